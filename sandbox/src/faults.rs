@@ -1,0 +1,235 @@
+//! Fault injection and request recording, one [`Faults`] handle per service.
+//!
+//! Owns the middleware every sandbox service runs behind: added latency (fixed +
+//! jitter), a queue of faults consumed by the next requests (an HTTP status with an
+//! optional `Retry-After`, a connection dropped mid-response, a malformed body), and
+//! a log of the requests the service received. It knows nothing of what a service
+//! does; the services never consult it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+use rand::Rng;
+
+/// What the next request(s) to a service should suffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and a small JSON error body; with `retry_after`,
+    /// also a `Retry-After: <seconds>` header (as 429/403 rate limits and 503s do).
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// Run the real handler, then send its headers and half its body and cut the
+    /// connection.
+    DropConnection,
+    /// Run the real handler, then replace its body with bytes that are not JSON.
+    MalformedBody,
+}
+
+impl Fault {
+    /// A plain error status.
+    pub fn status(status: u16) -> Self {
+        Fault::Status {
+            status,
+            retry_after: None,
+        }
+    }
+
+    /// A rate-limit style error that says when to come back.
+    pub fn retry_after(status: u16, seconds: u64) -> Self {
+        Fault::Status {
+            status,
+            retry_after: Some(seconds),
+        }
+    }
+}
+
+/// A request as the service saw it (before any fault was applied).
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: Method,
+    /// Path and query, as sent.
+    pub uri: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The status the client got (a fault's, or the handler's).
+    pub status: u16,
+}
+
+#[derive(Debug, Default)]
+struct State_ {
+    latency: Duration,
+    jitter: Duration,
+    queue: VecDeque<Fault>,
+    /// Only requests whose path contains this string consume queued faults.
+    path_filter: Option<String>,
+    requests: Vec<RecordedRequest>,
+}
+
+/// The fault plan and request log of one service. Cheap to clone; all clones share state.
+#[derive(Debug, Clone, Default)]
+pub struct Faults(Arc<Mutex<State_>>);
+
+/// Bodies larger than this are recorded truncated (uploads of large assets).
+const RECORD_BODY_CAP: usize = 1 << 20;
+
+impl Faults {
+    /// Every response waits `fixed` plus a uniform random `0..=jitter`.
+    pub fn set_latency(&self, fixed: Duration, jitter: Duration) {
+        let mut s = self.0.lock();
+        s.latency = fixed;
+        s.jitter = jitter;
+    }
+
+    /// The next `n` requests suffer `fault`, after any faults already queued.
+    pub fn fail_next(&self, n: usize, fault: Fault) {
+        let mut s = self.0.lock();
+        s.queue.extend(std::iter::repeat_n(fault, n));
+    }
+
+    /// Only requests whose path contains `needle` consume queued faults (others pass).
+    pub fn only_paths_containing(&self, needle: impl Into<String>) {
+        self.0.lock().path_filter = Some(needle.into());
+    }
+
+    /// Forget queued faults, latency and path filter (the request log stays).
+    pub fn clear(&self) {
+        let mut s = self.0.lock();
+        s.queue.clear();
+        s.latency = Duration::ZERO;
+        s.jitter = Duration::ZERO;
+        s.path_filter = None;
+    }
+
+    /// Queued faults not yet consumed.
+    pub fn pending(&self) -> usize {
+        self.0.lock().queue.len()
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.0.lock().requests.clone()
+    }
+
+    fn delay(&self) -> Duration {
+        let s = self.0.lock();
+        if s.jitter.is_zero() {
+            s.latency
+        } else {
+            let extra = rand::thread_rng().gen_range(0..=s.jitter.as_micros() as u64);
+            s.latency + Duration::from_micros(extra)
+        }
+    }
+
+    fn take_fault(&self, path: &str) -> Option<Fault> {
+        let mut s = self.0.lock();
+        match &s.path_filter {
+            Some(needle) if !path.contains(needle.as_str()) => None,
+            _ => s.queue.pop_front(),
+        }
+    }
+
+    fn record(&self, req: RecordedRequest) {
+        self.0.lock().requests.push(req);
+    }
+}
+
+/// axum middleware: record, delay, then either inject the next fault or run the handler.
+pub async fn middleware(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let uri = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| parts.uri.path().to_owned());
+    let mut recorded = RecordedRequest {
+        method: parts.method.clone(),
+        uri: uri.clone(),
+        headers: parts.headers.clone(),
+        body: body.slice(..body.len().min(RECORD_BODY_CAP)),
+        status: 0,
+    };
+
+    let delay = faults.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+
+    let fault = faults.take_fault(parts.uri.path());
+    let response = match fault {
+        Some(Fault::Status {
+            status,
+            retry_after,
+        }) => status_response(status, retry_after),
+        other => {
+            let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+            match other {
+                Some(Fault::DropConnection) => drop_mid_body(response).await,
+                Some(Fault::MalformedBody) => malformed(response),
+                _ => response,
+            }
+        }
+    };
+    recorded.status = response.status().as_u16();
+    faults.record(recorded);
+    response
+}
+
+fn status_response(status: u16, retry_after: Option<u64>) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({
+        "message": format!("injected fault: {}", code.canonical_reason().unwrap_or("error")),
+        "code": status,
+    });
+    let mut response = (code, axum::Json(body)).into_response();
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(secs));
+        if status == 403 || status == 429 {
+            response
+                .headers_mut()
+                .insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        }
+    }
+    response
+}
+
+fn malformed(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove("content-length");
+    Response::from_parts(parts, Body::from("{\"truncated\": <<not json"))
+}
+
+/// Send the headers and the first half of the real body, then fail the stream so
+/// hyper aborts the connection: the client sees a reset mid-response.
+async fn drop_mid_body(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    parts
+        .headers
+        .insert("content-length", HeaderValue::from(bytes.len().max(2)));
+    let stream = futures::stream::iter(vec![
+        Ok::<Bytes, std::io::Error>(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected fault: connection dropped",
+        )),
+    ]);
+    Response::from_parts(parts, Body::from_stream(stream))
+}
