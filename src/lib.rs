@@ -1,1 +1,33 @@
-//! releasekit-sign
+//! releasekit-sign: sign release artifacts with Sigstore keyless signing.
+//!
+//! Data moves one way:
+//!
+//! ```text
+//! flags / env ──> Settings ──> Plan ──> sign ──> Report ──> terminal / JSON
+//!  (inputs)       (resolved)   (pure)   (session over       (data; rendered
+//!                                        oidc, trust, net)   by main.rs only)
+//! ```
+//!
+//! Services at the bottom (`oidc`, `trust`, `net`, `bundle_io`) never call back
+//! up. The library never prints: only the binary chooses what reaches the
+//! terminal and which exit code the process ends with.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod inputs;
+pub mod plan;
+
+pub mod bundle_io;
+pub mod net;
+pub mod oidc;
+pub mod trust;
+
+pub mod sign;
+
+pub mod report;
+
+pub mod error;
+
+pub use error::Error;
+pub use inputs::{Command, Settings, SignSettings};
+pub use plan::Plan;
+pub use report::SignReport;

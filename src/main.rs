@@ -1,1 +1,126 @@
-fn main() {}
+//! The binary: parse -> resolve settings -> plan -> run -> render, and the exit code.
+//!
+//! The only place that prints. stdout carries results (lines, summary, or the
+//! `--json` report); stderr carries diagnostics, warnings, errors and the
+//! progress bar. Tokens are never printed: they live in redacting types.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser as _;
+use releasekit_sign::error::{Error, EXIT_FAILURE, EXIT_OK};
+use releasekit_sign::inputs::{
+    Cli, Command, Env, OutputSettings, Settings, SignSettings, Verbosity,
+};
+use releasekit_sign::plan::{self, PlanInput};
+use releasekit_sign::report::{human, SignReport};
+use releasekit_sign::sign;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap prints help/version (exit 0) or the usage error (exit 2) itself.
+        Err(e) => e.exit(),
+    };
+    let settings = match Settings::resolve(cli, &Env::from_process()) {
+        Ok(s) => s,
+        Err(e) => return fail(&Error::from(e)),
+    };
+    init_tracing(settings.output.verbosity);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let output = settings.output;
+    match settings.command {
+        Command::Sign(sign_settings) => match runtime.block_on(run_sign(&sign_settings, output)) {
+            Ok(report) => render_sign(&report, output),
+            Err(e) => fail(&e),
+        },
+    }
+}
+
+fn init_tracing(verbosity: Verbosity) {
+    let default = match verbosity {
+        Verbosity::Quiet => "error",
+        Verbosity::Normal => "warn",
+        Verbosity::Verbose(1) => "warn,releasekit_sign=info",
+        Verbosity::Verbose(2) => "info,releasekit_sign=debug",
+        Verbosity::Verbose(_) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RELEASEKIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+async fn run_sign(settings: &SignSettings, output: OutputSettings) -> Result<SignReport, Error> {
+    let plan = plan::build(&PlanInput {
+        args: &settings.inputs,
+        recursive: settings.recursive,
+        output_dir: settings.output_dir.as_deref(),
+        overwrite: settings.overwrite,
+    })?;
+    if settings.dry_run {
+        return Ok(sign::dry_run(settings, plan).await?);
+    }
+    let total_bytes = plan.artifacts.iter().map(|a| a.size).sum();
+    let show_lines = !output.json && output.verbosity != Verbosity::Quiet;
+    let bar = show_lines && output.color && std::io::stderr().is_terminal();
+    let live = Arc::new(human::Live::new(
+        total_bytes,
+        plan.artifacts.len(),
+        bar,
+        Box::new(move |line: &str| {
+            if show_lines {
+                println!("{line}");
+            }
+        }),
+    ));
+    let report = sign::run(settings, plan, live.clone()).await;
+    live.finish();
+    Ok(report?)
+}
+
+fn render_sign(report: &SignReport, output: OutputSettings) -> ExitCode {
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    if output.json {
+        match serde_json::to_string_pretty(report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("error: cannot serialize the report: {e}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        }
+    } else if report.dry_run {
+        print!("{}", human::dry_run(report));
+    } else {
+        print!(
+            "{}",
+            human::summary(report, matches!(output.verbosity, Verbosity::Verbose(_)))
+        );
+    }
+    let _ = std::io::stdout().flush();
+    ExitCode::from(if report.success() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
+}
+
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(e.exit_code())
+}

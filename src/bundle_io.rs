@@ -1,0 +1,228 @@
+//! Bundle files: naming, the exact JSON written, atomic writes, capped reads.
+//!
+//! Owns `<artifact>.sigstore.json` naming, the JSON shape strict readers
+//! (sigstore-python) require, and the guarantee that a bundle file is either
+//! absent or complete. It does not build or verify bundles.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sigstore_types::Bundle;
+
+/// Appended to an artifact's file name to name its bundle.
+pub const BUNDLE_SUFFIX: &str = ".sigstore.json";
+
+/// Bundles are a few KiB; anything far larger is not a bundle.
+pub const MAX_BUNDLE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Where the bundle of `artifact` goes: next to it, or in `output_dir`.
+pub fn bundle_path(artifact: &Path, output_dir: Option<&Path>) -> PathBuf {
+    let mut name = artifact
+        .file_name()
+        .unwrap_or(artifact.as_os_str())
+        .to_owned();
+    name.push(BUNDLE_SUFFIX);
+    match output_dir {
+        Some(dir) => dir.join(name),
+        None => artifact.with_file_name(name),
+    }
+}
+
+/// Whether `path` is named like a bundle.
+pub fn is_bundle(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(BUNDLE_SUFFIX))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleIoError {
+    #[error("bundle {} already exists; fix: pass --overwrite to replace it", .0.display())]
+    Exists(PathBuf),
+    #[error("cannot write bundle {}: {source}; fix: check that its directory exists and is writable", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read bundle {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is larger than {MAX_BUNDLE_BYTES} bytes, so it is not a Sigstore bundle; fix: pass the `.sigstore.json` file written by the signer", .0.display())]
+    TooLarge(PathBuf),
+    #[error("cannot serialize the bundle: {0}")]
+    Serialize(String),
+}
+
+/// The bundle as written: pretty JSON, with the fields proto3 writers omit but
+/// sigstore-python requires (`inclusionProof.hashes` and `logIndex` even when
+/// empty or zero, 64-bit integers as strings).
+pub fn to_json(bundle: &Bundle) -> Result<Vec<u8>, BundleIoError> {
+    let mut value =
+        serde_json::to_value(bundle).map_err(|e| BundleIoError::Serialize(e.to_string()))?;
+    normalize(&mut value);
+    let mut out =
+        serde_json::to_vec_pretty(&value).map_err(|e| BundleIoError::Serialize(e.to_string()))?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+fn normalize(bundle: &mut Value) {
+    let Some(entries) = bundle
+        .pointer_mut("/verificationMaterial/tlogEntries")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for entry in entries {
+        let Some(entry) = entry.as_object_mut() else {
+            continue;
+        };
+        uint64_as_string(entry, "logIndex", true);
+        uint64_as_string(entry, "integratedTime", false);
+        if let Some(proof) = entry
+            .get_mut("inclusionProof")
+            .and_then(Value::as_object_mut)
+        {
+            uint64_as_string(proof, "logIndex", true);
+            uint64_as_string(proof, "treeSize", true);
+            proof
+                .entry("hashes")
+                .or_insert_with(|| Value::Array(Vec::new()));
+        }
+    }
+}
+
+fn uint64_as_string(obj: &mut serde_json::Map<String, Value>, key: &str, required: bool) {
+    match obj.get(key) {
+        Some(Value::Number(n)) => {
+            let s = n.to_string();
+            obj.insert(key.to_owned(), Value::String(s));
+        }
+        None if required => {
+            obj.insert(key.to_owned(), Value::String("0".into()));
+        }
+        _ => {}
+    }
+}
+
+/// Write `bytes` to `path` so that readers see the old file or the whole new
+/// one, never a part: a temporary file in the same directory, flushed to disk,
+/// then renamed over (or, without `overwrite`, linked only if `path` is free).
+pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), BundleIoError> {
+    let err = |source| BundleIoError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".releasekit-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    #[cfg(unix)]
+    {
+        // Bundles are public; the temporary file starts owner-only.
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(err)?;
+    }
+    if overwrite {
+        tmp.persist(path).map_err(|e| err(e.error))?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                BundleIoError::Exists(path.to_owned())
+            } else {
+                err(e.error)
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// Read a bundle file, refusing anything larger than [`MAX_BUNDLE_BYTES`].
+pub fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
+    let err = |source| BundleIoError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(err)?;
+    let mut buf = Vec::new();
+    file.take(MAX_BUNDLE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(err)?;
+    if buf.len() as u64 > MAX_BUNDLE_BYTES {
+        return Err(BundleIoError::TooLarge(path.to_owned()));
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn naming() {
+        assert_eq!(
+            bundle_path(Path::new("d/a.whl"), None),
+            Path::new("d/a.whl.sigstore.json")
+        );
+        assert_eq!(
+            bundle_path(Path::new("a.whl"), None),
+            Path::new("a.whl.sigstore.json")
+        );
+        assert_eq!(
+            bundle_path(Path::new("d/a.whl"), Some(Path::new("out"))),
+            Path::new("out/a.whl.sigstore.json")
+        );
+        assert!(is_bundle(Path::new("x/a.whl.sigstore.json")));
+        assert!(!is_bundle(Path::new("x/a.json")));
+    }
+
+    #[test]
+    fn normalize_adds_what_strict_readers_require() {
+        let mut v = serde_json::json!({"verificationMaterial": {"tlogEntries": [
+            {"integratedTime": 5, "inclusionProof": {"treeSize": 1, "rootHash": "x"}}
+        ]}});
+        normalize(&mut v);
+        let e = &v["verificationMaterial"]["tlogEntries"][0];
+        assert_eq!(e["logIndex"], "0");
+        assert_eq!(e["integratedTime"], "5");
+        assert_eq!(e["inclusionProof"]["logIndex"], "0");
+        assert_eq!(e["inclusionProof"]["treeSize"], "1");
+        assert_eq!(e["inclusionProof"]["hashes"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn atomic_write_refuses_to_clobber_without_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.sigstore.json");
+        write_atomic(&p, b"one", false).unwrap();
+        let e = write_atomic(&p, b"two", false).unwrap_err();
+        assert!(matches!(e, BundleIoError::Exists(_)) && e.to_string().contains("--overwrite"));
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+        write_atomic(&p, b"three", true).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"three");
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn capped_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.sigstore.json");
+        std::fs::write(&p, vec![b' '; MAX_BUNDLE_BYTES as usize + 1]).unwrap();
+        assert!(matches!(read_capped(&p), Err(BundleIoError::TooLarge(_))));
+        std::fs::write(&p, b"{}").unwrap();
+        assert_eq!(read_capped(&p).unwrap(), b"{}");
+    }
+}

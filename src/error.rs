@@ -1,0 +1,48 @@
+//! The run-level error and its exit code.
+//!
+//! Owns the mapping from failures to exit codes: 2 for usage and
+//! configuration (bad flags, a plan that cannot be made, a trust config that
+//! does not load, no usable identity token), 1 for a run that started and
+//! failed. Per-artifact failures are not errors here: they are outcomes in
+//! the report (exit 1 when any). Each variant's message names what failed,
+//! where, and the fix; the variants carry the module errors unchanged.
+
+use crate::inputs::SettingsError;
+use crate::plan::PlanError;
+use crate::sign::session::SessionError;
+use crate::sign::SignError;
+use crate::trust::TrustError;
+
+/// Exit code of a run where every artifact succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit code when some artifact failed, or the run failed after starting.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for usage and configuration errors.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Settings(_) | Error::Plan(_) => EXIT_USAGE,
+            Error::Sign(SignError::Trust(_) | SignError::TrustedRoot { .. }) => EXIT_USAGE,
+            Error::Sign(SignError::Session(SessionError::Token(_))) => EXIT_USAGE,
+            Error::Sign(_) => EXIT_FAILURE,
+        }
+    }
+}
+
+impl From<TrustError> for Error {
+    fn from(e: TrustError) -> Self {
+        Error::Sign(SignError::Trust(e))
+    }
+}

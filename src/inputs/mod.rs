@@ -1,0 +1,462 @@
+//! Settings: every source of configuration merged once into typed values.
+//!
+//! Owns the precedence between sources, which is, for every setting:
+//!
+//! 1. a command-line flag,
+//! 2. a GitHub Action input (`INPUT_*`; action mode, not wired yet),
+//! 3. an environment variable (`SIGSTORE_ID_TOKEN`, `NO_COLOR`, the GitHub
+//!    Actions token request variables),
+//! 4. the default.
+//!
+//! Sources are first turned into a [`SignLayer`] of optional values; layers are
+//! merged with [`SignLayer::or`] in the order above and then resolved. Working
+//! code receives [`Settings`] and never sees clap or the process environment
+//! (the one exception is `sigstore-oidc`'s ambient CI detection, which reads
+//! the environment itself). This module does no I/O.
+
+pub mod cli;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+pub use cli::Cli;
+use cli::{CliCommand, GlobalArgs, SignArgs};
+
+use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
+
+/// Artifacts signed concurrently when neither `--jobs` nor an input says otherwise.
+pub const DEFAULT_JOBS: usize = 16;
+
+/// A snapshot of environment variables, so resolution is testable and pure.
+#[derive(Debug, Clone, Default)]
+pub struct Env(BTreeMap<String, String>);
+
+impl Env {
+    /// The current process's environment (non-UTF-8 values are ignored).
+    pub fn from_process() -> Self {
+        Self(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        )
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// A variable's value; an empty value counts as unset, as in GitHub Actions,
+    /// where an undefined expression expands to the empty string.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Everything a run needs to know, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub output: OutputSettings,
+    pub command: Command,
+}
+
+/// How the binary renders the report; the library ignores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputSettings {
+    pub verbosity: Verbosity,
+    pub color: bool,
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose(u8),
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    Sign(SignSettings),
+}
+
+/// `sign`, resolved.
+#[derive(Debug, Clone)]
+pub struct SignSettings {
+    /// The PATH|DIR|GLOB arguments, as given (expanded by [`crate::plan`]).
+    pub inputs: Vec<String>,
+    pub recursive: bool,
+    pub output_dir: Option<PathBuf>,
+    pub overwrite: bool,
+    pub dry_run: bool,
+    pub jobs: NonZeroUsize,
+    pub identity: IdentitySettings,
+    pub instance: InstanceSettings,
+}
+
+/// Which Sigstore instance, and per-service overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSettings {
+    pub base: BaseInstance,
+    pub fulcio_url: Option<String>,
+    pub rekor_url: Option<String>,
+    pub rekor_version: Option<RekorVersion>,
+    pub tsa_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseInstance {
+    /// Sigstore public-good: embedded trust material, refreshed through TUF.
+    PublicGood,
+    /// Sigstore staging: embedded trust material, refreshed through TUF.
+    Staging,
+    /// A ClientTrustConfig file, used as is (no TUF).
+    TrustConfig(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum RekorVersion {
+    #[serde(rename = "1")]
+    V1,
+    #[serde(rename = "2")]
+    V2,
+}
+
+impl fmt::Display for RekorVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RekorVersion::V1 => "v1",
+            RekorVersion::V2 => "v2",
+        })
+    }
+}
+
+/// A configuration source for `sign`, every value optional; see the module doc.
+#[derive(Debug, Clone, Default)]
+pub struct SignLayer {
+    pub inputs: Option<Vec<String>>,
+    pub recursive: Option<bool>,
+    pub output_dir: Option<PathBuf>,
+    pub overwrite: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub jobs: Option<NonZeroUsize>,
+    /// The token and the source that gave it (reported; the token never is).
+    pub identity_token: Option<(TokenOrigin, Secret)>,
+    pub staging: Option<bool>,
+    pub trust_config: Option<PathBuf>,
+    pub fulcio_url: Option<String>,
+    pub rekor_url: Option<String>,
+    pub rekor_version: Option<RekorVersion>,
+    pub tsa_url: Option<String>,
+}
+
+impl SignLayer {
+    /// Values of `self`, falling back to `lower` where `self` has none.
+    pub fn or(self, lower: SignLayer) -> SignLayer {
+        SignLayer {
+            inputs: self.inputs.or(lower.inputs),
+            recursive: self.recursive.or(lower.recursive),
+            output_dir: self.output_dir.or(lower.output_dir),
+            overwrite: self.overwrite.or(lower.overwrite),
+            dry_run: self.dry_run.or(lower.dry_run),
+            jobs: self.jobs.or(lower.jobs),
+            identity_token: self.identity_token.or(lower.identity_token),
+            staging: self.staging.or(lower.staging),
+            trust_config: self.trust_config.or(lower.trust_config),
+            fulcio_url: self.fulcio_url.or(lower.fulcio_url),
+            rekor_url: self.rekor_url.or(lower.rekor_url),
+            rekor_version: self.rekor_version.or(lower.rekor_version),
+            tsa_url: self.tsa_url.or(lower.tsa_url),
+        }
+    }
+
+    /// The layer the command line gives. A boolean flag that is absent is
+    /// "not said" (`None`), so a lower layer can still turn it on.
+    pub fn from_args(args: SignArgs) -> Self {
+        let flag = |b: bool| b.then_some(true);
+        SignLayer {
+            inputs: Some(args.paths),
+            recursive: flag(args.recursive),
+            output_dir: args.output_dir,
+            overwrite: flag(args.overwrite),
+            dry_run: flag(args.dry_run),
+            jobs: args.jobs,
+            identity_token: args
+                .identity_token
+                .map(|t| (TokenOrigin::Flag, Secret::new(t))),
+            staging: flag(args.instance.staging),
+            trust_config: args.instance.trust_config,
+            fulcio_url: args.instance.fulcio_url,
+            rekor_url: args.instance.rekor_url,
+            rekor_version: args.instance.rekor_version.map(|v| {
+                if v == 2 {
+                    RekorVersion::V2
+                } else {
+                    RekorVersion::V1
+                }
+            }),
+            tsa_url: args.instance.tsa_url,
+        }
+    }
+}
+
+/// A configuration error found while resolving settings (exit code 2).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("no artifacts given: pass at least one PATH, DIR or GLOB")]
+    NoInputs,
+    #[error("--staging and --trust-config both choose the instance: keep one of them")]
+    ConflictingInstance,
+    #[error(
+        "{flag} `{value}` is not an http(s) URL: pass a URL such as https://rekor.example.com"
+    )]
+    InvalidUrl { flag: &'static str, value: String },
+}
+
+impl Settings {
+    /// Merge the command line and the environment (see the module doc).
+    pub fn resolve(cli: Cli, env: &Env) -> Result<Settings, SettingsError> {
+        let output = resolve_output(&cli.global, env);
+        let command = match cli.command {
+            CliCommand::Sign(args) => {
+                Command::Sign(SignSettings::resolve(SignLayer::from_args(args), env)?)
+            }
+        };
+        Ok(Settings { output, command })
+    }
+}
+
+fn resolve_output(global: &GlobalArgs, env: &Env) -> OutputSettings {
+    let verbosity = if global.quiet {
+        Verbosity::Quiet
+    } else if global.verbose > 0 {
+        Verbosity::Verbose(global.verbose)
+    } else {
+        Verbosity::Normal
+    };
+    // https://no-color.org: any non-empty NO_COLOR disables color.
+    let color = !global.no_color && env.get("NO_COLOR").is_none();
+    OutputSettings {
+        verbosity,
+        color,
+        json: global.json,
+    }
+}
+
+impl SignSettings {
+    /// Resolve `sign` from already-merged higher layers plus the environment.
+    pub fn resolve(layer: SignLayer, env: &Env) -> Result<SignSettings, SettingsError> {
+        let env_layer = SignLayer {
+            identity_token: env
+                .get("SIGSTORE_ID_TOKEN")
+                .map(|t| (TokenOrigin::SigstoreIdTokenEnv, Secret::new(t))),
+            ..SignLayer::default()
+        };
+        let l = layer.or(env_layer);
+
+        let inputs = l
+            .inputs
+            .filter(|i| !i.is_empty())
+            .ok_or(SettingsError::NoInputs)?;
+        let base = match (l.staging.unwrap_or(false), l.trust_config) {
+            (true, Some(_)) => return Err(SettingsError::ConflictingInstance),
+            (true, None) => BaseInstance::Staging,
+            (false, Some(path)) => BaseInstance::TrustConfig(path),
+            (false, None) => BaseInstance::PublicGood,
+        };
+        let url = |flag: &'static str, v: Option<String>| match v {
+            Some(v) if !(v.starts_with("https://") || v.starts_with("http://")) => {
+                Err(SettingsError::InvalidUrl { flag, value: v })
+            }
+            // Services are addressed as `{base}/api/...`: a trailing slash would double it.
+            v => Ok(v.map(|v| v.trim_end_matches('/').to_owned())),
+        };
+        let instance = InstanceSettings {
+            base,
+            fulcio_url: url("--fulcio-url", l.fulcio_url)?,
+            rekor_url: url("--rekor-url", l.rekor_url)?,
+            rekor_version: l.rekor_version,
+            // The TSA URL is the full endpoint; keep it exactly as given.
+            tsa_url: match url("--tsa-url", l.tsa_url.clone())? {
+                Some(_) => l.tsa_url,
+                None => None,
+            },
+        };
+
+        let actions = match (
+            env.get("ACTIONS_ID_TOKEN_REQUEST_URL"),
+            env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+        ) {
+            (Some(url), Some(token)) => Some(ActionsTokenRequest {
+                url: url.to_owned(),
+                bearer: Secret::new(token),
+            }),
+            _ => None,
+        };
+        let identity = IdentitySettings {
+            explicit: l.identity_token,
+            github_actions: env.get("GITHUB_ACTIONS") == Some("true"),
+            actions,
+        };
+
+        Ok(SignSettings {
+            inputs,
+            recursive: l.recursive.unwrap_or(false),
+            output_dir: l.output_dir,
+            overwrite: l.overwrite.unwrap_or(false),
+            dry_run: l.dry_run.unwrap_or(false),
+            jobs: l
+                .jobs
+                .unwrap_or(NonZeroUsize::new(DEFAULT_JOBS).expect("non-zero default")),
+            identity,
+            instance,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    fn resolve(args: &[&str], env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("releasekit-sign").chain(args.iter().copied()))
+                .unwrap();
+        Settings::resolve(cli, &Env::from_pairs(env.iter().copied()))
+    }
+
+    fn sign(args: &[&str], env: &[(&str, &str)]) -> SignSettings {
+        match resolve(args, env).unwrap().command {
+            Command::Sign(s) => s,
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let s = sign(&["sign", "dist/"], &[]);
+        assert_eq!(s.inputs, ["dist/"]);
+        assert_eq!(s.jobs.get(), DEFAULT_JOBS);
+        assert!(!s.recursive && !s.overwrite && !s.dry_run && s.output_dir.is_none());
+        assert_eq!(s.instance.base, BaseInstance::PublicGood);
+        assert_eq!(s.identity.plan(), crate::oidc::IdentityPlan::AmbientCi);
+    }
+
+    #[test]
+    fn flag_token_beats_sigstore_id_token_env() {
+        let s = sign(
+            &["sign", "a", "--identity-token", "flag"],
+            &[("SIGSTORE_ID_TOKEN", "env")],
+        );
+        let (origin, token) = s.identity.explicit.unwrap();
+        assert_eq!((origin, token.expose()), (TokenOrigin::Flag, "flag"));
+        let s = sign(&["sign", "a"], &[("SIGSTORE_ID_TOKEN", "env")]);
+        let (origin, token) = s.identity.explicit.unwrap();
+        assert_eq!(
+            (origin, token.expose()),
+            (TokenOrigin::SigstoreIdTokenEnv, "env")
+        );
+        // Empty counts as unset, as an undefined Actions expression expands to "".
+        assert!(sign(&["sign", "a"], &[("SIGSTORE_ID_TOKEN", "")])
+            .identity
+            .explicit
+            .is_none());
+    }
+
+    #[test]
+    fn actions_variables_are_picked_up() {
+        let env = [
+            ("GITHUB_ACTIONS", "true"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://x/t?v=1"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer"),
+        ];
+        let s = sign(&["sign", "a"], &env);
+        assert_eq!(s.identity.actions.as_ref().unwrap().url, "http://x/t?v=1");
+        assert!(s.identity.github_actions);
+        let s = sign(&["sign", "a"], &env[..1]);
+        assert_eq!(
+            s.identity.plan(),
+            crate::oidc::IdentityPlan::GitHubActionsWithoutPermission
+        );
+    }
+
+    #[test]
+    fn instance_flags() {
+        let s = sign(
+            &[
+                "sign",
+                "a",
+                "--trust-config",
+                "t.json",
+                "--rekor-version",
+                "2",
+                "--rekor-url",
+                "http://r/",
+            ],
+            &[],
+        );
+        assert_eq!(s.instance.base, BaseInstance::TrustConfig("t.json".into()));
+        assert_eq!(s.instance.rekor_version, Some(RekorVersion::V2));
+        assert_eq!(s.instance.rekor_url.as_deref(), Some("http://r"));
+        assert_eq!(
+            sign(&["sign", "a", "--staging"], &[]).instance.base,
+            BaseInstance::Staging
+        );
+        let e = resolve(&["sign", "a", "--fulcio-url", "fulcio.example"], &[]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SettingsError::InvalidUrl {
+                    flag: "--fulcio-url",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn usage_errors_are_clap_errors() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("releasekit-sign").chain(args.iter().copied()))
+        };
+        assert!(parse(&["sign"]).is_err());
+        assert!(parse(&["sign", "a", "--rekor-version", "3"]).is_err());
+        assert!(parse(&["sign", "a", "--jobs", "0"]).is_err());
+        assert!(parse(&["sign", "a", "--staging", "--trust-config", "t"]).is_err());
+        assert!(parse(&["-q", "-v", "sign", "a"]).is_err());
+    }
+
+    #[test]
+    fn output_settings() {
+        let s = resolve(&["--json", "-vv", "sign", "a"], &[("NO_COLOR", "1")]).unwrap();
+        assert_eq!(
+            s.output,
+            OutputSettings {
+                verbosity: Verbosity::Verbose(2),
+                color: false,
+                json: true
+            }
+        );
+        let s = resolve(&["sign", "a", "-q"], &[]).unwrap();
+        assert_eq!(
+            s.output,
+            OutputSettings {
+                verbosity: Verbosity::Quiet,
+                color: true,
+                json: false
+            }
+        );
+    }
+}

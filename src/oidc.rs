@@ -1,0 +1,557 @@
+//! The OIDC identity token: where it comes from, what it claims, and keeping it secret.
+//!
+//! Owns the order of sources (`--identity-token`, `SIGSTORE_ID_TOKEN`, the GitHub
+//! Actions token endpoint, then `sigstore-oidc`'s ambient detection for other CI
+//! providers), the Actions request itself, reading the token's claims (unverified:
+//! Fulcio authenticates the token), and the rule that a token is never printed:
+//! [`Secret`] and [`IdToken`] redact themselves in `Debug` and `Display`.
+//! It knows nothing of Fulcio or certificates beyond which SAN a token should yield.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sigstore_oidc::IdentityToken;
+
+use crate::net::{self, Retry, RetryPolicy, Retryable};
+
+/// The audience Fulcio requires in identity tokens.
+pub const SIGSTORE_AUDIENCE: &str = "sigstore";
+/// The issuer of GitHub Actions workflow tokens.
+pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+/// The one-line fix for a GitHub Actions job that may not request tokens.
+pub const ACTIONS_PERMISSION_FIX: &str = "add `id-token: write` to the workflow's `permissions:`";
+
+/// A string that must never be shown: tokens and bearer credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The value, for sending it where it is meant to go.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Where an identity token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenOrigin {
+    /// `--identity-token`.
+    Flag,
+    /// The `SIGSTORE_ID_TOKEN` environment variable.
+    SigstoreIdTokenEnv,
+    /// The GitHub Actions token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`).
+    GitHubActions,
+    /// Another CI provider, found by `sigstore-oidc`'s ambient detection.
+    AmbientCi,
+}
+
+impl fmt::Display for TokenOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenOrigin::Flag => "--identity-token",
+            TokenOrigin::SigstoreIdTokenEnv => "SIGSTORE_ID_TOKEN",
+            TokenOrigin::GitHubActions => "GitHub Actions OIDC",
+            TokenOrigin::AmbientCi => "ambient CI credentials",
+        })
+    }
+}
+
+/// The GitHub Actions token endpoint and the bearer it expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionsTokenRequest {
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` (already has a query string).
+    pub url: String,
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+    pub bearer: Secret,
+}
+
+/// The identity sources a run may use, resolved from flags and environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentitySettings {
+    /// A token given outright (flag or `SIGSTORE_ID_TOKEN`), highest first.
+    pub explicit: Option<(TokenOrigin, Secret)>,
+    /// The Actions token endpoint, when both request variables are set.
+    pub actions: Option<ActionsTokenRequest>,
+    /// `GITHUB_ACTIONS=true`: a job without the request variables lacks permission.
+    pub github_actions: bool,
+}
+
+/// Which source a run would take its token from, as decided without any request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", rename_all = "kebab-case")]
+pub enum IdentityPlan {
+    /// A token is at hand; its (unverified) claims, if it parses.
+    Token {
+        origin: TokenOrigin,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        identity: Option<TokenIdentity>,
+    },
+    /// It would be requested from the GitHub Actions endpoint.
+    GitHubActions,
+    /// GitHub Actions without the request variables: signing would fail.
+    GitHubActionsWithoutPermission,
+    /// `sigstore-oidc` would look for other CI providers' credentials.
+    AmbientCi,
+}
+
+impl fmt::Display for IdentityPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdentityPlan::Token { origin, identity: Some(id) } => {
+                write!(f, "{origin} ({} from {})", id.identity, id.issuer)
+            }
+            IdentityPlan::Token { origin, identity: None } => write!(f, "{origin}"),
+            IdentityPlan::GitHubActions => f.write_str("GitHub Actions OIDC token (requested at signing time)"),
+            IdentityPlan::GitHubActionsWithoutPermission => write!(
+                f,
+                "GitHub Actions, but the job may not request an OIDC token: {ACTIONS_PERMISSION_FIX}"
+            ),
+            IdentityPlan::AmbientCi => f.write_str("ambient CI credentials (detected at signing time)"),
+        }
+    }
+}
+
+impl IdentitySettings {
+    /// The source [`TokenSource::fetch`] would use first, without any request.
+    pub fn plan(&self) -> IdentityPlan {
+        if let Some((origin, token)) = &self.explicit {
+            let identity = IdToken::parse(*origin, token.expose())
+                .ok()
+                .map(|t| t.identity().clone());
+            return IdentityPlan::Token {
+                origin: *origin,
+                identity,
+            };
+        }
+        match (&self.actions, self.github_actions) {
+            (Some(_), _) => IdentityPlan::GitHubActions,
+            (None, true) => IdentityPlan::GitHubActionsWithoutPermission,
+            (None, false) => IdentityPlan::AmbientCi,
+        }
+    }
+}
+
+/// What a token says about its subject (unverified until Fulcio accepts it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenIdentity {
+    /// The identity the certificate is expected to name (email, workflow URI or subject).
+    pub identity: String,
+    pub issuer: String,
+    #[serde(skip)]
+    subject: String,
+    #[serde(skip)]
+    email: Option<String>,
+    #[serde(skip)]
+    job_workflow_ref: Option<String>,
+    #[serde(skip)]
+    ci_config_ref_uri: Option<String>,
+    /// Tokens from a federating issuer (Dex) name a different issuer in the certificate.
+    #[serde(skip)]
+    federated: bool,
+}
+
+impl TokenIdentity {
+    /// Whether a certificate SAN is one Fulcio may derive from this token.
+    ///
+    /// Fulcio maps tokens to SANs per issuer type: email, `https://<host>/<job_workflow_ref>`
+    /// (GitHub, including Enterprise hosts), `https://<ci_config_ref_uri>` (GitLab),
+    /// or the subject.
+    pub fn matches_san(&self, san: &str) -> bool {
+        if self.email.as_deref() == Some(san) || self.subject == san {
+            return true;
+        }
+        if let Some(r) = &self.job_workflow_ref {
+            if san.starts_with("https://") && san.ends_with(&format!("/{r}")) {
+                return true;
+            }
+        }
+        if let Some(r) = &self.ci_config_ref_uri {
+            if san == format!("https://{r}") {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether a certificate's OIDC issuer extension is consistent with this token.
+    pub fn matches_issuer(&self, issuer: &str) -> bool {
+        self.federated || self.issuer == issuer
+    }
+}
+
+/// Claims `sigstore-oidc` does not model, read for the SAN check and reports.
+#[derive(Debug, Default, Deserialize)]
+struct ExtraClaims {
+    job_workflow_ref: Option<String>,
+    ci_config_ref_uri: Option<String>,
+}
+
+/// An identity token with its parsed claims. `Debug` and `Display` never show it.
+#[derive(Clone)]
+pub struct IdToken {
+    token: IdentityToken,
+    origin: TokenOrigin,
+    identity: TokenIdentity,
+}
+
+impl fmt::Debug for IdToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdToken")
+            .field("origin", &self.origin)
+            .field("identity", &self.identity.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for IdToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<redacted identity token from {}>", self.origin)
+    }
+}
+
+impl IdToken {
+    /// Read a JWT's claims (no signature check: Fulcio authenticates the token).
+    pub fn parse(origin: TokenOrigin, jwt: &str) -> Result<IdToken, TokenError> {
+        let jwt = jwt.trim();
+        let token = IdentityToken::from_jwt(jwt).map_err(|e| TokenError::Malformed {
+            origin,
+            reason: e.to_string(),
+        })?;
+        let extra: ExtraClaims = jwt
+            .split('.')
+            .nth(1)
+            .and_then(|p| URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        if !token.claims().aud.contains(SIGSTORE_AUDIENCE) {
+            return Err(TokenError::WrongAudience { origin });
+        }
+        let claims = token.claims();
+        let identity = TokenIdentity {
+            identity: claims
+                .email
+                .clone()
+                .or_else(|| {
+                    extra
+                        .job_workflow_ref
+                        .as_ref()
+                        .map(|r| format!("https://github.com/{r}"))
+                })
+                .or_else(|| {
+                    extra
+                        .ci_config_ref_uri
+                        .as_ref()
+                        .map(|r| format!("https://{r}"))
+                })
+                .unwrap_or_else(|| claims.sub.clone()),
+            issuer: claims.iss.clone(),
+            subject: claims.sub.clone(),
+            email: claims.email.clone(),
+            job_workflow_ref: extra.job_workflow_ref,
+            ci_config_ref_uri: extra.ci_config_ref_uri,
+            federated: claims.federated_claims.is_some(),
+        };
+        Ok(IdToken {
+            token,
+            origin,
+            identity,
+        })
+    }
+
+    pub fn origin(&self) -> TokenOrigin {
+        self.origin
+    }
+
+    pub fn identity(&self) -> &TokenIdentity {
+        &self.identity
+    }
+
+    pub fn expires_at(&self) -> jiff::Timestamp {
+        self.token.expiration()
+    }
+
+    /// The token for `sigstore-fulcio`, after checking it is still valid for `margin`.
+    pub fn for_fulcio(&self, margin: Duration) -> Result<&IdentityToken, TokenError> {
+        let deadline = jiff::Timestamp::now()
+            .checked_add(
+                jiff::SignedDuration::try_from(margin).unwrap_or(jiff::SignedDuration::ZERO),
+            )
+            .unwrap_or(jiff::Timestamp::MAX);
+        if self.token.expiration() <= deadline {
+            return Err(TokenError::Expired {
+                origin: self.origin,
+                at: self.token.expiration(),
+            });
+        }
+        Ok(&self.token)
+    }
+}
+
+/// Why no usable identity token could be had. Each message says how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("the identity token from {origin} is not a valid JWT ({reason}): pass the raw token, header.payload.signature")]
+    Malformed { origin: TokenOrigin, reason: String },
+    #[error("the identity token from {origin} is not meant for Sigstore (its `aud` lacks \"sigstore\"): request it with audience `sigstore`")]
+    WrongAudience { origin: TokenOrigin },
+    #[error("the identity token from {origin} expired at {at}: obtain a fresh token (CI tokens live minutes; request it right before signing)")]
+    Expired {
+        origin: TokenOrigin,
+        at: jiff::Timestamp,
+    },
+    #[error("OIDC token request failed: {detail}; fix: {ACTIONS_PERMISSION_FIX}")]
+    ActionsRequest { detail: String },
+    #[error("ambient CI credential detection failed: {0}; fix: pass --identity-token or set SIGSTORE_ID_TOKEN")]
+    Ambient(#[source] sigstore_oidc::Error),
+    #[error("no identity token found: pass --identity-token, set SIGSTORE_ID_TOKEN, or run in CI with OIDC enabled (GitHub Actions: {ACTIONS_PERMISSION_FIX})")]
+    NotFound,
+}
+
+/// The Actions endpoint's answer.
+#[derive(Deserialize)]
+struct ActionsTokenResponse {
+    value: String,
+}
+
+/// Where tokens come from for the whole run, so the session can fetch a fresh
+/// one when a short-lived CI token expires between certificates.
+#[derive(Debug, Clone)]
+pub struct TokenSource {
+    settings: IdentitySettings,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+impl TokenSource {
+    pub fn new(settings: IdentitySettings, http: reqwest::Client, retry: RetryPolicy) -> Self {
+        Self {
+            settings,
+            http,
+            retry,
+        }
+    }
+
+    /// Whether [`Self::fetch`] can return a different token later (it requests one).
+    pub fn can_refresh(&self) -> bool {
+        self.settings.explicit.is_none()
+    }
+
+    /// The first token found, in the order of the module doc.
+    pub async fn fetch(&self) -> Result<IdToken, TokenError> {
+        if let Some((origin, token)) = &self.settings.explicit {
+            return IdToken::parse(*origin, token.expose());
+        }
+        if let Some(req) = &self.settings.actions {
+            let jwt = self.request_actions_token(req).await?;
+            return IdToken::parse(TokenOrigin::GitHubActions, &jwt);
+        }
+        if self.settings.github_actions {
+            return Err(TokenError::ActionsRequest {
+                detail: "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set in this GitHub Actions job".into(),
+            });
+        }
+        match IdentityToken::detect_ambient()
+            .await
+            .map_err(TokenError::Ambient)?
+        {
+            Some(token) => IdToken::parse(TokenOrigin::AmbientCi, token.expose_secret()),
+            None => Err(TokenError::NotFound),
+        }
+    }
+
+    async fn request_actions_token(&self, req: &ActionsTokenRequest) -> Result<String, TokenError> {
+        let sep = if req.url.contains('?') { '&' } else { '?' };
+        let url = format!("{}{sep}audience={SIGSTORE_AUDIENCE}", req.url);
+        let response = net::retry(&self.retry, "GitHub Actions OIDC token", || async {
+            let resp = self
+                .http
+                .get(&url)
+                .bearer_auth(req.bearer.expose())
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .map_err(ActionsFailure::Connection)?;
+            let status = resp.status();
+            if !status.is_success() {
+                let retry_after = net::retry_after(resp.headers());
+                return Err(ActionsFailure::Status {
+                    status: status.as_u16(),
+                    retry_after,
+                });
+            }
+            resp.json::<ActionsTokenResponse>()
+                .await
+                .map_err(ActionsFailure::Body)
+        })
+        .await
+        .map_err(|e| TokenError::ActionsRequest {
+            detail: e.to_string(),
+        })?;
+        Ok(response.value)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ActionsFailure {
+    #[error("could not reach the token endpoint: {0}")]
+    Connection(#[source] reqwest::Error),
+    #[error("the token endpoint answered HTTP {status}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("the token endpoint's answer has no token: {0}")]
+    Body(#[source] reqwest::Error),
+}
+
+impl Retryable for ActionsFailure {
+    fn retry(&self) -> Retry {
+        match self {
+            ActionsFailure::Connection(_) => Retry::After(None),
+            ActionsFailure::Status {
+                status,
+                retry_after,
+            } if net::is_transient(*status) => Retry::After(*retry_after),
+            _ => Retry::No,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: serde_json::Value) -> String {
+        let enc = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
+        format!(
+            "{}.{}.{}",
+            enc(br#"{"alg":"RS256"}"#),
+            enc(claims.to_string().as_bytes()),
+            enc(b"sig")
+        )
+    }
+
+    fn github_claims(exp: i64) -> serde_json::Value {
+        serde_json::json!({
+            "iss": GITHUB_ACTIONS_ISSUER, "sub": "repo:o/r:ref:refs/tags/v1", "aud": "sigstore", "exp": exp,
+            "job_workflow_ref": "o/r/.github/workflows/release.yml@refs/tags/v1",
+        })
+    }
+
+    fn future() -> i64 {
+        jiff::Timestamp::now().as_second() + 600
+    }
+
+    #[test]
+    fn github_token_identity_is_the_workflow_uri() {
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(github_claims(future()))).unwrap();
+        let id = t.identity();
+        assert_eq!(
+            id.identity,
+            "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1"
+        );
+        assert!(id.matches_san("https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1"));
+        assert!(id
+            .matches_san("https://ghe.example.com/o/r/.github/workflows/release.yml@refs/tags/v1"));
+        assert!(
+            !id.matches_san("https://github.com/evil/r/.github/workflows/release.yml@refs/tags/v2")
+        );
+        assert!(id.matches_issuer(GITHUB_ACTIONS_ISSUER));
+        assert!(!id.matches_issuer("https://accounts.google.com"));
+    }
+
+    #[test]
+    fn email_token_identity_is_the_email() {
+        let claims = serde_json::json!({"iss": "https://accounts.google.com", "sub": "123", "aud": ["x", "sigstore"], "exp": future(), "email": "a@b.c"});
+        let t = IdToken::parse(TokenOrigin::SigstoreIdTokenEnv, &jwt(claims)).unwrap();
+        assert_eq!(t.identity().identity, "a@b.c");
+        assert!(t.identity().matches_san("a@b.c"));
+    }
+
+    #[test]
+    fn token_for_another_audience_is_refused() {
+        let mut claims = github_claims(future());
+        claims["aud"] = "https://github.com/o".into();
+        let err = IdToken::parse(TokenOrigin::Flag, &jwt(claims)).unwrap_err();
+        assert!(matches!(err, TokenError::WrongAudience { .. }), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_malformed_and_not_echoed() {
+        let err = IdToken::parse(TokenOrigin::Flag, "not-a-jwt-secret-value").unwrap_err();
+        assert!(matches!(err, TokenError::Malformed { .. }));
+        assert!(!err.to_string().contains("secret-value"));
+    }
+
+    #[test]
+    fn expired_token_is_refused_before_use() {
+        let t = IdToken::parse(
+            TokenOrigin::Flag,
+            &jwt(github_claims(jiff::Timestamp::now().as_second() - 5)),
+        )
+        .unwrap();
+        assert!(matches!(
+            t.for_fulcio(Duration::ZERO),
+            Err(TokenError::Expired { .. })
+        ));
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(github_claims(future()))).unwrap();
+        assert!(t.for_fulcio(Duration::from_secs(30)).is_ok());
+        assert!(t.for_fulcio(Duration::from_secs(3600)).is_err());
+    }
+
+    #[test]
+    fn tokens_are_redacted() {
+        let raw = jwt(github_claims(future()));
+        let t = IdToken::parse(TokenOrigin::Flag, &raw).unwrap();
+        assert!(!format!("{t:?}{t}").contains(&raw));
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?} {s}"), "Secret(<redacted>) <redacted>");
+    }
+
+    #[test]
+    fn plan_follows_source_order() {
+        let actions = Some(ActionsTokenRequest {
+            url: "http://x/t?a=1".into(),
+            bearer: Secret::new("b"),
+        });
+        let mut s = IdentitySettings {
+            explicit: None,
+            actions: actions.clone(),
+            github_actions: true,
+        };
+        assert_eq!(s.plan(), IdentityPlan::GitHubActions);
+        s.actions = None;
+        assert_eq!(s.plan(), IdentityPlan::GitHubActionsWithoutPermission);
+        assert!(s.plan().to_string().contains("id-token: write"));
+        s.github_actions = false;
+        assert_eq!(s.plan(), IdentityPlan::AmbientCi);
+        s.explicit = Some((TokenOrigin::Flag, Secret::new(jwt(github_claims(future())))));
+        s.actions = actions;
+        assert!(matches!(
+            s.plan(),
+            IdentityPlan::Token {
+                origin: TokenOrigin::Flag,
+                identity: Some(_)
+            }
+        ));
+    }
+}

@@ -1,0 +1,196 @@
+//! The report for people: one line per artifact, a summary, and on a TTY a
+//! progress bar of bytes hashed and entries logged.
+//!
+//! Owns wording and layout of terminal output, as strings and as an
+//! indicatif bar; it writes nothing itself (the binary decides where text
+//! goes), except that the bar draws on stderr while a run is going.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{ArtifactReport, IdentityReport, Outcome, SignReport};
+use crate::plan::SkipReason;
+use crate::sign::Progress;
+
+/// One line for an artifact as it finishes.
+pub fn artifact_line(a: &ArtifactReport) -> String {
+    match &a.outcome {
+        Outcome::Signed {
+            log_index,
+            timestamped,
+            ..
+        } => format!(
+            "✅ Signed: {} -> {} (log index {log_index}{})",
+            a.path.display(),
+            a.bundle.display(),
+            if *timestamped { ", timestamped" } else { "" }
+        ),
+        Outcome::Failed { error } => format!("❌ Failed: {}: {error}", a.path.display()),
+        Outcome::Planned {
+            blocked_by_existing_bundle,
+        } => format!(
+            "{} ({} bytes) -> {}{}",
+            a.path.display(),
+            a.size,
+            a.bundle.display(),
+            if *blocked_by_existing_bundle {
+                " [bundle exists: would fail without --overwrite]"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+fn identity_line(r: &SignReport) -> String {
+    match &r.identity {
+        IdentityReport::Planned(plan) => format!("Identity: {plan}"),
+        IdentityReport::Certified {
+            identity,
+            issuer,
+            token_source,
+        } => {
+            format!("Identity: {identity} (issuer {issuer}, token from {token_source})")
+        }
+    }
+}
+
+fn instance_line(r: &SignReport) -> String {
+    let i = &r.instance;
+    format!(
+        "Instance: {} (Fulcio {}, Rekor {} {}{})",
+        i.name,
+        i.fulcio,
+        i.rekor_version,
+        i.rekor,
+        i.tsa
+            .as_deref()
+            .map(|t| format!(", TSA {t}"))
+            .unwrap_or_default()
+    )
+}
+
+/// The dry-run plan, in full.
+pub fn dry_run(r: &SignReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Dry run: nothing is signed, requested or written.");
+    let _ = writeln!(s, "{}", instance_line(r));
+    let _ = writeln!(s, "{}", identity_line(r));
+    let _ = writeln!(s, "Would sign {} artifact(s):", r.artifacts.len());
+    for a in &r.artifacts {
+        let _ = writeln!(s, "  {}", artifact_line(a));
+    }
+    skipped(&mut s, r);
+    s
+}
+
+fn skipped(s: &mut String, r: &SignReport) {
+    if r.skipped.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "Skipped {}:", r.skipped.len());
+    for k in &r.skipped {
+        let why = match k.reason {
+            SkipReason::Bundle => "a bundle",
+            SkipReason::Hidden => "hidden",
+            SkipReason::Directory => "a directory (use --recursive to descend)",
+            SkipReason::NotRegular => "not a regular file",
+        };
+        let _ = writeln!(s, "  {} ({why})", k.path.display());
+    }
+}
+
+/// The end-of-run summary (the per-artifact lines were shown as they finished).
+pub fn summary(r: &SignReport, verbose: bool) -> String {
+    let mut s = String::new();
+    if verbose {
+        let _ = writeln!(s, "{}", instance_line(r));
+        let _ = writeln!(s, "{}", identity_line(r));
+        skipped(&mut s, r);
+    }
+    let failed: Vec<_> = r.failures().collect();
+    let _ = writeln!(
+        s,
+        "Signed {} of {} artifact(s) with {} certificate(s){}.",
+        r.signed(),
+        r.artifacts.len(),
+        r.certificates,
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; {} failed", failed.len())
+        }
+    );
+    for (a, error) in failed {
+        let _ = writeln!(s, "  ❌ {}: {error}", a.path.display());
+    }
+    s
+}
+
+/// How a run shows progress: a bar on a TTY, else nothing live (the binary
+/// prints one line per artifact through [`Progress::finished`]).
+pub struct Live {
+    bar: Option<ProgressBar>,
+    lines: Box<dyn Fn(&str) + Send + Sync>,
+    logged: AtomicU64,
+    total: usize,
+}
+
+impl Live {
+    /// `total_bytes` over `artifacts` artifacts; `bar` draws on stderr;
+    /// `lines` receives each finished artifact's line.
+    pub fn new(
+        total_bytes: u64,
+        artifacts: usize,
+        bar: bool,
+        lines: Box<dyn Fn(&str) + Send + Sync>,
+    ) -> Live {
+        let bar = bar.then(|| {
+            let b = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{bar:30}] {bytes}/{total_bytes} hashed, {msg}",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
+            );
+            b.set_message(format!("0/{artifacts} logged"));
+            b
+        });
+        Live {
+            bar,
+            lines,
+            logged: AtomicU64::new(0),
+            total: artifacts,
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Live {
+    fn hashed(&self, bytes: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(bytes);
+        }
+    }
+    fn logged(&self) {
+        let n = self.logged.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(b) = &self.bar {
+            b.set_message(format!("{n}/{} logged", self.total));
+        }
+    }
+    fn finished(&self, a: &ArtifactReport) {
+        let line = artifact_line(a);
+        match &self.bar {
+            Some(b) => b.suspend(|| (self.lines)(&line)),
+            None => (self.lines)(&line),
+        }
+    }
+}

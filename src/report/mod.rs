@@ -1,0 +1,100 @@
+//! The report of a run: plain data built from results, rendered elsewhere.
+//!
+//! Owns the report's shape (also the `--json` schema). It prints nothing:
+//! [`human`] renders it for a terminal, and `main.rs` chooses where it goes.
+
+pub mod human;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::inputs::RekorVersion;
+use crate::oidc::{IdentityPlan, TokenOrigin};
+use crate::plan::Skipped;
+
+/// Everything `sign` did or, in a dry run, would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignReport {
+    pub dry_run: bool,
+    pub instance: InstanceReport,
+    pub identity: IdentityReport,
+    /// Fulcio certificates requested (one per run, plus renewals).
+    pub certificates: u32,
+    pub artifacts: Vec<ArtifactReport>,
+    pub skipped: Vec<Skipped>,
+    pub warnings: Vec<String>,
+}
+
+impl SignReport {
+    pub fn failures(&self) -> impl Iterator<Item = (&ArtifactReport, &str)> {
+        self.artifacts.iter().filter_map(|a| match &a.outcome {
+            Outcome::Failed { error } => Some((a, error.as_str())),
+            _ => None,
+        })
+    }
+
+    pub fn signed(&self) -> usize {
+        self.artifacts
+            .iter()
+            .filter(|a| matches!(a.outcome, Outcome::Signed { .. }))
+            .count()
+    }
+
+    /// True when no artifact failed.
+    pub fn success(&self) -> bool {
+        self.failures().next().is_none()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceReport {
+    pub name: String,
+    pub fulcio: String,
+    pub rekor: String,
+    pub rekor_version: RekorVersion,
+    pub tsa: Option<String>,
+}
+
+/// Who signs: as planned (dry run), or as certified by Fulcio.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityReport {
+    Planned(IdentityPlan),
+    Certified {
+        identity: String,
+        issuer: String,
+        token_source: TokenOrigin,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactReport {
+    pub path: PathBuf,
+    pub size: u64,
+    pub bundle: PathBuf,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Dry run: would be signed.
+    Planned {
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        blocked_by_existing_bundle: bool,
+    },
+    /// The bundle verified and was written.
+    Signed {
+        sha256: String,
+        log_index: u64,
+        /// Whether an RFC 3161 timestamp is in the bundle.
+        timestamped: bool,
+        /// Which of the run's certificates signed it (1 unless renewed).
+        certificate: u32,
+    },
+    Failed {
+        error: String,
+    },
+}

@@ -1,0 +1,253 @@
+//! One artifact, start to finish: digest, signature, log entry, timestamp,
+//! bundle, self-verification, atomic write.
+//!
+//! Owns the per-artifact steps and their order. It gets its key and
+//! certificate from [`super::session`] and never requests certificates
+//! itself; a bundle that does not verify against the instance's trusted root
+//! is never written.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sigstore_bundle::BundleV03;
+use sigstore_rekor::{HashedRekord, HashedRekordV2, RekorClient, RekorV2Client, RekorV2KeyDetails};
+use sigstore_tsa::TimestampClient;
+use sigstore_types::{Artifact, EntryUuid, KindVersion, Sha256Hash, TransparencyLogEntry};
+use sigstore_verify::{IdentityMatcher, VerificationPolicy, Verifier};
+
+use super::digest;
+use super::session::{Session, SessionError};
+use super::Progress;
+use crate::bundle_io::{self, BundleIoError};
+use crate::net::{self, RetryPolicy};
+use crate::plan::PlannedArtifact;
+
+/// The transparency log a run writes to.
+pub enum Log {
+    V1(RekorClient),
+    V2(RekorV2Client),
+}
+
+/// What every artifact of a run shares.
+pub struct Context {
+    pub session: Arc<Session>,
+    pub log: Log,
+    pub log_url: String,
+    pub tsa: Option<(TimestampClient, String)>,
+    /// Built once per run from the instance's trusted root.
+    pub verifier: Arc<Verifier>,
+    pub overwrite: bool,
+    pub retry: RetryPolicy,
+    pub progress: Arc<dyn Progress>,
+}
+
+/// A bundle verified and written.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub sha256: Sha256Hash,
+    pub log_index: u64,
+    pub timestamped: bool,
+    pub certificate: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("bundle {} already exists; fix: pass --overwrite to replace it", .0.display())]
+    BundleExists(PathBuf),
+    #[error("cannot read {}: {source}; fix: check that the file exists and is readable", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error("cannot sign the digest: {0}")]
+    Sign(#[source] sigstore_crypto::Error),
+    #[error("Rekor at {url} did not log the signature: {source}; fix: retry later, or check --rekor-url and --rekor-version")]
+    Rekor {
+        url: String,
+        source: sigstore_rekor::Error,
+    },
+    #[error("the Rekor log entry cannot be put in a bundle: {0}")]
+    Entry(String),
+    #[error("the timestamp authority at {url} gave no timestamp: {source}; fix: retry later, or check --tsa-url")]
+    Timestamp {
+        url: String,
+        source: sigstore_tsa::Error,
+    },
+    #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that --trust-config describes the services signed with")]
+    SelfVerify(#[source] sigstore_verify::Error),
+    #[error(transparent)]
+    Write(BundleIoError),
+}
+
+/// Sign one planned artifact; see the module doc for the steps.
+pub async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, ArtifactError> {
+    // 0. An existing bundle is this artifact's failure, decided before any work.
+    if planned.blocked_by_existing_bundle {
+        return Err(ArtifactError::BundleExists(planned.bundle.clone()));
+    }
+
+    // 1. Digest, streamed: the only pass over the artifact's bytes.
+    let progress = ctx.progress.clone();
+    let (digest, _len) = digest::sha256_file(&planned.path, move |n| progress.hashed(n))
+        .await
+        .map_err(|source| ArtifactError::Read {
+            path: planned.path.clone(),
+            source,
+        })?;
+
+    // 2. The run's credential, renewed if it would expire before this entry is logged.
+    let credential = ctx.session.credential().await?;
+    let signature = credential
+        .key()
+        .sign_digest(&digest)
+        .map_err(ArtifactError::Sign)?;
+
+    // 3. Transparency log entry.
+    let entry = log_entry(ctx, &digest, &signature, credential.certificate()).await?;
+    let log_index = u64::from(entry.log_index);
+    ctx.progress.logged();
+
+    // 4. RFC 3161 timestamp over the signature, when the instance has a TSA.
+    let timestamp = match &ctx.tsa {
+        Some((client, url)) => Some(
+            net::retry(&ctx.retry, "RFC 3161 timestamp", || {
+                client.timestamp_signature(&signature)
+            })
+            .await
+            .map_err(|source| ArtifactError::Timestamp {
+                url: url.clone(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    let timestamped = timestamp.is_some();
+
+    // 5. Bundle v0.3: leaf certificate, message signature over the SHA-256 digest, entry.
+    let mut builder = BundleV03::with_certificate_and_signature(
+        credential.certificate().clone(),
+        signature,
+        digest,
+    )
+    .with_tlog_entry(entry);
+    if let Some(ts) = timestamp {
+        builder = builder.with_rfc3161_timestamp(ts);
+    }
+    let bundle = builder.into_bundle();
+
+    // 6. Self-verify exactly what will be written, as a verifier will see it:
+    //    chain, SCT, log proof and checkpoint, times, and the certified identity.
+    let json = bundle_io::to_json(&bundle).map_err(ArtifactError::Write)?;
+    let reparsed =
+        sigstore_types::Bundle::from_json(std::str::from_utf8(&json).expect("JSON is UTF-8"))
+            .map_err(|e| ArtifactError::Entry(e.to_string()))?;
+    let policy = VerificationPolicy::new(
+        IdentityMatcher::Exact(credential.identity.clone()),
+        credential.issuer.clone(),
+    );
+    ctx.verifier
+        .verify(Artifact::from_digest(digest), &reparsed, &policy)
+        .map_err(ArtifactError::SelfVerify)?;
+
+    // 7. Atomic write: the bundle appears whole or not at all.
+    write(&planned.bundle, json, ctx.overwrite).await?;
+    Ok(Signed {
+        sha256: digest,
+        log_index,
+        timestamped,
+        certificate: credential.generation,
+    })
+}
+
+async fn write(path: &Path, json: Vec<u8>, overwrite: bool) -> Result<(), ArtifactError> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || bundle_io::write_atomic(&path, &json, overwrite))
+        .await
+        .map_err(|e| ArtifactError::Write(BundleIoError::Serialize(e.to_string())))?
+        .map_err(|e| match e {
+            BundleIoError::Exists(p) => ArtifactError::BundleExists(p),
+            e => ArtifactError::Write(e),
+        })
+}
+
+async fn log_entry(
+    ctx: &Context,
+    digest: &Sha256Hash,
+    signature: &sigstore_types::SignatureBytes,
+    certificate: &sigstore_types::DerCertificate,
+) -> Result<TransparencyLogEntry, ArtifactError> {
+    let rekor_err = |source| ArtifactError::Rekor {
+        url: ctx.log_url.clone(),
+        source,
+    };
+    match &ctx.log {
+        Log::V1(client) => {
+            let created = net::retry(&ctx.retry, "Rekor entry", || {
+                client.create_entry(HashedRekord::new(digest, signature, certificate))
+            })
+            .await;
+            let entry = match created {
+                Ok(entry) => entry,
+                // A retried POST whose first attempt was logged: Rekor answers 409
+                // naming the existing entry, which is ours (same signature).
+                Err(sigstore_rekor::Error::Status {
+                    status: 409,
+                    message,
+                }) => {
+                    let uuid = existing_entry_uuid(&message).ok_or_else(|| {
+                        rekor_err(sigstore_rekor::Error::Status {
+                            status: 409,
+                            message: message.clone(),
+                        })
+                    })?;
+                    tracing::info!(%uuid, "entry already logged; fetching it");
+                    net::retry(&ctx.retry, "Rekor entry", || {
+                        client.get_entry_by_uuid(&uuid)
+                    })
+                    .await
+                    .map_err(rekor_err)?
+                }
+                Err(e) => return Err(rekor_err(e)),
+            };
+            entry
+                .to_bundle_entry(KindVersion::HashedRekordV001)
+                .map_err(|e| ArtifactError::Entry(e.to_string()))
+        }
+        Log::V2(client) => net::retry(&ctx.retry, "Rekor v2 entry", || {
+            client.create_entry(HashedRekordV2::new_with_certificate(
+                digest,
+                signature,
+                certificate,
+                RekorV2KeyDetails::PkixEcdsaP256Sha256,
+            ))
+        })
+        .await
+        .map_err(rekor_err),
+    }
+}
+
+/// The entry UUID in Rekor's 409 message ("... already exists ... with UUID <hex>"):
+/// 64 hex digits, or 80 with the 16-digit tree ID prefix.
+fn existing_entry_uuid(message: &str) -> Option<EntryUuid> {
+    message
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .find(|w| w.len() == 64 || w.len() == 80)
+        .map(EntryUuid::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_from_a_rekor_409() {
+        let uuid = "24296fb24b8ad77a".to_owned() + &"ab".repeat(32);
+        let msg = format!(
+            r#"failed to create entry: {{"code":409,"message":"An equivalent entry already exists in the transparency log with UUID {uuid}"}}"#
+        );
+        assert_eq!(existing_entry_uuid(&msg).unwrap().as_str(), uuid);
+        assert!(existing_entry_uuid("failed to create entry: conflict").is_none());
+    }
+}

@@ -1,0 +1,230 @@
+//! `sign`: turn a [`Plan`] into bundles, concurrently, under one identity.
+//!
+//! Owns the run's orchestration: load the instance, build the verifier once,
+//! obtain the identity and its certificate once, then sign artifacts with at
+//! most `--jobs` in flight, collecting every outcome (one artifact's failure
+//! never loses the others). It prints nothing: progress goes to a
+//! [`Progress`] observer and results into a [`SignReport`].
+
+pub mod artifact;
+pub mod digest;
+pub mod session;
+
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use sigstore_rekor::{RekorClient, RekorV2Client};
+use sigstore_tsa::TimestampClient;
+use sigstore_verify::Verifier;
+
+use crate::inputs::{RekorVersion, SignSettings};
+use crate::net::{self, RetryPolicy};
+use crate::oidc::TokenSource;
+use crate::plan::Plan;
+use crate::report::{ArtifactReport, IdentityReport, InstanceReport, Outcome, SignReport};
+use crate::trust::{self, Instance, Refresh, TrustError};
+use session::{Session, SessionError};
+
+/// Observes a run as it happens; the binary draws progress from it.
+pub trait Progress: Send + Sync {
+    /// Bytes of some artifact were hashed.
+    fn hashed(&self, _bytes: u64) {}
+    /// A log entry was created.
+    fn logged(&self) {}
+    /// An artifact is done (signed or failed).
+    fn finished(&self, _artifact: &ArtifactReport) {}
+}
+
+/// Observes nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// A failure of the whole run, before any artifact could be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error("the trusted root of {instance} cannot be used for verification ({source}); fix: pass a valid trusted root in --trust-config")]
+    TrustedRoot {
+        instance: String,
+        source: sigstore_verify::Error,
+    },
+    #[error("cannot set up HTTP: {0}")]
+    Http(#[source] reqwest::Error),
+    #[error("cannot set up the {service} client for {url}: {reason}")]
+    Client {
+        service: &'static str,
+        url: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+fn instance_report(instance: &Instance) -> InstanceReport {
+    InstanceReport {
+        name: instance.name.clone(),
+        fulcio: instance.services.fulcio.clone(),
+        rekor: instance.services.rekor.clone(),
+        rekor_version: instance.services.rekor_version,
+        tsa: instance.services.tsa.clone(),
+    }
+}
+
+/// `--dry-run`: the plan and the identity source; no token, no request, no write.
+pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, SignError> {
+    let instance = trust::load(&settings.instance, Refresh::Offline).await?;
+    Ok(SignReport {
+        dry_run: true,
+        instance: instance_report(&instance),
+        identity: IdentityReport::Planned(settings.identity.plan()),
+        certificates: 0,
+        artifacts: plan
+            .artifacts
+            .into_iter()
+            .map(|a| ArtifactReport {
+                outcome: Outcome::Planned {
+                    blocked_by_existing_bundle: a.blocked_by_existing_bundle,
+                },
+                path: a.path,
+                size: a.size,
+                bundle: a.bundle,
+            })
+            .collect(),
+        skipped: plan.skipped,
+        warnings: instance.warnings,
+    })
+}
+
+/// Sign every artifact of `plan`.
+pub async fn run(
+    settings: &SignSettings,
+    plan: Plan,
+    progress: Arc<dyn Progress>,
+) -> Result<SignReport, SignError> {
+    let retry = RetryPolicy::default();
+    // 1. One HTTP client for every service: shared connection pools and timeouts.
+    let http = net::http_client().map_err(SignError::Http)?;
+
+    // 2. The instance, and a verifier built once from its trusted root.
+    let instance = trust::load(&settings.instance, Refresh::Online(http.clone())).await?;
+    let verifier =
+        Verifier::new(&instance.trusted_root).map_err(|source| SignError::TrustedRoot {
+            instance: instance.name.clone(),
+            source,
+        })?;
+    let services = &instance.services;
+
+    // 3. The identity and its certificate, once, before any artifact: a missing
+    //    permission or a refused token is one clear error, not N identical ones.
+    let tokens = TokenSource::new(settings.identity.clone(), http.clone(), retry);
+    let session = Arc::new(Session::new(&services.fulcio, http.clone(), tokens, retry)?);
+    let token = session.token().await?;
+    let work: Vec<_> = plan
+        .artifacts
+        .iter()
+        .filter(|a| !a.blocked_by_existing_bundle)
+        .collect();
+    let first = if work.is_empty() {
+        None
+    } else {
+        Some(session.credential().await?)
+    };
+
+    fn client_err<'u>(
+        service: &'static str,
+        url: &'u str,
+    ) -> impl Fn(&dyn std::fmt::Display) -> SignError + 'u {
+        move |e| SignError::Client {
+            service,
+            url: url.to_owned(),
+            reason: e.to_string(),
+        }
+    }
+    let log = match services.rekor_version {
+        RekorVersion::V1 => artifact::Log::V1(
+            RekorClient::builder(&services.rekor)
+                .with_http_client(http.clone())
+                .build()
+                .map_err(|e| client_err("Rekor", &services.rekor)(&e))?,
+        ),
+        RekorVersion::V2 => artifact::Log::V2(
+            RekorV2Client::builder(&services.rekor)
+                .with_http_client(http.clone())
+                .build()
+                .map_err(|e| client_err("Rekor", &services.rekor)(&e))?,
+        ),
+    };
+    let tsa = match &services.tsa {
+        Some(url) => Some((
+            TimestampClient::builder(url)
+                .with_http_client(http.clone())
+                .build()
+                .map_err(|e| client_err("TSA", url)(&e))?,
+            url.clone(),
+        )),
+        None => None,
+    };
+    let ctx = artifact::Context {
+        session: session.clone(),
+        log,
+        log_url: services.rekor.clone(),
+        tsa,
+        verifier: Arc::new(verifier),
+        overwrite: settings.overwrite,
+        retry,
+        progress: progress.clone(),
+    };
+
+    // 4. Every artifact, at most `jobs` at a time; each outcome kept, in plan order.
+    let ctx = &ctx;
+    let mut results: Vec<(usize, ArtifactReport)> =
+        futures::stream::iter(plan.artifacts.iter().enumerate())
+            .map(|(i, planned)| async move {
+                let outcome = match artifact::sign(ctx, planned).await {
+                    Ok(s) => Outcome::Signed {
+                        sha256: s.sha256.to_hex(),
+                        log_index: s.log_index,
+                        timestamped: s.timestamped,
+                        certificate: s.certificate,
+                    },
+                    Err(e) => Outcome::Failed {
+                        error: e.to_string(),
+                    },
+                };
+                let report = ArtifactReport {
+                    path: planned.path.clone(),
+                    size: planned.size,
+                    bundle: planned.bundle.clone(),
+                    outcome,
+                };
+                ctx.progress.finished(&report);
+                (i, report)
+            })
+            .buffer_unordered(settings.jobs.get())
+            .collect()
+            .await;
+    results.sort_by_key(|(i, _)| *i);
+
+    let identity = match &first {
+        Some(c) => IdentityReport::Certified {
+            identity: c.identity.clone(),
+            issuer: c.issuer.clone(),
+            token_source: token.origin(),
+        },
+        None => IdentityReport::Certified {
+            identity: token.identity().identity.clone(),
+            issuer: token.identity().issuer.clone(),
+            token_source: token.origin(),
+        },
+    };
+    Ok(SignReport {
+        dry_run: false,
+        instance: instance_report(&instance),
+        identity,
+        certificates: session.certificates_issued(),
+        artifacts: results.into_iter().map(|(_, r)| r).collect(),
+        skipped: plan.skipped,
+        warnings: instance.warnings,
+    })
+}

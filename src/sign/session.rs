@@ -1,0 +1,265 @@
+//! One signing identity for the whole run: one ephemeral P-256 key and one
+//! Fulcio certificate, shared by every artifact and renewed before it expires.
+//!
+//! Owns the key, the certificate request, the checks on what Fulcio returned
+//! (the certificate is for our key and names the token's identity and issuer),
+//! and renewal: a credential is handed out only while it stays valid for a
+//! margin long enough to log an artifact; otherwise a new key and certificate
+//! replace it (and a fresh CI token, when the old one expired). Renewal is
+//! single-flight: concurrent artifacts wait for one request. It does not log
+//! entries or build bundles.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sigstore_crypto::KeyPair;
+use sigstore_fulcio::FulcioClient;
+use sigstore_types::DerCertificate;
+
+use crate::net::{self, RetryPolicy};
+use crate::oidc::{IdToken, TokenError, TokenSource};
+
+/// How long a certificate must still be valid when an artifact starts signing:
+/// it covers hashing-to-logging latency (Rekor's integrated time and the TSA's
+/// time must fall inside the validity). Short-lived certificates use a third
+/// of their lifetime instead, so they stay usable at all.
+pub const RENEW_MARGIN: Duration = Duration::from_secs(30);
+
+/// A key and the certificate binding it to the signer's identity.
+pub struct Credential {
+    key: KeyPair,
+    certificate: DerCertificate,
+    /// The certificate's SAN, checked against the token.
+    pub identity: String,
+    /// The certificate's OIDC issuer extension, checked against the token.
+    pub issuer: String,
+    pub not_before: jiff::Timestamp,
+    pub not_after: jiff::Timestamp,
+    /// 1 for the run's first certificate, 2 after the first renewal, ...
+    pub generation: u32,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("identity", &self.identity)
+            .field("issuer", &self.issuer)
+            .field("not_after", &self.not_after)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credential {
+    pub fn key(&self) -> &KeyPair {
+        &self.key
+    }
+    pub fn certificate(&self) -> &DerCertificate {
+        &self.certificate
+    }
+
+    fn margin(&self) -> Duration {
+        let lifetime = self
+            .not_after
+            .duration_since(self.not_before)
+            .unsigned_abs();
+        RENEW_MARGIN.min(lifetime / 3)
+    }
+
+    /// Whether an artifact started now can still be logged inside the validity.
+    pub fn usable_now(&self) -> bool {
+        let margin =
+            jiff::SignedDuration::try_from(self.margin()).unwrap_or(jiff::SignedDuration::ZERO);
+        jiff::Timestamp::now()
+            .checked_add(margin)
+            .is_ok_and(|t| t < self.not_after)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("cannot generate the ephemeral signing key: {0}")]
+    Key(#[source] sigstore_crypto::Error),
+    #[error("Fulcio at {url} issued no certificate: {source}; fix: check that this Fulcio accepts tokens from {issuer} (a private instance needs --trust-config)")]
+    Fulcio {
+        url: String,
+        issuer: String,
+        source: sigstore_fulcio::Error,
+    },
+    #[error("Fulcio at {url} returned a certificate that does not parse: {source}; refusing to sign with it")]
+    BadCertificate {
+        url: String,
+        source: sigstore_crypto::Error,
+    },
+    #[error("Fulcio at {url} returned a certificate for another public key; refusing to sign with it (fix: check --fulcio-url points at a genuine Fulcio)")]
+    WrongKey { url: String },
+    #[error("Fulcio at {url} returned a certificate for `{found}`, but the token is for `{expected}`; refusing to sign with it (fix: check --fulcio-url)")]
+    WrongIdentity {
+        url: String,
+        found: String,
+        expected: String,
+    },
+    #[error("Fulcio at {url} returned a certificate from issuer `{found}`, but the token is from `{expected}`; refusing to sign with it (fix: check --fulcio-url)")]
+    WrongIssuer {
+        url: String,
+        found: String,
+        expected: String,
+    },
+    #[error("Fulcio at {url} returned a certificate valid only until {not_after}, too short to sign with; fix: check the Fulcio's clock and configuration")]
+    TooShort {
+        url: String,
+        not_after: jiff::Timestamp,
+    },
+}
+
+struct State {
+    token: Option<IdToken>,
+    current: Option<Arc<Credential>>,
+}
+
+/// The run's signing identity. Cheap to share behind an `Arc`.
+pub struct Session {
+    fulcio: FulcioClient,
+    fulcio_url: String,
+    tokens: TokenSource,
+    retry: RetryPolicy,
+    state: tokio::sync::Mutex<State>,
+    issued: AtomicU32,
+}
+
+impl Session {
+    pub fn new(
+        fulcio_url: &str,
+        http: reqwest::Client,
+        tokens: TokenSource,
+        retry: RetryPolicy,
+    ) -> Result<Session, SessionError> {
+        let fulcio = FulcioClient::builder(fulcio_url)
+            .with_http_client(http)
+            .build()
+            .map_err(|source| SessionError::Fulcio {
+                url: fulcio_url.to_owned(),
+                issuer: "any issuer".into(),
+                source,
+            })?;
+        Ok(Session {
+            fulcio,
+            fulcio_url: fulcio_url.to_owned(),
+            tokens,
+            retry,
+            state: tokio::sync::Mutex::new(State {
+                token: None,
+                current: None,
+            }),
+            issued: AtomicU32::new(0),
+        })
+    }
+
+    /// The token, fetched once and again only when a CI source can give a fresh one.
+    pub async fn token(&self) -> Result<IdToken, SessionError> {
+        let mut state = self.state.lock().await;
+        Ok(self.token_locked(&mut state).await?.clone())
+    }
+
+    async fn token_locked<'s>(&self, state: &'s mut State) -> Result<&'s IdToken, TokenError> {
+        let stale = match &state.token {
+            None => true,
+            Some(t) => t.for_fulcio(Duration::from_secs(5)).is_err() && self.tokens.can_refresh(),
+        };
+        if stale {
+            state.token = Some(self.tokens.fetch().await?);
+        }
+        Ok(state.token.as_ref().expect("token set above"))
+    }
+
+    /// Certificates requested so far in this run.
+    pub fn certificates_issued(&self) -> u32 {
+        self.issued.load(Ordering::SeqCst)
+    }
+
+    /// A credential valid long enough to sign and log one artifact.
+    pub async fn credential(&self) -> Result<Arc<Credential>, SessionError> {
+        let mut state = self.state.lock().await;
+        if let Some(c) = &state.current {
+            if c.usable_now() {
+                return Ok(c.clone());
+            }
+            tracing::info!(not_after = %c.not_after, "signing certificate about to expire; requesting a new one");
+        }
+        let token = self.token_locked(&mut state).await?.clone();
+        let credential = Arc::new(self.issue(&token).await?);
+        state.current = Some(credential.clone());
+        Ok(credential)
+    }
+
+    /// 1. A new key (never reused across certificates), 2. a certificate for it,
+    /// 3. checks that Fulcio certified what we asked for.
+    async fn issue(&self, token: &IdToken) -> Result<Credential, SessionError> {
+        let key = KeyPair::generate_ecdsa_p256().map_err(SessionError::Key)?;
+        let oidc = token.for_fulcio(Duration::ZERO)?;
+        let url = &self.fulcio_url;
+        let expected = token.identity();
+        let response = net::retry(&self.retry, "Fulcio signing certificate", || {
+            self.fulcio.create_signing_certificate(oidc, &key)
+        })
+        .await
+        .map_err(|source| SessionError::Fulcio {
+            url: url.clone(),
+            issuer: expected.issuer.clone(),
+            source,
+        })?;
+        let generation = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        let certificate = response.leaf_certificate().clone();
+        let info = sigstore_crypto::parse_certificate_info(&certificate).map_err(|source| {
+            SessionError::BadCertificate {
+                url: url.clone(),
+                source,
+            }
+        })?;
+
+        let ours = key.public_key_der().map_err(SessionError::Key)?;
+        if info.public_key.as_bytes() != ours.as_bytes() {
+            return Err(SessionError::WrongKey { url: url.clone() });
+        }
+        let identity = info
+            .identity
+            .as_ref()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        if !expected.matches_san(&identity) {
+            return Err(SessionError::WrongIdentity {
+                url: url.clone(),
+                found: identity,
+                expected: expected.identity.clone(),
+            });
+        }
+        let issuer = info.issuer.clone().unwrap_or_default();
+        if !expected.matches_issuer(&issuer) {
+            return Err(SessionError::WrongIssuer {
+                url: url.clone(),
+                found: issuer,
+                expected: expected.issuer.clone(),
+            });
+        }
+        let credential = Credential {
+            key,
+            certificate,
+            identity,
+            issuer,
+            not_before: info.not_before,
+            not_after: info.not_after,
+            generation,
+        };
+        if !credential.usable_now() {
+            return Err(SessionError::TooShort {
+                url: url.clone(),
+                not_after: credential.not_after,
+            });
+        }
+        tracing::info!(identity = %credential.identity, not_after = %credential.not_after, generation, "signing certificate issued");
+        Ok(credential)
+    }
+}
