@@ -142,6 +142,86 @@ impl Faults {
     }
 }
 
+/// The path on every service that sets its faults from outside the process
+/// (`releasekit-sandbox fault ...`). Never recorded, never delayed, never faulted.
+pub const CONTROL_PATH: &str = "/__sandbox/faults";
+
+/// What `POST /__sandbox/faults` accepts: every field optional, applied in order
+/// clear -> latency -> queue.
+#[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlRequest {
+    #[serde(default)]
+    pub clear: bool,
+    pub latency_ms: Option<u64>,
+    pub jitter_ms: Option<u64>,
+    /// How many requests the fault applies to (default 1).
+    pub count: Option<usize>,
+    /// Fail with this status...
+    pub status: Option<u16>,
+    /// ...and this `Retry-After`.
+    pub retry_after: Option<u64>,
+    #[serde(default)]
+    pub drop_connection: bool,
+    #[serde(default)]
+    pub malformed_body: bool,
+    pub only_paths_containing: Option<String>,
+}
+
+impl ControlRequest {
+    /// Apply to `faults`; an error names the field that makes no sense.
+    pub fn apply(&self, faults: &Faults) -> Result<(), String> {
+        if self.clear {
+            faults.clear();
+        }
+        if self.latency_ms.is_some() || self.jitter_ms.is_some() {
+            faults.set_latency(
+                Duration::from_millis(self.latency_ms.unwrap_or(0)),
+                Duration::from_millis(self.jitter_ms.unwrap_or(0)),
+            );
+        }
+        if let Some(needle) = &self.only_paths_containing {
+            faults.only_paths_containing(needle.clone());
+        }
+        let fault = match (self.status, self.drop_connection, self.malformed_body) {
+            (None, false, false) => None,
+            (Some(status), false, false) => {
+                if !(100..=599).contains(&status) {
+                    return Err(format!("status {status} is not an HTTP status"));
+                }
+                Some(Fault::Status {
+                    status,
+                    retry_after: self.retry_after,
+                })
+            }
+            (None, true, false) => Some(Fault::DropConnection),
+            (None, false, true) => Some(Fault::MalformedBody),
+            _ => return Err("choose one of status, drop_connection, malformed_body".into()),
+        };
+        if let Some(fault) = fault {
+            faults.fail_next(self.count.unwrap_or(1), fault);
+        }
+        Ok(())
+    }
+}
+
+async fn control(faults: &Faults, body: &[u8]) -> Response {
+    let req: ControlRequest = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, format!("bad fault request: {e}\n")).into_response()
+        }
+    };
+    match req.apply(faults) {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "pending": faults.pending() })),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("bad fault request: {e}\n")).into_response(),
+    }
+}
+
 /// axum middleware: record, delay, then either inject the next fault or run the handler.
 pub async fn middleware(State(faults): State<Faults>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
@@ -149,6 +229,9 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
         Ok(b) => b,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
     };
+    if parts.uri.path() == CONTROL_PATH && parts.method == Method::POST {
+        return control(&faults, &body).await;
+    }
     let uri = parts
         .uri
         .path_and_query()

@@ -26,6 +26,7 @@ pub mod fulcio;
 pub mod github;
 pub mod keys;
 pub mod oidc;
+pub mod peers;
 pub mod rekor;
 mod server;
 pub mod trust;
