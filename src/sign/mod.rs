@@ -106,7 +106,12 @@ pub async fn run(
     // 1. One HTTP client for every service: shared connection pools and timeouts.
     let http = net::http_client().map_err(SignError::Http)?;
 
-    // 2. The instance, and a verifier built once from its trusted root.
+    // 2. The identity token first: a job without `id-token: write` is one clear
+    //    error, reported before anything slower (a TUF refresh) happens.
+    let tokens = TokenSource::new(settings.identity.clone(), http.clone(), retry);
+    let token = tokens.fetch().await.map_err(SessionError::from)?;
+
+    // 3. The instance, and a verifier built once from its trusted root.
     let instance = trust::load(&settings.instance, Refresh::Online(http.clone())).await?;
     let verifier =
         Verifier::new(&instance.trusted_root).map_err(|source| SignError::TrustedRoot {
@@ -115,11 +120,15 @@ pub async fn run(
         })?;
     let services = &instance.services;
 
-    // 3. The identity and its certificate, once, before any artifact: a missing
-    //    permission or a refused token is one clear error, not N identical ones.
-    let tokens = TokenSource::new(settings.identity.clone(), http.clone(), retry);
-    let session = Arc::new(Session::new(&services.fulcio, http.clone(), tokens, retry)?);
-    let token = session.token().await?;
+    // 4. The certificate, once, before any artifact: a refused token is one
+    //    error, not N identical ones. Renewals later are per-artifact outcomes.
+    let session = Arc::new(Session::new(
+        &services.fulcio,
+        http.clone(),
+        tokens,
+        token.clone(),
+        retry,
+    )?);
     let work: Vec<_> = plan
         .artifacts
         .iter()
@@ -176,7 +185,7 @@ pub async fn run(
         progress: progress.clone(),
     };
 
-    // 4. Every artifact, at most `jobs` at a time; each outcome kept, in plan order.
+    // 5. Every artifact, at most `jobs` at a time; each outcome kept, in plan order.
     let ctx = &ctx;
     let mut results: Vec<(usize, ArtifactReport)> =
         futures::stream::iter(plan.artifacts.iter().enumerate())

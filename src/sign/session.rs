@@ -131,10 +131,13 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session for `fulcio_url`, starting with `token` (from `tokens`, which
+    /// is asked again only when a CI token expires).
     pub fn new(
         fulcio_url: &str,
         http: reqwest::Client,
         tokens: TokenSource,
+        token: IdToken,
         retry: RetryPolicy,
     ) -> Result<Session, SessionError> {
         let fulcio = FulcioClient::builder(fulcio_url)
@@ -151,17 +154,11 @@ impl Session {
             tokens,
             retry,
             state: tokio::sync::Mutex::new(State {
-                token: None,
+                token: Some(token),
                 current: None,
             }),
             issued: AtomicU32::new(0),
         })
-    }
-
-    /// The token, fetched once and again only when a CI source can give a fresh one.
-    pub async fn token(&self) -> Result<IdToken, SessionError> {
-        let mut state = self.state.lock().await;
-        Ok(self.token_locked(&mut state).await?.clone())
     }
 
     async fn token_locked<'s>(&self, state: &'s mut State) -> Result<&'s IdToken, TokenError> {
