@@ -1,1 +1,22 @@
+//! End-to-end tests of the binary, one file per stage of a run. Each test
+//! that signs starts its own sandbox (a local Sigstore on random ports).
 
+/// Temp dirs, the command builder wired to a sandbox, independent bundle checks.
+mod util;
+
+/// Usage: help text, usage errors (exit 2), settings precedence seen from outside.
+mod cli;
+/// `--dry-run`: the plan is printed and nothing is requested or written.
+mod dry_run;
+/// Existing bundles, `--overwrite`, partial failures, retries, self-verification.
+mod failures;
+/// Where the identity token comes from, and the missing `id-token: write` message.
+mod identity;
+/// Expanding files, directories and globs into artifacts.
+mod inputs;
+/// Rekor v1 and v2 (+ RFC 3161), and the bundle JSON strict readers require.
+mod rekor;
+/// Certificate renewal when a short-lived certificate would expire mid-run.
+mod renewal;
+/// Signing: bundles verify independently, one certificate for many artifacts.
+mod signing;

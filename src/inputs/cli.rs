@@ -89,7 +89,7 @@ pub struct InstanceArgs {
     /// Rekor URL (overrides the instance's signing config)
     #[arg(long, value_name = "URL")]
     pub rekor_url: Option<String>,
-    /// Rekor API version: 1 (hashedrekord 0.0.1) or 2 (0.0.2, needs a TSA) [default: 1]
+    /// Rekor API version: 1 (hashedrekord 0.0.1) or 2 (0.0.2, needs a TSA) [default: 1, or 2 when the instance offers only v2]
     #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u32).range(1..=2))]
     pub rekor_version: Option<u32>,
     /// RFC 3161 timestamp authority URL (overrides the instance's signing config)

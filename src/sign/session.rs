@@ -36,6 +36,7 @@ pub struct Credential {
     pub issuer: String,
     pub not_before: jiff::Timestamp,
     pub not_after: jiff::Timestamp,
+    received: jiff::Timestamp,
     /// 1 for the run's first certificate, 2 after the first renewal, ...
     pub generation: u32,
 }
@@ -60,9 +61,10 @@ impl Credential {
     }
 
     fn margin(&self) -> Duration {
+        // From when we received it, not from `not_before`: CAs backdate that to absorb skew.
         let lifetime = self
             .not_after
-            .duration_since(self.not_before)
+            .duration_since(self.received)
             .unsigned_abs();
         RENEW_MARGIN.min(lifetime / 3)
     }
@@ -248,6 +250,7 @@ impl Session {
             issuer,
             not_before: info.not_before,
             not_after: info.not_after,
+            received: jiff::Timestamp::now(),
             generation,
         };
         if !credential.usable_now() {

@@ -1,0 +1,69 @@
+use releasekit_sandbox::{Sandbox, Service};
+
+use crate::util::{bin, code, filters, run, stdout, Work};
+
+/// Without a sandbox: the default instance's embedded trust material is used
+/// offline, so a dry run needs no network at all.
+#[test]
+fn dry_run_prints_the_plan_for_the_default_instance() {
+    let work = Work::new();
+    work.file("dist/app-1.0.tar.gz", "tarball");
+    work.file("dist/app-1.0-py3-none-any.whl", "wheel");
+    work.file("dist/app-1.0.tar.gz.sigstore.json", "{}");
+    work.file("dist/.DS_Store", "junk");
+    let o = bin(work.dir.path())
+        .args(["sign", "dist", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    insta::assert_snapshot!("dry_run_default", stdout(&o));
+    assert_eq!(work.listing().len(), 4, "a dry run writes nothing");
+}
+
+#[test]
+fn dry_run_json() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let o = bin(work.dir.path())
+        .args(["--json", "sign", "a.whl", "--dry-run", "--staging"])
+        .env("SIGSTORE_ID_TOKEN", "not-a-jwt")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["instance"]["name"], "staging");
+    assert_eq!(v["identity"]["planned"]["source"], "token");
+    assert_eq!(v["identity"]["planned"]["origin"], "sigstore-id-token-env");
+    assert_eq!(v["artifacts"][0]["status"], "planned");
+    assert_eq!(v["artifacts"][0]["size"], 1);
+    assert!(
+        !stdout(&o).contains("not-a-jwt"),
+        "the token is never printed"
+    );
+}
+
+/// Against a sandbox in the Actions environment: no service sees a request.
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_makes_no_request_and_needs_no_token() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/b.whl", "b");
+    let mut cmd = bin(work.dir.path());
+    cmd.envs(sandbox.env())
+        .args(["sign", "dist", "--dry-run", "--trust-config"])
+        .arg(sandbox.trust_config_path());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    for service in Service::ALL {
+        assert!(
+            sandbox.requests(service).is_empty(),
+            "{service:?} was contacted"
+        );
+    }
+    assert_eq!(work.listing(), ["dist/a.whl", "dist/b.whl"]);
+    insta::with_settings!({ filters => filters(&work).iter().map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>() }, {
+        insta::assert_snapshot!("dry_run_sandbox_actions", stdout(&o));
+    });
+}

@@ -1,0 +1,142 @@
+use releasekit_sandbox::{Fault, Sandbox, Service};
+
+use crate::util::{code, run, sign, stdout, verify_bundle, Work};
+
+/// An existing bundle fails its artifact only; the others are signed; exit 1;
+/// the old bundle is untouched. `--overwrite` replaces it.
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_bundles_and_overwrite() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    work.file("b.whl", "b");
+    work.file("a.whl.sigstore.json", "old");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "b.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    assert_eq!(
+        std::fs::read_to_string(work.path("a.whl.sigstore.json")).unwrap(),
+        "old"
+    );
+    verify_bundle(
+        &sandbox,
+        &work.path("b.whl"),
+        &work.path("b.whl.sigstore.json"),
+    );
+    let out = stdout(&o);
+    assert!(out.contains("❌ Failed: a.whl: bundle a.whl.sigstore.json already exists; fix: pass --overwrite to replace it"), "{out}");
+    assert!(
+        out.contains("Signed 1 of 2 artifact(s) with 1 certificate(s); 1 failed."),
+        "{out}"
+    );
+
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "--overwrite"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+}
+
+/// One artifact's log entry is refused (400, not retried): that artifact fails
+/// with the service named, the others are signed, the summary lists it.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_failure_does_not_lose_the_others() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for n in ["a", "b", "c"] {
+        work.file(&format!("{n}.whl"), n);
+    }
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::status(400));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "b.whl", "c.whl", "--jobs", "1"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        !work.path("a.whl.sigstore.json").exists(),
+        "no bundle for the failed artifact"
+    );
+    for n in ["b", "c"] {
+        verify_bundle(
+            &sandbox,
+            &work.path(&format!("{n}.whl")),
+            &work.path(&format!("{n}.whl.sigstore.json")),
+        );
+    }
+    let out = stdout(&o);
+    assert!(out.contains("; 1 failed."), "{out}");
+    assert!(
+        out.contains("❌ a.whl: Rekor at http://127.0.0.1:"),
+        "{out}"
+    );
+}
+
+/// Transient errors (503, 429 with Retry-After, a dropped connection) are retried.
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_errors_are_retried() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    sandbox
+        .faults(Service::Fulcio)
+        .fail_next(1, Fault::status(503));
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::retry_after(429, 1));
+    sandbox
+        .faults(Service::Tsa)
+        .fail_next(1, Fault::status(502));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    assert_eq!(sandbox.requests(Service::Fulcio).len(), 2);
+}
+
+/// A dropped connection after Rekor logged the entry: the retried POST gets 409
+/// and the existing entry is used.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_rekor_post_uses_the_existing_entry() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::DropConnection);
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+}
+
+/// Services of one sandbox, trust material of another: the bundle cannot
+/// verify, so it is never written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_that_does_not_verify_is_never_written() {
+    let signer = Sandbox::start().await.unwrap();
+    let other = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(other.trust_config_path())
+        .arg("--fulcio-url")
+        .arg(&signer.urls().fulcio)
+        .arg("--rekor-url")
+        .arg(&signer.urls().rekor_v1)
+        .arg("--tsa-url")
+        .arg(&signer.urls().tsa)
+        .arg("--identity-token")
+        .arg(signer.token())
+        .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    assert_eq!(work.listing(), ["a.whl"]);
+    assert!(
+        stdout(&o).contains("does not verify against the instance's trusted root"),
+        "{}",
+        stdout(&o)
+    );
+}

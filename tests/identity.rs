@@ -1,0 +1,152 @@
+use std::time::Duration;
+
+use releasekit_sandbox::{Fault, Sandbox, Service};
+
+use crate::util::{bin, code, run, stderr, verify_bundle, Work};
+
+/// A GitHub Actions job without `id-token: write` has GITHUB_ACTIONS=true but no
+/// ACTIONS_ID_TOKEN_REQUEST_* variables: the message names the fix. Exit 2
+/// (configuration), and nothing else happens first.
+#[test]
+fn missing_id_token_permission_says_how_to_fix_it() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let o = bin(work.dir.path())
+        .args(["sign", "a.whl"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    insta::assert_snapshot!(stderr(&o), @"error: OIDC token request failed: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set in this GitHub Actions job; fix: add `id-token: write` to the workflow's `permissions:`");
+    assert_eq!(work.listing(), ["a.whl"]);
+}
+
+#[test]
+fn no_token_anywhere_is_a_usage_error() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let o = bin(work.dir.path())
+        .args(["sign", "a.whl"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("no identity token found"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_malformed_token_is_refused_without_echoing_it() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let o = bin(work.dir.path())
+        .args(["sign", "a.whl", "--identity-token", "secret-garbage-value"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--identity-token is not a valid JWT"));
+    assert!(!stderr(&o).contains("secret-garbage-value"));
+}
+
+/// The Actions endpoint is asked once, with the bearer and `audience=sigstore`,
+/// and the certificate names the workflow.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_actions_token_is_requested_and_used() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let mut cmd = bin(work.dir.path());
+    cmd.envs(sandbox.env())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    let token_requests: Vec<_> = sandbox
+        .requests(Service::Oidc)
+        .into_iter()
+        .filter(|r| r.uri.starts_with("/token"))
+        .collect();
+    assert_eq!(token_requests.len(), 1);
+    assert!(
+        token_requests[0].uri.ends_with("&audience=sigstore"),
+        "{}",
+        token_requests[0].uri
+    );
+    let auth = token_requests[0]
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(auth, format!("Bearer {}", sandbox.actions_request_token()));
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(sandbox.actions_request_token()));
+}
+
+/// `SIGSTORE_ID_TOKEN` is used when no flag is given.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigstore_id_token_env_is_used() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let mut cmd = bin(work.dir.path());
+    cmd.env("SIGSTORE_ID_TOKEN", sandbox.token())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+}
+
+/// The token endpoint refusing (as it does without the permission) is the same
+/// "OIDC token request failed" with the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn token_endpoint_refusal_says_how_to_fix_it() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox
+        .faults(Service::Oidc)
+        .only_paths_containing("/token");
+    sandbox
+        .faults(Service::Oidc)
+        .fail_next(10, Fault::status(403));
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = bin(work.dir.path());
+    cmd.envs(sandbox.env())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("OIDC token request failed: the token endpoint answered HTTP 403"));
+    assert!(stderr(&o).contains("add `id-token: write` to the workflow's `permissions:`"));
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+}
+
+/// An expired token is refused before Fulcio sees it.
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_token_is_refused_before_any_request() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let token = sandbox.token_with(&sandbox.default_claims(), Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("--identity-token")
+        .arg(token)
+        .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+}

@@ -1,0 +1,55 @@
+use std::time::Duration;
+
+use releasekit_sandbox::{Sandbox, Service};
+
+use crate::util::{code, run, sign, stdout, verify_bundle, Work};
+
+/// Certificates valid 3 s and services slow enough that one artifact takes
+/// about a second: the run renews its key and certificate before one would
+/// expire mid-artifact, and every bundle still verifies (each entry's time
+/// lies inside its certificate's validity).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_lived_certificate_is_renewed_transparently() {
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(3))
+        .latency(Duration::from_millis(300), Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    for i in 0..5 {
+        work.file(&format!("a{i}.whl"), format!("{i}"));
+    }
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args([
+        "a0.whl", "a1.whl", "a2.whl", "a3.whl", "a4.whl", "--jobs", "1", "--json",
+    ]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    let fulcio = sandbox.requests(Service::Fulcio).len();
+    assert!(
+        fulcio >= 2,
+        "expected renewals, got {fulcio} certificate request(s)"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["certificates"], fulcio);
+    let mut keys = std::collections::BTreeSet::new();
+    for i in 0..5 {
+        let b = verify_bundle(
+            &sandbox,
+            &work.path(&format!("a{i}.whl")),
+            &work.path(&format!("a{i}.whl.sigstore.json")),
+        );
+        keys.insert(
+            b["verificationMaterial"]["certificate"]["rawBytes"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        keys.len(),
+        fulcio,
+        "each certificate signed at least one artifact"
+    );
+}

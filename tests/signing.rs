@@ -1,0 +1,113 @@
+use releasekit_sandbox::{Sandbox, Service};
+
+use crate::util::{code, run, sign, stdout, verify_bundle, Work};
+
+/// Many artifacts, one key and one certificate: Fulcio is asked once; every
+/// bundle carries the same leaf and verifies on its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_certificate_for_many_artifacts() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for i in 0..24 {
+        work.file(&format!("dist/pkg-{i:02}.whl"), format!("artifact {i}"));
+    }
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["dist", "--jobs", "8"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert_eq!(sandbox.requests(Service::Fulcio).len(), 1);
+    assert_eq!(
+        sandbox
+            .requests(Service::RekorV1)
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count(),
+        24
+    );
+    let mut leaves = std::collections::BTreeSet::new();
+    for i in 0..24 {
+        let a = work.path(&format!("dist/pkg-{i:02}.whl"));
+        let b = work.path(&format!("dist/pkg-{i:02}.whl.sigstore.json"));
+        let json = verify_bundle(&sandbox, &a, &b);
+        leaves.insert(
+            json["verificationMaterial"]["certificate"]["rawBytes"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(leaves.len(), 1);
+    assert!(
+        stdout(&o).contains("Signed 24 of 24 artifact(s) with 1 certificate(s)."),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Without a TTY: one line per artifact, then the summary.
+#[tokio::test(flavor = "multi_thread")]
+async fn human_output_without_a_tty() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.whl", "b");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "b.whl", "--jobs", "1"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("✅ Signed: a.whl -> a.whl.sigstore.json (log index "));
+    assert!(lines[1].starts_with("✅ Signed: b.whl -> b.whl.sigstore.json (log index "));
+    assert_eq!(lines[2], "Signed 2 of 2 artifact(s) with 1 certificate(s).");
+}
+
+/// `--json` reports every artifact and the certified identity; `-q` keeps only the summary.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_and_quiet_output() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["--json", "a.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["certificates"], 1);
+    assert_eq!(v["identity"]["certified"]["identity"], sandbox.identity());
+    assert_eq!(v["identity"]["certified"]["issuer"], sandbox.issuer());
+    assert_eq!(v["identity"]["certified"]["token_source"], "flag");
+    let art = &v["artifacts"][0];
+    assert_eq!(art["status"], "signed");
+    let digest = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(std::fs::read(&a).unwrap()))
+    };
+    assert_eq!(art["sha256"], digest);
+
+    std::fs::remove_file(work.path("a.whl.sigstore.json")).unwrap();
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["-q", "a.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert_eq!(
+        stdout(&o),
+        "Signed 1 of 1 artifact(s) with 1 certificate(s).\n"
+    );
+}
+
+/// Large files are hashed in a stream; the digest in the bundle is the file's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_larger_than_the_hash_buffer() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let data: Vec<u8> = (0..(3 * 1024 * 1024 + 5))
+        .map(|i| (i * 7 % 256) as u8)
+        .collect();
+    let a = work.file("big.tar.gz", &data);
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("big.tar.gz");
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("big.tar.gz.sigstore.json"));
+}

@@ -1,0 +1,132 @@
+//! Shared test plumbing: a work directory, the binary as a command wired to a
+//! sandbox, and an independent check of written bundles.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use releasekit_sandbox::Sandbox;
+use sigstore_trust_root::TrustedRoot;
+use sigstore_types::Bundle;
+use sigstore_verify::{VerificationPolicy, Verifier};
+
+/// A temporary directory with files in it.
+pub struct Work {
+    pub dir: tempfile::TempDir,
+}
+
+impl Work {
+    pub fn new() -> Work {
+        Work {
+            dir: tempfile::Builder::new()
+                .prefix("releasekit-test-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Create `rel` with `contents` (parents too); returns its path.
+    pub fn file(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// Every file under the directory, relative, sorted.
+    pub fn listing(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, root, out);
+                } else {
+                    out.push(p.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.dir.path(), self.dir.path(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+/// The binary, run in `cwd`, with a clean environment (no CI variables leak in).
+pub fn bin(cwd: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("releasekit-sign").unwrap();
+    cmd.current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+/// `releasekit-sign sign --trust-config <sandbox> --identity-token <token>`, then `args`.
+pub fn sign(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
+    let mut cmd = bin(cwd);
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("--identity-token")
+        .arg(sandbox.token());
+    cmd
+}
+
+/// Run a command off the async runtime, so the sandbox keeps serving meanwhile.
+pub async fn run(mut cmd: assert_cmd::Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit code, with the output shown when the test fails.
+pub fn code(o: &Output) -> i32 {
+    let c = o.status.code().unwrap_or(-1);
+    eprintln!(
+        "exit {c}\n--- stdout\n{}--- stderr\n{}",
+        stdout(o),
+        stderr(o)
+    );
+    c
+}
+
+/// Verify `artifact`'s bundle independently of the product's own self-check:
+/// a fresh verifier from the sandbox's trusted root, exact identity and issuer.
+pub fn verify_bundle(sandbox: &Sandbox, artifact: &Path, bundle: &Path) -> serde_json::Value {
+    let root = TrustedRoot::from_file(sandbox.trusted_root_path()).unwrap();
+    let verifier = Verifier::new(&root).unwrap();
+    let json = std::fs::read_to_string(bundle).unwrap();
+    let parsed = Bundle::from_json(&json).unwrap();
+    let policy = VerificationPolicy::new(sandbox.identity(), sandbox.issuer());
+    let data = std::fs::read(artifact).unwrap();
+    verifier
+        .verify(data.as_slice(), &parsed, &policy)
+        .unwrap_or_else(|e| panic!("{}: {e}", bundle.display()));
+    serde_json::from_str(&json).unwrap()
+}
+
+/// Replace volatile parts of output (temp paths, ports) for snapshots.
+pub fn filters(work: &Work) -> Vec<(String, String)> {
+    vec![
+        (
+            regex::escape(&work.dir.path().display().to_string()),
+            "[WORK]".into(),
+        ),
+        (r"127\.0\.0\.1:\d+".into(), "127.0.0.1:[PORT]".into()),
+        (
+            r"/tmp/releasekit-sandbox-[^/\s]+".into(),
+            "[SANDBOX]".into(),
+        ),
+    ]
+}
