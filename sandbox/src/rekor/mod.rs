@@ -31,8 +31,34 @@ use parking_lot::Mutex;
 use crate::keys::LogKey;
 use merkle::{Hash, Tree};
 
-pub use v1::router as router_v1;
-pub use v2::router as router_v2;
+/// The Rekor v1 router over `shared.rekor_v1`.
+pub fn router_v1(shared: std::sync::Arc<crate::Shared>) -> axum::Router {
+    v1::router(LogRef::V1(shared))
+}
+
+/// The Rekor v2 router over `shared.rekor_v2`.
+pub fn router_v2(shared: std::sync::Arc<crate::Shared>) -> axum::Router {
+    v2::router(LogRef::V2(shared))
+}
+
+/// The log a router serves: one of the sandbox's two, or a standalone one (tests,
+/// or a log served outside a [`crate::Sandbox`]).
+#[derive(Clone)]
+pub enum LogRef {
+    V1(std::sync::Arc<crate::Shared>),
+    V2(std::sync::Arc<crate::Shared>),
+    Standalone(std::sync::Arc<Log>),
+}
+
+impl LogRef {
+    pub fn log(&self) -> &Log {
+        match self {
+            LogRef::V1(s) => &s.rekor_v1,
+            LogRef::V2(s) => &s.rekor_v2,
+            LogRef::Standalone(l) => l,
+        }
+    }
+}
 
 /// Which API a [`Log`] serves; it fixes the checkpoint origin and the entry format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,3 +372,6 @@ pub(crate) mod tests {
         assert_eq!(log.find(&merkle::leaf_hash(b"b")), Some(1));
     }
 }
+
+#[cfg(test)]
+mod http_tests;

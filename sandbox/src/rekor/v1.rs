@@ -9,7 +9,6 @@
 //! with 400, as a Rekor that does not support them would.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -21,20 +20,20 @@ use der::{DecodePem, EncodePem};
 use serde_json::{json, Value};
 
 use super::{
-    b64, canonical_json, certificate_spki, merkle, unb64, verify_prehashed, EntryError, Log, Proof,
+    b64, canonical_json, certificate_spki, merkle, unb64, verify_prehashed, EntryError, Log,
+    LogRef, Proof,
 };
-use crate::Shared;
 
 const ENTRIES: &str = "/api/v1/log/entries";
 
-/// The Rekor v1 router over `shared.rekor_v1`.
-pub fn router(shared: Arc<Shared>) -> Router {
+/// The router serving `log`.
+pub fn router(log: LogRef) -> Router {
     Router::new()
         .route(ENTRIES, get(get_by_index).post(create))
         .route("/api/v1/log/entries/{uuid}", get(get_by_uuid))
         .route("/api/v1/log", get(log_info))
         .route("/api/v1/log/publicKey", get(public_key))
-        .with_state(shared)
+        .with_state(log)
 }
 
 /// Rekor's error model (`{"code", "message"}`) with the matching status.
@@ -186,8 +185,8 @@ fn location(uuid: &str) -> String {
     format!("{ENTRIES}/{uuid}")
 }
 
-async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let log = &shared.rekor_v1;
+async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
+    let log = log.log();
     let proposed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("parsing entry: {e}")),
@@ -229,8 +228,8 @@ fn found(log: &Log, index: u64) -> Response {
     }
 }
 
-async fn get_by_uuid(State(shared): State<Arc<Shared>>, Path(uuid): Path<String>) -> Response {
-    let log = &shared.rekor_v1;
+async fn get_by_uuid(State(log): State<LogRef>, Path(uuid): Path<String>) -> Response {
+    let log = log.log();
     let uuid = uuid.to_ascii_lowercase();
     let leaf_hex = match uuid.len() {
         64 => uuid.as_str(),
@@ -251,17 +250,17 @@ async fn get_by_uuid(State(shared): State<Arc<Shared>>, Path(uuid): Path<String>
 }
 
 async fn get_by_index(
-    State(shared): State<Arc<Shared>>,
+    State(log): State<LogRef>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     match q.get("logIndex").and_then(|i| i.parse::<u64>().ok()) {
-        Some(index) => found(&shared.rekor_v1, index),
+        Some(index) => found(log.log(), index),
         None => error(StatusCode::BAD_REQUEST, "logIndex query parameter required"),
     }
 }
 
-async fn log_info(State(shared): State<Arc<Shared>>) -> Response {
-    let log = &shared.rekor_v1;
+async fn log_info(State(log): State<LogRef>) -> Response {
+    let log = log.log();
     let (size, root, checkpoint) = log.checkpoint();
     Json(json!({
         "rootHash": hex::encode(root),
@@ -272,8 +271,8 @@ async fn log_info(State(shared): State<Arc<Shared>>) -> Response {
     .into_response()
 }
 
-async fn public_key(State(shared): State<Arc<Shared>>) -> Response {
-    let spki = shared.rekor_v1.key().spki_der();
+async fn public_key(State(log): State<LogRef>) -> Response {
+    let spki = log.log().key().spki_der();
     match der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, spki) {
         Ok(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

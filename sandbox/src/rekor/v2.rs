@@ -10,8 +10,6 @@
 //! Tiles are not served: no client here reads them. DSSE requests (`dsseRequestV002`)
 //! are refused with 400.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -22,18 +20,18 @@ use serde_json::{json, Value};
 
 use super::{
     b64, canonical_json, certificate_spki, unb64, verify_prehashed, Appended, EntryError, Log,
+    LogRef,
 };
-use crate::Shared;
 
 /// The only verifier key type accepted (the sandbox's Fulcio issues P-256 leaves).
 const P256: &str = "PKIX_ECDSA_P256_SHA_256";
 
-/// The Rekor v2 router over `shared.rekor_v2`.
-pub fn router(shared: Arc<Shared>) -> Router {
+/// The router serving `log`.
+pub fn router(log: LogRef) -> Router {
     Router::new()
         .route("/api/v2/log/entries", post(create))
         .route("/api/v2/checkpoint", get(checkpoint))
-        .with_state(shared)
+        .with_state(log)
 }
 
 /// grpc-gateway's error body (`google.rpc.Status`): code 3 is INVALID_ARGUMENT.
@@ -133,8 +131,8 @@ pub fn entry_json(log: &Log, appended: &Appended) -> Value {
     })
 }
 
-async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let log = &shared.rekor_v2;
+async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
+    let log = log.log();
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return invalid_argument(format!("invalid request: {e}")),
@@ -148,7 +146,7 @@ async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     (StatusCode::CREATED, Json(entry_json(log, &appended))).into_response()
 }
 
-async fn checkpoint(State(shared): State<Arc<Shared>>) -> Response {
-    let (_, _, text) = shared.rekor_v2.checkpoint();
+async fn checkpoint(State(log): State<LogRef>) -> Response {
+    let (_, _, text) = log.log().checkpoint();
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
