@@ -1,0 +1,152 @@
+//! Rekor v2 HTTP API, as rekor-tiles answers it: `POST /api/v2/log/entries`
+//! (hashedrekord 0.0.2) returning a protobuf-JSON `TransparencyLogEntry`, and
+//! `GET /api/v2/checkpoint`.
+//!
+//! Owns the v2 request parsing, the hashedrekord 0.0.2 canonical body and the
+//! v2 response shape (string uint64s, base64 bytes, no SET, no integrated time).
+//! The request shape is sigstore-rekor 0.15.1 `HashedRekordV2` and sigstore-python
+//! 4.5.1 `RekorV2Client._build_hashed_rekord_request`; the body is what
+//! sigstore-python's `_validate_hashedrekord_v002_entry_body` rebuilds and compares.
+//! Tiles are not served: no client here reads them. DSSE requests (`dsseRequestV002`)
+//! are refused with 400.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::{
+    b64, canonical_json, certificate_spki, unb64, verify_prehashed, Appended, EntryError, Log,
+    LogRef,
+};
+
+/// The only verifier key type accepted (the sandbox's Fulcio issues P-256 leaves).
+const P256: &str = "PKIX_ECDSA_P256_SHA_256";
+
+/// The router serving `log`.
+pub fn router(log: LogRef) -> Router {
+    Router::new()
+        .route("/api/v2/log/entries", post(create))
+        .route("/api/v2/checkpoint", get(checkpoint))
+        .with_state(log)
+}
+
+/// grpc-gateway's error body (`google.rpc.Status`): code 3 is INVALID_ARGUMENT.
+fn invalid_argument(message: impl Into<String>) -> Response {
+    let body = json!({ "code": 3, "message": message.into(), "details": [] });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// Verify a v2 CreateEntryRequest and return the canonical hashedrekord 0.0.2 body.
+pub fn canonicalize(request: &Value) -> Result<Vec<u8>, EntryError> {
+    if !request["dsseRequestV002"].is_null() {
+        return Err(EntryError::Unsupported(
+            "dsse entries are not supported by this log".into(),
+        ));
+    }
+    let req = &request["hashedRekordRequestV002"];
+    if !req.is_object() {
+        return Err(EntryError::Malformed(
+            "missing hashedRekordRequestV002".into(),
+        ));
+    }
+    let string = |v: &Value, name: &str| -> Result<String, EntryError> {
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| EntryError::Malformed(format!("missing {name}")))
+    };
+    let digest = unb64("digest", &string(&req["digest"], "digest")?)?;
+    if digest.len() != 32 {
+        return Err(EntryError::Malformed("digest is not a SHA-256".into()));
+    }
+    let sig = &req["signature"];
+    let signature = unb64(
+        "signature.content",
+        &string(&sig["content"], "signature.content")?,
+    )?;
+    let verifier = &sig["verifier"];
+    let key_details = string(&verifier["keyDetails"], "signature.verifier.keyDetails")?;
+    if key_details != P256 {
+        return Err(EntryError::Unsupported(format!(
+            "key details {key_details} are not supported"
+        )));
+    }
+    let cert = &verifier["x509Certificate"]["rawBytes"];
+    let key = &verifier["publicKey"]["rawBytes"];
+    let (spki, verifier_json) = match (cert.as_str(), key.as_str()) {
+        (Some(cert), None) => {
+            let der = unb64("x509Certificate.rawBytes", cert)?;
+            let spki = certificate_spki(&der)?;
+            (
+                spki,
+                json!({ "keyDetails": P256, "x509Certificate": { "rawBytes": b64(&der) } }),
+            )
+        }
+        (None, Some(key)) => {
+            let der = unb64("publicKey.rawBytes", key)?;
+            (
+                der.clone(),
+                json!({ "keyDetails": P256, "publicKey": { "rawBytes": b64(&der) } }),
+            )
+        }
+        _ => {
+            return Err(EntryError::Malformed(
+                "verifier needs exactly one of x509Certificate and publicKey".into(),
+            ))
+        }
+    };
+    verify_prehashed(&spki, &digest, &signature)?;
+    Ok(canonical_json(&json!({
+        "apiVersion": "0.0.2",
+        "kind": "hashedrekord",
+        "spec": {
+            "hashedRekordV002": {
+                "data": { "algorithm": "SHA2_256", "digest": b64(&digest) },
+                "signature": { "content": b64(&signature), "verifier": verifier_json }
+            }
+        }
+    })))
+}
+
+/// The protobuf-JSON `TransparencyLogEntry` rekor-tiles returns. uint64s are
+/// strings; `integratedTime` is absent (proto3 zero). `logIndex` and `hashes` are
+/// written even at zero/empty because sigstore-python's strict models need them.
+pub fn entry_json(log: &Log, appended: &Appended) -> Value {
+    let p = &appended.proof;
+    json!({
+        "logIndex": appended.index.to_string(),
+        "logId": { "keyId": b64(&log.log_id()) },
+        "kindVersion": { "kind": "hashedrekord", "version": "0.0.2" },
+        "inclusionProof": {
+            "logIndex": p.log_index.to_string(),
+            "rootHash": b64(&p.root_hash),
+            "treeSize": p.tree_size.to_string(),
+            "hashes": p.hashes.iter().map(|h| b64(h)).collect::<Vec<_>>(),
+            "checkpoint": { "envelope": p.checkpoint },
+        },
+        "canonicalizedBody": b64(&appended.entry.body),
+    })
+}
+
+async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
+    let log = log.log();
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return invalid_argument(format!("invalid request: {e}")),
+    };
+    let canonical = match canonicalize(&request) {
+        Ok(c) => c,
+        Err(e) => return invalid_argument(e.to_string()),
+    };
+    // A resubmission gets the existing entry back (Tessera's deduplication).
+    let appended = log.append(canonical, 0, |_, _, _| None);
+    (StatusCode::CREATED, Json(entry_json(log, &appended))).into_response()
+}
+
+async fn checkpoint(State(log): State<LogRef>) -> Response {
+    let (_, _, text) = log.log().checkpoint();
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
