@@ -14,6 +14,8 @@ mod failures;
 mod identity;
 /// Expanding files, directories and globs into artifacts.
 mod inputs;
+/// Independent verifiers (sigstore-python, cosign) accept what we write.
+mod interop;
 /// Rekor v1 and v2 (+ RFC 3161), and the bundle JSON strict readers require.
 mod rekor;
 /// Certificate renewal when a short-lived certificate would expire mid-run.

@@ -62,10 +62,7 @@ impl Credential {
 
     fn margin(&self) -> Duration {
         // From when we received it, not from `not_before`: CAs backdate that to absorb skew.
-        let lifetime = self
-            .not_after
-            .duration_since(self.received)
-            .unsigned_abs();
+        let lifetime = self.not_after.duration_since(self.received).unsigned_abs();
         RENEW_MARGIN.min(lifetime / 3)
     }
 

@@ -1,0 +1,88 @@
+use std::path::Path;
+use std::process::Command;
+
+use releasekit_sandbox::{peers, Sandbox};
+
+use crate::util::{code, run, sign, Work};
+
+fn check(o: std::process::Output, who: &str) {
+    assert!(
+        o.status.success(),
+        "{who} rejected the bundle:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn sigstore_python_verifies(bin: &Path, sandbox: &Sandbox, trust_config: &Path, artifact: &Path) {
+    let o = Command::new(bin)
+        .arg("--trust-config")
+        .arg(trust_config)
+        .args(["verify", "identity", "--cert-identity"])
+        .arg(sandbox.identity())
+        .arg("--cert-oidc-issuer")
+        .arg(sandbox.issuer())
+        .arg(artifact)
+        .output()
+        .unwrap();
+    check(o, "sigstore-python");
+}
+
+/// sigstore-python 4.5.1, the strictest reader, accepts our v1 and v2 bundles.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigstore_python_accepts_our_bundles() {
+    let Some(python) = peers::sigstore_python().or_skip("sigstore_python_accepts_our_bundles")
+    else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_path(), &a);
+
+    let v2 = work.file("v2/b.whl", "b");
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_v2_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("v2/b.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_v2_path(), &v2);
+}
+
+/// cosign (Go) accepts our bundle with the sandbox's trusted root.
+#[tokio::test(flavor = "multi_thread")]
+async fn cosign_accepts_our_bundles() {
+    let Some(cosign) = peers::cosign().or_skip("cosign_accepts_our_bundles") else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    let o = Command::new(cosign)
+        .args([
+            "verify-blob",
+            "--new-bundle-format",
+            "--use-signed-timestamps",
+            "--bundle",
+        ])
+        .arg(work.path("a.whl.sigstore.json"))
+        .arg("--trusted-root")
+        .arg(sandbox.trusted_root_path())
+        .arg("--certificate-identity")
+        .arg(sandbox.identity())
+        .arg("--certificate-oidc-issuer")
+        .arg(sandbox.issuer())
+        .arg(&a)
+        .output()
+        .unwrap();
+    check(o, "cosign");
+}
