@@ -275,23 +275,23 @@ impl SignSettings {
             (false, Some(path)) => BaseInstance::TrustConfig(path),
             (false, None) => BaseInstance::PublicGood,
         };
-        let url = |flag: &'static str, v: Option<String>| match v {
+        let checked = |flag: &'static str, v: Option<String>| match v {
             Some(v) if !(v.starts_with("https://") || v.starts_with("http://")) => {
                 Err(SettingsError::InvalidUrl { flag, value: v })
             }
-            // Services are addressed as `{base}/api/...`: a trailing slash would double it.
-            v => Ok(v.map(|v| v.trim_end_matches('/').to_owned())),
+            v => Ok(v),
+        };
+        // Fulcio and Rekor are addressed as `{base}/api/...`: a trailing slash would double it.
+        let base_url = |flag, v| {
+            checked(flag, v).map(|v| v.map(|v: String| v.trim_end_matches('/').to_owned()))
         };
         let instance = InstanceSettings {
             base,
-            fulcio_url: url("--fulcio-url", l.fulcio_url)?,
-            rekor_url: url("--rekor-url", l.rekor_url)?,
+            fulcio_url: base_url("--fulcio-url", l.fulcio_url)?,
+            rekor_url: base_url("--rekor-url", l.rekor_url)?,
             rekor_version: l.rekor_version,
-            // The TSA URL is the full endpoint; keep it exactly as given.
-            tsa_url: match url("--tsa-url", l.tsa_url.clone())? {
-                Some(_) => l.tsa_url,
-                None => None,
-            },
+            // The TSA URL is the full endpoint: kept exactly as given.
+            tsa_url: checked("--tsa-url", l.tsa_url)?,
         };
 
         let actions = match (
