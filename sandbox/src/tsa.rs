@@ -40,7 +40,7 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 use x509_cert::Certificate;
-use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+use x509_tsp::{TimeStampReq, TimeStampResp, TspVersion, TstInfo};
 
 use crate::keys::LogKey;
 use crate::Shared;
@@ -141,7 +141,7 @@ impl TimestampAuthority {
         let root = CertificateBuilder::new(
             Profile::Root,
             random_serial(),
-            validity.clone(),
+            validity,
             root_name.clone(),
             spki(&root_key),
             &root_signer,
@@ -434,6 +434,7 @@ mod tests {
     use super::*;
     use sigstore_tsa::{verify_timestamp_for_authority, TimestampClient, TsaAuthority};
     use sigstore_types::{DerCertificate, SignatureBytes, TimestampToken};
+    use x509_tsp::MessageImprint;
 
     fn authority(tsa: &TimestampAuthority) -> TsaAuthority {
         let chain = tsa.chain_der();
