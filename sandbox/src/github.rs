@@ -1017,3 +1017,425 @@ async fn download<S: HasGitHub>(
     a.download_count += 1;
     Ok(raw_asset(a))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::Client;
+
+    const TOKEN: &str = "ghs_test_token";
+    const REPO: &str = "octo-org/octo-repo";
+
+    struct Server {
+        gh: Arc<GitHub>,
+        base: String,
+        http: Client,
+    }
+
+    impl Server {
+        async fn start() -> Self {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let gh = Arc::new(GitHub::new(&base, TOKEN));
+            gh.add_repo(REPO);
+            let app = routes(gh.clone());
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            Self {
+                gh,
+                base,
+                http: Client::new(),
+            }
+        }
+        fn url(&self, path: &str) -> String {
+            format!("{}/repos/{REPO}{path}", self.base)
+        }
+        fn get(&self, path: &str) -> reqwest::RequestBuilder {
+            self.http.get(self.url(path))
+        }
+        fn authed(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+            rb.bearer_auth(TOKEN)
+        }
+        async fn upload(&self, id: u64, name: &str, body: &'static [u8]) -> reqwest::Response {
+            self.http
+                .post(self.url(&format!(
+                    "/releases/{id}/assets?name={}",
+                    name.replace(' ', "%20")
+                )))
+                .header("content-type", "application/json")
+                .bearer_auth(TOKEN)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    }
+
+    async fn json(resp: reqwest::Response) -> Value {
+        resp.json().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn published_release_by_tag_is_public_and_octocrab_shaped() {
+        let s = Server::start().await;
+        let id =
+            s.gh.create_release(REPO, "v1.0.0", ReleaseSpec::published());
+        let resp = s.get("/releases/tags/v1.0.0").send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        for h in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "x-ratelimit-used",
+        ] {
+            assert!(
+                resp.headers()[h].to_str().unwrap().parse::<u64>().is_ok(),
+                "{h}"
+            );
+        }
+        assert_eq!(resp.headers()["x-ratelimit-resource"], "core");
+        let body = json(resp).await;
+        let release: octocrab::models::repos::Release =
+            serde_json::from_value(body.clone()).unwrap();
+        assert_eq!(release.id.0, id);
+        assert_eq!(release.tag_name, "v1.0.0");
+        assert!(!release.draft);
+        assert_eq!(
+            release.upload_url,
+            format!(
+                "{}/repos/{REPO}/releases/{id}/assets{{?name,label}}",
+                s.base
+            )
+        );
+
+        assert_eq!(
+            s.get("/releases/tags/v9").send().await.unwrap().status(),
+            404
+        );
+        let unknown = s
+            .http
+            .get(format!(
+                "{}/repos/nobody/nothing/releases/tags/v1.0.0",
+                s.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404);
+        assert_eq!(json(unknown).await["message"], "Not Found");
+    }
+
+    #[tokio::test]
+    async fn credentials_are_checked() {
+        let s = Server::start().await;
+        s.gh.create_release(REPO, "v1", ReleaseSpec::published());
+        let wrong = s
+            .get("/releases/tags/v1")
+            .header("authorization", "token nope")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+        assert_eq!(json(wrong).await["message"], "Bad credentials");
+        let ok = s
+            .get("/releases/tags/v1")
+            .header("authorization", format!("token {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+
+        // Writes need a token.
+        let anon = s
+            .http
+            .post(s.url("/releases"))
+            .json(&json!({"tag_name": "v2"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anon.status(), 401);
+        assert_eq!(json(anon).await["message"], "Requires authentication");
+    }
+
+    #[tokio::test]
+    async fn drafts_are_hidden_without_a_token_and_never_found_by_tag() {
+        let s = Server::start().await;
+        let draft = s.gh.create_release(REPO, "v2", ReleaseSpec::draft());
+        s.gh.create_release(REPO, "v1", ReleaseSpec::published());
+
+        let path = format!("/releases/{draft}");
+        assert_eq!(s.get(&path).send().await.unwrap().status(), 404);
+        assert_eq!(s.authed(s.get(&path)).send().await.unwrap().status(), 200);
+        let by_tag = s.authed(s.get("/releases/tags/v2")).send().await.unwrap();
+        assert_eq!(by_tag.status(), 404);
+
+        let public = json(s.get("/releases").send().await.unwrap()).await;
+        assert_eq!(public.as_array().unwrap().len(), 1);
+        let all = json(s.authed(s.get("/releases")).send().await.unwrap()).await;
+        let tags: Vec<_> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["tag_name"].clone())
+            .collect();
+        assert_eq!(tags, [json!("v1"), json!("v2")]);
+        let list: Vec<octocrab::models::repos::Release> = serde_json::from_value(all).unwrap();
+        assert!(list.iter().any(|r| r.draft));
+    }
+
+    #[tokio::test]
+    async fn release_lists_paginate_with_link_headers() {
+        let s = Server::start().await;
+        for i in 0..5 {
+            s.gh.create_release(REPO, &format!("v{i}"), ReleaseSpec::published());
+        }
+        let resp = s.get("/releases?per_page=2&page=2").send().await.unwrap();
+        let link = resp.headers()["link"].to_str().unwrap().to_owned();
+        let page = json(resp).await;
+        let tags: Vec<_> = page
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["tag_name"].clone())
+            .collect();
+        assert_eq!(tags, [json!("v2"), json!("v1")]);
+        let base = s.url("/releases");
+        assert!(
+            link.contains(&format!("<{base}?per_page=2&page=3>; rel=\"next\"")),
+            "{link}"
+        );
+        assert!(
+            link.contains(&format!("<{base}?per_page=2&page=3>; rel=\"last\"")),
+            "{link}"
+        );
+        assert!(
+            link.contains(&format!("<{base}?per_page=2&page=1>; rel=\"prev\"")),
+            "{link}"
+        );
+
+        let last = s.get("/releases?per_page=2&page=3").send().await.unwrap();
+        assert!(!last.headers()["link"]
+            .to_str()
+            .unwrap()
+            .contains("rel=\"next\""));
+        assert_eq!(json(last).await.as_array().unwrap().len(), 1);
+        let single = s.get("/releases").send().await.unwrap();
+        assert!(single.headers().get("link").is_none());
+    }
+
+    #[tokio::test]
+    async fn create_and_publish_through_the_api() {
+        let s = Server::start().await;
+        let created = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v3", "name": "Three", "body": "notes", "draft": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let created = json(created).await;
+        assert_eq!(created["draft"], true);
+        assert!(created["published_at"].is_null());
+        let id = created["id"].as_u64().unwrap();
+
+        let dup = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v3"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(dup.status(), 422);
+        assert_eq!(json(dup).await["errors"][0]["code"], "already_exists");
+        let missing = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"name": "no tag"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 422);
+        let garbage = s
+            .authed(s.http.post(s.url("/releases")))
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(garbage.status(), 400);
+
+        let published = s
+            .authed(s.http.patch(s.url(&format!("/releases/{id}"))))
+            .json(&json!({"draft": false}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(published.status(), 200);
+        let published = json(published).await;
+        assert_eq!(published["draft"], false);
+        assert!(published["published_at"].is_string());
+        assert_eq!(
+            s.get("/releases/tags/v3").send().await.unwrap().status(),
+            200
+        );
+        let snap = s.gh.release(REPO, "v3").unwrap();
+        assert_eq!(
+            (snap.name.as_deref(), snap.body.as_deref()),
+            (Some("Three"), Some("notes"))
+        );
+    }
+
+    #[tokio::test]
+    async fn assets_upload_list_download_and_delete() {
+        let s = Server::start().await;
+        let id = s.gh.create_release(REPO, "v1", ReleaseSpec::published());
+        let up = s
+            .upload(id, "my artifact.sigstore.json", b"{\"a\":1}")
+            .await;
+        assert_eq!(up.status(), 201);
+        let asset: octocrab::models::repos::Asset = up.json().await.unwrap();
+        assert_eq!(asset.name, "my.artifact.sigstore.json");
+        assert_eq!(asset.content_type, "application/json");
+        assert_eq!(asset.size, 7);
+        assert_eq!(
+            asset.digest.as_deref(),
+            Some(format!("sha256:{}", hex::encode(Sha256::digest(b"{\"a\":1}"))).as_str())
+        );
+
+        let dup = s.upload(id, "my artifact.sigstore.json", b"x").await;
+        assert_eq!(dup.status(), 422);
+        assert_eq!(
+            json(dup).await["errors"][0],
+            json!({"resource": "ReleaseAsset", "code": "already_exists", "field": "name"})
+        );
+        let anon = s
+            .http
+            .post(s.url(&format!("/releases/{id}/assets?name=b")))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anon.status(), 401);
+        assert_eq!(s.upload(id + 1000, "c", b"x").await.status(), 404);
+        s.upload(id, "second.bin", b"2").await;
+
+        let page = s
+            .get(&format!("/releases/{id}/assets?per_page=1"))
+            .send()
+            .await
+            .unwrap();
+        assert!(page.headers()["link"]
+            .to_str()
+            .unwrap()
+            .contains("rel=\"next\""));
+        let page: Vec<octocrab::models::repos::Asset> = page.json().await.unwrap();
+        assert_eq!(page[0].name, "my.artifact.sigstore.json");
+
+        let aid = asset.id.0;
+        let meta = json(
+            s.get(&format!("/releases/assets/{aid}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(meta["name"], "my.artifact.sigstore.json");
+        let raw = s
+            .get(&format!("/releases/assets/{aid}"))
+            .header("accept", "application/octet-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(raw.status(), 200);
+        assert_eq!(raw.bytes().await.unwrap().as_ref(), b"{\"a\":1}");
+        let browser = s
+            .http
+            .get(asset.browser_download_url.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(browser.bytes().await.unwrap().as_ref(), b"{\"a\":1}");
+
+        assert!(s
+            .gh
+            .replace_asset_content(REPO, "v1", "second.bin", &b"tampered"[..]));
+        let assets = s.gh.assets(REPO, "v1");
+        assert_eq!(assets[1].content.as_ref(), b"tampered");
+
+        let del = s.authed(s.http.delete(s.url(&format!("/releases/assets/{aid}"))));
+        assert_eq!(del.send().await.unwrap().status(), 204);
+        assert_eq!(s.gh.assets(REPO, "v1").len(), 1);
+        let again = s.authed(s.http.delete(s.url(&format!("/releases/assets/{aid}"))));
+        assert_eq!(again.send().await.unwrap().status(), 404);
+    }
+
+    #[tokio::test]
+    async fn immutable_releases_lock_when_published() {
+        let s = Server::start().await;
+        let id =
+            s.gh.create_release(REPO, "v1", ReleaseSpec::draft().immutable());
+        assert_eq!(s.upload(id, "a.bin", b"a").await.status(), 201);
+        let draft = json(
+            s.authed(s.get(&format!("/releases/{id}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(draft["immutable"], false);
+
+        assert!(s.gh.publish(REPO, id));
+        let release = json(s.get("/releases/tags/v1").send().await.unwrap()).await;
+        assert_eq!(release["immutable"], true);
+        let up = s.upload(id, "b.bin", b"b").await;
+        assert_eq!(up.status(), 422);
+        assert_eq!(json(up).await["message"], IMMUTABLE_UPLOAD);
+        let aid = s.gh.assets(REPO, "v1")[0].id;
+        let del = s
+            .authed(s.http.delete(s.url(&format!("/releases/assets/{aid}"))))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(del.status(), 422);
+        assert_eq!(json(del).await["message"], IMMUTABLE_DELETE);
+        assert_eq!(s.gh.assets(REPO, "v1").len(), 1);
+
+        // The repository setting makes API-created releases immutable too.
+        s.gh.set_repo_immutable(REPO, true);
+        let created = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v2"}))
+            .send()
+            .await
+            .unwrap();
+        let id2 = json(created).await["id"].as_u64().unwrap();
+        assert_eq!(s.upload(id2, "c.bin", b"c").await.status(), 422);
+    }
+
+    #[tokio::test]
+    async fn octocrab_drives_the_api_end_to_end() {
+        let s = Server::start().await;
+        s.gh.create_release(REPO, "v1.0.0", ReleaseSpec::published());
+        let octo = octocrab::Octocrab::builder()
+            .base_uri(s.base.as_str())
+            .unwrap()
+            .personal_token(TOKEN.to_owned())
+            .build()
+            .unwrap();
+        let repo = octo.repos("octo-org", "octo-repo");
+        let releases = repo.releases();
+        let release = releases.get_by_tag("v1.0.0").await.unwrap();
+        let asset = releases
+            .upload_asset(release.id.0, "artifact.tar.gz", Bytes::from_static(b"data"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.name, "artifact.tar.gz");
+        let page = releases.list().per_page(10).send().await.unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].assets.len(), 1);
+        assert_eq!(s.gh.assets(REPO, "v1.0.0")[0].content.as_ref(), b"data");
+    }
+
+    #[test]
+    fn asset_names_are_normalized_like_github() {
+        assert_eq!(normalize_asset_name("a b.tar.gz"), "a.b.tar.gz");
+        assert_eq!(normalize_asset_name("x_1-2+3@4~5.bin"), "x_1-2+3@4~5.bin");
+    }
+}
