@@ -1,33 +1,1441 @@
-//! CONTRACT STUB (to be replaced): GitHub REST releases API, in memory.
+//! GitHub REST releases API, in memory, as api.github.com serves it.
+//!
+//! Owns release and asset state (thread-safe, behind one mutex), its JSON shapes
+//! (every field octocrab 0.54's `Release`/`Asset` models require), authentication
+//! with the sandbox's `GITHUB_TOKEN`, draft visibility, `Link` pagination, immutable
+//! releases (locked once published), GitHub's error bodies and rate-limit headers.
+//! Uploads go to the same host as the API (the release's `upload_url`), so clients
+//! that only send credentials to the API host still authenticate.
+//!
+//! It does not touch fault injection (`faults`), trust material or other services.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::Timestamp;
+use parking_lot::Mutex;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::Shared;
 
-pub struct GitHub;
+const DOCS: &str = "https://docs.github.com/rest";
+const RATE_LIMIT: u64 = 5000;
+const DEFAULT_PER_PAGE: usize = 30;
+const MAX_PER_PAGE: usize = 100;
 
+/// An API failure, rendered with GitHub's status code and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("Not Found")]
+    NotFound,
+    #[error("Bad credentials")]
+    BadCredentials,
+    #[error("Requires authentication")]
+    RequiresAuthentication,
+    #[error("Validation Failed: {resource}.{field} {code}")]
+    Validation {
+        resource: &'static str,
+        code: &'static str,
+        field: &'static str,
+    },
+    /// A 422 with only a message, as GitHub answers mutations of immutable releases.
+    #[error("{0}")]
+    Unprocessable(&'static str),
+    #[error("Problems parsing JSON")]
+    BadJson,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            ApiError::NotFound => (StatusCode::NOT_FOUND, message_body(&self)),
+            ApiError::BadCredentials | ApiError::RequiresAuthentication => {
+                (StatusCode::UNAUTHORIZED, message_body(&self))
+            }
+            ApiError::Validation {
+                resource,
+                code,
+                field,
+            } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "message": "Validation Failed",
+                    "errors": [{ "resource": resource, "code": code, "field": field }],
+                    "documentation_url": DOCS,
+                    "status": "422",
+                }),
+            ),
+            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, message_body(&self)),
+            ApiError::BadJson => (StatusCode::BAD_REQUEST, message_body(&self)),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+fn message_body(e: &ApiError) -> Value {
+    json!({ "message": e.to_string(), "documentation_url": DOCS })
+}
+
+const IMMUTABLE_UPLOAD: &str = "Cannot upload assets to an immutable release.";
+const IMMUTABLE_DELETE: &str = "Cannot delete asset from an immutable release.";
+const IMMUTABLE_EDIT: &str = "Cannot modify an immutable release.";
+
+/// How a release starts life when created through [`GitHub::create_release`].
 #[derive(Debug, Clone, Default)]
 pub struct ReleaseSpec {
     pub draft: bool,
+    /// Locks the release (no asset uploads or deletions) once it is published.
     pub immutable: bool,
+    pub prerelease: bool,
+    pub name: Option<String>,
+    pub body: Option<String>,
+    pub target_commitish: Option<String>,
 }
 
 impl ReleaseSpec {
+    /// A published, mutable release.
     pub fn published() -> Self {
         Self::default()
+    }
+    /// A draft, mutable release.
+    pub fn draft() -> Self {
+        Self {
+            draft: true,
+            ..Self::default()
+        }
+    }
+    /// The same release, immutable once published.
+    pub fn immutable(mut self) -> Self {
+        self.immutable = true;
+        self
+    }
+}
+
+/// A release as tests see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseSnapshot {
+    pub id: u64,
+    pub tag: String,
+    pub draft: bool,
+    pub prerelease: bool,
+    pub immutable: bool,
+    pub name: Option<String>,
+    pub body: Option<String>,
+    pub assets: Vec<AssetSnapshot>,
+}
+
+/// An uploaded asset as tests see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetSnapshot {
+    pub id: u64,
+    pub name: String,
+    pub label: Option<String>,
+    pub content_type: String,
+    pub content: Bytes,
+}
+
+#[derive(Debug, Clone)]
+struct Asset {
+    id: u64,
+    name: String,
+    label: Option<String>,
+    content_type: String,
+    content: Bytes,
+    download_count: u64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+struct Release {
+    id: u64,
+    repo: String,
+    tag: String,
+    target_commitish: String,
+    name: Option<String>,
+    body: Option<String>,
+    draft: bool,
+    prerelease: bool,
+    immutable: bool,
+    created_at: Timestamp,
+    published_at: Option<Timestamp>,
+    assets: Vec<Asset>,
+}
+
+impl Release {
+    /// Immutable releases lock when published (GitHub's immutable-releases rule).
+    fn locked(&self) -> bool {
+        self.immutable && !self.draft
+    }
+}
+
+#[derive(Default)]
+struct Store {
+    next_id: u64,
+    /// repo -> whether releases created through the API are immutable.
+    repos: HashMap<String, bool>,
+    releases: BTreeMap<u64, Release>,
+}
+
+impl Store {
+    fn alloc_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+    fn release(&self, repo: &str, id: u64) -> Option<&Release> {
+        self.releases.get(&id).filter(|r| r.repo == repo)
+    }
+    fn release_mut(&mut self, repo: &str, id: u64) -> Option<&mut Release> {
+        self.releases.get_mut(&id).filter(|r| r.repo == repo)
+    }
+    fn by_tag(&self, repo: &str, tag: &str) -> Option<&Release> {
+        self.releases
+            .values()
+            .find(|r| r.repo == repo && r.tag == tag)
+    }
+    fn by_tag_mut(&mut self, repo: &str, tag: &str) -> Option<&mut Release> {
+        self.releases
+            .values_mut()
+            .find(|r| r.repo == repo && r.tag == tag)
+    }
+    fn asset_mut(&mut self, repo: &str, id: u64) -> Option<(&mut Release, usize)> {
+        let release = self
+            .releases
+            .values_mut()
+            .find(|r| r.repo == repo && r.assets.iter().any(|a| a.id == id))?;
+        let idx = release.assets.iter().position(|a| a.id == id)?;
+        Some((release, idx))
+    }
+}
+
+/// The in-memory GitHub: repositories, releases and their assets.
+pub struct GitHub {
+    api_base: String,
+    token: String,
+    state: Mutex<Store>,
+    requests: AtomicU64,
+    reset: i64,
+}
+
+impl std::fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a credential: never print it.
+        f.debug_struct("GitHub")
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
     }
 }
 
 impl GitHub {
-    pub fn new(_api_base: &str, _token: &str) -> Self {
-        GitHub
+    /// `api_base` is where the API is served (no trailing slash); `token` the one
+    /// credential it accepts.
+    pub fn new(api_base: &str, token: &str) -> Self {
+        Self {
+            api_base: api_base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            state: Mutex::new(Store::default()),
+            requests: AtomicU64::new(0),
+            reset: Timestamp::now().as_second() + 3600,
+        }
     }
-    pub fn create_release(&self, _repo: &str, _tag: &str, _spec: ReleaseSpec) -> u64 {
-        unimplemented!("contract stub")
+
+    /// Make `repo` (`owner/name`) exist, with no releases yet. Unknown repositories
+    /// answer 404, as on GitHub.
+    pub fn add_repo(&self, repo: &str) {
+        self.state
+            .lock()
+            .repos
+            .entry(repo.to_owned())
+            .or_insert(false);
+    }
+
+    /// Whether releases later created through the API in `repo` are immutable (the
+    /// repository's "release immutability" setting). Creates the repository.
+    pub fn set_repo_immutable(&self, repo: &str, immutable: bool) {
+        self.state.lock().repos.insert(repo.to_owned(), immutable);
+    }
+
+    /// Create a release for `tag` in `repo` (creating the repository if needed).
+    ///
+    /// # Panics
+    /// If `tag` already has a release: a test set-up error.
+    pub fn create_release(&self, repo: &str, tag: &str, spec: ReleaseSpec) -> u64 {
+        let mut st = self.state.lock();
+        st.repos.entry(repo.to_owned()).or_insert(false);
+        assert!(
+            st.by_tag(repo, tag).is_none(),
+            "{repo} already has a release for {tag}"
+        );
+        let id = st.alloc_id();
+        let now = now();
+        st.releases.insert(
+            id,
+            Release {
+                id,
+                repo: repo.to_owned(),
+                tag: tag.to_owned(),
+                target_commitish: spec.target_commitish.unwrap_or_else(|| "main".into()),
+                name: spec.name.or_else(|| Some(tag.to_owned())),
+                body: spec.body,
+                draft: spec.draft,
+                prerelease: spec.prerelease,
+                immutable: spec.immutable,
+                created_at: now,
+                published_at: (!spec.draft).then_some(now),
+                assets: Vec::new(),
+            },
+        );
+        id
+    }
+
+    /// The release for `tag` (drafts included).
+    pub fn release(&self, repo: &str, tag: &str) -> Option<ReleaseSnapshot> {
+        self.state.lock().by_tag(repo, tag).map(snapshot)
+    }
+
+    /// The release with this id (drafts included).
+    pub fn release_by_id(&self, repo: &str, id: u64) -> Option<ReleaseSnapshot> {
+        self.state.lock().release(repo, id).map(snapshot)
+    }
+
+    /// The assets of the release for `tag`, in upload order (empty without a release).
+    pub fn assets(&self, repo: &str, tag: &str) -> Vec<AssetSnapshot> {
+        self.release(repo, tag)
+            .map(|r| r.assets)
+            .unwrap_or_default()
+    }
+
+    /// Overwrite an asset's bytes behind the API's back (simulating tampering).
+    /// Returns whether the asset existed.
+    pub fn replace_asset_content(
+        &self,
+        repo: &str,
+        tag: &str,
+        name: &str,
+        content: impl Into<Bytes>,
+    ) -> bool {
+        let mut st = self.state.lock();
+        let Some(asset) = st
+            .by_tag_mut(repo, tag)
+            .and_then(|r| r.assets.iter_mut().find(|a| a.name == name))
+        else {
+            return false;
+        };
+        asset.content = content.into();
+        asset.updated_at = now();
+        true
+    }
+
+    /// Publish a draft (as `PATCH {draft:false}` would). Returns whether it existed.
+    pub fn publish(&self, repo: &str, id: u64) -> bool {
+        let mut st = self.state.lock();
+        let Some(r) = st.release_mut(repo, id) else {
+            return false;
+        };
+        if r.draft {
+            r.draft = false;
+            r.published_at = Some(now());
+        }
+        true
+    }
+
+    /// Mark the release for `tag` immutable (locked once published) or not.
+    /// Returns whether it existed.
+    pub fn set_immutable(&self, repo: &str, tag: &str, immutable: bool) -> bool {
+        let mut st = self.state.lock();
+        match st.by_tag_mut(repo, tag) {
+            Some(r) => {
+                r.immutable = immutable;
+                true
+            }
+            None => false,
+        }
+    }
+
+    // ---- request handling -------------------------------------------------------
+
+    /// `Ok(true)` with the right token, `Ok(false)` without any, 401 with a wrong one.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<bool, ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Ok(false);
+        };
+        let value = value.to_str().map_err(|_| ApiError::BadCredentials)?;
+        let (scheme, credential) = value.split_once(' ').ok_or(ApiError::BadCredentials)?;
+        if !(scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")) {
+            return Err(ApiError::BadCredentials);
+        }
+        if constant_time_eq(credential.trim().as_bytes(), self.token.as_bytes()) {
+            Ok(true)
+        } else {
+            Err(ApiError::BadCredentials)
+        }
+    }
+
+    fn require_auth(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.authenticate(headers)? {
+            Ok(())
+        } else {
+            Err(ApiError::RequiresAuthentication)
+        }
+    }
+
+    fn known_repo(st: &Store, repo: &str) -> Result<(), ApiError> {
+        if st.repos.contains_key(repo) {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+
+    fn release_json(&self, r: &Release) -> Value {
+        let base = format!("{}/repos/{}", self.api_base, r.repo);
+        json!({
+            "url": format!("{base}/releases/{}", r.id),
+            "assets_url": format!("{base}/releases/{}/assets", r.id),
+            "upload_url": format!("{base}/releases/{}/assets{{?name,label}}", r.id),
+            "html_url": format!("https://github.com/{}/releases/tag/{}", r.repo, r.tag),
+            "id": r.id,
+            "author": self.bot_json(),
+            "node_id": format!("RE_sandbox{}", r.id),
+            "tag_name": r.tag,
+            "target_commitish": r.target_commitish,
+            "name": r.name,
+            "draft": r.draft,
+            "immutable": r.locked(),
+            "prerelease": r.prerelease,
+            "created_at": r.created_at.to_string(),
+            "updated_at": r.published_at.unwrap_or(r.created_at).to_string(),
+            "published_at": r.published_at.map(|t| t.to_string()),
+            "assets": r.assets.iter().map(|a| self.asset_json(r, a)).collect::<Vec<_>>(),
+            "tarball_url": format!("{base}/tarball/{}", r.tag),
+            "zipball_url": format!("{base}/zipball/{}", r.tag),
+            "body": r.body,
+        })
+    }
+
+    fn asset_json(&self, r: &Release, a: &Asset) -> Value {
+        json!({
+            "url": format!("{}/repos/{}/releases/assets/{}", self.api_base, r.repo, a.id),
+            "id": a.id,
+            "node_id": format!("RA_sandbox{}", a.id),
+            "name": a.name,
+            "label": a.label.clone().unwrap_or_default(),
+            "uploader": self.bot_json(),
+            "content_type": a.content_type,
+            "state": "uploaded",
+            "size": a.content.len(),
+            "digest": format!("sha256:{}", hex::encode(Sha256::digest(&a.content))),
+            "download_count": a.download_count,
+            "created_at": a.created_at.to_string(),
+            "updated_at": a.updated_at.to_string(),
+            "browser_download_url": self.download_url(&r.repo, &r.tag, &a.name),
+        })
+    }
+
+    /// Served by this sandbox (github.com is unreachable from tests).
+    fn download_url(&self, repo: &str, tag: &str, name: &str) -> String {
+        format!("{}/{repo}/releases/download/{tag}/{name}", self.api_base)
+    }
+
+    fn bot_json(&self) -> Value {
+        let user = format!("{}/users/github-actions%5Bbot%5D", self.api_base);
+        json!({
+            "login": "github-actions[bot]",
+            "id": 41898282,
+            "node_id": "MDM6Qm90NDE4OTgyODI=",
+            "avatar_url": "https://avatars.githubusercontent.com/in/15368?v=4",
+            "gravatar_id": "",
+            "url": user,
+            "html_url": "https://github.com/apps/github-actions",
+            "followers_url": format!("{user}/followers"),
+            "following_url": format!("{user}/following{{/other_user}}"),
+            "gists_url": format!("{user}/gists{{/gist_id}}"),
+            "starred_url": format!("{user}/starred{{/owner}}{{/repo}}"),
+            "subscriptions_url": format!("{user}/subscriptions"),
+            "organizations_url": format!("{user}/orgs"),
+            "repos_url": format!("{user}/repos"),
+            "events_url": format!("{user}/events{{/privacy}}"),
+            "received_events_url": format!("{user}/received_events"),
+            "type": "Bot",
+            "user_view_type": "public",
+            "site_admin": false,
+        })
     }
 }
 
-pub fn router(_shared: Arc<Shared>) -> Router {
+fn snapshot(r: &Release) -> ReleaseSnapshot {
+    ReleaseSnapshot {
+        id: r.id,
+        tag: r.tag.clone(),
+        draft: r.draft,
+        prerelease: r.prerelease,
+        immutable: r.immutable,
+        name: r.name.clone(),
+        body: r.body.clone(),
+        assets: r
+            .assets
+            .iter()
+            .map(|a| AssetSnapshot {
+                id: a.id,
+                name: a.name.clone(),
+                label: a.label.clone(),
+                content_type: a.content_type.clone(),
+                content: a.content.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn now() -> Timestamp {
+    // GitHub timestamps have whole seconds.
+    Timestamp::from_second(Timestamp::now().as_second()).expect("now is in range")
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// GitHub renames uploaded assets: characters outside a conservative set become '.'.
+fn normalize_asset_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '@' | '~') {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect()
+}
+
+/// What a handler needs from its state; lets tests serve a lone `GitHub`.
+pub(crate) trait HasGitHub: Send + Sync + 'static {
+    fn github(&self) -> &GitHub;
+}
+
+impl HasGitHub for Shared {
+    fn github(&self) -> &GitHub {
+        &self.github
+    }
+}
+
+impl HasGitHub for GitHub {
+    fn github(&self) -> &GitHub {
+        self
+    }
+}
+
+/// The releases API at the root of the GitHub service's port, as api.github.com.
+pub fn router(shared: Arc<Shared>) -> Router {
+    routes(shared)
+}
+
+pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
     Router::new()
+        .route(
+            "/repos/{owner}/{repo}/releases",
+            get(list_releases::<S>).post(create_release::<S>),
+        )
+        .route(
+            "/repos/{owner}/{repo}/releases/tags/{tag}",
+            get(release_by_tag::<S>),
+        )
+        .route(
+            "/repos/{owner}/{repo}/releases/{id}",
+            get(get_release::<S>).patch(update_release::<S>),
+        )
+        .route(
+            "/repos/{owner}/{repo}/releases/{id}/assets",
+            get(list_assets::<S>).post(upload_asset::<S>),
+        )
+        .route(
+            "/repos/{owner}/{repo}/releases/assets/{id}",
+            get(get_asset::<S>).delete(delete_asset::<S>),
+        )
+        .route(
+            "/{owner}/{repo}/releases/download/{tag}/{name}",
+            get(download::<S>),
+        )
+        .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit_headers::<S>,
+        ))
+        .with_state(state)
+}
+
+async fn rate_limit_headers<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let gh = state.github();
+    let used = gh.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let num = |n: u64| HeaderValue::from_str(&n.to_string()).expect("digits are a header value");
+    h.insert("x-ratelimit-limit", num(RATE_LIMIT));
+    h.insert(
+        "x-ratelimit-remaining",
+        num(RATE_LIMIT.saturating_sub(used)),
+    );
+    h.insert("x-ratelimit-reset", num(gh.reset.max(0) as u64));
+    h.insert("x-ratelimit-used", num(used));
+    h.insert("x-ratelimit-resource", HeaderValue::from_static("core"));
+    h.insert(
+        "x-github-api-version-selected",
+        HeaderValue::from_static("2022-11-28"),
+    );
+    resp
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn parse_id(s: &str) -> Result<u64, ApiError> {
+    s.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// One page of `items` and its `Link` header, as GitHub paginates.
+fn paginate<T>(
+    items: Vec<T>,
+    query: &HashMap<String, String>,
+    url: &str,
+) -> (Vec<T>, Option<String>) {
+    let per_page = query
+        .get("per_page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE));
+    let page = query
+        .get("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1);
+    let last = items.len().div_ceil(per_page).max(1);
+    let link_to =
+        |p: usize, rel: &str| format!("<{url}?per_page={per_page}&page={p}>; rel=\"{rel}\"");
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(link_to(page.min(last + 1) - 1, "prev"));
+    }
+    if page < last {
+        links.push(link_to(page + 1, "next"));
+        links.push(link_to(last, "last"));
+    }
+    if page > 1 {
+        links.push(link_to(1, "first"));
+    }
+    let page_items = items
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    (page_items, (!links.is_empty()).then(|| links.join(", ")))
+}
+
+fn json_page(items: Vec<Value>, link: Option<String>) -> Response {
+    let mut resp = Json(Value::Array(items)).into_response();
+    if let Some(link) = link {
+        resp.headers_mut().insert(
+            header::LINK,
+            HeaderValue::from_str(&link).expect("URLs are header-safe"),
+        );
+    }
+    resp
+}
+
+async fn list_releases<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    let authed = gh.authenticate(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    // Newest first, as GitHub lists them.
+    let items: Vec<Value> = st
+        .releases
+        .values()
+        .rev()
+        .filter(|r| r.repo == repo && (authed || !r.draft))
+        .map(|r| gh.release_json(r))
+        .collect();
+    let (page, link) = paginate(
+        items,
+        &query,
+        &format!("{}/repos/{repo}/releases", gh.api_base),
+    );
+    Ok(json_page(page, link))
+}
+
+async fn release_by_tag<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, tag)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    gh.authenticate(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    // GitHub never resolves drafts by tag, even for the repository's owner.
+    let r = st
+        .by_tag(&repo, &tag)
+        .filter(|r| !r.draft)
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(gh.release_json(r)).into_response())
+}
+
+async fn get_release<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    let authed = gh.authenticate(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let id = parse_id(&id)?;
+    let st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let r = st
+        .release(&repo, id)
+        .filter(|r| authed || !r.draft)
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(gh.release_json(r)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateRelease {
+    tag_name: Option<String>,
+    target_commitish: Option<String>,
+    name: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    draft: bool,
+    #[serde(default)]
+    prerelease: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdateRelease {
+    tag_name: Option<String>,
+    target_commitish: Option<String>,
+    name: Option<String>,
+    body: Option<String>,
+    draft: Option<bool>,
+    prerelease: Option<bool>,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|_| ApiError::BadJson)
+}
+
+async fn create_release<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let gh = state.github();
+    gh.require_auth(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let req: CreateRelease = parse_json(&body)?;
+    let mut st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let tag = req
+        .tag_name
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Validation {
+            resource: "Release",
+            code: "missing_field",
+            field: "tag_name",
+        })?;
+    if st.by_tag(&repo, &tag).is_some() {
+        return Err(ApiError::Validation {
+            resource: "Release",
+            code: "already_exists",
+            field: "tag_name",
+        });
+    }
+    let immutable = st.repos.get(&repo).copied().unwrap_or(false);
+    let id = st.alloc_id();
+    let now = now();
+    let release = Release {
+        id,
+        repo: repo.clone(),
+        name: req.name.or_else(|| Some(tag.clone())),
+        tag,
+        target_commitish: req.target_commitish.unwrap_or_else(|| "main".into()),
+        body: req.body,
+        draft: req.draft,
+        prerelease: req.prerelease,
+        immutable,
+        created_at: now,
+        published_at: (!req.draft).then_some(now),
+        assets: Vec::new(),
+    };
+    let json = gh.release_json(&release);
+    st.releases.insert(id, release);
+    let mut resp = (StatusCode::CREATED, Json(json)).into_response();
+    if let Ok(loc) = HeaderValue::from_str(&format!("{}/repos/{repo}/releases/{id}", gh.api_base)) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(resp)
+}
+
+async fn update_release<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let gh = state.github();
+    gh.require_auth(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let id = parse_id(&id)?;
+    let req: UpdateRelease = parse_json(&body)?;
+    let mut st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let r = st.release(&repo, id).ok_or(ApiError::NotFound)?;
+    if let Some(tag) = &req.tag_name {
+        if r.locked() && *tag != r.tag {
+            return Err(ApiError::Unprocessable(IMMUTABLE_EDIT));
+        }
+        if st.by_tag(&repo, tag).is_some_and(|other| other.id != id) {
+            return Err(ApiError::Validation {
+                resource: "Release",
+                code: "already_exists",
+                field: "tag_name",
+            });
+        }
+    }
+    if r.locked() && req.draft == Some(true) {
+        return Err(ApiError::Unprocessable(IMMUTABLE_EDIT));
+    }
+    let r = st.release_mut(&repo, id).expect("checked above");
+    if let Some(tag) = req.tag_name {
+        r.tag = tag;
+    }
+    if let Some(t) = req.target_commitish {
+        r.target_commitish = t;
+    }
+    if let Some(n) = req.name {
+        r.name = Some(n);
+    }
+    if let Some(b) = req.body {
+        r.body = Some(b);
+    }
+    if let Some(p) = req.prerelease {
+        r.prerelease = p;
+    }
+    if let Some(draft) = req.draft {
+        if r.draft && !draft {
+            r.published_at = Some(now());
+        } else if draft {
+            r.published_at = None;
+        }
+        r.draft = draft;
+    }
+    Ok(Json(gh.release_json(r)).into_response())
+}
+
+async fn list_assets<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    let authed = gh.authenticate(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let id = parse_id(&id)?;
+    let st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let r = st
+        .release(&repo, id)
+        .filter(|r| authed || !r.draft)
+        .ok_or(ApiError::NotFound)?;
+    let items = r.assets.iter().map(|a| gh.asset_json(r, a)).collect();
+    let (page, link) = paginate(
+        items,
+        &query,
+        &format!("{}/repos/{repo}/releases/{id}/assets", gh.api_base),
+    );
+    Ok(json_page(page, link))
+}
+
+async fn upload_asset<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let gh = state.github();
+    gh.require_auth(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let id = parse_id(&id)?;
+    let mut st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let new_id = st.next_id + 1;
+    let r = st.release_mut(&repo, id).ok_or(ApiError::NotFound)?;
+    // Query already percent-decodes `name` and `label`.
+    let name = query
+        .get("name")
+        .filter(|n| !n.is_empty())
+        .map(|n| normalize_asset_name(n))
+        .ok_or(ApiError::Validation {
+            resource: "ReleaseAsset",
+            code: "missing_field",
+            field: "name",
+        })?;
+    if r.locked() {
+        return Err(ApiError::Unprocessable(IMMUTABLE_UPLOAD));
+    }
+    if r.assets.iter().any(|a| a.name == name) {
+        return Err(ApiError::Validation {
+            resource: "ReleaseAsset",
+            code: "already_exists",
+            field: "name",
+        });
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let now = now();
+    let asset = Asset {
+        id: new_id,
+        name,
+        label: query.get("label").cloned().filter(|l| !l.is_empty()),
+        content_type,
+        content: body,
+        download_count: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    r.assets.push(asset);
+    let r = st.release(&repo, id).expect("just modified");
+    let json = gh.asset_json(r, r.assets.last().expect("just pushed"));
+    st.next_id = new_id;
+    Ok((StatusCode::CREATED, Json(json)).into_response())
+}
+
+async fn get_asset<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    let authed = gh.authenticate(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let id = parse_id(&id)?;
+    let raw = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/octet-stream"));
+    let mut st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let (r, idx) = st
+        .asset_mut(&repo, id)
+        .filter(|(r, _)| authed || !r.draft)
+        .ok_or(ApiError::NotFound)?;
+    if raw {
+        r.assets[idx].download_count += 1;
+        let a = &r.assets[idx];
+        return Ok(raw_asset(a));
+    }
+    Ok(Json(gh.asset_json(r, &r.assets[idx])).into_response())
+}
+
+fn raw_asset(a: &Asset) -> Response {
+    let content_type = HeaderValue::from_str(&a.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let disposition = HeaderValue::from_str(&format!("attachment; filename={}", a.name))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        a.content.clone(),
+    )
+        .into_response()
+}
+
+async fn delete_asset<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    gh.require_auth(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let id = parse_id(&id)?;
+    let mut st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let (r, idx) = st.asset_mut(&repo, id).ok_or(ApiError::NotFound)?;
+    if r.locked() {
+        return Err(ApiError::Unprocessable(IMMUTABLE_DELETE));
+    }
+    r.assets.remove(idx);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn download<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, tag, name)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    let authed = gh.authenticate(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let mut st = gh.state.lock();
+    let r = st
+        .by_tag_mut(&repo, &tag)
+        .filter(|r| authed || !r.draft)
+        .ok_or(ApiError::NotFound)?;
+    let a = r
+        .assets
+        .iter_mut()
+        .find(|a| a.name == name)
+        .ok_or(ApiError::NotFound)?;
+    a.download_count += 1;
+    Ok(raw_asset(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::Client;
+
+    const TOKEN: &str = "ghs_test_token";
+    const REPO: &str = "octo-org/octo-repo";
+
+    struct Server {
+        gh: Arc<GitHub>,
+        base: String,
+        http: Client,
+    }
+
+    impl Server {
+        async fn start() -> Self {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let gh = Arc::new(GitHub::new(&base, TOKEN));
+            gh.add_repo(REPO);
+            let app = routes(gh.clone());
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            Self {
+                gh,
+                base,
+                http: Client::new(),
+            }
+        }
+        fn url(&self, path: &str) -> String {
+            format!("{}/repos/{REPO}{path}", self.base)
+        }
+        fn get(&self, path: &str) -> reqwest::RequestBuilder {
+            self.http.get(self.url(path))
+        }
+        fn authed(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+            rb.bearer_auth(TOKEN)
+        }
+        async fn upload(&self, id: u64, name: &str, body: &'static [u8]) -> reqwest::Response {
+            self.http
+                .post(self.url(&format!(
+                    "/releases/{id}/assets?name={}",
+                    name.replace(' ', "%20")
+                )))
+                .header("content-type", "application/json")
+                .bearer_auth(TOKEN)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    }
+
+    async fn json(resp: reqwest::Response) -> Value {
+        resp.json().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn published_release_by_tag_is_public_and_octocrab_shaped() {
+        let s = Server::start().await;
+        let id =
+            s.gh.create_release(REPO, "v1.0.0", ReleaseSpec::published());
+        let resp = s.get("/releases/tags/v1.0.0").send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        for h in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "x-ratelimit-used",
+        ] {
+            assert!(
+                resp.headers()[h].to_str().unwrap().parse::<u64>().is_ok(),
+                "{h}"
+            );
+        }
+        assert_eq!(resp.headers()["x-ratelimit-resource"], "core");
+        let body = json(resp).await;
+        let release: octocrab::models::repos::Release =
+            serde_json::from_value(body.clone()).unwrap();
+        assert_eq!(release.id.0, id);
+        assert_eq!(release.tag_name, "v1.0.0");
+        assert!(!release.draft);
+        assert_eq!(
+            release.upload_url,
+            format!(
+                "{}/repos/{REPO}/releases/{id}/assets{{?name,label}}",
+                s.base
+            )
+        );
+
+        assert_eq!(
+            s.get("/releases/tags/v9").send().await.unwrap().status(),
+            404
+        );
+        let unknown = s
+            .http
+            .get(format!(
+                "{}/repos/nobody/nothing/releases/tags/v1.0.0",
+                s.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404);
+        assert_eq!(json(unknown).await["message"], "Not Found");
+    }
+
+    #[tokio::test]
+    async fn credentials_are_checked() {
+        let s = Server::start().await;
+        s.gh.create_release(REPO, "v1", ReleaseSpec::published());
+        let wrong = s
+            .get("/releases/tags/v1")
+            .header("authorization", "token nope")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+        assert_eq!(json(wrong).await["message"], "Bad credentials");
+        let ok = s
+            .get("/releases/tags/v1")
+            .header("authorization", format!("token {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+
+        // Writes need a token.
+        let anon = s
+            .http
+            .post(s.url("/releases"))
+            .json(&json!({"tag_name": "v2"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anon.status(), 401);
+        assert_eq!(json(anon).await["message"], "Requires authentication");
+    }
+
+    #[tokio::test]
+    async fn drafts_are_hidden_without_a_token_and_never_found_by_tag() {
+        let s = Server::start().await;
+        let draft = s.gh.create_release(REPO, "v2", ReleaseSpec::draft());
+        s.gh.create_release(REPO, "v1", ReleaseSpec::published());
+
+        let path = format!("/releases/{draft}");
+        assert_eq!(s.get(&path).send().await.unwrap().status(), 404);
+        assert_eq!(s.authed(s.get(&path)).send().await.unwrap().status(), 200);
+        let by_tag = s.authed(s.get("/releases/tags/v2")).send().await.unwrap();
+        assert_eq!(by_tag.status(), 404);
+
+        let public = json(s.get("/releases").send().await.unwrap()).await;
+        assert_eq!(public.as_array().unwrap().len(), 1);
+        let all = json(s.authed(s.get("/releases")).send().await.unwrap()).await;
+        let tags: Vec<_> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["tag_name"].clone())
+            .collect();
+        assert_eq!(tags, [json!("v1"), json!("v2")]);
+        let list: Vec<octocrab::models::repos::Release> = serde_json::from_value(all).unwrap();
+        assert!(list.iter().any(|r| r.draft));
+    }
+
+    #[tokio::test]
+    async fn release_lists_paginate_with_link_headers() {
+        let s = Server::start().await;
+        for i in 0..5 {
+            s.gh.create_release(REPO, &format!("v{i}"), ReleaseSpec::published());
+        }
+        let resp = s.get("/releases?per_page=2&page=2").send().await.unwrap();
+        let link = resp.headers()["link"].to_str().unwrap().to_owned();
+        let page = json(resp).await;
+        let tags: Vec<_> = page
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["tag_name"].clone())
+            .collect();
+        assert_eq!(tags, [json!("v2"), json!("v1")]);
+        let base = s.url("/releases");
+        assert!(
+            link.contains(&format!("<{base}?per_page=2&page=3>; rel=\"next\"")),
+            "{link}"
+        );
+        assert!(
+            link.contains(&format!("<{base}?per_page=2&page=3>; rel=\"last\"")),
+            "{link}"
+        );
+        assert!(
+            link.contains(&format!("<{base}?per_page=2&page=1>; rel=\"prev\"")),
+            "{link}"
+        );
+
+        let last = s.get("/releases?per_page=2&page=3").send().await.unwrap();
+        assert!(!last.headers()["link"]
+            .to_str()
+            .unwrap()
+            .contains("rel=\"next\""));
+        assert_eq!(json(last).await.as_array().unwrap().len(), 1);
+        let single = s.get("/releases").send().await.unwrap();
+        assert!(single.headers().get("link").is_none());
+    }
+
+    #[tokio::test]
+    async fn create_and_publish_through_the_api() {
+        let s = Server::start().await;
+        let created = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v3", "name": "Three", "body": "notes", "draft": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let created = json(created).await;
+        assert_eq!(created["draft"], true);
+        assert!(created["published_at"].is_null());
+        let id = created["id"].as_u64().unwrap();
+
+        let dup = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v3"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(dup.status(), 422);
+        assert_eq!(json(dup).await["errors"][0]["code"], "already_exists");
+        let missing = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"name": "no tag"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 422);
+        let garbage = s
+            .authed(s.http.post(s.url("/releases")))
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(garbage.status(), 400);
+
+        let published = s
+            .authed(s.http.patch(s.url(&format!("/releases/{id}"))))
+            .json(&json!({"draft": false}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(published.status(), 200);
+        let published = json(published).await;
+        assert_eq!(published["draft"], false);
+        assert!(published["published_at"].is_string());
+        assert_eq!(
+            s.get("/releases/tags/v3").send().await.unwrap().status(),
+            200
+        );
+        let snap = s.gh.release(REPO, "v3").unwrap();
+        assert_eq!(
+            (snap.name.as_deref(), snap.body.as_deref()),
+            (Some("Three"), Some("notes"))
+        );
+    }
+
+    #[tokio::test]
+    async fn assets_upload_list_download_and_delete() {
+        let s = Server::start().await;
+        let id = s.gh.create_release(REPO, "v1", ReleaseSpec::published());
+        let up = s
+            .upload(id, "my artifact.sigstore.json", b"{\"a\":1}")
+            .await;
+        assert_eq!(up.status(), 201);
+        let asset: octocrab::models::repos::Asset = up.json().await.unwrap();
+        assert_eq!(asset.name, "my.artifact.sigstore.json");
+        assert_eq!(asset.content_type, "application/json");
+        assert_eq!(asset.size, 7);
+        assert_eq!(
+            asset.digest.as_deref(),
+            Some(format!("sha256:{}", hex::encode(Sha256::digest(b"{\"a\":1}"))).as_str())
+        );
+
+        let dup = s.upload(id, "my artifact.sigstore.json", b"x").await;
+        assert_eq!(dup.status(), 422);
+        assert_eq!(
+            json(dup).await["errors"][0],
+            json!({"resource": "ReleaseAsset", "code": "already_exists", "field": "name"})
+        );
+        let anon = s
+            .http
+            .post(s.url(&format!("/releases/{id}/assets?name=b")))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anon.status(), 401);
+        assert_eq!(s.upload(id + 1000, "c", b"x").await.status(), 404);
+        s.upload(id, "second.bin", b"2").await;
+
+        let page = s
+            .get(&format!("/releases/{id}/assets?per_page=1"))
+            .send()
+            .await
+            .unwrap();
+        assert!(page.headers()["link"]
+            .to_str()
+            .unwrap()
+            .contains("rel=\"next\""));
+        let page: Vec<octocrab::models::repos::Asset> = page.json().await.unwrap();
+        assert_eq!(page[0].name, "my.artifact.sigstore.json");
+
+        let aid = asset.id.0;
+        let meta = json(
+            s.get(&format!("/releases/assets/{aid}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(meta["name"], "my.artifact.sigstore.json");
+        let raw = s
+            .get(&format!("/releases/assets/{aid}"))
+            .header("accept", "application/octet-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(raw.status(), 200);
+        assert_eq!(raw.bytes().await.unwrap().as_ref(), b"{\"a\":1}");
+        let browser = s
+            .http
+            .get(asset.browser_download_url.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(browser.bytes().await.unwrap().as_ref(), b"{\"a\":1}");
+
+        assert!(s
+            .gh
+            .replace_asset_content(REPO, "v1", "second.bin", &b"tampered"[..]));
+        let assets = s.gh.assets(REPO, "v1");
+        assert_eq!(assets[1].content.as_ref(), b"tampered");
+
+        let del = s.authed(s.http.delete(s.url(&format!("/releases/assets/{aid}"))));
+        assert_eq!(del.send().await.unwrap().status(), 204);
+        assert_eq!(s.gh.assets(REPO, "v1").len(), 1);
+        let again = s.authed(s.http.delete(s.url(&format!("/releases/assets/{aid}"))));
+        assert_eq!(again.send().await.unwrap().status(), 404);
+    }
+
+    #[tokio::test]
+    async fn immutable_releases_lock_when_published() {
+        let s = Server::start().await;
+        let id =
+            s.gh.create_release(REPO, "v1", ReleaseSpec::draft().immutable());
+        assert_eq!(s.upload(id, "a.bin", b"a").await.status(), 201);
+        let draft = json(
+            s.authed(s.get(&format!("/releases/{id}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(draft["immutable"], false);
+
+        assert!(s.gh.publish(REPO, id));
+        let release = json(s.get("/releases/tags/v1").send().await.unwrap()).await;
+        assert_eq!(release["immutable"], true);
+        let up = s.upload(id, "b.bin", b"b").await;
+        assert_eq!(up.status(), 422);
+        assert_eq!(json(up).await["message"], IMMUTABLE_UPLOAD);
+        let aid = s.gh.assets(REPO, "v1")[0].id;
+        let del = s
+            .authed(s.http.delete(s.url(&format!("/releases/assets/{aid}"))))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(del.status(), 422);
+        assert_eq!(json(del).await["message"], IMMUTABLE_DELETE);
+        assert_eq!(s.gh.assets(REPO, "v1").len(), 1);
+
+        // The repository setting makes API-created releases immutable too.
+        s.gh.set_repo_immutable(REPO, true);
+        let created = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v2"}))
+            .send()
+            .await
+            .unwrap();
+        let id2 = json(created).await["id"].as_u64().unwrap();
+        assert_eq!(s.upload(id2, "c.bin", b"c").await.status(), 422);
+    }
+
+    #[tokio::test]
+    async fn octocrab_drives_the_api_end_to_end() {
+        let s = Server::start().await;
+        s.gh.create_release(REPO, "v1.0.0", ReleaseSpec::published());
+        let octo = octocrab::Octocrab::builder()
+            .base_uri(s.base.as_str())
+            .unwrap()
+            .personal_token(TOKEN.to_owned())
+            .build()
+            .unwrap();
+        let repo = octo.repos("octo-org", "octo-repo");
+        let releases = repo.releases();
+        let release = releases.get_by_tag("v1.0.0").await.unwrap();
+        let asset = releases
+            .upload_asset(release.id.0, "artifact.tar.gz", Bytes::from_static(b"data"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.name, "artifact.tar.gz");
+        let page = releases.list().per_page(10).send().await.unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].assets.len(), 1);
+        assert_eq!(s.gh.assets(REPO, "v1.0.0")[0].content.as_ref(), b"data");
+    }
+
+    #[test]
+    fn asset_names_are_normalized_like_github() {
+        assert_eq!(normalize_asset_name("a b.tar.gz"), "a.b.tar.gz");
+        assert_eq!(normalize_asset_name("x_1-2+3@4~5.bin"), "x_1-2+3@4~5.bin");
+    }
 }

@@ -241,6 +241,7 @@ impl SandboxBuilder {
             urls: urls.clone(),
             config,
         });
+        shared.github.add_repo(&self.repository);
         if let Some(tag) = self.git_ref.strip_prefix("refs/tags/") {
             shared
                 .github
