@@ -53,3 +53,47 @@ async fn a_short_lived_certificate_is_renewed_transparently() {
         "each certificate signed at least one artifact"
     );
 }
+
+/// In GitHub Actions the token lives minutes; a renewal near its expiry asks
+/// the Actions endpoint for a fresh one instead of presenting a stale token.
+#[tokio::test(flavor = "multi_thread")]
+async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(3))
+        .token_lifetime(Duration::from_secs(6))
+        .latency(Duration::from_millis(200), Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    let names: Vec<String> = (0..8).map(|i| format!("a{i}.whl")).collect();
+    for n in &names {
+        work.file(n, n);
+    }
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.envs(sandbox.env())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--jobs", "1"])
+        .args(&names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert!(sandbox.requests(Service::Fulcio).len() >= 2);
+    let token_requests = sandbox
+        .requests(Service::Oidc)
+        .iter()
+        .filter(|r| r.uri.starts_with("/token"))
+        .count();
+    assert!(
+        token_requests >= 2,
+        "the token was not refreshed ({token_requests} request)"
+    );
+    for n in &names {
+        verify_bundle(
+            &sandbox,
+            &work.path(n),
+            &work.path(&format!("{n}.sigstore.json")),
+        );
+    }
+}
