@@ -132,3 +132,22 @@ async fn a_bundle_that_does_not_verify_is_never_written() {
         stdout(&o)
     );
 }
+
+/// Every artifact already has a bundle: each fails (exit 1), and no token is
+/// needed to say so (this environment has none).
+#[test]
+fn only_existing_bundles_fail_without_needing_a_token() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("a.whl.sigstore.json", "old");
+    let o = crate::util::bin(work.dir.path())
+        .args(["sign", "a.whl"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains("Signed 0 of 1 artifact(s) with 0 certificate(s); 1 failed."));
+    assert_eq!(
+        std::fs::read_to_string(work.path("a.whl.sigstore.json")).unwrap(),
+        "old"
+    );
+}

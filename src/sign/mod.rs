@@ -102,6 +102,12 @@ pub async fn run(
     plan: Plan,
     progress: Arc<dyn Progress>,
 ) -> Result<SignReport, SignError> {
+    // 0. Every artifact blocked by an existing bundle: nothing to sign, so no
+    //    token or request is needed to report those failures.
+    if plan.artifacts.iter().all(|a| a.blocked_by_existing_bundle) {
+        return nothing_to_sign(settings, plan, progress.as_ref()).await;
+    }
+
     let retry = RetryPolicy::default();
     // 1. One HTTP client for every service: shared connection pools and timeouts.
     let http = net::http_client().map_err(SignError::Http)?;
@@ -129,16 +135,7 @@ pub async fn run(
         token.clone(),
         retry,
     )?);
-    let work: Vec<_> = plan
-        .artifacts
-        .iter()
-        .filter(|a| !a.blocked_by_existing_bundle)
-        .collect();
-    let first = if work.is_empty() {
-        None
-    } else {
-        Some(session.credential().await?)
-    };
+    let first = session.credential().await?;
 
     fn client_err<'u>(
         service: &'static str,
@@ -215,17 +212,10 @@ pub async fn run(
             .await;
     results.sort_by_key(|(i, _)| *i);
 
-    let identity = match &first {
-        Some(c) => IdentityReport::Certified {
-            identity: c.identity.clone(),
-            issuer: c.issuer.clone(),
-            token_source: token.origin(),
-        },
-        None => IdentityReport::Certified {
-            identity: token.identity().identity.clone(),
-            issuer: token.identity().issuer.clone(),
-            token_source: token.origin(),
-        },
+    let identity = IdentityReport::Certified {
+        identity: first.identity.clone(),
+        issuer: first.issuer.clone(),
+        token_source: token.origin(),
     };
     Ok(SignReport {
         dry_run: false,
@@ -233,6 +223,38 @@ pub async fn run(
         identity,
         certificates: session.certificates_issued(),
         artifacts: results.into_iter().map(|(_, r)| r).collect(),
+        skipped: plan.skipped,
+        warnings: instance.warnings,
+    })
+}
+
+async fn nothing_to_sign(
+    settings: &SignSettings,
+    plan: Plan,
+    progress: &dyn Progress,
+) -> Result<SignReport, SignError> {
+    let instance = trust::load(&settings.instance, Refresh::Offline).await?;
+    let artifacts = plan
+        .artifacts
+        .into_iter()
+        .map(|a| {
+            let error = artifact::ArtifactError::BundleExists(a.bundle.clone()).to_string();
+            let report = ArtifactReport {
+                path: a.path,
+                size: a.size,
+                bundle: a.bundle,
+                outcome: Outcome::Failed { error },
+            };
+            progress.finished(&report);
+            report
+        })
+        .collect();
+    Ok(SignReport {
+        dry_run: false,
+        instance: instance_report(&instance),
+        identity: IdentityReport::Planned(settings.identity.plan()),
+        certificates: 0,
+        artifacts,
         skipped: plan.skipped,
         warnings: instance.warnings,
     })
