@@ -108,16 +108,20 @@ pub async fn run(
         return nothing_to_sign(settings, plan, progress.as_ref()).await;
     }
 
+    // 1. Local configuration first (a trust config file, the service choice):
+    //    a usage error should not wait behind a token request.
+    trust::load(&settings.instance, Refresh::Offline).await?;
+
     let retry = RetryPolicy::default();
-    // 1. One HTTP client for every service: shared connection pools and timeouts.
+    // 2. One HTTP client for every service: shared connection pools and timeouts.
     let http = net::http_client().map_err(SignError::Http)?;
 
-    // 2. The identity token first: a job without `id-token: write` is one clear
+    // 3. The identity token: a job without `id-token: write` is one clear
     //    error, reported before anything slower (a TUF refresh) happens.
     let tokens = TokenSource::new(settings.identity.clone(), http.clone(), retry);
     let token = tokens.fetch().await.map_err(SessionError::from)?;
 
-    // 3. The instance, and a verifier built once from its trusted root.
+    // 4. The instance, refreshed, and a verifier built once from its trusted root.
     let instance = trust::load(&settings.instance, Refresh::Online(http.clone())).await?;
     let verifier =
         Verifier::new(&instance.trusted_root).map_err(|source| SignError::TrustedRoot {
@@ -126,7 +130,7 @@ pub async fn run(
         })?;
     let services = &instance.services;
 
-    // 4. The certificate, once, before any artifact: a refused token is one
+    // 5. The certificate, once, before any artifact: a refused token is one
     //    error, not N identical ones. Renewals later are per-artifact outcomes.
     let session = Arc::new(Session::new(
         &services.fulcio,
@@ -137,36 +141,29 @@ pub async fn run(
     )?);
     let first = session.credential().await?;
 
-    fn client_err<'u>(
-        service: &'static str,
-        url: &'u str,
-    ) -> impl Fn(&dyn std::fmt::Display) -> SignError + 'u {
-        move |e| SignError::Client {
+    let client_err =
+        |service: &'static str, url: &str, e: &dyn std::fmt::Display| SignError::Client {
             service,
             url: url.to_owned(),
             reason: e.to_string(),
-        }
-    }
+        };
     let log = match services.rekor_version {
-        RekorVersion::V1 => artifact::Log::V1(
-            RekorClient::builder(&services.rekor)
-                .with_http_client(http.clone())
-                .build()
-                .map_err(|e| client_err("Rekor", &services.rekor)(&e))?,
-        ),
-        RekorVersion::V2 => artifact::Log::V2(
-            RekorV2Client::builder(&services.rekor)
-                .with_http_client(http.clone())
-                .build()
-                .map_err(|e| client_err("Rekor", &services.rekor)(&e))?,
-        ),
-    };
+        RekorVersion::V1 => RekorClient::builder(&services.rekor)
+            .with_http_client(http.clone())
+            .build()
+            .map(artifact::Log::V1),
+        RekorVersion::V2 => RekorV2Client::builder(&services.rekor)
+            .with_http_client(http.clone())
+            .build()
+            .map(artifact::Log::V2),
+    }
+    .map_err(|e| client_err("Rekor", &services.rekor, &e))?;
     let tsa = match &services.tsa {
         Some(url) => Some((
             TimestampClient::builder(url)
                 .with_http_client(http.clone())
                 .build()
-                .map_err(|e| client_err("TSA", url)(&e))?,
+                .map_err(|e| client_err("TSA", url, &e))?,
             url.clone(),
         )),
         None => None,
@@ -182,7 +179,7 @@ pub async fn run(
         progress: progress.clone(),
     };
 
-    // 5. Every artifact, at most `jobs` at a time; each outcome kept, in plan order.
+    // 6. Every artifact, at most `jobs` at a time; each outcome kept, in plan order.
     let ctx = &ctx;
     let mut results: Vec<(usize, ArtifactReport)> =
         futures::stream::iter(plan.artifacts.iter().enumerate())
