@@ -23,9 +23,10 @@ fn main() -> ExitCode {
         // clap prints help/version (exit 0) or the usage error (exit 2) itself.
         Err(e) => e.exit(),
     };
+    let json = cli.global.json;
     let settings = match Settings::resolve(cli, &Env::from_process()) {
         Ok(s) => s,
-        Err(e) => return fail(&Error::from(e)),
+        Err(e) => return fail(&Error::from(e), json),
     };
     init_tracing(settings.output.verbosity);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
     match settings.command {
         Command::Sign(sign_settings) => match runtime.block_on(run_sign(&sign_settings, output)) {
             Ok(report) => render_sign(&report, output),
-            Err(e) => fail(&e),
+            Err(e) => fail(&e, output.json),
         },
     }
 }
@@ -120,7 +121,15 @@ fn render_sign(report: &SignReport, output: OutputSettings) -> ExitCode {
     })
 }
 
-fn fail(e: &Error) -> ExitCode {
+/// A run-level error: on stderr, and with `--json` also as a JSON object on
+/// stdout, so a consumer of the report always gets JSON.
+fn fail(e: &Error, json: bool) -> ExitCode {
     eprintln!("error: {e}");
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() })
+        );
+    }
     ExitCode::from(e.exit_code())
 }

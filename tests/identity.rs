@@ -21,6 +21,25 @@ fn missing_id_token_permission_says_how_to_fix_it() {
     assert_eq!(work.listing(), ["a.whl"]);
 }
 
+/// With `--json`, a run-level error is JSON on stdout too.
+#[test]
+fn run_level_errors_are_json_with_json() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let o = bin(work.dir.path())
+        .args(["--json", "sign", "a.whl"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["exit_code"], 2);
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("OIDC token request failed"));
+}
+
 #[test]
 fn no_token_anywhere_is_a_usage_error() {
     let work = Work::new();
