@@ -129,10 +129,22 @@ pub enum TrustError {
     V2WithoutTsa { instance: String },
 }
 
-/// Load the instance `settings` describe.
-pub async fn load(settings: &InstanceSettings, refresh: Refresh) -> Result<Instance, TrustError> {
+/// An instance's trust material, before any service is chosen.
+#[derive(Debug, Clone)]
+pub struct Material {
+    /// `public-good`, `staging`, or the trust config's path.
+    pub name: String,
+    pub trusted_root: TrustedRoot,
+    pub signing_config: SigningConfig,
+    /// Things the user should know (a failed TUF refresh), for the report.
+    pub warnings: Vec<String>,
+}
+
+/// The trust material of `base`: what a verifier needs (it has no use for
+/// service URLs, so it should call this rather than [`load`]).
+pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material, TrustError> {
     let mut warnings = Vec::new();
-    let (name, trusted_root, signing_config) = match &settings.base {
+    let (name, trusted_root, signing_config) = match base {
         BaseInstance::TrustConfig(path) => {
             let json =
                 std::fs::read_to_string(path).map_err(|source| TrustError::ReadTrustConfig {
@@ -161,12 +173,23 @@ pub async fn load(settings: &InstanceSettings, refresh: Refresh) -> Result<Insta
             .await?
         }
     };
-    let services = select_services(settings, &signing_config, &name)?;
-    Ok(Instance {
+    Ok(Material {
         name,
         trusted_root,
-        services,
+        signing_config,
         warnings,
+    })
+}
+
+/// Load the instance `settings` describe, with the services to sign with.
+pub async fn load(settings: &InstanceSettings, refresh: Refresh) -> Result<Instance, TrustError> {
+    let m = material(&settings.base, refresh).await?;
+    let services = select_services(settings, &m.signing_config, &m.name)?;
+    Ok(Instance {
+        name: m.name,
+        trusted_root: m.trusted_root,
+        services,
+        warnings: m.warnings,
     })
 }
 
