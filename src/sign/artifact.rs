@@ -70,6 +70,8 @@ pub enum ArtifactError {
     },
     #[error("the Rekor log entry cannot be put in a bundle: {0}")]
     Entry(String),
+    #[error("the bundle just built does not read back ({0}); it was not written")]
+    Reparse(String),
     #[error("the timestamp authority at {url} gave no timestamp: {source}; fix: retry later, or check --tsa-url")]
     Timestamp {
         url: String,
@@ -142,7 +144,7 @@ pub async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Ar
     let json = bundle_io::to_json(&bundle).map_err(ArtifactError::Write)?;
     let reparsed =
         sigstore_types::Bundle::from_json(std::str::from_utf8(&json).expect("JSON is UTF-8"))
-            .map_err(|e| ArtifactError::Entry(e.to_string()))?;
+            .map_err(|e| ArtifactError::Reparse(e.to_string()))?;
     let policy = VerificationPolicy::new(
         IdentityMatcher::Exact(credential.identity.clone()),
         credential.issuer.clone(),
@@ -163,9 +165,15 @@ pub async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Ar
 
 async fn write(path: &Path, json: Vec<u8>, overwrite: bool) -> Result<(), ArtifactError> {
     let path = path.to_owned();
+    let path_for_error = path.clone();
     tokio::task::spawn_blocking(move || bundle_io::write_atomic(&path, &json, overwrite))
         .await
-        .map_err(|e| ArtifactError::Write(BundleIoError::Serialize(e.to_string())))?
+        .map_err(|e| {
+            ArtifactError::Write(BundleIoError::Write {
+                path: path_for_error,
+                source: std::io::Error::other(e),
+            })
+        })?
         .map_err(|e| match e {
             BundleIoError::Exists(p) => ArtifactError::BundleExists(p),
             e => ArtifactError::Write(e),

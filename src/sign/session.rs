@@ -82,6 +82,11 @@ pub enum SessionError {
     Token(#[from] TokenError),
     #[error("cannot generate the ephemeral signing key: {0}")]
     Key(#[source] sigstore_crypto::Error),
+    #[error("cannot set up the Fulcio client for {url}: {source}")]
+    Client {
+        url: String,
+        source: sigstore_fulcio::Error,
+    },
     #[error("Fulcio at {url} issued no certificate: {source}; fix: check that this Fulcio accepts tokens from {issuer} (a private instance needs --trust-config)")]
     Fulcio {
         url: String,
@@ -142,9 +147,8 @@ impl Session {
         let fulcio = FulcioClient::builder(fulcio_url)
             .with_http_client(http)
             .build()
-            .map_err(|source| SessionError::Fulcio {
+            .map_err(|source| SessionError::Client {
                 url: fulcio_url.to_owned(),
-                issuer: "any issuer".into(),
                 source,
             })?;
         Ok(Session {
