@@ -7,6 +7,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser as _;
 use releasekit_sign::error::{Error, EXIT_FAILURE, EXIT_OK};
@@ -40,11 +41,32 @@ fn main() -> ExitCode {
         }
     };
     let output = settings.output;
-    match settings.command {
-        Command::Sign(sign_settings) => match runtime.block_on(run_sign(&sign_settings, output)) {
-            Ok(report) => render_sign(&report, output),
-            Err(e) => fail(&e, output.json),
-        },
+    let code = match settings.command {
+        Command::Sign(sign_settings) => {
+            match runtime.block_on(interruptible(run_sign(&sign_settings, output))) {
+                Some(Ok(report)) => render_sign(&report, output),
+                Some(Err(e)) => fail(&e, output.json),
+                None => {
+                    eprintln!("interrupted: bundles already written are complete; no partial bundle was written");
+                    ExitCode::from(EXIT_INTERRUPTED)
+                }
+            }
+        }
+    };
+    // In-flight writes finish (or their temporary files are removed) before exit;
+    // a huge file still being hashed is not waited for long.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    code
+}
+
+/// 128 + SIGINT, as shells report it.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// `work`, or `None` on Ctrl-C: dropping the run stops new requests and writes.
+async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        r = work => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
     }
 }
 

@@ -151,3 +151,40 @@ fn only_existing_bundles_fail_without_needing_a_token() {
         "old"
     );
 }
+
+/// Ctrl-C mid-run: exit 130, and neither a bundle nor a temporary file is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_leaves_no_partial_files() {
+    let sandbox = Sandbox::builder()
+        .latency(std::time::Duration::from_secs(2), std::time::Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"))
+        .current_dir(work.dir.path())
+        .env_clear()
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("a.whl")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(&o), 130);
+    assert!(crate::util::stderr(&o).contains("interrupted"));
+    assert_eq!(work.listing(), ["a.whl"]);
+}
