@@ -115,13 +115,23 @@ where
     }
 }
 
+/// The sigstore clients drop response headers, so a 429's `Retry-After` is
+/// lost; rate limits of Sigstore services are per second, so wait at least that.
+const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
+
+fn status_retry(status: u16) -> Retry {
+    match status {
+        429 => Retry::After(Some(RATE_LIMIT_PAUSE)),
+        s if is_transient(s) => Retry::After(None),
+        _ => Retry::No,
+    }
+}
+
 impl Retryable for sigstore_fulcio::Error {
     fn retry(&self) -> Retry {
         match self {
             sigstore_fulcio::Error::Http(_) => Retry::After(None),
-            sigstore_fulcio::Error::Status { status, .. } if is_transient(*status) => {
-                Retry::After(None)
-            }
+            sigstore_fulcio::Error::Status { status, .. } => status_retry(*status),
             _ => Retry::No,
         }
     }
@@ -131,9 +141,7 @@ impl Retryable for sigstore_rekor::Error {
     fn retry(&self) -> Retry {
         match self {
             sigstore_rekor::Error::Http(_) => Retry::After(None),
-            sigstore_rekor::Error::Status { status, .. } if is_transient(*status) => {
-                Retry::After(None)
-            }
+            sigstore_rekor::Error::Status { status, .. } => status_retry(*status),
             _ => Retry::No,
         }
     }
@@ -220,5 +228,8 @@ mod tests {
         );
         assert_eq!(p.delay(1, Some(Duration::from_secs(3600))), p.max_delay * 4);
         assert!(is_transient(503) && is_transient(429) && !is_transient(409) && !is_transient(400));
+        assert_eq!(status_retry(429), Retry::After(Some(RATE_LIMIT_PAUSE)));
+        assert_eq!(status_retry(502), Retry::After(None));
+        assert_eq!(status_retry(409), Retry::No);
     }
 }

@@ -100,6 +100,20 @@ async fn a_retried_rekor_post_uses_the_existing_entry() {
     cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
     verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    let seen: Vec<(String, u16)> = sandbox
+        .requests(Service::RekorV1)
+        .iter()
+        .map(|r| (r.method.to_string(), r.status))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("POST".into(), 201),
+            ("POST".into(), 409),
+            ("GET".into(), 200)
+        ],
+        "dropped POST, retried POST answered 409, then the existing entry fetched"
+    );
 }
 
 /// Services of one sandbox, trust material of another: the bundle cannot
