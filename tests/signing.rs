@@ -111,3 +111,40 @@ async fn a_file_larger_than_the_hash_buffer() {
     assert_eq!(code(&run(cmd).await), 0);
     verify_bundle(&sandbox, &a, &work.path("big.tar.gz.sigstore.json"));
 }
+
+/// On a TTY (util-linux `script` provides one): a progress bar of bytes hashed
+/// and entries logged, with the per-artifact lines printed above it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_progress_bar_on_a_tty() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for i in 0..3 {
+        work.file(&format!("a{i}.whl"), vec![7u8; 1_500_000]);
+    }
+    let bin = assert_cmd::cargo::cargo_bin("releasekit-sign");
+    let cmdline = format!(
+        "{} sign --trust-config {} --identity-token {} a0.whl a1.whl a2.whl",
+        bin.display(),
+        sandbox.trust_config_path().display(),
+        sandbox.token()
+    );
+    let mut cmd = assert_cmd::Command::new("script");
+    cmd.current_dir(work.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .args(["-qec", &cmdline, "/dev/null"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    let tty = stdout(&o);
+    assert!(tty.contains("/4.29 MiB hashed"), "{tty}");
+    assert!(tty.contains("3/3 logged"), "{tty}");
+    assert!(
+        tty.contains("✅ Signed: a2.whl -> a2.whl.sigstore.json"),
+        "{tty}"
+    );
+    assert!(
+        tty.contains("Signed 3 of 3 artifact(s) with 1 certificate(s)."),
+        "{tty}"
+    );
+}
