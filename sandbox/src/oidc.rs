@@ -1,47 +1,447 @@
-//! CONTRACT STUB (to be replaced): OIDC issuer and GitHub Actions token endpoint.
-use std::sync::Arc;
-use std::time::Duration;
+//! The sandbox OIDC issuer and the GitHub Actions ID-token endpoint.
+//!
+//! Owns the issuer's JWT signing key (RS256 as GitHub, or ES256), the GitHub Actions
+//! claim set ([`TokenClaims`]), minting and validating tokens, and three routes:
+//! `/.well-known/openid-configuration`, `/.well-known/jwks` and the Actions runtime's
+//! `/token?api-version=2.0&audience=...`. It must not touch certificates (Fulcio asks
+//! [`OidcIssuer::validate`] through `Shared`), nor fault injection (`faults.rs` wraps
+//! the router).
+//!
+//! Tokens carry `iss` = [`GITHUB_ISSUER`] (not this server's loopback URL) because that
+//! is what Fulcio writes into certificates and what verification policies pin; the
+//! sandbox Fulcio trusts this issuer's key directly instead of discovering it.
 
-use axum::Router;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::signature::KeyPair as _;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use der::Decode as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use p256::pkcs8::EncodePrivateKey as _;
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::Shared;
 
+/// The issuer of GitHub Actions ID tokens.
 pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
+/// The audience Sigstore clients request and Fulcio requires.
+pub const SIGSTORE_AUDIENCE: &str = "sigstore";
+
+/// Clock skew tolerated when validating `exp`/`nbf`. Kept small so that tests of
+/// expired tokens need not wait long.
+pub const LEEWAY: Duration = Duration::from_secs(5);
+
+/// Claims registered by RFC 7519 that [`OidcIssuer::mint`] sets itself.
+const TIME_CLAIMS: [&str; 4] = ["iat", "nbf", "exp", "jti"];
+
+/// JWS algorithm of minted tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwtAlgorithm {
+    /// ECDSA P-256 with SHA-256.
     Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 over a 2048-bit key (what GitHub uses).
     Rs256,
 }
 
+impl JwtAlgorithm {
+    fn jws(self) -> Algorithm {
+        match self {
+            JwtAlgorithm::Es256 => Algorithm::ES256,
+            JwtAlgorithm::Rs256 => Algorithm::RS256,
+        }
+    }
+}
+
+/// The claim set of a GitHub Actions ID token.
+///
+/// Field names and value types are GitHub's own (every value is a JSON string,
+/// numbers and booleans included). Fields other than `iss`, `sub` and `aud` default
+/// to empty so that tokens of other issuers (e.g. an email identity) also parse.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TokenClaims {
     pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    #[serde(default, rename = "ref")]
+    pub git_ref: String,
+    #[serde(default)]
+    pub ref_type: String,
+    #[serde(default)]
+    pub ref_protected: String,
+    #[serde(default)]
+    pub sha: String,
+    #[serde(default)]
+    pub repository: String,
+    #[serde(default)]
+    pub repository_id: String,
+    #[serde(default)]
+    pub repository_owner: String,
+    #[serde(default)]
+    pub repository_owner_id: String,
+    #[serde(default)]
+    pub repository_visibility: String,
+    #[serde(default)]
+    pub run_id: String,
+    #[serde(default)]
+    pub run_number: String,
+    #[serde(default)]
+    pub run_attempt: String,
+    #[serde(default)]
+    pub runner_environment: String,
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub actor_id: String,
+    #[serde(default)]
+    pub workflow: String,
+    #[serde(default)]
+    pub workflow_ref: String,
+    #[serde(default)]
+    pub workflow_sha: String,
+    #[serde(default)]
+    pub job_workflow_ref: String,
+    #[serde(default)]
+    pub job_workflow_sha: String,
+    #[serde(default)]
+    pub event_name: String,
+    #[serde(default)]
+    pub head_ref: String,
+    #[serde(default)]
+    pub base_ref: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Not a GitHub claim: lets tests mint email identities (Fulcio's SAN is then the email).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Any further claims, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl TokenClaims {
-    /// The claim set GitHub Actions puts in a token for a workflow run.
-    pub fn github(_repository: &str, _git_ref: &str, _sha: &str) -> Self {
-        unimplemented!("contract stub")
+    /// The claim set GitHub Actions puts in a token for a `push` run of
+    /// `.github/workflows/release.yml` in `repository` (`owner/name`) at `git_ref`.
+    pub fn github(repository: &str, git_ref: &str, sha: &str) -> Self {
+        let owner = repository.split('/').next().unwrap_or(repository);
+        let ref_type = if git_ref.starts_with("refs/tags/") {
+            "tag"
+        } else {
+            "branch"
+        };
+        let workflow_ref = format!("{repository}/.github/workflows/release.yml@{git_ref}");
+        // Stable pseudo-ids derived from the names, so that a repository keeps its ids.
+        let id = |s: &str| {
+            let d = Sha256::digest(s.as_bytes());
+            (u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % 900_000_000 + 100_000_000).to_string()
+        };
+        Self {
+            iss: GITHUB_ISSUER.into(),
+            sub: format!("repo:{repository}:ref:{git_ref}"),
+            aud: SIGSTORE_AUDIENCE.into(),
+            git_ref: git_ref.into(),
+            ref_type: ref_type.into(),
+            ref_protected: "false".into(),
+            sha: sha.into(),
+            repository: repository.into(),
+            repository_id: id(repository),
+            repository_owner: owner.into(),
+            repository_owner_id: id(owner),
+            repository_visibility: "public".into(),
+            run_id: "9876543210".into(),
+            run_number: "42".into(),
+            run_attempt: "1".into(),
+            runner_environment: "github-hosted".into(),
+            actor: owner.into(),
+            actor_id: id(owner),
+            workflow: "Release".into(),
+            workflow_ref: workflow_ref.clone(),
+            workflow_sha: sha.into(),
+            job_workflow_ref: workflow_ref,
+            job_workflow_sha: sha.into(),
+            event_name: "push".into(),
+            head_ref: String::new(),
+            base_ref: String::new(),
+            environment: None,
+            email: None,
+            extra: Map::new(),
+        }
     }
-    /// The SAN Fulcio writes for these claims.
+
+    /// The SAN Fulcio writes for these claims: the workflow URI for GitHub, else the
+    /// email, else the subject.
     pub fn identity(&self) -> String {
-        unimplemented!("contract stub")
+        if self.iss == GITHUB_ISSUER {
+            format!("https://github.com/{}", self.job_workflow_ref)
+        } else if let Some(email) = &self.email {
+            email.clone()
+        } else {
+            self.sub.clone()
+        }
+    }
+
+    /// What a Fulcio proof of possession signs: the email if there is one, else `sub`.
+    pub fn challenge(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.sub)
     }
 }
 
-pub struct OidcIssuer;
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OidcError {
+    #[error("token is not a well-formed JWT: {0}")]
+    Malformed(String),
+    #[error("token was not signed by this issuer")]
+    BadSignature,
+    #[error("token is signed with an unexpected algorithm or key id")]
+    WrongKey,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token audience is not \"{SIGSTORE_AUDIENCE}\"")]
+    WrongAudience,
+}
+
+impl From<jsonwebtoken::errors::Error> for OidcError {
+    fn from(e: jsonwebtoken::errors::Error) -> Self {
+        use jsonwebtoken::errors::ErrorKind as K;
+        match e.kind() {
+            K::InvalidSignature => OidcError::BadSignature,
+            K::InvalidAlgorithm => OidcError::WrongKey,
+            K::ExpiredSignature => OidcError::Expired,
+            K::ImmatureSignature => OidcError::NotYetValid,
+            K::InvalidAudience => OidcError::WrongAudience,
+            _ => OidcError::Malformed(e.to_string()),
+        }
+    }
+}
+
+/// An OIDC identity provider with one signing key.
+pub struct OidcIssuer {
+    alg: JwtAlgorithm,
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwk: Value,
+}
+
+impl std::fmt::Debug for OidcIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcIssuer")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
 
 impl OidcIssuer {
-    pub fn generate(_alg: JwtAlgorithm) -> Self {
-        OidcIssuer
+    /// A fresh key. RSA-2048 generation is done by aws-lc (tens of milliseconds).
+    pub fn generate(alg: JwtAlgorithm) -> Self {
+        let (encoding, decoding, mut jwk) = match alg {
+            JwtAlgorithm::Rs256 => {
+                let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .expect("aws-lc generates RSA-2048 keys");
+                let pkcs8 = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(
+                    &pair,
+                )
+                .expect("RSA keys encode as PKCS#8");
+                // jsonwebtoken's aws-lc backend takes the inner PKCS#1 RSAPrivateKey.
+                let info = p256::pkcs8::PrivateKeyInfo::from_der(pkcs8.as_ref())
+                    .expect("aws-lc emits valid PKCS#8");
+                let public = pair.public_key();
+                let n = public.modulus().big_endian_without_leading_zero().to_vec();
+                let e = public.exponent().big_endian_without_leading_zero().to_vec();
+                (
+                    EncodingKey::from_rsa_der(info.private_key),
+                    DecodingKey::from_rsa_raw_components(&n, &e),
+                    json!({
+                        "kty": "RSA",
+                        "alg": "RS256",
+                        "use": "sig",
+                        "n": URL_SAFE_NO_PAD.encode(&n),
+                        "e": URL_SAFE_NO_PAD.encode(&e),
+                    }),
+                )
+            }
+            JwtAlgorithm::Es256 => {
+                let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+                let pkcs8 = key.to_pkcs8_der().expect("P-256 keys encode as PKCS#8");
+                let point = key.verifying_key().to_encoded_point(false);
+                let x = URL_SAFE_NO_PAD.encode(point.x().expect("uncompressed point"));
+                let y = URL_SAFE_NO_PAD.encode(point.y().expect("uncompressed point"));
+                (
+                    EncodingKey::from_ec_der(pkcs8.as_bytes()),
+                    DecodingKey::from_ec_components(&x, &y).expect("valid P-256 coordinates"),
+                    json!({
+                        "kty": "EC",
+                        "alg": "ES256",
+                        "use": "sig",
+                        "crv": "P-256",
+                        "x": x,
+                        "y": y,
+                    }),
+                )
+            }
+        };
+        // The key id is a digest of the public JWK, so it changes whenever the key does.
+        let kid = hex::encode(&Sha256::digest(jwk.to_string().as_bytes())[..20]);
+        jwk["kid"] = Value::String(kid.clone());
+        Self {
+            alg,
+            kid,
+            encoding,
+            decoding,
+            jwk,
+        }
     }
-    pub fn mint(&self, _claims: &TokenClaims, _lifetime: Duration) -> String {
-        unimplemented!("contract stub")
+
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        self.alg
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.kid
+    }
+
+    /// A signed token with these claims, issued now and valid for `lifetime`.
+    pub fn mint(&self, claims: &TokenClaims, lifetime: Duration) -> String {
+        self.mint_at(claims, SystemTime::now(), lifetime)
+    }
+
+    /// A signed token issued at `issued_at` (possibly in the past, to test expiry).
+    pub fn mint_at(&self, claims: &TokenClaims, issued_at: SystemTime, lifetime: Duration) -> String {
+        let Value::Object(mut body) = serde_json::to_value(claims).expect("claims serialize")
+        else {
+            unreachable!("a struct serializes to a JSON object")
+        };
+        let iat = unix_seconds(issued_at);
+        body.insert("iat".into(), iat.into());
+        body.insert("nbf".into(), iat.into());
+        body.insert("exp".into(), (iat + lifetime.as_secs()).into());
+        body.insert("jti".into(), crate::random_hex(16).into());
+        let mut header = Header::new(self.alg.jws());
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &body, &self.encoding).expect("signing with own key")
+    }
+
+    /// Check signature, `exp`/`nbf` (with [`LEEWAY`]) and `aud` == `sigstore`; returns the
+    /// claims without the time claims `mint` adds.
+    pub fn validate(&self, jwt: &str) -> Result<TokenClaims, OidcError> {
+        let header = jsonwebtoken::decode_header(jwt)?;
+        if header.alg != self.alg.jws() || header.kid.as_deref() != Some(self.kid.as_str()) {
+            return Err(OidcError::WrongKey);
+        }
+        let mut validation = Validation::new(self.alg.jws());
+        validation.leeway = LEEWAY.as_secs();
+        validation.validate_nbf = true;
+        validation.set_audience(&[SIGSTORE_AUDIENCE]);
+        validation.required_spec_claims =
+            HashSet::from(["exp", "iat", "iss", "sub", "aud"].map(String::from));
+        let data = jsonwebtoken::decode::<TokenClaims>(jwt, &self.decoding, &validation)?;
+        let mut claims = data.claims;
+        for k in TIME_CLAIMS {
+            claims.extra.remove(k);
+        }
+        Ok(claims)
+    }
+
+    /// The JWK Set publishing the verification key.
+    pub fn jwks(&self) -> Value {
+        json!({ "keys": [self.jwk] })
     }
 }
 
-pub fn router(_shared: Arc<Shared>) -> Router {
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Constant-time equality, so that the bearer check leaks nothing through timing.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `/.well-known/openid-configuration`, `/.well-known/jwks`, `/token`.
+pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/jwks", get(jwks))
+        .route("/token", get(actions_token))
+        .with_state(shared)
+}
+
+async fn discovery(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let issuer = shared.actions_claims.lock().iss.clone();
+    let alg = match shared.oidc.algorithm() {
+        JwtAlgorithm::Es256 => "ES256",
+        JwtAlgorithm::Rs256 => "RS256",
+    };
+    Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{}/.well-known/jwks", shared.urls.oidc),
+        "subject_types_supported": ["public", "pairwise"],
+        "response_types_supported": ["id_token"],
+        "claims_supported": [
+            "sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "sha", "repository",
+            "repository_id", "repository_owner", "repository_owner_id", "run_id", "run_number",
+            "run_attempt", "runner_environment", "actor", "actor_id", "workflow", "workflow_ref",
+            "workflow_sha", "head_ref", "base_ref", "event_name", "ref_type", "ref_protected",
+            "environment", "environment_node_id", "job_workflow_ref", "job_workflow_sha",
+            "repository_visibility", "enterprise", "enterprise_id"
+        ],
+        "id_token_signing_alg_values_supported": [alg],
+        "scopes_supported": ["openid"],
+    }))
+}
+
+async fn jwks(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(shared.oidc.jwks())
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    audience: Option<String>,
+}
+
+async fn actions_token(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let authorized = presented
+        .is_some_and(|t| ct_eq(t.as_bytes(), shared.actions_request_token.as_bytes()));
+    if !authorized {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({
+                "message": "Bad credentials",
+                "documentation_url": "https://docs.github.com/rest",
+                "status": "401",
+            })),
+        )
+            .into_response();
+    }
+    let mut claims = shared.actions_claims.lock().clone();
+    // Without `audience`, GitHub uses the URL of the repository owner.
+    claims.aud = q
+        .audience
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| format!("https://github.com/{}", claims.repository_owner));
+    let lifetime = *shared.actions_token_lifetime.lock();
+    let jwt = shared.oidc.mint(&claims, lifetime);
+    Json(json!({ "count": 1, "value": jwt })).into_response()
 }
