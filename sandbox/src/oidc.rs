@@ -445,3 +445,246 @@ async fn actions_token(
     let jwt = shared.oidc.mint(&claims, lifetime);
     Json(json!({ "count": 1, "value": jwt })).into_response()
 }
+
+/// Shared test fixtures for the service modules that only need OIDC + CA state.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::{ca, github, rekor, tsa, Config, Urls};
+    use parking_lot::Mutex;
+
+    pub(crate) fn shared(alg: JwtAlgorithm) -> Arc<Shared> {
+        let base = "http://127.0.0.1:9";
+        let urls = Urls {
+            oidc: base.into(),
+            fulcio: base.into(),
+            rekor_v1: base.into(),
+            rekor_v2: base.into(),
+            tsa: format!("{base}/api/v1/timestamp"),
+            github_api: base.into(),
+            actions_token_request: format!("{base}/token?api-version=2.0"),
+        };
+        let valid_from = SystemTime::now() - Duration::from_secs(3600);
+        let claims = TokenClaims::github("octo-org/octo-repo", "refs/tags/v1.0.0", "a3f1c5e9");
+        Arc::new(Shared {
+            config: Config {
+                jwt_algorithm: alg,
+                token_lifetime: Duration::from_secs(300),
+                repository: "octo-org/octo-repo".into(),
+                git_ref: "refs/tags/v1.0.0".into(),
+                sha: "a3f1c5e9".into(),
+                valid_from,
+            },
+            ca: ca::CertificateAuthority::generate(valid_from),
+            oidc: OidcIssuer::generate(alg),
+            rekor_v1: rekor::Log::new(rekor::LogVersion::V1, &urls.rekor_v1),
+            rekor_v2: rekor::Log::new(rekor::LogVersion::V2, &urls.rekor_v2),
+            tsa: tsa::TimestampAuthority::generate(valid_from),
+            github: github::GitHub::new(&urls.github_api, "ghs_test"),
+            actions_request_token: "actions-request-secret".into(),
+            actions_claims: Mutex::new(claims),
+            actions_token_lifetime: Mutex::new(Duration::from_secs(300)),
+            cert_validity: Mutex::new(Duration::from_secs(600)),
+            urls,
+        })
+    }
+
+    /// Send one request through a router; returns status and JSON body.
+    pub(crate) async fn call(
+        router: Router,
+        req: axum::http::Request<axum::body::Body>,
+    ) -> (StatusCode, Value) {
+        use http_body_util::BodyExt as _;
+        use tower::ServiceExt as _;
+        let resp = router.oneshot(req).await.expect("infallible router");
+        let status = resp.status();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        (status, json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{call, shared};
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+
+    fn claims() -> TokenClaims {
+        TokenClaims::github("octo-org/octo-repo", "refs/tags/v1.0.0", "deadbeef")
+    }
+
+    #[test]
+    fn github_claims_look_like_github() {
+        let c = claims();
+        assert_eq!(c.sub, "repo:octo-org/octo-repo:ref:refs/tags/v1.0.0");
+        assert_eq!(c.aud, "sigstore");
+        assert_eq!(c.ref_type, "tag");
+        assert_eq!(
+            c.job_workflow_ref,
+            "octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1.0.0"
+        );
+        assert_eq!(
+            c.identity(),
+            "https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1.0.0"
+        );
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["ref"], "refs/tags/v1.0.0");
+        assert_eq!(v["head_ref"], "");
+        assert!(v.get("email").is_none() && v.get("environment").is_none());
+    }
+
+    #[test]
+    fn identity_for_other_issuers_is_email_then_sub() {
+        let mut c = claims();
+        c.iss = "https://accounts.example.com".into();
+        assert_eq!(c.identity(), c.sub);
+        c.email = Some("dev@example.com".into());
+        assert_eq!(c.identity(), "dev@example.com");
+        assert_eq!(c.challenge(), "dev@example.com");
+    }
+
+    #[test]
+    fn mint_then_validate_round_trips_for_both_algorithms() {
+        for alg in [JwtAlgorithm::Rs256, JwtAlgorithm::Es256] {
+            let issuer = OidcIssuer::generate(alg);
+            let jwt = issuer.mint(&claims(), Duration::from_secs(300));
+            let header = jsonwebtoken::decode_header(&jwt).unwrap();
+            assert_eq!(header.alg, alg.jws());
+            assert_eq!(header.kid.as_deref(), Some(issuer.key_id()));
+            assert_eq!(issuer.validate(&jwt).unwrap(), claims());
+        }
+    }
+
+    #[test]
+    fn jwks_verifies_minted_tokens() {
+        for alg in [JwtAlgorithm::Rs256, JwtAlgorithm::Es256] {
+            let issuer = OidcIssuer::generate(alg);
+            let jwt = issuer.mint(&claims(), Duration::from_secs(300));
+            let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(issuer.jwks()).unwrap();
+            let jwk = set.find(issuer.key_id()).expect("kid published");
+            let key = DecodingKey::from_jwk(jwk).unwrap();
+            let mut v = Validation::new(alg.jws());
+            v.set_audience(&["sigstore"]);
+            jsonwebtoken::decode::<Value>(&jwt, &key, &v).unwrap();
+        }
+    }
+
+    #[test]
+    fn expired_and_future_tokens_are_refused() {
+        let issuer = OidcIssuer::generate(JwtAlgorithm::Es256);
+        let past = SystemTime::now() - Duration::from_secs(600);
+        let jwt = issuer.mint_at(&claims(), past, Duration::from_secs(60));
+        assert_eq!(issuer.validate(&jwt), Err(OidcError::Expired));
+        let future = SystemTime::now() + Duration::from_secs(600);
+        let jwt = issuer.mint_at(&claims(), future, Duration::from_secs(60));
+        assert_eq!(issuer.validate(&jwt), Err(OidcError::NotYetValid));
+    }
+
+    #[test]
+    fn wrong_audience_is_refused() {
+        let issuer = OidcIssuer::generate(JwtAlgorithm::Es256);
+        let mut c = claims();
+        c.aud = "https://github.com/octo-org".into();
+        let jwt = issuer.mint(&c, Duration::from_secs(300));
+        assert_eq!(issuer.validate(&jwt), Err(OidcError::WrongAudience));
+    }
+
+    #[test]
+    fn tampered_tokens_are_refused() {
+        let issuer = OidcIssuer::generate(JwtAlgorithm::Rs256);
+        let jwt = issuer.mint(&claims(), Duration::from_secs(300));
+        let parts: Vec<&str> = jwt.split('.').collect();
+
+        let mut sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        sig[10] ^= 1;
+        let bad_sig = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(sig));
+        assert_eq!(issuer.validate(&bad_sig), Err(OidcError::BadSignature));
+
+        let mut body: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        body["sub"] = "repo:evil/repo:ref:refs/heads/main".into();
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(body.to_string()),
+            parts[2]
+        );
+        assert_eq!(issuer.validate(&forged), Err(OidcError::BadSignature));
+
+        let other = OidcIssuer::generate(JwtAlgorithm::Rs256);
+        let foreign = other.mint(&claims(), Duration::from_secs(300));
+        assert_eq!(issuer.validate(&foreign), Err(OidcError::WrongKey));
+        assert!(matches!(
+            issuer.validate("not-a-jwt"),
+            Err(OidcError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn rsa_key_generation_is_fast_enough_for_every_sandbox() {
+        let start = std::time::Instant::now();
+        let _ = OidcIssuer::generate(JwtAlgorithm::Rs256);
+        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    }
+
+    fn token_request(query: &str, bearer: Option<&str>) -> Request<Body> {
+        let mut b = Request::get(format!("/token?api-version=2.0{query}"));
+        if let Some(t) = bearer {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        b.body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn actions_endpoint_requires_the_request_token() {
+        let shared = shared(JwtAlgorithm::Es256);
+        for bearer in [None, Some("wrong"), Some("actions-request-secre")] {
+            let (status, body) = call(
+                router(shared.clone()),
+                token_request("&audience=sigstore", bearer),
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            assert!(body["message"].is_string());
+            assert!(body.get("value").is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn actions_endpoint_mints_configured_claims_for_the_audience() {
+        let shared = shared(JwtAlgorithm::Rs256);
+        let (status, body) = call(
+            router(shared.clone()),
+            token_request("&audience=sigstore", Some("actions-request-secret")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["count"], 1);
+        let jwt = body["value"].as_str().unwrap();
+        let got = shared.oidc.validate(jwt).unwrap();
+        assert_eq!(got, *shared.actions_claims.lock());
+
+        let (_, body) = call(
+            router(shared.clone()),
+            token_request("&audience=other", Some("actions-request-secret")),
+        )
+        .await;
+        let jwt = body["value"].as_str().unwrap();
+        assert_eq!(shared.oidc.validate(jwt), Err(OidcError::WrongAudience));
+    }
+
+    #[tokio::test]
+    async fn discovery_and_jwks_are_served() {
+        let shared = shared(JwtAlgorithm::Rs256);
+        let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
+        let (s, d) = call(router(shared.clone()), get("/.well-known/openid-configuration")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(d["issuer"], GITHUB_ISSUER);
+        assert_eq!(d["id_token_signing_alg_values_supported"][0], "RS256");
+        let (s, j) = call(router(shared.clone()), get("/.well-known/jwks")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(j["keys"][0]["kid"], shared.oidc.key_id());
+    }
+}
