@@ -447,3 +447,176 @@ fn x509_time(t: SystemTime) -> Result<Time, CaError> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::Verifier as _;
+    use p256::ecdsa::VerifyingKey;
+    use p256::pkcs8::DecodePublicKey as _;
+
+    fn verify_signed_by(cert: &Certificate, issuer: &Certificate) {
+        assert_eq!(cert.tbs_certificate.issuer, issuer.tbs_certificate.subject);
+        let spki = issuer.tbs_certificate.subject_public_key_info.to_der().unwrap();
+        let key = VerifyingKey::from_public_key_der(&spki).unwrap();
+        let sig = DerSignature::try_from(cert.signature.raw_bytes()).unwrap();
+        key.verify(&cert.tbs_certificate.to_der().unwrap(), &sig)
+            .expect("certificate signature verifies under the issuer key");
+    }
+
+    fn find(cert: &Certificate, oid: const_oid::ObjectIdentifier) -> Vec<&Extension> {
+        let exts = cert.tbs_certificate.extensions.as_deref().unwrap_or(&[]);
+        exts.iter().filter(|e| e.extn_id == oid).collect()
+    }
+
+    fn issue(ca: &CertificateAuthority, san: San) -> (Certificate, SigningKey) {
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let spki = key.verifying_key().to_public_key_der().unwrap();
+        let der = ca
+            .issue_leaf(&LeafRequest {
+                public_key_der: spki.as_bytes(),
+                san,
+                extensions: vec![Extension {
+                    extn_id: const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1"),
+                    critical: false,
+                    extn_value: OctetString::new(b"https://issuer.example".to_vec()).unwrap(),
+                }],
+                not_before: SystemTime::now(),
+                validity: Duration::from_secs(600),
+            })
+            .unwrap();
+        (Certificate::from_der(&der).unwrap(), key)
+    }
+
+    #[test]
+    fn chain_is_intermediate_then_self_signed_root() {
+        let ca = CertificateAuthority::generate(SystemTime::now());
+        let chain = ca.chain_der();
+        assert_eq!(chain.len(), 2);
+        let intermediate = Certificate::from_der(&chain[0]).unwrap();
+        let root = Certificate::from_der(&chain[1]).unwrap();
+        verify_signed_by(&root, &root);
+        verify_signed_by(&intermediate, &root);
+        for (cert, pathlen) in [(&root, 1), (&intermediate, 0)] {
+            let bc = find(cert, ID_CE_BASIC_CONSTRAINTS);
+            assert!(bc[0].critical);
+            let bc = BasicConstraints::from_der(bc[0].extn_value.as_bytes()).unwrap();
+            assert!(bc.ca);
+            assert_eq!(bc.path_len_constraint, Some(pathlen));
+            let ku = KeyUsage::from_der(find(cert, ID_CE_KEY_USAGE)[0].extn_value.as_bytes())
+                .unwrap();
+            assert!(ku.key_cert_sign());
+            assert!(matches!(cert.tbs_certificate.validity.not_before, Time::UtcTime(_)));
+        }
+    }
+
+    #[test]
+    fn leaf_is_a_fulcio_style_code_signing_certificate() {
+        let ca = CertificateAuthority::generate(SystemTime::now());
+        let (leaf, key) = issue(&ca, San::Uri("https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1".into()));
+        let intermediate = Certificate::from_der(&ca.chain_der()[0]).unwrap();
+        verify_signed_by(&leaf, &intermediate);
+        let tbs = &leaf.tbs_certificate;
+        assert!(tbs.subject.0.is_empty());
+        assert_eq!(
+            tbs.subject_public_key_info.to_der().unwrap(),
+            key.verifying_key().to_public_key_der().unwrap().as_bytes()
+        );
+        let ku = find(&leaf, ID_CE_KEY_USAGE);
+        assert!(ku[0].critical);
+        let ku = KeyUsage::from_der(ku[0].extn_value.as_bytes()).unwrap();
+        assert!(ku.digital_signature() && !ku.key_cert_sign());
+        let eku = ExtendedKeyUsage::from_der(
+            find(&leaf, ID_CE_EXT_KEY_USAGE)[0].extn_value.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(eku.0, vec![ID_KP_CODE_SIGNING]);
+        let san = find(&leaf, ID_CE_SUBJECT_ALT_NAME);
+        assert!(san[0].critical);
+        let san = SubjectAltName::from_der(san[0].extn_value.as_bytes()).unwrap();
+        assert!(matches!(&san.0[..], [GeneralName::UniformResourceIdentifier(u)]
+            if u.as_str() == "https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1"));
+        let aki = AuthorityKeyIdentifier::from_der(
+            find(&leaf, ID_CE_AUTHORITY_KEY_IDENTIFIER)[0].extn_value.as_bytes(),
+        )
+        .unwrap();
+        let issuer_ski = SubjectKeyIdentifier::from_der(
+            find(&intermediate, ID_CE_SUBJECT_KEY_IDENTIFIER)[0].extn_value.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(aki.key_identifier, Some(issuer_ski.0));
+        assert_eq!(find(&leaf, ID_CE_SUBJECT_KEY_IDENTIFIER).len(), 1);
+        assert_eq!(find(&leaf, CT_PRECERT_POISON).len(), 0);
+        let v = &tbs.validity;
+        assert_eq!(
+            v.not_after.to_unix_duration() - v.not_before.to_unix_duration(),
+            Duration::from_secs(600)
+        );
+    }
+
+    #[test]
+    fn email_sans_are_rfc822_names() {
+        let ca = CertificateAuthority::generate(SystemTime::now());
+        let (leaf, _) = issue(&ca, San::from_identity("dev@example.com"));
+        let san = SubjectAltName::from_der(
+            find(&leaf, ID_CE_SUBJECT_ALT_NAME)[0].extn_value.as_bytes(),
+        )
+        .unwrap();
+        assert!(matches!(&san.0[..], [GeneralName::Rfc822Name(e)] if e.as_str() == "dev@example.com"));
+    }
+
+    /// Rebuild RFC 6962's signed structure the way verifiers do (remove the SCT list
+    /// extension from the final TBS) and check the CT log's signature over it.
+    #[test]
+    fn leaf_embeds_exactly_one_sct_over_the_precert_entry() {
+        let ca = CertificateAuthority::generate(SystemTime::now());
+        let (leaf, _) = issue(&ca, San::Uri("https://example.com/id".into()));
+        let ext = find(&leaf, CT_PRECERT_SCTS);
+        assert_eq!(ext.len(), 1);
+        assert!(!ext[0].critical);
+        let list = SignedCertificateTimestampList::from_der(ext[0].extn_value.as_bytes()).unwrap();
+        let scts = list.parse_timestamps().unwrap();
+        assert_eq!(scts.len(), 1);
+        let sct = scts[0].parse_timestamp().unwrap();
+        assert_eq!(sct.log_id.key_id, ca.ct_log_key().key_id());
+        assert_eq!(sct.signature.algorithm.hash, HashAlgorithm::Sha256);
+        assert_eq!(sct.signature.algorithm.signature, SignatureAlgorithm::Ecdsa);
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        assert!(sct.timestamp <= now_ms && now_ms - sct.timestamp < 60_000);
+
+        let mut tbs = leaf.tbs_certificate.clone();
+        tbs.extensions = tbs
+            .extensions
+            .map(|e| e.into_iter().filter(|e| e.extn_id != CT_PRECERT_SCTS).collect());
+        let tbs_der = tbs.to_der().unwrap();
+        let intermediate = Certificate::from_der(&ca.chain_der()[0]).unwrap();
+        let issuer_spki = intermediate
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .unwrap();
+        let mut signed = vec![0u8, 0u8];
+        signed.extend_from_slice(&sct.timestamp.to_be_bytes());
+        signed.extend_from_slice(&[0, 1]);
+        signed.extend_from_slice(&Sha256::digest(&issuer_spki));
+        let n = tbs_der.len();
+        signed.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        signed.extend_from_slice(&tbs_der);
+        signed.extend_from_slice(&[0, 0]);
+
+        let ct = VerifyingKey::from_public_key_der(ca.ct_log_key().spki_der()).unwrap();
+        let sig = DerSignature::try_from(sct.signature.signature.as_slice()).unwrap();
+        ct.verify(&signed, &sig).expect("SCT verifies over the precert entry");
+
+        // A different issuer key hash must not verify.
+        let mut wrong = signed.clone();
+        wrong[20] ^= 1;
+        assert!(ct.verify(&wrong, &sig).is_err());
+    }
+
+    #[test]
+    fn x509_times_follow_rfc5280() {
+        assert!(matches!(x509_time(UNIX_EPOCH + Duration::from_secs(2_524_607_999)).unwrap(), Time::UtcTime(_)));
+        assert!(matches!(x509_time(UNIX_EPOCH + Duration::from_secs(2_524_608_000)).unwrap(), Time::GeneralTime(_)));
+    }
+}
