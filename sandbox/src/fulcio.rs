@@ -369,3 +369,253 @@ pub fn fulcio_extensions(claims: &TokenClaims) -> Result<Vec<Extension>, FulcioE
     }
     Ok(exts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::test_support::{call, shared};
+    use crate::oidc::JwtAlgorithm;
+    use axum::body::Body;
+    use axum::http::Request;
+    use p256::ecdsa::signature::Signer as _;
+    use p256::ecdsa::SigningKey;
+    use p256::pkcs8::EncodePublicKey as _;
+    use std::time::Duration;
+    use x509_cert::Certificate;
+
+    fn post(body: Value, bearer: Option<&str>) -> Request<Body> {
+        let mut b = Request::post("/api/v2/signingCert").header("content-type", "application/json");
+        if let Some(t) = bearer {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        b.body(Body::from(body.to_string())).unwrap()
+    }
+
+    fn public_key_request(token: &str, key: &SigningKey, challenge: &str) -> Value {
+        let pem = key
+            .verifying_key()
+            .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+            .unwrap();
+        let pop: DerSignature = key.sign(challenge.as_bytes());
+        json!({
+            "credentials": { "oidcIdentityToken": token },
+            "publicKeyRequest": {
+                "publicKey": { "algorithm": "ECDSA", "content": pem },
+                "proofOfPossession": STANDARD.encode(pop.as_bytes()),
+            }
+        })
+    }
+
+    fn leaf_of(body: &Value) -> Certificate {
+        let chain = body["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+            .as_array()
+            .expect("chain");
+        assert_eq!(chain.len(), 3);
+        let (_, der) = der::pem::decode_vec(chain[0].as_str().unwrap().as_bytes()).unwrap();
+        Certificate::from_der(&der).unwrap()
+    }
+
+    fn ext_value(cert: &Certificate, oid: ObjectIdentifier) -> Vec<u8> {
+        let exts = cert.tbs_certificate.extensions.as_deref().unwrap();
+        let found: Vec<_> = exts.iter().filter(|e| e.extn_id == oid).collect();
+        assert_eq!(found.len(), 1, "{oid}");
+        assert!(!found[0].critical);
+        found[0].extn_value.as_bytes().to_vec()
+    }
+
+    fn utf8(cert: &Certificate, oid: ObjectIdentifier) -> String {
+        der::asn1::Utf8StringRef::from_der(&ext_value(cert, oid))
+            .unwrap()
+            .as_str()
+            .to_owned()
+    }
+
+    fn raw(cert: &Certificate, oid: ObjectIdentifier) -> String {
+        String::from_utf8(ext_value(cert, oid)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn public_key_request_yields_a_github_workflow_certificate() {
+        let shared = shared(JwtAlgorithm::Rs256);
+        let claims = shared.actions_claims.lock().clone();
+        let token = shared.oidc.mint(&claims, Duration::from_secs(300));
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let (status, body) = call(
+            router(shared.clone()),
+            post(public_key_request(&token, &key, &claims.sub), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let leaf = leaf_of(&body);
+        assert_eq!(
+            leaf.tbs_certificate.subject_public_key_info.to_der().unwrap(),
+            key.verifying_key().to_public_key_der().unwrap().as_bytes()
+        );
+        let chain = body["signedCertificateEmbeddedSct"]["chain"]["certificates"].clone();
+        let expected: Vec<String> = shared.ca.chain_der().iter().map(|c| pem(c)).collect();
+        assert_eq!(chain[1], expected[0]);
+        assert_eq!(chain[2], expected[1]);
+
+        let san = x509_cert::ext::pkix::SubjectAltName::from_der(&{
+            let exts = leaf.tbs_certificate.extensions.as_deref().unwrap();
+            exts.iter()
+                .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)
+                .unwrap()
+                .extn_value
+                .as_bytes()
+                .to_vec()
+        })
+        .unwrap();
+        let identity = "https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1.0.0";
+        assert!(matches!(&san.0[..],
+            [x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u)] if u.as_str() == identity));
+
+        assert_eq!(raw(&leaf, oid::ISSUER_V1), GITHUB_ISSUER);
+        assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_TRIGGER), "push");
+        assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_SHA), "a3f1c5e9");
+        assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_NAME), "Release");
+        assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_REPOSITORY), "octo-org/octo-repo");
+        assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_REF), "refs/tags/v1.0.0");
+        assert_eq!(utf8(&leaf, oid::ISSUER_V2), GITHUB_ISSUER);
+        assert_eq!(utf8(&leaf, oid::BUILD_SIGNER_URI), identity);
+        assert_eq!(utf8(&leaf, oid::BUILD_SIGNER_DIGEST), "a3f1c5e9");
+        assert_eq!(utf8(&leaf, oid::RUNNER_ENVIRONMENT), "github-hosted");
+        assert_eq!(
+            utf8(&leaf, oid::SOURCE_REPOSITORY_URI),
+            "https://github.com/octo-org/octo-repo"
+        );
+        assert_eq!(utf8(&leaf, oid::SOURCE_REPOSITORY_DIGEST), "a3f1c5e9");
+        assert_eq!(utf8(&leaf, oid::SOURCE_REPOSITORY_REF), "refs/tags/v1.0.0");
+        assert_eq!(utf8(&leaf, oid::SOURCE_REPOSITORY_IDENTIFIER), claims.repository_id);
+        assert_eq!(
+            utf8(&leaf, oid::SOURCE_REPOSITORY_OWNER_URI),
+            "https://github.com/octo-org"
+        );
+        assert_eq!(
+            utf8(&leaf, oid::SOURCE_REPOSITORY_OWNER_IDENTIFIER),
+            claims.repository_owner_id
+        );
+        assert_eq!(utf8(&leaf, oid::BUILD_CONFIG_URI), identity);
+        assert_eq!(utf8(&leaf, oid::BUILD_CONFIG_DIGEST), "a3f1c5e9");
+        assert_eq!(utf8(&leaf, oid::BUILD_TRIGGER), "push");
+        assert_eq!(
+            utf8(&leaf, oid::RUN_INVOCATION_URI),
+            "https://github.com/octo-org/octo-repo/actions/runs/9876543210/attempts/1"
+        );
+        assert_eq!(utf8(&leaf, oid::SOURCE_REPOSITORY_VISIBILITY), "public");
+
+        let v = &leaf.tbs_certificate.validity;
+        assert_eq!(
+            v.not_after.to_unix_duration() - v.not_before.to_unix_duration(),
+            Duration::from_secs(600)
+        );
+    }
+
+    #[tokio::test]
+    async fn csr_request_with_bearer_header_is_accepted() {
+        let shared = shared(JwtAlgorithm::Es256);
+        *shared.cert_validity.lock() = Duration::from_secs(120);
+        let mut claims = shared.actions_claims.lock().clone();
+        claims.iss = "https://accounts.example.com".into();
+        claims.email = Some("dev@example.com".into());
+        let token = shared.oidc.mint(&claims, Duration::from_secs(300));
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let info = x509_cert::request::CertReqInfo {
+            version: x509_cert::request::Version::V1,
+            subject: "CN=ignored".parse().unwrap(),
+            public_key: spki::SubjectPublicKeyInfoOwned::from_der(
+                key.verifying_key().to_public_key_der().unwrap().as_bytes(),
+            )
+            .unwrap(),
+            attributes: Default::default(),
+        };
+        let sig: DerSignature = key.sign(&info.to_der().unwrap());
+        let csr = CertReq {
+            info,
+            algorithm: spki::AlgorithmIdentifierOwned {
+                oid: ECDSA_WITH_SHA_256,
+                parameters: None,
+            },
+            signature: der::asn1::BitString::from_bytes(sig.as_bytes()).unwrap(),
+        };
+        let csr_pem = der::pem::encode_string(
+            "CERTIFICATE REQUEST",
+            LineEnding::LF,
+            &csr.to_der().unwrap(),
+        )
+        .unwrap();
+        // sigstore-python's exact shape: base64 of the PEM, token only in the header.
+        let body = json!({ "certificateSigningRequest": STANDARD.encode(&csr_pem) });
+        let (status, resp) = call(router(shared.clone()), post(body, Some(&token))).await;
+        assert_eq!(status, StatusCode::CREATED, "{resp}");
+        let leaf = leaf_of(&resp);
+        assert_eq!(raw(&leaf, oid::ISSUER_V1), "https://accounts.example.com");
+        assert_eq!(utf8(&leaf, oid::ISSUER_V2), "https://accounts.example.com");
+        let exts = leaf.tbs_certificate.extensions.as_deref().unwrap();
+        assert!(!exts.iter().any(|e| e.extn_id == oid::BUILD_SIGNER_URI));
+        let v = &leaf.tbs_certificate.validity;
+        assert_eq!(
+            v.not_after.to_unix_duration() - v.not_before.to_unix_duration(),
+            Duration::from_secs(120)
+        );
+
+        // A CSR whose self-signature does not match its key is refused.
+        let mut forged = csr.clone();
+        let other: DerSignature = key.sign(b"something else");
+        forged.signature = der::asn1::BitString::from_bytes(other.as_bytes()).unwrap();
+        let body = json!({ "certificateSigningRequest": STANDARD.encode(forged.to_der().unwrap()) });
+        let (status, resp) = call(router(shared.clone()), post(body, Some(&token))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
+        assert_eq!(resp["code"], 3);
+    }
+
+    #[tokio::test]
+    async fn bad_proof_of_possession_is_400() {
+        let shared = shared(JwtAlgorithm::Es256);
+        let claims = shared.actions_claims.lock().clone();
+        let token = shared.oidc.mint(&claims, Duration::from_secs(300));
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let body = public_key_request(&token, &key, "repo:someone/else:ref:refs/heads/main");
+        let (status, resp) = call(router(shared.clone()), post(body, None)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(resp["code"], 3);
+        assert!(resp["message"].as_str().unwrap().contains("signature"));
+    }
+
+    #[tokio::test]
+    async fn bad_or_missing_tokens_are_401() {
+        let shared = shared(JwtAlgorithm::Rs256);
+        let claims = shared.actions_claims.lock().clone();
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let foreign = crate::oidc::OidcIssuer::generate(JwtAlgorithm::Rs256)
+            .mint(&claims, Duration::from_secs(300));
+        let expired = shared.oidc.mint_at(
+            &claims,
+            SystemTime::now() - Duration::from_secs(3600),
+            Duration::from_secs(300),
+        );
+        let mut wrong_aud = claims.clone();
+        wrong_aud.aud = "not-sigstore".into();
+        let wrong_aud = shared.oidc.mint(&wrong_aud, Duration::from_secs(300));
+        for token in [foreign, expired, wrong_aud, String::new()] {
+            let body = public_key_request(&token, &key, &claims.sub);
+            let (status, resp) = call(router(shared.clone()), post(body, None)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{resp}");
+            assert_eq!(resp["code"], 16);
+            assert!(resp.get("signedCertificateEmbeddedSct").is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn trust_bundle_and_configuration_are_served() {
+        let shared = shared(JwtAlgorithm::Rs256);
+        let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
+        let (s, b) = call(router(shared.clone()), get("/api/v2/trustBundle")).await;
+        assert_eq!(s, StatusCode::OK);
+        let expected: Vec<String> = shared.ca.chain_der().iter().map(|c| pem(c)).collect();
+        assert_eq!(b["chains"][0]["certificates"], json!(expected));
+        let (s, c) = call(router(shared.clone()), get("/api/v2/configuration")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(c["issuers"][0]["issuerUrl"], GITHUB_ISSUER);
+    }
+}
