@@ -618,4 +618,50 @@ mod tests {
         assert_eq!(s, StatusCode::OK);
         assert_eq!(c["issuers"][0]["issuerUrl"], GITHUB_ISSUER);
     }
+
+    /// The same path validation sigstore-verify performs (rustls-webpki, code-signing EKU).
+    #[tokio::test]
+    async fn leaf_chain_passes_webpki_code_signing_validation() {
+        use rustls_pki_types::{CertificateDer, UnixTime};
+        let shared = shared(JwtAlgorithm::Rs256);
+        let claims = shared.actions_claims.lock().clone();
+        let token = shared.oidc.mint(&claims, Duration::from_secs(300));
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let (status, body) = call(
+            router(shared.clone()),
+            post(public_key_request(&token, &key, &claims.sub), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let leaf = leaf_of(&body).to_der().unwrap();
+        let chain = shared.ca.chain_der();
+        let root = CertificateDer::from(chain[1].as_slice());
+        let anchor = webpki::anchor_from_trusted_cert(&root).unwrap();
+        let intermediates = [CertificateDer::from(chain[0].as_slice())];
+        let leaf_der = CertificateDer::from(leaf.as_slice());
+        let ee = webpki::EndEntityCert::try_from(&leaf_der).unwrap();
+        let at = |offset: i64| {
+            let now = SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            UnixTime::since_unix_epoch(Duration::from_secs((now + offset) as u64))
+        };
+        let verify = |time| {
+            ee.verify_for_usage(
+                sigstore_crypto::webpki::WEBPKI_VERIFICATION_ALGS,
+                std::slice::from_ref(&anchor),
+                &intermediates,
+                time,
+                webpki::KeyUsage::required(
+                    const_oid::db::rfc5912::ID_KP_CODE_SIGNING.as_bytes(),
+                ),
+                None,
+                None,
+            )
+            .map(|_| ())
+        };
+        verify(at(1)).expect("valid chain now");
+        assert!(verify(at(601)).is_err(), "leaf must expire after its validity");
+    }
 }
