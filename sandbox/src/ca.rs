@@ -236,12 +236,10 @@ impl CertificateAuthority {
         let spki =
             SubjectPublicKeyInfoOwned::from_der(req.public_key_der).map_err(CaError::PublicKey)?;
         let san = match &req.san {
-            San::Uri(u) => GeneralName::UniformResourceIdentifier(
-                Ia5String::new(u).map_err(CaError::San)?,
-            ),
-            San::Email(e) => {
-                GeneralName::Rfc822Name(Ia5String::new(e).map_err(CaError::San)?)
+            San::Uri(u) => {
+                GeneralName::UniformResourceIdentifier(Ia5String::new(u).map_err(CaError::San)?)
             }
+            San::Email(e) => GeneralName::Rfc822Name(Ia5String::new(e).map_err(CaError::San)?),
         };
         let intermediate_tbs = &self.intermediate.tbs_certificate;
         let mut extensions = vec![
@@ -264,9 +262,7 @@ impl CertificateAuthority {
                 ID_CE_AUTHORITY_KEY_IDENTIFIER,
                 false,
                 &AuthorityKeyIdentifier {
-                    key_identifier: Some(key_identifier(
-                        &intermediate_tbs.subject_public_key_info,
-                    )),
+                    key_identifier: Some(key_identifier(&intermediate_tbs.subject_public_key_info)),
                     authority_cert_issuer: None,
                     authority_cert_serial_number: None,
                 },
@@ -315,7 +311,10 @@ impl CertificateAuthority {
 
     /// What the CT log does on `add-pre-chain`: strip the poison, and sign the
     /// RFC 6962 §3.2 `digitally-signed` structure over the precert entry.
-    fn ct_sign_precert(&self, precert: &Certificate) -> Result<SignedCertificateTimestamp, CaError> {
+    fn ct_sign_precert(
+        &self,
+        precert: &Certificate,
+    ) -> Result<SignedCertificateTimestamp, CaError> {
         let mut tbs = precert.tbs_certificate.clone();
         tbs.extensions = tbs.extensions.map(|exts| {
             exts.into_iter()
@@ -387,7 +386,11 @@ fn sign(tbs: TbsCertificate, key: &SigningKey) -> Result<Certificate, CaError> {
     })
 }
 
-fn ext<T: Encode>(oid: const_oid::ObjectIdentifier, critical: bool, value: &T) -> Result<Extension, CaError> {
+fn ext<T: Encode>(
+    oid: const_oid::ObjectIdentifier,
+    critical: bool,
+    value: &T,
+) -> Result<Extension, CaError> {
     Ok(Extension {
         extn_id: oid,
         critical,
@@ -457,7 +460,11 @@ mod tests {
 
     fn verify_signed_by(cert: &Certificate, issuer: &Certificate) {
         assert_eq!(cert.tbs_certificate.issuer, issuer.tbs_certificate.subject);
-        let spki = issuer.tbs_certificate.subject_public_key_info.to_der().unwrap();
+        let spki = issuer
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .unwrap();
         let key = VerifyingKey::from_public_key_der(&spki).unwrap();
         let sig = DerSignature::try_from(cert.signature.raw_bytes()).unwrap();
         key.verify(&cert.tbs_certificate.to_der().unwrap(), &sig)
@@ -503,17 +510,23 @@ mod tests {
             let bc = BasicConstraints::from_der(bc[0].extn_value.as_bytes()).unwrap();
             assert!(bc.ca);
             assert_eq!(bc.path_len_constraint, Some(pathlen));
-            let ku = KeyUsage::from_der(find(cert, ID_CE_KEY_USAGE)[0].extn_value.as_bytes())
-                .unwrap();
+            let ku =
+                KeyUsage::from_der(find(cert, ID_CE_KEY_USAGE)[0].extn_value.as_bytes()).unwrap();
             assert!(ku.key_cert_sign());
-            assert!(matches!(cert.tbs_certificate.validity.not_before, Time::UtcTime(_)));
+            assert!(matches!(
+                cert.tbs_certificate.validity.not_before,
+                Time::UtcTime(_)
+            ));
         }
     }
 
     #[test]
     fn leaf_is_a_fulcio_style_code_signing_certificate() {
         let ca = CertificateAuthority::generate(SystemTime::now());
-        let (leaf, key) = issue(&ca, San::Uri("https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1".into()));
+        let (leaf, key) = issue(
+            &ca,
+            San::Uri("https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1".into()),
+        );
         let intermediate = Certificate::from_der(&ca.chain_der()[0]).unwrap();
         verify_signed_by(&leaf, &intermediate);
         let tbs = &leaf.tbs_certificate;
@@ -526,22 +539,27 @@ mod tests {
         assert!(ku[0].critical);
         let ku = KeyUsage::from_der(ku[0].extn_value.as_bytes()).unwrap();
         assert!(ku.digital_signature() && !ku.key_cert_sign());
-        let eku = ExtendedKeyUsage::from_der(
-            find(&leaf, ID_CE_EXT_KEY_USAGE)[0].extn_value.as_bytes(),
-        )
-        .unwrap();
+        let eku =
+            ExtendedKeyUsage::from_der(find(&leaf, ID_CE_EXT_KEY_USAGE)[0].extn_value.as_bytes())
+                .unwrap();
         assert_eq!(eku.0, vec![ID_KP_CODE_SIGNING]);
         let san = find(&leaf, ID_CE_SUBJECT_ALT_NAME);
         assert!(san[0].critical);
         let san = SubjectAltName::from_der(san[0].extn_value.as_bytes()).unwrap();
-        assert!(matches!(&san.0[..], [GeneralName::UniformResourceIdentifier(u)]
-            if u.as_str() == "https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1"));
+        assert!(
+            matches!(&san.0[..], [GeneralName::UniformResourceIdentifier(u)]
+            if u.as_str() == "https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1")
+        );
         let aki = AuthorityKeyIdentifier::from_der(
-            find(&leaf, ID_CE_AUTHORITY_KEY_IDENTIFIER)[0].extn_value.as_bytes(),
+            find(&leaf, ID_CE_AUTHORITY_KEY_IDENTIFIER)[0]
+                .extn_value
+                .as_bytes(),
         )
         .unwrap();
         let issuer_ski = SubjectKeyIdentifier::from_der(
-            find(&intermediate, ID_CE_SUBJECT_KEY_IDENTIFIER)[0].extn_value.as_bytes(),
+            find(&intermediate, ID_CE_SUBJECT_KEY_IDENTIFIER)[0]
+                .extn_value
+                .as_bytes(),
         )
         .unwrap();
         assert_eq!(aki.key_identifier, Some(issuer_ski.0));
@@ -558,11 +576,12 @@ mod tests {
     fn email_sans_are_rfc822_names() {
         let ca = CertificateAuthority::generate(SystemTime::now());
         let (leaf, _) = issue(&ca, San::from_identity("dev@example.com"));
-        let san = SubjectAltName::from_der(
-            find(&leaf, ID_CE_SUBJECT_ALT_NAME)[0].extn_value.as_bytes(),
-        )
-        .unwrap();
-        assert!(matches!(&san.0[..], [GeneralName::Rfc822Name(e)] if e.as_str() == "dev@example.com"));
+        let san =
+            SubjectAltName::from_der(find(&leaf, ID_CE_SUBJECT_ALT_NAME)[0].extn_value.as_bytes())
+                .unwrap();
+        assert!(
+            matches!(&san.0[..], [GeneralName::Rfc822Name(e)] if e.as_str() == "dev@example.com")
+        );
     }
 
     /// Rebuild RFC 6962's signed structure the way verifiers do (remove the SCT list
@@ -581,13 +600,18 @@ mod tests {
         assert_eq!(sct.log_id.key_id, ca.ct_log_key().key_id());
         assert_eq!(sct.signature.algorithm.hash, HashAlgorithm::Sha256);
         assert_eq!(sct.signature.algorithm.signature, SignatureAlgorithm::Ecdsa);
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         assert!(sct.timestamp <= now_ms && now_ms - sct.timestamp < 60_000);
 
         let mut tbs = leaf.tbs_certificate.clone();
-        tbs.extensions = tbs
-            .extensions
-            .map(|e| e.into_iter().filter(|e| e.extn_id != CT_PRECERT_SCTS).collect());
+        tbs.extensions = tbs.extensions.map(|e| {
+            e.into_iter()
+                .filter(|e| e.extn_id != CT_PRECERT_SCTS)
+                .collect()
+        });
         let tbs_der = tbs.to_der().unwrap();
         let intermediate = Certificate::from_der(&ca.chain_der()[0]).unwrap();
         let issuer_spki = intermediate
@@ -606,7 +630,8 @@ mod tests {
 
         let ct = VerifyingKey::from_public_key_der(ca.ct_log_key().spki_der()).unwrap();
         let sig = DerSignature::try_from(sct.signature.signature.as_slice()).unwrap();
-        ct.verify(&signed, &sig).expect("SCT verifies over the precert entry");
+        ct.verify(&signed, &sig)
+            .expect("SCT verifies over the precert entry");
 
         // A different issuer key hash must not verify.
         let mut wrong = signed.clone();
@@ -616,7 +641,13 @@ mod tests {
 
     #[test]
     fn x509_times_follow_rfc5280() {
-        assert!(matches!(x509_time(UNIX_EPOCH + Duration::from_secs(2_524_607_999)).unwrap(), Time::UtcTime(_)));
-        assert!(matches!(x509_time(UNIX_EPOCH + Duration::from_secs(2_524_608_000)).unwrap(), Time::GeneralTime(_)));
+        assert!(matches!(
+            x509_time(UNIX_EPOCH + Duration::from_secs(2_524_607_999)).unwrap(),
+            Time::UtcTime(_)
+        ));
+        assert!(matches!(
+            x509_time(UNIX_EPOCH + Duration::from_secs(2_524_608_000)).unwrap(),
+            Time::GeneralTime(_)
+        ));
     }
 }

@@ -346,7 +346,10 @@ pub fn fulcio_extensions(claims: &TokenClaims) -> Result<Vec<Extension>, FulcioE
             utf8(oid::SOURCE_REPOSITORY_DIGEST, &claims.sha)?,
             utf8(oid::SOURCE_REPOSITORY_REF, &claims.git_ref)?,
             utf8(oid::SOURCE_REPOSITORY_IDENTIFIER, &claims.repository_id)?,
-            utf8(oid::SOURCE_REPOSITORY_OWNER_URI, &gh(&claims.repository_owner))?,
+            utf8(
+                oid::SOURCE_REPOSITORY_OWNER_URI,
+                &gh(&claims.repository_owner),
+            )?,
             utf8(
                 oid::SOURCE_REPOSITORY_OWNER_IDENTIFIER,
                 &claims.repository_owner_id,
@@ -448,7 +451,10 @@ mod tests {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let leaf = leaf_of(&body);
         assert_eq!(
-            leaf.tbs_certificate.subject_public_key_info.to_der().unwrap(),
+            leaf.tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .unwrap(),
             key.verifying_key().to_public_key_der().unwrap().as_bytes()
         );
         let chain = body["signedCertificateEmbeddedSct"]["chain"]["certificates"].clone();
@@ -466,7 +472,8 @@ mod tests {
                 .to_vec()
         })
         .unwrap();
-        let identity = "https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1.0.0";
+        let identity =
+            "https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1.0.0";
         assert!(matches!(&san.0[..],
             [x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u)] if u.as_str() == identity));
 
@@ -474,7 +481,10 @@ mod tests {
         assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_TRIGGER), "push");
         assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_SHA), "a3f1c5e9");
         assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_NAME), "Release");
-        assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_REPOSITORY), "octo-org/octo-repo");
+        assert_eq!(
+            raw(&leaf, oid::GITHUB_WORKFLOW_REPOSITORY),
+            "octo-org/octo-repo"
+        );
         assert_eq!(raw(&leaf, oid::GITHUB_WORKFLOW_REF), "refs/tags/v1.0.0");
         assert_eq!(utf8(&leaf, oid::ISSUER_V2), GITHUB_ISSUER);
         assert_eq!(utf8(&leaf, oid::BUILD_SIGNER_URI), identity);
@@ -486,7 +496,10 @@ mod tests {
         );
         assert_eq!(utf8(&leaf, oid::SOURCE_REPOSITORY_DIGEST), "a3f1c5e9");
         assert_eq!(utf8(&leaf, oid::SOURCE_REPOSITORY_REF), "refs/tags/v1.0.0");
-        assert_eq!(utf8(&leaf, oid::SOURCE_REPOSITORY_IDENTIFIER), claims.repository_id);
+        assert_eq!(
+            utf8(&leaf, oid::SOURCE_REPOSITORY_IDENTIFIER),
+            claims.repository_id
+        );
         assert_eq!(
             utf8(&leaf, oid::SOURCE_REPOSITORY_OWNER_URI),
             "https://github.com/octo-org"
@@ -563,7 +576,8 @@ mod tests {
         let mut forged = csr.clone();
         let other: DerSignature = key.sign(b"something else");
         forged.signature = der::asn1::BitString::from_bytes(other.as_bytes()).unwrap();
-        let body = json!({ "certificateSigningRequest": STANDARD.encode(forged.to_der().unwrap()) });
+        let body =
+            json!({ "certificateSigningRequest": STANDARD.encode(forged.to_der().unwrap()) });
         let (status, resp) = call(router(shared.clone()), post(body, Some(&token))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
         assert_eq!(resp["code"], 3);
@@ -653,15 +667,16 @@ mod tests {
                 std::slice::from_ref(&anchor),
                 &intermediates,
                 time,
-                webpki::KeyUsage::required(
-                    const_oid::db::rfc5912::ID_KP_CODE_SIGNING.as_bytes(),
-                ),
+                webpki::KeyUsage::required(const_oid::db::rfc5912::ID_KP_CODE_SIGNING.as_bytes()),
                 None,
                 None,
             )
             .map(|_| ())
         };
         verify(at(1)).expect("valid chain now");
-        assert!(verify(at(601)).is_err(), "leaf must expire after its validity");
+        assert!(
+            verify(at(601)).is_err(),
+            "leaf must expire after its validity"
+        );
     }
 }

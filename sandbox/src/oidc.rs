@@ -252,10 +252,9 @@ impl OidcIssuer {
             JwtAlgorithm::Rs256 => {
                 let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
                     .expect("aws-lc generates RSA-2048 keys");
-                let pkcs8 = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(
-                    &pair,
-                )
-                .expect("RSA keys encode as PKCS#8");
+                let pkcs8 =
+                    aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
+                        .expect("RSA keys encode as PKCS#8");
                 // jsonwebtoken's aws-lc backend takes the inner PKCS#1 RSAPrivateKey.
                 let info = p256::pkcs8::PrivateKeyInfo::from_der(pkcs8.as_ref())
                     .expect("aws-lc emits valid PKCS#8");
@@ -320,7 +319,12 @@ impl OidcIssuer {
     }
 
     /// A signed token issued at `issued_at` (possibly in the past, to test expiry).
-    pub fn mint_at(&self, claims: &TokenClaims, issued_at: SystemTime, lifetime: Duration) -> String {
+    pub fn mint_at(
+        &self,
+        claims: &TokenClaims,
+        issued_at: SystemTime,
+        lifetime: Duration,
+    ) -> String {
         let Value::Object(mut body) = serde_json::to_value(claims).expect("claims serialize")
         else {
             unreachable!("a struct serializes to a JSON object")
@@ -363,7 +367,9 @@ impl OidcIssuer {
 }
 
 fn unix_seconds(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Constant-time equality, so that the bearer check leaks nothing through timing.
@@ -422,8 +428,8 @@ async fn actions_token(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let authorized = presented
-        .is_some_and(|t| ct_eq(t.as_bytes(), shared.actions_request_token.as_bytes()));
+    let authorized =
+        presented.is_some_and(|t| ct_eq(t.as_bytes(), shared.actions_request_token.as_bytes()));
     if !authorized {
         return (
             StatusCode::UNAUTHORIZED,
@@ -626,7 +632,11 @@ mod tests {
     fn rsa_key_generation_is_fast_enough_for_every_sandbox() {
         let start = std::time::Instant::now();
         let _ = OidcIssuer::generate(JwtAlgorithm::Rs256);
-        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     fn token_request(query: &str, bearer: Option<&str>) -> Request<Body> {
@@ -679,7 +689,11 @@ mod tests {
     async fn discovery_and_jwks_are_served() {
         let shared = shared(JwtAlgorithm::Rs256);
         let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
-        let (s, d) = call(router(shared.clone()), get("/.well-known/openid-configuration")).await;
+        let (s, d) = call(
+            router(shared.clone()),
+            get("/.well-known/openid-configuration"),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(d["issuer"], GITHUB_ISSUER);
         assert_eq!(d["id_token_signing_alg_values_supported"][0], "RS256");
