@@ -679,4 +679,44 @@ mod tests {
             "leaf must expire after its validity"
         );
     }
+
+    /// Interoperability with the `sigstore-fulcio` client the product uses.
+    #[tokio::test]
+    async fn sigstore_fulcio_client_gets_a_certificate() {
+        let shared = shared(JwtAlgorithm::Rs256);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(std::future::IntoFuture::into_future(axum::serve(
+            listener,
+            router(shared.clone()),
+        )));
+
+        let claims = shared.actions_claims.lock().clone();
+        let jwt = shared.oidc.mint(&claims, Duration::from_secs(300));
+        let token = sigstore_oidc::IdentityToken::from_jwt(&jwt).unwrap();
+        let key = sigstore_crypto::KeyPair::generate_ecdsa_p256().unwrap();
+        let client = sigstore_fulcio::FulcioClient::new(&url).unwrap();
+        let cert = client
+            .create_signing_certificate(&token, &key)
+            .await
+            .unwrap();
+        let chain = cert.certificate_chain();
+        assert_eq!(chain.len(), 3);
+        let leaf = Certificate::from_der(cert.leaf_certificate().as_bytes()).unwrap();
+        assert_eq!(
+            leaf.tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .unwrap(),
+            key.public_key_der().unwrap().as_bytes()
+        );
+        assert_eq!(utf8(&leaf, oid::BUILD_SIGNER_URI), claims.identity());
+
+        // Not `get_trust_bundle`: sigstore-fulcio 0.15.1 expects
+        // `chains[].chain.certificates`, whereas Fulcio's proto (and sigstore-python)
+        // use `chains[].certificates`, which is what this sandbox serves.
+        let config = client.get_configuration().await.unwrap();
+        assert_eq!(config.issuers[0].audience, SIGSTORE_AUDIENCE);
+        server.abort();
+    }
 }
