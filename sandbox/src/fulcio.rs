@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -164,13 +164,7 @@ async fn signing_cert(
         .credentials
         .and_then(|c| c.oidc_identity_token)
         .filter(|t| !t.is_empty())
-        .or_else(|| {
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::to_owned)
-        })
+        .or_else(|| crate::oidc::bearer_token(&headers).map(str::to_owned))
         .ok_or(FulcioError::MissingToken)?;
     let claims = shared.oidc.validate(&token)?;
 

@@ -377,6 +377,18 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The credentials of an `Authorization: Bearer` header. The scheme is matched
+/// case-insensitively (RFC 9110 §11.1): the `id` package behind sigstore-python sends
+/// `bearer`, actions/toolkit sends `Bearer`.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// `/.well-known/openid-configuration`, `/.well-known/jwks`, `/token`.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -424,10 +436,7 @@ async fn actions_token(
     Query(q): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let presented = bearer_token(&headers);
     let authorized =
         presented.is_some_and(|t| ct_eq(t.as_bytes(), shared.actions_request_token.as_bytes()));
     if !authorized {
@@ -642,7 +651,8 @@ mod tests {
     fn token_request(query: &str, bearer: Option<&str>) -> Request<Body> {
         let mut b = Request::get(format!("/token?api-version=2.0{query}"));
         if let Some(t) = bearer {
-            b = b.header("authorization", format!("Bearer {t}"));
+            // The `id` package (sigstore-python) spells the scheme in lower case.
+            b = b.header("authorization", format!("bearer {t}"));
         }
         b.body(Body::empty()).unwrap()
     }
@@ -660,6 +670,23 @@ mod tests {
             assert!(body["message"].is_string());
             assert!(body.get("value").is_none());
         }
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for (value, expected) in [
+            ("Bearer abc", Some("abc")),
+            ("bearer abc", Some("abc")),
+            ("BEARER abc", Some("abc")),
+            ("Basic abc", None),
+            ("Bearer ", None),
+            ("Bearerabc", None),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, value.parse().unwrap());
+            assert_eq!(bearer_token(&h), expected, "{value}");
+        }
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
     }
 
     #[tokio::test]
