@@ -131,7 +131,17 @@ async fn v1_entries_verify_and_duplicates_conflict() {
         let digest: [u8; 32] = Sha256::digest([n]).into();
         let request = HashedRekord::new(&Sha256Hash::new(digest), &sign(&signing, &digest), &cert);
         let logged = client.create_entry(request).await.unwrap();
-        assert_eq!(logged.log_index.get(), u64::from(n));
+        // Global index (sharded log) vs the index in the active tree.
+        assert_eq!(
+            logged.log_index.get(),
+            super::v1::INACTIVE_SHARDS_SIZE + u64::from(n)
+        );
+        let proof = logged
+            .verification
+            .as_ref()
+            .and_then(|v| v.inclusion_proof.as_ref())
+            .expect("proof");
+        assert_eq!(proof.log_index.get(), u64::from(n));
         assert_eq!(logged.uuid.to_string().len(), 80);
         let entry = logged
             .to_bundle_entry(KindVersion::HashedRekordV001)

@@ -26,6 +26,13 @@ use super::{
 
 const ENTRIES: &str = "/api/v1/log/entries";
 
+/// Entries in the log's earlier, frozen shards. rekor.sigstore.dev is sharded: an
+/// entry's `logIndex` is global (earlier shards' sizes + its index in the active
+/// tree), while `inclusionProof.logIndex` is its index in the active tree. Serving
+/// the same split keeps clients honest about which index they check, and no real
+/// entry has global index 0 (cosign 2.5 treats a zero `logIndex` as a missing field).
+pub const INACTIVE_SHARDS_SIZE: u64 = 100_000_000;
+
 /// The router serving `log`.
 pub fn router(log: LogRef) -> Router {
     Router::new()
@@ -174,7 +181,7 @@ fn entry_response(log: &Log, index: u64, entry: &super::Entry, proof: &Proof) ->
             "body": b64(&entry.body),
             "integratedTime": entry.integrated_time,
             "logID": hex::encode(log.log_id()),
-            "logIndex": index,
+            "logIndex": INACTIVE_SHARDS_SIZE + index,
             "verification": verification,
         }
     });
@@ -197,7 +204,12 @@ async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
     };
     let now = jiff::Timestamp::now().as_second();
     let appended = log.append(canonical, now, |log, body, index| {
-        Some(signed_entry_timestamp(log, body, now, index))
+        Some(signed_entry_timestamp(
+            log,
+            body,
+            now,
+            INACTIVE_SHARDS_SIZE + index,
+        ))
     });
     let (uuid, value) = entry_response(log, appended.index, &appended.entry, &appended.proof);
     if appended.duplicate {
@@ -254,7 +266,11 @@ async fn get_by_index(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     match q.get("logIndex").and_then(|i| i.parse::<u64>().ok()) {
-        Some(index) => found(log.log(), index),
+        Some(global) if global < INACTIVE_SHARDS_SIZE => error(
+            StatusCode::NOT_FOUND,
+            "entry is in an inactive shard this sandbox does not serve",
+        ),
+        Some(global) => found(log.log(), global - INACTIVE_SHARDS_SIZE),
         None => error(StatusCode::BAD_REQUEST, "logIndex query parameter required"),
     }
 }
