@@ -19,6 +19,7 @@ pub mod plan;
 pub mod bundle_io;
 pub mod net;
 pub mod oidc;
+pub mod release;
 pub mod trust;
 
 pub mod sign;
