@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures::StreamExt as _;
 use http_body_util::StreamBody;
 use octocrab::models::repos::{Asset, Release as GhRelease};
-use octocrab::{FromResponse as _, Octocrab, OctoBody, Page};
+use octocrab::{FromResponse as _, OctoBody, Octocrab, Page};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest as _, Sha256};
 
@@ -78,7 +78,9 @@ impl std::fmt::Display for Repo {
 pub enum ReleaseError {
     #[error("the GitHub API URL `{0}` is not an http(s) URL: set GITHUB_API_URL to e.g. https://api.github.com or https://HOST/api/v3")]
     BadApiUrl(String),
-    #[error("the repository `{0}` is not owner/name: pass --repo owner/name (or set GITHUB_REPOSITORY)")]
+    #[error(
+        "the repository `{0}` is not owner/name: pass --repo owner/name (or set GITHUB_REPOSITORY)"
+    )]
     BadRepo(String),
     #[error("cannot set up the GitHub client: {0}")]
     Client(String),
@@ -178,6 +180,8 @@ pub struct UploadedAsset {
     pub name: String,
     pub action: AssetAction,
     pub download_url: String,
+    /// The asset's API URL (downloads with the token, drafts included).
+    pub api_url: String,
 }
 
 /// A client for one repository's releases.
@@ -318,6 +322,7 @@ impl Releases {
                             name: asset.name,
                             action: AssetAction::Unchanged,
                             download_url: asset.browser_download_url.to_string(),
+                            api_url: asset.url.to_string(),
                         });
                     }
                     Some(_) if !overwrite => return Err(ApiFailure::Differs),
@@ -334,6 +339,7 @@ impl Releases {
                     name: asset.name,
                     action,
                     download_url: asset.browser_download_url.to_string(),
+                    api_url: asset.url.to_string(),
                 })
             })
             .await;
@@ -412,11 +418,34 @@ impl Releases {
         Ok(None)
     }
 
+    /// The content of an uploaded asset, as a consumer downloads it.
+    pub async fn download(&self, asset: &UploadedAsset, tag: &str) -> Result<Bytes, ReleaseError> {
+        self.retrying(|| self.fetch(&asset.api_url))
+            .await
+            .map_err(|(attempts, cause)| {
+                self.classify(cause, |cause| ReleaseError::Api {
+                    what: format!("downloading asset `{}`", asset.name),
+                    tag: tag.to_owned(),
+                    attempts,
+                    cause,
+                })
+            })
+    }
+
     /// Compare by the `digest` GitHub reports; download when it has none (older GHES).
     async fn same_content(&self, asset: &Asset, sha256: &str) -> Result<bool, ApiFailure> {
-        if let Some(d) = asset.digest.as_deref().and_then(|d| d.strip_prefix("sha256:")) {
+        if let Some(d) = asset
+            .digest
+            .as_deref()
+            .and_then(|d| d.strip_prefix("sha256:"))
+        {
             return Ok(d.eq_ignore_ascii_case(sha256));
         }
+        let body = self.fetch(asset.url.as_str()).await?;
+        Ok(hex::encode(Sha256::digest(&body)) == sha256)
+    }
+
+    async fn fetch(&self, asset_url: &str) -> Result<Bytes, ApiFailure> {
         let mut headers = http::HeaderMap::new();
         headers.insert(
             http::header::ACCEPT,
@@ -424,7 +453,7 @@ impl Releases {
         );
         let response = self
             .octo
-            ._get_with_headers(asset.url.as_str(), Some(headers))
+            ._get_with_headers(asset_url, Some(headers))
             .await
             .map_err(transport)?;
         // github.com redirects asset downloads to storage on another host.
@@ -434,11 +463,10 @@ impl Releases {
             .await
             .map_err(transport)?;
         let response = checked(response).await?;
-        let body = http_body_util::BodyExt::collect(response.into_body())
+        Ok(http_body_util::BodyExt::collect(response.into_body())
             .await
             .map_err(transport)?
-            .to_bytes();
-        Ok(hex::encode(Sha256::digest(&body)) == sha256)
+            .to_bytes())
     }
 
     async fn delete(&self, url: &str) -> Result<(), ApiFailure> {
@@ -518,8 +546,7 @@ async fn checked(response: Response) -> Result<Response, ApiFailure> {
                 .is_some_and(|v| v.as_bytes() == b"0")
                 || retry_after.is_some()
                 || source.message.to_ascii_lowercase().contains("rate limit");
-            let transient =
-                net::is_transient(status) || (status == 403 && rate_limited);
+            let transient = net::is_transient(status) || (status == 403 && rate_limited);
             Err(ApiFailure::Status {
                 status,
                 message: source.message,
@@ -567,7 +594,10 @@ mod tests {
     #[test]
     fn repo_parsing() {
         let r: Repo = "octo-org/octo.repo_1".parse().unwrap();
-        assert_eq!((r.owner.as_str(), r.name.as_str()), ("octo-org", "octo.repo_1"));
+        assert_eq!(
+            (r.owner.as_str(), r.name.as_str()),
+            ("octo-org", "octo.repo_1")
+        );
         for bad in ["", "owner", "/name", "owner/", "a/b/c", "a b/c"] {
             assert!(bad.parse::<Repo>().is_err(), "{bad}");
         }
@@ -575,7 +605,10 @@ mod tests {
 
     #[test]
     fn asset_names_like_github() {
-        assert_eq!(github_asset_name("a b é.tgz.sigstore.json"), "a.b...tgz.sigstore.json");
+        assert_eq!(
+            github_asset_name("a b é.tgz.sigstore.json"),
+            "a.b...tgz.sigstore.json"
+        );
         assert_eq!(github_asset_name("x_1-2+3@4~5.bin"), "x_1-2+3@4~5.bin");
     }
 
