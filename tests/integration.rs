@@ -22,3 +22,5 @@ mod rekor;
 mod renewal;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
+/// `verify`: bundles from the sandbox pass; each broken check fails with its message.
+mod verify;
