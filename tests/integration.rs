@@ -24,3 +24,5 @@ mod renewal;
 mod signing;
 /// `verify`: bundles from the sandbox pass; each broken check fails with its message.
 mod verify;
+/// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
+mod verify_interop;

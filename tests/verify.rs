@@ -490,3 +490,94 @@ async fn explicit_bundle_path() {
     .await;
     assert_eq!(code(&o), 0);
 }
+
+/// Real bundles (tests/data, see ATTRIBUTION.md) against the embedded
+/// trusted roots, offline: a DSSE attestation from GitHub Actions with its
+/// real Fulcio claims, a cosign v3 message signature, and a staging Rekor v2
+/// entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_public_good_and_staging_bundles() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let conda = "signed-package-2.1.0-hb0f4dca_0.conda";
+    let gha = "https://github.com/prefix-dev/sigstore-example/.github/workflows/action.yaml@refs/heads/main";
+    let mut cmd = bin(&data);
+    cmd.args([
+        "verify",
+        "--offline",
+        "--cert-identity",
+        gha,
+        "--cert-oidc-issuer",
+        "https://token.actions.githubusercontent.com",
+        "--cert-github-workflow-repository",
+        "prefix-dev/sigstore-example",
+        "--cert-github-workflow-ref",
+        "refs/heads/main",
+        conda,
+    ]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert_eq!(
+        stdout(&o).lines().next().unwrap(),
+        format!("✅ Verified: {conda}")
+    );
+
+    let mut cmd = bin(&data);
+    cmd.args([
+        "verify",
+        "--offline",
+        "--cert-identity",
+        "w.vollprecht@gmail.com",
+        "--cert-oidc-issuer",
+        "https://github.com/login/oauth",
+        "cosign-v3-blob.txt",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+
+    let mut cmd = bin(&data);
+    cmd.args([
+        "verify",
+        "--offline",
+        "--staging",
+        "--cert-identity",
+        "jku@goto.fi",
+        "staging-rekor-v2.txt",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+
+    // The same staging bundle is not trusted by public-good.
+    let mut cmd = bin(&data);
+    cmd.args(["verify", "--offline", "staging-rekor-v2.txt"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).starts_with("❌ staging-rekor-v2.txt: "),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Bundle v0.1 and v0.2 shapes (certificate chain instead of a single
+/// certificate) of a bundle the product wrote verify too.
+#[tokio::test(flavor = "multi_thread")]
+async fn bundle_v01_and_v02_shapes() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    for version in ["0.1", "0.2"] {
+        mutate(&work, "a.whl", |v| {
+            let cert = v["verificationMaterial"]
+                .as_object_mut()
+                .unwrap()
+                .remove("certificate");
+            if let Some(cert) = cert {
+                v["verificationMaterial"]["x509CertificateChain"] =
+                    serde_json::json!({ "certificates": [cert] });
+            }
+            v["mediaType"] = Value::String(format!(
+                "application/vnd.dev.sigstore.bundle+json;version={version}"
+            ));
+        });
+        let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
+        assert_eq!(code(&o), 0, "v{version}");
+    }
+}
