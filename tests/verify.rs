@@ -581,3 +581,46 @@ async fn bundle_v01_and_v02_shapes() {
         assert_eq!(code(&o), 0, "v{version}");
     }
 }
+
+/// The help text, including the anchoring rule for regexps.
+#[test]
+fn verify_help() {
+    let work = Work::new();
+    let o = bin(work.dir.path())
+        .args(["verify", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    insta::assert_snapshot!("verify_help", stdout(&o));
+}
+
+/// Policies that contradict themselves are usage errors (exit 2), before any work.
+#[test]
+fn contradictory_policies_exit_2() {
+    let work = Work::new();
+    for args in [
+        &[
+            "verify",
+            "a",
+            "--cert-identity",
+            "x",
+            "--cert-identity-regexp",
+            "y",
+        ][..],
+        &[
+            "verify",
+            "a",
+            "--cert-oidc-issuer",
+            "x",
+            "--cert-oidc-issuer-regexp",
+            "y",
+        ],
+        &["verify", "a", "--staging", "--trusted-root", "r.json"],
+        &["verify", "a", "b", "--bundle", "x.json"],
+        &["verify", "a", "--cert-identity-regexp", "("],
+        &["verify"],
+    ] {
+        let o = bin(work.dir.path()).args(args).output().unwrap();
+        assert_eq!(code(&o), 2, "{args:?}");
+    }
+}
