@@ -5,6 +5,8 @@
 //! sigstore-python and cosign, is `interop.rs`.)
 
 use std::path::Path;
+
+use base64::Engine as _;
 use std::process::Command;
 use std::time::Duration;
 
@@ -124,4 +126,119 @@ async fn certificate_expired_before_log_entry() {
         "{}",
         stdout(&o)
     );
+}
+
+/// Differential check on our own bundles (Rekor v1 and v2): sigstore-python
+/// and, for v1, cosign agree with ours on a good bundle and on each broken
+/// one (artifact changed, signature bit flipped, wrong identity).
+#[tokio::test(flavor = "multi_thread")]
+async fn peers_agree_with_our_verdicts() {
+    let Some(sigstore) = peers::sigstore_python().or_skip("peers_agree_with_our_verdicts") else {
+        return;
+    };
+    let cosign = peers::cosign().or_skip("peers_agree_with_our_verdicts (cosign)");
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for (dir, config) in [
+        ("v1", sandbox.trust_config_path()),
+        ("v2", sandbox.trust_config_v2_path()),
+    ] {
+        // `first` takes log index 0, which cosign refuses to read (see interop.rs).
+        for name in ["first", "good", "changed", "flipped"] {
+            work.file(&format!("{dir}/{name}.whl"), format!("{dir} {name}"));
+        }
+        let mut cmd = bin(work.dir.path());
+        cmd.arg("sign")
+            .arg("--trust-config")
+            .arg(config)
+            .arg("--identity-token")
+            .arg(sandbox.token())
+            .args(["--jobs", "1", dir]);
+        assert_eq!(code(&run(cmd).await), 0);
+        std::fs::write(work.path(&format!("{dir}/changed.whl")), "changed").unwrap();
+        let flipped = work.path(&format!("{dir}/flipped.whl.sigstore.json"));
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&flipped).unwrap()).unwrap();
+        let sig = v["messageSignature"]["signature"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(sig)
+            .unwrap();
+        let n = bytes.len() - 3;
+        bytes[n] ^= 1;
+        v["messageSignature"]["signature"] = base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .into();
+        std::fs::write(&flipped, serde_json::to_vec(&v).unwrap()).unwrap();
+
+        for (name, identity, expect_ok) in [
+            ("good", sandbox.identity(), true),
+            ("changed", sandbox.identity(), false),
+            ("flipped", sandbox.identity(), false),
+            (
+                "good",
+                "https://github.com/evil/x/.github/workflows/r.yml@refs/heads/main".to_owned(),
+                false,
+            ),
+        ] {
+            let rel = format!("{dir}/{name}.whl");
+            let artifact = work.path(&rel);
+            let mut cmd = bin(work.dir.path());
+            cmd.arg("verify").arg("--trust-config").arg(config).args([
+                "--cert-identity",
+                &identity,
+                "--cert-oidc-issuer",
+                &sandbox.issuer(),
+                &rel,
+            ]);
+            let ours = run(cmd).await.status.success();
+            let python = Command::new(&sigstore)
+                .arg("--trust-config")
+                .arg(config)
+                .args([
+                    "verify",
+                    "identity",
+                    "--cert-identity",
+                    &identity,
+                    "--cert-oidc-issuer",
+                    &sandbox.issuer(),
+                ])
+                .arg(&artifact)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert_eq!(
+                (ours, python),
+                (expect_ok, expect_ok),
+                "{rel} as {identity}: ours, sigstore-python"
+            );
+            if let (Some(cosign), "v1") = (&cosign, dir) {
+                let verdict = Command::new(cosign)
+                    .args([
+                        "verify-blob",
+                        "--new-bundle-format",
+                        "--use-signed-timestamps",
+                        "--bundle",
+                    ])
+                    .arg(work.path(&format!("{rel}.sigstore.json")))
+                    .arg("--trusted-root")
+                    .arg(sandbox.trusted_root_path())
+                    .args([
+                        "--certificate-identity",
+                        &identity,
+                        "--certificate-oidc-issuer",
+                        &sandbox.issuer(),
+                    ])
+                    .arg(&artifact)
+                    .output()
+                    .unwrap()
+                    .status
+                    .success();
+                assert_eq!(verdict, expect_ok, "{rel} as {identity}: cosign");
+            }
+        }
+    }
 }
