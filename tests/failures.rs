@@ -24,7 +24,10 @@ async fn existing_bundles_and_overwrite() {
         &work.path("b.whl"),
         &work.path("b.whl.sigstore.json"),
     );
-    insta::assert_snapshot!("existing_bundle", stdout(&o));
+    // Log indexes are the sandbox's (a sharded log's global index), not ours to pin.
+    insta::with_settings!({ filters => vec![(r"log index \d+", "log index [N]")] }, {
+        insta::assert_snapshot!("existing_bundle", stdout(&o));
+    });
 
     let mut cmd = sign(&sandbox, work.dir.path());
     cmd.args(["a.whl", "--overwrite"]);
@@ -59,7 +62,11 @@ async fn one_failure_does_not_lose_the_others() {
             &work.path(&format!("{n}.whl.sigstore.json")),
         );
     }
-    insta::with_settings!({ filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")] }, {
+    let filters = vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        (r"log index \d+", "log index [N]"),
+    ];
+    insta::with_settings!({ filters => filters }, {
         insta::assert_snapshot!("partial_failure", stdout(&o));
     });
 }
@@ -200,5 +207,84 @@ async fn an_interrupted_run_leaves_no_partial_files() {
         .unwrap();
     assert_eq!(code(&o), 130);
     assert!(crate::util::stderr(&o).contains("interrupted"));
+    assert_eq!(work.listing(), ["a.whl"]);
+}
+
+/// A Fulcio that answers with a genuine certificate for someone else's key
+/// (here: one the sandbox issued for another key pair, replayed by a stub):
+/// the run refuses to sign with it and sends nothing to Rekor.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_for_another_key_is_refused() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let token = sandbox.token();
+    let other_key = sigstore_crypto::KeyPair::generate_ecdsa_p256().unwrap();
+    let issued = sigstore_fulcio::FulcioClient::new(&sandbox.urls().fulcio)
+        .unwrap()
+        .create_signing_certificate(
+            &sigstore_oidc::IdentityToken::from_jwt(&token).unwrap(),
+            &other_key,
+        )
+        .await
+        .unwrap();
+    let pems: Vec<String> = issued
+        .certificate_chain()
+        .iter()
+        .map(|c| c.to_pem())
+        .collect();
+    let body = serde_json::json!({ "signedCertificateEmbeddedSct": { "chain": { "certificates": pems } } })
+        .to_string();
+
+    // A one-shot HTTP stub that answers any request with that certificate.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stub = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut got = Vec::new();
+                // Headers, then as many body bytes as Content-Length says.
+                loop {
+                    let n = conn.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).to_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if got.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("--fulcio-url").arg(&stub).arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        crate::util::stderr(&o)
+            .contains("returned a certificate for another public key; refusing to sign with it"),
+        "{}",
+        crate::util::stderr(&o)
+    );
+    assert!(sandbox.requests(Service::RekorV1).is_empty());
     assert_eq!(work.listing(), ["a.whl"]);
 }

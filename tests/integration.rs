@@ -8,7 +8,8 @@ mod util;
 mod cli;
 /// `--dry-run`: the plan is printed and nothing is requested or written.
 mod dry_run;
-/// Existing bundles, `--overwrite`, partial failures, retries, self-verification.
+/// Existing bundles, `--overwrite`, partial failures, retries, Rekor 409, refusing what
+/// Fulcio got wrong, self-verification, Ctrl-C.
 mod failures;
 /// Where the identity token comes from, and the missing `id-token: write` message.
 mod identity;

@@ -55,11 +55,9 @@ async fn sigstore_python_accepts_our_bundles() {
     sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_v2_path(), &v2);
 }
 
-/// cosign (Go) accepts our bundle with the sandbox's trusted root.
-///
-/// sigstore-go (inside cosign 2.5) rejects a log entry whose `logIndex` is 0 as
-/// "nil value in transaction log entry" (proto3 cannot tell 0 from absent). A
-/// fresh sandbox log starts at 0, so the bundle checked is the second entry.
+/// cosign (Go) accepts our bundle with the sandbox's trusted root. (sigstore-go
+/// rejects a `logIndex` of 0 as a nil value; the sandbox's Rekor, like a real
+/// sharded one, hands out global indexes well above 0.)
 #[tokio::test(flavor = "multi_thread")]
 async fn cosign_accepts_our_bundles() {
     let Some(cosign) = peers::cosign().or_skip("cosign_accepts_our_bundles") else {
@@ -67,10 +65,9 @@ async fn cosign_accepts_our_bundles() {
     };
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
-    work.file("first.whl", "first");
     let a = work.file("a.whl", "a");
     let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.args(["first.whl", "a.whl", "--jobs", "1"]);
+    cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
     let o = Command::new(cosign)
         .args([
