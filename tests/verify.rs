@@ -145,6 +145,47 @@ async fn rekor_v2_bundles_verify() {
     assert_eq!(kind, "0.0.2");
     let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
     assert_eq!(code(&o), 0);
+
+    // Broken the same ways as v1 bundles, with the same messages.
+    for n in ["b.whl", "c.whl", "d.whl"] {
+        work.file(n, n);
+    }
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_v2_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .args(["--jobs", "1", "b.whl", "c.whl", "d.whl"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    mutate(&work, "c.whl", |v| {
+        flip_b64(
+            v,
+            "/verificationMaterial/tlogEntries/0/inclusionProof/hashes/0",
+            0,
+        )
+    });
+    let b = bundle_json(&work.path("b.whl.sigstore.json"));
+    mutate(&work, "d.whl", |v| {
+        v["verificationMaterial"]["tlogEntries"] = b["verificationMaterial"]["tlogEntries"].clone();
+    });
+    std::fs::write(work.path("b.whl"), "changed").unwrap();
+    let o = verify_strict(&sandbox, work.dir.path(), &["b.whl", "c.whl", "d.whl"]).await;
+    assert_eq!(code(&o), 1);
+    for (n, message) in [
+        (
+            "b.whl",
+            "Verification failed: artifact modified after signing",
+        ),
+        ("c.whl", "Transparency log proof invalid:"),
+        (
+            "d.whl",
+            "Transparency log entry does not match this artifact:",
+        ),
+    ] {
+        let line = line_for(&o, n);
+        assert!(line.starts_with(&format!("❌ {n}: {message}")), "{line}");
+    }
 }
 
 /// `--json`: every artifact with its status; the signer of a verified one.
