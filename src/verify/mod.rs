@@ -97,10 +97,11 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// Map sigstore-verify's verdict. `digest_matches` says whether the
-    /// bundle's own message digest equals the artifact's: that separates "the
-    /// artifact changed" from "the bundle was altered", which the crate's
-    /// error alone cannot tell apart.
+    /// Map sigstore-verify's verdict to the seed's wording. Whether the
+    /// bundle's own message digest equals the artifact's `digest` separates
+    /// "the artifact changed" from "the bundle was altered" (or carries a log
+    /// entry for another artifact), which the crate's error alone cannot tell
+    /// apart. The bundle is only read for wording: the verdict is the crate's.
     fn from_verifier(e: SigError, bundle: &Bundle, digest: &Sha256Hash) -> Failure {
         let digest_matches = message_digest_matches(bundle, digest);
         match e {
