@@ -24,6 +24,7 @@ pub mod trust;
 
 pub mod sign;
 pub mod upload;
+pub mod verify;
 
 pub mod report;
 

@@ -27,3 +27,7 @@ mod renewal;
 mod signing;
 /// Release upload: `--upload`, idempotence, retries, drafts.
 mod upload;
+/// `verify`: bundles from the sandbox pass; each broken check fails with its message.
+mod verify;
+/// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
+mod verify_interop;
