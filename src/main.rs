@@ -17,8 +17,10 @@ use releasekit_sign::inputs::{
 };
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::plan::{self, PlanInput};
+use releasekit_sign::release::AssetAction;
 use releasekit_sign::report::verify::{self as verify_report, VerifyReport};
-use releasekit_sign::report::{self, human, PublishReport, SignReport, UploadReport};
+use releasekit_sign::report::{self, human, PublishReport, UploadReport};
+use releasekit_sign::sign::SignRun;
 use releasekit_sign::{sign, upload, verify};
 
 fn main() -> ExitCode {
@@ -92,10 +94,13 @@ async fn run_publish(
     settings: &SignSettings,
     output: OutputSettings,
 ) -> Result<PublishReport, Error> {
-    let sign = run_sign(settings, output).await?;
+    let SignRun {
+        report: sign,
+        verifier,
+    } = run_sign(settings, output).await?;
     let upload = match &settings.upload {
         Some(up) if !sign.dry_run => {
-            Some(upload::run(up, &sign, true, RetryPolicy::default()).await?)
+            Some(upload::run(up, &sign, verifier, true, RetryPolicy::default()).await?)
         }
         _ => None,
     };
@@ -108,7 +113,10 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     print!("{}", gha::group("Signing"));
     let signed = run_sign(&settings.sign, output).await;
     print!("{}", gha::END_GROUP);
-    let sign = match signed {
+    let SignRun {
+        report: sign,
+        verifier,
+    } = match signed {
         Ok(r) => r,
         Err(e) => {
             print!("{}", gha::error(None, &e.to_string()));
@@ -125,7 +133,7 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
             "{}",
             gha::group(&format!("Uploading to release {}", up.tag))
         );
-        match upload::run(up, &sign, settings.verify, RetryPolicy::default()).await {
+        match upload::run(up, &sign, verifier, settings.verify, RetryPolicy::default()).await {
             Ok(r) => {
                 for a in &r.assets {
                     match (&a.action, &a.error) {
@@ -133,11 +141,12 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
                         (Some(action), None) => println!(
                             "✅ {}: {}{}",
                             a.asset,
-                            serde_json::to_value(action)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_owned))
-                                .unwrap_or_default(),
-                            if a.checked { ", checked" } else { "" }
+                            action.describe(),
+                            if a.checked {
+                                " (verified on the release)"
+                            } else {
+                                ""
+                            }
                         ),
                         (None, None) => {}
                     }
@@ -207,7 +216,7 @@ fn init_tracing(verbosity: Verbosity) {
         .try_init();
 }
 
-async fn run_sign(settings: &SignSettings, output: OutputSettings) -> Result<SignReport, Error> {
+async fn run_sign(settings: &SignSettings, output: OutputSettings) -> Result<SignRun, Error> {
     let plan = plan::build(&PlanInput {
         args: &settings.inputs,
         recursive: settings.recursive,
@@ -215,7 +224,10 @@ async fn run_sign(settings: &SignSettings, output: OutputSettings) -> Result<Sig
         overwrite: settings.overwrite,
     })?;
     if settings.dry_run {
-        return Ok(sign::dry_run(settings, plan).await?);
+        return Ok(SignRun {
+            report: sign::dry_run(settings, plan).await?,
+            verifier: None,
+        });
     }
     let total_bytes = plan.artifacts.iter().map(|a| a.size).sum();
     let show_lines = !output.json && output.verbosity != Verbosity::Quiet;
@@ -260,12 +272,17 @@ fn render_sign(publish: &PublishReport, output: OutputSettings) -> ExitCode {
         for a in &up.assets {
             match &a.error {
                 Some(e) => println!("❌ Upload failed: {}: {e}", a.asset),
-                None => println!(
-                    "⬆ {} -> release {} ({})",
-                    a.asset,
-                    up.tag,
-                    a.download_url.as_deref().unwrap_or_default()
-                ),
+                None => match a.action {
+                    Some(action @ (AssetAction::Equivalent | AssetAction::Unchanged)) => {
+                        println!("✅ {}: {}", a.asset, action.describe())
+                    }
+                    _ => println!(
+                        "⬆ {} -> release {} ({})",
+                        a.asset,
+                        up.tag,
+                        a.download_url.as_deref().unwrap_or_default()
+                    ),
+                },
             }
         }
     }

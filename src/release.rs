@@ -10,8 +10,12 @@
 //!
 //! Every upload attempt starts by listing the release's assets, so a retry (or a
 //! re-run after a partial failure) never creates a second copy: identical
-//! content is left alone, different content is an error unless `overwrite`.
-//! It knows nothing about signing or reports, and never logs the token.
+//! content is left alone; different content is downloaded and offered to the
+//! caller's equivalence test (a re-run on a fresh runner re-signs, and its new
+//! bundle differs byte-wise from the valid one already there), kept when it
+//! passes, and otherwise an error unless `overwrite`. It knows nothing about
+//! signing or reports (what "equivalent" means is the caller's), and never logs
+//! the token.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,8 +96,12 @@ pub enum ReleaseError {
         status: u16,
         message: String,
     },
-    #[error("asset `{name}` already exists on release {tag} with different content: pass --overwrite (action input `overwrite: true`) to replace it, or delete the asset")]
-    AssetDiffers { name: String, tag: String },
+    #[error("asset `{name}` already exists on release {tag} with different content, and it is not an equivalent bundle ({reason}): pass --overwrite (action input `overwrite: true`) to replace it, or delete the asset")]
+    AssetDiffers {
+        name: String,
+        tag: String,
+        reason: String,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -130,9 +138,10 @@ pub enum ApiFailure {
     },
     #[error("{0}")]
     Transport(String),
-    /// The asset exists with other content and `overwrite` is off: final.
-    #[error("asset differs")]
-    Differs,
+    /// The asset exists with other content that the caller does not accept
+    /// as equivalent, and `overwrite` is off: final.
+    #[error("asset differs: {0}")]
+    Differs(String),
     #[error("unexpected response: {0}")]
     Decode(String),
 }
@@ -171,6 +180,30 @@ pub enum AssetAction {
     Unchanged,
     /// An asset with different content was replaced (`overwrite`).
     Replaced,
+    /// An asset with different content that the caller accepted as
+    /// equivalent (a valid bundle for the same artifact and signer) was kept.
+    Equivalent,
+}
+
+impl AssetAction {
+    /// What happened, in words for a log line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AssetAction::Uploaded => "uploaded",
+            AssetAction::Unchanged => "unchanged: an identical asset is already on the release",
+            AssetAction::Replaced => "replaced",
+            AssetAction::Equivalent => "kept: an equivalent bundle is already on the release",
+        }
+    }
+}
+
+/// The caller's test of an existing asset with different content: `Ok` keeps
+/// it, `Err` says why it does not stand in for the local file.
+pub type Equivalence<'a> = &'a (dyn Fn(&[u8]) -> Result<(), String> + Send + Sync);
+
+/// Accepts nothing: only identical content is left alone.
+pub fn identical_only(_: &[u8]) -> Result<(), String> {
+    Err("its content differs".into())
 }
 
 /// An asset as it is on the release after an upload.
@@ -294,12 +327,14 @@ impl Releases {
     }
 
     /// Upload `bundle` to `release` as `name`, idempotently (see the module doc).
+    /// An existing asset with other content is kept when `equivalent` accepts it.
     pub async fn upload(
         &self,
         release: &Release,
         name: &str,
         bundle: &Path,
         overwrite: bool,
+        equivalent: Equivalence<'_>,
     ) -> Result<UploadedAsset, ReleaseError> {
         let content = tokio::fs::read(bundle)
             .await
@@ -325,15 +360,29 @@ impl Releases {
                             api_url: asset.url.to_string(),
                         });
                     }
-                    Some(_) if !overwrite => return Err(ApiFailure::Differs),
-                    // 2. Replace: delete first (GitHub refuses a duplicate name).
-                    Some(asset) => {
-                        self.delete(asset.url.as_str()).await?;
-                        AssetAction::Replaced
-                    }
+                    // 2. Different bytes may still be the same statement (a
+                    //    re-signed artifact): the caller decides. Kept even
+                    //    with `overwrite`: replacing a valid bundle buys
+                    //    nothing and churns what consumers already fetched.
+                    Some(asset) => match self.equivalent(&asset, equivalent).await? {
+                        Ok(()) => {
+                            return Ok(UploadedAsset {
+                                name: asset.name,
+                                action: AssetAction::Equivalent,
+                                download_url: asset.browser_download_url.to_string(),
+                                api_url: asset.url.to_string(),
+                            });
+                        }
+                        Err(reason) if !overwrite => return Err(ApiFailure::Differs(reason)),
+                        // 3. Replace: delete first (GitHub refuses a duplicate name).
+                        Err(_) => {
+                            self.delete(asset.url.as_str()).await?;
+                            AssetAction::Replaced
+                        }
+                    },
                     None => AssetAction::Uploaded,
                 };
-                // 3. Upload, streamed from the file.
+                // 4. Upload, streamed from the file.
                 let asset = self.post_asset(release, name, bundle, size).await?;
                 Ok(UploadedAsset {
                     name: asset.name,
@@ -344,9 +393,10 @@ impl Releases {
             })
             .await;
         result.map_err(|(attempts, cause)| match cause {
-            ApiFailure::Differs => ReleaseError::AssetDiffers {
+            ApiFailure::Differs(reason) => ReleaseError::AssetDiffers {
                 name: stored_name.clone(),
                 tag: release.tag.clone(),
+                reason,
             },
             cause => self.classify(cause, |cause| ReleaseError::Api {
                 what: format!("uploading asset `{name}`"),
@@ -443,6 +493,23 @@ impl Releases {
         }
         let body = self.fetch(asset.url.as_str()).await?;
         Ok(hex::encode(Sha256::digest(&body)) == sha256)
+    }
+
+    /// Offer an existing asset's content to `equivalent`; one larger than any
+    /// bundle is not downloaded (it cannot be one).
+    async fn equivalent(
+        &self,
+        asset: &Asset,
+        equivalent: Equivalence<'_>,
+    ) -> Result<Result<(), String>, ApiFailure> {
+        if asset.size as u64 > crate::bundle_io::MAX_BUNDLE_BYTES {
+            return Ok(Err(format!(
+                "its content differs ({} bytes, too large to be a bundle)",
+                asset.size
+            )));
+        }
+        let body = self.fetch(asset.url.as_str()).await?;
+        Ok(equivalent(&body))
     }
 
     async fn fetch(&self, asset_url: &str) -> Result<Bytes, ApiFailure> {

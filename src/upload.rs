@@ -3,22 +3,88 @@
 //!
 //! Owns the order of the stage (find the release once, upload every signed
 //! artifact's bundle as `<artifact>.sigstore.json`, optionally download each
-//! asset back and compare it with the local bundle, which signing already
-//! verified). One asset's failure never loses the others. It prints nothing
-//! and talks to GitHub only through [`crate::release`].
+//! asset back and verify it) and what makes an asset acceptable: a bundle
+//! that verifies, under the sign run's own trusted root, for the artifact's
+//! SHA-256 and for this run's certificate identity and issuer ([`Expected`]).
+//! That rule also keeps a differing asset a re-run finds already there (a
+//! fresh runner re-signs, so its bundle differs byte-wise from the valid one
+//! on the release). One asset's failure never loses the others. It prints
+//! nothing and talks to GitHub only through [`crate::release`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sigstore_types::Sha256Hash;
+use sigstore_verify::Verifier;
 
 use crate::inputs::UploadSettings;
 use crate::net::RetryPolicy;
-use crate::release::{ReleaseError, Releases};
-use crate::report::{AssetReport, Outcome, SignReport, UploadReport};
+use crate::release::{ReleaseError, Releases, UploadedAsset};
+use crate::report::{
+    ArtifactReport, AssetReport, IdentityReport, Outcome, SignReport, UploadReport,
+};
+use crate::verify::policy::{Matcher, Policy};
 
-/// Upload the bundles of every artifact `sign` signed.
+/// What a bundle on the release must be to stand for one of this run's
+/// artifacts: valid under the run's trusted root, for the artifact's digest,
+/// and signed by the run's own identity and issuer (exact).
+pub struct Expected {
+    verifier: Arc<Verifier>,
+    policy: Policy,
+}
+
+impl Expected {
+    /// `None` when the run certified no identity (nothing was signed).
+    pub fn for_run(sign: &SignReport, verifier: Option<Arc<Verifier>>) -> Option<Expected> {
+        let IdentityReport::Certified {
+            identity, issuer, ..
+        } = &sign.identity
+        else {
+            return None;
+        };
+        Some(Expected {
+            verifier: verifier?,
+            policy: Policy {
+                identity: Some(Matcher::Exact(identity.clone())),
+                issuer: Some(Matcher::Exact(issuer.clone())),
+                github: Vec::new(),
+            },
+        })
+    }
+
+    /// Whether `bundle_json` (named `asset` in errors) is a valid bundle for
+    /// the artifact with hex digest `sha256` and `size`, by this run's signer.
+    pub fn check(
+        &self,
+        asset: &str,
+        bundle_json: &[u8],
+        sha256: &str,
+        size: u64,
+    ) -> Result<(), String> {
+        let digest = Sha256Hash::from_hex(sha256).map_err(|e| e.to_string())?;
+        crate::verify::verify_bytes(
+            &self.verifier,
+            &self.policy,
+            Path::new(asset),
+            bundle_json,
+            digest,
+            size,
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Upload the bundles of every artifact `sign` signed; `verifier` is the
+/// sign run's (see [`crate::sign::SignRun`]).
 pub async fn run(
     settings: &UploadSettings,
     sign: &SignReport,
+    verifier: Option<Arc<Verifier>>,
     check: bool,
     retry: RetryPolicy,
 ) -> Result<UploadReport, ReleaseError> {
+    let expected = Expected::for_run(sign, verifier);
     // 1. The release, once: a missing release is one error, not one per asset.
     let releases = Releases::new(
         &settings.api_url,
@@ -31,9 +97,9 @@ pub async fn run(
     // 2. Each bundle in plan order; sequential, as GitHub asks of content-creating requests.
     let mut assets = Vec::new();
     for a in &sign.artifacts {
-        if !matches!(a.outcome, Outcome::Signed { .. }) {
+        let Outcome::Signed { sha256, .. } = &a.outcome else {
             continue;
-        }
+        };
         let name = asset_name(a);
         let mut report = AssetReport {
             artifact: a.path.clone(),
@@ -44,17 +110,26 @@ pub async fn run(
             checked: false,
             error: None,
         };
+        // Signed artifacts exist only when the run certified an identity
+        // with a verifier, so `expected` is always there for them.
+        let Some(expected) = &expected else {
+            report.error = Some("this run has no certificate to check assets against".into());
+            assets.push(report);
+            continue;
+        };
+        let equivalent = |bytes: &[u8]| expected.check(&report.asset, bytes, sha256, a.size);
         match releases
-            .upload(&release, &name, &a.bundle, settings.overwrite)
+            .upload(&release, &name, &a.bundle, settings.overwrite, &equivalent)
             .await
         {
             Ok(up) => {
                 report.asset = up.name.clone();
                 report.action = Some(up.action);
                 report.download_url = Some(up.download_url.clone());
-                // 3. What consumers download is what was verified.
+                // 3. What consumers download verifies, as the local file did.
                 if check {
-                    match compare(&releases, &up, &release.tag, &a.bundle).await {
+                    match check_landed(&releases, &up, &release.tag, expected, sha256, a.size).await
+                    {
                         Ok(()) => report.checked = true,
                         Err(e) => report.error = Some(e),
                     }
@@ -74,7 +149,7 @@ pub async fn run(
 }
 
 /// `<artifact file name>.sigstore.json`, whatever the local bundle's path.
-fn asset_name(a: &crate::report::ArtifactReport) -> String {
+fn asset_name(a: &ArtifactReport) -> String {
     let file = a
         .path
         .file_name()
@@ -83,26 +158,25 @@ fn asset_name(a: &crate::report::ArtifactReport) -> String {
     format!("{file}.sigstore.json")
 }
 
-async fn compare(
+/// Download the asset as a consumer would and verify it with the run's policy.
+async fn check_landed(
     releases: &Releases,
-    asset: &crate::release::UploadedAsset,
+    asset: &UploadedAsset,
     tag: &str,
-    bundle: &std::path::Path,
+    expected: &Expected,
+    sha256: &str,
+    size: u64,
 ) -> Result<(), String> {
     let remote = releases
         .download(asset, tag)
         .await
         .map_err(|e| e.to_string())?;
-    let local = tokio::fs::read(bundle)
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", bundle.display()))?;
-    if remote.as_ref() == local.as_slice() {
-        Ok(())
-    } else {
-        Err(format!(
-            "asset `{}` on release {tag} differs from the verified bundle {} after upload: delete the asset and re-run",
-            asset.name,
-            bundle.display()
-        ))
-    }
+    expected
+        .check(&asset.name, &remote, sha256, size)
+        .map_err(|why| {
+            format!(
+                "asset `{}` on release {tag} does not verify after upload ({why}): delete the asset and re-run",
+                asset.name
+            )
+        })
 }

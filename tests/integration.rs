@@ -21,6 +21,8 @@ mod inputs;
 mod interop;
 /// Rekor v1 and v2 (+ RFC 3161), and the bundle JSON strict readers require.
 mod rekor;
+/// The release lifecycle: fresh-runner re-runs, verified landings, drafts, publishing.
+mod release;
 /// Certificate renewal when a short-lived certificate would expire mid-run.
 mod renewal;
 /// Signing: bundles verify independently, one certificate for many artifacts.

@@ -7,7 +7,7 @@ use releasekit_sandbox::github::ReleaseSpec;
 use releasekit_sandbox::{Fault, Sandbox, Service};
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::oidc::Secret;
-use releasekit_sign::release::{AssetAction, ReleaseError, Releases};
+use releasekit_sign::release::{identical_only, AssetAction, ReleaseError, Releases};
 
 use crate::util::{code, run, sign, stdout, verify_bundle, Work};
 
@@ -95,6 +95,7 @@ async fn cli_upload_then_rerun_adds_nothing() {
             "my pkg é+1.whl.sigstore.json",
             &work.path("dist/my pkg é+1.whl.sigstore.json"),
             false,
+            &identical_only,
         )
         .await
         .unwrap();
@@ -116,7 +117,13 @@ async fn transient_failures_do_not_duplicate_assets() {
     gh.fail_next(1, Fault::status(502));
     gh.fail_next(1, Fault::DropConnection);
     let up = releases
-        .upload(&release, "a.tgz.sigstore.json", &bundle, false)
+        .upload(
+            &release,
+            "a.tgz.sigstore.json",
+            &bundle,
+            false,
+            &identical_only,
+        )
         .await
         .unwrap();
     assert_eq!(up.action, AssetAction::Uploaded);
@@ -147,7 +154,7 @@ async fn secondary_rate_limit_honours_retry_after() {
         .fail_next(1, Fault::retry_after(403, 1));
     let start = Instant::now();
     releases
-        .upload(&release, "a.sigstore.json", &bundle, false)
+        .upload(&release, "a.sigstore.json", &bundle, false, &identical_only)
         .await
         .unwrap();
     assert!(start.elapsed() >= Duration::from_secs(1));
@@ -165,7 +172,7 @@ async fn retries_are_bounded_and_the_error_names_the_asset() {
         .faults(Service::GitHub)
         .fail_next(4, Fault::status(503));
     let e = releases
-        .upload(&release, "a.sigstore.json", &bundle, false)
+        .upload(&release, "a.sigstore.json", &bundle, false, &identical_only)
         .await
         .unwrap_err()
         .to_string();
@@ -186,20 +193,20 @@ async fn different_content_needs_overwrite() {
     let releases = client(&sandbox);
     let release = releases.find("v1.0.0").await.unwrap();
     releases
-        .upload(&release, "a.sigstore.json", &bundle, false)
+        .upload(&release, "a.sigstore.json", &bundle, false, &identical_only)
         .await
         .unwrap();
     assert!(sandbox
         .github()
         .replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
     let e = releases
-        .upload(&release, "a.sigstore.json", &bundle, false)
+        .upload(&release, "a.sigstore.json", &bundle, false, &identical_only)
         .await
         .unwrap_err();
     assert!(matches!(e, ReleaseError::AssetDiffers { ref name, .. } if name == "a.sigstore.json"));
     assert!(e.to_string().contains("--overwrite"), "{e}");
     let up = releases
-        .upload(&release, "a.sigstore.json", &bundle, true)
+        .upload(&release, "a.sigstore.json", &bundle, true, &identical_only)
         .await
         .unwrap();
     assert_eq!(up.action, AssetAction::Replaced);

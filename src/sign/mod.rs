@@ -96,16 +96,28 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
     })
 }
 
+/// A finished sign run: its report, and the verifier built from the run's
+/// (refreshed) trusted root, so later stages (checking release assets) judge
+/// bundles by exactly the trust the bundles were made under.
+pub struct SignRun {
+    pub report: SignReport,
+    /// `None` when nothing was signed (no trusted root was loaded online).
+    pub verifier: Option<Arc<Verifier>>,
+}
+
 /// Sign every artifact of `plan`.
 pub async fn run(
     settings: &SignSettings,
     plan: Plan,
     progress: Arc<dyn Progress>,
-) -> Result<SignReport, SignError> {
+) -> Result<SignRun, SignError> {
     // 0. Every artifact blocked by an existing bundle: nothing to sign, so no
     //    token or request is needed to report those failures.
     if plan.artifacts.iter().all(|a| a.blocked_by_existing_bundle) {
-        return nothing_to_sign(settings, plan, progress.as_ref()).await;
+        return Ok(SignRun {
+            report: nothing_to_sign(settings, plan, progress.as_ref()).await?,
+            verifier: None,
+        });
     }
 
     // 1. Local configuration first (a trust config file, the service choice):
@@ -123,11 +135,12 @@ pub async fn run(
 
     // 4. The instance, refreshed, and a verifier built once from its trusted root.
     let instance = trust::load(&settings.instance, Refresh::Online(http.clone())).await?;
-    let verifier =
-        Verifier::new(&instance.trusted_root).map_err(|source| SignError::TrustedRoot {
+    let verifier = Arc::new(Verifier::new(&instance.trusted_root).map_err(|source| {
+        SignError::TrustedRoot {
             instance: instance.name.clone(),
             source,
-        })?;
+        }
+    })?);
     let services = &instance.services;
 
     // 5. The certificate, once, before any artifact: a refused token is one
@@ -173,7 +186,7 @@ pub async fn run(
         log,
         log_url: services.rekor.clone(),
         tsa,
-        verifier: Arc::new(verifier),
+        verifier: verifier.clone(),
         overwrite: settings.overwrite,
         retry,
         progress: progress.clone(),
@@ -214,7 +227,7 @@ pub async fn run(
         issuer: first.issuer.clone(),
         token_source: token.origin(),
     };
-    Ok(SignReport {
+    let report = SignReport {
         dry_run: false,
         instance: instance_report(&instance),
         identity,
@@ -222,6 +235,10 @@ pub async fn run(
         artifacts: results.into_iter().map(|(_, r)| r).collect(),
         skipped: plan.skipped,
         warnings: instance.warnings,
+    };
+    Ok(SignRun {
+        report,
+        verifier: Some(verifier),
     })
 }
 

@@ -278,12 +278,35 @@ pub fn verify_one(
     let bundle = read_bundle(&target.bundle)?;
     let file = std::fs::File::open(&target.artifact).map_err(Failure::ReadArtifact)?;
     let (digest, size) = digest::sha256_reader(file, |_| {}).map_err(Failure::ReadArtifact)?;
+    check_bundle(verifier, policy, &bundle, digest, size)
+}
 
+/// Check a bundle held in memory (a release asset, say: `source` names it in
+/// errors) for an artifact known by its SHA-256 digest and size.
+pub fn verify_bytes(
+    verifier: &Verifier,
+    policy: &policy::Policy,
+    source: &Path,
+    bundle_json: &[u8],
+    digest: Sha256Hash,
+    size: u64,
+) -> Result<Verified, Failure> {
+    let bundle = parse_bundle(source, bundle_json)?;
+    check_bundle(verifier, policy, &bundle, digest, size)
+}
+
+fn check_bundle(
+    verifier: &Verifier,
+    policy: &policy::Policy,
+    bundle: &Bundle,
+    digest: Sha256Hash,
+    size: u64,
+) -> Result<Verified, Failure> {
     // Keyless only, any identity here: the policy is applied below to the
     // certificate sigstore-verify accepted, with our matching rules.
     let result = verifier
-        .verify(digest, &bundle, &VerificationPolicy::any_identity())
-        .map_err(|e| Failure::from_verifier(e, &bundle, &digest))?;
+        .verify(digest, bundle, &VerificationPolicy::any_identity())
+        .map_err(|e| Failure::from_verifier(e, bundle, &digest))?;
     let info = result
         .certificate()
         .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
@@ -311,11 +334,15 @@ pub fn verify_one(
 
 fn read_bundle(path: &Path) -> Result<Bundle, Failure> {
     let bytes = bundle_io::read_capped(path).map_err(Failure::ReadBundle)?;
+    parse_bundle(path, &bytes)
+}
+
+fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle, Failure> {
     let parse_err = |detail: String| Failure::ParseBundle {
         bundle: path.to_owned(),
         detail,
     };
-    let json = std::str::from_utf8(&bytes).map_err(|e| parse_err(e.to_string()))?;
+    let json = std::str::from_utf8(bytes).map_err(|e| parse_err(e.to_string()))?;
     Bundle::from_json(json).map_err(|e| parse_err(e.to_string()))
 }
 
