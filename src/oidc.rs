@@ -103,7 +103,7 @@ pub enum IdentityPlan {
     Token {
         origin: TokenOrigin,
         #[serde(skip_serializing_if = "Option::is_none")]
-        identity: Option<TokenIdentity>,
+        identity: Option<Box<TokenIdentity>>,
     },
     /// It would be requested from the GitHub Actions endpoint.
     GitHubActions,
@@ -136,7 +136,7 @@ impl IdentitySettings {
         if let Some((origin, token)) = &self.explicit {
             let identity = IdToken::parse(*origin, token.expose())
                 .ok()
-                .map(|t| t.identity().clone());
+                .map(|t| Box::new(t.identity().clone()));
             return IdentityPlan::Token {
                 origin: *origin,
                 identity,
@@ -167,6 +167,12 @@ pub struct TokenIdentity {
     /// Tokens from a federating issuer (Dex) name a different issuer in the certificate.
     #[serde(skip)]
     federated: bool,
+    /// GitHub's `repository` claim (`owner/name`).
+    #[serde(skip)]
+    repository: Option<String>,
+    /// GitHub's `repository_visibility` claim: `public`, `private` or `internal`.
+    #[serde(skip)]
+    repository_visibility: Option<String>,
 }
 
 impl TokenIdentity {
@@ -192,6 +198,19 @@ impl TokenIdentity {
         false
     }
 
+    /// The repository the token names, when its visibility is `private` or
+    /// `internal` (GitHub's `repository_visibility` claim): signing with a
+    /// public instance would publish its name in a public log.
+    pub fn non_public_repository(&self) -> Option<(&str, &str)> {
+        let visibility = self.repository_visibility.as_deref()?;
+        matches!(visibility, "private" | "internal").then(|| {
+            (
+                self.repository.as_deref().unwrap_or("(unnamed)"),
+                visibility,
+            )
+        })
+    }
+
     /// Whether a certificate's OIDC issuer extension is consistent with this token.
     pub fn matches_issuer(&self, issuer: &str) -> bool {
         self.federated || self.issuer == issuer
@@ -203,6 +222,8 @@ impl TokenIdentity {
 struct ExtraClaims {
     job_workflow_ref: Option<String>,
     ci_config_ref_uri: Option<String>,
+    repository: Option<String>,
+    repository_visibility: Option<String>,
 }
 
 /// An identity token with its parsed claims. `Debug` and `Display` never show it.
@@ -269,6 +290,8 @@ impl IdToken {
             job_workflow_ref: extra.job_workflow_ref,
             ci_config_ref_uri: extra.ci_config_ref_uri,
             federated: claims.federated_claims.is_some(),
+            repository: extra.repository,
+            repository_visibility: extra.repository_visibility,
         };
         Ok(IdToken {
             token,

@@ -23,6 +23,8 @@ mod interop;
 mod rekor;
 /// The release lifecycle: fresh-runner re-runs, verified landings, drafts, publishing.
 mod release;
+/// Private repositories are refused on public instances unless opted in.
+mod release_private;
 /// Certificate renewal when a short-lived certificate would expire mid-run.
 mod renewal;
 /// Signing: bundles verify independently, one certificate for many artifacts.

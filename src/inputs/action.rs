@@ -31,6 +31,7 @@ pub struct ActionInputs {
     pub verify: Option<String>,
     pub identity_token: Option<String>,
     pub repo: Option<String>,
+    pub allow_private_repository: Option<String>,
 }
 
 /// `action`, resolved.
@@ -144,6 +145,10 @@ impl ActionSettings {
             staging,
             trust_config,
             rekor_version,
+            allow_private_repository: boolean(
+                "allow-private-repository",
+                inputs.allow_private_repository,
+            )?,
             ..SignLayer::default()
         };
         let upload_layer = UploadLayer {

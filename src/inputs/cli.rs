@@ -73,6 +73,9 @@ pub struct SignArgs {
     /// OIDC identity token (otherwise SIGSTORE_ID_TOKEN, GitHub Actions, other CI)
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
     pub identity_token: Option<String>,
+    /// Sign although the token's repository is private or internal: the public log then shows its name and workflow path
+    #[arg(long)]
+    pub allow_private_repository: bool,
     #[command(flatten)]
     pub instance: InstanceArgs,
     #[command(flatten)]

@@ -119,6 +119,9 @@ pub struct SignSettings {
     pub instance: InstanceSettings,
     /// Upload the bundles to a GitHub release after signing.
     pub upload: Option<UploadSettings>,
+    /// Sign even when the token's repository is private or internal, though
+    /// a public instance's log then publishes its name and workflow path.
+    pub allow_private_repository: bool,
 }
 
 /// Which Sigstore instance, and per-service overrides.
@@ -175,6 +178,7 @@ pub struct SignLayer {
     pub rekor_url: Option<String>,
     pub rekor_version: Option<RekorVersion>,
     pub tsa_url: Option<String>,
+    pub allow_private_repository: Option<bool>,
 }
 
 impl SignLayer {
@@ -194,6 +198,9 @@ impl SignLayer {
             rekor_url: self.rekor_url.or(lower.rekor_url),
             rekor_version: self.rekor_version.or(lower.rekor_version),
             tsa_url: self.tsa_url.or(lower.tsa_url),
+            allow_private_repository: self
+                .allow_private_repository
+                .or(lower.allow_private_repository),
         }
     }
 
@@ -223,6 +230,7 @@ impl SignLayer {
                 }
             }),
             tsa_url: args.instance.tsa_url,
+            allow_private_repository: flag(args.allow_private_repository),
         }
     }
 }
@@ -359,6 +367,7 @@ impl SignSettings {
             identity,
             instance,
             upload: None,
+            allow_private_repository: l.allow_private_repository.unwrap_or(false),
         })
     }
 }

@@ -17,7 +17,7 @@ use sigstore_rekor::{RekorClient, RekorV2Client};
 use sigstore_tsa::TimestampClient;
 use sigstore_verify::Verifier;
 
-use crate::inputs::{RekorVersion, SignSettings};
+use crate::inputs::{BaseInstance, RekorVersion, SignSettings};
 use crate::net::{self, RetryPolicy};
 use crate::oidc::TokenSource;
 use crate::plan::Plan;
@@ -59,6 +59,36 @@ pub enum SignError {
     },
     #[error(transparent)]
     Session(#[from] SessionError),
+    #[error("the identity token says repository `{repository}` is {visibility}: signing with the {instance} Sigstore instance writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with a private Sigstore instance (--trust-config, action input `trust-config`), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)")]
+    PrivateRepository {
+        repository: String,
+        visibility: String,
+        instance: String,
+    },
+}
+
+/// Refuse to publish a private repository's name in a public log (see
+/// [`SignError::PrivateRepository`]). A ClientTrustConfig is the user's own
+/// instance; public-good and staging have public logs.
+fn check_repository_visibility(
+    settings: &SignSettings,
+    token: &crate::oidc::IdToken,
+) -> Result<(), SignError> {
+    let public_instance = match &settings.instance.base {
+        BaseInstance::PublicGood => "public-good",
+        BaseInstance::Staging => "staging",
+        BaseInstance::TrustConfig(_) => return Ok(()),
+    };
+    match token.identity().non_public_repository() {
+        Some((repository, visibility)) if !settings.allow_private_repository => {
+            Err(SignError::PrivateRepository {
+                repository: repository.to_owned(),
+                visibility: visibility.to_owned(),
+                instance: public_instance.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn instance_report(instance: &Instance) -> InstanceReport {
@@ -132,6 +162,9 @@ pub async fn run(
     //    error, reported before anything slower (a TUF refresh) happens.
     let tokens = TokenSource::new(settings.identity.clone(), http.clone(), retry);
     let token = tokens.fetch().await.map_err(SessionError::from)?;
+    // 3b. Before any Sigstore service sees it: a private repository's name
+    //     must not reach a public log by accident.
+    check_repository_visibility(settings, &token)?;
 
     // 4. The instance, refreshed, and a verifier built once from its trusted root.
     let instance = trust::load(&settings.instance, Refresh::Online(http.clone())).await?;

@@ -1,0 +1,118 @@
+//! Private repositories: a token whose `repository_visibility` is private or
+//! internal is refused before any Sigstore service hears of it, unless the
+//! user opts in or signs with their own instance.
+
+use std::time::Duration;
+
+use releasekit_sandbox::{Sandbox, Service};
+
+use crate::util::{bin, code, run, stderr, Work};
+
+fn private_token(sandbox: &Sandbox, visibility: &str) -> String {
+    let mut claims = sandbox.default_claims();
+    claims.repository_visibility = visibility.into();
+    sandbox.token_with(&claims, Duration::from_secs(600))
+}
+
+/// `sign` with the public-good instance but the sandbox's Fulcio, so that a
+/// request reaching Fulcio is visible.
+fn public_good_sign(sandbox: &Sandbox, work: &Work, token: &str) -> assert_cmd::Command {
+    let mut cmd = bin(work.dir.path());
+    cmd.args(["sign", "a.txt", "--identity-token", token])
+        .args(["--fulcio-url", &sandbox.urls().fulcio])
+        .args(["--rekor-url", &sandbox.urls().rekor_v1]);
+    cmd
+}
+
+fn fulcio_requests(sandbox: &Sandbox) -> usize {
+    sandbox
+        .requests(Service::Fulcio)
+        .iter()
+        .filter(|r| r.uri.contains("signingCert"))
+        .count()
+}
+
+/// Private and internal repositories are refused with the explanation, exit 2,
+/// and Fulcio never sees the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn private_repository_is_refused_before_fulcio() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.txt", "x");
+    for visibility in ["private", "internal"] {
+        let token = private_token(&sandbox, visibility);
+        let o = run(public_good_sign(&sandbox, &work, &token)).await;
+        assert_eq!(code(&o), 2);
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("repository `octo-org/octo-repo` is {visibility}"))
+                && err.contains("public transparency log")
+                && err.contains("Nothing was sent to Fulcio")
+                && err.contains("--allow-private-repository")
+                && err.contains("--trust-config"),
+            "{err}"
+        );
+        assert!(!err.contains(&token));
+    }
+    assert_eq!(fulcio_requests(&sandbox), 0);
+    assert!(!work.path("a.txt.sigstore.json").exists());
+}
+
+/// `--allow-private-repository` opens the gate: the token reaches Fulcio.
+/// (The bundle cannot verify here, since the sandbox's Fulcio is not chained to
+/// public-good's root; that the request was made is the point.)
+#[tokio::test(flavor = "multi_thread")]
+async fn opt_in_reaches_fulcio() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.txt", "x");
+    let token = private_token(&sandbox, "private");
+    let mut cmd = public_good_sign(&sandbox, &work, &token);
+    cmd.arg("--allow-private-repository");
+    let o = run(cmd).await;
+    assert!(!stderr(&o).contains("is private"), "{}", stderr(&o));
+    assert_eq!(fulcio_requests(&sandbox), 1);
+}
+
+/// In action mode the refusal names the input that opts in.
+#[tokio::test(flavor = "multi_thread")]
+async fn action_refusal_names_the_input() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.txt", "x");
+    let token = private_token(&sandbox, "private");
+    let action = |allow: &str| {
+        let mut cmd = bin(work.dir.path());
+        cmd.arg("action")
+            .env("INPUT_INPUTS", "a.txt")
+            .env("INPUT_IDENTITY-TOKEN", &token)
+            .env("INPUT_UPLOAD", "false")
+            .env("INPUT_ALLOW-PRIVATE-REPOSITORY", allow);
+        cmd
+    };
+    let o = run(action("false")).await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("allow-private-repository: true"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(fulcio_requests(&sandbox), 0);
+}
+
+/// A private instance (a ClientTrustConfig) publishes nothing publicly: a
+/// private repository signs without opting in.
+#[tokio::test(flavor = "multi_thread")]
+async fn private_instance_needs_no_opt_in() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.txt", "x");
+    let mut cmd = bin(work.dir.path());
+    cmd.args(["sign", "a.txt", "--identity-token"])
+        .arg(private_token(&sandbox, "private"))
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert!(work.path("a.txt.sigstore.json").exists());
+}
