@@ -51,7 +51,8 @@ impl Error {
                 ReleaseError::NoRelease { .. }
                 | ReleaseError::BadRepo(_)
                 | ReleaseError::BadApiUrl(_)
-                | ReleaseError::Forbidden { .. },
+                | ReleaseError::Forbidden { .. }
+                | ReleaseError::AlreadyPublished { .. },
             ) => EXIT_USAGE,
             Error::Release(_) => EXIT_FAILURE,
         }

@@ -151,6 +151,7 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
                         (None, None) => {}
                     }
                 }
+                print!("{}", release_lines(&r));
                 upload = Some(r);
             }
             Err(e) => run_error = Some(Error::from(e)),
@@ -186,6 +187,23 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     }
     let ok = sign.success() && upload.as_ref().is_none_or(UploadReport::success);
     ExitCode::from(if ok { EXIT_OK } else { EXIT_FAILURE })
+}
+
+/// What happened to the release itself (created, published, left a draft).
+fn release_lines(up: &UploadReport) -> String {
+    let mut s = String::new();
+    if up.created {
+        s += &format!("📝 Created draft release {}\n", up.tag);
+    }
+    if up.published {
+        s += &format!("🚀 Published release {} ({})\n", up.tag, up.release_url);
+    } else if up.draft && !up.success() {
+        s += &format!(
+            "Release {} stays a draft: not every asset verified\n",
+            up.tag
+        );
+    }
+    s
 }
 
 /// 128 + SIGINT, as shells report it.
@@ -285,6 +303,9 @@ fn render_sign(publish: &PublishReport, output: OutputSettings) -> ExitCode {
                 },
             }
         }
+    }
+    if let Some(up) = &publish.upload {
+        print!("{}", release_lines(up));
     }
     let _ = std::io::stdout().flush();
     ExitCode::from(if publish.success() {

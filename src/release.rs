@@ -102,6 +102,14 @@ pub enum ReleaseError {
         tag: String,
         reason: String,
     },
+    #[error("release {tag} is published and immutable, so {what} is refused (GitHub: {message}): upload before publishing instead: use `release-mode: draft` (--release-mode draft) with `publish: true`, which uploads to a draft and publishes it only after every upload verified, or sign before the release is published")]
+    Immutable {
+        tag: String,
+        what: String,
+        message: String,
+    },
+    #[error("release {tag} is already published, and release-mode `draft` never touches a published release: sign before publishing, or use release-mode `existing` (or `auto`) to add to it")]
+    AlreadyPublished { tag: String },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -166,6 +174,8 @@ pub struct Release {
     pub id: u64,
     pub tag: String,
     pub draft: bool,
+    /// Published with immutability on: no asset may be added or deleted.
+    pub immutable: bool,
     pub html_url: String,
     /// The release's own upload URL template (`...{?name,label}`).
     upload_url: String,
@@ -336,16 +346,29 @@ impl Releases {
         overwrite: bool,
         equivalent: Equivalence<'_>,
     ) -> Result<UploadedAsset, ReleaseError> {
-        let content = tokio::fs::read(bundle)
-            .await
-            .map_err(|source| ReleaseError::Read {
-                path: bundle.to_owned(),
-                source,
-            })?;
-        let digest = hex::encode(Sha256::digest(&content));
+        self.upload_as(
+            release,
+            name,
+            bundle,
+            "application/json",
+            overwrite,
+            equivalent,
+        )
+        .await
+    }
+
+    /// [`Self::upload`] for any file, with its content type.
+    pub async fn upload_as(
+        &self,
+        release: &Release,
+        name: &str,
+        bundle: &Path,
+        content_type: &'static str,
+        overwrite: bool,
+        equivalent: Equivalence<'_>,
+    ) -> Result<UploadedAsset, ReleaseError> {
+        let (digest, size) = file_sha256(bundle).await?;
         let stored_name = github_asset_name(name);
-        let size = content.len() as u64;
-        drop(content);
         let result = self
             .retrying(|| async {
                 // 1. What is there now: a previous attempt may have succeeded
@@ -383,7 +406,9 @@ impl Releases {
                     None => AssetAction::Uploaded,
                 };
                 // 4. Upload, streamed from the file.
-                let asset = self.post_asset(release, name, bundle, size).await?;
+                let asset = self
+                    .post_asset(release, name, bundle, size, content_type)
+                    .await?;
                 Ok(UploadedAsset {
                     name: asset.name,
                     action,
@@ -398,13 +423,181 @@ impl Releases {
                 tag: release.tag.clone(),
                 reason,
             },
+            cause => self.classify_on(
+                release,
+                &format!("uploading asset `{name}`"),
+                attempts,
+                cause,
+            ),
+        })
+    }
+
+    /// [`Self::classify`], also telling an immutable release's 422 apart.
+    fn classify_on(
+        &self,
+        release: &Release,
+        what: &str,
+        attempts: u32,
+        cause: ApiFailure,
+    ) -> ReleaseError {
+        match cause {
+            ApiFailure::Status {
+                status: 422,
+                message,
+                ..
+            } if message.to_ascii_lowercase().contains("immutable") => ReleaseError::Immutable {
+                tag: release.tag.clone(),
+                what: what.to_owned(),
+                message,
+            },
             cause => self.classify(cause, |cause| ReleaseError::Api {
-                what: format!("uploading asset `{name}`"),
+                what: what.to_owned(),
                 tag: release.tag.clone(),
                 attempts,
                 cause,
             }),
+        }
+    }
+
+    /// Every release for `tag`, drafts included (several drafts may share a
+    /// tag), in id order.
+    pub async fn all_for_tag(&self, tag: &str) -> Result<Vec<Release>, ReleaseError> {
+        let api_err = |attempts, cause| ReleaseError::Api {
+            what: "listing releases".into(),
+            tag: tag.to_owned(),
+            attempts,
+            cause,
+        };
+        let mut found = Vec::new();
+        let mut url = Some(format!("{}/releases?per_page=100", self.repo_url()));
+        while let Some(u) = url.take() {
+            let page: Page<GhRelease> = self
+                .retrying(|| self.get_json::<Page<GhRelease>>(&u))
+                .await
+                .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
+            found.extend(
+                page.items
+                    .into_iter()
+                    .filter(|r| r.tag_name == tag)
+                    .map(release),
+            );
+            url = page.next.map(|u| u.to_string());
+        }
+        found.sort_by_key(|r| r.id);
+        Ok(found)
+    }
+
+    /// Create a draft release for `tag` at `target_commitish`. Not retried:
+    /// a lost answer would make a second draft (the caller reconciles drafts).
+    pub async fn create_draft(
+        &self,
+        tag: &str,
+        target_commitish: Option<&str>,
+    ) -> Result<Release, ReleaseError> {
+        let mut body = serde_json::json!({ "tag_name": tag, "name": tag, "draft": true });
+        if let Some(t) = target_commitish {
+            body["target_commitish"] = t.into();
+        }
+        let url = format!("{}/releases", self.repo_url());
+        let response = self.octo._post(url, Some(&body)).await.map_err(transport);
+        let result = match response {
+            Ok(r) => match checked(r).await {
+                Ok(r) => GhRelease::from_response(r)
+                    .await
+                    .map_err(|e| ApiFailure::Decode(e.to_string())),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        result.map(release).map_err(|cause| {
+            self.classify(cause, |cause| ReleaseError::Api {
+                what: "creating the draft release".into(),
+                tag: tag.to_owned(),
+                attempts: 1,
+                cause,
+            })
         })
+    }
+
+    /// Delete a release (a duplicate draft this run created).
+    pub async fn delete_release(&self, release: &Release) -> Result<(), ReleaseError> {
+        let url = format!("{}/releases/{}", self.repo_url(), release.id);
+        self.retrying(|| self.delete(&url))
+            .await
+            .map_err(|(attempts, cause)| {
+                self.classify_on(release, "deleting a duplicate draft", attempts, cause)
+            })
+    }
+
+    /// Publish a draft.
+    pub async fn publish(&self, draft: &Release) -> Result<Release, ReleaseError> {
+        let url = format!("{}/releases/{}", self.repo_url(), draft.id);
+        let body = serde_json::json!({ "draft": false });
+        self.retrying(|| async {
+            let r = self
+                .octo
+                ._patch(url.as_str(), Some(&body))
+                .await
+                .map_err(transport)?;
+            let r = checked(r).await?;
+            GhRelease::from_response(r)
+                .await
+                .map_err(|e| ApiFailure::Decode(e.to_string()))
+        })
+        .await
+        .map(release)
+        .map_err(|(attempts, cause)| self.classify_on(draft, "publishing", attempts, cause))
+    }
+
+    /// Delete an asset (one that did not verify after upload).
+    pub async fn delete_asset(
+        &self,
+        release: &Release,
+        asset: &UploadedAsset,
+    ) -> Result<(), ReleaseError> {
+        self.retrying(|| self.delete(&asset.api_url))
+            .await
+            .map_err(|(attempts, cause)| {
+                self.classify_on(
+                    release,
+                    &format!("deleting asset `{}`", asset.name),
+                    attempts,
+                    cause,
+                )
+            })
+    }
+
+    /// The SHA-256 and size of an asset's content, streamed: nothing is kept
+    /// in memory or written to disk.
+    pub async fn download_sha256(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+    ) -> Result<(String, u64), ReleaseError> {
+        self.retrying(|| self.stream_sha256(&asset.api_url))
+            .await
+            .map_err(|(attempts, cause)| {
+                self.classify(cause, |cause| ReleaseError::Api {
+                    what: format!("downloading asset `{}`", asset.name),
+                    tag: tag.to_owned(),
+                    attempts,
+                    cause,
+                })
+            })
+    }
+
+    async fn stream_sha256(&self, asset_url: &str) -> Result<(String, u64), ApiFailure> {
+        let response = self.get_asset_response(asset_url).await?;
+        let mut body = response.into_body();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+            if let Ok(data) = frame.map_err(transport)?.into_data() {
+                size += data.len() as u64;
+                hasher.update(&data);
+            }
+        }
+        Ok((hex::encode(hasher.finalize()), size))
     }
 
     /// A 401/403 that is not a rate limit is a permission problem with one fix.
@@ -513,6 +706,14 @@ impl Releases {
     }
 
     async fn fetch(&self, asset_url: &str) -> Result<Bytes, ApiFailure> {
+        let response = self.get_asset_response(asset_url).await?;
+        Ok(http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .map_err(transport)?
+            .to_bytes())
+    }
+
+    async fn get_asset_response(&self, asset_url: &str) -> Result<Response, ApiFailure> {
         let mut headers = http::HeaderMap::new();
         headers.insert(
             http::header::ACCEPT,
@@ -529,11 +730,7 @@ impl Releases {
             .follow_location_to_data(response)
             .await
             .map_err(transport)?;
-        let response = checked(response).await?;
-        Ok(http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .map_err(transport)?
-            .to_bytes())
+        checked(response).await
     }
 
     async fn delete(&self, url: &str) -> Result<(), ApiFailure> {
@@ -556,6 +753,7 @@ impl Releases {
         name: &str,
         bundle: &Path,
         size: u64,
+        content_type: &'static str,
     ) -> Result<Asset, ApiFailure> {
         let base = release
             .upload_url
@@ -571,7 +769,7 @@ impl Releases {
         let request = http::Request::builder()
             .method(http::Method::POST)
             .uri(url)
-            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::CONTENT_TYPE, content_type)
             .header(http::header::CONTENT_LENGTH, size)
             .body(OctoBody::new(StreamBody::new(frames)))
             .map_err(|e| ApiFailure::Transport(e.to_string()))?;
@@ -625,6 +823,24 @@ async fn checked(response: Response) -> Result<Response, ApiFailure> {
     }
 }
 
+/// SHA-256 and size of a local file, streamed on a blocking thread.
+async fn file_sha256(path: &Path) -> Result<(String, u64), ReleaseError> {
+    let owned = path.to_owned();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(&owned)?;
+        let mut hasher = Sha256::new();
+        let size = std::io::copy(&mut file, &mut hasher)?;
+        Ok::<_, std::io::Error>((hex::encode(hasher.finalize()), size))
+    })
+    .await
+    .map_err(std::io::Error::other)
+    .and_then(|r| r);
+    result.map_err(|source| ReleaseError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 fn transport(e: octocrab::Error) -> ApiFailure {
     ApiFailure::Transport(e.to_string())
 }
@@ -633,6 +849,8 @@ fn release(r: GhRelease) -> Release {
     Release {
         id: r.id.0,
         tag: r.tag_name,
+        // GitHub reports `immutable: true` once an immutable release is published.
+        immutable: r.immutable.unwrap_or(false) && !r.draft,
         draft: r.draft,
         html_url: r.html_url.to_string(),
         upload_url: r.upload_url,

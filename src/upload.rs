@@ -1,9 +1,14 @@
 //! The upload stage: the bundles a sign run wrote -> release assets -> an
 //! [`UploadReport`].
 //!
-//! Owns the order of the stage (find the release once, upload every signed
-//! artifact's bundle as `<artifact>.sigstore.json`, optionally download each
-//! asset back and verify it) and what makes an asset acceptable: a bundle
+//! Owns the release lifecycle and its order, which immutable releases
+//! dictate (no asset can be added once published): find the release once
+//! (`existing`), or find or create the tag's draft (`draft`, `auto`, with
+//! concurrent matrix jobs settling on one draft); upload every signed
+//! artifact's bundle as `<artifact>.sigstore.json` (and the artifact, with
+//! `upload-artifacts`); download each asset back and verify it, deleting a
+//! bad one from a draft; publish the draft only when all verified. It also
+//! owns what makes an asset acceptable: a bundle
 //! that verifies, under the sign run's own trusted root, for the artifact's
 //! SHA-256 and for this run's certificate identity and issuer ([`Expected`]).
 //! That rule also keeps a differing asset a re-run finds already there (a
@@ -17,11 +22,12 @@ use std::sync::Arc;
 use sigstore_types::Sha256Hash;
 use sigstore_verify::Verifier;
 
+use crate::inputs::release::ReleaseMode;
 use crate::inputs::UploadSettings;
 use crate::net::RetryPolicy;
-use crate::release::{ReleaseError, Releases, UploadedAsset};
+use crate::release::{identical_only, Release, ReleaseError, Releases, UploadedAsset};
 use crate::report::{
-    ArtifactReport, AssetReport, IdentityReport, Outcome, SignReport, UploadReport,
+    ArtifactReport, AssetKind, AssetReport, IdentityReport, Outcome, SignReport, UploadReport,
 };
 use crate::verify::policy::{Matcher, Policy};
 
@@ -75,8 +81,10 @@ impl Expected {
     }
 }
 
-/// Upload the bundles of every artifact `sign` signed; `verifier` is the
-/// sign run's (see [`crate::sign::SignRun`]).
+/// Upload the bundles (and, when asked, the artifacts) of every artifact
+/// `sign` signed, check what landed, and publish the draft when asked and
+/// everything verified; `verifier` is the sign run's (see
+/// [`crate::sign::SignRun`]).
 pub async fn run(
     settings: &UploadSettings,
     sign: &SignReport,
@@ -85,98 +93,244 @@ pub async fn run(
     retry: RetryPolicy,
 ) -> Result<UploadReport, ReleaseError> {
     let expected = Expected::for_run(sign, verifier);
-    // 1. The release, once: a missing release is one error, not one per asset.
+    // Publishing vouches for every asset: it is never done on unchecked ones.
+    let check = check || settings.publish;
     let releases = Releases::new(
         &settings.api_url,
         settings.repo.clone(),
         &settings.token,
         retry,
     )?;
-    let release = releases.find(&settings.tag).await?;
 
-    // 2. Each bundle in plan order; sequential, as GitHub asks of content-creating requests.
+    // 1. The release, once, as the mode says: a missing release is one
+    //    error, not one per asset.
+    let (release, created) = target(&releases, settings).await?;
+
+    // 2. Each artifact in plan order, sequentially (GitHub asks that of
+    //    content-creating requests): the artifact first, when asked, so a
+    //    bundle is never on the release without its artifact.
     let mut assets = Vec::new();
     for a in &sign.artifacts {
         let Outcome::Signed { sha256, .. } = &a.outcome else {
             continue;
         };
-        let name = asset_name(a);
-        let mut report = AssetReport {
-            artifact: a.path.clone(),
-            bundle: a.bundle.clone(),
-            asset: crate::release::github_asset_name(&name),
-            action: None,
-            download_url: None,
-            checked: false,
-            error: None,
-        };
-        // Signed artifacts exist only when the run certified an identity
-        // with a verifier, so `expected` is always there for them.
-        let Some(expected) = &expected else {
-            report.error = Some("this run has no certificate to check assets against".into());
-            assets.push(report);
-            continue;
-        };
-        let equivalent = |bytes: &[u8]| expected.check(&report.asset, bytes, sha256, a.size);
-        match releases
-            .upload(&release, &name, &a.bundle, settings.overwrite, &equivalent)
-            .await
-        {
-            Ok(up) => {
-                report.asset = up.name.clone();
-                report.action = Some(up.action);
-                report.download_url = Some(up.download_url.clone());
-                // 3. What consumers download verifies, as the local file did.
-                if check {
-                    match check_landed(&releases, &up, &release.tag, expected, sha256, a.size).await
-                    {
-                        Ok(()) => report.checked = true,
-                        Err(e) => report.error = Some(e),
+        let bundle_name = asset_name(a);
+        let mut files = Vec::new();
+        if settings.upload_artifacts {
+            files.push((AssetKind::Artifact, artifact_name(a)));
+        }
+        files.push((AssetKind::Bundle, bundle_name));
+        for (kind, name) in files {
+            let mut report = AssetReport {
+                kind,
+                artifact: a.path.clone(),
+                bundle: a.bundle.clone(),
+                asset: crate::release::github_asset_name(&name),
+                action: None,
+                download_url: None,
+                checked: false,
+                error: None,
+            };
+            // Signed artifacts exist only when the run certified an identity
+            // with a verifier, so `expected` is always there for them.
+            let Some(expected) = &expected else {
+                report.error = Some("this run has no certificate to check assets against".into());
+                assets.push(report);
+                continue;
+            };
+            let landed = Landed {
+                releases: &releases,
+                release: &release,
+                expected,
+                sha256,
+                size: a.size,
+                bundle: &a.bundle,
+            };
+            match landed
+                .upload(kind, &name, &a.path, settings.overwrite)
+                .await
+            {
+                Ok(up) => {
+                    report.asset = up.name.clone();
+                    report.action = Some(up.action);
+                    report.download_url = Some(up.download_url.clone());
+                    // 3. What consumers download verifies, as the local file did;
+                    //    on a draft, what does not is removed before anyone sees it.
+                    if check {
+                        match landed.check(kind, &up).await {
+                            Ok(()) => report.checked = true,
+                            Err(e) => report.error = Some(landed.discard(&up, e).await),
+                        }
                     }
                 }
+                Err(e) => report.error = Some(e.to_string()),
             }
-            Err(e) => report.error = Some(e.to_string()),
+            assets.push(report);
         }
-        assets.push(report);
+    }
+
+    // 4. Publish only a draft, and only when every asset verified.
+    let all_verified = assets.iter().all(|a| a.error.is_none() && a.checked);
+    let mut published = false;
+    let mut release = release;
+    if settings.publish && release.draft && all_verified {
+        release = releases.publish(&release).await?;
+        published = true;
     }
     Ok(UploadReport {
         repo: settings.repo.to_string(),
         tag: release.tag.clone(),
         release_url: release.html_url.clone(),
         draft: release.draft,
+        created,
+        published,
         assets,
     })
 }
 
-/// `<artifact file name>.sigstore.json`, whatever the local bundle's path.
-fn asset_name(a: &ArtifactReport) -> String {
-    let file = a
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| a.path.display().to_string());
-    format!("{file}.sigstore.json")
+/// The release to upload to, and whether this run created it.
+async fn target(
+    releases: &Releases,
+    settings: &UploadSettings,
+) -> Result<(Release, bool), ReleaseError> {
+    let tag = &settings.tag;
+    if settings.mode == ReleaseMode::Existing {
+        return Ok((releases.find(tag).await?, false));
+    }
+    let all = releases.all_for_tag(tag).await?;
+    if let Some(published) = all.iter().find(|r| !r.draft) {
+        return match settings.mode {
+            ReleaseMode::Auto => Ok((published.clone(), false)),
+            _ => Err(ReleaseError::AlreadyPublished { tag: tag.clone() }),
+        };
+    }
+    if let Some(oldest) = all.into_iter().next() {
+        return Ok((oldest, false));
+    }
+    // Matrix jobs may all find no draft and each create one (GitHub lets
+    // drafts share a tag). Every job then settles on the oldest draft (the
+    // lowest id, which no job deletes, since none sees an older one) and
+    // deletes its own if it lost, before any asset goes to it.
+    let mine = releases
+        .create_draft(tag, settings.target_commitish.as_deref())
+        .await?;
+    let oldest = releases
+        .all_for_tag(tag)
+        .await?
+        .into_iter()
+        .find(|r| r.draft)
+        .unwrap_or_else(|| mine.clone());
+    if oldest.id == mine.id {
+        Ok((mine, true))
+    } else {
+        releases.delete_release(&mine).await?;
+        Ok((oldest, false))
+    }
 }
 
-/// Download the asset as a consumer would and verify it with the run's policy.
-async fn check_landed(
-    releases: &Releases,
-    asset: &UploadedAsset,
-    tag: &str,
-    expected: &Expected,
-    sha256: &str,
+/// One artifact's upload context.
+struct Landed<'a> {
+    releases: &'a Releases,
+    release: &'a Release,
+    expected: &'a Expected,
+    sha256: &'a str,
     size: u64,
-) -> Result<(), String> {
-    let remote = releases
-        .download(asset, tag)
-        .await
-        .map_err(|e| e.to_string())?;
-    expected
-        .check(&asset.name, &remote, sha256, size)
-        .map_err(|why| {
-            format!(
-                "asset `{}` on release {tag} does not verify after upload ({why}): delete the asset and re-run",
+    bundle: &'a Path,
+}
+
+impl Landed<'_> {
+    async fn upload(
+        &self,
+        kind: AssetKind,
+        name: &str,
+        artifact: &Path,
+        overwrite: bool,
+    ) -> Result<UploadedAsset, ReleaseError> {
+        match kind {
+            AssetKind::Bundle => {
+                let stored = crate::release::github_asset_name(name);
+                let equivalent =
+                    |bytes: &[u8]| self.expected.check(&stored, bytes, self.sha256, self.size);
+                self.releases
+                    .upload(self.release, name, self.bundle, overwrite, &equivalent)
+                    .await
+            }
+            // An artifact is only ever itself: identical content or nothing.
+            AssetKind::Artifact => {
+                self.releases
+                    .upload_as(
+                        self.release,
+                        name,
+                        artifact,
+                        "application/octet-stream",
+                        overwrite,
+                        &identical_only,
+                    )
+                    .await
+            }
+        }
+    }
+
+    /// Download the asset as a consumer would and verify it: a bundle with
+    /// the run's policy, an artifact by the digest its verified bundle signs.
+    async fn check(&self, kind: AssetKind, asset: &UploadedAsset) -> Result<(), String> {
+        let tag = &self.release.tag;
+        let why = match kind {
+            AssetKind::Bundle => {
+                let remote = self
+                    .releases
+                    .download(asset, tag)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.expected
+                    .check(&asset.name, &remote, self.sha256, self.size)
+                    .err()
+            }
+            AssetKind::Artifact => {
+                let (sha256, size) = self
+                    .releases
+                    .download_sha256(asset, tag)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                (sha256 != self.sha256 || size != self.size).then(|| {
+                    format!(
+                        "its SHA-256 is {sha256} ({size} bytes), not the signed {} ({} bytes)",
+                        self.sha256, self.size
+                    )
+                })
+            }
+        };
+        match why {
+            None => Ok(()),
+            Some(why) => Err(format!(
+                "asset `{}` on release {tag} does not verify after upload ({why})",
                 asset.name
-            )
-        })
+            )),
+        }
+    }
+
+    /// A bad asset on a draft is deleted (nobody has seen it yet); on a
+    /// published release it is reported for the user to delete.
+    async fn discard(&self, asset: &UploadedAsset, error: String) -> String {
+        if !self.release.draft {
+            return format!("{error}: delete the asset and re-run");
+        }
+        match self.releases.delete_asset(self.release, asset).await {
+            Ok(()) => format!("{error}: it was deleted from the draft, which stays unpublished; re-run to upload it again"),
+            Err(e) => format!("{error}; deleting it from the draft failed too ({e}): delete it by hand"),
+        }
+    }
+}
+
+/// `<artifact file name>.sigstore.json`, whatever the local bundle's path.
+fn asset_name(a: &ArtifactReport) -> String {
+    format!("{}.sigstore.json", artifact_name(a))
+}
+
+/// The artifact's file name, as its asset is named.
+fn artifact_name(a: &ArtifactReport) -> String {
+    a.path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| a.path.display().to_string())
 }

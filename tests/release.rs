@@ -1,9 +1,13 @@
 //! The release lifecycle seen from outside: re-runs on a fresh runner, what
-//! landed on the release is verified (not only compared).
+//! landed on the release is verified (not only compared), drafts created,
+//! filled and published in the order immutable releases require, matrix jobs.
 
+use std::time::Duration;
+
+use releasekit_sandbox::github::ReleaseSpec;
 use releasekit_sandbox::{Fault, Sandbox, Service};
 
-use crate::util::{code, run, sign, stdout, Work};
+use crate::util::{code, run, sign, stderr, stdout, Work};
 
 const REPO: &str = "octo-org/octo-repo";
 const TAG: &str = "v1.0.0";
@@ -122,4 +126,220 @@ async fn landed_asset_is_verified_not_trusted() {
         "{out}"
     );
     assert_eq!(gh.pending(), 0);
+}
+
+/// `sign --upload` for `tag` with the lifecycle flags, from `work`.
+fn lifecycle(sandbox: &Sandbox, work: &Work, tag: &str, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = sign(sandbox, work.dir.path());
+    cmd.args(["dist", "--upload", "--release-tag", tag, "--repo", REPO])
+        .args(extra)
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .env("GITHUB_TOKEN", sandbox.github_token())
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567");
+    cmd
+}
+
+fn names(assets: &[releasekit_sandbox::github::AssetSnapshot]) -> Vec<String> {
+    let mut v: Vec<_> = assets.iter().map(|a| a.name.clone()).collect();
+    v.sort();
+    v
+}
+
+/// The immutable-release order: a draft is created, artifacts and bundles
+/// land on it, each is downloaded back and verified, and only then is it
+/// published (and, with immutability on, locked).
+#[tokio::test(flavor = "multi_thread")]
+async fn draft_is_created_filled_verified_then_published() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.github().set_repo_immutable(REPO, true);
+    let work = Work::new();
+    work.file("dist/app-3.0.tar.gz", "tarball 3");
+    work.file("dist/app-3.0.whl", "wheel 3");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v3.0.0",
+        &["--release-mode", "draft", "--publish", "--upload-artifacts"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(out.contains("📝 Created draft release v3.0.0"), "{out}");
+    assert!(out.contains("🚀 Published release v3.0.0"), "{out}");
+    let releases = sandbox.github().releases_for_tag(REPO, "v3.0.0");
+    assert_eq!(releases.len(), 1);
+    let r = &releases[0];
+    assert!(!r.draft && r.immutable);
+    assert_eq!(
+        names(&r.assets),
+        [
+            "app-3.0.tar.gz",
+            "app-3.0.tar.gz.sigstore.json",
+            "app-3.0.whl",
+            "app-3.0.whl.sigstore.json"
+        ]
+    );
+    for a in &r.assets {
+        assert_eq!(
+            a.content.as_ref(),
+            std::fs::read(work.path(&format!("dist/{}", a.name))).unwrap()
+        );
+    }
+    // The draft was made at GITHUB_SHA, and published after the last check.
+    let requests = sandbox.requests(Service::GitHub);
+    let create = requests
+        .iter()
+        .find(|r| r.method == "POST" && r.uri.ends_with("/releases"))
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&create.body).contains("0123456789abcdef0123456789abcdef01234567"),
+        "{:?}",
+        String::from_utf8_lossy(&create.body)
+    );
+    let publish = requests.iter().position(|r| r.method == "PATCH").unwrap();
+    let last_download = requests
+        .iter()
+        .rposition(|r| r.method == "GET" && r.uri.contains("/releases/assets/"))
+        .unwrap();
+    assert!(publish > last_download);
+    assert_eq!(requests.iter().filter(|r| r.method == "PATCH").count(), 1);
+}
+
+/// A published immutable release takes no asset: the run fails saying so and
+/// naming the fix; `draft` mode refuses to touch a published release at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn published_immutable_release_refuses_uploads_clearly() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox
+        .github()
+        .create_release(REPO, "v4.0.0", ReleaseSpec::published().immutable());
+    let work = Work::new();
+    work.file("dist/app-4.0.tar.gz", "tarball 4");
+    let o = run(lifecycle(&sandbox, &work, "v4.0.0", &[])).await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("release v4.0.0 is published and immutable")
+            && out.contains("Cannot upload assets to an immutable release.")
+            && out.contains("release-mode: draft"),
+        "{out}"
+    );
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v4.0.0",
+        &["--release-mode", "draft", "--overwrite"],
+    ))
+    .await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("release v4.0.0 is already published, and release-mode `draft` never touches a published release"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(sandbox.github().assets(REPO, "v4.0.0").is_empty());
+}
+
+/// An asset that lands corrupted is caught by the post-upload verification,
+/// deleted from the draft, and the draft is not published.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_upload_is_deleted_and_the_draft_stays_unpublished() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox
+        .github()
+        .corrupt_next_upload("app-5.0.tar.gz.sigstore.json");
+    let work = Work::new();
+    work.file("dist/app-5.0.tar.gz", "tarball 5");
+    work.file("dist/app-5.0.zip", "zip 5");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v5.0.0",
+        &["--release-mode", "auto", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "asset `app-5.0.tar.gz.sigstore.json` on release v5.0.0 does not verify after upload"
+        ) && out.contains("deleted from the draft"),
+        "{out}"
+    );
+    assert!(out.contains("Release v5.0.0 stays a draft"), "{out}");
+    let releases = sandbox.github().releases_for_tag(REPO, "v5.0.0");
+    assert_eq!(releases.len(), 1);
+    assert!(releases[0].draft);
+    assert_eq!(names(&releases[0].assets), ["app-5.0.zip.sigstore.json"]);
+    assert!(!sandbox
+        .requests(Service::GitHub)
+        .iter()
+        .any(|r| r.method == "PATCH"));
+
+    // A re-run uploads it again, verifies everything and publishes.
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v5.0.0",
+        &["--release-mode", "auto", "--publish", "--overwrite"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0);
+    let releases = sandbox.github().releases_for_tag(REPO, "v5.0.0");
+    assert!(!releases[0].draft);
+    assert_eq!(
+        names(&releases[0].assets),
+        ["app-5.0.tar.gz.sigstore.json", "app-5.0.zip.sigstore.json"]
+    );
+}
+
+/// Matrix jobs: four runs at once, each with its own artifact, against a tag
+/// without a release. They may each create a draft; they settle on one, and it
+/// holds exactly the four bundles.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_jobs_fill_one_draft() {
+    let sandbox = Sandbox::start().await.unwrap();
+    // Slow answers widen the window in which every job finds no draft.
+    sandbox
+        .faults(Service::GitHub)
+        .set_latency(Duration::from_millis(40), Duration::from_millis(40));
+    let works: Vec<Work> = (0..4)
+        .map(|i| {
+            let w = Work::new();
+            w.file(&format!("dist/app-{i}.bin"), format!("binary {i}"));
+            w
+        })
+        .collect();
+    let runs = works.iter().map(|w| {
+        run(lifecycle(
+            &sandbox,
+            w,
+            "v6.0.0",
+            &["--release-mode", "draft"],
+        ))
+    });
+    for o in futures::future::join_all(runs).await {
+        assert_eq!(code(&o), 0);
+    }
+    let requests = sandbox.requests(Service::GitHub);
+    let created = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.uri.ends_with("/releases"))
+        .count();
+    let deleted = requests
+        .iter()
+        .filter(|r| r.method == "DELETE" && !r.uri.contains("/assets/"))
+        .count();
+    // Every draft but one was deleted by the job that created it.
+    assert_eq!(deleted, created - 1);
+    eprintln!("drafts created concurrently: {created}");
+    let releases = sandbox.github().releases_for_tag(REPO, "v6.0.0");
+    assert_eq!(releases.len(), 1, "{releases:?}");
+    assert!(releases[0].draft);
+    assert_eq!(
+        names(&releases[0].assets),
+        (0..4)
+            .map(|i| format!("app-{i}.bin.sigstore.json"))
+            .collect::<Vec<_>>()
+    );
 }

@@ -185,6 +185,9 @@ struct Store {
     /// repo -> whether releases created through the API are immutable.
     repos: HashMap<String, bool>,
     releases: BTreeMap<u64, Release>,
+    /// Asset names whose next upload is stored corrupted (see
+    /// [`GitHub::corrupt_next_upload`]).
+    corrupt: Vec<String>,
 }
 
 impl Store {
@@ -334,6 +337,23 @@ impl GitHub {
         asset.content = content.into();
         asset.updated_at = now();
         true
+    }
+
+    /// Every release of `repo` with this tag (several drafts may share one), by id.
+    pub fn releases_for_tag(&self, repo: &str, tag: &str) -> Vec<ReleaseSnapshot> {
+        self.state
+            .lock()
+            .releases
+            .values()
+            .filter(|r| r.repo == repo && r.tag == tag)
+            .map(snapshot)
+            .collect()
+    }
+
+    /// Store the next upload named `name` with altered bytes, as a faulty
+    /// store or proxy would (the upload itself answers 201 as usual).
+    pub fn corrupt_next_upload(&self, name: &str) {
+        self.state.lock().corrupt.push(name.to_owned());
     }
 
     /// Publish a draft (as `PATCH {draft:false}` would). Returns whether it existed.
@@ -552,7 +572,9 @@ pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/releases/{id}",
-            get(get_release::<S>).patch(update_release::<S>),
+            get(get_release::<S>)
+                .patch(update_release::<S>)
+                .delete(delete_release::<S>),
         )
         .route(
             "/repos/{owner}/{repo}/releases/{id}/assets",
@@ -763,7 +785,13 @@ async fn create_release<S: HasGitHub>(
             code: "missing_field",
             field: "tag_name",
         })?;
-    if st.by_tag(&repo, &tag).is_some() {
+    // Drafts do not own their tag: GitHub lets several drafts share one (matrix
+    // jobs racing to create "the" draft do exactly that); a published release does.
+    if st
+        .releases
+        .values()
+        .any(|r| r.repo == repo && r.tag == tag && !r.draft)
+    {
         return Err(ApiError::Validation {
             resource: "Release",
             code: "already_exists",
@@ -852,6 +880,22 @@ async fn update_release<S: HasGitHub>(
     Ok(Json(gh.release_json(r)).into_response())
 }
 
+async fn delete_release<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    gh.require_auth(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let id = parse_id(&id)?;
+    let mut st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    st.release(&repo, id).ok_or(ApiError::NotFound)?;
+    st.releases.remove(&id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 async fn list_assets<S: HasGitHub>(
     State(state): State<Arc<S>>,
     Path((owner, repo, id)): Path<(String, String, String)>,
@@ -918,6 +962,17 @@ async fn upload_asset<S: HasGitHub>(
         .unwrap_or("application/octet-stream")
         .to_owned();
     let now = now();
+    let body = match st.corrupt.iter().position(|n| *n == name) {
+        Some(i) => {
+            st.corrupt.remove(i);
+            let mut bad = body.to_vec();
+            bad.extend_from_slice(b" ");
+            bad[0] ^= 0x01;
+            Bytes::from(bad)
+        }
+        None => body,
+    };
+    let r = st.release_mut(&repo, id).expect("checked above");
     let asset = Asset {
         id: new_id,
         name,
@@ -1237,14 +1292,23 @@ mod tests {
         assert!(created["published_at"].is_null());
         let id = created["id"].as_u64().unwrap();
 
-        let dup = s
+        // Drafts do not own their tag (matrix jobs racing to create one draft
+        // make several): a second draft for v3 is created.
+        let second_draft = s
             .authed(s.http.post(s.url("/releases")))
-            .json(&json!({"tag_name": "v3"}))
+            .json(&json!({"tag_name": "v3", "draft": true}))
             .send()
             .await
             .unwrap();
-        assert_eq!(dup.status(), 422);
-        assert_eq!(json(dup).await["errors"][0]["code"], "already_exists");
+        assert_eq!(second_draft.status(), 201);
+        let second_id = json(second_draft).await["id"].as_u64().unwrap();
+        let deleted = s
+            .authed(s.http.delete(s.url(&format!("/releases/{second_id}"))))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), 204);
+        assert_eq!(s.gh.releases_for_tag(REPO, "v3").len(), 1);
         let missing = s
             .authed(s.http.post(s.url("/releases")))
             .json(&json!({"name": "no tag"}))
@@ -1279,6 +1343,15 @@ mod tests {
             (snap.name.as_deref(), snap.body.as_deref()),
             (Some("Three"), Some("notes"))
         );
+        // A published release does own its tag.
+        let dup = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v3"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(dup.status(), 422);
+        assert_eq!(json(dup).await["errors"][0]["code"], "already_exists");
     }
 
     #[tokio::test]

@@ -32,6 +32,9 @@ pub struct ActionInputs {
     pub identity_token: Option<String>,
     pub repo: Option<String>,
     pub allow_private_repository: Option<String>,
+    pub release_mode: Option<String>,
+    pub publish: Option<String>,
+    pub upload_artifacts: Option<String>,
 }
 
 /// `action`, resolved.
@@ -55,6 +58,8 @@ pub enum ActionInputError {
     NoInputs,
     #[error("input `rekor-version` is `{0}`: use 1 or 2")]
     RekorVersion(String),
+    #[error("input `release-mode` is `{0}`: use existing, draft or auto")]
+    ReleaseMode(String),
     #[error(
         "inputs `staging` and `trust-config` both choose the Sigstore instance: keep one of them"
     )]
@@ -156,6 +161,12 @@ impl ActionSettings {
             release_tag: nonempty(inputs.release_tag),
             repo: nonempty(inputs.repo),
             token: nonempty(inputs.github_token).map(Secret::new),
+            mode: match nonempty(inputs.release_mode) {
+                None => None,
+                Some(m) => Some(m.parse().map_err(|()| ActionInputError::ReleaseMode(m))?),
+            },
+            publish: boolean("publish", inputs.publish)?,
+            upload_artifacts: boolean("upload-artifacts", inputs.upload_artifacts)?,
         };
         let verify = boolean("verify", inputs.verify)?.unwrap_or(true);
         let mut sign = SignSettings::resolve(layer, env)

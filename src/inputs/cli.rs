@@ -94,6 +94,15 @@ pub struct UploadArgs {
     /// The repository [default: GITHUB_REPOSITORY]
     #[arg(long, value_name = "OWNER/NAME", requires = "upload")]
     pub repo: Option<String>,
+    /// existing: the release must exist; draft: the tag's draft (created at GITHUB_SHA if none), never a published release; auto: draft if no release exists [default: existing]
+    #[arg(long, value_name = "MODE", requires = "upload", value_parser = ["existing", "draft", "auto"])]
+    pub release_mode: Option<String>,
+    /// Publish the draft once every upload was downloaded back and verified
+    #[arg(long, requires = "upload")]
+    pub publish: bool,
+    /// Also upload the artifacts themselves, not only their bundles
+    #[arg(long, requires = "upload")]
+    pub upload_artifacts: bool,
 }
 
 /// Which Sigstore instance to sign with.

@@ -267,6 +267,13 @@ impl Settings {
                     release_tag: args.upload.release_tag.clone(),
                     repo: args.upload.repo.clone(),
                     token: None,
+                    mode: args
+                        .upload
+                        .release_mode
+                        .as_deref()
+                        .and_then(|m| m.parse().ok()),
+                    publish: args.upload.publish.then_some(true),
+                    upload_artifacts: args.upload.upload_artifacts.then_some(true),
                 };
                 let mut sign = SignSettings::resolve(SignLayer::from_args(*args), env)?;
                 sign.upload =

@@ -2,8 +2,10 @@
 //! action inputs and the GitHub environment.
 //!
 //! Owns the defaults of an upload (tag from `GITHUB_REF`, repository from
-//! `GITHUB_REPOSITORY`, API from `GITHUB_API_URL`, token from `GITHUB_TOKEN`)
-//! and their errors. No I/O; [`crate::release`] does the talking.
+//! `GITHUB_REPOSITORY`, API from `GITHUB_API_URL`, token from `GITHUB_TOKEN`,
+//! a new draft's commit from `GITHUB_SHA`), the release lifecycle knobs
+//! (`release-mode`, `publish`, `upload-artifacts`) and their errors. No I/O;
+//! [`crate::upload`] runs the lifecycle and [`crate::release`] does the talking.
 
 use super::Env;
 use crate::oidc::Secret;
@@ -18,6 +20,38 @@ pub struct UploadSettings {
     pub token: Secret,
     /// Replace an asset whose content differs (otherwise that is an error).
     pub overwrite: bool,
+    pub mode: ReleaseMode,
+    /// Publish the draft once every upload verified.
+    pub publish: bool,
+    /// Upload the artifacts too, not only their bundles.
+    pub upload_artifacts: bool,
+    /// The commit a new draft's tag will point at (`GITHUB_SHA`).
+    pub target_commitish: Option<String>,
+}
+
+/// Which release the upload goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseMode {
+    /// The release must exist (published or draft).
+    Existing,
+    /// The draft for the tag, created when there is none; a published
+    /// release is never touched.
+    Draft,
+    /// The release when it exists, else a new draft.
+    Auto,
+}
+
+impl std::str::FromStr for ReleaseMode {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "existing" => Ok(ReleaseMode::Existing),
+            "draft" => Ok(ReleaseMode::Draft),
+            "auto" => Ok(ReleaseMode::Auto),
+            _ => Err(()),
+        }
+    }
 }
 
 /// Upload values as one source gives them, each optional.
@@ -27,6 +61,9 @@ pub struct UploadLayer {
     pub release_tag: Option<String>,
     pub repo: Option<String>,
     pub token: Option<Secret>,
+    pub mode: Option<ReleaseMode>,
+    pub publish: Option<bool>,
+    pub upload_artifacts: Option<bool>,
 }
 
 /// Names of the knobs in the user's own vocabulary: flags or action inputs.
@@ -59,6 +96,8 @@ pub enum UploadSettingsError {
         "GITHUB_API_URL `{0}` is not an http(s) URL: unset it, or set it to https://HOST/api/v3"
     )]
     BadApiUrl(String),
+    #[error("{0} is on, but it needs a draft to publish: set release-mode to `draft` (or `auto`)")]
+    PublishNeedsDraft(String),
 }
 
 /// `GITHUB_REF`'s tag, when the run is for a tag.
@@ -117,6 +156,13 @@ pub fn resolve(
                 }
             },
         })?;
+    if layer.publish == Some(true)
+        && layer.mode.unwrap_or(ReleaseMode::Existing) == ReleaseMode::Existing
+    {
+        return Err(UploadSettingsError::PublishNeedsDraft(
+            vocabulary.name("publish"),
+        ));
+    }
     let api_url = env.get("GITHUB_API_URL").unwrap_or(GITHUB_COM_API);
     if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
         return Err(UploadSettingsError::BadApiUrl(api_url.to_owned()));
@@ -127,6 +173,10 @@ pub fn resolve(
         tag,
         token,
         overwrite,
+        mode: layer.mode.unwrap_or(ReleaseMode::Existing),
+        publish: layer.publish.unwrap_or(false),
+        upload_artifacts: layer.upload_artifacts.unwrap_or(false),
+        target_commitish: env.get("GITHUB_SHA").map(str::to_owned),
     }))
 }
 
@@ -198,5 +248,36 @@ mod tests {
         let bad = [GH, &[("GITHUB_REPOSITORY", "nope")]].concat();
         let e = resolve(on, &env(&bad), false, Vocabulary::Cli).unwrap_err();
         assert_eq!(e, UploadSettingsError::BadRepo("nope".into()));
+    }
+
+    #[test]
+    fn lifecycle_knobs() {
+        let layer = UploadLayer {
+            upload: Some(true),
+            mode: Some(ReleaseMode::Draft),
+            publish: Some(true),
+            upload_artifacts: Some(true),
+            ..UploadLayer::default()
+        };
+        let with_sha = [GH, &[("GITHUB_SHA", "abc123")]].concat();
+        let s = resolve(layer, &env(&with_sha), false, Vocabulary::Action)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.mode, ReleaseMode::Draft);
+        assert!(s.publish && s.upload_artifacts);
+        assert_eq!(s.target_commitish.as_deref(), Some("abc123"));
+        // Publishing needs a draft this run may publish.
+        let existing = UploadLayer {
+            upload: Some(true),
+            publish: Some(true),
+            ..UploadLayer::default()
+        };
+        let e = resolve(existing, &env(GH), false, Vocabulary::Action).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `publish` is on, but it needs a draft to publish: set release-mode to `draft` (or `auto`)"
+        );
+        assert_eq!("auto".parse(), Ok(ReleaseMode::Auto));
+        assert!("later".parse::<ReleaseMode>().is_err());
     }
 }

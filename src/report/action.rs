@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::{IdentityReport, Outcome, SignReport, UploadReport};
+use super::{AssetKind, IdentityReport, Outcome, SignReport, UploadReport};
 use crate::oidc::Secret;
 
 /// `::add-mask::` lines; printed before anything else.
@@ -126,7 +126,11 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
             Outcome::Planned { .. } => ("(dry run)".into(), String::new()),
         };
         let asset = upload
-            .and_then(|u| u.assets.iter().find(|x| x.artifact == a.path))
+            .and_then(|u| {
+                u.assets
+                    .iter()
+                    .find(|x| x.artifact == a.path && x.kind == AssetKind::Bundle)
+            })
             .map(|x| match (&x.download_url, &x.error) {
                 (_, Some(e)) => format!("❌ {}", cell(e)),
                 (Some(url), None) => format!("[{}]({url})", cell(&x.asset)),

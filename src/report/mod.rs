@@ -108,6 +108,10 @@ pub struct UploadReport {
     pub tag: String,
     pub release_url: String,
     pub draft: bool,
+    /// A draft was created for the tag by this run.
+    pub created: bool,
+    /// The draft was published by this run (only after every asset verified).
+    pub published: bool,
     pub assets: Vec<AssetReport>,
 }
 
@@ -117,16 +121,26 @@ impl UploadReport {
     }
 }
 
-/// One bundle's upload.
+/// Which file of an artifact an asset is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssetKind {
+    Bundle,
+    Artifact,
+}
+
+/// One asset's upload (a bundle, or the artifact itself).
 #[derive(Debug, Clone, Serialize)]
 pub struct AssetReport {
+    pub kind: AssetKind,
     pub artifact: PathBuf,
     pub bundle: PathBuf,
     /// The asset name on the release (as GitHub stored it).
     pub asset: String,
     pub action: Option<crate::release::AssetAction>,
     pub download_url: Option<String>,
-    /// Downloaded back and found identical to the verified local bundle.
+    /// Downloaded back and verified (the bundle for the artifact's digest and
+    /// this run's signer; the artifact by its digest).
     pub checked: bool,
     pub error: Option<String>,
 }
