@@ -152,6 +152,9 @@ pub enum ApiFailure {
     Differs(String),
     #[error("unexpected response: {0}")]
     Decode(String),
+    /// Writing a downloaded file failed: not GitHub's doing, not retried.
+    #[error("cannot write the download: {0}")]
+    Local(String),
 }
 
 impl Retryable for ApiFailure {
@@ -225,6 +228,8 @@ pub struct UploadedAsset {
     pub download_url: String,
     /// The asset's API URL (downloads with the token, drafts included).
     pub api_url: String,
+    /// Its size as GitHub lists it.
+    pub size: u64,
 }
 
 /// A client for one repository's releases.
@@ -252,6 +257,17 @@ impl Releases {
         token: &Secret,
         retry: RetryPolicy,
     ) -> Result<Self, ReleaseError> {
+        Self::with_token(api_url, repo, Some(token), retry)
+    }
+
+    /// [`Self::new`], anonymous without a token (public repositories only;
+    /// GitHub then also hides drafts).
+    pub fn with_token(
+        api_url: &str,
+        repo: Repo,
+        token: Option<&Secret>,
+        retry: RetryPolicy,
+    ) -> Result<Self, ReleaseError> {
         let api = api_url.trim_end_matches('/').to_owned();
         let uri: http::Uri = api
             .parse()
@@ -273,12 +289,16 @@ impl Releases {
             origin.clone()
         };
         let client_err = |e: octocrab::Error| ReleaseError::Client(e.to_string());
-        let octo = Octocrab::builder()
+        let builder = Octocrab::builder()
             .base_uri(origin.as_str())
             .map_err(client_err)?
             .upload_uri(uploads.as_str())
-            .map_err(client_err)?
-            .personal_token(token.expose().to_owned())
+            .map_err(client_err)?;
+        let builder = match token {
+            Some(t) => builder.personal_token(t.expose().to_owned()),
+            None => builder,
+        };
+        let octo = builder
             .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
             .set_connect_timeout(Some(Duration::from_secs(10)))
             .set_read_timeout(Some(Duration::from_secs(60)))
@@ -381,6 +401,7 @@ impl Releases {
                             action: AssetAction::Unchanged,
                             download_url: asset.browser_download_url.to_string(),
                             api_url: asset.url.to_string(),
+                            size: asset.size.max(0) as u64,
                         });
                     }
                     // 2. Different bytes may still be the same statement (a
@@ -394,6 +415,7 @@ impl Releases {
                                 action: AssetAction::Equivalent,
                                 download_url: asset.browser_download_url.to_string(),
                                 api_url: asset.url.to_string(),
+                                size: asset.size.max(0) as u64,
                             });
                         }
                         Err(reason) if !overwrite => return Err(ApiFailure::Differs(reason)),
@@ -414,6 +436,7 @@ impl Releases {
                     action,
                     download_url: asset.browser_download_url.to_string(),
                     api_url: asset.url.to_string(),
+                    size: asset.size.max(0) as u64,
                 })
             })
             .await;
@@ -567,14 +590,43 @@ impl Releases {
             })
     }
 
+    /// Every asset of `release`, in GitHub's order.
+    pub async fn assets(&self, release: &Release) -> Result<Vec<UploadedAsset>, ReleaseError> {
+        let mut found = Vec::new();
+        let mut url = Some(format!(
+            "{}/releases/{}/assets?per_page=100",
+            self.repo_url(),
+            release.id
+        ));
+        while let Some(u) = url.take() {
+            let page: Page<Asset> = self
+                .retrying(|| self.get_json::<Page<Asset>>(&u))
+                .await
+                .map_err(|(attempts, cause)| {
+                    self.classify_on(release, "listing assets", attempts, cause)
+                })?;
+            found.extend(page.items.into_iter().map(|a| UploadedAsset {
+                name: a.name,
+                action: AssetAction::Unchanged,
+                download_url: a.browser_download_url.to_string(),
+                api_url: a.url.to_string(),
+                size: a.size.max(0) as u64,
+            }));
+            url = page.next.map(|u| u.to_string());
+        }
+        Ok(found)
+    }
+
     /// The SHA-256 and size of an asset's content, streamed: nothing is kept
-    /// in memory or written to disk.
-    pub async fn download_sha256(
+    /// in memory, and nothing is written unless `keep` names a file to write
+    /// (it appears whole or not at all).
+    pub async fn download_sha256_to(
         &self,
         asset: &UploadedAsset,
         tag: &str,
+        keep: Option<&Path>,
     ) -> Result<(String, u64), ReleaseError> {
-        self.retrying(|| self.stream_sha256(&asset.api_url))
+        self.retrying(|| self.stream_sha256(&asset.api_url, keep))
             .await
             .map_err(|(attempts, cause)| {
                 self.classify(cause, |cause| ReleaseError::Api {
@@ -586,18 +638,82 @@ impl Releases {
             })
     }
 
-    async fn stream_sha256(&self, asset_url: &str) -> Result<(String, u64), ApiFailure> {
+    /// The SHA-256 and size of an asset's content, streamed: nothing is kept
+    /// in memory or written to disk.
+    pub async fn download_sha256(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+    ) -> Result<(String, u64), ReleaseError> {
+        self.retrying(|| self.stream_sha256(&asset.api_url, None))
+            .await
+            .map_err(|(attempts, cause)| {
+                self.classify(cause, |cause| ReleaseError::Api {
+                    what: format!("downloading asset `{}`", asset.name),
+                    tag: tag.to_owned(),
+                    attempts,
+                    cause,
+                })
+            })
+    }
+
+    async fn stream_sha256(
+        &self,
+        asset_url: &str,
+        keep: Option<&Path>,
+    ) -> Result<(String, u64), ApiFailure> {
+        use tokio::io::AsyncWriteExt as _;
+        let local = |e: std::io::Error| ApiFailure::Local(e.to_string());
         let response = self.get_asset_response(asset_url).await?;
         let mut body = response.into_body();
+        let partial = keep.map(|p| p.with_extension("partial"));
+        let mut file = match &partial {
+            Some(p) => Some(tokio::fs::File::create(p).await.map_err(local)?),
+            None => None,
+        };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
             if let Ok(data) = frame.map_err(transport)?.into_data() {
                 size += data.len() as u64;
                 hasher.update(&data);
+                if let Some(f) = &mut file {
+                    f.write_all(&data).await.map_err(local)?;
+                }
             }
         }
+        if let (Some(mut f), Some(partial), Some(keep)) = (file, partial, keep) {
+            f.flush().await.map_err(local)?;
+            f.sync_all().await.map_err(local)?;
+            drop(f);
+            tokio::fs::rename(&partial, keep).await.map_err(local)?;
+        }
         Ok((hex::encode(hasher.finalize()), size))
+    }
+
+    /// An asset's content in memory, refused past `cap` bytes (bundles):
+    /// by its listed size before any download, and by what arrived.
+    pub async fn download_capped(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+        cap: u64,
+    ) -> Result<Bytes, ReleaseError> {
+        let too_large = |n: u64| n > cap;
+        let bytes = if too_large(asset.size) {
+            Bytes::new()
+        } else {
+            self.download(asset, tag).await?
+        };
+        if too_large(asset.size) || too_large(bytes.len() as u64) {
+            return Err(ReleaseError::Api {
+                what: format!("downloading asset `{}`", asset.name),
+                tag: tag.to_owned(),
+                attempts: 1,
+                cause: ApiFailure::Decode(format!("larger than {cap} bytes: not a bundle")),
+            });
+        }
+        Ok(bytes)
     }
 
     /// A 401/403 that is not a rate limit is a permission problem with one fix.

@@ -35,3 +35,5 @@ mod upload;
 mod verify;
 /// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
 mod verify_interop;
+/// `verify --release`: a release's assets verified in place, anonymously.
+mod verify_release;

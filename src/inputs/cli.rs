@@ -139,10 +139,33 @@ must match the whole identity, as if written ^(?:...)$. (cosign's are unanchored
 )]
 pub struct VerifyArgs {
     /// Artifacts, directories (every artifact there that has a bundle) or glob patterns
-    #[arg(value_name = "PATH|DIR|GLOB", required = true)]
+    #[arg(
+        value_name = "PATH|DIR|GLOB",
+        required_unless_present = "release",
+        conflicts_with = "release"
+    )]
     pub paths: Vec<String>,
+    /// Verify a GitHub release's assets in place: OWNER/REPO@TAG (token optional: GITHUB_TOKEN; GITHUB_API_URL for GHES)
+    #[arg(long, value_name = "OWNER/REPO@TAG")]
+    pub release: Option<String>,
+    /// With --release: only assets whose name matches this glob
+    #[arg(long, value_name = "GLOB", requires = "release")]
+    pub pattern: Option<String>,
+    /// With --release: keep the downloaded assets in DIR (otherwise nothing is written)
+    #[arg(long, value_name = "DIR", requires = "release")]
+    pub download: Option<PathBuf>,
+    /// With --release: an asset without a bundle is a failure, not just listed as unsigned
+    #[arg(long, requires = "release")]
+    pub require_all: bool,
+    /// The GitHub repository that must have signed (its workflow claim), with the GitHub Actions issuer; implied by --release
+    #[arg(
+        long,
+        value_name = "OWNER/NAME",
+        conflicts_with = "cert_github_workflow_repository"
+    )]
+    pub repo: Option<String>,
     /// The bundle to check a single artifact against [default: <artifact>.sigstore.json]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "release")]
     pub bundle: Option<PathBuf>,
     /// Descend into subdirectories of DIR arguments
     #[arg(short, long)]

@@ -254,6 +254,14 @@ pub enum SettingsError {
         "{flag} `{value}` is not an http(s) URL: pass a URL such as https://rekor.example.com"
     )]
     InvalidUrl { flag: &'static str, value: String },
+    #[error("--release `{0}` is not OWNER/REPO@TAG: pass e.g. --release octo-org/app@v1.2.3")]
+    BadRelease(String),
+    #[error("--repo `{0}` is not OWNER/NAME: pass e.g. --repo octo-org/app")]
+    BadRepo(String),
+    #[error(
+        "--pattern `{pattern}` is not a valid glob ({reason}); fix: e.g. --pattern '*.tar.gz'"
+    )]
+    BadPattern { pattern: String, reason: String },
 }
 
 impl Settings {
@@ -283,7 +291,7 @@ impl Settings {
             CliCommand::Action => {
                 Command::Action(ActionSettings::resolve(action::read(env)?, env)?)
             }
-            CliCommand::Verify(args) => Command::Verify(VerifySettings::resolve(*args)?),
+            CliCommand::Verify(args) => Command::Verify(VerifySettings::resolve(*args, env)?),
         };
         Ok(Settings { output, command })
     }

@@ -10,8 +10,13 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use super::cli::VerifyArgs;
-use super::{BaseInstance, SettingsError};
+use super::{BaseInstance, Env, SettingsError};
+use crate::oidc::Secret;
+use crate::release::{Repo, GITHUB_COM_API};
 use crate::verify::policy::{AnchoredRegex, GitHubClaim, Matcher, Policy};
+
+/// The issuer of GitHub Actions identity tokens (`--repo` implies it).
+pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 /// `verify`, resolved.
 #[derive(Debug, Clone)]
@@ -26,6 +31,24 @@ pub struct VerifySettings {
     pub trust: VerifyTrust,
     /// No TUF refresh: embedded snapshots and local files only.
     pub offline: bool,
+    /// Verify a release's assets instead of local files.
+    pub release: Option<ReleaseSource>,
+}
+
+/// `--release OWNER/REPO@TAG` and its companions.
+#[derive(Debug, Clone)]
+pub struct ReleaseSource {
+    pub repo: Repo,
+    pub tag: String,
+    pub api_url: String,
+    /// Optional: public repositories answer anonymously.
+    pub token: Option<Secret>,
+    /// Only assets whose name matches.
+    pub pattern: Option<glob::Pattern>,
+    /// Keep the downloaded files here.
+    pub download: Option<PathBuf>,
+    /// An asset without a bundle is a failure.
+    pub require_all: bool,
 }
 
 /// What to trust.
@@ -38,10 +61,25 @@ pub enum VerifyTrust {
 }
 
 impl VerifySettings {
-    pub fn resolve(args: VerifyArgs) -> Result<VerifySettings, SettingsError> {
-        if args.paths.is_empty() {
+    pub fn resolve(args: VerifyArgs, env: &Env) -> Result<VerifySettings, SettingsError> {
+        let release = match &args.release {
+            Some(r) => Some(release_source(r, &args, env)?),
+            None => None,
+        };
+        if args.paths.is_empty() && release.is_none() {
             return Err(SettingsError::NoInputs);
         }
+        // `--repo` (or the release's repository): the signer must be a GitHub
+        // Actions workflow of that repository.
+        let repo_claim = match (&args.repo, &release) {
+            (Some(r), _) => Some(
+                r.parse::<Repo>()
+                    .map_err(|_| SettingsError::BadRepo(r.clone()))?
+                    .to_string(),
+            ),
+            (None, Some(rel)) => Some(rel.repo.to_string()),
+            (None, None) => None,
+        };
         if args.bundle.is_some() && args.paths.len() > 1 {
             return Err(SettingsError::BundleForManyArtifacts);
         }
@@ -56,6 +94,7 @@ impl VerifySettings {
                     }),
                 (None, None) => Ok(None),
             };
+        let explicit_repo_claim = args.cert_github_workflow_repository.is_some();
         let github = [
             (
                 GitHubClaim::Repository,
@@ -68,6 +107,12 @@ impl VerifySettings {
         ]
         .into_iter()
         .filter_map(|(c, v)| v.map(|v| (c, v)))
+        .chain(
+            repo_claim
+                .clone()
+                .filter(|_| !explicit_repo_claim)
+                .map(|r| (GitHubClaim::Repository, r)),
+        )
         .collect();
         let policy = Policy {
             identity: matcher(
@@ -79,7 +124,12 @@ impl VerifySettings {
                 "--cert-oidc-issuer-regexp",
                 args.cert_oidc_issuer,
                 args.cert_oidc_issuer_regexp,
-            )?,
+            )?
+            .or_else(|| {
+                repo_claim
+                    .as_ref()
+                    .map(|_| Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()))
+            }),
             github,
         };
         let trust = match (args.staging, args.trusted_root, args.trust_config) {
@@ -100,8 +150,49 @@ impl VerifySettings {
             policy,
             trust,
             offline: args.offline,
+            release,
         })
     }
+}
+
+fn release_source(
+    spec: &str,
+    args: &VerifyArgs,
+    env: &Env,
+) -> Result<ReleaseSource, SettingsError> {
+    let bad = || SettingsError::BadRelease(spec.to_owned());
+    let (repo, tag) = spec.split_once('@').ok_or_else(bad)?;
+    let repo: Repo = repo.parse().map_err(|_| bad())?;
+    if tag.is_empty() {
+        return Err(bad());
+    }
+    let pattern = match &args.pattern {
+        Some(p) => Some(
+            glob::Pattern::new(p).map_err(|e| SettingsError::BadPattern {
+                pattern: p.clone(),
+                reason: e.to_string(),
+            })?,
+        ),
+        None => None,
+    };
+    let api_url = env.get("GITHUB_API_URL").unwrap_or(GITHUB_COM_API);
+    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+        return Err(SettingsError::Upload(
+            super::release::UploadSettingsError::BadApiUrl(api_url.to_owned()),
+        ));
+    }
+    Ok(ReleaseSource {
+        repo,
+        tag: tag.to_owned(),
+        api_url: api_url.trim_end_matches('/').to_owned(),
+        token: env
+            .get("GITHUB_TOKEN")
+            .or_else(|| env.get("GH_TOKEN"))
+            .map(Secret::new),
+        pattern,
+        download: args.download.clone(),
+        require_all: args.require_all,
+    })
 }
 
 #[cfg(test)]
@@ -123,7 +214,7 @@ mod tests {
     }
 
     fn resolve(args: &[&str]) -> Result<VerifySettings, SettingsError> {
-        VerifySettings::resolve(parse(args).unwrap())
+        VerifySettings::resolve(parse(args).unwrap(), &Env::default())
     }
 
     #[test]
@@ -186,5 +277,51 @@ mod tests {
         assert!(matches!(s.policy.issuer, Some(Matcher::Exact(_))));
         assert_eq!(s.policy.github, [(GitHubClaim::Sha, "abc".to_owned())]);
         assert_eq!(s.trust, VerifyTrust::TrustedRoot("root.json".into()));
+    }
+
+    #[test]
+    fn release_implies_repository_and_github_issuer() {
+        let env = Env::from_pairs([("GITHUB_API_URL", "https://ghe.example/api/v3/")]);
+        let s =
+            VerifySettings::resolve(parse(&["--release", "o/r@v1.2.3"]).unwrap(), &env).unwrap();
+        let r = s.release.as_ref().unwrap();
+        assert_eq!(
+            (r.repo.to_string().as_str(), r.tag.as_str()),
+            ("o/r", "v1.2.3")
+        );
+        assert_eq!(r.api_url, "https://ghe.example/api/v3");
+        assert!(r.token.is_none(), "anonymous without GITHUB_TOKEN");
+        assert_eq!(
+            s.policy.github,
+            [(GitHubClaim::Repository, "o/r".to_owned())]
+        );
+        assert_eq!(
+            s.policy.issuer,
+            Some(Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()))
+        );
+        // `--repo` alone says the same for local files; an explicit issuer wins.
+        let s = VerifySettings::resolve(
+            parse(&["a", "--repo", "x/y", "--cert-oidc-issuer", "https://i"]).unwrap(),
+            &Env::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.policy.github,
+            [(GitHubClaim::Repository, "x/y".to_owned())]
+        );
+        assert_eq!(
+            s.policy.issuer,
+            Some(Matcher::Exact("https://i".to_owned()))
+        );
+        for bad in ["o/r", "o/r@", "nope@v1"] {
+            assert!(
+                VerifySettings::resolve(parse(&["--release", bad]).unwrap(), &Env::default())
+                    .is_err(),
+                "{bad}"
+            );
+        }
+        // Files and --release are different runs.
+        assert!(parse(&["a", "--release", "o/r@v1"]).is_err());
+        assert!(parse(&["--pattern", "*"]).is_err());
     }
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::verify::policy::{GitHubClaim, Matcher, Policy};
-use crate::verify::Verified;
+use crate::verify::{Signer, Verified};
 
 /// Everything `verify` checked.
 #[derive(Debug, Clone, Serialize)]
@@ -20,9 +20,15 @@ pub struct VerifyReport {
     pub instance: String,
     pub policy: PolicyReport,
     pub artifacts: Vec<VerifyArtifactReport>,
-    /// Files in directory arguments that have no bundle (not verified).
+    /// Files in directory arguments (or release assets) that have no bundle (not verified).
     pub unsigned: Vec<PathBuf>,
     pub warnings: Vec<String>,
+    /// Signers found, when no identity was pinned (see [`pin_hint`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signers: Vec<Signer>,
+    /// `OWNER/REPO@TAG` for `verify --release`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 impl VerifyReport {
@@ -105,6 +111,29 @@ pub fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
     }
 }
 
+/// With no identity pinned: who signed, and the exact flags that pin them.
+pub fn pin_hint(r: &VerifyReport) -> String {
+    let mut s = String::new();
+    for signer in &r.signers {
+        let issuer = signer.issuer.as_deref().unwrap_or("none");
+        let _ = writeln!(
+            s,
+            "Signed by {} (issuer {issuer}); to require this signer, verify with:",
+            signer.identity
+        );
+        let target = match &r.release {
+            Some(rel) => format!("--release {rel}"),
+            None => "<artifacts>".to_owned(),
+        };
+        let _ = writeln!(
+            s,
+            "  releasekit-sign verify {target} --cert-identity '{}' --cert-oidc-issuer '{issuer}'",
+            signer.identity
+        );
+    }
+    s
+}
+
 /// The per-artifact lines and the summary.
 pub fn human(r: &VerifyReport, verbose: bool) -> String {
     let mut s = String::new();
@@ -117,6 +146,18 @@ pub fn human(r: &VerifyReport, verbose: bool) -> String {
     for a in &r.artifacts {
         let _ = writeln!(s, "{}", artifact_line(a, verbose));
     }
+    if r.release.is_some() {
+        // Unsigned release assets are what a consumer most needs to see.
+        for u in &r.unsigned {
+            let _ = writeln!(
+                s,
+                "⚠ Unsigned: {} (no {}.sigstore.json on the release)",
+                u.display(),
+                u.display()
+            );
+        }
+    }
+    s += &pin_hint(r);
     let failed = r.artifacts.len() - r.verified();
     let _ = writeln!(
         s,

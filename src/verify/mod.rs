@@ -11,6 +11,7 @@
 //! writes a file.
 
 pub mod policy;
+pub mod release;
 pub mod targets;
 
 use std::path::{Path, PathBuf};
@@ -161,12 +162,27 @@ pub enum VerifyError {
     Http(reqwest::Error),
     #[error("a verification task stopped unexpectedly: {0}")]
     Task(tokio::task::JoinError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
+    #[error("cannot create the download directory {}: {source}", dir.display())]
+    Download {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl VerifyError {
     /// Configuration problems are usage errors; the rest failed while running.
     pub fn is_usage(&self) -> bool {
-        !matches!(self, VerifyError::Http(_) | VerifyError::Task(_))
+        use crate::release::ReleaseError as R;
+        match self {
+            VerifyError::Http(_) | VerifyError::Task(_) | VerifyError::Download { .. } => false,
+            VerifyError::Release(e) => matches!(
+                e,
+                R::NoRelease { .. } | R::BadRepo(_) | R::BadApiUrl(_) | R::Forbidden { .. }
+            ),
+            _ => true,
+        }
     }
 }
 
@@ -175,6 +191,9 @@ pub const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-re
 
 /// Verify every artifact `settings` names.
 pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError> {
+    if let Some(source) = &settings.release {
+        return run_release(settings, source).await;
+    }
     // 1. Find the work before loading anything, so a typo fails fast.
     let found = targets::build(
         &settings.inputs,
@@ -228,10 +247,69 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
     Ok(VerifyReport {
         instance,
         policy: (&settings.policy).into(),
+        signers: signers(&settings.policy, &artifacts),
         artifacts,
         unsigned: found.unsigned,
         warnings,
+        release: None,
     })
+}
+
+/// `verify --release`: the release's assets, verified without cloning or
+/// writing anything (see [`release`]).
+async fn run_release(
+    settings: &VerifySettings,
+    source: &crate::inputs::verify::ReleaseSource,
+) -> Result<VerifyReport, VerifyError> {
+    let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
+    if settings.policy.accepts_any_identity() {
+        warnings.push(format!(
+            "no --cert-identity or --cert-identity-regexp: any workflow of {} is accepted; pin the signer with the command below",
+            source.repo
+        ));
+    }
+    let verifier = Verifier::new(&root).map_err(|source| VerifyError::Verifier {
+        instance: instance.clone(),
+        source,
+    })?;
+    let found = release::run(source, &verifier, &settings.policy).await?;
+    Ok(VerifyReport {
+        instance,
+        policy: (&settings.policy).into(),
+        signers: signers(&settings.policy, &found.artifacts),
+        artifacts: found.artifacts,
+        unsigned: found.unsigned,
+        warnings,
+        release: Some(format!("{}@{}", source.repo, source.tag)),
+    })
+}
+
+/// The distinct signers of verified artifacts, when no identity was pinned
+/// (so the report can show how to pin them).
+fn signers(policy: &policy::Policy, artifacts: &[VerifyArtifactReport]) -> Vec<Signer> {
+    if !policy.accepts_any_identity() {
+        return Vec::new();
+    }
+    let mut found: Vec<Signer> = Vec::new();
+    for a in artifacts {
+        if let VerifyOutcome::Verified(v) = &a.outcome {
+            let s = Signer {
+                identity: v.identity.clone(),
+                issuer: v.issuer.clone(),
+            };
+            if !found.contains(&s) {
+                found.push(s);
+            }
+        }
+    }
+    found
+}
+
+/// Who signed, as found in verified certificates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signer {
+    pub identity: String,
+    pub issuer: Option<String>,
 }
 
 async fn load_root(

@@ -1,0 +1,165 @@
+//! `verify --release OWNER/REPO@TAG`: a release's assets verified in place.
+//!
+//! Owns pairing a release's assets (`<asset>` with `<asset>.sigstore.json`),
+//! the `--pattern` filter, and the per-asset order: the bundle is downloaded
+//! (capped) and parsed first, then the asset is streamed through SHA-256
+//! without being written anywhere (or into `--download DIR`, whole or not at
+//! all), then checked like a local file ([`super::verify_bytes`]). Nothing is
+//! cloned and no login is needed for a public repository. It talks to GitHub
+//! only through [`crate::release`] and prints nothing.
+
+use std::path::PathBuf;
+
+use sigstore_types::Sha256Hash;
+use sigstore_verify::Verifier;
+
+use super::policy::Policy;
+use super::{Failure, Verified, VerifyError};
+use crate::bundle_io::{BUNDLE_SUFFIX, MAX_BUNDLE_BYTES};
+use crate::inputs::verify::ReleaseSource;
+use crate::net::RetryPolicy;
+use crate::release::{Release, Releases, UploadedAsset};
+use crate::report::verify::{VerifyArtifactReport, VerifyOutcome};
+
+/// The release's assets, verified (in the release's order) or listed unsigned.
+pub struct ReleaseResults {
+    pub artifacts: Vec<VerifyArtifactReport>,
+    pub unsigned: Vec<PathBuf>,
+}
+
+/// Verify every (matching) asset of the release that has a bundle.
+pub async fn run(
+    source: &ReleaseSource,
+    verifier: &Verifier,
+    policy: &Policy,
+) -> Result<ReleaseResults, VerifyError> {
+    // 1. The release and its assets: one listing, no clone, token optional.
+    let releases = Releases::with_token(
+        &source.api_url,
+        source.repo.clone(),
+        source.token.as_ref(),
+        RetryPolicy::default(),
+    )?;
+    let release = releases.find(&source.tag).await?;
+    let assets = releases.assets(&release).await?;
+    if let Some(dir) = &source.download {
+        std::fs::create_dir_all(dir).map_err(|e| VerifyError::Download {
+            dir: dir.clone(),
+            source: e,
+        })?;
+    }
+
+    // 2. Pair each artifact asset with its bundle asset.
+    let is_bundle = |a: &UploadedAsset| a.name.ends_with(BUNDLE_SUFFIX);
+    let mut artifacts = Vec::new();
+    let mut unsigned = Vec::new();
+    for asset in assets.iter().filter(|a| !is_bundle(a)) {
+        if source
+            .pattern
+            .as_ref()
+            .is_some_and(|p| !p.matches(&asset.name))
+        {
+            continue;
+        }
+        let bundle_name = format!("{}{BUNDLE_SUFFIX}", asset.name);
+        let Some(bundle) = assets.iter().find(|a| a.name == bundle_name) else {
+            if source.require_all {
+                artifacts.push(VerifyArtifactReport {
+                    path: PathBuf::from(&asset.name),
+                    bundle: PathBuf::from(&bundle_name),
+                    outcome: VerifyOutcome::Failed {
+                        error: format!(
+                            "Unsigned: the release has no {bundle_name} (--require-all)"
+                        ),
+                    },
+                });
+            } else {
+                unsigned.push(PathBuf::from(&asset.name));
+            }
+            continue;
+        };
+        // 3. Verify, one asset at a time: each streams, so memory stays flat.
+        let outcome = match verify_asset(
+            &releases, &release, asset, bundle, source, verifier, policy,
+        )
+        .await
+        {
+            Ok(v) => VerifyOutcome::Verified(v),
+            Err(e) => VerifyOutcome::Failed {
+                error: e.to_string(),
+            },
+        };
+        artifacts.push(VerifyArtifactReport {
+            path: PathBuf::from(&asset.name),
+            bundle: PathBuf::from(&bundle_name),
+            outcome,
+        });
+    }
+    // 4. A bundle whose artifact is not on the release vouches for nothing
+    //    a consumer can download: say so.
+    for bundle in assets.iter().filter(|a| is_bundle(a)) {
+        let artifact = &bundle.name[..bundle.name.len() - BUNDLE_SUFFIX.len()];
+        let wanted = source.pattern.as_ref().is_none_or(|p| p.matches(artifact));
+        if wanted && !assets.iter().any(|a| a.name == artifact) {
+            artifacts.push(VerifyArtifactReport {
+                path: PathBuf::from(artifact),
+                bundle: PathBuf::from(&bundle.name),
+                outcome: VerifyOutcome::Failed {
+                    error: format!(
+                        "Artifact not found: the release has {} but no {artifact}",
+                        bundle.name
+                    ),
+                },
+            });
+        }
+    }
+    Ok(ReleaseResults {
+        artifacts,
+        unsigned,
+    })
+}
+
+/// Why one asset could not be checked, or did not verify.
+#[derive(Debug, thiserror::Error)]
+enum AssetFailure {
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
+    #[error(transparent)]
+    Verify(#[from] Failure),
+}
+
+async fn verify_asset(
+    releases: &Releases,
+    release: &Release,
+    asset: &UploadedAsset,
+    bundle: &UploadedAsset,
+    source: &ReleaseSource,
+    verifier: &Verifier,
+    policy: &Policy,
+) -> Result<Verified, AssetFailure> {
+    // The bundle first: a broken one fails before a large asset is streamed.
+    let json = releases
+        .download_capped(bundle, &release.tag, MAX_BUNDLE_BYTES)
+        .await?;
+    super::parse_bundle(std::path::Path::new(&bundle.name), &json)?;
+    let keep = source.download.as_ref().map(|d| d.join(&asset.name));
+    let (sha256, size) = releases
+        .download_sha256_to(asset, &release.tag, keep.as_deref())
+        .await?;
+    if let Some(dir) = &source.download {
+        // The bundle next to its artifact, as `verify DIR` expects.
+        let path = dir.join(&bundle.name);
+        crate::bundle_io::write_atomic(&path, &json, true)
+            .map_err(|e| AssetFailure::Verify(Failure::ReadBundle(e)))?;
+    }
+    let digest = Sha256Hash::from_hex(&sha256)
+        .map_err(|e| Failure::BundleInvalid(format!("digest: {e}")))?;
+    Ok(super::verify_bytes(
+        verifier,
+        policy,
+        std::path::Path::new(&bundle.name),
+        &json,
+        digest,
+        size,
+    )?)
+}

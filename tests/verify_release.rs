@@ -1,0 +1,201 @@
+//! `verify --release OWNER/REPO@TAG`: a release's assets verified in place,
+//! anonymously, against the sandbox's GitHub and trusted root.
+
+use releasekit_sandbox::Sandbox;
+use releasekit_sign::net::RetryPolicy;
+use releasekit_sign::oidc::Secret;
+use releasekit_sign::release::{identical_only, Releases};
+
+use crate::util::{bin, code, run, sign, stdout, Work};
+
+const REPO: &str = "octo-org/octo-repo";
+const TAG: &str = "v1.0.0";
+
+fn client(sandbox: &Sandbox) -> Releases {
+    Releases::new(
+        &sandbox.urls().github_api,
+        REPO.parse().unwrap(),
+        &Secret::new(sandbox.github_token()),
+        RetryPolicy::default(),
+    )
+    .unwrap()
+}
+
+/// A release with two signed artifacts (artifacts and bundles uploaded) and
+/// one unsigned asset.
+async fn signed_release(sandbox: &Sandbox) -> Work {
+    let work = Work::new();
+    work.file("dist/app-1.0.tar.gz", "tarball");
+    work.file("dist/app-1.0.whl", "wheel");
+    let mut cmd = sign(sandbox, work.dir.path());
+    cmd.args([
+        "dist",
+        "--upload",
+        "--upload-artifacts",
+        "--release-tag",
+        TAG,
+        "--repo",
+        REPO,
+    ])
+    .env("GITHUB_API_URL", &sandbox.urls().github_api)
+    .env("GITHUB_TOKEN", sandbox.github_token());
+    assert_eq!(code(&run(cmd).await), 0);
+    let notes = work.file("NOTES.txt", "release notes");
+    let releases = client(sandbox);
+    let release = releases.find(TAG).await.unwrap();
+    releases
+        .upload_as(
+            &release,
+            "NOTES.txt",
+            &notes,
+            "text/plain",
+            false,
+            &identical_only,
+        )
+        .await
+        .unwrap();
+    work
+}
+
+/// `verify --release`, anonymous (no GITHUB_TOKEN), from an empty directory.
+fn verify_release(sandbox: &Sandbox, cwd: &Work, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = bin(cwd.dir.path());
+    cmd.args([
+        "verify",
+        "--release",
+        &format!("{REPO}@{TAG}"),
+        "--trusted-root",
+    ])
+    .arg(sandbox.trusted_root_path())
+    .args(extra)
+    .env("GITHUB_API_URL", &sandbox.urls().github_api);
+    cmd
+}
+
+/// Every signed asset verifies, the unsigned one is listed, the signer is
+/// shown with the command that pins it, and nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn all_assets_verify_anonymously() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(out.contains("✅ Verified: app-1.0.tar.gz\n"), "{out}");
+    assert!(out.contains("✅ Verified: app-1.0.whl\n"), "{out}");
+    assert!(
+        out.contains("⚠ Unsigned: NOTES.txt (no NOTES.txt.sigstore.json on the release)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "releasekit-sign verify --release {REPO}@{TAG} --cert-identity '{}' --cert-oidc-issuer '{}'",
+            sandbox.identity(),
+            sandbox.issuer()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("Verified 2 of 2 artifact(s)."), "{out}");
+    assert!(consumer.listing().is_empty(), "nothing is written");
+
+    // --require-all makes the unsigned asset a failure.
+    let o = run(verify_release(&sandbox, &consumer, &["--require-all"])).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("❌ NOTES.txt: Unsigned: the release has no NOTES.txt.sigstore.json"),
+        "{}",
+        stdout(&o)
+    );
+    // --pattern narrows, and --download keeps what was verified.
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--pattern", "*.whl", "--download", "got"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0);
+    assert!(!stdout(&o).contains("tar.gz"), "{}", stdout(&o));
+    assert_eq!(
+        consumer.listing(),
+        ["got/app-1.0.whl", "got/app-1.0.whl.sigstore.json"]
+    );
+}
+
+/// A replaced asset, a replaced bundle, and a missing bundle each fail
+/// with their own line (exit 1).
+#[tokio::test(flavor = "multi_thread")]
+async fn tampering_gives_the_right_line() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = signed_release(&sandbox).await;
+    let consumer = Work::new();
+    let gh = sandbox.github();
+
+    assert!(gh.replace_asset_content(REPO, TAG, "app-1.0.tar.gz", "evil tarball"));
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("❌ app-1.0.tar.gz: Verification failed: artifact modified after signing (digest mismatch)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("✅ Verified: app-1.0.whl"));
+    assert!(gh.replace_asset_content(REPO, TAG, "app-1.0.tar.gz", "tarball"));
+
+    // The wheel's bundle swapped for a bundle that was altered.
+    let mut bundle: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(work.path("dist/app-1.0.whl.sigstore.json")).unwrap(),
+    )
+    .unwrap();
+    bundle["messageSignature"]["signature"] =
+        "MEUCIQDx4yfR6Mz5v3Kq1bRZ6w0eNqv0R0Yx2fJc8rQfZKqZPAIgHs0rVqkq2nq0F8rjGkO0H4x3oYVbWqj1xvJ9Q0o7W2E=".into();
+    assert!(gh.replace_asset_content(REPO, TAG, "app-1.0.whl.sigstore.json", bundle.to_string()));
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(out.contains("❌ app-1.0.whl: "), "{out}");
+    assert!(out.contains("✅ Verified: app-1.0.tar.gz"), "{out}");
+
+    // The tarball's bundle deleted: unsigned, an error with --require-all.
+    let releases = client(&sandbox);
+    let release = releases.find(TAG).await.unwrap();
+    let assets = releases.assets(&release).await.unwrap();
+    let b = assets
+        .iter()
+        .find(|a| a.name == "app-1.0.tar.gz.sigstore.json")
+        .unwrap();
+    releases.delete_asset(&release, b).await.unwrap();
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--require-all", "--pattern", "app-*"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("❌ app-1.0.tar.gz: Unsigned: the release has no app-1.0.tar.gz.sigstore.json (--require-all)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// `--release` implies the repository: bundles from another repository's
+/// workflow fail the policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn release_implies_the_repository_claim() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let consumer = Work::new();
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--cert-github-workflow-repository", "someone/else"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("Certificate GitHub workflow repository mismatch"),
+        "{}",
+        stdout(&o)
+    );
+}
