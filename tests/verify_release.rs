@@ -199,3 +199,55 @@ async fn release_implies_the_repository_claim() {
         stdout(&o)
     );
 }
+
+/// `verify sha256:<hex> --bundle FILE`: an artifact known only by its digest
+/// (as sigstore-python and cosign accept).
+#[tokio::test(flavor = "multi_thread")]
+async fn artifact_known_by_digest() {
+    use sha2::Digest as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("app.bin", "the binary");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("app.bin");
+    assert_eq!(code(&run(cmd).await), 0);
+    let verify = |digest: String, bundle: bool| {
+        let mut cmd = bin(work.dir.path());
+        cmd.args(["verify", &digest, "--trusted-root"])
+            .arg(sandbox.trusted_root_path())
+            .args(["--cert-identity", &sandbox.identity()])
+            .args(["--cert-oidc-issuer", &sandbox.issuer()]);
+        if bundle {
+            cmd.args(["--bundle", "app.bin.sigstore.json"]);
+        }
+        cmd
+    };
+    let good = format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(b"the binary"))
+    );
+    let o = run(verify(good.clone(), true)).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains(&format!("✅ Verified: {good}")),
+        "{}",
+        stdout(&o)
+    );
+
+    let other = format!("sha256:{}", hex::encode(sha2::Sha256::digest(b"another")));
+    let o = run(verify(other.clone(), true)).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains(&format!(
+            "❌ {other}: Verification failed: artifact modified after signing (digest mismatch)"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    // Usage errors: no bundle to pair with, or not a digest.
+    let o = run(verify(good, false)).await;
+    assert_eq!(code(&o), 2);
+    assert!(crate::util::stderr(&o).contains("--bundle FILE"));
+    let o = run(verify("sha256:abc".into(), true)).await;
+    assert_eq!(code(&o), 2);
+}

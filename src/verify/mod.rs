@@ -41,7 +41,9 @@ pub struct Verified {
     identity: String,
     issuer: Option<String>,
     sha256: String,
-    size: u64,
+    /// Unknown when the artifact was given only by its digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
     log_index: Option<u64>,
     /// The integrated time of a Rekor v1 entry, when there is one.
     integrated_time: Option<jiff::Timestamp>,
@@ -354,9 +356,14 @@ pub fn verify_one(
     }
     // The bundle first: a broken one fails before a large artifact is read.
     let bundle = read_bundle(&target.bundle)?;
+    if let Some(hex) = &target.digest {
+        let digest = Sha256Hash::from_hex(hex)
+            .map_err(|e| Failure::BundleInvalid(format!("digest {hex}: {e}")))?;
+        return check_bundle(verifier, policy, &bundle, digest, None);
+    }
     let file = std::fs::File::open(&target.artifact).map_err(Failure::ReadArtifact)?;
     let (digest, size) = digest::sha256_reader(file, |_| {}).map_err(Failure::ReadArtifact)?;
-    check_bundle(verifier, policy, &bundle, digest, size)
+    check_bundle(verifier, policy, &bundle, digest, Some(size))
 }
 
 /// Check a bundle held in memory (a release asset, say: `source` names it in
@@ -370,7 +377,7 @@ pub fn verify_bytes(
     size: u64,
 ) -> Result<Verified, Failure> {
     let bundle = parse_bundle(source, bundle_json)?;
-    check_bundle(verifier, policy, &bundle, digest, size)
+    check_bundle(verifier, policy, &bundle, digest, Some(size))
 }
 
 fn check_bundle(
@@ -378,7 +385,7 @@ fn check_bundle(
     policy: &policy::Policy,
     bundle: &Bundle,
     digest: Sha256Hash,
-    size: u64,
+    size: Option<u64>,
 ) -> Result<Verified, Failure> {
     // Keyless only, any identity here: the policy is applied below to the
     // certificate sigstore-verify accepted, with our matching rules.

@@ -23,6 +23,9 @@ pub struct Target {
     pub bundle: PathBuf,
     /// Known before any file is read: the bundle or the artifact is absent.
     pub missing: Option<Missing>,
+    /// `sha256:<hex>` given instead of a file: the artifact is known only by
+    /// its digest (as sigstore-python and cosign accept), lowercase hex.
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +56,10 @@ pub enum TargetError {
     NoMatch(String),
     #[error("--bundle names the bundle of one artifact, but {0} artifacts were found; fix: name one artifact")]
     BundleForManyArtifacts(usize),
+    #[error("`{0}` is not sha256:<64 hex digits>; fix: pass the artifact's SHA-256, e.g. sha256:$(sha256sum FILE | cut -d' ' -f1)")]
+    BadDigest(String),
+    #[error("`{0}` names an artifact by its digest, so its bundle cannot be found next to it; fix: pass --bundle FILE")]
+    DigestNeedsBundle(String),
 }
 
 /// Expand `args` into targets; `bundle` (from `--bundle`) replaces the bundle
@@ -83,6 +90,22 @@ fn expand(
     explicit_bundle: Option<&Path>,
     out: &mut Targets,
 ) -> Result<(), TargetError> {
+    if let Some(hex) = arg.strip_prefix("sha256:") {
+        let valid = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid {
+            return Err(TargetError::BadDigest(arg.to_owned()));
+        }
+        let bundle = explicit_bundle
+            .ok_or_else(|| TargetError::DigestNeedsBundle(arg.to_owned()))?
+            .to_owned();
+        out.targets.push(Target {
+            artifact: PathBuf::from(arg),
+            missing: (!bundle.is_file()).then_some(Missing::Bundle),
+            bundle,
+            digest: Some(hex.to_ascii_lowercase()),
+        });
+        return Ok(());
+    }
     let is_dir = Path::new(arg).is_dir();
     let plan = match plan::build(&PlanInput {
         args: std::slice::from_ref(&arg.to_owned()),
@@ -117,6 +140,7 @@ fn expand(
             artifact: a.path,
             bundle,
             missing: (!present).then_some(Missing::Bundle),
+            digest: None,
         });
     }
     for s in plan.skipped {
@@ -130,6 +154,7 @@ fn expand(
             artifact,
             bundle: s.path,
             missing: (!exists).then_some(Missing::Artifact),
+            digest: None,
         });
     }
     if is_dir && out.targets.len() == before {
@@ -157,6 +182,7 @@ fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
             artifact: artifact_of(&bundle),
             bundle,
             missing: Some(Missing::Artifact),
+            digest: None,
         });
     }
     Ok(())
