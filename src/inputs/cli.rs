@@ -138,7 +138,7 @@ must match the whole identity, as if written ^(?:...)$. (cosign's are unanchored
 --cert-identity-regexp any Sigstore identity is accepted (a warning says so)."
 )]
 pub struct VerifyArgs {
-    /// Artifacts, directories (every artifact there that has a bundle) or glob patterns
+    /// Artifacts, directories (every artifact there that has a bundle), glob patterns, or sha256:<hex> (an artifact known by its digest; with --bundle)
     #[arg(
         value_name = "PATH|DIR|GLOB",
         required_unless_present = "release",
