@@ -251,3 +251,78 @@ async fn artifact_known_by_digest() {
     let o = run(verify("sha256:abc".into(), true)).await;
     assert_eq!(code(&o), 2);
 }
+
+/// A 500 MiB asset is verified with flat memory: it is streamed through
+/// SHA-256, never held whole (the process's peak RSS stays far below its size).
+#[tokio::test(flavor = "multi_thread")]
+async fn large_asset_verifies_with_flat_memory() {
+    const SIZE: u64 = 500 * 1024 * 1024;
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "/usr/bin/time is needed to measure peak memory"
+        );
+        eprintln!("SKIPPED: /usr/bin/time not found");
+        return;
+    }
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let big = work.path("dist/big.img");
+    std::fs::create_dir_all(big.parent().unwrap()).unwrap();
+    {
+        use std::io::Write as _;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        let block: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
+        for _ in 0..SIZE / block.len() as u64 {
+            f.write_all(&block).unwrap();
+        }
+    }
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args([
+        "dist",
+        "--upload",
+        "--upload-artifacts",
+        "--release-tag",
+        TAG,
+        "--repo",
+        REPO,
+    ])
+    .env("GITHUB_API_URL", &sandbox.urls().github_api)
+    .env("GITHUB_TOKEN", sandbox.github_token());
+    assert_eq!(code(&run(cmd).await), 0);
+    std::fs::remove_file(&big).unwrap();
+
+    let consumer = Work::new();
+    let mut cmd = assert_cmd::Command::new(time);
+    cmd.current_dir(consumer.dir.path())
+        .env_clear()
+        .args(["-f", "peak-rss-kib=%M"])
+        .arg(assert_cmd::cargo::cargo_bin("releasekit-sign"))
+        .args([
+            "verify",
+            "--release",
+            &format!("{REPO}@{TAG}"),
+            "--trusted-root",
+        ])
+        .arg(sandbox.trusted_root_path())
+        .env("GITHUB_API_URL", &sandbox.urls().github_api);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("✅ Verified: big.img"),
+        "{}",
+        stdout(&o)
+    );
+    let err = crate::util::stderr(&o);
+    let peak_kib: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in {err}"));
+    assert!(
+        peak_kib < 100 * 1024,
+        "peak RSS {peak_kib} KiB for a {SIZE}-byte asset"
+    );
+    assert!(consumer.listing().is_empty());
+}

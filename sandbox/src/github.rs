@@ -31,6 +31,8 @@ use crate::Shared;
 const DOCS: &str = "https://docs.github.com/rest";
 const RATE_LIMIT: u64 = 5000;
 const DEFAULT_PER_PAGE: usize = 30;
+/// GitHub's limit on one release asset.
+const MAX_ASSET_BYTES: usize = 2 * 1024 * 1024 * 1024;
 const MAX_PER_PAGE: usize = 100;
 
 /// An API failure, rendered with GitHub's status code and JSON body.
@@ -578,7 +580,10 @@ pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/releases/{id}/assets",
-            get(list_assets::<S>).post(upload_asset::<S>),
+            get(list_assets::<S>)
+                .post(upload_asset::<S>)
+                // GitHub accepts assets up to 2 GiB; axum's default is 2 MB.
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_ASSET_BYTES)),
         )
         .route(
             "/repos/{owner}/{repo}/releases/assets/{id}",
