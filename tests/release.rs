@@ -343,3 +343,74 @@ async fn concurrent_jobs_fill_one_draft() {
             .collect::<Vec<_>>()
     );
 }
+
+/// The action runs the same lifecycle from its inputs; a bad `release-mode`
+/// fails before any request, naming the input.
+#[tokio::test(flavor = "multi_thread")]
+async fn action_inputs_drive_the_lifecycle() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.github().set_repo_immutable(REPO, true);
+    let work = Work::new();
+    work.file("dist/app-7.0.tar.gz", "tarball 7");
+    let action = |mode: &str| {
+        let mut cmd = crate::util::bin(work.dir.path());
+        cmd.arg("action")
+            .envs(sandbox.env())
+            .env("INPUT_INPUTS", "dist/*")
+            .env("INPUT_TRUST-CONFIG", sandbox.trust_config_path())
+            .env("INPUT_GITHUB-TOKEN", sandbox.github_token())
+            .env("INPUT_RELEASE-TAG", "v7.0.0")
+            .env("INPUT_RELEASE-MODE", mode)
+            .env("INPUT_PUBLISH", "true")
+            .env("INPUT_UPLOAD-ARTIFACTS", "true");
+        cmd
+    };
+    let o = run(action("later")).await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        stdout(&o).contains("input `release-mode` is `later`: use existing, draft or auto")
+            || stderr(&o).contains("input `release-mode` is `later`: use existing, draft or auto"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(sandbox.github().releases_for_tag(REPO, "v7.0.0").is_empty());
+
+    let o = run(action("auto")).await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("✅ app-7.0.tar.gz: uploaded (verified on the release)")
+            && out.contains("✅ app-7.0.tar.gz.sigstore.json: uploaded (verified on the release)")
+            && out.contains("🚀 Published release v7.0.0"),
+        "{out}"
+    );
+    let releases = sandbox.github().releases_for_tag(REPO, "v7.0.0");
+    assert_eq!(releases.len(), 1);
+    assert!(!releases[0].draft && releases[0].immutable);
+    assert_eq!(
+        names(&releases[0].assets),
+        ["app-7.0.tar.gz", "app-7.0.tar.gz.sigstore.json"]
+    );
+
+    // Re-running the job (a fresh runner) against the published, immutable
+    // release changes nothing and succeeds: everything is already there.
+    let fresh = Work::new();
+    fresh.file("dist/app-7.0.tar.gz", "tarball 7");
+    let mut cmd = crate::util::bin(fresh.dir.path());
+    cmd.arg("action")
+        .envs(sandbox.env())
+        .env("INPUT_INPUTS", "dist/*")
+        .env("INPUT_TRUST-CONFIG", sandbox.trust_config_path())
+        .env("INPUT_GITHUB-TOKEN", sandbox.github_token())
+        .env("INPUT_RELEASE-TAG", "v7.0.0")
+        .env("INPUT_RELEASE-MODE", "auto")
+        .env("INPUT_UPLOAD-ARTIFACTS", "true");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("kept: an equivalent bundle is already on the release"),
+        "{}",
+        stdout(&o)
+    );
+}
