@@ -321,7 +321,8 @@ impl Releases {
     }
 
     /// The release for `tag`, drafts included (GitHub resolves only
-    /// published releases by tag; drafts are found by listing).
+    /// published releases by tag; drafts are found by listing, the oldest
+    /// first).
     pub async fn find(&self, tag: &str) -> Result<Release, ReleaseError> {
         let by_tag = format!(
             "{}/releases/tags/{}",
@@ -339,16 +340,10 @@ impl Releases {
             Err((_, ApiFailure::Status { status: 404, .. })) => {}
             Err((n, e)) => return Err(self.classify(e, |e| api_err(n, e))),
         }
-        let mut url = Some(format!("{}/releases?per_page=100", self.repo_url()));
-        while let Some(u) = url.take() {
-            let page: Page<GhRelease> = self
-                .retrying(|| self.get_json::<Page<GhRelease>>(&u))
-                .await
-                .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
-            if let Some(r) = page.items.into_iter().find(|r| r.tag_name == tag) {
-                return Ok(release(r));
-            }
-            url = page.next.map(|u| u.to_string());
+        // Several drafts may share a tag (matrix jobs): the oldest, as
+        // `release-mode: draft` settles on.
+        if let Some(oldest) = self.all_for_tag(tag).await?.into_iter().next() {
+            return Ok(oldest);
         }
         Err(ReleaseError::NoRelease {
             repo: self.repo.clone(),

@@ -326,3 +326,32 @@ async fn large_asset_verifies_with_flat_memory() {
     );
     assert!(consumer.listing().is_empty());
 }
+
+/// A tag without a (visible) release is a usage error that says why: a
+/// consumer without a token cannot see drafts.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_release_is_explained() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.github().create_release(
+        REPO,
+        "v2.0.0-rc1",
+        releasekit_sandbox::github::ReleaseSpec::draft(),
+    );
+    let consumer = Work::new();
+    let mut cmd = bin(consumer.dir.path());
+    cmd.args([
+        "verify",
+        "--release",
+        &format!("{REPO}@v2.0.0-rc1"),
+        "--trusted-root",
+    ])
+    .arg(sandbox.trusted_root_path())
+    .env("GITHUB_API_URL", &sandbox.urls().github_api);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        crate::util::stderr(&o).contains("octo-org/octo-repo has no release for tag `v2.0.0-rc1` visible without a token (drafts and private repositories need GITHUB_TOKEN)"),
+        "{}",
+        crate::util::stderr(&o)
+    );
+}

@@ -166,6 +166,12 @@ pub enum VerifyError {
     Task(tokio::task::JoinError),
     #[error(transparent)]
     Release(#[from] crate::release::ReleaseError),
+    #[error("{repo} has no release for tag `{tag}`{}: check the tag (and the repository)", if *anonymous { " visible without a token (drafts and private repositories need GITHUB_TOKEN)" } else { "" })]
+    NoRelease {
+        repo: String,
+        tag: String,
+        anonymous: bool,
+    },
     #[error("cannot create the download directory {}: {source}", dir.display())]
     Download {
         dir: PathBuf,

@@ -40,7 +40,14 @@ pub async fn run(
         source.token.as_ref(),
         RetryPolicy::default(),
     )?;
-    let release = releases.find(&source.tag).await?;
+    let release = releases.find(&source.tag).await.map_err(|e| match e {
+        crate::release::ReleaseError::NoRelease { repo, tag } => VerifyError::NoRelease {
+            repo: repo.to_string(),
+            tag,
+            anonymous: source.token.is_none(),
+        },
+        e => e.into(),
+    })?;
     let assets = releases.assets(&release).await?;
     if let Some(dir) = &source.download {
         std::fs::create_dir_all(dir).map_err(|e| VerifyError::Download {
