@@ -12,6 +12,7 @@ use crate::plan::PlanError;
 use crate::sign::session::SessionError;
 use crate::sign::SignError;
 use crate::trust::TrustError;
+use crate::verify::VerifyError;
 
 /// Exit code of a run where every artifact succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -28,6 +29,8 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Sign(#[from] SignError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
 }
 
 impl Error {
@@ -37,6 +40,8 @@ impl Error {
             Error::Sign(SignError::Trust(_) | SignError::TrustedRoot { .. }) => EXIT_USAGE,
             Error::Sign(SignError::Session(SessionError::Token(_))) => EXIT_USAGE,
             Error::Sign(_) => EXIT_FAILURE,
+            Error::Verify(e) if e.is_usage() => EXIT_USAGE,
+            Error::Verify(_) => EXIT_FAILURE,
         }
     }
 }

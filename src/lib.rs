@@ -22,6 +22,7 @@ pub mod oidc;
 pub mod trust;
 
 pub mod sign;
+pub mod verify;
 
 pub mod report;
 

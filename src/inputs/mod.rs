@@ -15,6 +15,7 @@
 //! the environment itself). This module does no I/O.
 
 pub mod cli;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 
 pub use cli::Cli;
 use cli::{CliCommand, GlobalArgs, SignArgs};
+pub use verify::{VerifySettings, VerifyTrust};
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
 
@@ -89,6 +91,7 @@ pub enum Verbosity {
 #[derive(Debug, Clone)]
 pub enum Command {
     Sign(SignSettings),
+    Verify(VerifySettings),
 }
 
 /// `sign`, resolved.
@@ -218,6 +221,10 @@ pub enum SettingsError {
     NoInputs,
     #[error("--staging and --trust-config both choose the instance: keep one of them")]
     ConflictingInstance,
+    #[error("--bundle names the bundle of one artifact, but several were given: verify them in separate runs, or drop --bundle to use each `<artifact>.sigstore.json`")]
+    BundleForManyArtifacts,
+    #[error("{flag} is not a valid regular expression ({reason}); fix: check the pattern (it is anchored: it must match the whole value)")]
+    InvalidRegexp { flag: &'static str, reason: String },
     #[error(
         "{flag} `{value}` is not an http(s) URL: pass a URL such as https://rekor.example.com"
     )]
@@ -232,6 +239,7 @@ impl Settings {
             CliCommand::Sign(args) => {
                 Command::Sign(SignSettings::resolve(SignLayer::from_args(args), env)?)
             }
+            CliCommand::Verify(args) => Command::Verify(VerifySettings::resolve(args)?),
         };
         Ok(Settings { output, command })
     }
@@ -340,6 +348,7 @@ mod tests {
     fn sign(args: &[&str], env: &[(&str, &str)]) -> SignSettings {
         match resolve(args, env).unwrap().command {
             Command::Sign(s) => s,
+            other => panic!("{other:?}"),
         }
     }
 

@@ -4,6 +4,7 @@
 //! [`human`] renders it for a terminal, and `main.rs` chooses where it goes.
 
 pub mod human;
+pub mod verify;
 
 use std::path::PathBuf;
 
