@@ -127,10 +127,17 @@ fn status_retry(status: u16) -> Retry {
     }
 }
 
+// A success status whose body does not decode (cut short or mangled by a proxy
+// or a restarting server) is retried like a 502: every request here is safe to
+// repeat (a new certificate; a re-sent Rekor entry is answered 409 and the
+// existing entry is used; a new timestamp). A lying answer that does decode is
+// not retried: the checks after the request refuse it.
 impl Retryable for sigstore_fulcio::Error {
     fn retry(&self) -> Retry {
         match self {
-            sigstore_fulcio::Error::Http(_) => Retry::After(None),
+            sigstore_fulcio::Error::Http(_)
+            | sigstore_fulcio::Error::InvalidResponse(_)
+            | sigstore_fulcio::Error::Json(_) => Retry::After(None),
             sigstore_fulcio::Error::Status { status, .. } => status_retry(*status),
             _ => Retry::No,
         }
@@ -140,7 +147,9 @@ impl Retryable for sigstore_fulcio::Error {
 impl Retryable for sigstore_rekor::Error {
     fn retry(&self) -> Retry {
         match self {
-            sigstore_rekor::Error::Http(_) => Retry::After(None),
+            sigstore_rekor::Error::Http(_)
+            | sigstore_rekor::Error::InvalidResponse(_)
+            | sigstore_rekor::Error::Json(_) => Retry::After(None),
             sigstore_rekor::Error::Status { status, .. } => status_retry(*status),
             _ => Retry::No,
         }
@@ -151,7 +160,10 @@ impl Retryable for sigstore_tsa::Error {
     fn retry(&self) -> Retry {
         // The TSA client reports transport failures and error statuses alike as `Http`.
         match self {
-            sigstore_tsa::Error::Http(_) => Retry::After(None),
+            sigstore_tsa::Error::Http(_)
+            | sigstore_tsa::Error::Parse(_)
+            | sigstore_tsa::Error::Asn1(_)
+            | sigstore_tsa::Error::InvalidResponse(_) => Retry::After(None),
             _ => Retry::No,
         }
     }
