@@ -11,6 +11,8 @@ mod dry_run;
 /// Existing bundles, `--overwrite`, partial failures, retries, Rekor 409, refusing what
 /// Fulcio got wrong, self-verification, Ctrl-C.
 mod failures;
+/// One fault story per service: transient faults retried, permanent ones named, re-runs.
+mod faults;
 /// Where the identity token comes from, and the missing `id-token: write` message.
 mod identity;
 /// Expanding files, directories and globs into artifacts.
