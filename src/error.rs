@@ -9,6 +9,7 @@
 
 use crate::inputs::SettingsError;
 use crate::plan::PlanError;
+use crate::release::ReleaseError;
 use crate::sign::session::SessionError;
 use crate::sign::SignError;
 use crate::trust::TrustError;
@@ -31,6 +32,8 @@ pub enum Error {
     Sign(#[from] SignError),
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
 }
 
 impl Error {
@@ -42,6 +45,14 @@ impl Error {
             Error::Sign(_) => EXIT_FAILURE,
             Error::Verify(e) if e.is_usage() => EXIT_USAGE,
             Error::Verify(_) => EXIT_FAILURE,
+            // The target is wrong, not the run: fixed by configuration.
+            Error::Release(
+                ReleaseError::NoRelease { .. }
+                | ReleaseError::BadRepo(_)
+                | ReleaseError::BadApiUrl(_)
+                | ReleaseError::Forbidden { .. },
+            ) => EXIT_USAGE,
+            Error::Release(_) => EXIT_FAILURE,
         }
     }
 }

@@ -4,6 +4,8 @@
 /// Temp dirs, the command builder wired to a sandbox, independent bundle checks.
 mod util;
 
+/// Action mode: INPUT_* and the job environment, outputs, summary, masks, annotations.
+mod action;
 /// Usage: help text, usage errors (exit 2), settings precedence seen from outside.
 mod cli;
 /// `--dry-run`: the plan is printed and nothing is requested or written.
@@ -27,3 +29,9 @@ mod rekor;
 mod renewal;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
+/// `verify`: bundles from the sandbox pass; each broken check fails with its message.
+mod verify;
+/// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
+mod verify_interop;
+/// Release upload: `--upload`, idempotence, retries, drafts.
+mod upload;

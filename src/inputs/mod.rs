@@ -14,17 +14,21 @@
 //! (the one exception is `sigstore-oidc`'s ambient CI detection, which reads
 //! the environment itself). This module does no I/O.
 
+pub mod action;
 pub mod cli;
 pub mod verify;
+pub mod release;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
+pub use action::ActionSettings;
 pub use cli::Cli;
 use cli::{CliCommand, GlobalArgs, SignArgs};
 pub use verify::{VerifySettings, VerifyTrust};
+pub use release::UploadSettings;
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
 
@@ -58,6 +62,11 @@ impl Env {
 
     /// A variable's value; an empty value counts as unset, as in GitHub Actions,
     /// where an undefined expression expands to the empty string.
+    /// Every variable, empty ones included.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
@@ -92,6 +101,8 @@ pub enum Verbosity {
 pub enum Command {
     Sign(SignSettings),
     Verify(VerifySettings),
+    /// The GitHub Action: `sign` configured by `INPUT_*`, then upload and check.
+    Action(ActionSettings),
 }
 
 /// `sign`, resolved.
@@ -106,6 +117,8 @@ pub struct SignSettings {
     pub jobs: NonZeroUsize,
     pub identity: IdentitySettings,
     pub instance: InstanceSettings,
+    /// Upload the bundles to a GitHub release after signing.
+    pub upload: Option<UploadSettings>,
 }
 
 /// Which Sigstore instance, and per-service overrides.
@@ -225,6 +238,10 @@ pub enum SettingsError {
     BundleForManyArtifacts,
     #[error("{flag} is not a valid regular expression ({reason}); fix: check the pattern (it is anchored: it must match the whole value)")]
     InvalidRegexp { flag: &'static str, reason: String },
+    #[error(transparent)]
+    Upload(#[from] release::UploadSettingsError),
+    #[error(transparent)]
+    Action(#[from] action::ActionInputError),
     #[error(
         "{flag} `{value}` is not an http(s) URL: pass a URL such as https://rekor.example.com"
     )]
@@ -237,9 +254,21 @@ impl Settings {
         let output = resolve_output(&cli.global, env);
         let command = match cli.command {
             CliCommand::Sign(args) => {
-                Command::Sign(SignSettings::resolve(SignLayer::from_args(args), env)?)
+                let upload = release::UploadLayer {
+                    upload: args.upload.upload.then_some(true),
+                    release_tag: args.upload.release_tag.clone(),
+                    repo: args.upload.repo.clone(),
+                    token: None,
+                };
+                let mut sign = SignSettings::resolve(SignLayer::from_args(*args), env)?;
+                sign.upload =
+                    release::resolve(upload, env, sign.overwrite, release::Vocabulary::Cli)?;
+                Command::Sign(sign)
             }
-            CliCommand::Verify(args) => Command::Verify(VerifySettings::resolve(args)?),
+            CliCommand::Action => {
+                Command::Action(ActionSettings::resolve(action::read(env)?, env)?)
+            }
+            CliCommand::Verify(args) => Command::Verify(VerifySettings::resolve(*args)?),
         };
         Ok(Settings { output, command })
     }
@@ -329,6 +358,7 @@ impl SignSettings {
                 .unwrap_or(NonZeroUsize::new(DEFAULT_JOBS).expect("non-zero default")),
             identity,
             instance,
+            upload: None,
         })
     }
 }

@@ -117,7 +117,7 @@ mod tests {
                 .chain(args.iter().copied()),
         )?;
         match cli.command {
-            CliCommand::Verify(v) => Ok(v),
+            CliCommand::Verify(v) => Ok(*v),
             other => panic!("{other:?}"),
         }
     }

@@ -101,7 +101,8 @@ impl Failure {
     /// bundle's own message digest equals the artifact's: that separates "the
     /// artifact changed" from "the bundle was altered", which the crate's
     /// error alone cannot tell apart.
-    fn from_verifier(e: SigError, digest_matches: Option<bool>) -> Failure {
+    fn from_verifier(e: SigError, bundle: &Bundle, digest: &Sha256Hash) -> Failure {
+        let digest_matches = message_digest_matches(bundle, digest);
         match e {
             SigError::ArtifactMismatch(_) | SigError::SignatureInvalid(_)
                 if digest_matches == Some(false) =>
@@ -116,6 +117,15 @@ impl Failure {
             SigError::Certificate(
                 c @ (CertificateError::Expired { .. } | CertificateError::NotYetValid { .. }),
             ) => Failure::SigningTimeOutsideValidity(c.to_string()),
+            // webpki checks the leaf's window while building the chain, so an
+            // expired leaf arrives as a chain error; say what really failed.
+            SigError::Certificate(CertificateError::ChainInvalid(d))
+                if d.contains("CertExpired") || d.contains("CertNotValidYet") =>
+            {
+                Failure::SigningTimeOutsideValidity(
+                    logged_time_outside_validity(bundle).unwrap_or(d),
+                )
+            }
             SigError::Certificate(c) => Failure::ChainNotTrusted(c.to_string()),
             SigError::TransparencyLog(t @ TransparencyLogError::IntegratedTime(_)) => {
                 Failure::SigningTimeOutsideValidity(t.to_string())
@@ -270,7 +280,7 @@ pub fn verify_one(
     // certificate sigstore-verify accepted, with our matching rules.
     let result = verifier
         .verify(digest, &bundle, &VerificationPolicy::any_identity())
-        .map_err(|e| Failure::from_verifier(e, message_digest_matches(&bundle, &digest)))?;
+        .map_err(|e| Failure::from_verifier(e, &bundle, &digest))?;
     let info = result
         .certificate()
         .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
@@ -304,6 +314,21 @@ fn read_bundle(path: &Path) -> Result<Bundle, Failure> {
     };
     let json = std::str::from_utf8(&bytes).map_err(|e| parse_err(e.to_string()))?;
     Bundle::from_json(json).map_err(|e| parse_err(e.to_string()))
+}
+
+/// "logged at T, certificate valid from A to B" when a log entry's
+/// integrated time is outside the leaf's window. For wording only: the
+/// verdict (a failure) was already reached on authenticated times.
+fn logged_time_outside_validity(bundle: &Bundle) -> Option<String> {
+    let info = sigstore_crypto::parse_certificate_info(bundle.signing_certificate()?).ok()?;
+    let (from, to) = (info.not_before, info.not_after);
+    bundle
+        .verification_material
+        .tlog_entries
+        .iter()
+        .filter_map(|e| e.integrated_time)
+        .find(|t| *t < from || *t > to)
+        .map(|t| format!("logged at {t}, but the certificate is valid only from {from} to {to}"))
 }
 
 /// Whether the bundle's declared SHA-256 message digest equals the
