@@ -6,6 +6,8 @@ mod util;
 
 /// Action mode: INPUT_* and the job environment, outputs, summary, masks, annotations.
 mod action;
+/// Bad input: missing, unreadable, linked, empty, oddly named files; broken bundles.
+mod bad_input;
 /// Usage: help text, usage errors (exit 2), settings precedence seen from outside.
 mod cli;
 /// `--dry-run`: the plan is printed and nothing is requested or written.
@@ -29,9 +31,9 @@ mod rekor;
 mod renewal;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
+/// Release upload: `--upload`, idempotence, retries, drafts.
+mod upload;
 /// `verify`: bundles from the sandbox pass; each broken check fails with its message.
 mod verify;
 /// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
 mod verify_interop;
-/// Release upload: `--upload`, idempotence, retries, drafts.
-mod upload;
