@@ -29,6 +29,8 @@ mod lies;
 mod rekor;
 /// Certificate renewal when a short-lived certificate would expire mid-run.
 mod renewal;
+/// No token in stdout, stderr or any written file, with every log level on.
+mod secrets;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
 /// Release upload: `--upload`, idempotence, retries, drafts.
