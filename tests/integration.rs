@@ -17,6 +17,8 @@ mod dry_run;
 mod failures;
 /// One fault story per service: transient faults retried, permanent ones named, re-runs.
 mod faults;
+/// The committed fuzz corpus, replayed through the fuzz targets' functions.
+mod fuzz_corpus;
 /// Where the identity token comes from, and the missing `id-token: write` message.
 mod identity;
 /// Expanding files, directories and globs into artifacts.
