@@ -295,3 +295,55 @@ async fn tsa_down_fails_the_artifact_with_the_tsa_named() {
     assert_eq!(sandbox.requests(Service::Tsa).len(), ATTEMPTS);
     assert_eq!(work.listing(), ["a.whl"]);
 }
+
+/// GitHub, permanently failing uploads (the release itself is found): the
+/// bundles are written whole and verify, and the run fails naming GitHub and
+/// each asset. (A re-run does not yet upload bundles that already exist: see
+/// the reliability report.)
+#[tokio::test(flavor = "multi_thread")]
+async fn github_upload_down_keeps_the_bundles_and_names_each_asset() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/b.whl", "b");
+    let github = sandbox.faults(Service::GitHub);
+    github.only_paths_containing("/assets");
+    github.fail_next(100, Fault::status(502));
+    let upload = || {
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.args([
+            "dist",
+            "--upload",
+            "--release-tag",
+            "v1.0.0",
+            "--repo",
+            "octo-org/octo-repo",
+        ])
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .env("GITHUB_TOKEN", sandbox.github_token());
+        cmd
+    };
+    let o = run(upload()).await;
+    assert_eq!(code(&o), 1);
+    let all = stdout(&o) + &stderr(&o);
+    for n in ["a", "b"] {
+        assert!(all.contains(&format!("{n}.whl.sigstore.json")), "{all}");
+        verify_bundle(
+            &sandbox,
+            &work.path(&format!("dist/{n}.whl")),
+            &work.path(&format!("dist/{n}.whl.sigstore.json")),
+        );
+    }
+    for n in ["a", "b"] {
+        assert!(
+            all.contains(&format!(
+                "uploading asset `{n}.whl.sigstore.json` on release v1.0.0 failed after 4 attempts: GitHub answered 502"
+            )),
+            "{all}"
+        );
+    }
+    assert!(sandbox
+        .github()
+        .assets("octo-org/octo-repo", "v1.0.0")
+        .is_empty());
+}
