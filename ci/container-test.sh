@@ -103,9 +103,9 @@ EXPECTED=$(printf 'app-1.0.tar.gz.sigstore.json\napp.1.0.whl.sigstore.json')
 
 # 6. An independent verifier accepts the bundles.
 SIGSTORE=${RELEASEKIT_SIGSTORE_PYTHON:-}
-[ -n "$SIGSTORE" ] || SIGSTORE=$(ls "$TARGET"/peers/sigstore-python-*/bin/sigstore 2>/dev/null | head -n1 || true)
-[ -n "$SIGSTORE" ] || { [ -x /work/.venv-peers/bin/sigstore ] && SIGSTORE=/work/.venv-peers/bin/sigstore; } || true
-if [ -n "$SIGSTORE" ]; then
+# The pinned venv the interop tests provision (sandbox/src/peers.rs).
+[ -n "$SIGSTORE" ] || SIGSTORE=$TARGET/peers/sigstore-python-4.5.1/bin/sigstore
+if [ -x "$SIGSTORE" ]; then
   "$SIGSTORE" --trust-config "$SANDBOX_TRUST_CONFIG" verify identity \
     --cert-identity "$SANDBOX_IDENTITY" --cert-oidc-issuer "$SANDBOX_ISSUER" \
     "$WS/dist/app-1.0.tar.gz" "$WS/dist/app 1.0.whl"
@@ -117,5 +117,6 @@ fi
 if run_action -e "INPUT_RELEASE-TAG=v9.9.9" -e "INPUT_OVERWRITE=true" > "$T/fail.log"; then
   echo "a tag without a release did not fail" >&2; exit 1
 fi
+# shellcheck disable=SC2016 # the backticks are literal text of the message
 grep -q '^::error::.*no release for tag `v9.9.9`' "$T/fail.log"
 echo "container test: OK"

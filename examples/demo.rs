@@ -55,13 +55,19 @@ async fn main() -> anyhow::Result<()> {
     step("Starting the sandbox: OIDC + Fulcio + Rekor v1/v2 + TSA + GitHub API on 127.0.0.1");
     let sandbox = Sandbox::start().await?;
     let urls = sandbox.urls();
-    println!("  Fulcio {}\n  Rekor  {}\n  TSA    {}\n  GitHub {}", urls.fulcio, urls.rekor_v1, urls.tsa, urls.github_api);
+    println!(
+        "  Fulcio {}\n  Rekor  {}\n  TSA    {}\n  GitHub {}",
+        urls.fulcio, urls.rekor_v1, urls.tsa, urls.github_api
+    );
     println!("  trust config: {}", sandbox.trust_config_path().display());
 
     step("Building releasekit-sign");
     let bin = build_binary()?;
 
-    let work = tempfile::Builder::new().prefix("releasekit-demo-").tempdir()?.keep();
+    let work = tempfile::Builder::new()
+        .prefix("releasekit-demo-")
+        .tempdir()?
+        .keep();
     let dist = work.join("dist");
     std::fs::create_dir_all(&dist)?;
     for (name, size) in [
@@ -75,11 +81,21 @@ async fn main() -> anyhow::Result<()> {
     let trust = sandbox.trust_config_path().display().to_string();
 
     step("Preview (no token, no request)");
-    run(&bin, &work, &sandbox, &["sign", "dist/", "--trust-config", &trust, "--dry-run"])?;
+    run(
+        &bin,
+        &work,
+        &sandbox,
+        &["sign", "dist/", "--trust-config", &trust, "--dry-run"],
+    )?;
 
     step("Signing dist/ as a GitHub Actions job (identity from ACTIONS_ID_TOKEN_REQUEST_URL)");
     anyhow::ensure!(
-        run(&bin, &work, &sandbox, &["sign", "dist/", "--trust-config", &trust])?,
+        run(
+            &bin,
+            &work,
+            &sandbox,
+            &["sign", "dist/", "--trust-config", &trust]
+        )?,
         "signing failed"
     );
     let posts = |service: Service, path: &str| {
@@ -104,7 +120,16 @@ async fn main() -> anyhow::Result<()> {
             &bin,
             &work,
             &sandbox,
-            &["verify", "dist/", "--trust-config", &trust, "--cert-identity", &identity, "--cert-oidc-issuer", &issuer],
+            &[
+                "verify",
+                "dist/",
+                "--trust-config",
+                &trust,
+                "--cert-identity",
+                &identity,
+                "--cert-oidc-issuer",
+                &issuer
+            ],
         )?,
         "verification failed"
     );
@@ -118,12 +143,24 @@ async fn main() -> anyhow::Result<()> {
         &bin,
         &work,
         &sandbox,
-        &["verify", "dist/genkit-0.6.0.tar.gz", "--trust-config", &trust, "--cert-identity", &identity, "--cert-oidc-issuer", &issuer],
+        &[
+            "verify",
+            "dist/genkit-0.6.0.tar.gz",
+            "--trust-config",
+            &trust,
+            "--cert-identity",
+            &identity,
+            "--cert-oidc-issuer",
+            &issuer,
+        ],
     )?;
     anyhow::ensure!(!ok, "a tampered artifact verified");
 
     step("Done");
-    println!("  The artifacts and their .sigstore.json bundles are in {}", dist.display());
+    println!(
+        "  The artifacts and their .sigstore.json bundles are in {}",
+        dist.display()
+    );
     println!("  The sandbox stops when this program exits.");
     Ok(())
 }

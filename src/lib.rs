@@ -23,8 +23,8 @@ pub mod release;
 pub mod trust;
 
 pub mod sign;
-pub mod verify;
 pub mod upload;
+pub mod verify;
 
 pub mod report;
 

@@ -145,6 +145,47 @@ async fn rekor_v2_bundles_verify() {
     assert_eq!(kind, "0.0.2");
     let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
     assert_eq!(code(&o), 0);
+
+    // Broken the same ways as v1 bundles, with the same messages.
+    for n in ["b.whl", "c.whl", "d.whl"] {
+        work.file(n, n);
+    }
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_v2_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .args(["--jobs", "1", "b.whl", "c.whl", "d.whl"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    mutate(&work, "c.whl", |v| {
+        flip_b64(
+            v,
+            "/verificationMaterial/tlogEntries/0/inclusionProof/hashes/0",
+            0,
+        )
+    });
+    let b = bundle_json(&work.path("b.whl.sigstore.json"));
+    mutate(&work, "d.whl", |v| {
+        v["verificationMaterial"]["tlogEntries"] = b["verificationMaterial"]["tlogEntries"].clone();
+    });
+    std::fs::write(work.path("b.whl"), "changed").unwrap();
+    let o = verify_strict(&sandbox, work.dir.path(), &["b.whl", "c.whl", "d.whl"]).await;
+    assert_eq!(code(&o), 1);
+    for (n, message) in [
+        (
+            "b.whl",
+            "Verification failed: artifact modified after signing",
+        ),
+        ("c.whl", "Transparency log proof invalid:"),
+        (
+            "d.whl",
+            "Transparency log entry does not match this artifact:",
+        ),
+    ] {
+        let line = line_for(&o, n);
+        assert!(line.starts_with(&format!("❌ {n}: {message}")), "{line}");
+    }
 }
 
 /// `--json`: every artifact with its status; the signer of a verified one.
@@ -623,4 +664,77 @@ fn contradictory_policies_exit_2() {
         let o = bin(work.dir.path()).args(args).output().unwrap();
         assert_eq!(code(&o), 2, "{args:?}");
     }
+}
+
+/// Every failure wording in one place, as users read it (volatile details
+/// such as digests, times and ports filtered).
+#[tokio::test(flavor = "multi_thread")]
+async fn failure_wording_snapshot() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let names = [
+        "good.whl",
+        "modified.whl",
+        "flipped-signature.whl",
+        "altered-set.whl",
+        "altered-proof.whl",
+        "entry-of-another.whl",
+    ];
+    signed(&sandbox, &work, &names).await;
+    std::fs::write(work.path("modified.whl"), "trojaned").unwrap();
+    mutate(&work, "flipped-signature.whl", |v| {
+        v["verificationMaterial"]
+            .as_object_mut()
+            .unwrap()
+            .remove("timestampVerificationData");
+        flip_b64(v, "/messageSignature/signature", -3)
+    });
+    mutate(&work, "altered-set.whl", |v| {
+        flip_b64(
+            v,
+            "/verificationMaterial/tlogEntries/0/inclusionPromise/signedEntryTimestamp",
+            -3,
+        )
+    });
+    mutate(&work, "altered-proof.whl", |v| {
+        flip_b64(
+            v,
+            "/verificationMaterial/tlogEntries/0/inclusionProof/hashes/0",
+            0,
+        )
+    });
+    let good = bundle_json(&work.path("good.whl.sigstore.json"));
+    mutate(&work, "entry-of-another.whl", |v| {
+        v["verificationMaterial"]["tlogEntries"] =
+            good["verificationMaterial"]["tlogEntries"].clone();
+    });
+    work.file("unsigned.whl", "never signed");
+    let mut args: Vec<&str> = names.to_vec();
+    args.push("unsigned.whl");
+    let o = verify_strict(&sandbox, work.dir.path(), &args).await;
+    assert_eq!(code(&o), 1);
+    let wrong = run(verify_cmd(
+        &sandbox,
+        work.dir.path(),
+        &[
+            "--cert-identity",
+            "https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main",
+            "--cert-github-workflow-trigger",
+            "release",
+            "good.whl",
+        ],
+    ))
+    .await;
+    let mut settings = insta::Settings::clone_current();
+    for (re, with) in filters(&work) {
+        settings.add_filter(&re, with);
+    }
+    settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
+    settings.add_filter(r"\d{4}-\d\d-\d\dT[0-9:.]+Z", "[TIME]");
+    settings.bind(|| {
+        insta::assert_snapshot!(
+            "verify_failure_wording",
+            format!("{}---\n{}", stdout(&o), stdout(&wrong))
+        )
+    });
 }

@@ -242,3 +242,35 @@ async fn peers_agree_with_our_verdicts() {
         }
     }
 }
+
+/// The same with Rekor v2, where the only signed time is the RFC 3161
+/// timestamp: a TSA that answers after the one-second certificate expired.
+#[tokio::test(flavor = "multi_thread")]
+async fn certificate_expired_before_timestamp_rekor_v2() {
+    let Some(sigstore) =
+        peers::sigstore_python().or_skip("certificate_expired_before_timestamp_rekor_v2")
+    else {
+        return;
+    };
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    sandbox
+        .faults(Service::Tsa)
+        .set_latency(Duration::from_millis(2500), Duration::ZERO);
+    let work = Work::new();
+    let a = work.file("late.whl", "late");
+    let config = sandbox.trust_config_v2_path();
+    python(&sigstore, config, sandbox.token(), &["sign"], &a).await;
+    let o = ours(&sandbox, work.dir.path(), config, "late.whl").await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).starts_with(
+            "❌ late.whl: Signing time outside the certificate's validity: signed at "
+        ),
+        "{}",
+        stdout(&o)
+    );
+}

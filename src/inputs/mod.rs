@@ -16,8 +16,8 @@
 
 pub mod action;
 pub mod cli;
-pub mod verify;
 pub mod release;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,8 +27,8 @@ use std::path::PathBuf;
 pub use action::ActionSettings;
 pub use cli::Cli;
 use cli::{CliCommand, GlobalArgs, SignArgs};
-pub use verify::{VerifySettings, VerifyTrust};
 pub use release::UploadSettings;
+pub use verify::{VerifySettings, VerifyTrust};
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
 

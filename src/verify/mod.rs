@@ -97,10 +97,11 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// Map sigstore-verify's verdict. `digest_matches` says whether the
-    /// bundle's own message digest equals the artifact's: that separates "the
-    /// artifact changed" from "the bundle was altered", which the crate's
-    /// error alone cannot tell apart.
+    /// Map sigstore-verify's verdict to the seed's wording. Whether the
+    /// bundle's own message digest equals the artifact's `digest` separates
+    /// "the artifact changed" from "the bundle was altered" (or carries a log
+    /// entry for another artifact), which the crate's error alone cannot tell
+    /// apart. The bundle is only read for wording: the verdict is the crate's.
     fn from_verifier(e: SigError, bundle: &Bundle, digest: &Sha256Hash) -> Failure {
         let digest_matches = message_digest_matches(bundle, digest);
         match e {
@@ -123,7 +124,9 @@ impl Failure {
                 if d.contains("CertExpired") || d.contains("CertNotValidYet") =>
             {
                 Failure::SigningTimeOutsideValidity(
-                    logged_time_outside_validity(bundle).unwrap_or(d),
+                    logged_time_outside_validity(bundle)
+                        .or_else(|| webpki_window(&d))
+                        .unwrap_or(d),
                 )
             }
             SigError::Certificate(c) => Failure::ChainNotTrusted(c.to_string()),
@@ -330,6 +333,25 @@ fn logged_time_outside_validity(bundle: &Bundle) -> Option<String> {
         .map(|t| format!("logged at {t}, but the certificate is valid only from {from} to {to}"))
 }
 
+/// webpki's `CertExpired { time: UnixTime(T), not_after: UnixTime(A) }` (and
+/// `CertNotValidYet`) in readable words; the only place the signed time of a
+/// timestamp-only (Rekor v2) bundle's failure is given. `None` if the shape
+/// ever changes, and the raw detail is shown instead.
+fn webpki_window(detail: &str) -> Option<String> {
+    let re = regex::Regex::new(
+        r"Cert(Expired|NotValidYet) \{ time: UnixTime\((\d+)\), not_(?:after|before): UnixTime\((\d+)\)",
+    )
+    .ok()?;
+    let c = re.captures(detail)?;
+    let ts = |i: usize| jiff::Timestamp::from_second(c[i].parse().ok()?).ok();
+    let (time, bound) = (ts(2)?, ts(3)?);
+    Some(if &c[1] == "Expired" {
+        format!("signed at {time}, but the certificate expired at {bound}")
+    } else {
+        format!("signed at {time}, but the certificate is valid only from {bound}")
+    })
+}
+
 /// Whether the bundle's declared SHA-256 message digest equals the
 /// artifact's; `None` when it declares none (DSSE, or a digest-less v0.1).
 fn message_digest_matches(bundle: &Bundle, digest: &Sha256Hash) -> Option<bool> {
@@ -341,5 +363,20 @@ fn message_digest_matches(bundle: &Bundle, digest: &Sha256Hash) -> Option<bool> 
             .map(|d| d.digest.as_bytes() == digest.as_bytes()),
         SignatureContent::DsseEnvelope(_) => None,
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webpki_window_wording() {
+        let d = "certificate chain validation failed: CertExpired { time: UnixTime(1795597435), not_after: UnixTime(1795597434) }";
+        assert_eq!(
+            webpki_window(d).unwrap(),
+            "signed at 2026-11-25T09:03:55Z, but the certificate expired at 2026-11-25T09:03:54Z"
+        );
+        assert_eq!(webpki_window("something else"), None);
     }
 }

@@ -265,6 +265,53 @@ mod tests {
         assert!(AnchoredRegex::new("(").is_err());
     }
 
+    /// A real public-good certificate from GitHub Actions (tests/data), which
+    /// carries both the deprecated and the current Fulcio claim extensions.
+    fn real_github_certificate() -> CertificateInfo {
+        let json = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/signed-package-2.1.0-hb0f4dca_0.conda.sigstore.json"
+        ))
+        .unwrap();
+        let bundle = sigstore_types::Bundle::from_json(&json).unwrap();
+        sigstore_crypto::parse_certificate_info(bundle.signing_certificate().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn github_claims_of_a_real_certificate() {
+        let info = real_github_certificate();
+        assert_eq!(
+            info.ci_claims.source_repository_uri.as_deref(),
+            Some("https://github.com/prefix-dev/sigstore-example")
+        );
+        let policy = |claim, value: &str| Policy {
+            github: vec![(claim, value.to_owned())],
+            ..Policy::default()
+        };
+        assert_eq!(
+            policy(GitHubClaim::Repository, "prefix-dev/sigstore-example").check(&info),
+            Ok(())
+        );
+        assert_eq!(
+            policy(GitHubClaim::Ref, "refs/heads/main").check(&info),
+            Ok(())
+        );
+        // A repository whose name merely contains the expected one does not match.
+        assert!(policy(GitHubClaim::Repository, "sigstore-example")
+            .check(&info)
+            .is_err());
+        let e = policy(GitHubClaim::Ref, "refs/tags/v1")
+            .check(&info)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Certificate GitHub workflow ref mismatch: expected \"refs/tags/v1\", found \"refs/heads/main\" (check --cert-github-workflow-ref)"
+        );
+        let sha = info.ci_claims.source_repository_digest.clone().unwrap();
+        assert_eq!(policy(GitHubClaim::Sha, &sha).check(&info), Ok(()));
+        assert!(policy(GitHubClaim::Sha, &sha[..7]).check(&info).is_err());
+    }
+
     #[test]
     fn mismatch_wording() {
         let e = PolicyMismatch::Identity {

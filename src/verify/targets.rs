@@ -47,6 +47,10 @@ pub enum TargetError {
     Plan(PlanError),
     #[error("{} holds no bundle (`*{BUNDLE_SUFFIX}`) to verify; fix: run `releasekit-sign sign` first, or pass the directory holding the bundles", .0.display())]
     NoBundles(PathBuf),
+    #[error(
+        "pattern `{0}` matched no file to verify; fix: check the pattern against the files present"
+    )]
+    NoMatch(String),
     #[error("--bundle names the bundle of one artifact, but {0} artifacts were found; fix: name one artifact")]
     BundleForManyArtifacts(usize),
 }
@@ -96,6 +100,7 @@ fn expand(
             }
             return Ok(());
         }
+        Err(PlanError::NoMatch { pattern }) => return Err(TargetError::NoMatch(pattern)),
         Err(e) => return Err(TargetError::Plan(e)),
     };
     let before = out.targets.len();
@@ -255,6 +260,13 @@ mod tests {
         let glob = format!("{}/*.whl", d.path().display());
         let e = build(&[glob], false, Some(&x)).unwrap_err();
         assert!(matches!(e, TargetError::BundleForManyArtifacts(2)), "{e}");
+    }
+
+    #[test]
+    fn a_glob_matching_nothing_says_verify() {
+        let d = setup(&["a.whl"]);
+        let e = build(&[format!("{}/*.tar.gz", d.path().display())], false, None).unwrap_err();
+        assert!(e.to_string().contains("matched no file to verify"), "{e}");
     }
 
     #[test]
