@@ -81,7 +81,7 @@ pub enum ArtifactError {
         url: String,
         source: sigstore_tsa::Error,
     },
-    #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that --trust-config describes the services signed with")]
+    #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that --trust-config describes the services signed with; if it does, a service answered with evidence that does not check out: retry, and report it to the instance's operator")]
     SelfVerify(#[source] sigstore_verify::Error),
     #[error(transparent)]
     Write(BundleIoError),
