@@ -73,7 +73,10 @@ async fn rekor_v1_bad_set_is_refused() {
         line.to_lowercase().contains("set") || line.contains("signed entry timestamp"),
         "{line}"
     );
-    assert!(line.contains("report it to the instance's operator"), "{line}");
+    assert!(
+        line.contains("report it to the instance's operator"),
+        "{line}"
+    );
 }
 
 /// Rekor v1 returns our entry with an audit path that does not lead to the
