@@ -88,13 +88,21 @@ async fn main() -> anyhow::Result<()> {
         &["sign", "dist/", "--trust-config", &trust, "--dry-run"],
     )?;
 
-    step("Signing dist/ as a GitHub Actions job (identity from ACTIONS_ID_TOKEN_REQUEST_URL)");
+    step("Signing dist/ as a GitHub Actions job and uploading the bundles to release v1.0.0");
     anyhow::ensure!(
         run(
             &bin,
             &work,
             &sandbox,
-            &["sign", "dist/", "--trust-config", &trust]
+            &[
+                "sign",
+                "dist/",
+                "--trust-config",
+                &trust,
+                "--upload",
+                "--release-tag",
+                "v1.0.0"
+            ]
         )?,
         "signing failed"
     );
@@ -111,6 +119,15 @@ async fn main() -> anyhow::Result<()> {
         posts(Service::RekorV1, "/api/v1/log/entries"),
         posts(Service::Tsa, "/api/v1/timestamp"),
     );
+
+    let repo = &sandbox.config().repository;
+    let assets: Vec<String> = sandbox
+        .github()
+        .assets(repo, "v1.0.0")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    println!("  Release v1.0.0 of {repo} now has: {}", assets.join(", "));
 
     step("Verifying with an identity policy");
     let identity = sandbox.identity();
