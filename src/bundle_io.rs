@@ -149,6 +149,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), Bu
     Ok(())
 }
 
+/// Why bytes are not a bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("{0}")]
+    NotUtf8(#[from] std::str::Utf8Error),
+    #[error("{0}")]
+    Json(#[from] sigstore_types::Error),
+}
+
+/// Parse a bundle (v0.1, v0.2 or v0.3 JSON) from bytes as read from a file.
+/// Never panics, whatever the bytes (the `bundle` fuzz target holds it to that).
+pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
+    Ok(Bundle::from_json(std::str::from_utf8(bytes)?)?)
+}
+
 /// Read a bundle file, refusing anything larger than [`MAX_BUNDLE_BYTES`].
 pub fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
     let err = |source| BundleIoError::Read {

@@ -127,20 +127,45 @@ fn status_retry(status: u16) -> Retry {
     }
 }
 
+// A success status whose body does not decode (cut short or mangled by a proxy
+// or a restarting server) is retried like a 502: every request here is safe to
+// repeat (a new certificate; a re-sent Rekor v1 entry is answered 409 and the
+// existing entry is used, v2 deduplicates; a new timestamp). An answer that
+// decodes but is wrong (an entry for another body, a timestamp over another
+// imprint) is a lie, never retried: a second answer would hide it.
 impl Retryable for sigstore_fulcio::Error {
     fn retry(&self) -> Retry {
         match self {
-            sigstore_fulcio::Error::Http(_) => Retry::After(None),
+            sigstore_fulcio::Error::Http(_) | sigstore_fulcio::Error::Json(_) => Retry::After(None),
+            sigstore_fulcio::Error::InvalidResponse(m) if undecodable(m) => Retry::After(None),
             sigstore_fulcio::Error::Status { status, .. } => status_retry(*status),
             _ => Retry::No,
         }
     }
 }
 
+/// Whether a client's `InvalidResponse` message is a JSON decoding failure.
+/// The sigstore clients report undecodable bodies and answers that fail their
+/// checks with the same variant; only the former carry serde_json's
+/// `... at line N column M` position.
+fn undecodable(message: &str) -> bool {
+    let Some((_, tail)) = message.rsplit_once(" at line ") else {
+        return false;
+    };
+    let mut parts = tail.split(" column ");
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(line), Some(col), None)
+            if !line.is_empty() && !col.is_empty()
+                && line.bytes().chain(col.bytes()).all(|b| b.is_ascii_digit())
+    )
+}
+
 impl Retryable for sigstore_rekor::Error {
     fn retry(&self) -> Retry {
         match self {
-            sigstore_rekor::Error::Http(_) => Retry::After(None),
+            sigstore_rekor::Error::Http(_) | sigstore_rekor::Error::Json(_) => Retry::After(None),
+            sigstore_rekor::Error::InvalidResponse(m) if undecodable(m) => Retry::After(None),
             sigstore_rekor::Error::Status { status, .. } => status_retry(*status),
             _ => Retry::No,
         }
@@ -149,9 +174,11 @@ impl Retryable for sigstore_rekor::Error {
 
 impl Retryable for sigstore_tsa::Error {
     fn retry(&self) -> Retry {
-        // The TSA client reports transport failures and error statuses alike as `Http`.
+        // The TSA client reports transport failures and error statuses alike as
+        // `Http`, and an answer that is not a timestamp response as `Parse`; a
+        // decoded answer over another imprint or nonce (`InvalidResponse`) is a lie.
         match self {
-            sigstore_tsa::Error::Http(_) => Retry::After(None),
+            sigstore_tsa::Error::Http(_) | sigstore_tsa::Error::Parse(_) => Retry::After(None),
             _ => Retry::No,
         }
     }
@@ -231,5 +258,21 @@ mod tests {
         assert_eq!(status_retry(429), Retry::After(Some(RATE_LIMIT_PAUSE)));
         assert_eq!(status_retry(502), Retry::After(None));
         assert_eq!(status_retry(409), Retry::No);
+    }
+
+    #[test]
+    fn undecodable_bodies_are_told_from_checks_that_failed() {
+        assert!(undecodable("log entry: expected value at line 1 column 15"));
+        assert!(undecodable(
+            "signing certificate: missing field `chain` at line 3 column 1"
+        ));
+        assert!(!undecodable("entry body does not match the request"));
+        assert!(!undecodable("at line 1 column x"));
+        let lie = sigstore_rekor::Error::InvalidResponse("v2 entry does not match".into());
+        assert_eq!(lie.retry(), Retry::No);
+        let cut = sigstore_rekor::Error::InvalidResponse(
+            "log entry: EOF while parsing a value at line 1 column 0".into(),
+        );
+        assert_eq!(cut.retry(), Retry::After(None));
     }
 }

@@ -83,6 +83,47 @@ pub enum PlanError {
     },
     #[error("--output-dir {} is not a directory; fix: create it first", .0.display())]
     OutputDir(PathBuf),
+    #[error("{} is a symbolic link to {}, outside the working directory {}; links are followed only inside it; fix: name the target itself, or run from a directory that contains it", link.display(), target.display(), root.display())]
+    LinkOutsideWorkTree {
+        link: PathBuf,
+        target: PathBuf,
+        root: PathBuf,
+    },
+}
+
+/// Symbolic links are followed only inside the working tree: a link (named
+/// outright, or found in a directory or by a glob) is signed only if its fully
+/// resolved target lies under the canonical current directory. A release
+/// checkout is attacker-influenced (a `dist/x.whl -> ~/.ssh/id_ed25519` link
+/// would put a secret's digest in a public log); plain paths outside the
+/// directory (`sign /abs/dist/*`) are the user's own choice and allowed.
+struct WorkTree(Option<PathBuf>);
+
+impl WorkTree {
+    fn current() -> WorkTree {
+        WorkTree(std::env::current_dir().and_then(std::fs::canonicalize).ok())
+    }
+
+    fn check(&self, path: &Path) -> Result<(), PlanError> {
+        let is_link = path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            return Ok(());
+        }
+        let target = std::fs::canonicalize(path).map_err(|source| PlanError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        match &self.0 {
+            Some(root) if target.starts_with(root) => Ok(()),
+            root => Err(PlanError::LinkOutsideWorkTree {
+                link: path.to_owned(),
+                target,
+                root: root.clone().unwrap_or_else(|| PathBuf::from(".")),
+            }),
+        }
+    }
 }
 
 fn is_hidden(path: &Path) -> bool {
@@ -110,8 +151,9 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     }
     let mut found: Vec<Found> = Vec::new();
     let mut skipped = Vec::new();
+    let tree = WorkTree::current();
     for arg in input.args {
-        expand(arg, input.recursive, &mut found, &mut skipped)?;
+        expand(arg, input.recursive, &tree, &mut found, &mut skipped)?;
     }
 
     // The same file named twice (`dist/` and `dist/a.whl`, or `./a` and `a`) is signed once.
@@ -144,11 +186,16 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 fn expand(
     arg: &str,
     recursive: bool,
+    tree: &WorkTree,
     found: &mut Vec<Found>,
     skipped: &mut Vec<Skipped>,
 ) -> Result<(), PlanError> {
     let path = Path::new(arg);
-    match std::fs::metadata(path) {
+    let meta = std::fs::metadata(path);
+    if meta.is_ok() {
+        tree.check(path)?;
+    }
+    match meta {
         Ok(meta) if meta.is_file() => {
             // Named outright: signed even if hidden, but a bundle is never signed.
             if bundle_io::is_bundle(path) {
@@ -166,7 +213,7 @@ fn expand(
         }
         Ok(meta) if meta.is_dir() => {
             let before = found.len();
-            walk_dir(path, recursive, found, skipped)?;
+            walk_dir(path, recursive, tree, found, skipped)?;
             if found.len() == before {
                 return Err(PlanError::EmptyDirectory(path.to_owned()));
             }
@@ -179,7 +226,7 @@ fn expand(
             });
             Ok(())
         }
-        Err(_) if has_glob_meta(arg) => expand_glob(arg, found, skipped),
+        Err(_) if has_glob_meta(arg) => expand_glob(arg, tree, found, skipped),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(PlanError::NotFound(arg.to_owned()))
         }
@@ -193,6 +240,7 @@ fn expand(
 fn walk_dir(
     dir: &Path,
     recursive: bool,
+    tree: &WorkTree,
     found: &mut Vec<Found>,
     skipped: &mut Vec<Skipped>,
 ) -> Result<(), PlanError> {
@@ -208,11 +256,11 @@ fn walk_dir(
     entries.sort();
     let mut subdirs = Vec::new();
     for path in entries {
-        classify(path, found, skipped, &mut subdirs)?;
+        classify(path, tree, found, skipped, &mut subdirs)?;
     }
     for sub in subdirs {
         if recursive {
-            walk_dir(&sub, recursive, found, skipped)?;
+            walk_dir(&sub, recursive, tree, found, skipped)?;
         } else {
             skipped.push(Skipped {
                 path: sub,
@@ -226,6 +274,7 @@ fn walk_dir(
 /// Sort one directory entry or glob match into found / skipped / subdirectory.
 fn classify(
     path: PathBuf,
+    tree: &WorkTree,
     found: &mut Vec<Found>,
     skipped: &mut Vec<Skipped>,
     subdirs: &mut Vec<PathBuf>,
@@ -250,6 +299,7 @@ fn classify(
                     reason: SkipReason::Bundle,
                 });
             } else {
+                tree.check(&path)?;
                 found.push(Found {
                     path,
                     size: m.len(),
@@ -271,6 +321,7 @@ fn classify(
 
 fn expand_glob(
     pattern: &str,
+    tree: &WorkTree,
     found: &mut Vec<Found>,
     skipped: &mut Vec<Skipped>,
 ) -> Result<(), PlanError> {
@@ -294,7 +345,7 @@ fn expand_glob(
     let before = found.len();
     let mut dirs = Vec::new();
     for path in matches {
-        classify(path, found, skipped, &mut dirs)?;
+        classify(path, tree, found, skipped, &mut dirs)?;
     }
     skipped.extend(dirs.into_iter().map(|path| Skipped {
         path,

@@ -6,6 +6,8 @@ mod util;
 
 /// Action mode: INPUT_* and the job environment, outputs, summary, masks, annotations.
 mod action;
+/// Bad input: missing, unreadable, linked, empty, oddly named files; broken bundles.
+mod bad_input;
 /// Usage: help text, usage errors (exit 2), settings precedence seen from outside.
 mod cli;
 /// `--dry-run`: the plan is printed and nothing is requested or written.
@@ -13,12 +15,18 @@ mod dry_run;
 /// Existing bundles, `--overwrite`, partial failures, retries, Rekor 409, refusing what
 /// Fulcio got wrong, self-verification, Ctrl-C.
 mod failures;
+/// One fault story per service: transient faults retried, permanent ones named, re-runs.
+mod faults;
+/// The committed fuzz corpus, replayed through the fuzz targets' functions.
+mod fuzz_corpus;
 /// Where the identity token comes from, and the missing `id-token: write` message.
 mod identity;
 /// Expanding files, directories and globs into artifacts.
 mod inputs;
 /// Independent verifiers (sigstore-python, cosign) accept what we write.
 mod interop;
+/// A lying Rekor (v1, v2) or Fulcio: the bundle is refused, with the reason.
+mod lies;
 /// Rekor v1 and v2 (+ RFC 3161), and the bundle JSON strict readers require.
 mod rekor;
 /// The release lifecycle: fresh-runner re-runs, verified landings, drafts, publishing.
@@ -27,6 +35,8 @@ mod release;
 mod release_private;
 /// Certificate renewal when a short-lived certificate would expire mid-run.
 mod renewal;
+/// No token in stdout, stderr or any written file, with every log level on.
+mod secrets;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
 /// Release upload: `--upload`, idempotence, retries, drafts.

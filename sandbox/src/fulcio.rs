@@ -36,6 +36,7 @@ use x509_cert::ext::Extension;
 use x509_cert::request::CertReq;
 
 use crate::ca::{LeafRequest, San};
+use crate::lies::FulcioLie;
 use crate::oidc::{OidcError, TokenClaims, GITHUB_ISSUER, SIGSTORE_AUDIENCE};
 use crate::Shared;
 
@@ -184,9 +185,16 @@ async fn signing_cert(
 
     let validity = *shared.cert_validity.lock();
     let now = SystemTime::now();
+    let mut san = San::from_identity(&claims.identity());
+    let mut claims = claims;
+    match shared.lies.take_fulcio() {
+        Some(FulcioLie::AnotherIdentity(identity)) => san = San::from_identity(&identity),
+        Some(FulcioLie::AnotherIssuer(issuer)) => claims.iss = issuer,
+        None => {}
+    }
     let leaf = shared.ca.issue_leaf(&LeafRequest {
         public_key_der: &spki_der,
-        san: San::from_identity(&claims.identity()),
+        san,
         extensions: fulcio_extensions(&claims)?,
         not_before: now,
         validity,

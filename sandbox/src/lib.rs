@@ -25,6 +25,7 @@ pub mod faults;
 pub mod fulcio;
 pub mod github;
 pub mod keys;
+pub mod lies;
 pub mod oidc;
 pub mod peers;
 pub mod rekor;
@@ -116,6 +117,8 @@ pub struct Shared {
     pub actions_token_lifetime: Mutex<Duration>,
     /// How long Fulcio's leaf certificates are valid (changeable while running).
     pub cert_validity: Mutex<Duration>,
+    /// Lies Rekor and Fulcio tell when asked to (none by default).
+    pub lies: lies::Lies,
 }
 
 /// Configure a sandbox before starting it.
@@ -238,6 +241,7 @@ impl SandboxBuilder {
             actions_claims: Mutex::new(default_claims),
             actions_token_lifetime: Mutex::new(self.token_lifetime),
             cert_validity: Mutex::new(self.cert_validity),
+            lies: lies::Lies::default(),
             urls: urls.clone(),
             config,
         });
@@ -409,6 +413,11 @@ impl Sandbox {
     /// The fault plan and request log of one service.
     pub fn faults(&self, service: Service) -> &Faults {
         &self.faults[service.index()]
+    }
+
+    /// Make Rekor or Fulcio lie in their next answers (see [`lies`]).
+    pub fn lies(&self) -> &lies::Lies {
+        &self.shared.lies
     }
 
     /// Requests one service received so far.

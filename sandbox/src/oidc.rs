@@ -500,6 +500,7 @@ pub(crate) mod test_support {
             actions_claims: Mutex::new(claims),
             actions_token_lifetime: Mutex::new(Duration::from_secs(300)),
             cert_validity: Mutex::new(Duration::from_secs(600)),
+            lies: Default::default(),
             urls,
         })
     }

@@ -70,6 +70,10 @@ pub enum ArtifactError {
     },
     #[error("the Rekor log entry cannot be put in a bundle: {0}")]
     Entry(String),
+    #[error("Rekor at {url} returned a log entry for another signature or artifact ({detail}); refusing to put it in a bundle (fix: check that --rekor-url points at a genuine Rekor, and report the log's answer to its operator)")]
+    LogEntryMismatch { url: String, detail: String },
+    #[error("Rekor at {url} returned an inclusion proof that disagrees with its own checkpoint ({detail}); refusing to put it in a bundle (fix: check that --rekor-url points at a genuine Rekor)")]
+    ProofMismatch { url: String, detail: String },
     #[error("the bundle just built does not read back ({0}); it was not written")]
     Reparse(String),
     #[error("the timestamp authority at {url} gave no timestamp: {source}; fix: retry later, or check --tsa-url")]
@@ -77,7 +81,7 @@ pub enum ArtifactError {
         url: String,
         source: sigstore_tsa::Error,
     },
-    #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that --trust-config describes the services signed with")]
+    #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that --trust-config describes the services signed with; if it does, a service answered with evidence that does not check out: retry, and report it to the instance's operator")]
     SelfVerify(#[source] sigstore_verify::Error),
     #[error(transparent)]
     Write(BundleIoError),
@@ -108,6 +112,7 @@ pub async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Ar
 
     // 3. Transparency log entry.
     let entry = log_entry(ctx, &digest, &signature, credential.certificate()).await?;
+    check_entry(&entry, &digest, &signature, &ctx.log_url)?;
     let log_index = u64::from(entry.log_index);
     ctx.progress.logged();
 
@@ -223,6 +228,8 @@ async fn log_entry(
                 .to_bundle_entry(KindVersion::HashedRekordV001)
                 .map_err(|e| ArtifactError::Entry(e.to_string()))
         }
+        // The v2 client compares the logged body with the request itself and
+        // reports a difference as `InvalidResponse`; say what it means.
         Log::V2(client) => net::retry(&ctx.retry, "Rekor v2 entry", || {
             client.create_entry(HashedRekordV2::new_with_certificate(
                 digest,
@@ -232,8 +239,90 @@ async fn log_entry(
             ))
         })
         .await
-        .map_err(rekor_err),
+        .map_err(|e| match e {
+            sigstore_rekor::Error::InvalidResponse(m) if m.contains("does not match") => {
+                ArtifactError::LogEntryMismatch {
+                    url: ctx.log_url.clone(),
+                    detail: m,
+                }
+            }
+            e => rekor_err(e),
+        }),
     }
+}
+
+/// What sigstore-verify does not hold the log to, checked on its answer: the
+/// logged body is our digest and signature (self-verification would only say
+/// "artifact mismatch"), and the proof's root and size are its checkpoint's
+/// (sigstore-verify reads v2 roots from the checkpoint alone, but stricter
+/// verifiers compare both, so a bundle with the two disagreeing must not exist).
+fn check_entry(
+    entry: &TransparencyLogEntry,
+    digest: &Sha256Hash,
+    signature: &sigstore_types::SignatureBytes,
+    url: &str,
+) -> Result<(), ArtifactError> {
+    let mismatch = |detail: String| ArtifactError::LogEntryMismatch {
+        url: url.to_owned(),
+        detail,
+    };
+    let body: serde_json::Value = serde_json::from_slice(entry.canonicalized_body.as_bytes())
+        .map_err(|e| mismatch(format!("its body is not JSON: {e}")))?;
+    let (logged_digest, logged_signature) = match body["apiVersion"].as_str() {
+        Some("0.0.1") => (
+            body.pointer("/spec/data/hash/value")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            body.pointer("/spec/signature/content"),
+        ),
+        Some("0.0.2") => (
+            body.pointer("/spec/hashedRekordV002/data/digest")
+                .and_then(|v| v.as_str())
+                .and_then(|b| {
+                    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).ok()
+                })
+                .map(hex::encode),
+            body.pointer("/spec/hashedRekordV002/signature/content"),
+        ),
+        other => return Err(mismatch(format!("unexpected entry version {other:?}"))),
+    };
+    if logged_digest.as_deref() != Some(digest.to_hex().as_str()) {
+        return Err(mismatch(format!(
+            "it logged digest {}, the artifact's is {}",
+            logged_digest.as_deref().unwrap_or("(none)"),
+            digest.to_hex()
+        )));
+    }
+    let ours = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        signature.as_bytes(),
+    );
+    if logged_signature.and_then(|v| v.as_str()) != Some(ours.as_str()) {
+        return Err(mismatch("it logged another signature".into()));
+    }
+    if let Some(proof) = &entry.inclusion_proof {
+        if let Some(checkpoint) = proof.checkpoint.checkpoint() {
+            let disagree = |detail: String| ArtifactError::ProofMismatch {
+                url: url.to_owned(),
+                detail,
+            };
+            if checkpoint.root_hash() != &proof.root_hash {
+                return Err(disagree(format!(
+                    "proof root {}, checkpoint root {}",
+                    proof.root_hash.to_hex(),
+                    checkpoint.root_hash().to_hex()
+                )));
+            }
+            if checkpoint.tree_size() != proof.tree_size {
+                return Err(disagree(format!(
+                    "proof tree size {}, checkpoint tree size {}",
+                    proof.tree_size,
+                    checkpoint.tree_size()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The entry UUID in Rekor's 409 message ("... already exists ... with UUID <hex>"):

@@ -433,8 +433,7 @@ fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle, Failure> {
         bundle: path.to_owned(),
         detail,
     };
-    let json = std::str::from_utf8(bytes).map_err(|e| parse_err(e.to_string()))?;
-    Bundle::from_json(json).map_err(|e| parse_err(e.to_string()))
+    bundle_io::parse(bytes).map_err(|e| parse_err(e.to_string()))
 }
 
 /// "logged at T, certificate valid from A to B" when a log entry's

@@ -131,7 +131,12 @@ fn expand(
         let bundle = explicit_bundle
             .map(Path::to_owned)
             .unwrap_or_else(|| bundle_io::bundle_path(&a.path, None));
-        let present = bundle.is_file();
+        // A `--bundle` that exists but is no file (a directory) is read, and
+        // fails saying so, rather than reported as missing.
+        let present = match explicit_bundle {
+            Some(_) => bundle.exists(),
+            None => bundle.is_file(),
+        };
         if !present && is_dir {
             out.unsigned.push(a.path);
             continue;

@@ -19,6 +19,8 @@ use axum::{Json, Router};
 use der::{DecodePem, EncodePem};
 use serde_json::{json, Value};
 
+use crate::lies::{self, RekorLie};
+
 use super::{
     b64, canonical_json, certificate_spki, merkle, unb64, verify_prehashed, EntryError, Log,
     LogRef, Proof,
@@ -192,8 +194,12 @@ fn location(uuid: &str) -> String {
     format!("{ENTRIES}/{uuid}")
 }
 
-async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
-    let log = log.log();
+async fn create(State(log_ref): State<LogRef>, body: Bytes) -> Response {
+    let log = log_ref.log();
+    let lie = match &log_ref {
+        LogRef::V1(shared) => shared.lies.take_rekor(false),
+        _ => None,
+    };
     let proposed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("parsing entry: {e}")),
@@ -201,6 +207,10 @@ async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
     let canonical = match canonicalize(&proposed) {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let canonical = match lie {
+        Some(RekorLie::EntryForAnotherBody) => another_body(&canonical),
+        _ => canonical,
     };
     let now = jiff::Timestamp::now().as_second();
     let appended = log.append(canonical, now, |log, body, index| {
@@ -211,7 +221,10 @@ async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
             INACTIVE_SHARDS_SIZE + index,
         ))
     });
-    let (uuid, value) = entry_response(log, appended.index, &appended.entry, &appended.proof);
+    let (uuid, mut value) = entry_response(log, appended.index, &appended.entry, &appended.proof);
+    if let Some(lie) = &lie {
+        tell(lie, &mut value[&uuid]["verification"]);
+    }
     if appended.duplicate {
         let mut resp = error(
             StatusCode::CONFLICT,
@@ -231,6 +244,46 @@ async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
         h.insert(header::ETAG, v);
     }
     resp
+}
+
+/// The canonical body of the same entry for another artifact digest.
+fn another_body(canonical: &[u8]) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(canonical).expect("canonical JSON");
+    let digest = hex::decode(
+        v["spec"]["data"]["hash"]["value"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    v["spec"]["data"]["hash"]["value"] = Value::String(hex::encode(lies::another_digest(&digest)));
+    canonical_json(&v)
+}
+
+/// Corrupt the `verification` object of a v1 entry as `lie` says.
+fn tell(lie: &RekorLie, verification: &mut Value) {
+    let corrupt_b64 = |v: &mut Value| {
+        if let Some(mut bytes) = v.as_str().and_then(|s| unb64("lie", s).ok()) {
+            lies::flip(&mut bytes);
+            *v = Value::String(b64(&bytes));
+        }
+    };
+    let corrupt_hex = |v: &mut Value| {
+        if let Some(mut bytes) = v.as_str().and_then(|s| hex::decode(s).ok()) {
+            lies::flip(&mut bytes);
+            *v = Value::String(hex::encode(bytes));
+        }
+    };
+    match lie {
+        RekorLie::EntryForAnotherBody => {}
+        RekorLie::BadSet => corrupt_b64(&mut verification["signedEntryTimestamp"]),
+        RekorLie::WrongInclusionProof => {
+            let proof = &mut verification["inclusionProof"];
+            match proof["hashes"].as_array_mut().and_then(|h| h.first_mut()) {
+                Some(first) => corrupt_hex(first),
+                None => corrupt_hex(&mut proof["rootHash"]),
+            }
+        }
+    }
 }
 
 fn found(log: &Log, index: u64) -> Response {

@@ -18,6 +18,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::lies::{self, RekorLie};
+
 use super::{
     b64, canonical_json, certificate_spki, unb64, verify_prehashed, Appended, EntryError, Log,
     LogRef,
@@ -131,8 +133,12 @@ pub fn entry_json(log: &Log, appended: &Appended) -> Value {
     })
 }
 
-async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
-    let log = log.log();
+async fn create(State(log_ref): State<LogRef>, body: Bytes) -> Response {
+    let log = log_ref.log();
+    let lie = match &log_ref {
+        LogRef::V2(shared) => shared.lies.take_rekor(true),
+        _ => None,
+    };
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return invalid_argument(format!("invalid request: {e}")),
@@ -141,9 +147,37 @@ async fn create(State(log): State<LogRef>, body: Bytes) -> Response {
         Ok(c) => c,
         Err(e) => return invalid_argument(e.to_string()),
     };
+    let canonical = match lie {
+        Some(RekorLie::EntryForAnotherBody) => another_body(&canonical),
+        _ => canonical,
+    };
     // A resubmission gets the existing entry back (Tessera's deduplication).
     let appended = log.append(canonical, 0, |_, _, _| None);
-    (StatusCode::CREATED, Json(entry_json(log, &appended))).into_response()
+    let mut entry = entry_json(log, &appended);
+    if lie == Some(RekorLie::WrongInclusionProof) {
+        let proof = &mut entry["inclusionProof"];
+        let target = match proof["hashes"].as_array_mut().and_then(|h| h.first_mut()) {
+            Some(first) => first,
+            None => &mut proof["rootHash"],
+        };
+        if let Some(mut bytes) = target.as_str().and_then(|s| unb64("lie", s).ok()) {
+            lies::flip(&mut bytes);
+            *target = Value::String(b64(&bytes));
+        }
+    }
+    (StatusCode::CREATED, Json(entry)).into_response()
+}
+
+/// The canonical body of the same entry for another artifact digest.
+fn another_body(canonical: &[u8]) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(canonical).expect("canonical JSON");
+    let data = &mut v["spec"]["hashedRekordV002"]["data"];
+    let digest = data["digest"]
+        .as_str()
+        .and_then(|s| unb64("digest", s).ok())
+        .unwrap_or_default();
+    data["digest"] = Value::String(b64(&lies::another_digest(&digest)));
+    canonical_json(&v)
 }
 
 async fn checkpoint(State(log): State<LogRef>) -> Response {

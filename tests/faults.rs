@@ -1,0 +1,349 @@
+//! One fault story per service (OIDC Actions endpoint, Fulcio, Rekor v1, Rekor v2,
+//! TSA): a transient failure is retried and the run succeeds; a permanent one ends
+//! with an error naming the service and the artifact, and leaves no file behind; a
+//! re-run completes what is missing without logging anything twice.
+//! `failures.rs` already covers a 503 to Fulcio, a 429 to Rekor v1, a 502 to the TSA,
+//! a dropped Rekor v1 POST (409 path) and a 400 from Rekor v1: not repeated here.
+
+use releasekit_sandbox::{Fault, Sandbox, Service};
+
+use crate::util::{bin, code, run, sign, stderr, stdout, verify_bundle, Work};
+
+/// Attempts the product makes per request (net::RetryPolicy::default()).
+const ATTEMPTS: usize = 4;
+
+fn statuses(sandbox: &Sandbox, service: Service) -> Vec<u16> {
+    sandbox.requests(service).iter().map(|r| r.status).collect()
+}
+
+/// The environment of a GitHub Actions job with `id-token: write`, no explicit token.
+fn actions_sign(sandbox: &Sandbox, cwd: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = bin(cwd);
+    for (k, v) in sandbox.env() {
+        cmd.env(k, v);
+    }
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path());
+    cmd
+}
+
+/// OIDC: the Actions token endpoint answers 503, then 429 with `Retry-After: 1`,
+/// then drops the connection mid-answer; the fourth request gets the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn oidc_actions_endpoint_transient_faults_are_retried() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let oidc = sandbox.faults(Service::Oidc);
+    oidc.only_paths_containing("/token");
+    oidc.fail_next(1, Fault::status(503));
+    oidc.fail_next(1, Fault::retry_after(429, 1));
+    oidc.fail_next(1, Fault::DropConnection);
+    let mut cmd = actions_sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    let started = std::time::Instant::now();
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    let token_requests: Vec<u16> = sandbox
+        .requests(Service::Oidc)
+        .iter()
+        .filter(|r| r.uri.starts_with("/token"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(token_requests, [503, 429, 200, 200]);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "Retry-After: 1 was honoured"
+    );
+}
+
+/// OIDC, permanently down: one run-level error naming the token endpoint; no
+/// certificate requested, nothing written, and the request count is bounded.
+#[tokio::test(flavor = "multi_thread")]
+async fn oidc_actions_endpoint_down_is_one_clear_error() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    sandbox
+        .faults(Service::Oidc)
+        .fail_next(100, Fault::status(503));
+    let mut cmd = actions_sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    let o = run(cmd).await;
+    assert_ne!(code(&o), 0);
+    let err = stderr(&o);
+    assert!(err.contains("OIDC token request failed"), "{err}");
+    assert!(err.contains("503"), "{err}");
+    assert_eq!(sandbox.requests(Service::Oidc).len(), ATTEMPTS);
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+    assert_eq!(work.listing(), ["a.whl"]);
+}
+
+/// Fulcio: a dropped connection and a body that is not JSON, then a good answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn fulcio_dropped_connection_and_malformed_body_are_retried() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let fulcio = sandbox.faults(Service::Fulcio);
+    fulcio.fail_next(1, Fault::DropConnection);
+    fulcio.fail_next(1, Fault::MalformedBody);
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    assert_eq!(sandbox.requests(Service::Fulcio).len(), 3);
+}
+
+/// Fulcio, permanently failing: one run-level error naming Fulcio and its URL,
+/// after a bounded number of attempts; nothing logged, nothing written.
+#[tokio::test(flavor = "multi_thread")]
+async fn fulcio_down_is_one_clear_error() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.whl", "b");
+    sandbox
+        .faults(Service::Fulcio)
+        .fail_next(100, Fault::status(500));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "b.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("Fulcio at {}", sandbox.urls().fulcio)),
+        "{err}"
+    );
+    assert!(err.contains("500"), "{err}");
+    assert_eq!(sandbox.requests(Service::Fulcio).len(), ATTEMPTS);
+    assert!(sandbox.requests(Service::RekorV1).is_empty());
+    assert_eq!(work.listing(), ["a.whl", "b.whl"]);
+}
+
+/// Rekor v1 answers 201 with a body that is not JSON after logging the entry:
+/// the retried POST gets 409 and the existing entry is fetched, not logged twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn rekor_v1_malformed_answer_after_logging_does_not_log_twice() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let rekor = sandbox.faults(Service::RekorV1);
+    rekor.only_paths_containing("/api/v1/log/entries");
+    rekor.fail_next(1, Fault::MalformedBody);
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    assert_eq!(statuses(&sandbox, Service::RekorV1), [201, 409, 200]);
+    assert_eq!(
+        sandbox.shared().rekor_v1.tree_size(),
+        1,
+        "one entry in the log"
+    );
+}
+
+/// Rekor v2: 503, a 429 with `Retry-After`, then success.
+#[tokio::test(flavor = "multi_thread")]
+async fn rekor_v2_transient_faults_are_retried() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let rekor = sandbox.faults(Service::RekorV2);
+    rekor.fail_next(1, Fault::status(503));
+    rekor.fail_next(1, Fault::retry_after(429, 1));
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_v2_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    let b = verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    assert_eq!(
+        b["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["version"],
+        "0.0.2"
+    );
+    assert_eq!(statuses(&sandbox, Service::RekorV2), [503, 429, 201]);
+    assert_eq!(sandbox.shared().rekor_v2.tree_size(), 1);
+}
+
+/// Rekor v2, permanently failing for one artifact of three: that artifact fails
+/// naming Rekor and itself, the others are signed; a re-run of the same command
+/// signs the missing one and sends nothing to Rekor for the others.
+#[tokio::test(flavor = "multi_thread")]
+async fn rekor_v2_permanent_failure_then_rerun_completes_without_duplicates() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for n in ["a", "b", "c"] {
+        work.file(&format!("{n}.whl"), n);
+    }
+    sandbox
+        .faults(Service::RekorV2)
+        .fail_next(ATTEMPTS, Fault::status(500));
+    let cmd = |sandbox: &Sandbox| {
+        let mut cmd = bin(work.dir.path());
+        cmd.arg("sign")
+            .arg("--trust-config")
+            .arg(sandbox.trust_config_v2_path())
+            .arg("--identity-token")
+            .arg(sandbox.token())
+            .args(["a.whl", "b.whl", "c.whl", "--jobs", "1"]);
+        cmd
+    };
+    let o = run(cmd(&sandbox)).await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "❌ Failed: a.whl: Rekor at {} did not log the signature",
+            sandbox.urls().rekor_v2
+        )),
+        "{out}"
+    );
+    assert!(out.contains("500"), "{out}");
+    assert_eq!(
+        work.listing(),
+        [
+            "a.whl",
+            "b.whl",
+            "b.whl.sigstore.json",
+            "c.whl",
+            "c.whl.sigstore.json"
+        ]
+    );
+    assert_eq!(sandbox.shared().rekor_v2.tree_size(), 2);
+    let b_before = std::fs::read(work.path("b.whl.sigstore.json")).unwrap();
+
+    // The re-run: the existing bundles are reported (and left alone), the
+    // missing one is signed, and exactly one new entry is logged.
+    let posts_before = sandbox.requests(Service::RekorV2).len();
+    let o = run(cmd(&sandbox)).await;
+    assert_eq!(code(&o), 1, "existing bundles are still reported");
+    let out = stdout(&o);
+    assert!(out.contains("✅ Signed: a.whl"), "{out}");
+    assert!(out.contains("b.whl.sigstore.json already exists"), "{out}");
+    assert_eq!(sandbox.requests(Service::RekorV2).len(), posts_before + 1);
+    assert_eq!(
+        sandbox.shared().rekor_v2.tree_size(),
+        3,
+        "no entry logged twice"
+    );
+    assert_eq!(
+        std::fs::read(work.path("b.whl.sigstore.json")).unwrap(),
+        b_before
+    );
+    for n in ["a", "b", "c"] {
+        verify_bundle(
+            &sandbox,
+            &work.path(&format!("{n}.whl")),
+            &work.path(&format!("{n}.whl.sigstore.json")),
+        );
+    }
+}
+
+/// TSA: a dropped connection, a body that is not a timestamp response, a 503
+/// with `Retry-After`, then success.
+#[tokio::test(flavor = "multi_thread")]
+async fn tsa_dropped_connection_and_malformed_body_are_retried() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let tsa = sandbox.faults(Service::Tsa);
+    tsa.fail_next(1, Fault::DropConnection);
+    tsa.fail_next(1, Fault::MalformedBody);
+    tsa.fail_next(1, Fault::retry_after(503, 1));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    let b = verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    assert_eq!(
+        b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(statuses(&sandbox, Service::Tsa).len(), 4);
+}
+
+/// TSA, permanently failing: the artifact fails naming the TSA and itself, no
+/// bundle is written (a bundle without the timestamp the instance promises is
+/// not written either).
+#[tokio::test(flavor = "multi_thread")]
+async fn tsa_down_fails_the_artifact_with_the_tsa_named() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    sandbox
+        .faults(Service::Tsa)
+        .fail_next(100, Fault::status(502));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "❌ Failed: a.whl: the timestamp authority at {}",
+            sandbox.urls().tsa
+        )),
+        "{out}"
+    );
+    assert_eq!(sandbox.requests(Service::Tsa).len(), ATTEMPTS);
+    assert_eq!(work.listing(), ["a.whl"]);
+}
+
+/// GitHub, permanently failing uploads (the release itself is found): the
+/// bundles are written whole and verify, and the run fails naming GitHub and
+/// each asset. (A re-run does not yet upload bundles that already exist: see
+/// the reliability report.)
+#[tokio::test(flavor = "multi_thread")]
+async fn github_upload_down_keeps_the_bundles_and_names_each_asset() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/b.whl", "b");
+    let github = sandbox.faults(Service::GitHub);
+    github.only_paths_containing("/assets");
+    github.fail_next(100, Fault::status(502));
+    let upload = || {
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.args([
+            "dist",
+            "--upload",
+            "--release-tag",
+            "v1.0.0",
+            "--repo",
+            "octo-org/octo-repo",
+        ])
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .env("GITHUB_TOKEN", sandbox.github_token());
+        cmd
+    };
+    let o = run(upload()).await;
+    assert_eq!(code(&o), 1);
+    let all = stdout(&o) + &stderr(&o);
+    for n in ["a", "b"] {
+        assert!(all.contains(&format!("{n}.whl.sigstore.json")), "{all}");
+        verify_bundle(
+            &sandbox,
+            &work.path(&format!("dist/{n}.whl")),
+            &work.path(&format!("dist/{n}.whl.sigstore.json")),
+        );
+    }
+    for n in ["a", "b"] {
+        assert!(
+            all.contains(&format!(
+                "uploading asset `{n}.whl.sigstore.json` on release v1.0.0 failed after 4 attempts: GitHub answered 502"
+            )),
+            "{all}"
+        );
+    }
+    assert!(sandbox
+        .github()
+        .assets("octo-org/octo-repo", "v1.0.0")
+        .is_empty());
+}

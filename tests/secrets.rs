@@ -1,0 +1,184 @@
+//! Secrets never leak: runs with every log level turned on (`RELEASEKIT_LOG=trace`,
+//! `-vvv`, the runner's debug flag), through retries and failures, and then no
+//! token — the OIDC identity token (any of its three parts), the Actions
+//! request token, the GitHub token — appears in stdout, stderr or any file
+//! written. The one exception is the `::add-mask::<secret>` line whose purpose
+//! is to tell the runner what to mask.
+
+use std::path::Path;
+use std::process::Output;
+
+use releasekit_sandbox::{Fault, Sandbox, Service};
+
+use crate::util::{bin, code, run, stderr, Work};
+
+const REPO: &str = "octo-org/octo-repo";
+
+/// Every identity token Fulcio was handed (header or body), as sent.
+fn tokens_sent_to_fulcio(sandbox: &Sandbox) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in sandbox.requests(Service::Fulcio) {
+        if let Some(t) = r
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        {
+            out.push(t.to_owned());
+        }
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&r.body) {
+            if let Some(t) = v["credentials"]["oidcIdentityToken"].as_str() {
+                out.push(t.to_owned());
+            }
+        }
+    }
+    out.retain(|t| !t.is_empty());
+    out.sort();
+    out.dedup();
+    assert!(!out.is_empty(), "Fulcio saw a token");
+    out
+}
+
+/// The strings that must not appear: each secret whole, and each part of a JWT.
+fn needles(secrets: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in secrets {
+        out.push(s.clone());
+        let parts: Vec<&str> = s.split('.').collect();
+        if parts.len() == 3 {
+            // The header part is the same for every token of an issuer and says
+            // nothing secret; the claims and the signature do.
+            out.extend(parts[1..].iter().map(|p| p.to_string()));
+        }
+    }
+    out
+}
+
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn assert_no_leak(o: &Output, work: &Work, secrets: &[String]) {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = stderr(o);
+    assert!(
+        err.lines().count() > 20,
+        "tracing was on (stderr has {} lines)",
+        err.lines().count()
+    );
+    for needle in needles(secrets) {
+        for (name, text) in [("stdout", out.as_ref()), ("stderr", err.as_str())] {
+            for line in text.lines() {
+                if line == format!("::add-mask::{needle}") {
+                    continue;
+                }
+                assert!(
+                    !line.contains(&needle),
+                    "a secret appeared in {name}: {line}"
+                );
+            }
+        }
+        let mut files = Vec::new();
+        files_under(work.dir.path(), &mut files);
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "a secret appeared in {}",
+                f.display()
+            );
+        }
+    }
+}
+
+/// `sign --upload` with an explicit identity token and a GitHub token, every
+/// log level on, through a Fulcio retry, a GitHub retry and a refused Rekor entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_with_full_tracing_leaks_no_token() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/b.whl", "b");
+    work.file("dist/c.whl", "c");
+    sandbox
+        .faults(Service::Fulcio)
+        .fail_next(1, Fault::status(503));
+    sandbox
+        .faults(Service::GitHub)
+        .fail_next(1, Fault::status(502));
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::status(400));
+    let token = sandbox.token();
+    let mut cmd = bin(work.dir.path());
+    cmd.args(["-vvv", "sign", "--trust-config"])
+        .arg(sandbox.trust_config_path())
+        .arg("--identity-token")
+        .arg(&token)
+        .args([
+            "dist",
+            "--jobs",
+            "1",
+            "--upload",
+            "--release-tag",
+            "v1.0.0",
+            "--repo",
+            REPO,
+        ])
+        .env("RELEASEKIT_LOG", "trace")
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "one artifact was refused by Rekor");
+    assert!(work.path("dist/b.whl.sigstore.json").exists());
+    assert!(!sandbox.github().assets(REPO, "v1.0.0").is_empty());
+    let mut secrets = vec![token, sandbox.github_token().to_owned()];
+    secrets.extend(tokens_sent_to_fulcio(&sandbox));
+    assert_no_leak(&o, &work, &secrets);
+}
+
+/// Action mode: the identity token comes from the Actions endpoint (the test
+/// learns it from what Fulcio received), with the runner's debug flag and every
+/// log level on, through retries of the token endpoint and of the upload.
+#[tokio::test(flavor = "multi_thread")]
+async fn action_with_full_tracing_leaks_no_token() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app-1.0.tar.gz", "app");
+    sandbox
+        .faults(Service::Oidc)
+        .fail_next(1, Fault::status(503));
+    sandbox
+        .faults(Service::GitHub)
+        .fail_next(1, Fault::DropConnection);
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("action")
+        .envs(sandbox.env())
+        .env("RELEASEKIT_LOG", "trace")
+        .env("RUNNER_DEBUG", "1")
+        .env("GITHUB_OUTPUT", work.path("gh/output"))
+        .env("GITHUB_STEP_SUMMARY", work.path("gh/summary"))
+        .env("INPUT_TRUST-CONFIG", sandbox.trust_config_path())
+        .env("INPUT_GITHUB-TOKEN", sandbox.github_token())
+        .env("INPUT_RELEASE-TAG", "")
+        .env("INPUT_IDENTITY-TOKEN", "")
+        .env("INPUT_INPUTS", "dist/*.tar.gz");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert!(work.path("dist/app-1.0.tar.gz.sigstore.json").exists());
+    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
+    let mut secrets = vec![
+        sandbox.github_token().to_owned(),
+        sandbox.actions_request_token().to_owned(),
+    ];
+    secrets.extend(tokens_sent_to_fulcio(&sandbox));
+    assert_no_leak(&o, &work, &secrets);
+}
