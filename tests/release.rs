@@ -414,3 +414,52 @@ async fn action_inputs_drive_the_lifecycle() {
         stdout(&o)
     );
 }
+
+/// A published immutable release that already has the asset, with other
+/// content: replacing it (`--overwrite`) needs a deletion GitHub refuses; the
+/// message says so and names the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn immutable_release_with_a_stale_asset_explains_the_fix() {
+    use releasekit_sign::net::RetryPolicy;
+    use releasekit_sign::oidc::Secret;
+    use releasekit_sign::release::{identical_only, Releases};
+    let sandbox = Sandbox::start().await.unwrap();
+    let id = sandbox
+        .github()
+        .create_release(REPO, "v8.0.0", ReleaseSpec::draft().immutable());
+    let work = Work::new();
+    let stale = work.file("stale.json", "{\"not\":\"a bundle\"}");
+    let releases = Releases::new(
+        &sandbox.urls().github_api,
+        REPO.parse().unwrap(),
+        &Secret::new(sandbox.github_token()),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    let draft = releases.find("v8.0.0").await.unwrap();
+    releases
+        .upload(
+            &draft,
+            "app-8.0.tar.gz.sigstore.json",
+            &stale,
+            false,
+            &identical_only,
+        )
+        .await
+        .unwrap();
+    assert!(sandbox.github().publish(REPO, id));
+
+    work.file("dist/app-8.0.tar.gz", "tarball 8");
+    let o = run(lifecycle(&sandbox, &work, "v8.0.0", &["--overwrite"])).await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("release v8.0.0 is published and immutable")
+            && out.contains("Cannot delete asset from an immutable release.")
+            && out.contains("release-mode: draft"),
+        "{out}"
+    );
+    let assets = sandbox.github().assets(REPO, "v8.0.0");
+    assert_eq!(assets.len(), 1);
+    assert_eq!(assets[0].content.as_ref(), b"{\"not\":\"a bundle\"}");
+}
