@@ -78,26 +78,38 @@ class Series:
         return statistics.median(s.rss_kib for s in self.samples)
 
 
-def measure(argv: list[str], log_dir: Path, *, env: dict | None = None) -> Sample:
-    """Run argv once; wall time from fork to reap, peak RSS from wait4's rusage.
+GNU_TIME = "/usr/bin/time"
 
-    wait4 on the child itself (not getrusage(RUSAGE_CHILDREN), which accumulates the
-    maximum over every child the harness ever had) gives this run's own peak.
-    Output goes to files, not pipes, so a chatty child can never block on a full pipe.
+
+def measure(argv: list[str], log_dir: Path, *, env: dict | None = None) -> Sample:
+    """Run argv once: wall time from spawn to reap, peak RSS as GNU time reports it.
+
+    Not wait4's rusage: Linux carries the pre-exec address space's high-water mark
+    across exec, and the child forked from this Python process starts with the
+    harness's own ~25 MiB, which would become the floor of every figure. GNU time is
+    a small C process, so its child's pre-exec mark is negligible. Output goes to
+    files, not pipes, so a chatty child can never block on a full pipe.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path = log_dir / "last.stdout"
     err_path = log_dir / "last.stderr"
+    rss_path = log_dir / "last.rss"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen([GNU_TIME, "-q", "-f", "%M", "-o", str(rss_path), *argv],
+                                stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+        proc.wait()
         wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         tail = err_path.read_text(errors="replace")[-3000:] or out_path.read_text(errors="replace")[-3000:]
         raise RunFailed(f"{redact(argv)} exited with {proc.returncode}:\n{tail}")
-    return Sample(wall=wall, rss_kib=usage.ru_maxrss)
+    return Sample(wall=wall, rss_kib=int(rss_path.read_text().split()[-1]))
+
+
+def require_gnu_time() -> None:
+    p = subprocess.run([GNU_TIME, "-f", "%M", "true"], capture_output=True, text=True)
+    if p.returncode != 0 or not p.stderr.strip().isdigit():
+        raise RunFailed(f"{GNU_TIME} is not GNU time (Debian/Ubuntu: apt-get install time)")
 
 
 def redact(argv: list[str]) -> str:
@@ -721,6 +733,7 @@ def main(argv: list[str]) -> int:
     started = dt.datetime.now(dt.timezone.utc)
     command = "python3 bench/run.py" + (" " + shlex.join(argv) if argv else "")
     try:
+        require_gnu_time()
         tools = build_or_find(args)
         ours_can_verify = has_verify(tools.ours)
         out = Path(args.out)
