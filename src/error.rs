@@ -9,6 +9,7 @@
 
 use crate::inputs::SettingsError;
 use crate::plan::PlanError;
+use crate::release::ReleaseError;
 use crate::sign::session::SessionError;
 use crate::sign::SignError;
 use crate::trust::TrustError;
@@ -28,6 +29,8 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Sign(#[from] SignError),
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
 }
 
 impl Error {
@@ -37,6 +40,14 @@ impl Error {
             Error::Sign(SignError::Trust(_) | SignError::TrustedRoot { .. }) => EXIT_USAGE,
             Error::Sign(SignError::Session(SessionError::Token(_))) => EXIT_USAGE,
             Error::Sign(_) => EXIT_FAILURE,
+            // The target is wrong, not the run: fixed by configuration.
+            Error::Release(
+                ReleaseError::NoRelease { .. }
+                | ReleaseError::BadRepo(_)
+                | ReleaseError::BadApiUrl(_)
+                | ReleaseError::Forbidden { .. },
+            ) => EXIT_USAGE,
+            Error::Release(_) => EXIT_FAILURE,
         }
     }
 }

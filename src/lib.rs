@@ -19,9 +19,11 @@ pub mod plan;
 pub mod bundle_io;
 pub mod net;
 pub mod oidc;
+pub mod release;
 pub mod trust;
 
 pub mod sign;
+pub mod upload;
 
 pub mod report;
 

@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use clap::Parser as _;
 use releasekit_sign::error::{Error, EXIT_FAILURE, EXIT_OK};
+use releasekit_sign::inputs::cli::CliCommand;
 use releasekit_sign::inputs::{
-    Cli, Command, Env, OutputSettings, Settings, SignSettings, Verbosity,
+    action, ActionSettings, Cli, Command, Env, OutputSettings, Settings, SignSettings, Verbosity,
 };
+use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::plan::{self, PlanInput};
-use releasekit_sign::report::{human, SignReport};
-use releasekit_sign::sign;
+use releasekit_sign::report::{self, human, PublishReport, SignReport, UploadReport};
+use releasekit_sign::{sign, upload};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -25,7 +27,13 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let json = cli.global.json;
-    let settings = match Settings::resolve(cli, &Env::from_process()) {
+    let env = Env::from_process();
+    if matches!(cli.command, CliCommand::Action) {
+        // Before anything else reaches the log, so no later line can leak a token.
+        print!("{}", report::action::masks(&action::secrets(&env)));
+        let _ = std::io::stdout().flush();
+    }
+    let settings = match Settings::resolve(cli, &env) {
         Ok(s) => s,
         Err(e) => return fail(&Error::from(e), json),
     };
@@ -43,9 +51,18 @@ fn main() -> ExitCode {
     let output = settings.output;
     let code = match settings.command {
         Command::Sign(sign_settings) => {
-            match runtime.block_on(interruptible(run_sign(&sign_settings, output))) {
+            match runtime.block_on(interruptible(run_publish(&sign_settings, output))) {
                 Some(Ok(report)) => render_sign(&report, output),
                 Some(Err(e)) => fail(&e, output.json),
+                None => {
+                    eprintln!("interrupted: bundles already written are complete; no partial bundle was written");
+                    ExitCode::from(EXIT_INTERRUPTED)
+                }
+            }
+        }
+        Command::Action(action_settings) => {
+            match runtime.block_on(interruptible(run_action(&action_settings, output))) {
+                Some(code) => code,
                 None => {
                     eprintln!("interrupted: bundles already written are complete; no partial bundle was written");
                     ExitCode::from(EXIT_INTERRUPTED)
@@ -57,6 +74,98 @@ fn main() -> ExitCode {
     // a huge file still being hashed is not waited for long.
     runtime.shutdown_timeout(Duration::from_secs(5));
     code
+}
+
+/// `sign`, then the upload when asked for.
+async fn run_publish(
+    settings: &SignSettings,
+    output: OutputSettings,
+) -> Result<PublishReport, Error> {
+    let sign = run_sign(settings, output).await?;
+    let upload = match &settings.upload {
+        Some(up) if !sign.dry_run => {
+            Some(upload::run(up, &sign, true, RetryPolicy::default()).await?)
+        }
+        _ => None,
+    };
+    Ok(PublishReport { sign, upload })
+}
+
+/// The GitHub Action: sign, upload, check; outputs, summary and annotations.
+async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCode {
+    use report::action as gha;
+    print!("{}", gha::group("Signing"));
+    let signed = run_sign(&settings.sign, output).await;
+    print!("{}", gha::END_GROUP);
+    let sign = match signed {
+        Ok(r) => r,
+        Err(e) => {
+            print!("{}", gha::error(None, &e.to_string()));
+            return fail(&e, false);
+        }
+    };
+    for w in &sign.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut upload: Option<UploadReport> = None;
+    let mut run_error = None;
+    if let (Some(up), false) = (&settings.sign.upload, sign.dry_run) {
+        print!(
+            "{}",
+            gha::group(&format!("Uploading to release {}", up.tag))
+        );
+        match upload::run(up, &sign, settings.verify, RetryPolicy::default()).await {
+            Ok(r) => {
+                for a in &r.assets {
+                    match (&a.action, &a.error) {
+                        (_, Some(e)) => println!("❌ {}: {e}", a.asset),
+                        (Some(action), None) => println!(
+                            "✅ {}: {}{}",
+                            a.asset,
+                            serde_json::to_value(action)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default(),
+                            if a.checked { ", checked" } else { "" }
+                        ),
+                        (None, None) => {}
+                    }
+                }
+                upload = Some(r);
+            }
+            Err(e) => run_error = Some(Error::from(e)),
+        }
+        print!("{}", gha::END_GROUP);
+    }
+    if sign.dry_run {
+        print!("{}", human::dry_run(&sign));
+    } else {
+        print!("{}", human::summary(&sign, false));
+    }
+    print!("{}", gha::annotations(&sign, upload.as_ref()));
+    if let Some(e) = &run_error {
+        print!("{}", gha::error(None, &e.to_string()));
+    }
+    let append = |path: &Option<std::path::PathBuf>, text: String| {
+        if let Some(p) = path {
+            let written = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .and_then(|mut f| f.write_all(text.as_bytes()));
+            if let Err(e) = written {
+                eprintln!("warning: cannot write {}: {e}", p.display());
+            }
+        }
+    };
+    append(&settings.output_file, gha::outputs(&sign, upload.as_ref()));
+    append(&settings.summary_file, gha::summary(&sign, upload.as_ref()));
+    let _ = std::io::stdout().flush();
+    if let Some(e) = run_error {
+        return ExitCode::from(e.exit_code());
+    }
+    let ok = sign.success() && upload.as_ref().is_none_or(UploadReport::success);
+    ExitCode::from(if ok { EXIT_OK } else { EXIT_FAILURE })
 }
 
 /// 128 + SIGINT, as shells report it.
@@ -115,12 +224,13 @@ async fn run_sign(settings: &SignSettings, output: OutputSettings) -> Result<Sig
     Ok(report?)
 }
 
-fn render_sign(report: &SignReport, output: OutputSettings) -> ExitCode {
+fn render_sign(publish: &PublishReport, output: OutputSettings) -> ExitCode {
+    let report = &publish.sign;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
     if output.json {
-        match serde_json::to_string_pretty(report) {
+        match serde_json::to_string_pretty(publish) {
             Ok(json) => println!("{json}"),
             Err(e) => {
                 eprintln!("error: cannot serialize the report: {e}");
@@ -135,8 +245,21 @@ fn render_sign(report: &SignReport, output: OutputSettings) -> ExitCode {
             human::summary(report, matches!(output.verbosity, Verbosity::Verbose(_)))
         );
     }
+    if let Some(up) = &publish.upload {
+        for a in &up.assets {
+            match &a.error {
+                Some(e) => println!("❌ Upload failed: {}: {e}", a.asset),
+                None => println!(
+                    "⬆ {} -> release {} ({})",
+                    a.asset,
+                    up.tag,
+                    a.download_url.as_deref().unwrap_or_default()
+                ),
+            }
+        }
+    }
     let _ = std::io::stdout().flush();
-    ExitCode::from(if report.success() {
+    ExitCode::from(if publish.success() {
         EXIT_OK
     } else {
         EXIT_FAILURE

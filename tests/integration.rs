@@ -4,6 +4,8 @@
 /// Temp dirs, the command builder wired to a sandbox, independent bundle checks.
 mod util;
 
+/// Action mode: INPUT_* and the job environment, outputs, summary, masks, annotations.
+mod action;
 /// Usage: help text, usage errors (exit 2), settings precedence seen from outside.
 mod cli;
 /// `--dry-run`: the plan is printed and nothing is requested or written.
@@ -23,3 +25,5 @@ mod rekor;
 mod renewal;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
+/// Release upload: `--upload`, idempotence, retries, drafts.
+mod upload;

@@ -42,7 +42,9 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Sign artifacts: writes `<artifact>.sigstore.json` (Sigstore bundle v0.3)
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
+    /// Run as the GitHub Action: configured by INPUT_* variables (see action.yml)
+    Action,
 }
 
 /// `releasekit-sign sign`.
@@ -71,6 +73,22 @@ pub struct SignArgs {
     pub identity_token: Option<String>,
     #[command(flatten)]
     pub instance: InstanceArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
+}
+
+/// Upload the bundles to a GitHub release (token from GITHUB_TOKEN or GH_TOKEN).
+#[derive(Debug, Clone, Args)]
+pub struct UploadArgs {
+    /// Upload each bundle as a release asset `<artifact>.sigstore.json` (same content: skipped)
+    #[arg(long)]
+    pub upload: bool,
+    /// The release's tag [default: the tag in GITHUB_REF]
+    #[arg(long, value_name = "TAG", requires = "upload")]
+    pub release_tag: Option<String>,
+    /// The repository [default: GITHUB_REPOSITORY]
+    #[arg(long, value_name = "OWNER/NAME", requires = "upload")]
+    pub repo: Option<String>,
 }
 
 /// Which Sigstore instance to sign with.

@@ -14,15 +14,19 @@
 //! (the one exception is `sigstore-oidc`'s ambient CI detection, which reads
 //! the environment itself). This module does no I/O.
 
+pub mod action;
 pub mod cli;
+pub mod release;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
+pub use action::ActionSettings;
 pub use cli::Cli;
 use cli::{CliCommand, GlobalArgs, SignArgs};
+pub use release::UploadSettings;
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
 
@@ -56,6 +60,11 @@ impl Env {
 
     /// A variable's value; an empty value counts as unset, as in GitHub Actions,
     /// where an undefined expression expands to the empty string.
+    /// Every variable, empty ones included.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
@@ -89,6 +98,8 @@ pub enum Verbosity {
 #[derive(Debug, Clone)]
 pub enum Command {
     Sign(SignSettings),
+    /// The GitHub Action: `sign` configured by `INPUT_*`, then upload and check.
+    Action(ActionSettings),
 }
 
 /// `sign`, resolved.
@@ -103,6 +114,8 @@ pub struct SignSettings {
     pub jobs: NonZeroUsize,
     pub identity: IdentitySettings,
     pub instance: InstanceSettings,
+    /// Upload the bundles to a GitHub release after signing.
+    pub upload: Option<UploadSettings>,
 }
 
 /// Which Sigstore instance, and per-service overrides.
@@ -218,6 +231,10 @@ pub enum SettingsError {
     NoInputs,
     #[error("--staging and --trust-config both choose the instance: keep one of them")]
     ConflictingInstance,
+    #[error(transparent)]
+    Upload(#[from] release::UploadSettingsError),
+    #[error(transparent)]
+    Action(#[from] action::ActionInputError),
     #[error(
         "{flag} `{value}` is not an http(s) URL: pass a URL such as https://rekor.example.com"
     )]
@@ -230,7 +247,19 @@ impl Settings {
         let output = resolve_output(&cli.global, env);
         let command = match cli.command {
             CliCommand::Sign(args) => {
-                Command::Sign(SignSettings::resolve(SignLayer::from_args(args), env)?)
+                let upload = release::UploadLayer {
+                    upload: args.upload.upload.then_some(true),
+                    release_tag: args.upload.release_tag.clone(),
+                    repo: args.upload.repo.clone(),
+                    token: None,
+                };
+                let mut sign = SignSettings::resolve(SignLayer::from_args(*args), env)?;
+                sign.upload =
+                    release::resolve(upload, env, sign.overwrite, release::Vocabulary::Cli)?;
+                Command::Sign(sign)
+            }
+            CliCommand::Action => {
+                Command::Action(ActionSettings::resolve(action::read(env)?, env)?)
             }
         };
         Ok(Settings { output, command })
@@ -321,6 +350,7 @@ impl SignSettings {
                 .unwrap_or(NonZeroUsize::new(DEFAULT_JOBS).expect("non-zero default")),
             identity,
             instance,
+            upload: None,
         })
     }
 }
@@ -340,6 +370,7 @@ mod tests {
     fn sign(args: &[&str], env: &[(&str, &str)]) -> SignSettings {
         match resolve(args, env).unwrap().command {
             Command::Sign(s) => s,
+            Command::Action(_) => unreachable!("a sign command line"),
         }
     }
 

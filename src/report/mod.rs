@@ -3,6 +3,7 @@
 //! Owns the report's shape (also the `--json` schema). It prints nothing:
 //! [`human`] renders it for a terminal, and `main.rs` chooses where it goes.
 
+pub mod action;
 pub mod human;
 
 use std::path::PathBuf;
@@ -97,4 +98,49 @@ pub enum Outcome {
     Failed {
         error: String,
     },
+}
+
+/// What `--upload` (or the action) did with the release.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadReport {
+    pub repo: String,
+    pub tag: String,
+    pub release_url: String,
+    pub draft: bool,
+    pub assets: Vec<AssetReport>,
+}
+
+impl UploadReport {
+    pub fn success(&self) -> bool {
+        self.assets.iter().all(|a| a.error.is_none())
+    }
+}
+
+/// One bundle's upload.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetReport {
+    pub artifact: PathBuf,
+    pub bundle: PathBuf,
+    /// The asset name on the release (as GitHub stored it).
+    pub asset: String,
+    pub action: Option<crate::release::AssetAction>,
+    pub download_url: Option<String>,
+    /// Downloaded back and found identical to the verified local bundle.
+    pub checked: bool,
+    pub error: Option<String>,
+}
+
+/// `sign` with `--upload`, as one JSON document.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishReport {
+    #[serde(flatten)]
+    pub sign: SignReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadReport>,
+}
+
+impl PublishReport {
+    pub fn success(&self) -> bool {
+        self.sign.success() && self.upload.as_ref().is_none_or(UploadReport::success)
+    }
 }

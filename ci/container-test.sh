@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The action's container, run offline the way GitHub runs a container action:
+# build an image from the repository's Dockerfile (its `prebuilt` scratch stage,
+# fed the host-built static binary), run `action` with the workspace mounted at
+# /github/workspace and INPUT_* / GITHUB_* / ACTIONS_ID_TOKEN_* from a sandbox,
+# then check the bundles are in the workspace, on the release, and verify.
+#
+# Needs root, podman, buildah and runc (ci/container-setup.sh installs them).
+# Outside CI it skips with a reason when it cannot run; under CI (CI set) it fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+IMAGE=localhost/releasekit-sign:container-test
+
+cannot_run() {
+  if [ -n "${CI:-}" ]; then echo "container test: FAILED: $*" >&2; exit 1; fi
+  echo "container test: SKIPPED: $*"; exit 0
+}
+[ "$(id -u)" = 0 ] || cannot_run "needs root (rootless podman cannot run here)"
+command -v podman >/dev/null || cannot_run "podman is not installed (run ci/container-setup.sh)"
+command -v runc >/dev/null || cannot_run "runc is not installed (run ci/container-setup.sh)"
+
+# 1. A static binary: RUSTFLAGS change the build, so it gets its own target dir.
+STATIC_DIR=${STATIC_TARGET_DIR:-$TARGET/static}
+RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=$STATIC_DIR \
+  cargo build --release --locked --target x86_64-unknown-linux-gnu --bin releasekit-sign
+BIN=$STATIC_DIR/x86_64-unknown-linux-gnu/release/releasekit-sign
+CARGO_TARGET_DIR=$TARGET cargo build --locked -p releasekit-sandbox --bin releasekit-sandbox
+SANDBOX=$TARGET/debug/releasekit-sandbox
+
+T=$(mktemp -d)
+SANDBOX_PID=
+cleanup() {
+  [ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+# 2. The image, from the repository's Dockerfile, in a context holding only its inputs.
+mkdir -p "$T/context"
+cp Dockerfile "$T/context/"
+cp "$BIN" "$T/context/releasekit-sign"
+cp /etc/ssl/certs/ca-certificates.crt "$T/context/"
+podman build --quiet --target prebuilt -t "$IMAGE" -f "$T/context/Dockerfile" "$T/context"
+SIZE=$(podman image inspect "$IMAGE" --format '{{.Size}}')
+echo "image size: $SIZE bytes"
+[ "$SIZE" -le $((20 * 1024 * 1024)) ] || { echo "image is larger than 20 MB" >&2; exit 1; }
+
+# 3. The sandbox: Sigstore + GitHub on loopback, and the job's environment.
+"$SANDBOX" serve --env-file "$T/env" --dir "$T/trust" &
+SANDBOX_PID=$!
+for _ in $(seq 100); do [ -s "$T/env" ] && break; sleep 0.1; done
+[ -s "$T/env" ] || { echo "the sandbox did not start" >&2; exit 1; }
+# shellcheck disable=SC1091
+. "$T/env"
+
+# 4. A workspace as actions/checkout leaves it, plus the trust config the
+#    container can read (it sees only the workspace).
+WS=$T/workspace
+mkdir -p "$WS/dist" "$T/file_commands"
+printf 'app tarball\n' > "$WS/dist/app-1.0.tar.gz"
+printf 'app wheel\n' > "$WS/dist/app 1.0.whl"
+cp "$SANDBOX_TRUST_CONFIG" "$WS/sandbox-trust.json"
+: > "$T/file_commands/output"; : > "$T/file_commands/summary"
+
+run_action() {
+  podman --runtime runc run --rm --network host \
+    --workdir /github/workspace \
+    -v "$WS:/github/workspace" -v "$T/file_commands:/github/file_commands" \
+    -e "INPUT_INPUTS=dist/*.tar.gz dist/*.whl" \
+    -e "INPUT_TRUST-CONFIG=sandbox-trust.json" \
+    -e "INPUT_GITHUB-TOKEN=$GITHUB_TOKEN" \
+    -e "INPUT_RELEASE-TAG=" -e "INPUT_UPLOAD=" -e "INPUT_VERIFY=true" \
+    -e "INPUT_IDENTITY-TOKEN=" -e "INPUT_DRY-RUN=false" "$@" \
+    -e GITHUB_ACTIONS -e GITHUB_API_URL -e GITHUB_SERVER_URL -e GITHUB_REPOSITORY \
+    -e GITHUB_REF -e GITHUB_SHA -e GITHUB_WORKSPACE=/github/workspace \
+    -e GITHUB_OUTPUT=/github/file_commands/output \
+    -e GITHUB_STEP_SUMMARY=/github/file_commands/summary \
+    -e ACTIONS_ID_TOKEN_REQUEST_URL -e ACTIONS_ID_TOKEN_REQUEST_TOKEN \
+    "$IMAGE" action
+}
+
+# 5. The action, twice: the second run (same workspace: bundles exist, assets
+#    identical) must add nothing to the release.
+run_action | tee "$T/log"
+head -n1 "$T/log" | grep -q '^::add-mask::' || { echo "masks are not printed first" >&2; exit 1; }
+if grep -v '^::add-mask::' "$T/log" | grep -qF "$GITHUB_TOKEN"; then
+  echo "the GitHub token was printed" >&2; exit 1
+fi
+
+for f in "app-1.0.tar.gz" "app 1.0.whl"; do
+  test -s "$WS/dist/$f.sigstore.json" || { echo "no bundle for $f in the workspace" >&2; exit 1; }
+done
+grep -qx 'signed-count=2' "$T/file_commands/output"
+grep -q '^| Artifact | SHA-256 | Log index | Asset |' "$T/file_commands/summary"
+
+ASSETS=$(curl -fsS -H "Authorization: Bearer $GITHUB_TOKEN" \
+  "$GITHUB_API_URL/repos/$GITHUB_REPOSITORY/releases/tags/${GITHUB_REF#refs/tags/}" |
+  python3 -c 'import json,sys; print("\n".join(sorted(a["name"] for a in json.load(sys.stdin)["assets"])))')
+EXPECTED=$(printf 'app-1.0.tar.gz.sigstore.json\napp.1.0.whl.sigstore.json')
+[ "$ASSETS" = "$EXPECTED" ] || { printf 'release assets:\n%s\n' "$ASSETS" >&2; exit 1; }
+
+# 6. An independent verifier accepts the bundles.
+SIGSTORE=${RELEASEKIT_SIGSTORE_PYTHON:-}
+[ -n "$SIGSTORE" ] || SIGSTORE=$(ls "$TARGET"/peers/sigstore-python-*/bin/sigstore 2>/dev/null | head -n1 || true)
+[ -n "$SIGSTORE" ] || { [ -x /work/.venv-peers/bin/sigstore ] && SIGSTORE=/work/.venv-peers/bin/sigstore; } || true
+if [ -n "$SIGSTORE" ]; then
+  "$SIGSTORE" --trust-config "$SANDBOX_TRUST_CONFIG" verify identity \
+    --cert-identity "$SANDBOX_IDENTITY" --cert-oidc-issuer "$SANDBOX_ISSUER" \
+    "$WS/dist/app-1.0.tar.gz" "$WS/dist/app 1.0.whl"
+else
+  cannot_run "no sigstore-python to verify with (run the interop tests first, or set RELEASEKIT_SIGSTORE_PYTHON)"
+fi
+
+# 7. A run that must fail: a tag without a release, with an annotation.
+if run_action -e "INPUT_RELEASE-TAG=v9.9.9" -e "INPUT_OVERWRITE=true" > "$T/fail.log"; then
+  echo "a tag without a release did not fail" >&2; exit 1
+fi
+grep -q '^::error::.*no release for tag `v9.9.9`' "$T/fail.log"
+echo "container test: OK"

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Sign dist/ with the pinned image from any machine with Docker.
+# The identity token comes from SIGSTORE_ID_TOKEN (any OIDC token with audience
+# "sigstore"); add `--upload --release-tag TAG --repo OWNER/NAME` and
+# `-e GITHUB_TOKEN` to attach the bundles to a GitHub release.
+set -eu
+IMAGE=ghcr.io/releasekit/releasekit-sign:v0.1.0
+docker run --rm \
+  --workdir /work \
+  -v "$PWD:/work" \
+  -e SIGSTORE_ID_TOKEN \
+  "$IMAGE" sign dist/

@@ -1,0 +1,262 @@
+//! GitHub Action inputs: `INPUT_<NAME>` variables read with envy into one
+//! typed struct, then resolved into the same settings the command line gets.
+//!
+//! Owns the action's input names, their parsing (booleans as the Actions
+//! toolkit accepts them, paths split on newlines and spaces) and their errors,
+//! each naming the input and the fix. It does not print (the binary masks the
+//! secrets listed by [`secrets`] before printing anything) and does no I/O.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::release::{self, UploadLayer, UploadSettings, UploadSettingsError, Vocabulary};
+use super::{Env, RekorVersion, SettingsError, SignLayer, SignSettings};
+use crate::oidc::{Secret, TokenOrigin};
+
+/// Every input of `action.yml`, as the runner passes it: `INPUT_` + the name
+/// uppercased, hyphens kept (`INPUT_RELEASE-TAG`). Empty means "not given".
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ActionInputs {
+    pub inputs: Option<String>,
+    pub release_tag: Option<String>,
+    pub upload: Option<String>,
+    pub github_token: Option<String>,
+    pub dry_run: Option<String>,
+    pub overwrite: Option<String>,
+    pub staging: Option<String>,
+    pub trust_config: Option<String>,
+    pub rekor_version: Option<String>,
+    pub verify: Option<String>,
+    pub identity_token: Option<String>,
+    pub repo: Option<String>,
+}
+
+/// `action`, resolved.
+#[derive(Debug, Clone)]
+pub struct ActionSettings {
+    pub sign: SignSettings,
+    /// Download each uploaded asset and check it is the verified bundle.
+    pub verify: bool,
+    /// `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY` (absent outside Actions).
+    pub output_file: Option<PathBuf>,
+    pub summary_file: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ActionInputError {
+    #[error("cannot read the action inputs: {0}")]
+    Env(String),
+    #[error("input `{input}` is `{value}`: use true or false")]
+    NotBoolean { input: &'static str, value: String },
+    #[error("input `inputs` is empty: list the files to sign (paths or globs relative to the workspace, one per line), e.g. `inputs: dist/*`")]
+    NoInputs,
+    #[error("input `rekor-version` is `{0}`: use 1 or 2")]
+    RekorVersion(String),
+    #[error(
+        "inputs `staging` and `trust-config` both choose the Sigstore instance: keep one of them"
+    )]
+    ConflictingInstance,
+    #[error(transparent)]
+    Upload(#[from] UploadSettingsError),
+    #[error(transparent)]
+    Settings(Box<SettingsError>),
+}
+
+/// Read the `INPUT_*` variables of `env` into [`ActionInputs`].
+pub fn read(env: &Env) -> Result<ActionInputs, ActionInputError> {
+    // envy matches field names against the lowercased variable names.
+    envy::prefixed("INPUT_")
+        .from_iter(
+            env.iter()
+                .filter(|(k, _)| k.starts_with("INPUT_"))
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
+        .map_err(|e| ActionInputError::Env(e.to_string()))
+}
+
+/// Values that must be masked before anything is printed.
+pub fn secrets(env: &Env) -> Vec<Secret> {
+    [
+        "INPUT_GITHUB-TOKEN",
+        "INPUT_IDENTITY-TOKEN",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "SIGSTORE_ID_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+    ]
+    .iter()
+    .filter_map(|k| env.get(k))
+    .map(Secret::new)
+    .collect()
+}
+
+/// Booleans as `core.getBooleanInput` accepts them (YAML 1.2 core schema).
+fn boolean(input: &'static str, v: Option<String>) -> Result<Option<bool>, ActionInputError> {
+    match nonempty(v).as_deref() {
+        None => Ok(None),
+        Some("true" | "True" | "TRUE") => Ok(Some(true)),
+        Some("false" | "False" | "FALSE") => Ok(Some(false)),
+        Some(other) => Err(ActionInputError::NotBoolean {
+            input,
+            value: other.to_owned(),
+        }),
+    }
+}
+
+fn nonempty(v: Option<String>) -> Option<String> {
+    v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+impl ActionSettings {
+    /// Resolve the action's inputs and the job environment.
+    pub fn resolve(inputs: ActionInputs, env: &Env) -> Result<Self, ActionInputError> {
+        let paths: Vec<String> = inputs
+            .inputs
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if paths.is_empty() {
+            return Err(ActionInputError::NoInputs);
+        }
+        let rekor_version = match nonempty(inputs.rekor_version).as_deref() {
+            None => None,
+            Some("1") => Some(RekorVersion::V1),
+            Some("2") => Some(RekorVersion::V2),
+            Some(other) => return Err(ActionInputError::RekorVersion(other.to_owned())),
+        };
+        let staging = boolean("staging", inputs.staging)?;
+        let trust_config = nonempty(inputs.trust_config).map(PathBuf::from);
+        if staging == Some(true) && trust_config.is_some() {
+            return Err(ActionInputError::ConflictingInstance);
+        }
+        let overwrite = boolean("overwrite", inputs.overwrite)?;
+        let layer = SignLayer {
+            inputs: Some(paths),
+            overwrite,
+            dry_run: boolean("dry-run", inputs.dry_run)?,
+            identity_token: nonempty(inputs.identity_token)
+                .map(|t| (TokenOrigin::Flag, Secret::new(t))),
+            staging,
+            trust_config,
+            rekor_version,
+            ..SignLayer::default()
+        };
+        let upload_layer = UploadLayer {
+            upload: boolean("upload", inputs.upload)?,
+            release_tag: nonempty(inputs.release_tag),
+            repo: nonempty(inputs.repo),
+            token: nonempty(inputs.github_token).map(Secret::new),
+        };
+        let verify = boolean("verify", inputs.verify)?.unwrap_or(true);
+        let mut sign = SignSettings::resolve(layer, env)
+            .map_err(|e| ActionInputError::Settings(Box::new(e)))?;
+        let upload: Option<UploadSettings> = release::resolve(
+            upload_layer,
+            env,
+            overwrite.unwrap_or(false),
+            Vocabulary::Action,
+        )?;
+        sign.upload = upload;
+        Ok(ActionSettings {
+            sign,
+            verify,
+            output_file: env.get("GITHUB_OUTPUT").map(PathBuf::from),
+            summary_file: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(pairs: &[(&str, &str)]) -> Result<ActionSettings, ActionInputError> {
+        let env = Env::from_pairs(pairs.iter().copied());
+        ActionSettings::resolve(read(&env)?, &env)
+    }
+
+    const JOB: &[(&str, &str)] = &[
+        ("GITHUB_REF", "refs/tags/v1.0.0"),
+        ("GITHUB_REPOSITORY", "octo-org/octo-repo"),
+        ("INPUT_GITHUB-TOKEN", "ghs_secret"),
+        ("INPUT_VERIFY", "true"),
+        ("INPUT_DRY-RUN", "false"),
+        ("INPUT_UPLOAD", ""),
+        ("INPUT_RELEASE-TAG", ""),
+    ];
+
+    #[test]
+    fn hyphenated_inputs_reach_their_fields() {
+        let mut env = JOB.to_vec();
+        env.extend([
+            ("INPUT_INPUTS", "dist/*.tar.gz\n  dist/a b.whl  \n"),
+            ("INPUT_RELEASE-TAG", "v2"),
+            ("INPUT_REKOR-VERSION", "2"),
+            ("INPUT_OVERWRITE", "True"),
+            ("INPUT_IDENTITY-TOKEN", "eyJ.x.y"),
+        ]);
+        // A later duplicate wins in a snapshot; drop the empty defaults above.
+        env.retain(|(k, v)| !(*k == "INPUT_RELEASE-TAG" && v.is_empty()));
+        let s = resolve(&env).unwrap();
+        assert_eq!(s.sign.inputs, ["dist/*.tar.gz", "dist/a", "b.whl"]);
+        assert_eq!(s.sign.instance.rekor_version, Some(RekorVersion::V2));
+        assert!(s.sign.overwrite && s.verify);
+        let up = s.sign.upload.unwrap();
+        assert_eq!((up.tag.as_str(), up.token.expose()), ("v2", "ghs_secret"));
+        assert!(up.overwrite);
+        let (origin, token) = s.sign.identity.explicit.unwrap();
+        assert_eq!((origin, token.expose()), (TokenOrigin::Flag, "eyJ.x.y"));
+    }
+
+    #[test]
+    fn upload_defaults_to_the_tag_of_the_ref() {
+        let mut env = JOB.to_vec();
+        env.push(("INPUT_INPUTS", "a"));
+        let up = resolve(&env).unwrap().sign.upload.unwrap();
+        assert_eq!(up.tag, "v1.0.0");
+        env[0] = ("GITHUB_REF", "refs/heads/main");
+        assert!(resolve(&env).unwrap().sign.upload.is_none());
+    }
+
+    #[test]
+    fn bad_inputs_name_the_input_and_the_fix() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut env = JOB.to_vec();
+            env.extend_from_slice(extra);
+            resolve(&env).unwrap_err().to_string()
+        };
+        assert_eq!(
+            with(&[("INPUT_INPUTS", "a"), ("INPUT_UPLOAD", "yes")]),
+            "input `upload` is `yes`: use true or false"
+        );
+        assert!(with(&[("INPUT_INPUTS", " \n ")]).starts_with("input `inputs` is empty"));
+        assert!(with(&[("INPUT_INPUTS", "a"), ("INPUT_REKOR-VERSION", "3")])
+            .contains("`rekor-version`"));
+        let mut env = vec![("INPUT_INPUTS", "a"), ("INPUT_UPLOAD", "true")];
+        env.push(("GITHUB_REF", "refs/heads/main"));
+        let e = resolve(&env).unwrap_err().to_string();
+        assert!(
+            e.contains("input `upload`") && e.contains("`release-tag`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn secrets_are_listed_for_masking() {
+        let env = Env::from_pairs([
+            ("INPUT_GITHUB-TOKEN", "a"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "b"),
+            ("INPUT_IDENTITY-TOKEN", ""),
+        ]);
+        let s: Vec<_> = secrets(&env)
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect();
+        assert_eq!(s, ["a", "b"]);
+    }
+}

@@ -1,0 +1,202 @@
+//! Where bundles are uploaded: the release target, resolved from flags or
+//! action inputs and the GitHub environment.
+//!
+//! Owns the defaults of an upload (tag from `GITHUB_REF`, repository from
+//! `GITHUB_REPOSITORY`, API from `GITHUB_API_URL`, token from `GITHUB_TOKEN`)
+//! and their errors. No I/O; [`crate::release`] does the talking.
+
+use super::Env;
+use crate::oidc::Secret;
+use crate::release::{Repo, GITHUB_COM_API};
+
+/// A resolved upload target.
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    pub api_url: String,
+    pub repo: Repo,
+    pub tag: String,
+    pub token: Secret,
+    /// Replace an asset whose content differs (otherwise that is an error).
+    pub overwrite: bool,
+}
+
+/// Upload values as one source gives them, each optional.
+#[derive(Debug, Clone, Default)]
+pub struct UploadLayer {
+    pub upload: Option<bool>,
+    pub release_tag: Option<String>,
+    pub repo: Option<String>,
+    pub token: Option<Secret>,
+}
+
+/// Names of the knobs in the user's own vocabulary: flags or action inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vocabulary {
+    Cli,
+    Action,
+}
+
+impl Vocabulary {
+    fn name(self, knob: &'static str) -> String {
+        match self {
+            Vocabulary::Cli => format!("--{knob}"),
+            Vocabulary::Action => format!("input `{knob}`"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UploadSettingsError {
+    #[error("{upload} is on but no release tag is known: {fix}")]
+    NoTag { upload: String, fix: String },
+    #[error("no repository to upload to: pass --repo owner/name or set GITHUB_REPOSITORY")]
+    NoRepo,
+    #[error("the repository `{0}` is not owner/name: pass --repo owner/name")]
+    BadRepo(String),
+    #[error("uploading needs a GitHub token: {fix}")]
+    NoToken { fix: String },
+    #[error(
+        "GITHUB_API_URL `{0}` is not an http(s) URL: unset it, or set it to https://HOST/api/v3"
+    )]
+    BadApiUrl(String),
+}
+
+/// `GITHUB_REF`'s tag, when the run is for a tag.
+pub fn tag_from_ref(env: &Env) -> Option<String> {
+    env.get("GITHUB_REF")?
+        .strip_prefix("refs/tags/")
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// `None` when no upload is wanted. `upload` defaults to "a tag is known" in
+/// action mode and to off on the command line.
+pub fn resolve(
+    layer: UploadLayer,
+    env: &Env,
+    overwrite: bool,
+    vocabulary: Vocabulary,
+) -> Result<Option<UploadSettings>, UploadSettingsError> {
+    let tag = layer.release_tag.or_else(|| tag_from_ref(env));
+    let upload = match vocabulary {
+        Vocabulary::Cli => layer.upload.unwrap_or(false),
+        Vocabulary::Action => layer.upload.unwrap_or(tag.is_some()),
+    };
+    if !upload {
+        return Ok(None);
+    }
+    let tag = tag.ok_or_else(|| UploadSettingsError::NoTag {
+        upload: vocabulary.name("upload"),
+        fix: match vocabulary {
+            Vocabulary::Cli => "pass --release-tag TAG".into(),
+            Vocabulary::Action => {
+                "set input `release-tag`, run the workflow on a tag push, or set `upload: false`"
+                    .into()
+            }
+        },
+    })?;
+    let repo = layer
+        .repo
+        .or_else(|| env.get("GITHUB_REPOSITORY").map(str::to_owned))
+        .ok_or(UploadSettingsError::NoRepo)?;
+    let repo: Repo = repo
+        .parse()
+        .map_err(|_| UploadSettingsError::BadRepo(repo.clone()))?;
+    let token = layer
+        .token
+        .or_else(|| {
+            env.get("GITHUB_TOKEN")
+                .or_else(|| env.get("GH_TOKEN"))
+                .map(Secret::new)
+        })
+        .ok_or_else(|| UploadSettingsError::NoToken {
+            fix: match vocabulary {
+                Vocabulary::Cli => "set GITHUB_TOKEN (or GH_TOKEN)".into(),
+                Vocabulary::Action => {
+                    "set input `github-token` (its default is `${{ github.token }}`)".into()
+                }
+            },
+        })?;
+    let api_url = env.get("GITHUB_API_URL").unwrap_or(GITHUB_COM_API);
+    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+        return Err(UploadSettingsError::BadApiUrl(api_url.to_owned()));
+    }
+    Ok(Some(UploadSettings {
+        api_url: api_url.trim_end_matches('/').to_owned(),
+        repo,
+        tag,
+        token,
+        overwrite,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
+    const GH: &[(&str, &str)] = &[
+        ("GITHUB_REF", "refs/tags/v1.2.3"),
+        ("GITHUB_REPOSITORY", "o/r"),
+        ("GITHUB_TOKEN", "ghs_x"),
+    ];
+
+    #[test]
+    fn action_uploads_by_default_on_a_tag() {
+        let s = resolve(UploadLayer::default(), &env(GH), false, Vocabulary::Action)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (s.tag.as_str(), s.api_url.as_str()),
+            ("v1.2.3", GITHUB_COM_API)
+        );
+        assert_eq!(s.repo.to_string(), "o/r");
+        let branch = env(&[("GITHUB_REF", "refs/heads/main")]);
+        assert!(
+            resolve(UploadLayer::default(), &branch, false, Vocabulary::Action)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn cli_uploads_only_when_asked() {
+        assert!(
+            resolve(UploadLayer::default(), &env(GH), false, Vocabulary::Cli)
+                .unwrap()
+                .is_none()
+        );
+        let layer = UploadLayer {
+            upload: Some(true),
+            release_tag: Some("v9".into()),
+            repo: Some("a/b".into()),
+            ..UploadLayer::default()
+        };
+        let s = resolve(layer, &env(GH), true, Vocabulary::Cli)
+            .unwrap()
+            .unwrap();
+        assert_eq!((s.tag.as_str(), s.repo.to_string().as_str()), ("v9", "a/b"));
+        assert!(s.overwrite);
+    }
+
+    #[test]
+    fn errors_name_the_knob_and_the_fix() {
+        let on = UploadLayer {
+            upload: Some(true),
+            ..UploadLayer::default()
+        };
+        let e = resolve(on.clone(), &env(&[]), false, Vocabulary::Action).unwrap_err();
+        assert!(e.to_string().contains("input `upload`") && e.to_string().contains("release-tag"));
+        let e = resolve(on.clone(), &env(&[]), false, Vocabulary::Cli).unwrap_err();
+        assert!(e.to_string().contains("--release-tag"), "{e}");
+        let no_token = &GH[..2];
+        let e = resolve(on.clone(), &env(no_token), false, Vocabulary::Action).unwrap_err();
+        assert!(e.to_string().contains("github-token"), "{e}");
+        let bad = [GH, &[("GITHUB_REPOSITORY", "nope")]].concat();
+        let e = resolve(on, &env(&bad), false, Vocabulary::Cli).unwrap_err();
+        assert_eq!(e, UploadSettingsError::BadRepo("nope".into()));
+    }
+}

@@ -1,0 +1,637 @@
+//! GitHub releases: find a release by tag (drafts too) and upload bundles to it,
+//! idempotently. The only module that imports octocrab.
+//!
+//! Owns the GitHub REST conversation: the API base (`GITHUB_API_URL`, so GHES
+//! works), the upload URL (always the release's own `upload_url`), asset-name
+//! encoding and GitHub's renaming of asset names, the comparison of an existing
+//! asset with the local bundle, and retrying (5xx, 429, secondary rate limits,
+//! `Retry-After`) through [`crate::net::retry`]. octocrab's own retry is off: it
+//! re-sends a POST immediately, which duplicates assets.
+//!
+//! Every upload attempt starts by listing the release's assets, so a retry (or a
+//! re-run after a partial failure) never creates a second copy: identical
+//! content is left alone, different content is an error unless `overwrite`.
+//! It knows nothing about signing or reports, and never logs the token.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use http_body_util::StreamBody;
+use octocrab::models::repos::{Asset, Release as GhRelease};
+use octocrab::{FromResponse as _, OctoBody, Octocrab, Page};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha2::{Digest as _, Sha256};
+
+use crate::net::{self, Retry, RetryPolicy, Retryable};
+use crate::oidc::Secret;
+
+/// The public API of github.com; GHES serves it under `https://HOST/api/v3`.
+pub const GITHUB_COM_API: &str = "https://api.github.com";
+/// github.com accepts uploads on another host than its API.
+const GITHUB_COM_UPLOADS: &str = "https://uploads.github.com";
+
+/// RFC 3986 unreserved characters stay; everything else is percent-encoded
+/// (octocrab puts names into the query unencoded, so `a b` or `a&b` break).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// A path segment (a tag such as `v1.0/rc` must stay one segment).
+const PATH_SEGMENT: &AsciiSet = QUERY_VALUE;
+
+/// `owner/name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    pub owner: String,
+    pub name: String,
+}
+
+impl std::str::FromStr for Repo {
+    type Err = ReleaseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let valid = |p: &str| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        match s.split_once('/') {
+            Some((owner, name)) if valid(owner) && valid(name) => Ok(Repo {
+                owner: owner.to_owned(),
+                name: name.to_owned(),
+            }),
+            _ => Err(ReleaseError::BadRepo(s.to_owned())),
+        }
+    }
+}
+
+impl std::fmt::Display for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// A failure talking to GitHub. Each names the release or asset and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("the GitHub API URL `{0}` is not an http(s) URL: set GITHUB_API_URL to e.g. https://api.github.com or https://HOST/api/v3")]
+    BadApiUrl(String),
+    #[error(
+        "the repository `{0}` is not owner/name: pass --repo owner/name (or set GITHUB_REPOSITORY)"
+    )]
+    BadRepo(String),
+    #[error("cannot set up the GitHub client: {0}")]
+    Client(String),
+    #[error("{repo} has no release for tag `{tag}` (drafts included): create it first (e.g. `gh release create {tag}`), or pass the tag of an existing release")]
+    NoRelease { repo: Repo, tag: String },
+    #[error("GitHub refused the token for {repo} ({status}: {message}): the job needs `permissions: contents: write`, or pass a token that can write releases")]
+    Forbidden {
+        repo: Repo,
+        status: u16,
+        message: String,
+    },
+    #[error("asset `{name}` already exists on release {tag} with different content: pass --overwrite (action input `overwrite: true`) to replace it, or delete the asset")]
+    AssetDiffers { name: String, tag: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what} on release {tag} failed{}: {cause}", attempts_note(*.attempts))]
+    Api {
+        what: String,
+        tag: String,
+        attempts: u32,
+        cause: ApiFailure,
+    },
+}
+
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    }
+}
+
+/// One failed request, classified for retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiFailure {
+    #[error("GitHub answered {status}: {message}")]
+    Status {
+        status: u16,
+        message: String,
+        /// 5xx, 429, or a 403 that is a (secondary) rate limit.
+        transient: bool,
+        retry_after: Option<Duration>,
+    },
+    #[error("{0}")]
+    Transport(String),
+    /// The asset exists with other content and `overwrite` is off: final.
+    #[error("asset differs")]
+    Differs,
+    #[error("unexpected response: {0}")]
+    Decode(String),
+}
+
+impl Retryable for ApiFailure {
+    fn retry(&self) -> Retry {
+        match self {
+            ApiFailure::Status {
+                transient: true,
+                retry_after,
+                ..
+            } => Retry::After(*retry_after),
+            ApiFailure::Transport(_) => Retry::After(None),
+            _ => Retry::No,
+        }
+    }
+}
+
+/// A release found by tag.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub id: u64,
+    pub tag: String,
+    pub draft: bool,
+    pub html_url: String,
+    /// The release's own upload URL template (`...{?name,label}`).
+    upload_url: String,
+}
+
+/// What happened to one asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssetAction {
+    Uploaded,
+    /// An asset with identical content was already there.
+    Unchanged,
+    /// An asset with different content was replaced (`overwrite`).
+    Replaced,
+}
+
+/// An asset as it is on the release after an upload.
+#[derive(Debug, Clone)]
+pub struct UploadedAsset {
+    /// The name GitHub stored (it renames some characters to `.`).
+    pub name: String,
+    pub action: AssetAction,
+    pub download_url: String,
+    /// The asset's API URL (downloads with the token, drafts included).
+    pub api_url: String,
+}
+
+/// A client for one repository's releases.
+pub struct Releases {
+    octo: Octocrab,
+    api: String,
+    repo: Repo,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Releases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Releases")
+            .field("api", &self.api)
+            .field("repo", &self.repo)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Releases {
+    /// `api_url` is `GITHUB_API_URL` (github.com's or `https://HOST/api/v3`).
+    pub fn new(
+        api_url: &str,
+        repo: Repo,
+        token: &Secret,
+        retry: RetryPolicy,
+    ) -> Result<Self, ReleaseError> {
+        let api = api_url.trim_end_matches('/').to_owned();
+        let uri: http::Uri = api
+            .parse()
+            .map_err(|_| ReleaseError::BadApiUrl(api_url.to_owned()))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return Err(ReleaseError::BadApiUrl(api_url.to_owned()));
+        };
+        if scheme != "https" && scheme != "http" {
+            return Err(ReleaseError::BadApiUrl(api_url.to_owned()));
+        }
+        // octocrab prefixes the base path to every request path, absolute
+        // upload URLs included (`/api/v3/api/uploads/...` on GHES): give it the
+        // origin only and build every URL in full here.
+        let origin = format!("{scheme}://{authority}");
+        // The token goes to the API host and the host of release upload URLs only.
+        let uploads = if origin == GITHUB_COM_API {
+            GITHUB_COM_UPLOADS.to_owned()
+        } else {
+            origin.clone()
+        };
+        let client_err = |e: octocrab::Error| ReleaseError::Client(e.to_string());
+        let octo = Octocrab::builder()
+            .base_uri(origin.as_str())
+            .map_err(client_err)?
+            .upload_uri(uploads.as_str())
+            .map_err(client_err)?
+            .personal_token(token.expose().to_owned())
+            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .build()
+            .map_err(client_err)?;
+        Ok(Self {
+            octo,
+            api,
+            repo,
+            retry,
+        })
+    }
+
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+
+    fn repo_url(&self) -> String {
+        format!("{}/repos/{}/{}", self.api, self.repo.owner, self.repo.name)
+    }
+
+    /// The release for `tag`, drafts included (GitHub resolves only
+    /// published releases by tag; drafts are found by listing).
+    pub async fn find(&self, tag: &str) -> Result<Release, ReleaseError> {
+        let by_tag = format!(
+            "{}/releases/tags/{}",
+            self.repo_url(),
+            utf8_percent_encode(tag, PATH_SEGMENT)
+        );
+        let api_err = |attempts, cause| ReleaseError::Api {
+            what: "finding the release".into(),
+            tag: tag.to_owned(),
+            attempts,
+            cause,
+        };
+        match self.retrying(|| self.get_json::<GhRelease>(&by_tag)).await {
+            Ok(r) => return Ok(release(r)),
+            Err((_, ApiFailure::Status { status: 404, .. })) => {}
+            Err((n, e)) => return Err(self.classify(e, |e| api_err(n, e))),
+        }
+        let mut url = Some(format!("{}/releases?per_page=100", self.repo_url()));
+        while let Some(u) = url.take() {
+            let page: Page<GhRelease> = self
+                .retrying(|| self.get_json::<Page<GhRelease>>(&u))
+                .await
+                .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
+            if let Some(r) = page.items.into_iter().find(|r| r.tag_name == tag) {
+                return Ok(release(r));
+            }
+            url = page.next.map(|u| u.to_string());
+        }
+        Err(ReleaseError::NoRelease {
+            repo: self.repo.clone(),
+            tag: tag.to_owned(),
+        })
+    }
+
+    /// Upload `bundle` to `release` as `name`, idempotently (see the module doc).
+    pub async fn upload(
+        &self,
+        release: &Release,
+        name: &str,
+        bundle: &Path,
+        overwrite: bool,
+    ) -> Result<UploadedAsset, ReleaseError> {
+        let content = tokio::fs::read(bundle)
+            .await
+            .map_err(|source| ReleaseError::Read {
+                path: bundle.to_owned(),
+                source,
+            })?;
+        let digest = hex::encode(Sha256::digest(&content));
+        let stored_name = github_asset_name(name);
+        let size = content.len() as u64;
+        drop(content);
+        let result = self
+            .retrying(|| async {
+                // 1. What is there now: a previous attempt may have succeeded
+                //    even though its response was lost.
+                let existing = self.find_asset(release, name, &stored_name).await?;
+                let action = match existing {
+                    Some(asset) if self.same_content(&asset, &digest).await? => {
+                        return Ok(UploadedAsset {
+                            name: asset.name,
+                            action: AssetAction::Unchanged,
+                            download_url: asset.browser_download_url.to_string(),
+                            api_url: asset.url.to_string(),
+                        });
+                    }
+                    Some(_) if !overwrite => return Err(ApiFailure::Differs),
+                    // 2. Replace: delete first (GitHub refuses a duplicate name).
+                    Some(asset) => {
+                        self.delete(asset.url.as_str()).await?;
+                        AssetAction::Replaced
+                    }
+                    None => AssetAction::Uploaded,
+                };
+                // 3. Upload, streamed from the file.
+                let asset = self.post_asset(release, name, bundle, size).await?;
+                Ok(UploadedAsset {
+                    name: asset.name,
+                    action,
+                    download_url: asset.browser_download_url.to_string(),
+                    api_url: asset.url.to_string(),
+                })
+            })
+            .await;
+        result.map_err(|(attempts, cause)| match cause {
+            ApiFailure::Differs => ReleaseError::AssetDiffers {
+                name: stored_name.clone(),
+                tag: release.tag.clone(),
+            },
+            cause => self.classify(cause, |cause| ReleaseError::Api {
+                what: format!("uploading asset `{name}`"),
+                tag: release.tag.clone(),
+                attempts,
+                cause,
+            }),
+        })
+    }
+
+    /// A 401/403 that is not a rate limit is a permission problem with one fix.
+    fn classify(
+        &self,
+        cause: ApiFailure,
+        other: impl FnOnce(ApiFailure) -> ReleaseError,
+    ) -> ReleaseError {
+        match cause {
+            ApiFailure::Status {
+                status: status @ (401 | 403),
+                message,
+                transient: false,
+                ..
+            } => ReleaseError::Forbidden {
+                repo: self.repo.clone(),
+                status,
+                message,
+            },
+            cause => other(cause),
+        }
+    }
+
+    /// [`net::retry`], also counting attempts for the final message.
+    async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T, (u32, ApiFailure)>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiFailure>>,
+    {
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        net::retry(&self.retry, "GitHub API", || {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            op()
+        })
+        .await
+        .map_err(|e| (attempts.into_inner(), e))
+    }
+
+    async fn find_asset(
+        &self,
+        release: &Release,
+        name: &str,
+        stored_name: &str,
+    ) -> Result<Option<Asset>, ApiFailure> {
+        let mut url = Some(format!(
+            "{}/releases/{}/assets?per_page=100",
+            self.repo_url(),
+            release.id
+        ));
+        while let Some(u) = url.take() {
+            let page: Page<Asset> = self.get_json(&u).await?;
+            if let Some(a) = page
+                .items
+                .into_iter()
+                .find(|a| a.name == name || a.name == stored_name)
+            {
+                return Ok(Some(a));
+            }
+            url = page.next.map(|u| u.to_string());
+        }
+        Ok(None)
+    }
+
+    /// The content of an uploaded asset, as a consumer downloads it.
+    pub async fn download(&self, asset: &UploadedAsset, tag: &str) -> Result<Bytes, ReleaseError> {
+        self.retrying(|| self.fetch(&asset.api_url))
+            .await
+            .map_err(|(attempts, cause)| {
+                self.classify(cause, |cause| ReleaseError::Api {
+                    what: format!("downloading asset `{}`", asset.name),
+                    tag: tag.to_owned(),
+                    attempts,
+                    cause,
+                })
+            })
+    }
+
+    /// Compare by the `digest` GitHub reports; download when it has none (older GHES).
+    async fn same_content(&self, asset: &Asset, sha256: &str) -> Result<bool, ApiFailure> {
+        if let Some(d) = asset
+            .digest
+            .as_deref()
+            .and_then(|d| d.strip_prefix("sha256:"))
+        {
+            return Ok(d.eq_ignore_ascii_case(sha256));
+        }
+        let body = self.fetch(asset.url.as_str()).await?;
+        Ok(hex::encode(Sha256::digest(&body)) == sha256)
+    }
+
+    async fn fetch(&self, asset_url: &str) -> Result<Bytes, ApiFailure> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/octet-stream"),
+        );
+        let response = self
+            .octo
+            ._get_with_headers(asset_url, Some(headers))
+            .await
+            .map_err(transport)?;
+        // github.com redirects asset downloads to storage on another host.
+        let response = self
+            .octo
+            .follow_location_to_data(response)
+            .await
+            .map_err(transport)?;
+        let response = checked(response).await?;
+        Ok(http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .map_err(transport)?
+            .to_bytes())
+    }
+
+    async fn delete(&self, url: &str) -> Result<(), ApiFailure> {
+        let response = self
+            .octo
+            ._delete(url, None::<&()>)
+            .await
+            .map_err(transport)?;
+        match checked(response).await {
+            Ok(_) => Ok(()),
+            // Deleted by an earlier attempt whose answer was lost.
+            Err(ApiFailure::Status { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn post_asset(
+        &self,
+        release: &Release,
+        name: &str,
+        bundle: &Path,
+        size: u64,
+    ) -> Result<Asset, ApiFailure> {
+        let base = release
+            .upload_url
+            .split('{')
+            .next()
+            .unwrap_or(&release.upload_url);
+        let url = format!("{base}?name={}", utf8_percent_encode(name, QUERY_VALUE));
+        let file = tokio::fs::File::open(bundle)
+            .await
+            .map_err(|e| ApiFailure::Transport(format!("cannot open {}: {e}", bundle.display())))?;
+        let frames = tokio_util::io::ReaderStream::new(file)
+            .map(|chunk: std::io::Result<Bytes>| chunk.map(http_body::Frame::data));
+        let request = http::Request::builder()
+            .method(http::Method::POST)
+            .uri(url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::CONTENT_LENGTH, size)
+            .body(OctoBody::new(StreamBody::new(frames)))
+            .map_err(|e| ApiFailure::Transport(e.to_string()))?;
+        let response = self.octo.execute(request).await.map_err(transport)?;
+        let response = checked(response).await?;
+        Asset::from_response(response)
+            .await
+            .map_err(|e| ApiFailure::Decode(e.to_string()))
+    }
+
+    async fn get_json<T: octocrab::FromResponse>(&self, url: &str) -> Result<T, ApiFailure> {
+        let response = self.octo._get(url).await.map_err(transport)?;
+        let response = checked(response).await?;
+        T::from_response(response)
+            .await
+            .map_err(|e| ApiFailure::Decode(e.to_string()))
+    }
+}
+
+type Response = http::Response<http_body_util::combinators::BoxBody<Bytes, octocrab::Error>>;
+
+/// The response if it succeeded, else its status classified for retrying.
+async fn checked(response: Response) -> Result<Response, ApiFailure> {
+    match octocrab::map_github_error(response).await {
+        Ok(r) => Ok(r),
+        Err(octocrab::Error::GitHub { source, .. }) => {
+            let status = source.status_code.as_u16();
+            let headers = source.headers.unwrap_or_default();
+            let retry_after = headers
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            // GitHub signals primary rate limits with 403/429 and
+            // `x-ratelimit-remaining: 0`, secondary ones with 403 and `Retry-After`
+            // (or "secondary rate limit" in the message).
+            let rate_limited = headers
+                .get("x-ratelimit-remaining")
+                .is_some_and(|v| v.as_bytes() == b"0")
+                || retry_after.is_some()
+                || source.message.to_ascii_lowercase().contains("rate limit");
+            let transient = net::is_transient(status) || (status == 403 && rate_limited);
+            Err(ApiFailure::Status {
+                status,
+                message: source.message,
+                transient,
+                retry_after,
+            })
+        }
+        Err(e) => Err(transport(e)),
+    }
+}
+
+fn transport(e: octocrab::Error) -> ApiFailure {
+    ApiFailure::Transport(e.to_string())
+}
+
+fn release(r: GhRelease) -> Release {
+    Release {
+        id: r.id.0,
+        tag: r.tag_name,
+        draft: r.draft,
+        html_url: r.html_url.to_string(),
+        upload_url: r.upload_url,
+    }
+}
+
+/// The name GitHub gives an uploaded asset: characters outside a conservative
+/// set become `.` (GitHub: "renames asset filenames that have special
+/// characters"), so `my file.tgz` is listed as `my.file.tgz`.
+pub fn github_asset_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '@' | '~') {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_parsing() {
+        let r: Repo = "octo-org/octo.repo_1".parse().unwrap();
+        assert_eq!(
+            (r.owner.as_str(), r.name.as_str()),
+            ("octo-org", "octo.repo_1")
+        );
+        for bad in ["", "owner", "/name", "owner/", "a/b/c", "a b/c"] {
+            assert!(bad.parse::<Repo>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn asset_names_like_github() {
+        assert_eq!(
+            github_asset_name("a b é.tgz.sigstore.json"),
+            "a.b...tgz.sigstore.json"
+        );
+        assert_eq!(github_asset_name("x_1-2+3@4~5.bin"), "x_1-2+3@4~5.bin");
+    }
+
+    #[test]
+    fn query_encoding_keeps_names_whole() {
+        assert_eq!(
+            utf8_percent_encode("a+b&c=d é.json", QUERY_VALUE).to_string(),
+            "a%2Bb%26c%3Dd%20%C3%A9.json"
+        );
+    }
+
+    #[test]
+    fn api_url_must_be_http() {
+        let t = Secret::new("t");
+        let repo: Repo = "o/r".parse().unwrap();
+        for bad in ["api.github.com", "ftp://x", "not a url"] {
+            assert!(
+                matches!(
+                    Releases::new(bad, repo.clone(), &t, RetryPolicy::default()),
+                    Err(ReleaseError::BadApiUrl(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Action mode: the binary run as GitHub runs the container action, with
+//! `INPUT_*` and the job environment from the sandbox.
+
+use std::path::Path;
+
+use releasekit_sandbox::Sandbox;
+
+use crate::util::{bin, code, run, stdout, verify_bundle, Work};
+
+const REPO: &str = "octo-org/octo-repo";
+
+/// `releasekit-sign action` with the sandbox's job environment plus `inputs`.
+fn action(sandbox: &Sandbox, work: &Work, inputs: &[(&str, &str)]) -> assert_cmd::Command {
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("action")
+        .envs(sandbox.env())
+        .env("GITHUB_OUTPUT", work.path("gh/output"))
+        .env("GITHUB_STEP_SUMMARY", work.path("gh/summary"))
+        .env("INPUT_TRUST-CONFIG", sandbox.trust_config_path())
+        .env("INPUT_GITHUB-TOKEN", sandbox.github_token())
+        // As the runner passes inputs left empty.
+        .env("INPUT_RELEASE-TAG", "")
+        .env("INPUT_IDENTITY-TOKEN", "");
+    for (k, v) in inputs {
+        cmd.env(format!("INPUT_{}", k.to_uppercase()), v);
+    }
+    cmd
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+/// The whole job: masks first, bundles in the workspace, uploaded to the
+/// release, outputs and summary written, nothing secret printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn signs_uploads_and_reports() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app-1.0.tar.gz", "app");
+    work.file("dist/app-1.0.whl", "wheel");
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "dist/*.tar.gz\ndist/*.whl")],
+    ))
+    .await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    let first: Vec<_> = out.lines().take(3).collect();
+    assert!(first.iter().all(|l| l.starts_with("::add-mask::")), "{out}");
+    for secret in [sandbox.github_token(), sandbox.actions_request_token()] {
+        let leaks = out
+            .lines()
+            .filter(|l| l.contains(secret) && !l.starts_with("::add-mask::"))
+            .count();
+        assert_eq!(leaks, 0, "a secret was printed");
+    }
+    assert!(out.contains("::group::Signing") && out.contains("::endgroup::"));
+
+    for name in ["app-1.0.tar.gz", "app-1.0.whl"] {
+        let bundle = work.path(&format!("dist/{name}.sigstore.json"));
+        verify_bundle(&sandbox, &work.path(&format!("dist/{name}")), &bundle);
+        let asset = sandbox
+            .github()
+            .assets(REPO, "v1.0.0")
+            .into_iter()
+            .find(|a| a.name == format!("{name}.sigstore.json"))
+            .unwrap();
+        assert_eq!(asset.content.as_ref(), std::fs::read(&bundle).unwrap());
+    }
+
+    let outputs = read(&work.path("gh/output"));
+    assert!(outputs.contains("signed-count=2\n"), "{outputs}");
+    assert!(outputs.contains(&format!("identity={}\n", sandbox.identity())));
+    assert!(outputs.contains(
+        "bundles=[\"dist/app-1.0.tar.gz.sigstore.json\",\"dist/app-1.0.whl.sigstore.json\"]\n"
+    ));
+    assert!(
+        outputs.contains("release-url=https://github.com/octo-org/octo-repo/releases/tag/v1.0.0\n")
+    );
+    let summary = read(&work.path("gh/summary"));
+    assert!(summary.contains("| Artifact | SHA-256 | Log index | Asset |"));
+    assert!(
+        summary.contains("[app-1.0.whl.sigstore.json]("),
+        "{summary}"
+    );
+}
+
+/// A bad boolean stops the run before any request, naming input and fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_boolean_input_is_a_usage_error() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.tgz", "a");
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "a.tgz"), ("upload", "yes")],
+    ))
+    .await;
+    assert_eq!(code(&o), 2);
+    assert!(crate::util::stderr(&o).contains("input `upload` is `yes`: use true or false"));
+    assert!(!work.path("a.tgz.sigstore.json").exists());
+}
+
+/// A tag with no release: the run fails with an annotation saying how to fix it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_without_a_release_fails_with_an_annotation() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.tgz", "a");
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "a.tgz"), ("release-tag", "v9.9.9")],
+    ))
+    .await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        stdout(&o).contains("::error::octo-org/octo-repo has no release for tag `v9.9.9`"),
+        "{}",
+        stdout(&o)
+    );
+}

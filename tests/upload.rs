@@ -1,0 +1,227 @@
+//! Release upload: `sign --upload` against the sandbox's GitHub, and the
+//! idempotence and retry rules of `releasekit_sign::release` under faults.
+
+use std::time::{Duration, Instant};
+
+use releasekit_sandbox::github::ReleaseSpec;
+use releasekit_sandbox::{Fault, Sandbox, Service};
+use releasekit_sign::net::RetryPolicy;
+use releasekit_sign::oidc::Secret;
+use releasekit_sign::release::{AssetAction, ReleaseError, Releases};
+
+use crate::util::{code, run, sign, stdout, verify_bundle, Work};
+
+const REPO: &str = "octo-org/octo-repo";
+
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 4,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+    }
+}
+
+fn client(sandbox: &Sandbox) -> Releases {
+    Releases::new(
+        &sandbox.urls().github_api,
+        REPO.parse().unwrap(),
+        &Secret::new(sandbox.github_token()),
+        fast(),
+    )
+    .unwrap()
+}
+
+/// `sign --upload`: every bundle becomes `<artifact>.sigstore.json` with
+/// content type application/json, byte-identical to the local bundle; names
+/// with spaces and non-ASCII survive (GitHub renames them, we find them again).
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_upload_then_rerun_adds_nothing() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/pkg-1.0.tar.gz", "tarball");
+    work.file("dist/my pkg é+1.whl", "wheel");
+    let upload = |extra: &[&str]| {
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.args([
+            "dist",
+            "--upload",
+            "--release-tag",
+            "v1.0.0",
+            "--repo",
+            REPO,
+        ])
+        .args(extra)
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .env("GITHUB_TOKEN", sandbox.github_token());
+        cmd
+    };
+    let o = run(upload(&[])).await;
+    assert_eq!(code(&o), 0);
+    assert!(!stdout(&o).contains(sandbox.github_token()));
+    let assets = sandbox.github().assets(REPO, "v1.0.0");
+    let mut names: Vec<_> = assets.iter().map(|a| a.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "my.pkg..+1.whl.sigstore.json",
+            "pkg-1.0.tar.gz.sigstore.json"
+        ]
+    );
+    for (artifact, asset) in [
+        ("dist/pkg-1.0.tar.gz", "pkg-1.0.tar.gz.sigstore.json"),
+        ("dist/my pkg é+1.whl", "my.pkg..+1.whl.sigstore.json"),
+    ] {
+        let bundle = work.path(&format!("{artifact}.sigstore.json"));
+        verify_bundle(&sandbox, &work.path(artifact), &bundle);
+        let a = assets.iter().find(|a| a.name == asset).unwrap();
+        assert_eq!(a.content.as_ref(), std::fs::read(&bundle).unwrap());
+        assert_eq!(a.content_type, "application/json");
+    }
+    // The upload query carried the name percent-encoded.
+    assert!(sandbox
+        .requests(Service::GitHub)
+        .iter()
+        .any(|r| r.method == "POST"
+            && r.uri
+                .contains("name=my%20pkg%20%C3%A9%2B1.whl.sigstore.json")));
+
+    // The same bundles again (a re-run after a partial failure): nothing new.
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    let up = releases
+        .upload(
+            &release,
+            "my pkg é+1.whl.sigstore.json",
+            &work.path("dist/my pkg é+1.whl.sigstore.json"),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(up.action, AssetAction::Unchanged);
+    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 2);
+}
+
+/// A 502 (then a dropped connection) during an upload is retried, and the
+/// retry lists the assets first: exactly one asset in the end.
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_failures_do_not_duplicate_assets() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.tgz.sigstore.json", "{\"bundle\":1}");
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    let gh = sandbox.faults(Service::GitHub);
+    gh.only_paths_containing("/assets");
+    gh.fail_next(1, Fault::status(502));
+    gh.fail_next(1, Fault::DropConnection);
+    let up = releases
+        .upload(&release, "a.tgz.sigstore.json", &bundle, false)
+        .await
+        .unwrap();
+    assert_eq!(up.action, AssetAction::Uploaded);
+    assert_eq!(gh.pending(), 0);
+    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
+}
+
+/// A secondary rate limit (403 + Retry-After) is waited out, not reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn secondary_rate_limit_honours_retry_after() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.sigstore.json", "{}");
+    // The policy caps a server's wait at 4 × max_delay: room for one second.
+    let releases = Releases::new(
+        &sandbox.urls().github_api,
+        REPO.parse().unwrap(),
+        &Secret::new(sandbox.github_token()),
+        RetryPolicy {
+            max_delay: Duration::from_secs(1),
+            ..fast()
+        },
+    )
+    .unwrap();
+    let release = releases.find("v1.0.0").await.unwrap();
+    sandbox
+        .faults(Service::GitHub)
+        .fail_next(1, Fault::retry_after(403, 1));
+    let start = Instant::now();
+    releases
+        .upload(&release, "a.sigstore.json", &bundle, false)
+        .await
+        .unwrap();
+    assert!(start.elapsed() >= Duration::from_secs(1));
+}
+
+/// Retries are bounded; the final error names the asset, the attempts and why.
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_are_bounded_and_the_error_names_the_asset() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.sigstore.json", "{}");
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    sandbox
+        .faults(Service::GitHub)
+        .fail_next(4, Fault::status(503));
+    let e = releases
+        .upload(&release, "a.sigstore.json", &bundle, false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`a.sigstore.json`") && e.contains("after 4 attempts") && e.contains("503"),
+        "{e}"
+    );
+    assert!(sandbox.github().assets(REPO, "v1.0.0").is_empty());
+}
+
+/// Different content under the same name: an error naming the asset, unless
+/// overwrite, which replaces it (still one asset).
+#[tokio::test(flavor = "multi_thread")]
+async fn different_content_needs_overwrite() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.sigstore.json", "new");
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    releases
+        .upload(&release, "a.sigstore.json", &bundle, false)
+        .await
+        .unwrap();
+    assert!(sandbox
+        .github()
+        .replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
+    let e = releases
+        .upload(&release, "a.sigstore.json", &bundle, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ReleaseError::AssetDiffers { ref name, .. } if name == "a.sigstore.json"));
+    assert!(e.to_string().contains("--overwrite"), "{e}");
+    let up = releases
+        .upload(&release, "a.sigstore.json", &bundle, true)
+        .await
+        .unwrap();
+    assert_eq!(up.action, AssetAction::Replaced);
+    let assets = sandbox.github().assets(REPO, "v1.0.0");
+    assert_eq!(assets.len(), 1);
+    assert_eq!(assets[0].content.as_ref(), b"new");
+}
+
+/// Drafts are found by listing (GitHub never resolves them by tag); a tag
+/// without a release is one clear error.
+#[tokio::test(flavor = "multi_thread")]
+async fn drafts_are_found_and_missing_releases_explained() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox
+        .github()
+        .create_release(REPO, "v2.0.0-rc1", ReleaseSpec::draft());
+    let releases = client(&sandbox);
+    let draft = releases.find("v2.0.0-rc1").await.unwrap();
+    assert!(draft.draft);
+    let e = releases.find("v9.9.9").await.unwrap_err().to_string();
+    assert!(
+        e.contains("no release for tag `v9.9.9`") && e.contains("gh release create v9.9.9"),
+        "{e}"
+    );
+}
