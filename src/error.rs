@@ -13,6 +13,7 @@ use crate::release::ReleaseError;
 use crate::sign::session::SessionError;
 use crate::sign::SignError;
 use crate::trust::TrustError;
+use crate::verify::VerifyError;
 
 /// Exit code of a run where every artifact succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -30,6 +31,8 @@ pub enum Error {
     #[error(transparent)]
     Sign(#[from] SignError),
     #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error(transparent)]
     Release(#[from] ReleaseError),
 }
 
@@ -40,6 +43,8 @@ impl Error {
             Error::Sign(SignError::Trust(_) | SignError::TrustedRoot { .. }) => EXIT_USAGE,
             Error::Sign(SignError::Session(SessionError::Token(_))) => EXIT_USAGE,
             Error::Sign(_) => EXIT_FAILURE,
+            Error::Verify(e) if e.is_usage() => EXIT_USAGE,
+            Error::Verify(_) => EXIT_FAILURE,
             // The target is wrong, not the run: fixed by configuration.
             Error::Release(
                 ReleaseError::NoRelease { .. }

@@ -23,6 +23,7 @@ pub mod release;
 pub mod trust;
 
 pub mod sign;
+pub mod verify;
 pub mod upload;
 
 pub mod report;

@@ -17,8 +17,9 @@ use releasekit_sign::inputs::{
 };
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::plan::{self, PlanInput};
+use releasekit_sign::report::verify::{self as verify_report, VerifyReport};
 use releasekit_sign::report::{self, human, PublishReport, SignReport, UploadReport};
-use releasekit_sign::{sign, upload};
+use releasekit_sign::{sign, upload, verify};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -56,6 +57,16 @@ fn main() -> ExitCode {
                 Some(Err(e)) => fail(&e, output.json),
                 None => {
                     eprintln!("interrupted: bundles already written are complete; no partial bundle was written");
+                    ExitCode::from(EXIT_INTERRUPTED)
+                }
+            }
+        }
+        Command::Verify(verify_settings) => {
+            match runtime.block_on(interruptible(verify::run(&verify_settings))) {
+                Some(Ok(report)) => render_verify(&report, output),
+                Some(Err(e)) => fail(&Error::from(e), output.json),
+                None => {
+                    eprintln!("interrupted: nothing was verified");
                     ExitCode::from(EXIT_INTERRUPTED)
                 }
             }
@@ -260,6 +271,38 @@ fn render_sign(publish: &PublishReport, output: OutputSettings) -> ExitCode {
     }
     let _ = std::io::stdout().flush();
     ExitCode::from(if publish.success() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
+}
+
+fn render_verify(report: &VerifyReport, output: OutputSettings) -> ExitCode {
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    if output.json {
+        match serde_json::to_string_pretty(report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("error: cannot serialize the report: {e}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        }
+    } else if output.verbosity == Verbosity::Quiet {
+        // Quiet: only the failures and the summary.
+        let text = verify_report::human(report, false);
+        for line in text.lines().filter(|l| !l.starts_with('✅')) {
+            println!("{line}");
+        }
+    } else {
+        print!(
+            "{}",
+            verify_report::human(report, matches!(output.verbosity, Verbosity::Verbose(_)))
+        );
+    }
+    let _ = std::io::stdout().flush();
+    ExitCode::from(if report.success() {
         EXIT_OK
     } else {
         EXIT_FAILURE

@@ -25,5 +25,9 @@ mod rekor;
 mod renewal;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
+/// `verify`: bundles from the sandbox pass; each broken check fails with its message.
+mod verify;
+/// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
+mod verify_interop;
 /// Release upload: `--upload`, idempotence, retries, drafts.
 mod upload;

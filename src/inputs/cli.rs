@@ -43,6 +43,8 @@ pub struct GlobalArgs {
 pub enum CliCommand {
     /// Sign artifacts: writes `<artifact>.sigstore.json` (Sigstore bundle v0.3)
     Sign(Box<SignArgs>),
+    /// Verify artifacts against their `<artifact>.sigstore.json` bundles
+    Verify(Box<VerifyArgs>),
     /// Run as the GitHub Action: configured by INPUT_* variables (see action.yml)
     Action,
 }
@@ -113,4 +115,66 @@ pub struct InstanceArgs {
     /// RFC 3161 timestamp authority URL (overrides the instance's signing config)
     #[arg(long, value_name = "URL")]
     pub tsa_url: Option<String>,
+}
+
+/// `releasekit-sign verify`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Regular expressions are anchored: --cert-identity-regexp 'https://github.com/org/.*' \
+must match the whole identity, as if written ^(?:...)$. (cosign's are unanchored, so there \
+`org/repo` also matches `evil-org/repo-fork`.)\n\nWithout --cert-identity or \
+--cert-identity-regexp any Sigstore identity is accepted (a warning says so)."
+)]
+pub struct VerifyArgs {
+    /// Artifacts, directories (every artifact there that has a bundle) or glob patterns
+    #[arg(value_name = "PATH|DIR|GLOB", required = true)]
+    pub paths: Vec<String>,
+    /// The bundle to check a single artifact against [default: <artifact>.sigstore.json]
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Descend into subdirectories of DIR arguments
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Artifacts hashed and verified concurrently [default: number of CPUs]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+    /// The signer's identity (certificate SAN), exactly
+    #[arg(long, value_name = "ID", conflicts_with = "cert_identity_regexp")]
+    pub cert_identity: Option<String>,
+    /// A regular expression the whole signer identity must match (anchored)
+    #[arg(long, value_name = "REGEXP")]
+    pub cert_identity_regexp: Option<String>,
+    /// The OIDC issuer in the certificate, exactly
+    #[arg(long, value_name = "URL", conflicts_with = "cert_oidc_issuer_regexp")]
+    pub cert_oidc_issuer: Option<String>,
+    /// A regular expression the whole OIDC issuer must match (anchored)
+    #[arg(long, value_name = "REGEXP")]
+    pub cert_oidc_issuer_regexp: Option<String>,
+    /// GitHub repository (`owner/repo`) the workflow ran in
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub cert_github_workflow_repository: Option<String>,
+    /// Git ref the workflow ran for (e.g. `refs/tags/v1.0.0`)
+    #[arg(long, value_name = "REF")]
+    pub cert_github_workflow_ref: Option<String>,
+    /// Commit SHA the workflow ran for
+    #[arg(long, value_name = "SHA")]
+    pub cert_github_workflow_sha: Option<String>,
+    /// Event that triggered the workflow (e.g. `push`, `release`)
+    #[arg(long, value_name = "EVENT")]
+    pub cert_github_workflow_trigger: Option<String>,
+    /// Name of the workflow
+    #[arg(long, value_name = "NAME")]
+    pub cert_github_workflow_name: Option<String>,
+    /// Use Sigstore's staging instance instead of public-good
+    #[arg(long, group = "verify_instance")]
+    pub staging: bool,
+    /// A trusted_root.json to verify against (no TUF)
+    #[arg(long, value_name = "FILE", group = "verify_instance")]
+    pub trusted_root: Option<PathBuf>,
+    /// ClientTrustConfig JSON of a private instance (its trusted root is used; no TUF)
+    #[arg(long, value_name = "FILE", group = "verify_instance")]
+    pub trust_config: Option<PathBuf>,
+    /// Use the embedded trust material; no TUF refresh
+    #[arg(long)]
+    pub offline: bool,
 }

@@ -16,6 +16,7 @@
 
 pub mod action;
 pub mod cli;
+pub mod verify;
 pub mod release;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 pub use action::ActionSettings;
 pub use cli::Cli;
 use cli::{CliCommand, GlobalArgs, SignArgs};
+pub use verify::{VerifySettings, VerifyTrust};
 pub use release::UploadSettings;
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
@@ -98,6 +100,7 @@ pub enum Verbosity {
 #[derive(Debug, Clone)]
 pub enum Command {
     Sign(SignSettings),
+    Verify(VerifySettings),
     /// The GitHub Action: `sign` configured by `INPUT_*`, then upload and check.
     Action(ActionSettings),
 }
@@ -231,6 +234,10 @@ pub enum SettingsError {
     NoInputs,
     #[error("--staging and --trust-config both choose the instance: keep one of them")]
     ConflictingInstance,
+    #[error("--bundle names the bundle of one artifact, but several were given: verify them in separate runs, or drop --bundle to use each `<artifact>.sigstore.json`")]
+    BundleForManyArtifacts,
+    #[error("{flag} is not a valid regular expression ({reason}); fix: check the pattern (it is anchored: it must match the whole value)")]
+    InvalidRegexp { flag: &'static str, reason: String },
     #[error(transparent)]
     Upload(#[from] release::UploadSettingsError),
     #[error(transparent)]
@@ -261,6 +268,7 @@ impl Settings {
             CliCommand::Action => {
                 Command::Action(ActionSettings::resolve(action::read(env)?, env)?)
             }
+            CliCommand::Verify(args) => Command::Verify(VerifySettings::resolve(*args)?),
         };
         Ok(Settings { output, command })
     }
@@ -370,7 +378,7 @@ mod tests {
     fn sign(args: &[&str], env: &[(&str, &str)]) -> SignSettings {
         match resolve(args, env).unwrap().command {
             Command::Sign(s) => s,
-            Command::Action(_) => unreachable!("a sign command line"),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod human;
+pub mod verify;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,346 @@
+//! Verification: artifact + bundle + policy -> [`Verified`], or a [`Failure`]
+//! worded for the person who has to fix it.
+//!
+//! Owns the verify run: one `sigstore_verify::Verifier` for the whole run,
+//! each artifact hashed once in constant memory (in parallel, bounded by
+//! `--jobs`) and checked by digest, then the signer [`policy`] applied to the
+//! verified certificate. The cryptographic checks (chain, SCT, SET, inclusion
+//! proof and checkpoint, timestamps, validity window, signature, log-entry
+//! consistency) are sigstore-verify's; this module maps its errors to the
+//! wording of the seed's troubleshooting table. It never prints and never
+//! writes a file.
+
+pub mod policy;
+pub mod targets;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use serde::Serialize;
+use sigstore_trust_root::TrustedRoot;
+use sigstore_types::{Bundle, HashAlgorithm, Sha256Hash, SignatureContent};
+use sigstore_verify::{
+    CertificateError, Error as SigError, TransparencyLogError, VerificationPolicy, Verifier,
+};
+
+use crate::bundle_io::{self, BundleIoError};
+use crate::inputs::{BaseInstance, VerifySettings, VerifyTrust};
+use crate::net;
+use crate::report::verify::{VerifyArtifactReport, VerifyOutcome, VerifyReport};
+use crate::sign::digest;
+use crate::trust::{self, Refresh, TrustError};
+use policy::PolicyMismatch;
+use targets::{Missing, Target, TargetError};
+
+/// Proof that one artifact verified: only [`verify_one`] makes one, and only
+/// after every cryptographic check and the policy passed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verified {
+    identity: String,
+    issuer: Option<String>,
+    sha256: String,
+    size: u64,
+    log_index: Option<u64>,
+    /// The integrated time of a Rekor v1 entry, when there is one.
+    integrated_time: Option<jiff::Timestamp>,
+    /// Whether a verified RFC 3161 timestamp vouched for the signing time.
+    timestamped: bool,
+}
+
+impl Verified {
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+    pub fn log_index(&self) -> Option<u64> {
+        self.log_index
+    }
+}
+
+/// Why one artifact did not verify, in the seed's troubleshooting wording.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("Bundle not found: {} (run `releasekit-sign sign` first)", .0.display())]
+    BundleNotFound(PathBuf),
+    #[error("Artifact not found: {} (its bundle {} is here; download the artifact too, or delete the stray bundle)", artifact.display(), bundle.display())]
+    ArtifactNotFound { artifact: PathBuf, bundle: PathBuf },
+    #[error("cannot read the artifact: {0}")]
+    ReadArtifact(std::io::Error),
+    #[error(transparent)]
+    ReadBundle(BundleIoError),
+    #[error("Bundle invalid: {} is not a Sigstore bundle ({detail})", bundle.display())]
+    ParseBundle { bundle: PathBuf, detail: String },
+    #[error("Verification failed: artifact modified after signing (digest mismatch) — re-download it from the release")]
+    DigestMismatch,
+    #[error("Verification failed: signature invalid ({0}) — the bundle was altered; fetch it again from the release")]
+    SignatureInvalid(String),
+    #[error("Certificate chain not trusted: {0} (was it signed with another Sigstore instance? check --trust-config / --trusted-root / --staging)")]
+    ChainNotTrusted(String),
+    #[error("Signing time outside the certificate's validity: {0}")]
+    SigningTimeOutsideValidity(String),
+    #[error("Transparency log proof invalid: {0}")]
+    LogProofInvalid(String),
+    #[error("Transparency log entry does not match this artifact: {0}")]
+    LogEntryMismatch(String),
+    #[error("Timestamp invalid: {0}")]
+    TimestampInvalid(String),
+    #[error("Bundle invalid: {0}")]
+    BundleInvalid(String),
+    #[error(transparent)]
+    Policy(#[from] PolicyMismatch),
+}
+
+impl Failure {
+    /// Map sigstore-verify's verdict. `digest_matches` says whether the
+    /// bundle's own message digest equals the artifact's: that separates "the
+    /// artifact changed" from "the bundle was altered", which the crate's
+    /// error alone cannot tell apart.
+    fn from_verifier(e: SigError, bundle: &Bundle, digest: &Sha256Hash) -> Failure {
+        let digest_matches = message_digest_matches(bundle, digest);
+        match e {
+            SigError::ArtifactMismatch(_) | SigError::SignatureInvalid(_)
+                if digest_matches == Some(false) =>
+            {
+                Failure::DigestMismatch
+            }
+            SigError::ArtifactMismatch(d) if digest_matches == Some(true) => {
+                Failure::LogEntryMismatch(d)
+            }
+            SigError::ArtifactMismatch(_) => Failure::DigestMismatch,
+            SigError::SignatureInvalid(d) => Failure::SignatureInvalid(d),
+            SigError::Certificate(
+                c @ (CertificateError::Expired { .. } | CertificateError::NotYetValid { .. }),
+            ) => Failure::SigningTimeOutsideValidity(c.to_string()),
+            // webpki checks the leaf's window while building the chain, so an
+            // expired leaf arrives as a chain error; say what really failed.
+            SigError::Certificate(CertificateError::ChainInvalid(d))
+                if d.contains("CertExpired") || d.contains("CertNotValidYet") =>
+            {
+                Failure::SigningTimeOutsideValidity(
+                    logged_time_outside_validity(bundle).unwrap_or(d),
+                )
+            }
+            SigError::Certificate(c) => Failure::ChainNotTrusted(c.to_string()),
+            SigError::TransparencyLog(t @ TransparencyLogError::IntegratedTime(_)) => {
+                Failure::SigningTimeOutsideValidity(t.to_string())
+            }
+            SigError::TransparencyLog(t @ TransparencyLogError::EntryMismatch(_)) => {
+                Failure::LogEntryMismatch(t.to_string())
+            }
+            SigError::TransparencyLog(t) => Failure::LogProofInvalid(t.to_string()),
+            SigError::Timestamp(t) => Failure::TimestampInvalid(t.to_string()),
+            other => Failure::BundleInvalid(other.to_string()),
+        }
+    }
+}
+
+/// Why the run could not start (exit code 2), or a local failure (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Targets(#[from] TargetError),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error("trusted root {} does not load ({source}); fix: pass a trusted_root.json (as `cosign --trusted-root` takes)", path.display())]
+    TrustedRoot {
+        path: PathBuf,
+        source: sigstore_trust_root::Error,
+    },
+    #[error("the trusted root of {instance} cannot be used to verify ({source}); fix: check its keys and certificates")]
+    Verifier { instance: String, source: SigError },
+    #[error("cannot set up the HTTP client for the TUF refresh: {0}; fix: pass --offline")]
+    Http(reqwest::Error),
+    #[error("a verification task stopped unexpectedly: {0}")]
+    Task(tokio::task::JoinError),
+}
+
+impl VerifyError {
+    /// Configuration problems are usage errors; the rest failed while running.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, VerifyError::Http(_) | VerifyError::Task(_))
+    }
+}
+
+/// The warning printed when no identity constraint is given.
+pub const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted; pass the expected signer (e.g. the release workflow's URL) to verify who signed";
+
+/// Verify every artifact `settings` names.
+pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError> {
+    // 1. Find the work before loading anything, so a typo fails fast.
+    let found = targets::build(
+        &settings.inputs,
+        settings.recursive,
+        settings.bundle.as_deref(),
+    )?;
+
+    // 2. Trust material once for the run; TUF only for well-known instances online.
+    let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
+    if settings.policy.accepts_any_identity() {
+        warnings.push(ANY_IDENTITY_WARNING.to_owned());
+    }
+
+    // 3. One verifier: its keys and anchors are parsed once, not per bundle.
+    let verifier = Arc::new(
+        Verifier::new(&root).map_err(|source| VerifyError::Verifier {
+            instance: instance.clone(),
+            source,
+        })?,
+    );
+    let policy = Arc::new(settings.policy.clone());
+
+    // 4. Hash and verify concurrently (blocking threads: hashing is CPU and
+    //    disk), in order, so output is stable whatever finishes first.
+    let results: Vec<_> = futures::stream::iter(found.targets)
+        .map(|t| {
+            let verifier = verifier.clone();
+            let policy = policy.clone();
+            tokio::task::spawn_blocking(move || {
+                let outcome = match verify_one(&verifier, &policy, &t) {
+                    Ok(v) => VerifyOutcome::Verified(v),
+                    Err(e) => VerifyOutcome::Failed {
+                        error: e.to_string(),
+                    },
+                };
+                VerifyArtifactReport {
+                    path: t.artifact,
+                    bundle: t.bundle,
+                    outcome,
+                }
+            })
+        })
+        .buffered(settings.jobs.get())
+        .collect()
+        .await;
+    let artifacts = results
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(VerifyError::Task)?;
+
+    Ok(VerifyReport {
+        instance,
+        policy: (&settings.policy).into(),
+        artifacts,
+        unsigned: found.unsigned,
+        warnings,
+    })
+}
+
+async fn load_root(
+    trust: &VerifyTrust,
+    offline: bool,
+) -> Result<(String, TrustedRoot, Vec<String>), VerifyError> {
+    match trust {
+        VerifyTrust::TrustedRoot(path) => {
+            let root = TrustedRoot::from_file(path).map_err(|source| VerifyError::TrustedRoot {
+                path: path.clone(),
+                source,
+            })?;
+            Ok((path.display().to_string(), root, Vec::new()))
+        }
+        VerifyTrust::Instance(base) => {
+            let refresh = if offline || matches!(base, BaseInstance::TrustConfig(_)) {
+                Refresh::Offline
+            } else {
+                Refresh::Online(net::http_client().map_err(VerifyError::Http)?)
+            };
+            let m = trust::material(base, refresh).await?;
+            Ok((m.name, m.trusted_root, m.warnings))
+        }
+    }
+}
+
+/// Check one artifact; blocking (reads files).
+pub fn verify_one(
+    verifier: &Verifier,
+    policy: &policy::Policy,
+    target: &Target,
+) -> Result<Verified, Failure> {
+    match target.missing {
+        Some(Missing::Bundle) => return Err(Failure::BundleNotFound(target.bundle.clone())),
+        Some(Missing::Artifact) => {
+            return Err(Failure::ArtifactNotFound {
+                artifact: target.artifact.clone(),
+                bundle: target.bundle.clone(),
+            })
+        }
+        None => {}
+    }
+    // The bundle first: a broken one fails before a large artifact is read.
+    let bundle = read_bundle(&target.bundle)?;
+    let file = std::fs::File::open(&target.artifact).map_err(Failure::ReadArtifact)?;
+    let (digest, size) = digest::sha256_reader(file, |_| {}).map_err(Failure::ReadArtifact)?;
+
+    // Keyless only, any identity here: the policy is applied below to the
+    // certificate sigstore-verify accepted, with our matching rules.
+    let result = verifier
+        .verify(digest, &bundle, &VerificationPolicy::any_identity())
+        .map_err(|e| Failure::from_verifier(e, &bundle, &digest))?;
+    let info = result
+        .certificate()
+        .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
+    policy.check(info)?;
+
+    let entry = bundle.verification_material.tlog_entries.first();
+    Ok(Verified {
+        identity: info
+            .identity
+            .as_ref()
+            .map(|i| i.as_str().to_owned())
+            .unwrap_or_default(),
+        issuer: info.issuer.clone(),
+        sha256: digest.to_hex(),
+        size,
+        log_index: entry.map(|e| u64::from(e.log_index)),
+        integrated_time: result.integrated_time(),
+        timestamped: !bundle
+            .verification_material
+            .timestamp_verification_data
+            .rfc3161_timestamps
+            .is_empty(),
+    })
+}
+
+fn read_bundle(path: &Path) -> Result<Bundle, Failure> {
+    let bytes = bundle_io::read_capped(path).map_err(Failure::ReadBundle)?;
+    let parse_err = |detail: String| Failure::ParseBundle {
+        bundle: path.to_owned(),
+        detail,
+    };
+    let json = std::str::from_utf8(&bytes).map_err(|e| parse_err(e.to_string()))?;
+    Bundle::from_json(json).map_err(|e| parse_err(e.to_string()))
+}
+
+/// "logged at T, certificate valid from A to B" when a log entry's
+/// integrated time is outside the leaf's window. For wording only: the
+/// verdict (a failure) was already reached on authenticated times.
+fn logged_time_outside_validity(bundle: &Bundle) -> Option<String> {
+    let info = sigstore_crypto::parse_certificate_info(bundle.signing_certificate()?).ok()?;
+    let (from, to) = (info.not_before, info.not_after);
+    bundle
+        .verification_material
+        .tlog_entries
+        .iter()
+        .filter_map(|e| e.integrated_time)
+        .find(|t| *t < from || *t > to)
+        .map(|t| format!("logged at {t}, but the certificate is valid only from {from} to {to}"))
+}
+
+/// Whether the bundle's declared SHA-256 message digest equals the
+/// artifact's; `None` when it declares none (DSSE, or a digest-less v0.1).
+fn message_digest_matches(bundle: &Bundle, digest: &Sha256Hash) -> Option<bool> {
+    match &bundle.content {
+        SignatureContent::MessageSignature(m) => m
+            .message_digest
+            .as_ref()
+            .filter(|d| d.algorithm == HashAlgorithm::Sha2256)
+            .map(|d| d.digest.as_bytes() == digest.as_bytes()),
+        SignatureContent::DsseEnvelope(_) => None,
+        _ => None,
+    }
+}

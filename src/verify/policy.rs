@@ -1,0 +1,287 @@
+//! Who may have signed: the signer identity, the OIDC issuer, and GitHub
+//! workflow claims, matched against a certificate that already verified.
+//!
+//! Owns the matching rules (exact strings, anchored regular expressions, and
+//! cosign's `--certificate-github-workflow-*` semantics over the Fulcio
+//! extensions `1.3.6.1.4.1.57264.1.x`). It does no cryptography: it must only
+//! be asked about a certificate sigstore-verify has accepted, which
+//! [`super::verify_one`] guarantees by checking the policy last.
+
+use std::fmt;
+
+use regex::Regex;
+use sigstore_crypto::CertificateInfo;
+
+/// A regular expression that must match a whole value.
+///
+/// cosign and sigstore-python search unanchored, so `--cert-identity-regexp
+/// 'github.com/org/'` there also accepts `https://github.com/evil/org/...`:
+/// a known foot-gun. Ours compiles `^(?:PATTERN)$`, so a pattern says exactly
+/// what it accepts; write `.*` where a prefix or suffix is meant.
+#[derive(Debug, Clone)]
+pub struct AnchoredRegex {
+    pattern: String,
+    regex: Regex,
+}
+
+impl AnchoredRegex {
+    pub fn new(pattern: &str) -> Result<Self, regex::Error> {
+        Ok(AnchoredRegex {
+            pattern: pattern.to_owned(),
+            regex: Regex::new(&format!("^(?:{pattern})$"))?,
+        })
+    }
+
+    /// The pattern as the user wrote it.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    pub fn is_match(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
+}
+
+impl PartialEq for AnchoredRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+impl Eq for AnchoredRegex {}
+
+/// How one certificate field must look. One flag gives one matcher, so
+/// "exact and regexp both given" cannot be expressed (clap refuses it first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matcher {
+    Exact(String),
+    Regexp(AnchoredRegex),
+}
+
+impl Matcher {
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Matcher::Exact(e) => e == value,
+            Matcher::Regexp(r) => r.is_match(value),
+        }
+    }
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Matcher::Exact(e) => write!(f, "{e:?}"),
+            Matcher::Regexp(r) => write!(f, "a match for /{}/", r.pattern()),
+        }
+    }
+}
+
+/// The GitHub Actions claims cosign's `--certificate-github-workflow-*` flags check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GitHubClaim {
+    Repository,
+    Ref,
+    Sha,
+    Trigger,
+    Name,
+}
+
+impl GitHubClaim {
+    pub fn flag(self) -> &'static str {
+        match self {
+            GitHubClaim::Repository => "--cert-github-workflow-repository",
+            GitHubClaim::Ref => "--cert-github-workflow-ref",
+            GitHubClaim::Sha => "--cert-github-workflow-sha",
+            GitHubClaim::Trigger => "--cert-github-workflow-trigger",
+            GitHubClaim::Name => "--cert-github-workflow-name",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            GitHubClaim::Repository => "repository",
+            GitHubClaim::Ref => "ref",
+            GitHubClaim::Sha => "SHA",
+            GitHubClaim::Trigger => "trigger",
+            GitHubClaim::Name => "name",
+        }
+    }
+
+    /// Whether the certificate carries `expected` for this claim; `Err` holds
+    /// what it carries instead (`None` when it has no such claim).
+    ///
+    /// cosign reads the deprecated GitHub extensions (`.1.2`-`.1.6`). Fulcio now
+    /// also writes provider-neutral ones (`.1.12` source repository URI, `.1.13`
+    /// digest, `.1.14` ref, `.1.20` trigger) and may drop the old ones, so both
+    /// are read, and every one present must agree: a certificate whose two
+    /// spellings disagree is not trusted on either.
+    fn check(self, info: &CertificateInfo, expected: &str) -> Result<(), Option<String>> {
+        let c = &info.ci_claims;
+        let old = &c.deprecated_github;
+        let present: Vec<(&str, bool)> = match self {
+            GitHubClaim::Repository => {
+                let mut v = Vec::new();
+                if let Some(r) = &old.workflow_repository {
+                    v.push((r.as_str(), r == expected));
+                }
+                if let Some(uri) = &c.source_repository_uri {
+                    // `https://github.com/owner/repo` (or a GHES host) names `owner/repo`.
+                    let path = uri
+                        .split_once("://")
+                        .and_then(|(_, rest)| rest.split_once('/'))
+                        .map(|(_, path)| path);
+                    v.push((uri.as_str(), path == Some(expected) || uri == expected));
+                }
+                v
+            }
+            GitHubClaim::Ref => both(&old.workflow_ref, &c.source_repository_ref, expected),
+            GitHubClaim::Sha => both(&old.workflow_sha, &c.source_repository_digest, expected),
+            GitHubClaim::Trigger => both(&old.workflow_trigger, &c.build_trigger, expected),
+            GitHubClaim::Name => both(&old.workflow_name, &None, expected),
+        };
+        match present.iter().find(|(_, ok)| !ok).or(present.first()) {
+            None => Err(None),
+            Some((found, false)) => Err(Some((*found).to_owned())),
+            Some((_, true)) => Ok(()),
+        }
+    }
+}
+
+fn both<'a>(a: &'a Option<String>, b: &'a Option<String>, expected: &str) -> Vec<(&'a str, bool)> {
+    [a, b]
+        .into_iter()
+        .flatten()
+        .map(|v| (v.as_str(), v == expected))
+        .collect()
+}
+
+/// Constraints on the signer; every one given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub identity: Option<Matcher>,
+    pub issuer: Option<Matcher>,
+    pub github: Vec<(GitHubClaim, String)>,
+}
+
+impl Policy {
+    /// True when any signer with a valid Sigstore certificate is accepted
+    /// (no identity constraint): worth a warning.
+    pub fn accepts_any_identity(&self) -> bool {
+        self.identity.is_none()
+    }
+
+    /// Check a verified certificate's claims against the policy.
+    pub fn check(&self, info: &CertificateInfo) -> Result<(), PolicyMismatch> {
+        if let Some(expected) = &self.identity {
+            let found = info.identity.as_ref().map(|i| i.as_str().to_owned());
+            if !found.as_deref().is_some_and(|f| expected.matches(f)) {
+                return Err(PolicyMismatch::Identity {
+                    expected: expected.clone(),
+                    found,
+                });
+            }
+        }
+        if let Some(expected) = &self.issuer {
+            if !info.issuer.as_deref().is_some_and(|f| expected.matches(f)) {
+                return Err(PolicyMismatch::Issuer {
+                    expected: expected.clone(),
+                    found: info.issuer.clone(),
+                });
+            }
+        }
+        for (claim, expected) in &self.github {
+            claim
+                .check(info, expected)
+                .map_err(|found| PolicyMismatch::GitHub {
+                    claim: *claim,
+                    expected: expected.clone(),
+                    found,
+                })?;
+        }
+        Ok(())
+    }
+}
+
+/// A verified certificate that is not the signer the policy asks for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyMismatch {
+    #[error(
+        "Certificate identity mismatch: expected {expected}, found {} (check {})",
+        quoted(found),
+        identity_flag(expected)
+    )]
+    Identity {
+        expected: Matcher,
+        found: Option<String>,
+    },
+    #[error(
+        "Certificate issuer mismatch: expected {expected}, found {} (check {})",
+        quoted(found),
+        issuer_flag(expected)
+    )]
+    Issuer {
+        expected: Matcher,
+        found: Option<String>,
+    },
+    #[error("Certificate GitHub workflow {} mismatch: expected {expected:?}, found {} (check {})", claim.label(), quoted(found), claim.flag())]
+    GitHub {
+        claim: GitHubClaim,
+        expected: String,
+        found: Option<String>,
+    },
+}
+
+fn quoted(v: &Option<String>) -> String {
+    v.as_ref()
+        .map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
+}
+
+fn identity_flag(m: &Matcher) -> &'static str {
+    match m {
+        Matcher::Exact(_) => "--cert-identity",
+        Matcher::Regexp(_) => "--cert-identity-regexp",
+    }
+}
+
+fn issuer_flag(m: &Matcher) -> &'static str {
+    match m {
+        Matcher::Exact(_) => "--cert-oidc-issuer",
+        Matcher::Regexp(_) => "--cert-oidc-issuer-regexp",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regexps_are_anchored() {
+        let r = AnchoredRegex::new("https://github.com/org/.*").unwrap();
+        assert!(r.is_match("https://github.com/org/repo/.github/workflows/r.yml@refs/tags/v1"));
+        assert!(!r.is_match("https://evil.example/https://github.com/org/x"));
+        // An alternation is anchored as a whole, not only its first branch.
+        let r = AnchoredRegex::new("a|b").unwrap();
+        assert!(r.is_match("b") && !r.is_match("xb") && !r.is_match("ax"));
+        assert!(AnchoredRegex::new("(").is_err());
+    }
+
+    #[test]
+    fn mismatch_wording() {
+        let e = PolicyMismatch::Identity {
+            expected: Matcher::Exact("X".into()),
+            found: Some("Y".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"Certificate identity mismatch: expected "X", found "Y" (check --cert-identity)"#
+        );
+        let e = PolicyMismatch::Issuer {
+            expected: Matcher::Regexp(AnchoredRegex::new("https://a/.*").unwrap()),
+            found: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "Certificate issuer mismatch: expected a match for /https://a/.*/, found none (check --cert-oidc-issuer-regexp)"
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! Which artifact is checked against which bundle, found before any file is
+//! opened.
+//!
+//! Owns the verify-side reading of PATH|DIR|GLOB: a directory means "every
+//! artifact in it that has a bundle" (unsigned files are listed as skipped),
+//! while a file or glob match names an artifact that must have one. A bundle
+//! whose artifact is missing is a failure either way. Expansion itself
+//! (globs, hidden files, recursion, order) is [`crate::plan`]'s; this module
+//! reads no file contents and does no verification.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::bundle_io::{self, BUNDLE_SUFFIX};
+use crate::plan::{self, PlanError, PlanInput, SkipReason};
+
+/// One artifact and the bundle it is checked against, or why it cannot be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub artifact: PathBuf,
+    pub bundle: PathBuf,
+    /// Known before any file is read: the bundle or the artifact is absent.
+    pub missing: Option<Missing>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Missing {
+    Bundle,
+    Artifact,
+}
+
+/// What a run verifies, in a stable order, and the unsigned files left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Targets {
+    pub targets: Vec<Target>,
+    /// Files in a directory argument that have no bundle.
+    pub unsigned: Vec<PathBuf>,
+}
+
+/// Why nothing can be verified (a usage error: exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Plan(PlanError),
+    #[error("{} holds no bundle (`*{BUNDLE_SUFFIX}`) to verify; fix: run `releasekit-sign sign` first, or pass the directory holding the bundles", .0.display())]
+    NoBundles(PathBuf),
+    #[error("--bundle names the bundle of one artifact, but {0} artifacts were found; fix: name one artifact")]
+    BundleForManyArtifacts(usize),
+}
+
+/// Expand `args` into targets; `bundle` (from `--bundle`) replaces the bundle
+/// of the single artifact named.
+pub fn build(
+    args: &[String],
+    recursive: bool,
+    bundle: Option<&Path>,
+) -> Result<Targets, TargetError> {
+    let mut out = Targets::default();
+    for arg in args {
+        expand(arg, recursive, bundle, &mut out)?;
+    }
+    // The same artifact reached twice (`dist/` and `dist/a.whl`) is verified once.
+    let mut seen = HashSet::new();
+    out.targets.retain(|t| {
+        seen.insert(std::fs::canonicalize(&t.artifact).unwrap_or_else(|_| t.artifact.clone()))
+    });
+    if bundle.is_some() && out.targets.len() > 1 {
+        return Err(TargetError::BundleForManyArtifacts(out.targets.len()));
+    }
+    Ok(out)
+}
+
+fn expand(
+    arg: &str,
+    recursive: bool,
+    explicit_bundle: Option<&Path>,
+    out: &mut Targets,
+) -> Result<(), TargetError> {
+    let is_dir = Path::new(arg).is_dir();
+    let plan = match plan::build(&PlanInput {
+        args: std::slice::from_ref(&arg.to_owned()),
+        recursive,
+        output_dir: None,
+        overwrite: true,
+    }) {
+        Ok(p) => p,
+        // Only bundles there: each one is missing its artifact.
+        Err(PlanError::EmptyDirectory(dir)) => {
+            let before = out.targets.len();
+            orphan_bundles(&dir, out)?;
+            if out.targets.len() == before {
+                return Err(TargetError::NoBundles(dir));
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(TargetError::Plan(e)),
+    };
+    let before = out.targets.len();
+    for a in plan.artifacts {
+        let bundle = explicit_bundle
+            .map(Path::to_owned)
+            .unwrap_or_else(|| bundle_io::bundle_path(&a.path, None));
+        let present = bundle.is_file();
+        if !present && is_dir {
+            out.unsigned.push(a.path);
+            continue;
+        }
+        out.targets.push(Target {
+            artifact: a.path,
+            bundle,
+            missing: (!present).then_some(Missing::Bundle),
+        });
+    }
+    for s in plan.skipped {
+        if s.reason != SkipReason::Bundle {
+            continue;
+        }
+        // A bundle, named or found: its artifact is checked too (or is missing).
+        let artifact = artifact_of(&s.path);
+        let exists = artifact.is_file();
+        out.targets.push(Target {
+            artifact,
+            bundle: s.path,
+            missing: (!exists).then_some(Missing::Artifact),
+        });
+    }
+    if is_dir && out.targets.len() == before {
+        return Err(TargetError::NoBundles(PathBuf::from(arg)));
+    }
+    Ok(())
+}
+
+/// Bundles in a directory that holds no other file.
+fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
+    let io = |source| {
+        TargetError::Plan(PlanError::Io {
+            path: dir.to_owned(),
+            source,
+        })
+    };
+    let mut bundles: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| bundle_io::is_bundle(p) && p.is_file())
+        .collect();
+    bundles.sort();
+    for bundle in bundles {
+        out.targets.push(Target {
+            artifact: artifact_of(&bundle),
+            bundle,
+            missing: Some(Missing::Artifact),
+        });
+    }
+    Ok(())
+}
+
+/// `dir/a.whl.sigstore.json` -> `dir/a.whl`.
+fn artifact_of(bundle: &Path) -> PathBuf {
+    let name = bundle
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(BUNDLE_SUFFIX))
+        .unwrap_or_default();
+    bundle.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(files: &[&str]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for f in files {
+            let p = d.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        d
+    }
+
+    fn rel(d: &tempfile::TempDir, t: &Targets) -> Vec<(String, Option<Missing>)> {
+        t.targets
+            .iter()
+            .map(|t| {
+                let a = t.artifact.strip_prefix(d.path()).unwrap();
+                (a.display().to_string(), t.missing)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_directory_means_its_signed_artifacts() {
+        let d = setup(&[
+            "a.whl",
+            "a.whl.sigstore.json",
+            "unsigned.txt",
+            "gone.whl.sigstore.json",
+        ]);
+        let arg = d.path().display().to_string();
+        let t = build(&[arg], false, None).unwrap();
+        assert_eq!(
+            rel(&d, &t),
+            [
+                ("a.whl".into(), None),
+                ("gone.whl".into(), Some(Missing::Artifact))
+            ]
+        );
+        assert_eq!(t.unsigned, [d.path().join("unsigned.txt")]);
+    }
+
+    #[test]
+    fn a_named_artifact_must_have_a_bundle() {
+        let d = setup(&["a.whl", "b.whl", "b.whl.sigstore.json"]);
+        let args = ["a.whl", "b.whl"].map(|f| d.path().join(f).display().to_string());
+        let t = build(&args, false, None).unwrap();
+        assert_eq!(
+            rel(&d, &t),
+            [
+                ("a.whl".into(), Some(Missing::Bundle)),
+                ("b.whl".into(), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn directories_without_bundles_are_errors() {
+        let d = setup(&["a.whl"]);
+        let e = build(&[d.path().display().to_string()], false, None).unwrap_err();
+        assert!(matches!(e, TargetError::NoBundles(_)), "{e}");
+        let d = setup(&["only.whl.sigstore.json"]);
+        let t = build(&[d.path().display().to_string()], false, None).unwrap();
+        assert_eq!(rel(&d, &t), [("only.whl".into(), Some(Missing::Artifact))]);
+    }
+
+    #[test]
+    fn explicit_bundle_for_one_artifact_only() {
+        let d = setup(&["a.whl", "b.whl", "x.json"]);
+        let x = d.path().join("x.json");
+        let t = build(
+            &[d.path().join("a.whl").display().to_string()],
+            false,
+            Some(&x),
+        )
+        .unwrap();
+        assert_eq!(t.targets[0].bundle, x);
+        assert_eq!(t.targets[0].missing, None);
+        let glob = format!("{}/*.whl", d.path().display());
+        let e = build(&[glob], false, Some(&x)).unwrap_err();
+        assert!(matches!(e, TargetError::BundleForManyArtifacts(2)), "{e}");
+    }
+
+    #[test]
+    fn naming_the_bundle_names_its_artifact() {
+        let d = setup(&["a.whl", "a.whl.sigstore.json"]);
+        let args = [
+            d.path().join("a.whl.sigstore.json").display().to_string(),
+            d.path().join("a.whl").display().to_string(),
+        ];
+        let t = build(&args, false, None).unwrap();
+        assert_eq!(rel(&d, &t), [("a.whl".into(), None)]);
+    }
+}

@@ -1,0 +1,626 @@
+//! `verify` against bundles the product made with a sandbox: what passes, and
+//! for each check in the seed's "What verification checks" table a bundle
+//! broken in exactly that way, named for its defect, failing with its message.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use base64::Engine as _;
+use releasekit_sandbox::Sandbox;
+use serde_json::Value;
+
+use crate::util::{bin, code, filters, run, sign, stderr, stdout, Work};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// `releasekit-sign verify --trust-config <sandbox>`, then `args`.
+fn verify_cmd(sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = bin(cwd);
+    cmd.arg("verify")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(args);
+    cmd
+}
+
+/// Verify with the sandbox's exact identity and issuer, then `args`.
+async fn verify_strict(sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> Output {
+    let mut cmd = verify_cmd(sandbox, cwd, args);
+    cmd.arg("--cert-identity")
+        .arg(sandbox.identity())
+        .arg("--cert-oidc-issuer")
+        .arg(sandbox.issuer());
+    run(cmd).await
+}
+
+/// Sign `names` (created with their own name as contents) in one run, in
+/// order, so log indexes follow the names.
+async fn signed(sandbox: &Sandbox, work: &Work, names: &[&str]) {
+    for n in names {
+        work.file(n, format!("contents of {n}"));
+    }
+    let mut cmd = sign(sandbox, work.dir.path());
+    cmd.args(["--jobs", "1"]).args(names);
+    assert_eq!(code(&run(cmd).await), 0);
+}
+
+fn bundle_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn write_json(path: &Path, v: &Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+}
+
+/// Edit the bundle of `artifact` in place.
+fn mutate(work: &Work, artifact: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    let p = work.path(&format!("{artifact}.sigstore.json"));
+    let mut v = bundle_json(&p);
+    edit(&mut v);
+    write_json(&p, &v);
+    p
+}
+
+/// Flip one bit of the base64 field at `pointer`, byte `at` (from the end if negative).
+fn flip_b64(v: &mut Value, pointer: &str, at: isize) {
+    let field = v
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer}"));
+    let mut bytes = B64.decode(field.as_str().unwrap()).unwrap();
+    let i = if at < 0 {
+        bytes.len() - at.unsigned_abs()
+    } else {
+        at as usize
+    };
+    bytes[i] ^= 0x01;
+    *field = Value::String(B64.encode(bytes));
+}
+
+/// The one output line about `artifact`.
+fn line_for(o: &Output, artifact: &str) -> String {
+    let out = stdout(o);
+    out.lines()
+        .find(|l| l.contains(&format!(" {artifact}")))
+        .unwrap_or_else(|| panic!("no line for {artifact} in:\n{out}"))
+        .to_owned()
+}
+
+fn assert_fails_with(o: &Output, artifact: &str, message: &str) {
+    assert_eq!(code(o), 1);
+    let line = line_for(o, artifact);
+    assert!(
+        line.starts_with(&format!("❌ {artifact}: {message}")),
+        "expected `{message}`, got:\n{line}"
+    );
+}
+
+/// Bundles made by `sign` verify, one line per artifact as in the seed, and a
+/// directory means its signed artifacts; no warning with an identity policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_artifacts_verify() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["dist/a.whl", "dist/b.tar.gz"]).await;
+    work.file("dist/notes.txt", "unsigned");
+    let o = verify_strict(&sandbox, work.dir.path(), &["dist"]).await;
+    assert_eq!(code(&o), 0);
+    assert_eq!(
+        stdout(&o),
+        "✅ Verified: dist/a.whl\n✅ Verified: dist/b.tar.gz\nVerified 2 of 2 artifact(s).\n"
+    );
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
+
+/// Without an identity constraint the signature is still checked, with a warning.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_identity_policy_warns() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    let o = run(verify_cmd(&sandbox, work.dir.path(), &["a.whl"])).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stderr(&o).contains("warning: no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Rekor v2 entries (no SET; the signing time comes from the RFC 3161 timestamp).
+#[tokio::test(flavor = "multi_thread")]
+async fn rekor_v2_bundles_verify() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_v2_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    let kind = &bundle_json(&work.path("a.whl.sigstore.json"))["verificationMaterial"]
+        ["tlogEntries"][0]["kindVersion"]["version"];
+    assert_eq!(kind, "0.0.2");
+    let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
+    assert_eq!(code(&o), 0);
+}
+
+/// `--json`: every artifact with its status; the signer of a verified one.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_report() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl", "b.whl"]).await;
+    std::fs::write(work.path("b.whl"), "changed").unwrap();
+    let o = verify_strict(&sandbox, work.dir.path(), &["--json", "a.whl", "b.whl"]).await;
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let a = &v["artifacts"][0];
+    assert_eq!(a["status"], "verified");
+    assert_eq!(a["identity"], sandbox.identity());
+    assert_eq!(a["issuer"], sandbox.issuer());
+    assert_eq!(a["sha256"].as_str().unwrap().len(), 64);
+    assert!(a["log_index"].as_u64().is_some());
+    assert_eq!(v["artifacts"][1]["status"], "failed");
+    assert_eq!(v["policy"]["identity"]["exact"], sandbox.identity());
+}
+
+/// Seed troubleshooting: "Verification failed" — the artifact changed after signing.
+#[tokio::test(flavor = "multi_thread")]
+async fn tampered_artifact() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["app.tar.gz"]).await;
+    std::fs::write(work.path("app.tar.gz"), "trojaned").unwrap();
+    let o = verify_strict(&sandbox, work.dir.path(), &["app.tar.gz"]).await;
+    assert_fails_with(
+        &o,
+        "app.tar.gz",
+        "Verification failed: artifact modified after signing (digest mismatch) — re-download it from the release",
+    );
+}
+
+/// Signature validity: one bit of the signature flipped. With an RFC 3161
+/// timestamp in the bundle, the timestamp (which covers the signature) is the
+/// first check to notice; without one, the signature check itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn tampered_signature() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl", "b.whl"]).await;
+    mutate(&work, "a.whl", |v| {
+        assert!(v
+            .pointer("/verificationMaterial/timestampVerificationData/rfc3161Timestamps/0")
+            .is_some());
+        flip_b64(v, "/messageSignature/signature", -3)
+    });
+    let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
+    assert_fails_with(&o, "a.whl", "Timestamp invalid: invalid RFC 3161 timestamp");
+
+    mutate(&work, "b.whl", |v| {
+        v["verificationMaterial"]
+            .as_object_mut()
+            .unwrap()
+            .remove("timestampVerificationData");
+        flip_b64(v, "/messageSignature/signature", -3)
+    });
+    let o = verify_strict(&sandbox, work.dir.path(), &["b.whl"]).await;
+    assert_fails_with(&o, "b.whl", "Verification failed: signature invalid");
+}
+
+/// Certificate chain: a leaf from another CA. The trusted root keeps the
+/// other sandbox's logs and TSA (so the log evidence checks out) but trusts
+/// only our CA, so the chain is the one thing that fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn certificate_from_another_ca() {
+    let ours = Sandbox::start().await.unwrap();
+    let other = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&other, &work, &["a.whl"]).await;
+    let mut root = bundle_json(other.trusted_root_path());
+    root["certificateAuthorities"] =
+        bundle_json(ours.trusted_root_path())["certificateAuthorities"].clone();
+    let root_path = work.path("mixed_trusted_root.json");
+    write_json(&root_path, &root);
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("verify")
+        .arg("--trusted-root")
+        .arg(&root_path)
+        .args(["--cert-identity", &other.identity(), "a.whl"]);
+    let o = run(cmd).await;
+    assert_fails_with(&o, "a.whl", "Certificate chain not trusted:");
+}
+
+/// Identity and issuer: exact values that differ, with expected vs found.
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_identity_and_issuer() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    let wrong = "https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main";
+    let o = run(verify_cmd(
+        &sandbox,
+        work.dir.path(),
+        &["--cert-identity", wrong, "a.whl"],
+    ))
+    .await;
+    assert_fails_with(
+        &o,
+        "a.whl",
+        &format!(
+            "Certificate identity mismatch: expected {wrong:?}, found {:?} (check --cert-identity)",
+            sandbox.identity()
+        ),
+    );
+    let o = run(verify_cmd(
+        &sandbox,
+        work.dir.path(),
+        &[
+            "--cert-identity",
+            &sandbox.identity(),
+            "--cert-oidc-issuer",
+            "https://accounts.google.com",
+            "a.whl",
+        ],
+    ))
+    .await;
+    assert_fails_with(
+        &o,
+        "a.whl",
+        &format!(
+            "Certificate issuer mismatch: expected \"https://accounts.google.com\", found {:?} (check --cert-oidc-issuer)",
+            sandbox.issuer()
+        ),
+    );
+}
+
+/// Regexp policies are anchored: a prefix without `.*` does not match,
+/// unlike cosign; the full pattern does.
+#[tokio::test(flavor = "multi_thread")]
+async fn regexp_policies() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    let identity = sandbox.identity();
+    let repo_prefix = identity.split("/.github/").next().unwrap().to_owned();
+    let ok = run(verify_cmd(
+        &sandbox,
+        work.dir.path(),
+        &[
+            "--cert-identity-regexp",
+            &format!("{}/.*", regex::escape(&repo_prefix)),
+            "--cert-oidc-issuer-regexp",
+            r"https://token\.actions\.githubusercontent\.com",
+            "a.whl",
+        ],
+    ))
+    .await;
+    assert_eq!(code(&ok), 0);
+    let unanchored = regex::escape(&repo_prefix);
+    let o = run(verify_cmd(
+        &sandbox,
+        work.dir.path(),
+        &["--cert-identity-regexp", &unanchored, "a.whl"],
+    ))
+    .await;
+    assert_fails_with(
+        &o,
+        "a.whl",
+        &format!("Certificate identity mismatch: expected a match for /{unanchored}/"),
+    );
+    assert!(line_for(&o, "a.whl").ends_with("(check --cert-identity-regexp)"));
+    let o = run(verify_cmd(
+        &sandbox,
+        work.dir.path(),
+        &["--cert-oidc-issuer-regexp", "https://token", "a.whl"],
+    ))
+    .await;
+    assert_fails_with(
+        &o,
+        "a.whl",
+        "Certificate issuer mismatch: expected a match for /https://token/",
+    );
+}
+
+/// Each GitHub claim: the sandbox's values pass together; each one wrong fails
+/// naming its flag.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_claims() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    let c = sandbox.default_claims();
+    let right = [
+        ("--cert-github-workflow-repository", c.repository.clone()),
+        ("--cert-github-workflow-ref", c.git_ref.clone()),
+        ("--cert-github-workflow-sha", c.sha.clone()),
+        ("--cert-github-workflow-trigger", c.event_name.clone()),
+        ("--cert-github-workflow-name", c.workflow.clone()),
+    ];
+    let mut args: Vec<String> = Vec::new();
+    for (flag, value) in &right {
+        args.push((*flag).to_owned());
+        args.push(value.clone());
+    }
+    args.push("a.whl".into());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = verify_strict(&sandbox, work.dir.path(), &argv).await;
+    assert_eq!(code(&o), 0);
+
+    for (flag, value) in &right {
+        let label = flag.trim_start_matches("--cert-github-workflow-");
+        let label = if label == "sha" { "SHA" } else { label };
+        let o = verify_strict(&sandbox, work.dir.path(), &[flag, "wrong-value", "a.whl"]).await;
+        assert_fails_with(
+            &o,
+            "a.whl",
+            &format!(
+                "Certificate GitHub workflow {label} mismatch: expected \"wrong-value\", found {value:?} (check {flag})"
+            ),
+        );
+    }
+}
+
+/// Transparency log: the SET (inclusion promise) altered.
+#[tokio::test(flavor = "multi_thread")]
+async fn altered_set() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    mutate(&work, "a.whl", |v| {
+        flip_b64(
+            v,
+            "/verificationMaterial/tlogEntries/0/inclusionPromise/signedEntryTimestamp",
+            -3,
+        )
+    });
+    let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
+    assert_fails_with(&o, "a.whl", "Transparency log proof invalid:");
+}
+
+/// Transparency log: one hash of the inclusion proof altered, and separately
+/// the checkpoint's signature.
+#[tokio::test(flavor = "multi_thread")]
+async fn altered_inclusion_proof_and_checkpoint() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    // Several entries, so the last one's proof has hashes.
+    signed(&sandbox, &work, &["a.whl", "b.whl", "c.whl"]).await;
+    let bundle = bundle_json(&work.path("c.whl.sigstore.json"));
+    let proof = &bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"];
+    assert!(!proof["hashes"].as_array().unwrap().is_empty(), "{proof}");
+
+    mutate(&work, "c.whl", |v| {
+        flip_b64(
+            v,
+            "/verificationMaterial/tlogEntries/0/inclusionProof/hashes/0",
+            0,
+        )
+    });
+    let o = verify_strict(&sandbox, work.dir.path(), &["c.whl"]).await;
+    assert_fails_with(&o, "c.whl", "Transparency log proof invalid:");
+
+    mutate(&work, "b.whl", |v| {
+        let p = "/verificationMaterial/tlogEntries/0/inclusionProof/checkpoint/envelope";
+        let note = v.pointer(p).unwrap().as_str().unwrap().to_owned();
+        // The last line is `— <origin> <base64(key hint || signature)>`.
+        let mut lines: Vec<String> = note.split('\n').map(str::to_owned).collect();
+        let sig_line = lines.iter().rposition(|l| l.starts_with('—')).unwrap();
+        let (head, sig) = lines[sig_line].rsplit_once(' ').unwrap();
+        let mut sig = B64.decode(sig).unwrap();
+        let last = sig.len() - 3;
+        sig[last] ^= 1;
+        lines[sig_line] = format!("{head} {}", B64.encode(sig));
+        *v.pointer_mut(p).unwrap() = Value::String(lines.join("\n"));
+    });
+    let o = verify_strict(&sandbox, work.dir.path(), &["b.whl"]).await;
+    assert_fails_with(&o, "b.whl", "Transparency log proof invalid:");
+}
+
+/// Transparency log: a genuine entry, but for another artifact signed with the
+/// same certificate in the same run (CVE-2022-36056's shape).
+#[tokio::test(flavor = "multi_thread")]
+async fn entry_for_another_artifact() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl", "b.whl"]).await;
+    let b = bundle_json(&work.path("b.whl.sigstore.json"));
+    mutate(&work, "a.whl", |v| {
+        v["verificationMaterial"]["tlogEntries"] = b["verificationMaterial"]["tlogEntries"].clone();
+    });
+    let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
+    assert_fails_with(
+        &o,
+        "a.whl",
+        "Transparency log entry does not match this artifact:",
+    );
+}
+
+/// Missing files: an artifact named without a bundle, and a bundle whose
+/// artifact is gone; the good artifact still verifies, the run exits 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_bundle_and_missing_artifact() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["dist/a.whl", "dist/gone.whl"]).await;
+    std::fs::remove_file(work.path("dist/gone.whl")).unwrap();
+    work.file("unsigned.whl", "u");
+    let o = verify_strict(&sandbox, work.dir.path(), &["dist", "unsigned.whl"]).await;
+    assert_eq!(code(&o), 1);
+    let mut settings = insta::Settings::clone_current();
+    for (re, with) in filters(&work) {
+        settings.add_filter(&re, with);
+    }
+    settings.bind(|| insta::assert_snapshot!("verify_missing_files", stdout(&o)));
+}
+
+/// A directory with no bundle at all is a usage error, not a silent success.
+#[tokio::test(flavor = "multi_thread")]
+async fn directory_without_bundles() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    let o = verify_strict(&sandbox, work.dir.path(), &["dist"]).await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("dist holds no bundle"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `--bundle FILE` for one artifact whose bundle lives elsewhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn explicit_bundle_path() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    std::fs::rename(
+        work.path("a.whl.sigstore.json"),
+        work.path("elsewhere.json"),
+    )
+    .unwrap();
+    let o = verify_strict(
+        &sandbox,
+        work.dir.path(),
+        &["a.whl", "--bundle", "elsewhere.json"],
+    )
+    .await;
+    assert_eq!(code(&o), 0);
+}
+
+/// Real bundles (tests/data, see ATTRIBUTION.md) against the embedded
+/// trusted roots, offline: a DSSE attestation from GitHub Actions with its
+/// real Fulcio claims, a cosign v3 message signature, and a staging Rekor v2
+/// entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_public_good_and_staging_bundles() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let conda = "signed-package-2.1.0-hb0f4dca_0.conda";
+    let gha = "https://github.com/prefix-dev/sigstore-example/.github/workflows/action.yaml@refs/heads/main";
+    let mut cmd = bin(&data);
+    cmd.args([
+        "verify",
+        "--offline",
+        "--cert-identity",
+        gha,
+        "--cert-oidc-issuer",
+        "https://token.actions.githubusercontent.com",
+        "--cert-github-workflow-repository",
+        "prefix-dev/sigstore-example",
+        "--cert-github-workflow-ref",
+        "refs/heads/main",
+        conda,
+    ]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert_eq!(
+        stdout(&o).lines().next().unwrap(),
+        format!("✅ Verified: {conda}")
+    );
+
+    let mut cmd = bin(&data);
+    cmd.args([
+        "verify",
+        "--offline",
+        "--cert-identity",
+        "w.vollprecht@gmail.com",
+        "--cert-oidc-issuer",
+        "https://github.com/login/oauth",
+        "cosign-v3-blob.txt",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+
+    let mut cmd = bin(&data);
+    cmd.args([
+        "verify",
+        "--offline",
+        "--staging",
+        "--cert-identity",
+        "jku@goto.fi",
+        "staging-rekor-v2.txt",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+
+    // The same staging bundle is not trusted by public-good.
+    let mut cmd = bin(&data);
+    cmd.args(["verify", "--offline", "staging-rekor-v2.txt"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).starts_with("❌ staging-rekor-v2.txt: "),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Bundle v0.1 and v0.2 shapes (certificate chain instead of a single
+/// certificate) of a bundle the product wrote verify too.
+#[tokio::test(flavor = "multi_thread")]
+async fn bundle_v01_and_v02_shapes() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    for version in ["0.1", "0.2"] {
+        mutate(&work, "a.whl", |v| {
+            let cert = v["verificationMaterial"]
+                .as_object_mut()
+                .unwrap()
+                .remove("certificate");
+            if let Some(cert) = cert {
+                v["verificationMaterial"]["x509CertificateChain"] =
+                    serde_json::json!({ "certificates": [cert] });
+            }
+            v["mediaType"] = Value::String(format!(
+                "application/vnd.dev.sigstore.bundle+json;version={version}"
+            ));
+        });
+        let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
+        assert_eq!(code(&o), 0, "v{version}");
+    }
+}
+
+/// The help text, including the anchoring rule for regexps.
+#[test]
+fn verify_help() {
+    let work = Work::new();
+    let o = bin(work.dir.path())
+        .args(["verify", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    insta::assert_snapshot!("verify_help", stdout(&o));
+}
+
+/// Policies that contradict themselves are usage errors (exit 2), before any work.
+#[test]
+fn contradictory_policies_exit_2() {
+    let work = Work::new();
+    for args in [
+        &[
+            "verify",
+            "a",
+            "--cert-identity",
+            "x",
+            "--cert-identity-regexp",
+            "y",
+        ][..],
+        &[
+            "verify",
+            "a",
+            "--cert-oidc-issuer",
+            "x",
+            "--cert-oidc-issuer-regexp",
+            "y",
+        ],
+        &["verify", "a", "--staging", "--trusted-root", "r.json"],
+        &["verify", "a", "b", "--bundle", "x.json"],
+        &["verify", "a", "--cert-identity-regexp", "("],
+        &["verify"],
+    ] {
+        let o = bin(work.dir.path()).args(args).output().unwrap();
+        assert_eq!(code(&o), 2, "{args:?}");
+    }
+}
