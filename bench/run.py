@@ -417,8 +417,8 @@ def case_sign_large(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
     ours_all = Series(f"releasekit-sign, all {len(files)} files")
     sha = Series("sha256sum (coreutils), same files")
     ossl = Series("openssl dgst -sha256, same files")
-    ours_mid = Series(f"releasekit-sign, one {args.medium_mib} MiB file")
-    ours_big = Series(f"releasekit-sign, one {args.large_mib} MiB file")
+    ours_mid = Series(f"releasekit-sign, one {fmt_size(mid)} file")
+    ours_big = Series(f"releasekit-sign, one {fmt_size(big)} file")
     sha_argv = ["sha256sum", *map(str, files)]
     ossl_argv = ["openssl", "dgst", "-sha256", *map(str, files)]
     load0 = loadavg()
@@ -687,7 +687,7 @@ def write_svg(path: Path, cases: list[Case], args) -> None:
             parts.append(f'<line x1="{x:.1f}" y1="{axis_top}" x2="{x:.1f}" y2="{axis_top + rows_h}" '
                          f'stroke="#d0d7de" stroke-width="1"/>')
             parts.append(f'<text x="{x:.1f}" y="{axis_top + rows_h + 12}" font-size="10" text-anchor="middle" '
-                         f'fill="#57606a">{html.escape(fmt_s(t) if t else "0")}</text>')
+                         f'fill="#57606a">{html.escape(fmt_tick(t))}</text>')
             t += step
         for s in c.series:
             colour = palette["ours"] if s.label.startswith("releasekit-sign") else palette["ref"]
@@ -711,6 +711,12 @@ def write_svg(path: Path, cases: list[Case], args) -> None:
            f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif">\n'
            f'<rect width="100%" height="100%" fill="white"/>\n' + "\n".join(parts) + "\n</svg>\n")
     path.write_text(svg)
+
+
+def fmt_tick(t: float) -> str:
+    if t == 0:
+        return "0"
+    return f"{t * 1000:g} ms" if t < 1 else f"{round(t, 2):g} s"
 
 
 def nice_step(raw: float) -> float:
