@@ -384,7 +384,7 @@ def case_sign_small(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
     for j in jobs_list[1:]:
         r = peer.median / ours_series[j].median
         case.ratios.append((f"  same, --jobs {j}", r, "x faster", ">= 10x", r >= 10, span(ours_series[j]), ""))
-    case.caption = f"vs sigstore-python: " + ", ".join(
+    case.caption = "vs sigstore-python: " + ", ".join(
         f"{peer.median / ours_series[j].median:.1f}x (--jobs {j})" for j in jobs_list)
     rtt = args.latency_ms / 1000
     case.notes.append(
@@ -441,7 +441,9 @@ def case_sign_large(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
         series=[ours_all, sha, ossl, ours_mid, ours_big],
         load=(load0, loadavg()),
     )
-    tp = lambda s: total / s.median / 1e6  # noqa: E731  MB/s
+    def tp(s: Series) -> float:  # MB/s, 10^6 bytes
+        return total / s.median / 1e6
+
     r_sha = tp(ours_all) / tp(sha)
     r_ossl = tp(ours_all) / tp(ossl)
     case.ratios.append((f"sign {fmt_size(total)} (1 x {fmt_size(big)} + {mid_count} x {fmt_size(mid)}): "
