@@ -8,9 +8,9 @@
 //! artifact's bundle as `<artifact>.sigstore.json` (and the artifact, with
 //! `upload-artifacts`); download each asset back and verify it, deleting a
 //! bad one from a draft; publish the draft only when all verified. It also
-//! owns what makes an asset acceptable: a bundle
-//! that verifies, under the sign run's own trusted root, for the artifact's
-//! SHA-256 and for this run's certificate identity and issuer ([`Expected`]).
+//! owns what makes an asset acceptable: a bundle that verifies, under the
+//! sign run's own trusted root, for the artifact's SHA-256 and for this run's
+//! certificate identity and issuer ([`Expected`]).
 //! That rule also keeps a differing asset a re-run finds already there (a
 //! fresh runner re-signs, so its bundle differs byte-wise from the valid one
 //! on the release). One asset's failure never loses the others. It prints
