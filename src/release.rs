@@ -661,7 +661,11 @@ impl Releases {
         let local = |e: std::io::Error| ApiFailure::Local(e.to_string());
         let response = self.get_asset_response(asset_url).await?;
         let mut body = response.into_body();
-        let partial = keep.map(|p| p.with_extension("partial"));
+        let partial = keep.map(|p| {
+            let mut name = p.as_os_str().to_owned();
+            name.push(".partial");
+            PathBuf::from(name)
+        });
         let mut file = match &partial {
             Some(p) => Some(tokio::fs::File::create(p).await.map_err(local)?),
             None => None,

@@ -133,6 +133,8 @@ enum AssetFailure {
     Release(#[from] crate::release::ReleaseError),
     #[error(transparent)]
     Verify(#[from] Failure),
+    #[error("the asset name `{0}` (or its bundle's) is not a plain file name, so it is not written to --download; check the release")]
+    UnsafeName(String),
 }
 
 async fn verify_asset(
@@ -149,6 +151,12 @@ async fn verify_asset(
         .download_capped(bundle, &release.tag, MAX_BUNDLE_BYTES)
         .await?;
     super::parse_bundle(std::path::Path::new(&bundle.name), &json)?;
+    // Names come from the server: only a plain file name may become a path.
+    if source.download.is_some()
+        && !(is_plain_file_name(&asset.name) && is_plain_file_name(&bundle.name))
+    {
+        return Err(AssetFailure::UnsafeName(asset.name.clone()));
+    }
     let keep = source.download.as_ref().map(|d| d.join(&asset.name));
     let (sha256, size) = releases
         .download_sha256_to(asset, &release.tag, keep.as_deref())
@@ -169,4 +177,26 @@ async fn verify_asset(
         digest,
         size,
     )?)
+}
+
+/// Whether `name` names a file in a directory and nothing else (no
+/// separator, no `..`, not empty).
+fn is_plain_file_name(name: &str) -> bool {
+    !name.contains(['/', '\\'])
+        && std::path::Path::new(name).file_name() == Some(std::ffi::OsStr::new(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_names_become_paths() {
+        for ok in ["app-1.0.tar.gz", "a.sigstore.json", ".hidden"] {
+            assert!(is_plain_file_name(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "../x", "a/b", "/etc/passwd", "a\\b", "x/.."] {
+            assert!(!is_plain_file_name(bad), "{bad}");
+        }
+    }
 }
