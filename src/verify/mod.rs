@@ -280,7 +280,7 @@ async fn run_release(
         instance: instance.clone(),
         source,
     })?;
-    let found = release::run(source, &verifier, &settings.policy).await?;
+    let found = release::run(source, &verifier, &settings.policy, settings.jobs).await?;
     Ok(VerifyReport {
         instance,
         policy: (&settings.policy).into(),

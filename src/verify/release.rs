@@ -1,7 +1,8 @@
 //! `verify --release OWNER/REPO@TAG`: a release's assets verified in place.
 //!
 //! Owns pairing a release's assets (`<asset>` with `<asset>.sigstore.json`),
-//! the `--pattern` filter, and the per-asset order: the bundle is downloaded
+//! the `--pattern` filter, concurrency (at most `--jobs` assets in flight,
+//! results in the release's order), and the per-asset order: the bundle is downloaded
 //! (capped) and parsed first, then the asset is streamed through SHA-256
 //! without being written anywhere (or into `--download DIR`, whole or not at
 //! all), then checked like a local file ([`super::verify_bytes`]). Nothing is
@@ -10,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use futures::StreamExt as _;
 use sigstore_types::Sha256Hash;
 use sigstore_verify::Verifier;
 
@@ -32,6 +34,7 @@ pub async fn run(
     source: &ReleaseSource,
     verifier: &Verifier,
     policy: &Policy,
+    jobs: std::num::NonZeroUsize,
 ) -> Result<ReleaseResults, VerifyError> {
     // 1. The release and its assets: one listing, no clone, token optional.
     let releases = Releases::with_token(
@@ -58,7 +61,7 @@ pub async fn run(
 
     // 2. Pair each artifact asset with its bundle asset.
     let is_bundle = |a: &UploadedAsset| a.name.ends_with(BUNDLE_SUFFIX);
-    let mut artifacts = Vec::new();
+    let mut slots: Vec<Slot> = Vec::new();
     let mut unsigned = Vec::new();
     for asset in assets.iter().filter(|a| !is_bundle(a)) {
         if source
@@ -71,7 +74,7 @@ pub async fn run(
         let bundle_name = format!("{}{BUNDLE_SUFFIX}", asset.name);
         let Some(bundle) = assets.iter().find(|a| a.name == bundle_name) else {
             if source.require_all {
-                artifacts.push(VerifyArtifactReport {
+                slots.push(Slot::Done(VerifyArtifactReport {
                     path: PathBuf::from(&asset.name),
                     bundle: PathBuf::from(&bundle_name),
                     outcome: VerifyOutcome::Failed {
@@ -79,29 +82,43 @@ pub async fn run(
                             "Unsigned: the release has no {bundle_name} (--require-all)"
                         ),
                     },
-                });
+                }));
             } else {
                 unsigned.push(PathBuf::from(&asset.name));
             }
             continue;
         };
-        // 3. Verify, one asset at a time: each streams, so memory stays flat.
-        let outcome = match verify_asset(
-            &releases, &release, asset, bundle, source, verifier, policy,
-        )
-        .await
-        {
-            Ok(v) => VerifyOutcome::Verified(v),
-            Err(e) => VerifyOutcome::Failed {
-                error: e.to_string(),
-            },
-        };
-        artifacts.push(VerifyArtifactReport {
-            path: PathBuf::from(&asset.name),
-            bundle: PathBuf::from(&bundle_name),
-            outcome,
-        });
+        slots.push(Slot::Pair(asset, bundle));
     }
+    // 3. Verify at most `jobs` assets at a time, in the release's order; each
+    //    streams, so memory stays flat whatever the assets' sizes.
+    let releases = &releases;
+    let release = &release;
+    let mut artifacts: Vec<VerifyArtifactReport> = futures::stream::iter(slots)
+        .map(|slot| async move {
+            let (asset, bundle) = match slot {
+                Slot::Done(report) => return report,
+                Slot::Pair(asset, bundle) => (asset, bundle),
+            };
+            let outcome = match verify_asset(
+                releases, release, asset, bundle, source, verifier, policy,
+            )
+            .await
+            {
+                Ok(v) => VerifyOutcome::Verified(v),
+                Err(e) => VerifyOutcome::Failed {
+                    error: e.to_string(),
+                },
+            };
+            VerifyArtifactReport {
+                path: PathBuf::from(&asset.name),
+                bundle: PathBuf::from(&bundle.name),
+                outcome,
+            }
+        })
+        .buffered(jobs.get())
+        .collect()
+        .await;
     // 4. A bundle whose artifact is not on the release vouches for nothing
     //    a consumer can download: say so.
     for bundle in assets.iter().filter(|a| is_bundle(a)) {
@@ -124,6 +141,12 @@ pub async fn run(
         artifacts,
         unsigned,
     })
+}
+
+/// One artifact asset: already decided, or to verify against its bundle.
+enum Slot<'a> {
+    Done(VerifyArtifactReport),
+    Pair(&'a UploadedAsset, &'a UploadedAsset),
 }
 
 /// Why one asset could not be checked, or did not verify.
