@@ -277,7 +277,7 @@ pub fn verify_one(
     // The bundle first: a broken one fails before a large artifact is read.
     let bundle = read_bundle(&target.bundle)?;
     let file = std::fs::File::open(&target.artifact).map_err(Failure::ReadArtifact)?;
-    let (digest, size) = digest::sha256_reader(file, |_| {}).map_err(Failure::ReadArtifact)?;
+    let (digest, size) = digest::sha256_open_file(file, |_| {}).map_err(Failure::ReadArtifact)?;
 
     // Keyless only, any identity here: the policy is applied below to the
     // certificate sigstore-verify accepted, with our matching rules.
