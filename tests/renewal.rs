@@ -5,14 +5,14 @@ use releasekit_sandbox::{Sandbox, Service};
 use crate::util::{code, run, sign, stdout, verify_bundle, Work};
 
 /// Certificates valid 3 s and services slow enough that one artifact takes
-/// about a second: the run renews its key and certificate before one would
+/// about a second (its Rekor entry and timestamp are requested together): the run renews its key and certificate before one would
 /// expire mid-artifact, and every bundle still verifies (each entry's time
 /// lies inside its certificate's validity).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_short_lived_certificate_is_renewed_transparently() {
     let sandbox = Sandbox::builder()
         .cert_validity(Duration::from_secs(3))
-        .latency(Duration::from_millis(300), Duration::ZERO)
+        .latency(Duration::from_millis(600), Duration::ZERO)
         .start()
         .await
         .unwrap();
@@ -61,7 +61,7 @@ async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
     let sandbox = Sandbox::builder()
         .cert_validity(Duration::from_secs(3))
         .token_lifetime(Duration::from_secs(6))
-        .latency(Duration::from_millis(200), Duration::ZERO)
+        .latency(Duration::from_millis(400), Duration::ZERO)
         .start()
         .await
         .unwrap();

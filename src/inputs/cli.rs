@@ -67,7 +67,7 @@ pub struct SignArgs {
     /// Print what would be signed and by which identity source; no token, no request, no write
     #[arg(long)]
     pub dry_run: bool,
-    /// Artifacts signed concurrently [default: 16]
+    /// Artifacts in flight (network-bound; reading and hashing use one per core) [default: 64]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
     /// OIDC identity token (otherwise SIGSTORE_ID_TOKEN, GitHub Actions, other CI)

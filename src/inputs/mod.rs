@@ -32,8 +32,11 @@ pub use verify::{VerifySettings, VerifyTrust};
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
 
-/// Artifacts signed concurrently when neither `--jobs` nor an input says otherwise.
-pub const DEFAULT_JOBS: usize = 16;
+/// Artifacts in flight when neither `--jobs` nor an input says otherwise. Signing
+/// many artifacts is bound by round trips to Rekor and the TSA, so many are in
+/// flight; reads and hashing are bounded separately by cores (`sign::digest`),
+/// so this does not raise peak memory (bench/results.md has the sweep).
+pub const DEFAULT_JOBS: usize = 64;
 
 /// A snapshot of environment variables, so resolution is testable and pure.
 #[derive(Debug, Clone, Default)]

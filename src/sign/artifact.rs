@@ -39,6 +39,8 @@ pub struct Context {
     pub overwrite: bool,
     pub retry: RetryPolicy,
     pub progress: Arc<dyn Progress>,
+    /// Artifacts being hashed at once (one read buffer each): the number of cores.
+    pub hashing: Arc<tokio::sync::Semaphore>,
 }
 
 /// A bundle verified and written.
@@ -94,14 +96,23 @@ pub async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Ar
         return Err(ArtifactError::BundleExists(planned.bundle.clone()));
     }
 
-    // 1. Digest, streamed: the only pass over the artifact's bytes.
+    // 1. Digest, streamed: the only pass over the artifact's bytes. Hashing is
+    //    bounded by cores, not by `--jobs`: network waits want many artifacts in
+    //    flight, but more concurrent reads than cores only cost memory.
     let progress = ctx.progress.clone();
-    let (digest, _len) = digest::sha256_file(&planned.path, move |n| progress.hashed(n))
-        .await
-        .map_err(|source| ArtifactError::Read {
-            path: planned.path.clone(),
-            source,
-        })?;
+    let (digest, _len) = {
+        let _permit = ctx
+            .hashing
+            .acquire()
+            .await
+            .expect("the hashing semaphore is never closed");
+        digest::sha256_file(&planned.path, move |n| progress.hashed(n))
+            .await
+            .map_err(|source| ArtifactError::Read {
+                path: planned.path.clone(),
+                source,
+            })?
+    };
 
     // 2. The run's credential, renewed if it would expire before this entry is logged.
     let credential = ctx.session.credential().await?;
@@ -110,26 +121,32 @@ pub async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Ar
         .sign_digest(&digest)
         .map_err(ArtifactError::Sign)?;
 
-    // 3. Transparency log entry.
-    let entry = log_entry(ctx, &digest, &signature, credential.certificate()).await?;
-    check_entry(&entry, &digest, &signature, &ctx.log_url)?;
-    let log_index = u64::from(entry.log_index);
-    ctx.progress.logged();
-
-    // 4. RFC 3161 timestamp over the signature, when the instance has a TSA.
-    let timestamp = match &ctx.tsa {
-        Some((client, url)) => Some(
-            net::retry(&ctx.retry, "RFC 3161 timestamp", || {
+    // 3+4. Transparency log entry and RFC 3161 timestamp (when the instance has a
+    //      TSA), at the same time: both depend only on the signature, and with one
+    //      certificate per run they are the whole per-artifact round-trip cost.
+    let timestamp = async {
+        match &ctx.tsa {
+            Some((client, url)) => net::retry(&ctx.retry, "RFC 3161 timestamp", || {
                 client.timestamp_signature(&signature)
             })
             .await
+            .map(Some)
             .map_err(|source| ArtifactError::Timestamp {
                 url: url.clone(),
                 source,
-            })?,
-        ),
-        None => None,
+            }),
+            None => Ok(None),
+        }
     };
+    let (entry, timestamp) = tokio::join!(
+        log_entry(ctx, &digest, &signature, credential.certificate()),
+        timestamp
+    );
+    let entry = entry?;
+    check_entry(&entry, &digest, &signature, &ctx.log_url)?;
+    let log_index = u64::from(entry.log_index);
+    ctx.progress.logged();
+    let timestamp = timestamp?;
     let timestamped = timestamp.is_some();
 
     // 5. Bundle v0.3: leaf certificate, message signature over the SHA-256 digest, entry.

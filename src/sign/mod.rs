@@ -223,6 +223,7 @@ pub async fn run(
         overwrite: settings.overwrite,
         retry,
         progress: progress.clone(),
+        hashing: Arc::new(tokio::sync::Semaphore::new(digest::concurrent_reads())),
     };
 
     // 6. Every artifact, at most `jobs` at a time; each outcome kept, in plan order.

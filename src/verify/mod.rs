@@ -368,7 +368,7 @@ pub fn verify_one(
         return check_bundle(verifier, policy, &bundle, digest, None);
     }
     let file = std::fs::File::open(&target.artifact).map_err(Failure::ReadArtifact)?;
-    let (digest, size) = digest::sha256_reader(file, |_| {}).map_err(Failure::ReadArtifact)?;
+    let (digest, size) = digest::sha256_open_file(file, |_| {}).map_err(Failure::ReadArtifact)?;
     check_bundle(verifier, policy, &bundle, digest, Some(size))
 }
 
