@@ -741,7 +741,7 @@ def parse_args(argv: list[str]):
     p.add_argument("--latency-ms", type=int, default=50, help="latency the sandbox adds to every response (50)")
     p.add_argument("--reps", type=int, help="repetitions per case (full 7, quick 2)")
     p.add_argument("--cold-reps", type=int, help="repetitions of the start-up case (full 21, quick 5)")
-    p.add_argument("--jobs", type=int, default=16, help="releasekit-sign --jobs for sign runs (16, its default)")
+    p.add_argument("--jobs", type=int, default=64, help="releasekit-sign --jobs for sign runs (64, its default)")
     p.add_argument("--jobs-sweep", default="32,64,128",
                    help="extra --jobs values timed in the many-small case, comma-separated ('' for none)")
     p.add_argument("--cases", default="sign-small,sign-large,verify,cold",
