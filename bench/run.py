@@ -388,10 +388,10 @@ def case_sign_small(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
         f"{peer.median / ours_series[j].median:.1f}x (--jobs {j})" for j in jobs_list)
     rtt = args.latency_ms / 1000
     case.notes.append(
-        "Round-trip floor per artifact: one Rekor entry plus one RFC 3161 timestamp, "
-        f"sequential (2 x {args.latency_ms} ms); with c artifacts in flight the run cannot "
-        f"finish before about 2r + ceil(N/c) * 2r = "
-        + ", ".join(f"{(2 * rtt + -(-n // j) * 2 * rtt):.2f} s (c={j})" for j in jobs_list)
+        "Round-trip floor per artifact: one Rekor entry and one RFC 3161 timestamp, "
+        f"requested together (1 x {args.latency_ms} ms); with c artifacts in flight the run "
+        f"cannot finish before about 2r + ceil(N/c) * r = "
+        + ", ".join(f"{(2 * rtt + -(-n // j) * rtt):.2f} s (c={j})" for j in jobs_list)
         + "."
     )
     return case
