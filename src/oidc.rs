@@ -211,6 +211,14 @@ impl TokenIdentity {
         })
     }
 
+    /// The SAN and OIDC issuer a certificate for this token names, as far as
+    /// the claims alone tell (the same derivation as [`Self::identity`]);
+    /// `None` for a federated token, whose certificate names an issuer the
+    /// token does not.
+    pub fn expected_certificate_identity(&self) -> Option<(&str, &str)> {
+        (!self.federated).then_some((self.identity.as_str(), self.issuer.as_str()))
+    }
+
     /// Whether a certificate's OIDC issuer extension is consistent with this token.
     pub fn matches_issuer(&self, issuer: &str) -> bool {
         self.federated || self.issuer == issuer

@@ -111,7 +111,8 @@ pub async fn run(
     //    bundle is never on the release without its artifact.
     let mut assets = Vec::new();
     for a in &sign.artifacts {
-        let Outcome::Signed { sha256, .. } = &a.outcome else {
+        // A kept bundle (a re-run after a failed upload) goes up like a new one.
+        let (Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. }) = &a.outcome else {
             continue;
         };
         let bundle_name = asset_name(a);

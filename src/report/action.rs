@@ -57,7 +57,7 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> String {
     let bundles: Vec<String> = sign
         .artifacts
         .iter()
-        .filter(|a| matches!(a.outcome, Outcome::Signed { .. }))
+        .filter(|a| matches!(a.outcome, Outcome::Signed { .. } | Outcome::Reused { .. }))
         .map(|a| a.bundle.display().to_string())
         .collect();
     let identity = match &sign.identity {
@@ -122,6 +122,9 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
             Outcome::Signed {
                 sha256, log_index, ..
             } => (format!("`{sha256}`"), log_index.to_string()),
+            Outcome::Reused { sha256, log_index } => {
+                (format!("`{sha256}` (kept)"), log_index.to_string())
+            }
             Outcome::Failed { error } => (format!("❌ {}", cell(error)), String::new()),
             Outcome::Planned { .. } => ("(dry run)".into(), String::new()),
         };

@@ -27,6 +27,9 @@ pub fn artifact_line(a: &ArtifactReport) -> String {
             a.bundle.display(),
             if *timestamped { ", timestamped" } else { "" }
         ),
+        Outcome::Reused { .. } => {
+            format!("✅ Kept: {} (existing bundle verified)", a.path.display())
+        }
         Outcome::Failed { error } => format!("❌ Failed: {}: {error}", a.path.display()),
         Outcome::Planned {
             blocked_by_existing_bundle,
@@ -113,10 +116,14 @@ pub fn summary(r: &SignReport, verbose: bool) -> String {
     let failed: Vec<_> = r.failures().collect();
     let _ = writeln!(
         s,
-        "Signed {} of {} artifact(s) with {} certificate(s){}.",
+        "Signed {} of {} artifact(s) with {} certificate(s){}{}.",
         r.signed(),
         r.artifacts.len(),
         r.certificates,
+        match r.reused() {
+            0 => String::new(),
+            n => format!("; {n} existing bundle(s) verified and kept"),
+        },
         if failed.is_empty() {
             String::new()
         } else {

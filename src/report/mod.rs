@@ -43,6 +43,14 @@ impl SignReport {
             .count()
     }
 
+    /// Artifacts whose existing bundle was verified and kept.
+    pub fn reused(&self) -> usize {
+        self.artifacts
+            .iter()
+            .filter(|a| matches!(a.outcome, Outcome::Reused { .. }))
+            .count()
+    }
+
     /// True when no artifact failed.
     pub fn success(&self) -> bool {
         self.failures().next().is_none()
@@ -58,7 +66,8 @@ pub struct InstanceReport {
     pub tsa: Option<String>,
 }
 
-/// Who signs: as planned (dry run), or as certified by Fulcio.
+/// Who signs: as planned (dry run), or as certified by Fulcio (a run that only
+/// kept existing bundles names the identity and issuer they were verified for).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdentityReport {
@@ -95,6 +104,13 @@ pub enum Outcome {
         timestamped: bool,
         /// Which of the run's certificates signed it (1 unless renewed).
         certificate: u32,
+    },
+    /// Uploading only: the bundle already there (a re-run after a failed
+    /// upload) verified for this artifact's digest and the run's identity
+    /// and issuer, so it was kept instead of signing again.
+    Reused {
+        sha256: String,
+        log_index: u64,
     },
     Failed {
         error: String,

@@ -4,7 +4,9 @@
 //! Owns the per-artifact steps and their order. It gets its key and
 //! certificate from [`super::session`] and never requests certificates
 //! itself; a bundle that does not verify against the instance's trusted root
-//! is never written.
+//! is never written. When the run uploads, it also decides whether a bundle
+//! already on disk (left by a run whose upload failed) can be kept: only when
+//! it verifies for this artifact and exactly the run's identity and issuer.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,6 +39,9 @@ pub struct Context {
     /// Built once per run from the instance's trusted root.
     pub verifier: Arc<Verifier>,
     pub overwrite: bool,
+    /// Uploading: an existing bundle is kept when it verifies under this
+    /// policy (the run's exact identity and issuer) instead of failing.
+    pub reuse: Option<crate::verify::policy::Policy>,
     pub retry: RetryPolicy,
     pub progress: Arc<dyn Progress>,
     /// Artifacts being hashed at once (one read buffer each): the number of cores.
@@ -52,10 +57,26 @@ pub struct Signed {
     pub certificate: u32,
 }
 
+/// An existing bundle verified and kept (uploading only).
+#[derive(Debug, Clone)]
+pub struct Reused {
+    pub sha256: Sha256Hash,
+    pub log_index: u64,
+}
+
+/// What became of one artifact.
+#[derive(Debug, Clone)]
+pub enum Done {
+    Signed(Signed),
+    Reused(Reused),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     #[error("bundle {} already exists; fix: pass --overwrite to replace it", .0.display())]
     BundleExists(PathBuf),
+    #[error("bundle {} already exists and was not kept for upload: {reason}; fix: pass --overwrite to replace it with a new signature", bundle.display())]
+    NotReused { bundle: PathBuf, reason: String },
     #[error("cannot read {}: {source}; fix: check that the file exists and is readable", path.display())]
     Read {
         path: PathBuf,
@@ -89,30 +110,78 @@ pub enum ArtifactError {
     Write(BundleIoError),
 }
 
-/// Sign one planned artifact; see the module doc for the steps.
-pub async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, ArtifactError> {
-    // 0. An existing bundle is this artifact's failure, decided before any work.
-    if planned.blocked_by_existing_bundle {
-        return Err(ArtifactError::BundleExists(planned.bundle.clone()));
+/// Sign one planned artifact, or keep its existing bundle when the run
+/// uploads and that bundle verifies; see the module doc for the steps.
+pub async fn sign_or_reuse(
+    ctx: &Context,
+    planned: &PlannedArtifact,
+) -> Result<Done, ArtifactError> {
+    if !planned.blocked_by_existing_bundle {
+        return sign(ctx, planned).await.map(Done::Signed);
     }
-
-    // 1. Digest, streamed: the only pass over the artifact's bytes. Hashing is
-    //    bounded by cores, not by `--jobs`: network waits want many artifacts in
-    //    flight, but more concurrent reads than cores only cost memory.
-    let progress = ctx.progress.clone();
-    let (digest, _len) = {
-        let _permit = ctx
-            .hashing
-            .acquire()
-            .await
-            .expect("the hashing semaphore is never closed");
-        digest::sha256_file(&planned.path, move |n| progress.hashed(n))
-            .await
-            .map_err(|source| ArtifactError::Read {
-                path: planned.path.clone(),
-                source,
-            })?
+    // An existing bundle is this artifact's failure, decided before any work,
+    // unless the run uploads: then a re-run after a failed upload finishes
+    // the job with the bundle the first run wrote, if it is still valid.
+    let Some(policy) = &ctx.reuse else {
+        return Err(ArtifactError::BundleExists(planned.bundle.clone()));
     };
+    reuse(ctx, planned, policy).await.map(Done::Reused)
+}
+
+/// Keep `planned`'s existing bundle only if it verifies, under the run's
+/// trusted root, for the artifact's streamed digest and exactly `policy`.
+async fn reuse(
+    ctx: &Context,
+    planned: &PlannedArtifact,
+    policy: &crate::verify::policy::Policy,
+) -> Result<Reused, ArtifactError> {
+    let not_reused = |reason: String| ArtifactError::NotReused {
+        bundle: planned.bundle.clone(),
+        reason,
+    };
+    let path = planned.bundle.clone();
+    let json = tokio::task::spawn_blocking(move || bundle_io::read_capped(&path))
+        .await
+        .map_err(|e| not_reused(e.to_string()))?
+        .map_err(|e| not_reused(e.to_string()))?;
+    let (digest, size) = hash(ctx, planned).await?;
+    let verified =
+        crate::verify::verify_bytes(&ctx.verifier, policy, &planned.bundle, &json, digest, size)
+            .map_err(|e| not_reused(e.to_string()))?;
+    let log_index = verified
+        .log_index()
+        .ok_or_else(|| not_reused("it has no transparency log entry".into()))?;
+    Ok(Reused {
+        sha256: digest,
+        log_index,
+    })
+}
+
+/// The artifact's SHA-256 and size, streamed: the only pass over its bytes.
+/// Hashing is bounded by cores, not by `--jobs`: network waits want many
+/// artifacts in flight, but more concurrent reads than cores only cost memory.
+async fn hash(
+    ctx: &Context,
+    planned: &PlannedArtifact,
+) -> Result<(Sha256Hash, u64), ArtifactError> {
+    let progress = ctx.progress.clone();
+    let _permit = ctx
+        .hashing
+        .acquire()
+        .await
+        .expect("the hashing semaphore is never closed");
+    digest::sha256_file(&planned.path, move |n| progress.hashed(n))
+        .await
+        .map_err(|source| ArtifactError::Read {
+            path: planned.path.clone(),
+            source,
+        })
+}
+
+/// Sign one planned artifact that has no bundle in the way.
+async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, ArtifactError> {
+    // 1. Digest, streamed.
+    let (digest, _len) = hash(ctx, planned).await?;
 
     // 2. The run's credential, renewed if it would expire before this entry is logged.
     let credential = ctx.session.credential().await?;

@@ -23,6 +23,7 @@ use crate::oidc::TokenSource;
 use crate::plan::Plan;
 use crate::report::{ArtifactReport, IdentityReport, InstanceReport, Outcome, SignReport};
 use crate::trust::{self, Instance, Refresh, TrustError};
+use crate::verify::policy::{Matcher, Policy};
 use session::{Session, SessionError};
 
 /// Observes a run as it happens; the binary draws progress from it.
@@ -142,8 +143,12 @@ pub async fn run(
     progress: Arc<dyn Progress>,
 ) -> Result<SignRun, SignError> {
     // 0. Every artifact blocked by an existing bundle: nothing to sign, so no
-    //    token or request is needed to report those failures.
-    if plan.artifacts.iter().all(|a| a.blocked_by_existing_bundle) {
+    //    token or request is needed to report those failures. Uploading is
+    //    different: a re-run after a failed upload keeps the bundles that
+    //    verify for the run's identity, which needs the token and trust.
+    let uploading = settings.upload.is_some();
+    let all_blocked = plan.artifacts.iter().all(|a| a.blocked_by_existing_bundle);
+    if all_blocked && (!uploading || plan.artifacts.is_empty()) {
         return Ok(SignRun {
             report: nothing_to_sign(settings, plan, progress.as_ref()).await?,
             verifier: None,
@@ -185,7 +190,21 @@ pub async fn run(
         token.clone(),
         retry,
     )?);
-    let first = session.credential().await?;
+    // Keeping existing bundles alone needs no certificate: the identity and
+    // issuer they must name come from the token's claims. A federated token's
+    // certificate names another issuer, so only Fulcio can say which.
+    let from_claims = token
+        .identity()
+        .expected_certificate_identity()
+        .filter(|_| all_blocked)
+        .map(|(identity, issuer)| (identity.to_owned(), issuer.to_owned()));
+    let (identity, issuer) = match from_claims {
+        Some(expected) => expected,
+        None => {
+            let first = session.credential().await?;
+            (first.identity.clone(), first.issuer.clone())
+        }
+    };
 
     let client_err =
         |service: &'static str, url: &str, e: &dyn std::fmt::Display| SignError::Client {
@@ -221,6 +240,11 @@ pub async fn run(
         tsa,
         verifier: verifier.clone(),
         overwrite: settings.overwrite,
+        reuse: uploading.then(|| Policy {
+            identity: Some(Matcher::Exact(identity.clone())),
+            issuer: Some(Matcher::Exact(issuer.clone())),
+            github: Vec::new(),
+        }),
         retry,
         progress: progress.clone(),
         hashing: Arc::new(tokio::sync::Semaphore::new(digest::concurrent_reads())),
@@ -231,8 +255,12 @@ pub async fn run(
     let mut results: Vec<(usize, ArtifactReport)> =
         futures::stream::iter(plan.artifacts.iter().enumerate())
             .map(|(i, planned)| async move {
-                let outcome = match artifact::sign(ctx, planned).await {
-                    Ok(s) => Outcome::Signed {
+                let outcome = match artifact::sign_or_reuse(ctx, planned).await {
+                    Ok(artifact::Done::Reused(r)) => Outcome::Reused {
+                        sha256: r.sha256.to_hex(),
+                        log_index: r.log_index,
+                    },
+                    Ok(artifact::Done::Signed(s)) => Outcome::Signed {
                         sha256: s.sha256.to_hex(),
                         log_index: s.log_index,
                         timestamped: s.timestamped,
@@ -257,8 +285,8 @@ pub async fn run(
     results.sort_by_key(|(i, _)| *i);
 
     let identity = IdentityReport::Certified {
-        identity: first.identity.clone(),
-        issuer: first.issuer.clone(),
+        identity,
+        issuer,
         token_source: token.origin(),
     };
     let report = SignReport {
