@@ -640,16 +640,7 @@ impl Releases {
         asset: &UploadedAsset,
         tag: &str,
     ) -> Result<(String, u64), ReleaseError> {
-        self.retrying(|| self.stream_sha256(&asset.api_url, None))
-            .await
-            .map_err(|(attempts, cause)| {
-                self.classify(cause, |cause| ReleaseError::Api {
-                    what: format!("downloading asset `{}`", asset.name),
-                    tag: tag.to_owned(),
-                    attempts,
-                    cause,
-                })
-            })
+        self.download_sha256_to(asset, tag, None).await
     }
 
     async fn stream_sha256(
