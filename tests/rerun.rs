@@ -126,7 +126,9 @@ async fn an_existing_bundle_that_does_not_verify_is_not_kept() {
     assert!(
         out.contains("❌ Failed: dist/app-1.0.tar.gz: bundle dist/app-1.0.tar.gz.sigstore.json already exists and was not kept for upload")
             && out.contains("digest mismatch")
-            && out.contains("fix: pass --overwrite"),
+            && out.contains("fix: pass --overwrite")
+            // One fix only: not also verify's "re-download it from the release".
+            && !out.contains("re-download"),
         "{out}"
     );
     assert!(out.contains("✅ Kept: dist/app-1.0.zip"), "{out}");

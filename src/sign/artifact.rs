@@ -147,7 +147,7 @@ async fn reuse(
     let (digest, size) = hash(ctx, planned).await?;
     let verified =
         crate::verify::verify_bytes(&ctx.verifier, policy, &planned.bundle, &json, digest, size)
-            .map_err(|e| not_reused(e.to_string()))?;
+            .map_err(|e| not_reused(e.diagnosis()))?;
     let log_index = verified
         .log_index()
         .ok_or_else(|| not_reused("it has no transparency log entry".into()))?;

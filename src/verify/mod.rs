@@ -100,6 +100,24 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// What was found, without the advice a `verify` user gets: for callers that
+    /// give their own fix (sign keeping an existing bundle), so that a message
+    /// never carries two different fixes.
+    pub fn diagnosis(&self) -> String {
+        match self {
+            Failure::DigestMismatch => {
+                "Verification failed: artifact modified after signing (digest mismatch)".into()
+            }
+            Failure::SignatureInvalid(detail) => {
+                format!("Verification failed: signature invalid ({detail})")
+            }
+            Failure::ChainNotTrusted(detail) => format!("Certificate chain not trusted: {detail}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl Failure {
     /// Map sigstore-verify's verdict to the seed's wording. Whether the
     /// bundle's own message digest equals the artifact's `digest` separates
     /// "the artifact changed" from "the bundle was altered" (or carries a log
@@ -486,6 +504,28 @@ fn message_digest_matches(bundle: &Bundle, digest: &Sha256Hash) -> Option<bool> 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_diagnosis_carries_no_advice() {
+        for f in [
+            Failure::DigestMismatch,
+            Failure::SignatureInvalid("bad".into()),
+            Failure::ChainNotTrusted("unknown root".into()),
+        ] {
+            let full = f.to_string();
+            let bare = f.diagnosis();
+            assert!(full.starts_with(&bare), "{full} / {bare}");
+            assert!(
+                !bare.contains("release") && !bare.contains("--trust"),
+                "{bare}"
+            );
+        }
+        assert_eq!(
+            Failure::TimestampInvalid("x".into()).diagnosis(),
+            "Timestamp invalid: x"
+        );
+    }
+
     use super::*;
 
     #[test]
