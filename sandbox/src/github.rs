@@ -200,6 +200,14 @@ impl Store {
     fn release(&self, repo: &str, id: u64) -> Option<&Release> {
         self.releases.get(&id).filter(|r| r.repo == repo)
     }
+    /// The release as a caller sees it: 404 for an unknown repository or id,
+    /// and for a draft unless the caller is authenticated (as GitHub hides drafts).
+    fn visible_release(&self, repo: &str, id: u64, authed: bool) -> Result<&Release, ApiError> {
+        GitHub::known_repo(self, repo)?;
+        self.release(repo, id)
+            .filter(|r| authed || !r.draft)
+            .ok_or(ApiError::NotFound)
+    }
     fn release_mut(&mut self, repo: &str, id: u64) -> Option<&mut Release> {
         self.releases.get_mut(&id).filter(|r| r.repo == repo)
     }
@@ -736,11 +744,7 @@ async fn get_release<S: HasGitHub>(
     let repo = format!("{owner}/{repo}");
     let id = parse_id(&id)?;
     let st = gh.state.lock();
-    GitHub::known_repo(&st, &repo)?;
-    let r = st
-        .release(&repo, id)
-        .filter(|r| authed || !r.draft)
-        .ok_or(ApiError::NotFound)?;
+    let r = st.visible_release(&repo, id, authed)?;
     Ok(Json(gh.release_json(r)).into_response())
 }
 
@@ -912,11 +916,7 @@ async fn list_assets<S: HasGitHub>(
     let repo = format!("{owner}/{repo}");
     let id = parse_id(&id)?;
     let st = gh.state.lock();
-    GitHub::known_repo(&st, &repo)?;
-    let r = st
-        .release(&repo, id)
-        .filter(|r| authed || !r.draft)
-        .ok_or(ApiError::NotFound)?;
+    let r = st.visible_release(&repo, id, authed)?;
     let items = r.assets.iter().map(|a| gh.asset_json(r, a)).collect();
     let (page, link) = paginate(
         items,
