@@ -82,8 +82,8 @@ async fn sigstore_python_bundles_verify() {
     );
 }
 
-/// Signing time outside the certificate's validity: a one-second certificate
-/// and a Rekor that takes two seconds to answer, so the log's signed
+/// Signing time outside the certificate's validity: a three-second certificate
+/// and a Rekor that takes six seconds to answer, so the log's signed
 /// integrated time is after notAfter. Our signer refuses to write such a
 /// bundle (it self-verifies); sigstore-python does not check, which makes it
 /// the way to produce one. The SET covers the time, so it cannot be forged.
@@ -93,14 +93,17 @@ async fn certificate_expired_before_log_entry() {
     else {
         return;
     };
+    // Margins wide enough for a loaded CI machine: sigstore-python must get
+    // through its own steps before the certificate expires (a 1 s certificate
+    // once expired before it reached Rekor), and the log must answer well after.
     let sandbox = Sandbox::builder()
-        .cert_validity(Duration::from_secs(1))
+        .cert_validity(Duration::from_secs(3))
         .start()
         .await
         .unwrap();
     sandbox
         .faults(Service::RekorV1)
-        .set_latency(Duration::from_millis(2500), Duration::ZERO);
+        .set_latency(Duration::from_millis(6000), Duration::ZERO);
     let work = Work::new();
     let a = work.file("late.whl", "late");
     python(
@@ -244,7 +247,7 @@ async fn peers_agree_with_our_verdicts() {
 }
 
 /// The same with Rekor v2, where the only signed time is the RFC 3161
-/// timestamp: a TSA that answers after the one-second certificate expired.
+/// timestamp: a TSA that answers after the two-second certificate expired.
 #[tokio::test(flavor = "multi_thread")]
 async fn certificate_expired_before_timestamp_rekor_v2() {
     let Some(sigstore) =
@@ -252,14 +255,16 @@ async fn certificate_expired_before_timestamp_rekor_v2() {
     else {
         return;
     };
+    // Wider margins than a 1 s certificate, for a loaded CI machine, while the
+    // TSA still answers inside sigstore-python's 5 s read timeout.
     let sandbox = Sandbox::builder()
-        .cert_validity(Duration::from_secs(1))
+        .cert_validity(Duration::from_secs(2))
         .start()
         .await
         .unwrap();
     sandbox
         .faults(Service::Tsa)
-        .set_latency(Duration::from_millis(2500), Duration::ZERO);
+        .set_latency(Duration::from_millis(4000), Duration::ZERO);
     let work = Work::new();
     let a = work.file("late.whl", "late");
     let config = sandbox.trust_config_v2_path();
