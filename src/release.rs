@@ -623,14 +623,7 @@ impl Releases {
     ) -> Result<(String, u64), ReleaseError> {
         self.retrying(|| self.stream_sha256(&asset.api_url, keep))
             .await
-            .map_err(|(attempts, cause)| {
-                self.classify(cause, |cause| ReleaseError::Api {
-                    what: format!("downloading asset `{}`", asset.name),
-                    tag: tag.to_owned(),
-                    attempts,
-                    cause,
-                })
-            })
+            .map_err(|(attempts, cause)| self.download_failed(asset, tag, attempts, cause))
     }
 
     /// The SHA-256 and size of an asset's content, streamed: nothing is kept
@@ -767,18 +760,28 @@ impl Releases {
         Ok(None)
     }
 
+    /// A download that failed after `attempts` tries, classified once for every
+    /// way of downloading an asset.
+    fn download_failed(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+        attempts: u32,
+        cause: ApiFailure,
+    ) -> ReleaseError {
+        self.classify(cause, |cause| ReleaseError::Api {
+            what: format!("downloading asset `{}`", asset.name),
+            tag: tag.to_owned(),
+            attempts,
+            cause,
+        })
+    }
+
     /// The content of an uploaded asset, as a consumer downloads it.
     pub async fn download(&self, asset: &UploadedAsset, tag: &str) -> Result<Bytes, ReleaseError> {
         self.retrying(|| self.fetch(&asset.api_url))
             .await
-            .map_err(|(attempts, cause)| {
-                self.classify(cause, |cause| ReleaseError::Api {
-                    what: format!("downloading asset `{}`", asset.name),
-                    tag: tag.to_owned(),
-                    attempts,
-                    cause,
-                })
-            })
+            .map_err(|(attempts, cause)| self.download_failed(asset, tag, attempts, cause))
     }
 
     /// Compare by the `digest` GitHub reports; download when it has none (older GHES).
