@@ -48,14 +48,7 @@ fn buffer_len(len: u64) -> usize {
     usize::try_from(len.saturating_add(1)).map_or(BUFFER_BYTES, |n| n.clamp(1, BUFFER_BYTES))
 }
 
-/// SHA-256 of everything `reader` yields.
-pub fn sha256_reader(
-    reader: impl Read,
-    on_bytes: impl Fn(u64),
-) -> std::io::Result<(Sha256Hash, u64)> {
-    sha256_reader_with(reader, BUFFER_BYTES, on_bytes)
-}
-
+/// SHA-256 of everything `reader` yields, read `buffer` bytes at a time.
 fn sha256_reader_with(
     mut reader: impl Read,
     buffer: usize,
@@ -98,7 +91,7 @@ mod tests {
         std::io::Seek::rewind(&mut f).unwrap();
         assert_eq!(
             sha256_open_file(f, |_| {}).unwrap(),
-            sha256_reader(data.as_slice(), |_| {}).unwrap()
+            sha256_reader_with(data.as_slice(), BUFFER_BYTES, |_| {}).unwrap()
         );
     }
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,13 +99,13 @@ mod tests {
 
     #[test]
     fn known_vectors() {
-        let (h, n) = sha256_reader(&b""[..], |_| {}).unwrap();
+        let (h, n) = sha256_reader_with(&b""[..], BUFFER_BYTES, |_| {}).unwrap();
         assert_eq!(
             h.to_hex(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
         assert_eq!(n, 0);
-        let (h, _) = sha256_reader(&b"abc"[..], |_| {}).unwrap();
+        let (h, _) = sha256_reader_with(&b"abc"[..], BUFFER_BYTES, |_| {}).unwrap();
         assert_eq!(
             h.to_hex(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
