@@ -24,6 +24,8 @@ pub mod trust;
 
 pub mod sign;
 pub mod upload;
+
+pub mod publish;
 pub mod verify;
 
 pub mod report;

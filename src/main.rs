@@ -15,13 +15,11 @@ use releasekit_sign::inputs::cli::CliCommand;
 use releasekit_sign::inputs::{
     action, ActionSettings, Cli, Command, Env, OutputSettings, Settings, SignSettings, Verbosity,
 };
-use releasekit_sign::net::RetryPolicy;
-use releasekit_sign::plan::{self, PlanInput};
-use releasekit_sign::release::AssetAction;
+use releasekit_sign::publish::{self, Published};
 use releasekit_sign::report::verify::{self as verify_report, VerifyReport};
-use releasekit_sign::report::{self, human, PublishReport, UploadReport};
+use releasekit_sign::report::{self, human};
 use releasekit_sign::sign::SignRun;
-use releasekit_sign::{sign, upload, verify};
+use releasekit_sign::verify;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -90,21 +88,9 @@ fn main() -> ExitCode {
 }
 
 /// `sign`, then the upload when asked for.
-async fn run_publish(
-    settings: &SignSettings,
-    output: OutputSettings,
-) -> Result<PublishReport, Error> {
-    let SignRun {
-        report: sign,
-        verifier,
-    } = run_sign(settings, output).await?;
-    let upload = match &settings.upload {
-        Some(up) if !sign.dry_run => {
-            Some(upload::run(up, &sign, verifier, true, RetryPolicy::default()).await?)
-        }
-        _ => None,
-    };
-    Ok(PublishReport { sign, upload })
+async fn run_publish(settings: &SignSettings, output: OutputSettings) -> Result<Published, Error> {
+    let run = run_sign(settings, output).await?;
+    Ok(publish::upload(settings, run, true).await)
 }
 
 /// The GitHub Action: sign, upload, check; outputs, summary and annotations.
@@ -113,58 +99,42 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     print!("{}", gha::group("Signing"));
     let signed = run_sign(&settings.sign, output).await;
     print!("{}", gha::END_GROUP);
-    let SignRun {
-        report: sign,
-        verifier,
-    } = match signed {
+    let run = match signed {
         Ok(r) => r,
         Err(e) => {
             print!("{}", gha::error(None, &e.to_string()));
             return fail(&e, false);
         }
     };
-    for w in &sign.warnings {
+    for w in &run.report.warnings {
         eprintln!("warning: {w}");
     }
-    let mut upload: Option<UploadReport> = None;
-    let mut run_error = None;
-    if let (Some(up), false) = (&settings.sign.upload, sign.dry_run) {
-        print!(
-            "{}",
-            gha::group(&format!("Uploading to release {}", up.tag))
-        );
-        match upload::run(up, &sign, verifier, settings.verify, RetryPolicy::default()).await {
-            Ok(r) => {
-                for a in &r.assets {
-                    match (&a.action, &a.error) {
-                        (_, Some(e)) => println!("❌ {}: {e}", a.asset),
-                        (Some(action), None) => println!(
-                            "✅ {}: {}{}",
-                            a.asset,
-                            action.describe(),
-                            if a.checked {
-                                " (verified on the release)"
-                            } else {
-                                ""
-                            }
-                        ),
-                        (None, None) => {}
-                    }
-                }
-                print!("{}", release_lines(&r));
-                upload = Some(r);
-            }
-            Err(e) => run_error = Some(Error::from(e)),
+    let uploading = match &settings.sign.upload {
+        Some(up) if !run.report.dry_run => {
+            print!(
+                "{}",
+                gha::group(&format!("Uploading to release {}", up.tag))
+            );
+            true
+        }
+        _ => false,
+    };
+    let published = publish::upload(&settings.sign, run, settings.verify).await;
+    let report = &published.report;
+    if uploading {
+        if let Some(up) = &report.upload {
+            print!("{}", gha::upload_lines(up));
         }
         print!("{}", gha::END_GROUP);
     }
+    let (sign, upload) = (&report.sign, report.upload.as_ref());
     if sign.dry_run {
-        print!("{}", human::dry_run(&sign));
+        print!("{}", human::dry_run(sign, report.upload_plan.as_ref()));
     } else {
-        print!("{}", human::summary(&sign, false));
+        print!("{}", human::summary(sign, false));
     }
-    print!("{}", gha::annotations(&sign, upload.as_ref()));
-    if let Some(e) = &run_error {
+    print!("{}", gha::annotations(sign, upload));
+    if let Some(e) = &published.error {
         print!("{}", gha::error(None, &e.to_string()));
     }
     let append = |path: &Option<std::path::PathBuf>, text: String| {
@@ -179,31 +149,10 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
             }
         }
     };
-    append(&settings.output_file, gha::outputs(&sign, upload.as_ref()));
-    append(&settings.summary_file, gha::summary(&sign, upload.as_ref()));
+    append(&settings.output_file, gha::outputs(sign, upload));
+    append(&settings.summary_file, gha::summary(sign, upload));
     let _ = std::io::stdout().flush();
-    if let Some(e) = run_error {
-        return ExitCode::from(e.exit_code());
-    }
-    let ok = sign.success() && upload.as_ref().is_none_or(UploadReport::success);
-    ExitCode::from(if ok { EXIT_OK } else { EXIT_FAILURE })
-}
-
-/// What happened to the release itself (created, published, left a draft).
-fn release_lines(up: &UploadReport) -> String {
-    let mut s = String::new();
-    if up.created {
-        s += &format!("📝 Created draft release {}\n", up.tag);
-    }
-    if up.published {
-        s += &format!("🚀 Published release {} ({})\n", up.tag, up.release_url);
-    } else if up.draft && !up.success() {
-        s += &format!(
-            "Release {} stays a draft: not every asset verified\n",
-            up.tag
-        );
-    }
-    s
+    ExitCode::from(published.exit_code())
 }
 
 /// 128 + SIGINT, as shells report it.
@@ -234,38 +183,34 @@ fn init_tracing(verbosity: Verbosity) {
         .try_init();
 }
 
+/// Plan and sign, showing each artifact as it finishes (and a bar on a TTY).
 async fn run_sign(settings: &SignSettings, output: OutputSettings) -> Result<SignRun, Error> {
-    let plan = plan::build(&PlanInput {
-        args: &settings.inputs,
-        recursive: settings.recursive,
-        output_dir: settings.output_dir.as_deref(),
-        overwrite: settings.overwrite,
-    })?;
-    if settings.dry_run {
-        return Ok(SignRun {
-            report: sign::dry_run(settings, plan).await?,
-            verifier: None,
-        });
-    }
-    let total_bytes = plan.artifacts.iter().map(|a| a.size).sum();
     let show_lines = !output.json && output.verbosity != Verbosity::Quiet;
     let bar = show_lines && output.color && std::io::stderr().is_terminal();
-    let live = Arc::new(human::Live::new(
-        total_bytes,
-        plan.artifacts.len(),
-        bar,
-        Box::new(move |line: &str| {
-            if show_lines {
-                println!("{line}");
-            }
-        }),
-    ));
-    let report = sign::run(settings, plan, live.clone()).await;
-    live.finish();
-    Ok(report?)
+    let mut live = None;
+    let run = publish::sign(settings, |work| {
+        let l = Arc::new(human::Live::new(
+            work.bytes,
+            work.artifacts,
+            bar,
+            Box::new(move |line: &str| {
+                if show_lines {
+                    println!("{line}");
+                }
+            }),
+        ));
+        live = Some(l.clone());
+        l
+    })
+    .await;
+    if let Some(l) = live {
+        l.finish();
+    }
+    run
 }
 
-fn render_sign(publish: &PublishReport, output: OutputSettings) -> ExitCode {
+fn render_sign(published: &Published, output: OutputSettings) -> ExitCode {
+    let publish = &published.report;
     let report = &publish.sign;
     for w in &report.warnings {
         eprintln!("warning: {w}");
@@ -279,40 +224,22 @@ fn render_sign(publish: &PublishReport, output: OutputSettings) -> ExitCode {
             }
         }
     } else if report.dry_run {
-        print!("{}", human::dry_run(report));
+        print!("{}", human::dry_run(report, publish.upload_plan.as_ref()));
     } else {
         print!(
             "{}",
             human::summary(report, matches!(output.verbosity, Verbosity::Verbose(_)))
         );
-    }
-    if let Some(up) = &publish.upload {
-        for a in &up.assets {
-            match &a.error {
-                Some(e) => println!("❌ Upload failed: {}: {e}", a.asset),
-                None => match a.action {
-                    Some(action @ (AssetAction::Equivalent | AssetAction::Unchanged)) => {
-                        println!("✅ {}: {}", a.asset, action.describe())
-                    }
-                    _ => println!(
-                        "⬆ {} -> release {} ({})",
-                        a.asset,
-                        up.tag,
-                        a.download_url.as_deref().unwrap_or_default()
-                    ),
-                },
-            }
+        if let Some(up) = &publish.upload {
+            print!("{}", human::upload_lines(up));
         }
     }
-    if let Some(up) = &publish.upload {
-        print!("{}", release_lines(up));
-    }
     let _ = std::io::stdout().flush();
-    ExitCode::from(if publish.success() {
-        EXIT_OK
-    } else {
-        EXIT_FAILURE
-    })
+    if let Some(e) = &published.error {
+        // The report above already carries it for a JSON consumer.
+        eprintln!("error: {e}");
+    }
+    ExitCode::from(published.exit_code())
 }
 
 fn render_verify(report: &VerifyReport, output: OutputSettings) -> ExitCode {

@@ -16,6 +16,7 @@
 //! on the release). One asset's failure never loses the others. It prints
 //! nothing and talks to GitHub only through [`crate::release`].
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,7 +28,8 @@ use crate::inputs::UploadSettings;
 use crate::net::RetryPolicy;
 use crate::release::{identical_only, Release, ReleaseError, Releases, UploadedAsset};
 use crate::report::{
-    ArtifactReport, AssetKind, AssetReport, IdentityReport, Outcome, SignReport, UploadReport,
+    ArtifactReport, AssetKind, AssetReport, IdentityReport, Outcome, SignReport, UploadPlan,
+    UploadReport,
 };
 use crate::verify::policy::{Matcher, Policy};
 
@@ -81,6 +83,37 @@ impl Expected {
     }
 }
 
+/// The assets of one artifact in upload order: the artifact first, when
+/// asked, so a bundle is never on the release without its artifact.
+fn files(a: &ArtifactReport, upload_artifacts: bool) -> Vec<(AssetKind, String)> {
+    let mut files = Vec::with_capacity(2);
+    if upload_artifacts {
+        files.push((AssetKind::Artifact, artifact_name(a)));
+    }
+    files.push((AssetKind::Bundle, asset_name(a)));
+    files
+}
+
+/// What [`run`] would do for a dry run's `sign` report: no request is made,
+/// so the release's state is unknown and only the configuration is told.
+pub fn plan(settings: &UploadSettings, sign: &SignReport, check: bool) -> UploadPlan {
+    UploadPlan {
+        repo: settings.repo.to_string(),
+        tag: settings.tag.clone(),
+        mode: settings.mode,
+        publish: settings.publish,
+        upload_artifacts: settings.upload_artifacts,
+        check: check || settings.publish,
+        assets: sign
+            .artifacts
+            .iter()
+            .filter(|a| !matches!(a.outcome, Outcome::Failed { .. }))
+            .flat_map(|a| files(a, settings.upload_artifacts))
+            .map(|(_, name)| crate::release::github_asset_name(&name))
+            .collect(),
+    }
+}
+
 /// Upload the bundles (and, when asked, the artifacts) of every artifact
 /// `sign` signed, check what landed, and publish the draft when asked and
 /// everything verified; `verifier` is the sign run's (see
@@ -107,21 +140,24 @@ pub async fn run(
     let (release, created) = target(&releases, settings).await?;
 
     // 2. Each artifact in plan order, sequentially (GitHub asks that of
-    //    content-creating requests): the artifact first, when asked, so a
-    //    bundle is never on the release without its artifact.
+    //    content-creating requests).
     let mut assets = Vec::new();
+    let mut refused: Option<ImmutableRefusal> = None;
     for a in &sign.artifacts {
         // A kept bundle (a re-run after a failed upload) goes up like a new one.
         let (Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. }) = &a.outcome else {
             continue;
         };
-        let bundle_name = asset_name(a);
-        let mut files = Vec::new();
-        if settings.upload_artifacts {
-            files.push((AssetKind::Artifact, artifact_name(a)));
-        }
-        files.push((AssetKind::Bundle, bundle_name));
-        for (kind, name) in files {
+        for (kind, name) in files(a, settings.upload_artifacts) {
+            if let Some(r) = &mut refused {
+                // The release takes no new asset: asking again per asset would
+                // only repeat GitHub's refusal. Those already there still count.
+                let stored = crate::release::github_asset_name(&name);
+                if !r.present.contains(&stored) {
+                    r.missing.push(stored);
+                    continue;
+                }
+            }
             let mut report = AssetReport {
                 kind,
                 artifact: a.path.clone(),
@@ -164,10 +200,42 @@ pub async fn run(
                         }
                     }
                 }
+                Err(ReleaseError::Immutable { tag, what, message }) if refused.is_none() => {
+                    let present = releases
+                        .assets(&release)
+                        .await
+                        .map(|all| all.into_iter().map(|a| a.name).collect())
+                        .unwrap_or_default();
+                    refused = Some(ImmutableRefusal {
+                        tag,
+                        what,
+                        message,
+                        present,
+                        missing: Vec::new(),
+                    });
+                    continue;
+                }
                 Err(e) => report.error = Some(e.to_string()),
             }
             assets.push(report);
         }
+    }
+    // An immutable release is one error for the run, naming every asset it
+    // did not take, not one per asset.
+    if let Some(r) = refused {
+        let what = match r.missing.len() {
+            0 => r.what,
+            n => format!(
+                "{} (and uploading the {n} other asset(s) it lacks: {})",
+                r.what,
+                r.missing.join(", ")
+            ),
+        };
+        return Err(ReleaseError::Immutable {
+            tag: r.tag,
+            what,
+            message: r.message,
+        });
     }
 
     // 4. Publish only a draft, and only when every asset verified.
@@ -187,6 +255,16 @@ pub async fn run(
         published,
         assets,
     })
+}
+
+/// The first upload an immutable release refused, and every asset it lacks.
+struct ImmutableRefusal {
+    tag: String,
+    what: String,
+    message: String,
+    /// The release's assets when it refused (those still get checked).
+    present: HashSet<String>,
+    missing: Vec<String>,
 }
 
 /// The release to upload to, and whether this run created it.

@@ -67,3 +67,62 @@ async fn dry_run_makes_no_request_and_needs_no_token() {
         insta::assert_snapshot!("dry_run_sandbox_actions", stdout(&o));
     });
 }
+
+/// With an upload configured, a dry run also says which release, what
+/// happens to it, and which assets would go up, still without a request
+/// (the GitHub API URL points at a closed port) and without a token printed.
+#[test]
+fn dry_run_shows_the_release_plan() {
+    let work = Work::new();
+    work.file("dist/app 1.0.tar.gz", "tarball");
+    work.file("dist/app-1.0.whl", "wheel");
+    let args = [
+        "sign",
+        "dist",
+        "--dry-run",
+        "--upload",
+        "--release-tag",
+        "v1.0.0",
+        "--repo",
+        "octo/app",
+        "--release-mode",
+        "draft",
+        "--publish",
+        "--upload-artifacts",
+    ];
+    let o = bin(work.dir.path())
+        .args(args)
+        .env("GITHUB_TOKEN", "ghs_dry_run_secret")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    insta::assert_snapshot!("dry_run_release_plan", stdout(&o));
+
+    let o = bin(work.dir.path())
+        .arg("--json")
+        .args(args)
+        .env("GITHUB_TOKEN", "ghs_dry_run_secret")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let plan = &v["upload_plan"];
+    assert_eq!(plan["repo"], "octo/app");
+    assert_eq!(plan["tag"], "v1.0.0");
+    assert_eq!(plan["mode"], "draft");
+    assert_eq!(plan["publish"], true);
+    assert_eq!(
+        plan["assets"],
+        serde_json::json!([
+            "app.1.0.tar.gz",
+            "app.1.0.tar.gz.sigstore.json",
+            "app-1.0.whl",
+            "app-1.0.whl.sigstore.json"
+        ])
+    );
+    assert!(v.get("upload").is_none());
+    for out in [stdout(&o), crate::util::stderr(&o)] {
+        assert!(!out.contains("ghs_dry_run_secret"), "{out}");
+    }
+}

@@ -205,8 +205,10 @@ async fn draft_is_created_filled_verified_then_published() {
     assert_eq!(requests.iter().filter(|r| r.method == "PATCH").count(), 1);
 }
 
-/// A published immutable release takes no asset: the run fails saying so and
-/// naming the fix; `draft` mode refuses to touch a published release at all.
+/// A published immutable release takes no asset: the run fails with one
+/// error naming every asset it lacks and the fix, asking GitHub once; the
+/// bundles stay written and reported. `draft` mode refuses to touch a
+/// published release at all.
 #[tokio::test(flavor = "multi_thread")]
 async fn published_immutable_release_refuses_uploads_clearly() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -215,15 +217,51 @@ async fn published_immutable_release_refuses_uploads_clearly() {
         .create_release(REPO, "v4.0.0", ReleaseSpec::published().immutable());
     let work = Work::new();
     work.file("dist/app-4.0.tar.gz", "tarball 4");
+    work.file("dist/app-4.0.whl", "wheel 4");
+    work.file("dist/app-4.0.zip", "zip 4");
     let o = run(lifecycle(&sandbox, &work, "v4.0.0", &[])).await;
     assert_eq!(code(&o), 1);
-    let out = stdout(&o);
-    assert!(
-        out.contains("release v4.0.0 is published and immutable")
-            && out.contains("Cannot upload assets to an immutable release.")
-            && out.contains("release-mode: draft"),
-        "{out}"
+    let err = stderr(&o);
+    assert_eq!(
+        err.matches("is published and immutable").count(),
+        1,
+        "one error for the run: {err}"
     );
+    assert!(
+        err.contains("release v4.0.0 is published and immutable")
+            && err.contains("Cannot upload assets to an immutable release.")
+            && err.contains("the 2 other asset(s) it lacks: app-4.0.whl.sigstore.json, app-4.0.zip.sigstore.json")
+            && err.contains("release-mode: draft"),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).contains("Signed 3 of 3 artifact(s)"),
+        "{}",
+        stdout(&o)
+    );
+    let uploads = sandbox
+        .requests(Service::GitHub)
+        .iter()
+        .filter(|r| r.method == "POST" && r.uri.contains("/assets"))
+        .count();
+    assert_eq!(uploads, 1, "GitHub was asked once, not once per asset");
+    assert_eq!(work.listing().len(), 6, "the bundles are written");
+
+    // The JSON report keeps the sign report and carries the error.
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v4.0.0",
+        &["--overwrite", "--json"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["artifacts"].as_array().unwrap().len(), 3);
+    assert!(v["upload_error"]
+        .as_str()
+        .unwrap()
+        .contains("is published and immutable"));
     let o = run(lifecycle(
         &sandbox,
         &work,
@@ -452,7 +490,7 @@ async fn immutable_release_with_a_stale_asset_explains_the_fix() {
     work.file("dist/app-8.0.tar.gz", "tarball 8");
     let o = run(lifecycle(&sandbox, &work, "v8.0.0", &["--overwrite"])).await;
     assert_eq!(code(&o), 1);
-    let out = stdout(&o);
+    let out = stderr(&o);
     assert!(
         out.contains("release v8.0.0 is published and immutable")
             && out.contains("Cannot delete asset from an immutable release.")

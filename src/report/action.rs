@@ -20,6 +20,33 @@ pub fn masks(secrets: &[Secret]) -> String {
         .collect()
 }
 
+/// The action log's lines for an upload: one per asset, then the release's fate.
+pub fn upload_lines(up: &UploadReport) -> String {
+    let mut s = String::new();
+    for a in &up.assets {
+        match (&a.action, &a.error) {
+            (_, Some(e)) => {
+                let _ = writeln!(s, "❌ {}: {e}", a.asset);
+            }
+            (Some(action), None) => {
+                let _ = writeln!(
+                    s,
+                    "✅ {}: {}{}",
+                    a.asset,
+                    action.describe(),
+                    if a.checked {
+                        " (verified on the release)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            (None, None) => {}
+        }
+    }
+    s + &super::human::release_lines(up)
+}
+
 pub fn group(title: &str) -> String {
     format!("::group::{}\n", escape_data(title))
 }

@@ -10,8 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{ArtifactReport, IdentityReport, Outcome, SignReport};
+use super::{ArtifactReport, IdentityReport, Outcome, SignReport, UploadPlan, UploadReport};
+use crate::inputs::release::ReleaseMode;
 use crate::plan::SkipReason;
+use crate::release::AssetAction;
 use crate::sign::Progress;
 
 /// One line for an artifact as it finishes.
@@ -76,7 +78,7 @@ fn instance_line(r: &SignReport) -> String {
 }
 
 /// The dry-run plan, in full.
-pub fn dry_run(r: &SignReport) -> String {
+pub fn dry_run(r: &SignReport, upload: Option<&UploadPlan>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Dry run: nothing is signed, requested or written.");
     let _ = writeln!(s, "{}", instance_line(r));
@@ -86,6 +88,80 @@ pub fn dry_run(r: &SignReport) -> String {
         let _ = writeln!(s, "  {}", artifact_line(a));
     }
     skipped(&mut s, r);
+    if let Some(up) = upload {
+        upload_plan(&mut s, up);
+    }
+    s
+}
+
+/// The release half of a dry run: which release, what happens to it, and
+/// the assets in upload order. The release is not looked up (no request).
+fn upload_plan(s: &mut String, up: &UploadPlan) {
+    let release = match up.mode {
+        ReleaseMode::Existing => format!("release {} of {} (it must exist)", up.tag, up.repo),
+        ReleaseMode::Draft => format!(
+            "the draft release {} of {} (created if there is none; a published release is refused)",
+            up.tag, up.repo
+        ),
+        ReleaseMode::Auto => format!(
+            "release {} of {} (a new draft if there is none)",
+            up.tag, up.repo
+        ),
+    };
+    let _ = writeln!(
+        s,
+        "Would upload {} asset(s) to {release}{}:",
+        up.assets.len(),
+        if up.check {
+            ", downloading each back to verify it"
+        } else {
+            ""
+        }
+    );
+    for a in &up.assets {
+        let _ = writeln!(s, "  {a}");
+    }
+    if up.publish {
+        let _ = writeln!(s, "Would publish the draft once every asset verified.");
+    }
+}
+
+/// The CLI's lines for an upload: one per asset, then the release's fate.
+pub fn upload_lines(up: &UploadReport) -> String {
+    let mut s = String::new();
+    for a in &up.assets {
+        let _ = match (&a.error, a.action) {
+            (Some(e), _) => writeln!(s, "❌ Upload failed: {}: {e}", a.asset),
+            (None, Some(action @ (AssetAction::Equivalent | AssetAction::Unchanged))) => {
+                writeln!(s, "✅ {}: {}", a.asset, action.describe())
+            }
+            (None, _) => writeln!(
+                s,
+                "⬆ {} -> release {} ({})",
+                a.asset,
+                up.tag,
+                a.download_url.as_deref().unwrap_or_default()
+            ),
+        };
+    }
+    s + &release_lines(up)
+}
+
+/// What happened to the release itself (created, published, left a draft).
+pub fn release_lines(up: &UploadReport) -> String {
+    let mut s = String::new();
+    if up.created {
+        let _ = writeln!(s, "📝 Created draft release {}", up.tag);
+    }
+    if up.published {
+        let _ = writeln!(s, "🚀 Published release {} ({})", up.tag, up.release_url);
+    } else if up.draft && !up.success() {
+        let _ = writeln!(
+            s,
+            "Release {} stays a draft: not every asset verified",
+            up.tag
+        );
+    }
     s
 }
 

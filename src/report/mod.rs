@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::inputs::release::ReleaseMode;
 use crate::inputs::RekorVersion;
 use crate::oidc::{IdentityPlan, TokenOrigin};
 use crate::plan::Skipped;
@@ -161,6 +162,22 @@ pub struct AssetReport {
     pub error: Option<String>,
 }
 
+/// What `--upload` (or the action) would do with the release, in a dry run.
+/// A dry run asks GitHub nothing, so this is the configuration, not the
+/// release's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadPlan {
+    pub repo: String,
+    pub tag: String,
+    pub mode: ReleaseMode,
+    pub publish: bool,
+    pub upload_artifacts: bool,
+    /// Each asset is downloaded back and verified.
+    pub check: bool,
+    /// Asset names in upload order, as GitHub will store them.
+    pub assets: Vec<String>,
+}
+
 /// `sign` with `--upload`, as one JSON document.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublishReport {
@@ -168,10 +185,19 @@ pub struct PublishReport {
     pub sign: SignReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<UploadReport>,
+    /// Dry run with an upload configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_plan: Option<UploadPlan>,
+    /// The upload failed as a whole (no release, an immutable release): the
+    /// bundles are written, the release is not as asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_error: Option<String>,
 }
 
 impl PublishReport {
     pub fn success(&self) -> bool {
-        self.sign.success() && self.upload.as_ref().is_none_or(UploadReport::success)
+        self.sign.success()
+            && self.upload_error.is_none()
+            && self.upload.as_ref().is_none_or(UploadReport::success)
     }
 }

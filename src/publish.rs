@@ -1,0 +1,118 @@
+//! The publish stage: plan -> sign -> upload, for `sign` (with or without
+//! `--upload`) and the action.
+//!
+//! Owns the order of those stages and what passes between them: the sign
+//! run's verifier goes to the upload, so release assets are judged by the
+//! trust the bundles were made under; a dry run gets the upload's plan
+//! instead of an upload. It owns no stage's work and prints nothing: progress
+//! goes through [`Progress`], results through the [`PublishReport`], and a
+//! failed upload leaves the sign report whole, because the bundles are
+//! written whatever happens to the release.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::inputs::SignSettings;
+use crate::net::RetryPolicy;
+use crate::plan::{self, PlanInput};
+use crate::report::PublishReport;
+use crate::sign::{self, Progress, SignRun};
+use crate::upload;
+
+/// The artifacts' total size and count, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workload {
+    pub bytes: u64,
+    pub artifacts: usize,
+}
+
+/// Plan and sign (or, with `--dry-run`, only plan). `progress` is asked for
+/// once the plan is known, and only when something will be signed.
+pub async fn sign<P>(
+    settings: &SignSettings,
+    progress: impl FnOnce(Workload) -> Arc<P>,
+) -> Result<SignRun, Error>
+where
+    P: Progress + 'static,
+{
+    let plan = plan::build(&PlanInput {
+        args: &settings.inputs,
+        recursive: settings.recursive,
+        output_dir: settings.output_dir.as_deref(),
+        overwrite: settings.overwrite,
+    })?;
+    if settings.dry_run {
+        return Ok(SignRun {
+            report: sign::dry_run(settings, plan).await?,
+            verifier: None,
+        });
+    }
+    let progress = progress(Workload {
+        bytes: plan.artifacts.iter().map(|a| a.size).sum(),
+        artifacts: plan.artifacts.len(),
+    });
+    Ok(sign::run(settings, plan, progress).await?)
+}
+
+/// A publish run's report, and the error that stopped its upload as a whole
+/// (no such release, an immutable release), if one did.
+pub struct Published {
+    pub report: PublishReport,
+    pub error: Option<Error>,
+}
+
+impl Published {
+    pub fn exit_code(&self) -> u8 {
+        match &self.error {
+            Some(e) => e.exit_code(),
+            None if self.report.success() => crate::error::EXIT_OK,
+            None => crate::error::EXIT_FAILURE,
+        }
+    }
+}
+
+/// Upload what `run` signed when an upload is configured: its plan in a dry
+/// run, else the upload itself, downloading each asset back to verify it when
+/// `check` (always before publishing).
+pub async fn upload(settings: &SignSettings, run: SignRun, check: bool) -> Published {
+    let SignRun {
+        report: sign,
+        verifier,
+    } = run;
+    let mut report = PublishReport {
+        sign,
+        upload: None,
+        upload_plan: None,
+        upload_error: None,
+    };
+    let Some(up) = &settings.upload else {
+        return Published {
+            report,
+            error: None,
+        };
+    };
+    if report.sign.dry_run {
+        report.upload_plan = Some(upload::plan(up, &report.sign, check));
+        return Published {
+            report,
+            error: None,
+        };
+    }
+    match upload::run(up, &report.sign, verifier, check, RetryPolicy::default()).await {
+        Ok(r) => {
+            report.upload = Some(r);
+            Published {
+                report,
+                error: None,
+            }
+        }
+        Err(e) => {
+            let e = Error::from(e);
+            report.upload_error = Some(e.to_string());
+            Published {
+                report,
+                error: Some(e),
+            }
+        }
+    }
+}
