@@ -216,13 +216,29 @@ impl TokenIdentity {
     /// `None` for a federated token, whose certificate names an issuer the
     /// token does not.
     pub fn expected_certificate_identity(&self) -> Option<(&str, &str)> {
-        (!self.federated).then_some((self.identity.as_str(), self.issuer.as_str()))
+        let enterprise = self.job_workflow_ref.is_some() && github_enterprise_issuer(&self.issuer);
+        let claims_tell = !(self.federated || enterprise);
+        claims_tell.then_some((self.identity.as_str(), self.issuer.as_str()))
     }
 
     /// Whether a certificate's OIDC issuer extension is consistent with this token.
     pub fn matches_issuer(&self, issuer: &str) -> bool {
         self.federated || self.issuer == issuer
     }
+}
+
+/// An Actions issuer of GitHub Enterprise Server (`https://HOST/_services/token`)
+/// or of GitHub Enterprise Cloud with data residency
+/// (`https://token.actions.SUBDOMAIN.ghe.com`). Fulcio names the workflow
+/// under the host its own configuration gives those issuers, not under
+/// github.com, so only a certificate tells the SAN.
+fn github_enterprise_issuer(issuer: &str) -> bool {
+    let Some(rest) = issuer.strip_prefix("https://") else {
+        return false;
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    path.trim_end_matches('/') == "_services/token"
+        || (path.is_empty() && host.starts_with("token.actions.") && host.ends_with(".ghe.com"))
 }
 
 /// Claims `sigstore-oidc` does not model, read for the SAN check and reports.
@@ -508,6 +524,36 @@ mod tests {
         );
         assert!(id.matches_issuer(GITHUB_ACTIONS_ISSUER));
         assert!(!id.matches_issuer("https://accounts.google.com"));
+    }
+
+    /// A re-run keeps existing bundles by the identity the claims tell; on an
+    /// Enterprise host they do not tell the SAN's host, so Fulcio is asked.
+    #[test]
+    fn enterprise_github_tokens_leave_the_san_to_fulcio() {
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(github_claims(future()))).unwrap();
+        assert_eq!(
+            t.identity().expected_certificate_identity(),
+            Some((
+                "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1",
+                GITHUB_ACTIONS_ISSUER
+            ))
+        );
+        for iss in [
+            "https://ghes.example.com/_services/token",
+            "https://ghes.example.com/_services/token/",
+            "https://token.actions.acme.ghe.com",
+        ] {
+            let mut claims = github_claims(future());
+            claims["iss"] = iss.into();
+            let t = IdToken::parse(TokenOrigin::Flag, &jwt(claims)).unwrap();
+            assert_eq!(t.identity().expected_certificate_identity(), None, "{iss}");
+        }
+        assert!(!github_enterprise_issuer(
+            "https://token.actions.githubusercontent.com"
+        ));
+        assert!(!github_enterprise_issuer(
+            "https://evil.example/token.actions.x.ghe.com"
+        ));
     }
 
     #[test]
