@@ -193,6 +193,22 @@ pub async fn load(settings: &InstanceSettings, refresh: Refresh) -> Result<Insta
     })
 }
 
+/// `offline` (from [`load`] with [`Refresh::Offline`]) brought up to date:
+/// a well-known instance is loaded again through TUF; a trust config file
+/// has nothing to refresh, so it is not read twice.
+pub async fn refresh(
+    settings: &InstanceSettings,
+    offline: Instance,
+    http: reqwest::Client,
+) -> Result<Instance, TrustError> {
+    match settings.base {
+        BaseInstance::TrustConfig(_) => Ok(offline),
+        BaseInstance::PublicGood | BaseInstance::Staging => {
+            load(settings, Refresh::Online(http)).await
+        }
+    }
+}
+
 async fn well_known(
     instance: SigstoreInstance,
     name: &str,
@@ -334,6 +350,24 @@ mod tests {
         let mut s = settings(&path);
         tweak(&mut s);
         load(&s, Refresh::Offline).await
+    }
+
+    /// The offline load of a trust config file is the run's instance: the
+    /// file is read once (here it is gone before the refresh).
+    #[tokio::test]
+    async fn a_trust_config_file_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.json");
+        std::fs::write(&path, trust_config(&[("http://127.0.0.1:2", 1)], false)).unwrap();
+        let s = settings(&path);
+        let offline = load(&s, Refresh::Offline).await.unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let refreshed = refresh(&s, offline, reqwest::Client::new()).await.unwrap();
+        assert_eq!(refreshed.services.rekor, "http://127.0.0.1:2");
+        assert!(matches!(
+            load(&s, Refresh::Offline).await,
+            Err(TrustError::ReadTrustConfig { .. })
+        ));
     }
 
     #[tokio::test]

@@ -157,7 +157,7 @@ pub async fn run(
 
     // 1. Local configuration first (a trust config file, the service choice):
     //    a usage error should not wait behind a token request.
-    trust::load(&settings.instance, Refresh::Offline).await?;
+    let offline = trust::load(&settings.instance, Refresh::Offline).await?;
 
     let retry = RetryPolicy::default();
     // 2. One HTTP client for every service: shared connection pools and timeouts.
@@ -172,7 +172,7 @@ pub async fn run(
     check_repository_visibility(settings, &token)?;
 
     // 4. The instance, refreshed, and a verifier built once from its trusted root.
-    let instance = trust::load(&settings.instance, Refresh::Online(http.clone())).await?;
+    let instance = trust::refresh(&settings.instance, offline, http.clone()).await?;
     let verifier = Arc::new(Verifier::new(&instance.trusted_root).map_err(|source| {
         SignError::TrustedRoot {
             instance: instance.name.clone(),
