@@ -752,3 +752,177 @@ fn check_timestamp(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULCIO: Exchange = Exchange {
+        service: Service::Fulcio,
+        what: "create signing certificate",
+    };
+    const REKOR: Exchange = Exchange {
+        service: Service::Rekor,
+        what: "create entry",
+    };
+    const TSA: Exchange = Exchange {
+        service: Service::Tsa,
+        what: "timestamp the signature",
+    };
+
+    fn status(status: u16, retry_after: Option<u64>) -> ServiceError {
+        ServiceError::Status {
+            service: Service::Rekor,
+            what: "create entry",
+            status,
+            body: String::new(),
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn statuses_retry_after_the_server_says_and_lies_never() {
+        assert_eq!(
+            status(429, Some(3)).retry(),
+            Retry::After(Some(Duration::from_secs(3)))
+        );
+        assert_eq!(
+            status(503, Some(7)).retry(),
+            Retry::After(Some(Duration::from_secs(7)))
+        );
+        assert_eq!(status(502, None).retry(), Retry::After(None));
+        assert_eq!(status(409, Some(3)).retry(), Retry::No);
+        assert_eq!(status(400, None).retry(), Retry::No);
+        assert_eq!(REKOR.undecodable("eof").retry(), Retry::After(None));
+        assert_eq!(REKOR.mismatch("another body").retry(), Retry::No);
+        assert_eq!(REKOR.invalid("no proof").retry(), Retry::No);
+        assert_eq!(REKOR.request("no key").retry(), Retry::No);
+        let too_large = ServiceError::TooLarge {
+            service: Service::Tsa,
+            what: "timestamp the signature",
+            limit: MAX_ANSWER_BYTES,
+        };
+        assert_eq!(too_large.retry(), Retry::No);
+    }
+
+    #[test]
+    fn status_messages_keep_the_service_the_status_and_the_body() {
+        let e = ServiceError::Status {
+            service: Service::Rekor,
+            what: "create entry",
+            status: 400,
+            body: r#"{"code":400}"#.into(),
+            retry_after: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"Rekor returned HTTP 400: failed to create entry: {"code":400}"#
+        );
+        assert_eq!(
+            status(503, None).to_string(),
+            "Rekor returned HTTP 503: failed to create entry"
+        );
+    }
+
+    #[test]
+    fn fulcio_answers_are_checked_as_sigstore_fulcio_does() {
+        let pem = sigstore_types::DerCertificate::new(vec![0x30, 0x03, 0x02, 0x01, 0x01]).to_pem();
+        let parse =
+            |v: serde_json::Value| parse_certificate_answer(FULCIO, v.to_string().as_bytes());
+        let chain = serde_json::json!({ "chain": { "certificates": [pem] } });
+        let embedded = parse(serde_json::json!({ "signedCertificateEmbeddedSct": chain })).unwrap();
+        assert_eq!(embedded.certificate_chain().len(), 1);
+        let detached = parse(serde_json::json!({
+            "signedCertificateDetachedSct": { "chain": { "certificates": [pem] }, "signedCertificateTimestamp": "c2N0" }
+        }))
+        .unwrap();
+        assert!(matches!(detached, SigningCertificate::DetachedSct { .. }));
+        for lie in [
+            serde_json::json!({}),
+            serde_json::json!({ "signedCertificateEmbeddedSct": { "chain": { "certificates": [] } } }),
+            serde_json::json!({ "signedCertificateEmbeddedSct": { "chain": { "certificates": ["not a pem"] } } }),
+            serde_json::json!({
+                "signedCertificateEmbeddedSct": chain,
+                "signedCertificateDetachedSct": { "chain": { "certificates": [pem] }, "signedCertificateTimestamp": "c2N0" },
+            }),
+        ] {
+            assert!(
+                matches!(parse(lie.clone()), Err(ServiceError::Invalid { .. })),
+                "{lie}"
+            );
+        }
+        for cut in [&b"{\"signedCertificateEmbeddedSct\": {"[..], b"<html>", b""] {
+            let e = parse_certificate_answer(FULCIO, cut).unwrap_err();
+            assert!(matches!(e, ServiceError::Undecodable { .. }), "{e}");
+        }
+    }
+
+    #[test]
+    fn rekor_v1_answers_hold_exactly_one_entry() {
+        let entry = serde_json::json!({
+            "body": "e30=", "integratedTime": 1, "logIndex": 5,
+            "logID": "00".repeat(32),
+        });
+        let one = serde_json::json!({ "ab": entry });
+        assert_eq!(
+            single_entry(REKOR, one.to_string().as_bytes())
+                .unwrap()
+                .uuid
+                .as_str(),
+            "ab"
+        );
+        let two = serde_json::json!({ "ab": entry, "cd": entry });
+        for lie in [two, serde_json::json!({})] {
+            let e = single_entry(REKOR, lie.to_string().as_bytes()).unwrap_err();
+            assert!(matches!(e, ServiceError::Invalid { .. }), "{e}");
+        }
+        let e = single_entry(REKOR, b"{\"truncated\": <<not json").unwrap_err();
+        assert!(matches!(e, ServiceError::Undecodable { .. }), "{e}");
+    }
+
+    /// A real TSA's answer to `request`, from the sandbox's RFC 3161 authority.
+    fn answer(request: &x509_tsp::TimeStampReq) -> Vec<u8> {
+        let tsa =
+            releasekit_sandbox::tsa::TimestampAuthority::generate(std::time::SystemTime::now());
+        tsa.timestamp(&request.to_der().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn timestamps_must_answer_our_imprint_and_nonce() {
+        let imprint = [7u8; 32];
+        let request = timestamp_request(&imprint, random_nonce()).unwrap();
+        let body = answer(&request);
+        check_timestamp(TSA, &request, &body).unwrap();
+
+        let other_nonce = timestamp_request(&imprint, random_nonce()).unwrap();
+        let e = check_timestamp(TSA, &other_nonce, &body).unwrap_err();
+        assert!(
+            matches!(&e, ServiceError::Mismatch { detail, .. } if detail.starts_with("nonce")),
+            "{e}"
+        );
+        assert_eq!(e.retry(), Retry::No);
+
+        let mut other_imprint = request.clone();
+        other_imprint.message_imprint.hashed_message =
+            der::asn1::OctetString::new([8u8; 32].as_slice()).unwrap();
+        let e = check_timestamp(TSA, &other_imprint, &body).unwrap_err();
+        assert!(
+            matches!(&e, ServiceError::Mismatch { detail, .. } if detail.starts_with("message imprint")),
+            "{e}"
+        );
+
+        let e = check_timestamp(TSA, &request, b"{\"truncated\": <<not json").unwrap_err();
+        assert!(matches!(e, ServiceError::Undecodable { .. }), "{e}");
+        let e = check_timestamp(TSA, &request, &body[..body.len() / 2]).unwrap_err();
+        assert!(matches!(e, ServiceError::Undecodable { .. }), "{e}");
+    }
+
+    #[test]
+    fn nonces_are_positive_minimal_der_integers() {
+        for _ in 0..256 {
+            let der = random_nonce().to_der().unwrap();
+            let back = der::asn1::Int::from_der(&der).expect("canonical DER");
+            assert_eq!(back.as_bytes()[0] & 0x80, 0, "positive");
+        }
+    }
+}
