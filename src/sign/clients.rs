@@ -925,4 +925,72 @@ mod tests {
             assert_eq!(back.as_bytes()[0] & 0x80, 0, "positive");
         }
     }
+
+    /// A one-connection HTTP server that writes `head` and then `chunks` of
+    /// body (chunked encoding when `chunks` is not zero), whatever is asked.
+    async fn serve(head: &'static str, chunks: usize) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            socket.write_all(head.as_bytes()).await.unwrap();
+            let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+            for _ in 0..chunks {
+                if socket.write_all(chunk.as_bytes()).await.is_err() {
+                    return; // the client stopped reading, as it should
+                }
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        });
+        url
+    }
+
+    async fn exchange(url: &str) -> Result<Vec<u8>, ServiceError> {
+        REKOR.send(reqwest::Client::new().post(url)).await
+    }
+
+    #[tokio::test]
+    async fn error_statuses_carry_their_retry_after() {
+        let url = serve(
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 3\r\ncontent-length: 9\r\n\r\n{\"a\":\"b\"}",
+            0,
+        )
+        .await;
+        let e = exchange(&url).await.unwrap_err();
+        assert!(
+            matches!(&e, ServiceError::Status { status: 429, retry_after: Some(d), body, .. }
+                if *d == Duration::from_secs(3) && body == r#"{"a":"b"}"#),
+            "{e:?}"
+        );
+        assert_eq!(e.retry(), Retry::After(Some(Duration::from_secs(3))));
+    }
+
+    #[tokio::test]
+    async fn answers_larger_than_the_cap_are_not_read() {
+        let declared = serve("HTTP/1.1 200 OK\r\ncontent-length: 1000000000\r\n\r\n", 0).await;
+        let streamed = serve(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+            MAX_ANSWER_BYTES / 0x10000 + 8,
+        )
+        .await;
+        for url in [declared, streamed] {
+            let e = exchange(&url).await.unwrap_err();
+            assert!(matches!(e, ServiceError::TooLarge { .. }), "{e:?}");
+            assert!(e.to_string().contains("refusing to read it"), "{e}");
+            assert_eq!(e.retry(), Retry::No);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_transport_failure() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let e = exchange(&url).await.unwrap_err();
+        assert!(matches!(e, ServiceError::Transport { .. }), "{e:?}");
+        assert_eq!(e.retry(), Retry::After(None));
+    }
 }
