@@ -280,20 +280,25 @@ async fn log_entry(
                 client.create_entry(digest, signature, certificate)
             })
             .await;
+            // A retried POST whose first attempt was logged: Rekor answers 409
+            // naming the existing entry, which is ours (same signature).
+            let existing = |e: &ServiceError| match e {
+                ServiceError::Status {
+                    status: 409, body, ..
+                } => existing_entry_uuid(body),
+                _ => None,
+            };
             let entry = match created {
                 Ok(entry) => entry,
-                // A retried POST whose first attempt was logged: Rekor answers 409
-                // naming the existing entry, which is ours (same signature).
-                Err(ServiceError::Status {
-                    status: 409, body, ..
-                }) if existing_entry_uuid(&body).is_some() => {
-                    let uuid = existing_entry_uuid(&body).expect("checked by the guard");
+                Err(e) => {
+                    let Some(uuid) = existing(&e) else {
+                        return Err(rekor_err(e));
+                    };
                     tracing::info!(%uuid, "entry already logged; fetching it");
                     net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid))
                         .await
                         .map_err(rekor_err)?
                 }
-                Err(e) => return Err(rekor_err(e)),
             };
             entry
                 .to_bundle_entry(KindVersion::HashedRekordV001)
