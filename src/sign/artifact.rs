@@ -97,6 +97,8 @@ pub enum ArtifactError {
     Reparse(String),
     #[error("the timestamp authority at {url} gave no timestamp: {source}; fix: retry later, or check --tsa-url")]
     Timestamp { url: String, source: ServiceError },
+    #[error("the timestamp authority at {url} answered with a timestamp for another request ({detail}); refusing to put it in a bundle (fix: check that --tsa-url points at a genuine TSA, and report its answer to its operator)")]
+    TimestampMismatch { url: String, detail: String },
     #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that --trust-config describes the services signed with; if it does, a service answered with evidence that does not check out: retry, and report it to the instance's operator")]
     SelfVerify(#[source] sigstore_verify::Error),
     #[error(transparent)]
@@ -193,9 +195,15 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
             })
             .await
             .map(Some)
-            .map_err(|source| ArtifactError::Timestamp {
-                url: url.clone(),
-                source,
+            .map_err(|source| match source {
+                ServiceError::Mismatch { detail, .. } => ArtifactError::TimestampMismatch {
+                    url: url.clone(),
+                    detail,
+                },
+                source => ArtifactError::Timestamp {
+                    url: url.clone(),
+                    source,
+                },
             }),
             None => Ok(None),
         }
