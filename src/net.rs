@@ -3,8 +3,8 @@
 //! Owns timeouts, the user agent, and the retry rule: bounded exponential
 //! backoff with full jitter, honouring `Retry-After`, for connection errors,
 //! 5xx and 429. It knows no service and no URL; callers classify their own
-//! errors through [`Retryable`] (a Rekor 409 is not retried: the signing code
-//! turns it into the existing entry).
+//! errors through [`Retryable`] (the signing path's in `sign::clients`; a
+//! Rekor 409 is not retried: the signing code turns it into the existing entry).
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use rand::Rng as _;
 /// `releasekit-sign/<version>`.
 pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
-/// The client every Sigstore service client is built with (`with_http_client`).
+/// The client of every request a run makes (Sigstore services, TUF, GitHub).
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -79,16 +79,21 @@ pub fn is_transient(status: u16) -> bool {
     status == 429 || (500..=599).contains(&status)
 }
 
-/// A `Retry-After` header in seconds (the HTTP-date form is rare for APIs and ignored).
+/// A `Retry-After` header: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3),
+/// which counts from now and is zero when already past. Anything else is
+/// ignored: the backoff applies as if the server had said nothing.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
+    let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = at.duration_since(jiff::Timestamp::now());
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
 /// Run `op` until it succeeds, fails for good, or the attempts run out.
@@ -111,75 +116,6 @@ where
                 }
                 _ => return Err(e),
             },
-        }
-    }
-}
-
-/// The sigstore clients drop response headers, so a 429's `Retry-After` is
-/// lost; rate limits of Sigstore services are per second, so wait at least that.
-const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
-
-fn status_retry(status: u16) -> Retry {
-    match status {
-        429 => Retry::After(Some(RATE_LIMIT_PAUSE)),
-        s if is_transient(s) => Retry::After(None),
-        _ => Retry::No,
-    }
-}
-
-// A success status whose body does not decode (cut short or mangled by a proxy
-// or a restarting server) is retried like a 502: every request here is safe to
-// repeat (a new certificate; a re-sent Rekor v1 entry is answered 409 and the
-// existing entry is used, v2 deduplicates; a new timestamp). An answer that
-// decodes but is wrong (an entry for another body, a timestamp over another
-// imprint) is a lie, never retried: a second answer would hide it.
-impl Retryable for sigstore_fulcio::Error {
-    fn retry(&self) -> Retry {
-        match self {
-            sigstore_fulcio::Error::Http(_) | sigstore_fulcio::Error::Json(_) => Retry::After(None),
-            sigstore_fulcio::Error::InvalidResponse(m) if undecodable(m) => Retry::After(None),
-            sigstore_fulcio::Error::Status { status, .. } => status_retry(*status),
-            _ => Retry::No,
-        }
-    }
-}
-
-/// Whether a client's `InvalidResponse` message is a JSON decoding failure.
-/// The sigstore clients report undecodable bodies and answers that fail their
-/// checks with the same variant; only the former carry serde_json's
-/// `... at line N column M` position.
-fn undecodable(message: &str) -> bool {
-    let Some((_, tail)) = message.rsplit_once(" at line ") else {
-        return false;
-    };
-    let mut parts = tail.split(" column ");
-    matches!(
-        (parts.next(), parts.next(), parts.next()),
-        (Some(line), Some(col), None)
-            if !line.is_empty() && !col.is_empty()
-                && line.bytes().chain(col.bytes()).all(|b| b.is_ascii_digit())
-    )
-}
-
-impl Retryable for sigstore_rekor::Error {
-    fn retry(&self) -> Retry {
-        match self {
-            sigstore_rekor::Error::Http(_) | sigstore_rekor::Error::Json(_) => Retry::After(None),
-            sigstore_rekor::Error::InvalidResponse(m) if undecodable(m) => Retry::After(None),
-            sigstore_rekor::Error::Status { status, .. } => status_retry(*status),
-            _ => Retry::No,
-        }
-    }
-}
-
-impl Retryable for sigstore_tsa::Error {
-    fn retry(&self) -> Retry {
-        // The TSA client reports transport failures and error statuses alike as
-        // `Http`, and an answer that is not a timestamp response as `Parse`; a
-        // decoded answer over another imprint or nonce (`InvalidResponse`) is a lie.
-        match self {
-            sigstore_tsa::Error::Http(_) | sigstore_tsa::Error::Parse(_) => Retry::After(None),
-            _ => Retry::No,
         }
     }
 }
@@ -255,24 +191,38 @@ mod tests {
         );
         assert_eq!(p.delay(1, Some(Duration::from_secs(3600))), p.max_delay * 4);
         assert!(is_transient(503) && is_transient(429) && !is_transient(409) && !is_transient(400));
-        assert_eq!(status_retry(429), Retry::After(Some(RATE_LIMIT_PAUSE)));
-        assert_eq!(status_retry(502), Retry::After(None));
-        assert_eq!(status_retry(409), Retry::No);
+    }
+
+    fn headers(value: &str) -> reqwest::header::HeaderMap {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+        h
     }
 
     #[test]
-    fn undecodable_bodies_are_told_from_checks_that_failed() {
-        assert!(undecodable("log entry: expected value at line 1 column 15"));
-        assert!(undecodable(
-            "signing certificate: missing field `chain` at line 3 column 1"
-        ));
-        assert!(!undecodable("entry body does not match the request"));
-        assert!(!undecodable("at line 1 column x"));
-        let lie = sigstore_rekor::Error::InvalidResponse("v2 entry does not match".into());
-        assert_eq!(lie.retry(), Retry::No);
-        let cut = sigstore_rekor::Error::InvalidResponse(
-            "log entry: EOF while parsing a value at line 1 column 0".into(),
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(retry_after(&headers("3")), Some(Duration::from_secs(3)));
+        assert_eq!(
+            retry_after(&headers(" 120 ")),
+            Some(Duration::from_secs(120))
         );
-        assert_eq!(cut.retry(), Retry::After(None));
+        assert_eq!(
+            retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(90);
+        let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&soon)
+            .unwrap();
+        let wait = retry_after(&headers(&date)).unwrap();
+        assert!(
+            wait > Duration::from_secs(80) && wait <= Duration::from_secs(90),
+            "{date}: {wait:?}"
+        );
+        for ignored in ["-1", "soon", "1.5", ""] {
+            assert_eq!(retry_after(&headers(ignored)), None, "{ignored:?}");
+        }
+        assert_eq!(retry_after(&reqwest::header::HeaderMap::new()), None);
     }
 }

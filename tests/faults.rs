@@ -2,6 +2,8 @@
 //! TSA): a transient failure is retried and the run succeeds; a permanent one ends
 //! with an error naming the service and the artifact, and leaves no file behind; a
 //! re-run completes what is missing without logging anything twice.
+//! Each service's `Retry-After` is honoured (the retry comes no sooner), and a
+//! body that does not decode is retried like a 502.
 //! `failures.rs` already covers a 503 to Fulcio, a 429 to Rekor v1, a 502 to the TSA,
 //! a dropped Rekor v1 POST (409 path) and a 400 from Rekor v1: not repeated here.
 
@@ -294,6 +296,128 @@ async fn tsa_down_fails_the_artifact_with_the_tsa_named() {
     );
     assert_eq!(sandbox.requests(Service::Tsa).len(), ATTEMPTS);
     assert_eq!(work.listing(), ["a.whl"]);
+}
+
+/// What a rate-limited or overloaded service asks for in these tests: long
+/// enough that the default backoff (a quarter second, with jitter) cannot
+/// reach it by chance, so a retry this late shows the header was read.
+const RETRY_AFTER_SECS: u64 = 3;
+
+/// `service` saw exactly `statuses`, and the second request came no sooner
+/// than the first answer's `Retry-After` allowed.
+fn came_back_after_retry_after(sandbox: &Sandbox, service: Service, statuses: [u16; 2]) {
+    let requests = sandbox.requests(service);
+    let seen: Vec<u16> = requests.iter().map(|r| r.status).collect();
+    assert_eq!(seen, statuses, "{service:?}");
+    let waited = requests[1].at.duration_since(requests[0].at);
+    assert!(
+        waited >= std::time::Duration::from_secs(RETRY_AFTER_SECS),
+        "{service:?} was asked again after {waited:?}, before its Retry-After: {RETRY_AFTER_SECS}"
+    );
+}
+
+/// Fulcio rate-limits the certificate request (429, `Retry-After: 3`): the
+/// signer waits that long, then gets its certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn fulcio_rate_limit_retry_after_is_honoured() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    sandbox
+        .faults(Service::Fulcio)
+        .fail_next(1, Fault::retry_after(429, RETRY_AFTER_SECS));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    came_back_after_retry_after(&sandbox, Service::Fulcio, [429, 201]);
+}
+
+/// Rekor v1 is overloaded (503, `Retry-After: 3`): the entry is logged once,
+/// after the wait.
+#[tokio::test(flavor = "multi_thread")]
+async fn rekor_v1_unavailable_retry_after_is_honoured() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::retry_after(503, RETRY_AFTER_SECS));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    came_back_after_retry_after(&sandbox, Service::RekorV1, [503, 201]);
+    assert_eq!(sandbox.shared().rekor_v1.tree_size(), 1);
+}
+
+/// Rekor v2 rate-limits the entry (429, `Retry-After: 3`).
+#[tokio::test(flavor = "multi_thread")]
+async fn rekor_v2_rate_limit_retry_after_is_honoured() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    sandbox
+        .faults(Service::RekorV2)
+        .fail_next(1, Fault::retry_after(429, RETRY_AFTER_SECS));
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_v2_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    came_back_after_retry_after(&sandbox, Service::RekorV2, [429, 201]);
+    assert_eq!(sandbox.shared().rekor_v2.tree_size(), 1);
+}
+
+/// The TSA rate-limits the timestamp request (429, `Retry-After: 3`).
+#[tokio::test(flavor = "multi_thread")]
+async fn tsa_rate_limit_retry_after_is_honoured() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    sandbox
+        .faults(Service::Tsa)
+        .fail_next(1, Fault::retry_after(429, RETRY_AFTER_SECS));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    let b = verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    assert_eq!(
+        b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    came_back_after_retry_after(&sandbox, Service::Tsa, [429, 200]);
+}
+
+/// Rekor v2 answers 201 with a body that is not JSON after logging the entry:
+/// the POST is repeated, the log answers with the same entry, nothing is
+/// logged twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn rekor_v2_malformed_answer_is_retried_and_logged_once() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    sandbox
+        .faults(Service::RekorV2)
+        .fail_next(1, Fault::MalformedBody);
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_v2_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    assert_eq!(statuses(&sandbox, Service::RekorV2), [201, 201]);
+    assert_eq!(sandbox.shared().rekor_v2.tree_size(), 1);
 }
 
 /// GitHub, permanently failing uploads (the release itself is found): the

@@ -14,6 +14,12 @@ use crate::util::{bin, code, run, sign, stderr, stdout, verify_bundle, Work};
 async fn sign_two(sandbox: &Sandbox, work: &Work, v2: bool) -> String {
     work.file("a.whl", "a");
     let b = work.file("b.whl", "b");
+    let log = if v2 {
+        Service::RekorV2
+    } else {
+        Service::RekorV1
+    };
+    let before = sandbox.requests(log).len();
     let mut cmd = bin(work.dir.path());
     cmd.arg("sign")
         .arg("--trust-config")
@@ -33,6 +39,11 @@ async fn sign_two(sandbox: &Sandbox, work: &Work, v2: bool) -> String {
     );
     verify_bundle(sandbox, &b, &work.path("b.whl.sigstore.json"));
     assert_eq!(sandbox.lies().pending(), 0, "the lie was told");
+    assert_eq!(
+        sandbox.requests(log).len() - before,
+        2,
+        "one request per artifact: a lie is refused, never asked again"
+    );
     stdout(&o)
 }
 
@@ -181,6 +192,11 @@ async fn fulcio_certificate_for_another_identity_is_refused() {
         )),
         "{err}"
     );
+    assert_eq!(
+        sandbox.requests(Service::Fulcio).len(),
+        1,
+        "a lie is refused, never asked again"
+    );
     assert!(sandbox.requests(Service::RekorV1).is_empty());
     assert_eq!(work.listing(), ["a.whl"]);
 }
@@ -202,6 +218,11 @@ async fn fulcio_certificate_from_another_issuer_is_refused() {
     assert!(
         err.contains("returned a certificate from issuer `https://evil.example`"),
         "{err}"
+    );
+    assert_eq!(
+        sandbox.requests(Service::Fulcio).len(),
+        1,
+        "a lie is refused, never asked again"
     );
     assert!(sandbox.requests(Service::RekorV1).is_empty());
     assert_eq!(work.listing(), ["a.whl"]);

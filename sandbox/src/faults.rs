@@ -62,6 +62,9 @@ pub struct RecordedRequest {
     pub body: Bytes,
     /// The status the client got (a fault's, or the handler's).
     pub status: u16,
+    /// When the request arrived (before any latency): how long a client
+    /// waited between attempts shows whether it honoured `Retry-After`.
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -224,6 +227,7 @@ async fn control(faults: &Faults, body: &[u8]) -> Response {
 
 /// axum middleware: record, delay, then either inject the next fault or run the handler.
 pub async fn middleware(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    let at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
@@ -243,6 +247,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
         headers: parts.headers.clone(),
         body: body.slice(..body.len().min(RECORD_BODY_CAP)),
         status: 0,
+        at,
     };
 
     let delay = faults.delay();

@@ -12,11 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sigstore_bundle::BundleV03;
-use sigstore_rekor::{HashedRekord, HashedRekordV2, RekorClient, RekorV2Client, RekorV2KeyDetails};
-use sigstore_tsa::TimestampClient;
 use sigstore_types::{Artifact, EntryUuid, KindVersion, Sha256Hash, TransparencyLogEntry};
 use sigstore_verify::{IdentityMatcher, VerificationPolicy, Verifier};
 
+use super::clients::{self, ServiceError};
 use super::digest;
 use super::session::{Session, SessionError};
 use super::Progress;
@@ -26,8 +25,8 @@ use crate::plan::PlannedArtifact;
 
 /// The transparency log a run writes to.
 pub enum Log {
-    V1(RekorClient),
-    V2(RekorV2Client),
+    V1(clients::RekorV1),
+    V2(clients::RekorV2),
 }
 
 /// What every artifact of a run shares.
@@ -35,7 +34,7 @@ pub struct Context {
     pub session: Arc<Session>,
     pub log: Log,
     pub log_url: String,
-    pub tsa: Option<(TimestampClient, String)>,
+    pub tsa: Option<(clients::Tsa, String)>,
     /// Built once per run from the instance's trusted root.
     pub verifier: Arc<Verifier>,
     pub overwrite: bool,
@@ -87,10 +86,7 @@ pub enum ArtifactError {
     #[error("cannot sign the digest: {0}")]
     Sign(#[source] sigstore_crypto::Error),
     #[error("Rekor at {url} did not log the signature: {source}; fix: retry later, or check --rekor-url and --rekor-version")]
-    Rekor {
-        url: String,
-        source: sigstore_rekor::Error,
-    },
+    Rekor { url: String, source: ServiceError },
     #[error("the Rekor log entry cannot be put in a bundle: {0}")]
     Entry(String),
     #[error("Rekor at {url} returned a log entry for another signature or artifact ({detail}); refusing to put it in a bundle (fix: check that --rekor-url points at a genuine Rekor, and report the log's answer to its operator)")]
@@ -100,10 +96,9 @@ pub enum ArtifactError {
     #[error("the bundle just built does not read back ({0}); it was not written")]
     Reparse(String),
     #[error("the timestamp authority at {url} gave no timestamp: {source}; fix: retry later, or check --tsa-url")]
-    Timestamp {
-        url: String,
-        source: sigstore_tsa::Error,
-    },
+    Timestamp { url: String, source: ServiceError },
+    #[error("the timestamp authority at {url} answered with a timestamp for another request ({detail}); refusing to put it in a bundle (fix: check that --tsa-url points at a genuine TSA, and report its answer to its operator)")]
+    TimestampMismatch { url: String, detail: String },
     #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that --trust-config describes the services signed with; if it does, a service answered with evidence that does not check out: retry, and report it to the instance's operator")]
     SelfVerify(#[source] sigstore_verify::Error),
     #[error(transparent)]
@@ -200,9 +195,15 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
             })
             .await
             .map(Some)
-            .map_err(|source| ArtifactError::Timestamp {
-                url: url.clone(),
-                source,
+            .map_err(|source| match source {
+                ServiceError::Mismatch { detail, .. } => ArtifactError::TimestampMismatch {
+                    url: url.clone(),
+                    detail,
+                },
+                source => ArtifactError::Timestamp {
+                    url: url.clone(),
+                    source,
+                },
             }),
             None => Ok(None),
         }
@@ -284,54 +285,44 @@ async fn log_entry(
     match &ctx.log {
         Log::V1(client) => {
             let created = net::retry(&ctx.retry, "Rekor entry", || {
-                client.create_entry(HashedRekord::new(digest, signature, certificate))
+                client.create_entry(digest, signature, certificate)
             })
             .await;
+            // A retried POST whose first attempt was logged: Rekor answers 409
+            // naming the existing entry, which is ours (same signature).
+            let existing = |e: &ServiceError| match e {
+                ServiceError::Status {
+                    status: 409, body, ..
+                } => existing_entry_uuid(body),
+                _ => None,
+            };
             let entry = match created {
                 Ok(entry) => entry,
-                // A retried POST whose first attempt was logged: Rekor answers 409
-                // naming the existing entry, which is ours (same signature).
-                Err(sigstore_rekor::Error::Status {
-                    status: 409,
-                    message,
-                }) => {
-                    let uuid = existing_entry_uuid(&message).ok_or_else(|| {
-                        rekor_err(sigstore_rekor::Error::Status {
-                            status: 409,
-                            message: message.clone(),
-                        })
-                    })?;
+                Err(e) => {
+                    let Some(uuid) = existing(&e) else {
+                        return Err(rekor_err(e));
+                    };
                     tracing::info!(%uuid, "entry already logged; fetching it");
-                    net::retry(&ctx.retry, "Rekor entry", || {
-                        client.get_entry_by_uuid(&uuid)
-                    })
-                    .await
-                    .map_err(rekor_err)?
+                    net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid))
+                        .await
+                        .map_err(rekor_err)?
                 }
-                Err(e) => return Err(rekor_err(e)),
             };
             entry
                 .to_bundle_entry(KindVersion::HashedRekordV001)
                 .map_err(|e| ArtifactError::Entry(e.to_string()))
         }
-        // The v2 client compares the logged body with the request itself and
-        // reports a difference as `InvalidResponse`; say what it means.
+        // The v2 call compares the logged body with the request; say what a
+        // difference means.
         Log::V2(client) => net::retry(&ctx.retry, "Rekor v2 entry", || {
-            client.create_entry(HashedRekordV2::new_with_certificate(
-                digest,
-                signature,
-                certificate,
-                RekorV2KeyDetails::PkixEcdsaP256Sha256,
-            ))
+            client.create_entry(digest, signature, certificate)
         })
         .await
         .map_err(|e| match e {
-            sigstore_rekor::Error::InvalidResponse(m) if m.contains("does not match") => {
-                ArtifactError::LogEntryMismatch {
-                    url: ctx.log_url.clone(),
-                    detail: m,
-                }
-            }
+            ServiceError::Mismatch { detail, .. } => ArtifactError::LogEntryMismatch {
+                url: ctx.log_url.clone(),
+                detail,
+            },
             e => rekor_err(e),
         }),
     }

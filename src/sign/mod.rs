@@ -7,14 +7,13 @@
 //! [`Progress`] observer and results into a [`SignReport`].
 
 pub mod artifact;
+pub mod clients;
 pub mod digest;
 pub mod session;
 
 use std::sync::Arc;
 
 use futures::StreamExt as _;
-use sigstore_rekor::{RekorClient, RekorV2Client};
-use sigstore_tsa::TimestampClient;
 use sigstore_verify::Verifier;
 
 use crate::inputs::{BaseInstance, RekorVersion, SignSettings};
@@ -52,12 +51,6 @@ pub enum SignError {
     },
     #[error("cannot set up HTTP: {0}")]
     Http(#[source] reqwest::Error),
-    #[error("cannot set up the {service} client for {url}: {reason}")]
-    Client {
-        service: &'static str,
-        url: String,
-        reason: String,
-    },
     #[error(transparent)]
     Session(#[from] SessionError),
     #[error("the identity token says repository `{repository}` is {visibility}: signing with the {instance} Sigstore instance writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with a private Sigstore instance (--trust-config, action input `trust-config`), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)")]
@@ -189,7 +182,7 @@ pub async fn run(
         tokens,
         token.clone(),
         retry,
-    )?);
+    ));
     // Keeping existing bundles alone needs no certificate: the identity and
     // issuer they must name come from the token's claims. A federated token's
     // certificate names another issuer, so only Fulcio can say which.
@@ -206,33 +199,14 @@ pub async fn run(
         }
     };
 
-    let client_err =
-        |service: &'static str, url: &str, e: &dyn std::fmt::Display| SignError::Client {
-            service,
-            url: url.to_owned(),
-            reason: e.to_string(),
-        };
     let log = match services.rekor_version {
-        RekorVersion::V1 => RekorClient::builder(&services.rekor)
-            .with_http_client(http.clone())
-            .build()
-            .map(artifact::Log::V1),
-        RekorVersion::V2 => RekorV2Client::builder(&services.rekor)
-            .with_http_client(http.clone())
-            .build()
-            .map(artifact::Log::V2),
-    }
-    .map_err(|e| client_err("Rekor", &services.rekor, &e))?;
-    let tsa = match &services.tsa {
-        Some(url) => Some((
-            TimestampClient::builder(url)
-                .with_http_client(http.clone())
-                .build()
-                .map_err(|e| client_err("TSA", url, &e))?,
-            url.clone(),
-        )),
-        None => None,
+        RekorVersion::V1 => artifact::Log::V1(clients::RekorV1::new(http.clone(), &services.rekor)),
+        RekorVersion::V2 => artifact::Log::V2(clients::RekorV2::new(http.clone(), &services.rekor)),
     };
+    let tsa = services
+        .tsa
+        .as_ref()
+        .map(|url| (clients::Tsa::new(http.clone(), url), url.clone()));
     let ctx = artifact::Context {
         session: session.clone(),
         log,

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sigstore_crypto::KeyPair;
-use sigstore_fulcio::FulcioClient;
 use sigstore_types::DerCertificate;
 
+use super::clients::{Fulcio, ServiceError};
 use crate::net::{self, RetryPolicy};
 use crate::oidc::{IdToken, TokenError, TokenSource};
 
@@ -82,16 +82,11 @@ pub enum SessionError {
     Token(#[from] TokenError),
     #[error("cannot generate the ephemeral signing key: {0}")]
     Key(#[source] sigstore_crypto::Error),
-    #[error("cannot set up the Fulcio client for {url}: {source}")]
-    Client {
-        url: String,
-        source: sigstore_fulcio::Error,
-    },
     #[error("Fulcio at {url} issued no certificate: {source}; fix: check that this Fulcio accepts tokens from {issuer} (a private instance needs --trust-config)")]
     Fulcio {
         url: String,
         issuer: String,
-        source: sigstore_fulcio::Error,
+        source: ServiceError,
     },
     #[error("Fulcio at {url} returned a certificate that does not parse: {source}; refusing to sign with it")]
     BadCertificate {
@@ -126,7 +121,7 @@ struct State {
 
 /// The run's signing identity. Cheap to share behind an `Arc`.
 pub struct Session {
-    fulcio: FulcioClient,
+    fulcio: Fulcio,
     fulcio_url: String,
     tokens: TokenSource,
     retry: RetryPolicy,
@@ -143,16 +138,9 @@ impl Session {
         tokens: TokenSource,
         token: IdToken,
         retry: RetryPolicy,
-    ) -> Result<Session, SessionError> {
-        let fulcio = FulcioClient::builder(fulcio_url)
-            .with_http_client(http)
-            .build()
-            .map_err(|source| SessionError::Client {
-                url: fulcio_url.to_owned(),
-                source,
-            })?;
-        Ok(Session {
-            fulcio,
+    ) -> Session {
+        Session {
+            fulcio: Fulcio::new(http, fulcio_url),
             fulcio_url: fulcio_url.to_owned(),
             tokens,
             retry,
@@ -161,7 +149,7 @@ impl Session {
                 current: None,
             }),
             issued: AtomicU32::new(0),
-        })
+        }
     }
 
     async fn token_locked<'s>(&self, state: &'s mut State) -> Result<&'s IdToken, TokenError> {
@@ -203,7 +191,7 @@ impl Session {
         let url = &self.fulcio_url;
         let expected = token.identity();
         let response = net::retry(&self.retry, "Fulcio signing certificate", || {
-            self.fulcio.create_signing_certificate(oidc, &key)
+            self.fulcio.signing_certificate(oidc, &key)
         })
         .await
         .map_err(|source| SessionError::Fulcio {
