@@ -984,11 +984,17 @@ mod tests {
         }
     }
 
+    /// A connection closed before any answer. (Not a refused connection: a
+    /// port freed for that can be taken by a concurrent test's server.)
     #[tokio::test]
-    async fn a_refused_connection_is_a_transport_failure() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    async fn a_dropped_connection_is_a_transport_failure() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        drop(listener);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                drop(socket);
+            }
+        });
         let e = exchange(&url).await.unwrap_err();
         assert!(matches!(e, ServiceError::Transport { .. }), "{e:?}");
         assert_eq!(e.retry(), Retry::After(None));
