@@ -9,7 +9,7 @@
 
 use releasekit_sandbox::{Fault, Sandbox, Service};
 
-use crate::util::{bin, code, run, sign, stderr, stdout, verify_bundle, Work};
+use crate::util::{bin, code, run, sign, sign_v2, stderr, stdout, verify_bundle, Work};
 
 /// Attempts the product makes per request (net::RetryPolicy::default()).
 const ATTEMPTS: usize = 4;
@@ -155,13 +155,8 @@ async fn rekor_v2_transient_faults_are_retried() {
     let rekor = sandbox.faults(Service::RekorV2);
     rekor.fail_next(1, Fault::status(503));
     rekor.fail_next(1, Fault::retry_after(429, 1));
-    let mut cmd = bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_v2_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("a.whl");
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
     let b = verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
     assert_eq!(
@@ -186,13 +181,8 @@ async fn rekor_v2_permanent_failure_then_rerun_completes_without_duplicates() {
         .faults(Service::RekorV2)
         .fail_next(ATTEMPTS, Fault::status(500));
     let cmd = |sandbox: &Sandbox| {
-        let mut cmd = bin(work.dir.path());
-        cmd.arg("sign")
-            .arg("--trust-config")
-            .arg(sandbox.trust_config_v2_path())
-            .arg("--identity-token")
-            .arg(sandbox.token())
-            .args(["a.whl", "b.whl", "c.whl", "--jobs", "1"]);
+        let mut cmd = sign_v2(sandbox, work.dir.path());
+        cmd.args(["a.whl", "b.whl", "c.whl", "--jobs", "1"]);
         cmd
     };
     let o = run(cmd(&sandbox)).await;
@@ -360,13 +350,8 @@ async fn rekor_v2_rate_limit_retry_after_is_honoured() {
     sandbox
         .faults(Service::RekorV2)
         .fail_next(1, Fault::retry_after(429, RETRY_AFTER_SECS));
-    let mut cmd = bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_v2_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("a.whl");
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
     verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
     came_back_after_retry_after(&sandbox, Service::RekorV2, [429, 201]);
@@ -407,13 +392,8 @@ async fn rekor_v2_malformed_answer_is_retried_and_logged_once() {
     sandbox
         .faults(Service::RekorV2)
         .fail_next(1, Fault::MalformedBody);
-    let mut cmd = bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_v2_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("a.whl");
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
     verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
     assert_eq!(statuses(&sandbox, Service::RekorV2), [201, 201]);

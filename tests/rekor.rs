@@ -1,6 +1,6 @@
 use releasekit_sandbox::{Sandbox, Service};
 
-use crate::util::{bin, code, run, sign, verify_bundle, Work};
+use crate::util::{code, run, sign, sign_v2, verify_bundle, Work};
 
 /// Rekor v1 by default: hashedrekord 0.0.1 with a promise, a proof and a
 /// checkpoint, and the JSON fields sigstore-python insists on.
@@ -49,13 +49,8 @@ async fn v2_with_a_timestamp_from_a_v2_trust_config() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     let a = work.file("a.whl", "a");
-    let mut cmd = bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_v2_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("a.whl");
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
     assert!(sandbox.requests(Service::RekorV1).is_empty());
     assert_eq!(sandbox.requests(Service::Tsa).len(), 1);

@@ -75,6 +75,17 @@ pub fn sign(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// [`sign`] against the sandbox's Rekor v2 + TSA instance.
+pub fn sign_v2(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
+    let mut cmd = bin(cwd);
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_v2_path())
+        .arg("--identity-token")
+        .arg(sandbox.token());
+    cmd
+}
+
 /// Run a command off the async runtime, so the sandbox keeps serving meanwhile.
 pub async fn run(mut cmd: assert_cmd::Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
