@@ -15,7 +15,7 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use sigstore_rekor::{RekorClient, RekorV2Client};
 use sigstore_tsa::TimestampClient;
-use sigstore_verify::Verifier;
+use crate::verify::cache::CachingVerifier;
 
 use crate::inputs::{BaseInstance, RekorVersion, SignSettings};
 use crate::net::{self, RetryPolicy};
@@ -133,7 +133,7 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
 pub struct SignRun {
     pub report: SignReport,
     /// `None` when nothing was signed (no trusted root was loaded online).
-    pub verifier: Option<Arc<Verifier>>,
+    pub verifier: Option<Arc<CachingVerifier>>,
 }
 
 /// Sign every artifact of `plan`.
@@ -173,7 +173,7 @@ pub async fn run(
 
     // 4. The instance, refreshed, and a verifier built once from its trusted root.
     let instance = trust::load(&settings.instance, Refresh::Online(http.clone())).await?;
-    let verifier = Arc::new(Verifier::new(&instance.trusted_root).map_err(|source| {
+    let verifier = Arc::new(CachingVerifier::new(&instance.trusted_root).map_err(|source| {
         SignError::TrustedRoot {
             instance: instance.name.clone(),
             source,

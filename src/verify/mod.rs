@@ -1,7 +1,8 @@
 //! Verification: artifact + bundle + policy -> [`Verified`], or a [`Failure`]
 //! worded for the person who has to fix it.
 //!
-//! Owns the verify run: one `sigstore_verify::Verifier` for the whole run,
+//! Owns the verify run: one verifier for the whole run ([`cache`]: each
+//! distinct certificate's chain and SCT checked once, with the same verdicts),
 //! each artifact hashed once in constant memory (in parallel, bounded by
 //! `--jobs`) and checked by digest, then the signer [`policy`] applied to the
 //! verified certificate. The cryptographic checks (chain, SCT, SET, inclusion
@@ -10,6 +11,7 @@
 //! wording of the seed's troubleshooting table. It never prints and never
 //! writes a file.
 
+pub mod cache;
 pub mod policy;
 pub mod release;
 pub mod targets;
@@ -22,7 +24,7 @@ use serde::Serialize;
 use sigstore_trust_root::TrustedRoot;
 use sigstore_types::{Bundle, HashAlgorithm, Sha256Hash, SignatureContent};
 use sigstore_verify::{
-    CertificateError, Error as SigError, TransparencyLogError, VerificationPolicy, Verifier,
+    CertificateError, Error as SigError, TransparencyLogError, VerificationPolicy,
 };
 
 use crate::bundle_io::{self, BundleIoError};
@@ -31,6 +33,7 @@ use crate::net;
 use crate::report::verify::{VerifyArtifactReport, VerifyOutcome, VerifyReport};
 use crate::sign::digest;
 use crate::trust::{self, Refresh, TrustError};
+use cache::CachingVerifier;
 use policy::PolicyMismatch;
 use targets::{Missing, Target, TargetError};
 
@@ -235,7 +238,7 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
 
     // 3. One verifier: its keys and anchors are parsed once, not per bundle.
     let verifier = Arc::new(
-        Verifier::new(&root).map_err(|source| VerifyError::Verifier {
+        CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
             instance: instance.clone(),
             source,
         })?,
@@ -294,7 +297,7 @@ async fn run_release(
             source.repo
         ));
     }
-    let verifier = Verifier::new(&root).map_err(|source| VerifyError::Verifier {
+    let verifier = CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
         instance: instance.clone(),
         source,
     })?;
@@ -364,7 +367,7 @@ async fn load_root(
 
 /// Check one artifact; blocking (reads files).
 pub fn verify_one(
-    verifier: &Verifier,
+    verifier: &CachingVerifier,
     policy: &policy::Policy,
     target: &Target,
 ) -> Result<Verified, Failure> {
@@ -393,7 +396,7 @@ pub fn verify_one(
 /// Check a bundle held in memory (a release asset, say: `source` names it in
 /// errors) for an artifact known by its SHA-256 digest and size.
 pub fn verify_bytes(
-    verifier: &Verifier,
+    verifier: &CachingVerifier,
     policy: &policy::Policy,
     source: &Path,
     bundle_json: &[u8],
@@ -405,7 +408,7 @@ pub fn verify_bytes(
 }
 
 fn check_bundle(
-    verifier: &Verifier,
+    verifier: &CachingVerifier,
     policy: &policy::Policy,
     bundle: &Bundle,
     digest: Sha256Hash,
