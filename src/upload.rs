@@ -19,8 +19,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sigstore_types::Sha256Hash;
 use crate::verify::cache::CachingVerifier;
+use sigstore_types::Sha256Hash;
 
 use crate::inputs::release::ReleaseMode;
 use crate::inputs::UploadSettings;

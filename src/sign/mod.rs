@@ -12,10 +12,10 @@ pub mod session;
 
 use std::sync::Arc;
 
+use crate::verify::cache::CachingVerifier;
 use futures::StreamExt as _;
 use sigstore_rekor::{RekorClient, RekorV2Client};
 use sigstore_tsa::TimestampClient;
-use crate::verify::cache::CachingVerifier;
 
 use crate::inputs::{BaseInstance, RekorVersion, SignSettings};
 use crate::net::{self, RetryPolicy};
@@ -173,12 +173,12 @@ pub async fn run(
 
     // 4. The instance, refreshed, and a verifier built once from its trusted root.
     let instance = trust::load(&settings.instance, Refresh::Online(http.clone())).await?;
-    let verifier = Arc::new(CachingVerifier::new(&instance.trusted_root).map_err(|source| {
-        SignError::TrustedRoot {
+    let verifier = Arc::new(
+        CachingVerifier::new(&instance.trusted_root).map_err(|source| SignError::TrustedRoot {
             instance: instance.name.clone(),
             source,
-        }
-    })?);
+        })?,
+    );
     let services = &instance.services;
 
     // 5. The certificate, once, before any artifact: a refused token is one

@@ -142,9 +142,9 @@ impl CachingVerifier {
         let known = self.read().get(leaf).cloned();
         match known {
             Some(checked) => {
-                let short = self
-                    .verifier
-                    .verify(digest, bundle, &policy.clone().skip_certificate_chain());
+                let short =
+                    self.verifier
+                        .verify(digest, bundle, &policy.clone().skip_certificate_chain());
                 match short {
                     Ok(r) if r.verified_timestamps().iter().all(|t| checked.covers(*t)) => Ok(r),
                     // Refused here or there: the full path decides and words it.
@@ -192,7 +192,11 @@ impl CachingVerifier {
     /// so the leaf is valid then; webpki does not check anchors' own dates).
     /// `None` (do not cache) when none does, or when they differ in key
     /// encoding, which the SCT's issuer key hash would tell apart.
-    fn signing_authorities(&self, leaf: &[u8], at: jiff::Timestamp) -> Option<Vec<Option<TimeRange>>> {
+    fn signing_authorities(
+        &self,
+        leaf: &[u8],
+        at: jiff::Timestamp,
+    ) -> Option<Vec<Option<TimeRange>>> {
         let der = CertificateDer::from(leaf);
         let cert = webpki::EndEntityCert::try_from(&der).ok()?;
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(

@@ -237,12 +237,13 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
     }
 
     // 3. One verifier: its keys and anchors are parsed once, not per bundle.
-    let verifier = Arc::new(
-        CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
-            instance: instance.clone(),
-            source,
-        })?,
-    );
+    let verifier =
+        Arc::new(
+            CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
+                instance: instance.clone(),
+                source,
+            })?,
+        );
     let policy = Arc::new(settings.policy.clone());
 
     // 4. Hash and verify concurrently (blocking threads: hashing is CPU and

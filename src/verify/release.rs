@@ -11,9 +11,9 @@
 
 use std::path::PathBuf;
 
+use super::cache::CachingVerifier;
 use futures::StreamExt as _;
 use sigstore_types::Sha256Hash;
-use super::cache::CachingVerifier;
 
 use super::policy::Policy;
 use super::{Failure, Verified, VerifyError};
