@@ -247,12 +247,13 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
     let policy = Arc::new(settings.policy.clone());
 
     // 4. Hash and verify concurrently (blocking threads: hashing is CPU and
-    //    disk), in order, so output is stable whatever finishes first.
-    let results: Vec<_> = futures::stream::iter(found.targets)
-        .map(|t| {
+    //    disk). Taken as they finish, so one slow artifact does not leave a
+    //    core idle behind it, then put back in order so output is stable.
+    let mut results: Vec<_> = futures::stream::iter(found.targets.into_iter().enumerate())
+        .map(|(i, t)| {
             let verifier = verifier.clone();
             let policy = policy.clone();
-            tokio::task::spawn_blocking(move || {
+            let task = tokio::task::spawn_blocking(move || {
                 let outcome = match verify_one(&verifier, &policy, &t) {
                     Ok(v) => VerifyOutcome::Verified(v),
                     Err(e) => VerifyOutcome::Failed {
@@ -264,13 +265,16 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
                     bundle: t.bundle,
                     outcome,
                 }
-            })
+            });
+            async move { (i, task.await) }
         })
-        .buffered(settings.jobs.get())
+        .buffer_unordered(settings.jobs.get())
         .collect()
         .await;
+    results.sort_unstable_by_key(|(i, _)| *i);
     let artifacts = results
         .into_iter()
+        .map(|(_, r)| r)
         .collect::<Result<Vec<_>, _>>()
         .map_err(VerifyError::Task)?;
 
