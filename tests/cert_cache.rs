@@ -307,3 +307,56 @@ async fn a_timestamp_after_the_authoritys_window_is_refused() {
     let e = same_verdict(&v, digest, &late, &policy).unwrap_err();
     assert!(e.contains("authority") || e.contains("valid"), "{e}");
 }
+
+/// The v0.1/v0.2 shape with the leaf alone is the same chain as v0.3's
+/// certificate and shares its cache entry; with an intermediate shipped
+/// alongside, the chain webpki builds can differ, so it is always verified
+/// in full and never cached.
+#[tokio::test(flavor = "multi_thread")]
+async fn certificate_chains_with_intermediates_are_not_cached() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin"]).await;
+    let root_json = json(sandbox.trusted_root_path());
+    let root = TrustedRoot::from_json(&root_json.to_string()).unwrap();
+    let policy = strict(&sandbox);
+    let digest = digest_of(&work, "a.bin");
+    let v03 = bundle_of(&work, "a.bin");
+    let leaf = v03["verificationMaterial"]["certificate"].clone();
+    let intermediate =
+        root_json["certificateAuthorities"][0]["certChain"]["certificates"][0].clone();
+    let shaped = |certificates: Vec<Value>| {
+        let mut v = v03.clone();
+        let m = v["verificationMaterial"].as_object_mut().unwrap();
+        m.remove("certificate");
+        m.insert(
+            "x509CertificateChain".into(),
+            serde_json::json!({ "certificates": certificates }),
+        );
+        v["mediaType"] =
+            Value::String("application/vnd.dev.sigstore.bundle+json;version=0.2".into());
+        bundle(&v)
+    };
+
+    let v = CachingVerifier::new(&root).unwrap();
+    same_verdict(
+        &v,
+        digest,
+        &shaped(vec![leaf.clone(), intermediate]),
+        &policy,
+    )
+    .unwrap();
+    assert_eq!(
+        v.cached_certificates(),
+        0,
+        "a chain with an intermediate was cached"
+    );
+    same_verdict(&v, digest, &shaped(vec![leaf]), &policy).unwrap();
+    assert_eq!(v.cached_certificates(), 1);
+    same_verdict(&v, digest, &bundle(&v03), &policy).unwrap();
+    assert_eq!(
+        v.cached_certificates(),
+        1,
+        "v0.2 leaf and v0.3 certificate share an entry"
+    );
+}
