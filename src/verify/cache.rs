@@ -3,7 +3,8 @@
 //!
 //! A release is signed with one certificate, yet every bundle carries it, and
 //! sigstore-verify re-checks its chain (once per verified timestamp) and its
-//! SCT for each: three of the nine signature verifications a bundle costs.
+//! SCT for each: three of the nine signature verifications of a bundle with
+//! a Rekor v1 entry and an RFC 3161 timestamp.
 //! [`CachingVerifier::verify`] does that work only the first time a leaf
 //! certificate (compared by its DER bytes) verifies in full. For later
 //! bundles with the same certificate it asks sigstore-verify for everything
@@ -174,17 +175,19 @@ impl CachingVerifier {
         let Some(authority_windows) = self.signing_authorities(leaf, at) else {
             return;
         };
-        self.checked
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                leaf.to_vec(),
-                Arc::new(Checked {
-                    not_before: info.not_before,
-                    not_after: info.not_after,
-                    authority_windows,
-                }),
-            );
+        let mut checked = self.checked.write().unwrap_or_else(|e| e.into_inner());
+        // Checked again under the lock: other threads may have filled it meanwhile.
+        if checked.len() >= MAX_CERTIFICATES {
+            return;
+        }
+        checked.insert(
+            leaf.to_vec(),
+            Arc::new(Checked {
+                not_before: info.not_before,
+                not_after: info.not_after,
+                authority_windows,
+            }),
+        );
     }
 
     /// The windows of the trusted certificates that alone complete a
