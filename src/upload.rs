@@ -20,8 +20,8 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::verify::cache::CachingVerifier;
 use sigstore_types::Sha256Hash;
-use sigstore_verify::Verifier;
 
 use crate::inputs::release::ReleaseMode;
 use crate::inputs::UploadSettings;
@@ -37,13 +37,13 @@ use crate::verify::policy::{Matcher, Policy};
 /// artifacts: valid under the run's trusted root, for the artifact's digest,
 /// and signed by the run's own identity and issuer (exact).
 pub struct Expected {
-    verifier: Arc<Verifier>,
+    verifier: Arc<CachingVerifier>,
     policy: Policy,
 }
 
 impl Expected {
     /// `None` when the run certified no identity (nothing was signed).
-    pub fn for_run(sign: &SignReport, verifier: Option<Arc<Verifier>>) -> Option<Expected> {
+    pub fn for_run(sign: &SignReport, verifier: Option<Arc<CachingVerifier>>) -> Option<Expected> {
         let IdentityReport::Certified {
             identity, issuer, ..
         } = &sign.identity
@@ -121,7 +121,7 @@ pub fn plan(settings: &UploadSettings, sign: &SignReport, check: bool) -> Upload
 pub async fn run(
     settings: &UploadSettings,
     sign: &SignReport,
-    verifier: Option<Arc<Verifier>>,
+    verifier: Option<Arc<CachingVerifier>>,
     check: bool,
     retry: RetryPolicy,
 ) -> Result<UploadReport, ReleaseError> {

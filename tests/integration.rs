@@ -8,6 +8,8 @@ mod util;
 mod action;
 /// Bad input: missing, unreadable, linked, empty, oddly named files; broken bundles.
 mod bad_input;
+/// The per-certificate verification cache gives the full verification's verdicts.
+mod cert_cache;
 /// Usage: help text, usage errors (exit 2), settings precedence seen from outside.
 mod cli;
 /// `--dry-run`: the plan is printed and nothing is requested or written.

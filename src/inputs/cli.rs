@@ -170,7 +170,7 @@ pub struct VerifyArgs {
     /// Descend into subdirectories of DIR arguments
     #[arg(short, long)]
     pub recursive: bool,
-    /// Artifacts hashed and verified concurrently [default: number of CPUs]
+    /// Artifacts hashed and verified concurrently [default: twice the number of CPUs]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
     /// The signer's identity (certificate SAN), exactly

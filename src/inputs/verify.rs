@@ -139,9 +139,14 @@ impl VerifySettings {
             (false, None, None) => VerifyTrust::Instance(BaseInstance::PublicGood),
             _ => return Err(SettingsError::ConflictingInstance),
         };
-        let jobs = args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
+        // Each artifact waits on file reads between CPU work, so one per core
+        // leaves cores idle; two per core keep them busy (and hold at most
+        // two read buffers per core).
+        let jobs = args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .unwrap_or(NonZeroUsize::MIN)
+                .saturating_mul(NonZeroUsize::new(2).expect("2 is not zero"))
+        });
         Ok(VerifySettings {
             inputs: args.paths,
             bundle: args.bundle,

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sigstore_bundle::BundleV03;
-use sigstore_types::{Artifact, EntryUuid, KindVersion, Sha256Hash, TransparencyLogEntry};
-use sigstore_verify::{IdentityMatcher, VerificationPolicy, Verifier};
+use sigstore_types::{EntryUuid, KindVersion, Sha256Hash, TransparencyLogEntry};
+use sigstore_verify::{IdentityMatcher, VerificationPolicy};
 
 use super::clients::{self, ServiceError};
 use super::digest;
@@ -36,7 +36,7 @@ pub struct Context {
     pub log_url: String,
     pub tsa: Option<(clients::Tsa, String)>,
     /// Built once per run from the instance's trusted root.
-    pub verifier: Arc<Verifier>,
+    pub verifier: Arc<crate::verify::cache::CachingVerifier>,
     pub overwrite: bool,
     /// Uploading: an existing bundle is kept when it verifies under this
     /// policy (the run's exact identity and issuer) instead of failing.
@@ -242,7 +242,7 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
         credential.issuer.clone(),
     );
     ctx.verifier
-        .verify(Artifact::from_digest(digest), &reparsed, &policy)
+        .verify(digest, &reparsed, &policy)
         .map_err(ArtifactError::SelfVerify)?;
 
     // 7. Atomic write: the bundle appears whole or not at all.

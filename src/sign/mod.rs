@@ -14,7 +14,6 @@ pub mod session;
 use std::sync::Arc;
 
 use futures::StreamExt as _;
-use sigstore_verify::Verifier;
 
 use crate::inputs::{BaseInstance, RekorVersion, SignSettings};
 use crate::net::{self, RetryPolicy};
@@ -22,6 +21,7 @@ use crate::oidc::TokenSource;
 use crate::plan::Plan;
 use crate::report::{ArtifactReport, IdentityReport, InstanceReport, Outcome, SignReport};
 use crate::trust::{self, Instance, Refresh, TrustError};
+use crate::verify::cache::CachingVerifier;
 use crate::verify::policy::{Matcher, Policy};
 use session::{Session, SessionError};
 
@@ -126,7 +126,7 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
 pub struct SignRun {
     pub report: SignReport,
     /// `None` when nothing was signed (no trusted root was loaded online).
-    pub verifier: Option<Arc<Verifier>>,
+    pub verifier: Option<Arc<CachingVerifier>>,
 }
 
 /// Sign every artifact of `plan`.
@@ -166,12 +166,12 @@ pub async fn run(
 
     // 4. The instance, refreshed, and a verifier built once from its trusted root.
     let instance = trust::refresh(&settings.instance, offline, http.clone()).await?;
-    let verifier = Arc::new(Verifier::new(&instance.trusted_root).map_err(|source| {
-        SignError::TrustedRoot {
+    let verifier = Arc::new(
+        CachingVerifier::new(&instance.trusted_root).map_err(|source| SignError::TrustedRoot {
             instance: instance.name.clone(),
             source,
-        }
-    })?);
+        })?,
+    );
     let services = &instance.services;
 
     // 5. The certificate, once, before any artifact: a refused token is one

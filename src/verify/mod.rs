@@ -1,7 +1,8 @@
 //! Verification: artifact + bundle + policy -> [`Verified`], or a [`Failure`]
 //! worded for the person who has to fix it.
 //!
-//! Owns the verify run: one `sigstore_verify::Verifier` for the whole run,
+//! Owns the verify run: one verifier for the whole run ([`cache`]: each
+//! distinct certificate's chain and SCT checked once, with the same verdicts),
 //! each artifact hashed once in constant memory (in parallel, bounded by
 //! `--jobs`) and checked by digest, then the signer [`policy`] applied to the
 //! verified certificate. The cryptographic checks (chain, SCT, SET, inclusion
@@ -10,6 +11,7 @@
 //! wording of the seed's troubleshooting table. It never prints and never
 //! writes a file.
 
+pub mod cache;
 pub mod policy;
 pub mod release;
 pub mod targets;
@@ -22,7 +24,7 @@ use serde::Serialize;
 use sigstore_trust_root::TrustedRoot;
 use sigstore_types::{Bundle, HashAlgorithm, Sha256Hash, SignatureContent};
 use sigstore_verify::{
-    CertificateError, Error as SigError, TransparencyLogError, VerificationPolicy, Verifier,
+    CertificateError, Error as SigError, TransparencyLogError, VerificationPolicy,
 };
 
 use crate::bundle_io::{self, BundleIoError};
@@ -31,6 +33,7 @@ use crate::net;
 use crate::report::verify::{VerifyArtifactReport, VerifyOutcome, VerifyReport};
 use crate::sign::digest;
 use crate::trust::{self, Refresh, TrustError};
+use cache::CachingVerifier;
 use policy::PolicyMismatch;
 use targets::{Missing, Target, TargetError};
 
@@ -234,21 +237,23 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
     }
 
     // 3. One verifier: its keys and anchors are parsed once, not per bundle.
-    let verifier = Arc::new(
-        Verifier::new(&root).map_err(|source| VerifyError::Verifier {
-            instance: instance.clone(),
-            source,
-        })?,
-    );
+    let verifier =
+        Arc::new(
+            CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
+                instance: instance.clone(),
+                source,
+            })?,
+        );
     let policy = Arc::new(settings.policy.clone());
 
     // 4. Hash and verify concurrently (blocking threads: hashing is CPU and
-    //    disk), in order, so output is stable whatever finishes first.
-    let results: Vec<_> = futures::stream::iter(found.targets)
-        .map(|t| {
+    //    disk). Taken as they finish, so one slow artifact does not leave a
+    //    core idle behind it, then put back in order so output is stable.
+    let mut results: Vec<_> = futures::stream::iter(found.targets.into_iter().enumerate())
+        .map(|(i, t)| {
             let verifier = verifier.clone();
             let policy = policy.clone();
-            tokio::task::spawn_blocking(move || {
+            let task = tokio::task::spawn_blocking(move || {
                 let outcome = match verify_one(&verifier, &policy, &t) {
                     Ok(v) => VerifyOutcome::Verified(v),
                     Err(e) => VerifyOutcome::Failed {
@@ -260,13 +265,16 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
                     bundle: t.bundle,
                     outcome,
                 }
-            })
+            });
+            async move { (i, task.await) }
         })
-        .buffered(settings.jobs.get())
+        .buffer_unordered(settings.jobs.get())
         .collect()
         .await;
+    results.sort_unstable_by_key(|(i, _)| *i);
     let artifacts = results
         .into_iter()
+        .map(|(_, r)| r)
         .collect::<Result<Vec<_>, _>>()
         .map_err(VerifyError::Task)?;
 
@@ -294,7 +302,7 @@ async fn run_release(
             source.repo
         ));
     }
-    let verifier = Verifier::new(&root).map_err(|source| VerifyError::Verifier {
+    let verifier = CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
         instance: instance.clone(),
         source,
     })?;
@@ -364,7 +372,7 @@ async fn load_root(
 
 /// Check one artifact; blocking (reads files).
 pub fn verify_one(
-    verifier: &Verifier,
+    verifier: &CachingVerifier,
     policy: &policy::Policy,
     target: &Target,
 ) -> Result<Verified, Failure> {
@@ -393,7 +401,7 @@ pub fn verify_one(
 /// Check a bundle held in memory (a release asset, say: `source` names it in
 /// errors) for an artifact known by its SHA-256 digest and size.
 pub fn verify_bytes(
-    verifier: &Verifier,
+    verifier: &CachingVerifier,
     policy: &policy::Policy,
     source: &Path,
     bundle_json: &[u8],
@@ -405,7 +413,7 @@ pub fn verify_bytes(
 }
 
 fn check_bundle(
-    verifier: &Verifier,
+    verifier: &CachingVerifier,
     policy: &policy::Policy,
     bundle: &Bundle,
     digest: Sha256Hash,

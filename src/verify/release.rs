@@ -11,9 +11,9 @@
 
 use std::path::PathBuf;
 
+use super::cache::CachingVerifier;
 use futures::StreamExt as _;
 use sigstore_types::Sha256Hash;
-use sigstore_verify::Verifier;
 
 use super::policy::Policy;
 use super::{Failure, Verified, VerifyError};
@@ -32,7 +32,7 @@ pub struct ReleaseResults {
 /// Verify every (matching) asset of the release that has a bundle.
 pub async fn run(
     source: &ReleaseSource,
-    verifier: &Verifier,
+    verifier: &CachingVerifier,
     policy: &Policy,
     jobs: std::num::NonZeroUsize,
 ) -> Result<ReleaseResults, VerifyError> {
@@ -166,7 +166,7 @@ async fn verify_asset(
     asset: &UploadedAsset,
     bundle: &UploadedAsset,
     source: &ReleaseSource,
-    verifier: &Verifier,
+    verifier: &CachingVerifier,
     policy: &Policy,
 ) -> Result<Verified, AssetFailure> {
     // The bundle first: a broken one fails before a large asset is streamed.

@@ -1,0 +1,362 @@
+//! The per-certificate verification cache (`verify::cache`): after a
+//! certificate verified in full, bundles with the same certificate take a
+//! shorter path, and that path must accept and refuse exactly what the full
+//! verification does. Each check the short path redoes by hand has a bundle
+//! here that only that check refuses, made with genuine service evidence.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use releasekit_sandbox::Sandbox;
+use releasekit_sign::verify::cache::CachingVerifier;
+use serde_json::Value;
+use sigstore_trust_root::TrustedRoot;
+use sigstore_types::bundle::Rfc3161Timestamp;
+use sigstore_types::{Bundle, Sha256Hash, SignatureContent};
+use sigstore_verify::VerificationPolicy;
+
+use crate::util::{code, run, sign, Work};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A change to a bundle's JSON.
+type Edit = Box<dyn Fn(&mut Value)>;
+
+/// Sign `names` (contents: their name) in one run: one certificate.
+async fn signed(sandbox: &Sandbox, work: &Work, names: &[&str]) {
+    for n in names {
+        work.file(n, format!("contents of {n}"));
+    }
+    let mut cmd = sign(sandbox, work.dir.path());
+    cmd.args(["--jobs", "1"]).args(names);
+    assert_eq!(code(&run(cmd).await), 0);
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn bundle(v: &Value) -> Bundle {
+    Bundle::from_json(&v.to_string()).unwrap()
+}
+
+fn bundle_of(work: &Work, name: &str) -> Value {
+    json(&work.path(&format!("{name}.sigstore.json")))
+}
+
+fn digest_of(work: &Work, name: &str) -> Sha256Hash {
+    use sha2::Digest as _;
+    let bytes = std::fs::read(work.path(name)).unwrap();
+    Sha256Hash::try_from(&sha2::Sha256::digest(&bytes)[..]).unwrap()
+}
+
+fn strict(sandbox: &Sandbox) -> VerificationPolicy {
+    VerificationPolicy::new(sandbox.identity(), sandbox.issuer())
+}
+
+/// The cached verifier's verdict must be the uncached one's, error text included.
+fn same_verdict(
+    v: &CachingVerifier,
+    digest: Sha256Hash,
+    b: &Bundle,
+    policy: &VerificationPolicy,
+) -> Result<(), String> {
+    let cached = v
+        .verify(digest, b, policy)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let full = v
+        .uncached()
+        .verify(digest, b, policy)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    assert_eq!(cached, full, "the cache changed a verdict");
+    cached
+}
+
+/// Flip one bit of the base64 field at `pointer`.
+fn flip_b64(v: &mut Value, pointer: &str) {
+    let field = v
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer}"));
+    let mut bytes = B64.decode(field.as_str().unwrap()).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    *field = Value::String(B64.encode(bytes));
+}
+
+/// `b` with its RFC 3161 timestamp replaced by a fresh, genuine one over the
+/// same signature, from `sandbox`'s TSA.
+async fn retimestamped(sandbox: &Sandbox, b: &Bundle) -> Bundle {
+    let SignatureContent::MessageSignature(m) = &b.content else {
+        panic!("a message signature bundle");
+    };
+    let client = sigstore_tsa::TimestampClient::new(sandbox.urls().tsa.clone()).unwrap();
+    let token = client.timestamp_signature(&m.signature).await.unwrap();
+    let mut b = b.clone();
+    b.verification_material
+        .timestamp_verification_data
+        .rfc3161_timestamps = vec![Rfc3161Timestamp::new(token)];
+    b
+}
+
+/// Every tampered variant of a bundle whose certificate is already cached is
+/// refused with the full verification's error; good bundles still pass, and
+/// only one certificate is checked in full.
+#[tokio::test(flavor = "multi_thread")]
+async fn tampered_bundles_with_a_cached_certificate_get_the_full_verdict() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin", "b.bin", "c.bin"]).await;
+    let root = TrustedRoot::from_file(sandbox.trusted_root_path()).unwrap();
+    let v = CachingVerifier::new(&root).unwrap();
+    let policy = strict(&sandbox);
+
+    for name in ["a.bin", "b.bin"] {
+        let b = bundle(&bundle_of(&work, name));
+        same_verdict(&v, digest_of(&work, name), &b, &policy).unwrap();
+    }
+    assert_eq!(v.cached_certificates(), 1);
+
+    let c = bundle_of(&work, "c.bin");
+    let digest = digest_of(&work, "c.bin");
+    let mutations: Vec<(&str, Edit)> = vec![
+        (
+            "signature",
+            Box::new(|v| flip_b64(v, "/messageSignature/signature")),
+        ),
+        (
+            "message digest",
+            Box::new(|v| flip_b64(v, "/messageSignature/messageDigest/digest")),
+        ),
+        (
+            "SET",
+            Box::new(|v| {
+                flip_b64(
+                    v,
+                    "/verificationMaterial/tlogEntries/0/inclusionPromise/signedEntryTimestamp",
+                )
+            }),
+        ),
+        (
+            "inclusion proof hash",
+            Box::new(|v| {
+                flip_b64(
+                    v,
+                    "/verificationMaterial/tlogEntries/0/inclusionProof/hashes/0",
+                )
+            }),
+        ),
+        (
+            "integrated time",
+            Box::new(|v| {
+                let t = v
+                    .pointer("/verificationMaterial/tlogEntries/0/integratedTime")
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap();
+                *v.pointer_mut("/verificationMaterial/tlogEntries/0/integratedTime")
+                    .unwrap() = Value::String((t - 1).to_string());
+            }),
+        ),
+        (
+            "RFC 3161 timestamp",
+            Box::new(|v| {
+                flip_b64(
+                    v,
+                    "/verificationMaterial/timestampVerificationData/rfc3161Timestamps/0/signedTimestamp",
+                )
+            }),
+        ),
+        (
+            "canonicalized body",
+            Box::new(|v| flip_b64(v, "/verificationMaterial/tlogEntries/0/canonicalizedBody")),
+        ),
+    ];
+    for (what, edit) in mutations {
+        let mut tampered = c.clone();
+        edit(&mut tampered);
+        let Ok(b) = Bundle::from_json(&tampered.to_string()) else {
+            continue; // refused before any verifier sees it
+        };
+        let verdict = same_verdict(&v, digest, &b, &policy);
+        assert!(verdict.is_err(), "tampered {what} accepted");
+    }
+
+    // Another artifact's digest, and other signers, with the certificate cached.
+    let good = bundle(&c);
+    assert!(same_verdict(&v, digest_of(&work, "a.bin"), &good, &policy).is_err());
+    let other_identity = VerificationPolicy::new("https://example.com/other", sandbox.issuer());
+    let e = same_verdict(&v, digest, &good, &other_identity).unwrap_err();
+    assert!(e.contains("identity"), "{e}");
+    let other_issuer = VerificationPolicy::new(sandbox.identity(), "https://issuer.example");
+    assert!(same_verdict(&v, digest, &good, &other_issuer).is_err());
+    same_verdict(&v, digest, &good, &policy).unwrap();
+    assert_eq!(v.cached_certificates(), 1);
+}
+
+/// A second run's certificate is not the cached one: it is checked in full
+/// (and cached too). A bundle pairing the cached certificate with the other
+/// key's signature is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_certificate_gets_the_full_check() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let (one, two) = (Work::new(), Work::new());
+    signed(&sandbox, &one, &["a.bin"]).await;
+    signed(&sandbox, &two, &["a.bin"]).await;
+    let root = TrustedRoot::from_file(sandbox.trusted_root_path()).unwrap();
+    let v = CachingVerifier::new(&root).unwrap();
+    let policy = strict(&sandbox);
+    let first = bundle_of(&one, "a.bin");
+    let second = bundle_of(&two, "a.bin");
+    assert_ne!(
+        first["verificationMaterial"]["certificate"],
+        second["verificationMaterial"]["certificate"]
+    );
+    let digest = digest_of(&one, "a.bin");
+    same_verdict(&v, digest, &bundle(&first), &policy).unwrap();
+    same_verdict(&v, digest, &bundle(&second), &policy).unwrap();
+    assert_eq!(v.cached_certificates(), 2);
+
+    let mut swapped = second.clone();
+    swapped["verificationMaterial"]["certificate"] =
+        first["verificationMaterial"]["certificate"].clone();
+    assert!(same_verdict(&v, digest, &bundle(&swapped), &policy).is_err());
+
+    // A certificate from a CA this root does not trust is never cached.
+    let other = Sandbox::start().await.unwrap();
+    let three = Work::new();
+    signed(&other, &three, &["a.bin"]).await;
+    let foreign = bundle(&bundle_of(&three, "a.bin"));
+    let other_policy = VerificationPolicy::new(other.identity(), other.issuer());
+    assert!(same_verdict(&v, digest, &foreign, &other_policy).is_err());
+    assert_eq!(v.cached_certificates(), 2);
+}
+
+/// Same certificate, genuine timestamp after it expired: the chain check the
+/// short path skips would refuse it, so the cache must too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timestamp_after_the_cached_certificate_expired_is_refused() {
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(4))
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin", "b.bin"]).await;
+    let root = TrustedRoot::from_file(sandbox.trusted_root_path()).unwrap();
+    let v = CachingVerifier::new(&root).unwrap();
+    let policy = strict(&sandbox);
+    let a = bundle(&bundle_of(&work, "a.bin"));
+    let b = bundle(&bundle_of(&work, "b.bin"));
+    assert_eq!(
+        a.signing_certificate().unwrap(),
+        b.signing_certificate().unwrap(),
+        "one certificate for the run"
+    );
+    same_verdict(&v, digest_of(&work, "a.bin"), &a, &policy).unwrap();
+
+    let info = sigstore_crypto::parse_certificate_info(b.signing_certificate().unwrap()).unwrap();
+    let wait =
+        info.not_after.duration_since(jiff::Timestamp::now()) + jiff::SignedDuration::from_secs(2);
+    if wait.is_positive() {
+        tokio::time::sleep(Duration::try_from(wait).unwrap()).await;
+    }
+    let late = retimestamped(&sandbox, &b).await;
+    let digest = digest_of(&work, "b.bin");
+    // Only the chain's time checks stand between this bundle and an accept.
+    v.uncached()
+        .verify(digest, &late, &policy.clone().skip_certificate_chain())
+        .expect("everything but the certificate's validity checks out");
+    let e = same_verdict(&v, digest, &late, &policy).unwrap_err();
+    assert!(e.contains("Expired") || e.contains("expired"), "{e}");
+}
+
+/// Same certificate, but the trusted root's Fulcio authority stops being
+/// valid between the first bundle's time and a later genuine timestamp: the
+/// chain is not valid at that time, with or without the cache.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timestamp_after_the_authoritys_window_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin", "b.bin"]).await;
+    let a = bundle(&bundle_of(&work, "a.bin"));
+    let b = bundle(&bundle_of(&work, "b.bin"));
+
+    // The authority's window ends one second after everything signed so far.
+    let end = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+    let mut root = json(sandbox.trusted_root_path());
+    for ca in root["certificateAuthorities"].as_array_mut().unwrap() {
+        ca["validFor"]["end"] = Value::String(end.to_string());
+    }
+    let root = TrustedRoot::from_json(&root.to_string()).unwrap();
+    let v = CachingVerifier::new(&root).unwrap();
+    let policy = strict(&sandbox);
+    same_verdict(&v, digest_of(&work, "a.bin"), &a, &policy).unwrap();
+    assert_eq!(v.cached_certificates(), 1);
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let late = retimestamped(&sandbox, &b).await;
+    let digest = digest_of(&work, "b.bin");
+    v.uncached()
+        .verify(digest, &late, &policy.clone().skip_certificate_chain())
+        .expect("everything but the authority's window checks out");
+    let e = same_verdict(&v, digest, &late, &policy).unwrap_err();
+    assert!(e.contains("authority") || e.contains("valid"), "{e}");
+}
+
+/// The v0.1/v0.2 shape with the leaf alone is the same chain as v0.3's
+/// certificate and shares its cache entry; with an intermediate shipped
+/// alongside, the chain webpki builds can differ, so it is always verified
+/// in full and never cached.
+#[tokio::test(flavor = "multi_thread")]
+async fn certificate_chains_with_intermediates_are_not_cached() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin"]).await;
+    let root_json = json(sandbox.trusted_root_path());
+    let root = TrustedRoot::from_json(&root_json.to_string()).unwrap();
+    let policy = strict(&sandbox);
+    let digest = digest_of(&work, "a.bin");
+    let v03 = bundle_of(&work, "a.bin");
+    let leaf = v03["verificationMaterial"]["certificate"].clone();
+    let intermediate =
+        root_json["certificateAuthorities"][0]["certChain"]["certificates"][0].clone();
+    let shaped = |certificates: Vec<Value>| {
+        let mut v = v03.clone();
+        let m = v["verificationMaterial"].as_object_mut().unwrap();
+        m.remove("certificate");
+        m.insert(
+            "x509CertificateChain".into(),
+            serde_json::json!({ "certificates": certificates }),
+        );
+        v["mediaType"] =
+            Value::String("application/vnd.dev.sigstore.bundle+json;version=0.2".into());
+        bundle(&v)
+    };
+
+    let v = CachingVerifier::new(&root).unwrap();
+    same_verdict(
+        &v,
+        digest,
+        &shaped(vec![leaf.clone(), intermediate]),
+        &policy,
+    )
+    .unwrap();
+    assert_eq!(
+        v.cached_certificates(),
+        0,
+        "a chain with an intermediate was cached"
+    );
+    same_verdict(&v, digest, &shaped(vec![leaf]), &policy).unwrap();
+    assert_eq!(v.cached_certificates(), 1);
+    same_verdict(&v, digest, &bundle(&v03), &policy).unwrap();
+    assert_eq!(
+        v.cached_certificates(),
+        1,
+        "v0.2 leaf and v0.3 certificate share an entry"
+    );
+}
