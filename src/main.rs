@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&Error::from(e), json),
     };
-    init_tracing(settings.output.verbosity);
+    init_tracing(settings.output);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -166,8 +166,8 @@ async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Option<
     }
 }
 
-fn init_tracing(verbosity: Verbosity) {
-    let default = match verbosity {
+fn init_tracing(output: OutputSettings) {
+    let default = match output.verbosity {
         Verbosity::Quiet => "error",
         Verbosity::Normal => "warn",
         Verbosity::Verbose(1) => "warn,releasekit_sign=info",
@@ -180,6 +180,8 @@ fn init_tracing(verbosity: Verbosity) {
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .with_target(false)
+        // Escape codes belong on a terminal, and never after --no-color or NO_COLOR.
+        .with_ansi(output.color && std::io::stderr().is_terminal())
         .try_init();
 }
 

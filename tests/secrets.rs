@@ -142,6 +142,8 @@ async fn sign_with_full_tracing_leaks_no_token() {
     let mut secrets = vec![token, sandbox.github_token().to_owned()];
     secrets.extend(tokens_sent_to_fulcio(&sandbox));
     assert_no_leak(&o, &work, &secrets);
+    // Logs read by CI (stderr is not a terminal here) carry no escape codes.
+    assert!(stderr(&o).contains("TRACE") && !stderr(&o).contains('\x1b'));
 }
 
 /// Action mode: the identity token comes from the Actions endpoint (the test
