@@ -16,22 +16,12 @@ use sigstore_types::bundle::Rfc3161Timestamp;
 use sigstore_types::{Bundle, Sha256Hash, SignatureContent};
 use sigstore_verify::VerificationPolicy;
 
-use crate::util::{code, run, sign, Work};
+use crate::util::{signed, Work};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// A change to a bundle's JSON.
 type Edit = Box<dyn Fn(&mut Value)>;
-
-/// Sign `names` (contents: their name) in one run: one certificate.
-async fn signed(sandbox: &Sandbox, work: &Work, names: &[&str]) {
-    for n in names {
-        work.file(n, format!("contents of {n}"));
-    }
-    let mut cmd = sign(sandbox, work.dir.path());
-    cmd.args(["--jobs", "1"]).args(names);
-    assert_eq!(code(&run(cmd).await), 0);
-}
 
 fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()

@@ -306,71 +306,60 @@ fn came_back_after_retry_after(sandbox: &Sandbox, service: Service, statuses: [u
     );
 }
 
-/// Fulcio rate-limits the certificate request (429, `Retry-After: 3`): the
-/// signer waits that long, then gets its certificate.
-#[tokio::test(flavor = "multi_thread")]
-async fn fulcio_rate_limit_retry_after_is_honoured() {
+/// Sign `a.whl` (against the Rekor v2 instance when `v2`) while `service`
+/// first answers `status` with `Retry-After: 3`: the run succeeds, the
+/// bundle verifies, and the service was asked again only after the wait,
+/// answering `statuses`.
+async fn honours_retry_after(
+    service: Service,
+    status: u16,
+    v2: bool,
+    statuses: [u16; 2],
+) -> (Sandbox, serde_json::Value) {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     let a = work.file("a.whl", "a");
     sandbox
-        .faults(Service::Fulcio)
-        .fail_next(1, Fault::retry_after(429, RETRY_AFTER_SECS));
-    let mut cmd = sign(&sandbox, work.dir.path());
+        .faults(service)
+        .fail_next(1, Fault::retry_after(status, RETRY_AFTER_SECS));
+    let mut cmd = if v2 {
+        sign_v2(&sandbox, work.dir.path())
+    } else {
+        sign(&sandbox, work.dir.path())
+    };
     cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
-    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
-    came_back_after_retry_after(&sandbox, Service::Fulcio, [429, 201]);
+    let bundle = verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    came_back_after_retry_after(&sandbox, service, statuses);
+    (sandbox, bundle)
+}
+
+/// Fulcio rate-limits the certificate request (429, `Retry-After: 3`): the
+/// signer waits that long, then gets its certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn fulcio_rate_limit_retry_after_is_honoured() {
+    honours_retry_after(Service::Fulcio, 429, false, [429, 201]).await;
 }
 
 /// Rekor v1 is overloaded (503, `Retry-After: 3`): the entry is logged once,
 /// after the wait.
 #[tokio::test(flavor = "multi_thread")]
 async fn rekor_v1_unavailable_retry_after_is_honoured() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    let a = work.file("a.whl", "a");
-    sandbox
-        .faults(Service::RekorV1)
-        .fail_next(1, Fault::retry_after(503, RETRY_AFTER_SECS));
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.arg("a.whl");
-    assert_eq!(code(&run(cmd).await), 0);
-    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
-    came_back_after_retry_after(&sandbox, Service::RekorV1, [503, 201]);
+    let (sandbox, _) = honours_retry_after(Service::RekorV1, 503, false, [503, 201]).await;
     assert_eq!(sandbox.shared().rekor_v1.tree_size(), 1);
 }
 
 /// Rekor v2 rate-limits the entry (429, `Retry-After: 3`).
 #[tokio::test(flavor = "multi_thread")]
 async fn rekor_v2_rate_limit_retry_after_is_honoured() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    let a = work.file("a.whl", "a");
-    sandbox
-        .faults(Service::RekorV2)
-        .fail_next(1, Fault::retry_after(429, RETRY_AFTER_SECS));
-    let mut cmd = sign_v2(&sandbox, work.dir.path());
-    cmd.arg("a.whl");
-    assert_eq!(code(&run(cmd).await), 0);
-    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
-    came_back_after_retry_after(&sandbox, Service::RekorV2, [429, 201]);
+    let (sandbox, _) = honours_retry_after(Service::RekorV2, 429, true, [429, 201]).await;
     assert_eq!(sandbox.shared().rekor_v2.tree_size(), 1);
 }
 
 /// The TSA rate-limits the timestamp request (429, `Retry-After: 3`).
 #[tokio::test(flavor = "multi_thread")]
 async fn tsa_rate_limit_retry_after_is_honoured() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    let a = work.file("a.whl", "a");
-    sandbox
-        .faults(Service::Tsa)
-        .fail_next(1, Fault::retry_after(429, RETRY_AFTER_SECS));
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.arg("a.whl");
-    assert_eq!(code(&run(cmd).await), 0);
-    let b = verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    let (_, b) = honours_retry_after(Service::Tsa, 429, false, [429, 200]).await;
     assert_eq!(
         b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
             .as_array()
@@ -378,7 +367,6 @@ async fn tsa_rate_limit_retry_after_is_honoured() {
             .len(),
         1
     );
-    came_back_after_retry_after(&sandbox, Service::Tsa, [429, 200]);
 }
 
 /// Rekor v2 answers 201 with a body that is not JSON after logging the entry:

@@ -86,6 +86,17 @@ pub fn sign_v2(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// Sign `names` (created with their own name as contents) in one run, in
+/// order, so log indexes follow the names, with one certificate.
+pub async fn signed(sandbox: &Sandbox, work: &Work, names: &[&str]) {
+    for n in names {
+        work.file(n, format!("contents of {n}"));
+    }
+    let mut cmd = sign(sandbox, work.dir.path());
+    cmd.args(["--jobs", "1"]).args(names);
+    assert_eq!(code(&run(cmd).await), 0);
+}
+
 /// Run a command off the async runtime, so the sandbox keeps serving meanwhile.
 pub async fn run(mut cmd: assert_cmd::Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use releasekit_sandbox::Sandbox;
 use serde_json::Value;
 
-use crate::util::{bin, code, filters, run, sign, stderr, stdout, Work};
+use crate::util::{bin, code, filters, run, signed, stderr, stdout, Work};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -31,17 +31,6 @@ async fn verify_strict(sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> Output {
         .arg("--cert-oidc-issuer")
         .arg(sandbox.issuer());
     run(cmd).await
-}
-
-/// Sign `names` (created with their own name as contents) in one run, in
-/// order, so log indexes follow the names.
-async fn signed(sandbox: &Sandbox, work: &Work, names: &[&str]) {
-    for n in names {
-        work.file(n, format!("contents of {n}"));
-    }
-    let mut cmd = sign(sandbox, work.dir.path());
-    cmd.args(["--jobs", "1"]).args(names);
-    assert_eq!(code(&run(cmd).await), 0);
 }
 
 fn bundle_json(path: &Path) -> Value {
