@@ -412,7 +412,8 @@ pub fn verify_bytes(
     check_bundle(verifier, policy, &bundle, digest, Some(size))
 }
 
-fn check_bundle(
+/// Check a parsed bundle for an artifact known by its SHA-256 digest.
+pub(crate) fn check_bundle(
     verifier: &CachingVerifier,
     policy: &policy::Policy,
     bundle: &Bundle,
@@ -454,7 +455,7 @@ fn read_bundle(path: &Path) -> Result<Bundle, Failure> {
     parse_bundle(path, &bytes)
 }
 
-fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle, Failure> {
+pub(crate) fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle, Failure> {
     let parse_err = |detail: String| Failure::ParseBundle {
         bundle: path.to_owned(),
         detail,

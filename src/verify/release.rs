@@ -5,7 +5,7 @@
 //! results in the release's order), and the per-asset order: the bundle is downloaded
 //! (capped) and parsed first, then the asset is streamed through SHA-256
 //! without being written anywhere (or into `--download DIR`, whole or not at
-//! all), then checked like a local file ([`super::verify_bytes`]). Nothing is
+//! all), then checked like a local file ([`super::check_bundle`]). Nothing is
 //! cloned and no login is needed for a public repository. It talks to GitHub
 //! only through [`crate::release`] and prints nothing.
 
@@ -173,7 +173,7 @@ async fn verify_asset(
     let json = releases
         .download_capped(bundle, &release.tag, MAX_BUNDLE_BYTES)
         .await?;
-    super::parse_bundle(std::path::Path::new(&bundle.name), &json)?;
+    let parsed = super::parse_bundle(std::path::Path::new(&bundle.name), &json)?;
     // Names come from the server: only a plain file name may become a path.
     if source.download.is_some()
         && !(is_plain_file_name(&asset.name) && is_plain_file_name(&bundle.name))
@@ -192,13 +192,12 @@ async fn verify_asset(
     }
     let digest = Sha256Hash::from_hex(&sha256)
         .map_err(|e| Failure::BundleInvalid(format!("digest: {e}")))?;
-    Ok(super::verify_bytes(
+    Ok(super::check_bundle(
         verifier,
         policy,
-        std::path::Path::new(&bundle.name),
-        &json,
+        &parsed,
         digest,
-        size,
+        Some(size),
     )?)
 }
 
