@@ -44,13 +44,8 @@ async fn sigstore_python_accepts_our_bundles() {
     sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_path(), &a);
 
     let v2 = work.file("v2/b.whl", "b");
-    let mut cmd = crate::util::bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_v2_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("v2/b.whl");
+    let mut cmd = crate::util::sign_v2(&sandbox, work.dir.path());
+    cmd.arg("v2/b.whl");
     assert_eq!(code(&run(cmd).await), 0);
     sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_v2_path(), &v2);
 }

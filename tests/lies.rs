@@ -6,7 +6,7 @@
 use releasekit_sandbox::lies::{FulcioLie, RekorLie};
 use releasekit_sandbox::{Sandbox, Service};
 
-use crate::util::{bin, code, run, sign, stderr, stdout, verify_bundle, Work};
+use crate::util::{code, run, sign, sign_v2, stderr, stdout, verify_bundle, Work};
 
 /// Sign `a.whl` and `b.whl` (`--jobs 1`, so `a.whl` meets the first lie) with
 /// Rekor v1 or v2; returns stdout after checking that `a.whl` failed and
@@ -20,17 +20,12 @@ async fn sign_two(sandbox: &Sandbox, work: &Work, v2: bool) -> String {
         Service::RekorV1
     };
     let before = sandbox.requests(log).len();
-    let mut cmd = bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(if v2 {
-            sandbox.trust_config_v2_path()
-        } else {
-            sandbox.trust_config_path()
-        })
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .args(["a.whl", "b.whl", "--jobs", "1"]);
+    let mut cmd = if v2 {
+        sign_v2(sandbox, work.dir.path())
+    } else {
+        sign(sandbox, work.dir.path())
+    };
+    cmd.args(["a.whl", "b.whl", "--jobs", "1"]);
     let o = run(cmd).await;
     assert_eq!(code(&o), 1);
     assert!(
@@ -153,13 +148,8 @@ async fn rekor_v2_wrong_audit_path_is_refused() {
     let work = Work::new();
     work.file("x.whl", "x");
     work.file("y.whl", "y");
-    let mut cmd = bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_v2_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .args(["x.whl", "y.whl"]);
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.args(["x.whl", "y.whl"]);
     assert_eq!(code(&run(cmd).await), 0);
     sandbox.lies().rekor_v2(1, RekorLie::WrongInclusionProof);
     let out = sign_two(&sandbox, &work, true).await;

@@ -66,21 +66,19 @@ pub fn bin(cwd: &Path) -> assert_cmd::Command {
 
 /// `releasekit-sign sign --trust-config <sandbox> --identity-token <token>`, then `args`.
 pub fn sign(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
-    let mut cmd = bin(cwd);
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_path())
-        .arg("--identity-token")
-        .arg(sandbox.token());
-    cmd
+    sign_with(sandbox, cwd, sandbox.trust_config_path())
 }
 
 /// [`sign`] against the sandbox's Rekor v2 + TSA instance.
 pub fn sign_v2(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
+    sign_with(sandbox, cwd, sandbox.trust_config_v2_path())
+}
+
+fn sign_with(sandbox: &Sandbox, cwd: &Path, trust_config: &Path) -> assert_cmd::Command {
     let mut cmd = bin(cwd);
     cmd.arg("sign")
         .arg("--trust-config")
-        .arg(sandbox.trust_config_v2_path())
+        .arg(trust_config)
         .arg("--identity-token")
         .arg(sandbox.token());
     cmd

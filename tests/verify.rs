@@ -9,7 +9,7 @@ use base64::Engine as _;
 use releasekit_sandbox::Sandbox;
 use serde_json::Value;
 
-use crate::util::{bin, code, filters, run, signed, stderr, stdout, Work};
+use crate::util::{bin, code, filters, run, sign_v2, signed, stderr, stdout, Work};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -121,13 +121,8 @@ async fn rekor_v2_bundles_verify() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("a.whl", "a");
-    let mut cmd = bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_v2_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("a.whl");
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
     let kind = &bundle_json(&work.path("a.whl.sigstore.json"))["verificationMaterial"]
         ["tlogEntries"][0]["kindVersion"]["version"];
@@ -139,13 +134,8 @@ async fn rekor_v2_bundles_verify() {
     for n in ["b.whl", "c.whl", "d.whl"] {
         work.file(n, n);
     }
-    let mut cmd = bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_v2_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .args(["--jobs", "1", "b.whl", "c.whl", "d.whl"]);
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.args(["--jobs", "1", "b.whl", "c.whl", "d.whl"]);
     assert_eq!(code(&run(cmd).await), 0);
     mutate(&work, "c.whl", |v| {
         flip_b64(
