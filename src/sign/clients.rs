@@ -18,6 +18,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use const_oid::db::rfc5911::ID_SIGNED_DATA;
+use const_oid::db::rfc5912::ID_SHA_256;
 use der::{Decode as _, Encode as _};
 use serde::{Deserialize, Serialize};
 use sigstore_crypto::KeyPair;
@@ -603,13 +605,7 @@ pub struct Tsa {
     url: String,
 }
 
-/// id-sha256 (RFC 5754).
-const ID_SHA256: const_oid::ObjectIdentifier =
-    const_oid::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-/// id-signedData (RFC 5652).
-const ID_SIGNED_DATA: const_oid::ObjectIdentifier =
-    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-/// id-ct-TSTInfo (RFC 3161).
+/// id-ct-TSTInfo (RFC 3161; const-oid's database does not have it).
 const ID_CT_TST_INFO: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 
@@ -660,7 +656,7 @@ fn timestamp_request(
         version: x509_tsp::TspVersion::V1,
         message_imprint: x509_tsp::MessageImprint {
             hash_algorithm: x509_cert::spki::AlgorithmIdentifier {
-                oid: ID_SHA256,
+                oid: ID_SHA_256,
                 parameters: None,
             },
             hashed_message: der::asn1::OctetString::new(imprint)?,
