@@ -2,13 +2,17 @@
 //!
 //! Owns `<artifact>.sigstore.json` naming, the JSON shape strict readers
 //! (sigstore-python) require, and the guarantee that a bundle file is either
-//! absent or complete. It does not build or verify bundles.
+//! absent or complete, written in its directory's real location (never
+//! through a link swapped in after planning). It does not build or verify
+//! bundles.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sigstore_types::Bundle;
+
+use crate::files::{self, FileError};
 
 /// Appended to an artifact's file name to name its bundle.
 pub const BUNDLE_SUFFIX: &str = ".sigstore.json";
@@ -29,6 +33,14 @@ pub fn bundle_path(artifact: &Path, output_dir: Option<&Path>) -> PathBuf {
     }
 }
 
+/// The directory a file at `path` is in (`.` for a bare name).
+pub fn directory(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Whether `path` is named like a bundle.
 pub fn is_bundle(path: &Path) -> bool {
     path.file_name()
@@ -45,11 +57,19 @@ pub enum BundleIoError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot write bundle {}: its directory now resolves to {}, not to {} as when the run started, so it was not written; fix: leave the directories alone while the run goes on, and run again", path.display(), now.display(), planned.display())]
+    Moved {
+        path: PathBuf,
+        planned: PathBuf,
+        now: PathBuf,
+    },
     #[error("cannot read bundle {}: {source}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    NotRead(FileError),
     #[error("{} is larger than {MAX_BUNDLE_BYTES} bytes, so it is not a Sigstore bundle; fix: pass the `.sigstore.json` file written by the signer", .0.display())]
     TooLarge(PathBuf),
     #[error("cannot serialize the bundle: {0}")]
@@ -112,18 +132,43 @@ fn uint64_as_string(obj: &mut serde_json::Map<String, Value>, key: &str, require
 /// one, never a part: a temporary file in the same directory, flushed to disk,
 /// then renamed over (or, without `overwrite`, linked only if `path` is free).
 pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), BundleIoError> {
+    let real = std::fs::canonicalize(directory(path)).map_err(|source| BundleIoError::Write {
+        path: path.to_owned(),
+        source,
+    })?;
+    write_atomic_in(&real, path, bytes, overwrite)
+}
+
+/// [`write_atomic`] into `real_dir`, the canonical directory of `path` that
+/// the plan checked: both the temporary file and the rename use `real_dir`,
+/// and if `path`'s directory no longer resolves there (a link swapped in
+/// since), nothing is written. `path` names the bundle in errors.
+pub fn write_atomic_in(
+    real_dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    overwrite: bool,
+) -> Result<(), BundleIoError> {
     let err = |source| BundleIoError::Write {
         path: path.to_owned(),
         source,
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let now = std::fs::canonicalize(directory(path)).map_err(err)?;
+    if now != real_dir {
+        return Err(BundleIoError::Moved {
+            path: path.to_owned(),
+            planned: real_dir.to_owned(),
+            now,
+        });
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| err(std::io::Error::other("the path has no file name")))?;
+    let target = real_dir.join(name);
     let mut tmp = tempfile::Builder::new()
         .prefix(".releasekit-")
         .suffix(".tmp")
-        .tempfile_in(dir)
+        .tempfile_in(real_dir)
         .map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
@@ -136,9 +181,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), Bu
             .map_err(err)?;
     }
     if overwrite {
-        tmp.persist(path).map_err(|e| err(e.error))?;
+        tmp.persist(&target).map_err(|e| err(e.error))?;
     } else {
-        tmp.persist_noclobber(path).map_err(|e| {
+        tmp.persist_noclobber(&target).map_err(|e| {
             if e.error.kind() == std::io::ErrorKind::AlreadyExists {
                 BundleIoError::Exists(path.to_owned())
             } else {
@@ -164,13 +209,17 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
     Ok(Bundle::from_json(std::str::from_utf8(bytes)?)?)
 }
 
-/// Read a bundle file, refusing anything larger than [`MAX_BUNDLE_BYTES`].
+/// Read a bundle file (a regular file only: a FIFO would block),
+/// refusing anything larger than [`MAX_BUNDLE_BYTES`].
 pub fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
     let err = |source| BundleIoError::Read {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(err)?;
+    let file = files::open_regular(path, None).map_err(|e| match e {
+        FileError::Read { source, .. } => err(source),
+        e => BundleIoError::NotRead(e),
+    })?;
     let mut buf = Vec::new();
     file.take(MAX_BUNDLE_BYTES + 1)
         .read_to_end(&mut buf)
@@ -229,6 +278,53 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"three");
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// The plan resolved the bundle's directory; by the time of the write
+    /// it is a link to somewhere else: nothing is written there (or anywhere).
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_swapped_for_a_link_after_planning_is_not_written_through() {
+        let root = tempfile::tempdir().unwrap();
+        let dist = root.path().join("dist");
+        std::fs::create_dir(&dist).unwrap();
+        let planned = std::fs::canonicalize(&dist).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::rename(&dist, root.path().join("old")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), &dist).unwrap();
+        let bundle = dist.join("a.whl.sigstore.json");
+        let e = write_atomic_in(&planned, &bundle, b"{}", true).unwrap_err();
+        assert!(matches!(e, BundleIoError::Moved { .. }), "{e}");
+        assert!(e.to_string().contains("dist/a.whl.sigstore.json"), "{e}");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(root.path().join("old")).unwrap().count(),
+            0
+        );
+    }
+
+    /// Through a link that stays where it was planned, the temporary file
+    /// and the bundle land in the real directory; the link is left alone.
+    #[cfg(unix)]
+    #[test]
+    fn a_write_through_a_directory_link_lands_in_the_real_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, root.path().join("dist")).unwrap();
+        let bundle = root.path().join("dist/a.whl.sigstore.json");
+        write_atomic(&bundle, b"{}", false).unwrap();
+        assert_eq!(
+            std::fs::read(real.join("a.whl.sigstore.json")).unwrap(),
+            b"{}"
+        );
+        assert!(root
+            .path()
+            .join("dist")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink());
+        assert_eq!(std::fs::read_dir(&real).unwrap().count(), 1);
     }
 
     #[test]

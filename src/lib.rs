@@ -8,15 +8,16 @@
 //!                                        oidc, trust, net)   by main.rs only)
 //! ```
 //!
-//! Services at the bottom (`oidc`, `trust`, `net`, `bundle_io`) never call back
-//! up. The library never prints: only the binary chooses what reaches the
-//! terminal and which exit code the process ends with.
+//! Services at the bottom (`oidc`, `trust`, `net`, `bundle_io`, `files`) never
+//! call back up. The library never prints: only the binary chooses what
+//! reaches the terminal and which exit code the process ends with.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod inputs;
 pub mod plan;
 
 pub mod bundle_io;
+pub mod files;
 pub mod net;
 pub mod oidc;
 pub mod release;

@@ -3,16 +3,21 @@
 //!
 //! Owns argument expansion (PATH, DIR, GLOB), the skip rules (existing
 //! `*.sigstore.json`, hidden files, directories), de-duplication, order, and
-//! bundle naming and collisions. It reads the filesystem (stat, list, glob) but
-//! never writes, never opens a file's contents and never goes on the network,
-//! so `--dry-run` can print it as is.
+//! bundle naming and collisions, and the working-tree rule: every artifact
+//! path and bundle directory is resolved, and one that a symbolic link under
+//! the working directory leads out of it is refused. It records which file
+//! each artifact path named (for [`crate::files::open_regular`]) and the real
+//! directory each bundle goes to. It reads the filesystem (stat, list, glob)
+//! but never writes, never opens a file's contents and never goes on the
+//! network, so `--dry-run` can print it as is.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::bundle_io;
+use crate::files::FileId;
 
 /// What to expand and where to put bundles.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +43,12 @@ pub struct PlannedArtifact {
     /// A bundle is already there and `--overwrite` was not given: this
     /// artifact fails without any work (the others still run).
     pub blocked_by_existing_bundle: bool,
+    /// The file `path` named when planned: only that file is read.
+    #[serde(skip)]
+    pub file: Option<FileId>,
+    /// `bundle`'s directory, resolved: the bundle is written there or not at all.
+    #[serde(skip)]
+    pub bundle_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,47 +94,170 @@ pub enum PlanError {
     },
     #[error("--output-dir {} is not a directory; fix: create it first", .0.display())]
     OutputDir(PathBuf),
-    #[error("{} is a symbolic link to {}, outside the working directory {}; links are followed only inside it; fix: name the target itself, or run from a directory that contains it", link.display(), target.display(), root.display())]
+    #[error("{} is a symbolic link to {}, outside the working directory {}; links are followed only inside it; fix: copy the file into the working directory, or name its real path", link.display(), target.display(), root.display())]
     LinkOutsideWorkTree {
+        link: PathBuf,
+        target: PathBuf,
+        root: PathBuf,
+    },
+    #[error("{}: {} is a symbolic link to {}, outside the working directory {}; links are followed only inside it; fix: copy the file into the working directory, or name its real path", path.display(), link.display(), target.display(), root.display())]
+    PathThroughLink {
+        path: PathBuf,
+        link: PathBuf,
+        target: PathBuf,
+        root: PathBuf,
+    },
+    #[error("bundle {}: {} is a symbolic link to {}, outside the working directory {}; bundles are not written through such a link; fix: copy the artifact into the working directory, or pass --output-dir with a directory inside it", bundle.display(), link.display(), target.display(), root.display())]
+    BundleThroughLink {
+        bundle: PathBuf,
+        link: PathBuf,
+        target: PathBuf,
+        root: PathBuf,
+    },
+    #[error("{flag} {}: {} is a symbolic link to {}, outside the working directory {}; nothing is written through such a link; fix: pass the real directory, or one inside the working directory", dir.display(), link.display(), target.display(), root.display())]
+    DirThroughLink {
+        flag: &'static str,
+        dir: PathBuf,
         link: PathBuf,
         target: PathBuf,
         root: PathBuf,
     },
 }
 
-/// Symbolic links are followed only inside the working tree: a link (named
-/// outright, or found in a directory or by a glob) is signed only if its fully
-/// resolved target lies under the canonical current directory. A release
-/// checkout is attacker-influenced (a `dist/x.whl -> ~/.ssh/id_ed25519` link
-/// would put a secret's digest in a public log); plain paths outside the
-/// directory (`sign /abs/dist/*`) are the user's own choice and allowed.
+/// Symbolic links are followed only inside the working tree: a path is
+/// resolved whole, and refused when a link under the canonical current
+/// directory (at any component: `dist`, `dist/x.whl`) leads out of it. A
+/// release checkout is attacker-influenced: a `dist/x.whl -> ~/.ssh/id_ed25519`
+/// or `dist -> /proc/self` link would put a secret's digest in a public log,
+/// or upload the secret itself. A path spelled outside the tree
+/// (`sign /abs/dist/*`, `--output-dir /tmp/out`) is the user's own choice and
+/// allowed, through whatever links the system has there (`/tmp` on macOS),
+/// except that an artifact that is itself a link must lead into the tree.
 struct WorkTree(Option<PathBuf>);
+
+/// A link under the working tree whose target is outside it.
+struct LinkOut {
+    link: PathBuf,
+    target: PathBuf,
+}
 
 impl WorkTree {
     fn current() -> WorkTree {
         WorkTree(std::env::current_dir().and_then(std::fs::canonicalize).ok())
     }
 
-    fn check(&self, path: &Path) -> Result<(), PlanError> {
-        let is_link = path
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink());
-        if !is_link {
-            return Ok(());
-        }
-        let target = std::fs::canonicalize(path).map_err(|source| PlanError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        match &self.0 {
-            Some(root) if target.starts_with(root) => Ok(()),
-            root => Err(PlanError::LinkOutsideWorkTree {
-                link: path.to_owned(),
-                target,
-                root: root.clone().unwrap_or_else(|| PathBuf::from(".")),
-            }),
-        }
+    fn root(&self) -> PathBuf {
+        self.0.clone().unwrap_or_else(|| PathBuf::from("."))
     }
+
+    fn contains(&self, real: &Path) -> bool {
+        self.0.as_ref().is_some_and(|root| real.starts_with(root))
+    }
+
+    /// `path` resolved, unless a link under the tree leads it out. Walking
+    /// the components as spelled tells a link that leaves the tree from a
+    /// path spelled outside it (`..`, or absolute).
+    fn resolve(&self, path: &Path) -> Result<Result<PathBuf, LinkOut>, PlanError> {
+        let real = canonical(path)?;
+        if self.contains(&real) {
+            return Ok(Ok(real));
+        }
+        // Relative paths start at the current directory, the tree's root.
+        let mut inside = path.is_relative() && self.0.is_some();
+        let mut prefix = PathBuf::new();
+        for component in path.components() {
+            prefix.push(component);
+            let here = canonical(&prefix)?;
+            let now_inside = self.contains(&here);
+            if inside
+                && !now_inside
+                && matches!(component, Component::Normal(_))
+                && is_symlink(&prefix)
+            {
+                return Ok(Err(LinkOut {
+                    link: prefix,
+                    target: here,
+                }));
+            }
+            inside = now_inside;
+        }
+        Ok(Ok(real))
+    }
+
+    /// `dir` (named by `flag`), resolved at `existing`, itself or the part of
+    /// it that exists.
+    fn output_dir(
+        &self,
+        flag: &'static str,
+        dir: &Path,
+        existing: &Path,
+    ) -> Result<PathBuf, PlanError> {
+        self.resolve(existing)?
+            .map_err(|LinkOut { link, target }| PlanError::DirThroughLink {
+                flag,
+                dir: dir.to_owned(),
+                link,
+                target,
+                root: self.root(),
+            })
+    }
+
+    /// An artifact (or an argument) may be read: no link leads it out of the
+    /// tree, and if it is outside, it is not itself a link.
+    fn check(&self, path: &Path) -> Result<(), PlanError> {
+        let real = match self.resolve(path)? {
+            Ok(real) => real,
+            Err(LinkOut { link, target }) if link == path => {
+                return Err(PlanError::LinkOutsideWorkTree {
+                    link,
+                    target,
+                    root: self.root(),
+                })
+            }
+            Err(LinkOut { link, target }) => {
+                return Err(PlanError::PathThroughLink {
+                    path: path.to_owned(),
+                    link,
+                    target,
+                    root: self.root(),
+                })
+            }
+        };
+        if !self.contains(&real) && is_symlink(path) {
+            return Err(PlanError::LinkOutsideWorkTree {
+                link: path.to_owned(),
+                target: real,
+                root: self.root(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A directory the run writes into (`flag` names its option) may be used:
+/// no link under the working directory leads it out. Checked before it is
+/// created, on the part that exists: what is created then holds no link.
+pub fn check_output_dir(flag: &'static str, dir: &Path) -> Result<(), PlanError> {
+    let existing = dir
+        .ancestors()
+        .find(|a| a.as_os_str().is_empty() || a.symlink_metadata().is_ok())
+        .filter(|a| !a.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    WorkTree::current()
+        .output_dir(flag, dir, existing)
+        .map(drop)
+}
+
+fn canonical(path: &Path) -> Result<PathBuf, PlanError> {
+    std::fs::canonicalize(path).map_err(|source| PlanError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn is_symlink(path: &Path) -> bool {
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
 }
 
 fn is_hidden(path: &Path) -> bool {
@@ -140,18 +274,19 @@ fn has_glob_meta(arg: &str) -> bool {
 struct Found {
     path: PathBuf,
     size: u64,
+    file: Option<FileId>,
 }
 
 /// Expand the arguments and name the bundles.
 pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
-    if let Some(dir) = input.output_dir {
-        if !dir.is_dir() {
-            return Err(PlanError::OutputDir(dir.to_owned()));
-        }
-    }
+    let tree = WorkTree::current();
+    let output_dir = match input.output_dir {
+        Some(dir) if !dir.is_dir() => return Err(PlanError::OutputDir(dir.to_owned())),
+        Some(dir) => Some(tree.output_dir("--output-dir", dir, dir)?),
+        None => None,
+    };
     let mut found: Vec<Found> = Vec::new();
     let mut skipped = Vec::new();
-    let tree = WorkTree::current();
     for arg in input.args {
         expand(arg, input.recursive, &tree, &mut found, &mut skipped)?;
     }
@@ -162,6 +297,7 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         .retain(|f| seen.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone())));
 
     let mut by_bundle: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut bundle_dirs: HashMap<PathBuf, PathBuf> = HashMap::new();
     let mut artifacts = Vec::with_capacity(found.len());
     for f in found {
         let bundle = bundle_io::bundle_path(&f.path, input.output_dir);
@@ -172,12 +308,37 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 bundle,
             });
         }
+        // The artifact resolving inside the tree does not make its directory
+        // do so (`dd/x.whl` with `dd` leading out and `x.whl` back in).
+        let bundle_dir = match &output_dir {
+            Some(dir) => dir.clone(),
+            None => {
+                let dir = bundle_io::directory(&bundle).to_owned();
+                match bundle_dirs.get(&dir) {
+                    Some(real) => real.clone(),
+                    None => {
+                        let real = tree.resolve(&dir)?.map_err(|LinkOut { link, target }| {
+                            PlanError::BundleThroughLink {
+                                bundle: bundle.clone(),
+                                link,
+                                target,
+                                root: tree.root(),
+                            }
+                        })?;
+                        bundle_dirs.insert(dir, real.clone());
+                        real
+                    }
+                }
+            }
+        };
         let blocked = !input.overwrite && bundle.symlink_metadata().is_ok();
         artifacts.push(PlannedArtifact {
             path: f.path,
             size: f.size,
             bundle,
             blocked_by_existing_bundle: blocked,
+            file: f.file,
+            bundle_dir,
         });
     }
     Ok(Plan { artifacts, skipped })
@@ -207,6 +368,7 @@ fn expand(
                 found.push(Found {
                     path: path.to_owned(),
                     size: meta.len(),
+                    file: FileId::of(&meta),
                 });
             }
             Ok(())
@@ -303,6 +465,7 @@ fn classify(
                 found.push(Found {
                     path,
                     size: m.len(),
+                    file: FileId::of(&m),
                 });
             }
         }
@@ -536,6 +699,48 @@ mod tests {
         })
         .unwrap_err();
         assert!(matches!(err, PlanError::OutputDir(_)));
+    }
+
+    /// The working-tree rule on absolute spellings, with the tree given:
+    /// links that stay inside are followed, a link under the tree that
+    /// leads out is refused at whatever component it is, and a path spelled
+    /// outside the tree (`..`) is the caller's choice.
+    #[cfg(unix)]
+    #[test]
+    fn only_links_under_the_tree_that_lead_out_are_refused() {
+        let t = Tree::new(&["w/build/a.whl", "w/sub/b.whl", "out/key", "out/x.whl"]);
+        let root = std::fs::canonicalize(t.0.path().join("w")).unwrap();
+        let tree = WorkTree(Some(root.clone()));
+        let link = |target: &str, at: &str| {
+            std::os::unix::fs::symlink(t.0.path().join(target), t.0.path().join(at)).unwrap()
+        };
+        link("w/build", "w/dist");
+        link("out", "w/dd");
+        link("out/key", "w/key.whl");
+        let ok = |rel: &str| tree.check(Path::new(&t.p(rel)));
+        assert!(ok("w/dist/a.whl").is_ok());
+        assert!(ok("w/sub/../build/a.whl").is_ok());
+        assert!(ok("w/../out/key").is_ok(), "spelled outside the tree");
+        assert!(ok("out/x.whl").is_ok(), "spelled outside the tree");
+        for (rel, at) in [("w/dd/key", "w/dd"), ("w/dd/../w/dd/x.whl", "w/dd")] {
+            match ok(rel) {
+                Err(PlanError::PathThroughLink { link, target, .. }) => {
+                    assert_eq!(link, Path::new(&t.p(at)), "{rel}");
+                    assert!(!target.starts_with(&root), "{rel}");
+                }
+                other => panic!("{rel}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            ok("w/key.whl"),
+            Err(PlanError::LinkOutsideWorkTree { .. })
+        ));
+        // The same link named from outside the tree is still a link out of it.
+        link("out/key", "out/k.whl");
+        assert!(matches!(
+            ok("out/k.whl"),
+            Err(PlanError::LinkOutsideWorkTree { .. })
+        ));
     }
 
     #[test]

@@ -64,7 +64,7 @@ async fn a_directory_where_a_file_was_named() {
     assert_eq!(code(&o), 1);
     let out = stdout(&o);
     assert!(
-        out.contains("cannot read bundle adir: Is a directory"),
+        out.contains("adir is a directory, not a regular file"),
         "{out}"
     );
 
@@ -176,6 +176,151 @@ async fn symlinks_are_followed_only_inside_the_working_tree() {
     }
     assert_eq!(sandbox.requests(Service::Fulcio).len(), requests);
     assert!(!work.path("dist/key.whl.sigstore.json").exists());
+}
+
+/// A link anywhere on the way, not only as the last component: with
+/// `dd -> <outside>` and `p -> /proc/self`, every spelling that goes through
+/// the link is refused before anything is planned, naming the path, the link,
+/// where it leads and the fix. A link to a device is refused the same way, and
+/// a FIFO is never signed.
+#[test]
+fn paths_through_a_link_out_of_the_working_tree_are_refused() {
+    let work = Work::new();
+    let outside = Work::new();
+    outside.file("key", "secret key");
+    work.file("a.whl", "a");
+    std::os::unix::fs::symlink(outside.dir.path(), work.path("dd")).unwrap();
+    std::os::unix::fs::symlink("/proc/self", work.path("p")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", work.path("nul")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(work.path("ff"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    let outside_real = std::fs::canonicalize(outside.dir.path()).unwrap();
+    let outside_real = outside_real.to_str().unwrap();
+    // (argument, the path named, the link, where it leads: /proc/self is the
+    // tool's own process).
+    let cases = [
+        ("dd", "dd", outside_real),
+        ("dd/", "dd", outside_real),
+        ("dd/*", "dd/key: dd", outside_real),
+        ("dd/key", "dd/key: dd", outside_real),
+        ("p/environ", "p/environ: p", "/proc/"),
+        ("nul", "nul", "/dev/null"),
+    ];
+    for (arg, named, target) in cases {
+        let o = bin(work.dir.path())
+            .args(["sign", arg, "a.whl", "--dry-run"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 2, "{arg}");
+        let err = stderr(&o);
+        assert!(
+            err.starts_with(&format!("error: {named} is a symbolic link to {target}")),
+            "{arg}: {err}"
+        );
+        assert!(
+            err.contains("outside the working directory")
+                && err.contains("fix: copy the file into the working directory"),
+            "{arg}: {err}"
+        );
+    }
+    let o = bin(work.dir.path())
+        .args(["sign", "ff", "a.whl", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("ff (not a regular file)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("Would sign 1 artifact(s)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Bundles are never written through a link out of the working tree: not
+/// into an `--output-dir` that is such a link, and not next to an artifact
+/// reached through one (`dd/x.whl`, where `dd` leads out and `x.whl` leads
+/// back in). Both are refused before any request; nothing appears outside.
+#[tokio::test(flavor = "multi_thread")]
+async fn bundles_are_not_written_through_a_link_out_of_the_working_tree() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let outside = Work::new();
+    let wheel = work.file("build/x.whl", "wheel");
+    std::os::unix::fs::symlink(outside.dir.path(), work.path("out")).unwrap();
+    std::os::unix::fs::symlink(outside.dir.path(), work.path("dd")).unwrap();
+    std::os::unix::fs::symlink(&wheel, outside.path("x.whl")).unwrap();
+    let outside_real = std::fs::canonicalize(outside.dir.path()).unwrap();
+    for args in [&["build/x.whl", "--output-dir", "out"][..], &["dd/x.whl"]] {
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.args(args);
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 2, "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "is a symbolic link to {}, outside the working directory",
+                outside_real.display()
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+    assert!(
+        outside
+            .listing()
+            .iter()
+            .all(|f| !f.ends_with(".sigstore.json")),
+        "{:?}",
+        outside.listing()
+    );
+}
+
+/// `verify --bundle` naming a FIFO fails that artifact saying it is not a
+/// regular file, instead of blocking on the open until someone writes to it.
+/// (A writer stands by, so a tool that did open it reads garbage instead of
+/// hanging the test.)
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_never_opens_a_fifo_as_a_bundle() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let fifo = work.path("ff");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut w = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            std::io::Write::write_all(&mut w, b"not a bundle").unwrap();
+        })
+    };
+    let o = run(verify(
+        &sandbox,
+        work.dir.path(),
+        &["a.whl", "--bundle", "ff"],
+    ))
+    .await;
+    // Release the writer if nobody opened the FIFO: a non-blocking read end.
+    let _reader = std::os::unix::fs::OpenOptionsExt::custom_flags(
+        std::fs::OpenOptions::new().read(true),
+        libc::O_NONBLOCK,
+    )
+    .open(&fifo)
+    .unwrap();
+    let _ = writer.join();
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(out.contains("ff is a FIFO, not a regular file"), "{out}");
 }
 
 /// An empty artifact is a valid artifact (the digest of nothing): it is signed

@@ -8,7 +8,7 @@
 //! already on disk (left by a run whose upload failed) can be kept: only when
 //! it verifies for this artifact and exactly the run's identity and issuer.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use sigstore_bundle::BundleV03;
@@ -76,11 +76,8 @@ pub enum ArtifactError {
     BundleExists(PathBuf),
     #[error("bundle {} already exists and was not kept for upload: {reason}; fix: pass --overwrite to replace it with a new signature", bundle.display())]
     NotReused { bundle: PathBuf, reason: String },
-    #[error("cannot read {}: {source}; fix: check that the file exists and is readable", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::files::FileError),
     #[error(transparent)]
     Session(#[from] SessionError),
     #[error("cannot sign the digest: {0}")]
@@ -165,12 +162,7 @@ async fn hash(
         .acquire()
         .await
         .expect("the hashing semaphore is never closed");
-    digest::sha256_file(&planned.path, move |n| progress.hashed(n))
-        .await
-        .map_err(|source| ArtifactError::Read {
-            path: planned.path.clone(),
-            source,
-        })
+    Ok(digest::sha256_file(&planned.path, planned.file, move |n| progress.hashed(n)).await?)
 }
 
 /// Sign one planned artifact that has no bundle in the way.
@@ -246,7 +238,7 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
         .map_err(ArtifactError::SelfVerify)?;
 
     // 7. Atomic write: the bundle appears whole or not at all.
-    write(&planned.bundle, json, ctx.overwrite).await?;
+    write(planned, json, ctx.overwrite).await?;
     Ok(Signed {
         sha256: digest,
         log_index,
@@ -255,10 +247,16 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
     })
 }
 
-async fn write(path: &Path, json: Vec<u8>, overwrite: bool) -> Result<(), ArtifactError> {
-    let path = path.to_owned();
+/// The bundle goes where the plan resolved its directory, or nowhere.
+async fn write(
+    planned: &PlannedArtifact,
+    json: Vec<u8>,
+    overwrite: bool,
+) -> Result<(), ArtifactError> {
+    let path = planned.bundle.clone();
+    let dir = planned.bundle_dir.clone();
     let path_for_error = path.clone();
-    tokio::task::spawn_blocking(move || bundle_io::write_atomic(&path, &json, overwrite))
+    tokio::task::spawn_blocking(move || bundle_io::write_atomic_in(&dir, &path, &json, overwrite))
         .await
         .map_err(|e| {
             ArtifactError::Write(BundleIoError::Write {

@@ -1,13 +1,17 @@
 //! Streaming SHA-256 of an artifact in constant memory.
 //!
-//! Owns reading artifact bytes for signing. Hashing runs on a blocking thread
-//! so a multi-gigabyte file never stalls the async runtime. It does not sign.
+//! Owns reading artifact bytes for signing, through [`crate::files`] (regular
+//! files only, the very file the plan listed). Hashing runs on a blocking
+//! thread so a multi-gigabyte file never stalls the async runtime. It does not
+//! sign.
 
 use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
 use sigstore_types::Sha256Hash;
+
+use crate::files::{self, FileError, FileId};
 
 /// Largest read size: large enough that syscalls are negligible; with reads
 /// bounded by [`concurrent_reads`], peak memory stays at a few MiB.
@@ -20,14 +24,27 @@ pub fn concurrent_reads() -> usize {
 }
 
 /// SHA-256 of the file and its length; `on_bytes` is told of each chunk hashed.
+/// Only a regular file is read, and only if it is still `planned`, the file
+/// the plan listed under this path ([`files::open_regular`]).
 pub async fn sha256_file(
     path: &Path,
+    planned: Option<FileId>,
     on_bytes: impl Fn(u64) + Send + 'static,
-) -> std::io::Result<(Sha256Hash, u64)> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || sha256_open_file(std::fs::File::open(&path)?, on_bytes))
-        .await
-        .map_err(std::io::Error::other)?
+) -> Result<(Sha256Hash, u64), FileError> {
+    let owned = path.to_owned();
+    let read = |source| FileError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    tokio::task::spawn_blocking(move || {
+        let file = files::open_regular(&owned, planned)?;
+        sha256_open_file(file, on_bytes).map_err(|source| FileError::Read {
+            path: owned,
+            source,
+        })
+    })
+    .await
+    .map_err(|e| read(std::io::Error::other(e)))?
 }
 
 /// SHA-256 of an open file, with a read buffer no larger than the file: release
@@ -112,6 +129,34 @@ mod tests {
         );
     }
 
+    /// The plan saw one file; by the time it is opened the path is a link to
+    /// another (a secret, say): it is refused, not hashed.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_file_replaced_after_planning_is_not_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.whl");
+        std::fs::write(&p, "a").unwrap();
+        let args = [p.display().to_string()];
+        let plan = crate::plan::build(&crate::plan::PlanInput {
+            args: &args,
+            recursive: false,
+            output_dir: None,
+            overwrite: false,
+        })
+        .unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "secret").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        std::fs::rename(&link, &p).unwrap();
+        let planned = &plan.artifacts[0];
+        let e = sha256_file(&planned.path, planned.file, |_| {})
+            .await
+            .unwrap_err();
+        assert!(matches!(e, FileError::Replaced { .. }), "{e}");
+    }
+
     #[tokio::test]
     async fn streams_files_larger_than_the_buffer_and_reports_progress() {
         let dir = tempfile::tempdir().unwrap();
@@ -122,7 +167,8 @@ mod tests {
         std::fs::write(&p, &data).unwrap();
         let seen = Arc::new(AtomicU64::new(0));
         let s = seen.clone();
-        let (h, n) = sha256_file(&p, move |b| {
+        let planned = FileId::of(&std::fs::metadata(&p).unwrap());
+        let (h, n) = sha256_file(&p, planned, move |b| {
             s.fetch_add(b, Ordering::Relaxed);
         })
         .await

@@ -28,6 +28,7 @@ use sigstore_verify::{
 };
 
 use crate::bundle_io::{self, BundleIoError};
+use crate::files::{self, FileError};
 use crate::inputs::{BaseInstance, VerifySettings, VerifyTrust};
 use crate::net;
 use crate::report::verify::{VerifyArtifactReport, VerifyOutcome, VerifyReport};
@@ -76,8 +77,8 @@ pub enum Failure {
     BundleNotFound(PathBuf),
     #[error("Artifact not found: {} (its bundle {} is here; download the artifact too, or delete the stray bundle)", artifact.display(), bundle.display())]
     ArtifactNotFound { artifact: PathBuf, bundle: PathBuf },
-    #[error("cannot read the artifact: {0}")]
-    ReadArtifact(std::io::Error),
+    #[error(transparent)]
+    ReadArtifact(FileError),
     #[error(transparent)]
     ReadBundle(BundleIoError),
     #[error("Bundle invalid: {} is not a Sigstore bundle ({detail})", bundle.display())]
@@ -393,8 +394,14 @@ pub fn verify_one(
             .map_err(|e| Failure::BundleInvalid(format!("digest {hex}: {e}")))?;
         return check_bundle(verifier, policy, &bundle, digest, None);
     }
-    let file = std::fs::File::open(&target.artifact).map_err(Failure::ReadArtifact)?;
-    let (digest, size) = digest::sha256_open_file(file, |_| {}).map_err(Failure::ReadArtifact)?;
+    // A regular file only (a FIFO would block), and the one the targets listed.
+    let file = files::open_regular(&target.artifact, target.file).map_err(Failure::ReadArtifact)?;
+    let (digest, size) = digest::sha256_open_file(file, |_| {}).map_err(|source| {
+        Failure::ReadArtifact(FileError::Read {
+            path: target.artifact.clone(),
+            source,
+        })
+    })?;
     check_bundle(verifier, policy, &bundle, digest, Some(size))
 }
 

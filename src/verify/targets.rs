@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundle_io::{self, BUNDLE_SUFFIX};
+use crate::files::FileId;
 use crate::plan::{self, PlanError, PlanInput, SkipReason};
 
 /// One artifact and the bundle it is checked against, or why it cannot be.
@@ -26,6 +27,9 @@ pub struct Target {
     /// `sha256:<hex>` given instead of a file: the artifact is known only by
     /// its digest (as sigstore-python and cosign accept), lowercase hex.
     pub digest: Option<String>,
+    /// The file the artifact path named when listed: only that file is read.
+    #[serde(skip)]
+    pub file: Option<FileId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -103,6 +107,7 @@ fn expand(
             missing: (!bundle.is_file()).then_some(Missing::Bundle),
             bundle,
             digest: Some(hex.to_ascii_lowercase()),
+            file: None,
         });
         return Ok(());
     }
@@ -146,6 +151,7 @@ fn expand(
             bundle,
             missing: (!present).then_some(Missing::Bundle),
             digest: None,
+            file: a.file,
         });
     }
     for s in plan.skipped {
@@ -160,6 +166,7 @@ fn expand(
             bundle: s.path,
             missing: (!exists).then_some(Missing::Artifact),
             digest: None,
+            file: None,
         });
     }
     if is_dir && out.targets.len() == before {
@@ -188,6 +195,7 @@ fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
             bundle,
             missing: Some(Missing::Artifact),
             digest: None,
+            file: None,
         });
     }
     Ok(())

@@ -1,0 +1,171 @@
+//! Opening the local files a run reads (artifacts and bundles): regular
+//! files only, opened without blocking, and checked to be the very file the
+//! plan listed.
+//!
+//! Owns those three checks and their errors. A FIFO or device put where a
+//! file was expected is refused after a non-blocking open instead of hanging
+//! the run or reading a stream; a file replaced (by another file or a link)
+//! between planning and opening is refused by comparing the opened file's
+//! device and inode with what the plan saw. It does not decide which files a
+//! run reads (that is [`crate::plan`]'s) nor what is done with their bytes.
+
+use std::fs::{File, Metadata};
+use std::path::{Path, PathBuf};
+
+/// Which file a path named when it was listed: device and inode on Unix.
+/// Elsewhere there is no stable equivalent in std (Windows' volume serial
+/// number and file index are unstable), so the identity is unknown and only
+/// the regular-file check applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    #[cfg(unix)]
+    dev: u64,
+    #[cfg(unix)]
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of the file `meta` describes (taken with `stat`, which
+    /// follows links, so it is the file an open would reach).
+    pub fn of(meta: &Metadata) -> Option<FileId> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Some(FileId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            None
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {}: {source}; fix: check that the file exists and is readable", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is {kind}, not a regular file; only regular files are read; fix: name the file itself", path.display())]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{} is no longer the file listed when the run started (it was replaced, or made a link, meanwhile); it was not read; fix: leave the files alone while the run goes on, and run again", path.display())]
+    Replaced { path: PathBuf },
+}
+
+/// Open `path` for reading if it is a regular file and, when `planned` is
+/// known, the same file the plan listed. The open does not block: opening a
+/// FIFO for reading would otherwise wait for a writer, forever.
+pub fn open_regular(path: &Path, planned: Option<FileId>) -> Result<File, FileError> {
+    let read = |source| FileError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK does not change reads of a regular file; O_NOCTTY keeps a
+        // terminal from becoming ours.
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(read)?;
+    let meta = file.metadata().map_err(read)?;
+    if !meta.is_file() {
+        return Err(FileError::NotRegular {
+            path: path.to_owned(),
+            kind: kind(&meta),
+        });
+    }
+    if planned.is_some() && FileId::of(&meta) != planned {
+        return Err(FileError::Replaced {
+            path: path.to_owned(),
+        });
+    }
+    Ok(file)
+}
+
+/// What a non-regular file is, for the error.
+fn kind(meta: &Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    "a special file"
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_regular_file_opens_when_it_is_the_one_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.whl");
+        std::fs::write(&p, "a").unwrap();
+        let id = FileId::of(&std::fs::metadata(&p).unwrap());
+        assert!(open_regular(&p, id).is_ok());
+        assert!(open_regular(&p, None).is_ok());
+    }
+
+    /// A file replaced by a link to another file after it was listed: the
+    /// path still names a regular file, but not the one listed.
+    #[test]
+    fn a_file_replaced_by_a_link_after_listing_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.whl");
+        std::fs::write(&p, "a").unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "secret").unwrap();
+        let id = FileId::of(&std::fs::metadata(&p).unwrap());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        std::fs::rename(&link, &p).unwrap();
+        let e = open_regular(&p, id).unwrap_err();
+        assert!(matches!(e, FileError::Replaced { .. }), "{e}");
+        assert!(e.to_string().contains(&p.display().to_string()), "{e}");
+    }
+
+    /// A FIFO is refused at once (a blocking open would wait for a writer
+    /// that never comes, and this test would never end); so are a device and
+    /// a directory.
+    #[test]
+    fn a_fifo_a_device_and_a_directory_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ff");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        for (path, kind) in [
+            (fifo.as_path(), "a FIFO"),
+            (Path::new("/dev/null"), "a device"),
+            (dir.path(), "a directory"),
+        ] {
+            let e = open_regular(path, None).unwrap_err();
+            assert!(
+                matches!(&e, FileError::NotRegular { kind: k, .. } if *k == kind),
+                "{e}"
+            );
+        }
+    }
+}
