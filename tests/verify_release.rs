@@ -122,6 +122,32 @@ async fn all_assets_verify_anonymously() {
     );
 }
 
+/// `--download DIR` where DIR is a link out of the working directory (or
+/// under one) is refused before anything is written; nothing lands outside.
+#[tokio::test(flavor = "multi_thread")]
+async fn download_is_not_written_through_a_link_out_of_the_working_tree() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let consumer = Work::new();
+    let outside = Work::new();
+    std::os::unix::fs::symlink(outside.dir.path(), consumer.path("got")).unwrap();
+    let target = std::fs::canonicalize(outside.dir.path()).unwrap();
+    for dir in ["got", "got/sub"] {
+        let o = run(verify_release(&sandbox, &consumer, &["--download", dir])).await;
+        assert_eq!(code(&o), 2, "{dir}");
+        let err = crate::util::stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "--download {dir}: got is a symbolic link to {}, outside the working directory",
+                target.display()
+            )),
+            "{dir}: {err}"
+        );
+    }
+    assert!(outside.listing().is_empty(), "{:?}", outside.listing());
+    assert!(!outside.path("sub").exists());
+}
+
 /// A replaced asset, a replaced bundle, and a missing bundle each fail
 /// with their own line (exit 1).
 #[tokio::test(flavor = "multi_thread")]

@@ -53,6 +53,9 @@ pub async fn run(
     })?;
     let assets = releases.assets(&release).await?;
     if let Some(dir) = &source.download {
+        // Assets are written there: not through a link out of the working tree.
+        crate::plan::check_output_dir("--download", dir)
+            .map_err(|e| VerifyError::Targets(super::targets::TargetError::Plan(e)))?;
         std::fs::create_dir_all(dir).map_err(|e| VerifyError::Download {
             dir: dir.clone(),
             source: e,
