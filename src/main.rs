@@ -2,7 +2,9 @@
 //!
 //! The only place that prints. stdout carries results (lines, summary, or the
 //! `--json` report); stderr carries diagnostics, warnings, errors and the
-//! progress bar. Tokens are never printed: they live in redacting types.
+//! progress bar. Tokens are never printed: they live in redacting types, and
+//! in action mode each one is masked (`::add-mask::`) before anything else
+//! could show it.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -15,10 +17,12 @@ use releasekit_sign::inputs::cli::CliCommand;
 use releasekit_sign::inputs::{
     action, ActionSettings, Cli, Command, Env, OutputSettings, Settings, SignSettings, Verbosity,
 };
+use releasekit_sign::oidc::Secret;
 use releasekit_sign::publish::{self, Published};
 use releasekit_sign::report::verify::{self as verify_report, VerifyReport};
+use releasekit_sign::report::ArtifactReport;
 use releasekit_sign::report::{self, human};
-use releasekit_sign::sign::SignRun;
+use releasekit_sign::sign::{Progress, SignRun};
 use releasekit_sign::verify;
 
 fn main() -> ExitCode {
@@ -89,7 +93,7 @@ fn main() -> ExitCode {
 
 /// `sign`, then the upload when asked for.
 async fn run_publish(settings: &SignSettings, output: OutputSettings) -> Result<Published, Error> {
-    let run = run_sign(settings, output).await?;
+    let run = run_sign(settings, output, false).await?;
     Ok(publish::upload(settings, run, true).await)
 }
 
@@ -97,7 +101,7 @@ async fn run_publish(settings: &SignSettings, output: OutputSettings) -> Result<
 async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCode {
     use report::action as gha;
     print!("{}", gha::group("Signing"));
-    let signed = run_sign(&settings.sign, output).await;
+    let signed = run_sign(&settings.sign, output, true).await;
     print!("{}", gha::END_GROUP);
     let run = match signed {
         Ok(r) => r,
@@ -185,30 +189,64 @@ fn init_tracing(output: OutputSettings) {
         .try_init();
 }
 
-/// Plan and sign, showing each artifact as it finishes (and a bar on a TTY).
-async fn run_sign(settings: &SignSettings, output: OutputSettings) -> Result<SignRun, Error> {
+/// Plan and sign, showing each artifact as it finishes (and a bar on a TTY);
+/// with `mask_tokens` (action mode), each token requested mid-run is masked
+/// at once.
+async fn run_sign(
+    settings: &SignSettings,
+    output: OutputSettings,
+    mask_tokens: bool,
+) -> Result<SignRun, Error> {
     let show_lines = !output.json && output.verbosity != Verbosity::Quiet;
     let bar = show_lines && output.color && std::io::stderr().is_terminal();
     let mut live = None;
     let run = publish::sign(settings, |work| {
-        let l = Arc::new(human::Live::new(
-            work.bytes,
-            work.artifacts,
-            bar,
-            Box::new(move |line: &str| {
-                if show_lines {
-                    println!("{line}");
-                }
-            }),
-        ));
+        let l = Arc::new(Observer {
+            live: human::Live::new(
+                work.bytes,
+                work.artifacts,
+                bar,
+                Box::new(move |text: &str| {
+                    if show_lines {
+                        println!("{text}");
+                    }
+                }),
+            ),
+            mask_tokens,
+        });
         live = Some(l.clone());
         l
     })
     .await;
     if let Some(l) = live {
-        l.finish();
+        l.live.finish();
     }
     run
+}
+
+/// What the binary shows of a sign run as it goes: the live lines, and in
+/// action mode the mask of each token the run requested.
+struct Observer {
+    live: human::Live,
+    mask_tokens: bool,
+}
+
+impl Progress for Observer {
+    fn hashed(&self, bytes: u64) {
+        self.live.hashed(bytes);
+    }
+    fn logged(&self) {
+        self.live.logged();
+    }
+    fn finished(&self, artifact: &ArtifactReport) {
+        self.live.finished(artifact);
+    }
+    fn token(&self, token: &Secret) {
+        if self.mask_tokens {
+            print!("{}", report::action::masks(std::slice::from_ref(token)));
+            let _ = std::io::stdout().flush();
+        }
+    }
 }
 
 fn render_sign(published: &Published, output: OutputSettings) -> ExitCode {
