@@ -3,13 +3,14 @@
 //! Owns the verify report's shape (also its `--json` schema) and its terminal
 //! wording: `✅ Verified: <artifact>` or `❌ <artifact>: <reason>` per
 //! artifact, then a summary. It prints nothing; `main.rs` decides where the
-//! text goes.
+//! text goes. Paths, identities and errors are shown through [`line`].
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::text::line;
 use crate::verify::policy::{GitHubClaim, Matcher, Policy};
 use crate::verify::{Signer, Verified};
 
@@ -99,15 +100,17 @@ pub fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
     match &a.outcome {
         VerifyOutcome::Verified(v) if verbose => format!(
             "✅ Verified: {} (signed by {}, issuer {}{})",
-            a.path.display(),
-            v.identity(),
-            v.issuer().unwrap_or("none"),
+            line(a.path.display()),
+            line(v.identity()),
+            line(v.issuer().unwrap_or("none")),
             v.log_index()
                 .map(|i| format!(", log index {i}"))
                 .unwrap_or_default()
         ),
-        VerifyOutcome::Verified(_) => format!("✅ Verified: {}", a.path.display()),
-        VerifyOutcome::Failed { error } => format!("❌ {}: {error}", a.path.display()),
+        VerifyOutcome::Verified(_) => format!("✅ Verified: {}", line(a.path.display())),
+        VerifyOutcome::Failed { error } => {
+            format!("❌ {}: {}", line(a.path.display()), line(error))
+        }
     }
 }
 
@@ -118,8 +121,9 @@ pub fn pin_hint(r: &VerifyReport) -> String {
         let issuer = signer.issuer.as_deref().unwrap_or("none");
         let _ = writeln!(
             s,
-            "Signed by {} (issuer {issuer}); to require this signer, verify with:",
-            signer.identity
+            "Signed by {} (issuer {}); to require this signer, verify with:",
+            line(&signer.identity),
+            line(issuer)
         );
         let target = match &r.release {
             Some(rel) => format!("--release {rel}"),
@@ -138,9 +142,9 @@ pub fn pin_hint(r: &VerifyReport) -> String {
 pub fn human(r: &VerifyReport, verbose: bool) -> String {
     let mut s = String::new();
     if verbose {
-        let _ = writeln!(s, "Trusted root: {}", r.instance);
+        let _ = writeln!(s, "Trusted root: {}", line(&r.instance));
         for u in &r.unsigned {
-            let _ = writeln!(s, "Skipped {} (no bundle)", u.display());
+            let _ = writeln!(s, "Skipped {} (no bundle)", line(u.display()));
         }
     }
     for a in &r.artifacts {
@@ -152,8 +156,8 @@ pub fn human(r: &VerifyReport, verbose: bool) -> String {
             let _ = writeln!(
                 s,
                 "⚠ Unsigned: {} (no {}.sigstore.json on the release)",
-                u.display(),
-                u.display()
+                line(u.display()),
+                line(u.display())
             );
         }
     }
