@@ -1,10 +1,11 @@
 //! Outside text made safe to show: the one rule for printing a string that
 //! came from a file, a bundle, a server or the environment.
 //!
-//! Owns [`line`]: any text as one printable line, line breaks, control
+//! Owns [`line`] (any text as one printable line: line breaks, control
 //! characters, bidi overrides and Unicode line separators shown as visible
 //! escapes, and nothing the GitHub Actions runner would read as a workflow
-//! command. Imports nothing of ours, so every renderer can use it.
+//! command) and [`shell_word`] (a value quoted for a POSIX shell, for hints
+//! meant to be copied). Imports nothing of ours, so every renderer can use it.
 
 use std::fmt::{self, Write as _};
 
@@ -52,6 +53,32 @@ fn hidden(c: char) -> bool {
         )
 }
 
+/// Whether `s` holds no line break, control or bidi character (which
+/// [`line`] would show as an escape).
+pub fn is_printable(s: &str) -> bool {
+    !s.chars().any(hidden)
+}
+
+/// `s` as one POSIX shell word that means exactly `s`: bare when made only
+/// of characters no shell treats specially, else in single quotes (an
+/// embedded `'` written `'\''`). `None` when `s` is not [`is_printable`]: a
+/// POSIX shell has no quoting that keeps such a value on one visible line
+/// (`$'..'` is not in dash).
+pub fn shell_word(s: &str) -> Option<String> {
+    if !is_printable(s) {
+        return None;
+    }
+    // No `:`, so a bare word never starts with `::`.
+    let bare = |c: char| c.is_ascii_alphanumeric() || "@%+=,./_-".contains(c);
+    if !s.is_empty() && s.chars().all(bare) {
+        return Some(s.to_owned());
+    }
+    // `''` between `##` and `[` means nothing to a shell, and keeps the
+    // legacy workflow-command prefix out of the printed line.
+    let quoted = s.replace('\'', r"'\''").replace("##[", "##''[");
+    Some(format!("'{quoted}'"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +108,50 @@ mod tests {
         assert_eq!(line("#[x] ###[y]"), r"#[x] ###\u{5b}y]");
         // A line break followed by a command is one line, the command shown.
         assert_eq!(line("x\n::warning::y"), r"x\n::warning::y");
+    }
+
+    #[test]
+    fn shell_words_are_bare_only_when_inert() {
+        assert_eq!(
+            shell_word("o/r@refs/tags/v1.0_rc-1+b=2,x%").as_deref(),
+            Some("o/r@refs/tags/v1.0_rc-1+b=2,x%")
+        );
+        assert_eq!(
+            shell_word("https://github.com/o/r").as_deref(),
+            Some("'https://github.com/o/r'")
+        );
+        assert_eq!(shell_word("::x").as_deref(), Some("'::x'"));
+        assert_eq!(shell_word("").as_deref(), Some("''"));
+        assert_eq!(shell_word("a b").as_deref(), Some("'a b'"));
+        assert_eq!(shell_word("it's").as_deref(), Some(r"'it'\''s'"));
+        assert_eq!(shell_word("a\nb"), None);
+        assert_eq!(shell_word("a\u{202e}b"), None);
+    }
+
+    /// What the shell makes of each quoted word is the original value.
+    #[test]
+    fn shell_words_round_trip_through_sh() {
+        let hostile = [
+            "refs/heads/x'; echo pwned; echo '",
+            "$(id)`id`${HOME}$HOME",
+            "a\\b\\'c\"d",
+            "';'\"'\"''",
+            "*?[a-z]~!#&|<>(){} ",
+            "-n",
+            "##[warning]x ::error::y",
+            "",
+            "ünï cødé",
+        ];
+        for value in hostile {
+            let word = shell_word(value).unwrap();
+            assert!(!word.contains("##["), "{word}");
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {word}"))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{word}");
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), value, "{word}");
+        }
     }
 }
