@@ -10,7 +10,8 @@
 //!
 //! Services at the bottom (`oidc`, `trust`, `net`, `bundle_io`, `files`) never
 //! call back up. The library never prints: only the binary chooses what
-//! reaches the terminal and which exit code the process ends with.
+//! reaches the terminal and which exit code the process ends with, and every
+//! string from outside is shown through [`text::line`].
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod inputs;
@@ -30,6 +31,8 @@ pub mod publish;
 pub mod verify;
 
 pub mod report;
+
+pub mod text;
 
 pub mod error;
 

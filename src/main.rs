@@ -2,7 +2,10 @@
 //!
 //! The only place that prints. stdout carries results (lines, summary, or the
 //! `--json` report); stderr carries diagnostics, warnings, errors and the
-//! progress bar. Tokens are never printed: they live in redacting types.
+//! progress bar. Tokens are never printed: they live in redacting types, and
+//! in action mode each one is masked (`::add-mask::`) before anything else
+//! could show it. Text from outside (errors holding server answers, paths,
+//! log fields) is printed through `text::line`, one printable line each.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -15,10 +18,13 @@ use releasekit_sign::inputs::cli::CliCommand;
 use releasekit_sign::inputs::{
     action, ActionSettings, Cli, Command, Env, OutputSettings, Settings, SignSettings, Verbosity,
 };
+use releasekit_sign::oidc::Secret;
 use releasekit_sign::publish::{self, Published};
 use releasekit_sign::report::verify::{self as verify_report, VerifyReport};
+use releasekit_sign::report::ArtifactReport;
 use releasekit_sign::report::{self, human};
-use releasekit_sign::sign::SignRun;
+use releasekit_sign::sign::{Progress, SignRun};
+use releasekit_sign::text::line;
 use releasekit_sign::verify;
 
 fn main() -> ExitCode {
@@ -89,7 +95,7 @@ fn main() -> ExitCode {
 
 /// `sign`, then the upload when asked for.
 async fn run_publish(settings: &SignSettings, output: OutputSettings) -> Result<Published, Error> {
-    let run = run_sign(settings, output).await?;
+    let run = run_sign(settings, output, false).await?;
     Ok(publish::upload(settings, run, true).await)
 }
 
@@ -97,7 +103,7 @@ async fn run_publish(settings: &SignSettings, output: OutputSettings) -> Result<
 async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCode {
     use report::action as gha;
     print!("{}", gha::group("Signing"));
-    let signed = run_sign(&settings.sign, output).await;
+    let signed = run_sign(&settings.sign, output, true).await;
     print!("{}", gha::END_GROUP);
     let run = match signed {
         Ok(r) => r,
@@ -107,7 +113,7 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
         }
     };
     for w in &run.report.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", line(w));
     }
     let uploading = match &settings.sign.upload {
         Some(up) if !run.report.dry_run => {
@@ -145,14 +151,21 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
                 .open(p)
                 .and_then(|mut f| f.write_all(text.as_bytes()));
             if let Err(e) = written {
-                eprintln!("warning: cannot write {}: {e}", p.display());
+                eprintln!("warning: cannot write {}: {}", line(p.display()), line(e));
             }
         }
     };
-    append(&settings.output_file, gha::outputs(sign, upload));
+    let mut code = published.exit_code();
+    match gha::outputs(sign, upload) {
+        Ok(text) => append(&settings.output_file, text),
+        Err(e) => {
+            print!("{}", gha::error(None, &e.to_string()));
+            code = code.max(EXIT_FAILURE);
+        }
+    }
     append(&settings.summary_file, gha::summary(sign, upload));
     let _ = std::io::stdout().flush();
-    ExitCode::from(published.exit_code())
+    ExitCode::from(code)
 }
 
 /// 128 + SIGINT, as shells report it.
@@ -178,6 +191,7 @@ fn init_tracing(output: OutputSettings) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .fmt_fields(LineFields::default())
         .with_env_filter(filter)
         .with_target(false)
         // Escape codes belong on a terminal, and never after --no-color or NO_COLOR.
@@ -185,37 +199,93 @@ fn init_tracing(output: OutputSettings) {
         .try_init();
 }
 
-/// Plan and sign, showing each artifact as it finishes (and a bar on a TTY).
-async fn run_sign(settings: &SignSettings, output: OutputSettings) -> Result<SignRun, Error> {
+/// A log event's fields (its message included) as one printable line:
+/// they may carry a server's answer or a file name, and a line break in one
+/// would let it write its own log lines (a workflow command in CI).
+#[derive(Default)]
+struct LineFields(tracing_subscriber::fmt::format::DefaultFields);
+
+impl<'w> tracing_subscriber::fmt::FormatFields<'w> for LineFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        mut writer: tracing_subscriber::fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        // Formatted without colour first, so no escape code of ours is escaped.
+        let mut raw = String::new();
+        self.0.format_fields(
+            tracing_subscriber::fmt::format::Writer::new(&mut raw),
+            fields,
+        )?;
+        writer.write_str(&line(raw))
+    }
+}
+
+/// Plan and sign, showing each artifact as it finishes (and a bar on a TTY);
+/// with `mask_tokens` (action mode), each token requested mid-run is masked
+/// at once.
+async fn run_sign(
+    settings: &SignSettings,
+    output: OutputSettings,
+    mask_tokens: bool,
+) -> Result<SignRun, Error> {
     let show_lines = !output.json && output.verbosity != Verbosity::Quiet;
     let bar = show_lines && output.color && std::io::stderr().is_terminal();
     let mut live = None;
     let run = publish::sign(settings, |work| {
-        let l = Arc::new(human::Live::new(
-            work.bytes,
-            work.artifacts,
-            bar,
-            Box::new(move |line: &str| {
-                if show_lines {
-                    println!("{line}");
-                }
-            }),
-        ));
+        let l = Arc::new(Observer {
+            live: human::Live::new(
+                work.bytes,
+                work.artifacts,
+                bar,
+                Box::new(move |text: &str| {
+                    if show_lines {
+                        println!("{text}");
+                    }
+                }),
+            ),
+            mask_tokens,
+        });
         live = Some(l.clone());
         l
     })
     .await;
     if let Some(l) = live {
-        l.finish();
+        l.live.finish();
     }
     run
+}
+
+/// What the binary shows of a sign run as it goes: the live lines, and in
+/// action mode the mask of each token the run requested.
+struct Observer {
+    live: human::Live,
+    mask_tokens: bool,
+}
+
+impl Progress for Observer {
+    fn hashed(&self, bytes: u64) {
+        self.live.hashed(bytes);
+    }
+    fn logged(&self) {
+        self.live.logged();
+    }
+    fn finished(&self, artifact: &ArtifactReport) {
+        self.live.finished(artifact);
+    }
+    fn token(&self, token: &Secret) {
+        if self.mask_tokens {
+            print!("{}", report::action::masks(std::slice::from_ref(token)));
+            let _ = std::io::stdout().flush();
+        }
+    }
 }
 
 fn render_sign(published: &Published, output: OutputSettings) -> ExitCode {
     let publish = &published.report;
     let report = &publish.sign;
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", line(w));
     }
     if output.json {
         match serde_json::to_string_pretty(publish) {
@@ -239,14 +309,14 @@ fn render_sign(published: &Published, output: OutputSettings) -> ExitCode {
     let _ = std::io::stdout().flush();
     if let Some(e) = &published.error {
         // The report above already carries it for a JSON consumer.
-        eprintln!("error: {e}");
+        eprintln!("error: {}", line(e));
     }
     ExitCode::from(published.exit_code())
 }
 
 fn render_verify(report: &VerifyReport, output: OutputSettings) -> ExitCode {
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", line(w));
     }
     if output.json {
         match serde_json::to_string_pretty(report) {
@@ -259,8 +329,8 @@ fn render_verify(report: &VerifyReport, output: OutputSettings) -> ExitCode {
     } else if output.verbosity == Verbosity::Quiet {
         // Quiet: only the failures and the summary.
         let text = verify_report::human(report, false);
-        for line in text.lines().filter(|l| !l.starts_with('✅')) {
-            println!("{line}");
+        for l in text.lines().filter(|l| !l.starts_with('✅')) {
+            println!("{l}");
         }
     } else {
         print!(
@@ -279,7 +349,7 @@ fn render_verify(report: &VerifyReport, output: OutputSettings) -> ExitCode {
 /// A run-level error: on stderr, and with `--json` also as a JSON object on
 /// stdout, so a consumer of the report always gets JSON.
 fn fail(e: &Error, json: bool) -> ExitCode {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", line(e));
     if json {
         println!(
             "{}",
@@ -287,4 +357,61 @@ fn fail(e: &Error, json: bool) -> ExitCode {
         );
     }
     ExitCode::from(e.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn log_line(ansi: bool) -> String {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .fmt_fields(LineFields::default())
+            .with_ansi(ansi)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(
+                error = %"HTTP 503: bad\n::warning::injected\r\n\x1b[2J\u{202e}",
+                attempt = 1,
+                "retrying\nnow"
+            );
+        });
+        let out = sink.0.lock().unwrap().clone();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Whatever a field holds, an event is one line, its final newline kept.
+    #[test]
+    fn log_events_are_one_printable_line() {
+        for ansi in [false, true] {
+            let out = log_line(ansi);
+            assert_eq!(out.matches('\n').count(), 1, "{out:?}");
+            assert!(out.ends_with('\n'), "{out:?}");
+            assert!(!out.contains('\r') && !out.contains('\u{202e}'), "{out:?}");
+            assert!(!out.contains("\x1b[2J"), "{out:?}");
+            assert!(
+                out.contains(r"HTTP 503: bad\n::warning::injected\r\n\u{1b}[2J\u{202e}"),
+                "{out:?}"
+            );
+            assert!(out.contains(r"retrying\nnow"), "{out:?}");
+            // The level's colour is ours, and kept on a terminal.
+            assert_eq!(out.contains('\x1b'), ansi, "{out:?}");
+        }
+    }
 }

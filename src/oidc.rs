@@ -4,10 +4,14 @@
 //! Actions token endpoint, then `sigstore-oidc`'s ambient detection for other CI
 //! providers), the Actions request itself, reading the token's claims (unverified:
 //! Fulcio authenticates the token), and the rule that a token is never printed:
-//! [`Secret`] and [`IdToken`] redact themselves in `Debug` and `Display`.
+//! [`Secret`] and [`IdToken`] redact themselves in `Debug` and `Display`, and a
+//! token requested mid-run is handed to the run's [`TokenObserver`] the
+//! moment it arrives (so the binary can mask it in a CI log before anything
+//! else is printed).
 //! It knows nothing of Fulcio or certificates beyond which SAN a token should yield.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -379,6 +383,24 @@ struct ActionsTokenResponse {
     value: String,
 }
 
+/// Told of each token [`TokenSource::fetch`] requested (from the Actions
+/// endpoint or ambient CI credentials, not one given outright), before it is
+/// parsed, used or could be shown anywhere.
+#[derive(Clone)]
+pub struct TokenObserver(Arc<dyn Fn(&Secret) + Send + Sync>);
+
+impl TokenObserver {
+    pub fn new(f: impl Fn(&Secret) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for TokenObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenObserver")
+    }
+}
+
 /// Where tokens come from for the whole run, so the session can fetch a fresh
 /// one when a short-lived CI token expires between certificates.
 #[derive(Debug, Clone)]
@@ -386,6 +408,7 @@ pub struct TokenSource {
     settings: IdentitySettings,
     http: reqwest::Client,
     retry: RetryPolicy,
+    observer: Option<TokenObserver>,
 }
 
 impl TokenSource {
@@ -394,6 +417,19 @@ impl TokenSource {
             settings,
             http,
             retry,
+            observer: None,
+        }
+    }
+
+    /// Hand every requested token to `observer` as soon as it arrives.
+    pub fn observed_by(mut self, observer: TokenObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn arrived(&self, token: &str) {
+        if let Some(o) = &self.observer {
+            (o.0)(&Secret::new(token));
         }
     }
 
@@ -409,6 +445,7 @@ impl TokenSource {
         }
         if let Some(req) = &self.settings.actions {
             let jwt = self.request_actions_token(req).await?;
+            self.arrived(&jwt);
             return IdToken::parse(TokenOrigin::GitHubActions, &jwt);
         }
         if self.settings.github_actions {
@@ -420,7 +457,10 @@ impl TokenSource {
             .await
             .map_err(TokenError::Ambient)?
         {
-            Some(token) => IdToken::parse(TokenOrigin::AmbientCi, token.expose_secret()),
+            Some(token) => {
+                self.arrived(token.expose_secret());
+                IdToken::parse(TokenOrigin::AmbientCi, token.expose_secret())
+            }
             None => Err(TokenError::NotFound),
         }
     }

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use releasekit_sandbox::Sandbox;
+use releasekit_sandbox::{Fault, Sandbox, Service};
 
-use crate::util::{bin, code, run, stdout, verify_bundle, Work};
+use crate::util::{assert_printable, bin, code, run, stdout, verify_bundle, Work};
 
 const REPO: &str = "octo-org/octo-repo";
 
@@ -25,6 +25,12 @@ fn action(sandbox: &Sandbox, work: &Work, inputs: &[(&str, &str)]) -> assert_cmd
         cmd.env(format!("INPUT_{}", k.to_uppercase()), v);
     }
     cmd
+}
+
+/// Whether the character at `i` is backslash-escaped (an odd run of
+/// backslashes before it).
+fn escaped(s: &str, i: usize) -> bool {
+    s[..i].chars().rev().take_while(|&c| c == '\\').count() % 2 == 1
 }
 
 fn read(p: &Path) -> String {
@@ -122,5 +128,75 @@ async fn a_tag_without_a_release_fails_with_an_annotation() {
         stdout(&o).contains("::error::octo-org/octo-repo has no release for tag `v9.9.9`"),
         "{}",
         stdout(&o)
+    );
+}
+
+/// Hostile file names (found by a glob) and a hostile Rekor error body, in
+/// action mode: every line of the log is one printable line with no workflow
+/// command but ours, annotations use the toolkit's escaping, and the step
+/// summary shows the names as text (no markdown, no HTML, no broken table).
+#[tokio::test(flavor = "multi_thread")]
+async fn untrusted_text_cannot_inject_into_the_log_or_the_summary() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    let names = [
+        "nl\n::warning::injected.tgz",
+        "esc\x1b[2J ##[warning]legacy.tgz",
+        "md`|<img src=x onerror=alert(1)>*_[x](javascript:y)$x$ :+1: @octocat #1.tgz",
+    ];
+    for n in names {
+        work.file(&format!("dist/{n}"), n);
+    }
+    sandbox.faults(Service::RekorV1).fail_next(
+        names.len(),
+        Fault::status_body(400, "no\n::warning::injected by rekor\x1b[2J"),
+    );
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "dist/*"), ("upload", "false")],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert_printable("stdout", &out);
+    assert_printable("stderr", &crate::util::stderr(&o));
+    // @actions/core's escaping, and what it leaves shown escaped.
+    for file in [
+        r"dist/nl%0A%3A%3Awarning%3A%3Ainjected.tgz",
+        r"dist/esc\u{1b}[2J ##\u{5b}warning]legacy.tgz",
+    ] {
+        assert!(
+            out.contains(&format!(
+                "::error file={file}::Rekor at {} did not log the signature: Rekor returned HTTP 400: failed to create entry: no%0A::warning::injected by rekor\\u{{1b}}[2J",
+                sandbox.urls().rekor_v1
+            )),
+            "{out}"
+        );
+    }
+    let summary = read(&work.path("gh/summary"));
+    assert_printable("summary", &summary);
+    // In the name's cell, each character markdown or HTML would act on is
+    // backslash-escaped.
+    let row = summary.lines().find(|l| l.starts_with("| md")).unwrap();
+    let cell = &row[2..row.find(".tgz |").unwrap()];
+    for (i, c) in cell.char_indices() {
+        if "`|<>*_[]()$:@#&".contains(c) {
+            assert!(escaped(cell, i), "{c} unescaped in {cell}");
+        }
+    }
+    for row in summary.lines().filter(|l| l.starts_with("| ")).skip(1) {
+        let unescaped = row
+            .char_indices()
+            .filter(|&(i, c)| c == '|' && !escaped(row, i))
+            .count();
+        assert_eq!(unescaped, 5, "a cell broke out of its column: {row}");
+    }
+    assert!(
+        summary.contains(
+            "md\\`\\|\\<img src\\=x onerror\\=alert\\(1\\)\\>\\*\\_\\[x\\]\\(javascript\\:y\\)"
+        ),
+        "{summary}"
     );
 }

@@ -9,7 +9,9 @@
 
 use releasekit_sandbox::{Fault, Sandbox, Service};
 
-use crate::util::{bin, code, run, sign, sign_v2, stderr, stdout, verify_bundle, Work};
+use crate::util::{
+    assert_printable, bin, code, run, sign, sign_v2, stderr, stdout, verify_bundle, Work,
+};
 
 /// Attempts the product makes per request (net::RetryPolicy::default()).
 const ATTEMPTS: usize = 4;
@@ -438,4 +440,59 @@ async fn github_upload_down_keeps_the_bundles_and_names_each_asset() {
         .github()
         .assets("octo-org/octo-repo", "v1.0.0")
         .is_empty());
+}
+
+/// What a hostile proxy or service may put in an error answer: line breaks,
+/// a workflow command, ESC sequences, a bidi override.
+const HOSTILE_BODY: &str =
+    "bad request\n::warning::injected\r\n##[error]legacy\x1b]0;title\x07\x1b[2J\u{202e}";
+
+/// Error bodies reach the user's terminal and the CI log as one printable
+/// line: a retried 503 from Fulcio (in the retry log line), a 400 from Rekor
+/// (in the artifact's failure), a 403 from GitHub (in the run's error).
+#[tokio::test(flavor = "multi_thread")]
+async fn error_bodies_are_printed_on_one_line() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/b.whl", "b");
+    sandbox
+        .faults(Service::Fulcio)
+        .fail_next(1, Fault::status_body(503, HOSTILE_BODY));
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::status_body(400, HOSTILE_BODY));
+    let github = sandbox.faults(Service::GitHub);
+    github.fail_next(
+        1,
+        Fault::status_body(
+            403,
+            serde_json::json!({ "message": HOSTILE_BODY }).to_string(),
+        ),
+    );
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args([
+        "dist",
+        "--jobs",
+        "1",
+        "--upload",
+        "--release-tag",
+        "v1.0.0",
+        "--repo",
+        "octo-org/octo-repo",
+    ])
+    .env("GITHUB_API_URL", &sandbox.urls().github_api)
+    .env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_ne!(code(&o), 0);
+    assert_eq!(sandbox.faults(Service::Fulcio).pending(), 0);
+    assert_eq!(sandbox.faults(Service::RekorV1).pending(), 0);
+    assert_eq!(github.pending(), 0);
+    assert_printable("stdout", &stdout(&o));
+    assert_printable("stderr", &stderr(&o));
+    let all = stdout(&o) + &stderr(&o);
+    let shown = "bad request\\n::warning::injected\\r\\n##\\u{5b}error]legacy";
+    // Once per place it reached: the retry log, the artifact's line and the
+    // summary, the run's error.
+    assert!(all.matches(shown).count() >= 4, "{all}");
 }

@@ -76,7 +76,8 @@ fn assert_no_leak(o: &Output, work: &Work, secrets: &[String]) {
     for needle in needles(secrets) {
         for (name, text) in [("stdout", out.as_ref()), ("stderr", err.as_str())] {
             for line in text.lines() {
-                if line == format!("::add-mask::{needle}") {
+                let masked = line.strip_prefix("::add-mask::");
+                if masked.is_some_and(|m| secrets.iter().any(|s| s == m)) {
                     continue;
                 }
                 assert!(
@@ -183,4 +184,50 @@ async fn action_with_full_tracing_leaks_no_token() {
     ];
     secrets.extend(tokens_sent_to_fulcio(&sandbox));
     assert_no_leak(&o, &work, &secrets);
+}
+
+/// Action mode: the identity token fetched from the Actions endpoint mid-run
+/// is masked the moment it arrives, before anything else is printed, and
+/// appears in no other line.
+#[tokio::test(flavor = "multi_thread")]
+async fn action_masks_the_fetched_identity_token_first() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app-1.0.tar.gz", "app");
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("action")
+        .envs(sandbox.env())
+        .env("GITHUB_OUTPUT", work.path("gh/output"))
+        .env("GITHUB_STEP_SUMMARY", work.path("gh/summary"))
+        .env("INPUT_TRUST-CONFIG", sandbox.trust_config_path())
+        .env("INPUT_GITHUB-TOKEN", sandbox.github_token())
+        .env("INPUT_RELEASE-TAG", "")
+        .env("INPUT_IDENTITY-TOKEN", "")
+        .env("INPUT_INPUTS", "dist/*.tar.gz");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    let tokens = tokens_sent_to_fulcio(&sandbox);
+    assert_eq!(tokens.len(), 1, "one token for the run");
+    let jwt = &tokens[0];
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    let mask = format!("::add-mask::{jwt}");
+    let at = lines
+        .iter()
+        .position(|l| *l == mask)
+        .unwrap_or_else(|| panic!("the fetched token was not masked:\n{out}"));
+    // Before it: only the masks of the secrets known at start, and the group
+    // the signing runs in.
+    for l in &lines[..at] {
+        assert!(
+            l.starts_with("::add-mask::") || *l == "::group::Signing",
+            "printed before the token's mask: {l}"
+        );
+    }
+    assert!(lines[..at].contains(&"::group::Signing"), "{out}");
+    for (i, l) in lines.iter().enumerate() {
+        assert!(i == at || !l.contains(jwt.as_str()), "the token in {l}");
+    }
+    assert!(!stderr(&o).contains(jwt.as_str()));
 }

@@ -150,3 +150,36 @@ pub fn filters(work: &Work) -> Vec<(String, String)> {
         ),
     ]
 }
+
+/// The workflow commands action mode prints itself; any other is injected.
+const OUR_COMMANDS: &[&str] = &["add-mask", "group", "endgroup", "error"];
+
+/// Every line of `text` (`what` names it in a failure) is one printable line:
+/// no control character, no bidi override or Unicode line separator, and no
+/// workflow command but ours, as the Actions runner reads them (`::` after
+/// leading whitespace, or the legacy `##[` anywhere in a line).
+pub fn assert_printable(what: &str, text: &str) {
+    for line in text.split('\n') {
+        let bad = line.chars().find(|&c| {
+            c.is_control()
+                || matches!(
+                    c,
+                    '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        });
+        assert!(bad.is_none(), "{what}: {bad:?} printed raw in {line:?}");
+        assert!(
+            !line.contains("##["),
+            "{what}: a legacy workflow command in {line:?}"
+        );
+        if let Some(command) = line.trim_start().strip_prefix("::") {
+            let name = command.split([':', ' ']).next().unwrap_or_default();
+            assert!(
+                OUR_COMMANDS.contains(&name),
+                "{what}: an injected workflow command in {line:?}"
+            );
+        }
+    }
+}

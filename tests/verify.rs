@@ -9,7 +9,9 @@ use base64::Engine as _;
 use releasekit_sandbox::Sandbox;
 use serde_json::Value;
 
-use crate::util::{bin, code, filters, run, sign_v2, signed, stderr, stdout, Work};
+use crate::util::{
+    assert_printable, bin, code, filters, run, sign, sign_v2, signed, stderr, stdout, Work,
+};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -716,4 +718,68 @@ async fn failure_wording_snapshot() {
             format!("{}---\n{}", stdout(&o), stdout(&wrong))
         )
     });
+}
+
+/// What came from a file name or a bundle reaches the terminal as one
+/// printable line: line breaks, ESC sequences, bidi overrides and workflow
+/// commands (`::warning::` at a line's start, `##[` anywhere) are shown
+/// escaped, in `sign`'s lines, its dry run, and `verify`'s lines.
+#[tokio::test(flavor = "multi_thread")]
+async fn untrusted_text_stays_on_one_line() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let names = [
+        "nl\n::warning::injected.whl",
+        "::warning::lead.whl",
+        "esc\x1b]0;title\x07\x1b[2J.whl",
+        "bidi\u{202e}lhw.exe",
+        "legacy ##[warning]injected.whl",
+        "media.whl",
+        "kind.whl",
+        "algorithm.whl",
+    ];
+    for n in names {
+        work.file(n, n);
+    }
+    let mut dry = sign(&sandbox, work.dir.path());
+    dry.arg("--dry-run").args(names);
+    let o = run(dry).await;
+    assert_eq!(code(&o), 0);
+    assert_printable("sign --dry-run stdout", &stdout(&o));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["--jobs", "1"]).args(names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert_printable("sign stdout", &stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Signed: nl\\n::warning::injected.whl -> "),
+        "{}",
+        stdout(&o)
+    );
+
+    let hostile = "\n::warning::injected\x1b[2J\u{2028}##[error]x";
+    mutate(&work, "media.whl", |v| {
+        v["mediaType"] = Value::String(format!(
+            "application/vnd.dev.sigstore.bundle.v0.3+json{hostile}"
+        ));
+    });
+    mutate(&work, "kind.whl", |v| {
+        v["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"] =
+            Value::String(format!("hashedrekord{hostile}"));
+    });
+    mutate(&work, "algorithm.whl", |v| {
+        v["messageSignature"]["messageDigest"]["algorithm"] =
+            Value::String(format!("SHA2_256{hostile}"));
+    });
+    let mut args: Vec<&str> = names.to_vec();
+    args.push("-v");
+    let o = verify_strict(&sandbox, work.dir.path(), &args).await;
+    assert_eq!(code(&o), 1);
+    assert_printable("verify stdout", &stdout(&o));
+    assert_printable("verify stderr", &stderr(&o));
+    let media = line_for(&o, "media.whl");
+    assert!(
+        media.contains("\\n::warning::injected\\u{1b}[2J\\u{2028}"),
+        "{media}"
+    );
 }

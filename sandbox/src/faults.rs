@@ -2,7 +2,8 @@
 //!
 //! Owns the middleware every sandbox service runs behind: added latency (fixed +
 //! jitter), a queue of faults consumed by the next requests (an HTTP status with an
-//! optional `Retry-After`, a connection dropped mid-response, a malformed body), and
+//! optional `Retry-After` or a body of the test's choosing, a connection dropped
+//! mid-response, a malformed body), and
 //! a log of the requests the service received. It knows nothing of what a service
 //! does; the services never consult it.
 
@@ -27,6 +28,11 @@ pub enum Fault {
         status: u16,
         retry_after: Option<u64>,
     },
+    /// Answer with this status and exactly this body: what a proxy's error page
+    /// or a service's own error message may hold (line breaks, control
+    /// characters, workflow commands). Sent as `application/json` when it
+    /// parses as JSON, else as `text/plain`.
+    StatusBody { status: u16, body: String },
     /// Run the real handler, then send its headers and half its body and cut the
     /// connection.
     DropConnection,
@@ -40,6 +46,14 @@ impl Fault {
         Fault::Status {
             status,
             retry_after: None,
+        }
+    }
+
+    /// An error status with `body` as the whole answer.
+    pub fn status_body(status: u16, body: impl Into<String>) -> Self {
+        Fault::StatusBody {
+            status,
+            body: body.into(),
         }
     }
 
@@ -162,8 +176,11 @@ pub struct ControlRequest {
     pub count: Option<usize>,
     /// Fail with this status...
     pub status: Option<u16>,
-    /// ...and this `Retry-After`.
+    /// ...and this `Retry-After`...
     pub retry_after: Option<u64>,
+    /// ...or this body (instead of the small JSON error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     #[serde(default)]
     pub drop_connection: bool,
     #[serde(default)]
@@ -192,10 +209,14 @@ impl ControlRequest {
                 if !(100..=599).contains(&status) {
                     return Err(format!("status {status} is not an HTTP status"));
                 }
-                Some(Fault::Status {
-                    status,
-                    retry_after: self.retry_after,
-                })
+                match (&self.body, self.retry_after) {
+                    (Some(_), Some(_)) => return Err("choose one of body, retry_after".into()),
+                    (Some(body), None) => Some(Fault::status_body(status, body.clone())),
+                    (None, retry_after) => Some(Fault::Status {
+                        status,
+                        retry_after,
+                    }),
+                }
             }
             (None, true, false) => Some(Fault::DropConnection),
             (None, false, true) => Some(Fault::MalformedBody),
@@ -261,6 +282,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
             status,
             retry_after,
         }) => status_response(status, retry_after),
+        Some(Fault::StatusBody { status, body }) => body_response(status, body),
         other => {
             let response = next.run(Request::from_parts(parts, Body::from(body))).await;
             match other {
@@ -295,6 +317,16 @@ fn status_response(status: u16, retry_after: Option<u64>) -> Response {
     response
 }
 
+fn body_response(status: u16, body: String) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let content_type = if serde_json::from_str::<serde_json::Value>(&body).is_ok() {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    (code, [("content-type", content_type)], body).into_response()
+}
+
 fn malformed(response: Response) -> Response {
     let (mut parts, _) = response.into_parts();
     parts.headers.remove("content-length");
@@ -320,4 +352,30 @@ async fn drop_mid_body(response: Response) -> Response {
         )),
     ]);
     Response::from_parts(parts, Body::from_stream(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_requests_queue_a_body_of_their_choosing() {
+        let faults = Faults::default();
+        let req = ControlRequest {
+            status: Some(502),
+            body: Some("<html>\nbad gateway</html>".into()),
+            ..ControlRequest::default()
+        };
+        req.apply(&faults).unwrap();
+        assert_eq!(
+            faults.take_fault("/"),
+            Some(Fault::status_body(502, "<html>\nbad gateway</html>"))
+        );
+        let both = ControlRequest {
+            retry_after: Some(1),
+            ..req
+        };
+        assert!(both.apply(&faults).is_err());
+        assert_eq!(faults.pending(), 0);
+    }
 }

@@ -76,6 +76,9 @@ enum Command {
         /// With --status: send `Retry-After: N`.
         #[arg(long)]
         retry_after: Option<u64>,
+        /// With --status: answer with exactly this body.
+        #[arg(long, requires = "status", conflicts_with = "retry_after")]
+        body: Option<String>,
         /// Cut the connection mid-response.
         #[arg(long)]
         drop_connection: bool,
@@ -174,6 +177,7 @@ async fn main() -> anyhow::Result<()> {
             jitter_ms,
             status,
             retry_after,
+            body,
             drop_connection,
             malformed_body,
             count,
@@ -187,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
                 count: Some(count),
                 status,
                 retry_after,
+                body,
                 drop_connection,
                 malformed_body,
                 only_paths_containing: None,

@@ -2,13 +2,19 @@
 //! step summary, as strings.
 //!
 //! Owns the syntax of `::add-mask::`, `::error file=..::`, `::group::`, the
-//! `$GITHUB_OUTPUT` format and the summary's markdown table. It writes
-//! nothing: the binary appends these to the files and streams the runner reads.
+//! `$GITHUB_OUTPUT` format and the summary's markdown table, and how outside
+//! text is made inert in each: @actions/core's escaping in workflow commands
+//! (then [`line`] for what it leaves), a fresh heredoc delimiter per
+//! multi-line output, markdown escapes in the summary. It writes nothing: the
+//! binary appends these to the files and streams the runner reads.
 
 use std::fmt::Write as _;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+
 use super::{AssetKind, IdentityReport, Outcome, SignReport, UploadReport};
 use crate::oidc::Secret;
+use crate::text::line;
 
 /// `::add-mask::` lines; printed before anything else.
 pub fn masks(secrets: &[Secret]) -> String {
@@ -26,13 +32,13 @@ pub fn upload_lines(up: &UploadReport) -> String {
     for a in &up.assets {
         match (&a.action, &a.error) {
             (_, Some(e)) => {
-                let _ = writeln!(s, "❌ {}: {e}", a.asset);
+                let _ = writeln!(s, "❌ {}: {}", line(&a.asset), line(e));
             }
             (Some(action), None) => {
                 let _ = writeln!(
                     s,
                     "✅ {}: {}{}",
-                    a.asset,
+                    line(&a.asset),
                     action.describe(),
                     if a.checked {
                         " (verified on the release)"
@@ -48,7 +54,7 @@ pub fn upload_lines(up: &UploadReport) -> String {
 }
 
 pub fn group(title: &str) -> String {
-    format!("::group::{}\n", escape_data(title))
+    format!("::group::{}\n", line(escape_data(title)))
 }
 
 pub const END_GROUP: &str = "::endgroup::\n";
@@ -58,10 +64,10 @@ pub fn error(file: Option<&std::path::Path>, message: &str) -> String {
     match file {
         Some(f) => format!(
             "::error file={}::{}\n",
-            escape_property(&f.display().to_string()),
-            escape_data(message)
+            line(escape_property(&f.display().to_string())),
+            line(escape_data(message))
         ),
-        None => format!("::error::{}\n", escape_data(message)),
+        None => format!("::error::{}\n", line(escape_data(message))),
     }
 }
 
@@ -79,8 +85,17 @@ pub fn annotations(sign: &SignReport, upload: Option<&UploadReport>) -> String {
     s
 }
 
+/// A `$GITHUB_OUTPUT` value holding the delimiter chosen to end it: written,
+/// it would end early and its rest would set other outputs.
+#[derive(Debug, thiserror::Error)]
+#[error("the step outputs were not written: the value of `{name}` holds `{delimiter}`, the random delimiter chosen to end it, so it could set other outputs")]
+pub struct OutputError {
+    pub name: String,
+    pub delimiter: String,
+}
+
 /// The `$GITHUB_OUTPUT` lines: `bundles`, `signed-count`, `identity`, `release-url`.
-pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> String {
+pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<String, OutputError> {
     let bundles: Vec<String> = sign
         .artifacts
         .iter()
@@ -104,20 +119,26 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> String {
             upload.map(|u| u.release_url.clone()).unwrap_or_default(),
         ),
     ] {
-        s += &output_line(k, &v);
+        let delimiter = format!("ghadelimiter_{}", hex::encode(rand::random::<[u8; 16]>()));
+        s += &output_line(k, &v, &delimiter)?;
     }
-    s
+    Ok(s)
 }
 
-/// `name=value`, or the heredoc form when the value has a newline (it cannot
-/// then be confused with another output).
-fn output_line(name: &str, value: &str) -> String {
-    if value.contains('\n') || value.contains('\r') {
-        let delimiter = format!("ghadelimiter_{}", hex::encode(rand::random::<[u8; 16]>()));
-        format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
-    } else {
-        format!("{name}={value}\n")
+/// `name=value`, or, when the value has a line break, the heredoc form ended
+/// by `delimiter` (as @actions/core writes file commands), refused when the
+/// value holds the delimiter.
+fn output_line(name: &str, value: &str, delimiter: &str) -> Result<String, OutputError> {
+    if !(value.contains('\n') || value.contains('\r')) {
+        return Ok(format!("{name}={value}\n"));
     }
+    if value.contains(delimiter) {
+        return Err(OutputError {
+            name: name.to_owned(),
+            delimiter: delimiter.to_owned(),
+        });
+    }
+    Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
 }
 
 /// The step summary: one row per artifact.
@@ -127,14 +148,13 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
         identity, issuer, ..
     } = &sign.identity
     {
-        let _ = writeln!(s, "Signed by `{identity}` (issuer `{issuer}`)\n");
+        let _ = writeln!(s, "Signed by {} (issuer {})\n", md(identity), md(issuer));
     }
     if let Some(u) = upload {
         let _ = writeln!(
             s,
-            "Release: [{}]({}){}\n",
-            u.tag,
-            u.release_url,
+            "Release: {}{}\n",
+            md_link(&u.tag, &u.release_url),
             if u.draft { " (draft)" } else { "" }
         );
     }
@@ -152,7 +172,7 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
             Outcome::Reused { sha256, log_index } => {
                 (format!("`{sha256}` (kept)"), log_index.to_string())
             }
-            Outcome::Failed { error } => (format!("❌ {}", cell(error)), String::new()),
+            Outcome::Failed { error } => (format!("❌ {}", md(error)), String::new()),
             Outcome::Planned { .. } => ("(dry run)".into(), String::new()),
         };
         let asset = upload
@@ -162,19 +182,65 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
                     .find(|x| x.artifact == a.path && x.kind == AssetKind::Bundle)
             })
             .map(|x| match (&x.download_url, &x.error) {
-                (_, Some(e)) => format!("❌ {}", cell(e)),
-                (Some(url), None) => format!("[{}]({url})", cell(&x.asset)),
-                (None, None) => cell(&x.asset),
+                (_, Some(e)) => format!("❌ {}", md(e)),
+                (Some(url), None) => md_link(&x.asset, url),
+                (None, None) => md(&x.asset),
             })
             .unwrap_or_default();
-        let _ = writeln!(s, "| {} | {sha} | {index} | {asset} |", cell(&name));
+        let _ = writeln!(s, "| {} | {sha} | {index} | {asset} |", md(&name));
     }
     s
 }
 
-/// A table cell: no pipes or line breaks.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+/// Outside text as inline markdown that shows as itself: one [`line`], with
+/// every ASCII punctuation character backslash-escaped (CommonMark lets any
+/// be), so no emphasis, code span, link, HTML tag or entity, table pipe,
+/// emoji shortcode, mention, reference or math can form. `.`, `-` and `/`
+/// are left as they are: they mean something only at the start of a line,
+/// and no value starts one.
+fn md(s: &str) -> String {
+    let mut out = String::new();
+    for c in line(s).chars() {
+        if c.is_ascii_punctuation() && !matches!(c, '.' | '-' | '/') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// What a link destination may not hold as is: it would end the
+/// destination or the table cell, or open markup.
+const LINK_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'\'')
+    .add(b'(')
+    .add(b')')
+    .add(b'<')
+    .add(b'>')
+    .add(b'[')
+    .add(b']')
+    .add(b'\\')
+    .add(b'`')
+    .add(b'|')
+    .add(b'{')
+    .add(b'}')
+    .add(b'^');
+
+/// A link showing `label` to a URL a server gave: only http(s) URLs become
+/// links, percent-encoded where markdown would read them; anything else is
+/// shown as text.
+fn md_link(label: &str, url: &str) -> String {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        format!(
+            "[{}]({})",
+            md(label),
+            utf8_percent_encode(url, LINK_ESCAPES)
+        )
+    } else {
+        format!("{} ({})", md(label), md(url))
+    }
 }
 
 /// Workflow command data escaping (as @actions/core `escapeData`).
@@ -205,17 +271,70 @@ mod tests {
         );
     }
 
+    /// Beyond @actions/core's escaping, what would still reach the log raw
+    /// (controls, the legacy `##[` prefix) is shown escaped.
     #[test]
-    fn multiline_outputs_use_a_delimiter() {
-        assert_eq!(output_line("k", "v"), "k=v\n");
-        let s = output_line("k", "a\nb");
-        let (head, rest) = s.split_once('\n').unwrap();
-        let delimiter = head.strip_prefix("k<<").unwrap();
-        assert_eq!(rest, format!("a\nb\n{delimiter}\n"));
+    fn commands_show_other_controls_escaped() {
+        assert_eq!(
+            error(
+                Some("d/\x1b[2J.tgz".as_ref()),
+                "no\n::warning::x \u{202e} ##[error]y"
+            ),
+            "::error file=d/\\u{1b}[2J.tgz::no%0A::warning::x \\u{202e} ##\\u{5b}error]y\n"
+        );
+        assert_eq!(group("v1\n::x"), "::group::v1%0A::x\n");
     }
 
     #[test]
-    fn cells_cannot_break_the_table() {
-        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    fn multiline_outputs_use_a_delimiter() {
+        let d = "ghadelimiter_0123";
+        assert_eq!(output_line("k", "v", d).unwrap(), "k=v\n");
+        assert_eq!(
+            output_line("k", "a\nb", d).unwrap(),
+            "k<<ghadelimiter_0123\na\nb\nghadelimiter_0123\n"
+        );
+        let e = output_line("k", "a\nghadelimiter_0123\nother=x", d).unwrap_err();
+        assert!(e.to_string().contains("`k`"), "{e}");
+        let sign = SignReport {
+            dry_run: false,
+            instance: super::super::InstanceReport {
+                name: "i".into(),
+                fulcio: String::new(),
+                rekor: String::new(),
+                rekor_version: crate::inputs::RekorVersion::V1,
+                tsa: None,
+            },
+            identity: IdentityReport::Certified {
+                identity: "id\nsigned-count=99".into(),
+                issuer: "iss".into(),
+                token_source: crate::oidc::TokenOrigin::Flag,
+            },
+            certificates: 1,
+            artifacts: Vec::new(),
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let out = outputs(&sign, None).unwrap();
+        let (_, rest) = out.split_once("identity<<").unwrap();
+        let (delimiter, rest) = rest.split_once('\n').unwrap();
+        assert!(delimiter.starts_with("ghadelimiter_") && delimiter.len() > 40);
+        assert!(rest.starts_with(&format!("id\nsigned-count=99\n{delimiter}\n")));
+    }
+
+    #[test]
+    fn markdown_shows_text_as_text() {
+        assert_eq!(md("a|b\nc"), "a\\|b\\\\nc");
+        assert_eq!(
+            md("x`<b>&amp;*_[l](u) $m$ :+1: @me #1 ~~s~~ app-1.0/x"),
+            "x\\`\\<b\\>\\&amp\\;\\*\\_\\[l\\]\\(u\\) \\$m\\$ \\:\\+1\\: \\@me \\#1 \\~\\~s\\~\\~ app-1.0/x"
+        );
+        assert_eq!(
+            md_link("v1", "https://h/r/v1 x)(<|>\n"),
+            "[v1](https://h/r/v1%20x%29%28%3C%7C%3E%0A)"
+        );
+        assert_eq!(
+            md_link("v1", "javascript:alert(1)"),
+            "v1 (javascript\\:alert\\(1\\))"
+        );
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! Owns wording and layout of terminal output, as strings and as an
 //! indicatif bar; it writes nothing itself (the binary decides where text
-//! goes), except that the bar draws on stderr while a run is going.
+//! goes), except that the bar draws on stderr while a run is going. Every
+//! path, name, identity, URL and error shown passes through [`line`]: they
+//! come from the file system, tokens, trust files and servers.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +17,7 @@ use crate::inputs::release::ReleaseMode;
 use crate::plan::SkipReason;
 use crate::release::AssetAction;
 use crate::sign::Progress;
+use crate::text::line;
 
 /// One line for an artifact as it finishes.
 pub fn artifact_line(a: &ArtifactReport) -> String {
@@ -25,21 +28,26 @@ pub fn artifact_line(a: &ArtifactReport) -> String {
             ..
         } => format!(
             "✅ Signed: {} -> {} (log index {log_index}{})",
-            a.path.display(),
-            a.bundle.display(),
+            line(a.path.display()),
+            line(a.bundle.display()),
             if *timestamped { ", timestamped" } else { "" }
         ),
         Outcome::Reused { .. } => {
-            format!("✅ Kept: {} (existing bundle verified)", a.path.display())
+            format!(
+                "✅ Kept: {} (existing bundle verified)",
+                line(a.path.display())
+            )
         }
-        Outcome::Failed { error } => format!("❌ Failed: {}: {error}", a.path.display()),
+        Outcome::Failed { error } => {
+            format!("❌ Failed: {}: {}", line(a.path.display()), line(error))
+        }
         Outcome::Planned {
             blocked_by_existing_bundle,
         } => format!(
             "{} ({} bytes) -> {}{}",
-            a.path.display(),
+            line(a.path.display()),
             a.size,
-            a.bundle.display(),
+            line(a.bundle.display()),
             if *blocked_by_existing_bundle {
                 " [bundle exists: would fail without --overwrite]"
             } else {
@@ -51,13 +59,17 @@ pub fn artifact_line(a: &ArtifactReport) -> String {
 
 fn identity_line(r: &SignReport) -> String {
     match &r.identity {
-        IdentityReport::Planned(plan) => format!("Identity: {plan}"),
+        IdentityReport::Planned(plan) => format!("Identity: {}", line(plan)),
         IdentityReport::Certified {
             identity,
             issuer,
             token_source,
         } => {
-            format!("Identity: {identity} (issuer {issuer}, token from {token_source})")
+            format!(
+                "Identity: {} (issuer {}, token from {token_source})",
+                line(identity),
+                line(issuer)
+            )
         }
     }
 }
@@ -66,13 +78,13 @@ fn instance_line(r: &SignReport) -> String {
     let i = &r.instance;
     format!(
         "Instance: {} (Fulcio {}, Rekor {} {}{})",
-        i.name,
-        i.fulcio,
+        line(&i.name),
+        line(&i.fulcio),
         i.rekor_version,
-        i.rekor,
+        line(&i.rekor),
         i.tsa
             .as_deref()
-            .map(|t| format!(", TSA {t}"))
+            .map(|t| format!(", TSA {}", line(t)))
             .unwrap_or_default()
     )
 }
@@ -97,16 +109,13 @@ pub fn dry_run(r: &SignReport, upload: Option<&UploadPlan>) -> String {
 /// The release half of a dry run: which release, what happens to it, and
 /// the assets in upload order. The release is not looked up (no request).
 fn upload_plan(s: &mut String, up: &UploadPlan) {
+    let (tag, repo) = (line(&up.tag), line(&up.repo));
     let release = match up.mode {
-        ReleaseMode::Existing => format!("release {} of {} (it must exist)", up.tag, up.repo),
+        ReleaseMode::Existing => format!("release {tag} of {repo} (it must exist)"),
         ReleaseMode::Draft => format!(
-            "the draft release {} of {} (created if there is none; a published release is refused)",
-            up.tag, up.repo
+            "the draft release {tag} of {repo} (created if there is none; a published release is refused)"
         ),
-        ReleaseMode::Auto => format!(
-            "release {} of {} (a new draft if there is none)",
-            up.tag, up.repo
-        ),
+        ReleaseMode::Auto => format!("release {tag} of {repo} (a new draft if there is none)"),
     };
     let _ = writeln!(
         s,
@@ -119,7 +128,7 @@ fn upload_plan(s: &mut String, up: &UploadPlan) {
         }
     );
     for a in &up.assets {
-        let _ = writeln!(s, "  {a}");
+        let _ = writeln!(s, "  {}", line(a));
     }
     if up.publish {
         let _ = writeln!(s, "Would publish the draft once every asset verified.");
@@ -130,17 +139,17 @@ fn upload_plan(s: &mut String, up: &UploadPlan) {
 pub fn upload_lines(up: &UploadReport) -> String {
     let mut s = String::new();
     for a in &up.assets {
+        let asset = line(&a.asset);
         let _ = match (&a.error, a.action) {
-            (Some(e), _) => writeln!(s, "❌ Upload failed: {}: {e}", a.asset),
+            (Some(e), _) => writeln!(s, "❌ Upload failed: {asset}: {}", line(e)),
             (None, Some(action @ (AssetAction::Equivalent | AssetAction::Unchanged))) => {
-                writeln!(s, "✅ {}: {}", a.asset, action.describe())
+                writeln!(s, "✅ {asset}: {}", action.describe())
             }
             (None, _) => writeln!(
                 s,
-                "⬆ {} -> release {} ({})",
-                a.asset,
-                up.tag,
-                a.download_url.as_deref().unwrap_or_default()
+                "⬆ {asset} -> release {} ({})",
+                line(&up.tag),
+                line(a.download_url.as_deref().unwrap_or_default())
             ),
         };
     }
@@ -151,15 +160,20 @@ pub fn upload_lines(up: &UploadReport) -> String {
 pub fn release_lines(up: &UploadReport) -> String {
     let mut s = String::new();
     if up.created {
-        let _ = writeln!(s, "📝 Created draft release {}", up.tag);
+        let _ = writeln!(s, "📝 Created draft release {}", line(&up.tag));
     }
     if up.published {
-        let _ = writeln!(s, "🚀 Published release {} ({})", up.tag, up.release_url);
+        let _ = writeln!(
+            s,
+            "🚀 Published release {} ({})",
+            line(&up.tag),
+            line(&up.release_url)
+        );
     } else if up.draft && !up.success() {
         let _ = writeln!(
             s,
             "Release {} stays a draft: not every asset verified",
-            up.tag
+            line(&up.tag)
         );
     }
     s
@@ -177,7 +191,7 @@ fn skipped(s: &mut String, r: &SignReport) {
             SkipReason::Directory => "a directory (use --recursive to descend)",
             SkipReason::NotRegular => "not a regular file",
         };
-        let _ = writeln!(s, "  {} ({why})", k.path.display());
+        let _ = writeln!(s, "  {} ({why})", line(k.path.display()));
     }
 }
 
@@ -207,7 +221,7 @@ pub fn summary(r: &SignReport, verbose: bool) -> String {
         }
     );
     for (a, error) in failed {
-        let _ = writeln!(s, "  ❌ {}: {error}", a.path.display());
+        let _ = writeln!(s, "  ❌ {}: {}", line(a.path.display()), line(error));
     }
     s
 }

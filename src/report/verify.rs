@@ -3,13 +3,16 @@
 //! Owns the verify report's shape (also its `--json` schema) and its terminal
 //! wording: `✅ Verified: <artifact>` or `❌ <artifact>: <reason>` per
 //! artifact, then a summary. It prints nothing; `main.rs` decides where the
-//! text goes.
+//! text goes. Paths, identities and errors are shown through [`line`], and
+//! the "pin this signer" hint quotes each value as a shell word, so copying
+//! it runs nothing but `verify`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::text::{self, line};
 use crate::verify::policy::{GitHubClaim, Matcher, Policy};
 use crate::verify::{Signer, Verified};
 
@@ -99,15 +102,17 @@ pub fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
     match &a.outcome {
         VerifyOutcome::Verified(v) if verbose => format!(
             "✅ Verified: {} (signed by {}, issuer {}{})",
-            a.path.display(),
-            v.identity(),
-            v.issuer().unwrap_or("none"),
+            line(a.path.display()),
+            line(v.identity()),
+            line(v.issuer().unwrap_or("none")),
             v.log_index()
                 .map(|i| format!(", log index {i}"))
                 .unwrap_or_default()
         ),
-        VerifyOutcome::Verified(_) => format!("✅ Verified: {}", a.path.display()),
-        VerifyOutcome::Failed { error } => format!("❌ {}: {error}", a.path.display()),
+        VerifyOutcome::Verified(_) => format!("✅ Verified: {}", line(a.path.display())),
+        VerifyOutcome::Failed { error } => {
+            format!("❌ {}: {}", line(a.path.display()), line(error))
+        }
     }
 }
 
@@ -118,29 +123,56 @@ pub fn pin_hint(r: &VerifyReport) -> String {
         let issuer = signer.issuer.as_deref().unwrap_or("none");
         let _ = writeln!(
             s,
-            "Signed by {} (issuer {issuer}); to require this signer, verify with:",
-            signer.identity
+            "Signed by {} (issuer {}); to require this signer, verify with:",
+            line(&signer.identity),
+            line(issuer)
         );
         let target = match &r.release {
-            Some(rel) => format!("--release {rel}"),
+            Some(rel) => format!("--release {}", pin_word(rel)),
             None => "<artifacts>".to_owned(),
         };
         let _ = writeln!(
             s,
-            "  releasekit-sign verify {target} --cert-identity '{}' --cert-oidc-issuer '{issuer}'",
-            signer.identity
+            "  releasekit-sign verify {target} {} {}",
+            pin_flag("--cert-identity", &signer.identity),
+            pin_flag("--cert-oidc-issuer", issuer)
         );
     }
     s
+}
+
+/// `FLAG VALUE` as shell words that require exactly `value`. A value that no
+/// shell word shows on one line (it holds control characters) is required
+/// through the regexp flag instead, by a pattern matching exactly it, with
+/// those characters written as `\x{..}`.
+fn pin_flag(flag: &str, value: &str) -> String {
+    if let Some(word) = text::shell_word(value) {
+        return format!("{flag} {word}");
+    }
+    let mut pattern = String::new();
+    for c in value.chars() {
+        let one = c.encode_utf8(&mut [0; 4]).to_owned();
+        if text::is_printable(&one) {
+            pattern += &regex::escape(&one);
+        } else {
+            let _ = write!(pattern, "\\x{{{:x}}}", c as u32);
+        }
+    }
+    format!("{flag}-regexp {}", pin_word(&pattern))
+}
+
+/// A shell word for `value`, or, if it cannot be one, at least one line.
+fn pin_word(value: &str) -> String {
+    text::shell_word(value).unwrap_or_else(|| line(value))
 }
 
 /// The per-artifact lines and the summary.
 pub fn human(r: &VerifyReport, verbose: bool) -> String {
     let mut s = String::new();
     if verbose {
-        let _ = writeln!(s, "Trusted root: {}", r.instance);
+        let _ = writeln!(s, "Trusted root: {}", line(&r.instance));
         for u in &r.unsigned {
-            let _ = writeln!(s, "Skipped {} (no bundle)", u.display());
+            let _ = writeln!(s, "Skipped {} (no bundle)", line(u.display()));
         }
     }
     for a in &r.artifacts {
@@ -152,8 +184,8 @@ pub fn human(r: &VerifyReport, verbose: bool) -> String {
             let _ = writeln!(
                 s,
                 "⚠ Unsigned: {} (no {}.sigstore.json on the release)",
-                u.display(),
-                u.display()
+                line(u.display()),
+                line(u.display())
             );
         }
     }
@@ -171,4 +203,104 @@ pub fn human(r: &VerifyReport, verbose: bool) -> String {
         }
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(identity: &str, issuer: Option<&str>, release: Option<&str>) -> VerifyReport {
+        VerifyReport {
+            instance: "public-good".into(),
+            policy: PolicyReport {
+                identity: None,
+                issuer: None,
+                github: Vec::new(),
+            },
+            artifacts: Vec::new(),
+            unsigned: Vec::new(),
+            warnings: Vec::new(),
+            signers: vec![Signer {
+                identity: identity.into(),
+                issuer: issuer.map(Into::into),
+            }],
+            release: release.map(Into::into),
+        }
+    }
+
+    /// The words a POSIX shell makes of the hint's command line, after
+    /// `releasekit-sign verify`.
+    fn words_of(hint: &str) -> Vec<String> {
+        let command = hint.lines().nth(1).unwrap();
+        let args = command
+            .strip_prefix("  releasekit-sign verify ")
+            .unwrap_or_else(|| panic!("{command}"))
+            // The placeholder the user replaces, not a redirection.
+            .replace("<artifacts>", "ARTIFACTS");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s\\0' {args}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}");
+        let mut words: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split('\0')
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(words.pop().as_deref(), Some(""));
+        words
+    }
+
+    /// Git refs may hold `'`, `;`, `$`, backticks: the hint, run by a shell,
+    /// passes exactly the identity and issuer, and runs nothing else.
+    #[test]
+    fn pin_hint_is_shell_safe() {
+        let issuer = "https://token.actions.githubusercontent.com";
+        for identity in [
+            "https://github.com/o/r/.github/workflows/r.yml@refs/heads/x'; echo pwned; echo '",
+            "https://github.com/o/r/.github/workflows/r.yml@refs/heads/$(id)`id`${IFS}",
+            "a@b.c",
+            "'\"'\"",
+            "##[warning]x",
+        ] {
+            let hint = pin_hint(&report(identity, Some(issuer), Some("o/r@v1;id")));
+            assert_eq!(hint.lines().count(), 2, "{hint}");
+            assert!(!hint.contains("##["), "{hint}");
+            assert_eq!(
+                words_of(&hint),
+                [
+                    "--release",
+                    "o/r@v1;id",
+                    "--cert-identity",
+                    identity,
+                    "--cert-oidc-issuer",
+                    issuer
+                ],
+                "{hint}"
+            );
+        }
+    }
+
+    /// An identity with control characters is not printed raw: the hint
+    /// pins it with a regexp that matches exactly it.
+    #[test]
+    fn pin_hint_escapes_control_characters() {
+        let identity = "https://github.com/o/r/.github/workflows/r.yml@refs/heads/a\n::warning::x\x1b[2J\u{202e}.*";
+        let hint = pin_hint(&report(identity, None, None));
+        assert_eq!(hint.lines().count(), 2, "{hint}");
+        assert!(text::is_printable(&hint.replace('\n', "")), "{hint}");
+        assert!(hint.contains("issuer none"), "{hint}");
+        let words = words_of(&hint);
+        assert_eq!(words[0], "ARTIFACTS");
+        assert_eq!(words[1], "--cert-identity-regexp");
+        let exact = regex::Regex::new(&format!("^(?:{})$", words[2])).unwrap();
+        assert!(exact.is_match(identity), "{}", words[2]);
+        assert!(
+            !exact.is_match(&identity.replace(".*", "xx")),
+            "{}",
+            words[2]
+        );
+        assert_eq!(words[3..], ["--cert-oidc-issuer", "none"]);
+    }
 }

@@ -17,7 +17,7 @@ use futures::StreamExt as _;
 
 use crate::inputs::{BaseInstance, RekorVersion, SignSettings};
 use crate::net::{self, RetryPolicy};
-use crate::oidc::TokenSource;
+use crate::oidc::{Secret, TokenObserver, TokenSource};
 use crate::plan::Plan;
 use crate::report::{ArtifactReport, IdentityReport, InstanceReport, Outcome, SignReport};
 use crate::trust::{self, Instance, Refresh, TrustError};
@@ -33,6 +33,9 @@ pub trait Progress: Send + Sync {
     fn logged(&self) {}
     /// An artifact is done (signed or failed).
     fn finished(&self, _artifact: &ArtifactReport) {}
+    /// A token was requested mid-run (see [`TokenObserver`]); called before
+    /// it is used, so the binary can mask it.
+    fn token(&self, _token: &Secret) {}
 }
 
 /// Observes nothing.
@@ -158,7 +161,9 @@ pub async fn run(
 
     // 3. The identity token: a job without `id-token: write` is one clear
     //    error, reported before anything slower (a TUF refresh) happens.
-    let tokens = TokenSource::new(settings.identity.clone(), http.clone(), retry);
+    let observer = progress.clone();
+    let tokens = TokenSource::new(settings.identity.clone(), http.clone(), retry)
+        .observed_by(TokenObserver::new(move |t| observer.token(t)));
     let token = tokens.fetch().await.map_err(SessionError::from)?;
     // 3b. Before any Sigstore service sees it: a private repository's name
     //     must not reach a public log by accident.

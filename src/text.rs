@@ -1,0 +1,157 @@
+//! Outside text made safe to show: the one rule for printing a string that
+//! came from a file, a bundle, a server or the environment.
+//!
+//! Owns [`line`] (any text as one printable line: line breaks, control
+//! characters, bidi overrides and Unicode line separators shown as visible
+//! escapes, and nothing the GitHub Actions runner would read as a workflow
+//! command) and [`shell_word`] (a value quoted for a POSIX shell, for hints
+//! meant to be copied). Imports nothing of ours, so every renderer can use it.
+
+use std::fmt::{self, Write as _};
+
+/// `value` as one printable line.
+///
+/// `\n`, `\r` and `\t` become those two-character escapes; every other C0 or
+/// C1 control, DEL, the bidi controls (which reorder what a reader sees) and
+/// U+2028/U+2029 (which some viewers break lines at) become `\u{..}`. The
+/// result is made for reading, not for parsing back: a backslash is left
+/// as is, so paths and regexps stay readable.
+///
+/// The Actions runner takes a line for a workflow command when it starts
+/// with `::` after whitespace, or holds the legacy `##[` anywhere; so a
+/// leading `::` and the `[` of `##[` are escaped too (`\u{3a}`, `\u{5b}`),
+/// which keeps a value safe wherever in a line it lands.
+pub fn line(value: impl fmt::Display) -> String {
+    let raw = value.to_string();
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '[' if out.ends_with("##") => out.push_str("\\u{5b}"),
+            c if hidden(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    let lead = out.len() - out.trim_start().len();
+    if out[lead..].starts_with("::") {
+        out.replace_range(lead..lead + 1, "\\u{3a}");
+    }
+    out
+}
+
+/// Whether `c` would change how the text around it reads instead of being
+/// read itself.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
+        )
+}
+
+/// Whether `s` holds no line break, control or bidi character (which
+/// [`line`] would show as an escape).
+pub fn is_printable(s: &str) -> bool {
+    !s.chars().any(hidden)
+}
+
+/// `s` as one POSIX shell word that means exactly `s`: bare when made only
+/// of characters no shell treats specially, else in single quotes (an
+/// embedded `'` written `'\''`). `None` when `s` is not [`is_printable`]: a
+/// POSIX shell has no quoting that keeps such a value on one visible line
+/// (`$'..'` is not in dash).
+pub fn shell_word(s: &str) -> Option<String> {
+    if !is_printable(s) {
+        return None;
+    }
+    // No `:`, so a bare word never starts with `::`.
+    let bare = |c: char| c.is_ascii_alphanumeric() || "@%+=,./_-".contains(c);
+    if !s.is_empty() && s.chars().all(bare) {
+        return Some(s.to_owned());
+    }
+    // `''` between `##` and `[` means nothing to a shell, and keeps the
+    // legacy workflow-command prefix out of the printed line.
+    let quoted = s.replace('\'', r"'\''").replace("##[", "##''[");
+    Some(format!("'{quoted}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_show_what_would_break_them() {
+        assert_eq!(line("a\nb\r\tc"), r"a\nb\r\tc");
+        assert_eq!(
+            line("x\x1b[2J\x07\x7f\u{85}\u{9b}y"),
+            r"x\u{1b}[2J\u{7}\u{7f}\u{85}\u{9b}y"
+        );
+        assert_eq!(
+            line("exe.\u{202e}fdp\u{2066}\u{2028}\u{2029}\u{200f}"),
+            r"exe.\u{202e}fdp\u{2066}\u{2028}\u{2029}\u{200f}"
+        );
+        assert_eq!(line("plain café/ü path\\x"), "plain café/ü path\\x");
+        assert_eq!(line(std::path::Path::new("d/a b").display()), "d/a b");
+    }
+
+    #[test]
+    fn lines_hold_no_workflow_command() {
+        assert_eq!(line("::warning::x"), r"\u{3a}:warning::x");
+        assert_eq!(line(" \u{3000}::error::x"), " \u{3000}\\u{3a}:error::x");
+        assert_eq!(line("a::b"), "a::b");
+        assert_eq!(line(":x"), ":x");
+        assert_eq!(line("a ##[warning]b"), r"a ##\u{5b}warning]b");
+        assert_eq!(line("#[x] ###[y]"), r"#[x] ###\u{5b}y]");
+        // A line break followed by a command is one line, the command shown.
+        assert_eq!(line("x\n::warning::y"), r"x\n::warning::y");
+    }
+
+    #[test]
+    fn shell_words_are_bare_only_when_inert() {
+        assert_eq!(
+            shell_word("o/r@refs/tags/v1.0_rc-1+b=2,x%").as_deref(),
+            Some("o/r@refs/tags/v1.0_rc-1+b=2,x%")
+        );
+        assert_eq!(
+            shell_word("https://github.com/o/r").as_deref(),
+            Some("'https://github.com/o/r'")
+        );
+        assert_eq!(shell_word("::x").as_deref(), Some("'::x'"));
+        assert_eq!(shell_word("").as_deref(), Some("''"));
+        assert_eq!(shell_word("a b").as_deref(), Some("'a b'"));
+        assert_eq!(shell_word("it's").as_deref(), Some(r"'it'\''s'"));
+        assert_eq!(shell_word("a\nb"), None);
+        assert_eq!(shell_word("a\u{202e}b"), None);
+    }
+
+    /// What the shell makes of each quoted word is the original value.
+    #[test]
+    fn shell_words_round_trip_through_sh() {
+        let hostile = [
+            "refs/heads/x'; echo pwned; echo '",
+            "$(id)`id`${HOME}$HOME",
+            "a\\b\\'c\"d",
+            "';'\"'\"''",
+            "*?[a-z]~!#&|<>(){} ",
+            "-n",
+            "##[warning]x ::error::y",
+            "",
+            "ünï cødé",
+        ];
+        for value in hostile {
+            let word = shell_word(value).unwrap();
+            assert!(!word.contains("##["), "{word}");
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {word}"))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{word}");
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), value, "{word}");
+        }
+    }
+}
