@@ -155,6 +155,8 @@ pub fn release_lines(up: &UploadReport) -> String {
     }
     if up.published {
         let _ = writeln!(s, "🚀 Published release {} ({})", up.tag, up.release_url);
+    } else if up.publish_withheld {
+        let _ = writeln!(s, "{}", withheld_line(up));
     } else if up.draft && !up.success() {
         let _ = writeln!(
             s,
@@ -163,6 +165,19 @@ pub fn release_lines(up: &UploadReport) -> String {
         );
     }
     s
+}
+
+/// Why a draft asked to be published was not: what it lacks, and the fix.
+pub fn withheld_line(up: &UploadReport) -> String {
+    let why = match up.lacking.len() {
+        0 if up.assets.is_empty() => "nothing was uploaded".to_owned(),
+        0 => "not every asset verified".to_owned(),
+        n => format!("it lacks {n} asset(s): {}", up.lacking.join(", ")),
+    };
+    format!(
+        "Release {} stays a draft (not published): {why}; re-run to finish it (assets already there are kept)",
+        up.tag
+    )
 }
 
 fn skipped(s: &mut String, r: &SignReport) {
