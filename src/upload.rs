@@ -58,6 +58,7 @@ impl Expected {
                 identity: Some(Matcher::Exact(identity.clone())),
                 issuer: Some(Matcher::Exact(issuer.clone())),
                 github: Vec::new(),
+                source_commit: None,
             },
         })
     }
