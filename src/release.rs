@@ -1,5 +1,6 @@
 //! GitHub releases: find a release by tag (drafts too) and upload bundles to it,
-//! idempotently. The only module that imports octocrab.
+//! idempotently; resolve a tag to its commit. The only module that imports
+//! octocrab.
 //!
 //! Owns the GitHub REST conversation: the API base (`GITHUB_API_URL`, so GHES
 //! works), the upload URL (always the release's own `upload_url`), asset-name
@@ -35,6 +36,11 @@ use crate::oidc::Secret;
 pub const GITHUB_COM_API: &str = "https://api.github.com";
 /// github.com accepts uploads on another host than its API.
 const GITHUB_COM_UPLOADS: &str = "https://uploads.github.com";
+
+/// How many annotated tags a tag may go through before its commit. git allows
+/// any depth, but a release tag is one annotated tag (rarely a tag of a tag),
+/// and a server's answers must not keep us asking.
+pub const MAX_TAG_DEPTH: usize = 4;
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded
 /// (octocrab puts names into the query unencoded, so `a b` or `a&b` break).
@@ -110,6 +116,23 @@ pub enum ReleaseError {
     },
     #[error("release {tag} is already published, and release-mode `draft` never touches a published release: sign before publishing, or use release-mode `existing` (or `auto`) to add to it")]
     AlreadyPublished { tag: String },
+    #[error("{repo} has no tag `{tag}` (GitHub creates a release's tag when the release is published): check the tag")]
+    NoTag { repo: Repo, tag: String },
+    #[error("tag `{tag}` of {repo} points at a {kind:?} ({sha}), not a commit: point the tag at the release's commit")]
+    TagNotACommit {
+        repo: Repo,
+        tag: String,
+        kind: String,
+        sha: String,
+    },
+    #[error("tag `{tag}` of {repo} is a chain of more than {MAX_TAG_DEPTH} annotated tags: point the tag at the release's commit (or at one annotated tag of it)")]
+    TagTooDeep { repo: Repo, tag: String },
+    #[error("tag `{tag}` of {repo} loops: tag object {sha} points back into its own chain, which git cannot make; check the repository (or the GitHub API URL)")]
+    TagLoop {
+        repo: Repo,
+        tag: String,
+        sha: String,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -349,6 +372,87 @@ impl Releases {
             repo: self.repo.clone(),
             tag: tag.to_owned(),
         })
+    }
+
+    /// The commit `tag` points at (`git/ref/tags/<tag>`), annotated tags
+    /// peeled (`git/tags/<sha>`, at most [`MAX_TAG_DEPTH`] of them), as a
+    /// lowercase hex SHA.
+    pub async fn tag_commit(&self, tag: &str) -> Result<String, ReleaseError> {
+        let no_tag = || ReleaseError::NoTag {
+            repo: self.repo.clone(),
+            tag: tag.to_owned(),
+        };
+        // A ref's path keeps its `/` (`tags/v1/rc`); a `.`, `..` or empty
+        // segment is no git ref name, and would move the URL elsewhere.
+        if tag
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        {
+            return Err(no_tag());
+        }
+        let path: Vec<String> = tag
+            .split('/')
+            .map(|seg| utf8_percent_encode(seg, PATH_SEGMENT).to_string())
+            .collect();
+        let api_err = |attempts, cause| ReleaseError::Api {
+            what: format!("resolving the commit of tag `{tag}`"),
+            tag: tag.to_owned(),
+            attempts,
+            cause,
+        };
+        let url = format!("{}/git/ref/tags/{}", self.repo_url(), path.join("/"));
+        let mut object = match self.retrying(|| self.get_json::<GitRef>(&url)).await {
+            Ok(r) => r.object,
+            Err((_, ApiFailure::Status { status: 404, .. })) => return Err(no_tag()),
+            Err((n, e)) => return Err(self.classify(e, |e| api_err(n, e))),
+        };
+        let mut peeled: Vec<String> = Vec::new();
+        loop {
+            // Both come from the server: a SHA is hex of a git hash's length.
+            let sha = object.sha.to_ascii_lowercase();
+            if !(matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())) {
+                return Err(api_err(
+                    1,
+                    ApiFailure::Decode(format!(
+                        "{:?} is not a git object id",
+                        object.sha.chars().take(80).collect::<String>()
+                    )),
+                ));
+            }
+            match object.kind.as_str() {
+                "commit" => return Ok(sha),
+                "tag" if peeled.contains(&sha) => {
+                    return Err(ReleaseError::TagLoop {
+                        repo: self.repo.clone(),
+                        tag: tag.to_owned(),
+                        sha,
+                    })
+                }
+                "tag" if peeled.len() == MAX_TAG_DEPTH => {
+                    return Err(ReleaseError::TagTooDeep {
+                        repo: self.repo.clone(),
+                        tag: tag.to_owned(),
+                    })
+                }
+                "tag" => {
+                    let url = format!("{}/git/tags/{sha}", self.repo_url());
+                    object = self
+                        .retrying(|| self.get_json::<GitTag>(&url))
+                        .await
+                        .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?
+                        .object;
+                    peeled.push(sha);
+                }
+                other => {
+                    return Err(ReleaseError::TagNotACommit {
+                        repo: self.repo.clone(),
+                        tag: tag.to_owned(),
+                        kind: other.chars().take(20).collect(),
+                        sha,
+                    })
+                }
+            }
+        }
     }
 
     /// Upload `bundle` to `release` as `name`, idempotently (see the module doc).
@@ -896,6 +1000,26 @@ impl Releases {
             .await
             .map_err(|e| ApiFailure::Decode(e.to_string()))
     }
+}
+
+/// `GET /repos/{owner}/{repo}/git/ref/tags/{tag}`, the fields used.
+#[derive(serde::Deserialize)]
+struct GitRef {
+    object: GitObject,
+}
+
+/// `GET /repos/{owner}/{repo}/git/tags/{sha}` (an annotated tag), the fields used.
+#[derive(serde::Deserialize)]
+struct GitTag {
+    object: GitObject,
+}
+
+/// What a ref or an annotated tag points at.
+#[derive(serde::Deserialize)]
+struct GitObject {
+    #[serde(rename = "type")]
+    kind: String,
+    sha: String,
 }
 
 type Response = http::Response<http_body_util::combinators::BoxBody<Bytes, octocrab::Error>>;

@@ -7,7 +7,9 @@
 //! concurrent matrix jobs settling on one draft); upload every signed
 //! artifact's bundle as `<artifact>.sigstore.json` (and the artifact, with
 //! `upload-artifacts`); download each asset back and verify it, deleting a
-//! bad one from a draft; publish the draft only when all verified. It also
+//! bad one from a draft; publish the draft only when it holds every asset the
+//! plan asked for (each artifact signed or kept, and uploaded), all verified,
+//! and otherwise name the assets it lacks. It also
 //! owns what makes an asset acceptable: a bundle that verifies, under the
 //! sign run's own trusted root, for the artifact's SHA-256 and for this run's
 //! certificate identity and issuer ([`Expected`]).
@@ -56,6 +58,7 @@ impl Expected {
                 identity: Some(Matcher::Exact(identity.clone())),
                 issuer: Some(Matcher::Exact(issuer.clone())),
                 github: Vec::new(),
+                source_commit: None,
             },
         })
     }
@@ -238,11 +241,19 @@ pub async fn run(
         });
     }
 
-    // 4. Publish only a draft, and only when every asset verified.
-    let all_verified = assets.iter().all(|a| a.error.is_none() && a.checked);
+    // 4. Publish only a draft, and only when it holds every asset the plan
+    //    asked for, each verified: an artifact that failed to sign, or an
+    //    upload that failed, leaves it incomplete, and nothing uploaded is
+    //    not "all verified". A published immutable release cannot be
+    //    completed later.
+    let lacking = lacking(sign, settings.upload_artifacts, &assets);
+    let complete = lacking.is_empty()
+        && !assets.is_empty()
+        && assets.iter().all(|a| a.error.is_none() && a.checked);
     let mut published = false;
     let mut release = release;
-    if settings.publish && release.draft && all_verified {
+    let publish_withheld = settings.publish && release.draft && !complete;
+    if settings.publish && release.draft && complete {
         release = releases.publish(&release).await?;
         published = true;
     }
@@ -253,8 +264,30 @@ pub async fn run(
         draft: release.draft,
         created,
         published,
+        publish_withheld,
+        lacking,
         assets,
     })
+}
+
+/// The assets the plan asked for that are not on the release as verified
+/// (as GitHub names them, in plan order): every asset of an artifact that
+/// was not signed or kept, and every upload that failed or did not verify.
+fn lacking(sign: &SignReport, upload_artifacts: bool, assets: &[AssetReport]) -> Vec<String> {
+    let mut lacking = Vec::new();
+    for a in &sign.artifacts {
+        let signed = matches!(a.outcome, Outcome::Signed { .. } | Outcome::Reused { .. });
+        for (kind, name) in files(a, upload_artifacts) {
+            let landed = signed
+                && assets
+                    .iter()
+                    .any(|r| r.artifact == a.path && r.kind == kind && r.error.is_none());
+            if !landed {
+                lacking.push(crate::release::github_asset_name(&name));
+            }
+        }
+    }
+    lacking
 }
 
 /// The first upload an immutable release refused, and every asset it lacks.

@@ -501,3 +501,127 @@ async fn immutable_release_with_a_stale_asset_explains_the_fix() {
     assert_eq!(assets.len(), 1);
     assert_eq!(assets[0].content.as_ref(), b"{\"not\":\"a bundle\"}");
 }
+
+/// One of three artifacts fails to sign (Rekor refuses its entry once): the
+/// other two and their bundles land on the draft and verify, but the draft
+/// is not published, since it lacks the failed artifact and its bundle; the
+/// run says which assets are missing and that a re-run finishes it, and one
+/// does. Regression: the draft was published with 4 of 6 assets.
+#[tokio::test(flavor = "multi_thread")]
+async fn draft_lacking_a_failed_artifact_is_not_published() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.github().set_repo_immutable(REPO, true);
+    let work = Work::new();
+    for n in ["a", "b", "c"] {
+        work.file(&format!("dist/app-9.0.{n}"), format!("artifact {n}"));
+    }
+    let flags = [
+        "--release-mode",
+        "draft",
+        "--publish",
+        "--upload-artifacts",
+        "--jobs",
+        "1",
+    ];
+    let rekor = sandbox.faults(Service::RekorV1);
+    rekor.fail_next(1, Fault::status(400));
+    let o = run(lifecycle(&sandbox, &work, "v9.0.0", &flags)).await;
+    assert_eq!(code(&o), 1);
+    let releases = sandbox.github().releases_for_tag(REPO, "v9.0.0");
+    assert_eq!(releases.len(), 1);
+    assert!(releases[0].draft, "the draft lacking assets stays a draft");
+    assert_eq!(
+        names(&releases[0].assets),
+        [
+            "app-9.0.b",
+            "app-9.0.b.sigstore.json",
+            "app-9.0.c",
+            "app-9.0.c.sigstore.json"
+        ]
+    );
+    assert!(!sandbox
+        .requests(Service::GitHub)
+        .iter()
+        .any(|r| r.method == "PATCH"));
+    let filters = vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        (r"log index \d+", "log index [N]"),
+    ];
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("draft_lacking_assets", stdout(&o));
+    });
+
+    // The JSON report says the same: not published, and what is lacking.
+    rekor.fail_next(1, Fault::status(400));
+    let mut json_flags = flags.to_vec();
+    json_flags.push("--json");
+    let o = run(lifecycle(&sandbox, &work, "v9.0.0", &json_flags)).await;
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["upload"]["published"], false);
+    assert_eq!(v["upload"]["draft"], true);
+    assert_eq!(
+        v["upload"]["lacking"],
+        serde_json::json!(["app-9.0.a", "app-9.0.a.sigstore.json"])
+    );
+    assert!(sandbox.github().releases_for_tag(REPO, "v9.0.0")[0].draft);
+
+    // A re-run signs what failed, keeps the rest, and publishes.
+    let o = run(lifecycle(&sandbox, &work, "v9.0.0", &flags)).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("🚀 Published release v9.0.0"),
+        "{}",
+        stdout(&o)
+    );
+    let releases = sandbox.github().releases_for_tag(REPO, "v9.0.0");
+    assert!(!releases[0].draft && releases[0].immutable);
+    assert_eq!(releases[0].assets.len(), 6);
+}
+
+/// Nothing signed, so nothing uploaded: the draft is never published (an
+/// empty set of assets does not "all verify"). In the action, the log, the
+/// annotations and the step summary say the release stays a draft and what
+/// it lacks.
+#[tokio::test(flavor = "multi_thread")]
+async fn draft_with_nothing_uploaded_is_never_published() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app-10.0.tar.gz", "tarball 10");
+    work.file("gh/summary", "");
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::status(400));
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.arg("action")
+        .envs(sandbox.env())
+        .env("GITHUB_STEP_SUMMARY", work.path("gh/summary"))
+        .env("INPUT_INPUTS", "dist/*")
+        .env("INPUT_TRUST-CONFIG", sandbox.trust_config_path())
+        .env("INPUT_GITHUB-TOKEN", sandbox.github_token())
+        .env("INPUT_RELEASE-TAG", "v10.0.0")
+        .env("INPUT_RELEASE-MODE", "draft")
+        .env("INPUT_PUBLISH", "true");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    let releases = sandbox.github().releases_for_tag(REPO, "v10.0.0");
+    assert_eq!(releases.len(), 1);
+    assert!(releases[0].draft, "{releases:?}");
+    assert!(releases[0].assets.is_empty());
+    assert!(!sandbox
+        .requests(Service::GitHub)
+        .iter()
+        .any(|r| r.method == "PATCH"));
+    let out = stdout(&o);
+    let stays = "Release v10.0.0 stays a draft (not published): it lacks 1 asset(s): app-10.0.tar.gz.sigstore.json; re-run to finish it (assets already there are kept)";
+    assert!(out.contains(stays), "{out}");
+    assert!(
+        out.contains(&format!("::error::{stays}")),
+        "an annotation: {out}"
+    );
+    let summary = std::fs::read_to_string(work.path("gh/summary")).unwrap();
+    assert!(
+        summary.contains("(draft, not published: it lacks `app-10.0.tar.gz.sigstore.json`)"),
+        "{summary}"
+    );
+}

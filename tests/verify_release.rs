@@ -1,6 +1,7 @@
 //! `verify --release OWNER/REPO@TAG`: a release's assets verified in place,
 //! anonymously, against the sandbox's GitHub and trusted root.
 
+use releasekit_sandbox::github::{GitObject, GitObjectKind, ReleaseSpec};
 use releasekit_sandbox::Sandbox;
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::oidc::Secret;
@@ -364,11 +365,9 @@ async fn large_asset_verifies_with_flat_memory() {
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_release_is_explained() {
     let sandbox = Sandbox::start().await.unwrap();
-    sandbox.github().create_release(
-        REPO,
-        "v2.0.0-rc1",
-        releasekit_sandbox::github::ReleaseSpec::draft(),
-    );
+    sandbox
+        .github()
+        .create_release(REPO, "v2.0.0-rc1", ReleaseSpec::draft());
     let consumer = Work::new();
     let mut cmd = bin(consumer.dir.path());
     cmd.args([
@@ -386,4 +385,237 @@ async fn missing_release_is_explained() {
         "{}",
         crate::util::stderr(&o)
     );
+}
+
+/// Another commit than the one the sandbox's default token signs at.
+const OTHER_COMMIT: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
+
+/// `verify --release REPO@tag`, anonymous, from `cwd`.
+fn verify_tag(sandbox: &Sandbox, cwd: &Work, tag: &str, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = bin(cwd.dir.path());
+    cmd.args([
+        "verify",
+        "--release",
+        &format!("{REPO}@{tag}"),
+        "--trusted-root",
+    ])
+    .arg(sandbox.trusted_root_path())
+    .args(extra)
+    .env("GITHUB_API_URL", &sandbox.urls().github_api);
+    cmd
+}
+
+/// Assets are checked against the commit of the release's tag (here the
+/// commit the release workflow ran at, so they verify), and the output says
+/// so, the JSON report too.
+#[tokio::test(flavor = "multi_thread")]
+async fn assets_are_checked_against_the_tag_commit() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let commit = sandbox.config().sha.clone();
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "Tag {TAG} is at commit {}: only assets signed at that commit verify",
+            &commit[..12]
+        )),
+        "{out}"
+    );
+    let o = run(verify_release(&sandbox, &consumer, &["--json"])).await;
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["policy"]["source_commit"],
+        serde_json::json!({ "tag": TAG, "sha": commit })
+    );
+}
+
+/// Replay: a validly signed asset of an older release, re-uploaded with its
+/// bundle into a newer release, was signed at the older release's commit,
+/// not the newer tag's: refused, naming both commits and the flag that
+/// relaxes it; with that flag it verifies, with a warning. Regression: it
+/// verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn asset_replayed_into_a_newer_release_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _old = signed_release(&sandbox).await;
+    let signed_at = sandbox.config().sha.clone();
+    let newer = "v1.1.0";
+    sandbox.github().create_release(
+        REPO,
+        newer,
+        ReleaseSpec {
+            target_commitish: Some(OTHER_COMMIT.into()),
+            ..ReleaseSpec::published()
+        },
+    );
+    let copy = Work::new();
+    let releases = client(&sandbox);
+    let target = releases.find(newer).await.unwrap();
+    for a in sandbox.github().assets(REPO, TAG) {
+        if a.name.starts_with("app-1.0.tar.gz") {
+            let f = copy.file(&a.name, &a.content);
+            releases
+                .upload_as(
+                    &target,
+                    &a.name,
+                    &f,
+                    "application/octet-stream",
+                    false,
+                    &identical_only,
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let consumer = Work::new();
+    let o = run(verify_tag(&sandbox, &consumer, newer, &[])).await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "❌ app-1.0.tar.gz: Signed at another commit: the certificate names commit {signed_at}, but tag {newer} is at commit {OTHER_COMMIT}"
+        )) && out.contains("--allow-other-commits"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Verified 0 of 1 artifact(s); 1 failed."),
+        "{out}"
+    );
+
+    let o = run(verify_tag(
+        &sandbox,
+        &consumer,
+        newer,
+        &["--allow-other-commits"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("✅ Verified: app-1.0.tar.gz"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        crate::util::stderr(&o).contains(&format!(
+            "warning: --allow-other-commits: assets signed at any commit of {REPO} are accepted, not only at tag {newer}'s"
+        )),
+        "{}",
+        crate::util::stderr(&o)
+    );
+}
+
+/// An annotated tag (and a tag of a tag) is peeled to its commit; a tag
+/// moved to another commit refuses the assets; a chain that loops, is too
+/// deep, or ends at something other than a commit is an error naming the tag.
+#[tokio::test(flavor = "multi_thread")]
+async fn annotated_tags_are_peeled() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let commit = sandbox.config().sha.clone();
+    let gh = sandbox.github();
+    let consumer = Work::new();
+    let verified = |o: &std::process::Output| {
+        code(o) == 0 && stdout(o).contains("Verified 2 of 2 artifact(s).")
+    };
+
+    gh.set_annotated_tag(REPO, TAG, GitObject::commit(&commit));
+    assert_eq!(gh.tag_ref(REPO, TAG).unwrap().kind, GitObjectKind::Tag);
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert!(verified(&o), "{}", stdout(&o));
+    assert!(stdout(&o).contains(&format!("Tag {TAG} is at commit {}", &commit[..12])));
+
+    let inner = gh.set_annotated_tag(REPO, "v1.0.0-inner", GitObject::commit(&commit));
+    gh.set_annotated_tag(REPO, TAG, GitObject::tag(&inner));
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert!(verified(&o), "{}", stdout(&o));
+
+    // Moved: an annotated tag now at another commit.
+    gh.set_annotated_tag(REPO, TAG, GitObject::commit(OTHER_COMMIT));
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains(&format!("but tag {TAG} is at commit {OTHER_COMMIT}")),
+        "{}",
+        stdout(&o)
+    );
+
+    let stderr_of = |o: &std::process::Output| crate::util::stderr(o);
+    // A loop (only a lying server can make one).
+    let looping = "1001001001001001001001001001001001001001";
+    gh.insert_tag_object(REPO, looping, TAG, GitObject::tag(looping));
+    gh.set_tag_ref(REPO, TAG, GitObject::tag(looping));
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr_of(&o).contains(&format!(
+            "tag `{TAG}` of {REPO} loops: tag object {looping} points back into its own chain"
+        )),
+        "{}",
+        stderr_of(&o)
+    );
+    // Deeper than a release tag ever is.
+    let mut object = GitObject::commit(&commit);
+    for i in 0..6 {
+        object = GitObject::tag(gh.set_annotated_tag(REPO, &format!("deep{i}"), object));
+    }
+    gh.set_tag_ref(REPO, TAG, object);
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr_of(&o).contains(&format!(
+            "tag `{TAG}` of {REPO} is a chain of more than 4 annotated tags"
+        )),
+        "{}",
+        stderr_of(&o)
+    );
+    // Not a commit at the end.
+    let tree = "7777777777777777777777777777777777777777";
+    gh.set_tag_ref(
+        REPO,
+        TAG,
+        GitObject {
+            kind: GitObjectKind::Tree,
+            sha: tree.into(),
+        },
+    );
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr_of(&o).contains(&format!(
+            "tag `{TAG}` of {REPO} points at a \"tree\" ({tree}), not a commit"
+        )),
+        "{}",
+        stderr_of(&o)
+    );
+}
+
+/// A release whose tag does not exist (deleted after publishing; or a draft,
+/// whose tag GitHub creates only when it is published) cannot say which
+/// commit its assets must come from: a clear error naming the tag and the
+/// flag; with that flag the assets are verified without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_tag_ref_is_a_clear_error() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    assert!(sandbox.github().delete_tag(REPO, TAG));
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 1);
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains(&format!("{REPO} has no tag `{TAG}`, so the commit its release's assets must be signed at is unknown"))
+            && err.contains("--allow-other-commits"),
+        "{err}"
+    );
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--allow-other-commits"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0);
 }

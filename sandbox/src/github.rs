@@ -3,7 +3,10 @@
 //! Owns release and asset state (thread-safe, behind one mutex), its JSON shapes
 //! (every field octocrab 0.54's `Release`/`Asset` models require), authentication
 //! with the sandbox's `GITHUB_TOKEN`, draft visibility, `Link` pagination, immutable
-//! releases (locked once published), GitHub's error bodies and rate-limit headers.
+//! releases (locked once published), GitHub's error bodies and rate-limit headers,
+//! and the git data a release's tag stands for: branches, lightweight and
+//! annotated tags (`git/ref/tags/..`, `git/tags/{sha}`), a tag created from
+//! `target_commitish` when a release is published for a tag that does not exist.
 //! Uploads go to the same host as the API (the release's `upload_url`), so clients
 //! that only send credentials to the API host still authenticate.
 //!
@@ -190,9 +193,125 @@ struct Store {
     /// Asset names whose next upload is stored corrupted (see
     /// [`GitHub::corrupt_next_upload`]).
     corrupt: Vec<String>,
+    /// repo -> its branches, tags and tag objects.
+    git: HashMap<String, Git>,
+}
+
+/// The default branch every repository starts with.
+const DEFAULT_BRANCH: &str = "main";
+
+/// What a git ref (or an annotated tag) points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitObject {
+    pub kind: GitObjectKind,
+    pub sha: String,
+}
+
+impl GitObject {
+    pub fn commit(sha: impl Into<String>) -> Self {
+        Self {
+            kind: GitObjectKind::Commit,
+            sha: sha.into(),
+        }
+    }
+    pub fn tag(sha: impl Into<String>) -> Self {
+        Self {
+            kind: GitObjectKind::Tag,
+            sha: sha.into(),
+        }
+    }
+}
+
+/// The git object types a tag can point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitObjectKind {
+    Commit,
+    Tag,
+    Tree,
+    Blob,
+}
+
+impl GitObjectKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            GitObjectKind::Commit => "commit",
+            GitObjectKind::Tag => "tag",
+            GitObjectKind::Tree => "tree",
+            GitObjectKind::Blob => "blob",
+        }
+    }
+    /// The API collection objects of this type are served under.
+    fn collection(self) -> &'static str {
+        match self {
+            GitObjectKind::Commit => "commits",
+            GitObjectKind::Tag => "tags",
+            GitObjectKind::Tree => "trees",
+            GitObjectKind::Blob => "blobs",
+        }
+    }
+}
+
+/// An annotated tag object.
+#[derive(Debug, Clone)]
+struct TagObject {
+    tag: String,
+    object: GitObject,
+    message: String,
+    tagged_at: Timestamp,
+}
+
+/// One repository's git data, as far as releases need it.
+#[derive(Debug, Default)]
+struct Git {
+    /// branch -> commit SHA.
+    heads: BTreeMap<String, String>,
+    /// tag -> what `refs/tags/<tag>` points at.
+    tags: BTreeMap<String, GitObject>,
+    /// Annotated tag objects by SHA.
+    tag_objects: HashMap<String, TagObject>,
 }
 
 impl Store {
+    /// Make `repo` exist (with its default branch) if it does not.
+    fn ensure_repo(&mut self, repo: &str) {
+        self.repos.entry(repo.to_owned()).or_insert(false);
+        self.git
+            .entry(repo.to_owned())
+            .or_default()
+            .heads
+            .entry(DEFAULT_BRANCH.to_owned())
+            .or_insert_with(|| pseudo_sha(repo));
+    }
+
+    /// What GitHub does when a release for `tag` is published: the tag is
+    /// used if it exists, else created (lightweight) at `target_commitish`
+    /// (a branch or a commit SHA); anything else is a 422.
+    fn ensure_tag(
+        &mut self,
+        repo: &str,
+        tag: &str,
+        target_commitish: &str,
+    ) -> Result<(), ApiError> {
+        let git = self.git.entry(repo.to_owned()).or_default();
+        if git.tags.contains_key(tag) {
+            return Ok(());
+        }
+        let commit = git
+            .heads
+            .get(target_commitish)
+            .cloned()
+            .or_else(|| {
+                is_commit_sha(target_commitish).then(|| target_commitish.to_ascii_lowercase())
+            })
+            .ok_or(ApiError::Validation {
+                resource: "Release",
+                code: "invalid",
+                field: "target_commitish",
+            })?;
+        git.tags.insert(tag.to_owned(), GitObject::commit(commit));
+        Ok(())
+    }
+
     fn alloc_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -265,30 +384,38 @@ impl GitHub {
     /// Make `repo` (`owner/name`) exist, with no releases yet. Unknown repositories
     /// answer 404, as on GitHub.
     pub fn add_repo(&self, repo: &str) {
-        self.state
-            .lock()
-            .repos
-            .entry(repo.to_owned())
-            .or_insert(false);
+        self.state.lock().ensure_repo(repo);
     }
 
     /// Whether releases later created through the API in `repo` are immutable (the
     /// repository's "release immutability" setting). Creates the repository.
     pub fn set_repo_immutable(&self, repo: &str, immutable: bool) {
-        self.state.lock().repos.insert(repo.to_owned(), immutable);
+        let mut st = self.state.lock();
+        st.ensure_repo(repo);
+        st.repos.insert(repo.to_owned(), immutable);
     }
 
     /// Create a release for `tag` in `repo` (creating the repository if needed).
+    /// A published one gets its tag as on GitHub (see [`Self::publish`]).
     ///
     /// # Panics
-    /// If `tag` already has a release: a test set-up error.
+    /// If `tag` already has a release, or a published release's tag does
+    /// not exist and its `target_commitish` names no branch or commit: test
+    /// set-up errors.
     pub fn create_release(&self, repo: &str, tag: &str, spec: ReleaseSpec) -> u64 {
         let mut st = self.state.lock();
-        st.repos.entry(repo.to_owned()).or_insert(false);
+        st.ensure_repo(repo);
         assert!(
             st.by_tag(repo, tag).is_none(),
             "{repo} already has a release for {tag}"
         );
+        let target_commitish = spec
+            .target_commitish
+            .unwrap_or_else(|| DEFAULT_BRANCH.into());
+        if !spec.draft {
+            st.ensure_tag(repo, tag, &target_commitish)
+                .unwrap_or_else(|e| panic!("{repo}: the tag {tag} cannot be created: {e}"));
+        }
         let id = st.alloc_id();
         let now = now();
         st.releases.insert(
@@ -297,7 +424,7 @@ impl GitHub {
                 id,
                 repo: repo.to_owned(),
                 tag: tag.to_owned(),
-                target_commitish: spec.target_commitish.unwrap_or_else(|| "main".into()),
+                target_commitish,
                 name: spec.name.or_else(|| Some(tag.to_owned())),
                 body: spec.body,
                 draft: spec.draft,
@@ -366,17 +493,99 @@ impl GitHub {
         self.state.lock().corrupt.push(name.to_owned());
     }
 
-    /// Publish a draft (as `PATCH {draft:false}` would). Returns whether it existed.
+    /// Publish a draft (as `PATCH {draft:false}` would): its tag is created
+    /// at `target_commitish` if it does not exist yet. Returns whether it existed.
+    ///
+    /// # Panics
+    /// If the tag must be created and `target_commitish` names no branch or commit.
     pub fn publish(&self, repo: &str, id: u64) -> bool {
         let mut st = self.state.lock();
-        let Some(r) = st.release_mut(repo, id) else {
+        let Some(r) = st.release(repo, id) else {
             return false;
         };
         if r.draft {
+            let (tag, target) = (r.tag.clone(), r.target_commitish.clone());
+            st.ensure_tag(repo, &tag, &target)
+                .unwrap_or_else(|e| panic!("{repo}: the tag {tag} cannot be created: {e}"));
+            let r = st.release_mut(repo, id).expect("checked above");
             r.draft = false;
             r.published_at = Some(now());
         }
         true
+    }
+
+    /// Point branch `branch` of `repo` at commit `sha` (creating the repository).
+    pub fn set_branch(&self, repo: &str, branch: &str, sha: &str) {
+        let mut st = self.state.lock();
+        st.ensure_repo(repo);
+        let git = st.git.get_mut(repo).expect("just ensured");
+        git.heads.insert(branch.to_owned(), sha.to_owned());
+    }
+
+    /// Point the lightweight tag `tag` at commit `sha`, creating or moving
+    /// it (as `git tag -f` and a forced push do).
+    pub fn set_tag(&self, repo: &str, tag: &str, sha: &str) {
+        self.set_tag_ref(repo, tag, GitObject::commit(sha));
+    }
+
+    /// Point `refs/tags/<tag>` at any object (a tree, a blob, a tag object).
+    pub fn set_tag_ref(&self, repo: &str, tag: &str, object: GitObject) {
+        let mut st = self.state.lock();
+        st.ensure_repo(repo);
+        let git = st.git.get_mut(repo).expect("just ensured");
+        git.tags.insert(tag.to_owned(), object);
+    }
+
+    /// Create an annotated tag object named `tag` for `object` (a commit, or
+    /// another tag object: a tag of a tag), point `refs/tags/<tag>` at it,
+    /// and return its SHA (computed as git does).
+    pub fn set_annotated_tag(&self, repo: &str, tag: &str, object: GitObject) -> String {
+        let tagged_at = now();
+        let message = format!("Release {tag}");
+        let body = format!(
+            "object {}\ntype {}\ntag {tag}\ntagger Sandbox <sandbox@example.com> {} +0000\n\n{message}\n",
+            object.sha,
+            object.kind.as_str(),
+            tagged_at.as_second()
+        );
+        let mut hasher = sha1::Sha1::new();
+        sha1::Digest::update(&mut hasher, format!("tag {}\0", body.len()).as_bytes());
+        sha1::Digest::update(&mut hasher, body.as_bytes());
+        let sha = hex::encode(sha1::Digest::finalize(hasher));
+        self.insert_tag_object(repo, &sha, tag, object);
+        self.set_tag_ref(repo, tag, GitObject::tag(sha.clone()));
+        sha
+    }
+
+    /// Store a tag object under any `sha`, as a broken or lying server could
+    /// (a real SHA cannot name an object that contains it, so only this
+    /// makes a chain of tags loop). `refs/tags/<tag>` is not touched.
+    pub fn insert_tag_object(&self, repo: &str, sha: &str, tag: &str, object: GitObject) {
+        let mut st = self.state.lock();
+        st.ensure_repo(repo);
+        let git = st.git.get_mut(repo).expect("just ensured");
+        git.tag_objects.insert(
+            sha.to_owned(),
+            TagObject {
+                tag: tag.to_owned(),
+                message: format!("Release {tag}"),
+                object,
+                tagged_at: now(),
+            },
+        );
+    }
+
+    /// Delete `refs/tags/<tag>`. Returns whether it existed.
+    pub fn delete_tag(&self, repo: &str, tag: &str) -> bool {
+        let mut st = self.state.lock();
+        st.git
+            .get_mut(repo)
+            .is_some_and(|g| g.tags.remove(tag).is_some())
+    }
+
+    /// What `refs/tags/<tag>` points at, if it exists.
+    pub fn tag_ref(&self, repo: &str, tag: &str) -> Option<GitObject> {
+        self.state.lock().git.get(repo)?.tags.get(tag).cloned()
     }
 
     /// Mark the release for `tag` immutable (locked once published) or not.
@@ -531,6 +740,16 @@ fn now() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).expect("now is in range")
 }
 
+/// A stable commit SHA for a repository's default branch.
+fn pseudo_sha(repo: &str) -> String {
+    hex::encode(&Sha256::digest(format!("commit of {repo}").as_bytes())[..20])
+}
+
+/// A full SHA-1 commit id, as `target_commitish` may name one.
+fn is_commit_sha(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -601,6 +820,8 @@ pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
             "/{owner}/{repo}/releases/download/{tag}/{name}",
             get(download::<S>),
         )
+        .route("/repos/{owner}/{repo}/git/ref/{*ref}", get(git_ref::<S>))
+        .route("/repos/{owner}/{repo}/git/tags/{sha}", get(git_tag::<S>))
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -807,6 +1028,12 @@ async fn create_release<S: HasGitHub>(
             field: "tag_name",
         });
     }
+    let target_commitish = req
+        .target_commitish
+        .unwrap_or_else(|| DEFAULT_BRANCH.into());
+    if !req.draft {
+        st.ensure_tag(&repo, &tag, &target_commitish)?;
+    }
     let immutable = st.repos.get(&repo).copied().unwrap_or(false);
     let id = st.alloc_id();
     let now = now();
@@ -815,7 +1042,7 @@ async fn create_release<S: HasGitHub>(
         repo: repo.clone(),
         name: req.name.or_else(|| Some(tag.clone())),
         tag,
-        target_commitish: req.target_commitish.unwrap_or_else(|| "main".into()),
+        target_commitish,
         body: req.body,
         draft: req.draft,
         prerelease: req.prerelease,
@@ -861,6 +1088,16 @@ async fn update_release<S: HasGitHub>(
     }
     if r.locked() && req.draft == Some(true) {
         return Err(ApiError::Unprocessable(IMMUTABLE_EDIT));
+    }
+    // Published (now, or already) under a tag that does not exist yet: GitHub
+    // creates it from the target, before anything else changes.
+    if !req.draft.unwrap_or(r.draft) {
+        let tag = req.tag_name.clone().unwrap_or_else(|| r.tag.clone());
+        let target = req
+            .target_commitish
+            .clone()
+            .unwrap_or_else(|| r.target_commitish.clone());
+        st.ensure_tag(&repo, &tag, &target)?;
     }
     let r = st.release_mut(&repo, id).expect("checked above");
     if let Some(tag) = req.tag_name {
@@ -1076,6 +1313,85 @@ async fn download<S: HasGitHub>(
         .ok_or(ApiError::NotFound)?;
     a.download_count += 1;
     Ok(raw_asset(a))
+}
+
+impl GitHub {
+    fn object_json(&self, repo: &str, o: &GitObject) -> Value {
+        json!({
+            "type": o.kind.as_str(),
+            "sha": o.sha,
+            "url": format!("{}/repos/{repo}/git/{}/{}", self.api_base, o.kind.collection(), o.sha),
+        })
+    }
+}
+
+/// `GET /repos/{owner}/{repo}/git/ref/{ref}`: one exact ref (`tags/<tag>`,
+/// `heads/<branch>`), or 404.
+async fn git_ref<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, git_ref)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    gh.authenticate(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let git = st.git.get(&repo).ok_or(ApiError::NotFound)?;
+    let object = if let Some(tag) = git_ref.strip_prefix("tags/") {
+        git.tags.get(tag).cloned()
+    } else if let Some(branch) = git_ref.strip_prefix("heads/") {
+        git.heads.get(branch).cloned().map(GitObject::commit)
+    } else {
+        None
+    }
+    .ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({
+        "ref": format!("refs/{git_ref}"),
+        "node_id": format!("REF_sandbox{}", hex::encode(&Sha256::digest(git_ref.as_bytes())[..8])),
+        "url": format!("{}/repos/{repo}/git/refs/{git_ref}", gh.api_base),
+        "object": gh.object_json(&repo, &object),
+    }))
+    .into_response())
+}
+
+/// `GET /repos/{owner}/{repo}/git/tags/{tag_sha}`: an annotated tag object.
+async fn git_tag<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, sha)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    gh.authenticate(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let t = st
+        .git
+        .get(&repo)
+        .and_then(|g| g.tag_objects.get(&sha))
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({
+        "node_id": format!("TA_sandbox{}", sha.chars().take(12).collect::<String>()),
+        "tag": t.tag,
+        "sha": sha,
+        "url": format!("{}/repos/{repo}/git/tags/{sha}", gh.api_base),
+        "message": t.message,
+        "tagger": {
+            "name": "Sandbox",
+            "email": "sandbox@example.com",
+            "date": t.tagged_at.to_string(),
+        },
+        "object": gh.object_json(&repo, &t.object),
+        "verification": {
+            "verified": false,
+            "reason": "unsigned",
+            "signature": null,
+            "payload": null,
+            "verified_at": null,
+        },
+    }))
+    .into_response())
 }
 
 #[cfg(test)]
@@ -1509,6 +1825,89 @@ mod tests {
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.items[0].assets.len(), 1);
         assert_eq!(s.gh.assets(REPO, "v1.0.0")[0].content.as_ref(), b"data");
+    }
+
+    #[tokio::test]
+    async fn tags_are_git_refs_created_when_a_release_is_published() {
+        let s = Server::start().await;
+        let main = "1111111111111111111111111111111111111111";
+        s.gh.set_branch(REPO, "main", main);
+        // A draft has no tag yet; publishing it creates one at its target.
+        let created = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v1", "draft": true}))
+            .send()
+            .await
+            .unwrap();
+        let id = json(created).await["id"].as_u64().unwrap();
+        let missing = s.get("/git/ref/tags/v1").send().await.unwrap();
+        assert_eq!(missing.status(), 404);
+        assert_eq!(json(missing).await["message"], "Not Found");
+        let published = s
+            .authed(s.http.patch(s.url(&format!("/releases/{id}"))))
+            .json(&json!({"draft": false}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(published.status(), 200);
+        let r = json(s.get("/git/ref/tags/v1").send().await.unwrap()).await;
+        assert_eq!(r["ref"], "refs/tags/v1");
+        assert_eq!(r["object"]["type"], "commit");
+        assert_eq!(r["object"]["sha"], main);
+        assert_eq!(
+            r["object"]["url"],
+            s.url(&format!("/git/commits/{main}")).as_str()
+        );
+        let branch = json(s.get("/git/ref/heads/main").send().await.unwrap()).await;
+        assert_eq!(branch["object"]["sha"], main);
+
+        // An existing tag is used as is; a new one comes from a SHA target.
+        let other = "2222222222222222222222222222222222222222";
+        s.gh.set_tag(REPO, "v2", other);
+        let v2 = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v2", "target_commitish": "main"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(v2.status(), 201);
+        assert_eq!(s.gh.tag_ref(REPO, "v2"), Some(GitObject::commit(other)));
+        s.authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v3/rc", "target_commitish": other}))
+            .send()
+            .await
+            .unwrap();
+        let r = json(s.get("/git/ref/tags/v3/rc").send().await.unwrap()).await;
+        assert_eq!(r["object"]["sha"], other);
+        let bad = s
+            .authed(s.http.post(s.url("/releases")))
+            .json(&json!({"tag_name": "v4", "target_commitish": "no-such-branch"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 422);
+        assert_eq!(json(bad).await["errors"][0]["field"], "target_commitish");
+        assert_eq!(s.gh.tag_ref(REPO, "v4"), None);
+
+        // An annotated tag: the ref names a tag object, which names the commit.
+        let tag_sha = s.gh.set_annotated_tag(REPO, "v5", GitObject::commit(main));
+        assert_eq!(tag_sha.len(), 40);
+        let r = json(s.get("/git/ref/tags/v5").send().await.unwrap()).await;
+        assert_eq!(r["object"]["type"], "tag");
+        assert_eq!(r["object"]["sha"], tag_sha.as_str());
+        let t = json(s.get(&format!("/git/tags/{tag_sha}")).send().await.unwrap()).await;
+        assert_eq!(t["tag"], "v5");
+        assert_eq!(t["sha"], tag_sha.as_str());
+        assert_eq!(
+            t["object"],
+            json!({"type": "commit", "sha": main, "url": s.url(&format!("/git/commits/{main}"))})
+        );
+        assert_eq!(s.get("/git/tags/0000").send().await.unwrap().status(), 404);
+        assert!(s.gh.delete_tag(REPO, "v5"));
+        assert_eq!(
+            s.get("/git/ref/tags/v5").send().await.unwrap().status(),
+            404
+        );
     }
 
     #[test]

@@ -246,6 +246,11 @@ impl SandboxBuilder {
             config,
         });
         shared.github.add_repo(&self.repository);
+        // The default branch is at the commit the default token was minted
+        // for, so a release published from it is tagged at that commit.
+        shared
+            .github
+            .set_branch(&self.repository, "main", &self.sha);
         if let Some(tag) = self.git_ref.strip_prefix("refs/tags/") {
             shared
                 .github

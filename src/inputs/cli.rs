@@ -157,6 +157,9 @@ pub struct VerifyArgs {
     /// With --release: an asset without a bundle is a failure, not just listed as unsigned
     #[arg(long, requires = "release")]
     pub require_all: bool,
+    /// With --release: also accept assets signed at another commit than the tag's (by default an asset must come from the tag's commit, so one from an older release re-uploaded here is refused)
+    #[arg(long, requires = "release")]
+    pub allow_other_commits: bool,
     /// The GitHub repository that must have signed (its workflow claim), with the GitHub Actions issuer; implied by --release
     #[arg(
         long,

@@ -49,6 +49,8 @@ pub struct ReleaseSource {
     pub download: Option<PathBuf>,
     /// An asset without a bundle is a failure.
     pub require_all: bool,
+    /// Accept assets signed at any commit, not only at the tag's.
+    pub allow_other_commits: bool,
 }
 
 /// What to trust.
@@ -131,6 +133,7 @@ impl VerifySettings {
                     .map(|_| Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()))
             }),
             github,
+            source_commit: None,
         };
         let trust = match (args.staging, args.trusted_root, args.trust_config) {
             (true, None, None) => VerifyTrust::Instance(BaseInstance::Staging),
@@ -197,6 +200,7 @@ fn release_source(
         pattern,
         download: args.download.clone(),
         require_all: args.require_all,
+        allow_other_commits: args.allow_other_commits,
     })
 }
 

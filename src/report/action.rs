@@ -82,6 +82,9 @@ pub fn annotations(sign: &SignReport, upload: Option<&UploadReport>) -> String {
             s += &error(Some(&a.artifact), e);
         }
     }
+    if let Some(up) = upload.filter(|u| u.publish_withheld) {
+        s += &error(None, &super::human::withheld_line(up));
+    }
     s
 }
 
@@ -151,12 +154,20 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
         let _ = writeln!(s, "Signed by {} (issuer {})\n", md(identity), md(issuer));
     }
     if let Some(u) = upload {
-        let _ = writeln!(
-            s,
-            "Release: {}{}\n",
-            md_link(&u.tag, &u.release_url),
-            if u.draft { " (draft)" } else { "" }
-        );
+        let state = match (u.draft, u.publish_withheld, u.lacking.as_slice()) {
+            (false, _, _) => String::new(),
+            (true, false, _) => " (draft)".to_owned(),
+            (true, true, []) => " (draft, not published: not every asset verified)".to_owned(),
+            (true, true, lacking) => format!(
+                " (draft, not published: it lacks {})",
+                lacking
+                    .iter()
+                    .map(|a| md(a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let _ = writeln!(s, "Release: {}{state}\n", md_link(&u.tag, &u.release_url));
     }
     s += "| Artifact | SHA-256 | Log index | Asset |\n|---|---|---|---|\n";
     for a in &sign.artifacts {

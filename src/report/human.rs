@@ -169,6 +169,8 @@ pub fn release_lines(up: &UploadReport) -> String {
             line(&up.tag),
             line(&up.release_url)
         );
+    } else if up.publish_withheld {
+        let _ = writeln!(s, "{}", withheld_line(up));
     } else if up.draft && !up.success() {
         let _ = writeln!(
             s,
@@ -177,6 +179,22 @@ pub fn release_lines(up: &UploadReport) -> String {
         );
     }
     s
+}
+
+/// Why a draft asked to be published was not: what it lacks, and the fix.
+pub fn withheld_line(up: &UploadReport) -> String {
+    let why = match up.lacking.len() {
+        0 if up.assets.is_empty() => "nothing was uploaded".to_owned(),
+        0 => "not every asset verified".to_owned(),
+        n => format!(
+            "it lacks {n} asset(s): {}",
+            up.lacking.iter().map(line).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    format!(
+        "Release {} stays a draft (not published): {why}; re-run to finish it (assets already there are kept)",
+        line(&up.tag)
+    )
 }
 
 fn skipped(s: &mut String, r: &SignReport) {

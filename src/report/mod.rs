@@ -129,6 +129,13 @@ pub struct UploadReport {
     pub created: bool,
     /// The draft was published by this run (only after every asset verified).
     pub published: bool,
+    /// Publishing was asked for, but the draft was left unpublished because
+    /// it lacks assets or one did not verify (see `lacking`).
+    pub publish_withheld: bool,
+    /// Assets the plan asked for that are not on the release as verified
+    /// (those of artifacts that failed to sign, failed or bad uploads), as
+    /// GitHub names them; a re-run uploads them.
+    pub lacking: Vec<String>,
     pub assets: Vec<AssetReport>,
 }
 

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::text::{self, line};
-use crate::verify::policy::{GitHubClaim, Matcher, Policy};
+use crate::verify::policy::{GitHubClaim, Matcher, Policy, SourceCommit};
 use crate::verify::{Signer, Verified};
 
 /// Everything `verify` checked.
@@ -54,6 +54,9 @@ pub struct PolicyReport {
     pub identity: Option<MatcherReport>,
     pub issuer: Option<MatcherReport>,
     pub github: Vec<(GitHubClaim, String)>,
+    /// `verify --release`: the tag's commit every asset must be signed at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_commit: Option<SourceCommit>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +81,7 @@ impl From<&Policy> for PolicyReport {
             identity: p.identity.as_ref().map(Into::into),
             issuer: p.issuer.as_ref().map(Into::into),
             github: p.github.clone(),
+            source_commit: p.source_commit.clone(),
         }
     }
 }
@@ -174,6 +178,14 @@ pub fn human(r: &VerifyReport, verbose: bool) -> String {
         for u in &r.unsigned {
             let _ = writeln!(s, "Skipped {} (no bundle)", line(u.display()));
         }
+    }
+    if let Some(c) = &r.policy.source_commit {
+        let _ = writeln!(
+            s,
+            "Tag {} is at commit {}: only assets signed at that commit verify",
+            line(&c.tag),
+            line(c.sha.get(..12).unwrap_or(&c.sha))
+        );
     }
     for a in &r.artifacts {
         let _ = writeln!(s, "{}", artifact_line(a, verbose));

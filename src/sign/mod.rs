@@ -223,6 +223,7 @@ pub async fn run(
             identity: Some(Matcher::Exact(identity.clone())),
             issuer: Some(Matcher::Exact(issuer.clone())),
             github: Vec::new(),
+            source_commit: None,
         }),
         retry,
         progress: progress.clone(),

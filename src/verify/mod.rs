@@ -194,6 +194,8 @@ pub enum VerifyError {
         tag: String,
         anonymous: bool,
     },
+    #[error("{repo} has no tag `{tag}`, so the commit its release's assets must be signed at is unknown (GitHub creates a release's tag when it is published; a draft has none yet): check the tag, or pass --allow-other-commits to accept assets signed at any commit of {repo}")]
+    NoTag { repo: String, tag: String },
     #[error("cannot create the download directory {}: {source}", dir.display())]
     Download {
         dir: PathBuf,
@@ -206,7 +208,10 @@ impl VerifyError {
     pub fn is_usage(&self) -> bool {
         use crate::release::ReleaseError as R;
         match self {
-            VerifyError::Http(_) | VerifyError::Task(_) | VerifyError::Download { .. } => false,
+            VerifyError::Http(_)
+            | VerifyError::Task(_)
+            | VerifyError::Download { .. }
+            | VerifyError::NoTag { .. } => false,
             VerifyError::Release(e) => matches!(
                 e,
                 R::NoRelease { .. } | R::BadRepo(_) | R::BadApiUrl(_) | R::Forbidden { .. }
@@ -307,10 +312,20 @@ async fn run_release(
         instance: instance.clone(),
         source,
     })?;
+    if source.allow_other_commits {
+        warnings.push(format!(
+            "--allow-other-commits: assets signed at any commit of {} are accepted, not only at tag {}'s, so an asset of an older release re-uploaded here verifies",
+            source.repo, source.tag
+        ));
+    }
     let found = release::run(source, &verifier, &settings.policy, settings.jobs).await?;
+    let policy = policy::Policy {
+        source_commit: found.source_commit,
+        ..settings.policy.clone()
+    };
     Ok(VerifyReport {
         instance,
-        policy: (&settings.policy).into(),
+        policy: (&policy).into(),
         signers: signers(&settings.policy, &found.artifacts),
         artifacts: found.artifacts,
         unsigned: found.unsigned,

@@ -1,9 +1,10 @@
 //! Who may have signed: the signer identity, the OIDC issuer, and GitHub
 //! workflow claims, matched against a certificate that already verified.
 //!
-//! Owns the matching rules (exact strings, anchored regular expressions, and
+//! Owns the matching rules (exact strings, anchored regular expressions,
 //! cosign's `--certificate-github-workflow-*` semantics over the Fulcio
-//! extensions `1.3.6.1.4.1.57264.1.x`). It does no cryptography: it must only
+//! extensions `1.3.6.1.4.1.57264.1.x`, and the source commit a release's tag
+//! requires). It does no cryptography: it must only
 //! be asked about a certificate sigstore-verify has accepted, which
 //! [`super::verify_one`] guarantees by checking the policy last.
 
@@ -161,6 +162,17 @@ pub struct Policy {
     pub identity: Option<Matcher>,
     pub issuer: Option<Matcher>,
     pub github: Vec<(GitHubClaim, String)>,
+    /// The commit the signing workflow must have run at (`verify --release`:
+    /// the release tag's).
+    pub source_commit: Option<SourceCommit>,
+}
+
+/// A release tag's commit, which its assets must have been built from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceCommit {
+    pub tag: String,
+    /// Lowercase hex.
+    pub sha: String,
 }
 
 impl Policy {
@@ -198,6 +210,17 @@ impl Policy {
                     found,
                 })?;
         }
+        // The source commit as Fulcio's extensions name it (`.1.13`, and the
+        // older `.1.3`): every one present must be the tag's.
+        if let Some(pin) = &self.source_commit {
+            GitHubClaim::Sha.check(info, &pin.sha).map_err(|found| {
+                PolicyMismatch::OtherCommit {
+                    tag: pin.tag.clone(),
+                    expected: pin.sha.clone(),
+                    found,
+                }
+            })?;
+        }
         Ok(())
     }
 }
@@ -226,6 +249,12 @@ pub enum PolicyMismatch {
     #[error("Certificate GitHub workflow {} mismatch: expected {expected:?}, found {} (check {})", claim.label(), quoted(found), claim.flag())]
     GitHub {
         claim: GitHubClaim,
+        expected: String,
+        found: Option<String>,
+    },
+    #[error("Signed at another commit: the certificate names {}, but tag {tag} is at commit {expected}: an asset built from other sources (an older release's, re-uploaded here?); if assets built at other commits are expected, pass --allow-other-commits", found.as_ref().map_or_else(|| "no commit".to_owned(), |f| format!("commit {f}")))]
+    OtherCommit {
+        tag: String,
         expected: String,
         found: Option<String>,
     },
@@ -310,6 +339,49 @@ mod tests {
         let sha = info.ci_claims.source_repository_digest.clone().unwrap();
         assert_eq!(policy(GitHubClaim::Sha, &sha).check(&info), Ok(()));
         assert!(policy(GitHubClaim::Sha, &sha[..7]).check(&info).is_err());
+    }
+
+    #[test]
+    fn source_commit_reads_the_new_claim_then_the_old_one() {
+        let mut info = real_github_certificate();
+        let sha = info.ci_claims.source_repository_digest.clone().unwrap();
+        assert_eq!(
+            info.ci_claims.deprecated_github.workflow_sha,
+            Some(sha.clone())
+        );
+        let pin = |sha: &str| Policy {
+            source_commit: Some(SourceCommit {
+                tag: "v1".into(),
+                sha: sha.into(),
+            }),
+            ..Policy::default()
+        };
+        let other = "b".repeat(40);
+        assert_eq!(pin(&sha).check(&info), Ok(()));
+        assert_eq!(
+            pin(&other).check(&info).unwrap_err().to_string(),
+            format!("Signed at another commit: the certificate names commit {sha}, but tag v1 is at commit {other}: an asset built from other sources (an older release's, re-uploaded here?); if assets built at other commits are expected, pass --allow-other-commits")
+        );
+        // Only the older `.1.3` claim: it is the commit.
+        info.ci_claims.source_repository_digest = None;
+        assert_eq!(pin(&sha).check(&info), Ok(()));
+        assert!(pin(&other).check(&info).is_err());
+        // Only `.1.13`, at another commit.
+        info.ci_claims.source_repository_digest = Some(other.clone());
+        info.ci_claims.deprecated_github.workflow_sha = None;
+        assert!(pin(&sha).check(&info).is_err());
+        assert_eq!(pin(&other).check(&info), Ok(()));
+        // Two claims that disagree are not trusted on either.
+        info.ci_claims.deprecated_github.workflow_sha = Some(sha.clone());
+        assert!(pin(&sha).check(&info).is_err() && pin(&other).check(&info).is_err());
+        // None at all.
+        info.ci_claims.source_repository_digest = None;
+        info.ci_claims.deprecated_github.workflow_sha = None;
+        assert!(pin(&sha)
+            .check(&info)
+            .unwrap_err()
+            .to_string()
+            .contains("the certificate names no commit, but tag v1"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `verify --release OWNER/REPO@TAG`: a release's assets verified in place.
 //!
-//! Owns pairing a release's assets (`<asset>` with `<asset>.sigstore.json`),
+//! Owns requiring each asset to be signed at the release tag's commit (unless
+//! `--allow-other-commits`), pairing a release's assets (`<asset>` with `<asset>.sigstore.json`),
 //! the `--pattern` filter, concurrency (at most `--jobs` assets in flight,
 //! results in the release's order), and the per-asset order: the bundle is downloaded
 //! (capped) and parsed first, then the asset is streamed through SHA-256
@@ -15,7 +16,7 @@ use super::cache::CachingVerifier;
 use futures::StreamExt as _;
 use sigstore_types::Sha256Hash;
 
-use super::policy::Policy;
+use super::policy::{Policy, SourceCommit};
 use super::{Failure, Verified, VerifyError};
 use crate::bundle_io::{BUNDLE_SUFFIX, MAX_BUNDLE_BYTES};
 use crate::inputs::verify::ReleaseSource;
@@ -27,6 +28,9 @@ use crate::report::verify::{VerifyArtifactReport, VerifyOutcome};
 pub struct ReleaseResults {
     pub artifacts: Vec<VerifyArtifactReport>,
     pub unsigned: Vec<PathBuf>,
+    /// The tag's commit every asset was required to be signed at (none
+    /// with `--allow-other-commits`).
+    pub source_commit: Option<SourceCommit>,
 }
 
 /// Verify every (matching) asset of the release that has a bundle.
@@ -51,6 +55,31 @@ pub async fn run(
         },
         e => e.into(),
     })?;
+    // 2. The tag's commit: an asset signed by another run of the
+    //    repository's workflow (an older release's, re-uploaded here) is
+    //    valid, but not this release's.
+    let source_commit = if source.allow_other_commits {
+        None
+    } else {
+        let sha = releases
+            .tag_commit(&release.tag)
+            .await
+            .map_err(|e| match e {
+                crate::release::ReleaseError::NoTag { repo, tag } => VerifyError::NoTag {
+                    repo: repo.to_string(),
+                    tag,
+                },
+                e => e.into(),
+            })?;
+        Some(SourceCommit {
+            tag: release.tag.clone(),
+            sha,
+        })
+    };
+    let policy = &Policy {
+        source_commit: source_commit.clone(),
+        ..policy.clone()
+    };
     let assets = releases.assets(&release).await?;
     if let Some(dir) = &source.download {
         // Assets are written there: not through a link out of the working tree.
@@ -62,7 +91,7 @@ pub async fn run(
         })?;
     }
 
-    // 2. Pair each artifact asset with its bundle asset.
+    // 3. Pair each artifact asset with its bundle asset.
     let is_bundle = |a: &UploadedAsset| a.name.ends_with(BUNDLE_SUFFIX);
     let mut slots: Vec<Slot> = Vec::new();
     let mut unsigned = Vec::new();
@@ -93,7 +122,7 @@ pub async fn run(
         };
         slots.push(Slot::Pair(asset, bundle));
     }
-    // 3. Verify at most `jobs` assets at a time, in the release's order; each
+    // 4. Verify at most `jobs` assets at a time, in the release's order; each
     //    streams, so memory stays flat whatever the assets' sizes.
     let releases = &releases;
     let release = &release;
@@ -122,7 +151,7 @@ pub async fn run(
         .buffered(jobs.get())
         .collect()
         .await;
-    // 4. A bundle whose artifact is not on the release vouches for nothing
+    // 5. A bundle whose artifact is not on the release vouches for nothing
     //    a consumer can download: say so.
     for bundle in assets.iter().filter(|a| is_bundle(a)) {
         let artifact = &bundle.name[..bundle.name.len() - BUNDLE_SUFFIX.len()];
@@ -143,6 +172,7 @@ pub async fn run(
     Ok(ReleaseResults {
         artifacts,
         unsigned,
+        source_commit,
     })
 }
 
