@@ -71,6 +71,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Docs(docs) => print_docs(docs),
         Command::Action(action_settings) => {
             match runtime.block_on(interruptible(run_action(&action_settings, output))) {
                 Some(code) => code,
@@ -153,6 +154,18 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     append(&settings.summary_file, gha::summary(sign, upload));
     let _ = std::io::stdout().flush();
     ExitCode::from(published.exit_code())
+}
+
+/// `completions` or `man`, on stdout.
+fn print_docs(docs: releasekit_sign::inputs::cli::Docs) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match docs.render().and_then(|text| stdout.write_all(&text)) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("error: cannot write the document: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
 }
 
 /// 128 + SIGINT, as shells report it.
