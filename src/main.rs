@@ -296,7 +296,11 @@ fn fail(e: &Error, json: bool) -> ExitCode {
     if json {
         println!(
             "{}",
-            serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() })
+            serde_json::json!({
+                "schemaVersion": report::SCHEMA_VERSION,
+                "error": e.to_string(),
+                "exit_code": e.exit_code(),
+            })
         );
     }
     ExitCode::from(e.exit_code())

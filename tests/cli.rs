@@ -190,3 +190,47 @@ fn verify_help_reads_in_groups() {
     let policy = policy.split("\n\n").next().unwrap();
     assert!(!policy.contains("--json") && policy.contains("--cert-identity"));
 }
+
+#[test]
+fn json_reports_carry_a_schema_version() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let version = |o: &std::process::Output| {
+        let text = stdout(o);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        (v["schemaVersion"].clone(), text)
+    };
+    // sign, first in the document.
+    let o = bin(work.dir.path())
+        .args(["--json", "sign", "a.whl", "--dry-run", "--staging"])
+        .env("SIGSTORE_ID_TOKEN", "not-a-jwt")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let (v, text) = version(&o);
+    assert_eq!(v, 1);
+    assert!(text.starts_with("{\n  \"schemaVersion\": 1,"), "{text}");
+    // verify (an artifact without a bundle still gets a report).
+    let o = bin(work.dir.path())
+        .args(["--json", "verify", "a.whl", "--offline"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let (v, text) = version(&o);
+    assert_eq!(v, 1);
+    assert!(text.starts_with("{\n  \"schemaVersion\": 1,"), "{text}");
+    // A run-level error is a JSON document too.
+    let o = bin(work.dir.path())
+        .args([
+            "--json",
+            "sign",
+            "a.whl",
+            "--dry-run",
+            "--trust-config",
+            "missing.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert_eq!(version(&o).0, 1);
+}

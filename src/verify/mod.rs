@@ -279,6 +279,7 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
         .map_err(VerifyError::Task)?;
 
     Ok(VerifyReport {
+        schema_version: Default::default(),
         instance,
         policy: (&settings.policy).into(),
         signers: signers(&settings.policy, &artifacts),
@@ -308,6 +309,7 @@ async fn run_release(
     })?;
     let found = release::run(source, &verifier, &settings.policy, settings.jobs).await?;
     Ok(VerifyReport {
+        schema_version: Default::default(),
         instance,
         policy: (&settings.policy).into(),
         signers: signers(&settings.policy, &found.artifacts),
