@@ -10,6 +10,8 @@ mod action;
 mod bad_input;
 /// The per-certificate verification cache gives the full verification's verdicts.
 mod cert_cache;
+/// CI's scripts on a GitHub-hosted runner: installs through sudo when not root.
+mod ci_scripts;
 /// Usage: help text, usage errors (exit 2), settings precedence seen from outside.
 mod cli;
 /// `--dry-run`: the plan is printed and nothing is requested or written.
