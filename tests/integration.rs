@@ -39,6 +39,8 @@ mod release;
 mod release_private;
 /// Certificate renewal when a short-lived certificate would expire mid-run.
 mod renewal;
+/// The repository's build plumbing: one MSRV.
+mod repo;
 /// Re-running `sign --upload` in the same workspace after a failed upload.
 mod rerun;
 /// No token in stdout, stderr or any written file, with every log level on.
