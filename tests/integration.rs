@@ -39,12 +39,15 @@ mod release;
 mod release_private;
 /// Certificate renewal when a short-lived certificate would expire mid-run.
 mod renewal;
-/// The repository's build plumbing: one MSRV.
+/// The repository's release plumbing: one MSRV, actions pinned by commit, the
+/// image by digest, the setup action's pins.
 mod repo;
 /// Re-running `sign --upload` in the same workspace after a failed upload.
 mod rerun;
 /// No token in stdout, stderr or any written file, with every log level on.
 mod secrets;
+/// The setup action's installer: the pinned binary installed, anything else refused.
+mod setup;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
 /// Release upload: `--upload`, idempotence, retries, drafts.
