@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The action's container, run offline the way GitHub runs a container action:
-# build an image from the repository's Dockerfile (its `prebuilt` scratch stage,
-# fed the host-built static binary), run `action` with the workspace mounted at
-# /github/workspace and INPUT_* / GITHUB_* / ACTIONS_ID_TOKEN_* from a sandbox,
-# then check the bundles are in the workspace, on the release, and verify.
+# build the image from the repository's Dockerfile around a release binary
+# (the one ci/build-release.sh builds, or RELEASEKIT_BINARY: the release
+# workflow passes the exact bytes it publishes), run `action` with the
+# workspace mounted at /github/workspace and INPUT_* / GITHUB_* /
+# ACTIONS_ID_TOKEN_* from a sandbox, then check the bundles are in the
+# workspace, on the release, and verify.
 #
-# Needs root, podman, buildah and runc (ci/container-setup.sh installs them).
-# Outside CI it skips with a reason when it cannot run; under CI (CI set) it fails.
+# Needs podman, buildah and runc (ci/container-setup.sh installs them) and
+# root, directly or through sudo. Outside CI it skips with a reason when it
+# cannot run; under CI (CI set) it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,35 +20,47 @@ cannot_run() {
   if [ -n "${CI:-}" ]; then echo "container test: FAILED: $*" >&2; exit 1; fi
   echo "container test: SKIPPED: $*"; exit 0
 }
-[ "$(id -u)" = 0 ] || cannot_run "needs root (rootless podman cannot run here)"
+# Rootless podman cannot run on this project's CI machine: root or sudo.
+if [ "$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then
+  cannot_run "needs root or passwordless sudo (rootless podman cannot run here)"
+fi
+# shellcheck source=ci/sudo.sh
+. ci/sudo.sh
 command -v podman >/dev/null || cannot_run "podman is not installed (run ci/container-setup.sh)"
 command -v runc >/dev/null || cannot_run "runc is not installed (run ci/container-setup.sh)"
-
-# 1. A static binary: RUSTFLAGS change the build, so it gets its own target dir.
-STATIC_DIR=${STATIC_TARGET_DIR:-$TARGET/static}
-RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=$STATIC_DIR \
-  cargo build --release --locked --target x86_64-unknown-linux-gnu --bin releasekit-sign
-BIN=$STATIC_DIR/x86_64-unknown-linux-gnu/release/releasekit-sign
-CARGO_TARGET_DIR=$TARGET cargo build --locked -p releasekit-sandbox --bin releasekit-sandbox
-SANDBOX=$TARGET/debug/releasekit-sandbox
 
 T=$(mktemp -d)
 SANDBOX_PID=
 cleanup() {
   [ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null
-  rm -rf "$T"
+  # The container wrote the bundles as root.
+  $SUDO rm -rf "$T"
 }
 trap cleanup EXIT
 
+# 1. The release binary for this machine, and the sandbox.
+HOST=$(rustc -vV | sed -n 's/^host: //p')
+case $HOST in
+  x86_64-unknown-linux-gnu) ARCH=amd64 ;;
+  aarch64-unknown-linux-gnu) ARCH=arm64 ;;
+  *) cannot_run "no image for host $HOST (the image is linux/amd64 and linux/arm64)" ;;
+esac
+BIN=${RELEASEKIT_BINARY:-}
+[ -n "$BIN" ] || BIN=$(ci/build-release.sh "$HOST" "$T/releasekit-sign")
+CARGO_TARGET_DIR=$TARGET cargo build --locked -p releasekit-sandbox --bin releasekit-sandbox
+SANDBOX=$TARGET/debug/releasekit-sandbox
+
 # 2. The image, from the repository's Dockerfile, in a context holding only its inputs.
-mkdir -p "$T/context"
-cp Dockerfile "$T/context/"
-cp "$BIN" "$T/context/releasekit-sign"
-cp /etc/ssl/certs/ca-certificates.crt "$T/context/"
-podman build --quiet --target prebuilt -t "$IMAGE" -f "$T/context/Dockerfile" "$T/context"
-SIZE=$(podman image inspect "$IMAGE" --format '{{.Size}}')
+ci/image-context.sh "$T/context" "$ARCH=$BIN"
+$SUDO podman build --quiet --platform "linux/$ARCH" -t "$IMAGE" -f "$T/context/Dockerfile" "$T/context"
+SIZE=$($SUDO podman image inspect "$IMAGE" --format '{{.Size}}')
 echo "image size: $SIZE bytes"
 [ "$SIZE" -le $((20 * 1024 * 1024)) ] || { echo "image is larger than 20 MB" >&2; exit 1; }
+# The image holds exactly the binary under test.
+CID=$($SUDO podman create "$IMAGE")
+$SUDO podman cp "$CID:/releasekit-sign" "$T/from-image"
+$SUDO podman rm "$CID" >/dev/null
+cmp "$BIN" "$T/from-image" || { echo "the image's binary is not $BIN" >&2; exit 1; }
 
 # 3. The sandbox: Sigstore + GitHub on loopback, and the job's environment.
 "$SANDBOX" serve --env-file "$T/env" --dir "$T/trust" &
@@ -65,7 +80,7 @@ cp "$SANDBOX_TRUST_CONFIG" "$WS/sandbox-trust.json"
 : > "$T/file_commands/output"; : > "$T/file_commands/summary"
 
 run_action() {
-  podman --runtime runc run --rm --network host \
+  $SUDO podman --runtime runc run --rm --network host \
     --workdir /github/workspace \
     -v "$WS:/github/workspace" -v "$T/file_commands:/github/file_commands" \
     -e "INPUT_INPUTS=dist/*.tar.gz dist/*.whl" \

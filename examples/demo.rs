@@ -20,10 +20,23 @@ fn step(text: &str) {
 }
 
 /// Build the product binary with the same profile this example runs under.
+///
+/// Naming this example in the same build gives it the feature set cargo just
+/// built the example with (the dev-dependencies' features unified in), so
+/// only the binary's own `main.rs` is compiled and linked. `--bin` alone
+/// would resolve features without the dev-dependencies and build the whole
+/// crate graph a second time (minutes on a small machine).
 fn build_binary() -> anyhow::Result<PathBuf> {
     let release = !cfg!(debug_assertions);
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.args(["build", "--quiet", "--bin", "releasekit-sign"]);
+    cargo.args([
+        "build",
+        "--quiet",
+        "--bin",
+        "releasekit-sign",
+        "--example",
+        "demo",
+    ]);
     if release {
         cargo.arg("--release");
     }

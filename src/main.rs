@@ -77,6 +77,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Docs(docs) => print_docs(docs),
         Command::Action(action_settings) => {
             match runtime.block_on(interruptible(run_action(&action_settings, output))) {
                 Some(code) => code,
@@ -166,6 +167,18 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     append(&settings.summary_file, gha::summary(sign, upload));
     let _ = std::io::stdout().flush();
     ExitCode::from(code)
+}
+
+/// `completions` or `man`, on stdout.
+fn print_docs(docs: releasekit_sign::inputs::cli::Docs) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match docs.render().and_then(|text| stdout.write_all(&text)) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("error: cannot write the document: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
 }
 
 /// 128 + SIGINT, as shells report it.
@@ -353,7 +366,11 @@ fn fail(e: &Error, json: bool) -> ExitCode {
     if json {
         println!(
             "{}",
-            serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() })
+            serde_json::json!({
+                "schemaVersion": report::SCHEMA_VERSION,
+                "error": e.to_string(),
+                "exit_code": e.exit_code(),
+            })
         );
     }
     ExitCode::from(e.exit_code())

@@ -80,6 +80,7 @@ pub async fn upload(settings: &SignSettings, run: SignRun, check: bool) -> Publi
         verifier,
     } = run;
     let mut report = PublishReport {
+        schema_version: Default::default(),
         sign,
         upload: None,
         upload_plan: None,

@@ -59,3 +59,178 @@ fn a_missing_trust_config_names_the_file_and_exits_2() {
     assert_eq!(code(&again), 2);
     assert_eq!(stderr(&again), stderr(&o));
 }
+
+/// The subcommands `--help` lists (clap's own `help` aside).
+fn subcommands(work: &Work) -> Vec<String> {
+    let o = bin(work.dir.path()).arg("--help").output().unwrap();
+    let help = stdout(&o);
+    let listed: Vec<String> = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(listed.len() >= 5, "{help}");
+    listed
+}
+
+#[test]
+fn completions_for_every_shell_name_every_subcommand() {
+    let work = Work::new();
+    let commands = subcommands(&work);
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = bin(work.dir.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        for c in &commands {
+            assert!(script.contains(c.as_str()), "{shell} completes no `{c}`");
+        }
+        // fish spells a long flag `-l cert-identity`.
+        for flag in ["cert-identity", "trust-config", "no-color"] {
+            assert!(script.contains(flag), "{shell} completes no `--{flag}`");
+        }
+    }
+    // bash: the subcommand table is the part a user sees first.
+    let o = bin(work.dir.path())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    for c in &commands {
+        let case = format!("releasekit__sign,{c})");
+        assert!(stdout(&o).contains(&case), "bash: no `{case}`");
+    }
+    let o = bin(work.dir.path())
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("[possible values: bash, elvish, fish, powershell, zsh]"));
+}
+
+#[test]
+fn man_pages_for_the_tool_and_each_command() {
+    let work = Work::new();
+    let o = bin(work.dir.path()).arg("man").output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let page = stdout(&o);
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        page.contains(&format!(
+            ".TH releasekit-sign 1  \"releasekit-sign {version}\""
+        )),
+        "{page}"
+    );
+    for c in subcommands(&work) {
+        // The main page lists the command, and the command has its own page.
+        assert!(page.contains(&format!("releasekit\\-sign\\-{c}(1)")), "{c}");
+        let o = bin(work.dir.path()).args(["man", &c]).output().unwrap();
+        assert_eq!(code(&o), 0, "{c}: {}", stderr(&o));
+        let sub = stdout(&o);
+        assert!(
+            sub.contains(&format!(
+                ".TH releasekit-sign-{c} 1  \"releasekit-sign {version}\""
+            )),
+            "{c}: {sub}"
+        );
+        assert!(sub.contains(".SH SYNOPSIS"), "{c}");
+    }
+    let o = bin(work.dir.path())
+        .args(["man", "verify"])
+        .output()
+        .unwrap();
+    let verify = stdout(&o);
+    // The help's groups are the page's sections.
+    for section in [
+        "ARTIFACTS",
+        "RELEASE",
+        "\"IDENTITY POLICY\"",
+        "TRUST",
+        "OUTPUT",
+    ] {
+        assert!(
+            verify.contains(&format!(".SH {section}\n")),
+            "no section {section}"
+        );
+    }
+}
+
+#[test]
+fn verify_help_reads_in_groups() {
+    let work = Work::new();
+    let o = bin(work.dir.path())
+        .args(["verify", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&o);
+    let headings: Vec<&str> = help
+        .lines()
+        .filter(|l| l.ends_with(':') && !l.starts_with(' '))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Options:",
+            "Artifacts:",
+            "Release:",
+            "Identity policy:",
+            "Trust:",
+            "Output:"
+        ],
+        "{help}"
+    );
+    // Global output flags are their own group, not among the policy flags.
+    let output = help.split("Output:\n").nth(1).unwrap();
+    assert!(output.contains("--json") && output.contains("--no-color"));
+    let policy = help.split("Identity policy:\n").nth(1).unwrap();
+    let policy = policy.split("\n\n").next().unwrap();
+    assert!(!policy.contains("--json") && policy.contains("--cert-identity"));
+}
+
+#[test]
+fn json_reports_carry_a_schema_version() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let version = |o: &std::process::Output| {
+        let text = stdout(o);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        (v["schemaVersion"].clone(), text)
+    };
+    // sign, first in the document.
+    let o = bin(work.dir.path())
+        .args(["--json", "sign", "a.whl", "--dry-run", "--staging"])
+        .env("SIGSTORE_ID_TOKEN", "not-a-jwt")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let (v, text) = version(&o);
+    assert_eq!(v, 1);
+    assert!(text.starts_with("{\n  \"schemaVersion\": 1,"), "{text}");
+    // verify (an artifact without a bundle still gets a report).
+    let o = bin(work.dir.path())
+        .args(["--json", "verify", "a.whl", "--offline"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let (v, text) = version(&o);
+    assert_eq!(v, 1);
+    assert!(text.starts_with("{\n  \"schemaVersion\": 1,"), "{text}");
+    // A run-level error is a JSON document too.
+    let o = bin(work.dir.path())
+        .args([
+            "--json",
+            "sign",
+            "a.whl",
+            "--dry-run",
+            "--trust-config",
+            "missing.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert_eq!(version(&o).0, 1);
+}

@@ -10,6 +10,8 @@ mod action;
 mod bad_input;
 /// The per-certificate verification cache gives the full verification's verdicts.
 mod cert_cache;
+/// CI's scripts on a GitHub-hosted runner: installs through sudo when not root.
+mod ci_scripts;
 /// Usage: help text, usage errors (exit 2), settings precedence seen from outside.
 mod cli;
 /// `--dry-run`: the plan is printed and nothing is requested or written.
@@ -37,10 +39,15 @@ mod release;
 mod release_private;
 /// Certificate renewal when a short-lived certificate would expire mid-run.
 mod renewal;
+/// The repository's release plumbing: one MSRV, actions pinned by commit, the
+/// image by digest, the setup action's pins.
+mod repo;
 /// Re-running `sign --upload` in the same workspace after a failed upload.
 mod rerun;
 /// No token in stdout, stderr or any written file, with every log level on.
 mod secrets;
+/// The setup action's installer: the pinned binary installed, anything else refused.
+mod setup;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
 /// Release upload: `--upload`, idempotence, retries, drafts.

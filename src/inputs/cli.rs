@@ -8,7 +8,7 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Sign release artifacts with Sigstore keyless signing.
 #[derive(Debug, Parser)]
@@ -22,6 +22,7 @@ pub struct Cli {
 
 /// Flags every subcommand accepts.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
 pub struct GlobalArgs {
     /// More diagnostics on stderr (repeat for more)
     #[arg(short, long, global = true, action = ArgAction::Count)]
@@ -47,6 +48,83 @@ pub enum CliCommand {
     Verify(Box<VerifyArgs>),
     /// Run as the GitHub Action: configured by INPUT_* variables (see action.yml)
     Action,
+    /// Print a shell completion script on stdout
+    #[command(
+        after_help = "Install, e.g.:\n  releasekit-sign completions bash > ~/.local/share/bash-completion/completions/releasekit-sign\n  releasekit-sign completions zsh > ~/.zfunc/_releasekit-sign\n  releasekit-sign completions fish > ~/.config/fish/completions/releasekit-sign.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print a man page (roff) on stdout: the tool's, or one command's
+    #[command(after_help = "View it with: releasekit-sign man verify | man -l -")]
+    Man(ManArgs),
+}
+
+/// `releasekit-sign completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `releasekit-sign man`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// The command whose page to print [default: releasekit-sign(1), which lists the commands]
+    #[arg(value_enum)]
+    pub command: Option<ManPage>,
+}
+
+/// The commands that have a page of their own, `releasekit-sign-<command>(1)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ManPage {
+    Sign,
+    Verify,
+    Action,
+    Completions,
+    Man,
+}
+
+/// A document generated from these definitions, so it cannot drift from `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Docs {
+    Completions(clap_complete::Shell),
+    Man(Option<ManPage>),
+}
+
+impl Docs {
+    /// The completion script or the roff page.
+    pub fn render(self) -> std::io::Result<Vec<u8>> {
+        use clap::CommandFactory as _;
+        // `help` is clap's, not ours: no page, and completions offer `--help`.
+        let mut cmd = Cli::command().disable_help_subcommand(true);
+        let mut out = Vec::new();
+        match self {
+            Docs::Completions(shell) => {
+                let name = cmd.get_name().to_owned();
+                clap_complete::generate(shell, &mut cmd, name, &mut out);
+            }
+            Docs::Man(page) => {
+                // Building names each subcommand `releasekit-sign-<command>`,
+                // the page's title.
+                cmd.build();
+                let source = format!(
+                    "{} {}",
+                    cmd.get_name(),
+                    cmd.get_version().unwrap_or_default()
+                );
+                let page = match page.and_then(|p| p.to_possible_value()) {
+                    Some(p) => cmd.find_subcommand(p.get_name()).cloned().ok_or_else(|| {
+                        std::io::Error::other(format!("no command `{}`", p.get_name()))
+                    })?,
+                    None => cmd,
+                };
+                clap_mangen::Man::new(page)
+                    .source(source)
+                    .render(&mut out)?;
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// `releasekit-sign sign`.
@@ -54,27 +132,35 @@ pub enum CliCommand {
 pub struct SignArgs {
     /// Files, directories (their regular files) or glob patterns (expanded by the tool)
     #[arg(value_name = "PATH|DIR|GLOB", required = true)]
+    #[arg(help_heading = "Artifacts")]
     pub paths: Vec<String>,
     /// Descend into subdirectories of DIR arguments
     #[arg(short, long)]
+    #[arg(help_heading = "Artifacts")]
     pub recursive: bool,
     /// Write bundles to DIR instead of next to each artifact
     #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Artifacts")]
     pub output_dir: Option<PathBuf>,
     /// Replace existing bundles (otherwise an existing bundle fails that artifact)
     #[arg(long)]
+    #[arg(help_heading = "Artifacts")]
     pub overwrite: bool,
     /// Print what would be signed and by which identity source; no token, no request, no write
     #[arg(long)]
+    #[arg(help_heading = "Artifacts")]
     pub dry_run: bool,
     /// Artifacts in flight (network-bound; reading and hashing use one per core) [default: 64]
     #[arg(short, long, value_name = "N")]
+    #[arg(help_heading = "Artifacts")]
     pub jobs: Option<NonZeroUsize>,
     /// OIDC identity token (otherwise SIGSTORE_ID_TOKEN, GitHub Actions, other CI)
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    #[arg(help_heading = "Identity")]
     pub identity_token: Option<String>,
     /// Sign although the token's repository is private or internal: the public log then shows its name and workflow path
     #[arg(long)]
+    #[arg(help_heading = "Identity")]
     pub allow_private_repository: bool,
     #[command(flatten)]
     pub instance: InstanceArgs,
@@ -84,6 +170,7 @@ pub struct SignArgs {
 
 /// Upload the bundles to a GitHub release (token from GITHUB_TOKEN or GH_TOKEN).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Release")]
 pub struct UploadArgs {
     /// Upload each bundle as a release asset `<artifact>.sigstore.json` (same content: skipped)
     #[arg(long)]
@@ -108,6 +195,7 @@ pub struct UploadArgs {
 /// Which Sigstore instance to sign with.
 #[derive(Debug, Clone, Args)]
 #[group(id = "instance")]
+#[command(next_help_heading = "Sigstore instance")]
 pub struct InstanceArgs {
     /// Use Sigstore's staging instance instead of public-good
     #[arg(long, conflicts_with = "trust_config")]
@@ -144,21 +232,27 @@ pub struct VerifyArgs {
         required_unless_present = "release",
         conflicts_with = "release"
     )]
+    #[arg(help_heading = "Artifacts")]
     pub paths: Vec<String>,
     /// Verify a GitHub release's assets in place: OWNER/REPO@TAG (token optional: GITHUB_TOKEN; GITHUB_API_URL for GHES)
     #[arg(long, value_name = "OWNER/REPO@TAG")]
+    #[arg(help_heading = "Release")]
     pub release: Option<String>,
     /// With --release: only assets whose name matches this glob
     #[arg(long, value_name = "GLOB", requires = "release")]
+    #[arg(help_heading = "Release")]
     pub pattern: Option<String>,
     /// With --release: keep the downloaded assets in DIR (otherwise nothing is written)
     #[arg(long, value_name = "DIR", requires = "release")]
+    #[arg(help_heading = "Release")]
     pub download: Option<PathBuf>,
     /// With --release: an asset without a bundle is a failure, not just listed as unsigned
     #[arg(long, requires = "release")]
+    #[arg(help_heading = "Release")]
     pub require_all: bool,
     /// With --release: also accept assets signed at another commit than the tag's (by default an asset must come from the tag's commit, so one from an older release re-uploaded here is refused)
     #[arg(long, requires = "release")]
+    #[arg(help_heading = "Release")]
     pub allow_other_commits: bool,
     /// The GitHub repository that must have signed (its workflow claim), with the GitHub Actions issuer; implied by --release
     #[arg(
@@ -166,53 +260,70 @@ pub struct VerifyArgs {
         value_name = "OWNER/NAME",
         conflicts_with = "cert_github_workflow_repository"
     )]
+    #[arg(help_heading = "Identity policy")]
     pub repo: Option<String>,
     /// The bundle to check a single artifact against [default: <artifact>.sigstore.json]
     #[arg(long, value_name = "FILE", conflicts_with = "release")]
+    #[arg(help_heading = "Artifacts")]
     pub bundle: Option<PathBuf>,
     /// Descend into subdirectories of DIR arguments
     #[arg(short, long)]
+    #[arg(help_heading = "Artifacts")]
     pub recursive: bool,
     /// Artifacts hashed and verified concurrently [default: twice the number of CPUs]
     #[arg(short, long, value_name = "N")]
+    #[arg(help_heading = "Artifacts")]
     pub jobs: Option<NonZeroUsize>,
     /// The signer's identity (certificate SAN), exactly
     #[arg(long, value_name = "ID", conflicts_with = "cert_identity_regexp")]
+    #[arg(help_heading = "Identity policy")]
     pub cert_identity: Option<String>,
     /// A regular expression the whole signer identity must match (anchored)
     #[arg(long, value_name = "REGEXP")]
+    #[arg(help_heading = "Identity policy")]
     pub cert_identity_regexp: Option<String>,
     /// The OIDC issuer in the certificate, exactly
     #[arg(long, value_name = "URL", conflicts_with = "cert_oidc_issuer_regexp")]
+    #[arg(help_heading = "Identity policy")]
     pub cert_oidc_issuer: Option<String>,
     /// A regular expression the whole OIDC issuer must match (anchored)
     #[arg(long, value_name = "REGEXP")]
+    #[arg(help_heading = "Identity policy")]
     pub cert_oidc_issuer_regexp: Option<String>,
     /// GitHub repository (`owner/repo`) the workflow ran in
     #[arg(long, value_name = "OWNER/REPO")]
+    #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_repository: Option<String>,
     /// Git ref the workflow ran for (e.g. `refs/tags/v1.0.0`)
     #[arg(long, value_name = "REF")]
+    #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_ref: Option<String>,
     /// Commit SHA the workflow ran for
     #[arg(long, value_name = "SHA")]
+    #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_sha: Option<String>,
     /// Event that triggered the workflow (e.g. `push`, `release`)
     #[arg(long, value_name = "EVENT")]
+    #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_trigger: Option<String>,
     /// Name of the workflow
     #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_name: Option<String>,
     /// Use Sigstore's staging instance instead of public-good
     #[arg(long, group = "verify_instance")]
+    #[arg(help_heading = "Trust")]
     pub staging: bool,
     /// A trusted_root.json to verify against (no TUF)
     #[arg(long, value_name = "FILE", group = "verify_instance")]
+    #[arg(help_heading = "Trust")]
     pub trusted_root: Option<PathBuf>,
     /// ClientTrustConfig JSON of a private instance (its trusted root is used; no TUF)
     #[arg(long, value_name = "FILE", group = "verify_instance")]
+    #[arg(help_heading = "Trust")]
     pub trust_config: Option<PathBuf>,
     /// Use the embedded trust material; no TUF refresh
     #[arg(long)]
+    #[arg(help_heading = "Trust")]
     pub offline: bool,
 }

@@ -106,6 +106,8 @@ pub enum Command {
     Verify(VerifySettings),
     /// The GitHub Action: `sign` configured by `INPUT_*`, then upload and check.
     Action(ActionSettings),
+    /// `completions` or `man`: nothing to resolve.
+    Docs(cli::Docs),
 }
 
 /// `sign`, resolved.
@@ -295,6 +297,8 @@ impl Settings {
                 Command::Action(ActionSettings::resolve(action::read(env)?, env)?)
             }
             CliCommand::Verify(args) => Command::Verify(VerifySettings::resolve(*args, env)?),
+            CliCommand::Completions(args) => Command::Docs(cli::Docs::Completions(args.shell)),
+            CliCommand::Man(args) => Command::Docs(cli::Docs::Man(args.command)),
         };
         Ok(Settings { output, command })
     }

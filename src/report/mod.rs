@@ -9,12 +9,27 @@ pub mod verify;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::inputs::release::ReleaseMode;
 use crate::inputs::RekorVersion;
 use crate::oidc::{IdentityPlan, TokenOrigin};
 use crate::plan::Skipped;
+
+/// The `--json` schema's version, the `schemaVersion` of every top-level report:
+/// raised when a field is removed, renamed or changes meaning (a new field
+/// does not raise it, so consumers must ignore fields they do not know).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A report's `schemaVersion` field: always [`SCHEMA_VERSION`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SchemaVersion;
+
+impl Serialize for SchemaVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(SCHEMA_VERSION)
+    }
+}
 
 /// Everything `sign` did or, in a dry run, would do.
 #[derive(Debug, Clone, Serialize)]
@@ -188,6 +203,8 @@ pub struct UploadPlan {
 /// `sign` with `--upload`, as one JSON document.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublishReport {
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: SchemaVersion,
     #[serde(flatten)]
     pub sign: SignReport,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,6 +19,8 @@ use crate::verify::{Signer, Verified};
 /// Everything `verify` checked.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: super::SchemaVersion,
     /// `public-good`, `staging`, or the trust file's path.
     pub instance: String,
     pub policy: PolicyReport,

@@ -285,6 +285,7 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
         .map_err(VerifyError::Task)?;
 
     Ok(VerifyReport {
+        schema_version: Default::default(),
         instance,
         policy: (&settings.policy).into(),
         signers: signers(&settings.policy, &artifacts),
@@ -324,6 +325,7 @@ async fn run_release(
         ..settings.policy.clone()
     };
     Ok(VerifyReport {
+        schema_version: Default::default(),
         instance,
         policy: (&policy).into(),
         signers: signers(&settings.policy, &found.artifacts),

@@ -1,0 +1,323 @@
+//! The repository's own release plumbing, checked where it can be here: one
+//! MSRV, third-party actions pinned by commit, the action's image by digest,
+//! the setup action's pins and the script a release writes them with.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use regex::Regex;
+use sha2::{Digest as _, Sha256};
+
+use crate::util::{code, stderr, Work};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn workflows() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    files
+}
+
+/// `major.minor` of a Rust version, comparable.
+fn rust_version(v: &str) -> (u32, u32) {
+    let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap());
+    (parts.next().unwrap(), parts.next().unwrap_or(0))
+}
+
+#[test]
+fn the_msrv_is_declared_once_and_covers_every_locked_dependency() {
+    let decl = Regex::new(r#"(?m)^rust-version\s*=\s*"([0-9.]+)"\s*$"#).unwrap();
+    let root = read("Cargo.toml");
+    let declared: Vec<&str> = decl
+        .captures_iter(&root)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    assert_eq!(declared.len(), 1, "Cargo.toml: {declared:?}");
+    let msrv = declared[0];
+    let workspace_package = root.split("[workspace.package]").nth(1).unwrap_or("");
+    let workspace_package = workspace_package.split("\n[").next().unwrap();
+    assert!(
+        decl.is_match(workspace_package),
+        "the MSRV belongs in [workspace.package]"
+    );
+    // Every member inherits it; nothing else names a Rust version.
+    for member in ["Cargo.toml", "sandbox/Cargo.toml"] {
+        let text = read(member);
+        assert!(
+            text.contains("\nrust-version.workspace = true\n"),
+            "{member} does not inherit the MSRV"
+        );
+        if member != "Cargo.toml" {
+            assert!(!decl.is_match(&text), "{member} declares its own");
+        }
+    }
+    assert!(
+        !Regex::new(r"(?im)^FROM\s+rust:")
+            .unwrap()
+            .is_match(&read("Dockerfile")),
+        "the Dockerfile names a Rust toolchain"
+    );
+    let literal = Regex::new(r"(toolchain( install)?:?\s+|rust:|\+)1\.[0-9]+").unwrap();
+    for wf in workflows() {
+        let text = std::fs::read_to_string(&wf).unwrap();
+        assert!(
+            !literal.is_match(&text),
+            "{} names a toolchain",
+            wf.display()
+        );
+    }
+    // CI builds with the declared one.
+    let ci = read(".github/workflows/ci.yml");
+    assert!(ci.contains("MSRV=$(ci/msrv.sh)") && ci.contains("cargo +\"$MSRV\" check"));
+    let o = Command::new("bash")
+        .arg(repo().join("ci/msrv.sh"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), msrv);
+
+    // Cargo refuses to build a dependency whose rust-version is newer than
+    // the toolchain: the MSRV is at least the highest in the lock file, on
+    // every platform a release is built for.
+    let o = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "cargo metadata: {}", stderr(&o));
+    let meta: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let resolved: BTreeSet<&str> = meta["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    let newest = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| resolved.contains(p["id"].as_str().unwrap()))
+        .filter_map(|p| {
+            let v = p["rust_version"].as_str()?;
+            Some((rust_version(v), format!("{} {}", p["name"], p["version"])))
+        })
+        .max()
+        .unwrap();
+    assert!(
+        rust_version(msrv) >= newest.0,
+        "MSRV {msrv} is older than {}'s {:?}",
+        newest.1,
+        newest.0
+    );
+}
+
+#[test]
+fn third_party_actions_are_pinned_by_commit() {
+    let uses = Regex::new(r"(?m)^\s*(?:-\s+)?uses:\s*(\S+)(.*)$").unwrap();
+    let pinned =
+        Regex::new(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$").unwrap();
+    let comment = Regex::new(r"^\s+# v[0-9]+(\.[0-9]+)*$").unwrap();
+    let mut files = workflows();
+    files.push(repo().join("setup/action.yml"));
+    let mut seen = 0;
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for c in uses.captures_iter(&text) {
+            let (target, rest) = (&c[1], &c[2]);
+            if target.starts_with("./") {
+                continue;
+            }
+            seen += 1;
+            assert!(
+                pinned.is_match(target),
+                "{}: `{target}` is not pinned by a commit SHA",
+                f.display()
+            );
+            assert!(
+                comment.is_match(rest),
+                "{}: `{target}` says not which tag the SHA is (`# vX.Y.Z`)",
+                f.display()
+            );
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn the_action_runs_its_image_by_digest() {
+    let action = read("action.yml");
+    let image = Regex::new(r"(?m)^  image: (.*)$").unwrap();
+    let images: Vec<&str> = image
+        .captures_iter(&action)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    assert_eq!(images.len(), 1);
+    assert!(
+        Regex::new(r"^docker://ghcr\.io/[a-z0-9-]+/releasekit-sign@sha256:[0-9a-f]{64}$")
+            .unwrap()
+            .is_match(images[0]),
+        "action.yml runs `{}`, not an image by digest",
+        images[0]
+    );
+}
+
+/// The asset names of every list that must agree: the release workflow's
+/// matrix, the pins, and the installer's runner mapping.
+#[test]
+fn the_setup_action_pins_every_release_binary() {
+    let sums = read("setup/SHA256SUMS");
+    let line = Regex::new(r"^[0-9a-f]{64}  (releasekit-sign-[a-z0-9_.-]+)$").unwrap();
+    let pinned: BTreeSet<String> = sums
+        .lines()
+        .map(|l| {
+            line.captures(l)
+                .unwrap_or_else(|| panic!("SHA256SUMS line `{l}`"))[1]
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(pinned.len(), 5, "{pinned:?}");
+    let asset = Regex::new(r"(?m)^\s+asset: (releasekit-sign-\S+)$").unwrap();
+    let release = read(".github/workflows/release.yml");
+    let built: BTreeSet<String> = asset
+        .captures_iter(&release)
+        .map(|c| c[1].to_owned())
+        .collect();
+    assert_eq!(built, pinned, "release.yml's matrix vs setup/SHA256SUMS");
+    let mapped = Regex::new(r"ASSET=(releasekit-sign-[a-z0-9_.-]+)").unwrap();
+    let install = read("setup/install.sh");
+    let installable: BTreeSet<String> = mapped
+        .captures_iter(&install)
+        .map(|c| c[1].to_owned())
+        .collect();
+    assert_eq!(installable, pinned, "setup/install.sh vs setup/SHA256SUMS");
+
+    let setup = read("setup/action.yml");
+    let version = Regex::new(r#"(?m)^        RELEASEKIT_VERSION: "([0-9]+\.[0-9]+\.[0-9]+)"$"#)
+        .unwrap()
+        .captures(&setup)
+        .expect("setup/action.yml: RELEASEKIT_VERSION")[1]
+        .to_owned();
+    let url = Regex::new(r#"(?m)^        RELEASEKIT_RELEASE_URL: "(https://\S+)"$"#)
+        .unwrap()
+        .captures(&setup)
+        .expect("setup/action.yml: RELEASEKIT_RELEASE_URL")[1]
+        .to_owned();
+    assert!(
+        url.ends_with(&format!("/releases/download/v{version}")),
+        "{url}"
+    );
+    assert!(setup.contains(r#"--sums "$GITHUB_ACTION_PATH/SHA256SUMS""#));
+    assert!(setup.contains(r#"--version "$RELEASEKIT_VERSION""#));
+}
+
+#[test]
+fn pin_release_writes_the_pins_and_nothing_else() {
+    let work = Work::new();
+    // The script edits the repository it lives in: give it a copy.
+    for f in [
+        "Cargo.toml",
+        "action.yml",
+        "setup/action.yml",
+        "setup/SHA256SUMS",
+        "ci/pin-release.sh",
+    ] {
+        work.file(f, read(f));
+    }
+    let names: Vec<String> = read("setup/SHA256SUMS")
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap().to_owned())
+        .collect();
+    for n in &names {
+        work.file(&format!("dist/{n}"), format!("binary {n}"));
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    let digest = format!("sha256:{}", "1f".repeat(32));
+    let image = format!("ghcr.io/octo-org/releasekit-sign@{digest}");
+    let url = format!("https://github.com/octo-org/releasekit-sign/releases/download/v{version}");
+    let pin = |version: &str, image: &str, url: &str| {
+        Command::new("bash")
+            .arg(work.path("ci/pin-release.sh"))
+            .args([version, image, "dist", url])
+            .current_dir(work.dir.path())
+            .output()
+            .unwrap()
+    };
+
+    // Refusals first: nothing is written.
+    for (v, i, u, expected) in [
+        ("9.9.9", image.as_str(), url.as_str(), "is not Cargo.toml's"),
+        (
+            version,
+            "ghcr.io/octo-org/releasekit-sign:v1",
+            url.as_str(),
+            "is not REGISTRY/NAME@sha256",
+        ),
+        (
+            version,
+            image.as_str(),
+            "http://example.com/v0.1.0",
+            "is not https://",
+        ),
+    ] {
+        let o = pin(v, i, u);
+        assert_eq!(code(&o), 1, "{v} {i} {u}");
+        assert!(stderr(&o).contains(expected), "{}", stderr(&o));
+    }
+    for f in ["action.yml", "setup/action.yml", "setup/SHA256SUMS"] {
+        assert_eq!(
+            std::fs::read_to_string(work.path(f)).unwrap(),
+            read(f),
+            "{f}"
+        );
+    }
+
+    let o = pin(version, &image, &url);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let changed = |f: &str| -> Vec<(String, String)> {
+        let after = std::fs::read_to_string(work.path(f)).unwrap();
+        let before = read(f);
+        assert_eq!(after.lines().count(), before.lines().count(), "{f}");
+        before
+            .lines()
+            .zip(after.lines())
+            .filter(|(b, a)| b != a)
+            .map(|(b, a)| (b.to_owned(), a.to_owned()))
+            .collect()
+    };
+    let action = changed("action.yml");
+    assert_eq!(action.len(), 1, "{action:?}");
+    assert_eq!(action[0].1, format!("  image: docker://{image}"));
+    let setup = std::fs::read_to_string(work.path("setup/action.yml")).unwrap();
+    assert!(setup.contains(&format!("        RELEASEKIT_VERSION: \"{version}\"\n")));
+    assert!(setup.contains(&format!("        RELEASEKIT_RELEASE_URL: \"{url}\"\n")));
+    assert!(changed("setup/action.yml").len() <= 2);
+    let sums = std::fs::read_to_string(work.path("setup/SHA256SUMS")).unwrap();
+    let expected: String = names
+        .iter()
+        .map(|n| {
+            format!(
+                "{}  {n}\n",
+                hex::encode(Sha256::digest(format!("binary {n}")))
+            )
+        })
+        .collect();
+    assert_eq!(sums, expected);
+
+    // A release lacking one of the binaries is refused.
+    std::fs::remove_file(work.path(&format!("dist/{}", names[0]))).unwrap();
+    let o = pin(version, &image, &url);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains(&format!("dist/{} is missing", names[0])));
+}
