@@ -621,7 +621,7 @@ async fn draft_with_nothing_uploaded_is_never_published() {
     );
     let summary = std::fs::read_to_string(work.path("gh/summary")).unwrap();
     assert!(
-        summary.contains("(draft, not published: it lacks `app-10.0.tar.gz.sigstore.json`)"),
+        summary.contains("(draft, not published: it lacks app-10.0.tar.gz.sigstore.json)"),
         "{summary}"
     );
 }

@@ -160,11 +160,7 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
             (true, true, []) => " (draft, not published: not every asset verified)".to_owned(),
             (true, true, lacking) => format!(
                 " (draft, not published: it lacks {})",
-                lacking
-                    .iter()
-                    .map(|a| md(a))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                lacking.iter().map(|a| md(a)).collect::<Vec<_>>().join(", ")
             ),
         };
         let _ = writeln!(s, "Release: {}{state}\n", md_link(&u.tag, &u.release_url));

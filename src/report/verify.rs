@@ -225,11 +225,13 @@ mod tests {
 
     fn report(identity: &str, issuer: Option<&str>, release: Option<&str>) -> VerifyReport {
         VerifyReport {
+            schema_version: Default::default(),
             instance: "public-good".into(),
             policy: PolicyReport {
                 identity: None,
                 issuer: None,
                 github: Vec::new(),
+                source_commit: None,
             },
             artifacts: Vec::new(),
             unsigned: Vec::new(),
