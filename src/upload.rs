@@ -33,7 +33,7 @@ use crate::report::{
     ArtifactReport, AssetKind, AssetReport, IdentityReport, Outcome, SignReport, UploadPlan,
     UploadReport,
 };
-use crate::verify::policy::{Matcher, Policy};
+use crate::verify::policy::Policy;
 
 /// What a bundle on the release must be to stand for one of this run's
 /// artifacts: valid under the run's trusted root, for the artifact's digest,
@@ -54,12 +54,7 @@ impl Expected {
         };
         Some(Expected {
             verifier: verifier?,
-            policy: Policy {
-                identity: Some(Matcher::Exact(identity.clone())),
-                issuer: Some(Matcher::Exact(issuer.clone())),
-                github: Vec::new(),
-                source_commit: None,
-            },
+            policy: Policy::exact_signer(identity, issuer),
         })
     }
 

@@ -344,6 +344,20 @@ async fn regexp_policies() {
         "a.whl",
         "Certificate issuer mismatch: expected a match for /https://token/",
     );
+    // A pattern that closes the anchoring group itself (it read as
+    // `^(?:x)|(.*)$`, and accepted any signer) is not a pattern.
+    let o = run(verify_cmd(
+        &sandbox,
+        work.dir.path(),
+        &["--cert-identity-regexp", "x)|(.*", "a.whl"],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("--cert-identity-regexp is not a valid regular expression"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Each GitHub claim: the sandbox's values pass together; each one wrong fails

@@ -263,6 +263,8 @@ pub enum SettingsError {
     BadRelease(String),
     #[error("--repo `{0}` is not OWNER/NAME: pass e.g. --repo octo-org/app")]
     BadRepo(String),
+    #[error("GITHUB_SERVER_URL `{0}` is not a server's URL: unset it (github.com), or set it to https://HOST for GitHub Enterprise Server")]
+    BadServerUrl(String),
     #[error(
         "--pattern `{pattern}` is not a valid glob ({reason}); fix: e.g. --pattern '*.tar.gz'"
     )]

@@ -13,7 +13,7 @@ use super::cli::VerifyArgs;
 use super::{BaseInstance, Env, SettingsError};
 use crate::oidc::Secret;
 use crate::release::{Repo, GITHUB_COM_API};
-use crate::verify::policy::{AnchoredRegex, GitHubClaim, Matcher, Policy};
+use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy};
 
 /// The issuer of GitHub Actions identity tokens (`--repo` implies it).
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -133,6 +133,11 @@ impl VerifySettings {
                     .map(|_| Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()))
             }),
             github,
+            github_host: match env.get("GITHUB_SERVER_URL") {
+                Some(url) => GitHubHost::from_server_url(url)
+                    .ok_or_else(|| SettingsError::BadServerUrl(url.to_owned()))?,
+                None => GitHubHost::default(),
+            },
             source_commit: None,
         };
         let trust = match (args.staging, args.trusted_root, args.trust_config) {
@@ -332,5 +337,23 @@ mod tests {
         // Files and --release are different runs.
         assert!(parse(&["a", "--release", "o/r@v1"]).is_err());
         assert!(parse(&["--pattern", "*"]).is_err());
+    }
+
+    /// Repository claims are on github.com, or on the Enterprise Server host
+    /// the run is configured for; a URL that names no host is refused.
+    #[test]
+    fn github_host_from_the_environment() {
+        let host = |env: Env| {
+            VerifySettings::resolve(parse(&["a", "--repo", "o/r"]).unwrap(), &env)
+                .map(|s| s.policy.github_host.as_str().to_owned())
+        };
+        assert_eq!(host(Env::default()).unwrap(), "github.com");
+        let ghes = Env::from_pairs([("GITHUB_SERVER_URL", "https://ghe.example.com")]);
+        assert_eq!(host(ghes).unwrap(), "ghe.example.com");
+        let bad = Env::from_pairs([("GITHUB_SERVER_URL", "ghe.example.com/x")]);
+        assert_eq!(
+            host(bad).unwrap_err(),
+            SettingsError::BadServerUrl("ghe.example.com/x".into())
+        );
     }
 }

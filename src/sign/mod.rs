@@ -22,7 +22,7 @@ use crate::plan::Plan;
 use crate::report::{ArtifactReport, IdentityReport, InstanceReport, Outcome, SignReport};
 use crate::trust::{self, Instance, Refresh, TrustError};
 use crate::verify::cache::CachingVerifier;
-use crate::verify::policy::{Matcher, Policy};
+use crate::verify::policy::Policy;
 use session::{Session, SessionError};
 
 /// Observes a run as it happens; the binary draws progress from it.
@@ -219,12 +219,7 @@ pub async fn run(
         tsa,
         verifier: verifier.clone(),
         overwrite: settings.overwrite,
-        reuse: uploading.then(|| Policy {
-            identity: Some(Matcher::Exact(identity.clone())),
-            issuer: Some(Matcher::Exact(issuer.clone())),
-            github: Vec::new(),
-            source_commit: None,
-        }),
+        reuse: uploading.then(|| Policy::exact_signer(&identity, &issuer)),
         retry,
         progress: progress.clone(),
         hashing: Arc::new(tokio::sync::Semaphore::new(digest::concurrent_reads())),

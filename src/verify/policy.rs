@@ -17,8 +17,14 @@ use sigstore_crypto::CertificateInfo;
 ///
 /// cosign and sigstore-python search unanchored, so `--cert-identity-regexp
 /// 'github.com/org/'` there also accepts `https://github.com/evil/org/...`:
-/// a known foot-gun. Ours compiles `^(?:PATTERN)$`, so a pattern says exactly
+/// a known foot-gun. Ours matches the whole value, so a pattern says exactly
 /// what it accepts; write `.*` where a prefix or suffix is meant.
+///
+/// The anchors are put around the pattern's parsed syntax tree, not pasted
+/// around its text: `^(?:PATTERN)$` with `x)|(.*` for PATTERN reads
+/// `^(?:x)|(.*)$`, whose second branch accepts any value. A pattern is
+/// parsed on its own (so it must be well-formed by itself), then
+/// `\A(?:tree)\z` is compiled from the tree.
 #[derive(Debug, Clone)]
 pub struct AnchoredRegex {
     pattern: String,
@@ -27,9 +33,14 @@ pub struct AnchoredRegex {
 
 impl AnchoredRegex {
     pub fn new(pattern: &str) -> Result<Self, regex::Error> {
+        use regex_syntax::hir::{Hir, Look};
+        let tree = regex_syntax::Parser::new()
+            .parse(pattern)
+            .map_err(|e| regex::Error::Syntax(e.to_string()))?;
+        let whole = Hir::concat(vec![Hir::look(Look::Start), tree, Hir::look(Look::End)]);
         Ok(AnchoredRegex {
             pattern: pattern.to_owned(),
-            regex: Regex::new(&format!("^(?:{pattern})$"))?,
+            regex: Regex::new(&whole.to_string())?,
         })
     }
 
@@ -116,7 +127,12 @@ impl GitHubClaim {
     /// digest, `.1.14` ref, `.1.20` trigger) and may drop the old ones, so both
     /// are read, and every one present must agree: a certificate whose two
     /// spellings disagree is not trusted on either.
-    fn check(self, info: &CertificateInfo, expected: &str) -> Result<(), Option<String>> {
+    fn check(
+        self,
+        info: &CertificateInfo,
+        expected: &str,
+        host: &GitHubHost,
+    ) -> Result<(), Option<String>> {
         let c = &info.ci_claims;
         let old = &c.deprecated_github;
         let present: Vec<(&str, bool)> = match self {
@@ -126,12 +142,7 @@ impl GitHubClaim {
                     v.push((r.as_str(), r == expected));
                 }
                 if let Some(uri) = &c.source_repository_uri {
-                    // `https://github.com/owner/repo` (or a GHES host) names `owner/repo`.
-                    let path = uri
-                        .split_once("://")
-                        .and_then(|(_, rest)| rest.split_once('/'))
-                        .map(|(_, path)| path);
-                    v.push((uri.as_str(), path == Some(expected) || uri == expected));
+                    v.push((uri.as_str(), host.names_repository(uri, expected)));
                 }
                 v
             }
@@ -156,12 +167,61 @@ fn both<'a>(a: &'a Option<String>, b: &'a Option<String>, expected: &str) -> Vec
         .collect()
 }
 
+/// The GitHub host a repository claim must be on: `github.com`, or the
+/// Enterprise Server host the run is configured for (`GITHUB_SERVER_URL`).
+///
+/// A repository is `owner/name` only on a host: `https://gitlab.com/o/r` is
+/// not GitHub's `o/r`, though its path reads the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubHost(String);
+
+impl Default for GitHubHost {
+    fn default() -> Self {
+        GitHubHost("github.com".to_owned())
+    }
+}
+
+impl GitHubHost {
+    /// The host of a server URL such as `https://github.com` or
+    /// `https://ghe.example.com/`; `None` when it is not an http(s) URL with a
+    /// bare host (and optional port).
+    pub fn from_server_url(url: &str) -> Option<GitHubHost> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))?;
+        let host = rest.strip_suffix('/').unwrap_or(rest);
+        let bare = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        bare.then(|| GitHubHost(host.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a source-repository URI (`.1.12`, `https://HOST/owner/name`)
+    /// names `expected` on this host; a whole URI given as `expected` must be
+    /// the same URI.
+    fn names_repository(&self, uri: &str, expected: &str) -> bool {
+        if uri == expected {
+            return true;
+        }
+        uri.strip_prefix("https://")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(host, path)| host.eq_ignore_ascii_case(&self.0) && path == expected)
+    }
+}
+
 /// Constraints on the signer; every one given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     pub identity: Option<Matcher>,
     pub issuer: Option<Matcher>,
     pub github: Vec<(GitHubClaim, String)>,
+    /// Where repository claims must point (github.com unless configured).
+    pub github_host: GitHubHost,
     /// The commit the signing workflow must have run at (`verify --release`:
     /// the release tag's).
     pub source_commit: Option<SourceCommit>,
@@ -176,6 +236,16 @@ pub struct SourceCommit {
 }
 
 impl Policy {
+    /// Exactly this signer: the identity (SAN) and the issuer, nothing else
+    /// (what a run's own bundles must verify as).
+    pub fn exact_signer(identity: &str, issuer: &str) -> Policy {
+        Policy {
+            identity: Some(Matcher::Exact(identity.to_owned())),
+            issuer: Some(Matcher::Exact(issuer.to_owned())),
+            ..Policy::default()
+        }
+    }
+
     /// True when any signer with a valid Sigstore certificate is accepted
     /// (no identity constraint): worth a warning.
     pub fn accepts_any_identity(&self) -> bool {
@@ -203,7 +273,7 @@ impl Policy {
         }
         for (claim, expected) in &self.github {
             claim
-                .check(info, expected)
+                .check(info, expected, &self.github_host)
                 .map_err(|found| PolicyMismatch::GitHub {
                     claim: *claim,
                     expected: expected.clone(),
@@ -213,13 +283,13 @@ impl Policy {
         // The source commit as Fulcio's extensions name it (`.1.13`, and the
         // older `.1.3`): every one present must be the tag's.
         if let Some(pin) = &self.source_commit {
-            GitHubClaim::Sha.check(info, &pin.sha).map_err(|found| {
-                PolicyMismatch::OtherCommit {
+            GitHubClaim::Sha
+                .check(info, &pin.sha, &self.github_host)
+                .map_err(|found| PolicyMismatch::OtherCommit {
                     tag: pin.tag.clone(),
                     expected: pin.sha.clone(),
                     found,
-                }
-            })?;
+                })?;
         }
         Ok(())
     }
@@ -294,6 +364,27 @@ mod tests {
         assert!(AnchoredRegex::new("(").is_err());
     }
 
+    /// A pattern cannot close the anchoring group itself: pasted into
+    /// `^(?:...)$`, `x)|(.*` became `^(?:x)|(.*)$` and accepted any signer.
+    #[test]
+    fn anchoring_cannot_be_escaped() {
+        for escape in ["x)|(.*", "x)|.*|(x", ")|(?:.*"] {
+            let r = AnchoredRegex::new(escape);
+            assert!(
+                r.as_ref()
+                    .map_or(true, |r| !r.is_match("https://evil.example/anyone")),
+                "{escape} accepts any value"
+            );
+            assert!(r.is_err(), "{escape} is not a pattern on its own");
+        }
+        // Verbose mode's comments cannot swallow the closing anchor either.
+        let r = AnchoredRegex::new("(?x) a b # a comment").unwrap();
+        assert!(r.is_match("ab") && !r.is_match("abc") && !r.is_match("xab"));
+        // Multi-line mode does not loosen the anchors to line boundaries.
+        let r = AnchoredRegex::new("(?m)a").unwrap();
+        assert!(!r.is_match("evil\na") && !r.is_match("a\nevil") && r.is_match("a"));
+    }
+
     /// A real public-good certificate from GitHub Actions (tests/data), which
     /// carries both the deprecated and the current Fulcio claim extensions.
     fn real_github_certificate() -> CertificateInfo {
@@ -339,6 +430,65 @@ mod tests {
         let sha = info.ci_claims.source_repository_digest.clone().unwrap();
         assert_eq!(policy(GitHubClaim::Sha, &sha).check(&info), Ok(()));
         assert!(policy(GitHubClaim::Sha, &sha[..7]).check(&info).is_err());
+    }
+
+    /// The source-repository URI's host is part of the repository: the same
+    /// path on another host (`https://gitlab.com/owner/name`) is not it.
+    #[test]
+    fn repository_claims_require_the_github_host() {
+        let mut info = real_github_certificate();
+        let repo = "prefix-dev/sigstore-example";
+        let policy = |host: GitHubHost| Policy {
+            github: vec![(GitHubClaim::Repository, repo.to_owned())],
+            github_host: host,
+            ..Policy::default()
+        };
+        assert_eq!(policy(GitHubHost::default()).check(&info), Ok(()));
+        for other in [
+            "https://gitlab.com/prefix-dev/sigstore-example",
+            "http://github.com/prefix-dev/sigstore-example",
+            "https://github.com.evil.example/prefix-dev/sigstore-example",
+        ] {
+            info.ci_claims.source_repository_uri = Some(other.to_owned());
+            let e = policy(GitHubHost::default()).check(&info).unwrap_err();
+            assert!(e.to_string().contains(other), "{other}: {e}");
+            // The older claim alone names no host: the URI still has to agree.
+            info.ci_claims.deprecated_github.workflow_repository = None;
+            assert!(
+                policy(GitHubHost::default()).check(&info).is_err(),
+                "{other}"
+            );
+            info.ci_claims.deprecated_github.workflow_repository = Some(repo.to_owned());
+        }
+        // An Enterprise Server host, configured: its repositories, not github.com's.
+        let ghes = GitHubHost::from_server_url("https://GHE.example.com/").unwrap();
+        assert_eq!(ghes.as_str(), "ghe.example.com");
+        info.ci_claims.source_repository_uri =
+            Some("https://ghe.example.com/prefix-dev/sigstore-example".to_owned());
+        assert_eq!(policy(ghes.clone()).check(&info), Ok(()));
+        assert!(policy(GitHubHost::default()).check(&info).is_err());
+        info.ci_claims.source_repository_uri =
+            Some("https://github.com/prefix-dev/sigstore-example".to_owned());
+        assert!(policy(ghes).check(&info).is_err());
+    }
+
+    #[test]
+    fn github_host_from_server_url() {
+        let host = |u| GitHubHost::from_server_url(u).map(|h| h.as_str().to_owned());
+        assert_eq!(host("https://github.com").as_deref(), Some("github.com"));
+        assert_eq!(
+            host("http://127.0.0.1:8080/").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        for bad in [
+            "github.com",
+            "https://",
+            "https://h/path",
+            "https://a b",
+            "ftp://h",
+        ] {
+            assert_eq!(host(bad), None, "{bad}");
+        }
     }
 
     #[test]
