@@ -8,8 +8,10 @@
 //!                                        oidc, trust, net)   by main.rs only)
 //! ```
 //!
-//! Services at the bottom (`oidc`, `trust`, `net`, `bundle_io`, `files`) never
-//! call back up. The library never prints: only the binary chooses what
+//! Services at the bottom (`oidc`, `trust`, `net`, `bundle_io`, `files`,
+//! `digest`, `release`) never call back up; `vocab` and `text` are leaves.
+//! sign may use verify, never the reverse; both return their own outcomes,
+//! from which `report` is built. The library never prints: only the binary chooses what
 //! reaches the terminal and which exit code the process ends with, and every
 //! string from outside is shown through [`text::line`].
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -32,11 +34,13 @@ pub mod verify;
 
 pub mod report;
 
+pub mod digest;
 pub mod text;
+pub mod vocab;
 
 pub mod error;
 
 pub use error::Error;
 pub use inputs::{Command, Settings, SignSettings};
 pub use plan::Plan;
-pub use report::SignReport;
+pub use sign::SignReport;

@@ -21,8 +21,8 @@ use releasekit_sign::inputs::{
 use releasekit_sign::oidc::Secret;
 use releasekit_sign::publish::{self, Published};
 use releasekit_sign::report::verify::{self as verify_report, VerifyReport};
-use releasekit_sign::report::ArtifactReport;
 use releasekit_sign::report::{self, human};
+use releasekit_sign::sign::ArtifactReport;
 use releasekit_sign::sign::{Progress, SignRun};
 use releasekit_sign::text::line;
 use releasekit_sign::verify;
@@ -69,7 +69,7 @@ fn main() -> ExitCode {
         }
         Command::Verify(verify_settings) => {
             match runtime.block_on(interruptible(verify::run(&verify_settings))) {
-                Some(Ok(report)) => render_verify(&report, output),
+                Some(Ok(outcome)) => render_verify(&VerifyReport::from(outcome), output),
                 Some(Err(e)) => fail(&Error::from(e), output.json),
                 None => {
                     eprintln!("interrupted: nothing was verified");

@@ -23,8 +23,6 @@ use crate::net::{self, Retry, RetryPolicy, Retryable};
 
 /// The audience Fulcio requires in identity tokens.
 pub const SIGSTORE_AUDIENCE: &str = "sigstore";
-/// The issuer of GitHub Actions workflow tokens.
-pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 /// The one-line fix for a GitHub Actions job that may not request tokens.
 pub const ACTIONS_PERMISSION_FIX: &str = "add `id-token: write` to the workflow's `permissions:`";
 
@@ -526,6 +524,7 @@ impl Retryable for ActionsFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::GITHUB_ACTIONS_ISSUER;
 
     fn jwt(claims: serde_json::Value) -> String {
         let enc = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);

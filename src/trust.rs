@@ -14,7 +14,29 @@ use sigstore_trust_root::{
     SigningConfig, SigstoreInstance, TrustedRoot, TufConfig, SIGNING_CONFIG_MEDIA_TYPE,
 };
 
-use crate::inputs::{BaseInstance, InstanceSettings, RekorVersion};
+use crate::vocab::RekorVersion;
+
+/// Which Sigstore instance, and per-service overrides, as the settings
+/// chose them (the values a run hands down; this module reads no flag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSettings {
+    pub base: BaseInstance,
+    pub fulcio_url: Option<String>,
+    pub rekor_url: Option<String>,
+    pub rekor_version: Option<RekorVersion>,
+    pub tsa_url: Option<String>,
+}
+
+/// The instance a run starts from, before per-service overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseInstance {
+    /// Sigstore public-good: embedded trust material, refreshed through TUF.
+    PublicGood,
+    /// Sigstore staging: embedded trust material, refreshed through TUF.
+    Staging,
+    /// A ClientTrustConfig file, used as is (no TUF).
+    TrustConfig(PathBuf),
+}
 
 /// `mediaType` of sigstore-python's `--trust-config` files.
 pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str =

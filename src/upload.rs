@@ -25,15 +25,13 @@ use std::sync::Arc;
 use crate::verify::cache::CachingVerifier;
 use sigstore_types::Sha256Hash;
 
-use crate::inputs::release::ReleaseMode;
 use crate::inputs::UploadSettings;
 use crate::net::RetryPolicy;
 use crate::release::{identical_only, Release, ReleaseError, Releases, UploadedAsset};
-use crate::report::{
-    ArtifactReport, AssetKind, AssetReport, IdentityReport, Outcome, SignReport, UploadPlan,
-    UploadReport,
-};
+use crate::report::{AssetKind, AssetReport, UploadPlan, UploadReport};
+use crate::sign::{ArtifactReport, IdentityReport, Outcome, SignReport};
 use crate::verify::policy::Policy;
+use crate::vocab::ReleaseMode;
 
 /// What a bundle on the release must be to stand for one of this run's
 /// artifacts: valid under the run's trusted root, for the artifact's digest,

@@ -6,6 +6,8 @@ mod util;
 
 /// Action mode: INPUT_* and the job environment, outputs, summary, masks, annotations.
 mod action;
+/// The module graph: no import cycle, the layers of ARCHITECTURE.md hold.
+mod architecture;
 /// Bad input: missing, unreadable, linked, empty, oddly named files; broken bundles.
 mod bad_input;
 /// The per-certificate verification cache gives the full verification's verdicts.

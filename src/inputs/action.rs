@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::release::{self, UploadLayer, UploadSettings, UploadSettingsError, Vocabulary};
-use super::{Env, RekorVersion, SettingsError, SignLayer, SignSettings};
+use super::{Env, SettingsError, SignLayer, SignSettings};
 use crate::oidc::{Secret, TokenOrigin};
+use crate::vocab::RekorVersion;
 
 /// Every input of `action.yml`, as the runner passes it: `INPUT_` + the name
 /// uppercased, hyphens kept (`INPUT_RELEASE-TAG`). Empty means "not given".

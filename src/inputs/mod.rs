@@ -20,21 +20,22 @@ pub mod release;
 pub mod verify;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
+use crate::verify::settings::VerifySettings;
 pub use action::ActionSettings;
 pub use cli::Cli;
 use cli::{CliCommand, GlobalArgs, SignArgs};
 pub use release::UploadSettings;
-pub use verify::{VerifySettings, VerifyTrust};
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
+use crate::trust::{BaseInstance, InstanceSettings};
+use crate::vocab::RekorVersion;
 
 /// Artifacts in flight when neither `--jobs` nor an input says otherwise. Signing
 /// many artifacts is bound by round trips to Rekor and the TSA, so many are in
-/// flight; reads and hashing are bounded separately by cores (`sign::digest`),
+/// flight; reads and hashing are bounded separately by cores (`digest`),
 /// so this does not raise peak memory (bench/results.md has the sweep).
 pub const DEFAULT_JOBS: usize = 64;
 
@@ -127,43 +128,6 @@ pub struct SignSettings {
     /// Sign even when the token's repository is private or internal, though
     /// a public instance's log then publishes its name and workflow path.
     pub allow_private_repository: bool,
-}
-
-/// Which Sigstore instance, and per-service overrides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceSettings {
-    pub base: BaseInstance,
-    pub fulcio_url: Option<String>,
-    pub rekor_url: Option<String>,
-    pub rekor_version: Option<RekorVersion>,
-    pub tsa_url: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BaseInstance {
-    /// Sigstore public-good: embedded trust material, refreshed through TUF.
-    PublicGood,
-    /// Sigstore staging: embedded trust material, refreshed through TUF.
-    Staging,
-    /// A ClientTrustConfig file, used as is (no TUF).
-    TrustConfig(PathBuf),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum RekorVersion {
-    #[serde(rename = "1")]
-    V1,
-    #[serde(rename = "2")]
-    V2,
-}
-
-impl fmt::Display for RekorVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RekorVersion::V1 => "v1",
-            RekorVersion::V2 => "v2",
-        })
-    }
 }
 
 /// A configuration source for `sign`, every value optional; see the module doc.

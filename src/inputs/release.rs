@@ -10,6 +10,7 @@
 use super::Env;
 use crate::oidc::Secret;
 use crate::release::{Repo, GITHUB_COM_API};
+use crate::vocab::ReleaseMode;
 
 /// A resolved upload target.
 #[derive(Debug, Clone)]
@@ -27,31 +28,6 @@ pub struct UploadSettings {
     pub upload_artifacts: bool,
     /// The commit a new draft's tag will point at (`GITHUB_SHA`).
     pub target_commitish: Option<String>,
-}
-
-/// Which release the upload goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReleaseMode {
-    /// The release must exist (published or draft).
-    Existing,
-    /// The draft for the tag, created when there is none; a published
-    /// release is never touched.
-    Draft,
-    /// The release when it exists, else a new draft.
-    Auto,
-}
-
-impl std::str::FromStr for ReleaseMode {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "existing" => Ok(ReleaseMode::Existing),
-            "draft" => Ok(ReleaseMode::Draft),
-            "auto" => Ok(ReleaseMode::Auto),
-            _ => Err(()),
-        }
-    }
 }
 
 /// Upload values as one source gives them, each optional.

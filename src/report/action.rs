@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
-use super::{AssetKind, IdentityReport, Outcome, SignReport, UploadReport};
+use super::{AssetKind, UploadReport};
 use crate::oidc::Secret;
+use crate::sign::{IdentityReport, Outcome, SignReport};
 use crate::text::line;
 
 /// `::add-mask::` lines; printed before anything else.
@@ -304,11 +305,11 @@ mod tests {
         assert!(e.to_string().contains("`k`"), "{e}");
         let sign = SignReport {
             dry_run: false,
-            instance: super::super::InstanceReport {
+            instance: crate::sign::InstanceReport {
                 name: "i".into(),
                 fulcio: String::new(),
                 rekor: String::new(),
-                rekor_version: crate::inputs::RekorVersion::V1,
+                rekor_version: crate::vocab::RekorVersion::V1,
                 tsa: None,
             },
             identity: IdentityReport::Certified {

@@ -12,12 +12,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{ArtifactReport, IdentityReport, Outcome, SignReport, UploadPlan, UploadReport};
-use crate::inputs::release::ReleaseMode;
+use super::{UploadPlan, UploadReport};
 use crate::plan::SkipReason;
 use crate::release::AssetAction;
 use crate::sign::Progress;
+use crate::sign::{ArtifactReport, IdentityReport, Outcome, SignReport};
 use crate::text::line;
+use crate::vocab::ReleaseMode;
 
 /// One line for an artifact as it finishes.
 pub fn artifact_line(a: &ArtifactReport) -> String {

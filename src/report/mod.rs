@@ -1,7 +1,10 @@
-//! The report of a run: plain data built from results, rendered elsewhere.
+//! The report of a run: plain data built from the stages' outcomes,
+//! rendered elsewhere.
 //!
-//! Owns the report's shape (also the `--json` schema). It prints nothing:
-//! [`human`] renders it for a terminal, and `main.rs` chooses where it goes.
+//! Owns the top-level reports (the `--json` schema and its version) composed
+//! from what sign, upload and verify return, and their renderings. The stages
+//! never import it. It prints nothing: [`human`] renders for a terminal,
+//! [`action`] for GitHub Actions, and `main.rs` chooses where it goes.
 
 pub mod action;
 pub mod human;
@@ -11,10 +14,8 @@ use std::path::PathBuf;
 
 use serde::{Serialize, Serializer};
 
-use crate::inputs::release::ReleaseMode;
-use crate::inputs::RekorVersion;
-use crate::oidc::{IdentityPlan, TokenOrigin};
-use crate::plan::Skipped;
+use crate::sign::SignReport;
+use crate::vocab::ReleaseMode;
 
 /// The `--json` schema's version, the `schemaVersion` of every top-level report:
 /// raised when a field is removed, renamed or changes meaning (a new field
@@ -29,108 +30,6 @@ impl Serialize for SchemaVersion {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u32(SCHEMA_VERSION)
     }
-}
-
-/// Everything `sign` did or, in a dry run, would do.
-#[derive(Debug, Clone, Serialize)]
-pub struct SignReport {
-    pub dry_run: bool,
-    pub instance: InstanceReport,
-    pub identity: IdentityReport,
-    /// Fulcio certificates requested (one per run, plus renewals).
-    pub certificates: u32,
-    pub artifacts: Vec<ArtifactReport>,
-    pub skipped: Vec<Skipped>,
-    pub warnings: Vec<String>,
-}
-
-impl SignReport {
-    pub fn failures(&self) -> impl Iterator<Item = (&ArtifactReport, &str)> {
-        self.artifacts.iter().filter_map(|a| match &a.outcome {
-            Outcome::Failed { error } => Some((a, error.as_str())),
-            _ => None,
-        })
-    }
-
-    pub fn signed(&self) -> usize {
-        self.artifacts
-            .iter()
-            .filter(|a| matches!(a.outcome, Outcome::Signed { .. }))
-            .count()
-    }
-
-    /// Artifacts whose existing bundle was verified and kept.
-    pub fn reused(&self) -> usize {
-        self.artifacts
-            .iter()
-            .filter(|a| matches!(a.outcome, Outcome::Reused { .. }))
-            .count()
-    }
-
-    /// True when no artifact failed.
-    pub fn success(&self) -> bool {
-        self.failures().next().is_none()
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct InstanceReport {
-    pub name: String,
-    pub fulcio: String,
-    pub rekor: String,
-    pub rekor_version: RekorVersion,
-    pub tsa: Option<String>,
-}
-
-/// Who signs: as planned (dry run), or as certified by Fulcio (a run that only
-/// kept existing bundles names the identity and issuer they were verified for).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum IdentityReport {
-    Planned(IdentityPlan),
-    Certified {
-        identity: String,
-        issuer: String,
-        token_source: TokenOrigin,
-    },
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ArtifactReport {
-    pub path: PathBuf,
-    pub size: u64,
-    pub bundle: PathBuf,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "status", rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Dry run: would be signed.
-    Planned {
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        blocked_by_existing_bundle: bool,
-    },
-    /// The bundle verified and was written.
-    Signed {
-        sha256: String,
-        log_index: u64,
-        /// Whether an RFC 3161 timestamp is in the bundle.
-        timestamped: bool,
-        /// Which of the run's certificates signed it (1 unless renewed).
-        certificate: u32,
-    },
-    /// Uploading only: the bundle already there (a re-run after a failed
-    /// upload) verified for this artifact's digest and the run's identity
-    /// and issuer, so it was kept instead of signing again.
-    Reused {
-        sha256: String,
-        log_index: u64,
-    },
-    Failed {
-        error: String,
-    },
 }
 
 /// What `--upload` (or the action) did with the release.

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::text::{self, line};
 use crate::verify::policy::{GitHubClaim, Matcher, Policy, SourceCommit};
-use crate::verify::{Signer, Verified};
+use crate::verify::{Outcome, Signer, VerifyArtifactReport, VerifyOutcome};
 
 /// Everything `verify` checked.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +47,21 @@ impl VerifyReport {
     /// True when every artifact verified (and there was at least one).
     pub fn success(&self) -> bool {
         !self.artifacts.is_empty() && self.verified() == self.artifacts.len()
+    }
+}
+
+impl From<Outcome> for VerifyReport {
+    fn from(o: Outcome) -> Self {
+        VerifyReport {
+            schema_version: super::SchemaVersion,
+            instance: o.instance,
+            policy: (&o.policy).into(),
+            artifacts: o.artifacts,
+            unsigned: o.unsigned,
+            warnings: o.warnings,
+            signers: o.signers,
+            release: o.release,
+        }
     }
 }
 
@@ -86,21 +101,6 @@ impl From<&Policy> for PolicyReport {
             source_commit: p.source_commit.clone(),
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct VerifyArtifactReport {
-    pub path: PathBuf,
-    pub bundle: PathBuf,
-    #[serde(flatten)]
-    pub outcome: VerifyOutcome,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "status", rename_all = "kebab-case")]
-pub enum VerifyOutcome {
-    Verified(Verified),
-    Failed { error: String },
 }
 
 /// One line per artifact; with `verbose`, who signed a verified one.

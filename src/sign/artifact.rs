@@ -16,10 +16,10 @@ use sigstore_types::{EntryUuid, KindVersion, Sha256Hash, TransparencyLogEntry};
 use sigstore_verify::{IdentityMatcher, VerificationPolicy};
 
 use super::clients::{self, ServiceError};
-use super::digest;
 use super::session::{Session, SessionError};
 use super::Progress;
 use crate::bundle_io::{self, BundleIoError};
+use crate::digest;
 use crate::net::{self, RetryPolicy};
 use crate::plan::PlannedArtifact;
 

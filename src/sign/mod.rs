@@ -8,21 +8,24 @@
 
 pub mod artifact;
 pub mod clients;
-pub mod digest;
+mod outcome;
+
 pub mod session;
 
 use std::sync::Arc;
 
 use futures::StreamExt as _;
 
-use crate::inputs::{BaseInstance, RekorVersion, SignSettings};
+use crate::inputs::SignSettings;
 use crate::net::{self, RetryPolicy};
 use crate::oidc::{Secret, TokenObserver, TokenSource};
 use crate::plan::Plan;
-use crate::report::{ArtifactReport, IdentityReport, InstanceReport, Outcome, SignReport};
+use crate::trust::BaseInstance;
 use crate::trust::{self, Instance, Refresh, TrustError};
 use crate::verify::cache::CachingVerifier;
 use crate::verify::policy::Policy;
+use crate::vocab::RekorVersion;
+pub use outcome::{ArtifactReport, IdentityReport, InstanceReport, Outcome, SignReport};
 use session::{Session, SessionError};
 
 /// Observes a run as it happens; the binary draws progress from it.
@@ -222,7 +225,9 @@ pub async fn run(
         reuse: uploading.then(|| Policy::exact_signer(&identity, &issuer)),
         retry,
         progress: progress.clone(),
-        hashing: Arc::new(tokio::sync::Semaphore::new(digest::concurrent_reads())),
+        hashing: Arc::new(tokio::sync::Semaphore::new(
+            crate::digest::concurrent_reads(),
+        )),
     };
 
     // 6. Every artifact, at most `jobs` at a time; each outcome kept, in plan order.

@@ -12,8 +12,10 @@
 //! writes a file.
 
 pub mod cache;
+mod outcome;
 pub mod policy;
 pub mod release;
+pub mod settings;
 pub mod targets;
 
 use std::path::{Path, PathBuf};
@@ -28,14 +30,15 @@ use sigstore_verify::{
 };
 
 use crate::bundle_io::{self, BundleIoError};
+use crate::digest;
 use crate::files::{self, FileError};
-use crate::inputs::{BaseInstance, VerifySettings, VerifyTrust};
 use crate::net;
-use crate::report::verify::{VerifyArtifactReport, VerifyOutcome, VerifyReport};
-use crate::sign::digest;
+use crate::trust::BaseInstance;
 use crate::trust::{self, Refresh, TrustError};
 use cache::CachingVerifier;
+pub use outcome::{Outcome, VerifyArtifactReport, VerifyOutcome};
 use policy::PolicyMismatch;
+use settings::{ReleaseSource, VerifySettings, VerifyTrust};
 use targets::{Missing, Target, TargetError};
 
 /// Proof that one artifact verified: only [`verify_one`] makes one, and only
@@ -225,7 +228,7 @@ impl VerifyError {
 pub const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted; pass the expected signer (e.g. the release workflow's URL) to verify who signed";
 
 /// Verify every artifact `settings` names.
-pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError> {
+pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
     if let Some(source) = &settings.release {
         return run_release(settings, source).await;
     }
@@ -284,10 +287,9 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
         .collect::<Result<Vec<_>, _>>()
         .map_err(VerifyError::Task)?;
 
-    Ok(VerifyReport {
-        schema_version: Default::default(),
+    Ok(Outcome {
         instance,
-        policy: (&settings.policy).into(),
+        policy: settings.policy.clone(),
         signers: signers(&settings.policy, &artifacts),
         artifacts,
         unsigned: found.unsigned,
@@ -300,8 +302,8 @@ pub async fn run(settings: &VerifySettings) -> Result<VerifyReport, VerifyError>
 /// writing anything (see [`release`]).
 async fn run_release(
     settings: &VerifySettings,
-    source: &crate::inputs::verify::ReleaseSource,
-) -> Result<VerifyReport, VerifyError> {
+    source: &ReleaseSource,
+) -> Result<Outcome, VerifyError> {
     let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
     if settings.policy.accepts_any_identity() {
         warnings.push(format!(
@@ -324,10 +326,9 @@ async fn run_release(
         source_commit: found.source_commit,
         ..settings.policy.clone()
     };
-    Ok(VerifyReport {
-        schema_version: Default::default(),
+    Ok(Outcome {
         instance,
-        policy: (&policy).into(),
+        policy,
         signers: signers(&settings.policy, &found.artifacts),
         artifacts: found.artifacts,
         unsigned: found.unsigned,

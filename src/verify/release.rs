@@ -17,12 +17,12 @@ use futures::StreamExt as _;
 use sigstore_types::Sha256Hash;
 
 use super::policy::{Policy, SourceCommit};
+use super::settings::ReleaseSource;
 use super::{Failure, Verified, VerifyError};
+use super::{VerifyArtifactReport, VerifyOutcome};
 use crate::bundle_io::{BUNDLE_SUFFIX, MAX_BUNDLE_BYTES};
-use crate::inputs::verify::ReleaseSource;
 use crate::net::RetryPolicy;
 use crate::release::{Release, Releases, UploadedAsset};
-use crate::report::verify::{VerifyArtifactReport, VerifyOutcome};
 
 /// The release's assets, verified (in the release's order) or listed unsigned.
 pub struct ReleaseResults {

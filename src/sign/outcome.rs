@@ -1,0 +1,115 @@
+//! What a sign run did (or, in a dry run, would do): per artifact, an
+//! outcome; for the run, the instance, the identity and the certificates used.
+//!
+//! Owns the run's outcome as data (its serde shape is the sign part of the
+//! `--json` report). It renders nothing: `report` composes and renders it.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::oidc::{IdentityPlan, TokenOrigin};
+use crate::plan::Skipped;
+use crate::vocab::RekorVersion;
+
+/// Everything `sign` did or, in a dry run, would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignReport {
+    pub dry_run: bool,
+    pub instance: InstanceReport,
+    pub identity: IdentityReport,
+    /// Fulcio certificates requested (one per run, plus renewals).
+    pub certificates: u32,
+    pub artifacts: Vec<ArtifactReport>,
+    pub skipped: Vec<Skipped>,
+    pub warnings: Vec<String>,
+}
+
+impl SignReport {
+    pub fn failures(&self) -> impl Iterator<Item = (&ArtifactReport, &str)> {
+        self.artifacts.iter().filter_map(|a| match &a.outcome {
+            Outcome::Failed { error } => Some((a, error.as_str())),
+            _ => None,
+        })
+    }
+
+    pub fn signed(&self) -> usize {
+        self.artifacts
+            .iter()
+            .filter(|a| matches!(a.outcome, Outcome::Signed { .. }))
+            .count()
+    }
+
+    /// Artifacts whose existing bundle was verified and kept.
+    pub fn reused(&self) -> usize {
+        self.artifacts
+            .iter()
+            .filter(|a| matches!(a.outcome, Outcome::Reused { .. }))
+            .count()
+    }
+
+    /// True when no artifact failed.
+    pub fn success(&self) -> bool {
+        self.failures().next().is_none()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceReport {
+    pub name: String,
+    pub fulcio: String,
+    pub rekor: String,
+    pub rekor_version: RekorVersion,
+    pub tsa: Option<String>,
+}
+
+/// Who signs: as planned (dry run), or as certified by Fulcio (a run that only
+/// kept existing bundles names the identity and issuer they were verified for).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityReport {
+    Planned(IdentityPlan),
+    Certified {
+        identity: String,
+        issuer: String,
+        token_source: TokenOrigin,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactReport {
+    pub path: PathBuf,
+    pub size: u64,
+    pub bundle: PathBuf,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Dry run: would be signed.
+    Planned {
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        blocked_by_existing_bundle: bool,
+    },
+    /// The bundle verified and was written.
+    Signed {
+        sha256: String,
+        log_index: u64,
+        /// Whether an RFC 3161 timestamp is in the bundle.
+        timestamped: bool,
+        /// Which of the run's certificates signed it (1 unless renewed).
+        certificate: u32,
+    },
+    /// Uploading only: the bundle already there (a re-run after a failed
+    /// upload) verified for this artifact's digest and the run's identity
+    /// and issuer, so it was kept instead of signing again.
+    Reused {
+        sha256: String,
+        log_index: u64,
+    },
+    Failed {
+        error: String,
+    },
+}

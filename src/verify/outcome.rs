@@ -1,0 +1,45 @@
+//! What a verify run found: a verdict per artifact, and for the run the
+//! instance, the policy applied, files without a bundle, warnings and the
+//! signers seen.
+//!
+//! Owns the run's outcome as data. It renders nothing: `report::verify` is
+//! built from it (and adds the `--json` schema's version).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::policy::Policy;
+use super::{Signer, Verified};
+
+/// Everything a verify run checked.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// `public-good`, `staging`, or the trust file's path.
+    pub instance: String,
+    /// The policy applied (with `verify --release`, the tag's commit too).
+    pub policy: Policy,
+    pub artifacts: Vec<VerifyArtifactReport>,
+    /// Files in directory arguments (or release assets) that have no bundle.
+    pub unsigned: Vec<PathBuf>,
+    pub warnings: Vec<String>,
+    /// Distinct signers of verified artifacts, when no identity was pinned.
+    pub signers: Vec<Signer>,
+    /// `OWNER/REPO@TAG` for `verify --release`.
+    pub release: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyArtifactReport {
+    pub path: PathBuf,
+    pub bundle: PathBuf,
+    #[serde(flatten)]
+    pub outcome: VerifyOutcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum VerifyOutcome {
+    Verified(Verified),
+    Failed { error: String },
+}

@@ -1,0 +1,58 @@
+//! What a `verify` run is asked to do: the artifacts or the release, the
+//! policy, and the trust material, as plain values.
+//!
+//! Owns the shape of a verify request only. `inputs` fills it from flags and
+//! the environment ([`VerifySettings::resolve`] lives there); the verify run
+//! reads it. Nothing here parses a flag or reads the environment.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use super::policy::Policy;
+use crate::oidc::Secret;
+use crate::release::Repo;
+use crate::trust::BaseInstance;
+
+/// `verify`, resolved.
+#[derive(Debug, Clone)]
+pub struct VerifySettings {
+    /// The PATH|DIR|GLOB arguments, as given.
+    pub inputs: Vec<String>,
+    /// One bundle for the one artifact named (`--bundle`).
+    pub bundle: Option<PathBuf>,
+    pub recursive: bool,
+    pub jobs: NonZeroUsize,
+    pub policy: Policy,
+    pub trust: VerifyTrust,
+    /// No TUF refresh: embedded snapshots and local files only.
+    pub offline: bool,
+    /// Verify a release's assets instead of local files.
+    pub release: Option<ReleaseSource>,
+}
+
+/// `--release OWNER/REPO@TAG` and its companions.
+#[derive(Debug, Clone)]
+pub struct ReleaseSource {
+    pub repo: Repo,
+    pub tag: String,
+    pub api_url: String,
+    /// Optional: public repositories answer anonymously.
+    pub token: Option<Secret>,
+    /// Only assets whose name matches.
+    pub pattern: Option<glob::Pattern>,
+    /// Keep the downloaded files here.
+    pub download: Option<PathBuf>,
+    /// An asset without a bundle is a failure.
+    pub require_all: bool,
+    /// Accept assets signed at any commit, not only at the tag's.
+    pub allow_other_commits: bool,
+}
+
+/// What to trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyTrust {
+    /// public-good, staging, or a ClientTrustConfig's trusted root.
+    Instance(BaseInstance),
+    /// A bare `trusted_root.json` (as cosign's `--trusted-root` takes).
+    TrustedRoot(PathBuf),
+}

@@ -1,0 +1,147 @@
+//! The map in ARCHITECTURE.md, checked: data moves one way, so no top-level
+//! module of `src/` names one that (directly or not) names it back, and the
+//! layers the map draws hold.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Each top-level module of `src/` (a file or a folder) and the top-level
+/// modules it names (`crate::x`, `use crate::{x, ..}`), outside its tests.
+fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(&src).unwrap();
+            let first = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy();
+            let top = first.trim_end_matches(".rs").to_owned();
+            if top == "main" || top == "lib" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            let refs = graph.entry(top.clone()).or_default();
+            for line in code.lines() {
+                let line = line.split("//").next().unwrap();
+                for (i, _) in line.match_indices("crate::") {
+                    let rest = &line[i + "crate::".len()..];
+                    if let Some(group) = rest.strip_prefix('{') {
+                        let group = group.split('}').next().unwrap();
+                        refs.extend(
+                            group
+                                .split(',')
+                                .map(|n| n.trim().split("::").next().unwrap().to_owned()),
+                        );
+                    } else {
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        refs.insert(name);
+                    }
+                }
+            }
+            refs.remove(&top);
+        }
+    }
+    let known: BTreeSet<String> = graph.keys().cloned().collect();
+    for refs in graph.values_mut() {
+        refs.retain(|r| known.contains(r));
+    }
+    graph
+}
+
+/// Every module reachable from `from`.
+fn reachable(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![from.to_owned()];
+    while let Some(m) = todo.pop() {
+        for n in graph.get(&m).into_iter().flatten() {
+            if seen.insert(n.clone()) {
+                todo.push(n.clone());
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn no_module_names_one_that_names_it_back() {
+    let graph = module_graph();
+    assert!(
+        graph.contains_key("sign") && graph.contains_key("verify"),
+        "{graph:?}"
+    );
+    let cycles: Vec<String> = graph
+        .iter()
+        .filter(|(m, _)| reachable(&graph, m).contains(*m))
+        .map(|(m, refs)| format!("{m} -> {refs:?}"))
+        .collect();
+    assert!(
+        cycles.is_empty(),
+        "modules on an import cycle (an import points back up the flow):\n{}",
+        cycles.join("\n")
+    );
+}
+
+/// The layers ARCHITECTURE.md draws: the leaves import nothing of ours; the
+/// services never reach the stages; verify never reaches sign; neither
+/// stage reaches the report or the settings layer that feeds it.
+#[test]
+fn layers_hold() {
+    let graph = module_graph();
+    let never = [
+        ("vocab", &["*"][..]),
+        ("text", &["*"]),
+        ("files", &["*"]),
+        ("net", &["*"]),
+        (
+            "digest",
+            &["bundle_io", "plan", "sign", "verify", "report", "inputs"],
+        ),
+        (
+            "trust",
+            &["inputs", "sign", "verify", "report", "upload", "publish"],
+        ),
+        (
+            "oidc",
+            &["inputs", "sign", "verify", "report", "upload", "publish"],
+        ),
+        (
+            "release",
+            &["inputs", "sign", "verify", "report", "upload", "publish"],
+        ),
+        ("verify", &["sign", "report", "inputs", "upload", "publish"]),
+        ("sign", &["report", "upload", "publish"]),
+        ("report", &["publish", "error"]),
+    ];
+    let mut broken = Vec::new();
+    for (module, forbidden) in never {
+        let reach = reachable(&graph, module);
+        for f in forbidden {
+            let hit: Vec<&String> = if *f == "*" {
+                graph[module].iter().collect()
+            } else {
+                reach.iter().filter(|r| r == f).collect()
+            };
+            if !hit.is_empty() {
+                broken.push(format!("{module} reaches {hit:?}"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
