@@ -13,7 +13,9 @@ use serde::Deserialize;
 use super::release::{self, UploadLayer, UploadSettings, UploadSettingsError, Vocabulary};
 use super::{Env, SettingsError, SignLayer, SignSettings};
 use crate::oidc::{Secret, TokenOrigin};
-use crate::vocab::RekorVersion;
+use clap::ValueEnum as _;
+
+use crate::vocab::{RekorVersion, ReleaseMode};
 
 /// Every input of `action.yml`, as the runner passes it: `INPUT_` + the name
 /// uppercased, hyphens kept (`INPUT_RELEASE-TAG`). Empty means "not given".
@@ -130,11 +132,12 @@ impl ActionSettings {
         if paths.is_empty() {
             return Err(ActionInputError::NoInputs);
         }
-        let rekor_version = match nonempty(inputs.rekor_version).as_deref() {
+        // The flags' own values: an input the flag would refuse is refused.
+        let rekor_version = match nonempty(inputs.rekor_version) {
             None => None,
-            Some("1") => Some(RekorVersion::V1),
-            Some("2") => Some(RekorVersion::V2),
-            Some(other) => return Err(ActionInputError::RekorVersion(other.to_owned())),
+            Some(v) => Some(
+                RekorVersion::from_str(&v, false).map_err(|_| ActionInputError::RekorVersion(v))?,
+            ),
         };
         let staging = boolean("staging", inputs.staging)?;
         let trust_config = nonempty(inputs.trust_config).map(PathBuf::from);
@@ -164,7 +167,10 @@ impl ActionSettings {
             token: nonempty(inputs.github_token).map(Secret::new),
             mode: match nonempty(inputs.release_mode) {
                 None => None,
-                Some(m) => Some(m.parse().map_err(|()| ActionInputError::ReleaseMode(m))?),
+                Some(m) => Some(
+                    ReleaseMode::from_str(&m, false)
+                        .map_err(|_| ActionInputError::ReleaseMode(m))?,
+                ),
             },
             publish: boolean("publish", inputs.publish)?,
             upload_artifacts: boolean("upload-artifacts", inputs.upload_artifacts)?,

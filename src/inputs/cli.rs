@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::vocab::{RekorVersion, ReleaseMode};
+
 /// Sign release artifacts with Sigstore keyless signing.
 #[derive(Debug, Parser)]
 #[command(name = "releasekit-sign", version, about, max_term_width = 100)]
@@ -182,8 +184,8 @@ pub struct UploadArgs {
     #[arg(long, value_name = "OWNER/NAME", requires = "upload")]
     pub repo: Option<String>,
     /// existing: the release must exist; draft: the tag's draft (created at GITHUB_SHA if none), never a published release; auto: draft if no release exists [default: existing]
-    #[arg(long, value_name = "MODE", requires = "upload", value_parser = ["existing", "draft", "auto"])]
-    pub release_mode: Option<String>,
+    #[arg(long, value_name = "MODE", requires = "upload", value_enum)]
+    pub release_mode: Option<ReleaseMode>,
     /// Publish the draft once every upload was downloaded back and verified
     #[arg(long, requires = "upload")]
     pub publish: bool,
@@ -210,8 +212,8 @@ pub struct InstanceArgs {
     #[arg(long, value_name = "URL")]
     pub rekor_url: Option<String>,
     /// Rekor API version: 1 (hashedrekord 0.0.1) or 2 (0.0.2, needs a TSA) [default: 1, or 2 when the instance offers only v2]
-    #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u32).range(1..=2))]
-    pub rekor_version: Option<u32>,
+    #[arg(long, value_name = "1|2", value_enum, hide_possible_values = true)]
+    pub rekor_version: Option<RekorVersion>,
     /// RFC 3161 timestamp authority URL (overrides the instance's signing config)
     #[arg(long, value_name = "URL")]
     pub tsa_url: Option<String>,

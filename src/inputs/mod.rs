@@ -191,13 +191,7 @@ impl SignLayer {
             trust_config: args.instance.trust_config,
             fulcio_url: args.instance.fulcio_url,
             rekor_url: args.instance.rekor_url,
-            rekor_version: args.instance.rekor_version.map(|v| {
-                if v == 2 {
-                    RekorVersion::V2
-                } else {
-                    RekorVersion::V1
-                }
-            }),
+            rekor_version: args.instance.rekor_version,
             tsa_url: args.instance.tsa_url,
             allow_private_repository: flag(args.allow_private_repository),
         }
@@ -246,11 +240,7 @@ impl Settings {
                     release_tag: args.upload.release_tag.clone(),
                     repo: args.upload.repo.clone(),
                     token: None,
-                    mode: args
-                        .upload
-                        .release_mode
-                        .as_deref()
-                        .and_then(|m| m.parse().ok()),
+                    mode: args.upload.release_mode,
                     publish: args.upload.publish.then_some(true),
                     upload_artifacts: args.upload.upload_artifacts.then_some(true),
                 };
