@@ -46,14 +46,7 @@ impl Error {
             Error::Sign(_) => EXIT_FAILURE,
             Error::Verify(e) if e.is_usage() => EXIT_USAGE,
             Error::Verify(_) => EXIT_FAILURE,
-            // The target is wrong, not the run: fixed by configuration.
-            Error::Release(
-                ReleaseError::NoRelease { .. }
-                | ReleaseError::BadRepo(_)
-                | ReleaseError::BadApiUrl(_)
-                | ReleaseError::Forbidden { .. }
-                | ReleaseError::AlreadyPublished { .. },
-            ) => EXIT_USAGE,
+            Error::Release(e) if e.is_usage() => EXIT_USAGE,
             Error::Release(_) => EXIT_FAILURE,
         }
     }
@@ -62,5 +55,38 @@ impl Error {
 impl From<TrustError> for Error {
     fn from(e: TrustError) -> Self {
         Error::Sign(SignError::Trust(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A release error has one exit code, whether sign's upload or
+    /// `verify --release` met it (the two kept lists that disagreed).
+    #[test]
+    fn a_release_error_exits_alike_from_sign_and_verify() {
+        let errors = || {
+            [
+                ReleaseError::AlreadyPublished { tag: "v1".into() },
+                ReleaseError::BadRepo("x".into()),
+                ReleaseError::BadApiUrl("x".into()),
+                ReleaseError::NoRelease {
+                    repo: "o/r".parse().unwrap(),
+                    tag: "v1".into(),
+                },
+                ReleaseError::Client("down".into()),
+            ]
+        };
+        for (a, b) in errors().into_iter().zip(errors()) {
+            let what = a.to_string();
+            let upload = Error::Release(a).exit_code();
+            let verify = Error::Verify(VerifyError::Release(b)).exit_code();
+            assert_eq!(upload, verify, "{what}");
+        }
+        let published = ReleaseError::AlreadyPublished { tag: "v1".into() };
+        assert_eq!(Error::Release(published).exit_code(), EXIT_USAGE);
+        let down = ReleaseError::Client("down".into());
+        assert_eq!(Error::Release(down).exit_code(), EXIT_FAILURE);
     }
 }

@@ -148,6 +148,21 @@ pub enum ReleaseError {
     },
 }
 
+impl ReleaseError {
+    /// The target is wrong, not the run: fixed by configuration (exit 2).
+    /// The one list, for sign's upload and `verify --release` alike.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            ReleaseError::NoRelease { .. }
+                | ReleaseError::BadRepo(_)
+                | ReleaseError::BadApiUrl(_)
+                | ReleaseError::Forbidden { .. }
+                | ReleaseError::AlreadyPublished { .. }
+        )
+    }
+}
+
 fn attempts_note(attempts: u32) -> String {
     if attempts > 1 {
         format!(" after {attempts} attempts")

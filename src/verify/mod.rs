@@ -209,16 +209,12 @@ pub enum VerifyError {
 impl VerifyError {
     /// Configuration problems are usage errors; the rest failed while running.
     pub fn is_usage(&self) -> bool {
-        use crate::release::ReleaseError as R;
         match self {
             VerifyError::Http(_)
             | VerifyError::Task(_)
             | VerifyError::Download { .. }
             | VerifyError::NoTag { .. } => false,
-            VerifyError::Release(e) => matches!(
-                e,
-                R::NoRelease { .. } | R::BadRepo(_) | R::BadApiUrl(_) | R::Forbidden { .. }
-            ),
+            VerifyError::Release(e) => e.is_usage(),
             _ => true,
         }
     }
