@@ -10,6 +10,13 @@ use std::fmt;
 /// The issuer of GitHub Actions identity tokens on github.com.
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
+/// Whether `s` is an http(s) URL: the one rule for URLs from flags, inputs,
+/// the environment and server answers (plain http is allowed for local and
+/// test instances).
+pub fn is_http_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
 /// The Rekor API a run writes its entries to: v1 (hashedrekord 0.0.1, with
 /// an inclusion promise) or v2 (hashedrekord 0.0.2, with an RFC 3161
 /// timestamp). Variants carry no doc comment: clap would turn it into a

@@ -299,7 +299,7 @@ impl SignSettings {
             (false, None) => BaseInstance::PublicGood,
         };
         let checked = |flag: &'static str, v: Option<String>| match v {
-            Some(v) if !(v.starts_with("https://") || v.starts_with("http://")) => {
+            Some(v) if !crate::vocab::is_http_url(&v) => {
                 Err(SettingsError::InvalidUrl { flag, value: v })
             }
             v => Ok(v),

@@ -30,6 +30,16 @@ pub struct UploadSettings {
     pub target_commitish: Option<String>,
 }
 
+/// The GitHub REST API's base: `GITHUB_API_URL` (GitHub Enterprise Server's
+/// `https://HOST/api/v3`), else github.com's, without a trailing slash.
+pub(super) fn api_url(env: &Env) -> Result<String, UploadSettingsError> {
+    let url = env.get("GITHUB_API_URL").unwrap_or(GITHUB_COM_API);
+    if !crate::vocab::is_http_url(url) {
+        return Err(UploadSettingsError::BadApiUrl(url.to_owned()));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
 /// Upload values as one source gives them, each optional.
 #[derive(Debug, Clone, Default)]
 pub struct UploadLayer {
@@ -139,12 +149,8 @@ pub fn resolve(
             vocabulary.name("publish"),
         ));
     }
-    let api_url = env.get("GITHUB_API_URL").unwrap_or(GITHUB_COM_API);
-    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-        return Err(UploadSettingsError::BadApiUrl(api_url.to_owned()));
-    }
     Ok(Some(UploadSettings {
-        api_url: api_url.trim_end_matches('/').to_owned(),
+        api_url: api_url(env)?,
         repo,
         tag,
         token,

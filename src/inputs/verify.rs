@@ -11,7 +11,7 @@ use std::num::NonZeroUsize;
 use super::cli::VerifyArgs;
 use super::{Env, SettingsError};
 use crate::oidc::Secret;
-use crate::release::{Repo, GITHUB_COM_API};
+use crate::release::Repo;
 use crate::trust::BaseInstance;
 use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
@@ -143,16 +143,11 @@ fn release_source(
         ),
         None => None,
     };
-    let api_url = env.get("GITHUB_API_URL").unwrap_or(GITHUB_COM_API);
-    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-        return Err(SettingsError::Upload(
-            super::release::UploadSettingsError::BadApiUrl(api_url.to_owned()),
-        ));
-    }
+    let api_url = super::release::api_url(env)?;
     Ok(ReleaseSource {
         repo,
         tag: tag.to_owned(),
-        api_url: api_url.trim_end_matches('/').to_owned(),
+        api_url,
         token: env
             .get("GITHUB_TOKEN")
             .or_else(|| env.get("GH_TOKEN"))

@@ -240,7 +240,7 @@ const LINK_ESCAPES: &AsciiSet = &CONTROLS
 /// links, percent-encoded where markdown would read them; anything else is
 /// shown as text.
 fn md_link(label: &str, url: &str) -> String {
-    if url.starts_with("https://") || url.starts_with("http://") {
+    if crate::vocab::is_http_url(url) {
         format!(
             "[{}]({})",
             md(label),
