@@ -58,6 +58,8 @@ impl fmt::Display for Secret {
 pub enum TokenOrigin {
     /// `--identity-token`.
     Flag,
+    /// The action's `identity-token` input.
+    ActionInput,
     /// The `SIGSTORE_ID_TOKEN` environment variable.
     SigstoreIdTokenEnv,
     /// The GitHub Actions token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`).
@@ -70,6 +72,7 @@ impl fmt::Display for TokenOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TokenOrigin::Flag => "--identity-token",
+            TokenOrigin::ActionInput => "the identity-token input",
             TokenOrigin::SigstoreIdTokenEnv => "SIGSTORE_ID_TOKEN",
             TokenOrigin::GitHubActions => "GitHub Actions OIDC",
             TokenOrigin::AmbientCi => "ambient CI credentials",

@@ -150,7 +150,7 @@ impl ActionSettings {
             overwrite,
             dry_run: boolean("dry-run", inputs.dry_run)?,
             identity_token: nonempty(inputs.identity_token)
-                .map(|t| (TokenOrigin::Flag, Secret::new(t))),
+                .map(|t| (TokenOrigin::ActionInput, Secret::new(t))),
             staging,
             trust_config,
             rekor_version,
@@ -233,7 +233,7 @@ mod tests {
         assert_eq!((up.tag.as_str(), up.token.expose()), ("v2", "ghs_secret"));
         assert!(up.overwrite);
         let (origin, token) = s.sign.identity.explicit.unwrap();
-        assert_eq!((origin, token.expose()), (TokenOrigin::Flag, "eyJ.x.y"));
+        assert_eq!((origin, token.expose()), (TokenOrigin::ActionInput, "eyJ.x.y"));
     }
 
     #[test]
