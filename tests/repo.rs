@@ -155,6 +155,37 @@ fn third_party_actions_are_pinned_by_commit() {
     assert!(seen > 0);
 }
 
+/// The action reads exactly the inputs action.yml declares: an `INPUT_*`
+/// read without a declaration is an input no workflow can set without a
+/// warning, and a declared one never read is silently ignored.
+#[test]
+fn the_action_reads_exactly_the_declared_inputs() {
+    let action = read("action.yml");
+    let inputs_block = action
+        .split("\ninputs:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\noutputs:\n").next())
+        .expect("action.yml has inputs: then outputs:");
+    let declared: BTreeSet<String> = Regex::new(r"(?m)^  ([a-z][a-z0-9-]*):$")
+        .unwrap()
+        .captures_iter(inputs_block)
+        .map(|c| c[1].to_owned())
+        .collect();
+    let source = read("src/inputs/action.rs");
+    let fields = source
+        .split("pub struct ActionInputs {")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}").next())
+        .expect("src/inputs/action.rs has struct ActionInputs");
+    let read_inputs: BTreeSet<String> = Regex::new(r"(?m)^\s+pub ([a-z_0-9]+): Option<String>,$")
+        .unwrap()
+        .captures_iter(fields)
+        .map(|c| c[1].replace('_', "-"))
+        .collect();
+    assert!(declared.len() > 10, "{declared:?}");
+    assert_eq!(read_inputs, declared, "ActionInputs vs action.yml's inputs");
+}
+
 #[test]
 fn the_action_runs_its_image_by_digest() {
     let action = read("action.yml");

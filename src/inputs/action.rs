@@ -33,7 +33,6 @@ pub struct ActionInputs {
     pub rekor_version: Option<String>,
     pub verify: Option<String>,
     pub identity_token: Option<String>,
-    pub repo: Option<String>,
     pub allow_private_repository: Option<String>,
     pub release_mode: Option<String>,
     pub publish: Option<String>,
@@ -163,7 +162,8 @@ impl ActionSettings {
         let upload_layer = UploadLayer {
             upload: boolean("upload", inputs.upload)?,
             release_tag: nonempty(inputs.release_tag),
-            repo: nonempty(inputs.repo),
+            // The workflow's own repository (GITHUB_REPOSITORY): action.yml has no input for another.
+            repo: None,
             token: nonempty(inputs.github_token).map(Secret::new),
             mode: match nonempty(inputs.release_mode) {
                 None => None,
@@ -233,7 +233,10 @@ mod tests {
         assert_eq!((up.tag.as_str(), up.token.expose()), ("v2", "ghs_secret"));
         assert!(up.overwrite);
         let (origin, token) = s.sign.identity.explicit.unwrap();
-        assert_eq!((origin, token.expose()), (TokenOrigin::ActionInput, "eyJ.x.y"));
+        assert_eq!(
+            (origin, token.expose()),
+            (TokenOrigin::ActionInput, "eyJ.x.y")
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Owns the precedence between sources, which is, for every setting:
 //!
 //! 1. a command-line flag,
-//! 2. a GitHub Action input (`INPUT_*`; action mode, not wired yet),
+//! 2. a GitHub Action input (`INPUT_*`, action mode),
 //! 3. an environment variable (`SIGSTORE_ID_TOKEN`, `NO_COLOR`, the GitHub
 //!    Actions token request variables),
 //! 4. the default.
