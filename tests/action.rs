@@ -92,6 +92,9 @@ async fn signs_uploads_and_reports() {
         summary.contains("[app-1.0.whl.sigstore.json]("),
         "{summary}"
     );
+    // Both files are interfaces other steps parse: whole, as snapshots.
+    crate::snapshot!(&work, "action_github_output", outputs);
+    crate::snapshot!(&work, "action_step_summary", summary);
 }
 
 /// A bad boolean stops the run before any request, naming input and fix.

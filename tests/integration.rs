@@ -31,6 +31,8 @@ mod identity;
 mod inputs;
 /// Independent verifiers (sigstore-python, cosign) accept what we write.
 mod interop;
+/// `sign --json`, `verify --json`, `$GITHUB_OUTPUT` and the step summary, snapshotted whole.
+mod json_reports;
 /// A lying Rekor (v1, v2) or Fulcio: the bundle is refused, with the reason.
 mod lies;
 /// Rekor v1 and v2 (+ RFC 3161), and the bundle JSON strict readers require.
