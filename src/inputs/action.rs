@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::release::{self, UploadLayer, UploadSettings, UploadSettingsError, Vocabulary};
+use super::release::{self, UploadLayer, UploadSettings, Vocabulary};
 use super::{Env, SettingsError, SignLayer, SignSettings};
 use crate::oidc::{Secret, TokenOrigin};
 use clap::ValueEnum as _;
@@ -62,14 +62,6 @@ pub enum ActionInputError {
     RekorVersion(String),
     #[error("input `release-mode` is `{0}`: use existing, draft or auto")]
     ReleaseMode(String),
-    #[error(
-        "inputs `staging` and `trust-config` both choose the Sigstore instance: keep one of them"
-    )]
-    ConflictingInstance,
-    #[error(transparent)]
-    Upload(#[from] UploadSettingsError),
-    #[error(transparent)]
-    Settings(Box<SettingsError>),
 }
 
 /// Read the `INPUT_*` variables of `env` into [`ActionInputs`].
@@ -120,7 +112,7 @@ fn nonempty(v: Option<String>) -> Option<String> {
 
 impl ActionSettings {
     /// Resolve the action's inputs and the job environment.
-    pub fn resolve(inputs: ActionInputs, env: &Env) -> Result<Self, ActionInputError> {
+    pub fn resolve(inputs: ActionInputs, env: &Env) -> Result<Self, SettingsError> {
         let paths: Vec<String> = inputs
             .inputs
             .as_deref()
@@ -129,7 +121,7 @@ impl ActionSettings {
             .map(str::to_owned)
             .collect();
         if paths.is_empty() {
-            return Err(ActionInputError::NoInputs);
+            return Err(ActionInputError::NoInputs.into());
         }
         // The flags' own values: an input the flag would refuse is refused.
         let rekor_version = match nonempty(inputs.rekor_version) {
@@ -141,7 +133,7 @@ impl ActionSettings {
         let staging = boolean("staging", inputs.staging)?;
         let trust_config = nonempty(inputs.trust_config).map(PathBuf::from);
         if staging == Some(true) && trust_config.is_some() {
-            return Err(ActionInputError::ConflictingInstance);
+            return Err(SettingsError::ConflictingInstance(Vocabulary::Action));
         }
         let overwrite = boolean("overwrite", inputs.overwrite)?;
         let layer = SignLayer {
@@ -176,8 +168,7 @@ impl ActionSettings {
             upload_artifacts: boolean("upload-artifacts", inputs.upload_artifacts)?,
         };
         let verify = boolean("verify", inputs.verify)?.unwrap_or(true);
-        let mut sign = SignSettings::resolve(layer, env)
-            .map_err(|e| ActionInputError::Settings(Box::new(e)))?;
+        let mut sign = SignSettings::resolve(layer, env)?;
         let upload: Option<UploadSettings> = release::resolve(
             upload_layer,
             env,
@@ -198,9 +189,29 @@ impl ActionSettings {
 mod tests {
     use super::*;
 
-    fn resolve(pairs: &[(&str, &str)]) -> Result<ActionSettings, ActionInputError> {
+    fn resolve(pairs: &[(&str, &str)]) -> Result<ActionSettings, SettingsError> {
         let env = Env::from_pairs(pairs.iter().copied());
         ActionSettings::resolve(read(&env)?, &env)
+    }
+
+    /// Two inputs that both choose the instance are named as inputs; the
+    /// same conflict from flags names the flags.
+    #[test]
+    fn conflicting_instance_in_the_users_words() {
+        let e = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_STAGING", "true"),
+            ("INPUT_TRUST-CONFIG", "t.json"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `staging` and input `trust-config` both choose the Sigstore instance: keep one of them"
+        );
+        assert_eq!(
+            SettingsError::ConflictingInstance(Vocabulary::Cli).to_string(),
+            "--staging and --trust-config both choose the Sigstore instance: keep one of them"
+        );
     }
 
     const JOB: &[(&str, &str)] = &[

@@ -203,8 +203,8 @@ impl SignLayer {
 pub enum SettingsError {
     #[error("no artifacts given: pass at least one PATH, DIR or GLOB")]
     NoInputs,
-    #[error("--staging and --trust-config both choose the instance: keep one of them")]
-    ConflictingInstance,
+    #[error("{} and {} both choose the Sigstore instance: keep one of them", .0.name("staging"), .0.name("trust-config"))]
+    ConflictingInstance(release::Vocabulary),
     #[error("--bundle names the bundle of one artifact, but several were given: verify them in separate runs, or drop --bundle to use each `<artifact>.sigstore.json`")]
     BundleForManyArtifacts,
     #[error("{flag} is not a valid regular expression ({reason}); fix: check the pattern (it is anchored: it must match the whole value)")]
@@ -293,7 +293,9 @@ impl SignSettings {
             .filter(|i| !i.is_empty())
             .ok_or(SettingsError::NoInputs)?;
         let base = match (l.staging.unwrap_or(false), l.trust_config) {
-            (true, Some(_)) => return Err(SettingsError::ConflictingInstance),
+            (true, Some(_)) => {
+                return Err(SettingsError::ConflictingInstance(release::Vocabulary::Cli))
+            }
             (true, None) => BaseInstance::Staging,
             (false, Some(path)) => BaseInstance::TrustConfig(path),
             (false, None) => BaseInstance::PublicGood,

@@ -60,7 +60,8 @@ pub enum Vocabulary {
 }
 
 impl Vocabulary {
-    fn name(self, knob: &'static str) -> String {
+    /// How this source spells a setting: `--knob`, or input `knob`.
+    pub(crate) fn name(self, knob: &'static str) -> String {
         match self {
             Vocabulary::Cli => format!("--{knob}"),
             Vocabulary::Action => format!("input `{knob}`"),

@@ -100,7 +100,11 @@ impl VerifySettings {
             (false, Some(root), None) => VerifyTrust::TrustedRoot(root),
             (false, None, Some(config)) => VerifyTrust::Instance(BaseInstance::TrustConfig(config)),
             (false, None, None) => VerifyTrust::Instance(BaseInstance::PublicGood),
-            _ => return Err(SettingsError::ConflictingInstance),
+            _ => {
+                return Err(SettingsError::ConflictingInstance(
+                    super::release::Vocabulary::Cli,
+                ))
+            }
         };
         // Each artifact waits on file reads between CPU work, so one per core
         // leaves cores idle; two per core keep them busy (and hold at most
