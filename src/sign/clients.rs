@@ -1,14 +1,17 @@
 //! The signing path's requests to Fulcio, Rekor (v1 and v2) and the RFC 3161
-//! TSA, made with the run's one HTTP client.
+//! TSA, made with the run's HTTP client for Sigstore services (which follows
+//! no redirect: `net::sigstore_client`).
 //!
 //! Owns one exchange per call: building the request (with the sigstore crates'
-//! request types), sending it, reading the answer under a size cap, decoding it
-//! (with the crates' response types) and every check the sigstore-rust 0.15.1
-//! clients make on it, plus a [`ServiceError`] that keeps apart what the
-//! retry rule must tell apart: a transport failure, an HTTP status with its
-//! `Retry-After`, a body that does not decode, and an answer that decoded but
-//! fails the checks (a lie, never retried). The sigstore clients drop response
-//! headers and report the last two alike, which is why these calls are ours.
+//! request types), sending it, reading the answer under a size cap, decoding
+//! it (with the crates' response types) and every check the sigstore-rust
+//! 0.15.1 clients make on it, plus a [`ServiceError`] that keeps apart what
+//! the retry rule must tell apart: a transport failure, an HTTP status with
+//! its `Retry-After`, a redirect (an error naming the `Location`, never
+//! retried), a body that does not decode, and an answer that decoded but
+//! fails the checks (a lie, never retried). The sigstore clients drop
+//! response headers and report the last two alike, which is why these calls
+//! are ours.
 //!
 //! It does not retry (callers wrap calls in [`crate::net::retry`]), know which
 //! instance a URL belongs to (`trust`), or judge what the evidence proves (the
@@ -33,6 +36,7 @@ use sigstore_types::{
 };
 
 use crate::net::{self, Retry, Retryable};
+use crate::text;
 
 /// The largest answer read from any of these services. A certificate chain,
 /// a log entry with its proof, or a timestamp token is a few KiB; a server
@@ -87,6 +91,17 @@ pub enum ServiceError {
         /// The start of the answer's body (for a Rekor v1 409: the existing entry).
         body: String,
         retry_after: Option<Duration>,
+    },
+    /// A 3xx: the client for these services follows no redirect (Fulcio's
+    /// request holds the identity token), and a service that moved is
+    /// configured anew, not chased. Never retried. `location` is the
+    /// `Location` header as one printable line (capped), or `(none)`.
+    #[error("{service} answered `{what}` with HTTP {status}, a redirect to `{location}`; not followed: requests to Sigstore services go to the configured URL only")]
+    Redirect {
+        service: Service,
+        what: &'static str,
+        status: u16,
+        location: String,
     },
     /// Never retried: a second answer from a server that sends this much
     /// would only be read to the same cap again.
@@ -155,6 +170,7 @@ impl Retryable for ServiceError {
                 ..
             } if net::is_transient(*status) => Retry::After(*retry_after),
             ServiceError::Status { .. }
+            | ServiceError::Redirect { .. }
             | ServiceError::Request { .. }
             | ServiceError::TooLarge { .. }
             | ServiceError::Mismatch { .. }
@@ -221,6 +237,14 @@ impl Exchange {
     async fn send(self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, ServiceError> {
         let response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(ServiceError::Redirect {
+                service: self.service,
+                what: self.what,
+                status: status.as_u16(),
+                location: location(response.headers()),
+            });
+        }
         if !status.is_success() {
             let retry_after = net::retry_after(response.headers());
             let body = error_body(response).await;
@@ -274,6 +298,23 @@ async fn error_body(mut response: reqwest::Response) -> String {
     }
     body.truncate(ERROR_BODY_BYTES);
     String::from_utf8_lossy(&body).trim().to_owned()
+}
+
+/// How much of a `Location` header is kept for the message.
+const LOCATION_CHARS: usize = 512;
+
+/// A redirect's `Location`, for a message: as one printable line
+/// ([`text::line`]), at most [`LOCATION_CHARS`] characters of it.
+fn location(headers: &reqwest::header::HeaderMap) -> String {
+    let Some(value) = headers.get(reqwest::header::LOCATION) else {
+        return "(none)".to_owned();
+    };
+    let raw = String::from_utf8_lossy(value.as_bytes());
+    let mut shown: String = raw.chars().take(LOCATION_CHARS).collect();
+    if shown.len() < raw.len() {
+        shown.push_str("...");
+    }
+    text::line(shown)
 }
 
 /// reqwest's own message hides the cause ("error sending request for url");
@@ -978,6 +1019,32 @@ mod tests {
             assert!(e.to_string().contains("refusing to read it"), "{e}");
             assert_eq!(e.retry(), Retry::No);
         }
+    }
+
+    /// A 307 (or any 3xx) is not followed by the Sigstore services' client: it
+    /// is an error naming the status and the `Location`, shown as one
+    /// printable line, and it is not retried.
+    #[tokio::test]
+    async fn redirects_are_not_followed_and_name_their_location() {
+        let url = serve(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:9/x\t##[error]y\r\ncontent-length: 0\r\n\r\n",
+            0,
+        )
+        .await;
+        let client = net::sigstore_client().unwrap();
+        let e = FULCIO.send(client.post(&url)).await.unwrap_err();
+        assert!(
+            matches!(&e, ServiceError::Redirect { status: 307, location, .. }
+                if location == "http://127.0.0.1:9/x\\t##\\u{5b}error]y"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "Fulcio answered `create signing certificate` with HTTP 307, a redirect to \
+             `http://127.0.0.1:9/x\\t##\\u{5b}error]y`; not followed: requests to Sigstore \
+             services go to the configured URL only"
+        );
+        assert_eq!(e.retry(), Retry::No);
     }
 
     /// A connection closed before any answer. (Not a refused connection: a
