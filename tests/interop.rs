@@ -50,6 +50,30 @@ async fn sigstore_python_accepts_our_bundles() {
     sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_v2_path(), &v2);
 }
 
+/// sigstore-python accepts our bundles from a Rekor v1 that stores each entry's
+/// body as sent rather than re-encoding it: it rebuilds the body from the
+/// bundle's certificate (a PEM with LF line endings) and compares, so the PEM
+/// we send must already be the one it expects.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigstore_python_accepts_bundles_from_a_log_storing_bodies_as_sent() {
+    let Some(python) = peers::sigstore_python()
+        .or_skip("sigstore_python_accepts_bundles_from_a_log_storing_bodies_as_sent")
+    else {
+        return;
+    };
+    let sandbox = Sandbox::builder()
+        .rekor_store_as_sent(true)
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_path(), &a);
+}
+
 /// cosign (Go) accepts our bundle with the sandbox's trusted root. (sigstore-go
 /// rejects a `logIndex` of 0 as a nil value; the sandbox's Rekor, like a real
 /// sharded one, hands out global indexes well above 0.)
