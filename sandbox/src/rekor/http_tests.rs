@@ -157,13 +157,7 @@ async fn v1_entries_verify_and_duplicates_conflict() {
         // The body is what sigstore-verify's hashedrekord check parses.
         let body: Value = serde_json::from_slice(entry.canonicalized_body.as_bytes()).unwrap();
         assert_eq!(body["spec"]["data"]["hash"]["value"], hex::encode(digest));
-        let pem = B64
-            .decode(
-                body["spec"]["signature"]["publicKey"]["content"]
-                    .as_str()
-                    .unwrap(),
-            )
-            .unwrap();
+        let pem = logged_pem(&body);
         assert_eq!(
             DerCertificate::from_pem(std::str::from_utf8(&pem).unwrap()).unwrap(),
             cert
@@ -198,15 +192,7 @@ async fn v1_entries_verify_and_duplicates_conflict() {
     assert_eq!(err["code"], 409);
 
     // A signature over another digest is a 400 with Rekor's error model.
-    let mut bad = request.clone();
-    let other: [u8; 32] = Sha256::digest(b"other").into();
-    bad["spec"]["signature"]["content"] = json!(B64.encode(sign(&signing, &other).as_bytes()));
-    let resp = http
-        .post(format!("{url}/api/v1/log/entries"))
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_v1(&url, &signed_over_another_digest(&request, &signing)).await;
     assert_eq!(resp.status(), 400);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["code"], 400);
@@ -267,14 +253,37 @@ fn request_json(key: &SigningKey, cert: &DerCertificate, digest: &[u8; 32]) -> V
     })
 }
 
-/// The body a v1 log answers with, decoded.
-async fn logged_body(url: &str, request: &Value) -> Vec<u8> {
-    let resp = reqwest::Client::new()
+/// `request` with a signature (by `key`) over another digest than its own.
+fn signed_over_another_digest(request: &Value, key: &SigningKey) -> Value {
+    let mut bad = request.clone();
+    let other: [u8; 32] = Sha256::digest(b"other").into();
+    bad["spec"]["signature"]["content"] = json!(B64.encode(sign(key, &other).as_bytes()));
+    bad
+}
+
+/// `POST /api/v1/log/entries` with `body`.
+async fn post_v1(url: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
         .post(format!("{url}/api/v1/log/entries"))
-        .json(request)
+        .json(body)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The PEM a hashedrekord 0.0.1 body carries, decoded.
+fn logged_pem(body: &Value) -> Vec<u8> {
+    B64.decode(
+        body["spec"]["signature"]["publicKey"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The body a v1 log answers with, decoded.
+async fn logged_body(url: &str, request: &Value) -> Vec<u8> {
+    let resp = post_v1(url, request).await;
     assert_eq!(resp.status(), 201);
     let answer: Value = resp.json().await.unwrap();
     let (_, entry) = answer.as_object().unwrap().iter().next().unwrap();
@@ -299,13 +308,7 @@ async fn v1_logs_store_bodies_canonically_or_as_sent() {
 
     let (url, _) = serve_with(LogVersion::V1, false).await;
     let canonical: Value = serde_json::from_slice(&logged_body(&url, &request).await).unwrap();
-    let pem = B64
-        .decode(
-            canonical["spec"]["signature"]["publicKey"]["content"]
-                .as_str()
-                .unwrap(),
-        )
-        .unwrap();
+    let pem = logged_pem(&canonical);
     assert!(!pem.contains(&b'\r'));
     assert_eq!(
         DerCertificate::from_pem(std::str::from_utf8(&pem).unwrap()).unwrap(),
@@ -313,17 +316,10 @@ async fn v1_logs_store_bodies_canonically_or_as_sent() {
     );
 
     // Checked first either way: a bad signature is refused, not stored.
-    let (url, _) = serve_with(LogVersion::V1, true).await;
-    let mut bad = request.clone();
-    let other: [u8; 32] = Sha256::digest(b"other").into();
-    bad["spec"]["signature"]["content"] = json!(B64.encode(sign(&signing, &other).as_bytes()));
-    let resp = reqwest::Client::new()
-        .post(format!("{url}/api/v1/log/entries"))
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
+    let (url, log) = serve_with(LogVersion::V1, true).await;
+    let resp = post_v1(&url, &signed_over_another_digest(&request, &signing)).await;
     assert_eq!(resp.status(), 400);
+    assert_eq!(log.tree_size(), 0);
 }
 
 #[tokio::test]
