@@ -1,6 +1,10 @@
-//! The one HTTP client of a run, and retrying with backoff.
+//! The HTTP clients of a run, and retrying with backoff.
 //!
-//! Owns timeouts, the user agent, and the retry rule: bounded exponential
+//! Owns timeouts, the user agent, the redirect rule (the client for Sigstore
+//! services follows none: Fulcio's request holds the identity token, and a
+//! 307/308 would re-send it to whatever host the `Location` names; the other
+//! client, for TUF metadata and the Actions token endpoint, follows them as
+//! reqwest does, dropping credentials at another host), and the retry rule: bounded exponential
 //! backoff with full jitter, honouring `Retry-After`, for connection errors,
 //! 5xx and 429. It knows no service and no URL; callers classify their own
 //! errors through [`Retryable`] (the signing path's in `sign::clients`; a
@@ -14,15 +18,29 @@ use rand::Rng as _;
 /// `releasekit-sign/<version>`.
 pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
-/// The client of every request a run makes (Sigstore services, TUF, GitHub).
+/// The client for TUF metadata and the GitHub Actions token endpoint: it
+/// follows redirects (at most 10; reqwest drops `Authorization` when one
+/// leads to another host). GitHub's REST API has its own (octocrab's).
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    builder().build()
+}
+
+/// The client for Fulcio, Rekor and the TSA: it follows no redirect, so a
+/// 3xx reaches the caller as an answer (an error: see `sign::clients`) and
+/// a request body, a token included, only ever goes to the configured URL.
+pub fn sigstore_client() -> Result<reqwest::Client, reqwest::Error> {
+    builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
         // Generous: a busy Rekor can take seconds; a hung server must not hang CI.
         .timeout(Duration::from_secs(60))
         .pool_idle_timeout(Duration::from_secs(30))
-        .build()
 }
 
 /// How often and how long to retry.

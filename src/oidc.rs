@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use sigstore_oidc::IdentityToken;
 
 use crate::net::{self, Retry, RetryPolicy, Retryable};
+use crate::vocab::GITHUB_ACTIONS_ISSUER;
 
 /// The audience Fulcio requires in identity tokens.
 pub const SIGSTORE_AUDIENCE: &str = "sigstore";
@@ -183,15 +184,15 @@ pub struct TokenIdentity {
 impl TokenIdentity {
     /// Whether a certificate SAN is one Fulcio may derive from this token.
     ///
-    /// Fulcio maps tokens to SANs per issuer type: email, `https://<host>/<job_workflow_ref>`
-    /// (GitHub, including Enterprise hosts), `https://<ci_config_ref_uri>` (GitLab),
-    /// or the subject.
+    /// Fulcio maps tokens to SANs per issuer type: email, a workflow URI
+    /// (GitHub: see [`Self::matches_workflow_san`]), `https://<ci_config_ref_uri>`
+    /// (GitLab), or the subject.
     pub fn matches_san(&self, san: &str) -> bool {
         if self.email.as_deref() == Some(san) || self.subject == san {
             return true;
         }
         if let Some(r) = &self.job_workflow_ref {
-            if san.starts_with("https://") && san.ends_with(&format!("/{r}")) {
+            if self.matches_workflow_san(r, san) {
                 return true;
             }
         }
@@ -201,6 +202,26 @@ impl TokenIdentity {
             }
         }
         false
+    }
+
+    /// A GitHub workflow SAN for `job_workflow_ref` `r`: for github.com's
+    /// issuer exactly `https://github.com/<r>`; for any other (Enterprise
+    /// Server, ghe.com, a private instance's), `https://<host>/<r>` under the
+    /// bare host (name and port, nothing else) Fulcio's configuration gives
+    /// that issuer: never a path before the ref.
+    fn matches_workflow_san(&self, r: &str, san: &str) -> bool {
+        if github_com_issuer(&self.issuer) {
+            return san.strip_prefix("https://github.com/") == Some(r);
+        }
+        san.strip_prefix("https://")
+            .and_then(|rest| rest.strip_suffix(r))
+            .and_then(|host| host.strip_suffix('/'))
+            .is_some_and(|host| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+            })
     }
 
     /// The repository the token names, when its visibility is `private` or
@@ -229,6 +250,19 @@ impl TokenIdentity {
     /// Whether a certificate's OIDC issuer extension is consistent with this token.
     pub fn matches_issuer(&self, issuer: &str) -> bool {
         self.federated || self.issuer == issuer
+    }
+}
+
+/// github.com's Actions issuer, also with an enterprise's slug
+/// (`https://token.actions.githubusercontent.com/<slug>`): Fulcio names the
+/// workflow under `https://github.com/`.
+fn github_com_issuer(issuer: &str) -> bool {
+    match issuer.strip_prefix(GITHUB_ACTIONS_ISSUER) {
+        Some("") => true,
+        Some(rest) => rest
+            .strip_prefix('/')
+            .is_some_and(|slug| !slug.is_empty() && !slug.contains('/')),
+        None => false,
     }
 }
 
@@ -527,7 +561,6 @@ impl Retryable for ActionsFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocab::GITHUB_ACTIONS_ISSUER;
 
     fn jwt(claims: serde_json::Value) -> String {
         let enc = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
@@ -559,13 +592,68 @@ mod tests {
             "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1"
         );
         assert!(id.matches_san("https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1"));
-        assert!(id
-            .matches_san("https://ghe.example.com/o/r/.github/workflows/release.yml@refs/tags/v1"));
-        assert!(
-            !id.matches_san("https://github.com/evil/r/.github/workflows/release.yml@refs/tags/v2")
-        );
+        // github.com's issuer: exactly github.com and the ref, nothing around it.
+        for lie in [
+            "https://ghe.example.com/o/r/.github/workflows/release.yml@refs/tags/v1",
+            "https://evil.example/o/r/.github/workflows/release.yml@refs/tags/v1",
+            "https://github.com/evil/o/r/.github/workflows/release.yml@refs/tags/v1",
+            "https://github.com.evil.example/o/r/.github/workflows/release.yml@refs/tags/v1",
+            "http://github.com/o/r/.github/workflows/release.yml@refs/tags/v1",
+            "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1/",
+            "https://github.com/evil/r/.github/workflows/release.yml@refs/tags/v2",
+        ] {
+            assert!(!id.matches_san(lie), "{lie}");
+        }
         assert!(id.matches_issuer(GITHUB_ACTIONS_ISSUER));
         assert!(!id.matches_issuer("https://accounts.google.com"));
+    }
+
+    /// github.com's issuer with an enterprise slug
+    /// (`https://token.actions.githubusercontent.com/<slug>`) is github.com's too.
+    #[test]
+    fn github_com_issuers_with_a_slug_want_github_com() {
+        let mut claims = github_claims(future());
+        claims["iss"] = format!("{GITHUB_ACTIONS_ISSUER}/acme").into();
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(claims)).unwrap();
+        let r = "o/r/.github/workflows/release.yml@refs/tags/v1";
+        assert!(t.identity().matches_san(&format!("https://github.com/{r}")));
+        assert!(!t
+            .identity()
+            .matches_san(&format!("https://evil.example/{r}")));
+    }
+
+    /// On an Enterprise issuer (or any other that carries a workflow ref) the
+    /// SAN's host is Fulcio's to name, but it is a host: the ref directly
+    /// under it, no path prefix, no userinfo.
+    #[test]
+    fn other_workflow_sans_are_a_host_and_the_ref() {
+        let r = "o/r/.github/workflows/release.yml@refs/tags/v1";
+        for iss in [
+            "https://ghes.example.com/_services/token",
+            "https://token.actions.acme.ghe.com",
+            "https://ci.example.com",
+        ] {
+            let mut claims = github_claims(future());
+            claims["iss"] = iss.into();
+            let t = IdToken::parse(TokenOrigin::Flag, &jwt(claims)).unwrap();
+            let id = t.identity();
+            for host in ["ghes.example.com", "github.com", "ghes.example.com:8443"] {
+                assert!(
+                    id.matches_san(&format!("https://{host}/{r}")),
+                    "{iss} {host}"
+                );
+            }
+            for lie in [
+                format!("https://ghes.example.com/evil/{r}"),
+                format!("https://user@ghes.example.com/{r}"),
+                format!("https:///{r}"),
+                format!("http://ghes.example.com/{r}"),
+                format!("https://ghes.example.com/{r}x"),
+                format!("https://ghes.example.com?/{r}"),
+            ] {
+                assert!(!id.matches_san(&lie), "{iss} {lie}");
+            }
+        }
     }
 
     /// A re-run keeps existing bundles by the identity the claims tell; on an

@@ -114,6 +114,35 @@ async fn bad_boolean_input_is_a_usage_error() {
     assert!(!work.path("a.tgz.sigstore.json").exists());
 }
 
+/// The Actions JWT request token (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`, the
+/// bearer that buys identity tokens) is masked like the other secrets: its
+/// `::add-mask::` line comes before anything else, in a run that signs and in
+/// one that stops on a usage error before any request.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_actions_request_token_is_masked_first() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("a.tgz", "a");
+    let mask = format!("::add-mask::{}", sandbox.actions_request_token());
+    for (inputs, exit) in [
+        (&[("inputs", "a.tgz")][..], 0),
+        (&[("inputs", "a.tgz"), ("upload", "yes")][..], 2),
+    ] {
+        let o = run(action(&sandbox, &work, inputs)).await;
+        assert_eq!(code(&o), exit);
+        let out = stdout(&o);
+        let masks: Vec<&str> = out
+            .lines()
+            .take_while(|l| l.starts_with("::add-mask::"))
+            .collect();
+        assert!(
+            masks.contains(&mask.as_str()),
+            "the request token is not among the first masks:\n{out}"
+        );
+    }
+}
+
 /// A tag with no release: the run fails with an annotation saying how to fix it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tag_without_a_release_fails_with_an_annotation() {

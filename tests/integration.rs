@@ -35,6 +35,8 @@ mod interop;
 mod json_reports;
 /// A lying Rekor (v1, v2) or Fulcio: the bundle is refused, with the reason.
 mod lies;
+/// Redirects from Fulcio, Rekor and the TSA are not followed: the token stays home.
+mod redirects;
 /// Rekor v1 and v2 (+ RFC 3161), and the bundle JSON strict readers require.
 mod rekor;
 /// The release lifecycle: fresh-runner re-runs, verified landings, drafts, publishing.

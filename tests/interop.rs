@@ -28,6 +28,16 @@ fn sigstore_python_verifies(bin: &Path, sandbox: &Sandbox, trust_config: &Path, 
     check(o, "sigstore-python");
 }
 
+/// Sign `a.whl` with the sandbox's Rekor v1 instance; sigstore-python verifies it.
+async fn sigstore_python_verifies_a_v1_bundle(python: &Path, sandbox: &Sandbox) {
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let mut cmd = sign(sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    sigstore_python_verifies(python, sandbox, sandbox.trust_config_path(), &a);
+}
+
 /// sigstore-python 4.5.1, the strictest reader, accepts our v1 and v2 bundles.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigstore_python_accepts_our_bundles() {
@@ -36,18 +46,33 @@ async fn sigstore_python_accepts_our_bundles() {
         return;
     };
     let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    let a = work.file("a.whl", "a");
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.arg("a.whl");
-    assert_eq!(code(&run(cmd).await), 0);
-    sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_path(), &a);
+    sigstore_python_verifies_a_v1_bundle(&python, &sandbox).await;
 
+    let work = Work::new();
     let v2 = work.file("v2/b.whl", "b");
     let mut cmd = crate::util::sign_v2(&sandbox, work.dir.path());
     cmd.arg("v2/b.whl");
     assert_eq!(code(&run(cmd).await), 0);
     sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_v2_path(), &v2);
+}
+
+/// sigstore-python accepts our bundles from a Rekor v1 that stores each entry's
+/// body as sent rather than re-encoding it: it rebuilds the body from the
+/// bundle's certificate (a PEM with LF line endings) and compares, so the PEM
+/// we send must already be the one it expects.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigstore_python_accepts_bundles_from_a_log_storing_bodies_as_sent() {
+    let Some(python) = peers::sigstore_python()
+        .or_skip("sigstore_python_accepts_bundles_from_a_log_storing_bodies_as_sent")
+    else {
+        return;
+    };
+    let sandbox = Sandbox::builder()
+        .rekor_store_as_sent(true)
+        .start()
+        .await
+        .unwrap();
+    sigstore_python_verifies_a_v1_bundle(&python, &sandbox).await;
 }
 
 /// cosign (Go) accepts our bundle with the sandbox's trusted root. (sigstore-go

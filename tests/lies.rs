@@ -217,3 +217,45 @@ async fn fulcio_certificate_from_another_issuer_is_refused() {
     assert!(sandbox.requests(Service::RekorV1).is_empty());
     assert_eq!(work.listing(), ["a.whl"]);
 }
+
+/// A github.com Actions token's certificate must name exactly
+/// `https://github.com/` + its `job_workflow_ref`. Fulcio issues one for the
+/// same workflow ref under another host, under a path prefix on github.com,
+/// or under a look-alike host: each is refused before anything is logged.
+#[tokio::test(flavor = "multi_thread")]
+async fn fulcio_certificate_for_the_workflow_elsewhere_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let identity = sandbox.identity();
+    let workflow_ref = identity
+        .strip_prefix("https://github.com/")
+        .expect("a github.com workflow identity");
+    for lie in [
+        format!("https://evil.example/{workflow_ref}"),
+        format!("https://github.com/evil/{workflow_ref}"),
+        format!("https://github.com.evil.example/{workflow_ref}"),
+        format!("http://github.com/{workflow_ref}"),
+    ] {
+        let before = sandbox.requests(Service::Fulcio).len();
+        sandbox
+            .lies()
+            .fulcio(1, FulcioLie::AnotherIdentity(lie.clone()));
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.arg("a.whl");
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 1, "{lie}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "Fulcio at {} returned a certificate for `{lie}`, but the token is for `{identity}`; refusing to sign with it",
+                sandbox.urls().fulcio,
+            )),
+            "{lie}: {err}"
+        );
+        assert_eq!(sandbox.lies().pending(), 0, "the lie was told");
+        assert_eq!(sandbox.requests(Service::Fulcio).len(), before + 1);
+    }
+    assert!(sandbox.requests(Service::RekorV1).is_empty());
+    assert_eq!(work.listing(), ["a.whl"]);
+}

@@ -42,6 +42,44 @@ async fn v1_is_the_default_and_the_bundle_has_what_strict_readers_need() {
     );
 }
 
+/// The PEM in the hashedrekord request (Rekor v1) and in Fulcio's certificate
+/// request has LF line endings, as cosign and sigstore-python send them: a log
+/// that stores the body as sent would otherwise hold a CRLF PEM that strict
+/// verifiers find inconsistent with the bundle's certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn request_pems_have_lf_line_endings() {
+    use base64::Engine as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    let json = |body: &[u8]| serde_json::from_slice::<serde_json::Value>(body).unwrap();
+
+    let posts = sandbox.requests(Service::RekorV1);
+    assert_eq!(posts.len(), 1);
+    let entry = json(&posts[0].body);
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(
+            entry["spec"]["signature"]["publicKey"]["content"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let pem = String::from_utf8(pem).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{pem:?}");
+    assert!(!pem.contains('\r'), "{pem:?}");
+
+    let fulcio = sandbox.requests(Service::Fulcio);
+    let request = json(&fulcio[0].body);
+    let pem = request["publicKeyRequest"]["publicKey"]["content"]
+        .as_str()
+        .unwrap();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{pem:?}");
+    assert!(!pem.contains('\r'), "{pem:?}");
+}
+
 /// Rekor v2 (0.0.2) from a trust config that offers only v2, with the
 /// RFC 3161 timestamp v2 requires.
 #[tokio::test(flavor = "multi_thread")]

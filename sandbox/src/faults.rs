@@ -2,8 +2,8 @@
 //!
 //! Owns the middleware every sandbox service runs behind: added latency (fixed +
 //! jitter), a queue of faults consumed by the next requests (an HTTP status with an
-//! optional `Retry-After` or a body of the test's choosing, a connection dropped
-//! mid-response, a malformed body), and
+//! optional `Retry-After` or a body of the test's choosing, a redirect elsewhere,
+//! a connection dropped mid-response, a malformed body), and
 //! a log of the requests the service received. It knows nothing of what a service
 //! does; the services never consult it.
 
@@ -33,6 +33,9 @@ pub enum Fault {
     /// characters, workflow commands). Sent as `application/json` when it
     /// parses as JSON, else as `text/plain`.
     StatusBody { status: u16, body: String },
+    /// Answer with this 3xx status and `Location: <location>` (as a hijacked
+    /// proxy or a misconfigured service might), without running the handler.
+    Redirect { status: u16, location: String },
     /// Run the real handler, then send its headers and half its body and cut the
     /// connection.
     DropConnection,
@@ -54,6 +57,14 @@ impl Fault {
         Fault::StatusBody {
             status,
             body: body.into(),
+        }
+    }
+
+    /// A redirect (301, 302, 303, 307, 308) to `location`.
+    pub fn redirect(status: u16, location: impl Into<String>) -> Self {
+        Fault::Redirect {
+            status,
+            location: location.into(),
         }
     }
 
@@ -181,6 +192,9 @@ pub struct ControlRequest {
     /// ...or this body (instead of the small JSON error).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// ...or, with a 3xx status, redirect to this URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     #[serde(default)]
     pub drop_connection: bool,
     #[serde(default)]
@@ -209,13 +223,19 @@ impl ControlRequest {
                 if !(100..=599).contains(&status) {
                     return Err(format!("status {status} is not an HTTP status"));
                 }
-                match (&self.body, self.retry_after) {
-                    (Some(_), Some(_)) => return Err("choose one of body, retry_after".into()),
-                    (Some(body), None) => Some(Fault::status_body(status, body.clone())),
-                    (None, retry_after) => Some(Fault::Status {
+                match (&self.body, self.retry_after, &self.location) {
+                    (Some(body), None, None) => Some(Fault::status_body(status, body.clone())),
+                    (None, retry_after, None) => Some(Fault::Status {
                         status,
                         retry_after,
                     }),
+                    (None, None, Some(location)) if (300..=399).contains(&status) => {
+                        Some(Fault::redirect(status, location.clone()))
+                    }
+                    (None, None, Some(_)) => {
+                        return Err(format!("status {status} with a location is not a redirect"))
+                    }
+                    _ => return Err("choose one of body, retry_after, location".into()),
                 }
             }
             (None, true, false) => Some(Fault::DropConnection),
@@ -283,6 +303,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
             retry_after,
         }) => status_response(status, retry_after),
         Some(Fault::StatusBody { status, body }) => body_response(status, body),
+        Some(Fault::Redirect { status, location }) => redirect_response(status, &location),
         other => {
             let response = next.run(Request::from_parts(parts, Body::from(body))).await;
             match other {
@@ -325,6 +346,15 @@ fn body_response(status: u16, body: String) -> Response {
         "text/plain; charset=utf-8"
     };
     (code, [("content-type", content_type)], body).into_response()
+}
+
+fn redirect_response(status: u16, location: &str) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+    // Bytes, not `from_str`: a hostile `Location` may hold any UTF-8.
+    match HeaderValue::from_bytes(location.as_bytes()) {
+        Ok(location) => (code, [(axum::http::header::LOCATION, location)]).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "fault: bad location").into_response(),
+    }
 }
 
 fn malformed(response: Response) -> Response {
@@ -376,6 +406,32 @@ mod tests {
             ..req
         };
         assert!(both.apply(&faults).is_err());
+        assert_eq!(faults.pending(), 0);
+    }
+
+    #[test]
+    fn control_requests_queue_a_redirect_with_a_3xx_status_only() {
+        let faults = Faults::default();
+        let req = ControlRequest {
+            status: Some(307),
+            location: Some("http://127.0.0.1:9/x".into()),
+            ..ControlRequest::default()
+        };
+        req.apply(&faults).unwrap();
+        assert_eq!(
+            faults.take_fault("/"),
+            Some(Fault::redirect(307, "http://127.0.0.1:9/x"))
+        );
+        let not_3xx = ControlRequest {
+            status: Some(200),
+            ..req.clone()
+        };
+        assert!(not_3xx.apply(&faults).is_err());
+        let with_body = ControlRequest {
+            body: Some("x".into()),
+            ..req
+        };
+        assert!(with_body.apply(&faults).is_err());
         assert_eq!(faults.pending(), 0);
     }
 }

@@ -134,6 +134,7 @@ pub struct SandboxBuilder {
     sha: String,
     dir: Option<PathBuf>,
     bind_ip: std::net::IpAddr,
+    rekor_store_as_sent: bool,
 }
 
 impl Default for SandboxBuilder {
@@ -149,6 +150,7 @@ impl Default for SandboxBuilder {
             sha: "a3f1c5e9b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2".into(),
             dir: None,
             bind_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            rekor_store_as_sent: false,
         }
     }
 }
@@ -183,6 +185,14 @@ impl SandboxBuilder {
     /// Git ref of the default token; `refs/tags/<tag>` pre-creates a release for `<tag>`.
     pub fn git_ref(mut self, r: impl Into<String>) -> Self {
         self.git_ref = r.into();
+        self
+    }
+    /// Rekor v1 stores each entry's body as sent (the client's JSON bytes, its
+    /// PEM untouched) instead of canonicalizing it (default: canonicalize, as
+    /// rekor.sigstore.dev). A log that does not re-encode what it is given
+    /// shows whether a client's bundles hold up without that help.
+    pub fn rekor_store_as_sent(mut self, yes: bool) -> Self {
+        self.rekor_store_as_sent = yes;
         self
     }
     /// Where to write the trust files (default: a temporary directory owned by the sandbox).
@@ -233,7 +243,8 @@ impl SandboxBuilder {
         let shared = Arc::new(Shared {
             ca: ca::CertificateAuthority::generate(valid_from),
             oidc: oidc::OidcIssuer::generate(self.jwt_algorithm),
-            rekor_v1: rekor::Log::new(rekor::LogVersion::V1, &urls.rekor_v1),
+            rekor_v1: rekor::Log::new(rekor::LogVersion::V1, &urls.rekor_v1)
+                .store_as_sent(self.rekor_store_as_sent),
             rekor_v2: rekor::Log::new(rekor::LogVersion::V2, &urls.rekor_v2),
             tsa: tsa::TimestampAuthority::generate(valid_from),
             github: github::GitHub::new(&urls.github_api, &github_token),

@@ -79,6 +79,9 @@ enum Command {
         /// With --status: answer with exactly this body.
         #[arg(long, requires = "status", conflicts_with = "retry_after")]
         body: Option<String>,
+        /// With a 3xx --status: redirect to this URL (`Location`).
+        #[arg(long, requires = "status", conflicts_with_all = ["retry_after", "body"])]
+        location: Option<String>,
         /// Cut the connection mid-response.
         #[arg(long)]
         drop_connection: bool,
@@ -178,6 +181,7 @@ async fn main() -> anyhow::Result<()> {
             status,
             retry_after,
             body,
+            location,
             drop_connection,
             malformed_body,
             count,
@@ -192,6 +196,7 @@ async fn main() -> anyhow::Result<()> {
                 status,
                 retry_after,
                 body,
+                location,
                 drop_connection,
                 malformed_body,
                 only_paths_containing: None,

@@ -1,14 +1,18 @@
 //! The signing path's requests to Fulcio, Rekor (v1 and v2) and the RFC 3161
-//! TSA, made with the run's one HTTP client.
+//! TSA, made with the run's HTTP client for Sigstore services (which follows
+//! no redirect: `net::sigstore_client`).
 //!
-//! Owns one exchange per call: building the request (with the sigstore crates'
-//! request types), sending it, reading the answer under a size cap, decoding it
-//! (with the crates' response types) and every check the sigstore-rust 0.15.1
-//! clients make on it, plus a [`ServiceError`] that keeps apart what the
-//! retry rule must tell apart: a transport failure, an HTTP status with its
-//! `Retry-After`, a body that does not decode, and an answer that decoded but
-//! fails the checks (a lie, never retried). The sigstore clients drop response
-//! headers and report the last two alike, which is why these calls are ours.
+//! Owns one exchange per call: building the request (the sigstore crates'
+//! request types, or ours where theirs are private or write a CRLF PEM: every
+//! PEM sent here has LF line endings, as cosign and sigstore-python send it),
+//! sending it, reading the answer under a size cap, decoding it (with the
+//! crates' response types) and every check the sigstore-rust 0.15.1 clients
+//! make on it, plus a [`ServiceError`] that keeps apart what the retry rule
+//! must tell apart: a transport failure, an HTTP status with its
+//! `Retry-After`, a redirect (an error naming the `Location`, never retried),
+//! a body that does not decode, and an answer that decoded but fails the
+//! checks (a lie, never retried). The sigstore clients drop response headers
+//! and report the last two alike, which is why these calls are ours.
 //!
 //! It does not retry (callers wrap calls in [`crate::net::retry`]), know which
 //! instance a URL belongs to (`trust`), or judge what the evidence proves (the
@@ -26,13 +30,14 @@ use sigstore_crypto::KeyPair;
 use sigstore_fulcio::SigningCertificate;
 use sigstore_oidc::IdentityToken;
 use sigstore_rekor::body::RekorEntryBody;
-use sigstore_rekor::{HashedRekord, HashedRekordV2, LogEntry, RekorV2KeyDetails};
+use sigstore_rekor::{HashedRekordV2, LogEntry, RekorV2KeyDetails};
 use sigstore_types::{
-    DerCertificate, EntryUuid, KindVersion, Sha256Hash, SignatureBytes, TimestampToken,
+    DerCertificate, EntryUuid, KindVersion, PemContent, Sha256Hash, SignatureBytes, TimestampToken,
     TransparencyLogEntry,
 };
 
 use crate::net::{self, Retry, Retryable};
+use crate::text;
 
 /// The largest answer read from any of these services. A certificate chain,
 /// a log entry with its proof, or a timestamp token is a few KiB; a server
@@ -87,6 +92,17 @@ pub enum ServiceError {
         /// The start of the answer's body (for a Rekor v1 409: the existing entry).
         body: String,
         retry_after: Option<Duration>,
+    },
+    /// A 3xx: the client for these services follows no redirect (Fulcio's
+    /// request holds the identity token), and a service that moved is
+    /// configured anew, not chased. Never retried. `location` is the
+    /// `Location` header as one printable line (capped), or `(none)`.
+    #[error("{service} answered `{what}` with HTTP {status}, a redirect to `{location}`; not followed: requests to Sigstore services go to the configured URL only")]
+    Redirect {
+        service: Service,
+        what: &'static str,
+        status: u16,
+        location: String,
     },
     /// Never retried: a second answer from a server that sends this much
     /// would only be read to the same cap again.
@@ -155,6 +171,7 @@ impl Retryable for ServiceError {
                 ..
             } if net::is_transient(*status) => Retry::After(*retry_after),
             ServiceError::Status { .. }
+            | ServiceError::Redirect { .. }
             | ServiceError::Request { .. }
             | ServiceError::TooLarge { .. }
             | ServiceError::Mismatch { .. }
@@ -221,6 +238,14 @@ impl Exchange {
     async fn send(self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, ServiceError> {
         let response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(ServiceError::Redirect {
+                service: self.service,
+                what: self.what,
+                status: status.as_u16(),
+                location: location(response.headers()),
+            });
+        }
         if !status.is_success() {
             let retry_after = net::retry_after(response.headers());
             let body = error_body(response).await;
@@ -274,6 +299,23 @@ async fn error_body(mut response: reqwest::Response) -> String {
     }
     body.truncate(ERROR_BODY_BYTES);
     String::from_utf8_lossy(&body).trim().to_owned()
+}
+
+/// How much of a `Location` header is kept for the message.
+const LOCATION_CHARS: usize = 512;
+
+/// A redirect's `Location`, for a message: as one printable line
+/// ([`text::line`]), at most [`LOCATION_CHARS`] characters of it.
+fn location(headers: &reqwest::header::HeaderMap) -> String {
+    let Some(value) = headers.get(reqwest::header::LOCATION) else {
+        return "(none)".to_owned();
+    };
+    let raw = String::from_utf8_lossy(value.as_bytes());
+    let mut shown: String = raw.chars().take(LOCATION_CHARS).collect();
+    if shown.len() < raw.len() {
+        shown.push_str("...");
+    }
+    text::line(shown)
 }
 
 /// reqwest's own message hides the cause ("error sending request for url");
@@ -381,8 +423,9 @@ impl Fulcio {
         };
         let public_key = key
             .public_key_der()
-            .map_err(|e| x.request(format_args!("cannot export the public key: {e}")))?
-            .to_pem();
+            .map_err(|e| x.request(format_args!("cannot export the public key: {e}")))?;
+        let public_key = pem_lf("PUBLIC KEY", public_key.as_bytes())
+            .map_err(|e| x.request(format_args!("cannot encode the public key as PEM: {e}")))?;
         let proof_of_possession = key
             .sign(token.identity().as_bytes())
             .map_err(|e| x.request(format_args!("cannot sign the proof of possession: {e}")))?;
@@ -468,7 +511,8 @@ impl RekorV1 {
             service: Service::Rekor,
             what: "create entry",
         };
-        let request = HashedRekord::new(digest, signature, certificate);
+        let request = hashedrekord_request(digest, signature, certificate)
+            .map_err(|e| x.request(format_args!("cannot encode the certificate as PEM: {e}")))?;
         let url = format!("{}/api/v1/log/entries", self.base);
         let body = x.send(self.http.post(url).json(&request)).await?;
         single_entry(x, &body)
@@ -484,6 +528,83 @@ impl RekorV1 {
         let body = x.send(self.http.get(url)).await?;
         single_entry(x, &body)
     }
+}
+
+/// Rekor v1's hashedrekord 0.0.1 request: sigstore-rekor's `HashedRekord`
+/// (whose fields it keeps private), except that the certificate's PEM has LF
+/// line endings, as cosign and sigstore-python send it. sigstore-rekor
+/// writes CRLF; rekor.sigstore.dev re-encodes the PEM, but a log that stores
+/// the body as sent would keep it, and strict verifiers (sigstore-python)
+/// compare the logged PEM with the one they derive from the bundle.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HashedRekordRequest {
+    api_version: &'static str,
+    kind: &'static str,
+    spec: HashedRekordSpec,
+}
+
+#[derive(Serialize)]
+struct HashedRekordSpec {
+    data: HashedRekordData,
+    signature: HashedRekordSignature,
+}
+
+#[derive(Serialize)]
+struct HashedRekordData {
+    hash: HashedRekordHash,
+}
+
+#[derive(Serialize)]
+struct HashedRekordHash {
+    algorithm: &'static str,
+    /// Hex.
+    value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HashedRekordSignature {
+    content: SignatureBytes,
+    public_key: HashedRekordKey,
+}
+
+#[derive(Serialize)]
+struct HashedRekordKey {
+    /// The certificate's PEM, base64 (as the JSON carries it).
+    content: PemContent,
+}
+
+fn hashedrekord_request(
+    digest: &Sha256Hash,
+    signature: &SignatureBytes,
+    certificate: &DerCertificate,
+) -> Result<HashedRekordRequest, der::pem::Error> {
+    let pem = pem_lf("CERTIFICATE", certificate.as_bytes())?;
+    Ok(HashedRekordRequest {
+        api_version: "0.0.1",
+        kind: "hashedrekord",
+        spec: HashedRekordSpec {
+            data: HashedRekordData {
+                hash: HashedRekordHash {
+                    algorithm: "sha256",
+                    value: digest.to_hex(),
+                },
+            },
+            signature: HashedRekordSignature {
+                content: signature.clone(),
+                public_key: HashedRekordKey {
+                    content: PemContent::new(pem.into_bytes()),
+                },
+            },
+        },
+    })
+}
+
+/// `der` as PEM with 64-column LF lines, as cosign and sigstore-python write
+/// it (the sigstore crates' `to_pem` writes CRLF).
+fn pem_lf(label: &'static str, der: &[u8]) -> Result<String, der::pem::Error> {
+    der::pem::encode_string(label, der::pem::LineEnding::LF, der)
 }
 
 /// Rekor v1 answers `{uuid: entry}`: exactly one (sigstore-rekor takes the
@@ -978,6 +1099,66 @@ mod tests {
             assert!(e.to_string().contains("refusing to read it"), "{e}");
             assert_eq!(e.retry(), Retry::No);
         }
+    }
+
+    /// A 307 (or any 3xx) is not followed by the Sigstore services' client: it
+    /// is an error naming the status and the `Location`, shown as one
+    /// printable line, and it is not retried.
+    #[tokio::test]
+    async fn redirects_are_not_followed_and_name_their_location() {
+        let url = serve(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:9/x\t##[error]y\r\ncontent-length: 0\r\n\r\n",
+            0,
+        )
+        .await;
+        let client = net::sigstore_client().unwrap();
+        let e = FULCIO.send(client.post(&url)).await.unwrap_err();
+        assert!(
+            matches!(&e, ServiceError::Redirect { status: 307, location, .. }
+                if location == "http://127.0.0.1:9/x\\t##\\u{5b}error]y"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "Fulcio answered `create signing certificate` with HTTP 307, a redirect to \
+             `http://127.0.0.1:9/x\\t##\\u{5b}error]y`; not followed: requests to Sigstore \
+             services go to the configured URL only"
+        );
+        assert_eq!(e.retry(), Retry::No);
+    }
+
+    /// The hashedrekord 0.0.1 request is sigstore-rekor's, with the
+    /// certificate's PEM in LF line endings (sigstore-rekor writes CRLF).
+    #[test]
+    fn rekor_v1_requests_carry_an_lf_pem() {
+        let certificate = sigstore_types::DerCertificate::new(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
+        let digest = Sha256Hash::new([7u8; 32]);
+        let signature = SignatureBytes::new(vec![1, 2, 3]);
+        let ours =
+            serde_json::to_value(hashedrekord_request(&digest, &signature, &certificate).unwrap())
+                .unwrap();
+        let pem = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            ours["spec"]["signature"]["publicKey"]["content"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        let pem = String::from_utf8(pem).unwrap();
+        assert!(!pem.contains('\r'), "{pem:?}");
+        assert_eq!(
+            sigstore_types::DerCertificate::from_pem(&pem).unwrap(),
+            certificate
+        );
+        let mut theirs = serde_json::to_value(sigstore_rekor::HashedRekord::new(
+            &digest,
+            &signature,
+            &certificate,
+        ))
+        .unwrap();
+        theirs["spec"]["signature"]["publicKey"]["content"] =
+            ours["spec"]["signature"]["publicKey"]["content"].clone();
+        assert_eq!(ours, theirs, "the same request otherwise");
     }
 
     /// A connection closed before any answer. (Not a refused connection: a

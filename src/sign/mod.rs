@@ -159,8 +159,12 @@ pub async fn run(
     let offline = trust::load(&settings.instance, Refresh::Offline).await?;
 
     let retry = RetryPolicy::default();
-    // 2. One HTTP client for every service: shared connection pools and timeouts.
+    // 2. Two HTTP clients, each shared by its services (connection pools,
+    //    timeouts): one for TUF and the token endpoint, and one for Fulcio,
+    //    Rekor and the TSA that follows no redirect, so the identity token in
+    //    Fulcio's request never goes anywhere but the configured URL.
     let http = net::http_client().map_err(SignError::Http)?;
+    let sigstore = net::sigstore_client().map_err(SignError::Http)?;
 
     // 3. The identity token: a job without `id-token: write` is one clear
     //    error, reported before anything slower (a TUF refresh) happens.
@@ -186,7 +190,7 @@ pub async fn run(
     //    error, not N identical ones. Renewals later are per-artifact outcomes.
     let session = Arc::new(Session::new(
         &services.fulcio,
-        http.clone(),
+        sigstore.clone(),
         tokens,
         token.clone(),
         retry,
@@ -208,13 +212,17 @@ pub async fn run(
     };
 
     let log = match services.rekor_version {
-        RekorVersion::V1 => artifact::Log::V1(clients::RekorV1::new(http.clone(), &services.rekor)),
-        RekorVersion::V2 => artifact::Log::V2(clients::RekorV2::new(http.clone(), &services.rekor)),
+        RekorVersion::V1 => {
+            artifact::Log::V1(clients::RekorV1::new(sigstore.clone(), &services.rekor))
+        }
+        RekorVersion::V2 => {
+            artifact::Log::V2(clients::RekorV2::new(sigstore.clone(), &services.rekor))
+        }
     };
     let tsa = services
         .tsa
         .as_ref()
-        .map(|url| (clients::Tsa::new(http.clone(), url), url.clone()));
+        .map(|url| (clients::Tsa::new(sigstore, url), url.clone()));
     let ctx = artifact::Context {
         session: session.clone(),
         log,

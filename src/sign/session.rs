@@ -88,6 +88,9 @@ pub enum SessionError {
         issuer: String,
         source: ServiceError,
     },
+    /// Not followed: the request holds the identity token.
+    #[error("Fulcio at {url} redirected the certificate request: {source}; fix: set --fulcio-url (or the trust config's CA URL) to Fulcio's own address, not one that redirects")]
+    FulcioRedirect { url: String, source: ServiceError },
     #[error("Fulcio at {url} returned a certificate that does not parse: {source}; refusing to sign with it")]
     BadCertificate {
         url: String,
@@ -194,10 +197,16 @@ impl Session {
             self.fulcio.signing_certificate(oidc, &key)
         })
         .await
-        .map_err(|source| SessionError::Fulcio {
-            url: url.clone(),
-            issuer: expected.issuer.clone(),
-            source,
+        .map_err(|source| match source {
+            ServiceError::Redirect { .. } => SessionError::FulcioRedirect {
+                url: url.clone(),
+                source,
+            },
+            source => SessionError::Fulcio {
+                url: url.clone(),
+                issuer: expected.issuer.clone(),
+                source,
+            },
         })?;
         let generation = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
         let certificate = response.leaf_certificate().clone();

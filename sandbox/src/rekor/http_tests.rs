@@ -71,9 +71,14 @@ fn log_key(log: &Log) -> DerPublicKey {
 
 /// Serve a fresh log on a loopback port, as the sandbox does.
 async fn serve(version: LogVersion) -> (String, Arc<Log>) {
+    serve_with(version, false).await
+}
+
+/// [`serve`], storing v1 bodies as sent when `as_sent`.
+async fn serve_with(version: LogVersion, as_sent: bool) -> (String, Arc<Log>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let log = Arc::new(Log::new(version, &url));
+    let log = Arc::new(Log::new(version, &url).store_as_sent(as_sent));
     let handle = LogRef::Standalone(log.clone());
     let router = match version {
         LogVersion::V1 => v1::router(handle),
@@ -152,13 +157,7 @@ async fn v1_entries_verify_and_duplicates_conflict() {
         // The body is what sigstore-verify's hashedrekord check parses.
         let body: Value = serde_json::from_slice(entry.canonicalized_body.as_bytes()).unwrap();
         assert_eq!(body["spec"]["data"]["hash"]["value"], hex::encode(digest));
-        let pem = B64
-            .decode(
-                body["spec"]["signature"]["publicKey"]["content"]
-                    .as_str()
-                    .unwrap(),
-            )
-            .unwrap();
+        let pem = logged_pem(&body);
         assert_eq!(
             DerCertificate::from_pem(std::str::from_utf8(&pem).unwrap()).unwrap(),
             cert
@@ -193,15 +192,7 @@ async fn v1_entries_verify_and_duplicates_conflict() {
     assert_eq!(err["code"], 409);
 
     // A signature over another digest is a 400 with Rekor's error model.
-    let mut bad = request.clone();
-    let other: [u8; 32] = Sha256::digest(b"other").into();
-    bad["spec"]["signature"]["content"] = json!(B64.encode(sign(&signing, &other).as_bytes()));
-    let resp = http
-        .post(format!("{url}/api/v1/log/entries"))
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_v1(&url, &signed_over_another_digest(&request, &signing)).await;
     assert_eq!(resp.status(), 400);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["code"], 400);
@@ -260,6 +251,75 @@ fn request_json(key: &SigningKey, cert: &DerCertificate, digest: &[u8; 32]) -> V
             "data": { "hash": { "algorithm": "sha256", "value": hex::encode(digest) } }
         }
     })
+}
+
+/// `request` with a signature (by `key`) over another digest than its own.
+fn signed_over_another_digest(request: &Value, key: &SigningKey) -> Value {
+    let mut bad = request.clone();
+    let other: [u8; 32] = Sha256::digest(b"other").into();
+    bad["spec"]["signature"]["content"] = json!(B64.encode(sign(key, &other).as_bytes()));
+    bad
+}
+
+/// `POST /api/v1/log/entries` with `body`.
+async fn post_v1(url: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}/api/v1/log/entries"))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The PEM a hashedrekord 0.0.1 body carries, decoded.
+fn logged_pem(body: &Value) -> Vec<u8> {
+    B64.decode(
+        body["spec"]["signature"]["publicKey"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The body a v1 log answers with, decoded.
+async fn logged_body(url: &str, request: &Value) -> Vec<u8> {
+    let resp = post_v1(url, request).await;
+    assert_eq!(resp.status(), 201);
+    let answer: Value = resp.json().await.unwrap();
+    let (_, entry) = answer.as_object().unwrap().iter().next().unwrap();
+    B64.decode(entry["body"].as_str().unwrap()).unwrap()
+}
+
+/// A log that stores bodies as sent logs the client's exact bytes (a CRLF
+/// PEM stays CRLF) after the same checks; a canonical one re-encodes the
+/// body, its PEM with LF line endings.
+#[tokio::test]
+async fn v1_logs_store_bodies_canonically_or_as_sent() {
+    let (signing, cert) = signer();
+    let digest: [u8; 32] = Sha256::digest(b"as sent").into();
+    let mut request = request_json(&signing, &cert, &digest);
+    let crlf = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::CRLF, cert.as_bytes())
+        .unwrap();
+    request["spec"]["signature"]["publicKey"]["content"] = json!(B64.encode(&crlf));
+    let sent = serde_json::to_vec(&request).unwrap();
+
+    let (url, _) = serve_with(LogVersion::V1, true).await;
+    assert_eq!(logged_body(&url, &request).await, sent);
+
+    let (url, _) = serve_with(LogVersion::V1, false).await;
+    let canonical: Value = serde_json::from_slice(&logged_body(&url, &request).await).unwrap();
+    let pem = logged_pem(&canonical);
+    assert!(!pem.contains(&b'\r'));
+    assert_eq!(
+        DerCertificate::from_pem(std::str::from_utf8(&pem).unwrap()).unwrap(),
+        cert
+    );
+
+    // Checked first either way: a bad signature is refused, not stored.
+    let (url, log) = serve_with(LogVersion::V1, true).await;
+    let resp = post_v1(&url, &signed_over_another_digest(&request, &signing)).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(log.tree_size(), 0);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Rekor v1 (`/api/v1/...`, rekor.sigstore.dev) and Rekor v2 (`/api/v2/...`,
 //! rekor-tiles) over one RFC 6962 tree implementation ([`merkle`]).
 //!
-//! Owns the log state (leaves, entries, integrated times, SETs), checkpoint signing
+//! Owns the log state (leaves, entries, integrated times, SETs; whether a v1
+//! log stores bodies canonically or as sent), checkpoint signing
 //! (C2SP signed notes) and both HTTP APIs ([`v1`], [`v2`]). It must not touch the
 //! trust files (trust.rs reads [`Log::key`], [`Log::key_details`] and
 //! [`Log::log_id`]) nor the fault layer.
@@ -124,6 +125,8 @@ pub struct Log {
     tree_id: i64,
     origin: String,
     key_name: String,
+    /// v1: log the client's body bytes instead of the canonical body.
+    as_sent: bool,
     state: Mutex<State>,
 }
 
@@ -162,8 +165,22 @@ impl Log {
             tree_id,
             origin,
             key_name: host,
+            as_sent: false,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// With `yes`, a v1 log stores each entry's body exactly as the client
+    /// sent it (after the checks a canonical body gets), as a log that does
+    /// not re-encode submissions would; rekor.sigstore.dev canonicalizes.
+    pub fn store_as_sent(mut self, yes: bool) -> Self {
+        self.as_sent = yes;
+        self
+    }
+
+    /// Whether entries are stored as sent (see [`Log::store_as_sent`]).
+    pub fn stores_as_sent(&self) -> bool {
+        self.as_sent
     }
 
     pub fn version(&self) -> LogVersion {

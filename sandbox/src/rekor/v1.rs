@@ -2,7 +2,9 @@
 //! /api/v1/log/entries`, `GET /api/v1/log/entries/{uuid}`, `GET /api/v1/log`,
 //! `GET /api/v1/log/publicKey`.
 //!
-//! Owns the hashedrekord 0.0.1 canonical body, the SET and the v1 JSON shapes
+//! Owns the hashedrekord 0.0.1 canonical body (or, for a log that stores
+//! bodies as sent, the client's bytes once they pass the same checks), the SET
+//! and the v1 JSON shapes
 //! (hex hashes and log ID, integer indices, `{uuid: entry}` maps, `{code, message}`
 //! errors). Shapes match sigstore-python 4.5.1 `TransparencyLogEntry._from_v1_response`
 //! and sigstore-rekor 0.15.1 `LogEntry`. Other kinds (dsse, intoto, ...) are refused
@@ -208,12 +210,13 @@ async fn create(State(log_ref): State<LogRef>, body: Bytes) -> Response {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let canonical = match lie {
+    let logged = match lie {
         Some(RekorLie::EntryForAnotherBody) => another_body(&canonical),
+        _ if log.stores_as_sent() => body.to_vec(),
         _ => canonical,
     };
     let now = jiff::Timestamp::now().as_second();
-    let appended = log.append(canonical, now, |log, body, index| {
+    let appended = log.append(logged, now, |log, body, index| {
         Some(signed_entry_timestamp(
             log,
             body,
