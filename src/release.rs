@@ -1046,11 +1046,8 @@ async fn checked(response: Response) -> Result<Response, ApiFailure> {
         Err(octocrab::Error::GitHub { source, .. }) => {
             let status = source.status_code.as_u16();
             let headers = source.headers.unwrap_or_default();
-            let retry_after = headers
-                .get(http::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            // Seconds or an HTTP-date, by the one rule every service shares.
+            let retry_after = net::retry_after(&headers);
             // GitHub signals primary rate limits with 403/429 and
             // `x-ratelimit-remaining: 0`, secondary ones with 403 and `Retry-After`
             // (or "secondary rate limit" in the message).

@@ -390,6 +390,52 @@ async fn rekor_v2_malformed_answer_is_retried_and_logged_once() {
     assert_eq!(sandbox.shared().rekor_v2.tree_size(), 1);
 }
 
+/// GitHub rate-limits an upload with `Retry-After` as an HTTP-date (RFC 9110's
+/// other form): the upload is retried no sooner than that date, as every
+/// other service's is (the GitHub path once read seconds only, and retried
+/// at once).
+#[tokio::test(flavor = "multi_thread")]
+async fn github_retry_after_as_an_http_date_is_honoured() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    let github = sandbox.faults(Service::GitHub);
+    github.only_paths_containing("/assets");
+    github.fail_next(1, Fault::retry_at(429, RETRY_AFTER_SECS));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args([
+        "dist",
+        "--upload",
+        "--release-tag",
+        "v1.0.0",
+        "--repo",
+        "octo-org/octo-repo",
+    ])
+    .env("GITHUB_API_URL", &sandbox.urls().github_api)
+    .env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let requests = sandbox.requests(Service::GitHub);
+    let seen: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {} {}", r.method, r.uri, r.status))
+        .collect();
+    // The request the fault answered, and the same request asked again.
+    let limited = requests
+        .iter()
+        .position(|r| r.status == 429)
+        .expect("the fault was met");
+    let again = requests[limited + 1..]
+        .iter()
+        .find(|r| r.method == requests[limited].method && r.uri == requests[limited].uri)
+        .unwrap_or_else(|| panic!("not asked again: {seen:#?}"));
+    let waited = again.at.duration_since(requests[limited].at);
+    assert!(
+        waited >= std::time::Duration::from_secs(RETRY_AFTER_SECS),
+        "asked again after {waited:?}, before the Retry-After date"
+    );
+}
+
 /// GitHub, permanently failing uploads (the release itself is found): the
 /// bundles are written whole and verify, and the run fails naming GitHub and
 /// each asset. (A re-run does not yet upload bundles that already exist: see

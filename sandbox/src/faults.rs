@@ -28,6 +28,10 @@ pub enum Fault {
         status: u16,
         retry_after: Option<u64>,
     },
+    /// Like [`Fault::Status`] with `Retry-After`, the wait given as an
+    /// HTTP-date `seconds` from now (RFC 9110 allows either form; GitHub and
+    /// proxies send dates too).
+    StatusRetryAt { status: u16, seconds: u64 },
     /// Answer with this status and exactly this body: what a proxy's error page
     /// or a service's own error message may hold (line breaks, control
     /// characters, workflow commands). Sent as `application/json` when it
@@ -74,6 +78,11 @@ impl Fault {
             status,
             retry_after: Some(seconds),
         }
+    }
+
+    /// [`Fault::retry_after`], with the wait as an HTTP-date.
+    pub fn retry_at(status: u16, seconds: u64) -> Self {
+        Fault::StatusRetryAt { status, seconds }
     }
 }
 
@@ -301,7 +310,15 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
         Some(Fault::Status {
             status,
             retry_after,
-        }) => status_response(status, retry_after),
+        }) => status_response(status, retry_after.map(HeaderValue::from)),
+        Some(Fault::StatusRetryAt { status, seconds }) => {
+            // Rounded up to the next whole second, as the date format cannot say less.
+            let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds as i64 + 1);
+            let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+                .timestamp_to_rfc9110_string(&at)
+                .unwrap_or_default();
+            status_response(status, HeaderValue::from_str(&date).ok())
+        }
         Some(Fault::StatusBody { status, body }) => body_response(status, body),
         Some(Fault::Redirect { status, location }) => redirect_response(status, &location),
         other => {
@@ -318,17 +335,15 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
     response
 }
 
-fn status_response(status: u16, retry_after: Option<u64>) -> Response {
+fn status_response(status: u16, retry_after: Option<HeaderValue>) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({
         "message": format!("injected fault: {}", code.canonical_reason().unwrap_or("error")),
         "code": status,
     });
     let mut response = (code, axum::Json(body)).into_response();
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from(secs));
+    if let Some(value) = retry_after {
+        response.headers_mut().insert("retry-after", value);
         if status == 403 || status == 429 {
             response
                 .headers_mut()
