@@ -10,7 +10,8 @@
 use releasekit_sandbox::{Fault, Sandbox, Service};
 
 use crate::util::{
-    assert_printable, bin, code, run, sign, sign_v2, stderr, stdout, verify_bundle, Work,
+    assert_printable, bin, code, run, sign, sign_upload, sign_v2, stderr, stdout, verify_bundle,
+    Work,
 };
 
 /// Attempts the product makes per request (net::RetryPolicy::default()).
@@ -402,18 +403,7 @@ async fn github_retry_after_as_an_http_date_is_honoured() {
     let github = sandbox.faults(Service::GitHub);
     github.only_paths_containing("/assets");
     github.fail_next(1, Fault::retry_at(429, RETRY_AFTER_SECS));
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.args([
-        "dist",
-        "--upload",
-        "--release-tag",
-        "v1.0.0",
-        "--repo",
-        "octo-org/octo-repo",
-    ])
-    .env("GITHUB_API_URL", &sandbox.urls().github_api)
-    .env("GITHUB_TOKEN", sandbox.github_token());
-    let o = run(cmd).await;
+    let o = run(sign_upload(&sandbox, work.dir.path(), &["dist"])).await;
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     let requests = sandbox.requests(Service::GitHub);
     let seen: Vec<String> = requests
@@ -449,20 +439,7 @@ async fn github_upload_down_keeps_the_bundles_and_names_each_asset() {
     let github = sandbox.faults(Service::GitHub);
     github.only_paths_containing("/assets");
     github.fail_next(100, Fault::status(502));
-    let upload = || {
-        let mut cmd = sign(&sandbox, work.dir.path());
-        cmd.args([
-            "dist",
-            "--upload",
-            "--release-tag",
-            "v1.0.0",
-            "--repo",
-            "octo-org/octo-repo",
-        ])
-        .env("GITHUB_API_URL", &sandbox.urls().github_api)
-        .env("GITHUB_TOKEN", sandbox.github_token());
-        cmd
-    };
+    let upload = || sign_upload(&sandbox, work.dir.path(), &["dist"]);
     let o = run(upload()).await;
     assert_eq!(code(&o), 1);
     let all = stdout(&o) + &stderr(&o);

@@ -69,6 +69,18 @@ pub fn sign(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
     sign_with(sandbox, cwd, sandbox.trust_config_path())
 }
 
+/// [`sign`] `paths`, uploading to the sandbox's release v1.0.0 of
+/// octo-org/octo-repo (the GitHub API and token from the sandbox).
+pub fn sign_upload(sandbox: &Sandbox, cwd: &Path, paths: &[&str]) -> assert_cmd::Command {
+    let mut cmd = sign(sandbox, cwd);
+    cmd.args(paths)
+        .args(["--upload", "--release-tag", "v1.0.0"])
+        .args(["--repo", "octo-org/octo-repo"])
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .env("GITHUB_TOKEN", sandbox.github_token());
+    cmd
+}
+
 /// [`sign`] against the sandbox's Rekor v2 + TSA instance.
 pub fn sign_v2(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
     sign_with(sandbox, cwd, sandbox.trust_config_v2_path())
