@@ -286,27 +286,9 @@ async fn log_entry(
                 client.create_entry(digest, signature, certificate)
             })
             .await;
-            // A retried POST whose first attempt was logged: Rekor answers 409
-            // naming the existing entry, which is ours (same signature).
-            let existing = |e: &ServiceError| match e {
-                ServiceError::Status {
-                    status: 409, body, ..
-                } => existing_entry_uuid(body),
-                _ => None,
-            };
-            let entry = match created {
-                Ok(entry) => entry,
-                Err(e) => {
-                    let Some(uuid) = existing(&e) else {
-                        return Err(rekor_err(e));
-                    };
-                    tracing::info!(%uuid, "entry already logged; fetching it");
-                    net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid))
-                        .await
-                        .map_err(rekor_err)?
-                }
-            };
-            entry
+            created_or_existing(ctx, client, created)
+                .await
+                .map_err(rekor_err)?
                 .to_bundle_entry(KindVersion::HashedRekordV001)
                 .map_err(|e| ArtifactError::Entry(e.to_string()))
         }
@@ -326,11 +308,34 @@ async fn log_entry(
     }
 }
 
+/// A Rekor v1 entry as `created`, or, when that failed with a 409, the
+/// existing entry it names: a retried POST whose first attempt was logged
+/// (the entry is ours: same signature).
+pub(super) async fn created_or_existing(
+    ctx: &Context,
+    client: &clients::RekorV1,
+    created: Result<sigstore_rekor::LogEntry, ServiceError>,
+) -> Result<sigstore_rekor::LogEntry, ServiceError> {
+    let e = match created {
+        Ok(entry) => return Ok(entry),
+        Err(e) => e,
+    };
+    let uuid = match &e {
+        ServiceError::Status {
+            status: 409, body, ..
+        } => existing_entry_uuid(body),
+        _ => None,
+    };
+    let Some(uuid) = uuid else {
+        return Err(e);
+    };
+    tracing::info!(%uuid, "entry already logged; fetching it");
+    net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid)).await
+}
+
 /// What sigstore-verify does not hold the log to, checked on its answer: the
 /// logged body is our digest and signature (self-verification would only say
-/// "artifact mismatch"), and the proof's root and size are its checkpoint's
-/// (sigstore-verify reads v2 roots from the checkpoint alone, but stricter
-/// verifiers compare both, so a bundle with the two disagreeing must not exist).
+/// "artifact mismatch"), and the proof is its checkpoint's ([`check_proof`]).
 fn check_entry(
     entry: &TransparencyLogEntry,
     digest: &Sha256Hash,
@@ -375,6 +380,14 @@ fn check_entry(
     if logged_signature.and_then(|v| v.as_str()) != Some(ours.as_str()) {
         return Err(mismatch("it logged another signature".into()));
     }
+    check_proof(entry, url)
+}
+
+/// The entry's inclusion proof agrees with its own checkpoint (root and
+/// tree size): sigstore-verify reads v2 roots from the checkpoint alone, but
+/// stricter verifiers compare both, so a bundle with the two disagreeing
+/// must not exist.
+pub(super) fn check_proof(entry: &TransparencyLogEntry, url: &str) -> Result<(), ArtifactError> {
     if let Some(proof) = &entry.inclusion_proof {
         if let Some(checkpoint) = proof.checkpoint.checkpoint() {
             let disagree = |detail: String| ArtifactError::ProofMismatch {

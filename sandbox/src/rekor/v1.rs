@@ -216,7 +216,8 @@ async fn create(State(log_ref): State<LogRef>, body: Bytes) -> Response {
     };
     let logged = match lie {
         Some(RekorLie::EntryForAnotherBody) => another_body(&canonical),
-        _ if log.stores_as_sent() => body.to_vec(),
+        // A dsse entry is never stored as sent: Rekor derives its body.
+        _ if log.stores_as_sent() && proposed["kind"] == "hashedrekord" => body.to_vec(),
         _ => canonical,
     };
     let now = jiff::Timestamp::now().as_second();
