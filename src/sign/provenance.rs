@@ -22,10 +22,8 @@ use sigstore_types::{
     DsseEnvelope, DsseSignature, KeyId, KindVersion, PayloadBytes, Sha256Hash, Statement,
     TransparencyLogEntry,
 };
-use sigstore_verify::{IdentityMatcher, VerificationPolicy};
 
 use super::artifact::{self, ArtifactError, Context, Log};
-use super::clients::ServiceError;
 use crate::bundle_io::{self, BundleIoError};
 use crate::net;
 use crate::provenance::PAYLOAD_TYPE;
@@ -97,29 +95,9 @@ pub async fn attest(
     );
 
     // 2. Log entry and timestamp, at the same time (both need only the signature).
-    let timestamp = async {
-        match &ctx.tsa {
-            Some((client, url)) => net::retry(&ctx.retry, "RFC 3161 timestamp", || {
-                client.timestamp_signature(&signature)
-            })
-            .await
-            .map(Some)
-            .map_err(|source| match source {
-                ServiceError::Mismatch { detail, .. } => ArtifactError::TimestampMismatch {
-                    url: url.clone(),
-                    detail,
-                },
-                source => ArtifactError::Timestamp {
-                    url: url.clone(),
-                    source,
-                },
-            }),
-            None => Ok(None),
-        }
-    };
     let (entry, timestamp) = tokio::join!(
         log_entry(ctx, &envelope, &pae_digest, credential.certificate()),
-        timestamp
+        artifact::timestamp(ctx, &signature)
     );
     let entry = entry.map_err(signing)?;
     artifact::check_proof(&entry, &ctx.log_url).map_err(signing)?;
@@ -138,16 +116,7 @@ pub async fn attest(
         .map_err(|e| signing(ArtifactError::Write(e)))?;
 
     // 4. Self-verify exactly the bytes to be written, for a subject of the statement.
-    let reparsed =
-        sigstore_types::Bundle::from_json(std::str::from_utf8(&line).expect("JSON is UTF-8"))
-            .map_err(|e| signing(ArtifactError::Reparse(e.to_string())))?;
-    let policy = VerificationPolicy::new(
-        IdentityMatcher::Exact(credential.identity.clone()),
-        credential.issuer.clone(),
-    );
-    ctx.verifier
-        .verify(subject, &reparsed, &policy)
-        .map_err(|e| signing(ArtifactError::SelfVerify(e)))?;
+    artifact::self_verify(ctx, &credential, subject, &line).map_err(signing)?;
 
     // 5. Atomic write.
     write(target, line).await?;
@@ -165,10 +134,6 @@ async fn log_entry(
     pae_digest: &Sha256Hash,
     certificate: &sigstore_types::DerCertificate,
 ) -> Result<TransparencyLogEntry, ArtifactError> {
-    let rekor_err = |source| ArtifactError::Rekor {
-        url: ctx.log_url.clone(),
-        source,
-    };
     match &ctx.log {
         Log::V1(client) => {
             let json =
@@ -178,25 +143,22 @@ async fn log_entry(
             })
             .await;
             let entry = artifact::created_or_existing(ctx, client, created)
-                .await
-                .map_err(rekor_err)?
+                .await?
                 .to_bundle_entry(KindVersion::DsseV001)
                 .map_err(|e| ArtifactError::Entry(e.to_string()))?;
             check_dsse_body(&entry, envelope, certificate, &ctx.log_url)?;
             Ok(entry)
         }
-        // The v2 call compares the logged body with the request.
-        Log::V2(client) => net::retry(&ctx.retry, "Rekor v2 entry", || {
-            client.create_entry(pae_digest, &envelope.signature.sig, certificate)
-        })
-        .await
-        .map_err(|e| match e {
-            ServiceError::Mismatch { detail, .. } => ArtifactError::LogEntryMismatch {
-                url: ctx.log_url.clone(),
-                detail,
-            },
-            e => rekor_err(e),
-        }),
+        Log::V2(client) => {
+            artifact::log_v2(
+                ctx,
+                client,
+                pae_digest,
+                &envelope.signature.sig,
+                certificate,
+            )
+            .await
+        }
     }
 }
 
