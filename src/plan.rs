@@ -45,6 +45,9 @@ pub struct PlannedProvenance {
     /// `path`'s directory, resolved: the file is written there or not at all.
     #[serde(skip)]
     pub dir: PathBuf,
+    /// An existing file there is replaced (else it was refused when planned).
+    #[serde(skip)]
+    pub replace: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -369,13 +372,13 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 /// Plan the provenance file `name` (already checked to be a plain
 /// `*.intoto.jsonl` name) next to `plan`'s bundles: in `output_dir`, else
 /// the working directory; refused when it is one of the artifacts, when its
-/// directory leads out of the working tree, or when it exists (without
-/// `overwrite`).
+/// directory leads out of the working tree, or when it exists (unless
+/// `replace`).
 pub fn provenance(
     plan: &Plan,
     name: &str,
     output_dir: Option<&Path>,
-    overwrite: bool,
+    replace: bool,
 ) -> Result<PlannedProvenance, PlanError> {
     let tree = WorkTree::current();
     let (path, dir) = match output_dir {
@@ -398,12 +401,13 @@ pub fn provenance(
     if is_artifact {
         return Err(PlanError::ProvenanceIsArtifact(path));
     }
-    if !overwrite && path.symlink_metadata().is_ok() {
+    if !replace && path.symlink_metadata().is_ok() {
         return Err(PlanError::ProvenanceExists(path));
     }
     Ok(PlannedProvenance {
         path,
         dir: real_dir,
+        replace,
     })
 }
 

@@ -53,7 +53,9 @@ where
             &plan,
             &name,
             settings.output_dir.as_deref(),
-            settings.overwrite,
+            // A re-run after a failed upload keeps the bundles that still
+            // verify and signs the provenance about them again.
+            settings.overwrite || settings.upload.is_some(),
         )?);
     }
     if settings.dry_run {

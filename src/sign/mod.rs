@@ -351,9 +351,7 @@ pub async fn run(
     // 7. The build provenance about every artifact signed or kept, signed
     //    with the same key and certificate, after them (it needs their digests).
     let provenance = match (&plan.provenance, &predicate) {
-        (Some(planned), Some(predicate)) => {
-            Some(attest(ctx, predicate, planned, &results, settings.overwrite).await)
-        }
+        (Some(planned), Some(predicate)) => Some(attest(ctx, predicate, planned, &results).await),
         _ => None,
     };
 
@@ -384,7 +382,6 @@ async fn attest(
     predicate: &crate::provenance::Predicate,
     planned: &crate::plan::PlannedProvenance,
     results: &[(usize, ArtifactReport)],
-    overwrite: bool,
 ) -> ProvenanceReport {
     let subjects: Vec<(String, sigstore_types::Sha256Hash)> = results
         .iter()
@@ -400,7 +397,7 @@ async fn attest(
     let target = provenance::Target {
         path: planned.path.clone(),
         dir: planned.dir.clone(),
-        overwrite,
+        overwrite: planned.replace,
     };
     let outcome = match predicate.statement(&subjects) {
         Err(e) => ProvenanceOutcome::Failed {
