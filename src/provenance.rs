@@ -171,10 +171,7 @@ impl Predicate {
         }
         let claim = |name: &str| claims.get(name).unwrap_or_default().to_owned();
         let server = match server_url {
-            Some(url)
-                if (url.starts_with("https://") || url.starts_with("http://"))
-                    && text::is_printable(url) =>
-            {
+            Some(url) if crate::vocab::is_http_url(url) && text::is_printable(url) => {
                 url.to_owned()
             }
             other => return Err(ProvenanceError::ServerUrl(other.map(str::to_owned))),

@@ -168,7 +168,7 @@ fn planned_statement(settings: &SignSettings, names: &[String]) -> serde_json::V
         .provenance
         .as_ref()
         .and_then(|p| p.server_url.clone())
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .filter(|u| crate::vocab::is_http_url(u))
         .unwrap_or_else(|| "http://<GITHUB_SERVER_URL>".into());
     let predicate = Predicate::github("<issuer>", &claims, Some(&server))
         .map(|p| serde_json::to_value(p).unwrap_or_default())
