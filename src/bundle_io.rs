@@ -89,6 +89,19 @@ pub fn to_json(bundle: &Bundle) -> Result<Vec<u8>, BundleIoError> {
     Ok(out)
 }
 
+/// The bundle as one line of JSON Lines (`.intoto.jsonl`, as GitHub's
+/// attestation downloads and slsa-github-generator write them): the same
+/// fields as [`to_json`], compact, ending in one newline.
+pub fn to_json_line(bundle: &Bundle) -> Result<Vec<u8>, BundleIoError> {
+    let mut value =
+        serde_json::to_value(bundle).map_err(|e| BundleIoError::Serialize(e.to_string()))?;
+    normalize(&mut value);
+    let mut out =
+        serde_json::to_vec(&value).map_err(|e| BundleIoError::Serialize(e.to_string()))?;
+    out.push(b'\n');
+    Ok(out)
+}
+
 fn normalize(bundle: &mut Value) {
     let Some(entries) = bundle
         .pointer_mut("/verificationMaterial/tlogEntries")

@@ -42,7 +42,9 @@ impl Error {
             Error::Settings(_) | Error::Plan(_) => EXIT_USAGE,
             Error::Sign(SignError::Trust(_) | SignError::TrustedRoot { .. }) => EXIT_USAGE,
             Error::Sign(SignError::Session(SessionError::Token(_))) => EXIT_USAGE,
-            Error::Sign(SignError::PrivateRepository { .. }) => EXIT_USAGE,
+            Error::Sign(SignError::PrivateRepository { .. } | SignError::Provenance(_)) => {
+                EXIT_USAGE
+            }
             Error::Sign(_) => EXIT_FAILURE,
             Error::Verify(e) if e.is_usage() => EXIT_USAGE,
             Error::Verify(_) => EXIT_FAILURE,

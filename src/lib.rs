@@ -18,6 +18,7 @@
 
 pub mod inputs;
 pub mod plan;
+pub mod provenance;
 
 pub mod bundle_io;
 pub mod files;

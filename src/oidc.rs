@@ -289,12 +289,55 @@ struct ExtraClaims {
     repository_visibility: Option<String>,
 }
 
+/// The token's string-valued claims, each at most [`MAX_CLAIM_BYTES`], for
+/// consumers that name the claims they need (build provenance). Unverified,
+/// like every claim here: outside text until Fulcio has accepted the token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StringClaims(std::collections::BTreeMap<String, String>);
+
+/// The longest claim value [`StringClaims`] keeps; a longer one counts as absent.
+pub const MAX_CLAIM_BYTES: usize = 4096;
+
+impl StringClaims {
+    fn from_payload(payload: &[u8]) -> StringClaims {
+        let all: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_slice(payload).unwrap_or_default();
+        StringClaims(
+            all.into_iter()
+                .filter_map(|(k, v)| match v {
+                    serde_json::Value::String(s) if s.len() <= MAX_CLAIM_BYTES => Some((k, s)),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// A claim's value; absent when missing, empty, not a string or too long.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Claims from `(name, value)` pairs (tests and fixtures).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> StringClaims {
+        StringClaims(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
+    }
+}
+
 /// An identity token with its parsed claims. `Debug` and `Display` never show it.
 #[derive(Clone)]
 pub struct IdToken {
     token: IdentityToken,
     origin: TokenOrigin,
     identity: TokenIdentity,
+    claims: StringClaims,
 }
 
 impl fmt::Debug for IdToken {
@@ -320,12 +363,13 @@ impl IdToken {
             origin,
             reason: e.to_string(),
         })?;
-        let extra: ExtraClaims = jwt
+        let payload = jwt
             .split('.')
             .nth(1)
             .and_then(|p| URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
+        let extra: ExtraClaims = serde_json::from_slice(&payload).unwrap_or_default();
+        let strings = StringClaims::from_payload(&payload);
         if !token.claims().aud.contains(SIGSTORE_AUDIENCE) {
             return Err(TokenError::WrongAudience { origin });
         }
@@ -360,7 +404,13 @@ impl IdToken {
             token,
             origin,
             identity,
+            claims: strings,
         })
+    }
+
+    /// Every string-valued claim (see [`StringClaims`]).
+    pub fn claims(&self) -> &StringClaims {
+        &self.claims
     }
 
     pub fn origin(&self) -> TokenOrigin {
@@ -684,6 +734,21 @@ mod tests {
         assert!(!github_enterprise_issuer(
             "https://evil.example/token.actions.x.ghe.com"
         ));
+    }
+
+    #[test]
+    fn string_claims_keep_strings_of_bounded_length_only() {
+        let mut claims = github_claims(future());
+        claims["run_attempt"] = serde_json::json!(2);
+        claims["event_name"] = serde_json::json!("push");
+        claims["ref"] = serde_json::json!("x".repeat(MAX_CLAIM_BYTES + 1));
+        claims["head_ref"] = serde_json::json!("");
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(claims)).unwrap();
+        assert_eq!(t.claims().get("event_name"), Some("push"));
+        assert_eq!(t.claims().get("run_attempt"), None, "not a string");
+        assert_eq!(t.claims().get("ref"), None, "too long");
+        assert_eq!(t.claims().get("head_ref"), None, "empty");
+        assert_eq!(t.claims().get("iss"), Some(GITHUB_ACTIONS_ISSUER));
     }
 
     #[test]

@@ -33,6 +33,21 @@ pub struct PlanInput<'a> {
 pub struct Plan {
     pub artifacts: Vec<PlannedArtifact>,
     pub skipped: Vec<Skipped>,
+    /// `--provenance`: where the build provenance goes ([`provenance`]).
+    pub provenance: Option<PlannedProvenance>,
+}
+
+/// Where the build provenance is written: `--output-dir` or the working
+/// directory, under its file name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedProvenance {
+    pub path: PathBuf,
+    /// `path`'s directory, resolved: the file is written there or not at all.
+    #[serde(skip)]
+    pub dir: PathBuf,
+    /// An existing file there is replaced (else it was refused when planned).
+    #[serde(skip)]
+    pub replace: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,6 +107,12 @@ pub enum PlanError {
         second: PathBuf,
         bundle: PathBuf,
     },
+    #[error(transparent)]
+    ProvenanceName(#[from] crate::provenance::ProvenanceError),
+    #[error("the provenance file {} is also an artifact to sign; fix: choose another --provenance-name, or leave the old provenance out of the artifacts", .0.display())]
+    ProvenanceIsArtifact(PathBuf),
+    #[error("provenance {} already exists; fix: pass --overwrite to replace it, or choose another --provenance-name", .0.display())]
+    ProvenanceExists(PathBuf),
     #[error("--output-dir {} is not a directory; fix: create it first", .0.display())]
     OutputDir(PathBuf),
     #[error("{} is a symbolic link to {}, outside the working directory {}; links are followed only inside it; fix: copy the file into the working directory, or name its real path", link.display(), target.display(), root.display())]
@@ -341,7 +362,53 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             bundle_dir,
         });
     }
-    Ok(Plan { artifacts, skipped })
+    Ok(Plan {
+        artifacts,
+        skipped,
+        provenance: None,
+    })
+}
+
+/// Plan the provenance file `name` (already checked to be a plain
+/// `*.intoto.jsonl` name) next to `plan`'s bundles: in `output_dir`, else
+/// the working directory; refused when it is one of the artifacts, when its
+/// directory leads out of the working tree, or when it exists (unless
+/// `replace`).
+pub fn provenance(
+    plan: &Plan,
+    name: &str,
+    output_dir: Option<&Path>,
+    replace: bool,
+) -> Result<PlannedProvenance, PlanError> {
+    let tree = WorkTree::current();
+    let (path, dir) = match output_dir {
+        Some(dir) => (dir.join(name), dir),
+        None => (PathBuf::from(name), Path::new(".")),
+    };
+    let real_dir =
+        tree.resolve(dir)?
+            .map_err(|LinkOut { link, target }| PlanError::BundleThroughLink {
+                bundle: path.clone(),
+                link,
+                target,
+                root: tree.root(),
+            })?;
+    let real = real_dir.join(name);
+    let is_artifact = plan
+        .artifacts
+        .iter()
+        .any(|a| std::fs::canonicalize(&a.path).is_ok_and(|p| p == real));
+    if is_artifact {
+        return Err(PlanError::ProvenanceIsArtifact(path));
+    }
+    if !replace && path.symlink_metadata().is_ok() {
+        return Err(PlanError::ProvenanceExists(path));
+    }
+    Ok(PlannedProvenance {
+        path,
+        dir: real_dir,
+        replace,
+    })
 }
 
 fn expand(

@@ -35,12 +35,29 @@ pub async fn sign<P>(
 where
     P: Progress + 'static,
 {
-    let plan = plan::build(&PlanInput {
+    let mut plan = plan::build(&PlanInput {
         args: &settings.inputs,
         recursive: settings.recursive,
         output_dir: settings.output_dir.as_deref(),
         overwrite: settings.overwrite,
     })?;
+    if let Some(p) = &settings.provenance {
+        let up = settings.upload.as_ref();
+        let name = crate::provenance::file_name(
+            p.name.as_deref(),
+            up.map(|u| u.repo.to_string()).as_deref(),
+            up.map(|u| u.tag.as_str()),
+        )
+        .map_err(plan::PlanError::from)?;
+        plan.provenance = Some(plan::provenance(
+            &plan,
+            &name,
+            settings.output_dir.as_deref(),
+            // A re-run after a failed upload keeps the bundles that still
+            // verify and signs the provenance about them again.
+            settings.overwrite || settings.upload.is_some(),
+        )?);
+    }
     if settings.dry_run {
         return Ok(SignRun {
             report: sign::dry_run(settings, plan).await?,

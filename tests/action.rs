@@ -232,3 +232,40 @@ async fn untrusted_text_cannot_inject_into_the_log_or_the_summary() {
         "{summary}"
     );
 }
+
+/// `provenance: true`: the provenance is named after the release, written in
+/// the workspace, named by the `provenance` output and in the step summary;
+/// a re-run in the same workspace makes it again instead of failing on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn provenance_is_written_and_named_in_the_outputs() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app-1.0.tar.gz", "app");
+    for _ in 0..2 {
+        let o = run(action(
+            &sandbox,
+            &work,
+            &[("inputs", "dist/*"), ("provenance", "true")],
+        ))
+        .await;
+        assert_eq!(code(&o), 0);
+        let out = stdout(&o);
+        assert!(
+            out.contains("✅ Provenance: octo-repo-v1.0.0.intoto.jsonl (1 subject(s)"),
+            "{out}"
+        );
+    }
+    let text = read(&work.path("octo-repo-v1.0.0.intoto.jsonl"));
+    assert_eq!(text.lines().count(), 1);
+    let outputs = read(&work.path("gh/output"));
+    assert!(
+        outputs.contains("provenance=octo-repo-v1.0.0.intoto.jsonl\n"),
+        "{outputs}"
+    );
+    let summary = read(&work.path("gh/summary"));
+    assert!(
+        summary.contains("Build provenance (SLSA v1): octo-repo-v1.0.0.intoto.jsonl, 1 subject(s)"),
+        "{summary}"
+    );
+}

@@ -35,6 +35,9 @@ mod interop;
 mod json_reports;
 /// A lying Rekor (v1, v2) or Fulcio: the bundle is refused, with the reason.
 mod lies;
+/// `--provenance`: one SLSA v1 statement per run, DSSE-signed with the run's certificate,
+/// on Rekor v1 and v2; sigstore-python and cosign accept it.
+mod provenance;
 /// Redirects from Fulcio, Rekor and the TSA are not followed: the token stays home.
 mod redirects;
 /// Rekor v1 and v2 (+ RFC 3161), and the bundle JSON strict readers require.

@@ -3,30 +3,7 @@ use std::process::Command;
 
 use releasekit_sandbox::{peers, Sandbox};
 
-use crate::util::{code, run, sign, Work};
-
-fn check(o: std::process::Output, who: &str) {
-    assert!(
-        o.status.success(),
-        "{who} rejected the bundle:\n{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-fn sigstore_python_verifies(bin: &Path, sandbox: &Sandbox, trust_config: &Path, artifact: &Path) {
-    let o = Command::new(bin)
-        .arg("--trust-config")
-        .arg(trust_config)
-        .args(["verify", "identity", "--cert-identity"])
-        .arg(sandbox.identity())
-        .arg("--cert-oidc-issuer")
-        .arg(sandbox.issuer())
-        .arg(artifact)
-        .output()
-        .unwrap();
-    check(o, "sigstore-python");
-}
+use crate::util::{accepted, code, run, sign, sigstore_python_verifies, Work};
 
 /// Sign `a.whl` with the sandbox's Rekor v1 instance; sigstore-python verifies it.
 async fn sigstore_python_verifies_a_v1_bundle(python: &Path, sandbox: &Sandbox) {
@@ -35,7 +12,7 @@ async fn sigstore_python_verifies_a_v1_bundle(python: &Path, sandbox: &Sandbox) 
     let mut cmd = sign(sandbox, work.dir.path());
     cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
-    sigstore_python_verifies(python, sandbox, sandbox.trust_config_path(), &a);
+    sigstore_python_verifies(python, sandbox, sandbox.trust_config_path(), None, &a);
 }
 
 /// sigstore-python 4.5.1, the strictest reader, accepts our v1 and v2 bundles.
@@ -53,7 +30,7 @@ async fn sigstore_python_accepts_our_bundles() {
     let mut cmd = crate::util::sign_v2(&sandbox, work.dir.path());
     cmd.arg("v2/b.whl");
     assert_eq!(code(&run(cmd).await), 0);
-    sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_v2_path(), &v2);
+    sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_v2_path(), None, &v2);
 }
 
 /// sigstore-python accepts our bundles from a Rekor v1 that stores each entry's
@@ -106,5 +83,5 @@ async fn cosign_accepts_our_bundles() {
         .arg(&a)
         .output()
         .unwrap();
-    check(o, "cosign");
+    accepted(o, "cosign");
 }

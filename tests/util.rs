@@ -195,3 +195,42 @@ pub fn assert_printable(what: &str, text: &str) {
         }
     }
 }
+
+/// `sigstore verify identity` (sigstore-python) accepts `artifact` for the
+/// sandbox's identity and issuer, with `bundle` (else `<artifact>.sigstore.json`);
+/// the test fails with its output otherwise.
+pub fn sigstore_python_verifies(
+    bin: &Path,
+    sandbox: &Sandbox,
+    trust_config: &Path,
+    bundle: Option<&Path>,
+    artifact: &Path,
+) {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.arg("--trust-config")
+        .arg(trust_config)
+        .args(["verify", "identity"]);
+    if let Some(bundle) = bundle {
+        cmd.arg("--bundle").arg(bundle);
+    }
+    let o = cmd
+        .arg("--cert-identity")
+        .arg(sandbox.identity())
+        .arg("--cert-oidc-issuer")
+        .arg(sandbox.issuer())
+        .arg(artifact)
+        .output()
+        .unwrap();
+    accepted(o, "sigstore-python");
+}
+
+/// A peer's run that must have accepted what it was given; else the test
+/// fails with the peer's output.
+pub fn accepted(o: Output, who: &str) {
+    assert!(
+        o.status.success(),
+        "{who} rejected the bundle:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -37,6 +37,8 @@ pub struct ActionInputs {
     pub release_mode: Option<String>,
     pub publish: Option<String>,
     pub upload_artifacts: Option<String>,
+    pub provenance: Option<String>,
+    pub provenance_name: Option<String>,
 }
 
 /// `action`, resolved.
@@ -149,6 +151,8 @@ impl ActionSettings {
                 "allow-private-repository",
                 inputs.allow_private_repository,
             )?,
+            provenance: boolean("provenance", inputs.provenance)?,
+            provenance_name: nonempty(inputs.provenance_name),
             ..SignLayer::default()
         };
         let upload_layer = UploadLayer {

@@ -164,6 +164,14 @@ pub struct SignArgs {
     #[arg(long)]
     #[arg(help_heading = "Identity")]
     pub allow_private_repository: bool,
+    /// Also sign one SLSA v1 build provenance statement about every artifact (GitHub Actions), written as NAME.intoto.jsonl
+    #[arg(long)]
+    #[arg(help_heading = "Provenance")]
+    pub provenance: bool,
+    /// The provenance file's name [default: <repo>-<tag>.intoto.jsonl when uploading, else provenance.intoto.jsonl]
+    #[arg(long, value_name = "NAME", requires = "provenance")]
+    #[arg(help_heading = "Provenance")]
+    pub provenance_name: Option<String>,
     #[command(flatten)]
     pub instance: InstanceArgs,
     #[command(flatten)]

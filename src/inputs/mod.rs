@@ -128,6 +128,17 @@ pub struct SignSettings {
     /// Sign even when the token's repository is private or internal, though
     /// a public instance's log then publishes its name and workflow path.
     pub allow_private_repository: bool,
+    /// `--provenance`: also sign the run's build provenance.
+    pub provenance: Option<ProvenanceSettings>,
+}
+
+/// `--provenance`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenanceSettings {
+    /// `--provenance-name` (checked when the plan names the file).
+    pub name: Option<String>,
+    /// `GITHUB_SERVER_URL`, which the predicate's URIs start with.
+    pub server_url: Option<String>,
 }
 
 /// A configuration source for `sign`, every value optional; see the module doc.
@@ -148,6 +159,8 @@ pub struct SignLayer {
     pub rekor_version: Option<RekorVersion>,
     pub tsa_url: Option<String>,
     pub allow_private_repository: Option<bool>,
+    pub provenance: Option<bool>,
+    pub provenance_name: Option<String>,
 }
 
 impl SignLayer {
@@ -170,6 +183,8 @@ impl SignLayer {
             allow_private_repository: self
                 .allow_private_repository
                 .or(lower.allow_private_repository),
+            provenance: self.provenance.or(lower.provenance),
+            provenance_name: self.provenance_name.or(lower.provenance_name),
         }
     }
 
@@ -194,6 +209,8 @@ impl SignLayer {
             rekor_version: args.instance.rekor_version,
             tsa_url: args.instance.tsa_url,
             allow_private_repository: flag(args.allow_private_repository),
+            provenance: flag(args.provenance),
+            provenance_name: args.provenance_name,
         }
     }
 }
@@ -348,6 +365,12 @@ impl SignSettings {
             instance,
             upload: None,
             allow_private_repository: l.allow_private_repository.unwrap_or(false),
+            provenance: l.provenance.unwrap_or(false).then(|| ProvenanceSettings {
+                name: l.provenance_name,
+                server_url: env
+                    .get("GITHUB_SERVER_URL")
+                    .map(|u| u.trim_end_matches('/').to_owned()),
+            }),
         })
     }
 }

@@ -14,7 +14,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use super::{AssetKind, UploadReport};
 use crate::oidc::Secret;
-use crate::sign::{IdentityReport, Outcome, SignReport};
+use crate::sign::{IdentityReport, Outcome, ProvenanceOutcome, SignReport};
 use crate::text::line;
 
 /// `::add-mask::` lines; printed before anything else.
@@ -86,6 +86,11 @@ pub fn annotations(sign: &SignReport, upload: Option<&UploadReport>) -> String {
     if let Some(up) = upload.filter(|u| u.publish_withheld) {
         s += &error(None, &super::human::withheld_line(up));
     }
+    if let Some(p) = &sign.provenance {
+        if let ProvenanceOutcome::Failed { error: e } = &p.outcome {
+            s += &error(Some(&p.path), e);
+        }
+    }
     s
 }
 
@@ -98,7 +103,8 @@ pub struct OutputError {
     pub delimiter: String,
 }
 
-/// The `$GITHUB_OUTPUT` lines: `bundles`, `signed-count`, `identity`, `release-url`.
+/// The `$GITHUB_OUTPUT` lines: `bundles`, `signed-count`, `identity`,
+/// `release-url`, `provenance` (the file written, or empty).
 pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<String, OutputError> {
     let bundles: Vec<String> = sign
         .artifacts
@@ -121,6 +127,14 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<Strin
         (
             "release-url",
             upload.map(|u| u.release_url.clone()).unwrap_or_default(),
+        ),
+        (
+            "provenance",
+            sign.provenance
+                .as_ref()
+                .filter(|p| matches!(p.outcome, ProvenanceOutcome::Signed { .. }))
+                .map(|p| p.path.display().to_string())
+                .unwrap_or_default(),
         ),
     ] {
         let delimiter = format!("ghadelimiter_{}", hex::encode(rand::random::<[u8; 16]>()));
@@ -196,6 +210,37 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
             })
             .unwrap_or_default();
         let _ = writeln!(s, "| {} | {sha} | {index} | {asset} |", md(&name));
+    }
+    if let Some(p) = &sign.provenance {
+        let name = p
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let asset = upload
+            .and_then(|u| u.assets.iter().find(|x| x.bundle == p.path))
+            .and_then(|x| x.download_url.as_deref());
+        let shown = match asset {
+            Some(url) => md_link(&name, url),
+            None => md(&p.path.display().to_string()),
+        };
+        let _ = match &p.outcome {
+            ProvenanceOutcome::Signed {
+                subjects,
+                log_index,
+                ..
+            } => writeln!(
+                s,
+                "\nBuild provenance (SLSA v1): {shown}, {} subject(s), log index {log_index}",
+                subjects.len()
+            ),
+            ProvenanceOutcome::Failed { error: e } => {
+                writeln!(s, "\nBuild provenance: ❌ {}", md(e))
+            }
+            ProvenanceOutcome::Planned { .. } => {
+                writeln!(s, "\nBuild provenance (dry run): {shown}")
+            }
+        };
     }
     s
 }
@@ -321,6 +366,7 @@ mod tests {
             artifacts: Vec::new(),
             skipped: Vec::new(),
             warnings: Vec::new(),
+            provenance: None,
         };
         let out = outputs(&sign, None).unwrap();
         let (_, rest) = out.split_once("identity<<").unwrap();

@@ -16,7 +16,9 @@ use super::{UploadPlan, UploadReport};
 use crate::plan::SkipReason;
 use crate::release::AssetAction;
 use crate::sign::Progress;
-use crate::sign::{ArtifactReport, IdentityReport, Outcome, SignReport};
+use crate::sign::{
+    ArtifactReport, IdentityReport, Outcome, ProvenanceOutcome, ProvenanceReport, SignReport,
+};
 use crate::text::line;
 use crate::vocab::ReleaseMode;
 
@@ -101,10 +103,43 @@ pub fn dry_run(r: &SignReport, upload: Option<&UploadPlan>) -> String {
         let _ = writeln!(s, "  {}", artifact_line(a));
     }
     skipped(&mut s, r);
+    if let Some(p) = &r.provenance {
+        let _ = writeln!(s, "{}", provenance_line(p));
+        if let ProvenanceOutcome::Planned { statement } = &p.outcome {
+            let pretty = serde_json::to_string_pretty(statement).unwrap_or_default();
+            for l in pretty.lines() {
+                let _ = writeln!(s, "  {}", line(l));
+            }
+        }
+    }
     if let Some(up) = upload {
         upload_plan(&mut s, up);
     }
     s
+}
+
+/// The provenance's line: written (and about how many subjects), failed, or planned.
+pub fn provenance_line(p: &ProvenanceReport) -> String {
+    match &p.outcome {
+        ProvenanceOutcome::Signed {
+            subjects,
+            log_index,
+            timestamped,
+            ..
+        } => format!(
+            "✅ Provenance: {} ({} subject(s), log index {log_index}{})",
+            line(p.path.display()),
+            subjects.len(),
+            if *timestamped { ", timestamped" } else { "" }
+        ),
+        ProvenanceOutcome::Failed { error } => {
+            format!("❌ Provenance: {}: {}", line(p.path.display()), line(error))
+        }
+        ProvenanceOutcome::Planned { .. } => format!(
+            "Would write build provenance (SLSA v1) to {}, signing this statement:",
+            line(p.path.display())
+        ),
+    }
 }
 
 /// The release half of a dry run: which release, what happens to it, and
@@ -241,6 +276,9 @@ pub fn summary(r: &SignReport, verbose: bool) -> String {
     );
     for (a, error) in failed {
         let _ = writeln!(s, "  ❌ {}: {}", line(a.path.display()), line(error));
+    }
+    if let Some(p) = &r.provenance {
+        let _ = writeln!(s, "{}", provenance_line(p));
     }
     s
 }

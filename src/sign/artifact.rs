@@ -180,29 +180,9 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
     // 3+4. Transparency log entry and RFC 3161 timestamp (when the instance has a
     //      TSA), at the same time: both depend only on the signature, and with one
     //      certificate per run they are the whole per-artifact round-trip cost.
-    let timestamp = async {
-        match &ctx.tsa {
-            Some((client, url)) => net::retry(&ctx.retry, "RFC 3161 timestamp", || {
-                client.timestamp_signature(&signature)
-            })
-            .await
-            .map(Some)
-            .map_err(|source| match source {
-                ServiceError::Mismatch { detail, .. } => ArtifactError::TimestampMismatch {
-                    url: url.clone(),
-                    detail,
-                },
-                source => ArtifactError::Timestamp {
-                    url: url.clone(),
-                    source,
-                },
-            }),
-            None => Ok(None),
-        }
-    };
     let (entry, timestamp) = tokio::join!(
         log_entry(ctx, &digest, &signature, credential.certificate()),
-        timestamp
+        timestamp(ctx, &signature)
     );
     let entry = entry?;
     check_entry(&entry, &digest, &signature, &ctx.log_url)?;
@@ -226,16 +206,7 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
     // 6. Self-verify exactly what will be written, as a verifier will see it:
     //    chain, SCT, log proof and checkpoint, times, and the certified identity.
     let json = bundle_io::to_json(&bundle).map_err(ArtifactError::Write)?;
-    let reparsed =
-        sigstore_types::Bundle::from_json(std::str::from_utf8(&json).expect("JSON is UTF-8"))
-            .map_err(|e| ArtifactError::Reparse(e.to_string()))?;
-    let policy = VerificationPolicy::new(
-        IdentityMatcher::Exact(credential.identity.clone()),
-        credential.issuer.clone(),
-    );
-    ctx.verifier
-        .verify(digest, &reparsed, &policy)
-        .map_err(ArtifactError::SelfVerify)?;
+    self_verify(ctx, &credential, digest, &json)?;
 
     // 7. Atomic write: the bundle appears whole or not at all.
     write(planned, json, ctx.overwrite).await?;
@@ -244,6 +215,79 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
         log_index,
         timestamped,
         certificate: credential.generation,
+    })
+}
+
+/// An RFC 3161 timestamp over `signature`, when the instance has a TSA.
+pub(super) async fn timestamp(
+    ctx: &Context,
+    signature: &sigstore_types::SignatureBytes,
+) -> Result<Option<sigstore_types::TimestampToken>, ArtifactError> {
+    let Some((client, url)) = &ctx.tsa else {
+        return Ok(None);
+    };
+    net::retry(&ctx.retry, "RFC 3161 timestamp", || {
+        client.timestamp_signature(signature)
+    })
+    .await
+    .map(Some)
+    .map_err(|source| match source {
+        ServiceError::Mismatch { detail, .. } => ArtifactError::TimestampMismatch {
+            url: url.clone(),
+            detail,
+        },
+        source => ArtifactError::Timestamp {
+            url: url.clone(),
+            source,
+        },
+    })
+}
+
+/// Verify `json`, exactly as it will be written, as a verifier will see it
+/// (chain, SCT, log proof and checkpoint, times, and the certified identity),
+/// for the artifact with SHA-256 `digest`.
+pub(super) fn self_verify(
+    ctx: &Context,
+    credential: &super::session::Credential,
+    digest: Sha256Hash,
+    json: &[u8],
+) -> Result<(), ArtifactError> {
+    let text = std::str::from_utf8(json).map_err(|e| ArtifactError::Reparse(e.to_string()))?;
+    let reparsed = sigstore_types::Bundle::from_json(text)
+        .map_err(|e| ArtifactError::Reparse(e.to_string()))?;
+    let policy = VerificationPolicy::new(
+        IdentityMatcher::Exact(credential.identity.clone()),
+        credential.issuer.clone(),
+    );
+    ctx.verifier
+        .verify(digest, &reparsed, &policy)
+        .map(drop)
+        .map_err(ArtifactError::SelfVerify)
+}
+
+/// A Rekor v2 entry for `digest` (an artifact's, or a DSSE envelope's PAE)
+/// and `signature`. The v2 call compares the logged body with the request;
+/// say what a difference means.
+pub(super) async fn log_v2(
+    ctx: &Context,
+    client: &clients::RekorV2,
+    digest: &Sha256Hash,
+    signature: &sigstore_types::SignatureBytes,
+    certificate: &sigstore_types::DerCertificate,
+) -> Result<TransparencyLogEntry, ArtifactError> {
+    net::retry(&ctx.retry, "Rekor v2 entry", || {
+        client.create_entry(digest, signature, certificate)
+    })
+    .await
+    .map_err(|e| match e {
+        ServiceError::Mismatch { detail, .. } => ArtifactError::LogEntryMismatch {
+            url: ctx.log_url.clone(),
+            detail,
+        },
+        source => ArtifactError::Rekor {
+            url: ctx.log_url.clone(),
+            source,
+        },
     })
 }
 
@@ -276,61 +320,62 @@ async fn log_entry(
     signature: &sigstore_types::SignatureBytes,
     certificate: &sigstore_types::DerCertificate,
 ) -> Result<TransparencyLogEntry, ArtifactError> {
-    let rekor_err = |source| ArtifactError::Rekor {
-        url: ctx.log_url.clone(),
-        source,
-    };
     match &ctx.log {
         Log::V1(client) => {
             let created = net::retry(&ctx.retry, "Rekor entry", || {
                 client.create_entry(digest, signature, certificate)
             })
             .await;
-            // A retried POST whose first attempt was logged: Rekor answers 409
-            // naming the existing entry, which is ours (same signature).
-            let existing = |e: &ServiceError| match e {
-                ServiceError::Status {
-                    status: 409, body, ..
-                } => existing_entry_uuid(body),
-                _ => None,
-            };
-            let entry = match created {
-                Ok(entry) => entry,
-                Err(e) => {
-                    let Some(uuid) = existing(&e) else {
-                        return Err(rekor_err(e));
-                    };
-                    tracing::info!(%uuid, "entry already logged; fetching it");
-                    net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid))
-                        .await
-                        .map_err(rekor_err)?
-                }
-            };
-            entry
+            created_or_existing(ctx, client, created)
+                .await?
                 .to_bundle_entry(KindVersion::HashedRekordV001)
                 .map_err(|e| ArtifactError::Entry(e.to_string()))
         }
-        // The v2 call compares the logged body with the request; say what a
-        // difference means.
-        Log::V2(client) => net::retry(&ctx.retry, "Rekor v2 entry", || {
-            client.create_entry(digest, signature, certificate)
-        })
-        .await
-        .map_err(|e| match e {
-            ServiceError::Mismatch { detail, .. } => ArtifactError::LogEntryMismatch {
-                url: ctx.log_url.clone(),
-                detail,
-            },
-            e => rekor_err(e),
-        }),
+        Log::V2(client) => log_v2(ctx, client, digest, signature, certificate).await,
     }
+}
+
+/// A Rekor v1 entry as `created`, or, when that failed with a 409, the
+/// existing entry it names: a retried POST whose first attempt was logged
+/// (the entry is ours: same signature).
+pub(super) async fn created_or_existing(
+    ctx: &Context,
+    client: &clients::RekorV1,
+    created: Result<sigstore_rekor::LogEntry, ServiceError>,
+) -> Result<sigstore_rekor::LogEntry, ArtifactError> {
+    existing_after_409(ctx, client, created)
+        .await
+        .map_err(|source| ArtifactError::Rekor {
+            url: ctx.log_url.clone(),
+            source,
+        })
+}
+
+async fn existing_after_409(
+    ctx: &Context,
+    client: &clients::RekorV1,
+    created: Result<sigstore_rekor::LogEntry, ServiceError>,
+) -> Result<sigstore_rekor::LogEntry, ServiceError> {
+    let e = match created {
+        Ok(entry) => return Ok(entry),
+        Err(e) => e,
+    };
+    let uuid = match &e {
+        ServiceError::Status {
+            status: 409, body, ..
+        } => existing_entry_uuid(body),
+        _ => None,
+    };
+    let Some(uuid) = uuid else {
+        return Err(e);
+    };
+    tracing::info!(%uuid, "entry already logged; fetching it");
+    net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid)).await
 }
 
 /// What sigstore-verify does not hold the log to, checked on its answer: the
 /// logged body is our digest and signature (self-verification would only say
-/// "artifact mismatch"), and the proof's root and size are its checkpoint's
-/// (sigstore-verify reads v2 roots from the checkpoint alone, but stricter
-/// verifiers compare both, so a bundle with the two disagreeing must not exist).
+/// "artifact mismatch"), and the proof is its checkpoint's ([`check_proof`]).
 fn check_entry(
     entry: &TransparencyLogEntry,
     digest: &Sha256Hash,
@@ -375,6 +420,14 @@ fn check_entry(
     if logged_signature.and_then(|v| v.as_str()) != Some(ours.as_str()) {
         return Err(mismatch("it logged another signature".into()));
     }
+    check_proof(entry, url)
+}
+
+/// The entry's inclusion proof agrees with its own checkpoint (root and
+/// tree size): sigstore-verify reads v2 roots from the checkpoint alone, but
+/// stricter verifiers compare both, so a bundle with the two disagreeing
+/// must not exist.
+pub(super) fn check_proof(entry: &TransparencyLogEntry, url: &str) -> Result<(), ArtifactError> {
     if let Some(proof) = &entry.inclusion_proof {
         if let Some(checkpoint) = proof.checkpoint.checkpoint() {
             let disagree = |detail: String| ArtifactError::ProofMismatch {

@@ -518,6 +518,36 @@ impl RekorV1 {
         single_entry(x, &body)
     }
 
+    /// Log a dsse 0.0.1 entry: `envelope` is the DSSE envelope's JSON, sent
+    /// as is (Rekor stores the SHA-256 of exactly this string). A 409 is as
+    /// for [`Self::create_entry`].
+    pub async fn create_dsse_entry(
+        &self,
+        envelope: &str,
+        certificate: &DerCertificate,
+    ) -> Result<LogEntry, ServiceError> {
+        let x = Exchange {
+            service: Service::Rekor,
+            what: "create dsse entry",
+        };
+        let pem = pem_lf("CERTIFICATE", certificate.as_bytes())
+            .map_err(|e| x.request(format_args!("cannot encode the certificate as PEM: {e}")))?;
+        let request = serde_json::json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": { "proposedContent": {
+                "envelope": envelope,
+                "verifiers": [base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    pem,
+                )],
+            }},
+        });
+        let url = format!("{}/api/v1/log/entries", self.base);
+        let body = x.send(self.http.post(url).json(&request)).await?;
+        single_entry(x, &body)
+    }
+
     /// The entry `uuid`.
     pub async fn entry(&self, uuid: &EntryUuid) -> Result<LogEntry, ServiceError> {
         let x = Exchange {

@@ -9,6 +9,7 @@
 pub mod artifact;
 pub mod clients;
 mod outcome;
+pub mod provenance;
 
 pub mod session;
 
@@ -25,7 +26,10 @@ use crate::trust::{self, Instance, Refresh, TrustError};
 use crate::verify::cache::CachingVerifier;
 use crate::verify::policy::Policy;
 use crate::vocab::RekorVersion;
-pub use outcome::{ArtifactReport, IdentityReport, InstanceReport, Outcome, SignReport};
+pub use outcome::{
+    ArtifactReport, IdentityReport, InstanceReport, Outcome, ProvenanceOutcome, ProvenanceReport,
+    SignReport, SubjectReport,
+};
 use session::{Session, SessionError};
 
 /// Observes a run as it happens; the binary draws progress from it.
@@ -65,6 +69,9 @@ pub enum SignError {
         visibility: String,
         instance: String,
     },
+    /// `--provenance` with a token it cannot be built from: nothing was sent to Fulcio.
+    #[error(transparent)]
+    Provenance(#[from] crate::provenance::ProvenanceError),
 }
 
 /// Refuse to publish a private repository's name in a public log (see
@@ -104,6 +111,11 @@ fn instance_report(instance: &Instance) -> InstanceReport {
 /// `--dry-run`: the plan and the identity source; no token, no request, no write.
 pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, SignError> {
     let instance = trust::load(&settings.instance, Refresh::Offline).await?;
+    let names: Vec<String> = plan
+        .artifacts
+        .iter()
+        .map(|a| release_name(&a.path))
+        .collect();
     Ok(SignReport {
         dry_run: true,
         instance: instance_report(&instance),
@@ -123,7 +135,61 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
             .collect(),
         skipped: plan.skipped,
         warnings: instance.warnings,
+        provenance: plan.provenance.map(|p| ProvenanceReport {
+            path: p.path,
+            outcome: ProvenanceOutcome::Planned {
+                statement: planned_statement(settings, &names),
+            },
+        }),
     })
+}
+
+/// The statement a dry run shows: its shape and every value a dry run can
+/// know, with `<...>` for the identity token's claims and the digests
+/// (a dry run reads neither).
+fn planned_statement(settings: &SignSettings, names: &[String]) -> serde_json::Value {
+    use crate::provenance::{Predicate, REQUIRED_CLAIMS};
+    // `workflow_ref` is split into the workflow's path and ref: a placeholder
+    // of that shape keeps both visible.
+    let placeholders: Vec<(&str, String)> = REQUIRED_CLAIMS
+        .iter()
+        .map(|c| match *c {
+            "workflow_ref" => (
+                *c,
+                "<repository claim>/<path in workflow_ref claim>@<ref in workflow_ref claim>"
+                    .to_owned(),
+            ),
+            c => (c, format!("<{c} claim>")),
+        })
+        .collect();
+    let claims =
+        crate::oidc::StringClaims::from_pairs(placeholders.iter().map(|(k, v)| (*k, v.as_str())));
+    let server = settings
+        .provenance
+        .as_ref()
+        .and_then(|p| p.server_url.clone())
+        .filter(|u| crate::vocab::is_http_url(u))
+        .unwrap_or_else(|| "http://<GITHUB_SERVER_URL>".into());
+    let predicate = Predicate::github("<issuer>", &claims, Some(&server))
+        .map(|p| serde_json::to_value(p).unwrap_or_default())
+        .unwrap_or_default();
+    let subjects: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| serde_json::json!({ "name": n, "digest": { "sha256": "<sha256>" } }))
+        .collect();
+    serde_json::json!({
+        "_type": crate::provenance::STATEMENT_V1,
+        "subject": subjects,
+        "predicateType": crate::provenance::SLSA_PROVENANCE_V1,
+        "predicate": predicate,
+    })
+}
+
+/// The name an artifact has on a release: its file name.
+fn release_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// A finished sign run: its report, and the verifier built from the run's
@@ -175,6 +241,16 @@ pub async fn run(
     // 3b. Before any Sigstore service sees it: a private repository's name
     //     must not reach a public log by accident.
     check_repository_visibility(settings, &token)?;
+    // 3c. Provenance is built from the token's claims: a token that lacks
+    //     them is one clear error, before Fulcio sees anything.
+    let predicate = match (&plan.provenance, &settings.provenance) {
+        (Some(_), Some(p)) => Some(crate::provenance::Predicate::github(
+            &token.identity().issuer,
+            token.claims(),
+            p.server_url.as_deref(),
+        )?),
+        _ => None,
+    };
 
     // 4. The instance, refreshed, and a verifier built once from its trusted root.
     let instance = trust::refresh(&settings.instance, offline, http.clone()).await?;
@@ -272,6 +348,13 @@ pub async fn run(
             .await;
     results.sort_by_key(|(i, _)| *i);
 
+    // 7. The build provenance about every artifact signed or kept, signed
+    //    with the same key and certificate, after them (it needs their digests).
+    let provenance = match (&plan.provenance, &predicate) {
+        (Some(planned), Some(predicate)) => Some(attest(ctx, predicate, planned, &results).await),
+        _ => None,
+    };
+
     let identity = IdentityReport::Certified {
         identity,
         issuer,
@@ -285,11 +368,64 @@ pub async fn run(
         artifacts: results.into_iter().map(|(_, r)| r).collect(),
         skipped: plan.skipped,
         warnings: instance.warnings,
+        provenance,
     };
     Ok(SignRun {
         report,
         verifier: Some(verifier),
     })
+}
+
+/// Sign the run's provenance about `results`' signed and kept artifacts.
+async fn attest(
+    ctx: &artifact::Context,
+    predicate: &crate::provenance::Predicate,
+    planned: &crate::plan::PlannedProvenance,
+    results: &[(usize, ArtifactReport)],
+) -> ProvenanceReport {
+    let subjects: Vec<(String, sigstore_types::Sha256Hash)> = results
+        .iter()
+        .filter_map(|(_, a)| match &a.outcome {
+            Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. } => {
+                sigstore_types::Sha256Hash::from_hex(sha256)
+                    .ok()
+                    .map(|d| (release_name(&a.path), d))
+            }
+            _ => None,
+        })
+        .collect();
+    let target = provenance::Target {
+        path: planned.path.clone(),
+        dir: planned.dir.clone(),
+        overwrite: planned.replace,
+    };
+    let outcome = match predicate.statement(&subjects) {
+        Err(e) => ProvenanceOutcome::Failed {
+            error: e.to_string(),
+        },
+        Ok(statement) => match provenance::attest(ctx, &statement, subjects[0].1, &target).await {
+            Ok(done) => ProvenanceOutcome::Signed {
+                subjects: statement
+                    .subject
+                    .iter()
+                    .map(|s| SubjectReport {
+                        name: s.name.clone(),
+                        sha256: s.digest.sha256.map(|d| d.to_hex()).unwrap_or_default(),
+                    })
+                    .collect(),
+                log_index: done.log_index,
+                timestamped: done.timestamped,
+                certificate: done.certificate,
+            },
+            Err(e) => ProvenanceOutcome::Failed {
+                error: e.to_string(),
+            },
+        },
+    };
+    ProvenanceReport {
+        path: planned.path.clone(),
+        outcome,
+    }
 }
 
 async fn nothing_to_sign(
@@ -321,5 +457,11 @@ async fn nothing_to_sign(
         artifacts,
         skipped: plan.skipped,
         warnings: instance.warnings,
+        provenance: plan.provenance.map(|p| ProvenanceReport {
+            path: p.path,
+            outcome: ProvenanceOutcome::Failed {
+                error: crate::provenance::ProvenanceError::NoSubjects.to_string(),
+            },
+        }),
     })
 }

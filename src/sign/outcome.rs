@@ -23,6 +23,9 @@ pub struct SignReport {
     pub artifacts: Vec<ArtifactReport>,
     pub skipped: Vec<Skipped>,
     pub warnings: Vec<String>,
+    /// `--provenance`: the build provenance file and what became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<ProvenanceReport>,
 }
 
 impl SignReport {
@@ -48,10 +51,53 @@ impl SignReport {
             .count()
     }
 
-    /// True when no artifact failed.
+    /// True when no artifact failed, nor the provenance.
     pub fn success(&self) -> bool {
         self.failures().next().is_none()
+            && !matches!(
+                self.provenance,
+                Some(ProvenanceReport {
+                    outcome: ProvenanceOutcome::Failed { .. },
+                    ..
+                })
+            )
     }
+}
+
+/// The run's build provenance (`<name>.intoto.jsonl`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvenanceReport {
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub outcome: ProvenanceOutcome,
+}
+
+/// One subject of the provenance statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectReport {
+    pub name: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum ProvenanceOutcome {
+    /// Dry run: the statement that would be signed, with `<...>` where the
+    /// identity token's claims and the artifacts' digests will go (neither
+    /// is read in a dry run).
+    Planned {
+        statement: serde_json::Value,
+    },
+    /// Signed, logged, verified and written.
+    Signed {
+        subjects: Vec<SubjectReport>,
+        log_index: u64,
+        timestamped: bool,
+        certificate: u32,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -16,6 +16,7 @@
 //! must carry a checkpoint whose root equals the proof's root; v2 verifiers take
 //! the tree size and root from the checkpoint itself.
 
+pub mod dsse;
 pub mod merkle;
 pub mod v1;
 pub mod v2;

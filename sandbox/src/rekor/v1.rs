@@ -7,8 +7,9 @@
 //! and the v1 JSON shapes
 //! (hex hashes and log ID, integer indices, `{uuid: entry}` maps, `{code, message}`
 //! errors). Shapes match sigstore-python 4.5.1 `TransparencyLogEntry._from_v1_response`
-//! and sigstore-rekor 0.15.1 `LogEntry`. Other kinds (dsse, intoto, ...) are refused
-//! with 400, as a Rekor that does not support them would.
+//! and sigstore-rekor 0.15.1 `LogEntry`. `dsse` 0.0.1 bodies are [`super::dsse`]'s;
+//! other kinds (intoto, ...) are refused with 400, as a Rekor that does not
+//! support them would.
 
 use std::collections::HashMap;
 
@@ -68,6 +69,9 @@ fn uuid(log: &Log, body: &[u8]) -> String {
 pub fn canonicalize(proposed: &Value) -> Result<Vec<u8>, EntryError> {
     let kind = proposed["kind"].as_str().unwrap_or_default();
     let api_version = proposed["apiVersion"].as_str().unwrap_or_default();
+    if kind == "dsse" {
+        return super::dsse::canonicalize(proposed);
+    }
     if kind != "hashedrekord" {
         return Err(EntryError::Unsupported(format!(
             "entry kind '{kind}' is not supported"
@@ -125,7 +129,7 @@ pub fn canonicalize(proposed: &Value) -> Result<Vec<u8>, EntryError> {
 }
 
 /// A PEM certificate or public key: its SPKI DER and its canonical PEM.
-fn parse_verifier(pem: &[u8]) -> Result<(Vec<u8>, String), EntryError> {
+pub(super) fn parse_verifier(pem: &[u8]) -> Result<(Vec<u8>, String), EntryError> {
     let text = std::str::from_utf8(pem)
         .map_err(|_| EntryError::Malformed("public key is not PEM".into()))?;
     let lf = der::pem::LineEnding::LF;
@@ -212,7 +216,8 @@ async fn create(State(log_ref): State<LogRef>, body: Bytes) -> Response {
     };
     let logged = match lie {
         Some(RekorLie::EntryForAnotherBody) => another_body(&canonical),
-        _ if log.stores_as_sent() => body.to_vec(),
+        // A dsse entry is never stored as sent: Rekor derives its body.
+        _ if log.stores_as_sent() && proposed["kind"] == "hashedrekord" => body.to_vec(),
         _ => canonical,
     };
     let now = jiff::Timestamp::now().as_second();
@@ -252,6 +257,9 @@ async fn create(State(log_ref): State<LogRef>, body: Bytes) -> Response {
 /// The canonical body of the same entry for another artifact digest.
 fn another_body(canonical: &[u8]) -> Vec<u8> {
     let mut v: Value = serde_json::from_slice(canonical).expect("canonical JSON");
+    if v["kind"] == "dsse" {
+        return super::dsse::another_body(canonical);
+    }
     let digest = hex::decode(
         v["spec"]["data"]["hash"]["value"]
             .as_str()

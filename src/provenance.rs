@@ -1,0 +1,519 @@
+//! Build provenance: the one in-toto Statement v1 a run signs about every
+//! artifact it signed or kept, with a SLSA v1 provenance predicate.
+//!
+//! Owns the statement's shape and content: its subjects (each artifact's file
+//! name, as it appears on a release, and its SHA-256), and the predicate for
+//! GitHub Actions (buildType `https://actions.github.io/buildtypes/workflow/v1`),
+//! filled from the identity token's claims and `GITHUB_SERVER_URL` exactly as
+//! GitHub's attest action fills it (actions/toolkit
+//! `packages/attest/src/provenance.ts`), so a job gets the same predicate from
+//! either; the provenance file's name (`<repo>-<tag>.intoto.jsonl` when
+//! uploading to a release, `provenance.intoto.jsonl` otherwise, or the
+//! user's `--provenance-name`).
+//!
+//! A token without every claim the predicate needs (another CI provider, or
+//! a token that is not a GitHub Actions one) is an error naming the missing
+//! claims: a statement never carries an invented field. Claims are outside
+//! text: they are only ever serialized into JSON (escaped by serde), and the
+//! errors here show them through [`crate::text::line`].
+//!
+//! Pure: no I/O, no signing (`sign::provenance`), no verification.
+
+use serde::Serialize;
+use sigstore_types::{Sha256Hash, Statement, Subject};
+
+use crate::oidc::StringClaims;
+use crate::text;
+
+/// The in-toto Statement version every statement here is.
+pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+/// SLSA build provenance v1.
+pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
+/// GitHub Actions' workflow build type, as GitHub's attest action writes it.
+pub const GITHUB_WORKFLOW_BUILD_TYPE: &str = "https://actions.github.io/buildtypes/workflow/v1";
+/// The DSSE payload type of an in-toto statement.
+pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+/// How every provenance file's name ends (what OpenSSF Scorecard and
+/// verifiers look for on a release).
+pub const EXTENSION: &str = ".intoto.jsonl";
+/// The file name when no repository and tag give a better one.
+pub const FALLBACK_NAME: &str = "provenance.intoto.jsonl";
+
+/// The claims GitHub's attest action requires (its `REQUIRED_CLAIMS`, less
+/// `iss`, which the token always has), in its order.
+pub const REQUIRED_CLAIMS: [&str; 11] = [
+    "ref",
+    "sha",
+    "repository",
+    "event_name",
+    "job_workflow_ref",
+    "workflow_ref",
+    "repository_id",
+    "repository_owner_id",
+    "runner_environment",
+    "run_id",
+    "run_attempt",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProvenanceError {
+    #[error("build provenance is made from a GitHub Actions identity token, and this token (issuer {issuer}) lacks the claims {}: it cannot say which workflow, commit and run built the artifacts. Fix: sign with --provenance in a GitHub Actions job (with `id-token: write`), or drop --provenance", missing.join(", "))]
+    MissingClaims {
+        issuer: String,
+        missing: Vec<&'static str>,
+    },
+    #[error("build provenance needs the GitHub server's URL, and GITHUB_SERVER_URL is {}; fix: run in a GitHub Actions job (the runner sets it, e.g. https://github.com), or set it", .0.as_deref().map_or_else(|| "not set".to_owned(), |v| format!("`{}`, not an http(s) URL", text::line(v))))]
+    ServerUrl(Option<String>),
+    #[error("build provenance needs at least one artifact signed or kept in this run, and there is none; nothing was attested")]
+    NoSubjects,
+    #[error("two artifacts named `{}` with different contents ({first} and {second}) cannot both be subjects of one provenance statement, which names them as a release would; fix: rename one, or sign them in separate runs", text::line(.name))]
+    DuplicateSubject {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error("the provenance file name `{}` must be a plain file name ending in {EXTENSION}; fix: pass --provenance-name NAME{EXTENSION} (action input `provenance-name`)", text::line(.0))]
+    BadName(String),
+}
+
+/// `buildDefinition.externalParameters.workflow`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workflow {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub repository: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExternalParameters {
+    pub workflow: Workflow,
+}
+
+/// `buildDefinition.internalParameters.github`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GitHubParameters {
+    pub event_name: String,
+    pub repository_id: String,
+    pub repository_owner_id: String,
+    pub runner_environment: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InternalParameters {
+    pub github: GitHubParameters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GitCommit {
+    #[serde(rename = "gitCommit")]
+    pub git_commit: String,
+}
+
+/// A `resolvedDependencies` entry: the repository at the built commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceDescriptor {
+    pub uri: String,
+    pub digest: GitCommit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildDefinition {
+    pub build_type: String,
+    pub external_parameters: ExternalParameters,
+    pub internal_parameters: InternalParameters,
+    pub resolved_dependencies: Vec<ResourceDescriptor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Builder {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    pub invocation_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunDetails {
+    pub builder: Builder,
+    pub metadata: Metadata,
+}
+
+/// The SLSA v1 provenance predicate, field for field as provenance.ts writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Predicate {
+    pub build_definition: BuildDefinition,
+    pub run_details: RunDetails,
+}
+
+impl Predicate {
+    /// The predicate for the GitHub Actions job `claims` describe, on the
+    /// GitHub at `server_url` (`GITHUB_SERVER_URL`).
+    pub fn github(
+        issuer: &str,
+        claims: &StringClaims,
+        server_url: Option<&str>,
+    ) -> Result<Predicate, ProvenanceError> {
+        let missing: Vec<&'static str> = REQUIRED_CLAIMS
+            .into_iter()
+            .filter(|c| claims.get(c).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ProvenanceError::MissingClaims {
+                issuer: text::line(issuer),
+                missing,
+            });
+        }
+        let claim = |name: &str| claims.get(name).unwrap_or_default().to_owned();
+        let server = match server_url {
+            Some(url) if crate::vocab::is_http_url(url) && text::is_printable(url) => {
+                url.to_owned()
+            }
+            other => return Err(ProvenanceError::ServerUrl(other.map(str::to_owned))),
+        };
+        let repository = claim("repository");
+        // provenance.ts: `workflow_ref` less the first `REPO/`, split at `@`:
+        // the path before the first, the ref after it (a ref may hold `@`).
+        let workflow_ref = claim("workflow_ref").replacen(&format!("{repository}/"), "", 1);
+        let (path, reference) = match workflow_ref.split_once('@') {
+            Some((path, reference)) => (path.to_owned(), reference.to_owned()),
+            None => (workflow_ref, String::new()),
+        };
+        Ok(Predicate {
+            build_definition: BuildDefinition {
+                build_type: GITHUB_WORKFLOW_BUILD_TYPE.to_owned(),
+                external_parameters: ExternalParameters {
+                    workflow: Workflow {
+                        reference,
+                        repository: format!("{server}/{repository}"),
+                        path,
+                    },
+                },
+                internal_parameters: InternalParameters {
+                    github: GitHubParameters {
+                        event_name: claim("event_name"),
+                        repository_id: claim("repository_id"),
+                        repository_owner_id: claim("repository_owner_id"),
+                        runner_environment: claim("runner_environment"),
+                    },
+                },
+                resolved_dependencies: vec![ResourceDescriptor {
+                    uri: format!("git+{server}/{repository}@{}", claim("ref")),
+                    digest: GitCommit {
+                        git_commit: claim("sha"),
+                    },
+                }],
+            },
+            run_details: RunDetails {
+                builder: Builder {
+                    id: format!("{server}/{}", claim("job_workflow_ref")),
+                },
+                metadata: Metadata {
+                    invocation_id: format!(
+                        "{server}/{repository}/actions/runs/{}/attempts/{}",
+                        claim("run_id"),
+                        claim("run_attempt")
+                    ),
+                },
+            },
+        })
+    }
+
+    /// The statement about `subjects` (file name, SHA-256), in the order given.
+    /// The same name twice is one subject when the digests agree, an error
+    /// when they do not.
+    pub fn statement(
+        &self,
+        subjects: &[(String, Sha256Hash)],
+    ) -> Result<Statement, ProvenanceError> {
+        if subjects.is_empty() {
+            return Err(ProvenanceError::NoSubjects);
+        }
+        let mut seen: std::collections::HashMap<&str, &Sha256Hash> = Default::default();
+        let mut subject = Vec::with_capacity(subjects.len());
+        for (name, digest) in subjects {
+            match seen.insert(name, digest) {
+                None => subject.push(Subject::new(name.clone(), (*digest).into())),
+                Some(first) if first == digest => {}
+                Some(first) => {
+                    return Err(ProvenanceError::DuplicateSubject {
+                        name: name.clone(),
+                        first: first.to_hex(),
+                        second: digest.to_hex(),
+                    })
+                }
+            }
+        }
+        let predicate = serde_json::to_value(self).expect("the predicate is plain strings");
+        Ok(Statement::new(subject, SLSA_PROVENANCE_V1, predicate))
+    }
+}
+
+/// The DSSE payload: the statement as compact JSON.
+pub fn payload(statement: &Statement) -> Vec<u8> {
+    serde_json::to_vec(statement).expect("a statement is plain JSON")
+}
+
+/// The provenance file's name: `name` when given (checked), else
+/// `<repository name>-<tag>.intoto.jsonl` for a release (`/` in a tag becomes
+/// `-`), else [`FALLBACK_NAME`].
+pub fn file_name(
+    name: Option<&str>,
+    repository: Option<&str>,
+    tag: Option<&str>,
+) -> Result<String, ProvenanceError> {
+    if let Some(name) = name {
+        return check_name(name);
+    }
+    let (Some(repository), Some(tag)) = (repository, tag) else {
+        return Ok(FALLBACK_NAME.to_owned());
+    };
+    let repo = repository.rsplit('/').next().unwrap_or(repository);
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    check_name(&format!("{}-{}{EXTENSION}", safe(repo), safe(tag)))
+        .or_else(|_| Ok(FALLBACK_NAME.to_owned()))
+}
+
+fn check_name(name: &str) -> Result<String, ProvenanceError> {
+    let plain = !name.contains(['/', '\\'])
+        && !name.starts_with('.')
+        && text::is_printable(name)
+        && name.len() <= 255
+        && name.len() > EXTENSION.len()
+        && name.ends_with(EXTENSION);
+    if plain {
+        Ok(name.to_owned())
+    } else {
+        Err(ProvenanceError::BadName(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The claims of a GitHub Actions token for a tag push that calls a
+    /// reusable release workflow (so `workflow_ref` and `job_workflow_ref`
+    /// differ), as token.actions.githubusercontent.com issues them; the tag
+    /// holds an `@` as changesets' monorepo tags do.
+    const CLAIMS: &str = r#"{
+        "jti": "2f7a4c1e-9b0d-4a51-8f3e-6c2d1b0a9e87",
+        "sub": "repo:octo-org/octo-repo:ref:refs/tags/@octo/pkg@1.2.0",
+        "aud": "sigstore",
+        "ref": "refs/tags/@octo/pkg@1.2.0",
+        "sha": "d6cd1e2bd19e03a81132a23b2025920577f84e37",
+        "repository": "octo-org/octo-repo",
+        "repository_owner": "octo-org",
+        "repository_owner_id": "9919",
+        "repository_visibility": "public",
+        "repository_id": "6014198",
+        "run_id": "11970151289",
+        "run_number": "42",
+        "run_attempt": "2",
+        "runner_environment": "github-hosted",
+        "actor_id": "583231",
+        "actor": "octocat",
+        "workflow": "Release",
+        "head_ref": "",
+        "base_ref": "",
+        "event_name": "push",
+        "ref_protected": "true",
+        "ref_type": "tag",
+        "workflow_ref": "octo-org/octo-repo/.github/workflows/release.yml@refs/tags/@octo/pkg@1.2.0",
+        "workflow_sha": "d6cd1e2bd19e03a81132a23b2025920577f84e37",
+        "job_workflow_ref": "octo-org/release-workflows/.github/workflows/sign.yml@refs/heads/main",
+        "job_workflow_sha": "0b4cf2bbf5c0b1d1b8e8a8f1c9b0b6f5e4d3c2a1",
+        "iss": "https://token.actions.githubusercontent.com",
+        "nbf": 1733212800,
+        "exp": 1733213400,
+        "iat": 1733213100
+    }"#;
+
+    fn claims() -> StringClaims {
+        let all: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(CLAIMS).unwrap();
+        let strings: Vec<(String, String)> = all
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+            .collect();
+        StringClaims::from_pairs(strings.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    fn digest(byte: u8) -> Sha256Hash {
+        Sha256Hash::new([byte; 32])
+    }
+
+    const ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+    /// What provenance.ts's `buildSLSAProvenancePredicate` returns for
+    /// [`CLAIMS`] with GITHUB_SERVER_URL=https://github.com, worked out from
+    /// its source by hand, field by field.
+    #[test]
+    fn the_predicate_is_the_one_githubs_attest_action_writes() {
+        let predicate = Predicate::github(ISSUER, &claims(), Some("https://github.com")).unwrap();
+        let expected = serde_json::json!({
+            "buildDefinition": {
+                "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+                "externalParameters": {
+                    "workflow": {
+                        "ref": "refs/tags/@octo/pkg@1.2.0",
+                        "repository": "https://github.com/octo-org/octo-repo",
+                        "path": ".github/workflows/release.yml"
+                    }
+                },
+                "internalParameters": {
+                    "github": {
+                        "event_name": "push",
+                        "repository_id": "6014198",
+                        "repository_owner_id": "9919",
+                        "runner_environment": "github-hosted"
+                    }
+                },
+                "resolvedDependencies": [{
+                    "uri": "git+https://github.com/octo-org/octo-repo@refs/tags/@octo/pkg@1.2.0",
+                    "digest": { "gitCommit": "d6cd1e2bd19e03a81132a23b2025920577f84e37" }
+                }]
+            },
+            "runDetails": {
+                "builder": {
+                    "id": "https://github.com/octo-org/release-workflows/.github/workflows/sign.yml@refs/heads/main"
+                },
+                "metadata": {
+                    "invocationId": "https://github.com/octo-org/octo-repo/actions/runs/11970151289/attempts/2"
+                }
+            }
+        });
+        assert_eq!(serde_json::to_value(&predicate).unwrap(), expected);
+    }
+
+    #[test]
+    fn the_statement_names_every_subject_once() {
+        let predicate = Predicate::github(ISSUER, &claims(), Some("https://github.com")).unwrap();
+        let subjects = [
+            ("tool-linux-x86_64.tar.gz".to_owned(), digest(1)),
+            ("tool-macos-arm64.tar.gz".to_owned(), digest(2)),
+            ("tool-linux-x86_64.tar.gz".to_owned(), digest(1)),
+        ];
+        let statement = predicate.statement(&subjects).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&payload(&statement)).unwrap();
+        insta::assert_json_snapshot!(json);
+    }
+
+    #[test]
+    fn enterprise_servers_name_themselves() {
+        let predicate =
+            Predicate::github(ISSUER, &claims(), Some("https://ghe.example.com")).unwrap();
+        assert_eq!(
+            predicate.run_details.builder.id,
+            "https://ghe.example.com/octo-org/release-workflows/.github/workflows/sign.yml@refs/heads/main"
+        );
+        assert_eq!(
+            predicate.build_definition.resolved_dependencies[0].uri,
+            "git+https://ghe.example.com/octo-org/octo-repo@refs/tags/@octo/pkg@1.2.0"
+        );
+    }
+
+    #[test]
+    fn other_ci_providers_get_the_missing_claims_named() {
+        let gitlab = StringClaims::from_pairs([
+            ("sub", "project_path:group/project:ref_type:branch:ref:main"),
+            ("ref", "main"),
+            ("sha", "d6cd1e2bd19e03a81132a23b2025920577f84e37"),
+            (
+                "ci_config_ref_uri",
+                "gitlab.com/group/project//.gitlab-ci.yml@refs/heads/main",
+            ),
+        ]);
+        let e = Predicate::github("https://gitlab.com", &gitlab, Some("https://github.com"))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            ProvenanceError::MissingClaims {
+                issuer: "https://gitlab.com".into(),
+                // Everything but the two claims GitLab's token shares with GitHub's.
+                missing: REQUIRED_CLAIMS
+                    .into_iter()
+                    .filter(|c| !matches!(*c, "ref" | "sha"))
+                    .collect(),
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("lacks the claims repository, event_name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn no_server_url_is_an_error_not_undefined() {
+        for url in [
+            None,
+            Some("github.com"),
+            Some("https://github.com\n::error::x"),
+        ] {
+            let e = Predicate::github(ISSUER, &claims(), url).unwrap_err();
+            assert!(matches!(e, ProvenanceError::ServerUrl(_)), "{e}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_same_name_with_two_digests_is_refused() {
+        let predicate = Predicate::github(ISSUER, &claims(), Some("https://github.com")).unwrap();
+        let e = predicate
+            .statement(&[("a.tgz".into(), digest(1)), ("a.tgz".into(), digest(2))])
+            .unwrap_err();
+        assert!(matches!(e, ProvenanceError::DuplicateSubject { .. }), "{e}");
+        assert_eq!(
+            predicate.statement(&[]).unwrap_err(),
+            ProvenanceError::NoSubjects
+        );
+    }
+
+    #[test]
+    fn file_names() {
+        assert_eq!(
+            file_name(None, Some("octo-org/octo-repo"), Some("v1.2.0")).unwrap(),
+            "octo-repo-v1.2.0.intoto.jsonl"
+        );
+        assert_eq!(
+            file_name(
+                None,
+                Some("octo-org/octo-repo"),
+                Some("release/@octo/pkg@1")
+            )
+            .unwrap(),
+            "octo-repo-release--octo-pkg-1.intoto.jsonl"
+        );
+        assert_eq!(file_name(None, None, Some("v1")).unwrap(), FALLBACK_NAME);
+        assert_eq!(
+            file_name(Some("tool.intoto.jsonl"), Some("o/r"), Some("v1")).unwrap(),
+            "tool.intoto.jsonl"
+        );
+        for bad in [
+            "tool.json",
+            "dir/tool.intoto.jsonl",
+            ".intoto.jsonl",
+            "a\n.intoto.jsonl",
+        ] {
+            let e = file_name(Some(bad), None, None).unwrap_err();
+            assert!(matches!(e, ProvenanceError::BadName(_)), "{bad}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+    }
+}

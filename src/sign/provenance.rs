@@ -1,0 +1,219 @@
+//! The run's build provenance, signed: the statement `crate::provenance`
+//! builds, in a DSSE envelope signed with the run's key and certificate (the
+//! session's, so no second Fulcio request), logged, timestamped, put in a
+//! bundle v0.3, self-verified and written atomically as `<name>.intoto.jsonl`
+//! (one line, one bundle).
+//!
+//! Owns those steps and their order. The log entry is what the instance's
+//! log takes for a DSSE envelope: on Rekor v1 a `dsse` 0.0.1 entry (the
+//! envelope and the certificate; Rekor keeps their hashes and the
+//! signature), on Rekor v2 a `hashedrekord` 0.0.2 entry whose digest is
+//! SHA-256 of the envelope's pre-authentication encoding (PAE) and whose
+//! signature is the envelope's, as the Rekor v2 client specification says
+//! (sigstore/architecture-docs#63: v2 has no `dsse` entries). An RFC 3161
+//! timestamp over the signature is asked for at the same time when the
+//! instance has a TSA. It does not build the statement, request
+//! certificates, or decide whether provenance is wanted.
+
+use std::path::PathBuf;
+
+use sigstore_bundle::BundleV03;
+use sigstore_types::{
+    DsseEnvelope, DsseSignature, KeyId, KindVersion, PayloadBytes, Sha256Hash, Statement,
+    TransparencyLogEntry,
+};
+
+use super::artifact::{self, ArtifactError, Context, Log};
+use crate::bundle_io::{self, BundleIoError};
+use crate::net;
+use crate::provenance::PAYLOAD_TYPE;
+
+/// Where the provenance goes, as planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub path: PathBuf,
+    /// `path`'s directory, resolved: the file is written there or not at all.
+    pub dir: PathBuf,
+    pub overwrite: bool,
+}
+
+/// The provenance verified and written.
+#[derive(Debug, Clone)]
+pub struct Attested {
+    pub log_index: u64,
+    pub timestamped: bool,
+    /// Which certificate of the run signed it (1 unless renewed).
+    pub certificate: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttestError {
+    #[error("provenance {} already exists; fix: pass --overwrite to replace it", .0.display())]
+    Exists(PathBuf),
+    #[error("provenance {}: {source}", path.display())]
+    Signing {
+        path: PathBuf,
+        source: ArtifactError,
+    },
+}
+
+/// Sign `statement` about artifacts whose first subject has SHA-256
+/// `subject` and write it to `target`; see the module doc for the steps.
+pub async fn attest(
+    ctx: &Context,
+    statement: &Statement,
+    subject: Sha256Hash,
+    target: &Target,
+) -> Result<Attested, AttestError> {
+    let signing = |source| AttestError::Signing {
+        path: target.path.clone(),
+        source,
+    };
+    // 1. The envelope: the statement's JSON, signed over its PAE.
+    let credential = ctx
+        .session
+        .credential()
+        .await
+        .map_err(|e| signing(e.into()))?;
+    let unsigned = DsseEnvelope::new(
+        PAYLOAD_TYPE.to_owned(),
+        PayloadBytes::new(crate::provenance::payload(statement)),
+        DsseSignature::new(
+            sigstore_types::SignatureBytes::new(Vec::new()),
+            KeyId::default(),
+        ),
+    );
+    let pae_digest = sigstore_crypto::sha256(&unsigned.pae());
+    let signature = credential
+        .key()
+        .sign_digest(&pae_digest)
+        .map_err(|e| signing(ArtifactError::Sign(e)))?;
+    let envelope = DsseEnvelope::new(
+        unsigned.payload_type,
+        unsigned.payload,
+        DsseSignature::new(signature.clone(), KeyId::default()),
+    );
+
+    // 2. Log entry and timestamp, at the same time (both need only the signature).
+    let (entry, timestamp) = tokio::join!(
+        log_entry(ctx, &envelope, &pae_digest, credential.certificate()),
+        artifact::timestamp(ctx, &signature)
+    );
+    let entry = entry.map_err(signing)?;
+    artifact::check_proof(&entry, &ctx.log_url).map_err(signing)?;
+    let log_index = u64::from(entry.log_index);
+    let timestamp = timestamp.map_err(signing)?;
+    let timestamped = timestamp.is_some();
+
+    // 3. Bundle v0.3 with the envelope as its content.
+    let mut builder =
+        BundleV03::with_certificate_and_dsse(credential.certificate().clone(), envelope)
+            .with_tlog_entry(entry);
+    if let Some(ts) = timestamp {
+        builder = builder.with_rfc3161_timestamp(ts);
+    }
+    let line = bundle_io::to_json_line(&builder.into_bundle())
+        .map_err(|e| signing(ArtifactError::Write(e)))?;
+
+    // 4. Self-verify exactly the bytes to be written, for a subject of the statement.
+    artifact::self_verify(ctx, &credential, subject, &line).map_err(signing)?;
+
+    // 5. Atomic write.
+    write(target, line).await?;
+    Ok(Attested {
+        log_index,
+        timestamped,
+        certificate: credential.generation,
+    })
+}
+
+/// The envelope's log entry, checked to be the one asked for.
+async fn log_entry(
+    ctx: &Context,
+    envelope: &DsseEnvelope,
+    pae_digest: &Sha256Hash,
+    certificate: &sigstore_types::DerCertificate,
+) -> Result<TransparencyLogEntry, ArtifactError> {
+    match &ctx.log {
+        Log::V1(client) => {
+            let json =
+                serde_json::to_string(envelope).map_err(|e| ArtifactError::Entry(e.to_string()))?;
+            let created = net::retry(&ctx.retry, "Rekor dsse entry", || {
+                client.create_dsse_entry(&json, certificate)
+            })
+            .await;
+            let entry = artifact::created_or_existing(ctx, client, created)
+                .await?
+                .to_bundle_entry(KindVersion::DsseV001)
+                .map_err(|e| ArtifactError::Entry(e.to_string()))?;
+            check_dsse_body(&entry, envelope, certificate, &ctx.log_url)?;
+            Ok(entry)
+        }
+        Log::V2(client) => {
+            artifact::log_v2(
+                ctx,
+                client,
+                pae_digest,
+                &envelope.signature.sig,
+                certificate,
+            )
+            .await
+        }
+    }
+}
+
+/// A `dsse` 0.0.1 body holds our payload's hash and exactly our signature
+/// with our certificate (self-verification would only say "mismatch").
+fn check_dsse_body(
+    entry: &TransparencyLogEntry,
+    envelope: &DsseEnvelope,
+    certificate: &sigstore_types::DerCertificate,
+    url: &str,
+) -> Result<(), ArtifactError> {
+    use sigstore_rekor::body::RekorEntryBody;
+    let mismatch = |detail: &str| ArtifactError::LogEntryMismatch {
+        url: url.to_owned(),
+        detail: detail.to_owned(),
+    };
+    let body = RekorEntryBody::parse(&entry.canonicalized_body, entry.kind_version)
+        .map_err(|e| mismatch(&format!("its body does not parse: {e}")))?;
+    let RekorEntryBody::DsseV001(body) = body else {
+        return Err(mismatch("its body is not dsse/0.0.1"));
+    };
+    let payload_hash = sigstore_crypto::sha256(envelope.payload.as_bytes()).to_hex();
+    if body.spec.payload_hash.value != payload_hash {
+        return Err(mismatch("it logged another payload"));
+    }
+    let ours = body.spec.signatures.len() == 1
+        && body.spec.signatures.iter().all(|s| {
+            s.signature == envelope.signature.sig
+                && s.parse_certificate().is_ok_and(|c| &c == certificate)
+        });
+    if !ours {
+        return Err(mismatch(
+            "it logged other signatures or another certificate",
+        ));
+    }
+    Ok(())
+}
+
+async fn write(target: &Target, line: Vec<u8>) -> Result<(), AttestError> {
+    let (dir, path, overwrite) = (target.dir.clone(), target.path.clone(), target.overwrite);
+    let joined = tokio::task::spawn_blocking(move || {
+        bundle_io::write_atomic_in(&dir, &path, &line, overwrite)
+    })
+    .await;
+    let signing = |e| AttestError::Signing {
+        path: target.path.clone(),
+        source: ArtifactError::Write(e),
+    };
+    match joined {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(BundleIoError::Exists(p))) => Err(AttestError::Exists(p)),
+        Ok(Err(e)) => Err(signing(e)),
+        Err(e) => Err(signing(BundleIoError::Write {
+            path: target.path.clone(),
+            source: std::io::Error::other(e),
+        })),
+    }
+}

@@ -1,0 +1,351 @@
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use releasekit_sandbox::{peers, Sandbox, Service};
+use sigstore_trust_root::TrustedRoot;
+use sigstore_types::Bundle;
+use sigstore_verify::{VerificationPolicy, Verifier};
+
+use crate::util::{
+    accepted, code, run, sign, sign_v2, sigstore_python_verifies, stderr, stdout, Work,
+};
+
+const SERVER: (&str, &str) = ("GITHUB_SERVER_URL", "https://github.com");
+
+/// The one bundle in a `.intoto.jsonl` file, which must be exactly one line.
+fn bundle_line(path: &Path) -> (String, serde_json::Value) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert_eq!(text.matches('\n').count(), 1, "one line: {text}");
+    assert!(text.ends_with('\n'));
+    let value = serde_json::from_str(text.trim_end()).unwrap();
+    (text, value)
+}
+
+/// The statement inside a DSSE bundle.
+fn statement(bundle: &serde_json::Value) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = bundle["dsseEnvelope"]["payload"].as_str().unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// sigstore-verify, independently of the product: the provenance verifies
+/// for `artifact` (a subject) under the sandbox's root and identity.
+fn verifies_for(sandbox: &Sandbox, text: &str, artifact: &Path) -> Result<(), String> {
+    let root = TrustedRoot::from_file(sandbox.trusted_root_path()).unwrap();
+    let verifier = Verifier::new(&root).unwrap();
+    let bundle = Bundle::from_json(text.trim_end()).unwrap();
+    let policy = VerificationPolicy::new(sandbox.identity(), sandbox.issuer());
+    let data = std::fs::read(artifact).unwrap();
+    verifier
+        .verify(data.as_slice(), &bundle, &policy)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// One run: a bundle per artifact and one provenance about all of them,
+/// signed with the run's one certificate, logged as a Rekor v1 `dsse` entry,
+/// with the predicate GitHub's attest action writes for the token's job.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_statement_about_every_artifact_with_the_runs_certificate() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("dist/a.whl", "a");
+    let b = work.file("dist/b.tar.gz", "b");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1)
+        .args(["--json", "--provenance", "dist"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["certificates"], 1, "no second Fulcio request");
+    assert_eq!(sandbox.requests(Service::Fulcio).len(), 1);
+    let p = &report["provenance"];
+    assert_eq!(p["status"], "signed");
+    assert_eq!(p["path"], "provenance.intoto.jsonl");
+    assert_eq!(p["subjects"].as_array().unwrap().len(), 2);
+
+    let (text, bundle) = bundle_line(&work.path("provenance.intoto.jsonl"));
+    assert_eq!(
+        bundle["mediaType"],
+        "application/vnd.dev.sigstore.bundle.v0.3+json"
+    );
+    assert_eq!(
+        bundle["dsseEnvelope"]["payloadType"],
+        "application/vnd.in-toto+json"
+    );
+    let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["kind"], "dsse");
+    assert_eq!(entry["kindVersion"]["version"], "0.0.1");
+    assert!(entry["inclusionPromise"]["signedEntryTimestamp"].is_string());
+    // The same certificate as the artifacts' bundles.
+    let a_bundle: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(work.path("dist/a.whl.sigstore.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        bundle["verificationMaterial"]["certificate"],
+        a_bundle["verificationMaterial"]["certificate"]
+    );
+    for artifact in [&a, &b] {
+        verifies_for(&sandbox, &text, artifact).unwrap();
+    }
+    let other = work.file("other.bin", "not a subject");
+    assert!(verifies_for(&sandbox, &text, &other).is_err());
+
+    let s = statement(&bundle);
+    assert_eq!(s["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(s["predicateType"], "https://slsa.dev/provenance/v1");
+    let names: Vec<&str> = s["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a.whl", "b.tar.gz"]);
+    let claims = sandbox.default_claims();
+    let predicate = &s["predicate"];
+    assert_eq!(
+        predicate["buildDefinition"]["buildType"],
+        "https://actions.github.io/buildtypes/workflow/v1"
+    );
+    assert_eq!(
+        predicate["runDetails"]["builder"]["id"],
+        format!("https://github.com/{}", claims.job_workflow_ref)
+    );
+    assert_eq!(
+        predicate["buildDefinition"]["resolvedDependencies"][0]["digest"]["gitCommit"],
+        claims.sha
+    );
+    assert_eq!(
+        predicate["runDetails"]["metadata"]["invocationId"],
+        format!(
+            "https://github.com/{}/actions/runs/{}/attempts/{}",
+            claims.repository, claims.run_id, claims.run_attempt
+        )
+    );
+}
+
+/// On Rekor v2 the envelope is logged as the client specification says: a
+/// hashedrekord 0.0.2 entry over the envelope's PAE, with a timestamp.
+#[tokio::test(flavor = "multi_thread")]
+async fn rekor_v2_logs_the_envelope_as_a_hashedrekord_over_its_pae() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1).args([
+        "--provenance",
+        "--provenance-name",
+        "tool.intoto.jsonl",
+        "a.whl",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let (text, bundle) = bundle_line(&work.path("tool.intoto.jsonl"));
+    let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(entry["kindVersion"]["kind"], "hashedrekord");
+    assert_eq!(entry["kindVersion"]["version"], "0.0.2");
+    assert!(
+        bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+            .is_object()
+    );
+    verifies_for(&sandbox, &text, &a).unwrap();
+}
+
+/// A token without GitHub's claims (another CI provider) is one clear error
+/// naming the missing claims, before Fulcio is asked for anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_ci_providers_get_the_missing_claims_named() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut claims = sandbox.default_claims();
+    claims.iss = "https://gitlab.com".into();
+    claims.job_workflow_ref = String::new();
+    claims.run_attempt = String::new();
+    let token = sandbox.token_with(&claims, Duration::from_secs(600));
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--identity-token", &token, "--provenance", "a.whl"])
+        .env(SERVER.0, SERVER.1);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "a configuration error");
+    let err = stderr(&o);
+    assert!(
+        err.contains("lacks the claims job_workflow_ref, run_attempt"),
+        "{err}"
+    );
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+    assert!(!work.path("provenance.intoto.jsonl").exists());
+
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["--provenance", "a.whl"]);
+    let o = run(cmd).await;
+    assert_ne!(code(&o), 0);
+    assert!(
+        stderr(&o).contains("GITHUB_SERVER_URL is not set"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// An existing provenance file is refused before any work, unless --overwrite.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_provenance_file_is_not_replaced_silently() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("provenance.intoto.jsonl", "old");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1).args(["--provenance", "a.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("pass --overwrite"), "{}", stderr(&o));
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1)
+        .args(["--provenance", "--overwrite", "a.whl"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    bundle_line(&work.path("provenance.intoto.jsonl"));
+}
+
+/// `--dry-run` shows the statement it would sign, with placeholders for what
+/// only signing knows (the token's claims, the digests).
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_shows_the_statement() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.env(SERVER.0, SERVER.1)
+        .args(["sign", "--dry-run", "--provenance", "a.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    insta::assert_snapshot!(stdout(&o));
+}
+
+/// sigstore-python accepts our provenance for every subject, on Rekor v1 and v2.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigstore_python_accepts_our_provenance() {
+    let Some(python) = peers::sigstore_python().or_skip("sigstore_python_accepts_our_provenance")
+    else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let b = work.file("b.tgz", "b");
+    for (v2, name) in [(false, "v1.intoto.jsonl"), (true, "v2.intoto.jsonl")] {
+        let mut cmd = if v2 {
+            sign_v2(&sandbox, work.dir.path())
+        } else {
+            sign(&sandbox, work.dir.path())
+        };
+        cmd.env(SERVER.0, SERVER.1).args([
+            "--overwrite",
+            "--provenance",
+            "--provenance-name",
+            name,
+            "a.whl",
+            "b.tgz",
+        ]);
+        assert_eq!(code(&run(cmd).await), 0);
+        let trust = if v2 {
+            sandbox.trust_config_v2_path()
+        } else {
+            sandbox.trust_config_path()
+        };
+        for artifact in [&a, &b] {
+            sigstore_python_verifies(&python, &sandbox, trust, Some(&work.path(name)), artifact);
+        }
+    }
+}
+
+/// The sandbox's Rekor v1 takes sigstore-python's own `dsse` entries (it
+/// refused them before it knew the kind), and the result verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigstore_python_attests_against_the_sandbox() {
+    let Some(python) =
+        peers::sigstore_python().or_skip("sigstore_python_attests_against_the_sandbox")
+    else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let predicate = work.file(
+        "predicate.json",
+        r#"{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+    );
+    let o = Command::new(&python)
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["attest", "--identity-token", &sandbox.token()])
+        .args([
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+            "--predicate",
+        ])
+        .arg(&predicate)
+        .arg("--bundle")
+        .arg(work.path("py.sigstore.json"))
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.path("py.sigstore.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        bundle["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
+        "dsse"
+    );
+    sigstore_python_verifies(
+        &python,
+        &sandbox,
+        sandbox.trust_config_path(),
+        Some(&work.path("py.sigstore.json")),
+        &a,
+    );
+}
+
+/// cosign (sigstore-go) accepts our Rekor v1 provenance as SLSA v1 for every subject.
+#[tokio::test(flavor = "multi_thread")]
+async fn cosign_accepts_our_provenance() {
+    let Some(cosign) = peers::cosign().or_skip("cosign_accepts_our_provenance") else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let b = work.file("b.tgz", "b");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1)
+        .args(["--provenance", "a.whl", "b.tgz"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    for artifact in [&a, &b] {
+        let o = Command::new(&cosign)
+            .args(["verify-blob-attestation", "--new-bundle-format", "--bundle"])
+            .arg(work.path("provenance.intoto.jsonl"))
+            .arg("--trusted-root")
+            .arg(sandbox.trusted_root_path())
+            .args(["--type", "slsaprovenance1", "--certificate-identity"])
+            .arg(sandbox.identity())
+            .arg("--certificate-oidc-issuer")
+            .arg(sandbox.issuer())
+            .arg(artifact)
+            .output()
+            .unwrap();
+        accepted(o, "cosign");
+    }
+}
