@@ -25,6 +25,8 @@ mod failures;
 mod faults;
 /// The committed fuzz corpus, replayed through the fuzz targets' functions.
 mod fuzz_corpus;
+/// A lying GitHub API: oversized downloads, endless listings, bad redirects.
+mod github_lies;
 /// Where the identity token comes from, and the missing `id-token: write` message.
 mod identity;
 /// Expanding files, directories and globs into artifacts.

@@ -20,7 +20,7 @@ use super::policy::{Policy, SourceCommit};
 use super::settings::ReleaseSource;
 use super::{Failure, Verified, VerifyError};
 use super::{VerifyArtifactReport, VerifyOutcome};
-use crate::bundle_io::{BUNDLE_SUFFIX, MAX_BUNDLE_BYTES};
+use crate::bundle_io::BUNDLE_SUFFIX;
 use crate::net::RetryPolicy;
 use crate::release::{Release, Releases, UploadedAsset};
 
@@ -203,9 +203,7 @@ async fn verify_asset(
     policy: &Policy,
 ) -> Result<Verified, AssetFailure> {
     // The bundle first: a broken one fails before a large asset is streamed.
-    let json = releases
-        .download_capped(bundle, &release.tag, MAX_BUNDLE_BYTES)
-        .await?;
+    let json = releases.download_bundle(bundle, &release.tag).await?;
     let parsed = super::parse_bundle(std::path::Path::new(&bundle.name), &json)?;
     // Names come from the server: only a plain file name may become a path.
     if source.download.is_some()
