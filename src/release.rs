@@ -24,7 +24,8 @@
 //! than the asset's listed size arrived (a bundle also when it is listed
 //! past [`crate::bundle_io::MAX_BUNDLE_BYTES`]); download redirects are
 //! followed here, each `Location` checked (octocrab's own following panics
-//! on one that is not ASCII).
+//! on one that is not ASCII). A download is written only into a file the
+//! caller hands over; where that file ends up is the caller's business.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -769,14 +770,16 @@ impl Releases {
     }
 
     /// The SHA-256 and size of an asset's content, streamed: nothing is kept
-    /// in memory, and nothing is written unless `keep` names a file to write
-    /// (it appears whole or not at all). More bytes than the release lists
-    /// for the asset are refused as they arrive.
+    /// in memory, and nothing is written unless `keep` is given: then the
+    /// content is also written to that file (emptied at each attempt) and
+    /// flushed to disk. Where the file goes next is the caller's business.
+    /// More bytes than the release lists for the asset are refused as they
+    /// arrive.
     pub async fn download_sha256_to(
         &self,
         asset: &UploadedAsset,
         tag: &str,
-        keep: Option<&Path>,
+        keep: Option<&std::fs::File>,
     ) -> Result<(String, u64), ReleaseError> {
         self.retrying(|| self.stream_sha256(&asset.api_url, asset.size, keep))
             .await
@@ -797,18 +800,19 @@ impl Releases {
         &self,
         asset_url: &str,
         listed: u64,
-        keep: Option<&Path>,
+        keep: Option<&std::fs::File>,
     ) -> Result<(String, u64), ApiFailure> {
-        use tokio::io::AsyncWriteExt as _;
+        use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
         let local = |e: std::io::Error| ApiFailure::Local(e.to_string());
         let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
-        let partial = keep.map(|p| {
-            let mut name = p.as_os_str().to_owned();
-            name.push(".partial");
-            PathBuf::from(name)
-        });
-        let mut file = match &partial {
-            Some(p) => Some(tokio::fs::File::create(p).await.map_err(local)?),
+        let mut file = match keep {
+            Some(f) => {
+                // A retry starts over: what an earlier attempt wrote goes.
+                let mut f = tokio::fs::File::from_std(f.try_clone().map_err(local)?);
+                f.set_len(0).await.map_err(local)?;
+                f.seek(std::io::SeekFrom::Start(0)).await.map_err(local)?;
+                Some(f)
+            }
             None => None,
         };
         let mut hasher = Sha256::new();
@@ -820,11 +824,9 @@ impl Releases {
                 f.write_all(&data).await.map_err(local)?;
             }
         }
-        if let (Some(mut f), Some(partial), Some(keep)) = (file, partial, keep) {
+        if let Some(mut f) = file {
             f.flush().await.map_err(local)?;
             f.sync_all().await.map_err(local)?;
-            drop(f);
-            tokio::fs::rename(&partial, keep).await.map_err(local)?;
         }
         Ok((hex::encode(hasher.finalize()), size))
     }

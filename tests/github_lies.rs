@@ -22,7 +22,7 @@ fn ended_cleanly(o: &std::process::Output) {
 }
 
 /// An asset (or a bundle) sent with more bytes than the release lists for it
-/// is refused while it streams, naming the asset.
+/// is refused while it streams, naming the asset; nothing is kept.
 /// Regression: an artifact was hashed whole (a digest mismatch, after
 /// reading all a server cared to send), a bundle collected whole in memory
 /// before its cap was checked.
@@ -35,7 +35,7 @@ async fn more_bytes_than_listed_are_refused() {
 
     gh.oversized_next_download("app-1.0.tar.gz", 64 << 20);
     gh.oversized_next_download("app-1.0.whl.sigstore.json", 64 << 20);
-    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
     ended_cleanly(&o);
     assert_eq!(code(&o), 1);
     let out = stdout(&o);
@@ -51,6 +51,7 @@ async fn more_bytes_than_listed_are_refused() {
         )) && out.contains("bytes the release lists for it"),
         "{out}"
     );
+    assert!(consumer.listing().is_empty(), "{:?}", consumer.listing());
 
     // Told once: the next run verifies.
     let o = run(verify_release(&sandbox, &consumer, &[])).await;

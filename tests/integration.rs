@@ -62,6 +62,8 @@ mod signing;
 mod upload;
 /// `verify`: bundles from the sandbox pass; each broken check fails with its message.
 mod verify;
+/// `verify --release --download DIR`: only verified bytes land, under safe names.
+mod verify_download;
 /// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
 mod verify_interop;
 /// `verify --release`: a release's assets verified in place, anonymously.
