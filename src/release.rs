@@ -17,6 +17,15 @@
 //! passes, and otherwise an error unless `overwrite`. It knows nothing about
 //! signing or reports (what "equivalent" means is the caller's), and never logs
 //! the token.
+//!
+//! Every answer is bounded and none panics us: a listing follows `Link:
+//! rel="next"` for at most [`MAX_PAGES`] pages and never to a page already
+//! read; a download is hashed while it streams and refused as soon as more
+//! than the asset's listed size arrived (a bundle also when it is listed
+//! past [`crate::bundle_io::MAX_BUNDLE_BYTES`]); download redirects are
+//! followed here, each `Location` checked (octocrab's own following panics
+//! on one that is not ASCII). A download is written only into a file the
+//! caller hands over; where that file ends up is the caller's business.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,6 +50,15 @@ const GITHUB_COM_UPLOADS: &str = "https://uploads.github.com";
 /// any depth, but a release tag is one annotated tag (rarely a tag of a tag),
 /// and a server's answers must not keep us asking.
 pub const MAX_TAG_DEPTH: usize = 4;
+
+/// How many pages of a listing are read: 100,000 releases or assets at 100
+/// a page, far more than GitHub keeps (1,000 assets a release). A server
+/// whose `Link: rel="next"` goes on past it must not keep us asking.
+pub const MAX_PAGES: usize = 1000;
+
+/// How many redirects an asset download follows (github.com uses one, to
+/// its storage host).
+const MAX_REDIRECTS: usize = 3;
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded
 /// (octocrab puts names into the query unencoded, so `a b` or `a&b` break).
@@ -193,6 +211,27 @@ pub enum ApiFailure {
     /// Writing a downloaded file failed: not GitHub's doing, not retried.
     #[error("cannot write the download: {0}")]
     Local(String),
+    /// A download went past the size the release lists for the asset.
+    #[error("the server sent more than the {listed} bytes the release lists for it, so it was refused (nothing of it is kept): try again; if it persists, check the release (or the proxy in front of GITHUB_API_URL)")]
+    MoreThanListed { listed: u64 },
+    /// A bundle asset listed larger than any bundle.
+    #[error("it is {size} bytes, larger than {} bytes, so it is not a Sigstore bundle: replace it with the `.sigstore.json` file the signer wrote", crate::bundle_io::MAX_BUNDLE_BYTES)]
+    NotABundle { size: u64 },
+    /// A listing's `Link: rel="next"` named a page already read.
+    #[error("the listing's `Link: rel=\"next\"` leads back to a page already read ({url}), so it would never end: GitHub does not do that; check GITHUB_API_URL (or the proxy in front of it)")]
+    PageLoop { url: String },
+    /// A listing went on past [`MAX_PAGES`] pages.
+    #[error("the listing goes on past {MAX_PAGES} pages, more than GitHub ever lists: check GITHUB_API_URL (or the proxy in front of it)")]
+    TooManyPages,
+    /// A download redirected somewhere that is no URL to follow.
+    #[error("it redirects to {location:?}, which is not an absolute http(s) URL: check GITHUB_API_URL (or the proxy in front of it)")]
+    BadRedirect { location: String },
+    /// A download over https redirected to plain http.
+    #[error("it redirects to {location:?}, plain http from an https API, so it was not followed: check GITHUB_API_URL (or the proxy in front of it)")]
+    InsecureRedirect { location: String },
+    /// A download redirected more than [`MAX_REDIRECTS`] times.
+    #[error("it redirects more than {MAX_REDIRECTS} times: check GITHUB_API_URL (or the proxy in front of it)")]
+    TooManyRedirects,
 }
 
 impl Retryable for ApiFailure {
@@ -606,8 +645,8 @@ impl Releases {
             cause,
         };
         let mut found = Vec::new();
-        let mut url = Some(format!("{}/releases?per_page=100", self.repo_url()));
-        while let Some(u) = url.take() {
+        let mut pages = Pages::new(format!("{}/releases?per_page=100", self.repo_url()));
+        while let Some(u) = pages.next().map_err(|e| api_err(1, e))? {
             let page: Page<GhRelease> = self
                 .retrying(|| self.get_json::<Page<GhRelease>>(&u))
                 .await
@@ -618,7 +657,7 @@ impl Releases {
                     .filter(|r| r.tag_name == tag)
                     .map(release),
             );
-            url = page.next.map(|u| u.to_string());
+            pages.then(page.next);
         }
         found.sort_by_key(|r| r.id);
         Ok(found)
@@ -707,12 +746,11 @@ impl Releases {
     /// Every asset of `release`, in GitHub's order.
     pub async fn assets(&self, release: &Release) -> Result<Vec<UploadedAsset>, ReleaseError> {
         let mut found = Vec::new();
-        let mut url = Some(format!(
-            "{}/releases/{}/assets?per_page=100",
-            self.repo_url(),
-            release.id
-        ));
-        while let Some(u) = url.take() {
+        let mut pages = self.asset_pages(release);
+        while let Some(u) = pages
+            .next()
+            .map_err(|cause| self.classify_on(release, "listing assets", 1, cause))?
+        {
             let page: Page<Asset> = self
                 .retrying(|| self.get_json::<Page<Asset>>(&u))
                 .await
@@ -726,21 +764,24 @@ impl Releases {
                 api_url: a.url.to_string(),
                 size: a.size.max(0) as u64,
             }));
-            url = page.next.map(|u| u.to_string());
+            pages.then(page.next);
         }
         Ok(found)
     }
 
     /// The SHA-256 and size of an asset's content, streamed: nothing is kept
-    /// in memory, and nothing is written unless `keep` names a file to write
-    /// (it appears whole or not at all).
+    /// in memory, and nothing is written unless `keep` is given: then the
+    /// content is also written to that file (emptied at each attempt) and
+    /// flushed to disk. Where the file goes next is the caller's business.
+    /// More bytes than the release lists for the asset are refused as they
+    /// arrive.
     pub async fn download_sha256_to(
         &self,
         asset: &UploadedAsset,
         tag: &str,
-        keep: Option<&Path>,
+        keep: Option<&std::fs::File>,
     ) -> Result<(String, u64), ReleaseError> {
-        self.retrying(|| self.stream_sha256(&asset.api_url, keep))
+        self.retrying(|| self.stream_sha256(&asset.api_url, asset.size, keep))
             .await
             .map_err(|(attempts, cause)| self.download_failed(asset, tag, attempts, cause))
     }
@@ -758,64 +799,49 @@ impl Releases {
     async fn stream_sha256(
         &self,
         asset_url: &str,
-        keep: Option<&Path>,
+        listed: u64,
+        keep: Option<&std::fs::File>,
     ) -> Result<(String, u64), ApiFailure> {
-        use tokio::io::AsyncWriteExt as _;
+        use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
         let local = |e: std::io::Error| ApiFailure::Local(e.to_string());
-        let response = self.get_asset_response(asset_url).await?;
-        let mut body = response.into_body();
-        let partial = keep.map(|p| {
-            let mut name = p.as_os_str().to_owned();
-            name.push(".partial");
-            PathBuf::from(name)
-        });
-        let mut file = match &partial {
-            Some(p) => Some(tokio::fs::File::create(p).await.map_err(local)?),
+        let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
+        let mut file = match keep {
+            Some(f) => {
+                // A retry starts over: what an earlier attempt wrote goes.
+                let mut f = tokio::fs::File::from_std(f.try_clone().map_err(local)?);
+                f.set_len(0).await.map_err(local)?;
+                f.seek(std::io::SeekFrom::Start(0)).await.map_err(local)?;
+                Some(f)
+            }
             None => None,
         };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-            if let Ok(data) = frame.map_err(transport)?.into_data() {
-                size += data.len() as u64;
-                hasher.update(&data);
-                if let Some(f) = &mut file {
-                    f.write_all(&data).await.map_err(local)?;
-                }
+        while let Some(data) = body.chunk().await? {
+            size += data.len() as u64;
+            hasher.update(&data);
+            if let Some(f) = &mut file {
+                f.write_all(&data).await.map_err(local)?;
             }
         }
-        if let (Some(mut f), Some(partial), Some(keep)) = (file, partial, keep) {
+        if let Some(mut f) = file {
             f.flush().await.map_err(local)?;
             f.sync_all().await.map_err(local)?;
-            drop(f);
-            tokio::fs::rename(&partial, keep).await.map_err(local)?;
         }
         Ok((hex::encode(hasher.finalize()), size))
     }
 
-    /// An asset's content in memory, refused past `cap` bytes (bundles):
-    /// by its listed size before any download, and by what arrived.
-    pub async fn download_capped(
+    /// A bundle asset's content in memory: refused when the release lists
+    /// it larger than any bundle ([`crate::bundle_io::MAX_BUNDLE_BYTES`]),
+    /// before any download, and when more than its listed size arrives.
+    pub async fn download_bundle(
         &self,
         asset: &UploadedAsset,
         tag: &str,
-        cap: u64,
     ) -> Result<Bytes, ReleaseError> {
-        let too_large = |n: u64| n > cap;
-        let bytes = if too_large(asset.size) {
-            Bytes::new()
-        } else {
-            self.download(asset, tag).await?
-        };
-        if too_large(asset.size) || too_large(bytes.len() as u64) {
-            return Err(ReleaseError::Api {
-                what: format!("downloading asset `{}`", asset.name),
-                tag: tag.to_owned(),
-                attempts: 1,
-                cause: ApiFailure::Decode(format!("larger than {cap} bytes: not a bundle")),
-            });
-        }
-        Ok(bytes)
+        self.retrying(|| self.fetch_bundle(&asset.api_url, asset.size))
+            .await
+            .map_err(|(attempts, cause)| self.download_failed(asset, tag, attempts, cause))
     }
 
     /// A 401/403 that is not a rate limit is a permission problem with one fix.
@@ -860,12 +886,8 @@ impl Releases {
         name: &str,
         stored_name: &str,
     ) -> Result<Option<Asset>, ApiFailure> {
-        let mut url = Some(format!(
-            "{}/releases/{}/assets?per_page=100",
-            self.repo_url(),
-            release.id
-        ));
-        while let Some(u) = url.take() {
+        let mut pages = self.asset_pages(release);
+        while let Some(u) = pages.next()? {
             let page: Page<Asset> = self.get_json(&u).await?;
             if let Some(a) = page
                 .items
@@ -874,9 +896,18 @@ impl Releases {
             {
                 return Ok(Some(a));
             }
-            url = page.next.map(|u| u.to_string());
+            pages.then(page.next);
         }
         Ok(None)
+    }
+
+    /// The pages of `release`'s asset listing, 100 assets a page.
+    fn asset_pages(&self, release: &Release) -> Pages {
+        Pages::new(format!(
+            "{}/releases/{}/assets?per_page=100",
+            self.repo_url(),
+            release.id
+        ))
     }
 
     /// A download that failed after `attempts` tries, classified once for every
@@ -896,13 +927,6 @@ impl Releases {
         })
     }
 
-    /// The content of an uploaded asset, as a consumer downloads it.
-    pub async fn download(&self, asset: &UploadedAsset, tag: &str) -> Result<Bytes, ReleaseError> {
-        self.retrying(|| self.fetch(&asset.api_url))
-            .await
-            .map_err(|(attempts, cause)| self.download_failed(asset, tag, attempts, cause))
-    }
-
     /// Compare by the `digest` GitHub reports; download when it has none (older GHES).
     async fn same_content(&self, asset: &Asset, sha256: &str) -> Result<bool, ApiFailure> {
         if let Some(d) = asset
@@ -912,8 +936,10 @@ impl Releases {
         {
             return Ok(d.eq_ignore_ascii_case(sha256));
         }
-        let body = self.fetch(asset.url.as_str()).await?;
-        Ok(hex::encode(Sha256::digest(&body)) == sha256)
+        let (digest, _) = self
+            .stream_sha256(asset.url.as_str(), asset.size.max(0) as u64, None)
+            .await?;
+        Ok(digest == sha256)
     }
 
     /// Offer an existing asset's content to `equivalent`; one larger than any
@@ -923,42 +949,65 @@ impl Releases {
         asset: &Asset,
         equivalent: Equivalence<'_>,
     ) -> Result<Result<(), String>, ApiFailure> {
-        if asset.size as u64 > crate::bundle_io::MAX_BUNDLE_BYTES {
-            return Ok(Err(format!(
-                "its content differs ({} bytes, too large to be a bundle)",
-                asset.size
-            )));
-        }
-        let body = self.fetch(asset.url.as_str()).await?;
+        let body = match self
+            .fetch_bundle(asset.url.as_str(), asset.size.max(0) as u64)
+            .await
+        {
+            Ok(body) => body,
+            Err(ApiFailure::NotABundle { size }) => {
+                return Ok(Err(format!(
+                    "its content differs ({size} bytes, too large to be a bundle)"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
         Ok(equivalent(&body))
     }
 
-    async fn fetch(&self, asset_url: &str) -> Result<Bytes, ApiFailure> {
-        let response = self.get_asset_response(asset_url).await?;
-        Ok(http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .map_err(transport)?
-            .to_bytes())
+    /// A bundle's content, at most its `listed` size, which must be a
+    /// bundle's (checked before asking).
+    async fn fetch_bundle(&self, asset_url: &str, listed: u64) -> Result<Bytes, ApiFailure> {
+        if listed > crate::bundle_io::MAX_BUNDLE_BYTES {
+            return Err(ApiFailure::NotABundle { size: listed });
+        }
+        let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
+        let mut content = bytes::BytesMut::new();
+        while let Some(data) = body.chunk().await? {
+            content.extend_from_slice(&data);
+        }
+        Ok(content.freeze())
     }
 
+    /// The answer to an asset download, redirects followed here (github.com
+    /// sends asset downloads to storage on another host): each `Location`
+    /// must be an http(s) URL (a path is taken on the same host), never
+    /// plain http from an https API, at most [`MAX_REDIRECTS`] of them.
+    /// octocrab's own following panics on a `Location` that is not ASCII.
     async fn get_asset_response(&self, asset_url: &str) -> Result<Response, ApiFailure> {
         let mut headers = http::HeaderMap::new();
         headers.insert(
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/octet-stream"),
         );
-        let response = self
+        let mut url: http::Uri = asset_url
+            .parse()
+            .map_err(|_| ApiFailure::Decode(format!("{asset_url:?} is not a URL")))?;
+        let mut response = self
             .octo
-            ._get_with_headers(asset_url, Some(headers))
+            ._get_with_headers(url.clone(), Some(headers))
             .await
             .map_err(transport)?;
-        // github.com redirects asset downloads to storage on another host.
-        let response = self
-            .octo
-            .follow_location_to_data(response)
-            .await
-            .map_err(transport)?;
-        checked(response).await
+        for _ in 0..MAX_REDIRECTS {
+            let Some(location) = redirect(&response) else {
+                return checked(response).await;
+            };
+            url = redirect_target(&url, location, self.api.starts_with("https:"))?;
+            response = self.octo._get(url.clone()).await.map_err(transport)?;
+        }
+        match redirect(&response) {
+            None => checked(response).await,
+            Some(_) => Err(ApiFailure::TooManyRedirects),
+        }
     }
 
     async fn delete(&self, url: &str) -> Result<(), ApiFailure> {
@@ -1017,6 +1066,42 @@ impl Releases {
     }
 }
 
+/// The URLs of a listing's pages: the first, then each page's `Link:
+/// rel="next"`, until a page has none. A URL already read, or a page past
+/// [`MAX_PAGES`], is refused: a listing that never ends is the server's lie.
+struct Pages {
+    next: Option<String>,
+    read: std::collections::HashSet<String>,
+}
+
+impl Pages {
+    fn new(first: String) -> Self {
+        Self {
+            next: Some(first),
+            read: std::collections::HashSet::new(),
+        }
+    }
+
+    /// The next page to read, or `None` after the last.
+    fn next(&mut self) -> Result<Option<String>, ApiFailure> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        if self.read.len() == MAX_PAGES {
+            return Err(ApiFailure::TooManyPages);
+        }
+        if !self.read.insert(url.clone()) {
+            return Err(ApiFailure::PageLoop { url });
+        }
+        Ok(Some(url))
+    }
+
+    /// What the page just read names as the next one.
+    fn then(&mut self, next: Option<http::Uri>) {
+        self.next = next.map(|u| u.to_string());
+    }
+}
+
 /// `GET /repos/{owner}/{repo}/git/ref/tags/{tag}`, the fields used.
 #[derive(serde::Deserialize)]
 struct GitRef {
@@ -1038,6 +1123,81 @@ struct GitObject {
 }
 
 type Response = http::Response<http_body_util::combinators::BoxBody<Bytes, octocrab::Error>>;
+
+/// The `Location` of a redirect (3xx) answer.
+fn redirect(response: &Response) -> Option<&http::HeaderValue> {
+    if response.status().is_redirection() {
+        response.headers().get(http::header::LOCATION)
+    } else {
+        None
+    }
+}
+
+/// Where a redirect from `from` leads: `location` as an absolute http(s)
+/// URL, or a path on `from`'s host; never plain http when `https_only`.
+fn redirect_target(
+    from: &http::Uri,
+    location: &http::HeaderValue,
+    https_only: bool,
+) -> Result<http::Uri, ApiFailure> {
+    let shown = || {
+        String::from_utf8_lossy(location.as_bytes())
+            .chars()
+            .take(200)
+            .collect::<String>()
+    };
+    let bad = || ApiFailure::BadRedirect { location: shown() };
+    let text = location.to_str().map_err(|_| bad())?;
+    let uri: http::Uri = text.parse().map_err(|_| bad())?;
+    let uri = match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(_)) => uri,
+        (None, None) if text.starts_with('/') && !text.starts_with("//") => {
+            let mut parts = from.clone().into_parts();
+            parts.path_and_query = uri.path_and_query().cloned();
+            http::Uri::from_parts(parts).map_err(|_| bad())?
+        }
+        _ => return Err(bad()),
+    };
+    if https_only && uri.scheme_str() != Some("https") {
+        return Err(ApiFailure::InsecureRedirect { location: shown() });
+    }
+    Ok(uri)
+}
+
+/// An asset's body, refused ([`ApiFailure::MoreThanListed`]) as soon as
+/// more than its listed size has arrived.
+struct CappedBody {
+    body: http_body_util::combinators::BoxBody<Bytes, octocrab::Error>,
+    listed: u64,
+    left: u64,
+}
+
+impl CappedBody {
+    fn new(response: Response, listed: u64) -> Self {
+        Self {
+            body: response.into_body(),
+            listed,
+            left: listed,
+        }
+    }
+
+    /// The next chunk of data, `None` at the end.
+    async fn chunk(&mut self) -> Result<Option<Bytes>, ApiFailure> {
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut self.body).await {
+            let Ok(data) = frame.map_err(transport)?.into_data() else {
+                continue;
+            };
+            self.left =
+                self.left
+                    .checked_sub(data.len() as u64)
+                    .ok_or(ApiFailure::MoreThanListed {
+                        listed: self.listed,
+                    })?;
+            return Ok(Some(data));
+        }
+        Ok(None)
+    }
+}
 
 /// The response if it succeeded, else its status classified for retrying.
 async fn checked(response: Response) -> Result<Response, ApiFailure> {
@@ -1148,6 +1308,72 @@ mod tests {
             utf8_percent_encode("a+b&c=d é.json", QUERY_VALUE).to_string(),
             "a%2Bb%26c%3Dd%20%C3%A9.json"
         );
+    }
+
+    #[test]
+    fn pages_end_or_are_refused() {
+        let mut pages = Pages::new("https://h/a?page=1".into());
+        assert_eq!(pages.next().unwrap().as_deref(), Some("https://h/a?page=1"));
+        pages.then(Some("https://h/a?page=2".parse().unwrap()));
+        assert_eq!(pages.next().unwrap().as_deref(), Some("https://h/a?page=2"));
+        pages.then(Some("https://h/a?page=1".parse().unwrap()));
+        assert!(
+            matches!(pages.next(), Err(ApiFailure::PageLoop { url }) if url == "https://h/a?page=1")
+        );
+        let mut last = Pages::new("https://h/a".into());
+        assert!(last.next().unwrap().is_some());
+        last.then(None);
+        assert_eq!(last.next().unwrap(), None);
+
+        let mut endless = Pages::new("https://h/a?page=1".into());
+        for page in 2..=MAX_PAGES + 1 {
+            assert!(endless.next().unwrap().is_some());
+            endless.then(Some(format!("https://h/a?page={page}").parse().unwrap()));
+        }
+        assert!(matches!(endless.next(), Err(ApiFailure::TooManyPages)));
+    }
+
+    #[test]
+    fn redirects_go_only_to_http_urls() {
+        let from: http::Uri = "https://api.example/repos/o/r/releases/assets/1"
+            .parse()
+            .unwrap();
+        let to = |location: &[u8], https_only| {
+            redirect_target(
+                &from,
+                &http::HeaderValue::from_bytes(location).unwrap(),
+                https_only,
+            )
+        };
+        assert_eq!(
+            to(b"https://objects.example/x?sig=1", true).unwrap(),
+            "https://objects.example/x?sig=1"
+        );
+        assert_eq!(
+            to(b"/storage/x", true).unwrap(),
+            "https://api.example/storage/x"
+        );
+        assert_eq!(
+            to(b"http://objects.example/x", false).unwrap(),
+            "http://objects.example/x"
+        );
+        assert!(matches!(
+            to(b"http://objects.example/x", true),
+            Err(ApiFailure::InsecureRedirect { .. })
+        ));
+        for bad in [
+            "https://objects.example/\u{e9}".as_bytes(),
+            b"\xff\xfe",
+            b"ftp://objects.example/x",
+            b"//objects.example/x",
+            b"x",
+            b"",
+        ] {
+            assert!(
+                matches!(to(bad, false), Err(ApiFailure::BadRedirect { .. })),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

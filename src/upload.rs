@@ -384,7 +384,7 @@ impl Landed<'_> {
             AssetKind::Bundle => {
                 let remote = self
                     .releases
-                    .download(asset, tag)
+                    .download_bundle(asset, tag)
                     .await
                     .map_err(|e| e.to_string())?;
                 self.expected

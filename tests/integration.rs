@@ -25,6 +25,8 @@ mod failures;
 mod faults;
 /// The committed fuzz corpus, replayed through the fuzz targets' functions.
 mod fuzz_corpus;
+/// A lying GitHub API: oversized downloads, endless listings, bad redirects.
+mod github_lies;
 /// Where the identity token comes from, and the missing `id-token: write` message.
 mod identity;
 /// Expanding files, directories and globs into artifacts.
@@ -63,6 +65,8 @@ mod signing;
 mod upload;
 /// `verify`: bundles from the sandbox pass; each broken check fails with its message.
 mod verify;
+/// `verify --release --download DIR`: only verified bytes land, under safe names.
+mod verify_download;
 /// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
 mod verify_interop;
 /// `verify --release`: a release's assets verified in place, anonymously.

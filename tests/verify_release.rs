@@ -9,10 +9,10 @@ use releasekit_sign::release::{identical_only, Releases};
 
 use crate::util::{bin, code, run, sign, stdout, Work};
 
-const REPO: &str = "octo-org/octo-repo";
-const TAG: &str = "v1.0.0";
+pub(crate) const REPO: &str = "octo-org/octo-repo";
+pub(crate) const TAG: &str = "v1.0.0";
 
-fn client(sandbox: &Sandbox) -> Releases {
+pub(crate) fn client(sandbox: &Sandbox) -> Releases {
     Releases::new(
         &sandbox.urls().github_api,
         REPO.parse().unwrap(),
@@ -24,23 +24,11 @@ fn client(sandbox: &Sandbox) -> Releases {
 
 /// A release with two signed artifacts (artifacts and bundles uploaded) and
 /// one unsigned asset.
-async fn signed_release(sandbox: &Sandbox) -> Work {
+pub(crate) async fn signed_release(sandbox: &Sandbox) -> Work {
     let work = Work::new();
     work.file("dist/app-1.0.tar.gz", "tarball");
     work.file("dist/app-1.0.whl", "wheel");
-    let mut cmd = sign(sandbox, work.dir.path());
-    cmd.args([
-        "dist",
-        "--upload",
-        "--upload-artifacts",
-        "--release-tag",
-        TAG,
-        "--repo",
-        REPO,
-    ])
-    .env("GITHUB_API_URL", &sandbox.urls().github_api)
-    .env("GITHUB_TOKEN", sandbox.github_token());
-    assert_eq!(code(&run(cmd).await), 0);
+    assert_eq!(code(&run(sign_upload(sandbox, &work, "dist")).await), 0);
     let notes = work.file("NOTES.txt", "release notes");
     let releases = client(sandbox);
     let release = releases.find(TAG).await.unwrap();
@@ -58,19 +46,30 @@ async fn signed_release(sandbox: &Sandbox) -> Work {
     work
 }
 
-/// `verify --release`, anonymous (no GITHUB_TOKEN), from an empty directory.
-fn verify_release(sandbox: &Sandbox, cwd: &Work, extra: &[&str]) -> assert_cmd::Command {
-    let mut cmd = bin(cwd.dir.path());
+/// Far longer than any `verify --release` here takes: a run still going
+/// then is killed, so a hang fails its test instead of stalling the suite.
+pub(crate) const BOUND: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `sign PATH --upload --upload-artifacts` to the release for [`TAG`].
+pub(crate) fn sign_upload(sandbox: &Sandbox, work: &Work, path: &str) -> assert_cmd::Command {
+    let mut cmd = sign(sandbox, work.dir.path());
     cmd.args([
-        "verify",
-        "--release",
-        &format!("{REPO}@{TAG}"),
-        "--trusted-root",
+        path,
+        "--upload",
+        "--upload-artifacts",
+        "--release-tag",
+        TAG,
+        "--repo",
+        REPO,
     ])
-    .arg(sandbox.trusted_root_path())
-    .args(extra)
-    .env("GITHUB_API_URL", &sandbox.urls().github_api);
+    .env("GITHUB_API_URL", &sandbox.urls().github_api)
+    .env("GITHUB_TOKEN", sandbox.github_token());
     cmd
+}
+
+/// `verify --release`, anonymous (no GITHUB_TOKEN), from an empty directory.
+pub(crate) fn verify_release(sandbox: &Sandbox, cwd: &Work, extra: &[&str]) -> assert_cmd::Command {
+    verify_tag(sandbox, cwd, TAG, extra)
 }
 
 /// Every signed asset verifies, the unsigned one is listed, the signer is
@@ -311,19 +310,7 @@ async fn large_asset_verifies_with_flat_memory() {
             f.write_all(&block).unwrap();
         }
     }
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.args([
-        "dist",
-        "--upload",
-        "--upload-artifacts",
-        "--release-tag",
-        TAG,
-        "--repo",
-        REPO,
-    ])
-    .env("GITHUB_API_URL", &sandbox.urls().github_api)
-    .env("GITHUB_TOKEN", sandbox.github_token());
-    assert_eq!(code(&run(cmd).await), 0);
+    assert_eq!(code(&run(sign_upload(&sandbox, &work, "dist")).await), 0);
     std::fs::remove_file(&big).unwrap();
 
     let consumer = Work::new();
@@ -390,7 +377,7 @@ async fn missing_release_is_explained() {
 /// Another commit than the one the sandbox's default token signs at.
 const OTHER_COMMIT: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
 
-/// `verify --release REPO@tag`, anonymous, from `cwd`.
+/// `verify --release REPO@tag`, anonymous, from `cwd`, killed at [`BOUND`].
 fn verify_tag(sandbox: &Sandbox, cwd: &Work, tag: &str, extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = bin(cwd.dir.path());
     cmd.args([
@@ -401,7 +388,8 @@ fn verify_tag(sandbox: &Sandbox, cwd: &Work, tag: &str, extra: &[&str]) -> asser
     ])
     .arg(sandbox.trusted_root_path())
     .args(extra)
-    .env("GITHUB_API_URL", &sandbox.urls().github_api);
+    .env("GITHUB_API_URL", &sandbox.urls().github_api)
+    .timeout(BOUND);
     cmd
 }
 

@@ -10,6 +10,14 @@
 //! Uploads go to the same host as the API (the release's `upload_url`), so clients
 //! that only send credentials to the API host still authenticate.
 //!
+//! Also owns the lies this API can tell, set by tests: an upload stored
+//! corrupted ([`GitHub::corrupt_next_upload`]), assets listed under names
+//! GitHub never gives (duplicates, paths: [`GitHub::insert_asset_unchecked`]),
+//! a download with more bytes than the asset's listed size
+//! ([`GitHub::oversized_next_download`]) or answered with a redirect of the
+//! test's choosing ([`GitHub::redirect_next_download`]), and listings whose
+//! `Link: rel="next"` never ends ([`GitHub::lie_on_lists`]).
+//!
 //! It does not touch fault injection (`faults`), trust material or other services.
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -193,8 +201,35 @@ struct Store {
     /// Asset names whose next upload is stored corrupted (see
     /// [`GitHub::corrupt_next_upload`]).
     corrupt: Vec<String>,
+    /// Lies told by the next raw download of an asset, by name, in order.
+    downloads: Vec<(String, DownloadLie)>,
+    /// The lie every listing's `Link` header tells, while set.
+    list_lie: Option<ListLie>,
     /// repo -> its branches, tags and tag objects.
     git: HashMap<String, Git>,
+}
+
+/// What the next raw download of an asset answers instead of its content
+/// (see [`GitHub::oversized_next_download`], [`GitHub::redirect_next_download`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DownloadLie {
+    /// The content, then this many more bytes, streamed without a
+    /// `Content-Length` (the listing keeps the real size).
+    Oversized(u64),
+    /// `302 Found` with exactly these bytes as `Location`.
+    Redirect(Vec<u8>),
+}
+
+/// A lie every listing (releases, assets) tells in its `Link` header while
+/// set with [`GitHub::lie_on_lists`]; the items stay true.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListLie {
+    /// `rel="next"` is the very URL requested.
+    SelfLink,
+    /// Page 1 leads to page 2, and page 2 back to page 1.
+    Cycle,
+    /// Every page has a next one (empty past the items), without end.
+    Endless,
 }
 
 /// The default branch every repository starts with.
@@ -339,6 +374,11 @@ impl Store {
         self.releases
             .values_mut()
             .find(|r| r.repo == repo && r.tag == tag)
+    }
+    /// The lie queued for the next download of asset `name`, if any.
+    fn take_download_lie(&mut self, name: &str) -> Option<DownloadLie> {
+        let i = self.downloads.iter().position(|(n, _)| n == name)?;
+        Some(self.downloads.remove(i).1)
     }
     fn asset_mut(&mut self, repo: &str, id: u64) -> Option<(&mut Release, usize)> {
         let release = self
@@ -491,6 +531,63 @@ impl GitHub {
     /// store or proxy would (the upload itself answers 201 as usual).
     pub fn corrupt_next_upload(&self, name: &str) {
         self.state.lock().corrupt.push(name.to_owned());
+    }
+
+    /// List an asset named exactly `name` (no renaming, duplicates allowed)
+    /// on the release for `tag`, as only a lying server could: GitHub
+    /// renames `/`, `..`, leading dots and the like on upload. Returns
+    /// whether the release existed.
+    pub fn insert_asset_unchecked(
+        &self,
+        repo: &str,
+        tag: &str,
+        name: &str,
+        content: impl Into<Bytes>,
+    ) -> bool {
+        let mut st = self.state.lock();
+        let id = st.alloc_id();
+        let Some(release) = st.by_tag_mut(repo, tag) else {
+            return false;
+        };
+        let now = now();
+        release.assets.push(Asset {
+            id,
+            name: name.to_owned(),
+            label: None,
+            content_type: "application/octet-stream".into(),
+            content: content.into(),
+            download_count: 0,
+            created_at: now,
+            updated_at: now,
+        });
+        true
+    }
+
+    /// The next download of asset `name` (by the API or the browser URL)
+    /// sends its content and then `extra_bytes` more, streamed without a
+    /// `Content-Length`, while its listing keeps the real size: a server
+    /// sending more than it declared.
+    pub fn oversized_next_download(&self, name: &str, extra_bytes: u64) {
+        self.state
+            .lock()
+            .downloads
+            .push((name.to_owned(), DownloadLie::Oversized(extra_bytes)));
+    }
+
+    /// The next download of asset `name` answers `302 Found` with exactly
+    /// `location` (any bytes a header may hold, non-ASCII included) instead
+    /// of the content, as github.com answers with a storage URL.
+    pub fn redirect_next_download(&self, name: &str, location: impl Into<Vec<u8>>) {
+        self.state
+            .lock()
+            .downloads
+            .push((name.to_owned(), DownloadLie::Redirect(location.into())));
+    }
+
+    /// Every listing's `Link` header tells `lie` from now on (`None`: the
+    /// truth again).
+    pub fn lie_on_lists(&self, lie: Option<ListLie>) {
+        self.state.lock().list_lie = lie;
     }
 
     /// Publish a draft (as `PATCH {draft:false}` would): its tag is created
@@ -681,6 +778,12 @@ impl GitHub {
         })
     }
 
+    /// The full URL a request asked for.
+    fn requested(&self, uri: &axum::http::Uri) -> String {
+        let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+        format!("{}{path}", self.api_base)
+    }
+
     /// Served by this sandbox (github.com is unreachable from tests).
     fn download_url(&self, repo: &str, tag: &str, name: &str) -> String {
         format!("{}/{repo}/releases/download/{tag}/{name}", self.api_base)
@@ -861,11 +964,14 @@ fn parse_id(s: &str) -> Result<u64, ApiError> {
     s.parse().map_err(|_| ApiError::NotFound)
 }
 
-/// One page of `items` and its `Link` header, as GitHub paginates.
+/// One page of `items` and its `Link` header, as GitHub paginates (or as
+/// `lie` has it; `requested` is the URL asked for).
 fn paginate<T>(
     items: Vec<T>,
     query: &HashMap<String, String>,
     url: &str,
+    requested: &str,
+    lie: Option<ListLie>,
 ) -> (Vec<T>, Option<String>) {
     let per_page = query
         .get("per_page")
@@ -891,6 +997,12 @@ fn paginate<T>(
     if page > 1 {
         links.push(link_to(1, "first"));
     }
+    match lie {
+        None => {}
+        Some(ListLie::SelfLink) => links = vec![format!("<{requested}>; rel=\"next\"")],
+        Some(ListLie::Cycle) => links = vec![link_to(if page == 2 { 1 } else { 2 }, "next")],
+        Some(ListLie::Endless) => links = vec![link_to(page + 1, "next")],
+    }
     let page_items = items
         .into_iter()
         .skip((page - 1).saturating_mul(per_page))
@@ -914,6 +1026,7 @@ async fn list_releases<S: HasGitHub>(
     State(state): State<Arc<S>>,
     Path((owner, repo)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult {
     let gh = state.github();
@@ -933,6 +1046,8 @@ async fn list_releases<S: HasGitHub>(
         items,
         &query,
         &format!("{}/repos/{repo}/releases", gh.api_base),
+        &gh.requested(&uri),
+        st.list_lie,
     );
     Ok(json_page(page, link))
 }
@@ -1146,6 +1261,7 @@ async fn list_assets<S: HasGitHub>(
     State(state): State<Arc<S>>,
     Path((owner, repo, id)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult {
     let gh = state.github();
@@ -1159,6 +1275,8 @@ async fn list_assets<S: HasGitHub>(
         items,
         &query,
         &format!("{}/repos/{repo}/releases/{id}/assets", gh.api_base),
+        &gh.requested(&uri),
+        st.list_lie,
     );
     Ok(json_page(page, link))
 }
@@ -1253,25 +1371,59 @@ async fn get_asset<S: HasGitHub>(
         .ok_or(ApiError::NotFound)?;
     if raw {
         r.assets[idx].download_count += 1;
-        let a = &r.assets[idx];
-        return Ok(raw_asset(a));
+        let a = r.assets[idx].clone();
+        let lie = st.take_download_lie(&a.name);
+        return Ok(raw_asset(&a, lie));
     }
     Ok(Json(gh.asset_json(r, &r.assets[idx])).into_response())
 }
 
-fn raw_asset(a: &Asset) -> Response {
+/// An asset's content as a download answers it, or the lie queued for it.
+fn raw_asset(a: &Asset, lie: Option<DownloadLie>) -> Response {
     let content_type = HeaderValue::from_str(&a.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = HeaderValue::from_str(&format!("attachment; filename={}", a.name))
         .unwrap_or(HeaderValue::from_static("attachment"));
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        a.content.clone(),
-    )
-        .into_response()
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_DISPOSITION, disposition),
+    ];
+    match lie {
+        None => (headers, a.content.clone()).into_response(),
+        Some(DownloadLie::Oversized(extra)) => (
+            headers,
+            axum::body::Body::from_stream(oversized(a.content.clone(), extra)),
+        )
+            .into_response(),
+        Some(DownloadLie::Redirect(location)) => {
+            let mut resp = StatusCode::FOUND.into_response();
+            // Any bytes a header value may hold (obs-text included); one
+            // that is no header value at all is sent empty.
+            let value = HeaderValue::from_bytes(&location).unwrap_or(HeaderValue::from_static(""));
+            resp.headers_mut().insert(header::LOCATION, value);
+            resp
+        }
+    }
+}
+
+/// `content`, then `extra` more bytes, produced as they are sent (a lie of
+/// gigabytes costs no memory).
+fn oversized(
+    content: Bytes,
+    extra: u64,
+) -> impl futures::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
+    const CHUNK: u64 = 64 * 1024;
+    let filler = Bytes::from(vec![b'x'; CHUNK as usize]);
+    let rest = futures::stream::unfold(extra, move |left| {
+        let filler = filler.clone();
+        async move {
+            (left > 0).then(|| {
+                let n = left.min(CHUNK);
+                (Ok(filler.slice(..n as usize)), left - n)
+            })
+        }
+    });
+    futures::StreamExt::chain(futures::stream::once(async { Ok(content) }), rest)
 }
 
 async fn delete_asset<S: HasGitHub>(
@@ -1312,7 +1464,9 @@ async fn download<S: HasGitHub>(
         .find(|a| a.name == name)
         .ok_or(ApiError::NotFound)?;
     a.download_count += 1;
-    Ok(raw_asset(a))
+    let a = a.clone();
+    let lie = st.take_download_lie(&a.name);
+    Ok(raw_asset(&a, lie))
 }
 
 impl GitHub {
@@ -1908,6 +2062,104 @@ mod tests {
             s.get("/git/ref/tags/v5").send().await.unwrap().status(),
             404
         );
+    }
+
+    #[tokio::test]
+    async fn lies_on_downloads_and_listings() {
+        let s = Server::start().await;
+        let id = s.gh.create_release(REPO, "v1", ReleaseSpec::published());
+        s.upload(id, "a.bin", b"abc").await;
+        assert!(s
+            .gh
+            .insert_asset_unchecked(REPO, "v1", "../evil", &b"e"[..]));
+        assert!(s
+            .gh
+            .insert_asset_unchecked(REPO, "v1", "a.bin", &b"again"[..]));
+        let names: Vec<String> =
+            s.gh.assets(REPO, "v1")
+                .into_iter()
+                .map(|a| a.name)
+                .collect();
+        assert_eq!(names, ["a.bin", "../evil", "a.bin"]);
+        let aid = s.gh.assets(REPO, "v1")[0].id;
+        let raw = |s: &Server| {
+            s.get(&format!("/releases/assets/{aid}"))
+                .header("accept", "application/octet-stream")
+        };
+
+        // More bytes than listed, once.
+        s.gh.oversized_next_download("a.bin", 100_000);
+        let resp = raw(&s).send().await.unwrap();
+        assert!(resp.headers().get("content-length").is_none());
+        let body = resp.bytes().await.unwrap();
+        assert_eq!(body.len(), 3 + 100_000);
+        assert!(body.starts_with(b"abc"));
+        assert_eq!(
+            raw(&s)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .as_ref(),
+            b"abc"
+        );
+
+        // A redirect with a Location of the test's choosing, non-ASCII too.
+        s.gh.redirect_next_download("a.bin", "http://h/é".as_bytes());
+        let no_follow = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let resp = no_follow
+            .get(s.url(&format!("/releases/assets/{aid}")))
+            .header("accept", "application/octet-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 302);
+        assert_eq!(
+            resp.headers()["location"].as_bytes(),
+            "http://h/é".as_bytes()
+        );
+
+        // Listings whose next page never ends: each lie, then the truth.
+        let assets = s.url(&format!("/releases/{id}/assets"));
+        for (lie, path, next, items) in [
+            (
+                Some(ListLie::SelfLink),
+                format!("/releases/{id}/assets?per_page=100"),
+                Some(format!("{assets}?per_page=100")),
+                3,
+            ),
+            (
+                Some(ListLie::Cycle),
+                format!("/releases/{id}/assets?page=2"),
+                Some(format!("{assets}?per_page=30&page=1")),
+                0,
+            ),
+            (
+                Some(ListLie::Endless),
+                "/releases?page=7".into(),
+                Some(format!("{}?per_page=30&page=8", s.url("/releases"))),
+                0,
+            ),
+            (None, "/releases".into(), None, 1),
+        ] {
+            s.gh.lie_on_lists(lie);
+            let resp = s.get(&path).send().await.unwrap();
+            let link = resp
+                .headers()
+                .get("link")
+                .map(|l| l.to_str().unwrap().to_owned());
+            assert_eq!(
+                link,
+                next.map(|n| format!("<{n}>; rel=\"next\"")),
+                "{lie:?}"
+            );
+            assert_eq!(json(resp).await.as_array().unwrap().len(), items, "{lie:?}");
+        }
     }
 
     #[test]

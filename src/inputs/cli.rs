@@ -252,10 +252,14 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "GLOB", requires = "release")]
     #[arg(help_heading = "Release")]
     pub pattern: Option<String>,
-    /// With --release: keep the downloaded assets in DIR (otherwise nothing is written)
+    /// With --release: keep the assets that verified, with their bundles, in DIR (otherwise nothing is written)
     #[arg(long, value_name = "DIR", requires = "release")]
     #[arg(help_heading = "Release")]
     pub download: Option<PathBuf>,
+    /// With --download: replace files already in DIR (otherwise an asset whose file or bundle is already there fails, and the file is left as it was)
+    #[arg(long, requires = "download")]
+    #[arg(help_heading = "Release")]
+    pub overwrite: bool,
     /// With --release: an asset without a bundle is a failure, not just listed as unsigned
     #[arg(long, requires = "release")]
     #[arg(help_heading = "Release")]

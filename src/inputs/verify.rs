@@ -158,6 +158,7 @@ fn release_source(
             .map(Secret::new),
         pattern,
         download: args.download.clone(),
+        overwrite: args.overwrite,
         require_all: args.require_all,
         allow_other_commits: args.allow_other_commits,
     })

@@ -2,15 +2,25 @@
 //!
 //! Owns requiring each asset to be signed at the release tag's commit (unless
 //! `--allow-other-commits`), pairing a release's assets (`<asset>` with `<asset>.sigstore.json`),
-//! the `--pattern` filter, concurrency (at most `--jobs` assets in flight,
-//! results in the release's order), and the per-asset order: the bundle is downloaded
-//! (capped) and parsed first, then the asset is streamed through SHA-256
-//! without being written anywhere (or into `--download DIR`, whole or not at
-//! all), then checked like a local file ([`super::check_bundle`]). Nothing is
-//! cloned and no login is needed for a public repository. It talks to GitHub
-//! only through [`crate::release`] and prints nothing.
+//! refusing a name the release lists twice, the `--pattern` filter,
+//! concurrency (at most `--jobs` assets in flight, results in the release's
+//! order), and the per-asset order: the bundle is downloaded (capped) and
+//! parsed first, then the asset is streamed through SHA-256 without being
+//! written anywhere, then checked like a local file ([`super::check_bundle`]).
+//! Nothing is cloned and no login is needed for a public repository.
+//!
+//! With `--download DIR` it also owns what lands in DIR: only an asset whose
+//! name is a plain file name (the server's names never choose where we
+//! write), streamed into a new temporary file of its own in DIR (a name no
+//! asset can have, created exclusively) and moved to `DIR/<name>` only once
+//! it verified, its bundle written next to it; on any failure the temporary
+//! file is removed and nothing of that asset is left. A file already at
+//! either name fails the asset and is left as it was unless `--overwrite`
+//! (the move itself never replaces one: no check-then-rename race).
+//!
+//! It talks to GitHub only through [`crate::release`] and prints nothing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::cache::CachingVerifier;
 use futures::StreamExt as _;
@@ -20,7 +30,7 @@ use super::policy::{Policy, SourceCommit};
 use super::settings::ReleaseSource;
 use super::{Failure, Verified, VerifyError};
 use super::{VerifyArtifactReport, VerifyOutcome};
-use crate::bundle_io::{BUNDLE_SUFFIX, MAX_BUNDLE_BYTES};
+use crate::bundle_io::BUNDLE_SUFFIX;
 use crate::net::RetryPolicy;
 use crate::release::{Release, Releases, UploadedAsset};
 
@@ -81,20 +91,17 @@ pub async fn run(
         ..policy.clone()
     };
     let assets = releases.assets(&release).await?;
-    if let Some(dir) = &source.download {
-        // Assets are written there: not through a link out of the working tree.
-        crate::plan::check_output_dir("--download", dir)
-            .map_err(|e| VerifyError::Targets(super::targets::TargetError::Plan(e)))?;
-        std::fs::create_dir_all(dir).map_err(|e| VerifyError::Download {
-            dir: dir.clone(),
-            source: e,
-        })?;
-    }
+    let download = match &source.download {
+        Some(dir) => Some(Download::prepare(dir, source.overwrite)?),
+        None => None,
+    };
 
     // 3. Pair each artifact asset with its bundle asset.
     let is_bundle = |a: &UploadedAsset| a.name.ends_with(BUNDLE_SUFFIX);
+    let listed_twice = |name: &str| assets.iter().filter(|a| a.name == name).nth(1).is_some();
     let mut slots: Vec<Slot> = Vec::new();
     let mut unsigned = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for asset in assets.iter().filter(|a| !is_bundle(a)) {
         if source
             .pattern
@@ -103,7 +110,28 @@ pub async fn run(
         {
             continue;
         }
+        if !seen.insert(asset.name.as_str()) {
+            continue; // listed twice: reported once, below
+        }
         let bundle_name = format!("{}{BUNDLE_SUFFIX}", asset.name);
+        let failed = |failure: AssetFailure| {
+            Slot::Done(VerifyArtifactReport {
+                path: PathBuf::from(&asset.name),
+                bundle: PathBuf::from(&bundle_name),
+                outcome: VerifyOutcome::Failed {
+                    error: failure.to_string(),
+                },
+            })
+        };
+        // GitHub keeps one asset per name: two are a lie, and neither is
+        // the release's.
+        if let Some(twice) = [&asset.name, &bundle_name]
+            .into_iter()
+            .find(|n| listed_twice(n))
+        {
+            slots.push(failed(AssetFailure::ListedTwice(twice.clone())));
+            continue;
+        }
         let Some(bundle) = assets.iter().find(|a| a.name == bundle_name) else {
             if source.require_all {
                 slots.push(Slot::Done(VerifyArtifactReport {
@@ -120,28 +148,34 @@ pub async fn run(
             }
             continue;
         };
+        // Names come from the server: only a plain file name becomes a path
+        // (the bundle's is the same name and a suffix).
+        if download.is_some() && !is_plain_file_name(&asset.name) {
+            slots.push(failed(AssetFailure::UnsafeName(asset.name.clone())));
+            continue;
+        }
         slots.push(Slot::Pair(asset, bundle));
     }
     // 4. Verify at most `jobs` assets at a time, in the release's order; each
     //    streams, so memory stays flat whatever the assets' sizes.
     let releases = &releases;
     let release = &release;
+    let download = download.as_ref();
     let mut artifacts: Vec<VerifyArtifactReport> = futures::stream::iter(slots)
         .map(|slot| async move {
             let (asset, bundle) = match slot {
                 Slot::Done(report) => return report,
                 Slot::Pair(asset, bundle) => (asset, bundle),
             };
-            let outcome = match verify_asset(
-                releases, release, asset, bundle, source, verifier, policy,
-            )
-            .await
-            {
-                Ok(v) => VerifyOutcome::Verified(v),
-                Err(e) => VerifyOutcome::Failed {
-                    error: e.to_string(),
-                },
-            };
+            let outcome =
+                match verify_asset(releases, release, asset, bundle, download, verifier, policy)
+                    .await
+                {
+                    Ok(v) => VerifyOutcome::Verified(v),
+                    Err(e) => VerifyOutcome::Failed {
+                        error: e.to_string(),
+                    },
+                };
             VerifyArtifactReport {
                 path: PathBuf::from(&asset.name),
                 bundle: PathBuf::from(&bundle.name),
@@ -189,8 +223,19 @@ enum AssetFailure {
     Release(#[from] crate::release::ReleaseError),
     #[error(transparent)]
     Verify(#[from] Failure),
-    #[error("the asset name `{0}` (or its bundle's) is not a plain file name, so it is not written to --download; check the release")]
+    #[error("the release lists `{0}` more than once, which GitHub never does (one asset per name), so neither is verified: check the release (or GITHUB_API_URL)")]
+    ListedTwice(String),
+    #[error("the asset name `{0}` is not a plain file name (it is empty, holds a path, a control character or one of : * ? \" < > |, starts or ends with a dot or a space, or is a Windows device name; GitHub lists no such name), so it is not written to --download: check the release")]
     UnsafeName(String),
+    #[error("{} already exists: pass --overwrite to replace it, or --download another directory", .0.display())]
+    Exists(PathBuf),
+    #[error("cannot write {} into --download: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    WriteBundle(crate::bundle_io::BundleIoError),
 }
 
 async fn verify_asset(
@@ -198,47 +243,165 @@ async fn verify_asset(
     release: &Release,
     asset: &UploadedAsset,
     bundle: &UploadedAsset,
-    source: &ReleaseSource,
+    download: Option<&Download<'_>>,
     verifier: &CachingVerifier,
     policy: &Policy,
 ) -> Result<Verified, AssetFailure> {
+    if let Some(download) = download {
+        // Before any byte is fetched: a file there stays unless --overwrite.
+        download.refuse_existing(&asset.name)?;
+        download.refuse_existing(&bundle.name)?;
+    }
     // The bundle first: a broken one fails before a large asset is streamed.
-    let json = releases
-        .download_capped(bundle, &release.tag, MAX_BUNDLE_BYTES)
+    let json = releases.download_bundle(bundle, &release.tag).await?;
+    let parsed = super::parse_bundle(Path::new(&bundle.name), &json)?;
+    let check = |(sha256, size): (String, u64)| {
+        let digest = Sha256Hash::from_hex(&sha256)
+            .map_err(|e| Failure::BundleInvalid(format!("digest: {e}")))?;
+        super::check_bundle(verifier, policy, &parsed, digest, Some(size))
+    };
+    let Some(download) = download else {
+        return Ok(check(releases.download_sha256(asset, &release.tag).await?)?);
+    };
+    // Into a file of our own, removed on any failure (when `partial` drops)...
+    let partial = download.partial()?;
+    let streamed = releases
+        .download_sha256_to(asset, &release.tag, Some(partial.as_file()))
         .await?;
-    let parsed = super::parse_bundle(std::path::Path::new(&bundle.name), &json)?;
-    // Names come from the server: only a plain file name may become a path.
-    if source.download.is_some()
-        && !(is_plain_file_name(&asset.name) && is_plain_file_name(&bundle.name))
-    {
-        return Err(AssetFailure::UnsafeName(asset.name.clone()));
-    }
-    let keep = source.download.as_ref().map(|d| d.join(&asset.name));
-    let (sha256, size) = releases
-        .download_sha256_to(asset, &release.tag, keep.as_deref())
-        .await?;
-    if let Some(dir) = &source.download {
-        // The bundle next to its artifact, as `verify DIR` expects.
-        let path = dir.join(&bundle.name);
-        crate::bundle_io::write_atomic(&path, &json, true)
-            .map_err(|e| AssetFailure::Verify(Failure::ReadBundle(e)))?;
-    }
-    let digest = Sha256Hash::from_hex(&sha256)
-        .map_err(|e| Failure::BundleInvalid(format!("digest: {e}")))?;
-    Ok(super::check_bundle(
-        verifier,
-        policy,
-        &parsed,
-        digest,
-        Some(size),
-    )?)
+    let verified = check(streamed)?;
+    // ...and under the asset's name only now that it verified.
+    download.keep(partial, &asset.name, &bundle.name, &json)?;
+    Ok(verified)
 }
 
-/// Whether `name` names a file in a directory and nothing else (no
-/// separator, no `..`, not empty).
+/// `--download DIR`: where verified assets go.
+struct Download<'a> {
+    /// DIR as given, for messages.
+    dir: &'a Path,
+    /// DIR's real location, checked when the run started: every file is
+    /// created and moved there.
+    real: PathBuf,
+    overwrite: bool,
+}
+
+impl<'a> Download<'a> {
+    /// DIR, created if needed, not through a link out of the working tree.
+    fn prepare(dir: &'a Path, overwrite: bool) -> Result<Self, VerifyError> {
+        crate::plan::check_output_dir("--download", dir)
+            .map_err(|e| VerifyError::Targets(super::targets::TargetError::Plan(e)))?;
+        let failed = |source| VerifyError::Download {
+            dir: dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(failed)?;
+        let real = std::fs::canonicalize(dir).map_err(failed)?;
+        Ok(Self {
+            dir,
+            real,
+            overwrite,
+        })
+    }
+
+    /// A file already named `name` in DIR fails the asset, unless `--overwrite`.
+    fn refuse_existing(&self, name: &str) -> Result<(), AssetFailure> {
+        if !self.overwrite && self.real.join(name).symlink_metadata().is_ok() {
+            return Err(AssetFailure::Exists(self.dir.join(name)));
+        }
+        Ok(())
+    }
+
+    /// A new, empty file in DIR for one asset's bytes until they verified:
+    /// created exclusively under a random name that starts with a dot (no
+    /// asset's name does), deleted when dropped.
+    fn partial(&self) -> Result<tempfile::NamedTempFile, AssetFailure> {
+        tempfile::Builder::new()
+            .prefix(".releasekit-")
+            .suffix(".partial")
+            .tempfile_in(&self.real)
+            .map_err(|source| AssetFailure::Write {
+                path: self.dir.to_owned(),
+                source,
+            })
+    }
+
+    /// Move the verified `partial` to `DIR/<name>` (never over an existing
+    /// file unless `--overwrite`), then write `bundle` next to it; if the
+    /// bundle cannot be written, the asset's file is taken back.
+    fn keep(
+        &self,
+        partial: tempfile::NamedTempFile,
+        name: &str,
+        bundle_name: &str,
+        bundle: &[u8],
+    ) -> Result<(), AssetFailure> {
+        let target = self.real.join(name);
+        let shown = self.dir.join(name);
+        let write_err = |source| AssetFailure::Write {
+            path: shown.clone(),
+            source,
+        };
+        #[cfg(unix)]
+        {
+            // Release assets are public; the temporary file starts owner-only.
+            use std::os::unix::fs::PermissionsExt;
+            partial
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(write_err)?;
+        }
+        let kept = if self.overwrite {
+            partial.persist(&target)
+        } else {
+            partial.persist_noclobber(&target)
+        };
+        // On failure the temporary file is dropped with the error: removed.
+        let file = kept.map_err(|e| match e.error.kind() {
+            std::io::ErrorKind::AlreadyExists => AssetFailure::Exists(shown.clone()),
+            _ => write_err(e.error),
+        })?;
+        let bundle_path = self.dir.join(bundle_name);
+        if let Err(e) =
+            crate::bundle_io::write_atomic_in(&self.real, &bundle_path, bundle, self.overwrite)
+        {
+            let ours = |meta: std::io::Result<std::fs::Metadata>| {
+                meta.ok().and_then(|m| crate::files::FileId::of(&m))
+            };
+            if ours(file.metadata()) == ours(target.symlink_metadata()) {
+                let _ = std::fs::remove_file(&target);
+            }
+            return Err(match e {
+                crate::bundle_io::BundleIoError::Exists(path) => AssetFailure::Exists(path),
+                e => AssetFailure::WriteBundle(e),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` can be a file in DIR, naming that file and nothing else,
+/// on every platform the binary ships for: not empty; no `/` or `\`; no
+/// control character; none of `: * ? " < > |` (on Windows `:` opens an
+/// alternate data stream); no leading or trailing dot or space (so not `.`
+/// or `..`, and Windows, which drops trailing ones, cannot make `x.` the
+/// file `x`); not a Windows device name (`CON`, `NUL.txt`, ...). GitHub
+/// renames such characters on upload, so only a lying server lists them.
 fn is_plain_file_name(name: &str) -> bool {
-    !name.contains(['/', '\\'])
-        && std::path::Path::new(name).file_name() == Some(std::ffi::OsStr::new(name))
+    const DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
+    let stem = name.split('.').next().unwrap_or_default().trim_end();
+    let numbered = |port: &str| {
+        stem.len() == 4
+            && stem.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(port))
+            && stem.as_bytes()[3].is_ascii_digit()
+    };
+    let device =
+        DEVICES.iter().any(|d| stem.eq_ignore_ascii_case(d)) || numbered("COM") || numbered("LPT");
+    !name.is_empty()
+        && !name.starts_with(['.', ' '])
+        && !name.ends_with(['.', ' '])
+        && !name.chars().any(|c| {
+            c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+        })
+        && !device
 }
 
 #[cfg(test)]
@@ -247,11 +410,42 @@ mod tests {
 
     #[test]
     fn only_plain_names_become_paths() {
-        for ok in ["app-1.0.tar.gz", "a.sigstore.json", ".hidden"] {
+        for ok in [
+            "app-1.0.tar.gz",
+            "a.sigstore.json",
+            "x.partial",
+            "CONSOLE.txt",
+            "COMX",
+            "LPT.txt",
+            "é",
+            "COé",
+        ] {
             assert!(is_plain_file_name(ok), "{ok}");
         }
-        for bad in ["", ".", "..", "../x", "a/b", "/etc/passwd", "a\\b", "x/.."] {
-            assert!(!is_plain_file_name(bad), "{bad}");
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "/etc/passwd",
+            "a\\b",
+            "x/..",
+            ".hidden",
+            "trailing.",
+            " lead",
+            "trail ",
+            "C:evil",
+            "a*b",
+            "new\nline",
+            "nul\0",
+            "NUL",
+            "nul.txt",
+            "Com1.tar.gz",
+            "lpt9",
+            "CON .txt",
+        ] {
+            assert!(!is_plain_file_name(bad), "{bad:?}");
         }
     }
 }

@@ -40,8 +40,10 @@ pub struct ReleaseSource {
     pub token: Option<Secret>,
     /// Only assets whose name matches.
     pub pattern: Option<glob::Pattern>,
-    /// Keep the downloaded files here.
+    /// Keep the verified files here.
     pub download: Option<PathBuf>,
+    /// Replace files already in `download`.
+    pub overwrite: bool,
     /// An asset without a bundle is a failure.
     pub require_all: bool,
     /// Accept assets signed at any commit, not only at the tag's.

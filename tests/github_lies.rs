@@ -1,0 +1,161 @@
+//! A lying GitHub releases API: a download with more bytes than the asset's
+//! listed size, a listing whose `Link: rel="next"` never ends, a redirect to
+//! a `Location` that is no URL. Each fails cleanly: an error naming the
+//! asset or listing, no panic, no hang (every run is killed if it has not
+//! finished in time, so a hang fails the test).
+
+use releasekit_sandbox::github::ListLie;
+use releasekit_sandbox::Sandbox;
+use releasekit_sign::release::identical_only;
+
+use crate::util::{code, run, stderr, stdout, Work};
+use crate::verify_release::{client, signed_release, verify_release, BOUND, REPO, TAG};
+
+/// The run ended by itself (not killed at the bound) and did not panic.
+fn ended_cleanly(o: &std::process::Output) {
+    assert!(
+        o.status.code().is_some(),
+        "killed after {BOUND:?}: it hung\n{}",
+        stderr(o)
+    );
+    assert!(!stderr(o).contains("panicked"), "{}", stderr(o));
+}
+
+/// An asset (or a bundle) sent with more bytes than the release lists for it
+/// is refused while it streams, naming the asset; nothing is kept.
+/// Regression: an artifact was hashed whole (a digest mismatch, after
+/// reading all a server cared to send), a bundle collected whole in memory
+/// before its cap was checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn more_bytes_than_listed_are_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let gh = sandbox.github();
+    let consumer = Work::new();
+
+    gh.oversized_next_download("app-1.0.tar.gz", 64 << 20);
+    gh.oversized_next_download("app-1.0.whl.sigstore.json", 64 << 20);
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    ended_cleanly(&o);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "❌ app-1.0.tar.gz: downloading asset `app-1.0.tar.gz` on release {TAG} failed: the server sent more than the 7 bytes the release lists for it"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "❌ app-1.0.whl: downloading asset `app-1.0.whl.sigstore.json` on release {TAG} failed: the server sent more than the "
+        )) && out.contains("bytes the release lists for it"),
+        "{out}"
+    );
+    assert!(consumer.listing().is_empty(), "{:?}", consumer.listing());
+
+    // Told once: the next run verifies.
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 0);
+}
+
+/// A listing whose next page is itself, cycles, or never ends is refused
+/// with an error naming the listing, in `verify --release` and in the
+/// library's own listings (assets; the asset lookup before an upload).
+/// Regression: each looped for ever.
+#[tokio::test(flavor = "multi_thread")]
+async fn listings_that_never_end_are_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = signed_release(&sandbox).await;
+    let gh = sandbox.github();
+    let consumer = Work::new();
+    let releases = client(&sandbox);
+    let release = releases.find(TAG).await.unwrap();
+
+    for (lie, why) in [
+        (ListLie::SelfLink, "leads back to a page already read"),
+        (ListLie::Cycle, "leads back to a page already read"),
+        (ListLie::Endless, "goes on past 1000 pages"),
+    ] {
+        gh.lie_on_lists(Some(lie));
+        let o = run(verify_release(&sandbox, &consumer, &[])).await;
+        ended_cleanly(&o);
+        assert_eq!(code(&o), 1, "{lie:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("listing assets on release {TAG} failed: ")) && err.contains(why),
+            "{lie:?}: {err}"
+        );
+
+        let listed = tokio::time::timeout(BOUND, releases.assets(&release))
+            .await
+            .expect("listing assets hung");
+        assert!(
+            listed.as_ref().is_err_and(|e| e.to_string().contains(why)),
+            "{lie:?}: {listed:?}"
+        );
+        let uploaded = tokio::time::timeout(
+            BOUND,
+            releases.upload_as(
+                &release,
+                "NEW.txt",
+                &work.file("NEW.txt", "new"),
+                "text/plain",
+                false,
+                &identical_only,
+            ),
+        )
+        .await
+        .expect("the upload's asset lookup hung");
+        assert!(
+            uploaded
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains(why)),
+            "{lie:?}: {uploaded:?}"
+        );
+    }
+    gh.lie_on_lists(None);
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 0);
+}
+
+/// A download redirected to a `Location` that is not ASCII (or not an
+/// http(s) URL) fails that asset with an error naming it, and the run
+/// goes on; a genuine redirect (absolute, or a path on the same host) is
+/// followed. Regression: a non-ASCII `Location` panicked inside octocrab.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_redirects_fail_the_asset_without_a_panic() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let gh = sandbox.github();
+    let consumer = Work::new();
+    let download = |name: &str| format!("/{REPO}/releases/download/{TAG}/{name}");
+
+    gh.redirect_next_download("app-1.0.tar.gz", "https://objects.example/é".as_bytes());
+    gh.redirect_next_download(
+        "app-1.0.whl",
+        format!("{}{}", sandbox.urls().github_api, download("app-1.0.whl")),
+    );
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    ended_cleanly(&o);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "❌ app-1.0.tar.gz: downloading asset `app-1.0.tar.gz` on release {TAG} failed: it redirects to \"https://objects.example/é\", which is not an absolute http(s) URL"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("✅ Verified: app-1.0.whl\n"), "{out}");
+
+    gh.redirect_next_download("app-1.0.tar.gz", "ftp://objects.example/x");
+    gh.redirect_next_download("app-1.0.whl", download("app-1.0.whl"));
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    ended_cleanly(&o);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("❌ app-1.0.tar.gz: downloading asset `app-1.0.tar.gz` on release v1.0.0 failed: it redirects to \"ftp://objects.example/x\""),
+        "{out}"
+    );
+    assert!(out.contains("✅ Verified: app-1.0.whl\n"), "{out}");
+}

@@ -1,0 +1,246 @@
+//! `verify --release ... --download DIR`: only bytes that verified land in
+//! DIR, under the asset's own name, never over a file that was there unless
+//! `--overwrite`, and never outside DIR whatever names the release lists.
+
+use releasekit_sandbox::Sandbox;
+
+use crate::util::{code, run, stdout, Work};
+use crate::verify_release::{sign_upload, signed_release, verify_release, REPO, TAG};
+
+/// Sign each file (in `work/dist`, created with its contents) and upload
+/// it with its bundle to the release, in this order, one run each.
+async fn upload_signed(sandbox: &Sandbox, work: &Work, files: &[(&str, &str)]) {
+    for (name, contents) in files {
+        let path = format!("dist/{name}");
+        work.file(&path, contents);
+        assert_eq!(
+            code(&run(sign_upload(sandbox, work, &path)).await),
+            0,
+            "{name}"
+        );
+    }
+}
+
+/// An asset replaced on the release fails, and its bytes are not kept: not
+/// in an empty DIR, not over the user's own file of that name (with or
+/// without --overwrite), and no temporary file is left. Regression: the
+/// bytes were moved into `DIR/<name>` before they were checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn bytes_that_fail_are_not_kept() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    assert!(sandbox
+        .github()
+        .replace_asset_content(REPO, TAG, "app-1.0.tar.gz", "evil tarball"));
+    let failed =
+        "❌ app-1.0.tar.gz: Verification failed: artifact modified after signing (digest mismatch)";
+
+    // Into an empty directory: nothing lands.
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains(failed), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Verified: app-1.0.whl"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        consumer.listing(),
+        ["got/app-1.0.whl", "got/app-1.0.whl.sigstore.json"]
+    );
+
+    // Over the user's own file: it stays as it was.
+    for extra in [&[][..], &["--overwrite"][..]] {
+        let consumer = Work::new();
+        consumer.file("got/app-1.0.tar.gz", "my own tarball");
+        let mut args = vec!["--download", "got", "--pattern", "app-1.0.tar.gz"];
+        args.extend_from_slice(extra);
+        let o = run(verify_release(&sandbox, &consumer, &args)).await;
+        assert_eq!(code(&o), 1, "{extra:?}");
+        assert_eq!(
+            std::fs::read_to_string(consumer.path("got/app-1.0.tar.gz")).unwrap(),
+            "my own tarball",
+            "{extra:?}"
+        );
+        assert_eq!(consumer.listing(), ["got/app-1.0.tar.gz"], "{extra:?}");
+    }
+}
+
+/// Assets named `x` and `x.partial` both land, each with its own bytes,
+/// whichever is downloaded first and however many at once. Regression: `x`
+/// was written through the fixed temporary name `x.partial`, so one could
+/// take the other's place (or remove it).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_asset_named_like_a_temporary_file_keeps_its_own_bytes() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    // `x.partial` first on the release, then `x`.
+    upload_signed(
+        &sandbox,
+        &work,
+        &[("x.partial", "partial's bytes"), ("x", "x's bytes")],
+    )
+    .await;
+    for jobs in ["1", "4"] {
+        let consumer = Work::new();
+        let o = run(verify_release(
+            &sandbox,
+            &consumer,
+            &["--download", "got", "--jobs", jobs],
+        ))
+        .await;
+        assert_eq!(code(&o), 0, "--jobs {jobs}");
+        assert!(stdout(&o).contains("✅ Verified: x\n"), "{}", stdout(&o));
+        assert!(
+            stdout(&o).contains("✅ Verified: x.partial\n"),
+            "{}",
+            stdout(&o)
+        );
+        let read = |name: &str| std::fs::read_to_string(consumer.path(name)).ok();
+        assert_eq!(read("got/x").as_deref(), Some("x's bytes"), "--jobs {jobs}");
+        assert_eq!(
+            read("got/x.partial").as_deref(),
+            Some("partial's bytes"),
+            "--jobs {jobs}"
+        );
+        assert_eq!(
+            consumer.listing(),
+            [
+                "got/x",
+                "got/x.partial",
+                "got/x.partial.sigstore.json",
+                "got/x.sigstore.json"
+            ],
+            "--jobs {jobs}"
+        );
+    }
+}
+
+/// A file already in DIR (the asset's or its bundle's name) is that asset's
+/// failure, naming the file and the fixes, and is left as it was; with
+/// `--overwrite` it is replaced by the verified bytes. Regression: it was
+/// replaced silently.
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_files_are_replaced_only_with_overwrite() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    for existing in ["got/app-1.0.tar.gz", "got/app-1.0.tar.gz.sigstore.json"] {
+        let consumer = Work::new();
+        consumer.file(existing, "mine");
+        let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+        assert_eq!(code(&o), 1, "{existing}");
+        let out = stdout(&o);
+        assert!(
+            out.contains(&format!(
+                "❌ app-1.0.tar.gz: {existing} already exists: pass --overwrite to replace it, or --download another directory"
+            )),
+            "{out}"
+        );
+        assert!(out.contains("✅ Verified: app-1.0.whl"), "{out}");
+        assert_eq!(
+            std::fs::read_to_string(consumer.path(existing)).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            consumer.listing(),
+            [existing, "got/app-1.0.whl", "got/app-1.0.whl.sigstore.json"]
+        );
+
+        let o = run(verify_release(
+            &sandbox,
+            &consumer,
+            &["--download", "got", "--overwrite"],
+        ))
+        .await;
+        assert_eq!(code(&o), 0, "{existing}");
+        assert_eq!(
+            std::fs::read_to_string(consumer.path("got/app-1.0.tar.gz")).unwrap(),
+            "tarball"
+        );
+        crate::util::verify_bundle(
+            &sandbox,
+            &consumer.path("got/app-1.0.tar.gz"),
+            &consumer.path("got/app-1.0.tar.gz.sigstore.json"),
+        );
+        assert_eq!(consumer.listing().len(), 4, "{:?}", consumer.listing());
+    }
+    // --overwrite means nothing without --download.
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--overwrite"])).await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        crate::util::stderr(&o).contains("--download <DIR>"),
+        "{}",
+        crate::util::stderr(&o)
+    );
+}
+
+/// Names only a lying server lists (GitHub renames them on upload) never
+/// choose where a file is written: a path, `..`, a leading dot, a
+/// character Windows reads as a stream or device, a control character, or
+/// a name listed twice is that asset's failure; nothing is written for it,
+/// in DIR or outside it, and the honest assets still land.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_asset_names_never_choose_where_files_go() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let release = signed_release(&sandbox).await;
+    let gh = sandbox.github();
+    let bundle = std::fs::read(release.path("dist/app-1.0.tar.gz.sigstore.json")).unwrap();
+    let hostile = [
+        "../evil",
+        "../../../evil",
+        "a/b",
+        "..",
+        ".",
+        "a\\b",
+        ".hidden",
+        "trailing.",
+        "C:evil",
+        "NUL.txt",
+        "new\nline",
+        "",
+    ];
+    for name in hostile {
+        assert!(gh.insert_asset_unchecked(REPO, TAG, name, "tarball"));
+        assert!(gh.insert_asset_unchecked(
+            REPO,
+            TAG,
+            &format!("{name}.sigstore.json"),
+            bundle.clone()
+        ));
+    }
+    // A second `app-1.0.whl`, with other bytes.
+    assert!(gh.insert_asset_unchecked(REPO, TAG, "app-1.0.whl", "evil wheel"));
+
+    // DIR three levels down: `..`s of the hostile names land in the work
+    // directory, where they would show.
+    let consumer = Work::new();
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--download", "a/b/got"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    for name in hostile {
+        let shown = releasekit_sign::text::line(name);
+        assert!(
+            out.contains(&format!("❌ {shown}: the asset name `{shown}` ")),
+            "{name:?}: {out}"
+        );
+    }
+    assert!(
+        out.contains("❌ app-1.0.whl: the release lists `app-1.0.whl` more than once"),
+        "{out}"
+    );
+    assert!(out.contains("✅ Verified: app-1.0.tar.gz\n"), "{out}");
+    assert_eq!(
+        consumer.listing(),
+        [
+            "a/b/got/app-1.0.tar.gz",
+            "a/b/got/app-1.0.tar.gz.sigstore.json"
+        ]
+    );
+}
