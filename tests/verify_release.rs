@@ -52,18 +52,8 @@ pub(crate) const BOUND: std::time::Duration = std::time::Duration::from_secs(120
 
 /// `sign PATH --upload --upload-artifacts` to the release for [`TAG`].
 pub(crate) fn sign_upload(sandbox: &Sandbox, work: &Work, path: &str) -> assert_cmd::Command {
-    let mut cmd = sign(sandbox, work.dir.path());
-    cmd.args([
-        path,
-        "--upload",
-        "--upload-artifacts",
-        "--release-tag",
-        TAG,
-        "--repo",
-        REPO,
-    ])
-    .env("GITHUB_API_URL", &sandbox.urls().github_api)
-    .env("GITHUB_TOKEN", sandbox.github_token());
+    let mut cmd = crate::util::sign_upload(sandbox, work.dir.path(), &[path]);
+    cmd.arg("--upload-artifacts");
     cmd
 }
 
