@@ -126,6 +126,10 @@ fn layers_hold() {
             &["inputs", "sign", "verify", "report", "upload", "publish"],
         ),
         ("verify", &["sign", "report", "inputs", "upload", "publish"]),
+        (
+            "provenance",
+            &["sign", "verify", "report", "inputs", "upload", "publish"],
+        ),
         ("sign", &["report", "upload", "publish"]),
         ("report", &["publish", "error"]),
     ];
