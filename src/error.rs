@@ -76,6 +76,7 @@ mod tests {
                 ReleaseError::NoRelease {
                     repo: "o/r".parse().unwrap(),
                     tag: "v1".into(),
+                    anonymous: false,
                 },
                 ReleaseError::Client("down".into()),
             ]

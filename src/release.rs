@@ -112,8 +112,13 @@ pub enum ReleaseError {
     BadRepo(String),
     #[error("cannot set up the GitHub client: {0}")]
     Client(String),
-    #[error("{repo} has no release for tag `{tag}` (drafts included): create it first (e.g. `gh release create {tag}`), or pass the tag of an existing release")]
-    NoRelease { repo: Repo, tag: String },
+    #[error("{repo} has no release for tag `{tag}`{}", no_release_fix(tag, *anonymous))]
+    NoRelease {
+        repo: Repo,
+        tag: String,
+        /// Asked without a token: drafts and private repositories are hidden.
+        anonymous: bool,
+    },
     #[error("GitHub refused the token for {repo} ({status}: {message}): the job needs `permissions: contents: write`, or pass a token that can write releases")]
     Forbidden {
         repo: Repo,
@@ -164,6 +169,16 @@ pub enum ReleaseError {
         attempts: u32,
         cause: ApiFailure,
     },
+}
+
+/// What to do when no release has the tag: an anonymous look sees neither
+/// drafts nor private repositories, so a token may be all that is missing.
+fn no_release_fix(tag: &str, anonymous: bool) -> String {
+    if anonymous {
+        " visible without a token (drafts and private repositories need GITHUB_TOKEN): check the tag (and the repository), or pass a token".to_owned()
+    } else {
+        format!(" (drafts included): check the tag (and the repository), or create the release first (e.g. `gh release create {tag}`)")
+    }
 }
 
 impl ReleaseError {
@@ -315,6 +330,8 @@ pub struct Releases {
     api: String,
     repo: Repo,
     retry: RetryPolicy,
+    /// No token: GitHub hides drafts and private repositories.
+    anonymous: bool,
 }
 
 impl std::fmt::Debug for Releases {
@@ -386,6 +403,7 @@ impl Releases {
             api,
             repo,
             retry,
+            anonymous: token.is_none(),
         })
     }
 
@@ -425,6 +443,7 @@ impl Releases {
         Err(ReleaseError::NoRelease {
             repo: self.repo.clone(),
             tag: tag.to_owned(),
+            anonymous: self.anonymous,
         })
     }
 
@@ -1291,6 +1310,25 @@ mod tests {
         for bad in ["", "owner", "/name", "owner/", "a/b/c", "a b/c"] {
             assert!(bad.parse::<Repo>().is_err(), "{bad}");
         }
+    }
+
+    /// One failure, one variant: the fix it names depends on whether the
+    /// look was anonymous (`verify --release` without a token) or not.
+    #[test]
+    fn no_release_names_the_fix_for_how_it_looked() {
+        let e = |anonymous| ReleaseError::NoRelease {
+            repo: "o/r".parse().unwrap(),
+            tag: "v1".into(),
+            anonymous,
+        };
+        assert_eq!(
+            e(true).to_string(),
+            "o/r has no release for tag `v1` visible without a token (drafts and private repositories need GITHUB_TOKEN): check the tag (and the repository), or pass a token"
+        );
+        assert_eq!(
+            e(false).to_string(),
+            "o/r has no release for tag `v1` (drafts included): check the tag (and the repository), or create the release first (e.g. `gh release create v1`)"
+        );
     }
 
     #[test]

@@ -191,12 +191,6 @@ pub enum VerifyError {
     Task(tokio::task::JoinError),
     #[error(transparent)]
     Release(#[from] crate::release::ReleaseError),
-    #[error("{repo} has no release for tag `{tag}`{}: check the tag (and the repository)", if *anonymous { " visible without a token (drafts and private repositories need GITHUB_TOKEN)" } else { "" })]
-    NoRelease {
-        repo: String,
-        tag: String,
-        anonymous: bool,
-    },
     #[error("{repo} has no tag `{tag}`, so the commit its release's assets must be signed at is unknown (GitHub creates a release's tag when it is published; a draft has none yet): check the tag, or pass --allow-other-commits to accept assets signed at any commit of {repo}")]
     NoTag { repo: String, tag: String },
     #[error("cannot create the download directory {}: {source}", dir.display())]

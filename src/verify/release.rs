@@ -57,14 +57,7 @@ pub async fn run(
         source.token.as_ref(),
         RetryPolicy::default(),
     )?;
-    let release = releases.find(&source.tag).await.map_err(|e| match e {
-        crate::release::ReleaseError::NoRelease { repo, tag } => VerifyError::NoRelease {
-            repo: repo.to_string(),
-            tag,
-            anonymous: source.token.is_none(),
-        },
-        e => e.into(),
-    })?;
+    let release = releases.find(&source.tag).await?;
     // 2. The tag's commit: an asset signed by another run of the
     //    repository's workflow (an older release's, re-uploaded here) is
     //    valid, but not this release's.
