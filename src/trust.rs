@@ -16,6 +16,8 @@ use sigstore_trust_root::{
 
 use crate::vocab::RekorVersion;
 
+pub mod selection;
+
 /// Which Sigstore instance, and per-service overrides, as the settings
 /// chose them (the values a run hands down; this module reads no flag).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +92,9 @@ pub struct Services {
     pub rekor_version: RekorVersion,
     /// The full RFC 3161 endpoint; `None` when the instance has no TSA.
     pub tsa: Option<String>,
+    /// How the signing config's entries were chosen (before the flags'
+    /// overrides), for `--dry-run` and `-v`.
+    pub selection: Option<selection::Selection>,
 }
 
 /// A resolved instance: what to trust and where to send requests.
@@ -146,6 +151,20 @@ pub enum TrustError {
     MissingRekorVersion {
         instance: String,
         version: RekorVersion,
+    },
+    #[error(transparent)]
+    Select(#[from] selection::SelectError),
+    #[error("{instance}: rekorTlogConfig ({selector}) asks for {count} transparency log entries in each bundle, but releasekit-sign writes one; fix: use a signing config whose rekorTlogConfig selector is ANY (or EXACT with count 1), or pass --rekor-url")]
+    SeveralLogs {
+        instance: String,
+        selector: String,
+        count: usize,
+    },
+    #[error("{instance}: tsaConfig ({selector}) asks for {count} RFC 3161 timestamps in each bundle, but releasekit-sign requests one; fix: use a signing config whose tsaConfig selector is ANY (or EXACT with count 1), or pass --tsa-url")]
+    SeveralTimestamps {
+        instance: String,
+        selector: String,
+        count: usize,
     },
     #[error("Rekor v2 entries carry no signed time, so an RFC 3161 timestamp is required, but {instance} has no TSA; fix: pass --tsa-url")]
     V2WithoutTsa { instance: String },
@@ -266,52 +285,83 @@ async fn well_known(
     Ok((name.to_owned(), root, signing))
 }
 
-/// Rekor v1 unless asked for v2 or the config offers only v2; flags override the config.
+/// The services of `config` (chosen by [`selection::select`] at the current
+/// time), with the flags' overrides applied and what this signer cannot do
+/// refused: one transparency log entry and at most one timestamp per bundle.
 fn select_services(
     settings: &InstanceSettings,
     config: &SigningConfig,
     name: &str,
 ) -> Result<Services, TrustError> {
-    let fulcio = match &settings.fulcio_url {
-        Some(url) => url.clone(),
-        None => config
-            .fulcio_url()
-            .map(|e| e.url.trim_end_matches('/').to_owned())
-            .ok_or_else(|| TrustError::MissingService {
+    let rekor_major = settings.rekor_version.map(|v| match v {
+        RekorVersion::V1 => 1,
+        RekorVersion::V2 => 2,
+    });
+    let selection = selection::select(
+        config,
+        jiff::Timestamp::now(),
+        selection::SUPPORTED,
+        rekor_major,
+        name,
+    )
+    .map_err(|source| match source {
+        // The flag, not the config, narrowed the versions: say so.
+        selection::SelectError::NoneUsable {
+            field: "rekorTlogUrls",
+            ..
+        } if settings.rekor_version.is_some() && settings.rekor_url.is_none() => {
+            TrustError::MissingRekorVersion {
                 instance: name.into(),
-                service: "Fulcio",
-                flag: "--fulcio-url",
-            })?,
-    };
-    let (rekor, rekor_version) = match (&settings.rekor_url, settings.rekor_version) {
-        (Some(url), v) => (url.clone(), v.unwrap_or(RekorVersion::V1)),
-        (None, Some(v)) => {
-            let major = if v == RekorVersion::V2 { 2 } else { 1 };
-            let e =
-                config
-                    .rekor_url(Some(major))
-                    .ok_or_else(|| TrustError::MissingRekorVersion {
-                        instance: name.into(),
-                        version: v,
-                    })?;
-            (e.url.trim_end_matches('/').to_owned(), v)
+                version: settings.rekor_version.unwrap_or(RekorVersion::V1),
+            }
         }
-        (None, None) => match (config.rekor_url(Some(1)), config.rekor_url(Some(2))) {
-            (Some(e), _) => (e.url.trim_end_matches('/').to_owned(), RekorVersion::V1),
-            (None, Some(e)) => (e.url.trim_end_matches('/').to_owned(), RekorVersion::V2),
-            (None, None) => {
-                return Err(TrustError::MissingService {
+        source => TrustError::Select(source),
+    })?;
+    let fulcio = settings
+        .fulcio_url
+        .clone()
+        .unwrap_or_else(|| selection.ca().url.clone());
+    let (rekor, rekor_version) = match &settings.rekor_url {
+        Some(url) => (
+            url.clone(),
+            settings.rekor_version.unwrap_or(RekorVersion::V1),
+        ),
+        None => {
+            let logs = &selection.tlogs;
+            if logs.chosen.len() > 1 {
+                return Err(TrustError::SeveralLogs {
+                    instance: name.into(),
+                    selector: logs.selector.clone(),
+                    count: logs.chosen.len(),
+                });
+            }
+            let log = logs
+                .chosen
+                .first()
+                .ok_or_else(|| TrustError::MissingService {
                     instance: name.into(),
                     service: "Rekor",
                     flag: "--rekor-url",
-                })
-            }
-        },
+                })?;
+            let version = if log.major_api_version == 2 {
+                RekorVersion::V2
+            } else {
+                RekorVersion::V1
+            };
+            (log.url.clone(), version)
+        }
     };
-    let tsa = settings
-        .tsa_url
-        .clone()
-        .or_else(|| config.tsa_url().map(|e| e.url.clone()));
+    let tsa = match &settings.tsa_url {
+        Some(url) => Some(url.clone()),
+        None if selection.tsas.chosen.len() > 1 => {
+            return Err(TrustError::SeveralTimestamps {
+                instance: name.into(),
+                selector: selection.tsas.selector.clone(),
+                count: selection.tsas.chosen.len(),
+            })
+        }
+        None => selection.tsas.chosen.first().map(|t| t.url.clone()),
+    };
     if rekor_version == RekorVersion::V2 && tsa.is_none() {
         return Err(TrustError::V2WithoutTsa {
             instance: name.into(),
@@ -322,6 +372,7 @@ fn select_services(
         rekor,
         rekor_version,
         tsa,
+        selection: Some(selection),
     })
 }
 
@@ -392,36 +443,57 @@ mod tests {
         ));
     }
 
+    /// The spec's rule: the highest Rekor API version offered wins;
+    /// `--rekor-version` narrows it.
     #[tokio::test]
-    async fn rekor_v1_is_the_default_when_offered() {
-        let i = load_json(
-            &trust_config(
-                &[("http://127.0.0.1:2", 1), ("http://127.0.0.1:3", 2)],
-                true,
-            ),
-            |_| {},
-        )
-        .await
-        .unwrap();
-        assert_eq!(i.services.rekor, "http://127.0.0.1:2");
-        assert_eq!(i.services.rekor_version, RekorVersion::V1);
-        assert_eq!(
-            i.services.tsa.as_deref(),
-            Some("http://127.0.0.1:4/api/v1/timestamp")
+    async fn the_highest_offered_rekor_version_wins_unless_the_flag_narrows() {
+        let both = trust_config(
+            &[("http://127.0.0.1:2", 1), ("http://127.0.0.1:3", 2)],
+            true,
         );
-        let i = load_json(
-            &trust_config(
-                &[("http://127.0.0.1:2", 1), ("http://127.0.0.1:3", 2)],
-                true,
-            ),
-            |s| s.rekor_version = Some(RekorVersion::V2),
-        )
-        .await
-        .unwrap();
+        let i = load_json(&both, |_| {}).await.unwrap();
         assert_eq!(
             (i.services.rekor.as_str(), i.services.rekor_version),
             ("http://127.0.0.1:3", RekorVersion::V2)
         );
+        assert_eq!(
+            i.services.tsa.as_deref(),
+            Some("http://127.0.0.1:4/api/v1/timestamp")
+        );
+        let chosen = i.services.selection.as_ref().unwrap();
+        assert_eq!(
+            chosen.tlogs.set_aside,
+            [selection::NotChosen {
+                index: 0,
+                why: selection::SetAside::OlderVersion { version: 1 }
+            }]
+        );
+        let i = load_json(&both, |s| s.rekor_version = Some(RekorVersion::V1))
+            .await
+            .unwrap();
+        assert_eq!(
+            (i.services.rekor.as_str(), i.services.rekor_version),
+            ("http://127.0.0.1:2", RekorVersion::V1)
+        );
+    }
+
+    /// ALL over two operators' logs would need two entries per bundle:
+    /// refused, naming the fix, rather than silently writing one.
+    #[tokio::test]
+    async fn a_config_asking_for_two_logs_is_refused() {
+        let json = trust_config(
+            &[("http://127.0.0.1:2", 1), ("http://127.0.0.1:3", 1)],
+            true,
+        )
+        .replacen("\"operator\":\"op\"", "\"operator\":\"other\"", 2)
+        .replace("{\"selector\":\"ANY\"}", "{\"selector\":\"ALL\"}");
+        let e = load_json(&json, |_| {}).await.unwrap_err();
+        assert!(matches!(e, TrustError::SeveralLogs { count: 2, .. }), "{e}");
+        assert!(e.to_string().contains("trust.json") && e.to_string().contains("fix:"));
+        let i = load_json(&json, |s| s.rekor_url = Some("http://r".into()))
+            .await
+            .unwrap();
+        assert_eq!(i.services.rekor, "http://r");
     }
 
     #[tokio::test]
@@ -452,14 +524,20 @@ mod tests {
         })
         .await
         .unwrap();
+        let s = &i.services;
         assert_eq!(
-            i.services,
-            Services {
-                fulcio: "http://f".into(),
-                rekor: "http://r".into(),
-                rekor_version: RekorVersion::V1,
-                tsa: Some("http://t/ts".into())
-            }
+            (
+                s.fulcio.as_str(),
+                s.rekor.as_str(),
+                s.rekor_version,
+                s.tsa.as_deref()
+            ),
+            (
+                "http://f",
+                "http://r",
+                RekorVersion::V1,
+                Some("http://t/ts")
+            )
         );
     }
 

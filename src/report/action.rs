@@ -356,6 +356,7 @@ mod tests {
                 rekor: String::new(),
                 rekor_version: crate::vocab::RekorVersion::V1,
                 tsa: None,
+                selection: None,
             },
             identity: IdentityReport::Certified {
                 identity: "id\nsigned-count=99".into(),

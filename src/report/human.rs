@@ -77,9 +77,12 @@ fn identity_line(r: &SignReport) -> String {
     }
 }
 
+/// The instance, then one line per service kind saying which signing config
+/// entries were chosen and why others were not (every outside string
+/// escaped by the choice's `Display`).
 fn instance_line(r: &SignReport) -> String {
     let i = &r.instance;
-    format!(
+    let mut s = format!(
         "Instance: {} (Fulcio {}, Rekor {} {}{})",
         line(&i.name),
         line(&i.fulcio),
@@ -89,7 +92,13 @@ fn instance_line(r: &SignReport) -> String {
             .as_deref()
             .map(|t| format!(", TSA {}", line(t)))
             .unwrap_or_default()
-    )
+    );
+    if let Some(sel) = &i.selection {
+        for choice in [&sel.ca, &sel.tlogs, &sel.tsas] {
+            let _ = write!(s, "\n  chosen: {choice}");
+        }
+    }
+    s
 }
 
 /// The dry-run plan, in full.

@@ -105,6 +105,7 @@ fn instance_report(instance: &Instance) -> InstanceReport {
         rekor: instance.services.rekor.clone(),
         rekor_version: instance.services.rekor_version,
         tsa: instance.services.tsa.clone(),
+        selection: instance.services.selection.clone(),
     }
 }
 

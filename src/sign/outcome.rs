@@ -107,6 +107,9 @@ pub struct InstanceReport {
     pub rekor: String,
     pub rekor_version: RekorVersion,
     pub tsa: Option<String>,
+    /// How the signing config's entries were chosen (before any URL flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<crate::trust::selection::Selection>,
 }
 
 /// Who signs: as planned (dry run), or as certified by Fulcio (a run that only
