@@ -38,6 +38,23 @@ pub enum BaseInstance {
     Staging,
     /// A ClientTrustConfig file, used as is (no TUF).
     TrustConfig(PathBuf),
+    /// A signing config and a trusted root as two files (cosign v3's
+    /// `--signing-config` + `--trusted-root`), used as they are (no TUF).
+    Files {
+        signing_config: PathBuf,
+        trusted_root: PathBuf,
+    },
+}
+
+impl BaseInstance {
+    /// Whether the trust material comes from the user's files (nothing to
+    /// refresh, and the user's own instance).
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self,
+            BaseInstance::TrustConfig(_) | BaseInstance::Files { .. }
+        )
+    }
 }
 
 /// `mediaType` of sigstore-python's `--trust-config` files.
@@ -136,6 +153,21 @@ pub enum TrustError {
         found: String,
         expected: &'static str,
     },
+    #[error("cannot read {what} {}: {source}; fix: pass an existing file to {flag}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        what: &'static str,
+        flag: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{} is not a valid {what} ({source}); fix: pass {expected} to {flag}", path.display())]
+    ParseFile {
+        path: PathBuf,
+        what: &'static str,
+        flag: &'static str,
+        expected: &'static str,
+        source: sigstore_trust_root::Error,
+    },
     #[error("the embedded trust material of {instance} does not load ({source}); fix: pass --trust-config")]
     Embedded {
         instance: String,
@@ -195,6 +227,16 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
             let c = ClientTrustConfig::from_json(&json, path)?;
             (path.display().to_string(), c.trusted_root, c.signing_config)
         }
+        BaseInstance::Files {
+            signing_config,
+            trusted_root,
+        } => (
+            // Selection errors name the signing config: that is where the
+            // entries they speak of are.
+            signing_config.display().to_string(),
+            read_trusted_root(trusted_root)?,
+            read_signing_config(signing_config)?,
+        ),
         BaseInstance::PublicGood => {
             well_known(
                 SigstoreInstance::PublicGood,
@@ -242,12 +284,45 @@ pub async fn refresh(
     offline: Instance,
     http: reqwest::Client,
 ) -> Result<Instance, TrustError> {
-    match settings.base {
-        BaseInstance::TrustConfig(_) => Ok(offline),
-        BaseInstance::PublicGood | BaseInstance::Staging => {
-            load(settings, Refresh::Online(http)).await
-        }
+    if settings.base.is_local() {
+        Ok(offline)
+    } else {
+        load(settings, Refresh::Online(http)).await
     }
+}
+
+fn read_file(path: &Path, what: &'static str, flag: &'static str) -> Result<String, TrustError> {
+    std::fs::read_to_string(path).map_err(|source| TrustError::ReadFile {
+        path: path.to_owned(),
+        what,
+        flag,
+        source,
+    })
+}
+
+/// A `trusted_root.json` (`--trusted-root`).
+fn read_trusted_root(path: &Path) -> Result<TrustedRoot, TrustError> {
+    let json = read_file(path, "trusted root", "--trusted-root")?;
+    TrustedRoot::from_json(&json).map_err(|source| TrustError::ParseFile {
+        path: path.to_owned(),
+        what: "trusted root",
+        flag: "--trusted-root",
+        expected:
+            "a trusted_root.json (protobuf-specs TrustedRoot, as `cosign --trusted-root` takes)",
+        source,
+    })
+}
+
+/// A SigningConfig v0.2 (`--signing-config`); the crate checks its media type.
+fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
+    let json = read_file(path, "signing config", "--signing-config")?;
+    SigningConfig::from_json(&json).map_err(|source| TrustError::ParseFile {
+        path: path.to_owned(),
+        what: "signing config",
+        flag: "--signing-config",
+        expected: "a SigningConfig with mediaType application/vnd.dev.sigstore.signingconfig.v0.2+json (as `cosign --signing-config` takes)",
+        source,
+    })
 }
 
 async fn well_known(

@@ -30,6 +30,8 @@ pub struct ActionInputs {
     pub overwrite: Option<String>,
     pub staging: Option<String>,
     pub trust_config: Option<String>,
+    pub signing_config: Option<String>,
+    pub trusted_root: Option<String>,
     pub rekor_version: Option<String>,
     pub verify: Option<String>,
     pub identity_token: Option<String>,
@@ -134,9 +136,16 @@ impl ActionSettings {
         };
         let staging = boolean("staging", inputs.staging)?;
         let trust_config = nonempty(inputs.trust_config).map(PathBuf::from);
-        if staging == Some(true) && trust_config.is_some() {
-            return Err(SettingsError::ConflictingInstance(Vocabulary::Action));
-        }
+        let signing_config = nonempty(inputs.signing_config).map(PathBuf::from);
+        let trusted_root = nonempty(inputs.trusted_root).map(PathBuf::from);
+        // Checked here so the error names the inputs, not the flags.
+        super::base_instance(
+            staging == Some(true),
+            trust_config.clone(),
+            signing_config.clone(),
+            trusted_root.clone(),
+            Vocabulary::Action,
+        )?;
         let overwrite = boolean("overwrite", inputs.overwrite)?;
         let layer = SignLayer {
             inputs: Some(paths),
@@ -146,6 +155,8 @@ impl ActionSettings {
                 .map(|t| (TokenOrigin::ActionInput, Secret::new(t))),
             staging,
             trust_config,
+            signing_config,
+            trusted_root,
             rekor_version,
             allow_private_repository: boolean(
                 "allow-private-repository",
@@ -213,8 +224,48 @@ mod tests {
             "input `staging` and input `trust-config` both choose the Sigstore instance: keep one of them"
         );
         assert_eq!(
-            SettingsError::ConflictingInstance(Vocabulary::Cli).to_string(),
+            SettingsError::ConflictingInstance {
+                vocabulary: Vocabulary::Cli,
+                first: "staging",
+                second: "trust-config"
+            }
+            .to_string(),
             "--staging and --trust-config both choose the Sigstore instance: keep one of them"
+        );
+    }
+
+    /// `signing-config` + `trusted-root` (cosign v3's pair) choose a local
+    /// instance; one without the other names the missing input.
+    #[test]
+    fn signing_config_and_trusted_root_go_together() {
+        let s = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_SIGNING-CONFIG", "s.json"),
+            ("INPUT_TRUSTED-ROOT", "r.json"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.sign.instance.base,
+            crate::trust::BaseInstance::Files {
+                signing_config: "s.json".into(),
+                trusted_root: "r.json".into()
+            }
+        );
+        let e = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_SIGNING-CONFIG", "s.json")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `signing-config` needs input `trusted-root`: the signing config says where requests go, the trusted root what to trust; fix: pass both (the pair cosign v3 takes), or one ClientTrustConfig with input `trust-config`"
+        );
+        let e = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_TRUST-CONFIG", "t.json"),
+            ("INPUT_TRUSTED-ROOT", "r.json"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("input `trust-config` and input `trusted-root`"),
+            "{e}"
         );
     }
 

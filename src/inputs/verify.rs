@@ -101,9 +101,11 @@ impl VerifySettings {
             (false, None, Some(config)) => VerifyTrust::Instance(BaseInstance::TrustConfig(config)),
             (false, None, None) => VerifyTrust::Instance(BaseInstance::PublicGood),
             _ => {
-                return Err(SettingsError::ConflictingInstance(
-                    super::release::Vocabulary::Cli,
-                ))
+                return Err(SettingsError::ConflictingInstance {
+                    vocabulary: super::release::Vocabulary::Cli,
+                    first: "staging",
+                    second: "trust-config",
+                })
             }
         };
         // Each artifact waits on file reads between CPU work, so one per core

@@ -84,7 +84,7 @@ fn check_repository_visibility(
     let public_instance = match &settings.instance.base {
         BaseInstance::PublicGood => "public-good",
         BaseInstance::Staging => "staging",
-        BaseInstance::TrustConfig(_) => return Ok(()),
+        BaseInstance::TrustConfig(_) | BaseInstance::Files { .. } => return Ok(()),
     };
     match token.identity().non_public_repository() {
         Some((repository, visibility)) if !settings.allow_private_repository => {

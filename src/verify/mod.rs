@@ -33,7 +33,6 @@ use crate::bundle_io::{self, BundleIoError};
 use crate::digest;
 use crate::files::{self, FileError};
 use crate::net;
-use crate::trust::BaseInstance;
 use crate::trust::{self, Refresh, TrustError};
 use cache::CachingVerifier;
 pub use outcome::{Outcome, VerifyArtifactReport, VerifyOutcome};
@@ -368,7 +367,7 @@ async fn load_root(
             Ok((path.display().to_string(), root, Vec::new()))
         }
         VerifyTrust::Instance(base) => {
-            let refresh = if offline || matches!(base, BaseInstance::TrustConfig(_)) {
+            let refresh = if offline || base.is_local() {
                 Refresh::Offline
             } else {
                 Refresh::Online(net::http_client().map_err(VerifyError::Http)?)
