@@ -36,6 +36,11 @@ pub enum BaseInstance {
     PublicGood,
     /// Sigstore staging: embedded trust material, refreshed through TUF.
     Staging,
+    /// GitHub's instance (private repositories' attestations): Fulcio and a
+    /// TSA, no transparency log, no CT log. Its trusted root is embedded and
+    /// refreshed through GitHub's TUF repository; it publishes no signing
+    /// config, so [`GITHUB_SIGNING_CONFIG`] names its services.
+    GitHub,
     /// A ClientTrustConfig file, used as is (no TUF).
     TrustConfig(PathBuf),
     /// A signing config and a trusted root as two files (cosign v3's
@@ -56,6 +61,19 @@ impl BaseInstance {
         )
     }
 }
+
+/// GitHub's services, as its attest action (actions/toolkit's
+/// `@actions/attest`) reaches them for private repositories: Fulcio at
+/// fulcio.githubapp.com, RFC 3161 timestamps at timestamp.githubapp.com, no
+/// transparency log. The start dates are those of the first authorities in
+/// the embedded GitHub trusted root.
+pub const GITHUB_SIGNING_CONFIG: &str = r#"{
+  "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+  "caUrls": [{"url": "https://fulcio.githubapp.com", "majorApiVersion": 1, "validFor": {"start": "2023-10-27T16:30:00Z"}, "operator": "github.com"}],
+  "tsaUrls": [{"url": "https://timestamp.githubapp.com/api/v1/timestamp", "majorApiVersion": 1, "validFor": {"start": "2023-10-27T16:30:00Z"}, "operator": "github.com"}],
+  "rekorTlogConfig": {"selector": "ANY"},
+  "tsaConfig": {"selector": "ANY"}
+}"#;
 
 /// `mediaType` of sigstore-python's `--trust-config` files.
 pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str =
@@ -101,12 +119,54 @@ impl ClientTrustConfig {
     }
 }
 
+/// The transparency log entries go to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogService {
+    pub url: String,
+    pub version: RekorVersion,
+}
+
+/// What an instance's trusted root lets a verifier require: a transparency
+/// log entry when it lists logs, an SCT when it lists CT logs. An instance
+/// without them (GitHub's) cannot vouch for either, so its bundles rest on
+/// an RFC 3161 timestamp instead (sigstore-verify still demands a verified
+/// time); an instance that lists them always requires them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirements {
+    pub log_entry: bool,
+    pub sct: bool,
+}
+
+impl Requirements {
+    pub fn of(root: &TrustedRoot) -> Self {
+        Requirements {
+            log_entry: !root.tlogs.is_empty(),
+            sct: !root.ctlogs.is_empty(),
+        }
+    }
+
+    /// `policy` with the checks this instance cannot back left out.
+    pub fn apply(
+        self,
+        mut policy: sigstore_verify::VerificationPolicy,
+    ) -> sigstore_verify::VerificationPolicy {
+        if !self.log_entry {
+            policy = policy.skip_tlog_unsafe();
+        }
+        if !self.sct {
+            policy = policy.skip_sct();
+        }
+        policy
+    }
+}
+
 /// The services signatures go to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Services {
     pub fulcio: String,
-    pub rekor: String,
-    pub rekor_version: RekorVersion,
+    /// `None` for an instance that keeps no transparency log (GitHub's):
+    /// its bundles carry an RFC 3161 timestamp and no log entry.
+    pub rekor: Option<LogService>,
     /// The full RFC 3161 endpoint; `None` when the instance has no TSA.
     pub tsa: Option<String>,
     /// How the signing config's entries were chosen (before the flags'
@@ -198,6 +258,10 @@ pub enum TrustError {
         selector: String,
         count: usize,
     },
+    #[error("{instance} keeps no transparency log, so each bundle's trusted time is an RFC 3161 timestamp, but it lists no TSA; fix: pass --tsa-url, or a signing config with tsaUrls")]
+    NoLogWithoutTsa { instance: String },
+    #[error("{instance}: the signing config lists no transparency log, but the trusted root lists logs, so a verifier of this instance requires a log entry; fix: add rekorTlogUrls to the signing config, or pass --rekor-url")]
+    NoLogButRequired { instance: String },
     #[error("Rekor v2 entries carry no signed time, so an RFC 3161 timestamp is required, but {instance} has no TSA; fix: pass --tsa-url")]
     V2WithoutTsa { instance: String },
 }
@@ -255,6 +319,9 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
             )
             .await?
         }
+        BaseInstance::GitHub => {
+            well_known(SigstoreInstance::GitHub, "github", &refresh, &mut warnings).await?
+        }
     };
     Ok(Material {
         name,
@@ -268,6 +335,10 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
 pub async fn load(settings: &InstanceSettings, refresh: Refresh) -> Result<Instance, TrustError> {
     let m = material(&settings.base, refresh).await?;
     let services = select_services(settings, &m.signing_config, &m.name)?;
+    // Our own self-verification would refuse every bundle: say why up front.
+    if services.rekor.is_none() && Requirements::of(&m.trusted_root).log_entry {
+        return Err(TrustError::NoLogButRequired { instance: m.name });
+    }
     Ok(Instance {
         name: m.name,
         trusted_root: m.trusted_root,
@@ -331,9 +402,28 @@ async fn well_known(
     refresh: &Refresh,
     warnings: &mut Vec<String>,
 ) -> Result<(String, TrustedRoot, SigningConfig), TrustError> {
+    let embedded = |e| TrustError::Embedded {
+        instance: name.to_owned(),
+        source: e,
+    };
+    // GitHub publishes a trusted root and no signing config: ours names its services.
+    let fixed_signing = match instance {
+        SigstoreInstance::GitHub => {
+            Some(SigningConfig::from_json(GITHUB_SIGNING_CONFIG).map_err(embedded)?)
+        }
+        _ => None,
+    };
     if let Refresh::Online(http) = refresh {
         let config = TufConfig::for_instance(instance).with_http_client(http.clone());
-        match tokio::time::timeout(TUF_TIMEOUT, sigstore_trust_root::fetch_trust_material(config)).await {
+        let fetched = async {
+            match &fixed_signing {
+                Some(signing) => TrustedRoot::from_tuf(config)
+                    .await
+                    .map(|root| (root, signing.clone())),
+                None => sigstore_trust_root::fetch_trust_material(config).await,
+            }
+        };
+        match tokio::time::timeout(TUF_TIMEOUT, fetched).await {
             Ok(Ok((root, signing))) => return Ok((name.to_owned(), root, signing)),
             Ok(Err(e)) => warnings.push(format!(
                 "could not refresh {name} trust material through TUF ({e}); using the embedded snapshot"
@@ -344,19 +434,18 @@ async fn well_known(
             )),
         }
     }
-    let embedded = |e| TrustError::Embedded {
-        instance: name.to_owned(),
-        source: e,
-    };
     let root = instance.embedded_trusted_root().map_err(embedded)?;
-    let signing = instance
-        .embedded_signing_config()
-        .map_err(embedded)?
-        .ok_or_else(|| TrustError::MissingService {
-            instance: name.to_owned(),
-            service: "signing config",
-            flag: "--trust-config",
-        })?;
+    let signing = match fixed_signing {
+        Some(signing) => signing,
+        None => instance
+            .embedded_signing_config()
+            .map_err(embedded)?
+            .ok_or_else(|| TrustError::MissingService {
+                instance: name.to_owned(),
+                service: "signing config",
+                flag: "--trust-config",
+            })?,
+    };
     Ok((name.to_owned(), root, signing))
 }
 
@@ -372,6 +461,16 @@ fn select_services(
         RekorVersion::V1 => 1,
         RekorVersion::V2 => 2,
     });
+    // A URL flag replaces the config's entries of that kind: they are
+    // neither chosen nor judged.
+    let mut config = config.clone();
+    if settings.rekor_url.is_some() {
+        config.rekor_tlog_urls.clear();
+    }
+    if settings.tsa_url.is_some() {
+        config.tsa_urls.clear();
+    }
+    let config = &config;
     let selection = selection::select(
         config,
         jiff::Timestamp::now(),
@@ -396,11 +495,13 @@ fn select_services(
         .fulcio_url
         .clone()
         .unwrap_or_else(|| selection.ca().url.clone());
-    let (rekor, rekor_version) = match &settings.rekor_url {
-        Some(url) => (
-            url.clone(),
-            settings.rekor_version.unwrap_or(RekorVersion::V1),
-        ),
+    let rekor = match &settings.rekor_url {
+        Some(url) => Some(LogService {
+            url: url.clone(),
+            version: settings.rekor_version.unwrap_or(RekorVersion::V1),
+        }),
+        // An instance that lists no log keeps none (GitHub's).
+        None if config.rekor_tlog_urls.is_empty() => None,
         None => {
             let logs = &selection.tlogs;
             if logs.chosen.len() > 1 {
@@ -423,7 +524,10 @@ fn select_services(
             } else {
                 RekorVersion::V1
             };
-            (log.url.clone(), version)
+            Some(LogService {
+                url: log.url.clone(),
+                version,
+            })
         }
     };
     let tsa = match &settings.tsa_url {
@@ -437,15 +541,22 @@ fn select_services(
         }
         None => selection.tsas.chosen.first().map(|t| t.url.clone()),
     };
-    if rekor_version == RekorVersion::V2 && tsa.is_none() {
-        return Err(TrustError::V2WithoutTsa {
-            instance: name.into(),
-        });
+    match (&rekor, &tsa) {
+        (Some(log), None) if log.version == RekorVersion::V2 => {
+            return Err(TrustError::V2WithoutTsa {
+                instance: name.into(),
+            })
+        }
+        (None, None) => {
+            return Err(TrustError::NoLogWithoutTsa {
+                instance: name.into(),
+            })
+        }
+        _ => {}
     }
     Ok(Services {
         fulcio,
         rekor,
-        rekor_version,
         tsa,
         selection: Some(selection),
     })
@@ -476,6 +587,12 @@ mod tests {
             }
         })
         .to_string()
+    }
+
+    /// The chosen log's URL and version (the instance must have one).
+    fn log(i: &Instance) -> (&str, RekorVersion) {
+        let l = i.services.rekor.as_ref().expect("a log");
+        (l.url.as_str(), l.version)
     }
 
     fn settings(path: &Path) -> InstanceSettings {
@@ -511,7 +628,7 @@ mod tests {
         let offline = load(&s, Refresh::Offline).await.unwrap();
         std::fs::remove_file(&path).unwrap();
         let refreshed = refresh(&s, offline, reqwest::Client::new()).await.unwrap();
-        assert_eq!(refreshed.services.rekor, "http://127.0.0.1:2");
+        assert_eq!(log(&refreshed).0, "http://127.0.0.1:2");
         assert!(matches!(
             load(&s, Refresh::Offline).await,
             Err(TrustError::ReadTrustConfig { .. })
@@ -527,10 +644,7 @@ mod tests {
             true,
         );
         let i = load_json(&both, |_| {}).await.unwrap();
-        assert_eq!(
-            (i.services.rekor.as_str(), i.services.rekor_version),
-            ("http://127.0.0.1:3", RekorVersion::V2)
-        );
+        assert_eq!(log(&i), ("http://127.0.0.1:3", RekorVersion::V2));
         assert_eq!(
             i.services.tsa.as_deref(),
             Some("http://127.0.0.1:4/api/v1/timestamp")
@@ -546,10 +660,7 @@ mod tests {
         let i = load_json(&both, |s| s.rekor_version = Some(RekorVersion::V1))
             .await
             .unwrap();
-        assert_eq!(
-            (i.services.rekor.as_str(), i.services.rekor_version),
-            ("http://127.0.0.1:2", RekorVersion::V1)
-        );
+        assert_eq!(log(&i), ("http://127.0.0.1:2", RekorVersion::V1));
     }
 
     /// ALL over two operators' logs would need two entries per bundle:
@@ -568,7 +679,7 @@ mod tests {
         let i = load_json(&json, |s| s.rekor_url = Some("http://r".into()))
             .await
             .unwrap();
-        assert_eq!(i.services.rekor, "http://r");
+        assert_eq!(log(&i).0, "http://r");
     }
 
     #[tokio::test]
@@ -576,7 +687,7 @@ mod tests {
         let i = load_json(&trust_config(&[("http://127.0.0.1:3", 2)], true), |_| {})
             .await
             .unwrap();
-        assert_eq!(i.services.rekor_version, RekorVersion::V2);
+        assert_eq!(log(&i).1, RekorVersion::V2);
         let e = load_json(&trust_config(&[("http://127.0.0.1:3", 2)], false), |_| {})
             .await
             .unwrap_err();
@@ -601,16 +712,10 @@ mod tests {
         .unwrap();
         let s = &i.services;
         assert_eq!(
-            (
-                s.fulcio.as_str(),
-                s.rekor.as_str(),
-                s.rekor_version,
-                s.tsa.as_deref()
-            ),
+            (s.fulcio.as_str(), log(&i), s.tsa.as_deref()),
             (
                 "http://f",
-                "http://r",
-                RekorVersion::V1,
+                ("http://r", RekorVersion::V1),
                 Some("http://t/ts")
             )
         );
@@ -640,6 +745,58 @@ mod tests {
         );
     }
 
+    /// GitHub's instance: its embedded trusted root (no logs, no CT logs, so
+    /// a verifier requires neither), Fulcio and the TSA at githubapp.com, no
+    /// log.
+    #[tokio::test]
+    async fn github_signs_with_fulcio_and_a_tsa_and_no_log() {
+        let s = InstanceSettings {
+            base: BaseInstance::GitHub,
+            fulcio_url: None,
+            rekor_url: None,
+            rekor_version: None,
+            tsa_url: None,
+        };
+        let i = load(&s, Refresh::Offline).await.unwrap();
+        assert_eq!(i.services.fulcio, "https://fulcio.githubapp.com");
+        assert_eq!(i.services.rekor, None);
+        assert_eq!(
+            i.services.tsa.as_deref(),
+            Some("https://timestamp.githubapp.com/api/v1/timestamp")
+        );
+        assert_eq!(
+            Requirements::of(&i.trusted_root),
+            Requirements {
+                log_entry: false,
+                sct: false
+            }
+        );
+        let public = SigstoreInstance::PublicGood
+            .embedded_trusted_root()
+            .unwrap();
+        assert_eq!(
+            Requirements::of(&public),
+            Requirements {
+                log_entry: true,
+                sct: true
+            }
+        );
+    }
+
+    /// A signing config without logs is only usable with a trusted root that
+    /// requires none, and then needs a TSA for the bundle's trusted time.
+    #[tokio::test]
+    async fn no_log_needs_a_root_without_logs_and_a_tsa() {
+        let e = load_json(&trust_config(&[], true), |_| {})
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TrustError::NoLogButRequired { .. }), "{e}");
+        let e = load_json(&trust_config(&[], false), |_| {})
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TrustError::NoLogWithoutTsa { .. }), "{e}");
+    }
+
     #[tokio::test]
     async fn public_good_loads_offline_from_the_embedded_snapshot() {
         let s = InstanceSettings {
@@ -651,7 +808,7 @@ mod tests {
         };
         let i = load(&s, Refresh::Offline).await.unwrap();
         assert_eq!(i.services.fulcio, "https://fulcio.sigstore.dev");
-        assert_eq!(i.services.rekor_version, RekorVersion::V1);
+        assert_eq!(log(&i).1, RekorVersion::V1);
         assert!(i.warnings.is_empty());
     }
 }

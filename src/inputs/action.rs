@@ -15,7 +15,7 @@ use super::{Env, SettingsError, SignLayer, SignSettings};
 use crate::oidc::{Secret, TokenOrigin};
 use clap::ValueEnum as _;
 
-use crate::vocab::{RekorVersion, ReleaseMode};
+use crate::vocab::{InstanceName, RekorVersion, ReleaseMode};
 
 /// Every input of `action.yml`, as the runner passes it: `INPUT_` + the name
 /// uppercased, hyphens kept (`INPUT_RELEASE-TAG`). Empty means "not given".
@@ -28,6 +28,7 @@ pub struct ActionInputs {
     pub github_token: Option<String>,
     pub dry_run: Option<String>,
     pub overwrite: Option<String>,
+    pub instance: Option<String>,
     pub staging: Option<String>,
     pub trust_config: Option<String>,
     pub signing_config: Option<String>,
@@ -64,6 +65,8 @@ pub enum ActionInputError {
     NoInputs,
     #[error("input `rekor-version` is `{0}`: use 1 or 2")]
     RekorVersion(String),
+    #[error("input `instance` is `{0}`: use public-good, staging or github")]
+    Instance(String),
     #[error("input `release-mode` is `{0}`: use existing, draft or auto")]
     ReleaseMode(String),
 }
@@ -139,7 +142,14 @@ impl ActionSettings {
         let signing_config = nonempty(inputs.signing_config).map(PathBuf::from);
         let trusted_root = nonempty(inputs.trusted_root).map(PathBuf::from);
         // Checked here so the error names the inputs, not the flags.
+        let instance = match nonempty(inputs.instance) {
+            None => None,
+            Some(v) => {
+                Some(InstanceName::from_str(&v, false).map_err(|_| ActionInputError::Instance(v))?)
+            }
+        };
         super::base_instance(
+            instance,
             staging == Some(true),
             trust_config.clone(),
             signing_config.clone(),
@@ -153,6 +163,7 @@ impl ActionSettings {
             dry_run: boolean("dry-run", inputs.dry_run)?,
             identity_token: nonempty(inputs.identity_token)
                 .map(|t| (TokenOrigin::ActionInput, Secret::new(t))),
+            instance,
             staging,
             trust_config,
             signing_config,
@@ -231,6 +242,29 @@ mod tests {
             }
             .to_string(),
             "--staging and --trust-config both choose the Sigstore instance: keep one of them"
+        );
+    }
+
+    /// `instance: github` chooses GitHub's instance; an unknown name is named.
+    #[test]
+    fn instance_input() {
+        let s = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_INSTANCE", "github")]).unwrap();
+        assert_eq!(s.sign.instance.base, crate::trust::BaseInstance::GitHub);
+        let e = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_INSTANCE", "gitlab")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `instance` is `gitlab`: use public-good, staging or github"
+        );
+        let e = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_INSTANCE", "github"),
+            ("INPUT_STAGING", "true"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("input `instance` and input `staging`"),
+            "{e}"
         );
     }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::vocab::{RekorVersion, ReleaseMode};
+use crate::vocab::{InstanceName, RekorVersion, ReleaseMode};
 
 /// Sign release artifacts with Sigstore keyless signing.
 #[derive(Debug, Parser)]
@@ -207,6 +207,9 @@ pub struct UploadArgs {
 #[group(id = "instance")]
 #[command(next_help_heading = "Sigstore instance")]
 pub struct InstanceArgs {
+    /// A well-known instance: public-good (default), staging, or github (GitHub's: no public log, for private repositories)
+    #[arg(long = "instance", id = "instance_name", value_name = "NAME", value_enum, conflicts_with_all = ["staging", "trust_config", "signing_config"])]
+    pub instance: Option<InstanceName>,
     /// Use Sigstore's staging instance instead of public-good
     #[arg(long, conflicts_with_all = ["trust_config", "signing_config"])]
     pub staging: bool,
@@ -330,6 +333,10 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAME")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_name: Option<String>,
+    /// A well-known instance: public-good (default), staging, or github (bundles without a log entry, trusted by their timestamp)
+    #[arg(long, value_name = "NAME", value_enum, group = "verify_instance")]
+    #[arg(help_heading = "Trust")]
+    pub instance: Option<InstanceName>,
     /// Use Sigstore's staging instance instead of public-good
     #[arg(long, group = "verify_instance")]
     #[arg(help_heading = "Trust")]

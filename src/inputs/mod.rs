@@ -31,6 +31,7 @@ pub use release::UploadSettings;
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
 use crate::trust::{BaseInstance, InstanceSettings};
+use crate::vocab::InstanceName;
 use crate::vocab::RekorVersion;
 
 /// Artifacts in flight when neither `--jobs` nor an input says otherwise. Signing
@@ -152,6 +153,7 @@ pub struct SignLayer {
     pub jobs: Option<NonZeroUsize>,
     /// The token and the source that gave it (reported; the token never is).
     pub identity_token: Option<(TokenOrigin, Secret)>,
+    pub instance: Option<InstanceName>,
     pub staging: Option<bool>,
     pub trust_config: Option<PathBuf>,
     pub signing_config: Option<PathBuf>,
@@ -176,6 +178,7 @@ impl SignLayer {
             dry_run: self.dry_run.or(lower.dry_run),
             jobs: self.jobs.or(lower.jobs),
             identity_token: self.identity_token.or(lower.identity_token),
+            instance: self.instance.or(lower.instance),
             staging: self.staging.or(lower.staging),
             trust_config: self.trust_config.or(lower.trust_config),
             signing_config: self.signing_config.or(lower.signing_config),
@@ -206,6 +209,7 @@ impl SignLayer {
             identity_token: args
                 .identity_token
                 .map(|t| (TokenOrigin::Flag, Secret::new(t))),
+            instance: args.instance.instance,
             staging: flag(args.instance.staging),
             trust_config: args.instance.trust_config,
             signing_config: args.instance.signing_config,
@@ -311,9 +315,10 @@ fn resolve_output(global: &GlobalArgs, env: &Env) -> OutputSettings {
 }
 
 /// The instance the instance-choosing settings name: at most one of
-/// staging, a ClientTrustConfig, or the signing config + trusted root pair
+/// a named instance (`instance`, or `staging`), a ClientTrustConfig, or the signing config + trusted root pair
 /// (both or neither); `vocabulary` spells the errors.
 pub(crate) fn base_instance(
+    instance: Option<InstanceName>,
     staging: bool,
     trust_config: Option<PathBuf>,
     signing_config: Option<PathBuf>,
@@ -327,6 +332,7 @@ pub(crate) fn base_instance(
         (None, None) => None,
     };
     let named: Vec<&'static str> = [
+        instance.is_some().then_some("instance"),
         staging.then_some("staging"),
         trust_config.is_some().then_some("trust-config"),
         pair,
@@ -361,8 +367,12 @@ pub(crate) fn base_instance(
                 missing: "signing-config",
             })
         }
-        (None, None, None) if staging => BaseInstance::Staging,
-        (None, None, None) => BaseInstance::PublicGood,
+        (None, None, None) => match instance {
+            _ if staging => BaseInstance::Staging,
+            None | Some(InstanceName::PublicGood) => BaseInstance::PublicGood,
+            Some(InstanceName::Staging) => BaseInstance::Staging,
+            Some(InstanceName::GitHub) => BaseInstance::GitHub,
+        },
     })
 }
 
@@ -382,6 +392,7 @@ impl SignSettings {
             .filter(|i| !i.is_empty())
             .ok_or(SettingsError::NoInputs)?;
         let base = base_instance(
+            l.instance,
             l.staging.unwrap_or(false),
             l.trust_config,
             l.signing_config,
@@ -535,6 +546,16 @@ mod tests {
             sign(&["sign", "a", "--staging"], &[]).instance.base,
             BaseInstance::Staging
         );
+        for (name, base) in [
+            ("github", BaseInstance::GitHub),
+            ("staging", BaseInstance::Staging),
+            ("public-good", BaseInstance::PublicGood),
+        ] {
+            assert_eq!(
+                sign(&["sign", "a", "--instance", name], &[]).instance.base,
+                base
+            );
+        }
         assert_eq!(
             sign(
                 &[
@@ -576,6 +597,8 @@ mod tests {
         assert!(parse(&["sign", "a", "--rekor-version", "3"]).is_err());
         assert!(parse(&["sign", "a", "--jobs", "0"]).is_err());
         assert!(parse(&["sign", "a", "--staging", "--trust-config", "t"]).is_err());
+        assert!(parse(&["sign", "a", "--instance", "github", "--staging"]).is_err());
+        assert!(parse(&["sign", "a", "--instance", "gitlab"]).is_err());
         // The pair goes together, and with no other instance.
         assert!(parse(&["sign", "a", "--signing-config", "s"]).is_err());
         assert!(parse(&["sign", "a", "--trusted-root", "r"]).is_err());

@@ -22,6 +22,15 @@ use crate::sign::{
 use crate::text::line;
 use crate::vocab::ReleaseMode;
 
+/// Where a bundle's signature was logged: `log index N`, or that the
+/// instance keeps no log.
+fn log_place(index: Option<u64>) -> String {
+    match index {
+        Some(i) => format!("log index {i}"),
+        None => "no transparency log".into(),
+    }
+}
+
 /// One line for an artifact as it finishes.
 pub fn artifact_line(a: &ArtifactReport) -> String {
     match &a.outcome {
@@ -30,9 +39,10 @@ pub fn artifact_line(a: &ArtifactReport) -> String {
             timestamped,
             ..
         } => format!(
-            "✅ Signed: {} -> {} (log index {log_index}{})",
+            "✅ Signed: {} -> {} ({}{})",
             line(a.path.display()),
             line(a.bundle.display()),
+            log_place(*log_index),
             if *timestamped { ", timestamped" } else { "" }
         ),
         Outcome::Reused { .. } => {
@@ -82,12 +92,14 @@ fn identity_line(r: &SignReport) -> String {
 /// escaped by the choice's `Display`).
 fn instance_line(r: &SignReport) -> String {
     let i = &r.instance;
+    let rekor = match (&i.rekor, i.rekor_version) {
+        (Some(url), Some(v)) => format!("Rekor {v} {}", line(url)),
+        _ => "no transparency log".into(),
+    };
     let mut s = format!(
-        "Instance: {} (Fulcio {}, Rekor {} {}{})",
+        "Instance: {} (Fulcio {}, {rekor}{})",
         line(&i.name),
         line(&i.fulcio),
-        i.rekor_version,
-        line(&i.rekor),
         i.tsa
             .as_deref()
             .map(|t| format!(", TSA {}", line(t)))
@@ -136,9 +148,10 @@ pub fn provenance_line(p: &ProvenanceReport) -> String {
             timestamped,
             ..
         } => format!(
-            "✅ Provenance: {} ({} subject(s), log index {log_index}{})",
+            "✅ Provenance: {} ({} subject(s), {}{})",
             line(p.path.display()),
             subjects.len(),
+            log_place(*log_index),
             if *timestamped { ", timestamped" } else { "" }
         ),
         ProvenanceOutcome::Failed { error } => {

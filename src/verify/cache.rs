@@ -84,6 +84,9 @@ impl Checked {
 /// One run's verifier, with the per-certificate cache described above.
 pub struct CachingVerifier {
     verifier: Verifier,
+    /// What the trusted root can vouch for (no log entry or SCT is required
+    /// by an instance that lists no logs or CT logs: GitHub's).
+    requirements: crate::trust::Requirements,
     anchors: Vec<Anchor>,
     checked: RwLock<HashMap<Vec<u8>, Arc<Checked>>>,
 }
@@ -104,6 +107,7 @@ impl CachingVerifier {
         }
         Ok(CachingVerifier {
             verifier,
+            requirements: crate::trust::Requirements::of(root),
             anchors,
             checked: RwLock::new(HashMap::new()),
         })
@@ -130,6 +134,7 @@ impl CachingVerifier {
         bundle: &Bundle,
         policy: &VerificationPolicy,
     ) -> Result<VerificationResult, SigError> {
+        let policy = &self.requirements.apply(policy.clone());
         let full_chain = matches!(
             policy.certificate(),
             CertificatePolicy::Verify {
