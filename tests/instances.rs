@@ -238,3 +238,98 @@ async fn unusable_signing_configs_are_refused_by_name() {
         .requests(releasekit_sandbox::Service::Fulcio)
         .is_empty());
 }
+
+/// The GitHub-style instance (Fulcio leaves without an SCT, the TSA, no
+/// Rekor; a trusted root with no logs and no CT logs): the bundle has no log
+/// entry and one RFC 3161 timestamp, verifies against that instance, and is
+/// refused against an instance that keeps a log, for its missing entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_github_style_instance_signs_without_a_log() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let github = sandbox.trust_config_github_path();
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(github)
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("no transparency log, timestamped"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::RekorV1)
+        .is_empty());
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::RekorV2)
+        .is_empty());
+    let b = read_json(&work.path("a.whl.sigstore.json"));
+    let material = &b["verificationMaterial"];
+    assert!(
+        material["tlogEntries"]
+            .as_array()
+            .is_none_or(|e| e.is_empty()),
+        "{b}"
+    );
+    assert_eq!(
+        material["timestampVerificationData"]["rfc3161Timestamps"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    let verify = |trust: &Path| {
+        let mut cmd = bin(work.dir.path());
+        cmd.arg("verify")
+            .arg("--trust-config")
+            .arg(trust)
+            .arg("--cert-identity")
+            .arg(sandbox.identity())
+            .arg("--cert-oidc-issuer")
+            .arg(sandbox.issuer())
+            .arg("a.whl");
+        cmd
+    };
+    let o = run(verify(github)).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).starts_with("✅ Verified: a.whl"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(verify(sandbox.trust_config_path())).await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("❌ a.whl: No transparency log entry: this instance requires one"),
+        "{out}"
+    );
+    assert!(out.contains("--instance github"), "{out}");
+}
+
+/// `--instance github` names GitHub's services and no log in the dry run.
+#[test]
+fn the_github_instance_in_a_dry_run() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let o = bin(work.dir.path())
+        .args(["sign", "a.whl", "--dry-run", "--instance", "github"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    assert!(
+        text.contains("Instance: github (Fulcio https://fulcio.githubapp.com, no transparency log, TSA https://timestamp.githubapp.com/api/v1/timestamp)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("chosen: rekorTlogUrls: none listed"),
+        "{text}"
+    );
+}

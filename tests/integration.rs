@@ -31,7 +31,8 @@ mod github_lies;
 mod identity;
 /// Expanding files, directories and globs into artifacts.
 mod inputs;
-/// Signing-config service selection, `--signing-config` + `--trusted-root`, peers' same choice.
+/// Signing-config service selection, `--signing-config` + `--trusted-root`, peers' same
+/// choice, the GitHub-style instance without a log.
 mod instances;
 /// Independent verifiers (sigstore-python, cosign) accept what we write.
 mod interop;

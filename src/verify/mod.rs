@@ -99,6 +99,8 @@ pub enum Failure {
     LogEntryMismatch(String),
     #[error("Timestamp invalid: {0}")]
     TimestampInvalid(String),
+    #[error("No transparency log entry: this instance requires one ({0}) — a bundle from GitHub's Sigstore instance (private repositories) verifies with --instance github")]
+    NoLogEntry(String),
     #[error("Bundle invalid: {0}")]
     BundleInvalid(String),
     #[error(transparent)]
@@ -165,6 +167,11 @@ impl Failure {
             }
             SigError::TransparencyLog(t) => Failure::LogProofInvalid(t.to_string()),
             SigError::Timestamp(t) => Failure::TimestampInvalid(t.to_string()),
+            // The trusted root lists logs (else no entry is required): an
+            // instance without a log made this bundle, or its entry was cut.
+            other if bundle.verification_material.tlog_entries.is_empty() => {
+                Failure::NoLogEntry(other.to_string())
+            }
             other => Failure::BundleInvalid(other.to_string()),
         }
     }
