@@ -16,7 +16,7 @@
 
 pub mod action;
 pub mod cli;
-pub mod release;
+pub mod upload;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ use crate::verify::settings::VerifySettings;
 pub use action::ActionSettings;
 pub use cli::Cli;
 use cli::{CliCommand, GlobalArgs, SignArgs};
-pub use release::UploadSettings;
+pub use upload::UploadSettings;
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
 use crate::trust::{BaseInstance, InstanceSettings};
@@ -232,13 +232,13 @@ pub enum SettingsError {
     NoInputs,
     #[error("{} and {} both choose the Sigstore instance: keep one of them", .vocabulary.name(first), .vocabulary.name(second))]
     ConflictingInstance {
-        vocabulary: release::Vocabulary,
+        vocabulary: upload::Vocabulary,
         first: &'static str,
         second: &'static str,
     },
     #[error("{} needs {}: the signing config says where requests go, the trusted root what to trust; fix: pass both (the pair cosign v3 takes), or one ClientTrustConfig with {}", .vocabulary.name(given), .vocabulary.name(missing), .vocabulary.name("trust-config"))]
     IncompleteInstanceFiles {
-        vocabulary: release::Vocabulary,
+        vocabulary: upload::Vocabulary,
         given: &'static str,
         missing: &'static str,
     },
@@ -247,7 +247,7 @@ pub enum SettingsError {
     #[error("{flag} is not a valid regular expression ({reason}); fix: check the pattern (it is anchored: it must match the whole value)")]
     InvalidRegexp { flag: &'static str, reason: String },
     #[error(transparent)]
-    Upload(#[from] release::UploadSettingsError),
+    Upload(#[from] upload::UploadSettingsError),
     #[error(transparent)]
     Action(#[from] action::ActionInputError),
     #[error(
@@ -272,7 +272,7 @@ impl Settings {
         let output = resolve_output(&cli.global, env);
         let command = match cli.command {
             CliCommand::Sign(args) => {
-                let upload = release::UploadLayer {
+                let upload = upload::UploadLayer {
                     upload: args.upload.upload.then_some(true),
                     release_tag: args.upload.release_tag.clone(),
                     repo: args.upload.repo.clone(),
@@ -283,7 +283,7 @@ impl Settings {
                 };
                 let mut sign = SignSettings::resolve(SignLayer::from_args(*args), env)?;
                 sign.upload =
-                    release::resolve(upload, env, sign.overwrite, release::Vocabulary::Cli)?;
+                    upload::resolve(upload, env, sign.overwrite, upload::Vocabulary::Cli)?;
                 Command::Sign(sign)
             }
             CliCommand::Action => {
@@ -323,7 +323,7 @@ pub(crate) fn base_instance(
     trust_config: Option<PathBuf>,
     signing_config: Option<PathBuf>,
     trusted_root: Option<PathBuf>,
-    vocabulary: release::Vocabulary,
+    vocabulary: upload::Vocabulary,
 ) -> Result<BaseInstance, SettingsError> {
     let pair = match (&signing_config, &trusted_root) {
         (Some(_), None) => Some("signing-config"),
@@ -397,7 +397,7 @@ impl SignSettings {
             l.trust_config,
             l.signing_config,
             l.trusted_root,
-            release::Vocabulary::Cli,
+            upload::Vocabulary::Cli,
         )?;
         let checked = |flag: &'static str, v: Option<String>| match v {
             Some(v) if !crate::vocab::is_http_url(&v) => {

@@ -11,9 +11,9 @@ use std::num::NonZeroUsize;
 use super::cli::VerifyArgs;
 use super::{Env, SettingsError};
 use crate::oidc::Secret;
-use crate::release::Repo;
 use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
+use crate::vocab::Repo;
 use crate::vocab::GITHUB_ACTIONS_ISSUER;
 
 impl VerifySettings {
@@ -102,7 +102,7 @@ impl VerifySettings {
                 config,
                 None,
                 root,
-                super::release::Vocabulary::Cli,
+                super::upload::Vocabulary::Cli,
             )?),
         };
         // Each artifact waits on file reads between CPU work, so one per core
@@ -146,7 +146,7 @@ fn release_source(
         ),
         None => None,
     };
-    let api_url = super::release::api_url(env)?;
+    let api_url = super::upload::api_url(env)?;
     Ok(ReleaseSource {
         repo,
         tag: tag.to_owned(),
