@@ -1,10 +1,16 @@
 //! The Sigstore instance a run signs with: its trusted root and its service URLs.
 //!
-//! Owns choosing the instance (public-good by default, `--staging`, or a
-//! ClientTrustConfig file), refreshing well-known instances through TUF with a
-//! short timeout and an embedded fallback, and applying `--fulcio-url`,
-//! `--rekor-url`, `--rekor-version` and `--tsa-url`. This is the only module that
-//! knows service URLs. It does not talk to Fulcio, Rekor or the TSA.
+//! Owns choosing the instance (public-good by default, staging, GitHub's, a
+//! ClientTrustConfig file, or a signing config + trusted root pair),
+//! refreshing well-known instances through TUF with a short timeout and an
+//! embedded fallback, turning the signing config's selection
+//! ([`selection::select`], the client spec's rules) into the services this
+//! signer can use (one log entry and at most one timestamp per bundle; no log
+//! only for an instance whose trusted root lists none, and then a TSA), and
+//! applying `--fulcio-url`, `--rekor-url`, `--rekor-version` and `--tsa-url`.
+//! [`Requirements`] says what a verifier of the instance can require. This is
+//! the only module that knows service URLs. It does not talk to Fulcio, Rekor
+//! or the TSA.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

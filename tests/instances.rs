@@ -10,7 +10,7 @@ use std::process::Command;
 use releasekit_sandbox::{peers, Sandbox};
 use serde_json::{json, Value};
 
-use crate::util::{accepted, bin, code, run, sigstore_python_verifies, stdout, Work};
+use crate::util::{accepted, bin, code, run, sign_with, sigstore_python_verifies, stdout, Work};
 
 const CLIENT_TRUST_CONFIG: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 
@@ -124,13 +124,8 @@ async fn sigstore_python_makes_the_same_choice() {
         let theirs = work.file("theirs.whl", "theirs");
         let (_, trust) = write_configs(&sandbox, &work, &v1_and_v2(&sandbox, v2_end));
 
-        let mut cmd = bin(work.dir.path());
-        cmd.arg("sign")
-            .arg("--trust-config")
-            .arg(&trust)
-            .arg("--identity-token")
-            .arg(sandbox.token())
-            .arg("ours.whl");
+        let mut cmd = sign_with(&sandbox, work.dir.path(), &trust);
+        cmd.arg("ours.whl");
         assert_eq!(code(&run(cmd).await), 0);
 
         let mut py = Command::new(&python);
@@ -174,24 +169,7 @@ async fn peers_accept_bundles_from_the_signing_config_pair() {
         sigstore_python_verifies(&python, &sandbox, sandbox.trust_config_path(), None, &a);
     }
     if let Some(cosign) = cosign {
-        let o = Command::new(cosign)
-            .args([
-                "verify-blob",
-                "--new-bundle-format",
-                "--use-signed-timestamps",
-                "--bundle",
-            ])
-            .arg(&bundle)
-            .arg("--trusted-root")
-            .arg(sandbox.trusted_root_path())
-            .arg("--certificate-identity")
-            .arg(sandbox.identity())
-            .arg("--certificate-oidc-issuer")
-            .arg(sandbox.issuer())
-            .arg(&a)
-            .output()
-            .unwrap();
-        accepted(o, "cosign");
+        crate::util::cosign_verifies(&cosign, &sandbox, &bundle, &a);
     }
 }
 
@@ -249,13 +227,8 @@ async fn the_github_style_instance_signs_without_a_log() {
     let work = Work::new();
     work.file("a.whl", "a");
     let github = sandbox.trust_config_github_path();
-    let mut cmd = bin(work.dir.path());
-    cmd.arg("sign")
-        .arg("--trust-config")
-        .arg(github)
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("a.whl");
+    let mut cmd = sign_with(&sandbox, work.dir.path(), github);
+    cmd.arg("a.whl");
     let o = run(cmd).await;
     assert_eq!(code(&o), 0);
     assert!(
