@@ -483,6 +483,14 @@ mod tests {
     }
 
     fn issue(ca: &CertificateAuthority, san: San) -> (Certificate, SigningKey) {
+        issue_with(ca, san, true)
+    }
+
+    fn issue_with(
+        ca: &CertificateAuthority,
+        san: San,
+        embed_sct: bool,
+    ) -> (Certificate, SigningKey) {
         let key = SigningKey::random(&mut rand::rngs::OsRng);
         let spki = key.verifying_key().to_public_key_der().unwrap();
         let der = ca
@@ -496,7 +504,7 @@ mod tests {
                 }],
                 not_before: SystemTime::now(),
                 validity: Duration::from_secs(600),
-                embed_sct: true,
+                embed_sct,
             })
             .unwrap();
         (Certificate::from_der(&der).unwrap(), key)
@@ -589,6 +597,18 @@ mod tests {
         assert!(
             matches!(&san.0[..], [GeneralName::Rfc822Name(e)] if e.as_str() == "dev@example.com")
         );
+    }
+
+    /// The GitHub-style instance's leaves: no SCT list and no poison, still
+    /// signed by the intermediate.
+    #[test]
+    fn a_leaf_without_an_sct_has_neither_sct_nor_poison() {
+        let ca = CertificateAuthority::generate(SystemTime::now());
+        let (leaf, _) = issue_with(&ca, San::Uri("https://example.com/id".into()), false);
+        assert!(find(&leaf, CT_PRECERT_SCTS).is_empty());
+        assert!(find(&leaf, CT_PRECERT_POISON).is_empty());
+        let (with, _) = issue(&ca, San::Uri("https://example.com/id".into()));
+        assert_eq!(find(&with, CT_PRECERT_SCTS).len(), 1);
     }
 
     /// Rebuild RFC 6962's signed structure the way verifiers do (remove the SCT list
