@@ -41,7 +41,7 @@
 //! them per bundle, 55 % of the CPU). So when every entry is a Rekor v1 entry
 //! with a SET, an integrated time and an inclusion proof, sigstore-verify is
 //! asked to skip the log checks (`skip_tlog_unsafe`), which still verifies
-//! each SET and that no integrated time lies in the future, and [`log_evidence`]
+//! each SET and that no integrated time lies in the future, and `log_evidence`
 //! redoes the rest of its step for each entry, as sigstore-verify 0.15.1's
 //! `verify_tlog_entries` does: the Merkle inclusion proof of the logged body up
 //! to the proof's root, a checkpoint for that same root signed by a trusted
