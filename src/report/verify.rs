@@ -104,7 +104,7 @@ impl From<&Policy> for PolicyReport {
 }
 
 /// One line per artifact; with `verbose`, who signed a verified one.
-pub fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
+pub(crate) fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
     match &a.outcome {
         VerifyOutcome::Verified(v) if verbose => format!(
             "✅ Verified: {} (signed by {}, issuer {}{})",
@@ -123,7 +123,7 @@ pub fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
 }
 
 /// With no identity pinned: who signed, and the exact flags that pin them.
-pub fn pin_hint(r: &VerifyReport) -> String {
+pub(crate) fn pin_hint(r: &VerifyReport) -> String {
     let mut s = String::new();
     for signer in &r.signers {
         let issuer = signer.issuer.as_deref().unwrap_or("none");
