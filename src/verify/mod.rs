@@ -14,6 +14,7 @@
 pub mod cache;
 mod outcome;
 pub mod policy;
+pub mod provenance;
 pub mod release;
 pub mod settings;
 pub mod targets;
@@ -33,6 +34,7 @@ use crate::bundle_io::{self, BundleIoError};
 use crate::digest;
 use crate::files::{self, FileError};
 use crate::net;
+use crate::text;
 use crate::trust::BaseInstance;
 use crate::trust::{self, Refresh, TrustError};
 use cache::CachingVerifier;
@@ -56,6 +58,10 @@ pub struct Verified {
     integrated_time: Option<jiff::Timestamp>,
     /// Whether a verified RFC 3161 timestamp vouched for the signing time.
     timestamped: bool,
+    /// The build-provenance statement that names this artifact, when it was
+    /// checked against one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance: Option<provenance::ProvenanceMatch>,
 }
 
 impl Verified {
@@ -70,6 +76,28 @@ impl Verified {
     }
     pub fn log_index(&self) -> Option<u64> {
         self.log_index
+    }
+    pub fn provenance(&self) -> Option<&provenance::ProvenanceMatch> {
+        self.provenance.as_ref()
+    }
+
+    /// Proof that an artifact with `digests` is a subject of `statement`,
+    /// which verified: only made from a match [`provenance::Checked::find`] found.
+    fn from_statement(
+        statement: &provenance::VerifiedStatement,
+        found: provenance::ProvenanceMatch,
+        digests: &provenance::Digests,
+    ) -> Verified {
+        Verified {
+            identity: statement.identity().to_owned(),
+            issuer: statement.issuer().map(str::to_owned),
+            sha256: digests.sha256.to_hex(),
+            size: Some(digests.size),
+            log_index: statement.log_index(),
+            integrated_time: None,
+            timestamped: statement.timestamped(),
+            provenance: Some(found),
+        }
     }
 }
 
@@ -104,6 +132,45 @@ pub enum Failure {
     BundleInvalid(String),
     #[error(transparent)]
     Policy(#[from] PolicyMismatch),
+    #[error("Not an attestation: {0}")]
+    NotAnAttestation(String),
+    #[error(
+        "Predicate type mismatch: expected {expected:?}, found {:?} (check --predicate-type)",
+        text::line(found)
+    )]
+    PredicateType { expected: String, found: String },
+    #[error("Attestation cannot vouch for a file: {0}")]
+    NoComputableDigest(String),
+    #[error("Attestation names no sha256 subject: {0}; fix: verify it with --provenance FILE, which matches sha256, sha384 and sha512 subjects")]
+    NoSha256Subject(String),
+    #[error("Not in the provenance: {}", not_in_provenance(file, sha256, *verified, failed))]
+    NotInProvenance {
+        file: PathBuf,
+        sha256: String,
+        verified: usize,
+        failed: Vec<String>,
+    },
+}
+
+/// "no verified statement of FILE names this file", and why statements failed.
+fn not_in_provenance(file: &Path, sha256: &str, verified: usize, failed: &[String]) -> String {
+    let mut s = if verified == 0 {
+        format!("no statement of {} verified", file.display())
+    } else {
+        format!(
+            "none of the {verified} verified statement(s) of {} has a subject with this file's digest (sha256 {sha256}): the file was modified after the build, or is not one of its outputs",
+            file.display()
+        )
+    };
+    if !failed.is_empty() {
+        s.push_str(if verified == 0 {
+            ": "
+        } else {
+            "; did not verify: "
+        });
+        s.push_str(&failed.join("; "));
+    }
+    s
 }
 
 impl Failure {
@@ -132,6 +199,11 @@ impl Failure {
     /// apart. The bundle is only read for wording: the verdict is the crate's.
     fn from_verifier(e: SigError, bundle: &Bundle, digest: &Sha256Hash) -> Failure {
         let digest_matches = message_digest_matches(bundle, digest);
+        if matches!(e, SigError::ArtifactMismatch(_)) {
+            if let Some(f) = no_sha256_subject(bundle) {
+                return f;
+            }
+        }
         match e {
             SigError::ArtifactMismatch(_) | SigError::SignatureInvalid(_)
                 if digest_matches == Some(false) =>
@@ -193,6 +265,8 @@ pub enum VerifyError {
     Release(#[from] crate::release::ReleaseError),
     #[error("{repo} has no tag `{tag}`, so the commit its release's assets must be signed at is unknown (GitHub creates a release's tag when it is published; a draft has none yet): check the tag, or pass --allow-other-commits to accept assets signed at any commit of {repo}")]
     NoTag { repo: String, tag: String },
+    #[error(transparent)]
+    Provenance(#[from] provenance::ProvenanceFileError),
     #[error("cannot create the download directory {}: {source}", dir.display())]
     Download {
         dir: PathBuf,
@@ -221,6 +295,9 @@ pub const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-re
 pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
     if let Some(source) = &settings.release {
         return run_release(settings, source).await;
+    }
+    if let Some(file) = &settings.provenance {
+        return run_provenance(settings, file).await;
     }
     // 1. Find the work before loading anything, so a typo fails fast.
     let found = targets::build(
@@ -286,6 +363,80 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
         warnings,
         release: None,
     })
+}
+
+/// `verify ARTIFACTS --provenance FILE`: each statement of FILE verified once,
+/// then each artifact hashed (SHA-256, SHA-384, SHA-512 in one pass) and
+/// looked up among the verified statements' subjects (see [`provenance`]).
+async fn run_provenance(settings: &VerifySettings, file: &Path) -> Result<Outcome, VerifyError> {
+    let found = targets::against_provenance(&settings.inputs, settings.recursive, file)?;
+    let lines = provenance::read_file(file)?;
+    let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
+    if settings.policy.accepts_any_identity() {
+        warnings.push(ANY_IDENTITY_WARNING.to_owned());
+    }
+    let verifier = CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
+        instance: instance.clone(),
+        source,
+    })?;
+    let (policy, predicate_type, source) = (
+        settings.policy.clone(),
+        settings.predicate_type.clone(),
+        file.to_owned(),
+    );
+    let checked = tokio::task::spawn_blocking(move || {
+        provenance::check_all(&verifier, &policy, &predicate_type, &source, lines)
+    })
+    .await
+    .map_err(VerifyError::Task)?;
+    warnings.extend(checked.failures());
+    let checked = Arc::new(checked);
+
+    let mut results: Vec<_> = futures::stream::iter(found.targets.into_iter().enumerate())
+        .map(|(i, t)| {
+            let checked = checked.clone();
+            let task = tokio::task::spawn_blocking(move || {
+                let outcome = match against_statements(&checked, &t) {
+                    Ok(v) => VerifyOutcome::Verified(v),
+                    Err(e) => VerifyOutcome::Failed {
+                        error: e.to_string(),
+                    },
+                };
+                VerifyArtifactReport {
+                    path: t.artifact,
+                    bundle: t.bundle,
+                    outcome,
+                }
+            });
+            async move { (i, task.await) }
+        })
+        .buffer_unordered(settings.jobs.get())
+        .collect()
+        .await;
+    results.sort_unstable_by_key(|(i, _)| *i);
+    let artifacts = results
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(VerifyError::Task)?;
+    Ok(Outcome {
+        instance,
+        policy: settings.policy.clone(),
+        signers: signers(&settings.policy, &artifacts),
+        artifacts,
+        unsigned: found.unsigned,
+        warnings,
+        release: None,
+    })
+}
+
+/// One artifact against verified statements; blocking (reads the file).
+fn against_statements(checked: &provenance::Checked, target: &Target) -> Result<Verified, Failure> {
+    let digests = provenance::Digests::of_file(&target.artifact, target.file)?;
+    match checked.find(&digests) {
+        Some((statement, found)) => Ok(Verified::from_statement(statement, found, &digests)),
+        None => Err(checked.not_found(&digests)),
+    }
 }
 
 /// `verify --release`: the release's assets, verified without cloning or
@@ -462,6 +613,7 @@ pub(crate) fn check_bundle(
             .timestamp_verification_data
             .rfc3161_timestamps
             .is_empty(),
+        provenance: None,
     })
 }
 
@@ -510,6 +662,35 @@ fn webpki_window(detail: &str) -> Option<String> {
     } else {
         format!("signed at {time}, but the certificate is valid only from {bound}")
     })
+}
+
+/// A DSSE bundle whose statement has no sha256 subject was not refused
+/// because the file changed: it cannot be matched by a SHA-256 at all.
+fn no_sha256_subject(bundle: &Bundle) -> Option<Failure> {
+    let statement = provenance::statement_of(bundle).ok()?;
+    if statement.subject.iter().any(|s| s.digest.sha256.is_some()) {
+        return None;
+    }
+    let algorithms: std::collections::BTreeSet<String> = statement
+        .subject
+        .iter()
+        .flat_map(|s| {
+            s.digest
+                .sha512
+                .map(|_| "sha512".to_owned())
+                .into_iter()
+                .chain(s.digest.other.keys().cloned())
+        })
+        .collect();
+    let found: Vec<String> = algorithms.into_iter().collect();
+    Some(Failure::NoSha256Subject(format!(
+        "its subjects carry {}",
+        if found.is_empty() {
+            "no digest".to_owned()
+        } else {
+            text::line(&found.join(", "))
+        }
+    )))
 }
 
 /// Whether the bundle's declared SHA-256 message digest equals the

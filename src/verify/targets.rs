@@ -64,6 +64,8 @@ pub enum TargetError {
     BadDigest(String),
     #[error("`{0}` names an artifact by its digest, so its bundle cannot be found next to it; fix: pass --bundle FILE")]
     DigestNeedsBundle(String),
+    #[error("`{0}` names an artifact by its digest, and --provenance checks files; fix: pass the file itself")]
+    DigestWithProvenance(String),
 }
 
 /// Expand `args` into targets; `bundle` (from `--bundle`) replaces the bundle
@@ -199,6 +201,56 @@ fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
         });
     }
     Ok(())
+}
+
+/// `verify --provenance FILE`: every artifact the arguments name, each
+/// checked against `provenance` instead of a bundle. A directory means its
+/// files except bundles and provenance files (`*.intoto.jsonl`); a file
+/// named explicitly is checked whatever its name.
+pub fn against_provenance(
+    args: &[String],
+    recursive: bool,
+    provenance: &Path,
+) -> Result<Targets, TargetError> {
+    let mut out = Targets::default();
+    for arg in args {
+        if arg.starts_with("sha256:") {
+            return Err(TargetError::DigestWithProvenance(arg.clone()));
+        }
+        let is_dir = Path::new(arg).is_dir();
+        let plan = plan::build(&PlanInput {
+            args: std::slice::from_ref(arg),
+            recursive,
+            output_dir: None,
+            overwrite: true,
+        })
+        .map_err(|e| match e {
+            PlanError::NoMatch { pattern } => TargetError::NoMatch(pattern),
+            e => TargetError::Plan(e),
+        })?;
+        for a in plan.artifacts {
+            let is_provenance = a
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(crate::provenance::EXTENSION));
+            if is_dir && is_provenance {
+                continue;
+            }
+            out.targets.push(Target {
+                artifact: a.path,
+                bundle: provenance.to_owned(),
+                missing: None,
+                digest: None,
+                file: a.file,
+            });
+        }
+    }
+    let mut seen = HashSet::new();
+    out.targets.retain(|t| {
+        seen.insert(std::fs::canonicalize(&t.artifact).unwrap_or_else(|_| t.artifact.clone()))
+    });
+    Ok(out)
 }
 
 /// `dir/a.whl.sigstore.json` -> `dir/a.whl`.
