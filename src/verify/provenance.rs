@@ -182,11 +182,17 @@ pub fn read_file(path: &Path) -> Result<Vec<(usize, Vec<u8>)>, ProvenanceFileErr
     split_lines(path, &bytes)
 }
 
-/// The non-empty lines of a JSON Lines file (CRLF tolerated), numbered from 1.
+/// The statements of a provenance file, numbered by line from 1: its
+/// non-empty lines (JSON Lines, CRLF tolerated), or the whole file when it is
+/// one JSON document (a bundle written pretty, as `sigstore attest --bundle`
+/// and `.sigstore.json` files are).
 pub fn split_lines(
     path: &Path,
     bytes: &[u8],
 ) -> Result<Vec<(usize, Vec<u8>)>, ProvenanceFileError> {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Ok(vec![(1, bytes.to_vec())]);
+    }
     let mut lines = Vec::new();
     for (i, l) in bytes.split(|b| *b == b'\n').enumerate() {
         let l = l.strip_suffix(b"\r").unwrap_or(l);
@@ -554,6 +560,9 @@ mod tests {
     fn lines_are_capped_and_numbered() {
         let p = Path::new("p.intoto.jsonl");
         let lines = split_lines(p, b"\n{\"a\":1}\r\n  \n{\"b\":2}").unwrap();
+        // One pretty JSON document is one statement.
+        let pretty = b"{\n  \"a\": 1\n}\n";
+        assert_eq!(split_lines(p, pretty).unwrap(), vec![(1, pretty.to_vec())]);
         assert_eq!(
             lines,
             vec![(2, b"{\"a\":1}".to_vec()), (4, b"{\"b\":2}".to_vec())]
