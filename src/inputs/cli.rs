@@ -232,8 +232,9 @@ pub struct InstanceArgs {
 #[command(
     after_help = "Regular expressions are anchored: --cert-identity-regexp 'https://github.com/org/.*' \
 must match the whole identity, as if written ^(?:...)$. (cosign's are unanchored, so there \
-`org/repo` also matches `evil-org/repo-fork`.)\n\nWithout --cert-identity or \
---cert-identity-regexp any Sigstore identity is accepted (a warning says so)."
+`org/repo` also matches `evil-org/repo-fork`.) --signer-workflow and --signer-repo are literal, \
+not patterns as in GitHub's CLI.\n\nWithout --cert-identity, --cert-identity-regexp, \
+--signer-workflow or --signer-repo any Sigstore identity is accepted (a warning says so)."
 )]
 pub struct VerifyArgs {
     /// Artifacts, directories (every artifact there that has a bundle), glob patterns, or sha256:<hex> (an artifact known by its digest; with --bundle)
@@ -308,11 +309,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "OWNER/REPO")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_repository: Option<String>,
-    /// Git ref the source was built from (e.g. `refs/tags/v1.0.0`); GitHub's CLI spells it --source-ref
+    /// Git ref the source was built from (e.g. `refs/tags/v1.0.0`)
     #[arg(long, value_name = "REF", visible_alias = "source-ref")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_ref: Option<String>,
-    /// Commit SHA the source was built from; GitHub's CLI spells it --source-digest
+    /// Commit SHA the source was built from
     #[arg(long, value_name = "SHA", visible_alias = "source-digest")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_sha: Option<String>,

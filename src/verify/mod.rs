@@ -733,6 +733,43 @@ mod tests {
 
     use super::*;
 
+    /// npm's provenance (`pkg:npm/NAME@VERSION`, sha512 only) given to
+    /// `verify --bundle`: not "artifact modified", but what it is.
+    #[test]
+    fn an_attestation_without_sha256_subjects_is_not_a_modified_artifact() {
+        use sigstore_types::{Digest, DsseEnvelope, DsseSignature, PayloadBytes, Subject};
+        let statement = sigstore_types::Statement::new(
+            vec![Subject::new(
+                "pkg:npm/left-pad@1.3.0",
+                Digest::sha512(sigstore_crypto::sha512(b"tarball")),
+            )],
+            crate::provenance::SLSA_PROVENANCE_V1,
+            serde_json::json!({}),
+        );
+        let envelope = DsseEnvelope::new(
+            crate::provenance::PAYLOAD_TYPE.to_owned(),
+            PayloadBytes::new(serde_json::to_vec(&statement).unwrap()),
+            DsseSignature::new(
+                sigstore_types::SignatureBytes::new(vec![1]),
+                Default::default(),
+            ),
+        );
+        let bundle = sigstore_bundle::BundleV03::with_certificate_and_dsse(
+            sigstore_types::DerCertificate::new(vec![0x30]),
+            envelope,
+        )
+        .into_bundle();
+        let e = Failure::from_verifier(
+            SigError::ArtifactMismatch("no subject".into()),
+            &bundle,
+            &sigstore_crypto::sha256(b"tarball"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "Attestation names no sha256 subject: its subjects carry sha512; fix: verify it with --provenance FILE, which matches sha256, sha384 and sha512 subjects"
+        );
+    }
+
     #[test]
     fn webpki_window_wording() {
         let d = "certificate chain validation failed: CertExpired { time: UnixTime(1795597435), not_after: UnixTime(1795597434) }";
