@@ -443,3 +443,94 @@ async fn sigstore_python_attestations_verify() {
         assert!(stdout(&o).contains("by sha256"), "{}", stdout(&o));
     }
 }
+
+/// `verify --release` uses the release's `*.intoto.jsonl` assets: each
+/// signed asset must also be a subject of a verified statement (its line
+/// says which), an asset with no bundle is verified by the provenance alone,
+/// and an unsigned asset no statement names stays unsigned.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_release_uses_the_releases_provenance() {
+    use crate::verify_release::{client, signed_release, verify_release};
+    use releasekit_sign::release::identical_only;
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = signed_release(&sandbox).await;
+    work.file("extra.bin", "only in the provenance");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1).args([
+        "--overwrite",
+        "--provenance",
+        "--provenance-name",
+        "app-1.0.intoto.jsonl",
+        "dist",
+        "extra.bin",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let releases = client(&sandbox);
+    let release = releases.find(crate::verify_release::TAG).await.unwrap();
+    for (name, path) in [
+        ("app-1.0.intoto.jsonl", work.path("app-1.0.intoto.jsonl")),
+        ("extra.bin", work.path("extra.bin")),
+    ] {
+        releases
+            .upload_as(
+                &release,
+                name,
+                &path,
+                "application/octet-stream",
+                false,
+                &identical_only,
+            )
+            .await
+            .unwrap();
+    }
+
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    for asset in ["app-1.0.tar.gz", "app-1.0.whl", "extra.bin"] {
+        assert!(
+            out.contains(&format!(
+                "✅ Verified: {asset} (subject `{asset}` of app-1.0.intoto.jsonl line 1, by sha256)"
+            )),
+            "{out}"
+        );
+    }
+    assert!(out.contains("⚠ Unsigned: NOTES.txt"), "{out}");
+    assert!(!out.contains("Unsigned: app-1.0.intoto.jsonl"), "{out}");
+    assert!(
+        stderr(&o).contains(
+            "app-1.0.intoto.jsonl: 1 statement(s) verified; every asset must be a subject of one"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // Only what verified landed; an asset with no bundle lands alone.
+    assert_eq!(
+        consumer.listing(),
+        [
+            "got/app-1.0.tar.gz",
+            "got/app-1.0.tar.gz.sigstore.json",
+            "got/app-1.0.whl",
+            "got/app-1.0.whl.sigstore.json",
+            "got/extra.bin"
+        ]
+    );
+
+    // Another predicate type: no statement verifies, so no asset does.
+    let o = run(verify_release(
+        &sandbox,
+        &Work::new(),
+        &["--predicate-type", "https://example.com/other/v1"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("❌ app-1.0.whl: Not in the provenance: no statement of app-1.0.intoto.jsonl verified: line 1: Predicate type mismatch"),
+        "{out}"
+    );
+    // With no statement to name it, the bundle-less asset is unsigned.
+    assert!(out.contains("⚠ Unsigned: extra.bin"), "{out}");
+}

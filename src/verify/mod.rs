@@ -81,6 +81,14 @@ impl Verified {
         self.provenance.as_ref()
     }
 
+    /// This proof, with the provenance statement that also names the artifact.
+    fn with_provenance(self, found: provenance::ProvenanceMatch) -> Verified {
+        Verified {
+            provenance: Some(found),
+            ..self
+        }
+    }
+
     /// Proof that an artifact with `digests` is a subject of `statement`,
     /// which verified: only made from a match [`provenance::Checked::find`] found.
     fn from_statement(
@@ -145,7 +153,8 @@ pub enum Failure {
     NoSha256Subject(String),
     #[error("Not in the provenance: {}", not_in_provenance(file, sha256, *verified, failed))]
     NotInProvenance {
-        file: PathBuf,
+        /// The provenance file(s), as shown.
+        file: String,
         sha256: String,
         verified: usize,
         failed: Vec<String>,
@@ -153,13 +162,12 @@ pub enum Failure {
 }
 
 /// "no verified statement of FILE names this file", and why statements failed.
-fn not_in_provenance(file: &Path, sha256: &str, verified: usize, failed: &[String]) -> String {
+fn not_in_provenance(file: &str, sha256: &str, verified: usize, failed: &[String]) -> String {
     let mut s = if verified == 0 {
-        format!("no statement of {} verified", file.display())
+        format!("no statement of {file} verified")
     } else {
         format!(
-            "none of the {verified} verified statement(s) of {} has a subject with this file's digest (sha256 {sha256}): the file was modified after the build, or is not one of its outputs",
-            file.display()
+            "none of the {verified} verified statement(s) of {file} has a subject with this file's digest (sha256 {sha256}): the file was modified after the build, or is not one of its outputs"
         )
     };
     if !failed.is_empty() {
@@ -462,7 +470,15 @@ async fn run_release(
             source.repo, source.tag
         ));
     }
-    let found = release::run(source, &verifier, &settings.policy, settings.jobs).await?;
+    let found = release::run(
+        source,
+        &verifier,
+        &settings.policy,
+        &settings.predicate_type,
+        settings.jobs,
+    )
+    .await?;
+    warnings.extend(found.warnings);
     let policy = policy::Policy {
         source_commit: found.source_commit,
         ..settings.policy.clone()

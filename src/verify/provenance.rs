@@ -71,12 +71,22 @@ pub enum ProvenanceFileError {
     Empty(PathBuf),
 }
 
-/// The statements of a provenance file, each verified or refused.
-#[derive(Debug)]
+/// The statements of one or more provenance files, each verified or refused.
+#[derive(Debug, Default)]
 pub struct Checked {
-    /// Where they came from (a file, or a release asset's name).
+    pub statements: Vec<Line>,
+    /// Provenance files that could not be read at all, with why.
+    pub unusable: Vec<String>,
+}
+
+/// One statement (one line of a provenance file).
+#[derive(Debug)]
+pub struct Line {
+    /// The file it came from (or the release asset's name).
     pub source: PathBuf,
-    pub statements: Vec<(usize, Result<VerifiedStatement, Failure>)>,
+    /// 1-based.
+    pub line: usize,
+    pub result: Result<VerifiedStatement, Failure>,
 }
 
 /// A statement that passed every check: only [`check_line`] makes one.
@@ -104,12 +114,13 @@ pub struct ProvenanceMatch {
     pub predicate_type: String,
 }
 
-/// An artifact's digests, computed in one pass.
+/// An artifact's digests: all three when hashed here in one pass; only
+/// SHA-256 for a release asset (the release client streams SHA-256).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digests {
     pub sha256: Sha256Hash,
-    pub sha384: Vec<u8>,
-    pub sha512: Sha512Hash,
+    pub sha384: Option<Vec<u8>>,
+    pub sha512: Option<Sha512Hash>,
     pub size: u64,
 }
 
@@ -135,10 +146,20 @@ impl Digests {
         };
         Ok(Digests {
             sha256: Sha256Hash::try_from(a.as_bytes()).map_err(std::io::Error::other)?,
-            sha384: b.as_bytes().to_vec(),
-            sha512: Sha512Hash::try_from(c.as_bytes()).map_err(std::io::Error::other)?,
+            sha384: Some(b.as_bytes().to_vec()),
+            sha512: Some(Sha512Hash::try_from(c.as_bytes()).map_err(std::io::Error::other)?),
             size: counted.n,
         })
+    }
+
+    /// Only the SHA-256 (and size) is known.
+    pub fn sha256_only(sha256: Sha256Hash, size: u64) -> Digests {
+        Digests {
+            sha256,
+            sha384: None,
+            sha512: None,
+            size,
+        }
     }
 
     /// Hash the file the targets listed (a regular file only; blocking).
@@ -220,16 +241,15 @@ pub fn check_all(
 ) -> Checked {
     let statements = lines
         .into_iter()
-        .map(|(n, bytes)| {
-            (
-                n,
-                check_line(verifier, policy, predicate_type, source, &bytes),
-            )
+        .map(|(line, bytes)| Line {
+            source: source.to_owned(),
+            line,
+            result: check_line(verifier, policy, predicate_type, source, &bytes),
         })
         .collect();
     Checked {
-        source: source.to_owned(),
         statements,
+        unusable: Vec::new(),
     }
 }
 
@@ -353,20 +373,22 @@ impl VerifiedStatement {
     /// The subject `digests` is, and which algorithm says so.
     pub fn subject_of(&self, digests: &Digests) -> Option<(&str, &'static str)> {
         let s = &self.statement;
+        let sha512 = digests.sha512.as_ref();
+        let sha384 = digests.sha384.as_deref();
         // The crate's comparisons first, for the algorithms it knows.
         let by = if s.matches_sha256(&digests.sha256) {
             "sha256"
-        } else if s.matches_sha512(&digests.sha512) {
+        } else if sha512.is_some_and(|d| s.matches_sha512(d)) {
             "sha512"
-        } else if s.subject.iter().any(|x| matches_sha384(x, &digests.sha384)) {
+        } else if sha384.is_some_and(|d| s.subject.iter().any(|x| matches_sha384(x, d))) {
             "sha384"
         } else {
             return None;
         };
         let subject = s.subject.iter().find(|x| match by {
             "sha256" => x.digest.sha256.as_ref() == Some(&digests.sha256),
-            "sha512" => x.digest.sha512.as_ref() == Some(&digests.sha512),
-            _ => matches_sha384(x, &digests.sha384),
+            "sha512" => x.digest.sha512.as_ref() == sha512,
+            _ => sha384.is_some_and(|d| matches_sha384(x, d)),
         })?;
         Some((subject.name.as_str(), by))
     }
@@ -400,16 +422,22 @@ fn matches_sha384(subject: &sigstore_types::Subject, digest: &[u8]) -> bool {
 }
 
 impl Checked {
+    /// Another file's statements too (a release may carry several).
+    pub fn extend(&mut self, other: Checked) {
+        self.statements.extend(other.statements);
+        self.unusable.extend(other.unusable);
+    }
+
     /// The first verified statement naming `digests`.
     pub fn find(&self, digests: &Digests) -> Option<(&VerifiedStatement, ProvenanceMatch)> {
-        self.statements.iter().find_map(|(line, s)| {
-            let s = s.as_ref().ok()?;
+        self.statements.iter().find_map(|l| {
+            let s = l.result.as_ref().ok()?;
             let (subject, algorithm) = s.subject_of(digests)?;
             Some((
                 s,
                 ProvenanceMatch {
-                    file: self.source.clone(),
-                    line: *line,
+                    file: l.source.clone(),
+                    line: l.line,
                     subject: subject.to_owned(),
                     algorithm,
                     predicate_type: s.predicate_type().to_owned(),
@@ -420,14 +448,34 @@ impl Checked {
 
     /// Why no statement vouches for an artifact with these digests.
     pub fn not_found(&self, digests: &Digests) -> Failure {
+        let mut files: Vec<String> = Vec::new();
+        for l in &self.statements {
+            let f = l.source.display().to_string();
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
         let failed: Vec<String> = self
-            .statements
+            .unusable
             .iter()
-            .filter_map(|(line, s)| s.as_ref().err().map(|e| format!("line {line}: {e}")))
+            .cloned()
+            .chain(self.statements.iter().filter_map(|l| {
+                l.result.as_ref().err().map(|e| {
+                    if files.len() == 1 {
+                        format!("line {}: {e}", l.line)
+                    } else {
+                        format!("{} line {}: {e}", l.source.display(), l.line)
+                    }
+                })
+            }))
             .collect();
-        let verified = self.statements.len() - failed.len();
+        let verified = self.statements.iter().filter(|l| l.result.is_ok()).count();
         Failure::NotInProvenance {
-            file: self.source.clone(),
+            file: if files.is_empty() {
+                "the provenance".to_owned()
+            } else {
+                files.join(", ")
+            },
             sha256: digests.sha256.to_hex(),
             verified,
             failed,
@@ -436,13 +484,15 @@ impl Checked {
 
     /// The statements that did not verify, worded for a warning.
     pub fn failures(&self) -> Vec<String> {
-        self.statements
+        self.unusable
             .iter()
-            .filter_map(|(line, s)| {
-                s.as_ref()
+            .cloned()
+            .chain(self.statements.iter().filter_map(|l| {
+                l.result
+                    .as_ref()
                     .err()
-                    .map(|e| format!("{} line {line} did not verify: {e}", self.source.display()))
-            })
+                    .map(|e| format!("{} line {} did not verify: {e}", l.source.display(), l.line))
+            }))
             .collect()
     }
 }
@@ -474,8 +524,11 @@ mod tests {
     fn one_pass_gives_the_three_digests_and_the_size() {
         let d = digests(b"hello");
         assert_eq!(d.sha256, sigstore_crypto::sha256(b"hello"));
-        assert_eq!(d.sha384, sigstore_crypto::sha384(b"hello").as_bytes());
-        assert_eq!(d.sha512, sigstore_crypto::sha512(b"hello"));
+        assert_eq!(
+            d.sha384.as_deref(),
+            Some(sigstore_crypto::sha384(b"hello").as_bytes())
+        );
+        assert_eq!(d.sha512, Some(sigstore_crypto::sha512(b"hello")));
         assert_eq!(d.size, 5);
     }
 
