@@ -27,6 +27,24 @@ async fn verify(sandbox: &Sandbox, work: &Work, file: &str, args: &[&str]) -> Ou
     run(cmd).await
 }
 
+/// `verify ARTIFACT --provenance FILE FLAGS`: it exits `expected`, and its
+/// report says each of `says`.
+async fn expect(
+    sandbox: &Sandbox,
+    work: &Work,
+    (file, artifact): (&str, &str),
+    flags: &[&str],
+    expected: i32,
+    says: &[&str],
+) {
+    let o = verify(sandbox, work, file, &[&[artifact][..], flags].concat()).await;
+    assert_eq!(code(&o), expected, "{flags:?}");
+    let out = stdout(&o);
+    for s in says {
+        assert!(out.contains(s), "{flags:?}: {s}: {out}");
+    }
+}
+
 /// Sign `paths` with provenance, as a GitHub Actions job with `claims`.
 async fn sign_with_claims(sandbox: &Sandbox, work: &Work, claims: &TokenClaims, paths: &[&str]) {
     let token = sandbox.token_with(claims, Duration::from_secs(600));
@@ -117,34 +135,32 @@ async fn our_provenance_verifies_each_subject_with_github_cli_policy_flags() {
     assert_eq!(artifacts.len(), 3);
 
     // Human lines name the statement, the subject and the digest.
-    let o = verify(
+    let a = (PROVENANCE, "dist/a.whl");
+    let line =
+        "✅ Verified: dist/a.whl (subject `a.whl` of provenance.intoto.jsonl line 1, by sha256)";
+    expect(
         &sandbox,
         &work,
-        PROVENANCE,
-        &["dist/a.whl", "--signer-workflow", workflow],
+        a,
+        &["--signer-workflow", workflow],
+        0,
+        &[line],
     )
     .await;
-    assert_eq!(code(&o), 0);
-    assert!(
-        stdout(&o).contains(
-            "✅ Verified: dist/a.whl (subject `a.whl` of provenance.intoto.jsonl line 1, by sha256)"
-        ),
-        "{}",
-        stdout(&o)
-    );
     let signer_repo = workflow
         .splitn(3, '/')
         .take(2)
         .collect::<Vec<_>>()
         .join("/");
-    let o = verify(
+    expect(
         &sandbox,
         &work,
-        PROVENANCE,
-        &["dist/a.whl", "--signer-repo", &signer_repo],
+        a,
+        &["--signer-repo", &signer_repo],
+        0,
+        &[line],
     )
     .await;
-    assert_eq!(code(&o), 0);
 }
 
 /// Each refusal says what is wrong: a modified artifact, another source
@@ -158,17 +174,18 @@ async fn refusals_say_why() {
     let strict = ["--cert-identity", identity.as_str()];
 
     work.file("dist/a.whl", "a, modified");
-    let o = verify(
+    expect(
         &sandbox,
         &work,
-        PROVENANCE,
-        &[&["dist/a.whl"][..], &strict].concat(),
+        (PROVENANCE, "dist/a.whl"),
+        &strict,
+        1,
+        &[
+            "❌ dist/a.whl: Not in the provenance: none of the 1 verified statement(s) of provenance.intoto.jsonl has a subject with this file's digest",
+            "modified after the build",
+        ],
     )
     .await;
-    assert_eq!(code(&o), 1);
-    let out = stdout(&o);
-    assert!(out.contains("❌ dist/a.whl: Not in the provenance: none of the 1 verified statement(s) of provenance.intoto.jsonl has a subject with this file's digest"), "{out}");
-    assert!(out.contains("modified after the build"), "{out}");
 
     let cases: [(&[&str], &str); 4] = [
         (
@@ -188,18 +205,10 @@ async fn refusals_say_why() {
             "Signer workflow mismatch: expected a workflow of \"octo-org/other\"",
         ),
     ];
+    let why = "❌ dist/b.tar.gz: Not in the provenance: no statement of provenance.intoto.jsonl verified: line 1: ";
     for (flags, message) in cases {
-        let o = verify(
-            &sandbox,
-            &work,
-            PROVENANCE,
-            &[&["dist/b.tar.gz"][..], flags].concat(),
-        )
-        .await;
-        assert_eq!(code(&o), 1, "{flags:?}");
-        let out = stdout(&o);
-        assert!(out.contains("❌ dist/b.tar.gz: Not in the provenance: no statement of provenance.intoto.jsonl verified: line 1: "), "{out}");
-        assert!(out.contains(message), "{flags:?}: {out}");
+        let b = (PROVENANCE, "dist/b.tar.gz");
+        expect(&sandbox, &work, b, flags, 1, &[why, message]).await;
     }
 }
 
@@ -213,21 +222,19 @@ async fn a_self_hosted_runner_is_refused_when_denied() {
     claims.runner_environment = "self-hosted".into();
     sign_with_claims(&sandbox, &work, &claims, &["a.whl"]).await;
 
-    let o = verify(&sandbox, &work, PROVENANCE, &["a.whl"]).await;
-    assert_eq!(code(&o), 0);
-    let o = verify(
+    let a = (PROVENANCE, "a.whl");
+    expect(&sandbox, &work, a, &[], 0, &[]).await;
+    let denied =
+        "Built on a self-hosted runner: the certificate's runner environment is \"self-hosted\"";
+    expect(
         &sandbox,
         &work,
-        PROVENANCE,
-        &["a.whl", "--deny-self-hosted-runners"],
+        a,
+        &["--deny-self-hosted-runners"],
+        1,
+        &[denied],
     )
     .await;
-    assert_eq!(code(&o), 1);
-    assert!(
-        stdout(&o).contains("Built on a self-hosted runner: the certificate's runner environment is \"self-hosted\""),
-        "{}",
-        stdout(&o)
-    );
 }
 
 /// A reusable workflow signs as itself (SAN, Build Signer URI) while the
@@ -261,15 +268,9 @@ async fn a_reusable_workflow_is_the_signer_and_its_caller_the_source() {
         ],
         &["--signer-workflow", &format!("{shared}@refs/heads/main")],
     ];
+    let a = (PROVENANCE, "a.whl");
     for flags in ok {
-        let o = verify(
-            &sandbox,
-            &work,
-            PROVENANCE,
-            &[&["a.whl"][..], flags].concat(),
-        )
-        .await;
-        assert_eq!(code(&o), 0, "{flags:?}");
+        expect(&sandbox, &work, a, flags, 0, &[]).await;
     }
     let caller_workflow = sandbox.default_claims().job_workflow_ref;
     let (caller_workflow, _) = caller_workflow.split_once('@').unwrap();
@@ -285,15 +286,7 @@ async fn a_reusable_workflow_is_the_signer_and_its_caller_the_source() {
         ),
     ];
     for (flags, message) in refused {
-        let o = verify(
-            &sandbox,
-            &work,
-            PROVENANCE,
-            &[&["a.whl"][..], flags].concat(),
-        )
-        .await;
-        assert_eq!(code(&o), 1, "{flags:?}");
-        assert!(stdout(&o).contains(message), "{flags:?}: {}", stdout(&o));
+        expect(&sandbox, &work, a, flags, 1, &[message]).await;
     }
 }
 
@@ -395,6 +388,39 @@ async fn an_unusable_provenance_file_is_a_usage_error() {
     );
 }
 
+/// `sigstore attest` (sigstore-python) a SLSA v1 predicate about `artifact`
+/// as the sandbox's identity, into the bundle `name` in `work`; the test
+/// fails with its output if it refuses.
+pub(crate) fn sigstore_attest(
+    python: &std::path::Path,
+    sandbox: &Sandbox,
+    work: &Work,
+    trust: &std::path::Path,
+    name: &str,
+    artifact: &std::path::Path,
+) {
+    let predicate = work.file(
+        "predicate.json",
+        r#"{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+    );
+    let o = Command::new(python)
+        .arg("--trust-config")
+        .arg(trust)
+        .args(["attest", "--identity-token", &sandbox.token()])
+        .args([
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+            "--predicate",
+        ])
+        .arg(&predicate)
+        .arg("--bundle")
+        .arg(work.path(name))
+        .arg(artifact)
+        .output()
+        .unwrap();
+    crate::util::accepted(o, "sigstore attest");
+}
+
 /// sigstore-python's `sigstore attest` output verifies with our verify, on
 /// Rekor v1 (a `dsse` entry) and v2.
 #[tokio::test(flavor = "multi_thread")]
@@ -406,30 +432,11 @@ async fn sigstore_python_attestations_verify() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     let a = work.file("a.whl", "a");
-    let predicate = work.file(
-        "predicate.json",
-        r#"{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
-    );
     for (trust, name) in [
         (sandbox.trust_config_path(), "py-v1.sigstore.json"),
         (sandbox.trust_config_v2_path(), "py-v2.sigstore.json"),
     ] {
-        let o = Command::new(&python)
-            .arg("--trust-config")
-            .arg(trust)
-            .args(["attest", "--identity-token", &sandbox.token()])
-            .args([
-                "--predicate-type",
-                "https://slsa.dev/provenance/v1",
-                "--predicate",
-            ])
-            .arg(&predicate)
-            .arg("--bundle")
-            .arg(work.path(name))
-            .arg(&a)
-            .output()
-            .unwrap();
-        crate::util::accepted(o, "sigstore attest");
+        sigstore_attest(&python, &sandbox, &work, trust, name, &a);
         let mut cmd = bin(work.dir.path());
         cmd.arg("verify")
             .arg("--trust-config")

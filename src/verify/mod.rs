@@ -61,7 +61,7 @@ pub struct Verified {
     /// The build-provenance statement that names this artifact, when it was
     /// checked against one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    provenance: Option<provenance::ProvenanceMatch>,
+    provenance: Option<Box<provenance::ProvenanceMatch>>,
 }
 
 impl Verified {
@@ -78,13 +78,13 @@ impl Verified {
         self.log_index
     }
     pub fn provenance(&self) -> Option<&provenance::ProvenanceMatch> {
-        self.provenance.as_ref()
+        self.provenance.as_deref()
     }
 
     /// This proof, with the provenance statement that also names the artifact.
     fn with_provenance(self, found: provenance::ProvenanceMatch) -> Verified {
         Verified {
-            provenance: Some(found),
+            provenance: Some(Box::new(found)),
             ..self
         }
     }
@@ -96,15 +96,16 @@ impl Verified {
         found: provenance::ProvenanceMatch,
         digests: &provenance::Digests,
     ) -> Verified {
+        let by = statement.signed_by().clone();
         Verified {
-            identity: statement.identity().to_owned(),
-            issuer: statement.issuer().map(str::to_owned),
+            identity: by.identity,
+            issuer: by.issuer,
             sha256: digests.sha256.to_hex(),
             size: Some(digests.size),
-            log_index: statement.log_index(),
+            log_index: by.log_index,
             integrated_time: None,
-            timestamped: statement.timestamped(),
-            provenance: Some(found),
+            timestamped: by.timestamped,
+            provenance: Some(Box::new(found)),
         }
     }
 }
@@ -299,20 +300,29 @@ impl VerifyError {
 /// The warning printed when no identity constraint is given.
 pub const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted; pass the expected signer (e.g. the release workflow's URL) to verify who signed";
 
-/// Verify every artifact `settings` names.
+/// Verify every artifact `settings` names: against its bundle, or with
+/// `--provenance FILE` against FILE's statements (each verified once, then
+/// each artifact hashed with SHA-256, SHA-384 and SHA-512 in one pass and
+/// looked up among their subjects; see [`provenance`]).
 pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
     if let Some(source) = &settings.release {
         return run_release(settings, source).await;
     }
-    if let Some(file) = &settings.provenance {
-        return run_provenance(settings, file).await;
-    }
     // 1. Find the work before loading anything, so a typo fails fast.
-    let found = targets::build(
-        &settings.inputs,
-        settings.recursive,
-        settings.bundle.as_deref(),
-    )?;
+    let (found, provenance) = match &settings.provenance {
+        Some(file) => (
+            targets::against_provenance(&settings.inputs, settings.recursive, file)?,
+            Some((file.clone(), provenance::read_file(file)?)),
+        ),
+        None => (
+            targets::build(
+                &settings.inputs,
+                settings.recursive,
+                settings.bundle.as_deref(),
+            )?,
+            None,
+        ),
+    };
 
     // 2. Trust material once for the run; TUF only for well-known instances online.
     let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
@@ -321,46 +331,34 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
     }
 
     // 3. One verifier: its keys and anchors are parsed once, not per bundle.
-    let verifier =
-        Arc::new(
-            CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
-                instance: instance.clone(),
-                source,
-            })?,
-        );
-    let policy = Arc::new(settings.policy.clone());
+    let verifier = CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
+        instance: instance.clone(),
+        source,
+    })?;
+    let policy = settings.policy.clone();
 
-    // 4. Hash and verify concurrently (blocking threads: hashing is CPU and
-    //    disk). Taken as they finish, so one slow artifact does not leave a
-    //    core idle behind it, then put back in order so output is stable.
-    let mut results: Vec<_> = futures::stream::iter(found.targets.into_iter().enumerate())
-        .map(|(i, t)| {
-            let verifier = verifier.clone();
-            let policy = policy.clone();
-            let task = tokio::task::spawn_blocking(move || {
-                let outcome = match verify_one(&verifier, &policy, &t) {
-                    Ok(v) => VerifyOutcome::Verified(v),
-                    Err(e) => VerifyOutcome::Failed {
-                        error: e.to_string(),
-                    },
-                };
-                VerifyArtifactReport {
-                    path: t.artifact,
-                    bundle: t.bundle,
-                    outcome,
-                }
-            });
-            async move { (i, task.await) }
-        })
-        .buffer_unordered(settings.jobs.get())
-        .collect()
-        .await;
-    results.sort_unstable_by_key(|(i, _)| *i);
-    let artifacts = results
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(VerifyError::Task)?;
+    // 4. Hash and verify concurrently, reported in order.
+    let artifacts = match provenance {
+        None => {
+            each_target(found.targets, settings.jobs, move |t| {
+                verify_one(&verifier, &policy, t)
+            })
+            .await?
+        }
+        Some((file, lines)) => {
+            let predicate_type = settings.predicate_type.clone();
+            let checked = tokio::task::spawn_blocking(move || {
+                provenance::check_all(&verifier, &policy, &predicate_type, &file, lines)
+            })
+            .await
+            .map_err(VerifyError::Task)?;
+            warnings.extend(checked.failures());
+            each_target(found.targets, settings.jobs, move |t| {
+                against_statements(&checked, t)
+            })
+            .await?
+        }
+    };
 
     Ok(Outcome {
         instance,
@@ -373,38 +371,20 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
     })
 }
 
-/// `verify ARTIFACTS --provenance FILE`: each statement of FILE verified once,
-/// then each artifact hashed (SHA-256, SHA-384, SHA-512 in one pass) and
-/// looked up among the verified statements' subjects (see [`provenance`]).
-async fn run_provenance(settings: &VerifySettings, file: &Path) -> Result<Outcome, VerifyError> {
-    let found = targets::against_provenance(&settings.inputs, settings.recursive, file)?;
-    let lines = provenance::read_file(file)?;
-    let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
-    if settings.policy.accepts_any_identity() {
-        warnings.push(ANY_IDENTITY_WARNING.to_owned());
-    }
-    let verifier = CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
-        instance: instance.clone(),
-        source,
-    })?;
-    let (policy, predicate_type, source) = (
-        settings.policy.clone(),
-        settings.predicate_type.clone(),
-        file.to_owned(),
-    );
-    let checked = tokio::task::spawn_blocking(move || {
-        provenance::check_all(&verifier, &policy, &predicate_type, &source, lines)
-    })
-    .await
-    .map_err(VerifyError::Task)?;
-    warnings.extend(checked.failures());
-    let checked = Arc::new(checked);
-
-    let mut results: Vec<_> = futures::stream::iter(found.targets.into_iter().enumerate())
+/// `check` each target on a blocking thread (hashing is CPU and disk), at
+/// most `jobs` at once, taken as they finish so one slow artifact does not
+/// leave a core idle behind it, then put back in order so output is stable.
+async fn each_target(
+    targets: Vec<Target>,
+    jobs: std::num::NonZeroUsize,
+    check: impl Fn(&Target) -> Result<Verified, Failure> + Send + Sync + 'static,
+) -> Result<Vec<VerifyArtifactReport>, VerifyError> {
+    let check = Arc::new(check);
+    let mut results: Vec<_> = futures::stream::iter(targets.into_iter().enumerate())
         .map(|(i, t)| {
-            let checked = checked.clone();
+            let check = check.clone();
             let task = tokio::task::spawn_blocking(move || {
-                let outcome = match against_statements(&checked, &t) {
+                let outcome = match check(&t) {
                     Ok(v) => VerifyOutcome::Verified(v),
                     Err(e) => VerifyOutcome::Failed {
                         error: e.to_string(),
@@ -418,24 +398,15 @@ async fn run_provenance(settings: &VerifySettings, file: &Path) -> Result<Outcom
             });
             async move { (i, task.await) }
         })
-        .buffer_unordered(settings.jobs.get())
+        .buffer_unordered(jobs.get())
         .collect()
         .await;
     results.sort_unstable_by_key(|(i, _)| *i);
-    let artifacts = results
+    results
         .into_iter()
         .map(|(_, r)| r)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(VerifyError::Task)?;
-    Ok(Outcome {
-        instance,
-        policy: settings.policy.clone(),
-        signers: signers(&settings.policy, &artifacts),
-        artifacts,
-        unsigned: found.unsigned,
-        warnings,
-        release: None,
-    })
+        .map_err(VerifyError::Task)
 }
 
 /// One artifact against verified statements; blocking (reads the file).
@@ -612,25 +583,50 @@ pub(crate) fn check_bundle(
         .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
     policy.check(info)?;
 
-    let entry = bundle.verification_material.tlog_entries.first();
+    let by = SignedBy::of(info, bundle);
     Ok(Verified {
-        identity: info
-            .identity
-            .as_ref()
-            .map(|i| i.as_str().to_owned())
-            .unwrap_or_default(),
-        issuer: info.issuer.clone(),
+        identity: by.identity,
+        issuer: by.issuer,
         sha256: digest.to_hex(),
         size,
-        log_index: entry.map(|e| u64::from(e.log_index)),
+        log_index: by.log_index,
         integrated_time: result.integrated_time(),
-        timestamped: !bundle
-            .verification_material
-            .timestamp_verification_data
-            .rfc3161_timestamps
-            .is_empty(),
+        timestamped: by.timestamped,
         provenance: None,
     })
+}
+
+/// Who signed a bundle sigstore-verify accepted, and how it was logged and
+/// timestamped.
+#[derive(Debug, Clone)]
+pub(crate) struct SignedBy {
+    identity: String,
+    issuer: Option<String>,
+    log_index: Option<u64>,
+    timestamped: bool,
+}
+
+impl SignedBy {
+    fn of(info: &sigstore_crypto::CertificateInfo, bundle: &Bundle) -> SignedBy {
+        SignedBy {
+            identity: info
+                .identity
+                .as_ref()
+                .map(|i| i.as_str().to_owned())
+                .unwrap_or_default(),
+            issuer: info.issuer.clone(),
+            log_index: bundle
+                .verification_material
+                .tlog_entries
+                .first()
+                .map(|e| u64::from(e.log_index)),
+            timestamped: !bundle
+                .verification_material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .is_empty(),
+        }
+    }
 }
 
 fn read_bundle(path: &Path) -> Result<Bundle, Failure> {
@@ -704,7 +700,7 @@ fn no_sha256_subject(bundle: &Bundle) -> Option<Failure> {
         if found.is_empty() {
             "no digest".to_owned()
         } else {
-            text::line(&found.join(", "))
+            text::line(found.join(", "))
         }
     )))
 }

@@ -99,11 +99,13 @@ pub enum GitHubClaim {
 }
 
 impl GitHubClaim {
+    /// The flag that sets it (`--source-ref` and `--source-digest`, as
+    /// GitHub's CLI spells them, are aliases of the ref and SHA flags).
     pub fn flag(self) -> &'static str {
         match self {
             GitHubClaim::Repository => "--cert-github-workflow-repository",
-            GitHubClaim::Ref => "--source-ref / --cert-github-workflow-ref",
-            GitHubClaim::Sha => "--source-digest / --cert-github-workflow-sha",
+            GitHubClaim::Ref => "--cert-github-workflow-ref",
+            GitHubClaim::Sha => "--cert-github-workflow-sha",
             GitHubClaim::Trigger => "--cert-github-workflow-trigger",
             GitHubClaim::Name => "--cert-github-workflow-name",
         }
@@ -527,7 +529,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "Certificate GitHub workflow ref mismatch: expected \"refs/tags/v1\", found \"refs/heads/main\" (check --source-ref / --cert-github-workflow-ref)"
+            "Certificate GitHub workflow ref mismatch: expected \"refs/tags/v1\", found \"refs/heads/main\" (check --cert-github-workflow-ref)"
         );
         let sha = info.ci_claims.source_repository_digest.clone().unwrap();
         assert_eq!(policy(GitHubClaim::Sha, &sha).check(&info), Ok(()));

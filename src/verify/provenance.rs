@@ -42,7 +42,7 @@ use sigstore_verify::VerificationPolicy;
 
 use super::cache::CachingVerifier;
 use super::policy::Policy;
-use super::Failure;
+use super::{Failure, SignedBy};
 use crate::files::{self, FileError, FileId};
 use crate::provenance::{PAYLOAD_TYPE, STATEMENT_V1};
 use crate::text;
@@ -93,10 +93,7 @@ pub struct Line {
 #[derive(Debug, Clone)]
 pub struct VerifiedStatement {
     statement: Statement,
-    identity: String,
-    issuer: Option<String>,
-    log_index: Option<u64>,
-    timestamped: bool,
+    signed: SignedBy,
 }
 
 /// Which subject of which verified statement an artifact is.
@@ -290,22 +287,7 @@ pub fn check_line(
         });
     }
     Ok(VerifiedStatement {
-        identity: info
-            .identity
-            .as_ref()
-            .map(|i| i.as_str().to_owned())
-            .unwrap_or_default(),
-        issuer: info.issuer.clone(),
-        log_index: bundle
-            .verification_material
-            .tlog_entries
-            .first()
-            .map(|e| u64::from(e.log_index)),
-        timestamped: !bundle
-            .verification_material
-            .timestamp_verification_data
-            .rfc3161_timestamps
-            .is_empty(),
+        signed: SignedBy::of(info, &bundle),
         statement,
     })
 }
@@ -364,7 +346,7 @@ fn bindable_digest(statement: &Statement) -> Result<ArtifactDigest, Failure> {
         if found.is_empty() {
             String::new()
         } else {
-            format!(", only {}", text::line(&found.join(", ")))
+            format!(", only {}", text::line(found.join(", ")))
         }
     )))
 }
@@ -393,17 +375,9 @@ impl VerifiedStatement {
         Some((subject.name.as_str(), by))
     }
 
-    pub fn identity(&self) -> &str {
-        &self.identity
-    }
-    pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
-    }
-    pub fn log_index(&self) -> Option<u64> {
-        self.log_index
-    }
-    pub fn timestamped(&self) -> bool {
-        self.timestamped
+    /// Who signed it.
+    pub(crate) fn signed_by(&self) -> &SignedBy {
+        &self.signed
     }
     pub fn predicate_type(&self) -> &str {
         &self.statement.predicate_type
@@ -509,10 +483,12 @@ mod tests {
                 crate::provenance::SLSA_PROVENANCE_V1,
                 serde_json::json!({}),
             ),
-            identity: String::new(),
-            issuer: None,
-            log_index: None,
-            timestamped: false,
+            signed: SignedBy {
+                identity: String::new(),
+                issuer: None,
+                log_index: None,
+                timestamped: false,
+            },
         }
     }
 
@@ -526,7 +502,7 @@ mod tests {
         assert_eq!(d.sha256, sigstore_crypto::sha256(b"hello"));
         assert_eq!(
             d.sha384.as_deref(),
-            Some(sigstore_crypto::sha384(b"hello").as_bytes())
+            Some(&sigstore_crypto::sha384(b"hello").as_bytes()[..])
         );
         assert_eq!(d.sha512, Some(sigstore_crypto::sha512(b"hello")));
         assert_eq!(d.size, 5);
@@ -571,7 +547,7 @@ mod tests {
         );
         assert!(matches_sha384(
             &Subject::new("u", upper.clone()),
-            &digests(data).sha384
+            digests(data).sha384.as_deref().unwrap()
         ));
         let only384 = statement(vec![Subject::new("u", upper)]);
         let e = bindable_digest(&only384.statement).unwrap_err().to_string();
@@ -603,8 +579,8 @@ mod tests {
         ]);
         for f in files {
             let d = digests(f);
-            let crate_says =
-                s.statement.matches_sha256(&d.sha256) || s.statement.matches_sha512(&d.sha512);
+            let crate_says = s.statement.matches_sha256(&d.sha256)
+                || s.statement.matches_sha512(d.sha512.as_ref().unwrap());
             assert_eq!(s.subject_of(&d).is_some(), crate_says);
         }
     }
