@@ -7,9 +7,9 @@
 //! the report (exit 1 when any). Each variant's message names what failed,
 //! where, and the fix; the variants carry the module errors unchanged.
 
+use crate::github::ReleaseError;
 use crate::inputs::SettingsError;
 use crate::plan::PlanError;
-use crate::release::ReleaseError;
 use crate::sign::session::SessionError;
 use crate::sign::SignError;
 use crate::trust::TrustError;
@@ -71,7 +71,6 @@ mod tests {
         let errors = || {
             [
                 ReleaseError::AlreadyPublished { tag: "v1".into() },
-                ReleaseError::BadRepo("x".into()),
                 ReleaseError::BadApiUrl("x".into()),
                 ReleaseError::NoRelease {
                     repo: "o/r".parse().unwrap(),

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Services at the bottom (`oidc`, `trust`, `net`, `bundle_io`, `files`,
-//! `digest`, `release`) never call back up; `vocab` and `text` are leaves.
+//! `digest`, `github`) never call back up; `vocab` and `text` are leaves.
 //! sign may use verify, never the reverse; both return their own outcomes,
 //! from which `report` is built. The library never prints: only the binary chooses what
 //! reaches the terminal and which exit code the process ends with, and every
@@ -22,15 +22,15 @@ pub mod provenance;
 
 pub mod bundle_io;
 pub mod files;
+pub mod github;
 pub mod net;
 pub mod oidc;
-pub mod release;
 pub mod trust;
 
 pub mod sign;
 pub mod upload;
 
-pub mod publish;
+pub mod pipeline;
 pub mod verify;
 
 pub mod report;

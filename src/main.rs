@@ -19,7 +19,7 @@ use releasekit_sign::inputs::{
     action, ActionSettings, Cli, Command, Env, OutputSettings, Settings, SignSettings, Verbosity,
 };
 use releasekit_sign::oidc::Secret;
-use releasekit_sign::publish::{self, Published};
+use releasekit_sign::pipeline::{self, Published};
 use releasekit_sign::report::verify::{self as verify_report, VerifyReport};
 use releasekit_sign::report::{self, human};
 use releasekit_sign::sign::ArtifactReport;
@@ -97,7 +97,7 @@ fn main() -> ExitCode {
 /// `sign`, then the upload when asked for.
 async fn run_publish(settings: &SignSettings, output: OutputSettings) -> Result<Published, Error> {
     let run = run_sign(settings, output, false).await?;
-    Ok(publish::upload(settings, run, true).await)
+    Ok(pipeline::upload(settings, run, true).await)
 }
 
 /// The GitHub Action: sign, upload, check; outputs, summary and annotations.
@@ -126,7 +126,7 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
         }
         _ => false,
     };
-    let published = publish::upload(&settings.sign, run, settings.verify).await;
+    let published = pipeline::upload(&settings.sign, run, settings.verify).await;
     let report = &published.report;
     if uploading {
         if let Some(up) = &report.upload {
@@ -245,7 +245,7 @@ async fn run_sign(
     let show_lines = !output.json && output.verbosity != Verbosity::Quiet;
     let bar = show_lines && output.color && std::io::stderr().is_terminal();
     let mut live = None;
-    let run = publish::sign(settings, |work| {
+    let run = pipeline::sign(settings, |work| {
         let l = Arc::new(Observer {
             live: human::Live::new(
                 work.bytes,

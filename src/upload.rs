@@ -16,7 +16,7 @@
 //! That rule also keeps a differing asset a re-run finds already there (a
 //! fresh runner re-signs, so its bundle differs byte-wise from the valid one
 //! on the release). One asset's failure never loses the others. It prints
-//! nothing and talks to GitHub only through [`crate::release`].
+//! nothing and talks to GitHub only through [`crate::github`].
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -25,9 +25,9 @@ use std::sync::Arc;
 use crate::verify::cache::CachingVerifier;
 use sigstore_types::Sha256Hash;
 
+use crate::github::{identical_only, Release, ReleaseError, Releases, UploadedAsset};
 use crate::inputs::UploadSettings;
 use crate::net::RetryPolicy;
-use crate::release::{identical_only, Release, ReleaseError, Releases, UploadedAsset};
 use crate::report::{AssetKind, AssetReport, UploadPlan, UploadReport};
 use crate::sign::{ArtifactReport, IdentityReport, Outcome, SignReport};
 use crate::verify::policy::Policy;
@@ -105,7 +105,7 @@ pub fn plan(settings: &UploadSettings, sign: &SignReport, check: bool) -> Upload
             .iter()
             .filter(|a| !matches!(a.outcome, Outcome::Failed { .. }))
             .flat_map(|a| files(a, settings.upload_artifacts))
-            .map(|(_, name)| crate::release::github_asset_name(&name))
+            .map(|(_, name)| crate::github::github_asset_name(&name))
             .collect(),
     }
 }
@@ -148,7 +148,7 @@ pub async fn run(
             if let Some(r) = &mut refused {
                 // The release takes no new asset: asking again per asset would
                 // only repeat GitHub's refusal. Those already there still count.
-                let stored = crate::release::github_asset_name(&name);
+                let stored = crate::github::github_asset_name(&name);
                 if !r.present.contains(&stored) {
                     r.missing.push(stored);
                     continue;
@@ -158,7 +158,7 @@ pub async fn run(
                 kind,
                 artifact: a.path.clone(),
                 bundle: a.bundle.clone(),
-                asset: crate::release::github_asset_name(&name),
+                asset: crate::github::github_asset_name(&name),
                 action: None,
                 download_url: None,
                 checked: false,
@@ -276,7 +276,7 @@ fn lacking(sign: &SignReport, upload_artifacts: bool, assets: &[AssetReport]) ->
                     .iter()
                     .any(|r| r.artifact == a.path && r.kind == kind && r.error.is_none());
             if !landed {
-                lacking.push(crate::release::github_asset_name(&name));
+                lacking.push(crate::github::github_asset_name(&name));
             }
         }
     }
@@ -353,7 +353,7 @@ impl Landed<'_> {
     ) -> Result<UploadedAsset, ReleaseError> {
         match kind {
             AssetKind::Bundle => {
-                let stored = crate::release::github_asset_name(name);
+                let stored = crate::github::github_asset_name(name);
                 let equivalent =
                     |bytes: &[u8]| self.expected.check(&stored, bytes, self.sha256, self.size);
                 self.releases

@@ -1,5 +1,6 @@
 //! The words every layer shares: which Rekor API a run logs to, which
-//! release an upload goes to, and the GitHub Actions issuer.
+//! release an upload goes to, a GitHub repository, and the GitHub Actions
+//! issuer.
 //!
 //! A leaf: it imports nothing of this crate, so settings, the stages and the
 //! report can all name these values without importing each other. It owns
@@ -53,9 +54,58 @@ pub enum ReleaseMode {
     Auto,
 }
 
+/// A GitHub repository, `owner/name`: what the upload, `verify --release`
+/// and the identity policy all name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    pub owner: String,
+    pub name: String,
+}
+
+impl std::str::FromStr for Repo {
+    type Err = NotARepo;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let valid = |p: &str| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        match s.split_once('/') {
+            Some((owner, name)) if valid(owner) && valid(name) => Ok(Repo {
+                owner: owner.to_owned(),
+                name: name.to_owned(),
+            }),
+            _ => Err(NotARepo(s.to_owned())),
+        }
+    }
+}
+
+impl std::fmt::Display for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// A repository that is not `owner/name` (the text as given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not owner/name")]
+pub struct NotARepo(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repo_parsing() {
+        let r: Repo = "octo-org/octo.repo_1".parse().unwrap();
+        assert_eq!(
+            (r.owner.as_str(), r.name.as_str()),
+            ("octo-org", "octo.repo_1")
+        );
+        for bad in ["", "owner", "/name", "owner/", "a/b/c", "a b/c"] {
+            assert!(bad.parse::<Repo>().is_err(), "{bad}");
+        }
+    }
     use clap::ValueEnum as _;
 
     /// The flag values, the action inputs' parsing and the JSON agree.

@@ -115,22 +115,25 @@ fn layers_hold() {
         ),
         (
             "trust",
-            &["inputs", "sign", "verify", "report", "upload", "publish"],
+            &["inputs", "sign", "verify", "report", "upload", "pipeline"],
         ),
         (
             "oidc",
-            &["inputs", "sign", "verify", "report", "upload", "publish"],
+            &["inputs", "sign", "verify", "report", "upload", "pipeline"],
         ),
         (
-            "release",
-            &["inputs", "sign", "verify", "report", "upload", "publish"],
+            "github",
+            &["inputs", "sign", "verify", "report", "upload", "pipeline"],
         ),
-        ("verify", &["sign", "report", "inputs", "upload", "publish"]),
+        (
+            "verify",
+            &["sign", "report", "inputs", "upload", "pipeline"],
+        ),
         (
             "provenance",
-            &["sign", "verify", "report", "inputs", "upload", "publish"],
+            &["sign", "verify", "report", "inputs", "upload", "pipeline"],
         ),
-        ("sign", &["report", "upload", "publish"]),
+        ("sign", &["report", "upload", "pipeline"]),
         ("report", &["publish", "error"]),
     ];
     let mut broken = Vec::new();

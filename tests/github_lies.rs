@@ -6,7 +6,7 @@
 
 use releasekit_sandbox::github::ListLie;
 use releasekit_sandbox::Sandbox;
-use releasekit_sign::release::identical_only;
+use releasekit_sign::github::identical_only;
 
 use crate::util::{code, run, stderr, stdout, Work};
 use crate::verify_release::{client, signed_release, verify_release, BOUND, REPO, TAG};

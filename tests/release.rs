@@ -458,9 +458,9 @@ async fn action_inputs_drive_the_lifecycle() {
 /// message says so and names the fix.
 #[tokio::test(flavor = "multi_thread")]
 async fn immutable_release_with_a_stale_asset_explains_the_fix() {
+    use releasekit_sign::github::{identical_only, Releases};
     use releasekit_sign::net::RetryPolicy;
     use releasekit_sign::oidc::Secret;
-    use releasekit_sign::release::{identical_only, Releases};
     let sandbox = Sandbox::start().await.unwrap();
     let id = sandbox
         .github()

@@ -1,13 +1,13 @@
 //! Release upload: `sign --upload` against the sandbox's GitHub, and the
-//! idempotence and retry rules of `releasekit_sign::release` under faults.
+//! idempotence and retry rules of `releasekit_sign::github` under faults.
 
 use std::time::{Duration, Instant};
 
 use releasekit_sandbox::github::ReleaseSpec;
 use releasekit_sandbox::{Fault, Sandbox, Service};
+use releasekit_sign::github::{identical_only, AssetAction, ReleaseError, Releases};
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::oidc::Secret;
-use releasekit_sign::release::{identical_only, AssetAction, ReleaseError, Releases};
 
 use crate::util::{code, run, sign, stdout, verify_bundle, Work};
 

@@ -458,7 +458,7 @@ async fn sigstore_python_attestations_verify() {
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_release_uses_the_releases_provenance() {
     use crate::verify_release::{client, signed_release, verify_release};
-    use releasekit_sign::release::identical_only;
+    use releasekit_sign::github::identical_only;
 
     let sandbox = Sandbox::start().await.unwrap();
     let work = signed_release(&sandbox).await;

@@ -3,9 +3,9 @@
 
 use releasekit_sandbox::github::{GitObject, GitObjectKind, ReleaseSpec};
 use releasekit_sandbox::Sandbox;
+use releasekit_sign::github::{identical_only, Releases};
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::oidc::Secret;
-use releasekit_sign::release::{identical_only, Releases};
 
 use crate::util::{bin, code, run, sign, stdout, Work};
 

@@ -857,17 +857,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// GitHub renames uploaded assets: characters outside a conservative set become '.'.
+/// The name GitHub lists for an uploaded asset. Its REST documentation
+/// ("Upload a release asset"): "GitHub renames asset filenames that have
+/// special characters, non-alphanumeric characters, and leading or trailing
+/// periods. The List release assets endpoint lists the renamed filenames."
+/// What users report of github.com: a space, `~`, `:` and parentheses each
+/// become `.`, and a file named `.config` is listed as `default.config`.
 fn normalize_asset_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '@' | '~') {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect()
+    const KEPT_PUNCTUATION: &str = ".-_+@";
+    let mut out = String::with_capacity(name.len() + 8);
+    if name.starts_with('.') {
+        out.push_str("default");
+    }
+    for c in name.chars() {
+        let kept = c.is_ascii_alphanumeric() || KEPT_PUNCTUATION.contains(c);
+        out.push(if kept { c } else { '.' });
+    }
+    out
 }
 
 /// What a handler needs from its state; lets tests serve a lone `GitHub`.
@@ -2165,6 +2171,9 @@ mod tests {
     #[test]
     fn asset_names_are_normalized_like_github() {
         assert_eq!(normalize_asset_name("a b.tar.gz"), "a.b.tar.gz");
-        assert_eq!(normalize_asset_name("x_1-2+3@4~5.bin"), "x_1-2+3@4~5.bin");
+        assert_eq!(normalize_asset_name("x_1-2+3@4.bin"), "x_1-2+3@4.bin");
+        assert_eq!(normalize_asset_name("v1~rc (1):x.tgz"), "v1.rc..1..x.tgz");
+        assert_eq!(normalize_asset_name("é.bin"), "..bin");
+        assert_eq!(normalize_asset_name(".config"), "default.config");
     }
 }

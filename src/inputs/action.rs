@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::release::{self, UploadLayer, UploadSettings, Vocabulary};
+use super::upload::{self, UploadLayer, UploadSettings, Vocabulary};
 use super::{Env, SettingsError, SignLayer, SignSettings};
 use crate::oidc::{Secret, TokenOrigin};
 use clap::ValueEnum as _;
@@ -173,7 +173,7 @@ impl ActionSettings {
         };
         let verify = boolean("verify", inputs.verify)?.unwrap_or(true);
         let mut sign = SignSettings::resolve(layer, env)?;
-        let upload: Option<UploadSettings> = release::resolve(
+        let upload: Option<UploadSettings> = upload::resolve(
             upload_layer,
             env,
             overwrite.unwrap_or(false),

@@ -16,7 +16,7 @@
 
 pub mod action;
 pub mod cli;
-pub mod release;
+pub mod upload;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ use crate::verify::settings::VerifySettings;
 pub use action::ActionSettings;
 pub use cli::Cli;
 use cli::{CliCommand, GlobalArgs, SignArgs};
-pub use release::UploadSettings;
+pub use upload::UploadSettings;
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
 use crate::trust::{BaseInstance, InstanceSettings};
@@ -221,13 +221,13 @@ pub enum SettingsError {
     #[error("no artifacts given: pass at least one PATH, DIR or GLOB")]
     NoInputs,
     #[error("{} and {} both choose the Sigstore instance: keep one of them", .0.name("staging"), .0.name("trust-config"))]
-    ConflictingInstance(release::Vocabulary),
+    ConflictingInstance(upload::Vocabulary),
     #[error("--bundle names the bundle of one artifact, but several were given: verify them in separate runs, or drop --bundle to use each `<artifact>.sigstore.json`")]
     BundleForManyArtifacts,
     #[error("{flag} is not a valid regular expression ({reason}); fix: check the pattern (it is anchored: it must match the whole value)")]
     InvalidRegexp { flag: &'static str, reason: String },
     #[error(transparent)]
-    Upload(#[from] release::UploadSettingsError),
+    Upload(#[from] upload::UploadSettingsError),
     #[error(transparent)]
     Action(#[from] action::ActionInputError),
     #[error(
@@ -256,7 +256,7 @@ impl Settings {
         let output = resolve_output(&cli.global, env);
         let command = match cli.command {
             CliCommand::Sign(args) => {
-                let upload = release::UploadLayer {
+                let upload = upload::UploadLayer {
                     upload: args.upload.upload.then_some(true),
                     release_tag: args.upload.release_tag.clone(),
                     repo: args.upload.repo.clone(),
@@ -267,7 +267,7 @@ impl Settings {
                 };
                 let mut sign = SignSettings::resolve(SignLayer::from_args(*args), env)?;
                 sign.upload =
-                    release::resolve(upload, env, sign.overwrite, release::Vocabulary::Cli)?;
+                    upload::resolve(upload, env, sign.overwrite, upload::Vocabulary::Cli)?;
                 Command::Sign(sign)
             }
             CliCommand::Action => {
@@ -315,7 +315,7 @@ impl SignSettings {
             .ok_or(SettingsError::NoInputs)?;
         let base = match (l.staging.unwrap_or(false), l.trust_config) {
             (true, Some(_)) => {
-                return Err(SettingsError::ConflictingInstance(release::Vocabulary::Cli))
+                return Err(SettingsError::ConflictingInstance(upload::Vocabulary::Cli))
             }
             (true, None) => BaseInstance::Staging,
             (false, Some(path)) => BaseInstance::TrustConfig(path),

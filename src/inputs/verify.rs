@@ -11,10 +11,10 @@ use std::num::NonZeroUsize;
 use super::cli::VerifyArgs;
 use super::{Env, SettingsError};
 use crate::oidc::Secret;
-use crate::release::Repo;
 use crate::trust::BaseInstance;
 use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy, SignerRule};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
+use crate::vocab::Repo;
 use crate::vocab::GITHUB_ACTIONS_ISSUER;
 
 impl VerifySettings {
@@ -112,7 +112,7 @@ impl VerifySettings {
             (false, None, None) => VerifyTrust::Instance(BaseInstance::PublicGood),
             _ => {
                 return Err(SettingsError::ConflictingInstance(
-                    super::release::Vocabulary::Cli,
+                    super::upload::Vocabulary::Cli,
                 ))
             }
         };
@@ -159,7 +159,7 @@ fn release_source(
         ),
         None => None,
     };
-    let api_url = super::release::api_url(env)?;
+    let api_url = super::upload::api_url(env)?;
     Ok(ReleaseSource {
         repo,
         tag: tag.to_owned(),

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{UploadPlan, UploadReport};
+use crate::github::AssetAction;
 use crate::plan::SkipReason;
-use crate::release::AssetAction;
 use crate::sign::Progress;
 use crate::sign::{
     ArtifactReport, IdentityReport, Outcome, ProvenanceOutcome, ProvenanceReport, SignReport,

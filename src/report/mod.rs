@@ -75,7 +75,7 @@ pub struct AssetReport {
     pub bundle: PathBuf,
     /// The asset name on the release (as GitHub stored it).
     pub asset: String,
-    pub action: Option<crate::release::AssetAction>,
+    pub action: Option<crate::github::AssetAction>,
     pub download_url: Option<String>,
     /// Downloaded back and verified (the bundle for the artifact's digest and
     /// this run's signer; the artifact by its digest).

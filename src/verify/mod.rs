@@ -271,7 +271,7 @@ pub enum VerifyError {
     #[error("a verification task stopped unexpectedly: {0}")]
     Task(tokio::task::JoinError),
     #[error(transparent)]
-    Release(#[from] crate::release::ReleaseError),
+    Release(#[from] crate::github::ReleaseError),
     #[error("{repo} has no tag `{tag}`, so the commit its release's assets must be signed at is unknown (GitHub creates a release's tag when it is published; a draft has none yet): check the tag, or pass --allow-other-commits to accept assets signed at any commit of {repo}")]
     NoTag { repo: String, tag: String },
     #[error(transparent)]

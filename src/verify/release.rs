@@ -28,7 +28,7 @@
 //! the provenance alone. Provenance files are not artifacts: they are never
 //! listed as unsigned.
 //!
-//! It talks to GitHub only through [`crate::release`] and prints nothing.
+//! It talks to GitHub only through [`crate::github`] and prints nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -42,8 +42,8 @@ use super::settings::ReleaseSource;
 use super::{Failure, Verified, VerifyError};
 use super::{VerifyArtifactReport, VerifyOutcome};
 use crate::bundle_io::BUNDLE_SUFFIX;
+use crate::github::{Release, Releases, UploadedAsset};
 use crate::net::RetryPolicy;
-use crate::release::{Release, Releases, UploadedAsset};
 
 /// The release's assets, verified (in the release's order) or listed unsigned.
 pub struct ReleaseResults {
@@ -82,7 +82,7 @@ pub async fn run(
             .tag_commit(&release.tag)
             .await
             .map_err(|e| match e {
-                crate::release::ReleaseError::NoTag { repo, tag } => VerifyError::NoTag {
+                crate::github::ReleaseError::NoTag { repo, tag } => VerifyError::NoTag {
                     repo: repo.to_string(),
                     tag,
                 },
@@ -306,7 +306,7 @@ enum Slot<'a> {
 #[derive(Debug, thiserror::Error)]
 enum AssetFailure {
     #[error(transparent)]
-    Release(#[from] crate::release::ReleaseError),
+    Release(#[from] crate::github::ReleaseError),
     #[error(transparent)]
     Verify(#[from] Failure),
     #[error("the release lists `{0}` more than once, which GitHub never does (one asset per name), so neither is verified: check the release (or GITHUB_API_URL)")]

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use super::policy::Policy;
 use crate::oidc::Secret;
-use crate::release::Repo;
 use crate::trust::BaseInstance;
+use crate::vocab::Repo;
 
 /// `verify`, resolved.
 #[derive(Debug, Clone)]

@@ -5,12 +5,13 @@
 //! `GITHUB_REPOSITORY`, API from `GITHUB_API_URL`, token from `GITHUB_TOKEN`,
 //! a new draft's commit from `GITHUB_SHA`), the release lifecycle knobs
 //! (`release-mode`, `publish`, `upload-artifacts`) and their errors. No I/O;
-//! [`crate::upload`] runs the lifecycle and [`crate::release`] does the talking.
+//! [`crate::upload`] runs the lifecycle and [`crate::github`] does the talking.
 
 use super::Env;
+use crate::github::GITHUB_COM_API;
 use crate::oidc::Secret;
-use crate::release::{Repo, GITHUB_COM_API};
 use crate::vocab::ReleaseMode;
+use crate::vocab::Repo;
 
 /// A resolved upload target.
 #[derive(Debug, Clone)]

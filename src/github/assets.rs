@@ -1,0 +1,381 @@
+//! The idempotent upload of one asset, and the listing of a release's
+//! assets. Every attempt starts by listing the release's assets, so a retry
+//! (or a re-run after a partial failure) never creates a second copy:
+//! identical content is left alone; different content is downloaded and
+//! offered to the caller's equivalence test (a re-run on a fresh runner
+//! re-signs, and its new bundle differs byte-wise from the valid one already
+//! there), kept when it passes, and otherwise an error unless `overwrite`.
+//! What "equivalent" means is the caller's.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use http_body_util::StreamBody;
+use octocrab::models::repos::Asset;
+use octocrab::{FromResponse as _, OctoBody, Page};
+use percent_encoding::utf8_percent_encode;
+
+use super::client::{checked, transport, Pages, Releases, QUERY_VALUE};
+use super::error::{ApiFailure, ReleaseError};
+use super::releases::Release;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssetAction {
+    Uploaded,
+    /// An asset with identical content was already there.
+    Unchanged,
+    /// An asset with different content was replaced (`overwrite`).
+    Replaced,
+    /// An asset with different content that the caller accepted as
+    /// equivalent (a valid bundle for the same artifact and signer) was kept.
+    Equivalent,
+}
+
+impl AssetAction {
+    /// What happened, in words for a log line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AssetAction::Uploaded => "uploaded",
+            AssetAction::Unchanged => "unchanged: an identical asset is already on the release",
+            AssetAction::Replaced => "replaced",
+            AssetAction::Equivalent => "kept: an equivalent bundle is already on the release",
+        }
+    }
+}
+
+/// The caller's test of an existing asset with different content: `Ok` keeps
+/// it, `Err` says why it does not stand in for the local file.
+pub type Equivalence<'a> = &'a (dyn Fn(&[u8]) -> Result<(), String> + Send + Sync);
+
+/// Accepts nothing: only identical content is left alone.
+pub fn identical_only(_: &[u8]) -> Result<(), String> {
+    Err("its content differs".into())
+}
+
+/// An asset as it is on the release after an upload.
+#[derive(Debug, Clone)]
+pub struct UploadedAsset {
+    /// The name GitHub stored (it renames some characters to `.`).
+    pub name: String,
+    pub action: AssetAction,
+    pub download_url: String,
+    /// The asset's API URL (downloads with the token, drafts included).
+    pub api_url: String,
+    /// Its size as GitHub lists it.
+    pub size: u64,
+}
+
+impl Releases {
+    /// Upload `bundle` to `release` as `name`, idempotently (see the module doc).
+    /// An existing asset with other content is kept when `equivalent` accepts it.
+    pub async fn upload(
+        &self,
+        release: &Release,
+        name: &str,
+        bundle: &Path,
+        overwrite: bool,
+        equivalent: Equivalence<'_>,
+    ) -> Result<UploadedAsset, ReleaseError> {
+        self.upload_as(
+            release,
+            name,
+            bundle,
+            "application/json",
+            overwrite,
+            equivalent,
+        )
+        .await
+    }
+
+    /// [`Self::upload`] for any file, with its content type.
+    pub async fn upload_as(
+        &self,
+        release: &Release,
+        name: &str,
+        bundle: &Path,
+        content_type: &'static str,
+        overwrite: bool,
+        equivalent: Equivalence<'_>,
+    ) -> Result<UploadedAsset, ReleaseError> {
+        let (digest, size) = crate::digest::sha256_file(bundle, None, |_| {}).await?;
+        let digest = digest.to_hex();
+        let stored_name = github_asset_name(name);
+        let result = self
+            .retrying(|| async {
+                // 1. What is there now: a previous attempt may have succeeded
+                //    even though its response was lost.
+                let existing = self.find_asset(release, name, &stored_name).await?;
+                let action = match existing {
+                    Some(asset) if self.same_content(&asset, &digest).await? => {
+                        return Ok(UploadedAsset {
+                            name: asset.name,
+                            action: AssetAction::Unchanged,
+                            download_url: asset.browser_download_url.to_string(),
+                            api_url: asset.url.to_string(),
+                            size: asset.size.max(0) as u64,
+                        });
+                    }
+                    // 2. Different bytes may still be the same statement (a
+                    //    re-signed artifact): the caller decides. Kept even
+                    //    with `overwrite`: replacing a valid bundle buys
+                    //    nothing and churns what consumers already fetched.
+                    Some(asset) => match self.equivalent(&asset, equivalent).await? {
+                        Ok(()) => {
+                            return Ok(UploadedAsset {
+                                name: asset.name,
+                                action: AssetAction::Equivalent,
+                                download_url: asset.browser_download_url.to_string(),
+                                api_url: asset.url.to_string(),
+                                size: asset.size.max(0) as u64,
+                            });
+                        }
+                        Err(reason) if !overwrite => return Err(ApiFailure::Differs(reason)),
+                        // 3. Replace: delete first (GitHub refuses a duplicate name).
+                        Err(_) => {
+                            self.delete(asset.url.as_str()).await?;
+                            AssetAction::Replaced
+                        }
+                    },
+                    None => AssetAction::Uploaded,
+                };
+                // 4. Upload, streamed from the file.
+                let asset = self
+                    .post_asset(release, name, bundle, size, content_type)
+                    .await?;
+                Ok(UploadedAsset {
+                    name: asset.name,
+                    action,
+                    download_url: asset.browser_download_url.to_string(),
+                    api_url: asset.url.to_string(),
+                    size: asset.size.max(0) as u64,
+                })
+            })
+            .await;
+        result.map_err(|(attempts, cause)| match cause {
+            ApiFailure::Differs(reason) => ReleaseError::AssetDiffers {
+                name: stored_name.clone(),
+                tag: release.tag.clone(),
+                reason,
+            },
+            cause => self.classify_on(
+                release,
+                &format!("uploading asset `{name}`"),
+                attempts,
+                cause,
+            ),
+        })
+    }
+
+    /// [`Self::classify`], also telling an immutable release's 422 apart.
+    pub(super) fn classify_on(
+        &self,
+        release: &Release,
+        what: &str,
+        attempts: u32,
+        cause: ApiFailure,
+    ) -> ReleaseError {
+        match cause {
+            ApiFailure::Status {
+                status: 422,
+                message,
+                ..
+            } if message.to_ascii_lowercase().contains("immutable") => ReleaseError::Immutable {
+                tag: release.tag.clone(),
+                what: what.to_owned(),
+                message,
+            },
+            cause => self.classify(cause, |cause| ReleaseError::Api {
+                what: what.to_owned(),
+                tag: release.tag.clone(),
+                attempts,
+                cause,
+            }),
+        }
+    }
+
+    /// Delete an asset (one that did not verify after upload).
+    pub async fn delete_asset(
+        &self,
+        release: &Release,
+        asset: &UploadedAsset,
+    ) -> Result<(), ReleaseError> {
+        self.retrying(|| self.delete(&asset.api_url))
+            .await
+            .map_err(|(attempts, cause)| {
+                self.classify_on(
+                    release,
+                    &format!("deleting asset `{}`", asset.name),
+                    attempts,
+                    cause,
+                )
+            })
+    }
+
+    /// Every asset of `release`, in GitHub's order.
+    pub async fn assets(&self, release: &Release) -> Result<Vec<UploadedAsset>, ReleaseError> {
+        let mut found = Vec::new();
+        let mut pages = self.asset_pages(release);
+        while let Some(u) = pages
+            .next()
+            .map_err(|cause| self.classify_on(release, "listing assets", 1, cause))?
+        {
+            let page: Page<Asset> = self
+                .retrying(|| self.get_json::<Page<Asset>>(&u))
+                .await
+                .map_err(|(attempts, cause)| {
+                    self.classify_on(release, "listing assets", attempts, cause)
+                })?;
+            found.extend(page.items.into_iter().map(|a| UploadedAsset {
+                name: a.name,
+                action: AssetAction::Unchanged,
+                download_url: a.browser_download_url.to_string(),
+                api_url: a.url.to_string(),
+                size: a.size.max(0) as u64,
+            }));
+            pages.then(page.next);
+        }
+        Ok(found)
+    }
+
+    async fn find_asset(
+        &self,
+        release: &Release,
+        name: &str,
+        stored_name: &str,
+    ) -> Result<Option<Asset>, ApiFailure> {
+        let mut pages = self.asset_pages(release);
+        while let Some(u) = pages.next()? {
+            let page: Page<Asset> = self.get_json(&u).await?;
+            if let Some(a) = page
+                .items
+                .into_iter()
+                .find(|a| a.name == name || a.name == stored_name)
+            {
+                return Ok(Some(a));
+            }
+            pages.then(page.next);
+        }
+        Ok(None)
+    }
+
+    /// The pages of `release`'s asset listing, 100 assets a page.
+    pub(super) fn asset_pages(&self, release: &Release) -> Pages {
+        Pages::new(format!(
+            "{}/releases/{}/assets?per_page=100",
+            self.repo_url(),
+            release.id
+        ))
+    }
+
+    /// Compare by the `digest` GitHub reports; download when it has none (older GHES).
+    async fn same_content(&self, asset: &Asset, sha256: &str) -> Result<bool, ApiFailure> {
+        if let Some(d) = asset
+            .digest
+            .as_deref()
+            .and_then(|d| d.strip_prefix("sha256:"))
+        {
+            return Ok(d.eq_ignore_ascii_case(sha256));
+        }
+        let (digest, _) = self
+            .stream_sha256(asset.url.as_str(), asset.size.max(0) as u64, None)
+            .await?;
+        Ok(digest == sha256)
+    }
+
+    /// Offer an existing asset's content to `equivalent`; one larger than any
+    /// bundle is not downloaded (it cannot be one).
+    async fn equivalent(
+        &self,
+        asset: &Asset,
+        equivalent: Equivalence<'_>,
+    ) -> Result<Result<(), String>, ApiFailure> {
+        let body = match self
+            .fetch_bundle(asset.url.as_str(), asset.size.max(0) as u64)
+            .await
+        {
+            Ok(body) => body,
+            Err(ApiFailure::NotABundle { size }) => {
+                return Ok(Err(format!(
+                    "its content differs ({size} bytes, too large to be a bundle)"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(equivalent(&body))
+    }
+
+    async fn post_asset(
+        &self,
+        release: &Release,
+        name: &str,
+        bundle: &Path,
+        size: u64,
+        content_type: &'static str,
+    ) -> Result<Asset, ApiFailure> {
+        let base = release
+            .upload_url
+            .split('{')
+            .next()
+            .unwrap_or(&release.upload_url);
+        let url = format!("{base}?name={}", utf8_percent_encode(name, QUERY_VALUE));
+        let file = tokio::fs::File::open(bundle)
+            .await
+            .map_err(|e| ApiFailure::Transport(format!("cannot open {}: {e}", bundle.display())))?;
+        let frames = tokio_util::io::ReaderStream::new(file)
+            .map(|chunk: std::io::Result<Bytes>| chunk.map(http_body::Frame::data));
+        let request = http::Request::builder()
+            .method(http::Method::POST)
+            .uri(url)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .header(http::header::CONTENT_LENGTH, size)
+            .body(OctoBody::new(StreamBody::new(frames)))
+            .map_err(|e| ApiFailure::Transport(e.to_string()))?;
+        let response = self.octo.execute(request).await.map_err(transport)?;
+        let response = checked(response).await?;
+        Asset::from_response(response)
+            .await
+            .map_err(|e| ApiFailure::Decode(e.to_string()))
+    }
+}
+
+/// The name GitHub will list for an asset uploaded as `name`, to find it
+/// before an upload and to name what a release lacks; after an upload the
+/// name GitHub returns is the one used. GitHub "renames asset filenames
+/// that have special characters, non-alphanumeric characters, and leading
+/// or trailing periods": what is seen is each character outside
+/// `A-Za-z0-9._-+@` (space, `~`, `:`, parentheses, non-ASCII) becoming `.`,
+/// and a leading `.` becoming `default.` (`.config` is `default.config`).
+pub fn github_asset_name(name: &str) -> String {
+    let kept: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '@') {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    match kept.strip_prefix('.') {
+        Some(rest) => format!("default.{rest}"),
+        None => kept,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_names_like_github() {
+        assert_eq!(
+            github_asset_name("a b é.tgz.sigstore.json"),
+            "a.b...tgz.sigstore.json"
+        );
+        assert_eq!(github_asset_name("x_1-2+3@4.bin"), "x_1-2+3@4.bin");
+        assert_eq!(github_asset_name("a~b:(1).tgz"), "a.b..1..tgz");
+        assert_eq!(github_asset_name(".config"), "default.config");
+    }
+}

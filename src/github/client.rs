@@ -1,0 +1,431 @@
+//! The client for one repository's releases: the API base, every request,
+//! answers classified for retrying, bounded listings and checked download
+//! redirects. The other files of [`crate::github`] add methods to
+//! [`Releases`] and reach GitHub only through the helpers here.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use octocrab::Octocrab;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+
+use super::error::{ApiFailure, ReleaseError};
+use crate::net::{self, RetryPolicy};
+use crate::oidc::Secret;
+use crate::vocab::Repo;
+
+/// The public API of github.com; GHES serves it under `https://HOST/api/v3`.
+pub const GITHUB_COM_API: &str = "https://api.github.com";
+/// github.com accepts uploads on another host than its API.
+const GITHUB_COM_UPLOADS: &str = "https://uploads.github.com";
+
+/// How many pages of a listing are read: 100,000 releases or assets at 100
+/// a page, far more than GitHub keeps (1,000 assets a release). A server
+/// whose `Link: rel="next"` goes on past it must not keep us asking.
+pub const MAX_PAGES: usize = 1000;
+
+/// How many redirects an asset download follows (github.com uses one, to
+/// its storage host).
+pub(super) const MAX_REDIRECTS: usize = 3;
+
+/// RFC 3986 unreserved characters stay; everything else is percent-encoded
+/// (octocrab puts names into the query unencoded, so `a b` or `a&b` break).
+pub(super) const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// A path segment (a tag such as `v1.0/rc` must stay one segment).
+pub(super) const PATH_SEGMENT: &AsciiSet = QUERY_VALUE;
+
+/// A client for one repository's releases.
+pub struct Releases {
+    pub(super) octo: Octocrab,
+    pub(super) api: String,
+    pub(super) repo: Repo,
+    retry: RetryPolicy,
+    /// No token: GitHub hides drafts and private repositories.
+    pub(super) anonymous: bool,
+}
+
+impl std::fmt::Debug for Releases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Releases")
+            .field("api", &self.api)
+            .field("repo", &self.repo)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Releases {
+    /// `api_url` is `GITHUB_API_URL` (github.com's or `https://HOST/api/v3`).
+    pub fn new(
+        api_url: &str,
+        repo: Repo,
+        token: &Secret,
+        retry: RetryPolicy,
+    ) -> Result<Self, ReleaseError> {
+        Self::with_token(api_url, repo, Some(token), retry)
+    }
+
+    /// [`Self::new`], anonymous without a token (public repositories only;
+    /// GitHub then also hides drafts).
+    pub fn with_token(
+        api_url: &str,
+        repo: Repo,
+        token: Option<&Secret>,
+        retry: RetryPolicy,
+    ) -> Result<Self, ReleaseError> {
+        let api = api_url.trim_end_matches('/').to_owned();
+        let uri: http::Uri = api
+            .parse()
+            .map_err(|_| ReleaseError::BadApiUrl(api_url.to_owned()))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return Err(ReleaseError::BadApiUrl(api_url.to_owned()));
+        };
+        if scheme != "https" && scheme != "http" {
+            return Err(ReleaseError::BadApiUrl(api_url.to_owned()));
+        }
+        // octocrab prefixes the base path to every request path, absolute
+        // upload URLs included (`/api/v3/api/uploads/...` on GHES): give it the
+        // origin only and build every URL in full here.
+        let origin = format!("{scheme}://{authority}");
+        // The token goes to the API host and the host of release upload URLs only.
+        let uploads = if origin == GITHUB_COM_API {
+            GITHUB_COM_UPLOADS.to_owned()
+        } else {
+            origin.clone()
+        };
+        let client_err = |e: octocrab::Error| ReleaseError::Client(e.to_string());
+        let builder = Octocrab::builder()
+            .base_uri(origin.as_str())
+            .map_err(client_err)?
+            .upload_uri(uploads.as_str())
+            .map_err(client_err)?;
+        let builder = match token {
+            Some(t) => builder.personal_token(t.expose().to_owned()),
+            None => builder,
+        };
+        let octo = builder
+            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .build()
+            .map_err(client_err)?;
+        Ok(Self {
+            octo,
+            api,
+            repo,
+            retry,
+            anonymous: token.is_none(),
+        })
+    }
+
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+
+    pub(super) fn repo_url(&self) -> String {
+        format!("{}/repos/{}/{}", self.api, self.repo.owner, self.repo.name)
+    }
+
+    /// A 401/403 that is not a rate limit is a permission problem with one fix.
+    pub(super) fn classify(
+        &self,
+        cause: ApiFailure,
+        other: impl FnOnce(ApiFailure) -> ReleaseError,
+    ) -> ReleaseError {
+        match cause {
+            ApiFailure::Status {
+                status: status @ (401 | 403),
+                message,
+                transient: false,
+                ..
+            } => ReleaseError::Forbidden {
+                repo: self.repo.clone(),
+                status,
+                message,
+            },
+            cause => other(cause),
+        }
+    }
+
+    /// [`net::retry`], also counting attempts for the final message.
+    pub(super) async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T, (u32, ApiFailure)>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiFailure>>,
+    {
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        net::retry(&self.retry, "GitHub API", || {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            op()
+        })
+        .await
+        .map_err(|e| (attempts.into_inner(), e))
+    }
+
+    /// The answer to an asset download, redirects followed here (github.com
+    /// sends asset downloads to storage on another host): each `Location`
+    /// must be an http(s) URL (a path is taken on the same host), never
+    /// plain http from an https API, at most [`MAX_REDIRECTS`] of them.
+    /// octocrab's own following panics on a `Location` that is not ASCII.
+    pub(super) async fn get_asset_response(&self, asset_url: &str) -> Result<Response, ApiFailure> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/octet-stream"),
+        );
+        let mut url: http::Uri = asset_url
+            .parse()
+            .map_err(|_| ApiFailure::Decode(format!("{asset_url:?} is not a URL")))?;
+        let mut response = self
+            .octo
+            ._get_with_headers(url.clone(), Some(headers))
+            .await
+            .map_err(transport)?;
+        for _ in 0..MAX_REDIRECTS {
+            let Some(location) = redirect(&response) else {
+                return checked(response).await;
+            };
+            url = redirect_target(&url, location, self.api.starts_with("https:"))?;
+            response = self.octo._get(url.clone()).await.map_err(transport)?;
+        }
+        match redirect(&response) {
+            None => checked(response).await,
+            Some(_) => Err(ApiFailure::TooManyRedirects),
+        }
+    }
+
+    pub(super) async fn delete(&self, url: &str) -> Result<(), ApiFailure> {
+        let response = self
+            .octo
+            ._delete(url, None::<&()>)
+            .await
+            .map_err(transport)?;
+        match checked(response).await {
+            Ok(_) => Ok(()),
+            // Deleted by an earlier attempt whose answer was lost.
+            Err(ApiFailure::Status { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) async fn get_json<T: octocrab::FromResponse>(
+        &self,
+        url: &str,
+    ) -> Result<T, ApiFailure> {
+        let response = self.octo._get(url).await.map_err(transport)?;
+        let response = checked(response).await?;
+        T::from_response(response)
+            .await
+            .map_err(|e| ApiFailure::Decode(e.to_string()))
+    }
+}
+
+/// The URLs of a listing's pages: the first, then each page's `Link:
+/// rel="next"`, until a page has none. A URL already read, or a page past
+/// [`MAX_PAGES`], is refused: a listing that never ends is the server's lie.
+pub(super) struct Pages {
+    next: Option<String>,
+    read: std::collections::HashSet<String>,
+}
+
+impl Pages {
+    pub(super) fn new(first: String) -> Self {
+        Self {
+            next: Some(first),
+            read: std::collections::HashSet::new(),
+        }
+    }
+
+    /// The next page to read, or `None` after the last.
+    pub(super) fn next(&mut self) -> Result<Option<String>, ApiFailure> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        if self.read.len() == MAX_PAGES {
+            return Err(ApiFailure::TooManyPages);
+        }
+        if !self.read.insert(url.clone()) {
+            return Err(ApiFailure::PageLoop { url });
+        }
+        Ok(Some(url))
+    }
+
+    /// What the page just read names as the next one.
+    pub(super) fn then(&mut self, next: Option<http::Uri>) {
+        self.next = next.map(|u| u.to_string());
+    }
+}
+
+pub(super) type Response =
+    http::Response<http_body_util::combinators::BoxBody<Bytes, octocrab::Error>>;
+
+/// The `Location` of a redirect (3xx) answer.
+fn redirect(response: &Response) -> Option<&http::HeaderValue> {
+    if response.status().is_redirection() {
+        response.headers().get(http::header::LOCATION)
+    } else {
+        None
+    }
+}
+
+/// Where a redirect from `from` leads: `location` as an absolute http(s)
+/// URL, or a path on `from`'s host; never plain http when `https_only`.
+fn redirect_target(
+    from: &http::Uri,
+    location: &http::HeaderValue,
+    https_only: bool,
+) -> Result<http::Uri, ApiFailure> {
+    let shown = || {
+        String::from_utf8_lossy(location.as_bytes())
+            .chars()
+            .take(200)
+            .collect::<String>()
+    };
+    let bad = || ApiFailure::BadRedirect { location: shown() };
+    let text = location.to_str().map_err(|_| bad())?;
+    let uri: http::Uri = text.parse().map_err(|_| bad())?;
+    let uri = match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(_)) => uri,
+        (None, None) if text.starts_with('/') && !text.starts_with("//") => {
+            let mut parts = from.clone().into_parts();
+            parts.path_and_query = uri.path_and_query().cloned();
+            http::Uri::from_parts(parts).map_err(|_| bad())?
+        }
+        _ => return Err(bad()),
+    };
+    if https_only && uri.scheme_str() != Some("https") {
+        return Err(ApiFailure::InsecureRedirect { location: shown() });
+    }
+    Ok(uri)
+}
+
+/// The response if it succeeded, else its status classified for retrying.
+pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> {
+    match octocrab::map_github_error(response).await {
+        Ok(r) => Ok(r),
+        Err(octocrab::Error::GitHub { source, .. }) => {
+            let status = source.status_code.as_u16();
+            let headers = source.headers.unwrap_or_default();
+            // Seconds or an HTTP-date, by the one rule every service shares.
+            let retry_after = net::retry_after(&headers);
+            // GitHub signals primary rate limits with 403/429 and
+            // `x-ratelimit-remaining: 0`, secondary ones with 403 and `Retry-After`
+            // (or "secondary rate limit" in the message).
+            let rate_limited = headers
+                .get("x-ratelimit-remaining")
+                .is_some_and(|v| v.as_bytes() == b"0")
+                || retry_after.is_some()
+                || source.message.to_ascii_lowercase().contains("rate limit");
+            let transient = net::is_transient(status) || (status == 403 && rate_limited);
+            Err(ApiFailure::Status {
+                status,
+                message: source.message,
+                transient,
+                retry_after,
+            })
+        }
+        Err(e) => Err(transport(e)),
+    }
+}
+
+pub(super) fn transport(e: octocrab::Error) -> ApiFailure {
+    ApiFailure::Transport(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use percent_encoding::utf8_percent_encode;
+
+    #[test]
+    fn query_encoding_keeps_names_whole() {
+        assert_eq!(
+            utf8_percent_encode("a+b&c=d é.json", QUERY_VALUE).to_string(),
+            "a%2Bb%26c%3Dd%20%C3%A9.json"
+        );
+    }
+
+    #[test]
+    fn pages_end_or_are_refused() {
+        let mut pages = Pages::new("https://h/a?page=1".into());
+        assert_eq!(pages.next().unwrap().as_deref(), Some("https://h/a?page=1"));
+        pages.then(Some("https://h/a?page=2".parse().unwrap()));
+        assert_eq!(pages.next().unwrap().as_deref(), Some("https://h/a?page=2"));
+        pages.then(Some("https://h/a?page=1".parse().unwrap()));
+        assert!(
+            matches!(pages.next(), Err(ApiFailure::PageLoop { url }) if url == "https://h/a?page=1")
+        );
+        let mut last = Pages::new("https://h/a".into());
+        assert!(last.next().unwrap().is_some());
+        last.then(None);
+        assert_eq!(last.next().unwrap(), None);
+
+        let mut endless = Pages::new("https://h/a?page=1".into());
+        for page in 2..=MAX_PAGES + 1 {
+            assert!(endless.next().unwrap().is_some());
+            endless.then(Some(format!("https://h/a?page={page}").parse().unwrap()));
+        }
+        assert!(matches!(endless.next(), Err(ApiFailure::TooManyPages)));
+    }
+
+    #[test]
+    fn redirects_go_only_to_http_urls() {
+        let from: http::Uri = "https://api.example/repos/o/r/releases/assets/1"
+            .parse()
+            .unwrap();
+        let to = |location: &[u8], https_only| {
+            redirect_target(
+                &from,
+                &http::HeaderValue::from_bytes(location).unwrap(),
+                https_only,
+            )
+        };
+        assert_eq!(
+            to(b"https://objects.example/x?sig=1", true).unwrap(),
+            "https://objects.example/x?sig=1"
+        );
+        assert_eq!(
+            to(b"/storage/x", true).unwrap(),
+            "https://api.example/storage/x"
+        );
+        assert_eq!(
+            to(b"http://objects.example/x", false).unwrap(),
+            "http://objects.example/x"
+        );
+        assert!(matches!(
+            to(b"http://objects.example/x", true),
+            Err(ApiFailure::InsecureRedirect { .. })
+        ));
+        for bad in [
+            "https://objects.example/\u{e9}".as_bytes(),
+            b"\xff\xfe",
+            b"ftp://objects.example/x",
+            b"//objects.example/x",
+            b"x",
+            b"",
+        ] {
+            assert!(
+                matches!(to(bad, false), Err(ApiFailure::BadRedirect { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn api_url_must_be_http() {
+        let t = Secret::new("t");
+        let repo: Repo = "o/r".parse().unwrap();
+        for bad in ["api.github.com", "ftp://x", "not a url"] {
+            assert!(
+                matches!(
+                    Releases::new(bad, repo.clone(), &t, RetryPolicy::default()),
+                    Err(ReleaseError::BadApiUrl(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Streaming an asset back: hashed while it arrives, refused as soon as more
+//! than the release lists for it has arrived, kept in memory only for a
+//! bundle (capped), and written only into a file the caller hands over;
+//! where that file ends up is the caller's business.
+
+use bytes::Bytes;
+use sha2::{Digest as _, Sha256};
+
+use super::assets::UploadedAsset;
+use super::client::{transport, Releases, Response};
+use super::error::{ApiFailure, ReleaseError};
+
+impl Releases {
+    /// The SHA-256 and size of an asset's content, streamed: nothing is kept
+    /// in memory, and nothing is written unless `keep` is given: then the
+    /// content is also written to that file (emptied at each attempt) and
+    /// flushed to disk. Where the file goes next is the caller's business.
+    /// More bytes than the release lists for the asset are refused as they
+    /// arrive.
+    pub async fn download_sha256_to(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+        keep: Option<&std::fs::File>,
+    ) -> Result<(String, u64), ReleaseError> {
+        self.retrying(|| self.stream_sha256(&asset.api_url, asset.size, keep))
+            .await
+            .map_err(|(attempts, cause)| self.download_failed(asset, tag, attempts, cause))
+    }
+
+    /// The SHA-256 and size of an asset's content, streamed: nothing is kept
+    /// in memory or written to disk.
+    pub async fn download_sha256(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+    ) -> Result<(String, u64), ReleaseError> {
+        self.download_sha256_to(asset, tag, None).await
+    }
+
+    pub(super) async fn stream_sha256(
+        &self,
+        asset_url: &str,
+        listed: u64,
+        keep: Option<&std::fs::File>,
+    ) -> Result<(String, u64), ApiFailure> {
+        use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
+        let local = |e: std::io::Error| ApiFailure::Local(e.to_string());
+        let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
+        let mut file = match keep {
+            Some(f) => {
+                // A retry starts over: what an earlier attempt wrote goes.
+                let mut f = tokio::fs::File::from_std(f.try_clone().map_err(local)?);
+                f.set_len(0).await.map_err(local)?;
+                f.seek(std::io::SeekFrom::Start(0)).await.map_err(local)?;
+                Some(f)
+            }
+            None => None,
+        };
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(data) = body.chunk().await? {
+            size += data.len() as u64;
+            hasher.update(&data);
+            if let Some(f) = &mut file {
+                f.write_all(&data).await.map_err(local)?;
+            }
+        }
+        if let Some(mut f) = file {
+            f.flush().await.map_err(local)?;
+            f.sync_all().await.map_err(local)?;
+        }
+        Ok((hex::encode(hasher.finalize()), size))
+    }
+
+    /// A bundle asset's content in memory: refused when the release lists
+    /// it larger than any bundle ([`crate::bundle_io::MAX_BUNDLE_BYTES`]),
+    /// before any download, and when more than its listed size arrives.
+    pub async fn download_bundle(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+    ) -> Result<Bytes, ReleaseError> {
+        self.retrying(|| self.fetch_bundle(&asset.api_url, asset.size))
+            .await
+            .map_err(|(attempts, cause)| self.download_failed(asset, tag, attempts, cause))
+    }
+
+    /// A download that failed after `attempts` tries, classified once for every
+    /// way of downloading an asset.
+    pub(super) fn download_failed(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+        attempts: u32,
+        cause: ApiFailure,
+    ) -> ReleaseError {
+        self.classify(cause, |cause| ReleaseError::Api {
+            what: format!("downloading asset `{}`", asset.name),
+            tag: tag.to_owned(),
+            attempts,
+            cause,
+        })
+    }
+
+    /// A bundle's content, at most its `listed` size, which must be a
+    /// bundle's (checked before asking).
+    pub(super) async fn fetch_bundle(
+        &self,
+        asset_url: &str,
+        listed: u64,
+    ) -> Result<Bytes, ApiFailure> {
+        if listed > crate::bundle_io::MAX_BUNDLE_BYTES {
+            return Err(ApiFailure::NotABundle { size: listed });
+        }
+        let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
+        let mut content = bytes::BytesMut::new();
+        while let Some(data) = body.chunk().await? {
+            content.extend_from_slice(&data);
+        }
+        Ok(content.freeze())
+    }
+}
+
+/// An asset's body, refused ([`ApiFailure::MoreThanListed`]) as soon as
+/// more than its listed size has arrived.
+struct CappedBody {
+    body: http_body_util::combinators::BoxBody<Bytes, octocrab::Error>,
+    listed: u64,
+    left: u64,
+}
+
+impl CappedBody {
+    fn new(response: Response, listed: u64) -> Self {
+        Self {
+            body: response.into_body(),
+            listed,
+            left: listed,
+        }
+    }
+
+    /// The next chunk of data, `None` at the end.
+    async fn chunk(&mut self) -> Result<Option<Bytes>, ApiFailure> {
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut self.body).await {
+            let Ok(data) = frame.map_err(transport)?.into_data() else {
+                continue;
+            };
+            self.left =
+                self.left
+                    .checked_sub(data.len() as u64)
+                    .ok_or(ApiFailure::MoreThanListed {
+                        listed: self.listed,
+                    })?;
+            return Ok(Some(data));
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,188 @@
+//! What can go wrong talking to GitHub: [`ReleaseError`], one variant per
+//! failure, each naming the release or asset and the fix, and which of them
+//! are usage errors (one list for sign's upload and `verify --release`);
+//! [`ApiFailure`], one failed request, classified for retrying.
+
+use std::time::Duration;
+
+use super::client::{MAX_PAGES, MAX_REDIRECTS};
+use super::releases::MAX_TAG_DEPTH;
+use crate::net::{Retry, Retryable};
+use crate::vocab::Repo;
+
+/// A failure talking to GitHub. Each names the release or asset and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("the GitHub API URL `{0}` is not an http(s) URL: set GITHUB_API_URL to e.g. https://api.github.com or https://HOST/api/v3")]
+    BadApiUrl(String),
+    #[error("cannot set up the GitHub client: {0}")]
+    Client(String),
+    #[error("{repo} has no release for tag `{tag}`{}", no_release_fix(tag, *anonymous))]
+    NoRelease {
+        repo: Repo,
+        tag: String,
+        /// Asked without a token: drafts and private repositories are hidden.
+        anonymous: bool,
+    },
+    #[error("GitHub refused the token for {repo} ({status}: {message}): the job needs `permissions: contents: write`, or pass a token that can write releases")]
+    Forbidden {
+        repo: Repo,
+        status: u16,
+        message: String,
+    },
+    #[error("asset `{name}` already exists on release {tag} with different content, and it is not an equivalent bundle ({reason}): pass --overwrite (action input `overwrite: true`) to replace it, or delete the asset")]
+    AssetDiffers {
+        name: String,
+        tag: String,
+        reason: String,
+    },
+    #[error("release {tag} is published and immutable, so {what} is refused (GitHub: {message}): upload before publishing instead: use `release-mode: draft` (--release-mode draft) with `publish: true`, which uploads to a draft and publishes it only after every upload verified, or sign before the release is published")]
+    Immutable {
+        tag: String,
+        what: String,
+        message: String,
+    },
+    #[error("release {tag} is already published, and release-mode `draft` never touches a published release: sign before publishing, or use release-mode `existing` (or `auto`) to add to it")]
+    AlreadyPublished { tag: String },
+    #[error("{repo} has no tag `{tag}` (GitHub creates a release's tag when the release is published): check the tag")]
+    NoTag { repo: Repo, tag: String },
+    #[error("tag `{tag}` of {repo} points at a {kind:?} ({sha}), not a commit: point the tag at the release's commit")]
+    TagNotACommit {
+        repo: Repo,
+        tag: String,
+        kind: String,
+        sha: String,
+    },
+    #[error("tag `{tag}` of {repo} is a chain of more than {MAX_TAG_DEPTH} annotated tags: point the tag at the release's commit (or at one annotated tag of it)")]
+    TagTooDeep { repo: Repo, tag: String },
+    #[error("tag `{tag}` of {repo} loops: tag object {sha} points back into its own chain, which git cannot make; check the repository (or the GitHub API URL)")]
+    TagLoop {
+        repo: Repo,
+        tag: String,
+        sha: String,
+    },
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
+    #[error("{what} on release {tag} failed{}: {cause}", attempts_note(*.attempts))]
+    Api {
+        what: String,
+        tag: String,
+        attempts: u32,
+        cause: ApiFailure,
+    },
+}
+
+/// What to do when no release has the tag: an anonymous look sees neither
+/// drafts nor private repositories, so a token may be all that is missing.
+fn no_release_fix(tag: &str, anonymous: bool) -> String {
+    if anonymous {
+        " visible without a token (drafts and private repositories need GITHUB_TOKEN): check the tag (and the repository), or pass a token".to_owned()
+    } else {
+        format!(" (drafts included): check the tag (and the repository), or create the release first (e.g. `gh release create {tag}`)")
+    }
+}
+
+impl ReleaseError {
+    /// The target is wrong, not the run: fixed by configuration (exit 2).
+    /// The one list, for sign's upload and `verify --release` alike.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            ReleaseError::NoRelease { .. }
+                | ReleaseError::BadApiUrl(_)
+                | ReleaseError::Forbidden { .. }
+                | ReleaseError::AlreadyPublished { .. }
+        )
+    }
+}
+
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    }
+}
+
+/// One failed request, classified for retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiFailure {
+    #[error("GitHub answered {status}: {message}")]
+    Status {
+        status: u16,
+        message: String,
+        /// 5xx, 429, or a 403 that is a (secondary) rate limit.
+        transient: bool,
+        retry_after: Option<Duration>,
+    },
+    #[error("{0}")]
+    Transport(String),
+    /// The asset exists with other content that the caller does not accept
+    /// as equivalent, and `overwrite` is off: final.
+    #[error("asset differs: {0}")]
+    Differs(String),
+    #[error("unexpected response: {0}")]
+    Decode(String),
+    /// Writing a downloaded file failed: not GitHub's doing, not retried.
+    #[error("cannot write the download: {0}")]
+    Local(String),
+    /// A download went past the size the release lists for the asset.
+    #[error("the server sent more than the {listed} bytes the release lists for it, so it was refused (nothing of it is kept): try again; if it persists, check the release (or the proxy in front of GITHUB_API_URL)")]
+    MoreThanListed { listed: u64 },
+    /// A bundle asset listed larger than any bundle.
+    #[error("it is {size} bytes, larger than {} bytes, so it is not a Sigstore bundle: replace it with the `.sigstore.json` file the signer wrote", crate::bundle_io::MAX_BUNDLE_BYTES)]
+    NotABundle { size: u64 },
+    /// A listing's `Link: rel="next"` named a page already read.
+    #[error("the listing's `Link: rel=\"next\"` leads back to a page already read ({url}), so it would never end: GitHub does not do that; check GITHUB_API_URL (or the proxy in front of it)")]
+    PageLoop { url: String },
+    /// A listing went on past [`MAX_PAGES`] pages.
+    #[error("the listing goes on past {MAX_PAGES} pages, more than GitHub ever lists: check GITHUB_API_URL (or the proxy in front of it)")]
+    TooManyPages,
+    /// A download redirected somewhere that is no URL to follow.
+    #[error("it redirects to {location:?}, which is not an absolute http(s) URL: check GITHUB_API_URL (or the proxy in front of it)")]
+    BadRedirect { location: String },
+    /// A download over https redirected to plain http.
+    #[error("it redirects to {location:?}, plain http from an https API, so it was not followed: check GITHUB_API_URL (or the proxy in front of it)")]
+    InsecureRedirect { location: String },
+    /// A download redirected more than [`MAX_REDIRECTS`] times.
+    #[error("it redirects more than {MAX_REDIRECTS} times: check GITHUB_API_URL (or the proxy in front of it)")]
+    TooManyRedirects,
+}
+
+impl Retryable for ApiFailure {
+    fn retry(&self) -> Retry {
+        match self {
+            ApiFailure::Status {
+                transient: true,
+                retry_after,
+                ..
+            } => Retry::After(*retry_after),
+            ApiFailure::Transport(_) => Retry::After(None),
+            _ => Retry::No,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One failure, one variant: the fix it names depends on whether the
+    /// look was anonymous (`verify --release` without a token) or not.
+    #[test]
+    fn no_release_names_the_fix_for_how_it_looked() {
+        let e = |anonymous| ReleaseError::NoRelease {
+            repo: "o/r".parse().unwrap(),
+            tag: "v1".into(),
+            anonymous,
+        };
+        assert_eq!(
+            e(true).to_string(),
+            "o/r has no release for tag `v1` visible without a token (drafts and private repositories need GITHUB_TOKEN): check the tag (and the repository), or pass a token"
+        );
+        assert_eq!(
+            e(false).to_string(),
+            "o/r has no release for tag `v1` (drafts included): check the tag (and the repository), or create the release first (e.g. `gh release create v1`)"
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! Releases and tags: find a tag's release (drafts too), list a tag's
+//! drafts, create, publish and delete a draft, and resolve a tag to its
+//! commit (annotated tags peeled, at most [`MAX_TAG_DEPTH`] of them).
+
+use octocrab::models::repos::Release as GhRelease;
+use octocrab::{FromResponse as _, Page};
+use percent_encoding::utf8_percent_encode;
+
+use super::client::{checked, transport, Pages, Releases, PATH_SEGMENT};
+use super::error::{ApiFailure, ReleaseError};
+
+/// How many annotated tags a tag may go through before its commit. git allows
+/// any depth, but a release tag is one annotated tag (rarely a tag of a tag),
+/// and a server's answers must not keep us asking.
+pub const MAX_TAG_DEPTH: usize = 4;
+
+/// A release found by tag.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub id: u64,
+    pub tag: String,
+    pub draft: bool,
+    /// Published with immutability on: no asset may be added or deleted.
+    pub immutable: bool,
+    pub html_url: String,
+    /// The release's own upload URL template (`...{?name,label}`).
+    pub(super) upload_url: String,
+}
+
+impl Releases {
+    /// The release for `tag`, drafts included (GitHub resolves only
+    /// published releases by tag; drafts are found by listing, the oldest
+    /// first).
+    pub async fn find(&self, tag: &str) -> Result<Release, ReleaseError> {
+        let by_tag = format!(
+            "{}/releases/tags/{}",
+            self.repo_url(),
+            utf8_percent_encode(tag, PATH_SEGMENT)
+        );
+        let api_err = |attempts, cause| ReleaseError::Api {
+            what: "finding the release".into(),
+            tag: tag.to_owned(),
+            attempts,
+            cause,
+        };
+        match self.retrying(|| self.get_json::<GhRelease>(&by_tag)).await {
+            Ok(r) => return Ok(release(r)),
+            Err((_, ApiFailure::Status { status: 404, .. })) => {}
+            Err((n, e)) => return Err(self.classify(e, |e| api_err(n, e))),
+        }
+        // Several drafts may share a tag (matrix jobs): the oldest, as
+        // `release-mode: draft` settles on.
+        if let Some(oldest) = self.all_for_tag(tag).await?.into_iter().next() {
+            return Ok(oldest);
+        }
+        Err(ReleaseError::NoRelease {
+            repo: self.repo.clone(),
+            tag: tag.to_owned(),
+            anonymous: self.anonymous,
+        })
+    }
+
+    /// The commit `tag` points at (`git/ref/tags/<tag>`), annotated tags
+    /// peeled (`git/tags/<sha>`, at most [`MAX_TAG_DEPTH`] of them), as a
+    /// lowercase hex SHA.
+    pub async fn tag_commit(&self, tag: &str) -> Result<String, ReleaseError> {
+        let no_tag = || ReleaseError::NoTag {
+            repo: self.repo.clone(),
+            tag: tag.to_owned(),
+        };
+        // A ref's path keeps its `/` (`tags/v1/rc`); a `.`, `..` or empty
+        // segment is no git ref name, and would move the URL elsewhere.
+        if tag
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        {
+            return Err(no_tag());
+        }
+        let path: Vec<String> = tag
+            .split('/')
+            .map(|seg| utf8_percent_encode(seg, PATH_SEGMENT).to_string())
+            .collect();
+        let api_err = |attempts, cause| ReleaseError::Api {
+            what: format!("resolving the commit of tag `{tag}`"),
+            tag: tag.to_owned(),
+            attempts,
+            cause,
+        };
+        let url = format!("{}/git/ref/tags/{}", self.repo_url(), path.join("/"));
+        let mut object = match self.retrying(|| self.get_json::<GitRef>(&url)).await {
+            Ok(r) => r.object,
+            Err((_, ApiFailure::Status { status: 404, .. })) => return Err(no_tag()),
+            Err((n, e)) => return Err(self.classify(e, |e| api_err(n, e))),
+        };
+        let mut peeled: Vec<String> = Vec::new();
+        loop {
+            // Both come from the server: a SHA is hex of a git hash's length.
+            let sha = object.sha.to_ascii_lowercase();
+            if !(matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())) {
+                return Err(api_err(
+                    1,
+                    ApiFailure::Decode(format!(
+                        "{:?} is not a git object id",
+                        object.sha.chars().take(80).collect::<String>()
+                    )),
+                ));
+            }
+            match object.kind.as_str() {
+                "commit" => return Ok(sha),
+                "tag" if peeled.contains(&sha) => {
+                    return Err(ReleaseError::TagLoop {
+                        repo: self.repo.clone(),
+                        tag: tag.to_owned(),
+                        sha,
+                    })
+                }
+                "tag" if peeled.len() == MAX_TAG_DEPTH => {
+                    return Err(ReleaseError::TagTooDeep {
+                        repo: self.repo.clone(),
+                        tag: tag.to_owned(),
+                    })
+                }
+                "tag" => {
+                    let url = format!("{}/git/tags/{sha}", self.repo_url());
+                    object = self
+                        .retrying(|| self.get_json::<GitTag>(&url))
+                        .await
+                        .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?
+                        .object;
+                    peeled.push(sha);
+                }
+                other => {
+                    return Err(ReleaseError::TagNotACommit {
+                        repo: self.repo.clone(),
+                        tag: tag.to_owned(),
+                        kind: other.chars().take(20).collect(),
+                        sha,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Every release for `tag`, drafts included (several drafts may share a
+    /// tag), in id order.
+    pub async fn all_for_tag(&self, tag: &str) -> Result<Vec<Release>, ReleaseError> {
+        let api_err = |attempts, cause| ReleaseError::Api {
+            what: "listing releases".into(),
+            tag: tag.to_owned(),
+            attempts,
+            cause,
+        };
+        let mut found = Vec::new();
+        let mut pages = Pages::new(format!("{}/releases?per_page=100", self.repo_url()));
+        while let Some(u) = pages.next().map_err(|e| api_err(1, e))? {
+            let page: Page<GhRelease> = self
+                .retrying(|| self.get_json::<Page<GhRelease>>(&u))
+                .await
+                .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
+            found.extend(
+                page.items
+                    .into_iter()
+                    .filter(|r| r.tag_name == tag)
+                    .map(release),
+            );
+            pages.then(page.next);
+        }
+        found.sort_by_key(|r| r.id);
+        Ok(found)
+    }
+
+    /// Create a draft release for `tag` at `target_commitish`. Not retried:
+    /// a lost answer would make a second draft (the caller reconciles drafts).
+    pub async fn create_draft(
+        &self,
+        tag: &str,
+        target_commitish: Option<&str>,
+    ) -> Result<Release, ReleaseError> {
+        let mut body = serde_json::json!({ "tag_name": tag, "name": tag, "draft": true });
+        if let Some(t) = target_commitish {
+            body["target_commitish"] = t.into();
+        }
+        let url = format!("{}/releases", self.repo_url());
+        let response = self.octo._post(url, Some(&body)).await.map_err(transport);
+        let result = match response {
+            Ok(r) => match checked(r).await {
+                Ok(r) => GhRelease::from_response(r)
+                    .await
+                    .map_err(|e| ApiFailure::Decode(e.to_string())),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        result.map(release).map_err(|cause| {
+            self.classify(cause, |cause| ReleaseError::Api {
+                what: "creating the draft release".into(),
+                tag: tag.to_owned(),
+                attempts: 1,
+                cause,
+            })
+        })
+    }
+
+    /// Delete a release (a duplicate draft this run created).
+    pub async fn delete_release(&self, release: &Release) -> Result<(), ReleaseError> {
+        let url = format!("{}/releases/{}", self.repo_url(), release.id);
+        self.retrying(|| self.delete(&url))
+            .await
+            .map_err(|(attempts, cause)| {
+                self.classify_on(release, "deleting a duplicate draft", attempts, cause)
+            })
+    }
+
+    /// Publish a draft.
+    pub async fn publish(&self, draft: &Release) -> Result<Release, ReleaseError> {
+        let url = format!("{}/releases/{}", self.repo_url(), draft.id);
+        let body = serde_json::json!({ "draft": false });
+        self.retrying(|| async {
+            let r = self
+                .octo
+                ._patch(url.as_str(), Some(&body))
+                .await
+                .map_err(transport)?;
+            let r = checked(r).await?;
+            GhRelease::from_response(r)
+                .await
+                .map_err(|e| ApiFailure::Decode(e.to_string()))
+        })
+        .await
+        .map(release)
+        .map_err(|(attempts, cause)| self.classify_on(draft, "publishing", attempts, cause))
+    }
+}
+
+/// `GET /repos/{owner}/{repo}/git/ref/tags/{tag}`, the fields used.
+#[derive(serde::Deserialize)]
+struct GitRef {
+    object: GitObject,
+}
+
+/// `GET /repos/{owner}/{repo}/git/tags/{sha}` (an annotated tag), the fields used.
+#[derive(serde::Deserialize)]
+struct GitTag {
+    object: GitObject,
+}
+
+/// What a ref or an annotated tag points at.
+#[derive(serde::Deserialize)]
+struct GitObject {
+    #[serde(rename = "type")]
+    kind: String,
+    sha: String,
+}
+
+fn release(r: GhRelease) -> Release {
+    Release {
+        id: r.id.0,
+        tag: r.tag_name,
+        // GitHub reports `immutable: true` once an immutable release is published.
+        immutable: r.immutable.unwrap_or(false) && !r.draft,
+        draft: r.draft,
+        html_url: r.html_url.to_string(),
+        upload_url: r.upload_url,
+    }
+}
