@@ -8,8 +8,10 @@
 //! verified certificate. The cryptographic checks (chain, SCT, SET, inclusion
 //! proof and checkpoint, timestamps, validity window, signature, log-entry
 //! consistency) are sigstore-verify's; this module maps its errors to the
-//! wording of the seed's troubleshooting table. It never prints and never
-//! writes a file.
+//! wording of the seed's troubleshooting table. With `--provenance FILE`
+//! the artifacts are checked against FILE's statements instead of bundles
+//! ([`provenance`]), in the same loop. It never prints and never writes a
+//! file.
 
 pub mod cache;
 mod outcome;

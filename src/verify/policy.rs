@@ -3,7 +3,10 @@
 //!
 //! Owns the matching rules (exact strings, anchored regular expressions,
 //! cosign's `--certificate-github-workflow-*` semantics over the Fulcio
-//! extensions `1.3.6.1.4.1.57264.1.x`, and the source commit a release's tag
+//! extensions `1.3.6.1.4.1.57264.1.x`, the signing workflow and runner
+//! GitHub's CLI checks (`--signer-workflow`, `--signer-repo`,
+//! `--deny-self-hosted-runners`; its `--source-ref`/`--source-digest` are the
+//! ref and SHA claims here), and the source commit a release's tag
 //! requires). It does no cryptography: it must only
 //! be asked about a certificate sigstore-verify has accepted, which
 //! [`super::verify_one`] guarantees by checking the policy last.

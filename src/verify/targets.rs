@@ -4,7 +4,10 @@
 //! Owns the verify-side reading of PATH|DIR|GLOB: a directory means "every
 //! artifact in it that has a bundle" (unsigned files are listed as skipped),
 //! while a file or glob match names an artifact that must have one. A bundle
-//! whose artifact is missing is a failure either way. Expansion itself
+//! whose artifact is missing is a failure either way. With `--provenance
+//! FILE` every file named is checked against FILE instead
+//! ([`against_provenance`]: a directory's files less bundles and provenance
+//! files). Expansion itself
 //! (globs, hidden files, recursion, order) is [`crate::plan`]'s; this module
 //! reads no file contents and does no verification.
 
