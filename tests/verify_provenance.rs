@@ -163,6 +163,26 @@ async fn our_provenance_verifies_each_subject_with_github_cli_policy_flags() {
     .await;
 }
 
+/// `verify --provenance --json`, snapshotted whole; and the human report's
+/// pin hint keeps the provenance file.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_report_of_a_provenance_run() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed_with_provenance(&sandbox, &work).await;
+    let o = verify(&sandbox, &work, PROVENANCE, &["dist", "--json"]).await;
+    assert_eq!(code(&o), 0);
+    let pretty = serde_json::to_string_pretty(&json(&o)).unwrap();
+    crate::snapshot!(&work, "verify_provenance_json", pretty);
+    let o = verify(&sandbox, &work, PROVENANCE, &["dist"]).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("  releasekit-sign verify <artifacts> --provenance provenance.intoto.jsonl --cert-identity "),
+        "{}",
+        stdout(&o)
+    );
+}
+
 /// Each refusal says what is wrong: a modified artifact, another source
 /// ref, another predicate type, another signer workflow.
 #[tokio::test(flavor = "multi_thread")]

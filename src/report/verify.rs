@@ -163,9 +163,15 @@ pub fn pin_hint(r: &VerifyReport) -> String {
             line(&signer.identity),
             line(issuer)
         );
-        let target = match &r.release {
-            Some(rel) => format!("--release {}", pin_word(rel)),
-            None => "<artifacts>".to_owned(),
+        // A provenance run is pinned with the same provenance file.
+        let provenance = r.artifacts.iter().find_map(|a| match &a.outcome {
+            VerifyOutcome::Verified(v) => v.provenance().map(|p| p.file.display().to_string()),
+            VerifyOutcome::Failed { .. } => None,
+        });
+        let target = match (&r.release, provenance) {
+            (Some(rel), _) => format!("--release {}", pin_word(rel)),
+            (None, Some(file)) => format!("<artifacts> --provenance {}", pin_word(&file)),
+            (None, None) => "<artifacts>".to_owned(),
         };
         let _ = writeln!(
             s,

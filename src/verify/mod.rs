@@ -105,7 +105,7 @@ impl Verified {
             sha256: digests.sha256.to_hex(),
             size: Some(digests.size),
             log_index: by.log_index,
-            integrated_time: None,
+            integrated_time: by.integrated_time,
             timestamped: by.timestamped,
             provenance: Some(Box::new(found)),
         }
@@ -585,14 +585,14 @@ pub(crate) fn check_bundle(
         .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
     policy.check(info)?;
 
-    let by = SignedBy::of(info, bundle);
+    let by = SignedBy::of(&result, info, bundle);
     Ok(Verified {
         identity: by.identity,
         issuer: by.issuer,
         sha256: digest.to_hex(),
         size,
         log_index: by.log_index,
-        integrated_time: result.integrated_time(),
+        integrated_time: by.integrated_time,
         timestamped: by.timestamped,
         provenance: None,
     })
@@ -605,12 +605,18 @@ pub(crate) struct SignedBy {
     identity: String,
     issuer: Option<String>,
     log_index: Option<u64>,
+    integrated_time: Option<jiff::Timestamp>,
     timestamped: bool,
 }
 
 impl SignedBy {
-    fn of(info: &sigstore_crypto::CertificateInfo, bundle: &Bundle) -> SignedBy {
+    fn of(
+        result: &sigstore_verify::VerificationResult,
+        info: &sigstore_crypto::CertificateInfo,
+        bundle: &Bundle,
+    ) -> SignedBy {
         SignedBy {
+            integrated_time: result.integrated_time(),
             identity: info
                 .identity
                 .as_ref()

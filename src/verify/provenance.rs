@@ -287,7 +287,7 @@ pub fn check_line(
         });
     }
     Ok(VerifiedStatement {
-        signed: SignedBy::of(info, &bundle),
+        signed: SignedBy::of(&result, info, &bundle),
         statement,
     })
 }
@@ -487,6 +487,7 @@ mod tests {
                 identity: String::new(),
                 issuer: None,
                 log_index: None,
+                integrated_time: None,
                 timestamped: false,
             },
         }
