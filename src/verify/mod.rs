@@ -757,7 +757,7 @@ mod tests {
     /// `verify --bundle`: not "artifact modified", but what it is.
     #[test]
     fn an_attestation_without_sha256_subjects_is_not_a_modified_artifact() {
-        use sigstore_types::{Digest, DsseEnvelope, DsseSignature, PayloadBytes, Subject};
+        use sigstore_types::{Digest, Subject};
         let statement = sigstore_types::Statement::new(
             vec![Subject::new(
                 "pkg:npm/left-pad@1.3.0",
@@ -766,19 +766,10 @@ mod tests {
             crate::provenance::SLSA_PROVENANCE_V1,
             serde_json::json!({}),
         );
-        let envelope = DsseEnvelope::new(
-            crate::provenance::PAYLOAD_TYPE.to_owned(),
-            PayloadBytes::new(serde_json::to_vec(&statement).unwrap()),
-            DsseSignature::new(
-                sigstore_types::SignatureBytes::new(vec![1]),
-                Default::default(),
-            ),
+        let bundle = provenance::tests::dsse_bundle(
+            crate::provenance::PAYLOAD_TYPE,
+            serde_json::to_vec(&statement).unwrap(),
         );
-        let bundle = sigstore_bundle::BundleV03::with_certificate_and_dsse(
-            sigstore_types::DerCertificate::new(vec![0x30]),
-            envelope,
-        )
-        .into_bundle();
         let e = Failure::from_verifier(
             SigError::ArtifactMismatch("no subject".into()),
             &bundle,

@@ -1,5 +1,5 @@
 //! Build provenance, verified: a `.intoto.jsonl` file (one Sigstore bundle
-//! v0.3 per line, each a DSSE envelope holding an in-toto Statement v1, as
+//! v0.3 per line, each a DSSE envelope holding an in-toto Statement v1 (or v0.1), as
 //! `sign --provenance`, GitHub's attestation store, `gh attestation
 //! download`, npm and sigstore-python's `sigstore attest` write it), and
 //! which artifacts its verified statements name.
@@ -50,6 +50,8 @@ use crate::text;
 /// The largest provenance file read: GitHub's attestation store keeps a few
 /// statements per artifact, each a bundle of a few KiB.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// The in-toto Statement version before v1, with the same subjects.
+const STATEMENT_V0_1: &str = "https://in-toto.io/Statement/v0.1";
 /// The most statements (non-empty lines) one file may hold.
 pub const MAX_LINES: usize = 1024;
 
@@ -310,7 +312,9 @@ pub(crate) fn statement_of(bundle: &Bundle) -> Result<Statement, Failure> {
         serde_json::from_slice(envelope.payload.as_bytes()).map_err(|e| {
             Failure::NotAnAttestation(format!("its payload is not an in-toto statement ({e})"))
         })?;
-    if statement.type_ != STATEMENT_V1 {
+    // v0.1 statements (older npm and slsa-github-generator provenance) name
+    // their subjects the same way; the predicate type is checked separately.
+    if statement.type_ != STATEMENT_V1 && statement.type_ != STATEMENT_V0_1 {
         return Err(Failure::NotAnAttestation(format!(
             "its statement type is `{}`, not {STATEMENT_V1}",
             text::line(&statement.type_)
@@ -472,9 +476,55 @@ impl Checked {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use sigstore_types::{Digest, Subject};
+    use sigstore_types::{Digest, DsseEnvelope, DsseSignature, PayloadBytes, Subject};
+
+    /// A bundle whose DSSE envelope carries `payload` (not signed: for
+    /// checks that only read the statement).
+    pub(crate) fn dsse_bundle(payload_type: &str, payload: Vec<u8>) -> Bundle {
+        let envelope = DsseEnvelope::new(
+            payload_type.to_owned(),
+            PayloadBytes::new(payload),
+            DsseSignature::new(
+                sigstore_types::SignatureBytes::new(vec![1]),
+                Default::default(),
+            ),
+        );
+        sigstore_bundle::BundleV03::with_certificate_and_dsse(
+            sigstore_types::DerCertificate::new(vec![0x30]),
+            envelope,
+        )
+        .into_bundle()
+    }
+
+    #[test]
+    fn statements_v1_and_v0_1_are_read_anything_else_is_named() {
+        let statement = |t: &str| {
+            format!(r#"{{"_type":"{t}","subject":[{{"name":"a","digest":{{"sha256":"{}"}}}}],"predicateType":"p"}}"#, "0".repeat(64)).into_bytes()
+        };
+        for ok in [STATEMENT_V1, STATEMENT_V0_1] {
+            assert!(
+                statement_of(&dsse_bundle(PAYLOAD_TYPE, statement(ok))).is_ok(),
+                "{ok}"
+            );
+        }
+        let e = statement_of(&dsse_bundle(PAYLOAD_TYPE, statement("x\\u001b[2J")))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "Not an attestation: its statement type is `x\\u{1b}[2J`, not https://in-toto.io/Statement/v1"
+        );
+        let e = statement_of(&dsse_bundle("text/plain", statement(STATEMENT_V1)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("DSSE payload type is `text/plain`"), "{e}");
+        let e = statement_of(&dsse_bundle(PAYLOAD_TYPE, b"[]".to_vec()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("its payload is not an in-toto statement"), "{e}");
+    }
 
     fn statement(subjects: Vec<Subject>) -> VerifiedStatement {
         VerifiedStatement {
