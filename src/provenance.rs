@@ -26,22 +26,23 @@ use crate::oidc::StringClaims;
 use crate::text;
 
 /// The in-toto Statement version every statement here is.
-pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+pub(crate) const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 /// SLSA build provenance v1.
-pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
+pub(crate) const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
 /// GitHub Actions' workflow build type, as GitHub's attest action writes it.
-pub const GITHUB_WORKFLOW_BUILD_TYPE: &str = "https://actions.github.io/buildtypes/workflow/v1";
+pub(crate) const GITHUB_WORKFLOW_BUILD_TYPE: &str =
+    "https://actions.github.io/buildtypes/workflow/v1";
 /// The DSSE payload type of an in-toto statement.
-pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub(crate) const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// How every provenance file's name ends (what OpenSSF Scorecard and
 /// verifiers look for on a release).
-pub const EXTENSION: &str = ".intoto.jsonl";
+pub(crate) const EXTENSION: &str = ".intoto.jsonl";
 /// The file name when no repository and tag give a better one.
-pub const FALLBACK_NAME: &str = "provenance.intoto.jsonl";
+pub(crate) const FALLBACK_NAME: &str = "provenance.intoto.jsonl";
 
 /// The claims GitHub's attest action requires (its `REQUIRED_CLAIMS`, less
 /// `iss`, which the token always has), in its order.
-pub const REQUIRED_CLAIMS: [&str; 11] = [
+pub(crate) const REQUIRED_CLAIMS: [&str; 11] = [
     "ref",
     "sha",
     "repository",
@@ -78,7 +79,7 @@ pub enum ProvenanceError {
 
 /// `buildDefinition.externalParameters.workflow`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Workflow {
+pub(crate) struct Workflow {
     #[serde(rename = "ref")]
     pub reference: String,
     pub repository: String,
@@ -86,13 +87,13 @@ pub struct Workflow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExternalParameters {
+pub(crate) struct ExternalParameters {
     pub workflow: Workflow,
 }
 
 /// `buildDefinition.internalParameters.github`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GitHubParameters {
+pub(crate) struct GitHubParameters {
     pub event_name: String,
     pub repository_id: String,
     pub repository_owner_id: String,
@@ -100,26 +101,26 @@ pub struct GitHubParameters {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InternalParameters {
+pub(crate) struct InternalParameters {
     pub github: GitHubParameters,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GitCommit {
+pub(crate) struct GitCommit {
     #[serde(rename = "gitCommit")]
     pub git_commit: String,
 }
 
 /// A `resolvedDependencies` entry: the repository at the built commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ResourceDescriptor {
+pub(crate) struct ResourceDescriptor {
     pub uri: String,
     pub digest: GitCommit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BuildDefinition {
+pub(crate) struct BuildDefinition {
     pub build_type: String,
     pub external_parameters: ExternalParameters,
     pub internal_parameters: InternalParameters,
@@ -133,12 +134,12 @@ pub struct Builder {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Metadata {
+pub(crate) struct Metadata {
     pub invocation_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RunDetails {
+pub(crate) struct RunDetails {
     pub builder: Builder,
     pub metadata: Metadata,
 }
@@ -146,7 +147,7 @@ pub struct RunDetails {
 /// The SLSA v1 provenance predicate, field for field as provenance.ts writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Predicate {
+pub(crate) struct Predicate {
     pub build_definition: BuildDefinition,
     pub run_details: RunDetails,
 }
@@ -154,7 +155,7 @@ pub struct Predicate {
 impl Predicate {
     /// The predicate for the GitHub Actions job `claims` describe, on the
     /// GitHub at `server_url` (`GITHUB_SERVER_URL`).
-    pub fn github(
+    pub(crate) fn github(
         issuer: &str,
         claims: &StringClaims,
         server_url: Option<&str>,
@@ -227,7 +228,7 @@ impl Predicate {
     /// The statement about `subjects` (file name, SHA-256), in the order given.
     /// The same name twice is one subject when the digests agree, an error
     /// when they do not.
-    pub fn statement(
+    pub(crate) fn statement(
         &self,
         subjects: &[(String, Sha256Hash)],
     ) -> Result<Statement, ProvenanceError> {

@@ -9,12 +9,12 @@
 use std::fmt;
 
 /// The issuer of GitHub Actions identity tokens on github.com.
-pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+pub(crate) const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 /// Whether `s` is an http(s) URL: the one rule for URLs from flags, inputs,
 /// the environment and server answers (plain http is allowed for local and
 /// test instances).
-pub fn is_http_url(s: &str) -> bool {
+pub(crate) fn is_http_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
 }
 

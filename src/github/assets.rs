@@ -35,7 +35,7 @@ pub enum AssetAction {
 
 impl AssetAction {
     /// What happened, in words for a log line.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             AssetAction::Uploaded => "uploaded",
             AssetAction::Unchanged => "unchanged: an identical asset is already on the release",

@@ -37,7 +37,7 @@ use crate::vocab::RekorVersion;
 /// many artifacts is bound by round trips to Rekor and the TSA, so many are in
 /// flight; reads and hashing are bounded separately by cores (`digest`),
 /// so this does not raise peak memory (bench/results.md has the sweep).
-pub const DEFAULT_JOBS: usize = 64;
+pub(crate) const DEFAULT_JOBS: usize = 64;
 
 /// A snapshot of environment variables, so resolution is testable and pure.
 #[derive(Debug, Clone, Default)]
@@ -190,7 +190,7 @@ impl SignLayer {
 
     /// The layer the command line gives. A boolean flag that is absent is
     /// "not said" (`None`), so a lower layer can still turn it on.
-    pub fn from_args(args: SignArgs) -> Self {
+    pub(crate) fn from_args(args: SignArgs) -> Self {
         let flag = |b: bool| b.then_some(true);
         SignLayer {
             inputs: Some(args.paths),

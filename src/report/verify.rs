@@ -116,7 +116,7 @@ impl From<&Policy> for PolicyReport {
 /// One line per artifact; with `verbose`, who signed a verified one. An
 /// artifact verified by build provenance says which statement and subject
 /// named it, and by which digest.
-pub fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
+pub(crate) fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
     match &a.outcome {
         VerifyOutcome::Verified(v) => {
             let mut details = Vec::new();
@@ -153,7 +153,7 @@ pub fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
 }
 
 /// With no identity pinned: who signed, and the exact flags that pin them.
-pub fn pin_hint(r: &VerifyReport) -> String {
+pub(crate) fn pin_hint(r: &VerifyReport) -> String {
     let mut s = String::new();
     for signer in &r.signers {
         let issuer = signer.issuer.as_deref().unwrap_or("none");

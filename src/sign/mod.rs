@@ -45,10 +45,6 @@ pub trait Progress: Send + Sync {
     fn token(&self, _token: &Secret) {}
 }
 
-/// Observes nothing.
-pub struct NoProgress;
-impl Progress for NoProgress {}
-
 /// A failure of the whole run, before any artifact could be signed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {

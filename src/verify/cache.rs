@@ -51,7 +51,7 @@ use sigstore_verify::{
 /// Distinct certificates remembered per run. A release has one; a directory
 /// of bundles from many runs has one each, and past this many they are
 /// simply verified in full.
-pub const MAX_CERTIFICATES: usize = 1024;
+pub(crate) const MAX_CERTIFICATES: usize = 1024;
 
 /// A trusted Fulcio certificate as webpki takes it, with its authority's window.
 type Anchor = (TrustAnchor<'static>, Option<TimeRange>);

@@ -79,7 +79,7 @@ impl Verified {
     pub fn log_index(&self) -> Option<u64> {
         self.log_index
     }
-    pub fn provenance(&self) -> Option<&provenance::ProvenanceMatch> {
+    pub(crate) fn provenance(&self) -> Option<&provenance::ProvenanceMatch> {
         self.provenance.as_deref()
     }
 
@@ -114,7 +114,7 @@ impl Verified {
 
 /// Why one artifact did not verify, in the seed's troubleshooting wording.
 #[derive(Debug, thiserror::Error)]
-pub enum Failure {
+pub(crate) enum Failure {
     #[error("Bundle not found: {} (run `releasekit-sign sign` first)", .0.display())]
     BundleNotFound(PathBuf),
     #[error("Artifact not found: {} (its bundle {} is here; download the artifact too, or delete the stray bundle)", artifact.display(), bundle.display())]
@@ -188,7 +188,7 @@ impl Failure {
     /// What was found, without the advice a `verify` user gets: for callers that
     /// give their own fix (sign keeping an existing bundle), so that a message
     /// never carries two different fixes.
-    pub fn diagnosis(&self) -> String {
+    pub(crate) fn diagnosis(&self) -> String {
         match self {
             Failure::DigestMismatch => {
                 "Verification failed: artifact modified after signing (digest mismatch)".into()
@@ -287,7 +287,7 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// Configuration problems are usage errors; the rest failed while running.
-    pub fn is_usage(&self) -> bool {
+    pub(crate) fn is_usage(&self) -> bool {
         match self {
             VerifyError::Http(_)
             | VerifyError::Task(_)
@@ -300,7 +300,7 @@ impl VerifyError {
 }
 
 /// The warning printed when no identity constraint is given.
-pub const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted; pass the expected signer (e.g. the release workflow's URL) to verify who signed";
+pub(crate) const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted; pass the expected signer (e.g. the release workflow's URL) to verify who signed";
 
 /// Verify every artifact `settings` names: against its bundle, or with
 /// `--provenance FILE` against FILE's statements (each verified once, then
@@ -520,7 +520,7 @@ async fn load_root(
 }
 
 /// Check one artifact; blocking (reads files).
-pub fn verify_one(
+pub(crate) fn verify_one(
     verifier: &CachingVerifier,
     policy: &policy::Policy,
     target: &Target,
@@ -555,7 +555,7 @@ pub fn verify_one(
 
 /// Check a bundle held in memory (a release asset, say: `source` names it in
 /// errors) for an artifact known by its SHA-256 digest and size.
-pub fn verify_bytes(
+pub(crate) fn verify_bytes(
     verifier: &CachingVerifier,
     policy: &policy::Policy,
     source: &Path,

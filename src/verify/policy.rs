@@ -190,7 +190,7 @@ impl GitHubHost {
     /// The host of a server URL such as `https://github.com` or
     /// `https://ghe.example.com/`; `None` when it is not an http(s) URL with a
     /// bare host (and optional port).
-    pub fn from_server_url(url: &str) -> Option<GitHubHost> {
+    pub(crate) fn from_server_url(url: &str) -> Option<GitHubHost> {
         let rest = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"))?;
@@ -307,7 +307,7 @@ pub struct SourceCommit {
 impl Policy {
     /// Exactly this signer: the identity (SAN) and the issuer, nothing else
     /// (what a run's own bundles must verify as).
-    pub fn exact_signer(identity: &str, issuer: &str) -> Policy {
+    pub(crate) fn exact_signer(identity: &str, issuer: &str) -> Policy {
         Policy {
             identity: Some(Matcher::Exact(identity.to_owned())),
             issuer: Some(Matcher::Exact(issuer.to_owned())),
@@ -317,7 +317,7 @@ impl Policy {
 
     /// True when any signer with a valid Sigstore certificate is accepted
     /// (no identity constraint): worth a warning.
-    pub fn accepts_any_identity(&self) -> bool {
+    pub(crate) fn accepts_any_identity(&self) -> bool {
         self.identity.is_none() && self.signer.is_none()
     }
 
@@ -428,7 +428,7 @@ pub enum PolicyMismatch {
 }
 
 /// The Runner Environment value of GitHub's own runners.
-pub const GITHUB_HOSTED: &str = "github-hosted";
+pub(crate) const GITHUB_HOSTED: &str = "github-hosted";
 
 fn signer_expected(rule: &SignerRule) -> String {
     match rule {

@@ -49,11 +49,11 @@ use crate::text;
 
 /// The largest provenance file read: GitHub's attestation store keeps a few
 /// statements per artifact, each a bundle of a few KiB.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// The in-toto Statement version before v1, with the same subjects.
 const STATEMENT_V0_1: &str = "https://in-toto.io/Statement/v0.1";
 /// The most statements (non-empty lines) one file may hold.
-pub const MAX_LINES: usize = 1024;
+pub(crate) const MAX_LINES: usize = 1024;
 
 /// Why the provenance file cannot be used at all (a usage error).
 #[derive(Debug, thiserror::Error)]
@@ -75,25 +75,25 @@ pub enum ProvenanceFileError {
 
 /// The statements of one or more provenance files, each verified or refused.
 #[derive(Debug, Default)]
-pub struct Checked {
-    pub statements: Vec<Line>,
+pub(crate) struct Checked {
+    pub(crate) statements: Vec<Line>,
     /// Provenance files that could not be read at all, with why.
-    pub unusable: Vec<String>,
+    pub(crate) unusable: Vec<String>,
 }
 
 /// One statement (one line of a provenance file).
 #[derive(Debug)]
-pub struct Line {
+pub(crate) struct Line {
     /// The file it came from (or the release asset's name).
-    pub source: PathBuf,
+    pub(crate) source: PathBuf,
     /// 1-based.
-    pub line: usize,
-    pub result: Result<VerifiedStatement, Failure>,
+    pub(crate) line: usize,
+    pub(crate) result: Result<VerifiedStatement, Failure>,
 }
 
 /// A statement that passed every check: only [`check_line`] makes one.
 #[derive(Debug, Clone)]
-pub struct VerifiedStatement {
+pub(crate) struct VerifiedStatement {
     statement: Statement,
     signed: SignedBy,
 }
@@ -101,31 +101,31 @@ pub struct VerifiedStatement {
 /// Which subject of which verified statement an artifact is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProvenanceMatch {
+pub(crate) struct ProvenanceMatch {
     /// The provenance file (or release asset).
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// 1-based line of the statement in it.
-    pub line: usize,
+    pub(crate) line: usize,
     /// The subject's name as the statement gives it (need not be the file's).
-    pub subject: String,
+    pub(crate) subject: String,
     /// The digest algorithm that matched: `sha256`, `sha384` or `sha512`.
-    pub algorithm: &'static str,
-    pub predicate_type: String,
+    pub(crate) algorithm: &'static str,
+    pub(crate) predicate_type: String,
 }
 
 /// An artifact's digests: all three when hashed here in one pass; only
 /// SHA-256 for a release asset (the release client streams SHA-256).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Digests {
-    pub sha256: Sha256Hash,
-    pub sha384: Option<Vec<u8>>,
-    pub sha512: Option<Sha512Hash>,
-    pub size: u64,
+pub(crate) struct Digests {
+    pub(crate) sha256: Sha256Hash,
+    pub(crate) sha384: Option<Vec<u8>>,
+    pub(crate) sha512: Option<Sha512Hash>,
+    pub(crate) size: u64,
 }
 
 impl Digests {
     /// Hash everything `reader` yields with the three algorithms at once.
-    pub fn of_reader(reader: impl std::io::Read) -> std::io::Result<Digests> {
+    pub(crate) fn of_reader(reader: impl std::io::Read) -> std::io::Result<Digests> {
         let mut counted = Counted {
             inner: reader,
             n: 0,
@@ -152,7 +152,7 @@ impl Digests {
     }
 
     /// Only the SHA-256 (and size) is known.
-    pub fn sha256_only(sha256: Sha256Hash, size: u64) -> Digests {
+    pub(crate) fn sha256_only(sha256: Sha256Hash, size: u64) -> Digests {
         Digests {
             sha256,
             sha384: None,
@@ -162,7 +162,7 @@ impl Digests {
     }
 
     /// Hash the file the targets listed (a regular file only; blocking).
-    pub fn of_file(path: &Path, planned: Option<FileId>) -> Result<Digests, Failure> {
+    pub(crate) fn of_file(path: &Path, planned: Option<FileId>) -> Result<Digests, Failure> {
         let file = files::open_regular(path, planned).map_err(Failure::ReadArtifact)?;
         Digests::of_reader(file).map_err(|source| {
             Failure::ReadArtifact(FileError::Read {
@@ -187,7 +187,7 @@ impl<R: std::io::Read> std::io::Read for Counted<R> {
 }
 
 /// Read a provenance file: its non-empty lines, numbered from 1.
-pub fn read_file(path: &Path) -> Result<Vec<(usize, Vec<u8>)>, ProvenanceFileError> {
+pub(crate) fn read_file(path: &Path) -> Result<Vec<(usize, Vec<u8>)>, ProvenanceFileError> {
     let file = files::open_regular(path, None).map_err(ProvenanceFileError::Open)?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1)
@@ -206,7 +206,7 @@ pub fn read_file(path: &Path) -> Result<Vec<(usize, Vec<u8>)>, ProvenanceFileErr
 /// non-empty lines (JSON Lines, CRLF tolerated), or the whole file when it is
 /// one JSON document (a bundle written pretty, as `sigstore attest --bundle`
 /// and `.sigstore.json` files are).
-pub fn split_lines(
+pub(crate) fn split_lines(
     path: &Path,
     bytes: &[u8],
 ) -> Result<Vec<(usize, Vec<u8>)>, ProvenanceFileError> {
@@ -231,7 +231,7 @@ pub fn split_lines(
 }
 
 /// Verify every line of a provenance file (blocking: cryptography).
-pub fn check_all(
+pub(crate) fn check_all(
     verifier: &CachingVerifier,
     policy: &Policy,
     predicate_type: &str,
@@ -254,7 +254,7 @@ pub fn check_all(
 
 /// Verify one line: a bundle, a DSSE envelope with an in-toto statement,
 /// sigstore-verify's verdict, the signer policy, then the predicate type.
-pub fn check_line(
+pub(crate) fn check_line(
     verifier: &CachingVerifier,
     policy: &Policy,
     predicate_type: &str,
@@ -357,7 +357,7 @@ fn bindable_digest(statement: &Statement) -> Result<ArtifactDigest, Failure> {
 
 impl VerifiedStatement {
     /// The subject `digests` is, and which algorithm says so.
-    pub fn subject_of(&self, digests: &Digests) -> Option<(&str, &'static str)> {
+    pub(crate) fn subject_of(&self, digests: &Digests) -> Option<(&str, &'static str)> {
         let s = &self.statement;
         let sha512 = digests.sha512.as_ref();
         let sha384 = digests.sha384.as_deref();
@@ -383,7 +383,7 @@ impl VerifiedStatement {
     pub(crate) fn signed_by(&self) -> &SignedBy {
         &self.signed
     }
-    pub fn predicate_type(&self) -> &str {
+    pub(crate) fn predicate_type(&self) -> &str {
         &self.statement.predicate_type
     }
 }
@@ -401,13 +401,13 @@ fn matches_sha384(subject: &sigstore_types::Subject, digest: &[u8]) -> bool {
 
 impl Checked {
     /// Another file's statements too (a release may carry several).
-    pub fn extend(&mut self, other: Checked) {
+    pub(crate) fn extend(&mut self, other: Checked) {
         self.statements.extend(other.statements);
         self.unusable.extend(other.unusable);
     }
 
     /// The first verified statement naming `digests`.
-    pub fn find(&self, digests: &Digests) -> Option<(&VerifiedStatement, ProvenanceMatch)> {
+    pub(crate) fn find(&self, digests: &Digests) -> Option<(&VerifiedStatement, ProvenanceMatch)> {
         self.statements.iter().find_map(|l| {
             let s = l.result.as_ref().ok()?;
             let (subject, algorithm) = s.subject_of(digests)?;
@@ -425,7 +425,7 @@ impl Checked {
     }
 
     /// Why no statement vouches for an artifact with these digests.
-    pub fn not_found(&self, digests: &Digests) -> Failure {
+    pub(crate) fn not_found(&self, digests: &Digests) -> Failure {
         let mut files: Vec<String> = Vec::new();
         for l in &self.statements {
             let f = l.source.display().to_string();
@@ -461,7 +461,7 @@ impl Checked {
     }
 
     /// The statements that did not verify, worded for a warning.
-    pub fn failures(&self) -> Vec<String> {
+    pub(crate) fn failures(&self) -> Vec<String> {
         self.unusable
             .iter()
             .cloned()

@@ -210,7 +210,7 @@ fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
 /// checked against `provenance` instead of a bundle. A directory means its
 /// files except bundles and provenance files (`*.intoto.jsonl`); a file
 /// named explicitly is checked whatever its name.
-pub fn against_provenance(
+pub(crate) fn against_provenance(
     args: &[String],
     recursive: bool,
     provenance: &Path,

@@ -32,7 +32,7 @@ impl RekorV1 {
 
     /// Log a hashedrekord 0.0.1 entry. A 409 (already logged) is a
     /// [`ServiceError::Status`] whose body names the existing entry.
-    pub async fn create_entry(
+    pub(crate) async fn create_entry(
         &self,
         digest: &Sha256Hash,
         signature: &SignatureBytes,
@@ -52,7 +52,7 @@ impl RekorV1 {
     /// Log a dsse 0.0.1 entry: `envelope` is the DSSE envelope's JSON, sent
     /// as is (Rekor stores the SHA-256 of exactly this string). A 409 is as
     /// for [`Self::create_entry`].
-    pub async fn create_dsse_entry(
+    pub(crate) async fn create_dsse_entry(
         &self,
         envelope: &str,
         certificate: &DerCertificate,
@@ -193,7 +193,7 @@ impl RekorV2 {
     }
 
     /// Log a hashedrekord 0.0.2 entry for a keyless (certificate) signature.
-    pub async fn create_entry(
+    pub(crate) async fn create_entry(
         &self,
         digest: &Sha256Hash,
         signature: &SignatureBytes,
