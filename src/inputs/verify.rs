@@ -88,11 +88,8 @@ impl VerifySettings {
                     .map(|_| Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()))
             }),
             github,
-            github_host: match env.get("GITHUB_SERVER_URL") {
-                Some(url) => GitHubHost::from_server_url(url)
-                    .ok_or_else(|| SettingsError::BadServerUrl(url.to_owned()))?,
-                None => GitHubHost::default(),
-            },
+            github_host: super::github_server(env)?
+                .map_or_else(GitHubHost::default, |s| GitHubHost::new(&s)),
             source_commit: None,
             signer: match (args.signer_workflow, args.signer_repo) {
                 (Some(w), _) => Some(SignerRule::Workflow(w)),

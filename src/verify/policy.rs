@@ -187,19 +187,9 @@ impl Default for GitHubHost {
 }
 
 impl GitHubHost {
-    /// The host of a server URL such as `https://github.com` or
-    /// `https://ghe.example.com/`; `None` when it is not an http(s) URL with a
-    /// bare host (and optional port).
-    pub(crate) fn from_server_url(url: &str) -> Option<GitHubHost> {
-        let rest = url
-            .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"))?;
-        let host = rest.strip_suffix('/').unwrap_or(rest);
-        let bare = !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-        bare.then(|| GitHubHost(host.to_ascii_lowercase()))
+    /// The host of the run's GitHub server.
+    pub(crate) fn new(server: &crate::vocab::GitHubServer) -> GitHubHost {
+        GitHubHost(server.host().to_owned())
     }
 
     pub fn as_str(&self) -> &str {
@@ -633,7 +623,9 @@ mod tests {
             info.ci_claims.deprecated_github.workflow_repository = Some(repo.to_owned());
         }
         // An Enterprise Server host, configured: its repositories, not github.com's.
-        let ghes = GitHubHost::from_server_url("https://GHE.example.com/").unwrap();
+        let ghes = GitHubHost::new(
+            &crate::vocab::GitHubServer::parse("https://GHE.example.com/").unwrap(),
+        );
         assert_eq!(ghes.as_str(), "ghe.example.com");
         info.ci_claims.source_repository_uri =
             Some("https://ghe.example.com/prefix-dev/sigstore-example".to_owned());
@@ -642,25 +634,6 @@ mod tests {
         info.ci_claims.source_repository_uri =
             Some("https://github.com/prefix-dev/sigstore-example".to_owned());
         assert!(policy(ghes).check(&info).is_err());
-    }
-
-    #[test]
-    fn github_host_from_server_url() {
-        let host = |u| GitHubHost::from_server_url(u).map(|h| h.as_str().to_owned());
-        assert_eq!(host("https://github.com").as_deref(), Some("github.com"));
-        assert_eq!(
-            host("http://127.0.0.1:8080/").as_deref(),
-            Some("127.0.0.1:8080")
-        );
-        for bad in [
-            "github.com",
-            "https://",
-            "https://h/path",
-            "https://a b",
-            "ftp://h",
-        ] {
-            assert_eq!(host(bad), None, "{bad}");
-        }
     }
 
     #[test]
