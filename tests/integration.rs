@@ -31,6 +31,9 @@ mod github_lies;
 mod identity;
 /// Expanding files, directories and globs into artifacts.
 mod inputs;
+/// Signing-config service selection, `--signing-config` + `--trusted-root`, peers' same
+/// choice, the GitHub-style instance without a log.
+mod instances;
 /// Independent verifiers (sigstore-python, cosign) accept what we write.
 mod interop;
 /// `sign --json`, `verify --json`, `$GITHUB_OUTPUT` and the step summary, snapshotted whole.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::vocab::{RekorVersion, ReleaseMode};
+use crate::vocab::{InstanceName, RekorVersion, ReleaseMode};
 
 /// Sign release artifacts with Sigstore keyless signing.
 #[derive(Debug, Parser)]
@@ -207,19 +207,28 @@ pub struct UploadArgs {
 #[group(id = "instance")]
 #[command(next_help_heading = "Sigstore instance")]
 pub struct InstanceArgs {
+    /// A well-known instance: public-good (default), staging, or github (GitHub's: no public log, for private repositories)
+    #[arg(long = "instance", id = "instance_name", value_name = "NAME", value_enum, conflicts_with_all = ["staging", "trust_config", "signing_config"])]
+    pub instance: Option<InstanceName>,
     /// Use Sigstore's staging instance instead of public-good
-    #[arg(long, conflicts_with = "trust_config")]
+    #[arg(long, conflicts_with_all = ["trust_config", "signing_config"])]
     pub staging: bool,
     /// ClientTrustConfig JSON (trusted root + signing config) of a private instance
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "signing_config")]
     pub trust_config: Option<PathBuf>,
+    /// SigningConfig v0.2 JSON of a private instance (with --trusted-root; the pair cosign v3 takes)
+    #[arg(long, value_name = "FILE", requires = "trusted_root")]
+    pub signing_config: Option<PathBuf>,
+    /// trusted_root.json of the instance --signing-config names
+    #[arg(long, value_name = "FILE", requires = "signing_config")]
+    pub trusted_root: Option<PathBuf>,
     /// Fulcio URL (overrides the instance's signing config)
     #[arg(long, value_name = "URL")]
     pub fulcio_url: Option<String>,
     /// Rekor URL (overrides the instance's signing config)
     #[arg(long, value_name = "URL")]
     pub rekor_url: Option<String>,
-    /// Rekor API version: 1 (hashedrekord 0.0.1) or 2 (0.0.2, needs a TSA) [default: 1, or 2 when the instance offers only v2]
+    /// Rekor API version: 1 (hashedrekord 0.0.1) or 2 (0.0.2, needs a TSA) [default: the highest the signing config offers]
     #[arg(long, value_name = "1|2", value_enum, hide_possible_values = true)]
     pub rekor_version: Option<RekorVersion>,
     /// RFC 3161 timestamp authority URL (overrides the instance's signing config)
@@ -349,6 +358,10 @@ pub struct VerifyArgs {
     )]
     #[arg(help_heading = "Provenance")]
     pub predicate_type: String,
+    /// A well-known instance: public-good (default), staging, or github (bundles without a log entry, trusted by their timestamp)
+    #[arg(long, value_name = "NAME", value_enum, group = "verify_instance")]
+    #[arg(help_heading = "Trust")]
+    pub instance: Option<InstanceName>,
     /// Use Sigstore's staging instance instead of public-good
     #[arg(long, group = "verify_instance")]
     #[arg(help_heading = "Trust")]

@@ -11,7 +11,6 @@ use std::num::NonZeroUsize;
 use super::cli::VerifyArgs;
 use super::{Env, SettingsError};
 use crate::oidc::Secret;
-use crate::trust::BaseInstance;
 use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy, SignerRule};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
 use crate::vocab::Repo;
@@ -102,16 +101,16 @@ impl VerifySettings {
             },
             deny_self_hosted_runners: args.deny_self_hosted_runners,
         };
-        let trust = match (args.staging, args.trusted_root, args.trust_config) {
-            (true, None, None) => VerifyTrust::Instance(BaseInstance::Staging),
-            (false, Some(root), None) => VerifyTrust::TrustedRoot(root),
-            (false, None, Some(config)) => VerifyTrust::Instance(BaseInstance::TrustConfig(config)),
-            (false, None, None) => VerifyTrust::Instance(BaseInstance::PublicGood),
-            _ => {
-                return Err(SettingsError::ConflictingInstance(
-                    super::upload::Vocabulary::Cli,
-                ))
-            }
+        let trust = match (args.trusted_root, args.trust_config) {
+            (Some(root), None) => VerifyTrust::TrustedRoot(root),
+            (root, config) => VerifyTrust::Instance(super::base_instance(
+                args.instance,
+                args.staging,
+                config,
+                None,
+                root,
+                super::upload::Vocabulary::Cli,
+            )?),
         };
         // Each artifact waits on file reads between CPU work, so one per core
         // leaves cores idle; two per core keep them busy (and hold at most
@@ -199,7 +198,10 @@ mod tests {
     fn defaults_accept_any_identity_from_public_good() {
         let s = resolve(&["dist"]).unwrap();
         assert!(s.policy.accepts_any_identity());
-        assert_eq!(s.trust, VerifyTrust::Instance(BaseInstance::PublicGood));
+        assert_eq!(
+            s.trust,
+            VerifyTrust::Instance(crate::trust::BaseInstance::PublicGood)
+        );
         assert!(!s.offline && s.bundle.is_none());
     }
 

@@ -190,9 +190,9 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
         let (sha, index) = match &a.outcome {
             Outcome::Signed {
                 sha256, log_index, ..
-            } => (format!("`{sha256}`"), log_index.to_string()),
+            } => (format!("`{sha256}`"), shown_index(*log_index)),
             Outcome::Reused { sha256, log_index } => {
-                (format!("`{sha256}` (kept)"), log_index.to_string())
+                (format!("`{sha256}` (kept)"), shown_index(*log_index))
             }
             Outcome::Failed { error } => (format!("❌ {}", md(error)), String::new()),
             Outcome::Planned { .. } => ("(dry run)".into(), String::new()),
@@ -231,8 +231,9 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
                 ..
             } => writeln!(
                 s,
-                "\nBuild provenance (SLSA v1): {shown}, {} subject(s), log index {log_index}",
-                subjects.len()
+                "\nBuild provenance (SLSA v1): {shown}, {} subject(s), log index {}",
+                subjects.len(),
+                shown_index(*log_index)
             ),
             ProvenanceOutcome::Failed { error: e } => {
                 writeln!(s, "\nBuild provenance: ❌ {}", md(e))
@@ -308,6 +309,11 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// A log index for the summary table; `none` where the instance keeps no log.
+fn shown_index(index: Option<u64>) -> String {
+    index.map_or_else(|| "none".into(), |i| i.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,9 +359,10 @@ mod tests {
             instance: crate::sign::InstanceReport {
                 name: "i".into(),
                 fulcio: String::new(),
-                rekor: String::new(),
-                rekor_version: crate::vocab::RekorVersion::V1,
+                rekor: None,
+                rekor_version: None,
                 tsa: None,
+                selection: None,
             },
             identity: IdentityReport::Certified {
                 identity: "id\nsigned-count=99".into(),

@@ -37,7 +37,6 @@ use crate::digest;
 use crate::files::{self, FileError};
 use crate::net;
 use crate::text;
-use crate::trust::BaseInstance;
 use crate::trust::{self, Refresh, TrustError};
 use cache::CachingVerifier;
 pub use outcome::{Outcome, VerifyArtifactReport, VerifyOutcome};
@@ -139,6 +138,8 @@ pub(crate) enum Failure {
     LogEntryMismatch(String),
     #[error("Timestamp invalid: {0}")]
     TimestampInvalid(String),
+    #[error("No transparency log entry: this instance requires one ({0}) — a bundle from GitHub's Sigstore instance (private repositories) verifies with --instance github")]
+    NoLogEntry(String),
     #[error("Bundle invalid: {0}")]
     BundleInvalid(String),
     #[error(transparent)]
@@ -249,6 +250,11 @@ impl Failure {
             }
             SigError::TransparencyLog(t) => Failure::LogProofInvalid(t.to_string()),
             SigError::Timestamp(t) => Failure::TimestampInvalid(t.to_string()),
+            // The trusted root lists logs (else no entry is required): an
+            // instance without a log made this bundle, or its entry was cut.
+            other if bundle.verification_material.tlog_entries.is_empty() => {
+                Failure::NoLogEntry(other.to_string())
+            }
             other => Failure::BundleInvalid(other.to_string()),
         }
     }
@@ -508,7 +514,7 @@ async fn load_root(
             Ok((path.display().to_string(), root, Vec::new()))
         }
         VerifyTrust::Instance(base) => {
-            let refresh = if offline || matches!(base, BaseInstance::TrustConfig(_)) {
+            let refresh = if offline || base.is_local() {
                 Refresh::Offline
             } else {
                 Refresh::Online(net::http_client().map_err(VerifyError::Http)?)
@@ -585,7 +591,7 @@ pub(crate) fn check_bundle(
         .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
     policy.check(info)?;
 
-    let by = SignedBy::of(&result, info, bundle);
+    let by = SignedBy::of(result.integrated_time(), info, bundle);
     Ok(Verified {
         identity: by.identity,
         issuer: by.issuer,
@@ -610,13 +616,14 @@ pub(crate) struct SignedBy {
 }
 
 impl SignedBy {
+    /// `integrated_time` is the verdict's authenticated one (the log's).
     fn of(
-        result: &sigstore_verify::VerificationResult,
+        integrated_time: Option<jiff::Timestamp>,
         info: &sigstore_crypto::CertificateInfo,
         bundle: &Bundle,
     ) -> SignedBy {
         SignedBy {
-            integrated_time: result.integrated_time(),
+            integrated_time,
             identity: info
                 .identity
                 .as_ref()

@@ -289,7 +289,7 @@ pub(crate) fn check_line(
         });
     }
     Ok(VerifiedStatement {
-        signed: SignedBy::of(&result, info, &bundle),
+        signed: SignedBy::of(result.integrated_time(), info, &bundle),
         statement,
     })
 }
