@@ -698,3 +698,57 @@ fn artifact_name(a: &ArtifactReport) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| a.path.display().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigstore_types::Subject;
+
+    fn subject(name: &str, hex: &str) -> SubjectReport {
+        SubjectReport {
+            name: name.into(),
+            sha256: hex.into(),
+        }
+    }
+
+    fn statement(subjects: &[(&str, &str)], predicate_type: &str) -> Statement {
+        let subject = subjects
+            .iter()
+            .map(|(n, h)| Subject::new(*n, Sha256Hash::from_hex(h).unwrap().into()))
+            .collect();
+        Statement::new(subject, predicate_type, serde_json::json!({}))
+    }
+
+    /// Exactly the run's subjects, in any order; anything missing, added,
+    /// renamed, re-digested or repeated is another statement.
+    #[test]
+    fn a_provenance_stands_for_exactly_the_runs_subjects() {
+        let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+        let ours = [subject("a.tgz", &a), subject("b.zip", &b)];
+        let slsa = crate::provenance::SLSA_PROVENANCE_V1;
+        let same = statement(&[("b.zip", &b), ("a.tgz", &a)], slsa);
+        assert_eq!(same_statement(&same, &ours), Ok(()));
+        for (other, why) in [
+            (statement(&[("a.tgz", &a)], slsa), "missing: [b.zip"),
+            (
+                statement(&[("a.tgz", &a), ("b.zip", &b), ("c", &c)], slsa),
+                "not this run's: [c (",
+            ),
+            (
+                statement(&[("a.tgz", &a), ("b.zip", &c)], slsa),
+                "not this run's: [b.zip (cccc",
+            ),
+            (
+                statement(&[("a.tgz", &a), ("b.zip", &b), ("a.tgz", &a)], slsa),
+                "other subjects",
+            ),
+            (
+                statement(&[("a.tgz", &a), ("b.zip", &b)], "https://spdx.dev/Document"),
+                "its predicate type is `https://spdx.dev/Document`",
+            ),
+        ] {
+            let e = same_statement(&other, &ours).unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
+    }
+}

@@ -283,3 +283,41 @@ async fn provenance_is_written_and_named_in_the_outputs() {
         "{summary}"
     );
 }
+
+/// A job without `attestations: write`: the provenance is on the release,
+/// the job succeeds, and the missing permission is exactly one `::warning::`
+/// annotation naming it; the attestation outputs stay empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_attestations_permission_is_one_warning() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.github().deny_attestations(true);
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app-1.0.tar.gz", "app");
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "dist/*"), ("provenance", "true")],
+    ))
+    .await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert_printable("stdout", &out);
+    let warnings: Vec<_> = out.lines().filter(|l| l.contains("attestations")).collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    assert!(
+        warnings[0].starts_with("::warning::GitHub refused to store the build provenance")
+            && warnings[0].contains("`permissions: attestations: write`"),
+        "{out}"
+    );
+    assert!(sandbox
+        .github()
+        .assets(REPO, "v1.0.0")
+        .iter()
+        .any(|a| a.name == "octo-repo-v1.0.0.intoto.jsonl"));
+    let outputs = read(&work.path("gh/output"));
+    assert!(
+        outputs.contains("attestation-id=\n") && outputs.contains("attestation-url=\n"),
+        "{outputs}"
+    );
+}
