@@ -164,7 +164,7 @@ pub fn filters(work: &Work) -> Vec<(String, String)> {
 }
 
 /// The workflow commands action mode prints itself; any other is injected.
-const OUR_COMMANDS: &[&str] = &["add-mask", "group", "endgroup", "error", "warning"];
+const OUR_COMMANDS: &[&str] = &["add-mask", "group", "endgroup", "error"];
 
 /// Every line of `text` (`what` names it in a failure) is one printable line:
 /// no control character, no bidi override or Unicode line separator, and no

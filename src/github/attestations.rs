@@ -14,7 +14,7 @@
 
 use serde::Deserialize;
 
-use super::client::{checked, transport, Releases};
+use super::client::Releases;
 use super::error::{ApiFailure, ReleaseError};
 use crate::vocab::Repo;
 
@@ -72,17 +72,7 @@ impl Releases {
             .map_err(|e| failed(1, ApiFailure::Local(format!("the bundle is not JSON: {e}"))))?;
         let body = serde_json::json!({ "bundle": bundle });
         let created = self
-            .retrying(|| async {
-                let r = self
-                    .octo
-                    ._post(url.as_str(), Some(&body))
-                    .await
-                    .map_err(transport)?;
-                let r = checked(r).await?;
-                <Created as octocrab::FromResponse>::from_response(r)
-                    .await
-                    .map_err(|e| ApiFailure::Decode(e.to_string()))
-            })
+            .retrying(|| self.post_json::<Created>(&url, &body))
             .await;
         match created {
             Ok(c) => Ok(c.id),
