@@ -15,13 +15,13 @@ use sigstore_types::Bundle;
 use crate::files::{self, FileError};
 
 /// Appended to an artifact's file name to name its bundle.
-pub const BUNDLE_SUFFIX: &str = ".sigstore.json";
+pub(crate) const BUNDLE_SUFFIX: &str = ".sigstore.json";
 
 /// Bundles are a few KiB; anything far larger is not a bundle.
-pub const MAX_BUNDLE_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_BUNDLE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Where the bundle of `artifact` goes: next to it, or in `output_dir`.
-pub fn bundle_path(artifact: &Path, output_dir: Option<&Path>) -> PathBuf {
+pub(crate) fn bundle_path(artifact: &Path, output_dir: Option<&Path>) -> PathBuf {
     let mut name = artifact
         .file_name()
         .unwrap_or(artifact.as_os_str())
@@ -42,7 +42,7 @@ pub fn directory(path: &Path) -> &Path {
 }
 
 /// Whether `path` is named like a bundle.
-pub fn is_bundle(path: &Path) -> bool {
+pub(crate) fn is_bundle(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.ends_with(BUNDLE_SUFFIX))
@@ -92,7 +92,7 @@ pub fn to_json(bundle: &Bundle) -> Result<Vec<u8>, BundleIoError> {
 /// The bundle as one line of JSON Lines (`.intoto.jsonl`, as GitHub's
 /// attestation downloads and slsa-github-generator write them): the same
 /// fields as [`to_json`], compact, ending in one newline.
-pub fn to_json_line(bundle: &Bundle) -> Result<Vec<u8>, BundleIoError> {
+pub(crate) fn to_json_line(bundle: &Bundle) -> Result<Vec<u8>, BundleIoError> {
     let mut value =
         serde_json::to_value(bundle).map_err(|e| BundleIoError::Serialize(e.to_string()))?;
     normalize(&mut value);
@@ -144,7 +144,12 @@ fn uint64_as_string(obj: &mut serde_json::Map<String, Value>, key: &str, require
 /// Write `bytes` to `path` so that readers see the old file or the whole new
 /// one, never a part: a temporary file in the same directory, flushed to disk,
 /// then renamed over (or, without `overwrite`, linked only if `path` is free).
-pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), BundleIoError> {
+#[cfg(test)]
+pub(crate) fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    overwrite: bool,
+) -> Result<(), BundleIoError> {
     let real = std::fs::canonicalize(directory(path)).map_err(|source| BundleIoError::Write {
         path: path.to_owned(),
         source,
@@ -156,7 +161,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), Bu
 /// the plan checked: both the temporary file and the rename use `real_dir`,
 /// and if `path`'s directory no longer resolves there (a link swapped in
 /// since), nothing is written. `path` names the bundle in errors.
-pub fn write_atomic_in(
+pub(crate) fn write_atomic_in(
     real_dir: &Path,
     path: &Path,
     bytes: &[u8],
@@ -224,7 +229,7 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
 
 /// Read a bundle file (a regular file only: a FIFO would block),
 /// refusing anything larger than [`MAX_BUNDLE_BYTES`].
-pub fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
+pub(crate) fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
     let err = |source| BundleIoError::Read {
         path: path.to_owned(),
         source,

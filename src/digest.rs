@@ -15,18 +15,18 @@ use crate::files::{self, FileError, FileId};
 
 /// Largest read size: large enough that syscalls are negligible; with reads
 /// bounded by [`concurrent_reads`], peak memory stays at a few MiB.
-pub const BUFFER_BYTES: usize = 1024 * 1024;
+pub(crate) const BUFFER_BYTES: usize = 1024 * 1024;
 
 /// How many artifacts to read and hash at once: one per core (hashing is
 /// CPU-bound with SHA-NI), at least one, at most eight.
-pub fn concurrent_reads() -> usize {
+pub(crate) fn concurrent_reads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
 /// SHA-256 of the file and its length; `on_bytes` is told of each chunk hashed.
 /// Only a regular file is read, and only if it is still `planned`, the file
 /// the plan listed under this path ([`files::open_regular`]).
-pub async fn sha256_file(
+pub(crate) async fn sha256_file(
     path: &Path,
     planned: Option<FileId>,
     on_bytes: impl Fn(u64) + Send + 'static,
@@ -49,7 +49,7 @@ pub async fn sha256_file(
 
 /// SHA-256 of an open file, with a read buffer no larger than the file: release
 /// artifacts are often a few KiB, and zeroing 1 MiB for each showed in profiles.
-pub fn sha256_open_file(
+pub(crate) fn sha256_open_file(
     file: std::fs::File,
     on_bytes: impl Fn(u64),
 ) -> std::io::Result<(Sha256Hash, u64)> {

@@ -20,7 +20,7 @@ pub const EXIT_OK: u8 = 0;
 /// Exit code when some artifact failed, or the run failed after starting.
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code for usage and configuration errors.
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -60,7 +60,7 @@ pub enum FileError {
 /// Open `path` for reading if it is a regular file and, when `planned` is
 /// known, the same file the plan listed. The open does not block: opening a
 /// FIFO for reading would otherwise wait for a writer, forever.
-pub fn open_regular(path: &Path, planned: Option<FileId>) -> Result<File, FileError> {
+pub(crate) fn open_regular(path: &Path, planned: Option<FileId>) -> Result<File, FileError> {
     let read = |source| FileError::Read {
         path: path.to_owned(),
         source,

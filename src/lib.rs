@@ -15,6 +15,7 @@
 //! reaches the terminal and which exit code the process ends with, and every
 //! string from outside is shown through [`text::line`].
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+#![warn(unreachable_pub)]
 
 pub mod inputs;
 pub mod plan;

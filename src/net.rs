@@ -16,19 +16,19 @@ use std::time::Duration;
 use rand::Rng as _;
 
 /// `releasekit-sign/<version>`.
-pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
 /// The client for TUF metadata and the GitHub Actions token endpoint: it
 /// follows redirects (at most 10; reqwest drops `Authorization` when one
 /// leads to another host). GitHub's REST API has its own (octocrab's).
-pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     builder().build()
 }
 
 /// The client for Fulcio, Rekor and the TSA: it follows no redirect, so a
 /// 3xx reaches the caller as an answer (an error: see `sign::clients`) and
 /// a request body, a token included, only ever goes to the configured URL.
-pub fn sigstore_client() -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn sigstore_client() -> Result<reqwest::Client, reqwest::Error> {
     builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -67,7 +67,7 @@ impl RetryPolicy {
     /// server's `Retry-After` if it gave one (capped), else full jitter over an
     /// exponentially growing window, so that concurrent artifacts do not retry
     /// in lockstep.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(after) = retry_after {
             return after.min(self.max_delay * 4);
         }
@@ -93,7 +93,7 @@ pub trait Retryable {
 }
 
 /// 5xx and 429: the server may answer differently next time.
-pub fn is_transient(status: u16) -> bool {
+pub(crate) fn is_transient(status: u16) -> bool {
     status == 429 || (500..=599).contains(&status)
 }
 

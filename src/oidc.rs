@@ -23,9 +23,10 @@ use crate::net::{self, Retry, RetryPolicy, Retryable};
 use crate::vocab::GITHUB_ACTIONS_ISSUER;
 
 /// The audience Fulcio requires in identity tokens.
-pub const SIGSTORE_AUDIENCE: &str = "sigstore";
+pub(crate) const SIGSTORE_AUDIENCE: &str = "sigstore";
 /// The one-line fix for a GitHub Actions job that may not request tokens.
-pub const ACTIONS_PERMISSION_FIX: &str = "add `id-token: write` to the workflow's `permissions:`";
+pub(crate) const ACTIONS_PERMISSION_FIX: &str =
+    "add `id-token: write` to the workflow's `permissions:`";
 
 /// A string that must never be shown: tokens and bearer credentials.
 #[derive(Clone, PartialEq, Eq)]
@@ -36,7 +37,7 @@ impl Secret {
         Self(value.into())
     }
     /// The value, for sending it where it is meant to go.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -187,7 +188,7 @@ impl TokenIdentity {
     /// Fulcio maps tokens to SANs per issuer type: email, a workflow URI
     /// (GitHub: see [`Self::matches_workflow_san`]), `https://<ci_config_ref_uri>`
     /// (GitLab), or the subject.
-    pub fn matches_san(&self, san: &str) -> bool {
+    pub(crate) fn matches_san(&self, san: &str) -> bool {
         if self.email.as_deref() == Some(san) || self.subject == san {
             return true;
         }
@@ -227,7 +228,7 @@ impl TokenIdentity {
     /// The repository the token names, when its visibility is `private` or
     /// `internal` (GitHub's `repository_visibility` claim): signing with a
     /// public instance would publish its name in a public log.
-    pub fn non_public_repository(&self) -> Option<(&str, &str)> {
+    pub(crate) fn non_public_repository(&self) -> Option<(&str, &str)> {
         let visibility = self.repository_visibility.as_deref()?;
         matches!(visibility, "private" | "internal").then(|| {
             (
@@ -241,14 +242,14 @@ impl TokenIdentity {
     /// the claims alone tell (the same derivation as [`Self::identity`]);
     /// `None` for a federated token, whose certificate names an issuer the
     /// token does not.
-    pub fn expected_certificate_identity(&self) -> Option<(&str, &str)> {
+    pub(crate) fn expected_certificate_identity(&self) -> Option<(&str, &str)> {
         let enterprise = self.job_workflow_ref.is_some() && github_enterprise_issuer(&self.issuer);
         let claims_tell = !(self.federated || enterprise);
         claims_tell.then_some((self.identity.as_str(), self.issuer.as_str()))
     }
 
     /// Whether a certificate's OIDC issuer extension is consistent with this token.
-    pub fn matches_issuer(&self, issuer: &str) -> bool {
+    pub(crate) fn matches_issuer(&self, issuer: &str) -> bool {
         self.federated || self.issuer == issuer
     }
 }
@@ -296,7 +297,7 @@ struct ExtraClaims {
 pub struct StringClaims(std::collections::BTreeMap<String, String>);
 
 /// The longest claim value [`StringClaims`] keeps; a longer one counts as absent.
-pub const MAX_CLAIM_BYTES: usize = 4096;
+pub(crate) const MAX_CLAIM_BYTES: usize = 4096;
 
 impl StringClaims {
     fn from_payload(payload: &[u8]) -> StringClaims {
@@ -421,12 +422,8 @@ impl IdToken {
         &self.identity
     }
 
-    pub fn expires_at(&self) -> jiff::Timestamp {
-        self.token.expiration()
-    }
-
     /// The token for `sigstore-fulcio`, after checking it is still valid for `margin`.
-    pub fn for_fulcio(&self, margin: Duration) -> Result<&IdentityToken, TokenError> {
+    pub(crate) fn for_fulcio(&self, margin: Duration) -> Result<&IdentityToken, TokenError> {
         let deadline = jiff::Timestamp::now()
             .checked_add(
                 jiff::SignedDuration::try_from(margin).unwrap_or(jiff::SignedDuration::ZERO),
@@ -472,10 +469,10 @@ struct ActionsTokenResponse {
 /// endpoint or ambient CI credentials, not one given outright), before it is
 /// parsed, used or could be shown anywhere.
 #[derive(Clone)]
-pub struct TokenObserver(Arc<dyn Fn(&Secret) + Send + Sync>);
+pub(crate) struct TokenObserver(Arc<dyn Fn(&Secret) + Send + Sync>);
 
 impl TokenObserver {
-    pub fn new(f: impl Fn(&Secret) + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(f: impl Fn(&Secret) + Send + Sync + 'static) -> Self {
         Self(Arc::new(f))
     }
 }
@@ -507,7 +504,7 @@ impl TokenSource {
     }
 
     /// Hand every requested token to `observer` as soon as it arrives.
-    pub fn observed_by(mut self, observer: TokenObserver) -> Self {
+    pub(crate) fn observed_by(mut self, observer: TokenObserver) -> Self {
         self.observer = Some(observer);
         self
     }
@@ -519,12 +516,12 @@ impl TokenSource {
     }
 
     /// Whether [`Self::fetch`] can return a different token later (it requests one).
-    pub fn can_refresh(&self) -> bool {
+    pub(crate) fn can_refresh(&self) -> bool {
         self.settings.explicit.is_none()
     }
 
     /// The first token found, in the order of the module doc.
-    pub async fn fetch(&self) -> Result<IdToken, TokenError> {
+    pub(crate) async fn fetch(&self) -> Result<IdToken, TokenError> {
         if let Some((origin, token)) = &self.settings.explicit {
             return IdToken::parse(*origin, token.expose());
         }

@@ -258,7 +258,7 @@ impl WorkTree {
 /// A directory the run writes into (`flag` names its option) may be used:
 /// no link under the working directory leads it out. Checked before it is
 /// created, on the part that exists: what is created then holds no link.
-pub fn check_output_dir(flag: &'static str, dir: &Path) -> Result<(), PlanError> {
+pub(crate) fn check_output_dir(flag: &'static str, dir: &Path) -> Result<(), PlanError> {
     let existing = dir
         .ancestors()
         .find(|a| a.as_os_str().is_empty() || a.symlink_metadata().is_ok())

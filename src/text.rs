@@ -55,7 +55,7 @@ fn hidden(c: char) -> bool {
 
 /// Whether `s` holds no line break, control or bidi character (which
 /// [`line`] would show as an escape).
-pub fn is_printable(s: &str) -> bool {
+pub(crate) fn is_printable(s: &str) -> bool {
     !s.chars().any(hidden)
 }
 
@@ -64,7 +64,7 @@ pub fn is_printable(s: &str) -> bool {
 /// embedded `'` written `'\''`). `None` when `s` is not [`is_printable`]: a
 /// POSIX shell has no quoting that keeps such a value on one visible line
 /// (`$'..'` is not in dash).
-pub fn shell_word(s: &str) -> Option<String> {
+pub(crate) fn shell_word(s: &str) -> Option<String> {
     if !is_printable(s) {
         return None;
     }

@@ -39,11 +39,11 @@ pub enum BaseInstance {
 }
 
 /// `mediaType` of sigstore-python's `--trust-config` files.
-pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str =
+pub(crate) const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str =
     "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 
 /// How long a TUF refresh may take before the embedded snapshot is used.
-pub const TUF_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const TUF_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A ClientTrustConfig: a trusted root and a signing config in one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,7 +94,7 @@ pub struct Services {
 
 /// A resolved instance: what to trust and where to send requests.
 #[derive(Debug, Clone)]
-pub struct Instance {
+pub(crate) struct Instance {
     /// `public-good`, `staging`, or the trust config's path.
     pub name: String,
     pub trusted_root: TrustedRoot,
@@ -204,7 +204,10 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
 }
 
 /// Load the instance `settings` describe, with the services to sign with.
-pub async fn load(settings: &InstanceSettings, refresh: Refresh) -> Result<Instance, TrustError> {
+pub(crate) async fn load(
+    settings: &InstanceSettings,
+    refresh: Refresh,
+) -> Result<Instance, TrustError> {
     let m = material(&settings.base, refresh).await?;
     let services = select_services(settings, &m.signing_config, &m.name)?;
     Ok(Instance {
@@ -218,7 +221,7 @@ pub async fn load(settings: &InstanceSettings, refresh: Refresh) -> Result<Insta
 /// `offline` (from [`load`] with [`Refresh::Offline`]) brought up to date:
 /// a well-known instance is loaded again through TUF; a trust config file
 /// has nothing to refresh, so it is not read twice.
-pub async fn refresh(
+pub(crate) async fn refresh(
     settings: &InstanceSettings,
     offline: Instance,
     http: reqwest::Client,

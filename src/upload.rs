@@ -49,14 +49,17 @@ use crate::vocab::ReleaseMode;
 /// What a bundle on the release must be to stand for one of this run's
 /// artifacts: valid under the run's trusted root, for the artifact's digest,
 /// and signed by the run's own identity and issuer (exact).
-pub struct Expected {
+pub(crate) struct Expected {
     verifier: Arc<CachingVerifier>,
     policy: Policy,
 }
 
 impl Expected {
     /// `None` when the run certified no identity (nothing was signed).
-    pub fn for_run(sign: &SignReport, verifier: Option<Arc<CachingVerifier>>) -> Option<Expected> {
+    pub(crate) fn for_run(
+        sign: &SignReport,
+        verifier: Option<Arc<CachingVerifier>>,
+    ) -> Option<Expected> {
         let IdentityReport::Certified {
             identity, issuer, ..
         } = &sign.identity
@@ -71,7 +74,7 @@ impl Expected {
 
     /// Whether `bundle_json` (named `asset` in errors) is a valid bundle for
     /// the artifact with hex digest `sha256` and `size`, by this run's signer.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         asset: &str,
         bundle_json: &[u8],

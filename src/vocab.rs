@@ -9,12 +9,12 @@
 use std::fmt;
 
 /// The issuer of GitHub Actions identity tokens on github.com.
-pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+pub(crate) const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 /// Whether `s` is an http(s) URL: the one rule for URLs from flags, inputs,
 /// the environment and server answers (plain http is allowed for local and
 /// test instances).
-pub fn is_http_url(s: &str) -> bool {
+pub(crate) fn is_http_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
 }
 
@@ -52,6 +52,55 @@ pub enum ReleaseMode {
     Existing,
     Draft,
     Auto,
+}
+
+/// The GitHub a run belongs to, as `GITHUB_SERVER_URL` names it
+/// (`https://github.com`, or a GitHub Enterprise Server): an http(s) URL
+/// with a bare host (and optional port), kept without its trailing slash.
+/// The one rule for that variable: provenance's URIs start with [`Self::url`],
+/// repository claims are checked against [`Self::host`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubServer {
+    url: String,
+    host: String,
+}
+
+impl GitHubServer {
+    /// `url` as a server URL, `None` when it is anything else (a path, a
+    /// query, control characters, another scheme).
+    pub fn parse(url: &str) -> Option<GitHubServer> {
+        let (scheme, rest) = url
+            .strip_prefix("https://")
+            .map(|r| ("https://", r))
+            .or_else(|| url.strip_prefix("http://").map(|r| ("http://", r)))?;
+        let host = rest.strip_suffix('/').unwrap_or(rest);
+        let bare = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        bare.then(|| GitHubServer {
+            url: format!("{scheme}{host}"),
+            host: host.to_ascii_lowercase(),
+        })
+    }
+
+    /// github.com's.
+    pub fn github_com() -> GitHubServer {
+        GitHubServer {
+            url: "https://github.com".to_owned(),
+            host: "github.com".to_owned(),
+        }
+    }
+
+    /// The URL, without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The host (and port), lowercase.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
 }
 
 /// A GitHub repository, `owner/name`: what the upload, `verify --release`
@@ -94,6 +143,27 @@ pub struct NotARepo(pub String);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_servers_are_bare_http_hosts() {
+        let ghes = GitHubServer::parse("https://GHE.example.com:8443/").unwrap();
+        assert_eq!(ghes.url(), "https://GHE.example.com:8443");
+        assert_eq!(ghes.host(), "ghe.example.com:8443");
+        assert_eq!(
+            GitHubServer::parse("https://github.com"),
+            Some(GitHubServer::github_com())
+        );
+        for bad in [
+            "github.com",
+            "ftp://github.com",
+            "https://",
+            "https://github.com/o",
+            "https://github.com?x",
+            "https://github.com\n::error::x",
+        ] {
+            assert_eq!(GitHubServer::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn repo_parsing() {

@@ -72,5 +72,8 @@ mod verify;
 mod verify_download;
 /// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
 mod verify_interop;
+/// `verify --provenance`: build provenance (ours, sigstore-python's) verified
+/// per artifact, with GitHub's CLI policy flags; each refusal says why.
+mod verify_provenance;
 /// `verify --release`: a release's assets verified in place, anonymously.
 mod verify_release;

@@ -37,7 +37,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, Query, Request, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -1036,6 +1037,120 @@ async fn rate_limit_headers<S: HasGitHub>(
 
 type ApiResult = Result<Response, ApiError>;
 
+// What every handler starts with, as extractors: who is asking, which
+// repository, which numbered release or asset. The caller is decided first,
+// as on github.com: a token that is not GitHub's is a 401 whatever the path.
+
+/// The caller of a read: anonymous, or with the token (a token that is
+/// not GitHub's is 401 "Bad credentials", never treated as anonymous).
+/// Anonymous callers see published releases of known repositories only.
+struct Caller<S> {
+    state: Arc<S>,
+    authed: bool,
+}
+
+/// The caller of a write: it must carry the token (401 "Requires
+/// authentication" without one).
+struct Writer<S>(Arc<S>);
+
+impl<S: HasGitHub> Caller<S> {
+    fn github(&self) -> &GitHub {
+        self.state.github()
+    }
+}
+
+impl<S: HasGitHub> Writer<S> {
+    fn github(&self) -> &GitHub {
+        self.0.github()
+    }
+}
+
+impl<S: HasGitHub> FromRequestParts<Arc<S>> for Caller<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<S>) -> Result<Self, ApiError> {
+        let authed = state.github().authenticate(&parts.headers)?;
+        Ok(Caller {
+            state: state.clone(),
+            authed,
+        })
+    }
+}
+
+impl<S: HasGitHub> FromRequestParts<Arc<S>> for Writer<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<S>) -> Result<Self, ApiError> {
+        state.github().require_auth(&parts.headers)?;
+        Ok(Writer(state.clone()))
+    }
+}
+
+/// The route's `{owner}/{repo}`, as one `owner/name`.
+struct RepoName(String);
+
+/// The route's `{id}`: a release's or an asset's number (404 when it is
+/// not one, as GitHub answers).
+struct Id(u64);
+
+/// The route's parameters by name (every route here has `owner` and `repo`).
+async fn params<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<HashMap<String, String>, ApiError> {
+    Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map(|Path(p)| p)
+        .map_err(|_| ApiError::NotFound)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RepoName {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let p = params(parts, state).await?;
+        match (p.get("owner"), p.get("repo")) {
+            (Some(owner), Some(repo)) => Ok(RepoName(format!("{owner}/{repo}"))),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let p = params(parts, state).await?;
+        parse_id(p.get("id").ok_or(ApiError::NotFound)?).map(Id)
+    }
+}
+
+/// The route's `{tag}`.
+#[derive(Deserialize)]
+struct TagParam {
+    tag: String,
+}
+
+/// The route's `{tag}` and asset `{name}` (a browser download).
+#[derive(Deserialize)]
+struct AssetParam {
+    tag: String,
+    name: String,
+}
+
+/// The route's `{*ref}` (`tags/<tag>`, `heads/<branch>`).
+#[derive(Deserialize)]
+struct RefParam {
+    #[serde(rename = "ref")]
+    git_ref: String,
+}
+
+/// The route's `{sha}`.
+#[derive(Deserialize)]
+struct ShaParam {
+    sha: String,
+}
+
 fn parse_id(s: &str) -> Result<u64, ApiError> {
     s.parse().map_err(|_| ApiError::NotFound)
 }
@@ -1099,15 +1214,13 @@ fn json_page(items: Vec<Value>, link: Option<String>) -> Response {
 }
 
 async fn list_releases<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo)): Path<(String, String)>,
+    caller: Caller<S>,
+    RepoName(repo): RepoName,
     Query(query): Query<HashMap<String, String>>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let gh = state.github();
-    let authed = gh.authenticate(&headers)?;
-    let repo = format!("{owner}/{repo}");
+    let gh = caller.github();
+    let authed = caller.authed;
     let st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     // Newest first, as GitHub lists them.
@@ -1129,13 +1242,11 @@ async fn list_releases<S: HasGitHub>(
 }
 
 async fn release_by_tag<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, tag)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    caller: Caller<S>,
+    RepoName(repo): RepoName,
+    Path(TagParam { tag }): Path<TagParam>,
 ) -> ApiResult {
-    let gh = state.github();
-    gh.authenticate(&headers)?;
-    let repo = format!("{owner}/{repo}");
+    let gh = caller.github();
     let st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     // GitHub never resolves drafts by tag, even for the repository's owner.
@@ -1147,14 +1258,12 @@ async fn release_by_tag<S: HasGitHub>(
 }
 
 async fn get_release<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    caller: Caller<S>,
+    RepoName(repo): RepoName,
+    Id(id): Id,
 ) -> ApiResult {
-    let gh = state.github();
-    let authed = gh.authenticate(&headers)?;
-    let repo = format!("{owner}/{repo}");
-    let id = parse_id(&id)?;
+    let gh = caller.github();
+    let authed = caller.authed;
     let st = gh.state.lock();
     let r = st.visible_release(&repo, id, authed)?;
     Ok(Json(gh.release_json(r)).into_response())
@@ -1187,14 +1296,11 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 }
 
 async fn create_release<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo)): Path<(String, String)>,
-    headers: HeaderMap,
+    writer: Writer<S>,
+    RepoName(repo): RepoName,
     body: Bytes,
 ) -> ApiResult {
-    let gh = state.github();
-    gh.require_auth(&headers)?;
-    let repo = format!("{owner}/{repo}");
+    let gh = writer.github();
     let req: CreateRelease = parse_json(&body)?;
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
@@ -1252,15 +1358,12 @@ async fn create_release<S: HasGitHub>(
 }
 
 async fn update_release<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    writer: Writer<S>,
+    RepoName(repo): RepoName,
+    Id(id): Id,
     body: Bytes,
 ) -> ApiResult {
-    let gh = state.github();
-    gh.require_auth(&headers)?;
-    let repo = format!("{owner}/{repo}");
-    let id = parse_id(&id)?;
+    let gh = writer.github();
     let req: UpdateRelease = parse_json(&body)?;
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
@@ -1318,14 +1421,11 @@ async fn update_release<S: HasGitHub>(
 }
 
 async fn delete_release<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    writer: Writer<S>,
+    RepoName(repo): RepoName,
+    Id(id): Id,
 ) -> ApiResult {
-    let gh = state.github();
-    gh.require_auth(&headers)?;
-    let repo = format!("{owner}/{repo}");
-    let id = parse_id(&id)?;
+    let gh = writer.github();
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     st.release(&repo, id).ok_or(ApiError::NotFound)?;
@@ -1334,16 +1434,14 @@ async fn delete_release<S: HasGitHub>(
 }
 
 async fn list_assets<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
+    caller: Caller<S>,
+    RepoName(repo): RepoName,
+    Id(id): Id,
     Query(query): Query<HashMap<String, String>>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let gh = state.github();
-    let authed = gh.authenticate(&headers)?;
-    let repo = format!("{owner}/{repo}");
-    let id = parse_id(&id)?;
+    let gh = caller.github();
+    let authed = caller.authed;
     let st = gh.state.lock();
     let r = st.visible_release(&repo, id, authed)?;
     let items = r.assets.iter().map(|a| gh.asset_json(r, a)).collect();
@@ -1358,16 +1456,14 @@ async fn list_assets<S: HasGitHub>(
 }
 
 async fn upload_asset<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
+    writer: Writer<S>,
+    RepoName(repo): RepoName,
+    Id(id): Id,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let gh = state.github();
-    gh.require_auth(&headers)?;
-    let repo = format!("{owner}/{repo}");
-    let id = parse_id(&id)?;
+    let gh = writer.github();
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     let new_id = st.next_id + 1;
@@ -1427,14 +1523,13 @@ async fn upload_asset<S: HasGitHub>(
 }
 
 async fn get_asset<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
+    caller: Caller<S>,
+    RepoName(repo): RepoName,
+    Id(id): Id,
     headers: HeaderMap,
 ) -> ApiResult {
-    let gh = state.github();
-    let authed = gh.authenticate(&headers)?;
-    let repo = format!("{owner}/{repo}");
-    let id = parse_id(&id)?;
+    let gh = caller.github();
+    let authed = caller.authed;
     let raw = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -1503,14 +1598,11 @@ fn oversized(
 }
 
 async fn delete_asset<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    writer: Writer<S>,
+    RepoName(repo): RepoName,
+    Id(id): Id,
 ) -> ApiResult {
-    let gh = state.github();
-    gh.require_auth(&headers)?;
-    let repo = format!("{owner}/{repo}");
-    let id = parse_id(&id)?;
+    let gh = writer.github();
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     let (r, idx) = st.asset_mut(&repo, id).ok_or(ApiError::NotFound)?;
@@ -1522,13 +1614,12 @@ async fn delete_asset<S: HasGitHub>(
 }
 
 async fn download<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, tag, name)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
+    caller: Caller<S>,
+    RepoName(repo): RepoName,
+    Path(AssetParam { tag, name }): Path<AssetParam>,
 ) -> ApiResult {
-    let gh = state.github();
-    let authed = gh.authenticate(&headers)?;
-    let repo = format!("{owner}/{repo}");
+    let gh = caller.github();
+    let authed = caller.authed;
     let mut st = gh.state.lock();
     let r = st
         .by_tag_mut(&repo, &tag)
@@ -1558,13 +1649,11 @@ impl GitHub {
 /// `GET /repos/{owner}/{repo}/git/ref/{ref}`: one exact ref (`tags/<tag>`,
 /// `heads/<branch>`), or 404.
 async fn git_ref<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, git_ref)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    caller: Caller<S>,
+    RepoName(repo): RepoName,
+    Path(RefParam { git_ref }): Path<RefParam>,
 ) -> ApiResult {
-    let gh = state.github();
-    gh.authenticate(&headers)?;
-    let repo = format!("{owner}/{repo}");
+    let gh = caller.github();
     let st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     let git = st.git.get(&repo).ok_or(ApiError::NotFound)?;
@@ -1587,13 +1676,11 @@ async fn git_ref<S: HasGitHub>(
 
 /// `GET /repos/{owner}/{repo}/git/tags/{tag_sha}`: an annotated tag object.
 async fn git_tag<S: HasGitHub>(
-    State(state): State<Arc<S>>,
-    Path((owner, repo, sha)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    caller: Caller<S>,
+    RepoName(repo): RepoName,
+    Path(ShaParam { sha }): Path<ShaParam>,
 ) -> ApiResult {
-    let gh = state.github();
-    gh.authenticate(&headers)?;
-    let repo = format!("{owner}/{repo}");
+    let gh = caller.github();
     let st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     let t = st

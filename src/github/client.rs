@@ -22,7 +22,7 @@ const GITHUB_COM_UPLOADS: &str = "https://uploads.github.com";
 /// How many pages of a listing are read: 100,000 releases or assets at 100
 /// a page, far more than GitHub keeps (1,000 assets a release). A server
 /// whose `Link: rel="next"` goes on past it must not keep us asking.
-pub const MAX_PAGES: usize = 1000;
+pub(crate) const MAX_PAGES: usize = 1000;
 
 /// How many redirects an asset download follows (github.com uses one, to
 /// its storage host).
@@ -70,7 +70,7 @@ impl Releases {
 
     /// [`Self::new`], anonymous without a token (public repositories only;
     /// GitHub then also hides drafts).
-    pub fn with_token(
+    pub(crate) fn with_token(
         api_url: &str,
         repo: Repo,
         token: Option<&Secret>,

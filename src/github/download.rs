@@ -17,7 +17,7 @@ impl Releases {
     /// flushed to disk. Where the file goes next is the caller's business.
     /// More bytes than the release lists for the asset are refused as they
     /// arrive.
-    pub async fn download_sha256_to(
+    pub(crate) async fn download_sha256_to(
         &self,
         asset: &UploadedAsset,
         tag: &str,
@@ -30,7 +30,7 @@ impl Releases {
 
     /// The SHA-256 and size of an asset's content, streamed: nothing is kept
     /// in memory or written to disk.
-    pub async fn download_sha256(
+    pub(crate) async fn download_sha256(
         &self,
         asset: &UploadedAsset,
         tag: &str,
@@ -76,7 +76,7 @@ impl Releases {
     /// A bundle asset's content in memory: refused when the release lists
     /// it larger than any bundle ([`crate::bundle_io::MAX_BUNDLE_BYTES`]),
     /// before any download, and when more than its listed size arrives.
-    pub async fn download_bundle(
+    pub(crate) async fn download_bundle(
         &self,
         asset: &UploadedAsset,
         tag: &str,

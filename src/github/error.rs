@@ -92,7 +92,7 @@ fn no_release_fix(tag: &str, anonymous: bool) -> String {
 impl ReleaseError {
     /// The target is wrong, not the run: fixed by configuration (exit 2).
     /// The one list, for sign's upload and `verify --release` alike.
-    pub fn is_usage(&self) -> bool {
+    pub(crate) fn is_usage(&self) -> bool {
         matches!(
             self,
             ReleaseError::NoRelease { .. }

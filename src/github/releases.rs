@@ -12,7 +12,7 @@ use super::error::{ApiFailure, ReleaseError};
 /// How many annotated tags a tag may go through before its commit. git allows
 /// any depth, but a release tag is one annotated tag (rarely a tag of a tag),
 /// and a server's answers must not keep us asking.
-pub const MAX_TAG_DEPTH: usize = 4;
+pub(crate) const MAX_TAG_DEPTH: usize = 4;
 
 /// A release found by tag.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ impl Releases {
     /// The commit `tag` points at (`git/ref/tags/<tag>`), annotated tags
     /// peeled (`git/tags/<sha>`, at most [`MAX_TAG_DEPTH`] of them), as a
     /// lowercase hex SHA.
-    pub async fn tag_commit(&self, tag: &str) -> Result<String, ReleaseError> {
+    pub(crate) async fn tag_commit(&self, tag: &str) -> Result<String, ReleaseError> {
         let no_tag = || ReleaseError::NoTag {
             repo: self.repo.clone(),
             tag: tag.to_owned(),
@@ -143,7 +143,7 @@ impl Releases {
 
     /// Every release for `tag`, drafts included (several drafts may share a
     /// tag), in id order.
-    pub async fn all_for_tag(&self, tag: &str) -> Result<Vec<Release>, ReleaseError> {
+    pub(crate) async fn all_for_tag(&self, tag: &str) -> Result<Vec<Release>, ReleaseError> {
         let api_err = |attempts, cause| ReleaseError::Api {
             what: "listing releases".into(),
             tag: tag.to_owned(),
@@ -171,7 +171,7 @@ impl Releases {
 
     /// Create a draft release for `tag` at `target_commitish`. Not retried:
     /// a lost answer would make a second draft (the caller reconciles drafts).
-    pub async fn create_draft(
+    pub(crate) async fn create_draft(
         &self,
         tag: &str,
         target_commitish: Option<&str>,
@@ -193,7 +193,7 @@ impl Releases {
     }
 
     /// Delete a release (a duplicate draft this run created).
-    pub async fn delete_release(&self, release: &Release) -> Result<(), ReleaseError> {
+    pub(crate) async fn delete_release(&self, release: &Release) -> Result<(), ReleaseError> {
         let url = format!("{}/releases/{}", self.repo_url(), release.id);
         self.retrying(|| self.delete(&url))
             .await

@@ -30,14 +30,15 @@ use cli::{CliCommand, GlobalArgs, SignArgs};
 pub use upload::UploadSettings;
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
+use crate::text;
 use crate::trust::{BaseInstance, InstanceSettings};
-use crate::vocab::RekorVersion;
+use crate::vocab::{GitHubServer, RekorVersion};
 
 /// Artifacts in flight when neither `--jobs` nor an input says otherwise. Signing
 /// many artifacts is bound by round trips to Rekor and the TSA, so many are in
 /// flight; reads and hashing are bounded separately by cores (`digest`),
 /// so this does not raise peak memory (bench/results.md has the sweep).
-pub const DEFAULT_JOBS: usize = 64;
+pub(crate) const DEFAULT_JOBS: usize = 64;
 
 /// A snapshot of environment variables, so resolution is testable and pure.
 #[derive(Debug, Clone, Default)]
@@ -138,7 +139,7 @@ pub struct ProvenanceSettings {
     /// `--provenance-name` (checked when the plan names the file).
     pub name: Option<String>,
     /// `GITHUB_SERVER_URL`, which the predicate's URIs start with.
-    pub server_url: Option<String>,
+    pub server_url: Option<GitHubServer>,
 }
 
 /// A configuration source for `sign`, every value optional; see the module doc.
@@ -190,7 +191,7 @@ impl SignLayer {
 
     /// The layer the command line gives. A boolean flag that is absent is
     /// "not said" (`None`), so a lower layer can still turn it on.
-    pub fn from_args(args: SignArgs) -> Self {
+    pub(crate) fn from_args(args: SignArgs) -> Self {
         let flag = |b: bool| b.then_some(true);
         SignLayer {
             inputs: Some(args.paths),
@@ -238,6 +239,10 @@ pub enum SettingsError {
     BadRelease(String),
     #[error("--repo `{0}` is not OWNER/NAME: pass e.g. --repo octo-org/app")]
     BadRepo(String),
+    #[error(
+        "--signer-repo `{0}` is not OWNER/REPO: pass e.g. --signer-repo octo-org/release-workflows"
+    )]
+    BadSignerRepo(String),
     #[error("GITHUB_SERVER_URL `{0}` is not a server's URL: unset it (github.com), or set it to https://HOST for GitHub Enterprise Server")]
     BadServerUrl(String),
     #[error(
@@ -365,14 +370,26 @@ impl SignSettings {
             instance,
             upload: None,
             allow_private_repository: l.allow_private_repository.unwrap_or(false),
-            provenance: l.provenance.unwrap_or(false).then(|| ProvenanceSettings {
-                name: l.provenance_name,
-                server_url: env
-                    .get("GITHUB_SERVER_URL")
-                    .map(|u| u.trim_end_matches('/').to_owned()),
-            }),
+            provenance: match l.provenance.unwrap_or(false) {
+                true => Some(ProvenanceSettings {
+                    name: l.provenance_name,
+                    server_url: github_server(env)?,
+                }),
+                false => None,
+            },
         })
     }
+}
+
+/// `GITHUB_SERVER_URL` (the runner sets it: github.com's, or a GitHub
+/// Enterprise Server's), read once for sign's provenance and verify's
+/// repository claims alike; set but not a server's URL is an error.
+pub(crate) fn github_server(env: &Env) -> Result<Option<GitHubServer>, SettingsError> {
+    env.get("GITHUB_SERVER_URL")
+        .map(|url| {
+            GitHubServer::parse(url).ok_or_else(|| SettingsError::BadServerUrl(text::line(url)))
+        })
+        .transpose()
 }
 
 #[cfg(test)]
@@ -402,6 +419,22 @@ mod tests {
         assert!(!s.recursive && !s.overwrite && !s.dry_run && s.output_dir.is_none());
         assert_eq!(s.instance.base, BaseInstance::PublicGood);
         assert_eq!(s.identity.plan(), crate::oidc::IdentityPlan::AmbientCi);
+    }
+
+    /// `GITHUB_SERVER_URL` has one rule, read where the settings are made:
+    /// provenance's URIs start with it, so a bad one is a configuration error
+    /// before any request (and unread when there is no provenance to make).
+    #[test]
+    fn the_github_server_url_is_read_once_and_checked() {
+        let ghes = [("GITHUB_SERVER_URL", "https://ghe.example.com/")];
+        let s = sign(&["sign", "--provenance", "dist/"], &ghes);
+        let server = s.provenance.unwrap().server_url.unwrap();
+        assert_eq!(server.url(), "https://ghe.example.com");
+        let bad = [("GITHUB_SERVER_URL", "ghe.example.com/x\n::error::x")];
+        let e = resolve(&["sign", "--provenance", "dist/"], &bad).unwrap_err();
+        assert!(matches!(e, SettingsError::BadServerUrl(_)), "{e}");
+        assert!(!e.to_string().contains('\n'), "{e}");
+        assert!(sign(&["sign", "dist/"], &bad).provenance.is_none());
     }
 
     #[test]

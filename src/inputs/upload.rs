@@ -89,7 +89,7 @@ pub enum UploadSettingsError {
 }
 
 /// `GITHUB_REF`'s tag, when the run is for a tag.
-pub fn tag_from_ref(env: &Env) -> Option<String> {
+pub(crate) fn tag_from_ref(env: &Env) -> Option<String> {
     env.get("GITHUB_REF")?
         .strip_prefix("refs/tags/")
         .filter(|t| !t.is_empty())

@@ -12,7 +12,7 @@ use super::cli::VerifyArgs;
 use super::{Env, SettingsError};
 use crate::oidc::Secret;
 use crate::trust::BaseInstance;
-use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy};
+use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy, SignerRule};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
 use crate::vocab::Repo;
 use crate::vocab::GITHUB_ACTIONS_ISSUER;
@@ -88,12 +88,19 @@ impl VerifySettings {
                     .map(|_| Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()))
             }),
             github,
-            github_host: match env.get("GITHUB_SERVER_URL") {
-                Some(url) => GitHubHost::from_server_url(url)
-                    .ok_or_else(|| SettingsError::BadServerUrl(url.to_owned()))?,
-                None => GitHubHost::default(),
-            },
+            github_host: super::github_server(env)?
+                .map_or_else(GitHubHost::default, |s| GitHubHost::new(&s)),
             source_commit: None,
+            signer: match (args.signer_workflow, args.signer_repo) {
+                (Some(w), _) => Some(SignerRule::Workflow(w)),
+                (None, Some(r)) => Some(SignerRule::Repo(
+                    r.parse::<Repo>()
+                        .map_err(|_| SettingsError::BadSignerRepo(r.clone()))?
+                        .to_string(),
+                )),
+                (None, None) => None,
+            },
+            deny_self_hosted_runners: args.deny_self_hosted_runners,
         };
         let trust = match (args.staging, args.trusted_root, args.trust_config) {
             (true, None, None) => VerifyTrust::Instance(BaseInstance::Staging),
@@ -123,6 +130,8 @@ impl VerifySettings {
             trust,
             offline: args.offline,
             release,
+            provenance: args.provenance,
+            predicate_type: args.predicate_type,
         })
     }
 }

@@ -23,7 +23,7 @@ use crate::text::line;
 use crate::vocab::ReleaseMode;
 
 /// One line for an artifact as it finishes.
-pub fn artifact_line(a: &ArtifactReport) -> String {
+pub(crate) fn artifact_line(a: &ArtifactReport) -> String {
     match &a.outcome {
         Outcome::Signed {
             log_index,
@@ -119,7 +119,7 @@ pub fn dry_run(r: &SignReport, upload: Option<&UploadPlan>) -> String {
 }
 
 /// The provenance's line: written (and about how many subjects), failed, or planned.
-pub fn provenance_line(p: &ProvenanceReport) -> String {
+pub(crate) fn provenance_line(p: &ProvenanceReport) -> String {
     match &p.outcome {
         ProvenanceOutcome::Signed {
             subjects,
@@ -209,7 +209,7 @@ pub fn attestation_line(a: &AttestationReport) -> String {
 }
 
 /// What happened to the release itself (created, published, left a draft).
-pub fn release_lines(up: &UploadReport) -> String {
+pub(crate) fn release_lines(up: &UploadReport) -> String {
     let mut s = String::new();
     if up.created {
         let _ = writeln!(s, "📝 Created draft release {}", line(&up.tag));
@@ -234,7 +234,7 @@ pub fn release_lines(up: &UploadReport) -> String {
 }
 
 /// Why a draft asked to be published was not: what it lacks, and the fix.
-pub fn withheld_line(up: &UploadReport) -> String {
+pub(crate) fn withheld_line(up: &UploadReport) -> String {
     let why = match up.lacking.len() {
         0 if up.assets.is_empty() => "nothing was uploaded".to_owned(),
         0 => "not every asset verified".to_owned(),

@@ -104,7 +104,7 @@ pub enum ArtifactError {
 
 /// Sign one planned artifact, or keep its existing bundle when the run
 /// uploads and that bundle verifies; see the module doc for the steps.
-pub async fn sign_or_reuse(
+pub(crate) async fn sign_or_reuse(
     ctx: &Context,
     planned: &PlannedArtifact,
 ) -> Result<Done, ArtifactError> {

@@ -45,10 +45,6 @@ pub trait Progress: Send + Sync {
     fn token(&self, _token: &Secret) {}
 }
 
-/// Observes nothing.
-pub struct NoProgress;
-impl Progress for NoProgress {}
-
 /// A failure of the whole run, before any artifact could be signed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
@@ -167,9 +163,11 @@ fn planned_statement(settings: &SignSettings, names: &[String]) -> serde_json::V
     let server = settings
         .provenance
         .as_ref()
-        .and_then(|p| p.server_url.clone())
-        .filter(|u| crate::vocab::is_http_url(u))
-        .unwrap_or_else(|| "http://<GITHUB_SERVER_URL>".into());
+        .and_then(|p| p.server_url.as_ref())
+        .map_or_else(
+            || "http://<GITHUB_SERVER_URL>".into(),
+            |s| s.url().to_owned(),
+        );
     let predicate = Predicate::github("<issuer>", &claims, Some(&server))
         .map(|p| serde_json::to_value(p).unwrap_or_default())
         .unwrap_or_default();
@@ -247,7 +245,7 @@ pub async fn run(
         (Some(_), Some(p)) => Some(crate::provenance::Predicate::github(
             &token.identity().issuer,
             token.claims(),
-            p.server_url.as_deref(),
+            p.server_url.as_ref().map(crate::vocab::GitHubServer::url),
         )?),
         _ => None,
     };

@@ -44,7 +44,7 @@ impl SignReport {
     }
 
     /// Artifacts whose existing bundle was verified and kept.
-    pub fn reused(&self) -> usize {
+    pub(crate) fn reused(&self) -> usize {
         self.artifacts
             .iter()
             .filter(|a| matches!(a.outcome, Outcome::Reused { .. }))

@@ -24,17 +24,16 @@ use crate::oidc::{IdToken, TokenError, TokenSource};
 /// it covers hashing-to-logging latency (Rekor's integrated time and the TSA's
 /// time must fall inside the validity). Short-lived certificates use a third
 /// of their lifetime instead, so they stay usable at all.
-pub const RENEW_MARGIN: Duration = Duration::from_secs(30);
+pub(crate) const RENEW_MARGIN: Duration = Duration::from_secs(30);
 
 /// A key and the certificate binding it to the signer's identity.
-pub struct Credential {
+pub(crate) struct Credential {
     key: KeyPair,
     certificate: DerCertificate,
     /// The certificate's SAN, checked against the token.
     pub identity: String,
     /// The certificate's OIDC issuer extension, checked against the token.
     pub issuer: String,
-    pub not_before: jiff::Timestamp,
     pub not_after: jiff::Timestamp,
     received: jiff::Timestamp,
     /// 1 for the run's first certificate, 2 after the first renewal, ...
@@ -53,10 +52,10 @@ impl std::fmt::Debug for Credential {
 }
 
 impl Credential {
-    pub fn key(&self) -> &KeyPair {
+    pub(crate) fn key(&self) -> &KeyPair {
         &self.key
     }
-    pub fn certificate(&self) -> &DerCertificate {
+    pub(crate) fn certificate(&self) -> &DerCertificate {
         &self.certificate
     }
 
@@ -67,7 +66,7 @@ impl Credential {
     }
 
     /// Whether an artifact started now can still be logged inside the validity.
-    pub fn usable_now(&self) -> bool {
+    pub(crate) fn usable_now(&self) -> bool {
         let margin =
             jiff::SignedDuration::try_from(self.margin()).unwrap_or(jiff::SignedDuration::ZERO);
         jiff::Timestamp::now()
@@ -167,12 +166,12 @@ impl Session {
     }
 
     /// Certificates requested so far in this run.
-    pub fn certificates_issued(&self) -> u32 {
+    pub(crate) fn certificates_issued(&self) -> u32 {
         self.issued.load(Ordering::SeqCst)
     }
 
     /// A credential valid long enough to sign and log one artifact.
-    pub async fn credential(&self) -> Result<Arc<Credential>, SessionError> {
+    pub(crate) async fn credential(&self) -> Result<Arc<Credential>, SessionError> {
         let mut state = self.state.lock().await;
         if let Some(c) = &state.current {
             if c.usable_now() {
@@ -246,7 +245,6 @@ impl Session {
             certificate,
             identity,
             issuer,
-            not_before: info.not_before,
             not_after: info.not_after,
             received: jiff::Timestamp::now(),
             generation,
