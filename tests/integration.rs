@@ -43,6 +43,9 @@ mod lies;
 /// `--provenance`: one SLSA v1 statement per run, DSSE-signed with the run's certificate,
 /// on Rekor v1 and v2; sigstore-python and cosign accept it.
 mod provenance;
+/// `--provenance --upload`: the provenance as a verified release asset and in
+/// GitHub's attestations; a missing permission warns, GHES is skipped.
+mod provenance_upload;
 /// Redirects from Fulcio, Rekor and the TSA are not followed: the token stays home.
 mod redirects;
 /// Rekor v1 and v2 (+ RFC 3161), and the bundle JSON strict readers require.
