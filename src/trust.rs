@@ -1,10 +1,16 @@
 //! The Sigstore instance a run signs with: its trusted root and its service URLs.
 //!
-//! Owns choosing the instance (public-good by default, `--staging`, or a
-//! ClientTrustConfig file), refreshing well-known instances through TUF with a
-//! short timeout and an embedded fallback, and applying `--fulcio-url`,
-//! `--rekor-url`, `--rekor-version` and `--tsa-url`. This is the only module that
-//! knows service URLs. It does not talk to Fulcio, Rekor or the TSA.
+//! Owns choosing the instance (public-good by default, staging, GitHub's, a
+//! ClientTrustConfig file, or a signing config + trusted root pair),
+//! refreshing well-known instances through TUF with a short timeout and an
+//! embedded fallback, turning the signing config's selection
+//! ([`selection::select`], the client spec's rules) into the services this
+//! signer can use (one log entry and at most one timestamp per bundle; no log
+//! only for an instance whose trusted root lists none, and then a TSA), and
+//! applying `--fulcio-url`, `--rekor-url`, `--rekor-version` and `--tsa-url`.
+//! [`Requirements`] says what a verifier of the instance can require. This is
+//! the only module that knows service URLs. It does not talk to Fulcio, Rekor
+//! or the TSA.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +21,8 @@ use sigstore_trust_root::{
 };
 
 use crate::vocab::RekorVersion;
+
+pub mod selection;
 
 /// Which Sigstore instance, and per-service overrides, as the settings
 /// chose them (the values a run hands down; this module reads no flag).
@@ -34,9 +42,44 @@ pub enum BaseInstance {
     PublicGood,
     /// Sigstore staging: embedded trust material, refreshed through TUF.
     Staging,
+    /// GitHub's instance (private repositories' attestations): Fulcio and a
+    /// TSA, no transparency log, no CT log. Its trusted root is embedded and
+    /// refreshed through GitHub's TUF repository; it publishes no signing
+    /// config, so [`GITHUB_SIGNING_CONFIG`] names its services.
+    GitHub,
     /// A ClientTrustConfig file, used as is (no TUF).
     TrustConfig(PathBuf),
+    /// A signing config and a trusted root as two files (cosign v3's
+    /// `--signing-config` + `--trusted-root`), used as they are (no TUF).
+    Files {
+        signing_config: PathBuf,
+        trusted_root: PathBuf,
+    },
 }
+
+impl BaseInstance {
+    /// Whether the trust material comes from the user's files (nothing to
+    /// refresh, and the user's own instance).
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self,
+            BaseInstance::TrustConfig(_) | BaseInstance::Files { .. }
+        )
+    }
+}
+
+/// GitHub's services, as its attest action (actions/toolkit's
+/// `@actions/attest`) reaches them for private repositories: Fulcio at
+/// fulcio.githubapp.com, RFC 3161 timestamps at timestamp.githubapp.com, no
+/// transparency log. The start dates are those of the first authorities in
+/// the embedded GitHub trusted root.
+pub const GITHUB_SIGNING_CONFIG: &str = r#"{
+  "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+  "caUrls": [{"url": "https://fulcio.githubapp.com", "majorApiVersion": 1, "validFor": {"start": "2023-10-27T16:30:00Z"}, "operator": "github.com"}],
+  "tsaUrls": [{"url": "https://timestamp.githubapp.com/api/v1/timestamp", "majorApiVersion": 1, "validFor": {"start": "2023-10-27T16:30:00Z"}, "operator": "github.com"}],
+  "rekorTlogConfig": {"selector": "ANY"},
+  "tsaConfig": {"selector": "ANY"}
+}"#;
 
 /// `mediaType` of sigstore-python's `--trust-config` files.
 pub(crate) const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str =
@@ -82,14 +125,59 @@ impl ClientTrustConfig {
     }
 }
 
+/// The transparency log entries go to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogService {
+    pub url: String,
+    pub version: RekorVersion,
+}
+
+/// What an instance's trusted root lets a verifier require: a transparency
+/// log entry when it lists logs, an SCT when it lists CT logs. An instance
+/// without them (GitHub's) cannot vouch for either, so its bundles rest on
+/// an RFC 3161 timestamp instead (sigstore-verify still demands a verified
+/// time); an instance that lists them always requires them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirements {
+    pub log_entry: bool,
+    pub sct: bool,
+}
+
+impl Requirements {
+    pub fn of(root: &TrustedRoot) -> Self {
+        Requirements {
+            log_entry: !root.tlogs.is_empty(),
+            sct: !root.ctlogs.is_empty(),
+        }
+    }
+
+    /// `policy` with the checks this instance cannot back left out.
+    pub fn apply(
+        self,
+        mut policy: sigstore_verify::VerificationPolicy,
+    ) -> sigstore_verify::VerificationPolicy {
+        if !self.log_entry {
+            policy = policy.skip_tlog_unsafe();
+        }
+        if !self.sct {
+            policy = policy.skip_sct();
+        }
+        policy
+    }
+}
+
 /// The services signatures go to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Services {
     pub fulcio: String,
-    pub rekor: String,
-    pub rekor_version: RekorVersion,
+    /// `None` for an instance that keeps no transparency log (GitHub's):
+    /// its bundles carry an RFC 3161 timestamp and no log entry.
+    pub rekor: Option<LogService>,
     /// The full RFC 3161 endpoint; `None` when the instance has no TSA.
     pub tsa: Option<String>,
+    /// How the signing config's entries were chosen (before the flags'
+    /// overrides), for `--dry-run` and `-v`.
+    pub selection: Option<selection::Selection>,
 }
 
 /// A resolved instance: what to trust and where to send requests.
@@ -131,6 +219,21 @@ pub enum TrustError {
         found: String,
         expected: &'static str,
     },
+    #[error("cannot read {what} {}: {source}; fix: pass an existing file to {flag}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        what: &'static str,
+        flag: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{} is not a valid {what} ({source}); fix: pass {expected} to {flag}", path.display())]
+    ParseFile {
+        path: PathBuf,
+        what: &'static str,
+        flag: &'static str,
+        expected: &'static str,
+        source: sigstore_trust_root::Error,
+    },
     #[error("the embedded trust material of {instance} does not load ({source}); fix: pass --trust-config")]
     Embedded {
         instance: String,
@@ -147,6 +250,24 @@ pub enum TrustError {
         instance: String,
         version: RekorVersion,
     },
+    #[error(transparent)]
+    Select(#[from] selection::SelectError),
+    #[error("{instance}: rekorTlogConfig ({selector}) asks for {count} transparency log entries in each bundle, but releasekit-sign writes one; fix: use a signing config whose rekorTlogConfig selector is ANY (or EXACT with count 1), or pass --rekor-url")]
+    SeveralLogs {
+        instance: String,
+        selector: String,
+        count: usize,
+    },
+    #[error("{instance}: tsaConfig ({selector}) asks for {count} RFC 3161 timestamps in each bundle, but releasekit-sign requests one; fix: use a signing config whose tsaConfig selector is ANY (or EXACT with count 1), or pass --tsa-url")]
+    SeveralTimestamps {
+        instance: String,
+        selector: String,
+        count: usize,
+    },
+    #[error("{instance} keeps no transparency log, so each bundle's trusted time is an RFC 3161 timestamp, but it lists no TSA; fix: pass --tsa-url, or a signing config with tsaUrls")]
+    NoLogWithoutTsa { instance: String },
+    #[error("{instance}: the signing config lists no transparency log, but the trusted root lists logs, so a verifier of this instance requires a log entry; fix: add rekorTlogUrls to the signing config, or pass --rekor-url")]
+    NoLogButRequired { instance: String },
     #[error("Rekor v2 entries carry no signed time, so an RFC 3161 timestamp is required, but {instance} has no TSA; fix: pass --tsa-url")]
     V2WithoutTsa { instance: String },
 }
@@ -176,6 +297,16 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
             let c = ClientTrustConfig::from_json(&json, path)?;
             (path.display().to_string(), c.trusted_root, c.signing_config)
         }
+        BaseInstance::Files {
+            signing_config,
+            trusted_root,
+        } => (
+            // Selection errors name the signing config: that is where the
+            // entries they speak of are.
+            signing_config.display().to_string(),
+            read_trusted_root(trusted_root)?,
+            read_signing_config(signing_config)?,
+        ),
         BaseInstance::PublicGood => {
             well_known(
                 SigstoreInstance::PublicGood,
@@ -194,6 +325,9 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
             )
             .await?
         }
+        BaseInstance::GitHub => {
+            well_known(SigstoreInstance::GitHub, "github", &refresh, &mut warnings).await?
+        }
     };
     Ok(Material {
         name,
@@ -210,6 +344,10 @@ pub(crate) async fn load(
 ) -> Result<Instance, TrustError> {
     let m = material(&settings.base, refresh).await?;
     let services = select_services(settings, &m.signing_config, &m.name)?;
+    // Our own self-verification would refuse every bundle: say why up front.
+    if services.rekor.is_none() && Requirements::of(&m.trusted_root).log_entry {
+        return Err(TrustError::NoLogButRequired { instance: m.name });
+    }
     Ok(Instance {
         name: m.name,
         trusted_root: m.trusted_root,
@@ -226,12 +364,45 @@ pub(crate) async fn refresh(
     offline: Instance,
     http: reqwest::Client,
 ) -> Result<Instance, TrustError> {
-    match settings.base {
-        BaseInstance::TrustConfig(_) => Ok(offline),
-        BaseInstance::PublicGood | BaseInstance::Staging => {
-            load(settings, Refresh::Online(http)).await
-        }
+    if settings.base.is_local() {
+        Ok(offline)
+    } else {
+        load(settings, Refresh::Online(http)).await
     }
+}
+
+fn read_file(path: &Path, what: &'static str, flag: &'static str) -> Result<String, TrustError> {
+    std::fs::read_to_string(path).map_err(|source| TrustError::ReadFile {
+        path: path.to_owned(),
+        what,
+        flag,
+        source,
+    })
+}
+
+/// A `trusted_root.json` (`--trusted-root`).
+fn read_trusted_root(path: &Path) -> Result<TrustedRoot, TrustError> {
+    let json = read_file(path, "trusted root", "--trusted-root")?;
+    TrustedRoot::from_json(&json).map_err(|source| TrustError::ParseFile {
+        path: path.to_owned(),
+        what: "trusted root",
+        flag: "--trusted-root",
+        expected:
+            "a trusted_root.json (protobuf-specs TrustedRoot, as `cosign --trusted-root` takes)",
+        source,
+    })
+}
+
+/// A SigningConfig v0.2 (`--signing-config`); the crate checks its media type.
+fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
+    let json = read_file(path, "signing config", "--signing-config")?;
+    SigningConfig::from_json(&json).map_err(|source| TrustError::ParseFile {
+        path: path.to_owned(),
+        what: "signing config",
+        flag: "--signing-config",
+        expected: "a SigningConfig with mediaType application/vnd.dev.sigstore.signingconfig.v0.2+json (as `cosign --signing-config` takes)",
+        source,
+    })
 }
 
 async fn well_known(
@@ -240,9 +411,28 @@ async fn well_known(
     refresh: &Refresh,
     warnings: &mut Vec<String>,
 ) -> Result<(String, TrustedRoot, SigningConfig), TrustError> {
+    let embedded = |e| TrustError::Embedded {
+        instance: name.to_owned(),
+        source: e,
+    };
+    // GitHub publishes a trusted root and no signing config: ours names its services.
+    let fixed_signing = match instance {
+        SigstoreInstance::GitHub => {
+            Some(SigningConfig::from_json(GITHUB_SIGNING_CONFIG).map_err(embedded)?)
+        }
+        _ => None,
+    };
     if let Refresh::Online(http) = refresh {
         let config = TufConfig::for_instance(instance).with_http_client(http.clone());
-        match tokio::time::timeout(TUF_TIMEOUT, sigstore_trust_root::fetch_trust_material(config)).await {
+        let fetched = async {
+            match &fixed_signing {
+                Some(signing) => TrustedRoot::from_tuf(config)
+                    .await
+                    .map(|root| (root, signing.clone())),
+                None => sigstore_trust_root::fetch_trust_material(config).await,
+            }
+        };
+        match tokio::time::timeout(TUF_TIMEOUT, fetched).await {
             Ok(Ok((root, signing))) => return Ok((name.to_owned(), root, signing)),
             Ok(Err(e)) => warnings.push(format!(
                 "could not refresh {name} trust material through TUF ({e}); using the embedded snapshot"
@@ -253,78 +443,131 @@ async fn well_known(
             )),
         }
     }
-    let embedded = |e| TrustError::Embedded {
-        instance: name.to_owned(),
-        source: e,
-    };
     let root = instance.embedded_trusted_root().map_err(embedded)?;
-    let signing = instance
-        .embedded_signing_config()
-        .map_err(embedded)?
-        .ok_or_else(|| TrustError::MissingService {
-            instance: name.to_owned(),
-            service: "signing config",
-            flag: "--trust-config",
-        })?;
+    let signing = match fixed_signing {
+        Some(signing) => signing,
+        None => instance
+            .embedded_signing_config()
+            .map_err(embedded)?
+            .ok_or_else(|| TrustError::MissingService {
+                instance: name.to_owned(),
+                service: "signing config",
+                flag: "--trust-config",
+            })?,
+    };
     Ok((name.to_owned(), root, signing))
 }
 
-/// Rekor v1 unless asked for v2 or the config offers only v2; flags override the config.
+/// The services of `config` (chosen by [`selection::select`] at the current
+/// time), with the flags' overrides applied and what this signer cannot do
+/// refused: one transparency log entry and at most one timestamp per bundle.
 fn select_services(
     settings: &InstanceSettings,
     config: &SigningConfig,
     name: &str,
 ) -> Result<Services, TrustError> {
-    let fulcio = match &settings.fulcio_url {
-        Some(url) => url.clone(),
-        None => config
-            .fulcio_url()
-            .map(|e| e.url.trim_end_matches('/').to_owned())
-            .ok_or_else(|| TrustError::MissingService {
+    let rekor_major = settings.rekor_version.map(|v| match v {
+        RekorVersion::V1 => 1,
+        RekorVersion::V2 => 2,
+    });
+    // A URL flag replaces the config's entries of that kind: they are
+    // neither chosen nor judged.
+    let mut config = config.clone();
+    if settings.rekor_url.is_some() {
+        config.rekor_tlog_urls.clear();
+    }
+    if settings.tsa_url.is_some() {
+        config.tsa_urls.clear();
+    }
+    let config = &config;
+    let selection = selection::select(
+        config,
+        jiff::Timestamp::now(),
+        selection::SUPPORTED,
+        rekor_major,
+        name,
+    )
+    .map_err(|source| match source {
+        // The flag, not the config, narrowed the versions: say so.
+        selection::SelectError::NoneUsable {
+            field: "rekorTlogUrls",
+            ..
+        } if settings.rekor_version.is_some() && settings.rekor_url.is_none() => {
+            TrustError::MissingRekorVersion {
                 instance: name.into(),
-                service: "Fulcio",
-                flag: "--fulcio-url",
-            })?,
-    };
-    let (rekor, rekor_version) = match (&settings.rekor_url, settings.rekor_version) {
-        (Some(url), v) => (url.clone(), v.unwrap_or(RekorVersion::V1)),
-        (None, Some(v)) => {
-            let major = if v == RekorVersion::V2 { 2 } else { 1 };
-            let e =
-                config
-                    .rekor_url(Some(major))
-                    .ok_or_else(|| TrustError::MissingRekorVersion {
-                        instance: name.into(),
-                        version: v,
-                    })?;
-            (e.url.trim_end_matches('/').to_owned(), v)
+                version: settings.rekor_version.unwrap_or(RekorVersion::V1),
+            }
         }
-        (None, None) => match (config.rekor_url(Some(1)), config.rekor_url(Some(2))) {
-            (Some(e), _) => (e.url.trim_end_matches('/').to_owned(), RekorVersion::V1),
-            (None, Some(e)) => (e.url.trim_end_matches('/').to_owned(), RekorVersion::V2),
-            (None, None) => {
-                return Err(TrustError::MissingService {
+        source => TrustError::Select(source),
+    })?;
+    let fulcio = settings
+        .fulcio_url
+        .clone()
+        .unwrap_or_else(|| selection.ca().url.clone());
+    let rekor = match &settings.rekor_url {
+        Some(url) => Some(LogService {
+            url: url.clone(),
+            version: settings.rekor_version.unwrap_or(RekorVersion::V1),
+        }),
+        // An instance that lists no log keeps none (GitHub's).
+        None if config.rekor_tlog_urls.is_empty() => None,
+        None => {
+            let logs = &selection.tlogs;
+            if logs.chosen.len() > 1 {
+                return Err(TrustError::SeveralLogs {
+                    instance: name.into(),
+                    selector: logs.selector.clone(),
+                    count: logs.chosen.len(),
+                });
+            }
+            let log = logs
+                .chosen
+                .first()
+                .ok_or_else(|| TrustError::MissingService {
                     instance: name.into(),
                     service: "Rekor",
                     flag: "--rekor-url",
-                })
-            }
-        },
+                })?;
+            let version = if log.major_api_version == 2 {
+                RekorVersion::V2
+            } else {
+                RekorVersion::V1
+            };
+            Some(LogService {
+                url: log.url.clone(),
+                version,
+            })
+        }
     };
-    let tsa = settings
-        .tsa_url
-        .clone()
-        .or_else(|| config.tsa_url().map(|e| e.url.clone()));
-    if rekor_version == RekorVersion::V2 && tsa.is_none() {
-        return Err(TrustError::V2WithoutTsa {
-            instance: name.into(),
-        });
+    let tsa = match &settings.tsa_url {
+        Some(url) => Some(url.clone()),
+        None if selection.tsas.chosen.len() > 1 => {
+            return Err(TrustError::SeveralTimestamps {
+                instance: name.into(),
+                selector: selection.tsas.selector.clone(),
+                count: selection.tsas.chosen.len(),
+            })
+        }
+        None => selection.tsas.chosen.first().map(|t| t.url.clone()),
+    };
+    match (&rekor, &tsa) {
+        (Some(log), None) if log.version == RekorVersion::V2 => {
+            return Err(TrustError::V2WithoutTsa {
+                instance: name.into(),
+            })
+        }
+        (None, None) => {
+            return Err(TrustError::NoLogWithoutTsa {
+                instance: name.into(),
+            })
+        }
+        _ => {}
     }
     Ok(Services {
         fulcio,
         rekor,
-        rekor_version,
         tsa,
+        selection: Some(selection),
     })
 }
 
@@ -353,6 +596,12 @@ mod tests {
             }
         })
         .to_string()
+    }
+
+    /// The chosen log's URL and version (the instance must have one).
+    fn log(i: &Instance) -> (&str, RekorVersion) {
+        let l = i.services.rekor.as_ref().expect("a log");
+        (l.url.as_str(), l.version)
     }
 
     fn settings(path: &Path) -> InstanceSettings {
@@ -388,43 +637,58 @@ mod tests {
         let offline = load(&s, Refresh::Offline).await.unwrap();
         std::fs::remove_file(&path).unwrap();
         let refreshed = refresh(&s, offline, reqwest::Client::new()).await.unwrap();
-        assert_eq!(refreshed.services.rekor, "http://127.0.0.1:2");
+        assert_eq!(log(&refreshed).0, "http://127.0.0.1:2");
         assert!(matches!(
             load(&s, Refresh::Offline).await,
             Err(TrustError::ReadTrustConfig { .. })
         ));
     }
 
+    /// The spec's rule: the highest Rekor API version offered wins;
+    /// `--rekor-version` narrows it.
     #[tokio::test]
-    async fn rekor_v1_is_the_default_when_offered() {
-        let i = load_json(
-            &trust_config(
-                &[("http://127.0.0.1:2", 1), ("http://127.0.0.1:3", 2)],
-                true,
-            ),
-            |_| {},
-        )
-        .await
-        .unwrap();
-        assert_eq!(i.services.rekor, "http://127.0.0.1:2");
-        assert_eq!(i.services.rekor_version, RekorVersion::V1);
+    async fn the_highest_offered_rekor_version_wins_unless_the_flag_narrows() {
+        let both = trust_config(
+            &[("http://127.0.0.1:2", 1), ("http://127.0.0.1:3", 2)],
+            true,
+        );
+        let i = load_json(&both, |_| {}).await.unwrap();
+        assert_eq!(log(&i), ("http://127.0.0.1:3", RekorVersion::V2));
         assert_eq!(
             i.services.tsa.as_deref(),
             Some("http://127.0.0.1:4/api/v1/timestamp")
         );
-        let i = load_json(
-            &trust_config(
-                &[("http://127.0.0.1:2", 1), ("http://127.0.0.1:3", 2)],
-                true,
-            ),
-            |s| s.rekor_version = Some(RekorVersion::V2),
-        )
-        .await
-        .unwrap();
+        let chosen = i.services.selection.as_ref().unwrap();
         assert_eq!(
-            (i.services.rekor.as_str(), i.services.rekor_version),
-            ("http://127.0.0.1:3", RekorVersion::V2)
+            chosen.tlogs.set_aside,
+            [selection::NotChosen {
+                index: 0,
+                why: selection::SetAside::OlderVersion { version: 1 }
+            }]
         );
+        let i = load_json(&both, |s| s.rekor_version = Some(RekorVersion::V1))
+            .await
+            .unwrap();
+        assert_eq!(log(&i), ("http://127.0.0.1:2", RekorVersion::V1));
+    }
+
+    /// ALL over two operators' logs would need two entries per bundle:
+    /// refused, naming the fix, rather than silently writing one.
+    #[tokio::test]
+    async fn a_config_asking_for_two_logs_is_refused() {
+        let json = trust_config(
+            &[("http://127.0.0.1:2", 1), ("http://127.0.0.1:3", 1)],
+            true,
+        )
+        .replacen("\"operator\":\"op\"", "\"operator\":\"other\"", 2)
+        .replace("{\"selector\":\"ANY\"}", "{\"selector\":\"ALL\"}");
+        let e = load_json(&json, |_| {}).await.unwrap_err();
+        assert!(matches!(e, TrustError::SeveralLogs { count: 2, .. }), "{e}");
+        assert!(e.to_string().contains("trust.json") && e.to_string().contains("fix:"));
+        let i = load_json(&json, |s| s.rekor_url = Some("http://r".into()))
+            .await
+            .unwrap();
+        assert_eq!(log(&i).0, "http://r");
     }
 
     #[tokio::test]
@@ -432,7 +696,7 @@ mod tests {
         let i = load_json(&trust_config(&[("http://127.0.0.1:3", 2)], true), |_| {})
             .await
             .unwrap();
-        assert_eq!(i.services.rekor_version, RekorVersion::V2);
+        assert_eq!(log(&i).1, RekorVersion::V2);
         let e = load_json(&trust_config(&[("http://127.0.0.1:3", 2)], false), |_| {})
             .await
             .unwrap_err();
@@ -455,14 +719,14 @@ mod tests {
         })
         .await
         .unwrap();
+        let s = &i.services;
         assert_eq!(
-            i.services,
-            Services {
-                fulcio: "http://f".into(),
-                rekor: "http://r".into(),
-                rekor_version: RekorVersion::V1,
-                tsa: Some("http://t/ts".into())
-            }
+            (s.fulcio.as_str(), log(&i), s.tsa.as_deref()),
+            (
+                "http://f",
+                ("http://r", RekorVersion::V1),
+                Some("http://t/ts")
+            )
         );
     }
 
@@ -490,6 +754,58 @@ mod tests {
         );
     }
 
+    /// GitHub's instance: its embedded trusted root (no logs, no CT logs, so
+    /// a verifier requires neither), Fulcio and the TSA at githubapp.com, no
+    /// log.
+    #[tokio::test]
+    async fn github_signs_with_fulcio_and_a_tsa_and_no_log() {
+        let s = InstanceSettings {
+            base: BaseInstance::GitHub,
+            fulcio_url: None,
+            rekor_url: None,
+            rekor_version: None,
+            tsa_url: None,
+        };
+        let i = load(&s, Refresh::Offline).await.unwrap();
+        assert_eq!(i.services.fulcio, "https://fulcio.githubapp.com");
+        assert_eq!(i.services.rekor, None);
+        assert_eq!(
+            i.services.tsa.as_deref(),
+            Some("https://timestamp.githubapp.com/api/v1/timestamp")
+        );
+        assert_eq!(
+            Requirements::of(&i.trusted_root),
+            Requirements {
+                log_entry: false,
+                sct: false
+            }
+        );
+        let public = SigstoreInstance::PublicGood
+            .embedded_trusted_root()
+            .unwrap();
+        assert_eq!(
+            Requirements::of(&public),
+            Requirements {
+                log_entry: true,
+                sct: true
+            }
+        );
+    }
+
+    /// A signing config without logs is only usable with a trusted root that
+    /// requires none, and then needs a TSA for the bundle's trusted time.
+    #[tokio::test]
+    async fn no_log_needs_a_root_without_logs_and_a_tsa() {
+        let e = load_json(&trust_config(&[], true), |_| {})
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TrustError::NoLogButRequired { .. }), "{e}");
+        let e = load_json(&trust_config(&[], false), |_| {})
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TrustError::NoLogWithoutTsa { .. }), "{e}");
+    }
+
     #[tokio::test]
     async fn public_good_loads_offline_from_the_embedded_snapshot() {
         let s = InstanceSettings {
@@ -501,7 +817,7 @@ mod tests {
         };
         let i = load(&s, Refresh::Offline).await.unwrap();
         assert_eq!(i.services.fulcio, "https://fulcio.sigstore.dev");
-        assert_eq!(i.services.rekor_version, RekorVersion::V1);
+        assert_eq!(log(&i).1, RekorVersion::V1);
         assert!(i.warnings.is_empty());
     }
 }

@@ -18,6 +18,19 @@ pub(crate) fn is_http_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
 }
 
+/// A Sigstore instance known by name (`--instance`, action input
+/// `instance`): Sigstore's public-good and staging instances, and GitHub's
+/// (Fulcio and a TSA, no transparency log: for private repositories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceName {
+    PublicGood,
+    Staging,
+    #[value(name = "github")]
+    #[serde(rename = "github")]
+    GitHub,
+}
+
 /// The Rekor API a run writes its entries to: v1 (hashedrekord 0.0.1, with
 /// an inclusion promise) or v2 (hashedrekord 0.0.2, with an RFC 3161
 /// timestamp). Variants carry no doc comment: clap would turn it into a
@@ -191,5 +204,13 @@ mod tests {
             assert_eq!(serde_json::to_value(v).unwrap(), flag.get_name());
         }
         assert!(RekorVersion::from_str("3", false).is_err());
+        for v in InstanceName::value_variants() {
+            let flag = v.to_possible_value().unwrap();
+            assert_eq!(serde_json::to_value(v).unwrap(), flag.get_name());
+        }
+        assert_eq!(
+            InstanceName::from_str("github", false),
+            Ok(InstanceName::GitHub)
+        );
     }
 }

@@ -33,6 +33,14 @@ fn dry_run_json() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["instance"]["name"], "staging");
+    // Staging's signing config lists Rekor v2 and v1: the spec's rule takes
+    // the highest API version, with v1 set aside and said so.
+    assert_eq!(v["instance"]["rekor_version"], "2");
+    assert_eq!(v["instance"]["rekor"], "https://global.rekor.sigstage.dev");
+    assert_eq!(
+        v["instance"]["selection"]["tlogs"]["setAside"][0]["reason"],
+        "older-version"
+    );
     assert_eq!(v["identity"]["planned"]["source"], "token");
     assert_eq!(v["identity"]["planned"]["origin"], "sigstore-id-token-env");
     assert_eq!(v["artifacts"][0]["status"], "planned");

@@ -1,9 +1,8 @@
 use std::path::Path;
-use std::process::Command;
 
 use releasekit_sandbox::{peers, Sandbox};
 
-use crate::util::{accepted, code, run, sign, sigstore_python_verifies, Work};
+use crate::util::{code, run, sign, sigstore_python_verifies, Work};
 
 /// Sign `a.whl` with the sandbox's Rekor v1 instance; sigstore-python verifies it.
 async fn sigstore_python_verifies_a_v1_bundle(python: &Path, sandbox: &Sandbox) {
@@ -66,22 +65,5 @@ async fn cosign_accepts_our_bundles() {
     let mut cmd = sign(&sandbox, work.dir.path());
     cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
-    let o = Command::new(cosign)
-        .args([
-            "verify-blob",
-            "--new-bundle-format",
-            "--use-signed-timestamps",
-            "--bundle",
-        ])
-        .arg(work.path("a.whl.sigstore.json"))
-        .arg("--trusted-root")
-        .arg(sandbox.trusted_root_path())
-        .arg("--certificate-identity")
-        .arg(sandbox.identity())
-        .arg("--certificate-oidc-issuer")
-        .arg(sandbox.issuer())
-        .arg(&a)
-        .output()
-        .unwrap();
-    accepted(o, "cosign");
+    crate::util::cosign_verifies(&cosign, &sandbox, &work.path("a.whl.sigstore.json"), &a);
 }

@@ -86,7 +86,8 @@ pub fn sign_v2(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
     sign_with(sandbox, cwd, sandbox.trust_config_v2_path())
 }
 
-fn sign_with(sandbox: &Sandbox, cwd: &Path, trust_config: &Path) -> assert_cmd::Command {
+/// [`sign`] with another ClientTrustConfig.
+pub fn sign_with(sandbox: &Sandbox, cwd: &Path, trust_config: &Path) -> assert_cmd::Command {
     let mut cmd = bin(cwd);
     cmd.arg("sign")
         .arg("--trust-config")
@@ -222,6 +223,29 @@ pub fn sigstore_python_verifies(
         .output()
         .unwrap();
     accepted(o, "sigstore-python");
+}
+
+/// `cosign verify-blob` (Rekor v1 bundles only) accepts `artifact` with
+/// `bundle` under the sandbox's trusted root, identity and issuer.
+pub fn cosign_verifies(cosign: &Path, sandbox: &Sandbox, bundle: &Path, artifact: &Path) {
+    let o = std::process::Command::new(cosign)
+        .args([
+            "verify-blob",
+            "--new-bundle-format",
+            "--use-signed-timestamps",
+            "--bundle",
+        ])
+        .arg(bundle)
+        .arg("--trusted-root")
+        .arg(sandbox.trusted_root_path())
+        .arg("--certificate-identity")
+        .arg(sandbox.identity())
+        .arg("--certificate-oidc-issuer")
+        .arg(sandbox.issuer())
+        .arg(artifact)
+        .output()
+        .unwrap();
+    accepted(o, "cosign");
 }
 
 /// A peer's run that must have accepted what it was given; else the test

@@ -89,6 +89,9 @@ pub struct LeafRequest<'a> {
     pub extensions: Vec<Extension>,
     pub not_before: SystemTime,
     pub validity: Duration,
+    /// Embed one SCT (Sigstore's Fulcio); `false` for an instance without a
+    /// CT log (GitHub's Fulcio issues leaves with none).
+    pub embed_sct: bool,
 }
 
 /// Root, intermediate and CT log of the sandbox Fulcio.
@@ -292,6 +295,9 @@ impl CertificateAuthority {
             critical: true,
             extn_value: OctetString::new(Null.to_der()?)?,
         });
+        if !req.embed_sct {
+            return Ok(sign(tbs, &self.intermediate_key)?.to_der()?);
+        }
         tbs.extensions = Some(precert_exts);
         let precert = sign(tbs.clone(), &self.intermediate_key)?;
 
@@ -490,6 +496,7 @@ mod tests {
                 }],
                 not_before: SystemTime::now(),
                 validity: Duration::from_secs(600),
+                embed_sct: true,
             })
             .unwrap();
         (Certificate::from_der(&der).unwrap(), key)

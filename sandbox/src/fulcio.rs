@@ -149,6 +149,9 @@ struct PublicKeyContent {
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v2/signingCert", post(signing_cert))
+        // The GitHub-style instance's Fulcio (base URL `{fulcio}/github`):
+        // the same CA, leaves without an SCT, as GitHub's Fulcio issues them.
+        .route("/github/api/v2/signingCert", post(signing_cert_without_sct))
         .route("/api/v2/trustBundle", get(trust_bundle))
         .route("/api/v2/configuration", get(configuration))
         .with_state(shared)
@@ -159,13 +162,30 @@ async fn signing_cert(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, FulcioError> {
+    issue(&shared, &headers, &body, true)
+}
+
+async fn signing_cert_without_sct(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, FulcioError> {
+    issue(&shared, &headers, &body, false)
+}
+
+fn issue(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: &Bytes,
+    embed_sct: bool,
+) -> Result<Response, FulcioError> {
     let req: SigningCertRequest =
-        serde_json::from_slice(&body).map_err(|e| FulcioError::BadRequest(e.to_string()))?;
+        serde_json::from_slice(body).map_err(|e| FulcioError::BadRequest(e.to_string()))?;
     let token = req
         .credentials
         .and_then(|c| c.oidc_identity_token)
         .filter(|t| !t.is_empty())
-        .or_else(|| crate::oidc::bearer_token(&headers).map(str::to_owned))
+        .or_else(|| crate::oidc::bearer_token(headers).map(str::to_owned))
         .ok_or(FulcioError::MissingToken)?;
     let claims = shared.oidc.validate(&token)?;
 
@@ -198,6 +218,7 @@ async fn signing_cert(
         extensions: fulcio_extensions(&claims)?,
         not_before: now,
         validity,
+        embed_sct,
     })?;
     let mut chain = vec![pem(&leaf)];
     chain.extend(shared.ca.chain_der().iter().map(|c| pem(c)));

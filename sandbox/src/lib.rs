@@ -374,6 +374,13 @@ impl Sandbox {
         &self.files.trust_config_v2
     }
 
+    /// A ClientTrustConfig of the GitHub-style instance: Fulcio issuing
+    /// leaves without an SCT, the TSA, no Rekor; its trusted root lists no
+    /// tlogs and no ctlogs.
+    pub fn trust_config_github_path(&self) -> &Path {
+        &self.files.trust_config_github
+    }
+
     /// A fresh identity token with the default claims (those the Actions endpoint uses).
     pub fn token(&self) -> String {
         let claims = self.shared.actions_claims.lock().clone();
@@ -469,6 +476,10 @@ impl Sandbox {
             (
                 "SANDBOX_TRUST_CONFIG_V2".into(),
                 path(self.trust_config_v2_path()),
+            ),
+            (
+                "SANDBOX_TRUST_CONFIG_GITHUB".into(),
+                path(self.trust_config_github_path()),
             ),
             (
                 "SANDBOX_TRUSTED_ROOT".into(),

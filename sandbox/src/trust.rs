@@ -31,6 +31,7 @@ pub struct Files {
     pub signing_config_v2: PathBuf,
     pub trust_config_v1: PathBuf,
     pub trust_config_v2: PathBuf,
+    pub trust_config_github: PathBuf,
 }
 
 /// RFC 3339 in UTC with a `Z`, seconds precision (protobuf Timestamp JSON).
@@ -95,6 +96,32 @@ pub fn trusted_root(shared: &Shared) -> Value {
     })
 }
 
+/// The GitHub-style instance's TrustedRoot: the CA and the TSA, no
+/// transparency log and no CT log (as GitHub's trusted root lists them).
+pub fn trusted_root_github(shared: &Shared) -> Value {
+    let mut root = trusted_root(shared);
+    let map = root.as_object_mut().expect("an object");
+    map.remove("tlogs");
+    map.remove("ctlogs");
+    root
+}
+
+/// The GitHub-style instance's SigningConfig: its Fulcio (leaves without an
+/// SCT, at `{fulcio}/github`) and the TSA; no Rekor.
+pub fn signing_config_github(shared: &Shared) -> Value {
+    let start = rfc3339(shared.config.valid_from);
+    let urls = &shared.urls;
+    json!({
+        "mediaType": SIGNING_CONFIG_MEDIA_TYPE,
+        "caUrls": [service(&format!("{}/github", urls.fulcio), 1, &start)],
+        "oidcUrls": [service(&urls.oidc, 1, &start)],
+        "rekorTlogUrls": [],
+        "tsaUrls": [service(&urls.tsa, 1, &start)],
+        "rekorTlogConfig": { "selector": "ANY" },
+        "tsaConfig": { "selector": "ANY" }
+    })
+}
+
 fn service(url: &str, major: u32, start: &str) -> Value {
     json!({ "url": url, "majorApiVersion": major, "validFor": { "start": start }, "operator": OPERATOR })
 }
@@ -137,6 +164,7 @@ pub fn write_files(shared: &Shared, dir: &Path) -> std::io::Result<Files> {
         signing_config_v2: dir.join("signing_config_rekor_v2.json"),
         trust_config_v1: dir.join("trust_config.json"),
         trust_config_v2: dir.join("trust_config_rekor_v2.json"),
+        trust_config_github: dir.join("trust_config_github.json"),
     };
     let write = |path: &Path, v: Value| {
         std::fs::write(
@@ -149,6 +177,14 @@ pub fn write_files(shared: &Shared, dir: &Path) -> std::io::Result<Files> {
     write(&files.signing_config_v2, signing_config(shared, 2))?;
     write(&files.trust_config_v1, client_trust_config(shared, 1))?;
     write(&files.trust_config_v2, client_trust_config(shared, 2))?;
+    write(
+        &files.trust_config_github,
+        json!({
+            "mediaType": CLIENT_TRUST_CONFIG_MEDIA_TYPE,
+            "trustedRoot": trusted_root_github(shared),
+            "signingConfig": signing_config_github(shared),
+        }),
+    )?;
     Ok(files)
 }
 

@@ -15,7 +15,7 @@ use super::{Env, SettingsError, SignLayer, SignSettings};
 use crate::oidc::{Secret, TokenOrigin};
 use clap::ValueEnum as _;
 
-use crate::vocab::{RekorVersion, ReleaseMode};
+use crate::vocab::{InstanceName, RekorVersion, ReleaseMode};
 
 /// Every input of `action.yml`, as the runner passes it: `INPUT_` + the name
 /// uppercased, hyphens kept (`INPUT_RELEASE-TAG`). Empty means "not given".
@@ -28,8 +28,11 @@ pub struct ActionInputs {
     pub github_token: Option<String>,
     pub dry_run: Option<String>,
     pub overwrite: Option<String>,
+    pub instance: Option<String>,
     pub staging: Option<String>,
     pub trust_config: Option<String>,
+    pub signing_config: Option<String>,
+    pub trusted_root: Option<String>,
     pub rekor_version: Option<String>,
     pub verify: Option<String>,
     pub identity_token: Option<String>,
@@ -62,6 +65,8 @@ pub enum ActionInputError {
     NoInputs,
     #[error("input `rekor-version` is `{0}`: use 1 or 2")]
     RekorVersion(String),
+    #[error("input `instance` is `{0}`: use public-good, staging or github")]
+    Instance(String),
     #[error("input `release-mode` is `{0}`: use existing, draft or auto")]
     ReleaseMode(String),
 }
@@ -134,9 +139,23 @@ impl ActionSettings {
         };
         let staging = boolean("staging", inputs.staging)?;
         let trust_config = nonempty(inputs.trust_config).map(PathBuf::from);
-        if staging == Some(true) && trust_config.is_some() {
-            return Err(SettingsError::ConflictingInstance(Vocabulary::Action));
-        }
+        let signing_config = nonempty(inputs.signing_config).map(PathBuf::from);
+        let trusted_root = nonempty(inputs.trusted_root).map(PathBuf::from);
+        // Checked here so the error names the inputs, not the flags.
+        let instance = match nonempty(inputs.instance) {
+            None => None,
+            Some(v) => {
+                Some(InstanceName::from_str(&v, false).map_err(|_| ActionInputError::Instance(v))?)
+            }
+        };
+        super::base_instance(
+            instance,
+            staging == Some(true),
+            trust_config.clone(),
+            signing_config.clone(),
+            trusted_root.clone(),
+            Vocabulary::Action,
+        )?;
         let overwrite = boolean("overwrite", inputs.overwrite)?;
         let layer = SignLayer {
             inputs: Some(paths),
@@ -144,8 +163,11 @@ impl ActionSettings {
             dry_run: boolean("dry-run", inputs.dry_run)?,
             identity_token: nonempty(inputs.identity_token)
                 .map(|t| (TokenOrigin::ActionInput, Secret::new(t))),
+            instance,
             staging,
             trust_config,
+            signing_config,
+            trusted_root,
             rekor_version,
             allow_private_repository: boolean(
                 "allow-private-repository",
@@ -213,8 +235,71 @@ mod tests {
             "input `staging` and input `trust-config` both choose the Sigstore instance: keep one of them"
         );
         assert_eq!(
-            SettingsError::ConflictingInstance(Vocabulary::Cli).to_string(),
+            SettingsError::ConflictingInstance {
+                vocabulary: Vocabulary::Cli,
+                first: "staging",
+                second: "trust-config"
+            }
+            .to_string(),
             "--staging and --trust-config both choose the Sigstore instance: keep one of them"
+        );
+    }
+
+    /// `instance: github` chooses GitHub's instance; an unknown name is named.
+    #[test]
+    fn instance_input() {
+        let s = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_INSTANCE", "github")]).unwrap();
+        assert_eq!(s.sign.instance.base, crate::trust::BaseInstance::GitHub);
+        let e = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_INSTANCE", "gitlab")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `instance` is `gitlab`: use public-good, staging or github"
+        );
+        let e = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_INSTANCE", "github"),
+            ("INPUT_STAGING", "true"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("input `instance` and input `staging`"),
+            "{e}"
+        );
+    }
+
+    /// `signing-config` + `trusted-root` (cosign v3's pair) choose a local
+    /// instance; one without the other names the missing input.
+    #[test]
+    fn signing_config_and_trusted_root_go_together() {
+        let s = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_SIGNING-CONFIG", "s.json"),
+            ("INPUT_TRUSTED-ROOT", "r.json"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.sign.instance.base,
+            crate::trust::BaseInstance::Files {
+                signing_config: "s.json".into(),
+                trusted_root: "r.json".into()
+            }
+        );
+        let e = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_SIGNING-CONFIG", "s.json")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `signing-config` needs input `trusted-root`: the signing config says where requests go, the trusted root what to trust; fix: pass both (the pair cosign v3 takes), or one ClientTrustConfig with input `trust-config`"
+        );
+        let e = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_TRUST-CONFIG", "t.json"),
+            ("INPUT_TRUSTED-ROOT", "r.json"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("input `trust-config` and input `trusted-root`"),
+            "{e}"
         );
     }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::vocab::{RekorVersion, ReleaseMode};
+use crate::vocab::{InstanceName, RekorVersion, ReleaseMode};
 
 /// Sign release artifacts with Sigstore keyless signing.
 #[derive(Debug, Parser)]
@@ -207,19 +207,28 @@ pub struct UploadArgs {
 #[group(id = "instance")]
 #[command(next_help_heading = "Sigstore instance")]
 pub struct InstanceArgs {
+    /// A well-known instance: public-good (default), staging, or github (GitHub's: no public log, for private repositories)
+    #[arg(long = "instance", id = "instance_name", value_name = "NAME", value_enum, conflicts_with_all = ["staging", "trust_config", "signing_config"])]
+    pub instance: Option<InstanceName>,
     /// Use Sigstore's staging instance instead of public-good
-    #[arg(long, conflicts_with = "trust_config")]
+    #[arg(long, conflicts_with_all = ["trust_config", "signing_config"])]
     pub staging: bool,
     /// ClientTrustConfig JSON (trusted root + signing config) of a private instance
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "signing_config")]
     pub trust_config: Option<PathBuf>,
+    /// SigningConfig v0.2 JSON of a private instance (with --trusted-root; the pair cosign v3 takes)
+    #[arg(long, value_name = "FILE", requires = "trusted_root")]
+    pub signing_config: Option<PathBuf>,
+    /// trusted_root.json of the instance --signing-config names
+    #[arg(long, value_name = "FILE", requires = "signing_config")]
+    pub trusted_root: Option<PathBuf>,
     /// Fulcio URL (overrides the instance's signing config)
     #[arg(long, value_name = "URL")]
     pub fulcio_url: Option<String>,
     /// Rekor URL (overrides the instance's signing config)
     #[arg(long, value_name = "URL")]
     pub rekor_url: Option<String>,
-    /// Rekor API version: 1 (hashedrekord 0.0.1) or 2 (0.0.2, needs a TSA) [default: 1, or 2 when the instance offers only v2]
+    /// Rekor API version: 1 (hashedrekord 0.0.1) or 2 (0.0.2, needs a TSA) [default: the highest the signing config offers]
     #[arg(long, value_name = "1|2", value_enum, hide_possible_values = true)]
     pub rekor_version: Option<RekorVersion>,
     /// RFC 3161 timestamp authority URL (overrides the instance's signing config)
@@ -232,8 +241,9 @@ pub struct InstanceArgs {
 #[command(
     after_help = "Regular expressions are anchored: --cert-identity-regexp 'https://github.com/org/.*' \
 must match the whole identity, as if written ^(?:...)$. (cosign's are unanchored, so there \
-`org/repo` also matches `evil-org/repo-fork`.)\n\nWithout --cert-identity or \
---cert-identity-regexp any Sigstore identity is accepted (a warning says so)."
+`org/repo` also matches `evil-org/repo-fork`.) --signer-workflow and --signer-repo are literal, \
+not patterns as in GitHub's CLI.\n\nWithout --cert-identity, --cert-identity-regexp, \
+--signer-workflow or --signer-repo any Sigstore identity is accepted (a warning says so)."
 )]
 pub struct VerifyArgs {
     /// Artifacts, directories (every artifact there that has a bundle), glob patterns, or sha256:<hex> (an artifact known by its digest; with --bundle)
@@ -268,7 +278,7 @@ pub struct VerifyArgs {
     #[arg(long, requires = "release")]
     #[arg(help_heading = "Release")]
     pub allow_other_commits: bool,
-    /// The GitHub repository that must have signed (its workflow claim), with the GitHub Actions issuer; implied by --release
+    /// The GitHub repository the source came from (its repository claims: a reusable workflow's caller), with the GitHub Actions issuer; implied by --release
     #[arg(
         long,
         value_name = "OWNER/NAME",
@@ -308,12 +318,12 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "OWNER/REPO")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_repository: Option<String>,
-    /// Git ref the workflow ran for (e.g. `refs/tags/v1.0.0`)
-    #[arg(long, value_name = "REF")]
+    /// Git ref the source was built from (e.g. `refs/tags/v1.0.0`)
+    #[arg(long, value_name = "REF", visible_alias = "source-ref")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_ref: Option<String>,
-    /// Commit SHA the workflow ran for
-    #[arg(long, value_name = "SHA")]
+    /// Commit SHA the source was built from
+    #[arg(long, value_name = "SHA", visible_alias = "source-digest")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_sha: Option<String>,
     /// Event that triggered the workflow (e.g. `push`, `release`)
@@ -324,6 +334,34 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAME")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_name: Option<String>,
+    /// The workflow that signed, OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF] (a reusable workflow signs as itself; --repo names the caller)
+    #[arg(long, value_name = "WORKFLOW", conflicts_with_all = ["cert_identity", "cert_identity_regexp", "signer_repo"])]
+    #[arg(help_heading = "Identity policy")]
+    pub signer_workflow: Option<String>,
+    /// Any workflow of this repository signed (OWNER/REPO; the signing workflow's, not the source's)
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with_all = ["cert_identity", "cert_identity_regexp"])]
+    #[arg(help_heading = "Identity policy")]
+    pub signer_repo: Option<String>,
+    /// Refuse signatures made on self-hosted runners (the certificate's runner environment must be github-hosted)
+    #[arg(long)]
+    #[arg(help_heading = "Identity policy")]
+    pub deny_self_hosted_runners: bool,
+    /// Build provenance to verify the artifacts against instead of their bundles: a `.intoto.jsonl` file (one Sigstore bundle per line, as `gh attestation download` writes)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["release", "bundle"])]
+    #[arg(help_heading = "Provenance")]
+    pub provenance: Option<PathBuf>,
+    /// The predicate type a provenance statement must have (with --provenance, or --release's `*.intoto.jsonl` assets)
+    #[arg(
+        long,
+        value_name = "URI",
+        default_value = "https://slsa.dev/provenance/v1"
+    )]
+    #[arg(help_heading = "Provenance")]
+    pub predicate_type: String,
+    /// A well-known instance: public-good (default), staging, or github (bundles without a log entry, trusted by their timestamp)
+    #[arg(long, value_name = "NAME", value_enum, group = "verify_instance")]
+    #[arg(help_heading = "Trust")]
+    pub instance: Option<InstanceName>,
     /// Use Sigstore's staging instance instead of public-good
     #[arg(long, group = "verify_instance")]
     #[arg(help_heading = "Trust")]

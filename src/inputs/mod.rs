@@ -32,7 +32,7 @@ pub use upload::UploadSettings;
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
 use crate::text;
 use crate::trust::{BaseInstance, InstanceSettings};
-use crate::vocab::{GitHubServer, RekorVersion};
+use crate::vocab::{GitHubServer, InstanceName, RekorVersion};
 
 /// Artifacts in flight when neither `--jobs` nor an input says otherwise. Signing
 /// many artifacts is bound by round trips to Rekor and the TSA, so many are in
@@ -153,8 +153,11 @@ pub struct SignLayer {
     pub jobs: Option<NonZeroUsize>,
     /// The token and the source that gave it (reported; the token never is).
     pub identity_token: Option<(TokenOrigin, Secret)>,
+    pub instance: Option<InstanceName>,
     pub staging: Option<bool>,
     pub trust_config: Option<PathBuf>,
+    pub signing_config: Option<PathBuf>,
+    pub trusted_root: Option<PathBuf>,
     pub fulcio_url: Option<String>,
     pub rekor_url: Option<String>,
     pub rekor_version: Option<RekorVersion>,
@@ -175,8 +178,11 @@ impl SignLayer {
             dry_run: self.dry_run.or(lower.dry_run),
             jobs: self.jobs.or(lower.jobs),
             identity_token: self.identity_token.or(lower.identity_token),
+            instance: self.instance.or(lower.instance),
             staging: self.staging.or(lower.staging),
             trust_config: self.trust_config.or(lower.trust_config),
+            signing_config: self.signing_config.or(lower.signing_config),
+            trusted_root: self.trusted_root.or(lower.trusted_root),
             fulcio_url: self.fulcio_url.or(lower.fulcio_url),
             rekor_url: self.rekor_url.or(lower.rekor_url),
             rekor_version: self.rekor_version.or(lower.rekor_version),
@@ -203,8 +209,11 @@ impl SignLayer {
             identity_token: args
                 .identity_token
                 .map(|t| (TokenOrigin::Flag, Secret::new(t))),
+            instance: args.instance.instance,
             staging: flag(args.instance.staging),
             trust_config: args.instance.trust_config,
+            signing_config: args.instance.signing_config,
+            trusted_root: args.instance.trusted_root,
             fulcio_url: args.instance.fulcio_url,
             rekor_url: args.instance.rekor_url,
             rekor_version: args.instance.rekor_version,
@@ -221,8 +230,18 @@ impl SignLayer {
 pub enum SettingsError {
     #[error("no artifacts given: pass at least one PATH, DIR or GLOB")]
     NoInputs,
-    #[error("{} and {} both choose the Sigstore instance: keep one of them", .0.name("staging"), .0.name("trust-config"))]
-    ConflictingInstance(upload::Vocabulary),
+    #[error("{} and {} both choose the Sigstore instance: keep one of them", .vocabulary.name(first), .vocabulary.name(second))]
+    ConflictingInstance {
+        vocabulary: upload::Vocabulary,
+        first: &'static str,
+        second: &'static str,
+    },
+    #[error("{} needs {}: the signing config says where requests go, the trusted root what to trust; fix: pass both (the pair cosign v3 takes), or one ClientTrustConfig with {}", .vocabulary.name(given), .vocabulary.name(missing), .vocabulary.name("trust-config"))]
+    IncompleteInstanceFiles {
+        vocabulary: upload::Vocabulary,
+        given: &'static str,
+        missing: &'static str,
+    },
     #[error("--bundle names the bundle of one artifact, but several were given: verify them in separate runs, or drop --bundle to use each `<artifact>.sigstore.json`")]
     BundleForManyArtifacts,
     #[error("{flag} is not a valid regular expression ({reason}); fix: check the pattern (it is anchored: it must match the whole value)")]
@@ -239,6 +258,10 @@ pub enum SettingsError {
     BadRelease(String),
     #[error("--repo `{0}` is not OWNER/NAME: pass e.g. --repo octo-org/app")]
     BadRepo(String),
+    #[error(
+        "--signer-repo `{0}` is not OWNER/REPO: pass e.g. --signer-repo octo-org/release-workflows"
+    )]
+    BadSignerRepo(String),
     #[error("GITHUB_SERVER_URL `{0}` is not a server's URL: unset it (github.com), or set it to https://HOST for GitHub Enterprise Server")]
     BadServerUrl(String),
     #[error(
@@ -295,6 +318,68 @@ fn resolve_output(global: &GlobalArgs, env: &Env) -> OutputSettings {
     }
 }
 
+/// The instance the instance-choosing settings name: at most one of
+/// a named instance (`instance`, or `staging`), a ClientTrustConfig, or the signing config + trusted root pair
+/// (both or neither); `vocabulary` spells the errors.
+pub(crate) fn base_instance(
+    instance: Option<InstanceName>,
+    staging: bool,
+    trust_config: Option<PathBuf>,
+    signing_config: Option<PathBuf>,
+    trusted_root: Option<PathBuf>,
+    vocabulary: upload::Vocabulary,
+) -> Result<BaseInstance, SettingsError> {
+    let pair = match (&signing_config, &trusted_root) {
+        (Some(_), None) => Some("signing-config"),
+        (None, Some(_)) => Some("trusted-root"),
+        (Some(_), Some(_)) => Some("signing-config"),
+        (None, None) => None,
+    };
+    let named: Vec<&'static str> = [
+        instance.is_some().then_some("instance"),
+        staging.then_some("staging"),
+        trust_config.is_some().then_some("trust-config"),
+        pair,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if let [first, second, ..] = named[..] {
+        return Err(SettingsError::ConflictingInstance {
+            vocabulary,
+            first,
+            second,
+        });
+    }
+    Ok(match (trust_config, signing_config, trusted_root) {
+        (Some(path), _, _) => BaseInstance::TrustConfig(path),
+        (None, Some(signing_config), Some(trusted_root)) => BaseInstance::Files {
+            signing_config,
+            trusted_root,
+        },
+        (None, Some(_), None) => {
+            return Err(SettingsError::IncompleteInstanceFiles {
+                vocabulary,
+                given: "signing-config",
+                missing: "trusted-root",
+            })
+        }
+        (None, None, Some(_)) => {
+            return Err(SettingsError::IncompleteInstanceFiles {
+                vocabulary,
+                given: "trusted-root",
+                missing: "signing-config",
+            })
+        }
+        (None, None, None) => match instance {
+            _ if staging => BaseInstance::Staging,
+            None | Some(InstanceName::PublicGood) => BaseInstance::PublicGood,
+            Some(InstanceName::Staging) => BaseInstance::Staging,
+            Some(InstanceName::GitHub) => BaseInstance::GitHub,
+        },
+    })
+}
+
 impl SignSettings {
     /// Resolve `sign` from already-merged higher layers plus the environment.
     pub fn resolve(layer: SignLayer, env: &Env) -> Result<SignSettings, SettingsError> {
@@ -310,14 +395,14 @@ impl SignSettings {
             .inputs
             .filter(|i| !i.is_empty())
             .ok_or(SettingsError::NoInputs)?;
-        let base = match (l.staging.unwrap_or(false), l.trust_config) {
-            (true, Some(_)) => {
-                return Err(SettingsError::ConflictingInstance(upload::Vocabulary::Cli))
-            }
-            (true, None) => BaseInstance::Staging,
-            (false, Some(path)) => BaseInstance::TrustConfig(path),
-            (false, None) => BaseInstance::PublicGood,
-        };
+        let base = base_instance(
+            l.instance,
+            l.staging.unwrap_or(false),
+            l.trust_config,
+            l.signing_config,
+            l.trusted_root,
+            upload::Vocabulary::Cli,
+        )?;
         let checked = |flag: &'static str, v: Option<String>| match v {
             Some(v) if !crate::vocab::is_http_url(&v) => {
                 Err(SettingsError::InvalidUrl { flag, value: v })
@@ -493,6 +578,35 @@ mod tests {
             sign(&["sign", "a", "--staging"], &[]).instance.base,
             BaseInstance::Staging
         );
+        for (name, base) in [
+            ("github", BaseInstance::GitHub),
+            ("staging", BaseInstance::Staging),
+            ("public-good", BaseInstance::PublicGood),
+        ] {
+            assert_eq!(
+                sign(&["sign", "a", "--instance", name], &[]).instance.base,
+                base
+            );
+        }
+        assert_eq!(
+            sign(
+                &[
+                    "sign",
+                    "a",
+                    "--signing-config",
+                    "s.json",
+                    "--trusted-root",
+                    "r.json"
+                ],
+                &[]
+            )
+            .instance
+            .base,
+            BaseInstance::Files {
+                signing_config: "s.json".into(),
+                trusted_root: "r.json".into()
+            }
+        );
         let e = resolve(&["sign", "a", "--fulcio-url", "fulcio.example"], &[]).unwrap_err();
         assert!(
             matches!(
@@ -515,6 +629,16 @@ mod tests {
         assert!(parse(&["sign", "a", "--rekor-version", "3"]).is_err());
         assert!(parse(&["sign", "a", "--jobs", "0"]).is_err());
         assert!(parse(&["sign", "a", "--staging", "--trust-config", "t"]).is_err());
+        assert!(parse(&["sign", "a", "--instance", "github", "--staging"]).is_err());
+        assert!(parse(&["sign", "a", "--instance", "gitlab"]).is_err());
+        // The pair goes together, and with no other instance.
+        assert!(parse(&["sign", "a", "--signing-config", "s"]).is_err());
+        assert!(parse(&["sign", "a", "--trusted-root", "r"]).is_err());
+        for other in [&["--staging"][..], &["--trust-config", "t"]] {
+            let mut args = vec!["sign", "a", "--signing-config", "s", "--trusted-root", "r"];
+            args.extend_from_slice(other);
+            assert!(parse(&args).is_err(), "{args:?}");
+        }
         assert!(parse(&["-q", "-v", "sign", "a"]).is_err());
     }
 

@@ -11,8 +11,7 @@ use std::num::NonZeroUsize;
 use super::cli::VerifyArgs;
 use super::{Env, SettingsError};
 use crate::oidc::Secret;
-use crate::trust::BaseInstance;
-use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy};
+use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy, SignerRule};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
 use crate::vocab::Repo;
 use crate::vocab::GITHUB_ACTIONS_ISSUER;
@@ -91,17 +90,27 @@ impl VerifySettings {
             github_host: super::github_server(env)?
                 .map_or_else(GitHubHost::default, |s| GitHubHost::new(&s)),
             source_commit: None,
+            signer: match (args.signer_workflow, args.signer_repo) {
+                (Some(w), _) => Some(SignerRule::Workflow(w)),
+                (None, Some(r)) => Some(SignerRule::Repo(
+                    r.parse::<Repo>()
+                        .map_err(|_| SettingsError::BadSignerRepo(r.clone()))?
+                        .to_string(),
+                )),
+                (None, None) => None,
+            },
+            deny_self_hosted_runners: args.deny_self_hosted_runners,
         };
-        let trust = match (args.staging, args.trusted_root, args.trust_config) {
-            (true, None, None) => VerifyTrust::Instance(BaseInstance::Staging),
-            (false, Some(root), None) => VerifyTrust::TrustedRoot(root),
-            (false, None, Some(config)) => VerifyTrust::Instance(BaseInstance::TrustConfig(config)),
-            (false, None, None) => VerifyTrust::Instance(BaseInstance::PublicGood),
-            _ => {
-                return Err(SettingsError::ConflictingInstance(
-                    super::upload::Vocabulary::Cli,
-                ))
-            }
+        let trust = match (args.trusted_root, args.trust_config) {
+            (Some(root), None) => VerifyTrust::TrustedRoot(root),
+            (root, config) => VerifyTrust::Instance(super::base_instance(
+                args.instance,
+                args.staging,
+                config,
+                None,
+                root,
+                super::upload::Vocabulary::Cli,
+            )?),
         };
         // Each artifact waits on file reads between CPU work, so one per core
         // leaves cores idle; two per core keep them busy (and hold at most
@@ -120,6 +129,8 @@ impl VerifySettings {
             trust,
             offline: args.offline,
             release,
+            provenance: args.provenance,
+            predicate_type: args.predicate_type,
         })
     }
 }
@@ -187,7 +198,10 @@ mod tests {
     fn defaults_accept_any_identity_from_public_good() {
         let s = resolve(&["dist"]).unwrap();
         assert!(s.policy.accepts_any_identity());
-        assert_eq!(s.trust, VerifyTrust::Instance(BaseInstance::PublicGood));
+        assert_eq!(
+            s.trust,
+            VerifyTrust::Instance(crate::trust::BaseInstance::PublicGood)
+        );
         assert!(!s.offline && s.bundle.is_none());
     }
 

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
-use super::{AssetKind, UploadReport};
+use super::{AssetKind, AttestationReport, UploadReport};
 use crate::oidc::Secret;
 use crate::sign::{IdentityReport, Outcome, ProvenanceOutcome, SignReport};
 use crate::text::line;
@@ -51,6 +51,15 @@ pub fn upload_lines(up: &UploadReport) -> String {
             (None, None) => {}
         }
     }
+    // A refused permission is one `::warning::` annotation (see
+    // [`annotations`]), not also a log line.
+    if let Some(a) = up
+        .attestation
+        .as_ref()
+        .filter(|a| !matches!(a, AttestationReport::Forbidden { .. }))
+    {
+        let _ = writeln!(s, "{}", super::human::attestation_line(a));
+    }
     s + &super::human::release_lines(up)
 }
 
@@ -59,6 +68,11 @@ pub fn group(title: &str) -> String {
 }
 
 pub const END_GROUP: &str = "::endgroup::\n";
+
+/// A `::warning::` annotation.
+pub fn warning(message: &str) -> String {
+    format!("::warning::{}\n", line(escape_data(message)))
+}
 
 /// An `::error::` annotation, on a file when there is one.
 pub fn error(file: Option<&std::path::Path>, message: &str) -> String {
@@ -86,6 +100,11 @@ pub fn annotations(sign: &SignReport, upload: Option<&UploadReport>) -> String {
     if let Some(up) = upload.filter(|u| u.publish_withheld) {
         s += &error(None, &super::human::withheld_line(up));
     }
+    match upload.and_then(|u| u.attestation.as_ref()) {
+        Some(AttestationReport::Forbidden { warning: w }) => s += &warning(w),
+        Some(AttestationReport::Failed { error: e }) => s += &error(None, e),
+        _ => {}
+    }
     if let Some(p) = &sign.provenance {
         if let ProvenanceOutcome::Failed { error: e } = &p.outcome {
             s += &error(Some(&p.path), e);
@@ -104,7 +123,9 @@ pub struct OutputError {
 }
 
 /// The `$GITHUB_OUTPUT` lines: `bundles`, `signed-count`, `identity`,
-/// `release-url`, `provenance` (the file written, or empty).
+/// `release-url`, `provenance` (the file written, or empty),
+/// `attestation-id` and `attestation-url` (the provenance stored in the
+/// repository's attestations, or empty).
 pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<String, OutputError> {
     let bundles: Vec<String> = sign
         .artifacts
@@ -116,6 +137,7 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<Strin
         IdentityReport::Certified { identity, .. } => identity.clone(),
         IdentityReport::Planned(_) => String::new(),
     };
+    let stored = upload.and_then(UploadReport::attestation_stored);
     let mut s = String::new();
     for (k, v) in [
         (
@@ -135,6 +157,14 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<Strin
                 .filter(|p| matches!(p.outcome, ProvenanceOutcome::Signed { .. }))
                 .map(|p| p.path.display().to_string())
                 .unwrap_or_default(),
+        ),
+        (
+            "attestation-id",
+            stored.map(|(id, _)| id.to_string()).unwrap_or_default(),
+        ),
+        (
+            "attestation-url",
+            stored.map(|(_, url)| url.to_owned()).unwrap_or_default(),
         ),
     ] {
         let delimiter = format!("ghadelimiter_{}", hex::encode(rand::random::<[u8; 16]>()));
@@ -190,9 +220,9 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
         let (sha, index) = match &a.outcome {
             Outcome::Signed {
                 sha256, log_index, ..
-            } => (format!("`{sha256}`"), log_index.to_string()),
+            } => (format!("`{sha256}`"), shown_index(*log_index)),
             Outcome::Reused { sha256, log_index } => {
-                (format!("`{sha256}` (kept)"), log_index.to_string())
+                (format!("`{sha256}` (kept)"), shown_index(*log_index))
             }
             Outcome::Failed { error } => (format!("❌ {}", md(error)), String::new()),
             Outcome::Planned { .. } => ("(dry run)".into(), String::new()),
@@ -231,8 +261,9 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
                 ..
             } => writeln!(
                 s,
-                "\nBuild provenance (SLSA v1): {shown}, {} subject(s), log index {log_index}",
-                subjects.len()
+                "\nBuild provenance (SLSA v1): {shown}, {} subject(s), log index {}",
+                subjects.len(),
+                shown_index(*log_index)
             ),
             ProvenanceOutcome::Failed { error: e } => {
                 writeln!(s, "\nBuild provenance: ❌ {}", md(e))
@@ -240,6 +271,21 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
             ProvenanceOutcome::Planned { .. } => {
                 writeln!(s, "\nBuild provenance (dry run): {shown}")
             }
+        };
+        let _ = match upload.and_then(|u| u.attestation.as_ref()) {
+            Some(AttestationReport::Stored { id, url }) => {
+                writeln!(s, "\nAttestation: {}", md_link(&id.to_string(), url))
+            }
+            Some(AttestationReport::Skipped { note }) => {
+                writeln!(s, "\nAttestation not stored: {}", md(note))
+            }
+            Some(AttestationReport::Forbidden { warning: w }) => {
+                writeln!(s, "\nAttestation not stored: ⚠ {}", md(w))
+            }
+            Some(AttestationReport::Failed { error: e }) => {
+                writeln!(s, "\nAttestation: ❌ {}", md(e))
+            }
+            None => Ok(()),
         };
     }
     s
@@ -308,6 +354,11 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// A log index for the summary table; `none` where the instance keeps no log.
+fn shown_index(index: Option<u64>) -> String {
+    index.map_or_else(|| "none".into(), |i| i.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,9 +404,10 @@ mod tests {
             instance: crate::sign::InstanceReport {
                 name: "i".into(),
                 fulcio: String::new(),
-                rekor: String::new(),
-                rekor_version: crate::vocab::RekorVersion::V1,
+                rekor: None,
+                rekor_version: None,
                 tsa: None,
+                selection: None,
             },
             identity: IdentityReport::Certified {
                 identity: "id\nsigned-count=99".into(),

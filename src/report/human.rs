@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{UploadPlan, UploadReport};
+use super::{AttestationReport, UploadPlan, UploadReport};
 use crate::github::AssetAction;
 use crate::plan::SkipReason;
 use crate::sign::Progress;
@@ -22,6 +22,15 @@ use crate::sign::{
 use crate::text::line;
 use crate::vocab::ReleaseMode;
 
+/// Where a bundle's signature was logged: `log index N`, or that the
+/// instance keeps no log.
+fn log_place(index: Option<u64>) -> String {
+    match index {
+        Some(i) => format!("log index {i}"),
+        None => "no transparency log".into(),
+    }
+}
+
 /// One line for an artifact as it finishes.
 pub(crate) fn artifact_line(a: &ArtifactReport) -> String {
     match &a.outcome {
@@ -30,9 +39,10 @@ pub(crate) fn artifact_line(a: &ArtifactReport) -> String {
             timestamped,
             ..
         } => format!(
-            "✅ Signed: {} -> {} (log index {log_index}{})",
+            "✅ Signed: {} -> {} ({}{})",
             line(a.path.display()),
             line(a.bundle.display()),
+            log_place(*log_index),
             if *timestamped { ", timestamped" } else { "" }
         ),
         Outcome::Reused { .. } => {
@@ -77,19 +87,30 @@ fn identity_line(r: &SignReport) -> String {
     }
 }
 
+/// The instance, then one line per service kind saying which signing config
+/// entries were chosen and why others were not (every outside string
+/// escaped by the choice's `Display`).
 fn instance_line(r: &SignReport) -> String {
     let i = &r.instance;
-    format!(
-        "Instance: {} (Fulcio {}, Rekor {} {}{})",
+    let rekor = match (&i.rekor, i.rekor_version) {
+        (Some(url), Some(v)) => format!("Rekor {v} {}", line(url)),
+        _ => "no transparency log".into(),
+    };
+    let mut s = format!(
+        "Instance: {} (Fulcio {}, {rekor}{})",
         line(&i.name),
         line(&i.fulcio),
-        i.rekor_version,
-        line(&i.rekor),
         i.tsa
             .as_deref()
             .map(|t| format!(", TSA {}", line(t)))
             .unwrap_or_default()
-    )
+    );
+    if let Some(sel) = &i.selection {
+        for choice in [&sel.ca, &sel.tlogs, &sel.tsas] {
+            let _ = write!(s, "\n  chosen: {choice}");
+        }
+    }
+    s
 }
 
 /// The dry-run plan, in full.
@@ -127,9 +148,10 @@ pub(crate) fn provenance_line(p: &ProvenanceReport) -> String {
             timestamped,
             ..
         } => format!(
-            "✅ Provenance: {} ({} subject(s), log index {log_index}{})",
+            "✅ Provenance: {} ({} subject(s), {}{})",
             line(p.path.display()),
             subjects.len(),
+            log_place(*log_index),
             if *timestamped { ", timestamped" } else { "" }
         ),
         ProvenanceOutcome::Failed { error } => {
@@ -189,7 +211,23 @@ pub fn upload_lines(up: &UploadReport) -> String {
             ),
         };
     }
+    if let Some(a) = &up.attestation {
+        let _ = writeln!(s, "{}", attestation_line(a));
+    }
     s + &release_lines(up)
+}
+
+/// What became of the provenance in GitHub's attestation store: stored (its
+/// link), not asked (GHES), a warning (no permission), or a failure.
+pub fn attestation_line(a: &AttestationReport) -> String {
+    match a {
+        AttestationReport::Stored { id, url } => {
+            format!("✅ Attestation {id} stored: {}", line(url))
+        }
+        AttestationReport::Skipped { note } => format!("ℹ Attestation not stored: {}", line(note)),
+        AttestationReport::Forbidden { warning } => format!("⚠ warning: {}", line(warning)),
+        AttestationReport::Failed { error } => format!("❌ Attestation failed: {}", line(error)),
+    }
 }
 
 /// What happened to the release itself (created, published, left a draft).
@@ -207,7 +245,7 @@ pub(crate) fn release_lines(up: &UploadReport) -> String {
         );
     } else if up.publish_withheld {
         let _ = writeln!(s, "{}", withheld_line(up));
-    } else if up.draft && !up.success() {
+    } else if up.draft && !up.assets_ok() {
         let _ = writeln!(
             s,
             "Release {} stays a draft: not every asset verified",

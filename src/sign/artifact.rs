@@ -27,12 +27,15 @@ use crate::plan::PlannedArtifact;
 pub enum Log {
     V1(clients::RekorV1),
     V2(clients::RekorV2),
+    /// The instance keeps no log (GitHub's): bundles carry a timestamp only.
+    None,
 }
 
 /// What every artifact of a run shares.
 pub struct Context {
     pub session: Arc<Session>,
     pub log: Log,
+    /// Empty when [`Log::None`].
     pub log_url: String,
     pub tsa: Option<(clients::Tsa, String)>,
     /// Built once per run from the instance's trusted root.
@@ -51,7 +54,8 @@ pub struct Context {
 #[derive(Debug, Clone)]
 pub struct Signed {
     pub sha256: Sha256Hash,
-    pub log_index: u64,
+    /// `None` on an instance that keeps no log.
+    pub log_index: Option<u64>,
     pub timestamped: bool,
     pub certificate: u32,
 }
@@ -60,7 +64,8 @@ pub struct Signed {
 #[derive(Debug, Clone)]
 pub struct Reused {
     pub sha256: Sha256Hash,
-    pub log_index: u64,
+    /// `None` on an instance that keeps no log.
+    pub log_index: Option<u64>,
 }
 
 /// What became of one artifact.
@@ -140,9 +145,12 @@ async fn reuse(
     let verified =
         crate::verify::verify_bytes(&ctx.verifier, policy, &planned.bundle, &json, digest, size)
             .map_err(|e| not_reused(e.diagnosis()))?;
-    let log_index = verified
-        .log_index()
-        .ok_or_else(|| not_reused("it has no transparency log entry".into()))?;
+    let log_index = match (verified.log_index(), &ctx.log) {
+        (None, Log::V1(_) | Log::V2(_)) => {
+            return Err(not_reused("it has no transparency log entry".into()))
+        }
+        (index, _) => index,
+    };
     Ok(Reused {
         sha256: digest,
         log_index,
@@ -185,9 +193,11 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
         timestamp(ctx, &signature)
     );
     let entry = entry?;
-    check_entry(&entry, &digest, &signature, &ctx.log_url)?;
-    let log_index = u64::from(entry.log_index);
-    ctx.progress.logged();
+    if let Some(entry) = &entry {
+        check_entry(entry, &digest, &signature, &ctx.log_url)?;
+        ctx.progress.logged();
+    }
+    let log_index = entry.as_ref().map(|e| u64::from(e.log_index));
     let timestamp = timestamp?;
     let timestamped = timestamp.is_some();
 
@@ -196,8 +206,10 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
         credential.certificate().clone(),
         signature,
         digest,
-    )
-    .with_tlog_entry(entry);
+    );
+    if let Some(entry) = entry {
+        builder = builder.with_tlog_entry(entry);
+    }
     if let Some(ts) = timestamp {
         builder = builder.with_rfc3161_timestamp(ts);
     }
@@ -319,7 +331,7 @@ async fn log_entry(
     digest: &Sha256Hash,
     signature: &sigstore_types::SignatureBytes,
     certificate: &sigstore_types::DerCertificate,
-) -> Result<TransparencyLogEntry, ArtifactError> {
+) -> Result<Option<TransparencyLogEntry>, ArtifactError> {
     match &ctx.log {
         Log::V1(client) => {
             let created = net::retry(&ctx.retry, "Rekor entry", || {
@@ -329,9 +341,13 @@ async fn log_entry(
             created_or_existing(ctx, client, created)
                 .await?
                 .to_bundle_entry(KindVersion::HashedRekordV001)
+                .map(Some)
                 .map_err(|e| ArtifactError::Entry(e.to_string()))
         }
-        Log::V2(client) => log_v2(ctx, client, digest, signature, certificate).await,
+        Log::V2(client) => log_v2(ctx, client, digest, signature, certificate)
+            .await
+            .map(Some),
+        Log::None => Ok(None),
     }
 }
 

@@ -59,7 +59,7 @@ pub enum SignError {
     Http(#[source] reqwest::Error),
     #[error(transparent)]
     Session(#[from] SessionError),
-    #[error("the identity token says repository `{repository}` is {visibility}: signing with the {instance} Sigstore instance writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with a private Sigstore instance (--trust-config, action input `trust-config`), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)")]
+    #[error("the identity token says repository `{repository}` is {visibility}: signing with the {instance} Sigstore instance writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with GitHub's Sigstore instance, which keeps no public log (--instance github, action input `instance: github`; verify with --instance github), or with a private Sigstore instance (--trust-config, action input `trust-config`), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)")]
     PrivateRepository {
         repository: String,
         visibility: String,
@@ -80,7 +80,10 @@ fn check_repository_visibility(
     let public_instance = match &settings.instance.base {
         BaseInstance::PublicGood => "public-good",
         BaseInstance::Staging => "staging",
-        BaseInstance::TrustConfig(_) => return Ok(()),
+        // GitHub's instance keeps no public log: that is what it is for.
+        BaseInstance::GitHub | BaseInstance::TrustConfig(_) | BaseInstance::Files { .. } => {
+            return Ok(())
+        }
     };
     match token.identity().non_public_repository() {
         Some((repository, visibility)) if !settings.allow_private_repository => {
@@ -98,9 +101,10 @@ fn instance_report(instance: &Instance) -> InstanceReport {
     InstanceReport {
         name: instance.name.clone(),
         fulcio: instance.services.fulcio.clone(),
-        rekor: instance.services.rekor.clone(),
-        rekor_version: instance.services.rekor_version,
+        rekor: instance.services.rekor.as_ref().map(|l| l.url.clone()),
+        rekor_version: instance.services.rekor.as_ref().map(|l| l.version),
         tsa: instance.services.tsa.clone(),
+        selection: instance.services.selection.clone(),
     }
 }
 
@@ -285,13 +289,16 @@ pub async fn run(
         }
     };
 
-    let log = match services.rekor_version {
-        RekorVersion::V1 => {
-            artifact::Log::V1(clients::RekorV1::new(sigstore.clone(), &services.rekor))
-        }
-        RekorVersion::V2 => {
-            artifact::Log::V2(clients::RekorV2::new(sigstore.clone(), &services.rekor))
-        }
+    let log = match &services.rekor {
+        Some(trust::LogService {
+            url,
+            version: RekorVersion::V1,
+        }) => artifact::Log::V1(clients::RekorV1::new(sigstore.clone(), url)),
+        Some(trust::LogService {
+            url,
+            version: RekorVersion::V2,
+        }) => artifact::Log::V2(clients::RekorV2::new(sigstore.clone(), url)),
+        None => artifact::Log::None,
     };
     let tsa = services
         .tsa
@@ -300,7 +307,11 @@ pub async fn run(
     let ctx = artifact::Context {
         session: session.clone(),
         log,
-        log_url: services.rekor.clone(),
+        log_url: services
+            .rekor
+            .as_ref()
+            .map(|l| l.url.clone())
+            .unwrap_or_default(),
         tsa,
         verifier: verifier.clone(),
         overwrite: settings.overwrite,

@@ -91,7 +91,7 @@ pub enum ProvenanceOutcome {
     /// Signed, logged, verified and written.
     Signed {
         subjects: Vec<SubjectReport>,
-        log_index: u64,
+        log_index: Option<u64>,
         timestamped: bool,
         certificate: u32,
     },
@@ -104,9 +104,13 @@ pub enum ProvenanceOutcome {
 pub struct InstanceReport {
     pub name: String,
     pub fulcio: String,
-    pub rekor: String,
-    pub rekor_version: RekorVersion,
+    /// `None` for an instance that keeps no transparency log.
+    pub rekor: Option<String>,
+    pub rekor_version: Option<RekorVersion>,
     pub tsa: Option<String>,
+    /// How the signing config's entries were chosen (before any URL flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<crate::trust::selection::Selection>,
 }
 
 /// Who signs: as planned (dry run), or as certified by Fulcio (a run that only
@@ -142,7 +146,7 @@ pub enum Outcome {
     /// The bundle verified and was written.
     Signed {
         sha256: String,
-        log_index: u64,
+        log_index: Option<u64>,
         /// Whether an RFC 3161 timestamp is in the bundle.
         timestamped: bool,
         /// Which of the run's certificates signed it (1 unless renewed).
@@ -153,7 +157,7 @@ pub enum Outcome {
     /// and issuer, so it was kept instead of signing again.
     Reused {
         sha256: String,
-        log_index: u64,
+        log_index: Option<u64>,
     },
     Failed {
         error: String,

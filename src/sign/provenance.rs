@@ -40,7 +40,8 @@ pub struct Target {
 /// The provenance verified and written.
 #[derive(Debug, Clone)]
 pub struct Attested {
-    pub log_index: u64,
+    /// `None` on an instance that keeps no log.
+    pub log_index: Option<u64>,
     pub timestamped: bool,
     /// Which certificate of the run signed it (1 unless renewed).
     pub certificate: u32,
@@ -100,15 +101,19 @@ pub async fn attest(
         artifact::timestamp(ctx, &signature)
     );
     let entry = entry.map_err(signing)?;
-    artifact::check_proof(&entry, &ctx.log_url).map_err(signing)?;
-    let log_index = u64::from(entry.log_index);
+    if let Some(entry) = &entry {
+        artifact::check_proof(entry, &ctx.log_url).map_err(signing)?;
+    }
+    let log_index = entry.as_ref().map(|e| u64::from(e.log_index));
     let timestamp = timestamp.map_err(signing)?;
     let timestamped = timestamp.is_some();
 
     // 3. Bundle v0.3 with the envelope as its content.
     let mut builder =
-        BundleV03::with_certificate_and_dsse(credential.certificate().clone(), envelope)
-            .with_tlog_entry(entry);
+        BundleV03::with_certificate_and_dsse(credential.certificate().clone(), envelope);
+    if let Some(entry) = entry {
+        builder = builder.with_tlog_entry(entry);
+    }
     if let Some(ts) = timestamp {
         builder = builder.with_rfc3161_timestamp(ts);
     }
@@ -133,7 +138,7 @@ async fn log_entry(
     envelope: &DsseEnvelope,
     pae_digest: &Sha256Hash,
     certificate: &sigstore_types::DerCertificate,
-) -> Result<TransparencyLogEntry, ArtifactError> {
+) -> Result<Option<TransparencyLogEntry>, ArtifactError> {
     match &ctx.log {
         Log::V1(client) => {
             let json =
@@ -147,18 +152,18 @@ async fn log_entry(
                 .to_bundle_entry(KindVersion::DsseV001)
                 .map_err(|e| ArtifactError::Entry(e.to_string()))?;
             check_dsse_body(&entry, envelope, certificate, &ctx.log_url)?;
-            Ok(entry)
+            Ok(Some(entry))
         }
-        Log::V2(client) => {
-            artifact::log_v2(
-                ctx,
-                client,
-                pae_digest,
-                &envelope.signature.sig,
-                certificate,
-            )
-            .await
-        }
+        Log::V2(client) => artifact::log_v2(
+            ctx,
+            client,
+            pae_digest,
+            &envelope.signature.sig,
+            certificate,
+        )
+        .await
+        .map(Some),
+        Log::None => Ok(None),
     }
 }
 

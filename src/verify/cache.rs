@@ -102,6 +102,9 @@ impl Checked {
 /// One run's verifier, with the per-certificate cache described above.
 pub struct CachingVerifier {
     verifier: Verifier,
+    /// What the trusted root can vouch for (no log entry or SCT is required
+    /// by an instance that lists no logs or CT logs: GitHub's).
+    requirements: crate::trust::Requirements,
     anchors: Vec<Anchor>,
     /// The trusted root's Rekor keys, for checkpoints on the short path.
     rekor_keys: Keyring,
@@ -161,6 +164,7 @@ impl CachingVerifier {
         }
         Ok(CachingVerifier {
             verifier,
+            requirements: crate::trust::Requirements::of(root),
             anchors,
             rekor_keys: root.rekor_keys()?,
             checked: RwLock::new(HashMap::new()),
@@ -189,6 +193,7 @@ impl CachingVerifier {
         bundle: &Bundle,
         policy: &VerificationPolicy,
     ) -> Result<Verdict, SigError> {
+        let policy = &self.requirements.apply(policy.clone());
         let full_chain = matches!(
             policy.certificate(),
             CertificatePolicy::Verify {
