@@ -116,7 +116,22 @@ pub async fn upload(settings: &SignSettings, run: SignRun, check: bool) -> Publi
             error: None,
         };
     }
-    match upload::run(up, &report.sign, verifier, check, RetryPolicy::default()).await {
+    // Where the attestation's link points: the server the provenance names.
+    let server_url = settings
+        .provenance
+        .as_ref()
+        .and_then(|p| p.server_url.as_ref())
+        .map(crate::vocab::GitHubServer::url);
+    match upload::run(
+        up,
+        &report.sign,
+        verifier,
+        check,
+        server_url,
+        RetryPolicy::default(),
+    )
+    .await
+    {
         Ok(r) => {
             report.upload = Some(r);
             Published {

@@ -15,21 +15,34 @@
 //! certificate identity and issuer ([`Expected`]).
 //! That rule also keeps a differing asset a re-run finds already there (a
 //! fresh runner re-signs, so its bundle differs byte-wise from the valid one
-//! on the release). One asset's failure never loses the others. It prints
-//! nothing and talks to GitHub only through [`crate::github`].
+//! on the release). One asset's failure never loses the others.
+//!
+//! With `--provenance`, the run's `<name>.intoto.jsonl` is one more asset,
+//! after every artifact's, under the same rules: acceptable when it is a DSSE
+//! bundle valid under the run's trusted root, by the run's signer, whose
+//! statement names exactly the run's subjects (an equivalent one a re-run
+//! finds is kept), checked after upload, deleted from a draft when it does
+//! not verify, and part of what publishing waits for. What landed, verified,
+//! is then stored in the repository's attestations where the API has them
+//! (not on GitHub Enterprise Server: a note); a refused permission is a
+//! warning, never a failed release. It prints nothing and talks to GitHub
+//! only through [`crate::github`].
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::verify::cache::CachingVerifier;
-use sigstore_types::Sha256Hash;
+use sigstore_types::{Sha256Hash, SignatureContent, Statement};
 
 use crate::github::{identical_only, Release, ReleaseError, Releases, UploadedAsset};
 use crate::inputs::UploadSettings;
 use crate::net::RetryPolicy;
-use crate::report::{AssetKind, AssetReport, UploadPlan, UploadReport};
-use crate::sign::{ArtifactReport, IdentityReport, Outcome, SignReport};
+use crate::report::{AssetKind, AssetReport, AttestationReport, UploadPlan, UploadReport};
+use crate::sign::{
+    ArtifactReport, IdentityReport, Outcome, ProvenanceOutcome, ProvenanceReport, SignReport,
+    SubjectReport,
+};
 use crate::verify::policy::Policy;
 use crate::vocab::ReleaseMode;
 
@@ -80,6 +93,110 @@ impl Expected {
         .map(|_| ())
         .map_err(|e| e.to_string())
     }
+
+    /// Whether `bundle_json` (named `asset` in errors) is a valid build
+    /// provenance for this run: a DSSE bundle of an in-toto statement v1
+    /// with the SLSA v1 predicate whose subjects are exactly `subjects`
+    /// (names and SHA-256), valid under the run's trusted root and signed by
+    /// the run's signer. What sign's self-verification checks, plus the
+    /// subjects.
+    pub(crate) fn check_provenance(
+        &self,
+        asset: &str,
+        bundle_json: &[u8],
+        subjects: &[SubjectReport],
+    ) -> Result<(), String> {
+        let bundle = crate::verify::parse_bundle(Path::new(asset), bundle_json)
+            .map_err(|e| e.to_string())?;
+        let SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
+            return Err("it is not a DSSE bundle, so it attests no statement".into());
+        };
+        if envelope.payload_type != crate::provenance::PAYLOAD_TYPE {
+            return Err(format!(
+                "its payload type is `{}`, not an in-toto statement's `{}`",
+                crate::text::line(&envelope.payload_type),
+                crate::provenance::PAYLOAD_TYPE
+            ));
+        }
+        let statement: Statement = serde_json::from_slice(envelope.payload.as_bytes())
+            .map_err(|e| format!("its payload is not an in-toto statement: {e}"))?;
+        same_statement(&statement, subjects)?;
+        let first = subjects
+            .first()
+            .ok_or("the run attested no subject")?
+            .sha256
+            .as_str();
+        let digest = Sha256Hash::from_hex(first).map_err(|e| e.to_string())?;
+        crate::verify::check_bundle(&self.verifier, &self.policy, &bundle, digest, None)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A statement of the kind a run signs (in-toto v1, SLSA v1 provenance)
+/// about exactly `subjects`, in any order: no subject missing, none added,
+/// none with another digest.
+fn same_statement(statement: &Statement, subjects: &[SubjectReport]) -> Result<(), String> {
+    use std::collections::BTreeSet;
+    if statement.type_ != crate::provenance::STATEMENT_V1 {
+        return Err(format!(
+            "its statement type is `{}`, not `{}`",
+            crate::text::line(&statement.type_),
+            crate::provenance::STATEMENT_V1
+        ));
+    }
+    if statement.predicate_type != crate::provenance::SLSA_PROVENANCE_V1 {
+        return Err(format!(
+            "its predicate type is `{}`, not `{}`",
+            crate::text::line(&statement.predicate_type),
+            crate::provenance::SLSA_PROVENANCE_V1
+        ));
+    }
+    let ours: BTreeSet<(&str, String)> = subjects
+        .iter()
+        .map(|s| (s.name.as_str(), s.sha256.to_ascii_lowercase()))
+        .collect();
+    let theirs: BTreeSet<(&str, String)> = statement
+        .subject
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.digest.sha256.map(|d| d.to_hex()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    if statement.subject.len() != theirs.len() || theirs != ours {
+        let names = |set: &BTreeSet<(&str, String)>, other: &BTreeSet<(&str, String)>| {
+            set.difference(other)
+                .map(|(n, d)| format!("{} ({d})", crate::text::line(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(format!(
+            "its statement is about other subjects than this run's (missing: [{}]; not this run's: [{}])",
+            names(&ours, &theirs),
+            names(&theirs, &ours)
+        ));
+    }
+    Ok(())
+}
+
+/// The run's provenance when it was signed, and its subjects.
+fn signed_provenance(sign: &SignReport) -> Option<(&ProvenanceReport, &[SubjectReport])> {
+    let p = sign.provenance.as_ref()?;
+    match &p.outcome {
+        ProvenanceOutcome::Signed { subjects, .. } => Some((p, subjects)),
+        _ => None,
+    }
+}
+
+/// The provenance's asset name: its file name.
+fn provenance_name(p: &ProvenanceReport) -> String {
+    p.path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.path.display().to_string())
 }
 
 /// The assets of one artifact in upload order: the artifact first, when
@@ -108,25 +225,94 @@ pub fn plan(settings: &UploadSettings, sign: &SignReport, check: bool) -> Upload
             .iter()
             .filter(|a| !matches!(a.outcome, Outcome::Failed { .. }))
             .flat_map(|a| files(a, settings.upload_artifacts))
-            .map(|(_, name)| crate::github::github_asset_name(&name))
+            .map(|(_, name)| name)
+            .chain(sign.provenance.as_ref().map(provenance_name))
+            .map(|name| crate::github::github_asset_name(&name))
             .collect(),
     }
 }
 
+/// One asset to upload, in upload order.
+struct Queued<'a> {
+    kind: AssetKind,
+    /// The name asked for (GitHub may store another).
+    name: String,
+    /// The local file uploaded.
+    file: &'a Path,
+    /// What the asset must verify as.
+    stands_for: StandsFor<'a>,
+    /// The report's `artifact` and `bundle`.
+    artifact: &'a Path,
+    bundle: &'a Path,
+}
+
+/// What an asset stands for, and so how it is checked.
+#[derive(Clone, Copy)]
+enum StandsFor<'a> {
+    /// An artifact's bytes, or its bundle: the artifact's digest and size.
+    Artifact { sha256: &'a str, size: u64 },
+    /// The build provenance: a statement about exactly these subjects.
+    Provenance { subjects: &'a [SubjectReport] },
+}
+
+/// Every asset of `sign`'s run in upload order: per signed or kept
+/// artifact, the artifact (when asked) then its bundle; then the
+/// provenance, when it was signed.
+fn queue(sign: &SignReport, upload_artifacts: bool) -> Vec<Queued<'_>> {
+    let mut queue = Vec::new();
+    for a in &sign.artifacts {
+        // A kept bundle (a re-run after a failed upload) goes up like a new one.
+        let (Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. }) = &a.outcome else {
+            continue;
+        };
+        for (kind, name) in files(a, upload_artifacts) {
+            queue.push(Queued {
+                kind,
+                name,
+                file: match kind {
+                    AssetKind::Artifact => &a.path,
+                    _ => &a.bundle,
+                },
+                stands_for: StandsFor::Artifact {
+                    sha256,
+                    size: a.size,
+                },
+                artifact: &a.path,
+                bundle: &a.bundle,
+            });
+        }
+    }
+    if let Some((p, subjects)) = signed_provenance(sign) {
+        queue.push(Queued {
+            kind: AssetKind::Provenance,
+            name: provenance_name(p),
+            file: &p.path,
+            stands_for: StandsFor::Provenance { subjects },
+            artifact: &p.path,
+            bundle: &p.path,
+        });
+    }
+    queue
+}
+
 /// Upload the bundles (and, when asked, the artifacts) of every artifact
-/// `sign` signed, check what landed, and publish the draft when asked and
-/// everything verified; `verifier` is the sign run's (see
-/// [`crate::sign::SignRun`]).
+/// `sign` signed, and its provenance, check what landed, store the
+/// provenance as an attestation where GitHub has the API, and publish the
+/// draft when asked and everything verified; `verifier` is the sign run's
+/// (see [`crate::sign::SignRun`]); `server_url` (`GITHUB_SERVER_URL`) is
+/// where the attestation's link points.
 pub async fn run(
     settings: &UploadSettings,
     sign: &SignReport,
     verifier: Option<Arc<CachingVerifier>>,
     check: bool,
+    server_url: Option<&str>,
     retry: RetryPolicy,
 ) -> Result<UploadReport, ReleaseError> {
     let expected = Expected::for_run(sign, verifier);
     // Publishing vouches for every asset: it is never done on unchecked ones.
     let check = check || settings.publish;
+    let attest = crate::github::has_attestations_api(&settings.api_url);
     let releases = Releases::new(
         &settings.api_url,
         settings.repo.clone(),
@@ -138,86 +324,84 @@ pub async fn run(
     //    error, not one per asset.
     let (release, created) = target(&releases, settings).await?;
 
-    // 2. Each artifact in plan order, sequentially (GitHub asks that of
+    // 2. Each asset in plan order, sequentially (GitHub asks that of
     //    content-creating requests).
     let mut assets = Vec::new();
     let mut refused: Option<ImmutableRefusal> = None;
-    for a in &sign.artifacts {
-        // A kept bundle (a re-run after a failed upload) goes up like a new one.
-        let (Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. }) = &a.outcome else {
+    // The provenance as it is on the release, verified: what the
+    // attestation store gets.
+    let mut provenance: Option<(String, bytes::Bytes)> = None;
+    for q in queue(sign, settings.upload_artifacts) {
+        let stored = crate::github::github_asset_name(&q.name);
+        if let Some(r) = &mut refused {
+            // The release takes no new asset: asking again per asset would
+            // only repeat GitHub's refusal. Those already there still count.
+            if !r.present.contains(&stored) {
+                r.missing.push(stored);
+                continue;
+            }
+        }
+        let mut report = AssetReport {
+            kind: q.kind,
+            artifact: q.artifact.to_path_buf(),
+            bundle: q.bundle.to_path_buf(),
+            asset: stored,
+            action: None,
+            download_url: None,
+            checked: false,
+            error: None,
+        };
+        // Signed artifacts exist only when the run certified an identity
+        // with a verifier, so `expected` is always there for them.
+        let Some(expected) = &expected else {
+            report.error = Some("this run has no certificate to check assets against".into());
+            assets.push(report);
             continue;
         };
-        for (kind, name) in files(a, settings.upload_artifacts) {
-            if let Some(r) = &mut refused {
-                // The release takes no new asset: asking again per asset would
-                // only repeat GitHub's refusal. Those already there still count.
-                let stored = crate::github::github_asset_name(&name);
-                if !r.present.contains(&stored) {
-                    r.missing.push(stored);
-                    continue;
-                }
-            }
-            let mut report = AssetReport {
-                kind,
-                artifact: a.path.clone(),
-                bundle: a.bundle.clone(),
-                asset: crate::github::github_asset_name(&name),
-                action: None,
-                download_url: None,
-                checked: false,
-                error: None,
-            };
-            // Signed artifacts exist only when the run certified an identity
-            // with a verifier, so `expected` is always there for them.
-            let Some(expected) = &expected else {
-                report.error = Some("this run has no certificate to check assets against".into());
-                assets.push(report);
-                continue;
-            };
-            let landed = Landed {
-                releases: &releases,
-                release: &release,
-                expected,
-                sha256,
-                size: a.size,
-                bundle: &a.bundle,
-            };
-            match landed
-                .upload(kind, &name, &a.path, settings.overwrite)
-                .await
-            {
-                Ok(up) => {
-                    report.asset = up.name.clone();
-                    report.action = Some(up.action);
-                    report.download_url = Some(up.download_url.clone());
-                    // 3. What consumers download verifies, as the local file did;
-                    //    on a draft, what does not is removed before anyone sees it.
-                    if check {
-                        match landed.check(kind, &up).await {
-                            Ok(()) => report.checked = true,
-                            Err(e) => report.error = Some(landed.discard(&up, e).await),
+        let landed = Landed {
+            releases: &releases,
+            release: &release,
+            expected,
+        };
+        match landed.upload(&q, settings.overwrite).await {
+            Ok(up) => {
+                report.asset = up.name.clone();
+                report.action = Some(up.action);
+                report.download_url = Some(up.download_url.clone());
+                // 3. What consumers download verifies, as the local file did;
+                //    on a draft, what does not is removed before anyone sees it.
+                //    The provenance is also read back to be attested.
+                let provenance_wanted = attest && q.kind == AssetKind::Provenance;
+                if check || provenance_wanted {
+                    match landed.check(&q, &up).await {
+                        Ok(bytes) => {
+                            report.checked = true;
+                            if provenance_wanted {
+                                provenance = bytes.map(|b| (up.name.clone(), b));
+                            }
                         }
+                        Err(e) => report.error = Some(landed.discard(&up, e).await),
                     }
                 }
-                Err(ReleaseError::Immutable { tag, what, message }) if refused.is_none() => {
-                    let present = releases
-                        .assets(&release)
-                        .await
-                        .map(|all| all.into_iter().map(|a| a.name).collect())
-                        .unwrap_or_default();
-                    refused = Some(ImmutableRefusal {
-                        tag,
-                        what,
-                        message,
-                        present,
-                        missing: Vec::new(),
-                    });
-                    continue;
-                }
-                Err(e) => report.error = Some(e.to_string()),
             }
-            assets.push(report);
+            Err(ReleaseError::Immutable { tag, what, message }) if refused.is_none() => {
+                let present = releases
+                    .assets(&release)
+                    .await
+                    .map(|all| all.into_iter().map(|a| a.name).collect())
+                    .unwrap_or_default();
+                refused = Some(ImmutableRefusal {
+                    tag,
+                    what,
+                    message,
+                    present,
+                    missing: Vec::new(),
+                });
+                continue;
+            }
+            Err(e) => report.error = Some(e.to_string()),
         }
+        assets.push(report);
     }
     // An immutable release is one error for the run, naming every asset it
     // did not take, not one per asset.
@@ -237,11 +421,32 @@ pub async fn run(
         });
     }
 
-    // 4. Publish only a draft, and only when it holds every asset the plan
+    // 4. The provenance that verified on the release, in the repository's
+    //    attestations, where the API exists.
+    let attestation = if attest {
+        match provenance {
+            Some((name, bytes)) => Some(
+                store_attestation(&releases, &release, settings, server_url, &name, &bytes).await,
+            ),
+            None => None,
+        }
+    } else {
+        assets
+            .iter()
+            .find(|r| r.kind == AssetKind::Provenance && r.error.is_none())
+            .map(|r| AttestationReport::Skipped {
+                note: format!(
+                    "GitHub Enterprise Server ({}) has no attestations API, so the build provenance is stored only as the release asset `{}`",
+                    settings.api_url, r.asset
+                ),
+            })
+    };
+
+    // 5. Publish only a draft, and only when it holds every asset the plan
     //    asked for, each verified: an artifact that failed to sign, or an
     //    upload that failed, leaves it incomplete, and nothing uploaded is
     //    not "all verified". A published immutable release cannot be
-    //    completed later.
+    //    completed later. The attestation store is not part of the release.
     let lacking = lacking(sign, settings.upload_artifacts, &assets);
     let complete = lacking.is_empty()
         && !assets.is_empty()
@@ -263,12 +468,41 @@ pub async fn run(
         publish_withheld,
         lacking,
         assets,
+        attestation,
     })
+}
+
+/// Store the verified provenance `bundle` (the asset `name`) as an
+/// attestation: a refused permission is a warning, not a failure.
+async fn store_attestation(
+    releases: &Releases,
+    release: &Release,
+    settings: &UploadSettings,
+    server_url: Option<&str>,
+    name: &str,
+    bundle: &[u8],
+) -> AttestationReport {
+    match releases
+        .create_attestation(bundle, name, &release.tag)
+        .await
+    {
+        Ok(id) => AttestationReport::Stored {
+            id,
+            url: crate::github::attestation_url(server_url, &settings.api_url, &settings.repo, id),
+        },
+        Err(e @ ReleaseError::AttestationForbidden { .. }) => AttestationReport::Forbidden {
+            warning: format!("{e}; the provenance is on the release as `{name}` all the same"),
+        },
+        Err(e) => AttestationReport::Failed {
+            error: format!("{e}; re-run to store it (the release assets are kept)"),
+        },
+    }
 }
 
 /// The assets the plan asked for that are not on the release as verified
 /// (as GitHub names them, in plan order): every asset of an artifact that
-/// was not signed or kept, and every upload that failed or did not verify.
+/// was not signed or kept, and every upload that failed or did not verify;
+/// the provenance when it was asked for and did not land (or was not signed).
 fn lacking(sign: &SignReport, upload_artifacts: bool, assets: &[AssetReport]) -> Vec<String> {
     let mut lacking = Vec::new();
     for a in &sign.artifacts {
@@ -281,6 +515,15 @@ fn lacking(sign: &SignReport, upload_artifacts: bool, assets: &[AssetReport]) ->
             if !landed {
                 lacking.push(crate::github::github_asset_name(&name));
             }
+        }
+    }
+    if let Some(p) = &sign.provenance {
+        let landed = signed_provenance(sign).is_some()
+            && assets
+                .iter()
+                .any(|r| r.kind == AssetKind::Provenance && r.error.is_none());
+        if !landed {
+            lacking.push(crate::github::github_asset_name(&provenance_name(p)));
         }
     }
     lacking
@@ -336,80 +579,96 @@ async fn target(
     }
 }
 
-/// One artifact's upload context.
+/// The release and what its assets must verify as.
 struct Landed<'a> {
     releases: &'a Releases,
     release: &'a Release,
     expected: &'a Expected,
-    sha256: &'a str,
-    size: u64,
-    bundle: &'a Path,
 }
 
 impl Landed<'_> {
-    async fn upload(
-        &self,
-        kind: AssetKind,
-        name: &str,
-        artifact: &Path,
-        overwrite: bool,
-    ) -> Result<UploadedAsset, ReleaseError> {
-        match kind {
-            AssetKind::Bundle => {
-                let stored = crate::github::github_asset_name(name);
-                let equivalent =
-                    |bytes: &[u8]| self.expected.check(&stored, bytes, self.sha256, self.size);
-                self.releases
-                    .upload(self.release, name, self.bundle, overwrite, &equivalent)
-                    .await
-            }
+    async fn upload(&self, q: &Queued<'_>, overwrite: bool) -> Result<UploadedAsset, ReleaseError> {
+        let stored = crate::github::github_asset_name(&q.name);
+        let (r, release, name, file) = (self.releases, self.release, q.name.as_str(), q.file);
+        match (q.kind, q.stands_for) {
             // An artifact is only ever itself: identical content or nothing.
-            AssetKind::Artifact => {
-                self.releases
-                    .upload_as(
-                        self.release,
-                        name,
-                        artifact,
-                        "application/octet-stream",
-                        overwrite,
-                        &identical_only,
-                    )
-                    .await
+            (AssetKind::Artifact, _) => {
+                r.upload_as(
+                    release,
+                    name,
+                    file,
+                    "application/octet-stream",
+                    overwrite,
+                    &identical_only,
+                )
+                .await
+            }
+            (_, StandsFor::Artifact { sha256, size }) => {
+                let equivalent = |bytes: &[u8]| self.expected.check(&stored, bytes, sha256, size);
+                r.upload(release, name, file, overwrite, &equivalent).await
+            }
+            (_, StandsFor::Provenance { subjects }) => {
+                let equivalent =
+                    |bytes: &[u8]| self.expected.check_provenance(&stored, bytes, subjects);
+                r.upload(release, name, file, overwrite, &equivalent).await
             }
         }
     }
 
     /// Download the asset as a consumer would and verify it: a bundle with
-    /// the run's policy, an artifact by the digest its verified bundle signs.
-    async fn check(&self, kind: AssetKind, asset: &UploadedAsset) -> Result<(), String> {
+    /// the run's policy, an artifact by the digest its verified bundle signs,
+    /// the provenance for the run's subjects (its verified bytes returned).
+    async fn check(
+        &self,
+        q: &Queued<'_>,
+        asset: &UploadedAsset,
+    ) -> Result<Option<bytes::Bytes>, String> {
         let tag = &self.release.tag;
-        let why = match kind {
-            AssetKind::Bundle => {
+        let download = |e: ReleaseError| e.to_string();
+        let (why, kept) = match (q.kind, q.stands_for) {
+            (AssetKind::Artifact, StandsFor::Artifact { sha256, size }) => {
+                let (got, got_size) = self
+                    .releases
+                    .download_sha256(asset, tag)
+                    .await
+                    .map_err(download)?;
+                let why = (got != sha256 || got_size != size).then(|| {
+                    format!(
+                        "its SHA-256 is {got} ({got_size} bytes), not the signed {sha256} ({size} bytes)"
+                    )
+                });
+                (why, None)
+            }
+            (_, StandsFor::Artifact { sha256, size }) => {
                 let remote = self
                     .releases
                     .download_bundle(asset, tag)
                     .await
-                    .map_err(|e| e.to_string())?;
-                self.expected
-                    .check(&asset.name, &remote, self.sha256, self.size)
-                    .err()
+                    .map_err(download)?;
+                (
+                    self.expected
+                        .check(&asset.name, &remote, sha256, size)
+                        .err(),
+                    None,
+                )
             }
-            AssetKind::Artifact => {
-                let (sha256, size) = self
+            (_, StandsFor::Provenance { subjects }) => {
+                let remote = self
                     .releases
-                    .download_sha256(asset, tag)
+                    .download_bundle(asset, tag)
                     .await
-                    .map_err(|e| e.to_string())?;
-                (sha256 != self.sha256 || size != self.size).then(|| {
-                    format!(
-                        "its SHA-256 is {sha256} ({size} bytes), not the signed {} ({} bytes)",
-                        self.sha256, self.size
-                    )
-                })
+                    .map_err(download)?;
+                match self
+                    .expected
+                    .check_provenance(&asset.name, &remote, subjects)
+                {
+                    Ok(()) => (None, Some(remote)),
+                    Err(why) => (Some(why), None),
+                }
             }
         };
         match why {
-            None => Ok(()),
+            None => Ok(kept),
             Some(why) => Err(format!(
                 "asset `{}` on release {tag} does not verify after upload ({why})",
                 asset.name
@@ -441,4 +700,58 @@ fn artifact_name(a: &ArtifactReport) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| a.path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigstore_types::Subject;
+
+    fn subject(name: &str, hex: &str) -> SubjectReport {
+        SubjectReport {
+            name: name.into(),
+            sha256: hex.into(),
+        }
+    }
+
+    fn statement(subjects: &[(&str, &str)], predicate_type: &str) -> Statement {
+        let subject = subjects
+            .iter()
+            .map(|(n, h)| Subject::new(*n, Sha256Hash::from_hex(h).unwrap().into()))
+            .collect();
+        Statement::new(subject, predicate_type, serde_json::json!({}))
+    }
+
+    /// Exactly the run's subjects, in any order; anything missing, added,
+    /// renamed, re-digested or repeated is another statement.
+    #[test]
+    fn a_provenance_stands_for_exactly_the_runs_subjects() {
+        let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+        let ours = [subject("a.tgz", &a), subject("b.zip", &b)];
+        let slsa = crate::provenance::SLSA_PROVENANCE_V1;
+        let same = statement(&[("b.zip", &b), ("a.tgz", &a)], slsa);
+        assert_eq!(same_statement(&same, &ours), Ok(()));
+        for (other, why) in [
+            (statement(&[("a.tgz", &a)], slsa), "missing: [b.zip"),
+            (
+                statement(&[("a.tgz", &a), ("b.zip", &b), ("c", &c)], slsa),
+                "not this run's: [c (",
+            ),
+            (
+                statement(&[("a.tgz", &a), ("b.zip", &c)], slsa),
+                "not this run's: [b.zip (cccc",
+            ),
+            (
+                statement(&[("a.tgz", &a), ("b.zip", &b), ("a.tgz", &a)], slsa),
+                "other subjects",
+            ),
+            (
+                statement(&[("a.tgz", &a), ("b.zip", &b)], "https://spdx.dev/Document"),
+                "its predicate type is `https://spdx.dev/Document`",
+            ),
+        ] {
+            let e = same_statement(&other, &ours).unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
+    }
 }

@@ -236,6 +236,8 @@ async fn untrusted_text_cannot_inject_into_the_log_or_the_summary() {
 /// `provenance: true`: the provenance is named after the release, written in
 /// the workspace, named by the `provenance` output and in the step summary;
 /// a re-run in the same workspace makes it again instead of failing on it.
+/// It is uploaded and stored in the attestations (`attestation-id`,
+/// `attestation-url`).
 #[tokio::test(flavor = "multi_thread")]
 async fn provenance_is_written_and_named_in_the_outputs() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -263,9 +265,61 @@ async fn provenance_is_written_and_named_in_the_outputs() {
         outputs.contains("provenance=octo-repo-v1.0.0.intoto.jsonl\n"),
         "{outputs}"
     );
+    // Uploaded with the bundles, stored once in the attestations (the
+    // re-run kept the equivalent asset and got the same id), and linked.
+    let stored = sandbox.github().attestations(REPO);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let url = format!("https://github.com/{REPO}/attestations/{}", stored[0].0);
+    assert!(
+        outputs.contains(&format!("attestation-id={}\n", stored[0].0))
+            && outputs.contains(&format!("attestation-url={url}\n")),
+        "{outputs}"
+    );
     let summary = read(&work.path("gh/summary"));
     assert!(
-        summary.contains("Build provenance (SLSA v1): octo-repo-v1.0.0.intoto.jsonl, 1 subject(s)"),
+        summary.contains(
+            "Build provenance (SLSA v1): [octo-repo-v1.0.0.intoto.jsonl](http://127.0.0.1:"
+        ) && summary.contains(&format!("Attestation: [{}]({url})", stored[0].0)),
         "{summary}"
+    );
+}
+
+/// A job without `attestations: write`: the provenance is on the release,
+/// the job succeeds, and the missing permission is exactly one `::warning::`
+/// annotation naming it; the attestation outputs stay empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_attestations_permission_is_one_warning() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.github().deny_attestations(true);
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app-1.0.tar.gz", "app");
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "dist/*"), ("provenance", "true")],
+    ))
+    .await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    let warnings: Vec<_> = out.lines().filter(|l| l.contains("attestations")).collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    // Every other line is printable and carries only our other commands.
+    let rest: Vec<_> = out.lines().filter(|l| *l != warnings[0]).collect();
+    assert_printable("stdout", &rest.join("\n"));
+    assert!(
+        warnings[0].starts_with("::warning::GitHub refused to store the build provenance")
+            && warnings[0].contains("`permissions: attestations: write`"),
+        "{out}"
+    );
+    assert!(sandbox
+        .github()
+        .assets(REPO, "v1.0.0")
+        .iter()
+        .any(|a| a.name == "octo-repo-v1.0.0.intoto.jsonl"));
+    let outputs = read(&work.path("gh/output"));
+    assert!(
+        outputs.contains("attestation-id=\n") && outputs.contains("attestation-url=\n"),
+        "{outputs}"
     );
 }

@@ -76,6 +76,33 @@ fn flip_b64(v: &mut Value, pointer: &str) {
     *field = Value::String(B64.encode(bytes));
 }
 
+/// Add one to the number (JSON string or number) at `pointer`.
+fn bump(v: &mut Value, pointer: &str) {
+    let field = v
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer}"));
+    let n = match &*field {
+        Value::String(s) => s.parse::<u64>().unwrap(),
+        other => other.as_u64().unwrap(),
+    };
+    *field = Value::String((n + 1).to_string());
+}
+
+/// Change the lines of the first entry's checkpoint (a signed note).
+fn edit_checkpoint(v: &mut Value, edit: impl Fn(&mut Vec<String>)) {
+    let field = v
+        .pointer_mut("/verificationMaterial/tlogEntries/0/inclusionProof/checkpoint/envelope")
+        .unwrap();
+    let text = field.as_str().unwrap();
+    let mut lines: Vec<String> = text
+        .trim_end_matches('\n')
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    edit(&mut lines);
+    *field = Value::String(lines.join("\n") + "\n");
+}
+
 /// `b` with its RFC 3161 timestamp replaced by a fresh, genuine one over the
 /// same signature, from `sandbox`'s TSA.
 async fn retimestamped(sandbox: &Sandbox, b: &Bundle) -> Bundle {
@@ -106,6 +133,11 @@ async fn tampered_bundles_with_a_cached_certificate_get_the_full_verdict() {
     for name in ["a.bin", "b.bin"] {
         let b = bundle(&bundle_of(&work, name));
         same_verdict(&v, digest_of(&work, name), &b, &policy).unwrap();
+        // The short path (b.bin) establishes the log's integrated time itself.
+        let full = v.uncached().verify(digest_of(&work, name), &b, &policy);
+        let cached = v.verify(digest_of(&work, name), &b, &policy).unwrap();
+        assert!(cached.integrated_time().is_some());
+        assert_eq!(cached.integrated_time(), full.unwrap().integrated_time());
     }
     assert_eq!(v.cached_certificates(), 1);
 
@@ -165,12 +197,77 @@ async fn tampered_bundles_with_a_cached_certificate_get_the_full_verdict() {
             "canonicalized body",
             Box::new(|v| flip_b64(v, "/verificationMaterial/tlogEntries/0/canonicalizedBody")),
         ),
+        // The log evidence the short path checks itself (`log_evidence`).
+        (
+            "inclusion proof root",
+            Box::new(|v| {
+                flip_b64(
+                    v,
+                    "/verificationMaterial/tlogEntries/0/inclusionProof/rootHash",
+                )
+            }),
+        ),
+        (
+            "inclusion proof tree size",
+            Box::new(|v| {
+                bump(
+                    v,
+                    "/verificationMaterial/tlogEntries/0/inclusionProof/treeSize",
+                )
+            }),
+        ),
+        (
+            "inclusion proof log index",
+            Box::new(|v| {
+                bump(
+                    v,
+                    "/verificationMaterial/tlogEntries/0/inclusionProof/logIndex",
+                )
+            }),
+        ),
+        (
+            "checkpoint signature",
+            Box::new(|v| {
+                edit_checkpoint(v, |lines| {
+                    let last = lines.last_mut().unwrap();
+                    let (name, sig) = last.rsplit_once(' ').unwrap();
+                    let mut bytes = B64.decode(sig).unwrap();
+                    let at = bytes.len() - 3;
+                    bytes[at] ^= 0x01;
+                    *last = format!("{name} {}", B64.encode(bytes));
+                })
+            }),
+        ),
+        (
+            "checkpoint tree size",
+            Box::new(|v| {
+                edit_checkpoint(v, |lines| {
+                    lines[1] = (lines[1].parse::<u64>().unwrap() + 1).to_string();
+                })
+            }),
+        ),
+        (
+            "no inclusion proof",
+            Box::new(|v| {
+                v.pointer_mut("/verificationMaterial/tlogEntries/0")
+                    .unwrap()
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("inclusionProof");
+            }),
+        ),
     ];
     for (what, edit) in mutations {
         let mut tampered = c.clone();
         edit(&mut tampered);
         let Ok(b) = Bundle::from_json(&tampered.to_string()) else {
-            continue; // refused before any verifier sees it
+            // Refused before any verifier sees it; not so the log evidence
+            // the short path checks itself, which must reach it.
+            assert!(
+                !what.contains("inclusion proof") && !what.contains("checkpoint"),
+                "{what}"
+            );
+            continue;
         };
         let verdict = same_verdict(&v, digest, &b, &policy);
         assert!(verdict.is_err(), "tampered {what} accepted");

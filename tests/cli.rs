@@ -178,6 +178,7 @@ fn verify_help_reads_in_groups() {
             "Artifacts:",
             "Release:",
             "Identity policy:",
+            "Provenance:",
             "Trust:",
             "Output:"
         ],

@@ -43,6 +43,9 @@ mod lies;
 /// `--provenance`: one SLSA v1 statement per run, DSSE-signed with the run's certificate,
 /// on Rekor v1 and v2; sigstore-python and cosign accept it.
 mod provenance;
+/// `--provenance --upload`: the provenance as a verified release asset and in
+/// GitHub's attestations; a missing permission warns, GHES is skipped.
+mod provenance_upload;
 /// Redirects from Fulcio, Rekor and the TSA are not followed: the token stays home.
 mod redirects;
 /// Rekor v1 and v2 (+ RFC 3161), and the bundle JSON strict readers require.
@@ -72,5 +75,8 @@ mod verify;
 mod verify_download;
 /// `verify` accepts sigstore-python's bundles (Rekor v1, v2) and refuses an expired one.
 mod verify_interop;
+/// `verify --provenance`: build provenance (ours, sigstore-python's) verified
+/// per artifact, with GitHub's CLI policy flags; each refusal says why.
+mod verify_provenance;
 /// `verify --release`: a release's assets verified in place, anonymously.
 mod verify_release;

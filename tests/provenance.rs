@@ -278,30 +278,13 @@ async fn sigstore_python_attests_against_the_sandbox() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     let a = work.file("a.whl", "a");
-    let predicate = work.file(
-        "predicate.json",
-        r#"{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
-    );
-    let o = Command::new(&python)
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_path())
-        .args(["attest", "--identity-token", &sandbox.token()])
-        .args([
-            "--predicate-type",
-            "https://slsa.dev/provenance/v1",
-            "--predicate",
-        ])
-        .arg(&predicate)
-        .arg("--bundle")
-        .arg(work.path("py.sigstore.json"))
-        .arg(&a)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+    crate::verify_provenance::sigstore_attest(
+        &python,
+        &sandbox,
+        &work,
+        sandbox.trust_config_path(),
+        "py.sigstore.json",
+        &a,
     );
     let bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(work.path("py.sigstore.json")).unwrap())

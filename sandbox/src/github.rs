@@ -8,7 +8,19 @@
 //! annotated tags (`git/ref/tags/..`, `git/tags/{sha}`), a tag created from
 //! `target_commitish` when a release is published for a tag that does not exist.
 //! Uploads go to the same host as the API (the release's `upload_url`), so clients
-//! that only send credentials to the API host still authenticate.
+//! that only send credentials to the API host still authenticate. The same
+//! releases API is also served under `/api/v3`, as GitHub Enterprise Server
+//! serves it, without the attestations API (GHES has none).
+//!
+//! Also owns the repository attestations API: "Create an attestation"
+//! (`POST /repos/{owner}/{repo}/attestations`, `{"bundle": ..}` that must be
+//! a Sigstore bundle with a DSSE envelope of an in-toto statement; the same
+//! bundle again answers the same id, as GitHub keeps one) and "List
+//! attestations" by subject digest (`GET .../attestations/{alg}:{hex}`,
+//! `{"attestations": [{"bundle", "repository_id", "bundle_url"}]}`, 404 when
+//! none), each attestation indexed by every subject digest of its
+//! statement; and a token without `attestations: write`
+//! ([`GitHub::deny_attestations`]: 403 with GitHub's message).
 //!
 //! Also owns the lies this API can tell, set by tests: an upload stored
 //! corrupted ([`GitHub::corrupt_next_upload`]), assets listed under names
@@ -65,6 +77,9 @@ pub enum ApiError {
     /// A 422 with only a message, as GitHub answers mutations of immutable releases.
     #[error("{0}")]
     Unprocessable(&'static str),
+    /// A 403 with only a message: the token lacks a permission.
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("Problems parsing JSON")]
     BadJson,
 }
@@ -90,6 +105,7 @@ impl IntoResponse for ApiError {
                 }),
             ),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, message_body(&self)),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, message_body(&self)),
             ApiError::BadJson => (StatusCode::BAD_REQUEST, message_body(&self)),
         };
         (status, Json(body)).into_response()
@@ -103,6 +119,10 @@ fn message_body(e: &ApiError) -> Value {
 const IMMUTABLE_UPLOAD: &str = "Cannot upload assets to an immutable release.";
 const IMMUTABLE_DELETE: &str = "Cannot delete asset from an immutable release.";
 const IMMUTABLE_EDIT: &str = "Cannot modify an immutable release.";
+/// What GitHub answers an Actions token without a permission the request needs.
+const NOT_ACCESSIBLE: &str = "Resource not accessible by integration";
+/// The DSSE payload type of an in-toto statement.
+const IN_TOTO: &str = "application/vnd.in-toto+json";
 
 /// How a release starts life when created through [`GitHub::create_release`].
 #[derive(Debug, Clone, Default)]
@@ -208,6 +228,21 @@ struct Store {
     list_lie: Option<ListLie>,
     /// repo -> its branches, tags and tag objects.
     git: HashMap<String, Git>,
+    /// Stored attestations, in creation order.
+    attestations: Vec<Attestation>,
+    /// The token lacks `attestations: write` (see [`GitHub::deny_attestations`]).
+    attestations_denied: bool,
+}
+
+/// One stored attestation.
+#[derive(Debug, Clone)]
+struct Attestation {
+    id: u64,
+    repo: String,
+    bundle: Value,
+    /// Every subject digest of its statement, as `alg:hex`.
+    digests: Vec<String>,
+    predicate_type: String,
 }
 
 /// What the next raw download of an asset answers instead of its content
@@ -686,6 +721,23 @@ impl GitHub {
         self.state.lock().git.get(repo)?.tags.get(tag).cloned()
     }
 
+    /// Whether the token lacks `attestations: write` from now on: creating
+    /// an attestation answers 403 as GitHub does.
+    pub fn deny_attestations(&self, denied: bool) {
+        self.state.lock().attestations_denied = denied;
+    }
+
+    /// The bundles of `repo`'s attestations, in creation order, with their ids.
+    pub fn attestations(&self, repo: &str) -> Vec<(u64, Value)> {
+        self.state
+            .lock()
+            .attestations
+            .iter()
+            .filter(|a| a.repo == repo)
+            .map(|a| (a.id, a.bundle.clone()))
+            .collect()
+    }
+
     /// Mark the release for `tag` immutable (locked once published) or not.
     /// Returns whether it existed.
     pub fn set_immutable(&self, repo: &str, tag: &str, immutable: bool) -> bool {
@@ -900,6 +952,30 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
+    let releases = release_routes::<S>();
+    Router::new()
+        .merge(releases.clone())
+        .route(
+            "/repos/{owner}/{repo}/attestations",
+            axum::routing::post(create_attestation::<S>),
+        )
+        .route(
+            "/repos/{owner}/{repo}/attestations/{subject_digest}",
+            get(list_attestations::<S>),
+        )
+        // GitHub Enterprise Server's form of the API, which has no attestations.
+        .nest("/api/v3", releases)
+        .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit_headers::<S>,
+        ))
+        .with_state(state)
+}
+
+/// The releases and git-data routes, served at the root (api.github.com)
+/// and under `/api/v3` (GitHub Enterprise Server).
+fn release_routes<S: HasGitHub>() -> Router<Arc<S>> {
     Router::new()
         .route(
             "/repos/{owner}/{repo}/releases",
@@ -932,12 +1008,6 @@ pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
         )
         .route("/repos/{owner}/{repo}/git/ref/{*ref}", get(git_ref::<S>))
         .route("/repos/{owner}/{repo}/git/tags/{sha}", get(git_tag::<S>))
-        .fallback(|| async { ApiError::NotFound })
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit_headers::<S>,
-        ))
-        .with_state(state)
 }
 
 async fn rate_limit_headers<S: HasGitHub>(
@@ -1641,6 +1711,155 @@ async fn git_tag<S: HasGitHub>(
     .into_response())
 }
 
+// ---- attestations -----------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct CreateAttestation {
+    bundle: Option<Value>,
+}
+
+/// The subject digests (`alg:hex`) and predicate type of a bundle GitHub
+/// would store: a Sigstore bundle (media type, verification material) whose
+/// content is a DSSE envelope with one signature or more over an in-toto
+/// statement with subjects. `None` for anything else.
+fn attestable(bundle: &Value) -> Option<(Vec<String>, String)> {
+    use base64::Engine as _;
+    let media_type = bundle.get("mediaType")?.as_str()?;
+    if !media_type.starts_with("application/vnd.dev.sigstore.bundle") {
+        return None;
+    }
+    bundle.get("verificationMaterial")?.as_object()?;
+    let envelope = bundle.get("dsseEnvelope")?;
+    if envelope.get("payloadType")?.as_str()? != IN_TOTO
+        || envelope.get("signatures")?.as_array()?.is_empty()
+    {
+        return None;
+    }
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope.get("payload")?.as_str()?)
+        .ok()?;
+    let statement: Value = serde_json::from_slice(&payload).ok()?;
+    statement.get("_type")?.as_str()?;
+    let predicate_type = statement.get("predicateType")?.as_str()?.to_owned();
+    let mut digests = Vec::new();
+    for subject in statement.get("subject")?.as_array()? {
+        for (alg, hex) in subject.get("digest")?.as_object()? {
+            digests.push(format!("{alg}:{}", hex.as_str()?.to_ascii_lowercase()));
+        }
+    }
+    (!digests.is_empty()).then_some((digests, predicate_type))
+}
+
+/// `POST /repos/{owner}/{repo}/attestations`: 201 `{"id": N}`; the same
+/// bundle stored again answers its id.
+async fn create_attestation<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let gh = state.github();
+    gh.require_auth(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let mut st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    if st.attestations_denied {
+        return Err(ApiError::Forbidden(NOT_ACCESSIBLE));
+    }
+    let req: CreateAttestation = parse_json(&body)?;
+    let invalid = |code| ApiError::Validation {
+        resource: "Attestation",
+        code,
+        field: "bundle",
+    };
+    let bundle = req.bundle.ok_or(invalid("missing_field"))?;
+    let (digests, predicate_type) = attestable(&bundle).ok_or(invalid("invalid"))?;
+    let id = match st
+        .attestations
+        .iter()
+        .find(|a| a.repo == repo && a.bundle == bundle)
+    {
+        Some(a) => a.id,
+        None => {
+            let id = st.alloc_id();
+            st.attestations.push(Attestation {
+                id,
+                repo,
+                bundle,
+                digests,
+                predicate_type,
+            });
+            id
+        }
+    };
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+/// `GET /repos/{owner}/{repo}/attestations/{alg}:{hex}`: the attestations
+/// with a subject of that digest, oldest first, `per_page` at a time (at
+/// most 100) after the cursor `after`, optionally only of `predicate_type`;
+/// 404 when there is none.
+async fn list_attestations<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    Path((owner, repo, subject_digest)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let gh = state.github();
+    gh.authenticate(&headers)?;
+    let repo = format!("{owner}/{repo}");
+    let st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let digest = subject_digest.to_ascii_lowercase();
+    let per_page = query
+        .get("per_page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE));
+    let after = query.get("after").and_then(|v| v.parse::<u64>().ok());
+    let matching: Vec<&Attestation> = st
+        .attestations
+        .iter()
+        .filter(|a| a.repo == repo && a.digests.contains(&digest))
+        .filter(|a| {
+            query
+                .get("predicate_type")
+                .is_none_or(|p| *p == a.predicate_type)
+        })
+        .collect();
+    if matching.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let rest: Vec<&Attestation> = matching
+        .into_iter()
+        .filter(|a| after.is_none_or(|after| a.id > after))
+        .collect();
+    let page: Vec<&Attestation> = rest.iter().take(per_page).copied().collect();
+    let repository_id = crate::oidc::pseudo_id(&repo);
+    let items: Vec<Value> = page
+        .iter()
+        .map(|a| {
+            json!({
+                "bundle": a.bundle,
+                "repository_id": repository_id,
+                "bundle_url": null,
+            })
+        })
+        .collect();
+    let mut resp = Json(json!({ "attestations": items })).into_response();
+    if let (true, Some(last)) = (rest.len() > per_page, page.last()) {
+        let link = format!(
+            "<{}/repos/{repo}/attestations/{digest}?per_page={per_page}&after={}>; rel=\"next\"",
+            gh.api_base, last.id
+        );
+        resp.headers_mut().insert(
+            header::LINK,
+            HeaderValue::from_str(&link).expect("URLs are header-safe"),
+        );
+    }
+    Ok(resp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2262,5 +2481,186 @@ mod tests {
         assert_eq!(normalize_asset_name("v1~rc (1):x.tgz"), "v1.rc..1..x.tgz");
         assert_eq!(normalize_asset_name("é.bin"), "..bin");
         assert_eq!(normalize_asset_name(".config"), "default.config");
+    }
+
+    /// A Sigstore bundle with a DSSE envelope of a statement about `subjects`
+    /// (`(name, sha256 hex)`), as "Create an attestation" takes it.
+    fn dsse_bundle(subjects: &[(&str, &str)], signature: &str) -> Value {
+        use base64::Engine as _;
+        let statement = json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": subjects
+                .iter()
+                .map(|(name, hex)| json!({ "name": name, "digest": { "sha256": hex } }))
+                .collect::<Vec<_>>(),
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {},
+        });
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": { "certificate": { "rawBytes": "MIIB" }, "tlogEntries": [] },
+            "dsseEnvelope": {
+                "payload": base64::engine::general_purpose::STANDARD
+                    .encode(serde_json::to_vec(&statement).unwrap()),
+                "payloadType": IN_TOTO,
+                "signatures": [{ "sig": signature }],
+            },
+        })
+    }
+
+    impl Server {
+        async fn attest(&self, body: &Value) -> reqwest::Response {
+            self.authed(self.http.post(self.url("/attestations")))
+                .json(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    }
+
+    /// Created once per bundle (the same bundle answers the same id), listed
+    /// by every subject digest of its statement, as GitHub documents.
+    #[tokio::test]
+    async fn attestations_are_stored_once_and_listed_by_each_subject() {
+        let s = Server::start().await;
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let bundle = dsse_bundle(&[("a.tgz", &a), ("b.tgz", &b)], "c2ln");
+        let first = s.attest(&json!({ "bundle": bundle })).await;
+        assert_eq!(first.status(), 201);
+        let id = json(first).await["id"].as_u64().unwrap();
+        let again = s.attest(&json!({ "bundle": bundle })).await;
+        assert_eq!(again.status(), 201);
+        assert_eq!(json(again).await["id"].as_u64(), Some(id));
+        let other = dsse_bundle(&[("a.tgz", &a)], "b3RoZXI=");
+        let other_id = json(s.attest(&json!({ "bundle": other })).await).await["id"]
+            .as_u64()
+            .unwrap();
+        assert_ne!(other_id, id);
+        assert_eq!(s.gh.attestations(REPO).len(), 2);
+
+        let list = json(
+            s.get(&format!("/attestations/sha256:{b}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let items = list["attestations"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0]["bundle"], bundle);
+        assert_eq!(
+            items[0]["repository_id"].as_u64(),
+            Some(crate::oidc::pseudo_id(REPO))
+        );
+        let list = json(
+            s.get(&format!("/attestations/sha256:{a}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(list["attestations"].as_array().unwrap().len(), 2);
+        // One a page: the second after the first's cursor.
+        let page = s
+            .get(&format!("/attestations/sha256:{a}?per_page=1"))
+            .send()
+            .await
+            .unwrap();
+        let link = page.headers()["link"].to_str().unwrap().to_owned();
+        assert!(
+            link.ends_with(&format!("after={id}>; rel=\"next\"")),
+            "{link}"
+        );
+        let next = link.trim_start_matches('<').split('>').next().unwrap();
+        let rest = json(s.http.get(next).send().await.unwrap()).await;
+        assert_eq!(rest["attestations"][0]["bundle"], other);
+
+        let none = s
+            .get(&format!("/attestations/sha256:{}", "c".repeat(64)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(none.status(), 404);
+        let filtered = s
+            .get(&format!(
+                "/attestations/sha256:{a}?predicate_type=https://spdx.dev/Document"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(filtered.status(), 404);
+    }
+
+    /// Only a Sigstore bundle with a DSSE envelope of an in-toto statement is
+    /// stored; a token without `attestations: write` gets GitHub's 403.
+    #[tokio::test]
+    async fn attestations_need_a_dsse_bundle_and_the_permission() {
+        let s = Server::start().await;
+        let good = dsse_bundle(&[("a.tgz", &"a".repeat(64))], "c2ln");
+        let mut message_signature = good.clone();
+        message_signature
+            .as_object_mut()
+            .unwrap()
+            .remove("dsseEnvelope");
+        message_signature["messageSignature"] = json!({ "signature": "c2ln" });
+        let mut not_in_toto = good.clone();
+        not_in_toto["dsseEnvelope"]["payloadType"] = json!("text/plain");
+        let mut no_subject = good.clone();
+        no_subject["dsseEnvelope"]["payload"] = json!("e30=");
+        for bad in [
+            json!({}),
+            json!({ "bundle": message_signature }),
+            json!({ "bundle": not_in_toto }),
+            json!({ "bundle": no_subject }),
+        ] {
+            let r = s.attest(&bad).await;
+            assert_eq!(r.status(), 422, "{bad}");
+        }
+        let anonymous = s
+            .http
+            .post(s.url("/attestations"))
+            .json(&json!({ "bundle": good }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), 401);
+
+        s.gh.deny_attestations(true);
+        let r = s.attest(&json!({ "bundle": good })).await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(
+            json(r).await["message"],
+            "Resource not accessible by integration"
+        );
+        assert!(s.gh.attestations(REPO).is_empty());
+        s.gh.deny_attestations(false);
+        assert_eq!(s.attest(&json!({ "bundle": good })).await.status(), 201);
+    }
+
+    /// GitHub Enterprise Server's `/api/v3` form serves releases, and has no
+    /// attestations API.
+    #[tokio::test]
+    async fn enterprise_form_serves_releases_without_attestations() {
+        let s = Server::start().await;
+        s.gh.create_release(REPO, "v1.0.0", ReleaseSpec::published());
+        let release = s
+            .http
+            .get(format!(
+                "{}/api/v3/repos/{REPO}/releases/tags/v1.0.0",
+                s.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(release.status(), 200);
+        let attest = s
+            .http
+            .post(format!("{}/api/v3/repos/{REPO}/attestations", s.base))
+            .bearer_auth(TOKEN)
+            .json(&json!({ "bundle": dsse_bundle(&[("a", &"a".repeat(64))], "c2ln") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(attest.status(), 404);
     }
 }

@@ -63,6 +63,13 @@ impl JwtAlgorithm {
     }
 }
 
+/// A stable pseudo-id derived from a name (a repository, an owner), so that
+/// a repository keeps its id in tokens and in the GitHub API alike.
+pub fn pseudo_id(name: &str) -> u64 {
+    let d = Sha256::digest(name.as_bytes());
+    u64::from(u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % 900_000_000 + 100_000_000)
+}
+
 /// The claim set of a GitHub Actions ID token.
 ///
 /// Field names and value types are GitHub's own (every value is a JSON string,
@@ -141,10 +148,7 @@ impl TokenClaims {
         };
         let workflow_ref = format!("{repository}/.github/workflows/release.yml@{git_ref}");
         // Stable pseudo-ids derived from the names, so that a repository keeps its ids.
-        let id = |s: &str| {
-            let d = Sha256::digest(s.as_bytes());
-            (u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % 900_000_000 + 100_000_000).to_string()
-        };
+        let id = |s: &str| pseudo_id(s).to_string();
         Self {
             iss: GITHUB_ISSUER.into(),
             sub: format!("repo:{repository}:ref:{git_ref}"),

@@ -109,28 +109,14 @@ impl Releases {
                 let existing = self.find_asset(release, name, &stored_name).await?;
                 let action = match existing {
                     Some(asset) if self.same_content(&asset, &digest).await? => {
-                        return Ok(UploadedAsset {
-                            name: asset.name,
-                            action: AssetAction::Unchanged,
-                            download_url: asset.browser_download_url.to_string(),
-                            api_url: asset.url.to_string(),
-                            size: asset.size.max(0) as u64,
-                        });
+                        return Ok(uploaded(asset, AssetAction::Unchanged));
                     }
                     // 2. Different bytes may still be the same statement (a
                     //    re-signed artifact): the caller decides. Kept even
                     //    with `overwrite`: replacing a valid bundle buys
                     //    nothing and churns what consumers already fetched.
                     Some(asset) => match self.equivalent(&asset, equivalent).await? {
-                        Ok(()) => {
-                            return Ok(UploadedAsset {
-                                name: asset.name,
-                                action: AssetAction::Equivalent,
-                                download_url: asset.browser_download_url.to_string(),
-                                api_url: asset.url.to_string(),
-                                size: asset.size.max(0) as u64,
-                            });
-                        }
+                        Ok(()) => return Ok(uploaded(asset, AssetAction::Equivalent)),
                         Err(reason) if !overwrite => return Err(ApiFailure::Differs(reason)),
                         // 3. Replace: delete first (GitHub refuses a duplicate name).
                         Err(_) => {
@@ -144,13 +130,7 @@ impl Releases {
                 let asset = self
                     .post_asset(release, name, bundle, size, content_type)
                     .await?;
-                Ok(UploadedAsset {
-                    name: asset.name,
-                    action,
-                    download_url: asset.browser_download_url.to_string(),
-                    api_url: asset.url.to_string(),
-                    size: asset.size.max(0) as u64,
-                })
+                Ok(uploaded(asset, action))
             })
             .await;
         result.map_err(|(attempts, cause)| match cause {
@@ -227,13 +207,11 @@ impl Releases {
                 .map_err(|(attempts, cause)| {
                     self.classify_on(release, "listing assets", attempts, cause)
                 })?;
-            found.extend(page.items.into_iter().map(|a| UploadedAsset {
-                name: a.name,
-                action: AssetAction::Unchanged,
-                download_url: a.browser_download_url.to_string(),
-                api_url: a.url.to_string(),
-                size: a.size.max(0) as u64,
-            }));
+            found.extend(
+                page.items
+                    .into_iter()
+                    .map(|a| uploaded(a, AssetAction::Unchanged)),
+            );
             pages.then(page.next);
         }
         Ok(found)
@@ -337,6 +315,17 @@ impl Releases {
         Asset::from_response(response)
             .await
             .map_err(|e| ApiFailure::Decode(e.to_string()))
+    }
+}
+
+/// An asset GitHub listed or returned, and what happened to it.
+fn uploaded(asset: Asset, action: AssetAction) -> UploadedAsset {
+    UploadedAsset {
+        name: asset.name,
+        action,
+        download_url: asset.browser_download_url.to_string(),
+        api_url: asset.url.to_string(),
+        size: asset.size.max(0) as u64,
     }
 }
 

@@ -211,6 +211,19 @@ impl Releases {
         }
     }
 
+    /// POST `body` as JSON to `url`; the answer decoded.
+    pub(super) async fn post_json<T: octocrab::FromResponse>(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ApiFailure> {
+        let response = self.octo._post(url, Some(body)).await.map_err(transport)?;
+        let response = checked(response).await?;
+        T::from_response(response)
+            .await
+            .map_err(|e| ApiFailure::Decode(e.to_string()))
+    }
+
     pub(super) async fn get_json<T: octocrab::FromResponse>(
         &self,
         url: &str,

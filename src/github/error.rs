@@ -30,6 +30,13 @@ pub enum ReleaseError {
         status: u16,
         message: String,
     },
+    /// The token may write releases but not attestations: the caller warns.
+    #[error("GitHub refused to store the build provenance in {repo}'s attestations ({status}: {message}): the job needs `permissions: attestations: write` (and `id-token: write`), or pass a token that can write attestations")]
+    AttestationForbidden {
+        repo: Repo,
+        status: u16,
+        message: String,
+    },
     #[error("asset `{name}` already exists on release {tag} with different content, and it is not an equivalent bundle ({reason}): pass --overwrite (action input `overwrite: true`) to replace it, or delete the asset")]
     AssetDiffers {
         name: String,

@@ -1,6 +1,7 @@
 //! GitHub's REST API for releases: find a release by tag (drafts too),
 //! create, publish and delete drafts, upload assets idempotently, stream
-//! them back, resolve a tag to its commit. The only module that imports
+//! them back, resolve a tag to its commit; and the repository attestations
+//! API, where a verified provenance bundle is stored. The only module that imports
 //! octocrab; it knows nothing about signing or reports, and never logs the
 //! token.
 //!
@@ -26,16 +27,21 @@
 //!   as soon as more than its listed size arrived (a bundle also when it is
 //!   listed past [`crate::bundle_io::MAX_BUNDLE_BYTES`]), written only into a
 //!   file the caller hands over;
+//! - [`attestations`]: the repository attestations API (store a verified
+//!   bundle, its id and URL; GitHub Enterprise Server has none), a refused
+//!   permission told apart;
 //! - [`error`]: [`ReleaseError`], one variant per failure, each naming the
 //!   fix, and [`ApiFailure`], one failed request.
 
 pub mod assets;
+pub mod attestations;
 pub mod client;
 pub mod download;
 pub mod error;
 pub mod releases;
 
 pub use assets::{github_asset_name, identical_only, AssetAction, Equivalence, UploadedAsset};
+pub use attestations::{attestation_url, has_attestations_api};
 pub use client::{Releases, GITHUB_COM_API};
 pub use error::{ApiFailure, ReleaseError};
 pub use releases::Release;

@@ -181,16 +181,7 @@ impl Releases {
             body["target_commitish"] = t.into();
         }
         let url = format!("{}/releases", self.repo_url());
-        let response = self.octo._post(url, Some(&body)).await.map_err(transport);
-        let result = match response {
-            Ok(r) => match checked(r).await {
-                Ok(r) => GhRelease::from_response(r)
-                    .await
-                    .map_err(|e| ApiFailure::Decode(e.to_string())),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        let result = self.post_json::<GhRelease>(&url, &body).await;
         result.map(release).map_err(|cause| {
             self.classify(cause, |cause| ReleaseError::Api {
                 what: "creating the draft release".into(),

@@ -241,8 +241,9 @@ pub struct InstanceArgs {
 #[command(
     after_help = "Regular expressions are anchored: --cert-identity-regexp 'https://github.com/org/.*' \
 must match the whole identity, as if written ^(?:...)$. (cosign's are unanchored, so there \
-`org/repo` also matches `evil-org/repo-fork`.)\n\nWithout --cert-identity or \
---cert-identity-regexp any Sigstore identity is accepted (a warning says so)."
+`org/repo` also matches `evil-org/repo-fork`.) --signer-workflow and --signer-repo are literal, \
+not patterns as in GitHub's CLI.\n\nWithout --cert-identity, --cert-identity-regexp, \
+--signer-workflow or --signer-repo any Sigstore identity is accepted (a warning says so)."
 )]
 pub struct VerifyArgs {
     /// Artifacts, directories (every artifact there that has a bundle), glob patterns, or sha256:<hex> (an artifact known by its digest; with --bundle)
@@ -277,7 +278,7 @@ pub struct VerifyArgs {
     #[arg(long, requires = "release")]
     #[arg(help_heading = "Release")]
     pub allow_other_commits: bool,
-    /// The GitHub repository that must have signed (its workflow claim), with the GitHub Actions issuer; implied by --release
+    /// The GitHub repository the source came from (its repository claims: a reusable workflow's caller), with the GitHub Actions issuer; implied by --release
     #[arg(
         long,
         value_name = "OWNER/NAME",
@@ -317,12 +318,12 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "OWNER/REPO")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_repository: Option<String>,
-    /// Git ref the workflow ran for (e.g. `refs/tags/v1.0.0`)
-    #[arg(long, value_name = "REF")]
+    /// Git ref the source was built from (e.g. `refs/tags/v1.0.0`)
+    #[arg(long, value_name = "REF", visible_alias = "source-ref")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_ref: Option<String>,
-    /// Commit SHA the workflow ran for
-    #[arg(long, value_name = "SHA")]
+    /// Commit SHA the source was built from
+    #[arg(long, value_name = "SHA", visible_alias = "source-digest")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_sha: Option<String>,
     /// Event that triggered the workflow (e.g. `push`, `release`)
@@ -333,6 +334,30 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAME")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_name: Option<String>,
+    /// The workflow that signed, OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF] (a reusable workflow signs as itself; --repo names the caller)
+    #[arg(long, value_name = "WORKFLOW", conflicts_with_all = ["cert_identity", "cert_identity_regexp", "signer_repo"])]
+    #[arg(help_heading = "Identity policy")]
+    pub signer_workflow: Option<String>,
+    /// Any workflow of this repository signed (OWNER/REPO; the signing workflow's, not the source's)
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with_all = ["cert_identity", "cert_identity_regexp"])]
+    #[arg(help_heading = "Identity policy")]
+    pub signer_repo: Option<String>,
+    /// Refuse signatures made on self-hosted runners (the certificate's runner environment must be github-hosted)
+    #[arg(long)]
+    #[arg(help_heading = "Identity policy")]
+    pub deny_self_hosted_runners: bool,
+    /// Build provenance to verify the artifacts against instead of their bundles: a `.intoto.jsonl` file (one Sigstore bundle per line, as `gh attestation download` writes)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["release", "bundle"])]
+    #[arg(help_heading = "Provenance")]
+    pub provenance: Option<PathBuf>,
+    /// The predicate type a provenance statement must have (with --provenance, or --release's `*.intoto.jsonl` assets)
+    #[arg(
+        long,
+        value_name = "URI",
+        default_value = "https://slsa.dev/provenance/v1"
+    )]
+    #[arg(help_heading = "Provenance")]
+    pub predicate_type: String,
     /// A well-known instance: public-good (default), staging, or github (bundles without a log entry, trusted by their timestamp)
     #[arg(long, value_name = "NAME", value_enum, group = "verify_instance")]
     #[arg(help_heading = "Trust")]

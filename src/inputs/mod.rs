@@ -258,6 +258,10 @@ pub enum SettingsError {
     BadRelease(String),
     #[error("--repo `{0}` is not OWNER/NAME: pass e.g. --repo octo-org/app")]
     BadRepo(String),
+    #[error(
+        "--signer-repo `{0}` is not OWNER/REPO: pass e.g. --signer-repo octo-org/release-workflows"
+    )]
+    BadSignerRepo(String),
     #[error("GITHUB_SERVER_URL `{0}` is not a server's URL: unset it (github.com), or set it to https://HOST for GitHub Enterprise Server")]
     BadServerUrl(String),
     #[error(

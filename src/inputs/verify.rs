@@ -11,7 +11,7 @@ use std::num::NonZeroUsize;
 use super::cli::VerifyArgs;
 use super::{Env, SettingsError};
 use crate::oidc::Secret;
-use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy};
+use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy, SignerRule};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
 use crate::vocab::Repo;
 use crate::vocab::GITHUB_ACTIONS_ISSUER;
@@ -90,6 +90,16 @@ impl VerifySettings {
             github_host: super::github_server(env)?
                 .map_or_else(GitHubHost::default, |s| GitHubHost::new(&s)),
             source_commit: None,
+            signer: match (args.signer_workflow, args.signer_repo) {
+                (Some(w), _) => Some(SignerRule::Workflow(w)),
+                (None, Some(r)) => Some(SignerRule::Repo(
+                    r.parse::<Repo>()
+                        .map_err(|_| SettingsError::BadSignerRepo(r.clone()))?
+                        .to_string(),
+                )),
+                (None, None) => None,
+            },
+            deny_self_hosted_runners: args.deny_self_hosted_runners,
         };
         let trust = match (args.trusted_root, args.trust_config) {
             (Some(root), None) => VerifyTrust::TrustedRoot(root),
@@ -119,6 +129,8 @@ impl VerifySettings {
             trust,
             offline: args.offline,
             release,
+            provenance: args.provenance,
+            predicate_type: args.predicate_type,
         })
     }
 }

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
-use super::{AssetKind, UploadReport};
+use super::{AssetKind, AttestationReport, UploadReport};
 use crate::oidc::Secret;
 use crate::sign::{IdentityReport, Outcome, ProvenanceOutcome, SignReport};
 use crate::text::line;
@@ -51,6 +51,15 @@ pub fn upload_lines(up: &UploadReport) -> String {
             (None, None) => {}
         }
     }
+    // A refused permission is one `::warning::` annotation (see
+    // [`annotations`]), not also a log line.
+    if let Some(a) = up
+        .attestation
+        .as_ref()
+        .filter(|a| !matches!(a, AttestationReport::Forbidden { .. }))
+    {
+        let _ = writeln!(s, "{}", super::human::attestation_line(a));
+    }
     s + &super::human::release_lines(up)
 }
 
@@ -59,6 +68,11 @@ pub fn group(title: &str) -> String {
 }
 
 pub const END_GROUP: &str = "::endgroup::\n";
+
+/// A `::warning::` annotation.
+pub fn warning(message: &str) -> String {
+    format!("::warning::{}\n", line(escape_data(message)))
+}
 
 /// An `::error::` annotation, on a file when there is one.
 pub fn error(file: Option<&std::path::Path>, message: &str) -> String {
@@ -86,6 +100,11 @@ pub fn annotations(sign: &SignReport, upload: Option<&UploadReport>) -> String {
     if let Some(up) = upload.filter(|u| u.publish_withheld) {
         s += &error(None, &super::human::withheld_line(up));
     }
+    match upload.and_then(|u| u.attestation.as_ref()) {
+        Some(AttestationReport::Forbidden { warning: w }) => s += &warning(w),
+        Some(AttestationReport::Failed { error: e }) => s += &error(None, e),
+        _ => {}
+    }
     if let Some(p) = &sign.provenance {
         if let ProvenanceOutcome::Failed { error: e } = &p.outcome {
             s += &error(Some(&p.path), e);
@@ -104,7 +123,9 @@ pub struct OutputError {
 }
 
 /// The `$GITHUB_OUTPUT` lines: `bundles`, `signed-count`, `identity`,
-/// `release-url`, `provenance` (the file written, or empty).
+/// `release-url`, `provenance` (the file written, or empty),
+/// `attestation-id` and `attestation-url` (the provenance stored in the
+/// repository's attestations, or empty).
 pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<String, OutputError> {
     let bundles: Vec<String> = sign
         .artifacts
@@ -116,6 +137,7 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<Strin
         IdentityReport::Certified { identity, .. } => identity.clone(),
         IdentityReport::Planned(_) => String::new(),
     };
+    let stored = upload.and_then(UploadReport::attestation_stored);
     let mut s = String::new();
     for (k, v) in [
         (
@@ -135,6 +157,14 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<Strin
                 .filter(|p| matches!(p.outcome, ProvenanceOutcome::Signed { .. }))
                 .map(|p| p.path.display().to_string())
                 .unwrap_or_default(),
+        ),
+        (
+            "attestation-id",
+            stored.map(|(id, _)| id.to_string()).unwrap_or_default(),
+        ),
+        (
+            "attestation-url",
+            stored.map(|(_, url)| url.to_owned()).unwrap_or_default(),
         ),
     ] {
         let delimiter = format!("ghadelimiter_{}", hex::encode(rand::random::<[u8; 16]>()));
@@ -241,6 +271,21 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
             ProvenanceOutcome::Planned { .. } => {
                 writeln!(s, "\nBuild provenance (dry run): {shown}")
             }
+        };
+        let _ = match upload.and_then(|u| u.attestation.as_ref()) {
+            Some(AttestationReport::Stored { id, url }) => {
+                writeln!(s, "\nAttestation: {}", md_link(&id.to_string(), url))
+            }
+            Some(AttestationReport::Skipped { note }) => {
+                writeln!(s, "\nAttestation not stored: {}", md(note))
+            }
+            Some(AttestationReport::Forbidden { warning: w }) => {
+                writeln!(s, "\nAttestation not stored: ⚠ {}", md(w))
+            }
+            Some(AttestationReport::Failed { error: e }) => {
+                writeln!(s, "\nAttestation: ❌ {}", md(e))
+            }
+            None => Ok(()),
         };
     }
     s

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{UploadPlan, UploadReport};
+use super::{AttestationReport, UploadPlan, UploadReport};
 use crate::github::AssetAction;
 use crate::plan::SkipReason;
 use crate::sign::Progress;
@@ -211,7 +211,23 @@ pub fn upload_lines(up: &UploadReport) -> String {
             ),
         };
     }
+    if let Some(a) = &up.attestation {
+        let _ = writeln!(s, "{}", attestation_line(a));
+    }
     s + &release_lines(up)
+}
+
+/// What became of the provenance in GitHub's attestation store: stored (its
+/// link), not asked (GHES), a warning (no permission), or a failure.
+pub fn attestation_line(a: &AttestationReport) -> String {
+    match a {
+        AttestationReport::Stored { id, url } => {
+            format!("✅ Attestation {id} stored: {}", line(url))
+        }
+        AttestationReport::Skipped { note } => format!("ℹ Attestation not stored: {}", line(note)),
+        AttestationReport::Forbidden { warning } => format!("⚠ warning: {}", line(warning)),
+        AttestationReport::Failed { error } => format!("❌ Attestation failed: {}", line(error)),
+    }
 }
 
 /// What happened to the release itself (created, published, left a draft).
@@ -229,7 +245,7 @@ pub(crate) fn release_lines(up: &UploadReport) -> String {
         );
     } else if up.publish_withheld {
         let _ = writeln!(s, "{}", withheld_line(up));
-    } else if up.draft && !up.success() {
+    } else if up.draft && !up.assets_ok() {
         let _ = writeln!(
             s,
             "Release {} stays a draft: not every asset verified",

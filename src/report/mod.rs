@@ -51,12 +51,46 @@ pub struct UploadReport {
     /// GitHub names them; a re-run uploads them.
     pub lacking: Vec<String>,
     pub assets: Vec<AssetReport>,
+    /// The build provenance in the repository's attestations (present when
+    /// a provenance asset verified on the release).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationReport>,
 }
 
 impl UploadReport {
+    /// Every asset landed, and the attestation (if any) did not fail; a
+    /// refused permission or GHES is a warning or a note, not a failure.
     pub fn success(&self) -> bool {
+        self.assets_ok() && !matches!(self.attestation, Some(AttestationReport::Failed { .. }))
+    }
+
+    /// Every asset uploaded without an error.
+    pub fn assets_ok(&self) -> bool {
         self.assets.iter().all(|a| a.error.is_none())
     }
+
+    /// The stored attestation's id and URL, when there is one.
+    pub fn attestation_stored(&self) -> Option<(u64, &str)> {
+        match &self.attestation {
+            Some(AttestationReport::Stored { id, url }) => Some((*id, url.as_str())),
+            _ => None,
+        }
+    }
+}
+
+/// What became of the build provenance in GitHub's attestation store.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum AttestationReport {
+    /// Stored (or already there: GitHub keeps one per bundle).
+    Stored { id: u64, url: String },
+    /// Not asked: the API does not exist there (GitHub Enterprise Server).
+    Skipped { note: String },
+    /// The token lacks `attestations: write`: a warning; the release is
+    /// complete without it.
+    Forbidden { warning: String },
+    /// Any other failure: the run fails (a re-run stores it).
+    Failed { error: String },
 }
 
 /// Which file of an artifact an asset is.
@@ -65,9 +99,12 @@ impl UploadReport {
 pub enum AssetKind {
     Bundle,
     Artifact,
+    /// The run's build provenance (`<name>.intoto.jsonl`).
+    Provenance,
 }
 
-/// One asset's upload (a bundle, or the artifact itself).
+/// One asset's upload (a bundle, the artifact itself, or the provenance:
+/// then `artifact` and `bundle` are both the provenance file).
 #[derive(Debug, Clone, Serialize)]
 pub struct AssetReport {
     pub kind: AssetKind,
@@ -78,7 +115,8 @@ pub struct AssetReport {
     pub action: Option<crate::github::AssetAction>,
     pub download_url: Option<String>,
     /// Downloaded back and verified (the bundle for the artifact's digest and
-    /// this run's signer; the artifact by its digest).
+    /// this run's signer; the artifact by its digest; the provenance as a
+    /// DSSE bundle by this run's signer about exactly the run's subjects).
     pub checked: bool,
     pub error: Option<String>,
 }

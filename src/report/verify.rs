@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::text::{self, line};
-use crate::verify::policy::{GitHubClaim, Matcher, Policy, SourceCommit};
+use crate::verify::policy::{GitHubClaim, Matcher, Policy, SignerRule, SourceCommit};
 use crate::verify::{Outcome, Signer, VerifyArtifactReport, VerifyOutcome};
 
 /// Everything `verify` checked.
@@ -74,6 +74,14 @@ pub struct PolicyReport {
     /// `verify --release`: the tag's commit every asset must be signed at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_commit: Option<SourceCommit>,
+    /// `--signer-workflow` / `--signer-repo`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<SignerRule>,
+    #[serde(
+        rename = "denySelfHostedRunners",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub deny_self_hosted_runners: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,23 +107,45 @@ impl From<&Policy> for PolicyReport {
             issuer: p.issuer.as_ref().map(Into::into),
             github: p.github.clone(),
             source_commit: p.source_commit.clone(),
+            signer: p.signer.clone(),
+            deny_self_hosted_runners: p.deny_self_hosted_runners,
         }
     }
 }
 
-/// One line per artifact; with `verbose`, who signed a verified one.
+/// One line per artifact; with `verbose`, who signed a verified one. An
+/// artifact verified by build provenance says which statement and subject
+/// named it, and by which digest.
 pub(crate) fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
     match &a.outcome {
-        VerifyOutcome::Verified(v) if verbose => format!(
-            "✅ Verified: {} (signed by {}, issuer {}{})",
-            line(a.path.display()),
-            line(v.identity()),
-            line(v.issuer().unwrap_or("none")),
-            v.log_index()
-                .map(|i| format!(", log index {i}"))
-                .unwrap_or_default()
-        ),
-        VerifyOutcome::Verified(_) => format!("✅ Verified: {}", line(a.path.display())),
+        VerifyOutcome::Verified(v) => {
+            let mut details = Vec::new();
+            if let Some(p) = v.provenance() {
+                details.push(format!(
+                    "subject `{}` of {} line {}, by {}",
+                    line(&p.subject),
+                    line(p.file.display()),
+                    p.line,
+                    p.algorithm
+                ));
+            }
+            if verbose {
+                details.push(format!(
+                    "signed by {}, issuer {}{}",
+                    line(v.identity()),
+                    line(v.issuer().unwrap_or("none")),
+                    v.log_index()
+                        .map(|i| format!(", log index {i}"))
+                        .unwrap_or_default()
+                ));
+            }
+            let details = if details.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", details.join("; "))
+            };
+            format!("✅ Verified: {}{details}", line(a.path.display()))
+        }
         VerifyOutcome::Failed { error } => {
             format!("❌ {}: {}", line(a.path.display()), line(error))
         }
@@ -133,9 +163,15 @@ pub(crate) fn pin_hint(r: &VerifyReport) -> String {
             line(&signer.identity),
             line(issuer)
         );
-        let target = match &r.release {
-            Some(rel) => format!("--release {}", pin_word(rel)),
-            None => "<artifacts>".to_owned(),
+        // A provenance run is pinned with the same provenance file.
+        let provenance = r.artifacts.iter().find_map(|a| match &a.outcome {
+            VerifyOutcome::Verified(v) => v.provenance().map(|p| p.file.display().to_string()),
+            VerifyOutcome::Failed { .. } => None,
+        });
+        let target = match (&r.release, provenance) {
+            (Some(rel), _) => format!("--release {}", pin_word(rel)),
+            (None, Some(file)) => format!("<artifacts> --provenance {}", pin_word(&file)),
+            (None, None) => "<artifacts>".to_owned(),
         };
         let _ = writeln!(
             s,
@@ -232,6 +268,8 @@ mod tests {
                 issuer: None,
                 github: Vec::new(),
                 source_commit: None,
+                signer: None,
+                deny_self_hosted_runners: false,
             },
             artifacts: Vec::new(),
             unsigned: Vec::new(),

@@ -8,12 +8,15 @@
 //! verified certificate. The cryptographic checks (chain, SCT, SET, inclusion
 //! proof and checkpoint, timestamps, validity window, signature, log-entry
 //! consistency) are sigstore-verify's; this module maps its errors to the
-//! wording of the seed's troubleshooting table. It never prints and never
-//! writes a file.
+//! wording of the seed's troubleshooting table. With `--provenance FILE`
+//! the artifacts are checked against FILE's statements instead of bundles
+//! ([`provenance`]), in the same loop. It never prints and never writes a
+//! file.
 
 pub mod cache;
 mod outcome;
 pub mod policy;
+pub mod provenance;
 pub mod release;
 pub mod settings;
 pub mod targets;
@@ -33,6 +36,7 @@ use crate::bundle_io::{self, BundleIoError};
 use crate::digest;
 use crate::files::{self, FileError};
 use crate::net;
+use crate::text;
 use crate::trust::{self, Refresh, TrustError};
 use cache::CachingVerifier;
 pub use outcome::{Outcome, VerifyArtifactReport, VerifyOutcome};
@@ -55,6 +59,10 @@ pub struct Verified {
     integrated_time: Option<jiff::Timestamp>,
     /// Whether a verified RFC 3161 timestamp vouched for the signing time.
     timestamped: bool,
+    /// The build-provenance statement that names this artifact, when it was
+    /// checked against one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance: Option<Box<provenance::ProvenanceMatch>>,
 }
 
 impl Verified {
@@ -69,6 +77,37 @@ impl Verified {
     }
     pub fn log_index(&self) -> Option<u64> {
         self.log_index
+    }
+    pub(crate) fn provenance(&self) -> Option<&provenance::ProvenanceMatch> {
+        self.provenance.as_deref()
+    }
+
+    /// This proof, with the provenance statement that also names the artifact.
+    fn with_provenance(self, found: provenance::ProvenanceMatch) -> Verified {
+        Verified {
+            provenance: Some(Box::new(found)),
+            ..self
+        }
+    }
+
+    /// Proof that an artifact with `digests` is a subject of `statement`,
+    /// which verified: only made from a match [`provenance::Checked::find`] found.
+    fn from_statement(
+        statement: &provenance::VerifiedStatement,
+        found: provenance::ProvenanceMatch,
+        digests: &provenance::Digests,
+    ) -> Verified {
+        let by = statement.signed_by().clone();
+        Verified {
+            identity: by.identity,
+            issuer: by.issuer,
+            sha256: digests.sha256.to_hex(),
+            size: Some(digests.size),
+            log_index: by.log_index,
+            integrated_time: by.integrated_time,
+            timestamped: by.timestamped,
+            provenance: Some(Box::new(found)),
+        }
     }
 }
 
@@ -105,6 +144,45 @@ pub(crate) enum Failure {
     BundleInvalid(String),
     #[error(transparent)]
     Policy(#[from] PolicyMismatch),
+    #[error("Not an attestation: {0}")]
+    NotAnAttestation(String),
+    #[error(
+        "Predicate type mismatch: expected {expected:?}, found {:?} (check --predicate-type)",
+        text::line(found)
+    )]
+    PredicateType { expected: String, found: String },
+    #[error("Attestation cannot vouch for a file: {0}")]
+    NoComputableDigest(String),
+    #[error("Attestation names no sha256 subject: {0}; fix: verify it with --provenance FILE, which matches sha256, sha384 and sha512 subjects")]
+    NoSha256Subject(String),
+    #[error("Not in the provenance: {}", not_in_provenance(file, sha256, *verified, failed))]
+    NotInProvenance {
+        /// The provenance file(s), as shown.
+        file: String,
+        sha256: String,
+        verified: usize,
+        failed: Vec<String>,
+    },
+}
+
+/// "no verified statement of FILE names this file", and why statements failed.
+fn not_in_provenance(file: &str, sha256: &str, verified: usize, failed: &[String]) -> String {
+    let mut s = if verified == 0 {
+        format!("no statement of {file} verified")
+    } else {
+        format!(
+            "none of the {verified} verified statement(s) of {file} has a subject with this file's digest (sha256 {sha256}): the file was modified after the build, or is not one of its outputs"
+        )
+    };
+    if !failed.is_empty() {
+        s.push_str(if verified == 0 {
+            ": "
+        } else {
+            "; did not verify: "
+        });
+        s.push_str(&failed.join("; "));
+    }
+    s
 }
 
 impl Failure {
@@ -133,6 +211,11 @@ impl Failure {
     /// apart. The bundle is only read for wording: the verdict is the crate's.
     fn from_verifier(e: SigError, bundle: &Bundle, digest: &Sha256Hash) -> Failure {
         let digest_matches = message_digest_matches(bundle, digest);
+        if matches!(e, SigError::ArtifactMismatch(_)) {
+            if let Some(f) = no_sha256_subject(bundle) {
+                return f;
+            }
+        }
         match e {
             SigError::ArtifactMismatch(_) | SigError::SignatureInvalid(_)
                 if digest_matches == Some(false) =>
@@ -199,6 +282,8 @@ pub enum VerifyError {
     Release(#[from] crate::github::ReleaseError),
     #[error("{repo} has no tag `{tag}`, so the commit its release's assets must be signed at is unknown (GitHub creates a release's tag when it is published; a draft has none yet): check the tag, or pass --allow-other-commits to accept assets signed at any commit of {repo}")]
     NoTag { repo: String, tag: String },
+    #[error(transparent)]
+    Provenance(#[from] provenance::ProvenanceFileError),
     #[error("cannot create the download directory {}: {source}", dir.display())]
     Download {
         dir: PathBuf,
@@ -223,17 +308,29 @@ impl VerifyError {
 /// The warning printed when no identity constraint is given.
 pub(crate) const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted; pass the expected signer (e.g. the release workflow's URL) to verify who signed";
 
-/// Verify every artifact `settings` names.
+/// Verify every artifact `settings` names: against its bundle, or with
+/// `--provenance FILE` against FILE's statements (each verified once, then
+/// each artifact hashed with SHA-256, SHA-384 and SHA-512 in one pass and
+/// looked up among their subjects; see [`provenance`]).
 pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
     if let Some(source) = &settings.release {
         return run_release(settings, source).await;
     }
     // 1. Find the work before loading anything, so a typo fails fast.
-    let found = targets::build(
-        &settings.inputs,
-        settings.recursive,
-        settings.bundle.as_deref(),
-    )?;
+    let (found, provenance) = match &settings.provenance {
+        Some(file) => (
+            targets::against_provenance(&settings.inputs, settings.recursive, file)?,
+            Some((file.clone(), provenance::read_file(file)?)),
+        ),
+        None => (
+            targets::build(
+                &settings.inputs,
+                settings.recursive,
+                settings.bundle.as_deref(),
+            )?,
+            None,
+        ),
+    };
 
     // 2. Trust material once for the run; TUF only for well-known instances online.
     let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
@@ -242,24 +339,60 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
     }
 
     // 3. One verifier: its keys and anchors are parsed once, not per bundle.
-    let verifier =
-        Arc::new(
-            CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
-                instance: instance.clone(),
-                source,
-            })?,
-        );
-    let policy = Arc::new(settings.policy.clone());
+    let verifier = CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
+        instance: instance.clone(),
+        source,
+    })?;
+    let policy = settings.policy.clone();
 
-    // 4. Hash and verify concurrently (blocking threads: hashing is CPU and
-    //    disk). Taken as they finish, so one slow artifact does not leave a
-    //    core idle behind it, then put back in order so output is stable.
-    let mut results: Vec<_> = futures::stream::iter(found.targets.into_iter().enumerate())
+    // 4. Hash and verify concurrently, reported in order.
+    let artifacts = match provenance {
+        None => {
+            each_target(found.targets, settings.jobs, move |t| {
+                verify_one(&verifier, &policy, t)
+            })
+            .await?
+        }
+        Some((file, lines)) => {
+            let predicate_type = settings.predicate_type.clone();
+            let checked = tokio::task::spawn_blocking(move || {
+                provenance::check_all(&verifier, &policy, &predicate_type, &file, lines)
+            })
+            .await
+            .map_err(VerifyError::Task)?;
+            warnings.extend(checked.failures());
+            each_target(found.targets, settings.jobs, move |t| {
+                against_statements(&checked, t)
+            })
+            .await?
+        }
+    };
+
+    Ok(Outcome {
+        instance,
+        policy: settings.policy.clone(),
+        signers: signers(&settings.policy, &artifacts),
+        artifacts,
+        unsigned: found.unsigned,
+        warnings,
+        release: None,
+    })
+}
+
+/// `check` each target on a blocking thread (hashing is CPU and disk), at
+/// most `jobs` at once, taken as they finish so one slow artifact does not
+/// leave a core idle behind it, then put back in order so output is stable.
+async fn each_target(
+    targets: Vec<Target>,
+    jobs: std::num::NonZeroUsize,
+    check: impl Fn(&Target) -> Result<Verified, Failure> + Send + Sync + 'static,
+) -> Result<Vec<VerifyArtifactReport>, VerifyError> {
+    let check = Arc::new(check);
+    let mut results: Vec<_> = futures::stream::iter(targets.into_iter().enumerate())
         .map(|(i, t)| {
-            let verifier = verifier.clone();
-            let policy = policy.clone();
+            let check = check.clone();
             let task = tokio::task::spawn_blocking(move || {
-                let outcome = match verify_one(&verifier, &policy, &t) {
+                let outcome = match check(&t) {
                     Ok(v) => VerifyOutcome::Verified(v),
                     Err(e) => VerifyOutcome::Failed {
                         error: e.to_string(),
@@ -273,25 +406,24 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
             });
             async move { (i, task.await) }
         })
-        .buffer_unordered(settings.jobs.get())
+        .buffer_unordered(jobs.get())
         .collect()
         .await;
     results.sort_unstable_by_key(|(i, _)| *i);
-    let artifacts = results
+    results
         .into_iter()
         .map(|(_, r)| r)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(VerifyError::Task)?;
+        .map_err(VerifyError::Task)
+}
 
-    Ok(Outcome {
-        instance,
-        policy: settings.policy.clone(),
-        signers: signers(&settings.policy, &artifacts),
-        artifacts,
-        unsigned: found.unsigned,
-        warnings,
-        release: None,
-    })
+/// One artifact against verified statements; blocking (reads the file).
+fn against_statements(checked: &provenance::Checked, target: &Target) -> Result<Verified, Failure> {
+    let digests = provenance::Digests::of_file(&target.artifact, target.file)?;
+    match checked.find(&digests) {
+        Some((statement, found)) => Ok(Verified::from_statement(statement, found, &digests)),
+        None => Err(checked.not_found(&digests)),
+    }
 }
 
 /// `verify --release`: the release's assets, verified without cloning or
@@ -317,7 +449,15 @@ async fn run_release(
             source.repo, source.tag
         ));
     }
-    let found = release::run(source, &verifier, &settings.policy, settings.jobs).await?;
+    let found = release::run(
+        source,
+        &verifier,
+        &settings.policy,
+        &settings.predicate_type,
+        settings.jobs,
+    )
+    .await?;
+    warnings.extend(found.warnings);
     let policy = policy::Policy {
         source_commit: found.source_commit,
         ..settings.policy.clone()
@@ -451,24 +591,57 @@ pub(crate) fn check_bundle(
         .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
     policy.check(info)?;
 
-    let entry = bundle.verification_material.tlog_entries.first();
+    let by = SignedBy::of(result.integrated_time(), info, bundle);
     Ok(Verified {
-        identity: info
-            .identity
-            .as_ref()
-            .map(|i| i.as_str().to_owned())
-            .unwrap_or_default(),
-        issuer: info.issuer.clone(),
+        identity: by.identity,
+        issuer: by.issuer,
         sha256: digest.to_hex(),
         size,
-        log_index: entry.map(|e| u64::from(e.log_index)),
-        integrated_time: result.integrated_time(),
-        timestamped: !bundle
-            .verification_material
-            .timestamp_verification_data
-            .rfc3161_timestamps
-            .is_empty(),
+        log_index: by.log_index,
+        integrated_time: by.integrated_time,
+        timestamped: by.timestamped,
+        provenance: None,
     })
+}
+
+/// Who signed a bundle sigstore-verify accepted, and how it was logged and
+/// timestamped.
+#[derive(Debug, Clone)]
+pub(crate) struct SignedBy {
+    identity: String,
+    issuer: Option<String>,
+    log_index: Option<u64>,
+    integrated_time: Option<jiff::Timestamp>,
+    timestamped: bool,
+}
+
+impl SignedBy {
+    /// `integrated_time` is the verdict's authenticated one (the log's).
+    fn of(
+        integrated_time: Option<jiff::Timestamp>,
+        info: &sigstore_crypto::CertificateInfo,
+        bundle: &Bundle,
+    ) -> SignedBy {
+        SignedBy {
+            integrated_time,
+            identity: info
+                .identity
+                .as_ref()
+                .map(|i| i.as_str().to_owned())
+                .unwrap_or_default(),
+            issuer: info.issuer.clone(),
+            log_index: bundle
+                .verification_material
+                .tlog_entries
+                .first()
+                .map(|e| u64::from(e.log_index)),
+            timestamped: !bundle
+                .verification_material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .is_empty(),
+        }
+    }
 }
 
 fn read_bundle(path: &Path) -> Result<Bundle, Failure> {
@@ -518,6 +691,35 @@ fn webpki_window(detail: &str) -> Option<String> {
     })
 }
 
+/// A DSSE bundle whose statement has no sha256 subject was not refused
+/// because the file changed: it cannot be matched by a SHA-256 at all.
+fn no_sha256_subject(bundle: &Bundle) -> Option<Failure> {
+    let statement = provenance::statement_of(bundle).ok()?;
+    if statement.subject.iter().any(|s| s.digest.sha256.is_some()) {
+        return None;
+    }
+    let algorithms: std::collections::BTreeSet<String> = statement
+        .subject
+        .iter()
+        .flat_map(|s| {
+            s.digest
+                .sha512
+                .map(|_| "sha512".to_owned())
+                .into_iter()
+                .chain(s.digest.other.keys().cloned())
+        })
+        .collect();
+    let found: Vec<String> = algorithms.into_iter().collect();
+    Some(Failure::NoSha256Subject(format!(
+        "its subjects carry {}",
+        if found.is_empty() {
+            "no digest".to_owned()
+        } else {
+            text::line(found.join(", "))
+        }
+    )))
+}
+
 /// Whether the bundle's declared SHA-256 message digest equals the
 /// artifact's; `None` when it declares none (DSSE, or a digest-less v0.1).
 fn message_digest_matches(bundle: &Bundle, digest: &Sha256Hash) -> Option<bool> {
@@ -557,6 +759,34 @@ mod tests {
     }
 
     use super::*;
+
+    /// npm's provenance (`pkg:npm/NAME@VERSION`, sha512 only) given to
+    /// `verify --bundle`: not "artifact modified", but what it is.
+    #[test]
+    fn an_attestation_without_sha256_subjects_is_not_a_modified_artifact() {
+        use sigstore_types::{Digest, Subject};
+        let statement = sigstore_types::Statement::new(
+            vec![Subject::new(
+                "pkg:npm/left-pad@1.3.0",
+                Digest::sha512(sigstore_crypto::sha512(b"tarball")),
+            )],
+            crate::provenance::SLSA_PROVENANCE_V1,
+            serde_json::json!({}),
+        );
+        let bundle = provenance::tests::dsse_bundle(
+            crate::provenance::PAYLOAD_TYPE,
+            serde_json::to_vec(&statement).unwrap(),
+        );
+        let e = Failure::from_verifier(
+            SigError::ArtifactMismatch("no subject".into()),
+            &bundle,
+            &sigstore_crypto::sha256(b"tarball"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "Attestation names no sha256 subject: its subjects carry sha512; fix: verify it with --provenance FILE, which matches sha256, sha384 and sha512 subjects"
+        );
+    }
 
     #[test]
     fn webpki_window_wording() {

@@ -3,7 +3,10 @@
 //!
 //! Owns the matching rules (exact strings, anchored regular expressions,
 //! cosign's `--certificate-github-workflow-*` semantics over the Fulcio
-//! extensions `1.3.6.1.4.1.57264.1.x`, and the source commit a release's tag
+//! extensions `1.3.6.1.4.1.57264.1.x`, the signing workflow and runner
+//! GitHub's CLI checks (`--signer-workflow`, `--signer-repo`,
+//! `--deny-self-hosted-runners`; its `--source-ref`/`--source-digest` are the
+//! ref and SHA claims here), and the source commit a release's tag
 //! requires). It does no cryptography: it must only
 //! be asked about a certificate sigstore-verify has accepted, which
 //! [`super::verify_one`] guarantees by checking the policy last.
@@ -99,6 +102,8 @@ pub enum GitHubClaim {
 }
 
 impl GitHubClaim {
+    /// The flag that sets it (`--source-ref` and `--source-digest`, as
+    /// GitHub's CLI spells them, are aliases of the ref and SHA flags).
     pub fn flag(self) -> &'static str {
         match self {
             GitHubClaim::Repository => "--cert-github-workflow-repository",
@@ -215,6 +220,70 @@ pub struct Policy {
     /// The commit the signing workflow must have run at (`verify --release`:
     /// the release tag's).
     pub source_commit: Option<SourceCommit>,
+    /// `--signer-workflow`, `--signer-repo`: the workflow that signed (a
+    /// reusable one signs as itself, while the repository claims name the
+    /// caller).
+    pub signer: Option<SignerRule>,
+    /// `--deny-self-hosted-runners`: the Runner Environment extension
+    /// (`.1.11`) must say `github-hosted`.
+    pub deny_self_hosted_runners: bool,
+}
+
+/// Which workflow must have signed, matched against the certificate's SAN
+/// and its Build Signer URI (`.1.9`, the same value when present), on the
+/// policy's GitHub host. GitHub's CLI takes these as regular-expression
+/// prefixes; here they are literal, so `release.yml` does not also accept
+/// `release.yml-evil`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignerRule {
+    /// `OWNER/REPO/PATH/TO/WORKFLOW.yml` (or the whole `https://HOST/...`
+    /// URL): exactly that workflow, at any ref unless `@REF` is given.
+    Workflow(String),
+    /// `OWNER/REPO`: any workflow of that repository (names compared without
+    /// case, as GitHub treats them).
+    Repo(String),
+}
+
+impl SignerRule {
+    pub fn flag(&self) -> &'static str {
+        match self {
+            SignerRule::Workflow(_) => "--signer-workflow",
+            SignerRule::Repo(_) => "--signer-repo",
+        }
+    }
+
+    fn matches(&self, uri: &str, host: &GitHubHost) -> bool {
+        let base = format!("https://{}/", host.as_str());
+        match self {
+            SignerRule::Workflow(w) => {
+                let want = if w.starts_with("https://") {
+                    w.clone()
+                } else {
+                    format!("{base}{w}")
+                };
+                if want.contains('@') {
+                    uri == want
+                } else {
+                    uri.split_once('@').is_some_and(|(path, _)| path == want)
+                }
+            }
+            SignerRule::Repo(r) => {
+                // `https://HOST/OWNER/REPO/<workflow path>@REF`: the owner
+                // and name as two whole path segments.
+                let Some(rest) = uri.strip_prefix(base.as_str()) else {
+                    return false;
+                };
+                let mut parts = rest.splitn(3, '/');
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(owner), Some(name), Some(_)) => {
+                        format!("{owner}/{name}").eq_ignore_ascii_case(r)
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
 }
 
 /// A release tag's commit, which its assets must have been built from.
@@ -239,7 +308,7 @@ impl Policy {
     /// True when any signer with a valid Sigstore certificate is accepted
     /// (no identity constraint): worth a warning.
     pub(crate) fn accepts_any_identity(&self) -> bool {
-        self.identity.is_none()
+        self.identity.is_none() && self.signer.is_none()
     }
 
     /// Check a verified certificate's claims against the policy.
@@ -269,6 +338,27 @@ impl Policy {
                     expected: expected.clone(),
                     found,
                 })?;
+        }
+        if let Some(rule) = &self.signer {
+            let san = info.identity.as_ref().map(|i| i.as_str().to_owned());
+            let signer_uri = info.ci_claims.build_signer_uri.clone();
+            let bad = [&san, &signer_uri]
+                .into_iter()
+                .flatten()
+                .find(|v| !rule.matches(v, &self.github_host));
+            if san.is_none() || bad.is_some() {
+                return Err(PolicyMismatch::Signer {
+                    rule: rule.clone(),
+                    found: bad.cloned().or(san),
+                });
+            }
+        }
+        if self.deny_self_hosted_runners
+            && info.ci_claims.runner_environment.as_deref() != Some(GITHUB_HOSTED)
+        {
+            return Err(PolicyMismatch::SelfHostedRunner {
+                found: info.ci_claims.runner_environment.clone(),
+            });
         }
         // The source commit as Fulcio's extensions name it (`.1.13`, and the
         // older `.1.3`): every one present must be the tag's.
@@ -312,12 +402,29 @@ pub enum PolicyMismatch {
         expected: String,
         found: Option<String>,
     },
+    #[error("Signer workflow mismatch: expected {}, found {} (check {})", signer_expected(rule), quoted(found), rule.flag())]
+    Signer {
+        rule: SignerRule,
+        found: Option<String>,
+    },
+    #[error("Built on a self-hosted runner: the certificate's runner environment is {}, not \"github-hosted\" (--deny-self-hosted-runners)", quoted(found))]
+    SelfHostedRunner { found: Option<String> },
     #[error("Signed at another commit: the certificate names {}, but tag {tag} is at commit {expected}: an asset built from other sources (an older release's, re-uploaded here?); if assets built at other commits are expected, pass --allow-other-commits", found.as_ref().map_or_else(|| "no commit".to_owned(), |f| format!("commit {f}")))]
     OtherCommit {
         tag: String,
         expected: String,
         found: Option<String>,
     },
+}
+
+/// The Runner Environment value of GitHub's own runners.
+pub(crate) const GITHUB_HOSTED: &str = "github-hosted";
+
+fn signer_expected(rule: &SignerRule) -> String {
+    match rule {
+        SignerRule::Workflow(w) => format!("the workflow {w:?}"),
+        SignerRule::Repo(r) => format!("a workflow of {r:?}"),
+    }
 }
 
 fn quoted(v: &Option<String>) -> String {
@@ -420,6 +527,71 @@ mod tests {
         let sha = info.ci_claims.source_repository_digest.clone().unwrap();
         assert_eq!(policy(GitHubClaim::Sha, &sha).check(&info), Ok(()));
         assert!(policy(GitHubClaim::Sha, &sha[..7]).check(&info).is_err());
+    }
+
+    /// `--signer-workflow` / `--signer-repo` match the SAN and the Build
+    /// Signer URI (the reusable workflow's own identity), literally;
+    /// `--deny-self-hosted-runners` reads the Runner Environment extension.
+    #[test]
+    fn signer_workflow_repo_and_runner() {
+        let mut info = real_github_certificate();
+        let san = info.identity.as_ref().unwrap().as_str().to_owned();
+        assert_eq!(
+            info.ci_claims.build_signer_uri.as_deref(),
+            Some(san.as_str())
+        );
+        let (workflow, at) = san
+            .strip_prefix("https://github.com/")
+            .unwrap()
+            .split_once('@')
+            .unwrap();
+        let signer = |rule| Policy {
+            signer: Some(rule),
+            ..Policy::default()
+        };
+        let w = |v: &str| signer(SignerRule::Workflow(v.to_owned()));
+        assert_eq!(w(workflow).check(&info), Ok(()));
+        assert_eq!(w(&format!("{workflow}@{at}")).check(&info), Ok(()));
+        assert_eq!(
+            w(&format!("https://github.com/{workflow}")).check(&info),
+            Ok(())
+        );
+        assert!(!w(workflow).accepts_any_identity());
+        // Literal, not a prefix: neither a shorter path nor another ref.
+        assert!(w(&workflow[..workflow.len() - 1]).check(&info).is_err());
+        assert!(w(&format!("{workflow}@refs/tags/v9")).check(&info).is_err());
+        let e = w("o/r/.github/workflows/x.yml").check(&info).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("Signer workflow mismatch: expected the workflow \"o/r/.github/workflows/x.yml\", found {san:?} (check --signer-workflow)")
+        );
+        let r = |v: &str| signer(SignerRule::Repo(v.to_owned()));
+        assert_eq!(r("prefix-dev/sigstore-example").check(&info), Ok(()));
+        assert_eq!(r("Prefix-Dev/Sigstore-Example").check(&info), Ok(()));
+        assert!(r("prefix-dev/sigstore").check(&info).is_err());
+        assert!(r("prefix-dev").check(&info).is_err());
+        // A Build Signer URI that disagrees with the SAN is trusted on neither.
+        info.ci_claims.build_signer_uri =
+            Some("https://github.com/o/r/.github/workflows/x.yml@refs/heads/main".into());
+        assert!(w(workflow).check(&info).is_err());
+
+        let deny = Policy {
+            deny_self_hosted_runners: true,
+            ..Policy::default()
+        };
+        assert_eq!(
+            info.ci_claims.runner_environment.as_deref(),
+            Some(GITHUB_HOSTED)
+        );
+        assert_eq!(deny.check(&info), Ok(()));
+        info.ci_claims.runner_environment = Some("self-hosted".into());
+        assert_eq!(
+            deny.check(&info).unwrap_err().to_string(),
+            "Built on a self-hosted runner: the certificate's runner environment is \"self-hosted\", not \"github-hosted\" (--deny-self-hosted-runners)"
+        );
+        info.ci_claims.runner_environment = None;
+        assert!(deny.check(&info).is_err());
+        assert_eq!(Policy::default().check(&info), Ok(()));
     }
 
     /// The source-repository URI's host is part of the repository: the same

@@ -18,6 +18,16 @@
 //! either name fails the asset and is left as it was unless `--overwrite`
 //! (the move itself never replaces one: no check-then-rename race).
 //!
+//! Build provenance on the release (`*.intoto.jsonl` assets, several for a
+//! matrix of jobs) is used when present: each file is downloaded (capped as
+//! a bundle is), each statement verified once with the run's policy (the
+//! tag's commit included) and predicate type ([`super::provenance`]), and
+//! then every artifact asset must also be a subject of a verified
+//! statement, matched by the SHA-256 it was streamed through; its line says
+//! which statement named it. An asset without a bundle is then verified by
+//! the provenance alone. Provenance files are not artifacts: they are never
+//! listed as unsigned.
+//!
 //! It talks to GitHub only through [`crate::github`] and prints nothing.
 
 use std::path::{Path, PathBuf};
@@ -27,6 +37,7 @@ use futures::StreamExt as _;
 use sigstore_types::Sha256Hash;
 
 use super::policy::{Policy, SourceCommit};
+use super::provenance::{self, Checked, Digests};
 use super::settings::ReleaseSource;
 use super::{Failure, Verified, VerifyError};
 use super::{VerifyArtifactReport, VerifyOutcome};
@@ -41,6 +52,8 @@ pub struct ReleaseResults {
     /// The tag's commit every asset was required to be signed at (none
     /// with `--allow-other-commits`).
     pub source_commit: Option<SourceCommit>,
+    /// What the release's provenance files said beyond the assets' lines.
+    pub warnings: Vec<String>,
 }
 
 /// Verify every (matching) asset of the release that has a bundle.
@@ -48,6 +61,7 @@ pub async fn run(
     source: &ReleaseSource,
     verifier: &CachingVerifier,
     policy: &Policy,
+    predicate_type: &str,
     jobs: std::num::NonZeroUsize,
 ) -> Result<ReleaseResults, VerifyError> {
     // 1. The release and its assets: one listing, no clone, token optional.
@@ -89,8 +103,25 @@ pub async fn run(
         None => None,
     };
 
-    // 3. Pair each artifact asset with its bundle asset.
-    let is_bundle = |a: &UploadedAsset| a.name.ends_with(BUNDLE_SUFFIX);
+    // 3. The release's build provenance, each statement verified once.
+    let is_provenance = |a: &UploadedAsset| a.name.ends_with(crate::provenance::EXTENSION);
+    let mut warnings = Vec::new();
+    let mut checked: Option<Checked> = None;
+    for file in assets.iter().filter(|a| is_provenance(a)) {
+        let one =
+            check_provenance(&releases, &release, file, verifier, policy, predicate_type).await;
+        warnings.push(format!(
+            "{}: {} statement(s) verified; every asset must be a subject of one",
+            file.name,
+            one.statements.iter().filter(|l| l.result.is_ok()).count()
+        ));
+        warnings.extend(one.failures());
+        checked.get_or_insert_with(Checked::default).extend(one);
+    }
+    let checked = checked.as_ref();
+
+    // 4. Pair each artifact asset with its bundle asset.
+    let is_bundle = |a: &UploadedAsset| a.name.ends_with(BUNDLE_SUFFIX) || is_provenance(a);
     let listed_twice = |name: &str| assets.iter().filter(|a| a.name == name).nth(1).is_some();
     let mut slots: Vec<Slot> = Vec::new();
     let mut unsigned = Vec::new();
@@ -126,7 +157,13 @@ pub async fn run(
             continue;
         }
         let Some(bundle) = assets.iter().find(|a| a.name == bundle_name) else {
-            if source.require_all {
+            if checked.is_some() {
+                if download.is_some() && !is_plain_file_name(&asset.name) {
+                    slots.push(failed(AssetFailure::UnsafeName(asset.name.clone())));
+                } else {
+                    slots.push(Slot::ProvenanceOnly(asset));
+                }
+            } else if source.require_all {
                 slots.push(Slot::Done(VerifyArtifactReport {
                     path: PathBuf::from(&asset.name),
                     bundle: PathBuf::from(&bundle_name),
@@ -149,38 +186,65 @@ pub async fn run(
         }
         slots.push(Slot::Pair(asset, bundle));
     }
-    // 4. Verify at most `jobs` assets at a time, in the release's order; each
+    // 5. Verify at most `jobs` assets at a time, in the release's order; each
     //    streams, so memory stays flat whatever the assets' sizes.
     let releases = &releases;
     let release = &release;
     let download = download.as_ref();
-    let mut artifacts: Vec<VerifyArtifactReport> = futures::stream::iter(slots)
+    let require_all = source.require_all;
+    let done: Vec<Result<VerifyArtifactReport, PathBuf>> = futures::stream::iter(slots)
         .map(|slot| async move {
             let (asset, bundle) = match slot {
-                Slot::Done(report) => return report,
-                Slot::Pair(asset, bundle) => (asset, bundle),
+                Slot::Done(report) => return Ok(report),
+                Slot::Pair(asset, bundle) => (asset, Some(bundle)),
+                Slot::ProvenanceOnly(asset) => (asset, None),
             };
-            let outcome =
-                match verify_asset(releases, release, asset, bundle, download, verifier, policy)
-                    .await
+            let bundle_name = format!("{}{BUNDLE_SUFFIX}", asset.name);
+            let outcome = match verify_asset(
+                releases, release, asset, bundle, checked, download, verifier, policy,
+            )
+            .await
+            {
+                Ok(v) => VerifyOutcome::Verified(v),
+                // No bundle and no statement names it: unsigned, as without
+                // provenance.
+                Err(AssetFailure::Verify(Failure::NotInProvenance { .. }))
+                    if bundle.is_none() && !require_all =>
                 {
-                    Ok(v) => VerifyOutcome::Verified(v),
-                    Err(e) => VerifyOutcome::Failed {
-                        error: e.to_string(),
-                    },
-                };
-            VerifyArtifactReport {
+                    return Err(PathBuf::from(&asset.name));
+                }
+                Err(AssetFailure::Verify(e @ Failure::NotInProvenance { .. }))
+                    if bundle.is_none() =>
+                {
+                    VerifyOutcome::Failed {
+                        error: format!(
+                            "Unsigned: the release has no {bundle_name} (--require-all), and {e}"
+                        ),
+                    }
+                }
+                Err(e) => VerifyOutcome::Failed {
+                    error: e.to_string(),
+                },
+            };
+            Ok(VerifyArtifactReport {
                 path: PathBuf::from(&asset.name),
-                bundle: PathBuf::from(&bundle.name),
+                bundle: PathBuf::from(bundle.map_or(bundle_name, |b| b.name.clone())),
                 outcome,
-            }
+            })
         })
         .buffered(jobs.get())
         .collect()
         .await;
-    // 5. A bundle whose artifact is not on the release vouches for nothing
+    let mut artifacts = Vec::new();
+    for d in done {
+        match d {
+            Ok(report) => artifacts.push(report),
+            Err(name) => unsigned.push(name),
+        }
+    }
+    // 6. A bundle whose artifact is not on the release vouches for nothing
     //    a consumer can download: say so.
-    for bundle in assets.iter().filter(|a| is_bundle(a)) {
+    for bundle in assets.iter().filter(|a| a.name.ends_with(BUNDLE_SUFFIX)) {
         let artifact = &bundle.name[..bundle.name.len() - BUNDLE_SUFFIX.len()];
         let wanted = source.pattern.as_ref().is_none_or(|p| p.matches(artifact));
         if wanted && !assets.iter().any(|a| a.name == artifact) {
@@ -200,13 +264,42 @@ pub async fn run(
         artifacts,
         unsigned,
         source_commit,
+        warnings,
     })
 }
 
-/// One artifact asset: already decided, or to verify against its bundle.
+/// One `.intoto.jsonl` asset's statements, each verified; a file that cannot
+/// be downloaded or read is recorded as unusable, not the run's failure.
+async fn check_provenance(
+    releases: &Releases,
+    release: &Release,
+    file: &UploadedAsset,
+    verifier: &CachingVerifier,
+    policy: &Policy,
+    predicate_type: &str,
+) -> Checked {
+    let name = Path::new(&file.name);
+    let unusable = |why: String| Checked {
+        statements: Vec::new(),
+        unusable: vec![format!("{}: {why}", file.name)],
+    };
+    let bytes = match releases.download_bundle(file, &release.tag).await {
+        Ok(b) => b,
+        Err(e) => return unusable(e.to_string()),
+    };
+    match provenance::split_lines(name, &bytes) {
+        Ok(lines) => provenance::check_all(verifier, policy, predicate_type, name, lines),
+        Err(e) => unusable(e.to_string()),
+    }
+}
+
+/// One artifact asset: already decided, or to verify against its bundle
+/// (and the provenance, when the release has some), or against the
+/// provenance alone.
 enum Slot<'a> {
     Done(VerifyArtifactReport),
     Pair(&'a UploadedAsset, &'a UploadedAsset),
+    ProvenanceOnly(&'a UploadedAsset),
 }
 
 /// Why one asset could not be checked, or did not verify.
@@ -231,11 +324,13 @@ enum AssetFailure {
     WriteBundle(crate::bundle_io::BundleIoError),
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn verify_asset(
     releases: &Releases,
     release: &Release,
     asset: &UploadedAsset,
-    bundle: &UploadedAsset,
+    bundle: Option<&UploadedAsset>,
+    provenance: Option<&Checked>,
     download: Option<&Download<'_>>,
     verifier: &CachingVerifier,
     policy: &Policy,
@@ -243,15 +338,45 @@ async fn verify_asset(
     if let Some(download) = download {
         // Before any byte is fetched: a file there stays unless --overwrite.
         download.refuse_existing(&asset.name)?;
-        download.refuse_existing(&bundle.name)?;
+        if let Some(bundle) = bundle {
+            download.refuse_existing(&bundle.name)?;
+        }
     }
     // The bundle first: a broken one fails before a large asset is streamed.
-    let json = releases.download_bundle(bundle, &release.tag).await?;
-    let parsed = super::parse_bundle(Path::new(&bundle.name), &json)?;
-    let check = |(sha256, size): (String, u64)| {
+    let bundle = match bundle {
+        Some(b) => {
+            let json = releases.download_bundle(b, &release.tag).await?;
+            let parsed = super::parse_bundle(Path::new(&b.name), &json)?;
+            Some((b, json, parsed))
+        }
+        None => None,
+    };
+    let check = |(sha256, size): (String, u64)| -> Result<Verified, Failure> {
         let digest = Sha256Hash::from_hex(&sha256)
             .map_err(|e| Failure::BundleInvalid(format!("digest: {e}")))?;
-        super::check_bundle(verifier, policy, &parsed, digest, Some(size))
+        let digests = Digests::sha256_only(digest, size);
+        let verified = match &bundle {
+            Some((_, _, parsed)) => Some(super::check_bundle(
+                verifier,
+                policy,
+                parsed,
+                digest,
+                Some(size),
+            )?),
+            None => None,
+        };
+        match provenance {
+            Some(checked) => match checked.find(&digests) {
+                Some((statement, found)) => Ok(match verified {
+                    Some(v) => v.with_provenance(found),
+                    None => Verified::from_statement(statement, found, &digests),
+                }),
+                None => Err(checked.not_found(&digests)),
+            },
+            None => {
+                verified.ok_or_else(|| Failure::BundleInvalid("no bundle and no provenance".into()))
+            }
+        }
     };
     let Some(download) = download else {
         return Ok(check(releases.download_sha256(asset, &release.tag).await?)?);
@@ -263,7 +388,10 @@ async fn verify_asset(
         .await?;
     let verified = check(streamed)?;
     // ...and under the asset's name only now that it verified.
-    download.keep(partial, &asset.name, &bundle.name, &json)?;
+    let kept_bundle = bundle
+        .as_ref()
+        .map(|(b, json, _)| (b.name.as_str(), &json[..]));
+    download.keep(partial, &asset.name, kept_bundle)?;
     Ok(verified)
 }
 
@@ -318,14 +446,14 @@ impl<'a> Download<'a> {
     }
 
     /// Move the verified `partial` to `DIR/<name>` (never over an existing
-    /// file unless `--overwrite`), then write `bundle` next to it; if the
-    /// bundle cannot be written, the asset's file is taken back.
+    /// file unless `--overwrite`), then write its bundle (when it has one)
+    /// next to it; if the bundle cannot be written, the asset's file is
+    /// taken back.
     fn keep(
         &self,
         partial: tempfile::NamedTempFile,
         name: &str,
-        bundle_name: &str,
-        bundle: &[u8],
+        bundle: Option<(&str, &[u8])>,
     ) -> Result<(), AssetFailure> {
         let target = self.real.join(name);
         let shown = self.dir.join(name);
@@ -352,6 +480,9 @@ impl<'a> Download<'a> {
             std::io::ErrorKind::AlreadyExists => AssetFailure::Exists(shown.clone()),
             _ => write_err(e.error),
         })?;
+        let Some((bundle_name, bundle)) = bundle else {
+            return Ok(());
+        };
         let bundle_path = self.dir.join(bundle_name);
         if let Err(e) =
             crate::bundle_io::write_atomic_in(&self.real, &bundle_path, bundle, self.overwrite)

@@ -28,6 +28,11 @@ pub struct VerifySettings {
     pub offline: bool,
     /// Verify a release's assets instead of local files.
     pub release: Option<ReleaseSource>,
+    /// `--provenance FILE`: the artifacts are checked against its statements
+    /// instead of their bundles.
+    pub provenance: Option<PathBuf>,
+    /// The predicate type a provenance statement must have.
+    pub predicate_type: String,
 }
 
 /// `--release OWNER/REPO@TAG` and its companions.

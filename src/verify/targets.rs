@@ -4,7 +4,10 @@
 //! Owns the verify-side reading of PATH|DIR|GLOB: a directory means "every
 //! artifact in it that has a bundle" (unsigned files are listed as skipped),
 //! while a file or glob match names an artifact that must have one. A bundle
-//! whose artifact is missing is a failure either way. Expansion itself
+//! whose artifact is missing is a failure either way. With `--provenance
+//! FILE` every file named is checked against FILE instead
+//! ([`against_provenance`]: a directory's files less bundles and provenance
+//! files). Expansion itself
 //! (globs, hidden files, recursion, order) is [`crate::plan`]'s; this module
 //! reads no file contents and does no verification.
 
@@ -64,6 +67,8 @@ pub enum TargetError {
     BadDigest(String),
     #[error("`{0}` names an artifact by its digest, so its bundle cannot be found next to it; fix: pass --bundle FILE")]
     DigestNeedsBundle(String),
+    #[error("`{0}` names an artifact by its digest, and --provenance checks files; fix: pass the file itself")]
+    DigestWithProvenance(String),
 }
 
 /// Expand `args` into targets; `bundle` (from `--bundle`) replaces the bundle
@@ -199,6 +204,56 @@ fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
         });
     }
     Ok(())
+}
+
+/// `verify --provenance FILE`: every artifact the arguments name, each
+/// checked against `provenance` instead of a bundle. A directory means its
+/// files except bundles and provenance files (`*.intoto.jsonl`); a file
+/// named explicitly is checked whatever its name.
+pub(crate) fn against_provenance(
+    args: &[String],
+    recursive: bool,
+    provenance: &Path,
+) -> Result<Targets, TargetError> {
+    let mut out = Targets::default();
+    for arg in args {
+        if arg.starts_with("sha256:") {
+            return Err(TargetError::DigestWithProvenance(arg.clone()));
+        }
+        let is_dir = Path::new(arg).is_dir();
+        let plan = plan::build(&PlanInput {
+            args: std::slice::from_ref(arg),
+            recursive,
+            output_dir: None,
+            overwrite: true,
+        })
+        .map_err(|e| match e {
+            PlanError::NoMatch { pattern } => TargetError::NoMatch(pattern),
+            e => TargetError::Plan(e),
+        })?;
+        for a in plan.artifacts {
+            let is_provenance = a
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(crate::provenance::EXTENSION));
+            if is_dir && is_provenance {
+                continue;
+            }
+            out.targets.push(Target {
+                artifact: a.path,
+                bundle: provenance.to_owned(),
+                missing: None,
+                digest: None,
+                file: a.file,
+            });
+        }
+    }
+    let mut seen = HashSet::new();
+    out.targets.retain(|t| {
+        seen.insert(std::fs::canonicalize(&t.artifact).unwrap_or_else(|_| t.artifact.clone()))
+    });
+    Ok(out)
 }
 
 /// `dir/a.whl.sigstore.json` -> `dir/a.whl`.

@@ -1,0 +1,666 @@
+//! Build provenance, verified: a `.intoto.jsonl` file (one Sigstore bundle
+//! v0.3 per line, each a DSSE envelope holding an in-toto Statement v1 (or v0.1), as
+//! `sign --provenance`, GitHub's attestation store, `gh attestation
+//! download`, npm and sigstore-python's `sigstore attest` write it), and
+//! which artifacts its verified statements name.
+//!
+//! Owns reading the file (capped in bytes and lines; a line that is not a
+//! bundle fails that statement, not the run), checking each statement, and
+//! matching an artifact's digests against the subjects of the statements
+//! that verified. Each bundle is verified ONCE by sigstore-verify (chain,
+//! SCT, log proof and consistency, timestamps, the envelope's signature over
+//! its PAE, and the payload's binding to a subject), handed the digest of
+//! one of its own subjects as the artifact, then the signer policy is applied
+//! to its certificate, then the predicate type is checked. Only a statement
+//! that passed all of that can vouch for a file.
+//!
+//! Matching a file against a verified statement then uses the crate's own
+//! comparisons (`Statement::matches_sha256`, `matches_sha512`), so a
+//! 200-subject statement is verified once, not 200 times. The one check
+//! written here is SHA-384: sigstore-verify 0.15.1 keeps a `sha384` subject
+//! digest uninterpreted (`Digest::other`), so it is compared here (lowercase
+//! hex, as the in-toto digest set specifies; `matches_sha384` below, tested
+//! with the crate's verdicts on the other two algorithms). A statement whose
+//! subjects carry only SHA-384 cannot have its binding checked by the crate
+//! and is refused saying so; one whose subjects carry no digest we compute at
+//! all (sha256, sha384, sha512) is refused saying exactly that, never as a
+//! modified artifact.
+//!
+//! Everything in the file is outside text: capped, parsed without panicking,
+//! and shown only through `text::line` by the report. It prints nothing and
+//! writes nothing.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sigstore_crypto::ArtifactHasher;
+use sigstore_types::{
+    ArtifactDigest, Bundle, HashAlgorithm, Sha256Hash, Sha512Hash, SignatureContent, Statement,
+};
+use sigstore_verify::VerificationPolicy;
+
+use super::cache::CachingVerifier;
+use super::policy::Policy;
+use super::{Failure, SignedBy};
+use crate::files::{self, FileError, FileId};
+use crate::provenance::{PAYLOAD_TYPE, STATEMENT_V1};
+use crate::text;
+
+/// The largest provenance file read: GitHub's attestation store keeps a few
+/// statements per artifact, each a bundle of a few KiB.
+pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// The in-toto Statement version before v1, with the same subjects.
+const STATEMENT_V0_1: &str = "https://in-toto.io/Statement/v0.1";
+/// The most statements (non-empty lines) one file may hold.
+pub(crate) const MAX_LINES: usize = 1024;
+
+/// Why the provenance file cannot be used at all (a usage error).
+#[derive(Debug, thiserror::Error)]
+pub enum ProvenanceFileError {
+    #[error(transparent)]
+    Open(FileError),
+    #[error("cannot read provenance {}: {source}; fix: check that the file is readable", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("provenance {} is larger than {MAX_FILE_BYTES} bytes; fix: pass the `.intoto.jsonl` file of this release (one Sigstore bundle per line)", .0.display())]
+    TooLarge(PathBuf),
+    #[error("provenance {} holds more than {MAX_LINES} statements; fix: pass the `.intoto.jsonl` file of this release (one Sigstore bundle per line)", .0.display())]
+    TooManyLines(PathBuf),
+    #[error("provenance {} holds no statement (no non-empty line); fix: pass the `.intoto.jsonl` file written by `sign --provenance` or `gh attestation download`", .0.display())]
+    Empty(PathBuf),
+}
+
+/// The statements of one or more provenance files, each verified or refused.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    pub(crate) statements: Vec<Line>,
+    /// Provenance files that could not be read at all, with why.
+    pub(crate) unusable: Vec<String>,
+}
+
+/// One statement (one line of a provenance file).
+#[derive(Debug)]
+pub(crate) struct Line {
+    /// The file it came from (or the release asset's name).
+    pub(crate) source: PathBuf,
+    /// 1-based.
+    pub(crate) line: usize,
+    pub(crate) result: Result<VerifiedStatement, Failure>,
+}
+
+/// A statement that passed every check: only [`check_line`] makes one.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifiedStatement {
+    statement: Statement,
+    signed: SignedBy,
+}
+
+/// Which subject of which verified statement an artifact is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProvenanceMatch {
+    /// The provenance file (or release asset).
+    pub(crate) file: PathBuf,
+    /// 1-based line of the statement in it.
+    pub(crate) line: usize,
+    /// The subject's name as the statement gives it (need not be the file's).
+    pub(crate) subject: String,
+    /// The digest algorithm that matched: `sha256`, `sha384` or `sha512`.
+    pub(crate) algorithm: &'static str,
+    pub(crate) predicate_type: String,
+}
+
+/// An artifact's digests: all three when hashed here in one pass; only
+/// SHA-256 for a release asset (the release client streams SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Digests {
+    pub(crate) sha256: Sha256Hash,
+    pub(crate) sha384: Option<Vec<u8>>,
+    pub(crate) sha512: Option<Sha512Hash>,
+    pub(crate) size: u64,
+}
+
+impl Digests {
+    /// Hash everything `reader` yields with the three algorithms at once.
+    pub(crate) fn of_reader(reader: impl std::io::Read) -> std::io::Result<Digests> {
+        let mut counted = Counted {
+            inner: reader,
+            n: 0,
+        };
+        let mut ready = Vec::with_capacity(3);
+        for a in [
+            HashAlgorithm::Sha2256,
+            HashAlgorithm::Sha2384,
+            HashAlgorithm::Sha2512,
+        ] {
+            ready.push(ArtifactHasher::new(a).map_err(std::io::Error::other)?);
+        }
+        sigstore_crypto::hash_reader(&mut counted, &mut ready)?;
+        let mut out = ready.into_iter().map(ArtifactHasher::finalize);
+        let (Some(a), Some(b), Some(c)) = (out.next(), out.next(), out.next()) else {
+            return Err(std::io::Error::other("a digest is missing"));
+        };
+        Ok(Digests {
+            sha256: Sha256Hash::try_from(a.as_bytes()).map_err(std::io::Error::other)?,
+            sha384: Some(b.as_bytes().to_vec()),
+            sha512: Some(Sha512Hash::try_from(c.as_bytes()).map_err(std::io::Error::other)?),
+            size: counted.n,
+        })
+    }
+
+    /// Only the SHA-256 (and size) is known.
+    pub(crate) fn sha256_only(sha256: Sha256Hash, size: u64) -> Digests {
+        Digests {
+            sha256,
+            sha384: None,
+            sha512: None,
+            size,
+        }
+    }
+
+    /// Hash the file the targets listed (a regular file only; blocking).
+    pub(crate) fn of_file(path: &Path, planned: Option<FileId>) -> Result<Digests, Failure> {
+        let file = files::open_regular(path, planned).map_err(Failure::ReadArtifact)?;
+        Digests::of_reader(file).map_err(|source| {
+            Failure::ReadArtifact(FileError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        })
+    }
+}
+
+struct Counted<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
+/// Read a provenance file: its non-empty lines, numbered from 1.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<(usize, Vec<u8>)>, ProvenanceFileError> {
+    let file = files::open_regular(path, None).map_err(ProvenanceFileError::Open)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| ProvenanceFileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ProvenanceFileError::TooLarge(path.to_owned()));
+    }
+    split_lines(path, &bytes)
+}
+
+/// The statements of a provenance file, numbered by line from 1: its
+/// non-empty lines (JSON Lines, CRLF tolerated), or the whole file when it is
+/// one JSON document (a bundle written pretty, as `sigstore attest --bundle`
+/// and `.sigstore.json` files are).
+pub(crate) fn split_lines(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<(usize, Vec<u8>)>, ProvenanceFileError> {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Ok(vec![(1, bytes.to_vec())]);
+    }
+    let mut lines = Vec::new();
+    for (i, l) in bytes.split(|b| *b == b'\n').enumerate() {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        if l.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if lines.len() == MAX_LINES {
+            return Err(ProvenanceFileError::TooManyLines(path.to_owned()));
+        }
+        lines.push((i + 1, l.to_vec()));
+    }
+    if lines.is_empty() {
+        return Err(ProvenanceFileError::Empty(path.to_owned()));
+    }
+    Ok(lines)
+}
+
+/// Verify every line of a provenance file (blocking: cryptography).
+pub(crate) fn check_all(
+    verifier: &CachingVerifier,
+    policy: &Policy,
+    predicate_type: &str,
+    source: &Path,
+    lines: Vec<(usize, Vec<u8>)>,
+) -> Checked {
+    let statements = lines
+        .into_iter()
+        .map(|(line, bytes)| Line {
+            source: source.to_owned(),
+            line,
+            result: check_line(verifier, policy, predicate_type, source, &bytes),
+        })
+        .collect();
+    Checked {
+        statements,
+        unusable: Vec::new(),
+    }
+}
+
+/// Verify one line: a bundle, a DSSE envelope with an in-toto statement,
+/// sigstore-verify's verdict, the signer policy, then the predicate type.
+pub(crate) fn check_line(
+    verifier: &CachingVerifier,
+    policy: &Policy,
+    predicate_type: &str,
+    source: &Path,
+    line: &[u8],
+) -> Result<VerifiedStatement, Failure> {
+    if line.len() as u64 > crate::bundle_io::MAX_BUNDLE_BYTES {
+        return Err(Failure::ReadBundle(
+            crate::bundle_io::BundleIoError::TooLarge(source.to_owned()),
+        ));
+    }
+    let bundle = super::parse_bundle(source, line)?;
+    let statement = statement_of(&bundle)?;
+    let bound = bindable_digest(&statement)?;
+    let result = verifier
+        .uncached()
+        .verify(bound, &bundle, &VerificationPolicy::any_identity())
+        .map_err(|e| match e {
+            // We handed it one of the statement's own subjects: a mismatch
+            // is the log entry's (another envelope), never the artifact's.
+            sigstore_verify::Error::ArtifactMismatch(d) => Failure::LogEntryMismatch(d),
+            e => Failure::from_verifier(e, &bundle, &Sha256Hash::new([0; 32])),
+        })?;
+    let info = result
+        .certificate()
+        .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
+    policy.check(info)?;
+    if statement.predicate_type != predicate_type {
+        return Err(Failure::PredicateType {
+            expected: predicate_type.to_owned(),
+            found: statement.predicate_type.clone(),
+        });
+    }
+    Ok(VerifiedStatement {
+        signed: SignedBy::of(result.integrated_time(), info, &bundle),
+        statement,
+    })
+}
+
+/// The in-toto statement a bundle's DSSE envelope carries, parsed as
+/// sigstore-verify parses it.
+pub(crate) fn statement_of(bundle: &Bundle) -> Result<Statement, Failure> {
+    let SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
+        return Err(Failure::NotAnAttestation(
+            "the bundle signs a file directly (a message signature), not a DSSE envelope".into(),
+        ));
+    };
+    if envelope.payload_type != PAYLOAD_TYPE {
+        return Err(Failure::NotAnAttestation(format!(
+            "its DSSE payload type is `{}`, not {PAYLOAD_TYPE}",
+            text::line(&envelope.payload_type)
+        )));
+    }
+    let statement: Statement =
+        serde_json::from_slice(envelope.payload.as_bytes()).map_err(|e| {
+            Failure::NotAnAttestation(format!("its payload is not an in-toto statement ({e})"))
+        })?;
+    // v0.1 statements (older npm and slsa-github-generator provenance) name
+    // their subjects the same way; the predicate type is checked separately.
+    if statement.type_ != STATEMENT_V1 && statement.type_ != STATEMENT_V0_1 {
+        return Err(Failure::NotAnAttestation(format!(
+            "its statement type is `{}`, not {STATEMENT_V1}",
+            text::line(&statement.type_)
+        )));
+    }
+    Ok(statement)
+}
+
+/// The digest of one of the statement's own subjects, in a form
+/// sigstore-verify binds (SHA-256, else SHA-512).
+fn bindable_digest(statement: &Statement) -> Result<ArtifactDigest, Failure> {
+    let subjects = &statement.subject;
+    if let Some(d) = subjects.iter().find_map(|s| s.digest.sha256) {
+        return Ok(ArtifactDigest::sha256(d));
+    }
+    if let Some(d) = subjects.iter().find_map(|s| s.digest.sha512) {
+        return ArtifactDigest::new(HashAlgorithm::Sha2512, d.as_bytes().to_vec())
+            .map_err(|e| Failure::BundleInvalid(e.to_string()));
+    }
+    let found: Vec<String> = subjects
+        .iter()
+        .flat_map(|s| s.digest.other.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if found.iter().any(|a| a == "sha384") {
+        return Err(Failure::NoComputableDigest(
+            "its subjects carry only sha384 digests, and sigstore-verify binds a statement to an artifact through a sha256 or sha512 subject only, so its signature cannot be checked for any file".into(),
+        ));
+    }
+    Err(Failure::NoComputableDigest(format!(
+        "its subjects carry no digest we can compute (sha256, sha384, sha512){}",
+        if found.is_empty() {
+            String::new()
+        } else {
+            format!(", only {}", text::line(found.join(", ")))
+        }
+    )))
+}
+
+impl VerifiedStatement {
+    /// The subject `digests` is, and which algorithm says so.
+    pub(crate) fn subject_of(&self, digests: &Digests) -> Option<(&str, &'static str)> {
+        let s = &self.statement;
+        let sha512 = digests.sha512.as_ref();
+        let sha384 = digests.sha384.as_deref();
+        // The crate's comparisons first, for the algorithms it knows.
+        let by = if s.matches_sha256(&digests.sha256) {
+            "sha256"
+        } else if sha512.is_some_and(|d| s.matches_sha512(d)) {
+            "sha512"
+        } else if sha384.is_some_and(|d| s.subject.iter().any(|x| matches_sha384(x, d))) {
+            "sha384"
+        } else {
+            return None;
+        };
+        let subject = s.subject.iter().find(|x| match by {
+            "sha256" => x.digest.sha256.as_ref() == Some(&digests.sha256),
+            "sha512" => x.digest.sha512.as_ref() == sha512,
+            _ => sha384.is_some_and(|d| matches_sha384(x, d)),
+        })?;
+        Some((subject.name.as_str(), by))
+    }
+
+    /// Who signed it.
+    pub(crate) fn signed_by(&self) -> &SignedBy {
+        &self.signed
+    }
+    pub(crate) fn predicate_type(&self) -> &str {
+        &self.statement.predicate_type
+    }
+}
+
+/// Whether a subject's `sha384` (lowercase hex, as the in-toto digest set
+/// specifies) is `digest`.
+fn matches_sha384(subject: &sigstore_types::Subject, digest: &[u8]) -> bool {
+    subject
+        .digest
+        .other
+        .get("sha384")
+        .and_then(|h| hex::decode(h).ok())
+        .is_some_and(|d| d == digest)
+}
+
+impl Checked {
+    /// Another file's statements too (a release may carry several).
+    pub(crate) fn extend(&mut self, other: Checked) {
+        self.statements.extend(other.statements);
+        self.unusable.extend(other.unusable);
+    }
+
+    /// The first verified statement naming `digests`.
+    pub(crate) fn find(&self, digests: &Digests) -> Option<(&VerifiedStatement, ProvenanceMatch)> {
+        self.statements.iter().find_map(|l| {
+            let s = l.result.as_ref().ok()?;
+            let (subject, algorithm) = s.subject_of(digests)?;
+            Some((
+                s,
+                ProvenanceMatch {
+                    file: l.source.clone(),
+                    line: l.line,
+                    subject: subject.to_owned(),
+                    algorithm,
+                    predicate_type: s.predicate_type().to_owned(),
+                },
+            ))
+        })
+    }
+
+    /// Why no statement vouches for an artifact with these digests.
+    pub(crate) fn not_found(&self, digests: &Digests) -> Failure {
+        let mut files: Vec<String> = Vec::new();
+        for l in &self.statements {
+            let f = l.source.display().to_string();
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+        let failed: Vec<String> = self
+            .unusable
+            .iter()
+            .cloned()
+            .chain(self.statements.iter().filter_map(|l| {
+                l.result.as_ref().err().map(|e| {
+                    if files.len() == 1 {
+                        format!("line {}: {e}", l.line)
+                    } else {
+                        format!("{} line {}: {e}", l.source.display(), l.line)
+                    }
+                })
+            }))
+            .collect();
+        let verified = self.statements.iter().filter(|l| l.result.is_ok()).count();
+        Failure::NotInProvenance {
+            file: if files.is_empty() {
+                "the provenance".to_owned()
+            } else {
+                files.join(", ")
+            },
+            sha256: digests.sha256.to_hex(),
+            verified,
+            failed,
+        }
+    }
+
+    /// The statements that did not verify, worded for a warning.
+    pub(crate) fn failures(&self) -> Vec<String> {
+        self.unusable
+            .iter()
+            .cloned()
+            .chain(self.statements.iter().filter_map(|l| {
+                l.result
+                    .as_ref()
+                    .err()
+                    .map(|e| format!("{} line {} did not verify: {e}", l.source.display(), l.line))
+            }))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use sigstore_types::{Digest, DsseEnvelope, DsseSignature, PayloadBytes, Subject};
+
+    /// A bundle whose DSSE envelope carries `payload` (not signed: for
+    /// checks that only read the statement).
+    pub(crate) fn dsse_bundle(payload_type: &str, payload: Vec<u8>) -> Bundle {
+        let envelope = DsseEnvelope::new(
+            payload_type.to_owned(),
+            PayloadBytes::new(payload),
+            DsseSignature::new(
+                sigstore_types::SignatureBytes::new(vec![1]),
+                Default::default(),
+            ),
+        );
+        sigstore_bundle::BundleV03::with_certificate_and_dsse(
+            sigstore_types::DerCertificate::new(vec![0x30]),
+            envelope,
+        )
+        .into_bundle()
+    }
+
+    #[test]
+    fn statements_v1_and_v0_1_are_read_anything_else_is_named() {
+        let statement = |t: &str| {
+            format!(r#"{{"_type":"{t}","subject":[{{"name":"a","digest":{{"sha256":"{}"}}}}],"predicateType":"p"}}"#, "0".repeat(64)).into_bytes()
+        };
+        for ok in [STATEMENT_V1, STATEMENT_V0_1] {
+            assert!(
+                statement_of(&dsse_bundle(PAYLOAD_TYPE, statement(ok))).is_ok(),
+                "{ok}"
+            );
+        }
+        let e = statement_of(&dsse_bundle(PAYLOAD_TYPE, statement("x\\u001b[2J")))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "Not an attestation: its statement type is `x\\u{1b}[2J`, not https://in-toto.io/Statement/v1"
+        );
+        let e = statement_of(&dsse_bundle("text/plain", statement(STATEMENT_V1)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("DSSE payload type is `text/plain`"), "{e}");
+        let e = statement_of(&dsse_bundle(PAYLOAD_TYPE, b"[]".to_vec()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("its payload is not an in-toto statement"), "{e}");
+    }
+
+    fn statement(subjects: Vec<Subject>) -> VerifiedStatement {
+        VerifiedStatement {
+            statement: Statement::new(
+                subjects,
+                crate::provenance::SLSA_PROVENANCE_V1,
+                serde_json::json!({}),
+            ),
+            signed: SignedBy {
+                identity: String::new(),
+                issuer: None,
+                log_index: None,
+                integrated_time: None,
+                timestamped: false,
+            },
+        }
+    }
+
+    fn digests(data: &[u8]) -> Digests {
+        Digests::of_reader(data).unwrap()
+    }
+
+    #[test]
+    fn one_pass_gives_the_three_digests_and_the_size() {
+        let d = digests(b"hello");
+        assert_eq!(d.sha256, sigstore_crypto::sha256(b"hello"));
+        assert_eq!(
+            d.sha384.as_deref(),
+            Some(&sigstore_crypto::sha384(b"hello").as_bytes()[..])
+        );
+        assert_eq!(d.sha512, Some(sigstore_crypto::sha512(b"hello")));
+        assert_eq!(d.size, 5);
+    }
+
+    /// npm writes `pkg:npm/NAME@VERSION` subjects with a sha512 digest only:
+    /// matched by digest whatever the file's name, and said so.
+    #[test]
+    fn npm_subjects_match_by_sha512() {
+        let tarball = b"npm tarball bytes";
+        let s = statement(vec![Subject::new(
+            "pkg:npm/left-pad@1.3.0",
+            Digest::sha512(sigstore_crypto::sha512(tarball)),
+        )]);
+        assert_eq!(
+            s.subject_of(&digests(tarball)),
+            Some(("pkg:npm/left-pad@1.3.0", "sha512"))
+        );
+        assert_eq!(s.subject_of(&digests(b"another tarball")), None);
+        // The crate binds this statement through its sha512 subject.
+        let bound = bindable_digest(&s.statement).unwrap();
+        assert_eq!(bound.algorithm(), HashAlgorithm::Sha2512);
+    }
+
+    #[test]
+    fn sha384_subjects_match_here_and_only_sha384_is_refused_saying_so() {
+        let data = b"artifact";
+        let mut d = Digest::default();
+        d.other.insert(
+            "sha384".into(),
+            hex::encode(sigstore_crypto::sha384(data).as_bytes()),
+        );
+        let mut other = Digest::sha256(sigstore_crypto::sha256(b"x"));
+        other.other.insert("sha384".into(), "00".into());
+        let s = statement(vec![Subject::new("a", d), Subject::new("b", other)]);
+        assert_eq!(s.subject_of(&digests(data)), Some(("a", "sha384")));
+        // Uppercase hex is the same digest; a wrong length is no digest.
+        let mut upper = Digest::default();
+        upper.other.insert(
+            "sha384".into(),
+            hex::encode_upper(sigstore_crypto::sha384(data).as_bytes()),
+        );
+        assert!(matches_sha384(
+            &Subject::new("u", upper.clone()),
+            digests(data).sha384.as_deref().unwrap()
+        ));
+        let only384 = statement(vec![Subject::new("u", upper)]);
+        let e = bindable_digest(&only384.statement).unwrap_err().to_string();
+        assert!(e.contains("only sha384"), "{e}");
+    }
+
+    #[test]
+    fn a_statement_without_a_digest_we_compute_says_exactly_that() {
+        let mut d = Digest::default();
+        d.other.insert("gitCommit".into(), "abc".into());
+        let e = bindable_digest(&statement(vec![Subject::new("src", d)]).statement)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no digest we can compute (sha256, sha384, sha512), only gitCommit"),
+            "{e}"
+        );
+        assert!(!e.contains("modified"), "{e}");
+    }
+
+    /// Our match agrees with the crate's own comparison for the algorithms
+    /// it knows, on a match, on another file, and on a statement of many.
+    #[test]
+    fn matching_agrees_with_the_crate() {
+        let files: [&[u8]; 3] = [b"one", b"two", b"three"];
+        let s = statement(vec![
+            Subject::new("one", Digest::sha256(sigstore_crypto::sha256(files[0]))),
+            Subject::new("two", Digest::sha512(sigstore_crypto::sha512(files[1]))),
+        ]);
+        for f in files {
+            let d = digests(f);
+            let crate_says = s.statement.matches_sha256(&d.sha256)
+                || s.statement.matches_sha512(d.sha512.as_ref().unwrap());
+            assert_eq!(s.subject_of(&d).is_some(), crate_says);
+        }
+    }
+
+    #[test]
+    fn lines_are_capped_and_numbered() {
+        let p = Path::new("p.intoto.jsonl");
+        let lines = split_lines(p, b"\n{\"a\":1}\r\n  \n{\"b\":2}").unwrap();
+        // One pretty JSON document is one statement.
+        let pretty = b"{\n  \"a\": 1\n}\n";
+        assert_eq!(split_lines(p, pretty).unwrap(), vec![(1, pretty.to_vec())]);
+        assert_eq!(
+            lines,
+            vec![(2, b"{\"a\":1}".to_vec()), (4, b"{\"b\":2}".to_vec())]
+        );
+        assert!(matches!(
+            split_lines(p, b" \n\n"),
+            Err(ProvenanceFileError::Empty(_))
+        ));
+        let many = "{}\n".repeat(MAX_LINES + 1);
+        assert!(matches!(
+            split_lines(p, many.as_bytes()),
+            Err(ProvenanceFileError::TooManyLines(_))
+        ));
+        assert_eq!(
+            split_lines(p, "{}\n".repeat(MAX_LINES).as_bytes())
+                .unwrap()
+                .len(),
+            MAX_LINES
+        );
+    }
+}

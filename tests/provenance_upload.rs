@@ -1,0 +1,248 @@
+//! `--provenance` with `--upload`: the provenance is a release asset under
+//! the bundles' rules (verified after upload, idempotent on re-runs, part of
+//! what `--publish` waits for) and, where GitHub has the API, stored in the
+//! repository's attestations; a token without `attestations: write` is one
+//! warning, and GitHub Enterprise Server is skipped with a note.
+
+use releasekit_sandbox::{Sandbox, Service};
+use serde_json::Value;
+
+use crate::util::{code, run, sign, stdout, Work};
+
+const REPO: &str = "octo-org/octo-repo";
+const PROVENANCE: &str = "octo-repo-v1.0.0.intoto.jsonl";
+
+/// `sign dist --provenance --upload --json` to `tag` of the sandbox's
+/// repository, through `api` (the sandbox's API unless given), plus `extra`.
+fn upload(
+    sandbox: &Sandbox,
+    work: &Work,
+    tag: &str,
+    api: Option<&str>,
+    extra: &[&str],
+) -> assert_cmd::Command {
+    let mut cmd = sign(sandbox, work.dir.path());
+    cmd.args(["dist", "--json", "--provenance", "--upload"])
+        .args(["--release-tag", tag, "--repo", REPO])
+        .args(extra)
+        .env("GITHUB_API_URL", api.unwrap_or(&sandbox.urls().github_api))
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_TOKEN", sandbox.github_token())
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567");
+    cmd
+}
+
+fn report(o: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+/// The upload report's entry for the provenance asset.
+fn provenance_asset(report: &Value) -> &Value {
+    report["upload"]["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "provenance")
+        .unwrap_or_else(|| panic!("no provenance asset: {report:#}"))
+}
+
+/// Requests to the attestations API the sandbox received.
+fn attestation_requests(sandbox: &Sandbox) -> usize {
+    sandbox
+        .requests(Service::GitHub)
+        .iter()
+        .filter(|r| r.uri.contains("/attestations"))
+        .count()
+}
+
+/// Uploaded after the bundles, downloaded back and verified, stored in the
+/// attestations (listed there by each artifact's digest) and linked; a
+/// re-run keeps the equivalent asset and gets the same attestation id.
+#[tokio::test(flavor = "multi_thread")]
+async fn provenance_is_uploaded_verified_and_attested_once() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    work.file("dist/b.zip", "b");
+    let o = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
+    assert_eq!(code(&o), 0);
+    let first = report(&o);
+    let asset = provenance_asset(&first);
+    assert_eq!(asset["asset"], PROVENANCE);
+    assert_eq!(asset["action"], "uploaded");
+    assert_eq!(asset["checked"], true);
+    let names: Vec<_> = first["upload"]["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["asset"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some(PROVENANCE),
+        "after the bundles"
+    );
+    let attestation = &first["upload"]["attestation"];
+    assert_eq!(attestation["status"], "stored", "{first:#}");
+    let id = attestation["id"].as_u64().unwrap();
+    assert_eq!(
+        attestation["url"],
+        format!("https://github.com/{REPO}/attestations/{id}")
+    );
+
+    // The attestation is the asset on the release, found by either subject.
+    let on_release = sandbox
+        .github()
+        .assets(REPO, "v1.0.0")
+        .into_iter()
+        .find(|a| a.name == PROVENANCE)
+        .unwrap();
+    let stored: Value = serde_json::from_slice(on_release.content.trim_ascii_end()).unwrap();
+    assert_eq!(sandbox.github().attestations(REPO), [(id, stored.clone())]);
+    for subject in first["provenance"]["subjects"].as_array().unwrap() {
+        let url = format!(
+            "{}/repos/{REPO}/attestations/sha256:{}",
+            sandbox.urls().github_api,
+            subject["sha256"].as_str().unwrap()
+        );
+        let listed: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        assert_eq!(listed["attestations"][0]["bundle"], stored);
+    }
+
+    // A re-run signs the provenance again: the release's equivalent one is
+    // kept, and it is what is attested again (the same id).
+    let assets = sandbox.github().assets(REPO, "v1.0.0").len();
+    let o = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
+    assert_eq!(code(&o), 0);
+    let again = report(&o);
+    assert_eq!(provenance_asset(&again)["action"], "equivalent");
+    assert_eq!(again["upload"]["attestation"]["id"].as_u64(), Some(id));
+    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), assets);
+    assert_eq!(sandbox.github().attestations(REPO).len(), 1);
+}
+
+/// A token without `attestations: write`: one warning naming the
+/// permission, and the draft is still published (the release is complete).
+#[tokio::test(flavor = "multi_thread")]
+async fn forbidden_attestation_is_a_warning_and_the_release_is_published() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.github().deny_attestations(true);
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    let o = run(upload(
+        &sandbox,
+        &work,
+        "v2.0.0",
+        None,
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0);
+    let r = report(&o);
+    let warning = r["upload"]["attestation"]["warning"].as_str().unwrap();
+    assert_eq!(r["upload"]["attestation"]["status"], "forbidden");
+    assert!(
+        warning.contains("`permissions: attestations: write`")
+            && warning.contains("Resource not accessible by integration")
+            && warning.contains("octo-repo-v2.0.0.intoto.jsonl"),
+        "{warning}"
+    );
+    assert_eq!(r["upload"]["published"], true);
+    let release = &sandbox.github().releases_for_tag(REPO, "v2.0.0")[0];
+    assert!(!release.draft);
+    assert!(release
+        .assets
+        .iter()
+        .any(|a| a.name == "octo-repo-v2.0.0.intoto.jsonl"));
+
+    // Without --json: exactly one warning line.
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["dist", "--provenance", "--upload"])
+        .args(["--release-tag", "v2.0.0", "--repo", REPO])
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert_eq!(
+        out.matches("attestations: write").count(),
+        1,
+        "one warning: {out}"
+    );
+    assert!(out.contains("⚠ warning: GitHub refused to store"), "{out}");
+}
+
+/// A provenance asset that does not verify once on the draft is deleted
+/// from it, and the draft is not published: the report names the asset.
+#[tokio::test(flavor = "multi_thread")]
+async fn draft_whose_provenance_failed_is_not_published() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let name = "octo-repo-v3.0.0.intoto.jsonl";
+    sandbox.github().corrupt_next_upload(name);
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    let o = run(upload(
+        &sandbox,
+        &work,
+        "v3.0.0",
+        None,
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    let r = report(&o);
+    let asset = provenance_asset(&r);
+    let error = asset["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(
+            "asset `{name}` on release v3.0.0 does not verify after upload"
+        )) && error.contains("deleted from the draft"),
+        "{error}"
+    );
+    assert_eq!(r["upload"]["published"], false);
+    assert_eq!(r["upload"]["publish_withheld"], true);
+    assert_eq!(r["upload"]["lacking"], serde_json::json!([name]));
+    assert!(r["upload"].get("attestation").is_none(), "{r:#}");
+    assert_eq!(attestation_requests(&sandbox), 0);
+    let release = &sandbox.github().releases_for_tag(REPO, "v3.0.0")[0];
+    assert!(release.draft);
+    assert!(!release.assets.iter().any(|a| a.name == name));
+
+    // The dry run's plan lists it after the bundles.
+    let o = run(upload(&sandbox, &work, "v3.0.0", None, &["--dry-run"])).await;
+    assert_eq!(code(&o), 0);
+    let plan = report(&o);
+    assert_eq!(
+        plan["upload_plan"]["assets"],
+        serde_json::json!(["a.tgz.sigstore.json", name])
+    );
+}
+
+/// GitHub Enterprise Server (`/api/v3`) has no attestations API: the
+/// provenance is uploaded and verified, the API is not asked, and the
+/// report says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn enterprise_server_skips_the_attestations_api_with_a_note() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    let api = format!("{}/api/v3", sandbox.urls().github_api);
+    let o = run(upload(&sandbox, &work, "v1.0.0", Some(&api), &[])).await;
+    assert_eq!(code(&o), 0);
+    let r = report(&o);
+    assert_eq!(provenance_asset(&r)["checked"], true);
+    let attestation = &r["upload"]["attestation"];
+    assert_eq!(attestation["status"], "skipped");
+    assert!(
+        attestation["note"]
+            .as_str()
+            .unwrap()
+            .contains("GitHub Enterprise Server"),
+        "{attestation}"
+    );
+    assert_eq!(attestation_requests(&sandbox), 0);
+    assert!(sandbox.github().attestations(REPO).is_empty());
+}

@@ -1,0 +1,563 @@
+//! `verify ARTIFACTS --provenance FILE`: provenance made by our `sign
+//! --provenance` (Rekor v1 `dsse`, Rekor v2) and by sigstore-python's
+//! `sigstore attest` verifies; a modified artifact, another source ref,
+//! another predicate type, a self-hosted runner (when denied) and a
+//! reusable workflow's caller taken for its signer are refused, each saying
+//! why.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use releasekit_sandbox::{peers, Sandbox, TokenClaims};
+use serde_json::Value;
+
+use crate::util::{assert_printable, bin, code, run, sign, sign_v2, stderr, stdout, Work};
+
+const SERVER: (&str, &str) = ("GITHUB_SERVER_URL", "https://github.com");
+const PROVENANCE: &str = "provenance.intoto.jsonl";
+
+/// `releasekit-sign verify --trust-config <sandbox> --provenance FILE`, then `args`.
+async fn verify(sandbox: &Sandbox, work: &Work, file: &str, args: &[&str]) -> Output {
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("verify")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--provenance", file])
+        .args(args);
+    run(cmd).await
+}
+
+/// `verify ARTIFACT --provenance FILE FLAGS`: it exits `expected`, and its
+/// report says each of `says`.
+async fn expect(
+    sandbox: &Sandbox,
+    work: &Work,
+    (file, artifact): (&str, &str),
+    flags: &[&str],
+    expected: i32,
+    says: &[&str],
+) {
+    let o = verify(sandbox, work, file, &[&[artifact][..], flags].concat()).await;
+    assert_eq!(code(&o), expected, "{flags:?}");
+    let out = stdout(&o);
+    for s in says {
+        assert!(out.contains(s), "{flags:?}: {s}: {out}");
+    }
+}
+
+/// Sign `paths` with provenance, as a GitHub Actions job with `claims`.
+async fn sign_with_claims(sandbox: &Sandbox, work: &Work, claims: &TokenClaims, paths: &[&str]) {
+    let token = sandbox.token_with(claims, Duration::from_secs(600));
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--identity-token", &token, "--provenance"])
+        .args(paths)
+        .env(SERVER.0, SERVER.1);
+    assert_eq!(code(&run(cmd).await), 0);
+}
+
+async fn signed_with_provenance(sandbox: &Sandbox, work: &Work) {
+    work.file("dist/a.whl", "a");
+    work.file("dist/b.tar.gz", "b");
+    let mut cmd = sign(sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1).args(["--provenance", "dist"]);
+    assert_eq!(code(&run(cmd).await), 0);
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+/// Our provenance verifies every artifact it names, by digest (a renamed
+/// copy too), says which subject and digest matched, and takes GitHub's
+/// CLI policy flags.
+#[tokio::test(flavor = "multi_thread")]
+async fn our_provenance_verifies_each_subject_with_github_cli_policy_flags() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed_with_provenance(&sandbox, &work).await;
+    let claims = sandbox.default_claims();
+    let (workflow, _) = claims.job_workflow_ref.split_once('@').unwrap();
+    // The same bytes under another name: the digest is what matters.
+    std::fs::copy(work.path("dist/a.whl"), work.path("renamed.whl")).unwrap();
+
+    let o = verify(
+        &sandbox,
+        &work,
+        PROVENANCE,
+        &[
+            "dist",
+            "renamed.whl",
+            "--json",
+            "--cert-identity",
+            &sandbox.identity(),
+            "--cert-oidc-issuer",
+            &sandbox.issuer(),
+            "--repo",
+            &claims.repository,
+            "--source-ref",
+            &claims.git_ref,
+            "--source-digest",
+            &claims.sha,
+            "--deny-self-hosted-runners",
+        ],
+    )
+    .await;
+    assert_eq!(code(&o), 0);
+    let r = json(&o);
+    let artifacts = r["artifacts"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str)> = artifacts
+        .iter()
+        .map(|a| {
+            assert_eq!(a["status"], "verified", "{a}");
+            let p = &a["provenance"];
+            assert_eq!(p["line"], 1);
+            assert_eq!(p["predicateType"], "https://slsa.dev/provenance/v1");
+            (
+                a["path"].as_str().unwrap(),
+                p["subject"].as_str().unwrap(),
+                p["algorithm"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("dist/a.whl", "a.whl", "sha256"),
+            ("dist/b.tar.gz", "b.tar.gz", "sha256"),
+            ("renamed.whl", "a.whl", "sha256"),
+        ]
+    );
+    assert_eq!(r["policy"]["denySelfHostedRunners"], true);
+    // The provenance file in the directory is not taken for an artifact.
+    assert_eq!(artifacts.len(), 3);
+
+    // Human lines name the statement, the subject and the digest.
+    let a = (PROVENANCE, "dist/a.whl");
+    let line =
+        "✅ Verified: dist/a.whl (subject `a.whl` of provenance.intoto.jsonl line 1, by sha256)";
+    expect(
+        &sandbox,
+        &work,
+        a,
+        &["--signer-workflow", workflow],
+        0,
+        &[line],
+    )
+    .await;
+    let signer_repo = workflow
+        .splitn(3, '/')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("/");
+    expect(
+        &sandbox,
+        &work,
+        a,
+        &["--signer-repo", &signer_repo],
+        0,
+        &[line],
+    )
+    .await;
+}
+
+/// `verify --provenance --json`, snapshotted whole; and the human report's
+/// pin hint keeps the provenance file.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_report_of_a_provenance_run() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed_with_provenance(&sandbox, &work).await;
+    let o = verify(&sandbox, &work, PROVENANCE, &["dist", "--json"]).await;
+    assert_eq!(code(&o), 0);
+    let pretty = serde_json::to_string_pretty(&json(&o)).unwrap();
+    crate::snapshot!(&work, "verify_provenance_json", pretty);
+    let o = verify(&sandbox, &work, PROVENANCE, &["dist"]).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("  releasekit-sign verify <artifacts> --provenance provenance.intoto.jsonl --cert-identity "),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Each refusal says what is wrong: a modified artifact, another source
+/// ref, another predicate type, another signer workflow.
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_say_why() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed_with_provenance(&sandbox, &work).await;
+    let identity = sandbox.identity();
+    let strict = ["--cert-identity", identity.as_str()];
+
+    work.file("dist/a.whl", "a, modified");
+    expect(
+        &sandbox,
+        &work,
+        (PROVENANCE, "dist/a.whl"),
+        &strict,
+        1,
+        &[
+            "❌ dist/a.whl: Not in the provenance: none of the 1 verified statement(s) of provenance.intoto.jsonl has a subject with this file's digest",
+            "modified after the build",
+        ],
+    )
+    .await;
+
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--source-ref", "refs/tags/v9.9.9"],
+            "Certificate GitHub workflow ref mismatch: expected \"refs/tags/v9.9.9\"",
+        ),
+        (
+            &["--predicate-type", "https://in-toto.io/attestation/vulns/v0.1"],
+            "Predicate type mismatch: expected \"https://in-toto.io/attestation/vulns/v0.1\", found \"https://slsa.dev/provenance/v1\" (check --predicate-type)",
+        ),
+        (
+            &["--source-digest", &"0".repeat(40)],
+            "Certificate GitHub workflow SHA mismatch",
+        ),
+        (
+            &["--signer-repo", "octo-org/other"],
+            "Signer workflow mismatch: expected a workflow of \"octo-org/other\"",
+        ),
+    ];
+    let why = "❌ dist/b.tar.gz: Not in the provenance: no statement of provenance.intoto.jsonl verified: line 1: ";
+    for (flags, message) in cases {
+        let b = (PROVENANCE, "dist/b.tar.gz");
+        expect(&sandbox, &work, b, flags, 1, &[why, message]).await;
+    }
+}
+
+/// `--deny-self-hosted-runners` reads the certificate's Runner Environment.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_self_hosted_runner_is_refused_when_denied() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut claims = sandbox.default_claims();
+    claims.runner_environment = "self-hosted".into();
+    sign_with_claims(&sandbox, &work, &claims, &["a.whl"]).await;
+
+    let a = (PROVENANCE, "a.whl");
+    expect(&sandbox, &work, a, &[], 0, &[]).await;
+    let denied =
+        "Built on a self-hosted runner: the certificate's runner environment is \"self-hosted\"";
+    expect(
+        &sandbox,
+        &work,
+        a,
+        &["--deny-self-hosted-runners"],
+        1,
+        &[denied],
+    )
+    .await;
+}
+
+/// A reusable workflow signs as itself (SAN, Build Signer URI) while the
+/// source repository is its caller's: `--signer-workflow`/`--signer-repo`
+/// match the former, `--repo`/`--source-ref` the latter, as GitHub's CLI does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reusable_workflow_is_the_signer_and_its_caller_the_source() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut claims = sandbox.default_claims();
+    let shared = "octo-org/shared-workflows/.github/workflows/release.yml";
+    claims.job_workflow_ref = format!("{shared}@refs/heads/main");
+    sign_with_claims(&sandbox, &work, &claims, &["a.whl"]).await;
+    let caller = claims.repository.as_str();
+
+    let ok: [&[&str]; 3] = [
+        &[
+            "--signer-workflow",
+            shared,
+            "--repo",
+            caller,
+            "--source-ref",
+            &claims.git_ref,
+        ],
+        &[
+            "--signer-repo",
+            "octo-org/shared-workflows",
+            "--repo",
+            caller,
+        ],
+        &["--signer-workflow", &format!("{shared}@refs/heads/main")],
+    ];
+    let a = (PROVENANCE, "a.whl");
+    for flags in ok {
+        expect(&sandbox, &work, a, flags, 0, &[]).await;
+    }
+    let caller_workflow = sandbox.default_claims().job_workflow_ref;
+    let (caller_workflow, _) = caller_workflow.split_once('@').unwrap();
+    let refused: [(&[&str], &str); 3] = [
+        (
+            &["--signer-workflow", caller_workflow],
+            "Signer workflow mismatch",
+        ),
+        (&["--signer-repo", caller], "Signer workflow mismatch"),
+        (
+            &["--repo", "octo-org/shared-workflows"],
+            "repository mismatch",
+        ),
+    ];
+    for (flags, message) in refused {
+        expect(&sandbox, &work, a, flags, 1, &[message]).await;
+    }
+}
+
+/// Several statements in one file (as `gh attestation download` writes),
+/// from Rekor v1 and v2, and a line that is no bundle: each verified line
+/// vouches for its subjects; the broken one is a warning, shown escaped.
+#[tokio::test(flavor = "multi_thread")]
+async fn several_statements_in_one_file_and_a_hostile_line() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.tgz", "b");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1).args([
+        "--provenance",
+        "--provenance-name",
+        "v1.intoto.jsonl",
+        "a.whl",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1).args([
+        "--overwrite",
+        "--provenance",
+        "--provenance-name",
+        "v2.intoto.jsonl",
+        "b.tgz",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let v1 = std::fs::read_to_string(work.path("v1.intoto.jsonl")).unwrap();
+    let v2 = std::fs::read_to_string(work.path("v2.intoto.jsonl")).unwrap();
+    // A DSSE envelope whose payload type carries terminal escapes and a
+    // workflow command.
+    let mut hostile: Value = serde_json::from_str(v1.trim_end()).unwrap();
+    hostile["dsseEnvelope"]["payloadType"] = "x\u{1b}[2J\n::error::pwned".into();
+    let file = format!(
+        "{v1}{{not json\r\n{}\n\n{v2}",
+        serde_json::to_string(&hostile).unwrap()
+    );
+    work.file("all.intoto.jsonl", file);
+
+    let o = verify(
+        &sandbox,
+        &work,
+        "all.intoto.jsonl",
+        &["a.whl", "b.tgz", "--json"],
+    )
+    .await;
+    assert_eq!(code(&o), 0);
+    let r = json(&o);
+    assert_eq!(r["artifacts"][0]["provenance"]["line"], 1);
+    assert_eq!(r["artifacts"][1]["provenance"]["line"], 5);
+    let warnings = r["warnings"].to_string();
+    assert!(
+        warnings.contains("all.intoto.jsonl line 2 did not verify: Bundle invalid"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains(
+            "all.intoto.jsonl line 3 did not verify: Not an attestation: its DSSE payload type is"
+        ),
+        "{warnings}"
+    );
+
+    // Only the hostile lines: the artifact fails, every line printable.
+    let bad = format!("{{not json\n{}\n", serde_json::to_string(&hostile).unwrap());
+    work.file("bad.intoto.jsonl", bad);
+    let o = verify(&sandbox, &work, "bad.intoto.jsonl", &["a.whl"]).await;
+    assert_eq!(code(&o), 1);
+    assert_printable("stdout", &stdout(&o));
+    assert_printable("stderr", &stderr(&o));
+    assert!(
+        stdout(&o).contains("no statement of bad.intoto.jsonl verified"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// A file that cannot be provenance is a usage error naming it and the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unusable_provenance_file_is_a_usage_error() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("empty.intoto.jsonl", "\n \n");
+    let o = verify(&sandbox, &work, "empty.intoto.jsonl", &["a.whl"]).await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("empty.intoto.jsonl holds no statement"),
+        "{}",
+        stderr(&o)
+    );
+    let o = verify(&sandbox, &work, "missing.intoto.jsonl", &["a.whl"]).await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("missing.intoto.jsonl"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `sigstore attest` (sigstore-python) a SLSA v1 predicate about `artifact`
+/// as the sandbox's identity, into the bundle `name` in `work`; the test
+/// fails with its output if it refuses.
+pub(crate) fn sigstore_attest(
+    python: &std::path::Path,
+    sandbox: &Sandbox,
+    work: &Work,
+    trust: &std::path::Path,
+    name: &str,
+    artifact: &std::path::Path,
+) {
+    let predicate = work.file(
+        "predicate.json",
+        r#"{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+    );
+    let o = Command::new(python)
+        .arg("--trust-config")
+        .arg(trust)
+        .args(["attest", "--identity-token", &sandbox.token()])
+        .args([
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+            "--predicate",
+        ])
+        .arg(&predicate)
+        .arg("--bundle")
+        .arg(work.path(name))
+        .arg(artifact)
+        .output()
+        .unwrap();
+    crate::util::accepted(o, "sigstore attest");
+}
+
+/// sigstore-python's `sigstore attest` output verifies with our verify, on
+/// Rekor v1 (a `dsse` entry) and v2.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigstore_python_attestations_verify() {
+    let Some(python) = peers::sigstore_python().or_skip("sigstore_python_attestations_verify")
+    else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    for (trust, name) in [
+        (sandbox.trust_config_path(), "py-v1.sigstore.json"),
+        (sandbox.trust_config_v2_path(), "py-v2.sigstore.json"),
+    ] {
+        sigstore_attest(&python, &sandbox, &work, trust, name, &a);
+        let mut cmd = bin(work.dir.path());
+        cmd.arg("verify")
+            .arg("--trust-config")
+            .arg(trust)
+            .args(["--provenance", name, "a.whl", "--cert-identity"])
+            .arg(sandbox.identity())
+            .arg("--cert-oidc-issuer")
+            .arg(sandbox.issuer());
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 0, "{name}");
+        assert!(stdout(&o).contains("by sha256"), "{}", stdout(&o));
+    }
+}
+
+/// `verify --release` uses the release's `*.intoto.jsonl` assets: each
+/// signed asset must also be a subject of a verified statement (its line
+/// says which), an asset with no bundle is verified by the provenance alone,
+/// and an unsigned asset no statement names stays unsigned.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_release_uses_the_releases_provenance() {
+    use crate::verify_release::{client, signed_release, verify_release};
+    use releasekit_sign::github::identical_only;
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = signed_release(&sandbox).await;
+    work.file("extra.bin", "only in the provenance");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1).args([
+        "--overwrite",
+        "--provenance",
+        "--provenance-name",
+        "app-1.0.intoto.jsonl",
+        "dist",
+        "extra.bin",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let releases = client(&sandbox);
+    let release = releases.find(crate::verify_release::TAG).await.unwrap();
+    for (name, path) in [
+        ("app-1.0.intoto.jsonl", work.path("app-1.0.intoto.jsonl")),
+        ("extra.bin", work.path("extra.bin")),
+    ] {
+        releases
+            .upload_as(
+                &release,
+                name,
+                &path,
+                "application/octet-stream",
+                false,
+                &identical_only,
+            )
+            .await
+            .unwrap();
+    }
+
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    for asset in ["app-1.0.tar.gz", "app-1.0.whl", "extra.bin"] {
+        assert!(
+            out.contains(&format!(
+                "✅ Verified: {asset} (subject `{asset}` of app-1.0.intoto.jsonl line 1, by sha256)"
+            )),
+            "{out}"
+        );
+    }
+    assert!(out.contains("⚠ Unsigned: NOTES.txt"), "{out}");
+    assert!(!out.contains("Unsigned: app-1.0.intoto.jsonl"), "{out}");
+    assert!(
+        stderr(&o).contains(
+            "app-1.0.intoto.jsonl: 1 statement(s) verified; every asset must be a subject of one"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // Only what verified landed; an asset with no bundle lands alone.
+    assert_eq!(
+        consumer.listing(),
+        [
+            "got/app-1.0.tar.gz",
+            "got/app-1.0.tar.gz.sigstore.json",
+            "got/app-1.0.whl",
+            "got/app-1.0.whl.sigstore.json",
+            "got/extra.bin"
+        ]
+    );
+
+    // Another predicate type: no statement verifies, so no asset does.
+    let o = run(verify_release(
+        &sandbox,
+        &Work::new(),
+        &["--predicate-type", "https://example.com/other/v1"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("❌ app-1.0.whl: Not in the provenance: no statement of app-1.0.intoto.jsonl verified: line 1: Predicate type mismatch"),
+        "{out}"
+    );
+    // With no statement to name it, the bundle-less asset is unsigned.
+    assert!(out.contains("⚠ Unsigned: extra.bin"), "{out}");
+}
