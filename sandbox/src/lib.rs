@@ -11,6 +11,7 @@
 //! | Rekor v2 | [`rekor`] | `/api/v2/log/entries` |
 //! | RFC 3161 TSA | [`tsa`] | `/api/v1/timestamp` |
 //! | GitHub REST releases | [`github`] | `/repos/{owner}/{repo}/releases...` |
+//! | TUF repository of the trust files | [`tuf`] | `/N.root.json`, `/timestamp.json`, `/N.snapshot.json`, `/N.targets.json`, `/targets/<sha256>.<name>` |
 //!
 //! Cryptography is real (X.509, ECDSA, RFC 6962 Merkle trees, signed notes, CMS), so
 //! an independent Sigstore client cannot tell these from a real deployment once it
@@ -32,6 +33,7 @@ pub mod rekor;
 mod server;
 pub mod trust;
 pub mod tsa;
+pub mod tuf;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -53,16 +55,18 @@ pub enum Service {
     RekorV2,
     Tsa,
     GitHub,
+    Tuf,
 }
 
 impl Service {
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 7] = [
         Service::Oidc,
         Service::Fulcio,
         Service::RekorV1,
         Service::RekorV2,
         Service::Tsa,
         Service::GitHub,
+        Service::Tuf,
     ];
 
     fn index(self) -> usize {
@@ -82,6 +86,8 @@ pub struct Urls {
     pub github_api: String,
     /// `ACTIONS_ID_TOKEN_REQUEST_URL`: already has a query, clients append `&audience=...`.
     pub actions_token_request: String,
+    /// The TUF repository distributing the trust files ([`tuf`]).
+    pub tuf: String,
 }
 
 /// Settings fixed at start; see [`SandboxBuilder`].
@@ -119,6 +125,8 @@ pub struct Shared {
     pub cert_validity: Mutex<Duration>,
     /// Lies Rekor and Fulcio tell when asked to (none by default).
     pub lies: lies::Lies,
+    /// The TUF repository of the trust files.
+    pub tuf: tuf::TufRepository,
 }
 
 /// Configure a sandbox before starting it.
@@ -225,6 +233,7 @@ impl SandboxBuilder {
             tsa: format!("{}/api/v1/timestamp", base(Service::Tsa)),
             github_api: base(Service::GitHub),
             actions_token_request: format!("{}/token?api-version=2.0", base(Service::Oidc)),
+            tuf: base(Service::Tuf),
         };
 
         // 2. Keys and state. Trust starts an hour back so clock skew never matters.
@@ -253,6 +262,7 @@ impl SandboxBuilder {
             actions_token_lifetime: Mutex::new(self.token_lifetime),
             cert_validity: Mutex::new(self.cert_validity),
             lies: lies::Lies::default(),
+            tuf: tuf::TufRepository::new(),
             urls: urls.clone(),
             config,
         });
@@ -283,6 +293,9 @@ impl SandboxBuilder {
             }
         };
         let files = trust::write_files(&shared, &dir)?;
+        shared.tuf.publish(&files)?;
+        let tuf_root = dir.join("tuf_root.json");
+        std::fs::write(&tuf_root, shared.tuf.initial_root())?;
 
         // 4. Serve.
         let faults: Vec<Faults> = Service::ALL.iter().map(|_| Faults::default()).collect();
@@ -297,6 +310,7 @@ impl SandboxBuilder {
                 Service::RekorV2 => rekor::router_v2(shared.clone()),
                 Service::Tsa => tsa::router(shared.clone()),
                 Service::GitHub => github::router(shared.clone()),
+                Service::Tuf => tuf::router(shared.clone()),
             };
             tasks.push(server::serve(listener, router, f, stop_rx.clone()));
         }
@@ -305,6 +319,7 @@ impl SandboxBuilder {
             shared,
             faults,
             files,
+            tuf_root,
             dir,
             _tempdir: tempdir,
             github_token,
@@ -319,6 +334,7 @@ pub struct Sandbox {
     shared: Arc<Shared>,
     faults: Vec<Faults>,
     files: trust::Files,
+    tuf_root: PathBuf,
     dir: PathBuf,
     _tempdir: Option<tempfile::TempDir>,
     github_token: String,
@@ -347,6 +363,18 @@ impl Sandbox {
     /// Internals, for tests of the sandbox itself and for fault set-ups that need them.
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Version 1 of the TUF repository's root (`--tuf-root`, cosign's
+    /// `initialize --root`): what a client bootstraps trust in [`Urls::tuf`] from.
+    pub fn tuf_root_path(&self) -> &Path {
+        &self.tuf_root
+    }
+
+    /// The TUF repository's switches: rotate the root, expire the
+    /// timestamp, take the mirror down.
+    pub fn tuf(&self) -> &tuf::TufRepository {
+        &self.shared.tuf
     }
 
     /// The directory holding the trust files.
@@ -489,6 +517,8 @@ impl Sandbox {
                 "SANDBOX_SIGNING_CONFIG".into(),
                 path(self.signing_config_path()),
             ),
+            ("SANDBOX_TUF_URL".into(), self.urls().tuf.clone()),
+            ("SANDBOX_TUF_ROOT".into(), path(self.tuf_root_path())),
             ("SANDBOX_IDENTITY".into(), self.identity()),
             ("SANDBOX_ISSUER".into(), self.issuer()),
         ]

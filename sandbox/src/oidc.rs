@@ -482,6 +482,7 @@ pub(crate) mod test_support {
             tsa: format!("{base}/api/v1/timestamp"),
             github_api: base.into(),
             actions_token_request: format!("{base}/token?api-version=2.0"),
+            tuf: base.into(),
         };
         let valid_from = SystemTime::now() - Duration::from_secs(3600);
         let claims = TokenClaims::github("octo-org/octo-repo", "refs/tags/v1.0.0", "a3f1c5e9");
@@ -505,6 +506,7 @@ pub(crate) mod test_support {
             actions_token_lifetime: Mutex::new(Duration::from_secs(300)),
             cert_validity: Mutex::new(Duration::from_secs(600)),
             lies: Default::default(),
+            tuf: crate::tuf::TufRepository::new(),
             urls,
         })
     }
