@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sigstore_trust_root::{
-    SigningConfig, SigstoreInstance, TrustedRoot, TufConfig, SIGNING_CONFIG_MEDIA_TYPE,
+    SigningConfig, SigstoreInstance, TrustedRoot, TufBootstrap, TufConfig,
+    SIGNING_CONFIG_MEDIA_TYPE,
 };
 
 use crate::vocab::RekorVersion;
@@ -55,6 +56,11 @@ pub enum BaseInstance {
         signing_config: PathBuf,
         trusted_root: PathBuf,
     },
+    /// A private instance's TUF repository (`--tuf-url`), trusted from an
+    /// initial root (`--tuf-root`), as cosign's `initialize --mirror --root`:
+    /// its trusted root and signing config, refreshed through TUF into the
+    /// per-URL cache; there is no embedded snapshot to fall back to.
+    Tuf { url: String, root: PathBuf },
 }
 
 impl BaseInstance {
@@ -268,6 +274,13 @@ pub enum TrustError {
     NoLogWithoutTsa { instance: String },
     #[error("{instance}: the signing config lists no transparency log, but the trusted root lists logs, so a verifier of this instance requires a log entry; fix: add rekorTlogUrls to the signing config, or pass --rekor-url")]
     NoLogButRequired { instance: String },
+    #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); fix: check the network and the repository, or pass --offline to use the verified cache of an earlier refresh")]
+    TufRefresh { url: String, reason: String },
+    #[error("no usable cached trust material of the TUF repository {url} ({source}); fix: run once without --offline so the cache is filled")]
+    TufCache {
+        url: String,
+        source: sigstore_trust_root::Error,
+    },
     #[error("Rekor v2 entries carry no signed time, so an RFC 3161 timestamp is required, but {instance} has no TSA; fix: pass --tsa-url")]
     V2WithoutTsa { instance: String },
 }
@@ -328,6 +341,7 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
         BaseInstance::GitHub => {
             well_known(SigstoreInstance::GitHub, "github", &refresh, &mut warnings).await?
         }
+        BaseInstance::Tuf { url, root } => tuf_repository(url, root, &refresh).await?,
     };
     Ok(Material {
         name,
@@ -456,6 +470,51 @@ async fn well_known(
             })?,
     };
     Ok((name.to_owned(), root, signing))
+}
+
+/// The trust material a private TUF repository distributes. Online, a
+/// failed refresh is an error (nothing embedded to fall back to, and a
+/// stale cache must not pass for fresh); offline, the cache verified by an
+/// earlier refresh is used, or nothing.
+async fn tuf_repository(
+    url: &str,
+    root: &Path,
+    refresh: &Refresh,
+) -> Result<(String, TrustedRoot, SigningConfig), TrustError> {
+    let bytes = std::fs::read(root).map_err(|source| TrustError::ReadFile {
+        path: root.to_owned(),
+        what: "TUF root",
+        flag: "--tuf-root",
+        source,
+    })?;
+    let config = TufConfig::custom(url, TufBootstrap::trusted(bytes));
+    let (trusted_root, signing_config) = match refresh {
+        Refresh::Offline => sigstore_trust_root::fetch_trust_material(config.offline())
+            .await
+            .map_err(|source| TrustError::TufCache {
+                url: url.to_owned(),
+                source,
+            })?,
+        Refresh::Online(http) => {
+            let fetched =
+                sigstore_trust_root::fetch_trust_material(config.with_http_client(http.clone()));
+            let failed = |reason: String| TrustError::TufRefresh {
+                url: url.to_owned(),
+                reason,
+            };
+            match tokio::time::timeout(TUF_TIMEOUT, fetched).await {
+                Ok(Ok(material)) => material,
+                Ok(Err(e)) => return Err(failed(e.to_string())),
+                Err(_) => {
+                    return Err(failed(format!(
+                        "timed out after {}s",
+                        TUF_TIMEOUT.as_secs()
+                    )))
+                }
+            }
+        }
+    };
+    Ok((url.to_owned(), trusted_root, signing_config))
 }
 
 /// The services of `config` (chosen by [`selection::select`] at the current

@@ -33,6 +33,8 @@ pub struct ActionInputs {
     pub trust_config: Option<String>,
     pub signing_config: Option<String>,
     pub trusted_root: Option<String>,
+    pub tuf_url: Option<String>,
+    pub tuf_root: Option<String>,
     pub rekor_version: Option<String>,
     pub verify: Option<String>,
     pub identity_token: Option<String>,
@@ -141,6 +143,8 @@ impl ActionSettings {
         let trust_config = nonempty(inputs.trust_config).map(PathBuf::from);
         let signing_config = nonempty(inputs.signing_config).map(PathBuf::from);
         let trusted_root = nonempty(inputs.trusted_root).map(PathBuf::from);
+        let tuf_url = nonempty(inputs.tuf_url);
+        let tuf_root = nonempty(inputs.tuf_root).map(PathBuf::from);
         // Checked here so the error names the inputs, not the flags.
         let instance = match nonempty(inputs.instance) {
             None => None,
@@ -154,6 +158,7 @@ impl ActionSettings {
             trust_config.clone(),
             signing_config.clone(),
             trusted_root.clone(),
+            (tuf_url.clone(), tuf_root.clone()),
             Vocabulary::Action,
         )?;
         let overwrite = boolean("overwrite", inputs.overwrite)?;

@@ -222,6 +222,12 @@ pub struct InstanceArgs {
     /// trusted_root.json of the instance --signing-config names
     #[arg(long, value_name = "FILE", requires = "signing_config")]
     pub trusted_root: Option<PathBuf>,
+    /// TUF repository of a private instance (its trusted root and signing config, refreshed through TUF; with --tuf-root)
+    #[arg(long, value_name = "URL", requires = "tuf_root", conflicts_with_all = ["instance_name", "staging", "trust_config", "signing_config"])]
+    pub tuf_url: Option<String>,
+    /// The initial root.json that --tuf-url's repository is trusted from (cosign's `initialize --root`)
+    #[arg(long, value_name = "FILE", requires = "tuf_url")]
+    pub tuf_root: Option<PathBuf>,
     /// Fulcio URL (overrides the instance's signing config)
     #[arg(long, value_name = "URL")]
     pub fulcio_url: Option<String>,
@@ -374,7 +380,20 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE", group = "verify_instance")]
     #[arg(help_heading = "Trust")]
     pub trust_config: Option<PathBuf>,
-    /// Use the embedded trust material; no TUF refresh
+    /// TUF repository of a private instance (its trusted root, refreshed through TUF; with --tuf-root)
+    #[arg(
+        long,
+        value_name = "URL",
+        group = "verify_instance",
+        requires = "tuf_root"
+    )]
+    #[arg(help_heading = "Trust")]
+    pub tuf_url: Option<String>,
+    /// The initial root.json that --tuf-url's repository is trusted from (cosign's `initialize --root`)
+    #[arg(long, value_name = "FILE", requires = "tuf_url")]
+    #[arg(help_heading = "Trust")]
+    pub tuf_root: Option<PathBuf>,
+    /// No TUF refresh: the embedded trust material (or, with --tuf-url, the cache of an earlier refresh)
     #[arg(long)]
     #[arg(help_heading = "Trust")]
     pub offline: bool,

@@ -158,6 +158,8 @@ pub struct SignLayer {
     pub trust_config: Option<PathBuf>,
     pub signing_config: Option<PathBuf>,
     pub trusted_root: Option<PathBuf>,
+    pub tuf_url: Option<String>,
+    pub tuf_root: Option<PathBuf>,
     pub fulcio_url: Option<String>,
     pub rekor_url: Option<String>,
     pub rekor_version: Option<RekorVersion>,
@@ -183,6 +185,8 @@ impl SignLayer {
             trust_config: self.trust_config.or(lower.trust_config),
             signing_config: self.signing_config.or(lower.signing_config),
             trusted_root: self.trusted_root.or(lower.trusted_root),
+            tuf_url: self.tuf_url.or(lower.tuf_url),
+            tuf_root: self.tuf_root.or(lower.tuf_root),
             fulcio_url: self.fulcio_url.or(lower.fulcio_url),
             rekor_url: self.rekor_url.or(lower.rekor_url),
             rekor_version: self.rekor_version.or(lower.rekor_version),
@@ -214,6 +218,8 @@ impl SignLayer {
             trust_config: args.instance.trust_config,
             signing_config: args.instance.signing_config,
             trusted_root: args.instance.trusted_root,
+            tuf_url: args.instance.tuf_url,
+            tuf_root: args.instance.tuf_root,
             fulcio_url: args.instance.fulcio_url,
             rekor_url: args.instance.rekor_url,
             rekor_version: args.instance.rekor_version,
@@ -238,6 +244,12 @@ pub enum SettingsError {
     },
     #[error("{} needs {}: the signing config says where requests go, the trusted root what to trust; fix: pass both (the pair cosign v3 takes), or one ClientTrustConfig with {}", .vocabulary.name(given), .vocabulary.name(missing), .vocabulary.name("trust-config"))]
     IncompleteInstanceFiles {
+        vocabulary: upload::Vocabulary,
+        given: &'static str,
+        missing: &'static str,
+    },
+    #[error("{} needs {}: the repository's metadata is trusted only from an initial root.json the user holds; fix: pass both (as cosign's `initialize --mirror --root`)", .vocabulary.name(given), .vocabulary.name(missing))]
+    IncompleteTuf {
         vocabulary: upload::Vocabulary,
         given: &'static str,
         missing: &'static str,
@@ -327,8 +339,14 @@ pub(crate) fn base_instance(
     trust_config: Option<PathBuf>,
     signing_config: Option<PathBuf>,
     trusted_root: Option<PathBuf>,
+    tuf: (Option<String>, Option<PathBuf>),
     vocabulary: upload::Vocabulary,
 ) -> Result<BaseInstance, SettingsError> {
+    let tuf_named = match &tuf {
+        (Some(_), _) => Some("tuf-url"),
+        (None, Some(_)) => Some("tuf-root"),
+        (None, None) => None,
+    };
     let pair = match (&signing_config, &trusted_root) {
         (Some(_), None) => Some("signing-config"),
         (None, Some(_)) => Some("trusted-root"),
@@ -340,6 +358,7 @@ pub(crate) fn base_instance(
         staging.then_some("staging"),
         trust_config.is_some().then_some("trust-config"),
         pair,
+        tuf_named,
     ]
     .into_iter()
     .flatten()
@@ -350,6 +369,32 @@ pub(crate) fn base_instance(
             first,
             second,
         });
+    }
+    match tuf {
+        (Some(url), Some(root)) => {
+            if !crate::vocab::is_http_url(&url) {
+                return Err(SettingsError::InvalidUrl {
+                    flag: "--tuf-url",
+                    value: url,
+                });
+            }
+            return Ok(BaseInstance::Tuf { url, root });
+        }
+        (Some(_), None) => {
+            return Err(SettingsError::IncompleteTuf {
+                vocabulary,
+                given: "tuf-url",
+                missing: "tuf-root",
+            })
+        }
+        (None, Some(_)) => {
+            return Err(SettingsError::IncompleteTuf {
+                vocabulary,
+                given: "tuf-root",
+                missing: "tuf-url",
+            })
+        }
+        (None, None) => {}
     }
     Ok(match (trust_config, signing_config, trusted_root) {
         (Some(path), _, _) => BaseInstance::TrustConfig(path),
@@ -401,6 +446,7 @@ impl SignSettings {
             l.trust_config,
             l.signing_config,
             l.trusted_root,
+            (l.tuf_url, l.tuf_root),
             upload::Vocabulary::Cli,
         )?;
         let checked = |flag: &'static str, v: Option<String>| match v {
@@ -640,6 +686,93 @@ mod tests {
             assert!(parse(&args).is_err(), "{args:?}");
         }
         assert!(parse(&["-q", "-v", "sign", "a"]).is_err());
+    }
+
+    /// `--tuf-url` + `--tuf-root` choose a private TUF repository; each
+    /// needs the other, and no other instance flag goes with them.
+    #[test]
+    fn tuf_url_and_root_choose_a_repository() {
+        let tuf = [
+            "--tuf-url",
+            "https://tuf.example",
+            "--tuf-root",
+            "root.json",
+        ];
+        for cmd in ["sign", "verify"] {
+            let mut args = vec![cmd, "a"];
+            args.extend_from_slice(&tuf);
+            let parsed = Cli::try_parse_from(std::iter::once("releasekit-sign").chain(args));
+            assert!(parsed.is_ok(), "{cmd}");
+        }
+        assert_eq!(
+            sign(&[&["sign", "a"][..], &tuf].concat(), &[])
+                .instance
+                .base,
+            BaseInstance::Tuf {
+                url: "https://tuf.example".into(),
+                root: "root.json".into()
+            }
+        );
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("releasekit-sign").chain(args.iter().copied()))
+        };
+        for cmd in ["sign", "verify"] {
+            assert!(parse(&[cmd, "a", "--tuf-url", "https://t"]).is_err());
+            assert!(parse(&[cmd, "a", "--tuf-root", "r"]).is_err());
+            for other in [
+                &["--staging"][..],
+                &["--trust-config", "t"],
+                &["--instance", "github"],
+            ] {
+                let mut args = vec![cmd, "a"];
+                args.extend_from_slice(&tuf);
+                args.extend_from_slice(other);
+                assert!(parse(&args).is_err(), "{args:?}");
+            }
+        }
+        let e = resolve(
+            &["sign", "a", "--tuf-url", "tuf.example", "--tuf-root", "r"],
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SettingsError::InvalidUrl {
+                    flag: "--tuf-url",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = base_instance(
+            None,
+            false,
+            Some("t.json".into()),
+            None,
+            None,
+            (Some("https://t".into()), None),
+            upload::Vocabulary::Action,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, SettingsError::ConflictingInstance { .. }),
+            "{e}"
+        );
+        let e = base_instance(
+            None,
+            false,
+            None,
+            None,
+            None,
+            (None, Some("r".into())),
+            upload::Vocabulary::Action,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `tuf-root` needs input `tuf-url`: the repository's metadata is trusted only from an initial root.json the user holds; fix: pass both (as cosign's `initialize --mirror --root`)"
+        );
     }
 
     #[test]

@@ -109,6 +109,7 @@ impl VerifySettings {
                 config,
                 None,
                 root,
+                (args.tuf_url, args.tuf_root),
                 super::upload::Vocabulary::Cli,
             )?),
         };

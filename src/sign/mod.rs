@@ -81,9 +81,10 @@ fn check_repository_visibility(
         BaseInstance::PublicGood => "public-good",
         BaseInstance::Staging => "staging",
         // GitHub's instance keeps no public log: that is what it is for.
-        BaseInstance::GitHub | BaseInstance::TrustConfig(_) | BaseInstance::Files { .. } => {
-            return Ok(())
-        }
+        BaseInstance::GitHub
+        | BaseInstance::TrustConfig(_)
+        | BaseInstance::Files { .. }
+        | BaseInstance::Tuf { .. } => return Ok(()),
     };
     match token.identity().non_public_repository() {
         Some((repository, visibility)) if !settings.allow_private_repository => {
