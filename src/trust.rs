@@ -370,18 +370,33 @@ pub(crate) async fn load(
     })
 }
 
-/// `offline` (from [`load`] with [`Refresh::Offline`]) brought up to date:
-/// a well-known instance is loaded again through TUF; a trust config file
-/// has nothing to refresh, so it is not read twice.
+/// What a run can load before any request, so usage errors come first:
+/// the whole instance from local files and embedded snapshots, or, for a
+/// TUF repository (whose cache may be stale or empty), only its root file
+/// checked (`None`: [`refresh`] loads it).
+pub(crate) async fn load_local(
+    settings: &InstanceSettings,
+) -> Result<Option<Instance>, TrustError> {
+    match &settings.base {
+        BaseInstance::Tuf { root, .. } => {
+            read_file(root, "TUF root", "--tuf-root")?;
+            Ok(None)
+        }
+        _ => load(settings, Refresh::Offline).await.map(Some),
+    }
+}
+
+/// `offline` (from [`load_local`]) brought up to date: a well-known
+/// instance or a TUF repository is loaded (again) through TUF; a trust
+/// config file has nothing to refresh, so it is not read twice.
 pub(crate) async fn refresh(
     settings: &InstanceSettings,
-    offline: Instance,
+    offline: Option<Instance>,
     http: reqwest::Client,
 ) -> Result<Instance, TrustError> {
-    if settings.base.is_local() {
-        Ok(offline)
-    } else {
-        load(settings, Refresh::Online(http)).await
+    match offline {
+        Some(offline) if settings.base.is_local() => Ok(offline),
+        _ => load(settings, Refresh::Online(http)).await,
     }
 }
 
@@ -481,12 +496,7 @@ async fn tuf_repository(
     root: &Path,
     refresh: &Refresh,
 ) -> Result<(String, TrustedRoot, SigningConfig), TrustError> {
-    let bytes = std::fs::read(root).map_err(|source| TrustError::ReadFile {
-        path: root.to_owned(),
-        what: "TUF root",
-        flag: "--tuf-root",
-        source,
-    })?;
+    let bytes = read_file(root, "TUF root", "--tuf-root")?;
     let config = TufConfig::custom(url, TufBootstrap::trusted(bytes));
     let (trusted_root, signing_config) = match refresh {
         Refresh::Offline => sigstore_trust_root::fetch_trust_material(config.offline())
@@ -695,7 +705,9 @@ mod tests {
         let s = settings(&path);
         let offline = load(&s, Refresh::Offline).await.unwrap();
         std::fs::remove_file(&path).unwrap();
-        let refreshed = refresh(&s, offline, reqwest::Client::new()).await.unwrap();
+        let refreshed = refresh(&s, Some(offline), reqwest::Client::new())
+            .await
+            .unwrap();
         assert_eq!(log(&refreshed).0, "http://127.0.0.1:2");
         assert!(matches!(
             load(&s, Refresh::Offline).await,

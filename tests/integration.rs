@@ -67,6 +67,8 @@ mod secrets;
 mod setup;
 /// Signing: bundles verify independently, one certificate for many artifacts.
 mod signing;
+/// `--tuf-url` + `--tuf-root`: a private TUF repository, rotated, expired, down, cached.
+mod tuf;
 /// Release upload: `--upload`, idempotence, retries, drafts.
 mod upload;
 /// `verify`: bundles from the sandbox pass; each broken check fails with its message.

@@ -225,7 +225,7 @@ pub async fn run(
 
     // 1. Local configuration first (a trust config file, the service choice):
     //    a usage error should not wait behind a token request.
-    let offline = trust::load(&settings.instance, Refresh::Offline).await?;
+    let offline = trust::load_local(&settings.instance).await?;
 
     let retry = RetryPolicy::default();
     // 2. Two HTTP clients, each shared by its services (connection pools,

@@ -1,0 +1,139 @@
+//! `--tuf-url` + `--tuf-root`: the sandbox's TUF repository as a private
+//! instance's. Fresh metadata, a rotated root, expired timestamp metadata,
+//! a mirror that is down, and the per-URL cache reused across runs.
+
+use releasekit_sandbox::Sandbox;
+
+use crate::util::{bin, code, run, stderr, stdout, Work};
+
+/// `releasekit-sign <cmd> --tuf-url <sandbox> --tuf-root <root.json>`, with
+/// its cache under `home` (so runs with the same `home` share it).
+fn tuf(sandbox: &Sandbox, work: &Work, home: &str, cmd: &str) -> assert_cmd::Command {
+    let home = work.path(home);
+    let mut c = bin(work.dir.path());
+    c.env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .arg(cmd)
+        .arg("--tuf-url")
+        .arg(&sandbox.urls().tuf)
+        .arg("--tuf-root")
+        .arg(sandbox.tuf_root_path());
+    c
+}
+
+fn sign(sandbox: &Sandbox, work: &Work, home: &str) -> assert_cmd::Command {
+    let mut c = tuf(sandbox, work, home, "sign");
+    c.arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("--overwrite")
+        .arg("a.whl");
+    c
+}
+
+fn verify(sandbox: &Sandbox, work: &Work, home: &str) -> assert_cmd::Command {
+    let mut c = tuf(sandbox, work, home, "verify");
+    c.arg("--cert-identity")
+        .arg(sandbox.identity())
+        .arg("--cert-oidc-issuer")
+        .arg(sandbox.issuer())
+        .arg("a.whl");
+    c
+}
+
+async fn started() -> (Sandbox, Work) {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "wheel");
+    (sandbox, work)
+}
+
+/// The refusal names the repository and the fixes.
+fn assert_refresh_refused(o: &std::process::Output, sandbox: &Sandbox) {
+    assert_ne!(code(o), 0);
+    let err = stderr(o);
+    assert!(
+        err.contains(&format!(
+            "cannot refresh the trust material of the TUF repository {}",
+            sandbox.urls().tuf
+        )),
+        "{err}"
+    );
+    assert!(err.contains("check the network"), "{err}");
+    assert!(err.contains("--offline"), "{err}");
+}
+
+#[tokio::test]
+async fn sign_and_verify_through_fresh_metadata() {
+    let (sandbox, work) = started().await;
+    assert_eq!(code(&run(sign(&sandbox, &work, "home")).await), 0);
+    let o = run(verify(&sandbox, &work, "home")).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).starts_with("✅ Verified: a.whl"),
+        "{}",
+        stdout(&o)
+    );
+    let paths: Vec<String> = sandbox
+        .requests(releasekit_sandbox::Service::Tuf)
+        .iter()
+        .map(|r| r.uri.clone())
+        .collect();
+    assert!(paths.iter().any(|p| p == "/timestamp.json"), "{paths:?}");
+    assert!(
+        paths.iter().any(|p| p.ends_with(".trusted_root.json")),
+        "{paths:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_root_is_followed() {
+    let (sandbox, work) = started().await;
+    assert_eq!(code(&run(sign(&sandbox, &work, "home")).await), 0);
+    sandbox.tuf().rotate_root();
+    // From the cached root 1, and from the initial root with no cache.
+    assert_eq!(code(&run(verify(&sandbox, &work, "home")).await), 0);
+    assert_eq!(code(&run(sign(&sandbox, &work, "fresh")).await), 0);
+    assert_eq!(code(&run(verify(&sandbox, &work, "fresh")).await), 0);
+}
+
+#[tokio::test]
+async fn expired_timestamp_metadata_is_refused() {
+    let (sandbox, work) = started().await;
+    sandbox.tuf().set_timestamp_expired(true);
+    let o = run(sign(&sandbox, &work, "home")).await;
+    assert_refresh_refused(&o, &sandbox);
+    assert!(!work.path("a.whl.sigstore.json").exists());
+    sandbox.tuf().set_timestamp_expired(false);
+    assert_eq!(code(&run(sign(&sandbox, &work, "home")).await), 0);
+    sandbox.tuf().set_timestamp_expired(true);
+    let o = run(verify(&sandbox, &work, "home")).await;
+    assert_refresh_refused(&o, &sandbox);
+}
+
+#[tokio::test]
+async fn an_unreachable_mirror_fails_clearly_and_offline_uses_the_cache() {
+    let (sandbox, work) = started().await;
+    assert_eq!(code(&run(sign(&sandbox, &work, "home")).await), 0);
+    sandbox.tuf().set_unreachable(true);
+    // The cache of the run before is no fresh metadata: refused online...
+    let o = run(verify(&sandbox, &work, "home")).await;
+    assert_refresh_refused(&o, &sandbox);
+    let o = run(sign(&sandbox, &work, "home")).await;
+    assert_refresh_refused(&o, &sandbox);
+    // ...and used, verified, with --offline.
+    let mut cmd = verify(&sandbox, &work, "home");
+    cmd.arg("--offline");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    // No cache: --offline says how to fill it.
+    let mut cmd = verify(&sandbox, &work, "fresh");
+    cmd.arg("--offline");
+    let o = run(cmd).await;
+    assert_ne!(code(&o), 0);
+    let err = stderr(&o);
+    assert!(
+        err.contains("no usable cached trust material of the TUF repository"),
+        "{err}"
+    );
+    assert!(err.contains("run once without --offline"), "{err}");
+}
