@@ -202,8 +202,14 @@ pub(crate) struct Instance {
 pub enum Refresh {
     /// Embedded snapshots and local files only (dry runs).
     Offline,
-    /// Refresh well-known instances through TUF, within [`TUF_TIMEOUT`].
+    /// Refresh well-known instances through TUF, within [`TUF_TIMEOUT`];
+    /// when that fails, sign with the embedded snapshot (with a warning).
     Online(reqwest::Client),
+    /// As [`Refresh::Online`], but a failed refresh is an error: a verifier
+    /// decides on trust material that is current, or on what the user
+    /// chose explicitly (`--offline`, `--trusted-root`), never on a silent
+    /// fallback.
+    Required(reqwest::Client),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -274,8 +280,10 @@ pub enum TrustError {
     NoLogWithoutTsa { instance: String },
     #[error("{instance}: the signing config lists no transparency log, but the trusted root lists logs, so a verifier of this instance requires a log entry; fix: add rekorTlogUrls to the signing config, or pass --rekor-url")]
     NoLogButRequired { instance: String },
-    #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); fix: check the network and the repository, or pass --offline to use the verified cache of an earlier refresh")]
+    #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); there is no embedded snapshot of it; fix: check the network and the repository; to verify, pass --offline to use the verified cache of an earlier refresh, or --trusted-root with a trusted root you trust")]
     TufRefresh { url: String, reason: String },
+    #[error("cannot refresh the {instance} trust material through TUF ({reason}); fix: check the network, or pass --offline to verify with the embedded snapshot, or --trusted-root with a trusted root you trust")]
+    WellKnownRefresh { instance: String, reason: String },
     #[error("no usable cached trust material of the TUF repository {url} ({source}); fix: run once without --offline so the cache is filled")]
     TufCache {
         url: String,
@@ -451,7 +459,7 @@ async fn well_known(
         }
         _ => None,
     };
-    if let Refresh::Online(http) = refresh {
+    if let Refresh::Online(http) | Refresh::Required(http) = refresh {
         let config = TufConfig::for_instance(instance).with_http_client(http.clone());
         let fetched = async {
             match &fixed_signing {
@@ -461,16 +469,19 @@ async fn well_known(
                 None => sigstore_trust_root::fetch_trust_material(config).await,
             }
         };
-        match tokio::time::timeout(TUF_TIMEOUT, fetched).await {
-            Ok(Ok((root, signing))) => return Ok((name.to_owned(), root, signing)),
-            Ok(Err(e)) => warnings.push(format!(
-                "could not refresh {name} trust material through TUF ({e}); using the embedded snapshot"
-            )),
-            Err(_) => warnings.push(format!(
-                "TUF refresh of {name} trust material timed out after {}s; using the embedded snapshot",
-                TUF_TIMEOUT.as_secs()
-            )),
+        let reason = match fetch_within_timeout(fetched).await {
+            Ok((root, signing)) => return Ok((name.to_owned(), root, signing)),
+            Err(reason) => reason,
+        };
+        if let Refresh::Required(_) = refresh {
+            return Err(TrustError::WellKnownRefresh {
+                instance: name.to_owned(),
+                reason,
+            });
         }
+        warnings.push(format!(
+            "could not refresh {name} trust material through TUF ({reason}); using the embedded snapshot"
+        ));
     }
     let root = instance.embedded_trusted_root().map_err(embedded)?;
     let signing = match fixed_signing {
@@ -485,6 +496,17 @@ async fn well_known(
             })?,
     };
     Ok((name.to_owned(), root, signing))
+}
+
+/// `fetch` (a TUF refresh), or why it failed, within [`TUF_TIMEOUT`].
+async fn fetch_within_timeout<T>(
+    fetch: impl std::future::Future<Output = Result<T, sigstore_trust_root::Error>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(TUF_TIMEOUT, fetch).await {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("timed out after {}s", TUF_TIMEOUT.as_secs())),
+    }
 }
 
 /// The trust material a private TUF repository distributes. Online, a
@@ -505,24 +527,14 @@ async fn tuf_repository(
                 url: url.to_owned(),
                 source,
             })?,
-        Refresh::Online(http) => {
-            let fetched =
-                sigstore_trust_root::fetch_trust_material(config.with_http_client(http.clone()));
-            let failed = |reason: String| TrustError::TufRefresh {
-                url: url.to_owned(),
-                reason,
-            };
-            match tokio::time::timeout(TUF_TIMEOUT, fetched).await {
-                Ok(Ok(material)) => material,
-                Ok(Err(e)) => return Err(failed(e.to_string())),
-                Err(_) => {
-                    return Err(failed(format!(
-                        "timed out after {}s",
-                        TUF_TIMEOUT.as_secs()
-                    )))
-                }
-            }
-        }
+        Refresh::Online(http) | Refresh::Required(http) => fetch_within_timeout(
+            sigstore_trust_root::fetch_trust_material(config.with_http_client(http.clone())),
+        )
+        .await
+        .map_err(|reason| TrustError::TufRefresh {
+            url: url.to_owned(),
+            reason,
+        })?,
     };
     Ok((url.to_owned(), trusted_root, signing_config))
 }
@@ -890,5 +902,34 @@ mod tests {
         assert_eq!(i.services.fulcio, "https://fulcio.sigstore.dev");
         assert_eq!(log(&i).1, RekorVersion::V1);
         assert!(i.warnings.is_empty());
+    }
+
+    /// A refresh that fails is an error for a verifier (naming the fixes)
+    /// and a warning for a signer, who goes on with the embedded snapshot.
+    #[tokio::test]
+    async fn a_failed_refresh_fails_verification_and_warns_signing() {
+        // Every request goes through a proxy nobody listens on.
+        let down = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all("http://127.0.0.1:9").unwrap())
+            .build()
+            .unwrap();
+        let e = material(&BaseInstance::PublicGood, Refresh::Required(down.clone()))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TrustError::WellKnownRefresh { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("cannot refresh the public-good trust material through TUF"),
+            "{text}"
+        );
+        assert!(
+            text.contains("--offline") && text.contains("--trusted-root"),
+            "{text}"
+        );
+        let m = material(&BaseInstance::PublicGood, Refresh::Online(down))
+            .await
+            .unwrap();
+        assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+        assert!(m.warnings[0].ends_with("using the embedded snapshot"));
     }
 }

@@ -517,7 +517,7 @@ async fn load_root(
             let refresh = if offline || base.is_local() {
                 Refresh::Offline
             } else {
-                Refresh::Online(net::http_client().map_err(VerifyError::Http)?)
+                Refresh::Required(net::http_client().map_err(VerifyError::Http)?)
             };
             let m = trust::material(base, refresh).await?;
             Ok((m.name, m.trusted_root, m.warnings))
