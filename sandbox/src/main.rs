@@ -102,6 +102,7 @@ enum ServiceArg {
     RekorV2,
     Tsa,
     Github,
+    Tuf,
 }
 
 impl ServiceArg {
@@ -114,6 +115,7 @@ impl ServiceArg {
             ServiceArg::RekorV2 => "SANDBOX_REKOR_V2_URL",
             ServiceArg::Tsa => "SANDBOX_TSA_BASE_URL",
             ServiceArg::Github => "GITHUB_API_URL",
+            ServiceArg::Tuf => "SANDBOX_TUF_URL",
         }
     }
 }
