@@ -173,6 +173,8 @@ impl ActionSettings {
             trust_config,
             signing_config,
             trusted_root,
+            tuf_url,
+            tuf_root,
             rekor_version,
             allow_private_repository: boolean(
                 "allow-private-repository",
@@ -304,6 +306,43 @@ mod tests {
         assert!(
             e.to_string()
                 .starts_with("input `trust-config` and input `trusted-root`"),
+            "{e}"
+        );
+    }
+
+    /// `tuf-url` + `tuf-root` choose a private TUF repository; each needs
+    /// the other, and no other instance input goes with them.
+    #[test]
+    fn tuf_url_and_tuf_root_choose_a_repository() {
+        let s = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_TUF-URL", "https://tuf.example"),
+            ("INPUT_TUF-ROOT", "root.json"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.sign.instance.base,
+            crate::trust::BaseInstance::Tuf {
+                url: "https://tuf.example".into(),
+                root: "root.json".into()
+            }
+        );
+        let e = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_TUF-URL", "https://t")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("input `tuf-url` needs input `tuf-root`"),
+            "{e}"
+        );
+        let e = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_STAGING", "true"),
+            ("INPUT_TUF-URL", "https://t"),
+            ("INPUT_TUF-ROOT", "root.json"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("input `staging` and input `tuf-url`"),
             "{e}"
         );
     }
