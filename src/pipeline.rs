@@ -120,7 +120,8 @@ pub async fn upload(settings: &SignSettings, run: SignRun, check: bool) -> Publi
     let server_url = settings
         .provenance
         .as_ref()
-        .and_then(|p| p.server_url.as_deref());
+        .and_then(|p| p.server_url.as_ref())
+        .map(crate::vocab::GitHubServer::url);
     match upload::run(
         up,
         &report.sign,

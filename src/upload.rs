@@ -100,7 +100,7 @@ impl Expected {
     /// (names and SHA-256), valid under the run's trusted root and signed by
     /// the run's signer. What sign's self-verification checks, plus the
     /// subjects.
-    pub fn check_provenance(
+    pub(crate) fn check_provenance(
         &self,
         asset: &str,
         bundle_json: &[u8],
