@@ -167,11 +167,19 @@ fn same_statement(statement: &Statement, subjects: &[SubjectReport]) -> Result<(
         })
         .collect();
     if statement.subject.len() != theirs.len() || theirs != ours {
+        // A few of each, so a 200-artifact run's error stays one readable line.
+        const SHOWN: usize = 5;
         let names = |set: &BTreeSet<(&str, String)>, other: &BTreeSet<(&str, String)>| {
-            set.difference(other)
+            let all: Vec<_> = set.difference(other).collect();
+            let mut shown: Vec<String> = all
+                .iter()
+                .take(SHOWN)
                 .map(|(n, d)| format!("{} ({d})", crate::text::line(n)))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .collect();
+            if all.len() > SHOWN {
+                shown.push(format!("and {} more", all.len() - SHOWN));
+            }
+            shown.join(", ")
         };
         return Err(format!(
             "its statement is about other subjects than this run's (missing: [{}]; not this run's: [{}])",
@@ -753,5 +761,12 @@ mod tests {
             let e = same_statement(&other, &ours).unwrap_err();
             assert!(e.contains(why), "{e}");
         }
+        // Many strangers: a few named, the rest counted.
+        let names: Vec<String> = (0..7).map(|i| format!("x{i}")).collect();
+        let mut many: Vec<(&str, &str)> = vec![("a.tgz", &a), ("b.zip", &b)];
+        many.extend(names.iter().map(|n| (n.as_str(), c.as_str())));
+        let e = same_statement(&statement(&many, slsa), &ours).unwrap_err();
+        assert!(e.contains("x4 (") && e.contains("and 2 more]"), "{e}");
+        assert!(!e.contains("x5"), "{e}");
     }
 }
