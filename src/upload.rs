@@ -36,8 +36,8 @@ use crate::verify::cache::CachingVerifier;
 use sigstore_types::{Sha256Hash, SignatureContent, Statement};
 
 use crate::github::{identical_only, Release, ReleaseError, Releases, UploadedAsset};
-use crate::inputs::UploadSettings;
 use crate::net::RetryPolicy;
+use crate::oidc::Secret;
 use crate::report::{AssetKind, AssetReport, AttestationReport, UploadPlan, UploadReport};
 use crate::sign::{
     ArtifactReport, IdentityReport, Outcome, ProvenanceOutcome, ProvenanceReport, SignReport,
@@ -45,6 +45,25 @@ use crate::sign::{
 };
 use crate::verify::policy::Policy;
 use crate::vocab::ReleaseMode;
+use crate::vocab::Repo;
+
+/// A resolved upload target.
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    pub api_url: String,
+    pub repo: Repo,
+    pub tag: String,
+    pub token: Secret,
+    /// Replace an asset whose content differs (otherwise that is an error).
+    pub overwrite: bool,
+    pub mode: ReleaseMode,
+    /// Publish the draft once every upload verified.
+    pub publish: bool,
+    /// Upload the artifacts too, not only their bundles.
+    pub upload_artifacts: bool,
+    /// The commit a new draft's tag will point at (`GITHUB_SHA`).
+    pub target_commitish: Option<String>,
+}
 
 /// What a bundle on the release must be to stand for one of this run's
 /// artifacts: valid under the run's trusted root, for the artifact's digest,
