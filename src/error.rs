@@ -9,6 +9,7 @@
 
 use crate::github::ReleaseError;
 use crate::inputs::SettingsError;
+use crate::pipeline::{Published, StageError};
 use crate::plan::PlanError;
 use crate::sign::session::SessionError;
 use crate::sign::SignError;
@@ -48,8 +49,37 @@ impl Error {
             Error::Sign(_) => EXIT_FAILURE,
             Error::Verify(e) if e.is_usage() => EXIT_USAGE,
             Error::Verify(_) => EXIT_FAILURE,
-            Error::Release(e) if e.is_usage() => EXIT_USAGE,
-            Error::Release(_) => EXIT_FAILURE,
+            Error::Release(e) => release_exit_code(e),
+        }
+    }
+}
+
+/// A release error's exit code, wherever it stopped the run.
+fn release_exit_code(e: &ReleaseError) -> u8 {
+    if e.is_usage() {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+impl From<StageError> for Error {
+    fn from(e: StageError) -> Self {
+        match e {
+            StageError::Plan(e) => Error::Plan(e),
+            StageError::Sign(e) => Error::Sign(e),
+        }
+    }
+}
+
+impl Published {
+    /// 0 when everything signed and landed, else the upload's error's code,
+    /// else 1 (some artifact or asset failed).
+    pub fn exit_code(&self) -> u8 {
+        match &self.error {
+            Some(e) => release_exit_code(e),
+            None if self.report.success() => EXIT_OK,
+            None => EXIT_FAILURE,
         }
     }
 }

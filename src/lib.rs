@@ -43,6 +43,8 @@ pub mod vocab;
 pub mod error;
 
 pub use error::Error;
-pub use inputs::{Command, Settings, SignSettings};
+pub use inputs::{Command, Settings};
+pub use pipeline::SignCommand;
 pub use plan::Plan;
 pub use sign::SignReport;
+pub use sign::SignSettings;

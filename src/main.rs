@@ -16,10 +16,10 @@ use clap::Parser as _;
 use releasekit_sign::error::{Error, EXIT_FAILURE, EXIT_OK};
 use releasekit_sign::inputs::cli::CliCommand;
 use releasekit_sign::inputs::{
-    action, ActionSettings, Cli, Command, Env, OutputSettings, Settings, SignSettings, Verbosity,
+    action, ActionSettings, Cli, Command, Env, OutputSettings, Settings, Verbosity,
 };
 use releasekit_sign::oidc::Secret;
-use releasekit_sign::pipeline::{self, Published};
+use releasekit_sign::pipeline::{self, Published, SignCommand};
 use releasekit_sign::report::verify::{self as verify_report, VerifyReport};
 use releasekit_sign::report::{self, human};
 use releasekit_sign::sign::ArtifactReport;
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
 }
 
 /// `sign`, then the upload when asked for.
-async fn run_publish(settings: &SignSettings, output: OutputSettings) -> Result<Published, Error> {
+async fn run_publish(settings: &SignCommand, output: OutputSettings) -> Result<Published, Error> {
     let run = run_sign(settings, output, false).await?;
     Ok(pipeline::upload(settings, run, true).await)
 }
@@ -104,7 +104,7 @@ async fn run_publish(settings: &SignSettings, output: OutputSettings) -> Result<
 async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCode {
     use report::action as gha;
     print!("{}", gha::group("Signing"));
-    let signed = run_sign(&settings.sign, output, true).await;
+    let signed = run_sign(&settings.command, output, true).await;
     print!("{}", gha::END_GROUP);
     let run = match signed {
         Ok(r) => r,
@@ -116,7 +116,7 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     for w in &run.report.warnings {
         eprintln!("warning: {}", line(w));
     }
-    let uploading = match &settings.sign.upload {
+    let uploading = match &settings.command.upload {
         Some(up) if !run.report.dry_run => {
             print!(
                 "{}",
@@ -126,7 +126,7 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
         }
         _ => false,
     };
-    let published = pipeline::upload(&settings.sign, run, settings.verify).await;
+    let published = pipeline::upload(&settings.command, run, settings.verify).await;
     let report = &published.report;
     if uploading {
         if let Some(up) = &report.upload {
@@ -238,7 +238,7 @@ impl<'w> tracing_subscriber::fmt::FormatFields<'w> for LineFields {
 /// with `mask_tokens` (action mode), each token requested mid-run is masked
 /// at once.
 async fn run_sign(
-    settings: &SignSettings,
+    settings: &SignCommand,
     output: OutputSettings,
     mask_tokens: bool,
 ) -> Result<SignRun, Error> {
@@ -266,7 +266,7 @@ async fn run_sign(
     if let Some(l) = live {
         l.live.finish();
     }
-    run
+    Ok(run?)
 }
 
 /// What the binary shows of a sign run as it goes: the live lines, and in

@@ -11,13 +11,14 @@
 
 use std::sync::Arc;
 
-use crate::error::Error;
-use crate::inputs::SignSettings;
+use crate::github::ReleaseError;
 use crate::net::RetryPolicy;
 use crate::plan::{self, PlanInput};
 use crate::report::PublishReport;
+use crate::sign::SignSettings;
 use crate::sign::{self, Progress, SignRun};
 use crate::upload;
+use crate::upload::UploadSettings;
 
 /// The artifacts' total size and count, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,15 +27,25 @@ pub struct Workload {
     pub artifacts: usize,
 }
 
+/// `sign` as a command runs it: the signing stage's settings, and the
+/// release the bundles go to after, if any.
+#[derive(Debug, Clone)]
+pub struct SignCommand {
+    pub sign: SignSettings,
+    /// Upload the bundles to a GitHub release after signing.
+    pub upload: Option<UploadSettings>,
+}
+
 /// Plan and sign (or, with `--dry-run`, only plan). `progress` is asked for
 /// once the plan is known, and only when something will be signed.
 pub async fn sign<P>(
-    settings: &SignSettings,
+    command: &SignCommand,
     progress: impl FnOnce(Workload) -> Arc<P>,
-) -> Result<SignRun, Error>
+) -> Result<SignRun, StageError>
 where
     P: Progress + 'static,
 {
+    let settings = &command.sign;
     let mut plan = plan::build(&PlanInput {
         args: &settings.inputs,
         recursive: settings.recursive,
@@ -42,7 +53,7 @@ where
         overwrite: settings.overwrite,
     })?;
     if let Some(p) = &settings.provenance {
-        let up = settings.upload.as_ref();
+        let up = command.upload.as_ref();
         let name = crate::provenance::file_name(
             p.name.as_deref(),
             up.map(|u| u.repo.to_string()).as_deref(),
@@ -55,9 +66,10 @@ where
             settings.output_dir.as_deref(),
             // A re-run after a failed upload keeps the bundles that still
             // verify and signs the provenance about them again.
-            settings.overwrite || settings.upload.is_some(),
+            settings.overwrite || command.upload.is_some(),
         )?);
     }
+    plan.keep_verified_bundles = command.upload.is_some();
     if settings.dry_run {
         return Ok(SignRun {
             report: sign::dry_run(settings, plan).await?,
@@ -71,27 +83,28 @@ where
     Ok(sign::run(settings, plan, progress).await?)
 }
 
-/// A publish run's report, and the error that stopped its upload as a whole
-/// (no such release, an immutable release), if one did.
-pub struct Published {
-    pub report: PublishReport,
-    pub error: Option<Error>,
+/// Why planning and signing stopped before any artifact's outcome: the
+/// stage's own errors, unchanged (their exit codes are `crate::error`'s).
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Sign(#[from] sign::SignError),
 }
 
-impl Published {
-    pub fn exit_code(&self) -> u8 {
-        match &self.error {
-            Some(e) => e.exit_code(),
-            None if self.report.success() => crate::error::EXIT_OK,
-            None => crate::error::EXIT_FAILURE,
-        }
-    }
+/// A publish run's report, and the error that stopped its upload as a whole
+/// (no such release, an immutable release), if one did. Its exit code is
+/// `crate::error`'s.
+pub struct Published {
+    pub report: PublishReport,
+    pub error: Option<ReleaseError>,
 }
 
 /// Upload what `run` signed when an upload is configured: its plan in a dry
 /// run, else the upload itself, downloading each asset back to verify it when
 /// `check` (always before publishing).
-pub async fn upload(settings: &SignSettings, run: SignRun, check: bool) -> Published {
+pub async fn upload(command: &SignCommand, run: SignRun, check: bool) -> Published {
     let SignRun {
         report: sign,
         verifier,
@@ -103,7 +116,7 @@ pub async fn upload(settings: &SignSettings, run: SignRun, check: bool) -> Publi
         upload_plan: None,
         upload_error: None,
     };
-    let Some(up) = &settings.upload else {
+    let Some(up) = &command.upload else {
         return Published {
             report,
             error: None,
@@ -117,7 +130,8 @@ pub async fn upload(settings: &SignSettings, run: SignRun, check: bool) -> Publi
         };
     }
     // Where the attestation's link points: the server the provenance names.
-    let server_url = settings
+    let server_url = command
+        .sign
         .provenance
         .as_ref()
         .and_then(|p| p.server_url.as_ref())
@@ -140,7 +154,6 @@ pub async fn upload(settings: &SignSettings, run: SignRun, check: bool) -> Publi
             }
         }
         Err(e) => {
-            let e = Error::from(e);
             report.upload_error = Some(e.to_string());
             Published {
                 report,

@@ -35,6 +35,11 @@ pub struct Plan {
     pub skipped: Vec<Skipped>,
     /// `--provenance`: where the build provenance goes ([`provenance`]).
     pub provenance: Option<PlannedProvenance>,
+    /// An existing bundle that verifies for the run's signer is kept (and
+    /// uploaded like a new one) instead of failing its artifact: the run
+    /// uploads, so a re-run after a failed upload can finish.
+    #[serde(skip)]
+    pub keep_verified_bundles: bool,
 }
 
 /// Where the build provenance is written: `--output-dir` or the working
@@ -366,6 +371,7 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         artifacts,
         skipped,
         provenance: None,
+        keep_verified_bundles: false,
     })
 }
 

@@ -133,7 +133,10 @@ fn layers_hold() {
             "provenance",
             &["sign", "verify", "report", "inputs", "upload", "pipeline"],
         ),
-        ("sign", &["report", "upload", "pipeline"]),
+        ("sign", &["report", "upload", "pipeline", "inputs"]),
+        // The stages after signing take their settings as plain values too.
+        ("upload", &["inputs", "pipeline"]),
+        ("pipeline", &["inputs"]),
         ("report", &["publish", "error"]),
     ];
     let mut broken = Vec::new();

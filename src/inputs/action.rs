@@ -10,9 +10,12 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::upload::{self, UploadLayer, UploadSettings, Vocabulary};
-use super::{Env, SettingsError, SignLayer, SignSettings};
+use super::upload::{self, UploadLayer, Vocabulary};
+use super::{Env, SettingsError, SignLayer};
 use crate::oidc::{Secret, TokenOrigin};
+use crate::pipeline::SignCommand;
+use crate::sign::SignSettings;
+use crate::upload::UploadSettings;
 use clap::ValueEnum as _;
 
 use crate::vocab::{InstanceName, RekorVersion, ReleaseMode};
@@ -49,7 +52,8 @@ pub struct ActionInputs {
 /// `action`, resolved.
 #[derive(Debug, Clone)]
 pub struct ActionSettings {
-    pub sign: SignSettings,
+    /// What to sign, and the release the bundles go to.
+    pub command: SignCommand,
     /// Download each uploaded asset and check it is the verified bundle.
     pub verify: bool,
     /// `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY` (absent outside Actions).
@@ -201,16 +205,15 @@ impl ActionSettings {
             upload_artifacts: boolean("upload-artifacts", inputs.upload_artifacts)?,
         };
         let verify = boolean("verify", inputs.verify)?.unwrap_or(true);
-        let mut sign = SignSettings::resolve(layer, env)?;
+        let sign = SignSettings::resolve(layer, env)?;
         let upload: Option<UploadSettings> = upload::resolve(
             upload_layer,
             env,
             overwrite.unwrap_or(false),
             Vocabulary::Action,
         )?;
-        sign.upload = upload;
         Ok(ActionSettings {
-            sign,
+            command: SignCommand { sign, upload },
             verify,
             output_file: env.get("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
@@ -256,7 +259,10 @@ mod tests {
     #[test]
     fn instance_input() {
         let s = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_INSTANCE", "github")]).unwrap();
-        assert_eq!(s.sign.instance.base, crate::trust::BaseInstance::GitHub);
+        assert_eq!(
+            s.command.sign.instance.base,
+            crate::trust::BaseInstance::GitHub
+        );
         let e = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_INSTANCE", "gitlab")]).unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -286,7 +292,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            s.sign.instance.base,
+            s.command.sign.instance.base,
             crate::trust::BaseInstance::Files {
                 signing_config: "s.json".into(),
                 trusted_root: "r.json".into()
@@ -370,13 +376,16 @@ mod tests {
         // A later duplicate wins in a snapshot; drop the empty defaults above.
         env.retain(|(k, v)| !(*k == "INPUT_RELEASE-TAG" && v.is_empty()));
         let s = resolve(&env).unwrap();
-        assert_eq!(s.sign.inputs, ["dist/*.tar.gz", "dist/a", "b.whl"]);
-        assert_eq!(s.sign.instance.rekor_version, Some(RekorVersion::V2));
-        assert!(s.sign.overwrite && s.verify);
-        let up = s.sign.upload.unwrap();
+        assert_eq!(s.command.sign.inputs, ["dist/*.tar.gz", "dist/a", "b.whl"]);
+        assert_eq!(
+            s.command.sign.instance.rekor_version,
+            Some(RekorVersion::V2)
+        );
+        assert!(s.command.sign.overwrite && s.verify);
+        let up = s.command.upload.unwrap();
         assert_eq!((up.tag.as_str(), up.token.expose()), ("v2", "ghs_secret"));
         assert!(up.overwrite);
-        let (origin, token) = s.sign.identity.explicit.unwrap();
+        let (origin, token) = s.command.sign.identity.explicit.unwrap();
         assert_eq!(
             (origin, token.expose()),
             (TokenOrigin::ActionInput, "eyJ.x.y")
@@ -387,10 +396,10 @@ mod tests {
     fn upload_defaults_to_the_tag_of_the_ref() {
         let mut env = JOB.to_vec();
         env.push(("INPUT_INPUTS", "a"));
-        let up = resolve(&env).unwrap().sign.upload.unwrap();
+        let up = resolve(&env).unwrap().command.upload.unwrap();
         assert_eq!(up.tag, "v1.0.0");
         env[0] = ("GITHUB_REF", "refs/heads/main");
-        assert!(resolve(&env).unwrap().sign.upload.is_none());
+        assert!(resolve(&env).unwrap().command.upload.is_none());
     }
 
     #[test]

@@ -27,9 +27,10 @@ use crate::verify::settings::VerifySettings;
 pub use action::ActionSettings;
 pub use cli::Cli;
 use cli::{CliCommand, GlobalArgs, SignArgs};
-pub use upload::UploadSettings;
 
 use crate::oidc::{ActionsTokenRequest, IdentitySettings, Secret, TokenOrigin};
+use crate::pipeline::SignCommand;
+use crate::sign::{ProvenanceSettings, SignSettings};
 use crate::text;
 use crate::trust::{BaseInstance, InstanceSettings};
 use crate::vocab::{GitHubServer, InstanceName, RekorVersion};
@@ -104,42 +105,12 @@ pub enum Verbosity {
 
 #[derive(Debug, Clone)]
 pub enum Command {
-    Sign(SignSettings),
+    Sign(SignCommand),
     Verify(VerifySettings),
     /// The GitHub Action: `sign` configured by `INPUT_*`, then upload and check.
     Action(ActionSettings),
     /// `completions` or `man`: nothing to resolve.
     Docs(cli::Docs),
-}
-
-/// `sign`, resolved.
-#[derive(Debug, Clone)]
-pub struct SignSettings {
-    /// The PATH|DIR|GLOB arguments, as given (expanded by [`crate::plan`]).
-    pub inputs: Vec<String>,
-    pub recursive: bool,
-    pub output_dir: Option<PathBuf>,
-    pub overwrite: bool,
-    pub dry_run: bool,
-    pub jobs: NonZeroUsize,
-    pub identity: IdentitySettings,
-    pub instance: InstanceSettings,
-    /// Upload the bundles to a GitHub release after signing.
-    pub upload: Option<UploadSettings>,
-    /// Sign even when the token's repository is private or internal, though
-    /// a public instance's log then publishes its name and workflow path.
-    pub allow_private_repository: bool,
-    /// `--provenance`: also sign the run's build provenance.
-    pub provenance: Option<ProvenanceSettings>,
-}
-
-/// `--provenance`, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvenanceSettings {
-    /// `--provenance-name` (checked when the plan names the file).
-    pub name: Option<String>,
-    /// `GITHUB_SERVER_URL`, which the predicate's URIs start with.
-    pub server_url: Option<GitHubServer>,
 }
 
 /// A configuration source for `sign`, every value optional; see the module doc.
@@ -297,10 +268,9 @@ impl Settings {
                     publish: args.upload.publish.then_some(true),
                     upload_artifacts: args.upload.upload_artifacts.then_some(true),
                 };
-                let mut sign = SignSettings::resolve(SignLayer::from_args(*args), env)?;
-                sign.upload =
-                    upload::resolve(upload, env, sign.overwrite, upload::Vocabulary::Cli)?;
-                Command::Sign(sign)
+                let sign = SignSettings::resolve(SignLayer::from_args(*args), env)?;
+                let upload = upload::resolve(upload, env, sign.overwrite, upload::Vocabulary::Cli)?;
+                Command::Sign(SignCommand { sign, upload })
             }
             CliCommand::Action => {
                 Command::Action(ActionSettings::resolve(action::read(env)?, env)?)
@@ -495,7 +465,6 @@ impl SignSettings {
                 .unwrap_or(NonZeroUsize::new(DEFAULT_JOBS).expect("non-zero default")),
             identity,
             instance,
-            upload: None,
             allow_private_repository: l.allow_private_repository.unwrap_or(false),
             provenance: match l.provenance.unwrap_or(false) {
                 true => Some(ProvenanceSettings {
@@ -533,7 +502,7 @@ mod tests {
 
     fn sign(args: &[&str], env: &[(&str, &str)]) -> SignSettings {
         match resolve(args, env).unwrap().command {
-            Command::Sign(s) => s,
+            Command::Sign(s) => s.sign,
             other => panic!("{other:?}"),
         }
     }

@@ -10,26 +10,9 @@
 use super::Env;
 use crate::github::GITHUB_COM_API;
 use crate::oidc::Secret;
+use crate::upload::UploadSettings;
 use crate::vocab::ReleaseMode;
 use crate::vocab::Repo;
-
-/// A resolved upload target.
-#[derive(Debug, Clone)]
-pub struct UploadSettings {
-    pub api_url: String,
-    pub repo: Repo,
-    pub tag: String,
-    pub token: Secret,
-    /// Replace an asset whose content differs (otherwise that is an error).
-    pub overwrite: bool,
-    pub mode: ReleaseMode,
-    /// Publish the draft once every upload verified.
-    pub publish: bool,
-    /// Upload the artifacts too, not only their bundles.
-    pub upload_artifacts: bool,
-    /// The commit a new draft's tag will point at (`GITHUB_SHA`).
-    pub target_commitish: Option<String>,
-}
 
 /// The GitHub REST API's base: `GITHUB_API_URL` (GitHub Enterprise Server's
 /// `https://HOST/api/v3`), else github.com's, without a trailing slash.

@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod clients;
 mod outcome;
 pub mod provenance;
+mod settings;
 
 pub mod session;
 
@@ -17,7 +18,6 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 
-use crate::inputs::SignSettings;
 use crate::net::{self, RetryPolicy};
 use crate::oidc::{Secret, TokenObserver, TokenSource};
 use crate::plan::Plan;
@@ -31,6 +31,7 @@ pub use outcome::{
     SignReport, SubjectReport,
 };
 use session::{Session, SessionError};
+pub use settings::{ProvenanceSettings, SignSettings};
 
 /// Observes a run as it happens; the binary draws progress from it.
 pub trait Progress: Send + Sync {
@@ -214,7 +215,7 @@ pub async fn run(
     //    token or request is needed to report those failures. Uploading is
     //    different: a re-run after a failed upload keeps the bundles that
     //    verify for the run's identity, which needs the token and trust.
-    let uploading = settings.upload.is_some();
+    let uploading = plan.keep_verified_bundles;
     let all_blocked = plan.artifacts.iter().all(|a| a.blocked_by_existing_bundle);
     if all_blocked && (!uploading || plan.artifacts.is_empty()) {
         return Ok(SignRun {
