@@ -327,7 +327,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            s.sign.instance.base,
+            s.command.sign.instance.base,
             crate::trust::BaseInstance::Tuf {
                 url: "https://tuf.example".into(),
                 root: "root.json".into()
