@@ -597,3 +597,59 @@ async fn missing_tag_ref_is_a_clear_error() {
     .await;
     assert_eq!(code(&o), 0);
 }
+
+/// A private repository's release, looked at with a token and no trust
+/// chosen, is verified under GitHub's Sigstore instance (where such releases
+/// are signed) and the output says so; a trust named on the command line is
+/// kept. The sandbox's bundles chain to the sandbox, not to GitHub's Fulcio,
+/// so under GitHub's instance they fail: what is shown is the choice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_repository_is_verified_with_githubs_instance() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    sandbox.github().set_repo_private(REPO, true);
+    let consumer = Work::new();
+    let note =
+        format!("{REPO} is private, so its releases are verified with GitHub's Sigstore instance");
+    let default_trust = || {
+        let mut cmd = bin(consumer.dir.path());
+        cmd.args(["verify", "--release", &format!("{REPO}@{TAG}"), "--offline"])
+            .env("GITHUB_API_URL", &sandbox.urls().github_api)
+            .timeout(BOUND);
+        cmd
+    };
+
+    let mut cmd = default_trust();
+    cmd.env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&note)
+            || String::from_utf8_lossy(&o.stderr).contains(&note),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("✅ Verified"), "{}", stdout(&o));
+
+    // Anonymously the repository is invisible, as on GitHub.
+    let o = run(default_trust()).await;
+    assert_eq!(
+        code(&o),
+        2,
+        "{}\n{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("private repositories need GITHUB_TOKEN"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // A trust given explicitly is the one used.
+    let mut cmd = verify_release(&sandbox, &consumer, &[]);
+    cmd.env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(!stdout(&o).contains(&note), "{}", stdout(&o));
+}

@@ -32,7 +32,7 @@
 //!
 //! It does not touch fault injection (`faults`), trust material or other services.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -218,6 +218,8 @@ struct Store {
     next_id: u64,
     /// repo -> whether releases created through the API are immutable.
     repos: HashMap<String, bool>,
+    /// Private repositories: hidden (404) from callers without the token.
+    private: HashSet<String>,
     releases: BTreeMap<u64, Release>,
     /// Asset names whose next upload is stored corrupted (see
     /// [`GitHub::corrupt_next_upload`]).
@@ -461,6 +463,19 @@ impl GitHub {
     /// answer 404, as on GitHub.
     pub fn add_repo(&self, repo: &str) {
         self.state.lock().ensure_repo(repo);
+    }
+
+    /// Make `repo` private (or public again), creating it: as on GitHub, a
+    /// caller without the token then gets 404 for everything in it, and
+    /// `GET /repos/{owner}/{repo}` says `"private": true`.
+    pub fn set_repo_private(&self, repo: &str, private: bool) {
+        let mut st = self.state.lock();
+        st.ensure_repo(repo);
+        if private {
+            st.private.insert(repo.to_owned());
+        } else {
+            st.private.remove(repo);
+        }
     }
 
     /// Whether releases later created through the API in `repo` are immutable (the
@@ -977,6 +992,7 @@ pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
 /// and under `/api/v3` (GitHub Enterprise Server).
 fn release_routes<S: HasGitHub>() -> Router<Arc<S>> {
     Router::new()
+        .route("/repos/{owner}/{repo}", get(get_repo::<S>))
         .route(
             "/repos/{owner}/{repo}/releases",
             get(list_releases::<S>).post(create_release::<S>),
@@ -1070,6 +1086,14 @@ impl<S: HasGitHub> FromRequestParts<Arc<S>> for Caller<S> {
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<S>) -> Result<Self, ApiError> {
         let authed = state.github().authenticate(&parts.headers)?;
+        // GitHub answers 404, not 403, for a private repository asked about
+        // without a token: it does not say the repository exists.
+        if !authed {
+            let RepoName(repo) = RepoName::from_request_parts(parts, state).await?;
+            if state.github().state.lock().private.contains(&repo) {
+                return Err(ApiError::NotFound);
+            }
+        }
         Ok(Caller {
             state: state.clone(),
             authed,
@@ -1239,6 +1263,27 @@ async fn list_releases<S: HasGitHub>(
         st.list_lie,
     );
     Ok(json_page(page, link))
+}
+
+/// `GET /repos/{owner}/{repo}`: the fields a client reads to tell a
+/// private repository (`private`, `visibility`) from a public one.
+async fn get_repo<S: HasGitHub>(caller: Caller<S>, RepoName(repo): RepoName) -> ApiResult {
+    let gh = caller.github();
+    let st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let private = st.private.contains(&repo);
+    let (owner, name) = repo.split_once('/').unwrap_or((repo.as_str(), ""));
+    Ok(Json(json!({
+        "id": crate::oidc::pseudo_id(&repo),
+        "name": name,
+        "full_name": repo,
+        "owner": { "login": owner },
+        "private": private,
+        "visibility": if private { "private" } else { "public" },
+        "html_url": format!("https://github.com/{repo}"),
+        "url": format!("{}/repos/{repo}", gh.api_base),
+    }))
+    .into_response())
 }
 
 async fn release_by_tag<S: HasGitHub>(
@@ -1914,6 +1959,33 @@ mod tests {
 
     async fn json(resp: reqwest::Response) -> Value {
         resp.json().await.unwrap()
+    }
+
+    /// A private repository is a 404 to a caller without the token, for the
+    /// repository itself and everything in it; with the token it says so.
+    #[tokio::test]
+    async fn private_repositories_are_hidden_without_the_token() {
+        let s = Server::start().await;
+        s.gh.create_release(REPO, "v1.0.0", ReleaseSpec::published());
+        let public = json(s.get("").send().await.unwrap()).await;
+        assert_eq!(
+            (public["private"].as_bool(), public["full_name"].as_str()),
+            (Some(false), Some(REPO))
+        );
+        s.gh.set_repo_private(REPO, true);
+        for path in ["", "/releases", "/releases/tags/v1.0.0"] {
+            assert_eq!(s.get(path).send().await.unwrap().status(), 404, "{path}");
+            assert_eq!(
+                s.authed(s.get(path)).send().await.unwrap().status(),
+                200,
+                "{path}"
+            );
+        }
+        let private = json(s.authed(s.get("")).send().await.unwrap()).await;
+        assert_eq!(
+            (private["private"].as_bool(), private["visibility"].as_str()),
+            (Some(true), Some("private"))
+        );
     }
 
     #[tokio::test]

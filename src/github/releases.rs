@@ -50,14 +50,48 @@ impl Releases {
         }
         // Several drafts may share a tag (matrix jobs): the oldest, as
         // `release-mode: draft` settles on.
-        if let Some(oldest) = self.all_for_tag(tag).await?.into_iter().next() {
-            return Ok(oldest);
+        // A listing that is 404 too: no such repository, or one this client
+        // may not see (GitHub hides private repositories from anonymous
+        // callers): no release, with the fix for how we looked.
+        match self.all_for_tag(tag).await {
+            Ok(all) => {
+                if let Some(oldest) = all.into_iter().next() {
+                    return Ok(oldest);
+                }
+            }
+            Err(ReleaseError::Api {
+                cause: ApiFailure::Status { status: 404, .. },
+                ..
+            }) => {}
+            Err(e) => return Err(e),
         }
         Err(ReleaseError::NoRelease {
             repo: self.repo.clone(),
             tag: tag.to_owned(),
             anonymous: self.anonymous,
         })
+    }
+
+    /// Whether the repository is private (`GET /repos/{owner}/{repo}`). A
+    /// repository this client cannot see is not known to be private: the
+    /// release lookup that follows says what is wrong with it.
+    pub(crate) async fn is_private(&self, tag: &str) -> Result<bool, ReleaseError> {
+        /// The field read of a repository.
+        #[derive(serde::Deserialize)]
+        struct Repository {
+            private: bool,
+        }
+        let url = self.repo_url();
+        match self.retrying(|| self.get_json::<Repository>(&url)).await {
+            Ok(r) => Ok(r.private),
+            Err((_, ApiFailure::Status { status: 404, .. })) => Ok(false),
+            Err((attempts, e)) => Err(self.classify(e, |cause| ReleaseError::Api {
+                what: "reading the repository's visibility".to_owned(),
+                tag: tag.to_owned(),
+                attempts,
+                cause,
+            })),
+        }
     }
 
     /// The commit `tag` points at (`git/ref/tags/<tag>`), annotated tags

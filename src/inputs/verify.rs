@@ -170,6 +170,11 @@ fn release_source(
         overwrite: args.overwrite,
         require_all: args.require_all,
         allow_other_commits: args.allow_other_commits,
+        instance_by_visibility: args.instance.is_none()
+            && !args.staging
+            && args.trust_config.is_none()
+            && args.trusted_root.is_none()
+            && args.tuf_url.is_none(),
     })
 }
 

@@ -432,7 +432,20 @@ async fn run_release(
     settings: &VerifySettings,
     source: &ReleaseSource,
 ) -> Result<Outcome, VerifyError> {
-    let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
+    // A private repository's releases are signed on GitHub's instance (no
+    // public log): with no trust chosen, that is the one they verify under.
+    let private = source.instance_by_visibility
+        && source.token.is_some()
+        && release::is_private(source).await?;
+    let github = VerifyTrust::Instance(trust::BaseInstance::GitHub);
+    let trust = if private { &github } else { &settings.trust };
+    let (instance, root, mut warnings) = load_root(trust, settings.offline).await?;
+    if private {
+        warnings.push(format!(
+            "{} is private, so its releases are verified with GitHub's Sigstore instance (where GitHub's attest action and `sign --instance github` sign them, with no public log); pass --instance public-good if they were signed on the public-good instance",
+            source.repo
+        ));
+    }
     if settings.policy.accepts_any_identity() {
         warnings.push(format!(
             "no --cert-identity or --cert-identity-regexp: any workflow of {} is accepted; pin the signer with the command below",

@@ -56,6 +56,18 @@ pub struct ReleaseResults {
     pub warnings: Vec<String>,
 }
 
+/// Whether the release's repository is private, asked with the source's
+/// token (anonymously a private repository is invisible, and never asked).
+pub(crate) async fn is_private(source: &ReleaseSource) -> Result<bool, VerifyError> {
+    let releases = Releases::with_token(
+        &source.api_url,
+        source.repo.clone(),
+        source.token.as_ref(),
+        RetryPolicy::default(),
+    )?;
+    Ok(releases.is_private(&source.tag).await?)
+}
+
 /// Verify every (matching) asset of the release that has a bundle.
 pub async fn run(
     source: &ReleaseSource,

@@ -53,6 +53,10 @@ pub struct ReleaseSource {
     pub require_all: bool,
     /// Accept assets signed at any commit, not only at the tag's.
     pub allow_other_commits: bool,
+    /// No trust was chosen: a private repository's releases (seen with a
+    /// token) are verified with GitHub's Sigstore instance, where they are
+    /// signed (GitHub's attest action does; sign's refusal recommends it).
+    pub instance_by_visibility: bool,
 }
 
 /// What to trust.
