@@ -59,13 +59,17 @@ pub struct ReleaseResults {
 /// Whether the release's repository is private, asked with the source's
 /// token (anonymously a private repository is invisible, and never asked).
 pub(crate) async fn is_private(source: &ReleaseSource) -> Result<bool, VerifyError> {
-    let releases = Releases::with_token(
+    Ok(client(source)?.is_private(&source.tag).await?)
+}
+
+/// The release client for `source`, with its token if it has one.
+fn client(source: &ReleaseSource) -> Result<Releases, VerifyError> {
+    Ok(Releases::with_token(
         &source.api_url,
         source.repo.clone(),
         source.token.as_ref(),
         RetryPolicy::default(),
-    )?;
-    Ok(releases.is_private(&source.tag).await?)
+    )?)
 }
 
 /// Verify every (matching) asset of the release that has a bundle.
@@ -77,12 +81,7 @@ pub async fn run(
     jobs: std::num::NonZeroUsize,
 ) -> Result<ReleaseResults, VerifyError> {
     // 1. The release and its assets: one listing, no clone, token optional.
-    let releases = Releases::with_token(
-        &source.api_url,
-        source.repo.clone(),
-        source.token.as_ref(),
-        RetryPolicy::default(),
-    )?;
+    let releases = client(source)?;
     let release = releases.find(&source.tag).await?;
     // 2. The tag's commit: an asset signed by another run of the
     //    repository's workflow (an older release's, re-uploaded here) is
