@@ -101,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
         &["sign", "dist/", "--trust-config", &trust, "--dry-run"],
     )?;
 
-    step("Signing dist/ as a GitHub Actions job and uploading the bundles to release v1.0.0");
+    step("Signing dist/ as a GitHub Actions job, with build provenance, and uploading it all to release v1.0.0");
     anyhow::ensure!(
         run(
             &bin,
@@ -114,7 +114,8 @@ async fn main() -> anyhow::Result<()> {
                 &trust,
                 "--upload",
                 "--release-tag",
-                "v1.0.0"
+                "v1.0.0",
+                "--provenance"
             ]
         )?,
         "signing failed"
@@ -127,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
             .count()
     };
     println!(
-        "  Fulcio issued {} certificate for 3 artifacts; Rekor logged {} entries; the TSA stamped {}.",
+        "  Fulcio issued {} certificate for 3 artifacts and their provenance; Rekor logged {} entries; the TSA stamped {}.",
         posts(Service::Fulcio, "/api/v2/signingCert"),
         posts(Service::RekorV1, "/api/v1/log/entries"),
         posts(Service::Tsa, "/api/v1/timestamp"),
@@ -162,6 +163,32 @@ async fn main() -> anyhow::Result<()> {
             ],
         )?,
         "verification failed"
+    );
+
+    step("Verifying the artifacts against their build provenance (the SLSA statement)");
+    let provenance = format!(
+        "{}-v1.0.0.intoto.jsonl",
+        repo.rsplit('/').next().unwrap_or(repo)
+    );
+    anyhow::ensure!(
+        run(
+            &bin,
+            &work,
+            &sandbox,
+            &[
+                "verify",
+                "dist/",
+                "--provenance",
+                &provenance,
+                "--trust-config",
+                &trust,
+                "--cert-identity",
+                &identity,
+                "--cert-oidc-issuer",
+                &issuer
+            ],
+        )?,
+        "provenance verification failed"
     );
 
     step("Tampering with an artifact: verification must fail");
