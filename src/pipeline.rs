@@ -52,6 +52,7 @@ where
         output_dir: settings.output_dir.as_deref(),
         overwrite: settings.overwrite,
     })?;
+    plan.keep_verified_bundles = command.upload.is_some();
     if let Some(p) = &settings.provenance {
         let up = command.upload.as_ref();
         let name = crate::provenance::file_name(
@@ -66,10 +67,9 @@ where
             settings.output_dir.as_deref(),
             // A re-run after a failed upload keeps the bundles that still
             // verify and signs the provenance about them again.
-            settings.overwrite || command.upload.is_some(),
+            settings.overwrite || plan.keep_verified_bundles,
         )?);
     }
-    plan.keep_verified_bundles = command.upload.is_some();
     if settings.dry_run {
         return Ok(SignRun {
             report: sign::dry_run(settings, plan).await?,
