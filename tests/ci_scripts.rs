@@ -40,8 +40,14 @@ fn ci_installs_through_sudo_when_not_root() {
         "id",
         r#"[ "$1" = -u ] && echo 1000 || echo "uid=1000(runner)""#,
     );
-    // sudo runs nothing: it records what would have run as root.
-    shim("sudo", &format!(r#"echo "root: $*" >> {}"#, log.display()));
+    // sudo runs nothing: it records what would have run as root, and reads
+    // its input as the command it stands for would (`printf | sudo tee`): a
+    // writer into a pipe whose reader exited first dies of SIGPIPE, exit 141
+    // under pipefail, depending on which side the scheduler runs first.
+    shim(
+        "sudo",
+        &format!(r#"echo "root: $*" >> {}; cat > /dev/null"#, log.display()),
+    );
     let user = format!(r#"echo "user: $(basename "$0") $*" >> {}"#, log.display());
     shim(
         "apt-get",
