@@ -8,12 +8,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
+use releasekit_sandbox::tsa::TimestampAuthority;
 use releasekit_sandbox::Sandbox;
 use releasekit_sign::verify::cache::CachingVerifier;
 use serde_json::Value;
 use sigstore_trust_root::TrustedRoot;
 use sigstore_types::bundle::Rfc3161Timestamp;
-use sigstore_types::{Bundle, Sha256Hash, SignatureContent};
+use sigstore_types::{Bundle, Sha256Hash, SignatureContent, TimestampToken};
 use sigstore_verify::VerificationPolicy;
 
 use crate::util::{signed, Work};
@@ -140,6 +141,8 @@ async fn tampered_bundles_with_a_cached_certificate_get_the_full_verdict() {
         assert_eq!(cached.integrated_time(), full.unwrap().integrated_time());
     }
     assert_eq!(v.cached_certificates(), 1);
+    // a.bin's second verification and both of b.bin's took the short path.
+    assert_eq!(v.short_path_accepts(), 3);
 
     let c = bundle_of(&work, "c.bin");
     let digest = digest_of(&work, "c.bin");
@@ -283,6 +286,7 @@ async fn tampered_bundles_with_a_cached_certificate_get_the_full_verdict() {
     assert!(same_verdict(&v, digest, &good, &other_issuer).is_err());
     same_verdict(&v, digest, &good, &policy).unwrap();
     assert_eq!(v.cached_certificates(), 1);
+    assert_eq!(v.short_path_accepts(), 4);
 }
 
 /// A second run's certificate is not the cached one: it is checked in full
@@ -446,4 +450,320 @@ async fn certificate_chains_with_intermediates_are_not_cached() {
         1,
         "v0.2 leaf and v0.3 certificate share an entry"
     );
+}
+
+/// The signature a bundle's timestamps are over.
+fn signature_of(b: &Bundle) -> Vec<u8> {
+    match &b.content {
+        SignatureContent::MessageSignature(m) => m.signature.as_bytes().to_vec(),
+        other => panic!("a message signature bundle, not {other:?}"),
+    }
+}
+
+/// A DER `TimeStampResp` from `tsa` over SHA-256(`signature`), as a client asks.
+fn token_from(tsa: &TimestampAuthority, signature: &[u8]) -> Vec<u8> {
+    use der::Encode as _;
+    use sha2::Digest as _;
+    let request = x509_tsp::TimeStampReq {
+        version: x509_tsp::TspVersion::V1,
+        message_imprint: x509_tsp::MessageImprint {
+            hash_algorithm: x509_cert::spki::AlgorithmIdentifier {
+                oid: const_oid::db::rfc5912::ID_SHA_256,
+                parameters: None,
+            },
+            hashed_message: der::asn1::OctetString::new(sha2::Sha256::digest(signature).to_vec())
+                .unwrap(),
+        },
+        req_policy: None,
+        nonce: None,
+        cert_req: true,
+        extensions: None,
+    };
+    tsa.timestamp(&request.to_der().unwrap()).unwrap()
+}
+
+/// `b` with `token` as its one RFC 3161 timestamp (none when `None`).
+fn with_token(b: &Bundle, token: Option<Vec<u8>>) -> Bundle {
+    let mut b = b.clone();
+    b.verification_material
+        .timestamp_verification_data
+        .rfc3161_timestamps = token
+        .map(|t| vec![Rfc3161Timestamp::new(TimestampToken::new(t))])
+        .unwrap_or_default();
+    b
+}
+
+/// The bundle's token as DER.
+fn token_of(b: &Bundle) -> Vec<u8> {
+    b.verification_material
+        .timestamp_verification_data
+        .rfc3161_timestamps[0]
+        .signed_timestamp
+        .as_bytes()
+        .to_vec()
+}
+
+/// `der` with one bit of the first occurrence of `part` flipped.
+fn flip_within(der: &[u8], part: &[u8]) -> Vec<u8> {
+    let at = der
+        .windows(part.len())
+        .position(|w| w == part)
+        .expect("the part is in the token");
+    let mut out = der.to_vec();
+    out[at + part.len() / 2] ^= 0x01;
+    out
+}
+
+/// The sandbox's trusted root with its timestamp authority's chain replaced
+/// by `chain` (leaf first) and its window by `valid_for`, if given.
+fn root_with_tsa(
+    sandbox: &Sandbox,
+    chain: &[Vec<u8>],
+    end: Option<jiff::Timestamp>,
+) -> TrustedRoot {
+    let mut root = json(sandbox.trusted_root_path());
+    let tsa = &mut root["timestampAuthorities"][0];
+    tsa["certChain"]["certificates"] = chain
+        .iter()
+        .map(|der| serde_json::json!({ "rawBytes": B64.encode(der) }))
+        .collect();
+    if let Some(end) = end {
+        tsa["validFor"]["end"] = Value::String(end.to_string());
+    }
+    TrustedRoot::from_json(&root.to_string()).unwrap()
+}
+
+/// With the certificate cached, RFC 3161 timestamps are checked by the
+/// short path (the authority's chain once): genuine tokens, in either form a
+/// bundle may carry, pass there; every token one check refuses gets the full
+/// verification's verdict.
+#[tokio::test(flavor = "multi_thread")]
+async fn timestamps_on_the_short_path_get_the_full_verdict() {
+    use der::{Decode as _, Encode as _};
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin", "b.bin", "c.bin"]).await;
+    let root = TrustedRoot::from_file(sandbox.trusted_root_path()).unwrap();
+    let v = CachingVerifier::new(&root).unwrap();
+    let policy = strict(&sandbox);
+    same_verdict(
+        &v,
+        digest_of(&work, "a.bin"),
+        &bundle(&bundle_of(&work, "a.bin")),
+        &policy,
+    )
+    .unwrap();
+
+    let b = bundle(&bundle_of(&work, "b.bin"));
+    let digest = digest_of(&work, "b.bin");
+    let accepts = v.short_path_accepts();
+    let verdict = v.verify(digest, &b, &policy).unwrap();
+    assert_eq!(v.short_path_accepts(), accepts + 1, "not on the short path");
+    let full = v.uncached().verify(digest, &b, &policy).unwrap();
+    assert_eq!(verdict.verified_timestamps(), full.verified_timestamps());
+    assert_eq!(
+        verdict.verified_timestamps().len(),
+        2,
+        "the token's time and the log's"
+    );
+
+    // The token as a bare ContentInfo (TimeStampToken), as some clients store it.
+    let token = token_of(&b);
+    let response = x509_tsp::TimeStampResp::from_der(&token).unwrap();
+    let bare = response
+        .time_stamp_token
+        .as_ref()
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let accepts = v.short_path_accepts();
+    same_verdict(&v, digest, &with_token(&b, Some(bare.clone())), &policy).unwrap();
+    assert_eq!(v.short_path_accepts(), accepts + 1, "not on the short path");
+
+    let signed_data = response
+        .time_stamp_token
+        .unwrap()
+        .content
+        .decode_as::<cms::signed_data::SignedData>()
+        .unwrap();
+    let signer = signed_data.signer_infos.0.get(0).unwrap();
+    let tst_info = x509_tsp::TstInfo::from_der(
+        signed_data
+            .encap_content_info
+            .econtent
+            .as_ref()
+            .unwrap()
+            .value(),
+    )
+    .unwrap();
+    let message_digest = signer
+        .signed_attrs
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|a| a.oid == const_oid::db::rfc6268::ID_MESSAGE_DIGEST)
+        .unwrap()
+        .values
+        .get(0)
+        .unwrap()
+        .value()
+        .to_vec();
+
+    let other_tsa =
+        TimestampAuthority::generate(std::time::SystemTime::now() - Duration::from_secs(3600));
+    let a_signature = signature_of(&bundle(&bundle_of(&work, "a.bin")));
+    let mut rejected = token.clone();
+    let status = [0x30, 0x03, 0x02, 0x01, 0x00];
+    let at = rejected.windows(5).position(|w| w == status).unwrap();
+    rejected[at + 4] = 2;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "from a TSA the root does not list",
+            token_from(&other_tsa, &signature_of(&b)),
+        ),
+        (
+            "over another signature",
+            token_from(sandbox_tsa(&sandbox), &a_signature),
+        ),
+        (
+            "its CMS signature",
+            flip_within(&token, signer.signature.as_bytes()),
+        ),
+        (
+            "its serial number (TSTInfo)",
+            flip_within(&token, tst_info.serial_number.as_bytes()),
+        ),
+        (
+            "its message-digest attribute",
+            flip_within(&token, &message_digest),
+        ),
+        (
+            "bare, its CMS signature",
+            flip_within(&bare, signer.signature.as_bytes()),
+        ),
+        ("status rejection", rejected),
+        ("not DER", b"not a token".to_vec()),
+    ];
+    let accepts = v.short_path_accepts();
+    for (what, token) in cases {
+        let verdict = same_verdict(&v, digest, &with_token(&b, Some(token)), &policy);
+        assert!(verdict.is_err(), "a token with {what} accepted");
+    }
+    assert_eq!(v.short_path_accepts(), accepts);
+    same_verdict(&v, digest, &b, &policy).unwrap();
+}
+
+/// The sandbox's own TSA.
+fn sandbox_tsa(sandbox: &Sandbox) -> &TimestampAuthority {
+    &sandbox.shared().tsa
+}
+
+/// The TSA's certificate is checked once and then known for its validity:
+/// a genuine token signed after the TSA's certificate expired is refused,
+/// with or without the cache.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timestamp_after_the_tsa_certificate_expired_is_refused() {
+    use der::Decode as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin", "b.bin", "c.bin"]).await;
+    // A TSA whose certificates expire a few seconds from now.
+    let ten_years = Duration::from_secs(10 * 365 * 24 * 3600);
+    let tsa = TimestampAuthority::generate(
+        std::time::SystemTime::now() + Duration::from_secs(6) - ten_years,
+    );
+    let leaf = x509_cert::Certificate::from_der(&tsa.chain_der()[0]).unwrap();
+    let not_after = leaf.tbs_certificate.validity.not_after.to_system_time();
+    let wait = not_after
+        .duration_since(std::time::SystemTime::now())
+        .expect("the TSA certificate is still valid");
+    assert!(wait < Duration::from_secs(30), "{wait:?}");
+    let root = root_with_tsa(&sandbox, &tsa.chain_der(), None);
+    let v = CachingVerifier::new(&root).unwrap();
+    let policy = strict(&sandbox);
+    let timestamped = |name: &str| {
+        let b = bundle(&bundle_of(&work, name));
+        with_token(&b, Some(token_from(&tsa, &signature_of(&b))))
+    };
+    same_verdict(
+        &v,
+        digest_of(&work, "a.bin"),
+        &timestamped("a.bin"),
+        &policy,
+    )
+    .unwrap();
+    same_verdict(
+        &v,
+        digest_of(&work, "b.bin"),
+        &timestamped("b.bin"),
+        &policy,
+    )
+    .unwrap();
+    assert_eq!(v.short_path_accepts(), 1);
+
+    tokio::time::sleep(wait + Duration::from_secs(2)).await;
+    let late = timestamped("c.bin");
+    let e = same_verdict(&v, digest_of(&work, "c.bin"), &late, &policy).unwrap_err();
+    assert!(e.contains("xpired"), "{e}");
+    assert_eq!(v.short_path_accepts(), 1);
+}
+
+/// A token signed after the TSA authority's `validFor` ends is refused,
+/// with or without the cache.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timestamp_after_the_tsa_authoritys_window_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin", "b.bin"]).await;
+    let end = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+    let root = root_with_tsa(&sandbox, &sandbox_tsa(&sandbox).chain_der(), Some(end));
+    let v = CachingVerifier::new(&root).unwrap();
+    let policy = strict(&sandbox);
+    let a = bundle(&bundle_of(&work, "a.bin"));
+    same_verdict(&v, digest_of(&work, "a.bin"), &a, &policy).unwrap();
+    same_verdict(&v, digest_of(&work, "a.bin"), &a, &policy).unwrap();
+    assert_eq!(v.short_path_accepts(), 1);
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let b = bundle(&bundle_of(&work, "b.bin"));
+    let late = with_token(
+        &b,
+        Some(token_from(sandbox_tsa(&sandbox), &signature_of(&b))),
+    );
+    let e = same_verdict(&v, digest_of(&work, "b.bin"), &late, &policy).unwrap_err();
+    assert!(e.contains("authority") || e.contains("valid"), "{e}");
+    assert_eq!(v.short_path_accepts(), 1);
+}
+
+/// A trusted root whose TSA chain ends at another root: the token's signer
+/// is the listed leaf, but the chain does not verify. With the signing
+/// certificate cached (from a bundle without a timestamp), the short path
+/// refuses it as the full verification does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tsa_chain_to_another_root_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin", "b.bin"]).await;
+    let other =
+        TimestampAuthority::generate(std::time::SystemTime::now() - Duration::from_secs(3600));
+    let chain = vec![
+        sandbox_tsa(&sandbox).chain_der()[0].clone(),
+        other.chain_der()[1].clone(),
+    ];
+    let root = root_with_tsa(&sandbox, &chain, None);
+    let v = CachingVerifier::new(&root).unwrap();
+    let policy = strict(&sandbox);
+    let a = bundle(&bundle_of(&work, "a.bin"));
+    same_verdict(
+        &v,
+        digest_of(&work, "a.bin"),
+        &with_token(&a, None),
+        &policy,
+    )
+    .unwrap();
+    assert_eq!(v.cached_certificates(), 1);
+    let b = bundle(&bundle_of(&work, "b.bin"));
+    let e = same_verdict(&v, digest_of(&work, "b.bin"), &b, &policy).unwrap_err();
+    assert!(e.contains("chain") || e.contains("TSA"), "{e}");
+    assert_eq!(v.short_path_accepts(), 0);
 }

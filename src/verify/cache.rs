@@ -49,10 +49,18 @@
 //! bundle's structure is validated with inclusion proofs required, as the
 //! full verification does. Any refusal again falls back to the full path.
 //!
+//! On that same path the RFC 3161 timestamps are taken out of the bundle
+//! sigstore-verify sees and checked by [`super::timestamp`], which verifies
+//! each authority's certificate chain once per run rather than once per
+//! token (the SET-authenticated integrated time still gives sigstore-verify a
+//! signing time). Every timestamp it accepts is one more time the
+//! certificate must cover, as in the full verification.
+//!
 //! Owns the cache and the checks it replaces; must not change a verdict,
 //! print, or know about files.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use const_oid::db::rfc5912::ID_KP_CODE_SIGNING;
@@ -61,7 +69,9 @@ use sigstore_bundle::{validate_bundle_with_options, ValidationOptions};
 use sigstore_crypto::{CertificateInfo, Checkpoint, Keyring};
 use sigstore_trust_root::TrustedRoot;
 use sigstore_types::bundle::VerificationMaterialContent;
-use sigstore_types::{Bundle, KindVersion, Sha256Hash, TimeRange, TransparencyLogEntry};
+use sigstore_types::{
+    Bundle, KindVersion, Sha256Hash, SignatureContent, TimeRange, TransparencyLogEntry,
+};
 use sigstore_verify::{
     CertificatePolicy, Error as SigError, VerificationPolicy, VerificationResult, Verifier,
 };
@@ -108,15 +118,21 @@ pub struct CachingVerifier {
     anchors: Vec<Anchor>,
     /// The trusted root's Rekor keys, for checkpoints on the short path.
     rekor_keys: Keyring,
+    /// The trusted root's timestamp authorities, for the short path.
+    timestamps: super::timestamp::Authorities,
     checked: RwLock<HashMap<Vec<u8>, Arc<Checked>>>,
+    /// Bundles accepted on the short path, for tests to tell the paths apart.
+    short_accepts: AtomicUsize,
 }
 
 /// A passed verification: sigstore-verify's result, and the authenticated
-/// Rekor v1 integrated time, which the short path established itself.
+/// Rekor v1 integrated time and signing times, which the short path
+/// established itself.
 #[derive(Debug)]
 pub struct Verdict {
     result: VerificationResult,
     integrated_time: Option<jiff::Timestamp>,
+    timestamps: Vec<jiff::Timestamp>,
 }
 
 impl Verdict {
@@ -130,10 +146,10 @@ impl Verdict {
     }
     /// Every authenticated signing time the certificate was checked at.
     pub fn verified_timestamps(&self) -> &[jiff::Timestamp] {
-        self.result.verified_timestamps()
+        &self.timestamps
     }
     /// sigstore-verify's own result (on the short path it checked neither the
-    /// chain nor the log: this module did).
+    /// chain, the log nor the RFC 3161 timestamps: this module did).
     pub fn inner(&self) -> &VerificationResult {
         &self.result
     }
@@ -143,6 +159,7 @@ impl From<VerificationResult> for Verdict {
     fn from(result: VerificationResult) -> Self {
         Verdict {
             integrated_time: result.integrated_time(),
+            timestamps: result.verified_timestamps().to_vec(),
             result,
         }
     }
@@ -167,7 +184,9 @@ impl CachingVerifier {
             requirements: crate::trust::Requirements::of(root),
             anchors,
             rekor_keys: root.rekor_keys()?,
+            timestamps: super::timestamp::Authorities::new(root),
             checked: RwLock::new(HashMap::new()),
+            short_accepts: AtomicUsize::new(0),
         })
     }
 
@@ -179,6 +198,11 @@ impl CachingVerifier {
     /// How many certificates have been checked in full and remembered.
     pub fn cached_certificates(&self) -> usize {
         self.read().len()
+    }
+
+    /// How many bundles the short path has accepted.
+    pub fn short_path_accepts(&self) -> usize {
+        self.short_accepts.load(Ordering::Relaxed)
     }
 
     /// Verify `bundle` for the artifact with SHA-256 `digest` under `policy`:
@@ -210,7 +234,10 @@ impl CachingVerifier {
         let known = self.read().get(leaf).cloned();
         match known {
             Some(checked) => match self.short(digest, bundle, policy, &checked) {
-                Some(verdict) => Ok(verdict),
+                Some(verdict) => {
+                    self.short_accepts.fetch_add(1, Ordering::Relaxed);
+                    Ok(verdict)
+                }
                 // Refused on the short path: the full path decides and words it.
                 None => self
                     .verifier
@@ -251,11 +278,40 @@ impl CachingVerifier {
             .with_require_inclusion_proof(true)
             .with_require_timestamp(false);
         validate_bundle_with_options(bundle, &required).ok()?;
-        let r = self
-            .verifier
-            .verify(digest, bundle, &no_chain.skip_tlog_unsafe())
-            .ok()?;
-        if !r.verified_timestamps().iter().all(|t| checked.covers(*t)) {
+        let tokens = &bundle
+            .verification_material
+            .timestamp_verification_data
+            .rfc3161_timestamps;
+        // sigstore-verify's order: the RFC 3161 times, then the integrated times.
+        let mut timestamps = Vec::with_capacity(tokens.len() + entries.len());
+        let r = if tokens.is_empty() {
+            self.verifier
+                .verify(digest, bundle, &no_chain.skip_tlog_unsafe())
+                .ok()?
+        } else {
+            let signature = match &bundle.content {
+                SignatureContent::MessageSignature(m) => &m.signature,
+                SignatureContent::DsseEnvelope(e) => &e.signature.sig,
+                _ => return None,
+            };
+            for token in tokens {
+                let time = self
+                    .timestamps
+                    .verify(token.signed_timestamp.as_bytes(), signature)?;
+                timestamps.push(time);
+            }
+            let mut untimestamped = bundle.clone();
+            untimestamped
+                .verification_material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .clear();
+            self.verifier
+                .verify(digest, &untimestamped, &no_chain.skip_tlog_unsafe())
+                .ok()?
+        };
+        timestamps.extend_from_slice(r.verified_timestamps());
+        if !timestamps.iter().all(|t| checked.covers(*t)) {
             return None;
         }
         let mut integrated_time: Option<jiff::Timestamp> = None;
@@ -266,6 +322,7 @@ impl CachingVerifier {
         Some(Verdict {
             result: r,
             integrated_time,
+            timestamps,
         })
     }
 

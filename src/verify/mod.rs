@@ -20,6 +20,7 @@ pub mod provenance;
 pub mod release;
 pub mod settings;
 pub mod targets;
+mod timestamp;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
