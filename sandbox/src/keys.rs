@@ -2,15 +2,26 @@
 //!
 //! Owns key generation, the DER SubjectPublicKeyInfo encoding, the Sigstore key id
 //! (SHA-256 over the SPKI DER) and signing. It does not know any wire format.
+//!
+//! Signing runs on aws-lc (the same key, imported once): a service signs up to
+//! three times per logged artifact (SET, checkpoint, timestamp), and the
+//! sandbox shares the bench's cores with the tools it measures, so its signing
+//! must not cost what RustCrypto's portable P-256 arithmetic does (a third of
+//! its CPU in a profile of a signing run).
 
-use p256::ecdsa::{signature::Signer as _, DerSignature, SigningKey};
-use p256::pkcs8::EncodePublicKey;
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use sha2::{Digest, Sha256};
 
 /// A P-256 key pair owned by one sandbox service.
 #[derive(Clone)]
 pub struct LogKey {
     signing: SigningKey,
+    /// The same key in aws-lc, which signs.
+    pair: Arc<EcdsaKeyPair>,
     spki_der: Vec<u8>,
 }
 
@@ -35,7 +46,16 @@ impl LogKey {
             .to_public_key_der()
             .expect("P-256 public keys always encode")
             .into_vec();
-        Self { signing, spki_der }
+        let pkcs8 = signing
+            .to_pkcs8_der()
+            .expect("P-256 private keys always encode");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_bytes())
+            .expect("aws-lc imports a P-256 PKCS#8 key");
+        Self {
+            signing,
+            pair: Arc::new(pair),
+            spki_der,
+        }
     }
 
     /// The DER SubjectPublicKeyInfo, as trusted roots carry it (`publicKey.rawBytes`).
@@ -50,8 +70,11 @@ impl LogKey {
 
     /// ECDSA-SHA256 over `message`, DER-encoded (the encoding Sigstore uses everywhere).
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        let sig: DerSignature = self.signing.sign(message);
-        sig.as_bytes().to_vec()
+        self.pair
+            .sign(&aws_lc_rs::rand::SystemRandom::new(), message)
+            .expect("aws-lc signs with a valid key")
+            .as_ref()
+            .to_vec()
     }
 
     /// The underlying key, for builders that take a `signature::Signer` (x509-cert, cms).

@@ -134,7 +134,7 @@ impl TimestampAuthority {
         let root_key = LogKey::generate();
         let key = LogKey::generate();
         let validity = validity(valid_from);
-        let root_signer = EcdsaP256Sha256(root_key.signing_key());
+        let root_signer = EcdsaP256Sha256(&root_key);
 
         let root_name =
             Name::from_str("CN=sandbox-tsa-root,O=releasekit-sandbox").expect("static name parses");
@@ -237,7 +237,7 @@ impl TimestampAuthority {
             issuer: self.leaf.tbs_certificate.issuer.clone(),
             serial_number: self.leaf.tbs_certificate.serial_number.clone(),
         });
-        let key = EcdsaP256Sha256(self.key.signing_key());
+        let key = EcdsaP256Sha256(&self.key);
         let mut signer = SignerInfoBuilder::new(&key, sid, sha256.clone(), &econtent, None)
             .map_err(|e| build(&e))?;
         // The builder adds contentType and messageDigest itself.
@@ -384,12 +384,12 @@ fn validity(from: SystemTime) -> Validity {
 /// p256's own `SigningKey` only names its algorithm when sha2's `oid` feature is on;
 /// enabling it would rebuild most of the dependency graph, so the identifier
 /// (ecdsa-with-SHA256, absent parameters as RFC 5758 requires) is declared here.
-struct EcdsaP256Sha256<'k>(&'k p256::ecdsa::SigningKey);
+struct EcdsaP256Sha256<'k>(&'k LogKey);
 
 impl signature::Keypair for EcdsaP256Sha256<'_> {
     type VerifyingKey = p256::ecdsa::VerifyingKey;
     fn verifying_key(&self) -> Self::VerifyingKey {
-        *self.0.verifying_key()
+        *self.0.signing_key().verifying_key()
     }
 }
 
@@ -404,7 +404,7 @@ impl spki::SignatureAlgorithmIdentifier for EcdsaP256Sha256<'_> {
 
 impl signature::Signer<DerSignature> for EcdsaP256Sha256<'_> {
     fn try_sign(&self, msg: &[u8]) -> Result<DerSignature, signature::Error> {
-        self.0.try_sign(msg)
+        DerSignature::from_bytes(&self.0.sign(msg))
     }
 }
 
