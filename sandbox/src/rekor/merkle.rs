@@ -59,7 +59,7 @@ impl Tree {
         let index = self.levels[0].len() - 1;
         // Each level whose length became even completed one subtree above it.
         let mut level = 0;
-        while self.levels[level].len() % 2 == 0 {
+        while self.levels[level].len().is_multiple_of(2) {
             let n = self.levels[level].len();
             let parent = node_hash(&self.levels[level][n - 2], &self.levels[level][n - 1]);
             if self.levels.len() == level + 1 {
@@ -108,7 +108,7 @@ impl Tree {
     /// MTH(D[start:start + len]), `len >= 1`, for a range the recursion from
     /// the root reaches.
     fn mth(&self, start: usize, len: usize) -> Hash {
-        if len.is_power_of_two() && start % len == 0 {
+        if len.is_power_of_two() && start.is_multiple_of(len) {
             return self.levels[len.trailing_zeros() as usize][start / len];
         }
         let k = split(len);
