@@ -217,11 +217,12 @@ async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, Artifa
 
     // 6. Self-verify exactly what will be written, as a verifier will see it:
     //    chain, SCT, log proof and checkpoint, times, and the certified identity.
-    let json = bundle_io::to_json(&bundle).map_err(ArtifactError::Write)?;
-    self_verify(ctx, &credential, digest, &json)?;
-
     // 7. Atomic write: the bundle appears whole or not at all.
-    write(planned, json, ctx.overwrite).await?;
+    //    Both on one blocking thread: the verification is most of an
+    //    artifact's CPU, and run here it would hold the task that drives
+    //    every artifact in flight (a single thread) for each bundle.
+    let json = bundle_io::to_json(&bundle).map_err(ArtifactError::Write)?;
+    verify_and_write(ctx, credential.clone(), digest, planned, json).await?;
     Ok(Signed {
         sha256: digest,
         log_index,
@@ -255,11 +256,42 @@ pub(super) async fn timestamp(
     })
 }
 
+/// [`self_verify`] `json`, then write it as `planned`'s bundle, on a
+/// blocking thread.
+async fn verify_and_write(
+    ctx: &Context,
+    credential: Arc<super::session::Credential>,
+    digest: Sha256Hash,
+    planned: &PlannedArtifact,
+    json: Vec<u8>,
+) -> Result<(), ArtifactError> {
+    let verifier = ctx.verifier.clone();
+    let path = planned.bundle.clone();
+    let dir = planned.bundle_dir.clone();
+    let overwrite = ctx.overwrite;
+    let path_for_error = path.clone();
+    tokio::task::spawn_blocking(move || {
+        self_verify(&verifier, &credential, digest, &json)?;
+        bundle_io::write_atomic_in(&dir, &path, &json, overwrite).map_err(|e| match e {
+            BundleIoError::Exists(p) => ArtifactError::BundleExists(p),
+            e => ArtifactError::Write(e),
+        })
+    })
+    .await
+    .map_err(|e| {
+        ArtifactError::Write(BundleIoError::Write {
+            path: path_for_error,
+            source: std::io::Error::other(e),
+        })
+    })?
+}
+
 /// Verify `json`, exactly as it will be written, as a verifier will see it
 /// (chain, SCT, log proof and checkpoint, times, and the certified identity),
-/// for the artifact with SHA-256 `digest`.
+/// for the artifact with SHA-256 `digest`. CPU-bound: call it off the
+/// runtime's threads.
 pub(super) fn self_verify(
-    ctx: &Context,
+    verifier: &crate::verify::cache::CachingVerifier,
     credential: &super::session::Credential,
     digest: Sha256Hash,
     json: &[u8],
@@ -271,7 +303,7 @@ pub(super) fn self_verify(
         IdentityMatcher::Exact(credential.identity.clone()),
         credential.issuer.clone(),
     );
-    ctx.verifier
+    verifier
         .verify(digest, &reparsed, &policy)
         .map(drop)
         .map_err(ArtifactError::SelfVerify)
@@ -301,29 +333,6 @@ pub(super) async fn log_v2(
             source,
         },
     })
-}
-
-/// The bundle goes where the plan resolved its directory, or nowhere.
-async fn write(
-    planned: &PlannedArtifact,
-    json: Vec<u8>,
-    overwrite: bool,
-) -> Result<(), ArtifactError> {
-    let path = planned.bundle.clone();
-    let dir = planned.bundle_dir.clone();
-    let path_for_error = path.clone();
-    tokio::task::spawn_blocking(move || bundle_io::write_atomic_in(&dir, &path, &json, overwrite))
-        .await
-        .map_err(|e| {
-            ArtifactError::Write(BundleIoError::Write {
-                path: path_for_error,
-                source: std::io::Error::other(e),
-            })
-        })?
-        .map_err(|e| match e {
-            BundleIoError::Exists(p) => ArtifactError::BundleExists(p),
-            e => ArtifactError::Write(e),
-        })
 }
 
 async fn log_entry(

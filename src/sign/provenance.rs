@@ -121,7 +121,7 @@ pub async fn attest(
         .map_err(|e| signing(ArtifactError::Write(e)))?;
 
     // 4. Self-verify exactly the bytes to be written, for a subject of the statement.
-    artifact::self_verify(ctx, &credential, subject, &line).map_err(signing)?;
+    artifact::self_verify(&ctx.verifier, &credential, subject, &line).map_err(signing)?;
 
     // 5. Atomic write.
     write(target, line).await?;
