@@ -452,6 +452,14 @@ async fn certificate_chains_with_intermediates_are_not_cached() {
     );
 }
 
+/// A sandbox, and a directory where `names` were signed in one run.
+async fn signed_run(names: &[&str]) -> (Sandbox, Work) {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, names).await;
+    (sandbox, work)
+}
+
 /// The signature a bundle's timestamps are over.
 fn signature_of(b: &Bundle) -> Vec<u8> {
     match &b.content {
@@ -540,9 +548,7 @@ fn root_with_tsa(
 #[tokio::test(flavor = "multi_thread")]
 async fn timestamps_on_the_short_path_get_the_full_verdict() {
     use der::{Decode as _, Encode as _};
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    signed(&sandbox, &work, &["a.bin", "b.bin", "c.bin"]).await;
+    let (sandbox, work) = signed_run(&["a.bin", "b.bin", "c.bin"]).await;
     let root = TrustedRoot::from_file(sandbox.trusted_root_path()).unwrap();
     let v = CachingVerifier::new(&root).unwrap();
     let policy = strict(&sandbox);
@@ -664,9 +670,7 @@ fn sandbox_tsa(sandbox: &Sandbox) -> &TimestampAuthority {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timestamp_after_the_tsa_certificate_expired_is_refused() {
     use der::Decode as _;
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    signed(&sandbox, &work, &["a.bin", "b.bin", "c.bin"]).await;
+    let (sandbox, work) = signed_run(&["a.bin", "b.bin", "c.bin"]).await;
     // A TSA whose certificates expire a few seconds from now.
     let ten_years = Duration::from_secs(10 * 365 * 24 * 3600);
     let tsa = TimestampAuthority::generate(
@@ -712,9 +716,7 @@ async fn a_timestamp_after_the_tsa_certificate_expired_is_refused() {
 /// with or without the cache.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timestamp_after_the_tsa_authoritys_window_is_refused() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    signed(&sandbox, &work, &["a.bin", "b.bin"]).await;
+    let (sandbox, work) = signed_run(&["a.bin", "b.bin"]).await;
     let end = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
     let root = root_with_tsa(&sandbox, &sandbox_tsa(&sandbox).chain_der(), Some(end));
     let v = CachingVerifier::new(&root).unwrap();
@@ -741,9 +743,7 @@ async fn a_timestamp_after_the_tsa_authoritys_window_is_refused() {
 /// refuses it as the full verification does.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tsa_chain_to_another_root_is_refused() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    signed(&sandbox, &work, &["a.bin", "b.bin"]).await;
+    let (sandbox, work) = signed_run(&["a.bin", "b.bin"]).await;
     let other =
         TimestampAuthority::generate(std::time::SystemTime::now() - Duration::from_secs(3600));
     let chain = vec![
