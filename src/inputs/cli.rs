@@ -300,7 +300,8 @@ pub struct VerifyArgs {
     #[arg(short, long)]
     #[arg(help_heading = "Artifacts")]
     pub recursive: bool,
-    /// Artifacts hashed and verified concurrently [default: twice the number of CPUs]
+    /// Artifacts hashed and verified concurrently [default: twice the number of CPUs; with
+    /// --release, 32]
     #[arg(short, long, value_name = "N")]
     #[arg(help_heading = "Artifacts")]
     pub jobs: Option<NonZeroUsize>,
