@@ -44,7 +44,7 @@ use std::sync::OnceLock;
 
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier};
-use const_oid::db::rfc5280::ID_KP_TIME_STAMPING;
+use const_oid::db::rfc5280::{ID_CE_SUBJECT_KEY_IDENTIFIER, ID_KP_TIME_STAMPING};
 use const_oid::db::rfc5911::ID_SIGNED_DATA;
 use const_oid::db::rfc5912::{ID_SHA_256, ID_SHA_384, ID_SHA_512};
 use const_oid::db::rfc6268::ID_MESSAGE_DIGEST;
@@ -57,10 +57,11 @@ use sigstore_trust_root::TrustedRoot;
 use sigstore_types::{DerPublicKey, HashAlgorithm, SignatureBytes, TimeRange};
 use x509_cert::Certificate;
 
-/// id-ct-TSTInfo (RFC 3161; const-oid's database does not have it).
-const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
-/// id-ce-subjectKeyIdentifier.
-const ID_CE_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
+/// id-ct-TSTInfo (RFC 3161; const-oid's database does not have it): what a
+/// timestamp token's SignedData must encapsulate, here and in sign's check
+/// of a TSA's answer.
+pub(crate) const ID_CT_TST_INFO: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 
 /// The trusted root's timestamp authorities, parsed once.
 pub(crate) struct Authorities {

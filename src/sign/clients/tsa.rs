@@ -9,6 +9,7 @@ use der::{Decode as _, Encode as _};
 use sigstore_types::{SignatureBytes, TimestampToken};
 
 use super::exchange::{Exchange, Service, ServiceError};
+use crate::verify::timestamp::ID_CT_TST_INFO;
 
 /// An RFC 3161 timestamp authority (its full timestamp endpoint).
 #[derive(Debug, Clone)]
@@ -16,10 +17,6 @@ pub struct Tsa {
     http: reqwest::Client,
     url: String,
 }
-
-/// id-ct-TSTInfo (RFC 3161; const-oid's database does not have it).
-const ID_CT_TST_INFO: const_oid::ObjectIdentifier =
-    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 
 impl Tsa {
     pub fn new(http: reqwest::Client, url: &str) -> Tsa {
