@@ -16,8 +16,6 @@ pub mod session;
 
 use std::sync::Arc;
 
-use futures::StreamExt as _;
-
 use crate::net::{self, RetryPolicy};
 use crate::oidc::{Secret, TokenObserver, TokenSource};
 use crate::plan::Plan;
@@ -325,44 +323,47 @@ pub async fn run(
         )),
     };
 
-    // 6. Every artifact, at most `jobs` at a time; each outcome kept, in plan order.
-    let ctx = &ctx;
-    let mut results: Vec<(usize, ArtifactReport)> =
-        futures::stream::iter(plan.artifacts.iter().enumerate())
-            .map(|(i, planned)| async move {
-                let outcome = match artifact::sign_or_reuse(ctx, planned).await {
-                    Ok(artifact::Done::Reused(r)) => Outcome::Reused {
-                        sha256: r.sha256.to_hex(),
-                        log_index: r.log_index,
-                    },
-                    Ok(artifact::Done::Signed(s)) => Outcome::Signed {
-                        sha256: s.sha256.to_hex(),
-                        log_index: s.log_index,
-                        timestamped: s.timestamped,
-                        certificate: s.certificate,
-                    },
-                    Err(e) => Outcome::Failed {
-                        error: e.to_string(),
-                    },
-                };
+    // 6. Every artifact, at most `jobs` at a time, each its own task so that
+    //    all the runtime's threads take artifacts (driven from one task, the
+    //    CPU work between two requests ran on one thread at a time); each
+    //    outcome kept, in plan order. A run that is dropped (interrupted)
+    //    drops the set, which aborts every artifact still in flight.
+    let ctx = Arc::new(ctx);
+    let mut pending = plan.artifacts.iter().cloned().enumerate();
+    let mut running = tokio::task::JoinSet::new();
+    let mut results: Vec<(usize, ArtifactReport)> = Vec::with_capacity(plan.artifacts.len());
+    loop {
+        while running.len() < settings.jobs.get() {
+            let Some((i, planned)) = pending.next() else {
+                break;
+            };
+            let ctx = ctx.clone();
+            running.spawn(async move {
+                let outcome = artifact_outcome(artifact::sign_or_reuse(&ctx, &planned).await);
                 let report = ArtifactReport {
-                    path: planned.path.clone(),
+                    path: planned.path,
                     size: planned.size,
-                    bundle: planned.bundle.clone(),
+                    bundle: planned.bundle,
                     outcome,
                 };
                 ctx.progress.finished(&report);
                 (i, report)
-            })
-            .buffer_unordered(settings.jobs.get())
-            .collect()
-            .await;
+            });
+        }
+        match running.join_next().await {
+            Some(Ok(done)) => results.push(done),
+            // A panic in one artifact is a bug: surface it, as before. (Only
+            // aborting cancels a task, and only dropping the set aborts.)
+            Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            None => break,
+        }
+    }
     results.sort_by_key(|(i, _)| *i);
 
     // 7. The build provenance about every artifact signed or kept, signed
     //    with the same key and certificate, after them (it needs their digests).
     let provenance = match (&plan.provenance, &predicate) {
-        (Some(planned), Some(predicate)) => Some(attest(ctx, predicate, planned, &results).await),
+        (Some(planned), Some(predicate)) => Some(attest(&ctx, predicate, planned, &results).await),
         _ => None,
     };
 
@@ -385,6 +386,25 @@ pub async fn run(
         report,
         verifier: Some(verifier),
     })
+}
+
+/// What the report says of one artifact's signing.
+fn artifact_outcome(result: Result<artifact::Done, artifact::ArtifactError>) -> Outcome {
+    match result {
+        Ok(artifact::Done::Reused(r)) => Outcome::Reused {
+            sha256: r.sha256.to_hex(),
+            log_index: r.log_index,
+        },
+        Ok(artifact::Done::Signed(s)) => Outcome::Signed {
+            sha256: s.sha256.to_hex(),
+            log_index: s.log_index,
+            timestamped: s.timestamped,
+            certificate: s.certificate,
+        },
+        Err(e) => Outcome::Failed {
+            error: e.to_string(),
+        },
+    }
 }
 
 /// Sign the run's provenance about `results`' signed and kept artifacts.
