@@ -131,6 +131,86 @@ async fn transient_failures_do_not_duplicate_assets() {
     assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
 }
 
+/// The release's assets are listed once for a run's uploads, not before each
+/// one: 150 uploads read one page of listing (listing before each upload
+/// read 150 pages, and N uploads N²/100 pages: 5,000 requests for a
+/// 500-artifact release, past an Actions token's hourly rate limit).
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_list_the_release_once() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    for i in 0..150 {
+        let name = format!("a{i}.sigstore.json");
+        let bundle = work.file(&name, format!("{{\"bundle\":{i}}}"));
+        let up = releases
+            .upload(&release, &name, &bundle, false, &identical_only)
+            .await
+            .unwrap();
+        assert_eq!(up.action, AssetAction::Uploaded);
+    }
+    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 150);
+    let listings = sandbox
+        .requests(Service::GitHub)
+        .iter()
+        .filter(|r| r.method == "GET" && r.uri.contains("/assets?"))
+        .count();
+    assert_eq!(listings, 1);
+    // The same again (a re-run's client): one listing of two pages, which
+    // answers for the first asset, then one request for each other asset
+    // (what it holds now), which says it is already there.
+    let again = client(&sandbox);
+    let before = sandbox.requests(Service::GitHub).len();
+    for i in 0..150 {
+        let name = format!("a{i}.sigstore.json");
+        let up = again
+            .upload(&release, &name, &work.path(&name), false, &identical_only)
+            .await
+            .unwrap();
+        assert_eq!(up.action, AssetAction::Unchanged);
+    }
+    assert_eq!(sandbox.requests(Service::GitHub).len() - before, 2 + 149);
+}
+
+/// Another writer creates the name after the listing: GitHub's 422
+/// `already_exists` makes the upload look again, and it finds the asset
+/// (identical: left alone; different: refused without --overwrite).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_taken_after_the_listing_is_found_again() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    let first = work.file("first.sigstore.json", "1");
+    releases
+        .upload(&release, "first.sigstore.json", &first, false, &identical_only)
+        .await
+        .unwrap();
+    let same = work.file("same.sigstore.json", "same");
+    let other = work.file("other.sigstore.json", "mine");
+    let gh = sandbox.github();
+    assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "same.sigstore.json", "same"));
+    assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "other.sigstore.json", "theirs"));
+    let up = releases
+        .upload(&release, "same.sigstore.json", &same, false, &identical_only)
+        .await
+        .unwrap();
+    assert_eq!(up.action, AssetAction::Unchanged);
+    let e = releases
+        .upload(&release, "other.sigstore.json", &other, false, &identical_only)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ReleaseError::AssetDiffers { ref name, .. } if name == "other.sigstore.json"),
+        "{e}"
+    );
+    let assets = gh.assets(REPO, "v1.0.0");
+    assert_eq!(assets.len(), 3);
+    let other = assets.iter().find(|a| a.name == "other.sigstore.json").unwrap();
+    assert_eq!(other.content.as_ref(), b"theirs");
+}
+
 /// A secondary rate limit (403 + Retry-After) is waited out, not reported.
 #[tokio::test(flavor = "multi_thread")]
 async fn secondary_rate_limit_honours_retry_after() {

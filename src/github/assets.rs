@@ -1,11 +1,20 @@
 //! The idempotent upload of one asset, and the listing of a release's
-//! assets. Every attempt starts by listing the release's assets, so a retry
-//! (or a re-run after a partial failure) never creates a second copy:
-//! identical content is left alone; different content is downloaded and
-//! offered to the caller's equivalence test (a re-run on a fresh runner
-//! re-signs, and its new bundle differs byte-wise from the valid one already
-//! there), kept when it passes, and otherwise an error unless `overwrite`.
-//! What "equivalent" means is the caller's.
+//! assets. Every upload starts from what the release holds, so a retry (or a
+//! re-run after a partial failure) never creates a second copy: identical
+//! content is left alone; different content is downloaded and offered to the
+//! caller's equivalence test (a re-run on a fresh runner re-signs, and its
+//! new bundle differs byte-wise from the valid one already there), kept when
+//! it passes, and otherwise an error unless `overwrite`. What "equivalent"
+//! means is the caller's.
+//!
+//! What the release holds is listed once per release and client, then kept
+//! up to date with the client's own uploads and deletions ([`Listed`]):
+//! listing it again before each of N uploads was N²/100 requests (5,000
+//! for a 500-artifact release, five times the hourly rate limit of an
+//! Actions token). An asset the list has is asked for again by its id (what
+//! it holds now); one it lacks is created, and if another writer took the
+//! name meanwhile GitHub answers 422 `already_exists`, a retried failure. A
+//! retry lists again, since a response lost on the way may have created it.
 
 use std::path::Path;
 
@@ -67,6 +76,20 @@ pub struct UploadedAsset {
     pub size: u64,
 }
 
+/// The assets of one release, as this client last knew them.
+pub(crate) struct Listed {
+    release: u64,
+    assets: Vec<Asset>,
+}
+
+impl Listed {
+    fn find(&self, name: &str, stored_name: &str) -> Option<&Asset> {
+        self.assets
+            .iter()
+            .find(|a| a.name == name || a.name == stored_name)
+    }
+}
+
 impl Releases {
     /// Upload `bundle` to `release` as `name`, idempotently (see the module doc).
     /// An existing asset with other content is kept when `equivalent` accepts it.
@@ -102,35 +125,45 @@ impl Releases {
         let (digest, size) = crate::digest::sha256_file(bundle, None, |_| {}).await?;
         let digest = digest.to_hex();
         let stored_name = github_asset_name(name);
+        let mut attempt = 0u32;
         let result = self
-            .retrying(|| async {
-                // 1. What is there now: a previous attempt may have succeeded
-                //    even though its response was lost.
-                let existing = self.find_asset(release, name, &stored_name).await?;
-                let action = match existing {
-                    Some(asset) if self.same_content(&asset, &digest).await? => {
-                        return Ok(uploaded(asset, AssetAction::Unchanged));
-                    }
-                    // 2. Different bytes may still be the same statement (a
-                    //    re-signed artifact): the caller decides. Kept even
-                    //    with `overwrite`: replacing a valid bundle buys
-                    //    nothing and churns what consumers already fetched.
-                    Some(asset) => match self.equivalent(&asset, equivalent).await? {
-                        Ok(()) => return Ok(uploaded(asset, AssetAction::Equivalent)),
-                        Err(reason) if !overwrite => return Err(ApiFailure::Differs(reason)),
-                        // 3. Replace: delete first (GitHub refuses a duplicate name).
-                        Err(_) => {
-                            self.delete(asset.url.as_str()).await?;
-                            AssetAction::Replaced
+            .retrying(|| {
+                attempt += 1;
+                let relist = attempt > 1;
+                let stored_name = &stored_name;
+                let digest = &digest;
+                async move {
+                    // 1. What is there: listed once, and again on a retry (a
+                    //    previous attempt may have succeeded though its response
+                    //    was lost).
+                    let existing = self.find_asset(release, name, stored_name, relist).await?;
+                    let action = match existing {
+                        Some(asset) if self.same_content(&asset, digest).await? => {
+                            return Ok(uploaded(asset, AssetAction::Unchanged));
                         }
-                    },
-                    None => AssetAction::Uploaded,
-                };
-                // 4. Upload, streamed from the file.
-                let asset = self
-                    .post_asset(release, name, bundle, size, content_type)
-                    .await?;
-                Ok(uploaded(asset, action))
+                        // 2. Different bytes may still be the same statement (a
+                        //    re-signed artifact): the caller decides. Kept even
+                        //    with `overwrite`: replacing a valid bundle buys
+                        //    nothing and churns what consumers already fetched.
+                        Some(asset) => match self.equivalent(&asset, equivalent).await? {
+                            Ok(()) => return Ok(uploaded(asset, AssetAction::Equivalent)),
+                            Err(reason) if !overwrite => return Err(ApiFailure::Differs(reason)),
+                            // 3. Replace: delete first (GitHub refuses a duplicate name).
+                            Err(_) => {
+                                self.delete(asset.url.as_str()).await?;
+                                self.forget(release, asset.id.0);
+                                AssetAction::Replaced
+                            }
+                        },
+                        None => AssetAction::Uploaded,
+                    };
+                    // 4. Upload, streamed from the file.
+                    let asset = self
+                        .post_asset(release, name, bundle, size, content_type)
+                        .await?;
+                    self.remember(release, &asset);
+                    Ok(uploaded(asset, action))
+                }
             })
             .await;
         result.map_err(|(attempts, cause)| match cause {
@@ -190,7 +223,11 @@ impl Releases {
                     attempts,
                     cause,
                 )
-            })
+            })?;
+        if let Some(listed) = self.listing().as_mut().filter(|l| l.release == release.id) {
+            listed.assets.retain(|a| a.url.as_str() != asset.api_url);
+        }
+        Ok(())
     }
 
     /// Every asset of `release`, in GitHub's order.
@@ -217,25 +254,74 @@ impl Releases {
         Ok(found)
     }
 
+    /// The asset of `release` named `name` (or the name GitHub stores it
+    /// under), from what this client knows of the release unless `relist`
+    /// or it knows nothing of it yet: then from a new listing, kept.
     async fn find_asset(
         &self,
         release: &Release,
         name: &str,
         stored_name: &str,
+        relist: bool,
     ) -> Result<Option<Asset>, ApiFailure> {
+        if !relist {
+            let known = self
+                .listing()
+                .as_ref()
+                .filter(|l| l.release == release.id)
+                .map(|l| l.find(name, stored_name).cloned());
+            match known {
+                Some(None) => return Ok(None),
+                // Listed: asked again by its id (one request), for what it
+                // holds now; another writer may have replaced it.
+                Some(Some(asset)) => match self.get_json::<Asset>(asset.url.as_str()).await {
+                    Ok(now) => return Ok(Some(now)),
+                    Err(ApiFailure::Status { status: 404, .. }) => {
+                        self.forget(release, asset.id.0);
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(e),
+                },
+                None => {}
+            }
+        }
+        let mut assets = Vec::new();
         let mut pages = self.asset_pages(release);
         while let Some(u) = pages.next()? {
             let page: Page<Asset> = self.get_json(&u).await?;
-            if let Some(a) = page
-                .items
-                .into_iter()
-                .find(|a| a.name == name || a.name == stored_name)
-            {
-                return Ok(Some(a));
-            }
+            assets.extend(page.items);
             pages.then(page.next);
         }
-        Ok(None)
+        let listed = Listed {
+            release: release.id,
+            assets,
+        };
+        let found = listed.find(name, stored_name).cloned();
+        *self.listing() = Some(listed);
+        Ok(found)
+    }
+
+    fn listing(&self) -> std::sync::MutexGuard<'_, Option<Listed>> {
+        // A panic while holding it cannot leave a half-changed list: each
+        // change is one `Vec` operation.
+        self.listed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An asset this client just created on `release`.
+    fn remember(&self, release: &Release, asset: &Asset) {
+        if let Some(listed) = self.listing().as_mut().filter(|l| l.release == release.id) {
+            listed
+                .assets
+                .retain(|a| a.id != asset.id && a.name != asset.name);
+            listed.assets.push(asset.clone());
+        }
+    }
+
+    /// An asset this client just deleted from `release`.
+    fn forget(&self, release: &Release, id: u64) {
+        if let Some(listed) = self.listing().as_mut().filter(|l| l.release == release.id) {
+            listed.assets.retain(|a| a.id.0 != id);
+        }
     }
 
     /// The pages of `release`'s asset listing, 100 assets a page.

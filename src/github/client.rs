@@ -46,6 +46,10 @@ pub struct Releases {
     retry: RetryPolicy,
     /// No token: GitHub hides drafts and private repositories.
     pub(super) anonymous: bool,
+    /// The assets of the release uploaded to last, as listed once and then
+    /// changed by this client's own uploads and deletions
+    /// ([`super::assets`]'s first attempt at an upload decides from it).
+    pub(super) listed: std::sync::Mutex<Option<super::assets::Listed>>,
 }
 
 impl std::fmt::Debug for Releases {
@@ -118,6 +122,7 @@ impl Releases {
             repo,
             retry,
             anonymous: token.is_none(),
+            listed: std::sync::Mutex::new(None),
         })
     }
 
@@ -321,6 +326,11 @@ pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> 
         Ok(r) => Ok(r),
         Err(octocrab::Error::GitHub { source, .. }) => {
             let status = source.status_code.as_u16();
+            if status == 422 && names_taken(source.errors.as_deref()) {
+                return Err(ApiFailure::NameTaken {
+                    message: source.message,
+                });
+            }
             let headers = source.headers.unwrap_or_default();
             // Seconds or an HTTP-date, by the one rule every service shares.
             let retry_after = net::retry_after(&headers);
@@ -342,6 +352,15 @@ pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> 
         }
         Err(e) => Err(transport(e)),
     }
+}
+
+/// Whether a 422's `errors` say a name is taken (`"code": "already_exists"`,
+/// as GitHub answers an asset upload under a name the release already has).
+fn names_taken(errors: Option<&[serde_json::Value]>) -> bool {
+    errors
+        .unwrap_or_default()
+        .iter()
+        .any(|e| e.get("code").and_then(serde_json::Value::as_str) == Some("already_exists"))
 }
 
 pub(super) fn transport(e: octocrab::Error) -> ApiFailure {

@@ -124,6 +124,11 @@ pub enum ApiFailure {
     },
     #[error("{0}")]
     Transport(String),
+    /// A create named what exists now (422 `already_exists`): what the
+    /// decision to create was made from is out of date. Retried, and a
+    /// retry of an upload lists the release's assets again.
+    #[error("GitHub answered 422: {message} (the name is taken)")]
+    NameTaken { message: String },
     /// The asset exists with other content that the caller does not accept
     /// as equivalent, and `overwrite` is off: final.
     #[error("asset differs: {0}")]
@@ -164,7 +169,7 @@ impl Retryable for ApiFailure {
                 retry_after,
                 ..
             } => Retry::After(*retry_after),
-            ApiFailure::Transport(_) => Retry::After(None),
+            ApiFailure::Transport(_) | ApiFailure::NameTaken { .. } => Retry::After(None),
             _ => Retry::No,
         }
     }
