@@ -623,6 +623,65 @@ def case_scale(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
     return case
 
 
+def case_release(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
+    """`verify --release` of a release holding N artifacts and their bundles, every
+    GitHub response delayed: its time should follow the concurrency (--jobs), not
+    the number of requests, which one after another would take minutes."""
+    n, r = args.release_count, args.latency_ms / 1000
+    logs = work / "logs"
+    d = work / "release"
+    files = small_set(d, n, args.release_kib * KIB)
+    env = {**os.environ, **{k: v for k, v in sb.vars.items() if k.startswith("GITHUB_")}}
+    repo, tag = sb.vars["GITHUB_REPOSITORY"], sb.vars["GITHUB_REF"].removeprefix("refs/tags/")
+    fault = [str(tools.sandbox), "fault", "--env-file", str(sb.env_file), "--service", "github"]
+    # Set-up, untimed: GitHub answers at once while the release is filled.
+    log(f"release: signing {n} artifacts of {args.release_kib} KiB, uploading them and their bundles")
+    checked(fault + ["--clear"])
+    try:
+        measure(ours_sign(tools, sb, args.jobs, [d], ("--upload", "--upload-artifacts")), logs, env=env)
+    finally:
+        checked(fault + ["--clear", "--latency-ms", str(args.latency_ms)])
+    require_bundles(files, "releasekit-sign --upload")
+    default = 32  # verify --release's default --jobs
+    jobs_list = sorted({default, *args.release_jobs})
+    series = {j: Series(f"releasekit-sign verify --release, --jobs {j}" + (" (its default)" if j == default else ""))
+              for j in jobs_list}
+    argv = lambda j: [str(tools.ours), "--quiet", "verify", "--release", f"{repo}@{tag}",
+                      "--trust-config", sb.trust_config, "--jobs", str(j)]
+    load0 = loadavg()
+    measure(argv(default), logs, env=env)  # warm-up
+    for rep in range(min(args.reps, 3)):
+        log(f"release rep {rep + 1}/{min(args.reps, 3)}")
+        for j in jobs_list:
+            series[j].samples.append(measure(argv(j), logs, env=env))
+    case = Case(key="release",
+                title=f"verify --release: {n} artifacts of {args.release_kib} KiB and their bundles "
+                      f"({2 * n} assets), {args.latency_ms} ms per GitHub response",
+                series=list(series.values()), load=(load0, loadavg()))
+    # Requests one after another: the release, its tag, each page of the listing
+    # (100 assets a page); then per artifact its bundle and then itself, c at once.
+    pages = -(-2 * n // 100)
+    floor = lambda c: (2 + pages + 2 * -(-n // c)) * r
+    sequential = (2 + pages + 2 * n) * r
+    head = series[default]
+    ratio = head.median / floor(default)
+    case.ratios.append((f"verify --release of {n} artifacts ({2 * n} assets), --jobs {default}, vs the floor "
+                        f"at that concurrency ({fmt_s(floor(default))})", ratio, "x", "<= 1.5x", ratio <= 1.5,
+                        span(head), ""))
+    speedup = sequential / head.median
+    case.ratios.append((f"  same, vs its {2 + pages + 2 * n} requests one after another ({fmt_s(sequential)})",
+                        speedup, "x faster", "bound by concurrency", None, "", ""))
+    case.caption = (f"--jobs {default}: {fmt_s(head.median)}, {ratio:.1f}x the floor at that concurrency; "
+                    f"{speedup:.0f}x faster than its requests one after another")
+    case.notes.append(
+        "Floor at c assets at once: (2 + listing pages) round trips one after another, then per artifact two "
+        f"downloads in sequence (bundle, then artifact), c at a time: (2 + {pages} + 2 ceil(N / c)) r = " +
+        ", ".join(f"{fmt_s(floor(j))} (c = {j})" for j in jobs_list) + ". Each figure: median of "
+        f"{min(args.reps, 3)} runs. The release was filled by `sign --upload --upload-artifacts` with GitHub "
+        "answering at once (untimed), then GitHub's latency was set back.")
+    return case
+
+
 def case_cold(args, tools: Tools, work: Path) -> Case:
     logs = work / "logs"
     ours = Series("releasekit-sign --help")
@@ -732,7 +791,7 @@ def write_markdown(path: Path, cases: list[Case], args, tools: Tools, started: d
         f"- Machine: {machine()}. Load average (1/5/15 min) at each case's start and end is in the tables: "
         "other work was running on the machine; tools alternate within each repetition (ABAB), so load falls on both.",
         f"- Sandbox: `releasekit-sandbox serve --latency-ms {args.latency_ms}` (every response of Fulcio, Rekor v1, "
-        "the TSA and the OIDC issuer is delayed that long), on 127.0.0.1, same machine.",
+        "the TSA, the OIDC issuer and GitHub is delayed that long), on 127.0.0.1, same machine.",
         f"- Tools: {ours_version}; sigstore-python {peer_version.split()[-1]}; "
         f"{first_line(['sha256sum', '--version'])}; {first_line(['openssl', 'version'])}.",
         f"- Our sign runs use `--jobs {args.jobs}`.",
@@ -919,8 +978,8 @@ def parse_args(argv: list[str]):
     p.add_argument("--jobs", type=int, default=64, help="releasekit-sign --jobs for sign runs (64, its default)")
     p.add_argument("--jobs-sweep", default="32,64,128",
                    help="extra --jobs values timed in the many-small case, comma-separated ('' for none)")
-    p.add_argument("--cases", default="sign-small,sign-large,verify,scale,cold",
-                   help="comma-separated subset of: sign-small, sign-large, verify, scale, cold")
+    p.add_argument("--cases", default="sign-small,sign-large,verify,scale,release,cold",
+                   help="comma-separated subset of: sign-small, sign-large, verify, scale, release, cold")
     p.add_argument("--out", help="directory for results.md and results.svg (full: bench/, quick: bench/quick/)")
     p.add_argument("--archive", action="store_true",
                    help="also copy the results to <out>/runs/<date>-<time>.{md,svg} (default in full mode)")
@@ -939,6 +998,7 @@ def parse_args(argv: list[str]):
         a.large_mib, a.medium_mib, a.medium_count = 64, 8, 10
         a.verify_count, a.verify_kib = 100, 64
         a.scale_counts, a.scale_kib = [10, 100, 300], 4
+        a.release_count, a.release_kib, a.release_jobs = 50, 4, [8, 32]
         a.out = a.out or str(REPO / "bench" / "quick")
     else:
         a.reps = a.reps or 7
@@ -947,6 +1007,7 @@ def parse_args(argv: list[str]):
         a.large_mib, a.medium_mib, a.medium_count = 2048, 128, 10
         a.verify_count, a.verify_kib = 1000, 64
         a.scale_counts, a.scale_kib = [10, 100, 1000, 5000], 4
+        a.release_count, a.release_kib, a.release_jobs = 500, 4, [8, 32, 128]
         a.out = a.out or str(REPO / "bench")
         a.archive = True
     return a
@@ -971,6 +1032,7 @@ def main(argv: list[str]) -> int:
                     ("sign-large", lambda: case_sign_large(args, tools, sb, work)),
                     ("verify", lambda: case_verify(args, tools, sb, work, ours_can_verify)),
                     ("scale", lambda: case_scale(args, tools, sb, work)),
+                    ("release", lambda: case_release(args, tools, sb, work)),
                 ):
                     if key not in args.cases:
                         continue
