@@ -6,8 +6,8 @@
 //! (`existing`), or find or create the tag's draft (`draft`, `auto`, with
 //! concurrent matrix jobs settling on one draft); upload every signed
 //! artifact's bundle as `<artifact>.sigstore.json` (and the artifact, with
-//! `upload-artifacts`); download each asset back and verify it, deleting a
-//! bad one from a draft; publish the draft only when it holds every asset the
+//! `upload-artifacts`); once all are up, download each asset back and verify
+//! it (several at once: reads), deleting a bad one from a draft; publish the draft only when it holds every asset the
 //! plan asked for (each artifact signed or kept, and uploaded), all verified,
 //! and otherwise name the assets it lacks. It also
 //! owns what makes an asset acceptable: a bundle that verifies, under the
@@ -29,6 +29,8 @@
 //! only through [`crate::github`].
 
 use std::collections::HashSet;
+
+use futures::StreamExt as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -46,6 +48,11 @@ use crate::sign::{
 use crate::verify::policy::Policy;
 use crate::vocab::ReleaseMode;
 use crate::vocab::Repo;
+
+/// Assets downloaded back at once to be checked (reads; GitHub's
+/// secondary limits allow far more concurrent requests, and
+/// `verify --release` reads 32 assets at once).
+const CHECKS_AT_ONCE: usize = 16;
 
 /// A resolved upload target.
 #[derive(Debug, Clone)]
@@ -346,9 +353,8 @@ pub async fn run(
     //    content-creating requests).
     let mut assets = Vec::new();
     let mut refused: Option<ImmutableRefusal> = None;
-    // The provenance as it is on the release, verified: what the
-    // attestation store gets.
-    let mut provenance: Option<(String, bytes::Bytes)> = None;
+    // What landed and is to be downloaded back: (its report's index, ...).
+    let mut landed_assets = Vec::new();
     for q in queue(sign, settings.upload_artifacts) {
         let stored = crate::github::github_asset_name(&q.name);
         if let Some(r) = &mut refused {
@@ -386,20 +392,9 @@ pub async fn run(
                 report.asset = up.name.clone();
                 report.action = Some(up.action);
                 report.download_url = Some(up.download_url.clone());
-                // 3. What consumers download verifies, as the local file did;
-                //    on a draft, what does not is removed before anyone sees it.
-                //    The provenance is also read back to be attested.
-                let provenance_wanted = attest && q.kind == AssetKind::Provenance;
-                if check || provenance_wanted {
-                    match landed.check(&q, &up).await {
-                        Ok(bytes) => {
-                            report.checked = true;
-                            if provenance_wanted {
-                                provenance = bytes.map(|b| (up.name.clone(), b));
-                            }
-                        }
-                        Err(e) => report.error = Some(landed.discard(&up, e).await),
-                    }
+                // The provenance is also read back to be attested.
+                if check || (attest && q.kind == AssetKind::Provenance) {
+                    landed_assets.push((assets.len(), q, up));
                 }
             }
             Err(ReleaseError::Immutable { tag, what, message }) if refused.is_none() => {
@@ -437,6 +432,38 @@ pub async fn run(
             what,
             message: r.message,
         });
+    }
+
+    // 3. What consumers download verifies, as the local file did; on a
+    //    draft, what does not is removed before anyone sees it. Downloads
+    //    are reads, so [`CHECKS_AT_ONCE`] at a time (for a large release
+    //    this stage took as long as the uploads); removals one at a time.
+    // The provenance as it is on the release, verified: what the
+    // attestation store gets.
+    let mut provenance: Option<(String, bytes::Bytes)> = None;
+    if let Some(expected) = &expected {
+        let landed = Landed {
+            releases: &releases,
+            release: &release,
+            expected,
+        };
+        let landed = &landed;
+        let checked: Vec<_> = futures::stream::iter(&landed_assets)
+            .map(|(i, q, up)| async move { (*i, q, up, landed.check(q, up).await) })
+            .buffered(CHECKS_AT_ONCE)
+            .collect()
+            .await;
+        for (i, q, up, result) in checked {
+            match result {
+                Ok(bytes) => {
+                    assets[i].checked = true;
+                    if attest && q.kind == AssetKind::Provenance {
+                        provenance = bytes.map(|b| (up.name.clone(), b));
+                    }
+                }
+                Err(e) => assets[i].error = Some(landed.discard(up, e).await),
+            }
+        }
     }
 
     // 4. The provenance that verified on the release, in the repository's

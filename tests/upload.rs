@@ -131,6 +131,44 @@ async fn transient_failures_do_not_duplicate_assets() {
     assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
 }
 
+/// Every asset goes up (one at a time, as GitHub asks of content-creating
+/// requests) before any is downloaded back to be checked, so the checks,
+/// which are reads, run several at once instead of one after each upload.
+#[tokio::test(flavor = "multi_thread")]
+async fn assets_are_checked_after_all_uploads() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for name in ["a.tgz", "b.tgz", "c.tgz"] {
+        work.file(&format!("dist/{name}"), name);
+    }
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args([
+        "dist",
+        "--upload",
+        "--upload-artifacts",
+        "--release-tag",
+        "v1.0.0",
+        "--repo",
+        REPO,
+    ])
+    .env("GITHUB_API_URL", &sandbox.urls().github_api)
+    .env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let requests = sandbox.requests(Service::GitHub);
+    let uploads: Vec<usize> = (0..requests.len())
+        .filter(|&i| requests[i].method == "POST" && requests[i].uri.contains("/assets?name="))
+        .collect();
+    let downloads: Vec<usize> = (0..requests.len())
+        .filter(|&i| requests[i].method == "GET" && requests[i].uri.contains("/releases/assets/"))
+        .collect();
+    assert_eq!((uploads.len(), downloads.len()), (6, 6));
+    assert!(
+        uploads.last() < downloads.first(),
+        "{uploads:?} {downloads:?}"
+    );
+}
+
 /// The release's assets are listed once for a run's uploads, not before each
 /// one: 150 uploads read one page of listing (listing before each upload
 /// read 150 pages, and N uploads N²/100 pages: 5,000 requests for a
@@ -184,7 +222,13 @@ async fn a_name_taken_after_the_listing_is_found_again() {
     let release = releases.find("v1.0.0").await.unwrap();
     let first = work.file("first.sigstore.json", "1");
     releases
-        .upload(&release, "first.sigstore.json", &first, false, &identical_only)
+        .upload(
+            &release,
+            "first.sigstore.json",
+            &first,
+            false,
+            &identical_only,
+        )
         .await
         .unwrap();
     let same = work.file("same.sigstore.json", "same");
@@ -193,12 +237,24 @@ async fn a_name_taken_after_the_listing_is_found_again() {
     assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "same.sigstore.json", "same"));
     assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "other.sigstore.json", "theirs"));
     let up = releases
-        .upload(&release, "same.sigstore.json", &same, false, &identical_only)
+        .upload(
+            &release,
+            "same.sigstore.json",
+            &same,
+            false,
+            &identical_only,
+        )
         .await
         .unwrap();
     assert_eq!(up.action, AssetAction::Unchanged);
     let e = releases
-        .upload(&release, "other.sigstore.json", &other, false, &identical_only)
+        .upload(
+            &release,
+            "other.sigstore.json",
+            &other,
+            false,
+            &identical_only,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -207,7 +263,10 @@ async fn a_name_taken_after_the_listing_is_found_again() {
     );
     let assets = gh.assets(REPO, "v1.0.0");
     assert_eq!(assets.len(), 3);
-    let other = assets.iter().find(|a| a.name == "other.sigstore.json").unwrap();
+    let other = assets
+        .iter()
+        .find(|a| a.name == "other.sigstore.json")
+        .unwrap();
     assert_eq!(other.content.as_ref(), b"theirs");
 }
 
