@@ -63,6 +63,11 @@ pub fn identical_only(_: &[u8]) -> Result<(), String> {
     Err("its content differs".into())
 }
 
+/// Files at most this large are uploaded from memory, in one write with the
+/// request's headers (a bundle is a few KiB, at most
+/// [`crate::bundle_io::MAX_BUNDLE_BYTES`]); larger ones are streamed.
+const WHOLE_BODY_BYTES: u64 = crate::bundle_io::MAX_BUNDLE_BYTES;
+
 /// An asset as it is on the release after an upload.
 #[derive(Debug, Clone)]
 pub struct UploadedAsset {
@@ -384,17 +389,35 @@ impl Releases {
             .next()
             .unwrap_or(&release.upload_url);
         let url = format!("{base}?name={}", utf8_percent_encode(name, QUERY_VALUE));
-        let file = tokio::fs::File::open(bundle)
-            .await
-            .map_err(|e| ApiFailure::Transport(format!("cannot open {}: {e}", bundle.display())))?;
-        let frames = tokio_util::io::ReaderStream::new(file)
-            .map(|chunk: std::io::Result<Bytes>| chunk.map(http_body::Frame::data));
+        let unreadable = |e: std::io::Error| {
+            ApiFailure::Transport(format!("cannot read {}: {e}", bundle.display()))
+        };
+        let body = if size <= WHOLE_BODY_BYTES {
+            // Sent with the headers in one write. Streamed, the headers went
+            // alone and the body's small write waited for their ACK, which
+            // the server delays (40 ms on Linux): every bundle's upload took
+            // that long.
+            let bytes = tokio::fs::read(bundle).await.map_err(unreadable)?;
+            if bytes.len() as u64 != size {
+                return Err(ApiFailure::Transport(format!(
+                    "{} changed while it was being uploaded ({} bytes, {size} when hashed)",
+                    bundle.display(),
+                    bytes.len()
+                )));
+            }
+            OctoBody::from(bytes)
+        } else {
+            let file = tokio::fs::File::open(bundle).await.map_err(unreadable)?;
+            let frames = tokio_util::io::ReaderStream::new(file)
+                .map(|chunk: std::io::Result<Bytes>| chunk.map(http_body::Frame::data));
+            OctoBody::new(StreamBody::new(frames))
+        };
         let request = http::Request::builder()
             .method(http::Method::POST)
             .uri(url)
             .header(http::header::CONTENT_TYPE, content_type)
             .header(http::header::CONTENT_LENGTH, size)
-            .body(OctoBody::new(StreamBody::new(frames)))
+            .body(body)
             .map_err(|e| ApiFailure::Transport(e.to_string()))?;
         let response = self.octo.execute(request).await.map_err(transport)?;
         let response = checked(response).await?;
