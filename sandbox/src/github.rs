@@ -185,6 +185,9 @@ struct Asset {
     label: Option<String>,
     content_type: String,
     content: Bytes,
+    /// `sha256:<hex>` of `content`, computed when the content is stored
+    /// (GitHub's `digest` field), not on every listing.
+    digest: String,
     download_count: u64,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -563,6 +566,7 @@ impl GitHub {
             return false;
         };
         asset.content = content.into();
+        asset.digest = digest_of(&asset.content);
         asset.updated_at = now();
         true
     }
@@ -595,6 +599,7 @@ impl GitHub {
         name: &str,
         content: impl Into<Bytes>,
     ) -> bool {
+        let content: Bytes = content.into();
         let mut st = self.state.lock();
         let id = st.alloc_id();
         let Some(release) = st.by_tag_mut(repo, tag) else {
@@ -606,7 +611,8 @@ impl GitHub {
             name: name.to_owned(),
             label: None,
             content_type: "application/octet-stream".into(),
-            content: content.into(),
+            digest: digest_of(&content),
+            content,
             download_count: 0,
             created_at: now,
             updated_at: now,
@@ -838,7 +844,7 @@ impl GitHub {
             "content_type": a.content_type,
             "state": "uploaded",
             "size": a.content.len(),
-            "digest": format!("sha256:{}", hex::encode(Sha256::digest(&a.content))),
+            "digest": a.digest,
             "download_count": a.download_count,
             "created_at": a.created_at.to_string(),
             "updated_at": a.updated_at.to_string(),
@@ -1179,6 +1185,11 @@ fn parse_id(s: &str) -> Result<u64, ApiError> {
     s.parse().map_err(|_| ApiError::NotFound)
 }
 
+/// GitHub's `digest` of an asset's content.
+fn digest_of(content: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(content)))
+}
+
 /// One page of `items` and its `Link` header, as GitHub paginates (or as
 /// `lie` has it; `requested` is the URL asked for).
 fn paginate<T>(
@@ -1489,14 +1500,16 @@ async fn list_assets<S: HasGitHub>(
     let authed = caller.authed;
     let st = gh.state.lock();
     let r = st.visible_release(&repo, id, authed)?;
-    let items = r.assets.iter().map(|a| gh.asset_json(r, a)).collect();
+    // The page first, then its JSON: each asset's digest is a hash of its
+    // content, and a release can hold a thousand.
     let (page, link) = paginate(
-        items,
+        r.assets.iter().collect(),
         &query,
         &format!("{}/repos/{repo}/releases/{id}/assets", gh.api_base),
         &gh.requested(&uri),
         st.list_lie,
     );
+    let page = page.into_iter().map(|a| gh.asset_json(r, a)).collect();
     Ok(json_page(page, link))
 }
 
@@ -1555,6 +1568,7 @@ async fn upload_asset<S: HasGitHub>(
         name,
         label: query.get("label").cloned().filter(|l| !l.is_empty()),
         content_type,
+        digest: digest_of(&body),
         content: body,
         download_count: 0,
         created_at: now,
