@@ -211,6 +211,35 @@ async fn uploads_list_the_release_once() {
     assert_eq!(sandbox.requests(Service::GitHub).len() - before, 2 + 149);
 }
 
+/// A listing of several pages reads every page once (pages 2 to the last
+/// one GitHub names, several at once) and keeps GitHub's order.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_listing_is_read_whole_and_in_order() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    for i in 0..450 {
+        assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", &format!("a{i:03}.bin"), "x"));
+    }
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    let before = sandbox.requests(Service::GitHub).len();
+    let names: Vec<String> = releases
+        .assets(&release)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    let expected: Vec<String> = (0..450).map(|i| format!("a{i:03}.bin")).collect();
+    assert_eq!(names, expected);
+    let requests = sandbox.requests(Service::GitHub);
+    let mut pages: Vec<&str> = requests[before..].iter().map(|r| r.uri.as_str()).collect();
+    pages.sort();
+    assert_eq!(pages.len(), 5, "{pages:?}");
+    pages.dedup();
+    assert_eq!(pages.len(), 5, "{pages:?}");
+}
+
 /// Another writer creates the name after the listing: GitHub's 422
 /// `already_exists` makes the upload look again, and it finds the asset
 /// (identical: left alone; different: refused without --overwrite).

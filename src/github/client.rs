@@ -271,6 +271,20 @@ impl Pages {
         Ok(Some(url))
     }
 
+    /// A page read out of turn (by number): it counts towards the cap and
+    /// is not read again.
+    pub(super) fn mark_read(&mut self, url: &str) -> Result<(), ApiFailure> {
+        if self.read.len() == MAX_PAGES {
+            return Err(ApiFailure::TooManyPages);
+        }
+        if !self.read.insert(url.to_owned()) {
+            return Err(ApiFailure::PageLoop {
+                url: url.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// What the page just read names as the next one.
     pub(super) fn then(&mut self, next: Option<http::Uri>) {
         self.next = next.map(|u| u.to_string());
