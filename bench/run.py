@@ -660,10 +660,12 @@ def case_release(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
                 title=f"verify --release: {n} artifacts of {args.release_kib} KiB and their bundles "
                       f"({2 * n} assets), {args.latency_ms} ms per GitHub response",
                 series=list(series.values()), load=(load0, loadavg()))
-    # Requests one after another: the release, its tag, each page of the listing
-    # (100 assets a page); then per artifact its bundle and then itself, c at once.
+    # Requests one after another: the release, its tag, the listing's first page
+    # (100 assets a page), the pages it numbers 8 at once; then per artifact its
+    # bundle and then itself, c artifacts at once.
     pages = -(-2 * n // 100)
-    floor = lambda c: (2 + pages + 2 * -(-n // c)) * r
+    listing = 1 + -(-(pages - 1) // 8)
+    floor = lambda c: (2 + listing + 2 * -(-n // c)) * r
     sequential = (2 + pages + 2 * n) * r
     head = series[default]
     ratio = head.median / floor(default)
@@ -679,8 +681,9 @@ def case_release(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
     case.caption = (f"--jobs {default}: {fmt_s(head.median)}, {ratio:.1f}x the floor at that concurrency; "
                     f"{speedup:.0f}x faster than its requests one after another")
     case.notes.append(
-        "Floor at c assets at once: (2 + listing pages) round trips one after another, then per artifact two "
-        f"downloads in sequence (bundle, then artifact), c at a time: (2 + {pages} + 2 ceil(N / c)) r = " +
+        f"Floor at c assets at once: the release and its tag, then the listing ({pages} pages: the first, then "
+        f"the others 8 at once, {listing} round trips), then per artifact two downloads in sequence (bundle, "
+        f"then artifact), c artifacts at a time: (2 + {listing} + 2 ceil(N / c)) r = " +
         ", ".join(f"{fmt_s(floor(j))} (c = {j})" for j in jobs_list) + ". Each figure: median of "
         f"{min(args.reps, 3)} runs. The release was filled by `sign --upload --upload-artifacts` with GitHub "
         "answering at once (timed once: the set-up row), then GitHub's latency was set back.")
