@@ -637,7 +637,7 @@ def case_release(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
     # Set-up, untimed: GitHub answers at once while the release is filled.
     log(f"release: signing {n} artifacts of {args.release_kib} KiB, uploading them and their bundles")
     checked(fault + ["--clear"])
-    upload = Series(f"releasekit-sign sign --upload --upload-artifacts (set-up, one run, GitHub at 0 ms)")
+    upload = Series("releasekit-sign sign --upload --upload-artifacts (set-up, one run, GitHub at 0 ms)")
     try:
         upload.samples.append(
             measure(ours_sign(tools, sb, args.jobs, [d], ("--upload", "--upload-artifacts")), logs, env=env))

@@ -7,9 +7,10 @@
 //! concurrent matrix jobs settling on one draft); upload every signed
 //! artifact's bundle as `<artifact>.sigstore.json` (and the artifact, with
 //! `upload-artifacts`); once all are up, download each asset back and verify
-//! it (several at once: reads), deleting a bad one from a draft; publish the draft only when it holds every asset the
-//! plan asked for (each artifact signed or kept, and uploaded), all verified,
-//! and otherwise name the assets it lacks. It also
+//! it (several at once: reads), deleting a bad one from a draft; publish the
+//! draft only when it holds every asset the plan asked for (each artifact
+//! signed or kept, and uploaded), all verified, and otherwise name the assets
+//! it lacks. It also
 //! owns what makes an asset acceptable: a bundle that verifies, under the
 //! sign run's own trusted root, for the artifact's SHA-256 and for this run's
 //! certificate identity and issuer ([`Expected`]).
@@ -29,10 +30,10 @@
 //! only through [`crate::github`].
 
 use std::collections::HashSet;
-
-use futures::StreamExt as _;
 use std::path::Path;
 use std::sync::Arc;
+
+use futures::StreamExt as _;
 
 use crate::verify::cache::CachingVerifier;
 use sigstore_types::{Sha256Hash, Statement};

@@ -19,13 +19,13 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use futures::{StreamExt as _, TryStreamExt as _};
+use futures::StreamExt as _;
 use http_body_util::StreamBody;
 use octocrab::models::repos::Asset;
-use octocrab::{FromResponse as _, OctoBody, Page};
+use octocrab::{FromResponse as _, OctoBody};
 use percent_encoding::utf8_percent_encode;
 
-use super::client::{checked, transport, Pages, Releases, QUERY_VALUE};
+use super::client::{checked, transport, Releases, QUERY_VALUE};
 use super::error::{ApiFailure, ReleaseError};
 use super::releases::Release;
 
@@ -156,13 +156,13 @@ impl Releases {
                             // 3. Replace: delete first (GitHub refuses a duplicate name).
                             Err(_) => {
                                 self.delete(asset.url.as_str()).await?;
-                                self.forget(release, asset.id.0);
+                                self.forget(release, asset.url.as_str());
                                 AssetAction::Replaced
                             }
                         },
                         None => AssetAction::Uploaded,
                     };
-                    // 4. Upload, streamed from the file.
+                    // 4. Upload.
                     let asset = self
                         .post_asset(release, name, bundle, size, content_type)
                         .await?;
@@ -229,9 +229,7 @@ impl Releases {
                     cause,
                 )
             })?;
-        if let Some(listed) = self.listing().as_mut().filter(|l| l.release == release.id) {
-            listed.assets.retain(|a| a.url.as_str() != asset.api_url);
-        }
+        self.forget(release, &asset.api_url);
         Ok(())
     }
 
@@ -249,42 +247,14 @@ impl Releases {
             .collect())
     }
 
-    /// Every asset of `release`: the first page, then, when it names its
-    /// last page by number as GitHub does, every page up to it
-    /// [`PAGES_AT_ONCE`] at a time (a 1,000-asset release is ten pages;
-    /// one after another they cost ten round trips); otherwise, and after
-    /// the last page named, each page's `next`, one after another.
+    /// Every asset of `release`, as [`Releases::list_all`] reads a listing.
     async fn all_assets(&self, release: &Release) -> Result<Vec<Asset>, ApiFailure> {
-        let mut pages = self.asset_pages(release);
-        let Some(first_url) = pages.next()? else {
-            return Ok(Vec::new());
-        };
-        let first: Page<Asset> = self.get_json(&first_url).await?;
-        let mut assets = first.items;
-        let numbered = numbered_pages(first.next.as_ref(), first.last.as_ref())?;
-        let mut next = first.next;
-        if let Some(urls) = numbered {
-            for u in &urls {
-                pages.mark_read(u)?;
-            }
-            let read: Vec<Page<Asset>> = futures::stream::iter(&urls)
-                .map(|u| self.get_json::<Page<Asset>>(u))
-                .buffered(PAGES_AT_ONCE)
-                .try_collect()
-                .await?;
-            next = None;
-            for page in read {
-                assets.extend(page.items);
-                next = page.next;
-            }
-        }
-        pages.then(next);
-        while let Some(u) = pages.next()? {
-            let page: Page<Asset> = self.get_json(&u).await?;
-            assets.extend(page.items);
-            pages.then(page.next);
-        }
-        Ok(assets)
+        self.list_all(format!(
+            "{}/releases/{}/assets?per_page=100",
+            self.repo_url(),
+            release.id
+        ))
+        .await
     }
 
     /// The asset of `release` named `name` (or the name GitHub stores it
@@ -310,7 +280,7 @@ impl Releases {
                 Some(Some(asset)) => match self.get_json::<Asset>(asset.url.as_str()).await {
                     Ok(now) => return Ok(Some(now)),
                     Err(ApiFailure::Status { status: 404, .. }) => {
-                        self.forget(release, asset.id.0);
+                        self.forget(release, asset.url.as_str());
                         return Ok(None);
                     }
                     Err(e) => return Err(e),
@@ -344,20 +314,11 @@ impl Releases {
         }
     }
 
-    /// An asset this client just deleted from `release`.
-    fn forget(&self, release: &Release, id: u64) {
+    /// An asset (its API URL) this client just deleted from `release`.
+    fn forget(&self, release: &Release, api_url: &str) {
         if let Some(listed) = self.listing().as_mut().filter(|l| l.release == release.id) {
-            listed.assets.retain(|a| a.id.0 != id);
+            listed.assets.retain(|a| a.url.as_str() != api_url);
         }
-    }
-
-    /// The pages of `release`'s asset listing, 100 assets a page.
-    pub(super) fn asset_pages(&self, release: &Release) -> Pages {
-        Pages::new(format!(
-            "{}/releases/{}/assets?per_page=100",
-            self.repo_url(),
-            release.id
-        ))
     }
 
     /// Compare by the `digest` GitHub reports; download when it has none (older GHES).
@@ -460,55 +421,6 @@ fn uploaded(asset: Asset, action: AssetAction) -> UploadedAsset {
     }
 }
 
-/// Pages of an asset listing read at once when GitHub numbers them.
-const PAGES_AT_ONCE: usize = 8;
-
-/// Pages 2 to K of a listing whose first page links `next` to page 2 and
-/// `last` to page K of the same URL (GitHub's `Link` header), or `None`
-/// when the links are not that (then each page's `next` is followed). A
-/// `last` past [`super::client::MAX_PAGES`] is refused, as following it is.
-fn numbered_pages(
-    next: Option<&http::Uri>,
-    last: Option<&http::Uri>,
-) -> Result<Option<Vec<String>>, ApiFailure> {
-    let (Some(next), Some(last)) = (next, last) else {
-        return Ok(None);
-    };
-    let (next, last) = (next.to_string(), last.to_string());
-    let Some((base, 2)) = split_page(&next) else {
-        return Ok(None);
-    };
-    let Some((last_base, count)) = split_page(&last) else {
-        return Ok(None);
-    };
-    if last_base != base || count < 2 {
-        return Ok(None);
-    }
-    if count > super::client::MAX_PAGES {
-        return Err(ApiFailure::TooManyPages);
-    }
-    Ok(Some(
-        (2..=count)
-            .map(|p| format!("{}page={p}{}", base.0, base.1))
-            .collect(),
-    ))
-}
-
-/// A URL's `page=N` query parameter split out: what is before and after
-/// its value, and the value.
-fn split_page(url: &str) -> Option<((&str, &str), usize)> {
-    let at = url
-        .match_indices("page=")
-        .map(|(i, _)| i)
-        .find(|&i| i > 0 && matches!(url.as_bytes()[i - 1], b'?' | b'&'))?;
-    let value_start = at + "page=".len();
-    let value_end = url[value_start..]
-        .find('&')
-        .map_or(url.len(), |e| value_start + e);
-    let n = url[value_start..value_end].parse().ok()?;
-    Some(((&url[..at], &url[value_end..]), n))
-}
-
 /// The name GitHub will list for an asset uploaded as `name`, to find it
 /// before an upload and to name what a release lacks; after an upload the
 /// name GitHub returns is the one used. GitHub "renames asset filenames
@@ -536,43 +448,6 @@ pub fn github_asset_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbered_pages_only_from_githubs_links() {
-        let uri = |s: &str| s.parse::<http::Uri>().unwrap();
-        let pages = |next: &str, last: &str| numbered_pages(Some(&uri(next)), Some(&uri(last)));
-        assert_eq!(
-            pages(
-                "https://h/r/assets?per_page=100&page=2",
-                "https://h/r/assets?per_page=100&page=4"
-            )
-            .unwrap(),
-            Some(vec![
-                "https://h/r/assets?per_page=100&page=2".to_owned(),
-                "https://h/r/assets?per_page=100&page=3".to_owned(),
-                "https://h/r/assets?per_page=100&page=4".to_owned(),
-            ])
-        );
-        // Not page 2 next, another URL, no number, or no last: followed instead.
-        for (next, last) in [
-            ("https://h/a?page=3", "https://h/a?page=4"),
-            ("https://h/a?page=2", "https://h/b?page=4"),
-            ("https://h/a?page=2", "https://h/a?page=x"),
-            ("https://h/a?per_page=2", "https://h/a?per_page=4"),
-            ("https://h/a?page=2", "https://h/a?page=1"),
-        ] {
-            assert_eq!(pages(next, last).unwrap(), None, "{next} {last}");
-        }
-        assert_eq!(
-            numbered_pages(Some(&uri("https://h/a?page=2")), None).unwrap(),
-            None
-        );
-        // A last page past the cap is refused, not read.
-        assert!(matches!(
-            pages("https://h/a?page=2", "https://h/a?page=1000000"),
-            Err(ApiFailure::TooManyPages)
-        ));
-    }
 
     #[test]
     fn asset_names_like_github() {

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use octocrab::Octocrab;
+use futures::{StreamExt as _, TryStreamExt as _};
+use octocrab::{Octocrab, Page};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 use super::error::{ApiFailure, ReleaseError};
@@ -239,12 +240,54 @@ impl Releases {
             .await
             .map_err(|e| ApiFailure::Decode(e.to_string()))
     }
+
+    /// Every item of the listing that starts at `first`: the first page,
+    /// then, when it names its last page by number as GitHub does, every page
+    /// up to it [`PAGES_AT_ONCE`] at a time (a 1,000-asset release is ten
+    /// pages; one after another they cost ten round trips); otherwise, and
+    /// after the last page named, each page's `next`, one after another. A
+    /// page read twice or past [`MAX_PAGES`] is refused ([`Pages`]).
+    pub(super) async fn list_all<T: serde::de::DeserializeOwned>(
+        &self,
+        first: String,
+    ) -> Result<Vec<T>, ApiFailure> {
+        let mut pages = Pages::new(first);
+        let Some(first_url) = pages.next()? else {
+            return Ok(Vec::new());
+        };
+        let first: Page<T> = self.get_json(&first_url).await?;
+        let mut items = first.items;
+        let numbered = numbered_pages(first.next.as_ref(), first.last.as_ref())?;
+        let mut next = first.next;
+        if let Some(urls) = numbered {
+            for u in &urls {
+                pages.mark_read(u)?;
+            }
+            let read: Vec<Page<T>> = futures::stream::iter(&urls)
+                .map(|u| self.get_json::<Page<T>>(u))
+                .buffered(PAGES_AT_ONCE)
+                .try_collect()
+                .await?;
+            next = None;
+            for page in read {
+                items.extend(page.items);
+                next = page.next;
+            }
+        }
+        pages.then(next);
+        while let Some(u) = pages.next()? {
+            let page: Page<T> = self.get_json(&u).await?;
+            items.extend(page.items);
+            pages.then(page.next);
+        }
+        Ok(items)
+    }
 }
 
 /// The URLs of a listing's pages: the first, then each page's `Link:
 /// rel="next"`, until a page has none. A URL already read, or a page past
 /// [`MAX_PAGES`], is refused: a listing that never ends is the server's lie.
-pub(super) struct Pages {
+struct Pages {
     next: Option<String>,
     read: std::collections::HashSet<String>,
 }
@@ -289,6 +332,55 @@ impl Pages {
     pub(super) fn then(&mut self, next: Option<http::Uri>) {
         self.next = next.map(|u| u.to_string());
     }
+}
+
+/// Pages of a listing read at once when GitHub numbers them.
+const PAGES_AT_ONCE: usize = 8;
+
+/// Pages 2 to K of a listing whose first page links `next` to page 2 and
+/// `last` to page K of the same URL (GitHub's `Link` header), or `None`
+/// when the links are not that (then each page's `next` is followed). A
+/// `last` past [`MAX_PAGES`] is refused, as following it is.
+fn numbered_pages(
+    next: Option<&http::Uri>,
+    last: Option<&http::Uri>,
+) -> Result<Option<Vec<String>>, ApiFailure> {
+    let (Some(next), Some(last)) = (next, last) else {
+        return Ok(None);
+    };
+    let (next, last) = (next.to_string(), last.to_string());
+    let Some((base, 2)) = split_page(&next) else {
+        return Ok(None);
+    };
+    let Some((last_base, count)) = split_page(&last) else {
+        return Ok(None);
+    };
+    if last_base != base || count < 2 {
+        return Ok(None);
+    }
+    if count > MAX_PAGES {
+        return Err(ApiFailure::TooManyPages);
+    }
+    Ok(Some(
+        (2..=count)
+            .map(|p| format!("{}page={p}{}", base.0, base.1))
+            .collect(),
+    ))
+}
+
+/// A URL's `page=N` query parameter split out: what is before and after
+/// its value, and the value.
+fn split_page(url: &str) -> Option<((&str, &str), usize)> {
+    let at = url
+        .match_indices("page=")
+        .map(|(i, _)| i)
+        .find(|&i| i > 0 && matches!(url.as_bytes()[i - 1], b'?' | b'&'))?;
+    let value_start = at + "page=".len();
+    let value_end = url[value_start..]
+        .find('&')
+        .map_or(url.len(), |e| value_start + e);
+    let n = url[value_start..value_end].parse().ok()?;
+    Some(((&url[..at], &url[value_end..]), n))
 }
 
 pub(super) type Response =
@@ -392,6 +484,43 @@ mod tests {
             utf8_percent_encode("a+b&c=d é.json", QUERY_VALUE).to_string(),
             "a%2Bb%26c%3Dd%20%C3%A9.json"
         );
+    }
+
+    #[test]
+    fn numbered_pages_only_from_githubs_links() {
+        let uri = |s: &str| s.parse::<http::Uri>().unwrap();
+        let pages = |next: &str, last: &str| numbered_pages(Some(&uri(next)), Some(&uri(last)));
+        assert_eq!(
+            pages(
+                "https://h/r/assets?per_page=100&page=2",
+                "https://h/r/assets?per_page=100&page=4"
+            )
+            .unwrap(),
+            Some(vec![
+                "https://h/r/assets?per_page=100&page=2".to_owned(),
+                "https://h/r/assets?per_page=100&page=3".to_owned(),
+                "https://h/r/assets?per_page=100&page=4".to_owned(),
+            ])
+        );
+        // Not page 2 next, another URL, no number, or no last: followed instead.
+        for (next, last) in [
+            ("https://h/a?page=3", "https://h/a?page=4"),
+            ("https://h/a?page=2", "https://h/b?page=4"),
+            ("https://h/a?page=2", "https://h/a?page=x"),
+            ("https://h/a?per_page=2", "https://h/a?per_page=4"),
+            ("https://h/a?page=2", "https://h/a?page=1"),
+        ] {
+            assert_eq!(pages(next, last).unwrap(), None, "{next} {last}");
+        }
+        assert_eq!(
+            numbered_pages(Some(&uri("https://h/a?page=2")), None).unwrap(),
+            None
+        );
+        // A last page past the cap is refused, not read.
+        assert!(matches!(
+            pages("https://h/a?page=2", "https://h/a?page=1000000"),
+            Err(ApiFailure::TooManyPages)
+        ));
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! commit (annotated tags peeled, at most [`MAX_TAG_DEPTH`] of them).
 
 use octocrab::models::repos::Release as GhRelease;
-use octocrab::{FromResponse as _, Page};
+use octocrab::FromResponse as _;
 use percent_encoding::utf8_percent_encode;
 
-use super::client::{checked, transport, Pages, Releases, PATH_SEGMENT};
+use super::client::{checked, transport, Releases, PATH_SEGMENT};
 use super::error::{ApiFailure, ReleaseError};
 
 /// How many annotated tags a tag may go through before its commit. git allows
@@ -184,21 +184,15 @@ impl Releases {
             attempts,
             cause,
         };
-        let mut found = Vec::new();
-        let mut pages = Pages::new(format!("{}/releases?per_page=100", self.repo_url()));
-        while let Some(u) = pages.next().map_err(|e| api_err(1, e))? {
-            let page: Page<GhRelease> = self
-                .retrying(|| self.get_json::<Page<GhRelease>>(&u))
-                .await
-                .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
-            found.extend(
-                page.items
-                    .into_iter()
-                    .filter(|r| r.tag_name == tag)
-                    .map(release),
-            );
-            pages.then(page.next);
-        }
+        let all: Vec<GhRelease> = self
+            .retrying(|| self.list_all(format!("{}/releases?per_page=100", self.repo_url())))
+            .await
+            .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
+        let mut found: Vec<Release> = all
+            .into_iter()
+            .filter(|r| r.tag_name == tag)
+            .map(release)
+            .collect();
         found.sort_by_key(|r| r.id);
         Ok(found)
     }
