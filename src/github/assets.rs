@@ -383,7 +383,7 @@ impl Releases {
             let bytes = tokio::fs::read(bundle).await.map_err(unreadable)?;
             if bytes.len() as u64 != size {
                 return Err(ApiFailure::Transport(format!(
-                    "{} changed while it was being uploaded ({} bytes, {size} when hashed)",
+                    "{} changed while it was being uploaded ({} bytes, {size} when hashed); fix: leave the files alone until the run ends, and sign again",
                     bundle.display(),
                     bytes.len()
                 )));
