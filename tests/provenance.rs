@@ -129,6 +129,99 @@ async fn one_statement_about_every_artifact_with_the_runs_certificate() {
     );
 }
 
+/// Rekor v1's `dsse` entry requests, and when each arrived.
+fn dsse_requests(sandbox: &Sandbox) -> Vec<std::time::Instant> {
+    sandbox
+        .requests(Service::RekorV1)
+        .iter()
+        .filter(|r| r.method == "POST" && String::from_utf8_lossy(&r.body).contains("\"dsse\""))
+        .map(|r| r.at)
+        .collect()
+}
+
+/// The provenance needs the artifacts' digests, not their bundles: it is
+/// logged while the artifacts' own entries are still being answered, so it
+/// adds no round trip to the run.
+#[tokio::test(flavor = "multi_thread")]
+async fn provenance_is_logged_while_the_artifacts_entries_are_answered() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/b.tar.gz", "b");
+    // Every Rekor answer leaves a second after its request arrived.
+    let latency = Duration::from_secs(1);
+    sandbox
+        .faults(Service::RekorV1)
+        .set_latency(latency, Duration::ZERO);
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1)
+        .args(["--json", "--provenance", "dist"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let first_artifact = sandbox
+        .requests(Service::RekorV1)
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("\"hashedrekord\""))
+        .map(|r| r.at)
+        .min()
+        .expect("the artifacts were logged");
+    let dsse = dsse_requests(&sandbox);
+    assert_eq!(dsse.len(), 1, "one provenance entry");
+    assert!(
+        dsse[0] < first_artifact + latency,
+        "the provenance was logged only after an artifact's entry was answered ({:?} after the first artifact's request)",
+        dsse[0] - first_artifact
+    );
+    let (text, _) = bundle_line(&work.path("provenance.intoto.jsonl"));
+    for artifact in ["dist/a.whl", "dist/b.tar.gz"] {
+        verifies_for(&sandbox, &text, &work.path(artifact)).unwrap();
+    }
+}
+
+/// An artifact whose log entry fails after it was hashed is not a subject:
+/// the provenance signed before its failure named it, so it is signed again
+/// without it, and only that one is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_artifact_that_fails_after_its_hash_is_left_out_of_the_provenance() {
+    use sha2::Digest as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("dist/a.whl", "a");
+    let b = work.file("dist/b.tar.gz", "b");
+    let rekor = sandbox.faults(Service::RekorV1);
+    // b's entry is refused half a second after it is asked for: long after
+    // both artifacts are hashed and the provenance is signed from them.
+    rekor.set_latency(Duration::from_millis(500), Duration::ZERO);
+    rekor.only_bodies_containing(hex::encode(sha2::Sha256::digest(b"b")));
+    rekor.fail_next(1, releasekit_sandbox::faults::Fault::status(400));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1)
+        .args(["--json", "--provenance", "dist"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(rekor.pending(), 0, "b's entry was refused");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let p = &report["provenance"];
+    assert_eq!(p["status"], "signed", "{p}");
+    let names: Vec<&str> = p["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a.whl"]);
+    assert_eq!(
+        dsse_requests(&sandbox).len(),
+        2,
+        "signed early with both artifacts, then again without b"
+    );
+    let (text, bundle) = bundle_line(&work.path("provenance.intoto.jsonl"));
+    let subjects = statement(&bundle)["subject"].as_array().unwrap().len();
+    assert_eq!(subjects, 1, "the file holds the provenance without b");
+    verifies_for(&sandbox, &text, &a).unwrap();
+    assert!(verifies_for(&sandbox, &text, &b).is_err());
+}
+
 /// On Rekor v2 the envelope is logged as the client specification says: a
 /// hashedrekord 0.0.2 entry over the envelope's PAE, with a timestamp.
 #[tokio::test(flavor = "multi_thread")]

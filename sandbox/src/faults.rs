@@ -108,6 +108,8 @@ struct State_ {
     queue: VecDeque<Fault>,
     /// Only requests whose path contains this string consume queued faults.
     path_filter: Option<String>,
+    /// Only requests whose body contains these bytes consume queued faults.
+    body_filter: Option<Vec<u8>>,
     requests: Vec<RecordedRequest>,
 }
 
@@ -137,13 +139,20 @@ impl Faults {
         self.0.lock().path_filter = Some(needle.into());
     }
 
-    /// Forget queued faults, latency and path filter (the request log stays).
+    /// Only requests whose body contains `needle` consume queued faults
+    /// (others pass): one artifact's log entry, say, by its digest.
+    pub fn only_bodies_containing(&self, needle: impl Into<Vec<u8>>) {
+        self.0.lock().body_filter = Some(needle.into());
+    }
+
+    /// Forget queued faults, latency and filters (the request log stays).
     pub fn clear(&self) {
         let mut s = self.0.lock();
         s.queue.clear();
         s.latency = Duration::ZERO;
         s.jitter = Duration::ZERO;
         s.path_filter = None;
+        s.body_filter = None;
     }
 
     /// Queued faults not yet consumed.
@@ -166,12 +175,15 @@ impl Faults {
         }
     }
 
-    fn take_fault(&self, path: &str) -> Option<Fault> {
+    fn take_fault(&self, path: &str, body: &[u8]) -> Option<Fault> {
         let mut s = self.0.lock();
-        match &s.path_filter {
-            Some(needle) if !path.contains(needle.as_str()) => None,
-            _ => s.queue.pop_front(),
+        let other_path = matches!(&s.path_filter, Some(needle) if !path.contains(needle.as_str()));
+        let other_body = matches!(&s.body_filter, Some(needle)
+            if !needle.is_empty() && !body.windows(needle.len()).any(|w| w == needle.as_slice()));
+        if other_path || other_body {
+            return None;
         }
+        s.queue.pop_front()
     }
 
     fn record(&self, req: RecordedRequest) {
@@ -305,7 +317,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
         tokio::time::sleep(delay).await;
     }
 
-    let fault = faults.take_fault(parts.uri.path());
+    let fault = faults.take_fault(parts.uri.path(), &body);
     let response = match fault {
         Some(Fault::Status {
             status,

@@ -109,12 +109,15 @@ pub enum ArtifactError {
 
 /// Sign one planned artifact, or keep its existing bundle when the run
 /// uploads and that bundle verifies; see the module doc for the steps.
+/// `hashed` is told the artifact's SHA-256 as soon as it is known, before
+/// the outcome (a run's provenance is signed from the digests meanwhile).
 pub(crate) async fn sign_or_reuse(
     ctx: &Context,
     planned: &PlannedArtifact,
+    hashed: impl FnOnce(Sha256Hash),
 ) -> Result<Done, ArtifactError> {
     if !planned.blocked_by_existing_bundle {
-        return sign(ctx, planned).await.map(Done::Signed);
+        return sign(ctx, planned, hashed).await.map(Done::Signed);
     }
     // An existing bundle is this artifact's failure, decided before any work,
     // unless the run uploads: then a re-run after a failed upload finishes
@@ -122,7 +125,7 @@ pub(crate) async fn sign_or_reuse(
     let Some(policy) = &ctx.reuse else {
         return Err(ArtifactError::BundleExists(planned.bundle.clone()));
     };
-    reuse(ctx, planned, policy).await.map(Done::Reused)
+    reuse(ctx, planned, policy, hashed).await.map(Done::Reused)
 }
 
 /// Keep `planned`'s existing bundle only if it verifies, under the run's
@@ -131,6 +134,7 @@ async fn reuse(
     ctx: &Context,
     planned: &PlannedArtifact,
     policy: &crate::verify::policy::Policy,
+    hashed: impl FnOnce(Sha256Hash),
 ) -> Result<Reused, ArtifactError> {
     let not_reused = |reason: String| ArtifactError::NotReused {
         bundle: planned.bundle.clone(),
@@ -142,6 +146,7 @@ async fn reuse(
         .map_err(|e| not_reused(e.to_string()))?
         .map_err(|e| not_reused(e.to_string()))?;
     let (digest, size) = hash(ctx, planned).await?;
+    hashed(digest);
     let verified =
         crate::verify::verify_bytes(&ctx.verifier, policy, &planned.bundle, &json, digest, size)
             .map_err(|e| not_reused(e.diagnosis()))?;
@@ -174,9 +179,14 @@ async fn hash(
 }
 
 /// Sign one planned artifact that has no bundle in the way.
-async fn sign(ctx: &Context, planned: &PlannedArtifact) -> Result<Signed, ArtifactError> {
+async fn sign(
+    ctx: &Context,
+    planned: &PlannedArtifact,
+    hashed: impl FnOnce(Sha256Hash),
+) -> Result<Signed, ArtifactError> {
     // 1. Digest, streamed.
     let (digest, _len) = hash(ctx, planned).await?;
+    hashed(digest);
 
     // 2. The run's credential, renewed if it would expire before this entry is logged.
     let credential = ctx.session.credential().await?;

@@ -11,6 +11,7 @@ pub mod clients;
 mod outcome;
 pub mod provenance;
 mod settings;
+mod subjects;
 
 pub mod session;
 
@@ -328,7 +329,23 @@ pub async fn run(
     //    CPU work between two requests ran on one thread at a time); each
     //    outcome kept, in plan order. A run that is dropped (interrupted)
     //    drops the set, which aborts every artifact still in flight.
+    // 7. The build provenance about every artifact signed or kept, signed
+    //    with the same key and certificate. It needs their digests, not
+    //    their bundles: it is signed as soon as every artifact is hashed
+    //    (or failed), while the last ones wait for the log, and written
+    //    once their outcomes confirm its subjects (see `subjects`).
     let ctx = Arc::new(ctx);
+    let attesting = plan.provenance.as_ref().zip(predicate.map(Arc::new));
+    let mut early = subjects::Early::new(
+        plan.artifacts
+            .iter()
+            .map(|a| release_name(&a.path))
+            .collect(),
+    );
+    // The provenance signed early, with the subjects it was signed for; in a
+    // set of one so that dropping the run aborts it too.
+    let mut drafted: Option<(Vec<subjects::Subject>, tokio::task::JoinSet<Drafted>)> = None;
+    let (digests, mut hashed) = tokio::sync::mpsc::unbounded_channel();
     let mut pending = plan.artifacts.iter().cloned().enumerate();
     let mut running = tokio::task::JoinSet::new();
     let mut results: Vec<(usize, ArtifactReport)> = Vec::with_capacity(plan.artifacts.len());
@@ -338,8 +355,13 @@ pub async fn run(
                 break;
             };
             let ctx = ctx.clone();
+            let digests = digests.clone();
             running.spawn(async move {
-                let outcome = artifact_outcome(artifact::sign_or_reuse(&ctx, &planned).await);
+                // Only a dropped run closes the channel; then no one asks.
+                let told = move |digest| {
+                    let _ = digests.send((i, digest));
+                };
+                let outcome = artifact_outcome(artifact::sign_or_reuse(&ctx, &planned, told).await);
                 let report = ArtifactReport {
                     path: planned.path,
                     size: planned.size,
@@ -350,21 +372,40 @@ pub async fn run(
                 (i, report)
             });
         }
-        match running.join_next().await {
-            Some(Ok(done)) => results.push(done),
-            // A panic in one artifact is a bug: surface it, as before. (Only
-            // aborting cancels a task, and only dropping the set aborts.)
-            Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
-            None => break,
+        tokio::select! {
+            biased;
+            Some((i, digest)) = hashed.recv() => early.hashed(i, digest),
+            joined = running.join_next() => match joined {
+                Some(Ok((i, report))) => {
+                    early.done(i, attested(&report).is_some());
+                    results.push((i, report));
+                }
+                // A panic in one artifact is a bug: surface it, as before. (Only
+                // aborting cancels a task, and only dropping the set aborts.)
+                Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+                None => break,
+            },
+        }
+        if let (Some((planned, predicate)), None) = (&attesting, &drafted) {
+            if let Some(likely) = early.likely_subjects() {
+                let mut task = tokio::task::JoinSet::new();
+                task.spawn(draft(
+                    ctx.clone(),
+                    predicate.clone(),
+                    likely.clone(),
+                    planned.path.clone(),
+                ));
+                drafted = Some((likely, task));
+            }
         }
     }
     results.sort_by_key(|(i, _)| *i);
 
-    // 7. The build provenance about every artifact signed or kept, signed
-    //    with the same key and certificate, after them (it needs their digests).
-    let provenance = match (&plan.provenance, &predicate) {
-        (Some(planned), Some(predicate)) => Some(attest(&ctx, predicate, planned, &results).await),
-        _ => None,
+    let provenance = match attesting {
+        Some((planned, predicate)) => {
+            Some(attest(&ctx, &predicate, planned, &results, drafted).await)
+        }
+        None => None,
     };
 
     let identity = IdentityReport::Certified {
@@ -407,34 +448,73 @@ fn artifact_outcome(result: Result<artifact::Done, artifact::ArtifactError>) -> 
     }
 }
 
-/// Sign the run's provenance about `results`' signed and kept artifacts.
+/// The digest of an artifact signed or kept: a subject of the provenance.
+fn attested(report: &ArtifactReport) -> Option<sigstore_types::Sha256Hash> {
+    match &report.outcome {
+        Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. } => {
+            sigstore_types::Sha256Hash::from_hex(sha256).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The provenance's statement, signed and self-verified, not yet written;
+/// or why not.
+type Drafted = Result<(sigstore_types::Statement, provenance::Prepared), String>;
+
+/// Sign the statement about `subjects` (see [`provenance::prepare`]).
+async fn draft(
+    ctx: Arc<artifact::Context>,
+    predicate: Arc<crate::provenance::Predicate>,
+    subjects: Vec<subjects::Subject>,
+    path: std::path::PathBuf,
+) -> Drafted {
+    let statement = predicate.statement(&subjects).map_err(|e| e.to_string())?;
+    let prepared = provenance::prepare(&ctx, &statement, subjects[0].1, &path)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((statement, prepared))
+}
+
+/// The run's provenance about `results`' signed and kept artifacts: the one
+/// `drafted` early when it was signed for exactly those, else signed now.
 async fn attest(
-    ctx: &artifact::Context,
-    predicate: &crate::provenance::Predicate,
+    ctx: &Arc<artifact::Context>,
+    predicate: &Arc<crate::provenance::Predicate>,
     planned: &crate::plan::PlannedProvenance,
     results: &[(usize, ArtifactReport)],
+    drafted: Option<(Vec<subjects::Subject>, tokio::task::JoinSet<Drafted>)>,
 ) -> ProvenanceReport {
-    let subjects: Vec<(String, sigstore_types::Sha256Hash)> = results
+    let subjects: Vec<subjects::Subject> = results
         .iter()
-        .filter_map(|(_, a)| match &a.outcome {
-            Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. } => {
-                sigstore_types::Sha256Hash::from_hex(sha256)
-                    .ok()
-                    .map(|d| (release_name(&a.path), d))
-            }
-            _ => None,
-        })
+        .filter_map(|(_, a)| attested(a).map(|d| (release_name(&a.path), d)))
         .collect();
+    let drafted = match drafted {
+        Some((early, mut task)) if early == subjects => match task.join_next().await {
+            Some(Ok(drafted)) => drafted,
+            Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            None => unreachable!("a set of one task"),
+        },
+        // An artifact failed after it was hashed: the early draft names it.
+        // Dropping its set aborts it if it is still running.
+        _ => {
+            draft(
+                ctx.clone(),
+                predicate.clone(),
+                subjects,
+                planned.path.clone(),
+            )
+            .await
+        }
+    };
     let target = provenance::Target {
         path: planned.path.clone(),
         dir: planned.dir.clone(),
         overwrite: planned.replace,
     };
-    let outcome = match predicate.statement(&subjects) {
-        Err(e) => ProvenanceOutcome::Failed {
-            error: e.to_string(),
-        },
-        Ok(statement) => match provenance::attest(ctx, &statement, subjects[0].1, &target).await {
+    let outcome = match drafted {
+        Err(error) => ProvenanceOutcome::Failed { error },
+        Ok((statement, prepared)) => match provenance::write(&target, prepared).await {
             Ok(done) => ProvenanceOutcome::Signed {
                 subjects: statement
                     .subject

@@ -12,8 +12,11 @@
 //! signature is the envelope's, as the Rekor v2 client specification says
 //! (sigstore/architecture-docs#63: v2 has no `dsse` entries). An RFC 3161
 //! timestamp over the signature is asked for at the same time when the
-//! instance has a TSA. It does not build the statement, request
-//! certificates, or decide whether provenance is wanted.
+//! instance has a TSA. Signing ([`prepare`]) and writing ([`write`]) are two
+//! steps, so a run can sign its provenance while its last artifacts are
+//! still being signed and write it only once their outcomes confirm its
+//! subjects. It does not build the statement, request certificates, or
+//! decide whether provenance is wanted.
 
 use std::path::PathBuf;
 
@@ -58,16 +61,25 @@ pub enum AttestError {
     },
 }
 
+/// The provenance signed, logged, timestamped and self-verified: the exact
+/// line [`write`] puts on disk.
+#[derive(Debug)]
+pub struct Prepared {
+    line: Vec<u8>,
+    attested: Attested,
+}
+
 /// Sign `statement` about artifacts whose first subject has SHA-256
-/// `subject` and write it to `target`; see the module doc for the steps.
-pub async fn attest(
+/// `subject`, to be written to `path`; see the module doc for the steps.
+/// Nothing is written.
+pub async fn prepare(
     ctx: &Context,
     statement: &Statement,
     subject: Sha256Hash,
-    target: &Target,
-) -> Result<Attested, AttestError> {
+    path: &std::path::Path,
+) -> Result<Prepared, AttestError> {
     let signing = |source| AttestError::Signing {
-        path: target.path.clone(),
+        path: path.to_owned(),
         source,
     };
     // 1. The envelope: the statement's JSON, signed over its PAE.
@@ -122,13 +134,13 @@ pub async fn attest(
 
     // 4. Self-verify exactly the bytes to be written, for a subject of the statement.
     artifact::self_verify(&ctx.verifier, &credential, subject, &line).map_err(signing)?;
-
-    // 5. Atomic write.
-    write(target, line).await?;
-    Ok(Attested {
-        log_index,
-        timestamped,
-        certificate: credential.generation,
+    Ok(Prepared {
+        line,
+        attested: Attested {
+            log_index,
+            timestamped,
+            certificate: credential.generation,
+        },
     })
 }
 
@@ -202,7 +214,9 @@ fn check_dsse_body(
     Ok(())
 }
 
-async fn write(target: &Target, line: Vec<u8>) -> Result<(), AttestError> {
+/// 5. Write `prepared` to `target`, atomically: whole or not at all.
+pub async fn write(target: &Target, prepared: Prepared) -> Result<Attested, AttestError> {
+    let Prepared { line, attested } = prepared;
     let (dir, path, overwrite) = (target.dir.clone(), target.path.clone(), target.overwrite);
     let joined = tokio::task::spawn_blocking(move || {
         bundle_io::write_atomic_in(&dir, &path, &line, overwrite)
@@ -213,7 +227,7 @@ async fn write(target: &Target, line: Vec<u8>) -> Result<(), AttestError> {
         source: ArtifactError::Write(e),
     };
     match joined {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(())) => Ok(attested),
         Ok(Err(BundleIoError::Exists(p))) => Err(AttestError::Exists(p)),
         Ok(Err(e)) => Err(signing(e)),
         Err(e) => Err(signing(BundleIoError::Write {
