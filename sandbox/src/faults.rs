@@ -425,7 +425,7 @@ mod tests {
         };
         req.apply(&faults).unwrap();
         assert_eq!(
-            faults.take_fault("/"),
+            faults.take_fault("/", b""),
             Some(Fault::status_body(502, "<html>\nbad gateway</html>"))
         );
         let both = ControlRequest {
@@ -446,7 +446,7 @@ mod tests {
         };
         req.apply(&faults).unwrap();
         assert_eq!(
-            faults.take_fault("/"),
+            faults.take_fault("/", b""),
             Some(Fault::redirect(307, "http://127.0.0.1:9/x"))
         );
         let not_3xx = ControlRequest {
@@ -460,5 +460,21 @@ mod tests {
         };
         assert!(with_body.apply(&faults).is_err());
         assert_eq!(faults.pending(), 0);
+    }
+
+    #[test]
+    fn a_body_filter_lets_other_bodies_through_without_taking_the_fault() {
+        let faults = Faults::default();
+        faults.only_bodies_containing("beef");
+        faults.fail_next(1, Fault::status(400));
+        assert_eq!(faults.take_fault("/", b"{\"digest\":\"cafe\"}"), None);
+        assert_eq!(faults.pending(), 1);
+        assert_eq!(
+            faults.take_fault("/", b"{\"digest\":\"beef\"}"),
+            Some(Fault::status(400))
+        );
+        faults.clear();
+        faults.fail_next(1, Fault::status(400));
+        assert_eq!(faults.take_fault("/", b"x"), Some(Fault::status(400)));
     }
 }
