@@ -182,7 +182,7 @@ def target_dir() -> Path:
 
 def build_or_find(args) -> Tools:
     if args.bin_dir:
-        bin_dir = Path(args.bin_dir)
+        bin_dir = Path(args.bin_dir).resolve()  # runs may change directory
     else:
         bin_dir = target_dir() / "release"
         if not args.no_build:
@@ -315,6 +315,22 @@ def small_set(dir_: Path, count: int, size: int) -> list[Path]:
     return files
 
 
+def fresh_links(files: list[Path], dir_: Path) -> list[Path]:
+    """Hard links to `files` in the new directory `dir_`, so that a measured sign writes
+    its bundles where no earlier run deleted any. On ext4 without a journal (this
+    machine's disk) the inode allocator skips every inode freed in the last 5 minutes
+    (300 s while its table block is dirty), reading the inode table for each: bundles
+    deleted and written again rep after rep made every new file dearer as the run went
+    on. A CI job writes its bundles once, into a fresh checkout."""
+    dir_.mkdir(parents=True)
+    out = []
+    for f in files:
+        link = dir_ / f.name
+        os.link(f, link)
+        out.append(link)
+    return out
+
+
 def remove_bundles(files: list[Path]) -> None:
     for f in files:
         Path(f"{f}.sigstore.json").unlink(missing_ok=True)
@@ -385,7 +401,7 @@ def case_sign_small(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
     # timestamp (one round trip), its statement over every artifact. The
     # sandbox's token is an Actions token, so it has the claims provenance needs.
     prov = Series(f"releasekit-sign --jobs {args.jobs} --provenance")
-    prov_argv = lambda: ours_sign(tools, sb, args.jobs, [ours_dir], ("--provenance", "--provenance-name", "bench.intoto.jsonl"))
+    prov_argv = lambda d: ours_sign(tools, sb, args.jobs, [d], ("--provenance", "--provenance-name", "bench.intoto.jsonl"))
     prov_env = {**os.environ, "GITHUB_SERVER_URL": "https://github.com"}
     prov_dir = work / "small" / "provenance"
     prov_dir.mkdir(parents=True, exist_ok=True)
@@ -393,20 +409,23 @@ def case_sign_small(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
     # Untimed warm-up: page cache, Python bytecode, the sandbox's first connections.
     measure(ours_sign(tools, sb, args.jobs, [ours_dir]), logs)
     measure(peer_sign(tools, sb, peer_files), logs)
+    # Every measured run signs hard links to the same files in a directory of its own,
+    # kept until the end (see fresh_links).
+    runs = work / "small" / "runs"
     for rep in range(args.reps):
         log(f"sign-small rep {rep + 1}/{args.reps}")
         for j in jobs_list:
-            remove_bundles(src)
-            ours_series[j].samples.append(measure(ours_sign(tools, sb, j, [ours_dir]), logs))
-            require_bundles(src, "releasekit-sign")
-        remove_bundles(src)
-        prov.samples.append(measure(prov_argv(), logs, env=prov_env, cwd=prov_dir))
-        require_bundles(src, "releasekit-sign --provenance")
+            files = fresh_links(src, runs / f"ours-j{j}-{rep}")
+            ours_series[j].samples.append(measure(ours_sign(tools, sb, j, [files[0].parent]), logs))
+            require_bundles(files, "releasekit-sign")
+        files = fresh_links(src, runs / f"provenance-{rep}")
+        prov.samples.append(measure(prov_argv(files[0].parent), logs, env=prov_env, cwd=prov_dir))
+        require_bundles(files, "releasekit-sign --provenance")
         if not (prov_dir / "bench.intoto.jsonl").is_file():
             raise RunFailed("releasekit-sign --provenance exited 0 but wrote no bench.intoto.jsonl")
-        remove_bundles(peer_files)
-        peer.samples.append(measure(peer_sign(tools, sb, peer_files), logs))
-        require_bundles(peer_files, "sigstore-python")
+        files = fresh_links(peer_files, runs / f"peer-{rep}")
+        peer.samples.append(measure(peer_sign(tools, sb, files), logs))
+        require_bundles(files, "sigstore-python")
     head = ours_series[args.jobs]
     case = Case(
         key="sign-small",
@@ -589,14 +608,15 @@ def case_scale(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
         verify_argv = [str(tools.ours), "--quiet", "verify", "--trust-config", sb.trust_config,
                        "--cert-identity", identity, "--cert-oidc-issuer", issuer, str(d)]
         measure(ours_sign(tools, sb, args.jobs, [d]), logs)  # warm-up
-        for _ in range(reps):
-            remove_bundles(files)
-            sign_s.samples.append(measure(ours_sign(tools, sb, args.jobs, [d]), logs, watch_fds=True))
-            require_bundles(files, "releasekit-sign")
+        for rep in range(reps):
+            run = fresh_links(files, work / "scale" / f"{n}-{rep}")  # see fresh_links
+            sign_s.samples.append(measure(ours_sign(tools, sb, args.jobs, [run[0].parent]), logs,
+                                          watch_fds=True))
+            require_bundles(run, "releasekit-sign")
+            verify_argv[-1] = str(run[0].parent)
             verify_s.samples.append(measure(verify_argv, logs, watch_fds=True))
         case.series += [sign_s, verify_s]
         case.points.append((n, sign_s, verify_s))
-        shutil.rmtree(d, ignore_errors=True)
     case.load = (load0, loadavg())
     (n0, s0, v0), (n1, s1, v1) = case.points[-2], case.points[-1]
     rss = max(max(s.rss_max_kib, v.rss_max_kib) for _, s, v in case.points) / KIB
