@@ -497,7 +497,8 @@ async fn attest(
         },
         // An artifact failed after it was hashed: the early draft names it.
         // Dropping its set aborts it if it is still running.
-        _ => {
+        other => {
+            drop(other);
             draft(
                 ctx.clone(),
                 predicate.clone(),

@@ -130,6 +130,24 @@ pub fn canonicalize(proposed: &Value) -> Result<Vec<u8>, EntryError> {
 
 /// A PEM certificate or public key: its SPKI DER and its canonical PEM.
 pub(super) fn parse_verifier(pem: &[u8]) -> Result<(Vec<u8>, String), EntryError> {
+    // A signing run logs every artifact under one certificate: parsing it
+    // again for each entry was a tenth of the sandbox's CPU in the
+    // benchmark, which shares its cores with the clients measured. The last
+    // verifier parsed is remembered, keyed by its exact bytes (a pure
+    // function of them, so one memo serves every sandbox in the process).
+    type Parsed = (Vec<u8>, String);
+    static LAST: parking_lot::Mutex<Option<(Vec<u8>, Parsed)>> = parking_lot::Mutex::new(None);
+    if let Some((key, parsed)) = &*LAST.lock() {
+        if key.as_slice() == pem {
+            return Ok(parsed.clone());
+        }
+    }
+    let parsed = parse_verifier_uncached(pem)?;
+    *LAST.lock() = Some((pem.to_vec(), parsed.clone()));
+    Ok(parsed)
+}
+
+fn parse_verifier_uncached(pem: &[u8]) -> Result<(Vec<u8>, String), EntryError> {
     let text = std::str::from_utf8(pem)
         .map_err(|_| EntryError::Malformed("public key is not PEM".into()))?;
     let lf = der::pem::LineEnding::LF;
