@@ -6,7 +6,7 @@
 //! through a link swapped in after planning). It does not build or verify
 //! bundles.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -238,14 +238,9 @@ pub(crate) fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
         FileError::Read { source, .. } => err(source),
         e => BundleIoError::NotRead(e),
     })?;
-    let mut buf = Vec::new();
-    file.take(MAX_BUNDLE_BYTES + 1)
-        .read_to_end(&mut buf)
-        .map_err(err)?;
-    if buf.len() as u64 > MAX_BUNDLE_BYTES {
-        return Err(BundleIoError::TooLarge(path.to_owned()));
-    }
-    Ok(buf)
+    files::read_to_end_capped(file, MAX_BUNDLE_BYTES)
+        .map_err(err)?
+        .ok_or_else(|| BundleIoError::TooLarge(path.to_owned()))
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 //! file was expected is refused after a non-blocking open instead of hanging
 //! the run or reading a stream; a file replaced (by another file or a link)
 //! between planning and opening is refused by comparing the opened file's
-//! device and inode with what the plan saw. It does not decide which files a
-//! run reads (that is [`crate::plan`]'s) nor what is done with their bytes.
+//! device and inode with what the plan saw. It also reads a small file
+//! whole under a cap (bundles, provenance files: hostile sizes). It does not
+//! decide which files a run reads (that is [`crate::plan`]'s) nor what is
+//! done with their bytes.
 
 use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
@@ -90,6 +92,19 @@ pub(crate) fn open_regular(path: &Path, planned: Option<FileId>) -> Result<File,
     Ok(file)
 }
 
+/// All of `file`, or `None` when it holds more than `cap` bytes (never more
+/// than `cap + 1` are read, whatever the file claims or becomes). The buffer
+/// starts at the file's size, so a file is read in one call and a check for
+/// its end; behind `take`, `read_to_end` has no size hint and grew from 32
+/// bytes, a read per doubling (11 for a 10 KB bundle).
+pub(crate) fn read_to_end_capped(file: File, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let size = file.metadata().map_or(0, |m| m.len()).min(cap);
+    let mut bytes = Vec::with_capacity(usize::try_from(size + 1).unwrap_or(0));
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= cap).then_some(bytes))
+}
+
 /// What a non-regular file is, for the error.
 fn kind(meta: &Metadata) -> &'static str {
     let t = meta.file_type();
@@ -167,5 +182,40 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_capped_read_takes_the_file_whole_or_refuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.sigstore.json");
+        std::fs::write(&p, "0123456789").unwrap();
+        let open = || File::open(&p).unwrap();
+        assert_eq!(
+            read_to_end_capped(open(), 10).unwrap().unwrap(),
+            b"0123456789"
+        );
+        assert_eq!(
+            read_to_end_capped(open(), 100).unwrap().unwrap(),
+            b"0123456789"
+        );
+        assert_eq!(read_to_end_capped(open(), 9).unwrap(), None);
+        std::fs::write(&p, "").unwrap();
+        assert_eq!(read_to_end_capped(open(), 9).unwrap().unwrap(), b"");
+    }
+
+    /// The size the file claims is only a hint: a file that grows after it
+    /// was looked at is still read no further than the cap.
+    #[test]
+    fn a_file_growing_past_the_cap_is_refused() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.sigstore.json");
+        std::fs::write(&p, "01234").unwrap();
+        let file = File::open(&p).unwrap();
+        let size = file.metadata().unwrap().len();
+        assert_eq!(size, 5);
+        let mut more = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        more.write_all(b"56789").unwrap();
+        assert_eq!(read_to_end_capped(file, 8).unwrap(), None);
     }
 }

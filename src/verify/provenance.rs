@@ -30,7 +30,6 @@
 //! and shown only through `text::line` by the report. It prints nothing and
 //! writes nothing.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -189,16 +188,12 @@ impl<R: std::io::Read> std::io::Read for Counted<R> {
 /// Read a provenance file: its non-empty lines, numbered from 1.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<(usize, Vec<u8>)>, ProvenanceFileError> {
     let file = files::open_regular(path, None).map_err(ProvenanceFileError::Open)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
+    let bytes = files::read_to_end_capped(file, MAX_FILE_BYTES)
         .map_err(|source| ProvenanceFileError::Read {
             path: path.to_owned(),
             source,
-        })?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ProvenanceFileError::TooLarge(path.to_owned()));
-    }
+        })?
+        .ok_or_else(|| ProvenanceFileError::TooLarge(path.to_owned()))?;
     split_lines(path, &bytes)
 }
 
