@@ -310,11 +310,10 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
     let mut warnings = Vec::new();
     let (name, trusted_root, signing_config) = match base {
         BaseInstance::TrustConfig(path) => {
-            let json =
-                std::fs::read_to_string(path).map_err(|source| TrustError::ReadTrustConfig {
-                    path: path.clone(),
-                    source,
-                })?;
+            let json = read_small_file(path).map_err(|source| TrustError::ReadTrustConfig {
+                path: path.clone(),
+                source,
+            })?;
             let c = ClientTrustConfig::from_json(&json, path)?;
             (path.display().to_string(), c.trusted_root, c.signing_config)
         }
@@ -408,8 +407,33 @@ pub(crate) async fn refresh(
     }
 }
 
+/// The most a trust file may hold. Public-good's trusted root is about 10
+/// KB; a file larger than this is a wrong path (`/dev/zero`, an image), and
+/// reading it whole would take the memory it claims.
+const MAX_TRUST_FILE_BYTES: u64 = 8 << 20;
+
+/// A trust config, trusted root or signing config: a regular file (a FIFO
+/// would block the run) of at most [`MAX_TRUST_FILE_BYTES`], as UTF-8.
+fn read_small_file(path: &Path) -> std::io::Result<String> {
+    use crate::files::{self, FileError};
+    let file = files::open_regular(path, None).map_err(|e| match e {
+        FileError::Read { source, .. } => source,
+        FileError::NotRegular { kind, .. } => {
+            std::io::Error::other(format!("it is {kind}, not a regular file"))
+        }
+        e => std::io::Error::other(e.to_string()),
+    })?;
+    let bytes = files::read_to_end_capped(file, MAX_TRUST_FILE_BYTES)?.ok_or_else(|| {
+        std::io::Error::other(format!(
+            "it holds more than {} MiB, which no trust file does",
+            MAX_TRUST_FILE_BYTES >> 20
+        ))
+    })?;
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 fn read_file(path: &Path, what: &'static str, flag: &'static str) -> Result<String, TrustError> {
-    std::fs::read_to_string(path).map_err(|source| TrustError::ReadFile {
+    read_small_file(path).map_err(|source| TrustError::ReadFile {
         path: path.to_owned(),
         what,
         flag,
@@ -705,6 +729,46 @@ mod tests {
         let mut s = settings(&path);
         tweak(&mut s);
         load(&s, Refresh::Offline).await
+    }
+
+    /// A trust config path that names a FIFO, or a file far larger than any
+    /// trust material, is refused at once, saying why: read whole, the one
+    /// blocked the run for ever and the other took the memory it claims.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_fifo_or_a_huge_file_is_no_trust_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("trust.json");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // On a thread of its own: a read that blocks must fail the test, not hang it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let s = settings(&fifo);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let _ = tx.send(runtime.block_on(load(&s, Refresh::Offline)));
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a FIFO is refused, not read")
+            .unwrap_err();
+        assert!(
+            matches!(e, TrustError::ReadTrustConfig { .. })
+                && e.to_string().contains("a FIFO, not a regular file"),
+            "{e}"
+        );
+
+        let huge = dir.path().join("huge.json");
+        let f = std::fs::File::create(&huge).unwrap();
+        f.set_len(MAX_TRUST_FILE_BYTES + 1).unwrap();
+        let e = load(&settings(&huge), Refresh::Offline).await.unwrap_err();
+        assert!(
+            matches!(e, TrustError::ReadTrustConfig { .. })
+                && e.to_string().contains("more than 8 MiB"),
+            "{e}"
+        );
     }
 
     /// The offline load of a trust config file is the run's instance: the
