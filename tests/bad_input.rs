@@ -79,7 +79,7 @@ async fn a_directory_where_a_file_was_named() {
     .await;
     assert_eq!(code(&o), 2);
     assert!(
-        stderr(&o).contains("cannot read trust config adir: Is a directory"),
+        stderr(&o).contains("cannot read trust config adir: it is a directory, not a regular file"),
         "{}",
         stderr(&o)
     );
