@@ -41,18 +41,22 @@ impl Early {
 
     /// Artifact `i` was hashed.
     pub(crate) fn hashed(&mut self, i: usize, digest: Sha256Hash) {
-        if self.digests[i].is_none() && self.done[i].is_none() {
-            self.settled += 1;
-        }
+        self.settle(i);
         self.digests[i] = Some(digest);
     }
 
     /// Artifact `i` is done: signed or kept (`ok`), or failed.
     pub(crate) fn done(&mut self, i: usize, ok: bool) {
+        self.settle(i);
+        self.done[i] = Some(ok);
+    }
+
+    /// Count artifact `i` as settled the first time it is hashed or done
+    /// (the two arrive in either order).
+    fn settle(&mut self, i: usize) {
         if self.digests[i].is_none() && self.done[i].is_none() {
             self.settled += 1;
         }
-        self.done[i] = Some(ok);
     }
 
     /// The subjects the provenance will have if every artifact still in
