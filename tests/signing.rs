@@ -44,6 +44,41 @@ async fn one_certificate_for_many_artifacts() {
     );
 }
 
+/// `--jobs` bounds the artifacts waiting on the log at once, and they do
+/// wait together: never more Rekor requests in flight than `--jobs`, and as
+/// many as that while there is work left (each artifact's entry is answered
+/// a quarter of a second after it is asked for).
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_is_the_number_of_log_requests_in_flight() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for i in 0..6 {
+        work.file(&format!("dist/pkg-{i}.whl"), format!("artifact {i}"));
+    }
+    sandbox.faults(Service::RekorV1).set_latency(
+        std::time::Duration::from_millis(250),
+        std::time::Duration::ZERO,
+    );
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["dist", "--jobs", "2"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0);
+    let entries: Vec<_> = sandbox
+        .requests(Service::RekorV1)
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(entries.len(), 6);
+    let in_flight_at = |t: std::time::Instant| {
+        entries
+            .iter()
+            .filter(|r| r.at <= t && t < r.answered)
+            .count()
+    };
+    let peak = entries.iter().map(|r| in_flight_at(r.at)).max().unwrap();
+    assert_eq!(peak, 2, "Rekor requests in flight at once, with --jobs 2");
+}
+
 /// Without a TTY: one line per artifact, then the summary.
 #[tokio::test(flavor = "multi_thread")]
 async fn human_output_without_a_tty() {

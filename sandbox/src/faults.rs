@@ -99,6 +99,9 @@ pub struct RecordedRequest {
     /// When the request arrived (before any latency): how long a client
     /// waited between attempts shows whether it honoured `Retry-After`.
     pub at: std::time::Instant,
+    /// When its response was ready to send (after the latency): with `at`,
+    /// how many requests a client had waiting at once.
+    pub answered: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -310,6 +313,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
         body: body.slice(..body.len().min(RECORD_BODY_CAP)),
         status: 0,
         at,
+        answered: at,
     };
 
     let delay = faults.delay();
@@ -343,6 +347,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
         }
     };
     recorded.status = response.status().as_u16();
+    recorded.answered = std::time::Instant::now();
     faults.record(recorded);
     response
 }

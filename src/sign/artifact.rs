@@ -48,6 +48,12 @@ pub struct Context {
     pub progress: Arc<dyn Progress>,
     /// Artifacts being hashed at once (one read buffer each): the number of cores.
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Bundles being self-verified at once: one per core. The verification
+    /// is CPU-bound; run for every answered artifact at once (up to `--jobs`
+    /// blocking threads) it starved the runtime's threads, which read the
+    /// next answers and send the next requests. The write's `fsync` waits on
+    /// the disk (about a millisecond here), outside this bound.
+    pub verifying: Arc<tokio::sync::Semaphore>,
 }
 
 /// A bundle verified and written.
@@ -280,8 +286,16 @@ async fn verify_and_write(
     let dir = planned.bundle_dir.clone();
     let overwrite = ctx.overwrite;
     let path_for_error = path.clone();
+    let verifying = ctx
+        .verifying
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the verification semaphore is never closed");
     tokio::task::spawn_blocking(move || {
-        self_verify(&verifier, &credential, digest, &json)?;
+        let verified = self_verify(&verifier, &credential, digest, &json);
+        drop(verifying);
+        verified?;
         bundle_io::write_atomic_in(&dir, &path, &json, overwrite).map_err(|e| match e {
             BundleIoError::Exists(p) => ArtifactError::BundleExists(p),
             e => ArtifactError::Write(e),

@@ -322,6 +322,9 @@ pub async fn run(
         hashing: Arc::new(tokio::sync::Semaphore::new(
             crate::digest::concurrent_reads(),
         )),
+        verifying: Arc::new(tokio::sync::Semaphore::new(
+            crate::digest::concurrent_reads(),
+        )),
     };
 
     // 6. Every artifact, at most `jobs` at a time, each its own task so that
