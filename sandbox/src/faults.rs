@@ -4,7 +4,8 @@
 //! jitter), a queue of faults consumed by the next requests (an HTTP status with an
 //! optional `Retry-After` or a body of the test's choosing, a redirect elsewhere,
 //! a connection dropped mid-response, a malformed body), and
-//! a log of the requests the service received. It knows nothing of what a service
+//! a log of the requests the service received (for tests in the same process;
+//! `serve` keeps none). It knows nothing of what a service
 //! does; the services never consult it.
 
 use std::collections::VecDeque;
@@ -114,6 +115,9 @@ struct State_ {
     /// Only requests whose body contains these bytes consume queued faults.
     body_filter: Option<Vec<u8>>,
     requests: Vec<RecordedRequest>,
+    /// Off for a long-running `serve`, whose request log no one reads: it
+    /// would grow with every request for as long as the process runs.
+    not_recording: bool,
 }
 
 /// The fault plan and request log of one service. Cheap to clone; all clones share state.
@@ -163,6 +167,13 @@ impl Faults {
         self.0.lock().queue.len()
     }
 
+    /// Keep no request log from now on (`serve`: nothing reads it).
+    pub fn stop_recording(&self) {
+        let mut s = self.0.lock();
+        s.not_recording = true;
+        s.requests = Vec::new();
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.0.lock().requests.clone()
@@ -190,7 +201,10 @@ impl Faults {
     }
 
     fn record(&self, req: RecordedRequest) {
-        self.0.lock().requests.push(req);
+        let mut s = self.0.lock();
+        if !s.not_recording {
+            s.requests.push(req);
+        }
     }
 }
 
@@ -481,5 +495,27 @@ mod tests {
         faults.clear();
         faults.fail_next(1, Fault::status(400));
         assert_eq!(faults.take_fault("/", b"x"), Some(Fault::status(400)));
+    }
+
+    /// A long `serve` keeps no request log (it was four fifths of its memory
+    /// after 5,000 artifacts), and drops the one it had.
+    #[test]
+    fn a_service_that_stopped_recording_keeps_no_request() {
+        let request = || RecordedRequest {
+            method: Method::POST,
+            uri: "/api/v1/log/entries".into(),
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(b"{}"),
+            status: 201,
+            at: std::time::Instant::now(),
+            answered: std::time::Instant::now(),
+        };
+        let faults = Faults::default();
+        faults.record(request());
+        assert_eq!(faults.requests().len(), 1);
+        faults.stop_recording();
+        assert!(faults.requests().is_empty());
+        faults.record(request());
+        assert!(faults.requests().is_empty());
     }
 }

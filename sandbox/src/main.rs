@@ -148,6 +148,11 @@ async fn main() -> anyhow::Result<()> {
                 builder = builder.dir(dir);
             }
             let sandbox = builder.start().await?;
+            // Faults are set from outside; the request log is read by tests
+            // in the same process only, so a long `serve` keeps none.
+            for service in releasekit_sandbox::Service::ALL {
+                sandbox.faults(service).stop_recording();
+            }
             let env = env_lines(&sandbox);
             match &env_file {
                 Some(path) => write_atomically(path, env.as_bytes())
