@@ -305,6 +305,8 @@ pub async fn run(
         .tsa
         .as_ref()
         .map(|url| (clients::Tsa::new(sigstore, url), url.clone()));
+    // Reading and hashing, and self-verifying, each take one core per artifact.
+    let cores = crate::digest::concurrent_reads();
     let ctx = artifact::Context {
         session: session.clone(),
         log,
@@ -319,12 +321,8 @@ pub async fn run(
         reuse: uploading.then(|| Policy::exact_signer(&identity, &issuer)),
         retry,
         progress: progress.clone(),
-        hashing: Arc::new(tokio::sync::Semaphore::new(
-            crate::digest::concurrent_reads(),
-        )),
-        verifying: Arc::new(tokio::sync::Semaphore::new(
-            crate::digest::concurrent_reads(),
-        )),
+        hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+        verifying: Arc::new(tokio::sync::Semaphore::new(cores)),
     };
 
     // 6. Every artifact, at most `jobs` at a time, each its own task so that
