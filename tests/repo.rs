@@ -53,7 +53,21 @@ fn the_msrv_is_declared_once_and_covers_every_locked_dependency() {
         "the MSRV belongs in [workspace.package]"
     );
     // Every member inherits it; nothing else names a Rust version.
-    for member in ["Cargo.toml", "sandbox/Cargo.toml"] {
+    let members = Regex::new(r#"(?m)^members\s*=\s*\[([^\]]*)\]"#)
+        .unwrap()
+        .captures(&root)
+        .expect("Cargo.toml lists the workspace's members")[1]
+        .split(',')
+        .map(|m| m.trim().trim_matches('"').to_owned())
+        .filter(|m| !m.is_empty())
+        .map(|m| format!("{m}/Cargo.toml"))
+        .collect::<Vec<_>>();
+    assert!(
+        members.contains(&"sandbox/Cargo.toml".to_owned()),
+        "{members:?}"
+    );
+    for member in std::iter::once("Cargo.toml".to_owned()).chain(members) {
+        let member = member.as_str();
         let text = read(member);
         assert!(
             text.contains("\nrust-version.workspace = true\n"),
