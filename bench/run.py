@@ -250,21 +250,25 @@ class Floor:
         self.sign_us.append(float(figures["p256_sign_us"]))
         self.sha256_us.append(float(figures["sha256_us"]))
 
-    def per_bundle_ms(self, signatures: int, verifications: int) -> float | None:
-        """SHA-256 of the artifact, `signatures` signatures and `verifications`
-        verifications, from the medians; None when not measured."""
+    def report(self, case: "Case", cpu_ms: float, per: str, signatures: int, size_kib: int,
+               checks: str, left_out: str) -> None:
+        """The summary row and the note giving `cpu_ms` per `per` against the floor:
+        SHA-256 of the artifact, `signatures` signatures and BUNDLE_VERIFICATIONS
+        verifications, from the medians. Nothing when the floor was not measured."""
         if not self.verify_us:
-            return None
-        us = (statistics.median(self.sha256_us) + signatures * statistics.median(self.sign_us)
-              + verifications * statistics.median(self.verify_us))
-        return us / 1000
-
-    def describe(self, signatures: int, verifications: int, size_kib: int) -> str:
-        parts = [f"SHA-256 of {size_kib} KiB {statistics.median(self.sha256_us):.0f} us"]
+            return
+        sha, sign, verify = (statistics.median(v) for v in (self.sha256_us, self.sign_us, self.verify_us))
+        floor_ms = (sha + signatures * sign + BUNDLE_VERIFICATIONS * verify) / 1000
+        case.ratios.append((f"  same, CPU per {per} vs this machine's cryptographic floor", cpu_ms / floor_ms,
+                            "x", "(reported)", None, f"{cpu_ms:.2f} ms", f"{floor_ms:.2f} ms"))
+        parts = [f"SHA-256 of {size_kib} KiB {sha:.0f} us"]
         if signatures:
-            parts.append(f"{signatures} P-256 signature {statistics.median(self.sign_us):.0f} us")
-        parts.append(f"{verifications} P-256 verifications x {statistics.median(self.verify_us):.0f} us")
-        return " + ".join(parts)
+            parts.append(f"{signatures} P-256 signature {sign:.0f} us")
+        parts.append(f"{BUNDLE_VERIFICATIONS} P-256 verifications x {verify:.0f} us")
+        case.notes.append(
+            f"Cryptographic floor per {per}, measured beside each repetition with the libraries "
+            f"releasekit-sign uses (`releasekit-bench-floor`, one thread): "
+            f"{' + '.join(parts)} = {floor_ms:.2f} ms ({checks}). No {left_out} work is in it.")
 
 
 # A bundle with a Rekor v1 entry and an RFC 3161 timestamp holds four signatures
@@ -496,16 +500,9 @@ def case_sign_small(args, tools: Tools, sb: Sandbox, work: Path) -> Case:
     case.ratios.append(("  same, CPU per artifact (user + sys)", cpu, "ms", "<= 0.6 ms", cpu <= 0.6,
                         f"{cpu:.2f} ms", ""))
     # Signing an artifact: its hash, our signature, the self-verification's checks.
-    floor_ms = crypto.per_bundle_ms(1, BUNDLE_VERIFICATIONS)
-    if floor_ms is not None:
-        case.ratios.append(("  same, CPU per artifact vs this machine's cryptographic floor", cpu / floor_ms, "x",
-                            "(reported)", None, f"{cpu:.2f} ms", f"{floor_ms:.2f} ms"))
-        case.notes.append(
-            f"Cryptographic floor per artifact, measured beside each repetition with the libraries "
-            f"releasekit-sign uses (`releasekit-bench-floor`, one thread): "
-            f"{crypto.describe(1, BUNDLE_VERIFICATIONS, args.small_kib)} = {floor_ms:.2f} ms "
-            "(the artifact's hash, its signature, and the self-verification's checks of the SET, "
-            "the checkpoint, the timestamp and the signature). No HTTP, JSON, file or thread work is in it.")
+    crypto.report(case, cpu, "artifact", 1, args.small_kib,
+                  "the artifact's hash, its signature, and the self-verification's checks of the SET, "
+                  "the checkpoint, the timestamp and the signature", "HTTP, JSON, file or thread")
     added = prov.median - head.median
     case.ratios.append((f"  same, with --provenance: time added (one round trip is {args.latency_ms} ms)",
                         added * 1000, "ms", f"<= {args.latency_ms} ms + a few",
@@ -647,16 +644,9 @@ def case_verify(args, tools: Tools, sb: Sandbox, work: Path, ours_can_verify: bo
         cpu = ours.cpu_median / n * 1000
         case.ratios.append(("  same, CPU per bundle (user + sys)", cpu, "ms", "<= 0.35 ms", cpu <= 0.35,
                             f"{cpu:.2f} ms", ""))
-        floor_ms = crypto.per_bundle_ms(0, BUNDLE_VERIFICATIONS)
-        if floor_ms is not None:
-            case.ratios.append(("  same, CPU per bundle vs this machine's cryptographic floor", cpu / floor_ms,
-                                "x", "(reported)", None, f"{cpu:.2f} ms", f"{floor_ms:.2f} ms"))
-            case.notes.append(
-                f"Cryptographic floor per bundle, measured beside each repetition with the libraries "
-                f"releasekit-sign uses (`releasekit-bench-floor`, one thread): "
-                f"{crypto.describe(0, BUNDLE_VERIFICATIONS, args.verify_kib)} = {floor_ms:.2f} ms "
-                "(the artifact's hash; the signature, the SET, the checkpoint and the timestamp). "
-                "No JSON, DER, file or thread work is in it.")
+        crypto.report(case, cpu, "bundle", 0, args.verify_kib,
+                      "the artifact's hash; the signature, the SET, the checkpoint and the timestamp",
+                      "JSON, DER, file or thread")
         case.caption = f"{r:.1f}x faster than sigstore-python"
     else:
         case.ratios.append((f"verify {n} bundles vs sigstore-python", float("nan"), "",
