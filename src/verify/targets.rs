@@ -33,6 +33,9 @@ pub struct Target {
     /// The file the artifact path named when listed: only that file is read.
     #[serde(skip)]
     pub file: Option<FileId>,
+    /// The artifact's path resolved when it was listed, if it was.
+    #[serde(skip)]
+    pub real: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,11 +85,7 @@ pub fn build(
     for arg in args {
         expand(arg, recursive, bundle, &mut out)?;
     }
-    // The same artifact reached twice (`dist/` and `dist/a.whl`) is verified once.
-    let mut seen = HashSet::new();
-    out.targets.retain(|t| {
-        seen.insert(std::fs::canonicalize(&t.artifact).unwrap_or_else(|_| t.artifact.clone()))
-    });
+    once_each(&mut out.targets);
     if bundle.is_some() && out.targets.len() > 1 {
         return Err(TargetError::BundleForManyArtifacts(out.targets.len()));
     }
@@ -113,6 +112,7 @@ fn expand(
             bundle,
             digest: Some(hex.to_ascii_lowercase()),
             file: None,
+            real: None,
         });
         return Ok(());
     }
@@ -137,6 +137,7 @@ fn expand(
         Err(e) => return Err(TargetError::Plan(e)),
     };
     let before = out.targets.len();
+    let mut listed = HashSet::new();
     for a in plan.artifacts {
         let bundle = explicit_bundle
             .map(Path::to_owned)
@@ -151,20 +152,26 @@ fn expand(
             out.unsigned.push(a.path);
             continue;
         }
+        listed.insert(a.path.clone());
         out.targets.push(Target {
             artifact: a.path,
             bundle,
             missing: (!present).then_some(Missing::Bundle),
             digest: None,
             file: a.file,
+            real: Some(a.real),
         });
     }
     for s in plan.skipped {
         if s.reason != SkipReason::Bundle {
             continue;
         }
-        // A bundle, named or found: its artifact is checked too (or is missing).
+        // A bundle, named or found: its artifact is checked too (or is missing),
+        // unless it is a target already ([`once_each`] would drop this one).
         let artifact = artifact_of(&s.path);
+        if listed.contains(&artifact) {
+            continue;
+        }
         let exists = artifact.is_file();
         out.targets.push(Target {
             artifact,
@@ -172,6 +179,7 @@ fn expand(
             missing: (!exists).then_some(Missing::Artifact),
             digest: None,
             file: None,
+            real: None,
         });
     }
     if is_dir && out.targets.len() == before {
@@ -201,6 +209,7 @@ fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
             missing: Some(Missing::Artifact),
             digest: None,
             file: None,
+            real: None,
         });
     }
     Ok(())
@@ -246,14 +255,23 @@ pub(crate) fn against_provenance(
                 missing: None,
                 digest: None,
                 file: a.file,
+                real: Some(a.real),
             });
         }
     }
-    let mut seen = HashSet::new();
-    out.targets.retain(|t| {
-        seen.insert(std::fs::canonicalize(&t.artifact).unwrap_or_else(|_| t.artifact.clone()))
-    });
+    once_each(&mut out.targets);
     Ok(out)
+}
+
+/// The same artifact reached twice (`dist/` and `dist/a.whl`) is verified once.
+fn once_each(targets: &mut Vec<Target>) {
+    let mut seen = HashSet::new();
+    targets.retain(|t| {
+        let real = t.real.clone().unwrap_or_else(|| {
+            std::fs::canonicalize(&t.artifact).unwrap_or_else(|_| t.artifact.clone())
+        });
+        seen.insert(real)
+    });
 }
 
 /// `dir/a.whl.sigstore.json` -> `dir/a.whl`.
