@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::bundle_io::{self, BUNDLE_SUFFIX};
 use crate::files::FileId;
-use crate::plan::{self, PlanError, PlanInput, SkipReason};
+use crate::plan::{self, PlanError, PlanInput, SkipReason, WorkTree};
 
 /// One artifact and the bundle it is checked against, or why it cannot be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,8 +82,10 @@ pub fn build(
     bundle: Option<&Path>,
 ) -> Result<Targets, TargetError> {
     let mut out = Targets::default();
+    // One tree for every argument: it remembers the directories it checked.
+    let tree = WorkTree::current();
     for arg in args {
-        expand(arg, recursive, bundle, &mut out)?;
+        expand(&tree, arg, recursive, bundle, &mut out)?;
     }
     once_each(&mut out.targets);
     if bundle.is_some() && out.targets.len() > 1 {
@@ -93,6 +95,7 @@ pub fn build(
 }
 
 fn expand(
+    tree: &WorkTree,
     arg: &str,
     recursive: bool,
     explicit_bundle: Option<&Path>,
@@ -117,12 +120,15 @@ fn expand(
         return Ok(());
     }
     let is_dir = Path::new(arg).is_dir();
-    let plan = match plan::build(&PlanInput {
-        args: std::slice::from_ref(&arg.to_owned()),
-        recursive,
-        output_dir: None,
-        overwrite: true,
-    }) {
+    let plan = match plan::build_in(
+        tree,
+        &PlanInput {
+            args: std::slice::from_ref(&arg.to_owned()),
+            recursive,
+            output_dir: None,
+            overwrite: true,
+        },
+    ) {
         Ok(p) => p,
         // Only bundles there: each one is missing its artifact.
         Err(PlanError::EmptyDirectory(dir)) => {
@@ -225,17 +231,21 @@ pub(crate) fn against_provenance(
     provenance: &Path,
 ) -> Result<Targets, TargetError> {
     let mut out = Targets::default();
+    let tree = WorkTree::current();
     for arg in args {
         if arg.starts_with("sha256:") {
             return Err(TargetError::DigestWithProvenance(arg.clone()));
         }
         let is_dir = Path::new(arg).is_dir();
-        let plan = plan::build(&PlanInput {
-            args: std::slice::from_ref(arg),
-            recursive,
-            output_dir: None,
-            overwrite: true,
-        })
+        let plan = plan::build_in(
+            &tree,
+            &PlanInput {
+                args: std::slice::from_ref(arg),
+                recursive,
+                output_dir: None,
+                overwrite: true,
+            },
+        )
         .map_err(|e| match e {
             PlanError::NoMatch { pattern } => TargetError::NoMatch(pattern),
             e => TargetError::Plan(e),
