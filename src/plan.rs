@@ -484,18 +484,11 @@ fn expand(
     skipped: &mut Vec<Skipped>,
 ) -> Result<(), PlanError> {
     let path = Path::new(arg);
-    let meta = std::fs::metadata(path);
-    // A path that is not there is not checked: it is reported below.
-    let real = match &meta {
-        Ok(m) if m.is_file() => {
-            let is_link = path.symlink_metadata().map_or(true, |l| l.is_symlink());
-            tree.check_file(path, is_link)?
-        }
-        Ok(_) => tree.check(path)?,
-        Err(_) => PathBuf::new(),
-    };
-    match meta {
+    // Whatever is there is checked first; a path that is not is reported.
+    match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => {
+            let is_link = path.symlink_metadata().map_or(true, |l| l.is_symlink());
+            let real = tree.check_file(path, is_link)?;
             // Named outright: signed even if hidden, but a bundle is never signed.
             if bundle_io::is_bundle(path) {
                 skipped.push(Skipped {
@@ -513,14 +506,16 @@ fn expand(
             Ok(())
         }
         Ok(meta) if meta.is_dir() => {
+            tree.check(path)?;
             let before = found.len();
-            walk_dir(path, &real, recursive, tree, found, skipped)?;
+            walk_dir(path, recursive, tree, found, skipped)?;
             if found.len() == before {
                 return Err(PlanError::EmptyDirectory(path.to_owned()));
             }
             Ok(())
         }
         Ok(_) => {
+            tree.check(path)?;
             skipped.push(Skipped {
                 path: path.to_owned(),
                 reason: SkipReason::NotRegular,
@@ -538,11 +533,8 @@ fn expand(
     }
 }
 
-/// `dir` resolves to `real`, checked: its entries that are no links resolve
-/// to `real` and their name, with nothing more to check.
 fn walk_dir(
     dir: &Path,
-    real: &Path,
     recursive: bool,
     tree: &WorkTree,
     found: &mut Vec<Found>,
@@ -560,13 +552,11 @@ fn walk_dir(
     entries.sort();
     let mut subdirs = Vec::new();
     for path in entries {
-        classify(path, Some(real), tree, found, skipped, &mut subdirs)?;
+        classify(path, tree, found, skipped, &mut subdirs)?;
     }
     for sub in subdirs {
         if recursive {
-            // No link (those are not descended into): in `real`, by its name.
-            let sub_real = real.join(sub.file_name().unwrap_or_default());
-            walk_dir(&sub, &sub_real, recursive, tree, found, skipped)?;
+            walk_dir(&sub, recursive, tree, found, skipped)?;
         } else {
             skipped.push(Skipped {
                 path: sub,
@@ -578,11 +568,8 @@ fn walk_dir(
 }
 
 /// Sort one directory entry or glob match into found / skipped / subdirectory.
-/// `dir_real` is the entry's directory resolved and checked ([`walk_dir`]'s),
-/// `None` for a glob match: then every file found is resolved and checked.
 fn classify(
     path: PathBuf,
-    dir_real: Option<&Path>,
     tree: &WorkTree,
     found: &mut Vec<Found>,
     skipped: &mut Vec<Skipped>,
@@ -601,13 +588,6 @@ fn classify(
         source,
     })?;
     let is_link = link.file_type().is_symlink();
-    // An entry that is no link is in its directory's real location, which
-    // was checked: it needs neither resolving (a `realpath` per file showed
-    // in profiles of thousands of artifacts) nor checking again.
-    let real = match (is_link, dir_real, path.file_name()) {
-        (false, Some(dir), Some(name)) => Some(dir.join(name)),
-        _ => None,
-    };
     let meta = if is_link {
         std::fs::metadata(&path)
     } else {
@@ -621,10 +601,7 @@ fn classify(
                     reason: SkipReason::Bundle,
                 });
             } else {
-                let real = match real {
-                    Some(real) => real,
-                    None => tree.check_file(&path, is_link)?,
-                };
+                let real = tree.check_file(&path, is_link)?;
                 found.push(Found {
                     path,
                     real,
@@ -672,7 +649,7 @@ fn expand_glob(
     let before = found.len();
     let mut dirs = Vec::new();
     for path in matches {
-        classify(path, None, tree, found, skipped, &mut dirs)?;
+        classify(path, tree, found, skipped, &mut dirs)?;
     }
     skipped.extend(dirs.into_iter().map(|path| Skipped {
         path,
