@@ -141,11 +141,15 @@ async fn tampered_bundles_with_a_cached_certificate_get_the_full_verdict() {
         assert_eq!(cached.integrated_time(), full.unwrap().integrated_time());
     }
     assert_eq!(v.cached_certificates(), 1);
-    // a.bin's second verification and both of b.bin's took the short path.
+    // a.bin's second verification and both of b.bin's took the short path,
+    // and none of them needed sigstore-verify there (`verify::message`).
     assert_eq!(v.short_path_accepts(), 3);
+    assert_eq!(v.message_path_accepts(), 3);
 
     let c = bundle_of(&work, "c.bin");
     let digest = digest_of(&work, "c.bin");
+    // b.bin's log entry: genuine evidence, for another artifact and signature.
+    let b_entry = bundle_of(&work, "b.bin")["verificationMaterial"]["tlogEntries"][0].clone();
     let mutations: Vec<(&str, Edit)> = vec![
         (
             "signature",
@@ -199,6 +203,29 @@ async fn tampered_bundles_with_a_cached_certificate_get_the_full_verdict() {
         (
             "canonicalized body",
             Box::new(|v| flip_b64(v, "/verificationMaterial/tlogEntries/0/canonicalizedBody")),
+        ),
+        // What `verify::message` checks in place of sigstore-verify.
+        (
+            "log ID",
+            Box::new(|v| flip_b64(v, "/verificationMaterial/tlogEntries/0/logId/keyId")),
+        ),
+        (
+            "entry log index",
+            Box::new(|v| bump(v, "/verificationMaterial/tlogEntries/0/logIndex")),
+        ),
+        (
+            "another artifact's log entry",
+            Box::new(move |v| {
+                *v.pointer_mut("/verificationMaterial/tlogEntries/0")
+                    .unwrap() = b_entry.clone();
+            }),
+        ),
+        (
+            "message digest algorithm",
+            Box::new(|v| {
+                *v.pointer_mut("/messageSignature/messageDigest/algorithm")
+                    .unwrap() = Value::String("SHA2_384".into());
+            }),
         ),
         // The log evidence the short path checks itself (`log_evidence`).
         (
@@ -266,10 +293,14 @@ async fn tampered_bundles_with_a_cached_certificate_get_the_full_verdict() {
         let Ok(b) = Bundle::from_json(&tampered.to_string()) else {
             // Refused before any verifier sees it; not so the log evidence
             // the short path checks itself, which must reach it.
-            assert!(
-                !what.contains("inclusion proof") && !what.contains("checkpoint"),
-                "{what}"
-            );
+            let reaches = [
+                "inclusion proof",
+                "checkpoint",
+                "log ID",
+                "log index",
+                "another",
+            ];
+            assert!(!reaches.iter().any(|r| what.contains(r)), "{what}");
             continue;
         };
         let verdict = same_verdict(&v, digest, &b, &policy);
@@ -285,8 +316,16 @@ async fn tampered_bundles_with_a_cached_certificate_get_the_full_verdict() {
     let other_issuer = VerificationPolicy::new(sandbox.identity(), "https://issuer.example");
     assert!(same_verdict(&v, digest, &good, &other_issuer).is_err());
     same_verdict(&v, digest, &good, &policy).unwrap();
+    // A message signature without its digest verifies, on the same path.
+    let mut undigested = c.clone();
+    undigested["messageSignature"]
+        .as_object_mut()
+        .unwrap()
+        .remove("messageDigest");
+    same_verdict(&v, digest, &bundle(&undigested), &policy).unwrap();
     assert_eq!(v.cached_certificates(), 1);
-    assert_eq!(v.short_path_accepts(), 4);
+    assert_eq!(v.short_path_accepts(), 5);
+    assert_eq!(v.message_path_accepts(), 5);
 }
 
 /// A second run's certificate is not the cached one: it is checked in full

@@ -49,6 +49,14 @@
 //! bundle's structure is validated with inclusion proofs required, as the
 //! full verification does. Any refusal again falls back to the full path.
 //!
+//! For a message signature logged as a Rekor v1 `hashedrekord` entry (the
+//! bundles `sign` writes, and sigstore-python's and cosign's), the short path
+//! does not call sigstore-verify at all: [`super::message`] makes its
+//! remaining per-bundle checks (identity and issuer, message digest,
+//! signature, SETs, the entries' consistency with the bundle) with the
+//! certificate's fields and key as the full verification established them.
+//! Any other bundle, and any refusal there, goes to sigstore-verify as above.
+//!
 //! On that same path the RFC 3161 timestamps are taken out of the bundle
 //! sigstore-verify sees and checked by [`super::timestamp`], which verifies
 //! each authority's certificate chain once per run rather than once per
@@ -66,7 +74,9 @@ use std::sync::{Arc, RwLock};
 use const_oid::db::rfc5912::ID_KP_CODE_SIGNING;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use sigstore_bundle::{validate_bundle_with_options, ValidationOptions};
-use sigstore_crypto::{CertificateInfo, Checkpoint, Keyring};
+use sigstore_crypto::{
+    CertificateInfo, Checkpoint, KeyAlgorithm, Keyring, SigningScheme, VerificationKey,
+};
 use sigstore_trust_root::TrustedRoot;
 use sigstore_types::bundle::VerificationMaterialContent;
 use sigstore_types::{
@@ -85,15 +95,24 @@ pub(crate) const MAX_CERTIFICATES: usize = 1024;
 type Anchor = (TrustAnchor<'static>, Option<TimeRange>);
 
 /// What a full verification established about one leaf certificate.
-#[derive(Debug)]
 struct Checked {
+    window: Window,
+    /// The leaf as sigstore-verify parsed it.
+    info: Arc<CertificateInfo>,
+    /// Its key for ECDSA P-256 with SHA-256 ([`super::message`]), if it is one.
+    key: Option<VerificationKey>,
+}
+
+/// When a leaf certificate's chain is valid.
+#[derive(Debug)]
+struct Window {
     not_before: jiff::Timestamp,
     not_after: jiff::Timestamp,
     /// The `validFor` of every trusted authority whose certificate signs the leaf.
     authority_windows: Vec<Option<TimeRange>>,
 }
 
-impl Checked {
+impl Window {
     /// Whether the chain sigstore-verify would build for this leaf is valid at
     /// `time`: the leaf's window (inclusive, as sigstore-verify compares; a
     /// time before 1970 is one webpki cannot represent) and a signing
@@ -123,14 +142,16 @@ pub struct CachingVerifier {
     checked: RwLock<HashMap<Vec<u8>, Arc<Checked>>>,
     /// Bundles accepted on the short path, for tests to tell the paths apart.
     short_accepts: AtomicUsize,
+    /// Those of them [`super::message`] checked without sigstore-verify.
+    message_accepts: AtomicUsize,
 }
 
-/// A passed verification: sigstore-verify's result, and the authenticated
-/// Rekor v1 integrated time and signing times, which the short path
-/// established itself.
+/// A passed verification: the signing certificate, and the authenticated
+/// Rekor v1 integrated time and signing times (on the short path, this
+/// module established them itself).
 #[derive(Debug)]
 pub struct Verdict {
-    result: VerificationResult,
+    certificate: Option<Arc<CertificateInfo>>,
     integrated_time: Option<jiff::Timestamp>,
     timestamps: Vec<jiff::Timestamp>,
 }
@@ -138,7 +159,7 @@ pub struct Verdict {
 impl Verdict {
     /// The signing certificate, as sigstore-verify parsed it.
     pub fn certificate(&self) -> Option<&CertificateInfo> {
-        self.result.certificate()
+        self.certificate.as_deref()
     }
     /// The earliest authenticated Rekor v1 integrated time, if any.
     pub fn integrated_time(&self) -> Option<jiff::Timestamp> {
@@ -148,11 +169,6 @@ impl Verdict {
     pub fn verified_timestamps(&self) -> &[jiff::Timestamp] {
         &self.timestamps
     }
-    /// sigstore-verify's own result (on the short path it checked neither the
-    /// chain, the log nor the RFC 3161 timestamps: this module did).
-    pub fn inner(&self) -> &VerificationResult {
-        &self.result
-    }
 }
 
 impl From<VerificationResult> for Verdict {
@@ -160,7 +176,7 @@ impl From<VerificationResult> for Verdict {
         Verdict {
             integrated_time: result.integrated_time(),
             timestamps: result.verified_timestamps().to_vec(),
-            result,
+            certificate: result.certificate().cloned().map(Arc::new),
         }
     }
 }
@@ -187,6 +203,7 @@ impl CachingVerifier {
             timestamps: super::timestamp::Authorities::new(root),
             checked: RwLock::new(HashMap::new()),
             short_accepts: AtomicUsize::new(0),
+            message_accepts: AtomicUsize::new(0),
         })
     }
 
@@ -205,12 +222,14 @@ impl CachingVerifier {
         self.short_accepts.load(Ordering::Relaxed)
     }
 
+    /// How many of those the short path checked without sigstore-verify.
+    pub fn message_path_accepts(&self) -> usize {
+        self.message_accepts.load(Ordering::Relaxed)
+    }
+
     /// Verify `bundle` for the artifact with SHA-256 `digest` under `policy`:
     /// the same verdict, and on failure the same error, as
-    /// [`Verifier::verify`]. On a cache hit the inner result's
-    /// `certificate_verified()`, `sct_verified()` and `tlog_verified()` may be
-    /// false (sigstore-verify did not check them this time); an `Ok` still
-    /// means they hold.
+    /// [`Verifier::verify`].
     pub fn verify(
         &self,
         digest: Sha256Hash,
@@ -233,9 +252,12 @@ impl CachingVerifier {
         };
         let known = self.read().get(leaf).cloned();
         match known {
-            Some(checked) => match self.short(digest, bundle, policy, &checked) {
-                Some(verdict) => {
+            Some(checked) => match self.short(digest, bundle, leaf, policy, &checked) {
+                Some((verdict, by_message)) => {
                     self.short_accepts.fetch_add(1, Ordering::Relaxed);
+                    if by_message {
+                        self.message_accepts.fetch_add(1, Ordering::Relaxed);
+                    }
                     Ok(verdict)
                 }
                 // Refused on the short path: the full path decides and words it.
@@ -254,15 +276,17 @@ impl CachingVerifier {
         }
     }
 
-    /// The short path for a bundle whose leaf passed in full before; `None`
-    /// when anything is refused (or the log checks cannot be split off).
+    /// The short path for a bundle whose leaf passed in full before, and
+    /// whether [`super::message`] checked it; `None` when anything is
+    /// refused (or the log checks cannot be split off).
     fn short(
         &self,
         digest: Sha256Hash,
         bundle: &Bundle,
+        leaf: &[u8],
         policy: &VerificationPolicy,
         checked: &Checked,
-    ) -> Option<Verdict> {
+    ) -> Option<(Verdict, bool)> {
         let no_chain = policy.clone().skip_certificate_chain();
         let entries = &bundle.verification_material.tlog_entries;
         if !policy.verifies_tlog() || !entries.iter().all(splits_off) {
@@ -270,8 +294,8 @@ impl CachingVerifier {
             return r
                 .verified_timestamps()
                 .iter()
-                .all(|t| checked.covers(*t))
-                .then(|| Verdict::from(r));
+                .all(|t| checked.window.covers(*t))
+                .then(|| (Verdict::from(r), false));
         }
         // What `verify_tlog` changes besides the log step: inclusion proofs required.
         let required = ValidationOptions::new()
@@ -284,11 +308,7 @@ impl CachingVerifier {
             .rfc3161_timestamps;
         // sigstore-verify's order: the RFC 3161 times, then the integrated times.
         let mut timestamps = Vec::with_capacity(tokens.len() + entries.len());
-        let r = if tokens.is_empty() {
-            self.verifier
-                .verify(digest, bundle, &no_chain.skip_tlog_unsafe())
-                .ok()?
-        } else {
+        if !tokens.is_empty() {
             let signature = match &bundle.content {
                 SignatureContent::MessageSignature(m) => &m.signature,
                 SignatureContent::DsseEnvelope(e) => &e.signature.sig,
@@ -300,30 +320,57 @@ impl CachingVerifier {
                     .verify(token.signed_timestamp.as_bytes(), signature)?;
                 timestamps.push(time);
             }
-            let mut untimestamped = bundle.clone();
-            untimestamped
-                .verification_material
-                .timestamp_verification_data
-                .rfc3161_timestamps
-                .clear();
-            self.verifier
-                .verify(digest, &untimestamped, &no_chain.skip_tlog_unsafe())
-                .ok()?
+        }
+        let signer = checked.key.as_ref().map(|key| super::message::Signer {
+            info: &checked.info,
+            key,
+            der: leaf,
+        });
+        let logged = signer.and_then(|signer| {
+            super::message::check(&digest, bundle, policy, &signer, &self.rekor_keys)
+        });
+        let by_message = logged.is_some();
+        let certificate = match logged {
+            Some(times) => {
+                timestamps.extend(times);
+                Some(Arc::clone(&checked.info))
+            }
+            None => {
+                let r = if tokens.is_empty() {
+                    self.verifier
+                        .verify(digest, bundle, &no_chain.skip_tlog_unsafe())
+                        .ok()?
+                } else {
+                    let mut untimestamped = bundle.clone();
+                    untimestamped
+                        .verification_material
+                        .timestamp_verification_data
+                        .rfc3161_timestamps
+                        .clear();
+                    self.verifier
+                        .verify(digest, &untimestamped, &no_chain.skip_tlog_unsafe())
+                        .ok()?
+                };
+                timestamps.extend_from_slice(r.verified_timestamps());
+                r.certificate().cloned().map(Arc::new)
+            }
         };
-        timestamps.extend_from_slice(r.verified_timestamps());
-        if !timestamps.iter().all(|t| checked.covers(*t)) {
+        if !timestamps.iter().all(|t| checked.window.covers(*t)) {
             return None;
         }
         let mut integrated_time: Option<jiff::Timestamp> = None;
         for entry in entries {
-            let time = log_evidence(entry, &self.rekor_keys, checked)?;
+            let time = log_evidence(entry, &self.rekor_keys, &checked.window)?;
             integrated_time = Some(integrated_time.map_or(time, |t| t.min(time)));
         }
-        Some(Verdict {
-            result: r,
-            integrated_time,
-            timestamps,
-        })
+        Some((
+            Verdict {
+                certificate,
+                integrated_time,
+                timestamps,
+            },
+            by_message,
+        ))
     }
 
     /// After a full verification of `leaf` passed: find the trusted
@@ -344,12 +391,25 @@ impl CachingVerifier {
         if checked.len() >= MAX_CERTIFICATES {
             return;
         }
+        let key = (info.key_algorithm == KeyAlgorithm::EcdsaP256)
+            .then(|| {
+                VerificationKey::from_spki_with_scheme(
+                    &info.public_key,
+                    SigningScheme::EcdsaP256Sha256,
+                )
+                .ok()
+            })
+            .flatten();
         checked.insert(
             leaf.to_vec(),
             Arc::new(Checked {
-                not_before: info.not_before,
-                not_after: info.not_after,
-                authority_windows,
+                window: Window {
+                    not_before: info.not_before,
+                    not_after: info.not_after,
+                    authority_windows,
+                },
+                info: Arc::new(info.clone()),
+                key,
             }),
         );
     }
@@ -421,7 +481,7 @@ fn splits_off(entry: &TransparencyLogEntry) -> bool {
 fn log_evidence(
     entry: &TransparencyLogEntry,
     rekor_keys: &Keyring,
-    checked: &Checked,
+    window: &Window,
 ) -> Option<jiff::Timestamp> {
     let proof = entry.inclusion_proof.as_ref()?;
     let time = entry.integrated_time?;
@@ -444,8 +504,7 @@ fn log_evidence(
             .keys_by_hint(&sig.key_id, now)
             .any(|key| key.verify(checkpoint.signed_data(), &sig.signature).is_ok())
     });
-    (signed && time <= now && time >= checked.not_before && time <= checked.not_after)
-        .then_some(time)
+    (signed && time <= now && time >= window.not_before && time <= window.not_after).then_some(time)
 }
 
 /// The signing certificate's DER when the bundle ships no intermediates (the
@@ -478,8 +537,8 @@ mod tests {
         })
     }
 
-    fn checked(windows: Vec<Option<TimeRange>>) -> Checked {
-        Checked {
+    fn checked(windows: Vec<Option<TimeRange>>) -> Window {
+        Window {
             not_before: ts(1000),
             not_after: ts(1600),
             authority_windows: windows,
@@ -506,7 +565,7 @@ mod tests {
 
     #[test]
     fn times_before_1970_are_not_covered() {
-        let c = Checked {
+        let c = Window {
             not_before: ts(-100),
             not_after: ts(100),
             authority_windows: vec![None],

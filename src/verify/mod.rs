@@ -7,13 +7,16 @@
 //! `--jobs`) and checked by digest, then the signer [`policy`] applied to the
 //! verified certificate. The cryptographic checks (chain, SCT, SET, inclusion
 //! proof and checkpoint, timestamps, validity window, signature, log-entry
-//! consistency) are sigstore-verify's; this module maps its errors to the
-//! wording of the seed's troubleshooting table. With `--provenance FILE`
+//! consistency) are sigstore-verify's, or, for a certificate it already
+//! accepted, [`cache`]'s own accepts of the same checks, each refusal decided
+//! by sigstore-verify again; this module maps its errors to the wording of
+//! the seed's troubleshooting table. With `--provenance FILE`
 //! the artifacts are checked against FILE's statements instead of bundles
 //! ([`provenance`]), in the same loop. It never prints and never writes a
 //! file.
 
 pub mod cache;
+mod message;
 mod outcome;
 pub mod policy;
 pub mod provenance;

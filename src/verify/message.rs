@@ -1,0 +1,224 @@
+//! sigstore-verify's per-bundle checks of a message signature logged as a
+//! Rekor v1 `hashedrekord` v0.0.1 entry, made against a signing certificate
+//! that already verified in full: the short path of [`super::cache`] for the
+//! bundles `sign` writes and that sigstore-python and cosign write.
+//!
+//! Why they are made here: on that path, sigstore-verify's whole-bundle API
+//! was still called once per bundle, for the signature, the SET and the
+//! entry's consistency with the bundle. It parses the same certificate twice
+//! per bundle there (its `CertificateInfo`, then again for the logged
+//! integrated time), re-validates the bundle's structure, and builds the SET's
+//! payload with a general JSON canonicalizer. A profile of `verify` on 1,000
+//! bundles put that call at 42 % of the CPU, of which 19 points were not the
+//! two signature verifications it makes. Here the certificate's fields and
+//! key come from the first full verification, and the rest is what
+//! sigstore-verify 0.15.1 checks, step by step:
+//!
+//! - the policy's identity and issuer against the certificate
+//!   (`verify_certificate`, step 3);
+//! - the bundle's message digest, when present, is the artifact's SHA-256
+//!   (`verify_message_digest_binding`);
+//! - the signature over that digest with the certificate's P-256 key
+//!   (`verify_message_signature_crypto`);
+//! - for each entry, its SET, under the log key whose ID is the entry's log
+//!   ID and whose window covers the integrated time, over the canonical JSON
+//!   of the body, integrated time, log ID and index (`verify_set`);
+//! - for each entry, its body (parsed by sigstore-rekor, as sigstore-verify
+//!   parses it) records the artifact's digest, the bundle's signature and the
+//!   bundle's certificate (`verify_hashedrekord_entry`).
+//!
+//! The caller checks the rest as it does for every short-path bundle: the
+//! bundle's structure, each entry's inclusion proof and checkpoint, and its
+//! integrated time neither in the future nor outside the certificate's
+//! window, the RFC 3161 timestamps, and the certificate's chain at each
+//! verified time.
+//!
+//! Only a narrower shape is taken than sigstore-verify accepts (a P-256
+//! key, a SHA-256 or absent message digest, `hashedrekord` v0.0.1 entries
+//! with a SET), and every check here can only refuse: a refusal sends the
+//! bundle back to sigstore-verify, which decides and words the verdict.
+//! `tests/cert_cache.rs` holds the path to the crate's verdict on good
+//! bundles and on bundles that exactly one of these checks refuses.
+//!
+//! Owns these checks; must not print, hold state, or know about files.
+
+use sigstore_crypto::{CertificateInfo, Keyring, VerificationKey};
+use sigstore_rekor::body::RekorEntryBody;
+use sigstore_types::bundle::MessageSignature;
+use sigstore_types::{
+    Bundle, HashAlgorithm, KindVersion, Sha256Hash, SignatureBytes, SignatureContent,
+    TransparencyLogEntry,
+};
+use sigstore_verify::VerificationPolicy;
+
+/// The largest integer a JSON canonicalizer (RFC 8785) writes exactly as
+/// digits: beyond it numbers are doubles. Larger log indexes or times are
+/// left to sigstore-verify.
+const EXACT_JSON_INTEGER: i64 = 1 << 53;
+
+/// What the checks need of a certificate that verified in full.
+pub(super) struct Signer<'a> {
+    pub info: &'a CertificateInfo,
+    /// Its key, parsed once, for ECDSA P-256 with SHA-256.
+    pub key: &'a VerificationKey,
+    /// Its DER, as the bundle carries it.
+    pub der: &'a [u8],
+}
+
+/// The checks above, for the artifact with SHA-256 `digest`: the integrated
+/// times the entries' SETs authenticate, in the bundle's order, or `None` if
+/// anything is refused or the bundle is not of the shape taken here.
+pub(super) fn check(
+    digest: &Sha256Hash,
+    bundle: &Bundle,
+    policy: &VerificationPolicy,
+    signer: &Signer<'_>,
+    rekor_keys: &Keyring,
+) -> Option<Vec<jiff::Timestamp>> {
+    let SignatureContent::MessageSignature(message) = &bundle.content else {
+        return None;
+    };
+    let entries = &bundle.verification_material.tlog_entries;
+    if entries.is_empty() || !policy_holds(policy, signer.info) {
+        return None;
+    }
+    if !digest_bound(message, digest) {
+        return None;
+    }
+    signer
+        .key
+        .verify_prehashed(digest.as_bytes(), &message.signature)
+        .ok()?;
+    entries
+        .iter()
+        .map(|entry| {
+            let time = set_time(entry, rekor_keys)?;
+            logs_this(entry, digest, message, signer).then_some(time)
+        })
+        .collect()
+}
+
+/// The policy's identity and issuer, as sigstore-verify matches them.
+fn policy_holds(policy: &VerificationPolicy, info: &CertificateInfo) -> bool {
+    let identity = policy
+        .identity()
+        .is_none_or(|expected| info.identity.as_ref().is_some_and(|i| expected.matches(i)));
+    let issuer = policy
+        .issuer()
+        .is_none_or(|expected| info.issuer.as_deref() == Some(expected));
+    identity && issuer
+}
+
+/// An absent message digest, or a SHA-256 one equal to the artifact's.
+fn digest_bound(message: &MessageSignature, digest: &Sha256Hash) -> bool {
+    message.message_digest.as_ref().is_none_or(|d| {
+        d.algorithm == HashAlgorithm::Sha2256 && d.digest.as_bytes() == digest.as_bytes()
+    })
+}
+
+/// The entry's integrated time, if its SET verifies.
+fn set_time(entry: &TransparencyLogEntry, rekor_keys: &Keyring) -> Option<jiff::Timestamp> {
+    if entry.kind_version != KindVersion::HashedRekordV001 {
+        return None;
+    }
+    let promise = entry.inclusion_promise.as_ref()?;
+    let time = entry.integrated_time?;
+    let key_id = Sha256Hash::try_from(entry.log_id.key_id.as_bytes()).ok()?;
+    let key = rekor_keys.key_at(&key_id, time)?;
+    let payload = set_payload(entry, time)?;
+    let signature = SignatureBytes::from_bytes(promise.signed_entry_timestamp.as_bytes());
+    key.verify(payload, &signature).ok()?;
+    Some(time)
+}
+
+/// What a Rekor v1 log signs in a SET: the RFC 8785 canonical JSON of the
+/// entry's base64 body, integrated time, hex log ID and index. Written out
+/// directly: the keys are in canonical order, and base64, hex and integers up
+/// to 2^53 need no escaping or other form.
+fn set_payload(entry: &TransparencyLogEntry, time: jiff::Timestamp) -> Option<Vec<u8>> {
+    let seconds = time.as_second();
+    let index = entry.log_index.as_i64();
+    if !(0..=EXACT_JSON_INTEGER).contains(&seconds) || index > EXACT_JSON_INTEGER {
+        return None;
+    }
+    let text = format!(
+        r#"{{"body":"{}","integratedTime":{seconds},"logID":"{}","logIndex":{index}}}"#,
+        entry.canonicalized_body.to_base64(),
+        hex::encode(entry.log_id.key_id.as_bytes()),
+    );
+    Some(text.into_bytes())
+}
+
+/// Whether the entry's body records this artifact's digest, this signature
+/// and this certificate.
+fn logs_this(
+    entry: &TransparencyLogEntry,
+    digest: &Sha256Hash,
+    message: &MessageSignature,
+    signer: &Signer<'_>,
+) -> bool {
+    let Ok(RekorEntryBody::HashedRekordV001(body)) =
+        RekorEntryBody::parse(&entry.canonicalized_body, entry.kind_version)
+    else {
+        return false;
+    };
+    let logged_digest = Sha256Hash::from_hex(body.spec.data.hash.value.as_str());
+    let logged_certificate = body.spec.signature.public_key.parse_certificate();
+    logged_digest.is_ok_and(|d| &d == digest)
+        && body.spec.signature.content == message.signature
+        && logged_certificate.is_ok_and(|c| c.as_bytes() == signer.der)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SET payload written out is the canonicalizer's, byte for byte.
+    #[test]
+    fn the_set_payload_is_canonical_json() {
+        #[derive(serde::Serialize)]
+        struct Payload<'a> {
+            body: &'a str,
+            #[serde(rename = "integratedTime")]
+            integrated_time: i64,
+            #[serde(rename = "logIndex")]
+            log_index: i64,
+            #[serde(rename = "logID")]
+            log_id: &'a str,
+        }
+        let json = r#"{"logIndex":"LOGINDEX","logId":{"keyId":"wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0="},"kindVersion":{"kind":"hashedrekord","version":"0.0.1"},"integratedTime":"TIME","inclusionPromise":{"signedEntryTimestamp":"AAAA"},"canonicalizedBody":"eyJhcGlWZXJzaW9uIjoiMC4wLjEiLCJraW5kIjoiaGFzaGVkcmVrb3JkIn0+/w=="}"#;
+        for (index, seconds) in [
+            (0_i64, 1_i64),
+            (7, 1_700_000_000),
+            (1 << 53, 253_402_207_200),
+        ] {
+            let entry: TransparencyLogEntry = serde_json::from_str(
+                &json
+                    .replace("LOGINDEX", &index.to_string())
+                    .replace("TIME", &seconds.to_string()),
+            )
+            .unwrap();
+            let time = entry.integrated_time.unwrap();
+            let ours = set_payload(&entry, time).unwrap();
+            let canonical = serde_json_canonicalizer::to_vec(&Payload {
+                body: &entry.canonicalized_body.to_base64(),
+                integrated_time: seconds,
+                log_index: index,
+                log_id: &hex::encode(entry.log_id.key_id.as_bytes()),
+            })
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(canonical).unwrap()
+            );
+        }
+    }
+
+    /// Past 2^53 a canonicalizer writes a double; those are left to sigstore-verify.
+    #[test]
+    fn integers_a_canonicalizer_would_round_are_not_written() {
+        let json = r#"{"logIndex":"9007199254740993","logId":{"keyId":"wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0="},"kindVersion":{"kind":"hashedrekord","version":"0.0.1"},"integratedTime":"1700000000","inclusionPromise":{"signedEntryTimestamp":"AAAA"},"canonicalizedBody":"e30="}"#;
+        let entry: TransparencyLogEntry = serde_json::from_str(json).unwrap();
+        assert!(set_payload(&entry, entry.integrated_time.unwrap()).is_none());
+    }
+}
