@@ -101,6 +101,8 @@ struct Checked {
     info: Arc<CertificateInfo>,
     /// Its key for ECDSA P-256 with SHA-256 ([`super::message`]), if it is one.
     key: Option<VerificationKey>,
+    /// Its PEM as Rekor v1 logs it ([`super::message::logged_pem`]).
+    pem: String,
 }
 
 /// When a leaf certificate's chain is valid.
@@ -325,6 +327,7 @@ impl CachingVerifier {
             info: &checked.info,
             key,
             der: leaf,
+            pem: &checked.pem,
         });
         let logged = signer.and_then(|signer| {
             super::message::check(&digest, bundle, policy, &signer, &self.rekor_keys)
@@ -410,6 +413,7 @@ impl CachingVerifier {
                 },
                 info: Arc::new(info.clone()),
                 key,
+                pem: super::message::logged_pem(leaf),
             }),
         );
     }

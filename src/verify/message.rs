@@ -63,6 +63,16 @@ pub(super) struct Signer<'a> {
     pub key: &'a VerificationKey,
     /// Its DER, as the bundle carries it.
     pub der: &'a [u8],
+    /// Its PEM as Rekor v1 logs a certificate (64-column lines, LF): a
+    /// logged body that holds exactly this text holds this certificate.
+    pub pem: &'a str,
+}
+
+/// `der`'s PEM in the form [`Signer::pem`] describes.
+pub(super) fn logged_pem(der: &[u8]) -> String {
+    sigstore_types::DerCertificate::new(der.to_vec())
+        .to_pem()
+        .replace("\r\n", "\n")
 }
 
 /// The checks above, for the artifact with SHA-256 `digest`: the integrated
@@ -163,15 +173,31 @@ fn logs_this(
         return false;
     };
     let logged_digest = Sha256Hash::from_hex(body.spec.data.hash.value.as_str());
-    let logged_certificate = body.spec.signature.public_key.parse_certificate();
+    let logged_key = &body.spec.signature.public_key;
     logged_digest.is_ok_and(|d| &d == digest)
         && body.spec.signature.content == message.signature
-        && logged_certificate.is_ok_and(|c| c.as_bytes() == signer.der)
+        && (logged_key.content.as_bytes() == signer.pem.as_bytes()
+            || logged_key
+                .parse_certificate()
+                .is_ok_and(|c| c.as_bytes() == signer.der))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The certificate's PEM as Rekor logs it: LF line ends, and it decodes
+    /// to the certificate, as sigstore-rekor reads a logged one.
+    #[test]
+    fn the_logged_pem_is_the_certificate() {
+        let der: Vec<u8> = (0..=255_u8).cycle().take(700).collect();
+        let pem = logged_pem(&der);
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{pem}");
+        assert!(!pem.contains('\r'));
+        assert!(pem.lines().all(|l| l.len() <= 64));
+        let decoded = sigstore_types::DerCertificate::from_pem(&pem).unwrap();
+        assert_eq!(decoded.as_bytes(), &der[..]);
+    }
 
     /// The SET payload written out is the canonicalizer's, byte for byte.
     #[test]
