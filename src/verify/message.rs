@@ -58,6 +58,7 @@ const EXACT_JSON_INTEGER: i64 = 1 << 53;
 
 /// What the checks need of a certificate that verified in full.
 pub(super) struct Signer<'a> {
+    /// The certificate as sigstore-verify parsed it.
     pub info: &'a CertificateInfo,
     /// Its key, parsed once, for ECDSA P-256 with SHA-256.
     pub key: &'a VerificationKey,
