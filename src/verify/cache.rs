@@ -7,11 +7,12 @@
 //! a Rekor v1 entry and an RFC 3161 timestamp.
 //! [`CachingVerifier::verify`] does that work only the first time a leaf
 //! certificate (compared by its DER bytes) verifies in full. For later
-//! bundles with the same certificate it asks sigstore-verify for everything
-//! except the chain (`skip_certificate_chain`, which also skips the SCT and
-//! the certificate's validity at each verified time) and redoes here the
-//! skipped checks that depend on the bundle, against what the first full
-//! verification established:
+//! bundles with the same certificate, the short path, it checks everything
+//! but the chain (sigstore-verify's `skip_certificate_chain`, which also
+//! skips the SCT and the certificate's validity at each verified time; or, for
+//! message signatures, the checks below) and redoes here the skipped checks
+//! that depend on the bundle, against what the first full verification
+//! established:
 //!
 //! - every verified timestamp (RFC 3161 and Rekor v1 integrated time) lies in
 //!   the leaf's validity window, as `validate_certificate_time` and webpki's
@@ -41,17 +42,18 @@
 //! them per bundle, 55 % of the CPU). So when every entry is a Rekor v1 entry
 //! with a SET, an integrated time and an inclusion proof, sigstore-verify is
 //! asked to skip the log checks (`skip_tlog_unsafe`), which still verifies
-//! each SET and that no integrated time lies in the future, and `log_evidence`
-//! redoes the rest of its step for each entry, as sigstore-verify 0.15.1's
+//! each SET (or `verify::message` does, below), and `log_evidence` redoes the
+//! rest of its step for each entry, as sigstore-verify 0.15.1's
 //! `verify_tlog_entries` does: the Merkle inclusion proof of the logged body up
 //! to the proof's root, a checkpoint for that same root signed by a trusted
-//! Rekor key, and the integrated time within the certificate's validity. The
+//! Rekor key, and the integrated time neither in the future nor outside the
+//! certificate's validity. The
 //! bundle's structure is validated with inclusion proofs required, as the
 //! full verification does. Any refusal again falls back to the full path.
 //!
 //! For a message signature logged as a Rekor v1 `hashedrekord` entry (the
 //! bundles `sign` writes, and sigstore-python's and cosign's), the short path
-//! does not call sigstore-verify at all: [`super::message`] makes its
+//! does not call sigstore-verify at all: `verify::message` makes its
 //! remaining per-bundle checks (identity and issuer, message digest,
 //! signature, SETs, the entries' consistency with the bundle) with the
 //! certificate's fields and key as the full verification established them.

@@ -31,14 +31,20 @@
 //! bundle's structure, each entry's inclusion proof and checkpoint, and its
 //! integrated time neither in the future nor outside the certificate's
 //! window, the RFC 3161 timestamps, and the certificate's chain at each
-//! verified time.
+//! verified time. It calls [`check`] only where it makes those checks: a
+//! policy that verifies the chain, the SCT and the log, a lone leaf
+//! certificate that verified in full, and every entry a Rekor v1 entry with a
+//! SET, an integrated time and an inclusion proof.
 //!
 //! Only a narrower shape is taken than sigstore-verify accepts (a P-256
-//! key, a SHA-256 or absent message digest, `hashedrekord` v0.0.1 entries
-//! with a SET), and every check here can only refuse: a refusal sends the
-//! bundle back to sigstore-verify, which decides and words the verdict.
-//! `tests/cert_cache.rs` holds the path to the crate's verdict on good
-//! bundles and on bundles that exactly one of these checks refuses.
+//! key, a SHA-256 or absent message digest, at least one entry, every entry
+//! `hashedrekord` v0.0.1, integrated times and log indexes up to 2^53), and
+//! every check here can only refuse: a refusal sends the bundle back to
+//! sigstore-verify, which decides and words the verdict. `tests/cert_cache.rs`
+//! holds the path to the crate's verdict on good bundles and on tampered
+//! ones that these checks refuse (some by more than one check: a logged
+//! certificate that differs from the bundle's cannot be made with genuine log
+//! evidence, since the log verifies the signature with it).
 //!
 //! Owns these checks; must not print, hold state, or know about files.
 
@@ -51,9 +57,9 @@ use sigstore_types::{
 };
 use sigstore_verify::VerificationPolicy;
 
-/// The largest integer a JSON canonicalizer (RFC 8785) writes exactly as
-/// digits: beyond it numbers are doubles. Larger log indexes or times are
-/// left to sigstore-verify.
+/// RFC 8785 writes every number as an IEEE double: integers up to 2^53 come
+/// out as their exact digits, larger ones rounded. Larger log indexes or
+/// times are left to sigstore-verify.
 const EXACT_JSON_INTEGER: i64 = 1 << 53;
 
 /// What the checks need of a certificate that verified in full.
