@@ -76,9 +76,7 @@ use std::sync::{Arc, RwLock};
 use const_oid::db::rfc5912::ID_KP_CODE_SIGNING;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use sigstore_bundle::{validate_bundle_with_options, ValidationOptions};
-use sigstore_crypto::{
-    CertificateInfo, Checkpoint, KeyAlgorithm, Keyring, SigningScheme, VerificationKey,
-};
+use sigstore_crypto::{CertificateInfo, Checkpoint, Keyring, SigningScheme, VerificationKey};
 use sigstore_trust_root::TrustedRoot;
 use sigstore_types::bundle::VerificationMaterialContent;
 use sigstore_types::{
@@ -396,15 +394,13 @@ impl CachingVerifier {
         if checked.len() >= MAX_CERTIFICATES {
             return;
         }
-        let key = (info.key_algorithm == KeyAlgorithm::EcdsaP256)
-            .then(|| {
-                VerificationKey::from_spki_with_scheme(
-                    &info.public_key,
-                    SigningScheme::EcdsaP256Sha256,
-                )
-                .ok()
-            })
-            .flatten();
+        // None unless the key is P-256: the scheme names the curve, and a key
+        // of another algorithm or curve does not parse for it.
+        let key = VerificationKey::from_spki_with_scheme(
+            &info.public_key,
+            SigningScheme::EcdsaP256Sha256,
+        )
+        .ok();
         checked.insert(
             leaf.to_vec(),
             Arc::new(Checked {
