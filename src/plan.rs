@@ -18,7 +18,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bundle_io;
+use crate::bundle_io::{self, WriteDir};
 use crate::files::FileId;
 
 /// What to expand and where to put bundles.
@@ -51,7 +51,7 @@ pub struct PlannedProvenance {
     pub path: PathBuf,
     /// `path`'s directory, resolved: the file is written there or not at all.
     #[serde(skip)]
-    pub dir: PathBuf,
+    pub dir: WriteDir,
     /// An existing file there is replaced (else it was refused when planned).
     #[serde(skip)]
     pub replace: bool,
@@ -70,7 +70,7 @@ pub struct PlannedArtifact {
     pub file: Option<FileId>,
     /// `bundle`'s directory, resolved: the bundle is written there or not at all.
     #[serde(skip)]
-    pub bundle_dir: PathBuf,
+    pub bundle_dir: WriteDir,
     /// `path` resolved when listed: the same file named twice is one artifact.
     #[serde(skip)]
     pub real: PathBuf,
@@ -169,7 +169,7 @@ pub(crate) struct WorkTree {
     /// Directories checked so far, as spelled: real path, or `None` if refused.
     dirs: RefCell<HashMap<PathBuf, Option<PathBuf>>>,
     /// Bundle directories resolved so far, as spelled.
-    bundle_dirs: RefCell<HashMap<PathBuf, PathBuf>>,
+    bundle_dirs: RefCell<HashMap<PathBuf, WriteDir>>,
 }
 
 /// A link under the working tree whose target is outside it.
@@ -326,6 +326,14 @@ pub(crate) fn check_output_dir(flag: &'static str, dir: &Path) -> Result<(), Pla
         .map(drop)
 }
 
+/// `real`, the resolved `dir`, as the directory a write must go into.
+fn write_dir(dir: &Path, real: PathBuf) -> Result<WriteDir, PlanError> {
+    WriteDir::planned(real).map_err(|source| PlanError::Io {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
 fn canonical(path: &Path) -> Result<PathBuf, PlanError> {
     std::fs::canonicalize(path).map_err(|source| PlanError::Io {
         path: path.to_owned(),
@@ -367,7 +375,7 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let output_dir = match input.output_dir {
         Some(dir) if !dir.is_dir() => return Err(PlanError::OutputDir(dir.to_owned())),
-        Some(dir) => Some(tree.output_dir("--output-dir", dir, dir)?),
+        Some(dir) => Some(write_dir(dir, tree.output_dir("--output-dir", dir, dir)?)?),
         None => None,
     };
     let mut found: Vec<Found> = Vec::new();
@@ -409,6 +417,7 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
                                 root: tree.root(),
                             }
                         })?;
+                        let real = write_dir(&dir, real)?;
                         tree.bundle_dirs.borrow_mut().insert(dir, real.clone());
                         real
                     }
@@ -459,6 +468,7 @@ pub fn provenance(
                 root: tree.root(),
             })?;
     let real = real_dir.join(name);
+    let real_dir = write_dir(dir, real_dir)?;
     let is_artifact = plan
         .artifacts
         .iter()

@@ -36,7 +36,7 @@ use crate::provenance::PAYLOAD_TYPE;
 pub struct Target {
     pub path: PathBuf,
     /// `path`'s directory, resolved: the file is written there or not at all.
-    pub dir: PathBuf,
+    pub dir: crate::bundle_io::WriteDir,
     pub overwrite: bool,
 }
 

@@ -413,6 +413,8 @@ struct Download<'a> {
     /// DIR's real location, checked when the run started: every file is
     /// created and moved there.
     real: PathBuf,
+    /// The same directory, as bundles are written into it.
+    bundles: crate::bundle_io::WriteDir,
     overwrite: bool,
 }
 
@@ -427,9 +429,11 @@ impl<'a> Download<'a> {
         };
         std::fs::create_dir_all(dir).map_err(failed)?;
         let real = std::fs::canonicalize(dir).map_err(failed)?;
+        let bundles = crate::bundle_io::WriteDir::planned(real.clone()).map_err(failed)?;
         Ok(Self {
             dir,
             real,
+            bundles,
             overwrite,
         })
     }
@@ -496,7 +500,7 @@ impl<'a> Download<'a> {
         };
         let bundle_path = self.dir.join(bundle_name);
         if let Err(e) =
-            crate::bundle_io::write_atomic_in(&self.real, &bundle_path, bundle, self.overwrite)
+            crate::bundle_io::write_atomic_in(&self.bundles, &bundle_path, bundle, self.overwrite)
         {
             let ours = |meta: std::io::Result<std::fs::Metadata>| {
                 meta.ok().and_then(|m| crate::files::FileId::of(&m))
