@@ -8,8 +8,9 @@
 //!                                        oidc, trust, net)   by main.rs only)
 //! ```
 //!
-//! Services at the bottom (`oidc`, `trust`, `net`, `bundle_io`, `files`,
-//! `digest`, `github`) never call back up; `vocab` and `text` are leaves.
+//! Services at the bottom (`oidc`, `trust`, `net`, `bundle_io`,
+//! `atomic_file`, `files`, `digest`, `github`) never call back up; `vocab`
+//! and `text` are leaves.
 //! sign may use verify, never the reverse; both return their own outcomes,
 //! from which `report` is built. The library never prints: only the binary chooses what
 //! reaches the terminal and which exit code the process ends with, and every
@@ -21,6 +22,7 @@ pub mod inputs;
 pub mod plan;
 pub mod provenance;
 
+pub mod atomic_file;
 pub mod bundle_io;
 pub mod files;
 pub mod github;

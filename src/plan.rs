@@ -18,7 +18,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bundle_io::{self, WriteDir};
+use crate::atomic_file::WriteDir;
+use crate::bundle_io;
 use crate::files::FileId;
 
 /// What to expand and where to put bundles.

@@ -305,7 +305,7 @@ async fn verify_and_write(
     .map_err(|e| {
         ArtifactError::Write(BundleIoError::Write {
             path: path_for_error,
-            source: std::io::Error::other(e),
+            source: std::io::Error::other(e).into(),
         })
     })?
 }

@@ -36,7 +36,7 @@ use crate::provenance::PAYLOAD_TYPE;
 pub struct Target {
     pub path: PathBuf,
     /// `path`'s directory, resolved: the file is written there or not at all.
-    pub dir: crate::bundle_io::WriteDir,
+    pub dir: crate::atomic_file::WriteDir,
     pub overwrite: bool,
 }
 
@@ -232,7 +232,7 @@ pub async fn write(target: &Target, prepared: Prepared) -> Result<Attested, Atte
         Ok(Err(e)) => Err(signing(e)),
         Err(e) => Err(signing(BundleIoError::Write {
             path: target.path.clone(),
-            source: std::io::Error::other(e),
+            source: std::io::Error::other(e).into(),
         })),
     }
 }

@@ -41,6 +41,7 @@ use super::provenance::{self, Checked, Digests};
 use super::settings::ReleaseSource;
 use super::{Failure, Verified, VerifyError};
 use super::{VerifyArtifactReport, VerifyOutcome};
+use crate::atomic_file::{AtomicError, Temporary, WriteDir};
 use crate::bundle_io::BUNDLE_SUFFIX;
 use crate::github::{Release, Releases, UploadedAsset};
 use crate::net::RetryPolicy;
@@ -327,10 +328,7 @@ enum AssetFailure {
     #[error("{} already exists: pass --overwrite to replace it, or --download another directory", .0.display())]
     Exists(PathBuf),
     #[error("cannot write {} into --download: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: AtomicError },
     #[error(transparent)]
     WriteBundle(crate::bundle_io::BundleIoError),
 }
@@ -395,7 +393,7 @@ async fn verify_asset(
     // Into a file of our own, removed on any failure (when `partial` drops)...
     let partial = download.partial()?;
     let streamed = releases
-        .download_sha256_to(asset, &release.tag, Some(partial.as_file()))
+        .download_sha256_to(asset, &release.tag, Some(partial.file()))
         .await?;
     let verified = check(streamed)?;
     // ...and under the asset's name only now that it verified.
@@ -410,11 +408,9 @@ async fn verify_asset(
 struct Download<'a> {
     /// DIR as given, for messages.
     dir: &'a Path,
-    /// DIR's real location, checked when the run started: every file is
-    /// created and moved there.
-    real: PathBuf,
-    /// The same directory, as bundles are written into it.
-    bundles: crate::bundle_io::WriteDir,
+    /// DIR as resolved and checked when the run started: every file is
+    /// created and moved there, or not at all.
+    into: WriteDir,
     overwrite: bool,
 }
 
@@ -428,19 +424,19 @@ impl<'a> Download<'a> {
             source,
         };
         std::fs::create_dir_all(dir).map_err(failed)?;
-        let real = std::fs::canonicalize(dir).map_err(failed)?;
-        let bundles = crate::bundle_io::WriteDir::planned(real.clone()).map_err(failed)?;
+        let into = std::fs::canonicalize(dir)
+            .and_then(WriteDir::planned)
+            .map_err(failed)?;
         Ok(Self {
             dir,
-            real,
-            bundles,
+            into,
             overwrite,
         })
     }
 
     /// A file already named `name` in DIR fails the asset, unless `--overwrite`.
     fn refuse_existing(&self, name: &str) -> Result<(), AssetFailure> {
-        if !self.overwrite && self.real.join(name).symlink_metadata().is_ok() {
+        if !self.overwrite && self.into.real().join(name).symlink_metadata().is_ok() {
             return Err(AssetFailure::Exists(self.dir.join(name)));
         }
         Ok(())
@@ -449,11 +445,9 @@ impl<'a> Download<'a> {
     /// A new, empty file in DIR for one asset's bytes until they verified:
     /// created exclusively under a random name that starts with a dot (no
     /// asset's name does), deleted when dropped.
-    fn partial(&self) -> Result<tempfile::NamedTempFile, AssetFailure> {
-        tempfile::Builder::new()
-            .prefix(".releasekit-")
-            .suffix(".partial")
-            .tempfile_in(&self.real)
+    fn partial(&self) -> Result<Temporary, AssetFailure> {
+        self.into
+            .temporary(self.dir, ".partial")
             .map_err(|source| AssetFailure::Write {
                 path: self.dir.to_owned(),
                 source,
@@ -466,41 +460,29 @@ impl<'a> Download<'a> {
     /// taken back.
     fn keep(
         &self,
-        partial: tempfile::NamedTempFile,
+        partial: Temporary,
         name: &str,
         bundle: Option<(&str, &[u8])>,
     ) -> Result<(), AssetFailure> {
-        let target = self.real.join(name);
+        let target = self.into.real().join(name);
         let shown = self.dir.join(name);
         let write_err = |source| AssetFailure::Write {
             path: shown.clone(),
             source,
         };
-        #[cfg(unix)]
-        {
-            // Release assets are public; the temporary file starts owner-only.
-            use std::os::unix::fs::PermissionsExt;
-            partial
-                .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(write_err)?;
-        }
-        let kept = if self.overwrite {
-            partial.persist(&target)
-        } else {
-            partial.persist_noclobber(&target)
-        };
-        // On failure the temporary file is dropped with the error: removed.
-        let file = kept.map_err(|e| match e.error.kind() {
-            std::io::ErrorKind::AlreadyExists => AssetFailure::Exists(shown.clone()),
-            _ => write_err(e.error),
-        })?;
+        // Public, as release assets are; on failure the temporary file is removed.
+        let file = partial
+            .keep(name.as_ref(), self.overwrite)
+            .map_err(|e| match e {
+                AtomicError::Exists => AssetFailure::Exists(shown.clone()),
+                e => write_err(e),
+            })?;
         let Some((bundle_name, bundle)) = bundle else {
             return Ok(());
         };
         let bundle_path = self.dir.join(bundle_name);
         if let Err(e) =
-            crate::bundle_io::write_atomic_in(&self.bundles, &bundle_path, bundle, self.overwrite)
+            crate::bundle_io::write_atomic_in(&self.into, &bundle_path, bundle, self.overwrite)
         {
             let ours = |meta: std::io::Result<std::fs::Metadata>| {
                 meta.ok().and_then(|m| crate::files::FileId::of(&m))

@@ -1,0 +1,534 @@
+//! Files that appear whole or not at all, in the very directory the plan
+//! checked.
+//!
+//! Owns [`WriteDir`] (a directory the run writes into: its real path and, on
+//! Unix, its identity, taken when planned without following any link),
+//! [`Temporary`] (a new file under a random dot-name in that directory,
+//! removed unless kept), and keeping it under its final name, with or
+//! without replacing what is there.
+//!
+//! On Unix the directory is opened once per file, checked by device and
+//! inode to be the planned one, and the temporary file, its rename and its
+//! removal all go through that handle: no path is resolved between the check
+//! and the write, so a link or a directory swapped in meanwhile cannot
+//! redirect it. Elsewhere (Windows) the directory's real path is resolved
+//! again and compared with the planned one when the file is created.
+//!
+//! Device and inode name a directory while it exists: a directory deleted
+//! during the run can have its number reused by another on the same file
+//! system, which then passes; and on a file system whose directory inode
+//! numbers change between lookups (some FUSE mounts, CIFS with
+//! `noserverino`) a write is refused as if the directory had been replaced.
+//!
+//! It does not choose names or contents (`bundle_io` and `verify::release`
+//! do), and it does not flush: callers sync what they wrote before keeping it.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::files::FileId;
+
+/// Why a file was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum AtomicError {
+    #[error("{0}; fix: check that the directory exists and is writable")]
+    Io(#[from] std::io::Error),
+    /// Only when not replacing.
+    #[error("the file exists")]
+    Exists,
+    #[error("its directory now leads to {}, not to {} as when the run started, so nothing was written; fix: leave the directories alone while the run goes on, and run again", now.display(), planned.display())]
+    Moved { planned: PathBuf, now: PathBuf },
+    #[error("{} is no longer the directory the run started with (it was replaced by another), so nothing was written; fix: leave the directories alone while the run goes on, and run again", .0.display())]
+    Replaced(PathBuf),
+    #[error("every temporary file name tried in {} was taken; fix: remove the `.releasekit-*` files there, and run again", .0.display())]
+    NoTemporaryName(PathBuf),
+}
+
+/// A directory the run writes into, as the plan resolved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteDir {
+    real: PathBuf,
+    id: Option<FileId>,
+}
+
+impl WriteDir {
+    /// `real`, a directory's canonical path as just resolved and checked.
+    /// On Unix it is opened part by part without following any link (a
+    /// canonical path holds none, so a link found means one was swapped in
+    /// since it was resolved: refused), and its identity is taken from that.
+    pub(crate) fn planned(real: PathBuf) -> std::io::Result<WriteDir> {
+        #[cfg(unix)]
+        let id = FileId::of(&unix::open_without_links(&real)?.metadata()?);
+        #[cfg(not(unix))]
+        let id = FileId::of(&std::fs::metadata(&real)?);
+        Ok(WriteDir { real, id })
+    }
+
+    /// The directory's real path when planned.
+    pub fn real(&self) -> &Path {
+        &self.real
+    }
+
+    /// A new, empty, owner-only file in this directory, reached as
+    /// `spelled` (the directory as the user names it) leads now, named
+    /// `.releasekit-<random><suffix>`.
+    pub(crate) fn temporary(&self, spelled: &Path, suffix: &str) -> Result<Temporary, AtomicError> {
+        Temporary::create(self, spelled, || random_name(suffix))
+    }
+
+    /// Why `spelled` no longer leads here: another directory at another
+    /// real path (a link), or at the same one (replaced).
+    fn moved(&self, spelled: &Path) -> AtomicError {
+        match std::fs::canonicalize(spelled) {
+            Ok(now) if now != self.real => AtomicError::Moved {
+                planned: self.real.clone(),
+                now,
+            },
+            _ => AtomicError::Replaced(self.real.clone()),
+        }
+    }
+}
+
+/// `.releasekit-<16 random hex digits><suffix>`: a name nobody can prepare
+/// in advance (the action runs as PID 1, so a PID would not vary).
+fn random_name(suffix: &str) -> OsString {
+    format!(".releasekit-{:016x}{suffix}", fastrand::u64(..)).into()
+}
+
+/// How many names are tried for a temporary file before giving up.
+const TEMPORARY_TRIES: usize = 16;
+
+/// A file being written in a [`WriteDir`]: removed when dropped, unless kept.
+#[derive(Debug)]
+pub(crate) struct Temporary {
+    #[cfg(unix)]
+    inner: unix::Temporary,
+    #[cfg(not(unix))]
+    inner: tempfile::NamedTempFile,
+}
+
+impl Temporary {
+    fn create(
+        dir: &WriteDir,
+        spelled: &Path,
+        names: impl FnMut() -> OsString,
+    ) -> Result<Temporary, AtomicError> {
+        #[cfg(unix)]
+        {
+            unix::Temporary::create(dir, spelled, names).map(|inner| Temporary { inner })
+        }
+        #[cfg(not(unix))]
+        {
+            let mut names = names;
+            let now = std::fs::canonicalize(spelled)?;
+            if now != dir.real {
+                return Err(dir.moved(spelled));
+            }
+            for _ in 0..TEMPORARY_TRIES {
+                match tempfile::Builder::new()
+                    .rand_bytes(0)
+                    .prefix(&names())
+                    .tempfile_in(&dir.real)
+                {
+                    Ok(inner) => return Ok(Temporary { inner }),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(AtomicError::NoTemporaryName(dir.real.clone()))
+        }
+    }
+
+    /// The file, to write into.
+    pub(crate) fn file(&self) -> &File {
+        #[cfg(unix)]
+        {
+            &self.inner.file
+        }
+        #[cfg(not(unix))]
+        {
+            self.inner.as_file()
+        }
+    }
+
+    /// Make the file public (0644 on Unix: it starts owner-only) and give it
+    /// the name `name` in its directory; without `overwrite`, only if `name`
+    /// is free ([`AtomicError::Exists`] otherwise, `name` untouched). On any
+    /// error the temporary file is removed.
+    pub(crate) fn keep(self, name: &OsStr, overwrite: bool) -> Result<File, AtomicError> {
+        #[cfg(unix)]
+        {
+            self.inner.keep(name, overwrite)
+        }
+        #[cfg(not(unix))]
+        {
+            let target = self.inner.path().with_file_name(name);
+            let kept = if overwrite {
+                self.inner.persist(&target)
+            } else {
+                self.inner.persist_noclobber(&target)
+            };
+            kept.map_err(|e| match e.error.kind() {
+                std::io::ErrorKind::AlreadyExists if !overwrite => AtomicError::Exists,
+                _ => e.error.into(),
+            })
+        }
+    }
+}
+
+#[cfg(unix)]
+mod unix {
+    use std::ffi::{OsStr, OsString};
+    use std::fs::File;
+    use std::path::{Component, Path};
+
+    use rustix::fs::{AtFlags, Mode, OFlags};
+
+    use super::{AtomicError, WriteDir, TEMPORARY_TRIES};
+    use crate::files::FileId;
+
+    /// Flags to open a directory only to work in it: `O_PATH` where there
+    /// is one (no read permission needed, as none is for writing by path),
+    /// else read-only.
+    fn directory_flags() -> OFlags {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let how = OFlags::PATH;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let how = OFlags::RDONLY;
+        how | OFlags::DIRECTORY | OFlags::CLOEXEC
+    }
+
+    /// The directory at the absolute path `real`, each part opened from the
+    /// one before without following links.
+    pub(super) fn open_without_links(real: &Path) -> std::io::Result<File> {
+        let flags = directory_flags() | OFlags::NOFOLLOW;
+        let not_canonical = || {
+            std::io::Error::other(format!(
+                "{} is not a canonical directory path",
+                real.display()
+            ))
+        };
+        let mut dir = None;
+        for part in real.components() {
+            dir = Some(match (part, &dir) {
+                (Component::RootDir, None) => rustix::fs::open("/", flags, Mode::empty())?,
+                (Component::Normal(name), Some(parent)) => {
+                    rustix::fs::openat(parent, name, flags, Mode::empty())?
+                }
+                _ => return Err(not_canonical()),
+            });
+        }
+        dir.map(File::from).ok_or_else(not_canonical)
+    }
+
+    #[derive(Debug)]
+    pub(super) struct Temporary {
+        dir: File,
+        name: OsString,
+        pub(super) file: File,
+        /// Renamed: no longer ours to remove.
+        kept: bool,
+    }
+
+    impl Temporary {
+        pub(super) fn create(
+            planned: &WriteDir,
+            spelled: &Path,
+            mut names: impl FnMut() -> OsString,
+        ) -> Result<Temporary, AtomicError> {
+            let dir = File::from(
+                rustix::fs::open(spelled, directory_flags(), Mode::empty())
+                    .map_err(std::io::Error::from)?,
+            );
+            let opened = FileId::of(&dir.metadata()?);
+            if opened.is_none() || opened != planned.id {
+                return Err(planned.moved(spelled));
+            }
+            for _ in 0..TEMPORARY_TRIES {
+                let name = names();
+                match rustix::fs::openat(
+                    &dir,
+                    name.as_os_str(),
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o600),
+                ) {
+                    Ok(fd) => {
+                        return Ok(Temporary {
+                            dir,
+                            name,
+                            file: File::from(fd),
+                            kept: false,
+                        })
+                    }
+                    // Taken, by anything (a link too: never followed).
+                    Err(rustix::io::Errno::EXIST) => continue,
+                    Err(e) => return Err(std::io::Error::from(e).into()),
+                }
+            }
+            Err(AtomicError::NoTemporaryName(planned.real.clone()))
+        }
+
+        pub(super) fn keep(mut self, name: &OsStr, overwrite: bool) -> Result<File, AtomicError> {
+            rustix::fs::fchmod(&self.file, Mode::from_raw_mode(0o644))
+                .map_err(std::io::Error::from)?;
+            rename_into_place(&self.dir, &self.name, name, overwrite).map_err(|e| {
+                if !overwrite && e.kind() == std::io::ErrorKind::AlreadyExists {
+                    AtomicError::Exists
+                } else {
+                    e.into()
+                }
+            })?;
+            self.kept = true;
+            self.file.try_clone().map_err(AtomicError::from)
+        }
+    }
+
+    impl Drop for Temporary {
+        fn drop(&mut self) {
+            if !self.kept {
+                let _ = rustix::fs::unlinkat(&self.dir, &self.name, AtFlags::empty());
+            }
+        }
+    }
+
+    /// Rename `tmp` to `name`, both in `dir`; without `overwrite`, only if
+    /// `name` is free (an `AlreadyExists` error otherwise, `name` untouched).
+    fn rename_into_place(
+        dir: &File,
+        tmp: &OsStr,
+        name: &OsStr,
+        overwrite: bool,
+    ) -> std::io::Result<()> {
+        if overwrite {
+            return Ok(rustix::fs::renameat(dir, tmp, dir, name)?);
+        }
+        #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+        match rustix::fs::renameat_with(dir, tmp, dir, name, rustix::fs::RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            // The kernel or the file system cannot (macOS says ENOTSUP):
+            // link, then unlink.
+            Err(
+                rustix::io::Errno::NOSYS | rustix::io::Errno::INVAL | rustix::io::Errno::NOTSUP,
+            ) => {}
+            Err(e) => return Err(e.into()),
+        }
+        link_into_place(dir, tmp, name)
+    }
+
+    /// Give `tmp`'s file the name `name` too, only if it is free, then drop
+    /// the name `tmp`: a rename without replacing, where there is none.
+    pub(super) fn link_into_place(dir: &File, tmp: &OsStr, name: &OsStr) -> std::io::Result<()> {
+        rustix::fs::linkat(dir, tmp, dir, name, AtFlags::empty())?;
+        if let Err(e) = rustix::fs::unlinkat(dir, tmp, AtFlags::empty()) {
+            // The file is complete and in place; only a second name is left.
+            tracing::warn!(
+                temporary = %Path::new(tmp).display(),
+                file = %Path::new(name).display(),
+                error = %e,
+                "the file was written, but its temporary name could not be removed"
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn planned(dir: &Path) -> WriteDir {
+        WriteDir::planned(std::fs::canonicalize(dir).unwrap()).unwrap()
+    }
+
+    fn names(list: &[&str]) -> impl FnMut() -> OsString {
+        let mut list: Vec<OsString> = list.iter().rev().map(|n| n.into()).collect();
+        move || list.pop().unwrap_or_else(|| random_name(".tmp"))
+    }
+
+    fn write(dir: &Path, name: &str, bytes: &[u8], overwrite: bool) -> Result<File, AtomicError> {
+        let tmp = planned(dir).temporary(dir, ".tmp")?;
+        tmp.file().write_all(bytes)?;
+        tmp.keep(name.as_ref(), overwrite)
+    }
+
+    fn entries(dir: &Path) -> usize {
+        std::fs::read_dir(dir).unwrap().count()
+    }
+
+    /// A file holding `keep` in a directory of its own, for links to point at.
+    fn secret_outside() -> (tempfile::TempDir, PathBuf) {
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret");
+        std::fs::write(&secret, b"keep").unwrap();
+        (outside, secret)
+    }
+
+    /// A link or a file already under the name a temporary file would take
+    /// is never written through nor replaced: the next name is taken. The
+    /// kept file is public (0644) whatever the temporary file started as.
+    #[test]
+    fn temporary_names_taken_are_skipped_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (_outside, secret) = secret_outside();
+        std::os::unix::fs::symlink(&secret, dir.path().join(".t1")).unwrap();
+        std::os::unix::fs::symlink("missing", dir.path().join(".t2")).unwrap();
+        std::fs::write(dir.path().join(".t3"), b"theirs").unwrap();
+        let names = names(&[".t1", ".t2", ".t3", ".t4"]);
+        let tmp = Temporary::create(&planned(dir.path()), dir.path(), names).unwrap();
+        tmp.file().write_all(b"{}").unwrap();
+        assert!(dir.path().join(".t4").exists());
+        tmp.keep("a".as_ref(), false).unwrap();
+        let kept = dir.path().join("a");
+        assert_eq!(std::fs::read(&kept).unwrap(), b"{}");
+        assert_eq!(std::fs::read(&secret).unwrap(), b"keep");
+        assert_eq!(std::fs::read(dir.path().join(".t3")).unwrap(), b"theirs");
+        assert!(dir
+            .path()
+            .join(".t2")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink());
+        assert!(!dir.path().join(".t4").exists());
+        let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+
+    /// Every name tried is taken: a clear error, and nothing written.
+    #[test]
+    fn no_free_temporary_name_is_an_error_that_says_what_to_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".taken"), b"").unwrap();
+        let e =
+            Temporary::create(&planned(dir.path()), dir.path(), || ".taken".into()).unwrap_err();
+        assert!(matches!(e, AtomicError::NoTemporaryName(_)), "{e}");
+        assert!(e.to_string().contains(".releasekit-*"), "{e}");
+        assert_eq!(entries(dir.path()), 1);
+    }
+
+    /// Dropped without being kept: gone.
+    #[test]
+    fn a_temporary_file_not_kept_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = planned(dir.path())
+            .temporary(dir.path(), ".partial")
+            .unwrap();
+        tmp.file().write_all(b"half").unwrap();
+        assert_eq!(entries(dir.path()), 1);
+        drop(tmp);
+        assert_eq!(entries(dir.path()), 0);
+    }
+
+    #[test]
+    fn keeping_refuses_to_clobber_without_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a", b"one", false).unwrap();
+        let e = write(dir.path(), "a", b"two", false).unwrap_err();
+        assert!(matches!(e, AtomicError::Exists), "{e}");
+        assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"one");
+        write(dir.path(), "a", b"three", true).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"three");
+        assert_eq!(entries(dir.path()), 1);
+    }
+
+    /// A link at the final name: kept, and not followed, without
+    /// `overwrite`; replaced by the file itself (its target untouched) with.
+    #[test]
+    fn a_link_at_the_final_name_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_outside, secret) = secret_outside();
+        let link = dir.path().join("a");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        let e = write(dir.path(), "a", b"{}", false).unwrap_err();
+        assert!(matches!(e, AtomicError::Exists), "{e}");
+        assert!(link.symlink_metadata().unwrap().is_symlink());
+        write(dir.path(), "a", b"{}", true).unwrap();
+        assert!(link.symlink_metadata().unwrap().is_file());
+        assert_eq!(std::fs::read(&link).unwrap(), b"{}");
+        assert_eq!(std::fs::read(&secret).unwrap(), b"keep");
+        assert_eq!(entries(dir.path()), 1);
+    }
+
+    /// A rename that fails with `overwrite` (a directory in the way) is an
+    /// I/O error, not "exists", and leaves no temporary file.
+    #[test]
+    fn a_failed_rename_leaves_no_temporary_file_and_is_not_called_existing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("a")).unwrap();
+        std::fs::write(dir.path().join("a/x"), b"").unwrap();
+        let e = write(dir.path(), "a", b"{}", true).unwrap_err();
+        assert!(matches!(e, AtomicError::Io(_)), "{e}");
+        assert_eq!(entries(dir.path()), 1);
+    }
+
+    /// Where there is no rename that refuses to replace: link, then unlink;
+    /// a taken name is refused and left as it was.
+    #[test]
+    fn link_into_place_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let handle = File::open(dir.path()).unwrap();
+        std::fs::write(dir.path().join(".tmp"), b"new").unwrap();
+        std::fs::write(dir.path().join("taken"), b"old").unwrap();
+        let e = unix::link_into_place(&handle, ".tmp".as_ref(), "taken".as_ref()).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(dir.path().join("taken")).unwrap(), b"old");
+        unix::link_into_place(&handle, ".tmp".as_ref(), "free".as_ref()).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("free")).unwrap(), b"new");
+        assert!(!dir.path().join(".tmp").exists());
+    }
+
+    /// Planning takes the directory's identity without following links: a
+    /// link put into its real path since it was resolved is refused.
+    #[test]
+    fn a_link_swapped_into_the_planned_path_is_refused_when_planned() {
+        let root = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(root.path()).unwrap();
+        std::fs::create_dir(real.join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(real.join("elsewhere"), real.join("dist")).unwrap();
+        assert!(WriteDir::planned(real.join("dist")).is_err());
+        assert!(WriteDir::planned(real.join("elsewhere")).is_ok());
+        assert!(WriteDir::planned(PathBuf::from("relative")).is_err());
+    }
+
+    /// `root/dist`, planned, then renamed `root/old`: `dist` is free.
+    fn planned_then_moved_to_old() -> (tempfile::TempDir, PathBuf, WriteDir) {
+        let root = tempfile::tempdir().unwrap();
+        let dist = root.path().join("dist");
+        std::fs::create_dir(&dist).unwrap();
+        let planned = planned(&dist);
+        std::fs::rename(&dist, root.path().join("old")).unwrap();
+        (root, dist, planned)
+    }
+
+    /// The planned directory is now a link to another one: nothing is
+    /// written in either.
+    #[test]
+    fn a_directory_swapped_for_a_link_after_planning_is_not_written_through() {
+        let (root, dist, planned) = planned_then_moved_to_old();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), &dist).unwrap();
+        let e = planned.temporary(&dist, ".tmp").unwrap_err();
+        assert!(matches!(e, AtomicError::Moved { .. }), "{e}");
+        assert_eq!(entries(elsewhere.path()), 0);
+        assert_eq!(entries(&root.path().join("old")), 0);
+    }
+
+    /// The planned directory was replaced by another one at the same path
+    /// (same real path, another directory): nothing is written in either.
+    #[test]
+    fn a_directory_replaced_after_planning_is_not_written_into() {
+        let (root, dist, planned) = planned_then_moved_to_old();
+        std::fs::create_dir(&dist).unwrap();
+        let e = planned.temporary(&dist, ".tmp").unwrap_err();
+        assert!(matches!(e, AtomicError::Replaced(_)), "{e}");
+        assert!(e.to_string().contains("replaced by another"), "{e}");
+        assert_eq!(entries(&dist), 0);
+        assert_eq!(entries(&root.path().join("old")), 0);
+    }
+}
