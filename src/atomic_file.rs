@@ -20,8 +20,9 @@
 //! numbers change between lookups (some FUSE mounts, CIFS with
 //! `noserverino`) a write is refused as if the directory had been replaced.
 //!
-//! It does not choose names or contents (`bundle_io` and `verify::release`
-//! do), and it does not flush: callers sync what they wrote before keeping it.
+//! It does not choose final names or contents (`bundle_io` and
+//! `verify::release` do), and it does not flush: callers sync what they
+//! wrote before keeping it.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -43,6 +44,8 @@ pub enum AtomicError {
     Replaced(PathBuf),
     #[error("every temporary file name tried in {} was taken; fix: remove the `.releasekit-*` files there, and run again", .0.display())]
     NoTemporaryName(PathBuf),
+    #[error("a link was put into {} since the run resolved it, so nothing is written there; fix: leave the directories alone while the run goes on, and run again", .0.display())]
+    LinkedSince(PathBuf),
 }
 
 /// A directory the run writes into, as the plan resolved it.
@@ -54,14 +57,40 @@ pub struct WriteDir {
 
 impl WriteDir {
     /// `real`, a directory's canonical path as just resolved and checked.
-    /// On Unix it is opened part by part without following any link (a
-    /// canonical path holds none, so a link found means one was swapped in
-    /// since it was resolved: refused), and its identity is taken from that.
-    pub(crate) fn planned(real: PathBuf) -> std::io::Result<WriteDir> {
-        #[cfg(unix)]
-        let id = FileId::of(&unix::open_without_links(&real)?.metadata()?);
-        #[cfg(not(unix))]
-        let id = FileId::of(&std::fs::metadata(&real)?);
+    /// A canonical path holds no link, so a link found on it means one was
+    /// swapped in since it was resolved: refused. Where there is `O_PATH`,
+    /// the path is opened part by part without following links and the
+    /// identity taken from that handle (no gap between the check and the
+    /// identity); elsewhere each part is checked with `lstat`, then the
+    /// directory with `stat` (which needs no read permission on the parts,
+    /// as opening them would).
+    pub(crate) fn planned(real: PathBuf) -> Result<WriteDir, AtomicError> {
+        let linked = |e: std::io::Error| match e.raw_os_error() {
+            #[cfg(unix)]
+            Some(libc::ENOTDIR | libc::ELOOP) => AtomicError::LinkedSince(real.clone()),
+            _ => AtomicError::Io(e),
+        };
+        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+        let meta = unix::open_without_links(&real)
+            .and_then(|dir| dir.metadata())
+            .map_err(linked)?;
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+        let meta = {
+            for part in real.ancestors() {
+                if std::fs::symlink_metadata(part)
+                    .map_err(linked)?
+                    .file_type()
+                    .is_symlink()
+                {
+                    return Err(AtomicError::LinkedSince(real.clone()));
+                }
+            }
+            std::fs::metadata(&real).map_err(linked)?
+        };
+        if !meta.is_dir() {
+            return Err(AtomicError::Replaced(real.clone()));
+        }
+        let id = FileId::of(&meta);
         Ok(WriteDir { real, id })
     }
 
@@ -70,7 +99,7 @@ impl WriteDir {
         &self.real
     }
 
-    /// A new, empty, owner-only file in this directory, reached as
+    /// A new, empty file (owner-only on Unix) in this directory, reached as
     /// `spelled` (the directory as the user names it) leads now, named
     /// `.releasekit-<random><suffix>`.
     pub(crate) fn temporary(&self, spelled: &Path, suffix: &str) -> Result<Temporary, AtomicError> {
@@ -93,7 +122,20 @@ impl WriteDir {
 /// `.releasekit-<16 random hex digits><suffix>`: a name nobody can prepare
 /// in advance (the action runs as PID 1, so a PID would not vary).
 fn random_name(suffix: &str) -> OsString {
-    format!(".releasekit-{:016x}{suffix}", fastrand::u64(..)).into()
+    format!(".releasekit-{:016x}{suffix}", rand::random::<u64>()).into()
+}
+
+/// `name` is one plain name: kept files never leave their directory.
+fn check_name(name: &OsStr) -> Result<(), AtomicError> {
+    let mut parts = Path::new(name).components();
+    match (parts.next(), parts.next()) {
+        (Some(std::path::Component::Normal(n)), None) if n == name => Ok(()),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a plain file name", Path::new(name).display()),
+        )
+        .into()),
+    }
 }
 
 /// How many names are tried for a temporary file before giving up.
@@ -153,13 +195,15 @@ impl Temporary {
     }
 
     /// Make the file public (0644 on Unix: it starts owner-only) and give it
-    /// the name `name` in its directory; without `overwrite`, only if `name`
-    /// is free ([`AtomicError::Exists`] otherwise, `name` untouched). On any
-    /// error the temporary file is removed.
-    pub(crate) fn keep(self, name: &OsStr, overwrite: bool) -> Result<File, AtomicError> {
+    /// the name `name` (one plain name) in its directory; without
+    /// `overwrite`, only if `name` is free ([`AtomicError::Exists`]
+    /// otherwise, `name` untouched). On any error the temporary file is
+    /// removed and nothing is kept.
+    pub(crate) fn keep(self, name: &OsStr, overwrite: bool) -> Result<Kept, AtomicError> {
+        check_name(name)?;
         #[cfg(unix)]
         {
-            self.inner.keep(name, overwrite)
+            self.inner.keep(name, overwrite).map(|inner| Kept { inner })
         }
         #[cfg(not(unix))]
         {
@@ -169,10 +213,40 @@ impl Temporary {
             } else {
                 self.inner.persist_noclobber(&target)
             };
-            kept.map_err(|e| match e.error.kind() {
-                std::io::ErrorKind::AlreadyExists if !overwrite => AtomicError::Exists,
-                _ => e.error.into(),
-            })
+            match kept {
+                Ok(_) => Ok(Kept { path: target }),
+                Err(e) => Err(match e.error.kind() {
+                    std::io::ErrorKind::AlreadyExists if !overwrite => AtomicError::Exists,
+                    _ => e.error.into(),
+                }),
+            }
+        }
+    }
+}
+
+/// A file kept under its final name, which can still be taken back.
+#[derive(Debug)]
+pub(crate) struct Kept {
+    #[cfg(unix)]
+    inner: unix::Kept,
+    #[cfg(not(unix))]
+    path: PathBuf,
+}
+
+impl Kept {
+    /// Remove the file under its final name, if that name still holds it
+    /// (on Unix: the same device and inode, found through the directory's
+    /// handle, never through a link; the file is held open meanwhile, so
+    /// its inode number cannot pass to another); otherwise leave the name
+    /// alone.
+    pub(crate) fn take_back(self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            self.inner.take_back()
+        }
+        #[cfg(not(unix))]
+        {
+            std::fs::remove_file(&self.path)
         }
     }
 }
@@ -181,7 +255,7 @@ impl Temporary {
 mod unix {
     use std::ffi::{OsStr, OsString};
     use std::fs::File;
-    use std::path::{Component, Path};
+    use std::path::Path;
 
     use rustix::fs::{AtFlags, Mode, OFlags};
 
@@ -192,16 +266,18 @@ mod unix {
     /// is one (no read permission needed, as none is for writing by path),
     /// else read-only.
     fn directory_flags() -> OFlags {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
         let how = OFlags::PATH;
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
         let how = OFlags::RDONLY;
         how | OFlags::DIRECTORY | OFlags::CLOEXEC
     }
 
     /// The directory at the absolute path `real`, each part opened from the
     /// one before without following links.
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
     pub(super) fn open_without_links(real: &Path) -> std::io::Result<File> {
+        use std::path::Component;
         let flags = directory_flags() | OFlags::NOFOLLOW;
         let not_canonical = || {
             std::io::Error::other(format!(
@@ -273,7 +349,11 @@ mod unix {
             Err(AtomicError::NoTemporaryName(planned.real.clone()))
         }
 
-        pub(super) fn keep(mut self, name: &OsStr, overwrite: bool) -> Result<File, AtomicError> {
+        pub(super) fn keep(mut self, name: &OsStr, overwrite: bool) -> Result<Kept, AtomicError> {
+            // Everything that can fail comes before the rename: once renamed,
+            // the file is kept and the call succeeds.
+            let file = self.file.try_clone()?;
+            let dir = self.dir.try_clone()?;
             rustix::fs::fchmod(&self.file, Mode::from_raw_mode(0o644))
                 .map_err(std::io::Error::from)?;
             rename_into_place(&self.dir, &self.name, name, overwrite).map_err(|e| {
@@ -284,7 +364,40 @@ mod unix {
                 }
             })?;
             self.kept = true;
-            self.file.try_clone().map_err(AtomicError::from)
+            Ok(Kept {
+                dir,
+                name: name.to_owned(),
+                file,
+            })
+        }
+    }
+
+    #[derive(Debug)]
+    pub(super) struct Kept {
+        dir: File,
+        name: OsString,
+        /// Held open, so that its inode cannot be freed and given to
+        /// another file while this can still be taken back.
+        file: File,
+    }
+
+    impl Kept {
+        pub(super) fn take_back(self) -> std::io::Result<()> {
+            let there = rustix::fs::openat(
+                &self.dir,
+                &self.name,
+                directory_flags().difference(OFlags::DIRECTORY) | OFlags::NOFOLLOW,
+                Mode::empty(),
+            );
+            let there = match there {
+                Ok(fd) => FileId::of(&File::from(fd).metadata()?),
+                // A link now, or gone: not ours to remove.
+                Err(_) => return Ok(()),
+            };
+            if there.is_some() && there == FileId::of(&self.file.metadata()?) {
+                rustix::fs::unlinkat(&self.dir, &self.name, AtFlags::empty())?;
+            }
+            Ok(())
         }
     }
 
@@ -329,6 +442,7 @@ mod unix {
             tracing::warn!(
                 temporary = %Path::new(tmp).display(),
                 file = %Path::new(name).display(),
+                directory = ?dir,
                 error = %e,
                 "the file was written, but its temporary name could not be removed"
             );
@@ -351,7 +465,7 @@ mod tests {
         move || list.pop().unwrap_or_else(|| random_name(".tmp"))
     }
 
-    fn write(dir: &Path, name: &str, bytes: &[u8], overwrite: bool) -> Result<File, AtomicError> {
+    fn write(dir: &Path, name: &str, bytes: &[u8], overwrite: bool) -> Result<Kept, AtomicError> {
         let tmp = planned(dir).temporary(dir, ".tmp")?;
         tmp.file().write_all(bytes)?;
         tmp.keep(name.as_ref(), overwrite)
@@ -490,10 +604,59 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let real = std::fs::canonicalize(root.path()).unwrap();
         std::fs::create_dir(real.join("elsewhere")).unwrap();
+        std::fs::create_dir(real.join("elsewhere/sub")).unwrap();
         std::os::unix::fs::symlink(real.join("elsewhere"), real.join("dist")).unwrap();
-        assert!(WriteDir::planned(real.join("dist")).is_err());
-        assert!(WriteDir::planned(real.join("elsewhere")).is_ok());
+        for linked in [real.join("dist"), real.join("dist/sub")] {
+            let e = WriteDir::planned(linked).unwrap_err();
+            assert!(matches!(e, AtomicError::LinkedSince(_)), "{e}");
+        }
+        assert!(WriteDir::planned(real.join("elsewhere/sub")).is_ok());
         assert!(WriteDir::planned(PathBuf::from("relative")).is_err());
+    }
+
+    /// A kept file taken back is removed only while its name still holds
+    /// it: another file or a link put there since is left alone.
+    #[test]
+    fn taking_back_removes_only_the_file_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a", b"ours", false)
+            .unwrap()
+            .take_back()
+            .unwrap();
+        assert_eq!(entries(dir.path()), 0);
+        let kept = write(dir.path(), "a", b"ours", false).unwrap();
+        std::fs::remove_file(dir.path().join("a")).unwrap();
+        std::fs::write(dir.path().join("a"), b"theirs").unwrap();
+        kept.take_back().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"theirs");
+        let (_outside, secret) = secret_outside();
+        let kept = write(dir.path(), "b", b"ours", false).unwrap();
+        std::fs::remove_file(dir.path().join("b")).unwrap();
+        std::os::unix::fs::symlink(&secret, dir.path().join("b")).unwrap();
+        kept.take_back().unwrap();
+        assert!(dir
+            .path()
+            .join("b")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink());
+        assert_eq!(std::fs::read(&secret).unwrap(), b"keep");
+    }
+
+    /// A final name that is not one plain name is refused, and nothing kept.
+    #[test]
+    fn only_plain_names_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        for bad in ["../a", "sub/a", "/tmp/a", ".", ".."] {
+            let e = write(dir.path(), bad, b"{}", true).unwrap_err();
+            assert!(
+                e.to_string().contains("not a plain file name"),
+                "{bad}: {e}"
+            );
+        }
+        assert_eq!(entries(dir.path()), 1);
+        assert_eq!(entries(&dir.path().join("sub")), 0);
     }
 
     /// `root/dist`, planned, then renamed `root/old`: `dist` is free.

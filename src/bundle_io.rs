@@ -141,12 +141,12 @@ pub(crate) fn write_atomic(
     bytes: &[u8],
     overwrite: bool,
 ) -> Result<(), BundleIoError> {
-    let dir = std::fs::canonicalize(directory(path))
-        .and_then(WriteDir::planned)
-        .map_err(|source| BundleIoError::Write {
-            path: path.to_owned(),
-            source: source.into(),
-        })?;
+    let err = |source| BundleIoError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let real = std::fs::canonicalize(directory(path)).map_err(|e| err(e.into()))?;
+    let dir = WriteDir::planned(real).map_err(err)?;
     write_atomic_in(&dir, path, bytes, overwrite)
 }
 

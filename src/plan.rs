@@ -107,6 +107,11 @@ pub enum PlanError {
     BadPattern { pattern: String, reason: String },
     #[error("directory {} has no file to sign; fix: pass the directory holding the artifacts, or --recursive", .0.display())]
     EmptyDirectory(PathBuf),
+    #[error("cannot write into {}: {source}", dir.display())]
+    WriteDir {
+        dir: PathBuf,
+        source: crate::atomic_file::AtomicError,
+    },
     #[error("cannot read {}: {source}; fix: check its permissions", path.display())]
     Io {
         path: PathBuf,
@@ -329,8 +334,8 @@ pub(crate) fn check_output_dir(flag: &'static str, dir: &Path) -> Result<(), Pla
 
 /// `real`, the resolved `dir`, as the directory a write must go into.
 fn write_dir(dir: &Path, real: PathBuf) -> Result<WriteDir, PlanError> {
-    WriteDir::planned(real).map_err(|source| PlanError::Io {
-        path: dir.to_owned(),
+    WriteDir::planned(real).map_err(|source| PlanError::WriteDir {
+        dir: dir.to_owned(),
         source,
     })
 }

@@ -286,10 +286,10 @@ pub enum VerifyError {
     NoTag { repo: String, tag: String },
     #[error(transparent)]
     Provenance(#[from] provenance::ProvenanceFileError),
-    #[error("cannot create the download directory {}: {source}", dir.display())]
+    #[error("cannot use the download directory {}: {source}", dir.display())]
     Download {
         dir: PathBuf,
-        source: std::io::Error,
+        source: crate::atomic_file::AtomicError,
     },
 }
 

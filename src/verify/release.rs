@@ -391,7 +391,7 @@ async fn verify_asset(
         return Ok(check(releases.download_sha256(asset, &release.tag).await?)?);
     };
     // Into a file of our own, removed on any failure (when `partial` drops)...
-    let partial = download.partial()?;
+    let partial = download.partial(&asset.name)?;
     let streamed = releases
         .download_sha256_to(asset, &release.tag, Some(partial.file()))
         .await?;
@@ -423,10 +423,9 @@ impl<'a> Download<'a> {
             dir: dir.to_owned(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(failed)?;
-        let into = std::fs::canonicalize(dir)
-            .and_then(WriteDir::planned)
-            .map_err(failed)?;
+        std::fs::create_dir_all(dir).map_err(|e| failed(e.into()))?;
+        let real = std::fs::canonicalize(dir).map_err(|e| failed(e.into()))?;
+        let into = WriteDir::planned(real).map_err(failed)?;
         Ok(Self {
             dir,
             into,
@@ -445,11 +444,11 @@ impl<'a> Download<'a> {
     /// A new, empty file in DIR for one asset's bytes until they verified:
     /// created exclusively under a random name that starts with a dot (no
     /// asset's name does), deleted when dropped.
-    fn partial(&self) -> Result<Temporary, AssetFailure> {
+    fn partial(&self, name: &str) -> Result<Temporary, AssetFailure> {
         self.into
             .temporary(self.dir, ".partial")
             .map_err(|source| AssetFailure::Write {
-                path: self.dir.to_owned(),
+                path: self.dir.join(name),
                 source,
             })
     }
@@ -464,14 +463,13 @@ impl<'a> Download<'a> {
         name: &str,
         bundle: Option<(&str, &[u8])>,
     ) -> Result<(), AssetFailure> {
-        let target = self.into.real().join(name);
         let shown = self.dir.join(name);
         let write_err = |source| AssetFailure::Write {
             path: shown.clone(),
             source,
         };
         // Public, as release assets are; on failure the temporary file is removed.
-        let file = partial
+        let kept = partial
             .keep(name.as_ref(), self.overwrite)
             .map_err(|e| match e {
                 AtomicError::Exists => AssetFailure::Exists(shown.clone()),
@@ -484,11 +482,12 @@ impl<'a> Download<'a> {
         if let Err(e) =
             crate::bundle_io::write_atomic_in(&self.into, &bundle_path, bundle, self.overwrite)
         {
-            let ours = |meta: std::io::Result<std::fs::Metadata>| {
-                meta.ok().and_then(|m| crate::files::FileId::of(&m))
-            };
-            if ours(file.metadata()) == ours(target.symlink_metadata()) {
-                let _ = std::fs::remove_file(&target);
+            if let Err(left) = kept.take_back() {
+                tracing::warn!(
+                    asset = %shown.display(),
+                    error = %left,
+                    "the asset's bundle could not be written, and the asset could not be removed"
+                );
             }
             return Err(match e {
                 crate::bundle_io::BundleIoError::Exists(path) => AssetFailure::Exists(path),
