@@ -67,6 +67,40 @@ async fn bytes_that_fail_are_not_kept() {
     }
 }
 
+/// An asset whose download is cut halfway is downloaded again into the same
+/// file, emptied first: what lands is exactly the verified bytes, once, and
+/// no temporary file is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_cut_halfway_is_retried_into_an_emptied_file() {
+    use releasekit_sandbox::{Fault, Service};
+    let sandbox = Sandbox::start().await.unwrap();
+    // Large enough that the first half arrives, and is written, before the cut.
+    let content: String = (0..200_000).map(|i| format!("{i:07}\n")).collect();
+    upload_signed(&sandbox, &Work::new(), &[("big.bin", &content)]).await;
+    let id = sandbox
+        .github()
+        .assets(REPO, TAG)
+        .into_iter()
+        .find(|a| a.name == "big.bin")
+        .unwrap()
+        .id;
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_paths_ending_with(format!("/releases/assets/{id}"));
+    faults.fail_next(1, Fault::DropConnection);
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(faults.pending(), 0, "the download was not cut");
+    assert!(
+        std::fs::read_to_string(consumer.path("got/big.bin")).unwrap() == content,
+        "got/big.bin is not the verified bytes"
+    );
+    assert_eq!(
+        consumer.listing(),
+        ["got/big.bin", "got/big.bin.sigstore.json"]
+    );
+}
+
 /// Assets named `x` and `x.partial` both land, each with its own bytes,
 /// whichever is downloaded first and however many at once. Regression: `x`
 /// was written through the fixed temporary name `x.partial`, so one could

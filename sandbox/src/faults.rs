@@ -112,6 +112,8 @@ struct State_ {
     queue: VecDeque<Fault>,
     /// Only requests whose path contains this string consume queued faults.
     path_filter: Option<String>,
+    /// Only requests whose path ends with this string consume queued faults.
+    path_end: Option<String>,
     /// Only requests whose body contains these bytes consume queued faults.
     body_filter: Option<Vec<u8>>,
     requests: Vec<RecordedRequest>,
@@ -146,6 +148,13 @@ impl Faults {
         self.0.lock().path_filter = Some(needle.into());
     }
 
+    /// Only requests whose path ends with `end` consume queued faults (others
+    /// pass): one asset's download (`/releases/assets/7`), say, and not
+    /// those of the assets whose ids start with its id (`.../71`).
+    pub fn only_paths_ending_with(&self, end: impl Into<String>) {
+        self.0.lock().path_end = Some(end.into());
+    }
+
     /// Only requests whose body contains `needle` consume queued faults
     /// (others pass): one artifact's log entry, say, by its digest.
     pub fn only_bodies_containing(&self, needle: impl Into<Vec<u8>>) {
@@ -159,6 +168,7 @@ impl Faults {
         s.latency = Duration::ZERO;
         s.jitter = Duration::ZERO;
         s.path_filter = None;
+        s.path_end = None;
         s.body_filter = None;
     }
 
@@ -191,7 +201,8 @@ impl Faults {
 
     fn take_fault(&self, path: &str, body: &[u8]) -> Option<Fault> {
         let mut s = self.0.lock();
-        let other_path = matches!(&s.path_filter, Some(needle) if !path.contains(needle.as_str()));
+        let other_path = matches!(&s.path_filter, Some(needle) if !path.contains(needle.as_str()))
+            || matches!(&s.path_end, Some(end) if !path.ends_with(end.as_str()));
         let other_body = matches!(&s.body_filter, Some(needle)
             if !needle.is_empty() && !body.windows(needle.len()).any(|w| w == needle.as_slice()));
         if other_path || other_body {

@@ -59,16 +59,30 @@ impl Releases {
         };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        while let Some(data) = body.chunk().await? {
-            size += data.len() as u64;
-            hasher.update(&data);
-            if let Some(f) = &mut file {
-                f.write_all(&data).await.map_err(local)?;
+        let streamed: Result<(), ApiFailure> = async {
+            while let Some(data) = body.chunk().await? {
+                size += data.len() as u64;
+                hasher.update(&data);
+                if let Some(f) = &mut file {
+                    f.write_all(&data).await.map_err(local)?;
+                }
             }
+            Ok(())
         }
+        .await;
         if let Some(mut f) = file {
-            f.flush().await.map_err(local)?;
+            // Also when the attempt failed: tokio writes on a blocking thread
+            // and returns before the bytes are in the file, and the next
+            // attempt empties the same file (a duplicate of one descriptor,
+            // one offset). A write of this attempt landing after that would
+            // leave bytes in the file that the next attempt never hashed.
+            // Flushing waits for the write in flight.
+            let flushed = f.flush().await.map_err(local);
+            streamed?;
+            flushed?;
             f.sync_all().await.map_err(local)?;
+        } else {
+            streamed?;
         }
         Ok((hex::encode(hasher.finalize()), size))
     }
