@@ -383,18 +383,15 @@ mod unix {
 
     impl Kept {
         pub(super) fn take_back(self) -> std::io::Result<()> {
-            let there = rustix::fs::openat(
-                &self.dir,
-                &self.name,
-                directory_flags().difference(OFlags::DIRECTORY) | OFlags::NOFOLLOW,
-                Mode::empty(),
-            );
-            let there = match there {
-                Ok(fd) => FileId::of(&File::from(fd).metadata()?),
-                // A link now, or gone: not ours to remove.
+            // The name itself, never what a link there points to; no open,
+            // so nothing put there (a FIFO) can block.
+            let there = match rustix::fs::statat(&self.dir, &self.name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(there) => there,
+                // Gone, or unreadable: not ours to remove.
                 Err(_) => return Ok(()),
             };
-            if there.is_some() && there == FileId::of(&self.file.metadata()?) {
+            let ours = rustix::fs::fstat(&self.file)?;
+            if (there.st_dev, there.st_ino) == (ours.st_dev, ours.st_ino) {
                 rustix::fs::unlinkat(&self.dir, &self.name, AtFlags::empty())?;
             }
             Ok(())
