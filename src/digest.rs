@@ -55,7 +55,10 @@ pub(crate) async fn sha256_file(
     }
     tokio::task::spawn_blocking(move || sha256_open_file(file, on_bytes))
         .await
-        .map_err(|e| read(std::io::Error::other(e)))?
+        .map_err(|source| FileError::Task {
+            path: path.to_owned(),
+            source,
+        })?
         .map_err(read)
 }
 
@@ -110,6 +113,24 @@ mod tests {
         assert_eq!(buffer_len(4096), 4097);
         assert_eq!(buffer_len(10 << 30), BUFFER_BYTES);
         assert!(concurrent_reads() >= 1);
+    }
+
+    /// `files` imports nothing, so it spells the shared fix out.
+    #[tokio::test]
+    async fn a_panicked_read_says_it_is_a_bug_in_the_shared_words() {
+        let source = tokio::task::spawn_blocking(|| panic!("boom"))
+            .await
+            .unwrap_err();
+        let e = FileError::Task {
+            path: "dist/app.tar.gz".into(),
+            source,
+        };
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("reading dist/app.tar.gz stopped unexpectedly"),
+            "{shown}"
+        );
+        assert!(shown.ends_with(crate::vocab::FIX_REPORT_BUG), "{shown}");
     }
 
     #[test]

@@ -57,6 +57,15 @@ pub enum FileError {
     NotRegular { path: PathBuf, kind: &'static str },
     #[error("{} is no longer the file listed when the run started (it was replaced, or made a link, meanwhile); it was not read; fix: leave the files alone while the run goes on, and run again", path.display())]
     Replaced { path: PathBuf },
+    /// The blocking thread reading the file panicked: a bug of ours, not a
+    /// problem with the file. (The fix is `vocab::FIX_REPORT_BUG`, spelled
+    /// out because this leaf imports nothing; a test in `digest` holds them
+    /// equal.)
+    #[error("reading {} stopped unexpectedly ({source}); fix: none on your side: this is a bug in releasekit-sign, please report it with this message", path.display())]
+    Task {
+        path: PathBuf,
+        source: tokio::task::JoinError,
+    },
 }
 
 /// Open `path` for reading if it is a regular file and, when `planned` is

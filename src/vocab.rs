@@ -11,6 +11,12 @@ use std::fmt;
 /// The issuer of GitHub Actions identity tokens on github.com.
 pub(crate) const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
+/// The fix a message names for a failure only a bug of ours can cause (a
+/// task that panicked): one wording wherever it can happen, so it is never
+/// mistaken for a problem with the files, the directory or a service.
+pub(crate) const FIX_REPORT_BUG: &str =
+    "fix: none on your side: this is a bug in releasekit-sign, please report it with this message";
+
 /// Whether `s` is an http(s) URL: the one rule for URLs from flags, inputs,
 /// the environment and server answers (plain http is allowed for local and
 /// test instances).

@@ -111,6 +111,16 @@ pub enum ArtifactError {
     SelfVerify(#[source] sigstore_verify::Error),
     #[error(transparent)]
     Write(BundleIoError),
+    /// A step handed to a blocking thread panicked: a bug of ours, not a
+    /// problem with the files, the directory or a service.
+    #[error(
+        "{step} stopped unexpectedly ({source}); {}",
+        crate::vocab::FIX_REPORT_BUG
+    )]
+    Task {
+        step: &'static str,
+        source: tokio::task::JoinError,
+    },
 }
 
 /// Sign one planned artifact, or keep its existing bundle when the run
@@ -147,10 +157,9 @@ async fn reuse(
         reason,
     };
     let path = planned.bundle.clone();
-    let json = tokio::task::spawn_blocking(move || bundle_io::read_capped(&path))
-        .await
-        .map_err(|e| not_reused(e.to_string()))?
-        .map_err(|e| not_reused(e.to_string()))?;
+    let json = tokio::task::spawn_blocking(move || bundle_io::read_capped(&path)).await;
+    let json =
+        joined("reading the existing bundle", json)?.map_err(|e| not_reused(e.to_string()))?;
     let (digest, size) = hash(ctx, planned).await?;
     hashed(digest);
     let verified =
@@ -285,14 +294,13 @@ async fn verify_and_write(
     let path = planned.bundle.clone();
     let dir = planned.bundle_dir.clone();
     let overwrite = ctx.overwrite;
-    let path_for_error = path.clone();
     let verifying = ctx
         .verifying
         .clone()
         .acquire_owned()
         .await
         .expect("the verification semaphore is never closed");
-    tokio::task::spawn_blocking(move || {
+    let done = tokio::task::spawn_blocking(move || {
         let verified = self_verify(&verifier, &credential, digest, &json);
         drop(verifying);
         verified?;
@@ -301,13 +309,17 @@ async fn verify_and_write(
             e => ArtifactError::Write(e),
         })
     })
-    .await
-    .map_err(|e| {
-        ArtifactError::Write(BundleIoError::Write {
-            path: path_for_error,
-            source: std::io::Error::other(e).into(),
-        })
-    })?
+    .await;
+    joined("verifying and writing the bundle", done)?
+}
+
+/// What a blocking `step` returned; if it panicked, that is a bug, and it is
+/// said so ([`ArtifactError::Task`]), never blamed on the disk or a service.
+pub(super) fn joined<T>(
+    step: &'static str,
+    done: Result<T, tokio::task::JoinError>,
+) -> Result<T, ArtifactError> {
+    done.map_err(|source| ArtifactError::Task { step, source })
 }
 
 /// Verify `json`, exactly as it will be written, as a verifier will see it
@@ -523,5 +535,28 @@ mod tests {
         );
         assert_eq!(existing_entry_uuid(&msg).unwrap().as_str(), uuid);
         assert!(existing_entry_uuid("failed to create entry: conflict").is_none());
+    }
+
+    /// A panic in the verification and write used to read as a failed write,
+    /// with the fix "check that the directory exists and is writable".
+    #[tokio::test]
+    async fn a_panicked_blocking_step_is_reported_as_a_bug() {
+        let done = tokio::task::spawn_blocking(|| -> Result<(), ArtifactError> {
+            panic!("boom in the step")
+        })
+        .await;
+        let e = joined("verifying and writing the bundle", done).unwrap_err();
+        assert!(matches!(e, ArtifactError::Task { .. }), "{e:?}");
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("verifying and writing the bundle stopped unexpectedly"),
+            "{shown}"
+        );
+        assert!(shown.contains("boom in the step"), "{shown}");
+        assert!(shown.contains("a bug in releasekit-sign"), "{shown}");
+        assert!(!shown.contains("writable"), "{shown}");
+
+        let fine = tokio::task::spawn_blocking(|| 7).await;
+        assert_eq!(joined("a step", fine).unwrap(), 7);
     }
 }

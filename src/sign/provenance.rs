@@ -222,17 +222,13 @@ pub async fn write(target: &Target, prepared: Prepared) -> Result<Attested, Atte
         bundle_io::write_atomic_in(&dir, &path, &line, overwrite)
     })
     .await;
-    let signing = |e| AttestError::Signing {
+    let signing = |source| AttestError::Signing {
         path: target.path.clone(),
-        source: ArtifactError::Write(e),
+        source,
     };
-    match joined {
-        Ok(Ok(())) => Ok(attested),
-        Ok(Err(BundleIoError::Exists(p))) => Err(AttestError::Exists(p)),
-        Ok(Err(e)) => Err(signing(e)),
-        Err(e) => Err(signing(BundleIoError::Write {
-            path: target.path.clone(),
-            source: std::io::Error::other(e).into(),
-        })),
+    match artifact::joined("writing the provenance", joined).map_err(signing)? {
+        Ok(()) => Ok(attested),
+        Err(BundleIoError::Exists(p)) => Err(AttestError::Exists(p)),
+        Err(e) => Err(signing(ArtifactError::Write(e))),
     }
 }

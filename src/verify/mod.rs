@@ -278,7 +278,10 @@ pub enum VerifyError {
     Verifier { instance: String, source: SigError },
     #[error("cannot set up the HTTP client for the TUF refresh: {0}; fix: pass --offline")]
     Http(reqwest::Error),
-    #[error("a verification task stopped unexpectedly: {0}")]
+    #[error(
+        "a verification task stopped unexpectedly ({0}); {fix}",
+        fix = crate::vocab::FIX_REPORT_BUG
+    )]
     Task(tokio::task::JoinError),
     #[error(transparent)]
     Release(#[from] crate::github::ReleaseError),
