@@ -16,7 +16,11 @@
 //! certificate identity and issuer ([`Expected`]).
 //! That rule also keeps a differing asset a re-run finds already there (a
 //! fresh runner re-signs, so its bundle differs byte-wise from the valid one
-//! on the release). One asset's failure never loses the others.
+//! on the release), and it is applied before upload too: a bundle is sent
+//! only as it verifies on disk then, an artifact only with the digest it was
+//! signed with, so a file changed after signing never reaches a release
+//! (after-upload checks can delete from a draft, not from a published
+//! release). One asset's failure never loses the others.
 //!
 //! With `--provenance`, the run's `<name>.intoto.jsonl` is one more asset,
 //! after every artifact's, under the same rules: acceptable when it is a DSSE
@@ -38,7 +42,10 @@ use futures::StreamExt as _;
 use crate::verify::cache::CachingVerifier;
 use sigstore_types::{Sha256Hash, Statement};
 
-use crate::github::{identical_only, Release, ReleaseError, Releases, UploadedAsset};
+use sha2::{Digest as _, Sha256};
+
+use crate::bundle_io;
+use crate::github::{identical_only, Checked, Release, ReleaseError, Releases, UploadedAsset};
 use crate::net::RetryPolicy;
 use crate::oidc::Secret;
 use crate::report::{AssetKind, AssetReport, AttestationReport, UploadPlan, UploadReport};
@@ -633,32 +640,54 @@ struct Landed<'a> {
 }
 
 impl Landed<'_> {
+    /// Upload `q`'s file, only as it was checked: an artifact with the
+    /// digest it was signed with; a bundle or the provenance as it verifies
+    /// on disk now, for this run (the bytes the check read are the ones
+    /// sent: [`Checked`]). A file changed since is never uploaded, so
+    /// nothing unverified reaches a release, published or not.
     async fn upload(&self, q: &Queued<'_>, overwrite: bool) -> Result<UploadedAsset, ReleaseError> {
         let stored = crate::github::github_asset_name(&q.name);
         let (r, release, name, file) = (self.releases, self.release, q.name.as_str(), q.file);
-        match (q.kind, q.stands_for) {
+        if let (AssetKind::Artifact, StandsFor::Artifact { sha256, size }) = (q.kind, q.stands_for)
+        {
             // An artifact is only ever itself: identical content or nothing.
-            (AssetKind::Artifact, _) => {
-                r.upload_as(
+            let checked = Checked { sha256, size };
+            let octets = "application/octet-stream";
+            return r
+                .upload_as(
                     release,
                     name,
                     file,
-                    "application/octet-stream",
+                    octets,
+                    checked,
                     overwrite,
                     &identical_only,
                 )
-                .await
-            }
-            (_, StandsFor::Artifact { sha256, size }) => {
-                let equivalent = |bytes: &[u8]| self.expected.check(&stored, bytes, sha256, size);
-                r.upload(release, name, file, overwrite, &equivalent).await
-            }
-            (_, StandsFor::Provenance { subjects }) => {
-                let equivalent =
-                    |bytes: &[u8]| self.expected.check_provenance(&stored, bytes, subjects);
-                r.upload(release, name, file, overwrite, &equivalent).await
-            }
+                .await;
         }
+        let equivalent = |bytes: &[u8]| match q.stands_for {
+            StandsFor::Artifact { sha256, size } => {
+                self.expected.check(&stored, bytes, sha256, size)
+            }
+            StandsFor::Provenance { subjects } => {
+                self.expected.check_provenance(&stored, bytes, subjects)
+            }
+        };
+        let local = bundle_io::read_capped(file).map_err(|e| ReleaseError::NotValidHere {
+            path: file.to_owned(),
+            reason: e.to_string(),
+        })?;
+        equivalent(&local).map_err(|reason| ReleaseError::NotValidHere {
+            path: file.to_owned(),
+            reason,
+        })?;
+        let sha256 = hex::encode(Sha256::digest(&local));
+        let checked = Checked {
+            sha256: &sha256,
+            size: local.len() as u64,
+        };
+        r.upload(release, name, file, checked, overwrite, &equivalent)
+            .await
     }
 
     /// Download the asset as a consumer would and verify it: a bundle with

@@ -100,6 +100,7 @@ async fn listings_that_never_end_are_refused() {
                 "NEW.txt",
                 &work.file("NEW.txt", "new"),
                 "text/plain",
+                crate::util::as_checked(&crate::util::file_digest(&work.file("NEW.txt", "new"))),
                 false,
                 &identical_only,
             ),

@@ -129,6 +129,75 @@ async fn landed_asset_is_verified_not_trusted() {
 }
 
 /// `sign --upload` for `tag` with the lifecycle flags, from `work`.
+/// A file changed between its signing and its upload never reaches the
+/// release: an artifact whose bytes are not the signed ones, and a bundle
+/// that no longer verifies for its artifact, are refused before a byte of
+/// them is sent. Regression: both were uploaded, failed the check after
+/// upload, and stayed on the published release ("delete the asset").
+#[tokio::test(flavor = "multi_thread")]
+async fn files_changed_after_signing_are_never_uploaded() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app-1.0.tar.gz", "the signed tarball");
+    work.file("dist/app-1.0.whl", "the signed wheel");
+    // GitHub answers slowly, so the files change after sign wrote both
+    // bundles and before the upload stage reads them.
+    sandbox
+        .faults(Service::GitHub)
+        .set_latency(Duration::from_millis(1500), Duration::ZERO);
+    let running = tokio::spawn(run(upload(&sandbox, &work, &["--upload-artifacts"])));
+    let (tgz, whl) = (
+        work.path("dist/app-1.0.tar.gz.sigstore.json"),
+        work.path("dist/app-1.0.whl.sigstore.json"),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !(tgz.exists() && whl.exists()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no bundles were written"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    std::fs::write(work.path("dist/app-1.0.tar.gz"), "a tampered tarball").unwrap();
+    // A genuine bundle, for another artifact.
+    std::fs::copy(&tgz, &whl).unwrap();
+    let o = running.await.unwrap();
+
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let on_release = asset_bytes(&sandbox);
+    let names: Vec<&str> = on_release.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["app-1.0.tar.gz.sigstore.json", "app-1.0.whl"],
+        "only what still verifies went up"
+    );
+    assert!(on_release
+        .iter()
+        .all(|(_, b)| !b.starts_with(b"a tampered")));
+    let out = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        out.contains("app-1.0.tar.gz is not the file that was checked (its SHA-256 is"),
+        "{out}"
+    );
+    assert!(
+        out.contains("app-1.0.whl.sigstore.json does not verify as it is on disk now"),
+        "{out}"
+    );
+    // Nothing was sent for either: no POST names them.
+    let posted: Vec<String> = sandbox
+        .requests(Service::GitHub)
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.uri)
+        .collect();
+    assert!(
+        posted
+            .iter()
+            .all(|u| !u.ends_with("name=app-1.0.tar.gz") && !u.contains("whl.sigstore")),
+        "{posted:?}"
+    );
+}
+
 fn lifecycle(sandbox: &Sandbox, work: &Work, tag: &str, extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = sign(sandbox, work.dir.path());
     cmd.args(["dist", "--upload", "--release-tag", tag, "--repo", REPO])
@@ -480,6 +549,7 @@ async fn immutable_release_with_a_stale_asset_explains_the_fix() {
             &draft,
             "app-8.0.tar.gz.sigstore.json",
             &stale,
+            crate::util::as_checked(&crate::util::file_digest(&stale)),
             false,
             &identical_only,
         )

@@ -9,7 +9,7 @@ use releasekit_sign::github::{identical_only, AssetAction, ReleaseError, Release
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::oidc::Secret;
 
-use crate::util::{code, run, sign, stdout, verify_bundle, Work};
+use crate::util::{as_checked, code, file_digest, run, sign, stdout, verify_bundle, Work};
 
 const REPO: &str = "octo-org/octo-repo";
 
@@ -94,6 +94,9 @@ async fn cli_upload_then_rerun_adds_nothing() {
             &release,
             "my pkg é+1.whl.sigstore.json",
             &work.path("dist/my pkg é+1.whl.sigstore.json"),
+            as_checked(&file_digest(
+                &work.path("dist/my pkg é+1.whl.sigstore.json"),
+            )),
             false,
             &identical_only,
         )
@@ -121,6 +124,7 @@ async fn transient_failures_do_not_duplicate_assets() {
             &release,
             "a.tgz.sigstore.json",
             &bundle,
+            as_checked(&file_digest(&bundle)),
             false,
             &identical_only,
         )
@@ -183,7 +187,14 @@ async fn uploads_list_the_release_once() {
         let name = format!("a{i}.sigstore.json");
         let bundle = work.file(&name, format!("{{\"bundle\":{i}}}"));
         let up = releases
-            .upload(&release, &name, &bundle, false, &identical_only)
+            .upload(
+                &release,
+                &name,
+                &bundle,
+                as_checked(&file_digest(&bundle)),
+                false,
+                &identical_only,
+            )
             .await
             .unwrap();
         assert_eq!(up.action, AssetAction::Uploaded);
@@ -203,7 +214,14 @@ async fn uploads_list_the_release_once() {
     for i in 0..150 {
         let name = format!("a{i}.sigstore.json");
         let up = again
-            .upload(&release, &name, &work.path(&name), false, &identical_only)
+            .upload(
+                &release,
+                &name,
+                &work.path(&name),
+                as_checked(&file_digest(&work.path(&name))),
+                false,
+                &identical_only,
+            )
             .await
             .unwrap();
         assert_eq!(up.action, AssetAction::Unchanged);
@@ -255,6 +273,7 @@ async fn a_name_taken_after_the_listing_is_found_again() {
             &release,
             "first.sigstore.json",
             &first,
+            as_checked(&file_digest(&first)),
             false,
             &identical_only,
         )
@@ -270,6 +289,7 @@ async fn a_name_taken_after_the_listing_is_found_again() {
             &release,
             "same.sigstore.json",
             &same,
+            as_checked(&file_digest(&same)),
             false,
             &identical_only,
         )
@@ -281,6 +301,7 @@ async fn a_name_taken_after_the_listing_is_found_again() {
             &release,
             "other.sigstore.json",
             &other,
+            as_checked(&file_digest(&other)),
             false,
             &identical_only,
         )
@@ -322,7 +343,14 @@ async fn secondary_rate_limit_honours_retry_after() {
         .fail_next(1, Fault::retry_after(403, 1));
     let start = Instant::now();
     releases
-        .upload(&release, "a.sigstore.json", &bundle, false, &identical_only)
+        .upload(
+            &release,
+            "a.sigstore.json",
+            &bundle,
+            as_checked(&file_digest(&bundle)),
+            false,
+            &identical_only,
+        )
         .await
         .unwrap();
     assert!(start.elapsed() >= Duration::from_secs(1));
@@ -340,7 +368,14 @@ async fn retries_are_bounded_and_the_error_names_the_asset() {
         .faults(Service::GitHub)
         .fail_next(4, Fault::status(503));
     let e = releases
-        .upload(&release, "a.sigstore.json", &bundle, false, &identical_only)
+        .upload(
+            &release,
+            "a.sigstore.json",
+            &bundle,
+            as_checked(&file_digest(&bundle)),
+            false,
+            &identical_only,
+        )
         .await
         .unwrap_err()
         .to_string();
@@ -361,20 +396,41 @@ async fn different_content_needs_overwrite() {
     let releases = client(&sandbox);
     let release = releases.find("v1.0.0").await.unwrap();
     releases
-        .upload(&release, "a.sigstore.json", &bundle, false, &identical_only)
+        .upload(
+            &release,
+            "a.sigstore.json",
+            &bundle,
+            as_checked(&file_digest(&bundle)),
+            false,
+            &identical_only,
+        )
         .await
         .unwrap();
     assert!(sandbox
         .github()
         .replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
     let e = releases
-        .upload(&release, "a.sigstore.json", &bundle, false, &identical_only)
+        .upload(
+            &release,
+            "a.sigstore.json",
+            &bundle,
+            as_checked(&file_digest(&bundle)),
+            false,
+            &identical_only,
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, ReleaseError::AssetDiffers { ref name, .. } if name == "a.sigstore.json"));
     assert!(e.to_string().contains("--overwrite"), "{e}");
     let up = releases
-        .upload(&release, "a.sigstore.json", &bundle, true, &identical_only)
+        .upload(
+            &release,
+            "a.sigstore.json",
+            &bundle,
+            as_checked(&file_digest(&bundle)),
+            true,
+            &identical_only,
+        )
         .await
         .unwrap();
     assert_eq!(up.action, AssetAction::Replaced);

@@ -258,3 +258,21 @@ pub fn accepted(o: Output, who: &str) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The SHA-256 (hex) and size of the file at `path`: what a test checked it as.
+pub fn file_digest(path: &Path) -> (String, u64) {
+    use sha2::Digest as _;
+    let bytes = std::fs::read(path).unwrap();
+    (
+        hex::encode(sha2::Sha256::digest(&bytes)),
+        bytes.len() as u64,
+    )
+}
+
+/// [`file_digest`] as an upload takes it.
+pub fn as_checked(d: &(String, u64)) -> releasekit_sign::github::Checked<'_> {
+    releasekit_sign::github::Checked {
+        sha256: &d.0,
+        size: d.1,
+    }
+}

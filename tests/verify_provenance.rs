@@ -477,6 +477,7 @@ async fn sigstore_python_attestations_verify() {
 /// and an unsigned asset no statement names stays unsigned.
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_release_uses_the_releases_provenance() {
+    use crate::util::{as_checked, file_digest};
     use crate::verify_release::{client, signed_release, verify_release};
     use releasekit_sign::github::identical_only;
 
@@ -505,6 +506,7 @@ async fn verify_release_uses_the_releases_provenance() {
                 name,
                 &path,
                 "application/octet-stream",
+                as_checked(&file_digest(&path)),
                 false,
                 &identical_only,
             )

@@ -38,6 +38,7 @@ pub(crate) async fn signed_release(sandbox: &Sandbox) -> Work {
             "NOTES.txt",
             &notes,
             "text/plain",
+            crate::util::as_checked(&crate::util::file_digest(&notes)),
             false,
             &identical_only,
         )
@@ -442,6 +443,7 @@ async fn asset_replayed_into_a_newer_release_is_refused() {
                     &a.name,
                     &f,
                     "application/octet-stream",
+                    crate::util::as_checked(&crate::util::file_digest(&f)),
                     false,
                     &identical_only,
                 )

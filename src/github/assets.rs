@@ -15,6 +15,11 @@
 //! it holds now); one it lacks is created, and if another writer took the
 //! name meanwhile GitHub answers 422 `already_exists`, a retried failure. A
 //! retry lists again, since a response lost on the way may have created it.
+//!
+//! Only content the caller checked goes up ([`Checked`]: an artifact as
+//! signed, a bundle as verified): the file is hashed before any request and
+//! again as it is sent, and a file that changed meanwhile fails the request
+//! before its last byte, so GitHub keeps nothing of it.
 
 use std::path::Path;
 
@@ -25,7 +30,11 @@ use octocrab::models::repos::Asset;
 use octocrab::{FromResponse as _, OctoBody};
 use percent_encoding::utf8_percent_encode;
 
-use super::client::{checked, transport, Releases, QUERY_VALUE};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest as _, Sha256};
+
+use super::client::{checked as checked_response, transport, Releases, QUERY_VALUE};
 use super::error::{ApiFailure, ReleaseError};
 use super::releases::Release;
 
@@ -61,6 +70,16 @@ pub type Equivalence<'a> = &'a (dyn Fn(&[u8]) -> Result<(), String> + Send + Syn
 /// Accepts nothing: only identical content is left alone.
 pub fn identical_only(_: &[u8]) -> Result<(), String> {
     Err("its content differs".into())
+}
+
+/// The only content an upload may send: the SHA-256 (hex) and size of what
+/// the caller checked (an artifact as signed, a bundle as verified). The
+/// file is hashed again before any request, and its bytes as they are sent:
+/// a file changed after its check never goes up, whole or in part.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked<'a> {
+    pub sha256: &'a str,
+    pub size: u64,
 }
 
 /// Files at most this large are uploaded from memory, in one write with the
@@ -103,6 +122,7 @@ impl Releases {
         release: &Release,
         name: &str,
         bundle: &Path,
+        checked: Checked<'_>,
         overwrite: bool,
         equivalent: Equivalence<'_>,
     ) -> Result<UploadedAsset, ReleaseError> {
@@ -111,6 +131,7 @@ impl Releases {
             name,
             bundle,
             "application/json",
+            checked,
             overwrite,
             equivalent,
         )
@@ -118,18 +139,27 @@ impl Releases {
     }
 
     /// [`Self::upload`] for any file, with its content type.
+    #[allow(clippy::too_many_arguments)]
     pub async fn upload_as(
         &self,
         release: &Release,
         name: &str,
         bundle: &Path,
         content_type: &'static str,
+        checked: Checked<'_>,
         overwrite: bool,
         equivalent: Equivalence<'_>,
     ) -> Result<UploadedAsset, ReleaseError> {
+        let stored_name = github_asset_name(name);
         let (digest, size) = crate::digest::sha256_file(bundle, None, |_| {}).await?;
         let digest = digest.to_hex();
-        let stored_name = github_asset_name(name);
+        if let Some(detail) = unlike(checked, &digest, size) {
+            let cause = ApiFailure::Changed {
+                path: bundle.to_owned(),
+                detail,
+            };
+            return Err(self.classify_on(release, &format!("uploading asset `{name}`"), 1, cause));
+        }
         let mut attempt = 0u32;
         let result = self
             .retrying(|| {
@@ -164,7 +194,7 @@ impl Releases {
                     };
                     // 4. Upload.
                     let asset = self
-                        .post_asset(release, name, bundle, size, content_type)
+                        .post_asset(release, name, bundle, checked, content_type)
                         .await?;
                     self.remember(release, &asset);
                     Ok(uploaded(asset, action))
@@ -358,20 +388,24 @@ impl Releases {
         Ok(equivalent(&body))
     }
 
+    /// Send `bundle` as the asset `name`: exactly the `checked` bytes, or
+    /// nothing that GitHub could keep (see [`Checked`]).
     async fn post_asset(
         &self,
         release: &Release,
         name: &str,
         bundle: &Path,
-        size: u64,
+        checked: Checked<'_>,
         content_type: &'static str,
     ) -> Result<Asset, ApiFailure> {
+        let size = checked.size;
         let base = release
             .upload_url
             .split('{')
             .next()
             .unwrap_or(&release.upload_url);
         let url = format!("{base}?name={}", utf8_percent_encode(name, QUERY_VALUE));
+        let refused = Arc::new(Mutex::new(None));
         let unreadable = |e: std::io::Error| {
             ApiFailure::Transport(format!("cannot read {}: {e}", bundle.display()))
         };
@@ -381,18 +415,18 @@ impl Releases {
             // the server delays (40 ms on Linux): every bundle's upload took
             // that long.
             let bytes = tokio::fs::read(bundle).await.map_err(unreadable)?;
-            if bytes.len() as u64 != size {
-                return Err(ApiFailure::Transport(format!(
-                    "{} changed while it was being uploaded ({} bytes, {size} when hashed); fix: leave the files alone until the run ends, and sign again",
-                    bundle.display(),
-                    bytes.len()
-                )));
+            let digest = hex::encode(Sha256::digest(&bytes));
+            if let Some(detail) = unlike(checked, &digest, bytes.len() as u64) {
+                return Err(ApiFailure::Changed {
+                    path: bundle.to_owned(),
+                    detail,
+                });
             }
             OctoBody::from(bytes)
         } else {
             let file = tokio::fs::File::open(bundle).await.map_err(unreadable)?;
-            let frames = tokio_util::io::ReaderStream::new(file)
-                .map(|chunk: std::io::Result<Bytes>| chunk.map(http_body::Frame::data));
+            let frames = CheckedFrames::new(checked, refused.clone())
+                .frames(tokio_util::io::ReaderStream::new(file));
             OctoBody::new(StreamBody::new(frames))
         };
         let request = http::Request::builder()
@@ -402,11 +436,124 @@ impl Releases {
             .header(http::header::CONTENT_LENGTH, size)
             .body(body)
             .map_err(|e| ApiFailure::Transport(e.to_string()))?;
-        let response = self.octo.execute(request).await.map_err(transport)?;
-        let response = checked(response).await?;
+        let response = match self.octo.execute(request).await {
+            Ok(response) => response,
+            // The body stopped because the file is not what was checked.
+            Err(e) => match refused.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                Some(detail) => {
+                    return Err(ApiFailure::Changed {
+                        path: bundle.to_owned(),
+                        detail,
+                    })
+                }
+                None => return Err(transport(e)),
+            },
+        };
+        let response = checked_response(response).await?;
         Asset::from_response(response)
             .await
             .map_err(|e| ApiFailure::Decode(e.to_string()))
+    }
+}
+
+/// How a file's `digest` (hex) and `size` differ from what was `checked`, if they do.
+fn unlike(checked: Checked<'_>, digest: &str, size: u64) -> Option<String> {
+    (!digest.eq_ignore_ascii_case(checked.sha256) || size != checked.size).then(|| {
+        format!(
+            "its SHA-256 is {digest} ({size} bytes), not the checked {} ({} bytes)",
+            checked.sha256, checked.size
+        )
+    })
+}
+
+/// A large file's chunks as they are sent, hashed on the way. The chunk
+/// that reaches the checked size is held back unless the whole file hashes
+/// to the checked digest: the request then fails short of its
+/// `Content-Length`, and GitHub keeps no asset. A file that grows or ends
+/// early fails it too. Why it failed is left in `refused`.
+struct CheckedFrames {
+    sha256: String,
+    size: u64,
+    seen: u64,
+    hasher: Sha256,
+    refused: Arc<Mutex<Option<String>>>,
+}
+
+impl CheckedFrames {
+    fn new(checked: Checked<'_>, refused: Arc<Mutex<Option<String>>>) -> Self {
+        CheckedFrames {
+            sha256: checked.sha256.to_owned(),
+            size: checked.size,
+            seen: 0,
+            hasher: Sha256::new(),
+            refused,
+        }
+    }
+
+    /// `chunk`, if the file is still what was checked.
+    fn pass(&mut self, chunk: Bytes) -> Result<Bytes, String> {
+        self.seen += chunk.len() as u64;
+        if self.seen > self.size {
+            return Err(format!(
+                "it grew past the checked {} bytes while it was being uploaded",
+                self.size
+            ));
+        }
+        self.hasher.update(&chunk);
+        if self.seen == self.size {
+            let digest = hex::encode(std::mem::take(&mut self.hasher).finalize());
+            let checked = Checked {
+                sha256: &self.sha256,
+                size: self.size,
+            };
+            if let Some(detail) = unlike(checked, &digest, self.seen) {
+                return Err(detail);
+            }
+        }
+        Ok(chunk)
+    }
+
+    /// What remains once the file ends: nothing, or why it ended early.
+    fn end(&self) -> Option<String> {
+        (self.seen != self.size).then(|| {
+            format!(
+                "it ended after {} of the checked {} bytes while it was being uploaded",
+                self.seen, self.size
+            )
+        })
+    }
+
+    fn refuse(&self, detail: String) -> std::io::Error {
+        *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(detail.clone());
+        std::io::Error::other(detail)
+    }
+
+    fn frames(
+        self,
+        chunks: impl futures::Stream<Item = std::io::Result<Bytes>> + Send + Unpin + 'static,
+    ) -> impl futures::Stream<Item = std::io::Result<http_body::Frame<Bytes>>> + Send + 'static
+    {
+        futures::stream::unfold(
+            (self, chunks, false),
+            |(mut check, mut chunks, done)| async move {
+                if done {
+                    return None;
+                }
+                let item = match chunks.next().await {
+                    Some(Ok(chunk)) => match check.pass(chunk) {
+                        Ok(chunk) => Ok(http_body::Frame::data(chunk)),
+                        Err(detail) => Err(check.refuse(detail)),
+                    },
+                    Some(Err(e)) => Err(e),
+                    None => match check.end() {
+                        Some(detail) => Err(check.refuse(detail)),
+                        None => return None,
+                    },
+                };
+                let done = item.is_err();
+                Some((item, (check, chunks, done)))
+            },
+        )
     }
 }
 
@@ -448,6 +595,64 @@ pub fn github_asset_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What [`CheckedFrames`] lets through of `chunks`, and what it left in
+    /// `refused`, for a file checked as `content`.
+    fn sent(content: &[u8], chunks: &[&[u8]]) -> (Vec<u8>, bool, Option<String>) {
+        let sha256 = hex::encode(Sha256::digest(content));
+        let checked = Checked {
+            sha256: &sha256,
+            size: content.len() as u64,
+        };
+        let refused = Arc::new(Mutex::new(None));
+        let chunks: Vec<std::io::Result<Bytes>> = chunks
+            .iter()
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let frames =
+            CheckedFrames::new(checked, refused.clone()).frames(futures::stream::iter(chunks));
+        let items: Vec<_> = futures::executor::block_on(frames.collect());
+        let mut body = Vec::new();
+        let mut failed = false;
+        for item in items {
+            match item {
+                Ok(frame) => body.extend_from_slice(&frame.into_data().unwrap()),
+                Err(_) => failed = true,
+            }
+        }
+        let why = refused.lock().unwrap().take();
+        (body, failed, why)
+    }
+
+    #[test]
+    fn a_streamed_upload_sends_only_the_checked_file() {
+        // The checked file: every byte goes, and the stream ends cleanly.
+        let (body, failed, why) = sent(b"abcdef", &[b"abc", b"def"]);
+        assert_eq!(
+            (body.as_slice(), failed, why),
+            (&b"abcdef"[..], false, None)
+        );
+
+        // Changed since (same size): the chunk that completes it is held back.
+        let (body, failed, why) = sent(b"abcdef", &[b"abc", b"dXf"]);
+        assert_eq!(body, b"abc");
+        assert!(failed);
+        assert!(why.unwrap().starts_with("its SHA-256 is "));
+
+        // Grown: refused at the first byte past the checked size.
+        let (body, failed, why) = sent(b"abcdef", &[b"abc", b"defg"]);
+        assert_eq!(body, b"abc");
+        assert!(failed);
+        assert!(why.unwrap().contains("grew past the checked 6 bytes"));
+
+        // Shrunk: the end of the file is an error, never a clean end.
+        let (body, failed, why) = sent(b"abcdef", &[b"abc"]);
+        assert_eq!(body, b"abc");
+        assert!(failed);
+        assert!(why
+            .unwrap()
+            .contains("ended after 3 of the checked 6 bytes"));
+    }
 
     #[test]
     fn asset_names_like_github() {

@@ -43,6 +43,13 @@ pub enum ReleaseError {
         tag: String,
         reason: String,
     },
+    /// A bundle (or the provenance) on disk that no longer verifies for
+    /// this run: never uploaded.
+    #[error("{} does not verify as it is on disk now ({reason}), so it was not uploaded; fix: leave the bundles alone until the run ends, and sign again", path.display())]
+    NotValidHere {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error("release {tag} is published and immutable, so {what} is refused (GitHub: {message}): upload before publishing instead: use `release-mode: draft` (--release-mode draft) with `publish: true`, which uploads to a draft and publishes it only after every upload verified, or sign before the release is published")]
     Immutable {
         tag: String,
@@ -135,6 +142,13 @@ pub enum ApiFailure {
     Differs(String),
     #[error("unexpected response: {0}")]
     Decode(String),
+    /// The file to upload is not what its caller checked (an artifact as
+    /// signed, a bundle as verified): final, and nothing of it was kept.
+    #[error("{} is not the file that was checked ({detail}), so it was not uploaded; fix: leave the files alone until the run ends, and sign again", path.display())]
+    Changed {
+        path: std::path::PathBuf,
+        detail: String,
+    },
     /// Writing a downloaded file failed: not GitHub's doing, not retried.
     #[error("cannot write the download: {0}")]
     Local(String),

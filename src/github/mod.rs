@@ -40,7 +40,9 @@ pub mod download;
 pub mod error;
 pub mod releases;
 
-pub use assets::{github_asset_name, identical_only, AssetAction, Equivalence, UploadedAsset};
+pub use assets::{
+    github_asset_name, identical_only, AssetAction, Checked, Equivalence, UploadedAsset,
+};
 pub use attestations::{attestation_url, has_attestations_api};
 pub use client::{Releases, GITHUB_COM_API};
 pub use error::{ApiFailure, ReleaseError};
