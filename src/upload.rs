@@ -4,7 +4,9 @@
 //! Owns the release lifecycle and its order, which immutable releases
 //! dictate (no asset can be added once published): find the release once
 //! (`existing`), or find or create the tag's draft (`draft`, `auto`, with
-//! concurrent matrix jobs settling on one draft); upload every signed
+//! concurrent matrix jobs settling on one draft; one a run at another
+//! commit left is refused while its tag does not exist, and publishing
+//! creates a missing tag at the run's commit); upload every signed
 //! artifact's bundle as `<artifact>.sigstore.json` (and the artifact, with
 //! `upload-artifacts`); once all are up, download each asset back and verify
 //! it (several at once: reads), deleting a bad one from a draft; publish the
@@ -53,6 +55,7 @@ use crate::sign::{
     ArtifactReport, IdentityReport, Outcome, ProvenanceOutcome, ProvenanceReport, SignReport,
     SubjectReport,
 };
+use crate::text;
 use crate::verify::policy::Policy;
 use crate::vocab::ReleaseMode;
 use crate::vocab::Repo;
@@ -508,7 +511,10 @@ pub async fn run(
     let mut release = release;
     let publish_withheld = settings.publish && release.draft && !complete;
     if settings.publish && release.draft && complete {
-        release = releases.publish(&release).await?;
+        // The tag, if publishing creates it, goes where this run signed.
+        release = releases
+            .publish(&release, settings.target_commitish.as_deref())
+            .await?;
         published = true;
     }
     Ok(UploadReport {
@@ -609,6 +615,7 @@ async fn target(
         };
     }
     if let Some(oldest) = all.into_iter().next() {
+        at_this_commit(releases, settings, &oldest).await?;
         return Ok((oldest, false));
     }
     // Matrix jobs may all find no draft and each create one (GitHub lets
@@ -629,6 +636,36 @@ async fn target(
     } else {
         releases.delete_release(&mine).await?;
         Ok((oldest, false))
+    }
+}
+
+/// Refuse a draft left by a run at another commit, while its tag does not
+/// exist: publishing it would create the tag at that commit, under assets
+/// this run signed at its own (the commit its certificates name, which
+/// `verify --release` holds the tag's commit to). Where the tag exists, it
+/// decides, whatever the draft says; a draft aimed at a branch is aimed at
+/// this run's commit when it is published.
+async fn at_this_commit(
+    releases: &Releases,
+    settings: &UploadSettings,
+    draft: &Release,
+) -> Result<(), ReleaseError> {
+    let Some(ours) = settings.target_commitish.as_deref() else {
+        return Ok(());
+    };
+    let theirs = draft.target_commitish.as_str();
+    let a_commit = matches!(theirs.len(), 40 | 64) && theirs.bytes().all(|b| b.is_ascii_hexdigit());
+    if !a_commit || theirs.eq_ignore_ascii_case(ours) {
+        return Ok(());
+    }
+    match releases.tag_commit(&settings.tag).await {
+        Ok(_) => Ok(()),
+        Err(ReleaseError::NoTag { .. }) => Err(ReleaseError::DraftAtOtherCommit {
+            tag: settings.tag.clone(),
+            draft: text::line(theirs),
+            run: ours.to_owned(),
+        }),
+        Err(e) => Err(e),
     }
 }
 

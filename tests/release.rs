@@ -204,8 +204,93 @@ fn lifecycle(sandbox: &Sandbox, work: &Work, tag: &str, extra: &[&str]) -> asser
         .args(extra)
         .env("GITHUB_API_URL", &sandbox.urls().github_api)
         .env("GITHUB_TOKEN", sandbox.github_token())
-        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567");
+        .env("GITHUB_SHA", RUN_SHA);
     cmd
+}
+
+/// The commit `lifecycle` runs at.
+const RUN_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// A draft left by a run at another commit, for a tag that does not exist
+/// yet, is refused before anything is uploaded: publishing it would create
+/// the tag at that commit, under assets signed at this run's (which
+/// `verify --release` then refuses). Regression: it was filled and published,
+/// and the tag made at the stale draft's commit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_draft_of_another_commit_is_not_published() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let other = "fedcba9876543210fedcba9876543210fedcba98";
+    sandbox.github().create_release(
+        REPO,
+        "v9.0.0",
+        ReleaseSpec {
+            target_commitish: Some(other.into()),
+            ..ReleaseSpec::draft()
+        },
+    );
+    let work = Work::new();
+    work.file("dist/app-9.0.tar.gz", "tarball 9");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v9.0.0",
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "the draft release for tag `v9.0.0` was made for commit {other}, but this run is at commit {RUN_SHA}"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let gh = sandbox.github();
+    let draft = gh.release(REPO, "v9.0.0").unwrap();
+    assert!(draft.draft && draft.assets.is_empty());
+    assert!(gh.tag_ref(REPO, "v9.0.0").is_none());
+
+    // Where the tag exists, it decides: the same draft is filled and published.
+    gh.set_tag(REPO, "v9.0.0", RUN_SHA);
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v9.0.0",
+        &["--release-mode", "draft", "--publish", "--overwrite"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!gh.release(REPO, "v9.0.0").unwrap().draft);
+}
+
+/// A draft aimed at a branch (as one made by hand in the web UI is) gets its
+/// tag at the commit this run signed, not at wherever the branch has moved
+/// by the time it is published.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_aimed_at_a_branch_is_tagged_at_the_runs_commit() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    gh.set_branch(REPO, "main", "1111111111111111111111111111111111111111");
+    gh.create_release(
+        REPO,
+        "v9.1.0",
+        ReleaseSpec {
+            target_commitish: Some("main".into()),
+            ..ReleaseSpec::draft()
+        },
+    );
+    let work = Work::new();
+    work.file("dist/app-9.1.tar.gz", "tarball 9.1");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v9.1.0",
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!gh.release(REPO, "v9.1.0").unwrap().draft);
+    assert_eq!(gh.tag_ref(REPO, "v9.1.0").unwrap().sha, RUN_SHA);
 }
 
 fn names(assets: &[releasekit_sandbox::github::AssetSnapshot]) -> Vec<String> {

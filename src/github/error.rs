@@ -56,6 +56,14 @@ pub enum ReleaseError {
         what: String,
         message: String,
     },
+    /// A draft a run at another commit left, for a tag that does not exist:
+    /// publishing it would tag that commit.
+    #[error("the draft release for tag `{tag}` was made for commit {draft}, but this run is at commit {run}, and the tag does not exist yet: publishing the draft would create the tag at {draft}, under assets signed at {run}; fix: delete the stale draft (`gh release delete {tag}`) and run again, or run the job at {draft}")]
+    DraftAtOtherCommit {
+        tag: String,
+        draft: String,
+        run: String,
+    },
     #[error("release {tag} is already published, and release-mode `draft` never touches a published release: sign before publishing, or use release-mode `existing` (or `auto`) to add to it")]
     AlreadyPublished { tag: String },
     #[error("{repo} has no tag `{tag}` (GitHub creates a release's tag when the release is published): check the tag")]
@@ -106,6 +114,7 @@ impl ReleaseError {
                 | ReleaseError::BadApiUrl(_)
                 | ReleaseError::Forbidden { .. }
                 | ReleaseError::AlreadyPublished { .. }
+                | ReleaseError::DraftAtOtherCommit { .. }
         )
     }
 }

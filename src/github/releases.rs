@@ -23,6 +23,9 @@ pub struct Release {
     /// Published with immutability on: no asset may be added or deleted.
     pub immutable: bool,
     pub html_url: String,
+    /// Where publishing creates the tag if it does not exist yet: a branch
+    /// or a commit SHA, as given when the release was created.
+    pub target_commitish: String,
     /// The release's own upload URL template (`...{?name,label}`).
     pub(super) upload_url: String,
 }
@@ -230,10 +233,18 @@ impl Releases {
             })
     }
 
-    /// Publish a draft.
-    pub async fn publish(&self, draft: &Release) -> Result<Release, ReleaseError> {
+    /// Publish a draft; where its tag does not exist yet, GitHub creates it
+    /// at `commit` when given (ignored where the tag exists).
+    pub async fn publish(
+        &self,
+        draft: &Release,
+        commit: Option<&str>,
+    ) -> Result<Release, ReleaseError> {
         let url = format!("{}/releases/{}", self.repo_url(), draft.id);
-        let body = serde_json::json!({ "draft": false });
+        let mut body = serde_json::json!({ "draft": false });
+        if let Some(commit) = commit {
+            body["target_commitish"] = commit.into();
+        }
         self.retrying(|| async {
             let r = self
                 .octo
@@ -279,6 +290,7 @@ fn release(r: GhRelease) -> Release {
         immutable: r.immutable.unwrap_or(false) && !r.draft,
         draft: r.draft,
         html_url: r.html_url.to_string(),
+        target_commitish: r.target_commitish,
         upload_url: r.upload_url,
     }
 }
