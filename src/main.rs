@@ -24,7 +24,7 @@ use releasekit_sign::report::verify::{self as verify_report, VerifyReport};
 use releasekit_sign::report::{self, human};
 use releasekit_sign::sign::ArtifactReport;
 use releasekit_sign::sign::{Progress, SignRun};
-use releasekit_sign::text::line;
+use releasekit_sign::text::{line, url_queries_hidden};
 use releasekit_sign::verify;
 
 fn main() -> ExitCode {
@@ -214,7 +214,8 @@ fn init_tracing(output: OutputSettings) {
 
 /// A log event's fields (its message included) as one printable line:
 /// they may carry a server's answer or a file name, and a line break in one
-/// would let it write its own log lines (a workflow command in CI).
+/// would let it write its own log lines (a workflow command in CI). No URL's
+/// query is shown: a signed download URL is a credential.
 #[derive(Default)]
 struct LineFields(tracing_subscriber::fmt::format::DefaultFields);
 
@@ -230,7 +231,7 @@ impl<'w> tracing_subscriber::fmt::FormatFields<'w> for LineFields {
             tracing_subscriber::fmt::format::Writer::new(&mut raw),
             fields,
         )?;
-        writer.write_str(&line(raw))
+        writer.write_str(&line(url_queries_hidden(&raw)))
     }
 }
 

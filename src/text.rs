@@ -4,8 +4,10 @@
 //! Owns [`line`] (any text as one printable line: line breaks, control
 //! characters, bidi overrides and Unicode line separators shown as visible
 //! escapes, and nothing the GitHub Actions runner would read as a workflow
-//! command) and [`shell_word`] (a value quoted for a POSIX shell, for hints
-//! meant to be copied). Imports nothing of ours, so every renderer can use it.
+//! command), [`shell_word`] (a value quoted for a POSIX shell, for hints
+//! meant to be copied) and [`url_queries_hidden`] (log text with no URL's
+//! query: one may be a credential). Imports nothing of ours, so every
+//! renderer can use it.
 
 use std::fmt::{self, Write as _};
 
@@ -41,6 +43,47 @@ pub fn line(value: impl fmt::Display) -> String {
         out.replace_range(lead..lead + 1, "\\u{3a}");
     }
     out
+}
+
+/// `text` with the query and fragment of every URL in it shown as `?…`
+/// (or `#…`). A URL's query may be a credential: GitHub redirects an
+/// asset's download to storage under a signed URL, good for minutes to
+/// anyone who has it, and services take tokens in queries. Logs keep where
+/// a request went, not what it carried. A URL is a scheme of letters,
+/// digits, `+`, `-` or `.` followed by `://`, up to whitespace or a quote.
+pub fn url_queries_hidden(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let scheme = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.');
+    let ends = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(sep) = rest.find("://") {
+        let start = rest[..sep]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| scheme(c))
+            .last()
+            .map_or(sep, |(i, _)| i);
+        let len = rest[sep..].find(ends).map_or(rest.len(), |n| sep + n);
+        out.push_str(&rest[..start]);
+        let url = &rest[start..len];
+        match url.find(['?', '#']) {
+            Some(q) if start < sep => {
+                out.push_str(&url[..q]);
+                out.push_str(if url[q..].starts_with('?') {
+                    "?…"
+                } else {
+                    "#…"
+                });
+            }
+            _ => out.push_str(url),
+        }
+        rest = &rest[len..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Whether `c` would change how the text around it reads instead of being
@@ -96,6 +139,25 @@ mod tests {
         );
         assert_eq!(line("plain café/ü path\\x"), "plain café/ü path\\x");
         assert_eq!(line(std::path::Path::new("d/a b").display()), "d/a b");
+    }
+
+    #[test]
+    fn url_queries_are_hidden_and_the_rest_kept() {
+        assert_eq!(
+            url_queries_hidden("GET http.url=https://h/a/b?sig=S&jwt=J otel.kind=\"client\""),
+            "GET http.url=https://h/a/b?… otel.kind=\"client\""
+        );
+        assert_eq!(
+            url_queries_hidden("to \"http://x/y#frag\" and HTTPS://z/?q=1\tnext"),
+            "to \"http://x/y#…\" and HTTPS://z/?…\tnext"
+        );
+        assert_eq!(url_queries_hidden("git+ssh://h/p?x"), "git+ssh://h/p?…");
+        // No URL: nothing changes, nothing is copied.
+        let plain = "a ? b # c";
+        assert!(matches!(url_queries_hidden(plain), std::borrow::Cow::Borrowed(p) if p == plain));
+        // `://` with no scheme before it is not a URL.
+        assert_eq!(url_queries_hidden("x ://y?z"), "x ://y?z");
+        assert_eq!(url_queries_hidden("https://h/p?"), "https://h/p?…");
     }
 
     #[test]

@@ -231,3 +231,37 @@ async fn action_masks_the_fetched_identity_token_first() {
     }
     assert!(!stderr(&o).contains(jwt.as_str()));
 }
+
+/// GitHub redirects an asset's download to storage under a signed URL (a
+/// short-lived credential for a private repository's asset, in its query):
+/// with every log level on, no log line carries that query, only the URL
+/// up to it. Regression: octocrab's request span printed it whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_download_urls_are_logged_without_their_query() {
+    use crate::verify_release::{signed_release, verify_release, TAG};
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let secret = "sig=s3cr3tSIGNATURE&jwt=eyJsecretJWT";
+    let storage = format!(
+        "{}/{REPO}/releases/download/{TAG}/app-1.0.whl?sp=r&{secret}",
+        sandbox.urls().github_api
+    );
+    sandbox
+        .github()
+        .redirect_next_download("app-1.0.whl", storage);
+    let consumer = Work::new();
+    let mut cmd = verify_release(&sandbox, &consumer, &[]);
+    cmd.env("RELEASEKIT_LOG", "trace");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("app-1.0.whl"), "the redirect was logged");
+    for part in ["s3cr3tSIGNATURE", "eyJsecretJWT"] {
+        assert!(
+            !err.contains(part),
+            "a signed URL's query was logged: {}",
+            err.lines().find(|l| l.contains(part)).unwrap_or_default()
+        );
+    }
+}
