@@ -86,6 +86,16 @@ pub fn url_queries_hidden(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// At most `max` characters of `s`, with `…` after a cut: for text from
+/// outside (a server's message) that is shown in a line, a log or a
+/// summary, which a message of megabytes would flood.
+pub(crate) fn capped(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
 /// Whether `c` would change how the text around it reads instead of being
 /// read itself.
 fn hidden(c: char) -> bool {
@@ -139,6 +149,14 @@ mod tests {
         );
         assert_eq!(line("plain café/ü path\\x"), "plain café/ü path\\x");
         assert_eq!(line(std::path::Path::new("d/a b").display()), "d/a b");
+    }
+
+    #[test]
+    fn capped_text_is_cut_at_a_character_and_says_so() {
+        assert_eq!(capped("abc", 3), "abc");
+        assert_eq!(capped("abcd", 3), "abc…");
+        assert_eq!(capped("ééé", 2), "éé…");
+        assert_eq!(capped("", 0), "");
     }
 
     #[test]

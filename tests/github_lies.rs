@@ -160,3 +160,35 @@ async fn bad_redirects_fail_the_asset_without_a_panic() {
     );
     assert!(out.contains("✅ Verified: app-1.0.whl\n"), "{out}");
 }
+
+/// An error answer of megabytes (a proxy's page, a hostile server) is read
+/// only in part, and its message cut, wherever it is shown: the asset's
+/// line, the error and the retry warnings stay a few KiB. Regression: the
+/// whole body became the message, printed on every line naming the asset.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_error_answer_is_cut_short() {
+    use releasekit_sandbox::{Fault, Service};
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app.tar.gz", "tarball");
+    let huge = format!("<html>{}</html>", "proxy error page ".repeat(200_000));
+    let gh = sandbox.faults(Service::GitHub);
+    gh.only_paths_containing("/assets");
+    gh.fail_next(1, Fault::status_body(400, huge));
+    let o = run(crate::util::sign_upload(
+        &sandbox,
+        work.dir.path(),
+        &["dist"],
+    ))
+    .await;
+    ended_cleanly(&o);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let shown = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        shown.contains("GitHub answered 400: <html>proxy error page"),
+        "{shown}"
+    );
+    assert!(shown.contains("…"), "the cut is marked: {shown}");
+    assert!(shown.len() < 16 << 10, "{} bytes shown", shown.len());
+}

@@ -27,14 +27,14 @@ use bytes::Bytes;
 use futures::StreamExt as _;
 use http_body_util::StreamBody;
 use octocrab::models::repos::Asset;
-use octocrab::{FromResponse as _, OctoBody};
+use octocrab::OctoBody;
 use percent_encoding::utf8_percent_encode;
 
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest as _, Sha256};
 
-use super::client::{checked as checked_response, transport, Releases, QUERY_VALUE};
+use super::client::{checked as checked_response, decoded, transport, Releases, QUERY_VALUE};
 use super::error::{ApiFailure, ReleaseError};
 use super::releases::Release;
 
@@ -449,10 +449,7 @@ impl Releases {
                 None => return Err(transport(e)),
             },
         };
-        let response = checked_response(response).await?;
-        Asset::from_response(response)
-            .await
-            .map_err(|e| ApiFailure::Decode(e.to_string()))
+        decoded(checked_response(response).await?).await
     }
 }
 

@@ -13,6 +13,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use super::error::{ApiFailure, ReleaseError};
 use crate::net::{self, RetryPolicy};
 use crate::oidc::Secret;
+use crate::text;
 use crate::vocab::Repo;
 
 /// The public API of github.com; GHES serves it under `https://HOST/api/v3`.
@@ -182,9 +183,10 @@ impl Releases {
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/octet-stream"),
         );
-        let mut url: http::Uri = asset_url
-            .parse()
-            .map_err(|_| ApiFailure::Decode(format!("{asset_url:?} is not a URL")))?;
+        let mut url: http::Uri = asset_url.parse().map_err(|_| {
+            let shown = text::capped(asset_url, MESSAGE_CHARS);
+            ApiFailure::Decode(format!("{shown:?} is not a URL"))
+        })?;
         let mut response = self
             .octo
             ._get_with_headers(url.clone(), Some(headers))
@@ -224,10 +226,7 @@ impl Releases {
         body: &serde_json::Value,
     ) -> Result<T, ApiFailure> {
         let response = self.octo._post(url, Some(body)).await.map_err(transport)?;
-        let response = checked(response).await?;
-        T::from_response(response)
-            .await
-            .map_err(|e| ApiFailure::Decode(e.to_string()))
+        decoded(checked(response).await?).await
     }
 
     pub(super) async fn get_json<T: octocrab::FromResponse>(
@@ -235,10 +234,7 @@ impl Releases {
         url: &str,
     ) -> Result<T, ApiFailure> {
         let response = self.octo._get(url).await.map_err(transport)?;
-        let response = checked(response).await?;
-        T::from_response(response)
-            .await
-            .map_err(|e| ApiFailure::Decode(e.to_string()))
+        decoded(checked(response).await?).await
     }
 
     /// Every item of the listing that starts at `first`: the first page,
@@ -426,38 +422,112 @@ fn redirect_target(
     Ok(uri)
 }
 
-/// The response if it succeeded, else its status classified for retrying.
+/// How much of an error answer is read: GitHub's error JSON is a few
+/// hundred bytes, a proxy's error page a few KiB; the rest is not read.
+const ERROR_BODY_BYTES: usize = 16 << 10;
+
+/// How much of a server's error message is kept for errors and logs.
+const MESSAGE_CHARS: usize = 1000;
+
+/// How large a JSON answer may be: a page of 100 releases, each with up
+/// to 125,000 characters of notes, is about 13 MB.
+const JSON_BODY_BYTES: usize = 32 << 20;
+
+/// The response if it succeeded (its body not read), else its status
+/// classified for retrying, with at most [`ERROR_BODY_BYTES`] of its body
+/// read and at most [`MESSAGE_CHARS`] of its message kept: an error page of
+/// any size costs neither memory nor a step summary.
 pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> {
-    match octocrab::map_github_error(response).await {
-        Ok(r) => Ok(r),
-        Err(octocrab::Error::GitHub { source, .. }) => {
-            let status = source.status_code.as_u16();
-            if status == 422 && names_taken(source.errors.as_deref()) {
-                return Err(ApiFailure::NameTaken {
-                    message: source.message,
-                });
-            }
-            let headers = source.headers.unwrap_or_default();
-            // Seconds or an HTTP-date, by the one rule every service shares.
-            let retry_after = net::retry_after(&headers);
-            // GitHub signals primary rate limits with 403/429 and
-            // `x-ratelimit-remaining: 0`, secondary ones with 403 and `Retry-After`
-            // (or "secondary rate limit" in the message).
-            let rate_limited = headers
-                .get("x-ratelimit-remaining")
-                .is_some_and(|v| v.as_bytes() == b"0")
-                || retry_after.is_some()
-                || source.message.to_ascii_lowercase().contains("rate limit");
-            let transient = net::is_transient(status) || (status == 403 && rate_limited);
-            Err(ApiFailure::Status {
-                status,
-                message: source.message,
-                transient,
-                retry_after,
-            })
-        }
-        Err(e) => Err(transport(e)),
+    if response.status().is_success() {
+        return Ok(response);
     }
+    let (parts, mut body) = response.into_parts();
+    let status = parts.status.as_u16();
+    let mut bytes = Vec::new();
+    while bytes.len() < ERROR_BODY_BYTES {
+        match http_body_util::BodyExt::frame(&mut body).await {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    bytes.extend_from_slice(data);
+                }
+            }
+            Some(Err(e)) => return Err(transport(e)),
+            None => break,
+        }
+    }
+    bytes.truncate(ERROR_BODY_BYTES);
+    /// GitHub's error answer, the fields used.
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        message: Option<String>,
+        errors: Option<Vec<serde_json::Value>>,
+    }
+    let parsed = serde_json::from_slice::<ErrorBody>(&bytes).ok();
+    let errors = parsed.as_ref().and_then(|b| b.errors.as_deref());
+    if status == 422 && names_taken(errors) {
+        let message = parsed.and_then(|b| b.message).unwrap_or_default();
+        return Err(ApiFailure::NameTaken {
+            message: text::capped(&message, MESSAGE_CHARS),
+        });
+    }
+    let message = match parsed.and_then(|b| b.message) {
+        Some(m) => m,
+        None => {
+            let raw = String::from_utf8_lossy(&bytes).trim().to_owned();
+            if raw.is_empty() {
+                parts
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("no message")
+                    .to_owned()
+            } else {
+                raw
+            }
+        }
+    };
+    let message = text::capped(&message, MESSAGE_CHARS);
+    let headers = parts.headers;
+    // Seconds or an HTTP-date, by the one rule every service shares.
+    let retry_after = net::retry_after(&headers);
+    // GitHub signals primary rate limits with 403/429 and
+    // `x-ratelimit-remaining: 0`, secondary ones with 403 and `Retry-After`
+    // (or "secondary rate limit" in the message).
+    let rate_limited = headers
+        .get("x-ratelimit-remaining")
+        .is_some_and(|v| v.as_bytes() == b"0")
+        || retry_after.is_some()
+        || message.to_ascii_lowercase().contains("rate limit");
+    let transient = net::is_transient(status) || (status == 403 && rate_limited);
+    Err(ApiFailure::Status {
+        status,
+        message,
+        transient,
+        retry_after,
+    })
+}
+
+/// A successful answer's JSON, decoded as `T`, read whole only up to
+/// [`JSON_BODY_BYTES`].
+pub(super) async fn decoded<T: octocrab::FromResponse>(
+    response: Response,
+) -> Result<T, ApiFailure> {
+    use http_body_util::BodyExt as _;
+    let (parts, body) = response.into_parts();
+    let bytes = match http_body_util::Limited::new(body, JSON_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(ApiFailure::Decode(format!(
+                "the answer is larger than {JSON_BODY_BYTES} bytes, more than GitHub sends; check GITHUB_API_URL (or the proxy in front of it)"
+            )))
+        }
+        Err(e) => return Err(ApiFailure::Transport(e.to_string())),
+    };
+    let whole = http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed();
+    T::from_response(http::Response::from_parts(parts, whole))
+        .await
+        .map_err(|e| ApiFailure::Decode(text::capped(&e.to_string(), MESSAGE_CHARS)))
 }
 
 /// Whether a 422's `errors` say a name is taken (`"code": "already_exists"`,

@@ -3,10 +3,9 @@
 //! commit (annotated tags peeled, at most [`MAX_TAG_DEPTH`] of them).
 
 use octocrab::models::repos::Release as GhRelease;
-use octocrab::FromResponse as _;
 use percent_encoding::utf8_percent_encode;
 
-use super::client::{checked, transport, Releases, PATH_SEGMENT};
+use super::client::{checked, decoded, transport, Releases, PATH_SEGMENT};
 use super::error::{ApiFailure, ReleaseError};
 
 /// How many annotated tags a tag may go through before its commit. git allows
@@ -251,10 +250,7 @@ impl Releases {
                 ._patch(url.as_str(), Some(&body))
                 .await
                 .map_err(transport)?;
-            let r = checked(r).await?;
-            GhRelease::from_response(r)
-                .await
-                .map_err(|e| ApiFailure::Decode(e.to_string()))
+            decoded::<GhRelease>(checked(r).await?).await
         })
         .await
         .map(release)
