@@ -302,7 +302,7 @@ fn render_sign(published: &Published, output: OutputSettings) -> ExitCode {
         eprintln!("warning: {}", line(w));
     }
     if output.json {
-        match serde_json::to_string_pretty(publish) {
+        match report::json::to_text(publish) {
             Ok(json) => println!("{json}"),
             Err(e) => {
                 eprintln!("error: cannot serialize the report: {e}");
@@ -333,7 +333,7 @@ fn render_verify(report: &VerifyReport, output: OutputSettings) -> ExitCode {
         eprintln!("warning: {}", line(w));
     }
     if output.json {
-        match serde_json::to_string_pretty(report) {
+        match report::json::to_text(report) {
             Ok(json) => println!("{json}"),
             Err(e) => {
                 eprintln!("error: cannot serialize the report: {e}");
@@ -365,14 +365,12 @@ fn render_verify(report: &VerifyReport, output: OutputSettings) -> ExitCode {
 fn fail(e: &Error, json: bool) -> ExitCode {
     eprintln!("error: {}", line(e));
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "schemaVersion": report::SCHEMA_VERSION,
-                "error": e.to_string(),
-                "exit_code": e.exit_code(),
-            })
-        );
+        let json = serde_json::json!({
+            "schemaVersion": report::SCHEMA_VERSION,
+            "error": e.to_string(),
+            "exit_code": e.exit_code(),
+        });
+        println!("{}", report::json::to_text(&json).unwrap_or_default());
     }
     ExitCode::from(e.exit_code())
 }

@@ -32,7 +32,7 @@ pub fn line(value: impl fmt::Display) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '[' if out.ends_with("##") => out.push_str("\\u{5b}"),
-            c if hidden(c) => {
+            c if is_hidden(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
@@ -98,7 +98,7 @@ pub(crate) fn capped(s: &str, max: usize) -> String {
 
 /// Whether `c` would change how the text around it reads instead of being
 /// read itself.
-fn hidden(c: char) -> bool {
+pub(crate) fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
@@ -109,7 +109,7 @@ fn hidden(c: char) -> bool {
 /// Whether `s` holds no line break, control or bidi character (which
 /// [`line`] would show as an escape).
 pub(crate) fn is_printable(s: &str) -> bool {
-    !s.chars().any(hidden)
+    !s.chars().any(is_hidden)
 }
 
 /// `s` as one POSIX shell word that means exactly `s`: bare when made only

@@ -79,3 +79,32 @@ async fn verify_json() {
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     snapshot!(&work, "verify_json", pretty(&stdout(&o)));
 }
+
+/// A file name holding the runner's legacy `##[` command prefix (or a C1
+/// control) reaches the `--json` text escaped, and a JSON parser reads back
+/// the very name. Regression: the pretty JSON printed it raw, a line the
+/// runner took for an `error` annotation.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_text_carries_no_workflow_command() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    let hostile = "a##[error]forged\u{9b}.tgz";
+    work.file(hostile, "no bundle");
+    let o = run({
+        let mut c = bin(work.dir.path());
+        c.args(["verify", "--json", "--trusted-root"])
+            .arg(sandbox.trusted_root_path())
+            .args(["--cert-identity", &sandbox.identity()])
+            .arg(".");
+        c
+    })
+    .await;
+    let out = stdout(&o);
+    assert!(!out.contains("##[") && !out.contains('\u{9b}'), "{out}");
+    assert!(out.contains(r"a##\u005berror]forged\u009b.tgz"), "{out}");
+    let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(back
+        .to_string()
+        .contains(&serde_json::to_string(hostile).unwrap()[1..20]));
+}

@@ -4,10 +4,12 @@
 //! Owns the top-level reports (the `--json` schema and its version) composed
 //! from what sign, upload and verify return, and their renderings. The stages
 //! never import it. It prints nothing: [`human`] renders for a terminal,
-//! [`action`] for GitHub Actions, and `main.rs` chooses where it goes.
+//! [`action`] for GitHub Actions, [`json`] the `--json` text, and `main.rs`
+//! chooses where it goes.
 
 pub mod action;
 pub mod human;
+pub mod json;
 pub mod verify;
 
 use std::path::PathBuf;

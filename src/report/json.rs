@@ -1,0 +1,114 @@
+//! The `--json` text: a report as pretty JSON that reads the same to a JSON
+//! parser and cannot act on the terminal or CI log it is printed to.
+//!
+//! Owns [`to_text`] and its formatter. serde_json escapes only what JSON
+//! requires (`"`, `\` and C0 controls); a report also carries file names,
+//! asset names and servers' messages, where DEL, C1 controls (CSI among
+//! them), bidi overrides and Unicode line separators would reach a terminal
+//! raw, and where the GitHub Actions runner reads `##[` anywhere in a line
+//! as a legacy workflow command (a forged annotation, an `add-mask`). Each
+//! is written as its `\uXXXX` escape, which every JSON parser reads back as
+//! the same character. It does not choose what a report holds.
+
+use std::io;
+
+use serde::Serialize;
+use serde_json::ser::{Formatter, PrettyFormatter};
+
+/// `value` as pretty JSON, every character a log or terminal could act on
+/// escaped (see the module doc).
+pub fn to_text<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Inert(PrettyFormatter::new()));
+    value.serialize(&mut ser)?;
+    // Only whole UTF-8 strings and ASCII escapes were written.
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+}
+
+/// serde_json's pretty layout, with inert string contents.
+struct Inert(PrettyFormatter<'static>);
+
+impl Formatter for Inert {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            let command = c == '[' && fragment[..i].ends_with("##");
+            if command || crate::text::is_hidden(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                write!(w, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+
+    // The layout is the pretty formatter's.
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_log_would_act_on_is_escaped_and_reads_back_the_same() {
+        let value = serde_json::json!({
+            "path": "dist/a##[error]forged.tgz",
+            "message": "x\u{7f}\u{85}\u{9b}2J\u{202e}gpj.exe\u{2028}y",
+            "kept": "#[x] ###[y] é ✅ \"q\" \\ \n",
+            "list": ["##[warning]", 1, null],
+        });
+        let text = to_text(&value).unwrap();
+        for raw in ["##[", "\u{7f}", "\u{85}", "\u{9b}", "\u{202e}", "\u{2028}"] {
+            assert!(!text.contains(raw), "{raw:?} left raw in {text}");
+        }
+        assert!(text.contains(r"dist/a##\u005berror]forged.tgz"), "{text}");
+        assert!(text.contains("é ✅"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+        // The layout is serde_json's own pretty one.
+        let plain = serde_json::json!({"a": [1, {"b": "c"}], "d": {}});
+        assert_eq!(
+            to_text(&plain).unwrap(),
+            serde_json::to_string_pretty(&plain).unwrap()
+        );
+    }
+}
