@@ -173,11 +173,17 @@ pub(crate) fn pin_hint(r: &VerifyReport) -> String {
             (None, Some(file)) => format!("<artifacts> --provenance {}", pin_word(&file)),
             (None, None) => "<artifacts>".to_owned(),
         };
+        // A certificate naming no issuer is pinned by its identity alone:
+        // `--cert-oidc-issuer none` would require an issuer named "none".
+        let issuer_flag = signer
+            .issuer
+            .as_deref()
+            .map(|i| format!(" {}", pin_flag("--cert-oidc-issuer", i)))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  releasekit-sign verify {target} {} {}",
+            "  releasekit-sign verify {target} {}{issuer_flag}",
             pin_flag("--cert-identity", &signer.identity),
-            pin_flag("--cert-oidc-issuer", issuer)
         );
     }
     s
@@ -355,6 +361,7 @@ mod tests {
             "{}",
             words[2]
         );
-        assert_eq!(words[3..], ["--cert-oidc-issuer", "none"]);
+        // No issuer to pin: the copied command pins the identity alone.
+        assert_eq!(words.len(), 3, "{words:?}");
     }
 }
