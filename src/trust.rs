@@ -442,7 +442,7 @@ fn read_file(path: &Path, what: &'static str, flag: &'static str) -> Result<Stri
 }
 
 /// A `trusted_root.json` (`--trusted-root`).
-fn read_trusted_root(path: &Path) -> Result<TrustedRoot, TrustError> {
+pub(crate) fn read_trusted_root(path: &Path) -> Result<TrustedRoot, TrustError> {
     let json = read_file(path, "trusted root", "--trusted-root")?;
     TrustedRoot::from_json(&json).map_err(|source| TrustError::ParseFile {
         path: path.to_owned(),

@@ -414,3 +414,45 @@ async fn broken_bundles_each_fail_only_their_artifact() {
     assert!(l.contains("is larger than 4194304 bytes"), "{l}");
     assert_eq!(work.listing(), before);
 }
+
+/// `verify --trusted-root` naming a FIFO (or a device) is refused as not a
+/// regular file, exit 2, as every trust file is: a FIFO blocked the open,
+/// and `/dev/zero` was read until memory ran out. (A writer stands by, so
+/// a tool that did open it gets garbage instead of hanging the test.)
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_reads_a_trusted_root_only_from_a_regular_file() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("a.whl.sigstore.json", "{}");
+    let fifo = work.path("root-fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut w = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            let _ = std::io::Write::write_all(&mut w, b"{}");
+        })
+    };
+    let mut cmd = bin(work.dir.path());
+    cmd.args([
+        "verify",
+        "--offline",
+        "--trusted-root",
+        "root-fifo",
+        "a.whl",
+    ]);
+    let o = run(cmd).await;
+    let _reader = std::os::unix::fs::OpenOptionsExt::custom_flags(
+        std::fs::OpenOptions::new().read(true),
+        libc::O_NONBLOCK,
+    )
+    .open(&fifo)
+    .unwrap();
+    let _ = writer.join();
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+}

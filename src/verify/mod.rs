@@ -269,11 +269,6 @@ pub enum VerifyError {
     Targets(#[from] TargetError),
     #[error(transparent)]
     Trust(#[from] TrustError),
-    #[error("trusted root {} does not load ({source}); fix: pass a trusted_root.json (as `cosign --trusted-root` takes)", path.display())]
-    TrustedRoot {
-        path: PathBuf,
-        source: sigstore_trust_root::Error,
-    },
     #[error("the trusted root of {instance} cannot be used to verify ({source}); fix: check its keys and certificates")]
     Verifier { instance: String, source: SigError },
     #[error("cannot set up the HTTP client for the TUF refresh: {0}; fix: pass --offline")]
@@ -550,10 +545,8 @@ async fn load_root(
 ) -> Result<(String, TrustedRoot, Vec<String>), VerifyError> {
     match trust {
         VerifyTrust::TrustedRoot(path) => {
-            let root = TrustedRoot::from_file(path).map_err(|source| VerifyError::TrustedRoot {
-                path: path.clone(),
-                source,
-            })?;
+            // Read as every trust file is: a regular file, capped.
+            let root = crate::trust::read_trusted_root(path)?;
             Ok((path.display().to_string(), root, Vec::new()))
         }
         VerifyTrust::Instance(base) => {
