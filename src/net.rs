@@ -168,6 +168,27 @@ where
     }
 }
 
+/// `response`'s body, whole, if it is at most `max` bytes; `Ok(None)` when
+/// it is larger (by its `Content-Length`, or found while reading, which
+/// stops there). An answer is held in memory only up to what its caller
+/// expects of it: a server (or what stands in its place) decides its size.
+pub(crate) async fn body_up_to(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > max {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

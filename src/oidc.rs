@@ -465,6 +465,10 @@ struct ActionsTokenResponse {
     value: String,
 }
 
+/// How large the Actions token endpoint's answer may be: a token is a few
+/// KiB; the endpoint is named by the environment.
+const TOKEN_ANSWER_BYTES: usize = 64 << 10;
+
 /// Told of each token [`TokenSource::fetch`] requested (from the Actions
 /// endpoint or ambient CI credentials, not one given outright), before it is
 /// parsed, used or could be shown anywhere.
@@ -567,9 +571,13 @@ impl TokenSource {
                     retry_after,
                 });
             }
-            resp.json::<ActionsTokenResponse>()
+            let body = net::body_up_to(resp, TOKEN_ANSWER_BYTES)
                 .await
-                .map_err(ActionsFailure::Body)
+                .map_err(ActionsFailure::Connection)?
+                .ok_or(ActionsFailure::TooLarge)?;
+            // serde's message may quote what it read, and that is the token.
+            serde_json::from_slice::<ActionsTokenResponse>(&body)
+                .map_err(|_| ActionsFailure::NoToken)
         })
         .await
         .map_err(|e| TokenError::ActionsRequest {
@@ -588,8 +596,10 @@ enum ActionsFailure {
         status: u16,
         retry_after: Option<Duration>,
     },
-    #[error("the token endpoint's answer has no token: {0}")]
-    Body(#[source] reqwest::Error),
+    #[error("the token endpoint's answer is not the JSON object with a `value` string it sends")]
+    NoToken,
+    #[error("the token endpoint's answer is larger than {TOKEN_ANSWER_BYTES} bytes, which no token is: check ACTIONS_ID_TOKEN_REQUEST_URL")]
+    TooLarge,
 }
 
 impl Retryable for ActionsFailure {

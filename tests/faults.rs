@@ -519,3 +519,28 @@ async fn error_bodies_are_printed_on_one_line() {
     // summary, the run's error.
     assert!(all.matches(shown).count() >= 4, "{all}");
 }
+
+/// OIDC: the Actions token endpoint (named by the environment) answers with
+/// megabytes: refused at 64 KiB, one clear error, nothing requested of
+/// Fulcio. Regression: the answer was read whole into memory.
+#[tokio::test(flavor = "multi_thread")]
+async fn oidc_actions_endpoint_answer_of_megabytes_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let huge = format!("{{\"value\":\"{}\"}}", "x".repeat(4 << 20));
+    let oidc = sandbox.faults(Service::Oidc);
+    oidc.only_paths_containing("/token");
+    oidc.fail_next(1, Fault::status_body(200, huge));
+    let mut cmd = actions_sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("the token endpoint's answer is larger than 65536 bytes"),
+        "{err}"
+    );
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+    assert_eq!(work.listing(), ["a.whl"]);
+}

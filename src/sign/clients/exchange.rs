@@ -235,27 +235,16 @@ impl Exchange {
 
     pub(super) async fn read_capped(
         self,
-        mut response: reqwest::Response,
+        response: reqwest::Response,
     ) -> Result<Vec<u8>, ServiceError> {
-        let too_large = ServiceError::TooLarge {
-            service: self.service,
-            what: self.what,
-            limit: MAX_ANSWER_BYTES,
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-        {
-            return Err(too_large);
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(&e))? {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(too_large);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        net::body_up_to(response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|e| self.transport(&e))?
+            .ok_or(ServiceError::TooLarge {
+                service: self.service,
+                what: self.what,
+                limit: MAX_ANSWER_BYTES,
+            })
     }
 
     pub(super) fn json<T: serde::de::DeserializeOwned>(
