@@ -404,6 +404,7 @@ impl Releases {
             .split('{')
             .next()
             .unwrap_or(&release.upload_url);
+        let base = self.keeps_tls(base)?;
         let url = format!("{base}?name={}", utf8_percent_encode(name, QUERY_VALUE));
         let refused = Arc::new(Mutex::new(None));
         let unreadable = |e: std::io::Error| {

@@ -177,7 +177,24 @@ impl Releases {
     /// must be an http(s) URL (a path is taken on the same host), never
     /// plain http from an https API, at most [`MAX_REDIRECTS`] of them.
     /// octocrab's own following panics on a `Location` that is not ASCII.
+    /// `url` (one a server named: an asset's, an upload URL, a listing's
+    /// next page) if it keeps an https API's scheme: the token goes with
+    /// every request to the API's host, and never in the clear.
+    pub(super) fn keeps_tls<'u>(&self, url: &'u str) -> Result<&'u str, ApiFailure> {
+        let https = |u: &str| {
+            u.get(..8)
+                .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        };
+        if https(&self.api) && !https(url) {
+            return Err(ApiFailure::InsecureUrl {
+                url: text::capped(&text::url_queries_hidden(url), MESSAGE_CHARS),
+            });
+        }
+        Ok(url)
+    }
+
     pub(super) async fn get_asset_response(&self, asset_url: &str) -> Result<Response, ApiFailure> {
+        let asset_url = self.keeps_tls(asset_url)?;
         let mut headers = http::HeaderMap::new();
         headers.insert(
             http::header::ACCEPT,
@@ -206,6 +223,7 @@ impl Releases {
     }
 
     pub(super) async fn delete(&self, url: &str) -> Result<(), ApiFailure> {
+        let url = self.keeps_tls(url)?;
         let response = self
             .octo
             ._delete(url, None::<&()>)
@@ -225,6 +243,7 @@ impl Releases {
         url: &str,
         body: &serde_json::Value,
     ) -> Result<T, ApiFailure> {
+        let url = self.keeps_tls(url)?;
         let response = self.octo._post(url, Some(body)).await.map_err(transport)?;
         decoded(checked(response).await?).await
     }
@@ -233,6 +252,7 @@ impl Releases {
         &self,
         url: &str,
     ) -> Result<T, ApiFailure> {
+        let url = self.keeps_tls(url)?;
         let response = self.octo._get(url).await.map_err(transport)?;
         decoded(checked(response).await?).await
     }
@@ -657,6 +677,39 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    /// The token goes with every request to the API's host: a URL an https
+    /// API names in plain http is refused before any request.
+    #[tokio::test]
+    async fn an_https_api_never_has_the_token_sent_over_http() {
+        let t = Secret::new("t");
+        let repo: Repo = "o/r".parse().unwrap();
+        let https = Releases::new(
+            "https://api.example",
+            repo.clone(),
+            &t,
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        let upload = "https://uploads.example/repos/o/r/releases/1/assets";
+        assert_eq!(https.keeps_tls(upload).unwrap(), upload);
+        assert!(https.keeps_tls("HTTPS://api.example/x").is_ok());
+        let e = https
+            .keeps_tls("http://api.example/repos/o/r/releases/assets/1?sig=secret")
+            .unwrap_err();
+        assert!(matches!(e, ApiFailure::InsecureUrl { .. }), "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+        // Refused where it is used: no request goes out (nothing listens there).
+        assert!(matches!(
+            https
+                .get_json::<serde_json::Value>("http://127.0.0.1:9/x")
+                .await,
+            Err(ApiFailure::InsecureUrl { .. })
+        ));
+        // A plain-http API (a local instance) is plain http throughout.
+        let http = Releases::new("http://127.0.0.1:9", repo, &t, RetryPolicy::default()).unwrap();
+        assert!(http.keeps_tls("http://127.0.0.1:9/x").is_ok());
     }
 
     #[test]

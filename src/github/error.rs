@@ -179,6 +179,10 @@ pub enum ApiFailure {
     /// A download over https redirected to plain http.
     #[error("it redirects to {location:?}, plain http from an https API, so it was not followed: check GITHUB_API_URL (or the proxy in front of it)")]
     InsecureRedirect { location: String },
+    /// A URL an https API named (an asset's, an upload URL, a next page)
+    /// is plain http: the token would go in the clear. Final.
+    #[error("the API named {url:?}, plain http from an https API, so it was not requested (the token would be sent in the clear): check GITHUB_API_URL (or the proxy in front of it)")]
+    InsecureUrl { url: String },
     /// A download redirected more than [`MAX_REDIRECTS`] times.
     #[error("it redirects more than {MAX_REDIRECTS} times: check GITHUB_API_URL (or the proxy in front of it)")]
     TooManyRedirects,
