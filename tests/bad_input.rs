@@ -291,33 +291,14 @@ async fn verify_never_opens_a_fifo_as_a_bundle() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("a.whl", "a");
-    let fifo = work.path("ff");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || {
-            let mut w = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
-            std::io::Write::write_all(&mut w, b"not a bundle").unwrap();
-        })
-    };
+    let fifo = Fifo::with_writer(&work.path("ff"), b"not a bundle");
     let o = run(verify(
         &sandbox,
         work.dir.path(),
         &["a.whl", "--bundle", "ff"],
     ))
     .await;
-    // Release the writer if nobody opened the FIFO: a non-blocking read end.
-    let _reader = std::os::unix::fs::OpenOptionsExt::custom_flags(
-        std::fs::OpenOptions::new().read(true),
-        libc::O_NONBLOCK,
-    )
-    .open(&fifo)
-    .unwrap();
-    let _ = writer.join();
+    fifo.release();
     assert_eq!(code(&o), 1);
     let out = stdout(&o);
     assert!(out.contains("ff is a FIFO, not a regular file"), "{out}");
@@ -424,19 +405,7 @@ async fn verify_reads_a_trusted_root_only_from_a_regular_file() {
     let work = Work::new();
     work.file("a.whl", "a");
     work.file("a.whl.sigstore.json", "{}");
-    let fifo = work.path("root-fifo");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || {
-            let mut w = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
-            let _ = std::io::Write::write_all(&mut w, b"{}");
-        })
-    };
+    let fifo = Fifo::with_writer(&work.path("root-fifo"), b"{}");
     let mut cmd = bin(work.dir.path());
     cmd.args([
         "verify",
@@ -446,13 +415,44 @@ async fn verify_reads_a_trusted_root_only_from_a_regular_file() {
         "a.whl",
     ]);
     let o = run(cmd).await;
-    let _reader = std::os::unix::fs::OpenOptionsExt::custom_flags(
-        std::fs::OpenOptions::new().read(true),
-        libc::O_NONBLOCK,
-    )
-    .open(&fifo)
-    .unwrap();
-    let _ = writer.join();
+    fifo.release();
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+}
+
+/// A FIFO with a writer standing by, so a tool that does open it reads
+/// `bytes` instead of hanging the test.
+struct Fifo {
+    path: std::path::PathBuf,
+    writer: std::thread::JoinHandle<()>,
+}
+
+impl Fifo {
+    fn with_writer(path: &Path, bytes: &'static [u8]) -> Fifo {
+        assert!(std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap()
+            .success());
+        let to = path.to_owned();
+        let writer = std::thread::spawn(move || {
+            let mut w = std::fs::OpenOptions::new().write(true).open(to).unwrap();
+            let _ = std::io::Write::write_all(&mut w, bytes);
+        });
+        Fifo {
+            path: path.to_owned(),
+            writer,
+        }
+    }
+
+    /// Let the writer go if nobody opened the FIFO: a non-blocking read end.
+    fn release(self) {
+        let _reader = std::os::unix::fs::OpenOptionsExt::custom_flags(
+            std::fs::OpenOptions::new().read(true),
+            libc::O_NONBLOCK,
+        )
+        .open(&self.path)
+        .unwrap();
+        let _ = self.writer.join();
+    }
 }

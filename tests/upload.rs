@@ -1,15 +1,48 @@
 //! Release upload: `sign --upload` against the sandbox's GitHub, and the
 //! idempotence and retry rules of `releasekit_sign::github` under faults.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use releasekit_sandbox::github::ReleaseSpec;
 use releasekit_sandbox::{Fault, Sandbox, Service};
-use releasekit_sign::github::{identical_only, AssetAction, ReleaseError, Releases};
+use releasekit_sign::github::{
+    identical_only, AssetAction, Release, ReleaseError, Releases, UploadedAsset,
+};
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::oidc::Secret;
 
 use crate::util::{as_checked, code, file_digest, run, sign, stdout, verify_bundle, Work};
+
+/// A test's upload: the file as it is now, never over other content.
+trait Put {
+    async fn put(
+        &self,
+        release: &Release,
+        name: &str,
+        path: &Path,
+    ) -> Result<UploadedAsset, ReleaseError>;
+}
+
+impl Put for Releases {
+    async fn put(
+        &self,
+        release: &Release,
+        name: &str,
+        path: &Path,
+    ) -> Result<UploadedAsset, ReleaseError> {
+        let checked = file_digest(path);
+        self.upload(
+            release,
+            name,
+            path,
+            as_checked(&checked),
+            false,
+            &identical_only,
+        )
+        .await
+    }
+}
 
 const REPO: &str = "octo-org/octo-repo";
 
@@ -90,15 +123,10 @@ async fn cli_upload_then_rerun_adds_nothing() {
     let releases = client(&sandbox);
     let release = releases.find("v1.0.0").await.unwrap();
     let up = releases
-        .upload(
+        .put(
             &release,
             "my pkg é+1.whl.sigstore.json",
             &work.path("dist/my pkg é+1.whl.sigstore.json"),
-            as_checked(&file_digest(
-                &work.path("dist/my pkg é+1.whl.sigstore.json"),
-            )),
-            false,
-            &identical_only,
         )
         .await
         .unwrap();
@@ -120,14 +148,7 @@ async fn transient_failures_do_not_duplicate_assets() {
     gh.fail_next(1, Fault::status(502));
     gh.fail_next(1, Fault::DropConnection);
     let up = releases
-        .upload(
-            &release,
-            "a.tgz.sigstore.json",
-            &bundle,
-            as_checked(&file_digest(&bundle)),
-            false,
-            &identical_only,
-        )
+        .put(&release, "a.tgz.sigstore.json", &bundle)
         .await
         .unwrap();
     assert_eq!(up.action, AssetAction::Uploaded);
@@ -186,17 +207,7 @@ async fn uploads_list_the_release_once() {
     for i in 0..150 {
         let name = format!("a{i}.sigstore.json");
         let bundle = work.file(&name, format!("{{\"bundle\":{i}}}"));
-        let up = releases
-            .upload(
-                &release,
-                &name,
-                &bundle,
-                as_checked(&file_digest(&bundle)),
-                false,
-                &identical_only,
-            )
-            .await
-            .unwrap();
+        let up = releases.put(&release, &name, &bundle).await.unwrap();
         assert_eq!(up.action, AssetAction::Uploaded);
     }
     assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 150);
@@ -213,17 +224,7 @@ async fn uploads_list_the_release_once() {
     let before = sandbox.requests(Service::GitHub).len();
     for i in 0..150 {
         let name = format!("a{i}.sigstore.json");
-        let up = again
-            .upload(
-                &release,
-                &name,
-                &work.path(&name),
-                as_checked(&file_digest(&work.path(&name))),
-                false,
-                &identical_only,
-            )
-            .await
-            .unwrap();
+        let up = again.put(&release, &name, &work.path(&name)).await.unwrap();
         assert_eq!(up.action, AssetAction::Unchanged);
     }
     assert_eq!(sandbox.requests(Service::GitHub).len() - before, 2 + 149);
@@ -269,14 +270,7 @@ async fn a_name_taken_after_the_listing_is_found_again() {
     let release = releases.find("v1.0.0").await.unwrap();
     let first = work.file("first.sigstore.json", "1");
     releases
-        .upload(
-            &release,
-            "first.sigstore.json",
-            &first,
-            as_checked(&file_digest(&first)),
-            false,
-            &identical_only,
-        )
+        .put(&release, "first.sigstore.json", &first)
         .await
         .unwrap();
     let same = work.file("same.sigstore.json", "same");
@@ -285,26 +279,12 @@ async fn a_name_taken_after_the_listing_is_found_again() {
     assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "same.sigstore.json", "same"));
     assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "other.sigstore.json", "theirs"));
     let up = releases
-        .upload(
-            &release,
-            "same.sigstore.json",
-            &same,
-            as_checked(&file_digest(&same)),
-            false,
-            &identical_only,
-        )
+        .put(&release, "same.sigstore.json", &same)
         .await
         .unwrap();
     assert_eq!(up.action, AssetAction::Unchanged);
     let e = releases
-        .upload(
-            &release,
-            "other.sigstore.json",
-            &other,
-            as_checked(&file_digest(&other)),
-            false,
-            &identical_only,
-        )
+        .put(&release, "other.sigstore.json", &other)
         .await
         .unwrap_err();
     assert!(
@@ -343,14 +323,7 @@ async fn secondary_rate_limit_honours_retry_after() {
         .fail_next(1, Fault::retry_after(403, 1));
     let start = Instant::now();
     releases
-        .upload(
-            &release,
-            "a.sigstore.json",
-            &bundle,
-            as_checked(&file_digest(&bundle)),
-            false,
-            &identical_only,
-        )
+        .put(&release, "a.sigstore.json", &bundle)
         .await
         .unwrap();
     assert!(start.elapsed() >= Duration::from_secs(1));
@@ -368,14 +341,7 @@ async fn retries_are_bounded_and_the_error_names_the_asset() {
         .faults(Service::GitHub)
         .fail_next(4, Fault::status(503));
     let e = releases
-        .upload(
-            &release,
-            "a.sigstore.json",
-            &bundle,
-            as_checked(&file_digest(&bundle)),
-            false,
-            &identical_only,
-        )
+        .put(&release, "a.sigstore.json", &bundle)
         .await
         .unwrap_err()
         .to_string();
@@ -396,28 +362,14 @@ async fn different_content_needs_overwrite() {
     let releases = client(&sandbox);
     let release = releases.find("v1.0.0").await.unwrap();
     releases
-        .upload(
-            &release,
-            "a.sigstore.json",
-            &bundle,
-            as_checked(&file_digest(&bundle)),
-            false,
-            &identical_only,
-        )
+        .put(&release, "a.sigstore.json", &bundle)
         .await
         .unwrap();
     assert!(sandbox
         .github()
         .replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
     let e = releases
-        .upload(
-            &release,
-            "a.sigstore.json",
-            &bundle,
-            as_checked(&file_digest(&bundle)),
-            false,
-            &identical_only,
-        )
+        .put(&release, "a.sigstore.json", &bundle)
         .await
         .unwrap_err();
     assert!(matches!(e, ReleaseError::AssetDiffers { ref name, .. } if name == "a.sigstore.json"));
