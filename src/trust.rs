@@ -575,21 +575,19 @@ fn select_services(
         RekorVersion::V1 => 1,
         RekorVersion::V2 => 2,
     });
-    // A URL flag replaces the config's entries of that kind: they are
-    // neither chosen nor judged.
-    let mut config = config.clone();
-    if settings.rekor_url.is_some() {
-        config.rekor_tlog_urls.clear();
-    }
-    if settings.tsa_url.is_some() {
-        config.tsa_urls.clear();
-    }
-    let config = &config;
+    // A URL flag replaces the config's entries of that kind, selector
+    // included: they are neither chosen nor judged.
+    let replaced = selection::Replaced {
+        ca: settings.fulcio_url.is_some(),
+        tlog: settings.rekor_url.is_some(),
+        tsa: settings.tsa_url.is_some(),
+    };
     let selection = selection::select(
         config,
         jiff::Timestamp::now(),
         selection::SUPPORTED,
         rekor_major,
+        replaced,
         name,
     )
     .map_err(|source| match source {
@@ -605,17 +603,33 @@ fn select_services(
         }
         source => TrustError::Select(source),
     })?;
-    let fulcio = settings
-        .fulcio_url
-        .clone()
-        .unwrap_or_else(|| selection.ca().url.clone());
+    let fulcio = match (&settings.fulcio_url, selection.ca()) {
+        (Some(url), _) => url.clone(),
+        (None, Some(ca)) => ca.url.clone(),
+        (None, None) => {
+            return Err(TrustError::MissingService {
+                instance: name.into(),
+                service: "Fulcio",
+                flag: "--fulcio-url",
+            })
+        }
+    };
     let rekor = match &settings.rekor_url {
         Some(url) => Some(LogService {
             url: url.clone(),
             version: settings.rekor_version.unwrap_or(RekorVersion::V1),
         }),
-        // An instance that lists no log keeps none (GitHub's).
-        None if config.rekor_tlog_urls.is_empty() => None,
+        // An instance that lists no log keeps none (GitHub's), and a Rekor
+        // version asked for then has nothing to apply to.
+        None if config.rekor_tlog_urls.is_empty() => match settings.rekor_version {
+            Some(version) => {
+                return Err(TrustError::MissingRekorVersion {
+                    instance: name.into(),
+                    version,
+                })
+            }
+            None => None,
+        },
         None => {
             let logs = &selection.tlogs;
             if logs.chosen.len() > 1 {
@@ -838,6 +852,46 @@ mod tests {
         assert_eq!(log(&i).0, "http://r");
     }
 
+    /// A URL flag stands for its kind, selector included: `--rekor-url` and
+    /// `--tsa-url` (the fix errors name) rescue a config asking for EXACT N;
+    /// `--fulcio-url` one whose CA entries are all unusable. An OIDC list
+    /// with nothing usable never refuses a config: no token comes from it.
+    #[tokio::test]
+    async fn url_flags_stand_for_their_kind_whatever_the_config_says() {
+        let exact = trust_config(&[("http://127.0.0.1:2", 1)], true).replace(
+            "{\"selector\":\"ANY\"}",
+            "{\"selector\":\"EXACT\",\"count\":2}",
+        );
+        let e = load_json(&exact, |_| {}).await.unwrap_err();
+        assert!(matches!(e, TrustError::Select(_)), "{e}");
+        let i = load_json(&exact, |s| {
+            s.rekor_url = Some("http://r".into());
+            s.tsa_url = Some("http://t/ts".into());
+        })
+        .await
+        .unwrap();
+        assert_eq!(log(&i).0, "http://r");
+        assert_eq!(i.services.tsa.as_deref(), Some("http://t/ts"));
+
+        let no_ca = trust_config(&[("http://127.0.0.1:2", 1)], true).replacen(
+            "\"majorApiVersion\":1",
+            "\"majorApiVersion\":9",
+            1,
+        );
+        let e = load_json(&no_ca, |_| {}).await.unwrap_err();
+        assert!(e.to_string().contains("caUrls"), "{e}");
+        let i = load_json(&no_ca, |s| s.fulcio_url = Some("http://f".into()))
+            .await
+            .unwrap();
+        assert_eq!(i.services.fulcio, "http://f");
+
+        let mut config: serde_json::Value =
+            serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
+        config["signingConfig"]["oidcUrls"] = serde_json::json!([endpoint("http://o", 2)]);
+        let i = load_json(&config.to_string(), |_| {}).await.unwrap();
+        assert_eq!(log(&i).0, "http://127.0.0.1:2");
+    }
+
     #[tokio::test]
     async fn v2_only_config_selects_v2_and_v2_needs_a_tsa() {
         let i = load_json(&trust_config(&[("http://127.0.0.1:3", 2)], true), |_| {})
@@ -916,6 +970,17 @@ mod tests {
         let i = load(&s, Refresh::Offline).await.unwrap();
         assert_eq!(i.services.fulcio, "https://fulcio.githubapp.com");
         assert_eq!(i.services.rekor, None);
+        // A Rekor version asked of an instance without logs is not ignored.
+        let e = load(
+            &InstanceSettings {
+                rekor_version: Some(RekorVersion::V2),
+                ..s.clone()
+            },
+            Refresh::Offline,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, TrustError::MissingRekorVersion { .. }), "{e}");
         assert_eq!(
             i.services.tsa.as_deref(),
             Some("https://timestamp.githubapp.com/api/v1/timestamp")

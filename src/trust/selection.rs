@@ -185,9 +185,9 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// The chosen CA (a CA is required, so [`select`] never returns without one).
-    pub fn ca(&self) -> &Chosen {
-        &self.ca.chosen[0]
+    /// The chosen CA: always one, unless a flag replaced the kind.
+    pub fn ca(&self) -> Option<&Chosen> {
+        self.ca.chosen.first()
     }
 }
 
@@ -225,12 +225,16 @@ pub enum SelectError {
 /// A kind the config lists nothing for gives an empty [`Choice`] (an
 /// instance without a TSA, GitHub's without a log); a kind whose entries
 /// are all unusable is an error naming each entry and why, so is a CA
-/// list with none.
+/// list with none. A kind in `replaced` (a URL flag stands for it) is
+/// neither chosen nor judged, its selector included. OIDC entries are
+/// chosen for the record but never refuse a config: this client takes its
+/// token from the environment, never from an issuer the config lists.
 pub fn select(
     config: &SigningConfig,
     now: Timestamp,
     supported: Supported<'_>,
     rekor_major: Option<u32>,
+    replaced: Replaced,
     source: &str,
 ) -> Result<Selection, SelectError> {
     let tlog_versions: Vec<u32> = supported
@@ -239,42 +243,91 @@ pub fn select(
         .copied()
         .filter(|v| rekor_major.is_none_or(|m| m == *v))
         .collect();
-    let ca = choose(&config.ca_urls, Kind::Ca, None, now, supported.ca, source)?;
-    if ca.chosen.is_empty() {
-        return Err(SelectError::NoneUsable {
-            source_name: source.to_owned(),
-            field: Kind::Ca.field(),
-            why: "none listed".into(),
-            supported: versions(supported.ca),
-        });
-    }
-    Ok(Selection {
-        ca,
-        oidc: choose(
-            &config.oidc_urls,
-            Kind::Oidc,
-            None,
-            now,
-            supported.oidc,
-            source,
-        )?,
-        tlogs: choose(
+    let ca = if replaced.ca {
+        Choice::replaced(Kind::Ca)
+    } else {
+        let ca = choose(&config.ca_urls, Kind::Ca, None, now, supported.ca, source)?;
+        if ca.chosen.is_empty() {
+            return Err(SelectError::NoneUsable {
+                source_name: source.to_owned(),
+                field: Kind::Ca.field(),
+                why: "none listed".into(),
+                supported: versions(supported.ca),
+            });
+        }
+        ca
+    };
+    let oidc = choose(
+        &config.oidc_urls,
+        Kind::Oidc,
+        None,
+        now,
+        supported.oidc,
+        source,
+    )
+    .unwrap_or_else(|_| Choice::unused(Kind::Oidc));
+    let tlogs = if replaced.tlog {
+        Choice::replaced(Kind::Tlog)
+    } else {
+        choose(
             &config.rekor_tlog_urls,
             Kind::Tlog,
             Some(&config.rekor_tlog_config),
             now,
             &tlog_versions,
             source,
-        )?,
-        tsas: choose(
+        )?
+    };
+    let tsas = if replaced.tsa {
+        Choice::replaced(Kind::Tsa)
+    } else {
+        choose(
             &config.tsa_urls,
             Kind::Tsa,
             Some(&config.tsa_config),
             now,
             supported.tsa,
             source,
-        )?,
+        )?
+    };
+    Ok(Selection {
+        ca,
+        oidc,
+        tlogs,
+        tsas,
     })
+}
+
+/// The kinds a URL flag stands for (`--fulcio-url`, `--rekor-url`,
+/// `--tsa-url`): the config's entries and selector for them are set aside
+/// unjudged, so a flag can stand in for entries this client cannot use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Replaced {
+    pub ca: bool,
+    pub tlog: bool,
+    pub tsa: bool,
+}
+
+impl Choice {
+    /// A kind a flag stands for: nothing chosen from the config.
+    fn replaced(kind: Kind) -> Choice {
+        Choice {
+            kind,
+            chosen: Vec::new(),
+            selector: "replaced by a flag".into(),
+            set_aside: Vec::new(),
+        }
+    }
+
+    /// A kind listed but not used by this client, none of it usable.
+    fn unused(kind: Kind) -> Choice {
+        Choice {
+            kind,
+            chosen: Vec::new(),
+            selector: "none usable (not used by this client)".into(),
+            set_aside: Vec::new(),
+        }
+    }
 }
 
 fn versions(v: &[u32]) -> String {
@@ -473,6 +526,7 @@ mod tests {
             now(),
             SUPPORTED,
             None,
+            Replaced::default(),
             "cfg.json",
         )
     }
@@ -541,6 +595,7 @@ mod tests {
             now(),
             SUPPORTED,
             Some(1),
+            Replaced::default(),
             "cfg.json",
         )
         .unwrap();
@@ -666,10 +721,10 @@ mod tests {
     fn an_empty_list_is_an_empty_choice_except_for_the_ca() {
         let s = tlogs(vec![], json!({"selector": "ANY"})).unwrap();
         assert!(s.tlogs.chosen.is_empty() && s.tsas.chosen.is_empty());
-        assert_eq!(s.ca().url, "https://ca");
+        assert_eq!(s.ca().unwrap().url, "https://ca");
         let mut c = config(vec![], json!({}), vec![], json!({}));
         c.ca_urls.clear();
-        let e = select(&c, now(), SUPPORTED, None, "cfg.json").unwrap_err();
+        let e = select(&c, now(), SUPPORTED, None, Replaced::default(), "cfg.json").unwrap_err();
         assert!(
             matches!(
                 e,
@@ -690,7 +745,7 @@ mod tests {
             entry("https://ca-new/", 1, NEW, None, "b"),
         ]))
         .unwrap();
-        let s = select(&c, now(), SUPPORTED, None, "cfg.json").unwrap();
+        let s = select(&c, now(), SUPPORTED, None, Replaced::default(), "cfg.json").unwrap();
         assert_eq!(urls(&s.ca), ["https://ca-new"]);
         assert_eq!(s.ca.selector, "ONE");
         assert_eq!(s.ca.set_aside, [aside(0, SetAside::NotNeeded)]);
@@ -711,6 +766,7 @@ mod tests {
             now(),
             SUPPORTED,
             None,
+            Replaced::default(),
             "cfg.json",
         )
         .unwrap();
