@@ -265,3 +265,32 @@ async fn signed_download_urls_are_logged_without_their_query() {
         );
     }
 }
+
+/// A Fulcio (or a gateway in front of it) that echoes the request in its
+/// error page names the identity token; the run's error, its retry
+/// warnings and every log line show `[token]` instead. Regression: the
+/// first 4 KiB of the error body were printed as they came.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_echoed_by_fulcio_is_never_printed() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let token = sandbox.token();
+    let echo = format!(
+        "<html>request was {{\"credentials\":{{\"oidcIdentityToken\":\"{token}\"}}}}</html>"
+    );
+    let fulcio = sandbox.faults(Service::Fulcio);
+    fulcio.fail_next(1, Fault::status_body(503, echo.clone()));
+    fulcio.fail_next(1, Fault::status_body(400, echo));
+    let mut cmd = bin(work.dir.path());
+    cmd.args(["-vvv", "sign", "--trust-config"])
+        .arg(sandbox.trust_config_path())
+        .arg("--identity-token")
+        .arg(&token)
+        .arg("a.whl")
+        .env("RELEASEKIT_LOG", "trace");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("[token]"), "{}", stderr(&o));
+    assert_no_leak(&o, &work, &[token]);
+}

@@ -118,6 +118,114 @@ pub enum ServiceError {
     },
 }
 
+impl ServiceError {
+    /// This error with every trace of `secret` (whole, and the claims and
+    /// signature of a JWT) shown as `[token]`: a service, or a proxy in front
+    /// of it, may echo the request in its answer, and Fulcio's holds the
+    /// identity token.
+    pub(super) fn without(self, secret: &str) -> ServiceError {
+        let hide = |text: String| hidden(text, secret);
+        match self {
+            ServiceError::Status {
+                service,
+                what,
+                status,
+                body,
+                retry_after,
+            } => ServiceError::Status {
+                service,
+                what,
+                status,
+                body: hide(body),
+                retry_after,
+            },
+            ServiceError::Redirect {
+                service,
+                what,
+                status,
+                location,
+            } => ServiceError::Redirect {
+                service,
+                what,
+                status,
+                location: hide(location),
+            },
+            ServiceError::Request {
+                service,
+                what,
+                detail,
+            } => ServiceError::Request {
+                service,
+                what,
+                detail: hide(detail),
+            },
+            ServiceError::Transport {
+                service,
+                what,
+                detail,
+            } => ServiceError::Transport {
+                service,
+                what,
+                detail: hide(detail),
+            },
+            ServiceError::Undecodable {
+                service,
+                what,
+                detail,
+            } => ServiceError::Undecodable {
+                service,
+                what,
+                detail: hide(detail),
+            },
+            ServiceError::Refused {
+                service,
+                what,
+                detail,
+            } => ServiceError::Refused {
+                service,
+                what,
+                detail: hide(detail),
+            },
+            ServiceError::Mismatch {
+                service,
+                what,
+                detail,
+            } => ServiceError::Mismatch {
+                service,
+                what,
+                detail: hide(detail),
+            },
+            ServiceError::Invalid {
+                service,
+                what,
+                detail,
+            } => ServiceError::Invalid {
+                service,
+                what,
+                detail: hide(detail),
+            },
+            e @ ServiceError::TooLarge { .. } => e,
+        }
+    }
+}
+
+/// `text` with `secret`, and the claims and signature of it as a JWT,
+/// replaced by `[token]` (a JWT's header names only the algorithm).
+fn hidden(text: String, secret: &str) -> String {
+    let parts: Vec<&str> = secret.split('.').collect();
+    let mut needles = vec![secret];
+    if parts.len() == 3 {
+        needles.extend(&parts[1..]);
+    }
+    let mut out = text;
+    for n in needles.into_iter().filter(|n| n.len() >= 8) {
+        if out.contains(n) {
+            out = out.replace(n, "[token]");
+        }
+    }
+    out
+}
+
 pub(super) fn body_suffix(body: &str) -> String {
     if body.is_empty() {
         String::new()
@@ -313,6 +421,41 @@ pub(super) fn pem_lf(label: &'static str, der: &[u8]) -> Result<String, der::pem
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Fulcio (or a proxy) echoing the request names the token in its
+    /// error; what is kept of the error holds none of it.
+    #[test]
+    fn an_echoed_token_is_hidden_from_every_message() {
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vciJ9.c2lnbmF0dXJlLXNlY3JldA";
+        let echo = format!("bad request: {{\"credentials\":{{\"oidcIdentityToken\":\"{token}\"}}}} claims eyJzdWIiOiJyZXBvOm8vciJ9 sig c2lnbmF0dXJlLXNlY3JldA");
+        let errors = [
+            ServiceError::Status {
+                service: Service::Fulcio,
+                what: "create signing certificate",
+                status: 400,
+                body: echo.clone(),
+                retry_after: None,
+            },
+            ServiceError::Undecodable {
+                service: Service::Fulcio,
+                what: "create signing certificate",
+                detail: echo.clone(),
+            },
+            ServiceError::Redirect {
+                service: Service::Fulcio,
+                what: "create signing certificate",
+                status: 302,
+                location: format!("https://x/?t={token}"),
+            },
+        ];
+        for e in errors {
+            let shown = e.without(token).to_string();
+            for part in token.split('.').skip(1).chain([token]) {
+                assert!(!shown.contains(part), "{shown}");
+            }
+            assert!(shown.contains("[token]"), "{shown}");
+        }
+    }
 
     const FULCIO: Exchange = Exchange {
         service: Service::Fulcio,

@@ -111,10 +111,13 @@ impl Fulcio {
                 proof_of_possession,
             },
         };
+        // Whatever went wrong, the token it was sent never shows in the error.
+        let secret = token.expose_secret();
         let body = x
             .send(self.http.post(&self.endpoint).json(&request))
-            .await?;
-        parse_certificate_answer(x, &body)
+            .await
+            .map_err(|e| e.without(secret))?;
+        parse_certificate_answer(x, &body).map_err(|e| e.without(secret))
     }
 }
 
