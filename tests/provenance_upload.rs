@@ -246,3 +246,46 @@ async fn enterprise_server_skips_the_attestations_api_with_a_note() {
     assert_eq!(attestation_requests(&sandbox), 0);
     assert!(sandbox.github().attestations(REPO).is_empty());
 }
+
+/// A re-run after a failed upload signs the provenance again and replaces
+/// the one the first run wrote when it repeats all of its claims; one that
+/// would drop a claim (an artifact that no longer signs) leaves the first
+/// file as it is, and says to pass --overwrite. Regression: it was replaced
+/// whatever it said, so a claim already written was lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_replaces_the_provenance_only_when_it_drops_no_claim() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    work.file("dist/b.zip", "b");
+    let down = Some("http://127.0.0.1:9");
+    let o = run(upload(&sandbox, &work, "v1.0.0", down, &[])).await;
+    assert_eq!(code(&o), 1, "the upload failed");
+    let first = std::fs::read(work.path(PROVENANCE)).unwrap();
+
+    // Everything still verifies: the new provenance repeats every claim.
+    let o = run(upload(&sandbox, &work, "v1.0.0", down, &[])).await;
+    assert_eq!(
+        report(&o)["provenance"]["status"],
+        "signed",
+        "{}",
+        stdout(&o)
+    );
+    let second = std::fs::read(work.path(PROVENANCE)).unwrap();
+    assert_ne!(second, first, "signed again and replaced");
+
+    // b's bundle no longer verifies, so b is not kept: a provenance about a
+    // alone would drop the claim about b.
+    std::fs::write(work.path("dist/b.zip.sigstore.json"), "{}").unwrap();
+    let o = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
+    assert_eq!(code(&o), 1);
+    let r = report(&o);
+    assert_eq!(r["provenance"]["status"], "failed", "{r:#}");
+    let error = r["provenance"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("was not replaced: it attests b.zip (")
+            && error.contains("fix: pass --overwrite"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(work.path(PROVENANCE)).unwrap(), second);
+}

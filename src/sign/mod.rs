@@ -514,8 +514,23 @@ async fn attest(
         dir: planned.dir.clone(),
         overwrite: planned.replace,
     };
+    // A re-run keeping verified work replaces only a provenance whose claims
+    // this one repeats; `--overwrite` replaces any.
+    let kept = |statement: &sigstore_types::Statement| match (&ctx.reuse, ctx.overwrite) {
+        (Some(policy), false) => {
+            provenance::may_replace(&ctx.verifier, policy, &planned.path, statement)
+        }
+        _ => Ok(()),
+    };
     let outcome = match drafted {
         Err(error) => ProvenanceOutcome::Failed { error },
+        Ok((statement, _)) if let Err(why) = kept(&statement) => ProvenanceOutcome::Failed {
+            error: provenance::AttestError::NotReplaced {
+                path: planned.path.clone(),
+                why,
+            }
+            .to_string(),
+        },
         Ok((statement, prepared)) => match provenance::write(&target, prepared).await {
             Ok(done) => ProvenanceOutcome::Signed {
                 subjects: statement

@@ -54,6 +54,9 @@ pub struct Attested {
 pub enum AttestError {
     #[error("provenance {} already exists; fix: pass --overwrite to replace it", .0.display())]
     Exists(PathBuf),
+    /// A re-run keeping verified work found a provenance it may not replace.
+    #[error("provenance {} already exists and was not replaced: {why}; fix: pass --overwrite to replace it", path.display())]
+    NotReplaced { path: PathBuf, why: String },
     #[error("provenance {}: {source}", path.display())]
     Signing {
         path: PathBuf,
@@ -212,6 +215,53 @@ fn check_dsse_body(
         ));
     }
     Ok(())
+}
+
+/// Whether the provenance at `path` may give way to `statement` in a re-run
+/// that keeps verified work (uploading, without `--overwrite`): only one by
+/// `policy`'s signer, valid under the run's trusted root, whose every
+/// subject `statement` names too, so that replacing it drops no claim
+/// already made; `Err` says why not ([`AttestError::NotReplaced`]).
+/// Anything else stays for `--overwrite` to replace. No file there: nothing
+/// to lose.
+pub(super) fn may_replace(
+    verifier: &crate::verify::cache::CachingVerifier,
+    policy: &crate::verify::policy::Policy,
+    path: &std::path::Path,
+    statement: &Statement,
+) -> Result<(), String> {
+    let bytes = match bundle_io::read_capped(path) {
+        Ok(bytes) => bytes,
+        Err(BundleIoError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let bundle = crate::verify::parse_bundle(path, &bytes).map_err(|e| e.diagnosis())?;
+    let old = crate::verify::provenance::statement_of(&bundle).map_err(|e| e.diagnosis())?;
+    let named = |s: &sigstore_types::Subject| (s.name.clone(), s.digest.sha256);
+    let new: std::collections::HashSet<_> = statement.subject.iter().map(named).collect();
+    if let Some(dropped) = old.subject.iter().find(|s| !new.contains(&named(s))) {
+        return Err(format!(
+            "it attests {} ({}), which this run does not",
+            crate::text::line(&dropped.name),
+            dropped
+                .digest
+                .sha256
+                .map(|d| d.to_hex())
+                .unwrap_or_else(|| "no SHA-256".into())
+        ));
+    }
+    let first = old
+        .subject
+        .iter()
+        .find_map(|s| s.digest.sha256)
+        .ok_or_else(|| "it attests no subject by SHA-256".to_owned())?;
+    crate::verify::check_bundle(verifier, policy, &bundle, first, None)
+        .map(drop)
+        .map_err(|e| e.diagnosis())
 }
 
 /// 5. Write `prepared` to `target`, atomically: whole or not at all.
