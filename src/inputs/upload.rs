@@ -69,6 +69,8 @@ pub enum UploadSettingsError {
     BadApiUrl(String),
     #[error("{0} is on, but it needs a draft to publish: set release-mode to `draft` (or `auto`)")]
     PublishNeedsDraft(String),
+    #[error("{knob} is set, but {upload} is off, and it only applies to an upload: turn {upload} on, or remove {knob}")]
+    NeedsUpload { knob: String, upload: String },
 }
 
 /// `GITHUB_REF`'s tag, when the run is for a tag.
@@ -93,6 +95,25 @@ pub fn resolve(
         Vocabulary::Action => layer.upload.unwrap_or(tag.is_some()),
     };
     if !upload {
+        // Turned off outright while asking for what only an upload does: a
+        // contradiction (the command line refuses it in clap). Off because
+        // no tag is known (a branch push), those inputs simply wait for a tag.
+        if layer.upload == Some(false) {
+            let asked = [
+                (layer.publish == Some(true), "publish"),
+                (layer.upload_artifacts == Some(true), "upload-artifacts"),
+                (
+                    layer.mode.is_some_and(|m| m != ReleaseMode::Existing),
+                    "release-mode",
+                ),
+            ];
+            if let Some((_, knob)) = asked.iter().find(|(on, _)| *on) {
+                return Err(UploadSettingsError::NeedsUpload {
+                    knob: vocabulary.name(knob),
+                    upload: vocabulary.name("upload"),
+                });
+            }
+        }
         return Ok(None);
     }
     let tag = tag.ok_or_else(|| UploadSettingsError::NoTag {
@@ -177,6 +198,63 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// `upload: false` with an input only an upload uses is refused, naming
+    /// both; with upload off for want of a tag (a branch push), those inputs
+    /// just wait for a tag.
+    #[test]
+    fn action_inputs_that_need_an_upload_are_refused_when_it_is_off() {
+        for (layer, knob) in [
+            (
+                UploadLayer {
+                    publish: Some(true),
+                    mode: Some(ReleaseMode::Draft),
+                    ..UploadLayer::default()
+                },
+                "publish",
+            ),
+            (
+                UploadLayer {
+                    upload_artifacts: Some(true),
+                    ..UploadLayer::default()
+                },
+                "upload-artifacts",
+            ),
+            (
+                UploadLayer {
+                    mode: Some(ReleaseMode::Auto),
+                    ..UploadLayer::default()
+                },
+                "release-mode",
+            ),
+        ] {
+            let off = UploadLayer {
+                upload: Some(false),
+                ..layer.clone()
+            };
+            let e = resolve(off, &env(GH), false, Vocabulary::Action).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("input `{knob}` is set, but input `upload` is off, and it only applies to an upload: turn input `upload` on, or remove input `{knob}`")
+            );
+            let branch = env(&[("GITHUB_REF", "refs/heads/main")]);
+            assert!(matches!(
+                resolve(layer, &branch, false, Vocabulary::Action),
+                Ok(None)
+            ));
+        }
+        let defaults = UploadLayer {
+            upload: Some(false),
+            publish: Some(false),
+            upload_artifacts: Some(false),
+            mode: Some(ReleaseMode::Existing),
+            ..UploadLayer::default()
+        };
+        assert!(matches!(
+            resolve(defaults, &env(GH), false, Vocabulary::Action),
+            Ok(None)
+        ));
     }
 
     #[test]
