@@ -123,6 +123,8 @@ pub enum PlanError {
         second: PathBuf,
         bundle: PathBuf,
     },
+    #[error("the bundle of {} would be named {}, longer than the {MAX_NAME_BYTES} bytes a file name may have; fix: give the artifact a shorter name", artifact.display(), bundle.display())]
+    BundleNameTooLong { artifact: PathBuf, bundle: PathBuf },
     #[error(transparent)]
     ProvenanceName(#[from] crate::provenance::ProvenanceError),
     #[error("the provenance file {} is also an artifact to sign; fix: choose another --provenance-name, or leave the old provenance out of the artifacts", .0.display())]
@@ -376,6 +378,25 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     build_in(&WorkTree::current(), input)
 }
 
+/// The longest file name most file systems take (ext4, APFS, and NTFS in
+/// UTF-16 units, which UTF-8 bytes never undercount).
+const MAX_NAME_BYTES: usize = 255;
+
+/// Whether this platform's usual file systems fold case (APFS on macOS,
+/// NTFS on Windows), so that two bundle names differing only in case are
+/// one file there.
+const FOLDS_CASE: bool = cfg!(any(target_os = "macos", windows));
+
+/// The key under which two bundle paths are the same file: the path itself,
+/// or, where names fold case, the path in lower case.
+fn collision_key(bundle: &Path, folds_case: bool) -> PathBuf {
+    if folds_case {
+        PathBuf::from(bundle.to_string_lossy().to_lowercase())
+    } else {
+        bundle.to_owned()
+    }
+}
+
 /// [`build`] in `tree`: a caller that plans its arguments one by one shares
 /// one tree, which remembers the directories it checked.
 pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, PlanError> {
@@ -398,7 +419,15 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
     let mut artifacts = Vec::with_capacity(found.len());
     for f in found {
         let bundle = bundle_io::bundle_path(&f.path, input.output_dir);
-        if let Some(first) = by_bundle.insert(bundle.clone(), f.path.clone()) {
+        // Refused here, not when the rename fails after the log entry is made.
+        if bundle.file_name().is_some_and(|n| n.len() > MAX_NAME_BYTES) {
+            return Err(PlanError::BundleNameTooLong {
+                artifact: f.path,
+                bundle,
+            });
+        }
+        let key = collision_key(&bundle, FOLDS_CASE);
+        if let Some(first) = by_bundle.insert(key, f.path.clone()) {
             return Err(PlanError::BundleCollision {
                 first,
                 second: f.path,
@@ -838,6 +867,21 @@ mod tests {
         assert_eq!(plan.skipped[0].reason, SkipReason::Bundle);
     }
 
+    /// An artifact whose bundle name would pass the file-name limit is
+    /// refused at planning, before its log entry, not when the rename fails.
+    #[test]
+    fn a_bundle_name_too_long_for_a_file_is_refused_at_planning() {
+        let longest = format!("dist/{}", "a".repeat(241));
+        let too_long = format!("dist/{}", "b".repeat(242));
+        let t = Tree::new(&[longest.as_str(), too_long.as_str()]);
+        assert_eq!(t.plan(&[t.p(&longest)], false).unwrap().artifacts.len(), 1);
+        let err = t.plan(&[t.p(&too_long)], false).unwrap_err();
+        assert!(matches!(err, PlanError::BundleNameTooLong { .. }), "{err}");
+        assert!(err
+            .to_string()
+            .contains("fix: give the artifact a shorter name"));
+    }
+
     #[test]
     fn output_dir_collects_bundles_and_refuses_collisions() {
         let t = Tree::new(&["x/app.whl", "y/app.whl", "y/other.whl"]);
@@ -862,6 +906,14 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, PlanError::BundleCollision { .. }), "{err}");
         assert!(err.to_string().contains("app.whl.sigstore.json"));
+        // Where names fold case (macOS, Windows), `App.whl` and `app.whl`
+        // write one bundle; elsewhere they are two files.
+        let (upper, lower) = (
+            Path::new("out/App.whl.sigstore.json"),
+            Path::new("out/app.whl.sigstore.json"),
+        );
+        assert_eq!(collision_key(upper, true), collision_key(lower, true));
+        assert_ne!(collision_key(upper, false), collision_key(lower, false));
         let missing = t.0.path().join("missing");
         let err = build(&PlanInput {
             args: &args,
