@@ -137,3 +137,37 @@ async fn an_unreachable_mirror_fails_clearly_and_offline_uses_the_cache() {
     );
     assert!(err.contains("run once without --offline"), "{err}");
 }
+
+/// `sign --dry-run` on a fresh runner (nothing cached yet) makes no request
+/// and does not fail: it names the repository and says its services are
+/// read when signing; once a run has cached them, the dry run shows them.
+/// Regression: it failed asking for a cache, with a fix naming `--offline`,
+/// which `sign` does not have.
+#[tokio::test]
+async fn a_dry_run_on_a_fresh_runner_names_the_repository() {
+    let (sandbox, work) = started().await;
+    let dry = || {
+        let mut c = tuf(&sandbox, &work, "home", "sign");
+        c.args(["--dry-run", "a.whl"]);
+        c
+    };
+    let o = run(dry()).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "Instance: {} (services read from it when signing)",
+            sandbox.urls().tuf
+        )),
+        "{out}"
+    );
+    assert!(stderr(&o).contains("no copy of them is cached here yet"));
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::Tuf)
+        .is_empty());
+
+    assert_eq!(code(&run(sign(&sandbox, &work, "home")).await), 0);
+    let o = run(dry()).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("(Fulcio http://"), "{}", stdout(&o));
+}

@@ -92,6 +92,13 @@ fn identity_line(r: &SignReport) -> String {
 /// escaped by the choice's `Display`).
 fn instance_line(r: &SignReport) -> String {
     let i = &r.instance;
+    // A TUF repository not yet cached: its services are not known offline.
+    if i.fulcio.is_empty() {
+        return format!(
+            "Instance: {} (services read from it when signing)",
+            line(&i.name)
+        );
+    }
     let rekor = match (&i.rekor, i.rekor_version) {
         (Some(url), Some(v)) => format!("Rekor {v} {}", line(url)),
         _ => "no transparency log".into(),

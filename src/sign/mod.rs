@@ -109,9 +109,36 @@ fn instance_report(instance: &Instance) -> InstanceReport {
     }
 }
 
+/// The instance as far as it is known without a request, and its
+/// warnings. A private TUF repository's services are known offline only
+/// from its cache, which a fresh runner has not got yet: the report then
+/// names the repository, and a warning says its services are read from it
+/// when signing.
+async fn instance_offline(
+    settings: &SignSettings,
+) -> Result<(InstanceReport, Vec<String>), SignError> {
+    match trust::load(&settings.instance, Refresh::Offline).await {
+        Ok(instance) => Ok((instance_report(&instance), instance.warnings)),
+        Err(trust::TrustError::TufCache { url, .. }) => Ok((
+            InstanceReport {
+                name: url.clone(),
+                fulcio: String::new(),
+                rekor: None,
+                rekor_version: None,
+                tsa: None,
+                selection: None,
+            },
+            vec![format!(
+                "the services of the TUF repository {url} are read from it when signing, and no copy of them is cached here yet, so none are shown"
+            )],
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `--dry-run`: the plan and the identity source; no token, no request, no write.
 pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, SignError> {
-    let instance = trust::load(&settings.instance, Refresh::Offline).await?;
+    let (instance, warnings) = instance_offline(settings).await?;
     let names: Vec<String> = plan
         .artifacts
         .iter()
@@ -119,7 +146,7 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
         .collect();
     Ok(SignReport {
         dry_run: true,
-        instance: instance_report(&instance),
+        instance,
         identity: IdentityReport::Planned(settings.identity.plan()),
         certificates: 0,
         artifacts: plan
@@ -135,7 +162,7 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
             })
             .collect(),
         skipped: plan.skipped,
-        warnings: instance.warnings,
+        warnings,
         provenance: plan.provenance.map(|p| ProvenanceReport {
             path: p.path,
             outcome: ProvenanceOutcome::Planned {
@@ -561,7 +588,7 @@ async fn nothing_to_sign(
     plan: Plan,
     progress: &dyn Progress,
 ) -> Result<SignReport, SignError> {
-    let instance = trust::load(&settings.instance, Refresh::Offline).await?;
+    let (instance, warnings) = instance_offline(settings).await?;
     let artifacts = plan
         .artifacts
         .into_iter()
@@ -579,12 +606,12 @@ async fn nothing_to_sign(
         .collect();
     Ok(SignReport {
         dry_run: false,
-        instance: instance_report(&instance),
+        instance,
         identity: IdentityReport::Planned(settings.identity.plan()),
         certificates: 0,
         artifacts,
         skipped: plan.skipped,
-        warnings: instance.warnings,
+        warnings,
         provenance: plan.provenance.map(|p| ProvenanceReport {
             path: p.path,
             outcome: ProvenanceOutcome::Failed {
