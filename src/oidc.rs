@@ -455,9 +455,15 @@ pub enum TokenError {
     ActionsRequest { detail: String },
     #[error("ambient CI credential detection failed: {0}; fix: pass --identity-token or set SIGSTORE_ID_TOKEN")]
     Ambient(#[source] sigstore_oidc::Error),
+    #[error("ambient CI credential detection (the CI agent's token command or endpoint) did not answer within {}s; fix: pass --identity-token or set SIGSTORE_ID_TOKEN", AMBIENT_TIMEOUT.as_secs())]
+    AmbientTimeout,
     #[error("no identity token found: pass --identity-token, set SIGSTORE_ID_TOKEN, or run in CI with OIDC enabled (GitHub Actions: {ACTIONS_PERMISSION_FIX})")]
     NotFound,
 }
+
+/// How long ambient CI credential detection may take: a CI agent's token
+/// command answers in a second or two.
+const AMBIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The Actions endpoint's answer.
 #[derive(Deserialize)]
@@ -539,10 +545,18 @@ impl TokenSource {
                 detail: "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set in this GitHub Actions job".into(),
             });
         }
-        match IdentityToken::detect_ambient()
-            .await
-            .map_err(TokenError::Ambient)?
-        {
+        // The detector runs CI agents' commands (`buildkite-agent`,
+        // `circleci`) blocking, and asks their endpoints with no timeout: on
+        // a thread of its own, bounded.
+        let detect = tokio::task::spawn_blocking(|| {
+            tokio::runtime::Handle::current().block_on(IdentityToken::detect_ambient())
+        });
+        let detected = match tokio::time::timeout(AMBIENT_TIMEOUT, detect).await {
+            Err(_) => return Err(TokenError::AmbientTimeout),
+            Ok(Err(panicked)) => Err(sigstore_oidc::Error::Token(panicked.to_string())),
+            Ok(Ok(detected)) => detected,
+        };
+        match detected.map_err(TokenError::Ambient)? {
             Some(token) => {
                 self.arrived(token.expose_secret());
                 IdToken::parse(TokenOrigin::AmbientCi, token.expose_secret())

@@ -169,3 +169,43 @@ async fn expired_token_is_refused_before_any_request() {
     assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
     assert!(sandbox.requests(Service::Fulcio).is_empty());
 }
+
+/// On a CI provider whose agent command hangs (here a `buildkite-agent` that
+/// never answers), the search for an ambient token gives up after its bound,
+/// exit 2, naming the fix. Regression: the run hung with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_ci_agent_is_given_up_on() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let agent = work.file(
+        "bin/buildkite-agent",
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 600\n",
+            work.path("agent.pid").display()
+        ),
+    );
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        work.path("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = bin(work.dir.path());
+    cmd.args(["sign", "a.whl"])
+        .env("PATH", path)
+        .env("BUILDKITE", "true");
+    let started = std::time::Instant::now();
+    let o = run(cmd).await;
+    if let Ok(pid) = std::fs::read_to_string(work.path("agent.pid")) {
+        let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+    }
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did not answer within 30s; fix: pass --identity-token"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(started.elapsed() < Duration::from_secs(120));
+    assert!(!work.path("a.whl.sigstore.json").exists());
+}
