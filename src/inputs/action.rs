@@ -333,6 +333,17 @@ mod tests {
                 root: "root.json".into()
             }
         );
+        // A URL that is no URL is named as the input it came from.
+        let e = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_TUF-URL", "tuf.example"),
+            ("INPUT_TUF-ROOT", "r.json"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("input `tuf-url` `tuf.example`"),
+            "{e}"
+        );
         let e = resolve(&[("INPUT_INPUTS", "a"), ("INPUT_TUF-URL", "https://t")]).unwrap_err();
         assert!(
             e.to_string()

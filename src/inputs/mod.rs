@@ -236,7 +236,7 @@ pub enum SettingsError {
     #[error(
         "{flag} `{value}` is not an http(s) URL: pass a URL such as https://rekor.example.com"
     )]
-    InvalidUrl { flag: &'static str, value: String },
+    InvalidUrl { flag: String, value: String },
     #[error("--release `{0}` is not OWNER/REPO@TAG: pass e.g. --release octo-org/app@v1.2.3")]
     BadRelease(String),
     #[error("--repo `{0}` is not OWNER/NAME: pass e.g. --repo octo-org/app")]
@@ -344,7 +344,7 @@ pub(crate) fn base_instance(
         (Some(url), Some(root)) => {
             if !crate::vocab::is_http_url(&url) {
                 return Err(SettingsError::InvalidUrl {
-                    flag: "--tuf-url",
+                    flag: vocabulary.name("tuf-url"),
                     value: url,
                 });
             }
@@ -420,9 +420,10 @@ impl SignSettings {
             upload::Vocabulary::Cli,
         )?;
         let checked = |flag: &'static str, v: Option<String>| match v {
-            Some(v) if !crate::vocab::is_http_url(&v) => {
-                Err(SettingsError::InvalidUrl { flag, value: v })
-            }
+            Some(v) if !crate::vocab::is_http_url(&v) => Err(SettingsError::InvalidUrl {
+                flag: flag.to_owned(),
+                value: v,
+            }),
             v => Ok(v),
         };
         // Fulcio and Rekor are addressed as `{base}/api/...`: a trailing slash would double it.
@@ -626,10 +627,7 @@ mod tests {
         assert!(
             matches!(
                 e,
-                SettingsError::InvalidUrl {
-                    flag: "--fulcio-url",
-                    ..
-                }
+                SettingsError::InvalidUrl { ref flag, .. } if flag == "--fulcio-url"
             ),
             "{e}"
         );
@@ -707,10 +705,7 @@ mod tests {
         assert!(
             matches!(
                 e,
-                SettingsError::InvalidUrl {
-                    flag: "--tuf-url",
-                    ..
-                }
+                SettingsError::InvalidUrl { ref flag, .. } if flag == "--tuf-url"
             ),
             "{e}"
         );

@@ -57,10 +57,10 @@ impl Vocabulary {
 pub enum UploadSettingsError {
     #[error("{upload} is on but no release tag is known: {fix}")]
     NoTag { upload: String, fix: String },
-    #[error("no repository to upload to: pass --repo owner/name or set GITHUB_REPOSITORY")]
-    NoRepo,
-    #[error("the repository `{0}` is not owner/name: pass --repo owner/name")]
-    BadRepo(String),
+    #[error("no repository to upload to: {fix}")]
+    NoRepo { fix: &'static str },
+    #[error("the repository `{repo}` is not owner/name: {fix}")]
+    BadRepo { repo: String, fix: &'static str },
     #[error("uploading needs a GitHub token: {fix}")]
     NoToken { fix: String },
     #[error(
@@ -126,13 +126,21 @@ pub fn resolve(
             }
         },
     })?;
+    // The action has no input for the repository: it is the workflow's own.
+    let fix = match vocabulary {
+        Vocabulary::Cli => "pass --repo owner/name or set GITHUB_REPOSITORY",
+        Vocabulary::Action => {
+            "the action uploads to the workflow's repository, GITHUB_REPOSITORY, which the runner sets to owner/name; check the job's environment"
+        }
+    };
     let repo = layer
         .repo
         .or_else(|| env.get("GITHUB_REPOSITORY").map(str::to_owned))
-        .ok_or(UploadSettingsError::NoRepo)?;
-    let repo: Repo = repo
-        .parse()
-        .map_err(|_| UploadSettingsError::BadRepo(repo.clone()))?;
+        .ok_or(UploadSettingsError::NoRepo { fix })?;
+    let repo: Repo = repo.parse().map_err(|_| UploadSettingsError::BadRepo {
+        repo: repo.clone(),
+        fix,
+    })?;
     let token = layer
         .token
         .or_else(|| {
@@ -291,8 +299,13 @@ mod tests {
         let e = resolve(on.clone(), &env(no_token), false, Vocabulary::Action).unwrap_err();
         assert!(e.to_string().contains("github-token"), "{e}");
         let bad = [GH, &[("GITHUB_REPOSITORY", "nope")]].concat();
-        let e = resolve(on, &env(&bad), false, Vocabulary::Cli).unwrap_err();
-        assert_eq!(e, UploadSettingsError::BadRepo("nope".into()));
+        let e = resolve(on.clone(), &env(&bad), false, Vocabulary::Cli).unwrap_err();
+        assert!(matches!(&e, UploadSettingsError::BadRepo { repo, .. } if repo == "nope"));
+        assert!(e.to_string().contains("pass --repo owner/name"), "{e}");
+        // The action has no `--repo`: its error does not name one.
+        let e = resolve(on, &env(&bad), false, Vocabulary::Action).unwrap_err();
+        assert!(!e.to_string().contains("--repo"), "{e}");
+        assert!(e.to_string().contains("GITHUB_REPOSITORY"), "{e}");
     }
 
     #[test]
