@@ -1,6 +1,6 @@
 use releasekit_sandbox::{Fault, Sandbox, Service};
 
-use crate::util::{code, run, sign, stdout, verify_bundle, Work};
+use crate::util::{code, run, sign, stderr, stdout, verify_bundle, Work};
 
 /// An existing bundle fails its artifact only; the others are signed; exit 1;
 /// the old bundle is untouched. `--overwrite` replaces it.
@@ -123,14 +123,44 @@ async fn a_retried_rekor_post_uses_the_existing_entry() {
     );
 }
 
-/// Services of one sandbox, trust material of another: the bundle cannot
-/// verify, so it is never written.
+/// A log the trusted root does not list: the bundle cannot verify, so it is
+/// never written.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bundle_that_does_not_verify_is_never_written() {
     let signer = Sandbox::start().await.unwrap();
     let other = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("a.whl", "a");
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(signer.trust_config_path())
+        .arg("--rekor-url")
+        .arg(&other.urls().rekor_v1)
+        .arg("--identity-token")
+        .arg(signer.token())
+        .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    assert_eq!(work.listing(), ["a.whl"]);
+    assert!(
+        stdout(&o).contains("does not verify against the instance's trusted root"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// A Fulcio whose CA the trusted root does not list: its certificate is
+/// refused as it arrives, one run-level error, before any log entry or
+/// timestamp is made with it. Regression: every artifact was logged and
+/// timestamped, then refused one by one at its self-verification.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_from_an_untrusted_ca_is_refused_before_anything_is_logged() {
+    let signer = Sandbox::start().await.unwrap();
+    let other = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.whl", "b");
     let mut cmd = crate::util::bin(work.dir.path());
     cmd.arg("sign")
         .arg("--trust-config")
@@ -143,15 +173,18 @@ async fn a_bundle_that_does_not_verify_is_never_written() {
         .arg(&signer.urls().tsa)
         .arg("--identity-token")
         .arg(signer.token())
-        .arg("a.whl");
+        .args(["a.whl", "b.whl"]);
     let o = run(cmd).await;
-    assert_eq!(code(&o), 1);
-    assert_eq!(work.listing(), ["a.whl"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("does not verify against the instance's trusted root"),
+        stderr(&o).contains("returned a certificate that no certificate authority of the instance's trusted root issued"),
         "{}",
-        stdout(&o)
+        stderr(&o)
     );
+    assert_eq!(work.listing(), ["a.whl", "b.whl"]);
+    for service in [Service::RekorV1, Service::Tsa] {
+        assert!(signer.requests(service).is_empty(), "{service:?} was asked");
+    }
 }
 
 /// Every artifact already has a bundle: each fails (exit 1), and no token is

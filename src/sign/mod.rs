@@ -300,6 +300,7 @@ pub async fn run(
         tokens,
         token.clone(),
         retry,
+        verifier.clone(),
     ));
     // Keeping existing bundles alone needs no certificate: the identity and
     // issuer they must name come from the token's claims. A federated token's

@@ -2,7 +2,8 @@
 //! Fulcio certificate, shared by every artifact and renewed before it expires.
 //!
 //! Owns the key, the certificate request, the checks on what Fulcio returned
-//! (the certificate is for our key and names the token's identity and issuer),
+//! (the certificate is for our key, names the token's identity and issuer,
+//! and chains to a certificate authority of the trusted root),
 //! and renewal: a credential is handed out only while it stays valid for a
 //! margin long enough to log an artifact; otherwise a new key and certificate
 //! replace it (and a fresh CI token, when the old one expired). Renewal is
@@ -19,6 +20,7 @@ use sigstore_types::DerCertificate;
 use super::clients::{Fulcio, ServiceError};
 use crate::net::{self, RetryPolicy};
 use crate::oidc::{IdToken, TokenError, TokenSource};
+use crate::verify::cache::CachingVerifier;
 
 /// How long a certificate must still be valid when an artifact starts signing:
 /// it covers hashing-to-logging latency (Rekor's integrated time and the TSA's
@@ -109,6 +111,8 @@ pub enum SessionError {
         found: String,
         expected: String,
     },
+    #[error("Fulcio at {url} returned a certificate that no certificate authority of the instance's trusted root issued (at {at}); refusing to sign with it, before anything is logged (fix: check that --fulcio-url, or the trust config's CA URL, is the Fulcio the trusted root lists)")]
+    UntrustedCertificate { url: String, at: jiff::Timestamp },
     #[error("Fulcio at {url} returned a certificate valid only until {not_after}, too short to sign with; fix: check the Fulcio's clock and configuration")]
     TooShort {
         url: String,
@@ -125,6 +129,8 @@ struct State {
 pub struct Session {
     fulcio: Fulcio,
     fulcio_url: String,
+    /// The run's verifier: a new certificate must chain to its trusted root.
+    verifier: Arc<CachingVerifier>,
     tokens: TokenSource,
     retry: RetryPolicy,
     state: tokio::sync::Mutex<State>,
@@ -140,10 +146,12 @@ impl Session {
         tokens: TokenSource,
         token: IdToken,
         retry: RetryPolicy,
+        verifier: Arc<CachingVerifier>,
     ) -> Session {
         Session {
             fulcio: Fulcio::new(http, fulcio_url),
             fulcio_url: fulcio_url.to_owned(),
+            verifier,
             tokens,
             retry,
             state: tokio::sync::Mutex::new(State {
@@ -207,7 +215,6 @@ impl Session {
                 source,
             },
         })?;
-        let generation = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
         let certificate = response.leaf_certificate().clone();
         let info = sigstore_crypto::parse_certificate_info(&certificate).map_err(|source| {
             SessionError::BadCertificate {
@@ -215,6 +222,18 @@ impl Session {
                 source,
             }
         })?;
+        // Before anything is logged with it: a certificate from a CA the
+        // instance does not trust would make every artifact's log entry and
+        // timestamp for nothing (each bundle is still verified in full).
+        if !self
+            .verifier
+            .issued_by_a_trusted_authority(certificate.as_bytes(), info.not_before)
+        {
+            return Err(SessionError::UntrustedCertificate {
+                url: url.clone(),
+                at: info.not_before,
+            });
+        }
 
         let ours = key.public_key_der().map_err(SessionError::Key)?;
         if info.public_key.as_bytes() != ours.as_bytes() {
@@ -240,6 +259,8 @@ impl Session {
                 expected: expected.issuer.clone(),
             });
         }
+        // Counted once every check passed: a refused certificate is none.
+        let generation = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
         let credential = Credential {
             key,
             certificate,

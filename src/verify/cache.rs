@@ -209,6 +209,20 @@ impl CachingVerifier {
         })
     }
 
+    /// Whether one of the trusted root's Fulcio certificates, of an authority
+    /// trusted at `at`, signs `leaf` for code signing at `at` (webpki, as
+    /// the cache's own chain check). A check before use: sign asks it of a
+    /// new certificate, so one no trusted authority issued is refused before
+    /// anything is logged with it. It accepts nothing: each bundle is still
+    /// verified in full.
+    pub fn issued_by_a_trusted_authority(&self, leaf: &[u8], at: jiff::Timestamp) -> bool {
+        self.signing_authorities(leaf, at).is_some_and(|windows| {
+            windows
+                .iter()
+                .any(|w| w.is_none_or(|range| range.contains(at)))
+        })
+    }
+
     /// The verifier without the cache.
     pub fn uncached(&self) -> &Verifier {
         &self.verifier
