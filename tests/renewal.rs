@@ -97,3 +97,35 @@ async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
         );
     }
 }
+
+/// A certificate that expires while its artifact waits on the log (Rekor
+/// asks to come back later, past the renewal margin): the entry's time is
+/// after the certificate's end, so the artifact is signed once more with a
+/// renewed certificate, and its bundle verifies. Regression: it failed its
+/// self-verification, with a fix about the trust config.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_that_expires_while_the_log_waits_is_renewed_and_the_artifact_signed_again() {
+    use releasekit_sandbox::Fault;
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(6))
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::retry_after(503, 7));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "--json"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["certificates"], 2, "{v:#}");
+    assert_eq!(sandbox.requests(Service::Fulcio).len(), 2);
+    verify_bundle(
+        &sandbox,
+        &work.path("a.whl"),
+        &work.path("a.whl.sigstore.json"),
+    );
+}

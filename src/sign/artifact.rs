@@ -203,20 +203,39 @@ async fn sign(
     let (digest, _len) = hash(ctx, planned).await?;
     hashed(digest);
 
-    // 2. The run's credential, renewed if it would expire before this entry is logged.
-    let credential = ctx.session.credential().await?;
-    let signature = credential
-        .key()
-        .sign_digest(&digest)
-        .map_err(ArtifactError::Sign)?;
+    // 2-4, once more at most: the margin a credential is handed out with
+    // covers a log's usual latency, not a service that asks to come back
+    // later (Retry-After) past it. Evidence that came back after the
+    // certificate ended is timed after it, so it could never verify: the
+    // artifact is signed again with a renewed credential.
+    let mut again = true;
+    let (credential, signature, entry, timestamp) = loop {
+        // 2. The run's credential, renewed if it would expire before this entry is logged.
+        let credential = ctx.session.credential().await?;
+        let signature = credential
+            .key()
+            .sign_digest(&digest)
+            .map_err(ArtifactError::Sign)?;
 
-    // 3+4. Transparency log entry and RFC 3161 timestamp (when the instance has a
-    //      TSA), at the same time: both depend only on the signature, and with one
-    //      certificate per run they are the whole per-artifact round-trip cost.
-    let (entry, timestamp) = tokio::join!(
-        log_entry(ctx, &digest, &signature, credential.certificate()),
-        timestamp(ctx, &signature)
-    );
+        // 3+4. Transparency log entry and RFC 3161 timestamp (when the instance has a
+        //      TSA), at the same time: both depend only on the signature, and with one
+        //      certificate per run they are the whole per-artifact round-trip cost.
+        let (entry, timestamp) = tokio::join!(
+            log_entry(ctx, &digest, &signature, credential.certificate()),
+            timestamp(ctx, &signature)
+        );
+        let ended = jiff::Timestamp::now() >= credential.not_after;
+        if ended && again && entry.is_ok() && timestamp.is_ok() {
+            again = false;
+            tracing::info!(
+                artifact = %planned.path.display(),
+                not_after = %credential.not_after,
+                "the certificate ended while the artifact was being logged: signing it again with a new one"
+            );
+            continue;
+        }
+        break (credential, signature, entry, timestamp);
+    };
     let entry = entry?;
     if let Some(entry) = &entry {
         check_entry(entry, &digest, &signature, &ctx.log_url)?;
