@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
-use octocrab::{Octocrab, Page};
+use octocrab::Octocrab;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 use super::error::{ApiFailure, ReleaseError};
@@ -257,6 +257,24 @@ impl Releases {
         decoded(checked(response).await?).await
     }
 
+    /// One page of a listing: its items, and where its `Link` header says
+    /// the next and the last pages are ([`links`]).
+    async fn get_page<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<Listed<T>, ApiFailure> {
+        let url = self.keeps_tls(url)?;
+        let response = self.octo._get(url).await.map_err(transport)?;
+        let (parts, bytes) = whole_body(checked(response).await?).await?;
+        let (next, last) = links(&parts.headers);
+        let items = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiFailure::Decode(format!(
+                "a listing page is not the JSON list GitHub sends: {e}"
+            ))
+        })?;
+        Ok(Listed { items, next, last })
+    }
+
     /// Every item of the listing that starts at `first`: the first page,
     /// then, when it names its last page by number as GitHub does, every page
     /// up to it [`PAGES_AT_ONCE`] at a time (a 1,000-asset release is ten
@@ -271,7 +289,7 @@ impl Releases {
         let Some(first_url) = pages.next()? else {
             return Ok(Vec::new());
         };
-        let first: Page<T> = self.get_json(&first_url).await?;
+        let first: Listed<T> = self.get_page(&first_url).await?;
         let mut items = first.items;
         let numbered = numbered_pages(first.next.as_ref(), first.last.as_ref())?;
         let mut next = first.next;
@@ -279,8 +297,8 @@ impl Releases {
             for u in &urls {
                 pages.mark_read(u)?;
             }
-            let read: Vec<Page<T>> = futures::stream::iter(&urls)
-                .map(|u| self.get_json::<Page<T>>(u))
+            let read: Vec<Listed<T>> = futures::stream::iter(&urls)
+                .map(|u| self.get_page::<T>(u))
                 .buffered(PAGES_AT_ONCE)
                 .try_collect()
                 .await?;
@@ -292,7 +310,7 @@ impl Releases {
         }
         pages.then(next);
         while let Some(u) = pages.next()? {
-            let page: Page<T> = self.get_json(&u).await?;
+            let page: Listed<T> = self.get_page(&u).await?;
             items.extend(page.items);
             pages.then(page.next);
         }
@@ -526,22 +544,78 @@ pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> 
     })
 }
 
+/// A successful answer's head and body, the body read whole only up to
+/// [`JSON_BODY_BYTES`].
+async fn whole_body(response: Response) -> Result<(http::response::Parts, Bytes), ApiFailure> {
+    use http_body_util::BodyExt as _;
+    let (parts, body) = response.into_parts();
+    match http_body_util::Limited::new(body, JSON_BODY_BYTES).collect().await {
+        Ok(collected) => Ok((parts, collected.to_bytes())),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiFailure::Decode(format!(
+            "the answer is larger than {JSON_BODY_BYTES} bytes, more than GitHub sends; check GITHUB_API_URL (or the proxy in front of it)"
+        ))),
+        Err(e) => Err(ApiFailure::Transport(e.to_string())),
+    }
+}
+
+/// A listing's page: its items, and its `Link` header's `next` and `last`.
+pub(super) struct Listed<T> {
+    pub(super) items: Vec<T>,
+    pub(super) next: Option<http::Uri>,
+    pub(super) last: Option<http::Uri>,
+}
+
+/// The `next` and `last` targets of an answer's `Link` headers (RFC 8288:
+/// `<uri>; rel="next"`, links split by commas, a `rel` naming one or more
+/// relations, case-insensitive); every other link and parameter is
+/// ignored, and a target that is no URI is no link. Read here, not by
+/// octocrab's `Page`, which prints an unexpected `rel` to stderr as it
+/// came: a server's text, in a CI log, unescaped.
+fn links(headers: &http::HeaderMap) -> (Option<http::Uri>, Option<http::Uri>) {
+    let (mut next, mut last) = (None, None);
+    for value in headers.get_all(http::header::LINK) {
+        let Ok(text) = value.to_str() else {
+            continue;
+        };
+        for link in text.split(',') {
+            let mut parts = link.split(';');
+            let target = parts
+                .next()
+                .map(str::trim)
+                .and_then(|t| t.strip_prefix('<')?.strip_suffix('>'));
+            let Some(target) = target else {
+                continue;
+            };
+            for param in parts {
+                let Some((name, value)) = param.trim().split_once('=') else {
+                    continue;
+                };
+                if !name.trim().eq_ignore_ascii_case("rel") {
+                    continue;
+                }
+                for rel in value.trim().trim_matches('"').split_ascii_whitespace() {
+                    let slot = if rel.eq_ignore_ascii_case("next") {
+                        &mut next
+                    } else if rel.eq_ignore_ascii_case("last") {
+                        &mut last
+                    } else {
+                        continue;
+                    };
+                    *slot = target.parse::<http::Uri>().ok();
+                }
+            }
+        }
+    }
+    (next, last)
+}
+
 /// A successful answer's JSON, decoded as `T`, read whole only up to
 /// [`JSON_BODY_BYTES`].
 pub(super) async fn decoded<T: octocrab::FromResponse>(
     response: Response,
 ) -> Result<T, ApiFailure> {
     use http_body_util::BodyExt as _;
-    let (parts, body) = response.into_parts();
-    let bytes = match http_body_util::Limited::new(body, JSON_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(ApiFailure::Decode(format!(
-                "the answer is larger than {JSON_BODY_BYTES} bytes, more than GitHub sends; check GITHUB_API_URL (or the proxy in front of it)"
-            )))
-        }
-        Err(e) => return Err(ApiFailure::Transport(e.to_string())),
-    };
+    let (parts, bytes) = whole_body(response).await?;
     let whole = http_body_util::Full::new(bytes)
         .map_err(|never| match never {})
         .boxed();
@@ -710,6 +784,34 @@ mod tests {
         // A plain-http API (a local instance) is plain http throughout.
         let http = Releases::new("http://127.0.0.1:9", repo, &t, RetryPolicy::default()).unwrap();
         assert!(http.keeps_tls("http://127.0.0.1:9/x").is_ok());
+    }
+
+    /// GitHub's `Link` header and variations RFC 8288 allows; a `rel` the
+    /// server makes up is ignored (octocrab's parser printed it to stderr).
+    #[test]
+    fn links_are_read_as_rfc_8288_writes_them() {
+        let headers = |values: &[&str]| {
+            let mut h = http::HeaderMap::new();
+            for v in values {
+                h.append(http::header::LINK, http::HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        let github = r#"<https://api.github.com/r?page=2>; rel="next", <https://api.github.com/r?page=5>; rel="last""#;
+        let (next, last) = links(&headers(&[github]));
+        assert_eq!(next.unwrap().to_string(), "https://api.github.com/r?page=2");
+        assert_eq!(last.unwrap().to_string(), "https://api.github.com/r?page=5");
+        let (next, last) = links(&headers(&[
+            r#"<https://a/x?page=3>; REL="prev next""#,
+            r#"<https://a/x?page=9> ; title="t"; rel=last"#,
+        ]));
+        assert_eq!(next.unwrap().to_string(), "https://a/x?page=3");
+        assert_eq!(last.unwrap().to_string(), "https://a/x?page=9");
+        let (next, last) = links(&headers(&[
+            r###"<https://a/x>; rel="##[error]forged", <not a uri>; rel="next", no brackets; rel="last""###,
+        ]));
+        assert!(next.is_none() && last.is_none());
+        assert_eq!(links(&http::HeaderMap::new()).0, None);
     }
 
     #[test]
