@@ -635,6 +635,7 @@ async fn target(
         Ok((mine, true))
     } else {
         releases.delete_release(&mine).await?;
+        at_this_commit(releases, settings, &oldest).await?;
         Ok((oldest, false))
     }
 }

@@ -277,8 +277,14 @@ async fn a_rerun_replaces_the_provenance_only_when_it_drops_no_claim() {
     // b's bundle no longer verifies, so b is not kept: a provenance about a
     // alone would drop the claim about b.
     std::fs::write(work.path("dist/b.zip.sigstore.json"), "{}").unwrap();
+    let logged = sandbox.requests(Service::RekorV1).len();
     let o = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
     assert_eq!(code(&o), 1);
+    assert_eq!(
+        sandbox.requests(Service::RekorV1).len(),
+        logged,
+        "refused before it was signed: nothing logged for it"
+    );
     let r = report(&o);
     assert_eq!(r["provenance"]["status"], "failed", "{r:#}");
     let error = r["provenance"]["error"].as_str().unwrap();

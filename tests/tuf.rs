@@ -161,7 +161,11 @@ async fn a_dry_run_on_a_fresh_runner_names_the_repository() {
         )),
         "{out}"
     );
-    assert!(stderr(&o).contains("no copy of them is cached here yet"));
+    assert!(
+        stderr(&o).contains("no usable copy of them is cached here ("),
+        "{}",
+        stderr(&o)
+    );
     assert!(sandbox
         .requests(releasekit_sandbox::Service::Tuf)
         .is_empty());

@@ -172,11 +172,6 @@ impl Releases {
         .map_err(|e| (attempts.into_inner(), e))
     }
 
-    /// The answer to an asset download, redirects followed here (github.com
-    /// sends asset downloads to storage on another host): each `Location`
-    /// must be an http(s) URL (a path is taken on the same host), never
-    /// plain http from an https API, at most [`MAX_REDIRECTS`] of them.
-    /// octocrab's own following panics on a `Location` that is not ASCII.
     /// `url` (one a server named: an asset's, an upload URL, a listing's
     /// next page) if it keeps an https API's scheme: the token goes with
     /// every request to the API's host, and never in the clear.
@@ -193,6 +188,11 @@ impl Releases {
         Ok(url)
     }
 
+    /// The answer to an asset download, redirects followed here (github.com
+    /// sends asset downloads to storage on another host): each `Location`
+    /// must be an http(s) URL (a path is taken on the same host), never
+    /// plain http from an https API, at most [`MAX_REDIRECTS`] of them.
+    /// octocrab's own following panics on a `Location` that is not ASCII.
     pub(super) async fn get_asset_response(&self, asset_url: &str) -> Result<Response, ApiFailure> {
         let asset_url = self.keeps_tls(asset_url)?;
         let mut headers = http::HeaderMap::new();
@@ -436,11 +436,10 @@ fn redirect_target(
     location: &http::HeaderValue,
     https_only: bool,
 ) -> Result<http::Uri, ApiFailure> {
+    // A storage URL's query is a credential: never shown.
     let shown = || {
-        String::from_utf8_lossy(location.as_bytes())
-            .chars()
-            .take(200)
-            .collect::<String>()
+        let raw = String::from_utf8_lossy(location.as_bytes());
+        text::capped(&text::url_queries_hidden(&raw), 200)
     };
     let bad = || ApiFailure::BadRedirect { location: shown() };
     let text = location.to_str().map_err(|_| bad())?;

@@ -60,6 +60,8 @@ pub struct Context {
 #[derive(Debug, Clone)]
 pub struct Signed {
     pub sha256: Sha256Hash,
+    /// The length hashed: what was signed (the file may have changed since planning).
+    pub size: u64,
     /// `None` on an instance that keeps no log.
     pub log_index: Option<u64>,
     pub timestamped: bool,
@@ -70,6 +72,8 @@ pub struct Signed {
 #[derive(Debug, Clone)]
 pub struct Reused {
     pub sha256: Sha256Hash,
+    /// The length hashed.
+    pub size: u64,
     /// `None` on an instance that keeps no log.
     pub log_index: Option<u64>,
 }
@@ -173,6 +177,7 @@ async fn reuse(
     };
     Ok(Reused {
         sha256: digest,
+        size,
         log_index,
     })
 }
@@ -200,14 +205,14 @@ async fn sign(
     hashed: impl FnOnce(Sha256Hash),
 ) -> Result<Signed, ArtifactError> {
     // 1. Digest, streamed.
-    let (digest, _len) = hash(ctx, planned).await?;
+    let (digest, size) = hash(ctx, planned).await?;
     hashed(digest);
 
     // 2-4, once more at most: the margin a credential is handed out with
     // covers a log's usual latency, not a service that asks to come back
-    // later (Retry-After) past it. Evidence that came back after the
-    // certificate ended is timed after it, so it could never verify: the
-    // artifact is signed again with a renewed credential.
+    // later (Retry-After) past it. Evidence timed after the certificate
+    // ended (the log's integrated time, the TSA's time) can never verify:
+    // the artifact is signed again with a renewed credential.
     let mut again = true;
     let (credential, signature, entry, timestamp) = loop {
         // 2. The run's credential, renewed if it would expire before this entry is logged.
@@ -224,8 +229,7 @@ async fn sign(
             log_entry(ctx, &digest, &signature, credential.certificate()),
             timestamp(ctx, &signature)
         );
-        let ended = jiff::Timestamp::now() >= credential.not_after;
-        if ended && again && entry.is_ok() && timestamp.is_ok() {
+        if again && evidence_after(&entry, &timestamp, credential.not_after) {
             again = false;
             tracing::info!(
                 artifact = %planned.path.display(),
@@ -269,10 +273,29 @@ async fn sign(
     verify_and_write(ctx, credential.clone(), digest, planned, json).await?;
     Ok(Signed {
         sha256: digest,
+        size,
         log_index,
         timestamped,
         certificate: credential.generation,
     })
+}
+
+/// Whether the evidence that came back is timed after `not_after`: the log
+/// entry's integrated time (Rekor v1) or the timestamp's time, whichever
+/// is there. Failed exchanges are not judged here.
+fn evidence_after(
+    entry: &Result<Option<TransparencyLogEntry>, ArtifactError>,
+    timestamp: &Result<Option<sigstore_types::TimestampToken>, ArtifactError>,
+    not_after: jiff::Timestamp,
+) -> bool {
+    let (Ok(entry), Ok(timestamp)) = (entry, timestamp) else {
+        return false;
+    };
+    let logged = entry.as_ref().and_then(|e| e.integrated_time);
+    let stamped = timestamp
+        .as_ref()
+        .and_then(|t| crate::verify::timestamp::gen_time(t.as_bytes()));
+    logged.into_iter().chain(stamped).any(|t| t > not_after)
 }
 
 /// An RFC 3161 timestamp over `signature`, when the instance has a TSA.

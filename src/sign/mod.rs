@@ -111,15 +111,15 @@ fn instance_report(instance: &Instance) -> InstanceReport {
 
 /// The instance as far as it is known without a request, and its
 /// warnings. A private TUF repository's services are known offline only
-/// from its cache, which a fresh runner has not got yet: the report then
-/// names the repository, and a warning says its services are read from it
-/// when signing.
+/// from its cache, which a fresh runner has not got yet (or which no longer
+/// verifies): the report then names the repository, and a warning says why
+/// and that its services are read from it when signing.
 async fn instance_offline(
     settings: &SignSettings,
 ) -> Result<(InstanceReport, Vec<String>), SignError> {
     match trust::load(&settings.instance, Refresh::Offline).await {
         Ok(instance) => Ok((instance_report(&instance), instance.warnings)),
-        Err(trust::TrustError::TufCache { url, .. }) => Ok((
+        Err(trust::TrustError::TufCache { url, source }) => Ok((
             InstanceReport {
                 name: url.clone(),
                 fulcio: String::new(),
@@ -129,7 +129,7 @@ async fn instance_offline(
                 selection: None,
             },
             vec![format!(
-                "the services of the TUF repository {url} are read from it when signing, and no copy of them is cached here yet, so none are shown"
+                "the services of the TUF repository {url} are read from it when signing, and no usable copy of them is cached here ({source}), so none are shown"
             )],
         )),
         Err(e) => Err(e.into()),
@@ -390,10 +390,17 @@ pub async fn run(
                 let told = move |digest| {
                     let _ = digests.send((i, digest));
                 };
-                let outcome = artifact_outcome(artifact::sign_or_reuse(&ctx, &planned, told).await);
+                let done = artifact::sign_or_reuse(&ctx, &planned, told).await;
+                // The length signed, which later stages hold the file to.
+                let size = match &done {
+                    Ok(artifact::Done::Signed(s)) => s.size,
+                    Ok(artifact::Done::Reused(r)) => r.size,
+                    Err(_) => planned.size,
+                };
+                let outcome = artifact_outcome(done);
                 let report = ArtifactReport {
                     path: planned.path,
-                    size: planned.size,
+                    size,
                     bundle: planned.bundle,
                     outcome,
                 };
@@ -498,6 +505,25 @@ async fn draft(
     subjects: Vec<subjects::Subject>,
     path: std::path::PathBuf,
 ) -> Drafted {
+    // A re-run keeping verified work (uploading, without `--overwrite`)
+    // replaces only a provenance whose claims this one repeats: decided
+    // before anything is signed or logged.
+    if let (Some(policy), false) = (ctx.reuse.clone(), ctx.overwrite) {
+        let (verifier, there, about) = (ctx.verifier.clone(), path.clone(), subjects.clone());
+        let checked = tokio::task::spawn_blocking(move || {
+            provenance::may_replace(&verifier, &policy, &there, &about)
+        })
+        .await;
+        artifact::joined("checking the provenance already there", checked)
+            .map_err(|e| e.to_string())?
+            .map_err(|why| {
+                provenance::AttestError::NotReplaced {
+                    path: path.clone(),
+                    why,
+                }
+                .to_string()
+            })?;
+    }
     let statement = predicate.statement(&subjects).map_err(|e| e.to_string())?;
     let prepared = provenance::prepare(&ctx, &statement, subjects[0].1, &path)
         .await
@@ -542,23 +568,8 @@ async fn attest(
         dir: planned.dir.clone(),
         overwrite: planned.replace,
     };
-    // A re-run keeping verified work replaces only a provenance whose claims
-    // this one repeats; `--overwrite` replaces any.
-    let kept = |statement: &sigstore_types::Statement| match (&ctx.reuse, ctx.overwrite) {
-        (Some(policy), false) => {
-            provenance::may_replace(&ctx.verifier, policy, &planned.path, statement)
-        }
-        _ => Ok(()),
-    };
     let outcome = match drafted {
         Err(error) => ProvenanceOutcome::Failed { error },
-        Ok((statement, _)) if let Err(why) = kept(&statement) => ProvenanceOutcome::Failed {
-            error: provenance::AttestError::NotReplaced {
-                path: planned.path.clone(),
-                why,
-            }
-            .to_string(),
-        },
         Ok((statement, prepared)) => match provenance::write(&target, prepared).await {
             Ok(done) => ProvenanceOutcome::Signed {
                 subjects: statement

@@ -217,10 +217,10 @@ fn check_dsse_body(
     Ok(())
 }
 
-/// Whether the provenance at `path` may give way to `statement` in a re-run
-/// that keeps verified work (uploading, without `--overwrite`): only one by
-/// `policy`'s signer, valid under the run's trusted root, whose every
-/// subject `statement` names too, so that replacing it drops no claim
+/// Whether the provenance at `path` may give way to one about `subjects` in
+/// a re-run that keeps verified work (uploading, without `--overwrite`):
+/// only one by `policy`'s signer, valid under the run's trusted root, whose
+/// every subject is among `subjects`, so that replacing it drops no claim
 /// already made; `Err` says why not ([`AttestError::NotReplaced`]).
 /// Anything else stays for `--overwrite` to replace. No file there: nothing
 /// to lose.
@@ -228,7 +228,7 @@ pub(super) fn may_replace(
     verifier: &crate::verify::cache::CachingVerifier,
     policy: &crate::verify::policy::Policy,
     path: &std::path::Path,
-    statement: &Statement,
+    subjects: &[super::subjects::Subject],
 ) -> Result<(), String> {
     let bytes = match bundle_io::read_capped(path) {
         Ok(bytes) => bytes,
@@ -241,9 +241,15 @@ pub(super) fn may_replace(
     };
     let bundle = crate::verify::parse_bundle(path, &bytes).map_err(|e| e.diagnosis())?;
     let old = crate::verify::provenance::statement_of(&bundle).map_err(|e| e.diagnosis())?;
-    let named = |s: &sigstore_types::Subject| (s.name.clone(), s.digest.sha256);
-    let new: std::collections::HashSet<_> = statement.subject.iter().map(named).collect();
-    if let Some(dropped) = old.subject.iter().find(|s| !new.contains(&named(s))) {
+    let new: std::collections::HashSet<(&str, Option<Sha256Hash>)> = subjects
+        .iter()
+        .map(|(n, d)| (n.as_str(), Some(*d)))
+        .collect();
+    if let Some(dropped) = old
+        .subject
+        .iter()
+        .find(|s| !new.contains(&(s.name.as_str(), s.digest.sha256)))
+    {
         return Err(format!(
             "it attests {} ({}), which this run does not",
             crate::text::line(&dropped.name),

@@ -278,6 +278,14 @@ impl Authority {
     }
 }
 
+/// The time an RFC 3161 token says it was made (`genTime`), if it parses:
+/// what a verifier will check against the certificate's validity. Not a
+/// verification: sign asks it of a token it then verifies in full.
+pub(crate) fn gen_time(token: &[u8]) -> Option<jiff::Timestamp> {
+    let token = Token::parse(token)?;
+    jiff::Timestamp::try_from(token.tst_info.gen_time.to_system_time()).ok()
+}
+
 /// A token's SignedData and the TSTInfo it encapsulates.
 struct Token {
     signed_data: SignedData,
