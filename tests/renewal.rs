@@ -129,3 +129,30 @@ async fn a_certificate_that_expires_while_the_log_waits_is_renewed_and_the_artif
         &work.path("a.whl.sigstore.json"),
     );
 }
+
+/// The same for the provenance: its log entry comes back timed after its
+/// certificate's end, so it is signed once more with a renewed certificate,
+/// and the file verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provenance_whose_certificate_expires_while_the_log_waits_is_signed_again() {
+    use releasekit_sandbox::Fault;
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(6))
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    let rekor = sandbox.faults(Service::RekorV1);
+    rekor.only_bodies_containing(r#""kind":"dsse""#);
+    rekor.fail_next(1, Fault::retry_after(503, 7));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env("GITHUB_SERVER_URL", "https://github.com")
+        .args(["--json", "--provenance", "dist"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["provenance"]["status"], "signed", "{v:#}");
+    assert_eq!(v["provenance"]["certificate"], 2, "{v:#}");
+    assert_eq!(rekor.pending(), 0, "the dsse entry was the one delayed");
+}

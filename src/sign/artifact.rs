@@ -283,7 +283,7 @@ async fn sign(
 /// Whether the evidence that came back is timed after `not_after`: the log
 /// entry's integrated time (Rekor v1) or the timestamp's time, whichever
 /// is there. Failed exchanges are not judged here.
-fn evidence_after(
+pub(super) fn evidence_after(
     entry: &Result<Option<TransparencyLogEntry>, ArtifactError>,
     timestamp: &Result<Option<sigstore_types::TimestampToken>, ArtifactError>,
     not_after: jiff::Timestamp,
