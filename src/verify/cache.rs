@@ -103,6 +103,8 @@ struct Checked {
     key: Option<VerificationKey>,
     /// Its PEM as Rekor v1 logs it ([`super::message::logged_pem`]).
     pem: String,
+    /// That PEM in standard base64, as a logged body holds it.
+    pem_base64: String,
 }
 
 /// When a leaf certificate's chain is valid.
@@ -342,6 +344,7 @@ impl CachingVerifier {
             key,
             der: leaf,
             pem: &checked.pem,
+            pem_base64: &checked.pem_base64,
         });
         let logged = signer.and_then(|signer| {
             super::message::check(&digest, bundle, policy, &signer, &self.rekor_keys)
@@ -415,6 +418,8 @@ impl CachingVerifier {
             SigningScheme::EcdsaP256Sha256,
         )
         .ok();
+        let pem = super::message::logged_pem(leaf);
+        let pem_base64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &pem);
         checked.insert(
             leaf.to_vec(),
             Arc::new(Checked {
@@ -425,7 +430,8 @@ impl CachingVerifier {
                 },
                 info: Arc::new(info.clone()),
                 key,
-                pem: super::message::logged_pem(leaf),
+                pem,
+                pem_base64,
             }),
         );
     }
