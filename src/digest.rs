@@ -176,6 +176,7 @@ mod tests {
             recursive: false,
             output_dir: None,
             overwrite: false,
+            writes_bundles: true,
         })
         .unwrap();
         let secret = dir.path().join("secret");

@@ -51,6 +51,7 @@ where
         recursive: settings.recursive,
         output_dir: settings.output_dir.as_deref(),
         overwrite: settings.overwrite,
+        writes_bundles: true,
     })?;
     plan.keep_verified_bundles = command.upload.is_some();
     if let Some(p) = &settings.provenance {

@@ -29,6 +29,10 @@ pub struct PlanInput<'a> {
     pub recursive: bool,
     pub output_dir: Option<&'a Path>,
     pub overwrite: bool,
+    /// Whether the run writes the bundles (sign), not only reads them
+    /// (verify): a bundle name no file system takes, or two that fold into
+    /// one file, are refused only then. A reader finds no such bundle.
+    pub writes_bundles: bool,
 }
 
 /// Every artifact to sign, in a stable order, and what was left out.
@@ -420,13 +424,13 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
     for f in found {
         let bundle = bundle_io::bundle_path(&f.path, input.output_dir);
         // Refused here, not when the rename fails after the log entry is made.
-        if bundle.file_name().is_some_and(|n| n.len() > MAX_NAME_BYTES) {
+        if input.writes_bundles && bundle.file_name().is_some_and(|n| n.len() > MAX_NAME_BYTES) {
             return Err(PlanError::BundleNameTooLong {
                 artifact: f.path,
                 bundle,
             });
         }
-        let key = collision_key(&bundle, FOLDS_CASE);
+        let key = collision_key(&bundle, FOLDS_CASE && input.writes_bundles);
         if let Some(first) = by_bundle.insert(key, f.path.clone()) {
             return Err(PlanError::BundleCollision {
                 first,
@@ -745,6 +749,7 @@ mod tests {
                 recursive,
                 output_dir: None,
                 overwrite: false,
+                writes_bundles: true,
             })
         }
     }
@@ -880,6 +885,17 @@ mod tests {
         assert!(err
             .to_string()
             .contains("fix: give the artifact a shorter name"));
+        // A run that only reads bundles (verify) plans it: it has none.
+        let args = [t.p(&too_long)];
+        let plan = build(&PlanInput {
+            args: &args,
+            recursive: false,
+            output_dir: None,
+            overwrite: true,
+            writes_bundles: false,
+        })
+        .unwrap();
+        assert_eq!(plan.artifacts.len(), 1);
     }
 
     #[test]
@@ -893,6 +909,7 @@ mod tests {
             recursive: false,
             output_dir: Some(&out),
             overwrite: false,
+            writes_bundles: true,
         })
         .unwrap();
         assert_eq!(plan.artifacts[0].bundle, out.join("app.whl.sigstore.json"));
@@ -902,6 +919,7 @@ mod tests {
             recursive: false,
             output_dir: Some(&out),
             overwrite: false,
+            writes_bundles: true,
         })
         .unwrap_err();
         assert!(matches!(err, PlanError::BundleCollision { .. }), "{err}");
@@ -920,6 +938,7 @@ mod tests {
             recursive: false,
             output_dir: Some(&missing),
             overwrite: false,
+            writes_bundles: true,
         })
         .unwrap_err();
         assert!(matches!(err, PlanError::OutputDir(_)));
@@ -1012,6 +1031,7 @@ mod tests {
             recursive: false,
             output_dir: None,
             overwrite: true,
+            writes_bundles: true,
         })
         .unwrap();
         assert!(plan.artifacts.iter().all(|a| !a.blocked_by_existing_bundle));

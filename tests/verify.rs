@@ -102,6 +102,33 @@ async fn signed_artifacts_verify() {
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
+/// A file whose bundle name would be too long for a file system has no
+/// bundle: verify reads bundles, so it is not signed, and the rest of the
+/// directory, or the file named alone, is verified as usual (sign refuses
+/// such a name, since it could not write the bundle).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_too_long_to_have_a_bundle_is_unsigned() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["dist/a.whl"]).await;
+    let long = format!("dist/{}", "n".repeat(250));
+    work.file(&long, "unsigned");
+    let o = verify_strict(&sandbox, work.dir.path(), &["dist"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "✅ Verified: dist/a.whl\nVerified 1 of 1 artifact(s).\n"
+    );
+    let o = verify_strict(&sandbox, work.dir.path(), &["dist/a.whl", &long]).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("✅ Verified: dist/a.whl\n"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stderr(&o).contains("shorter name"), "{}", stderr(&o));
+}
+
 /// Without an identity constraint the signature is still checked, with a warning.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_identity_policy_warns() {

@@ -127,6 +127,7 @@ fn expand(
             recursive,
             output_dir: None,
             overwrite: true,
+            writes_bundles: false,
         },
     ) {
         Ok(p) => p,
@@ -244,6 +245,7 @@ pub(crate) fn against_provenance(
                 recursive,
                 output_dir: None,
                 overwrite: true,
+                writes_bundles: false,
             },
         )
         .map_err(|e| match e {
