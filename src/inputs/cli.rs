@@ -301,7 +301,7 @@ pub struct VerifyArgs {
     #[arg(help_heading = "Artifacts")]
     pub recursive: bool,
     /// Artifacts hashed and verified concurrently [default: twice the number of CPUs; with
-    /// --release, 32]
+    /// --release, 32, or twice the CPUs if more]
     #[arg(short, long, value_name = "N")]
     #[arg(help_heading = "Artifacts")]
     pub jobs: Option<NonZeroUsize>,
