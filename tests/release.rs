@@ -128,7 +128,6 @@ async fn landed_asset_is_verified_not_trusted() {
     assert_eq!(gh.pending(), 0);
 }
 
-/// `sign --upload` for `tag` with the lifecycle flags, from `work`.
 /// A file changed between its signing and its upload never reaches the
 /// release: an artifact whose bytes are not the signed ones, and a bundle
 /// that no longer verifies for its artifact, are refused before a byte of
@@ -198,6 +197,7 @@ async fn files_changed_after_signing_are_never_uploaded() {
     );
 }
 
+/// `sign --upload` for `tag` with the lifecycle flags, from `work`.
 fn lifecycle(sandbox: &Sandbox, work: &Work, tag: &str, extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = sign(sandbox, work.dir.path());
     cmd.args(["dist", "--upload", "--release-tag", tag, "--repo", REPO])

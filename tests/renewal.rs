@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use releasekit_sandbox::{Sandbox, Service};
 
-use crate::util::{code, run, sign, stdout, verify_bundle, Work};
+use crate::util::{code, run, sign, stderr, stdout, verify_bundle, Work};
 
 /// Certificates valid 3 s and services slow enough that one artifact takes
 /// about a second (its Rekor entry and timestamp are requested together): the run renews its key and certificate before one would
@@ -155,4 +155,70 @@ async fn a_provenance_whose_certificate_expires_while_the_log_waits_is_signed_ag
     assert_eq!(v["provenance"]["status"], "signed", "{v:#}");
     assert_eq!(v["provenance"]["certificate"], 2, "{v:#}");
     assert_eq!(rekor.pending(), 0, "the dsse entry was the one delayed");
+}
+
+/// A renewed certificate that ends before an artifact could be logged with
+/// it is refused, and is not counted: the report's `certificates` are those
+/// the run could sign with (here the first, which signed the first
+/// artifacts; the renewals Fulcio answered with one valid for no time at all
+/// are not).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renewed_certificate_too_short_to_use_is_not_counted() {
+    let sandbox = std::sync::Arc::new(
+        Sandbox::builder()
+            .cert_validity(Duration::from_secs(3))
+            .latency(Duration::from_millis(600), Duration::ZERO)
+            .start()
+            .await
+            .unwrap(),
+    );
+    let work = Work::new();
+    for i in 0..5 {
+        work.file(&format!("a{i}.whl"), format!("{i}"));
+    }
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args([
+        "a0.whl", "a1.whl", "a2.whl", "a3.whl", "a4.whl", "--jobs", "1", "--json",
+    ]);
+    let running = tokio::spawn(run(cmd));
+    // Once the first certificate signs (its first log entry is asked for),
+    // Fulcio's later certificates end as they are issued.
+    while sandbox.requests(Service::RekorV1).is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sandbox.set_cert_validity(Duration::ZERO);
+    let o = running.await.unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(sandbox.requests(Service::Fulcio).len() >= 2);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["certificates"], 1, "{v:#}");
+    assert!(v.to_string().contains("too short to sign with"), "{v:#}");
+}
+
+/// A first certificate that ends before an artifact could be logged with it
+/// stops the run, before anything is logged.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_certificate_too_short_to_use_stops_the_run() {
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.whl", "b");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "b.whl", "--jobs", "1", "--json"]);
+    let o = run(cmd).await;
+    assert_ne!(code(&o), 0);
+    assert!(!sandbox.requests(Service::Fulcio).is_empty());
+    assert!(sandbox.requests(Service::RekorV1).is_empty());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("too short to sign with"),
+        "{v:#}"
+    );
 }

@@ -259,16 +259,14 @@ impl Session {
                 expected: expected.issuer.clone(),
             });
         }
-        // Counted once every check passed: a refused certificate is none.
-        let generation = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
-        let credential = Credential {
+        let mut credential = Credential {
             key,
             certificate,
             identity,
             issuer,
             not_after: info.not_after,
             received: jiff::Timestamp::now(),
-            generation,
+            generation: 0,
         };
         if !credential.usable_now() {
             return Err(SessionError::TooShort {
@@ -276,6 +274,9 @@ impl Session {
                 not_after: credential.not_after,
             });
         }
+        // Counted once every check passed: a refused certificate is none.
+        let generation = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        credential.generation = generation;
         tracing::info!(identity = %credential.identity, not_after = %credential.not_after, generation, "signing certificate issued");
         Ok(credential)
     }
