@@ -129,8 +129,10 @@ pub enum ArtifactError {
 
 /// Sign one planned artifact, or keep its existing bundle when the run
 /// uploads and that bundle verifies; see the module doc for the steps.
-/// `hashed` is told the artifact's SHA-256 as soon as it is known, before
-/// the outcome (a run's provenance is signed from the digests meanwhile).
+/// `hashed` is told the artifact's SHA-256 once only the network stands
+/// between it and its outcome: as soon as an artifact to sign is hashed, and
+/// once a kept bundle verified (a run's provenance is signed from the
+/// digests meanwhile).
 pub(crate) async fn sign_or_reuse(
     ctx: &Context,
     planned: &PlannedArtifact,
@@ -165,7 +167,6 @@ async fn reuse(
     let json =
         joined("reading the existing bundle", json)?.map_err(|e| not_reused(e.to_string()))?;
     let (digest, size) = hash(ctx, planned).await?;
-    hashed(digest);
     let verified =
         crate::verify::verify_bytes(&ctx.verifier, policy, &planned.bundle, &json, digest, size)
             .map_err(|e| not_reused(e.diagnosis()))?;
@@ -175,6 +176,9 @@ async fn reuse(
         }
         (index, _) => index,
     };
+    // Only now: a bundle refused above fails its artifact, which the early
+    // provenance must not take for a subject (`sign::subjects`).
+    hashed(digest);
     Ok(Reused {
         sha256: digest,
         size,
