@@ -98,6 +98,22 @@ async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
     }
 }
 
+/// A sandbox whose certificates last 6 s, and whose Rekor v1 asks the next
+/// entry (with `only`, the next whose body holds it) to come back in 7 s.
+async fn log_waits_past_the_certificate(only: Option<&str>) -> Sandbox {
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(6))
+        .start()
+        .await
+        .unwrap();
+    let rekor = sandbox.faults(Service::RekorV1);
+    if let Some(text) = only {
+        rekor.only_bodies_containing(text);
+    }
+    rekor.fail_next(1, releasekit_sandbox::Fault::retry_after(503, 7));
+    sandbox
+}
+
 /// A certificate that expires while its artifact waits on the log (Rekor
 /// asks to come back later, past the renewal margin): the entry's time is
 /// after the certificate's end, so the artifact is signed once more with a
@@ -105,17 +121,9 @@ async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
 /// self-verification, with a fix about the trust config.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_certificate_that_expires_while_the_log_waits_is_renewed_and_the_artifact_signed_again() {
-    use releasekit_sandbox::Fault;
-    let sandbox = Sandbox::builder()
-        .cert_validity(Duration::from_secs(6))
-        .start()
-        .await
-        .unwrap();
+    let sandbox = log_waits_past_the_certificate(None).await;
     let work = Work::new();
     work.file("a.whl", "a");
-    sandbox
-        .faults(Service::RekorV1)
-        .fail_next(1, Fault::retry_after(503, 7));
     let mut cmd = sign(&sandbox, work.dir.path());
     cmd.args(["a.whl", "--json"]);
     let o = run(cmd).await;
@@ -135,17 +143,9 @@ async fn a_certificate_that_expires_while_the_log_waits_is_renewed_and_the_artif
 /// and the file verifies.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_provenance_whose_certificate_expires_while_the_log_waits_is_signed_again() {
-    use releasekit_sandbox::Fault;
-    let sandbox = Sandbox::builder()
-        .cert_validity(Duration::from_secs(6))
-        .start()
-        .await
-        .unwrap();
+    let sandbox = log_waits_past_the_certificate(Some(r#""kind":"dsse""#)).await;
     let work = Work::new();
     work.file("dist/a.whl", "a");
-    let rekor = sandbox.faults(Service::RekorV1);
-    rekor.only_bodies_containing(r#""kind":"dsse""#);
-    rekor.fail_next(1, Fault::retry_after(503, 7));
     let mut cmd = sign(&sandbox, work.dir.path());
     cmd.env("GITHUB_SERVER_URL", "https://github.com")
         .args(["--json", "--provenance", "dist"]);
@@ -154,7 +154,11 @@ async fn a_provenance_whose_certificate_expires_while_the_log_waits_is_signed_ag
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["provenance"]["status"], "signed", "{v:#}");
     assert_eq!(v["provenance"]["certificate"], 2, "{v:#}");
-    assert_eq!(rekor.pending(), 0, "the dsse entry was the one delayed");
+    assert_eq!(
+        sandbox.faults(Service::RekorV1).pending(),
+        0,
+        "the dsse entry was the one delayed"
+    );
 }
 
 /// A renewed certificate that ends before an artifact could be logged with
