@@ -4,12 +4,9 @@ use releasekit_sandbox::{Sandbox, Service};
 
 use crate::util::{code, run, sign, stderr, stdout, verify_bundle, Work};
 
-/// Certificates valid 3 s and services slow enough that one artifact takes
-/// about a second (its Rekor entry and timestamp are requested together): the run renews its key and certificate before one would
-/// expire mid-artifact, and every bundle still verifies (each entry's time
-/// lies inside its certificate's validity).
-#[tokio::test(flavor = "multi_thread")]
-async fn a_short_lived_certificate_is_renewed_transparently() {
+/// Certificates valid 3 s, services answering in 600 ms, and a sign
+/// `--json` of five artifacts one at a time: longer than a certificate lasts.
+async fn outliving_a_certificate() -> (Sandbox, Work, assert_cmd::Command) {
     let sandbox = Sandbox::builder()
         .cert_validity(Duration::from_secs(3))
         .latency(Duration::from_millis(600), Duration::ZERO)
@@ -24,6 +21,16 @@ async fn a_short_lived_certificate_is_renewed_transparently() {
     cmd.args([
         "a0.whl", "a1.whl", "a2.whl", "a3.whl", "a4.whl", "--jobs", "1", "--json",
     ]);
+    (sandbox, work, cmd)
+}
+
+/// Certificates valid 3 s and services slow enough that one artifact takes
+/// about a second (its Rekor entry and timestamp are requested together): the run renews its key and certificate before one would
+/// expire mid-artifact, and every bundle still verifies (each entry's time
+/// lies inside its certificate's validity).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_lived_certificate_is_renewed_transparently() {
+    let (sandbox, work, cmd) = outliving_a_certificate().await;
     let o = run(cmd).await;
     assert_eq!(code(&o), 0);
     let fulcio = sandbox.requests(Service::Fulcio).len();
@@ -168,22 +175,7 @@ async fn a_provenance_whose_certificate_expires_while_the_log_waits_is_signed_ag
 /// are not).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_renewed_certificate_too_short_to_use_is_not_counted() {
-    let sandbox = std::sync::Arc::new(
-        Sandbox::builder()
-            .cert_validity(Duration::from_secs(3))
-            .latency(Duration::from_millis(600), Duration::ZERO)
-            .start()
-            .await
-            .unwrap(),
-    );
-    let work = Work::new();
-    for i in 0..5 {
-        work.file(&format!("a{i}.whl"), format!("{i}"));
-    }
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.args([
-        "a0.whl", "a1.whl", "a2.whl", "a3.whl", "a4.whl", "--jobs", "1", "--json",
-    ]);
+    let (sandbox, _work, cmd) = outliving_a_certificate().await;
     let running = tokio::spawn(run(cmd));
     // Once the first certificate signs (its first log entry is asked for),
     // Fulcio's later certificates end as they are issued.
