@@ -174,13 +174,16 @@ impl Predicate {
         // Checked where it is read (`vocab::GitHubServer`).
         let server = server_url.ok_or(ProvenanceError::NoServerUrl)?.to_owned();
         let repository = claim("repository");
-        // provenance.ts: `workflow_ref` less the first `REPO/`, split at `@`:
-        // the path before the first, the ref after it (a ref may hold `@`).
+        // provenance.ts (@actions/attest 1.6 and later): the path is
+        // `workflow_ref` less the first `REPO/`, before its first `@`; the
+        // ref is the `ref` claim, not the rest of `workflow_ref` (a run from
+        // a ref-less commit has a `workflow_ref` that names another ref).
         let workflow_ref = claim("workflow_ref").replacen(&format!("{repository}/"), "", 1);
-        let (path, reference) = match workflow_ref.split_once('@') {
-            Some((path, reference)) => (path.to_owned(), reference.to_owned()),
-            None => (workflow_ref, String::new()),
-        };
+        let path = workflow_ref
+            .split_once('@')
+            .map_or(workflow_ref.as_str(), |(path, _)| path)
+            .to_owned();
+        let reference = claim("ref");
         Ok(Predicate {
             build_definition: BuildDefinition {
                 build_type: GITHUB_WORKFLOW_BUILD_TYPE.to_owned(),
@@ -342,8 +345,16 @@ mod tests {
     }"#;
 
     fn claims() -> StringClaims {
-        let all: std::collections::BTreeMap<String, serde_json::Value> =
+        claims_with(&[])
+    }
+
+    /// [`CLAIMS`] with some string claims set to other values.
+    fn claims_with(changes: &[(&str, &str)]) -> StringClaims {
+        let mut all: std::collections::BTreeMap<String, serde_json::Value> =
             serde_json::from_str(CLAIMS).unwrap();
+        for (name, value) in changes {
+            all.insert((*name).to_owned(), (*value).into());
+        }
         let strings: Vec<(String, String)> = all
             .into_iter()
             .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
@@ -359,7 +370,7 @@ mod tests {
 
     /// What provenance.ts's `buildSLSAProvenancePredicate` returns for
     /// [`CLAIMS`] with GITHUB_SERVER_URL=https://github.com, worked out from
-    /// its source by hand, field by field.
+    /// its source (actions/toolkit at 4b9afa4c) by hand, field by field.
     #[test]
     fn the_predicate_is_the_one_githubs_attest_action_writes() {
         let predicate = Predicate::github(ISSUER, &claims(), Some("https://github.com")).unwrap();
@@ -396,6 +407,28 @@ mod tests {
             }
         });
         assert_eq!(serde_json::to_value(&predicate).unwrap(), expected);
+    }
+
+    /// The workflow's ref is the `ref` claim, also where `workflow_ref`
+    /// names another (provenance.ts since actions/toolkit 0bc338ad).
+    #[test]
+    fn the_workflow_ref_is_the_ref_claim() {
+        let claims = claims_with(&[
+            (
+                "workflow_ref",
+                "octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main",
+            ),
+            ("ref", "refs/pull/7/merge"),
+        ]);
+        let predicate = Predicate::github(ISSUER, &claims, Some("https://github.com")).unwrap();
+        let json = serde_json::to_value(&predicate).unwrap();
+        let workflow = &json["buildDefinition"]["externalParameters"]["workflow"];
+        assert_eq!(workflow["ref"], "refs/pull/7/merge");
+        assert_eq!(workflow["path"], ".github/workflows/release.yml");
+        assert_eq!(
+            json["buildDefinition"]["resolvedDependencies"][0]["uri"],
+            "git+https://github.com/octo-org/octo-repo@refs/pull/7/merge"
+        );
     }
 
     #[test]
