@@ -385,6 +385,53 @@ async fn several_statements_in_one_file_and_a_hostile_line() {
     );
 }
 
+/// Lines that quote themselves at length in their errors (a payload type of
+/// 512 KiB of DEL, which each escape makes six bytes) cost each artifact's
+/// error a bounded few lines, not a copy of every line: the error names
+/// three and counts the rest, and the warnings, once per run, name each line,
+/// cut short.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_lines_are_quoted_short_in_each_artifacts_error() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1).args(["--provenance", "a.whl"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let good = std::fs::read_to_string(work.path("provenance.intoto.jsonl")).unwrap();
+    let mut hostile: Value = serde_json::from_str(good.trim_end()).unwrap();
+    hostile["dsseEnvelope"]["payloadType"] = "\u{7f}".repeat(512 * 1024).into();
+    let line = serde_json::to_string(&hostile).unwrap();
+    work.file("bad.intoto.jsonl", format!("{line}\n").repeat(8));
+    for name in ["b.whl", "c.whl", "d.whl"] {
+        work.file(name, name);
+    }
+    let o = verify(
+        &sandbox,
+        &work,
+        "bad.intoto.jsonl",
+        &["a.whl", "b.whl", "c.whl", "d.whl", "--json"],
+    )
+    .await;
+    assert_eq!(code(&o), 1);
+    let r = json(&o);
+    for artifact in r["artifacts"].as_array().unwrap() {
+        let error = artifact["error"].as_str().unwrap();
+        assert!(error.len() < 8 * 1024, "{} bytes", error.len());
+        assert!(error.contains("line 3: Not an attestation"), "{error}");
+        assert!(error.contains("5 more, named in the warnings"), "{error}");
+    }
+    let lines: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .filter(|w| w.contains("did not verify"))
+        .collect();
+    assert_eq!(lines.len(), 8);
+    assert!(lines.iter().all(|w| w.len() < 2 * 1024));
+}
+
 /// A file that cannot be provenance is a usage error naming it and the fix.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unusable_provenance_file_is_a_usage_error() {

@@ -690,7 +690,8 @@ pub(crate) fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle, Failure>
         bundle: path.to_owned(),
         detail,
     };
-    bundle_io::parse(bytes).map_err(|e| parse_err(e.to_string()))
+    // A parser's message can quote the hostile value it stopped at, whole.
+    bundle_io::parse(bytes).map_err(|e| parse_err(text::capped(&e.to_string(), 1_000)))
 }
 
 /// "logged at T, certificate valid from A to B" when a log entry's

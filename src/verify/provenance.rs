@@ -87,8 +87,17 @@ pub(crate) struct Line {
     pub(crate) source: PathBuf,
     /// 1-based.
     pub(crate) line: usize,
-    pub(crate) result: Result<VerifiedStatement, Failure>,
+    /// The statement, or why it failed, cut to [`LINE_FAILURE_CHARS`].
+    pub(crate) result: Result<VerifiedStatement, String>,
 }
+
+/// The most of a line's failure kept: an error can quote the hostile line
+/// it is about (megabytes), and every artifact's error repeats the lines'.
+const LINE_FAILURE_CHARS: usize = 1_000;
+
+/// How many lines' failures an artifact's error names; the run's warnings
+/// name every one.
+const FAILURES_NAMED: usize = 3;
 
 /// A statement that passed every check: only [`check_line`] makes one.
 #[derive(Debug, Clone)]
@@ -238,7 +247,8 @@ pub(crate) fn check_all(
         .map(|(line, bytes)| Line {
             source: source.to_owned(),
             line,
-            result: check_line(verifier, policy, predicate_type, source, &bytes),
+            result: check_line(verifier, policy, predicate_type, source, &bytes)
+                .map_err(|e| text::capped(&e.to_string(), LINE_FAILURE_CHARS)),
         })
         .collect();
     Checked {
@@ -289,6 +299,9 @@ pub(crate) fn check_line(
     })
 }
 
+/// How much of a value from the statement an error quotes.
+const QUOTED_CHARS: usize = 200;
+
 /// The in-toto statement a bundle's DSSE envelope carries, parsed as
 /// sigstore-verify parses it.
 pub(crate) fn statement_of(bundle: &Bundle) -> Result<Statement, Failure> {
@@ -300,11 +313,12 @@ pub(crate) fn statement_of(bundle: &Bundle) -> Result<Statement, Failure> {
     if envelope.payload_type != PAYLOAD_TYPE {
         return Err(Failure::NotAnAttestation(format!(
             "its DSSE payload type is `{}`, not {PAYLOAD_TYPE}",
-            text::line(&envelope.payload_type)
+            text::line(text::capped(&envelope.payload_type, QUOTED_CHARS))
         )));
     }
     let statement: Statement =
         serde_json::from_slice(envelope.payload.as_bytes()).map_err(|e| {
+            let e = text::capped(&e.to_string(), QUOTED_CHARS);
             Failure::NotAnAttestation(format!("its payload is not an in-toto statement ({e})"))
         })?;
     // v0.1 statements (older npm and slsa-github-generator provenance) name
@@ -312,7 +326,7 @@ pub(crate) fn statement_of(bundle: &Bundle) -> Result<Statement, Failure> {
     if statement.type_ != STATEMENT_V1 && statement.type_ != STATEMENT_V0_1 {
         return Err(Failure::NotAnAttestation(format!(
             "its statement type is `{}`, not {STATEMENT_V1}",
-            text::line(&statement.type_)
+            text::line(text::capped(&statement.type_, QUOTED_CHARS))
         )));
     }
     Ok(statement)
@@ -428,7 +442,7 @@ impl Checked {
                 files.push(f);
             }
         }
-        let failed: Vec<String> = self
+        let mut failures = self
             .unusable
             .iter()
             .cloned()
@@ -440,8 +454,12 @@ impl Checked {
                         format!("{} line {}: {e}", l.source.display(), l.line)
                     }
                 })
-            }))
-            .collect();
+            }));
+        let mut failed: Vec<String> = failures.by_ref().take(FAILURES_NAMED).collect();
+        let more = failures.count();
+        if more > 0 {
+            failed.push(format!("{more} more, named in the warnings"));
+        }
         let verified = self.statements.iter().filter(|l| l.result.is_ok()).count();
         Failure::NotInProvenance {
             file: if files.is_empty() {
