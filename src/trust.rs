@@ -186,6 +186,35 @@ pub struct Services {
     pub selection: Option<selection::Selection>,
 }
 
+/// The public Sigstore deployments, by the domain their services are
+/// under: a Fulcio there (its certificates go to a public CT log) or a
+/// Rekor there publishes what it is sent, whichever configuration named it.
+const PUBLIC_DEPLOYMENTS: [(&str, &str); 2] =
+    [("sigstore.dev", "public-good"), ("sigstage.dev", "staging")];
+
+impl Services {
+    /// The public deployment whose logs this instance's Fulcio or Rekor
+    /// write to, if either is one's (a TSA publishes nothing).
+    pub(crate) fn public_deployment(&self) -> Option<&'static str> {
+        std::iter::once(self.fulcio.as_str())
+            .chain(self.rekor.as_ref().map(|log| log.url.as_str()))
+            .find_map(public_deployment_of)
+    }
+}
+
+/// The public deployment a service URL's host belongs to.
+fn public_deployment_of(url: &str) -> Option<&'static str> {
+    let url = reqwest::Url::parse(url).ok()?;
+    let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+    PUBLIC_DEPLOYMENTS
+        .iter()
+        .find(|(domain, _)| {
+            host.strip_suffix(domain)
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+        })
+        .map(|(_, name)| *name)
+}
+
 /// A resolved instance: what to trust and where to send requests.
 #[derive(Debug, Clone)]
 pub(crate) struct Instance {
@@ -693,6 +722,46 @@ fn select_services(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Public-good's and staging's hosts, whatever their case or a final
+    /// dot, are public; a look-alike domain or a private host is not.
+    #[test]
+    fn public_deployments_are_known_by_their_domain() {
+        for (url, expected) in [
+            ("https://rekor.sigstore.dev", Some("public-good")),
+            ("https://log2025-1.rekor.sigstore.dev/", Some("public-good")),
+            ("https://FULCIO.SIGSTORE.DEV.", Some("public-good")),
+            ("https://fulcio.sigstage.dev", Some("staging")),
+            ("https://sigstore.dev.example.com", None),
+            ("https://notsigstore.dev", None),
+            ("https://fulcio.githubapp.com", None),
+            ("http://127.0.0.1:8080", None),
+            ("not a url", None),
+        ] {
+            assert_eq!(public_deployment_of(url), expected, "{url}");
+        }
+        let services = |fulcio: &str, rekor: Option<&str>| Services {
+            fulcio: fulcio.to_owned(),
+            rekor: rekor.map(|url| LogService {
+                url: url.to_owned(),
+                version: RekorVersion::V1,
+            }),
+            tsa: Some("https://timestamp.sigstore.dev/api/v1/timestamp".to_owned()),
+            selection: None,
+        };
+        assert_eq!(
+            services(
+                "https://fulcio.internal",
+                Some("https://rekor.sigstore.dev")
+            )
+            .public_deployment(),
+            Some("public-good")
+        );
+        assert_eq!(
+            services("https://fulcio.internal", None).public_deployment(),
+            None
+        );
+    }
 
     fn endpoint(url: &str, v: u32) -> serde_json::Value {
         serde_json::json!({"url": url, "majorApiVersion": v, "operator": "op", "validFor": {"start": "2020-01-01T00:00:00Z"}})

@@ -58,6 +58,40 @@ async fn private_repository_is_refused_before_fulcio() {
     assert!(!work.path("a.txt.sigstore.json").exists());
 }
 
+/// The same refusal for any configuration whose Fulcio or Rekor is a
+/// public deployment's (here the user's own trust config, with a service
+/// flag naming public-good's or staging's host): what is published depends
+/// on where it goes, not on how the instance was named. Regression: only
+/// `--instance public-good` and `staging` were refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_repository_is_refused_by_any_public_service() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.txt", "x");
+    let token = private_token(&sandbox, "private");
+    for (flag, url, instance) in [
+        ("--rekor-url", "https://rekor.sigstore.dev", "public-good"),
+        ("--fulcio-url", "https://fulcio.sigstage.dev", "staging"),
+    ] {
+        let mut cmd = bin(work.dir.path());
+        cmd.args(["sign", "a.txt", "--identity-token", &token])
+            .arg("--trust-config")
+            .arg(sandbox.trust_config_path())
+            .args([flag, url]);
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 2, "{flag}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("repository `octo-org/octo-repo` is private")
+                && err.contains(&format!("the {instance} Sigstore instance"))
+                && err.contains("Nothing was sent to Fulcio"),
+            "{err}"
+        );
+    }
+    assert_eq!(fulcio_requests(&sandbox), 0);
+    assert!(!work.path("a.txt.sigstore.json").exists());
+}
+
 /// `--allow-private-repository` opens the gate: the token reaches Fulcio.
 /// (The bundle cannot verify here, since the sandbox's Fulcio is not chained to
 /// public-good's root; that the request was made is the point.)

@@ -59,7 +59,7 @@ pub enum SignError {
     Http(#[source] reqwest::Error),
     #[error(transparent)]
     Session(#[from] SessionError),
-    #[error("the identity token says repository `{repository}` is {visibility}: signing with the {instance} Sigstore instance writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with GitHub's Sigstore instance, which keeps no public log (--instance github, action input `instance: github`; verify with --instance github), or with a private Sigstore instance (--trust-config, action input `trust-config`), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)")]
+    #[error("the identity token says repository `{repository}` is {visibility}: signing through the {instance} Sigstore instance's services writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with GitHub's Sigstore instance, which keeps no public log (--instance github, action input `instance: github`; verify with --instance github), or with a private Sigstore instance (--trust-config, action input `trust-config`), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)")]
     PrivateRepository {
         repository: String,
         visibility: String,
@@ -71,30 +71,39 @@ pub enum SignError {
 }
 
 /// Refuse to publish a private repository's name in a public log (see
-/// [`SignError::PrivateRepository`]). A ClientTrustConfig is the user's own
-/// instance; public-good and staging have public logs.
+/// [`SignError::PrivateRepository`]); `public` names the public deployment
+/// the run would write to, if any.
 fn check_repository_visibility(
     settings: &SignSettings,
     token: &crate::oidc::IdToken,
+    public: Option<&str>,
 ) -> Result<(), SignError> {
-    let public_instance = match &settings.instance.base {
-        BaseInstance::PublicGood => "public-good",
-        BaseInstance::Staging => "staging",
-        // GitHub's instance keeps no public log: that is what it is for.
-        BaseInstance::GitHub
-        | BaseInstance::TrustConfig(_)
-        | BaseInstance::Files { .. }
-        | BaseInstance::Tuf { .. } => return Ok(()),
+    let Some(instance) = public else {
+        return Ok(());
     };
     match token.identity().non_public_repository() {
         Some((repository, visibility)) if !settings.allow_private_repository => {
             Err(SignError::PrivateRepository {
                 repository: repository.to_owned(),
                 visibility: visibility.to_owned(),
-                instance: public_instance.to_owned(),
+                instance: instance.to_owned(),
             })
         }
         _ => Ok(()),
+    }
+}
+
+/// The public deployment an instance is by name: public-good and staging
+/// have public logs; GitHub's keeps none, and the others are the user's,
+/// whose services [`trust::Services::public_deployment`] looks at once known.
+fn public_by_name(base: &BaseInstance) -> Option<&'static str> {
+    match base {
+        BaseInstance::PublicGood => Some("public-good"),
+        BaseInstance::Staging => Some("staging"),
+        BaseInstance::GitHub
+        | BaseInstance::TrustConfig(_)
+        | BaseInstance::Files { .. }
+        | BaseInstance::Tuf { .. } => None,
     }
 }
 
@@ -269,8 +278,9 @@ pub async fn run(
         .observed_by(TokenObserver::new(move |t| observer.token(t)));
     let token = tokens.fetch().await.map_err(SessionError::from)?;
     // 3b. Before any Sigstore service sees it: a private repository's name
-    //     must not reach a public log by accident.
-    check_repository_visibility(settings, &token)?;
+    //     must not reach a public log by accident (by the instance's name
+    //     here, before a TUF refresh; by its services after it, in 4).
+    check_repository_visibility(settings, &token, public_by_name(&settings.instance.base))?;
     // 3c. Provenance is built from the token's claims: a token that lacks
     //     them is one clear error, before Fulcio sees anything.
     let predicate = match (&plan.provenance, &settings.provenance) {
@@ -284,6 +294,10 @@ pub async fn run(
 
     // 4. The instance, refreshed, and a verifier built once from its trusted root.
     let instance = trust::refresh(&settings.instance, offline, http.clone()).await?;
+    // Whatever named them (a signing config of public-good's, a mirror of
+    // its TUF repository, a URL flag), services of a public deployment
+    // publish what they are sent.
+    check_repository_visibility(settings, &token, instance.services.public_deployment())?;
     let verifier = Arc::new(
         CachingVerifier::new(&instance.trusted_root).map_err(|source| SignError::TrustedRoot {
             instance: instance.name.clone(),
