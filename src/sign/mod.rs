@@ -186,8 +186,8 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
 /// (a dry run reads neither).
 fn planned_statement(settings: &SignSettings, names: &[String]) -> serde_json::Value {
     use crate::provenance::{Predicate, REQUIRED_CLAIMS};
-    // `workflow_ref` is split into the workflow's path and ref: a placeholder
-    // of that shape keeps both visible.
+    // The workflow's path is cut out of `workflow_ref`: a placeholder of its
+    // shape keeps it visible.
     let placeholders: Vec<(&str, String)> = REQUIRED_CLAIMS
         .iter()
         .map(|c| match *c {
