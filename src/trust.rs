@@ -309,6 +309,8 @@ pub enum TrustError {
     NoLogWithoutTsa { instance: String },
     #[error("{instance}: the signing config lists no transparency log, but the trusted root lists logs, so a verifier of this instance requires a log entry; fix: add rekorTlogUrls to the signing config, or pass --rekor-url")]
     NoLogButRequired { instance: String },
+    #[error("{instance}'s trusted root lists no transparency log, so an entry in {url} could not be verified; fix: drop --rekor-url (the instance signs with RFC 3161 timestamps alone), or pass a trust config whose trusted root lists that log")]
+    LogNotInRoot { instance: String, url: String },
     #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); there is no embedded snapshot of it; fix: check the network and the repository; to verify, pass --offline to use the verified cache of an earlier refresh, or --trusted-root with a trusted root you trust")]
     TufRefresh { url: String, reason: String },
     #[error("cannot refresh the {instance} trust material through TUF ({reason}); fix: check the network, or pass --offline to verify with the embedded snapshot, or --trusted-root with a trusted root you trust")]
@@ -397,6 +399,16 @@ pub(crate) async fn load(
     // Our own self-verification would refuse every bundle: say why up front.
     if services.rekor.is_none() && Requirements::of(&m.trusted_root).log_entry {
         return Err(TrustError::NoLogButRequired { instance: m.name });
+    }
+    // The other way round: with no log's key to check it by, an entry would
+    // ride in every bundle unverified, and be public for nothing.
+    if let Some(log) = &services.rekor {
+        if !Requirements::of(&m.trusted_root).log_entry {
+            return Err(TrustError::LogNotInRoot {
+                instance: m.name,
+                url: log.url.clone(),
+            });
+        }
     }
     Ok(Instance {
         name: m.name,
@@ -1050,6 +1062,19 @@ mod tests {
         .await
         .unwrap_err();
         assert!(matches!(e, TrustError::MissingRekorVersion { .. }), "{e}");
+        // Nor is a log its trusted root could not verify an entry of.
+        let e = load(
+            &InstanceSettings {
+                rekor_url: Some("https://rekor.example.com".into()),
+                rekor_version: Some(RekorVersion::V1),
+                ..s.clone()
+            },
+            Refresh::Offline,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, TrustError::LogNotInRoot { .. }), "{e}");
+        assert!(e.to_string().contains("https://rekor.example.com"), "{e}");
         assert_eq!(
             i.services.tsa.as_deref(),
             Some("https://timestamp.githubapp.com/api/v1/timestamp")
