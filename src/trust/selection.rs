@@ -208,7 +208,7 @@ pub enum SelectError {
         source_name: String,
         field: &'static str,
     },
-    #[error("{source_name}: signingConfig.{field} asks for EXACT {count} services, but {available} usable operator(s) are listed in {list}; fix: set a count between 1 and {available}, or use ANY")]
+    #[error("{source_name}: signingConfig.{field} asks for EXACT {count} services, but {available} usable operator(s) are listed in {list}; fix: {}", exact_count_fix(*count, *available, list))]
     ExactCount {
         source_name: String,
         field: &'static str,
@@ -216,6 +216,17 @@ pub enum SelectError {
         count: u32,
         available: usize,
     },
+}
+
+/// The fix for an EXACT count the listed operators cannot meet.
+fn exact_count_fix(count: u32, available: usize, list: &str) -> String {
+    match (count, available) {
+        (0, _) => "set a count of at least 1, or use ANY".to_owned(),
+        (_, 0) => format!("list at least {count} usable service(s) in {list}, or use ANY"),
+        _ => format!(
+            "set a count between 1 and {available}, or list more operators in {list}, or use ANY"
+        ),
+    }
 }
 
 /// Choose the services of `config` at `now`, speaking `supported`. `source`
@@ -430,7 +441,12 @@ fn choose(
         }
         ranked.push(Chosen {
             index,
-            url: e.url.trim_end_matches('/').to_owned(),
+            // A base URL loses a final `/` (paths are joined to it); a TSA's
+            // is its endpoint, used exactly as listed, as `--tsa-url` is.
+            url: match kind {
+                Kind::Tsa => e.url.clone(),
+                _ => e.url.trim_end_matches('/').to_owned(),
+            },
             major_api_version: e.major_api_version,
             operator,
         });
@@ -674,6 +690,41 @@ mod tests {
                 "{msg}"
             );
         }
+    }
+
+    /// EXACT over an empty list asks for services to be listed, not for a
+    /// count "between 1 and 0".
+    #[test]
+    fn exact_over_nothing_says_to_list_services() {
+        let e = tlogs(vec![], json!({"selector": "EXACT", "count": 1})).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("fix: list at least 1 usable service(s) in rekorTlogUrls"),
+            "{msg}"
+        );
+        assert!(!msg.contains("between 1 and 0"), "{msg}");
+    }
+
+    /// A TSA is listed by its endpoint, which is used exactly (a final `/`
+    /// may be what its server routes); base URLs lose theirs.
+    #[test]
+    fn a_tsa_endpoint_is_kept_exactly() {
+        let s = select(
+            &config(
+                vec![entry("https://rekor.example/", 1, OLD, None, "r")],
+                json!({"selector": "ANY"}),
+                vec![entry("https://tsa.example/timestamp/", 1, OLD, None, "t")],
+                json!({"selector": "ANY"}),
+            ),
+            now(),
+            SUPPORTED,
+            None,
+            Replaced::default(),
+            "cfg.json",
+        )
+        .unwrap();
+        assert_eq!(urls(&s.tlogs), ["https://rekor.example"]);
+        assert_eq!(urls(&s.tsas), ["https://tsa.example/timestamp/"]);
     }
 
     #[test]
