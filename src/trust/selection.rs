@@ -536,15 +536,25 @@ mod tests {
         .unwrap()
     }
 
-    fn tlogs(entries: Vec<Value>, selector: Value) -> Result<Selection, SelectError> {
+    /// `config`'s selection now, with no flag replacing an entry.
+    fn selected(config: &SigningConfig) -> Result<Selection, SelectError> {
         select(
-            &config(entries, selector, vec![], json!({"selector": "ANY"})),
+            config,
             now(),
             SUPPORTED,
             None,
             Replaced::default(),
             "cfg.json",
         )
+    }
+
+    fn tlogs(entries: Vec<Value>, selector: Value) -> Result<Selection, SelectError> {
+        selected(&config(
+            entries,
+            selector,
+            vec![],
+            json!({"selector": "ANY"}),
+        ))
     }
 
     fn aside(index: usize, why: SetAside) -> NotChosen {
@@ -709,19 +719,12 @@ mod tests {
     /// may be what its server routes); base URLs lose theirs.
     #[test]
     fn a_tsa_endpoint_is_kept_exactly() {
-        let s = select(
-            &config(
-                vec![entry("https://rekor.example/", 1, OLD, None, "r")],
-                json!({"selector": "ANY"}),
-                vec![entry("https://tsa.example/timestamp/", 1, OLD, None, "t")],
-                json!({"selector": "ANY"}),
-            ),
-            now(),
-            SUPPORTED,
-            None,
-            Replaced::default(),
-            "cfg.json",
-        )
+        let s = selected(&config(
+            vec![entry("https://rekor.example/", 1, OLD, None, "r")],
+            json!({"selector": "ANY"}),
+            vec![entry("https://tsa.example/timestamp/", 1, OLD, None, "t")],
+            json!({"selector": "ANY"}),
+        ))
         .unwrap();
         assert_eq!(urls(&s.tlogs), ["https://rekor.example"]);
         assert_eq!(urls(&s.tsas), ["https://tsa.example/timestamp/"]);
@@ -804,22 +807,15 @@ mod tests {
 
     #[test]
     fn tsa_config_is_honoured() {
-        let s = select(
-            &config(
-                vec![],
-                json!({}),
-                vec![
-                    entry("https://t1", 1, OLD, None, "a"),
-                    entry("https://t2", 1, OLD, None, "b"),
-                ],
-                json!({"selector": "ALL"}),
-            ),
-            now(),
-            SUPPORTED,
-            None,
-            Replaced::default(),
-            "cfg.json",
-        )
+        let s = selected(&config(
+            vec![],
+            json!({}),
+            vec![
+                entry("https://t1", 1, OLD, None, "a"),
+                entry("https://t2", 1, OLD, None, "b"),
+            ],
+            json!({"selector": "ALL"}),
+        ))
         .unwrap();
         assert_eq!(urls(&s.tsas), ["https://t1", "https://t2"]);
     }
