@@ -309,7 +309,7 @@ pub enum TrustError {
     NoLogWithoutTsa { instance: String },
     #[error("{instance}: the signing config lists no transparency log, but the trusted root lists logs, so a verifier of this instance requires a log entry; fix: add rekorTlogUrls to the signing config, or pass --rekor-url")]
     NoLogButRequired { instance: String },
-    #[error("{instance}'s trusted root lists no transparency log, so an entry in {url} could not be verified; fix: drop --rekor-url (the instance signs with RFC 3161 timestamps alone), or pass a trust config whose trusted root lists that log")]
+    #[error("{instance}'s trusted root lists no transparency log, so an entry in {url} could not be verified; fix: pass a trusted root that lists that log, or sign without it (drop --rekor-url, or the signing config's rekorTlogUrls; the bundles then rest on RFC 3161 timestamps, from the instance's TSA)")]
     LogNotInRoot { instance: String, url: String },
     #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); there is no embedded snapshot of it; fix: check the network and the repository; to verify, pass --offline to use the verified cache of an earlier refresh, or --trusted-root with a trusted root you trust")]
     TufRefresh { url: String, reason: String },
@@ -1074,7 +1074,13 @@ mod tests {
         .await
         .unwrap_err();
         assert!(matches!(e, TrustError::LogNotInRoot { .. }), "{e}");
-        assert!(e.to_string().contains("https://rekor.example.com"), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("https://rekor.example.com"), "{msg}");
+        // The log may come from the flag or from the signing config.
+        assert!(
+            msg.contains("drop --rekor-url, or the signing config's rekorTlogUrls"),
+            "{msg}"
+        );
         assert_eq!(
             i.services.tsa.as_deref(),
             Some("https://timestamp.githubapp.com/api/v1/timestamp")

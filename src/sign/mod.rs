@@ -59,7 +59,7 @@ pub enum SignError {
     Http(#[source] reqwest::Error),
     #[error(transparent)]
     Session(#[from] SessionError),
-    #[error("the identity token says repository `{repository}` is {visibility}: signing through the {instance} Sigstore instance's services writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with GitHub's Sigstore instance, which keeps no public log (--instance github, action input `instance: github`; verify with --instance github), or with a private Sigstore instance (--trust-config, action input `trust-config`), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)")]
+    #[error("the identity token says repository `{repository}` is {visibility}: signing with the {instance} Sigstore instance, or with any of its services, writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with GitHub's Sigstore instance, which keeps no public log (--instance github, action input `instance: github`; verify with --instance github), or with a private Sigstore instance whose services are all your own (--trust-config, action input `trust-config`, with no URL flag naming a public service), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)")]
     PrivateRepository {
         repository: String,
         visibility: String,

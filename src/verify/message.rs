@@ -270,7 +270,9 @@ mod tests {
 
     /// The text accepted early is one sigstore-rekor parses to the same
     /// digest, signature and certificate, so the early accept and the parse
-    /// agree; and a body that differs anywhere is not accepted early.
+    /// agree; and it depends on each of the three (another digest, signature
+    /// or certificate gives another text, which the early accept, a
+    /// comparison of whole bodies, does not take for this one).
     #[test]
     fn the_text_accepted_early_parses_to_what_it_records() {
         let (_, digest, signature, pem) = real_entry();
