@@ -16,7 +16,7 @@ use sigstore_types::{EntryUuid, KindVersion, Sha256Hash, TransparencyLogEntry};
 use sigstore_verify::{IdentityMatcher, VerificationPolicy};
 
 use super::clients::{self, ServiceError};
-use super::session::{Session, SessionError};
+use super::session::{Credential, Session, SessionError};
 use super::Progress;
 use crate::bundle_io::{self, BundleIoError};
 use crate::digest;
@@ -212,38 +212,27 @@ async fn sign(
     let (digest, size) = hash(ctx, planned).await?;
     hashed(digest);
 
-    // 2-4, once more at most: the margin a credential is handed out with
-    // covers a log's usual latency, not a service that asks to come back
-    // later (Retry-After) past it. Evidence timed after the certificate
-    // ended (the log's integrated time, the TSA's time) can never verify:
-    // the artifact is signed again with a renewed credential.
-    let mut again = true;
-    let (credential, signature, entry, timestamp) = loop {
-        // 2. The run's credential, renewed if it would expire before this entry is logged.
-        let credential = ctx.session.credential().await?;
+    // 2. The run's credential, renewed if it would expire before this entry is logged.
+    // 3+4. Transparency log entry and RFC 3161 timestamp (when the instance has a
+    //      TSA), at the same time: both depend only on the signature, and with one
+    //      certificate per run they are the whole per-artifact round-trip cost.
+    let Evidence {
+        credential,
+        signed: signature,
+        entry,
+        timestamp,
+    } = within_validity(ctx, &planned.path, |credential| async move {
         let signature = credential
             .key()
             .sign_digest(&digest)
             .map_err(ArtifactError::Sign)?;
-
-        // 3+4. Transparency log entry and RFC 3161 timestamp (when the instance has a
-        //      TSA), at the same time: both depend only on the signature, and with one
-        //      certificate per run they are the whole per-artifact round-trip cost.
         let (entry, timestamp) = tokio::join!(
             log_entry(ctx, &digest, &signature, credential.certificate()),
             timestamp(ctx, &signature)
         );
-        if again && evidence_after(&entry, &timestamp, credential.not_after) {
-            again = false;
-            tracing::info!(
-                artifact = %planned.path.display(),
-                not_after = %credential.not_after,
-                "the certificate ended while the artifact was being logged: signing it again with a new one"
-            );
-            continue;
-        }
-        break (credential, signature, entry, timestamp);
-    };
+        Ok((signature, entry, timestamp))
+    })
+    .await?;
     let entry = entry?;
     if let Some(entry) = &entry {
         check_entry(entry, &digest, &signature, &ctx.log_url)?;
@@ -284,12 +273,61 @@ async fn sign(
     })
 }
 
+/// A log entry as answered (none from an instance without a log).
+pub(super) type EntryAnswer = Result<Option<TransparencyLogEntry>, ArtifactError>;
+/// An RFC 3161 timestamp as answered (none from an instance without a TSA).
+pub(super) type TimestampAnswer = Result<Option<sigstore_types::TimestampToken>, ArtifactError>;
+
+/// What was signed with which credential, and the evidence answered for it.
+pub(super) struct Evidence<T> {
+    pub credential: Arc<Credential>,
+    pub signed: T,
+    pub entry: EntryAnswer,
+    pub timestamp: TimestampAnswer,
+}
+
+/// Sign with the run's credential and gather the evidence (`attempt`), once
+/// more at most: the margin a credential is handed out with covers a log's
+/// usual latency, not a service that asks to come back later (Retry-After)
+/// past it. Evidence timed after the certificate ended (the log's
+/// integrated time, the TSA's time) can never verify: `what` (an artifact,
+/// the provenance) is signed again with a renewed credential.
+pub(super) async fn within_validity<T, A>(
+    ctx: &Context,
+    what: &std::path::Path,
+    mut attempt: impl FnMut(Arc<Credential>) -> A,
+) -> Result<Evidence<T>, ArtifactError>
+where
+    A: std::future::Future<Output = Result<(T, EntryAnswer, TimestampAnswer), ArtifactError>>,
+{
+    let mut again = true;
+    loop {
+        let credential = ctx.session.credential().await?;
+        let (signed, entry, timestamp) = attempt(credential.clone()).await?;
+        if again && evidence_after(&entry, &timestamp, credential.not_after) {
+            again = false;
+            tracing::info!(
+                path = %what.display(),
+                not_after = %credential.not_after,
+                "the certificate ended while the signature was being logged: signing again with a new one"
+            );
+            continue;
+        }
+        return Ok(Evidence {
+            credential,
+            signed,
+            entry,
+            timestamp,
+        });
+    }
+}
+
 /// Whether the evidence that came back is timed after `not_after`: the log
 /// entry's integrated time (Rekor v1) or the timestamp's time, whichever
 /// is there. Failed exchanges are not judged here.
-pub(super) fn evidence_after(
-    entry: &Result<Option<TransparencyLogEntry>, ArtifactError>,
-    timestamp: &Result<Option<sigstore_types::TimestampToken>, ArtifactError>,
+fn evidence_after(
+    entry: &EntryAnswer,
+    timestamp: &TimestampAnswer,
     not_after: jiff::Timestamp,
 ) -> bool {
     let (Ok(entry), Ok(timestamp)) = (entry, timestamp) else {
@@ -340,7 +378,7 @@ pub(super) async fn timestamp(
 /// blocking thread.
 async fn verify_and_write(
     ctx: &Context,
-    credential: Arc<super::session::Credential>,
+    credential: Arc<Credential>,
     digest: Sha256Hash,
     planned: &PlannedArtifact,
     json: Vec<u8>,
@@ -383,7 +421,7 @@ pub(super) fn joined<T>(
 /// runtime's threads.
 pub(super) fn self_verify(
     verifier: &crate::verify::cache::CachingVerifier,
-    credential: &super::session::Credential,
+    credential: &Credential,
     digest: Sha256Hash,
     json: &[u8],
 ) -> Result<(), ArtifactError> {

@@ -85,17 +85,15 @@ pub async fn prepare(
         path: path.to_owned(),
         source,
     };
-    // 1-2, once more at most, as an artifact's: evidence timed after the
-    // certificate ended can never verify, so it is signed again with a
-    // renewed one.
-    let mut again = true;
-    let (credential, envelope, entry, timestamp) = loop {
-        // 1. The envelope: the statement's JSON, signed over its PAE.
-        let credential = ctx
-            .session
-            .credential()
-            .await
-            .map_err(|e| signing(e.into()))?;
+    // 1. The envelope: the statement's JSON, signed over its PAE.
+    // 2. Log entry and timestamp, at the same time (both need only the signature).
+    //    Both once more at most, as an artifact's ([`artifact::within_validity`]).
+    let artifact::Evidence {
+        credential,
+        signed: envelope,
+        entry,
+        timestamp,
+    } = artifact::within_validity(ctx, path, |credential| async move {
         let unsigned = DsseEnvelope::new(
             PAYLOAD_TYPE.to_owned(),
             PayloadBytes::new(crate::provenance::payload(statement)),
@@ -108,24 +106,20 @@ pub async fn prepare(
         let signature = credential
             .key()
             .sign_digest(&pae_digest)
-            .map_err(|e| signing(ArtifactError::Sign(e)))?;
+            .map_err(ArtifactError::Sign)?;
         let envelope = DsseEnvelope::new(
             unsigned.payload_type,
             unsigned.payload,
             DsseSignature::new(signature.clone(), KeyId::default()),
         );
-
-        // 2. Log entry and timestamp, at the same time (both need only the signature).
         let (entry, timestamp) = tokio::join!(
             log_entry(ctx, &envelope, &pae_digest, credential.certificate()),
             artifact::timestamp(ctx, &signature)
         );
-        if again && artifact::evidence_after(&entry, &timestamp, credential.not_after) {
-            again = false;
-            continue;
-        }
-        break (credential, envelope, entry, timestamp);
-    };
+        Ok((envelope, entry, timestamp))
+    })
+    .await
+    .map_err(signing)?;
     let entry = entry.map_err(signing)?;
     if let Some(entry) = &entry {
         artifact::check_proof(entry, &ctx.log_url).map_err(signing)?;
