@@ -86,6 +86,10 @@ pub fn url_queries_hidden(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// How much of a message from outside (a server's, a parser's quoting the
+/// value it stopped at) an error or a log keeps.
+pub(crate) const MESSAGE_CHARS: usize = 1_000;
+
 /// At most `max` characters of `s`, with `…` after a cut: for text from
 /// outside (a server's message) that is shown in a line, a log or a
 /// summary, which a message of megabytes would flood.

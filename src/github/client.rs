@@ -182,7 +182,7 @@ impl Releases {
         };
         if https(&self.api) && !https(url) {
             return Err(ApiFailure::InsecureUrl {
-                url: text::capped(&text::url_queries_hidden(url), MESSAGE_CHARS),
+                url: text::capped(&text::url_queries_hidden(url), text::MESSAGE_CHARS),
             });
         }
         Ok(url)
@@ -201,7 +201,7 @@ impl Releases {
             http::HeaderValue::from_static("application/octet-stream"),
         );
         let mut url: http::Uri = asset_url.parse().map_err(|_| {
-            let shown = text::capped(asset_url, MESSAGE_CHARS);
+            let shown = text::capped(asset_url, text::MESSAGE_CHARS);
             ApiFailure::Decode(format!("{shown:?} is not a URL"))
         })?;
         let mut response = self
@@ -463,16 +463,13 @@ fn redirect_target(
 /// hundred bytes, a proxy's error page a few KiB; the rest is not read.
 const ERROR_BODY_BYTES: usize = 16 << 10;
 
-/// How much of a server's error message is kept for errors and logs.
-const MESSAGE_CHARS: usize = 1000;
-
 /// How large a JSON answer may be: a page of 100 releases, each with up
 /// to 125,000 characters of notes, is about 13 MB.
 const JSON_BODY_BYTES: usize = 32 << 20;
 
 /// The response if it succeeded (its body not read), else its status
 /// classified for retrying, with at most [`ERROR_BODY_BYTES`] of its body
-/// read and at most [`MESSAGE_CHARS`] of its message kept: an error page of
+/// read and at most [`text::MESSAGE_CHARS`] of its message kept: an error page of
 /// any size costs neither memory nor a step summary.
 pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> {
     if response.status().is_success() {
@@ -504,7 +501,7 @@ pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> 
     if status == 422 && names_taken(errors) {
         let message = parsed.and_then(|b| b.message).unwrap_or_default();
         return Err(ApiFailure::NameTaken {
-            message: text::capped(&message, MESSAGE_CHARS),
+            message: text::capped(&message, text::MESSAGE_CHARS),
         });
     }
     let message = match parsed.and_then(|b| b.message) {
@@ -522,7 +519,7 @@ pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> 
             }
         }
     };
-    let message = text::capped(&message, MESSAGE_CHARS);
+    let message = text::capped(&message, text::MESSAGE_CHARS);
     let headers = parts.headers;
     // Seconds or an HTTP-date, by the one rule every service shares.
     let retry_after = net::retry_after(&headers);
@@ -620,7 +617,7 @@ pub(super) async fn decoded<T: octocrab::FromResponse>(
         .boxed();
     T::from_response(http::Response::from_parts(parts, whole))
         .await
-        .map_err(|e| ApiFailure::Decode(text::capped(&e.to_string(), MESSAGE_CHARS)))
+        .map_err(|e| ApiFailure::Decode(text::capped(&e.to_string(), text::MESSAGE_CHARS)))
 }
 
 /// Whether a 422's `errors` say a name is taken (`"code": "already_exists"`,

@@ -691,7 +691,8 @@ pub(crate) fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle, Failure>
         detail,
     };
     // A parser's message can quote the hostile value it stopped at, whole.
-    bundle_io::parse(bytes).map_err(|e| parse_err(text::capped(&e.to_string(), 1_000)))
+    bundle_io::parse(bytes)
+        .map_err(|e| parse_err(text::capped(&e.to_string(), text::MESSAGE_CHARS)))
 }
 
 /// "logged at T, certificate valid from A to B" when a log entry's

@@ -87,13 +87,11 @@ pub(crate) struct Line {
     pub(crate) source: PathBuf,
     /// 1-based.
     pub(crate) line: usize,
-    /// The statement, or why it failed, cut to [`LINE_FAILURE_CHARS`].
+    /// The statement, or why it failed, cut to [`text::MESSAGE_CHARS`]: an
+    /// error can quote the hostile line it is about (megabytes), and every
+    /// artifact's error repeats the lines'.
     pub(crate) result: Result<VerifiedStatement, String>,
 }
-
-/// The most of a line's failure kept: an error can quote the hostile line
-/// it is about (megabytes), and every artifact's error repeats the lines'.
-const LINE_FAILURE_CHARS: usize = 1_000;
 
 /// How many lines' failures an artifact's error names; the run's warnings
 /// name every one.
@@ -248,7 +246,7 @@ pub(crate) fn check_all(
             source: source.to_owned(),
             line,
             result: check_line(verifier, policy, predicate_type, source, &bytes)
-                .map_err(|e| text::capped(&e.to_string(), LINE_FAILURE_CHARS)),
+                .map_err(|e| text::capped(&e.to_string(), text::MESSAGE_CHARS)),
         })
         .collect();
     Checked {
