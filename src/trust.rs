@@ -202,6 +202,27 @@ impl Services {
     }
 }
 
+impl BaseInstance {
+    /// The public deployment this instance is by its name alone, before its
+    /// services are known: public-good and staging. GitHub's keeps no public
+    /// log; the others are the user's, whose services
+    /// [`Services::public_deployment`] judges once resolved.
+    pub(crate) fn public_deployment(&self) -> Option<&'static str> {
+        let domain = match self {
+            BaseInstance::PublicGood => "sigstore.dev",
+            BaseInstance::Staging => "sigstage.dev",
+            BaseInstance::GitHub
+            | BaseInstance::TrustConfig(_)
+            | BaseInstance::Files { .. }
+            | BaseInstance::Tuf { .. } => return None,
+        };
+        PUBLIC_DEPLOYMENTS
+            .iter()
+            .find(|(d, _)| *d == domain)
+            .map(|(_, name)| *name)
+    }
+}
+
 /// The public deployment a service URL's host belongs to.
 fn public_deployment_of(url: &str) -> Option<&'static str> {
     let url = reqwest::Url::parse(url).ok()?;
@@ -396,19 +417,18 @@ pub(crate) async fn load(
 ) -> Result<Instance, TrustError> {
     let m = material(&settings.base, refresh).await?;
     let services = select_services(settings, &m.signing_config, &m.name)?;
-    // Our own self-verification would refuse every bundle: say why up front.
-    if services.rekor.is_none() && Requirements::of(&m.trusted_root).log_entry {
-        return Err(TrustError::NoLogButRequired { instance: m.name });
-    }
-    // The other way round: with no log's key to check it by, an entry would
-    // ride in every bundle unverified, and be public for nothing.
-    if let Some(log) = &services.rekor {
-        if !Requirements::of(&m.trusted_root).log_entry {
+    match (&services.rekor, Requirements::of(&m.trusted_root).log_entry) {
+        // Our own self-verification would refuse every bundle: say why up front.
+        (None, true) => return Err(TrustError::NoLogButRequired { instance: m.name }),
+        // The other way round: with no log's key to check it by, an entry
+        // would ride in every bundle unverified, and be public for nothing.
+        (Some(log), false) => {
             return Err(TrustError::LogNotInRoot {
                 instance: m.name,
                 url: log.url.clone(),
-            });
+            })
         }
+        _ => {}
     }
     Ok(Instance {
         name: m.name,
@@ -773,6 +793,13 @@ mod tests {
             services("https://fulcio.internal", None).public_deployment(),
             None
         );
+        // By name, before the services are known.
+        assert_eq!(
+            BaseInstance::PublicGood.public_deployment(),
+            Some("public-good")
+        );
+        assert_eq!(BaseInstance::Staging.public_deployment(), Some("staging"));
+        assert_eq!(BaseInstance::GitHub.public_deployment(), None);
     }
 
     fn endpoint(url: &str, v: u32) -> serde_json::Value {

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use crate::net::{self, RetryPolicy};
 use crate::oidc::{Secret, TokenObserver, TokenSource};
 use crate::plan::Plan;
-use crate::trust::BaseInstance;
 use crate::trust::{self, Instance, Refresh, TrustError};
 use crate::verify::cache::CachingVerifier;
 use crate::verify::policy::Policy;
@@ -90,20 +89,6 @@ fn check_repository_visibility(
             })
         }
         _ => Ok(()),
-    }
-}
-
-/// The public deployment an instance is by name: public-good and staging
-/// have public logs; GitHub's keeps none, and the others are the user's,
-/// whose services [`trust::Services::public_deployment`] looks at once known.
-fn public_by_name(base: &BaseInstance) -> Option<&'static str> {
-    match base {
-        BaseInstance::PublicGood => Some("public-good"),
-        BaseInstance::Staging => Some("staging"),
-        BaseInstance::GitHub
-        | BaseInstance::TrustConfig(_)
-        | BaseInstance::Files { .. }
-        | BaseInstance::Tuf { .. } => None,
     }
 }
 
@@ -280,7 +265,7 @@ pub async fn run(
     // 3b. Before any Sigstore service sees it: a private repository's name
     //     must not reach a public log by accident (by the instance's name
     //     here, before a TUF refresh; by its services after it, in 4).
-    check_repository_visibility(settings, &token, public_by_name(&settings.instance.base))?;
+    check_repository_visibility(settings, &token, settings.instance.base.public_deployment())?;
     // 3c. Provenance is built from the token's claims: a token that lacks
     //     them is one clear error, before Fulcio sees anything.
     let predicate = match (&plan.provenance, &settings.provenance) {
