@@ -419,7 +419,7 @@ impl CachingVerifier {
         )
         .ok();
         let pem = super::message::logged_pem(leaf);
-        let pem_base64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &pem);
+        let pem_base64 = super::message::logged_pem_base64(&pem);
         checked.insert(
             leaf.to_vec(),
             Arc::new(Checked {

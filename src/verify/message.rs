@@ -196,6 +196,11 @@ fn logs_this(
                 .is_ok_and(|c| c.as_bytes() == signer.der))
 }
 
+/// `pem` ([`logged_pem`]) as a logged body holds it: standard base64.
+pub(super) fn logged_pem_base64(pem: &str) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pem)
+}
+
 /// The body Rekor v1 writes for a `hashedrekord` v0.0.1 entry of this
 /// digest, signature and certificate: its RFC 8785 canonical JSON, as
 /// public-good's Rekor writes it. A logged body that is exactly this text
@@ -252,16 +257,12 @@ mod tests {
         (entry, digest, message.signature.clone(), pem)
     }
 
-    fn base64(bytes: &[u8]) -> String {
-        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
-    }
-
     /// Public-good Rekor's body for a hashedrekord entry is the text
     /// [`as_rekor_writes`] expects, so real bundles take the early accept.
     #[test]
     fn a_real_logged_body_is_the_text_rekor_writes() {
         let (entry, digest, signature, pem) = real_entry();
-        let expected = as_rekor_writes(&digest, &signature, &base64(pem.as_bytes()));
+        let expected = as_rekor_writes(&digest, &signature, &logged_pem_base64(&pem));
         assert_eq!(
             std::str::from_utf8(entry.canonicalized_body.as_bytes()).unwrap(),
             expected
@@ -276,7 +277,7 @@ mod tests {
     #[test]
     fn the_text_accepted_early_parses_to_what_it_records() {
         let (_, digest, signature, pem) = real_entry();
-        let text = as_rekor_writes(&digest, &signature, &base64(pem.as_bytes()));
+        let text = as_rekor_writes(&digest, &signature, &logged_pem_base64(&pem));
         let body = sigstore_types::CanonicalizedBody::new(text.clone().into_bytes());
         let Ok(RekorEntryBody::HashedRekordV001(parsed)) =
             RekorEntryBody::parse(&body, KindVersion::HashedRekordV001)
@@ -296,9 +297,9 @@ mod tests {
         let other_digest = Sha256Hash::try_from(&[7_u8; 32][..]).unwrap();
         let other_signature = SignatureBytes::from_bytes(b"another signature");
         for different in [
-            as_rekor_writes(&other_digest, &signature, &base64(pem.as_bytes())),
-            as_rekor_writes(&digest, &other_signature, &base64(pem.as_bytes())),
-            as_rekor_writes(&digest, &signature, &base64(b"another PEM")),
+            as_rekor_writes(&other_digest, &signature, &logged_pem_base64(&pem)),
+            as_rekor_writes(&digest, &other_signature, &logged_pem_base64(&pem)),
+            as_rekor_writes(&digest, &signature, &logged_pem_base64("another PEM")),
         ] {
             assert_ne!(different, text);
         }
