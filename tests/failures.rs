@@ -144,9 +144,86 @@ async fn a_bundle_that_does_not_verify_is_never_written() {
     assert_eq!(code(&o), 1);
     assert_eq!(work.listing(), ["a.whl"]);
     assert!(
-        stdout(&o).contains("does not verify against the instance's trusted root"),
+        stdout(&o).contains("which the instance's trusted root does not list"),
         "{}",
         stdout(&o)
+    );
+}
+
+/// A log the trusted root does not list, with several artifacts: once the
+/// first entry comes back under a log ID the root lacks, no more artifacts
+/// are sent to the log (every one would fail alike, after its signature and
+/// the certificate's identity were logged for good), and the provenance is
+/// not signed either. Regression: every artifact was logged, then refused at
+/// its self-verification, and the provenance after them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_the_root_does_not_list_stops_the_run() {
+    untrusted_log_stops_the_run(false).await;
+    untrusted_log_stops_the_run(true).await;
+}
+
+async fn untrusted_log_stops_the_run(v2: bool) {
+    let signer = Sandbox::start().await.unwrap();
+    let other = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let names = ["a.whl", "b.whl", "c.whl", "d.whl"];
+    for n in names {
+        work.file(n, n);
+    }
+    let (config, service, url) = if v2 {
+        (
+            signer.trust_config_v2_path(),
+            Service::RekorV2,
+            other.urls().rekor_v2.clone(),
+        )
+    } else {
+        (
+            signer.trust_config_path(),
+            Service::RekorV1,
+            other.urls().rekor_v1.clone(),
+        )
+    };
+    let mut cmd = crate::util::sign_with(&signer, work.dir.path(), config);
+    cmd.env("GITHUB_SERVER_URL", "https://github.com")
+        .args(["--rekor-url", &url])
+        .args(["--rekor-version", if v2 { "2" } else { "1" }])
+        .args(["--jobs", "1", "--json", "--provenance"])
+        .args(names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(work.listing(), names);
+    let posted = other
+        .requests(service)
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posted, 1, "only the first artifact was logged");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let errors: Vec<&str> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["error"].as_str().unwrap())
+        .collect();
+    assert!(
+        errors[0].starts_with(&format!(
+            "Rekor at {url} logged the signature under log ID "
+        )) && errors[0].contains("which the instance's trusted root does not list"),
+        "{errors:?}"
+    );
+    for e in &errors[1..] {
+        assert!(
+            e.starts_with("not signed: the run stopped after a.whl, whose log entry no bundle can carry and verify"),
+            "{e}"
+        );
+    }
+    assert!(
+        report["provenance"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not signed: the run stopped after a.whl"),
+        "{}",
+        report["provenance"]
     );
 }
 

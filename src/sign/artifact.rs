@@ -40,6 +40,8 @@ pub struct Context {
     pub tsa: Option<(clients::Tsa, String)>,
     /// Built once per run from the instance's trusted root.
     pub verifier: Arc<crate::verify::cache::CachingVerifier>,
+    /// The IDs of the logs that trusted root lists.
+    pub trusted_logs: Vec<sigstore_types::LogKeyId>,
     pub overwrite: bool,
     /// Uploading: an existing bundle is kept when it verifies under this
     /// policy (the run's exact identity and issuer) instead of failing.
@@ -105,6 +107,8 @@ pub enum ArtifactError {
     LogEntryMismatch { url: String, detail: String },
     #[error("Rekor at {url} returned an inclusion proof that disagrees with its own checkpoint ({detail}); refusing to put it in a bundle (fix: check that --rekor-url points at a genuine Rekor)")]
     ProofMismatch { url: String, detail: String },
+    #[error("Rekor at {url} logged the signature under log ID {log_id}, which the instance's trusted root does not list, so no bundle can carry the entry and verify; nothing more is sent to it; fix: pass a --rekor-url the trusted root lists (or, in --signing-config, one in rekorTlogUrls), or a --trust-config whose trusted root lists this log")]
+    LogNotTrusted { url: String, log_id: String },
     #[error("the bundle just built does not read back ({0}); it was not written")]
     Reparse(String),
     #[error("the timestamp authority at {url} gave no timestamp: {source}; fix: retry later, or check --tsa-url")]
@@ -115,6 +119,10 @@ pub enum ArtifactError {
     SelfVerify(#[source] sigstore_verify::Error),
     #[error(transparent)]
     Write(BundleIoError),
+    /// Not attempted: an earlier artifact's failure would have been this
+    /// one's too (see [`ArtifactError::stops_the_run`]).
+    #[error("not signed: the run stopped after {}, whose log entry no bundle can carry and verify, so that no more signatures went to that log; fix: see that artifact's error, then sign again", after.display())]
+    Stopped { after: PathBuf },
     /// A step handed to a blocking thread panicked: a bug of ours, not a
     /// problem with the files, the directory or a service.
     #[error(
@@ -125,6 +133,18 @@ pub enum ArtifactError {
         step: &'static str,
         source: tokio::task::JoinError,
     },
+}
+
+impl ArtifactError {
+    /// Whether every later artifact would fail alike, after its signature
+    /// and the certificate's identity were logged for good: then the run
+    /// starts no more artifacts. Only a log the trusted root does not list
+    /// says so for certain; one wrong answer (a bad proof, an entry for
+    /// something else) fails its own artifact, and the others, each
+    /// self-verified, are still signed.
+    pub(crate) fn stops_the_run(&self) -> bool {
+        matches!(self, Self::LogNotTrusted { .. })
+    }
 }
 
 /// Sign one planned artifact, or keep its existing bundle when the run
@@ -235,6 +255,7 @@ async fn sign(
     .await?;
     let entry = entry?;
     if let Some(entry) = &entry {
+        check_listed(ctx, entry)?;
         check_entry(entry, &digest, &signature, &ctx.log_url)?;
         ctx.progress.logged();
     }
@@ -525,6 +546,22 @@ async fn existing_after_409(
     };
     tracing::info!(%uuid, "entry already logged; fetching it");
     net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid)).await
+}
+
+/// The log `entry` names is one the trusted root lists: else no verifier
+/// can check it, and every later entry of the run would be alike.
+pub(super) fn check_listed(
+    ctx: &Context,
+    entry: &TransparencyLogEntry,
+) -> Result<(), ArtifactError> {
+    if ctx.trusted_logs.contains(&entry.log_id.key_id) {
+        return Ok(());
+    }
+    Err(ArtifactError::LogNotTrusted {
+        url: ctx.log_url.clone(),
+        // Base64 from the log's answer: printable, but of any length.
+        log_id: crate::text::capped(&entry.log_id.key_id.to_string(), 64),
+    })
 }
 
 /// What sigstore-verify does not hold the log to, checked on its answer: the

@@ -3,7 +3,9 @@
 //! Owns the run's orchestration: load the instance, build the verifier once,
 //! obtain the identity and its certificate once, then sign artifacts with at
 //! most `--jobs` in flight, collecting every outcome (one artifact's failure
-//! never loses the others). It prints nothing: progress goes to a
+//! never loses the others; only a log the trusted root does not list stops
+//! the run from starting more, see [`artifact::ArtifactError::stops_the_run`]). It
+//! prints nothing: progress goes to a
 //! [`Progress`] observer and results into a [`SignReport`].
 
 pub mod artifact;
@@ -344,6 +346,12 @@ pub async fn run(
             .unwrap_or_default(),
         tsa,
         verifier: verifier.clone(),
+        trusted_logs: instance
+            .trusted_root
+            .tlogs
+            .iter()
+            .map(|l| l.log_id.key_id.clone())
+            .collect(),
         overwrite: settings.overwrite,
         reuse: uploading.then(|| Policy::exact_signer(&identity, &issuer)),
         retry,
@@ -377,8 +385,11 @@ pub async fn run(
     let mut pending = plan.artifacts.iter().cloned().enumerate();
     let mut running = tokio::task::JoinSet::new();
     let mut results: Vec<(usize, ArtifactReport)> = Vec::with_capacity(plan.artifacts.len());
+    // The first artifact whose evidence did not check out, if any: then no
+    // more are started (see `ArtifactError::stops_the_run`).
+    let mut stopped: Option<std::path::PathBuf> = None;
     loop {
-        while running.len() < settings.jobs.get() {
+        while stopped.is_none() && running.len() < settings.jobs.get() {
             let Some((i, planned)) = pending.next() else {
                 break;
             };
@@ -390,6 +401,7 @@ pub async fn run(
                     let _ = digests.send((i, digest));
                 };
                 let done = artifact::sign_or_reuse(&ctx, &planned, told).await;
+                let stops = done.as_ref().is_err_and(|e| e.stops_the_run());
                 // The length signed, which later stages hold the file to.
                 let size = match &done {
                     Ok(artifact::Done::Signed(s)) => s.size,
@@ -404,14 +416,17 @@ pub async fn run(
                     outcome,
                 };
                 ctx.progress.finished(&report);
-                (i, report)
+                (i, report, stops)
             });
         }
         tokio::select! {
             biased;
             Some((i, digest)) = hashed.recv() => early.hashed(i, digest),
             joined = running.join_next() => match joined {
-                Some(Ok((i, report))) => {
+                Some(Ok((i, report, stops))) => {
+                    if stops && stopped.is_none() {
+                        stopped = Some(report.path.clone());
+                    }
                     early.done(i, attested(&report).is_some());
                     results.push((i, report));
                 }
@@ -421,7 +436,7 @@ pub async fn run(
                 None => break,
             },
         }
-        if let (Some((planned, predicate)), None) = (&attesting, &drafted) {
+        if let (Some((planned, predicate)), None, None) = (&attesting, &drafted, &stopped) {
             if let Some(likely) = early.likely_subjects() {
                 let mut task = tokio::task::JoinSet::new();
                 task.spawn(draft(
@@ -434,13 +449,41 @@ pub async fn run(
             }
         }
     }
+    if let Some(after) = &stopped {
+        for (i, planned) in pending {
+            let error = artifact::ArtifactError::Stopped {
+                after: after.clone(),
+            };
+            let report = ArtifactReport {
+                path: planned.path,
+                size: planned.size,
+                bundle: planned.bundle,
+                outcome: artifact_outcome(Err(error)),
+            };
+            ctx.progress.finished(&report);
+            results.push((i, report));
+        }
+    }
     results.sort_by_key(|(i, _)| *i);
 
-    let provenance = match attesting {
-        Some((planned, predicate)) => {
+    let provenance = match (attesting, &stopped) {
+        // Not signed either: it would go to the same services.
+        (Some((planned, _)), Some(after)) => {
+            drop(drafted);
+            Some(ProvenanceReport {
+                path: planned.path.clone(),
+                outcome: ProvenanceOutcome::Failed {
+                    error: artifact::ArtifactError::Stopped {
+                        after: after.clone(),
+                    }
+                    .to_string(),
+                },
+            })
+        }
+        (Some((planned, predicate)), None) => {
             Some(attest(&ctx, &predicate, planned, &results, drafted).await)
         }
-        None => None,
+        (None, _) => None,
     };
 
     let identity = IdentityReport::Certified {

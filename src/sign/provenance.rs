@@ -122,6 +122,7 @@ pub async fn prepare(
     .map_err(signing)?;
     let entry = entry.map_err(signing)?;
     if let Some(entry) = &entry {
+        artifact::check_listed(ctx, entry).map_err(signing)?;
         artifact::check_proof(entry, &ctx.log_url).map_err(signing)?;
     }
     let log_index = entry.as_ref().map(|e| u64::from(e.log_index));
