@@ -415,10 +415,11 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
         expand(arg, input.recursive, tree, &mut found, &mut skipped)?;
     }
 
-    // The same file named twice (`dist/` and `dist/a.whl`, or `./a` and `a`) is signed once.
+    // The same name reached twice (`dist/` and `dist/a.whl`, or `./a` and
+    // `a`) is one artifact: the same file, and the same bundle. Two names
+    // for one file (`b.whl`, a link to `a.whl`) are two artifacts: a
+    // consumer gets each with its own bundle, so each is signed, or checked.
     let mut seen = HashSet::new();
-    found.retain(|f| seen.insert(f.real.clone()));
-
     let mut by_bundle: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     let mut artifacts = Vec::with_capacity(found.len());
     for f in found {
@@ -427,14 +428,6 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
         if input.writes_bundles && bundle.file_name().is_some_and(|n| n.len() > MAX_NAME_BYTES) {
             return Err(PlanError::BundleNameTooLong {
                 artifact: f.path,
-                bundle,
-            });
-        }
-        let key = collision_key(&bundle, FOLDS_CASE && input.writes_bundles);
-        if let Some(first) = by_bundle.insert(key, f.path.clone()) {
-            return Err(PlanError::BundleCollision {
-                first,
-                second: f.path,
                 bundle,
             });
         }
@@ -463,6 +456,18 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
                 }
             }
         };
+        let name = bundle.file_name().map(|n| bundle_dir.real().join(n));
+        if !seen.insert((f.real.clone(), name)) {
+            continue;
+        }
+        let key = collision_key(&bundle, FOLDS_CASE && input.writes_bundles);
+        if let Some(first) = by_bundle.insert(key, f.path.clone()) {
+            return Err(PlanError::BundleCollision {
+                first,
+                second: f.path,
+                bundle,
+            });
+        }
         let blocked = !input.overwrite && bundle.symlink_metadata().is_ok();
         artifacts.push(PlannedArtifact {
             path: f.path,

@@ -102,6 +102,47 @@ async fn signed_artifacts_verify() {
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
+/// Two names for one file (`b.whl`, a link to `a.whl`) are two artifacts,
+/// each with its own bundle: a consumer gets `b.whl` with
+/// `b.whl.sigstore.json`. Regression: targets were told apart by the file
+/// they resolve to, so `b.whl` and its bundle were never checked (exit 0,
+/// "Verified 1 of 1"), and sign left `b.whl` without a bundle.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_name_for_a_file_is_its_own_artifact() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    std::os::unix::fs::symlink("a.whl", work.path("b.whl")).unwrap();
+
+    let o = verify_strict(&sandbox, work.dir.path(), &["a.whl", "b.whl"]).await;
+    assert_fails_with(&o, "b.whl", "Bundle not found");
+    assert!(
+        stdout(&o).contains("✅ Verified: a.whl\n"),
+        "{}",
+        stdout(&o)
+    );
+
+    work.file("b.whl.sigstore.json", "{}");
+    let o = verify_strict(&sandbox, work.dir.path(), &["."]).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        line_for(&o, "./b.whl").starts_with("❌ ./b.whl: Bundle invalid"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Sign writes a bundle for each name, and each verifies.
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "b.whl", "--overwrite"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let o = verify_strict(&sandbox, work.dir.path(), &["."]).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(
+        stdout(&o),
+        "✅ Verified: ./a.whl\n✅ Verified: ./b.whl\nVerified 2 of 2 artifact(s).\n"
+    );
+}
+
 /// A file whose bundle name would be too long for a file system has no
 /// bundle: verify reads bundles, so it is not signed, and the rest of the
 /// directory, or the file named alone, is verified as usual (sign refuses

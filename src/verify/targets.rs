@@ -275,15 +275,28 @@ pub(crate) fn against_provenance(
     Ok(out)
 }
 
-/// The same artifact reached twice (`dist/` and `dist/a.whl`) is verified once.
+/// The same artifact reached twice (`dist/` and `dist/a.whl`) is verified
+/// once; two names for one file (`b.whl`, a link to `a.whl`) each with
+/// their own bundle, are two targets.
 fn once_each(targets: &mut Vec<Target>) {
     let mut seen = HashSet::new();
     targets.retain(|t| {
-        let real = t.real.clone().unwrap_or_else(|| {
-            std::fs::canonicalize(&t.artifact).unwrap_or_else(|_| t.artifact.clone())
-        });
-        seen.insert(real)
+        let real = t.real.clone().unwrap_or_else(|| located(&t.artifact));
+        seen.insert((real, located(&t.bundle)))
     });
+}
+
+/// Where `path` is: its directory resolved, and its name, whether or not
+/// the file exists (else `path` as given).
+fn located(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_owned(),
+    }
 }
 
 /// `dir/a.whl.sigstore.json` -> `dir/a.whl`.
