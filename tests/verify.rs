@@ -593,6 +593,36 @@ async fn explicit_bundle_path() {
     )
     .await;
     assert_eq!(code(&o), 0);
+
+    // A file named like a bundle is the artifact `--bundle` is for: checked
+    // against that bundle, not against itself. Regression: `--bundle` was
+    // ignored, and the file's own artifact and bundle were verified (exit 0).
+    std::fs::rename(
+        work.path("elsewhere.json"),
+        work.path("a.whl.sigstore.json"),
+    )
+    .unwrap();
+    work.file("other.json", "{}");
+    let o = verify_strict(
+        &sandbox,
+        work.dir.path(),
+        &["a.whl.sigstore.json", "--bundle", "other.json"],
+    )
+    .await;
+    assert_fails_with(&o, "a.whl.sigstore.json", "Bundle invalid: other.json");
+    std::fs::copy(work.path("a.whl"), work.path("x.sigstore.json")).unwrap();
+    let o = verify_strict(
+        &sandbox,
+        work.dir.path(),
+        &["x.sigstore.json", "--bundle", "a.whl.sigstore.json"],
+    )
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("✅ Verified: x.sigstore.json\n"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// Real bundles (tests/data, see ATTRIBUTION.md) against the embedded

@@ -173,6 +173,19 @@ fn expand(
         if s.reason != SkipReason::Bundle {
             continue;
         }
+        // Named with `--bundle`: the file is the artifact, whatever its
+        // name, checked against that bundle (not against itself).
+        if let (Some(bundle), false) = (explicit_bundle, is_dir) {
+            out.targets.push(Target {
+                artifact: s.path,
+                bundle: bundle.to_owned(),
+                missing: (!bundle.exists()).then_some(Missing::Bundle),
+                digest: None,
+                file: None,
+                real: None,
+            });
+            continue;
+        }
         // A bundle, named or found: its artifact is checked too (or is missing),
         // unless it is a target already ([`once_each`] would drop this one).
         let artifact = artifact_of(&s.path);
