@@ -58,6 +58,59 @@ async fn more_bytes_than_listed_are_refused() {
     assert_eq!(code(&o), 0);
 }
 
+/// Another asset of the release, with its bundle, served under an asset's
+/// name: both shorter than what the release lists for that asset. Refused
+/// at the end of the download, naming what arrived; nothing is kept.
+/// Regression: the wheel and its bundle verified as `app-1.0.tar.gz` (same
+/// signer, same commit), and `--download` kept the wheel under that name.
+#[tokio::test(flavor = "multi_thread")]
+async fn fewer_bytes_than_listed_are_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = signed_release(&sandbox).await;
+    let gh = sandbox.github();
+    let consumer = Work::new();
+
+    // Without its RFC 3161 timestamp (the log's integrated time is the
+    // signing time then), the wheel's bundle still verifies and is shorter
+    // than the tarball's, whose signature and log index may be longer or not.
+    let mut wheel_bundle: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(work.path("dist/app-1.0.whl.sigstore.json")).unwrap(),
+    )
+    .unwrap();
+    wheel_bundle["verificationMaterial"]
+        .as_object_mut()
+        .unwrap()
+        .remove("timestampVerificationData")
+        .unwrap();
+    let wheel_bundle = serde_json::to_vec(&wheel_bundle).unwrap();
+    let tarball_bundle = std::fs::metadata(work.path("dist/app-1.0.tar.gz.sigstore.json"))
+        .unwrap()
+        .len();
+    assert!(
+        (wheel_bundle.len() as u64) < tarball_bundle,
+        "the lie fits the listing"
+    );
+    gh.substitute_next_download("app-1.0.tar.gz", "wheel");
+    gh.substitute_next_download("app-1.0.tar.gz.sigstore.json", wheel_bundle);
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    ended_cleanly(&o);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "❌ app-1.0.tar.gz: downloading asset `app-1.0.tar.gz` on release {TAG} failed: the server sent 5 of the 7 bytes the release lists for it"
+        )) || out.contains(&format!(
+            "❌ app-1.0.tar.gz: downloading asset `app-1.0.tar.gz.sigstore.json` on release {TAG} failed: the server sent "
+        )),
+        "{out}"
+    );
+    assert!(
+        !consumer.path("got/app-1.0.tar.gz").exists(),
+        "{:?}",
+        consumer.listing()
+    );
+}
+
 /// A listing whose next page is itself, cycles, or never ends is refused
 /// with an error naming the listing, in `verify --release` and in the
 /// library's own listings (assets; the asset lookup before an upload).

@@ -107,7 +107,9 @@ async fn rerun_with_other_content_fails_naming_the_asset() {
 }
 
 /// The post-upload check verifies what a consumer downloads: a download that
-/// comes back corrupted fails the run, naming the asset.
+/// comes back as something else (here a short malformed body) fails the
+/// run, naming the asset. (`corrupt_next_upload` covers bytes of the right
+/// length that do not verify.)
 #[tokio::test(flavor = "multi_thread")]
 async fn landed_asset_is_verified_not_trusted() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -121,8 +123,8 @@ async fn landed_asset_is_verified_not_trusted() {
     let out = stdout(&o);
     assert!(
         out.contains(
-            "asset `app-1.0.tar.gz.sigstore.json` on release v1.0.0 does not verify after upload"
-        ),
+            "downloading asset `app-1.0.tar.gz.sigstore.json` on release v1.0.0 failed: the server sent "
+        ) && out.contains("bytes the release lists for it, so it was refused"),
         "{out}"
     );
     assert_eq!(gh.pending(), 0);

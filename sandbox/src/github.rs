@@ -26,7 +26,8 @@
 //! corrupted ([`GitHub::corrupt_next_upload`]), assets listed under names
 //! GitHub never gives (duplicates, paths: [`GitHub::insert_asset_unchecked`]),
 //! a download with more bytes than the asset's listed size
-//! ([`GitHub::oversized_next_download`]) or answered with a redirect of the
+//! ([`GitHub::oversized_next_download`]), with other bytes
+//! ([`GitHub::substitute_next_download`]), or answered with a redirect of the
 //! test's choosing ([`GitHub::redirect_next_download`]), and listings whose
 //! `Link: rel="next"` never ends ([`GitHub::lie_on_lists`]).
 //!
@@ -251,7 +252,8 @@ struct Attestation {
 }
 
 /// What the next raw download of an asset answers instead of its content
-/// (see [`GitHub::oversized_next_download`], [`GitHub::redirect_next_download`]).
+/// (see [`GitHub::oversized_next_download`], [`GitHub::redirect_next_download`],
+/// [`GitHub::substitute_next_download`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum DownloadLie {
     /// The content, then this many more bytes, streamed without a
@@ -259,6 +261,8 @@ enum DownloadLie {
     Oversized(u64),
     /// `302 Found` with exactly these bytes as `Location`.
     Redirect(Vec<u8>),
+    /// These bytes instead of the content (the listing keeps the real size).
+    Substitute(Bytes),
 }
 
 /// A lie every listing (releases, assets) tells in its `Link` header while
@@ -629,6 +633,17 @@ impl GitHub {
             .lock()
             .downloads
             .push((name.to_owned(), DownloadLie::Oversized(extra_bytes)));
+    }
+
+    /// The next download of asset `name` answers with `content` instead of
+    /// the asset's, while its listing keeps the real size: a server (or the
+    /// storage a download redirects to) handing out another file under
+    /// this name.
+    pub fn substitute_next_download(&self, name: &str, content: impl Into<Bytes>) {
+        self.state
+            .lock()
+            .downloads
+            .push((name.to_owned(), DownloadLie::Substitute(content.into())));
     }
 
     /// The next download of asset `name` answers `302 Found` with exactly
@@ -1625,6 +1640,7 @@ fn raw_asset(a: &Asset, lie: Option<DownloadLie>) -> Response {
             axum::body::Body::from_stream(oversized(a.content.clone(), extra)),
         )
             .into_response(),
+        Some(DownloadLie::Substitute(content)) => (headers, content).into_response(),
         Some(DownloadLie::Redirect(location)) => {
             let mut resp = StatusCode::FOUND.into_response();
             // Any bytes a header value may hold (obs-text included); one

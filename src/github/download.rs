@@ -1,5 +1,6 @@
 //! Streaming an asset back: hashed while it arrives, refused as soon as more
-//! than the release lists for it has arrived, kept in memory only for a
+//! than the release lists for it has arrived (or when it ends short of
+//! that), kept in memory only for a
 //! bundle (capped), and written only into a file the caller hands over;
 //! where that file ends up is the caller's business.
 
@@ -137,7 +138,9 @@ impl Releases {
 }
 
 /// An asset's body, refused ([`ApiFailure::MoreThanListed`]) as soon as
-/// more than its listed size has arrived.
+/// more than its listed size has arrived, and at its end if less did
+/// ([`ApiFailure::LessThanListed`]): the listed size is part of what is
+/// checked, so another, shorter file cannot pass under the asset's name.
 struct CappedBody {
     body: http_body_util::combinators::BoxBody<Bytes, octocrab::Error>,
     listed: u64,
@@ -166,6 +169,12 @@ impl CappedBody {
                         listed: self.listed,
                     })?;
             return Ok(Some(data));
+        }
+        if self.left > 0 {
+            return Err(ApiFailure::LessThanListed {
+                listed: self.listed,
+                got: self.listed - self.left,
+            });
         }
         Ok(None)
     }

@@ -164,6 +164,10 @@ pub enum ApiFailure {
     /// A download went past the size the release lists for the asset.
     #[error("the server sent more than the {listed} bytes the release lists for it, so it was refused (nothing of it is kept): try again; if it persists, check the release (or the proxy in front of GITHUB_API_URL)")]
     MoreThanListed { listed: u64 },
+    /// A download ended before the size the release lists for the asset:
+    /// another file, or part of one, under the asset's name.
+    #[error("the server sent {got} of the {listed} bytes the release lists for it, so it was refused (nothing of it is kept): try again; if it persists, check the release (or the proxy in front of GITHUB_API_URL)")]
+    LessThanListed { listed: u64, got: u64 },
     /// A bundle asset listed larger than any bundle.
     #[error("it is {size} bytes, larger than {} bytes, so it is not a Sigstore bundle: replace it with the `.sigstore.json` file the signer wrote", crate::bundle_io::MAX_BUNDLE_BYTES)]
     NotABundle { size: u64 },
