@@ -172,6 +172,42 @@ async fn listings_that_never_end_are_refused() {
     assert_eq!(code(&o), 0);
 }
 
+/// A listing of pages each under the per-page cap, but together more than
+/// any release's: refused with an error naming the listing, in
+/// `verify --release` and in the library's own listing. Regression: every
+/// page's items were kept, up to a thousand pages of 32 MiB.
+#[tokio::test(flavor = "multi_thread")]
+async fn listings_too_large_to_keep_are_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _work = signed_release(&sandbox).await;
+    let gh = sandbox.github();
+    for i in 0..300 {
+        assert!(gh.insert_asset_unchecked(REPO, TAG, &format!("x{i}.bin"), "x"));
+    }
+    let consumer = Work::new();
+    let releases = client(&sandbox);
+    let release = releases.find(TAG).await.unwrap();
+    // 100 items of 300 kB: 30 MB a page, under the 32 MiB a page may be.
+    gh.lie_on_lists(Some(ListLie::Padded(300_000)));
+    let why = "the listing's pages add up to more than 67108864 bytes";
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    ended_cleanly(&o);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("listing assets on release {TAG} failed: {why}")),
+        "{err}"
+    );
+    let listed = releases.assets(&release).await;
+    assert!(
+        listed.as_ref().is_err_and(|e| e.to_string().contains(why)),
+        "{listed:?}"
+    );
+    // Releases are listed for one tag: only its pages are kept.
+    assert!(releases.find(TAG).await.is_ok());
+    gh.lie_on_lists(None);
+}
+
 /// A download redirected to a `Location` that is not ASCII (or not an
 /// http(s) URL) fails that asset with an error naming it, and the run
 /// goes on; a genuine redirect (absolute, or a path on the same host) is

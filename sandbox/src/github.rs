@@ -275,6 +275,10 @@ pub enum ListLie {
     Cycle,
     /// Every page has a next one (empty past the items), without end.
     Endless,
+    /// The links are true, but every item carries a `padding` field of
+    /// this many bytes (a field GitHub never sends, which clients ignore):
+    /// pages as large as a server cares to make them.
+    Padded(usize),
 }
 
 /// The default branch every repository starts with.
@@ -1243,6 +1247,7 @@ fn paginate<T>(
         Some(ListLie::SelfLink) => links = vec![format!("<{requested}>; rel=\"next\"")],
         Some(ListLie::Cycle) => links = vec![link_to(if page == 2 { 1 } else { 2 }, "next")],
         Some(ListLie::Endless) => links = vec![link_to(page + 1, "next")],
+        Some(ListLie::Padded(_)) => {}
     }
     let page_items = items
         .into_iter()
@@ -1252,7 +1257,15 @@ fn paginate<T>(
     (page_items, (!links.is_empty()).then(|| links.join(", ")))
 }
 
-fn json_page(items: Vec<Value>, link: Option<String>) -> Response {
+fn json_page(mut items: Vec<Value>, link: Option<String>, lie: Option<ListLie>) -> Response {
+    if let Some(ListLie::Padded(n)) = lie {
+        let padding = Value::String("x".repeat(n));
+        for item in &mut items {
+            if let Some(o) = item.as_object_mut() {
+                o.insert("padding".into(), padding.clone());
+            }
+        }
+    }
     let mut resp = Json(Value::Array(items)).into_response();
     if let Some(link) = link {
         resp.headers_mut().insert(
@@ -1288,7 +1301,7 @@ async fn list_releases<S: HasGitHub>(
         &gh.requested(&uri),
         st.list_lie,
     );
-    Ok(json_page(page, link))
+    Ok(json_page(page, link, st.list_lie))
 }
 
 /// `GET /repos/{owner}/{repo}`: the fields a client reads to tell a
@@ -1525,7 +1538,7 @@ async fn list_assets<S: HasGitHub>(
         st.list_lie,
     );
     let page = page.into_iter().map(|a| gh.asset_json(r, a)).collect();
-    Ok(json_page(page, link))
+    Ok(json_page(page, link, st.list_lie))
 }
 
 async fn upload_asset<S: HasGitHub>(

@@ -272,7 +272,12 @@ impl Releases {
                 "a listing page is not the JSON list GitHub sends: {e}"
             ))
         })?;
-        Ok(Listed { items, next, last })
+        Ok(Listed {
+            items,
+            next,
+            last,
+            bytes: bytes.len(),
+        })
     }
 
     /// Every item of the listing that starts at `first`: the first page,
@@ -285,36 +290,86 @@ impl Releases {
         &self,
         first: String,
     ) -> Result<Vec<T>, ApiFailure> {
+        self.list_matching(first, |_| true).await
+    }
+
+    /// The items of the listing that starts at `first` (read as
+    /// [`Self::list_all`] reads it) that `keep` keeps, each page's others
+    /// dropped as it arrives. The pages holding kept items may add up to
+    /// [`LISTING_BYTES`]: each page is capped, and so is their number, but
+    /// items kept from a thousand pages of 32 MiB would not fit in memory.
+    pub(super) async fn list_matching<T: serde::de::DeserializeOwned>(
+        &self,
+        first: String,
+        mut keep: impl FnMut(&T) -> bool,
+    ) -> Result<Vec<T>, ApiFailure> {
+        let mut kept = Kept::default();
         let mut pages = Pages::new(first);
         let Some(first_url) = pages.next()? else {
             return Ok(Vec::new());
         };
         let first: Listed<T> = self.get_page(&first_url).await?;
-        let mut items = first.items;
         let numbered = numbered_pages(first.next.as_ref(), first.last.as_ref())?;
-        let mut next = first.next;
+        let mut next = first.next.clone();
+        kept.add(first, &mut keep)?;
         if let Some(urls) = numbered {
             for u in &urls {
                 pages.mark_read(u)?;
             }
-            let read: Vec<Listed<T>> = futures::stream::iter(&urls)
+            let mut read = futures::stream::iter(&urls)
                 .map(|u| self.get_page::<T>(u))
-                .buffered(PAGES_AT_ONCE)
-                .try_collect()
-                .await?;
+                .buffered(PAGES_AT_ONCE);
             next = None;
-            for page in read {
-                items.extend(page.items);
-                next = page.next;
+            while let Some(page) = read.try_next().await? {
+                next = page.next.clone();
+                kept.add(page, &mut keep)?;
             }
         }
         pages.then(next);
         while let Some(u) = pages.next()? {
             let page: Listed<T> = self.get_page(&u).await?;
-            items.extend(page.items);
-            pages.then(page.next);
+            pages.then(page.next.clone());
+            kept.add(page, &mut keep)?;
         }
-        Ok(items)
+        Ok(kept.items)
+    }
+}
+
+/// The most bytes of listing pages whose items one listing keeps: 64 MiB,
+/// twenty times a 1,000-asset release's listing.
+pub(crate) const LISTING_BYTES: usize = 64 << 20;
+
+/// The items a listing keeps, and the bytes of the pages they came from.
+struct Kept<T> {
+    items: Vec<T>,
+    bytes: usize,
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            bytes: 0,
+        }
+    }
+}
+
+impl<T> Kept<T> {
+    fn add(
+        &mut self,
+        page: Listed<T>,
+        keep: &mut impl FnMut(&T) -> bool,
+    ) -> Result<(), ApiFailure> {
+        let before = self.items.len();
+        self.items
+            .extend(page.items.into_iter().filter(|i| keep(i)));
+        if self.items.len() > before {
+            self.bytes = self.bytes.saturating_add(page.bytes);
+            if self.bytes > LISTING_BYTES {
+                return Err(ApiFailure::ListingTooLarge);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -559,6 +614,8 @@ pub(super) struct Listed<T> {
     pub(super) items: Vec<T>,
     pub(super) next: Option<http::Uri>,
     pub(super) last: Option<http::Uri>,
+    /// The page's size as sent.
+    pub(super) bytes: usize,
 }
 
 /// The `next` and `last` targets of an answer's `Link` headers (RFC 8288:

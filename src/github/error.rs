@@ -177,6 +177,10 @@ pub enum ApiFailure {
     /// A listing went on past [`MAX_PAGES`] pages.
     #[error("the listing goes on past {MAX_PAGES} pages, more than GitHub ever lists: check GITHUB_API_URL (or the proxy in front of it)")]
     TooManyPages,
+    /// The pages of a listing whose items are kept went past
+    /// [`super::client::LISTING_BYTES`].
+    #[error("the listing's pages add up to more than {} bytes, more than GitHub sends for a release: check GITHUB_API_URL (or the proxy in front of it)", super::client::LISTING_BYTES)]
+    ListingTooLarge,
     /// A download redirected somewhere that is no URL to follow.
     #[error("it redirects to {location:?}, which is not an absolute http(s) URL: check GITHUB_API_URL (or the proxy in front of it)")]
     BadRedirect { location: String },

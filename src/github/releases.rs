@@ -186,15 +186,18 @@ impl Releases {
             attempts,
             cause,
         };
+        // Only the tag's releases are kept, page by page: a repository's
+        // releases, with their notes and assets, may be far more.
         let all: Vec<GhRelease> = self
-            .retrying(|| self.list_all(format!("{}/releases?per_page=100", self.repo_url())))
+            .retrying(|| {
+                self.list_matching(
+                    format!("{}/releases?per_page=100", self.repo_url()),
+                    |r: &GhRelease| r.tag_name == tag,
+                )
+            })
             .await
             .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
-        let mut found: Vec<Release> = all
-            .into_iter()
-            .filter(|r| r.tag_name == tag)
-            .map(release)
-            .collect();
+        let mut found: Vec<Release> = all.into_iter().map(release).collect();
         found.sort_by_key(|r| r.id);
         Ok(found)
     }
