@@ -75,6 +75,8 @@ pub enum ActionInputError {
     Instance(String),
     #[error("input `release-mode` is `{0}`: use existing, draft or auto")]
     ReleaseMode(String),
+    #[error("input `provenance-name` is set, but input `provenance` is off, so no provenance would be written: set `provenance: true`, or remove `provenance-name`")]
+    ProvenanceNameWithoutProvenance,
 }
 
 /// Read the `INPUT_*` variables of `env` into [`ActionInputs`].
@@ -166,6 +168,12 @@ impl ActionSettings {
             Vocabulary::Action,
         )?;
         let overwrite = boolean("overwrite", inputs.overwrite)?;
+        let provenance = boolean("provenance", inputs.provenance)?;
+        let provenance_name = nonempty(inputs.provenance_name);
+        // The command line refuses the same in clap (`requires`).
+        if provenance_name.is_some() && provenance != Some(true) {
+            return Err(ActionInputError::ProvenanceNameWithoutProvenance.into());
+        }
         let layer = SignLayer {
             inputs: Some(paths),
             overwrite,
@@ -184,8 +192,8 @@ impl ActionSettings {
                 "allow-private-repository",
                 inputs.allow_private_repository,
             )?,
-            provenance: boolean("provenance", inputs.provenance)?,
-            provenance_name: nonempty(inputs.provenance_name),
+            provenance,
+            provenance_name,
             ..SignLayer::default()
         };
         let upload_layer = UploadLayer {
@@ -434,6 +442,30 @@ mod tests {
             e.contains("input `upload`") && e.contains("`release-tag`"),
             "{e}"
         );
+        // The command line refuses `--provenance-name` without
+        // `--provenance` (clap's `requires`); so does the action, whose
+        // `provenance` input defaults to `false`.
+        for provenance in [None, Some("false")] {
+            let mut env = vec![
+                ("INPUT_INPUTS", "a"),
+                ("INPUT_PROVENANCE-NAME", "app.intoto.jsonl"),
+            ];
+            env.extend(provenance.map(|p| ("INPUT_PROVENANCE", p)));
+            assert_eq!(
+                with(&env),
+                "input `provenance-name` is set, but input `provenance` is off, so no provenance would be written: set `provenance: true`, or remove `provenance-name`"
+            );
+        }
+        let env = [
+            JOB,
+            &[
+                ("INPUT_INPUTS", "a"),
+                ("INPUT_PROVENANCE", "true"),
+                ("INPUT_PROVENANCE-NAME", "app.intoto.jsonl"),
+            ],
+        ]
+        .concat();
+        assert!(resolve(&env).is_ok());
     }
 
     #[test]

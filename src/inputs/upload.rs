@@ -89,6 +89,7 @@ pub fn resolve(
     overwrite: bool,
     vocabulary: Vocabulary,
 ) -> Result<Option<UploadSettings>, UploadSettingsError> {
+    let named_tag = layer.release_tag.is_some();
     let tag = layer.release_tag.or_else(|| tag_from_ref(env));
     let upload = match vocabulary {
         Vocabulary::Cli => layer.upload.unwrap_or(false),
@@ -100,6 +101,7 @@ pub fn resolve(
         // no tag is known (a branch push), those inputs simply wait for a tag.
         if layer.upload == Some(false) {
             let asked = [
+                (named_tag, "release-tag"),
                 (layer.publish == Some(true), "publish"),
                 (layer.upload_artifacts == Some(true), "upload-artifacts"),
                 (
@@ -252,6 +254,18 @@ mod tests {
                 Ok(None)
             ));
         }
+        // A tag named while the upload is off (on a branch, naming one
+        // turns the upload on).
+        let tagged = UploadLayer {
+            upload: Some(false),
+            release_tag: Some("v1".into()),
+            ..UploadLayer::default()
+        };
+        let e = resolve(tagged, &env(GH), false, Vocabulary::Action).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `release-tag` is set, but input `upload` is off, and it only applies to an upload: turn input `upload` on, or remove input `release-tag`"
+        );
         let defaults = UploadLayer {
             upload: Some(false),
             publish: Some(false),
