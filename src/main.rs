@@ -35,14 +35,23 @@ fn main() -> ExitCode {
     };
     let json = cli.global.json;
     let env = Env::from_process();
-    if matches!(cli.command, CliCommand::Action) {
+    let in_action = matches!(cli.command, CliCommand::Action);
+    if in_action {
         // Before anything else reaches the log, so no later line can leak a token.
         print!("{}", report::action::masks(&action::secrets(&env)));
         let _ = std::io::stdout().flush();
     }
     let settings = match Settings::resolve(cli, &env) {
         Ok(s) => s,
-        Err(e) => return fail(&Error::from(e), json),
+        Err(e) => {
+            let e = Error::from(e);
+            // A bad input is an annotation too, as every other failure
+            // of the action is.
+            if in_action {
+                print!("{}", report::action::error(None, &e.to_string()));
+            }
+            return fail(&e, json);
+        }
     };
     init_tracing(settings.output);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

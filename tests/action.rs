@@ -97,7 +97,8 @@ async fn signs_uploads_and_reports() {
     crate::snapshot!(&work, "action_step_summary", summary);
 }
 
-/// A bad boolean stops the run before any request, naming input and fix.
+/// A bad boolean stops the run before any request, naming input and fix,
+/// on stderr and as an annotation (regression: stderr only).
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_boolean_input_is_a_usage_error() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -111,6 +112,13 @@ async fn bad_boolean_input_is_a_usage_error() {
     .await;
     assert_eq!(code(&o), 2);
     assert!(crate::util::stderr(&o).contains("input `upload` is `yes`: use true or false"));
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l == "::error::input `upload` is `yes`: use true or false"),
+        "{}",
+        stdout(&o)
+    );
     assert!(!work.path("a.tgz.sigstore.json").exists());
 }
 
