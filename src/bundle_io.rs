@@ -50,7 +50,7 @@ pub(crate) fn is_bundle(path: &Path) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleIoError {
-    #[error("bundle {} already exists; fix: pass --overwrite to replace it", .0.display())]
+    #[error("bundle {} already exists; fix: pass --overwrite (action input `overwrite: true`) to replace it", .0.display())]
     Exists(PathBuf),
     #[error("cannot write bundle {}: {source}", path.display())]
     Write { path: PathBuf, source: AtomicError },

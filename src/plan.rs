@@ -109,7 +109,7 @@ pub enum PlanError {
     NoMatch { pattern: String },
     #[error("pattern `{pattern}` is not a valid glob ({reason}); fix: escape `[`, `]`, `*`, `?` with `[..]`, e.g. `[*]`")]
     BadPattern { pattern: String, reason: String },
-    #[error("directory {} has no file to sign; fix: pass the directory holding the artifacts, or --recursive", .0.display())]
+    #[error("directory {} has no file to sign; fix: pass the directory holding the artifacts, or --recursive (in the action, which does not descend, a glob such as `dist/**/*` in input `inputs`)", .0.display())]
     EmptyDirectory(PathBuf),
     #[error("cannot write into {}: {source}", dir.display())]
     WriteDir {
@@ -131,9 +131,9 @@ pub enum PlanError {
     BundleNameTooLong { artifact: PathBuf, bundle: PathBuf },
     #[error(transparent)]
     ProvenanceName(#[from] crate::provenance::ProvenanceError),
-    #[error("the provenance file {} is also an artifact to sign; fix: choose another --provenance-name, or leave the old provenance out of the artifacts", .0.display())]
+    #[error("the provenance file {} is also an artifact to sign; fix: choose another --provenance-name (action input `provenance-name`), or leave the old provenance out of the artifacts", .0.display())]
     ProvenanceIsArtifact(PathBuf),
-    #[error("provenance {} already exists; fix: pass --overwrite to replace it, or choose another --provenance-name", .0.display())]
+    #[error("provenance {} already exists; fix: pass --overwrite (action input `overwrite: true`) to replace it, or choose another --provenance-name (action input `provenance-name`)", .0.display())]
     ProvenanceExists(PathBuf),
     #[error("--output-dir {} is not a directory; fix: create it first", .0.display())]
     OutputDir(PathBuf),

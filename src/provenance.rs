@@ -58,7 +58,7 @@ pub(crate) const REQUIRED_CLAIMS: [&str; 11] = [
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProvenanceError {
-    #[error("build provenance is made from a GitHub Actions identity token, and this token (issuer {issuer}) lacks the claims {}: it cannot say which workflow, commit and run built the artifacts. Fix: sign with --provenance in a GitHub Actions job (with `id-token: write`), or drop --provenance", missing.join(", "))]
+    #[error("build provenance is made from a GitHub Actions identity token, and this token (issuer {issuer}) lacks the claims {}: it cannot say which workflow, commit and run built the artifacts. Fix: sign with --provenance (action input `provenance: true`) in a GitHub Actions job (with `id-token: write`), or drop it", missing.join(", "))]
     MissingClaims {
         issuer: String,
         missing: Vec<&'static str>,

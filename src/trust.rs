@@ -264,7 +264,7 @@ pub enum Refresh {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("cannot read trust config {}: {source}; fix: pass an existing ClientTrustConfig file to --trust-config", path.display())]
+    #[error("cannot read trust config {}: {source}; fix: pass an existing ClientTrustConfig file to --trust-config (action input `trust-config`)", path.display())]
     ReadTrustConfig {
         path: PathBuf,
         source: std::io::Error,
@@ -307,7 +307,7 @@ pub enum TrustError {
         service: &'static str,
         flag: &'static str,
     },
-    #[error("{instance} lists no valid Rekor {version} log; fix: pass --rekor-url, or drop --rekor-version")]
+    #[error("{instance} lists no valid Rekor {version} log; fix: pass --rekor-url, or drop --rekor-version (action input `rekor-version`)")]
     MissingRekorVersion {
         instance: String,
         version: RekorVersion,
@@ -504,11 +504,15 @@ fn read_file(path: &Path, what: &'static str, flag: &'static str) -> Result<Stri
 
 /// A `trusted_root.json` (`--trusted-root`).
 pub(crate) fn read_trusted_root(path: &Path) -> Result<TrustedRoot, TrustError> {
-    let json = read_file(path, "trusted root", "--trusted-root")?;
+    let json = read_file(
+        path,
+        "trusted root",
+        "--trusted-root (action input `trusted-root`)",
+    )?;
     TrustedRoot::from_json(&json).map_err(|source| TrustError::ParseFile {
         path: path.to_owned(),
         what: "trusted root",
-        flag: "--trusted-root",
+        flag: "--trusted-root (action input `trusted-root`)",
         expected:
             "a trusted_root.json (protobuf-specs TrustedRoot, as `cosign --trusted-root` takes)",
         source,
@@ -517,11 +521,15 @@ pub(crate) fn read_trusted_root(path: &Path) -> Result<TrustedRoot, TrustError> 
 
 /// A SigningConfig v0.2 (`--signing-config`); the crate checks its media type.
 fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
-    let json = read_file(path, "signing config", "--signing-config")?;
+    let json = read_file(
+        path,
+        "signing config",
+        "--signing-config (action input `signing-config`)",
+    )?;
     SigningConfig::from_json(&json).map_err(|source| TrustError::ParseFile {
         path: path.to_owned(),
         what: "signing config",
-        flag: "--signing-config",
+        flag: "--signing-config (action input `signing-config`)",
         expected: "a SigningConfig with mediaType application/vnd.dev.sigstore.signingconfig.v0.2+json (as `cosign --signing-config` takes)",
         source,
     })
@@ -577,7 +585,7 @@ async fn well_known(
             .ok_or_else(|| TrustError::MissingService {
                 instance: name.to_owned(),
                 service: "signing config",
-                flag: "--trust-config",
+                flag: "--trust-config (action input `trust-config`)",
             })?,
     };
     Ok((name.to_owned(), root, signing))

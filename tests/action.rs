@@ -122,6 +122,59 @@ async fn bad_boolean_input_is_a_usage_error() {
     assert!(!work.path("a.tgz.sigstore.json").exists());
 }
 
+/// The action's errors name its inputs where a fix names a setting: an
+/// existing bundle (`overwrite`), a directory of directories (the action
+/// does not descend: a glob), a trust config that is not there.
+/// Regression: each named only a command-line flag.
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_name_the_actions_inputs() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.tgz", "a");
+    work.file("a.tgz.sigstore.json", "{}");
+    work.file("dist/sub/x.tgz", "x");
+    let error_line = |o: &std::process::Output| {
+        stdout(o)
+            .lines()
+            .find(|l| l.starts_with("::error"))
+            .unwrap_or_else(|| panic!("no annotation in:\n{}", stdout(o)))
+            .to_owned()
+    };
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "a.tgz"), ("upload", "false")],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        error_line(&o).contains("action input `overwrite: true`"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "dist"), ("upload", "false")],
+    ))
+    .await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        error_line(&o).contains("a glob such as `dist/**/*` in input `inputs`"),
+        "{}",
+        stdout(&o)
+    );
+    let mut cmd = action(&sandbox, &work, &[("inputs", "a.tgz"), ("upload", "false")]);
+    cmd.env("INPUT_TRUST-CONFIG", "missing.json");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        error_line(&o).contains("(action input `trust-config`)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 /// The Actions JWT request token (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`, the
 /// bearer that buys identity tokens) is masked like the other secrets: its
 /// `::add-mask::` line comes before anything else, in a run that signs and in

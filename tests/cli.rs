@@ -50,7 +50,7 @@ fn a_missing_trust_config_names_the_file_and_exits_2() {
         .output()
         .unwrap();
     assert_eq!(code(&o), 2);
-    insta::assert_snapshot!(stderr(&o), @"error: cannot read trust config missing.json: No such file or directory (os error 2); fix: pass an existing ClientTrustConfig file to --trust-config");
+    insta::assert_snapshot!(stderr(&o), @"error: cannot read trust config missing.json: No such file or directory (os error 2); fix: pass an existing ClientTrustConfig file to --trust-config (action input `trust-config`)");
     // Without --dry-run too, and before any token is looked for (there is none here).
     let again = bin(work.dir.path())
         .args(["sign", "a.whl", "--trust-config", "missing.json"])

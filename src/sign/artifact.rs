@@ -89,9 +89,9 @@ pub enum Done {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
-    #[error("bundle {} already exists; fix: pass --overwrite to replace it", .0.display())]
+    #[error("bundle {} already exists; fix: pass --overwrite (action input `overwrite: true`) to replace it", .0.display())]
     BundleExists(PathBuf),
-    #[error("bundle {} already exists and was not kept for upload: {reason}; fix: pass --overwrite to replace it with a new signature", bundle.display())]
+    #[error("bundle {} already exists and was not kept for upload: {reason}; fix: pass --overwrite (action input `overwrite: true`) to replace it with a new signature", bundle.display())]
     NotReused { bundle: PathBuf, reason: String },
     #[error(transparent)]
     Read(#[from] crate::files::FileError),

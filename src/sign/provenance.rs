@@ -52,10 +52,10 @@ pub struct Attested {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AttestError {
-    #[error("provenance {} already exists; fix: pass --overwrite to replace it", .0.display())]
+    #[error("provenance {} already exists; fix: pass --overwrite (action input `overwrite: true`) to replace it", .0.display())]
     Exists(PathBuf),
     /// A re-run keeping verified work found a provenance it may not replace.
-    #[error("provenance {} already exists and was not replaced: {why}; fix: pass --overwrite to replace it", path.display())]
+    #[error("provenance {} already exists and was not replaced: {why}; fix: pass --overwrite (action input `overwrite: true`) to replace it", path.display())]
     NotReplaced { path: PathBuf, why: String },
     #[error("provenance {}: {source}", path.display())]
     Signing {
