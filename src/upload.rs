@@ -502,11 +502,16 @@ pub async fn run(
     //    asked for, each verified: an artifact that failed to sign, or an
     //    upload that failed, leaves it incomplete, and nothing uploaded is
     //    not "all verified". A published immutable release cannot be
-    //    completed later. The attestation store is not part of the release.
+    //    completed later. A provenance the attestation store failed to take
+    //    (a refused permission is only a warning) withholds it too: a
+    //    re-run finds the draft, keeps every asset, stores the provenance
+    //    and publishes; once published, a draft-mode re-run would refuse it.
     let lacking = lacking(sign, settings.upload_artifacts, &assets);
+    let attestation_failed = matches!(attestation, Some(AttestationReport::Failed { .. }));
     let complete = lacking.is_empty()
         && !assets.is_empty()
-        && assets.iter().all(|a| a.error.is_none() && a.checked);
+        && assets.iter().all(|a| a.error.is_none() && a.checked)
+        && !attestation_failed;
     let mut published = false;
     let mut release = release;
     let publish_withheld = settings.publish && release.draft && !complete;

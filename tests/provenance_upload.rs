@@ -175,6 +175,56 @@ async fn forbidden_attestation_is_a_warning_and_the_release_is_published() {
     assert!(out.contains("⚠ warning: GitHub refused to store"), "{out}");
 }
 
+/// The attestation store refuses the provenance (a 422, not a permission):
+/// the draft is not published, so that a re-run, as the error says, stores
+/// it and publishes. Regression: the draft was published anyway, and the
+/// re-run in draft mode stopped at "already published" (exit 2) with the
+/// store still empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_attestation_store_is_finished_by_a_rerun() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.faults(Service::GitHub);
+    gh.only_paths_ending_with("/attestations");
+    gh.fail_next(1, releasekit_sandbox::Fault::status(422));
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    let args = ["--release-mode", "draft", "--publish"];
+    let o = run(upload(&sandbox, &work, "v4.0.0", None, &args)).await;
+    assert_eq!(code(&o), 1);
+    let r = report(&o);
+    assert_eq!(r["upload"]["attestation"]["status"], "failed", "{r:#}");
+    assert_eq!(r["upload"]["published"], false);
+    assert_eq!(r["upload"]["publish_withheld"], true);
+    assert!(sandbox.github().releases_for_tag(REPO, "v4.0.0")[0].draft);
+    assert!(sandbox.github().attestations(REPO).is_empty());
+
+    let o = run(upload(&sandbox, &work, "v4.0.0", None, &args)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let r = report(&o);
+    assert_eq!(r["upload"]["attestation"]["status"], "stored", "{r:#}");
+    assert_eq!(r["upload"]["published"], true);
+    assert_eq!(sandbox.github().attestations(REPO).len(), 1);
+
+    // Without --json, the draft's line says why it waits.
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    gh.fail_next(1, releasekit_sandbox::Fault::status(422));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["dist", "--provenance", "--upload"])
+        .args(["--release-tag", "v5.0.0", "--repo", REPO])
+        .args(args)
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("Release v5.0.0 stays a draft (not published): the build provenance is not in the repository's attestations yet"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 /// A provenance asset that does not verify once on the draft is deleted
 /// from it, and the draft is not published: the report names the asset.
 #[tokio::test(flavor = "multi_thread")]

@@ -202,6 +202,10 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
         let state = match (u.draft, u.publish_withheld, u.lacking.as_slice()) {
             (false, _, _) => String::new(),
             (true, false, _) => " (draft)".to_owned(),
+            (true, true, []) if u.assets_ok() && u.attestation_failed() => {
+                " (draft, not published: the build provenance is not in the attestations yet)"
+                    .to_owned()
+            }
             (true, true, []) => " (draft, not published: not every asset verified)".to_owned(),
             (true, true, lacking) => format!(
                 " (draft, not published: it lacks {})",

@@ -266,6 +266,9 @@ pub(crate) fn release_lines(up: &UploadReport) -> String {
 pub(crate) fn withheld_line(up: &UploadReport) -> String {
     let why = match up.lacking.len() {
         0 if up.assets.is_empty() => "nothing was uploaded".to_owned(),
+        0 if up.assets_ok() && up.attestation_failed() => {
+            "the build provenance is not in the repository's attestations yet".to_owned()
+        }
         0 => "not every asset verified".to_owned(),
         n => format!(
             "it lacks {n} asset(s): {}",

@@ -46,7 +46,8 @@ pub struct UploadReport {
     /// The draft was published by this run (only after every asset verified).
     pub published: bool,
     /// Publishing was asked for, but the draft was left unpublished because
-    /// it lacks assets or one did not verify (see `lacking`).
+    /// it lacks assets or one did not verify (see `lacking`), or the
+    /// attestation store failed to take the provenance.
     pub publish_withheld: bool,
     /// Assets the plan asked for that are not on the release as verified
     /// (those of artifacts that failed to sign, failed or bad uploads), as
@@ -63,7 +64,13 @@ impl UploadReport {
     /// Every asset landed, and the attestation (if any) did not fail; a
     /// refused permission or GHES is a warning or a note, not a failure.
     pub fn success(&self) -> bool {
-        self.assets_ok() && !matches!(self.attestation, Some(AttestationReport::Failed { .. }))
+        self.assets_ok() && !self.attestation_failed()
+    }
+
+    /// The attestation store failed to take the provenance (a refused
+    /// permission is not a failure).
+    pub fn attestation_failed(&self) -> bool {
+        matches!(self.attestation, Some(AttestationReport::Failed { .. }))
     }
 
     /// Every asset uploaded without an error.
