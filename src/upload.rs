@@ -47,7 +47,9 @@ use sigstore_types::{Sha256Hash, Statement};
 use sha2::{Digest as _, Sha256};
 
 use crate::bundle_io;
-use crate::github::{identical_only, Checked, Release, ReleaseError, Releases, UploadedAsset};
+use crate::github::{
+    identical_only, Checked, Release, ReleaseError, Releases, Standing, UploadedAsset,
+};
 use crate::net::RetryPolicy;
 use crate::oidc::Secret;
 use crate::report::{AssetKind, AssetReport, AttestationReport, UploadPlan, UploadReport};
@@ -158,6 +160,45 @@ impl Expected {
         crate::verify::check_bundle(&self.verifier, &self.policy, &bundle, digest, None)
             .map(drop)
             .map_err(|e| e.to_string())
+    }
+}
+
+impl Expected {
+    /// What the provenance `bundle_json` already on the release (named
+    /// `asset`) is to this run's, about `subjects`: equivalent when it is
+    /// one for exactly them ([`Self::check_provenance`]); superseded when
+    /// this run's repeats every claim it makes, by the same signer (a
+    /// re-run after an artifact failed: the local rule,
+    /// `verify::provenance::superseded_by`); else it differs.
+    pub(crate) fn provenance_standing(
+        &self,
+        asset: &str,
+        bundle_json: &[u8],
+        subjects: &[SubjectReport],
+    ) -> Standing {
+        let why = match self.check_provenance(asset, bundle_json, subjects) {
+            Ok(()) => return Standing::Equivalent,
+            Err(why) => why,
+        };
+        let ours: Option<std::collections::HashSet<(&str, Sha256Hash)>> = subjects
+            .iter()
+            .map(|s| Some((s.name.as_str(), Sha256Hash::from_hex(&s.sha256).ok()?)))
+            .collect();
+        let superseded = ours.is_some_and(|ours| {
+            crate::verify::provenance::superseded_by(
+                &self.verifier,
+                &self.policy,
+                Path::new(asset),
+                bundle_json,
+                &ours,
+            )
+            .is_ok()
+        });
+        if superseded {
+            Standing::Superseded
+        } else {
+            Standing::Differs(why)
+        }
     }
 }
 
@@ -708,7 +749,7 @@ impl Landed<'_> {
                 )
                 .await;
         }
-        let equivalent = |bytes: &[u8]| match q.stands_for {
+        let exactly = |bytes: &[u8]| match q.stands_for {
             StandsFor::Artifact { sha256, size } => {
                 self.expected.check(&stored, bytes, sha256, size)
             }
@@ -716,11 +757,17 @@ impl Landed<'_> {
                 self.expected.check_provenance(&stored, bytes, subjects)
             }
         };
+        let equivalent = |bytes: &[u8]| match q.stands_for {
+            StandsFor::Provenance { subjects } => {
+                self.expected.provenance_standing(&stored, bytes, subjects)
+            }
+            StandsFor::Artifact { .. } => Standing::from_check(exactly(bytes)),
+        };
         let local = bundle_io::read_capped(file).map_err(|e| ReleaseError::NotValidHere {
             path: file.to_owned(),
             reason: e.to_string(),
         })?;
-        equivalent(&local).map_err(|reason| ReleaseError::NotValidHere {
+        exactly(&local).map_err(|reason| ReleaseError::NotValidHere {
             path: file.to_owned(),
             reason,
         })?;

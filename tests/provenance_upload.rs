@@ -271,6 +271,73 @@ async fn draft_whose_provenance_failed_is_not_published() {
     );
 }
 
+/// A re-run after an artifact failed to sign finishes the draft: the
+/// provenance on it, about the artifacts that did sign, by the same signer,
+/// gives way to the re-run's about all of them (it drops no claim), without
+/// --overwrite, as the local file does. One that would drop a claim (here,
+/// by another signer's run: a provenance about other bytes) still needs
+/// --overwrite. Regression: the draft's provenance was "different content",
+/// an error on every re-run, so the draft was never published.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_after_a_failed_artifact_replaces_the_drafts_provenance() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    work.file("dist/b.zip", "b");
+    let args = ["--release-mode", "draft", "--publish", "--jobs", "1"];
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, releasekit_sandbox::Fault::status(400));
+    let o = run(upload(&sandbox, &work, "v6.0.0", None, &args)).await;
+    assert_eq!(code(&o), 1);
+    let r = report(&o);
+    assert_eq!(r["upload"]["publish_withheld"], true, "{r:#}");
+    assert_eq!(r["provenance"]["subjects"].as_array().unwrap().len(), 1);
+
+    let o = run(upload(&sandbox, &work, "v6.0.0", None, &args)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let r = report(&o);
+    let name = "octo-repo-v6.0.0.intoto.jsonl";
+    let asset = r["upload"]["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "provenance")
+        .unwrap();
+    assert_eq!(asset["action"], "replaced", "{r:#}");
+    assert_eq!(r["upload"]["published"], true);
+    let release = &sandbox.github().releases_for_tag(REPO, "v6.0.0")[0];
+    let on_release = release.assets.iter().find(|a| a.name == name).unwrap();
+    let text = String::from_utf8(on_release.content.to_vec()).unwrap();
+    let bundle: Value = serde_json::from_str(text.trim_end()).unwrap();
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        bundle["dsseEnvelope"]["payload"].as_str().unwrap(),
+    )
+    .unwrap();
+    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(statement["subject"].as_array().unwrap().len(), 2);
+
+    // A provenance about a file the run does not sign stays without --overwrite.
+    let other = Work::new();
+    other.file("dist/a.tgz", "another a");
+    let o = run(upload(&sandbox, &other, "v6.0.0", None, &[])).await;
+    assert_eq!(code(&o), 1);
+    let r = report(&o);
+    let asset = r["upload"]["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "provenance")
+        .unwrap();
+    assert!(
+        asset["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("already exists on release v6.0.0 with different content")),
+        "{r:#}"
+    );
+}
+
 /// GitHub Enterprise Server (`/api/v3`) has no attestations API: the
 /// provenance is uploaded and verified, the API is not asked, and the
 /// report says so.

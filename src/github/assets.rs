@@ -63,13 +63,35 @@ impl AssetAction {
     }
 }
 
-/// The caller's test of an existing asset with different content: `Ok` keeps
-/// it, `Err` says why it does not stand in for the local file.
-pub type Equivalence<'a> = &'a (dyn Fn(&[u8]) -> Result<(), String> + Send + Sync);
+/// What an existing asset with different content is to the local file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// It stands in for the local file: kept.
+    Equivalent,
+    /// It says less than the local file, by the same signer (a provenance
+    /// about fewer of the same artifacts): replaced even without
+    /// `overwrite`, since nothing it claims is lost.
+    Superseded,
+    /// Neither, and why: replaced only with `overwrite`.
+    Differs(String),
+}
+
+impl Standing {
+    /// `Ok` is equivalent; `Err` is why not.
+    pub fn from_check(checked: Result<(), String>) -> Standing {
+        match checked {
+            Ok(()) => Standing::Equivalent,
+            Err(why) => Standing::Differs(why),
+        }
+    }
+}
+
+/// The caller's test of an existing asset with different content.
+pub type Equivalence<'a> = &'a (dyn Fn(&[u8]) -> Standing + Send + Sync);
 
 /// Accepts nothing: only identical content is left alone.
-pub fn identical_only(_: &[u8]) -> Result<(), String> {
-    Err("its content differs".into())
+pub fn identical_only(_: &[u8]) -> Standing {
+    Standing::Differs("its content differs".into())
 }
 
 /// The only content an upload may send: the SHA-256 (hex) and size of what
@@ -181,10 +203,14 @@ impl Releases {
                         //    with `overwrite`: replacing a valid bundle buys
                         //    nothing and churns what consumers already fetched.
                         Some(asset) => match self.equivalent(&asset, equivalent).await? {
-                            Ok(()) => return Ok(uploaded(asset, AssetAction::Equivalent)),
-                            Err(reason) if !overwrite => return Err(ApiFailure::Differs(reason)),
+                            Standing::Equivalent => {
+                                return Ok(uploaded(asset, AssetAction::Equivalent))
+                            }
+                            Standing::Differs(reason) if !overwrite => {
+                                return Err(ApiFailure::Differs(reason))
+                            }
                             // 3. Replace: delete first (GitHub refuses a duplicate name).
-                            Err(_) => {
+                            Standing::Differs(_) | Standing::Superseded => {
                                 self.delete(asset.url.as_str()).await?;
                                 self.forget(release, asset.url.as_str());
                                 AssetAction::Replaced
@@ -372,14 +398,14 @@ impl Releases {
         &self,
         asset: &Asset,
         equivalent: Equivalence<'_>,
-    ) -> Result<Result<(), String>, ApiFailure> {
+    ) -> Result<Standing, ApiFailure> {
         let body = match self
             .fetch_bundle(asset.url.as_str(), asset.size.max(0) as u64)
             .await
         {
             Ok(body) => body,
             Err(ApiFailure::NotABundle { size }) => {
-                return Ok(Err(format!(
+                return Ok(Standing::Differs(format!(
                     "its content differs ({size} bytes, too large to be a bundle)"
                 )))
             }

@@ -41,7 +41,7 @@ pub mod error;
 pub mod releases;
 
 pub use assets::{
-    github_asset_name, identical_only, AssetAction, Checked, Equivalence, UploadedAsset,
+    github_asset_name, identical_only, AssetAction, Checked, Equivalence, Standing, UploadedAsset,
 };
 pub use attestations::{attestation_url, has_attestations_api};
 pub use client::{Releases, GITHUB_COM_API};

@@ -245,35 +245,9 @@ pub(super) fn may_replace(
         }
         Err(e) => return Err(e.to_string()),
     };
-    let bundle = crate::verify::parse_bundle(path, &bytes).map_err(|e| e.diagnosis())?;
-    let old = crate::verify::provenance::statement_of(&bundle).map_err(|e| e.diagnosis())?;
-    let new: std::collections::HashSet<(&str, Option<Sha256Hash>)> = subjects
-        .iter()
-        .map(|(n, d)| (n.as_str(), Some(*d)))
-        .collect();
-    if let Some(dropped) = old
-        .subject
-        .iter()
-        .find(|s| !new.contains(&(s.name.as_str(), s.digest.sha256)))
-    {
-        return Err(format!(
-            "it attests {} ({}), which this run does not",
-            crate::text::line(&dropped.name),
-            dropped
-                .digest
-                .sha256
-                .map(|d| d.to_hex())
-                .unwrap_or_else(|| "no SHA-256".into())
-        ));
-    }
-    let first = old
-        .subject
-        .iter()
-        .find_map(|s| s.digest.sha256)
-        .ok_or_else(|| "it attests no subject by SHA-256".to_owned())?;
-    crate::verify::check_bundle(verifier, policy, &bundle, first, None)
-        .map(drop)
-        .map_err(|e| e.diagnosis())
+    let new: std::collections::HashSet<(&str, Sha256Hash)> =
+        subjects.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+    crate::verify::provenance::superseded_by(verifier, policy, path, &bytes, &new)
 }
 
 /// 5. Write `prepared` to `target`, atomically: whole or not at all.

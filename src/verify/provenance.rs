@@ -300,6 +300,46 @@ pub(crate) fn check_line(
 /// How much of a value from the statement an error quotes.
 const QUOTED_CHARS: usize = 200;
 
+/// Whether the provenance `bytes` (read from `what`) may give way to one
+/// about `subjects` (name, SHA-256): only a provenance by `policy`'s signer,
+/// valid under the run's trusted root, whose every subject is among
+/// `subjects`, so that replacing it drops no claim already made; `Err`
+/// says why not. Shared by a re-run's local file and its release asset.
+pub(crate) fn superseded_by(
+    verifier: &CachingVerifier,
+    policy: &Policy,
+    what: &Path,
+    bytes: &[u8],
+    subjects: &std::collections::HashSet<(&str, Sha256Hash)>,
+) -> Result<(), String> {
+    let bundle = super::parse_bundle(what, bytes).map_err(|e| e.diagnosis())?;
+    let old = statement_of(&bundle).map_err(|e| e.diagnosis())?;
+    let dropped = old.subject.iter().find(|s| {
+        !s.digest
+            .sha256
+            .is_some_and(|d| subjects.contains(&(s.name.as_str(), d)))
+    });
+    if let Some(dropped) = dropped {
+        return Err(format!(
+            "it attests {} ({}), which this run does not",
+            text::line(&dropped.name),
+            dropped
+                .digest
+                .sha256
+                .map(|d| d.to_hex())
+                .unwrap_or_else(|| "no SHA-256".into())
+        ));
+    }
+    let first = old
+        .subject
+        .iter()
+        .find_map(|s| s.digest.sha256)
+        .ok_or_else(|| "it attests no subject by SHA-256".to_owned())?;
+    super::check_bundle(verifier, policy, &bundle, first, None)
+        .map(drop)
+        .map_err(|e| e.diagnosis())
+}
+
 /// The in-toto statement a bundle's DSSE envelope carries, parsed as
 /// sigstore-verify parses it.
 pub(crate) fn statement_of(bundle: &Bundle) -> Result<Statement, Failure> {
