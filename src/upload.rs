@@ -513,7 +513,13 @@ pub async fn run(
                         provenance = bytes.map(|b| (up.name.clone(), b));
                     }
                 }
-                Err(e) => assets[i].error = Some(landed.discard(up, e).await),
+                Err(CheckFailure::Bad(e)) => assets[i].error = Some(landed.discard(up, e).await),
+                // Not seen, so not judged: left as it is, and not checked.
+                Err(CheckFailure::Unread(e)) => {
+                    assets[i].error = Some(format!(
+                        "{e}; it was left on the release unchecked: re-run to check it"
+                    ))
+                }
             }
         }
     }
@@ -787,9 +793,15 @@ impl Landed<'_> {
         &self,
         q: &Queued<'_>,
         asset: &UploadedAsset,
-    ) -> Result<Option<bytes::Bytes>, String> {
+    ) -> Result<Option<bytes::Bytes>, CheckFailure> {
         let tag = &self.release.tag;
-        let download = |e: ReleaseError| e.to_string();
+        let download = |e: ReleaseError| {
+            if e.served_other_content() {
+                CheckFailure::Bad(e.to_string())
+            } else {
+                CheckFailure::Unread(e.to_string())
+            }
+        };
         let (why, kept) = match (q.kind, q.stands_for) {
             (AssetKind::Artifact, StandsFor::Artifact { sha256, size }) => {
                 let (got, got_size) = self
@@ -834,10 +846,10 @@ impl Landed<'_> {
         };
         match why {
             None => Ok(kept),
-            Some(why) => Err(format!(
+            Some(why) => Err(CheckFailure::Bad(format!(
                 "asset `{}` on release {tag} does not verify after upload ({why})",
                 asset.name
-            )),
+            ))),
         }
     }
 
@@ -852,6 +864,16 @@ impl Landed<'_> {
             Err(e) => format!("{error}; deleting it from the draft failed too ({e}): delete it by hand"),
         }
     }
+}
+
+/// Why an asset on the release did not check out.
+enum CheckFailure {
+    /// What the release serves under its name is not what was checked
+    /// locally: on a draft, it is deleted.
+    Bad(String),
+    /// It could not be downloaded (GitHub failing, a redirect that cannot
+    /// be followed): nothing is known of it, so it is left as it is.
+    Unread(String),
 }
 
 /// `<artifact file name>.sigstore.json`, whatever the local bundle's path.

@@ -210,6 +210,51 @@ fn lifecycle(sandbox: &Sandbox, work: &Work, tag: &str, extra: &[&str]) -> asser
     cmd
 }
 
+/// An asset already on the draft that cannot be downloaded back (here a
+/// redirect to no URL to follow) is not judged by what was not seen: it
+/// stays on the draft, unchecked, and the draft is not published; one that
+/// comes back as other bytes is deleted as before. Regression: any failure
+/// to download deleted the asset, though it may have been valid.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_asset_that_cannot_be_read_back_is_left_on_the_draft() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app-8.0.tar.gz", "tarball 8");
+    let args = ["--release-mode", "draft"];
+    let o = run(lifecycle(&sandbox, &work, "v8.0.0", &args)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let name = "app-8.0.tar.gz.sigstore.json";
+    let gh = sandbox.github();
+    gh.redirect_next_download(name, "ftp://storage.example/x");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v8.0.0",
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("it was left on the release unchecked: re-run to check it"),
+        "{out}"
+    );
+    let draft = gh.release(REPO, "v8.0.0").unwrap();
+    assert!(draft.draft);
+    assert!(draft.assets.iter().any(|a| a.name == name), "{out}");
+
+    // The next run reads it back, and publishes.
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v8.0.0",
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(!gh.release(REPO, "v8.0.0").unwrap().draft);
+}
+
 /// The commit `lifecycle` runs at.
 const RUN_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 

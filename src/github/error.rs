@@ -105,6 +105,21 @@ fn no_release_fix(tag: &str, anonymous: bool) -> String {
 }
 
 impl ReleaseError {
+    /// A download answered with other bytes than the asset the release
+    /// lists (more or fewer, or a size no bundle has): what is there is
+    /// wrong. Any other failure to download says nothing of the asset.
+    pub(crate) fn served_other_content(&self) -> bool {
+        matches!(
+            self,
+            ReleaseError::Api {
+                cause: ApiFailure::MoreThanListed { .. }
+                    | ApiFailure::LessThanListed { .. }
+                    | ApiFailure::NotABundle { .. },
+                ..
+            }
+        )
+    }
+
     /// The target is wrong, not the run: fixed by configuration (exit 2).
     /// The one list, for sign's upload and `verify --release` alike.
     pub(crate) fn is_usage(&self) -> bool {
