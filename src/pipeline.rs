@@ -137,7 +137,7 @@ pub async fn upload(command: &SignCommand, run: SignRun, check: bool) -> Publish
         .as_ref()
         .and_then(|p| p.server_url.as_ref())
         .map(crate::vocab::GitHubServer::url);
-    match upload::run(
+    let uploaded = upload::run(
         up,
         &report.sign,
         verifier,
@@ -145,21 +145,11 @@ pub async fn upload(command: &SignCommand, run: SignRun, check: bool) -> Publish
         server_url,
         RetryPolicy::default(),
     )
-    .await
-    {
-        Ok(r) => {
-            report.upload = Some(r);
-            Published {
-                report,
-                error: None,
-            }
-        }
-        Err(e) => {
-            report.upload_error = Some(e.to_string());
-            Published {
-                report,
-                error: Some(e),
-            }
-        }
+    .await;
+    report.upload = uploaded.report;
+    report.upload_error = uploaded.error.as_ref().map(ToString::to_string);
+    Published {
+        report,
+        error: uploaded.error,
     }
 }

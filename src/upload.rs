@@ -385,7 +385,36 @@ pub async fn run(
     check: bool,
     server_url: Option<&str>,
     retry: RetryPolicy,
-) -> Result<UploadReport, ReleaseError> {
+) -> Uploaded {
+    match run_until_published(settings, sign, verifier, check, server_url, retry).await {
+        Ok((report, error)) => Uploaded {
+            report: Some(report),
+            error,
+        },
+        Err(error) => Uploaded {
+            report: None,
+            error: Some(error),
+        },
+    }
+}
+
+/// The upload as far as it went: its report, unless it stopped before
+/// there was anything to report (no release, an immutable one), and the
+/// error that stopped it, if any (publishing may fail after every asset
+/// landed: the report still says what is on the release).
+pub struct Uploaded {
+    pub report: Option<UploadReport>,
+    pub error: Option<ReleaseError>,
+}
+
+async fn run_until_published(
+    settings: &UploadSettings,
+    sign: &SignReport,
+    verifier: Option<Arc<CachingVerifier>>,
+    check: bool,
+    server_url: Option<&str>,
+    retry: RetryPolicy,
+) -> Result<(UploadReport, Option<ReleaseError>), ReleaseError> {
     let expected = Expected::for_run(sign, verifier);
     // Publishing vouches for every asset: it is never done on unchecked ones.
     let check = check || settings.publish;
@@ -562,14 +591,22 @@ pub async fn run(
     let mut published = false;
     let mut release = release;
     let publish_withheld = settings.publish && release.draft && !complete;
+    let mut failed = None;
     if settings.publish && release.draft && complete {
         // The tag, if publishing creates it, goes where this run signed.
-        release = releases
+        match releases
             .publish(&release, settings.target_commitish.as_deref())
-            .await?;
-        published = true;
+            .await
+        {
+            Ok(r) => {
+                release = r;
+                published = true;
+            }
+            // The run fails, and what it did to the release is still told.
+            Err(e) => failed = Some(e),
+        }
     }
-    Ok(UploadReport {
+    let report = UploadReport {
         repo: settings.repo.to_string(),
         tag: release.tag.clone(),
         release_url: release.html_url.clone(),
@@ -580,7 +617,8 @@ pub async fn run(
         lacking,
         assets,
         attestation,
-    })
+    };
+    Ok((report, failed))
 }
 
 /// Store the verified provenance `bundle` (the asset `name`) as an

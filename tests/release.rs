@@ -255,6 +255,45 @@ async fn an_asset_that_cannot_be_read_back_is_left_on_the_draft() {
     assert!(!gh.release(REPO, "v8.0.0").unwrap().draft);
 }
 
+/// Publishing fails once every asset landed and verified: the run fails,
+/// and its report still says what is on the release. Regression: the whole
+/// upload report was dropped (`--json` and the action's outputs lost every
+/// asset's status).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_publish_keeps_the_upload_report() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app-7.0.tar.gz", "tarball 7");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v7.0.0",
+        &["--release-mode", "draft"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let id = sandbox.github().release(REPO, "v7.0.0").unwrap().id;
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_paths_ending_with(format!("/releases/{id}"));
+    faults.fail_next(8, Fault::status(500));
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v7.0.0",
+        &["--release-mode", "draft", "--publish", "--json"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        r["upload_error"].as_str().unwrap().contains("publishing"),
+        "{r:#}"
+    );
+    assert_eq!(r["upload"]["published"], false, "{r:#}");
+    assert_eq!(r["upload"]["assets"][0]["checked"], true, "{r:#}");
+    assert!(sandbox.github().release(REPO, "v7.0.0").unwrap().draft);
+}
+
 /// The commit `lifecycle` runs at.
 const RUN_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 

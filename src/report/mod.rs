@@ -158,8 +158,9 @@ pub struct PublishReport {
     /// Dry run with an upload configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_plan: Option<UploadPlan>,
-    /// The upload failed as a whole (no release, an immutable release): the
-    /// bundles are written, the release is not as asked.
+    /// The upload failed as a whole (no release, an immutable release), or
+    /// publishing failed once every asset landed: the bundles are written,
+    /// the release is not as asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_error: Option<String>,
 }
