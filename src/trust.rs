@@ -332,6 +332,8 @@ pub enum TrustError {
     NoLogButRequired { instance: String },
     #[error("{instance}'s trusted root lists no transparency log, so an entry in {url} could not be verified; fix: pass a trusted root that lists that log, or sign without it (drop --rekor-url, or the signing config's rekorTlogUrls; the bundles then rest on RFC 3161 timestamps, from the instance's TSA)")]
     LogNotInRoot { instance: String, url: String },
+    #[error("{instance}'s trusted root lists no timestamp authority, so a timestamp from {url} could not be verified, and no bundle carrying one would; fix: pass a trusted root that lists that authority, or sign without it (drop --tsa-url, or the signing config's tsaUrls; the bundles then rest on the log's integrated time)")]
+    TsaNotInRoot { instance: String, url: String },
     #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); there is no embedded snapshot of it; fix: check the network and the repository; to verify, pass --offline to use the verified cache of an earlier refresh, or --trusted-root with a trusted root you trust")]
     TufRefresh { url: String, reason: String },
     #[error("cannot refresh the {instance} trust material through TUF ({reason}); fix: check the network, or pass --offline to verify with the embedded snapshot, or --trusted-root with a trusted root you trust")]
@@ -429,6 +431,17 @@ pub(crate) async fn load(
             })
         }
         _ => {}
+    }
+    // The same for a timestamp authority: every timestamp in a bundle must
+    // verify, and with no authority to check it by, none can.
+    if let (Some(url), true) = (
+        &services.tsa,
+        m.trusted_root.timestamp_authorities.is_empty(),
+    ) {
+        return Err(TrustError::TsaNotInRoot {
+            instance: m.name,
+            url: url.clone(),
+        });
     }
     Ok(Instance {
         name: m.name,
@@ -859,6 +872,33 @@ mod tests {
         let mut s = settings(&path);
         tweak(&mut s);
         load(&s, Refresh::Offline).await
+    }
+
+    /// A TSA the trusted root lists no authority for is refused up front,
+    /// like a log it lists no key for: every bundle would carry a timestamp
+    /// no verifier can check, and fail its self-verification only after its
+    /// log entry was made. Regression: the run signed and logged each.
+    #[tokio::test]
+    async fn a_tsa_the_root_cannot_verify_is_refused() {
+        let mut config: serde_json::Value =
+            serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
+        config["trustedRoot"]["timestampAuthorities"] = serde_json::json!([]);
+        let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
+        assert!(matches!(e, TrustError::TsaNotInRoot { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("http://127.0.0.1:4/api/v1/timestamp"),
+            "{e}"
+        );
+        // Also when the flag names it; without a TSA, the log's time serves.
+        let e = load_json(&config.to_string(), |s| {
+            s.tsa_url = Some("https://tsa.example/api/v1/timestamp".into())
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(e, TrustError::TsaNotInRoot { .. }), "{e}");
+        config["signingConfig"]["tsaUrls"] = serde_json::json!([]);
+        assert!(load_json(&config.to_string(), |_| {}).await.is_ok());
     }
 
     /// A trust config path that names a FIFO, or a file far larger than any

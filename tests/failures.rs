@@ -227,6 +227,58 @@ async fn untrusted_log_stops_the_run(v2: bool) {
     );
 }
 
+/// A log the trusted root lists with a key whose validity ended (a private
+/// instance that rotated its log key, and left the old log in its signing
+/// config): as with a log it does not list, the run stops after the first
+/// entry. Regression: every artifact was logged, then failed alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_whose_key_ended_stops_the_run() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let names = ["a.whl", "b.whl", "c.whl"];
+    for n in names {
+        work.file(n, n);
+    }
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.trust_config_path()).unwrap()).unwrap();
+    let now = jiff::Timestamp::now();
+    let ended = serde_json::json!({
+        "start": (now - jiff::SignedDuration::from_hours(24 * 700)).to_string(),
+        "end": (now - jiff::SignedDuration::from_hours(24)).to_string(),
+    });
+    for log in config["trustedRoot"]["tlogs"].as_array_mut().unwrap() {
+        log["publicKey"]["validFor"] = ended.clone();
+    }
+    let path = work.file("trust.json", config.to_string());
+    let mut cmd = crate::util::sign_with(&sandbox, work.dir.path(), &path);
+    cmd.args(["--jobs", "1", "--json"]).args(names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let posted = sandbox
+        .requests(Service::RekorV1)
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posted, 1, "only the first artifact was logged");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let errors: Vec<&str> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["error"].as_str().unwrap())
+        .collect();
+    assert!(
+        errors[0].contains("not valid for the entry's time"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1..]
+            .iter()
+            .all(|e| e.starts_with("not signed: the run stopped after a.whl")),
+        "{errors:?}"
+    );
+}
+
 /// A Fulcio whose CA the trusted root does not list: its certificate is
 /// refused as it arrives, one run-level error, before any log entry or
 /// timestamp is made with it. Regression: every artifact was logged and

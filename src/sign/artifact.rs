@@ -40,8 +40,8 @@ pub struct Context {
     pub tsa: Option<(clients::Tsa, String)>,
     /// Built once per run from the instance's trusted root.
     pub verifier: Arc<crate::verify::cache::CachingVerifier>,
-    /// The IDs of the logs that trusted root lists.
-    pub trusted_logs: Vec<sigstore_types::LogKeyId>,
+    /// The IDs of the logs that trusted root lists, with their keys' validity.
+    pub trusted_logs: Vec<(sigstore_types::LogKeyId, Option<sigstore_types::TimeRange>)>,
     pub overwrite: bool,
     /// Uploading: an existing bundle is kept when it verifies under this
     /// policy (the run's exact identity and issuer) instead of failing.
@@ -107,7 +107,7 @@ pub enum ArtifactError {
     LogEntryMismatch { url: String, detail: String },
     #[error("Rekor at {url} returned an inclusion proof that disagrees with its own checkpoint ({detail}); refusing to put it in a bundle (fix: check that --rekor-url points at a genuine Rekor)")]
     ProofMismatch { url: String, detail: String },
-    #[error("Rekor at {url} logged the signature under log ID {log_id}, which the instance's trusted root does not list, so no bundle can carry the entry and verify; nothing more is sent to it; fix: pass a --rekor-url the trusted root lists (or, in --signing-config, one in rekorTlogUrls), or a --trust-config whose trusted root lists this log")]
+    #[error("Rekor at {url} logged the signature under log ID {log_id}, which the instance's trusted root does not list (or lists with a key not valid for the entry's time), so no bundle can carry the entry and verify; nothing more is sent to it; fix: pass a --rekor-url the trusted root lists (or, in --signing-config, one in rekorTlogUrls), or a --trust-config whose trusted root lists this log")]
     LogNotTrusted { url: String, log_id: String },
     #[error("the bundle just built does not read back ({0}); it was not written")]
     Reparse(String),
@@ -548,13 +548,24 @@ async fn existing_after_409(
     net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid)).await
 }
 
-/// The log `entry` names is one the trusted root lists: else no verifier
-/// can check it, and every later entry of the run would be alike.
+/// The log `entry` names is one the trusted root lists, with a key valid
+/// for the entry (at its integrated time; a Rekor v2 entry, which has none,
+/// by now), as sigstore-verify looks it up: else no verifier can check it,
+/// and every later entry of the run would be alike.
 pub(super) fn check_listed(
     ctx: &Context,
     entry: &TransparencyLogEntry,
 ) -> Result<(), ArtifactError> {
-    if ctx.trusted_logs.contains(&entry.log_id.key_id) {
+    let now = jiff::Timestamp::now();
+    let valid = |range: &Option<sigstore_types::TimeRange>| match entry.integrated_time {
+        Some(t) => range.as_ref().is_none_or(|r| r.contains(t)),
+        None => range.as_ref().is_none_or(|r| r.has_started_by(now)),
+    };
+    let listed = ctx
+        .trusted_logs
+        .iter()
+        .any(|(id, range)| id == &entry.log_id.key_id && valid(range));
+    if listed {
         return Ok(());
     }
     Err(ArtifactError::LogNotTrusted {

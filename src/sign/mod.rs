@@ -350,7 +350,7 @@ pub async fn run(
             .trusted_root
             .tlogs
             .iter()
-            .map(|l| l.log_id.key_id.clone())
+            .map(|l| (l.log_id.key_id.clone(), l.public_key.valid_for))
             .collect(),
         overwrite: settings.overwrite,
         reuse: uploading.then(|| Policy::exact_signer(&identity, &issuer)),
