@@ -185,24 +185,19 @@ pub struct TokenIdentity {
 impl TokenIdentity {
     /// Whether a certificate SAN is one Fulcio may derive from this token.
     ///
-    /// Fulcio maps tokens to SANs per issuer type: email, a workflow URI
-    /// (GitHub: see [`Self::matches_workflow_san`]), `https://<ci_config_ref_uri>`
-    /// (GitLab), or the subject.
+    /// Fulcio maps tokens to SANs per issuer type: a workflow URI (GitHub:
+    /// see [`Self::matches_workflow_san`]), `https://<ci_config_ref_uri>`
+    /// (GitLab), else the email or the subject. A CI token's certificate
+    /// names only its workflow: one naming its `sub` (`repo:o/r:ref:...`)
+    /// pins no workflow, and a verifier expecting the workflow refuses it.
     pub(crate) fn matches_san(&self, san: &str) -> bool {
-        if self.email.as_deref() == Some(san) || self.subject == san {
-            return true;
-        }
         if let Some(r) = &self.job_workflow_ref {
-            if self.matches_workflow_san(r, san) {
-                return true;
-            }
+            return self.matches_workflow_san(r, san);
         }
         if let Some(r) = &self.ci_config_ref_uri {
-            if san == format!("https://{r}") {
-                return true;
-            }
+            return san == format!("https://{r}");
         }
-        false
+        self.email.as_deref() == Some(san) || self.subject == san
     }
 
     /// A GitHub workflow SAN for `job_workflow_ref` `r`: for github.com's

@@ -231,11 +231,16 @@ async fn fulcio_certificate_for_the_workflow_elsewhere_is_refused() {
     let workflow_ref = identity
         .strip_prefix("https://github.com/")
         .expect("a github.com workflow identity");
+    // Also the token's own `sub` (`repo:o/r:ref:...`), which pins no
+    // workflow (regression: accepted, and the bundle written).
+    let sub = sandbox.default_claims().sub;
+    assert!(sub.starts_with("repo:"), "{sub}");
     for lie in [
         format!("https://evil.example/{workflow_ref}"),
         format!("https://github.com/evil/{workflow_ref}"),
         format!("https://github.com.evil.example/{workflow_ref}"),
         format!("http://github.com/{workflow_ref}"),
+        sub,
     ] {
         let before = sandbox.requests(Service::Fulcio).len();
         sandbox
