@@ -352,6 +352,11 @@ impl fmt::Display for IdToken {
 }
 
 impl IdToken {
+    /// The token itself, to hide it wherever text from outside may echo it.
+    pub(crate) fn secret(&self) -> &str {
+        self.token.expose_secret()
+    }
+
     /// Read a JWT's claims (no signature check: Fulcio authenticates the token).
     pub fn parse(origin: TokenOrigin, jwt: &str) -> Result<IdToken, TokenError> {
         let jwt = jwt.trim();

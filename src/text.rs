@@ -86,6 +86,23 @@ pub fn url_queries_hidden(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// `text` with `secret` (a token), and the payload and signature of a JWT,
+/// shown as `[token]`: a service (or a proxy) may echo what it was sent.
+pub(crate) fn secret_hidden(text: String, secret: &str) -> String {
+    let parts: Vec<&str> = secret.split('.').collect();
+    let mut needles = vec![secret];
+    if parts.len() == 3 {
+        needles.extend(&parts[1..]);
+    }
+    let mut out = text;
+    for n in needles.into_iter().filter(|n| n.len() >= 8) {
+        if out.contains(n) {
+            out = out.replace(n, "[token]");
+        }
+    }
+    out
+}
+
 /// How much of a message from outside (a server's, a parser's quoting the
 /// value it stopped at) an error or a log keeps.
 pub(crate) const MESSAGE_CHARS: usize = 1_000;

@@ -105,6 +105,66 @@ async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
     }
 }
 
+/// The token fetched again mid-run names another workflow: its certificate
+/// is refused, and every bundle written is the first signer's. Regression:
+/// later bundles named the other workflow while the run reported one
+/// identity and exited 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renewal_for_another_identity_is_refused() {
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(3))
+        .token_lifetime(Duration::from_secs(6))
+        .latency(Duration::from_millis(400), Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    let names: Vec<String> = (0..8).map(|i| format!("a{i}.whl")).collect();
+    for n in &names {
+        work.file(n, n);
+    }
+    let (identity, issuer) = (sandbox.identity(), sandbox.issuer());
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.envs(sandbox.env())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--jobs", "1", "--json"])
+        .args(&names);
+    let running = tokio::spawn(run(cmd));
+    while sandbox.requests(Service::Fulcio).is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut other = sandbox.default_claims();
+    other.job_workflow_ref = other.job_workflow_ref.replace("release.yml", "other.yml");
+    assert_ne!(
+        other.job_workflow_ref,
+        sandbox.default_claims().job_workflow_ref
+    );
+    sandbox.set_actions_token(other, Duration::from_secs(6));
+    let o = running.await.unwrap();
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("the certificate renewed mid-run from Fulcio at"),
+        "{}",
+        stdout(&o)
+    );
+    let written: Vec<&String> = names
+        .iter()
+        .filter(|n| work.path(&format!("{n}.sigstore.json")).exists())
+        .collect();
+    assert!(!written.is_empty());
+    let mut verify = crate::util::bin(work.dir.path());
+    verify
+        .arg("verify")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--cert-identity", &identity, "--cert-oidc-issuer", &issuer])
+        .args(written);
+    let v = run(verify).await;
+    assert_eq!(code(&v), 0, "{}", stdout(&v));
+}
+
 /// A sandbox whose certificates last 6 s, and whose Rekor v1 asks the next
 /// entry (with `only`, the next whose body holds it) to come back in 7 s.
 async fn log_waits_past_the_certificate(only: Option<&str>) -> Sandbox {

@@ -66,13 +66,19 @@ fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 }
 
 fn assert_no_leak(o: &Output, work: &Work, secrets: &[String]) {
-    let out = String::from_utf8_lossy(&o.stdout);
     let err = stderr(o);
     assert!(
         err.lines().count() > 20,
         "tracing was on (stderr has {} lines)",
         err.lines().count()
     );
+    assert_not_shown(o, work, secrets);
+}
+
+/// No secret, nor a part of a JWT one, in the output or in any file written.
+fn assert_not_shown(o: &Output, work: &Work, secrets: &[String]) {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = stderr(o);
     for needle in needles(secrets) {
         for (name, text) in [("stdout", out.as_ref()), ("stderr", err.as_str())] {
             for line in text.lines() {
@@ -263,6 +269,41 @@ async fn signed_download_urls_are_logged_without_their_query() {
             "a signed URL's query was logged: {}",
             err.lines().find(|l| l.contains(part)).unwrap_or_default()
         );
+    }
+}
+
+/// A Fulcio (one the trusted root trusts) that writes the token it was
+/// sent into the certificate's issuer, or its SAN: the certificate is
+/// refused, and the error shows `[token]` where the token was. Regression:
+/// the issuer and SAN were printed as they came.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_written_into_a_certificate_is_never_printed() {
+    use releasekit_sandbox::lies::FulcioLie;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    for lie in [FulcioLie::AnotherIssuer, FulcioLie::AnotherIdentity] {
+        let token = sandbox.token();
+        sandbox
+            .lies()
+            .fulcio(1, lie(format!("https://x.example/{token}")));
+        let mut cmd = bin(work.dir.path());
+        cmd.args(["-vvv", "sign", "--trust-config"])
+            .arg(sandbox.trust_config_path())
+            .arg("--identity-token")
+            .arg(&token)
+            .arg("a.whl")
+            .env("RELEASEKIT_LOG", "trace");
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("https://x.example/[token]"),
+            "{}",
+            stderr(&o)
+        );
+        // The run stops at the certificate: few log lines, none with it.
+        assert!(stderr(&o).contains("TRACE"), "{}", stderr(&o));
+        assert_not_shown(&o, &work, &[token]);
     }
 }
 

@@ -113,6 +113,16 @@ pub enum SessionError {
     },
     #[error("Fulcio at {url} returned a certificate that no certificate authority of the instance's trusted root issued (at {at}); refusing to sign with it, before anything is logged (fix: check that --fulcio-url, or the trust config's CA URL, is the Fulcio the trusted root lists)")]
     UntrustedCertificate { url: String, at: jiff::Timestamp },
+    /// A renewed certificate names another signer than the run's first:
+    /// the run signs under one identity, which its report and checks name.
+    #[error("the certificate renewed mid-run from Fulcio at {url} is for `{now}` (issuer `{now_issuer}`), but the run signs as `{was}` (issuer `{was_issuer}`); refusing to sign with it (fix: keep the token's identity for the whole run; sign the rest in another run)")]
+    IdentityChanged {
+        url: String,
+        was: String,
+        was_issuer: String,
+        now: String,
+        now_issuer: String,
+    },
     #[error("Fulcio at {url} returned a certificate valid only until {not_after}, too short to sign with; fix: check the Fulcio's clock and configuration")]
     TooShort {
         url: String,
@@ -188,14 +198,21 @@ impl Session {
             tracing::info!(not_after = %c.not_after, "signing certificate about to expire; requesting a new one");
         }
         let token = self.token_locked(&mut state).await?.clone();
-        let credential = Arc::new(self.issue(&token).await?);
+        let credential = Arc::new(self.issue(&token, state.current.as_deref()).await?);
         state.current = Some(credential.clone());
         Ok(credential)
     }
 
     /// 1. A new key (never reused across certificates), 2. a certificate for it,
     /// 3. checks that Fulcio certified what we asked for.
-    async fn issue(&self, token: &IdToken) -> Result<Credential, SessionError> {
+    ///
+    /// A renewal (`previous` is the run's credential so far) must certify
+    /// the same signer.
+    async fn issue(
+        &self,
+        token: &IdToken,
+        previous: Option<&Credential>,
+    ) -> Result<Credential, SessionError> {
         let key = KeyPair::generate_ecdsa_p256().map_err(SessionError::Key)?;
         let oidc = token.for_fulcio(Duration::ZERO)?;
         let url = &self.fulcio_url;
@@ -247,7 +264,7 @@ impl Session {
         if !expected.matches_san(&identity) {
             return Err(SessionError::WrongIdentity {
                 url: url.clone(),
-                found: identity,
+                found: shown(&identity, token),
                 expected: expected.identity.clone(),
             });
         }
@@ -255,9 +272,22 @@ impl Session {
         if !expected.matches_issuer(&issuer) {
             return Err(SessionError::WrongIssuer {
                 url: url.clone(),
-                found: issuer,
+                found: shown(&issuer, token),
                 expected: expected.issuer.clone(),
             });
+        }
+        // A token fetched again may be another job's, or say another
+        // workflow: the run's signer is its first certificate's.
+        if let Some(first) = previous {
+            if (&first.identity, &first.issuer) != (&identity, &issuer) {
+                return Err(SessionError::IdentityChanged {
+                    url: url.clone(),
+                    was: first.identity.clone(),
+                    was_issuer: first.issuer.clone(),
+                    now: shown(&identity, token),
+                    now_issuer: shown(&issuer, token),
+                });
+            }
         }
         let mut credential = Credential {
             key,
@@ -280,4 +310,12 @@ impl Session {
         tracing::info!(identity = %credential.identity, not_after = %credential.not_after, generation, "signing certificate issued");
         Ok(credential)
     }
+}
+
+/// A certificate's SAN or issuer as an error shows it: one line, capped,
+/// with the token it was issued for hidden (a Fulcio could write the token
+/// it was sent into either).
+fn shown(value: &str, token: &IdToken) -> String {
+    let hidden = crate::text::secret_hidden(value.to_owned(), token.secret());
+    crate::text::capped(&crate::text::line(hidden), 200)
 }

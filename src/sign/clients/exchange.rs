@@ -124,7 +124,7 @@ impl ServiceError {
     /// of it, may echo the request in its answer, and Fulcio's holds the
     /// identity token.
     pub(super) fn without(self, secret: &str) -> ServiceError {
-        let hide = |text: String| hidden(text, secret);
+        let hide = |text: String| crate::text::secret_hidden(text, secret);
         match self {
             ServiceError::Status {
                 service,
@@ -211,21 +211,6 @@ impl ServiceError {
 
 /// `text` with `secret`, and the claims and signature of it as a JWT,
 /// replaced by `[token]` (a JWT's header names only the algorithm).
-fn hidden(text: String, secret: &str) -> String {
-    let parts: Vec<&str> = secret.split('.').collect();
-    let mut needles = vec![secret];
-    if parts.len() == 3 {
-        needles.extend(&parts[1..]);
-    }
-    let mut out = text;
-    for n in needles.into_iter().filter(|n| n.len() >= 8) {
-        if out.contains(n) {
-            out = out.replace(n, "[token]");
-        }
-    }
-    out
-}
-
 pub(super) fn body_suffix(body: &str) -> String {
     if body.is_empty() {
         String::new()
