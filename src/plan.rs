@@ -677,6 +677,13 @@ fn classify(
     Ok(())
 }
 
+/// The files `pattern` matches, found by walking the directories it can
+/// reach: from its leading literal part, as deep as its components go (any
+/// depth under `**`), never into a directory that is a symbolic link (as
+/// `--recursive` does not: a link to `.` or `/` would never end, and one
+/// leading out of the tree would be walked before it is refused), nor into
+/// a hidden one unless the pattern names a hidden part. Each path is then
+/// held to the pattern (`*` never matches `/` or a leading `.`).
 fn expand_glob(
     pattern: &str,
     tree: &WorkTree,
@@ -688,16 +695,31 @@ fn expand_glob(
         require_literal_separator: true,
         require_literal_leading_dot: true,
     };
-    let paths = glob::glob_with(pattern, options).map_err(|e| PlanError::BadPattern {
+    let compiled = glob::Pattern::new(pattern).map_err(|e| PlanError::BadPattern {
         pattern: pattern.to_owned(),
         reason: e.msg.to_owned(),
     })?;
+    let (base, rest) = literal_base(pattern);
+    let reach = Reach {
+        depth: if rest.iter().any(|c| c == "**") {
+            usize::MAX
+        } else {
+            rest.len()
+        },
+        hidden: rest.iter().any(|c| c.starts_with('.')),
+    };
     let mut matches: Vec<PathBuf> = Vec::new();
-    for p in paths {
-        matches.push(p.map_err(|e| PlanError::Io {
-            path: e.path().to_owned(),
-            source: e.into(),
-        })?);
+    let start = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base.as_path()
+    };
+    if start.is_dir() {
+        reach_into(&base, start, reach, &mut |path| {
+            if compiled.matches_path_with(path, options) {
+                matches.push(path.to_owned());
+            }
+        })?;
     }
     matches.sort();
     let before = found.len();
@@ -713,6 +735,68 @@ fn expand_glob(
         return Err(PlanError::NoMatch {
             pattern: pattern.to_owned(),
         });
+    }
+    Ok(())
+}
+
+/// How far a pattern's walk goes below its literal base.
+#[derive(Clone, Copy)]
+struct Reach {
+    depth: usize,
+    hidden: bool,
+}
+
+/// `pattern`'s leading components with no glob character (`dist` of
+/// `dist/**/*.whl`, empty for `*.whl`), and the components after them.
+fn literal_base(pattern: &str) -> (PathBuf, Vec<String>) {
+    let mut base = PathBuf::new();
+    let mut rest = Vec::new();
+    for c in Path::new(pattern).components() {
+        let text = c.as_os_str().to_string_lossy();
+        if rest.is_empty() && !has_glob_meta(&text) {
+            base.push(c);
+        } else {
+            rest.push(text.into_owned());
+        }
+    }
+    (base, rest)
+}
+
+/// Every path under `dir` (spelled `spelled`: empty for the working
+/// directory, so that paths read `a.whl`, not `./a.whl`) within `reach`,
+/// given to `seen`: files, links and directories alike, descending only
+/// into real directories.
+fn reach_into(
+    spelled: &Path,
+    dir: &Path,
+    reach: Reach,
+    seen: &mut dyn FnMut(&Path),
+) -> Result<(), PlanError> {
+    if reach.depth == 0 {
+        return Ok(());
+    }
+    let io = |source| PlanError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    names.sort();
+    let deeper = Reach {
+        depth: reach.depth.saturating_sub(1),
+        ..reach
+    };
+    for name in names {
+        let path = spelled.join(&name);
+        seen(&path);
+        let hidden = name.as_encoded_bytes().first() == Some(&b'.');
+        let real_dir = std::fs::symlink_metadata(dir.join(&name)).is_ok_and(|m| m.is_dir());
+        if real_dir && (reach.hidden || !hidden) {
+            reach_into(&path, &dir.join(&name), deeper, seen)?;
+        }
     }
     Ok(())
 }

@@ -129,3 +129,49 @@ async fn output_dir_receives_the_bundles() {
     assert_eq!(work.listing(), ["dist/a.whl", "sigs/a.whl.sigstore.json"]);
     verify_bundle(&sandbox, &a, &work.path("sigs/a.whl.sigstore.json"));
 }
+
+/// A `**` pattern does not walk into directories that are symbolic links:
+/// two links to `.` made the walk double at every level (about 2^40 paths
+/// before Linux's link limit), and one to `/` walked the whole file system
+/// before the link out of the tree was refused. It ends at once, with the
+/// tree's own files, as `--recursive` does. Regression: it never ended.
+#[cfg(unix)]
+#[test]
+fn a_globstar_does_not_follow_linked_directories() {
+    let work = tree();
+    std::os::unix::fs::symlink(".", work.path("dist/l1")).unwrap();
+    std::os::unix::fs::symlink(".", work.path("dist/l2")).unwrap();
+    std::os::unix::fs::symlink("/", work.path("dist/root")).unwrap();
+    let o = bin(work.dir.path())
+        .args(["--json", "sign", "dist/**/*.whl", "--dry-run"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let paths: Vec<_> = v["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["dist/b.whl", "dist/sub/c.whl"]);
+}
+
+/// A file whose name is not UTF-8, where a pattern looks: skipped by the
+/// pattern, never a crash. Regression: the glob crate panicked on it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_name_that_is_not_utf8_does_not_stop_a_pattern() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let work = tree();
+    let odd = std::ffi::OsStr::from_bytes(b"dist/odd\xff.whl");
+    std::fs::write(work.dir.path().join(odd), "odd").unwrap();
+    for pattern in ["dist/*", "dist/**/*.whl"] {
+        let o = bin(work.dir.path())
+            .args(["sign", pattern, "--dry-run"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{pattern}: {}", stderr(&o));
+    }
+}
