@@ -338,6 +338,41 @@ async fn a_rerun_after_a_failed_artifact_replaces_the_drafts_provenance() {
     );
 }
 
+/// A re-run that uploads may replace the provenance file it found, but not
+/// one that appeared after it looked: there was none, so the write takes
+/// no file's place, and the one that appeared meanwhile stays. Regression:
+/// the write replaced whatever was there by then.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provenance_that_appears_during_the_run_is_not_replaced() {
+    let sandbox = Sandbox::builder()
+        .latency(
+            std::time::Duration::from_millis(1500),
+            std::time::Duration::ZERO,
+        )
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    let running = tokio::spawn(run(upload(&sandbox, &work, "v1.0.0", None, &[])));
+    // Fulcio answered: the check is right behind it (the artifact is
+    // hashed, no file is there), the write a log round trip (1.5 s) later.
+    while sandbox.requests(Service::Fulcio).is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(sandbox.requests(Service::RekorV1).is_empty(), "too late");
+    work.file(PROVENANCE, "not this run's");
+    let o = running.await.unwrap();
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert_eq!(
+        std::fs::read_to_string(work.path(PROVENANCE)).unwrap(),
+        "not this run's"
+    );
+    let r = report(&o);
+    assert_eq!(r["provenance"]["status"], "failed", "{r:#}");
+}
+
 /// GitHub Enterprise Server (`/api/v3`) has no attestations API: the
 /// provenance is uploaded and verified, the API is not asked, and the
 /// report says so.

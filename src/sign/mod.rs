@@ -537,8 +537,8 @@ fn attested(report: &ArtifactReport) -> Option<sigstore_types::Sha256Hash> {
 }
 
 /// The provenance's statement, signed and self-verified, not yet written;
-/// or why not.
-type Drafted = Result<(sigstore_types::Statement, provenance::Prepared), String>;
+/// whether its write may replace a file there; or why not.
+type Drafted = Result<(sigstore_types::Statement, provenance::Prepared, bool), String>;
 
 /// Sign the statement about `subjects` (see [`provenance::prepare`]).
 async fn draft(
@@ -550,13 +550,14 @@ async fn draft(
     // A re-run keeping verified work (uploading, without `--overwrite`)
     // replaces only a provenance whose claims this one repeats: decided
     // before anything is signed or logged.
+    let mut replace = ctx.overwrite;
     if let (Some(policy), false) = (ctx.reuse.clone(), ctx.overwrite) {
         let (verifier, there, about) = (ctx.verifier.clone(), path.clone(), subjects.clone());
         let checked = tokio::task::spawn_blocking(move || {
             provenance::may_replace(&verifier, &policy, &there, &about)
         })
         .await;
-        artifact::joined("checking the provenance already there", checked)
+        replace = artifact::joined("checking the provenance already there", checked)
             .map_err(|e| e.to_string())?
             .map_err(|why| {
                 provenance::AttestError::NotReplaced {
@@ -570,7 +571,7 @@ async fn draft(
     let prepared = provenance::prepare(&ctx, &statement, subjects[0].1, &path)
         .await
         .map_err(|e| e.to_string())?;
-    Ok((statement, prepared))
+    Ok((statement, prepared, replace))
 }
 
 /// The run's provenance about `results`' signed and kept artifacts: the one
@@ -605,14 +606,18 @@ async fn attest(
             .await
         }
     };
-    let target = provenance::Target {
-        path: planned.path.clone(),
-        dir: planned.dir.clone(),
-        overwrite: planned.replace,
-    };
     let outcome = match drafted {
         Err(error) => ProvenanceOutcome::Failed { error },
-        Ok((statement, prepared)) => match provenance::write(&target, prepared).await {
+        Ok((statement, prepared, replace)) => match provenance::write(
+            &provenance::Target {
+                path: planned.path.clone(),
+                dir: planned.dir.clone(),
+                overwrite: replace,
+            },
+            prepared,
+        )
+        .await
+        {
             Ok(done) => ProvenanceOutcome::Signed {
                 subjects: statement
                     .subject

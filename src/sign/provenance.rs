@@ -228,26 +228,27 @@ fn check_dsse_body(
 /// only one by `policy`'s signer, valid under the run's trusted root, whose
 /// every subject is among `subjects`, so that replacing it drops no claim
 /// already made; `Err` says why not ([`AttestError::NotReplaced`]).
-/// Anything else stays for `--overwrite` to replace. No file there: nothing
-/// to lose.
+/// Anything else stays for `--overwrite` to replace. `Ok(false)`: no file
+/// there, nothing to lose, and so nothing the write may replace either (one
+/// that appears meanwhile is not this run's to replace).
 pub(super) fn may_replace(
     verifier: &crate::verify::cache::CachingVerifier,
     policy: &crate::verify::policy::Policy,
     path: &std::path::Path,
     subjects: &[super::subjects::Subject],
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let bytes = match bundle_io::read_capped(path) {
         Ok(bytes) => bytes,
         Err(BundleIoError::Read { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
-            return Ok(())
+            return Ok(false)
         }
         Err(e) => return Err(e.to_string()),
     };
     let new: std::collections::HashSet<(&str, Sha256Hash)> =
         subjects.iter().map(|(n, d)| (n.as_str(), *d)).collect();
-    crate::verify::provenance::superseded_by(verifier, policy, path, &bytes, &new)
+    crate::verify::provenance::superseded_by(verifier, policy, path, &bytes, &new).map(|()| true)
 }
 
 /// 5. Write `prepared` to `target`, atomically: whole or not at all.
