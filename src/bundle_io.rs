@@ -41,11 +41,37 @@ pub fn directory(path: &Path) -> &Path {
     }
 }
 
-/// Whether `path` is named like a bundle.
+/// Whether `path` is named like a bundle: also a name that is not UTF-8
+/// (`a\xff.whl.sigstore.json` is the bundle of `a\xff.whl`), and, where
+/// the file system folds case, whatever the suffix's case (there,
+/// `a.whl.SIGSTORE.JSON` is the file `a.whl`'s bundle is written to).
 pub(crate) fn is_bundle(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with(BUNDLE_SUFFIX))
+    let Some(name) = path.file_name() else {
+        return false;
+    };
+    let (name, suffix) = (name.as_encoded_bytes(), BUNDLE_SUFFIX.as_bytes());
+    name.len() >= suffix.len() && {
+        let end = &name[name.len() - suffix.len()..];
+        if crate::files::FOLDS_CASE {
+            end.eq_ignore_ascii_case(suffix)
+        } else {
+            end == suffix
+        }
+    }
+}
+
+/// `dir/a.whl.sigstore.json` -> `dir/a.whl`, whatever the name's encoding
+/// (the suffix holds two extensions); a path not named like a bundle is
+/// returned as it is.
+pub(crate) fn artifact_of(bundle: &Path) -> PathBuf {
+    if !is_bundle(bundle) {
+        return bundle.to_owned();
+    }
+    let stem = Path::new(bundle.file_stem().unwrap_or_default())
+        .file_stem()
+        .unwrap_or_default()
+        .to_owned();
+    bundle.with_file_name(stem)
 }
 
 #[derive(Debug, thiserror::Error)]

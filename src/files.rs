@@ -14,6 +14,11 @@
 use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
 
+/// Whether this platform's usual file systems fold case (APFS on macOS,
+/// NTFS on Windows), so that two names differing only in case are one file
+/// there.
+pub(crate) const FOLDS_CASE: bool = cfg!(any(target_os = "macos", windows));
+
 /// Which file a path named when it was listed: device and inode on Unix.
 /// Elsewhere there is no stable equivalent in std (Windows' volume serial
 /// number and file index are unstable), so the identity is unknown and only

@@ -53,6 +53,7 @@ pub struct Plan {
 /// directory, under its file name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedProvenance {
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub path: PathBuf,
     /// `path`'s directory, resolved: the file is written there or not at all.
     #[serde(skip)]
@@ -64,8 +65,10 @@ pub struct PlannedProvenance {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedArtifact {
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub path: PathBuf,
     pub size: u64,
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub bundle: PathBuf,
     /// A bundle is already there and `--overwrite` was not given: this
     /// artifact fails without any work (the others still run).
@@ -83,6 +86,7 @@ pub struct PlannedArtifact {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub path: PathBuf,
     pub reason: SkipReason,
 }
@@ -360,8 +364,7 @@ fn is_symlink(path: &Path) -> bool {
 
 fn is_hidden(path: &Path) -> bool {
     path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.'))
+        .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'))
 }
 
 fn has_glob_meta(arg: &str) -> bool {
@@ -385,11 +388,6 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 /// The longest file name most file systems take (ext4, APFS, and NTFS in
 /// UTF-16 units, which UTF-8 bytes never undercount).
 const MAX_NAME_BYTES: usize = 255;
-
-/// Whether this platform's usual file systems fold case (APFS on macOS,
-/// NTFS on Windows), so that two bundle names differing only in case are
-/// one file there.
-const FOLDS_CASE: bool = cfg!(any(target_os = "macos", windows));
 
 /// The key under which two bundle paths are the same file: the path itself,
 /// or, where names fold case, the path in lower case.
@@ -460,7 +458,7 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
         if !seen.insert((f.real.clone(), name)) {
             continue;
         }
-        let key = collision_key(&bundle, FOLDS_CASE && input.writes_bundles);
+        let key = collision_key(&bundle, crate::files::FOLDS_CASE && input.writes_bundles);
         if let Some(first) = by_bundle.insert(key, f.path.clone()) {
             return Err(PlanError::BundleCollision {
                 first,

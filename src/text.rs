@@ -103,6 +103,23 @@ pub(crate) fn secret_hidden(text: String, secret: &str) -> String {
     out
 }
 
+/// A path in a JSON report: as text, any bytes that are not UTF-8 shown
+/// as U+FFFD (serde refuses such a path, and the whole report with it).
+pub(crate) fn lossy_path<S: serde::Serializer>(
+    path: &std::path::Path,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
+/// [`lossy_path`] for each of `paths`.
+pub(crate) fn lossy_paths<S: serde::Serializer>(
+    paths: &[std::path::PathBuf],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
+}
+
 /// How much of a message from outside (a server's, a parser's quoting the
 /// value it stopped at) an error or a log keeps.
 pub(crate) const MESSAGE_CHARS: usize = 1_000;

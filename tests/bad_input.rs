@@ -456,3 +456,63 @@ impl Fifo {
         let _ = self.writer.join();
     }
 }
+
+/// Names that are not UTF-8 follow the same skip rules: a bundle of such an
+/// artifact is a bundle (never signed as an artifact, whose own bundle
+/// would then be written over the artifact's), and a hidden one is hidden.
+/// Regression: both were planned as artifacts.
+#[cfg(target_os = "linux")]
+#[test]
+fn names_that_are_not_utf8_follow_the_skip_rules() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let work = Work::new();
+    work.file("dist/plain.whl", "p");
+    for (name, content) in [
+        (&b"dist/a\xff.whl"[..], "a"),
+        (b"dist/a\xff.whl.sigstore.json", "{}"),
+        (b"dist/.\xff", "hidden"),
+    ] {
+        std::fs::write(
+            work.dir.path().join(std::ffi::OsStr::from_bytes(name)),
+            content,
+        )
+        .unwrap();
+    }
+    let o = crate::util::bin(work.dir.path())
+        .args(["--json", "sign", "dist", "--dry-run", "--overwrite"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["artifacts"].as_array().unwrap().len(), 2, "{v:#}");
+    let reasons: Vec<&str> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{v:#}");
+    assert!(reasons.iter().any(|r| r.contains("bundle")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("hidden")), "{reasons:?}");
+}
+
+/// An artifact whose name is not UTF-8 is signed, and the JSON report names
+/// it with U+FFFD where its bytes are not UTF-8. Regression: after signing,
+/// the report could not be written ("path contains invalid UTF-8").
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_artifact_named_in_no_utf8_is_reported() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let name = std::ffi::OsStr::from_bytes(b"dist/a\xff.whl");
+    std::fs::create_dir(work.path("dist")).unwrap();
+    std::fs::write(work.dir.path().join(name), "a").unwrap();
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["--json", "dist"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["artifacts"][0]["path"], "dist/a\u{fffd}.whl", "{v:#}");
+    assert_eq!(v["artifacts"][0]["status"], "signed", "{v:#}");
+}

@@ -117,7 +117,9 @@ pub enum AssetKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct AssetReport {
     pub kind: AssetKind,
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub artifact: PathBuf,
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub bundle: PathBuf,
     /// The asset name on the release (as GitHub stored it).
     pub asset: String,

@@ -26,6 +26,7 @@ pub struct VerifyReport {
     pub policy: PolicyReport,
     pub artifacts: Vec<VerifyArtifactReport>,
     /// Files in directory arguments (or release assets) that have no bundle (not verified).
+    #[serde(serialize_with = "crate::text::lossy_paths")]
     pub unsigned: Vec<PathBuf>,
     pub warnings: Vec<String>,
     /// Signers found, when no identity was pinned (see [`pin_hint`]).

@@ -67,6 +67,7 @@ impl SignReport {
 /// The run's build provenance (`<name>.intoto.jsonl`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ProvenanceReport {
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub path: PathBuf,
     #[serde(flatten)]
     pub outcome: ProvenanceOutcome,
@@ -128,8 +129,10 @@ pub enum IdentityReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ArtifactReport {
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub path: PathBuf,
     pub size: u64,
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub bundle: PathBuf,
     #[serde(flatten)]
     pub outcome: Outcome,

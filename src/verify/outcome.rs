@@ -31,7 +31,9 @@ pub struct Outcome {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyArtifactReport {
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub path: PathBuf,
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub bundle: PathBuf,
     #[serde(flatten)]
     pub outcome: VerifyOutcome,

@@ -109,6 +109,7 @@ pub(crate) struct VerifiedStatement {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ProvenanceMatch {
     /// The provenance file (or release asset).
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub(crate) file: PathBuf,
     /// 1-based line of the statement in it.
     pub(crate) line: usize,

@@ -23,7 +23,9 @@ use crate::plan::{self, PlanError, PlanInput, SkipReason, WorkTree};
 /// One artifact and the bundle it is checked against, or why it cannot be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Target {
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub artifact: PathBuf,
+    #[serde(serialize_with = "crate::text::lossy_path")]
     pub bundle: PathBuf,
     /// Known before any file is read: the bundle or the artifact is absent.
     pub missing: Option<Missing>,
@@ -50,6 +52,7 @@ pub enum Missing {
 pub struct Targets {
     pub targets: Vec<Target>,
     /// Files in a directory argument that have no bundle.
+    #[serde(serialize_with = "crate::text::lossy_paths")]
     pub unsigned: Vec<PathBuf>,
 }
 
@@ -188,7 +191,7 @@ fn expand(
         }
         // A bundle, named or found: its artifact is checked too (or is missing),
         // unless it is a target already ([`once_each`] would drop this one).
-        let artifact = artifact_of(&s.path);
+        let artifact = bundle_io::artifact_of(&s.path);
         if listed.contains(&artifact) {
             continue;
         }
@@ -224,7 +227,7 @@ fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
     bundles.sort();
     for bundle in bundles {
         out.targets.push(Target {
-            artifact: artifact_of(&bundle),
+            artifact: bundle_io::artifact_of(&bundle),
             bundle,
             missing: Some(Missing::Artifact),
             digest: None,
@@ -310,16 +313,6 @@ fn located(path: &Path) -> PathBuf {
         (Ok(dir), Some(name)) => dir.join(name),
         _ => path.to_owned(),
     }
-}
-
-/// `dir/a.whl.sigstore.json` -> `dir/a.whl`.
-fn artifact_of(bundle: &Path) -> PathBuf {
-    let name = bundle
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.strip_suffix(BUNDLE_SUFFIX))
-        .unwrap_or_default();
-    bundle.with_file_name(name)
 }
 
 #[cfg(test)]
