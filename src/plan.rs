@@ -547,13 +547,19 @@ fn expand(
                     path: path.to_owned(),
                     reason: SkipReason::Bundle,
                 });
-            } else {
-                found.push(Found {
+                return Ok(());
+            }
+            match checked_file(&real) {
+                Some(meta) => found.push(Found {
                     path: path.to_owned(),
                     real,
                     size: meta.len(),
                     file: FileId::of(&meta),
-                });
+                }),
+                None => skipped.push(Skipped {
+                    path: path.to_owned(),
+                    reason: SkipReason::NotRegular,
+                }),
             }
             Ok(())
         }
@@ -619,6 +625,15 @@ fn walk_dir(
     Ok(())
 }
 
+/// The file at `real`, the path the tree check resolved (no link in it),
+/// if it is a regular file: its identity is taken there, after the check.
+/// The stat before the check followed whatever the path named then, and a
+/// link swapped in for that moment would have recorded another file (a
+/// secret outside the tree), which the open at signing would then accept.
+fn checked_file(real: &Path) -> Option<std::fs::Metadata> {
+    std::fs::symlink_metadata(real).ok().filter(|m| m.is_file())
+}
+
 /// Sort one directory entry or glob match into found / skipped / subdirectory.
 fn classify(
     path: PathBuf,
@@ -654,12 +669,18 @@ fn classify(
                 });
             } else {
                 let real = tree.check_file(&path, is_link)?;
-                found.push(Found {
-                    path,
-                    real,
-                    size: m.len(),
-                    file: FileId::of(&m),
-                });
+                match checked_file(&real) {
+                    Some(m) => found.push(Found {
+                        path,
+                        real,
+                        size: m.len(),
+                        file: FileId::of(&m),
+                    }),
+                    None => skipped.push(Skipped {
+                        path,
+                        reason: SkipReason::NotRegular,
+                    }),
+                }
             }
         }
         Ok(m) if m.is_dir() && !is_link => subdirs.push(path),
@@ -848,6 +869,23 @@ mod tests {
         "dist/.hidden",
         "dist/sub/c.whl",
     ];
+
+    /// The identity is the checked path's own: a link there (swapped in
+    /// after the check) is no file of the plan's.
+    #[cfg(unix)]
+    #[test]
+    fn the_identity_is_taken_at_the_checked_path() {
+        let t = Tree::new(&["dist/a.whl", "secret"]);
+        let file = t.0.path().join("dist/a.whl");
+        let meta = checked_file(&file).unwrap();
+        assert_eq!(
+            FileId::of(&meta),
+            FileId::of(&std::fs::metadata(&file).unwrap())
+        );
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(t.0.path().join("secret"), &file).unwrap();
+        assert!(checked_file(&file).is_none());
+    }
 
     #[test]
     fn directory_means_its_regular_files_sorted_without_bundles_hidden_or_subdirs() {
