@@ -293,26 +293,30 @@ pub(crate) fn against_provenance(
 
 /// The same artifact reached twice (`dist/` and `dist/a.whl`) is verified
 /// once; two names for one file (`b.whl`, a link to `a.whl`) each with
-/// their own bundle, are two targets.
+/// their own bundle, are two targets. A place is its directory resolved,
+/// and its name, whether or not the file exists.
 fn once_each(targets: &mut Vec<Target>) {
     let mut seen = HashSet::new();
+    // One directory's real path is looked up once (a release's thousand
+    // bundles are mostly in one).
+    let mut dirs: std::collections::HashMap<PathBuf, Option<PathBuf>> = Default::default();
+    let mut located = |path: &Path| {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let real = dirs
+            .entry(dir.to_owned())
+            .or_insert_with(|| std::fs::canonicalize(dir).ok());
+        match (real, path.file_name()) {
+            (Some(dir), Some(name)) => dir.join(name),
+            _ => path.to_owned(),
+        }
+    };
     targets.retain(|t| {
         let real = t.real.clone().unwrap_or_else(|| located(&t.artifact));
         seen.insert((real, located(&t.bundle)))
     });
-}
-
-/// Where `path` is: its directory resolved, and its name, whether or not
-/// the file exists (else `path` as given).
-fn located(path: &Path) -> PathBuf {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    match (std::fs::canonicalize(dir), path.file_name()) {
-        (Ok(dir), Some(name)) => dir.join(name),
-        _ => path.to_owned(),
-    }
 }
 
 #[cfg(test)]
