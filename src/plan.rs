@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
@@ -697,50 +698,22 @@ fn classify(
 }
 
 /// The files `pattern` matches, found by walking the directories it can
-/// reach: from its leading literal part, as deep as its components go (any
-/// depth under `**`), never into a directory that is a symbolic link (as
-/// `--recursive` does not: a link to `.` or `/` would never end, and one
-/// leading out of the tree would be walked before it is refused), nor into
-/// a hidden one unless the pattern names a hidden part. Each path is then
-/// held to the pattern (`*` never matches `/` or a leading `.`).
+/// reach: from its leading literal part, component by component (a literal
+/// one is looked up, not listed; a wildcard lists its directory; under `**`
+/// every directory below is listed), never into a directory that is a
+/// symbolic link (as `--recursive` does not: a link to `.` or `/` would
+/// never end, and one leading out of the tree would be walked before it is
+/// refused), nor into a hidden one unless the pattern names a hidden part.
+/// Each path is then held to the pattern, spelled as its components
+/// (`dist//*.whl` and `dist/./*.whl` are `dist/*.whl`), where `*` never
+/// matches `/` or a leading `.`.
 fn expand_glob(
     pattern: &str,
     tree: &WorkTree,
     found: &mut Vec<Found>,
     skipped: &mut Vec<Skipped>,
 ) -> Result<(), PlanError> {
-    let options = glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: true,
-    };
-    let compiled = glob::Pattern::new(pattern).map_err(|e| PlanError::BadPattern {
-        pattern: pattern.to_owned(),
-        reason: e.msg.to_owned(),
-    })?;
-    let (base, rest) = literal_base(pattern);
-    let reach = Reach {
-        depth: if rest.iter().any(|c| c == "**") {
-            usize::MAX
-        } else {
-            rest.len()
-        },
-        hidden: rest.iter().any(|c| c.starts_with('.')),
-    };
-    let mut matches: Vec<PathBuf> = Vec::new();
-    let start = if base.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        base.as_path()
-    };
-    if start.is_dir() {
-        reach_into(&base, start, reach, &mut |path| {
-            if compiled.matches_path_with(path, options) {
-                matches.push(path.to_owned());
-            }
-        })?;
-    }
-    matches.sort();
+    let matches = glob_matches(pattern, &mut listed)?;
     let before = found.len();
     let mut dirs = Vec::new();
     for path in matches {
@@ -758,11 +731,59 @@ fn expand_glob(
     Ok(())
 }
 
-/// How far a pattern's walk goes below its literal base.
-#[derive(Clone, Copy)]
-struct Reach {
-    depth: usize,
-    hidden: bool,
+/// A directory's entries' names, sorted.
+fn listed(dir: &Path) -> Result<Vec<std::ffi::OsString>, PlanError> {
+    let io = |source| PlanError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    names.sort();
+    Ok(names)
+}
+
+/// The paths `pattern` matches, sorted, with `list` reading directories.
+fn glob_matches(
+    pattern: &str,
+    list: &mut dyn FnMut(&Path) -> Result<Vec<std::ffi::OsString>, PlanError>,
+) -> Result<Vec<PathBuf>, PlanError> {
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let bad = |reason: &str| PlanError::BadPattern {
+        pattern: pattern.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (base, rest) = literal_base(pattern);
+    if rest.iter().any(|c| c == "..") {
+        return Err(bad(
+            "`..` after a wildcard names no directory the walk reaches; name the directory without it",
+        ));
+    }
+    let spelled: PathBuf = base.iter().chain(rest.iter().map(OsStr::new)).collect();
+    let compiled = glob::Pattern::new(&spelled.to_string_lossy()).map_err(|e| bad(e.msg))?;
+    let hidden = rest.iter().any(|c| c.starts_with('.'));
+    let mut matches: Vec<PathBuf> = Vec::new();
+    let start = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base.as_path()
+    };
+    if start.is_dir() {
+        reach_into(&base, start, &rest, hidden, list, &mut |path| {
+            if compiled.matches_path_with(path, options) {
+                matches.push(path.to_owned());
+            }
+        })?;
+    }
+    matches.sort();
+    Ok(matches)
 }
 
 /// `pattern`'s leading components with no glob character (`dist` of
@@ -781,40 +802,52 @@ fn literal_base(pattern: &str) -> (PathBuf, Vec<String>) {
     (base, rest)
 }
 
-/// Every path under `dir` (spelled `spelled`: empty for the working
-/// directory, so that paths read `a.whl`, not `./a.whl`) within `reach`,
-/// given to `seen`: files, links and directories alike, descending only
-/// into real directories.
+/// The paths under `dir` (spelled `spelled`: empty for the working
+/// directory, so that paths read `a.whl`, not `./a.whl`) that the pattern
+/// components `rest` may match, given to `seen`; `hidden`: whether the
+/// pattern names a hidden part anywhere (under `**`, hidden directories are
+/// entered only then).
 fn reach_into(
     spelled: &Path,
     dir: &Path,
-    reach: Reach,
+    rest: &[String],
+    hidden: bool,
+    list: &mut dyn FnMut(&Path) -> Result<Vec<std::ffi::OsString>, PlanError>,
     seen: &mut dyn FnMut(&Path),
 ) -> Result<(), PlanError> {
-    if reach.depth == 0 {
+    let Some((first, tail)) = rest.split_first() else {
+        return Ok(());
+    };
+    let real_dir = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    // A literal component: that one name, if it is there.
+    if first != "**" && !has_glob_meta(first) {
+        let (path, at) = (spelled.join(first), dir.join(first));
+        if tail.is_empty() {
+            if std::fs::symlink_metadata(&at).is_ok() {
+                seen(&path);
+            }
+        } else if real_dir(&at) {
+            reach_into(&path, &at, tail, hidden, list, seen)?;
+        }
         return Ok(());
     }
-    let io = |source| PlanError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
-    names.sort();
-    let deeper = Reach {
-        depth: reach.depth.saturating_sub(1),
-        ..reach
-    };
+    let names = list(dir)?;
+    let globstar = first == "**";
     for name in names {
-        let path = spelled.join(&name);
-        seen(&path);
-        let hidden = name.as_encoded_bytes().first() == Some(&b'.');
-        let real_dir = std::fs::symlink_metadata(dir.join(&name)).is_ok_and(|m| m.is_dir());
-        if real_dir && (reach.hidden || !hidden) {
-            reach_into(&path, &dir.join(&name), deeper, seen)?;
+        let (path, at) = (spelled.join(&name), dir.join(&name));
+        let is_hidden = name.as_encoded_bytes().first() == Some(&b'.');
+        if globstar {
+            // Every path below is offered; the pattern decides.
+            seen(&path);
+            if real_dir(&at) && (hidden || !is_hidden) {
+                reach_into(&path, &at, rest, hidden, list, seen)?;
+            }
+            continue;
+        }
+        if tail.is_empty() {
+            seen(&path);
+        } else if real_dir(&at) && (first.starts_with('.') || !is_hidden) {
+            reach_into(&path, &at, tail, hidden, list, seen)?;
         }
     }
     Ok(())
@@ -927,6 +960,41 @@ mod tests {
         assert_eq!(t.rel(&plan), ["dist/a.tar.gz", "dist/b.whl"]);
         let plan = t.plan(&[t.p("dist/**/*.whl")], false).unwrap();
         assert_eq!(t.rel(&plan), ["dist/b.whl", "dist/sub/c.whl"]);
+    }
+
+    /// A pattern is matched as its components say: a doubled `/` or a `.`
+    /// (`$OUT/*.whl` with `OUT=dist/`) changes nothing.
+    #[test]
+    fn a_pattern_spelled_with_extra_separators_matches_the_same() {
+        let t = Tree::new(DIST);
+        for pattern in ["dist//*.whl", "dist/./*.whl", "./dist/*.whl"] {
+            let plan = t.plan(&[t.p(pattern)], false).unwrap();
+            assert_eq!(t.rel(&plan).len(), 1, "{pattern}");
+        }
+        assert!(matches!(
+            t.plan(&[t.p("*/../dist/*.whl")], false),
+            Err(PlanError::BadPattern { .. })
+        ));
+    }
+
+    /// A literal part of a pattern is looked up, not listed: a directory the
+    /// pattern cannot reach (one unreadable there would stop the plan) is
+    /// never read.
+    #[test]
+    fn a_pattern_reads_only_the_directories_it_can_match() {
+        let t = Tree::new(&["pkgs/a/dist/x.whl", "pkgs/a/private/secret"]);
+        let mut read = Vec::new();
+        let matched = glob_matches(&t.p("pkgs/*/dist/*.whl"), &mut |dir| {
+            read.push(dir.to_owned());
+            listed(dir)
+        })
+        .unwrap();
+        assert_eq!(matched, [t.0.path().join("pkgs/a/dist/x.whl")]);
+        let read: Vec<_> = read
+            .iter()
+            .map(|d| d.strip_prefix(t.0.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(read, ["pkgs", "pkgs/a/dist"]);
     }
 
     #[test]

@@ -141,6 +141,12 @@ async fn a_second_name_for_a_file_is_its_own_artifact() {
         stdout(&o),
         "✅ Verified: ./a.whl\n✅ Verified: ./b.whl\nVerified 2 of 2 artifact(s).\n"
     );
+    // The link named, and its bundle named: one pair, checked once.
+    let o = verify_strict(&sandbox, work.dir.path(), &["b.whl", "b.whl.sigstore.json"]).await;
+    assert_eq!(
+        stdout(&o),
+        "✅ Verified: b.whl\nVerified 1 of 1 artifact(s).\n"
+    );
 }
 
 /// A file whose bundle name would be too long for a file system has no

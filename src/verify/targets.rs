@@ -313,10 +313,9 @@ fn once_each(targets: &mut Vec<Target>) {
             _ => path.to_owned(),
         }
     };
-    targets.retain(|t| {
-        let real = t.real.clone().unwrap_or_else(|| located(&t.artifact));
-        seen.insert((real, located(&t.bundle)))
-    });
+    // By the artifact's name, not the file it resolves to: a target named
+    // through a link and one found from its bundle are the same pair.
+    targets.retain(|t| seen.insert((located(&t.artifact), located(&t.bundle))));
 }
 
 #[cfg(test)]
