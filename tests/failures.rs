@@ -225,6 +225,25 @@ async fn untrusted_log_stops_the_run(v2: bool) {
         "{}",
         report["provenance"]
     );
+
+    // All at once (the default --jobs): every artifact in flight was
+    // logged, but not the provenance, signed as soon as they were hashed:
+    // it waits for an entry to check out. Regression: it was logged too.
+    let mut cmd = crate::util::sign_with(&signer, work.dir.path(), config);
+    cmd.env("GITHUB_SERVER_URL", "https://github.com")
+        .args(["--rekor-url", &url])
+        .args(["--rekor-version", if v2 { "2" } else { "1" }])
+        .args(["--json", "--provenance"])
+        .args(names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(work.listing(), names);
+    let posted_now = other
+        .requests(service)
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posted_now - posted, names.len(), "no provenance entry");
 }
 
 /// A log the trusted root lists with a key whose validity ended (a private

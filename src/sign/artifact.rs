@@ -40,6 +40,9 @@ pub struct Context {
     pub tsa: Option<(clients::Tsa, String)>,
     /// Built once per run from the instance's trusted root.
     pub verifier: Arc<crate::verify::cache::CachingVerifier>,
+    /// Whether the log is known to be one the trusted root lists (see
+    /// [`LogGate`]).
+    pub log_gate: tokio::sync::watch::Sender<LogGate>,
     /// The IDs of the logs that trusted root lists, with their keys' validity.
     pub trusted_logs: Vec<(sigstore_types::LogKeyId, Option<sigstore_types::TimeRange>)>,
     pub overwrite: bool,
@@ -78,6 +81,47 @@ pub struct Reused {
     pub size: u64,
     /// `None` on an instance that keeps no log.
     pub log_index: Option<u64>,
+}
+
+/// What the run knows of its log: nothing yet, that an entry of it passed
+/// [`check_listed`] (or no artifact's entry is coming: then it is as
+/// before), or that the run stopped ([`ArtifactError::stops_the_run`]).
+/// The provenance, signed as soon as every artifact is hashed, goes to the
+/// log only once it is open, so that a run that stops sends it nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogGate {
+    Pending,
+    Open,
+    Closed,
+}
+
+impl Context {
+    /// An entry of the run's log checked out, or none is coming.
+    pub(crate) fn open_log(&self) {
+        self.log_gate.send_if_modified(|g| {
+            let pending = *g == LogGate::Pending;
+            if pending {
+                *g = LogGate::Open;
+            }
+            pending
+        });
+    }
+
+    /// The run stopped: nothing more goes to its log.
+    pub(crate) fn close_log(&self) {
+        self.log_gate.send_replace(LogGate::Closed);
+    }
+
+    /// Wait until the log is open (`true`) or closed (`false`); at once on
+    /// an instance that keeps no log.
+    pub(crate) async fn log_opened(&self) -> bool {
+        if matches!(self.log, Log::None) {
+            return true;
+        }
+        let mut gate = self.log_gate.subscribe();
+        let opened = gate.wait_for(|g| *g != LogGate::Pending).await;
+        opened.is_ok_and(|g| *g == LogGate::Open)
+    }
 }
 
 /// What became of one artifact.
@@ -256,6 +300,7 @@ async fn sign(
     let entry = entry?;
     if let Some(entry) = &entry {
         check_listed(ctx, entry)?;
+        ctx.open_log();
         check_entry(entry, &digest, &signature, &ctx.log_url)?;
         ctx.progress.logged();
     }

@@ -346,6 +346,7 @@ pub async fn run(
             .unwrap_or_default(),
         tsa,
         verifier: verifier.clone(),
+        log_gate: tokio::sync::watch::Sender::new(artifact::LogGate::Pending),
         trusted_logs: instance
             .trusted_root
             .tlogs
@@ -426,6 +427,10 @@ pub async fn run(
                 Some(Ok((i, report, stops))) => {
                     if stops && stopped.is_none() {
                         stopped = Some(report.path.clone());
+                        // The early provenance, if it waits for the log,
+                        // goes with it.
+                        ctx.close_log();
+                        drafted = None;
                     }
                     early.done(i, attested(&report).is_some());
                     results.push((i, report));
@@ -449,6 +454,9 @@ pub async fn run(
             }
         }
     }
+    // Every artifact is done: a provenance that waits for an entry to check
+    // out (none was logged: every bundle kept, or every entry failed) goes on.
+    ctx.open_log();
     if let Some(after) = &stopped {
         for (i, planned) in pending {
             let error = artifact::ArtifactError::Stopped {

@@ -57,6 +57,9 @@ pub enum AttestError {
     /// A re-run keeping verified work found a provenance it may not replace.
     #[error("provenance {} already exists and was not replaced: {why}; fix: pass --overwrite (action input `overwrite: true`) to replace it", path.display())]
     NotReplaced { path: PathBuf, why: String },
+    /// The run stopped before the provenance went to the log.
+    #[error("provenance {}: not signed: the run stopped before it was logged", .0.display())]
+    Stopped(PathBuf),
     #[error("provenance {}: {source}", path.display())]
     Signing {
         path: PathBuf,
@@ -85,6 +88,10 @@ pub async fn prepare(
         path: path.to_owned(),
         source,
     };
+    // 0. Not before the log has shown it is one the trusted root lists.
+    if !ctx.log_opened().await {
+        return Err(AttestError::Stopped(path.to_owned()));
+    }
     // 1. The envelope: the statement's JSON, signed over its PAE.
     // 2. Log entry and timestamp, at the same time (both need only the signature).
     //    Both once more at most, as an artifact's ([`artifact::within_validity`]).
