@@ -213,7 +213,7 @@ async fn untrusted_log_stops_the_run(v2: bool) {
     );
     for e in &errors[1..] {
         assert!(
-            e.starts_with("not signed: the run stopped after a.whl, whose log entry no bundle can carry and verify"),
+            e.starts_with("not signed: the run stopped after a.whl, whose evidence no bundle can carry and verify"),
             "{e}"
         );
     }
@@ -244,6 +244,54 @@ async fn untrusted_log_stops_the_run(v2: bool) {
         .filter(|r| r.method == "POST")
         .count();
     assert_eq!(posted_now - posted, names.len(), "no provenance entry");
+}
+
+/// A TSA whose certificate the trusted root does not list (while it lists
+/// others): the first bundle fails, and as its timestamps would all fail
+/// alike, the run stops there. Regression: every artifact was logged, then
+/// refused at its self-verification.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tsa_the_root_does_not_list_stops_the_run() {
+    let signer = Sandbox::start().await.unwrap();
+    let other = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let names = ["a.whl", "b.whl", "c.whl"];
+    for n in names {
+        work.file(n, n);
+    }
+    let mut cmd = crate::util::sign(&signer, work.dir.path());
+    cmd.args(["--tsa-url", &other.urls().tsa])
+        .args(["--jobs", "1", "--json"])
+        .args(names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(work.listing(), names);
+    let posted = signer
+        .requests(Service::RekorV1)
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posted, 1, "only the first artifact was logged");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let errors: Vec<&str> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["error"].as_str().unwrap())
+        .collect();
+    assert!(
+        errors[0].starts_with(&format!(
+            "the timestamp authority at {} signs with a certificate the instance's trusted root does not list",
+            other.urls().tsa
+        )),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1..]
+            .iter()
+            .all(|e| e.starts_with("not signed: the run stopped after a.whl")),
+        "{errors:?}"
+    );
 }
 
 /// A log the trusted root lists with a key whose validity ended (a private

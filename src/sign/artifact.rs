@@ -163,9 +163,13 @@ pub enum ArtifactError {
     SelfVerify(#[source] sigstore_verify::Error),
     #[error(transparent)]
     Write(BundleIoError),
+    /// The TSA signed with a certificate the trusted root does not list:
+    /// every timestamp of it would fail alike.
+    #[error("the timestamp authority at {url} signs with a certificate the instance's trusted root does not list, so no bundle can carry its timestamps and verify ({detail}); nothing more is sent to it; fix: pass a --tsa-url the trusted root lists (or, in --signing-config, one in tsaUrls), or a --trust-config whose trusted root lists this authority")]
+    TimestampNotTrusted { url: String, detail: String },
     /// Not attempted: an earlier artifact's failure would have been this
     /// one's too (see [`ArtifactError::stops_the_run`]).
-    #[error("not signed: the run stopped after {}, whose log entry no bundle can carry and verify, so that no more signatures went to that log; fix: see that artifact's error, then sign again", after.display())]
+    #[error("not signed: the run stopped after {}, whose evidence no bundle can carry and verify under the instance's trusted root, so that no more signatures went to its services; fix: see that artifact's error, then sign again", after.display())]
     Stopped { after: PathBuf },
     /// A step handed to a blocking thread panicked: a bug of ours, not a
     /// problem with the files, the directory or a service.
@@ -182,12 +186,15 @@ pub enum ArtifactError {
 impl ArtifactError {
     /// Whether every later artifact would fail alike, after its signature
     /// and the certificate's identity were logged for good: then the run
-    /// starts no more artifacts. Only a log the trusted root does not list
-    /// says so for certain; one wrong answer (a bad proof, an entry for
+    /// starts no more artifacts. Only a log or a TSA the trusted root does
+    /// not list says so for certain; one wrong answer (a bad proof, an entry for
     /// something else) fails its own artifact, and the others, each
     /// self-verified, are still signed.
     pub(crate) fn stops_the_run(&self) -> bool {
-        matches!(self, Self::LogNotTrusted { .. })
+        matches!(
+            self,
+            Self::LogNotTrusted { .. } | Self::TimestampNotTrusted { .. }
+        )
     }
 }
 
@@ -307,6 +314,9 @@ async fn sign(
     let log_index = entry.as_ref().map(|e| u64::from(e.log_index));
     let timestamp = timestamp?;
     let timestamped = timestamp.is_some();
+    // Kept to tell, if the bundle does not verify, whether its TSA is one
+    // the trusted root lists (a copy of a few KiB, on no hot path).
+    let token = timestamp.as_ref().map(|t| t.as_bytes().to_vec());
 
     // 5. Bundle v0.3: leaf certificate, message signature over the SHA-256 digest, entry.
     let mut builder = BundleV03::with_certificate_and_signature(
@@ -329,7 +339,21 @@ async fn sign(
     //    artifact's CPU, and run here it would hold the task that drives
     //    every artifact in flight (a single thread) for each bundle.
     let json = bundle_io::to_json(&bundle).map_err(ArtifactError::Write)?;
-    verify_and_write(ctx, credential.clone(), digest, planned, json).await?;
+    match verify_and_write(ctx, credential.clone(), digest, planned, json).await {
+        Err(ArtifactError::SelfVerify(e))
+            if token
+                .as_deref()
+                .and_then(|t| ctx.verifier.lists_timestamp_signer(t))
+                == Some(false) =>
+        {
+            let url = ctx.tsa.as_ref().map(|(_, u)| u.clone()).unwrap_or_default();
+            return Err(ArtifactError::TimestampNotTrusted {
+                url,
+                detail: e.to_string(),
+            });
+        }
+        done => done?,
+    }
     Ok(Signed {
         sha256: digest,
         size,

@@ -225,6 +225,13 @@ impl CachingVerifier {
         })
     }
 
+    /// Whether the trusted root lists the authority that signed the RFC
+    /// 3161 `token` (`None`: it does not parse): told apart from a token
+    /// that does not verify, it says every token of that TSA would fail.
+    pub(crate) fn lists_timestamp_signer(&self, token: &[u8]) -> Option<bool> {
+        self.timestamps.lists_signer_of(token)
+    }
+
     /// The verifier without the cache.
     pub fn uncached(&self) -> &Verifier {
         &self.verifier

@@ -110,6 +110,14 @@ impl Authorities {
         Authorities { each }
     }
 
+    /// Whether one of these authorities' leaves is the signer `token`
+    /// names (not whether it verifies); `None` if the token does not parse.
+    pub(crate) fn lists_signer_of(&self, token: &[u8]) -> Option<bool> {
+        let token = Token::parse(token)?;
+        let signer = token.signed_data.signer_infos.0.get(0)?;
+        Some(self.each.iter().any(|a| a.is_signer(&signer.sid)))
+    }
+
     /// The signed time of `token` over `signature`, when some authority
     /// vouches for it as sigstore-tsa would; `None` otherwise.
     pub(crate) fn verify(
