@@ -314,9 +314,6 @@ async fn sign(
     let log_index = entry.as_ref().map(|e| u64::from(e.log_index));
     let timestamp = timestamp?;
     let timestamped = timestamp.is_some();
-    // Kept to tell, if the bundle does not verify, whether its TSA is one
-    // the trusted root lists (a copy of a few KiB, on no hot path).
-    let token = timestamp.as_ref().map(|t| t.as_bytes().to_vec());
 
     // 5. Bundle v0.3: leaf certificate, message signature over the SHA-256 digest, entry.
     let mut builder = BundleV03::with_certificate_and_signature(
@@ -340,10 +337,18 @@ async fn sign(
     //    every artifact in flight (a single thread) for each bundle.
     let json = bundle_io::to_json(&bundle).map_err(ArtifactError::Write)?;
     match verify_and_write(ctx, credential.clone(), digest, planned, json).await {
+        // Told apart on this failure path only: is the TSA one the trusted
+        // root lists at all?
         Err(ArtifactError::SelfVerify(e))
-            if token
-                .as_deref()
-                .and_then(|t| ctx.verifier.lists_timestamp_signer(t))
+            if bundle
+                .verification_material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .first()
+                .and_then(|t| {
+                    ctx.verifier
+                        .lists_timestamp_signer(t.signed_timestamp.as_bytes())
+                })
                 == Some(false) =>
         {
             let url = ctx.tsa.as_ref().map(|(_, u)| u.clone()).unwrap_or_default();
