@@ -192,19 +192,10 @@ async fn untrusted_log_stops_the_run(v2: bool) {
     let o = run(cmd).await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(work.listing(), names);
-    let posted = other
-        .requests(service)
-        .iter()
-        .filter(|r| r.method == "POST")
-        .count();
+    let posted = posts(&other, service);
     assert_eq!(posted, 1, "only the first artifact was logged");
     let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let errors: Vec<&str> = report["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["error"].as_str().unwrap())
-        .collect();
+    let errors = artifact_errors(&report);
     assert!(
         errors[0].starts_with(&format!(
             "Rekor at {url} logged the signature under log ID "
@@ -238,11 +229,7 @@ async fn untrusted_log_stops_the_run(v2: bool) {
     let o = run(cmd).await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(work.listing(), names);
-    let posted_now = other
-        .requests(service)
-        .iter()
-        .filter(|r| r.method == "POST")
-        .count();
+    let posted_now = posts(&other, service);
     assert_eq!(posted_now - posted, names.len(), "no provenance entry");
 }
 
@@ -266,19 +253,10 @@ async fn a_tsa_the_root_does_not_list_stops_the_run() {
     let o = run(cmd).await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(work.listing(), names);
-    let posted = signer
-        .requests(Service::RekorV1)
-        .iter()
-        .filter(|r| r.method == "POST")
-        .count();
+    let posted = posts(&signer, Service::RekorV1);
     assert_eq!(posted, 1, "only the first artifact was logged");
     let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let errors: Vec<&str> = report["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["error"].as_str().unwrap())
-        .collect();
+    let errors = artifact_errors(&report);
     assert!(
         errors[0].starts_with(&format!(
             "the timestamp authority at {} signs with a certificate the instance's trusted root does not list",
@@ -321,19 +299,10 @@ async fn a_log_whose_key_ended_stops_the_run() {
     cmd.args(["--jobs", "1", "--json"]).args(names);
     let o = run(cmd).await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    let posted = sandbox
-        .requests(Service::RekorV1)
-        .iter()
-        .filter(|r| r.method == "POST")
-        .count();
+    let posted = posts(&sandbox, Service::RekorV1);
     assert_eq!(posted, 1, "only the first artifact was logged");
     let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let errors: Vec<&str> = report["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["error"].as_str().unwrap())
-        .collect();
+    let errors = artifact_errors(&report);
     assert!(
         errors[0].contains("not valid for the entry's time"),
         "{errors:?}"
@@ -516,4 +485,23 @@ async fn a_certificate_for_another_key_is_refused() {
     );
     assert!(sandbox.requests(Service::RekorV1).is_empty());
     assert_eq!(work.listing(), ["a.whl"]);
+}
+
+/// POST requests `service` of `sandbox` received (log entries asked for).
+fn posts(sandbox: &Sandbox, service: Service) -> usize {
+    sandbox
+        .requests(service)
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count()
+}
+
+/// Each artifact's error in a `--json` sign report, in plan order.
+fn artifact_errors(report: &serde_json::Value) -> Vec<&str> {
+    report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["error"].as_str().unwrap())
+        .collect()
 }
