@@ -68,32 +68,25 @@ fn main() -> ExitCode {
     let code = match settings.command {
         Command::Sign(sign_settings) => {
             match runtime.block_on(interruptible(run_publish(&sign_settings, output))) {
-                Some(Ok(report)) => render_sign(&report, output),
-                Some(Err(e)) => fail(&e, output.json),
-                None => {
-                    eprintln!("interrupted: bundles already written are complete; no partial bundle was written");
-                    ExitCode::from(EXIT_INTERRUPTED)
-                }
+                Ok(Ok(report)) => render_sign(&report, output),
+                Ok(Err(e)) => fail(&e, output.json),
+                Err(stop) => stop.exit(SIGN_STOPPED),
             }
         }
         Command::Verify(verify_settings) => {
             match runtime.block_on(interruptible(verify::run(&verify_settings))) {
-                Some(Ok(outcome)) => render_verify(&VerifyReport::from(outcome), output),
-                Some(Err(e)) => fail(&Error::from(e), output.json),
-                None => {
-                    eprintln!("interrupted: nothing was verified");
-                    ExitCode::from(EXIT_INTERRUPTED)
+                Ok(Ok(outcome)) => render_verify(&VerifyReport::from(outcome), output),
+                Ok(Err(e)) => fail(&Error::from(e), output.json),
+                Err(stop) => {
+                    stop.exit("the run did not finish; no partial or unverified file was kept")
                 }
             }
         }
         Command::Docs(docs) => print_docs(docs),
         Command::Action(action_settings) => {
             match runtime.block_on(interruptible(run_action(&action_settings, output))) {
-                Some(code) => code,
-                None => {
-                    eprintln!("interrupted: bundles already written are complete; no partial bundle was written");
-                    ExitCode::from(EXIT_INTERRUPTED)
-                }
+                Ok(code) => code,
+                Err(stop) => stop.exit(SIGN_STOPPED),
             }
         }
     };
@@ -190,14 +183,88 @@ fn print_docs(docs: releasekit_sign::inputs::cli::Docs) -> ExitCode {
     }
 }
 
-/// 128 + SIGINT, as shells report it.
-const EXIT_INTERRUPTED: u8 = 130;
+/// What an interrupted sign (or action) run left: only whole files.
+const SIGN_STOPPED: &str = "bundles already written are complete; no partial bundle was written";
 
-/// `work`, or `None` on Ctrl-C: dropping the run stops new requests and writes.
-async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+/// The signal that ended a run before it finished. Each is handled, not left
+/// to its default (which ends the process on the spot), so that dropping the
+/// run removes its temporary files and the runtime's shutdown lets in-flight
+/// writes finish: CI systems cancel a job with SIGTERM (Windows: a console
+/// close or Ctrl-Break), a user with Ctrl-C, and a closed terminal or
+/// dropped SSH session with SIGHUP.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Interrupt,
+    Terminate,
+    HangUp,
+}
+
+impl Stop {
+    fn exit(self, what_is_left: &str) -> ExitCode {
+        let (word, code) = match self {
+            // 128 + the signal's number, as shells report it.
+            Stop::Interrupt => ("interrupted", 130),
+            Stop::Terminate => ("terminated", 143),
+            Stop::HangUp => ("hung up", 129),
+        };
+        eprintln!("{word}: {what_is_left}");
+        ExitCode::from(code)
+    }
+}
+
+/// `work`, or the signal that came first: dropping the run stops new requests
+/// and writes.
+async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Result<T, Stop> {
     tokio::select! {
-        r = work => Some(r),
-        _ = tokio::signal::ctrl_c() => None,
+        r = work => Ok(r),
+        stop = stop_signal() => Err(stop),
+    }
+}
+
+/// The first stop signal. A handler that cannot be installed never fires (the
+/// signal keeps its default) rather than stopping the run at once.
+async fn stop_signal() -> Stop {
+    async fn ctrl_c() {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+    #[cfg(unix)]
+    let (terminate, hang_up) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        async fn on(kind: SignalKind) {
+            match signal(kind) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+        (on(SignalKind::terminate()), on(SignalKind::hangup()))
+    };
+    #[cfg(windows)]
+    let terminate = async {
+        use tokio::signal::windows::{ctrl_break, ctrl_close, ctrl_shutdown};
+        let (brk, close, shutdown) = (ctrl_break(), ctrl_close(), ctrl_shutdown());
+        match (brk, close, shutdown) {
+            (Ok(mut b), Ok(mut c), Ok(mut s)) => {
+                tokio::select! {
+                    _ = b.recv() => {},
+                    _ = c.recv() => {},
+                    _ = s.recv() => {},
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(any(unix, windows)))]
+    let terminate = std::future::pending::<()>();
+    #[cfg(not(unix))]
+    let hang_up = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c() => Stop::Interrupt,
+        _ = terminate => Stop::Terminate,
+        _ = hang_up => Stop::HangUp,
     }
 }
 

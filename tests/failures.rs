@@ -371,7 +371,9 @@ fn only_existing_bundles_fail_without_needing_a_token() {
     );
 }
 
-/// Ctrl-C mid-run: exit 130, and neither a bundle nor a temporary file is left.
+/// Ctrl-C mid-run (exit 130), or SIGTERM as a CI system cancelling the job
+/// sends it (exit 143): neither a bundle nor a temporary file is left.
+/// Regression: SIGTERM ended the process on the spot, with no exit code.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_run_leaves_no_partial_files() {
     let sandbox = Sandbox::builder()
@@ -379,33 +381,33 @@ async fn an_interrupted_run_leaves_no_partial_files() {
         .start()
         .await
         .unwrap();
-    let work = Work::new();
-    work.file("a.whl", "a");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"))
-        .current_dir(work.dir.path())
-        .env_clear()
-        .arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("a.whl")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(code(&o), 130);
-    assert!(crate::util::stderr(&o).contains("interrupted"));
-    assert_eq!(work.listing(), ["a.whl"]);
+    for (signal, exit, word) in [("INT", 130, "interrupted"), ("TERM", 143, "terminated")] {
+        let work = Work::new();
+        work.file("a.whl", "a");
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"))
+            .current_dir(work.dir.path())
+            .env_clear()
+            .arg("sign")
+            .arg("--trust-config")
+            .arg(sandbox.trust_config_path())
+            .arg("--identity-token")
+            .arg(sandbox.token())
+            .arg("a.whl")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        let o = crate::util::signal_and_wait(child, signal).await;
+        assert_eq!(o.status.code(), Some(exit), "SIG{signal}: {o:?}");
+        assert!(
+            crate::util::stderr(&o)
+                .contains(&format!("{word}: bundles already written are complete")),
+            "SIG{signal}: {}",
+            crate::util::stderr(&o)
+        );
+        assert_eq!(work.listing(), ["a.whl"], "SIG{signal}");
+    }
 }
 
 /// A Fulcio that answers with a genuine certificate for someone else's key

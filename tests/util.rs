@@ -115,6 +115,18 @@ pub async fn run(mut cmd: assert_cmd::Command) -> Output {
         .unwrap()
 }
 
+/// Send `signal` (`INT`, `TERM`) to `child` and wait for its output.
+pub async fn signal_and_wait(child: std::process::Child, signal: &str) -> Output {
+    let kill = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

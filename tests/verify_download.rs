@@ -278,3 +278,78 @@ async fn hostile_asset_names_never_choose_where_files_go() {
         ]
     );
 }
+
+/// A download cut short by Ctrl-C, SIGTERM (a CI system cancelling the
+/// job) or SIGHUP (a closed terminal) leaves nothing in DIR: not the asset, not its bundle, not the
+/// temporary file half its bytes were already written to. Regression:
+/// SIGTERM ended the process on the spot and the `.partial` file stayed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_cut_by_a_signal_leaves_nothing() {
+    use releasekit_sandbox::{Fault, Service};
+    let sandbox = Sandbox::start().await.unwrap();
+    let content: String = (0..200_000).map(|i| format!("{i:07}\n")).collect();
+    upload_signed(&sandbox, &Work::new(), &[("big.bin", &content)]).await;
+    let id = sandbox
+        .github()
+        .assets(REPO, TAG)
+        .into_iter()
+        .find(|a| a.name == "big.bin")
+        .unwrap()
+        .id;
+    for (signal, exit, word) in [
+        ("INT", 130, "interrupted"),
+        ("TERM", 143, "terminated"),
+        ("HUP", 129, "hung up"),
+    ] {
+        let faults = sandbox.faults(Service::GitHub);
+        faults.clear();
+        faults.only_paths_ending_with(format!("/releases/assets/{id}"));
+        faults.fail_next(1, Fault::StallMidBody(std::time::Duration::from_secs(60)));
+        let consumer = Work::new();
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"))
+            .current_dir(consumer.dir.path())
+            .env_clear()
+            .args([
+                "verify",
+                "--release",
+                &format!("{REPO}@{TAG}"),
+                "--trusted-root",
+            ])
+            .arg(sandbox.trusted_root_path())
+            .args(["--download", "got"])
+            .env("GITHUB_API_URL", &sandbox.urls().github_api)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Until the first half of the asset is on disk, in its temporary file.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let half_written = || {
+            std::fs::read_dir(consumer.path("got"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    e.metadata()
+                        .is_ok_and(|m| m.len() as usize >= content.len() / 2)
+                })
+        };
+        while !half_written() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "SIG{signal}: the download never started"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let o = crate::util::signal_and_wait(child, signal).await;
+        assert_eq!(consumer.listing(), Vec::<String>::new(), "SIG{signal}");
+        assert_eq!(o.status.code(), Some(exit), "SIG{signal}: {o:?}");
+        assert!(
+            crate::util::stderr(&o).contains(&format!(
+                "{word}: the run did not finish; no partial or unverified file was kept"
+            )),
+            "SIG{signal}: {}",
+            crate::util::stderr(&o)
+        );
+    }
+}

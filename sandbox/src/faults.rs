@@ -46,6 +46,9 @@ pub enum Fault {
     DropConnection,
     /// Run the real handler, then replace its body with bytes that are not JSON.
     MalformedBody,
+    /// Run the real handler, then send its headers and half its body, and the
+    /// rest only after this long: a slow download, caught mid-body.
+    StallMidBody(Duration),
 }
 
 impl Fault {
@@ -367,6 +370,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
             match other {
                 Some(Fault::DropConnection) => drop_mid_body(response).await,
                 Some(Fault::MalformedBody) => malformed(response),
+                Some(Fault::StallMidBody(wait)) => stall_mid_body(response, wait).await,
                 _ => response,
             }
         }
@@ -438,6 +442,25 @@ async fn drop_mid_body(response: Response) -> Response {
             "injected fault: connection dropped",
         )),
     ]);
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+async fn stall_mid_body(response: Response, wait: Duration) -> Response {
+    use futures::StreamExt as _;
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let (first, rest) = (
+        bytes.slice(..bytes.len() / 2),
+        bytes.slice(bytes.len() / 2..),
+    );
+    let stream = futures::stream::iter([Ok::<Bytes, std::io::Error>(first)]).chain(
+        futures::stream::once(async move {
+            tokio::time::sleep(wait).await;
+            Ok(rest)
+        }),
+    );
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
