@@ -610,3 +610,35 @@ async fn verify_release_uses_the_releases_provenance() {
     // With no statement to name it, the bundle-less asset is unsigned.
     assert!(out.contains("⚠ Unsigned: extra.bin"), "{out}");
 }
+
+/// Provenance signed on GitHub's instance (no log entry, no SCT: a
+/// timestamp) verifies under that instance, as its bundles do. Regression:
+/// each statement was held to a log entry and an SCT that instance never
+/// gives, so every artifact failed "not in the provenance".
+#[tokio::test(flavor = "multi_thread")]
+async fn provenance_on_the_github_instance_verifies() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    let github = sandbox.trust_config_github_path();
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(github)
+        .args(["--identity-token", &sandbox.token(), "--provenance", "dist"])
+        .env(SERVER.0, SERVER.1);
+    assert_eq!(code(&run(cmd).await), 0);
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("verify").arg("--trust-config").arg(github).args([
+        "--provenance",
+        PROVENANCE,
+        "dist/a.whl",
+    ]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Verified: dist/a.whl"),
+        "{}",
+        stdout(&o)
+    );
+}

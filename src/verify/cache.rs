@@ -232,9 +232,23 @@ impl CachingVerifier {
         self.timestamps.lists_signer_of(token)
     }
 
-    /// The verifier without the cache.
+    /// The verifier without the cache (and without the trusted root's
+    /// [`Requirements`](crate::trust::Requirements)): the reference verdict.
     pub fn uncached(&self) -> &Verifier {
         &self.verifier
+    }
+
+    /// sigstore-verify's full result for `bundle`, without the cache but
+    /// under the trusted root's requirements, as [`Self::verify`] is: for
+    /// a caller that needs more of the result than the verdict.
+    pub fn verify_in_full<'a>(
+        &self,
+        artifact: impl Into<sigstore_types::Artifact<'a>>,
+        bundle: &Bundle,
+        policy: &VerificationPolicy,
+    ) -> Result<VerificationResult, SigError> {
+        self.verifier
+            .verify(artifact, bundle, &self.requirements.apply(policy.clone()))
     }
 
     /// How many certificates have been checked in full and remembered.
