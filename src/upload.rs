@@ -207,20 +207,7 @@ impl Expected {
 /// none with another digest.
 fn same_statement(statement: &Statement, subjects: &[SubjectReport]) -> Result<(), String> {
     use std::collections::BTreeSet;
-    if statement.type_ != crate::provenance::STATEMENT_V1 {
-        return Err(format!(
-            "its statement type is `{}`, not `{}`",
-            crate::text::line(&statement.type_),
-            crate::provenance::STATEMENT_V1
-        ));
-    }
-    if statement.predicate_type != crate::provenance::SLSA_PROVENANCE_V1 {
-        return Err(format!(
-            "its predicate type is `{}`, not `{}`",
-            crate::text::line(&statement.predicate_type),
-            crate::provenance::SLSA_PROVENANCE_V1
-        ));
-    }
+    crate::verify::provenance::of_the_kind_a_run_signs(statement)?;
     let ours: BTreeSet<(&str, String)> = subjects
         .iter()
         .map(|s| (s.name.as_str(), s.sha256.to_ascii_lowercase()))

@@ -447,3 +447,48 @@ async fn a_rerun_replaces_the_provenance_only_when_it_drops_no_claim() {
     );
     assert_eq!(std::fs::read(work.path(PROVENANCE)).unwrap(), second);
 }
+
+/// A re-run does not replace a provenance file holding another kind of
+/// claim by the same signer (here an SLSA v0.2 statement, from
+/// sigstore-python) even when its subjects are among the run's: ours does
+/// not repeat that claim. Regression: only the subjects were compared, so
+/// it was replaced and its claim lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_keeps_a_provenance_of_another_kind() {
+    let Some(python) = releasekit_sandbox::peers::sigstore_python()
+        .or_skip("a_rerun_keeps_a_provenance_of_another_kind")
+    else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    let down = Some("http://127.0.0.1:9");
+    let o = run(upload(&sandbox, &work, "v1.0.0", down, &[])).await;
+    assert_eq!(code(&o), 1, "the upload failed");
+    std::fs::remove_file(work.path(PROVENANCE)).unwrap();
+    crate::verify_provenance::sigstore_attest_as(
+        &python,
+        &sandbox,
+        &work,
+        sandbox.trust_config_path(),
+        (PROVENANCE, &work.path("dist/a.tgz")),
+        (
+            "https://slsa.dev/provenance/v0.2",
+            r#"{"builder":{"id":"https://example.com/builder"},"buildType":"https://example.com/b"}"#,
+        ),
+    );
+    let other = std::fs::read(work.path(PROVENANCE)).unwrap();
+
+    let o = run(upload(&sandbox, &work, "v1.0.0", down, &[])).await;
+    let r = report(&o);
+    assert_eq!(r["provenance"]["status"], "failed", "{r:#}");
+    let error = r["provenance"]["error"].as_str().unwrap();
+    assert!(
+        error.contains(
+            "was not replaced: its predicate type is `https://slsa.dev/provenance/v0.2`, not `https://slsa.dev/provenance/v1`"
+        ) && error.contains("fix: pass --overwrite"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(work.path(PROVENANCE)).unwrap(), other);
+}

@@ -466,19 +466,34 @@ pub(crate) fn sigstore_attest(
     name: &str,
     artifact: &std::path::Path,
 ) {
-    let predicate = work.file(
-        "predicate.json",
-        r#"{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+    sigstore_attest_as(
+        python,
+        sandbox,
+        work,
+        trust,
+        (name, artifact),
+        (
+            "https://slsa.dev/provenance/v1",
+            r#"{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+        ),
     );
+}
+
+/// [`sigstore_attest`] with another `(predicate type, predicate)`.
+pub(crate) fn sigstore_attest_as(
+    python: &std::path::Path,
+    sandbox: &Sandbox,
+    work: &Work,
+    trust: &std::path::Path,
+    (name, artifact): (&str, &std::path::Path),
+    (predicate_type, predicate): (&str, &str),
+) {
+    let predicate = work.file("predicate.json", predicate);
     let o = Command::new(python)
         .arg("--trust-config")
         .arg(trust)
         .args(["attest", "--identity-token", &sandbox.token()])
-        .args([
-            "--predicate-type",
-            "https://slsa.dev/provenance/v1",
-            "--predicate",
-        ])
+        .args(["--predicate-type", predicate_type, "--predicate"])
         .arg(&predicate)
         .arg("--bundle")
         .arg(work.path(name))

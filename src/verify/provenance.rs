@@ -316,6 +316,9 @@ pub(crate) fn superseded_by(
 ) -> Result<(), String> {
     let bundle = super::parse_bundle(what, bytes).map_err(|e| e.diagnosis())?;
     let old = statement_of(&bundle).map_err(|e| e.diagnosis())?;
+    // Another kind of claim (an SBOM, older provenance) is not repeated by
+    // ours, whatever its subjects.
+    of_the_kind_a_run_signs(&old)?;
     let dropped = old.subject.iter().find(|s| {
         !s.digest
             .sha256
@@ -340,6 +343,25 @@ pub(crate) fn superseded_by(
     super::check_bundle(verifier, policy, &bundle, first, None)
         .map(drop)
         .map_err(|e| e.diagnosis())
+}
+
+/// `Ok` for a statement of the kind `sign --provenance` makes (in-toto v1,
+/// SLSA v1 provenance); else why not.
+pub(crate) fn of_the_kind_a_run_signs(statement: &Statement) -> Result<(), String> {
+    use crate::provenance::SLSA_PROVENANCE_V1;
+    if statement.type_ != STATEMENT_V1 {
+        return Err(format!(
+            "its statement type is `{}`, not `{STATEMENT_V1}`",
+            text::line(text::capped(&statement.type_, QUOTED_CHARS))
+        ));
+    }
+    if statement.predicate_type != SLSA_PROVENANCE_V1 {
+        return Err(format!(
+            "its predicate type is `{}`, not `{SLSA_PROVENANCE_V1}`",
+            text::line(text::capped(&statement.predicate_type, QUOTED_CHARS))
+        ));
+    }
+    Ok(())
 }
 
 /// The in-toto statement a bundle's DSSE envelope carries, parsed as
