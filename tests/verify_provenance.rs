@@ -225,10 +225,18 @@ async fn refusals_say_why() {
             "Signer workflow mismatch: expected a workflow of \"octo-org/other\"",
         ),
     ];
-    let why = "❌ dist/b.tar.gz: Not in the provenance: no statement of provenance.intoto.jsonl verified: line 1: ";
+    // A statement refused names the file: it is said to, and why it did
+    // not verify; one of another predicate type claims nothing about it.
+    let named = "❌ dist/b.tar.gz: Not in the provenance: a statement of provenance.intoto.jsonl names this file (sha256 ";
+    let other_type = "❌ dist/b.tar.gz: Not in the provenance: no statement of provenance.intoto.jsonl verified: line 1: ";
     for (flags, message) in cases {
         let b = (PROVENANCE, "dist/b.tar.gz");
-        expect(&sandbox, &work, b, flags, 1, &[why, message]).await;
+        let says = if flags.contains(&"--predicate-type") {
+            [other_type, "", message]
+        } else {
+            [named, ") but did not verify: line 1: ", message]
+        };
+        expect(&sandbox, &work, b, flags, 1, &says).await;
     }
 }
 
@@ -622,8 +630,27 @@ async fn verify_release_uses_the_releases_provenance() {
         out.contains("❌ app-1.0.whl: Not in the provenance: no statement of app-1.0.intoto.jsonl verified: line 1: Predicate type mismatch"),
         "{out}"
     );
-    // With no statement to name it, the bundle-less asset is unsigned.
+    // With no statement of that type to name it, the bundle-less asset is
+    // unsigned.
     assert!(out.contains("⚠ Unsigned: extra.bin"), "{out}");
+
+    // A statement that fails the policy (here: signed at another commit
+    // than the tag's, as an older release's provenance re-uploaded would
+    // be) still names the bundle-less asset: it fails, as it would with a
+    // bundle from that commit. Regression: it was listed as unsigned.
+    sandbox.github().set_tag(
+        crate::verify_release::REPO,
+        crate::verify_release::TAG,
+        &"b".repeat(40),
+    );
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("❌ extra.bin: Not in the provenance: a statement of app-1.0.intoto.jsonl names this file (sha256 "),
+        "{out}"
+    );
+    assert!(!out.contains("Unsigned: extra.bin"), "{out}");
 }
 
 /// Provenance signed on GitHub's instance (no log entry, no SCT: a

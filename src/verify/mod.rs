@@ -157,19 +157,30 @@ pub(crate) enum Failure {
     NoComputableDigest(String),
     #[error("Attestation names no sha256 subject: {0}; fix: verify it with --provenance FILE, which matches sha256, sha384 and sha512 subjects")]
     NoSha256Subject(String),
-    #[error("Not in the provenance: {}", not_in_provenance(file, sha256, *verified, failed))]
+    #[error("Not in the provenance: {}", not_in_provenance(file, sha256, *verified, failed, *named_by_refused))]
     NotInProvenance {
         /// The provenance file(s), as shown.
         file: String,
         sha256: String,
         verified: usize,
         failed: Vec<String>,
+        /// A statement that did not verify names this file: it was meant
+        /// to be vouched for, so it fails, never counts as unsigned.
+        named_by_refused: bool,
     },
 }
 
 /// "no verified statement of FILE names this file", and why statements failed.
-fn not_in_provenance(file: &str, sha256: &str, verified: usize, failed: &[String]) -> String {
-    let mut s = if verified == 0 {
+fn not_in_provenance(
+    file: &str,
+    sha256: &str,
+    verified: usize,
+    failed: &[String],
+    named_by_refused: bool,
+) -> String {
+    let mut s = if named_by_refused {
+        format!("a statement of {file} names this file (sha256 {sha256}) but did not verify")
+    } else if verified == 0 {
         format!("no statement of {file} verified")
     } else {
         format!(
@@ -177,7 +188,7 @@ fn not_in_provenance(file: &str, sha256: &str, verified: usize, failed: &[String
         )
     };
     if !failed.is_empty() {
-        s.push_str(if verified == 0 {
+        s.push_str(if verified == 0 || named_by_refused {
             ": "
         } else {
             "; did not verify: "

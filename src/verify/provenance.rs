@@ -91,6 +91,10 @@ pub(crate) struct Line {
     /// error can quote the hostile line it is about (megabytes), and every
     /// artifact's error repeats the lines'.
     pub(crate) result: Result<VerifiedStatement, String>,
+    /// For a statement that did not verify but parsed: the SHA-256 digests
+    /// its subjects claim, so that a file it names is failed rather than
+    /// taken for one no statement names (unsigned).
+    pub(crate) refused_claims: Vec<Sha256Hash>,
 }
 
 /// How many lines' failures an artifact's error names; the run's warnings
@@ -243,17 +247,37 @@ pub(crate) fn check_all(
 ) -> Checked {
     let statements = lines
         .into_iter()
-        .map(|(line, bytes)| Line {
-            source: source.to_owned(),
-            line,
-            result: check_line(verifier, policy, predicate_type, source, &bytes)
-                .map_err(|e| text::capped(&e.to_string(), text::MESSAGE_CHARS)),
+        .map(|(line, bytes)| {
+            let result = check_line(verifier, policy, predicate_type, source, &bytes);
+            // A statement of another kind (an SBOM beside the provenance)
+            // claims nothing about what was asked.
+            let refused_claims = match &result {
+                Ok(_) | Err(Failure::PredicateType { .. }) => Vec::new(),
+                Err(_) => claimed_sha256(source, &bytes),
+            };
+            let result = result.map_err(|e| text::capped(&e.to_string(), text::MESSAGE_CHARS));
+            Line {
+                source: source.to_owned(),
+                line,
+                result,
+                refused_claims,
+            }
         })
         .collect();
     Checked {
         statements,
         unusable: Vec::new(),
     }
+}
+
+/// The SHA-256 digests the subjects of `line`'s statement claim, if it
+/// parses as one (unverified: only ever used to fail a file).
+fn claimed_sha256(source: &Path, line: &[u8]) -> Vec<Sha256Hash> {
+    super::parse_bundle(source, line)
+        .ok()
+        .and_then(|b| statement_of(&b).ok())
+        .map(|s| s.subject.iter().filter_map(|s| s.digest.sha256).collect())
+        .unwrap_or_default()
 }
 
 /// Verify one line: a bundle, a DSSE envelope with an in-toto statement,
@@ -523,7 +547,12 @@ impl Checked {
             failed.push(format!("{more} more, named in the warnings"));
         }
         let verified = self.statements.iter().filter(|l| l.result.is_ok()).count();
+        let named_by_refused = self
+            .statements
+            .iter()
+            .any(|l| l.refused_claims.contains(&digests.sha256));
         Failure::NotInProvenance {
+            named_by_refused,
             file: if files.is_empty() {
                 "the provenance".to_owned()
             } else {

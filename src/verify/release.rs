@@ -219,14 +219,17 @@ pub async fn run(
             {
                 Ok(v) => VerifyOutcome::Verified(v),
                 // No bundle and no statement names it: unsigned, as without
-                // provenance.
-                Err(AssetFailure::Verify(Failure::NotInProvenance { .. }))
-                    if bundle.is_none() && !require_all =>
-                {
+                // provenance. One that a refused statement names fails (an
+                // asset re-uploaded with another commit's provenance, say),
+                // as it would with a refused bundle.
+                Err(AssetFailure::Verify(Failure::NotInProvenance {
+                    named_by_refused: false,
+                    ..
+                })) if bundle.is_none() && !require_all => {
                     return Err(PathBuf::from(&asset.name));
                 }
                 Err(AssetFailure::Verify(e @ Failure::NotInProvenance { .. }))
-                    if bundle.is_none() =>
+                    if bundle.is_none() && require_all =>
                 {
                     VerifyOutcome::Failed {
                         error: format!(
