@@ -65,6 +65,14 @@ pub enum ProvenanceError {
     },
     #[error("build provenance needs the GitHub server's URL, and GITHUB_SERVER_URL is not set; fix: run in a GitHub Actions job (the runner sets it, e.g. https://github.com), or set it")]
     NoServerUrl,
+    #[error("build provenance describes a GitHub Actions run, and this token's issuer {issuer} is not GitHub Actions' (https://token.actions.githubusercontent.com, https://token.actions.SUBDOMAIN.ghe.com, or a GitHub Enterprise Server's https://HOST/_services/token). Fix: sign with --provenance (action input `provenance: true`) in a GitHub Actions job, or drop it")]
+    NotGitHubActions { issuer: String },
+    #[error("build provenance names the workflow's GitHub server, and GITHUB_SERVER_URL ({server}) is not the server of the token's issuer {issuer} ({expected}): the statement would contradict its own certificate. Fix: leave GITHUB_SERVER_URL as the runner sets it, or unset what overrides it")]
+    ServerMismatch {
+        issuer: String,
+        server: String,
+        expected: String,
+    },
     #[error("build provenance needs at least one artifact signed or kept in this run, and there is none; nothing was attested")]
     NoSubjects,
     #[error("two artifacts named `{}` with different contents ({first} and {second}) cannot both be subjects of one provenance statement, which names them as a release would; fix: rename one, or sign them in separate runs", text::line(.name))]
@@ -152,6 +160,39 @@ pub(crate) struct Predicate {
     pub run_details: RunDetails,
 }
 
+/// The GitHub server whose Actions issue tokens as `issuer`: github.com's
+/// issuer (with or without an enterprise's slug after it), a GHE.com
+/// subdomain's `token.actions.SUB.ghe.com`, or a GitHub Enterprise Server's
+/// `HOST/_services/token`. `None` for any other issuer.
+pub(crate) fn server_of_issuer(issuer: &str) -> Option<String> {
+    const GITHUB_COM: &str = "https://token.actions.githubusercontent.com";
+    if issuer == GITHUB_COM
+        || issuer
+            .strip_prefix(GITHUB_COM)
+            .is_some_and(|slug| slug.starts_with('/'))
+    {
+        return Some("https://github.com".into());
+    }
+    let rest = issuer.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host.to_ascii_lowercase();
+    let plain = |h: &str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':')
+    };
+    if !plain(&host) {
+        return None;
+    }
+    if path.is_empty() {
+        let sub = host
+            .strip_prefix("token.actions.")?
+            .strip_suffix(".ghe.com")?;
+        return (!sub.is_empty() && !sub.contains('.')).then(|| format!("https://{sub}.ghe.com"));
+    }
+    (path == "_services/token").then(|| format!("https://{host}"))
+}
+
 impl Predicate {
     /// The predicate for the GitHub Actions job `claims` describe, on the
     /// GitHub at `server_url` (`GITHUB_SERVER_URL`).
@@ -170,9 +211,28 @@ impl Predicate {
                 missing,
             });
         }
-        let claim = |name: &str| claims.get(name).unwrap_or_default().to_owned();
         // Checked where it is read (`vocab::GitHubServer`).
-        let server = server_url.ok_or(ProvenanceError::NoServerUrl)?.to_owned();
+        let server = server_url.ok_or(ProvenanceError::NoServerUrl)?;
+        // The token is what is authenticated: the server the statement names
+        // must be its issuer's, as @actions/attest requires.
+        let expected =
+            server_of_issuer(issuer).ok_or_else(|| ProvenanceError::NotGitHubActions {
+                issuer: text::line(text::capped(issuer, text::MESSAGE_CHARS)),
+            })?;
+        if !server.trim_end_matches('/').eq_ignore_ascii_case(&expected) {
+            return Err(ProvenanceError::ServerMismatch {
+                issuer: text::line(text::capped(issuer, text::MESSAGE_CHARS)),
+                server: text::line(text::capped(server, text::MESSAGE_CHARS)),
+                expected,
+            });
+        }
+        Ok(Predicate::of_claims(claims, &expected))
+    }
+
+    /// The predicate `claims` give on the GitHub at `server`, unchecked:
+    /// for [`Self::github`], and for a dry run's placeholders.
+    pub(crate) fn of_claims(claims: &StringClaims, server: &str) -> Predicate {
+        let claim = |name: &str| claims.get(name).unwrap_or_default().to_owned();
         let repository = claim("repository");
         // provenance.ts (@actions/attest 1.6 and later): the path is
         // `workflow_ref` less the first `REPO/`, before its first `@`; the
@@ -184,7 +244,7 @@ impl Predicate {
             .map_or(workflow_ref.as_str(), |(path, _)| path)
             .to_owned();
         let reference = claim("ref");
-        Ok(Predicate {
+        Predicate {
             build_definition: BuildDefinition {
                 build_type: GITHUB_WORKFLOW_BUILD_TYPE.to_owned(),
                 external_parameters: ExternalParameters {
@@ -221,7 +281,7 @@ impl Predicate {
                     ),
                 },
             },
-        })
+        }
     }
 
     /// The statement about `subjects` (file name, SHA-256), in the order given.
@@ -446,8 +506,12 @@ mod tests {
 
     #[test]
     fn enterprise_servers_name_themselves() {
-        let predicate =
-            Predicate::github(ISSUER, &claims(), Some("https://ghe.example.com")).unwrap();
+        let predicate = Predicate::github(
+            "https://ghe.example.com/_services/token",
+            &claims(),
+            Some("https://ghe.example.com"),
+        )
+        .unwrap();
         assert_eq!(
             predicate.run_details.builder.id,
             "https://ghe.example.com/octo-org/release-workflows/.github/workflows/sign.yml@refs/heads/main"
@@ -487,6 +551,63 @@ mod tests {
                 .contains("lacks the claims repository, event_name"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn each_github_issuer_has_its_server() {
+        for (issuer, server) in [
+            (ISSUER, Some("https://github.com")),
+            (
+                "https://token.actions.githubusercontent.com/octo-enterprise",
+                Some("https://github.com"),
+            ),
+            (
+                "https://token.actions.octo.ghe.com",
+                Some("https://octo.ghe.com"),
+            ),
+            (
+                "https://GHE.example.com/_services/token",
+                Some("https://ghe.example.com"),
+            ),
+            (
+                "https://token.actions.githubusercontent.com.evil.example",
+                None,
+            ),
+            ("https://token.actions.a.b.ghe.com", None),
+            ("https://token.actions..ghe.com", None),
+            ("https://gitlab.com", None),
+            ("http://ghe.example.com/_services/token", None),
+            ("https://ghe.example.com/_services/token/x", None),
+            ("https://ev il/_services/token", None),
+        ] {
+            assert_eq!(server_of_issuer(issuer).as_deref(), server, "{issuer}");
+        }
+    }
+
+    /// A server that is not the token's issuer's is refused, not written
+    /// into a statement its certificate contradicts; so is an issuer that is
+    /// not GitHub Actions', whatever claims its token carries. Regression:
+    /// GITHUB_SERVER_URL was taken as it was.
+    #[test]
+    fn the_server_is_the_token_issuers() {
+        let e = Predicate::github(ISSUER, &claims(), Some("https://ghe.example.com")).unwrap_err();
+        assert!(
+            matches!(&e, ProvenanceError::ServerMismatch { expected, .. } if expected == "https://github.com"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("GITHUB_SERVER_URL (https://ghe.example.com) is not the server of the token's issuer https://token.actions.githubusercontent.com (https://github.com)"), "{e}");
+        let ok = Predicate::github(ISSUER, &claims(), Some("https://GitHub.com/")).unwrap();
+        assert_eq!(
+            ok.build_definition.external_parameters.workflow.repository,
+            "https://github.com/octo-org/octo-repo"
+        );
+        let e = Predicate::github(
+            "https://ci.example.com",
+            &claims(),
+            Some("https://github.com"),
+        )
+        .unwrap_err();
+        assert!(matches!(e, ProvenanceError::NotGitHubActions { .. }), "{e}");
     }
 
     #[test]

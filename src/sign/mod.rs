@@ -196,9 +196,8 @@ fn planned_statement(settings: &SignSettings, names: &[String]) -> serde_json::V
             || "http://<GITHUB_SERVER_URL>".into(),
             |s| s.url().to_owned(),
         );
-    let predicate = Predicate::github("<issuer>", &claims, Some(&server))
-        .map(|p| serde_json::to_value(p).unwrap_or_default())
-        .unwrap_or_default();
+    let predicate =
+        serde_json::to_value(Predicate::of_claims(&claims, &server)).unwrap_or_default();
     let subjects: Vec<serde_json::Value> = names
         .iter()
         .map(|n| serde_json::json!({ "name": n, "digest": { "sha256": "<sha256>" } }))
