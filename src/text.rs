@@ -94,10 +94,22 @@ pub(crate) fn secret_hidden(text: String, secret: &str) -> String {
     if parts.len() == 3 {
         needles.extend(&parts[1..]);
     }
+    needles.retain(|n| n.len() >= 8);
     let mut out = text;
-    for n in needles.into_iter().filter(|n| n.len() >= 8) {
+    for n in &needles {
         if out.contains(n) {
             out = out.replace(n, "[token]");
+        }
+    }
+    // A cap ([`capped`]) may have cut one: a tail that starts it goes too.
+    if let Some(body) = out.strip_suffix('…') {
+        let cut = needles.iter().find_map(|n| {
+            (8..n.len())
+                .rev()
+                .find(|&k| n.is_char_boundary(k) && body.ends_with(&n[..k]))
+        });
+        if let Some(k) = cut {
+            out = format!("{}[token]…", &body[..body.len() - k]);
         }
     }
     out
@@ -173,6 +185,21 @@ pub(crate) fn shell_word(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A secret cut by a cap is still hidden: the start of it that the cut
+    /// left, not only a whole one.
+    #[test]
+    fn a_secret_cut_by_the_cap_is_hidden() {
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vciJ9.c2lnbmF0dXJlLXNlY3JldA";
+        let text = format!("{}{token} echoed", "x".repeat(40));
+        for cut in [45, 70, 80, 100] {
+            let shown = secret_hidden(capped(&text, cut), token);
+            assert!(!shown.contains("c2lnbmF0"), "{cut}: {shown}");
+            assert!(!shown.contains("eyJzdWIi"), "{cut}: {shown}");
+        }
+        // Text that merely ends like the start of no secret is kept.
+        assert_eq!(secret_hidden(capped(&text, 30), token), capped(&text, 30));
+    }
 
     #[test]
     fn lines_show_what_would_break_them() {

@@ -268,6 +268,9 @@ impl Releases {
         let (parts, bytes) = whole_body(checked(response).await?).await?;
         let (next, last) = links(&parts.headers);
         let items = serde_json::from_slice(&bytes).map_err(|e| {
+            // serde quotes the value it stopped at whole: a page is up to
+            // tens of MiB.
+            let e = text::capped(&e.to_string(), text::MESSAGE_CHARS);
             ApiFailure::Decode(format!(
                 "a listing page is not the JSON list GitHub sends: {e}"
             ))
@@ -398,7 +401,7 @@ impl Pages {
             return Err(ApiFailure::TooManyPages);
         }
         if !self.read.insert(url.clone()) {
-            return Err(ApiFailure::PageLoop { url });
+            return Err(page_loop(&url));
         }
         Ok(Some(url))
     }
@@ -410,9 +413,7 @@ impl Pages {
             return Err(ApiFailure::TooManyPages);
         }
         if !self.read.insert(url.to_owned()) {
-            return Err(ApiFailure::PageLoop {
-                url: url.to_owned(),
-            });
+            return Err(page_loop(url));
         }
         Ok(())
     }
@@ -688,6 +689,14 @@ fn names_taken(errors: Option<&[serde_json::Value]>) -> bool {
 
 pub(super) fn transport(e: octocrab::Error) -> ApiFailure {
     ApiFailure::Transport(e.to_string())
+}
+
+/// A `Link` that leads back, as an error shows it: the server's URL
+/// (only as long as a header allows), capped.
+fn page_loop(url: &str) -> ApiFailure {
+    ApiFailure::PageLoop {
+        url: text::capped(url, text::MESSAGE_CHARS),
+    }
 }
 
 #[cfg(test)]

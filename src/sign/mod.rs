@@ -527,8 +527,10 @@ fn artifact_outcome(result: Result<artifact::Done, artifact::ArtifactError>) -> 
             timestamped: s.timestamped,
             certificate: s.certificate,
         },
+        // Each part from outside is capped where it is kept; this bounds
+        // the whole, which every annotation and summary row repeats.
         Err(e) => Outcome::Failed {
-            error: e.to_string(),
+            error: crate::text::capped(&e.to_string(), 4 * crate::text::MESSAGE_CHARS),
         },
     }
 }

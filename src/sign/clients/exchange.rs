@@ -250,10 +250,18 @@ pub(super) struct Exchange {
     pub(super) what: &'static str,
 }
 
+/// A detail as an error keeps it: capped, since a parser's message can
+/// quote the hostile value it stopped at whole (a 4 MiB string in place of
+/// an entry), and every artifact's error, annotation and summary row would
+/// repeat it.
+fn shown(detail: impl std::fmt::Display) -> String {
+    crate::text::capped(&detail.to_string(), crate::text::MESSAGE_CHARS)
+}
+
 impl Exchange {
     pub(super) fn transport(self, e: &reqwest::Error) -> ServiceError {
         // A request that cannot even be built (a bad URL) fails the same way every time.
-        let detail = error_chain(e);
+        let detail = shown(error_chain(e));
         if e.is_builder() {
             ServiceError::Request {
                 service: self.service,
@@ -272,28 +280,28 @@ impl Exchange {
         ServiceError::Undecodable {
             service: self.service,
             what: self.what,
-            detail: detail.to_string(),
+            detail: shown(detail),
         }
     }
     pub(super) fn invalid(self, detail: impl std::fmt::Display) -> ServiceError {
         ServiceError::Invalid {
             service: self.service,
             what: self.what,
-            detail: detail.to_string(),
+            detail: shown(detail),
         }
     }
     pub(super) fn mismatch(self, detail: impl std::fmt::Display) -> ServiceError {
         ServiceError::Mismatch {
             service: self.service,
             what: self.what,
-            detail: detail.to_string(),
+            detail: shown(detail),
         }
     }
     pub(super) fn request(self, detail: impl std::fmt::Display) -> ServiceError {
         ServiceError::Request {
             service: self.service,
             what: self.what,
-            detail: detail.to_string(),
+            detail: shown(detail),
         }
     }
 
@@ -603,5 +611,31 @@ mod tests {
         let e = exchange(&url).await.unwrap_err();
         assert!(matches!(e, ServiceError::Transport { .. }), "{e:?}");
         assert_eq!(e.retry(), Retry::After(None));
+    }
+
+    /// A parser's message quotes the value it stopped at: an answer that is
+    /// one 1 MiB string leaves an error of a readable line, not the string.
+    /// Regression: every artifact's error, annotation and summary row held
+    /// the whole of it.
+    #[test]
+    fn a_huge_answer_is_quoted_capped() {
+        let huge = format!("\"{}\"", "A".repeat(1 << 20));
+        let e = REKOR
+            .json::<std::collections::HashMap<String, serde_json::Value>>(huge.as_bytes())
+            .unwrap_err();
+        assert!(matches!(e, ServiceError::Undecodable { .. }), "{e:?}");
+        let shown = e.to_string();
+        assert!(
+            shown.len() < crate::text::MESSAGE_CHARS + 300,
+            "{} bytes",
+            shown.len()
+        );
+        for e in [
+            REKOR.invalid(&huge),
+            REKOR.mismatch(&huge),
+            REKOR.request(&huge),
+        ] {
+            assert!(e.to_string().len() < crate::text::MESSAGE_CHARS + 300);
+        }
     }
 }
