@@ -335,3 +335,26 @@ async fn a_token_echoed_by_fulcio_is_never_printed() {
     assert!(stderr(&o).contains("[token]"), "{}", stderr(&o));
     assert_no_leak(&o, &work, &[token]);
 }
+
+/// A GitHub (or a proxy in front of a GitHub Enterprise Server) whose error
+/// page echoes the request's headers names the GitHub token; the run's
+/// error, its retry warnings, the JSON report and every log line show
+/// `[token]` instead. Regression: the error body was kept as it came.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_token_echoed_by_the_api_is_never_printed() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let github_token = sandbox.github_token().to_owned();
+    let echo = format!("<html>request headers: Authorization: token {github_token}</html>");
+    let github = sandbox.faults(Service::GitHub);
+    github.fail_next(1, Fault::status_body(503, echo.clone()));
+    github.fail_next(1, Fault::status_body(400, echo));
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.whl"]);
+    cmd.arg("--json").env("RELEASEKIT_LOG", "trace");
+    let o = run(cmd).await;
+    assert_ne!(code(&o), 0, "{}", stderr(&o));
+    let shown = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(shown.contains("[token]"), "{shown}");
+    assert_not_shown(&o, &work, &[github_token]);
+}

@@ -48,6 +48,8 @@ pub struct Releases {
     retry: RetryPolicy,
     /// No token: GitHub hides drafts and private repositories.
     pub(super) anonymous: bool,
+    /// Kept only to hide it from what a server's error echoes.
+    token: Option<crate::oidc::Secret>,
     /// The assets of the release uploaded to last, as listed once and then
     /// changed by this client's own uploads and deletions
     /// ([`super::assets`]'s first attempt at an upload decides from it).
@@ -124,6 +126,7 @@ impl Releases {
             repo,
             retry,
             anonymous: token.is_none(),
+            token: token.cloned(),
             listed: std::sync::Mutex::new(None),
         })
     }
@@ -211,13 +214,13 @@ impl Releases {
             .map_err(transport)?;
         for _ in 0..MAX_REDIRECTS {
             let Some(location) = redirect(&response) else {
-                return checked(response).await;
+                return self.checked(response).await;
             };
             url = redirect_target(&url, location, self.api.starts_with("https:"))?;
             response = self.octo._get(url.clone()).await.map_err(transport)?;
         }
         match redirect(&response) {
-            None => checked(response).await,
+            None => self.checked(response).await,
             Some(_) => Err(ApiFailure::TooManyRedirects),
         }
     }
@@ -229,7 +232,7 @@ impl Releases {
             ._delete(url, None::<&()>)
             .await
             .map_err(transport)?;
-        match checked(response).await {
+        match self.checked(response).await {
             Ok(_) => Ok(()),
             // Deleted by an earlier attempt whose answer was lost.
             Err(ApiFailure::Status { status: 404, .. }) => Ok(()),
@@ -245,7 +248,7 @@ impl Releases {
     ) -> Result<T, ApiFailure> {
         let url = self.keeps_tls(url)?;
         let response = self.octo._post(url, Some(body)).await.map_err(transport)?;
-        decoded(checked(response).await?).await
+        decoded(self.checked(response).await?).await
     }
 
     pub(super) async fn get_json<T: octocrab::FromResponse>(
@@ -254,7 +257,7 @@ impl Releases {
     ) -> Result<T, ApiFailure> {
         let url = self.keeps_tls(url)?;
         let response = self.octo._get(url).await.map_err(transport)?;
-        decoded(checked(response).await?).await
+        decoded(self.checked(response).await?).await
     }
 
     /// One page of a listing: its items, and where its `Link` header says
@@ -265,7 +268,7 @@ impl Releases {
     ) -> Result<Listed<T>, ApiFailure> {
         let url = self.keeps_tls(url)?;
         let response = self.octo._get(url).await.map_err(transport)?;
-        let (parts, bytes) = whole_body(checked(response).await?).await?;
+        let (parts, bytes) = whole_body(self.checked(response).await?).await?;
         let (next, last) = links(&parts.headers);
         let items = serde_json::from_slice(&bytes).map_err(|e| {
             // serde quotes the value it stopped at whole: a page is up to
@@ -527,6 +530,18 @@ const JSON_BODY_BYTES: usize = 32 << 20;
 /// classified for retrying, with at most [`ERROR_BODY_BYTES`] of its body
 /// read and at most [`text::MESSAGE_CHARS`] of its message kept: an error page of
 /// any size costs neither memory nor a step summary.
+impl Releases {
+    /// [`checked`], with the token hidden from the error: a proxy (or a
+    /// GitHub Enterprise Server behind one) may echo the request's headers
+    /// in its error page.
+    pub(super) async fn checked(&self, response: Response) -> Result<Response, ApiFailure> {
+        checked(response).await.map_err(|e| match &self.token {
+            Some(t) => e.without(t.expose()),
+            None => e,
+        })
+    }
+}
+
 pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> {
     if response.status().is_success() {
         return Ok(response);

@@ -58,7 +58,7 @@ pub enum ReleaseError {
     },
     /// A draft a run at another commit left, for a tag that does not exist:
     /// publishing it would tag that commit.
-    #[error("the draft release for tag `{tag}` was made for commit {draft}, but this run is at commit {run}, and the tag does not exist yet: publishing the draft would create the tag at {draft}, under assets signed at {run}; fix: delete the stale draft (`gh release delete {tag}`) and run again, or run the job at {draft}")]
+    #[error("the draft release for tag `{tag}` was made for commit {draft}, but this run is at commit {run}, and the tag does not exist yet: publishing the draft would create the tag at {draft}, under assets signed at {run}; fix: delete the stale draft (`gh release delete {}`) and run again, or run the job at {draft}", tag_word(.tag))]
     DraftAtOtherCommit {
         tag: String,
         draft: String,
@@ -100,8 +100,15 @@ fn no_release_fix(tag: &str, anonymous: bool) -> String {
     if anonymous {
         " visible without a token (drafts and private repositories need GITHUB_TOKEN): check the tag (and the repository), or pass a token".to_owned()
     } else {
-        format!(" (drafts included): check the tag (and the repository), or create the release first (e.g. `gh release create {tag}`)")
+        format!(" (drafts included): check the tag (and the repository), or create the release first (e.g. `gh release create {}`)", tag_word(tag))
     }
+}
+
+/// `tag` in a command to copy and run: one shell word that means it (a
+/// tag may hold `$(...)`, backticks or `;`), or `TAG` where no quoting keeps
+/// it on one visible line.
+fn tag_word(tag: &str) -> String {
+    crate::text::shell_word(tag).unwrap_or_else(|| "TAG".to_owned())
 }
 
 impl ReleaseError {
@@ -211,6 +218,32 @@ pub enum ApiFailure {
     TooManyRedirects,
 }
 
+impl ApiFailure {
+    /// The same failure with `secret` hidden from the server's words in it.
+    pub(crate) fn without(self, secret: &str) -> ApiFailure {
+        let hide = |s: String| crate::text::secret_hidden(s, secret);
+        match self {
+            ApiFailure::Status {
+                status,
+                message,
+                transient,
+                retry_after,
+            } => ApiFailure::Status {
+                status,
+                message: hide(message),
+                transient,
+                retry_after,
+            },
+            ApiFailure::NameTaken { message } => ApiFailure::NameTaken {
+                message: hide(message),
+            },
+            ApiFailure::Transport(s) => ApiFailure::Transport(hide(s)),
+            ApiFailure::Decode(s) => ApiFailure::Decode(hide(s)),
+            other => other,
+        }
+    }
+}
+
 impl Retryable for ApiFailure {
     fn retry(&self) -> Retry {
         match self {
@@ -227,6 +260,31 @@ impl Retryable for ApiFailure {
 
 #[cfg(test)]
 mod tests {
+
+    /// A tag in a command to copy is one shell word: a tag holding shell
+    /// syntax is quoted, never run by whoever pastes the fix. Regression:
+    /// it was pasted bare.
+    #[test]
+    fn tags_in_commands_are_shell_words() {
+        let tag = "v1$(touch pwned)`id`;x";
+        let fix = no_release_fix(tag, false);
+        assert!(
+            fix.contains("`gh release create 'v1$(touch pwned)`id`;x'`"),
+            "{fix}"
+        );
+        let e = ReleaseError::DraftAtOtherCommit {
+            tag: tag.into(),
+            draft: "a".repeat(40),
+            run: "b".repeat(40),
+        };
+        assert!(
+            e.to_string()
+                .contains("(`gh release delete 'v1$(touch pwned)`id`;x'`)"),
+            "{e}"
+        );
+        assert!(no_release_fix("v1\nx", false).contains("`gh release create TAG`"));
+        assert!(no_release_fix("v1.2.3", false).contains("`gh release create v1.2.3`"));
+    }
     use super::*;
 
     /// One failure, one variant: the fix it names depends on whether the

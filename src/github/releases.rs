@@ -5,7 +5,7 @@
 use octocrab::models::repos::Release as GhRelease;
 use percent_encoding::utf8_percent_encode;
 
-use super::client::{checked, decoded, transport, Releases, PATH_SEGMENT};
+use super::client::{decoded, transport, Releases, PATH_SEGMENT};
 use super::error::{ApiFailure, ReleaseError};
 
 /// How many annotated tags a tag may go through before its commit. git allows
@@ -253,7 +253,7 @@ impl Releases {
                 ._patch(url.as_str(), Some(&body))
                 .await
                 .map_err(transport)?;
-            decoded::<GhRelease>(checked(r).await?).await
+            decoded::<GhRelease>(self.checked(r).await?).await
         })
         .await
         .map(release)
