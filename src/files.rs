@@ -7,9 +7,10 @@
 //! the run or reading a stream; a file replaced (by another file or a link)
 //! between planning and opening is refused by comparing the opened file's
 //! device and inode with what the plan saw. It also reads a small file
-//! whole under a cap (bundles, provenance files: hostile sizes). It does not
-//! decide which files a run reads (that is [`crate::plan`]'s) nor what is
-//! done with their bytes.
+//! whole under a cap (bundles, provenance files: hostile sizes), and holds
+//! the rules for names from outside that become files ([`portable_name`],
+//! [`folded_name`]). It does not decide which files a run reads (that is
+//! [`crate::plan`]'s) nor what is done with their bytes.
 
 use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,51 @@ use std::path::{Path, PathBuf};
 /// NTFS on Windows), so that two names differing only in case are one file
 /// there.
 pub(crate) const FOLDS_CASE: bool = cfg!(any(target_os = "macos", windows));
+
+/// Whether `name` can be a file in a directory, naming that file and
+/// nothing else, on every platform the binary ships for: not empty; no `/`
+/// or `\`; no control character; none of `: * ? " < > |` (on Windows `:`
+/// opens an alternate data stream); no leading or trailing dot or space (so
+/// not `.` or `..`, and Windows, which drops trailing ones, cannot make `x.`
+/// the file `x`); not a Windows device name (`CON`, `NUL.txt`, `COM1`, and
+/// `COM¹` to `LPT³`, which Windows reserves too), nor shaped like a short
+/// (8.3) name (`APP-10~1.ZIP`), which an existing file of another name may
+/// answer to. GitHub renames such characters on upload, so only a lying
+/// server lists them.
+pub(crate) fn portable_name(name: &str) -> bool {
+    const DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
+    let stem = name.split('.').next().unwrap_or_default().trim_end();
+    let numbered = |port: &str| {
+        let mut chars = stem.chars();
+        let prefix: String = chars.by_ref().take(3).collect();
+        let last = chars.next();
+        prefix.eq_ignore_ascii_case(port)
+            && chars.next().is_none()
+            && last.is_some_and(|c| c.is_ascii_digit() || matches!(c, '¹' | '²' | '³'))
+    };
+    let device =
+        DEVICES.iter().any(|d| stem.eq_ignore_ascii_case(d)) || numbered("COM") || numbered("LPT");
+    let short_alias = stem.chars().count() <= 8
+        && stem
+            .split_once('~')
+            .is_some_and(|(_, n)| n.starts_with(|c: char| c.is_ascii_digit()));
+    !name.is_empty()
+        && !name.starts_with(['.', ' '])
+        && !name.ends_with(['.', ' '])
+        && !name.chars().any(|c| {
+            c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+        })
+        && !device
+        && !short_alias
+}
+
+/// The key under which two names in one directory are one file where the
+/// file system folds case and Unicode form (APFS on macOS, NTFS on
+/// Windows): the name in NFC, in lower case.
+pub(crate) fn folded_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    name.nfc().collect::<String>().to_lowercase()
+}
 
 /// Which file a path named when it was listed: device and inode on Unix.
 /// Elsewhere there is no stable equivalent in std (Windows' volume serial
@@ -143,6 +189,64 @@ fn kind(meta: &Metadata) -> &'static str {
 
 #[cfg(all(test, unix))]
 mod tests {
+    #[test]
+    fn only_portable_names_become_files() {
+        for ok in [
+            "app-1.0.tar.gz",
+            "a.sigstore.json",
+            "x.partial",
+            "CONSOLE.txt",
+            "COMX",
+            "LPT.txt",
+            "é",
+            "COé",
+            "COM10",
+            "COM¹0",
+            "my~file.txt",
+            "release-notes~1.txt",
+        ] {
+            assert!(portable_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "/etc/passwd",
+            "a\\b",
+            "x/..",
+            ".hidden",
+            "trailing.",
+            " lead",
+            "trail ",
+            "C:evil",
+            "a*b",
+            "new\nline",
+            "nul\0",
+            "NUL",
+            "nul.txt",
+            "Com1.tar.gz",
+            "lpt9",
+            "CON .txt",
+            "COM¹",
+            "lpt².tar.gz",
+            "COM³ .txt",
+            "APP-10~1.ZIP",
+            "progra~1",
+        ] {
+            assert!(!portable_name(bad), "{bad:?}");
+        }
+    }
+
+    /// Names that are one file on APFS and NTFS have one key: case and
+    /// Unicode form (NFC and NFD) aside.
+    #[test]
+    fn folded_names_are_one_key() {
+        assert_eq!(folded_name("Tool.zip"), folded_name("tool.ZIP"));
+        assert_eq!(folded_name("caf\u{e9}.zip"), folded_name("cafe\u{301}.zip"));
+        assert_ne!(folded_name("tool.zip"), folded_name("tool.zi"));
+    }
     use super::*;
 
     #[test]

@@ -390,13 +390,15 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 /// UTF-16 units, which UTF-8 bytes never undercount).
 const MAX_NAME_BYTES: usize = 255;
 
-/// The key under which two bundle paths are the same file: the path itself,
-/// or, where names fold case, the path in lower case.
-fn collision_key(bundle: &Path, folds_case: bool) -> PathBuf {
+/// The key under which two bundles are the same file: the real directory
+/// and the name, or, where names fold case and Unicode form, the name
+/// folded ([`crate::files::folded_name`]). The real directory, not the
+/// path as spelled: `./d/X` and `d/x` are one place.
+fn collision_key(real_dir: &Path, name: &std::ffi::OsStr, folds_case: bool) -> PathBuf {
     if folds_case {
-        PathBuf::from(bundle.to_string_lossy().to_lowercase())
+        real_dir.join(crate::files::folded_name(&name.to_string_lossy()))
     } else {
-        bundle.to_owned()
+        real_dir.join(name)
     }
 }
 
@@ -459,7 +461,11 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
         if !seen.insert((f.real.clone(), name)) {
             continue;
         }
-        let key = collision_key(&bundle, crate::files::FOLDS_CASE && input.writes_bundles);
+        let key = collision_key(
+            bundle_dir.real(),
+            bundle.file_name().unwrap_or_default(),
+            crate::files::FOLDS_CASE && input.writes_bundles,
+        );
         if let Some(first) = by_bundle.insert(key, f.path.clone()) {
             return Err(PlanError::BundleCollision {
                 first,
@@ -1119,12 +1125,25 @@ mod tests {
         assert!(err.to_string().contains("app.whl.sigstore.json"));
         // Where names fold case (macOS, Windows), `App.whl` and `app.whl`
         // write one bundle; elsewhere they are two files.
+        let out = Path::new("/w/out");
         let (upper, lower) = (
-            Path::new("out/App.whl.sigstore.json"),
-            Path::new("out/app.whl.sigstore.json"),
+            std::ffi::OsStr::new("App.whl.sigstore.json"),
+            std::ffi::OsStr::new("app.whl.sigstore.json"),
         );
-        assert_eq!(collision_key(upper, true), collision_key(lower, true));
-        assert_ne!(collision_key(upper, false), collision_key(lower, false));
+        assert_eq!(
+            collision_key(out, upper, true),
+            collision_key(out, lower, true)
+        );
+        assert_ne!(
+            collision_key(out, upper, false),
+            collision_key(out, lower, false)
+        );
+        // So do names in NFC and NFD (APFS).
+        let (nfc, nfd) = (
+            std::ffi::OsStr::new("caf\u{e9}.whl.sigstore.json"),
+            std::ffi::OsStr::new("cafe\u{301}.whl.sigstore.json"),
+        );
+        assert_eq!(collision_key(out, nfc, true), collision_key(out, nfd, true));
         let missing = t.0.path().join("missing");
         let err = build(&PlanInput {
             args: &args,

@@ -81,7 +81,7 @@ pub enum ProvenanceError {
         first: String,
         second: String,
     },
-    #[error("the provenance file name `{}` must be a plain file name ending in {EXTENSION}; fix: pass --provenance-name NAME{EXTENSION} (action input `provenance-name`)", text::line(.0))]
+    #[error("the provenance file name `{}` must be a plain file name ending in {EXTENSION} (no path, no `: * ? \" < > |`, not a Windows device name); fix: pass --provenance-name NAME{EXTENSION} (action input `provenance-name`)", text::line(.0))]
     BadName(String),
 }
 
@@ -350,8 +350,9 @@ pub fn file_name(
 }
 
 fn check_name(name: &str) -> Result<String, ProvenanceError> {
-    let plain = !name.contains(['/', '\\'])
-        && !name.starts_with('.')
+    // The rule for any name that becomes a file on every platform (no `:`,
+    // which is a drive or a stream on Windows, no device name), and ours.
+    let plain = crate::files::portable_name(name)
         && text::is_printable(name)
         && name.len() <= 255
         && name.len() > EXTENSION.len()
@@ -654,6 +655,10 @@ mod tests {
             "dir/tool.intoto.jsonl",
             ".intoto.jsonl",
             "a\n.intoto.jsonl",
+            "C:x.intoto.jsonl",
+            "x:y.intoto.jsonl",
+            "CON.intoto.jsonl",
+            "a|b.intoto.jsonl",
         ] {
             let e = file_name(Some(bad), None, None).unwrap_err();
             assert!(matches!(e, ProvenanceError::BadName(_)), "{bad}");

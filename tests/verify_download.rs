@@ -353,3 +353,74 @@ async fn a_download_cut_by_a_signal_leaves_nothing() {
         );
     }
 }
+
+/// Two assets whose names differ only in case, or in Unicode form (NFC and
+/// NFD), are one file in DIR on macOS and Windows: neither is written, on
+/// every platform, and `--pattern` takes one at a time. Regression: the
+/// second replaced the first (with --overwrite), under a ✅ for both.
+#[tokio::test(flavor = "multi_thread")]
+async fn names_one_file_where_names_fold_are_not_written() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let nfc = "caf\u{e9}.zip";
+    let nfd = "cafe\u{301}.zip";
+    upload_signed(
+        &sandbox,
+        &Work::new(),
+        &[("Tool.zip", "upper"), ("tool.zip", "lower")],
+    )
+    .await;
+    // GitHub renames such characters on upload: only a server that lies
+    // lists these two, each with its genuine bundle.
+    let signer = Work::new();
+    for (name, contents) in [(nfc, "composed"), (nfd, "decomposed")] {
+        signer.file(name, contents);
+        let mut cmd = crate::util::sign(&sandbox, signer.dir.path());
+        cmd.arg(name);
+        assert_eq!(code(&run(cmd).await), 0);
+        let bundle = format!("{name}.sigstore.json");
+        let gh = sandbox.github();
+        assert!(gh.insert_asset_unchecked(REPO, TAG, name, contents.to_owned()));
+        let bytes = std::fs::read(signer.path(&bundle)).unwrap();
+        assert!(gh.insert_asset_unchecked(REPO, TAG, &bundle, bytes));
+    }
+    let consumer = Work::new();
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--download", "got", "--overwrite"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    for (name, other) in [
+        ("Tool.zip", "tool.zip"),
+        ("tool.zip", "Tool.zip"),
+        (nfc, nfd),
+        (nfd, nfc),
+    ] {
+        assert!(
+            out.contains(&format!(
+                "❌ {name}: the asset names `{name}` and `{other}` differ only in case or Unicode form"
+            )),
+            "{out}"
+        );
+    }
+    assert_eq!(consumer.listing(), Vec::<String>::new());
+
+    // Verifying writes nothing: each verifies.
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    // One at a time, each lands.
+    let consumer = Work::new();
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--download", "got", "--pattern", "Tool.zip"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(
+        consumer.listing(),
+        ["got/Tool.zip", "got/Tool.zip.sigstore.json"]
+    );
+}

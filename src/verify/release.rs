@@ -135,6 +135,35 @@ pub async fn run(
     // 4. Pair each artifact asset with its bundle asset.
     let is_bundle = |a: &UploadedAsset| a.name.ends_with(BUNDLE_SUFFIX) || is_provenance(a);
     let listed_twice = |name: &str| assets.iter().filter(|a| a.name == name).nth(1).is_some();
+    // Where names fold case and Unicode form (macOS, Windows), two names
+    // that differ only so are one file in DIR: whichever landed last would
+    // hold the other's bytes. Refused on every platform, so a release
+    // downloads alike everywhere.
+    // Only what this run would write counts (`--pattern` narrows it).
+    let mut by_folded: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    if download.is_some() {
+        let wanted = assets.iter().filter(|a| {
+            !is_bundle(a) && source.pattern.as_ref().is_none_or(|p| p.matches(&a.name))
+        });
+        for a in wanted {
+            for name in [a.name.clone(), format!("{}{BUNDLE_SUFFIX}", a.name)] {
+                let names = by_folded
+                    .entry(crate::files::folded_name(&name))
+                    .or_default();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    let folds_onto = |name: &str| -> Option<String> {
+        by_folded
+            .get(&crate::files::folded_name(name))?
+            .iter()
+            .find(|other| *other != name)
+            .cloned()
+    };
     let mut slots: Vec<Slot> = Vec::new();
     let mut unsigned = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -168,9 +197,16 @@ pub async fn run(
             slots.push(failed(AssetFailure::ListedTwice(twice.clone())));
             continue;
         }
+        if let Some((name, other)) = [&asset.name, &bundle_name]
+            .into_iter()
+            .find_map(|n| folds_onto(n).map(|other| (n.clone(), other)))
+        {
+            slots.push(failed(AssetFailure::NamesFold { name, other }));
+            continue;
+        }
         let Some(bundle) = assets.iter().find(|a| a.name == bundle_name) else {
             if checked.is_some() {
-                if download.is_some() && !is_plain_file_name(&asset.name) {
+                if download.is_some() && !crate::files::portable_name(&asset.name) {
                     slots.push(failed(AssetFailure::UnsafeName(asset.name.clone())));
                 } else {
                     slots.push(Slot::ProvenanceOnly(asset));
@@ -192,7 +228,7 @@ pub async fn run(
         };
         // Names come from the server: only a plain file name becomes a path
         // (the bundle's is the same name and a suffix).
-        if download.is_some() && !is_plain_file_name(&asset.name) {
+        if download.is_some() && !crate::files::portable_name(&asset.name) {
             slots.push(failed(AssetFailure::UnsafeName(asset.name.clone())));
             continue;
         }
@@ -326,6 +362,8 @@ enum AssetFailure {
     Verify(#[from] Failure),
     #[error("the release lists `{0}` more than once, which GitHub never does (one asset per name), so neither is verified: check the release (or GITHUB_API_URL)")]
     ListedTwice(String),
+    #[error("the asset names `{name}` and `{other}` differ only in case or Unicode form, so they are one file in --download's directory on macOS and Windows, and neither is written: download each with --pattern into its own directory, or check the release")]
+    NamesFold { name: String, other: String },
     #[error("the asset name `{0}` is not a plain file name (it is empty, holds a path, a control character or one of : * ? \" < > |, starts or ends with a dot or a space, or is a Windows device name; GitHub lists no such name), so it is not written to --download: check the release")]
     UnsafeName(String),
     #[error("{} already exists: pass --overwrite to replace it, or --download another directory", .0.display())]
@@ -498,77 +536,5 @@ impl<'a> Download<'a> {
             });
         }
         Ok(())
-    }
-}
-
-/// Whether `name` can be a file in DIR, naming that file and nothing else,
-/// on every platform the binary ships for: not empty; no `/` or `\`; no
-/// control character; none of `: * ? " < > |` (on Windows `:` opens an
-/// alternate data stream); no leading or trailing dot or space (so not `.`
-/// or `..`, and Windows, which drops trailing ones, cannot make `x.` the
-/// file `x`); not a Windows device name (`CON`, `NUL.txt`, ...). GitHub
-/// renames such characters on upload, so only a lying server lists them.
-fn is_plain_file_name(name: &str) -> bool {
-    const DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
-    let stem = name.split('.').next().unwrap_or_default().trim_end();
-    let numbered = |port: &str| {
-        stem.len() == 4
-            && stem.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(port))
-            && stem.as_bytes()[3].is_ascii_digit()
-    };
-    let device =
-        DEVICES.iter().any(|d| stem.eq_ignore_ascii_case(d)) || numbered("COM") || numbered("LPT");
-    !name.is_empty()
-        && !name.starts_with(['.', ' '])
-        && !name.ends_with(['.', ' '])
-        && !name.chars().any(|c| {
-            c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
-        })
-        && !device
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plain_names_become_paths() {
-        for ok in [
-            "app-1.0.tar.gz",
-            "a.sigstore.json",
-            "x.partial",
-            "CONSOLE.txt",
-            "COMX",
-            "LPT.txt",
-            "é",
-            "COé",
-        ] {
-            assert!(is_plain_file_name(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            ".",
-            "..",
-            "../x",
-            "a/b",
-            "/etc/passwd",
-            "a\\b",
-            "x/..",
-            ".hidden",
-            "trailing.",
-            " lead",
-            "trail ",
-            "C:evil",
-            "a*b",
-            "new\nline",
-            "nul\0",
-            "NUL",
-            "nul.txt",
-            "Com1.tar.gz",
-            "lpt9",
-            "CON .txt",
-        ] {
-            assert!(!is_plain_file_name(bad), "{bad:?}");
-        }
     }
 }
