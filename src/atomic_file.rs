@@ -21,8 +21,11 @@
 //! `noserverino`) a write is refused as if the directory had been replaced.
 //!
 //! It does not choose final names or contents (`bundle_io` and
-//! `verify::release` do), and it does not flush: callers sync what they
-//! wrote before keeping it.
+//! `verify::release` do), and it does not flush a file: callers sync what
+//! they wrote before keeping it. A rename is durable only once its
+//! directory is synced too; each directory a file was kept in is
+//! remembered and synced once, when the run ends ([`sync_kept_dirs`]),
+//! rather than once per file (an `fsync` each, on the hot path).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -135,6 +138,22 @@ fn check_name(name: &OsStr) -> Result<(), AtomicError> {
             format!("{} is not a plain file name", Path::new(name).display()),
         )
         .into()),
+    }
+}
+
+/// Sync every directory a file was kept in since the last call, so that
+/// the renames survive a crash (Unix; Windows' renames are not made
+/// durable here). Returns how many directories were synced, or the first
+/// that could not be, with why: the files are in place, but a crash could
+/// still lose their names.
+pub fn sync_kept_dirs() -> Result<usize, (PathBuf, std::io::Error)> {
+    #[cfg(unix)]
+    {
+        unix::sync_kept_dirs()
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(0)
     }
 }
 
@@ -255,7 +274,7 @@ impl Kept {
 mod unix {
     use std::ffi::{OsStr, OsString};
     use std::fs::File;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     use rustix::fs::{AtFlags, Mode, OFlags};
 
@@ -301,10 +320,49 @@ mod unix {
     #[derive(Debug)]
     pub(super) struct Temporary {
         dir: File,
+        /// The directory as planned: its real path and identity.
+        planned: (PathBuf, FileId),
         name: OsString,
         pub(super) file: File,
         /// Renamed: no longer ours to remove.
         kept: bool,
+    }
+
+    /// Directories a file was kept in and not yet synced, by identity,
+    /// each with a handle that can be synced (an `O_PATH` one cannot).
+    static TO_SYNC: std::sync::Mutex<Vec<(FileId, PathBuf, File)>> =
+        std::sync::Mutex::new(Vec::new());
+
+    /// Remember `dir` (opened as `planned`) to sync; once per directory.
+    fn to_sync(dir: &File, (real, id): &(PathBuf, FileId)) {
+        let mut pending = TO_SYNC.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.iter().any(|(known, _, _)| known == id) {
+            return;
+        }
+        // A directory that cannot be opened to read (write-only) cannot be
+        // synced either; its renames stay as durable as the system makes them.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        if let Ok(fd) = rustix::fs::openat(dir, ".", flags, Mode::empty()) {
+            pending.push((*id, real.clone(), File::from(fd)));
+        }
+    }
+
+    pub(super) fn sync_kept_dirs() -> Result<usize, (PathBuf, std::io::Error)> {
+        let pending = std::mem::take(&mut *TO_SYNC.lock().unwrap_or_else(|e| e.into_inner()));
+        let n = pending.len();
+        for (_, real, dir) in pending {
+            dir.sync_all().map_err(|e| (real, e))?;
+        }
+        Ok(n)
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_to_sync(id: FileId) -> bool {
+        TO_SYNC
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|(known, _, _)| *known == id)
     }
 
     impl Temporary {
@@ -318,9 +376,9 @@ mod unix {
                     .map_err(std::io::Error::from)?,
             );
             let opened = FileId::of(&dir.metadata()?);
-            if opened.is_none() || opened != planned.id {
+            let Some(id) = opened.filter(|o| Some(*o) == planned.id) else {
                 return Err(planned.moved(spelled));
-            }
+            };
             for _ in 0..TEMPORARY_TRIES {
                 let name = names();
                 match rustix::fs::openat(
@@ -336,6 +394,7 @@ mod unix {
                     Ok(fd) => {
                         return Ok(Temporary {
                             dir,
+                            planned: (planned.real.clone(), id),
                             name,
                             file: File::from(fd),
                             kept: false,
@@ -364,6 +423,7 @@ mod unix {
                 }
             })?;
             self.kept = true;
+            to_sync(&self.dir, &self.planned);
             Ok(Kept {
                 dir,
                 name: name.to_owned(),
@@ -524,6 +584,24 @@ mod tests {
     }
 
     /// Dropped without being kept: gone.
+    /// A directory a file was kept in is synced once, when the run ends:
+    /// remembered at the keep, forgotten once synced. Regression: no
+    /// directory was ever synced, so a rename reported done could be lost
+    /// to a crash.
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_kept_in_is_synced_once() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = planned(t.path());
+        let id = dir.id.unwrap();
+        assert!(!unix::is_to_sync(id));
+        write(t.path(), "a", b"a", false).unwrap();
+        write(t.path(), "b", b"b", false).unwrap();
+        assert!(unix::is_to_sync(id));
+        assert!(sync_kept_dirs().unwrap() >= 1);
+        assert!(!unix::is_to_sync(id));
+    }
+
     #[test]
     fn a_temporary_file_not_kept_is_removed() {
         let dir = tempfile::tempdir().unwrap();

@@ -93,6 +93,17 @@ fn main() -> ExitCode {
     // In-flight writes finish (or their temporary files are removed) before exit;
     // a huge file still being hashed is not waited for long.
     runtime.shutdown_timeout(Duration::from_secs(5));
+    // Whatever the outcome (an interrupted run too): what was kept is in
+    // place, and now its names survive a crash as well.
+    if let Err((dir, e)) = releasekit_sign::atomic_file::sync_kept_dirs() {
+        eprintln!(
+            "warning: {}",
+            line(format!(
+                "the files written in {} are in place, but the directory could not be synced ({e}): a crash in the next seconds could lose them",
+                dir.display()
+            ))
+        );
+    }
     code
 }
 
