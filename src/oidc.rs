@@ -28,13 +28,26 @@ pub(crate) const SIGSTORE_AUDIENCE: &str = "sigstore";
 pub(crate) const ACTIONS_PERMISSION_FIX: &str =
     "add `id-token: write` to the workflow's `permissions:`";
 
-/// A string that must never be shown: tokens and bearer credentials.
-#[derive(Clone, PartialEq, Eq)]
+/// A string that must never be shown: tokens and bearer credentials. Read
+/// into this type where it is parsed (a flag, an action input), so that no
+/// `Debug` of what holds it can show it.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
+    }
+    /// For clap: a flag's value, as a secret from the start.
+    pub fn parse(value: &str) -> Result<Self, std::convert::Infallible> {
+        Ok(Self::new(value))
+    }
+    /// The value trimmed, or `None` when nothing is left (an action input
+    /// given as the empty string means "not given").
+    pub(crate) fn nonempty(self) -> Option<Self> {
+        let trimmed = self.0.trim();
+        (!trimmed.is_empty()).then(|| Self::new(trimmed))
     }
     /// The value, for sending it where it is meant to go.
     pub(crate) fn expose(&self) -> &str {

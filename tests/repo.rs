@@ -202,11 +202,12 @@ fn the_action_reads_exactly_the_declared_inputs() {
         .nth(1)
         .and_then(|rest| rest.split("\n}").next())
         .expect("src/inputs/action.rs has struct ActionInputs");
-    let read_inputs: BTreeSet<String> = Regex::new(r"(?m)^\s+pub ([a-z_0-9]+): Option<String>,$")
-        .unwrap()
-        .captures_iter(fields)
-        .map(|c| c[1].replace('_', "-"))
-        .collect();
+    let read_inputs: BTreeSet<String> =
+        Regex::new(r"(?m)^\s+pub ([a-z_0-9]+): Option<(?:String|Secret)>,$")
+            .unwrap()
+            .captures_iter(fields)
+            .map(|c| c[1].replace('_', "-"))
+            .collect();
     assert!(declared.len() > 10, "{declared:?}");
     assert_eq!(read_inputs, declared, "ActionInputs vs action.yml's inputs");
 }

@@ -28,7 +28,7 @@ pub struct ActionInputs {
     pub inputs: Option<String>,
     pub release_tag: Option<String>,
     pub upload: Option<String>,
-    pub github_token: Option<String>,
+    pub github_token: Option<Secret>,
     pub dry_run: Option<String>,
     pub overwrite: Option<String>,
     pub instance: Option<String>,
@@ -40,7 +40,7 @@ pub struct ActionInputs {
     pub tuf_root: Option<String>,
     pub rekor_version: Option<String>,
     pub verify: Option<String>,
-    pub identity_token: Option<String>,
+    pub identity_token: Option<Secret>,
     pub allow_private_repository: Option<String>,
     pub release_mode: Option<String>,
     pub publish: Option<String>,
@@ -178,8 +178,10 @@ impl ActionSettings {
             inputs: Some(paths),
             overwrite,
             dry_run: boolean("dry-run", inputs.dry_run)?,
-            identity_token: nonempty(inputs.identity_token)
-                .map(|t| (TokenOrigin::ActionInput, Secret::new(t))),
+            identity_token: inputs
+                .identity_token
+                .and_then(Secret::nonempty)
+                .map(|t| (TokenOrigin::ActionInput, t)),
             instance,
             staging,
             trust_config,
@@ -201,7 +203,7 @@ impl ActionSettings {
             release_tag: nonempty(inputs.release_tag),
             // The workflow's own repository (GITHUB_REPOSITORY): action.yml has no input for another.
             repo: None,
-            token: nonempty(inputs.github_token).map(Secret::new),
+            token: inputs.github_token.and_then(Secret::nonempty),
             mode: match nonempty(inputs.release_mode) {
                 None => None,
                 Some(m) => Some(

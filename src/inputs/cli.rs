@@ -158,8 +158,8 @@ pub struct SignArgs {
     pub jobs: Option<NonZeroUsize>,
     /// OIDC identity token (otherwise SIGSTORE_ID_TOKEN, GitHub Actions, other CI)
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-    #[arg(help_heading = "Identity")]
-    pub identity_token: Option<String>,
+    #[arg(help_heading = "Identity", value_parser = crate::oidc::Secret::parse)]
+    pub identity_token: Option<crate::oidc::Secret>,
     /// Sign although the token's repository is private or internal: the public log then shows its name and workflow path
     #[arg(long)]
     #[arg(help_heading = "Identity")]

@@ -42,8 +42,18 @@ use crate::vocab::{GitHubServer, InstanceName, RekorVersion};
 pub(crate) const DEFAULT_JOBS: usize = 64;
 
 /// A snapshot of environment variables, so resolution is testable and pure.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Env(BTreeMap<String, String>);
+
+/// The names only: the environment holds tokens (`GITHUB_TOKEN`,
+/// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `INPUT_GITHUB-TOKEN`, ...).
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Env")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 impl Env {
     /// The current process's environment (non-UTF-8 values are ignored).
@@ -181,9 +191,7 @@ impl SignLayer {
             overwrite: flag(args.overwrite),
             dry_run: flag(args.dry_run),
             jobs: args.jobs,
-            identity_token: args
-                .identity_token
-                .map(|t| (TokenOrigin::Flag, Secret::new(t))),
+            identity_token: args.identity_token.map(|t| (TokenOrigin::Flag, t)),
             instance: args.instance.instance,
             staging: flag(args.instance.staging),
             trust_config: args.instance.trust_config,
@@ -499,6 +507,40 @@ mod tests {
             Cli::try_parse_from(std::iter::once("releasekit-sign").chain(args.iter().copied()))
                 .unwrap();
         Settings::resolve(cli, &Env::from_pairs(env.iter().copied()))
+    }
+
+    /// What holds a token before it is resolved shows none in its
+    /// `Debug`: the flag, the action's inputs, the environment. Regression:
+    /// each derived `Debug` over a plain `String`.
+    #[test]
+    fn no_debug_shows_a_token() {
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2VjcmV0LXNpZ25hdHVyZQ";
+        let cli = Cli::try_parse_from(["releasekit-sign", "sign", "--identity-token", token, "a"])
+            .unwrap();
+        let env = Env::from_pairs([
+            ("GITHUB_TOKEN", token),
+            ("INPUT_GITHUB-TOKEN", token),
+            ("INPUT_IDENTITY-TOKEN", token),
+        ]);
+        let inputs = action::read(&env).unwrap();
+        for shown in [
+            format!("{cli:?}"),
+            format!("{env:?}"),
+            format!("{inputs:?}"),
+        ] {
+            assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        }
+        assert!(format!("{env:?}").contains("GITHUB_TOKEN"));
+        // The value still reaches where it is meant to go.
+        let Command::Sign(s) = resolve(&["sign", "--identity-token", token, "a"], &[])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        assert!(
+            matches!(s.sign.identity.explicit, Some((TokenOrigin::Flag, ref t)) if t.expose() == token)
+        );
     }
 
     fn sign(args: &[&str], env: &[(&str, &str)]) -> SignSettings {
