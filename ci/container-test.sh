@@ -116,6 +116,21 @@ ASSETS=$(curl -fsS -H "Authorization: Bearer $GITHUB_TOKEN" \
 EXPECTED=$(printf 'app-1.0.tar.gz.sigstore.json\napp.1.0.whl.sigstore.json')
 [ "$ASSETS" = "$EXPECTED" ] || { printf 'release assets:\n%s\n' "$ASSETS" >&2; exit 1; }
 
+# The second run, in the same workspace: each bundle is kept as it is (it
+# verifies, for the run's identity), nothing is signed, and the release
+# gains nothing.
+for f in "app-1.0.tar.gz" "app 1.0.whl"; do cp "$WS/dist/$f.sigstore.json" "$T/first-$f"; done
+: > "$T/file_commands/output"
+run_action > "$T/rerun.log" || { cat "$T/rerun.log" >&2; echo "the re-run failed" >&2; exit 1; }
+grep -qx 'signed-count=0' "$T/file_commands/output" || { cat "$T/file_commands/output" >&2; echo "the re-run signed again" >&2; exit 1; }
+for f in "app-1.0.tar.gz" "app 1.0.whl"; do
+  cmp "$T/first-$f" "$WS/dist/$f.sigstore.json" || { echo "the re-run changed $f's bundle" >&2; exit 1; }
+done
+ASSETS=$(curl -fsS -H "Authorization: Bearer $GITHUB_TOKEN" \
+  "$GITHUB_API_URL/repos/$GITHUB_REPOSITORY/releases/tags/${GITHUB_REF#refs/tags/}" |
+  python3 -c 'import json,sys; print("\n".join(sorted(a["name"] for a in json.load(sys.stdin)["assets"])))')
+[ "$ASSETS" = "$EXPECTED" ] || { printf 'release assets after the re-run:\n%s\n' "$ASSETS" >&2; exit 1; }
+
 # 6. An independent verifier accepts the bundles.
 SIGSTORE=${RELEASEKIT_SIGSTORE_PYTHON:-}
 # The pinned venv the interop tests provision (sandbox/src/peers.rs).

@@ -4,6 +4,8 @@
 #   action.yml          runs.image = docker://IMAGE@sha256:... (the multi-arch index)
 #   setup/SHA256SUMS    the SHA-256 of each binary the setup action may install
 #   setup/action.yml    the version it installs and the release it downloads from
+#   examples/           the image (container.sh), the Linux binary and its
+#                       SHA-256 (gitlab-ci.yml)
 #
 #   ci/pin-release.sh VERSION IMAGE@sha256:DIGEST DIST_DIR RELEASE_URL
 #   e.g. 0.2.0 ghcr.io/releasekit/releasekit-sign@sha256:ab... dist \
@@ -46,6 +48,12 @@ pin() {
 pin action.yml '^  image: ' "  image: docker://$IMAGE"
 pin setup/action.yml '^        RELEASEKIT_VERSION: ' "        RELEASEKIT_VERSION: \"$VERSION\""
 pin setup/action.yml '^        RELEASEKIT_RELEASE_URL: ' "        RELEASEKIT_RELEASE_URL: \"$URL\""
+LINUX=releasekit-sign-linux-x86_64
+LINUX_SHA=$(awk -v n="$LINUX" '$2 == n { print $1 }' "$NEW")
+[ -n "$LINUX_SHA" ] || fail "setup/SHA256SUMS names no $LINUX"
+pin examples/container.sh '^IMAGE=' "IMAGE=$IMAGE"
+pin examples/gitlab-ci.yml '^    RELEASEKIT_URL: ' "    RELEASEKIT_URL: \"$URL/$LINUX\""
+pin examples/gitlab-ci.yml '^    RELEASEKIT_SHA256: ' "    RELEASEKIT_SHA256: \"$LINUX_SHA\""
 cp "$NEW" "$SUMS"
 echo "pinned $VERSION: $IMAGE"
 cat "$SUMS"

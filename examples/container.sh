@@ -4,7 +4,8 @@
 # "sigstore"); add `--upload --release-tag TAG --repo OWNER/NAME` and
 # `-e GITHUB_TOKEN` to attach the bundles to a GitHub release.
 set -eu
-IMAGE=ghcr.io/releasekit/releasekit-sign:v0.1.0
+# The release's image by digest (ci/pin-release.sh writes it): it cannot move.
+IMAGE=ghcr.io/releasekit/releasekit-sign@sha256:0000000000000000000000000000000000000000000000000000000000000000
 docker run --rm \
   --workdir /work \
   -v "$PWD:/work" \

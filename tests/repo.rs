@@ -289,6 +289,8 @@ fn pin_release_writes_the_pins_and_nothing_else() {
         "setup/action.yml",
         "setup/SHA256SUMS",
         "ci/pin-release.sh",
+        "examples/container.sh",
+        "examples/gitlab-ci.yml",
     ] {
         work.file(f, read(f));
     }
@@ -332,7 +334,13 @@ fn pin_release_writes_the_pins_and_nothing_else() {
         assert_eq!(code(&o), 1, "{v} {i} {u}");
         assert!(stderr(&o).contains(expected), "{}", stderr(&o));
     }
-    for f in ["action.yml", "setup/action.yml", "setup/SHA256SUMS"] {
+    for f in [
+        "action.yml",
+        "setup/action.yml",
+        "setup/SHA256SUMS",
+        "examples/container.sh",
+        "examples/gitlab-ci.yml",
+    ] {
         assert_eq!(
             std::fs::read_to_string(work.path(f)).unwrap(),
             read(f),
@@ -371,10 +379,58 @@ fn pin_release_writes_the_pins_and_nothing_else() {
         })
         .collect();
     assert_eq!(sums, expected);
+    // The examples run the same image, by digest, and the same binary, by
+    // its SHA-256.
+    let container = changed("examples/container.sh");
+    assert_eq!(
+        container,
+        [(container[0].0.clone(), format!("IMAGE={image}"))]
+    );
+    let linux = "releasekit-sign-linux-x86_64";
+    let gitlab = changed("examples/gitlab-ci.yml");
+    assert_eq!(
+        gitlab.iter().map(|(_, a)| a.as_str()).collect::<Vec<_>>(),
+        [
+            format!("    RELEASEKIT_URL: \"{url}/{linux}\""),
+            format!(
+                "    RELEASEKIT_SHA256: \"{}\"",
+                hex::encode(Sha256::digest(format!("binary {linux}")))
+            ),
+        ]
+    );
 
     // A release lacking one of the binaries is refused.
     std::fs::remove_file(work.path(&format!("dist/{}", names[0]))).unwrap();
     let o = pin(version, &image, &url);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains(&format!("dist/{} is missing", names[0])));
+}
+
+/// A release is signed by a run started on the commit its tag points at:
+/// an identity token, and so each certificate, names the commit its run
+/// started on. Regression: release.yml signed (`uses: ./`) in its own run,
+/// started on main, for a draft at the pins commit: the action refuses a
+/// draft made for another commit, and publishing would have tagged a
+/// commit the certificates do not name.
+#[test]
+fn a_release_is_signed_by_a_run_on_the_commit_it_tags() {
+    let build = read(".github/workflows/release.yml");
+    let sign = read(".github/workflows/release-sign.yml");
+    assert!(!build.contains("uses: ./\n"), "release.yml must not sign");
+    assert!(build.contains(r#"git push -q --force origin "HEAD:refs/heads/release/v$VERSION""#));
+    assert!(build.contains(r#"gh workflow run release-sign.yml --ref "release/v$VERSION""#));
+    let on_ref = sign
+        .find(r#"if [ "$GITHUB_REF" != "refs/heads/release/v$VERSION" ]"#)
+        .expect("release-sign.yml checks it runs on the pins branch");
+    let draft = sign
+        .find(r#"--draft --target "$GITHUB_SHA""#)
+        .expect("the draft is at the signing run's own commit");
+    let signs = sign
+        .find("        uses: ./\n")
+        .expect("release-sign.yml signs with its own action");
+    assert!(on_ref < draft && draft < signs);
+    let readme = read("README.md");
+    assert!(readme.contains(
+        "https://github.com/releasekit/releasekit-sign/.github/workflows/release-sign.yml@refs/heads/release/vX.Y.Z"
+    ));
 }
