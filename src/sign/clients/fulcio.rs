@@ -69,6 +69,9 @@ struct PemChain {
 #[serde(rename_all = "camelCase")]
 struct DetachedSctAnswer {
     chain: PemChain,
+    /// Empty from a CA with no CT log (GitHub's), which may also leave it
+    /// out: the chain is what is used.
+    #[serde(default)]
     signed_certificate_timestamp: String,
 }
 
