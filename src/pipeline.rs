@@ -54,6 +54,13 @@ where
         writes_bundles: true,
     })?;
     plan.keep_verified_bundles = command.upload.is_some();
+    // Refused before anything is signed or logged, not when its upload
+    // fails after the rest of the release was.
+    if command.upload.as_ref().is_some_and(|u| u.upload_artifacts) {
+        if let Some(empty) = plan.artifacts.iter().find(|a| a.size == 0) {
+            return Err(plan::PlanError::EmptyAsset(empty.path.clone()).into());
+        }
+    }
     if let Some(p) = &settings.provenance {
         let up = command.upload.as_ref();
         let name = crate::provenance::file_name(

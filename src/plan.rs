@@ -108,6 +108,8 @@ pub enum SkipReason {
 /// Why no plan could be made (a usage error: exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    #[error("{} is empty, and GitHub refuses an empty release asset (its size must be at least 1 byte), so it cannot be uploaded: remove it from what is signed, or upload bundles only (drop --upload-artifacts; action input `upload-artifacts`)", .0.display())]
+    EmptyAsset(PathBuf),
     #[error("{0}: no such file or directory; fix: check the path, or quote a glob so the tool expands it")]
     NotFound(String),
     #[error("pattern `{pattern}` matched no file to sign; fix: check the pattern against the files present")]

@@ -408,3 +408,37 @@ async fn drafts_are_found_and_missing_releases_explained() {
         "{e}"
     );
 }
+
+/// An empty artifact with --upload-artifacts is refused before anything is
+/// signed: GitHub keeps no empty asset (422, size must be at least 1).
+/// Regression: it was signed and logged, its bundle uploaded, and then its
+/// upload failed, leaving the release without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_artifact_is_refused_before_signing_when_uploaded() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/empty.txt", "");
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
+    cmd.arg("--upload-artifacts");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(
+        crate::util::stderr(&o)
+            .contains("dist/empty.txt is empty, and GitHub refuses an empty release asset"),
+        "{}",
+        crate::util::stderr(&o)
+    );
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::Fulcio)
+        .is_empty());
+    assert_eq!(work.listing(), ["dist/a.whl", "dist/empty.txt"]);
+    // Its bundle alone is fine.
+    let o = run(crate::util::sign_upload(
+        &sandbox,
+        work.dir.path(),
+        &["dist"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}

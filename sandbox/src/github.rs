@@ -75,6 +75,14 @@ pub enum ApiError {
         code: &'static str,
         field: &'static str,
     },
+    /// A 422 whose error is a `custom` one with its own message, as GitHub
+    /// answers an empty asset (`size must be greater than or equal to 1`).
+    #[error("Validation Failed: {resource}.{field} {message}")]
+    Custom {
+        resource: &'static str,
+        field: &'static str,
+        message: &'static str,
+    },
     /// A 422 with only a message, as GitHub answers mutations of immutable releases.
     #[error("{0}")]
     Unprocessable(&'static str),
@@ -101,6 +109,19 @@ impl IntoResponse for ApiError {
                 json!({
                     "message": "Validation Failed",
                     "errors": [{ "resource": resource, "code": code, "field": field }],
+                    "documentation_url": DOCS,
+                    "status": "422",
+                }),
+            ),
+            ApiError::Custom {
+                resource,
+                field,
+                message,
+            } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "message": "Validation Failed",
+                    "errors": [{ "resource": resource, "code": "custom", "field": field, "message": message }],
                     "documentation_url": DOCS,
                     "status": "422",
                 }),
@@ -1572,6 +1593,14 @@ async fn upload_asset<S: HasGitHub>(
             resource: "ReleaseAsset",
             code: "already_exists",
             field: "name",
+        });
+    }
+    // GitHub keeps no empty asset.
+    if body.is_empty() {
+        return Err(ApiError::Custom {
+            resource: "ReleaseAsset",
+            field: "size",
+            message: "size must be greater than or equal to 1",
         });
     }
     let content_type = headers
