@@ -352,7 +352,41 @@ pub(crate) fn routes<S: HasTsa>(state: Arc<S>) -> Router {
         .with_state(state)
 }
 
-async fn timestamp<S: HasTsa>(State(state): State<Arc<S>>, body: Bytes) -> Response {
+async fn timestamp<S: HasTsa>(
+    State(state): State<Arc<S>>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    // As timestamp-authority's handler: a request that is not `application/*`
+    // is 415, and of the `application/*` types only the DER query is served
+    // here (the real one also takes its JSON form, which no client here sends).
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match media.as_deref() {
+        Some("application/timestamp-query") => {}
+        Some(m) if m.starts_with("application/") => {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                "Content-Type must be application/json or application/timestamp-query\n",
+            )
+                .into_response()
+        }
+        _ => {
+            return (
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type header has unsupported value\n",
+            )
+                .into_response()
+        }
+    }
     match state.tsa().timestamp(&body) {
         Ok(resp) => (
             [(header::CONTENT_TYPE, "application/timestamp-reply")],
@@ -663,8 +697,32 @@ mod tests {
         let tsa = Arc::new(TimestampAuthority::generate(SystemTime::now()));
         let url = serve(tsa.clone()).await;
         let client = reqwest::Client::new();
-        let bad = client.post(&url).body("garbage").send().await.unwrap();
+        let query = "application/timestamp-query";
+        let bad = client
+            .post(&url)
+            .header("content-type", query)
+            .body("garbage")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(bad.status(), 400);
+        // The type decides first, as timestamp-authority's handler does.
+        let der = request(&[1; 32], ID_SHA_256, Some(1), true);
+        for (content_type, status) in [
+            (None, 415),
+            (Some("text/plain"), 415),
+            (Some("application/octet-stream"), 400),
+        ] {
+            let mut req = client.post(&url).body(der.clone());
+            if let Some(t) = content_type {
+                req = req.header("content-type", t);
+            }
+            assert_eq!(
+                req.send().await.unwrap().status(),
+                status,
+                "{content_type:?}"
+            );
+        }
         let good = client
             .post(&url)
             .header("content-type", "application/timestamp-query")
