@@ -170,6 +170,31 @@ async fn rekor_v2_transient_faults_are_retried() {
     assert_eq!(sandbox.shared().rekor_v2.tree_size(), 1);
 }
 
+/// Rekor v2 logs the entry, then the answer is lost (the connection cut
+/// mid-body): the retried POST gets 409, as rekor-tiles answers a duplicate,
+/// with no entry to take back, so the artifact is signed again (a new
+/// signature is a new entry, timestamped anew) and its bundle verifies.
+/// Regression: the 409 failed the artifact.
+#[tokio::test(flavor = "multi_thread")]
+async fn rekor_v2_answer_lost_after_logging_signs_again() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let rekor = sandbox.faults(Service::RekorV2);
+    rekor.fail_next(1, Fault::DropConnection);
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", crate::util::stdout(&o));
+    let b = verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    assert_eq!(
+        b["verificationMaterial"]["tlogEntries"][0]["logIndex"], "1",
+        "{b}"
+    );
+    assert_eq!(statuses(&sandbox, Service::RekorV2), [201, 409, 201]);
+    assert_eq!(sandbox.shared().rekor_v2.tree_size(), 2);
+}
+
 /// Rekor v2, permanently failing for one artifact of three: that artifact fails
 /// naming Rekor and itself, the others are signed; a re-run of the same command
 /// signs the missing one and sends nothing to Rekor for the others.
@@ -341,7 +366,7 @@ async fn honours_retry_after(
 /// signer waits that long, then gets its certificate.
 #[tokio::test(flavor = "multi_thread")]
 async fn fulcio_rate_limit_retry_after_is_honoured() {
-    honours_retry_after(Service::Fulcio, 429, false, [429, 201]).await;
+    honours_retry_after(Service::Fulcio, 429, false, [429, 200]).await;
 }
 
 /// Rekor v1 is overloaded (503, `Retry-After: 3`): the entry is logged once,
@@ -373,10 +398,11 @@ async fn tsa_rate_limit_retry_after_is_honoured() {
 }
 
 /// Rekor v2 answers 201 with a body that is not JSON after logging the entry:
-/// the POST is repeated, the log answers with the same entry, nothing is
-/// logged twice.
+/// the POST is repeated, the log refuses the duplicate (409) without giving
+/// the entry back, and the artifact is signed again: two entries, the
+/// bundle names the second.
 #[tokio::test(flavor = "multi_thread")]
-async fn rekor_v2_malformed_answer_is_retried_and_logged_once() {
+async fn rekor_v2_malformed_answer_is_retried_and_signed_again() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     let a = work.file("a.whl", "a");
@@ -387,8 +413,8 @@ async fn rekor_v2_malformed_answer_is_retried_and_logged_once() {
     cmd.arg("a.whl");
     assert_eq!(code(&run(cmd).await), 0);
     verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
-    assert_eq!(statuses(&sandbox, Service::RekorV2), [201, 201]);
-    assert_eq!(sandbox.shared().rekor_v2.tree_size(), 1);
+    assert_eq!(statuses(&sandbox, Service::RekorV2), [201, 409, 201]);
+    assert_eq!(sandbox.shared().rekor_v2.tree_size(), 2);
 }
 
 /// GitHub rate-limits an upload with `Retry-After` as an HTTP-date (RFC 9110's

@@ -293,15 +293,21 @@ async fn sign(
         entry,
         timestamp,
     } = within_validity(ctx, &planned.path, |credential| async move {
-        let signature = credential
-            .key()
-            .sign_digest(&digest)
-            .map_err(ArtifactError::Sign)?;
-        let (entry, timestamp) = tokio::join!(
-            log_entry(ctx, &digest, &signature, credential.certificate()),
-            timestamp(ctx, &signature)
-        );
-        Ok((signature, entry, timestamp))
+        let mut signed_again = false;
+        loop {
+            let signature = credential
+                .key()
+                .sign_digest(&digest)
+                .map_err(ArtifactError::Sign)?;
+            let (entry, timestamp) = tokio::join!(
+                log_entry(ctx, &digest, &signature, credential.certificate()),
+                timestamp(ctx, &signature)
+            );
+            if sign_again(ctx, &entry, &planned.path, &mut signed_again) {
+                continue;
+            }
+            return Ok((signature, entry, timestamp));
+        }
     })
     .await?;
     let entry = entry?;
@@ -536,6 +542,43 @@ pub(super) fn self_verify(
 /// A Rekor v2 entry for `digest` (an artifact's, or a DSSE envelope's PAE)
 /// and `signature`. The v2 call compares the logged body with the request;
 /// say what a difference means.
+/// Whether to sign `path` again after `entry`'s answer, once: a Rekor v2
+/// log holds this very entry already (a retried request whose answer was
+/// lost) and, unlike v1, does not give it back. A new signature (ECDSA's
+/// are randomized) is a new entry, timestamped anew; the first stays in
+/// the log, unused.
+pub(super) fn sign_again(
+    ctx: &Context,
+    entry: &Result<Option<TransparencyLogEntry>, ArtifactError>,
+    path: &std::path::Path,
+    signed_again: &mut bool,
+) -> bool {
+    let again = matches!(ctx.log, Log::V2(_))
+        && !*signed_again
+        && entry.as_ref().is_err_and(ArtifactError::is_v2_duplicate);
+    if again {
+        tracing::info!(
+            artifact = %path.display(),
+            "the log holds this entry already but does not give it back; signing again"
+        );
+        *signed_again = true;
+    }
+    again
+}
+
+impl ArtifactError {
+    /// A Rekor v2 log's answer that it holds this entry already (409).
+    fn is_v2_duplicate(&self) -> bool {
+        matches!(
+            self,
+            ArtifactError::Rekor {
+                source: ServiceError::Status { status: 409, .. },
+                ..
+            }
+        )
+    }
+}
+
 pub(super) async fn log_v2(
     ctx: &Context,
     client: &clients::RekorV2,

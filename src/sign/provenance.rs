@@ -110,20 +110,26 @@ pub async fn prepare(
             ),
         );
         let pae_digest = sigstore_crypto::sha256(&unsigned.pae());
-        let signature = credential
-            .key()
-            .sign_digest(&pae_digest)
-            .map_err(ArtifactError::Sign)?;
-        let envelope = DsseEnvelope::new(
-            unsigned.payload_type,
-            unsigned.payload,
-            DsseSignature::new(signature.clone(), KeyId::default()),
-        );
-        let (entry, timestamp) = tokio::join!(
-            log_entry(ctx, &envelope, &pae_digest, credential.certificate()),
-            artifact::timestamp(ctx, &signature)
-        );
-        Ok((envelope, entry, timestamp))
+        let mut signed_again = false;
+        loop {
+            let signature = credential
+                .key()
+                .sign_digest(&pae_digest)
+                .map_err(ArtifactError::Sign)?;
+            let envelope = DsseEnvelope::new(
+                unsigned.payload_type.clone(),
+                unsigned.payload.clone(),
+                DsseSignature::new(signature.clone(), KeyId::default()),
+            );
+            let (entry, timestamp) = tokio::join!(
+                log_entry(ctx, &envelope, &pae_digest, credential.certificate()),
+                artifact::timestamp(ctx, &signature)
+            );
+            if artifact::sign_again(ctx, &entry, path, &mut signed_again) {
+                continue;
+            }
+            return Ok((envelope, entry, timestamp));
+        }
     })
     .await
     .map_err(signing)?;

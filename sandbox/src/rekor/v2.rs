@@ -151,8 +151,22 @@ async fn create(State(log_ref): State<LogRef>, body: Bytes) -> Response {
         Some(RekorLie::EntryForAnotherBody) => another_body(&canonical),
         _ => canonical,
     };
-    // A resubmission gets the existing entry back (Tessera's deduplication).
     let appended = log.append(canonical, 0, |_, _, _| None);
+    // A resubmission is refused, as rekor-tiles answers Tessera's
+    // deduplication (gRPC AlreadyExists), naming the index it holds.
+    if appended.duplicate {
+        let index = appended.index;
+        return (
+            StatusCode::CONFLICT,
+            [("x-log-index", index.to_string())],
+            Json(json!({
+                "code": 6,
+                "message": format!("an equivalent entry already exists in the transparency log with index {index}"),
+                "details": [],
+            })),
+        )
+            .into_response();
+    }
     let mut entry = entry_json(log, &appended);
     if lie == Some(RekorLie::WrongInclusionProof) {
         let proof = &mut entry["inclusionProof"];
