@@ -115,8 +115,8 @@ async fn landed_asset_is_verified_not_trusted() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("dist/app-1.0.tar.gz", "tarball");
-    let gh = sandbox.faults(Service::GitHub);
-    gh.only_paths_containing("/releases/assets/");
+    // The bytes come from the storage GitHub redirects downloads to.
+    let gh = sandbox.faults(Service::Storage);
     gh.fail_next(1, Fault::MalformedBody);
     let o = run(upload(&sandbox, &work, &[])).await;
     assert_eq!(code(&o), 1);

@@ -358,3 +358,35 @@ async fn a_github_token_echoed_by_the_api_is_never_printed() {
     assert!(shown.contains("[token]"), "{shown}");
     assert_not_shown(&o, &work, &[github_token]);
 }
+
+/// GitHub sends an asset's download to storage on another host under a
+/// signed URL; storage refuses a request that also carries an
+/// `Authorization` header, and must never see the GitHub token. Both the
+/// upload's check (downloading each asset back) and `verify --release
+/// --download` with a token fetch every asset there, with no token.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_github_token_never_goes_to_asset_storage() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = crate::verify_release::signed_release(&sandbox).await;
+    let uploaded_back = sandbox.requests(Service::Storage).len();
+    assert!(
+        uploaded_back >= 4,
+        "the upload's check downloads from storage"
+    );
+    let consumer = Work::new();
+    let mut cmd =
+        crate::verify_release::verify_release(&sandbox, &consumer, &["--download", "got"]);
+    cmd.env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let storage = sandbox.requests(Service::Storage);
+    assert!(storage.len() >= uploaded_back + 4, "{}", storage.len());
+    for r in &storage {
+        assert!(
+            !r.headers.contains_key("authorization"),
+            "storage saw an Authorization header: {}",
+            r.uri
+        );
+        assert_eq!(r.status, 200, "{}", r.uri);
+    }
+}

@@ -84,8 +84,9 @@ async fn a_download_cut_halfway_is_retried_into_an_emptied_file() {
         .find(|a| a.name == "big.bin")
         .unwrap()
         .id;
-    let faults = sandbox.faults(Service::GitHub);
-    faults.only_paths_ending_with(format!("/releases/assets/{id}"));
+    // The bytes come from the storage GitHub redirects downloads to.
+    let faults = sandbox.faults(Service::Storage);
+    faults.only_paths_ending_with(format!("/release-assets/{id}"));
     faults.fail_next(1, Fault::DropConnection);
     let consumer = Work::new();
     let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
@@ -301,9 +302,9 @@ async fn a_download_cut_by_a_signal_leaves_nothing() {
         ("TERM", 143, "terminated"),
         ("HUP", 129, "hung up"),
     ] {
-        let faults = sandbox.faults(Service::GitHub);
+        let faults = sandbox.faults(Service::Storage);
         faults.clear();
-        faults.only_paths_ending_with(format!("/releases/assets/{id}"));
+        faults.only_paths_ending_with(format!("/release-assets/{id}"));
         faults.fail_next(1, Fault::StallMidBody(std::time::Duration::from_secs(60)));
         let consumer = Work::new();
         let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"))

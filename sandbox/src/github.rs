@@ -467,6 +467,12 @@ pub struct GitHub {
     state: Mutex<Store>,
     requests: AtomicU64,
     reset: i64,
+    /// Where asset downloads are sent ([`GitHub::with_storage`]): on
+    /// github.com, a 302 to a signed URL on another host, which refuses a
+    /// request that also carries an `Authorization` header.
+    storage: Option<String>,
+    /// The signed URLs handed out: signature -> (asset, expiry in seconds).
+    signed: Mutex<HashMap<String, (Asset, i64)>>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -488,7 +494,37 @@ impl GitHub {
             state: Mutex::new(Store::default()),
             requests: AtomicU64::new(0),
             reset: Timestamp::now().as_second() + 3600,
+            storage: None,
+            signed: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Downloads answered with a 302 to `storage_base` (served by
+    /// [`storage_router`]), as github.com answers them.
+    pub fn with_storage(mut self, storage_base: &str) -> Self {
+        self.storage = Some(storage_base.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The answer to a download of `a`: the lie queued for it, else a 302
+    /// to a signed storage URL good for five minutes, else (no storage) the
+    /// bytes themselves.
+    fn download_answer(&self, a: &Asset, lie: Option<DownloadLie>) -> Response {
+        let Some(storage) = self.storage.as_ref().filter(|_| lie.is_none()) else {
+            return raw_asset(a, lie);
+        };
+        let sig = crate::random_hex(16);
+        let expires = Timestamp::now().as_second() + 300;
+        self.signed.lock().insert(sig.clone(), (a.clone(), expires));
+        let location = format!(
+            "{storage}/release-assets/{}?X-Amz-Expires=300&X-Amz-Signature={sig}",
+            a.id
+        );
+        let mut resp = StatusCode::FOUND.into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        resp
     }
 
     /// Make `repo` (`owner/name`) exist, with no releases yet. Unknown repositories
@@ -1004,6 +1040,52 @@ impl HasGitHub for Shared {
 impl HasGitHub for GitHub {
     fn github(&self) -> &GitHub {
         self
+    }
+}
+
+/// The storage asset downloads are sent to (github.com's
+/// `objects.githubusercontent.com`, an S3-style store): a signed URL's
+/// bytes, to a request that carries no `Authorization` header (S3 refuses
+/// two ways of authenticating one request), before the URL expires.
+pub fn storage_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/release-assets/{id}", get(from_storage))
+        .with_state(shared)
+}
+
+async fn from_storage(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let s3_error = |status: StatusCode, code: &str, message: &str| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/xml")],
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"),
+        )
+            .into_response()
+    };
+    if headers.contains_key(header::AUTHORIZATION) {
+        return s3_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
+        );
+    }
+    let signed = query
+        .get("X-Amz-Signature")
+        .and_then(|sig| shared.github.signed.lock().get(sig).cloned());
+    match signed {
+        Some((asset, expires)) if Timestamp::now().as_second() <= expires => {
+            raw_asset(&asset, None)
+        }
+        Some(_) => s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired"),
+        None => s3_error(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        ),
     }
 }
 
@@ -1660,7 +1742,7 @@ async fn get_asset<S: HasGitHub>(
         r.assets[idx].download_count += 1;
         let a = r.assets[idx].clone();
         let lie = st.take_download_lie(&a.name);
-        return Ok(raw_asset(&a, lie));
+        return Ok(gh.download_answer(&a, lie));
     }
     Ok(Json(gh.asset_json(r, &r.assets[idx])).into_response())
 }
@@ -1750,7 +1832,7 @@ async fn download<S: HasGitHub>(
     a.download_count += 1;
     let a = a.clone();
     let lie = st.take_download_lie(&a.name);
-    Ok(raw_asset(&a, lie))
+    Ok(gh.download_answer(&a, lie))
 }
 
 impl GitHub {

@@ -10,7 +10,8 @@
 //! | Rekor v1 | [`rekor`] | `/api/v1/log`, `/api/v1/log/entries[/{uuid}]` |
 //! | Rekor v2 | [`rekor`] | `/api/v2/log/entries` |
 //! | RFC 3161 TSA | [`tsa`] | `/api/v1/timestamp` |
-//! | GitHub REST releases | [`github`] | `/repos/{owner}/{repo}/releases...` |
+//! | GitHub REST releases | [`github`] | `/repos/{owner}/{repo}/releases...` (an asset's download: a 302 to storage) |
+//! | GitHub's asset storage | [`github::storage_router`] | `/release-assets/{id}?X-Amz-Signature=...` (no `Authorization` taken) |
 //! | TUF repository of the trust files | [`tuf`] | `/N.root.json`, `/timestamp.json`, `/N.snapshot.json`, `/N.targets.json`, `/targets/<sha256>.<name>` |
 //!
 //! Cryptography is real (X.509, ECDSA, RFC 6962 Merkle trees, signed notes, CMS), so
@@ -56,10 +57,12 @@ pub enum Service {
     Tsa,
     GitHub,
     Tuf,
+    /// Where GitHub sends asset downloads (`objects.githubusercontent.com`).
+    Storage,
 }
 
 impl Service {
-    pub const ALL: [Service; 7] = [
+    pub const ALL: [Service; 8] = [
         Service::Oidc,
         Service::Fulcio,
         Service::RekorV1,
@@ -67,6 +70,7 @@ impl Service {
         Service::Tsa,
         Service::GitHub,
         Service::Tuf,
+        Service::Storage,
     ];
 
     fn index(self) -> usize {
@@ -88,6 +92,8 @@ pub struct Urls {
     pub actions_token_request: String,
     /// The TUF repository distributing the trust files ([`tuf`]).
     pub tuf: String,
+    /// The storage GitHub redirects asset downloads to.
+    pub github_storage: String,
 }
 
 /// Settings fixed at start; see [`SandboxBuilder`].
@@ -234,6 +240,7 @@ impl SandboxBuilder {
             github_api: base(Service::GitHub),
             actions_token_request: format!("{}/token?api-version=2.0", base(Service::Oidc)),
             tuf: base(Service::Tuf),
+            github_storage: base(Service::Storage),
         };
 
         // 2. Keys and state. Trust starts an hour back so clock skew never matters.
@@ -256,7 +263,8 @@ impl SandboxBuilder {
                 .store_as_sent(self.rekor_store_as_sent),
             rekor_v2: rekor::Log::new(rekor::LogVersion::V2, &urls.rekor_v2),
             tsa: tsa::TimestampAuthority::generate(valid_from),
-            github: github::GitHub::new(&urls.github_api, &github_token),
+            github: github::GitHub::new(&urls.github_api, &github_token)
+                .with_storage(&urls.github_storage),
             actions_request_token: format!("actions-request-{}", random_hex(16)),
             actions_claims: Mutex::new(default_claims),
             actions_token_lifetime: Mutex::new(self.token_lifetime),
@@ -311,6 +319,7 @@ impl SandboxBuilder {
                 Service::Tsa => tsa::router(shared.clone()),
                 Service::GitHub => github::router(shared.clone()),
                 Service::Tuf => tuf::router(shared.clone()),
+                Service::Storage => github::storage_router(shared.clone()),
             };
             tasks.push(server::serve(listener, router, f, stop_rx.clone()));
         }

@@ -103,6 +103,8 @@ enum ServiceArg {
     Tsa,
     Github,
     Tuf,
+    /// Where GitHub sends asset downloads.
+    Storage,
 }
 
 impl ServiceArg {
@@ -116,6 +118,7 @@ impl ServiceArg {
             ServiceArg::Tsa => "SANDBOX_TSA_BASE_URL",
             ServiceArg::Github => "GITHUB_API_URL",
             ServiceArg::Tuf => "SANDBOX_TUF_URL",
+            ServiceArg::Storage => "SANDBOX_GITHUB_STORAGE_URL",
         }
     }
 }
@@ -221,6 +224,10 @@ fn env_lines(sandbox: &Sandbox) -> String {
     let urls = sandbox.urls();
     vars.extend([
         ("SANDBOX_OIDC_URL".to_string(), urls.oidc.clone()),
+        (
+            "SANDBOX_GITHUB_STORAGE_URL".to_string(),
+            urls.github_storage.clone(),
+        ),
         ("SANDBOX_FULCIO_URL".to_string(), urls.fulcio.clone()),
         ("SANDBOX_REKOR_URL".to_string(), urls.rekor_v1.clone()),
         ("SANDBOX_REKOR_V2_URL".to_string(), urls.rekor_v2.clone()),

@@ -483,6 +483,7 @@ pub(crate) mod test_support {
             github_api: base.into(),
             actions_token_request: format!("{base}/token?api-version=2.0"),
             tuf: base.into(),
+            github_storage: base.into(),
         };
         let valid_from = SystemTime::now() - Duration::from_secs(3600);
         let claims = TokenClaims::github("octo-org/octo-repo", "refs/tags/v1.0.0", "a3f1c5e9");
