@@ -130,7 +130,10 @@ async fn listings_that_never_end_are_refused() {
         (ListLie::Endless, "goes on past 1000 pages"),
     ] {
         gh.lie_on_lists(Some(lie));
-        let o = run(verify_release(&sandbox, &consumer, &[])).await;
+        // With a token: 1000 pages are far past an anonymous caller's budget.
+        let mut cmd = verify_release(&sandbox, &consumer, &[]);
+        cmd.env("GITHUB_TOKEN", sandbox.github_token());
+        let o = run(cmd).await;
         ended_cleanly(&o);
         assert_eq!(code(&o), 1, "{lie:?}");
         let err = stderr(&o);

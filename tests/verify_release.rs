@@ -655,3 +655,54 @@ async fn a_private_repository_is_verified_with_githubs_instance() {
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(!stdout(&o).contains(&note), "{}", stdout(&o));
 }
+
+/// Without a token, GitHub allows 60 API requests an hour: a release of 40
+/// artifacts (80 assets) verifies anonymously, each asset fetched from the
+/// release's public download URL, which the API's budget does not count.
+/// Regression: each download was an API request, so the budget ran out
+/// halfway, and each refused request was retried in vain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_release_verifies_within_the_anonymous_rate_limit() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for i in 0..40 {
+        work.file(&format!("dist/a{i:02}.bin"), format!("artifact {i}"));
+    }
+    let o = run(sign_upload(&sandbox, &work, "dist")).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let o = run(verify_release(
+        &sandbox,
+        &Work::new(),
+        &["--download", "got"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).contains("Verified 40 of 40"), "{}", stdout(&o));
+}
+
+/// An anonymous caller whose hourly budget is spent is told so at once,
+/// with when it comes back and that a token lifts it, not retried for an
+/// hour.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spent_anonymous_rate_limit_says_to_pass_a_token() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/repos/{REPO}", sandbox.urls().github_api);
+    for _ in 0..60 {
+        http.get(&url).send().await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains("GitHub's API rate limit for this caller is used up for 60 more minute(s)")
+            && err.contains("fix: set GITHUB_TOKEN"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "it waited"
+    );
+}

@@ -54,7 +54,12 @@ use sha2::{Digest, Sha256};
 use crate::Shared;
 
 const DOCS: &str = "https://docs.github.com/rest";
+/// A token's hourly API budget, as GitHub shows it (a personal token's).
+/// Not enforced unless set ([`GitHub::set_token_rate_limit`]): one sandbox
+/// serves many runs of a test or benchmark.
 const RATE_LIMIT: u64 = 5000;
+/// An anonymous caller's hourly API budget (per IP address): enforced.
+const ANONYMOUS_RATE_LIMIT: u64 = 60;
 const DEFAULT_PER_PAGE: usize = 30;
 /// GitHub's limit on one release asset.
 const MAX_ASSET_BYTES: usize = 2 * 1024 * 1024 * 1024;
@@ -466,6 +471,10 @@ pub struct GitHub {
     token: String,
     state: Mutex<Store>,
     requests: AtomicU64,
+    /// API requests without a token, counted against [`ANONYMOUS_RATE_LIMIT`].
+    anonymous_requests: AtomicU64,
+    /// The token's budget, when enforced.
+    token_limit: AtomicU64,
     reset: i64,
     /// Where asset downloads are sent ([`GitHub::with_storage`]): on
     /// github.com, a 302 to a signed URL on another host, which refuses a
@@ -493,10 +502,19 @@ impl GitHub {
             token: token.to_owned(),
             state: Mutex::new(Store::default()),
             requests: AtomicU64::new(0),
+            anonymous_requests: AtomicU64::new(0),
+            token_limit: AtomicU64::new(u64::MAX),
             reset: Timestamp::now().as_second() + 3600,
             storage: None,
             signed: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Enforce a token's hourly budget of `limit` API requests (an Actions
+    /// `GITHUB_TOKEN` has 1,000 a repository), as an anonymous caller's 60
+    /// always are.
+    pub fn set_token_rate_limit(&self, limit: u64) {
+        self.token_limit.store(limit, Ordering::Relaxed);
     }
 
     /// Downloads answered with a 302 to `storage_base` (served by
@@ -1160,15 +1178,43 @@ async fn rate_limit_headers<S: HasGitHub>(
     next: Next,
 ) -> Response {
     let gh = state.github();
-    let used = gh.requests.fetch_add(1, Ordering::Relaxed) + 1;
-    let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
+    // A release's public download URL is github.com's, not the API's: no
+    // budget, no rate-limit headers.
+    let path = req.uri().path();
+    if path.contains("/releases/download/") && !path.starts_with("/repos/") {
+        return next.run(req).await;
+    }
+    let anonymous = !req.headers().contains_key(header::AUTHORIZATION);
+    let (limit, used) = if anonymous {
+        let used = gh.anonymous_requests.fetch_add(1, Ordering::Relaxed) + 1;
+        (ANONYMOUS_RATE_LIMIT, used)
+    } else {
+        let used = gh.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        (gh.token_limit.load(Ordering::Relaxed).min(RATE_LIMIT), used)
+    };
+    let enforced = anonymous || gh.token_limit.load(Ordering::Relaxed) != u64::MAX;
     let num = |n: u64| HeaderValue::from_str(&n.to_string()).expect("digits are a header value");
-    h.insert("x-ratelimit-limit", num(RATE_LIMIT));
-    h.insert(
-        "x-ratelimit-remaining",
-        num(RATE_LIMIT.saturating_sub(used)),
-    );
+    let mut resp = if enforced && used > limit {
+        // GitHub's answer to a spent primary rate limit.
+        let message = if anonymous {
+            "API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)"
+        } else {
+            "API rate limit exceeded for installation ID 1."
+        };
+        (
+            StatusCode::FORBIDDEN,
+            Json(json!({
+                "message": message,
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            })),
+        )
+            .into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = resp.headers_mut();
+    h.insert("x-ratelimit-limit", num(limit));
+    h.insert("x-ratelimit-remaining", num(limit.saturating_sub(used)));
     h.insert("x-ratelimit-reset", num(gh.reset.max(0) as u64));
     h.insert("x-ratelimit-used", num(used));
     h.insert("x-ratelimit-resource", HeaderValue::from_static("core"));

@@ -530,14 +530,34 @@ const JSON_BODY_BYTES: usize = 32 << 20;
 /// classified for retrying, with at most [`ERROR_BODY_BYTES`] of its body
 /// read and at most [`text::MESSAGE_CHARS`] of its message kept: an error page of
 /// any size costs neither memory nor a step summary.
+/// The longest wait for a spent rate limit to come back: longer, and the
+/// run says so instead.
+const RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
+
 impl Releases {
     /// [`checked`], with the token hidden from the error: a proxy (or a
     /// GitHub Enterprise Server behind one) may echo the request's headers
-    /// in its error page.
+    /// in its error page; a spent rate limit says whether a token would help.
     pub(super) async fn checked(&self, response: Response) -> Result<Response, ApiFailure> {
-        checked(response).await.map_err(|e| match &self.token {
-            Some(t) => e.without(t.expose()),
-            None => e,
+        checked(response).await.map_err(|e| {
+            let e = match e {
+                ApiFailure::RateLimited {
+                    status,
+                    message,
+                    reset_in,
+                    ..
+                } => ApiFailure::RateLimited {
+                    status,
+                    message,
+                    reset_in,
+                    anonymous: self.anonymous,
+                },
+                e => e,
+            };
+            match &self.token {
+                Some(t) => e.without(t.expose()),
+                None => e,
+            }
         })
     }
 }
@@ -602,6 +622,33 @@ pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> 
         .is_some_and(|v| v.as_bytes() == b"0")
         || retry_after.is_some()
         || message.to_ascii_lowercase().contains("rate limit");
+    // A spent primary limit comes back at `x-ratelimit-reset` (epoch
+    // seconds): waited for when that is soon, else said at once, not
+    // retried in vain for an hour.
+    let spent = matches!(status, 403 | 429)
+        && headers
+            .get("x-ratelimit-remaining")
+            .is_some_and(|v| v.as_bytes() == b"0");
+    let reset_in = headers
+        .get("x-ratelimit-reset")
+        .and_then(|v| v.to_str().ok()?.trim().parse::<i64>().ok())
+        .map(|at| {
+            let now = jiff::Timestamp::now().as_second();
+            Duration::from_secs(u64::try_from(at - now).unwrap_or(0))
+        });
+    if spent && retry_after.is_none() {
+        if let Some(reset_in) = reset_in {
+            if reset_in > RATE_LIMIT_WAIT {
+                return Err(ApiFailure::RateLimited {
+                    status,
+                    message,
+                    reset_in,
+                    anonymous: false,
+                });
+            }
+        }
+    }
+    let retry_after = retry_after.or(reset_in.filter(|_| spent));
     let transient = net::is_transient(status) || (status == 403 && rate_limited);
     Err(ApiFailure::Status {
         status,

@@ -160,6 +160,15 @@ pub enum ApiFailure {
         transient: bool,
         retry_after: Option<Duration>,
     },
+    /// GitHub's hourly API budget for this caller is spent, and comes back
+    /// too late to wait for.
+    #[error("GitHub's API rate limit for this caller is used up for {} more minute(s) (answered {status}: {message}){}", reset_in.as_secs().div_ceil(60), if *anonymous { "; fix: set GITHUB_TOKEN (a token's limit is far higher than the 60 requests an hour GitHub allows without one), or wait" } else { "; fix: wait, or run with a token that has requests left" })]
+    RateLimited {
+        status: u16,
+        message: String,
+        reset_in: Duration,
+        anonymous: bool,
+    },
     #[error("{0}")]
     Transport(String),
     /// A create named what exists now (422 `already_exists`): what the
@@ -236,6 +245,17 @@ impl ApiFailure {
             },
             ApiFailure::NameTaken { message } => ApiFailure::NameTaken {
                 message: hide(message),
+            },
+            ApiFailure::RateLimited {
+                status,
+                message,
+                reset_in,
+                anonymous,
+            } => ApiFailure::RateLimited {
+                status,
+                message: hide(message),
+                reset_in,
+                anonymous,
             },
             ApiFailure::Transport(s) => ApiFailure::Transport(hide(s)),
             ApiFailure::Decode(s) => ApiFailure::Decode(hide(s)),
