@@ -397,6 +397,21 @@ async fn enterprise_server_skips_the_attestations_api_with_a_note() {
     );
     assert_eq!(attestation_requests(&sandbox), 0);
     assert!(sandbox.github().attestations(REPO).is_empty());
+    // Every request went where GitHub Enterprise Server serves it: the API
+    // under /api/v3, uploads under /api/uploads (the release's upload_url),
+    // none to api.github.com's paths.
+    let requests = sandbox.requests(Service::GitHub);
+    assert!(requests
+        .iter()
+        .any(|r| r.method == "POST" && r.uri.starts_with("/api/uploads/repos/")));
+    for r in &requests {
+        assert!(
+            r.uri.starts_with("/api/v3/") || r.uri.starts_with("/api/uploads/"),
+            "{} {}",
+            r.method,
+            r.uri
+        );
+    }
 }
 
 /// A re-run after a failed upload signs the provenance again and replaces

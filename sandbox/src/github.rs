@@ -10,7 +10,13 @@
 //! Uploads go to the same host as the API (the release's `upload_url`), so clients
 //! that only send credentials to the API host still authenticate. The same
 //! releases API is also served under `/api/v3`, as GitHub Enterprise Server
-//! serves it, without the attestations API (GHES has none).
+//! serves it: its answers' URLs under `/api/v3`, its `upload_url`s (and
+//! the only uploads it takes) under `/api/uploads`, no asset `digest` (as
+//! older servers list none), and no attestations API (GHES has none).
+//! Asset downloads are answered with a 302 to a signed URL of a storage
+//! service on another port ([`storage_router`]), which takes no
+//! `Authorization` header. An anonymous caller has GitHub's 60 API requests
+//! an hour (a release's public download URLs do not count).
 //!
 //! Also owns the repository attestations API: "Create an attestation"
 //! (`POST /repos/{owner}/{repo}/attestations`, `{"bundle": ..}` that must be
@@ -1113,9 +1119,25 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
-    let releases = release_routes::<S>();
+    let releases = release_routes::<S>(true);
+    // GitHub Enterprise Server: the API under /api/v3, its URLs saying so,
+    // and uploads only at /api/uploads (its `upload_url`s).
+    let ghes = release_routes::<S>(false).layer(middleware::from_fn_with_state(
+        state.clone(),
+        ghes_urls::<S>,
+    ));
+    let ghes_uploads = Router::new()
+        .route(
+            "/repos/{owner}/{repo}/releases/{id}/assets",
+            axum::routing::post(upload_asset::<S>)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_ASSET_BYTES)),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ghes_urls::<S>,
+        ));
     Router::new()
-        .merge(releases.clone())
+        .merge(releases)
         .route(
             "/repos/{owner}/{repo}/attestations",
             axum::routing::post(create_attestation::<S>),
@@ -1125,7 +1147,8 @@ pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
             get(list_attestations::<S>),
         )
         // GitHub Enterprise Server's form of the API, which has no attestations.
-        .nest("/api/v3", releases)
+        .nest("/api/v3", ghes)
+        .nest("/api/uploads", ghes_uploads)
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -1135,8 +1158,18 @@ pub(crate) fn routes<S: HasGitHub>(state: Arc<S>) -> Router {
 }
 
 /// The releases and git-data routes, served at the root (api.github.com)
-/// and under `/api/v3` (GitHub Enterprise Server).
-fn release_routes<S: HasGitHub>() -> Router<Arc<S>> {
+/// and under `/api/v3` (GitHub Enterprise Server, whose uploads go
+/// elsewhere: `uploads` false).
+fn release_routes<S: HasGitHub>(uploads: bool) -> Router<Arc<S>> {
+    let assets = get(list_assets::<S>);
+    let assets = if uploads {
+        // GitHub accepts assets up to 2 GiB; axum's default is 2 MB.
+        assets
+            .post(upload_asset::<S>)
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_ASSET_BYTES))
+    } else {
+        assets
+    };
     Router::new()
         .route("/repos/{owner}/{repo}", get(get_repo::<S>))
         .route(
@@ -1153,13 +1186,7 @@ fn release_routes<S: HasGitHub>() -> Router<Arc<S>> {
                 .patch(update_release::<S>)
                 .delete(delete_release::<S>),
         )
-        .route(
-            "/repos/{owner}/{repo}/releases/{id}/assets",
-            get(list_assets::<S>)
-                .post(upload_asset::<S>)
-                // GitHub accepts assets up to 2 GiB; axum's default is 2 MB.
-                .layer(axum::extract::DefaultBodyLimit::max(MAX_ASSET_BYTES)),
-        )
+        .route("/repos/{owner}/{repo}/releases/{id}/assets", assets)
         .route(
             "/repos/{owner}/{repo}/releases/assets/{id}",
             get(get_asset::<S>).delete(delete_asset::<S>),
@@ -1170,6 +1197,68 @@ fn release_routes<S: HasGitHub>() -> Router<Arc<S>> {
         )
         .route("/repos/{owner}/{repo}/git/ref/{*ref}", get(git_ref::<S>))
         .route("/repos/{owner}/{repo}/git/tags/{sha}", get(git_tag::<S>))
+}
+
+/// GitHub Enterprise Server's URLs in an answer of the `/api/v3` API: each
+/// API URL under `/api/v3`, each `upload_url` under `/api/uploads`, and no
+/// asset `digest` (older servers list none: a client must download to
+/// compare), also in the `Link` header's pages.
+async fn ghes_urls<S: HasGitHub>(
+    State(state): State<Arc<S>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let base = state.github().api_base.clone();
+    let api = format!("{base}/repos/");
+    let ghes = format!("{base}/api/v3/repos/");
+    let uploads = format!("{base}/api/uploads/repos/");
+    let resp = next.run(req).await;
+    let (mut parts, body) = resp.into_parts();
+    if let Some(link) = parts
+        .headers
+        .get(header::LINK)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Ok(v) = HeaderValue::from_str(&link.replace(&format!("<{api}"), &format!("<{ghes}")))
+        {
+            parts.headers.insert(header::LINK, v);
+        }
+    }
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !json {
+        return Response::from_parts(parts, body);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    fn rewrite(v: &mut Value, api: &str, ghes: &str, uploads: &str) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    match (k.as_str(), &mut *v) {
+                        ("upload_url", Value::String(s)) => *s = s.replacen(api, uploads, 1),
+                        ("digest", Value::String(_)) => *v = Value::Null,
+                        _ => rewrite(v, api, ghes, uploads),
+                    }
+                }
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .for_each(|v| rewrite(v, api, ghes, uploads)),
+            Value::String(s) if s.starts_with(api) => *s = s.replacen(api, ghes, 1),
+            _ => {}
+        }
+    }
+    rewrite(&mut value, &api, &ghes, &uploads);
+    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn rate_limit_headers<S: HasGitHub>(
