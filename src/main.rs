@@ -223,6 +223,18 @@ impl Stop {
     }
 }
 
+/// Whether `signal` is set to be ignored (inherited from the parent).
+#[cfg(unix)]
+fn ignored(signal: libc::c_int) -> bool {
+    // SAFETY: a query only (no new action is given); `old` is plain data
+    // the call fills in.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 /// `work`, or the signal that came first: dropping the run stops new requests
 /// and writes.
 async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Result<T, Stop> {
@@ -243,7 +255,12 @@ async fn stop_signal() -> Stop {
     #[cfg(unix)]
     let (terminate, hang_up) = {
         use tokio::signal::unix::{signal, SignalKind};
-        async fn on(kind: SignalKind) {
+        // A signal the parent set to be ignored (`nohup` does SIGHUP) stays
+        // ignored: a handler would replace that setting.
+        async fn on(kind: SignalKind, number: libc::c_int) {
+            if ignored(number) {
+                return std::future::pending::<()>().await;
+            }
             match signal(kind) {
                 Ok(mut s) => {
                     s.recv().await;
@@ -251,7 +268,10 @@ async fn stop_signal() -> Stop {
                 Err(_) => std::future::pending::<()>().await,
             }
         }
-        (on(SignalKind::terminate()), on(SignalKind::hangup()))
+        (
+            on(SignalKind::terminate(), libc::SIGTERM),
+            on(SignalKind::hangup(), libc::SIGHUP),
+        )
     };
     #[cfg(windows)]
     let terminate = async {

@@ -410,6 +410,41 @@ async fn an_interrupted_run_leaves_no_partial_files() {
     }
 }
 
+/// Under `nohup` (SIGHUP set to be ignored), a hang-up does not stop the
+/// run: the inherited setting is kept, not replaced by a handler.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hang_up_under_nohup_does_not_stop_the_run() {
+    let sandbox = Sandbox::builder()
+        .latency(
+            std::time::Duration::from_millis(800),
+            std::time::Duration::ZERO,
+        )
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let child = std::process::Command::new("nohup")
+        .arg(assert_cmd::cargo::cargo_bin("releasekit-sign"))
+        .current_dir(work.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("a.whl")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let o = crate::util::signal_and_wait(child, "HUP").await;
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(work.listing(), ["a.whl", "a.whl.sigstore.json"]);
+}
+
 /// A Fulcio that answers with a genuine certificate for someone else's key
 /// (here: one the sandbox issued for another key pair, replayed by a stub):
 /// the run refuses to sign with it and sends nothing to Rekor.
