@@ -281,12 +281,40 @@ fn github_com_issuer(issuer: &str) -> bool {
 /// under the host its own configuration gives those issuers, not under
 /// github.com, so only a certificate tells the SAN.
 fn github_enterprise_issuer(issuer: &str) -> bool {
-    let Some(rest) = issuer.strip_prefix("https://") else {
-        return false;
-    };
+    !github_com_issuer(issuer) && github_actions_server(issuer).is_some()
+}
+
+/// The GitHub server whose Actions issue tokens as `issuer`: github.com
+/// for its issuer (with or without an enterprise's slug), `SUBDOMAIN.ghe.com`
+/// for `token.actions.SUBDOMAIN.ghe.com`, `HOST` for a GitHub Enterprise
+/// Server's `HOST/_services/token`; `None` for any other issuer. The one
+/// rule for which issuers are GitHub Actions' (the SAN check here, the
+/// provenance's server).
+pub(crate) fn github_actions_server(issuer: &str) -> Option<String> {
+    if github_com_issuer(issuer) {
+        return Some("https://github.com".into());
+    }
+    let rest = issuer.strip_prefix("https://")?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    path.trim_end_matches('/') == "_services/token"
-        || (path.is_empty() && host.starts_with("token.actions.") && host.ends_with(".ghe.com"))
+    let host = host.to_ascii_lowercase();
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':'));
+    if !plain {
+        return None;
+    }
+    if path.trim_end_matches('/') == "_services/token" {
+        return Some(format!("https://{host}"));
+    }
+    if !path.is_empty() {
+        return None;
+    }
+    let sub = host
+        .strip_prefix("token.actions.")?
+        .strip_suffix(".ghe.com")?;
+    (!sub.is_empty() && !sub.starts_with('.') && !sub.ends_with('.'))
+        .then(|| format!("https://{sub}.ghe.com"))
 }
 
 /// Claims `sigstore-oidc` does not model, read for the SAN check and reports.

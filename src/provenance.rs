@@ -81,7 +81,7 @@ pub enum ProvenanceError {
         first: String,
         second: String,
     },
-    #[error("the provenance file name `{}` must be a plain file name ending in {EXTENSION} (no path, no `: * ? \" < > |`, not a Windows device name); fix: pass --provenance-name NAME{EXTENSION} (action input `provenance-name`)", text::line(.0))]
+    #[error("the provenance file name `{}` must be a plain file name ending in {EXTENSION} (no path, no `: * ? \" < > |`, not a Windows device name or short 8.3 name); fix: pass --provenance-name NAME{EXTENSION} (action input `provenance-name`)", text::line(.0))]
     BadName(String),
 }
 
@@ -160,39 +160,6 @@ pub(crate) struct Predicate {
     pub run_details: RunDetails,
 }
 
-/// The GitHub server whose Actions issue tokens as `issuer`: github.com's
-/// issuer (with or without an enterprise's slug after it), a GHE.com
-/// subdomain's `token.actions.SUB.ghe.com`, or a GitHub Enterprise Server's
-/// `HOST/_services/token`. `None` for any other issuer.
-pub(crate) fn server_of_issuer(issuer: &str) -> Option<String> {
-    const GITHUB_COM: &str = "https://token.actions.githubusercontent.com";
-    if issuer == GITHUB_COM
-        || issuer
-            .strip_prefix(GITHUB_COM)
-            .is_some_and(|slug| slug.starts_with('/'))
-    {
-        return Some("https://github.com".into());
-    }
-    let rest = issuer.strip_prefix("https://")?;
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = host.to_ascii_lowercase();
-    let plain = |h: &str| {
-        !h.is_empty()
-            && h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':')
-    };
-    if !plain(&host) {
-        return None;
-    }
-    if path.is_empty() {
-        let sub = host
-            .strip_prefix("token.actions.")?
-            .strip_suffix(".ghe.com")?;
-        return (!sub.is_empty() && !sub.contains('.')).then(|| format!("https://{sub}.ghe.com"));
-    }
-    (path == "_services/token").then(|| format!("https://{host}"))
-}
-
 impl Predicate {
     /// The predicate for the GitHub Actions job `claims` describe, on the
     /// GitHub at `server_url` (`GITHUB_SERVER_URL`).
@@ -215,10 +182,11 @@ impl Predicate {
         let server = server_url.ok_or(ProvenanceError::NoServerUrl)?;
         // The token is what is authenticated: the server the statement names
         // must be its issuer's, as @actions/attest requires.
-        let expected =
-            server_of_issuer(issuer).ok_or_else(|| ProvenanceError::NotGitHubActions {
+        let expected = crate::oidc::github_actions_server(issuer).ok_or_else(|| {
+            ProvenanceError::NotGitHubActions {
                 issuer: text::line(text::capped(issuer, text::MESSAGE_CHARS)),
-            })?;
+            }
+        })?;
         if !server.trim_end_matches('/').eq_ignore_ascii_case(&expected) {
             return Err(ProvenanceError::ServerMismatch {
                 issuer: text::line(text::capped(issuer, text::MESSAGE_CHARS)),
@@ -574,14 +542,23 @@ mod tests {
                 "https://token.actions.githubusercontent.com.evil.example",
                 None,
             ),
-            ("https://token.actions.a.b.ghe.com", None),
+            ("https://token.actions.githubusercontent.com/", None),
+            ("https://token.actions.githubusercontent.com/a/b", None),
+            (
+                "https://ghe.example.com/_services/token/",
+                Some("https://ghe.example.com"),
+            ),
             ("https://token.actions..ghe.com", None),
             ("https://gitlab.com", None),
             ("http://ghe.example.com/_services/token", None),
             ("https://ghe.example.com/_services/token/x", None),
             ("https://ev il/_services/token", None),
         ] {
-            assert_eq!(server_of_issuer(issuer).as_deref(), server, "{issuer}");
+            assert_eq!(
+                crate::oidc::github_actions_server(issuer).as_deref(),
+                server,
+                "{issuer}"
+            );
         }
     }
 
