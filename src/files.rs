@@ -43,10 +43,19 @@ pub(crate) fn portable_name(name: &str) -> bool {
     };
     let device =
         DEVICES.iter().any(|d| stem.eq_ignore_ascii_case(d)) || numbered("COM") || numbered("LPT");
-    let short_alias = stem.chars().count() <= 8
-        && stem
-            .split_once('~')
-            .is_some_and(|(_, n)| n.starts_with(|c: char| c.is_ascii_digit()));
+    // An 8.3 name: at most one dot, a stem of at most 8 characters ending
+    // in `~` and digits after a base of 1 to 6, an extension of at most 3.
+    let short_alias = match name.split_once('.') {
+        Some((_, ext)) if ext.contains('.') || ext.chars().count() > 3 => false,
+        _ => {
+            stem.chars().count() <= 8
+                && stem.split_once('~').is_some_and(|(base, n)| {
+                    (1..=6).contains(&base.chars().count())
+                        && !n.is_empty()
+                        && n.bytes().all(|b| b.is_ascii_digit())
+                })
+        }
+    };
     !name.is_empty()
         && !name.starts_with(['.', ' '])
         && !name.ends_with(['.', ' '])
@@ -57,12 +66,17 @@ pub(crate) fn portable_name(name: &str) -> bool {
         && !short_alias
 }
 
-/// The key under which two names in one directory are one file where the
-/// file system folds case and Unicode form (APFS on macOS, NTFS on
-/// Windows): the name in NFC, in lower case.
+/// The key under which two names in one directory may be one file where
+/// the file system folds case (APFS on macOS, NTFS on Windows) or Unicode
+/// form (APFS): the name in NFC, each character folded on its own (upper
+/// case, then lower: `ſ` and `s` alike, and no final-sigma rule, which
+/// `str::to_lowercase` applies and a file system does not).
 pub(crate) fn folded_name(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization as _;
-    name.nfc().collect::<String>().to_lowercase()
+    name.nfc()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Which file a path named when it was listed: device and inode on Unix.
@@ -204,6 +218,9 @@ mod tests {
             "COM¹0",
             "my~file.txt",
             "release-notes~1.txt",
+            "a~1b.zip",
+            "foo~1.0.tgz",
+            "APP-10~1.tar.gz",
         ] {
             assert!(portable_name(ok), "{ok}");
         }
@@ -245,6 +262,11 @@ mod tests {
     fn folded_names_are_one_key() {
         assert_eq!(folded_name("Tool.zip"), folded_name("tool.ZIP"));
         assert_eq!(folded_name("caf\u{e9}.zip"), folded_name("cafe\u{301}.zip"));
+        assert_eq!(folded_name("\u{17f}etup.zip"), folded_name("setup.zip"));
+        assert_eq!(
+            folded_name("\u{3b1}\u{3c2}.zip"),
+            folded_name("\u{3b1}\u{3c3}.zip")
+        );
         assert_ne!(folded_name("tool.zip"), folded_name("tool.zi"));
     }
     use super::*;

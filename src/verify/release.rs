@@ -139,12 +139,21 @@ pub async fn run(
     // that differ only so are one file in DIR: whichever landed last would
     // hold the other's bytes. Refused on every platform, so a release
     // downloads alike everywhere.
-    // Only what this run would write counts (`--pattern` narrows it).
+    // Only what this run would write counts: an asset `--pattern` keeps
+    // that has a bundle, or that a provenance may vouch for (an unsigned
+    // one is never written).
     let mut by_folded: std::collections::HashMap<String, Vec<String>> =
         std::collections::HashMap::new();
     if download.is_some() {
+        let has_bundle = |a: &UploadedAsset| {
+            assets
+                .iter()
+                .any(|b| b.name.strip_suffix(BUNDLE_SUFFIX) == Some(&a.name))
+        };
         let wanted = assets.iter().filter(|a| {
-            !is_bundle(a) && source.pattern.as_ref().is_none_or(|p| p.matches(&a.name))
+            !is_bundle(a)
+                && source.pattern.as_ref().is_none_or(|p| p.matches(&a.name))
+                && (checked.is_some() || has_bundle(a))
         });
         for a in wanted {
             for name in [a.name.clone(), format!("{}{BUNDLE_SUFFIX}", a.name)] {
@@ -364,7 +373,7 @@ enum AssetFailure {
     ListedTwice(String),
     #[error("the asset names `{name}` and `{other}` differ only in case or Unicode form, so they are one file in --download's directory on macOS and Windows, and neither is written: download each with --pattern into its own directory, or check the release")]
     NamesFold { name: String, other: String },
-    #[error("the asset name `{0}` is not a plain file name (it is empty, holds a path, a control character or one of : * ? \" < > |, starts or ends with a dot or a space, or is a Windows device name; GitHub lists no such name), so it is not written to --download: check the release")]
+    #[error("the asset name `{0}` is not a plain file name (it is empty, holds a path, a control character or one of : * ? \" < > |, starts or ends with a dot or a space, or is a Windows device name or shaped like a short 8.3 name; GitHub lists no such name), so it is not written to --download: check the release")]
     UnsafeName(String),
     #[error("{} already exists: pass --overwrite to replace it, or --download another directory", .0.display())]
     Exists(PathBuf),
@@ -465,6 +474,11 @@ impl<'a> Download<'a> {
             source,
         };
         std::fs::create_dir_all(dir).map_err(|e| failed(e.into()))?;
+        // Again on the whole path, now that it exists: a link planted in
+        // the part that did not exist yet, between the check and the
+        // creation, was followed by it.
+        crate::plan::check_output_dir("--download", dir)
+            .map_err(|e| VerifyError::Targets(super::targets::TargetError::Plan(e)))?;
         let real = std::fs::canonicalize(dir).map_err(|e| failed(e.into()))?;
         let into = WriteDir::planned(real).map_err(failed)?;
         Ok(Self {
