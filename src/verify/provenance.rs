@@ -253,7 +253,7 @@ pub(crate) fn check_all(
             // claims nothing about what was asked.
             let refused_claims = match &result {
                 Ok(_) | Err(Failure::PredicateType { .. }) => Vec::new(),
-                Err(_) => claimed_sha256(source, &bytes),
+                Err(_) => claimed_sha256(source, &bytes, predicate_type),
             };
             let result = result.map_err(|e| text::capped(&e.to_string(), text::MESSAGE_CHARS));
             Line {
@@ -271,11 +271,14 @@ pub(crate) fn check_all(
 }
 
 /// The SHA-256 digests the subjects of `line`'s statement claim, if it
-/// parses as one (unverified: only ever used to fail a file).
-fn claimed_sha256(source: &Path, line: &[u8]) -> Vec<Sha256Hash> {
+/// parses as one of `predicate_type` (unverified: only ever used to fail a
+/// file). A statement of another type (an SBOM) claims nothing about what
+/// was asked, whichever check refused it first.
+fn claimed_sha256(source: &Path, line: &[u8], predicate_type: &str) -> Vec<Sha256Hash> {
     super::parse_bundle(source, line)
         .ok()
         .and_then(|b| statement_of(&b).ok())
+        .filter(|s| s.predicate_type == predicate_type)
         .map(|s| s.subject.iter().filter_map(|s| s.digest.sha256).collect())
         .unwrap_or_default()
 }
