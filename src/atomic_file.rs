@@ -350,10 +350,19 @@ mod unix {
     pub(super) fn sync_kept_dirs() -> Result<usize, (PathBuf, std::io::Error)> {
         let pending = std::mem::take(&mut *TO_SYNC.lock().unwrap_or_else(|e| e.into_inner()));
         let n = pending.len();
+        let mut first = None;
+        // Every one, whichever fails; a file system that cannot sync a
+        // directory (EINVAL, ENOTSUP: some network ones) is not a failure.
         for (_, real, dir) in pending {
-            dir.sync_all().map_err(|e| (real, e))?;
+            match dir.sync_all() {
+                Ok(()) => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOTSUP)) => {}
+                Err(e) => {
+                    first.get_or_insert((real, e));
+                }
+            }
         }
-        Ok(n)
+        first.map_or(Ok(n), Err)
     }
 
     #[cfg(test)]
@@ -583,7 +592,6 @@ mod tests {
         assert_eq!(entries(dir.path()), 1);
     }
 
-    /// Dropped without being kept: gone.
     /// A directory a file was kept in is synced once, when the run ends:
     /// remembered at the keep, forgotten once synced. Regression: no
     /// directory was ever synced, so a rename reported done could be lost
@@ -602,6 +610,7 @@ mod tests {
         assert!(!unix::is_to_sync(id));
     }
 
+    /// Dropped without being kept: gone.
     #[test]
     fn a_temporary_file_not_kept_is_removed() {
         let dir = tempfile::tempdir().unwrap();
