@@ -526,10 +526,6 @@ const ERROR_BODY_BYTES: usize = 16 << 10;
 /// to 125,000 characters of notes, is about 13 MB.
 const JSON_BODY_BYTES: usize = 32 << 20;
 
-/// The response if it succeeded (its body not read), else its status
-/// classified for retrying, with at most [`ERROR_BODY_BYTES`] of its body
-/// read and at most [`text::MESSAGE_CHARS`] of its message kept: an error page of
-/// any size costs neither memory nor a step summary.
 /// The longest wait for a spent rate limit to come back: longer, and the
 /// run says so instead.
 const RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
@@ -562,6 +558,10 @@ impl Releases {
     }
 }
 
+/// The response if it succeeded (its body not read), else its status
+/// classified for retrying, with at most [`ERROR_BODY_BYTES`] of its body
+/// read and at most [`text::MESSAGE_CHARS`] of its message kept: an error page of
+/// any size costs neither memory nor a step summary.
 pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> {
     if response.status().is_success() {
         return Ok(response);
@@ -633,8 +633,18 @@ pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> 
         .get("x-ratelimit-reset")
         .and_then(|v| v.to_str().ok()?.trim().parse::<i64>().ok())
         .map(|at| {
-            let now = jiff::Timestamp::now().as_second();
-            Duration::from_secs(u64::try_from(at - now).unwrap_or(0))
+            // Measured from the server's own clock when it gives one (its
+            // `Date`), so a local clock that is off does not count; at least
+            // a second, so a reset already past is not retried at once.
+            let now = headers
+                .get(http::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
+                .map_or_else(
+                    || jiff::Timestamp::now().as_second(),
+                    |z| z.timestamp().as_second(),
+                );
+            Duration::from_secs(u64::try_from(at - now).unwrap_or(0).max(1))
         });
     if spent && retry_after.is_none() {
         if let Some(reset_in) = reset_in {

@@ -10,7 +10,9 @@
 //!   (`GITHUB_API_URL`, so GHES works), requests, classifying answers for
 //!   retrying (5xx, 429, secondary rate limits, `Retry-After` through
 //!   [`crate::net::retry`]; octocrab's own retry is off: it re-sends a POST
-//!   immediately, which duplicates assets), bounded listings (`Link:
+//!   immediately, which duplicates assets; a spent primary rate limit is
+//!   waited for only when `x-ratelimit-reset` is within 30 s, else refused
+//!   at once, [`ApiFailure::RateLimited`]), bounded listings (`Link:
 //!   rel="next"` for at most [`client::MAX_PAGES`] pages, never to a page
 //!   already read) and download redirects, followed here with each
 //!   `Location` checked (octocrab's own following panics on one that is not
@@ -26,7 +28,9 @@
 //! - [`download`]: streaming an asset back, hashed as it arrives and refused
 //!   as soon as more than its listed size arrived (a bundle also when it is
 //!   listed past [`crate::bundle_io::MAX_BUNDLE_BYTES`]), written only into a
-//!   file the caller hands over;
+//!   file the caller hands over; from the asset's API URL with a token,
+//!   from the release's public download URL without one (which GitHub's
+//!   API budget of 60 requests an hour does not count);
 //! - [`attestations`]: the repository attestations API (store a verified
 //!   bundle, its id and URL; GitHub Enterprise Server has none), a refused
 //!   permission told apart;
