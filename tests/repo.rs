@@ -429,6 +429,12 @@ fn a_release_is_signed_by_a_run_on_the_commit_it_tags() {
         .find("        uses: ./\n")
         .expect("release-sign.yml signs with its own action");
     assert!(on_ref < draft && draft < signs);
+    // The runner pulls the action's image (private on a first release) at
+    // that step: logged in before it.
+    let login = sign
+        .find("docker/login-action")
+        .expect("release-sign.yml logs in to ghcr.io");
+    assert!(login < signs);
     let readme = read("README.md");
     assert!(readme.contains(
         "https://github.com/releasekit/releasekit-sign/.github/workflows/release-sign.yml@refs/heads/release/vX.Y.Z"
