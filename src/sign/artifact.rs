@@ -539,9 +539,6 @@ pub(super) fn self_verify(
         .map_err(ArtifactError::SelfVerify)
 }
 
-/// A Rekor v2 entry for `digest` (an artifact's, or a DSSE envelope's PAE)
-/// and `signature`. The v2 call compares the logged body with the request;
-/// say what a difference means.
 /// Whether to sign `path` again after `entry`'s answer, once: a Rekor v2
 /// log holds this very entry already (a retried request whose answer was
 /// lost) and, unlike v1, does not give it back. A new signature (ECDSA's
@@ -579,6 +576,9 @@ impl ArtifactError {
     }
 }
 
+/// A Rekor v2 entry for `digest` (an artifact's, or a DSSE envelope's PAE)
+/// and `signature`. The v2 call compares the logged body with the request;
+/// say what a difference means.
 pub(super) async fn log_v2(
     ctx: &Context,
     client: &clients::RekorV2,
