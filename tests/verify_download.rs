@@ -425,3 +425,32 @@ async fn names_one_file_where_names_fold_are_not_written() {
         ["got/Tool.zip", "got/Tool.zip.sigstore.json"]
     );
 }
+
+/// An unsigned asset is never written, so it collides with nothing: a
+/// signed `tool.zip` lands beside an unsigned `Tool.zip`. Regression: the
+/// unsigned twin failed the signed one.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsigned_twin_does_not_fail_a_signed_asset() {
+    let sandbox = Sandbox::start().await.unwrap();
+    upload_signed(&sandbox, &Work::new(), &[("tool.zip", "signed")]).await;
+    assert!(sandbox
+        .github()
+        .insert_asset_unchecked(REPO, TAG, "Tool.zip", "unsigned"));
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Verified: tool.zip"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("⚠ Unsigned: Tool.zip"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        consumer.listing(),
+        ["got/tool.zip", "got/tool.zip.sigstore.json"]
+    );
+}

@@ -605,6 +605,27 @@ pub(crate) mod tests {
         .into_bundle()
     }
 
+    /// A refused statement's claims count only when it is of the type asked
+    /// for: an SBOM refused (for its signer, say) claims nothing about
+    /// provenance. Regression: its subjects failed the files it named.
+    #[test]
+    fn a_refused_statement_claims_only_for_its_own_type() {
+        let digest = "ab".repeat(32);
+        let payload = |predicate: &str| {
+            format!(r#"{{"_type":"{STATEMENT_V1}","subject":[{{"name":"a","digest":{{"sha256":"{digest}"}}}}],"predicateType":"{predicate}"}}"#).into_bytes()
+        };
+        let line = |predicate: &str| {
+            serde_json::to_vec(&dsse_bundle(PAYLOAD_TYPE, payload(predicate))).unwrap()
+        };
+        let source = Path::new("p.intoto.jsonl");
+        let slsa = "https://slsa.dev/provenance/v1";
+        let claimed = claimed_sha256(source, &line(slsa), slsa);
+        assert_eq!(claimed, [Sha256Hash::from_hex(&digest).unwrap()]);
+        let sbom = "https://spdx.dev/Document";
+        assert!(claimed_sha256(source, &line(sbom), slsa).is_empty());
+        assert!(claimed_sha256(source, b"not json", slsa).is_empty());
+    }
+
     #[test]
     fn statements_v1_and_v0_1_are_read_anything_else_is_named() {
         let statement = |t: &str| {

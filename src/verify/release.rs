@@ -142,18 +142,19 @@ pub async fn run(
     // Only what this run would write counts: an asset `--pattern` keeps
     // that has a bundle, or that a provenance may vouch for (an unsigned
     // one is never written).
+    let written = |a: &UploadedAsset| {
+        checked.is_some()
+            || assets
+                .iter()
+                .any(|b| b.name.strip_suffix(BUNDLE_SUFFIX) == Some(&a.name))
+    };
     let mut by_folded: std::collections::HashMap<String, Vec<String>> =
         std::collections::HashMap::new();
     if download.is_some() {
-        let has_bundle = |a: &UploadedAsset| {
-            assets
-                .iter()
-                .any(|b| b.name.strip_suffix(BUNDLE_SUFFIX) == Some(&a.name))
-        };
         let wanted = assets.iter().filter(|a| {
             !is_bundle(a)
                 && source.pattern.as_ref().is_none_or(|p| p.matches(&a.name))
-                && (checked.is_some() || has_bundle(a))
+                && written(a)
         });
         for a in wanted {
             for name in [a.name.clone(), format!("{}{BUNDLE_SUFFIX}", a.name)] {
@@ -206,8 +207,10 @@ pub async fn run(
             slots.push(failed(AssetFailure::ListedTwice(twice.clone())));
             continue;
         }
+        // Only an asset that is written can collide (an unsigned one is not).
         if let Some((name, other)) = [&asset.name, &bundle_name]
             .into_iter()
+            .filter(|_| written(asset))
             .find_map(|n| folds_onto(n).map(|other| (n.clone(), other)))
         {
             slots.push(failed(AssetFailure::NamesFold { name, other }));
