@@ -384,19 +384,21 @@ async fn an_interrupted_run_leaves_no_partial_files() {
     for (signal, exit, word) in [("INT", 130, "interrupted"), ("TERM", 143, "terminated")] {
         let work = Work::new();
         work.file("a.whl", "a");
-        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"))
-            .current_dir(work.dir.path())
-            .env_clear()
-            .arg("sign")
-            .arg("--trust-config")
-            .arg(sandbox.trust_config_path())
-            .arg("--identity-token")
-            .arg(sandbox.token())
-            .arg("a.whl")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = crate::util::default_signals(&mut std::process::Command::new(
+            assert_cmd::cargo::cargo_bin("releasekit-sign"),
+        ))
+        .current_dir(work.dir.path())
+        .env_clear()
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("a.whl")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(700)).await;
         let o = crate::util::signal_and_wait(child, signal).await;
         assert_eq!(o.status.code(), Some(exit), "SIG{signal}: {o:?}");

@@ -115,6 +115,21 @@ pub async fn run(mut cmd: assert_cmd::Command) -> Output {
         .unwrap()
 }
 
+/// `cmd` with SIGHUP and SIGTERM at their defaults in the child, whatever
+/// this process inherited (a suite run under `nohup` ignores SIGHUP, and an
+/// ignored signal stays ignored across exec, as the product keeps it).
+pub fn default_signals(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        })
+    }
+}
+
 /// Send `signal` (`INT`, `TERM`) to `child` and wait for its output.
 pub async fn signal_and_wait(child: std::process::Child, signal: &str) -> Output {
     let kill = std::process::Command::new("kill")

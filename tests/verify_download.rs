@@ -307,22 +307,24 @@ async fn a_download_cut_by_a_signal_leaves_nothing() {
         faults.only_paths_ending_with(format!("/release-assets/{id}"));
         faults.fail_next(1, Fault::StallMidBody(std::time::Duration::from_secs(60)));
         let consumer = Work::new();
-        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"))
-            .current_dir(consumer.dir.path())
-            .env_clear()
-            .args([
-                "verify",
-                "--release",
-                &format!("{REPO}@{TAG}"),
-                "--trusted-root",
-            ])
-            .arg(sandbox.trusted_root_path())
-            .args(["--download", "got"])
-            .env("GITHUB_API_URL", &sandbox.urls().github_api)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = crate::util::default_signals(&mut std::process::Command::new(
+            assert_cmd::cargo::cargo_bin("releasekit-sign"),
+        ))
+        .current_dir(consumer.dir.path())
+        .env_clear()
+        .args([
+            "verify",
+            "--release",
+            &format!("{REPO}@{TAG}"),
+            "--trusted-root",
+        ])
+        .arg(sandbox.trusted_root_path())
+        .args(["--download", "got"])
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
         // Until the first half of the asset is on disk, in its temporary file.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let half_written = || {
