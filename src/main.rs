@@ -276,16 +276,35 @@ async fn stop_signal() -> Stop {
     #[cfg(windows)]
     let terminate = async {
         use tokio::signal::windows::{ctrl_break, ctrl_close, ctrl_shutdown};
-        let (brk, close, shutdown) = (ctrl_break(), ctrl_close(), ctrl_shutdown());
-        match (brk, close, shutdown) {
-            (Ok(mut b), Ok(mut c), Ok(mut s)) => {
-                tokio::select! {
-                    _ = b.recv() => {},
-                    _ = c.recv() => {},
-                    _ = s.recv() => {},
+        // Each on its own: one that cannot be installed leaves the others.
+        let brk = async {
+            match ctrl_break() {
+                Ok(mut s) => {
+                    s.recv().await;
                 }
+                Err(_) => std::future::pending::<()>().await,
             }
-            _ => std::future::pending::<()>().await,
+        };
+        let close = async {
+            match ctrl_close() {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        let shutdown = async {
+            match ctrl_shutdown() {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = brk => {},
+            _ = close => {},
+            _ = shutdown => {},
         }
     };
     #[cfg(not(any(unix, windows)))]
