@@ -5,8 +5,9 @@
 //! characters, bidi overrides and Unicode line separators shown as visible
 //! escapes, and nothing the GitHub Actions runner would read as a workflow
 //! command), [`shell_word`] (a value quoted for a POSIX shell, for hints
-//! meant to be copied) and [`url_queries_hidden`] (log text with no URL's
-//! query: one may be a credential). Imports nothing of ours, so every
+//! meant to be copied), [`url_queries_hidden`] (log text with no URL's
+//! query: one may be a credential) and [`url_credentials_hidden`] (no URL's
+//! user and password, in every line). Imports nothing of ours, so every
 //! renderer can use it.
 
 use std::fmt::{self, Write as _};
@@ -19,12 +20,15 @@ use std::fmt::{self, Write as _};
 /// result is made for reading, not for parsing back: a backslash is left
 /// as is, so paths and regexps stay readable.
 ///
+/// A URL's user and password are shown as `…` ([`url_credentials_hidden`]).
+///
 /// The Actions runner takes a line for a workflow command when it starts
 /// with `::` after whitespace, or holds the legacy `##[` anywhere; so a
 /// leading `::` and the `[` of `##[` are escaped too (`\u{3a}`, `\u{5b}`),
 /// which keeps a value safe wherever in a line it lands.
 pub fn line(value: impl fmt::Display) -> String {
     let raw = value.to_string();
+    let raw = url_credentials_hidden(&raw);
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
@@ -52,6 +56,70 @@ pub fn line(value: impl fmt::Display) -> String {
 /// a request went, not what it carried. A URL is a scheme of letters,
 /// digits, `+`, `-` or `.` followed by `://`, up to whitespace or a quote.
 pub fn url_queries_hidden(text: &str) -> std::borrow::Cow<'_, str> {
+    each_url(text, |url| {
+        let url = url_credentials_hidden_in(url);
+        match url.find(['?', '#']) {
+            Some(q) => {
+                let mark = if url[q..].starts_with('?') {
+                    "?…"
+                } else {
+                    "#…"
+                };
+                std::borrow::Cow::Owned(format!("{}{mark}", &url[..q]))
+            }
+            None => url,
+        }
+    })
+}
+
+/// `text` with the user and password of every URL in it shown as `…`
+/// (`https://…@mirror.example/`): a URL given as a flag or a setting may
+/// carry a credential for an authenticated mirror, and every line printed
+/// goes through [`line`], which applies this.
+pub fn url_credentials_hidden(text: &str) -> std::borrow::Cow<'_, str> {
+    each_url(text, url_credentials_hidden_in)
+}
+
+/// A URL in a JSON report, its user and password hidden as in [`line`].
+pub(crate) fn url_without_credentials<S: serde::Serializer>(
+    url: &str,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&url_credentials_hidden(url))
+}
+
+/// [`url_without_credentials`] for an optional URL.
+pub(crate) fn url_without_credentials_opt<S: serde::Serializer>(
+    url: &Option<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => url_without_credentials(u, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// One URL (`scheme://...`) with its userinfo, if any, as `…`.
+fn url_credentials_hidden_in(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(sep) = url.find("://") else {
+        return std::borrow::Cow::Borrowed(url);
+    };
+    let after = sep + 3;
+    let authority_end = url[after..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |n| after + n);
+    match url[after..authority_end].rfind('@') {
+        Some(at) => std::borrow::Cow::Owned(format!("{}…{}", &url[..after], &url[after + at..])),
+        None => std::borrow::Cow::Borrowed(url),
+    }
+}
+
+/// `text` with each URL in it (a scheme of letters, digits, `+`, `-` or `.`
+/// followed by `://`, up to whitespace or a quote) replaced by `rewrite`'s.
+fn each_url<'t>(
+    text: &'t str,
+    rewrite: impl for<'u> Fn(&'u str) -> std::borrow::Cow<'u, str>,
+) -> std::borrow::Cow<'t, str> {
     if !text.contains("://") {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -69,16 +137,10 @@ pub fn url_queries_hidden(text: &str) -> std::borrow::Cow<'_, str> {
         let len = rest[sep..].find(ends).map_or(rest.len(), |n| sep + n);
         out.push_str(&rest[..start]);
         let url = &rest[start..len];
-        match url.find(['?', '#']) {
-            Some(q) if start < sep => {
-                out.push_str(&url[..q]);
-                out.push_str(if url[q..].starts_with('?') {
-                    "?…"
-                } else {
-                    "#…"
-                });
-            }
-            _ => out.push_str(url),
+        if start < sep {
+            out.push_str(&rewrite(url));
+        } else {
+            out.push_str(url);
         }
         rest = &rest[len..];
     }
@@ -199,6 +261,24 @@ mod tests {
         }
         // Text that merely ends like the start of no secret is kept.
         assert_eq!(secret_hidden(capped(&text, 30), token), capped(&text, 30));
+    }
+
+    /// A URL's user and password are never shown, in a printed line or a
+    /// log; the rest of it is. Regression: `--tuf-url
+    /// https://user:pass@mirror/` was printed whole by the dry run and `-v`.
+    #[test]
+    fn a_urls_credentials_are_hidden() {
+        assert_eq!(
+            line("TUF repository https://user:s3cret@mirror.example:8443/tuf failed"),
+            "TUF repository https://…@mirror.example:8443/tuf failed"
+        );
+        assert_eq!(
+            url_queries_hidden("GET https://u:p@h/a?sig=S"),
+            "GET https://…@h/a?…"
+        );
+        // An @ after the host is the path's.
+        assert_eq!(line("https://h/a@b?x@y"), "https://h/a@b?x@y");
+        assert_eq!(line("mail me@example.com"), "mail me@example.com");
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::process::Command;
 use releasekit_sandbox::{peers, Sandbox};
 use serde_json::{json, Value};
 
-use crate::util::{accepted, bin, code, run, sign_with, sigstore_python_verifies, stdout, Work};
+use crate::util::{
+    accepted, bin, code, run, sign_with, sigstore_python_verifies, stderr, stdout, Work,
+};
 
 const CLIENT_TRUST_CONFIG: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 
@@ -305,4 +307,29 @@ fn the_github_instance_in_a_dry_run() {
         text.contains("chosen: rekorTlogUrls: none listed"),
         "{text}"
     );
+}
+
+/// A service URL that carries a user and password (an authenticated
+/// mirror) is used, but never shown: not in the dry run's lines, not in its
+/// JSON. Regression: both printed it whole.
+#[test]
+fn credentials_in_a_service_url_are_never_shown() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    for json in [false, true] {
+        let mut cmd = bin(work.dir.path());
+        cmd.args(["sign", "a.whl", "--dry-run", "--instance", "github"])
+            .args([
+                "--fulcio-url",
+                "https://builder:s3cret-pw@fulcio.example.com",
+            ]);
+        if json {
+            cmd.arg("--json");
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let shown = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("https://…@fulcio.example.com"), "{shown}");
+    }
 }
