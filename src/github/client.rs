@@ -629,23 +629,7 @@ pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> 
         && headers
             .get("x-ratelimit-remaining")
             .is_some_and(|v| v.as_bytes() == b"0");
-    let reset_in = headers
-        .get("x-ratelimit-reset")
-        .and_then(|v| v.to_str().ok()?.trim().parse::<i64>().ok())
-        .map(|at| {
-            // Measured from the server's own clock when it gives one (its
-            // `Date`), so a local clock that is off does not count; at least
-            // a second, so a reset already past is not retried at once.
-            let now = headers
-                .get(http::header::DATE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
-                .map_or_else(
-                    || jiff::Timestamp::now().as_second(),
-                    |z| z.timestamp().as_second(),
-                );
-            Duration::from_secs(u64::try_from(at - now).unwrap_or(0).max(1))
-        });
+    let reset_in = rate_limit_reset_in(&headers);
     if spent && retry_after.is_none() {
         if let Some(reset_in) = reset_in {
             if reset_in > RATE_LIMIT_WAIT {
@@ -666,6 +650,31 @@ pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> 
         transient,
         retry_after,
     })
+}
+
+/// How long until a rate limit's `x-ratelimit-reset` (epoch seconds),
+/// measured from the server's own clock when it gives one (its `Date`), so
+/// a local clock that is off does not count; at least a second, so a reset
+/// already past is not retried at once.
+fn rate_limit_reset_in(headers: &http::HeaderMap) -> Option<Duration> {
+    let at = headers
+        .get("x-ratelimit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<i64>()
+        .ok()?;
+    let now = headers
+        .get(http::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
+        .map_or_else(
+            || jiff::Timestamp::now().as_second(),
+            |z| z.timestamp().as_second(),
+        );
+    Some(Duration::from_secs(
+        u64::try_from(at.saturating_sub(now)).unwrap_or(0).max(1),
+    ))
 }
 
 /// A successful answer's head and body, the body read whole only up to
@@ -773,6 +782,37 @@ fn page_loop(url: &str) -> ApiFailure {
 
 #[cfg(test)]
 mod tests {
+    /// A rate limit's reset counts from the server's `Date`, whatever the
+    /// local clock says, and is never less than a second.
+    #[test]
+    fn a_rate_limit_resets_on_the_servers_clock() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut h = http::HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    http::HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            h
+        };
+        // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
+        let date = ("date", "Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(
+            rate_limit_reset_in(&headers(&[date, ("x-ratelimit-reset", "1445412600")])),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            rate_limit_reset_in(&headers(&[date, ("x-ratelimit-reset", "1445412000")])),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(rate_limit_reset_in(&headers(&[date])), None);
+        assert_eq!(
+            rate_limit_reset_in(&headers(&[("x-ratelimit-reset", "soon")])),
+            None
+        );
+    }
+
     use super::*;
     use percent_encoding::utf8_percent_encode;
 
