@@ -114,14 +114,19 @@ pub fn canonicalize(request: &Value) -> Result<Vec<u8>, EntryError> {
 }
 
 /// The protobuf-JSON `TransparencyLogEntry` rekor-tiles returns. uint64s are
-/// strings; `integratedTime` is absent (proto3 zero). `logIndex` and `hashes` are
-/// written even at zero/empty because sigstore-python's strict models need them.
+/// strings; `integratedTime` is "0" and `inclusionPromise` null, as its
+/// gateway writes unset fields. `logIndex` and `hashes` are written even at
+/// zero/empty because sigstore-python's strict models need them.
 pub fn entry_json(log: &Log, appended: &Appended) -> Value {
     let p = &appended.proof;
+    // rekor-tiles writes every field of the proto, unset ones as their
+    // defaults: an integrated time of "0" and a null inclusion promise.
     json!({
         "logIndex": appended.index.to_string(),
         "logId": { "keyId": b64(&log.log_id()) },
         "kindVersion": { "kind": "hashedrekord", "version": "0.0.2" },
+        "integratedTime": "0",
+        "inclusionPromise": null,
         "inclusionProof": {
             "logIndex": p.log_index.to_string(),
             "rootHash": b64(&p.root_hash),
