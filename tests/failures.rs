@@ -384,21 +384,8 @@ async fn an_interrupted_run_leaves_no_partial_files() {
     for (signal, exit, word) in [("INT", 130, "interrupted"), ("TERM", 143, "terminated")] {
         let work = Work::new();
         work.file("a.whl", "a");
-        let child = crate::util::default_signals(&mut std::process::Command::new(
-            assert_cmd::cargo::cargo_bin("releasekit-sign"),
-        ))
-        .current_dir(work.dir.path())
-        .env_clear()
-        .arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("a.whl")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+        let child = spawn_sign(crate::util::default_signals(&mut cmd), &sandbox, &work);
         tokio::time::sleep(std::time::Duration::from_millis(700)).await;
         let o = crate::util::signal_and_wait(child, signal).await;
         assert_eq!(o.status.code(), Some(exit), "SIG{signal}: {o:?}");
@@ -410,6 +397,29 @@ async fn an_interrupted_run_leaves_no_partial_files() {
         );
         assert_eq!(work.listing(), ["a.whl"], "SIG{signal}");
     }
+}
+
+/// `cmd` (the binary, or a wrapper running it) signing `a.whl` in `work`
+/// with the sandbox's trust and token, started and left running, its output
+/// piped.
+fn spawn_sign(
+    cmd: &mut std::process::Command,
+    sandbox: &Sandbox,
+    work: &Work,
+) -> std::process::Child {
+    cmd.current_dir(work.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .arg("a.whl")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Under `nohup` (SIGHUP set to be ignored), a hang-up does not stop the
@@ -426,21 +436,9 @@ async fn a_hang_up_under_nohup_does_not_stop_the_run() {
         .unwrap();
     let work = Work::new();
     work.file("a.whl", "a");
-    let child = std::process::Command::new("nohup")
-        .arg(assert_cmd::cargo::cargo_bin("releasekit-sign"))
-        .current_dir(work.dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_path())
-        .arg("--identity-token")
-        .arg(sandbox.token())
-        .arg("a.whl")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = std::process::Command::new("nohup");
+    cmd.arg(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+    let child = spawn_sign(&mut cmd, &sandbox, &work);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let o = crate::util::signal_and_wait(child, "HUP").await;
     assert_eq!(o.status.code(), Some(0), "{o:?}");

@@ -7,6 +7,22 @@ use releasekit_sandbox::Sandbox;
 use crate::util::{code, run, stdout, Work};
 use crate::verify_release::{sign_upload, signed_release, verify_release, REPO, TAG};
 
+/// `big.bin` signed and on the release, large enough that the first half
+/// of its download arrives, and is written, before a cut: its content and
+/// its asset id.
+async fn big_asset(sandbox: &Sandbox) -> (String, u64) {
+    let content: String = (0..200_000).map(|i| format!("{i:07}\n")).collect();
+    upload_signed(sandbox, &Work::new(), &[("big.bin", &content)]).await;
+    let id = sandbox
+        .github()
+        .assets(REPO, TAG)
+        .into_iter()
+        .find(|a| a.name == "big.bin")
+        .unwrap()
+        .id;
+    (content, id)
+}
+
 /// Sign each file (in `work/dist`, created with its contents) and upload
 /// it with its bundle to the release, in this order, one run each.
 async fn upload_signed(sandbox: &Sandbox, work: &Work, files: &[(&str, &str)]) {
@@ -74,16 +90,7 @@ async fn bytes_that_fail_are_not_kept() {
 async fn a_download_cut_halfway_is_retried_into_an_emptied_file() {
     use releasekit_sandbox::{Fault, Service};
     let sandbox = Sandbox::start().await.unwrap();
-    // Large enough that the first half arrives, and is written, before the cut.
-    let content: String = (0..200_000).map(|i| format!("{i:07}\n")).collect();
-    upload_signed(&sandbox, &Work::new(), &[("big.bin", &content)]).await;
-    let id = sandbox
-        .github()
-        .assets(REPO, TAG)
-        .into_iter()
-        .find(|a| a.name == "big.bin")
-        .unwrap()
-        .id;
+    let (content, id) = big_asset(&sandbox).await;
     // The bytes come from the storage GitHub redirects downloads to.
     let faults = sandbox.faults(Service::Storage);
     faults.only_paths_ending_with(format!("/release-assets/{id}"));
@@ -288,15 +295,7 @@ async fn hostile_asset_names_never_choose_where_files_go() {
 async fn a_download_cut_by_a_signal_leaves_nothing() {
     use releasekit_sandbox::{Fault, Service};
     let sandbox = Sandbox::start().await.unwrap();
-    let content: String = (0..200_000).map(|i| format!("{i:07}\n")).collect();
-    upload_signed(&sandbox, &Work::new(), &[("big.bin", &content)]).await;
-    let id = sandbox
-        .github()
-        .assets(REPO, TAG)
-        .into_iter()
-        .find(|a| a.name == "big.bin")
-        .unwrap()
-        .id;
+    let (content, id) = big_asset(&sandbox).await;
     for (signal, exit, word) in [
         ("INT", 130, "interrupted"),
         ("TERM", 143, "terminated"),
