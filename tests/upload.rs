@@ -257,6 +257,10 @@ async fn a_long_listing_is_read_whole_and_in_order() {
     assert_eq!(pages.len(), 5, "{pages:?}");
     pages.dedup();
     assert_eq!(pages.len(), 5, "{pages:?}");
+    // Pages 2 to 5 where GitHub's `Link` names them: by the repository's
+    // number, not its name.
+    let by_id = pages.iter().filter(|p| p.starts_with("/repositories/"));
+    assert_eq!(by_id.count(), 4, "{pages:?}");
 }
 
 /// Another writer creates the name after the listing: GitHub's 422

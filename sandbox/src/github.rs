@@ -907,6 +907,15 @@ impl GitHub {
         }
     }
 
+    /// `repo`'s URL by number, as GitHub's `Link` headers name it.
+    fn repository_url(&self, repo: &str) -> String {
+        format!(
+            "{}/repositories/{}",
+            self.api_base,
+            crate::oidc::pseudo_id(repo)
+        )
+    }
+
     fn release_json(&self, r: &Release) -> Value {
         let base = format!("{}/repos/{}", self.api_base, r.repo);
         json!({
@@ -1187,6 +1196,15 @@ fn release_routes<S: HasGitHub>(uploads: bool) -> Router<Arc<S>> {
                 .delete(delete_release::<S>),
         )
         .route("/repos/{owner}/{repo}/releases/{id}/assets", assets)
+        // Where GitHub's `Link` headers send a listing's further pages.
+        .route(
+            "/repositories/{repository_id}/releases",
+            get(list_releases::<S>),
+        )
+        .route(
+            "/repositories/{repository_id}/releases/{id}/assets",
+            get(list_assets::<S>),
+        )
         .route(
             "/repos/{owner}/{repo}/releases/assets/{id}",
             get(get_asset::<S>).delete(delete_asset::<S>),
@@ -1219,8 +1237,13 @@ async fn ghes_urls<S: HasGitHub>(
         .get(header::LINK)
         .and_then(|v| v.to_str().ok())
     {
-        if let Ok(v) = HeaderValue::from_str(&link.replace(&format!("<{api}"), &format!("<{ghes}")))
-        {
+        let link = link
+            .replace(&format!("<{api}"), &format!("<{ghes}"))
+            .replace(
+                &format!("<{base}/repositories/"),
+                &format!("<{base}/api/v3/repositories/"),
+            );
+        if let Ok(v) = HeaderValue::from_str(&link) {
             parts.headers.insert(header::LINK, v);
         }
     }
@@ -1373,7 +1396,10 @@ impl<S: HasGitHub> FromRequestParts<Arc<S>> for Writer<S> {
     }
 }
 
-/// The route's `{owner}/{repo}`, as one `owner/name`.
+/// The route's `{owner}/{repo}`, as one `owner/name`; or the repository
+/// whose number is the route's `{repository_id}` (GitHub serves
+/// `/repositories/{id}/...` as `/repos/{owner}/{repo}/...`, and names its
+/// listings' further pages in that form).
 struct RepoName(String);
 
 /// The route's `{id}`: a release's or an asset's number (404 when it is
@@ -1391,13 +1417,22 @@ async fn params<S: Send + Sync>(
         .map_err(|_| ApiError::NotFound)
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for RepoName {
+impl<S: HasGitHub> FromRequestParts<Arc<S>> for RepoName {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<S>) -> Result<Self, ApiError> {
         let p = params(parts, state).await?;
-        match (p.get("owner"), p.get("repo")) {
-            (Some(owner), Some(repo)) => Ok(RepoName(format!("{owner}/{repo}"))),
+        match (p.get("owner"), p.get("repo"), p.get("repository_id")) {
+            (Some(owner), Some(repo), _) => Ok(RepoName(format!("{owner}/{repo}"))),
+            (_, _, Some(id)) => {
+                let id = parse_id(id)?;
+                let st = state.github().state.lock();
+                st.repos
+                    .keys()
+                    .find(|name| crate::oidc::pseudo_id(name) == id)
+                    .map(|name| RepoName(name.clone()))
+                    .ok_or(ApiError::NotFound)
+            }
             _ => Err(ApiError::NotFound),
         }
     }
@@ -1535,7 +1570,7 @@ async fn list_releases<S: HasGitHub>(
     let (page, link) = paginate(
         items,
         &query,
-        &format!("{}/repos/{repo}/releases", gh.api_base),
+        &format!("{}/releases", gh.repository_url(&repo)),
         &gh.requested(&uri),
         st.list_lie,
     );
@@ -1771,7 +1806,7 @@ async fn list_assets<S: HasGitHub>(
     let (page, link) = paginate(
         r.assets.iter().collect(),
         &query,
-        &format!("{}/repos/{repo}/releases/{id}/assets", gh.api_base),
+        &format!("{}/releases/{id}/assets", gh.repository_url(&repo)),
         &gh.requested(&uri),
         st.list_lie,
     );
@@ -2225,6 +2260,14 @@ mod tests {
         fn url(&self, path: &str) -> String {
             format!("{}/repos/{REPO}{path}", self.base)
         }
+        /// `path` under the repository's URL by number, as `Link` names it.
+        fn by_id(&self, path: &str) -> String {
+            format!(
+                "{}/repositories/{}{path}",
+                self.base,
+                crate::oidc::pseudo_id(REPO)
+            )
+        }
         fn get(&self, path: &str) -> reqwest::RequestBuilder {
             self.http.get(self.url(path))
         }
@@ -2401,7 +2444,8 @@ mod tests {
             .map(|r| r["tag_name"].clone())
             .collect();
         assert_eq!(tags, [json!("v2"), json!("v1")]);
-        let base = s.url("/releases");
+        // GitHub names further pages by the repository's number.
+        let base = s.by_id("/releases");
         assert!(
             link.contains(&format!("<{base}?per_page=2&page=3>; rel=\"next\"")),
             "{link}"
@@ -2415,7 +2459,12 @@ mod tests {
             "{link}"
         );
 
-        let last = s.get("/releases?per_page=2&page=3").send().await.unwrap();
+        let last = s
+            .http
+            .get(format!("{base}?per_page=2&page=3"))
+            .send()
+            .await
+            .unwrap();
         assert!(!last.headers()["link"]
             .to_str()
             .unwrap()
@@ -2423,6 +2472,14 @@ mod tests {
         assert_eq!(json(last).await.as_array().unwrap().len(), 1);
         let single = s.get("/releases").send().await.unwrap();
         assert!(single.headers().get("link").is_none());
+        // A number that is no repository's is not found.
+        let unknown = s
+            .http
+            .get(format!("{}/repositories/1/releases", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404);
     }
 
     #[tokio::test]
@@ -2799,6 +2856,7 @@ mod tests {
 
         // Listings whose next page never ends: each lie, then the truth.
         let assets = s.url(&format!("/releases/{id}/assets"));
+        let assets_by_id = s.by_id(&format!("/releases/{id}/assets"));
         for (lie, path, next, items) in [
             (
                 Some(ListLie::SelfLink),
@@ -2809,13 +2867,13 @@ mod tests {
             (
                 Some(ListLie::Cycle),
                 format!("/releases/{id}/assets?page=2"),
-                Some(format!("{assets}?per_page=30&page=1")),
+                Some(format!("{assets_by_id}?per_page=30&page=1")),
                 0,
             ),
             (
                 Some(ListLie::Endless),
                 "/releases?page=7".into(),
-                Some(format!("{}?per_page=30&page=8", s.url("/releases"))),
+                Some(format!("{}?per_page=30&page=8", s.by_id("/releases"))),
                 0,
             ),
             (None, "/releases".into(), None, 1),
