@@ -247,8 +247,8 @@ pub enum SettingsError {
     InvalidUrl { flag: String, value: String },
     #[error("--release `{0}` is not OWNER/REPO@TAG: pass e.g. --release octo-org/app@v1.2.3")]
     BadRelease(String),
-    #[error("--repo `{0}` is not OWNER/NAME: pass e.g. --repo octo-org/app")]
-    BadRepo(String),
+    #[error("{flag} `{value}` is not OWNER/NAME: pass e.g. {flag} octo-org/app")]
+    BadRepo { flag: &'static str, value: String },
     #[error(
         "--signer-repo `{0}` is not OWNER/REPO: pass e.g. --signer-repo octo-org/release-workflows"
     )]

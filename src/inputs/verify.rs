@@ -27,12 +27,17 @@ impl VerifySettings {
         }
         // `--repo` (or the release's repository): the signer must be a GitHub
         // Actions workflow of that repository.
+        let repo = |flag: &'static str, value: &str| {
+            value
+                .parse::<Repo>()
+                .map(|r| r.to_string())
+                .map_err(|_| SettingsError::BadRepo {
+                    flag,
+                    value: value.to_owned(),
+                })
+        };
         let repo_claim = match (&args.repo, &release) {
-            (Some(r), _) => Some(
-                r.parse::<Repo>()
-                    .map_err(|_| SettingsError::BadRepo(r.clone()))?
-                    .to_string(),
-            ),
+            (Some(r), _) => Some(repo("--repo", r)?),
             (None, Some(rel)) => Some(rel.repo.to_string()),
             (None, None) => None,
         };
@@ -50,12 +55,16 @@ impl VerifySettings {
                     }),
                 (None, None) => Ok(None),
             };
-        let explicit_repo_claim = args.cert_github_workflow_repository.is_some();
+        // The `.1.5` claim is `owner/name`; a URI or a stray slash would
+        // never match it, and fail every bundle instead of the command.
+        let workflow_repository = args
+            .cert_github_workflow_repository
+            .as_deref()
+            .map(|r| repo("--cert-github-workflow-repository", r))
+            .transpose()?;
+        let explicit_repo_claim = workflow_repository.is_some();
         let github = [
-            (
-                GitHubClaim::Repository,
-                args.cert_github_workflow_repository,
-            ),
+            (GitHubClaim::Repository, workflow_repository),
             (GitHubClaim::Ref, args.cert_github_workflow_ref),
             (GitHubClaim::Sha, args.cert_github_workflow_sha),
             (GitHubClaim::Trigger, args.cert_github_workflow_trigger),
@@ -226,6 +235,32 @@ mod tests {
             VerifyTrust::Instance(crate::trust::BaseInstance::PublicGood)
         );
         assert!(!s.offline && s.bundle.is_none());
+    }
+
+    #[test]
+    fn a_repository_flag_takes_owner_and_name_only() {
+        for (flag, value) in [
+            ("--repo", "https://github.com/octo-org/app"),
+            (
+                "--cert-github-workflow-repository",
+                "https://github.com/octo-org/app",
+            ),
+            ("--cert-github-workflow-repository", "octo-org/app/"),
+            ("--cert-github-workflow-repository", "octo-org"),
+        ] {
+            let e = resolve(&["dist", flag, value]).unwrap_err();
+            assert!(
+                matches!(&e, SettingsError::BadRepo { flag: f, value: v } if *f == flag && v == value),
+                "{flag} {value}: {e:?}"
+            );
+            let shown = e.to_string();
+            assert!(shown.starts_with(&format!("{flag} `{value}`")), "{shown}");
+        }
+        let s = resolve(&["dist", "--cert-github-workflow-repository", "octo-org/app"]).unwrap();
+        assert!(s
+            .policy
+            .github
+            .contains(&(GitHubClaim::Repository, "octo-org/app".to_owned())));
     }
 
     #[test]

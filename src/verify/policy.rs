@@ -197,12 +197,8 @@ impl GitHubHost {
     }
 
     /// Whether a source-repository URI (`.1.12`, `https://HOST/owner/name`)
-    /// names `expected` on this host; a whole URI given as `expected` must be
-    /// the same URI.
+    /// names `expected` (`owner/name`) on this host.
     fn names_repository(&self, uri: &str, expected: &str) -> bool {
-        if uri == expected {
-            return true;
-        }
         uri.strip_prefix("https://")
             .and_then(|rest| rest.split_once('/'))
             .is_some_and(|(host, path)| host.eq_ignore_ascii_case(&self.0) && path == expected)
