@@ -691,8 +691,9 @@ async fn target(
             _ => Err(ReleaseError::AlreadyPublished { tag: tag.clone() }),
         };
     }
+    let tagged = tag_at_this_commit(releases, settings).await?;
     if let Some(oldest) = all.into_iter().next() {
-        at_this_commit(releases, settings, &oldest).await?;
+        at_this_commit(settings, &oldest, tagged)?;
         return Ok((oldest, false));
     }
     // Matrix jobs may all find no draft and each create one (GitHub lets
@@ -712,39 +713,59 @@ async fn target(
         Ok((mine, true))
     } else {
         releases.delete_release(&mine).await?;
-        at_this_commit(releases, settings, &oldest).await?;
+        at_this_commit(settings, &oldest, tagged)?;
         Ok((oldest, false))
     }
 }
 
-/// Refuse a draft left by a run at another commit, while its tag does not
-/// exist: publishing it would create the tag at that commit, under assets
-/// this run signed at its own (the commit its certificates name, which
-/// `verify --release` holds the tag's commit to). Where the tag exists, it
-/// decides, whatever the draft says; a draft aimed at a branch is aimed at
-/// this run's commit when it is published.
-async fn at_this_commit(
+/// Whether the tag exists; refused where it points at another commit than
+/// the run's. GitHub ignores a release's `target_commitish` once its tag
+/// exists, so a draft published under it would hold assets signed at this
+/// run's commit (the one its certificates name, which `verify --release`
+/// holds the tag's commit to) under a tag at another.
+async fn tag_at_this_commit(
     releases: &Releases,
     settings: &UploadSettings,
+) -> Result<bool, ReleaseError> {
+    let Some(ours) = settings.target_commitish.as_deref() else {
+        return Ok(false);
+    };
+    match releases.tag_commit(&settings.tag).await {
+        Ok(tagged) if tagged.eq_ignore_ascii_case(ours) => Ok(true),
+        Ok(tagged) => Err(ReleaseError::TagAtOtherCommit {
+            tag: settings.tag.clone(),
+            tagged,
+            run: ours.to_owned(),
+        }),
+        Err(ReleaseError::NoTag { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Refuse a draft left by a run at another commit, while its tag does not
+/// exist (`tagged` false): publishing it would create the tag at that
+/// commit, under assets this run signed at its own. Where the tag exists
+/// (at this run's commit: [`tag_at_this_commit`]), it decides, whatever the
+/// draft says; a draft aimed at a branch is aimed at this run's commit when
+/// it is published.
+fn at_this_commit(
+    settings: &UploadSettings,
     draft: &Release,
+    tagged: bool,
 ) -> Result<(), ReleaseError> {
     let Some(ours) = settings.target_commitish.as_deref() else {
         return Ok(());
     };
     let theirs = draft.target_commitish.as_str();
     let a_commit = matches!(theirs.len(), 40 | 64) && theirs.bytes().all(|b| b.is_ascii_hexdigit());
-    if !a_commit || theirs.eq_ignore_ascii_case(ours) {
+    if tagged || !a_commit || theirs.eq_ignore_ascii_case(ours) {
         return Ok(());
     }
-    match releases.tag_commit(&settings.tag).await {
-        Ok(_) => Ok(()),
-        Err(ReleaseError::NoTag { .. }) => Err(ReleaseError::DraftAtOtherCommit {
-            tag: settings.tag.clone(),
-            draft: text::line(theirs),
-            run: ours.to_owned(),
-        }),
-        Err(e) => Err(e),
-    }
+    Err(ReleaseError::DraftAtOtherCommit {
+        tag: settings.tag.clone(),
+        draft: text::line(theirs),
+        run: ours.to_owned(),
+    })
 }
 
 /// The release and what its assets must verify as.

@@ -349,6 +349,51 @@ async fn a_stale_draft_of_another_commit_is_not_published() {
     assert!(!gh.release(REPO, "v9.0.0").unwrap().draft);
 }
 
+/// A tag that exists at another commit than the run's is refused before
+/// anything is uploaded: GitHub ignores the release's commit once its tag
+/// exists, so the release would hold assets signed at the run's commit
+/// under a tag at another (which `verify --release` refuses, every asset).
+/// Regression: the draft was made, filled and published under the old tag.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_at_another_commit_gets_no_release() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let other = "fedcba9876543210fedcba9876543210fedcba98";
+    let gh = sandbox.github();
+    gh.set_tag(REPO, "v9.2.0", other);
+    let work = Work::new();
+    work.file("dist/app-9.2.tar.gz", "tarball 9.2");
+    for mode in ["draft", "auto"] {
+        let o = run(lifecycle(
+            &sandbox,
+            &work,
+            "v9.2.0",
+            &["--release-mode", mode, "--publish"],
+        ))
+        .await;
+        assert_eq!(code(&o), 2, "{mode}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "tag `v9.2.0` points at commit {other}, but this run is at commit {RUN_SHA}"
+            )),
+            "{mode}: {}",
+            stderr(&o)
+        );
+        assert!(gh.release(REPO, "v9.2.0").is_none(), "{mode}");
+    }
+    // A draft someone left for it is not filled either.
+    gh.create_release(REPO, "v9.2.0", ReleaseSpec::draft());
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v9.2.0",
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let draft = gh.release(REPO, "v9.2.0").unwrap();
+    assert!(draft.draft && draft.assets.is_empty());
+}
+
 /// A draft aimed at a branch (as one made by hand in the web UI is) gets its
 /// tag at the commit this run signed, not at wherever the branch has moved
 /// by the time it is published.

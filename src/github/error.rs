@@ -64,6 +64,15 @@ pub enum ReleaseError {
         draft: String,
         run: String,
     },
+    /// The tag exists at another commit than the run's: a release under it
+    /// would hold assets signed at the run's commit, which `verify
+    /// --release` holds to the tag's.
+    #[error("tag `{tag}` points at commit {tagged}, but this run is at commit {run}: its assets would be signed at {run} under a tag at {tagged}, and `verify --release` refuses every one; fix: run the job at the tag's commit (on the tag's push), or move the tag to {run} before signing")]
+    TagAtOtherCommit {
+        tag: String,
+        tagged: String,
+        run: String,
+    },
     #[error("release {tag} is already published, and release-mode `draft` never touches a published release: sign before publishing, or use release-mode `existing` (or `auto`) to add to it")]
     AlreadyPublished { tag: String },
     #[error("{repo} has no tag `{tag}` (GitHub creates a release's tag when the release is published): check the tag")]
@@ -137,6 +146,7 @@ impl ReleaseError {
                 | ReleaseError::Forbidden { .. }
                 | ReleaseError::AlreadyPublished { .. }
                 | ReleaseError::DraftAtOtherCommit { .. }
+                | ReleaseError::TagAtOtherCommit { .. }
         )
     }
 }
