@@ -359,6 +359,32 @@ async fn a_github_token_echoed_by_the_api_is_never_printed() {
     assert_not_shown(&o, &work, &[github_token]);
 }
 
+/// The same from the host that takes uploads: a bundle's upload answered
+/// with an error page that echoes the request's headers. Regression: the
+/// upload read its answer past the step that hides the token, so the
+/// asset's error and each retry's warning showed it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_token_echoed_on_an_upload_is_never_printed() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let github_token = sandbox.github_token().to_owned();
+    let echo = format!("<html>request headers: Authorization: token {github_token}</html>");
+    let github = sandbox.faults(Service::GitHub);
+    // Only the bundle's upload carries a bundle.
+    github.only_bodies_containing("application/vnd.dev.sigstore.bundle");
+    github.fail_next(1, Fault::status_body(503, echo.clone()));
+    github.fail_next(1, Fault::status_body(400, echo));
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.whl"]);
+    cmd.arg("--json").env("RELEASEKIT_LOG", "trace");
+    let o = run(cmd).await;
+    assert_ne!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(github.pending(), 0, "both faults were met");
+    let shown = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(shown.contains("[token]"), "{shown}");
+    assert_not_shown(&o, &work, &[github_token]);
+}
+
 /// GitHub sends an asset's download to storage on another host under a
 /// signed URL; storage refuses a request that also carries an
 /// `Authorization` header, and must never see the GitHub token. Both the

@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest as _, Sha256};
 
-use super::client::{checked as checked_response, decoded, transport, Releases, QUERY_VALUE};
+use super::client::{decoded, transport, Releases, QUERY_VALUE};
 use super::error::{ApiFailure, ReleaseError};
 use super::releases::Release;
 
@@ -476,7 +476,7 @@ impl Releases {
                 None => return Err(transport(e)),
             },
         };
-        decoded(checked_response(response).await?).await
+        decoded(self.checked(response).await?).await
     }
 }
 

@@ -562,7 +562,7 @@ impl Releases {
 /// classified for retrying, with at most [`ERROR_BODY_BYTES`] of its body
 /// read and at most [`text::MESSAGE_CHARS`] of its message kept: an error page of
 /// any size costs neither memory nor a step summary.
-pub(super) async fn checked(response: Response) -> Result<Response, ApiFailure> {
+async fn checked(response: Response) -> Result<Response, ApiFailure> {
     if response.status().is_success() {
         return Ok(response);
     }
