@@ -320,6 +320,21 @@ impl WorkTree {
         self.check(path)
     }
 
+    /// A file found by another's name (a bundle's artifact, an artifact's
+    /// bundle) may be read, as a named one may ([`Self::check`]): its real
+    /// path and identity, or `None` when nothing is there.
+    pub(crate) fn check_found(
+        &self,
+        path: &Path,
+    ) -> Result<Option<(PathBuf, Option<FileId>)>, PlanError> {
+        let Ok(link) = path.symlink_metadata() else {
+            return Ok(None);
+        };
+        let real = self.check_file(path, link.file_type().is_symlink())?;
+        let file = std::fs::metadata(&real).ok().and_then(|m| FileId::of(&m));
+        Ok(Some((real, file)))
+    }
+
     /// `dir` resolved, if [`Self::check`] passes it; remembered.
     fn checked_dir(&self, dir: &Path) -> Option<PathBuf> {
         if let Some(known) = self.dirs.borrow().get(dir) {
@@ -334,15 +349,15 @@ impl WorkTree {
 /// A directory the run writes into (`flag` names its option) may be used:
 /// no link under the working directory leads it out. Checked before it is
 /// created, on the part that exists: what is created then holds no link.
-pub(crate) fn check_output_dir(flag: &'static str, dir: &Path) -> Result<(), PlanError> {
+/// The real path of that part: once `dir` exists, the one to write into,
+/// not resolved again (a link swapped in meanwhile would be followed).
+pub(crate) fn check_output_dir(flag: &'static str, dir: &Path) -> Result<PathBuf, PlanError> {
     let existing = dir
         .ancestors()
         .find(|a| a.as_os_str().is_empty() || a.symlink_metadata().is_ok())
         .filter(|a| !a.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    WorkTree::current()
-        .output_dir(flag, dir, existing)
-        .map(drop)
+    WorkTree::current().output_dir(flag, dir, existing)
 }
 
 /// `real`, the resolved `dir`, as the directory a write must go into.
@@ -474,6 +489,10 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
                 second: f.path,
                 bundle,
             });
+        }
+        // An existing bundle is read when an upload reuses it.
+        if input.writes_bundles && is_symlink(&bundle) {
+            tree.check(&bundle)?;
         }
         let blocked = !input.overwrite && bundle.symlink_metadata().is_ok();
         artifacts.push(PlannedArtifact {
@@ -672,6 +691,8 @@ fn classify(
     match meta {
         Ok(m) if m.is_file() => {
             if bundle_io::is_bundle(&path) {
+                // Not signed, but read (verified, or reused when uploading).
+                tree.check_file(&path, is_link)?;
                 skipped.push(Skipped {
                     path,
                     reason: SkipReason::Bundle,

@@ -102,6 +102,61 @@ async fn signed_artifacts_verify() {
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
+/// A file found by another's name (a bundle's artifact, an artifact's
+/// bundle) is held to the working tree as a named one is: a link out of it
+/// is refused, before anything is read. Regression: `verify
+/// dist/y.whl.sigstore.json` read and hashed `dist/y.whl`, a link to a file
+/// outside (`verify dist/y.whl` refused it), and `verify dist` read a
+/// bundle that was a link out.
+#[tokio::test(flavor = "multi_thread")]
+async fn files_found_by_another_name_never_lead_out_of_the_tree() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let outside = Work::new();
+    signed(&sandbox, &work, &["dist/y.whl"]).await;
+    let refused = |o: &Output, link: &str, arg: &str| {
+        assert_eq!(code(o), 2, "{arg}: {}{}", stdout(o), stderr(o));
+        assert!(
+            stderr(o).contains(&format!("{link} is a symbolic link to "))
+                && stderr(o).contains("outside the working directory"),
+            "{arg}: {}",
+            stderr(o)
+        );
+        assert!(!stdout(o).contains("Verified:"), "{arg}: {}", stdout(o));
+    };
+
+    std::fs::rename(work.path("dist/y.whl"), outside.path("y.whl")).unwrap();
+    std::os::unix::fs::symlink(outside.path("y.whl"), work.path("dist/y.whl")).unwrap();
+    for arg in ["dist/y.whl.sigstore.json", "dist"] {
+        let o = verify_strict(&sandbox, work.dir.path(), &[arg]).await;
+        refused(&o, "dist/y.whl", arg);
+    }
+
+    std::fs::remove_file(work.path("dist/y.whl")).unwrap();
+    std::fs::rename(outside.path("y.whl"), work.path("dist/y.whl")).unwrap();
+    let o = verify_strict(&sandbox, work.dir.path(), &["dist"]).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    std::fs::rename(
+        work.path("dist/y.whl.sigstore.json"),
+        outside.path("y.json"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path("y.json"),
+        work.path("dist/y.whl.sigstore.json"),
+    )
+    .unwrap();
+    for arg in ["dist", "dist/y.whl", "dist/y.whl.sigstore.json"] {
+        let o = verify_strict(&sandbox, work.dir.path(), &[arg]).await;
+        refused(&o, "dist/y.whl.sigstore.json", arg);
+    }
+    // Nor does sign read it, to reuse it for an upload.
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["dist/y.whl", "--dry-run"]);
+    let o = run(cmd).await;
+    refused(&o, "dist/y.whl.sigstore.json", "sign");
+}
+
 /// Two names for one file (`b.whl`, a link to `a.whl`) are two artifacts,
 /// each with its own bundle: a consumer gets `b.whl` with
 /// `b.whl.sigstore.json`. Regression: targets were told apart by the file
@@ -462,12 +517,18 @@ async fn github_claims() {
     for (flag, value) in &right {
         let label = flag.trim_start_matches("--cert-github-workflow-");
         let label = if label == "sha" { "SHA" } else { label };
-        let o = verify_strict(&sandbox, work.dir.path(), &[flag, "wrong-value", "a.whl"]).await;
+        // The repository's flag takes OWNER/NAME only.
+        let wrong = if label == "repository" {
+            "wrong/value"
+        } else {
+            "wrong-value"
+        };
+        let o = verify_strict(&sandbox, work.dir.path(), &[flag, wrong, "a.whl"]).await;
         assert_fails_with(
             &o,
             "a.whl",
             &format!(
-                "Certificate GitHub workflow {label} mismatch: expected \"wrong-value\", found {value:?} (check {flag})"
+                "Certificate GitHub workflow {label} mismatch: expected {wrong:?}, found {value:?} (check {flag})"
             ),
         );
     }

@@ -156,7 +156,13 @@ fn expand(
         // fails saying so, rather than reported as missing.
         let present = match explicit_bundle {
             Some(_) => bundle.exists(),
-            None => bundle.is_file(),
+            None => {
+                bundle.is_file()
+                    && tree
+                        .check_found(&bundle)
+                        .map_err(TargetError::Plan)?
+                        .is_some()
+            }
         };
         if !present && is_dir {
             out.unsigned.push(a.path);
@@ -195,14 +201,18 @@ fn expand(
         if listed.contains(&artifact) {
             continue;
         }
-        let exists = artifact.is_file();
+        // Read as a named artifact is: never through a link out of the tree.
+        let found = match artifact.is_file() {
+            true => tree.check_found(&artifact).map_err(TargetError::Plan)?,
+            false => None,
+        };
         out.targets.push(Target {
             artifact,
             bundle: s.path,
-            missing: (!exists).then_some(Missing::Artifact),
+            missing: found.is_none().then_some(Missing::Artifact),
             digest: None,
-            file: None,
-            real: None,
+            file: found.as_ref().and_then(|(_, file)| *file),
+            real: found.map(|(real, _)| real),
         });
     }
     if is_dir && out.targets.len() == before {
