@@ -479,10 +479,11 @@ impl<'a> Download<'a> {
         std::fs::create_dir_all(dir).map_err(|e| failed(e.into()))?;
         // Again on the whole path, now that it exists: a link planted in
         // the part that did not exist yet, between the check and the
-        // creation, was followed by it.
-        crate::plan::check_output_dir("--download", dir)
+        // creation, was followed by it. The directory written into is the
+        // one this check resolved: each file's write then opens DIR as
+        // spelled and refuses anything else found there.
+        let real = crate::plan::check_output_dir("--download", dir)
             .map_err(|e| VerifyError::Targets(super::targets::TargetError::Plan(e)))?;
-        let real = std::fs::canonicalize(dir).map_err(|e| failed(e.into()))?;
         let into = WriteDir::planned(real).map_err(failed)?;
         Ok(Self {
             dir,
