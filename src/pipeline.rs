@@ -78,6 +78,23 @@ where
             settings.overwrite || plan.keep_verified_bundles,
         )?);
     }
+    // Refused before anything is signed: the second's assets would replace
+    // the first's (or fail as different), on every re-run too.
+    if command.upload.is_some() {
+        let files = plan
+            .artifacts
+            .iter()
+            .map(|a| &a.path)
+            .chain(plan.provenance.as_ref().map(|p| &p.path));
+        if let Some((first, second, asset)) = crate::upload::same_asset(files) {
+            return Err(plan::PlanError::AssetCollision {
+                first,
+                second,
+                asset,
+            }
+            .into());
+        }
+    }
     if settings.dry_run {
         return Ok(SignRun {
             report: sign::dry_run(settings, plan).await?,

@@ -134,6 +134,12 @@ pub enum PlanError {
         second: PathBuf,
         bundle: PathBuf,
     },
+    #[error("{} and {} would both be the release asset `{asset}` (a release names each asset by its file name alone, with every character outside A-Za-z0-9._-+@ made a `.`), so one would replace the other; fix: rename one of them, or upload them to separate releases", first.display(), second.display())]
+    AssetCollision {
+        first: PathBuf,
+        second: PathBuf,
+        asset: String,
+    },
     #[error("the bundle of {} would be named {}, longer than the {MAX_NAME_BYTES} bytes a file name may have; fix: give the artifact a shorter name", artifact.display(), bundle.display())]
     BundleNameTooLong { artifact: PathBuf, bundle: PathBuf },
     #[error(transparent)]

@@ -36,7 +36,7 @@
 //! only through [`crate::github`].
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::StreamExt as _;
@@ -922,6 +922,28 @@ enum CheckFailure {
     Unread(String),
 }
 
+/// The first two of `files` that would be one release asset, and its name:
+/// an asset is named by its file's name alone, as GitHub renames it. (A
+/// bundle's asset name is its artifact's with a suffix, so two bundles are
+/// one asset exactly when their artifacts are.)
+pub(crate) fn same_asset<'p>(
+    files: impl IntoIterator<Item = &'p PathBuf>,
+) -> Option<(PathBuf, PathBuf, String)> {
+    let mut named: std::collections::HashMap<String, &PathBuf> = Default::default();
+    for path in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let asset = crate::github::github_asset_name(&name);
+        if let Some(first) = named.get(&asset) {
+            return Some(((*first).clone(), path.clone(), asset));
+        }
+        named.insert(asset, path);
+    }
+    None
+}
+
 /// `<artifact file name>.sigstore.json`, whatever the local bundle's path.
 fn asset_name(a: &ArtifactReport) -> String {
     format!("{}.sigstore.json", artifact_name(a))
@@ -939,6 +961,23 @@ fn artifact_name(a: &ArtifactReport) -> String {
 mod tests {
     use super::*;
     use sigstore_types::Subject;
+
+    #[test]
+    fn two_files_one_asset_are_told() {
+        let paths = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(same_asset(&paths(&["dist/a.tgz", "dist/b.tgz", "c"])), None);
+        for (files, asset) in [
+            (&["dist/linux/tool", "dist/mac/tool"][..], "tool"),
+            (&["x/a b.tgz", "y/a.b.tgz"], "a.b.tgz"),
+            (&["ä.bin", "x/..bin"], "default..bin"),
+        ] {
+            let (first, second, named) = same_asset(&paths(files)).unwrap();
+            assert_eq!(
+                (first, second, named.as_str()),
+                (PathBuf::from(files[0]), PathBuf::from(files[1]), asset)
+            );
+        }
+    }
 
     fn subject(name: &str, hex: &str) -> SubjectReport {
         SubjectReport {

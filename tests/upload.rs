@@ -413,6 +413,58 @@ async fn drafts_are_found_and_missing_releases_explained() {
     );
 }
 
+/// Two artifacts that would be one release asset (a release names an asset
+/// by its file name alone, renamed as GitHub renames it) are refused before
+/// anything is signed, whether the artifacts or only their bundles go up.
+/// Regression: both were signed; the second's bundle failed as different
+/// from the first's, or with --overwrite replaced it, on every re-run.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_files_that_are_one_asset_are_refused_before_signing() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/linux/tool", "linux");
+    work.file("dist/mac/tool", "mac");
+    work.file("a b.tgz", "1");
+    work.file("a.b.tgz", "2");
+    for (args, first, second, asset) in [
+        (
+            &["dist/linux/tool", "dist/mac/tool"][..],
+            "dist/linux/tool",
+            "dist/mac/tool",
+            "tool",
+        ),
+        (
+            &["a b.tgz", "a.b.tgz", "--overwrite"],
+            "a b.tgz",
+            "a.b.tgz",
+            "a.b.tgz",
+        ),
+    ] {
+        for artifacts in [false, true] {
+            let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), args);
+            if artifacts {
+                cmd.arg("--upload-artifacts");
+            }
+            let o = run(cmd).await;
+            assert_eq!(code(&o), 2, "{}", stdout(&o));
+            let e = crate::util::stderr(&o);
+            assert!(
+                e.contains(&format!(
+                    "{first} and {second} would both be the release asset `{asset}`"
+                )),
+                "{e}"
+            );
+        }
+    }
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::Fulcio)
+        .is_empty());
+    // Without an upload, each is signed where it is.
+    let mut cmd = crate::util::sign(&sandbox, work.dir.path());
+    cmd.args(["dist/linux/tool", "dist/mac/tool"]);
+    assert_eq!(code(&run(cmd).await), 0);
+}
+
 /// An empty artifact with --upload-artifacts is refused before anything is
 /// signed: GitHub keeps no empty asset (422, size must be at least 1).
 /// Regression: it was signed and logged, its bundle uploaded, and then its
