@@ -413,6 +413,37 @@ async fn drafts_are_found_and_missing_releases_explained() {
     );
 }
 
+/// An upload that breaks off leaves an asset in state `starter` on the
+/// release, with no bytes and its name taken; the retry deletes it and
+/// uploads again. Regression: the retry found it, could not download it to
+/// compare, and failed, as did every re-run, until it was deleted by hand.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_that_broke_off_is_replaced() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let gh = sandbox.github();
+    gh.break_next_upload("a.whl");
+    gh.break_next_upload("a.whl.sigstore.json");
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.whl"]);
+    cmd.arg("--upload-artifacts");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), crate::util::stderr(&o));
+    let assets = gh.assets(REPO, "v1.0.0");
+    assert_eq!(assets.len(), 2, "{assets:?}");
+    let requests = sandbox.requests(Service::GitHub);
+    let deleted = requests.iter().filter(|r| r.method == "DELETE").count();
+    assert_eq!(deleted, 2);
+    let consumer = Work::new();
+    let o = run(crate::verify_release::verify_release(
+        &sandbox,
+        &consumer,
+        &["--download", "got"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}
+
 /// Two artifacts that would be one release asset (a release names an asset
 /// by its file name alone, renamed as GitHub renames it) are refused before
 /// anything is signed, whether the artifacts or only their bundles go up.

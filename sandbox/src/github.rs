@@ -102,6 +102,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("Problems parsing JSON")]
     BadJson,
+    /// An upload that broke off partway ([`GitHub::break_next_upload`]).
+    #[error("Server Error")]
+    BadGateway,
 }
 
 impl IntoResponse for ApiError {
@@ -140,6 +143,7 @@ impl IntoResponse for ApiError {
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, message_body(&self)),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, message_body(&self)),
             ApiError::BadJson => (StatusCode::BAD_REQUEST, message_body(&self)),
+            ApiError::BadGateway => (StatusCode::BAD_GATEWAY, message_body(&self)),
         };
         (status, Json(body)).into_response()
     }
@@ -221,6 +225,9 @@ struct Asset {
     /// `sha256:<hex>` of `content`, computed when the content is stored
     /// (GitHub's `digest` field), not on every listing.
     digest: String,
+    /// An upload that broke off: GitHub lists it in state `starter`, with
+    /// no bytes and no digest, its name taken; its download is not found.
+    incomplete: bool,
     download_count: u64,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -260,6 +267,8 @@ struct Store {
     /// Asset names whose next upload is stored corrupted (see
     /// [`GitHub::corrupt_next_upload`]).
     corrupt: Vec<String>,
+    /// Names whose next upload breaks off, leaving an incomplete asset.
+    broken: Vec<String>,
     /// Lies told by the next raw download of an asset, by name, in order.
     downloads: Vec<(String, DownloadLie)>,
     /// The lie every listing's `Link` header tells, while set.
@@ -677,6 +686,14 @@ impl GitHub {
         self.state.lock().corrupt.push(name.to_owned());
     }
 
+    /// Break off the next upload named `name` partway, as GitHub's upload
+    /// host sometimes does: it answers 502, and the release keeps an asset
+    /// of that name in state `starter`, with no bytes, whose name a new
+    /// upload cannot take (422 `already_exists`) until it is deleted.
+    pub fn break_next_upload(&self, name: &str) {
+        self.state.lock().broken.push(name.to_owned());
+    }
+
     /// List an asset named exactly `name` (no renaming, duplicates allowed)
     /// on the release for `tag`, as only a lying server could: GitHub
     /// renames `/`, `..`, leading dots and the like on upload. Returns
@@ -702,6 +719,7 @@ impl GitHub {
             content_type: "application/octet-stream".into(),
             digest: digest_of(&content),
             content,
+            incomplete: false,
             download_count: 0,
             created_at: now,
             updated_at: now,
@@ -951,9 +969,9 @@ impl GitHub {
             "label": a.label.clone().unwrap_or_default(),
             "uploader": self.bot_json(),
             "content_type": a.content_type,
-            "state": "uploaded",
+            "state": if a.incomplete { "starter" } else { "uploaded" },
             "size": a.content.len(),
-            "digest": a.digest,
+            "digest": if a.incomplete { Value::Null } else { a.digest.clone().into() },
             "download_count": a.download_count,
             "created_at": a.created_at.to_string(),
             "updated_at": a.updated_at.to_string(),
@@ -1871,19 +1889,31 @@ async fn upload_asset<S: HasGitHub>(
         }
         None => body,
     };
+    let broken = match st.broken.iter().position(|n| *n == name) {
+        Some(i) => {
+            st.broken.remove(i);
+            true
+        }
+        None => false,
+    };
     let r = st.release_mut(&repo, id).expect("checked above");
     let asset = Asset {
         id: new_id,
         name,
         label: query.get("label").cloned().filter(|l| !l.is_empty()),
         content_type,
-        digest: digest_of(&body),
-        content: body,
+        digest: digest_of(if broken { &[][..] } else { &body }),
+        content: if broken { Bytes::new() } else { body },
+        incomplete: broken,
         download_count: 0,
         created_at: now,
         updated_at: now,
     };
     r.assets.push(asset);
+    if broken {
+        st.next_id = new_id;
+        return Err(ApiError::BadGateway);
+    }
     let r = st.release(&repo, id).expect("just modified");
     let json = gh.asset_json(r, r.assets.last().expect("just pushed"));
     st.next_id = new_id;
@@ -1909,6 +1939,9 @@ async fn get_asset<S: HasGitHub>(
         .filter(|(r, _)| authed || !r.draft)
         .ok_or(ApiError::NotFound)?;
     if raw {
+        if r.assets[idx].incomplete {
+            return Err(ApiError::NotFound);
+        }
         r.assets[idx].download_count += 1;
         let a = r.assets[idx].clone();
         let lie = st.take_download_lie(&a.name);
@@ -1997,7 +2030,7 @@ async fn download<S: HasGitHub>(
     let a = r
         .assets
         .iter_mut()
-        .find(|a| a.name == name)
+        .find(|a| a.name == name && !a.incomplete)
         .ok_or(ApiError::NotFound)?;
     a.download_count += 1;
     let a = a.clone();
@@ -2557,6 +2590,52 @@ mod tests {
             .unwrap();
         assert_eq!(dup.status(), 422);
         assert_eq!(json(dup).await["errors"][0]["code"], "already_exists");
+    }
+
+    /// An upload that breaks off answers 502 and leaves its name taken by
+    /// an asset in state `starter`, with no bytes and no digest, which
+    /// cannot be downloaded; once it is deleted, the name is free.
+    #[tokio::test]
+    async fn a_broken_upload_leaves_a_starter_asset() {
+        let s = Server::start().await;
+        let id = s.gh.create_release(REPO, "v1", ReleaseSpec::published());
+        s.gh.break_next_upload("a.json");
+        assert_eq!(s.upload(id, "a.json", b"{}").await.status(), 502);
+        let listed = json(
+            s.get(&format!("/releases/{id}/assets"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let asset = &listed[0];
+        assert_eq!(
+            (
+                &asset["name"],
+                &asset["state"],
+                &asset["size"],
+                &asset["digest"]
+            ),
+            (&json!("a.json"), &json!("starter"), &json!(0), &Value::Null)
+        );
+        let again = s.upload(id, "a.json", b"{}").await;
+        assert_eq!(again.status(), 422);
+        let url = asset["url"].as_str().unwrap();
+        let raw = s
+            .http
+            .get(url)
+            .header("accept", "application/octet-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(raw.status(), 404);
+        let public = s.http.get(asset["browser_download_url"].as_str().unwrap());
+        assert_eq!(public.send().await.unwrap().status(), 404);
+        let deleted = s.authed(s.http.delete(url)).send().await.unwrap();
+        assert_eq!(deleted.status(), 204);
+        let up = s.upload(id, "a.json", b"{}").await;
+        assert_eq!(up.status(), 201);
+        assert_eq!(json(up).await["state"], "uploaded");
     }
 
     #[tokio::test]

@@ -193,7 +193,19 @@ impl Releases {
                     // 1. What is there: listed once, and again on a retry (a
                     //    previous attempt may have succeeded though its response
                     //    was lost).
-                    let existing = self.find_asset(release, name, stored_name, relist).await?;
+                    let existing = match self.find_asset(release, name, stored_name, relist).await?
+                    {
+                        // An upload that broke off (GitHub lists it as
+                        // `starter`, with no bytes): it holds nothing anyone
+                        // could download, and its name blocks ours, on this
+                        // attempt and every re-run, until it is deleted.
+                        Some(asset) if asset.state != "uploaded" => {
+                            self.delete(asset.url.as_str()).await?;
+                            self.forget(release, asset.url.as_str());
+                            None
+                        }
+                        existing => existing,
+                    };
                     let action = match existing {
                         Some(asset) if self.same_content(&asset, digest).await? => {
                             return Ok(uploaded(asset, AssetAction::Unchanged));
