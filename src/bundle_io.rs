@@ -184,6 +184,17 @@ pub(crate) fn write_atomic_in(
     bytes: &[u8],
     overwrite: bool,
 ) -> Result<(), BundleIoError> {
+    prepare_in(dir, path, bytes)?.keep(overwrite)
+}
+
+/// `bytes` written and synced under a temporary name in `dir`, to be kept
+/// as `path` ([`Prepared::keep`]) once whatever else must be ready is:
+/// nothing is in `path`'s place until then, and nothing if it is dropped.
+pub(crate) fn prepare_in(
+    dir: &WriteDir,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Prepared, BundleIoError> {
     let err = |source| BundleIoError::Write {
         path: path.to_owned(),
         source,
@@ -197,10 +208,31 @@ pub(crate) fn write_atomic_in(
         .write_all(bytes)
         .and_then(|()| tmp.file().sync_all());
     flushed.map_err(|e| err(e.into()))?;
-    match tmp.keep(name, overwrite) {
-        Ok(_) => Ok(()),
-        Err(AtomicError::Exists) => Err(BundleIoError::Exists(path.to_owned())),
-        Err(e) => Err(err(e)),
+    Ok(Prepared {
+        tmp,
+        name: name.to_owned(),
+        path: path.to_owned(),
+    })
+}
+
+/// A bundle on disk under a temporary name ([`prepare_in`]).
+pub(crate) struct Prepared {
+    tmp: crate::atomic_file::Temporary,
+    name: std::ffi::OsString,
+    path: PathBuf,
+}
+
+impl Prepared {
+    /// Give it its name; without `overwrite`, only if the name is free.
+    pub(crate) fn keep(self, overwrite: bool) -> Result<(), BundleIoError> {
+        match self.tmp.keep(&self.name, overwrite) {
+            Ok(_) => Ok(()),
+            Err(AtomicError::Exists) => Err(BundleIoError::Exists(self.path)),
+            Err(source) => Err(BundleIoError::Write {
+                path: self.path,
+                source,
+            }),
+        }
     }
 }
 

@@ -218,6 +218,44 @@ async fn existing_files_are_replaced_only_with_overwrite() {
     );
 }
 
+/// With `--overwrite`, an asset whose bundle cannot be kept (a directory
+/// has its name) leaves the file it would have replaced as it was.
+/// Regression: the asset replaced the file, the bundle's write failed, and
+/// the asset was taken back: the user's file was gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_asset_whose_bundle_cannot_be_kept_replaces_nothing() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let consumer = Work::new();
+    consumer.file("got/app-1.0.tar.gz", "mine");
+    consumer.file("got/app-1.0.tar.gz.sigstore.json/x", "in the way");
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--download", "got", "--overwrite"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("❌ app-1.0.tar.gz: ") && out.contains("a directory has that name"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(consumer.path("got/app-1.0.tar.gz")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        consumer.listing(),
+        [
+            "got/app-1.0.tar.gz",
+            "got/app-1.0.tar.gz.sigstore.json/x",
+            "got/app-1.0.whl",
+            "got/app-1.0.whl.sigstore.json"
+        ]
+    );
+}
+
 /// Names only a lying server lists (GitHub renames them on upload) never
 /// choose where a file is written: a path, `..`, a leading dot, a
 /// character Windows reads as a stream or device, a control character, or

@@ -513,9 +513,11 @@ impl<'a> Download<'a> {
     }
 
     /// Move the verified `partial` to `DIR/<name>` (never over an existing
-    /// file unless `--overwrite`), then write its bundle (when it has one)
-    /// next to it; if the bundle cannot be written, the asset's file is
-    /// taken back.
+    /// file unless `--overwrite`), then its bundle (when it has one) next
+    /// to it. The bundle is written and synced first, and a directory at
+    /// either name refuses both, so what `--overwrite` would replace stays
+    /// unless both can be kept; if the bundle's rename still fails, the
+    /// asset's file is taken back.
     fn keep(
         &self,
         partial: Temporary,
@@ -527,6 +529,27 @@ impl<'a> Download<'a> {
             path: shown.clone(),
             source,
         };
+        let bundle = match bundle {
+            Some((bundle_name, bytes)) => Some((
+                bundle_name,
+                crate::bundle_io::prepare_in(&self.into, &self.dir.join(bundle_name), bytes)
+                    .map_err(AssetFailure::WriteBundle)?,
+            )),
+            None => None,
+        };
+        let names = std::iter::once(name).chain(bundle.as_ref().map(|(n, _)| *n));
+        for n in names {
+            let there = self.into.real().join(n).symlink_metadata();
+            if there.is_ok_and(|m| m.is_dir()) {
+                return Err(AssetFailure::Write {
+                    path: self.dir.join(n),
+                    source: AtomicError::Io(std::io::Error::new(
+                        std::io::ErrorKind::IsADirectory,
+                        "a directory has that name",
+                    )),
+                });
+            }
+        }
         // Public, as release assets are; on failure the temporary file is removed.
         let kept = partial
             .keep(name.as_ref(), self.overwrite)
@@ -534,13 +557,10 @@ impl<'a> Download<'a> {
                 AtomicError::Exists => AssetFailure::Exists(shown.clone()),
                 e => write_err(e),
             })?;
-        let Some((bundle_name, bundle)) = bundle else {
+        let Some((_, bundle)) = bundle else {
             return Ok(());
         };
-        let bundle_path = self.dir.join(bundle_name);
-        if let Err(e) =
-            crate::bundle_io::write_atomic_in(&self.into, &bundle_path, bundle, self.overwrite)
-        {
+        if let Err(e) = bundle.keep(self.overwrite) {
             if let Err(left) = kept.take_back() {
                 tracing::warn!(
                     asset = %shown.display(),
