@@ -493,3 +493,86 @@ async fn an_unsigned_twin_does_not_fail_a_signed_asset() {
         ["got/tool.zip", "got/tool.zip.sigstore.json"]
     );
 }
+
+/// The same where the release carries provenance: a statement vouches for
+/// `tool.zip` only (by the digest GitHub lists), so the unsigned `Tool.zip`
+/// is still never written. Regression: any provenance on the release made
+/// every asset count as written, and both failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsigned_twin_does_not_fail_an_asset_with_provenance() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/tool.zip", "signed");
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
+    cmd.args(["--upload-artifacts", "--provenance"])
+        .env("GITHUB_SERVER_URL", "https://github.com");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    assert!(sandbox
+        .github()
+        .insert_asset_unchecked(REPO, TAG, "Tool.zip", "unsigned"));
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("✅ Verified: tool.zip"), "{out}");
+    assert!(out.contains("⚠ Unsigned: Tool.zip"), "{out}");
+    assert_eq!(
+        consumer.listing(),
+        ["got/tool.zip", "got/tool.zip.sigstore.json"]
+    );
+
+    // Where the listing gives no digest, either may be vouched for: both
+    // fail before anything is written, as two signed twins do.
+    let gh = sandbox.github();
+    assert!(gh.list_digest_as(REPO, TAG, "Tool.zip", None));
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let twins = "the asset names `tool.zip` and `Tool.zip` differ only in case";
+    assert!(
+        stdout(&o).contains(&format!("❌ tool.zip: {twins}")),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(consumer.listing(), Vec::<String>::new());
+}
+
+/// A listing that lies about a twin's digest cannot slip it past: the
+/// statement vouches for `Tool.zip`'s real bytes (the same as `tool.zip`'s)
+/// while the listing says otherwise, and of the two that verify, the
+/// second to be written fails, naming the first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_that_lies_about_a_twin_writes_one_file_only() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/tool.zip", "signed");
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
+    cmd.args(["--upload-artifacts", "--provenance"])
+        .env("GITHUB_SERVER_URL", "https://github.com");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    let gh = sandbox.github();
+    assert!(gh.insert_asset_unchecked(REPO, TAG, "Tool.zip", "signed"));
+    let other = format!("sha256:{}", "0".repeat(64));
+    assert!(gh.list_digest_as(REPO, TAG, "Tool.zip", Some(&other)));
+    let consumer = Work::new();
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--download", "got", "--jobs", "1"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("the asset names `Tool.zip` and `tool.zip` differ only in case")
+            || out.contains("the asset names `tool.zip` and `Tool.zip` differ only in case"),
+        "{out}"
+    );
+    let listing = consumer.listing();
+    let zips = listing
+        .iter()
+        .filter(|n| n.to_lowercase() == "got/tool.zip");
+    assert_eq!(zips.count(), 1, "{listing:?}");
+}

@@ -228,6 +228,9 @@ struct Asset {
     /// An upload that broke off: GitHub lists it in state `starter`, with
     /// no bytes and no digest, its name taken; its download is not found.
     incomplete: bool,
+    /// The `digest` its listing gives instead of its content's, as a lying
+    /// server would (`Some(None)`: none, as GitHub Enterprise Server).
+    listed_digest: Option<Option<String>>,
     download_count: u64,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -694,6 +697,21 @@ impl GitHub {
         self.state.lock().broken.push(name.to_owned());
     }
 
+    /// List asset `name` of the release for `tag` with `digest` (`None`:
+    /// no digest) whatever its content, as a lying server would. Returns
+    /// whether there was such an asset.
+    pub fn list_digest_as(&self, repo: &str, tag: &str, name: &str, digest: Option<&str>) -> bool {
+        let mut st = self.state.lock();
+        let Some(asset) = st
+            .by_tag_mut(repo, tag)
+            .and_then(|r| r.assets.iter_mut().find(|a| a.name == name))
+        else {
+            return false;
+        };
+        asset.listed_digest = Some(digest.map(str::to_owned));
+        true
+    }
+
     /// List an asset named exactly `name` (no renaming, duplicates allowed)
     /// on the release for `tag`, as only a lying server could: GitHub
     /// renames `/`, `..`, leading dots and the like on upload. Returns
@@ -720,6 +738,7 @@ impl GitHub {
             digest: digest_of(&content),
             content,
             incomplete: false,
+            listed_digest: None,
             download_count: 0,
             created_at: now,
             updated_at: now,
@@ -971,7 +990,11 @@ impl GitHub {
             "content_type": a.content_type,
             "state": if a.incomplete { "starter" } else { "uploaded" },
             "size": a.content.len(),
-            "digest": if a.incomplete { Value::Null } else { a.digest.clone().into() },
+            "digest": match (&a.listed_digest, a.incomplete) {
+                (Some(listed), _) => listed.clone().map_or(Value::Null, Value::from),
+                (None, true) => Value::Null,
+                (None, false) => a.digest.clone().into(),
+            },
             "download_count": a.download_count,
             "created_at": a.created_at.to_string(),
             "updated_at": a.updated_at.to_string(),
@@ -1905,6 +1928,7 @@ async fn upload_asset<S: HasGitHub>(
         digest: digest_of(if broken { &[][..] } else { &body }),
         content: if broken { Bytes::new() } else { body },
         incomplete: broken,
+        listed_digest: None,
         download_count: 0,
         created_at: now,
         updated_at: now,

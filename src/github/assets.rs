@@ -120,6 +120,9 @@ pub struct UploadedAsset {
     pub api_url: String,
     /// Its size as GitHub lists it.
     pub size: u64,
+    /// Its SHA-256 as GitHub lists it (`sha256:<hex>`), where it does
+    /// (not GitHub Enterprise Server): a hint to plan by, never proof.
+    pub listed_digest: Option<String>,
 }
 
 /// The assets of one release, as this client last knew them.
@@ -601,6 +604,7 @@ fn uploaded(asset: Asset, action: AssetAction) -> UploadedAsset {
         download_url: asset.browser_download_url.to_string(),
         api_url: asset.url.to_string(),
         size: asset.size.max(0) as u64,
+        listed_digest: asset.digest,
     }
 }
 

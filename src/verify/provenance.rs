@@ -522,6 +522,25 @@ impl Checked {
         })
     }
 
+    /// Whether a verified statement may vouch for a file whose SHA-256 a
+    /// listing gives as `listed` (`sha256:<hex>`): one names that digest,
+    /// or the listing gives none (it is known only once downloaded).
+    pub(crate) fn may_vouch_for(&self, listed: Option<&str>, size: u64) -> bool {
+        let Some(sha256) = listed
+            .and_then(|d| d.strip_prefix("sha256:"))
+            .and_then(|hex| Sha256Hash::from_hex(hex).ok())
+        else {
+            return true;
+        };
+        let digests = Digests {
+            sha256,
+            sha384: None,
+            sha512: None,
+            size,
+        };
+        self.find(&digests).is_some()
+    }
+
     /// Why no statement vouches for an artifact with these digests.
     pub(crate) fn not_found(&self, digests: &Digests) -> Failure {
         let mut files: Vec<String> = Vec::new();

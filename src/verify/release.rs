@@ -140,10 +140,11 @@ pub async fn run(
     // hold the other's bytes. Refused on every platform, so a release
     // downloads alike everywhere.
     // Only what this run would write counts: an asset `--pattern` keeps
-    // that has a bundle, or that a provenance may vouch for (an unsigned
-    // one is never written).
+    // that has a bundle, or that a verified statement may vouch for (by
+    // the digest GitHub lists; any asset, where it lists none). An
+    // unsigned one is never written.
     let written = |a: &UploadedAsset| {
-        checked.is_some()
+        checked.is_some_and(|c| c.may_vouch_for(a.listed_digest.as_deref(), a.size))
             || assets
                 .iter()
                 .any(|b| b.name.strip_suffix(BUNDLE_SUFFIX) == Some(&a.name))
@@ -465,6 +466,10 @@ struct Download<'a> {
     /// created and moved there, or not at all.
     into: WriteDir,
     overwrite: bool,
+    /// Each file written, by its folded name ([`crate::files::folded_name`]):
+    /// the last guard against two names that are one file where names fold,
+    /// whatever the listing said before the bytes were seen.
+    written: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl<'a> Download<'a> {
@@ -489,6 +494,7 @@ impl<'a> Download<'a> {
             dir,
             into,
             overwrite,
+            written: Default::default(),
         })
     }
 
@@ -537,8 +543,24 @@ impl<'a> Download<'a> {
             )),
             None => None,
         };
-        let names = std::iter::once(name).chain(bundle.as_ref().map(|(n, _)| *n));
-        for n in names {
+        let names = || std::iter::once(name).chain(bundle.as_ref().map(|(n, _)| *n));
+        {
+            let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+            for n in names() {
+                if let Some(other) = written.get(&crate::files::folded_name(n)) {
+                    if other != n {
+                        return Err(AssetFailure::NamesFold {
+                            name: n.to_owned(),
+                            other: other.clone(),
+                        });
+                    }
+                }
+            }
+            for n in names() {
+                written.insert(crate::files::folded_name(n), n.to_owned());
+            }
+        }
+        for n in names() {
             let there = self.into.real().join(n).symlink_metadata();
             if there.is_ok_and(|m| m.is_dir()) {
                 return Err(AssetFailure::Write {
