@@ -541,6 +541,105 @@ async fn sigstore_python_attestations_verify() {
     }
 }
 
+/// A GitHub workflow's provenance must say what its certificate says about
+/// the run (builder, repository, ref, commit, run, trigger, runner, ids), as
+/// slsa-verifier holds it: one that sigstore-python signs with the sandbox's
+/// job and the job's own facts verifies; the same with another builder or
+/// commit (what any workflow of the repository could sign) does not.
+/// Regression: the predicate was never read, and both verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_that_contradicts_its_certificate_is_refused() {
+    let Some(python) = peers::sigstore_python().or_skip("a_statement_that_contradicts") else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    let c = sandbox.default_claims();
+    let gh = |path: &str| format!("https://github.com/{path}");
+    let predicate = |builder: &str, commit: &str| {
+        serde_json::json!({
+            "buildDefinition": {
+                "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+                "externalParameters": { "workflow": {
+                    "ref": c.git_ref,
+                    "repository": gh(&c.repository),
+                    "path": ".github/workflows/release.yml",
+                } },
+                "internalParameters": { "github": {
+                    "event_name": c.event_name,
+                    "repository_id": c.repository_id,
+                    "repository_owner_id": c.repository_owner_id,
+                    "runner_environment": c.runner_environment,
+                } },
+                "resolvedDependencies": [{
+                    "uri": format!("git+{}@{}", gh(&c.repository), c.git_ref),
+                    "digest": { "gitCommit": commit },
+                }],
+            },
+            "runDetails": {
+                "builder": { "id": builder },
+                "metadata": { "invocationId": gh(&format!(
+                    "{}/actions/runs/{}/attempts/{}", c.repository, c.run_id, c.run_attempt
+                )) },
+            },
+        })
+        .to_string()
+    };
+    let own_builder = gh(&c.job_workflow_ref);
+    let other_builder = gh("octo-org/octo-repo/.github/workflows/other.yml@refs/heads/main");
+    let other_commit = "0".repeat(40);
+    for (name, builder, commit, expected, says) in [
+        (
+            "own.sigstore.json",
+            own_builder.as_str(),
+            c.sha.as_str(),
+            0,
+            "✅",
+        ),
+        (
+            "builder.sigstore.json",
+            other_builder.as_str(),
+            c.sha.as_str(),
+            1,
+            "Provenance contradicts its certificate: the statement says the builder is",
+        ),
+        (
+            "commit.sigstore.json",
+            own_builder.as_str(),
+            other_commit.as_str(),
+            1,
+            "the statement says the commit is \"0000000000000000000000000000000000000000\"",
+        ),
+    ] {
+        sigstore_attest_as(
+            &python,
+            &sandbox,
+            &work,
+            sandbox.trust_config_path(),
+            (name, &a),
+            (
+                "https://slsa.dev/provenance/v1",
+                &predicate(builder, commit),
+            ),
+        );
+        expect(
+            &sandbox,
+            &work,
+            (name, "a.whl"),
+            &[
+                "--cert-identity",
+                &sandbox.identity(),
+                "--cert-oidc-issuer",
+                &sandbox.issuer(),
+            ],
+            expected,
+            &[says],
+        )
+        .await;
+    }
+}
+
 /// `verify --release` uses the release's `*.intoto.jsonl` assets: each
 /// signed asset must also be a subject of a verified statement (its line
 /// says which), an asset with no bundle is verified by the provenance alone,

@@ -153,6 +153,16 @@ pub(crate) enum Failure {
         text::line(found)
     )]
     PredicateType { expected: String, found: String },
+    #[error(
+        "Provenance contradicts its certificate: the statement says {claim} is {:?}, the certificate {} — the statement was not made by the run it describes",
+        text::line(&text::capped(statement, QUOTED_CLAIM_CHARS)),
+        certificate.as_deref().map_or("does not say".to_owned(), |c| format!("says {:?}", text::line(&text::capped(c, QUOTED_CLAIM_CHARS))))
+    )]
+    ClaimsDisagree {
+        claim: &'static str,
+        statement: String,
+        certificate: Option<String>,
+    },
     #[error("Attestation cannot vouch for a file: {0}")]
     NoComputableDigest(String),
     #[error("Attestation names no sha256 subject: {0}; fix: verify it with --provenance FILE, which matches sha256, sha384 and sha512 subjects")]
@@ -169,6 +179,9 @@ pub(crate) enum Failure {
         named_by_refused: bool,
     },
 }
+
+/// How much of a claim [`Failure::ClaimsDisagree`] quotes.
+const QUOTED_CLAIM_CHARS: usize = 200;
 
 /// "no verified statement of FILE names this file", and why statements failed.
 fn not_in_provenance(

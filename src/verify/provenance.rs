@@ -11,8 +11,10 @@
 //! SCT, log proof and consistency, timestamps, the envelope's signature over
 //! its PAE, and the payload's binding to a subject), handed the digest of
 //! one of its own subjects as the artifact, then the signer policy is applied
-//! to its certificate, then the predicate type is checked. Only a statement
-//! that passed all of that can vouch for a file.
+//! to its certificate, then the predicate type is checked, then a GitHub
+//! workflow's SLSA predicate is held to its certificate's claims about the
+//! run (`github_claims_agree`: the crate reads no predicate). Only a
+//! statement that passed all of that can vouch for a file.
 //!
 //! Matching a file against a verified statement then uses the crate's own
 //! comparisons (`Statement::matches_sha256`, `matches_sha512`), so a
@@ -320,10 +322,102 @@ pub(crate) fn check_line(
             found: statement.predicate_type.clone(),
         });
     }
+    github_claims_agree(&statement, &info.ci_claims)?;
     Ok(VerifiedStatement {
         signed: SignedBy::of(result.integrated_time(), info, &bundle),
         statement,
     })
+}
+
+/// A GitHub Actions workflow's provenance (SLSA v1, the buildType GitHub's
+/// attest action and `sign --provenance` write) says which run built the
+/// subjects; Fulcio certified the same facts about the run that signed it.
+/// Each must be the other's, as slsa-verifier holds them: else any workflow
+/// of a repository could sign a statement naming another workflow, commit
+/// or run. (`gh attestation verify` checks the certificate alone.) Other
+/// predicates and build types are not read.
+fn github_claims_agree(
+    statement: &Statement,
+    certified: &sigstore_crypto::x509::FulcioCiClaims,
+) -> Result<(), Failure> {
+    let predicate = &statement.predicate;
+    let claimed = |pointer: &str| predicate.pointer(pointer).and_then(|v| v.as_str());
+    if statement.predicate_type != crate::provenance::SLSA_PROVENANCE_V1
+        || claimed("/buildDefinition/buildType")
+            != Some(crate::provenance::GITHUB_WORKFLOW_BUILD_TYPE)
+    {
+        return Ok(());
+    }
+    let source = match (
+        &certified.source_repository_uri,
+        &certified.source_repository_ref,
+    ) {
+        (Some(uri), Some(reference)) => Some(format!("git+{uri}@{reference}")),
+        _ => None,
+    };
+    let pairs: [(&'static str, &str, Option<&String>); 10] = [
+        (
+            "the builder",
+            "/runDetails/builder/id",
+            certified.build_signer_uri.as_ref(),
+        ),
+        (
+            "the repository",
+            "/buildDefinition/externalParameters/workflow/repository",
+            certified.source_repository_uri.as_ref(),
+        ),
+        (
+            "the ref",
+            "/buildDefinition/externalParameters/workflow/ref",
+            certified.source_repository_ref.as_ref(),
+        ),
+        (
+            "the source",
+            "/buildDefinition/resolvedDependencies/0/uri",
+            source.as_ref(),
+        ),
+        (
+            "the commit",
+            "/buildDefinition/resolvedDependencies/0/digest/gitCommit",
+            certified.source_repository_digest.as_ref(),
+        ),
+        (
+            "the run",
+            "/runDetails/metadata/invocationId",
+            certified.run_invocation_uri.as_ref(),
+        ),
+        (
+            "the trigger",
+            "/buildDefinition/internalParameters/github/event_name",
+            certified.build_trigger.as_ref(),
+        ),
+        (
+            "the runner environment",
+            "/buildDefinition/internalParameters/github/runner_environment",
+            certified.runner_environment.as_ref(),
+        ),
+        (
+            "the repository's id",
+            "/buildDefinition/internalParameters/github/repository_id",
+            certified.source_repository_identifier.as_ref(),
+        ),
+        (
+            "the repository owner's id",
+            "/buildDefinition/internalParameters/github/repository_owner_id",
+            certified.source_repository_owner_identifier.as_ref(),
+        ),
+    ];
+    for (claim, pointer, certificate) in pairs {
+        let statement = claimed(pointer);
+        if statement.is_none() || statement != certificate.map(String::as_str) {
+            return Err(Failure::ClaimsDisagree {
+                claim,
+                statement: statement.unwrap_or("(absent)").to_owned(),
+                certificate: certificate.cloned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// How much of a value from the statement an error quotes.
