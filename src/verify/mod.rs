@@ -155,8 +155,8 @@ pub(crate) enum Failure {
     PredicateType { expected: String, found: String },
     #[error(
         "Provenance contradicts its certificate: the statement says {claim} is {:?}, the certificate {} — the statement was not made by the run it describes",
-        text::line(&text::capped(statement, QUOTED_CLAIM_CHARS)),
-        certificate.as_deref().map_or("does not say".to_owned(), |c| format!("says {:?}", text::line(&text::capped(c, QUOTED_CLAIM_CHARS))))
+        text::line(text::capped(statement, QUOTED_CLAIM_CHARS)),
+        certificate.as_deref().map_or("does not say".to_owned(), |c| format!("says {:?}", text::line(text::capped(c, QUOTED_CLAIM_CHARS))))
     )]
     ClaimsDisagree {
         claim: &'static str,
