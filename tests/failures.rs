@@ -233,6 +233,44 @@ async fn untrusted_log_stops_the_run(v2: bool) {
     assert_eq!(posted_now - posted, names.len(), "no provenance entry");
 }
 
+/// Artifacts started before the run stopped but still waiting for a core
+/// to hash them send nothing once it has: with a small first artifact and
+/// large ones behind it (hashing takes one core each), the first entry's
+/// refusal comes back while most are queued. Regression: each of them,
+/// once hashed, still sent its signature and the certificate to the log.
+#[tokio::test(flavor = "multi_thread")]
+async fn artifacts_waiting_to_be_hashed_send_nothing_after_a_stop() {
+    let signer = Sandbox::start().await.unwrap();
+    let other = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let big = vec![7u8; 48 << 20];
+    let mut names = vec!["a.whl".to_owned()];
+    for i in 0..8 {
+        let name = format!("big{i}.bin");
+        std::fs::write(work.path(&name), &big).unwrap();
+        names.push(name);
+    }
+    let mut cmd = crate::util::sign(&signer, work.dir.path());
+    cmd.args(["--rekor-url", &other.urls().rekor_v1])
+        .args(["--jobs", "16", "--json"])
+        .args(&names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let posted = posts(&other, Service::RekorV1);
+    assert!(
+        posted <= 4,
+        "{posted} of {} artifacts were sent to the log after it was refused",
+        names.len()
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let stopped = artifact_errors(&report)
+        .iter()
+        .filter(|e| e.starts_with("not signed: the run stopped after a.whl"))
+        .count();
+    assert_eq!(stopped, names.len() - posted, "{report}");
+}
+
 /// A TSA whose certificate the trusted root does not list (while it lists
 /// others): the first bundle fails, and as its timestamps would all fail
 /// alike, the run stops there. Regression: every artifact was logged, then

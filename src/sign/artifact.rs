@@ -43,6 +43,9 @@ pub struct Context {
     /// Whether the log is known to be one the trusted root lists (see
     /// [`LogGate`]).
     pub log_gate: tokio::sync::watch::Sender<LogGate>,
+    /// The artifact whose failure stopped the run ([`Context::close_log`]):
+    /// one started before it, still waiting to be hashed, sends nothing.
+    pub stopped_after: std::sync::OnceLock<std::path::PathBuf>,
     /// The IDs of the logs that trusted root lists, with their keys' validity.
     pub trusted_logs: Vec<(sigstore_types::LogKeyId, Option<sigstore_types::TimeRange>)>,
     pub overwrite: bool,
@@ -107,9 +110,20 @@ impl Context {
         });
     }
 
-    /// The run stopped: nothing more goes to its log.
-    pub(crate) fn close_log(&self) {
+    /// The run stopped after `after`: nothing more goes to its services.
+    pub(crate) fn close_log(&self, after: &std::path::Path) {
+        let _ = self.stopped_after.set(after.to_owned());
         self.log_gate.send_replace(LogGate::Closed);
+    }
+
+    /// [`ArtifactError::Stopped`], if the run stopped.
+    fn stopped(&self) -> Result<(), ArtifactError> {
+        match self.stopped_after.get() {
+            Some(after) => Err(ArtifactError::Stopped {
+                after: after.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Wait until the log is open (`true`) or closed (`false`); at once on
@@ -279,9 +293,11 @@ async fn sign(
     planned: &PlannedArtifact,
     hashed: impl FnOnce(Sha256Hash),
 ) -> Result<Signed, ArtifactError> {
-    // 1. Digest, streamed.
+    // 1. Digest, streamed. Hashing waits for a core: the run may have
+    //    stopped meanwhile, and then nothing is sent.
     let (digest, size) = hash(ctx, planned).await?;
     hashed(digest);
+    ctx.stopped()?;
 
     // 2. The run's credential, renewed if it would expire before this entry is logged.
     // 3+4. Transparency log entry and RFC 3161 timestamp (when the instance has a

@@ -346,6 +346,7 @@ pub async fn run(
         tsa,
         verifier: verifier.clone(),
         log_gate: tokio::sync::watch::Sender::new(artifact::LogGate::Pending),
+        stopped_after: std::sync::OnceLock::new(),
         trusted_logs: instance
             .trusted_root
             .tlogs
@@ -427,8 +428,9 @@ pub async fn run(
                     if stops && stopped.is_none() {
                         stopped = Some(report.path.clone());
                         // The early provenance, if it waits for the log,
-                        // goes with it.
-                        ctx.close_log();
+                        // goes with it, and so does every artifact not yet
+                        // hashed.
+                        ctx.close_log(&report.path);
                         drafted = None;
                     }
                     early.done(i, attested(&report).is_some());
