@@ -233,6 +233,43 @@ async fn untrusted_log_stops_the_run(v2: bool) {
     assert_eq!(posted_now - posted, names.len(), "no provenance entry");
 }
 
+/// A certificate without the SCT the trusted root's CT logs require fails
+/// every bundle alike (the run's certificate is the same for all): the
+/// first bundle's refusal stops the run. Regression: every artifact was
+/// logged, then refused at its self-verification.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_without_a_trusted_sct_stops_the_run() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let names = ["a.whl", "b.whl", "c.whl"];
+    for n in names {
+        work.file(n, n);
+    }
+    // The same CA, whose leaves there carry no SCT.
+    let fulcio = format!("{}/github", sandbox.urls().fulcio);
+    let mut cmd = crate::util::sign(&sandbox, work.dir.path());
+    cmd.args(["--fulcio-url", &fulcio])
+        .args(["--jobs", "1", "--json"])
+        .args(names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(work.listing(), names);
+    assert_eq!(
+        posts(&sandbox, Service::RekorV1),
+        1,
+        "only the first was logged"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let errors = artifact_errors(&report);
+    assert!(errors[0].contains("SCT"), "{errors:?}");
+    for e in &errors[1..] {
+        assert!(
+            e.starts_with("not signed: the run stopped after a.whl"),
+            "{e}"
+        );
+    }
+}
+
 /// Artifacts started before the run stopped but still waiting for a core
 /// to hash them send nothing once it has: with a small first artifact and
 /// large ones behind it (hashing takes one core each), the first entry's

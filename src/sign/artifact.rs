@@ -201,13 +201,19 @@ impl ArtifactError {
     /// Whether every later artifact would fail alike, after its signature
     /// and the certificate's identity were logged for good: then the run
     /// starts no more artifacts. Only a log or a TSA the trusted root does
-    /// not list says so for certain; one wrong answer (a bad proof, an entry for
+    /// not list, or a certificate without a trusted SCT, says so for certain; one wrong answer (a bad proof, an entry for
     /// something else) fails its own artifact, and the others, each
     /// self-verified, are still signed.
     pub(crate) fn stops_the_run(&self) -> bool {
         matches!(
             self,
-            Self::LogNotTrusted { .. } | Self::TimestampNotTrusted { .. }
+            Self::LogNotTrusted { .. }
+                | Self::TimestampNotTrusted { .. }
+                // The run's certificate (and a renewed one, from the same
+                // CA) carries no SCT the trusted root's CT logs vouch for.
+                | Self::SelfVerify(sigstore_verify::Error::Certificate(
+                    sigstore_verify::CertificateError::Sct(_)
+                ))
         )
     }
 }
