@@ -209,12 +209,32 @@ pub(crate) fn capped(s: &str, max: usize) -> String {
 }
 
 /// Whether `c` would change how the text around it reads instead of being
-/// read itself.
+/// read itself: a control, a bidi mark or override, a line or paragraph
+/// separator, or a character that shows nothing (Unicode's default
+/// ignorables less the variation selectors, which only pick a glyph), by
+/// which `tool\u{200b}.exe` would read as `tool.exe`.
 pub(crate) fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fffb}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
         )
 }
 
@@ -247,6 +267,20 @@ pub(crate) fn shell_word(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A character that shows nothing is shown escaped: a name holding one
+    /// would read as another. Regression: zero-width, soft hyphen, BOM and
+    /// tag characters were printed as they came.
+    #[test]
+    fn invisible_characters_are_escaped() {
+        assert_eq!(
+            line("tool\u{200b}.exe\u{feff}\u{ad}\u{e0041}\u{2060}\u{180e}"),
+            r"tool\u{200b}.exe\u{feff}\u{ad}\u{e0041}\u{2060}\u{180e}"
+        );
+        // What reads as itself stays: accents, CJK, emoji, a variation selector.
+        let kept = "café 日本 ✅ ⚠\u{fe0f}";
+        assert_eq!(line(kept), kept);
+    }
 
     /// A secret cut by a cap is still hidden: the start of it that the cut
     /// left, not only a whole one.

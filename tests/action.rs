@@ -237,6 +237,8 @@ async fn untrusted_text_cannot_inject_into_the_log_or_the_summary() {
         "nl\n::warning::injected.tgz",
         "esc\x1b[2J ##[warning]legacy.tgz",
         "md`|<img src=x onerror=alert(1)>*_[x](javascript:y)$x$ :+1: @octocat #1.tgz",
+        "www.evil.example-1.0.tgz",
+        "tool\u{200b}.exe\u{feff}.tgz",
     ];
     for n in names {
         work.file(&format!("dist/{n}"), n);
@@ -292,6 +294,9 @@ async fn untrusted_text_cannot_inject_into_the_log_or_the_summary() {
         ),
         "{summary}"
     );
+    // No `www.` link forms; an invisible character is shown.
+    assert!(summary.contains("www\\.evil.example-1.0.tgz"), "{summary}");
+    assert!(out.contains(r"tool\u{200b}.exe\u{feff}.tgz"), "{out}");
 }
 
 /// `provenance: true`: the provenance is named after the release, written in

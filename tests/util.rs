@@ -204,10 +204,12 @@ pub fn assert_printable(what: &str, text: &str) {
             c.is_control()
                 || matches!(
                     c,
-                    '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}'
+                    '\u{00ad}' | '\u{061c}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
                 )
+                || ('\u{200b}'..='\u{200f}').contains(&c)
                 || ('\u{202a}'..='\u{202e}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c)
+                || ('\u{2060}'..='\u{2069}').contains(&c)
+                || ('\u{e0000}'..='\u{e007f}').contains(&c)
         });
         assert!(bad.is_none(), "{what}: {bad:?} printed raw in {line:?}");
         assert!(

@@ -299,12 +299,20 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
 /// every ASCII punctuation character backslash-escaped (CommonMark lets any
 /// be), so no emphasis, code span, link, HTML tag or entity, table pipe,
 /// emoji shortcode, mention, reference or math can form. `.`, `-` and `/`
-/// are left as they are: they mean something only at the start of a line,
-/// and no value starts one.
+/// are left as they are (they mean something only at the start of a line,
+/// and no value starts one), but for the dot of `www.`.
 fn md(s: &str) -> String {
     let mut out = String::new();
     for c in line(s).chars() {
-        if c.is_ascii_punctuation() && !matches!(c, '.' | '-' | '/') {
+        // GitHub's Markdown makes a link of `www.` and a domain anywhere
+        // after a space: its dot is escaped, so none forms.
+        let www = c == '.'
+            && out
+                .len()
+                .checked_sub(3)
+                .and_then(|at| out.get(at..))
+                .is_some_and(|end| end.eq_ignore_ascii_case("www"));
+        if www || (c.is_ascii_punctuation() && !matches!(c, '.' | '-' | '/')) {
             out.push('\\');
         }
         out.push(c);
@@ -366,6 +374,16 @@ fn shown_index(index: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No `www.` autolink forms from outside text, wherever it stands; a
+    /// dot elsewhere, and text around a multibyte character, are as before.
+    #[test]
+    fn no_www_link_forms() {
+        assert_eq!(md("www.evil.example-1.0.tgz"), r"www\.evil.example-1.0.tgz");
+        assert_eq!(md("see WWW.evil.example"), r"see WWW\.evil.example");
+        assert_eq!(md("app-1.0.tgz"), "app-1.0.tgz");
+        assert_eq!(md("éww.x"), "éww.x");
+    }
 
     #[test]
     fn commands_escape_their_payload() {
