@@ -31,6 +31,16 @@ done
 if [ -z "$VERSION" ] || [ -z "$BASE_URL" ] || [ -z "$SUMS" ] || [ -z "$DEST" ]; then
   fail "usage: install.sh --version V --base-url URL --sums FILE --dest DIR [--os OS --arch ARCH]"
 fi
+# Each value is written to GITHUB_PATH, GITHUB_OUTPUT or the log as one
+# line: a line break would add a PATH entry, an output or a workflow command.
+NL='
+'
+CR=$(printf '\r')
+for value in "$VERSION" "$BASE_URL" "$SUMS" "$DEST" "$OS" "$ARCH"; do
+  case $value in
+    *"$NL"* | *"$CR"*) fail "an input holds a line break: pass install-dir and download-url (and the others) on one line each" ;;
+  esac
+done
 
 if [ -z "$OS" ]; then
   case $(uname -s) in

@@ -168,7 +168,15 @@ fn refusals_before_any_download_name_the_fix() {
     let r = Release::new();
     let good = r.sums(&sha256_hex(&r.binary));
     let placeholder = r.sums(&"0".repeat(64));
-    let cases: [(&Path, &[&str], &str); 6] = [
+    let dest_with_a_break = format!("{}\n/tmp/evil", r.dest().display());
+    let cases: [(&Path, &[&str], &str); 8] = [
+        // A line break would add a PATH entry, an output or a workflow command.
+        (&good, &["--dest", &dest_with_a_break], "holds a line break"),
+        (
+            &good,
+            &["--base-url", "https://x.example/\n::warning::forged"],
+            "holds a line break",
+        ),
         // The committed pins of a non-release ref of the action.
         (&placeholder, &[], "holds placeholders"),
         (&repo().join("setup/SHA256SUMS"), &[], "holds placeholders"),
@@ -194,6 +202,10 @@ fn refusals_before_any_download_name_the_fix() {
         let o = r.install(sums, extra);
         assert_eq!(code(&o), 1, "{extra:?}");
         assert!(stderr(&o).contains(expected), "{extra:?}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("\n::") && !stdout(&o).contains("\n::"),
+            "{extra:?}"
+        );
         r.assert_nothing_installed();
     }
     // An asset the pins do not name.
