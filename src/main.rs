@@ -157,27 +157,44 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     if let Some(e) = &published.error {
         print!("{}", gha::error(None, &e.to_string()));
     }
-    let append = |path: &Option<std::path::PathBuf>, text: String| {
-        if let Some(p) = path {
-            let written = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .and_then(|mut f| f.write_all(text.as_bytes()));
-            if let Err(e) = written {
-                eprintln!("warning: cannot write {}: {}", line(p.display()), line(e));
-            }
-        }
+    // Why `text` could not be appended to the file at `path`, if it could not.
+    let append = |path: &Option<std::path::PathBuf>, text: String| -> Option<String> {
+        let p = path.as_ref()?;
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        written
+            .err()
+            .map(|e| format!("cannot write {}: {e}", p.display()))
     };
     let mut code = published.exit_code();
+    // Later steps read the outputs: without them the job must not pass.
     match gha::outputs(sign, upload) {
-        Ok(text) => append(&settings.output_file, text),
+        Ok(text) => {
+            if let Some(e) = append(&settings.output_file, text) {
+                print!(
+                    "{}",
+                    gha::error(
+                        None,
+                        &format!("{e}: the step's outputs are not set; fix: check the runner's GITHUB_OUTPUT file")
+                    )
+                );
+                code = code.max(EXIT_FAILURE);
+            }
+        }
         Err(e) => {
             print!("{}", gha::error(None, &e.to_string()));
             code = code.max(EXIT_FAILURE);
         }
     }
-    append(&settings.summary_file, gha::summary(sign, upload));
+    if let Some(e) = append(&settings.summary_file, gha::summary(sign, upload)) {
+        print!(
+            "{}",
+            gha::warning(&format!("{e}: the step summary is not shown"))
+        );
+    }
     let _ = std::io::stdout().flush();
     ExitCode::from(code)
 }

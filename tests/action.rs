@@ -224,6 +224,39 @@ async fn a_tag_without_a_release_fails_with_an_annotation() {
     );
 }
 
+/// Outputs that cannot be written fail the step, with an error annotation:
+/// later steps read them. A summary that cannot be written is a warning.
+/// Regression: both were a warning on stderr, and the step passed with
+/// every output empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn outputs_that_cannot_be_written_fail_the_step() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    // Directories, not files: neither can be appended to.
+    std::fs::create_dir_all(work.path("gh/output")).unwrap();
+    std::fs::create_dir_all(work.path("gh/summary")).unwrap();
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "dist/a.whl"), ("upload", "false")],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", crate::util::stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("::error::cannot write ") && out.contains("the step's outputs are not set"),
+        "{out}"
+    );
+    assert!(
+        out.contains("::warning::cannot write ") && out.contains("the step summary is not shown"),
+        "{out}"
+    );
+    assert!(
+        work.path("a.whl.sigstore.json").exists() || work.path("dist/a.whl.sigstore.json").exists()
+    );
+}
+
 /// Hostile file names (found by a glob) and a hostile Rekor error body, in
 /// action mode: every line of the log is one printable line with no workflow
 /// command but ours, annotations use the toolkit's escaping, and the step
