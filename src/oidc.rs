@@ -184,6 +184,9 @@ pub struct TokenIdentity {
     job_workflow_ref: Option<String>,
     #[serde(skip)]
     ci_config_ref_uri: Option<String>,
+    /// Buildkite's pipeline URL, which Fulcio names a Buildkite job by.
+    #[serde(skip)]
+    buildkite_pipeline: Option<String>,
     /// Tokens from a federating issuer (Dex) name a different issuer in the certificate.
     #[serde(skip)]
     federated: bool,
@@ -200,7 +203,8 @@ impl TokenIdentity {
     ///
     /// Fulcio maps tokens to SANs per issuer type: a workflow URI (GitHub:
     /// see [`Self::matches_workflow_san`]), `https://<ci_config_ref_uri>`
-    /// (GitLab), else the email or the subject. A CI token's certificate
+    /// (GitLab), `https://buildkite.com/<organization>/<pipeline>`
+    /// (Buildkite), else the email or the subject. A CI token's certificate
     /// names only its workflow: one naming its `sub` (`repo:o/r:ref:...`)
     /// pins no workflow, and a verifier expecting the workflow refuses it.
     pub(crate) fn matches_san(&self, san: &str) -> bool {
@@ -209,6 +213,9 @@ impl TokenIdentity {
         }
         if let Some(r) = &self.ci_config_ref_uri {
             return san == format!("https://{r}");
+        }
+        if let Some(pipeline) = &self.buildkite_pipeline {
+            return san == pipeline;
         }
         self.email.as_deref() == Some(san) || self.subject == san
     }
@@ -317,11 +324,16 @@ pub(crate) fn github_actions_server(issuer: &str) -> Option<String> {
         .then(|| format!("https://{sub}.ghe.com"))
 }
 
+/// Buildkite's OIDC issuer (its agents' tokens).
+const BUILDKITE_ISSUER: &str = "https://agent.buildkite.com";
+
 /// Claims `sigstore-oidc` does not model, read for the SAN check and reports.
 #[derive(Debug, Default, Deserialize)]
 struct ExtraClaims {
     job_workflow_ref: Option<String>,
     ci_config_ref_uri: Option<String>,
+    organization_slug: Option<String>,
+    pipeline_slug: Option<String>,
     repository: Option<String>,
     repository_visibility: Option<String>,
 }
@@ -410,12 +422,29 @@ impl IdToken {
             .nth(1)
             .and_then(|p| URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
             .unwrap_or_default();
-        let extra: ExtraClaims = serde_json::from_slice(&payload).unwrap_or_default();
+        let mut extra: ExtraClaims = serde_json::from_slice(&payload).unwrap_or_default();
+        // An empty claim names nothing: as absent.
+        for claim in [
+            &mut extra.job_workflow_ref,
+            &mut extra.ci_config_ref_uri,
+            &mut extra.organization_slug,
+            &mut extra.pipeline_slug,
+        ] {
+            if claim.as_deref() == Some("") {
+                *claim = None;
+            }
+        }
         let strings = StringClaims::from_payload(&payload);
         if !token.claims().aud.contains(SIGSTORE_AUDIENCE) {
             return Err(TokenError::WrongAudience { origin });
         }
         let claims = token.claims();
+        let buildkite_pipeline = match (&extra.organization_slug, &extra.pipeline_slug) {
+            (Some(org), Some(pipeline)) if claims.iss == BUILDKITE_ISSUER => {
+                Some(format!("https://buildkite.com/{org}/{pipeline}"))
+            }
+            _ => None,
+        };
         let identity = TokenIdentity {
             identity: claims
                 .email
@@ -432,12 +461,14 @@ impl IdToken {
                         .as_ref()
                         .map(|r| format!("https://{r}"))
                 })
+                .or_else(|| buildkite_pipeline.clone())
                 .unwrap_or_else(|| claims.sub.clone()),
             issuer: claims.iss.clone(),
             subject: claims.sub.clone(),
             email: claims.email.clone(),
             job_workflow_ref: extra.job_workflow_ref,
             ci_config_ref_uri: extra.ci_config_ref_uri,
+            buildkite_pipeline,
             federated: claims.federated_claims.is_some(),
             repository: extra.repository,
             repository_visibility: extra.repository_visibility,
@@ -718,6 +749,39 @@ mod tests {
         }
         assert!(id.matches_issuer(GITHUB_ACTIONS_ISSUER));
         assert!(!id.matches_issuer("https://accounts.google.com"));
+    }
+
+    /// A Buildkite job's certificate names its pipeline, as Fulcio's
+    /// Buildkite provider does (`https://buildkite.com/<org>/<pipeline>`),
+    /// not the token's subject. Regression: the SAN had to be the subject,
+    /// so no Buildkite job could sign.
+    #[test]
+    fn buildkite_token_identity_is_the_pipeline_url() {
+        let claims = serde_json::json!({
+            "iss": "https://agent.buildkite.com", "aud": "sigstore", "exp": future(),
+            "sub": "organization:acme:pipeline:app:ref:refs/heads/main:commit:abc:step:build",
+            "organization_slug": "acme", "pipeline_slug": "app",
+        });
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(claims)).unwrap();
+        let id = t.identity();
+        assert_eq!(id.identity, "https://buildkite.com/acme/app");
+        assert!(id.matches_san("https://buildkite.com/acme/app"));
+        for lie in [
+            "organization:acme:pipeline:app:ref:refs/heads/main:commit:abc:step:build",
+            "https://buildkite.com/acme/other",
+            "https://buildkite.com/evil/app",
+            "https://buildkite.com/acme/app/",
+        ] {
+            assert!(!id.matches_san(lie), "{lie}");
+        }
+        // The slugs mean nothing from another issuer.
+        let other = serde_json::json!({
+            "iss": "https://accounts.example", "aud": "sigstore", "exp": future(),
+            "sub": "someone", "organization_slug": "acme", "pipeline_slug": "app",
+        });
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(other)).unwrap();
+        assert!(!t.identity().matches_san("https://buildkite.com/acme/app"));
+        assert!(t.identity().matches_san("someone"));
     }
 
     /// github.com's issuer with an enterprise slug

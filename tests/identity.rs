@@ -123,6 +123,42 @@ async fn sigstore_id_token_env_is_used() {
     verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
 }
 
+/// A Buildkite job's token: Fulcio names its pipeline in the certificate
+/// (not the token's subject), the run accepts that, and `verify` pins it.
+/// Regression: the run refused the certificate as naming another identity.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_buildkite_token_signs_as_its_pipeline() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    // A Buildkite agent's token: no GitHub claim.
+    let claims: releasekit_sandbox::TokenClaims = serde_json::from_value(serde_json::json!({
+        "iss": releasekit_sandbox::oidc::BUILDKITE_ISSUER,
+        "sub": "organization:acme:pipeline:app:ref:refs/heads/main:commit:abc:step:build",
+        "aud": "sigstore",
+        "organization_slug": "acme",
+        "pipeline_slug": "app",
+    }))
+    .unwrap();
+    let token = sandbox.token_with(&claims, Duration::from_secs(600));
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--identity-token", &token, "a.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("verify")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["a.whl", "--cert-identity", "https://buildkite.com/acme/app"])
+        .args(["--cert-oidc-issuer", "https://agent.buildkite.com"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(a.exists());
+}
+
 /// The token endpoint refusing (as it does without the permission) is the same
 /// "OIDC token request failed" with the fix.
 #[tokio::test(flavor = "multi_thread")]

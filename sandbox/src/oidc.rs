@@ -74,56 +74,60 @@ pub fn pseudo_id(name: &str) -> u64 {
 ///
 /// Field names and value types are GitHub's own (every value is a JSON string,
 /// numbers and booleans included). Fields other than `iss`, `sub` and `aud` default
-/// to empty so that tokens of other issuers (e.g. an email identity) also parse.
+/// to empty so that tokens of other issuers (e.g. an email identity) also parse,
+/// and an empty one is left out of a token, as another issuer's has none of
+/// them (`head_ref` and `base_ref` excepted: GitHub sends them empty).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TokenClaims {
     pub iss: String,
     pub sub: String,
     pub aud: String,
-    #[serde(default, rename = "ref")]
+    #[serde(default, rename = "ref", skip_serializing_if = "String::is_empty")]
     pub git_ref: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub ref_type: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub ref_protected: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub repository: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub repository_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub repository_owner: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub repository_owner_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub repository_visibility: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub run_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub run_number: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub run_attempt: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub runner_environment: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub actor: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub actor_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub workflow: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub workflow_ref: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub workflow_sha: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub job_workflow_ref: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub job_workflow_sha: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub event_name: String,
+    // GitHub sends it empty outside pull requests.
     #[serde(default)]
     pub head_ref: String,
+    // GitHub sends it empty outside pull requests.
     #[serde(default)]
     pub base_ref: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +139,9 @@ pub struct TokenClaims {
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+/// Buildkite's OIDC issuer, whose tokens Fulcio maps to the pipeline's URL.
+pub const BUILDKITE_ISSUER: &str = "https://agent.buildkite.com";
 
 impl TokenClaims {
     /// The claim set GitHub Actions puts in a token for a `push` run of
@@ -182,11 +189,19 @@ impl TokenClaims {
         }
     }
 
-    /// The SAN Fulcio writes for these claims: the workflow URI for GitHub, else the
-    /// email, else the subject.
+    /// The SAN Fulcio writes for these claims: the workflow URI for GitHub,
+    /// the pipeline's URL for Buildkite, else the email, else the subject.
     pub fn identity(&self) -> String {
+        let extra = |name: &str| self.extra.get(name).and_then(Value::as_str);
         if self.iss == GITHUB_ISSUER {
             format!("https://github.com/{}", self.job_workflow_ref)
+        } else if let (BUILDKITE_ISSUER, Some(org), Some(pipeline)) = (
+            self.iss.as_str(),
+            extra("organization_slug"),
+            extra("pipeline_slug"),
+        ) {
+            // Fulcio's Buildkite provider names the pipeline.
+            format!("https://buildkite.com/{org}/{pipeline}")
         } else if let Some(email) = &self.email {
             email.clone()
         } else {
