@@ -105,6 +105,51 @@ async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
     }
 }
 
+/// A token that ends while Fulcio's answer is retried (a 503 asking to wait
+/// past its end): Fulcio refuses it, and the run fetches a fresh one and
+/// asks again. Regression: the expired token was sent on every retry, and
+/// the run failed with Fulcio's 401.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_that_ends_during_fulcio_retries_is_replaced() {
+    let sandbox = Sandbox::builder()
+        .token_lifetime(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    // Past the token's end and the sandbox's leeway for clock skew.
+    let wait = 1 + releasekit_sandbox::oidc::LEEWAY.as_secs() + 1;
+    sandbox
+        .faults(Service::Fulcio)
+        .fail_next(1, releasekit_sandbox::Fault::retry_after(503, wait));
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.envs(sandbox.env())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    let fulcio: Vec<u16> = sandbox
+        .requests(Service::Fulcio)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(fulcio, [503, 401, 200]);
+    let token_requests = sandbox
+        .requests(Service::Oidc)
+        .iter()
+        .filter(|r| r.uri.starts_with("/token"))
+        .count();
+    assert!(token_requests >= 2, "{token_requests}");
+    verify_bundle(
+        &sandbox,
+        &work.path("a.whl"),
+        &work.path("a.whl.sigstore.json"),
+    );
+}
+
 /// The token fetched again mid-run names another workflow: its certificate
 /// is refused, and every bundle written is the first signer's. Regression:
 /// later bundles named the other workflow while the run reported one

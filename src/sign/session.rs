@@ -147,6 +147,10 @@ pub struct Session {
     issued: AtomicU32,
 }
 
+/// How long a token must still be valid to be sent to Fulcio, where a
+/// fresh one can be fetched.
+const TOKEN_MARGIN: Duration = Duration::from_secs(30);
+
 impl Session {
     /// A session for `fulcio_url`, starting with `token` (from `tokens`, which
     /// is asked again only when a CI token expires).
@@ -173,9 +177,12 @@ impl Session {
     }
 
     async fn token_locked<'s>(&self, state: &'s mut State) -> Result<&'s IdToken, TokenError> {
+        // A token that may end during Fulcio's exchange is replaced first,
+        // where it can be: an attempt can take its timeout, and a retry
+        // waits what the server asks.
         let stale = match &state.token {
             None => true,
-            Some(t) => t.for_fulcio(Duration::from_secs(5)).is_err() && self.tokens.can_refresh(),
+            Some(t) => t.for_fulcio(TOKEN_MARGIN).is_err() && self.tokens.can_refresh(),
         };
         if stale {
             state.token = Some(self.tokens.fetch().await?);
@@ -198,7 +205,21 @@ impl Session {
             tracing::info!(not_after = %c.not_after, "signing certificate about to expire; requesting a new one");
         }
         let token = self.token_locked(&mut state).await?.clone();
-        let credential = Arc::new(self.issue(&token, state.current.as_deref()).await?);
+        let issued = match self.issue(&token, state.current.as_deref()).await {
+            // The token ended while Fulcio's answers were retried: once more
+            // with a fresh one, where one can be had.
+            Err(SessionError::Fulcio {
+                source: ServiceError::Status { status: 401, .. },
+                ..
+            }) if self.tokens.can_refresh() => {
+                tracing::info!("Fulcio refused the identity token (expired?); fetching a new one");
+                state.token = None;
+                let token = self.token_locked(&mut state).await?.clone();
+                self.issue(&token, state.current.as_deref()).await
+            }
+            issued => issued,
+        };
+        let credential = Arc::new(issued?);
         state.current = Some(credential.clone());
         Ok(credential)
     }
