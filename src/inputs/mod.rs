@@ -42,52 +42,105 @@ use crate::vocab::{GitHubServer, InstanceName, RekorVersion};
 pub(crate) const DEFAULT_JOBS: usize = 64;
 
 /// A snapshot of environment variables, so resolution is testable and pure.
-#[derive(Clone, Default)]
-pub struct Env(BTreeMap<String, String>);
+///
+/// A variable whose value is not UTF-8 has none here, and is remembered:
+/// resolution that read one fails naming it ([`Env::unreadable`]), rather
+/// than taking the input for unset and going on with its default.
+#[derive(Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    not_utf8: std::collections::BTreeSet<String>,
+    /// The names of the non-UTF-8 variables asked for.
+    asked: std::sync::Mutex<Vec<String>>,
+}
+
+impl Clone for Env {
+    fn clone(&self) -> Self {
+        Env {
+            vars: self.vars.clone(),
+            not_utf8: self.not_utf8.clone(),
+            asked: std::sync::Mutex::new(self.asked_names()),
+        }
+    }
+}
 
 /// The names only: the environment holds tokens (`GITHUB_TOKEN`,
 /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `INPUT_GITHUB-TOKEN`, ...).
 impl std::fmt::Debug for Env {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Env")
-            .field(&self.0.keys().collect::<Vec<_>>())
+            .field(&self.vars.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
 impl Env {
-    /// The current process's environment (non-UTF-8 values are ignored).
+    /// The current process's environment.
     pub fn from_process() -> Self {
-        Self(
-            std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
-        )
+        Self::from_os(std::env::vars_os())
+    }
+
+    fn from_os(vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>) -> Self {
+        let mut env = Env::default();
+        for (k, v) in vars {
+            // A name that is not UTF-8 is none this tool reads.
+            let Ok(k) = k.into_string() else { continue };
+            match v.into_string() {
+                Ok(v) => {
+                    env.vars.insert(k, v);
+                }
+                Err(_) => {
+                    env.not_utf8.insert(k);
+                }
+            }
+        }
+        env
     }
 
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        Self(
-            pairs
+        Env {
+            vars: pairs
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
-        )
+            ..Env::default()
+        }
+    }
+
+    /// Every variable, empty ones included, and the names of those whose
+    /// values are not UTF-8 (which count as read).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(self.not_utf8.iter().cloned());
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// A variable's value; an empty value counts as unset, as in GitHub Actions,
     /// where an undefined expression expands to the empty string.
-    /// Every variable, empty ones included.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        if self.not_utf8.contains(name) {
+            self.asked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(name.to_owned());
+        }
+        self.vars
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// A variable read so far whose value is not UTF-8, if one was.
+    pub(crate) fn unreadable(&self) -> Option<String> {
+        self.asked_names().into_iter().min()
+    }
+
+    fn asked_names(&self) -> Vec<String> {
+        self.asked.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -247,6 +300,8 @@ pub enum SettingsError {
     InvalidUrl { flag: String, value: String },
     #[error("--release `{0}` is not OWNER/REPO@TAG: pass e.g. --release octo-org/app@v1.2.3")]
     BadRelease(String),
+    #[error("environment variable {0} is not UTF-8 text, so it cannot be read; fix: set it to UTF-8 text, or unset it")]
+    NotUtf8(String),
     #[error("{flag} `{value}` is not OWNER/NAME: pass e.g. {flag} octo-org/app")]
     BadRepo { flag: &'static str, value: String },
     #[error(
@@ -264,6 +319,16 @@ pub enum SettingsError {
 impl Settings {
     /// Merge the command line and the environment (see the module doc).
     pub fn resolve(cli: Cli, env: &Env) -> Result<Settings, SettingsError> {
+        let settings = Self::resolve_from(cli, env);
+        // Whatever else resolution found: an input it took for unset may
+        // have been given, and its default is not what was asked for.
+        if let Some(name) = env.unreadable() {
+            return Err(SettingsError::NotUtf8(name));
+        }
+        settings
+    }
+
+    fn resolve_from(cli: Cli, env: &Env) -> Result<Settings, SettingsError> {
         let output = resolve_output(&cli.global, env);
         let command = match cli.command {
             CliCommand::Sign(args) => {
@@ -507,6 +572,47 @@ mod tests {
             Cli::try_parse_from(std::iter::once("releasekit-sign").chain(args.iter().copied()))
                 .unwrap();
         Settings::resolve(cli, &Env::from_pairs(env.iter().copied()))
+    }
+
+    /// A variable the run reads whose value is not UTF-8 fails resolution
+    /// naming it, in the action (every `INPUT_*` is read) and on the
+    /// command line; one nothing reads is no failure. Regression: it was
+    /// taken for unset, so `INPUT_DRY-RUN` set to such bytes signed and
+    /// uploaded for real, and a bad `SIGSTORE_ID_TOKEN` fell through to
+    /// another token.
+    #[cfg(unix)]
+    #[test]
+    fn a_value_that_is_not_utf8_is_named_not_ignored() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt as _;
+        let env = |extra: (&str, &[u8])| {
+            Env::from_os([
+                (OsString::from("INPUT_INPUTS"), OsString::from("dist/*")),
+                (
+                    OsString::from(extra.0),
+                    OsString::from_vec(extra.1.to_vec()),
+                ),
+            ])
+        };
+        let cli = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("releasekit-sign").chain(args.iter().copied()))
+                .unwrap()
+        };
+        for (args, name) in [
+            (&["action"][..], "INPUT_DRY-RUN"),
+            (&["sign", "a"], "SIGSTORE_ID_TOKEN"),
+            (&["verify", "a"], "GITHUB_SERVER_URL"),
+        ] {
+            let e = Settings::resolve(cli(args), &env((name, b"\xff"))).unwrap_err();
+            assert!(
+                matches!(&e, SettingsError::NotUtf8(n) if n == name),
+                "{args:?}: {e:?}"
+            );
+            assert!(e
+                .to_string()
+                .starts_with(&format!("environment variable {name} is not UTF-8")));
+        }
+        assert!(Settings::resolve(cli(&["sign", "a"]), &env(("UNRELATED", b"\xff"))).is_ok());
     }
 
     /// What holds a token before it is resolved shows none in its
