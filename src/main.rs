@@ -30,8 +30,20 @@ use releasekit_sign::verify;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // clap prints help/version (exit 0) or the usage error (exit 2) itself.
-        Err(e) => e.exit(),
+        // clap prints help/version (exit 0) or the usage error (exit 2) itself;
+        // with --json, the error is the one JSON document on stdout too.
+        Err(e) => {
+            let shown = !matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp
+                    | clap::error::ErrorKind::DisplayVersion
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            if shown && std::env::args_os().any(|a| a == "--json") {
+                print_json_error(&e.to_string(), e.exit_code());
+            }
+            e.exit()
+        }
     };
     let json = cli.global.json;
     let env = Env::from_process();
@@ -70,23 +82,24 @@ fn main() -> ExitCode {
             match runtime.block_on(interruptible(run_publish(&sign_settings, output))) {
                 Ok(Ok(report)) => render_sign(&report, output),
                 Ok(Err(e)) => fail(&e, output.json),
-                Err(stop) => stop.exit(SIGN_STOPPED),
+                Err(stop) => stop.exit(SIGN_STOPPED, output.json),
             }
         }
         Command::Verify(verify_settings) => {
             match runtime.block_on(interruptible(verify::run(&verify_settings))) {
                 Ok(Ok(outcome)) => render_verify(&VerifyReport::from(outcome), output),
                 Ok(Err(e)) => fail(&Error::from(e), output.json),
-                Err(stop) => {
-                    stop.exit("the run did not finish; no partial or unverified file was kept")
-                }
+                Err(stop) => stop.exit(
+                    "the run did not finish; no partial or unverified file was kept",
+                    output.json,
+                ),
             }
         }
         Command::Docs(docs) => print_docs(docs),
         Command::Action(action_settings) => {
             match runtime.block_on(interruptible(run_action(&action_settings, output))) {
                 Ok(code) => code,
-                Err(stop) => stop.exit(SIGN_STOPPED),
+                Err(stop) => stop.exit(SIGN_STOPPED, output.json),
             }
         }
     };
@@ -228,7 +241,7 @@ enum Stop {
 }
 
 impl Stop {
-    fn exit(self, what_is_left: &str) -> ExitCode {
+    fn exit(self, what_is_left: &str, json: bool) -> ExitCode {
         let (word, code) = match self {
             // 128 + the signal's number, as shells report it.
             Stop::Interrupt => ("interrupted", 130),
@@ -236,6 +249,9 @@ impl Stop {
             Stop::HangUp => ("hung up", 129),
         };
         eprintln!("{word}: {what_is_left}");
+        if json {
+            print_json_error(&format!("{word}: {what_is_left}"), i32::from(code));
+        }
         ExitCode::from(code)
     }
 }
@@ -508,14 +524,20 @@ fn render_verify(report: &VerifyReport, output: OutputSettings) -> ExitCode {
 fn fail(e: &Error, json: bool) -> ExitCode {
     eprintln!("error: {}", line(e));
     if json {
-        let json = serde_json::json!({
-            "schemaVersion": report::SCHEMA_VERSION,
-            "error": e.to_string(),
-            "exit_code": e.exit_code(),
-        });
-        println!("{}", report::json::to_text(&json).unwrap_or_default());
+        print_json_error(&e.to_string(), i32::from(e.exit_code()));
     }
     ExitCode::from(e.exit_code())
+}
+
+/// The one JSON document of a run that failed as a whole, on stdout.
+fn print_json_error(error: &str, exit_code: i32) {
+    let json = serde_json::json!({
+        "schemaVersion": report::SCHEMA_VERSION,
+        "error": error,
+        "exit_code": exit_code,
+    });
+    println!("{}", report::json::to_text(&json).unwrap_or_default());
+    let _ = std::io::stdout().flush();
 }
 
 #[cfg(test)]

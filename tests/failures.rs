@@ -460,10 +460,27 @@ async fn an_interrupted_run_leaves_no_partial_files() {
         let work = Work::new();
         work.file("a.whl", "a");
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+        // With --json, the one document on stdout says so too.
+        let json = signal == "TERM";
+        if json {
+            cmd.arg("--json");
+        }
         let child = spawn_sign(crate::util::default_signals(&mut cmd), &sandbox, &work);
         tokio::time::sleep(std::time::Duration::from_millis(700)).await;
         let o = crate::util::signal_and_wait(child, signal).await;
         assert_eq!(o.status.code(), Some(exit), "SIG{signal}: {o:?}");
+        if json {
+            let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+            assert_eq!(doc["exit_code"], exit);
+            assert!(
+                doc["error"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{word}: ")),
+                "{doc}"
+            );
+        }
         assert!(
             crate::util::stderr(&o)
                 .contains(&format!("{word}: bundles already written are complete")),

@@ -44,6 +44,33 @@ macro_rules! snapshot {
     }};
 }
 
+/// A usage error clap finds (before any setting is read) is the one JSON
+/// document on stdout too, with `--json`; help is not an error. Regression:
+/// stdout was empty, and `jq` failed on it.
+#[test]
+fn usage_errors_are_json_with_json() {
+    let work = Work::new();
+    let o = bin(work.dir.path())
+        .args(["--json", "sign", "--release-tag", "v1", "a.tgz"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)));
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["schemaVersion"], 1);
+    assert!(
+        doc["error"].as_str().unwrap().contains("--release-tag"),
+        "{doc}"
+    );
+    let help = bin(work.dir.path())
+        .args(["--json", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&help), 0);
+    assert!(serde_json::from_str::<serde_json::Value>(&stdout(&help)).is_err());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sign_json() {
     let sandbox = Sandbox::start().await.unwrap();
