@@ -626,7 +626,10 @@ async fn store_attestation(
             id,
             url: crate::github::attestation_url(server_url, &settings.api_url, &settings.repo, id),
         },
-        Err(e @ ReleaseError::AttestationForbidden { .. }) => AttestationReport::Forbidden {
+        Err(
+            e @ (ReleaseError::AttestationForbidden { .. }
+            | ReleaseError::AttestationRefused { .. }),
+        ) => AttestationReport::Forbidden {
             warning: format!("{e}; the provenance is on the release as `{name}` all the same"),
         },
         Err(e) => AttestationReport::Failed {

@@ -175,7 +175,36 @@ async fn forbidden_attestation_is_a_warning_and_the_release_is_published() {
     assert!(out.contains("⚠ warning: GitHub refused to store"), "{out}");
 }
 
-/// The attestation store refuses the provenance (a 422, not a permission):
+/// The attestation store refuses the provenance for good (a 422: a plan
+/// without the feature, here a user's private repository): one warning,
+/// and the release is published, as without the permission. Regression:
+/// the draft was withheld, and every re-run was refused alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attestation_refused_for_good_is_a_warning() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.faults(Service::GitHub);
+    gh.only_paths_ending_with("/attestations");
+    let refusal = r#"{"message":"Feature not available for user-owned private repositories. To enable this feature, please make this repository public.","documentation_url":"https://docs.github.com/rest/repos/repos#create-an-attestation","status":"422"}"#;
+    gh.fail_next(1, releasekit_sandbox::Fault::status_body(422, refusal));
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    let args = ["--release-mode", "draft", "--publish"];
+    let o = run(upload(&sandbox, &work, "v4.1.0", None, &args)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let r = report(&o);
+    assert_eq!(r["upload"]["attestation"]["status"], "forbidden", "{r:#}");
+    let warning = r["upload"]["attestation"]["warning"].as_str().unwrap();
+    assert!(
+        warning.contains("(422: Feature not available for user-owned private repositories")
+            && warning.contains("would refuse it again")
+            && warning.contains("octo-repo-v4.1.0.intoto.jsonl"),
+        "{warning}"
+    );
+    assert_eq!(r["upload"]["published"], true);
+    assert!(!sandbox.github().releases_for_tag(REPO, "v4.1.0")[0].draft);
+}
+
+/// The attestation store fails (GitHub answering 503 past every retry):
 /// the draft is not published, so that a re-run, as the error says, stores
 /// it and publishes. Regression: the draft was published anyway, and the
 /// re-run in draft mode stopped at "already published" (exit 2) with the
@@ -185,7 +214,8 @@ async fn a_failed_attestation_store_is_finished_by_a_rerun() {
     let sandbox = Sandbox::start().await.unwrap();
     let gh = sandbox.faults(Service::GitHub);
     gh.only_paths_ending_with("/attestations");
-    gh.fail_next(1, releasekit_sandbox::Fault::status(422));
+    let attempts = releasekit_sign::net::RetryPolicy::default().attempts as usize;
+    gh.fail_next(attempts, releasekit_sandbox::Fault::status(503));
     let work = Work::new();
     work.file("dist/a.tgz", "a");
     let args = ["--release-mode", "draft", "--publish"];
@@ -208,7 +238,7 @@ async fn a_failed_attestation_store_is_finished_by_a_rerun() {
     // Without --json, the draft's line says why it waits.
     let work = Work::new();
     work.file("dist/a.tgz", "a");
-    gh.fail_next(1, releasekit_sandbox::Fault::status(422));
+    gh.fail_next(attempts, releasekit_sandbox::Fault::status(503));
     let mut cmd = sign(&sandbox, work.dir.path());
     cmd.args(["dist", "--provenance", "--upload"])
         .args(["--release-tag", "v5.0.0", "--repo", REPO])

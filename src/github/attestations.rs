@@ -90,6 +90,19 @@ impl Releases {
                 status,
                 message,
             }),
+            Err((
+                _,
+                ApiFailure::Status {
+                    status: status @ (400 | 404 | 422),
+                    message,
+                    transient: false,
+                    ..
+                },
+            )) => Err(ReleaseError::AttestationRefused {
+                repo: self.repo.clone(),
+                status,
+                message,
+            }),
             Err((attempts, cause)) => Err(failed(attempts, cause)),
         }
     }

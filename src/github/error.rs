@@ -37,6 +37,15 @@ pub enum ReleaseError {
         status: u16,
         message: String,
     },
+    /// Any other refusal that is not transient (400, 404, 422: a feature
+    /// the repository's plan lacks, a bundle for another repository): a
+    /// re-run would be refused alike, so the caller warns.
+    #[error("GitHub refused to store the build provenance in {repo}'s attestations ({status}: {message}), and would refuse it again")]
+    AttestationRefused {
+        repo: Repo,
+        status: u16,
+        message: String,
+    },
     #[error("asset `{name}` already exists on release {tag} with different content, and it is not an equivalent bundle ({reason}): pass --overwrite (action input `overwrite: true`) to replace it, or delete the asset")]
     AssetDiffers {
         name: String,

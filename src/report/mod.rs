@@ -95,8 +95,8 @@ pub enum AttestationReport {
     Stored { id: u64, url: String },
     /// Not asked: the API does not exist there (GitHub Enterprise Server).
     Skipped { note: String },
-    /// The token lacks `attestations: write`: a warning; the release is
-    /// complete without it.
+    /// The token lacks `attestations: write`, or GitHub refuses it for
+    /// good: a warning; the release is complete without it.
     Forbidden { warning: String },
     /// Any other failure: the run fails (a re-run stores it).
     Failed { error: String },
