@@ -881,7 +881,7 @@ impl Landed<'_> {
             (_, StandsFor::Provenance { subjects }) => {
                 let remote = self
                     .releases
-                    .download_bundle(asset, tag)
+                    .download_provenance(asset, tag, crate::verify::provenance::MAX_FILE_BYTES)
                     .await
                     .map_err(download)?;
                 match self

@@ -716,6 +716,26 @@ async fn verify_release_uses_the_releases_provenance() {
         ]
     );
 
+    // A provenance asset larger than a bundle (its statement, then a line
+    // of 5 MiB that fails alone) is read whole, as a local file is.
+    // Regression: the asset was refused as too large to be a bundle, and
+    // every asset failed as not in the provenance.
+    let (repo, tag) = ("octo-org/octo-repo", crate::verify_release::TAG);
+    let original = std::fs::read(work.path("app-1.0.intoto.jsonl")).unwrap();
+    let mut padded = original.clone();
+    padded.extend_from_slice(format!("{{\"pad\":\"{}\"}}\n", "x".repeat(5 << 20)).as_bytes());
+    let gh = sandbox.github();
+    assert!(gh.replace_asset_content(repo, tag, "app-1.0.intoto.jsonl", padded));
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o)
+            .contains("✅ Verified: extra.bin (subject `extra.bin` of app-1.0.intoto.jsonl line 1"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(gh.replace_asset_content(repo, tag, "app-1.0.intoto.jsonl", original));
+
     // Another predicate type: no statement verifies, so no asset does.
     let o = run(verify_release(
         &sandbox,

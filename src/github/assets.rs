@@ -419,7 +419,7 @@ impl Releases {
             .await
         {
             Ok(body) => body,
-            Err(ApiFailure::NotABundle { size }) => {
+            Err(ApiFailure::TooLarge { size, .. }) => {
                 return Ok(Standing::Differs(format!(
                     "its content differs ({size} bytes, too large to be a bundle)"
                 )))

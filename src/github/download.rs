@@ -96,7 +96,29 @@ impl Releases {
         asset: &UploadedAsset,
         tag: &str,
     ) -> Result<Bytes, ReleaseError> {
-        self.retrying(|| self.fetch_bundle(self.download_url(asset), asset.size))
+        self.download_in_memory(asset, tag, crate::bundle_io::MAX_BUNDLE_BYTES)
+            .await
+    }
+
+    /// A provenance asset's content (`.intoto.jsonl`: one bundle a line) in
+    /// memory: as [`Self::download_bundle`], up to `cap` bytes, the size
+    /// the caller reads such a file to.
+    pub(crate) async fn download_provenance(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+        cap: u64,
+    ) -> Result<Bytes, ReleaseError> {
+        self.download_in_memory(asset, tag, cap).await
+    }
+
+    async fn download_in_memory(
+        &self,
+        asset: &UploadedAsset,
+        tag: &str,
+        cap: u64,
+    ) -> Result<Bytes, ReleaseError> {
+        self.retrying(|| self.fetch_capped(self.download_url(asset), asset.size, cap))
             .await
             .map_err(|(attempts, cause)| self.download_failed(asset, tag, attempts, cause))
     }
@@ -140,8 +162,20 @@ impl Releases {
         asset_url: &str,
         listed: u64,
     ) -> Result<Bytes, ApiFailure> {
-        if listed > crate::bundle_io::MAX_BUNDLE_BYTES {
-            return Err(ApiFailure::NotABundle { size: listed });
+        self.fetch_capped(asset_url, listed, crate::bundle_io::MAX_BUNDLE_BYTES)
+            .await
+    }
+
+    /// An asset's content, at most its `listed` size, which must be at most
+    /// `cap` (checked before asking).
+    async fn fetch_capped(
+        &self,
+        asset_url: &str,
+        listed: u64,
+        cap: u64,
+    ) -> Result<Bytes, ApiFailure> {
+        if listed > cap {
+            return Err(ApiFailure::TooLarge { size: listed, cap });
         }
         let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
         let mut content = bytes::BytesMut::new();

@@ -139,7 +139,7 @@ impl ReleaseError {
             ReleaseError::Api {
                 cause: ApiFailure::MoreThanListed { .. }
                     | ApiFailure::LessThanListed { .. }
-                    | ApiFailure::NotABundle { .. },
+                    | ApiFailure::TooLarge { .. },
                 ..
             }
         )
@@ -218,9 +218,10 @@ pub enum ApiFailure {
     /// another file, or part of one, under the asset's name.
     #[error("the server sent {got} of the {listed} bytes the release lists for it, so it was refused (nothing of it is kept): try again; if it persists, check the release (or the proxy in front of GITHUB_API_URL)")]
     LessThanListed { listed: u64, got: u64 },
-    /// A bundle asset listed larger than any bundle.
-    #[error("it is {size} bytes, larger than {} bytes, so it is not a Sigstore bundle: replace it with the `.sigstore.json` file the signer wrote", crate::bundle_io::MAX_BUNDLE_BYTES)]
-    NotABundle { size: u64 },
+    /// An asset listed larger than what it is read as may be (a bundle:
+    /// [`crate::bundle_io::MAX_BUNDLE_BYTES`]; a provenance file).
+    #[error("it is {size} bytes, larger than the {cap} bytes such a file may have, so it is not what its name says: replace it with the file the signer wrote")]
+    TooLarge { size: u64, cap: u64 },
     /// A listing's `Link: rel="next"` named a page already read.
     #[error("the listing's `Link: rel=\"next\"` leads back to a page already read ({url}), so it would never end: GitHub does not do that; check GITHUB_API_URL (or the proxy in front of it)")]
     PageLoop { url: String },

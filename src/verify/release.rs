@@ -347,7 +347,10 @@ async fn check_provenance(
         statements: Vec::new(),
         unusable: vec![format!("{}: {why}", file.name)],
     };
-    let bytes = match releases.download_bundle(file, &release.tag).await {
+    let bytes = match releases
+        .download_provenance(file, &release.tag, provenance::MAX_FILE_BYTES)
+        .await
+    {
         Ok(b) => b,
         Err(e) => return unusable(e.to_string()),
     };
