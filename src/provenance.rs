@@ -2,7 +2,8 @@
 //! artifact it signed or kept, with a SLSA v1 provenance predicate.
 //!
 //! Owns the statement's shape and content: its subjects (each artifact's file
-//! name, as it appears on a release, and its SHA-256), and the predicate for
+//! name, as GitHub's attest action names a subject, whatever a release renames
+//! the asset to: verifiers match by digest; and its SHA-256), and the predicate for
 //! GitHub Actions (buildType `https://actions.github.io/buildtypes/workflow/v1`),
 //! filled from the identity token's claims and `GITHUB_SERVER_URL` exactly as
 //! GitHub's attest action fills it (actions/toolkit
