@@ -577,20 +577,27 @@ async fn run_until_published(
         && !attestation_failed;
     let mut published = false;
     let mut release = release;
-    let publish_withheld = settings.publish && release.draft && !complete;
+    let mut publish_withheld = settings.publish && release.draft && !complete;
     let mut failed = None;
     if settings.publish && release.draft && complete {
-        // The tag, if publishing creates it, goes where this run signed.
-        match releases
-            .publish(&release, settings.target_commitish.as_deref())
-            .await
-        {
-            Ok(r) => {
-                release = r;
-                published = true;
+        let checked = landed_assets.iter().map(|(_, _, up)| up);
+        match still_as_checked(&releases, &release, checked).await {
+            Err(e) => {
+                publish_withheld = true;
+                failed = Some(e);
             }
-            // The run fails, and what it did to the release is still told.
-            Err(e) => failed = Some(e),
+            // The tag, if publishing creates it, goes where this run signed.
+            Ok(()) => match releases
+                .publish(&release, settings.target_commitish.as_deref())
+                .await
+            {
+                Ok(r) => {
+                    release = r;
+                    published = true;
+                }
+                // The run fails, and what it did to the release is still told.
+                Err(e) => failed = Some(e),
+            },
         }
     }
     let report = UploadReport {
@@ -743,6 +750,30 @@ async fn tag_at_this_commit(
         Err(ReleaseError::NoTag { .. }) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Every asset `checked` is still on the draft as it was checked, just
+/// before it is published: another writer may have replaced one (GitHub
+/// gives a new upload a new id) or removed one since, and a release is
+/// published only as it was verified.
+async fn still_as_checked<'a>(
+    releases: &Releases,
+    release: &Release,
+    checked: impl IntoIterator<Item = &'a crate::github::UploadedAsset>,
+) -> Result<(), ReleaseError> {
+    let now = releases.assets(release).await?;
+    for up in checked {
+        let same = now
+            .iter()
+            .any(|a| a.api_url == up.api_url && a.name == up.name && a.size == up.size);
+        if !same {
+            return Err(ReleaseError::ChangedSinceChecked {
+                tag: release.tag.clone(),
+                asset: text::line(&up.name),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Refuse a draft left by a run at another commit, while its tag does not

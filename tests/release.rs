@@ -210,6 +210,46 @@ fn lifecycle(sandbox: &Sandbox, work: &Work, tag: &str, extra: &[&str]) -> asser
     cmd
 }
 
+/// Another writer replaces an asset after the run checked it and before it
+/// publishes: the draft is listed again just before publishing, and stays
+/// a draft. Regression: it was published with an asset no one had checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_changed_after_its_check_is_not_published() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app-8.1.tar.gz", "tarball 8.1");
+    // The run lists the draft's assets once to upload; the second listing
+    // is the one before publishing.
+    let gh = sandbox.github();
+    gh.replace_asset_at_listing("app-8.1.tar.gz.sigstore.json", 2);
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v8.1.0",
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(
+            "asset `app-8.1.tar.gz.sigstore.json` of the draft for v8.1.0 was replaced or removed after this run checked it, so the draft was not published"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(gh.release(REPO, "v8.1.0").unwrap().draft);
+    // A re-run checks it as it is now, and publishes.
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v8.1.0",
+        &["--release-mode", "draft", "--publish", "--overwrite"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(!gh.release(REPO, "v8.1.0").unwrap().draft);
+}
+
 /// An asset already on the draft that cannot be downloaded back (here a
 /// redirect to no URL to follow) is not judged by what was not seen: it
 /// stays on the draft, unchecked, and the draft is not published; one that

@@ -272,6 +272,9 @@ struct Store {
     corrupt: Vec<String>,
     /// Names whose next upload breaks off, leaving an incomplete asset.
     broken: Vec<String>,
+    /// An asset another writer replaces, and after how many more listings
+    /// of assets (see [`GitHub::replace_asset_at_listing`]).
+    replaced_at_listing: Option<(String, usize)>,
     /// Lies told by the next raw download of an asset, by name, in order.
     downloads: Vec<(String, DownloadLie)>,
     /// The lie every listing's `Link` header tells, while set.
@@ -695,6 +698,14 @@ impl GitHub {
     /// upload cannot take (422 `already_exists`) until it is deleted.
     pub fn break_next_upload(&self, name: &str) {
         self.state.lock().broken.push(name.to_owned());
+    }
+
+    /// Another writer replaces asset `name` (deletes it and uploads the same
+    /// bytes again: a new id) just before the `n`-th listing of a release's
+    /// assets from now is answered (`n` from 1): a release that changes
+    /// between two reads of a run.
+    pub fn replace_asset_at_listing(&self, name: &str, n: usize) {
+        self.state.lock().replaced_at_listing = Some((name.to_owned(), n.max(1)));
     }
 
     /// List asset `name` of the release for `tag` with `digest` (`None`:
@@ -1840,7 +1851,20 @@ async fn list_assets<S: HasGitHub>(
 ) -> ApiResult {
     let gh = caller.github();
     let authed = caller.authed;
-    let st = gh.state.lock();
+    let mut st = gh.state.lock();
+    if let Some((name, n)) = st.replaced_at_listing.take() {
+        if n > 1 {
+            st.replaced_at_listing = Some((name, n - 1));
+        } else {
+            let new_id = st.alloc_id();
+            if let Some(r) = st.release_mut(&repo, id) {
+                if let Some(a) = r.assets.iter_mut().find(|a| a.name == name) {
+                    a.id = new_id;
+                    a.updated_at = now();
+                }
+            }
+        }
+    }
     let r = st.visible_release(&repo, id, authed)?;
     // The page first, then its JSON: each asset's digest is a hash of its
     // content, and a release can hold a thousand.
@@ -2614,6 +2638,30 @@ mod tests {
             .unwrap();
         assert_eq!(dup.status(), 422);
         assert_eq!(json(dup).await["errors"][0]["code"], "already_exists");
+    }
+
+    /// An asset replaced by another writer at a given listing has a new id
+    /// from then on; its old one is not found.
+    #[tokio::test]
+    async fn an_asset_replaced_at_a_listing_gets_a_new_id() {
+        let s = Server::start().await;
+        let id = s.gh.create_release(REPO, "v1", ReleaseSpec::published());
+        assert_eq!(s.upload(id, "a.json", b"{}").await.status(), 201);
+        s.gh.replace_asset_at_listing("a.json", 2);
+        let list = |s: &Server| s.get(&format!("/releases/{id}/assets")).send();
+        let first = json(list(&s).await.unwrap()).await;
+        let second = json(list(&s).await.unwrap()).await;
+        assert_ne!(first[0]["id"], second[0]["id"]);
+        assert_eq!(second[0]["name"], "a.json");
+        let old = s
+            .http
+            .get(first[0]["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(old.status(), 404);
+        let third = json(list(&s).await.unwrap()).await;
+        assert_eq!(second[0]["id"], third[0]["id"]);
     }
 
     /// An upload that breaks off answers 502 and leaves its name taken by

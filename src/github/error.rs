@@ -37,6 +37,10 @@ pub enum ReleaseError {
         status: u16,
         message: String,
     },
+    /// An asset checked on the draft was replaced or removed before the
+    /// draft was published.
+    #[error("asset `{asset}` of the draft for {tag} was replaced or removed after this run checked it, so the draft was not published: another job is changing the release; re-run when it is done")]
+    ChangedSinceChecked { tag: String, asset: String },
     /// Any other refusal that is not transient (400, 404, 422: a feature
     /// the repository's plan lacks, a bundle for another repository): a
     /// re-run would be refused alike, so the caller warns.
