@@ -84,8 +84,7 @@ pub fn read(env: &Env) -> Result<ActionInputs, ActionInputError> {
     // envy matches field names against the lowercased variable names.
     envy::prefixed("INPUT_")
         .from_iter(
-            env.iter()
-                .filter(|(k, _)| k.starts_with("INPUT_"))
+            env.with_prefix("INPUT_")
                 .map(|(k, v)| (k.to_owned(), v.to_owned())),
         )
         .map_err(|e| ActionInputError::Env(e.to_string()))
@@ -103,7 +102,7 @@ pub fn secrets(env: &Env) -> Vec<Secret> {
         "ACTIONS_RUNTIME_TOKEN",
     ]
     .iter()
-    .filter_map(|k| env.get(k))
+    .filter_map(|k| env.get_unread(k))
     .map(Secret::new)
     .collect()
 }

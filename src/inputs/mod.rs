@@ -109,14 +109,35 @@ impl Env {
         }
     }
 
-    /// Every variable, empty ones included, and the names of those whose
-    /// values are not UTF-8 (which count as read).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.asked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(self.not_utf8.iter().cloned());
-        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    /// Every variable whose name starts with `prefix`, empty ones
+    /// included; those of them whose values are not UTF-8 count as read.
+    pub fn with_prefix<'e>(&'e self, prefix: &'e str) -> impl Iterator<Item = (&'e str, &'e str)> {
+        self.asked.lock().unwrap_or_else(|p| p.into_inner()).extend(
+            self.not_utf8
+                .iter()
+                .filter(|k| k.starts_with(prefix))
+                .cloned(),
+        );
+        self.vars
+            .iter()
+            .filter(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Whether a variable is set to something other than the empty string,
+    /// UTF-8 or not: for a flag whose value means nothing (`NO_COLOR`).
+    pub fn is_set(&self, name: &str) -> bool {
+        self.get_unread(name).is_some() || self.not_utf8.contains(name)
+    }
+
+    /// [`Self::get`] for a value that is only to be hidden (a token to
+    /// mask), never used: one that is not UTF-8 cannot be, and fails
+    /// nothing.
+    pub fn get_unread(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// A variable's value; an empty value counts as unset, as in GitHub Actions,
@@ -128,10 +149,7 @@ impl Env {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(name.to_owned());
         }
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.get_unread(name)
     }
 
     /// A variable read so far whose value is not UTF-8, if one was.
@@ -365,7 +383,7 @@ fn resolve_output(global: &GlobalArgs, env: &Env) -> OutputSettings {
         Verbosity::Normal
     };
     // https://no-color.org: any non-empty NO_COLOR disables color.
-    let color = !global.no_color && env.get("NO_COLOR").is_none();
+    let color = !global.no_color && !env.is_set("NO_COLOR");
     OutputSettings {
         verbosity,
         color,
@@ -598,6 +616,16 @@ mod tests {
             Cli::try_parse_from(std::iter::once("releasekit-sign").chain(args.iter().copied()))
                 .unwrap()
         };
+        // Nothing reads it: not the action (only `INPUT_*`), not the
+        // masks, not NO_COLOR's test (any value is set).
+        for args in [&["action"][..], &["sign", "a"]] {
+            for name in ["UNRELATED", "GH_TOKEN", "NO_COLOR"] {
+                let resolved = Settings::resolve(cli(args), &env((name, b"\xff")));
+                assert!(resolved.is_ok(), "{args:?} {name}: {resolved:?}");
+            }
+        }
+        let no_color = Settings::resolve(cli(&["sign", "a"]), &env(("NO_COLOR", b"\xff")));
+        assert!(!no_color.unwrap().output.color);
         for (args, name) in [
             (&["action"][..], "INPUT_DRY-RUN"),
             (&["sign", "a"], "SIGSTORE_ID_TOKEN"),
@@ -612,7 +640,6 @@ mod tests {
                 .to_string()
                 .starts_with(&format!("environment variable {name} is not UTF-8")));
         }
-        assert!(Settings::resolve(cli(&["sign", "a"]), &env(("UNRELATED", b"\xff"))).is_ok());
     }
 
     /// What holds a token before it is resolved shows none in its
