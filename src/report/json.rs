@@ -39,7 +39,10 @@ impl Formatter for Inert {
             let command = c == '[' && fragment[..i].ends_with("##");
             if command || crate::text::is_hidden(c) {
                 w.write_all(&fragment.as_bytes()[start..i])?;
-                write!(w, "\\u{:04x}", c as u32)?;
+                // JSON escapes UTF-16 units: one past U+FFFF is a pair.
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    write!(w, "\\u{:04x}", unit)?;
+                }
                 start = i + c.len_utf8();
             }
         }
@@ -92,16 +95,26 @@ mod tests {
     fn what_a_log_would_act_on_is_escaped_and_reads_back_the_same() {
         let value = serde_json::json!({
             "path": "dist/a##[error]forged.tgz",
-            "message": "x\u{7f}\u{85}\u{9b}2J\u{202e}gpj.exe\u{2028}y",
+            "message": "x\u{7f}\u{85}\u{9b}2J\u{202e}gpj.exe\u{2028}y\u{e0041}z",
             "kept": "#[x] ###[y] é ✅ \"q\" \\ \n",
             "list": ["##[warning]", 1, null],
         });
         let text = to_text(&value).unwrap();
-        for raw in ["##[", "\u{7f}", "\u{85}", "\u{9b}", "\u{202e}", "\u{2028}"] {
+        for raw in [
+            "##[",
+            "\u{7f}",
+            "\u{85}",
+            "\u{9b}",
+            "\u{202e}",
+            "\u{2028}",
+            "\u{e0041}",
+        ] {
             assert!(!text.contains(raw), "{raw:?} left raw in {text}");
         }
         assert!(text.contains(r"dist/a##\u005berror]forged.tgz"), "{text}");
         assert!(text.contains("é ✅"), "{text}");
+        // Past U+FFFF, as a pair of UTF-16 escapes, which reads back whole.
+        assert!(text.contains(r"y\udb40\udc41z"), "{text}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);
         // The layout is serde_json's own pretty one.
