@@ -202,7 +202,9 @@ impl Releases {
                         // `starter`, with no bytes): it holds nothing anyone
                         // could download, and its name blocks ours, on this
                         // attempt and every re-run, until it is deleted.
-                        Some(asset) if asset.state != "uploaded" => {
+                        // (`open` is an upload still going on: another
+                        // job's, left alone.)
+                        Some(asset) if asset.state == "starter" => {
                             self.delete(asset.url.as_str()).await?;
                             self.forget(release, asset.url.as_str());
                             None
