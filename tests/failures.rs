@@ -283,7 +283,7 @@ async fn artifacts_waiting_to_be_hashed_send_nothing_after_a_stop() {
     work.file("a.whl", "a");
     let big = vec![7u8; 48 << 20];
     let mut names = vec!["a.whl".to_owned()];
-    for i in 0..8 {
+    for i in 0..4 {
         let name = format!("big{i}.bin");
         std::fs::write(work.path(&name), &big).unwrap();
         names.push(name);
@@ -295,8 +295,10 @@ async fn artifacts_waiting_to_be_hashed_send_nothing_after_a_stop() {
     let o = run(cmd).await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let posted = posts(&other, Service::RekorV1);
+    // The first, and at most one large file hashed beside it before the
+    // refusal came back.
     assert!(
-        posted <= 4,
+        posted <= 2,
         "{posted} of {} artifacts were sent to the log after it was refused",
         names.len()
     );

@@ -112,12 +112,12 @@ async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_that_ends_during_fulcio_retries_is_replaced() {
     let sandbox = Sandbox::builder()
-        .token_lifetime(Duration::from_secs(1))
+        .token_lifetime(Duration::from_secs(3))
         .start()
         .await
         .unwrap();
     // Past the token's end and the sandbox's leeway for clock skew.
-    let wait = 1 + releasekit_sandbox::oidc::LEEWAY.as_secs() + 1;
+    let wait = 3 + releasekit_sandbox::oidc::LEEWAY.as_secs() + 1;
     sandbox
         .faults(Service::Fulcio)
         .fail_next(1, releasekit_sandbox::Fault::retry_after(503, wait));

@@ -380,6 +380,8 @@ enum AssetFailure {
     ListedTwice(String),
     #[error("the asset names `{name}` and `{other}` differ only in case or Unicode form, so they are one file in --download's directory on macOS and Windows, and neither is written: download each with --pattern into its own directory, or check the release")]
     NamesFold { name: String, other: String },
+    #[error("the asset names `{name}` and `{other}` differ only in case or Unicode form, so they are one file in --download's directory on macOS and Windows; `{other}` was written there, and `{name}` is not: download it with --pattern into its own directory, or check the release")]
+    NamesFoldWritten { name: String, other: String },
     #[error("the asset name `{0}` is not a plain file name (it is empty, holds a path, a control character or one of : * ? \" < > |, starts or ends with a dot or a space, or is a Windows device name or shaped like a short 8.3 name; GitHub lists no such name), so it is not written to --download: check the release")]
     UnsafeName(String),
     #[error("{} already exists: pass --overwrite to replace it, or --download another directory", .0.display())]
@@ -552,7 +554,7 @@ impl<'a> Download<'a> {
             for n in names() {
                 if let Some(other) = written.get(&crate::files::folded_name(n)) {
                     if other != n {
-                        return Err(AssetFailure::NamesFold {
+                        return Err(AssetFailure::NamesFoldWritten {
                             name: n.to_owned(),
                             other: other.clone(),
                         });
