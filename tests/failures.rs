@@ -268,6 +268,24 @@ async fn a_certificate_without_a_trusted_sct_stops_the_run() {
             "{e}"
         );
     }
+
+    // All at once (the default --jobs): the artifacts in flight are logged,
+    // but not the provenance, which waits for a bundle to verify in full.
+    // Regression: it went to the log once an entry was listed, before the
+    // bundle's SCT was checked.
+    let before = posts(&sandbox, Service::RekorV1);
+    let mut cmd = crate::util::sign(&sandbox, work.dir.path());
+    cmd.env("GITHUB_SERVER_URL", "https://github.com")
+        .args(["--fulcio-url", &fulcio])
+        .args(["--json", "--provenance"])
+        .args(names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        posts(&sandbox, Service::RekorV1) - before,
+        names.len(),
+        "no provenance entry"
+    );
 }
 
 /// Artifacts started before the run stopped but still waiting for a core

@@ -86,8 +86,8 @@ pub struct Reused {
     pub log_index: Option<u64>,
 }
 
-/// What the run knows of its log: nothing yet, that an entry of it passed
-/// [`check_listed`] (or no artifact's entry is coming: then it is as
+/// What the run knows of its log: nothing yet, that a bundle with an entry
+/// of it verified in full (or no artifact's entry is coming: then it is as
 /// before), or that the run stopped ([`ArtifactError::stops_the_run`]).
 /// The provenance, signed as soon as every artifact is hashed, goes to the
 /// log only once it is open, so that a run that stops sends it nothing.
@@ -99,7 +99,7 @@ pub enum LogGate {
 }
 
 impl Context {
-    /// An entry of the run's log checked out, or none is coming.
+    /// A bundle with an entry of the run's log verified, or none is coming.
     pub(crate) fn open_log(&self) {
         self.log_gate.send_if_modified(|g| {
             let pending = *g == LogGate::Pending;
@@ -335,7 +335,6 @@ async fn sign(
     let entry = entry?;
     if let Some(entry) = &entry {
         check_listed(ctx, entry)?;
-        ctx.open_log();
         check_entry(entry, &digest, &signature, &ctx.log_url)?;
         ctx.progress.logged();
     }
@@ -387,6 +386,9 @@ async fn sign(
         }
         done => done?,
     }
+    // A bundle of this log verified in full (its certificate's SCT, its
+    // timestamp's authority too): the provenance may follow it there.
+    ctx.open_log();
     Ok(Signed {
         sha256: digest,
         size,
