@@ -272,7 +272,7 @@ impl TokenIdentity {
 /// github.com's Actions issuer, also with an enterprise's slug
 /// (`https://token.actions.githubusercontent.com/<slug>`): Fulcio names the
 /// workflow under `https://github.com/`.
-fn github_com_issuer(issuer: &str) -> bool {
+pub(crate) fn github_com_issuer(issuer: &str) -> bool {
     match issuer.strip_prefix(GITHUB_ACTIONS_ISSUER) {
         Some("") => true,
         Some(rest) => rest

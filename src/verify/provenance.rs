@@ -322,7 +322,7 @@ pub(crate) fn check_line(
             found: statement.predicate_type.clone(),
         });
     }
-    github_claims_agree(&statement, &info.ci_claims)?;
+    github_claims_agree(&statement, &info.ci_claims, info.issuer.as_deref())?;
     Ok(VerifiedStatement {
         signed: SignedBy::of(result.integrated_time(), info, &bundle),
         statement,
@@ -336,10 +336,17 @@ pub(crate) fn check_line(
 /// of a repository could sign a statement naming another workflow, commit
 /// or run. (`gh attestation verify` checks the certificate alone.) Other
 /// predicates and build types are not read.
+///
+/// The attest action writes URLs on `GITHUB_SERVER_URL`, Fulcio on the host
+/// its configuration gives the issuer: the same for github.com's, which is
+/// held to the whole URL; for another (Enterprise Server, ghe.com), the
+/// host is Fulcio's to name, and only what follows it must be the same.
 fn github_claims_agree(
     statement: &Statement,
     certified: &sigstore_crypto::x509::FulcioCiClaims,
+    issuer: Option<&str>,
 ) -> Result<(), Failure> {
+    let whole_urls = issuer.is_some_and(crate::oidc::github_com_issuer);
     let predicate = &statement.predicate;
     let claimed = |pointer: &str| predicate.pointer(pointer).and_then(|v| v.as_str());
     if statement.predicate_type != crate::provenance::SLSA_PROVENANCE_V1
@@ -355,61 +362,79 @@ fn github_claims_agree(
         (Some(uri), Some(reference)) => Some(format!("git+{uri}@{reference}")),
         _ => None,
     };
-    let pairs: [(&'static str, &str, Option<&String>); 10] = [
+    // (claim, where the statement says it, what the certificate says, a URL)
+    let pairs: [(&'static str, &str, Option<&String>, bool); 10] = [
         (
             "the builder",
             "/runDetails/builder/id",
             certified.build_signer_uri.as_ref(),
+            true,
         ),
         (
             "the repository",
             "/buildDefinition/externalParameters/workflow/repository",
             certified.source_repository_uri.as_ref(),
+            true,
         ),
         (
             "the ref",
             "/buildDefinition/externalParameters/workflow/ref",
             certified.source_repository_ref.as_ref(),
+            false,
         ),
         (
             "the source",
             "/buildDefinition/resolvedDependencies/0/uri",
             source.as_ref(),
+            true,
         ),
         (
             "the commit",
             "/buildDefinition/resolvedDependencies/0/digest/gitCommit",
             certified.source_repository_digest.as_ref(),
+            false,
         ),
         (
             "the run",
             "/runDetails/metadata/invocationId",
             certified.run_invocation_uri.as_ref(),
+            true,
         ),
         (
             "the trigger",
             "/buildDefinition/internalParameters/github/event_name",
             certified.build_trigger.as_ref(),
+            false,
         ),
         (
             "the runner environment",
             "/buildDefinition/internalParameters/github/runner_environment",
             certified.runner_environment.as_ref(),
+            false,
         ),
         (
             "the repository's id",
             "/buildDefinition/internalParameters/github/repository_id",
             certified.source_repository_identifier.as_ref(),
+            false,
         ),
         (
             "the repository owner's id",
             "/buildDefinition/internalParameters/github/repository_owner_id",
             certified.source_repository_owner_identifier.as_ref(),
+            false,
         ),
     ];
-    for (claim, pointer, certificate) in pairs {
+    for (claim, pointer, certificate, url) in pairs {
         let statement = claimed(pointer);
-        if statement.is_none() || statement != certificate.map(String::as_str) {
+        let agree = match (statement, certificate) {
+            (Some(said), Some(certified)) if url && !whole_urls => {
+                after_host(said).is_some() && after_host(said) == after_host(certified)
+            }
+            (Some(said), Some(certified)) => said == certified,
+            _ => false,
+        };
+        if !agree {
             return Err(Failure::ClaimsDisagree {
                 claim,
                 statement: statement.unwrap_or("(absent)").to_owned(),
@@ -418,6 +443,17 @@ fn github_claims_agree(
         }
     }
     Ok(())
+}
+
+/// What follows the host of an `https://` URL (or a `git+https://` one):
+/// its path, query and fragment.
+fn after_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("git+")
+        .unwrap_or(url)
+        .strip_prefix("https://")?;
+    let at = rest.find('/')?;
+    (at > 0).then(|| &rest[at..])
 }
 
 /// How much of a value from the statement an error quotes.
@@ -698,6 +734,113 @@ impl Checked {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// A GitHub workflow predicate on `server` for a run of `o/r`, and the
+    /// claims Fulcio certifies for it on `fulcio_server`.
+    fn run_on(
+        server: &str,
+        fulcio_server: &str,
+    ) -> (Statement, sigstore_crypto::x509::FulcioCiClaims) {
+        let r = "refs/tags/v1";
+        let predicate = serde_json::json!({
+            "buildDefinition": {
+                "buildType": crate::provenance::GITHUB_WORKFLOW_BUILD_TYPE,
+                "externalParameters": { "workflow": {
+                    "ref": r, "repository": format!("{server}/o/r"), "path": ".github/workflows/rel.yml",
+                } },
+                "internalParameters": { "github": {
+                    "event_name": "push", "repository_id": "1", "repository_owner_id": "2",
+                    "runner_environment": "github-hosted",
+                } },
+                "resolvedDependencies": [{
+                    "uri": format!("git+{server}/o/r@{r}"), "digest": { "gitCommit": "abc" },
+                }],
+            },
+            "runDetails": {
+                "builder": { "id": format!("{server}/o/r/.github/workflows/rel.yml@{r}") },
+                "metadata": { "invocationId": format!("{server}/o/r/actions/runs/9/attempts/1") },
+            },
+        });
+        let statement = Statement::new(vec![], crate::provenance::SLSA_PROVENANCE_V1, predicate);
+        let mut c = sigstore_crypto::x509::FulcioCiClaims::default();
+        c.build_signer_uri = Some(format!("{fulcio_server}/o/r/.github/workflows/rel.yml@{r}"));
+        c.source_repository_uri = Some(format!("{fulcio_server}/o/r"));
+        c.source_repository_ref = Some(r.into());
+        c.source_repository_digest = Some("abc".into());
+        c.run_invocation_uri = Some(format!("{fulcio_server}/o/r/actions/runs/9/attempts/1"));
+        c.build_trigger = Some("push".into());
+        c.runner_environment = Some("github-hosted".into());
+        c.source_repository_identifier = Some("1".into());
+        c.source_repository_owner_identifier = Some("2".into());
+        (statement, c)
+    }
+
+    /// github.com's statements are held to the certificate's every claim,
+    /// URLs whole; another issuer's URLs from their path on (the host is
+    /// its Fulcio's to name); any other build type is not read.
+    #[test]
+    fn a_github_predicate_must_say_what_its_certificate_says() {
+        let github = Some("https://token.actions.githubusercontent.com");
+        let (s, c) = run_on("https://github.com", "https://github.com");
+        assert!(github_claims_agree(&s, &c, github).is_ok());
+        let (s, c) = run_on("https://github.com", "https://evil.example");
+        assert!(matches!(
+            github_claims_agree(&s, &c, github),
+            Err(Failure::ClaimsDisagree {
+                claim: "the builder",
+                ..
+            })
+        ));
+        for (field, claim) in [
+            (
+                "/buildDefinition/resolvedDependencies/0/digest/gitCommit",
+                "the commit",
+            ),
+            (
+                "/buildDefinition/externalParameters/workflow/ref",
+                "the ref",
+            ),
+            ("/runDetails/metadata/invocationId", "the run"),
+            (
+                "/buildDefinition/internalParameters/github/runner_environment",
+                "the runner environment",
+            ),
+        ] {
+            let (mut s, c) = run_on("https://github.com", "https://github.com");
+            *s.predicate.pointer_mut(field).unwrap() = "other".into();
+            assert!(
+                matches!(github_claims_agree(&s, &c, github), Err(Failure::ClaimsDisagree { claim: c, .. }) if c == claim),
+                "{field}"
+            );
+            // Absent is no agreement either.
+            let (mut s, cert) = run_on("https://github.com", "https://github.com");
+            let (parent, key) = field.rsplit_once('/').unwrap();
+            s.predicate
+                .pointer_mut(parent)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .remove(key);
+            assert!(
+                github_claims_agree(&s, &cert, github).is_err(),
+                "{field} absent"
+            );
+        }
+        // An Enterprise Server's: the host may differ, the rest may not.
+        let ghes = Some("https://token.actions.ghe.example.com");
+        let (s, c) = run_on("https://ghe.example.com", "https://github.ghe.example.com");
+        assert!(github_claims_agree(&s, &c, ghes).is_ok());
+        let (mut s, c) = run_on("https://ghe.example.com", "https://ghe.example.com");
+        *s.predicate.pointer_mut("/runDetails/builder/id").unwrap() =
+            "https://ghe.example.com/o/r/.github/workflows/other.yml@refs/tags/v1".into();
+        assert!(github_claims_agree(&s, &c, ghes).is_err());
+        // Another build type: not read.
+        let (mut s, c) = run_on("https://github.com", "https://evil.example");
+        *s.predicate
+            .pointer_mut("/buildDefinition/buildType")
+            .unwrap() = "https://example.com/b".into();
+        assert!(github_claims_agree(&s, &c, github).is_ok());
+    }
     use sigstore_types::{Digest, DsseEnvelope, DsseSignature, PayloadBytes, Subject};
 
     /// A bundle whose DSSE envelope carries `payload` (not signed: for
