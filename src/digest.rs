@@ -1,6 +1,6 @@
 //! Streaming SHA-256 of an artifact in constant memory.
 //!
-//! Owns reading artifact bytes for signing, through [`crate::files`] (regular
+//! Owns reading artifact bytes for signing and verifying, through [`crate::files`] (regular
 //! files only, the very file the plan listed). Hashing anything larger than
 //! a small file runs on a blocking thread so a multi-gigabyte file never
 //! stalls the async runtime. It does not sign.

@@ -1,9 +1,10 @@
 //! The Sigstore instance a run signs with: its trusted root and its service URLs.
 //!
 //! Owns choosing the instance (public-good by default, staging, GitHub's, a
-//! ClientTrustConfig file, or a signing config + trusted root pair),
-//! refreshing well-known instances through TUF with a short timeout and an
-//! embedded fallback, turning the signing config's selection
+//! ClientTrustConfig file, a signing config + trusted root pair, or a
+//! private TUF repository), refreshing through TUF with a short timeout
+//! (signing falls back to a well-known instance's embedded snapshot;
+//! verifying, and a private repository, do not), turning the signing config's selection
 //! ([`selection::select`], the client spec's rules) into the services this
 //! signer can use (one log entry and at most one timestamp per bundle; no log
 //! only for an instance whose trusted root lists none, and then a TSA), and

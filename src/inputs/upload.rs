@@ -2,7 +2,8 @@
 //! action inputs and the GitHub environment.
 //!
 //! Owns the defaults of an upload (tag from `GITHUB_REF`, repository from
-//! `GITHUB_REPOSITORY`, API from `GITHUB_API_URL`, token from `GITHUB_TOKEN`,
+//! `GITHUB_REPOSITORY`, API from `GITHUB_API_URL`, token from `GITHUB_TOKEN`
+//! or `GH_TOKEN`,
 //! a new draft's commit from `GITHUB_SHA`), the release lifecycle knobs
 //! (`release-mode`, `publish`, `upload-artifacts`) and their errors. No I/O;
 //! [`crate::upload`] runs the lifecycle and [`crate::github`] does the talking.

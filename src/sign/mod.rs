@@ -3,8 +3,9 @@
 //! Owns the run's orchestration: load the instance, build the verifier once,
 //! obtain the identity and its certificate once, then sign artifacts with at
 //! most `--jobs` in flight, collecting every outcome (one artifact's failure
-//! never loses the others; only a log the trusted root does not list stops
-//! the run from starting more, see [`artifact::ArtifactError::stops_the_run`]). It
+//! never loses the others; only a log, a TSA or a certificate's SCT the
+//! trusted root does not vouch for stops the run from starting more, see
+//! [`artifact::ArtifactError::stops_the_run`]). It
 //! prints nothing: progress goes to a
 //! [`Progress`] observer and results into a [`SignReport`].
 

@@ -12,8 +12,9 @@
 //! by sigstore-verify again; this module maps its errors to the wording of
 //! the seed's troubleshooting table. With `--provenance FILE`
 //! the artifacts are checked against FILE's statements instead of bundles
-//! ([`provenance`]), in the same loop. It never prints and never writes a
-//! file.
+//! ([`provenance`]), in the same loop. It never prints; only `verify
+//! --release --download` writes, through [`release`], and only verified
+//! assets.
 
 pub mod cache;
 mod message;

@@ -1,5 +1,6 @@
 //! Rekor logs: v1 (`POST /api/v1/log/entries`, hashedrekord 0.0.1 with an
-//! LF PEM, exactly one entry in the answer, the entry fetch a 409 leads to)
+//! LF PEM, or `dsse` 0.0.1 for the provenance; exactly one entry in the
+//! answer, the entry fetch a 409 leads to)
 //! and v2 (`POST /api/v2/log/entries`, the logged body checked to be exactly
 //! the request, with an inclusion proof and checkpoint).
 
