@@ -44,7 +44,7 @@ pub(crate) const DEFAULT_JOBS: usize = 64;
 /// A snapshot of environment variables, so resolution is testable and pure.
 ///
 /// A variable whose value is not UTF-8 has none here, and is remembered:
-/// resolution that read one fails naming it ([`Env::unreadable`]), rather
+/// resolution that read one fails naming it (`Env::unreadable`), rather
 /// than taking the input for unset and going on with its default.
 #[derive(Default)]
 pub struct Env {
