@@ -339,14 +339,22 @@ pub(crate) fn check_line(
 ///
 /// The attest action writes URLs on `GITHUB_SERVER_URL`, Fulcio on the host
 /// its configuration gives the issuer: the same for github.com's, which is
-/// held to the whole URL; for another (Enterprise Server, ghe.com), the
-/// host is Fulcio's to name, and only what follows it must be the same.
+/// held to the whole URL; for another (Enterprise Server, ghe.com), a URL
+/// may be on the certificate's host or on the server the issuer names, and
+/// must otherwise be the certificate's: the same path, no user, query,
+/// fragment or other scheme.
 fn github_claims_agree(
     statement: &Statement,
     certified: &sigstore_crypto::x509::FulcioCiClaims,
     issuer: Option<&str>,
 ) -> Result<(), Failure> {
     let whole_urls = issuer.is_some_and(crate::oidc::github_com_issuer);
+    // Where the statement's URLs may be instead of the certificate's host:
+    // the server the issuer's workflows run on, as the attest action names it.
+    let issuer_server = issuer
+        .and_then(crate::oidc::github_actions_server)
+        .and_then(|server| reqwest::Url::parse(&server).ok())
+        .and_then(|server| host_of(&server));
     let predicate = &statement.predicate;
     let claimed = |pointer: &str| predicate.pointer(pointer).and_then(|v| v.as_str());
     if statement.predicate_type != crate::provenance::SLSA_PROVENANCE_V1
@@ -429,7 +437,14 @@ fn github_claims_agree(
         let statement = claimed(pointer);
         let agree = match (statement, certificate) {
             (Some(said), Some(certified)) if url && !whole_urls => {
-                after_host(said).is_some() && after_host(said) == after_host(certified)
+                match (url_parts(said), url_parts(certified)) {
+                    (Some((host, path)), Some((certified_host, certified_path))) => {
+                        said.starts_with("git+") == certified.starts_with("git+")
+                            && path == certified_path
+                            && (host == certified_host || Some(&host) == issuer_server.as_ref())
+                    }
+                    _ => false,
+                }
             }
             (Some(said), Some(certified)) => said == certified,
             _ => false,
@@ -445,15 +460,28 @@ fn github_claims_agree(
     Ok(())
 }
 
-/// What follows the host of an `https://` URL (or a `git+https://` one):
-/// its path, query and fragment.
-fn after_host(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("git+")
-        .unwrap_or(url)
-        .strip_prefix("https://")?;
-    let at = rest.find('/')?;
-    (at > 0).then(|| &rest[at..])
+/// The host (with its port, if not the default) and the path of a plain
+/// `https://` URL (or a `git+https://` one); `None` for anything else: a
+/// user or password, a query or fragment, another scheme, no path.
+fn url_parts(url: &str) -> Option<(String, String)> {
+    let parsed = reqwest::Url::parse(url.strip_prefix("git+").unwrap_or(url)).ok()?;
+    let plain = parsed.scheme() == "https"
+        && parsed.username().is_empty()
+        && parsed.password().is_none()
+        && parsed.query().is_none()
+        && parsed.fragment().is_none()
+        && parsed.path().len() > 1;
+    let host = host_of(&parsed)?;
+    plain.then(|| (host, parsed.path().to_owned()))
+}
+
+/// A URL's host, with its port if not the scheme's default.
+fn host_of(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
 }
 
 /// How much of a value from the statement an error quotes.
@@ -827,13 +855,36 @@ pub(crate) mod tests {
             );
         }
         // An Enterprise Server's: the host may differ, the rest may not.
-        let ghes = Some("https://token.actions.ghe.example.com");
+        let ghes = Some("https://ghe.example.com/_services/token");
         let (s, c) = run_on("https://ghe.example.com", "https://github.ghe.example.com");
-        assert!(github_claims_agree(&s, &c, ghes).is_ok());
+        let agreed = github_claims_agree(&s, &c, ghes);
+        assert!(agreed.is_ok(), "{agreed:?}");
         let (mut s, c) = run_on("https://ghe.example.com", "https://ghe.example.com");
         *s.predicate.pointer_mut("/runDetails/builder/id").unwrap() =
             "https://ghe.example.com/o/r/.github/workflows/other.yml@refs/tags/v1".into();
         assert!(github_claims_agree(&s, &c, ghes).is_err());
+        // Nor on any other host, nor dressed up: a user, a query, a fragment,
+        // another scheme, no `git+` where the certificate has it.
+        for hostile in [
+            "https://github.com/o/r",
+            "https://ghe.example.com@evil.example/o/r",
+            "https://evil.example?/o/r",
+            "https://evil.example#/o/r",
+            "http://ghe.example.com/o/r",
+            "https://ghe.example.com/o/r/",
+            "https://ghe.example.com/O/r",
+        ] {
+            let (mut s, c) = run_on("https://ghe.example.com", "https://github.ghe.example.com");
+            *s.predicate
+                .pointer_mut("/buildDefinition/externalParameters/workflow/repository")
+                .unwrap() = hostile.into();
+            assert!(github_claims_agree(&s, &c, ghes).is_err(), "{hostile}");
+        }
+        let (mut s, c) = run_on("https://ghe.example.com", "https://ghe.example.com");
+        *s.predicate
+            .pointer_mut("/buildDefinition/resolvedDependencies/0/uri")
+            .unwrap() = "https://ghe.example.com/o/r@refs/tags/v1".into();
+        assert!(github_claims_agree(&s, &c, ghes).is_err(), "no git+");
         // Another build type: not read.
         let (mut s, c) = run_on("https://github.com", "https://evil.example");
         *s.predicate
