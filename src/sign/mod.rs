@@ -456,9 +456,6 @@ pub async fn run(
             }
         }
     }
-    // Every artifact is done: a provenance that waits for an entry to check
-    // out (none was logged: every bundle kept, or every entry failed) goes on.
-    ctx.open_log();
     if let Some(after) = &stopped {
         for (i, planned) in pending {
             let error = artifact::ArtifactError::Stopped {
@@ -599,16 +596,24 @@ async fn attest(
         .iter()
         .filter_map(|(_, a)| attested(a).map(|d| (release_name(&a.path), d)))
         .collect();
+    // Every artifact is done: a provenance still waiting for a bundle to
+    // verify (none did: every bundle kept, or every one failed) goes on,
+    // once an early draft that names other subjects can no longer.
     let drafted = match drafted {
-        Some((early, mut task)) if early == subjects => match task.join_next().await {
-            Some(Ok(drafted)) => drafted,
-            Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
-            None => unreachable!("a set of one task"),
-        },
+        Some((early, mut task)) if early == subjects => {
+            ctx.open_log();
+            match task.join_next().await {
+                Some(Ok(drafted)) => drafted,
+                Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+                None => unreachable!("a set of one task"),
+            }
+        }
         // An artifact failed after it was hashed: the early draft names it.
-        // Dropping its set aborts it if it is still running.
+        // Dropping its set aborts it if it is still running, before the
+        // gate it may be waiting at opens.
         other => {
             drop(other);
+            ctx.open_log();
             draft(
                 ctx.clone(),
                 predicate.clone(),
