@@ -444,6 +444,31 @@ async fn an_upload_that_broke_off_is_replaced() {
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 
+/// An upload of the same name still going on elsewhere (GitHub lists the
+/// asset as `open`) is neither read nor replaced, even with --overwrite:
+/// the asset fails saying so, after looking again a few times. Regression:
+/// it was downloaded to be compared, and with --overwrite deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_in_progress_elsewhere_is_left_alone() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let gh = sandbox.github();
+    assert!(gh.begin_upload_elsewhere(REPO, "v1.0.0", "a.whl.sigstore.json"));
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.whl"]);
+    cmd.arg("--overwrite");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("another upload of `a.whl.sigstore.json` is in progress on the release (GitHub lists it as `open`)"),
+        "{}",
+        stdout(&o)
+    );
+    let requests = sandbox.requests(Service::GitHub);
+    assert!(!requests.iter().any(|r| r.method == "DELETE"), "deleted");
+    assert_eq!(gh.assets(REPO, "v1.0.0").len(), 1);
+}
+
 /// Two artifacts that would be one release asset (a release names an asset
 /// by its file name alone, renamed as GitHub renames it) are refused before
 /// anything is signed, whether the artifacts or only their bundles go up.

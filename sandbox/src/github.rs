@@ -225,9 +225,10 @@ struct Asset {
     /// `sha256:<hex>` of `content`, computed when the content is stored
     /// (GitHub's `digest` field), not on every listing.
     digest: String,
-    /// An upload that broke off: GitHub lists it in state `starter`, with
-    /// no bytes and no digest, its name taken; its download is not found.
-    incomplete: bool,
+    /// An upload not complete, by its state: `starter` (it broke off) or
+    /// `open` (still going on); no bytes and no digest are listed, its name
+    /// is taken, its download is not found.
+    incomplete: Option<&'static str>,
     /// The `digest` its listing gives instead of its content's, as a lying
     /// server would (`Some(None)`: none, as GitHub Enterprise Server).
     listed_digest: Option<Option<String>>,
@@ -700,6 +701,32 @@ impl GitHub {
         self.state.lock().broken.push(name.to_owned());
     }
 
+    /// Another writer's upload of `name` to the release for `tag` is still
+    /// going on: listed in state `open`, with no bytes yet. Returns whether
+    /// the release existed.
+    pub fn begin_upload_elsewhere(&self, repo: &str, tag: &str, name: &str) -> bool {
+        let mut st = self.state.lock();
+        let id = st.alloc_id();
+        let Some(release) = st.by_tag_mut(repo, tag) else {
+            return false;
+        };
+        let now = now();
+        release.assets.push(Asset {
+            id,
+            name: name.to_owned(),
+            label: None,
+            content_type: "application/octet-stream".into(),
+            digest: digest_of(&[]),
+            content: Bytes::new(),
+            incomplete: Some("open"),
+            listed_digest: None,
+            download_count: 0,
+            created_at: now,
+            updated_at: now,
+        });
+        true
+    }
+
     /// Another writer replaces asset `name` (deletes it and uploads the same
     /// bytes again: a new id) just before the `n`-th listing of a release's
     /// assets from now is answered (`n` from 1): a release that changes
@@ -748,7 +775,7 @@ impl GitHub {
             content_type: "application/octet-stream".into(),
             digest: digest_of(&content),
             content,
-            incomplete: false,
+            incomplete: None,
             listed_digest: None,
             download_count: 0,
             created_at: now,
@@ -999,9 +1026,9 @@ impl GitHub {
             "label": a.label.clone().unwrap_or_default(),
             "uploader": self.bot_json(),
             "content_type": a.content_type,
-            "state": if a.incomplete { "starter" } else { "uploaded" },
+            "state": a.incomplete.unwrap_or("uploaded"),
             "size": a.content.len(),
-            "digest": match (&a.listed_digest, a.incomplete) {
+            "digest": match (&a.listed_digest, a.incomplete.is_some()) {
                 (Some(listed), _) => listed.clone().map_or(Value::Null, Value::from),
                 (None, true) => Value::Null,
                 (None, false) => a.digest.clone().into(),
@@ -1951,7 +1978,7 @@ async fn upload_asset<S: HasGitHub>(
         content_type,
         digest: digest_of(if broken { &[][..] } else { &body }),
         content: if broken { Bytes::new() } else { body },
-        incomplete: broken,
+        incomplete: broken.then_some("starter"),
         listed_digest: None,
         download_count: 0,
         created_at: now,
@@ -1987,7 +2014,7 @@ async fn get_asset<S: HasGitHub>(
         .filter(|(r, _)| authed || !r.draft)
         .ok_or(ApiError::NotFound)?;
     if raw {
-        if r.assets[idx].incomplete {
+        if r.assets[idx].incomplete.is_some() {
             return Err(ApiError::NotFound);
         }
         r.assets[idx].download_count += 1;
@@ -2078,7 +2105,7 @@ async fn download<S: HasGitHub>(
     let a = r
         .assets
         .iter_mut()
-        .find(|a| a.name == name && !a.incomplete)
+        .find(|a| a.name == name && a.incomplete.is_none())
         .ok_or(ApiError::NotFound)?;
     a.download_count += 1;
     let a = a.clone();

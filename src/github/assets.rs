@@ -202,12 +202,19 @@ impl Releases {
                         // `starter`, with no bytes): it holds nothing anyone
                         // could download, and its name blocks ours, on this
                         // attempt and every re-run, until it is deleted.
-                        // (`open` is an upload still going on: another
-                        // job's, left alone.)
                         Some(asset) if asset.state == "starter" => {
                             self.delete(asset.url.as_str()).await?;
                             self.forget(release, asset.url.as_str());
                             None
+                        }
+                        // Any other state (`open`) is an upload still going
+                        // on, another job's: neither read nor replaced, and
+                        // looked at again after a while.
+                        Some(asset) if asset.state != "uploaded" => {
+                            return Err(ApiFailure::UploadInProgress {
+                                name: crate::text::line(&asset.name),
+                                state: crate::text::line(crate::text::capped(&asset.state, 32)),
+                            });
                         }
                         existing => existing,
                     };

@@ -249,6 +249,10 @@ pub enum ApiFailure {
     /// A download redirected more than [`MAX_REDIRECTS`] times.
     #[error("it redirects more than {MAX_REDIRECTS} times: check GITHUB_API_URL (or the proxy in front of it)")]
     TooManyRedirects,
+    /// Another upload of the same name is in progress (GitHub lists the
+    /// asset in a state other than `uploaded` or `starter`, e.g. `open`).
+    #[error("another upload of `{name}` is in progress on the release (GitHub lists it as `{state}`), so it is neither compared nor replaced: re-run once it is done, or delete the asset if it is stale")]
+    UploadInProgress { name: String, state: String },
 }
 
 impl ApiFailure {
@@ -296,7 +300,9 @@ impl Retryable for ApiFailure {
                 retry_after,
                 ..
             } => Retry::After(*retry_after),
-            ApiFailure::Transport(_) | ApiFailure::NameTaken { .. } => Retry::After(None),
+            ApiFailure::Transport(_)
+            | ApiFailure::NameTaken { .. }
+            | ApiFailure::UploadInProgress { .. } => Retry::After(None),
             _ => Retry::No,
         }
     }
