@@ -579,4 +579,22 @@ async fn a_listing_that_lies_about_a_twin_writes_one_file_only() {
         .iter()
         .filter(|n| n.to_lowercase() == "got/tool.zip");
     assert_eq!(zips.count(), 1, "{listing:?}");
+
+    // One that could not be written (a directory has its bundle's name)
+    // is not counted as written: its twin lands, and no line says
+    // otherwise. Regression: its name was recorded before its write, and
+    // the twin failed as one file with a file that was not there.
+    let consumer = Work::new();
+    consumer.file("got/tool.zip.sigstore.json/x", "in the way");
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--download", "got", "--jobs", "1", "--overwrite"],
+    ))
+    .await;
+    let out = stdout(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(!out.contains("was written there"), "{out}");
+    assert!(out.contains("✅ Verified: Tool.zip"), "{out}");
+    assert!(consumer.path("got/Tool.zip").exists());
 }

@@ -548,24 +548,24 @@ impl<'a> Download<'a> {
             )),
             None => None,
         };
-        let names = || std::iter::once(name).chain(bundle.as_ref().map(|(n, _)| *n));
-        {
-            let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
-            for n in names() {
-                if let Some(other) = written.get(&crate::files::folded_name(n)) {
-                    if other != n {
-                        return Err(AssetFailure::NamesFoldWritten {
-                            name: n.to_owned(),
-                            other: other.clone(),
-                        });
-                    }
+        let names: Vec<String> = std::iter::once(name)
+            .chain(bundle.as_ref().map(|(n, _)| *n))
+            .map(str::to_owned)
+            .collect();
+        // Held until both are kept: what is checked against is only what
+        // was written, and a name is recorded only once its file is.
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        for n in &names {
+            if let Some(other) = written.get(&crate::files::folded_name(n)) {
+                if other != n {
+                    return Err(AssetFailure::NamesFoldWritten {
+                        name: n.clone(),
+                        other: other.clone(),
+                    });
                 }
             }
-            for n in names() {
-                written.insert(crate::files::folded_name(n), n.to_owned());
-            }
         }
-        for n in names() {
+        for n in &names {
             let there = self.into.real().join(n).symlink_metadata();
             if there.is_ok_and(|m| m.is_dir()) {
                 return Err(AssetFailure::Write {
@@ -584,21 +584,23 @@ impl<'a> Download<'a> {
                 AtomicError::Exists => AssetFailure::Exists(shown.clone()),
                 e => write_err(e),
             })?;
-        let Some((_, bundle)) = bundle else {
-            return Ok(());
-        };
-        if let Err(e) = bundle.keep(self.overwrite) {
-            if let Err(left) = kept.take_back() {
-                tracing::warn!(
-                    asset = %shown.display(),
-                    error = %left,
-                    "the asset's bundle could not be written, and the asset could not be removed"
-                );
+        if let Some((_, bundle)) = bundle {
+            if let Err(e) = bundle.keep(self.overwrite) {
+                if let Err(left) = kept.take_back() {
+                    tracing::warn!(
+                        asset = %shown.display(),
+                        error = %left,
+                        "the asset's bundle could not be written, and the asset could not be removed"
+                    );
+                }
+                return Err(match e {
+                    crate::bundle_io::BundleIoError::Exists(path) => AssetFailure::Exists(path),
+                    e => AssetFailure::WriteBundle(e),
+                });
             }
-            return Err(match e {
-                crate::bundle_io::BundleIoError::Exists(path) => AssetFailure::Exists(path),
-                e => AssetFailure::WriteBundle(e),
-            });
+        }
+        for n in names {
+            written.insert(crate::files::folded_name(&n), n);
         }
         Ok(())
     }
