@@ -238,7 +238,7 @@ async fn an_asset_whose_bundle_cannot_be_kept_replaces_nothing() {
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     let out = stdout(&o);
     assert!(
-        out.contains("❌ app-1.0.tar.gz: ") && out.contains("a directory has that name"),
+        out.contains("❌ app-1.0.tar.gz: got/app-1.0.tar.gz.sigstore.json is a directory, so the asset (and its bundle) are not written"),
         "{out}"
     );
     assert_eq!(

@@ -382,6 +382,8 @@ enum AssetFailure {
     NamesFold { name: String, other: String },
     #[error("the asset names `{name}` and `{other}` differ only in case or Unicode form, so they are one file in --download's directory on macOS and Windows; `{other}` was written there, and `{name}` is not: download it with --pattern into its own directory, or check the release")]
     NamesFoldWritten { name: String, other: String },
+    #[error("{} is a directory, so the asset (and its bundle) are not written; fix: move it away, or --download into another directory", .0.display())]
+    DirectoryInTheWay(PathBuf),
     #[error("the asset name `{0}` is not a plain file name (it is empty, holds a path, a control character or one of : * ? \" < > |, starts or ends with a dot or a space, or is a Windows device name or shaped like a short 8.3 name; GitHub lists no such name), so it is not written to --download: check the release")]
     UnsafeName(String),
     #[error("{} already exists: pass --overwrite to replace it, or --download another directory", .0.display())]
@@ -568,13 +570,7 @@ impl<'a> Download<'a> {
         for n in &names {
             let there = self.into.real().join(n).symlink_metadata();
             if there.is_ok_and(|m| m.is_dir()) {
-                return Err(AssetFailure::Write {
-                    path: self.dir.join(n),
-                    source: AtomicError::Io(std::io::Error::new(
-                        std::io::ErrorKind::IsADirectory,
-                        "a directory has that name",
-                    )),
-                });
+                return Err(AssetFailure::DirectoryInTheWay(self.dir.join(n)));
             }
         }
         // Public, as release assets are; on failure the temporary file is removed.
