@@ -341,8 +341,7 @@ pub(crate) fn check_line(
 /// its configuration gives the issuer: the same for github.com's, which is
 /// held to the whole URL; for another (Enterprise Server, ghe.com), a URL
 /// may be on the certificate's host or on the server the issuer names, and
-/// must otherwise be the certificate's: the same path, no user, query,
-/// fragment or other scheme.
+/// must otherwise be the certificate's, character for character.
 fn github_claims_agree(
     statement: &Statement,
     certified: &sigstore_crypto::x509::FulcioCiClaims,
@@ -353,8 +352,7 @@ fn github_claims_agree(
     // the server the issuer's workflows run on, as the attest action names it.
     let issuer_server = issuer
         .and_then(crate::oidc::github_actions_server)
-        .and_then(|server| reqwest::Url::parse(&server).ok())
-        .and_then(|server| host_of(&server));
+        .and_then(|server| url_parts(&format!("{server}/x")).map(|(host, _)| host));
     let predicate = &statement.predicate;
     let claimed = |pointer: &str| predicate.pointer(pointer).and_then(|v| v.as_str());
     if statement.predicate_type != crate::provenance::SLSA_PROVENANCE_V1
@@ -460,28 +458,29 @@ fn github_claims_agree(
     Ok(())
 }
 
-/// The host (with its port, if not the default) and the path of a plain
-/// `https://` URL (or a `git+https://` one); `None` for anything else: a
-/// user or password, a query or fragment, another scheme, no path.
-fn url_parts(url: &str) -> Option<(String, String)> {
-    let parsed = reqwest::Url::parse(url.strip_prefix("git+").unwrap_or(url)).ok()?;
-    let plain = parsed.scheme() == "https"
-        && parsed.username().is_empty()
-        && parsed.password().is_none()
-        && parsed.query().is_none()
-        && parsed.fragment().is_none()
-        && parsed.path().len() > 1;
-    let host = host_of(&parsed)?;
-    plain.then(|| (host, parsed.path().to_owned()))
-}
-
-/// A URL's host, with its port if not the scheme's default.
-fn host_of(url: &reqwest::Url) -> Option<String> {
-    let host = url.host_str()?;
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    })
+/// The host (lowercase, with its port if not 443) of a plain `https://`
+/// URL (or a `git+https://` one), and the rest of it exactly as written:
+/// `None` for anything else (another scheme, a user, an authority that is
+/// not a plain host and port, no path). The rest is compared as text, not
+/// as a parser would normalise it: `..`, `%2e`, `\` or a stray space
+/// would otherwise name one thing and read as another.
+fn url_parts(url: &str) -> Option<(String, &str)> {
+    let rest = url
+        .strip_prefix("git+")
+        .unwrap_or(url)
+        .strip_prefix("https://")?;
+    let at = rest.find('/')?;
+    let (authority, path) = rest.split_at(at);
+    let plain = !authority.is_empty()
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if !plain || path.len() < 2 {
+        return None;
+    }
+    let host = authority.to_ascii_lowercase();
+    let host = host.strip_suffix(":443").unwrap_or(&host).to_owned();
+    Some((host, path))
 }
 
 /// How much of a value from the statement an error quotes.
@@ -864,15 +863,21 @@ pub(crate) mod tests {
             "https://ghe.example.com/o/r/.github/workflows/other.yml@refs/tags/v1".into();
         assert!(github_claims_agree(&s, &c, ghes).is_err());
         // Nor on any other host, nor dressed up: a user, a query, a fragment,
-        // another scheme, no `git+` where the certificate has it.
+        // another scheme, dot segments, escapes, a backslash, a space, no
+        // `git+` where the certificate has it.
         for hostile in [
             "https://github.com/o/r",
             "https://ghe.example.com@evil.example/o/r",
             "https://evil.example?/o/r",
             "https://evil.example#/o/r",
             "http://ghe.example.com/o/r",
+            "HTTPS://ghe.example.com/o/r",
             "https://ghe.example.com/o/r/",
             "https://ghe.example.com/O/r",
+            "https://ghe.example.com/evil/x/../../o/r",
+            "https://ghe.example.com/evil/%2e%2e/o/r",
+            "https://ghe.example.com\\o/r",
+            "https://ghe.example.com/o/r ",
         ] {
             let (mut s, c) = run_on("https://ghe.example.com", "https://github.ghe.example.com");
             *s.predicate
@@ -880,6 +885,18 @@ pub(crate) mod tests {
                 .unwrap() = hostile.into();
             assert!(github_claims_agree(&s, &c, ghes).is_err(), "{hostile}");
         }
+        // A ref may hold a `#`, read as text, not as a fragment; a port is
+        // part of the host.
+        let (mut s, mut c) = run_on(
+            "https://ghe.example.com:8443",
+            "https://ghe.example.com:8443",
+        );
+        let builder =
+            "https://ghe.example.com:8443/o/r/.github/workflows/rel.yml@refs/heads/fix#12";
+        *s.predicate.pointer_mut("/runDetails/builder/id").unwrap() = builder.into();
+        c.build_signer_uri = Some(builder.into());
+        let agreed = github_claims_agree(&s, &c, ghes);
+        assert!(agreed.is_ok(), "{agreed:?}");
         let (mut s, c) = run_on("https://ghe.example.com", "https://ghe.example.com");
         *s.predicate
             .pointer_mut("/buildDefinition/resolvedDependencies/0/uri")
