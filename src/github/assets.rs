@@ -208,8 +208,9 @@ impl Releases {
                             None
                         }
                         // Any other state (`open`) is an upload still going
-                        // on, another job's: neither read nor replaced, and
-                        // looked at again after a while.
+                        // on, another job's: neither read nor replaced; it
+                        // is listed again on each retry (about two seconds
+                        // in all), then the asset fails saying so.
                         Some(asset) if asset.state != "uploaded" => {
                             return Err(ApiFailure::UploadInProgress {
                                 name: crate::text::line(&asset.name),

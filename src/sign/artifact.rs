@@ -86,9 +86,10 @@ pub struct Reused {
     pub log_index: Option<u64>,
 }
 
-/// What the run knows of its log: nothing yet, that a bundle with an entry
-/// of it verified in full (or no artifact's entry is coming: then it is as
-/// before), or that the run stopped ([`ArtifactError::stops_the_run`]).
+/// What the run knows of its log (on an instance that keeps none, of its
+/// TSA): nothing yet, that a bundle of it verified in full (or, once every
+/// artifact is done, that none will: then it is open), or that the run
+/// stopped ([`ArtifactError::stops_the_run`]).
 /// The provenance, signed as soon as every artifact is hashed, goes to the
 /// log only once it is open, so that a run that stops sends it nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +100,7 @@ pub enum LogGate {
 }
 
 impl Context {
-    /// A bundle with an entry of the run's log verified, or none is coming.
+    /// A bundle of the run's log (or TSA) verified, or none is coming.
     pub(crate) fn open_log(&self) {
         self.log_gate.send_if_modified(|g| {
             let pending = *g == LogGate::Pending;

@@ -609,10 +609,12 @@ async fn attest(
             }
         }
         // An artifact failed after it was hashed: the early draft names it.
-        // Dropping its set aborts it if it is still running, before the
-        // gate it may be waiting at opens.
+        // It is aborted, and waited for, before the gate it may be waiting
+        // at opens: one mid-poll when dropped could otherwise pass it.
         other => {
-            drop(other);
+            if let Some((_, mut task)) = other {
+                task.shutdown().await;
+            }
             ctx.open_log();
             draft(
                 ctx.clone(),

@@ -588,6 +588,8 @@ impl<'a> Download<'a> {
                         error = %left,
                         "the asset's bundle could not be written, and the asset could not be removed"
                     );
+                    // It is there: no twin may replace it.
+                    written.insert(crate::files::folded_name(name), name.to_owned());
                 }
                 return Err(match e {
                     crate::bundle_io::BundleIoError::Exists(path) => AssetFailure::Exists(path),
