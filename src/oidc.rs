@@ -303,14 +303,7 @@ pub(crate) fn github_actions_server(issuer: &str) -> Option<String> {
     }
     let rest = issuer.strip_prefix("https://")?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = host.to_ascii_lowercase();
-    let plain = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':'));
-    if !plain {
-        return None;
-    }
+    let host = crate::vocab::plain_host(host)?;
     if path.trim_end_matches('/') == "_services/token" {
         return Some(format!("https://{host}"));
     }

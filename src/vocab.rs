@@ -73,6 +73,17 @@ pub enum ReleaseMode {
     Auto,
 }
 
+/// `authority` (what is between `scheme://` and the path) when it is a
+/// plain host name with an optional port (letters, digits, `.`, `-`, `:`),
+/// lowercase; `None` for anything else: a user, a query, a space, empty.
+pub(crate) fn plain_host(authority: &str) -> Option<String> {
+    let plain = !authority.is_empty()
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    plain.then(|| authority.to_ascii_lowercase())
+}
+
 /// The GitHub a run belongs to, as `GITHUB_SERVER_URL` names it
 /// (`https://github.com`, or a GitHub Enterprise Server): an http(s) URL
 /// with a bare host (and optional port), kept without its trailing slash.

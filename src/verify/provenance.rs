@@ -352,7 +352,7 @@ fn github_claims_agree(
     // the server the issuer's workflows run on, as the attest action names it.
     let issuer_server = issuer
         .and_then(crate::oidc::github_actions_server)
-        .and_then(|server| url_parts(&format!("{server}/x")).map(|(host, _)| host));
+        .and_then(|server| https_host(server.strip_prefix("https://")?));
     let predicate = &statement.predicate;
     let claimed = |pointer: &str| predicate.pointer(pointer).and_then(|v| v.as_str());
     if statement.predicate_type != crate::provenance::SLSA_PROVENANCE_V1
@@ -471,16 +471,17 @@ fn url_parts(url: &str) -> Option<(String, &str)> {
         .strip_prefix("https://")?;
     let at = rest.find('/')?;
     let (authority, path) = rest.split_at(at);
-    let plain = !authority.is_empty()
-        && authority
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
-    if !plain || path.len() < 2 {
-        return None;
-    }
-    let host = authority.to_ascii_lowercase();
-    let host = host.strip_suffix(":443").unwrap_or(&host).to_owned();
-    Some((host, path))
+    let host = https_host(authority)?;
+    (path.len() > 1).then_some((host, path))
+}
+
+/// An https URL's authority as a plain host, without the default port.
+fn https_host(authority: &str) -> Option<String> {
+    let host = crate::vocab::plain_host(authority)?;
+    Some(
+        host.strip_suffix(":443")
+            .map_or(host.clone(), str::to_owned),
+    )
 }
 
 /// How much of a value from the statement an error quotes.
