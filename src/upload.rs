@@ -257,10 +257,7 @@ fn signed_provenance(sign: &SignReport) -> Option<(&ProvenanceReport, &[SubjectR
 
 /// The provenance's asset name: its file name.
 fn provenance_name(p: &ProvenanceReport) -> String {
-    p.path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| p.path.display().to_string())
+    file_name(&p.path)
 }
 
 /// The assets of one artifact in upload order: the artifact first, when
@@ -912,7 +909,7 @@ impl Landed<'_> {
             (_, StandsFor::Provenance { subjects }) => {
                 let remote = self
                     .releases
-                    .download_provenance(asset, tag, crate::verify::provenance::MAX_FILE_BYTES)
+                    .download_capped(asset, tag, crate::verify::provenance::MAX_FILE_BYTES)
                     .await
                     .map_err(download)?;
                 match self
@@ -965,11 +962,7 @@ pub(crate) fn same_asset<'p>(
 ) -> Option<(PathBuf, PathBuf, String)> {
     let mut named: std::collections::HashMap<String, &PathBuf> = Default::default();
     for path in files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
-        let asset = crate::github::github_asset_name(&name);
+        let asset = crate::github::github_asset_name(&file_name(path));
         if let Some(first) = named.get(&asset) {
             return Some(((*first).clone(), path.clone(), asset));
         }
@@ -985,10 +978,15 @@ fn asset_name(a: &ArtifactReport) -> String {
 
 /// The artifact's file name, as its asset is named.
 fn artifact_name(a: &ArtifactReport) -> String {
-    a.path
-        .file_name()
+    file_name(&a.path)
+}
+
+/// The name a file is uploaded under (before GitHub renames it): its file
+/// name, whatever its directory.
+fn file_name(path: &Path) -> String {
+    path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| a.path.display().to_string())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 #[cfg(test)]

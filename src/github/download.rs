@@ -96,23 +96,14 @@ impl Releases {
         asset: &UploadedAsset,
         tag: &str,
     ) -> Result<Bytes, ReleaseError> {
-        self.download_in_memory(asset, tag, crate::bundle_io::MAX_BUNDLE_BYTES)
+        self.download_capped(asset, tag, crate::bundle_io::MAX_BUNDLE_BYTES)
             .await
     }
 
-    /// A provenance asset's content (`.intoto.jsonl`: one bundle a line) in
-    /// memory: as [`Self::download_bundle`], up to `cap` bytes, the size
-    /// the caller reads such a file to.
-    pub(crate) async fn download_provenance(
-        &self,
-        asset: &UploadedAsset,
-        tag: &str,
-        cap: u64,
-    ) -> Result<Bytes, ReleaseError> {
-        self.download_in_memory(asset, tag, cap).await
-    }
-
-    async fn download_in_memory(
+    /// An asset's content in memory, as [`Self::download_bundle`], up to
+    /// `cap` bytes: the size the caller reads such a file to (a provenance
+    /// file, `.intoto.jsonl`, one bundle a line).
+    pub(crate) async fn download_capped(
         &self,
         asset: &UploadedAsset,
         tag: &str,

@@ -348,7 +348,7 @@ async fn check_provenance(
         unusable: vec![format!("{}: {why}", file.name)],
     };
     let bytes = match releases
-        .download_provenance(file, &release.tag, provenance::MAX_FILE_BYTES)
+        .download_capped(file, &release.tag, provenance::MAX_FILE_BYTES)
         .await
     {
         Ok(b) => b,
