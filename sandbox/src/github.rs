@@ -663,16 +663,60 @@ impl GitHub {
         name: &str,
         content: impl Into<Bytes>,
     ) -> bool {
+        let content = content.into();
+        self.change_asset(repo, tag, name, |asset| {
+            asset.digest = digest_of(&content);
+            asset.content = content;
+            asset.updated_at = now();
+        })
+    }
+
+    /// `change` asset `name` of the release for `tag`, behind the API's
+    /// back; whether there was such an asset.
+    fn change_asset(
+        &self,
+        repo: &str,
+        tag: &str,
+        name: &str,
+        change: impl FnOnce(&mut Asset),
+    ) -> bool {
         let mut st = self.state.lock();
-        let Some(asset) = st
+        let asset = st
             .by_tag_mut(repo, tag)
-            .and_then(|r| r.assets.iter_mut().find(|a| a.name == name))
-        else {
+            .and_then(|r| r.assets.iter_mut().find(|a| a.name == name));
+        asset.map(change).is_some()
+    }
+
+    /// Push an asset `name` with `content`, uploaded or not (`incomplete`:
+    /// its state), onto the release for `tag`, no name checked; whether
+    /// the release existed.
+    fn push_asset(
+        &self,
+        repo: &str,
+        tag: &str,
+        name: &str,
+        content: Bytes,
+        incomplete: Option<&'static str>,
+    ) -> bool {
+        let mut st = self.state.lock();
+        let id = st.alloc_id();
+        let Some(release) = st.by_tag_mut(repo, tag) else {
             return false;
         };
-        asset.content = content.into();
-        asset.digest = digest_of(&asset.content);
-        asset.updated_at = now();
+        let now = now();
+        release.assets.push(Asset {
+            id,
+            name: name.to_owned(),
+            label: None,
+            content_type: "application/octet-stream".into(),
+            digest: digest_of(&content),
+            content,
+            incomplete,
+            listed_digest: None,
+            download_count: 0,
+            created_at: now,
+            updated_at: now,
+        });
         true
     }
 
@@ -705,26 +749,7 @@ impl GitHub {
     /// going on: listed in state `open`, with no bytes yet. Returns whether
     /// the release existed.
     pub fn begin_upload_elsewhere(&self, repo: &str, tag: &str, name: &str) -> bool {
-        let mut st = self.state.lock();
-        let id = st.alloc_id();
-        let Some(release) = st.by_tag_mut(repo, tag) else {
-            return false;
-        };
-        let now = now();
-        release.assets.push(Asset {
-            id,
-            name: name.to_owned(),
-            label: None,
-            content_type: "application/octet-stream".into(),
-            digest: digest_of(&[]),
-            content: Bytes::new(),
-            incomplete: Some("open"),
-            listed_digest: None,
-            download_count: 0,
-            created_at: now,
-            updated_at: now,
-        });
-        true
+        self.push_asset(repo, tag, name, Bytes::new(), Some("open"))
     }
 
     /// Another writer replaces asset `name` (deletes it and uploads the same
@@ -739,15 +764,9 @@ impl GitHub {
     /// no digest) whatever its content, as a lying server would. Returns
     /// whether there was such an asset.
     pub fn list_digest_as(&self, repo: &str, tag: &str, name: &str, digest: Option<&str>) -> bool {
-        let mut st = self.state.lock();
-        let Some(asset) = st
-            .by_tag_mut(repo, tag)
-            .and_then(|r| r.assets.iter_mut().find(|a| a.name == name))
-        else {
-            return false;
-        };
-        asset.listed_digest = Some(digest.map(str::to_owned));
-        true
+        self.change_asset(repo, tag, name, |asset| {
+            asset.listed_digest = Some(digest.map(str::to_owned));
+        })
     }
 
     /// List an asset named exactly `name` (no renaming, duplicates allowed)
@@ -761,27 +780,7 @@ impl GitHub {
         name: &str,
         content: impl Into<Bytes>,
     ) -> bool {
-        let content: Bytes = content.into();
-        let mut st = self.state.lock();
-        let id = st.alloc_id();
-        let Some(release) = st.by_tag_mut(repo, tag) else {
-            return false;
-        };
-        let now = now();
-        release.assets.push(Asset {
-            id,
-            name: name.to_owned(),
-            label: None,
-            content_type: "application/octet-stream".into(),
-            digest: digest_of(&content),
-            content,
-            incomplete: None,
-            listed_digest: None,
-            download_count: 0,
-            created_at: now,
-            updated_at: now,
-        });
-        true
+        self.push_asset(repo, tag, name, content.into(), None)
     }
 
     /// The next download of asset `name` (by the API or the browser URL)
