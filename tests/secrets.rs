@@ -336,17 +336,24 @@ async fn a_token_echoed_by_fulcio_is_never_printed() {
     assert_no_leak(&o, &work, &[token]);
 }
 
+/// A sandbox, a work tree with `a.whl`, the GitHub token, and an error page
+/// that echoes it as a request header.
+async fn echoing_github() -> (Sandbox, Work, String, String) {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let github_token = sandbox.github_token().to_owned();
+    let echo = format!("<html>request headers: Authorization: token {github_token}</html>");
+    (sandbox, work, github_token, echo)
+}
+
 /// A GitHub (or a proxy in front of a GitHub Enterprise Server) whose error
 /// page echoes the request's headers names the GitHub token; the run's
 /// error, its retry warnings, the JSON report and every log line show
 /// `[token]` instead. Regression: the error body was kept as it came.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_github_token_echoed_by_the_api_is_never_printed() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    work.file("a.whl", "a");
-    let github_token = sandbox.github_token().to_owned();
-    let echo = format!("<html>request headers: Authorization: token {github_token}</html>");
+    let (sandbox, work, github_token, echo) = echoing_github().await;
     let github = sandbox.faults(Service::GitHub);
     github.fail_next(1, Fault::status_body(503, echo.clone()));
     github.fail_next(1, Fault::status_body(400, echo));
@@ -365,11 +372,7 @@ async fn a_github_token_echoed_by_the_api_is_never_printed() {
 /// asset's error and each retry's warning showed it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_github_token_echoed_on_an_upload_is_never_printed() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    work.file("a.whl", "a");
-    let github_token = sandbox.github_token().to_owned();
-    let echo = format!("<html>request headers: Authorization: token {github_token}</html>");
+    let (sandbox, work, github_token, echo) = echoing_github().await;
     let github = sandbox.faults(Service::GitHub);
     // Only the bundle's upload carries a bundle.
     github.only_bodies_containing("application/vnd.dev.sigstore.bundle");

@@ -494,12 +494,9 @@ async fn an_unsigned_twin_does_not_fail_a_signed_asset() {
     );
 }
 
-/// The same where the release carries provenance: a statement vouches for
-/// `tool.zip` only (by the digest GitHub lists), so the unsigned `Tool.zip`
-/// is still never written. Regression: any provenance on the release made
-/// every asset count as written, and both failed.
-#[tokio::test(flavor = "multi_thread")]
-async fn an_unsigned_twin_does_not_fail_an_asset_with_provenance() {
+/// A sandbox whose release holds `tool.zip`, its bundle, and a provenance
+/// naming it, uploaded by one signing run.
+async fn tool_with_provenance() -> Sandbox {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("dist/tool.zip", "signed");
@@ -508,6 +505,16 @@ async fn an_unsigned_twin_does_not_fail_an_asset_with_provenance() {
         .env("GITHUB_SERVER_URL", "https://github.com");
     let o = run(cmd).await;
     assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    sandbox
+}
+
+/// The same where the release carries provenance: a statement vouches for
+/// `tool.zip` only (by the digest GitHub lists), so the unsigned `Tool.zip`
+/// is still never written. Regression: any provenance on the release made
+/// every asset count as written, and both failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsigned_twin_does_not_fail_an_asset_with_provenance() {
+    let sandbox = tool_with_provenance().await;
     assert!(sandbox
         .github()
         .insert_asset_unchecked(REPO, TAG, "Tool.zip", "unsigned"));
@@ -544,14 +551,7 @@ async fn an_unsigned_twin_does_not_fail_an_asset_with_provenance() {
 /// second to be written fails, naming the first.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_listing_that_lies_about_a_twin_writes_one_file_only() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    work.file("dist/tool.zip", "signed");
-    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
-    cmd.args(["--upload-artifacts", "--provenance"])
-        .env("GITHUB_SERVER_URL", "https://github.com");
-    let o = run(cmd).await;
-    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    let sandbox = tool_with_provenance().await;
     let gh = sandbox.github();
     assert!(gh.insert_asset_unchecked(REPO, TAG, "Tool.zip", "signed"));
     let other = format!("sha256:{}", "0".repeat(64));
