@@ -351,29 +351,59 @@ pub enum TrustError {
     V2WithoutTsa { instance: String },
 }
 
-/// An instance's trust material, before any service is chosen.
+/// An instance's trust material as a verifier needs it: its trusted root.
 #[derive(Debug, Clone)]
 pub struct Material {
     /// `public-good`, `staging`, or the trust config's path.
     pub name: String,
     pub trusted_root: TrustedRoot,
-    pub signing_config: SigningConfig,
     /// Things the user should know (a failed TUF refresh), for the report.
     pub warnings: Vec<String>,
 }
 
-/// The trust material of `base`: what a verifier needs (it has no use for
-/// service URLs, so it should call this rather than [`load`]).
+/// What a caller takes from an instance. A verifier has no use for service
+/// URLs, so it neither fetches a signing config nor fails for the lack of
+/// one: a private TUF repository may distribute only `trusted_root.json`,
+/// as GitHub's does, and cosign and sigstore-go verify with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Root,
+    RootAndSigningConfig,
+}
+
+/// The trusted root of `base`, and its signing config when `need` asks for
+/// it (`None` otherwise).
+type Fetched = (String, TrustedRoot, Option<SigningConfig>);
+
+/// The trust material of `base`, as a verifier needs it (see [`Need`]).
 pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material, TrustError> {
     let mut warnings = Vec::new();
-    let (name, trusted_root, signing_config) = match base {
+    let (name, trusted_root, _) = fetch(base, &refresh, Need::Root, &mut warnings).await?;
+    Ok(Material {
+        name,
+        trusted_root,
+        warnings,
+    })
+}
+
+async fn fetch(
+    base: &BaseInstance,
+    refresh: &Refresh,
+    need: Need,
+    warnings: &mut Vec<String>,
+) -> Result<Fetched, TrustError> {
+    Ok(match base {
         BaseInstance::TrustConfig(path) => {
             let json = read_small_file(path).map_err(|source| TrustError::ReadTrustConfig {
                 path: path.clone(),
                 source,
             })?;
             let c = ClientTrustConfig::from_json(&json, path)?;
-            (path.display().to_string(), c.trusted_root, c.signing_config)
+            (
+                path.display().to_string(),
+                c.trusted_root,
+                Some(c.signing_config),
+            )
         }
         BaseInstance::Files {
             signing_config,
@@ -383,14 +413,18 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
             // entries they speak of are.
             signing_config.display().to_string(),
             read_trusted_root(trusted_root)?,
-            read_signing_config(signing_config)?,
+            match need {
+                Need::Root => None,
+                Need::RootAndSigningConfig => Some(read_signing_config(signing_config)?),
+            },
         ),
         BaseInstance::PublicGood => {
             well_known(
                 SigstoreInstance::PublicGood,
                 "public-good",
-                &refresh,
-                &mut warnings,
+                refresh,
+                need,
+                warnings,
             )
             .await?
         }
@@ -398,21 +432,16 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
             well_known(
                 SigstoreInstance::Staging,
                 "staging",
-                &refresh,
-                &mut warnings,
+                refresh,
+                need,
+                warnings,
             )
             .await?
         }
         BaseInstance::GitHub => {
-            well_known(SigstoreInstance::GitHub, "github", &refresh, &mut warnings).await?
+            well_known(SigstoreInstance::GitHub, "github", refresh, need, warnings).await?
         }
-        BaseInstance::Tuf { url, root } => tuf_repository(url, root, &refresh).await?,
-    };
-    Ok(Material {
-        name,
-        trusted_root,
-        signing_config,
-        warnings,
+        BaseInstance::Tuf { url, root } => tuf_repository(url, root, refresh, need).await?,
     })
 }
 
@@ -421,8 +450,27 @@ pub(crate) async fn load(
     settings: &InstanceSettings,
     refresh: Refresh,
 ) -> Result<Instance, TrustError> {
-    let m = material(&settings.base, refresh).await?;
-    let services = select_services(settings, &m.signing_config, &m.name)?;
+    let mut warnings = Vec::new();
+    let (name, trusted_root, signing_config) = fetch(
+        &settings.base,
+        &refresh,
+        Need::RootAndSigningConfig,
+        &mut warnings,
+    )
+    .await?;
+    let Some(signing_config) = signing_config else {
+        return Err(TrustError::MissingService {
+            instance: name,
+            service: "signing config",
+            flag: "--signing-config (action input `signing-config`)",
+        });
+    };
+    let m = Material {
+        name,
+        trusted_root,
+        warnings,
+    };
+    let services = select_services(settings, &signing_config, &m.name)?;
     match (&services.rekor, Requirements::of(&m.trusted_root).log_entry) {
         // Our own self-verification would refuse every bundle: say why up front.
         (None, true) => return Err(TrustError::NoLogButRequired { instance: m.name }),
@@ -556,8 +604,9 @@ async fn well_known(
     instance: SigstoreInstance,
     name: &str,
     refresh: &Refresh,
+    need: Need,
     warnings: &mut Vec<String>,
-) -> Result<(String, TrustedRoot, SigningConfig), TrustError> {
+) -> Result<Fetched, TrustError> {
     let embedded = |e| TrustError::Embedded {
         instance: name.to_owned(),
         source: e,
@@ -572,11 +621,16 @@ async fn well_known(
     if let Refresh::Online(http) | Refresh::Required(http) = refresh {
         let config = TufConfig::for_instance(instance).with_http_client(http.clone());
         let fetched = async {
-            match &fixed_signing {
-                Some(signing) => TrustedRoot::from_tuf(config)
+            match (need, &fixed_signing) {
+                (Need::Root, _) => TrustedRoot::from_tuf(config).await.map(|root| (root, None)),
+                (Need::RootAndSigningConfig, Some(signing)) => TrustedRoot::from_tuf(config)
                     .await
-                    .map(|root| (root, signing.clone())),
-                None => sigstore_trust_root::fetch_trust_material(config).await,
+                    .map(|root| (root, Some(signing.clone()))),
+                (Need::RootAndSigningConfig, None) => {
+                    sigstore_trust_root::fetch_trust_material(config)
+                        .await
+                        .map(|(root, signing)| (root, Some(signing)))
+                }
             }
         };
         let reason = match fetch_within_timeout(fetched).await {
@@ -594,16 +648,19 @@ async fn well_known(
         ));
     }
     let root = instance.embedded_trusted_root().map_err(embedded)?;
-    let signing = match fixed_signing {
-        Some(signing) => signing,
-        None => instance
-            .embedded_signing_config()
-            .map_err(embedded)?
-            .ok_or_else(|| TrustError::MissingService {
-                instance: name.to_owned(),
-                service: "signing config",
-                flag: "--trust-config (action input `trust-config`)",
-            })?,
+    let signing = match (need, fixed_signing) {
+        (Need::Root, _) => None,
+        (Need::RootAndSigningConfig, Some(signing)) => Some(signing),
+        (Need::RootAndSigningConfig, None) => Some(
+            instance
+                .embedded_signing_config()
+                .map_err(embedded)?
+                .ok_or_else(|| TrustError::MissingService {
+                    instance: name.to_owned(),
+                    service: "signing config",
+                    flag: "--trust-config (action input `trust-config`)",
+                })?,
+        ),
     };
     Ok((name.to_owned(), root, signing))
 }
@@ -619,32 +676,44 @@ async fn fetch_within_timeout<T>(
     }
 }
 
-/// The trust material a private TUF repository distributes. Online, a
-/// failed refresh is an error (nothing embedded to fall back to, and a
-/// stale cache must not pass for fresh); offline, the cache verified by an
-/// earlier refresh is used, or nothing.
+/// The trust material a private TUF repository distributes (the signing
+/// config only when `need` asks for it). Online, a failed refresh is an
+/// error (nothing embedded to fall back to, and a stale cache must not pass
+/// for fresh); offline, the cache verified by an earlier refresh is used,
+/// or nothing.
 async fn tuf_repository(
     url: &str,
     root: &Path,
     refresh: &Refresh,
-) -> Result<(String, TrustedRoot, SigningConfig), TrustError> {
+    need: Need,
+) -> Result<Fetched, TrustError> {
     let bytes = read_file(root, "TUF root", "--tuf-root")?;
     let config = TufConfig::custom(url, TufBootstrap::trusted(bytes));
+    let fetch = |config: TufConfig| async move {
+        match need {
+            Need::Root => TrustedRoot::from_tuf(config).await.map(|root| (root, None)),
+            Need::RootAndSigningConfig => sigstore_trust_root::fetch_trust_material(config)
+                .await
+                .map(|(root, signing)| (root, Some(signing))),
+        }
+    };
     let (trusted_root, signing_config) = match refresh {
-        Refresh::Offline => sigstore_trust_root::fetch_trust_material(config.offline())
-            .await
-            .map_err(|source| TrustError::TufCache {
-                url: url.to_owned(),
-                source,
-            })?,
-        Refresh::Online(http) | Refresh::Required(http) => fetch_within_timeout(
-            sigstore_trust_root::fetch_trust_material(config.with_http_client(http.clone())),
-        )
-        .await
-        .map_err(|reason| TrustError::TufRefresh {
-            url: url.to_owned(),
-            reason,
-        })?,
+        Refresh::Offline => {
+            fetch(config.offline())
+                .await
+                .map_err(|source| TrustError::TufCache {
+                    url: url.to_owned(),
+                    source,
+                })?
+        }
+        Refresh::Online(http) | Refresh::Required(http) => {
+            fetch_within_timeout(fetch(config.with_http_client(http.clone())))
+                .await
+                .map_err(|reason| TrustError::TufRefresh {
+                    url: url.to_owned(),
+                    reason,
+                })?
+        }
     };
     Ok((url.to_owned(), trusted_root, signing_config))
 }

@@ -175,3 +175,27 @@ async fn a_dry_run_on_a_fresh_runner_names_the_repository() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("(Fulcio http://"), "{}", stdout(&o));
 }
+
+/// A repository that distributes only `trusted_root.json` (as GitHub's
+/// does) is enough to verify, online and from its cache: a verifier has no
+/// use for a signing config. Signing needs one, and the refusal names it.
+/// Regression: verify fetched the signing config too, and failed for its
+/// lack with a fix about the network.
+#[tokio::test]
+async fn a_repository_without_a_signing_config_verifies() {
+    let (sandbox, work) = started().await;
+    assert_eq!(code(&run(sign(&sandbox, &work, "home")).await), 0);
+    sandbox
+        .tuf()
+        .withdraw(releasekit_sandbox::tuf::SIGNING_CONFIG_TARGET);
+    let o = run(verify(&sandbox, &work, "fresh")).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mut cmd = verify(&sandbox, &work, "fresh");
+    cmd.arg("--offline");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(sign(&sandbox, &work, "fresh")).await;
+    assert_ne!(code(&o), 0);
+    let err = stderr(&o);
+    assert!(err.contains("signing_config.v0.2.json"), "{err}");
+}

@@ -184,6 +184,13 @@ impl TufRepository {
         Ok(())
     }
 
+    /// Stop listing the target `name`, at a new version: a repository that
+    /// distributes only a trusted root, as GitHub's does.
+    pub fn withdraw(&self, name: &str) {
+        self.state.lock().targets.retain(|(n, _)| n != name);
+        self.resign();
+    }
+
     /// `1.root.json`: what a client is bootstrapped with.
     pub fn initial_root(&self) -> Vec<u8> {
         self.state.lock().roots[0].clone()
