@@ -440,3 +440,40 @@ fn a_release_is_signed_by_a_run_on_the_commit_it_tags() {
         "https://github.com/releasekit/releasekit-sign/.github/workflows/release-sign.yml@refs/heads/release/vX.Y.Z"
     ));
 }
+
+/// No crate that refuses to build for Windows is in a Windows release
+/// binary's graph. Regression: sha2's `asm` feature pulled in sha2-asm,
+/// whose `compile_error!` for Windows failed the release's Windows leg, and
+/// with `fail-fast` every other binary, so no release could be made.
+#[test]
+fn the_release_targets_build_nothing_that_refuses_them() {
+    let release = read(".github/workflows/release.yml");
+    let target = Regex::new(r"(?m)^\s*- target: (\S+)\s*$").unwrap();
+    let windows: Vec<&str> = target
+        .captures_iter(&release)
+        .map(|c| c.get(1).unwrap().as_str())
+        .filter(|t| t.contains("windows"))
+        .collect();
+    assert!(!windows.is_empty(), "release.yml builds no Windows binary");
+    for t in windows {
+        let o = Command::new(env!("CARGO"))
+            .args(["tree", "--locked", "--target", t])
+            .args([
+                "-e",
+                "normal,build",
+                "--prefix",
+                "none",
+                "-p",
+                "releasekit-sign",
+            ])
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "cargo tree --target {t}: {}", stderr(&o));
+        let tree = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            !tree.lines().any(|l| l.starts_with("sha2-asm ")),
+            "{t}'s graph holds sha2-asm, which refuses Windows targets"
+        );
+    }
+}
