@@ -79,6 +79,8 @@ printf 'app wheel\n' > "$WS/dist/app 1.0.whl"
 cp "$SANDBOX_TRUST_CONFIG" "$WS/sandbox-trust.json"
 : > "$T/file_commands/output"; : > "$T/file_commands/summary"
 
+# Each variable with its value: a bare `-e NAME` copies podman's own
+# environment, which `sudo` (GitHub-hosted runners) resets.
 run_action() {
   $SUDO podman --runtime runc run --rm --network host \
     --workdir /github/workspace \
@@ -88,11 +90,13 @@ run_action() {
     -e "INPUT_GITHUB-TOKEN=$GITHUB_TOKEN" \
     -e "INPUT_RELEASE-TAG=" -e "INPUT_UPLOAD=" -e "INPUT_VERIFY=true" \
     -e "INPUT_IDENTITY-TOKEN=" -e "INPUT_DRY-RUN=false" "$@" \
-    -e GITHUB_ACTIONS -e GITHUB_API_URL -e GITHUB_SERVER_URL -e GITHUB_REPOSITORY \
-    -e GITHUB_REF -e GITHUB_SHA -e GITHUB_WORKSPACE=/github/workspace \
+    -e "GITHUB_ACTIONS=$GITHUB_ACTIONS" -e "GITHUB_API_URL=$GITHUB_API_URL" \
+    -e "GITHUB_SERVER_URL=$GITHUB_SERVER_URL" -e "GITHUB_REPOSITORY=$GITHUB_REPOSITORY" \
+    -e "GITHUB_REF=$GITHUB_REF" -e "GITHUB_SHA=$GITHUB_SHA" -e GITHUB_WORKSPACE=/github/workspace \
     -e GITHUB_OUTPUT=/github/file_commands/output \
     -e GITHUB_STEP_SUMMARY=/github/file_commands/summary \
-    -e ACTIONS_ID_TOKEN_REQUEST_URL -e ACTIONS_ID_TOKEN_REQUEST_TOKEN \
+    -e "ACTIONS_ID_TOKEN_REQUEST_URL=$ACTIONS_ID_TOKEN_REQUEST_URL" \
+    -e "ACTIONS_ID_TOKEN_REQUEST_TOKEN=$ACTIONS_ID_TOKEN_REQUEST_TOKEN" \
     "$IMAGE" action
 }
 

@@ -100,3 +100,39 @@ fn ci_installs_through_sudo_when_not_root() {
         );
     }
 }
+
+/// A container started through `$SUDO` is given each variable with its
+/// value: a bare `-e NAME` copies the environment of podman, which `sudo`
+/// resets (`env_reset`) on a GitHub-hosted runner, so the action in the
+/// container had no token endpoint, repository or ref. Regression:
+/// `ci/container-test.sh` passed the job's variables by name.
+#[test]
+fn containers_get_each_variable_with_its_value() {
+    let bare = regex::Regex::new(r#"(?:^|\s)(?:-e|--env)\s+"?([A-Za-z_][A-Za-z0-9_-]*)"?(?:\s|$)"#)
+        .unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "sh") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !text.contains("podman") {
+            continue;
+        }
+        checked += 1;
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            if let Some(c) = bare.captures(line) {
+                panic!(
+                    "{}: `-e {}` passes podman's own environment, which sudo resets: write -e \"{}=${}\"",
+                    path.display(),
+                    &c[1],
+                    &c[1],
+                    &c[1]
+                );
+            }
+        }
+    }
+    assert!(checked > 0, "no script in ci/ starts a container");
+}
