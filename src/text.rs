@@ -80,25 +80,6 @@ pub fn url_credentials_hidden(text: &str) -> std::borrow::Cow<'_, str> {
     each_url(text, url_credentials_hidden_in)
 }
 
-/// A URL in a JSON report, its user and password hidden as in [`line`].
-pub(crate) fn url_without_credentials<S: serde::Serializer>(
-    url: &str,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&url_credentials_hidden(url))
-}
-
-/// [`url_without_credentials`] for an optional URL.
-pub(crate) fn url_without_credentials_opt<S: serde::Serializer>(
-    url: &Option<String>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match url {
-        Some(u) => url_without_credentials(u, s),
-        None => s.serialize_none(),
-    }
-}
-
 /// One URL (`scheme://...`) with its userinfo, if any, as `…`.
 fn url_credentials_hidden_in(url: &str) -> std::borrow::Cow<'_, str> {
     let Some(sep) = url.find("://") else {

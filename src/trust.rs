@@ -135,7 +135,6 @@ impl ClientTrustConfig {
 /// The transparency log entries go to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogService {
-    #[serde(serialize_with = "crate::text::url_without_credentials")]
     pub url: String,
     pub version: RekorVersion,
 }
@@ -177,13 +176,11 @@ impl Requirements {
 /// The services signatures go to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Services {
-    #[serde(serialize_with = "crate::text::url_without_credentials")]
     pub fulcio: String,
     /// `None` for an instance that keeps no transparency log (GitHub's):
     /// its bundles carry an RFC 3161 timestamp and no log entry.
     pub rekor: Option<LogService>,
     /// The full RFC 3161 endpoint; `None` when the instance has no TSA.
-    #[serde(serialize_with = "crate::text::url_without_credentials_opt")]
     pub tsa: Option<String>,
     /// How the signing config's entries were chosen (before the flags'
     /// overrides), for `--dry-run` and `-v`.

@@ -333,3 +333,53 @@ fn credentials_in_a_service_url_are_never_shown() {
         assert!(shown.contains("https://…@fulcio.example.com"), "{shown}");
     }
 }
+
+/// The same for a URL the JSON report carries outside the fields made for
+/// URLs: a TUF repository's (the instance's name, a warning, an error) and
+/// one in a whole-run error. Regression: `--json` printed them whole.
+#[test]
+fn credentials_in_any_url_stay_out_of_the_json_report() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("root.json", "{}");
+    let tuf = [
+        "--tuf-url",
+        "https://builder:s3cret-pw@127.0.0.1:1/",
+        "--tuf-root",
+        "root.json",
+    ];
+    let runs: [&[&str]; 3] = [
+        &["sign", "a.whl", "--dry-run", "--json"],
+        &[
+            "verify",
+            "a.whl",
+            "--offline",
+            "--json",
+            "--cert-identity",
+            "x",
+            "--cert-oidc-issuer",
+            "y",
+        ],
+        &[
+            "verify",
+            "a.whl",
+            "--json",
+            "--cert-identity",
+            "x",
+            "--cert-oidc-issuer",
+            "y",
+        ],
+    ];
+    for args in runs {
+        let mut cmd = bin(work.dir.path());
+        cmd.env("HOME", work.path("home"))
+            .env("XDG_CACHE_HOME", work.path("home/.cache"))
+            .args(args)
+            .args(tuf);
+        let o = cmd.output().unwrap();
+        let shown = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(shown.contains("127.0.0.1:1"), "{args:?}: {shown}");
+        assert!(!shown.contains("s3cret-pw"), "{args:?}: {shown}");
+        assert!(!shown.contains("builder"), "{args:?}: {shown}");
+    }
+}

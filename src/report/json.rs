@@ -8,7 +8,8 @@
 //! raw, and where the GitHub Actions runner reads `##[` anywhere in a line
 //! as a legacy workflow command (a forged annotation, an `add-mask`). Each
 //! is written as its `\uXXXX` escape, which every JSON parser reads back as
-//! the same character. It does not choose what a report holds.
+//! the same character. A URL's user and password, wherever one stands, are
+//! hidden as in [`crate::text::line`]. It does not choose what a report holds.
 
 use std::io;
 
@@ -22,7 +23,13 @@ pub fn to_text<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut ser = serde_json::Serializer::with_formatter(&mut out, Inert(PrettyFormatter::new()));
     value.serialize(&mut ser)?;
     // Only whole UTF-8 strings and ASCII escapes were written.
-    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+    let text = String::from_utf8(out).expect("serde_json writes UTF-8");
+    // A URL's user and password are hidden wherever one stands: a field
+    // made for a URL, an instance named by its repository's URL, a warning,
+    // a server's error. A URL ends at its string's closing quote, and the
+    // cut (from `://` to the last `@` of the authority) has no escape at
+    // either end, so the JSON stays whole.
+    Ok(crate::text::url_credentials_hidden(&text).into_owned())
 }
 
 /// serde_json's pretty layout, with inert string contents.
@@ -123,5 +130,22 @@ mod tests {
             to_text(&plain).unwrap(),
             serde_json::to_string_pretty(&plain).unwrap()
         );
+    }
+
+    /// A URL's user and password are hidden wherever it stands, escapes in
+    /// or around them included, and the JSON still reads back.
+    #[test]
+    fn credentials_in_any_string_are_hidden_and_the_json_stays_whole() {
+        let value = serde_json::json!({
+            "error": "GET \"https://u\u{1}s\te\\r:pw@mirror.example/x\" failed\n",
+            "list": ["see https://a:b@h/\u{1b}[0m\"", "ftp://x@y", "no url"],
+        });
+        let text = to_text(&value).unwrap();
+        assert!(!text.contains("pw") && !text.contains("a:b"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["error"], "GET \"https://…@mirror.example/x\" failed\n");
+        assert_eq!(back["list"][0], "see https://…@h/\u{1b}[0m\"");
+        assert_eq!(back["list"][1], "ftp://…@y");
+        assert_eq!(back["list"][2], "no url");
     }
 }

@@ -104,14 +104,12 @@ pub enum ProvenanceOutcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct InstanceReport {
     pub name: String,
-    /// Each URL without its user and password (an authenticated mirror's).
-    #[serde(serialize_with = "crate::text::url_without_credentials")]
+    /// Each URL as given; the JSON report hides a user and password
+    /// (`report::json`), as every printed line does (`text::line`).
     pub fulcio: String,
     /// `None` for an instance that keeps no transparency log.
-    #[serde(serialize_with = "crate::text::url_without_credentials_opt")]
     pub rekor: Option<String>,
     pub rekor_version: Option<RekorVersion>,
-    #[serde(serialize_with = "crate::text::url_without_credentials_opt")]
     pub tsa: Option<String>,
     /// How the signing config's entries were chosen (before any URL flag).
     #[serde(skip_serializing_if = "Option::is_none")]
