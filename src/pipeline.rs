@@ -60,6 +60,17 @@ where
         if let Some(empty) = plan.artifacts.iter().find(|a| a.size == 0) {
             return Err(plan::PlanError::EmptyAsset(empty.path.clone()).into());
         }
+        if let Some(large) = plan
+            .artifacts
+            .iter()
+            .find(|a| a.size >= upload::MAX_ASSET_BYTES)
+        {
+            return Err(plan::PlanError::AssetTooLarge {
+                path: large.path.clone(),
+                size: large.size,
+            }
+            .into());
+        }
     }
     if let Some(p) = &settings.provenance {
         let up = command.upload.as_ref();

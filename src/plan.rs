@@ -105,9 +105,25 @@ pub enum SkipReason {
     NotRegular,
 }
 
+impl SkipReason {
+    /// Why a path was skipped, as a report and an error say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::Bundle => "a bundle",
+            SkipReason::Hidden => "hidden",
+            SkipReason::Directory => "a directory (use --recursive to descend)",
+            SkipReason::NotRegular => "not a regular file",
+        }
+    }
+}
+
 /// Why no plan could be made (a usage error: exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    #[error("nothing to sign: every path given was skipped ({skipped}); fix: name the artifacts themselves (a bundle is never signed, nor a directory without --recursive, nor what is not a regular file)")]
+    NothingToSign { skipped: String },
+    #[error("{} is {size} bytes, and GitHub refuses a release asset of 2 GiB or more, so it cannot be uploaded: remove it from what is signed, or upload bundles only (drop --upload-artifacts; action input `upload-artifacts`)", path.display())]
+    AssetTooLarge { path: PathBuf, size: u64 },
     #[error("{} is empty, and GitHub refuses an empty release asset (its size must be at least 1 byte), so it cannot be uploaded: remove it from what is signed, or upload bundles only (drop --upload-artifacts; action input `upload-artifacts`)", .0.display())]
     EmptyAsset(PathBuf),
     #[error("{0}: no such file or directory; fix: check the path, or quote a glob so the tool expands it")]
@@ -406,7 +422,30 @@ struct Found {
 
 /// Expand the arguments and name the bundles.
 pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
-    build_in(&WorkTree::current(), input)
+    let plan = build_in(&WorkTree::current(), input)?;
+    // A run that signs nothing is refused, as a glob or directory that
+    // yields nothing is: it would pass (exit 0), and with an upload make a
+    // release of nothing.
+    if plan.artifacts.is_empty() {
+        return Err(PlanError::NothingToSign {
+            skipped: skipped_list(&plan.skipped),
+        });
+    }
+    Ok(plan)
+}
+
+/// The first few skipped paths with their reasons, for an error line.
+fn skipped_list(skipped: &[Skipped]) -> String {
+    const SHOWN: usize = 5;
+    let mut list: Vec<String> = skipped
+        .iter()
+        .take(SHOWN)
+        .map(|k| format!("{}: {}", k.path.display(), k.reason.describe()))
+        .collect();
+    if skipped.len() > SHOWN {
+        list.push(format!("and {} more", skipped.len() - SHOWN));
+    }
+    list.join(", ")
 }
 
 /// The longest file name most file systems take (ext4, APFS, and NTFS in

@@ -953,6 +953,10 @@ enum CheckFailure {
     Unread(String),
 }
 
+/// The size from which GitHub refuses a release asset: "each file included
+/// in a release must be under 2 GiB".
+pub(crate) const MAX_ASSET_BYTES: u64 = 2 << 30;
+
 /// The first two of `files` that would be one release asset, and its name:
 /// an asset is named by its file's name alone, as GitHub renames it. (A
 /// bundle's asset name is its artifact's with a suffix, so two bundles are

@@ -521,6 +521,71 @@ async fn two_files_that_are_one_asset_are_refused_before_signing() {
     assert_eq!(code(&run(cmd).await), 0);
 }
 
+/// A run whose every path is skipped (a bundle named outright, a FIFO)
+/// signs nothing: refused as a usage error, as a glob that matches nothing
+/// is, before any request. Regression: it printed "Signed 0 of 0", exited
+/// 0, and with an upload in draft mode created an empty draft release.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_with_nothing_to_sign_is_refused_and_makes_no_release() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl.sigstore.json", "{}");
+    let o = run(crate::util::sign_upload(
+        &sandbox,
+        work.dir.path(),
+        &["dist/a.whl.sigstore.json"],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains("nothing to sign: every path given was skipped (dist/a.whl.sigstore.json: a bundle)"),
+        "{err}"
+    );
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::GitHub)
+        .is_empty());
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::Fulcio)
+        .is_empty());
+    let mut dry = crate::util::sign(&sandbox, work.dir.path());
+    dry.args(["--dry-run", "dist/a.whl.sigstore.json"]);
+    assert_eq!(code(&run(dry).await), 2);
+}
+
+/// An artifact of 2 GiB or more with --upload-artifacts is refused before
+/// anything is signed: GitHub keeps no asset that large. Regression: it was
+/// signed and logged for good, and then its upload failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_artifact_too_large_for_a_release_is_refused_before_signing() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    let big = work.file("dist/huge.iso", "");
+    // Sparse: the size is what counts, and nothing is read.
+    std::fs::File::options()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
+    cmd.arg("--upload-artifacts");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains("dist/huge.iso is 2147483648 bytes, and GitHub refuses a release asset of 2 GiB or more"),
+        "{err}"
+    );
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::Fulcio)
+        .is_empty());
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::GitHub)
+        .is_empty());
+}
+
 /// An empty artifact with --upload-artifacts is refused before anything is
 /// signed: GitHub keeps no empty asset (422, size must be at least 1).
 /// Regression: it was signed and logged, its bundle uploaded, and then its

@@ -14,7 +14,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{AttestationReport, UploadPlan, UploadReport};
 use crate::github::AssetAction;
-use crate::plan::SkipReason;
 use crate::sign::Progress;
 use crate::sign::{
     ArtifactReport, IdentityReport, Outcome, ProvenanceOutcome, ProvenanceReport, SignReport,
@@ -287,12 +286,7 @@ fn skipped(s: &mut String, r: &SignReport) {
     }
     let _ = writeln!(s, "Skipped {}:", r.skipped.len());
     for k in &r.skipped {
-        let why = match k.reason {
-            SkipReason::Bundle => "a bundle",
-            SkipReason::Hidden => "hidden",
-            SkipReason::Directory => "a directory (use --recursive to descend)",
-            SkipReason::NotRegular => "not a regular file",
-        };
+        let why = k.reason.describe();
         let _ = writeln!(s, "  {} ({why})", line(k.path.display()));
     }
 }
