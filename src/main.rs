@@ -352,11 +352,14 @@ async fn stop_signal() -> Stop {
 }
 
 fn init_tracing(output: OutputSettings) {
+    // octocrab logs an ERROR for every 5xx and dropped connection, before
+    // the retry this tool makes (and logs) recovers from it: shown only
+    // from -vvv, with everything else.
     let default = match output.verbosity {
-        Verbosity::Quiet => "error",
-        Verbosity::Normal => "warn",
-        Verbosity::Verbose(1) => "warn,releasekit_sign=info",
-        Verbosity::Verbose(2) => "info,releasekit_sign=debug",
+        Verbosity::Quiet => "error,octocrab=off",
+        Verbosity::Normal => "warn,octocrab=off",
+        Verbosity::Verbose(1) => "warn,octocrab=off,releasekit_sign=info",
+        Verbosity::Verbose(2) => "info,octocrab=off,releasekit_sign=debug",
         Verbosity::Verbose(_) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELEASEKIT_LOG")

@@ -156,6 +156,33 @@ async fn transient_failures_do_not_duplicate_assets() {
     assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
 }
 
+/// A GitHub failure the retry recovers from leaves no error in the log, not
+/// even under -q (which keeps only errors). Regression: octocrab logged
+/// "ERROR failed with status 502 Bad Gateway" before the retry succeeded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_the_retry_recovers_from_logs_no_error() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.tgz", "a");
+    let gh = sandbox.faults(Service::GitHub);
+    gh.only_paths_containing("/assets");
+    for quiet in [true, false] {
+        gh.fail_next(1, Fault::status(502));
+        gh.fail_next(1, Fault::DropConnection);
+        let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.tgz"]);
+        cmd.arg("--overwrite");
+        if quiet {
+            cmd.arg("-q");
+        }
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+        let err = crate::util::stderr(&o);
+        assert!(!err.contains("ERROR"), "{err}");
+        assert!(!err.contains("failed with"), "{err}");
+        assert_eq!(gh.pending(), 0);
+    }
+}
+
 /// Every asset goes up (one at a time, as GitHub asks of content-creating
 /// requests) before any is downloaded back to be checked, so the checks,
 /// which are reads, run several at once instead of one after each upload.
