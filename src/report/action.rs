@@ -17,14 +17,22 @@ use crate::oidc::Secret;
 use crate::sign::{IdentityReport, Outcome, ProvenanceOutcome, SignReport};
 use crate::text::line;
 
-/// `::add-mask::` lines; printed before anything else.
+/// `::add-mask::` lines; printed before anything else. Each line of a
+/// secret is masked as given and trimmed: the runner masks exactly the data
+/// it is handed, and the tool uses a token trimmed, so a token given with a
+/// space around it (`identity-token: " ${{ steps.x.outputs.token }}"`)
+/// would otherwise stay unmasked as it is used.
 pub fn masks(secrets: &[Secret]) -> String {
-    secrets
-        .iter()
-        .flat_map(|s| s.expose().lines())
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| format!("::add-mask::{}\n", escape_data(l)))
-        .collect()
+    let mut out = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for l in secrets.iter().flat_map(|s| s.expose().lines()) {
+        for value in [l, l.trim()] {
+            if !value.trim().is_empty() && seen.insert(value) {
+                let _ = writeln!(out, "::add-mask::{}", escape_data(value));
+            }
+        }
+    }
+    out
 }
 
 /// The action log's lines for an upload: one per asset, then the release's fate.
@@ -394,6 +402,11 @@ mod tests {
         assert_eq!(
             masks(&[Secret::new("abc"), Secret::new("l1\nl2")]),
             "::add-mask::abc\n::add-mask::l1\n::add-mask::l2\n"
+        );
+        // Masked as it is used too (trimmed). Regression: only " tok " was.
+        assert_eq!(
+            masks(&[Secret::new(" tok \n")]),
+            "::add-mask:: tok \n::add-mask::tok\n"
         );
     }
 
