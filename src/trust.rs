@@ -339,11 +339,8 @@ pub enum TrustError {
     TufRefresh { url: String, reason: String },
     #[error("cannot refresh the {instance} trust material through TUF ({reason}); fix: check the network, or pass --offline to verify with the embedded snapshot, or --trusted-root with a trusted root you trust")]
     WellKnownRefresh { instance: String, reason: String },
-    #[error("no usable cached trust material of the TUF repository {url} ({source}); fix: run once without --offline so the cache is filled")]
-    TufCache {
-        url: String,
-        source: sigstore_trust_root::Error,
-    },
+    #[error("no usable cached trust material of the TUF repository {url} ({reason}); fix: run once without --offline so the cache is filled")]
+    TufCache { url: String, reason: String },
     #[error("Rekor v2 entries carry no signed time, so an RFC 3161 timestamp is required, but {instance} has no TSA; fix: pass --tsa-url")]
     V2WithoutTsa { instance: String },
 }
@@ -662,13 +659,19 @@ async fn well_known(
     Ok((name.to_owned(), root, signing))
 }
 
+/// Why a TUF load failed, cut to a line: the error quotes the repository's
+/// metadata (a `_type` of half a megabyte).
+fn tuf_reason(e: &sigstore_trust_root::Error) -> String {
+    crate::text::capped(&e.to_string(), crate::text::MESSAGE_CHARS)
+}
+
 /// `fetch` (a TUF refresh), or why it failed, within [`TUF_TIMEOUT`].
 async fn fetch_within_timeout<T>(
     fetch: impl std::future::Future<Output = Result<T, sigstore_trust_root::Error>>,
 ) -> Result<T, String> {
     match tokio::time::timeout(TUF_TIMEOUT, fetch).await {
         Ok(Ok(t)) => Ok(t),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(tuf_reason(&e)),
         Err(_) => Err(format!("timed out after {}s", TUF_TIMEOUT.as_secs())),
     }
 }
@@ -695,14 +698,12 @@ async fn tuf_repository(
         }
     };
     let (trusted_root, signing_config) = match refresh {
-        Refresh::Offline => {
-            fetch(config.offline())
-                .await
-                .map_err(|source| TrustError::TufCache {
-                    url: url.to_owned(),
-                    source,
-                })?
-        }
+        Refresh::Offline => fetch(config.offline())
+            .await
+            .map_err(|e| TrustError::TufCache {
+                url: url.to_owned(),
+                reason: tuf_reason(&e),
+            })?,
         Refresh::Online(http) | Refresh::Required(http) => {
             fetch_within_timeout(fetch(config.with_http_client(http.clone())))
                 .await

@@ -396,6 +396,44 @@ async fn broken_bundles_each_fail_only_their_artifact() {
     assert_eq!(work.listing(), before);
 }
 
+/// A bundle whose text the verifier quotes in its verdict (a DSSE payload
+/// type of megabytes) fails with a line of bounded length, in the human
+/// report and in the JSON one. Regression: the whole text was printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_quoting_a_huge_bundle_field_is_cut() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    assert_eq!(code(&run(cmd).await), 0);
+    let path = work.path("a.whl.sigstore.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let signature = v["messageSignature"]["signature"].clone();
+    v.as_object_mut().unwrap().remove("messageSignature");
+    v["dsseEnvelope"] = serde_json::json!({
+        "payload": "e30=",
+        "payloadType": "x".repeat(3 << 20),
+        "signatures": [{"sig": signature, "keyid": ""}],
+    });
+    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    for json in [false, true] {
+        let mut cmd = verify(&sandbox, work.dir.path(), &["a.whl"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let shown = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(
+            shown.contains("xxxx"),
+            "{}",
+            &shown[..shown.len().min(2000)]
+        );
+        assert!(shown.len() < 16_000, "{} bytes shown", shown.len());
+    }
+}
+
 /// `verify --trusted-root` naming a FIFO (or a device) is refused as not a
 /// regular file, exit 2, as every trust file is: a FIFO blocked the open,
 /// and `/dev/zero` was read until memory ran out. (A writer stands by, so

@@ -199,3 +199,23 @@ async fn a_repository_without_a_signing_config_verifies() {
     let err = stderr(&o);
     assert!(err.contains("signing_config.v0.2.json"), "{err}");
 }
+
+/// A mirror's metadata that the TUF client quotes in its refusal (a
+/// `_type` of half a megabyte in the next root) makes an error of bounded
+/// length, online and offline. Regression: it was printed whole.
+#[tokio::test]
+async fn a_refusal_quoting_the_mirrors_metadata_is_cut() {
+    let (sandbox, work) = started().await;
+    let huge = format!(
+        "{{\"signed\":{{\"_type\":\"{}\"}},\"signatures\":[]}}",
+        "x".repeat(400_000)
+    );
+    sandbox
+        .tuf()
+        .serve_instead("2.root.json", huge.into_bytes());
+    let o = run(verify(&sandbox, &work, "home")).await;
+    assert_refresh_refused(&o, &sandbox);
+    let err = stderr(&o);
+    assert!(err.contains("xxxx"), "{}", &err[..err.len().min(2000)]);
+    assert!(err.len() < 8_000, "{} bytes", err.len());
+}

@@ -566,7 +566,9 @@ async fn a_run_with_nothing_to_sign_is_refused_and_makes_no_release() {
     assert_eq!(code(&o), 2, "{}", stdout(&o));
     let err = crate::util::stderr(&o);
     assert!(
-        err.contains("nothing to sign: every path given was skipped (dist/a.whl.sigstore.json: a bundle)"),
+        err.contains(
+            "nothing to sign: every path given was skipped (dist/a.whl.sigstore.json: a bundle)"
+        ),
         "{err}"
     );
     assert!(sandbox

@@ -191,6 +191,12 @@ impl TufRepository {
         self.resign();
     }
 
+    /// Serve `bytes` as the file `path` (`2.root.json`, `timestamp.json`)
+    /// until the metadata is signed again: a mirror serving what it likes.
+    pub fn serve_instead(&self, path: &str, bytes: Vec<u8>) {
+        self.state.lock().files.insert(path.to_owned(), bytes);
+    }
+
     /// `1.root.json`: what a client is bootstrapped with.
     pub fn initial_root(&self) -> Vec<u8> {
         self.state.lock().roots[0].clone()

@@ -116,7 +116,7 @@ async fn instance_offline(
 ) -> Result<(InstanceReport, Vec<String>), SignError> {
     match trust::load(&settings.instance, Refresh::Offline).await {
         Ok(instance) => Ok((instance_report(&instance), instance.warnings)),
-        Err(trust::TrustError::TufCache { url, source }) => Ok((
+        Err(trust::TrustError::TufCache { url, reason }) => Ok((
             InstanceReport {
                 name: url.clone(),
                 fulcio: String::new(),
@@ -126,7 +126,7 @@ async fn instance_offline(
                 selection: None,
             },
             vec![format!(
-                "the services of the TUF repository {url} are read from it when signing, and no usable copy of them is cached here ({source}), so none are shown"
+                "the services of the TUF repository {url} are read from it when signing, and no usable copy of them is cached here ({reason}), so none are shown"
             )],
         )),
         Err(e) => Err(e.into()),

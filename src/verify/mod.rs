@@ -440,9 +440,7 @@ fn in_parallel(
         };
         let outcome = match check(target) {
             Ok(v) => VerifyOutcome::Verified(v),
-            Err(e) => VerifyOutcome::Failed {
-                error: e.to_string(),
-            },
+            Err(e) => VerifyOutcome::failed(e),
         };
         *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
     };

@@ -45,3 +45,14 @@ pub enum VerifyOutcome {
     Verified(Verified),
     Failed { error: String },
 }
+
+impl VerifyOutcome {
+    /// A failure, its text cut to what a line can show: it quotes a
+    /// bundle's or a server's text (a payload type, a JSON error naming a
+    /// string), which may be megabytes long. As long as sign's.
+    pub(crate) fn failed(error: impl std::fmt::Display) -> VerifyOutcome {
+        VerifyOutcome::Failed {
+            error: crate::text::capped(&error.to_string(), 4 * crate::text::MESSAGE_CHARS),
+        }
+    }
+}

@@ -194,9 +194,7 @@ pub async fn run(
             Slot::Done(VerifyArtifactReport {
                 path: PathBuf::from(&asset.name),
                 bundle: PathBuf::from(&bundle_name),
-                outcome: VerifyOutcome::Failed {
-                    error: failure.to_string(),
-                },
+                outcome: VerifyOutcome::failed(failure),
             })
         };
         // GitHub keeps one asset per name: two are a lie, and neither is
@@ -228,11 +226,9 @@ pub async fn run(
                 slots.push(Slot::Done(VerifyArtifactReport {
                     path: PathBuf::from(&asset.name),
                     bundle: PathBuf::from(&bundle_name),
-                    outcome: VerifyOutcome::Failed {
-                        error: format!(
-                            "Unsigned: the release has no {bundle_name} (--require-all)"
-                        ),
-                    },
+                    outcome: VerifyOutcome::failed(format!(
+                        "Unsigned: the release has no {bundle_name} (--require-all)"
+                    )),
                 }));
             } else {
                 unsigned.push(PathBuf::from(&asset.name));
@@ -280,15 +276,11 @@ pub async fn run(
                 Err(AssetFailure::Verify(e @ Failure::NotInProvenance { .. }))
                     if bundle.is_none() && require_all =>
                 {
-                    VerifyOutcome::Failed {
-                        error: format!(
-                            "Unsigned: the release has no {bundle_name} (--require-all), and {e}"
-                        ),
-                    }
+                    VerifyOutcome::failed(format!(
+                        "Unsigned: the release has no {bundle_name} (--require-all), and {e}"
+                    ))
                 }
-                Err(e) => VerifyOutcome::Failed {
-                    error: e.to_string(),
-                },
+                Err(e) => VerifyOutcome::failed(e),
             };
             Ok(VerifyArtifactReport {
                 path: PathBuf::from(&asset.name),
@@ -315,12 +307,10 @@ pub async fn run(
             artifacts.push(VerifyArtifactReport {
                 path: PathBuf::from(artifact),
                 bundle: PathBuf::from(&bundle.name),
-                outcome: VerifyOutcome::Failed {
-                    error: format!(
-                        "Artifact not found: the release has {} but no {artifact}",
-                        bundle.name
-                    ),
-                },
+                outcome: VerifyOutcome::failed(format!(
+                    "Artifact not found: the release has {} but no {artifact}",
+                    bundle.name
+                )),
             });
         }
     }
