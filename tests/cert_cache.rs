@@ -806,3 +806,56 @@ async fn a_tsa_chain_to_another_root_is_refused() {
     assert!(e.contains("chain") || e.contains("TSA"), "{e}");
     assert_eq!(v.short_path_accepts(), 0);
 }
+
+/// A bundle carrying more evidence than any verifier reads (33 copies of
+/// its log entry, 33 timestamps, a checkpoint with 101 signature lines) is
+/// refused before any signature is checked, by both the cached and the
+/// full verification; 32 of each still verify. Regression: each copy was
+/// checked, a few seconds of CPU for one 4 MiB bundle.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_with_more_evidence_than_is_read_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.bin"]).await;
+    let root = TrustedRoot::from_file(sandbox.trusted_root_path()).unwrap();
+    let v = CachingVerifier::new(&root).unwrap();
+    let digest = digest_of(&work, "a.bin");
+    let good = bundle_of(&work, "a.bin");
+    let repeat = |pointer: &str, n: usize| {
+        let mut b = good.clone();
+        let one = b.pointer(pointer).unwrap()[0].clone();
+        *b.pointer_mut(pointer).unwrap() = Value::Array(vec![one; n]);
+        b
+    };
+    let entries = "/verificationMaterial/tlogEntries";
+    let timestamps = "/verificationMaterial/timestampVerificationData/rfc3161Timestamps";
+    for (pointer, what) in [
+        (entries, "33 transparency log entries"),
+        (timestamps, "33 RFC 3161 timestamps"),
+    ] {
+        let b = bundle(&repeat(pointer, 33));
+        for result in [
+            v.verify(digest, &b, &strict(&sandbox)).map(|_| ()),
+            v.verify_in_full(digest, &b, &strict(&sandbox)).map(|_| ()),
+        ] {
+            let e = result.unwrap_err().to_string();
+            assert!(e.contains(what), "{e}");
+        }
+    }
+    let mut many = good.clone();
+    edit_checkpoint(&mut many, |lines| {
+        let last = lines.last().unwrap().clone();
+        while lines.iter().filter(|l| l.starts_with('\u{2014}')).count() < 101 {
+            lines.push(last.clone());
+        }
+    });
+    let e = v
+        .verify(digest, &bundle(&many), &strict(&sandbox))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a checkpoint carries 101 signatures"), "{e}");
+    // Up to the limit, the copies change nothing.
+    v.verify(digest, &bundle(&repeat(timestamps, 32)), &strict(&sandbox))
+        .unwrap();
+}

@@ -26,6 +26,12 @@
 //! that anchor, its code-signing EKU, and its SCT (whose key and signed data
 //! come from the certificate, the issuing key and the trusted root alone).
 //!
+//! Both paths first refuse a bundle carrying more evidence than any
+//! verifier reads (more than 32 log entries or timestamps, as sigstore-go;
+//! a checkpoint of more than 100 signatures, as Go's `note`): each piece
+//! costs signature checks, and a 4 MiB bundle could repeat one thousands of
+//! times.
+//!
 //! Only accepts take the short path: any rejection, by sigstore-verify or by
 //! the checks here, is answered by the full verification, so a bundle is
 //! refused with exactly the error it would get without the cache, and a cache
@@ -247,6 +253,7 @@ impl CachingVerifier {
         bundle: &Bundle,
         policy: &VerificationPolicy,
     ) -> Result<VerificationResult, SigError> {
+        within_limits(bundle)?;
         self.verifier
             .verify(artifact, bundle, &self.requirements.apply(policy.clone()))
     }
@@ -275,6 +282,7 @@ impl CachingVerifier {
         bundle: &Bundle,
         policy: &VerificationPolicy,
     ) -> Result<Verdict, SigError> {
+        within_limits(bundle)?;
         let policy = &self.requirements.apply(policy.clone());
         let full_chain = matches!(
             policy.certificate(),
@@ -563,6 +571,55 @@ fn lone_leaf(bundle: &Bundle) -> Option<&[u8]> {
         }
         _ => None,
     }
+}
+
+/// The most transparency log entries, and RFC 3161 timestamps, a bundle
+/// may carry, as sigstore-go allows (`MaxAllowedTlogEntries`,
+/// `MaxAllowedTimestamps`): a bundle needs one of each, and each is checked
+/// with several signature verifications, so a 4 MiB bundle repeating one
+/// entry would cost seconds.
+pub(crate) const MAX_EVIDENCE: usize = 32;
+
+/// The most signature lines a checkpoint may carry, as Go's `sumdb/note`
+/// allows: each is tried against the trusted keys it names.
+pub(crate) const MAX_CHECKPOINT_SIGNATURES: usize = 100;
+
+/// Refuse, before any cryptography, a bundle carrying more evidence than
+/// any verifier reads (see [`MAX_EVIDENCE`]).
+fn within_limits(bundle: &Bundle) -> Result<(), SigError> {
+    let material = &bundle.verification_material;
+    let entries = material.tlog_entries.len();
+    let timestamps = material
+        .timestamp_verification_data
+        .rfc3161_timestamps
+        .len();
+    if entries > MAX_EVIDENCE {
+        return Err(SigError::InvalidBundle(format!(
+            "it carries {entries} transparency log entries; at most {MAX_EVIDENCE} are read"
+        )));
+    }
+    if timestamps > MAX_EVIDENCE {
+        return Err(SigError::InvalidBundle(format!(
+            "it carries {timestamps} RFC 3161 timestamps; at most {MAX_EVIDENCE} are read"
+        )));
+    }
+    for entry in &material.tlog_entries {
+        let Some(proof) = &entry.inclusion_proof else {
+            continue;
+        };
+        let signatures = proof
+            .checkpoint
+            .envelope()
+            .lines()
+            .filter(|l| l.starts_with('\u{2014}'))
+            .count();
+        if signatures > MAX_CHECKPOINT_SIGNATURES {
+            return Err(SigError::InvalidBundle(format!(
+                "a checkpoint carries {signatures} signatures; at most {MAX_CHECKPOINT_SIGNATURES} are read"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
