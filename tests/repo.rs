@@ -3,6 +3,7 @@
 //! the setup action's pins and the script a release writes them with.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -476,4 +477,98 @@ fn the_release_targets_build_nothing_that_refuses_them() {
             "{t}'s graph holds sha2-asm, which refuses Windows targets"
         );
     }
+}
+
+/// The `run: |` script of the step named `name` in the workflow `rel`,
+/// unindented, as the runner writes it to a file.
+fn step_script(rel: &str, name: &str) -> String {
+    let text = read(rel);
+    let start = text
+        .find(&format!("- name: {name}\n"))
+        .unwrap_or_else(|| panic!("{rel} has no step `{name}`"));
+    let mut lines = text[start..].lines().skip(1);
+    let run_indent = loop {
+        let l = lines
+            .next()
+            .unwrap_or_else(|| panic!("{rel}: step `{name}` has no `run: |`"));
+        if l.trim_start() == "run: |" {
+            break l.len() - l.trim_start().len();
+        }
+    };
+    let mut script = String::new();
+    for l in lines {
+        if !l.trim().is_empty() && l.len() - l.trim_start().len() <= run_indent {
+            break;
+        }
+        script.push_str(l.get(run_indent + 2..).unwrap_or(""));
+        script.push('\n');
+    }
+    script
+}
+
+/// The matrix example's final job hashes what the release holds into a
+/// SHA256SUMS it then signs and uploads. A re-run of that job (after a
+/// partial failure) downloads the SHA256SUMS the first attempt uploaded:
+/// the new one must be the same file, or the action refuses the differing
+/// asset and the draft is never published. Regression: the loop hashed the
+/// old SHA256SUMS into the new one.
+#[test]
+fn the_matrix_example_checksums_are_the_same_on_a_rerun() {
+    let script = step_script(
+        "examples/github-matrix.yml",
+        "Checksums of everything the matrix uploaded",
+    );
+    assert!(script.contains("gh release download"), "{script}");
+    let work = Work::new();
+    // A stand-in `gh` serving the release's assets (the files in `release/`)
+    // into `--dir`.
+    let gh = work.file(
+        "bin/gh",
+        format!(
+            "#!/bin/sh\nset -e\n[ \"$1 $2\" = 'release download' ]\nwhile [ $# -gt 0 ]; do\n  \
+             if [ \"$1\" = --dir ]; then mkdir -p \"$2\" && cp {}/* \"$2\"/; exit 0; fi\n  \
+             shift\ndone\nexit 1\n",
+            work.path("release").display()
+        ),
+    );
+    std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for (name, body) in [
+        ("app-linux.tar.gz", "linux"),
+        ("app-linux.tar.gz.sigstore.json", "{}"),
+        ("app-macos.zip", "macos"),
+        ("app-macos.zip.sigstore.json", "{}"),
+    ] {
+        work.file(&format!("release/{name}"), body);
+    }
+    let run = |attempt: &str| -> String {
+        let dir = work.path(attempt);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = format!(
+            "{}:{}",
+            work.path("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        // As the runner runs a `run:` step: bash -e -o pipefail.
+        let o = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &script])
+            .current_dir(&dir)
+            .env("PATH", path)
+            .env("GH_TOKEN", "token")
+            .env("TAG", "v1.0.0")
+            .env("GITHUB_REPOSITORY", "octo-org/octo-repo")
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{attempt}: {}", stderr(&o));
+        std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap()
+    };
+    let first = run("attempt-1");
+    let expected: String = [("linux", "app-linux.tar.gz"), ("macos", "app-macos.zip")]
+        .iter()
+        .map(|(body, name)| format!("{}  {name}\n", hex::encode(Sha256::digest(body))))
+        .collect();
+    assert_eq!(first, expected);
+    // The first attempt uploaded SHA256SUMS and its bundle, then failed.
+    work.file("release/SHA256SUMS", &first);
+    work.file("release/SHA256SUMS.sigstore.json", "{}");
+    assert_eq!(run("attempt-2"), first, "a re-run's SHA256SUMS differs");
 }
