@@ -99,6 +99,19 @@ sha256() {
 }
 
 mkdir -p "$DEST" || fail "cannot create the install directory $DEST"
+# A relative install-dir is the step's working directory's: made absolute,
+# so that the PATH entry and the `path` output hold for later steps run in
+# another working directory. An absolute one (POSIX, or Windows' C:\... and
+# \\server\... as RUNNER_TEMP is there) is kept as written.
+case $DEST in
+  /* | [A-Za-z]:[\\/]* | \\\\*) ;;
+  *)
+    DEST=$(CDPATH='' cd -- "$DEST" && pwd) || fail "cannot enter the install directory $DEST"
+    case $DEST in
+      *"$NL"* | *"$CR"*) fail "the install directory's absolute path holds a line break: pass install-dir without one" ;;
+    esac
+    ;;
+esac
 BIN=$DEST/releasekit-sign$EXE
 # Windows runs only files named .exe.
 PART=$DEST/.releasekit-sign.$$.part$EXE

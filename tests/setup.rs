@@ -221,3 +221,28 @@ fn refusals_before_any_download_name_the_fix() {
         stderr(&o)
     );
 }
+
+/// A relative `install-dir` is relative to the step's working directory; a
+/// later step may run in another, so the PATH entry and the `path` output
+/// name the directory absolutely. Regression: `bin` was written as is, and
+/// a step with another `working-directory` found no releasekit-sign.
+#[test]
+fn a_relative_install_dir_is_put_on_path_absolutely() {
+    let r = Release::new();
+    let sums = r.sums(&sha256_hex(&r.binary));
+    let o = r.install(&sums, &["--dest", "tools/bin"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The installer runs in the work directory (bash resolves it physically).
+    let dir = std::fs::canonicalize(r.work.path("tools/bin")).unwrap();
+    let installed = dir.join("releasekit-sign");
+    assert_eq!(std::fs::read(&installed).unwrap(), r.binary);
+    assert_eq!(r.file_command("github_path"), format!("{}\n", dir.display()));
+    assert_eq!(
+        r.file_command("github_output"),
+        format!(
+            "path={}\nversion={}\n",
+            installed.display(),
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
