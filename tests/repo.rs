@@ -572,3 +572,64 @@ fn the_matrix_example_checksums_are_the_same_on_a_rerun() {
     work.file("release/SHA256SUMS.sigstore.json", "{}");
     assert_eq!(run("attempt-2"), first, "a re-run's SHA256SUMS differs");
 }
+
+/// The docs name the workflow that cosign-signs the image, and the
+/// consumer's `cosign verify` pins the identity its certificate gets: that
+/// workflow at the ref it runs on. Regression: the README said release.yml
+/// signed the image, which release-sign.yml does, and gave no command.
+#[test]
+fn the_image_signature_is_documented_with_its_signer() {
+    let signers: Vec<String> = workflows()
+        .iter()
+        .filter(|w| std::fs::read_to_string(w).unwrap().contains("cosign sign "))
+        .map(|w| w.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(signers, ["release-sign.yml"], "the workflows running cosign sign");
+    let signer = &signers[0];
+    // It runs on the pins branch only: the ref its certificate names.
+    let workflow = read(&format!(".github/workflows/{signer}"));
+    assert!(workflow.contains(r#"if [ "$GITHUB_REF" != "refs/heads/release/v$VERSION" ]"#));
+    let identity = format!(
+        "https://github.com/releasekit/releasekit-sign/.github/workflows/{signer}@refs/heads/release/vX.Y.Z"
+    );
+
+    let readme = read("README.md");
+    let verify = Regex::new(
+        r"(?m)^cosign verify ghcr\.io/releasekit/releasekit-sign@sha256:\S+ \\\n\s+--certificate-identity (\S+) \\\n\s+--certificate-oidc-issuer https://token\.actions\.githubusercontent\.com$",
+    )
+    .unwrap();
+    let pinned: Vec<&str> = verify
+        .captures_iter(&readme)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    assert_eq!(pinned, [identity.as_str()], "README's cosign verify");
+    // The pattern for any version is anchored (cosign does not anchor it)
+    // and accepts exactly that workflow and ref of a version.
+    let pattern = Regex::new(r"--certificate-identity-regexp\s+'([^']+)'")
+        .unwrap()
+        .captures_iter(&readme)
+        .map(|c| c[1].to_owned())
+        .find(|p| p.contains("releasekit-sign"))
+        .expect("README gives the identity pattern for any release");
+    assert!(pattern.starts_with('^') && pattern.ends_with('$'), "{pattern}");
+    let any = Regex::new(&pattern).unwrap();
+    assert!(any.is_match(&identity.replace("vX.Y.Z", "v0.12.3")));
+    for other in [
+        identity.replace("vX.Y.Z", "main"),
+        identity.replace(signer.as_str(), "release.yml").replace("vX.Y.Z", "v0.12.3"),
+        identity
+            .replace("releasekit/releasekit-sign", "evil/releasekit-sign")
+            .replace("vX.Y.Z", "v0.12.3"),
+    ] {
+        assert!(!any.is_match(&other), "{other}");
+    }
+
+    let named = Regex::new(r"cosign-signed by\s+`\.github/workflows/([^`]+)`").unwrap();
+    for doc in ["README.md", "ARCHITECTURE.md"] {
+        let text = read(doc).replace('\n', " ");
+        for c in named.captures_iter(&text) {
+            assert_eq!(&c[1], signer, "{doc} names the image's signer");
+        }
+    }
+    assert!(named.is_match(&readme.replace('\n', " ")));
+}
