@@ -149,36 +149,102 @@ fn the_msrv_is_declared_once_and_covers_every_locked_dependency() {
     );
 }
 
+/// Every text holding `uses:` lines a workflow runs or a user copies: the
+/// workflows, the setup action, the examples and the README's YAML blocks
+/// (named, text).
+fn action_references() -> Vec<(String, String)> {
+    let mut files = workflows();
+    files.push(repo().join("setup/action.yml"));
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 2, "{examples:?}");
+    files.extend(examples);
+    let mut texts: Vec<(String, String)> = files
+        .iter()
+        .map(|f| {
+            let name = f.strip_prefix(repo()).unwrap().display().to_string();
+            (name, std::fs::read_to_string(f).unwrap())
+        })
+        .collect();
+    let readme = read("README.md");
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("\n```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 3, "README.md's yaml blocks: {}", blocks.len());
+    for (i, b) in blocks.into_iter().enumerate() {
+        texts.push((format!("README.md, yaml block {}", i + 1), b.to_owned()));
+    }
+    texts
+}
+
+/// Third-party actions are pinned by commit SHA, with the tag it is in a
+/// comment, wherever they run with this project's permissions or are copied
+/// into a user's release job (`id-token: write` and `contents: write`): a
+/// tag can be moved to other code. This project's own action in the
+/// examples and the README is the exception: it is named by its release tag
+/// (a full `vX.Y.Z`), as the commit that tag names is made by the release
+/// after the examples are written, and a commit cannot hold its own SHA.
 #[test]
 fn third_party_actions_are_pinned_by_commit() {
     let uses = Regex::new(r"(?m)^\s*(?:-\s+)?uses:\s*(\S+)(.*)$").unwrap();
     let pinned =
         Regex::new(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$").unwrap();
     let comment = Regex::new(r"^\s+# v[0-9]+(\.[0-9]+)*$").unwrap();
-    let mut files = workflows();
-    files.push(repo().join("setup/action.yml"));
+    let own = Regex::new(r"^releasekit/releasekit-sign(/setup)?@v[0-9]+\.[0-9]+\.[0-9]+$").unwrap();
     let mut seen = 0;
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
+    for (name, text) in action_references() {
+        let workflow = name.starts_with(".github/") || name.starts_with("setup/");
         for c in uses.captures_iter(&text) {
             let (target, rest) = (&c[1], &c[2]);
             if target.starts_with("./") {
                 continue;
             }
+            if target.starts_with("releasekit/releasekit-sign") {
+                assert!(!workflow, "{name}: `{target}`: the project's own action is `./`");
+                assert!(
+                    own.is_match(target),
+                    "{name}: `{target}` is not the project's action at a release tag vX.Y.Z"
+                );
+                continue;
+            }
             seen += 1;
             assert!(
                 pinned.is_match(target),
-                "{}: `{target}` is not pinned by a commit SHA",
-                f.display()
+                "{name}: `{target}` is not pinned by a commit SHA"
             );
             assert!(
                 comment.is_match(rest),
-                "{}: `{target}` says not which tag the SHA is (`# vX.Y.Z`)",
-                f.display()
+                "{name}: `{target}` says not which tag the SHA is (`# vX.Y.Z`)"
             );
         }
     }
     assert!(seen > 0);
+}
+
+/// An action pinned in several places is pinned to the same commit, with
+/// the same tag, everywhere: the examples run what the project runs.
+#[test]
+fn an_action_is_pinned_to_one_commit_everywhere() {
+    let uses = Regex::new(r"(?m)^\s*(?:-\s+)?uses:\s*([^@\s]+)@([0-9a-f]{40})\s+# (\S+)$").unwrap();
+    let mut pins: std::collections::BTreeMap<String, BTreeSet<(String, String)>> =
+        Default::default();
+    for (_, text) in action_references() {
+        for c in uses.captures_iter(&text) {
+            pins.entry(c[1].to_owned())
+                .or_default()
+                .insert((c[2].to_owned(), c[3].to_owned()));
+        }
+    }
+    assert!(pins.contains_key("actions/checkout"), "{pins:?}");
+    for (action, at) in &pins {
+        assert_eq!(at.len(), 1, "{action} is pinned to several commits: {at:?}");
+    }
 }
 
 /// The action reads exactly the inputs action.yml declares: an `INPUT_*`
