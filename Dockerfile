@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The action's image: the release's static Linux binary and CA certificates,
 # nothing else. No compiler runs here: the image holds exactly the bytes the
 # release workflow built with ci/build-release.sh and ran through the

@@ -699,3 +699,18 @@ fn the_image_signature_is_documented_with_its_signer() {
     }
     assert!(named.is_match(&readme.replace('\n', " ")));
 }
+
+/// The Dockerfile (`FROM scratch`, COPY, ENV, ENTRYPOINT) is parsed by the
+/// builder's own frontend: a `# syntax=` directive would make the release
+/// pull a frontend image by a moving tag to read it.
+#[test]
+fn the_dockerfile_pulls_no_frontend_image() {
+    let dockerfile = read("Dockerfile");
+    assert!(
+        !Regex::new(r"(?im)^#\s*syntax\s*=")
+            .unwrap()
+            .is_match(&dockerfile),
+        "the Dockerfile names a frontend image (# syntax=)"
+    );
+    assert!(Regex::new(r"(?m)^FROM scratch$").unwrap().is_match(&dockerfile));
+}
