@@ -714,3 +714,78 @@ fn the_dockerfile_pulls_no_frontend_image() {
     );
     assert!(Regex::new(r"(?m)^FROM scratch$").unwrap().is_match(&dockerfile));
 }
+
+/// After the push, the release checks each platform's image holds what the
+/// Dockerfile puts there: the tested binary, the build context's CA bundle,
+/// and the Entrypoint and Env it sets (BuildKit adds only PATH to a scratch
+/// image's config).
+#[test]
+fn the_pushed_image_is_checked_against_the_dockerfile() {
+    let dockerfile = read("Dockerfile");
+    let release = read(".github/workflows/release.yml");
+    let start = release
+        .find("- name: The pushed image holds")
+        .expect("release.yml checks the pushed image");
+    let step = &release[start..];
+    let step = &step[..step[1..].find("\n      - ").map_or(step.len(), |i| i + 1)];
+
+    // The CA bundle: where the Dockerfile puts it, against the context's copy.
+    let ca = Regex::new(r"(?m)^COPY ca-certificates\.crt (\S+)$")
+        .unwrap()
+        .captures(&dockerfile)
+        .expect("the Dockerfile copies the CA bundle")[1]
+        .to_owned();
+    assert!(
+        step.contains(&format!(r#"docker cp "$CID:{ca}" "$RUNNER_TEMP/ca-from-image""#)),
+        "{step}"
+    );
+    assert!(
+        step.contains(r#"cmp "$RUNNER_TEMP/image/ca-certificates.crt" "$RUNNER_TEMP/ca-from-image""#),
+        "{step}"
+    );
+    assert!(step.contains(r#"cmp "dist/$ASSET" "$RUNNER_TEMP/from-image""#));
+
+    // The config it expects is the Dockerfile's.
+    let want = Regex::new(r"(?m)^\s+WANT='(\{.*\})'$")
+        .unwrap()
+        .captures(step)
+        .expect("the step holds the expected config (WANT='{...}')")[1]
+        .to_owned();
+    let want: serde_json::Value = serde_json::from_str(&want).unwrap();
+    let entrypoint: serde_json::Value = serde_json::from_str(
+        &Regex::new(r"(?m)^ENTRYPOINT (\[.*\])$")
+            .unwrap()
+            .captures(&dockerfile)
+            .expect("the Dockerfile's ENTRYPOINT, in exec form")[1],
+    )
+    .unwrap();
+    let mut env = vec![
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
+    ];
+    env.extend(
+        Regex::new(r"(?m)^ENV (\S+=\S+)$")
+            .unwrap()
+            .captures_iter(&dockerfile)
+            .map(|c| c[1].to_owned()),
+    );
+    assert!(env.len() > 1, "the Dockerfile sets no ENV");
+    assert!(
+        !Regex::new(r"(?m)^(CMD|USER|WORKDIR|ENV \S+ )")
+            .unwrap()
+            .is_match(&dockerfile),
+        "the expected config knows no CMD, USER, WORKDIR or ENV in its two-word form"
+    );
+    assert_eq!(
+        want,
+        serde_json::json!({"Entrypoint": entrypoint, "Env": env, "Cmd": null}),
+        "release.yml's expected config vs the Dockerfile"
+    );
+    assert!(
+        step.contains(r#"docker buildx imagetools inspect "$NAME@$ONE" --format '{{json .Image}}'"#),
+        "{step}"
+    );
+    assert!(
+        step.contains(r#"jq -e --argjson want "$WANT" '.config | {Entrypoint, Env, Cmd} == $want'"#),
+        "{step}"
+    );
+}
