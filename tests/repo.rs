@@ -176,7 +176,11 @@ fn action_references() -> Vec<(String, String)> {
         .skip(1)
         .map(|b| b.split("\n```").next().unwrap())
         .collect();
-    assert!(blocks.len() >= 3, "README.md's yaml blocks: {}", blocks.len());
+    assert!(
+        blocks.len() >= 3,
+        "README.md's yaml blocks: {}",
+        blocks.len()
+    );
     for (i, b) in blocks.into_iter().enumerate() {
         texts.push((format!("README.md, yaml block {}", i + 1), b.to_owned()));
     }
@@ -206,7 +210,10 @@ fn third_party_actions_are_pinned_by_commit() {
                 continue;
             }
             if target.starts_with("releasekit/releasekit-sign") {
-                assert!(!workflow, "{name}: `{target}`: the project's own action is `./`");
+                assert!(
+                    !workflow,
+                    "{name}: `{target}`: the project's own action is `./`"
+                );
                 assert!(
                     own.is_match(target),
                     "{name}: `{target}` is not the project's action at a release tag vX.Y.Z"
@@ -650,7 +657,11 @@ fn the_image_signature_is_documented_with_its_signer() {
         .filter(|w| std::fs::read_to_string(w).unwrap().contains("cosign sign "))
         .map(|w| w.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(signers, ["release-sign.yml"], "the workflows running cosign sign");
+    assert_eq!(
+        signers,
+        ["release-sign.yml"],
+        "the workflows running cosign sign"
+    );
     let signer = &signers[0];
     // It runs on the pins branch only: the ref its certificate names.
     let workflow = read(&format!(".github/workflows/{signer}"));
@@ -677,12 +688,17 @@ fn the_image_signature_is_documented_with_its_signer() {
         .map(|c| c[1].to_owned())
         .find(|p| p.contains("releasekit-sign"))
         .expect("README gives the identity pattern for any release");
-    assert!(pattern.starts_with('^') && pattern.ends_with('$'), "{pattern}");
+    assert!(
+        pattern.starts_with('^') && pattern.ends_with('$'),
+        "{pattern}"
+    );
     let any = Regex::new(&pattern).unwrap();
     assert!(any.is_match(&identity.replace("vX.Y.Z", "v0.12.3")));
     for other in [
         identity.replace("vX.Y.Z", "main"),
-        identity.replace(signer.as_str(), "release.yml").replace("vX.Y.Z", "v0.12.3"),
+        identity
+            .replace(signer.as_str(), "release.yml")
+            .replace("vX.Y.Z", "v0.12.3"),
         identity
             .replace("releasekit/releasekit-sign", "evil/releasekit-sign")
             .replace("vX.Y.Z", "v0.12.3"),
@@ -712,7 +728,9 @@ fn the_dockerfile_pulls_no_frontend_image() {
             .is_match(&dockerfile),
         "the Dockerfile names a frontend image (# syntax=)"
     );
-    assert!(Regex::new(r"(?m)^FROM scratch$").unwrap().is_match(&dockerfile));
+    assert!(Regex::new(r"(?m)^FROM scratch$")
+        .unwrap()
+        .is_match(&dockerfile));
 }
 
 /// After the push, the release checks each platform's image holds what the
@@ -736,11 +754,15 @@ fn the_pushed_image_is_checked_against_the_dockerfile() {
         .expect("the Dockerfile copies the CA bundle")[1]
         .to_owned();
     assert!(
-        step.contains(&format!(r#"docker cp "$CID:{ca}" "$RUNNER_TEMP/ca-from-image""#)),
+        step.contains(&format!(
+            r#"docker cp "$CID:{ca}" "$RUNNER_TEMP/ca-from-image""#
+        )),
         "{step}"
     );
     assert!(
-        step.contains(r#"cmp "$RUNNER_TEMP/image/ca-certificates.crt" "$RUNNER_TEMP/ca-from-image""#),
+        step.contains(
+            r#"cmp "$RUNNER_TEMP/image/ca-certificates.crt" "$RUNNER_TEMP/ca-from-image""#
+        ),
         "{step}"
     );
     assert!(step.contains(r#"cmp "dist/$ASSET" "$RUNNER_TEMP/from-image""#));
@@ -759,9 +781,8 @@ fn the_pushed_image_is_checked_against_the_dockerfile() {
             .expect("the Dockerfile's ENTRYPOINT, in exec form")[1],
     )
     .unwrap();
-    let mut env = vec![
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
-    ];
+    let mut env =
+        vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned()];
     env.extend(
         Regex::new(r"(?m)^ENV (\S+=\S+)$")
             .unwrap()
@@ -781,11 +802,15 @@ fn the_pushed_image_is_checked_against_the_dockerfile() {
         "release.yml's expected config vs the Dockerfile"
     );
     assert!(
-        step.contains(r#"docker buildx imagetools inspect "$NAME@$ONE" --format '{{json .Image}}'"#),
+        step.contains(
+            r#"docker buildx imagetools inspect "$NAME@$ONE" --format '{{json .Image}}'"#
+        ),
         "{step}"
     );
     assert!(
-        step.contains(r#"jq -e --argjson want "$WANT" '.config | {Entrypoint, Env, Cmd} == $want'"#),
+        step.contains(
+            r#"jq -e --argjson want "$WANT" '.config | {Entrypoint, Env, Cmd} == $want'"#
+        ),
         "{step}"
     );
 }

@@ -236,7 +236,10 @@ fn a_relative_install_dir_is_put_on_path_absolutely() {
     let dir = std::fs::canonicalize(r.work.path("tools/bin")).unwrap();
     let installed = dir.join("releasekit-sign");
     assert_eq!(std::fs::read(&installed).unwrap(), r.binary);
-    assert_eq!(r.file_command("github_path"), format!("{}\n", dir.display()));
+    assert_eq!(
+        r.file_command("github_path"),
+        format!("{}\n", dir.display())
+    );
     assert_eq!(
         r.file_command("github_output"),
         format!(
