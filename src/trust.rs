@@ -341,6 +341,8 @@ pub enum TrustError {
     WellKnownRefresh { instance: String, reason: String },
     #[error("no usable cached trust material of the TUF repository {url} ({reason}); fix: run once without --offline so the cache is filled")]
     TufCache { url: String, reason: String },
+    #[error("{url} (from {from}) is plain http, and the identity token is sent to the CA: anyone on the way could use it to get a certificate for this identity; fix: use its https:// URL (plain http is taken only on this machine: localhost, 127.0.0.1, ::1)")]
+    CleartextToken { url: String, from: &'static str },
     #[error("Rekor v2 entries carry no signed time, so an RFC 3161 timestamp is required, but {instance} has no TSA; fix: pass --tsa-url")]
     V2WithoutTsa { instance: String },
 }
@@ -659,6 +661,24 @@ async fn well_known(
     Ok((name.to_owned(), root, signing))
 }
 
+/// Whether the identity token may be sent to `url`: over https, or over
+/// plain http to this machine only (a local CA, the sandbox). Rekor and a
+/// TSA receive nothing secret, so plain http is theirs to choose.
+fn token_may_go_to(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let ip = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || ip
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Why a TUF load failed, cut to a line: the error quotes the repository's
 /// metadata (a `_type` of half a megabyte).
 fn tuf_reason(e: &sigstore_trust_root::Error) -> String {
@@ -767,6 +787,15 @@ fn select_services(
             })
         }
     };
+    if !token_may_go_to(&fulcio) {
+        return Err(TrustError::CleartextToken {
+            url: fulcio,
+            from: match settings.fulcio_url {
+                Some(_) => "--fulcio-url",
+                None => "the signing config's caUrls",
+            },
+        });
+    }
     let rekor = match &settings.rekor_url {
         Some(url) => Some(LogService {
             url: url.clone(),
@@ -1107,10 +1136,10 @@ mod tests {
         );
         let e = load_json(&no_ca, |_| {}).await.unwrap_err();
         assert!(e.to_string().contains("caUrls"), "{e}");
-        let i = load_json(&no_ca, |s| s.fulcio_url = Some("http://f".into()))
+        let i = load_json(&no_ca, |s| s.fulcio_url = Some("https://f".into()))
             .await
             .unwrap();
-        assert_eq!(i.services.fulcio, "http://f");
+        assert_eq!(i.services.fulcio, "https://f");
 
         let mut config: serde_json::Value =
             serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
@@ -1141,7 +1170,7 @@ mod tests {
     #[tokio::test]
     async fn flags_override_the_config() {
         let i = load_json(&trust_config(&[("http://127.0.0.1:2", 1)], false), |s| {
-            s.fulcio_url = Some("http://f".into());
+            s.fulcio_url = Some("https://f".into());
             s.rekor_url = Some("http://r".into());
             s.tsa_url = Some("http://t/ts".into());
         })
@@ -1151,11 +1180,54 @@ mod tests {
         assert_eq!(
             (s.fulcio.as_str(), log(&i), s.tsa.as_deref()),
             (
-                "http://f",
+                "https://f",
                 ("http://r", RekorVersion::V1),
                 Some("http://t/ts")
             )
         );
+    }
+
+    /// The identity token goes to the CA over https, or plain http to this
+    /// machine only, whether the URL comes from the flag or the config.
+    /// Regression: any http:// URL took the token in the clear.
+    #[tokio::test]
+    async fn the_token_goes_to_no_plain_http_ca_but_this_machines() {
+        let config = |ca: &str| {
+            trust_config(&[("http://127.0.0.1:2", 1)], false).replace("http://127.0.0.1:1", ca)
+        };
+        for ca in [
+            "http://127.0.0.1:9",
+            "http://localhost:9",
+            "http://[::1]:9",
+            "https://ca.example",
+        ] {
+            load_json(&config(ca), |_| {}).await.unwrap();
+            load_json(&config("https://x"), |s| s.fulcio_url = Some(ca.into()))
+                .await
+                .unwrap();
+        }
+        for ca in [
+            "http://fulcio.example.com",
+            "http://10.0.0.1",
+            "http://localhost.example",
+        ] {
+            let e = load_json(&config(ca), |_| {})
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!(
+                    "{ca} (from the signing config's caUrls) is plain http"
+                )),
+                "{e}"
+            );
+            let e = load_json(&config("https://x"), |s| s.fulcio_url = Some(ca.into()))
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("(from --fulcio-url) is plain http"), "{e}");
+            assert!(e.contains("fix: use its https:// URL"), "{e}");
+        }
     }
 
     #[tokio::test]

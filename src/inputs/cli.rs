@@ -228,7 +228,8 @@ pub struct InstanceArgs {
     /// The initial root.json that --tuf-url's repository is trusted from (cosign's `initialize --root`)
     #[arg(long, value_name = "FILE", requires = "tuf_url")]
     pub tuf_root: Option<PathBuf>,
-    /// Fulcio URL (overrides the instance's signing config)
+    /// Fulcio URL (overrides the instance's signing config); https, or plain http to
+    /// this machine only: the identity token is sent to it
     #[arg(long, value_name = "URL")]
     pub fulcio_url: Option<String>,
     /// Rekor URL (overrides the instance's signing config)
