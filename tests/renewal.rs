@@ -107,8 +107,10 @@ async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
 
 /// A token that ends while Fulcio's answer is retried (a 503 asking to wait
 /// past its end): Fulcio refuses it, and the run fetches a fresh one and
-/// asks again. Regression: the expired token was sent on every retry, and
-/// the run failed with Fulcio's 401.
+/// asks again. Fulcio answers a token it cannot use with 400 and one
+/// message ("There was an error processing the identity token"), not 401.
+/// Regression: the expired token was sent on every retry, and the run
+/// failed; then only a 401, which Fulcio never sends, fetched a new one.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_that_ends_during_fulcio_retries_is_replaced() {
     let sandbox = Sandbox::builder()
@@ -136,7 +138,7 @@ async fn a_token_that_ends_during_fulcio_retries_is_replaced() {
         .iter()
         .map(|r| r.status)
         .collect();
-    assert_eq!(fulcio, [503, 401, 200]);
+    assert_eq!(fulcio, [503, 400, 200]);
     let token_requests = sandbox
         .requests(Service::Oidc)
         .iter()

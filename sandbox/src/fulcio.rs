@@ -92,7 +92,11 @@ pub enum FulcioError {
 impl FulcioError {
     fn status(&self) -> (StatusCode, u16) {
         match self {
-            FulcioError::Token(_) | FulcioError::MissingToken => (StatusCode::UNAUTHORIZED, 16),
+            // Fulcio answers every token it cannot use (expired, another
+            // audience, not signed by the issuer, none) with InvalidArgument
+            // and one generic message (`pkg/server/grpc_server.go`:
+            // `invalidIdentityToken`): HTTP 400, never 401.
+            FulcioError::Token(_) | FulcioError::MissingToken => (StatusCode::BAD_REQUEST, 3),
             FulcioError::Ca(_) => (StatusCode::INTERNAL_SERVER_ERROR, 13),
             _ => (StatusCode::BAD_REQUEST, 3),
         }
@@ -102,9 +106,16 @@ impl FulcioError {
 impl IntoResponse for FulcioError {
     fn into_response(self) -> Response {
         let (status, code) = self.status();
+        // The token's fault stays in the server's log, as Fulcio keeps it.
+        let message = match self {
+            FulcioError::Token(_) | FulcioError::MissingToken => {
+                "There was an error processing the identity token".to_owned()
+            }
+            other => other.to_string(),
+        };
         (
             status,
-            Json(json!({ "code": code, "message": self.to_string(), "details": [] })),
+            Json(json!({ "code": code, "message": message, "details": [] })),
         )
             .into_response()
     }
@@ -627,7 +638,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn bad_or_missing_tokens_are_401() {
+    async fn bad_or_missing_tokens_are_400_with_one_message() {
         let shared = shared(JwtAlgorithm::Rs256);
         let claims = shared.actions_claims.lock().clone();
         let key = SigningKey::random(&mut rand::rngs::OsRng);
@@ -644,8 +655,12 @@ mod tests {
         for token in [foreign, expired, wrong_aud, String::new()] {
             let body = public_key_request(&token, &key, &claims.sub);
             let (status, resp) = call(router(shared.clone()), post(body, None)).await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{resp}");
-            assert_eq!(resp["code"], 16);
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
+            assert_eq!(resp["code"], 3);
+            assert_eq!(
+                resp["message"],
+                "There was an error processing the identity token"
+            );
             assert!(resp.get("signedCertificateEmbeddedSct").is_none());
         }
     }

@@ -207,11 +207,13 @@ impl Session {
         let token = self.token_locked(&mut state).await?.clone();
         let issued = match self.issue(&token, state.current.as_deref()).await {
             // The token ended while Fulcio's answers were retried: once more
-            // with a fresh one, where one can be had.
+            // with a fresh one, where one can be had. Fulcio says so with a
+            // 400 and "There was an error processing the identity token"
+            // (a 401 from a proxy in front of it means the same).
             Err(SessionError::Fulcio {
-                source: ServiceError::Status { status: 401, .. },
+                source: ServiceError::Status { status, body, .. },
                 ..
-            }) if self.tokens.can_refresh() => {
+            }) if self.tokens.can_refresh() && token_refused(status, &body) => {
                 tracing::info!("Fulcio refused the identity token (expired?); fetching a new one");
                 state.token = None;
                 let token = self.token_locked(&mut state).await?.clone();
@@ -339,4 +341,15 @@ impl Session {
 fn shown(value: &str, token: &IdToken) -> String {
     let hidden = crate::text::secret_hidden(value.to_owned(), token.secret());
     crate::text::capped(&crate::text::line(hidden), 200)
+}
+
+/// Whether Fulcio's error answer refuses the identity token: a 400 with its
+/// one message for every token it cannot use
+/// (`There was an error processing the identity token`), or a 401.
+fn token_refused(status: u16, body: &str) -> bool {
+    status == 401
+        || (status == 400
+            && body
+                .to_ascii_lowercase()
+                .contains("error processing the identity token"))
 }
