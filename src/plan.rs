@@ -120,6 +120,8 @@ impl SkipReason {
 /// Why no plan could be made (a usage error: exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    #[error("{} is {}'s bundle (or a link to it), which signing writes over after {} is signed; fix: leave it out of what is signed, or sign {} in a run of its own with --output-dir", artifact.display(), owner.display(), artifact.display(), owner.display())]
+    ArtifactIsBundle { artifact: PathBuf, owner: PathBuf },
     #[error("nothing to sign: every path given was skipped ({skipped}); fix: name the artifacts themselves (a bundle is never signed, nor a directory without --recursive, nor what is not a regular file)")]
     NothingToSign { skipped: String },
     #[error("{} is {size} bytes, and GitHub refuses a release asset of 2 GiB or more, so it cannot be uploaded: remove it from what is signed, or upload bundles only (drop --upload-artifacts; action input `upload-artifacts`)", path.display())]
@@ -550,6 +552,23 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
             real: f.real,
         });
     }
+    // An artifact that is (a link to) another's bundle would be replaced by
+    // that bundle after it was signed: its own bundle would then describe a
+    // file that is gone.
+    if input.writes_bundles {
+        let folds = crate::files::FOLDS_CASE;
+        for a in &artifacts {
+            let (Some(dir), Some(name)) = (a.real.parent(), a.real.file_name()) else {
+                continue;
+            };
+            if let Some(owner) = by_bundle.get(&collision_key(dir, name, folds)) {
+                return Err(PlanError::ArtifactIsBundle {
+                    artifact: a.path.clone(),
+                    owner: owner.clone(),
+                });
+            }
+        }
+    }
     Ok(Plan {
         artifacts,
         skipped,
@@ -787,6 +806,14 @@ fn expand_glob(
     found: &mut Vec<Found>,
     skipped: &mut Vec<Skipped>,
 ) -> Result<(), PlanError> {
+    // The directory the walk starts from is checked before it is walked: a
+    // link out of the tree there (`dist -> /`) would have the walk read
+    // the whole file system, and then fail on what it matched, or on
+    // nothing.
+    let (base, _) = literal_base(pattern);
+    if !base.as_os_str().is_empty() && base.is_dir() {
+        tree.check(&base)?;
+    }
     let matches = glob_matches(pattern, &mut listed)?;
     let before = found.len();
     let mut dirs = Vec::new();

@@ -204,7 +204,11 @@ fn paths_through_a_link_out_of_the_working_tree_are_refused() {
     let cases = [
         ("dd", "dd", outside_real),
         ("dd/", "dd", outside_real),
-        ("dd/*", "dd/key: dd", outside_real),
+        ("dd/*", "dd", outside_real),
+        // A glob's directory is checked before it is walked: matching
+        // nothing there (or everything below `/`) is not the problem.
+        ("dd/*.whl", "dd", outside_real),
+        ("dd/**/*.whl", "dd", outside_real),
         ("dd/key", "dd/key: dd", outside_real),
         ("p/environ", "p/environ: p", "/proc/"),
         ("nul", "nul", "/dev/null"),
@@ -394,6 +398,35 @@ async fn broken_bundles_each_fail_only_their_artifact() {
     let l = line("huge");
     assert!(l.contains("is larger than 4194304 bytes"), "{l}");
     assert_eq!(work.listing(), before);
+}
+
+/// An artifact that is a link to another artifact's bundle is refused
+/// before anything is signed: that bundle is written over it after it was
+/// hashed. Regression: both were reported signed, and the file the link
+/// named was replaced, its own bundle then describing nothing there.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_artifact_that_is_anothers_bundle_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/a.whl.sigstore.json", "an earlier bundle");
+    std::os::unix::fs::symlink("a.whl.sigstore.json", work.path("dist/b.whl")).unwrap();
+    let before = work.listing();
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["dist/a.whl", "dist/b.whl", "--overwrite"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("dist/b.whl is dist/a.whl's bundle (or a link to it)"),
+        "{err}"
+    );
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+    assert_eq!(work.listing(), before);
+    assert_eq!(
+        std::fs::read_to_string(work.path("dist/a.whl.sigstore.json")).unwrap(),
+        "an earlier bundle"
+    );
 }
 
 /// A bundle whose text the verifier quotes in its verdict (a DSSE payload
