@@ -41,8 +41,9 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Settings(_) | Error::Plan(_) => EXIT_USAGE,
-            Error::Sign(SignError::Trust(_) | SignError::TrustedRoot { .. }) => EXIT_USAGE,
-            Error::Sign(SignError::Session(SessionError::Token(_))) => EXIT_USAGE,
+            Error::Sign(SignError::Trust(e)) if e.is_usage() => EXIT_USAGE,
+            Error::Sign(SignError::TrustedRoot { .. }) => EXIT_USAGE,
+            Error::Sign(SignError::Session(SessionError::Token(e))) if e.is_usage() => EXIT_USAGE,
             Error::Sign(SignError::PrivateRepository { .. } | SignError::Provenance(_)) => {
                 EXIT_USAGE
             }

@@ -518,12 +518,22 @@ pub enum TokenError {
     },
     #[error("OIDC token request failed: {detail}; fix: {ACTIONS_PERMISSION_FIX}")]
     ActionsRequest { detail: String },
+    #[error("OIDC token request failed: {detail} (after retries); the Actions token endpoint is failing, not this job's setup; fix: re-run the job")]
+    ActionsUnavailable { detail: String },
     #[error("ambient CI credential detection failed: {0}; fix: pass --identity-token or set SIGSTORE_ID_TOKEN")]
     Ambient(#[source] sigstore_oidc::Error),
     #[error("ambient CI credential detection (the CI agent's token command or endpoint) did not answer within {}s; fix: pass --identity-token or set SIGSTORE_ID_TOKEN", AMBIENT_TIMEOUT.as_secs())]
     AmbientTimeout,
     #[error("no identity token found: pass --identity-token, set SIGSTORE_ID_TOKEN, or run in CI with OIDC enabled (GitHub Actions: {ACTIONS_PERMISSION_FIX})")]
     NotFound,
+}
+
+impl TokenError {
+    /// Whether the fix is in the run's setup (exit 2), not a service that
+    /// failed while it ran (exit 1: a re-run may succeed).
+    pub(crate) fn is_usage(&self) -> bool {
+        !matches!(self, TokenError::ActionsUnavailable { .. })
+    }
 }
 
 /// How long ambient CI credential detection may take: a CI agent's token
@@ -659,8 +669,18 @@ impl TokenSource {
                 .map_err(|_| ActionsFailure::NoToken)
         })
         .await
-        .map_err(|e| TokenError::ActionsRequest {
-            detail: e.to_string(),
+        .map_err(|e| match e {
+            // No answer, or the endpoint failing: a run later may succeed.
+            ActionsFailure::Connection(_)
+            | ActionsFailure::Status {
+                status: 429 | 500..=599,
+                ..
+            } => TokenError::ActionsUnavailable {
+                detail: e.to_string(),
+            },
+            e => TokenError::ActionsRequest {
+                detail: e.to_string(),
+            },
         })?;
         Ok(response.value)
     }

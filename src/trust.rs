@@ -347,6 +347,17 @@ pub enum TrustError {
     V2WithoutTsa { instance: String },
 }
 
+impl TrustError {
+    /// Whether the fix is in the run's setup (exit 2), not a repository
+    /// that could not be reached while it ran (exit 1: a re-run may succeed).
+    pub(crate) fn is_usage(&self) -> bool {
+        !matches!(
+            self,
+            TrustError::TufRefresh { .. } | TrustError::WellKnownRefresh { .. }
+        )
+    }
+}
+
 /// An instance's trust material as a verifier needs it: its trusted root.
 #[derive(Debug, Clone)]
 pub struct Material {

@@ -65,6 +65,9 @@ async fn oidc_actions_endpoint_transient_faults_are_retried() {
 
 /// OIDC, permanently down: one run-level error naming the token endpoint; no
 /// certificate requested, nothing written, and the request count is bounded.
+/// It is a failure while running (exit 1: a re-run may pass), not the job's
+/// setup (exit 2, which a 403 gets). Regression: exit 2, with a fix about
+/// the workflow's permissions.
 #[tokio::test(flavor = "multi_thread")]
 async fn oidc_actions_endpoint_down_is_one_clear_error() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -76,10 +79,12 @@ async fn oidc_actions_endpoint_down_is_one_clear_error() {
     let mut cmd = actions_sign(&sandbox, work.dir.path());
     cmd.arg("a.whl");
     let o = run(cmd).await;
-    assert_ne!(code(&o), 0);
+    assert_eq!(code(&o), 1);
     let err = stderr(&o);
     assert!(err.contains("OIDC token request failed"), "{err}");
     assert!(err.contains("503"), "{err}");
+    assert!(err.contains("fix: re-run the job"), "{err}");
+    assert!(!err.contains("id-token: write"), "{err}");
     assert_eq!(sandbox.requests(Service::Oidc).len(), ATTEMPTS);
     assert!(sandbox.requests(Service::Fulcio).is_empty());
     assert_eq!(work.listing(), ["a.whl"]);

@@ -325,6 +325,7 @@ impl VerifyError {
             | VerifyError::Download { .. }
             | VerifyError::NoTag { .. } => false,
             VerifyError::Release(e) => e.is_usage(),
+            VerifyError::Trust(e) => e.is_usage(),
             _ => true,
         }
     }
