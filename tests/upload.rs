@@ -134,6 +134,28 @@ async fn cli_upload_then_rerun_adds_nothing() {
     assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 2);
 }
 
+/// A 422's reason, which GitHub gives in `errors` under the message
+/// "Validation Failed", is part of the error; an immutable release named
+/// only there is still told apart. Regression: "Validation Failed" alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_validation_failures_reasons_are_shown() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let releases = client(&sandbox);
+    let gh = sandbox.faults(Service::GitHub);
+    gh.fail_next(
+        1,
+        Fault::status_body(
+            422,
+            r#"{"message":"Validation Failed","errors":[{"resource":"Release","code":"custom","field":"tag_name","message":"tag_name was used by an immutable release"},{"resource":"Release","code":"invalid","field":"target_commitish"}],"status":"422"}"#,
+        ),
+    );
+    let e = releases.find("v1.0.0").await.unwrap_err().to_string();
+    assert!(
+        e.contains("Validation Failed: tag_name was used by an immutable release; Release target_commitish invalid"),
+        "{e}"
+    );
+}
+
 /// A 502 (then a dropped connection) during an upload is retried, and the
 /// retry lists the assets first: exactly one asset in the end.
 #[tokio::test(flavor = "multi_thread")]

@@ -595,8 +595,12 @@ async fn checked(response: Response) -> Result<Response, ApiFailure> {
             message: text::capped(&message, text::MESSAGE_CHARS),
         });
     }
+    // A 422's reason is in `errors` ("tag_name was used by an immutable
+    // release"); `message` is only "Validation Failed".
+    let details = error_details(errors);
     let message = match parsed.and_then(|b| b.message) {
-        Some(m) => m,
+        Some(m) if details.is_empty() => m,
+        Some(m) => format!("{m}: {details}"),
         None => {
             let raw = String::from_utf8_lossy(&bytes).trim().to_owned();
             if raw.is_empty() {
@@ -757,6 +761,28 @@ pub(super) async fn decoded<T: octocrab::FromResponse>(
     T::from_response(http::Response::from_parts(parts, whole))
         .await
         .map_err(|e| ApiFailure::Decode(text::capped(&e.to_string(), text::MESSAGE_CHARS)))
+}
+
+/// The reasons in a GitHub error's `errors` list, joined: each error's
+/// `message`, or else its `resource`, `field` and `code`.
+fn error_details(errors: Option<&[serde_json::Value]>) -> String {
+    let field =
+        |e: &serde_json::Value, k: &str| e.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    errors
+        .unwrap_or_default()
+        .iter()
+        .take(5)
+        .filter_map(|e| {
+            field(e, "message").or_else(|| {
+                let parts: Vec<String> = ["resource", "field", "code"]
+                    .iter()
+                    .filter_map(|k| field(e, k))
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Whether a 422's `errors` say a name is taken (`"code": "already_exists"`,
