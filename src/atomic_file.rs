@@ -25,7 +25,9 @@
 //! they wrote before keeping it. A rename is durable only once its
 //! directory is synced too; each directory a file was kept in is
 //! remembered and synced once, when the run ends ([`sync_kept_dirs`]),
-//! rather than once per file (an `fsync` each, on the hot path).
+//! rather than once per file (an `fsync` each, on the hot path); past 32
+//! directories held, those are synced then and closed, so a run writing
+//! into thousands holds no descriptor for each.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -330,39 +332,67 @@ mod unix {
 
     /// Directories a file was kept in and not yet synced, by identity,
     /// each with a handle that can be synced (an `O_PATH` one cannot).
-    static TO_SYNC: std::sync::Mutex<Vec<(FileId, PathBuf, File)>> =
-        std::sync::Mutex::new(Vec::new());
+    struct Pending {
+        dirs: Vec<(FileId, PathBuf, File)>,
+        /// Directories synced early (see [`MAX_OPEN_DIRS`]).
+        synced: usize,
+        /// The first directory that could not be synced, and why.
+        failed: Option<(PathBuf, std::io::Error)>,
+    }
+
+    static TO_SYNC: std::sync::Mutex<Pending> = std::sync::Mutex::new(Pending {
+        dirs: Vec::new(),
+        synced: 0,
+        failed: None,
+    });
+
+    /// The most directory handles kept open until the end: a run writing
+    /// into a thousand directories would otherwise hold a descriptor for
+    /// each (macOS allows 256 a process by default), and fail its later
+    /// artifacts, already logged, for the lack of one. Past this many, the
+    /// ones held are synced then and closed; a directory written into again
+    /// afterwards is remembered again, so each is synced after its last
+    /// rename.
+    const MAX_OPEN_DIRS: usize = 32;
 
     /// Remember `dir` (opened as `planned`) to sync; once per directory.
     fn to_sync(dir: &File, (real, id): &(PathBuf, FileId)) {
         let mut pending = TO_SYNC.lock().unwrap_or_else(|e| e.into_inner());
-        if pending.iter().any(|(known, _, _)| known == id) {
+        if pending.dirs.iter().any(|(known, _, _)| known == id) {
             return;
+        }
+        if pending.dirs.len() >= MAX_OPEN_DIRS {
+            sync_all(&mut pending);
         }
         // A directory that cannot be opened to read (write-only) cannot be
         // synced either; its renames stay as durable as the system makes them.
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         if let Ok(fd) = rustix::fs::openat(dir, ".", flags, Mode::empty()) {
-            pending.push((*id, real.clone(), File::from(fd)));
+            pending.dirs.push((*id, real.clone(), File::from(fd)));
         }
     }
 
-    pub(super) fn sync_kept_dirs() -> Result<usize, (PathBuf, std::io::Error)> {
-        let pending = std::mem::take(&mut *TO_SYNC.lock().unwrap_or_else(|e| e.into_inner()));
-        let n = pending.len();
-        let mut first = None;
-        // Every one, whichever fails; a file system that cannot sync a
-        // directory (EINVAL, ENOTSUP: some network ones) is not a failure.
-        for (_, real, dir) in pending {
+    /// Sync and close every directory held, each whichever fails before; a
+    /// file system that cannot sync a directory (EINVAL, ENOTSUP: some
+    /// network ones) is not a failure.
+    fn sync_all(pending: &mut Pending) {
+        for (_, real, dir) in std::mem::take(&mut pending.dirs) {
+            pending.synced += 1;
             match dir.sync_all() {
                 Ok(()) => {}
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOTSUP)) => {}
                 Err(e) => {
-                    first.get_or_insert((real, e));
+                    pending.failed.get_or_insert((real, e));
                 }
             }
         }
-        first.map_or(Ok(n), Err)
+    }
+
+    pub(super) fn sync_kept_dirs() -> Result<usize, (PathBuf, std::io::Error)> {
+        let mut pending = TO_SYNC.lock().unwrap_or_else(|e| e.into_inner());
+        sync_all(&mut pending);
+        let n = std::mem::take(&mut pending.synced);
+        pending.failed.take().map_or(Ok(n), Err)
     }
 
     #[cfg(test)]
@@ -370,6 +400,7 @@ mod unix {
         TO_SYNC
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .dirs
             .iter()
             .any(|(known, _, _)| *known == id)
     }

@@ -183,3 +183,50 @@ async fn a_progress_bar_on_a_tty() {
         "{tty}"
     );
 }
+
+/// Bundles written into more directories than the process may hold open
+/// at once (64 descriptors here; macOS allows 256 by default) all land,
+/// and all verify. Regression: a descriptor was kept per directory until
+/// the end, so past the limit the later artifacts, already logged, failed
+/// ("Too many open files").
+#[tokio::test(flavor = "multi_thread")]
+async fn bundles_land_in_more_directories_than_descriptors() {
+    const DIRS: usize = 100;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for i in 0..DIRS {
+        work.file(&format!("dist/d{i:03}/a.whl"), format!("artifact {i}"));
+    }
+    let program = assert_cmd::cargo::cargo_bin("releasekit-sign");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.current_dir(work.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("-c")
+        .arg(r#"ulimit -n 64 && exec "$@""#)
+        .arg("sh")
+        .arg(program)
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("--identity-token")
+        .arg(sandbox.token())
+        .args(["--jobs", "4", "-r", "dist"]);
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for i in 0..DIRS {
+        verify_bundle(
+            &sandbox,
+            &work.path(&format!("dist/d{i:03}/a.whl")),
+            &work.path(&format!("dist/d{i:03}/a.whl.sigstore.json")),
+        );
+    }
+}
