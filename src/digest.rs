@@ -64,15 +64,31 @@ pub(crate) async fn sha256_file(
 
 /// SHA-256 of an open file, with a read buffer no larger than the file: release
 /// artifacts are often a few KiB, and zeroing a whole buffer for each showed in profiles.
+///
+/// The file must not change while it is read (a build step still writing
+/// it): its bytes would then be a mix no version of it holds, and a bundle
+/// for that digest would verify against none. Its size and modification
+/// time are compared before and after, and reading stops as soon as more
+/// than its size at the start has come.
 pub(crate) fn sha256_open_file(
     file: std::fs::File,
     on_bytes: impl Fn(u64),
 ) -> std::io::Result<(Sha256Hash, u64)> {
-    let len = file
-        .metadata()
-        .map(|m| m.len())
-        .unwrap_or(BUFFER_BYTES as u64);
-    sha256_reader_with(file, buffer_len(len), on_bytes)
+    let before = file.metadata()?;
+    let len = before.len();
+    let (digest, total) = sha256_reader_with(
+        (&file).take(len.saturating_add(1)),
+        buffer_len(len),
+        on_bytes,
+    )?;
+    let after = file.metadata()?;
+    if total != len || after.len() != len || after.modified().ok() != before.modified().ok() {
+        return Err(std::io::Error::other(format!(
+            "it changed while it was read ({len} bytes when opened, {} now); fix: sign it once whatever writes it has finished",
+            after.len()
+        )));
+    }
+    Ok((digest, total))
 }
 
 /// The read buffer for a file of `len` bytes: one read past the end tells EOF.
@@ -106,6 +122,44 @@ fn sha256_reader_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file written to, or cut short, while it is hashed fails, naming
+    /// the change, rather than giving a digest of a mix of its versions.
+    /// Regression: the mix was signed, and its bundle verified against no
+    /// version of the file.
+    #[test]
+    fn a_file_that_changes_while_it_is_read_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.bin");
+        type Edit = fn(&Path);
+        let edits: [(&str, Edit); 2] = [
+            ("grows", |p| {
+                use std::io::Write as _;
+                let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+                f.write_all(b"more").unwrap();
+            }),
+            ("is cut short", |p| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(p)
+                    .unwrap()
+                    .set_len(10)
+                    .unwrap();
+            }),
+        ];
+        for (what, edit) in edits {
+            std::fs::write(&path, vec![7u8; 3 * BUFFER_BYTES]).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            let once = std::sync::Once::new();
+            let e = sha256_open_file(file, |_| once.call_once(|| edit(&path))).unwrap_err();
+            assert!(e.to_string().contains("it changed while it was read"), "{what}: {e}");
+        }
+        // Unchanged, the same file hashes.
+        std::fs::write(&path, vec![7u8; 3 * BUFFER_BYTES]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let (_, n) = sha256_open_file(file, |_| {}).unwrap();
+        assert_eq!(n, 3 * BUFFER_BYTES as u64);
+    }
 
     #[test]
     fn small_files_get_small_buffers_and_large_ones_the_cap() {
