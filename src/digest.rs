@@ -152,7 +152,10 @@ mod tests {
             let file = std::fs::File::open(&path).unwrap();
             let once = std::sync::Once::new();
             let e = sha256_open_file(file, |_| once.call_once(|| edit(&path))).unwrap_err();
-            assert!(e.to_string().contains("it changed while it was read"), "{what}: {e}");
+            assert!(
+                e.to_string().contains("it changed while it was read"),
+                "{what}: {e}"
+            );
         }
         // Unchanged, the same file hashes.
         std::fs::write(&path, vec![7u8; 3 * BUFFER_BYTES]).unwrap();

@@ -27,6 +27,29 @@ use releasekit_sign::sign::{Progress, SignRun};
 use releasekit_sign::text::{line, url_queries_hidden};
 use releasekit_sign::verify;
 
+/// `print!`, except that a closed stdout (`verify ... | head -n1`) is not a
+/// panic: what is left to print is dropped and the run ends as it would,
+/// with its own exit code (Rust ignores SIGPIPE, so a write there fails).
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!`, as [`print!`].
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!`, as [`print!`], for a closed stderr.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -235,3 +235,41 @@ fn json_reports_carry_a_schema_version() {
     assert_eq!(code(&o), 2);
     assert_eq!(version(&o).0, 1);
 }
+
+/// Output into a pipe its reader closed (`... | head -n1`) ends the run
+/// as it would have ended, with its own exit code, not a panic (101).
+/// Regression: "failed printing to stdout: Broken pipe".
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let program = assert_cmd::cargo::cargo_bin("releasekit-sign");
+    for args in [
+        &["sign", "a.whl", "--dry-run"][..],
+        &["sign", "a.whl", "--dry-run", "--json"][..],
+        &[
+            "verify",
+            "a.whl",
+            "--offline",
+            "--cert-identity",
+            "x",
+            "--cert-oidc-issuer",
+            "y",
+        ][..],
+    ] {
+        let mut child = std::process::Command::new(&program)
+            .args(args)
+            .current_dir(work.dir.path())
+            .env_clear()
+            .env("HOME", work.path("home"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(o.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
