@@ -382,6 +382,41 @@ async fn secondary_rate_limit_honours_retry_after() {
     assert!(start.elapsed() >= Duration::from_secs(1));
 }
 
+/// A rate limit that asks for a longer wait than a run takes (Retry-After:
+/// 60, or a secondary limit naming no wait, for which GitHub asks at least
+/// a minute) is said at once, not retried sooner than GitHub allows.
+/// Regression: retried after at most 32 s (or at once), which GitHub
+/// refuses again and may answer by banning the integration.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limit_asking_for_a_long_wait_is_not_retried_sooner() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.sigstore.json", "{}");
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    let gh = sandbox.faults(Service::GitHub);
+    let secondary = r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#;
+    for (fault, minutes) in [
+        (Fault::retry_after(403, 60), "1 more minute"),
+        (Fault::retry_after(429, 600), "10 more minute"),
+        (Fault::status_body(403, secondary), "1 more minute"),
+    ] {
+        gh.fail_next(1, fault);
+        let before = sandbox.requests(Service::GitHub).len();
+        let start = Instant::now();
+        let e = releases
+            .put(&release, "a.sigstore.json", &bundle)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(start.elapsed() < Duration::from_secs(20), "{e}");
+        assert!(e.contains("rate limit"), "{e}");
+        assert!(e.contains(minutes), "{e}");
+        assert_eq!(gh.pending(), 0);
+        assert_eq!(sandbox.requests(Service::GitHub).len(), before + 1, "{e}");
+    }
+}
+
 /// Retries are bounded; the final error names the asset, the attempts and why.
 #[tokio::test(flavor = "multi_thread")]
 async fn retries_are_bounded_and_the_error_names_the_asset() {

@@ -530,6 +530,9 @@ const JSON_BODY_BYTES: usize = 32 << 20;
 /// run says so instead.
 const RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
 
+/// What GitHub asks after a secondary rate limit that names no wait.
+const SECONDARY_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
 impl Releases {
     /// [`checked`], with the token hidden from the error: a proxy (or a
     /// GitHub Enterprise Server behind one) may echo the request's headers
@@ -634,6 +637,27 @@ async fn checked(response: Response) -> Result<Response, ApiFailure> {
             .get("x-ratelimit-remaining")
             .is_some_and(|v| v.as_bytes() == b"0");
     let reset_in = rate_limit_reset_in(&headers);
+    // GitHub: with `Retry-After`, "do not retry your request until after
+    // that many seconds has elapsed"; a secondary limit without it, "wait
+    // for at least one minute". Retrying sooner is refused again and may
+    // get the integration banned: a wait longer than this run takes is
+    // said at once instead.
+    if rate_limited && matches!(status, 403 | 429) {
+        let secondary = message.to_ascii_lowercase().contains("secondary rate limit");
+        let wait = match retry_after {
+            Some(after) => Some(after),
+            None if secondary && !spent => Some(SECONDARY_RATE_LIMIT_WAIT),
+            None => None,
+        };
+        if let Some(wait) = wait.filter(|w| *w > RATE_LIMIT_WAIT) {
+            return Err(ApiFailure::RateLimited {
+                status,
+                message,
+                reset_in: wait,
+                anonymous: false,
+            });
+        }
+    }
     if spent && retry_after.is_none() {
         if let Some(reset_in) = reset_in {
             if reset_in > RATE_LIMIT_WAIT {
