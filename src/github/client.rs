@@ -643,7 +643,9 @@ async fn checked(response: Response) -> Result<Response, ApiFailure> {
     // get the integration banned: a wait longer than this run takes is
     // said at once instead.
     if rate_limited && matches!(status, 403 | 429) {
-        let secondary = message.to_ascii_lowercase().contains("secondary rate limit");
+        let secondary = message
+            .to_ascii_lowercase()
+            .contains("secondary rate limit");
         let wait = match retry_after {
             Some(after) => Some(after),
             None if secondary && !spent => Some(SECONDARY_RATE_LIMIT_WAIT),

@@ -143,8 +143,11 @@ impl GitHubClaim {
         let present: Vec<(&str, bool)> = match self {
             GitHubClaim::Repository => {
                 let mut v = Vec::new();
+                // GitHub's owner and repository names ignore case (one
+                // repository, however `--repo` spells it; the certificate
+                // has the canonical one), as `--signer-repo` compares them.
                 if let Some(r) = &old.workflow_repository {
-                    v.push((r.as_str(), r == expected));
+                    v.push((r.as_str(), r.eq_ignore_ascii_case(expected)));
                 }
                 if let Some(uri) = &c.source_repository_uri {
                     v.push((uri.as_str(), host.names_repository(uri, expected)));
@@ -201,7 +204,9 @@ impl GitHubHost {
     fn names_repository(&self, uri: &str, expected: &str) -> bool {
         uri.strip_prefix("https://")
             .and_then(|rest| rest.split_once('/'))
-            .is_some_and(|(host, path)| host.eq_ignore_ascii_case(&self.0) && path == expected)
+            .is_some_and(|(host, path)| {
+                host.eq_ignore_ascii_case(&self.0) && path.eq_ignore_ascii_case(expected)
+            })
     }
 }
 
@@ -507,6 +512,12 @@ mod tests {
         );
         assert_eq!(
             policy(GitHubClaim::Ref, "refs/heads/main").check(&info),
+            Ok(())
+        );
+        // GitHub's names ignore case: `--release Prefix-Dev/...` is the same
+        // repository. Regression: refused as a repository mismatch.
+        assert_eq!(
+            policy(GitHubClaim::Repository, "Prefix-Dev/Sigstore-Example").check(&info),
             Ok(())
         );
         // A repository whose name merely contains the expected one does not match.
