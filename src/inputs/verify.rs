@@ -79,6 +79,8 @@ impl VerifySettings {
                 .map(|r| (GitHubClaim::Repository, r)),
         )
         .collect();
+        let github_host =
+            super::github_server(env)?.map_or_else(GitHubHost::default, |s| GitHubHost::new(&s));
         let policy = Policy {
             identity: matcher(
                 "--cert-identity-regexp",
@@ -90,14 +92,21 @@ impl VerifySettings {
                 args.cert_oidc_issuer,
                 args.cert_oidc_issuer_regexp,
             )?
+            // The Actions issuer of the server the repository is on: a
+            // GitHub Enterprise host's tokens are not github.com's.
             .or_else(|| {
-                repo_claim
-                    .as_ref()
-                    .map(|_| Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()))
+                repo_claim.as_ref().map(|_| {
+                    AnchoredRegex::new(&crate::oidc::github_actions_issuer_pattern(
+                        github_host.as_str(),
+                    ))
+                    .map_or_else(
+                        |_| Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()),
+                        Matcher::Regexp,
+                    )
+                })
             }),
             github,
-            github_host: super::github_server(env)?
-                .map_or_else(GitHubHost::default, |s| GitHubHost::new(&s)),
+            github_host,
             source_commit: None,
             signer: match (args.signer_workflow, args.signer_repo) {
                 (Some(w), _) => Some(SignerRule::Workflow(w)),
@@ -353,10 +362,30 @@ mod tests {
             s.policy.github,
             [(GitHubClaim::Repository, "o/r".to_owned())]
         );
-        assert_eq!(
-            s.policy.issuer,
-            Some(Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()))
-        );
+        let issuer = s.policy.issuer.as_ref().unwrap();
+        assert!(issuer.matches(GITHUB_ACTIONS_ISSUER));
+        assert!(issuer.matches(&format!("{GITHUB_ACTIONS_ISSUER}/acme")));
+        assert!(!issuer.matches(&format!("{GITHUB_ACTIONS_ISSUER}/acme/x")));
+        assert!(!issuer.matches("https://token.actions.acme.ghe.com"));
+        // On GitHub Enterprise, its own Actions issuer. Regression: always
+        // github.com's, so no certificate of an enterprise's run passed.
+        for (server, theirs) in [
+            ("https://acme.ghe.com", "https://token.actions.acme.ghe.com"),
+            (
+                "https://ghe.example.com/",
+                "https://ghe.example.com/_services/token",
+            ),
+        ] {
+            let env = Env::from_pairs([("GITHUB_SERVER_URL", server)]);
+            let s = VerifySettings::resolve(parse(&["a", "--repo", "o/r"]).unwrap(), &env).unwrap();
+            let issuer = s.policy.issuer.as_ref().unwrap();
+            assert!(issuer.matches(theirs), "{server}");
+            assert!(!issuer.matches(GITHUB_ACTIONS_ISSUER), "{server}");
+            assert_eq!(
+                crate::oidc::github_actions_server(theirs).as_deref(),
+                Some(server.trim_end_matches('/'))
+            );
+        }
         // `--repo` alone says the same for local files; an explicit issuer wins.
         let s = VerifySettings::resolve(
             parse(&["a", "--repo", "x/y", "--cert-oidc-issuer", "https://i"]).unwrap(),
