@@ -99,11 +99,7 @@ impl Releases {
         // origin only and build every URL in full here.
         let origin = format!("{scheme}://{authority}");
         // The token goes to the API host and the host of release upload URLs only.
-        let uploads = if origin == GITHUB_COM_API {
-            GITHUB_COM_UPLOADS.to_owned()
-        } else {
-            origin.clone()
-        };
+        let uploads = uploads_origin(&origin);
         let client_err = |e: octocrab::Error| ReleaseError::Client(e.to_string());
         let builder = Octocrab::builder()
             .base_uri(origin.as_str())
@@ -832,6 +828,24 @@ fn page_loop(url: &str) -> ApiFailure {
     }
 }
 
+/// Where the release upload URLs of the API at `origin` point, the one
+/// other host the token is sent to: `uploads.github.com` for
+/// `api.github.com`, `uploads.SUB.ghe.com` for GitHub Enterprise Cloud with
+/// data residency (`api.SUB.ghe.com`), the API's own host for GitHub
+/// Enterprise Server (`HOST/api/uploads`).
+fn uploads_origin(origin: &str) -> String {
+    if origin == GITHUB_COM_API {
+        return GITHUB_COM_UPLOADS.to_owned();
+    }
+    match origin
+        .strip_prefix("https://api.")
+        .filter(|host| host.ends_with(".ghe.com"))
+    {
+        Some(host) => format!("https://uploads.{host}"),
+        None => origin.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// A rate limit's reset counts from the server's `Date`, whatever the
@@ -866,7 +880,24 @@ mod tests {
     }
 
     use super::*;
+
     use percent_encoding::utf8_percent_encode;
+
+    /// Uploads go to the host GitHub's upload URLs name, with the token;
+    /// on GHE.com that is `uploads.SUB.ghe.com`. Regression: the API's own
+    /// host, so every upload there went without the token.
+    #[test]
+    fn uploads_go_to_the_hosts_upload_urls_name() {
+        for (api, uploads) in [
+            ("https://api.github.com", "https://uploads.github.com"),
+            ("https://api.octo.ghe.com", "https://uploads.octo.ghe.com"),
+            ("https://ghe.example.com", "https://ghe.example.com"),
+            ("https://api.example.com", "https://api.example.com"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ] {
+            assert_eq!(uploads_origin(api), uploads, "{api}");
+        }
+    }
 
     #[test]
     fn query_encoding_keeps_names_whole() {
