@@ -28,6 +28,11 @@ pub(crate) const SIGSTORE_AUDIENCE: &str = "sigstore";
 pub(crate) const ACTIONS_PERMISSION_FIX: &str =
     "add `id-token: write` to the workflow's `permissions:`";
 
+/// How a GitLab CI job gets an identity token for Sigstore: GitLab mints one
+/// only for a job that asks, into the variable it names.
+pub(crate) const GITLAB_TOKEN_FIX: &str =
+    "add `id_tokens: { SIGSTORE_ID_TOKEN: { aud: sigstore } }` to the job (GitLab then puts a token for Sigstore in SIGSTORE_ID_TOKEN)";
+
 /// A string that must never be shown: tokens and bearer credentials. Read
 /// into this type where it is parsed (a flag, an action input), so that no
 /// `Debug` of what holds it can show it.
@@ -113,6 +118,8 @@ pub struct IdentitySettings {
     pub actions: Option<ActionsTokenRequest>,
     /// `GITHUB_ACTIONS=true`: a job without the request variables lacks permission.
     pub github_actions: bool,
+    /// `GITLAB_CI=true`: a job without `SIGSTORE_ID_TOKEN` did not ask for one.
+    pub gitlab_ci: bool,
 }
 
 /// Which source a run would take its token from, as decided without any request.
@@ -129,6 +136,9 @@ pub enum IdentityPlan {
     GitHubActions,
     /// GitHub Actions without the request variables: signing would fail.
     GitHubActionsWithoutPermission,
+    /// GitLab CI without `SIGSTORE_ID_TOKEN`: signing would fail.
+    #[serde(rename = "gitlab-ci-without-token")]
+    GitLabCiWithoutToken,
     /// `sigstore-oidc` would look for other CI providers' credentials.
     AmbientCi,
 }
@@ -144,6 +154,10 @@ impl fmt::Display for IdentityPlan {
             IdentityPlan::GitHubActionsWithoutPermission => write!(
                 f,
                 "GitHub Actions, but the job may not request an OIDC token: {ACTIONS_PERMISSION_FIX}"
+            ),
+            IdentityPlan::GitLabCiWithoutToken => write!(
+                f,
+                "GitLab CI, but the job asked for no identity token: {GITLAB_TOKEN_FIX}"
             ),
             IdentityPlan::AmbientCi => f.write_str("ambient CI credentials (detected at signing time)"),
         }
@@ -165,6 +179,7 @@ impl IdentitySettings {
         match (&self.actions, self.github_actions) {
             (Some(_), _) => IdentityPlan::GitHubActions,
             (None, true) => IdentityPlan::GitHubActionsWithoutPermission,
+            (None, false) if self.gitlab_ci => IdentityPlan::GitLabCiWithoutToken,
             (None, false) => IdentityPlan::AmbientCi,
         }
     }
@@ -542,6 +557,8 @@ pub enum TokenError {
     Ambient(#[source] sigstore_oidc::Error),
     #[error("ambient CI credential detection (the CI agent's token command or endpoint) did not answer within {}s; fix: pass --identity-token or set SIGSTORE_ID_TOKEN", AMBIENT_TIMEOUT.as_secs())]
     AmbientTimeout,
+    #[error("no identity token in this GitLab CI job: SIGSTORE_ID_TOKEN is not set; fix: {GITLAB_TOKEN_FIX}")]
+    GitLabNoToken,
     #[error("no identity token found: pass --identity-token, set SIGSTORE_ID_TOKEN, or run in CI with OIDC enabled (GitHub Actions: {ACTIONS_PERMISSION_FIX})")]
     NotFound,
 }
@@ -637,6 +654,12 @@ impl TokenSource {
             return Err(TokenError::ActionsRequest {
                 detail: "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set in this GitHub Actions job".into(),
             });
+        }
+        // GitLab mints a token only into the variable a job's `id_tokens`
+        // names; ambient detection would fail saying only "GitLab CI
+        // detection error".
+        if self.settings.gitlab_ci {
+            return Err(TokenError::GitLabNoToken);
         }
         // The detector runs CI agents' commands (`buildkite-agent`,
         // `circleci`) blocking, and asks their endpoints with no timeout: on
@@ -966,6 +989,7 @@ mod tests {
             explicit: None,
             actions: actions.clone(),
             github_actions: true,
+            gitlab_ci: false,
         };
         assert_eq!(s.plan(), IdentityPlan::GitHubActions);
         s.actions = None;
@@ -973,6 +997,10 @@ mod tests {
         assert!(s.plan().to_string().contains("id-token: write"));
         s.github_actions = false;
         assert_eq!(s.plan(), IdentityPlan::AmbientCi);
+        s.gitlab_ci = true;
+        assert_eq!(s.plan(), IdentityPlan::GitLabCiWithoutToken);
+        assert!(s.plan().to_string().contains("id_tokens"));
+        s.gitlab_ci = false;
         s.explicit = Some((TokenOrigin::Flag, Secret::new(jwt(github_claims(future())))));
         s.actions = actions;
         assert!(matches!(

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use releasekit_sandbox::{Fault, Sandbox, Service};
 
-use crate::util::{bin, code, run, stderr, verify_bundle, Work};
+use crate::util::{bin, code, run, stderr, stdout, verify_bundle, Work};
 
 /// A GitHub Actions job without `id-token: write` has GITHUB_ACTIONS=true but no
 /// ACTIONS_ID_TOKEN_REQUEST_* variables: the message names the fix. Exit 2
@@ -244,4 +244,42 @@ async fn a_hung_ci_agent_is_given_up_on() {
     );
     assert!(started.elapsed() < Duration::from_secs(120));
     assert!(!work.path("a.whl.sigstore.json").exists());
+}
+
+/// A GitLab CI job that asked for no identity token is told how to ask
+/// (`id_tokens:` naming SIGSTORE_ID_TOKEN), in the dry run and when
+/// signing, before any request. Regression: "failed to detect ambient
+/// credentials: GitLab CI detection error", with no word of `id_tokens`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gitlab_job_without_a_token_is_told_how_to_get_one() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = bin(work.dir.path());
+    cmd.env("GITLAB_CI", "true")
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("no identity token in this GitLab CI job"),
+        "{err}"
+    );
+    assert!(
+        err.contains("id_tokens: { SIGSTORE_ID_TOKEN: { aud: sigstore } }"),
+        "{err}"
+    );
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+    let mut dry = bin(work.dir.path());
+    dry.env("GITLAB_CI", "true")
+        .args(["sign", "--dry-run", "a.whl"]);
+    let o = run(dry).await;
+    assert!(
+        stdout(&o).contains("GitLab CI, but the job asked for no identity token"),
+        "{}",
+        stdout(&o)
+    );
 }

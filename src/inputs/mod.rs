@@ -543,6 +543,7 @@ impl SignSettings {
         let identity = IdentitySettings {
             explicit: l.identity_token,
             github_actions: env.get("GITHUB_ACTIONS") == Some("true"),
+            gitlab_ci: env.get("GITLAB_CI") == Some("true"),
             actions,
         };
 
