@@ -286,6 +286,24 @@ async fn the_github_style_instance_signs_without_a_log() {
         "{out}"
     );
     assert!(out.contains("--instance github"), "{out}");
+
+    // Another refusal of a bundle without a log entry is said as itself,
+    // not as a missing entry with a fix already in use. Regression: "No
+    // transparency log entry: this instance requires one" on GitHub's.
+    let mut b = b;
+    let signature = b["messageSignature"]["signature"].clone();
+    b.as_object_mut().unwrap().remove("messageSignature");
+    b["dsseEnvelope"] = serde_json::json!({
+        "payload": "e30=",
+        "payloadType": "text/plain",
+        "signatures": [{"sig": signature, "keyid": ""}],
+    });
+    std::fs::write(work.path("a.whl.sigstore.json"), b.to_string()).unwrap();
+    let o = run(verify(github)).await;
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(out.contains("❌ a.whl: Bundle invalid"), "{out}");
+    assert!(!out.contains("No transparency log entry"), "{out}");
 }
 
 /// `--instance github` names GitHub's services and no log in the dry run.

@@ -277,9 +277,16 @@ impl Failure {
             }
             SigError::TransparencyLog(t) => Failure::LogProofInvalid(t.to_string()),
             SigError::Timestamp(t) => Failure::TimestampInvalid(t.to_string()),
-            // The trusted root lists logs (else no entry is required): an
-            // instance without a log made this bundle, or its entry was cut.
-            other if bundle.verification_material.tlog_entries.is_empty() => {
+            // No log entry where the trusted root lists logs (so one is
+            // required): an instance without a log made this bundle, or its
+            // entry was cut. Any other refusal of an entry-less bundle is
+            // its own (a payload type, no subject), said as such.
+            other @ SigError::Bundle(
+                sigstore_bundle::Error::MissingSigningTimeEvidence
+                | sigstore_bundle::Error::MissingInclusionProof(_)
+                | sigstore_bundle::Error::MissingInclusionPromise(_),
+            ) if bundle.verification_material.tlog_entries.is_empty() =>
+            {
                 Failure::NoLogEntry(other.to_string())
             }
             other => Failure::BundleInvalid(other.to_string()),
