@@ -122,6 +122,21 @@ impl GitHubServer {
         }
     }
 
+    /// The server whose REST API is at `api_url` (`GITHUB_API_URL`), for
+    /// when `GITHUB_SERVER_URL` is not set: `https://api.HOST` is `HOST`'s
+    /// (github.com, `SUB.ghe.com`), `SCHEME://HOST/api/v3` a GitHub
+    /// Enterprise Server's; `None` for anything else.
+    pub fn of_api(api_url: &str) -> Option<GitHubServer> {
+        let (scheme, rest) = api_url.split_once("://")?;
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let server = match path.trim_end_matches('/') {
+            "" => host.strip_prefix("api.")?,
+            "api/v3" => host,
+            _ => return None,
+        };
+        GitHubServer::parse(&format!("{scheme}://{server}"))
+    }
+
     /// The URL, without a trailing slash.
     pub fn url(&self) -> &str {
         &self.url
@@ -173,6 +188,28 @@ pub struct NotARepo(pub String);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_is_known_from_its_api() {
+        for (api, server) in [
+            ("https://api.github.com", Some("https://github.com")),
+            ("https://api.github.com/", Some("https://github.com")),
+            ("https://api.octo.ghe.com", Some("https://octo.ghe.com")),
+            (
+                "https://ghe.example.com/api/v3",
+                Some("https://ghe.example.com"),
+            ),
+            ("http://127.0.0.1:9/api/v3/", Some("http://127.0.0.1:9")),
+            ("http://127.0.0.1:9", None),
+            ("https://ghe.example.com/other", None),
+        ] {
+            assert_eq!(
+                GitHubServer::of_api(api).as_ref().map(GitHubServer::url),
+                server,
+                "{api}"
+            );
+        }
+    }
 
     #[test]
     fn github_servers_are_bare_http_hosts() {

@@ -31,16 +31,19 @@ pub fn has_attestations_api(api_url: &str) -> bool {
 
 /// Where people see a stored attestation: `SERVER/OWNER/NAME/attestations/ID`,
 /// as GitHub's attest action links it. `server_url` is `GITHUB_SERVER_URL`
-/// when set; otherwise it is the API's host without its `api.` (github.com
-/// for api.github.com), or the API's origin when it has none.
+/// when set; otherwise the server the API is of (`GitHubServer::of_api`),
+/// or the API's origin.
 pub fn attestation_url(server_url: Option<&str>, api_url: &str, repo: &Repo, id: u64) -> String {
     let server = match server_url {
         Some(s) => s.trim_end_matches('/').to_owned(),
-        None => {
-            let (scheme, rest) = api_url.split_once("://").unwrap_or(("https", api_url));
-            let host = rest.split('/').next().unwrap_or(rest);
-            format!("{scheme}://{}", host.strip_prefix("api.").unwrap_or(host))
-        }
+        None => match crate::vocab::GitHubServer::of_api(api_url) {
+            Some(server) => server.url().to_owned(),
+            // Not an API URL GitHub spells: its origin.
+            None => {
+                let (scheme, rest) = api_url.split_once("://").unwrap_or(("https", api_url));
+                format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest))
+            }
+        },
     };
     format!("{server}/{}/{}/attestations/{id}", repo.owner, repo.name)
 }

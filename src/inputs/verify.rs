@@ -13,8 +13,8 @@ use super::{Env, SettingsError};
 use crate::oidc::Secret;
 use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy, SignerRule};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
-use crate::vocab::Repo;
 use crate::vocab::GITHUB_ACTIONS_ISSUER;
+use crate::vocab::{GitHubServer, Repo};
 
 impl VerifySettings {
     pub fn resolve(args: VerifyArgs, env: &Env) -> Result<VerifySettings, SettingsError> {
@@ -79,8 +79,13 @@ impl VerifySettings {
                 .map(|r| (GitHubClaim::Repository, r)),
         )
         .collect();
-        let github_host =
-            super::github_server(env)?.map_or_else(GitHubHost::default, |s| GitHubHost::new(&s));
+        // The server the repository is on: GITHUB_SERVER_URL, else the one
+        // GITHUB_API_URL is the API of (the README's way to name a GHES).
+        let server = match super::github_server(env)? {
+            Some(s) => Some(s),
+            None => env.get("GITHUB_API_URL").and_then(GitHubServer::of_api),
+        };
+        let github_host = server.map_or_else(GitHubHost::default, |s| GitHubHost::new(&s));
         let policy = Policy {
             identity: matcher(
                 "--cert-identity-regexp",
@@ -362,6 +367,17 @@ mod tests {
             s.policy.github,
             [(GitHubClaim::Repository, "o/r".to_owned())]
         );
+        // A GHES named by its API alone (as the README says to): its
+        // issuer and host. Regression: github.com's, failing every asset.
+        let issuer = s.policy.issuer.as_ref().unwrap();
+        assert!(issuer.matches("https://ghe.example/_services/token"));
+        assert!(!issuer.matches(GITHUB_ACTIONS_ISSUER));
+        assert_eq!(s.policy.github_host.as_str(), "ghe.example");
+        let s = VerifySettings::resolve(
+            parse(&["--release", "o/r@v1.2.3"]).unwrap(),
+            &Env::default(),
+        )
+        .unwrap();
         let issuer = s.policy.issuer.as_ref().unwrap();
         assert!(issuer.matches(GITHUB_ACTIONS_ISSUER));
         assert!(issuer.matches(&format!("{GITHUB_ACTIONS_ISSUER}/acme")));

@@ -285,8 +285,7 @@ impl Failure {
                 sigstore_bundle::Error::MissingSigningTimeEvidence
                 | sigstore_bundle::Error::MissingInclusionProof(_)
                 | sigstore_bundle::Error::MissingInclusionPromise(_),
-            ) if bundle.verification_material.tlog_entries.is_empty() =>
-            {
+            ) if bundle.verification_material.tlog_entries.is_empty() => {
                 Failure::NoLogEntry(other.to_string())
             }
             other => Failure::BundleInvalid(other.to_string()),
