@@ -296,24 +296,7 @@ impl WorkTree {
     /// An artifact (or an argument) may be read: no link leads it out of the
     /// tree, and if it is outside, it is not itself a link. Its real path.
     fn check(&self, path: &Path) -> Result<PathBuf, PlanError> {
-        let real = match self.resolve(path)? {
-            Ok(real) => real,
-            Err(LinkOut { link, target }) if link == path => {
-                return Err(PlanError::LinkOutsideWorkTree {
-                    link,
-                    target,
-                    root: self.root(),
-                })
-            }
-            Err(LinkOut { link, target }) => {
-                return Err(PlanError::PathThroughLink {
-                    path: path.to_owned(),
-                    link,
-                    target,
-                    root: self.root(),
-                })
-            }
-        };
+        let real = self.no_link_out(path)?;
         if !self.contains(&real) && is_symlink(path) {
             return Err(PlanError::LinkOutsideWorkTree {
                 link: path.to_owned(),
@@ -322,6 +305,26 @@ impl WorkTree {
             });
         }
         Ok(real)
+    }
+
+    /// No link under the tree leads `path` out of it (a path spelled
+    /// outside it is the user's choice, through whatever links are there:
+    /// `/tmp` on macOS). Its real path.
+    fn no_link_out(&self, path: &Path) -> Result<PathBuf, PlanError> {
+        match self.resolve(path)? {
+            Ok(real) => Ok(real),
+            Err(LinkOut { link, target }) if link == path => Err(PlanError::LinkOutsideWorkTree {
+                link,
+                target,
+                root: self.root(),
+            }),
+            Err(LinkOut { link, target }) => Err(PlanError::PathThroughLink {
+                path: path.to_owned(),
+                link,
+                target,
+                root: self.root(),
+            }),
+        }
     }
 
     /// [`Self::check`] of a file, cheaper when it is no link: a file that is
@@ -812,7 +815,7 @@ fn expand_glob(
     // nothing.
     let (base, _) = literal_base(pattern);
     if !base.as_os_str().is_empty() && base.is_dir() {
-        tree.check(&base)?;
+        tree.no_link_out(&base)?;
     }
     let matches = glob_matches(pattern, &mut listed)?;
     let before = found.len();

@@ -247,6 +247,25 @@ fn paths_through_a_link_out_of_the_working_tree_are_refused() {
     );
 }
 
+/// A glob spelled outside the working tree is the user's choice, through
+/// whatever links are there (`/tmp` on macOS is one): its directory being a
+/// link is no refusal, only a link under the tree that leads out is.
+/// Regression: `sign '/abs/latest/*.whl'` with `latest` a link was refused.
+#[test]
+fn a_glob_outside_the_tree_goes_through_links_there() {
+    let work = Work::new();
+    let outside = Work::new();
+    outside.file("builds/1/a.whl", "a");
+    std::os::unix::fs::symlink(outside.path("builds/1"), outside.path("latest")).unwrap();
+    let pattern = format!("{}/*.whl", outside.path("latest").display());
+    let o = bin(work.dir.path())
+        .args(["sign", &pattern, "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("Would sign 1 artifact(s)"), "{}", stdout(&o));
+}
+
 /// Bundles are never written through a link out of the working tree: not
 /// into an `--output-dir` that is such a link, and not next to an artifact
 /// reached through one (`dd/x.whl`, where `dd` leads out and `x.whl` leads
