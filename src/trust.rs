@@ -337,6 +337,8 @@ pub enum TrustError {
     TsaNotInRoot { instance: String, url: String },
     #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); there is no embedded snapshot of it; fix: check the network and the repository; to verify, pass --offline to use the verified cache of an earlier refresh, or --trusted-root with a trusted root you trust")]
     TufRefresh { url: String, reason: String },
+    #[error("the TUF repository {url} distributes a trusted root but no signing config ({}), so it names no services to sign with; fix: pass the instance's services with --signing-config and --trusted-root, or a --trust-config, or publish its signing config in the repository", sigstore_trust_root::SIGNING_CONFIG_TARGET)]
+    TufNoSigningConfig { url: String },
     #[error("cannot refresh the {instance} trust material through TUF ({reason}); fix: check the network, or pass --offline to verify with the embedded snapshot, or --trusted-root with a trusted root you trust")]
     WellKnownRefresh { instance: String, reason: String },
     #[error("no usable cached trust material of the TUF repository {url} ({reason}); fix: run once without --offline so the cache is filled")]
@@ -738,9 +740,22 @@ async fn tuf_repository(
         Refresh::Online(http) | Refresh::Required(http) => {
             fetch_within_timeout(fetch(config.with_http_client(http.clone())))
                 .await
-                .map_err(|reason| TrustError::TufRefresh {
-                    url: url.to_owned(),
-                    reason,
+                .map_err(|reason| {
+                    // The repository answered, and lists no signing config:
+                    // no re-run changes that.
+                    if need == Need::RootAndSigningConfig
+                        && reason.contains(sigstore_trust_root::SIGNING_CONFIG_TARGET)
+                        && reason.contains("not listed")
+                    {
+                        TrustError::TufNoSigningConfig {
+                            url: url.to_owned(),
+                        }
+                    } else {
+                        TrustError::TufRefresh {
+                            url: url.to_owned(),
+                            reason,
+                        }
+                    }
                 })?
         }
     };

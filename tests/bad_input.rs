@@ -263,7 +263,11 @@ fn a_glob_outside_the_tree_goes_through_links_there() {
         .output()
         .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("Would sign 1 artifact(s)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("Would sign 1 artifact(s)"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// Bundles are never written through a link out of the working tree: not

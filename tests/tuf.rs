@@ -196,10 +196,15 @@ async fn a_repository_without_a_signing_config_verifies() {
     cmd.arg("--offline");
     let o = run(cmd).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A usage error (no re-run changes it), naming what to pass instead.
     let o = run(sign(&sandbox, &work, "fresh")).await;
-    assert_ne!(code(&o), 0);
+    assert_eq!(code(&o), 2);
     let err = stderr(&o);
-    assert!(err.contains("signing_config.v0.2.json"), "{err}");
+    assert!(
+        err.contains("distributes a trusted root but no signing config (signing_config.v0.2.json)"),
+        "{err}"
+    );
+    assert!(err.contains("--signing-config"), "{err}");
 }
 
 /// A mirror's metadata that the TUF client quotes in its refusal (a
