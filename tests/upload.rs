@@ -154,6 +154,23 @@ async fn a_validation_failures_reasons_are_shown() {
         e.contains("Validation Failed: tag_name was used by an immutable release; Release target_commitish invalid"),
         "{e}"
     );
+    // Publishing under a tag an immutable release used: the tag is
+    // reserved for good, a usage error naming the fix, not a published
+    // release refusing an upload.
+    let release = releases.find("v1.0.0").await.unwrap();
+    gh.fail_next(
+        1,
+        Fault::status_body(
+            422,
+            r#"{"message":"Validation Failed","errors":[{"resource":"Release","code":"custom","field":"tag_name","message":"tag_name was used by an immutable release"}]}"#,
+        ),
+    );
+    let e = releases.publish(&release, None).await.unwrap_err();
+    assert!(matches!(e, ReleaseError::TagReserved { .. }), "{e}");
+    assert!(
+        e.to_string().contains("fix: release under a new tag"),
+        "{e}"
+    );
 }
 
 /// A 502 (then a dropped connection) during an upload is retried, and the

@@ -267,7 +267,8 @@ impl Releases {
         })
     }
 
-    /// [`Self::classify`], also telling an immutable release's 422 apart.
+    /// [`Self::classify`], also telling an immutable release's 422 apart,
+    /// and a tag an immutable release used (reserved for good).
     pub(super) fn classify_on(
         &self,
         release: &Release,
@@ -276,6 +277,20 @@ impl Releases {
         cause: ApiFailure,
     ) -> ReleaseError {
         match cause {
+            ApiFailure::Status {
+                status: 422,
+                message,
+                ..
+            } if message
+                .to_ascii_lowercase()
+                .contains("was used by an immutable release") =>
+            {
+                ReleaseError::TagReserved {
+                    tag: release.tag.clone(),
+                    what: what.to_owned(),
+                    message,
+                }
+            }
             ApiFailure::Status {
                 status: 422,
                 message,

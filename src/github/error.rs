@@ -69,6 +69,12 @@ pub enum ReleaseError {
         what: String,
         message: String,
     },
+    #[error("release {tag}: GitHub refuses the tag for {what} (GitHub: {message}): a tag an immutable release used stays reserved, even after that release was deleted; fix: release under a new tag")]
+    TagReserved {
+        tag: String,
+        what: String,
+        message: String,
+    },
     /// A draft a run at another commit left, for a tag that does not exist:
     /// publishing it would tag that commit.
     #[error("the draft release for tag `{tag}` was made for commit {draft}, but this run is at commit {run}, and the tag does not exist yet: publishing the draft would create the tag at {draft}, under assets signed at {run}; fix: delete the stale draft (`gh release delete {}`) and run again, or run the job at {draft}", tag_word(.tag))]
@@ -160,6 +166,7 @@ impl ReleaseError {
                 | ReleaseError::AlreadyPublished { .. }
                 | ReleaseError::DraftAtOtherCommit { .. }
                 | ReleaseError::TagAtOtherCommit { .. }
+                | ReleaseError::TagReserved { .. }
         )
     }
 }
