@@ -51,7 +51,7 @@ pub(crate) async fn sha256_file(
     let file = files::open_regular(path, planned)?;
     let len = file.metadata().map_err(read)?.len();
     if len <= INLINE_BYTES {
-        return sha256_open_file(file, on_bytes).map_err(read);
+        return sha256_open_file(file, on_bytes).map_err(|e| e.at(path));
     }
     tokio::task::spawn_blocking(move || sha256_open_file(file, on_bytes))
         .await
@@ -59,7 +59,37 @@ pub(crate) async fn sha256_file(
             path: path.to_owned(),
             source,
         })?
-        .map_err(read)
+        .map_err(|e| e.at(path))
+}
+
+/// Why an open file could not be hashed.
+#[derive(Debug)]
+pub(crate) enum HashError {
+    Io(std::io::Error),
+    /// It changed while it was read (see [`sha256_open_file`]).
+    Changed {
+        at_open: u64,
+        read: u64,
+        now: u64,
+    },
+}
+
+impl HashError {
+    /// The error, naming `path`.
+    pub(crate) fn at(self, path: &Path) -> FileError {
+        match self {
+            HashError::Io(source) => FileError::Read {
+                path: path.to_owned(),
+                source,
+            },
+            HashError::Changed { at_open, read, now } => FileError::Changed {
+                path: path.to_owned(),
+                at_open,
+                read,
+                now,
+            },
+        }
+    }
 }
 
 /// SHA-256 of an open file, with a read buffer no larger than the file: release
@@ -73,20 +103,22 @@ pub(crate) async fn sha256_file(
 pub(crate) fn sha256_open_file(
     file: std::fs::File,
     on_bytes: impl Fn(u64),
-) -> std::io::Result<(Sha256Hash, u64)> {
-    let before = file.metadata()?;
+) -> Result<(Sha256Hash, u64), HashError> {
+    let before = file.metadata().map_err(HashError::Io)?;
     let len = before.len();
     let (digest, total) = sha256_reader_with(
         (&file).take(len.saturating_add(1)),
         buffer_len(len),
         on_bytes,
-    )?;
-    let after = file.metadata()?;
+    )
+    .map_err(HashError::Io)?;
+    let after = file.metadata().map_err(HashError::Io)?;
     if total != len || after.len() != len || after.modified().ok() != before.modified().ok() {
-        return Err(std::io::Error::other(format!(
-            "it changed while it was read ({len} bytes when opened, {} now); fix: sign it once whatever writes it has finished",
-            after.len()
-        )));
+        return Err(HashError::Changed {
+            at_open: len,
+            read: total,
+            now: after.len(),
+        });
     }
     Ok((digest, total))
 }
@@ -151,16 +183,19 @@ mod tests {
             std::fs::write(&path, vec![7u8; 3 * BUFFER_BYTES]).unwrap();
             let file = std::fs::File::open(&path).unwrap();
             let once = std::sync::Once::new();
-            let e = sha256_open_file(file, |_| once.call_once(|| edit(&path))).unwrap_err();
-            assert!(
-                e.to_string().contains("it changed while it was read"),
-                "{what}: {e}"
-            );
+            let e = sha256_open_file(file, |_| once.call_once(|| edit(&path)))
+                .unwrap_err()
+                .at(&path)
+                .to_string();
+            assert!(e.contains("changed while it was read"), "{what}: {e}");
+            assert_eq!(e.matches("fix:").count(), 1, "{e}");
         }
         // Unchanged, the same file hashes.
         std::fs::write(&path, vec![7u8; 3 * BUFFER_BYTES]).unwrap();
         let file = std::fs::File::open(&path).unwrap();
-        let (_, n) = sha256_open_file(file, |_| {}).unwrap();
+        let (_, n) = sha256_open_file(file, |_| {})
+            .map_err(|e| e.at(&path))
+            .unwrap();
         assert_eq!(n, 3 * BUFFER_BYTES as u64);
     }
 

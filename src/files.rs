@@ -122,6 +122,13 @@ pub enum FileError {
     NotRegular { path: PathBuf, kind: &'static str },
     #[error("{} is no longer the file listed when the run started (it was replaced, or made a link, meanwhile); it was not read; fix: leave the files alone while the run goes on, and run again", path.display())]
     Replaced { path: PathBuf },
+    #[error("{} changed while it was read ({at_open} bytes when opened, {read} read, {now} now), so its digest would be of no version of it; fix: run again once whatever writes it has finished", path.display())]
+    Changed {
+        path: PathBuf,
+        at_open: u64,
+        read: u64,
+        now: u64,
+    },
     /// The blocking thread reading the file panicked: a bug of ours, not a
     /// problem with the file. (The fix is `vocab::FIX_REPORT_BUG`, spelled
     /// out because this leaf imports nothing; a test in `digest` holds them
