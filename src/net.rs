@@ -122,6 +122,27 @@ pub trait Retryable {
     fn retry(&self) -> Retry;
 }
 
+/// Whether `e` is TLS refusing the connection (a certificate the platform
+/// does not trust, a server that speaks no TLS): the setup's to fix, though
+/// it arrives as a connection error. rustls's error sits inside the I/O
+/// error hyper wraps it in, which `source()` skips, so each I/O error's
+/// inner one is looked at too.
+pub(crate) fn tls_refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            if tls_refused(inner) {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// 5xx and 429: the server may answer differently next time.
 pub(crate) fn is_transient(status: u16) -> bool {
     status == 429 || (500..=599).contains(&status)

@@ -710,18 +710,18 @@ impl TokenSource {
                 .map_err(|_| ActionsFailure::NoToken)
         })
         .await
-        .map_err(|e| match e {
-            // No answer, or the endpoint failing: a run later may succeed.
-            ActionsFailure::Connection(_)
-            | ActionsFailure::Status {
-                status: 429 | 500..=599,
-                ..
-            } => TokenError::ActionsUnavailable {
-                detail: e.to_string(),
-            },
-            e => TokenError::ActionsRequest {
-                detail: e.to_string(),
-            },
+        .map_err(|e| {
+            // No answer, or the endpoint failing (what is retried): a run
+            // later may succeed. TLS refusing the endpoint is the setup's.
+            let tls = matches!(&e, ActionsFailure::Connection(c) if net::tls_refused(c));
+            match e.retry() {
+                Retry::After(_) if !tls => TokenError::ActionsUnavailable {
+                    detail: e.to_string(),
+                },
+                _ => TokenError::ActionsRequest {
+                    detail: e.to_string(),
+                },
+            }
         })?;
         Ok(response.value)
     }

@@ -90,6 +90,34 @@ async fn oidc_actions_endpoint_down_is_one_clear_error() {
     assert_eq!(work.listing(), ["a.whl"]);
 }
 
+/// An Actions token endpoint that TLS refuses (here: an https URL to a
+/// server that speaks plain http) is the setup's to fix: a usage error,
+/// not "the endpoint is failing; re-run the job".
+#[tokio::test(flavor = "multi_thread")]
+async fn oidc_actions_endpoint_refused_by_tls_is_the_setups() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = actions_sign(&sandbox, work.dir.path());
+    let url = sandbox
+        .env()
+        .into_iter()
+        .find(|(k, _)| k == "ACTIONS_ID_TOKEN_REQUEST_URL")
+        .map(|(_, v)| v)
+        .unwrap();
+    cmd.env(
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        url.replacen("http://", "https://", 1),
+    )
+    .arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("OIDC token request failed"), "{err}");
+    assert!(!err.contains("re-run the job"), "{err}");
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+}
+
 /// Fulcio: a dropped connection and a body that is not JSON, then a good answer.
 #[tokio::test(flavor = "multi_thread")]
 async fn fulcio_dropped_connection_and_malformed_body_are_retried() {
