@@ -133,7 +133,10 @@ pub(crate) fn tls_refused(e: &(dyn std::error::Error + 'static)) -> bool {
         if e.is::<rustls::Error>() {
             return true;
         }
-        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
             if tls_refused(inner) {
                 return true;
             }

@@ -332,24 +332,6 @@ pub(crate) fn github_actions_server(issuer: &str) -> Option<String> {
         .then(|| format!("https://{sub}.ghe.com"))
 }
 
-/// The Actions issuers of the GitHub server on `host` (as
-/// `GitHubServer::host` spells it), as a pattern for a whole issuer: the
-/// inverse of [`github_actions_server`]. github.com's issuer, also with an
-/// enterprise's slug; `token.actions.SUB.ghe.com` for `SUB.ghe.com`; a GitHub
-/// Enterprise Server's `HOST/_services/token`.
-pub(crate) fn github_actions_issuer_pattern(host: &str) -> String {
-    if host.eq_ignore_ascii_case("github.com") {
-        format!("{}(/[^/]+)?", regex::escape(GITHUB_ACTIONS_ISSUER))
-    } else if let Some(sub) = host.strip_suffix(".ghe.com") {
-        regex::escape(&format!("https://token.actions.{sub}.ghe.com"))
-    } else {
-        format!(
-            "{}/?",
-            regex::escape(&format!("https://{host}/_services/token"))
-        )
-    }
-}
-
 /// Buildkite's OIDC issuer (its agents' tokens).
 const BUILDKITE_ISSUER: &str = "https://agent.buildkite.com";
 

@@ -13,7 +13,6 @@ use super::{Env, SettingsError};
 use crate::oidc::Secret;
 use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy, SignerRule};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
-use crate::vocab::GITHUB_ACTIONS_ISSUER;
 use crate::vocab::{GitHubServer, Repo};
 
 impl VerifySettings {
@@ -85,7 +84,7 @@ impl VerifySettings {
             Some(s) => Some(s),
             None => env.get("GITHUB_API_URL").and_then(GitHubServer::of_api),
         };
-        let github_host = server.map_or_else(GitHubHost::default, |s| GitHubHost::new(&s));
+        let github_host = GitHubHost::new(&server.unwrap_or_else(GitHubServer::github_com));
         let policy = Policy {
             identity: matcher(
                 "--cert-identity-regexp",
@@ -100,15 +99,9 @@ impl VerifySettings {
             // The Actions issuer of the server the repository is on: a
             // GitHub Enterprise host's tokens are not github.com's.
             .or_else(|| {
-                repo_claim.as_ref().map(|_| {
-                    AnchoredRegex::new(&crate::oidc::github_actions_issuer_pattern(
-                        github_host.as_str(),
-                    ))
-                    .map_or_else(
-                        |_| Matcher::Exact(GITHUB_ACTIONS_ISSUER.to_owned()),
-                        Matcher::Regexp,
-                    )
-                })
+                repo_claim
+                    .as_ref()
+                    .map(|_| Matcher::ActionsIssuerOf(github_host.as_str().to_owned()))
             }),
             github,
             github_host,
@@ -222,6 +215,7 @@ fn release_source(
 mod tests {
     use super::*;
     use crate::inputs::cli::{Cli, CliCommand};
+    use crate::vocab::GITHUB_ACTIONS_ISSUER;
     use clap::Parser as _;
 
     fn parse(args: &[&str]) -> Result<VerifyArgs, clap::Error> {

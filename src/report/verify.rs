@@ -90,6 +90,8 @@ pub struct PolicyReport {
 pub enum MatcherReport {
     Exact(String),
     Regexp(String),
+    /// Any issuer of GitHub Actions on the server of this host.
+    GithubActionsIssuerOf(String),
 }
 
 impl From<&Matcher> for MatcherReport {
@@ -97,6 +99,7 @@ impl From<&Matcher> for MatcherReport {
         match m {
             Matcher::Exact(e) => MatcherReport::Exact(e.clone()),
             Matcher::Regexp(r) => MatcherReport::Regexp(r.pattern().to_owned()),
+            Matcher::ActionsIssuerOf(s) => MatcherReport::GithubActionsIssuerOf(s.clone()),
         }
     }
 }

@@ -70,6 +70,11 @@ impl Eq for AnchoredRegex {}
 pub enum Matcher {
     Exact(String),
     Regexp(AnchoredRegex),
+    /// An issuer of GitHub Actions tokens on the server of this host
+    /// (`github.com`, also an enterprise's slug issuer; a GitHub Enterprise
+    /// host's own), by `oidc::github_actions_server`, the one rule for
+    /// those issuers: the issuer `--repo` and `--release` imply.
+    ActionsIssuerOf(String),
 }
 
 impl Matcher {
@@ -77,6 +82,10 @@ impl Matcher {
         match self {
             Matcher::Exact(e) => e == value,
             Matcher::Regexp(r) => r.is_match(value),
+            Matcher::ActionsIssuerOf(host) => crate::oidc::github_actions_server(value)
+                .as_deref()
+                .and_then(|server| server.strip_prefix("https://"))
+                .is_some_and(|h| h.eq_ignore_ascii_case(host)),
         }
     }
 }
@@ -86,6 +95,7 @@ impl fmt::Display for Matcher {
         match self {
             Matcher::Exact(e) => write!(f, "{e:?}"),
             Matcher::Regexp(r) => write!(f, "a match for /{}/", r.pattern()),
+            Matcher::ActionsIssuerOf(host) => write!(f, "a GitHub Actions issuer of {host}"),
         }
     }
 }
@@ -435,7 +445,7 @@ fn quoted(v: &Option<String>) -> String {
 
 fn identity_flag(m: &Matcher) -> &'static str {
     match m {
-        Matcher::Exact(_) => "--cert-identity",
+        Matcher::Exact(_) | Matcher::ActionsIssuerOf(_) => "--cert-identity",
         Matcher::Regexp(_) => "--cert-identity-regexp",
     }
 }
@@ -444,6 +454,9 @@ fn issuer_flag(m: &Matcher) -> &'static str {
     match m {
         Matcher::Exact(_) => "--cert-oidc-issuer",
         Matcher::Regexp(_) => "--cert-oidc-issuer-regexp",
+        Matcher::ActionsIssuerOf(_) => {
+            "GITHUB_SERVER_URL (the server --repo/--release is on), or pass --cert-oidc-issuer"
+        }
     }
 }
 
@@ -599,6 +612,28 @@ mod tests {
         info.ci_claims.runner_environment = None;
         assert!(deny.check(&info).is_err());
         assert_eq!(Policy::default().check(&info), Ok(()));
+    }
+
+    /// The issuer `--repo`/`--release` imply is any Actions issuer of the
+    /// repository's server, and a mismatch names what sets that server.
+    #[test]
+    fn the_implied_issuer_is_the_servers_actions() {
+        let info = real_github_certificate();
+        let policy = |host: &str| Policy {
+            issuer: Some(Matcher::ActionsIssuerOf(host.to_owned())),
+            ..Policy::default()
+        };
+        assert_eq!(policy("github.com").check(&info), Ok(()));
+        let e = policy("ghe.example.com")
+            .check(&info)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a GitHub Actions issuer of ghe.example.com"),
+            "{e}"
+        );
+        assert!(e.contains("GITHUB_SERVER_URL"), "{e}");
+        assert!(!e.contains("--cert-oidc-issuer-regexp"), "{e}");
     }
 
     /// The source-repository URI's host is part of the repository: the same
