@@ -678,12 +678,13 @@ async fn well_known(
 /// plain http to this machine only (a local CA, the sandbox). Rekor and a
 /// TSA receive nothing secret, so plain http is theirs to choose.
 fn token_may_go_to(url: &str) -> bool {
-    if url.starts_with("https://") {
-        return true;
-    }
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return false;
     };
+    // The parser lowercases the scheme (`HTTPS://` is https).
+    if parsed.scheme() == "https" {
+        return true;
+    }
     let host = parsed.host_str().unwrap_or_default();
     let ip = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
