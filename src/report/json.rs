@@ -20,77 +20,150 @@ use serde_json::ser::{Formatter, PrettyFormatter};
 /// escaped (see the module doc).
 pub fn to_text<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, Inert(PrettyFormatter::new()));
+    let inert = Inert {
+        layout: PrettyFormatter::new(),
+        string: None,
+    };
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, inert);
     value.serialize(&mut ser)?;
     // Only whole UTF-8 strings and ASCII escapes were written.
-    let text = String::from_utf8(out).expect("serde_json writes UTF-8");
-    // A URL's user and password are hidden wherever one stands: a field
-    // made for a URL, an instance named by its repository's URL, a warning,
-    // a server's error. A URL ends at its string's closing quote, and the
-    // cut (from `://` to the last `@` of the authority) has no escape at
-    // either end, so the JSON stays whole.
-    Ok(crate::text::url_credentials_hidden(&text).into_owned())
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
 }
 
-/// serde_json's pretty layout, with inert string contents.
-struct Inert(PrettyFormatter<'static>);
+/// serde_json's pretty layout, with inert string contents. Each string is
+/// gathered whole (serde_json hands it over in pieces, between its
+/// escapes), then written: a URL's user and password hidden, as
+/// [`crate::text::line`] hides them, wherever the URL stands (a field made
+/// for a URL, an instance named by its repository's URL, a warning, a
+/// server's error), and every character JSON or a log could act on escaped.
+struct Inert {
+    layout: PrettyFormatter<'static>,
+    /// The string being written, unescaped, from its opening quote on.
+    string: Option<String>,
+}
+
+/// `s` as the contents of a JSON string: what JSON requires escaped, and
+/// what a terminal or the Actions runner would act on (see the module doc).
+fn write_inert<W: ?Sized + io::Write>(w: &mut W, s: &str) -> io::Result<()> {
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let short = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            '\u{8}' => Some("\\b"),
+            '\u{c}' => Some("\\f"),
+            _ => None,
+        };
+        let command = c == '[' && s[..i].ends_with("##");
+        let unit_escaped = (c as u32) < 0x20 || command || crate::text::is_hidden(c);
+        if short.is_none() && !unit_escaped {
+            continue;
+        }
+        w.write_all(&s.as_bytes()[start..i])?;
+        match short {
+            Some(e) => w.write_all(e.as_bytes())?,
+            // JSON escapes UTF-16 units: one past U+FFFF is a pair.
+            None => {
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    write!(w, "\\u{:04x}", unit)?;
+                }
+            }
+        }
+        start = i + c.len_utf8();
+    }
+    w.write_all(&s.as_bytes()[start..])
+}
 
 impl Formatter for Inert {
+    fn begin_string<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.string = Some(String::new());
+        w.write_all(b"\"")
+    }
+
+    fn end_string<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        let string = self.string.take().unwrap_or_default();
+        write_inert(w, &crate::text::url_credentials_hidden(&string))?;
+        w.write_all(b"\"")
+    }
+
     fn write_string_fragment<W: ?Sized + io::Write>(
         &mut self,
         w: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            let command = c == '[' && fragment[..i].ends_with("##");
-            if command || crate::text::is_hidden(c) {
-                w.write_all(&fragment.as_bytes()[start..i])?;
-                // JSON escapes UTF-16 units: one past U+FFFF is a pair.
-                for unit in c.encode_utf16(&mut [0; 2]) {
-                    write!(w, "\\u{:04x}", unit)?;
-                }
-                start = i + c.len_utf8();
+        match &mut self.string {
+            Some(s) => {
+                s.push_str(fragment);
+                Ok(())
             }
+            None => write_inert(w, fragment),
         }
-        w.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> io::Result<()> {
+        use serde_json::ser::CharEscape;
+        let c = match escape {
+            CharEscape::Quote => '"',
+            CharEscape::ReverseSolidus => '\\',
+            CharEscape::Solidus => '/',
+            CharEscape::Backspace => '\u{8}',
+            CharEscape::FormFeed => '\u{c}',
+            CharEscape::LineFeed => '\n',
+            CharEscape::CarriageReturn => '\r',
+            CharEscape::Tab => '\t',
+            CharEscape::AsciiControl(b) => char::from(b),
+        };
+        match &mut self.string {
+            Some(s) => {
+                s.push(c);
+                Ok(())
+            }
+            None => write_inert(w, c.encode_utf8(&mut [0; 4])),
+        }
     }
 
     // The layout is the pretty formatter's.
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
+        self.layout.begin_array(w)
     }
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
+        self.layout.end_array(w)
     }
     fn begin_array_value<W: ?Sized + io::Write>(
         &mut self,
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
+        self.layout.begin_array_value(w, first)
     }
     fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
+        self.layout.end_array_value(w)
     }
     fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
+        self.layout.begin_object(w)
     }
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
+        self.layout.end_object(w)
     }
     fn begin_object_key<W: ?Sized + io::Write>(
         &mut self,
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
+        self.layout.begin_object_key(w, first)
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
+        self.layout.begin_object_value(w)
     }
     fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
+        self.layout.end_object_value(w)
     }
 }
 
@@ -137,8 +210,8 @@ mod tests {
     #[test]
     fn credentials_in_any_string_are_hidden_and_the_json_stays_whole() {
         let value = serde_json::json!({
-            "error": "GET \"https://u\u{1}s\te\\r:pw@mirror.example/x\" failed\n",
-            "list": ["see https://a:b@h/\u{1b}[0m\"", "ftp://x@y", "no url"],
+            "error": "GET \"https://u\u{1}s%09e\\r:pw@mirror.example/x\" failed\n",
+            "list": ["see https://a:b@h/\u{1b}[0m\"", "ftp://x@y", "no url", "https://a.example\nhttps://u:pw2@b/x"],
         });
         let text = to_text(&value).unwrap();
         assert!(!text.contains("pw") && !text.contains("a:b"), "{text}");
@@ -147,5 +220,9 @@ mod tests {
         assert_eq!(back["list"][0], "see https://…@h/\u{1b}[0m\"");
         assert_eq!(back["list"][1], "ftp://…@y");
         assert_eq!(back["list"][2], "no url");
+        // A line break ends a URL, as in a printed line (in the JSON text
+        // it is `\n`, which is no space): the second URL is hidden too.
+        assert_eq!(back["list"][3], "https://a.example\nhttps://…@b/x");
+        assert!(!text.contains("pw2"), "{text}");
     }
 }
