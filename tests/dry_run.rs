@@ -102,6 +102,7 @@ fn dry_run_shows_the_release_plan() {
         .args(args)
         .env("GITHUB_TOKEN", "ghs_dry_run_secret")
         .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
         .output()
         .unwrap();
     assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
@@ -111,6 +112,7 @@ fn dry_run_shows_the_release_plan() {
         .arg("--json")
         .args(args)
         .env("GITHUB_TOKEN", "ghs_dry_run_secret")
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
         .output()
         .unwrap();
     assert_eq!(code(&o), 0);

@@ -68,8 +68,16 @@ pub enum UploadSettingsError {
         "GITHUB_API_URL `{0}` is not an http(s) URL: unset it, or set it to https://HOST/api/v3"
     )]
     BadApiUrl(String),
-    #[error("{0} is on, but it needs a draft to publish: set release-mode to `draft` (or `auto`)")]
-    PublishNeedsDraft(String),
+    #[error("{publish} is on, but it needs a draft to publish: set {mode} to `draft` (or `auto`)")]
+    PublishNeedsDraft { publish: String, mode: String },
+    #[error("{publish} is on, but the commit the artifacts were built from is not known (GITHUB_SHA is unset), and publishing creates the release's tag there: GitHub would tag its default branch instead; fix: set GITHUB_SHA to that commit, or leave the draft for a person to publish")]
+    PublishNeedsCommit { publish: String },
+    #[error("the release tag `{tag}` is not a tag name ({why}); fix: give {input} the tag's name, e.g. `v1.2.3` (in a workflow, `${{{{ github.ref_name }}}}`, not `github.ref`)")]
+    BadTag {
+        tag: String,
+        why: &'static str,
+        input: String,
+    },
     #[error("{knob} is set, but {upload} is off, and it only applies to an upload: turn {upload} on, or remove {knob}")]
     NeedsUpload { knob: String, upload: String },
 }
@@ -129,6 +137,13 @@ pub fn resolve(
             }
         },
     })?;
+    if let Some(why) = not_a_tag_name(&tag) {
+        return Err(UploadSettingsError::BadTag {
+            tag: crate::text::line(&tag),
+            why,
+            input: vocabulary.name("release-tag"),
+        });
+    }
     // The action has no input for the repository: it is the workflow's own.
     let fix = match vocabulary {
         Vocabulary::Cli => "pass --repo owner/name or set GITHUB_REPOSITORY",
@@ -144,27 +159,31 @@ pub fn resolve(
         repo: repo.clone(),
         fix,
     })?;
-    let token = layer
-        .token
-        .or_else(|| {
-            env.get("GITHUB_TOKEN")
-                .or_else(|| env.get("GH_TOKEN"))
-                .map(Secret::new)
-        })
-        .ok_or_else(|| UploadSettingsError::NoToken {
-            fix: match vocabulary {
-                Vocabulary::Cli => "set GITHUB_TOKEN (or GH_TOKEN)".into(),
-                Vocabulary::Action => {
-                    "set input `github-token` (its default is `${{ github.token }}`)".into()
-                }
-            },
-        })?;
+    let token =
+        layer
+            .token
+            .or_else(|| github_token(env))
+            .ok_or_else(|| UploadSettingsError::NoToken {
+                fix: match vocabulary {
+                    Vocabulary::Cli => "set GITHUB_TOKEN (or GH_TOKEN)".into(),
+                    Vocabulary::Action => {
+                        "set input `github-token` (its default is `${{ github.token }}`)".into()
+                    }
+                },
+            })?;
     if layer.publish == Some(true)
         && layer.mode.unwrap_or(ReleaseMode::Existing) == ReleaseMode::Existing
     {
-        return Err(UploadSettingsError::PublishNeedsDraft(
-            vocabulary.name("publish"),
-        ));
+        return Err(UploadSettingsError::PublishNeedsDraft {
+            publish: vocabulary.name("publish"),
+            mode: vocabulary.name("release-mode"),
+        });
+    }
+    let target_commitish = env.get("GITHUB_SHA").map(str::to_owned);
+    if layer.publish == Some(true) && target_commitish.is_none() {
+        return Err(UploadSettingsError::PublishNeedsCommit {
+            publish: vocabulary.name("publish"),
+        });
     }
     Ok(Some(UploadSettings {
         api_url: api_url(env)?,
@@ -175,8 +194,45 @@ pub fn resolve(
         mode: layer.mode.unwrap_or(ReleaseMode::Existing),
         publish: layer.publish.unwrap_or(false),
         upload_artifacts: layer.upload_artifacts.unwrap_or(false),
-        target_commitish: env.get("GITHUB_SHA").map(str::to_owned),
+        target_commitish,
     }))
+}
+
+/// The token for GitHub's API from the environment: `GH_TOKEN`, then
+/// `GITHUB_TOKEN`, in `gh`'s order of precedence.
+pub(crate) fn github_token(env: &Env) -> Option<Secret> {
+    env.get("GH_TOKEN")
+        .or_else(|| env.get("GITHUB_TOKEN"))
+        .map(Secret::new)
+}
+
+/// Why `tag` cannot be a tag's name, by git's rules for a ref's name
+/// (`git check-ref-format`), or `None`. The common mistake is a whole ref
+/// (`refs/tags/v1`, `${{ github.ref }}`): GitHub would create a tag of that
+/// name and publish the release under it.
+fn not_a_tag_name(tag: &str) -> Option<&'static str> {
+    if tag.starts_with("refs/") {
+        return Some("it is a whole ref; a tag's name is what follows `refs/tags/`");
+    }
+    if tag.is_empty() || tag == "@" {
+        return Some("it is empty");
+    }
+    if tag
+        .chars()
+        .any(|c| c.is_control() || c == ' ' || "~^:?*[\\".contains(c))
+    {
+        return Some("it holds a space, a control character or one of ~ ^ : ? * [ \\");
+    }
+    if tag.contains("..") || tag.contains("@{") || tag.contains("//") {
+        return Some("it holds `..`, `@{` or `//`");
+    }
+    if tag.ends_with('/') || tag.ends_with('.') || tag.ends_with(".lock") {
+        return Some("it ends with `/`, `.` or `.lock`");
+    }
+    if tag.split('/').any(|part| part.starts_with('.')) {
+        return Some("a part of it starts with `.`");
+    }
+    None
 }
 
 #[cfg(test)]
@@ -345,10 +401,85 @@ mod tests {
             publish: Some(true),
             ..UploadLayer::default()
         };
-        let e = resolve(existing, &env(GH), false, Vocabulary::Action).unwrap_err();
+        let e = resolve(existing.clone(), &env(GH), false, Vocabulary::Action).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "input `publish` is on, but it needs a draft to publish: set release-mode to `draft` (or `auto`)"
+            "input `publish` is on, but it needs a draft to publish: set input `release-mode` to `draft` (or `auto`)"
         );
+        let e = resolve(existing, &env(GH), false, Vocabulary::Cli).unwrap_err();
+        assert!(
+            e.to_string().contains("set --release-mode to `draft`"),
+            "{e}"
+        );
+        // Publishing tags the built commit: unknown, it is refused, not left
+        // to GitHub's default branch. Regression: published there.
+        let layer = UploadLayer {
+            upload: Some(true),
+            mode: Some(ReleaseMode::Draft),
+            publish: Some(true),
+            ..UploadLayer::default()
+        };
+        let e = resolve(layer.clone(), &env(GH), false, Vocabulary::Cli).unwrap_err();
+        assert!(
+            matches!(e, UploadSettingsError::PublishNeedsCommit { .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("set GITHUB_SHA"), "{e}");
+        // A draft alone tags nothing.
+        let draft = UploadLayer {
+            publish: None,
+            ..layer
+        };
+        assert!(resolve(draft, &env(GH), false, Vocabulary::Cli).is_ok());
+    }
+
+    /// A release tag is a tag's name: a whole ref (`${{ github.ref }}`)
+    /// and names git refuses are refused, naming the input. Regression: a
+    /// release tagged `refs/tags/v1` was created and published.
+    #[test]
+    fn a_release_tag_must_be_a_tag_name() {
+        for (tag, why) in [
+            ("refs/tags/v1.0.0", "whole ref"),
+            ("v1 .0", "space"),
+            ("v1..0", "`..`"),
+            ("v1.lock", "`.lock`"),
+            ("v1/", "ends with"),
+            (".v1", "starts with `.`"),
+            ("v1\u{1b}[0m", "control"),
+        ] {
+            let layer = UploadLayer {
+                upload: Some(true),
+                release_tag: Some(tag.to_owned()),
+                ..UploadLayer::default()
+            };
+            let e = resolve(layer, &env(GH), false, Vocabulary::Action).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains(why), "{tag}: {text}");
+            assert!(
+                text.contains("give input `release-tag` the tag's name"),
+                "{text}"
+            );
+            assert!(!text.contains('\u{1b}'), "{text}");
+        }
+        for tag in ["v1.2.3", "release/2024-01", "v1.0.0-rc.1+build.5", "1.0"] {
+            let layer = UploadLayer {
+                upload: Some(true),
+                release_tag: Some(tag.to_owned()),
+                ..UploadLayer::default()
+            };
+            assert!(
+                resolve(layer, &env(GH), false, Vocabulary::Action).is_ok(),
+                "{tag}"
+            );
+        }
+    }
+
+    /// `GH_TOKEN` before `GITHUB_TOKEN`, as `gh` reads them.
+    #[test]
+    fn gh_token_comes_first() {
+        let both = env(&[("GITHUB_TOKEN", "job"), ("GH_TOKEN", "pat")]);
+        assert_eq!(github_token(&both).unwrap().expose(), "pat");
+        let one = env(&[("GITHUB_TOKEN", "job")]);
+        assert_eq!(github_token(&one).unwrap().expose(), "job");
     }
 }

@@ -10,7 +10,6 @@ use std::num::NonZeroUsize;
 
 use super::cli::VerifyArgs;
 use super::{Env, SettingsError};
-use crate::oidc::Secret;
 use crate::verify::policy::{AnchoredRegex, GitHubClaim, GitHubHost, Matcher, Policy, SignerRule};
 use crate::verify::settings::{ReleaseSource, VerifySettings, VerifyTrust};
 use crate::vocab::{GitHubServer, Repo};
@@ -194,10 +193,7 @@ fn release_source(
         repo,
         tag: tag.to_owned(),
         api_url,
-        token: env
-            .get("GITHUB_TOKEN")
-            .or_else(|| env.get("GH_TOKEN"))
-            .map(Secret::new),
+        token: super::upload::github_token(env),
         pattern,
         download: args.download.clone(),
         overwrite: args.overwrite,
