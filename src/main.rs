@@ -159,6 +159,23 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
         Ok(r) => r,
         Err(e) => {
             print!("{}", gha::error(None, &e.to_string()));
+            // Every output set (to nothing) and the summary saying why, as
+            // after any run: a later `if: always()` step reads them.
+            for (file, text, what) in [
+                (&settings.output_file, gha::empty_outputs(), "outputs"),
+                (
+                    &settings.summary_file,
+                    gha::failed_summary(&e.to_string()),
+                    "summary",
+                ),
+            ] {
+                if let Some(e) = append_to(file, &text) {
+                    print!(
+                        "{}",
+                        gha::warning(&format!("{e}: the step {what} is not written"))
+                    );
+                }
+            }
             return fail(&e, false);
         }
     };
@@ -189,27 +206,13 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     } else {
         print!("{}", human::summary(sign, false));
     }
-    print!("{}", gha::annotations(sign, upload));
-    if let Some(e) = &published.error {
-        print!("{}", gha::error(None, &e.to_string()));
-    }
-    // Why `text` could not be appended to the file at `path`, if it could not.
-    let append = |path: &Option<std::path::PathBuf>, text: String| -> Option<String> {
-        let p = path.as_ref()?;
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-            .and_then(|mut f| f.write_all(text.as_bytes()));
-        written
-            .err()
-            .map(|e| format!("cannot write {}: {e}", p.display()))
-    };
+    let run_error = published.error.as_ref().map(|e| e.to_string());
+    print!("{}", gha::annotations(sign, upload, run_error.as_deref()));
     let mut code = published.exit_code();
     // Later steps read the outputs: without them the job must not pass.
     match gha::outputs(sign, upload) {
         Ok(text) => {
-            if let Some(e) = append(&settings.output_file, text) {
+            if let Some(e) = append_to(&settings.output_file, &text) {
                 print!(
                     "{}",
                     gha::error(
@@ -225,7 +228,10 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
             code = code.max(EXIT_FAILURE);
         }
     }
-    if let Some(e) = append(&settings.summary_file, gha::summary(sign, upload)) {
+    if let Some(e) = append_to(
+        &settings.summary_file,
+        &gha::summary(sign, upload, run_error.as_deref()),
+    ) {
         print!(
             "{}",
             gha::warning(&format!("{e}: the step summary is not shown"))
@@ -233,6 +239,20 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     }
     let _ = std::io::stdout().flush();
     ExitCode::from(code)
+}
+
+/// Why `text` could not be appended to the file at `path` (one the runner
+/// reads: `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`), if it could not.
+fn append_to(path: &Option<std::path::PathBuf>, text: &str) -> Option<String> {
+    let p = path.as_ref()?;
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    written
+        .err()
+        .map(|e| format!("cannot write {}: {e}", p.display()))
 }
 
 /// `completions` or `man`, on stdout.

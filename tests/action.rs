@@ -222,6 +222,7 @@ async fn a_tag_without_a_release_fails_with_an_annotation() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("a.tgz", "a");
+    work.file("gh/output", "");
     let o = run(action(
         &sandbox,
         &work,
@@ -234,6 +235,39 @@ async fn a_tag_without_a_release_fails_with_an_annotation() {
         "{}",
         stdout(&o)
     );
+    // The summary says it too. Regression: a table of signed artifacts,
+    // with no word of the release.
+    let summary = read(&work.path("gh/summary"));
+    assert!(
+        summary.contains("❌ octo-org/octo-repo has no release"),
+        "{summary}"
+    );
+}
+
+/// A run that fails before any artifact is done (nothing matches) still
+/// sets every output, to nothing, and says why in the summary: a later
+/// `if: always()` step reads them. Regression: no output at all
+/// (`fromJSON` of an empty `bundles` failed), and no summary.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_fails_early_still_sets_its_outputs() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("a.tgz", "a");
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "nomatch/*.tgz"), ("upload", "false")],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let outputs = read(&work.path("gh/output"));
+    assert!(outputs.contains("bundles=[]\n"), "{outputs}");
+    assert!(outputs.contains("signed-count=0\n"), "{outputs}");
+    assert!(outputs.contains("attestation-url=\n"), "{outputs}");
+    let summary = read(&work.path("gh/summary"));
+    assert!(summary.contains("❌ "), "{summary}");
+    assert!(summary.contains("matched no file"), "{summary}");
 }
 
 /// Outputs that cannot be written fail the step, with an error annotation:

@@ -94,16 +94,23 @@ pub fn error(file: Option<&std::path::Path>, message: &str) -> String {
     }
 }
 
-/// One annotation per failed artifact or asset.
-pub fn annotations(sign: &SignReport, upload: Option<&UploadReport>) -> String {
+/// How many per-artifact and per-asset error annotations are printed: GitHub
+/// shows at most 10 errors a step, in the order printed, so a few are kept
+/// for the run-level ones, which come first.
+const ARTIFACT_ANNOTATIONS: usize = 7;
+
+/// The step's annotations: the run-level errors first (`run_error`, why
+/// publishing was withheld, a failed attestation or provenance), then one
+/// per failed artifact or asset, at most [`ARTIFACT_ANNOTATIONS`] of those,
+/// then how many more failed.
+pub fn annotations(
+    sign: &SignReport,
+    upload: Option<&UploadReport>,
+    run_error: Option<&str>,
+) -> String {
     let mut s = String::new();
-    for (a, e) in sign.failures() {
-        s += &error(Some(&a.path), e);
-    }
-    for a in upload.iter().flat_map(|u| &u.assets) {
-        if let Some(e) = &a.error {
-            s += &error(Some(&a.artifact), e);
-        }
+    if let Some(e) = run_error {
+        s += &error(None, e);
     }
     if let Some(up) = upload.filter(|u| u.publish_withheld) {
         s += &error(None, &super::human::withheld_line(up));
@@ -117,6 +124,28 @@ pub fn annotations(sign: &SignReport, upload: Option<&UploadReport>) -> String {
         if let ProvenanceOutcome::Failed { error: e } = &p.outcome {
             s += &error(Some(&p.path), e);
         }
+    }
+    let failed: Vec<(&std::path::Path, &str)> = sign
+        .failures()
+        .map(|(a, e)| (a.path.as_path(), e))
+        .chain(
+            upload
+                .iter()
+                .flat_map(|u| &u.assets)
+                .filter_map(|a| a.error.as_deref().map(|e| (a.artifact.as_path(), e))),
+        )
+        .collect();
+    for (path, e) in failed.iter().take(ARTIFACT_ANNOTATIONS) {
+        s += &error(Some(path), e);
+    }
+    if failed.len() > ARTIFACT_ANNOTATIONS {
+        s += &error(
+            None,
+            &format!(
+                "and {} more failed (each is in the log above)",
+                failed.len() - ARTIFACT_ANNOTATIONS
+            ),
+        );
     }
     s
 }
@@ -147,39 +176,36 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<Strin
     };
     let stored = upload.and_then(UploadReport::attestation_stored);
     let mut s = String::new();
-    for (k, v) in [
-        (
-            "bundles",
-            serde_json::to_string(&bundles).unwrap_or_else(|_| "[]".into()),
-        ),
-        ("signed-count", sign.signed().to_string()),
-        ("identity", identity),
-        (
-            "release-url",
-            upload.map(|u| u.release_url.clone()).unwrap_or_default(),
-        ),
-        (
-            "provenance",
-            sign.provenance
-                .as_ref()
-                .filter(|p| matches!(p.outcome, ProvenanceOutcome::Signed { .. }))
-                .map(|p| p.path.display().to_string())
-                .unwrap_or_default(),
-        ),
-        (
-            "attestation-id",
-            stored.map(|(id, _)| id.to_string()).unwrap_or_default(),
-        ),
-        (
-            "attestation-url",
-            stored.map(|(_, url)| url.to_owned()).unwrap_or_default(),
-        ),
-    ] {
+    let values = [
+        serde_json::to_string(&bundles).unwrap_or_else(|_| "[]".into()),
+        sign.signed().to_string(),
+        identity,
+        upload.map(|u| u.release_url.clone()).unwrap_or_default(),
+        sign.provenance
+            .as_ref()
+            .filter(|p| matches!(p.outcome, ProvenanceOutcome::Signed { .. }))
+            .map(|p| p.path.display().to_string())
+            .unwrap_or_default(),
+        stored.map(|(id, _)| id.to_string()).unwrap_or_default(),
+        stored.map(|(_, url)| url.to_owned()).unwrap_or_default(),
+    ];
+    for (k, v) in OUTPUTS.into_iter().zip(values) {
         let delimiter = format!("ghadelimiter_{}", hex::encode(rand::random::<[u8; 16]>()));
         s += &output_line(k, &v, &delimiter)?;
     }
     Ok(s)
 }
+
+/// The step's outputs, as `action.yml` declares them, in the order written.
+const OUTPUTS: [&str; 7] = [
+    "bundles",
+    "signed-count",
+    "identity",
+    "release-url",
+    "provenance",
+    "attestation-id",
+    "attestation-url",
+];
 
 /// `name=value`, or, when the value has a line break, the heredoc form ended
 /// by `delimiter` (as @actions/core writes file commands), refused when the
@@ -198,8 +224,15 @@ fn output_line(name: &str, value: &str, delimiter: &str) -> Result<String, Outpu
 }
 
 /// The step summary: one row per artifact.
-pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
+pub fn summary(
+    sign: &SignReport,
+    upload: Option<&UploadReport>,
+    run_error: Option<&str>,
+) -> String {
     let mut s = String::from("### releasekit-sign\n\n");
+    if let Some(e) = run_error {
+        let _ = writeln!(s, "❌ {}\n", md(e));
+    }
     if let IdentityReport::Certified {
         identity, issuer, ..
     } = &sign.identity
@@ -223,7 +256,15 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
         let _ = writeln!(s, "Release: {}{state}\n", md_link(&u.tag, &u.release_url));
     }
     s += "| Artifact | SHA-256 | Log index | Asset |\n|---|---|---|---|\n";
-    for a in &sign.artifacts {
+    for (shown, a) in sign.artifacts.iter().enumerate() {
+        if s.len() > SUMMARY_ROWS_BYTES {
+            let _ = writeln!(
+                s,
+                "\n{} more artifact(s) not shown: a step summary holds at most 1 MiB; each is in the step's log",
+                sign.artifacts.len() - shown
+            );
+            break;
+        }
         let name = a
             .path
             .file_name()
@@ -301,6 +342,33 @@ pub fn summary(sign: &SignReport, upload: Option<&UploadReport>) -> String {
         };
     }
     s
+}
+
+/// How large the summary's table may grow: GitHub drops a step summary of
+/// more than 1 MiB whole, and the provenance lines come after the table.
+const SUMMARY_ROWS_BYTES: usize = 900 << 10;
+
+/// The summary of a run that failed before any artifact was done.
+pub fn failed_summary(run_error: &str) -> String {
+    format!("### releasekit-sign\n\n❌ {}\n", md(run_error))
+}
+
+/// The outputs of a run that failed before any artifact was done: each
+/// set, to nothing (`bundles` an empty list, `signed-count` 0), so a later
+/// step reading them (`fromJSON(steps.sign.outputs.bundles)`) does not fail
+/// on an empty string.
+pub fn empty_outputs() -> String {
+    OUTPUTS
+        .iter()
+        .map(|k| {
+            let v = match *k {
+                "bundles" => "[]",
+                "signed-count" => "0",
+                _ => "",
+            };
+            format!("{k}={v}\n")
+        })
+        .collect()
 }
 
 /// Outside text as inline markdown that shows as itself: one [`line`], with
@@ -460,6 +528,75 @@ mod tests {
         let (delimiter, rest) = rest.split_once('\n').unwrap();
         assert!(delimiter.starts_with("ghadelimiter_") && delimiter.len() > 40);
         assert!(rest.starts_with(&format!("id\nsigned-count=99\n{delimiter}\n")));
+    }
+
+    /// A report of `n` artifacts that each failed with `error`.
+    fn failed_run(n: usize, error: &str) -> SignReport {
+        SignReport {
+            dry_run: false,
+            instance: crate::sign::InstanceReport {
+                name: "i".into(),
+                fulcio: String::new(),
+                rekor: None,
+                rekor_version: None,
+                tsa: None,
+                selection: None,
+            },
+            identity: IdentityReport::Certified {
+                identity: "id".into(),
+                issuer: "iss".into(),
+                token_source: crate::oidc::TokenOrigin::Flag,
+            },
+            certificates: 1,
+            artifacts: (0..n)
+                .map(|i| crate::sign::ArtifactReport {
+                    path: format!("dist/a{i:05}.whl").into(),
+                    size: 1,
+                    bundle: format!("dist/a{i:05}.whl.sigstore.json").into(),
+                    outcome: Outcome::Failed {
+                        error: error.to_owned(),
+                    },
+                })
+                .collect(),
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+            provenance: None,
+        }
+    }
+
+    /// The run's own error comes first, then at most 7 artifacts' and a
+    /// count of the rest: GitHub shows 10 errors a step. Regression: one
+    /// per artifact, and the run's error last, past what GitHub shows.
+    #[test]
+    fn the_runs_error_is_annotated_first_and_artifacts_are_capped() {
+        let text = annotations(&failed_run(11, "TSA down"), None, Some("no release v9"));
+        let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("::error")).collect();
+        assert_eq!(errors.len(), 1 + 7 + 1, "{text}");
+        assert_eq!(errors[0], "::error::no release v9");
+        assert!(errors[1].starts_with("::error file=dist/a00000.whl::TSA down"));
+        assert_eq!(
+            errors[8],
+            "::error::and 4 more failed (each is in the log above)"
+        );
+        let few = annotations(&failed_run(2, "x"), None, None);
+        assert_eq!(few.lines().count(), 2, "{few}");
+    }
+
+    /// The summary says the run's error, and stays under GitHub's 1 MiB
+    /// (past which the whole summary is dropped), counting what it leaves
+    /// out. Regression: no error, and no limit.
+    #[test]
+    fn the_summary_says_the_error_and_fits_in_a_mib() {
+        let s = summary(&failed_run(2, "x"), None, Some("no release v9"));
+        assert!(s.contains("❌ no release v9"), "{s}");
+        let s = summary(&failed_run(8000, &"e".repeat(200)), None, None);
+        assert!(s.len() < 1 << 20, "{}", s.len());
+        assert!(
+            s.contains(" more artifact(s) not shown"),
+            "{}",
+            &s[s.len() - 300..]
+        );
+        assert!(failed_summary("bad").contains("❌ bad"));
     }
 
     #[test]
