@@ -4,7 +4,8 @@
 //! services follows none: Fulcio's request holds the identity token, and a
 //! 307/308 would re-send it to whatever host the `Location` names; the other
 //! client, for TUF metadata and the Actions token endpoint, follows them as
-//! reqwest does, dropping credentials at another host), and the retry rule: bounded exponential
+//! reqwest does, dropping credentials at another host; GitHub's API client
+//! follows none either), proxies from the environment, and the retry rule: bounded exponential
 //! backoff with full jitter, honouring `Retry-After`, for connection errors,
 //! 5xx and 429. It knows no service and no URL; callers classify their own
 //! errors through [`Retryable`] (the signing path's in `sign::clients`; a
@@ -23,7 +24,8 @@ pub(crate) const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("C
 /// follows redirects (at most 10; reqwest drops `Authorization` when one
 /// leads to another host). GitHub's REST API has its own (octocrab's).
 pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    builder().build()
+    // Generous: a busy server can take seconds; a hung one must not hang CI.
+    builder().timeout(Duration::from_secs(60)).build()
 }
 
 /// The client for Fulcio, Rekor and the TSA: it follows no redirect, so a
@@ -31,6 +33,19 @@ pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
 /// a request body, a token included, only ever goes to the configured URL.
 pub(crate) fn sigstore_client() -> Result<reqwest::Client, reqwest::Error> {
     builder()
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// The client for GitHub's REST API (octocrab runs its requests through
+/// it): it follows no redirect (the API's redirects to storage are followed
+/// by `github`, which checks where they lead and sends no token there), and
+/// bounds each read, not the whole exchange, since a release asset may take
+/// minutes to upload or download.
+pub(crate) fn github_client() -> Result<reqwest::Client, reqwest::Error> {
+    builder()
+        .read_timeout(Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
         .build()
 }
@@ -41,11 +56,12 @@ fn builder() -> reqwest::ClientBuilder {
         // reqwest builds its own, and says why it cannot.
         None => reqwest::Client::builder(),
     };
+    // Proxies as the environment names them (HTTPS_PROXY, HTTP_PROXY,
+    // NO_PROXY), which reqwest reads: a runner behind one reaches every
+    // service, GitHub's API included, the same way.
     builder
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
-        // Generous: a busy Rekor can take seconds; a hung server must not hang CI.
-        .timeout(Duration::from_secs(60))
         .pool_idle_timeout(Duration::from_secs(30))
 }
 

@@ -689,6 +689,33 @@ async fn an_artifact_too_large_for_a_release_is_refused_before_signing() {
         .is_empty());
 }
 
+/// Behind a proxy (HTTP_PROXY, as a runner behind a corporate one is set
+/// up), GitHub's API is reached through it, as the Sigstore services are.
+/// Regression: the release calls ignored the proxy (octocrab's own client
+/// knows none) and went direct, which behind a real proxy fails every one.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_is_reached_through_the_proxy_the_environment_names() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let proxy = releasekit_sandbox::proxy::Proxy::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.tgz", "a");
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.tgz"]);
+    cmd.env("HTTP_PROXY", proxy.url())
+        .env("http_proxy", proxy.url());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    let sent = proxy.sent();
+    assert!(
+        sent.contains("/api/v2/signingCert"),
+        "Fulcio went around the proxy"
+    );
+    assert!(
+        sent.contains("/repos/octo-org/octo-repo/releases"),
+        "GitHub's API went around the proxy"
+    );
+    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
+}
+
 /// An empty artifact with --upload-artifacts is refused before anything is
 /// signed: GitHub keeps no empty asset (422, size must be at least 1).
 /// Regression: it was signed and logged, its bundle uploaded, and then its

@@ -30,6 +30,7 @@ pub mod keys;
 pub mod lies;
 pub mod oidc;
 pub mod peers;
+pub mod proxy;
 pub mod rekor;
 mod server;
 pub mod trust;

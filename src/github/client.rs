@@ -110,11 +110,14 @@ impl Releases {
             Some(t) => builder.personal_token(t.expose().to_owned()),
             None => builder,
         };
+        // Requests go through the run's own HTTP client (its TLS, its
+        // timeouts, no redirects, and the proxies the environment names:
+        // octocrab's own hyper client knows no proxy, so behind one every
+        // release call failed while the Sigstore services answered).
+        let http = crate::net::github_client().map_err(|e| ReleaseError::Client(e.to_string()))?;
         let octo = builder
             .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .build()
+            .build_with_reqwest(http)
             .map_err(client_err)?;
         Ok(Self {
             octo,
