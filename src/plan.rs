@@ -122,6 +122,8 @@ impl SkipReason {
 pub enum PlanError {
     #[error("{} is {}'s bundle (or a link to it), which signing writes over after {} is signed; fix: leave it out of what is signed, or sign {} in a run of its own with --output-dir", artifact.display(), owner.display(), artifact.display(), owner.display())]
     ArtifactIsBundle { artifact: PathBuf, owner: PathBuf },
+    #[error("{} is a directory, where the bundle would be written; fix: move it away, or pass --output-dir", .0.display())]
+    BundleIsDirectory(PathBuf),
     #[error("nothing to sign: every path given was skipped ({skipped}); fix: name the artifacts themselves (a bundle is never signed, nor a directory without --recursive, nor what is not a regular file)")]
     NothingToSign { skipped: String },
     #[error("{} is {size} bytes, and GitHub refuses a release asset of 2 GiB or more, so it cannot be uploaded: remove it from what is signed, or upload bundles only (drop --upload-artifacts; action input `upload-artifacts`)", path.display())]
@@ -540,9 +542,16 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
                 bundle,
             });
         }
-        // An existing bundle is read when an upload reuses it.
-        if input.writes_bundles && is_symlink(&bundle) {
+        // An existing bundle is read when an upload reuses it (with
+        // --overwrite it is not: the rename replaces a link, never follows
+        // it, and a dangling one is no bundle to read).
+        if input.writes_bundles && !input.overwrite && is_symlink(&bundle) && bundle.exists() {
             tree.check(&bundle)?;
+        }
+        // No rename replaces a directory: refused here, not after the log
+        // entry is made.
+        if input.writes_bundles && bundle.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(PlanError::BundleIsDirectory(bundle));
         }
         let blocked = !input.overwrite && bundle.symlink_metadata().is_ok();
         artifacts.push(PlannedArtifact {

@@ -247,6 +247,42 @@ fn paths_through_a_link_out_of_the_working_tree_are_refused() {
     );
 }
 
+/// A bundle path that is a dangling link does not stop the plan (with
+/// --overwrite the rename replaces the link, and without it the link is no
+/// bundle to read); one that is a directory is refused before anything is
+/// signed. Regression: the first aborted the plan ("No such file"), the
+/// second failed at the rename, after the log entry was made.
+#[tokio::test(flavor = "multi_thread")]
+async fn what_stands_at_a_bundles_path_is_judged_at_planning() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.whl", "b");
+    std::os::unix::fs::symlink("missing", work.path("a.whl.sigstore.json")).unwrap();
+    std::fs::create_dir(work.path("b.whl.sigstore.json")).unwrap();
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "--overwrite"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    verify_bundle(
+        &sandbox,
+        &work.path("a.whl"),
+        &work.path("a.whl.sigstore.json"),
+    );
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["b.whl", "--overwrite"]);
+    let before = sandbox.requests(Service::Fulcio).len();
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(
+        stderr(&o)
+            .contains("b.whl.sigstore.json is a directory, where the bundle would be written"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(sandbox.requests(Service::Fulcio).len(), before);
+}
+
 /// A glob spelled outside the working tree is the user's choice, through
 /// whatever links are there (`/tmp` on macOS is one): its directory being a
 /// link is no refusal, only a link under the tree that leads out is.
