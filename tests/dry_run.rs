@@ -136,3 +136,47 @@ fn dry_run_shows_the_release_plan() {
         assert!(!out.contains("ghs_dry_run_secret"), "{out}");
     }
 }
+
+/// A dry run of a run that uploads says an existing bundle would be kept if
+/// it verifies (as the run does), not that it would fail without
+/// --overwrite. Regression: it said the latter, against its own plan.
+#[test]
+fn a_dry_run_that_uploads_says_existing_bundles_are_kept_if_they_verify() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("a.whl.sigstore.json", "{}");
+    let upload = ["--upload", "--release-tag", "v1.0.0", "--repo", "octo/app"];
+    let o = bin(work.dir.path())
+        .args(["sign", "a.whl", "--dry-run"])
+        .args(upload)
+        .env("GITHUB_TOKEN", "ghs_x")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    assert!(
+        stdout(&o).contains("[bundle exists: kept if it verifies for this run's signer]"),
+        "{}",
+        stdout(&o)
+    );
+    let o = bin(work.dir.path())
+        .args(["sign", "a.whl", "--dry-run", "--json"])
+        .args(upload)
+        .env("GITHUB_TOKEN", "ghs_x")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["artifacts"][0]["kept_if_it_verifies"], true, "{v:#}");
+    assert!(v["artifacts"][0]
+        .get("blocked_by_existing_bundle")
+        .is_none());
+    // Without an upload, it would fail.
+    let o = bin(work.dir.path())
+        .args(["sign", "a.whl", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("[bundle exists: would fail without --overwrite]"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -55,15 +55,16 @@ pub(crate) fn artifact_line(a: &ArtifactReport) -> String {
         }
         Outcome::Planned {
             blocked_by_existing_bundle,
+            kept_if_it_verifies,
         } => format!(
             "{} ({} bytes) -> {}{}",
             line(a.path.display()),
             a.size,
             line(a.bundle.display()),
-            if *blocked_by_existing_bundle {
-                " [bundle exists: would fail without --overwrite]"
-            } else {
-                ""
+            match (blocked_by_existing_bundle, kept_if_it_verifies) {
+                (true, _) => " [bundle exists: would fail without --overwrite]",
+                (_, true) => " [bundle exists: kept if it verifies for this run's signer]",
+                _ => "",
             }
         ),
     }

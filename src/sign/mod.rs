@@ -136,6 +136,7 @@ async fn instance_offline(
 /// `--dry-run`: the plan and the identity source; no token, no request, no write.
 pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, SignError> {
     let (instance, warnings) = instance_offline(settings).await?;
+    let keep = plan.keep_verified_bundles;
     let names: Vec<String> = plan
         .artifacts
         .iter()
@@ -151,7 +152,8 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
             .into_iter()
             .map(|a| ArtifactReport {
                 outcome: Outcome::Planned {
-                    blocked_by_existing_bundle: a.blocked_by_existing_bundle,
+                    blocked_by_existing_bundle: a.blocked_by_existing_bundle && !keep,
+                    kept_if_it_verifies: a.blocked_by_existing_bundle && keep,
                 },
                 path: a.path,
                 size: a.size,

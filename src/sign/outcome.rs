@@ -147,6 +147,10 @@ pub enum Outcome {
     Planned {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         blocked_by_existing_bundle: bool,
+        /// A bundle is there, and the run (which uploads) would keep it if
+        /// it verifies for the run's artifact and signer, else fail it.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        kept_if_it_verifies: bool,
     },
     /// The bundle verified and was written.
     Signed {
