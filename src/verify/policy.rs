@@ -268,8 +268,15 @@ impl SignerRule {
         let base = format!("https://{}/", host.as_str());
         match self {
             SignerRule::Workflow(w) => {
+                // `gh attestation verify`'s `[host/]owner/repo/path` form
+                // names the host first: the server's own is the same URL.
+                let host_prefix = format!("{}/", host.as_str());
                 let want = if w.starts_with("https://") {
                     w.clone()
+                } else if w.len() > host_prefix.len()
+                    && w[..host_prefix.len()].eq_ignore_ascii_case(&host_prefix)
+                {
+                    format!("{base}{}", &w[host_prefix.len()..])
                 } else {
                     format!("{base}{w}")
                 };
@@ -576,6 +583,9 @@ mod tests {
             w(&format!("https://github.com/{workflow}")).check(&info),
             Ok(())
         );
+        // `gh attestation verify`'s host-first form. Regression: read as
+        // `https://github.com/github.com/...`, matching nothing.
+        assert_eq!(w(&format!("github.com/{workflow}")).check(&info), Ok(()));
         assert!(!w(workflow).accepts_any_identity());
         // Literal, not a prefix: neither a shorter path nor another ref.
         assert!(w(&workflow[..workflow.len() - 1]).check(&info).is_err());
