@@ -22,7 +22,7 @@ pub(crate) const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("C
 
 /// The client for TUF metadata and the GitHub Actions token endpoint: it
 /// follows redirects (at most 10; reqwest drops `Authorization` when one
-/// leads to another host). GitHub's REST API has its own (octocrab's).
+/// leads to another host). GitHub's REST API has its own ([`github_client`]).
 pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     // Generous: a busy server can take seconds; a hung one must not hang CI.
     builder().timeout(Duration::from_secs(60)).build()
@@ -41,11 +41,21 @@ pub(crate) fn sigstore_client() -> Result<reqwest::Client, reqwest::Error> {
 /// The client for GitHub's REST API (octocrab runs its requests through
 /// it): it follows no redirect (the API's redirects to storage are followed
 /// by `github`, which checks where they lead and sends no token there), and
-/// bounds each read, not the whole exchange, since a release asset may take
-/// minutes to upload or download.
+/// bounds each read of an answer, not the whole exchange, since a release
+/// asset may take minutes to download.
 pub(crate) fn github_client() -> Result<reqwest::Client, reqwest::Error> {
     builder()
         .read_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// [`github_client`] for asset uploads: no read timeout, which reqwest
+/// counts from the start of the request and does not reset while the body
+/// is sent, so an upload of more than a minute would always fail; the
+/// caller bounds the whole upload by the asset's size instead.
+pub(crate) fn github_upload_client() -> Result<reqwest::Client, reqwest::Error> {
+    builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
 }
@@ -242,6 +252,8 @@ mod tests {
     fn every_client_shares_one_tls_configuration() {
         http_client().unwrap();
         sigstore_client().unwrap();
+        github_client().unwrap();
+        github_upload_client().unwrap();
         let tls = shared_tls().expect("this machine has root certificates");
         assert!(std::ptr::eq(tls, shared_tls().unwrap()));
         assert_eq!(tls.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);

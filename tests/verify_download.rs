@@ -109,6 +109,39 @@ async fn a_download_cut_halfway_is_retried_into_an_emptied_file() {
     );
 }
 
+/// A download from the storage GitHub redirects to that keeps failing is
+/// reported without the storage URL's query, the signature that grants the
+/// download, in the lines and in the JSON report. Regression: the HTTP
+/// client's error named the whole URL, and it was shown.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_storage_download_never_shows_its_signed_url() {
+    use releasekit_sandbox::{Fault, Service};
+    let sandbox = Sandbox::start().await.unwrap();
+    big_asset(&sandbox).await;
+    // GitHub redirects the download to a storage that does not answer.
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_paths_ending_with("/big.bin");
+    for json in [false, true] {
+        faults.fail_next(
+            20,
+            Fault::redirect(
+                302,
+                "http://127.0.0.1:1/release-assets/big?X-Amz-Expires=300&X-Amz-Signature=s3cr3t",
+            ),
+        );
+        let consumer = Work::new();
+        let mut cmd = verify_release(&sandbox, &consumer, &[]);
+        if json {
+            cmd.arg("--json");
+        }
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        let shown = format!("{}{}", stdout(&o), crate::util::stderr(&o));
+        assert!(shown.contains("big.bin"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+}
+
 /// Assets named `x` and `x.partial` both land, each with its own bytes,
 /// whichever is downloaded first and however many at once. Regression: `x`
 /// was written through the fixed temporary name `x.partial`, so one could

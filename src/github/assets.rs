@@ -474,7 +474,7 @@ impl Releases {
         let url = format!("{base}?name={}", utf8_percent_encode(name, QUERY_VALUE));
         let refused = Arc::new(Mutex::new(None));
         let unreadable = |e: std::io::Error| {
-            ApiFailure::Transport(format!("cannot read {}: {e}", bundle.display()))
+            ApiFailure::transport(format!("cannot read {}: {e}", bundle.display()))
         };
         let body = if size <= WHOLE_BODY_BYTES {
             // Sent with the headers in one write. Streamed, the headers went
@@ -502,8 +502,16 @@ impl Releases {
             .header(http::header::CONTENT_TYPE, content_type)
             .header(http::header::CONTENT_LENGTH, size)
             .body(body)
-            .map_err(|e| ApiFailure::Transport(e.to_string()))?;
-        let response = match self.octo.execute(request).await {
+            .map_err(ApiFailure::transport)?;
+        let deadline = super::client::upload_deadline(size);
+        let sent = tokio::time::timeout(deadline, self.uploads.execute(request)).await;
+        let Ok(sent) = sent else {
+            return Err(ApiFailure::transport(format!(
+                "the upload of {size} bytes did not finish within {} s",
+                deadline.as_secs()
+            )));
+        };
+        let response = match sent {
             Ok(response) => response,
             // The body stopped because the file is not what was checked.
             Err(e) => match refused.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -516,7 +524,14 @@ impl Releases {
                 None => return Err(transport(e)),
             },
         };
-        decoded(self.checked(response).await?).await
+        // The answer, a small JSON, bounded as the API client bounds a read.
+        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            decoded(self.checked(response).await?).await
+        })
+        .await
+        .map_err(|_| {
+            ApiFailure::transport("GitHub's answer to the upload did not come within 60 s")
+        })?
     }
 }
 

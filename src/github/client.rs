@@ -43,6 +43,11 @@ pub(super) const PATH_SEGMENT: &AsciiSet = QUERY_VALUE;
 /// A client for one repository's releases.
 pub struct Releases {
     pub(super) octo: Octocrab,
+    /// The same, for asset uploads: no bound on a read, which reqwest
+    /// starts when the request does and does not reset while the body is
+    /// sent (an upload of minutes would time out); a deadline sized to the
+    /// asset stands for it ([`upload_deadline`]).
+    pub(super) uploads: Octocrab,
     pub(super) api: String,
     pub(super) repo: Repo,
     retry: RetryPolicy,
@@ -101,26 +106,31 @@ impl Releases {
         // The token goes to the API host and the host of release upload URLs only.
         let uploads = uploads_origin(&origin);
         let client_err = |e: octocrab::Error| ReleaseError::Client(e.to_string());
-        let builder = Octocrab::builder()
-            .base_uri(origin.as_str())
-            .map_err(client_err)?
-            .upload_uri(uploads.as_str())
-            .map_err(client_err)?;
-        let builder = match token {
-            Some(t) => builder.personal_token(t.expose().to_owned()),
-            None => builder,
-        };
         // Requests go through the run's own HTTP client (its TLS, its
         // timeouts, no redirects, and the proxies the environment names:
         // octocrab's own hyper client knows no proxy, so behind one every
         // release call failed while the Sigstore services answered).
-        let http = crate::net::github_client().map_err(|e| ReleaseError::Client(e.to_string()))?;
-        let octo = builder
-            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
-            .build_with_reqwest(http)
-            .map_err(client_err)?;
+        let octocrab = |http: reqwest::Client| -> Result<Octocrab, ReleaseError> {
+            let builder = Octocrab::builder()
+                .base_uri(origin.as_str())
+                .map_err(client_err)?
+                .upload_uri(uploads.as_str())
+                .map_err(client_err)?;
+            let builder = match token {
+                Some(t) => builder.personal_token(t.expose().to_owned()),
+                None => builder,
+            };
+            builder
+                .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+                .build_with_reqwest(http)
+                .map_err(client_err)
+        };
+        let http_err = |e: reqwest::Error| ReleaseError::Client(e.to_string());
+        let octo = octocrab(crate::net::github_client().map_err(http_err)?)?;
+        let upload_client = octocrab(crate::net::github_upload_client().map_err(http_err)?)?;
         Ok(Self {
             octo,
+            uploads: upload_client,
             api,
             repo,
             retry,
@@ -716,7 +726,7 @@ async fn whole_body(response: Response) -> Result<(http::response::Parts, Bytes)
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiFailure::Decode(format!(
             "the answer is larger than {JSON_BODY_BYTES} bytes, more than GitHub sends; check GITHUB_API_URL (or the proxy in front of it)"
         ))),
-        Err(e) => Err(ApiFailure::Transport(e.to_string())),
+        Err(e) => Err(ApiFailure::transport(e)),
     }
 }
 
@@ -820,7 +830,7 @@ fn names_taken(errors: Option<&[serde_json::Value]>) -> bool {
 }
 
 pub(super) fn transport(e: octocrab::Error) -> ApiFailure {
-    ApiFailure::Transport(e.to_string())
+    ApiFailure::transport(e)
 }
 
 /// A `Link` that leads back, as an error shows it: the server's URL
@@ -829,6 +839,13 @@ fn page_loop(url: &str) -> ApiFailure {
     ApiFailure::PageLoop {
         url: text::capped(url, text::MESSAGE_CHARS),
     }
+}
+
+/// How long an upload of `size` bytes may take in all: a minute, and as
+/// long again as sending it at 256 KiB/s (a slow link, a proxy), so a hung
+/// connection ends and a slow one finishes (2 GiB: about two hours).
+pub(super) fn upload_deadline(size: u64) -> Duration {
+    Duration::from_secs(60 + size / (256 << 10))
 }
 
 /// Where the release upload URLs of the API at `origin` point, the one

@@ -263,6 +263,18 @@ pub enum ApiFailure {
 }
 
 impl ApiFailure {
+    /// A failure to exchange with GitHub or the storage it redirects to,
+    /// from the HTTP client's words, which name the URL asked: a storage
+    /// URL's query is a credential (a signed download link), so no query
+    /// is kept, and the text is cut to a line.
+    pub(crate) fn transport(error: impl std::fmt::Display) -> ApiFailure {
+        let text = error.to_string();
+        ApiFailure::Transport(crate::text::capped(
+            &crate::text::url_queries_hidden(&text),
+            crate::text::MESSAGE_CHARS,
+        ))
+    }
+
     /// The same failure with `secret` hidden from the server's words in it.
     pub(crate) fn without(self, secret: &str) -> ApiFailure {
         let hide = |s: String| crate::text::secret_hidden(s, secret);
