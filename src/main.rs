@@ -81,9 +81,15 @@ fn main() -> ExitCode {
         Err(e) => {
             let e = Error::from(e);
             // A bad input is an annotation too, as every other failure
-            // of the action is.
+            // of the action is, and sets the outputs and the summary as
+            // any failed run does.
             if in_action {
                 print!("{}", report::action::error(None, &e.to_string()));
+                write_failed_step(
+                    &env.get("GITHUB_OUTPUT").map(Into::into),
+                    &env.get("GITHUB_STEP_SUMMARY").map(Into::into),
+                    &e.to_string(),
+                );
             }
             return fail(&e, json);
         }
@@ -122,7 +128,14 @@ fn main() -> ExitCode {
         Command::Action(action_settings) => {
             match runtime.block_on(interruptible(run_action(&action_settings, output))) {
                 Ok(code) => code,
-                Err(stop) => stop.exit(SIGN_STOPPED, output.json),
+                Err(stop) => {
+                    write_failed_step(
+                        &action_settings.output_file,
+                        &action_settings.summary_file,
+                        &format!("the run was interrupted; {SIGN_STOPPED}"),
+                    );
+                    stop.exit(SIGN_STOPPED, output.json)
+                }
             }
         }
     };
@@ -159,23 +172,11 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
         Ok(r) => r,
         Err(e) => {
             print!("{}", gha::error(None, &e.to_string()));
-            // Every output set (to nothing) and the summary saying why, as
-            // after any run: a later `if: always()` step reads them.
-            for (file, text, what) in [
-                (&settings.output_file, gha::empty_outputs(), "outputs"),
-                (
-                    &settings.summary_file,
-                    gha::failed_summary(&e.to_string()),
-                    "summary",
-                ),
-            ] {
-                if let Some(e) = append_to(file, &text) {
-                    print!(
-                        "{}",
-                        gha::warning(&format!("{e}: the step {what} is not written"))
-                    );
-                }
-            }
+            write_failed_step(
+                &settings.output_file,
+                &settings.summary_file,
+                &e.to_string(),
+            );
             return fail(&e, false);
         }
     };
@@ -239,6 +240,28 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     }
     let _ = std::io::stdout().flush();
     ExitCode::from(code)
+}
+
+/// The outputs, each set to nothing, and the summary saying `error`, of an
+/// action run that failed before any artifact was done: a later
+/// `if: always()` step reads them.
+fn write_failed_step(
+    output_file: &Option<std::path::PathBuf>,
+    summary_file: &Option<std::path::PathBuf>,
+    error: &str,
+) {
+    use report::action as gha;
+    for (file, text, what) in [
+        (output_file, gha::empty_outputs(), "outputs"),
+        (summary_file, gha::failed_summary(error), "summary"),
+    ] {
+        if let Some(e) = append_to(file, &text) {
+            print!(
+                "{}",
+                gha::warning(&format!("{e}: the step {what} is not written"))
+            );
+        }
+    }
 }
 
 /// Why `text` could not be appended to the file at `path` (one the runner

@@ -178,7 +178,7 @@ pub struct SignArgs {
     pub upload: UploadArgs,
 }
 
-/// Upload the bundles to a GitHub release (token from GITHUB_TOKEN or GH_TOKEN).
+/// Upload the bundles to a GitHub release (token from GH_TOKEN, else GITHUB_TOKEN).
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Release")]
 pub struct UploadArgs {
@@ -261,7 +261,7 @@ pub struct VerifyArgs {
     )]
     #[arg(help_heading = "Artifacts")]
     pub paths: Vec<String>,
-    /// Verify a GitHub release's assets in place: OWNER/REPO@TAG (token optional: GITHUB_TOKEN; GITHUB_API_URL for GHES)
+    /// Verify a GitHub release's assets in place: OWNER/REPO@TAG (token optional: GH_TOKEN or GITHUB_TOKEN; GITHUB_API_URL for GHES)
     #[arg(long, value_name = "OWNER/REPO@TAG")]
     #[arg(help_heading = "Release")]
     pub release: Option<String>,

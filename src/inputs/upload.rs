@@ -211,7 +211,7 @@ pub(crate) fn github_token(env: &Env) -> Option<Secret> {
 /// (`refs/tags/v1`, `${{ github.ref }}`): GitHub would create a tag of that
 /// name and publish the release under it.
 fn not_a_tag_name(tag: &str) -> Option<&'static str> {
-    if tag.starts_with("refs/") {
+    if tag.starts_with("refs/tags/") || tag.starts_with("refs/heads/") {
         return Some("it is a whole ref; a tag's name is what follows `refs/tags/`");
     }
     if tag.is_empty() || tag == "@" {
@@ -226,11 +226,14 @@ fn not_a_tag_name(tag: &str) -> Option<&'static str> {
     if tag.contains("..") || tag.contains("@{") || tag.contains("//") {
         return Some("it holds `..`, `@{` or `//`");
     }
-    if tag.ends_with('/') || tag.ends_with('.') || tag.ends_with(".lock") {
-        return Some("it ends with `/`, `.` or `.lock`");
+    if tag.starts_with('/') || tag.ends_with('/') || tag.ends_with('.') {
+        return Some("it starts or ends with `/`, or ends with `.`");
     }
-    if tag.split('/').any(|part| part.starts_with('.')) {
-        return Some("a part of it starts with `.`");
+    if tag
+        .split('/')
+        .any(|part| part.starts_with('.') || part.ends_with(".lock"))
+    {
+        return Some("a part of it starts with `.` or ends with `.lock`");
     }
     None
 }
@@ -443,7 +446,9 @@ mod tests {
             ("v1 .0", "space"),
             ("v1..0", "`..`"),
             ("v1.lock", "`.lock`"),
+            ("v1.lock/x", "`.lock`"),
             ("v1/", "ends with"),
+            ("/v1", "starts or ends with `/`"),
             (".v1", "starts with `.`"),
             ("v1\u{1b}[0m", "control"),
         ] {
@@ -461,7 +466,13 @@ mod tests {
             );
             assert!(!text.contains('\u{1b}'), "{text}");
         }
-        for tag in ["v1.2.3", "release/2024-01", "v1.0.0-rc.1+build.5", "1.0"] {
+        for tag in [
+            "v1.2.3",
+            "release/2024-01",
+            "v1.0.0-rc.1+build.5",
+            "1.0",
+            "refs/x",
+        ] {
             let layer = UploadLayer {
                 upload: Some(true),
                 release_tag: Some(tag.to_owned()),
