@@ -244,46 +244,15 @@ async fn a_tag_without_a_release_fails_with_an_annotation() {
     );
 }
 
-/// An input refused before the run starts (a release tag that is a whole
-/// ref) sets the outputs and the summary as any failed run does.
-/// Regression: only an annotation, with every output unset.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_refused_input_still_sets_the_outputs() {
+/// Runs the action with `inputs`, which must fail it before any artifact is
+/// done (exit 2), and checks it still set every output, to nothing, and
+/// wrote a summary saying why (`says`): a later `if: always()` step reads them.
+async fn assert_fails_early_with_outputs(inputs: &[(&str, &str)], says: &str) {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("gh/output", "");
     work.file("a.tgz", "a");
-    let o = run(action(
-        &sandbox,
-        &work,
-        &[("inputs", "a.tgz"), ("release-tag", "refs/tags/v1.0.0")],
-    ))
-    .await;
-    assert_eq!(code(&o), 2, "{}", stdout(&o));
-    let outputs = read(&work.path("gh/output"));
-    assert!(outputs.contains("bundles=[]\n"), "{outputs}");
-    assert!(outputs.contains("signed-count=0\n"), "{outputs}");
-    let summary = read(&work.path("gh/summary"));
-    assert!(summary.contains("❌ "), "{summary}");
-    assert!(summary.contains("not a tag name"), "{summary}");
-}
-
-/// A run that fails before any artifact is done (nothing matches) still
-/// sets every output, to nothing, and says why in the summary: a later
-/// `if: always()` step reads them. Regression: no output at all
-/// (`fromJSON` of an empty `bundles` failed), and no summary.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_run_that_fails_early_still_sets_its_outputs() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    work.file("gh/output", "");
-    work.file("a.tgz", "a");
-    let o = run(action(
-        &sandbox,
-        &work,
-        &[("inputs", "nomatch/*.tgz"), ("upload", "false")],
-    ))
-    .await;
+    let o = run(action(&sandbox, &work, inputs)).await;
     assert_eq!(code(&o), 2, "{}", stdout(&o));
     let outputs = read(&work.path("gh/output"));
     assert!(outputs.contains("bundles=[]\n"), "{outputs}");
@@ -291,7 +260,32 @@ async fn a_run_that_fails_early_still_sets_its_outputs() {
     assert!(outputs.contains("attestation-url=\n"), "{outputs}");
     let summary = read(&work.path("gh/summary"));
     assert!(summary.contains("❌ "), "{summary}");
-    assert!(summary.contains("matched no file"), "{summary}");
+    assert!(summary.contains(says), "{summary}");
+}
+
+/// An input refused before the run starts (a release tag that is a whole
+/// ref) sets the outputs and the summary as any failed run does.
+/// Regression: only an annotation, with every output unset.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_input_still_sets_the_outputs() {
+    assert_fails_early_with_outputs(
+        &[("inputs", "a.tgz"), ("release-tag", "refs/tags/v1.0.0")],
+        "not a tag name",
+    )
+    .await;
+}
+
+/// A run that fails before any artifact is done (nothing matches) still
+/// sets every output, to nothing, and says why in the summary.
+/// Regression: no output at all (`fromJSON` of an empty `bundles` failed),
+/// and no summary.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_fails_early_still_sets_its_outputs() {
+    assert_fails_early_with_outputs(
+        &[("inputs", "nomatch/*.tgz"), ("upload", "false")],
+        "matched no file",
+    )
+    .await;
 }
 
 /// Outputs that cannot be written fail the step, with an error annotation:

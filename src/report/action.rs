@@ -502,26 +502,11 @@ mod tests {
         );
         let e = output_line("k", "a\nghadelimiter_0123\nother=x", d).unwrap_err();
         assert!(e.to_string().contains("`k`"), "{e}");
-        let sign = SignReport {
-            dry_run: false,
-            instance: crate::sign::InstanceReport {
-                name: "i".into(),
-                fulcio: String::new(),
-                rekor: None,
-                rekor_version: None,
-                tsa: None,
-                selection: None,
-            },
-            identity: IdentityReport::Certified {
-                identity: "id\nsigned-count=99".into(),
-                issuer: "iss".into(),
-                token_source: crate::oidc::TokenOrigin::Flag,
-            },
-            certificates: 1,
-            artifacts: Vec::new(),
-            skipped: Vec::new(),
-            warnings: Vec::new(),
-            provenance: None,
+        let mut sign = failed_run(0, "");
+        sign.identity = IdentityReport::Certified {
+            identity: "id\nsigned-count=99".into(),
+            issuer: "iss".into(),
+            token_source: crate::oidc::TokenOrigin::Flag,
         };
         let out = outputs(&sign, None).unwrap();
         let (_, rest) = out.split_once("identity<<").unwrap();
