@@ -223,6 +223,30 @@ async fn release_implies_the_repository_claim() {
     );
 }
 
+/// GitHub names a repository without regard to case: `--release` with the
+/// name cased otherwise finds the release (the sandbox, like GitHub, finds
+/// it), and its assets, signed by a workflow of `octo-org/octo-repo`, verify
+/// as that repository's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_repository_is_named_in_any_case() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let consumer = Work::new();
+    let mut cmd = bin(consumer.dir.path());
+    cmd.args(["verify", "--release", &format!("OCTO-ORG/Octo-Repo@{TAG}")])
+        .arg("--trusted-root")
+        .arg(sandbox.trusted_root_path())
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .timeout(BOUND);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Verified: app-1.0.whl\n"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 /// `verify sha256:<hex> --bundle FILE`: an artifact known only by its digest
 /// (as sigstore-python and cosign accept).
 #[tokio::test(flavor = "multi_thread")]

@@ -7,6 +7,8 @@
 //! and the git data a release's tag stands for: branches, lightweight and
 //! annotated tags (`git/ref/tags/..`, `git/tags/{sha}`), a tag created from
 //! `target_commitish` when a release is published for a tag that does not exist.
+//! A repository is found whatever the case of its owner and name in a path,
+//! and named in answers as it was created.
 //! Uploads go to the same host as the API (the release's `upload_url`), so clients
 //! that only send credentials to the API host still authenticate. The same
 //! releases API is also served under `/api/v3`, as GitHub Enterprise Server
@@ -404,6 +406,19 @@ struct Git {
 }
 
 impl Store {
+    /// The repository a route's `{owner}/{repo}` names: GitHub matches
+    /// both parts without regard to case (`/repos/acme/tool` is
+    /// `Acme/Tool`'s) and answers with the name as it was created. A name
+    /// no repository has is kept as asked (and is not found).
+    fn repo_named(&self, owner: &str, repo: &str) -> String {
+        let asked = format!("{owner}/{repo}");
+        self.repos
+            .keys()
+            .find(|name| name.eq_ignore_ascii_case(&asked))
+            .cloned()
+            .unwrap_or(asked)
+    }
+
     /// Make `repo` exist (with its default branch) if it does not.
     fn ensure_repo(&mut self, repo: &str) {
         self.repos.entry(repo.to_owned()).or_insert(false);
@@ -1501,7 +1516,10 @@ impl<S: HasGitHub> FromRequestParts<Arc<S>> for RepoName {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<S>) -> Result<Self, ApiError> {
         let p = params(parts, state).await?;
         match (p.get("owner"), p.get("repo"), p.get("repository_id")) {
-            (Some(owner), Some(repo), _) => Ok(RepoName(format!("{owner}/{repo}"))),
+            (Some(owner), Some(repo), _) => {
+                let st = state.github().state.lock();
+                Ok(RepoName(st.repo_named(owner, repo)))
+            }
             (_, _, Some(id)) => {
                 let id = parse_id(id)?;
                 let st = state.github().state.lock();
@@ -2236,8 +2254,8 @@ async fn create_attestation<S: HasGitHub>(
 ) -> ApiResult {
     let gh = state.github();
     gh.require_auth(&headers)?;
-    let repo = format!("{owner}/{repo}");
     let mut st = gh.state.lock();
+    let repo = st.repo_named(&owner, &repo);
     GitHub::known_repo(&st, &repo)?;
     if st.attestations_denied {
         return Err(ApiError::Forbidden(NOT_ACCESSIBLE));
@@ -2283,8 +2301,8 @@ async fn list_attestations<S: HasGitHub>(
 ) -> ApiResult {
     let gh = state.github();
     gh.authenticate(&headers)?;
-    let repo = format!("{owner}/{repo}");
     let st = gh.state.lock();
+    let repo = st.repo_named(&owner, &repo);
     GitHub::known_repo(&st, &repo)?;
     let digest = subject_digest.to_ascii_lowercase();
     let per_page = query
@@ -2475,6 +2493,48 @@ mod tests {
             .unwrap();
         assert_eq!(unknown.status(), 404);
         assert_eq!(json(unknown).await["message"], "Not Found");
+    }
+
+    /// GitHub finds a repository whatever the case of its owner and name
+    /// in the path, and answers with the name as it was created.
+    #[tokio::test]
+    async fn repositories_are_found_without_regard_to_case() {
+        let s = Server::start().await;
+        let id =
+            s.gh.create_release(REPO, "v1.0.0", ReleaseSpec::published());
+        let shouted = format!("{}/repos/{}", s.base, REPO.to_ascii_uppercase());
+        let release = json(
+            s.http
+                .get(format!("{shouted}/releases/tags/v1.0.0"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(release["id"], id);
+        assert_eq!(
+            release["url"],
+            format!("{}/repos/{REPO}/releases/{id}", s.base)
+        );
+        let repo = json(s.http.get(&shouted).send().await.unwrap()).await;
+        assert_eq!(repo["full_name"], REPO);
+        let upload = s
+            .http
+            .post(format!("{shouted}/releases/{id}/assets?name=a.txt"))
+            .bearer_auth(TOKEN)
+            .body("a")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(upload.status(), 201);
+        let assets = json(
+            s.get(&format!("/releases/{id}/assets"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(assets[0]["name"], "a.txt");
     }
 
     #[tokio::test]
