@@ -180,8 +180,9 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
             return fail(&e, false);
         }
     };
+    // Annotations: in the log's place a warning would scroll past unread.
     for w in &run.report.warnings {
-        eprintln!("warning: {}", line(w));
+        print!("{}", gha::warning(w));
     }
     let uploading = match &settings.command.upload {
         Some(up) if !run.report.dry_run => {

@@ -34,6 +34,9 @@ pub struct SignCommand {
     pub sign: SignSettings,
     /// Upload the bundles to a GitHub release after signing.
     pub upload: Option<UploadSettings>,
+    /// What the settings have to say of this run (inputs it leaves
+    /// unused), added to the report's warnings.
+    pub warnings: Vec<String>,
 }
 
 /// Plan and sign (or, with `--dry-run`, only plan). `progress` is asked for
@@ -106,17 +109,20 @@ where
             .into());
         }
     }
-    if settings.dry_run {
-        return Ok(SignRun {
+    let mut run = if settings.dry_run {
+        SignRun {
             report: sign::dry_run(settings, plan).await?,
             verifier: None,
+        }
+    } else {
+        let progress = progress(Workload {
+            bytes: plan.artifacts.iter().map(|a| a.size).sum(),
+            artifacts: plan.artifacts.len(),
         });
-    }
-    let progress = progress(Workload {
-        bytes: plan.artifacts.iter().map(|a| a.size).sum(),
-        artifacts: plan.artifacts.len(),
-    });
-    Ok(sign::run(settings, plan, progress).await?)
+        sign::run(settings, plan, progress).await?
+    };
+    run.report.warnings.extend(command.warnings.iter().cloned());
+    Ok(run)
 }
 
 /// Why planning and signing stopped before any artifact's outcome: the

@@ -447,6 +447,44 @@ async fn provenance_is_written_and_named_in_the_outputs() {
     );
 }
 
+/// A branch's run with `publish: true` signs, uploads nothing, succeeds, and
+/// says once (an annotation, in the JSON too) that `publish` waits for a
+/// tag, and how to upload or quiet it. Regression: nothing was said, and the
+/// release the workflow asked for was silently not made.
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_inputs_on_a_branch_run_are_named() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app-1.0.tar.gz", "app");
+    let mut cmd = action(
+        &sandbox,
+        &work,
+        &[
+            ("inputs", "dist/*"),
+            ("publish", "true"),
+            ("release-mode", "draft"),
+        ],
+    );
+    cmd.env("GITHUB_REF", "refs/heads/main");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let out = stdout(&o);
+    let said: Vec<_> = out
+        .lines()
+        .filter(|l| l.contains("nothing is uploaded"))
+        .collect();
+    assert_eq!(said.len(), 1, "{out}");
+    assert!(
+        said[0].starts_with("::warning::input `publish` and input `release-mode` are set, but nothing is uploaded: this run is for `refs/heads/main`, not a tag"),
+        "{out}"
+    );
+    assert!(work.path("dist/app-1.0.tar.gz.sigstore.json").exists());
+    assert!(sandbox.github().assets(REPO, "v1.0.0").is_empty());
+    let summary = read(&work.path("gh/summary"));
+    assert!(summary.contains("nothing is uploaded"), "{summary}");
+}
+
 /// A job without `attestations: write`: the provenance is on the release,
 /// the job succeeds, and the missing permission is exactly one `::warning::`
 /// annotation naming it; the attestation outputs stay empty.

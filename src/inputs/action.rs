@@ -215,6 +215,9 @@ impl ActionSettings {
         };
         let verify = boolean("verify", inputs.verify)?.unwrap_or(true);
         let sign = SignSettings::resolve(layer, env)?;
+        let warnings = upload::waiting_for_a_tag(&upload_layer, env, Vocabulary::Action)
+            .into_iter()
+            .collect();
         let upload: Option<UploadSettings> = upload::resolve(
             upload_layer,
             env,
@@ -222,7 +225,11 @@ impl ActionSettings {
             Vocabulary::Action,
         )?;
         Ok(ActionSettings {
-            command: SignCommand { sign, upload },
+            command: SignCommand {
+                sign,
+                upload,
+                warnings,
+            },
             verify,
             output_file: env.get("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),

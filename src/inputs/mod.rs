@@ -361,7 +361,11 @@ impl Settings {
                 };
                 let sign = SignSettings::resolve(SignLayer::from_args(*args), env)?;
                 let upload = upload::resolve(upload, env, sign.overwrite, upload::Vocabulary::Cli)?;
-                Command::Sign(SignCommand { sign, upload })
+                Command::Sign(SignCommand {
+                    sign,
+                    upload,
+                    warnings: Vec::new(),
+                })
             }
             CliCommand::Action => {
                 Command::Action(ActionSettings::resolve(action::read(env)?, env)?)

@@ -90,6 +90,46 @@ pub(crate) fn tag_from_ref(env: &Env) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// What to tell a run of the action that uploads nothing for want of a
+/// tag while inputs that only an upload uses are set (`publish`,
+/// `upload-artifacts`, `release-mode`): the run succeeds, and without this
+/// the release the workflow asks for is silently not made. `None` when an
+/// upload happens, when `upload` is set either way (off with those inputs
+/// is refused by [`resolve`]), and on the command line, where those flags
+/// need `--upload`.
+pub fn waiting_for_a_tag(layer: &UploadLayer, env: &Env, vocabulary: Vocabulary) -> Option<String> {
+    if vocabulary != Vocabulary::Action
+        || layer.upload.is_some()
+        || layer.release_tag.is_some()
+        || tag_from_ref(env).is_some()
+    {
+        return None;
+    }
+    let asked: Vec<String> = [
+        (layer.publish == Some(true), "publish"),
+        (layer.upload_artifacts == Some(true), "upload-artifacts"),
+        (layer.mode.is_some(), "release-mode"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, knob)| vocabulary.name(knob))
+    .collect();
+    if asked.is_empty() {
+        return None;
+    }
+    let run_for = match env.get("GITHUB_REF") {
+        Some(r) => format!("`{}`", crate::text::capped(&crate::text::line(r), 200)),
+        None => "no ref (GITHUB_REF is unset)".to_owned(),
+    };
+    Some(format!(
+        "{} {} set, but nothing is uploaded: this run is for {run_for}, not a tag, and input `release-tag` is empty; to upload from such a run, set input `release-tag`; to keep {} for a tag's run only, set {} from `startsWith(github.ref, 'refs/tags/')`",
+        asked.join(" and "),
+        if asked.len() == 1 { "is" } else { "are" },
+        if asked.len() == 1 { "it" } else { "them" },
+        if asked.len() == 1 { "it" } else { "each" },
+    ))
+}
+
 /// `None` when no upload is wanted. `upload` defaults to "a tag is known" in
 /// action mode and to off on the command line.
 pub fn resolve(
@@ -268,6 +308,65 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// On a branch's run of the action, an input only an upload uses is
+    /// named in a warning with the way to upload or to quiet it; nothing is
+    /// said when an upload happens, when `upload` is set either way, when
+    /// no such input is set, or on the command line.
+    #[test]
+    fn inputs_waiting_for_a_tag_are_named() {
+        let branch = env(&[("GITHUB_REF", "refs/heads/main")]);
+        let publish = UploadLayer {
+            publish: Some(true),
+            mode: Some(ReleaseMode::Draft),
+            ..UploadLayer::default()
+        };
+        let said = waiting_for_a_tag(&publish, &branch, Vocabulary::Action).unwrap();
+        assert_eq!(
+            said,
+            "input `publish` and input `release-mode` are set, but nothing is uploaded: this run is for `refs/heads/main`, not a tag, and input `release-tag` is empty; to upload from such a run, set input `release-tag`; to keep them for a tag's run only, set each from `startsWith(github.ref, 'refs/tags/')`"
+        );
+        let artifacts = UploadLayer {
+            upload_artifacts: Some(true),
+            ..UploadLayer::default()
+        };
+        let said = waiting_for_a_tag(&artifacts, &env(&[]), Vocabulary::Action).unwrap();
+        assert!(
+            said.starts_with("input `upload-artifacts` is set, but nothing is uploaded: this run is for no ref (GITHUB_REF is unset), not a tag"),
+            "{said}"
+        );
+        // A hostile ref is one escaped line.
+        let odd = env(&[("GITHUB_REF", "refs/heads/x\n::error::y")]);
+        let said = waiting_for_a_tag(&artifacts, &odd, Vocabulary::Action).unwrap();
+        assert!(!said.contains('\n'), "{said}");
+        for (layer, env, vocabulary) in [
+            (publish.clone(), env(GH), Vocabulary::Action),
+            (
+                UploadLayer {
+                    release_tag: Some("v1".into()),
+                    ..publish.clone()
+                },
+                branch.clone(),
+                Vocabulary::Action,
+            ),
+            (
+                UploadLayer {
+                    upload: Some(true),
+                    ..publish.clone()
+                },
+                branch.clone(),
+                Vocabulary::Action,
+            ),
+            (UploadLayer::default(), branch.clone(), Vocabulary::Action),
+            (publish.clone(), branch.clone(), Vocabulary::Cli),
+        ] {
+            assert_eq!(
+                waiting_for_a_tag(&layer, &env, vocabulary),
+                None,
+                "{layer:?}"
+            );
+        }
     }
 
     /// `upload: false` with an input only an upload uses is refused, naming

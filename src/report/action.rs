@@ -233,6 +233,9 @@ pub fn summary(
     if let Some(e) = run_error {
         let _ = writeln!(s, "❌ {}\n", md(e));
     }
+    for w in &sign.warnings {
+        let _ = writeln!(s, "⚠ {}\n", md(w));
+    }
     if let IdentityReport::Certified {
         identity, issuer, ..
     } = &sign.identity
