@@ -368,6 +368,23 @@ fn github_claims_agree(
         (Some(uri), Some(reference)) => Some(format!("git+{uri}@{reference}")),
         _ => None,
     };
+    // The workflow file that ran: the statement's repository and path,
+    // Fulcio's Build Config URI (`.1.18`, `{server}/{workflow_ref}`) less
+    // its ref. Two workflows of a repository calling one reusable workflow
+    // share its Build Signer URI: only this tells their runs apart. Both
+    // are cut at the first `@`, as the attest action cuts `workflow_ref`.
+    let workflow = match (
+        claimed("/buildDefinition/externalParameters/workflow/repository"),
+        claimed("/buildDefinition/externalParameters/workflow/path"),
+    ) {
+        (Some(repository), Some(path)) => Some(format!("{repository}/{path}")),
+        _ => None,
+    };
+    let certified_workflow = certified
+        .build_config_uri
+        .as_ref()
+        .and_then(|uri| uri.split('@').next())
+        .map(str::to_owned);
     // (claim, where the statement says it, what the certificate says, a URL)
     let pairs: [(&'static str, &str, Option<&String>, bool); 10] = [
         (
@@ -431,8 +448,16 @@ fn github_claims_agree(
             false,
         ),
     ];
-    for (claim, pointer, certificate, url) in pairs {
-        let statement = claimed(pointer);
+    let pairs = pairs
+        .into_iter()
+        .map(|(claim, pointer, certificate, url)| (claim, claimed(pointer), certificate, url))
+        .chain([(
+            "the workflow",
+            workflow.as_deref(),
+            certified_workflow.as_ref(),
+            true,
+        )]);
+    for (claim, statement, certificate, url) in pairs {
         let agree = match (statement, certificate) {
             (Some(said), Some(certified)) if url && !whole_urls => {
                 match (url_parts(said), url_parts(certified)) {
@@ -792,6 +817,7 @@ pub(crate) mod tests {
         let statement = Statement::new(vec![], crate::provenance::SLSA_PROVENANCE_V1, predicate);
         let mut c = sigstore_crypto::x509::FulcioCiClaims::default();
         c.build_signer_uri = Some(format!("{fulcio_server}/o/r/.github/workflows/rel.yml@{r}"));
+        c.build_config_uri = Some(format!("{fulcio_server}/o/r/.github/workflows/rel.yml@{r}"));
         c.source_repository_uri = Some(format!("{fulcio_server}/o/r"));
         c.source_repository_ref = Some(r.into());
         c.source_repository_digest = Some("abc".into());
@@ -854,6 +880,31 @@ pub(crate) mod tests {
                 "{field} absent"
             );
         }
+        // The workflow file that ran: a reusable workflow's callers share its
+        // builder, so a statement naming another caller (or none) is
+        // refused by the Build Config URI. Regression: accepted.
+        let (mut s, c) = run_on("https://github.com", "https://github.com");
+        *s.predicate
+            .pointer_mut("/buildDefinition/externalParameters/workflow/path")
+            .unwrap() = ".github/workflows/other.yml".into();
+        assert!(matches!(
+            github_claims_agree(&s, &c, github),
+            Err(Failure::ClaimsDisagree {
+                claim: "the workflow",
+                ..
+            })
+        ));
+        let (s, mut c) = run_on("https://github.com", "https://github.com");
+        c.build_config_uri = None;
+        assert!(
+            github_claims_agree(&s, &c, github).is_err(),
+            "none certified"
+        );
+        // Its ref is not compared here (the statement's is the `ref` claim).
+        let (s, mut c) = run_on("https://github.com", "https://github.com");
+        c.build_config_uri =
+            Some("https://github.com/o/r/.github/workflows/rel.yml@refs/heads/main".into());
+        assert!(github_claims_agree(&s, &c, github).is_ok());
         // An Enterprise Server's: the host may differ, the rest may not.
         let ghes = Some("https://ghe.example.com/_services/token");
         let (s, c) = run_on("https://ghe.example.com", "https://github.ghe.example.com");
