@@ -250,7 +250,10 @@ pub struct InstanceArgs {
 must match the whole identity, as if written ^(?:...)$. (cosign's are unanchored, so there \
 `org/repo` also matches `evil-org/repo-fork`.) --signer-workflow and --signer-repo are literal, \
 not patterns as in GitHub's CLI.\n\nWithout --cert-identity, --cert-identity-regexp, \
---signer-workflow or --signer-repo any Sigstore identity is accepted (a warning says so)."
+--signer-workflow or --signer-repo any Sigstore identity is accepted (a warning says so).\n\n\
+A --cert-github-workflow-*, --signer-*, --deny-self-hosted-runners or --repo flag without \
+--cert-oidc-issuer[-regexp] accepts only certificates GitHub Actions was issued (of \
+GITHUB_SERVER_URL's server, else github.com)."
 )]
 pub struct VerifyArgs {
     /// Artifacts, directories (every artifact there that has a bundle), glob patterns, or sha256:<hex> (an artifact known by its digest; with --bundle)

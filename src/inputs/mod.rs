@@ -326,6 +326,10 @@ pub enum SettingsError {
         "--signer-repo `{0}` is not OWNER/REPO: pass e.g. --signer-repo octo-org/release-workflows"
     )]
     BadSignerRepo(String),
+    #[error(
+        "--signer-workflow `{0}` is not [HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF]: pass e.g. --signer-workflow octo-org/app/.github/workflows/release.yml"
+    )]
+    BadSignerWorkflow(String),
     #[error("GITHUB_SERVER_URL `{0}` is not a server's URL: unset it (github.com), or set it to https://HOST for GitHub Enterprise Server")]
     BadServerUrl(String),
     #[error(

@@ -61,7 +61,7 @@ impl VerifySettings {
             .map(|r| repo("--cert-github-workflow-repository", r))
             .transpose()?;
         let explicit_repo_claim = workflow_repository.is_some();
-        let github = [
+        let github: Vec<(GitHubClaim, String)> = [
             (GitHubClaim::Repository, workflow_repository),
             (GitHubClaim::Ref, args.cert_github_workflow_ref),
             (GitHubClaim::Sha, args.cert_github_workflow_sha),
@@ -84,6 +84,22 @@ impl VerifySettings {
             None => env.get("GITHUB_API_URL").and_then(GitHubServer::of_api),
         };
         let github_host = GitHubHost::new(&server.unwrap_or_else(GitHubServer::github_com));
+        let signer = match (args.signer_workflow, args.signer_repo) {
+            (Some(w), _) => Some(SignerRule::Workflow(signer_workflow(&w)?)),
+            (None, Some(r)) => Some(SignerRule::Repo(
+                r.parse::<Repo>()
+                    .map_err(|_| SettingsError::BadSignerRepo(r.clone()))?
+                    .to_string(),
+            )),
+            (None, None) => None,
+        };
+        // A claim about a GitHub workflow means a certificate GitHub
+        // Actions was issued: other issuers fill the same extensions
+        // (Codefresh and GitLab, the source repository URI) with their own
+        // values, which may name the same repository. As cosign (which
+        // asks for the issuer), sigstore-python's `verify github` and
+        // `gh attestation verify` hold it.
+        let about_github = !github.is_empty() || signer.is_some() || args.deny_self_hosted_runners;
         let policy = Policy {
             identity: matcher(
                 "--cert-identity-regexp",
@@ -98,22 +114,12 @@ impl VerifySettings {
             // The Actions issuer of the server the repository is on: a
             // GitHub Enterprise host's tokens are not github.com's.
             .or_else(|| {
-                repo_claim
-                    .as_ref()
-                    .map(|_| Matcher::ActionsIssuerOf(github_host.as_str().to_owned()))
+                about_github.then(|| Matcher::ActionsIssuerOf(github_host.as_str().to_owned()))
             }),
             github,
             github_host,
             source_commit: None,
-            signer: match (args.signer_workflow, args.signer_repo) {
-                (Some(w), _) => Some(SignerRule::Workflow(w)),
-                (None, Some(r)) => Some(SignerRule::Repo(
-                    r.parse::<Repo>()
-                        .map_err(|_| SettingsError::BadSignerRepo(r.clone()))?
-                        .to_string(),
-                )),
-                (None, None) => None,
-            },
+            signer,
             deny_self_hosted_runners: args.deny_self_hosted_runners,
         };
         let trust = match (args.trusted_root, args.trust_config) {
@@ -147,6 +153,28 @@ impl VerifySettings {
             predicate_type: args.predicate_type,
         })
     }
+}
+
+/// `--signer-workflow`'s value, if it has the shape of a workflow's name
+/// (`[https://HOST/ | HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF]`): a
+/// bare file name, or one segment short, would match no certificate and
+/// fail every bundle instead of the command.
+fn signer_workflow(value: &str) -> Result<String, SettingsError> {
+    let bad = || SettingsError::BadSignerWorkflow(crate::text::line(value));
+    // A URL's host is not one of the three parts.
+    let path = match value.strip_prefix("https://") {
+        Some(url) => url.split_once('/').map_or("", |(_, path)| path),
+        None => value,
+    };
+    let path = path.split('@').next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.len() < 3
+        || segments.iter().any(|s| s.is_empty())
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(bad());
+    }
+    Ok(value.to_owned())
 }
 
 /// Release assets verified at once by default: each waits on two downloads,
@@ -319,6 +347,83 @@ mod tests {
         assert!(matches!(s.policy.issuer, Some(Matcher::Exact(_))));
         assert_eq!(s.policy.github, [(GitHubClaim::Sha, "abc".to_owned())]);
         assert_eq!(s.trust, VerifyTrust::TrustedRoot("root.json".into()));
+    }
+
+    /// A claim about a GitHub workflow asks for a certificate GitHub
+    /// Actions was issued, unless an issuer is given: Codefresh's and
+    /// GitLab's certificates carry a source repository URI too, which may
+    /// name the same repository. Regression: any issuer passed.
+    #[test]
+    fn github_claims_imply_githubs_issuer() {
+        for args in [
+            &["a", "--cert-github-workflow-repository", "o/r"][..],
+            &["a", "--cert-github-workflow-ref", "refs/tags/v1"],
+            &["a", "--cert-github-workflow-sha", "abc"],
+            &["a", "--cert-github-workflow-trigger", "push"],
+            &["a", "--cert-github-workflow-name", "Release"],
+            &["a", "--signer-repo", "o/r"],
+            &["a", "--signer-workflow", "o/r/.github/workflows/x.yml"],
+            &["a", "--deny-self-hosted-runners"],
+        ] {
+            let s = resolve(args).unwrap();
+            let issuer = s.policy.issuer.as_ref();
+            assert!(
+                issuer
+                    .is_some_and(|i| i.matches(GITHUB_ACTIONS_ISSUER)
+                        && !i.matches("https://oidc.codefresh.io")),
+                "{args:?}: {issuer:?}"
+            );
+        }
+        let s = resolve(&[
+            "a",
+            "--cert-github-workflow-repository",
+            "o/r",
+            "--cert-oidc-issuer",
+            "https://oidc.codefresh.io",
+        ])
+        .unwrap();
+        assert!(
+            matches!(&s.policy.issuer, Some(Matcher::Exact(i)) if i == "https://oidc.codefresh.io")
+        );
+        assert!(resolve(&["a"]).unwrap().policy.issuer.is_none());
+        // A Codefresh certificate whose source repository URI names the
+        // repository (Fulcio fills it from `scm_repo_url`) is refused.
+        let s = resolve(&["a", "--cert-github-workflow-repository", "o/r"]).unwrap();
+        let mut info = crate::verify::policy::tests::real_github_certificate();
+        info.issuer = Some("https://oidc.codefresh.io".into());
+        info.ci_claims.deprecated_github = Default::default();
+        info.ci_claims.source_repository_uri = Some("https://github.com/o/r".into());
+        assert!(s.policy.check(&info).is_err());
+        info.issuer = Some(GITHUB_ACTIONS_ISSUER.into());
+        assert_eq!(s.policy.check(&info), Ok(()));
+    }
+
+    /// `--signer-workflow` is refused unless it names a workflow of a
+    /// repository: a bare file name would fail every bundle instead.
+    #[test]
+    fn a_signer_workflow_names_a_repositorys_file() {
+        for bad in [
+            "release.yml",
+            "o/release.yml",
+            "o//x.yml",
+            "https://github.com/o/x.yml",
+            "o/r/.github/workflows/x.yml\n",
+        ] {
+            let e = resolve(&["a", "--signer-workflow", bad]).unwrap_err();
+            assert!(
+                matches!(e, SettingsError::BadSignerWorkflow(_)),
+                "{bad}: {e:?}"
+            );
+            assert!(e.to_string().starts_with("--signer-workflow `"), "{e}");
+        }
+        for good in [
+            "o/r/.github/workflows/x.yml",
+            "o/r/.github/workflows/x.yml@refs/tags/v1",
+            "github.com/o/r/.github/workflows/x.yml",
+            "https://github.com/o/r/.github/workflows/x.yml",
+        ] {
+            assert!(resolve(&["a", "--signer-workflow", good]).is_ok(), "{good}");
+        }
     }
 
     #[test]

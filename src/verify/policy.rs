@@ -18,8 +18,9 @@ use sigstore_crypto::CertificateInfo;
 
 /// A regular expression that must match a whole value.
 ///
-/// cosign and sigstore-python search unanchored, so `--cert-identity-regexp
-/// 'github.com/org/'` there also accepts `https://github.com/evil/org/...`:
+/// cosign searches unanchored (Go's `regexp.MatchString`), so
+/// `--certificate-identity-regexp 'github.com/org/'` there also accepts
+/// `https://github.com/evil/org/...`:
 /// a known foot-gun. Ours matches the whole value, so a pattern says exactly
 /// what it accepts; write `.*` where a prefix or suffix is meant.
 ///
@@ -274,16 +275,17 @@ impl SignerRule {
                 let want = if w.starts_with("https://") {
                     w.clone()
                 } else if w.len() > host_prefix.len()
-                    && w[..host_prefix.len()].eq_ignore_ascii_case(&host_prefix)
+                    && w.get(..host_prefix.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(&host_prefix))
                 {
                     format!("{base}{}", &w[host_prefix.len()..])
                 } else {
                     format!("{base}{w}")
                 };
-                if want.contains('@') {
-                    uri == want
-                } else {
-                    uri.split_once('@').is_some_and(|(path, _)| path == want)
+                match (at_ref(&want), at_ref(uri)) {
+                    (Some(_), _) => uri == want,
+                    (None, Some((path, _))) => path == want,
+                    (None, None) => false,
                 }
             }
             SignerRule::Repo(r) => {
@@ -302,6 +304,20 @@ impl SignerRule {
             }
         }
     }
+}
+
+/// A workflow's URI (or `OWNER/REPO/PATH@REF`) split at its ref: at the
+/// first `@refs/` (a workflow's file name may hold `@` but no `/`, and
+/// workflows sit directly in `.github/workflows`, so no ref starts
+/// earlier), else at a last `@` before a commit's full hex (a reusable
+/// workflow called by SHA). `None` when no ref is named.
+fn at_ref(uri: &str) -> Option<(&str, &str)> {
+    if let Some(i) = uri.find("@refs/") {
+        return Some((&uri[..i], &uri[i + 1..]));
+    }
+    let (path, commit) = uri.rsplit_once('@')?;
+    let full_hex = matches!(commit.len(), 40 | 64) && commit.bytes().all(|b| b.is_ascii_hexdigit());
+    full_hex.then_some((path, commit))
 }
 
 /// A release tag's commit, which its assets must have been built from.
@@ -468,7 +484,7 @@ fn issuer_flag(m: &Matcher) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -505,7 +521,7 @@ mod tests {
 
     /// A real public-good certificate from GitHub Actions (tests/data), which
     /// carries both the deprecated and the current Fulcio claim extensions.
-    fn real_github_certificate() -> CertificateInfo {
+    pub(crate) fn real_github_certificate() -> CertificateInfo {
         let json = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/data/signed-package-2.1.0-hb0f4dca_0.conda.sigstore.json"
@@ -600,6 +616,30 @@ mod tests {
         assert_eq!(r("Prefix-Dev/Sigstore-Example").check(&info), Ok(()));
         assert!(r("prefix-dev/sigstore").check(&info).is_err());
         assert!(r("prefix-dev").check(&info).is_err());
+        // A workflow file may hold `@`: the ref starts at `@refs/` (or a
+        // commit's hex), so `release.yml` is not `release.yml@x.yml`'s
+        // prefix. Regression: split at the first `@`, and matched.
+        let mut tricked = info.clone();
+        let other = "https://github.com/o/r/.github/workflows/release.yml@x.yml@refs/heads/main";
+        tricked.identity = Some(sigstore_crypto::SubjectAltName::Uri(other.into()));
+        tricked.ci_claims.build_signer_uri = Some(other.into());
+        assert!(w("o/r/.github/workflows/release.yml")
+            .check(&tricked)
+            .is_err());
+        assert_eq!(
+            w("o/r/.github/workflows/release.yml@x.yml").check(&tricked),
+            Ok(())
+        );
+        let by_sha = format!(
+            "https://github.com/o/r/.github/workflows/b.yml@{}",
+            "c0".repeat(20)
+        );
+        tricked.identity = Some(sigstore_crypto::SubjectAltName::Uri(by_sha.clone()));
+        tricked.ci_claims.build_signer_uri = Some(by_sha);
+        assert_eq!(w("o/r/.github/workflows/b.yml").check(&tricked), Ok(()));
+        // A value whose host prefix would end inside a character is compared,
+        // not sliced. Regression: a panic, reported as an internal error.
+        assert!(w("o/ééééé/x.yml").check(&info).is_err());
         // A Build Signer URI that disagrees with the SAN is trusted on neither.
         info.ci_claims.build_signer_uri =
             Some("https://github.com/o/r/.github/workflows/x.yml@refs/heads/main".into());
