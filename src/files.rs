@@ -68,15 +68,21 @@ pub(crate) fn portable_name(name: &str) -> bool {
 
 /// The key under which two names in one directory may be one file where
 /// the file system folds case (APFS on macOS, NTFS on Windows) or Unicode
-/// form (APFS): the name in NFC, each character folded on its own (upper
-/// case, then lower: `ſ` and `s` alike, and no final-sigma rule, which
-/// `str::to_lowercase` applies and a file system does not).
+/// form (APFS): APFS's "canonical caseless" form, the name in NFD, case
+/// folded, in NFD again. Each character is folded on its own (upper case,
+/// then lower: `ſ` and `s` alike, and no final-sigma rule, which
+/// `str::to_lowercase` applies and a file system does not), twice, which
+/// is full case folding: `ẞ` lowers to `ß`, which only the second round
+/// takes to `ss`. Decomposed first, `Ϊ́` and `ΐ` are the same letters.
 pub(crate) fn folded_name(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization as _;
-    name.nfc()
-        .flat_map(char::to_uppercase)
-        .flat_map(char::to_lowercase)
-        .collect()
+    let once = |s: String| -> String {
+        s.chars()
+            .flat_map(char::to_uppercase)
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    once(once(name.nfd().collect())).nfd().collect()
 }
 
 /// Which file a path named when it was listed: device and inode on Unix.
@@ -275,6 +281,12 @@ mod tests {
             folded_name("\u{3b1}\u{3c3}.zip")
         );
         assert_ne!(folded_name("tool.zip"), folded_name("tool.zi"));
+        // APFS folds these together too. Regression: two keys, so two
+        // assets were written to one file.
+        assert_eq!(folded_name("STRA\u{1e9e}E.zip"), folded_name("strasse.zip"));
+        assert_eq!(folded_name("stra\u{df}e.zip"), folded_name("STRASSE.zip"));
+        assert_eq!(folded_name("\u{3aa}\u{301}"), folded_name("\u{390}"));
+        assert_eq!(folded_name("\u{3ab}\u{301}"), folded_name("\u{3b0}"));
     }
     use super::*;
 

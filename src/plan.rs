@@ -613,12 +613,16 @@ pub fn provenance(
                 target,
                 root: tree.root(),
             })?;
-    let real = real_dir.join(name);
+    // Where names fold case and Unicode form, `Build.intoto.jsonl` is
+    // `build.intoto.jsonl`: keyed as bundles are.
+    let folds = crate::files::FOLDS_CASE;
+    let key = collision_key(&real_dir, std::ffi::OsStr::new(name), folds);
     let real_dir = write_dir(dir, real_dir)?;
-    let is_artifact = plan
-        .artifacts
-        .iter()
-        .any(|a| std::fs::canonicalize(&a.path).is_ok_and(|p| p == real));
+    let is_artifact = plan.artifacts.iter().any(|a| {
+        std::fs::canonicalize(&a.path).is_ok_and(|p| {
+            matches!((p.parent(), p.file_name()), (Some(d), Some(n)) if collision_key(d, n, folds) == key)
+        })
+    });
     if is_artifact {
         return Err(PlanError::ProvenanceIsArtifact(path));
     }

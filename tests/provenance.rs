@@ -313,6 +313,46 @@ async fn an_existing_provenance_file_is_not_replaced_silently() {
     bundle_line(&work.path("provenance.intoto.jsonl"));
 }
 
+/// A provenance file that is also one of the artifacts is refused before
+/// any work (it would replace the artifact after it was signed), named in
+/// any case where the file system folds case.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provenance_file_that_is_an_artifact_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/build.intoto.jsonl", "old");
+    let mut names = vec!["build.intoto.jsonl"];
+    if cfg!(any(target_os = "macos", windows)) {
+        // Regression: compared as spelled, so it passed and replaced it.
+        names.push("Build.intoto.jsonl");
+    }
+    for name in names {
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.env(SERVER.0, SERVER.1).args([
+            "--provenance",
+            "--provenance-name",
+            name,
+            "--output-dir",
+            "dist",
+            "--overwrite",
+            "dist",
+        ]);
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 2, "{name}");
+        assert!(
+            stderr(&o).contains("is also an artifact to sign"),
+            "{name}: {}",
+            stderr(&o)
+        );
+    }
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+    assert_eq!(
+        std::fs::read_to_string(work.path("dist/build.intoto.jsonl")).unwrap(),
+        "old"
+    );
+}
+
 /// `--dry-run` shows the statement it would sign, with placeholders for what
 /// only signing knows (the token's claims, the digests).
 #[tokio::test(flavor = "multi_thread")]
