@@ -375,19 +375,18 @@ async fn a_timestamp_after_the_cached_certificate_expired_is_refused() {
         .start()
         .await
         .unwrap();
+    // One artifact, whose bundle is cached and then timestamped again:
+    // the same certificate by construction. (Two artifacts shared one only
+    // if the run beat the 4 s certificate's renewal margin.)
     let work = Work::new();
-    signed(&sandbox, &work, &["a.bin", "b.bin"]).await;
+    signed(&sandbox, &work, &["a.bin"]).await;
     let root = TrustedRoot::from_file(sandbox.trusted_root_path()).unwrap();
     let v = CachingVerifier::new(&root).unwrap();
     let policy = strict(&sandbox);
     let a = bundle(&bundle_of(&work, "a.bin"));
-    let b = bundle(&bundle_of(&work, "b.bin"));
-    assert_eq!(
-        a.signing_certificate().unwrap(),
-        b.signing_certificate().unwrap(),
-        "one certificate for the run"
-    );
+    let b = a.clone();
     same_verdict(&v, digest_of(&work, "a.bin"), &a, &policy).unwrap();
+    assert_eq!(v.cached_certificates(), 1);
 
     let info = sigstore_crypto::parse_certificate_info(b.signing_certificate().unwrap()).unwrap();
     let wait =
@@ -396,7 +395,7 @@ async fn a_timestamp_after_the_cached_certificate_expired_is_refused() {
         tokio::time::sleep(Duration::try_from(wait).unwrap()).await;
     }
     let late = retimestamped(&sandbox, &b).await;
-    let digest = digest_of(&work, "b.bin");
+    let digest = digest_of(&work, "a.bin");
     // Only the chain's time checks stand between this bundle and an accept.
     v.uncached()
         .verify(digest, &late, &policy.clone().skip_certificate_chain())
@@ -435,7 +434,10 @@ async fn a_timestamp_after_the_authoritys_window_is_refused() {
         .verify(digest, &late, &policy.clone().skip_certificate_chain())
         .expect("everything but the authority's window checks out");
     let e = same_verdict(&v, digest, &late, &policy).unwrap_err();
-    assert!(e.contains("authority") || e.contains("valid"), "{e}");
+    assert!(
+        e.contains("no trusted certificate authority is valid at"),
+        "{e}"
+    );
 }
 
 /// The v0.1/v0.2 shape with the leaf alone is the same chain as v0.3's
@@ -772,7 +774,10 @@ async fn a_timestamp_after_the_tsa_authoritys_window_is_refused() {
         Some(token_from(sandbox_tsa(&sandbox), &signature_of(&b))),
     );
     let e = same_verdict(&v, digest_of(&work, "b.bin"), &late, &policy).unwrap_err();
-    assert!(e.contains("authority") || e.contains("valid"), "{e}");
+    assert!(
+        e.contains("is outside the validity period of the authority that signed it"),
+        "{e}"
+    );
     assert_eq!(v.short_path_accepts(), 1);
 }
 

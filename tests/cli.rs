@@ -14,18 +14,32 @@ fn help_texts() {
     insta::assert_snapshot!("sign_help", stdout(&o));
 }
 
+/// Each refused for its own reason: the files named exist, so a missing
+/// one (also exit 2) cannot stand in for the refusal under test.
 #[test]
 fn usage_errors_exit_2() {
     let work = Work::new();
-    for args in [
-        &["sign"][..],
-        &["sign", "x", "--rekor-version", "3"],
-        &["sign", "x", "--jobs", "0"],
-        &["sign", "x", "--staging", "--trust-config", "t.json"],
-        &["frobnicate"],
+    work.file("x", "x");
+    work.file("t.json", "{}");
+    for (args, says) in [
+        (&["sign"][..], "required arguments were not provided"),
+        (
+            &["sign", "x", "--rekor-version", "3"],
+            "invalid value '3' for '--rekor-version",
+        ),
+        (
+            &["sign", "x", "--jobs", "0"],
+            "invalid value '0' for '--jobs",
+        ),
+        (
+            &["sign", "x", "--staging", "--trust-config", "t.json"],
+            "'--staging' cannot be used with '--trust-config",
+        ),
+        (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
     ] {
         let o = bin(work.dir.path()).args(args).output().unwrap();
         assert_eq!(code(&o), 2, "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
     }
     let o = bin(work.dir.path())
         .args(["sign", "x", "--fulcio-url", "fulcio.example"])

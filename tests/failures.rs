@@ -481,7 +481,8 @@ fn only_existing_bundles_fail_without_needing_a_token() {
 }
 
 /// Ctrl-C mid-run (exit 130), or SIGTERM as a CI system cancelling the job
-/// sends it (exit 143): neither a bundle nor a temporary file is left.
+/// sends it (exit 143), while the log entry is awaited: neither a bundle
+/// nor a temporary file is left.
 /// Regression: SIGTERM ended the process on the spot, with no exit code.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_run_leaves_no_partial_files() {
@@ -499,8 +500,19 @@ async fn an_interrupted_run_leaves_no_partial_files() {
         if json {
             cmd.arg("--json");
         }
+        let fulcio_answered = sandbox.requests(Service::Fulcio).len();
         let child = spawn_sign(crate::util::default_signals(&mut cmd), &sandbox, &work);
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        // Signalled once the certificate is answered, so mid-run: the
+        // handlers are installed and the log entry is awaited. (A fixed
+        // sleep could land before the handlers, or anywhere.)
+        let waiting = std::time::Instant::now();
+        while sandbox.requests(Service::Fulcio).len() == fulcio_answered {
+            assert!(
+                waiting.elapsed() < std::time::Duration::from_secs(60),
+                "Fulcio never asked"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let o = crate::util::signal_and_wait(child, signal).await;
         assert_eq!(o.status.code(), Some(exit), "SIG{signal}: {o:?}");
         if json {

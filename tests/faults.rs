@@ -33,7 +33,7 @@ fn actions_sign(sandbox: &Sandbox, cwd: &std::path::Path) -> assert_cmd::Command
     cmd
 }
 
-/// OIDC: the Actions token endpoint answers 503, then 429 with `Retry-After: 1`,
+/// OIDC: the Actions token endpoint answers 503, then 429 with `Retry-After: 3`,
 /// then drops the connection mid-answer; the fourth request gets the token.
 #[tokio::test(flavor = "multi_thread")]
 async fn oidc_actions_endpoint_transient_faults_are_retried() {
@@ -43,23 +43,26 @@ async fn oidc_actions_endpoint_transient_faults_are_retried() {
     let oidc = sandbox.faults(Service::Oidc);
     oidc.only_paths_containing("/token");
     oidc.fail_next(1, Fault::status(503));
-    oidc.fail_next(1, Fault::retry_after(429, 1));
+    oidc.fail_next(1, Fault::retry_after(429, RETRY_AFTER_SECS));
     oidc.fail_next(1, Fault::DropConnection);
     let mut cmd = actions_sign(&sandbox, work.dir.path());
     cmd.arg("a.whl");
-    let started = std::time::Instant::now();
     assert_eq!(code(&run(cmd).await), 0);
     verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
-    let token_requests: Vec<u16> = sandbox
+    let token_requests: Vec<_> = sandbox
         .requests(Service::Oidc)
-        .iter()
+        .into_iter()
         .filter(|r| r.uri.starts_with("/token"))
-        .map(|r| r.status)
         .collect();
-    assert_eq!(token_requests, [503, 429, 200, 200]);
+    let statuses: Vec<u16> = token_requests.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [503, 429, 200, 200]);
+    // The request after the 429 came no sooner than its Retry-After (the
+    // backoff alone is a fraction of it). Regression: the whole run's
+    // time was compared, which the backoffs alone could fill.
+    let waited = token_requests[2].at.duration_since(token_requests[1].at);
     assert!(
-        started.elapsed() >= std::time::Duration::from_secs(1),
-        "Retry-After: 1 was honoured"
+        waited >= std::time::Duration::from_secs(RETRY_AFTER_SECS),
+        "asked again after {waited:?}, before its Retry-After: {RETRY_AFTER_SECS}"
     );
 }
 

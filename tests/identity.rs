@@ -230,8 +230,9 @@ async fn a_hung_ci_agent_is_given_up_on() {
     let mut cmd = bin(work.dir.path());
     cmd.args(["sign", "a.whl"])
         .env("PATH", path)
-        .env("BUILDKITE", "true");
-    let started = std::time::Instant::now();
+        .env("BUILDKITE", "true")
+        // A hang is killed (and fails below) instead of stalling the suite.
+        .timeout(Duration::from_secs(120));
     let o = run(cmd).await;
     if let Ok(pid) = std::fs::read_to_string(work.path("agent.pid")) {
         let _ = std::process::Command::new("kill").arg(pid.trim()).status();
@@ -242,7 +243,6 @@ async fn a_hung_ci_agent_is_given_up_on() {
         "{}",
         stderr(&o)
     );
-    assert!(started.elapsed() < Duration::from_secs(120));
     assert!(!work.path("a.whl.sigstore.json").exists());
 }
 

@@ -402,6 +402,14 @@ async fn a_provenance_that_appears_during_the_run_is_not_replaced() {
     );
     let r = report(&o);
     assert_eq!(r["provenance"]["status"], "failed", "{r:#}");
+    // Refused by the write, which took no file's place (the race under
+    // test), not by the check before it, which would say it was not
+    // replaced: that path passes on the code before the fix too.
+    let error = r["provenance"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("already exists;") && !error.contains("was not replaced"),
+        "{r:#}"
+    );
 }
 
 /// GitHub Enterprise Server (`/api/v3`) has no attestations API: the

@@ -267,6 +267,15 @@ async fn signed_download_urls_are_logged_without_their_query() {
     let o = run(cmd).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let err = stderr(&o);
+    // The redirect was followed: the signed URL, query and all, was asked
+    // for (else the checks below would hold without testing anything).
+    assert!(
+        sandbox
+            .requests(Service::GitHub)
+            .iter()
+            .any(|r| r.uri.contains("s3cr3tSIGNATURE")),
+        "the signed URL was never fetched"
+    );
     assert!(err.contains("app-1.0.whl"), "the redirect was logged");
     for part in ["s3cr3tSIGNATURE", "eyJsecretJWT"] {
         assert!(

@@ -799,30 +799,51 @@ fn verify_help() {
 #[test]
 fn contradictory_policies_exit_2() {
     let work = Work::new();
-    for args in [
-        &[
-            "verify",
-            "a",
-            "--cert-identity",
-            "x",
-            "--cert-identity-regexp",
-            "y",
-        ][..],
-        &[
-            "verify",
-            "a",
-            "--cert-oidc-issuer",
-            "x",
-            "--cert-oidc-issuer-regexp",
-            "y",
-        ],
-        &["verify", "a", "--staging", "--trusted-root", "r.json"],
-        &["verify", "a", "b", "--bundle", "x.json"],
-        &["verify", "a", "--cert-identity-regexp", "("],
-        &["verify"],
+    // The files exist: a missing one (exit 2 too) cannot stand in for
+    // the refusal under test.
+    for f in ["a", "b", "r.json", "x.json"] {
+        work.file(f, "{}");
+    }
+    for (args, says) in [
+        (
+            &[
+                "verify",
+                "a",
+                "--cert-identity",
+                "x",
+                "--cert-identity-regexp",
+                "y",
+            ][..],
+            "'--cert-identity <ID>' cannot be used with '--cert-identity-regexp",
+        ),
+        (
+            &[
+                "verify",
+                "a",
+                "--cert-oidc-issuer",
+                "x",
+                "--cert-oidc-issuer-regexp",
+                "y",
+            ],
+            "'--cert-oidc-issuer <URL>' cannot be used with '--cert-oidc-issuer-regexp",
+        ),
+        (
+            &["verify", "a", "--staging", "--trusted-root", "r.json"],
+            "'--staging' cannot be used with '--trusted-root",
+        ),
+        (
+            &["verify", "a", "b", "--bundle", "x.json"],
+            "--bundle names the bundle of one artifact, but several were given",
+        ),
+        (
+            &["verify", "a", "--cert-identity-regexp", "("],
+            "--cert-identity-regexp is not a valid regular expression",
+        ),
+        (&["verify"], "required arguments were not provided"),
     ] {
         let o = bin(work.dir.path()).args(args).output().unwrap();
         assert_eq!(code(&o), 2, "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
     }
 }
 

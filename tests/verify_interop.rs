@@ -256,7 +256,10 @@ async fn certificate_expired_before_timestamp_rekor_v2() {
         return;
     };
     // Wider margins than a 1 s certificate, for a loaded CI machine, while the
-    // TSA still answers inside sigstore-python's 5 s read timeout.
+    // TSA still answers inside sigstore-python's 5 s read timeout: 3.5 s
+    // after the request is at least 1.5 s past the certificate's end (a
+    // whole second more than X.509's one-second times can round), and 1.5 s
+    // inside the timeout, which load on this machine eats into.
     let sandbox = Sandbox::builder()
         .cert_validity(Duration::from_secs(2))
         .start()
@@ -264,7 +267,7 @@ async fn certificate_expired_before_timestamp_rekor_v2() {
         .unwrap();
     sandbox
         .faults(Service::Tsa)
-        .set_latency(Duration::from_millis(4000), Duration::ZERO);
+        .set_latency(Duration::from_millis(3500), Duration::ZERO);
     let work = Work::new();
     let a = work.file("late.whl", "late");
     let config = sandbox.trust_config_v2_path();

@@ -297,6 +297,11 @@ async fn artifact_known_by_digest() {
     assert!(crate::util::stderr(&o).contains("--bundle FILE"));
     let o = run(verify("sha256:abc".into(), true)).await;
     assert_eq!(code(&o), 2);
+    assert!(
+        crate::util::stderr(&o).contains("`sha256:abc` is not sha256:<64 hex digits>"),
+        "{}",
+        crate::util::stderr(&o)
+    );
 }
 
 /// A 500 MiB asset is verified with flat memory: it is streamed through
@@ -716,7 +721,7 @@ async fn a_spent_anonymous_rate_limit_says_to_pass_a_token() {
     for _ in 0..60 {
         http.get(&url).send().await.unwrap();
     }
-    let started = std::time::Instant::now();
+    let before = sandbox.requests(releasekit_sandbox::Service::GitHub).len();
     let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     let err = crate::util::stderr(&o);
@@ -726,8 +731,11 @@ async fn a_spent_anonymous_rate_limit_says_to_pass_a_token() {
             && err.contains("fix: set GITHUB_TOKEN"),
         "{err}"
     );
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(10),
-        "it waited"
-    );
+    // Said at the first refusal: no request after it (a retry would wait
+    // out the hour). Counted, not timed.
+    let asked: Vec<u16> = sandbox.requests(releasekit_sandbox::Service::GitHub)[before..]
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(asked, [403], "{asked:?}");
 }
