@@ -9,10 +9,41 @@ use crate::util::{assert_printable, bin, code, run, stdout, verify_bundle, Work}
 
 const REPO: &str = "octo-org/octo-repo";
 
-/// `releasekit-sign action` with the sandbox's job environment plus `inputs`.
+/// Each input of action.yml with its default, as `INPUT_<NAME>`: the
+/// runner passes every default on every run ("" when none), so a default
+/// looks like a value the workflow set.
+fn runner_defaults() -> Vec<(String, String)> {
+    let yml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
+    let inputs = yml
+        .split("\ninputs:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\noutputs:").next())
+        .unwrap();
+    let mut defaults = Vec::new();
+    let mut name = None;
+    for line in inputs.lines() {
+        if let Some(n) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
+            if !n.starts_with(' ') {
+                name = Some(n.to_owned());
+            }
+        } else if let (Some(n), Some(d)) = (&name, line.trim().strip_prefix("default:")) {
+            let d = d.trim().trim_matches('"');
+            // `${{ github.token }}` is the runner's to expand: set below.
+            if !d.starts_with("${{") {
+                defaults.push((format!("INPUT_{}", n.to_uppercase()), d.to_owned()));
+            }
+        }
+    }
+    assert!(defaults.len() > 15, "{defaults:?}");
+    defaults
+}
+
+/// `releasekit-sign action` with the sandbox's job environment, action.yml's
+/// defaults, and `inputs`.
 fn action(sandbox: &Sandbox, work: &Work, inputs: &[(&str, &str)]) -> assert_cmd::Command {
     let mut cmd = bin(work.dir.path());
     cmd.arg("action")
+        .envs(runner_defaults())
         .envs(sandbox.env())
         .env("GITHUB_OUTPUT", work.path("gh/output"))
         .env("GITHUB_STEP_SUMMARY", work.path("gh/summary"))
@@ -470,6 +501,22 @@ async fn upload_inputs_on_a_branch_run_are_named() {
     let o = run(cmd).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     let out = stdout(&o);
+    // A branch's run with action.yml's defaults alone (release-mode
+    // `existing` among them) says nothing of it. Regression: it warned of
+    // `release-mode` on every such run.
+    let mut plain = action(
+        &sandbox,
+        &work,
+        &[("inputs", "dist/*"), ("overwrite", "true")],
+    );
+    plain.env("GITHUB_REF", "refs/heads/main");
+    let quiet = run(plain).await;
+    assert_eq!(code(&quiet), 0, "{}", stdout(&quiet));
+    assert!(
+        !stdout(&quiet).contains("nothing is uploaded"),
+        "{}",
+        stdout(&quiet)
+    );
     let said: Vec<_> = out
         .lines()
         .filter(|l| l.contains("nothing is uploaded"))

@@ -108,7 +108,12 @@ pub fn waiting_for_a_tag(layer: &UploadLayer, env: &Env, vocabulary: Vocabulary)
     let asked: Vec<String> = [
         (layer.publish == Some(true), "publish"),
         (layer.upload_artifacts == Some(true), "upload-artifacts"),
-        (layer.mode.is_some(), "release-mode"),
+        // `existing` is action.yml's default, which the runner always
+        // passes: only another mode is a wish for a release.
+        (
+            layer.mode.is_some_and(|m| m != ReleaseMode::Existing),
+            "release-mode",
+        ),
     ]
     .iter()
     .filter(|(on, _)| *on)
@@ -359,6 +364,17 @@ mod tests {
                 Vocabulary::Action,
             ),
             (UploadLayer::default(), branch.clone(), Vocabulary::Action),
+            // action.yml's defaults, as the runner passes them on every run.
+            (
+                UploadLayer {
+                    mode: Some(ReleaseMode::Existing),
+                    publish: Some(false),
+                    upload_artifacts: Some(false),
+                    ..UploadLayer::default()
+                },
+                branch.clone(),
+                Vocabulary::Action,
+            ),
             (publish.clone(), branch.clone(), Vocabulary::Cli),
         ] {
             assert_eq!(
