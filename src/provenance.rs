@@ -204,12 +204,16 @@ impl Predicate {
         let claim = |name: &str| claims.get(name).unwrap_or_default().to_owned();
         let repository = claim("repository");
         // provenance.ts (@actions/attest 1.6 and later): the path is
-        // `workflow_ref` less the first `REPO/`, before its first `@`; the
-        // ref is the `ref` claim, not the rest of `workflow_ref` (a run from
-        // a ref-less commit has a `workflow_ref` that names another ref).
+        // `workflow_ref` less the first `REPO/`, before its ref; the ref is
+        // the `ref` claim, not the rest of `workflow_ref` (a run from a
+        // ref-less commit has a `workflow_ref` that names another ref). The
+        // ref starts where a verifier finds it ([`workflow_at_ref`]), not
+        // at the first `@` as provenance.ts cuts it: a workflow's file name
+        // may hold `@`.
         let workflow_ref = claim("workflow_ref").replacen(&format!("{repository}/"), "", 1);
-        let path = workflow_ref
-            .split_once('@')
+        // (GitHub's always names one; a dry run's placeholder does not.)
+        let path = crate::vocab::workflow_at_ref(&workflow_ref)
+            .or_else(|| workflow_ref.split_once('@'))
             .map_or(workflow_ref.as_str(), |(path, _)| path)
             .to_owned();
         let reference = claim("ref");
@@ -397,6 +401,31 @@ mod tests {
     }
 
     const ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+    /// A workflow whose file name holds `@` is named whole: its path ends
+    /// where its ref starts, as a verifier finds it in the certificate's
+    /// Build Config URI. (provenance.ts cuts at the first `@`, which a
+    /// verifier holding it to the certificate refuses.)
+    #[test]
+    fn a_workflow_file_name_may_hold_an_at() {
+        for (workflow_ref, path) in [
+            (
+                "octo-org/octo-repo/.github/workflows/a@b.yml@refs/heads/main",
+                ".github/workflows/a@b.yml",
+            ),
+            (
+                "octo-org/octo-repo/.github/workflows/rel.yml@refs/tags/@octo/pkg@1.2.0",
+                ".github/workflows/rel.yml",
+            ),
+        ] {
+            let claims = claims_with(&[("workflow_ref", workflow_ref)]);
+            let predicate = Predicate::of_claims(&claims, "https://github.com");
+            assert_eq!(
+                predicate.build_definition.external_parameters.workflow.path,
+                path
+            );
+        }
+    }
 
     /// What provenance.ts's `buildSLSAProvenancePredicate` returns for
     /// [`CLAIMS`] with GITHUB_SERVER_URL=https://github.com, worked out from

@@ -17,6 +17,21 @@ pub(crate) const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubuser
 pub(crate) const FIX_REPORT_BUG: &str =
     "fix: none on your side: this is a bug in releasekit-sign, please report it with this message";
 
+/// A GitHub workflow's URI (or `OWNER/REPO/PATH@REF`, a `workflow_ref`)
+/// split at its ref: at the
+/// first `@refs/` (a workflow's file name may hold `@` but no `/`, and
+/// workflows sit directly in `.github/workflows`, so no ref starts
+/// earlier), else at a last `@` before a commit's full hex (a reusable
+/// workflow called by SHA). `None` when no ref is named.
+pub(crate) fn workflow_at_ref(uri: &str) -> Option<(&str, &str)> {
+    if let Some(i) = uri.find("@refs/") {
+        return Some((&uri[..i], &uri[i + 1..]));
+    }
+    let (path, commit) = uri.rsplit_once('@')?;
+    let full_hex = matches!(commit.len(), 40 | 64) && commit.bytes().all(|b| b.is_ascii_hexdigit());
+    full_hex.then_some((path, commit))
+}
+
 /// Whether `s` is an http(s) URL: the one rule for URLs from flags, inputs,
 /// the environment and server answers (plain http is allowed for local and
 /// test instances).

@@ -253,7 +253,7 @@ not patterns as in GitHub's CLI.\n\nWithout --cert-identity, --cert-identity-reg
 --signer-workflow or --signer-repo any Sigstore identity is accepted (a warning says so).\n\n\
 A --cert-github-workflow-*, --signer-*, --deny-self-hosted-runners or --repo flag without \
 --cert-oidc-issuer[-regexp] accepts only certificates GitHub Actions was issued (of \
-GITHUB_SERVER_URL's server, else github.com)."
+GITHUB_SERVER_URL's server, else GITHUB_API_URL's, else github.com)."
 )]
 pub struct VerifyArgs {
     /// Artifacts, directories (every artifact there that has a bundle), glob patterns, or sha256:<hex> (an artifact known by its digest; with --bundle)

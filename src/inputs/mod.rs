@@ -327,7 +327,7 @@ pub enum SettingsError {
     )]
     BadSignerRepo(String),
     #[error(
-        "--signer-workflow `{0}` is not [HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF]: pass e.g. --signer-workflow octo-org/app/.github/workflows/release.yml"
+        "--signer-workflow `{0}` is not [HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF] (REF: refs/... or a commit) nor a workflow's https:// URL: pass e.g. --signer-workflow octo-org/app/.github/workflows/release.yml"
     )]
     BadSignerWorkflow(String),
     #[error("GITHUB_SERVER_URL `{0}` is not a server's URL: unset it (github.com), or set it to https://HOST for GitHub Enterprise Server")]

@@ -85,7 +85,7 @@ impl VerifySettings {
         };
         let github_host = GitHubHost::new(&server.unwrap_or_else(GitHubServer::github_com));
         let signer = match (args.signer_workflow, args.signer_repo) {
-            (Some(w), _) => Some(SignerRule::Workflow(signer_workflow(&w)?)),
+            (Some(w), _) => Some(SignerRule::Workflow(signer_workflow(&w, &github_host)?)),
             (None, Some(r)) => Some(SignerRule::Repo(
                 r.parse::<Repo>()
                     .map_err(|_| SettingsError::BadSignerRepo(r.clone()))?
@@ -155,23 +155,33 @@ impl VerifySettings {
     }
 }
 
-/// `--signer-workflow`'s value, if it has the shape of a workflow's name
-/// (`[https://HOST/ | HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF]`): a
-/// bare file name, or one segment short, would match no certificate and
-/// fail every bundle instead of the command.
-fn signer_workflow(value: &str) -> Result<String, SettingsError> {
+/// `--signer-workflow`'s value, if it names a workflow: a URL
+/// (`https://HOST/PATH`, any CI's, GitLab's `group/project//.gitlab-ci.yml`
+/// too), or `[HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF]` on `host` (the
+/// host first as `gh attestation verify` takes it), whose file is a YAML
+/// one and whose ref, when given, is a ref (`refs/...`) or a commit: a
+/// bare file name, a part short, or a ref like `@v1` would match no
+/// certificate and fail every bundle instead of the command.
+fn signer_workflow(value: &str, host: &GitHubHost) -> Result<String, SettingsError> {
     let bad = || SettingsError::BadSignerWorkflow(crate::text::line(value));
-    // A URL's host is not one of the three parts.
-    let path = match value.strip_prefix("https://") {
-        Some(url) => url.split_once('/').map_or("", |(_, path)| path),
-        None => value,
-    };
-    let path = path.split('@').next().unwrap_or_default();
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    if let Some(url) = value.strip_prefix("https://") {
+        return match url.split_once('/') {
+            Some((h, path)) if !h.is_empty() && !path.is_empty() => Ok(value.to_owned()),
+            _ => Err(bad()),
+        };
+    }
+    let prefix = format!("{}/", host.as_str());
+    let on_host = value
+        .get(..prefix.len())
+        .filter(|p| p.eq_ignore_ascii_case(&prefix))
+        .map_or(value, |_| &value[prefix.len()..]);
+    let path = crate::vocab::workflow_at_ref(on_host).map_or(on_host, |(path, _)| path);
     let segments: Vec<&str> = path.split('/').collect();
-    if segments.len() < 3
-        || segments.iter().any(|s| s.is_empty())
-        || value.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    let yaml = path.ends_with(".yml") || path.ends_with(".yaml");
+    if segments.len() < 3 || segments.iter().any(|s| s.is_empty()) || !yaml {
         return Err(bad());
     }
     Ok(value.to_owned())
@@ -406,7 +416,11 @@ mod tests {
             "release.yml",
             "o/release.yml",
             "o//x.yml",
-            "https://github.com/o/x.yml",
+            "github.com/o/release.yml",
+            "o/r/.github/workflows/x.yml@v1",
+            "o/r/.github/workflows",
+            "https://github.com",
+            "https://github.com/",
             "o/r/.github/workflows/x.yml\n",
         ] {
             let e = resolve(&["a", "--signer-workflow", bad]).unwrap_err();
@@ -418,9 +432,14 @@ mod tests {
         }
         for good in [
             "o/r/.github/workflows/x.yml",
+            "o/r/.github/workflows/x.yaml",
             "o/r/.github/workflows/x.yml@refs/tags/v1",
+            "o/r/.github/workflows/a@b.yml",
+            "o/r/.github/workflows/x.yml@0123456789abcdef0123456789abcdef01234567",
             "github.com/o/r/.github/workflows/x.yml",
             "https://github.com/o/r/.github/workflows/x.yml",
+            // GitLab's identity, under its own issuer.
+            "https://gitlab.com/group/project//.gitlab-ci.yml",
         ] {
             assert!(resolve(&["a", "--signer-workflow", good]).is_ok(), "{good}");
         }

@@ -16,6 +16,8 @@ use std::fmt;
 use regex::Regex;
 use sigstore_crypto::CertificateInfo;
 
+use crate::vocab::workflow_at_ref;
+
 /// A regular expression that must match a whole value.
 ///
 /// cosign searches unanchored (Go's `regexp.MatchString`), so
@@ -282,7 +284,7 @@ impl SignerRule {
                 } else {
                     format!("{base}{w}")
                 };
-                match (at_ref(&want), at_ref(uri)) {
+                match (workflow_at_ref(&want), workflow_at_ref(uri)) {
                     (Some(_), _) => uri == want,
                     (None, Some((path, _))) => path == want,
                     (None, None) => false,
@@ -304,20 +306,6 @@ impl SignerRule {
             }
         }
     }
-}
-
-/// A workflow's URI (or `OWNER/REPO/PATH@REF`) split at its ref: at the
-/// first `@refs/` (a workflow's file name may hold `@` but no `/`, and
-/// workflows sit directly in `.github/workflows`, so no ref starts
-/// earlier), else at a last `@` before a commit's full hex (a reusable
-/// workflow called by SHA). `None` when no ref is named.
-fn at_ref(uri: &str) -> Option<(&str, &str)> {
-    if let Some(i) = uri.find("@refs/") {
-        return Some((&uri[..i], &uri[i + 1..]));
-    }
-    let (path, commit) = uri.rsplit_once('@')?;
-    let full_hex = matches!(commit.len(), 40 | 64) && commit.bytes().all(|b| b.is_ascii_hexdigit());
-    full_hex.then_some((path, commit))
 }
 
 /// A release tag's commit, which its assets must have been built from.
@@ -478,7 +466,7 @@ fn issuer_flag(m: &Matcher) -> &'static str {
         Matcher::Exact(_) => "--cert-oidc-issuer",
         Matcher::Regexp(_) => "--cert-oidc-issuer-regexp",
         Matcher::ActionsIssuerOf(_) => {
-            "GITHUB_SERVER_URL (the server --repo/--release is on), or pass --cert-oidc-issuer"
+            "GITHUB_SERVER_URL (the server a GitHub workflow claim, --repo or --release implies the issuer of), or pass --cert-oidc-issuer[-regexp]"
         }
     }
 }

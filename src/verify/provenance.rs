@@ -371,8 +371,10 @@ fn github_claims_agree(
     // The workflow file that ran: the statement's repository and path,
     // Fulcio's Build Config URI (`.1.18`, `{server}/{workflow_ref}`) less
     // its ref. Two workflows of a repository calling one reusable workflow
-    // share its Build Signer URI: only this tells their runs apart. Both
-    // are cut at the first `@`, as the attest action cuts `workflow_ref`.
+    // share its Build Signer URI: only this tells their runs apart. The
+    // certificate's is cut where its ref starts (a file name may hold `@`;
+    // the attest action, cutting at the first `@`, names such a workflow
+    // by a shorter path, which is refused: that fails closed).
     let workflow = match (
         claimed("/buildDefinition/externalParameters/workflow/repository"),
         claimed("/buildDefinition/externalParameters/workflow/path"),
@@ -383,7 +385,7 @@ fn github_claims_agree(
     let certified_workflow = certified
         .build_config_uri
         .as_ref()
-        .and_then(|uri| uri.split('@').next())
+        .map(|uri| crate::vocab::workflow_at_ref(uri).map_or(uri.as_str(), |(path, _)| path))
         .map(str::to_owned);
     // (claim, where the statement says it, what the certificate says, a URL)
     let pairs: [(&'static str, &str, Option<&String>, bool); 10] = [
@@ -900,6 +902,19 @@ pub(crate) mod tests {
             github_claims_agree(&s, &c, github).is_err(),
             "none certified"
         );
+        // A file name holding `@`: the workflow is the whole name, so a
+        // statement naming the name's first part is another workflow's.
+        // Regression: cut at the first `@`, and accepted.
+        let (s, mut c) = run_on("https://github.com", "https://github.com");
+        c.build_config_uri =
+            Some("https://github.com/o/r/.github/workflows/rel.yml@x.yml@refs/tags/v1".into());
+        assert!(matches!(
+            github_claims_agree(&s, &c, github),
+            Err(Failure::ClaimsDisagree {
+                claim: "the workflow",
+                ..
+            })
+        ));
         // Its ref is not compared here (the statement's is the `ref` claim).
         let (s, mut c) = run_on("https://github.com", "https://github.com");
         c.build_config_uri =
