@@ -600,6 +600,17 @@ pub fn provenance(
     output_dir: Option<&Path>,
     replace: bool,
 ) -> Result<PlannedProvenance, PlanError> {
+    provenance_where(plan, name, output_dir, replace, crate::files::FOLDS_CASE)
+}
+
+/// [`provenance`] on a file system that folds names (`folds`) or not.
+fn provenance_where(
+    plan: &Plan,
+    name: &str,
+    output_dir: Option<&Path>,
+    replace: bool,
+    folds: bool,
+) -> Result<PlannedProvenance, PlanError> {
     let tree = WorkTree::current();
     let (path, dir) = match output_dir {
         Some(dir) => (dir.join(name), dir),
@@ -615,7 +626,6 @@ pub fn provenance(
             })?;
     // Where names fold case and Unicode form, `Build.intoto.jsonl` is
     // `build.intoto.jsonl`: keyed as bundles are.
-    let folds = crate::files::FOLDS_CASE;
     let key = collision_key(&real_dir, std::ffi::OsStr::new(name), folds);
     let real_dir = write_dir(dir, real_dir)?;
     let is_artifact = plan.artifacts.iter().any(|a| {
@@ -1206,6 +1216,33 @@ mod tests {
         })
         .unwrap();
         assert_eq!(plan.artifacts.len(), 1);
+    }
+
+    /// The provenance file is refused when it is one of the artifacts: by
+    /// its name, and where names fold, by any spelling of it. Regression:
+    /// compared as spelled, so on macOS and Windows `Build.intoto.jsonl`
+    /// replaced `build.intoto.jsonl` after it was signed.
+    #[test]
+    fn a_provenance_file_that_is_an_artifact_is_refused() {
+        let t = Tree::new(&["dist/a.whl", "dist/build.intoto.jsonl"]);
+        let dist = t.0.path().join("dist");
+        let plan = t.plan(&[t.p("dist")], false).unwrap();
+        assert_eq!(plan.artifacts.len(), 2);
+        for (name, folds, refused) in [
+            ("build.intoto.jsonl", false, true),
+            ("build.intoto.jsonl", true, true),
+            ("Build.intoto.jsonl", true, true),
+            ("BUILD.INTOTO.JSONL", true, true),
+            ("Build.intoto.jsonl", false, false),
+            ("other.intoto.jsonl", true, false),
+        ] {
+            let r = provenance_where(&plan, name, Some(&dist), true, folds);
+            assert_eq!(
+                matches!(r, Err(PlanError::ProvenanceIsArtifact(_))),
+                refused,
+                "{name} folds={folds}: {r:?}"
+            );
+        }
     }
 
     #[test]
