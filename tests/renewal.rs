@@ -252,6 +252,46 @@ async fn a_certificate_that_expires_while_the_log_waits_is_renewed_and_the_artif
     );
 }
 
+/// A TSA whose clock runs ahead of ours puts a later artifact's timestamp
+/// past its certificate's end while our clock still gives the certificate
+/// more than the renewal margin: that artifact is signed again with a
+/// renewed certificate, by the service's clock, and verifies. Regression:
+/// signed again with the same certificate, timed past its end again, and
+/// failed its self-verification.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tsa_clock_ahead_of_ours_gets_a_renewed_certificate() {
+    use sha2::Digest as _;
+    // Certificates of 30 s (renewed 10 s before their end), a TSA 25 s
+    // ahead, and the first artifact's log entry answered 12 s later: the
+    // second starts 12 s into the certificate, and its timestamp says 37 s.
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(30))
+        .start()
+        .await
+        .unwrap();
+    sandbox.tsa().set_clock_ahead(Duration::from_secs(25));
+    let work = Work::new();
+    work.file("a0.whl", "first");
+    work.file("a1.whl", "second");
+    let rekor = sandbox.faults(Service::RekorV1);
+    let first = hex::encode(sha2::Sha256::digest(b"first"));
+    rekor.only_bodies_containing(first.into_bytes());
+    rekor.fail_next(1, releasekit_sandbox::Fault::retry_after(503, 12));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a0.whl", "a1.whl", "--jobs", "1", "--json"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["certificates"], 2, "{v:#}");
+    for a in ["a0.whl", "a1.whl"] {
+        verify_bundle(
+            &sandbox,
+            &work.path(a),
+            &work.path(&format!("{a}.sigstore.json")),
+        );
+    }
+}
+
 /// The same for the provenance: its log entry comes back timed after its
 /// certificate's end, so it is signed once more with a renewed certificate,
 /// and the file verifies.

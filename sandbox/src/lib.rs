@@ -387,6 +387,11 @@ impl Sandbox {
         &self.shared.tuf
     }
 
+    /// The timestamp authority (its clock: [`tsa::TimestampAuthority::set_clock_ahead`]).
+    pub fn tsa(&self) -> &tsa::TimestampAuthority {
+        &self.shared.tsa
+    }
+
     /// The directory holding the trust files.
     pub fn dir(&self) -> &Path {
         &self.dir

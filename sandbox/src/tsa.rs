@@ -118,6 +118,9 @@ pub struct TimestampAuthority {
     leaf: Certificate,
     leaf_der: Vec<u8>,
     root_der: Vec<u8>,
+    /// Seconds its clock runs ahead of this machine's (a real TSA's clock
+    /// is its own: NTP-synced, or not).
+    ahead_secs: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for TimestampAuthority {
@@ -180,7 +183,15 @@ impl TimestampAuthority {
             leaf_der: leaf.to_der().expect("certificate encodes"),
             root_der: root.to_der().expect("certificate encodes"),
             leaf,
+            ahead_secs: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Let its clock run `ahead` of this machine's: every `genTime` from
+    /// now on is that much later than the time it is given at.
+    pub fn set_clock_ahead(&self, ahead: Duration) {
+        self.ahead_secs
+            .store(ahead.as_secs(), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// `[leaf, root]` DER, leaf first (as trusted roots list TSA chains).
@@ -202,7 +213,8 @@ impl TimestampAuthority {
 
     /// Answer a DER `TimeStampReq` with a DER `TimeStampResp` (status granted).
     pub fn timestamp(&self, request_der: &[u8]) -> Result<Vec<u8>, TsaError> {
-        self.timestamp_at(request_der, SystemTime::now())
+        let ahead = self.ahead_secs.load(std::sync::atomic::Ordering::Relaxed);
+        self.timestamp_at(request_der, SystemTime::now() + Duration::from_secs(ahead))
     }
 
     fn timestamp_at(&self, request_der: &[u8], now: SystemTime) -> Result<Vec<u8>, TsaError> {

@@ -46,8 +46,8 @@ pub struct Context {
     /// The artifact whose failure stopped the run ([`Context::close_log`]):
     /// one started before it, still waiting to be hashed, sends nothing.
     pub stopped_after: std::sync::OnceLock<std::path::PathBuf>,
-    /// The IDs of the logs that trusted root lists, with their keys' validity.
-    pub trusted_logs: Vec<(sigstore_types::LogKeyId, Option<sigstore_types::TimeRange>)>,
+    /// The logs that trusted root lists.
+    pub trusted_logs: Vec<TrustedLog>,
     pub overwrite: bool,
     /// Uploading: an existing bundle is kept when it verifies under this
     /// policy (the run's exact identity and issuer) instead of failing.
@@ -62,6 +62,36 @@ pub struct Context {
     /// next answers and send the next requests. The write's `fsync` waits on
     /// the disk (about a millisecond here), outside this bound.
     pub verifying: Arc<tokio::sync::Semaphore>,
+}
+
+/// A log the trusted root lists, as an entry's answer is held to it.
+#[derive(Debug, Clone)]
+pub struct TrustedLog {
+    pub id: sigstore_types::LogKeyId,
+    /// Its key's validity.
+    pub valid_for: Option<sigstore_types::TimeRange>,
+    /// Its base URL's host without a port (Go's `url.Hostname()`): the
+    /// name a Rekor v2 checkpoint must carry. `None` when it has none.
+    pub host: Option<String>,
+}
+
+impl TrustedLog {
+    /// The log listed with `id`, `valid_for` and `base_url`.
+    pub fn new(
+        id: sigstore_types::LogKeyId,
+        valid_for: Option<sigstore_types::TimeRange>,
+        base_url: &str,
+    ) -> TrustedLog {
+        let host = reqwest::Url::parse(base_url).ok().and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+        });
+        TrustedLog {
+            id,
+            valid_for,
+            host,
+        }
+    }
 }
 
 /// A bundle verified and written.
@@ -184,6 +214,15 @@ pub enum ArtifactError {
     /// one's too (see [`ArtifactError::stops_the_run`]).
     #[error("not signed: the run stopped after {}, whose evidence no bundle can carry and verify under the instance's trusted root, so that no more signatures went to its services; fix: see that artifact's error, then sign again", after.display())]
     Stopped { after: PathBuf },
+    /// A Rekor v2 checkpoint not named for the log's host: cosign 3 and
+    /// sigstore-go refuse every bundle of it.
+    #[error("Rekor at {url} signed its checkpoint as origin `{origin}` (signature lines: {names}), not as `{host}`, the host of the log's URL in the instance's trusted root, which verifiers such as cosign 3 and sigstore-go require; no bundle of it would verify there, so none is written and nothing more is sent to it; fix: the log's operator sets its hostname to `{host}`, or the trusted root lists the log under the URL of its name")]
+    CheckpointNotNamed {
+        url: String,
+        origin: String,
+        names: String,
+        host: String,
+    },
     /// A step handed to a blocking thread panicked: a bug of ours, not a
     /// problem with the files, the directory or a service.
     #[error(
@@ -207,6 +246,7 @@ impl ArtifactError {
         matches!(
             self,
             Self::LogNotTrusted { .. }
+                | Self::CheckpointNotNamed { .. }
                 | Self::TimestampNotTrusted { .. }
                 // The run's certificate (and a renewed one, from the same
                 // CA) carries no SCT the trusted root's CT logs vouch for.
@@ -435,6 +475,10 @@ where
                 not_after = %credential.not_after,
                 "the certificate ended while the signature was being logged: signing again with a new one"
             );
+            // By the service's clock it has ended, though ours may give it
+            // more than the renewal margin: the same certificate would get
+            // the same late evidence.
+            ctx.session.retire(&credential).await;
             continue;
         }
         return Ok(Evidence {
@@ -691,7 +735,8 @@ async fn existing_after_409(
 /// The log `entry` names is one the trusted root lists, with a key valid
 /// for the entry (at its integrated time; a Rekor v2 entry, which has none,
 /// by now), as sigstore-verify looks it up: else no verifier can check it,
-/// and every later entry of the run would be alike.
+/// and every later entry of the run would be alike. A Rekor v2 entry's
+/// checkpoint must also be named for that log ([`check_named`]).
 pub(super) fn check_listed(
     ctx: &Context,
     entry: &TransparencyLogEntry,
@@ -701,17 +746,68 @@ pub(super) fn check_listed(
         Some(t) => range.as_ref().is_none_or(|r| r.contains(t)),
         None => range.as_ref().is_none_or(|r| r.has_started_by(now)),
     };
-    let listed = ctx
+    let listed: Vec<&TrustedLog> = ctx
         .trusted_logs
         .iter()
-        .any(|(id, range)| id == &entry.log_id.key_id && valid(range));
-    if listed {
+        .filter(|log| log.id == entry.log_id.key_id && valid(&log.valid_for))
+        .collect();
+    if listed.is_empty() {
+        return Err(ArtifactError::LogNotTrusted {
+            url: ctx.log_url.clone(),
+            // Base64 from the log's answer: printable, but of any length.
+            log_id: crate::text::capped(&entry.log_id.key_id.to_string(), 64),
+        });
+    }
+    check_named(entry, &listed, &ctx.log_url)
+}
+
+/// A Rekor v2 entry's checkpoint names its log as sigstore-go (cosign 3)
+/// requires (`pkg/verify/tlog.go`: a note verifier named for the host of
+/// the log's `baseUrl`, so the checkpoint's origin and one signature line
+/// must be that host): sigstore-verify reads neither, so a bundle it
+/// accepts would be refused there. A v1 entry's checkpoint is verified by
+/// key alone, by every verifier.
+fn check_named(
+    entry: &TransparencyLogEntry,
+    listed: &[&TrustedLog],
+    url: &str,
+) -> Result<(), ArtifactError> {
+    if entry.kind_version.version() != "0.0.2" {
         return Ok(());
     }
-    Err(ArtifactError::LogNotTrusted {
-        url: ctx.log_url.clone(),
-        // Base64 from the log's answer: printable, but of any length.
-        log_id: crate::text::capped(&entry.log_id.key_id.to_string(), 64),
+    let Some(checkpoint) = entry
+        .inclusion_proof
+        .as_ref()
+        .and_then(|p| p.checkpoint.checkpoint())
+    else {
+        // Unreadable or absent: the self-verification refuses it, worded.
+        return Ok(());
+    };
+    let named = |host: &str| {
+        checkpoint.origin() == host && checkpoint.signatures().iter().any(|s| s.name == host)
+    };
+    if listed
+        .iter()
+        .any(|log| log.host.as_deref().is_some_and(named))
+    {
+        return Ok(());
+    }
+    let shown = |s: &str| crate::text::capped(&crate::text::line(s), 100);
+    Err(ArtifactError::CheckpointNotNamed {
+        url: url.to_owned(),
+        origin: shown(checkpoint.origin()),
+        names: checkpoint
+            .signatures()
+            .iter()
+            .take(3)
+            .map(|s| format!("`{}`", shown(&s.name)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        host: listed
+            .iter()
+            .find_map(|log| log.host.as_deref())
+            .map(shown)
+            .unwrap_or_else(|| "(none: its URL has no host)".to_owned()),
     })
 }
 
@@ -807,6 +903,46 @@ fn existing_entry_uuid(message: &str) -> Option<EntryUuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first log entry of the bundle in `tests/data/NAME`.
+    fn entry_of(name: &str) -> TransparencyLogEntry {
+        let json =
+            std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        let bundle = sigstore_types::Bundle::from_json(&json).unwrap();
+        bundle.verification_material.tlog_entries[0].clone()
+    }
+
+    /// A Rekor v2 checkpoint must be named (origin and a signature line)
+    /// for the host of the log's URL, as sigstore-go requires, whatever the
+    /// URL's port or case; a v1 checkpoint is not held to names. Regression:
+    /// not checked, so bundles cosign 3 refuses were written.
+    #[test]
+    fn a_v2_checkpoint_is_named_for_its_logs_host() {
+        let v2 = entry_of("staging-rekor-v2.txt.sigstore.json");
+        let log = |url: &str| TrustedLog::new(v2.log_id.key_id.clone(), None, url);
+        for url in [
+            "https://log2025-alpha1.rekor.sigstage.dev",
+            "https://LOG2025-alpha1.rekor.sigstage.dev:443/",
+        ] {
+            let listed = log(url);
+            assert!(check_named(&v2, &[&listed], "u").is_ok(), "{url}");
+        }
+        let other = log("https://log2025-1.rekor.sigstore.dev");
+        let e = check_named(&v2, &[&other], "u").unwrap_err();
+        assert!(matches!(e, ArtifactError::CheckpointNotNamed { .. }), "{e}");
+        assert!(e.stops_the_run());
+        assert!(
+            e.to_string().contains("as origin `log2025-alpha1.rekor.sigstage.dev` (signature lines: `log2025-alpha1.rekor.sigstage.dev`), not as `log2025-1.rekor.sigstore.dev`"),
+            "{e}"
+        );
+        // Any of the logs listed under that ID may be the one.
+        let listed = log("https://log2025-alpha1.rekor.sigstage.dev");
+        assert!(check_named(&v2, &[&other, &listed], "u").is_ok());
+        let v1 = entry_of("signed-package-2.1.0-hb0f4dca_0.conda.sigstore.json");
+        let elsewhere = TrustedLog::new(v1.log_id.key_id.clone(), None, "https://other.example");
+        assert!(check_named(&v1, &[&elsewhere], "u").is_ok());
+    }
 
     #[test]
     fn uuid_from_a_rekor_409() {

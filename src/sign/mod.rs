@@ -354,7 +354,13 @@ pub async fn run(
             .trusted_root
             .tlogs
             .iter()
-            .map(|l| (l.log_id.key_id.clone(), l.public_key.valid_for))
+            .map(|l| {
+                artifact::TrustedLog::new(
+                    l.log_id.key_id.clone(),
+                    l.public_key.valid_for,
+                    &l.base_url,
+                )
+            })
             .collect(),
         overwrite: settings.overwrite,
         reuse: uploading.then(|| Policy::exact_signer(&identity, &issuer)),

@@ -133,6 +133,10 @@ pub enum SessionError {
 struct State {
     token: Option<IdToken>,
     current: Option<Arc<Credential>>,
+    /// The generation of a credential a service's clock has already put
+    /// past its end ([`Session::retire`]): renewed, however long it has
+    /// left by ours.
+    retired: Option<u32>,
 }
 
 /// The run's signing identity. Cheap to share behind an `Arc`.
@@ -171,6 +175,7 @@ impl Session {
             state: tokio::sync::Mutex::new(State {
                 token: Some(token),
                 current: None,
+                retired: None,
             }),
             issued: AtomicU32::new(0),
         }
@@ -190,6 +195,21 @@ impl Session {
         Ok(state.token.as_ref().expect("token set above"))
     }
 
+    /// `credential` got evidence timed after its end: a service's clock
+    /// runs ahead of ours, so by that clock it has ended, whatever ours
+    /// says. The next [`Self::credential`] asks for a new one (once: a
+    /// renewal already made is kept).
+    pub(crate) async fn retire(&self, credential: &Credential) {
+        let mut state = self.state.lock().await;
+        if state
+            .current
+            .as_ref()
+            .is_some_and(|c| c.generation == credential.generation)
+        {
+            state.retired = Some(credential.generation);
+        }
+    }
+
     /// Certificates requested so far in this run.
     pub(crate) fn certificates_issued(&self) -> u32 {
         self.issued.load(Ordering::SeqCst)
@@ -199,7 +219,7 @@ impl Session {
     pub(crate) async fn credential(&self) -> Result<Arc<Credential>, SessionError> {
         let mut state = self.state.lock().await;
         if let Some(c) = &state.current {
-            if c.usable_now() {
+            if c.usable_now() && state.retired != Some(c.generation) {
                 return Ok(c.clone());
             }
             tracing::info!(not_after = %c.not_after, "signing certificate about to expire; requesting a new one");

@@ -14,7 +14,11 @@
 //! trusted root lists (`logId.keyId`), which for both logs here is SHA-256 of the
 //! log key's SPKI DER; neither client checks the origin or the key name. v1 proofs
 //! must carry a checkpoint whose root equals the proof's root; v2 verifiers take
-//! the tree size and root from the checkpoint itself.
+//! the tree size and root from the checkpoint itself. sigstore-go (cosign 3)
+//! does check a v2 checkpoint's names (`pkg/verify/tlog.go`: a note verifier
+//! named `url.Hostname()` of the log's `baseUrl`, which the checkpoint's origin
+//! and signature line must both be): so every name here is the base URL's
+//! host without its port, as a real log's hostname is.
 
 pub mod dsse;
 pub mod merkle;
@@ -148,11 +152,19 @@ impl Log {
     /// (rekor-tiles, e.g. `log2025-1.rekor.sigstore.dev`).
     pub fn new(version: LogVersion, base_url: &str) -> Self {
         use rand::Rng;
-        let host = base_url
+        let authority = base_url
             .trim_end_matches('/')
             .split_once("://")
-            .map_or(base_url, |(_, rest)| rest)
-            .to_string();
+            .map_or(base_url, |(_, rest)| rest);
+        let authority = authority.split('/').next().unwrap_or(authority);
+        // Go's `url.Hostname()`: no port, an IPv6 address without brackets.
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6).to_string(),
+            None => authority
+                .rsplit_once(':')
+                .map_or(authority, |(host, _)| host)
+                .to_string(),
+        };
         // Trillian tree IDs are positive int64s.
         let tree_id = rand::rngs::OsRng.gen_range(1..i64::MAX);
         let origin = match version {
@@ -380,10 +392,18 @@ pub(crate) mod tests {
             let other = sigstore_types::DerPublicKey::new(other.spki_der().to_vec());
             assert!(cp.verify_signature(&other).is_err());
         }
+        // Named by the base URL's host, without its port (sigstore-go's
+        // `url.Hostname()`), in the origin and the signature line.
         let v1 = Log::new(LogVersion::V1, "http://127.0.0.1:4242/");
-        assert_eq!(v1.origin(), format!("127.0.0.1:4242 - {}", v1.tree_id()));
+        assert_eq!(v1.origin(), format!("127.0.0.1 - {}", v1.tree_id()));
         let v2 = Log::new(LogVersion::V2, "http://127.0.0.1:4243");
-        assert_eq!(v2.origin(), "127.0.0.1:4243");
+        assert_eq!(v2.origin(), "127.0.0.1");
+        let (_, _, text) = v2.checkpoint();
+        assert!(text.contains("\n\u{2014} 127.0.0.1 "), "{text}");
+        assert_eq!(
+            Log::new(LogVersion::V2, "http://[::1]:4243/").origin(),
+            "::1"
+        );
     }
 
     #[test]
