@@ -26,8 +26,9 @@
 //! directory is synced too; each directory a file was kept in is
 //! remembered and synced once, when the run ends ([`sync_kept_dirs`]),
 //! rather than once per file (an `fsync` each, on the hot path); past 32
-//! directories held, those are synced then and closed, so a run writing
-//! into thousands holds no descriptor for each.
+//! directories held (or an eighth of the descriptor limit, when less),
+//! those are synced then and closed, so a run writing into thousands holds
+//! no descriptor for each.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -352,8 +353,30 @@ mod unix {
     /// artifacts, already logged, for the lack of one. Past this many, the
     /// ones held are synced then and closed; a directory written into again
     /// afterwards is remembered again, so each is synced after its last
-    /// rename.
+    /// rename. At most an eighth of the process's descriptors
+    /// ([`open_dirs_within`]): the rest are the run's connections, the
+    /// files being read and written, and the runtime's own.
     const MAX_OPEN_DIRS: usize = 32;
+
+    /// [`MAX_OPEN_DIRS`], or fewer under a descriptor limit of `limit`: an
+    /// eighth of it, at least one. Regression: 32 under `ulimit -n 64` left
+    /// too few for a loaded run's connections and files ("Too many open
+    /// files" writing bundles already logged).
+    pub(super) fn open_dirs_within(limit: Option<u64>) -> usize {
+        limit.map_or(MAX_OPEN_DIRS, |l| {
+            usize::try_from(l / 8)
+                .unwrap_or(usize::MAX)
+                .clamp(1, MAX_OPEN_DIRS)
+        })
+    }
+
+    /// [`open_dirs_within`] this process's soft descriptor limit, read once.
+    fn max_open_dirs() -> usize {
+        static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *MAX.get_or_init(|| {
+            open_dirs_within(rustix::process::getrlimit(rustix::process::Resource::Nofile).current)
+        })
+    }
 
     /// Remember `dir` (opened as `planned`) to sync; once per directory.
     fn to_sync(dir: &File, (real, id): &(PathBuf, FileId)) {
@@ -361,7 +384,7 @@ mod unix {
         if pending.dirs.iter().any(|(known, _, _)| known == id) {
             return;
         }
-        if pending.dirs.len() >= MAX_OPEN_DIRS {
+        if pending.dirs.len() >= max_open_dirs() {
             sync_all(&mut pending);
         }
         // A directory that cannot be opened to read (write-only) cannot be
@@ -551,6 +574,22 @@ mod unix {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    /// Directory handles held stay an eighth of the descriptor limit, at
+    /// most 32 and at least one.
+    #[test]
+    fn directory_handles_held_fit_the_descriptor_limit() {
+        for (limit, held) in [
+            (Some(64), 8),
+            (Some(256), 32),
+            (Some(1 << 20), 32),
+            (Some(4), 1),
+            (Some(0), 1),
+            (None, 32),
+        ] {
+            assert_eq!(super::unix::open_dirs_within(limit), held, "{limit:?}");
+        }
+    }
     use std::io::Write;
 
     fn planned(dir: &Path) -> WriteDir {
