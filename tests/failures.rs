@@ -340,10 +340,13 @@ async fn artifacts_waiting_to_be_hashed_send_nothing_after_a_stop() {
         "{posted} of {} artifacts were sent to the log after it was refused",
         names.len()
     );
+    // Which artifact's refusal stops the run is the hashing's order: two
+    // cores, taken by whichever tasks ask first (under load, not always
+    // the small one).
     let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let stopped = artifact_errors(&report)
         .iter()
-        .filter(|e| e.starts_with("not signed: the run stopped after a.whl"))
+        .filter(|e| e.starts_with("not signed: the run stopped after "))
         .count();
     assert_eq!(stopped, names.len() - posted, "{report}");
 }
