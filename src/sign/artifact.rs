@@ -70,8 +70,10 @@ pub struct TrustedLog {
     pub id: sigstore_types::LogKeyId,
     /// Its key's validity.
     pub valid_for: Option<sigstore_types::TimeRange>,
-    /// Its base URL's host without a port (Go's `url.Hostname()`): the
-    /// name a Rekor v2 checkpoint must carry. `None` when it has none.
+    /// Its base URL's host without a port, as written (Go's
+    /// `url.Hostname()`, which neither lowercases nor converts it): the
+    /// name a Rekor v2 checkpoint must carry, byte for byte. `None` when
+    /// it has none.
     pub host: Option<String>,
 }
 
@@ -82,16 +84,31 @@ impl TrustedLog {
         valid_for: Option<sigstore_types::TimeRange>,
         base_url: &str,
     ) -> TrustedLog {
-        let host = reqwest::Url::parse(base_url).ok().and_then(|u| {
-            u.host_str()
-                .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
-        });
         TrustedLog {
             id,
             valid_for,
-            host,
+            host: hostname(base_url),
         }
     }
+}
+
+/// Go's `url.Parse(u).Hostname()`: the authority's host as written (no
+/// user, no port, an IPv6 address without its brackets), which sigstore-go
+/// names a Rekor v2 log's note verifier by. A URL parser that lowercases
+/// it or converts it to punycode would name another.
+fn hostname(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    (!host.is_empty()).then(|| host.to_owned())
 }
 
 /// A bundle verified and written.
@@ -914,8 +931,8 @@ mod tests {
     }
 
     /// A Rekor v2 checkpoint must be named (origin and a signature line)
-    /// for the host of the log's URL, as sigstore-go requires, whatever the
-    /// URL's port or case; a v1 checkpoint is not held to names. Regression:
+    /// for the host of the log's URL as written, as sigstore-go requires,
+    /// whatever the URL's port or path; a v1 checkpoint is not held to names. Regression:
     /// not checked, so bundles cosign 3 refuses were written.
     #[test]
     fn a_v2_checkpoint_is_named_for_its_logs_host() {
@@ -923,11 +940,18 @@ mod tests {
         let log = |url: &str| TrustedLog::new(v2.log_id.key_id.clone(), None, url);
         for url in [
             "https://log2025-alpha1.rekor.sigstage.dev",
-            "https://LOG2025-alpha1.rekor.sigstage.dev:443/",
+            "https://log2025-alpha1.rekor.sigstage.dev:443/api/v2",
+            "https://user@log2025-alpha1.rekor.sigstage.dev?x#y",
         ] {
             let listed = log(url);
             assert!(check_named(&v2, &[&listed], "u").is_ok(), "{url}");
         }
+        // Compared as written, as Go names its note verifier: another case
+        // is another name. Regression: lowercased, and accepted.
+        let shouted = log("https://LOG2025-alpha1.rekor.sigstage.dev");
+        assert!(check_named(&v2, &[&shouted], "u").is_err());
+        assert_eq!(hostname("http://[::1]:3000/x").as_deref(), Some("::1"));
+        assert_eq!(hostname("no-scheme"), None);
         let other = log("https://log2025-1.rekor.sigstore.dev");
         let e = check_named(&v2, &[&other], "u").unwrap_err();
         assert!(matches!(e, ArtifactError::CheckpointNotNamed { .. }), "{e}");
