@@ -9,9 +9,10 @@ use crate::util::{assert_printable, bin, code, run, stdout, verify_bundle, Work}
 
 const REPO: &str = "octo-org/octo-repo";
 
-/// Each input of action.yml with its default, as `INPUT_<NAME>`: the
-/// runner passes every default on every run ("" when none), so a default
-/// looks like a value the workflow set.
+/// Each input of action.yml that has a default, as `INPUT_<NAME>`: the
+/// runner passes every default on every run, so a default looks like a
+/// value the workflow set. (An input without one is passed empty, which
+/// reads as unset.)
 fn runner_defaults() -> Vec<(String, String)> {
     let yml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
     let inputs = yml

@@ -345,7 +345,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAME")]
     #[arg(help_heading = "Identity policy")]
     pub cert_github_workflow_name: Option<String>,
-    /// The workflow that signed, [HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF], as `gh attestation verify` takes it (a reusable workflow signs as itself; --repo names the caller)
+    /// The workflow that signed, [HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml[@REF] (REF: refs/... or a commit), as `gh attestation verify` takes it, or its whole https:// URL (a reusable workflow signs as itself; --repo names the caller)
     #[arg(long, value_name = "WORKFLOW", conflicts_with_all = ["cert_identity", "cert_identity_regexp", "signer_repo"])]
     #[arg(help_heading = "Identity policy")]
     pub signer_workflow: Option<String>,

@@ -167,17 +167,22 @@ fn signer_workflow(value: &str, host: &GitHubHost) -> Result<String, SettingsErr
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
-    if let Some(url) = value.strip_prefix("https://") {
-        return match url.split_once('/') {
-            Some((h, path)) if !h.is_empty() && !path.is_empty() => Ok(value.to_owned()),
-            _ => Err(bad()),
-        };
-    }
-    let prefix = format!("{}/", host.as_str());
-    let on_host = value
-        .get(..prefix.len())
-        .filter(|p| p.eq_ignore_ascii_case(&prefix))
-        .map_or(value, |_| &value[prefix.len()..]);
+    let on_host = match value.strip_prefix("https://") {
+        // Another CI's URL is taken as given; one on the GitHub host is a
+        // workflow's name as below.
+        Some(url) => match url.split_once('/') {
+            Some((h, path)) if h.eq_ignore_ascii_case(host.as_str()) => path,
+            Some((h, path)) if !h.is_empty() && !path.is_empty() => return Ok(value.to_owned()),
+            _ => return Err(bad()),
+        },
+        None => {
+            let prefix = format!("{}/", host.as_str());
+            value
+                .get(..prefix.len())
+                .filter(|p| p.eq_ignore_ascii_case(&prefix))
+                .map_or(value, |_| &value[prefix.len()..])
+        }
+    };
     let path = crate::vocab::workflow_at_ref(on_host).map_or(on_host, |(path, _)| path);
     let segments: Vec<&str> = path.split('/').collect();
     let yaml = path.ends_with(".yml") || path.ends_with(".yaml");
@@ -421,6 +426,9 @@ mod tests {
             "o/r/.github/workflows",
             "https://github.com",
             "https://github.com/",
+            "https://github.com/o/x.yml",
+            "https://github.com/o/r/.github/workflows/x.yml@v1",
+            "https://github.com/o/r/.github/workflows",
             "o/r/.github/workflows/x.yml\n",
         ] {
             let e = resolve(&["a", "--signer-workflow", bad]).unwrap_err();
