@@ -335,6 +335,8 @@ pub enum TrustError {
     LogNotInRoot { instance: String, url: String },
     #[error("{instance}'s trusted root lists no timestamp authority, so a timestamp from {url} could not be verified, and no bundle carrying one would; fix: pass a trusted root that lists that authority, or sign without it (drop --tsa-url, or the signing config's tsaUrls; the bundles then rest on the log's integrated time)")]
     TsaNotInRoot { instance: String, url: String },
+    #[error("{instance}'s trusted root lists no timestamp authority whose certificate may sign timestamps ({reason}; RFC 3161 §2.3 asks for one critical extended key usage, timeStamping alone, on a certificate that is no CA), and cosign and sigstore-python refuse every timestamp such an authority signs, so no bundle carrying one would verify there; fix: the instance's operator issues the authority such a certificate, or sign without a TSA (drop --tsa-url, or the signing config's tsaUrls; the bundles then rest on the log's integrated time)")]
+    TsaCertificate { instance: String, reason: String },
     #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); there is no embedded snapshot of it; fix: check the network and the repository; to verify, pass --offline to use the verified cache of an earlier refresh, or --trusted-root with a trusted root you trust")]
     TufRefresh { url: String, reason: String },
     #[error("the TUF repository {url} distributes a trusted root but no signing config ({}), so it names no services to sign with; fix: pass the instance's services with --signing-config and --trusted-root, or a --trust-config, or publish its signing config in the repository", sigstore_trust_root::SIGNING_CONFIG_TARGET)]
@@ -504,12 +506,70 @@ pub(crate) async fn load(
             url: url.clone(),
         });
     }
+    if services.tsa.is_some() {
+        // Refused when no listed authority may sign: one that may is
+        // whichever the service is (which is known only from its answer).
+        let problems: Option<Vec<&'static str>> = m
+            .trusted_root
+            .timestamp_authorities
+            .iter()
+            .filter_map(|a| a.cert_chain.certificates.first())
+            .map(|leaf| tsa_leaf_problem(leaf.raw_bytes.as_bytes()))
+            .collect();
+        if let Some(reason) = problems.and_then(|all| all.first().copied()) {
+            return Err(TrustError::TsaCertificate {
+                instance: m.name,
+                reason: reason.to_owned(),
+            });
+        }
+    }
     Ok(Instance {
         name: m.name,
         trusted_root: m.trusted_root,
         services,
         warnings: m.warnings,
     })
+}
+
+/// Why a timestamp authority's leaf certificate (DER) may not sign
+/// timestamps, as sigstore-go (timestamp-authority's `verifyLeafCert`) and
+/// sigstore-python refuse it: RFC 3161 §2.3's one critical extended key
+/// usage, `id-kp-timeStamping` alone, on a certificate that is no CA.
+/// sigstore-tsa 0.15.1 checks only that timeStamping is among the usages,
+/// so a signer would make bundles only it accepts. `None` when it may.
+fn tsa_leaf_problem(der: &[u8]) -> Option<&'static str> {
+    use x509_cert::der::Decode as _;
+    use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
+    const EKU: x509_cert::der::asn1::ObjectIdentifier =
+        x509_cert::der::asn1::ObjectIdentifier::new_unwrap("2.5.29.37");
+    const BASIC_CONSTRAINTS: x509_cert::der::asn1::ObjectIdentifier =
+        x509_cert::der::asn1::ObjectIdentifier::new_unwrap("2.5.29.19");
+    const TIME_STAMPING: x509_cert::der::asn1::ObjectIdentifier =
+        x509_cert::der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+    let Ok(cert) = x509_cert::Certificate::from_der(der) else {
+        return Some("its certificate does not parse");
+    };
+    let extensions = cert.tbs_certificate.extensions.unwrap_or_default();
+    let is_ca = extensions
+        .iter()
+        .filter(|e| e.extn_id == BASIC_CONSTRAINTS)
+        .filter_map(|e| BasicConstraints::from_der(e.extn_value.as_bytes()).ok())
+        .any(|b| b.ca);
+    if is_ca {
+        return Some("its certificate is a CA's");
+    }
+    let ekus: Vec<_> = extensions.iter().filter(|e| e.extn_id == EKU).collect();
+    let [eku] = ekus.as_slice() else {
+        return Some("its certificate has no single extended key usage extension");
+    };
+    if !eku.critical {
+        return Some("its extended key usage is not critical");
+    }
+    match ExtendedKeyUsage::from_der(eku.extn_value.as_bytes()) {
+        Ok(usages) if usages.0 == [TIME_STAMPING] => None,
+        Ok(_) => Some("its extended key usage is not timeStamping alone"),
+        Err(_) => Some("its extended key usage does not parse"),
+    }
 }
 
 /// What a run can load before any request, so usage errors come first:
@@ -999,6 +1059,53 @@ mod tests {
         let mut s = settings(&path);
         tweak(&mut s);
         load(&s, Refresh::Offline).await
+    }
+
+    /// A TSA whose every listed authority's certificate breaks RFC 3161
+    /// §2.3 (here: a second extended key usage) is refused up front, as
+    /// cosign and sigstore-python would refuse its timestamps; one such
+    /// authority beside a compliant one is not (the service may be
+    /// either). Regression: signed, and only sigstore-tsa accepted it.
+    #[tokio::test]
+    async fn a_tsa_whose_certificate_may_not_sign_timestamps_is_refused() {
+        use base64::Engine as _;
+        let chain = |ekus: &[x509_cert::der::asn1::ObjectIdentifier]| {
+            let tsa = releasekit_sandbox::tsa::TimestampAuthority::generate_with_ekus(
+                std::time::SystemTime::now(),
+                ekus,
+            );
+            serde_json::json!({
+                "subject": {"organization": "x", "commonName": "x"},
+                "certChain": {"certificates": tsa.chain_der().iter().map(|der| {
+                    serde_json::json!({"rawBytes": base64::engine::general_purpose::STANDARD.encode(der)})
+                }).collect::<Vec<_>>()},
+                "validFor": {"start": "2020-01-01T00:00:00Z"},
+            })
+        };
+        let stamping = x509_cert::der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+        let signing = x509_cert::der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+        let mut config: serde_json::Value =
+            serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
+        config["trustedRoot"]["timestampAuthorities"] =
+            serde_json::json!([chain(&[stamping, signing])]);
+        let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
+        assert!(matches!(e, TrustError::TsaCertificate { .. }), "{e}");
+        assert!(e.is_usage());
+        assert!(
+            e.to_string()
+                .contains("(its extended key usage is not timeStamping alone;"),
+            "{e}"
+        );
+        config["trustedRoot"]["timestampAuthorities"] =
+            serde_json::json!([chain(&[stamping, signing]), chain(&[stamping])]);
+        assert!(load_json(&config.to_string(), |_| {}).await.is_ok());
+        config["trustedRoot"]["timestampAuthorities"] = serde_json::json!([chain(&[stamping])]);
+        assert!(load_json(&config.to_string(), |_| {}).await.is_ok());
+        // Without a TSA to sign with, its authorities are not judged.
+        config["trustedRoot"]["timestampAuthorities"] =
+            serde_json::json!([chain(&[stamping, signing])]);
+        config["signingConfig"]["tsaUrls"] = serde_json::json!([]);
+        assert!(load_json(&config.to_string(), |_| {}).await.is_ok());
     }
 
     /// A TSA the trusted root lists no authority for is refused up front,

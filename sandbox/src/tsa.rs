@@ -134,6 +134,16 @@ impl std::fmt::Debug for TimestampAuthority {
 impl TimestampAuthority {
     /// A fresh root CA and TSA leaf, both valid from `valid_from` for ten years.
     pub fn generate(valid_from: SystemTime) -> Self {
+        Self::generate_with_ekus(valid_from, &[ID_KP_TIME_STAMPING])
+    }
+
+    /// [`Self::generate`] with a leaf whose extended key usages are `ekus`
+    /// (RFC 3161 §2.3 allows exactly `id-kp-timeStamping`: anything else
+    /// makes an authority verifiers refuse).
+    pub fn generate_with_ekus(
+        valid_from: SystemTime,
+        ekus: &[const_oid::ObjectIdentifier],
+    ) -> Self {
         let root_key = LogKey::generate();
         let key = LogKey::generate();
         let validity = validity(valid_from);
@@ -172,7 +182,7 @@ impl TimestampAuthority {
         .expect("leaf profile is valid");
         // RFC 3161 §2.3: the EKU must be exactly id-kp-timeStamping and critical
         // (x509-cert marks an EKU without anyExtendedKeyUsage critical).
-        leaf.add_extension(&ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]))
+        leaf.add_extension(&ExtendedKeyUsage(ekus.to_vec()))
             .expect("EKU encodes");
         let leaf = leaf
             .build::<DerSignature>()
