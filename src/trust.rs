@@ -335,7 +335,7 @@ pub enum TrustError {
     LogNotInRoot { instance: String, url: String },
     #[error("{instance}'s trusted root lists no timestamp authority, so a timestamp from {url} could not be verified, and no bundle carrying one would; fix: pass a trusted root that lists that authority, or sign without it (drop --tsa-url, or the signing config's tsaUrls; the bundles then rest on the log's integrated time)")]
     TsaNotInRoot { instance: String, url: String },
-    #[error("{instance}'s trusted root lists no timestamp authority whose certificate may sign timestamps ({reason}; RFC 3161 §2.3 asks for one critical extended key usage, timeStamping alone, on a certificate that is no CA), and cosign and sigstore-python refuse every timestamp such an authority signs, so no bundle carrying one would verify there; fix: the instance's operator issues the authority such a certificate, or sign without a TSA (drop --tsa-url, or the signing config's tsaUrls; the bundles then rest on the log's integrated time)")]
+    #[error("{instance}'s trusted root lists no timestamp authority valid now whose certificate may sign timestamps ({reason}; RFC 3161 §2.3 asks for one critical extended key usage, timeStamping alone, and verifiers also ask for no CA and a key usage, if any, of signing alone), and cosign or sigstore-python refuse the timestamps of such an authority, so no bundle carrying one would verify there; fix: the instance's operator issues the authority such a certificate, or sign without a TSA (drop --tsa-url, or the signing config's tsaUrls; the bundles then rest on the log's integrated time)")]
     TsaCertificate { instance: String, reason: String },
     #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); there is no embedded snapshot of it; fix: check the network and the repository; to verify, pass --offline to use the verified cache of an earlier refresh, or --trusted-root with a trusted root you trust")]
     TufRefresh { url: String, reason: String },
@@ -507,16 +507,27 @@ pub(crate) async fn load(
         });
     }
     if services.tsa.is_some() {
-        // Refused when no listed authority may sign: one that may is
-        // whichever the service is (which is known only from its answer).
-        let problems: Option<Vec<&'static str>> = m
+        // Refused when no authority valid now may sign: one that may is
+        // whichever the service is (which is known only from its answer);
+        // one whose `validFor` ended cannot vouch for what it signs now.
+        let now = jiff::Timestamp::now();
+        let current: Vec<_> = m
             .trusted_root
             .timestamp_authorities
+            .iter()
+            .filter(|a| a.valid_for.as_ref().is_none_or(|r| r.contains(now)))
+            .collect();
+        let problems: Option<Vec<&'static str>> = current
             .iter()
             .filter_map(|a| a.cert_chain.certificates.first())
             .map(|leaf| tsa_leaf_problem(leaf.raw_bytes.as_bytes()))
             .collect();
-        if let Some(reason) = problems.and_then(|all| all.first().copied()) {
+        let problem = match problems {
+            _ if current.is_empty() => Some("none of them is valid now"),
+            Some(all) => all.first().copied(),
+            None => None,
+        };
+        if let Some(reason) = problem {
             return Err(TrustError::TsaCertificate {
                 instance: m.name,
                 reason: reason.to_owned(),
@@ -534,12 +545,17 @@ pub(crate) async fn load(
 /// Why a timestamp authority's leaf certificate (DER) may not sign
 /// timestamps, as sigstore-go (timestamp-authority's `verifyLeafCert`) and
 /// sigstore-python refuse it: RFC 3161 §2.3's one critical extended key
-/// usage, `id-kp-timeStamping` alone, on a certificate that is no CA.
-/// sigstore-tsa 0.15.1 checks only that timeStamping is among the usages,
-/// so a signer would make bundles only it accepts. `None` when it may.
+/// usage, `id-kp-timeStamping` alone, on a certificate that is no CA (Go's
+/// rules); and a key usage, if any, of signing alone (digitalSignature,
+/// nonRepudiation: OpenSSL's timestamp-signing purpose, which sigstore-python
+/// verifies with). sigstore-tsa 0.15.1 checks only that timeStamping is
+/// among the usages, so a signer would make bundles only it accepts. `None`
+/// when it may.
 fn tsa_leaf_problem(der: &[u8]) -> Option<&'static str> {
     use x509_cert::der::Decode as _;
-    use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
+    use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+    const KEY_USAGE: x509_cert::der::asn1::ObjectIdentifier =
+        x509_cert::der::asn1::ObjectIdentifier::new_unwrap("2.5.29.15");
     const EKU: x509_cert::der::asn1::ObjectIdentifier =
         x509_cert::der::asn1::ObjectIdentifier::new_unwrap("2.5.29.37");
     const BASIC_CONSTRAINTS: x509_cert::der::asn1::ObjectIdentifier =
@@ -557,6 +573,17 @@ fn tsa_leaf_problem(der: &[u8]) -> Option<&'static str> {
         .any(|b| b.ca);
     if is_ca {
         return Some("its certificate is a CA's");
+    }
+    let signing_only = KeyUsages::DigitalSignature | KeyUsages::NonRepudiation;
+    let key_usage_ok = extensions
+        .iter()
+        .filter(|e| e.extn_id == KEY_USAGE)
+        .all(|e| {
+            KeyUsage::from_der(e.extn_value.as_bytes())
+                .is_ok_and(|k| !k.0.is_empty() && signing_only.contains(k.0))
+        });
+    if !key_usage_ok {
+        return Some("its key usage is not signing alone");
     }
     let ekus: Vec<_> = extensions.iter().filter(|e| e.extn_id == EKU).collect();
     let [eku] = ekus.as_slice() else {
@@ -1069,18 +1096,25 @@ mod tests {
     #[tokio::test]
     async fn a_tsa_whose_certificate_may_not_sign_timestamps_is_refused() {
         use base64::Engine as _;
-        let chain = |ekus: &[x509_cert::der::asn1::ObjectIdentifier]| {
-            let tsa = releasekit_sandbox::tsa::TimestampAuthority::generate_with_ekus(
+        let authority = |ekus: &[x509_cert::der::asn1::ObjectIdentifier],
+                         encipher: bool,
+                         valid_for: serde_json::Value| {
+            let tsa = releasekit_sandbox::tsa::TimestampAuthority::generate_with(
                 std::time::SystemTime::now(),
                 ekus,
+                encipher,
             );
             serde_json::json!({
                 "subject": {"organization": "x", "commonName": "x"},
                 "certChain": {"certificates": tsa.chain_der().iter().map(|der| {
                     serde_json::json!({"rawBytes": base64::engine::general_purpose::STANDARD.encode(der)})
                 }).collect::<Vec<_>>()},
-                "validFor": {"start": "2020-01-01T00:00:00Z"},
+                "validFor": valid_for,
             })
+        };
+        let current = serde_json::json!({"start": "2020-01-01T00:00:00Z"});
+        let chain = |ekus: &[x509_cert::der::asn1::ObjectIdentifier]| {
+            authority(ekus, false, current.clone())
         };
         let stamping = x509_cert::der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
         let signing = x509_cert::der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
@@ -1101,6 +1135,30 @@ mod tests {
         assert!(load_json(&config.to_string(), |_| {}).await.is_ok());
         config["trustedRoot"]["timestampAuthorities"] = serde_json::json!([chain(&[stamping])]);
         assert!(load_json(&config.to_string(), |_| {}).await.is_ok());
+        // A key usage beyond signing (OpenSSL's timestamp-signing purpose,
+        // which sigstore-python verifies with, refuses it).
+        config["trustedRoot"]["timestampAuthorities"] =
+            serde_json::json!([authority(&[stamping], true, current.clone())]);
+        let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("(its key usage is not signing alone;"),
+            "{e}"
+        );
+        // An authority whose validity ended vouches for nothing signed now:
+        // it does not stand for one that may not sign.
+        let ended =
+            serde_json::json!({"start": "2020-01-01T00:00:00Z", "end": "2021-01-01T00:00:00Z"});
+        config["trustedRoot"]["timestampAuthorities"] = serde_json::json!([
+            authority(&[stamping], false, ended.clone()),
+            chain(&[stamping, signing])
+        ]);
+        let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
+        assert!(matches!(e, TrustError::TsaCertificate { .. }), "{e}");
+        config["trustedRoot"]["timestampAuthorities"] =
+            serde_json::json!([authority(&[stamping], false, ended)]);
+        let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
+        assert!(e.to_string().contains("(none of them is valid now;"), "{e}");
         // Without a TSA to sign with, its authorities are not judged.
         config["trustedRoot"]["timestampAuthorities"] =
             serde_json::json!([chain(&[stamping, signing])]);

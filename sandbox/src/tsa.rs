@@ -144,6 +144,17 @@ impl TimestampAuthority {
         valid_from: SystemTime,
         ekus: &[const_oid::ObjectIdentifier],
     ) -> Self {
+        Self::generate_with(valid_from, ekus, false)
+    }
+
+    /// [`Self::generate_with_ekus`], with a key usage that also allows key
+    /// encipherment when `encipher` (verifiers that hold a TSA to
+    /// OpenSSL's timestamp-signing purpose refuse it).
+    pub fn generate_with(
+        valid_from: SystemTime,
+        ekus: &[const_oid::ObjectIdentifier],
+        encipher: bool,
+    ) -> Self {
         let root_key = LogKey::generate();
         let key = LogKey::generate();
         let validity = validity(valid_from);
@@ -171,7 +182,7 @@ impl TimestampAuthority {
             Profile::Leaf {
                 issuer: root_name,
                 enable_key_agreement: false,
-                enable_key_encipherment: false,
+                enable_key_encipherment: encipher,
             },
             random_serial(),
             validity,
