@@ -167,29 +167,42 @@ fn signer_workflow(value: &str, host: &GitHubHost) -> Result<String, SettingsErr
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
-    let on_host = match value.strip_prefix("https://") {
-        // Another CI's URL is taken as given; one on the GitHub host is a
-        // workflow's name as below.
+    match value.strip_prefix("https://") {
         Some(url) => match url.split_once('/') {
-            Some((h, path)) if h.eq_ignore_ascii_case(host.as_str()) => path,
-            Some((h, path)) if !h.is_empty() && !path.is_empty() => return Ok(value.to_owned()),
-            _ => return Err(bad()),
+            // On the GitHub host: a workflow's name, the host spelled as
+            // certificates spell it (the URL is compared whole).
+            Some((h, path)) if h.eq_ignore_ascii_case(host.as_str()) => {
+                if !names_a_workflow(path) {
+                    return Err(bad());
+                }
+                Ok(format!("https://{}/{path}", host.as_str()))
+            }
+            // Another CI's URL is taken as given.
+            Some((h, path)) if !h.is_empty() && !path.is_empty() => Ok(value.to_owned()),
+            _ => Err(bad()),
         },
         None => {
             let prefix = format!("{}/", host.as_str());
-            value
+            let on_host = value
                 .get(..prefix.len())
                 .filter(|p| p.eq_ignore_ascii_case(&prefix))
-                .map_or(value, |_| &value[prefix.len()..])
+                .map_or(value, |_| &value[prefix.len()..]);
+            if names_a_workflow(on_host) {
+                Ok(value.to_owned())
+            } else {
+                Err(bad())
+            }
         }
-    };
-    let path = crate::vocab::workflow_at_ref(on_host).map_or(on_host, |(path, _)| path);
+    }
+}
+
+/// Whether `OWNER/REPO/PATH.yml[@REF]` names a workflow: three parts or
+/// more, none empty, a YAML file, and a ref (if any) that is one.
+fn names_a_workflow(value: &str) -> bool {
+    let path = crate::vocab::workflow_at_ref(value).map_or(value, |(path, _)| path);
     let segments: Vec<&str> = path.split('/').collect();
     let yaml = path.ends_with(".yml") || path.ends_with(".yaml");
-    if segments.len() < 3 || segments.iter().any(|s| s.is_empty()) || !yaml {
-        return Err(bad());
-    }
-    Ok(value.to_owned())
+    segments.len() >= 3 && !segments.iter().any(|s| s.is_empty()) && yaml
 }
 
 /// Release assets verified at once by default: each waits on two downloads,
@@ -451,6 +464,20 @@ mod tests {
         ] {
             assert!(resolve(&["a", "--signer-workflow", good]).is_ok(), "{good}");
         }
+        // A URL on the GitHub host in another case is spelled as
+        // certificates spell it. Regression: kept as given, matching none.
+        let s = resolve(&[
+            "a",
+            "--signer-workflow",
+            "https://GitHub.com/o/r/.github/workflows/x.yml",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.policy.signer,
+            Some(crate::verify::policy::SignerRule::Workflow(
+                "https://github.com/o/r/.github/workflows/x.yml".into()
+            ))
+        );
     }
 
     #[test]
