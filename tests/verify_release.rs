@@ -232,13 +232,8 @@ async fn the_repository_is_named_in_any_case() {
     let sandbox = Sandbox::start().await.unwrap();
     let _release = signed_release(&sandbox).await;
     let consumer = Work::new();
-    let mut cmd = bin(consumer.dir.path());
-    cmd.args(["verify", "--release", &format!("OCTO-ORG/Octo-Repo@{TAG}")])
-        .arg("--trusted-root")
-        .arg(sandbox.trusted_root_path())
-        .env("GITHUB_API_URL", &sandbox.urls().github_api)
-        .timeout(BOUND);
-    let o = run(cmd).await;
+    let release = format!("OCTO-ORG/Octo-Repo@{TAG}");
+    let o = run(verify_release_of(&sandbox, &consumer, &release, &[])).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(
         stdout(&o).contains("✅ Verified: app-1.0.whl\n"),
@@ -399,17 +394,22 @@ const OTHER_COMMIT: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
 
 /// `verify --release REPO@tag`, anonymous, from `cwd`, killed at [`BOUND`].
 fn verify_tag(sandbox: &Sandbox, cwd: &Work, tag: &str, extra: &[&str]) -> assert_cmd::Command {
+    verify_release_of(sandbox, cwd, &format!("{REPO}@{tag}"), extra)
+}
+
+/// `verify --release RELEASE` (`OWNER/REPO@TAG`), as [`verify_tag`].
+fn verify_release_of(
+    sandbox: &Sandbox,
+    cwd: &Work,
+    release: &str,
+    extra: &[&str],
+) -> assert_cmd::Command {
     let mut cmd = bin(cwd.dir.path());
-    cmd.args([
-        "verify",
-        "--release",
-        &format!("{REPO}@{tag}"),
-        "--trusted-root",
-    ])
-    .arg(sandbox.trusted_root_path())
-    .args(extra)
-    .env("GITHUB_API_URL", &sandbox.urls().github_api)
-    .timeout(BOUND);
+    cmd.args(["verify", "--release", release, "--trusted-root"])
+        .arg(sandbox.trusted_root_path())
+        .args(extra)
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .timeout(BOUND);
     cmd
 }
 

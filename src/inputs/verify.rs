@@ -182,12 +182,7 @@ fn signer_workflow(value: &str, host: &GitHubHost) -> Result<String, SettingsErr
             _ => Err(bad()),
         },
         None => {
-            let prefix = format!("{}/", host.as_str());
-            let on_host = value
-                .get(..prefix.len())
-                .filter(|p| p.eq_ignore_ascii_case(&prefix))
-                .map_or(value, |_| &value[prefix.len()..]);
-            if names_a_workflow(on_host) {
+            if names_a_workflow(host.strip_from(value).unwrap_or(value)) {
                 Ok(value.to_owned())
             } else {
                 Err(bad())

@@ -204,6 +204,19 @@ impl Default for GitHubHost {
 
 impl GitHubHost {
     /// The host of the run's GitHub server.
+    /// `value` less a leading `HOST/` naming this host (in any case), as
+    /// `gh attestation verify`'s host-first form writes a workflow; `None`
+    /// when it does not start so, or nothing follows.
+    pub(crate) fn strip_from<'a>(&self, value: &'a str) -> Option<&'a str> {
+        let prefix = format!("{}/", self.0);
+        let n = prefix.len();
+        (value.len() > n
+            && value
+                .get(..n)
+                .is_some_and(|p| p.eq_ignore_ascii_case(&prefix)))
+        .then(|| &value[n..])
+    }
+
     pub(crate) fn new(server: &crate::vocab::GitHubServer) -> GitHubHost {
         GitHubHost(server.host().to_owned())
     }
@@ -273,16 +286,10 @@ impl SignerRule {
             SignerRule::Workflow(w) => {
                 // `gh attestation verify`'s `[host/]owner/repo/path` form
                 // names the host first: the server's own is the same URL.
-                let host_prefix = format!("{}/", host.as_str());
                 let want = if w.starts_with("https://") {
                     w.clone()
-                } else if w.len() > host_prefix.len()
-                    && w.get(..host_prefix.len())
-                        .is_some_and(|p| p.eq_ignore_ascii_case(&host_prefix))
-                {
-                    format!("{base}{}", &w[host_prefix.len()..])
                 } else {
-                    format!("{base}{w}")
+                    format!("{base}{}", host.strip_from(w).unwrap_or(w))
                 };
                 match (workflow_at_ref(&want), workflow_at_ref(uri)) {
                     (Some(_), _) => uri == want,
