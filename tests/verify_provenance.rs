@@ -302,12 +302,15 @@ async fn a_reusable_workflow_is_the_signer_and_its_caller_the_source() {
     }
     let caller_workflow = sandbox.default_claims().job_workflow_ref;
     let (caller_workflow, _) = caller_workflow.split_once('@').unwrap();
-    let refused: [(&[&str], &str); 3] = [
+    let refused: [(&[&str], &str); 4] = [
         (
             &["--signer-workflow", caller_workflow],
             "Signer workflow mismatch",
         ),
         (&["--signer-repo", caller], "Signer workflow mismatch"),
+        // `--repo` alone: a workflow of the repository signed, as with
+        // `gh attestation verify --repo`; the claims alone name the caller.
+        (&["--repo", caller], "Signer workflow mismatch"),
         (
             &["--repo", "octo-org/shared-workflows"],
             "repository mismatch",
@@ -316,6 +319,19 @@ async fn a_reusable_workflow_is_the_signer_and_its_caller_the_source() {
     for (flags, message) in refused {
         expect(&sandbox, &work, a, flags, 1, &[message]).await;
     }
+    // The artifact's own bundle, by the same rule.
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("verify")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["a.whl", "--repo", caller]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("Signer workflow mismatch"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// Several statements in one file (as `gh attestation download` writes),

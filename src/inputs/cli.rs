@@ -288,7 +288,7 @@ pub struct VerifyArgs {
     #[arg(long, requires = "release")]
     #[arg(help_heading = "Release")]
     pub allow_other_commits: bool,
-    /// The GitHub repository the source came from (its repository claims: a reusable workflow's caller), with the GitHub Actions issuer; implied by --release
+    /// The GitHub repository the source came from (its repository claims: a reusable workflow's caller), with the GitHub Actions issuer; and, unless --cert-identity* or --signer-* is given, a workflow of it signed; implied by --release
     #[arg(
         long,
         value_name = "OWNER/NAME",

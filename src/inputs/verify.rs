@@ -84,6 +84,7 @@ impl VerifySettings {
             None => env.get("GITHUB_API_URL").and_then(GitHubServer::of_api),
         };
         let github_host = GitHubHost::new(&server.unwrap_or_else(GitHubServer::github_com));
+        let no_signer_flag = args.signer_workflow.is_none() && args.signer_repo.is_none();
         let signer = match (args.signer_workflow, args.signer_repo) {
             (Some(w), _) => Some(SignerRule::Workflow(signer_workflow(&w, &github_host)?)),
             (None, Some(r)) => Some(SignerRule::Repo(
@@ -91,8 +92,22 @@ impl VerifySettings {
                     .map_err(|_| SettingsError::BadSignerRepo(r.clone()))?
                     .to_string(),
             )),
+            // `--repo` (or `--release`) alone: a workflow of the repository
+            // signed, as `gh attestation verify --repo` holds it. Its claims
+            // are not enough: a reusable workflow of another repository signs
+            // as itself, with the caller's repository in those claims.
+            (None, None) if args.cert_identity.is_none() && args.cert_identity_regexp.is_none() => {
+                repo_claim.as_ref().map(|r| {
+                    let claimed = github
+                        .iter()
+                        .find(|(c, _)| *c == GitHubClaim::Repository)
+                        .map_or(r, |(_, v)| v);
+                    SignerRule::Repo(claimed.clone())
+                })
+            }
             (None, None) => None,
         };
+        let signer_implied = signer.is_some() && no_signer_flag;
         // A claim about a GitHub workflow means a certificate GitHub
         // Actions was issued: other issuers fill the same extensions
         // (Codefresh and GitLab, the source repository URI) with their own
@@ -120,6 +135,7 @@ impl VerifySettings {
             github_host,
             source_commit: None,
             signer,
+            signer_implied,
             deny_self_hosted_runners: args.deny_self_hosted_runners,
         };
         let trust = match (args.trusted_root, args.trust_config) {
@@ -290,6 +306,44 @@ mod tests {
             VerifyTrust::Instance(crate::trust::BaseInstance::PublicGood)
         );
         assert!(!s.offline && s.bundle.is_none());
+    }
+
+    /// `--repo` alone means a workflow of that repository signed (its
+    /// claims alone would also take a reusable workflow of another
+    /// repository that it called); any identity or signer flag given wins.
+    #[test]
+    fn the_repository_flag_implies_its_workflows_as_signer() {
+        let repo = |r: &str| Some(SignerRule::Repo(r.to_owned()));
+        let s = resolve(&["--repo", "Octo/App", "dist"]).unwrap();
+        assert_eq!(
+            (s.policy.signer.clone(), s.policy.signer_implied),
+            (repo("Octo/App"), true)
+        );
+        assert_eq!(s.policy.accepts_any_workflow_of(), Some("Octo/App"));
+        assert!(s.policy.accepts_any_identity());
+        let s = resolve(&["--repo", "o/a", "--signer-repo", "o/shared", "dist"]).unwrap();
+        assert_eq!(
+            (s.policy.signer.clone(), s.policy.signer_implied),
+            (repo("o/shared"), false)
+        );
+        assert!(!s.policy.accepts_any_identity());
+        let id = "https://github.com/o/a/.github/workflows/r.yml@refs/tags/v1";
+        let s = resolve(&["--repo", "o/a", "--cert-identity", id, "dist"]).unwrap();
+        assert_eq!(s.policy.signer, None);
+        let s = resolve(&["--repo", "o/a", "--cert-identity-regexp", ".*", "dist"]).unwrap();
+        assert_eq!(s.policy.signer, None);
+        // A release built in another repository: its workflows sign.
+        let s = resolve(&[
+            "--release",
+            "o/a@v1",
+            "--cert-github-workflow-repository",
+            "o/builder",
+        ])
+        .unwrap();
+        assert_eq!(s.policy.signer, repo("o/builder"));
+        // cosign's claim flag alone constrains the claim only, as there.
+        let s = resolve(&["--cert-github-workflow-repository", "o/a", "dist"]).unwrap();
+        assert_eq!(s.policy.signer, None);
     }
 
     #[test]

@@ -340,6 +340,14 @@ impl VerifyError {
 /// The warning printed when no identity constraint is given.
 pub(crate) const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted; pass the expected signer (e.g. the release workflow's URL) to verify who signed";
 
+/// The warning of a run that pinned no signer but the repository
+/// (`--repo`, `--release`): any of its workflows is accepted.
+fn any_workflow_warning(repo: &str) -> String {
+    format!(
+        "no --cert-identity or --signer-workflow: any workflow of {repo} is accepted; pin the signer with the command below"
+    )
+}
+
 /// Verify every artifact `settings` names: against its bundle, or with
 /// `--provenance FILE` against FILE's statements (each verified once, then
 /// each artifact hashed with SHA-256, SHA-384 and SHA-512 in one pass and
@@ -366,7 +374,9 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
 
     // 2. Trust material once for the run; TUF only for well-known instances online.
     let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
-    if settings.policy.accepts_any_identity() {
+    if let Some(repo) = settings.policy.accepts_any_workflow_of() {
+        warnings.push(any_workflow_warning(repo));
+    } else if settings.policy.accepts_any_identity() {
         warnings.push(ANY_IDENTITY_WARNING.to_owned());
     }
 
@@ -502,9 +512,9 @@ async fn run_release(
         ));
     }
     if settings.policy.accepts_any_identity() {
-        warnings.push(format!(
-            "no --cert-identity or --cert-identity-regexp: any workflow of {} is accepted; pin the signer with the command below",
-            source.repo
+        let repo = source.repo.to_string();
+        warnings.push(any_workflow_warning(
+            settings.policy.accepts_any_workflow_of().unwrap_or(&repo),
         ));
     }
     let verifier = CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {

@@ -251,6 +251,9 @@ pub struct Policy {
     /// reusable one signs as itself, while the repository claims name the
     /// caller).
     pub signer: Option<SignerRule>,
+    /// The signer rule is `--repo`'s (or `--release`'s) default, any
+    /// workflow of that repository, not a flag the user gave.
+    pub signer_implied: bool,
     /// `--deny-self-hosted-runners`: the Runner Environment extension
     /// (`.1.11`) must say `github-hosted`.
     pub deny_self_hosted_runners: bool,
@@ -334,10 +337,20 @@ impl Policy {
         }
     }
 
-    /// True when any signer with a valid Sigstore certificate is accepted
-    /// (no identity constraint): worth a warning.
+    /// True when the user pinned no signer: any signer with a valid
+    /// Sigstore certificate is accepted, or (`--repo` alone) any workflow of
+    /// a repository. Worth a warning, and the report shows how to pin it.
     pub(crate) fn accepts_any_identity(&self) -> bool {
-        self.identity.is_none() && self.signer.is_none()
+        self.identity.is_none() && (self.signer.is_none() || self.signer_implied)
+    }
+
+    /// The repository any of whose workflows is accepted, when that is all
+    /// the policy asks of the signer (`--repo` or `--release` alone).
+    pub(crate) fn accepts_any_workflow_of(&self) -> Option<&str> {
+        match (&self.identity, &self.signer) {
+            (None, Some(SignerRule::Repo(r))) if self.signer_implied => Some(r),
+            _ => None,
+        }
     }
 
     /// Check a verified certificate's claims against the policy.
