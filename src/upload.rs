@@ -420,6 +420,10 @@ async fn run_until_published(
     let mut refused: Option<ImmutableRefusal> = None;
     // What landed and is to be downloaded back: (its report's index, ...).
     let mut landed_assets = Vec::new();
+    // Artifacts whose own upload failed: their bundle stays off the
+    // release, which would otherwise pair it with another file of that
+    // name, or with none.
+    let mut artifact_failed: HashSet<&Path> = HashSet::new();
     for q in queue(sign, settings.upload_artifacts) {
         let stored = crate::github::github_asset_name(&q.name);
         if let Some(r) = &mut refused {
@@ -440,6 +444,11 @@ async fn run_until_published(
             checked: false,
             error: None,
         };
+        if q.kind == AssetKind::Bundle && artifact_failed.contains(q.artifact) {
+            report.error = Some("not uploaded: its artifact's upload failed".into());
+            assets.push(report);
+            continue;
+        }
         // Signed artifacts exist only when the run certified an identity
         // with a verifier, so `expected` is always there for them.
         let Some(expected) = &expected else {
@@ -477,7 +486,12 @@ async fn run_until_published(
                 });
                 continue;
             }
-            Err(e) => report.error = Some(e.to_string()),
+            Err(e) => {
+                if q.kind == AssetKind::Artifact {
+                    artifact_failed.insert(q.artifact);
+                }
+                report.error = Some(e.to_string());
+            }
         }
         assets.push(report);
     }

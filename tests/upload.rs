@@ -545,6 +545,35 @@ async fn an_upload_that_broke_off_is_replaced() {
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 
+/// An artifact whose upload fails (here: the release holds another file of
+/// its name) keeps its bundle off the release too. Regression: the bundle
+/// was uploaded beside the other file, a pair that fails verification.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_is_not_uploaded_when_its_artifact_was_not() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.whl", "b");
+    let gh = sandbox.github();
+    assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "a.whl", "another build"));
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.whl", "b.whl"]);
+    cmd.arg("--upload-artifacts");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("not uploaded: its artifact's upload failed"),
+        "{}",
+        stdout(&o)
+    );
+    let mut names: Vec<String> = gh
+        .assets(REPO, "v1.0.0")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.whl", "b.whl", "b.whl.sigstore.json"]);
+}
+
 /// An upload of the same name still going on elsewhere (GitHub lists the
 /// asset as `open`) is neither read nor replaced, even with --overwrite:
 /// the asset fails saying so, after looking again a few times. Regression:
