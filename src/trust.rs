@@ -120,6 +120,14 @@ impl ClientTrustConfig {
                 expected: CLIENT_TRUST_CONFIG_MEDIA_TYPE,
             });
         }
+        if config.trusted_root.media_type != TRUSTED_ROOT_MEDIA_TYPE {
+            return Err(TrustError::MediaType {
+                path: path.to_owned(),
+                what: "trustedRoot",
+                found: config.trusted_root.media_type,
+                expected: TRUSTED_ROOT_MEDIA_TYPE,
+            });
+        }
         if config.signing_config.media_type != SIGNING_CONFIG_MEDIA_TYPE {
             return Err(TrustError::MediaType {
                 path: path.to_owned(),
@@ -275,13 +283,15 @@ pub enum TrustError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("trust config {}: {what} has mediaType `{found}`; fix: use `{expected}`", path.display())]
+    #[error("trust config {}: {what} has mediaType `{}`; fix: use `{expected}`", path.display(), crate::text::line(found))]
     MediaType {
         path: PathBuf,
         what: &'static str,
         found: String,
         expected: &'static str,
     },
+    #[error("trusted root {}: its mediaType is `{}`, not a TrustedRoot's (`{TRUSTED_ROOT_MEDIA_TYPE}`); fix: pass a trusted_root.json to --trusted-root (a ClientTrustConfig, which also holds a signing config, goes to --trust-config)", path.display(), crate::text::line(found))]
+    TrustedRootMediaType { path: PathBuf, found: String },
     #[error("cannot read {what} {}: {source}; fix: pass an existing file to {flag}", path.display())]
     ReadFile {
         path: PathBuf,
@@ -670,14 +680,50 @@ pub(crate) fn read_trusted_root(path: &Path) -> Result<TrustedRoot, TrustError> 
         "trusted root",
         "--trusted-root (action input `trusted-root`)",
     )?;
-    TrustedRoot::from_json(&json).map_err(|source| TrustError::ParseFile {
+    let root = TrustedRoot::from_json(&json).map_err(|source| TrustError::ParseFile {
         path: path.to_owned(),
         what: "trusted root",
         flag: "--trusted-root (action input `trusted-root`)",
         expected:
             "a trusted_root.json (protobuf-specs TrustedRoot, as `cosign --trusted-root` takes)",
         source,
-    })
+    })?;
+    match root_media_type(&root) {
+        Ok(()) => Ok(root),
+        Err(found) => Err(TrustError::TrustedRootMediaType {
+            path: path.to_owned(),
+            found: found.to_owned(),
+        }),
+    }
+}
+
+/// A trusted root's media type: protobuf-specs' TrustedRoot v0.1, the one
+/// there is. The crate reads any JSON object as a root (every list empty
+/// when absent, unknown fields ignored), so another file, a trust config
+/// among them, would pass for a root that trusts nothing and requires
+/// nothing; sigstore-go refuses it (`pkg/root/trusted_root.go`).
+pub(crate) const TRUSTED_ROOT_MEDIA_TYPE: &str =
+    "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
+
+/// `Err` holds the media type `root` has instead of [`TRUSTED_ROOT_MEDIA_TYPE`].
+fn root_media_type(root: &TrustedRoot) -> Result<(), &str> {
+    if root.media_type == TRUSTED_ROOT_MEDIA_TYPE {
+        Ok(())
+    } else {
+        Err(&root.media_type)
+    }
+}
+
+/// A trusted root a TUF repository gave, refused (as a reason, cut to a
+/// line) when it is not one by its media type.
+fn tuf_root(root: TrustedRoot) -> Result<TrustedRoot, String> {
+    match root_media_type(&root) {
+        Ok(()) => Ok(root),
+        Err(found) => Err(format!(
+            "its trusted root has mediaType `{}`, not `{TRUSTED_ROOT_MEDIA_TYPE}`",
+            crate::text::line(crate::text::capped(found, 200))
+        )),
+    }
 }
 
 /// A SigningConfig v0.2 (`--signing-config`); the crate checks its media type.
@@ -729,7 +775,10 @@ async fn well_known(
                 }
             }
         };
-        let reason = match fetch_within_timeout(fetched).await {
+        let reason = match fetch_within_timeout(fetched)
+            .await
+            .and_then(|(root, signing)| Ok((tuf_root(root)?, signing)))
+        {
             Ok((root, signing)) => return Ok((name.to_owned(), root, signing)),
             Err(reason) => reason,
         };
@@ -847,6 +896,10 @@ async fn tuf_repository(
                 })?
         }
     };
+    let trusted_root = tuf_root(trusted_root).map_err(|reason| TrustError::TufRefresh {
+        url: url.to_owned(),
+        reason,
+    })?;
     Ok((url.to_owned(), trusted_root, signing_config))
 }
 
@@ -1444,6 +1497,41 @@ mod tests {
             matches!(e, TrustError::ReadTrustConfig { .. })
                 && e.to_string().contains("/nonexistent/trust.json")
         );
+    }
+
+    /// A trusted root is one by its media type, alone (`--trusted-root`) or
+    /// in a trust config: the crate reads any JSON object as a root that
+    /// trusts nothing and requires nothing (no log, no SCT). Regression: a
+    /// trust config given to `--trusted-root` was such a root.
+    #[tokio::test]
+    async fn a_trusted_root_of_another_media_type_is_refused() {
+        let config = trust_config(&[("http://127.0.0.1:2", 1)], true);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("root.json");
+        std::fs::write(&path, &config).unwrap();
+        let e = read_trusted_root(&path).unwrap_err();
+        assert!(
+            matches!(e, TrustError::TrustedRootMediaType { .. })
+                && e.to_string().contains("root.json")
+                && e.to_string().contains("goes to --trust-config"),
+            "{e}"
+        );
+        let root: serde_json::Value = serde_json::from_str(&config).unwrap();
+        std::fs::write(&path, root["trustedRoot"].to_string()).unwrap();
+        assert!(read_trusted_root(&path).is_ok());
+        let wrong = config.replace(TRUSTED_ROOT_MEDIA_TYPE, "application/x\\n::error::");
+        let e = load_json(&wrong, |_| {}).await.unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                TrustError::MediaType {
+                    what: "trustedRoot",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(!e.to_string().contains('\n'), "{e}");
     }
 
     /// GitHub's instance: its embedded trusted root (no logs, no CT logs, so
