@@ -58,7 +58,7 @@ use crate::sign::{
     SubjectReport,
 };
 use crate::text;
-use crate::verify::policy::Policy;
+use crate::verify::policy::{Policy, SourceCommit};
 use crate::vocab::ReleaseMode;
 use crate::vocab::Repo;
 
@@ -87,10 +87,16 @@ pub struct UploadSettings {
 
 /// What a bundle on the release must be to stand for one of this run's
 /// artifacts: valid under the run's trusted root, for the artifact's digest,
-/// and signed by the run's own identity and issuer (exact).
+/// and signed by the run's own identity and issuer (exact); one already on
+/// the release, also at the commit the release is verified at.
 pub(crate) struct Expected {
     verifier: Arc<CachingVerifier>,
     policy: Policy,
+    /// Whether the run's certificates name the commit they were made at
+    /// (GitHub Actions'), so one on the release can be held to a commit.
+    names_commits: bool,
+    /// `policy` and the release's commit ([`Self::at_release_commit`]).
+    on_release: Policy,
 }
 
 impl Expected {
@@ -105,10 +111,35 @@ impl Expected {
         else {
             return None;
         };
+        let policy = Policy::exact_signer(identity, issuer);
         Some(Expected {
             verifier: verifier?,
-            policy: Policy::exact_signer(identity, issuer),
+            on_release: policy.clone(),
+            policy,
+            names_commits: crate::oidc::github_actions_server(issuer).is_some(),
         })
+    }
+
+    /// Hold what is already on the release to `commit`, the one its tag
+    /// points at (or will, once published), as `verify --release` does:
+    /// a bundle the same workflow made at another commit (a draft left
+    /// before the tag moved) is not this run's, and would fail there.
+    pub(crate) fn at_release_commit(&mut self, commit: Option<SourceCommit>) {
+        if self.names_commits {
+            self.on_release.source_commit = commit;
+        }
+    }
+
+    /// What a bundle already on the release (named `asset`) is to the one
+    /// this run made for the artifact with hex digest `sha256` and `size`.
+    fn bundle_standing(
+        &self,
+        asset: &str,
+        bundle_json: &[u8],
+        sha256: &str,
+        size: u64,
+    ) -> Standing {
+        Standing::from_check(self.check_with(&self.on_release, asset, bundle_json, sha256, size))
     }
 
     /// Whether `bundle_json` (named `asset` in errors) is a valid bundle for
@@ -120,17 +151,28 @@ impl Expected {
         sha256: &str,
         size: u64,
     ) -> Result<(), String> {
+        self.check_with(&self.policy, asset, bundle_json, sha256, size)
+    }
+
+    fn check_with(
+        &self,
+        policy: &Policy,
+        asset: &str,
+        bundle_json: &[u8],
+        sha256: &str,
+        size: u64,
+    ) -> Result<(), String> {
         let digest = Sha256Hash::from_hex(sha256).map_err(|e| e.to_string())?;
         crate::verify::verify_bytes(
             &self.verifier,
-            &self.policy,
+            policy,
             Path::new(asset),
             bundle_json,
             digest,
             size,
         )
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(release_reason)
     }
 
     /// Whether `bundle_json` (named `asset` in errors) is a valid build
@@ -141,6 +183,16 @@ impl Expected {
     /// subjects.
     pub(crate) fn check_provenance(
         &self,
+        asset: &str,
+        bundle_json: &[u8],
+        subjects: &[SubjectReport],
+    ) -> Result<(), String> {
+        self.check_provenance_with(&self.policy, asset, bundle_json, subjects)
+    }
+
+    fn check_provenance_with(
+        &self,
+        policy: &Policy,
         asset: &str,
         bundle_json: &[u8],
         subjects: &[SubjectReport],
@@ -157,9 +209,9 @@ impl Expected {
             .sha256
             .as_str();
         let digest = Sha256Hash::from_hex(first).map_err(|e| e.to_string())?;
-        crate::verify::check_bundle(&self.verifier, &self.policy, &bundle, digest, None)
+        crate::verify::check_bundle(&self.verifier, policy, &bundle, digest, None)
             .map(drop)
-            .map_err(|e| e.to_string())
+            .map_err(release_reason)
     }
 }
 
@@ -176,7 +228,7 @@ impl Expected {
         bundle_json: &[u8],
         subjects: &[SubjectReport],
     ) -> Standing {
-        let why = match self.check_provenance(asset, bundle_json, subjects) {
+        let why = match self.check_provenance_with(&self.on_release, asset, bundle_json, subjects) {
             Ok(()) => return Standing::Equivalent,
             Err(why) => why,
         };
@@ -187,7 +239,7 @@ impl Expected {
         let superseded = ours.is_some_and(|ours| {
             crate::verify::provenance::superseded_by(
                 &self.verifier,
-                &self.policy,
+                &self.on_release,
                 Path::new(asset),
                 bundle_json,
                 &ours,
@@ -199,6 +251,24 @@ impl Expected {
         } else {
             Standing::Differs(why)
         }
+    }
+}
+
+/// Why an asset does not verify as this run's, worded for an upload: a
+/// bundle made at another commit than the release's is named so (verify's
+/// own wording points to a flag of `verify`).
+fn release_reason(e: crate::verify::Failure) -> String {
+    use crate::verify::policy::PolicyMismatch;
+    match e {
+        crate::verify::Failure::Policy(PolicyMismatch::OtherCommit {
+            tag,
+            expected,
+            found,
+        }) => format!(
+            "signed by this run's workflow at {}, not at {expected}, the commit of tag {tag} (`verify --release` would refuse it)",
+            found.map_or_else(|| "no commit".to_owned(), |f| format!("commit {}", text::line(&f)))
+        ),
+        e => e.to_string(),
     }
 }
 
@@ -399,7 +469,7 @@ async fn run_until_published(
     server_url: Option<&str>,
     retry: RetryPolicy,
 ) -> Result<(UploadReport, Option<ReleaseError>), ReleaseError> {
-    let expected = Expected::for_run(sign, verifier);
+    let mut expected = Expected::for_run(sign, verifier);
     // Publishing vouches for every asset: it is never done on unchecked ones.
     let check = check || settings.publish;
     let attest = crate::github::has_attestations_api(&settings.api_url);
@@ -413,6 +483,9 @@ async fn run_until_published(
     // 1. The release, once, as the mode says: a missing release is one
     //    error, not one per asset.
     let (release, created) = target(&releases, settings).await?;
+    if let Some(expected) = &mut expected {
+        expected.at_release_commit(release_commit(&releases, settings, &release).await?);
+    }
 
     // 2. Each asset in plan order, sequentially (GitHub asks that of
     //    content-creating requests).
@@ -739,6 +812,26 @@ async fn target(
     }
 }
 
+/// The commit `release` is verified at: where its tag points; for a draft
+/// whose tag does not exist yet, the commit publishing will create it at
+/// (this run's). `None` where neither is known (outside GitHub Actions).
+async fn release_commit(
+    releases: &Releases,
+    settings: &UploadSettings,
+    release: &Release,
+) -> Result<Option<SourceCommit>, ReleaseError> {
+    let sha = match releases.tag_commit(&release.tag).await {
+        Ok(sha) => Some(sha),
+        Err(ReleaseError::NoTag { .. }) if release.draft => settings.target_commitish.clone(),
+        Err(ReleaseError::NoTag { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(sha.map(|sha| SourceCommit {
+        tag: release.tag.clone(),
+        sha: sha.to_ascii_lowercase(),
+    }))
+}
+
 /// Whether the tag exists; refused where it points at another commit than
 /// the run's. GitHub ignores a release's `target_commitish` once its tag
 /// exists, so a draft published under it would hold assets signed at this
@@ -858,7 +951,9 @@ impl Landed<'_> {
             StandsFor::Provenance { subjects } => {
                 self.expected.provenance_standing(&stored, bytes, subjects)
             }
-            StandsFor::Artifact { .. } => Standing::from_check(exactly(bytes)),
+            StandsFor::Artifact { sha256, size } => {
+                self.expected.bundle_standing(&stored, bytes, sha256, size)
+            }
         };
         let local = bundle_io::read_capped(file).map_err(|e| ReleaseError::NotValidHere {
             path: file.to_owned(),

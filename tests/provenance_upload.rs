@@ -28,7 +28,7 @@ fn upload(
         .env("GITHUB_API_URL", api.unwrap_or(&sandbox.urls().github_api))
         .env("GITHUB_SERVER_URL", "https://github.com")
         .env("GITHUB_TOKEN", sandbox.github_token())
-        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567");
+        .env("GITHUB_SHA", sandbox.default_claims().sha);
     cmd
 }
 
@@ -245,7 +245,7 @@ async fn a_failed_attestation_store_is_finished_by_a_rerun() {
         .args(args)
         .env("GITHUB_API_URL", &sandbox.urls().github_api)
         .env("GITHUB_SERVER_URL", "https://github.com")
-        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+        .env("GITHUB_SHA", sandbox.default_claims().sha)
         .env("GITHUB_TOKEN", sandbox.github_token());
     let o = run(cmd).await;
     assert_eq!(code(&o), 1);

@@ -334,8 +334,8 @@ async fn a_failed_publish_keeps_the_upload_report() {
     assert!(sandbox.github().release(REPO, "v7.0.0").unwrap().draft);
 }
 
-/// The commit `lifecycle` runs at.
-const RUN_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+/// The commit `lifecycle` runs at, `GITHUB_SHA`: the sandbox's default token's `sha`, as in a real job.
+const RUN_SHA: &str = "a3f1c5e9b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2";
 
 /// A draft left by a run at another commit, for a tag that does not exist
 /// yet, is refused before anything is uploaded: publishing it would create
@@ -387,6 +387,83 @@ async fn a_stale_draft_of_another_commit_is_not_published() {
     .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(!gh.release(REPO, "v9.0.0").unwrap().draft);
+}
+
+/// `sign --upload` for `tag` as a GitHub Actions job at commit `sha` (its
+/// token's `sha` claim, which its certificates name, and `GITHUB_SHA`).
+fn at_commit(
+    sandbox: &Sandbox,
+    work: &Work,
+    tag: &str,
+    sha: &str,
+    extra: &[&str],
+) -> assert_cmd::Command {
+    let mut claims = sandbox.default_claims();
+    claims.sha = sha.into();
+    let token = sandbox.token_with(&claims, Duration::from_secs(600));
+    let mut cmd = crate::util::bin(work.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--identity-token", &token])
+        .args(["dist", "--upload", "--release-tag", tag, "--repo", REPO])
+        .args(extra)
+        .env("GITHUB_API_URL", &sandbox.urls().github_api)
+        .env("GITHUB_TOKEN", sandbox.github_token())
+        .env("GITHUB_SHA", sha);
+    cmd
+}
+
+/// A draft filled by a run at one commit, then the tag moved to another and
+/// the job run there: the bundles on the draft, though the same workflow's
+/// for the same bytes, were made at the old commit, which `verify
+/// --release` refuses. They are not this run's: without --overwrite the
+/// run fails and the draft stays one; with it they are replaced. Regression:
+/// they were kept as equivalent and the release published, failing
+/// `verify --release` for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn bundles_made_before_the_tag_moved_are_not_kept() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    let (tag, old) = ("v9.3.0", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    let work = Work::new();
+    work.file("dist/app-9.3.tar.gz", "tarball 9.3");
+    gh.set_tag(REPO, tag, old);
+    let o = run(at_commit(
+        &sandbox,
+        &work,
+        tag,
+        old,
+        &["--release-mode", "draft"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::fs::remove_file(work.path("dist/app-9.3.tar.gz.sigstore.json")).unwrap();
+
+    gh.set_tag(REPO, tag, RUN_SHA);
+    let publish = ["--release-mode", "draft", "--publish"];
+    let o = run(at_commit(&sandbox, &work, tag, RUN_SHA, &publish)).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        out.contains(&format!(
+            "signed by this run's workflow at commit {old}, not at {RUN_SHA}, the commit of tag {tag}"
+        )),
+        "{out}"
+    );
+    assert!(gh.release(REPO, tag).unwrap().draft);
+
+    std::fs::remove_file(work.path("dist/app-9.3.tar.gz.sigstore.json")).unwrap();
+    let o = run(at_commit(
+        &sandbox,
+        &work,
+        tag,
+        RUN_SHA,
+        &[&publish[..], &["--overwrite"]].concat(),
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!gh.release(REPO, tag).unwrap().draft);
 }
 
 /// A tag that exists at another commit than the run's is refused before
@@ -517,7 +594,7 @@ async fn draft_is_created_filled_verified_then_published() {
         .find(|r| r.method == "POST" && r.uri.ends_with("/releases"))
         .unwrap();
     assert!(
-        String::from_utf8_lossy(&create.body).contains("0123456789abcdef0123456789abcdef01234567"),
+        String::from_utf8_lossy(&create.body).contains(RUN_SHA),
         "{:?}",
         String::from_utf8_lossy(&create.body)
     );
