@@ -205,10 +205,13 @@ pub struct TokenIdentity {
     /// Tokens from a federating issuer (Dex) name a different issuer in the certificate.
     #[serde(skip)]
     federated: bool,
-    /// GitHub's `repository` claim (`owner/name`).
+    /// GitHub's `repository` claim (`owner/name`), or GitLab's
+    /// `project_path` (`group/project`).
     #[serde(skip)]
     repository: Option<String>,
-    /// GitHub's `repository_visibility` claim: `public`, `private` or `internal`.
+    /// GitHub's `repository_visibility` claim, or GitLab's
+    /// `project_visibility` (made for Sigstore: its MR 125787): `public`,
+    /// `private` or `internal`.
     #[serde(skip)]
     repository_visibility: Option<String>,
 }
@@ -256,8 +259,9 @@ impl TokenIdentity {
     }
 
     /// The repository the token names, when its visibility is `private` or
-    /// `internal` (GitHub's `repository_visibility` claim): signing with a
-    /// public instance would publish its name in a public log.
+    /// `internal` (GitHub's `repository_visibility` claim, GitLab's
+    /// `project_visibility`): signing with a public instance would publish
+    /// its name in a public log.
     pub(crate) fn non_public_repository(&self) -> Option<(&str, &str)> {
         let visibility = self.repository_visibility.as_deref()?;
         matches!(visibility, "private" | "internal").then(|| {
@@ -276,6 +280,12 @@ impl TokenIdentity {
         let enterprise = self.job_workflow_ref.is_some() && github_enterprise_issuer(&self.issuer);
         let claims_tell = !(self.federated || enterprise);
         claims_tell.then_some((self.identity.as_str(), self.issuer.as_str()))
+    }
+
+    /// Whether the token is a GitHub Actions job's (GitHub's own Sigstore
+    /// instance certifies those alone).
+    pub(crate) fn is_github_actions(&self) -> bool {
+        self.job_workflow_ref.is_some() && github_actions_server(&self.issuer).is_some()
     }
 
     /// Whether a certificate's OIDC issuer extension is consistent with this token.
@@ -344,6 +354,8 @@ struct ExtraClaims {
     pipeline_slug: Option<String>,
     repository: Option<String>,
     repository_visibility: Option<String>,
+    project_path: Option<String>,
+    project_visibility: Option<String>,
 }
 
 /// The token's string-valued claims, each at most [`MAX_CLAIM_BYTES`], for
@@ -478,8 +490,8 @@ impl IdToken {
             ci_config_ref_uri: extra.ci_config_ref_uri,
             buildkite_pipeline,
             federated: claims.federated_claims.is_some(),
-            repository: extra.repository,
-            repository_visibility: extra.repository_visibility,
+            repository: extra.repository.or(extra.project_path),
+            repository_visibility: extra.repository_visibility.or(extra.project_visibility),
         };
         Ok(IdToken {
             token,
@@ -749,6 +761,34 @@ mod tests {
             enc(claims.to_string().as_bytes()),
             enc(b"sig")
         )
+    }
+
+    /// GitLab's visibility claim, made for Sigstore, guards a private
+    /// project's name as GitHub's does a repository's. Regression: only
+    /// GitHub's was read, and a private GitLab project signed to the public
+    /// log without a word.
+    #[test]
+    fn a_private_gitlab_project_is_not_public() {
+        let claims = |visibility: &str| {
+            serde_json::json!({
+                "iss": "https://gitlab.com", "sub": "project_path:g/secret:ref_type:tag:ref:v1",
+                "aud": "sigstore", "exp": future(),
+                "project_path": "g/secret", "project_visibility": visibility,
+                "ci_config_ref_uri": "gitlab.com/g/secret//.gitlab-ci.yml@refs/tags/v1",
+            })
+        };
+        for visibility in ["private", "internal"] {
+            let t = IdToken::parse(TokenOrigin::Flag, &jwt(claims(visibility))).unwrap();
+            assert_eq!(
+                t.identity().non_public_repository(),
+                Some(("g/secret", visibility))
+            );
+            assert!(!t.identity().is_github_actions());
+        }
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(claims("public"))).unwrap();
+        assert_eq!(t.identity().non_public_repository(), None);
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(github_claims(future()))).unwrap();
+        assert!(t.identity().is_github_actions());
     }
 
     fn github_claims(exp: i64) -> serde_json::Value {

@@ -62,13 +62,55 @@ async fn private_repository_is_refused_before_fulcio() {
                 && err.contains("public transparency log")
                 && err.contains("Nothing was sent to Fulcio")
                 && err.contains("--allow-private-repository")
-                && err.contains("--trust-config"),
+                && err.contains("--trust-config")
+                && err.contains("--instance github"),
             "{err}"
         );
         assert!(!err.contains(&token));
     }
     assert_eq!(fulcio_requests(&sandbox), 0);
     assert!(!work.path("a.txt.sigstore.json").exists());
+}
+
+/// A GitLab job's token says its project's visibility too (GitLab added
+/// the claim for Sigstore): a private project is refused alike, and the fix
+/// does not offer GitHub's instance, which certifies GitHub's jobs alone.
+/// Regression: only GitHub's claim was read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_gitlab_project_is_refused_before_fulcio() {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.txt", "x");
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let claims = serde_json::json!({
+        "iss": "https://gitlab.com", "sub": "project_path:g/secret:ref_type:tag:ref:v1",
+        "aud": "sigstore", "exp": exp, "iat": exp - 600,
+        "project_path": "g/secret", "project_visibility": "private",
+        "ci_config_ref_uri": "gitlab.com/g/secret//.gitlab-ci.yml@refs/tags/v1",
+    });
+    let enc = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
+    let token = format!(
+        "{}.{}.{}",
+        enc(br#"{"alg":"RS256","typ":"JWT"}"#),
+        enc(claims.to_string().as_bytes()),
+        enc(b"sig")
+    );
+    let o = run(public_good_sign(&sandbox, &work, &token)).await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("repository `g/secret` is private")
+            && err.contains("Nothing was sent to Fulcio")
+            && err.contains("--allow-private-repository")
+            && !err.contains("--instance github"),
+        "{err}"
+    );
+    assert_eq!(fulcio_requests(&sandbox), 0);
 }
 
 /// The same refusal for any configuration whose Fulcio or Rekor is a

@@ -61,11 +61,13 @@ pub enum SignError {
     Http(#[source] reqwest::Error),
     #[error(transparent)]
     Session(#[from] SessionError),
-    #[error("the identity token says repository `{repository}` is {visibility}: signing with the {instance} Sigstore instance, or with any of its services, writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with GitHub's Sigstore instance, which keeps no public log (--instance github, action input `instance: github`; verify with --instance github), or with a private Sigstore instance whose services are all your own (--trust-config, action input `trust-config`, with no URL flag naming a public service), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)")]
+    #[error("the identity token says repository `{repository}` is {visibility}: signing with the {instance} Sigstore instance, or with any of its services, writes the certificate, and with it the repository name and workflow path, into a public transparency log that anyone can read and no one can erase. Nothing was sent to Fulcio. Fix: sign with {}a private Sigstore instance whose services are all your own (--trust-config, action input `trust-config`, with no URL flag naming a public service), or, if publishing those names is acceptable, pass --allow-private-repository (action input `allow-private-repository: true`)", if *github { "GitHub's Sigstore instance, which keeps no public log (--instance github, action input `instance: github`; verify with --instance github), or with " } else { "" })]
     PrivateRepository {
         repository: String,
         visibility: String,
         instance: String,
+        /// A GitHub Actions job, which GitHub's own instance certifies.
+        github: bool,
     },
     /// `--provenance` with a token it cannot be built from: nothing was sent to Fulcio.
     #[error(transparent)]
@@ -86,9 +88,10 @@ fn check_repository_visibility(
     match token.identity().non_public_repository() {
         Some((repository, visibility)) if !settings.allow_private_repository => {
             Err(SignError::PrivateRepository {
-                repository: repository.to_owned(),
-                visibility: visibility.to_owned(),
+                repository: crate::text::line(repository),
+                visibility: crate::text::line(visibility),
                 instance: instance.to_owned(),
+                github: token.identity().is_github_actions(),
             })
         }
         _ => Ok(()),
