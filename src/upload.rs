@@ -247,9 +247,53 @@ impl Expected {
             .is_ok()
         });
         if superseded {
-            Standing::Superseded
-        } else {
-            Standing::Differs(why)
+            return Standing::Superseded;
+        }
+        match self.claims_about_others(asset, bundle_json, subjects) {
+            Some(others) => Standing::AnotherClaim(others),
+            None => Standing::Differs(why),
+        }
+    }
+
+    /// When `bundle_json` (named `asset`) is a provenance of the kind a run
+    /// signs, valid and by this run's signer at the release's commit, that
+    /// attests files this run does not: which (a few), as a reason. Two
+    /// jobs of one workflow attesting under one name meet here.
+    fn claims_about_others(
+        &self,
+        asset: &str,
+        bundle_json: &[u8],
+        subjects: &[SubjectReport],
+    ) -> Option<String> {
+        let bundle = crate::verify::parse_bundle(Path::new(asset), bundle_json).ok()?;
+        let statement = crate::verify::provenance::statement_of(&bundle).ok()?;
+        crate::verify::provenance::of_the_kind_a_run_signs(&statement).ok()?;
+        let theirs: Vec<(&str, Sha256Hash)> = statement
+            .subject
+            .iter()
+            .filter_map(|s| Some((s.name.as_str(), s.digest.sha256?)))
+            .collect();
+        let (_, digest) = *theirs.first()?;
+        crate::verify::check_bundle(&self.verifier, &self.on_release, &bundle, digest, None)
+            .ok()?;
+        let others: Vec<String> = theirs
+            .iter()
+            .filter(|(name, d)| {
+                !subjects
+                    .iter()
+                    .any(|s| s.name == *name && s.sha256.eq_ignore_ascii_case(&d.to_hex()))
+            })
+            .map(|(name, _)| text::line(name))
+            .collect();
+        const SHOWN: usize = 5;
+        match others.len() {
+            0 => None,
+            n if n > SHOWN => Some(format!(
+                "{} and {} more",
+                others[..SHOWN].join(", "),
+                n - SHOWN
+            )),
+            _ => Some(others.join(", ")),
         }
     }
 }

@@ -546,3 +546,47 @@ async fn a_rerun_keeps_a_provenance_of_another_kind() {
     );
     assert_eq!(std::fs::read(work.path(PROVENANCE)).unwrap(), other);
 }
+
+/// Two jobs of one workflow each attest their own files to one release, and
+/// by default under one name: the second finds the first's provenance, by
+/// the same signer, about other files, and says to name them apart (not to
+/// overwrite it, which would drop the first job's claims). Named apart, both
+/// land.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_jobs_attesting_under_one_name_are_told_to_name_them_apart() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let draft = ["--release-mode", "draft"];
+    let linux = Work::new();
+    linux.file("dist/a.tgz", "a");
+    let o = run(upload(&sandbox, &linux, "v4.0.0", None, &draft)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+
+    let mac = Work::new();
+    mac.file("dist/b.zip", "b");
+    let o = run(upload(&sandbox, &mac, "v4.0.0", None, &draft)).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = format!("{}{}", stdout(&o), crate::util::stderr(&o));
+    assert!(
+        out.contains("is a provenance this run's workflow signed that attests files this run does not (a.tgz)")
+            && out.contains("--provenance-name (action input `provenance-name`)")
+            && !out.contains("pass --overwrite"),
+        "{out}"
+    );
+
+    let named = [&draft[..], &["--provenance-name", "mac.intoto.jsonl"]].concat();
+    std::fs::remove_file(mac.path("dist/b.zip.sigstore.json")).unwrap();
+    let o = run(upload(&sandbox, &mac, "v4.0.0", None, &named)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let names: Vec<String> = sandbox.github().releases_for_tag(REPO, "v4.0.0")[0]
+        .assets
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "mac.intoto.jsonl")
+            && names.iter().any(|n| n == PROVENANCE_ASSET_V4),
+        "{names:?}"
+    );
+}
+
+const PROVENANCE_ASSET_V4: &str = "octo-repo-v4.0.0.intoto.jsonl";

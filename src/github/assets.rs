@@ -74,6 +74,10 @@ pub enum Standing {
     Superseded,
     /// Neither, and why: replaced only with `overwrite`.
     Differs(String),
+    /// A valid claim by the same signer about other files, under the same
+    /// name (another job's provenance): replaced only with `overwrite`,
+    /// which drops its claims, and the refusal says how to keep both.
+    AnotherClaim(String),
 }
 
 impl Standing {
@@ -234,8 +238,13 @@ impl Releases {
                             Standing::Differs(reason) if !overwrite => {
                                 return Err(ApiFailure::Differs(reason))
                             }
+                            Standing::AnotherClaim(reason) if !overwrite => {
+                                return Err(ApiFailure::AnotherClaim(reason))
+                            }
                             // 3. Replace: delete first (GitHub refuses a duplicate name).
-                            Standing::Differs(_) | Standing::Superseded => {
+                            Standing::Differs(_)
+                            | Standing::AnotherClaim(_)
+                            | Standing::Superseded => {
                                 self.delete(asset.url.as_str()).await?;
                                 self.forget(release, asset.url.as_str());
                                 AssetAction::Replaced
@@ -254,6 +263,11 @@ impl Releases {
             .await;
         result.map_err(|(attempts, cause)| match cause {
             ApiFailure::Differs(reason) => ReleaseError::AssetDiffers {
+                name: stored_name.clone(),
+                tag: release.tag.clone(),
+                reason,
+            },
+            ApiFailure::AnotherClaim(reason) => ReleaseError::AnotherClaim {
                 name: stored_name.clone(),
                 tag: release.tag.clone(),
                 reason,

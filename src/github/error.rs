@@ -56,6 +56,12 @@ pub enum ReleaseError {
         tag: String,
         reason: String,
     },
+    #[error("asset `{name}` on release {tag} is a provenance this run's workflow signed that attests files this run does not ({reason}): another job's under the same name, or an earlier run's; fix: give each job that attests to the release its own provenance name, --provenance-name (action input `provenance-name`), e.g. `${{{{ github.ref_name }}}}-${{{{ matrix.os }}}}.intoto.jsonl`; --overwrite replaces it and drops its claims")]
+    AnotherClaim {
+        name: String,
+        tag: String,
+        reason: String,
+    },
     /// A bundle (or the provenance) on disk that no longer verifies for
     /// this run: never uploaded.
     #[error("{} does not verify as it is on disk now ({reason}), so it was not uploaded; fix: leave the bundles alone until the run ends, and sign again", path.display())]
@@ -210,6 +216,10 @@ pub enum ApiFailure {
     /// as equivalent, and `overwrite` is off: final.
     #[error("asset differs: {0}")]
     Differs(String),
+    /// The asset is the same signer's claim about other files, and
+    /// `overwrite` is off: final.
+    #[error("asset is another claim: {0}")]
+    AnotherClaim(String),
     #[error("unexpected response: {0}")]
     Decode(String),
     /// The file to upload is not what its caller checked (an artifact as
