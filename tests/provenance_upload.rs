@@ -306,8 +306,8 @@ async fn draft_whose_provenance_failed_is_not_published() {
 /// provenance on it, about the artifacts that did sign, by the same signer,
 /// gives way to the re-run's about all of them (it drops no claim), without
 /// --overwrite, as the local file does. One that would drop a claim (here,
-/// by another signer's run: a provenance about other bytes) still needs
-/// --overwrite. Regression: the draft's provenance was "different content",
+/// a run of the same workflow about other bytes) still needs --overwrite,
+/// and is told as another job's or an earlier run's. Regression: the draft's provenance was "different content",
 /// an error on every re-run, so the draft was never published.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rerun_after_a_failed_artifact_replaces_the_drafts_provenance() {
@@ -364,7 +364,7 @@ async fn a_rerun_after_a_failed_artifact_replaces_the_drafts_provenance() {
     assert!(
         asset["error"]
             .as_str()
-            .is_some_and(|e| e.contains("already exists on release v6.0.0 with different content")),
+            .is_some_and(|e| e.contains("is a provenance this run's workflow signed that attests files this run does not (a.tgz, b.zip)")),
         "{r:#}"
     );
 }
