@@ -819,3 +819,29 @@ async fn provenance_on_the_github_instance_verifies() {
         stdout(&o)
     );
 }
+
+/// The provenance file is not one of the artifacts it is about, however a
+/// directory or a glob reaches it: named as `gh attestation download`
+/// names it (`sha256:<hex>.jsonl`), or matched by `dir/*`. Regression: it
+/// was a target, "not in the provenance", and the run failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_provenance_file_is_not_an_artifact_of_its_own() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let claims = sandbox.default_claims();
+    sign_with_claims(&sandbox, &work, &claims, &["a.whl"]).await;
+    std::fs::create_dir(work.path("got")).unwrap();
+    std::fs::copy(work.path("a.whl"), work.path("got/a.whl")).unwrap();
+    let downloaded = "got/sha256:0123abcd.jsonl";
+    std::fs::copy(work.path(PROVENANCE), work.path(downloaded)).unwrap();
+    for args in [["got"], ["got/*"]] {
+        let o = verify(&sandbox, &work, downloaded, &args).await;
+        assert_eq!(code(&o), 0, "{args:?}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains("Verified 1 of 1 artifact(s)."),
+            "{}",
+            stdout(&o)
+        );
+    }
+}

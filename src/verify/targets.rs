@@ -249,9 +249,9 @@ fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
 }
 
 /// `verify --provenance FILE`: every artifact the arguments name, each
-/// checked against `provenance` instead of a bundle. A directory means its
-/// files except bundles and provenance files (`*.intoto.jsonl`); a file
-/// named explicitly is checked whatever its name.
+/// checked against `provenance` instead of a bundle. A directory or a glob
+/// means its files except bundles, provenance files (`*.intoto.jsonl`) and
+/// FILE itself; a file named explicitly is checked whatever its name.
 pub(crate) fn against_provenance(
     args: &[String],
     recursive: bool,
@@ -259,11 +259,15 @@ pub(crate) fn against_provenance(
 ) -> Result<Targets, TargetError> {
     let mut out = Targets::default();
     let tree = WorkTree::current();
+    // The provenance file itself, wherever a directory or a glob reaches it
+    // (`gh attestation download` names it `sha256:<hex>.jsonl`): never one
+    // of the artifacts it is about.
+    let provenance_real = std::fs::canonicalize(provenance).ok();
     for arg in args {
         if arg.starts_with("sha256:") {
             return Err(TargetError::DigestWithProvenance(arg.clone()));
         }
-        let is_dir = Path::new(arg).is_dir();
+        let named = Path::new(arg).is_file();
         let plan = plan::build_in(
             &tree,
             &PlanInput {
@@ -284,7 +288,8 @@ pub(crate) fn against_provenance(
                 .file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.ends_with(crate::provenance::EXTENSION));
-            if is_dir && is_provenance {
+            let itself = provenance_real.as_deref() == Some(a.real.as_path());
+            if !named && (is_provenance || itself) {
                 continue;
             }
             out.targets.push(Target {
