@@ -212,7 +212,7 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     print!("{}", gha::annotations(sign, upload, run_error.as_deref()));
     let mut code = published.exit_code();
     // Later steps read the outputs: without them the job must not pass.
-    match gha::outputs(sign, upload) {
+    match gha::outputs(sign, upload, settings.workspace.as_deref()) {
         Ok(text) => {
             if let Some(e) = append_to(&settings.output_file, &text) {
                 print!(

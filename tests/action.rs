@@ -69,6 +69,40 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
 
+/// Inputs spelled from `${{ github.workspace }}` reach the container as
+/// `/github/workspace/...`; the outputs name the files relative to the
+/// workspace, which later steps, on the runner itself, can open.
+/// Regression: they were the container's absolute paths.
+#[tokio::test(flavor = "multi_thread")]
+async fn output_paths_are_relative_to_the_workspace() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app-1.0.tar.gz", "app");
+    let ws = work.dir.path().canonicalize().unwrap();
+    let mut cmd = action(
+        &sandbox,
+        &work,
+        &[
+            ("inputs", &format!("{}/dist/*.tar.gz", ws.display())),
+            ("upload", "false"),
+            ("provenance", "true"),
+            ("provenance-name", "build.intoto.jsonl"),
+        ],
+    );
+    cmd.env("GITHUB_WORKSPACE", &ws);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let outputs = read(&work.path("gh/output"));
+    assert!(
+        outputs.contains("bundles=[\"dist/app-1.0.tar.gz.sigstore.json\"]\n")
+            && outputs.lines().any(|l| l.starts_with("provenance=")
+                && l.ends_with("build.intoto.jsonl")
+                && !l.contains(&*ws.to_string_lossy())),
+        "{outputs}"
+    );
+}
+
 /// The whole job: masks first, bundles in the workspace, uploaded to the
 /// release, outputs and summary written, nothing secret printed.
 #[tokio::test(flavor = "multi_thread")]

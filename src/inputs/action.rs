@@ -59,6 +59,10 @@ pub struct ActionSettings {
     /// `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY` (absent outside Actions).
     pub output_file: Option<PathBuf>,
     pub summary_file: Option<PathBuf>,
+    /// `$GITHUB_WORKSPACE` as this process sees it (`/github/workspace` in
+    /// the action's container): output paths under it are written relative
+    /// to it, which later steps, on the runner itself, can open.
+    pub workspace: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -233,6 +237,7 @@ impl ActionSettings {
             verify,
             output_file: env.get("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            workspace: env.get("GITHUB_WORKSPACE").map(PathBuf::from),
         })
     }
 }

@@ -9,6 +9,7 @@
 //! binary appends these to the files and streams the runner reads.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
@@ -162,13 +163,18 @@ pub struct OutputError {
 /// The `$GITHUB_OUTPUT` lines: `bundles`, `signed-count`, `identity`,
 /// `release-url`, `provenance` (the file written, or empty),
 /// `attestation-id` and `attestation-url` (the provenance stored in the
-/// repository's attestations, or empty).
-pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<String, OutputError> {
+/// repository's attestations, or empty). A path under `workspace` is
+/// written relative to it ([`in_workspace`]).
+pub fn outputs(
+    sign: &SignReport,
+    upload: Option<&UploadReport>,
+    workspace: Option<&Path>,
+) -> Result<String, OutputError> {
     let bundles: Vec<String> = sign
         .artifacts
         .iter()
         .filter(|a| matches!(a.outcome, Outcome::Signed { .. } | Outcome::Reused { .. }))
-        .map(|a| a.bundle.display().to_string())
+        .map(|a| in_workspace(&a.bundle, workspace))
         .collect();
     let identity = match &sign.identity {
         IdentityReport::Certified { identity, .. } => identity.clone(),
@@ -184,7 +190,7 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<Strin
         sign.provenance
             .as_ref()
             .filter(|p| matches!(p.outcome, ProvenanceOutcome::Signed { .. }))
-            .map(|p| p.path.display().to_string())
+            .map(|p| in_workspace(&p.path, workspace))
             .unwrap_or_default(),
         stored.map(|(id, _)| id.to_string()).unwrap_or_default(),
         stored.map(|(_, url)| url.to_owned()).unwrap_or_default(),
@@ -194,6 +200,19 @@ pub fn outputs(sign: &SignReport, upload: Option<&UploadReport>) -> Result<Strin
         s += &output_line(k, &v, &delimiter)?;
     }
     Ok(s)
+}
+
+/// `path` as a later step of the job can open it: relative to the
+/// workspace when under it. The runner hands a container action its
+/// workspace as `/github/workspace` (and a leading host workspace path in
+/// an input as that too), but later steps run on the runner itself, in the
+/// workspace, where only a relative path names the same file.
+fn in_workspace(path: &Path, workspace: Option<&Path>) -> String {
+    match workspace.and_then(|w| path.strip_prefix(w).ok()) {
+        Some(rel) if path.is_absolute() && rel.as_os_str().is_empty() => ".".to_owned(),
+        Some(rel) if path.is_absolute() => rel.display().to_string(),
+        _ => path.display().to_string(),
+    }
 }
 
 /// The step's outputs, as `action.yml` declares them, in the order written.
@@ -511,7 +530,7 @@ mod tests {
             issuer: "iss".into(),
             token_source: crate::oidc::TokenOrigin::Flag,
         };
-        let out = outputs(&sign, None).unwrap();
+        let out = outputs(&sign, None, None).unwrap();
         let (_, rest) = out.split_once("identity<<").unwrap();
         let (delimiter, rest) = rest.split_once('\n').unwrap();
         assert!(delimiter.starts_with("ghadelimiter_") && delimiter.len() > 40);
