@@ -111,7 +111,7 @@ impl SkipReason {
         match self {
             SkipReason::Bundle => "a bundle",
             SkipReason::Hidden => "hidden",
-            SkipReason::Directory => "a directory (use --recursive to descend)",
+            SkipReason::Directory => "a directory (use --recursive to descend; in the action, a glob such as `dist/**/*` in input `inputs`)",
             SkipReason::NotRegular => "not a regular file",
         }
     }
@@ -120,11 +120,11 @@ impl SkipReason {
 /// Why no plan could be made (a usage error: exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{} is {}'s bundle (or a link to it), which signing writes over after {} is signed; fix: leave it out of what is signed, or sign {} in a run of its own with --output-dir", artifact.display(), owner.display(), artifact.display(), owner.display())]
+    #[error("{} is {}'s bundle (or a link to it), which signing writes over after {} is signed; fix: leave it out of what is signed (in the action, of input `inputs`), or sign {} in a run of its own with --output-dir", artifact.display(), owner.display(), artifact.display(), owner.display())]
     ArtifactIsBundle { artifact: PathBuf, owner: PathBuf },
-    #[error("{} is a directory, where the bundle would be written; fix: move it away, or pass --output-dir", .0.display())]
+    #[error("{} is a directory, where the bundle would be written; fix: move it away, or pass --output-dir (the action has none: move it away)", .0.display())]
     BundleIsDirectory(PathBuf),
-    #[error("nothing to sign: every path given was skipped ({skipped}); fix: name the artifacts themselves (a bundle is never signed, nor a directory without --recursive, nor what is not a regular file)")]
+    #[error("nothing to sign: every path given was skipped ({skipped}); fix: name the artifacts themselves (a bundle is never signed, nor a directory without --recursive (in the action, use a glob such as `dist/**/*` in input `inputs`), nor what is not a regular file)")]
     NothingToSign { skipped: String },
     #[error("{} is {size} bytes, and GitHub refuses a release asset of 2 GiB or more, so it cannot be uploaded: remove it from what is signed, or upload bundles only (drop --upload-artifacts; action input `upload-artifacts`)", path.display())]
     AssetTooLarge { path: PathBuf, size: u64 },
@@ -183,7 +183,7 @@ pub enum PlanError {
         target: PathBuf,
         root: PathBuf,
     },
-    #[error("bundle {}: {} is a symbolic link to {}, outside the working directory {}; bundles are not written through such a link; fix: copy the artifact into the working directory, or pass --output-dir with a directory inside it", bundle.display(), link.display(), target.display(), root.display())]
+    #[error("bundle {}: {} is a symbolic link to {}, outside the working directory {}; bundles are not written through such a link; fix: copy the artifact into the working directory, or pass --output-dir with a directory inside it (the action has none: copy the artifact)", bundle.display(), link.display(), target.display(), root.display())]
     BundleThroughLink {
         bundle: PathBuf,
         link: PathBuf,

@@ -251,6 +251,33 @@ async fn errors_name_the_actions_inputs() {
         "{}",
         stdout(&o)
     );
+    // Where the CLI's fix is a flag the action lacks, the action's is said.
+    work.file("b.tgz", "b");
+    std::fs::create_dir(work.path("b.tgz.sigstore.json")).unwrap();
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "b.tgz"), ("upload", "false")],
+    ))
+    .await;
+    assert_eq!(code(&o), 2);
+    assert!(
+        error_line(&o).contains("(the action has none: move it away)"),
+        "{}",
+        stdout(&o)
+    );
+    work.file("gh/output", "");
+    work.file("c/c.tgz", "c");
+    work.file("c/sub/d.tgz", "d");
+    let mut cmd = action(&sandbox, &work, &[("inputs", "c"), ("upload", "false")]);
+    cmd.env("INPUT_DRY-RUN", "true");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("in the action, a glob such as `dist/**/*` in input `inputs`"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// The Actions JWT request token (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`, the
