@@ -709,7 +709,11 @@ async fn run_until_published(
     let mut failed = None;
     if settings.publish && release.draft && complete {
         let checked = landed_assets.iter().map(|(_, _, up)| up);
-        match still_as_checked(&releases, &release, checked).await {
+        let ready = match artifacts_as_signed(&releases, &release, sign, settings).await {
+            Ok(()) => still_as_checked(&releases, &release, checked).await,
+            Err(e) => Err(e),
+        };
+        match ready {
             Err(e) => {
                 publish_withheld = true;
                 failed = Some(e);
@@ -898,6 +902,38 @@ async fn tag_at_this_commit(
         Err(ReleaseError::NoTag { .. }) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Before a draft is published, where this run uploaded bundles only: an
+/// asset named as one of its artifacts (another step's upload) must be the
+/// bytes signed, or the release pairs it with a bundle that fails for it.
+/// An artifact not on the draft is the release's choice (bundles alone).
+async fn artifacts_as_signed(
+    releases: &Releases,
+    release: &Release,
+    sign: &SignReport,
+    settings: &UploadSettings,
+) -> Result<(), ReleaseError> {
+    if settings.upload_artifacts {
+        return Ok(());
+    }
+    let on_draft = releases.assets(release).await?;
+    for a in &sign.artifacts {
+        let (Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. }) = &a.outcome else {
+            continue;
+        };
+        let name = crate::github::github_asset_name(&artifact_name(a));
+        let Some(asset) = on_draft.iter().find(|x| x.name == name) else {
+            continue;
+        };
+        if !releases.asset_holds(release, asset, sha256).await? {
+            return Err(ReleaseError::NotTheSignedArtifact {
+                tag: release.tag.clone(),
+                asset: text::line(&asset.name),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Every asset `checked` is still on the draft as it was checked, just

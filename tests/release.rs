@@ -466,6 +466,42 @@ async fn bundles_made_before_the_tag_moved_are_not_kept() {
     assert!(!gh.release(REPO, tag).unwrap().draft);
 }
 
+/// A draft holding an asset of an artifact's name that another step
+/// uploaded, of other bytes, is not published by a run that uploads bundles
+/// only: the release would pair it with a bundle that fails for it. The
+/// same bytes pass, by the digest GitHub lists or, where it lists none, by
+/// reading them. Regression: nothing looked, and the pair was published.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_holding_another_build_of_an_artifact_is_not_published() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    let work = Work::new();
+    work.file("dist/app-9.4.tar.gz", "the signed tarball");
+    gh.create_release(REPO, "v9.4.0", ReleaseSpec::draft());
+    assert!(gh.insert_asset_unchecked(REPO, "v9.4.0", "app-9.4.tar.gz", "another build"));
+    let publish = ["--release-mode", "draft", "--publish"];
+    let o = run(lifecycle(&sandbox, &work, "v9.4.0", &publish)).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(
+            "asset `app-9.4.tar.gz` of the draft for v9.4.0 is not the artifact this run signed"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(gh.release(REPO, "v9.4.0").unwrap().draft);
+
+    // The signed bytes, listed with no digest (as GitHub Enterprise Server).
+    let other = Work::new();
+    other.file("dist/app-9.5.tar.gz", "the signed tarball 9.5");
+    gh.create_release(REPO, "v9.5.0", ReleaseSpec::draft());
+    assert!(gh.insert_asset_unchecked(REPO, "v9.5.0", "app-9.5.tar.gz", "the signed tarball 9.5"));
+    assert!(gh.list_digest_as(REPO, "v9.5.0", "app-9.5.tar.gz", None));
+    let o = run(lifecycle(&sandbox, &other, "v9.5.0", &publish)).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!gh.release(REPO, "v9.5.0").unwrap().draft);
+}
+
 /// A tag that exists at another commit than the run's is refused before
 /// anything is uploaded: GitHub ignores the release's commit once its tag
 /// exists, so the release would hold assets signed at the run's commit

@@ -357,6 +357,35 @@ impl Releases {
             .collect())
     }
 
+    /// Whether `asset` of `release` holds the bytes with hex SHA-256
+    /// `sha256`: by the digest GitHub lists, or, where it lists none
+    /// (Enterprise Server), by downloading and hashing it.
+    pub(crate) async fn asset_holds(
+        &self,
+        release: &Release,
+        asset: &UploadedAsset,
+        sha256: &str,
+    ) -> Result<bool, ReleaseError> {
+        if let Some(d) = asset
+            .listed_digest
+            .as_deref()
+            .and_then(|d| d.strip_prefix("sha256:"))
+        {
+            return Ok(d.eq_ignore_ascii_case(sha256));
+        }
+        self.retrying(|| self.stream_sha256(&asset.api_url, asset.size, None))
+            .await
+            .map(|(digest, _)| digest.eq_ignore_ascii_case(sha256))
+            .map_err(|(attempts, cause)| {
+                self.classify_on(
+                    release,
+                    &format!("reading asset `{}`", crate::text::line(&asset.name)),
+                    attempts,
+                    cause,
+                )
+            })
+    }
+
     /// Every asset of `release`, as [`Releases::list_all`] reads a listing.
     async fn all_assets(&self, release: &Release) -> Result<Vec<Asset>, ApiFailure> {
         self.list_all(format!(

@@ -41,6 +41,10 @@ pub enum ReleaseError {
     /// draft was published.
     #[error("asset `{asset}` of the draft for {tag} was replaced or removed after this run checked it, so the draft was not published: another job is changing the release; re-run when it is done")]
     ChangedSinceChecked { tag: String, asset: String },
+    /// An asset named as one of the run's artifacts, which the run did not
+    /// upload, holds other bytes: the draft was not published.
+    #[error("asset `{asset}` of the draft for {tag} is not the artifact this run signed (its SHA-256 differs; another step uploaded another build of it), so the draft was not published: its bundle would not verify for it; fix: upload the signed file over it (--upload-artifacts with --overwrite; action inputs `upload-artifacts: true`, `overwrite: true`) or delete the asset, and re-run")]
+    NotTheSignedArtifact { tag: String, asset: String },
     /// Any other refusal that is not transient (400, 404, 422: a feature
     /// the repository's plan lacks, a bundle for another repository): a
     /// re-run would be refused alike, so the caller warns.
