@@ -823,10 +823,15 @@ fn error_details(errors: Option<&[serde_json::Value]>) -> String {
 /// Whether a 422's `errors` say a name is taken (`"code": "already_exists"`,
 /// as GitHub answers an asset upload under a name the release already has).
 fn names_taken(errors: Option<&[serde_json::Value]>) -> bool {
+    let is = |e: &serde_json::Value, k: &str, v: &str| {
+        e.get(k).and_then(serde_json::Value::as_str) == Some(v)
+    };
+    // An asset's name only: a release's `tag_name` taken (another release
+    // published under the tag meanwhile) is not one a retry can have.
     errors
         .unwrap_or_default()
         .iter()
-        .any(|e| e.get("code").and_then(serde_json::Value::as_str) == Some("already_exists"))
+        .any(|e| is(e, "code", "already_exists") && is(e, "resource", "ReleaseAsset"))
 }
 
 pub(super) fn transport(e: octocrab::Error) -> ApiFailure {
@@ -868,6 +873,34 @@ fn uploads_origin(origin: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A 422 `already_exists` is a taken asset name (retried, the listing
+    /// read again) only for a release asset; another release holding the
+    /// tag is said as GitHub says it, once. Regression: it was retried
+    /// until the attempts ran out, then told as "the name is taken".
+    #[tokio::test]
+    async fn only_an_assets_name_is_taken() {
+        let answer = |resource: &str, field: &str| {
+            let body = serde_json::json!({
+                "message": "Validation Failed",
+                "errors": [{"resource": resource, "code": "already_exists", "field": field}],
+            });
+            use http_body_util::BodyExt as _;
+            let body = http_body_util::Full::new(bytes::Bytes::from(body.to_string()))
+                .map_err(|never| -> octocrab::Error { match never {} })
+                .boxed();
+            http::Response::builder().status(422).body(body).unwrap()
+        };
+        let taken = checked(answer("ReleaseAsset", "name")).await.unwrap_err();
+        assert!(matches!(taken, ApiFailure::NameTaken { .. }), "{taken}");
+        let tag = checked(answer("Release", "tag_name")).await.unwrap_err();
+        assert!(
+            matches!(tag, ApiFailure::Status { status: 422, .. })
+                && tag.to_string().contains("Release tag_name already_exists"),
+            "{tag}"
+        );
+    }
     /// A rate limit's reset counts from the server's `Date`, whatever the
     /// local clock says, and is never less than a second.
     #[test]
@@ -898,8 +931,6 @@ mod tests {
             None
         );
     }
-
-    use super::*;
 
     use percent_encoding::utf8_percent_encode;
 
