@@ -104,14 +104,23 @@ pub(crate) fn sha256_open_file(
     file: std::fs::File,
     on_bytes: impl Fn(u64),
 ) -> Result<(Sha256Hash, u64), HashError> {
+    read_unchanged(&file, |bytes, len| {
+        sha256_reader_with(bytes, buffer_len(len), on_bytes)
+    })
+}
+
+/// `hash` over `file`'s bytes (at most one past its size at open, which is
+/// also given), as they were when it was opened: `Changed` when its size
+/// or modification time moved meanwhile, or more or less came than its
+/// size. `hash` returns its digest and the bytes it read. The one rule for
+/// every artifact hashed from disk (see [`sha256_open_file`]).
+pub(crate) fn read_unchanged<T>(
+    file: &std::fs::File,
+    hash: impl FnOnce(std::io::Take<&std::fs::File>, u64) -> std::io::Result<(T, u64)>,
+) -> Result<(T, u64), HashError> {
     let before = file.metadata().map_err(HashError::Io)?;
     let len = before.len();
-    let (digest, total) = sha256_reader_with(
-        (&file).take(len.saturating_add(1)),
-        buffer_len(len),
-        on_bytes,
-    )
-    .map_err(HashError::Io)?;
+    let (digest, total) = hash(file.take(len.saturating_add(1)), len).map_err(HashError::Io)?;
     let after = file.metadata().map_err(HashError::Io)?;
     if total != len || after.len() != len || after.modified().ok() != before.modified().ok() {
         return Err(HashError::Changed {

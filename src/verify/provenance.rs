@@ -175,14 +175,18 @@ impl Digests {
     }
 
     /// Hash the file the targets listed (a regular file only; blocking).
+    /// As it was when opened: one written to meanwhile is `Changed`, as
+    /// for a bundle ([`crate::digest::read_unchanged`]).
     pub(crate) fn of_file(path: &Path, planned: Option<FileId>) -> Result<Digests, Failure> {
         let file = files::open_regular(path, planned).map_err(Failure::ReadArtifact)?;
-        Digests::of_reader(file).map_err(|source| {
-            Failure::ReadArtifact(FileError::Read {
-                path: path.to_owned(),
-                source,
+        crate::digest::read_unchanged(&file, |bytes, _| {
+            Digests::of_reader(bytes).map(|d| {
+                let n = d.size;
+                (d, n)
             })
         })
+        .map(|(d, _)| d)
+        .map_err(|e| Failure::ReadArtifact(e.at(path)))
     }
 }
 
@@ -788,6 +792,19 @@ impl Checked {
 
 #[cfg(test)]
 pub(crate) mod tests {
+
+    /// An artifact hashed for a provenance is read as it was when opened,
+    /// as for a bundle: here a file whose size said nothing of what it
+    /// yields (Linux's `/proc` files say 0), as one a writer grows while it
+    /// is read. Regression: it was read to its end, however far that was.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_artifact_that_changes_while_hashed_for_a_provenance_fails() {
+        let path = Path::new("/proc/self/status");
+        let e = Digests::of_file(path, None).unwrap_err().to_string();
+        assert!(e.contains("changed while it was read"), "{e}");
+    }
+
     use super::*;
 
     /// A GitHub workflow predicate on `server` for a run of `o/r`, and the
