@@ -720,16 +720,37 @@ async fn verify_release_uses_the_releases_provenance() {
         "{}",
         stderr(&o)
     );
-    // Only what verified landed; an asset with no bundle lands alone.
+    // Only what verified landed; an asset with no bundle lands with the
+    // provenance that vouches for it, so the directory verifies again
+    // offline. Regression: it landed alone, unsigned there.
     assert_eq!(
         consumer.listing(),
         [
+            "got/app-1.0.intoto.jsonl",
             "got/app-1.0.tar.gz",
             "got/app-1.0.tar.gz.sigstore.json",
             "got/app-1.0.whl",
             "got/app-1.0.whl.sigstore.json",
             "got/extra.bin"
         ]
+    );
+    assert!(
+        stderr(&o).contains("verify them there with `releasekit-sign verify got --provenance got/app-1.0.intoto.jsonl`"),
+        "{}",
+        stderr(&o)
+    );
+    let mut again = bin(consumer.dir.path());
+    again
+        .arg("verify")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["got", "--provenance", "got/app-1.0.intoto.jsonl"]);
+    let o = run(again).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Verified: got/extra.bin"),
+        "{}",
+        stdout(&o)
     );
 
     // A provenance asset larger than a bundle (its statement, then a line

@@ -119,9 +119,14 @@ pub async fn run(
     let is_provenance = |a: &UploadedAsset| a.name.ends_with(crate::provenance::EXTENSION);
     let mut warnings = Vec::new();
     let mut checked: Option<Checked> = None;
+    // The files with a verified statement, kept for --download.
+    let mut vouching: Vec<(&str, bytes::Bytes)> = Vec::new();
     for file in assets.iter().filter(|a| is_provenance(a)) {
-        let one =
+        let (one, bytes) =
             check_provenance(&releases, &release, file, verifier, policy, predicate_type).await;
+        if let Some(bytes) = bytes.filter(|_| one.statements.iter().any(|l| l.result.is_ok())) {
+            vouching.push((&file.name, bytes));
+        }
         warnings.push(format!(
             "{}: {} statement(s) verified; every asset must be a subject of one",
             file.name,
@@ -249,6 +254,7 @@ pub async fn run(
     let release = &release;
     let download = download.as_ref();
     let require_all = source.require_all;
+    let provenance_alone = &std::sync::atomic::AtomicBool::new(false);
     let done: Vec<Result<VerifyArtifactReport, PathBuf>> = futures::stream::iter(slots)
         .map(|slot| async move {
             let (asset, bundle) = match slot {
@@ -262,7 +268,12 @@ pub async fn run(
             )
             .await
             {
-                Ok(v) => VerifyOutcome::Verified(v),
+                Ok(v) => {
+                    if bundle.is_none() {
+                        provenance_alone.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    VerifyOutcome::Verified(v)
+                }
                 // No bundle and no statement names it: unsigned, as without
                 // provenance. One that a refused statement names fails (an
                 // asset re-uploaded with another commit's provenance, say),
@@ -298,7 +309,27 @@ pub async fn run(
             Err(name) => unsigned.push(name),
         }
     }
-    // 6. A bundle whose artifact is not on the release vouches for nothing
+    // 6. Assets written to DIR on the provenance's word alone have no
+    //    bundle there: the provenance goes with them, so DIR verifies again
+    //    offline (`verify DIR --provenance DIR/<file>`).
+    if let Some(download) = download {
+        if provenance_alone.load(std::sync::atomic::Ordering::Relaxed) {
+            for (name, bytes) in &vouching {
+                warnings.push(match download.keep_provenance(name, bytes) {
+                    Ok(()) => format!(
+                        "{name} written to {dir} with the assets it alone vouches for: verify them there with `releasekit-sign verify {dir} --provenance {}`",
+                        download.dir.join(name).display(),
+                        dir = download.dir.display()
+                    ),
+                    Err(e) => format!(
+                        "{e}; the assets it alone vouches for are in {} without it",
+                        download.dir.display()
+                    ),
+                });
+            }
+        }
+    }
+    // 7. A bundle whose artifact is not on the release vouches for nothing
     //    a consumer can download: say so.
     for bundle in assets.iter().filter(|a| a.name.ends_with(BUNDLE_SUFFIX)) {
         let artifact = &bundle.name[..bundle.name.len() - BUNDLE_SUFFIX.len()];
@@ -322,8 +353,9 @@ pub async fn run(
     })
 }
 
-/// One `.intoto.jsonl` asset's statements, each verified; a file that cannot
-/// be downloaded or read is recorded as unusable, not the run's failure.
+/// One `.intoto.jsonl` asset's statements, each verified, and its bytes; a
+/// file that cannot be downloaded or read is recorded as unusable, not the
+/// run's failure.
 async fn check_provenance(
     releases: &Releases,
     release: &Release,
@@ -331,7 +363,7 @@ async fn check_provenance(
     verifier: &CachingVerifier,
     policy: &Policy,
     predicate_type: &str,
-) -> Checked {
+) -> (Checked, Option<bytes::Bytes>) {
     let name = Path::new(&file.name);
     let unusable = |why: String| Checked {
         statements: Vec::new(),
@@ -342,12 +374,13 @@ async fn check_provenance(
         .await
     {
         Ok(b) => b,
-        Err(e) => return unusable(e.to_string()),
+        Err(e) => return (unusable(e.to_string()), None),
     };
-    match provenance::split_lines(name, &bytes) {
+    let checked = match provenance::split_lines(name, &bytes) {
         Ok(lines) => provenance::check_all(verifier, policy, predicate_type, name, lines),
         Err(e) => unusable(e.to_string()),
-    }
+    };
+    (checked, Some(bytes))
 }
 
 /// One artifact asset: already decided, or to verify against its bundle
@@ -513,6 +546,32 @@ impl<'a> Download<'a> {
                 path: self.dir.join(name),
                 source,
             })
+    }
+
+    /// Write the release's provenance file `name` (its statements verified)
+    /// into DIR: a plain name only, never over a file unless `--overwrite`,
+    /// nor onto a name another file written folds to.
+    fn keep_provenance(&self, name: &str, bytes: &[u8]) -> Result<(), AssetFailure> {
+        if !crate::files::portable_name(name) {
+            return Err(AssetFailure::UnsafeName(name.to_owned()));
+        }
+        self.refuse_existing(name)?;
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        let folded = crate::files::folded_name(name);
+        if let Some(other) = written.get(&folded).filter(|o| *o != name) {
+            return Err(AssetFailure::NamesFoldWritten {
+                name: name.to_owned(),
+                other: other.clone(),
+            });
+        }
+        crate::bundle_io::prepare_in(&self.into, &self.dir.join(name), bytes)
+            .and_then(|prepared| prepared.keep(self.overwrite))
+            .map_err(|e| match e {
+                crate::bundle_io::BundleIoError::Exists(path) => AssetFailure::Exists(path),
+                e => AssetFailure::WriteBundle(e),
+            })?;
+        written.insert(folded, name.to_owned());
+        Ok(())
     }
 
     /// Move the verified `partial` to `DIR/<name>` (never over an existing
