@@ -95,11 +95,10 @@ where
     // Refused before anything is signed: the second's assets would replace
     // the first's (or fail as different), on every re-run too.
     if command.upload.is_some() {
-        let files = plan
-            .artifacts
-            .iter()
-            .map(|a| &a.path)
-            .chain(plan.provenance.as_ref().map(|p| &p.path));
+        let files = crate::upload::upload_names(
+            plan.artifacts.iter().map(|a| (&a.path, &a.bundle)),
+            plan.provenance.as_ref().map(|p| &p.path),
+        );
         if let Some((first, second, asset)) = crate::upload::same_asset(files) {
             return Err(plan::PlanError::AssetCollision {
                 first,

@@ -1146,22 +1146,40 @@ enum CheckFailure {
 /// in a release must be under 2 GiB".
 pub(crate) const MAX_ASSET_BYTES: u64 = 2 << 30;
 
-/// The first two of `files` that would be one release asset, and its name:
-/// an asset is named by its file's name alone, as GitHub renames it. (A
-/// bundle's asset name is its artifact's with a suffix, so two bundles are
-/// one asset exactly when their artifacts are.)
+/// The first two of `files` (each a local file and the name it is
+/// uploaded under: [`upload_names`]) that would be one release asset, and
+/// its name, as GitHub renames it.
 pub(crate) fn same_asset<'p>(
-    files: impl IntoIterator<Item = &'p PathBuf>,
+    files: impl IntoIterator<Item = (&'p PathBuf, String)>,
 ) -> Option<(PathBuf, PathBuf, String)> {
     let mut named: std::collections::HashMap<String, &PathBuf> = Default::default();
-    for path in files {
-        let asset = crate::github::github_asset_name(&file_name(path));
+    for (path, name) in files {
+        let asset = crate::github::github_asset_name(&name);
         if let Some(first) = named.get(&asset) {
             return Some(((*first).clone(), path.clone(), asset));
         }
         named.insert(asset, path);
     }
     None
+}
+
+/// Every file a run of `artifacts` (each its path and its bundle's) and
+/// `provenance` may upload, with the name it is uploaded under: an artifact
+/// by its file name, its bundle as `<that>.sigstore.json` (wherever the
+/// bundle is), the provenance by its file name. An artifact whose name
+/// GitHub renames onto another's bundle's (`a.tgz.sigstore json`) meets
+/// it here.
+pub(crate) fn upload_names<'p>(
+    artifacts: impl IntoIterator<Item = (&'p PathBuf, &'p PathBuf)>,
+    provenance: Option<&'p PathBuf>,
+) -> Vec<(&'p PathBuf, String)> {
+    let mut names = Vec::new();
+    for (path, bundle) in artifacts {
+        names.push((path, file_name(path)));
+        names.push((bundle, format!("{}.sigstore.json", file_name(path))));
+    }
+    names.extend(provenance.map(|p| (p, file_name(p))));
+    names
 }
 
 /// `<artifact file name>.sigstore.json`, whatever the local bundle's path.
@@ -1190,18 +1208,41 @@ mod tests {
     #[test]
     fn two_files_one_asset_are_told() {
         let paths = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
-        assert_eq!(same_asset(&paths(&["dist/a.tgz", "dist/b.tgz", "c"])), None);
+        let bundles = |paths: &[PathBuf]| -> Vec<PathBuf> {
+            paths
+                .iter()
+                .map(|p| PathBuf::from(format!("{}.sigstore.json", p.display())))
+                .collect()
+        };
+        let same = |files: &[&str]| {
+            let artifacts = paths(files);
+            let bundles = bundles(&artifacts);
+            same_asset(upload_names(artifacts.iter().zip(&bundles), None))
+        };
+        assert_eq!(same(&["dist/a.tgz", "dist/b.tgz", "c"]), None);
         for (files, asset) in [
             (&["dist/linux/tool", "dist/mac/tool"][..], "tool"),
             (&["x/a b.tgz", "y/a.b.tgz"], "a.b.tgz"),
             (&["ä.bin", "x/..bin"], "default..bin"),
         ] {
-            let (first, second, named) = same_asset(&paths(files)).unwrap();
+            let (first, second, named) = same(files).unwrap();
             assert_eq!(
                 (first, second, named.as_str()),
                 (PathBuf::from(files[0]), PathBuf::from(files[1]), asset)
             );
         }
+        // An artifact GitHub would rename onto another's bundle asset.
+        // Regression: only artifacts were compared, and with --overwrite
+        // the verified bundle was deleted for the other artifact.
+        let (first, second, named) = same(&["d/a.tgz", "d/a.tgz.sigstore json"]).unwrap();
+        assert_eq!(
+            (first, second, named.as_str()),
+            (
+                PathBuf::from("d/a.tgz.sigstore.json"),
+                PathBuf::from("d/a.tgz.sigstore json"),
+                "a.tgz.sigstore.json"
+            )
+        );
     }
 
     fn subject(name: &str, hex: &str) -> SubjectReport {
