@@ -318,10 +318,12 @@ pub enum TrustError {
         service: &'static str,
         flag: &'static str,
     },
-    #[error("{instance} lists no valid Rekor {version} log; fix: pass --rekor-url, or drop --rekor-version (action input `rekor-version`)")]
+    #[error("{instance} lists no valid Rekor {version} log{}; fix: pass --rekor-url, or drop --rekor-version (action input `rekor-version`) if a log of another version is listed and valid", why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default())]
     MissingRekorVersion {
         instance: String,
         version: RekorVersion,
+        /// Each listed log and why it cannot be used, when some are listed.
+        why: Option<String>,
     },
     #[error(transparent)]
     Select(#[from] selection::SelectError),
@@ -934,11 +936,14 @@ fn select_services(
         // The flag, not the config, narrowed the versions: say so.
         selection::SelectError::NoneUsable {
             field: "rekorTlogUrls",
+            why,
             ..
         } if settings.rekor_version.is_some() && settings.rekor_url.is_none() => {
             TrustError::MissingRekorVersion {
                 instance: name.into(),
                 version: settings.rekor_version.unwrap_or(RekorVersion::V1),
+                // Each log's own reason: an ended one is not the version's fault.
+                why: Some(why),
             }
         }
         source => TrustError::Select(source),
@@ -975,6 +980,7 @@ fn select_services(
                 return Err(TrustError::MissingRekorVersion {
                     instance: name.into(),
                     version,
+                    why: None,
                 })
             }
             None => None,
@@ -1391,6 +1397,27 @@ mod tests {
         config["signingConfig"]["oidcUrls"] = serde_json::json!([endpoint("http://o", 2)]);
         let i = load_json(&config.to_string(), |_| {}).await.unwrap();
         assert_eq!(log(&i).0, "http://127.0.0.1:2");
+    }
+
+    /// `--rekor-version` with a log of that version listed but ended: the
+    /// log's own reason is said, not only the version's. Regression: the
+    /// fix offered was to drop --rekor-version, which changes nothing.
+    #[tokio::test]
+    async fn an_ended_log_is_told_as_ended_under_rekor_version() {
+        let mut config: serde_json::Value =
+            serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
+        config["signingConfig"]["rekorTlogUrls"][0]["validFor"]["end"] =
+            serde_json::json!("2021-01-01T00:00:00Z");
+        let e = load_json(&config.to_string(), |s| {
+            s.rekor_version = Some(RekorVersion::V1)
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(e, TrustError::MissingRekorVersion { .. })
+                && e.to_string().contains("its validFor has ended"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
