@@ -202,6 +202,10 @@ pub struct TokenIdentity {
     /// Buildkite's pipeline URL, which Fulcio names a Buildkite job by.
     #[serde(skip)]
     buildkite_pipeline: Option<String>,
+    /// CircleCI's pipeline definition URL, which Fulcio names a CircleCI
+    /// job by.
+    #[serde(skip)]
+    circleci_pipeline: Option<String>,
     /// Tokens from a federating issuer (Dex) name a different issuer in the certificate.
     #[serde(skip)]
     federated: bool,
@@ -219,12 +223,18 @@ pub struct TokenIdentity {
 impl TokenIdentity {
     /// Whether a certificate SAN is one Fulcio may derive from this token.
     ///
-    /// Fulcio maps tokens to SANs per issuer type: a workflow URI (GitHub:
-    /// see [`Self::matches_workflow_san`]), `https://<ci_config_ref_uri>`
+    /// Fulcio maps tokens to SANs per issuer type (its
+    /// `config/identity/config.yaml`): a workflow URI (GitHub: see
+    /// [`Self::matches_workflow_san`]), `https://<ci_config_ref_uri>`
     /// (GitLab), `https://buildkite.com/<organization>/<pipeline>`
-    /// (Buildkite), else the email or the subject. A CI token's certificate
-    /// names only its workflow: one naming its `sub` (`repo:o/r:ref:...`)
-    /// pins no workflow, and a verifier expecting the workflow refuses it.
+    /// (Buildkite), CircleCI's pipeline definition URL, the email (email
+    /// issuers). A CI token's certificate names only its workflow: one
+    /// naming its `sub` (`repo:o/r:ref:...`) pins no workflow, and a
+    /// verifier expecting the workflow refuses it. For any other issuer
+    /// (Codefresh, Buddy, Kubernetes, SPIFFE, a private Fulcio's), the rule
+    /// is Fulcio's configuration, which a token does not tell: its SAN is
+    /// taken as Fulcio gives it (the certificate must still chain to the
+    /// trusted root and name the token's issuer).
     pub(crate) fn matches_san(&self, san: &str) -> bool {
         if let Some(r) = &self.job_workflow_ref {
             return self.matches_workflow_san(r, san);
@@ -232,10 +242,27 @@ impl TokenIdentity {
         if let Some(r) = &self.ci_config_ref_uri {
             return san == format!("https://{r}");
         }
-        if let Some(pipeline) = &self.buildkite_pipeline {
+        if let Some(pipeline) = self
+            .buildkite_pipeline
+            .as_ref()
+            .or(self.circleci_pipeline.as_ref())
+        {
             return san == pipeline;
         }
-        self.email.as_deref() == Some(san) || self.subject == san
+        match &self.email {
+            Some(email) => email == san,
+            None => true,
+        }
+    }
+
+    /// Whether the claims alone tell the SAN Fulcio will certify (see
+    /// [`Self::matches_san`]).
+    fn san_known(&self) -> bool {
+        self.job_workflow_ref.is_some()
+            || self.ci_config_ref_uri.is_some()
+            || self.buildkite_pipeline.is_some()
+            || self.circleci_pipeline.is_some()
+            || self.email.is_some()
     }
 
     /// A GitHub workflow SAN for `job_workflow_ref` `r`: for github.com's
@@ -278,7 +305,7 @@ impl TokenIdentity {
     /// token does not.
     pub(crate) fn expected_certificate_identity(&self) -> Option<(&str, &str)> {
         let enterprise = self.job_workflow_ref.is_some() && github_enterprise_issuer(&self.issuer);
-        let claims_tell = !(self.federated || enterprise);
+        let claims_tell = self.san_known() && !(self.federated || enterprise);
         claims_tell.then_some((self.identity.as_str(), self.issuer.as_str()))
     }
 
@@ -344,6 +371,27 @@ pub(crate) fn github_actions_server(issuer: &str) -> Option<String> {
 
 /// Buildkite's OIDC issuer (its agents' tokens).
 const BUILDKITE_ISSUER: &str = "https://agent.buildkite.com";
+
+/// CircleCI's OIDC issuer, also per organization (`.../org/<id>`).
+const CIRCLECI_ISSUER: &str = "https://oidc.circleci.com";
+
+/// The SAN Fulcio gives a CircleCI job's token (its `circleci-job`
+/// template): `https://circleci.com/api/v2/projects/<project-id>/pipeline-definitions/<pipeline-definition-id>`.
+fn circleci_pipeline(issuer: &str, claims: &StringClaims) -> Option<String> {
+    let circleci = issuer == CIRCLECI_ISSUER
+        || issuer
+            .strip_prefix(CIRCLECI_ISSUER)
+            .and_then(|rest| rest.strip_prefix("/org/"))
+            .is_some_and(|org| !org.is_empty() && !org.contains('/'));
+    if !circleci {
+        return None;
+    }
+    let project = claims.get("oidc.circleci.com/project-id")?;
+    let definition = claims.get("oidc.circleci.com/pipeline-definition-id")?;
+    Some(format!(
+        "https://circleci.com/api/v2/projects/{project}/pipeline-definitions/{definition}"
+    ))
+}
 
 /// Claims `sigstore-oidc` does not model, read for the SAN check and reports.
 #[derive(Debug, Default, Deserialize)]
@@ -465,6 +513,7 @@ impl IdToken {
             }
             _ => None,
         };
+        let circleci_pipeline = circleci_pipeline(&claims.iss, &strings);
         let identity = TokenIdentity {
             identity: claims
                 .email
@@ -482,6 +531,7 @@ impl IdToken {
                         .map(|r| format!("https://{r}"))
                 })
                 .or_else(|| buildkite_pipeline.clone())
+                .or_else(|| circleci_pipeline.clone())
                 .unwrap_or_else(|| claims.sub.clone()),
             issuer: claims.iss.clone(),
             subject: claims.sub.clone(),
@@ -489,6 +539,7 @@ impl IdToken {
             job_workflow_ref: extra.job_workflow_ref,
             ci_config_ref_uri: extra.ci_config_ref_uri,
             buildkite_pipeline,
+            circleci_pipeline,
             federated: claims.federated_claims.is_some(),
             repository: extra.repository.or(extra.project_path),
             repository_visibility: extra.repository_visibility.or(extra.project_visibility),
@@ -763,6 +814,53 @@ mod tests {
         )
     }
 
+    /// CircleCI's jobs are certified by their pipeline definition, per
+    /// Fulcio's `circleci-job` template (the organization's issuer too);
+    /// an issuer whose rule the claims do not tell (Codefresh, Buddy,
+    /// Kubernetes) takes the SAN Fulcio gives. Regression: both were held
+    /// to the token's `sub`, which no such certificate names, so no job of
+    /// theirs could sign.
+    #[test]
+    fn circleci_and_other_ci_sans_are_fulcios() {
+        let circleci = |iss: &str| {
+            serde_json::json!({
+                "iss": iss, "aud": "sigstore", "exp": future(), "sub": "org/O/project/P/user/U",
+                "oidc.circleci.com/project-id": "P", "oidc.circleci.com/pipeline-definition-id": "D",
+            })
+        };
+        let san = "https://circleci.com/api/v2/projects/P/pipeline-definitions/D";
+        for iss in [
+            "https://oidc.circleci.com",
+            "https://oidc.circleci.com/org/O",
+        ] {
+            let t = IdToken::parse(TokenOrigin::AmbientCi, &jwt(circleci(iss))).unwrap();
+            assert!(t.identity().matches_san(san), "{iss}");
+            assert!(!t.identity().matches_san("org/O/project/P/user/U"), "{iss}");
+            assert_eq!(t.identity().identity, san);
+            assert_eq!(
+                t.identity().expected_certificate_identity(),
+                Some((san, iss))
+            );
+        }
+        let codefresh = serde_json::json!({
+            "iss": "https://oidc.codefresh.io", "aud": "sigstore", "exp": future(),
+            "sub": "account:A:pipeline:P",
+        });
+        let t = IdToken::parse(TokenOrigin::SigstoreIdTokenEnv, &jwt(codefresh)).unwrap();
+        assert!(t
+            .identity()
+            .matches_san("https://g.codefresh.io/acme/build:A/P"));
+        assert_eq!(t.identity().expected_certificate_identity(), None);
+        // An email issuer's certificate still names that email.
+        let email = serde_json::json!({
+            "iss": "https://oauth2.sigstore.dev/auth", "aud": "sigstore", "exp": future(),
+            "sub": "x", "email": "a@example.com",
+        });
+        let t = IdToken::parse(TokenOrigin::Flag, &jwt(email)).unwrap();
+        assert!(t.identity().matches_san("a@example.com"));
+        assert!(!t.identity().matches_san("b@example.com"));
+    }
+
     /// GitLab's visibility claim, made for Sigstore, guards a private
     /// project's name as GitHub's does a repository's. Regression: only
     /// GitHub's was read, and a private GitLab project signed to the public
@@ -856,8 +954,8 @@ mod tests {
             "sub": "someone", "organization_slug": "acme", "pipeline_slug": "app",
         });
         let t = IdToken::parse(TokenOrigin::Flag, &jwt(other)).unwrap();
-        assert!(!t.identity().matches_san("https://buildkite.com/acme/app"));
-        assert!(t.identity().matches_san("someone"));
+        assert_eq!(t.identity().identity, "someone");
+        assert_eq!(t.identity().expected_certificate_identity(), None);
     }
 
     /// github.com's issuer with an enterprise slug
