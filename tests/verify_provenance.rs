@@ -735,7 +735,7 @@ async fn verify_release_uses_the_releases_provenance() {
         ]
     );
     assert!(
-        stderr(&o).contains("verify them there with `releasekit-sign verify got --provenance got/app-1.0.intoto.jsonl`"),
+        stderr(&o).contains("app-1.0.intoto.jsonl written to got with the 1 asset(s) it alone vouches for: verify them there with `releasekit-sign verify got/extra.bin --provenance got/app-1.0.intoto.jsonl`"),
         "{}",
         stderr(&o)
     );
@@ -744,7 +744,7 @@ async fn verify_release_uses_the_releases_provenance() {
         .arg("verify")
         .arg("--trust-config")
         .arg(sandbox.trust_config_path())
-        .args(["got", "--provenance", "got/app-1.0.intoto.jsonl"]);
+        .args(["got/extra.bin", "--provenance", "got/app-1.0.intoto.jsonl"]);
     let o = run(again).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(

@@ -254,7 +254,8 @@ pub async fn run(
     let release = &release;
     let download = download.as_ref();
     let require_all = source.require_all;
-    let provenance_alone = &std::sync::atomic::AtomicBool::new(false);
+    // Assets verified by a provenance file alone: (that file, the asset).
+    let provenance_alone = &std::sync::Mutex::new(Vec::<(PathBuf, String)>::new());
     let done: Vec<Result<VerifyArtifactReport, PathBuf>> = futures::stream::iter(slots)
         .map(|slot| async move {
             let (asset, bundle) = match slot {
@@ -269,8 +270,11 @@ pub async fn run(
             .await
             {
                 Ok(v) => {
-                    if bundle.is_none() {
-                        provenance_alone.store(true, std::sync::atomic::Ordering::Relaxed);
+                    if let (None, Some(m)) = (bundle, v.provenance()) {
+                        provenance_alone
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((m.file.clone(), asset.name.clone()));
                     }
                     VerifyOutcome::Verified(v)
                 }
@@ -309,24 +313,34 @@ pub async fn run(
             Err(name) => unsigned.push(name),
         }
     }
-    // 6. Assets written to DIR on the provenance's word alone have no
-    //    bundle there: the provenance goes with them, so DIR verifies again
-    //    offline (`verify DIR --provenance DIR/<file>`).
+    // 6. Assets written to DIR on a provenance file's word alone have no
+    //    bundle there: that file goes with them, and the run says how to
+    //    verify them there again, offline, each file with its own assets.
     if let Some(download) = download {
-        if provenance_alone.load(std::sync::atomic::Ordering::Relaxed) {
-            for (name, bytes) in &vouching {
-                warnings.push(match download.keep_provenance(name, bytes) {
-                    Ok(()) => format!(
-                        "{name} written to {dir} with the assets it alone vouches for: verify them there with `releasekit-sign verify {dir} --provenance {}`",
-                        download.dir.join(name).display(),
-                        dir = download.dir.display()
-                    ),
-                    Err(e) => format!(
-                        "{e}; the assets it alone vouches for are in {} without it",
-                        download.dir.display()
-                    ),
-                });
+        let alone =
+            std::mem::take(&mut *provenance_alone.lock().unwrap_or_else(|p| p.into_inner()));
+        for (name, bytes) in &vouching {
+            let theirs: Vec<&str> = alone
+                .iter()
+                .filter(|(file, _)| file.as_os_str() == std::ffi::OsStr::new(name))
+                .map(|(_, asset)| asset.as_str())
+                .collect();
+            if theirs.is_empty() {
+                continue;
             }
+            warnings.push(match download.keep_provenance(name, bytes) {
+                Ok(()) => format!(
+                    "{name} written to {} with the {} asset(s) it alone vouches for: verify them there with `{}`",
+                    download.dir.display(),
+                    theirs.len(),
+                    download.verify_command(&theirs, name)
+                ),
+                Err(e) => format!(
+                    "{e}; the {} asset(s) it alone vouches for are in {} without it",
+                    theirs.len(),
+                    download.dir.display()
+                ),
+            });
         }
     }
     // 7. A bundle whose artifact is not on the release vouches for nothing
@@ -546,6 +560,23 @@ impl<'a> Download<'a> {
                 path: self.dir.join(name),
                 source,
             })
+    }
+
+    /// The command that verifies `assets`, written to DIR, against the
+    /// provenance file `provenance` written beside them, as shell words.
+    fn verify_command(&self, assets: &[&str], provenance: &str) -> String {
+        let word = |name: &str| {
+            let path = self.dir.join(name).display().to_string();
+            crate::text::shell_word(&path).unwrap_or_else(|| crate::text::line(&path))
+        };
+        let mut command = String::from("releasekit-sign verify");
+        for a in assets {
+            command.push(' ');
+            command.push_str(&word(a));
+        }
+        command.push_str(" --provenance ");
+        command.push_str(&word(provenance));
+        command
     }
 
     /// Write the release's provenance file `name` (its statements verified)
