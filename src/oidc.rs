@@ -473,6 +473,16 @@ impl fmt::Display for IdToken {
 }
 
 impl IdToken {
+    /// The commit a certificate for this token names (Fulcio's Source
+    /// Repository Digest, from a GitHub Actions job's `sha` claim): a full
+    /// hex commit, else none.
+    pub(crate) fn source_commit(&self) -> Option<&str> {
+        self.claims
+            .get("sha")
+            .filter(|_| self.identity.is_github_actions())
+            .filter(|s| matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
     /// The token itself, to hide it wherever text from outside may echo it.
     pub(crate) fn secret(&self) -> &str {
         self.token.expose_secret()

@@ -58,7 +58,8 @@ use crate::sign::{
     SubjectReport,
 };
 use crate::text;
-use crate::verify::policy::{Policy, SourceCommit};
+use crate::verify::policy::{Policy, PolicyMismatch, SourceCommit};
+use crate::verify::Failure;
 use crate::vocab::ReleaseMode;
 use crate::vocab::Repo;
 
@@ -87,16 +88,16 @@ pub struct UploadSettings {
 
 /// What a bundle on the release must be to stand for one of this run's
 /// artifacts: valid under the run's trusted root, for the artifact's digest,
-/// and signed by the run's own identity and issuer (exact); one already on
-/// the release, also at the commit the release is verified at.
+/// and signed by the run's own identity and issuer (exact), at the commit
+/// its certificates name (a GitHub Actions job's); one already on the
+/// release, at that commit or at the one the release's tag points at.
 pub(crate) struct Expected {
     verifier: Arc<CachingVerifier>,
+    /// The run's signer at the run's commit ([`Policy::run_signer`]).
     policy: Policy,
-    /// Whether the run's certificates name the commit they were made at
-    /// (GitHub Actions'), so one on the release can be held to a commit.
-    names_commits: bool,
-    /// `policy` and the release's commit ([`Self::at_release_commit`]).
-    on_release: Policy,
+    /// The same signer at the release tag's commit, where that is another
+    /// ([`Self::at_release_commit`]).
+    at_tag: Option<Policy>,
 }
 
 impl Expected {
@@ -106,27 +107,77 @@ impl Expected {
         verifier: Option<Arc<CachingVerifier>>,
     ) -> Option<Expected> {
         let IdentityReport::Certified {
-            identity, issuer, ..
+            identity,
+            issuer,
+            commit,
+            ..
         } = &sign.identity
         else {
             return None;
         };
-        let policy = Policy::exact_signer(identity, issuer);
         Some(Expected {
             verifier: verifier?,
-            on_release: policy.clone(),
-            policy,
-            names_commits: crate::oidc::github_actions_server(issuer).is_some(),
+            policy: Policy::run_signer(identity, issuer, commit.as_deref()),
+            at_tag: None,
         })
     }
 
-    /// Hold what is already on the release to `commit`, the one its tag
-    /// points at (or will, once published), as `verify --release` does:
-    /// a bundle the same workflow made at another commit (a draft left
+    /// What is already on the release may also be made at `commit`, the one
+    /// its tag points at (or will, once published): an earlier run for the
+    /// tag made it there, and `verify --release` holds assets to it. A
+    /// bundle the same workflow made at any other commit (a draft filled
     /// before the tag moved) is not this run's, and would fail there.
     pub(crate) fn at_release_commit(&mut self, commit: Option<SourceCommit>) {
-        if self.names_commits {
-            self.on_release.source_commit = commit;
+        let (Some(run), Some(tag)) = (&self.policy.source_commit, commit) else {
+            return;
+        };
+        if !run.sha.eq_ignore_ascii_case(&tag.sha) {
+            self.at_tag = Some(Policy {
+                source_commit: Some(tag),
+                ..self.policy.clone()
+            });
+        }
+    }
+
+    /// `check` under the run's policy, else, for an asset already on the
+    /// release made at another commit, under the tag's; the reason names
+    /// both commits.
+    fn on_release(&self, check: impl Fn(&Policy) -> Result<(), Failure>) -> Result<(), String> {
+        match check(&self.policy) {
+            Ok(()) => Ok(()),
+            Err(Failure::Policy(PolicyMismatch::OtherCommit { found, .. })) => {
+                if let Some(at_tag) = &self.at_tag {
+                    match check(at_tag) {
+                        Ok(()) => return Ok(()),
+                        Err(Failure::Policy(PolicyMismatch::OtherCommit { .. })) => {}
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+                Err(self.other_commit(found.as_deref()))
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Why an asset made at `found` is not this run's.
+    fn other_commit(&self, found: Option<&str>) -> String {
+        let found = found.map_or_else(
+            || "no commit".to_owned(),
+            |f| format!("commit {}", text::line(f)),
+        );
+        let run = self
+            .policy
+            .source_commit
+            .as_ref()
+            .map_or("", |c| c.sha.as_str());
+        match self.at_tag.as_ref().and_then(|p| p.source_commit.as_ref()) {
+            Some(tag) => format!(
+                "signed by this run's workflow at {found}, neither at {run}, this run's commit, nor at {}, the commit of tag {} (`verify --release` would refuse it)",
+                tag.sha, tag.tag
+            ),
+            None => format!(
+                "signed by this run's workflow at {found}, not at {run}, this run's commit (`verify --release` would refuse it)"
+            ),
         }
     }
 
@@ -139,7 +190,19 @@ impl Expected {
         sha256: &str,
         size: u64,
     ) -> Standing {
-        Standing::from_check(self.check_with(&self.on_release, asset, bundle_json, sha256, size))
+        Standing::from_check(self.check_on_release(asset, bundle_json, sha256, size))
+    }
+
+    /// [`Self::check`] of a bundle as it is on the release, which may also
+    /// be made at the tag's commit.
+    fn check_on_release(
+        &self,
+        asset: &str,
+        bundle_json: &[u8],
+        sha256: &str,
+        size: u64,
+    ) -> Result<(), String> {
+        self.on_release(|policy| self.verify_with(policy, asset, bundle_json, sha256, size))
     }
 
     /// Whether `bundle_json` (named `asset` in errors) is a valid bundle for
@@ -151,18 +214,20 @@ impl Expected {
         sha256: &str,
         size: u64,
     ) -> Result<(), String> {
-        self.check_with(&self.policy, asset, bundle_json, sha256, size)
+        self.verify_with(&self.policy, asset, bundle_json, sha256, size)
+            .map_err(|e| self.reason(e))
     }
 
-    fn check_with(
+    fn verify_with(
         &self,
         policy: &Policy,
         asset: &str,
         bundle_json: &[u8],
         sha256: &str,
         size: u64,
-    ) -> Result<(), String> {
-        let digest = Sha256Hash::from_hex(sha256).map_err(|e| e.to_string())?;
+    ) -> Result<(), Failure> {
+        let digest = Sha256Hash::from_hex(sha256)
+            .map_err(|e| Failure::BundleInvalid(format!("digest: {e}")))?;
         crate::verify::verify_bytes(
             &self.verifier,
             policy,
@@ -172,7 +237,6 @@ impl Expected {
             size,
         )
         .map(|_| ())
-        .map_err(release_reason)
     }
 
     /// Whether `bundle_json` (named `asset` in errors) is a valid build
@@ -187,12 +251,14 @@ impl Expected {
         bundle_json: &[u8],
         subjects: &[SubjectReport],
     ) -> Result<(), String> {
-        self.check_provenance_with(&self.policy, asset, bundle_json, subjects)
+        self.check_provenance_at(false, asset, bundle_json, subjects)
     }
 
-    fn check_provenance_with(
+    /// [`Self::check_provenance`]; `on_release`: of one already on the
+    /// release, which may also be made at the tag's commit.
+    fn check_provenance_at(
         &self,
-        policy: &Policy,
+        on_release: bool,
         asset: &str,
         bundle_json: &[u8],
         subjects: &[SubjectReport],
@@ -209,9 +275,30 @@ impl Expected {
             .sha256
             .as_str();
         let digest = Sha256Hash::from_hex(first).map_err(|e| e.to_string())?;
-        crate::verify::check_bundle(&self.verifier, policy, &bundle, digest, None)
-            .map(drop)
-            .map_err(release_reason)
+        let check = |policy: &Policy| {
+            crate::verify::check_bundle(&self.verifier, policy, &bundle, digest, None).map(drop)
+        };
+        if on_release {
+            self.on_release(check)
+        } else {
+            check(&self.policy).map_err(|e| self.reason(e))
+        }
+    }
+
+    /// Why an asset does not verify as this run's, worded for an upload
+    /// (verify's own wording of another commit points to a flag of verify).
+    fn reason(&self, e: Failure) -> String {
+        match e {
+            Failure::Policy(PolicyMismatch::OtherCommit { found, .. }) => {
+                self.other_commit(found.as_deref())
+            }
+            e => e.to_string(),
+        }
+    }
+
+    /// The run's policy, and the tag's where it is another.
+    fn policies(&self) -> impl Iterator<Item = &Policy> {
+        std::iter::once(&self.policy).chain(&self.at_tag)
     }
 }
 
@@ -228,7 +315,7 @@ impl Expected {
         bundle_json: &[u8],
         subjects: &[SubjectReport],
     ) -> Standing {
-        let why = match self.check_provenance_with(&self.on_release, asset, bundle_json, subjects) {
+        let why = match self.check_provenance_at(true, asset, bundle_json, subjects) {
             Ok(()) => return Standing::Equivalent,
             Err(why) => why,
         };
@@ -237,14 +324,16 @@ impl Expected {
             .map(|s| Some((s.name.as_str(), Sha256Hash::from_hex(&s.sha256).ok()?)))
             .collect();
         let superseded = ours.is_some_and(|ours| {
-            crate::verify::provenance::superseded_by(
-                &self.verifier,
-                &self.on_release,
-                Path::new(asset),
-                bundle_json,
-                &ours,
-            )
-            .is_ok()
+            self.policies().any(|policy| {
+                crate::verify::provenance::superseded_by(
+                    &self.verifier,
+                    policy,
+                    Path::new(asset),
+                    bundle_json,
+                    &ours,
+                )
+                .is_ok()
+            })
         });
         if superseded {
             return Standing::Superseded;
@@ -274,8 +363,9 @@ impl Expected {
             .filter_map(|s| Some((s.name.as_str(), s.digest.sha256?)))
             .collect();
         let (_, digest) = *theirs.first()?;
-        crate::verify::check_bundle(&self.verifier, &self.on_release, &bundle, digest, None)
-            .ok()?;
+        self.policies().find(|policy| {
+            crate::verify::check_bundle(&self.verifier, policy, &bundle, digest, None).is_ok()
+        })?;
         let others: Vec<String> = theirs
             .iter()
             .filter(|(name, d)| {
@@ -295,24 +385,6 @@ impl Expected {
             )),
             _ => Some(others.join(", ")),
         }
-    }
-}
-
-/// Why an asset does not verify as this run's, worded for an upload: a
-/// bundle made at another commit than the release's is named so (verify's
-/// own wording points to a flag of `verify`).
-fn release_reason(e: crate::verify::Failure) -> String {
-    use crate::verify::policy::PolicyMismatch;
-    match e {
-        crate::verify::Failure::Policy(PolicyMismatch::OtherCommit {
-            tag,
-            expected,
-            found,
-        }) => format!(
-            "signed by this run's workflow at {}, not at {expected}, the commit of tag {tag} (`verify --release` would refuse it)",
-            found.map_or_else(|| "no commit".to_owned(), |f| format!("commit {}", text::line(&f)))
-        ),
-        e => e.to_string(),
     }
 }
 
@@ -1090,7 +1162,7 @@ impl Landed<'_> {
                     .map_err(download)?;
                 (
                     self.expected
-                        .check(&asset.name, &remote, sha256, size)
+                        .check_on_release(&asset.name, &remote, sha256, size)
                         .err(),
                     None,
                 )
@@ -1103,7 +1175,7 @@ impl Landed<'_> {
                     .map_err(download)?;
                 match self
                     .expected
-                    .check_provenance(&asset.name, &remote, subjects)
+                    .check_provenance_at(true, &asset.name, &remote, subjects)
                 {
                     Ok(()) => (None, Some(remote)),
                     Err(why) => (Some(why), None),

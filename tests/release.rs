@@ -447,7 +447,7 @@ async fn bundles_made_before_the_tag_moved_are_not_kept() {
     let out = format!("{}{}", stdout(&o), stderr(&o));
     assert!(
         out.contains(&format!(
-            "signed by this run's workflow at commit {old}, not at {RUN_SHA}, the commit of tag {tag}"
+            "signed by this run's workflow at commit {old}, not at {RUN_SHA}, this run's commit"
         )),
         "{out}"
     );
@@ -464,6 +464,66 @@ async fn bundles_made_before_the_tag_moved_are_not_kept() {
     .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(!gh.release(REPO, tag).unwrap().draft);
+}
+
+/// The same in a kept workspace: the bundle the old commit's run left on
+/// disk is not kept for this run (its certificate names the old commit), so
+/// it never reaches the release as this run's. Regression: it was reused,
+/// was the bytes already on the draft, and the draft was published.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_local_bundle_made_before_the_tag_moved_is_not_reused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    let (tag, old) = ("v9.7.0", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    let work = Work::new();
+    work.file("dist/app-9.7.tar.gz", "tarball 9.7");
+    gh.set_tag(REPO, tag, old);
+    let draft = ["--release-mode", "draft"];
+    let o = run(at_commit(&sandbox, &work, tag, old, &draft)).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    gh.set_tag(REPO, tag, RUN_SHA);
+    let publish = ["--release-mode", "draft", "--publish"];
+    let o = run(at_commit(&sandbox, &work, tag, RUN_SHA, &publish)).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "it was made at commit {old}, not at this run's commit {RUN_SHA}"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert!(gh.release(REPO, tag).unwrap().draft);
+}
+
+/// A job run again on a fresh runner, at a commit other than the published
+/// release's tag (a manual run adding assets to an existing release): the
+/// bundles its first run uploaded, made at its own commit, are its own, and
+/// kept. So are bundles made at the tag's commit. Regression: they were
+/// refused as made at another commit than the tag's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_at_another_commit_than_the_tags_keeps_its_own_bundles() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    let (tag, tagged) = ("v9.6.0", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    gh.create_release(REPO, tag, ReleaseSpec::published());
+    gh.set_tag(REPO, tag, tagged);
+    let existing = ["--release-mode", "existing"];
+    // A bundle made at the tag's commit, by the release's own run.
+    let first = Work::new();
+    first.file("dist/app-9.6.tar.gz", "tarball 9.6");
+    let o = run(at_commit(&sandbox, &first, tag, tagged, &existing)).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // This job, at another commit: a new artifact, then a re-run.
+    let work = Work::new();
+    work.file("dist/app-9.6.tar.gz", "tarball 9.6");
+    work.file("dist/extra-9.6.zip", "extra 9.6");
+    for attempt in 0..2 {
+        let o = run(at_commit(&sandbox, &work, tag, RUN_SHA, &existing)).await;
+        assert_eq!(code(&o), 0, "attempt {attempt}: {}", stdout(&o));
+        std::fs::remove_file(work.path("dist/app-9.6.tar.gz.sigstore.json")).unwrap();
+        std::fs::remove_file(work.path("dist/extra-9.6.zip.sigstore.json")).unwrap();
+    }
 }
 
 /// A draft holding an asset of an artifact's name that another step

@@ -529,6 +529,7 @@ mod tests {
             identity: "id\nsigned-count=99".into(),
             issuer: "iss".into(),
             token_source: crate::oidc::TokenOrigin::Flag,
+            commit: None,
         };
         let out = outputs(&sign, None, None).unwrap();
         let (_, rest) = out.split_once("identity<<").unwrap();
@@ -553,6 +554,7 @@ mod tests {
                 identity: "id".into(),
                 issuer: "iss".into(),
                 token_source: crate::oidc::TokenOrigin::Flag,
+                commit: None,
             },
             certificates: 1,
             artifacts: (0..n)

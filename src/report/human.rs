@@ -77,6 +77,7 @@ fn identity_line(r: &SignReport) -> String {
             identity,
             issuer,
             token_source,
+            ..
         } => {
             format!(
                 "Identity: {} (issuer {}, token from {token_source})",

@@ -316,7 +316,21 @@ async fn reuse(
     let (digest, size) = hash(ctx, planned).await?;
     let verified =
         crate::verify::verify_bytes(&ctx.verifier, policy, &planned.bundle, &json, digest, size)
-            .map_err(|e| not_reused(e.diagnosis()))?;
+            .map_err(|e| match e {
+                // The pin is the run's own commit, not a tag's (verify's wording).
+                crate::verify::Failure::Policy(
+                    crate::verify::policy::PolicyMismatch::OtherCommit {
+                        expected, found, ..
+                    },
+                ) => not_reused(format!(
+                    "it was made at {}, not at this run's commit {expected}",
+                    found.map_or_else(
+                        || "no commit".to_owned(),
+                        |f| format!("commit {}", crate::text::line(&f))
+                    )
+                )),
+                e => not_reused(e.diagnosis()),
+            })?;
     let log_index = match (verified.log_index(), &ctx.log) {
         (None, Log::V1(_) | Log::V2(_)) => {
             return Err(not_reused("it has no transparency log entry".into()))

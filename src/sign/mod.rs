@@ -366,7 +366,7 @@ pub async fn run(
             })
             .collect(),
         overwrite: settings.overwrite,
-        reuse: uploading.then(|| Policy::exact_signer(&identity, &issuer)),
+        reuse: uploading.then(|| Policy::run_signer(&identity, &issuer, token.source_commit())),
         retry,
         progress: progress.clone(),
         hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
@@ -508,6 +508,7 @@ pub async fn run(
         identity,
         issuer,
         token_source: token.origin(),
+        commit: token.source_commit().map(str::to_ascii_lowercase),
     };
     let report = SignReport {
         dry_run: false,

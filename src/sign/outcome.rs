@@ -126,6 +126,10 @@ pub enum IdentityReport {
         identity: String,
         issuer: String,
         token_source: TokenOrigin,
+        /// The commit the run's certificates name (a GitHub Actions job's),
+        /// which its bundles, kept or on the release, must name too.
+        #[serde(skip)]
+        commit: Option<String>,
     },
 }
 

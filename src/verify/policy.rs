@@ -337,6 +337,19 @@ impl Policy {
         }
     }
 
+    /// A run's own signer ([`Self::exact_signer`]) at `commit`, the one
+    /// its certificates name, when they name one: a bundle the same
+    /// workflow made at another commit is not this run's.
+    pub(crate) fn run_signer(identity: &str, issuer: &str, commit: Option<&str>) -> Policy {
+        Policy {
+            source_commit: commit.map(|sha| SourceCommit {
+                tag: String::new(),
+                sha: sha.to_ascii_lowercase(),
+            }),
+            ..Policy::exact_signer(identity, issuer)
+        }
+    }
+
     /// True when the user pinned no signer: any signer with a valid
     /// Sigstore certificate is accepted, or (`--repo` alone) any workflow of
     /// a repository. Worth a warning, and the report shows how to pin it.
