@@ -86,6 +86,30 @@ fn assert_fails_with(o: &Output, artifact: &str, message: &str) {
 }
 
 /// Bundles made by `sign` verify, one line per artifact as in the seed, and a
+/// An artifact named outright that is a FIFO (or a device) fails, saying so,
+/// with or without --provenance: the run never passes without checking it.
+/// Regression: it was dropped as "not a regular file" and the run exited 0
+/// on the other artifacts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_artifact_that_is_no_regular_file_fails() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    crate::util::signed(&sandbox, &work, &["good.whl"]).await;
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(work.path("ff.whl"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    std::fs::copy(
+        work.path("good.whl.sigstore.json"),
+        work.path("ff.whl.sigstore.json"),
+    )
+    .unwrap();
+    let o = verify_strict(&sandbox, work.dir.path(), &["good.whl", "ff.whl"]).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(stdout(&o).contains("❌ ff.whl"), "{}", stdout(&o));
+}
+
 /// directory means its signed artifacts; no warning with an identity policy.
 #[tokio::test(flavor = "multi_thread")]
 async fn signed_artifacts_verify() {

@@ -179,6 +179,21 @@ fn expand(
         });
     }
     for s in plan.skipped {
+        // Named outright, a FIFO or device is a target that fails, saying
+        // what it is: dropped, the run would pass without checking it.
+        if s.reason == SkipReason::NotRegular && named_or_special(arg) {
+            out.targets.push(Target {
+                bundle: explicit_bundle
+                    .map(Path::to_owned)
+                    .unwrap_or_else(|| bundle_io::bundle_path(&s.path, None)),
+                artifact: s.path,
+                missing: None,
+                digest: None,
+                file: None,
+                real: None,
+            });
+            continue;
+        }
         if s.reason != SkipReason::Bundle {
             continue;
         }
@@ -301,9 +316,28 @@ pub(crate) fn against_provenance(
                 real: Some(a.real),
             });
         }
+        // Named outright, a FIFO or device fails, saying what it is.
+        for s in plan.skipped {
+            if s.reason == SkipReason::NotRegular && named_or_special(arg) {
+                out.targets.push(Target {
+                    artifact: s.path,
+                    bundle: provenance.to_owned(),
+                    missing: None,
+                    digest: None,
+                    file: None,
+                    real: None,
+                });
+            }
+        }
     }
     once_each(&mut out.targets);
     Ok(out)
+}
+
+/// Whether `arg` names one existing thing that is not a directory (a
+/// file, a FIFO, a device), rather than a directory or a glob.
+fn named_or_special(arg: &str) -> bool {
+    std::fs::symlink_metadata(arg).is_ok_and(|m| !m.is_dir())
 }
 
 /// The same artifact reached twice (`dist/` and `dist/a.whl`) is verified
