@@ -273,6 +273,34 @@ impl Kept {
     }
 }
 
+/// The process's umask, read once before any thread starts
+/// ([`capture_umask`]): a kept file's mode is 0644 less it, as `cp` or a
+/// compiler leaves a new file, so what is written under `umask 077` (a
+/// private repository's assets, downloaded) stays private.
+#[cfg(unix)]
+static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// Read the umask, to apply to every file kept ([`UMASK`]). Call it before
+/// any other thread starts: reading it means setting it, for a moment, and
+/// a file another thread creates meanwhile would get that mask.
+pub fn capture_umask() {
+    #[cfg(unix)]
+    {
+        use rustix::fs::Mode;
+        let old = rustix::process::umask(Mode::from_raw_mode(0o077));
+        rustix::process::umask(old);
+        // `mode_t` is u32 on Linux, u16 on macOS.
+        #[allow(clippy::useless_conversion)]
+        let _ = UMASK.set(u32::from(old.bits()));
+    }
+}
+
+/// The mode of a kept file: 0644 less the umask (022 when not captured).
+#[cfg(unix)]
+fn kept_mode() -> u32 {
+    0o644 & !UMASK.get().copied().unwrap_or(0o022)
+}
+
 #[cfg(unix)]
 mod unix {
     use std::ffi::{OsStr, OsString};
@@ -476,7 +504,7 @@ mod unix {
             // the file is kept and the call succeeds.
             let file = self.file.try_clone()?;
             let dir = self.dir.try_clone()?;
-            rustix::fs::fchmod(&self.file, Mode::from_raw_mode(0o644))
+            rustix::fs::fchmod(&self.file, Mode::from_raw_mode(super::kept_mode() as _))
                 .map_err(std::io::Error::from)?;
             rename_into_place(&self.dir, &self.name, name, overwrite).map_err(|e| {
                 if !overwrite && e.kind() == std::io::ErrorKind::AlreadyExists {

@@ -51,6 +51,8 @@ macro_rules! eprintln {
 }
 
 fn main() -> ExitCode {
+    // Before any thread: reading the umask sets it for a moment.
+    releasekit_sign::atomic_file::capture_umask();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // clap prints help/version (exit 0) or the usage error (exit 2) itself;

@@ -231,3 +231,39 @@ async fn bundles_land_in_more_directories_than_descriptors() {
         );
     }
 }
+
+/// A bundle is written with the mode a new file gets under the run's umask
+/// (0644 less it), as `cp` or a compiler would: under `umask 077` it is
+/// the owner's alone. Regression: every kept file was 0644, so the assets a
+/// private repository's release downloaded were readable by all.
+#[tokio::test(flavor = "multi_thread")]
+async fn kept_files_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.whl", "b");
+    for (name, umask, mode) in [("a.whl", 0o077, 0o600), ("b.whl", 0o022, 0o644)] {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+        cmd.current_dir(work.dir.path())
+            .arg("sign")
+            .arg("--trust-config")
+            .arg(sandbox.trust_config_path())
+            .args(["--identity-token", &sandbox.token(), name]);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::umask(umask);
+                Ok(())
+            });
+        }
+        let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let bundle = work.path(&format!("{name}.sigstore.json"));
+        let got = std::fs::metadata(&bundle).unwrap().permissions().mode() & 0o777;
+        assert_eq!(got, mode, "{name} under umask {umask:o}");
+    }
+}
