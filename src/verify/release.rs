@@ -653,7 +653,7 @@ impl<'a> Download<'a> {
                 return Err(AssetFailure::DirectoryInTheWay(self.dir.join(n)));
             }
         }
-        // Public, as release assets are; on failure the temporary file is removed.
+        // The mode a new file gets under the umask; on failure the temporary file is removed.
         let kept = partial
             .keep(name.as_ref(), self.overwrite)
             .map_err(|e| match e {
