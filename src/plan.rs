@@ -904,7 +904,10 @@ fn glob_matches(
     };
     if start.is_dir() {
         reach_into(&base, start, &rest, hidden, list, &mut |path| {
-            if compiled.matches_path_with(path, options) {
+            // Matched as text with any invalid UTF-8 replaced: glob matches a
+            // path it cannot read as UTF-8 to nothing, so `dist/*` dropped
+            // such a file without a word (`sign dist/` signs it).
+            if compiled.matches_with(&path.to_string_lossy(), options) {
                 matches.push(path.to_owned());
             }
         })?;

@@ -158,20 +158,29 @@ fn a_globstar_does_not_follow_linked_directories() {
     assert_eq!(paths, ["dist/b.whl", "dist/sub/c.whl"]);
 }
 
-/// A file whose name is not UTF-8, where a pattern looks: skipped by the
-/// pattern, never a crash. Regression: the glob crate panicked on it.
+/// A file whose name is not UTF-8, where a pattern looks: matched as the
+/// directory's other files are (`sign dist/` signs it), never a crash.
+/// Regressions: the glob crate panicked on it; then the pattern dropped it
+/// without a word, so a release could be "complete" without it.
 #[cfg(target_os = "linux")]
 #[test]
-fn a_name_that_is_not_utf8_does_not_stop_a_pattern() {
+fn a_name_that_is_not_utf8_is_matched_by_a_pattern() {
     use std::os::unix::ffi::OsStrExt as _;
     let work = tree();
     let odd = std::ffi::OsStr::from_bytes(b"dist/odd\xff.whl");
     std::fs::write(work.dir.path().join(odd), "odd").unwrap();
     for pattern in ["dist/*", "dist/**/*.whl"] {
         let o = bin(work.dir.path())
-            .args(["sign", pattern, "--dry-run"])
+            .args(["--json", "sign", pattern, "--dry-run"])
             .output()
             .unwrap();
         assert_eq!(code(&o), 0, "{pattern}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let odd_planned = v["artifacts"].as_array().unwrap().iter().any(|a| {
+            a["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("dist/odd"))
+        });
+        assert!(odd_planned, "{pattern}: {v}");
     }
 }
