@@ -390,11 +390,24 @@ pub(crate) fn check_output_dir(flag: &'static str, dir: &Path) -> Result<PathBuf
 }
 
 /// `real`, the resolved `dir`, as the directory a write must go into.
-fn write_dir(dir: &Path, real: PathBuf) -> Result<WriteDir, PlanError> {
-    WriteDir::planned(real).map_err(|source| PlanError::WriteDir {
+/// `dir` (resolved: `real`) as a directory the run writes into; `writes`:
+/// it will write there, so it must take files now (a read-only mount, a
+/// directory of another user's), not be found not to once a log entry was
+/// made for nothing.
+fn write_dir(dir: &Path, real: PathBuf, writes: bool) -> Result<WriteDir, PlanError> {
+    let failed = |source| PlanError::WriteDir {
         dir: dir.to_owned(),
         source,
-    })
+    };
+    let planned = WriteDir::planned(real).map_err(failed)?;
+    #[cfg(unix)]
+    if writes {
+        rustix::fs::access(planned.real(), rustix::fs::Access::WRITE_OK)
+            .map_err(|e| failed(std::io::Error::from(e).into()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = writes;
+    Ok(planned)
 }
 
 fn canonical(path: &Path) -> Result<PathBuf, PlanError> {
@@ -476,7 +489,11 @@ fn collision_key(real_dir: &Path, name: &std::ffi::OsStr, folds_case: bool) -> P
 pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let output_dir = match input.output_dir {
         Some(dir) if !dir.is_dir() => return Err(PlanError::OutputDir(dir.to_owned())),
-        Some(dir) => Some(write_dir(dir, tree.output_dir("--output-dir", dir, dir)?)?),
+        Some(dir) => Some(write_dir(
+            dir,
+            tree.output_dir("--output-dir", dir, dir)?,
+            true,
+        )?),
         None => None,
     };
     let mut found: Vec<Found> = Vec::new();
@@ -519,7 +536,7 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
                                 root: tree.root(),
                             }
                         })?;
-                        let real = write_dir(&dir, real)?;
+                        let real = write_dir(&dir, real, input.writes_bundles)?;
                         tree.bundle_dirs.borrow_mut().insert(dir, real.clone());
                         real
                     }
@@ -627,7 +644,7 @@ fn provenance_where(
     // Where names fold case and Unicode form, `Build.intoto.jsonl` is
     // `build.intoto.jsonl`: keyed as bundles are.
     let key = collision_key(&real_dir, std::ffi::OsStr::new(name), folds);
-    let real_dir = write_dir(dir, real_dir)?;
+    let real_dir = write_dir(dir, real_dir, true)?;
     let is_artifact = plan.artifacts.iter().any(|a| {
         std::fs::canonicalize(&a.path).is_ok_and(|p| {
             matches!((p.parent(), p.file_name()), (Some(d), Some(n)) if collision_key(d, n, folds) == key)

@@ -646,3 +646,55 @@ async fn an_artifact_named_in_no_utf8_is_reported() {
     assert_eq!(v["artifacts"][0]["path"], "dist/a\u{fffd}.whl", "{v:#}");
     assert_eq!(v["artifacts"][0]["status"], "signed", "{v:#}");
 }
+
+/// A directory the bundles would go to that takes no file (not the user's,
+/// read-only) is refused when planning, before any service hears of the
+/// run: `--dry-run` says so too. Regression: it was found only when the
+/// first bundle was written, after its log entry was made for nothing. Run
+/// as another user when the suite runs as root, whom permissions do not
+/// bind.
+#[test]
+fn a_bundle_directory_that_takes_no_file_is_refused_when_planning() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    let work = Work::new();
+    let dir = work.path("ro");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a.whl"), "a").unwrap();
+    for p in [work.dir.path(), &dir] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(dir.join("a.whl"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let root = nix_is_root();
+    if !root {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+    cmd.current_dir(work.dir.path())
+        .args(["sign", "ro/a.whl", "--dry-run", "--identity-token", "x.y.z"])
+        .env("HOME", work.dir.path());
+    if root {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let o = match cmd.output() {
+        Ok(o) => o,
+        // A machine that lets root become no other user (no CAP_SETUID).
+        Err(e) if root && e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("skipped: cannot run as another user here ({e})");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot write into ro"), "{err}");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
