@@ -608,6 +608,9 @@ pub enum TokenError {
     ActionsRequest { detail: String },
     #[error("OIDC token request failed: {detail} (after retries); the Actions token endpoint is failing, not this job's setup; fix: re-run the job")]
     ActionsUnavailable { detail: String },
+    /// No request can be made of what the job's environment names.
+    #[error("OIDC token request failed: ACTIONS_ID_TOKEN_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_TOKEN is not one a request can be made with ({detail}); fix: leave both as the runner sets them (a step or a runner emulator that sets them must give a URL and a one-line token)")]
+    ActionsEnvironment { detail: String },
     #[error("ambient CI credential detection failed: {0}; fix: pass --identity-token or set SIGSTORE_ID_TOKEN")]
     Ambient(#[source] sigstore_oidc::Error),
     #[error("ambient CI credential detection (the CI agent's token command or endpoint) did not answer within {}s; fix: pass --identity-token or set SIGSTORE_ID_TOKEN", AMBIENT_TIMEOUT.as_secs())]
@@ -769,6 +772,13 @@ impl TokenSource {
             // No answer, or the endpoint failing (what is retried): a run
             // later may succeed. TLS refusing the endpoint is the setup's.
             let tls = matches!(&e, ActionsFailure::Connection(c) if net::tls_refused(c));
+            if let ActionsFailure::Connection(c) = &e {
+                if c.is_builder() {
+                    return TokenError::ActionsEnvironment {
+                        detail: crate::text::capped(&c.to_string(), crate::text::MESSAGE_CHARS),
+                    };
+                }
+            }
             match e.retry() {
                 Retry::After(_) if !tls => TokenError::ActionsUnavailable {
                     detail: e.to_string(),
@@ -800,6 +810,8 @@ enum ActionsFailure {
 impl Retryable for ActionsFailure {
     fn retry(&self) -> Retry {
         match self {
+            // A URL or a header no request can carry: the same every time.
+            ActionsFailure::Connection(e) if e.is_builder() => Retry::No,
             ActionsFailure::Connection(_) => Retry::After(None),
             ActionsFailure::Status {
                 status,

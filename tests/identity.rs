@@ -4,6 +4,33 @@ use releasekit_sandbox::{Fault, Sandbox, Service};
 
 use crate::util::{bin, code, run, stderr, stdout, verify_bundle, Work};
 
+/// ACTIONS_ID_TOKEN_REQUEST_URL or _TOKEN that no request can be made with
+/// (set by a step or a runner emulator): said at once, as the job's setup
+/// (exit 2), naming both. Regression: retried four times, then blamed on
+/// the endpoint, with "re-run the job", which never helps.
+#[test]
+fn a_malformed_actions_token_request_is_the_jobs_setup() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    for (url, bearer) in [("not a url", "b"), ("https://127.0.0.1:9/t", "one\ntwo")] {
+        let o = bin(work.dir.path())
+            .args(["sign", "a.whl", "--staging"])
+            .env("GITHUB_ACTIONS", "true")
+            .env("ACTIONS_ID_TOKEN_REQUEST_URL", url)
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", bearer)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 2, "{url}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("ACTIONS_ID_TOKEN_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_TOKEN is not one a request can be made with"),
+            "{url}: {}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("two"), "{}", stderr(&o));
+    }
+}
+
 /// A GitHub Actions job without `id-token: write` has GITHUB_ACTIONS=true but no
 /// ACTIONS_ID_TOKEN_REQUEST_* variables: the message names the fix. Exit 2
 /// (configuration), and nothing else happens first.
