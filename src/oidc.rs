@@ -206,6 +206,10 @@ pub struct TokenIdentity {
     /// job by.
     #[serde(skip)]
     circleci_pipeline: Option<String>,
+    /// `<issuer>/<sub>`, which Fulcio names a Chainguard identity by
+    /// (its `chainguard-identity` type), an email claim or not.
+    #[serde(skip)]
+    chainguard: Option<String>,
     /// Tokens from a federating issuer (Dex) name a different issuer in the certificate.
     #[serde(skip)]
     federated: bool,
@@ -246,6 +250,7 @@ impl TokenIdentity {
             .buildkite_pipeline
             .as_ref()
             .or(self.circleci_pipeline.as_ref())
+            .or(self.chainguard.as_ref())
         {
             return san == pipeline;
         }
@@ -262,6 +267,7 @@ impl TokenIdentity {
             || self.ci_config_ref_uri.is_some()
             || self.buildkite_pipeline.is_some()
             || self.circleci_pipeline.is_some()
+            || self.chainguard.is_some()
             || self.email.is_some()
     }
 
@@ -371,6 +377,10 @@ pub(crate) fn github_actions_server(issuer: &str) -> Option<String> {
 
 /// Buildkite's OIDC issuer (its agents' tokens).
 const BUILDKITE_ISSUER: &str = "https://agent.buildkite.com";
+
+/// Chainguard's identity issuer (its `chainguard-identity` type in
+/// Fulcio's configuration: SAN `<issuer>/<sub>`).
+const CHAINGUARD_ISSUER: &str = "https://issuer.enforce.dev";
 
 /// CircleCI's OIDC issuer, also per organization (`.../org/<id>`).
 const CIRCLECI_ISSUER: &str = "https://oidc.circleci.com";
@@ -524,10 +534,12 @@ impl IdToken {
             _ => None,
         };
         let circleci_pipeline = circleci_pipeline(&claims.iss, &strings);
+        let chainguard =
+            (claims.iss == CHAINGUARD_ISSUER).then(|| format!("{}/{}", claims.iss, claims.sub));
         let identity = TokenIdentity {
-            identity: claims
-                .email
+            identity: chainguard
                 .clone()
+                .or_else(|| claims.email.clone())
                 .or_else(|| {
                     extra
                         .job_workflow_ref
@@ -550,6 +562,7 @@ impl IdToken {
             ci_config_ref_uri: extra.ci_config_ref_uri,
             buildkite_pipeline,
             circleci_pipeline,
+            chainguard,
             federated: claims.federated_claims.is_some(),
             repository: extra.repository.or(extra.project_path),
             repository_visibility: extra.repository_visibility.or(extra.project_visibility),
@@ -873,6 +886,16 @@ mod tests {
             .identity()
             .matches_san("https://g.codefresh.io/acme/build:A/P"));
         assert_eq!(t.identity().expected_certificate_identity(), None);
+        // Chainguard's names `<issuer>/<sub>`, an email claim or not.
+        let chainguard = serde_json::json!({
+            "iss": "https://issuer.enforce.dev", "aud": "sigstore", "exp": future(),
+            "sub": "abc/def", "email": "a@example.com",
+        });
+        let t = IdToken::parse(TokenOrigin::SigstoreIdTokenEnv, &jwt(chainguard)).unwrap();
+        assert!(t
+            .identity()
+            .matches_san("https://issuer.enforce.dev/abc/def"));
+        assert!(!t.identity().matches_san("a@example.com"));
         // An email issuer's certificate still names that email.
         let email = serde_json::json!({
             "iss": "https://oauth2.sigstore.dev/auth", "aud": "sigstore", "exp": future(),

@@ -400,14 +400,24 @@ fn write_dir(dir: &Path, real: PathBuf, writes: bool) -> Result<WriteDir, PlanEr
         source,
     };
     let planned = WriteDir::planned(real).map_err(failed)?;
-    #[cfg(unix)]
     if writes {
-        rustix::fs::access(planned.real(), rustix::fs::Access::WRITE_OK)
-            .map_err(|e| failed(std::io::Error::from(e).into()))?;
+        writable(dir, &planned)?;
     }
-    #[cfg(not(unix))]
-    let _ = writes;
     Ok(planned)
+}
+
+/// `dir` (planned: `planned`) takes new files.
+fn writable(dir: &Path, planned: &WriteDir) -> Result<(), PlanError> {
+    #[cfg(unix)]
+    rustix::fs::access(planned.real(), rustix::fs::Access::WRITE_OK).map_err(|e| {
+        PlanError::WriteDir {
+            dir: dir.to_owned(),
+            source: std::io::Error::from(e).into(),
+        }
+    })?;
+    #[cfg(not(unix))]
+    let _ = (dir, planned);
+    Ok(())
 }
 
 fn canonical(path: &Path) -> Result<PathBuf, PlanError> {
@@ -489,10 +499,11 @@ fn collision_key(real_dir: &Path, name: &std::ffi::OsStr, folds_case: bool) -> P
 pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let output_dir = match input.output_dir {
         Some(dir) if !dir.is_dir() => return Err(PlanError::OutputDir(dir.to_owned())),
+        // Whether it takes files is asked where a bundle will be written.
         Some(dir) => Some(write_dir(
             dir,
             tree.output_dir("--output-dir", dir, dir)?,
-            true,
+            false,
         )?),
         None => None,
     };
@@ -509,6 +520,7 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
     let mut seen = HashSet::new();
     let mut by_bundle: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     let mut artifacts = Vec::with_capacity(found.len());
+    let mut takes_files = std::collections::HashSet::new();
     for f in found {
         let bundle = bundle_io::bundle_path(&f.path, input.output_dir);
         // Refused here, not when the rename fails after the log entry is made.
@@ -536,7 +548,7 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
                                 root: tree.root(),
                             }
                         })?;
-                        let real = write_dir(&dir, real, input.writes_bundles)?;
+                        let real = write_dir(&dir, real, false)?;
                         tree.bundle_dirs.borrow_mut().insert(dir, real.clone());
                         real
                     }
@@ -571,6 +583,12 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
             return Err(PlanError::BundleIsDirectory(bundle));
         }
         let blocked = !input.overwrite && bundle.symlink_metadata().is_ok();
+        // Where a bundle will be written, its directory must take files: a
+        // read-only one is refused here, not after the log entry is made.
+        // (One whose bundles all exist and are kept is only read.)
+        if input.writes_bundles && !blocked && takes_files.insert(bundle_dir.real().to_owned()) {
+            writable(bundle_io::directory(&bundle), &bundle_dir)?;
+        }
         artifacts.push(PlannedArtifact {
             path: f.path,
             size: f.size,

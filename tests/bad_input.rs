@@ -669,22 +669,25 @@ fn a_bundle_directory_that_takes_no_file_is_refused_when_planning() {
     if !root {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
     }
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
-    cmd.current_dir(work.dir.path())
-        .args(["sign", "ro/a.whl", "--dry-run", "--identity-token", "x.y.z"])
-        .env("HOME", work.dir.path());
-    if root {
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+    let sign = || {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+        cmd.current_dir(work.dir.path())
+            .args(["sign", "ro/a.whl", "--dry-run", "--identity-token", "x.y.z"])
+            .env("HOME", work.dir.path());
+        if root {
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
-    }
-    let o = match cmd.output() {
+        cmd.output()
+    };
+    let o = match sign() {
         Ok(o) => o,
         // A machine that lets root become no other user (no CAP_SETUID).
         Err(e) if root && e.kind() == std::io::ErrorKind::PermissionDenied => {
@@ -696,5 +699,14 @@ fn a_bundle_directory_that_takes_no_file_is_refused_when_planning() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("cannot write into ro"), "{err}");
+    // Its bundle there already: nothing will be written, and it is only read.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("a.whl.sigstore.json"), "{}").unwrap();
+    if !root {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let o = sign().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("cannot write into"), "{err}");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }

@@ -108,6 +108,18 @@ async fn a_named_artifact_that_is_no_regular_file_fails() {
     let o = verify_strict(&sandbox, work.dir.path(), &["good.whl", "ff.whl"]).await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     assert!(stdout(&o).contains("❌ ff.whl"), "{}", stdout(&o));
+    // Found in a directory, even one named through a link, such a thing is
+    // not named: skipped, as a broken link there is.
+    std::fs::create_dir(work.path("d")).unwrap();
+    for f in ["good.whl", "good.whl.sigstore.json"] {
+        std::fs::copy(work.path(f), work.path(&format!("d/{f}"))).unwrap();
+    }
+    std::os::unix::fs::symlink("missing", work.path("d/latest")).unwrap();
+    std::os::unix::fs::symlink("d", work.path("out")).unwrap();
+    for dir in ["d", "out"] {
+        let o = verify_strict(&sandbox, work.dir.path(), &[dir]).await;
+        assert_eq!(code(&o), 0, "{dir}: {}", stdout(&o));
+    }
 }
 
 /// directory means its signed artifacts; no warning with an identity policy.

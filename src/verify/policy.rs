@@ -464,12 +464,30 @@ pub enum PolicyMismatch {
     },
     #[error("Built on a self-hosted runner: the certificate's runner environment is {}, not \"github-hosted\" (--deny-self-hosted-runners)", quoted(found))]
     SelfHostedRunner { found: Option<String> },
-    #[error("Signed at another commit: the certificate names {}, but tag {tag} is at commit {expected}: an asset built from other sources (an older release's, re-uploaded here?); if assets built at other commits are expected, pass --allow-other-commits", found.as_ref().map_or_else(|| "no commit".to_owned(), |f| format!("commit {f}")))]
+    #[error("{}", other_commit(tag, expected, found.as_deref()))]
     OtherCommit {
         tag: String,
         expected: String,
         found: Option<String>,
     },
+}
+
+/// [`PolicyMismatch::OtherCommit`] said: against a release tag's commit
+/// (`verify --release`), or, with no tag, against a run's own
+/// ([`Policy::run_signer`]: what `sign` keeps).
+fn other_commit(tag: &str, expected: &str, found: Option<&str>) -> String {
+    let found = found.map_or_else(
+        || "no commit".to_owned(),
+        |f| format!("commit {}", crate::text::line(f)),
+    );
+    if tag.is_empty() {
+        return format!(
+            "Signed at another commit: the certificate names {found}, not this run's commit {expected}"
+        );
+    }
+    format!(
+        "Signed at another commit: the certificate names {found}, but tag {tag} is at commit {expected}: an asset built from other sources (an older release's, re-uploaded here?); if assets built at other commits are expected, pass --allow-other-commits"
+    )
 }
 
 /// The Runner Environment value of GitHub's own runners.
@@ -747,6 +765,30 @@ pub(crate) mod tests {
         info.ci_claims.source_repository_uri =
             Some("https://github.com/prefix-dev/sigstore-example".to_owned());
         assert!(policy(ghes).check(&info).is_err());
+    }
+
+    /// A run's own commit (no tag: what `sign` keeps) is said as the run's,
+    /// without verify's flag; a tag's as the tag's.
+    #[test]
+    fn another_commit_is_said_against_the_run_or_the_tag() {
+        let mismatch = |tag: &str| {
+            PolicyMismatch::OtherCommit {
+                tag: tag.into(),
+                expected: "b".repeat(40),
+                found: Some("a".repeat(40)),
+            }
+            .to_string()
+        };
+        let run = mismatch("");
+        assert!(
+            run.contains("not this run's commit") && !run.contains("--allow-other-commits"),
+            "{run}"
+        );
+        let tagged = mismatch("v1");
+        assert!(
+            tagged.contains("but tag v1 is at commit") && tagged.contains("--allow-other-commits"),
+            "{tagged}"
+        );
     }
 
     #[test]

@@ -335,9 +335,10 @@ pub(crate) fn against_provenance(
 }
 
 /// Whether `arg` names one existing thing that is not a directory (a
-/// file, a FIFO, a device), rather than a directory or a glob.
+/// file, a FIFO, a device), rather than a directory (through a link too,
+/// which is walked as one) or a glob.
 fn named_or_special(arg: &str) -> bool {
-    std::fs::symlink_metadata(arg).is_ok_and(|m| !m.is_dir())
+    std::fs::metadata(arg).is_ok_and(|m| !m.is_dir())
 }
 
 /// The same artifact reached twice (`dist/` and `dist/a.whl`) is verified
