@@ -203,6 +203,9 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
             print!("{}", gha::upload_lines(up));
         }
         print!("{}", gha::END_GROUP);
+        for w in report.upload.iter().flat_map(|up| &up.warnings) {
+            print!("{}", gha::warning(w));
+        }
     }
     let (sign, upload) = (&report.sign, report.upload.as_ref());
     if sign.dry_run {

@@ -186,6 +186,9 @@ pub async fn upload(command: &SignCommand, run: SignRun, check: bool) -> Publish
         RetryPolicy::default(),
     )
     .await;
+    if let Some(up) = &uploaded.report {
+        report.sign.warnings.extend(up.warnings.iter().cloned());
+    }
     report.upload = uploaded.report;
     report.upload_error = uploaded.error.as_ref().map(ToString::to_string);
     Published {

@@ -139,6 +139,18 @@ impl Expected {
         }
     }
 
+    /// A release whose tag is at another commit than the run's (adding to
+    /// a published release from another commit): the warning that
+    /// `verify --release` refuses what this run uploads there.
+    fn tag_elsewhere(&self) -> Option<String> {
+        let run = self.policy.source_commit.as_ref()?;
+        let tag = self.at_tag.as_ref()?.source_commit.as_ref()?;
+        Some(format!(
+            "tag {} points at commit {}, but this run is at commit {}: `verify --release` refuses the bundles this run uploads there (made at another commit than the tag's) unless given --allow-other-commits",
+            tag.tag, tag.sha, run.sha
+        ))
+    }
+
     /// `check` under the run's policy, else, for an asset already on the
     /// release made at another commit, under the tag's; the reason names
     /// both commits.
@@ -599,8 +611,10 @@ async fn run_until_published(
     // 1. The release, once, as the mode says: a missing release is one
     //    error, not one per asset.
     let (release, created) = target(&releases, settings).await?;
+    let mut warnings = Vec::new();
     if let Some(expected) = &mut expected {
         expected.at_release_commit(release_commit(&releases, settings, &release).await?);
+        warnings.extend(expected.tag_elsewhere());
     }
 
     // 2. Each asset in plan order, sequentially (GitHub asks that of
@@ -815,6 +829,7 @@ async fn run_until_published(
         lacking,
         assets,
         attestation,
+        warnings,
     };
     Ok((report, failed))
 }

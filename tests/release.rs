@@ -521,6 +521,14 @@ async fn a_rerun_at_another_commit_than_the_tags_keeps_its_own_bundles() {
     for attempt in 0..2 {
         let o = run(at_commit(&sandbox, &work, tag, RUN_SHA, &existing)).await;
         assert_eq!(code(&o), 0, "attempt {attempt}: {}", stdout(&o));
+        // What it uploads there, verify --release refuses: said.
+        assert!(
+            stderr(&o).contains(&format!(
+                "warning: tag {tag} points at commit {tagged}, but this run is at commit {RUN_SHA}: `verify --release` refuses the bundles this run uploads there"
+            )),
+            "{}",
+            stderr(&o)
+        );
         std::fs::remove_file(work.path("dist/app-9.6.tar.gz.sigstore.json")).unwrap();
         std::fs::remove_file(work.path("dist/extra-9.6.zip.sigstore.json")).unwrap();
     }

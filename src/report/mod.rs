@@ -58,6 +58,10 @@ pub struct UploadReport {
     /// a provenance asset verified on the release).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attestation: Option<AttestationReport>,
+    /// What the upload found worth a warning (the run's report shows them
+    /// with the run's other warnings).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl UploadReport {
