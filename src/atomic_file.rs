@@ -216,7 +216,8 @@ impl Temporary {
         }
     }
 
-    /// Make the file public (0644 on Unix: it starts owner-only) and give it
+    /// Give the file the mode a new file gets (on Unix 0644 less the run's
+    /// umask, [`capture_umask`]: it starts owner-only) and give it
     /// the name `name` (one plain name) in its directory; without
     /// `overwrite`, only if `name` is free ([`AtomicError::Exists`]
     /// otherwise, `name` untouched). On any error the temporary file is

@@ -15,14 +15,22 @@
 //! it lacks. It also
 //! owns what makes an asset acceptable: a bundle that verifies, under the
 //! sign run's own trusted root, for the artifact's SHA-256 and for this run's
-//! certificate identity and issuer ([`Expected`]).
+//! certificate identity and issuer, made at the run's commit where its
+//! certificates name one (one already on the release: at the run's commit or
+//! at the tag's) ([`Expected`]); a release whose tag is at another commit
+//! than the run's is warned of, since `verify --release` refuses what the run
+//! adds there.
 //! That rule also keeps a differing asset a re-run finds already there (a
 //! fresh runner re-signs, so its bundle differs byte-wise from the valid one
 //! on the release), and it is applied before upload too: a bundle is sent
 //! only as it verifies on disk then, an artifact only with the digest it was
 //! signed with, so a file changed after signing never reaches a release
 //! (after-upload checks can delete from a draft, not from a published
-//! release). One asset's failure never loses the others.
+//! release). One artifact's failure never loses another's assets; its own
+//! bundle stays off the release. A draft is published only as checked: each
+//! asset still as it was checked (`still_as_checked`), and, uploading bundles
+//! only, no asset of an artifact's name holding other bytes than were signed
+//! (`artifacts_as_signed`).
 //!
 //! With `--provenance`, the run's `<name>.intoto.jsonl` is one more asset,
 //! after every artifact's, under the same rules: acceptable when it is a DSSE
@@ -812,6 +820,16 @@ async fn run_until_published(
                 Ok(r) => {
                     release = r;
                     published = true;
+                    // A draft's links name no tag (`untagged-...`) and go
+                    // dead once it is published: the published ones, as
+                    // listed now (the report keeps a draft's if none is).
+                    if let Ok(now) = releases.assets(&release).await {
+                        for a in &mut assets {
+                            if let Some(listed) = now.iter().find(|x| x.name == a.asset) {
+                                a.download_url = Some(listed.download_url.clone());
+                            }
+                        }
+                    }
                 }
                 // The run fails, and what it did to the release is still told.
                 Err(e) => failed = Some(e),

@@ -672,6 +672,15 @@ async fn draft_is_created_filled_verified_then_published() {
     let out = stdout(&o);
     assert!(out.contains("📝 Created draft release v3.0.0"), "{out}");
     assert!(out.contains("🚀 Published release v3.0.0"), "{out}");
+    // The links are the published release's: a draft's name `untagged-...`
+    // and go dead once it is published. Regression: the draft's were shown.
+    assert!(
+        !out.contains("untagged-")
+            && out.contains(
+                "/octo-org/octo-repo/releases/download/v3.0.0/app-3.0.tar.gz.sigstore.json)"
+            ),
+        "{out}"
+    );
     let releases = sandbox.github().releases_for_tag(REPO, "v3.0.0");
     assert_eq!(releases.len(), 1);
     let r = &releases[0];

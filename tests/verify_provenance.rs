@@ -735,7 +735,10 @@ async fn verify_release_uses_the_releases_provenance() {
         ]
     );
     assert!(
-        stderr(&o).contains("app-1.0.intoto.jsonl written to got with the 1 asset(s) it alone vouches for: verify them there with `releasekit-sign verify got/extra.bin --provenance got/app-1.0.intoto.jsonl`"),
+        stderr(&o).contains(&format!(
+            "app-1.0.intoto.jsonl written to got with the 1 asset(s) it alone vouches for: verify them there with `releasekit-sign verify got/extra.bin --provenance got/app-1.0.intoto.jsonl --trusted-root {}`",
+            sandbox.trusted_root_path().display()
+        )),
         "{}",
         stderr(&o)
     );

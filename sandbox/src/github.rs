@@ -482,6 +482,11 @@ impl Store {
             .values()
             .find(|r| r.repo == repo && r.tag == tag)
     }
+    fn published_by_tag_mut(&mut self, repo: &str, tag: &str) -> Option<&mut Release> {
+        self.releases
+            .values_mut()
+            .find(|r| r.repo == repo && r.tag == tag && !r.draft)
+    }
     fn by_tag_mut(&mut self, repo: &str, tag: &str) -> Option<&mut Release> {
         self.releases
             .values_mut()
@@ -613,15 +618,20 @@ impl GitHub {
     /// A published one gets its tag as on GitHub (see [`Self::publish`]).
     ///
     /// # Panics
-    /// If `tag` already has a release, or a published release's tag does
-    /// not exist and its `target_commitish` names no branch or commit: test
-    /// set-up errors.
+    /// If `tag` already has a published release and `spec` is one too
+    /// (drafts may share a tag, with each other and with a published one,
+    /// as on GitHub), or a published release's tag does not exist and its
+    /// `target_commitish` names no branch or commit: test set-up errors.
     pub fn create_release(&self, repo: &str, tag: &str, spec: ReleaseSpec) -> u64 {
         let mut st = self.state.lock();
         st.ensure_repo(repo);
+        let published = st
+            .releases
+            .values()
+            .any(|r| r.repo == repo && r.tag == tag && !r.draft);
         assert!(
-            st.by_tag(repo, tag).is_none(),
-            "{repo} already has a release for {tag}"
+            spec.draft || !published,
+            "{repo} already has a published release for {tag}"
         );
         let target_commitish = spec
             .target_commitish
@@ -1011,7 +1021,7 @@ impl GitHub {
             "url": format!("{base}/releases/{}", r.id),
             "assets_url": format!("{base}/releases/{}/assets", r.id),
             "upload_url": format!("{base}/releases/{}/assets{{?name,label}}", r.id),
-            "html_url": format!("https://github.com/{}/releases/tag/{}", r.repo, r.tag),
+            "html_url": format!("https://github.com/{}/releases/tag/{}", r.repo, url_tag(r)),
             "id": r.id,
             "author": self.bot_json(),
             "node_id": format!("RE_sandbox{}", r.id),
@@ -1050,7 +1060,7 @@ impl GitHub {
             "download_count": a.download_count,
             "created_at": a.created_at.to_string(),
             "updated_at": a.updated_at.to_string(),
-            "browser_download_url": self.download_url(&r.repo, &r.tag, &a.name),
+            "browser_download_url": self.download_url(&r.repo, &url_tag(r), &a.name),
         })
     }
 
@@ -1060,7 +1070,9 @@ impl GitHub {
         format!("{}{path}", self.api_base)
     }
 
-    /// Served by this sandbox (github.com is unreachable from tests).
+    /// Served by this sandbox (github.com is unreachable from tests); for a
+    /// published release only, as GitHub serves it (a draft's link names
+    /// `untagged-...` and answers 404, with a token too: [`url_tag`]).
     fn download_url(&self, repo: &str, tag: &str, name: &str) -> String {
         format!("{}/{repo}/releases/download/{tag}/{name}", self.api_base)
     }
@@ -1139,6 +1151,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// periods. The List release assets endpoint lists the renamed filenames."
 /// What users report of github.com: a space, `~`, `:` and parentheses each
 /// become `.`, and a file named `.config` is listed as `default.config`.
+/// The tag a release's links name: its own once published; a draft's,
+/// `untagged-<hex>`, as GitHub gives drafts (those links 404 once it is
+/// published, and before).
+fn url_tag(r: &Release) -> String {
+    if r.draft {
+        format!("untagged-{:020x}", r.id.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    } else {
+        r.tag.clone()
+    }
+}
+
 fn normalize_asset_name(name: &str) -> String {
     const KEPT_PUNCTUATION: &str = ".-_+@";
     let mut out = String::with_capacity(name.len() + 8);
@@ -1702,10 +1725,12 @@ async fn release_by_tag<S: HasGitHub>(
     let gh = caller.github();
     let st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
-    // GitHub never resolves drafts by tag, even for the repository's owner.
+    // GitHub never resolves drafts by tag, even for the repository's owner:
+    // the published release of the tag, whatever drafts share it.
     let r = st
-        .by_tag(&repo, &tag)
-        .filter(|r| !r.draft)
+        .releases
+        .values()
+        .find(|r| r.repo == repo && r.tag == tag && !r.draft)
         .ok_or(ApiError::NotFound)?;
     Ok(Json(gh.release_json(r)).into_response())
 }
@@ -2113,11 +2138,10 @@ async fn download<S: HasGitHub>(
     Path(AssetParam { tag, name }): Path<AssetParam>,
 ) -> ApiResult {
     let gh = caller.github();
-    let authed = caller.authed;
     let mut st = gh.state.lock();
+    // A published release's only: a draft's link 404s, with a token too.
     let r = st
-        .by_tag_mut(&repo, &tag)
-        .filter(|r| authed || !r.draft)
+        .published_by_tag_mut(&repo, &tag)
         .ok_or(ApiError::NotFound)?;
     let a = r
         .assets
@@ -3172,6 +3196,52 @@ mod tests {
                 .await
                 .unwrap()
         }
+    }
+
+    /// A tag's published release is the one GitHub resolves by tag and
+    /// serves downloads of, whatever older draft shares the tag; a draft's
+    /// links name `untagged-...` and answer 404, with a token too.
+    #[tokio::test]
+    async fn a_tag_resolves_to_its_published_release_and_drafts_have_no_links() {
+        let s = Server::start().await;
+        let draft = s.gh.create_release(REPO, "v7", ReleaseSpec::draft());
+        let published = s.gh.create_release(REPO, "v7", ReleaseSpec::published());
+        assert_eq!(s.upload(published, "a.bin", b"a").await.status(), 201);
+        let found = json(s.authed(s.get("/releases/tags/v7")).send().await.unwrap()).await;
+        assert_eq!(found["id"].as_u64(), Some(published));
+        let r = s.authed(s.get("/releases")).send().await.unwrap();
+        let all = json(r).await;
+        let d = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"].as_u64() == Some(draft))
+            .cloned()
+            .unwrap();
+        assert!(
+            d["html_url"]
+                .as_str()
+                .unwrap()
+                .contains("/releases/tag/untagged-"),
+            "{d}"
+        );
+        let listed = json(
+            s.authed(s.get(&format!("/releases/{published}/assets")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let link = listed[0]["browser_download_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(link.ends_with("/releases/download/v7/a.bin"), "{link}");
+        let got = s.http.get(&link).send().await.unwrap();
+        assert_eq!(got.status(), 200);
+        let untagged = link.replace("/download/v7/", "/download/untagged-0/");
+        let got = s.authed(s.http.get(&untagged)).send().await.unwrap();
+        assert_eq!(got.status(), 404);
     }
 
     /// Created once per bundle (the same bundle answers the same id), listed

@@ -250,7 +250,8 @@ pub struct InstanceArgs {
 must match the whole identity, as if written ^(?:...)$. (cosign's are unanchored, so there \
 `org/repo` also matches `evil-org/repo-fork`.) --signer-workflow and --signer-repo are literal, \
 not patterns as in GitHub's CLI.\n\nWithout --cert-identity, --cert-identity-regexp, \
---signer-workflow or --signer-repo any Sigstore identity is accepted (a warning says so).\n\n\
+--signer-workflow or --signer-repo any Sigstore identity is accepted, or with --repo or --release \
+any workflow of that repository (a warning says so).\n\n\
 A --cert-github-workflow-*, --signer-*, --deny-self-hosted-runners or --repo flag without \
 --cert-oidc-issuer[-regexp] accepts only certificates GitHub Actions was issued (of \
 GITHUB_SERVER_URL's server, else GITHUB_API_URL's, else github.com)."
@@ -272,7 +273,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "GLOB", requires = "release")]
     #[arg(help_heading = "Release")]
     pub pattern: Option<String>,
-    /// With --release: keep the assets that verified, with their bundles, in DIR (otherwise nothing is written)
+    /// With --release: keep the assets that verified, with their bundles (or the provenance file that alone vouched for them), in DIR (otherwise nothing is written)
     #[arg(long, value_name = "DIR", requires = "release")]
     #[arg(help_heading = "Release")]
     pub download: Option<PathBuf>,

@@ -6,7 +6,8 @@
 //! itself; a bundle that does not verify against the instance's trusted root
 //! is never written. When the run uploads, it also decides whether a bundle
 //! already on disk (left by a run whose upload failed) can be kept: only when
-//! it verifies for this artifact and exactly the run's identity and issuer.
+//! it verifies for this artifact and exactly the run's identity and issuer,
+//! made at the run's commit where its certificates name one.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -2,7 +2,8 @@
 //! Fulcio certificate, shared by every artifact and renewed before it expires.
 //!
 //! Owns the key, the certificate request, the checks on what Fulcio returned
-//! (the certificate is for our key, names the token's identity and issuer,
+//! (the certificate is for our key, names the token's identity, where the
+//! claims tell the SAN, and issuer,
 //! and chains to a certificate authority of the trusted root),
 //! and renewal: a credential is handed out only while it stays valid for a
 //! margin long enough to log an artifact; otherwise a new key and certificate

@@ -533,6 +533,7 @@ async fn run_release(
         &settings.policy,
         &settings.predicate_type,
         settings.jobs,
+        &trust.flags(),
     )
     .await?;
     warnings.extend(found.warnings);

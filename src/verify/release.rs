@@ -16,7 +16,10 @@
 //! it verified, its bundle written next to it; on any failure the temporary
 //! file is removed and nothing of that asset is left. A file already at
 //! either name fails the asset and is left as it was unless `--overwrite`
-//! (the move itself never replaces one: no check-then-rename race).
+//! (the move itself never replaces one: no check-then-rename race). A
+//! provenance file of the release with a verified statement lands whole
+//! beside the assets it alone vouched for, and the run prints the command
+//! (with the run's trust flags) that verifies them there.
 //!
 //! Build provenance on the release (`*.intoto.jsonl` assets, several for a
 //! matrix of jobs) is used when present: each file is downloaded (capped as
@@ -74,12 +77,15 @@ fn client(source: &ReleaseSource) -> Result<Releases, VerifyError> {
 }
 
 /// Verify every (matching) asset of the release that has a bundle.
+/// `trust_flags`: the `verify` flags choosing the trust the run used, for
+/// the commands it prints.
 pub async fn run(
     source: &ReleaseSource,
     verifier: &CachingVerifier,
     policy: &Policy,
     predicate_type: &str,
     jobs: std::num::NonZeroUsize,
+    trust_flags: &[String],
 ) -> Result<ReleaseResults, VerifyError> {
     // 1. The release and its assets: one listing, no clone, token optional.
     let releases = client(source)?;
@@ -333,7 +339,7 @@ pub async fn run(
                     "{name} written to {} with the {} asset(s) it alone vouches for: verify them there with `{}`",
                     download.dir.display(),
                     theirs.len(),
-                    download.verify_command(&theirs, name)
+                    download.verify_command(&theirs, name, trust_flags)
                 ),
                 Err(e) => format!(
                     "{e}; the {} asset(s) it alone vouches for are in {} without it",
@@ -563,19 +569,22 @@ impl<'a> Download<'a> {
     }
 
     /// The command that verifies `assets`, written to DIR, against the
-    /// provenance file `provenance` written beside them, as shell words.
-    fn verify_command(&self, assets: &[&str], provenance: &str) -> String {
-        let word = |name: &str| {
-            let path = self.dir.join(name).display().to_string();
-            crate::text::shell_word(&path).unwrap_or_else(|| crate::text::line(&path))
-        };
+    /// provenance file `provenance` written beside them, under the trust
+    /// the run used (`trust_flags`), as shell words.
+    fn verify_command(&self, assets: &[&str], provenance: &str, trust_flags: &[String]) -> String {
+        let word = |s: &str| crate::text::shell_word(s).unwrap_or_else(|| crate::text::line(s));
+        let in_dir = |name: &str| word(&self.dir.join(name).display().to_string());
         let mut command = String::from("releasekit-sign verify");
         for a in assets {
             command.push(' ');
-            command.push_str(&word(a));
+            command.push_str(&in_dir(a));
         }
         command.push_str(" --provenance ");
-        command.push_str(&word(provenance));
+        command.push_str(&in_dir(provenance));
+        for f in trust_flags {
+            command.push(' ');
+            command.push_str(&word(f));
+        }
         command
     }
 

@@ -67,3 +67,59 @@ pub enum VerifyTrust {
     /// A bare `trusted_root.json` (as cosign's `--trusted-root` takes).
     TrustedRoot(PathBuf),
 }
+
+impl VerifyTrust {
+    /// The flags of `verify` that choose this trust (none for
+    /// public-good), for a command the run prints to be run again.
+    pub(crate) fn flags(&self) -> Vec<String> {
+        let path = |flag: &str, p: &std::path::Path| vec![flag.to_owned(), p.display().to_string()];
+        match self {
+            VerifyTrust::TrustedRoot(p) => path("--trusted-root", p),
+            VerifyTrust::Instance(base) => match base {
+                BaseInstance::PublicGood => Vec::new(),
+                BaseInstance::Staging => vec!["--staging".to_owned()],
+                BaseInstance::GitHub => vec!["--instance".to_owned(), "github".to_owned()],
+                BaseInstance::TrustConfig(p) => path("--trust-config", p),
+                BaseInstance::Files { trusted_root, .. } => path("--trusted-root", trusted_root),
+                BaseInstance::Tuf { url, root } => {
+                    let mut f = vec!["--tuf-url".to_owned(), url.clone()];
+                    f.extend(path("--tuf-root", root));
+                    f
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The trust a run used, as the flags that choose it again: what a
+    /// printed command must carry (a private repository's release, verified
+    /// on GitHub's instance without a flag, needs `--instance github`).
+    #[test]
+    fn trust_is_said_as_the_flags_that_choose_it() {
+        let flags = |t: VerifyTrust| t.flags().join(" ");
+        assert_eq!(flags(VerifyTrust::Instance(BaseInstance::PublicGood)), "");
+        assert_eq!(
+            flags(VerifyTrust::Instance(BaseInstance::GitHub)),
+            "--instance github"
+        );
+        assert_eq!(
+            flags(VerifyTrust::Instance(BaseInstance::Staging)),
+            "--staging"
+        );
+        assert_eq!(
+            flags(VerifyTrust::Instance(BaseInstance::Tuf {
+                url: "https://tuf.example".into(),
+                root: "root.json".into(),
+            })),
+            "--tuf-url https://tuf.example --tuf-root root.json"
+        );
+        assert_eq!(
+            flags(VerifyTrust::TrustedRoot("r.json".into())),
+            "--trusted-root r.json"
+        );
+    }
+}

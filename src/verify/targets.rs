@@ -6,8 +6,9 @@
 //! while a file or glob match names an artifact that must have one. A bundle
 //! whose artifact is missing is a failure either way. With `--provenance
 //! FILE` every file named is checked against FILE instead
-//! ([`against_provenance`]: a directory's files less bundles and provenance
-//! files). Expansion itself
+//! ([`against_provenance`]: a directory's or a glob's files less bundles,
+//! provenance files and FILE itself). A FIFO or device named outright is a
+//! target that fails, never dropped. Expansion itself
 //! (globs, hidden files, recursion, order) is [`crate::plan`]'s; this module
 //! reads no file contents and does no verification.
 
