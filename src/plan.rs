@@ -876,16 +876,21 @@ fn expand_glob(
         tree.no_link_out(&base)?;
     }
     let matches = glob_matches(pattern, &mut listed)?;
-    let before = found.len();
+    let (before, skipped_before) = (found.len(), skipped.len());
     let mut dirs = Vec::new();
     for path in matches {
         classify(path, tree, found, skipped, &mut dirs)?;
     }
+    // Bundles matched are something: verify checks each one's artifact
+    // (`verify 'dist/*.sigstore.json'`), and sign says it signs no bundle.
+    let bundles = skipped[skipped_before..]
+        .iter()
+        .any(|s| s.reason == SkipReason::Bundle);
     skipped.extend(dirs.into_iter().map(|path| Skipped {
         path,
         reason: SkipReason::Directory,
     }));
-    if found.len() == before {
+    if found.len() == before && !bundles {
         return Err(PlanError::NoMatch {
             pattern: pattern.to_owned(),
         });
@@ -1169,11 +1174,13 @@ mod tests {
         let err = t.plan(std::slice::from_ref(&pattern), false).unwrap_err();
         assert!(matches!(&err, PlanError::NoMatch { pattern: p } if *p == pattern));
         assert!(err.to_string().contains(&pattern));
-        // Matching only bundles is matching nothing to sign.
-        assert!(matches!(
-            t.plan(&[t.p("dist/*.json")], false),
-            Err(PlanError::NoMatch { .. })
-        ));
+        // Matching only bundles matched something (verify checks their
+        // artifacts), but nothing to sign: said so, naming them.
+        let err = t.plan(&[t.p("dist/*.json")], false).unwrap_err();
+        assert!(
+            matches!(&err, PlanError::NothingToSign { skipped } if skipped.contains("a bundle")),
+            "{err}"
+        );
     }
 
     #[test]

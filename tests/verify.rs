@@ -86,6 +86,24 @@ fn assert_fails_with(o: &Output, artifact: &str, message: &str) {
 }
 
 /// Bundles made by `sign` verify, one line per artifact as in the seed, and a
+/// A glob of bundles (`'dist/*.sigstore.json'`) verifies each bundle's
+/// artifact, as the same bundles named one by one do, and one whose
+/// artifact is gone fails. Regression: it was a usage error ("matched no
+/// file to verify").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_glob_of_bundles_verifies_their_artifacts() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    crate::util::signed(&sandbox, &work, &["d/a.whl", "d/b.whl"]).await;
+    let o = verify_strict(&sandbox, work.dir.path(), &["d/*.sigstore.json"]).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).contains("Verified 2 of 2"), "{}", stdout(&o));
+    std::fs::remove_file(work.path("d/b.whl")).unwrap();
+    let o = verify_strict(&sandbox, work.dir.path(), &["d/*.sigstore.json"]).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(stdout(&o).contains("❌ d/b.whl"), "{}", stdout(&o));
+}
+
 /// An artifact named outright that is a FIFO (or a device) fails, saying so,
 /// with or without --provenance: the run never passes without checking it.
 /// Regression: it was dropped as "not a regular file" and the run exited 0
