@@ -112,29 +112,31 @@ impl ClientTrustConfig {
                 path: path.to_owned(),
                 source,
             })?;
-        if config.media_type != CLIENT_TRUST_CONFIG_MEDIA_TYPE {
-            return Err(TrustError::MediaType {
-                path: path.to_owned(),
-                what: "ClientTrustConfig",
-                found: config.media_type,
-                expected: CLIENT_TRUST_CONFIG_MEDIA_TYPE,
-            });
-        }
-        if config.trusted_root.media_type != TRUSTED_ROOT_MEDIA_TYPE {
-            return Err(TrustError::MediaType {
-                path: path.to_owned(),
-                what: "trustedRoot",
-                found: config.trusted_root.media_type,
-                expected: TRUSTED_ROOT_MEDIA_TYPE,
-            });
-        }
-        if config.signing_config.media_type != SIGNING_CONFIG_MEDIA_TYPE {
-            return Err(TrustError::MediaType {
-                path: path.to_owned(),
-                what: "signingConfig",
-                found: config.signing_config.media_type,
-                expected: SIGNING_CONFIG_MEDIA_TYPE,
-            });
+        for (what, found, expected) in [
+            (
+                "ClientTrustConfig",
+                &config.media_type,
+                CLIENT_TRUST_CONFIG_MEDIA_TYPE,
+            ),
+            (
+                "trustedRoot",
+                &config.trusted_root.media_type,
+                TRUSTED_ROOT_MEDIA_TYPE,
+            ),
+            (
+                "signingConfig",
+                &config.signing_config.media_type,
+                SIGNING_CONFIG_MEDIA_TYPE,
+            ),
+        ] {
+            if found != expected {
+                return Err(TrustError::MediaType {
+                    path: path.to_owned(),
+                    what,
+                    found: found.clone(),
+                    expected,
+                });
+            }
         }
         Ok(config)
     }

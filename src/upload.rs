@@ -181,10 +181,7 @@ impl Expected {
 
     /// Why an asset made at `found` is not this run's.
     fn other_commit(&self, found: Option<&str>) -> String {
-        let found = found.map_or_else(
-            || "no commit".to_owned(),
-            |f| format!("commit {}", text::line(f)),
-        );
+        let found = crate::verify::policy::commit_named(found);
         let run = self
             .policy
             .source_commit
@@ -199,18 +196,6 @@ impl Expected {
                 "signed by this run's workflow at {found}, not at {run}, this run's commit (`verify --release` would refuse it)"
             ),
         }
-    }
-
-    /// What a bundle already on the release (named `asset`) is to the one
-    /// this run made for the artifact with hex digest `sha256` and `size`.
-    fn bundle_standing(
-        &self,
-        asset: &str,
-        bundle_json: &[u8],
-        sha256: &str,
-        size: u64,
-    ) -> Standing {
-        Standing::from_check(self.check_on_release(asset, bundle_json, sha256, size))
     }
 
     /// [`Self::check`] of a bundle as it is on the release, which may also
@@ -1137,7 +1122,7 @@ impl Landed<'_> {
                 self.expected.provenance_standing(&stored, bytes, subjects)
             }
             StandsFor::Artifact { sha256, size } => {
-                self.expected.bundle_standing(&stored, bytes, sha256, size)
+                Standing::from_check(self.expected.check_on_release(&stored, bytes, sha256, size))
             }
         };
         let local = bundle_io::read_capped(file).map_err(|e| ReleaseError::NotValidHere {

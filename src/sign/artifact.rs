@@ -325,10 +325,7 @@ async fn reuse(
                     },
                 ) => not_reused(format!(
                     "it was made at {}, not at this run's commit {expected}",
-                    found.map_or_else(
-                        || "no commit".to_owned(),
-                        |f| format!("commit {}", crate::text::line(&f))
-                    )
+                    crate::verify::policy::commit_named(found.as_deref())
                 )),
                 e => not_reused(e.diagnosis()),
             })?;

@@ -476,10 +476,7 @@ pub enum PolicyMismatch {
 /// (`verify --release`), or, with no tag, against a run's own
 /// ([`Policy::run_signer`]: what `sign` keeps).
 fn other_commit(tag: &str, expected: &str, found: Option<&str>) -> String {
-    let found = found.map_or_else(
-        || "no commit".to_owned(),
-        |f| format!("commit {}", crate::text::line(f)),
-    );
+    let found = commit_named(found);
     if tag.is_empty() {
         return format!(
             "Signed at another commit: the certificate names {found}, not this run's commit {expected}"
@@ -487,6 +484,16 @@ fn other_commit(tag: &str, expected: &str, found: Option<&str>) -> String {
     }
     format!(
         "Signed at another commit: the certificate names {found}, but tag {tag} is at commit {expected}: an asset built from other sources (an older release's, re-uploaded here?); if assets built at other commits are expected, pass --allow-other-commits"
+    )
+}
+
+/// The commit a certificate names (`found` in
+/// [`PolicyMismatch::OtherCommit`]), as a message says it: the one home of
+/// that wording, for verify's, sign's and the upload's.
+pub(crate) fn commit_named(found: Option<&str>) -> String {
+    found.map_or_else(
+        || "no commit".to_owned(),
+        |f| format!("commit {}", crate::text::line(f)),
     )
 }
 
