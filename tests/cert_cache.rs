@@ -864,3 +864,59 @@ async fn a_bundle_with_more_evidence_than_is_read_is_refused() {
     v.verify(digest, &bundle(&repeat(timestamps, 32)), &strict(&sandbox))
         .unwrap();
 }
+
+/// The SCT check a new certificate gets before anything is logged with it
+/// (`verify::sct`, a re-implementation of sigstore-verify's) has the full
+/// verification's verdict on a bundle with that certificate: it accepts the
+/// sandbox's SCT, and refuses it under a trusted root whose CT log has
+/// another key, or a key whose window ends before the SCT or starts after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sct_check_before_signing_has_the_full_verdict() {
+    use sigstore_verify::{CertificateError, Error as SigError};
+    let (sandbox, work) = signed_run(&["a.bin"]).await;
+    let other = Sandbox::start().await.unwrap();
+    let b = bundle(&bundle_of(&work, "a.bin"));
+    let digest = digest_of(&work, "a.bin");
+    let leaf = b.signing_certificate().unwrap().clone();
+    let at = sigstore_verify::crypto::parse_certificate_info(&leaf)
+        .unwrap()
+        .not_before;
+    let policy = strict(&sandbox);
+
+    let genuine = json(sandbox.trusted_root_path());
+    let mut another_key = genuine.clone();
+    another_key["ctlogs"] = json(other.trusted_root_path())["ctlogs"].clone();
+    let window = |start: &str, end: &str| {
+        let mut root = genuine.clone();
+        root["ctlogs"][0]["publicKey"]["validFor"] =
+            serde_json::json!({ "start": start, "end": end });
+        root
+    };
+    let cases = [
+        ("genuine", genuine.clone(), true),
+        ("another key", another_key, false),
+        (
+            "ended",
+            window("2000-01-01T00:00:00Z", "2001-01-01T00:00:00Z"),
+            false,
+        ),
+        (
+            "not yet",
+            window("2100-01-01T00:00:00Z", "2101-01-01T00:00:00Z"),
+            false,
+        ),
+    ];
+    for (case, root, accepts) in cases {
+        let root = TrustedRoot::from_json(&root.to_string()).unwrap();
+        let v = CachingVerifier::new(&root).unwrap();
+        let ours = v.sct_trusted(leaf.as_bytes(), at);
+        assert_eq!(ours.is_ok(), accepts, "{case}: {ours:?}");
+        match v.uncached().verify(digest, &b, &policy) {
+            Ok(_) => assert!(accepts, "{case}: the full verification accepts"),
+            Err(e) => assert!(
+                !accepts && matches!(e, SigError::Certificate(CertificateError::Sct(_))),
+                "{case}: {e}"
+            ),
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //! Owns the key, the certificate request, the checks on what Fulcio returned
 //! (the certificate is for our key, names the token's identity, where the
 //! claims tell the SAN, and issuer,
-//! and chains to a certificate authority of the trusted root),
+//! chains to a certificate authority of the trusted root and, where the
+//! instance lists CT logs, carries an SCT one of them signed),
 //! and renewal: a credential is handed out only while it stays valid for a
 //! margin long enough to log an artifact; otherwise a new key and certificate
 //! replace it (and a fresh CI token, when the old one expired). Renewal is
@@ -114,6 +115,13 @@ pub enum SessionError {
     },
     #[error("Fulcio at {url} returned a certificate that no certificate authority of the instance's trusted root issued (at {at}); refusing to sign with it, before anything is logged (fix: check that --fulcio-url, or the trust config's CA URL, is the Fulcio the trusted root lists)")]
     UntrustedCertificate { url: String, at: jiff::Timestamp },
+    /// The instance lists CT logs, and none of them vouches for the
+    /// certificate: no bundle of it would verify.
+    #[error("Fulcio at {url} returned a certificate without an SCT the instance's CT logs vouch for ({source}); refusing to sign with it, before anything is logged (fix: check that --fulcio-url, or the trust config's CA URL, is the Fulcio the trusted root lists, and that its trusted root lists the CT log that Fulcio submits to)")]
+    UntrustedSct {
+        url: String,
+        source: crate::verify::sct::SctError,
+    },
     /// A renewed certificate names another signer than the run's first:
     /// the run signs under one identity, which its report and checks name.
     #[error("the certificate renewed mid-run from Fulcio at {url} is for `{now}` (issuer `{now_issuer}`), but the run signs as `{was}` (issuer `{was_issuer}`); refusing to sign with it (fix: keep the token's identity for the whole run; sign the rest in another run)")]
@@ -284,8 +292,9 @@ impl Session {
             }
         })?;
         // Before anything is logged with it: a certificate from a CA the
-        // instance does not trust would make every artifact's log entry and
-        // timestamp for nothing (each bundle is still verified in full).
+        // instance does not trust, or without an SCT its CT logs vouch for,
+        // would make every artifact's log entry and timestamp for nothing
+        // (each bundle is still verified in full).
         if !self
             .verifier
             .issued_by_a_trusted_authority(certificate.as_bytes(), info.not_before)
@@ -295,6 +304,12 @@ impl Session {
                 at: info.not_before,
             });
         }
+        self.verifier
+            .sct_trusted(certificate.as_bytes(), info.not_before)
+            .map_err(|source| SessionError::UntrustedSct {
+                url: url.clone(),
+                source,
+            })?;
 
         let ours = key.public_key_der().map_err(SessionError::Key)?;
         if info.public_key.as_bytes() != ours.as_bytes() {

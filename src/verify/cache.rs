@@ -79,6 +79,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
+use super::sct::SctError;
 use const_oid::db::rfc5912::ID_KP_CODE_SIGNING;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use sigstore_bundle::{validate_bundle_with_options, ValidationOptions};
@@ -147,6 +148,8 @@ pub struct CachingVerifier {
     anchors: Vec<Anchor>,
     /// The trusted root's Rekor keys, for checkpoints on the short path.
     rekor_keys: Keyring,
+    /// The trusted root's CT log keys, for a new certificate's SCT.
+    ct_keys: super::sct::CtKeys,
     /// The trusted root's timestamp authorities, for the short path.
     timestamps: super::timestamp::Authorities,
     checked: RwLock<HashMap<Vec<u8>, Arc<Checked>>>,
@@ -210,6 +213,7 @@ impl CachingVerifier {
             requirements: crate::trust::Requirements::of(root),
             anchors,
             rekor_keys: root.rekor_keys()?,
+            ct_keys: super::sct::keys(root)?,
             timestamps: super::timestamp::Authorities::new(root),
             checked: RwLock::new(HashMap::new()),
             short_accepts: AtomicUsize::new(0),
@@ -224,11 +228,27 @@ impl CachingVerifier {
     /// anything is logged with it. It accepts nothing: each bundle is still
     /// verified in full.
     pub fn issued_by_a_trusted_authority(&self, leaf: &[u8], at: jiff::Timestamp) -> bool {
-        self.signing_authorities(leaf, at).is_some_and(|windows| {
-            windows
-                .iter()
-                .any(|w| w.is_none_or(|range| range.contains(at)))
-        })
+        self.signing_authorities(leaf, at)
+            .is_some_and(|(_, windows)| windows.iter().any(|w| w.is_none_or(|r| r.contains(at))))
+    }
+
+    /// Whether `leaf`, issued by a trusted authority at `at`
+    /// ([`Self::issued_by_a_trusted_authority`]), carries an SCT one of the
+    /// trusted root's CT logs signed ([`super::sct`]), where the instance
+    /// lists CT logs and so requires one. A check before use, as that one.
+    pub fn sct_trusted(&self, leaf: &[u8], at: jiff::Timestamp) -> Result<(), SctError> {
+        if !self.requirements.sct {
+            return Ok(());
+        }
+        let (spki, _) = self
+            .signing_authorities(leaf, at)
+            .ok_or(SctError::NoIssuer)?;
+        // webpki keeps an anchor's SubjectPublicKeyInfo without its outer
+        // SEQUENCE; the key hash an SCT signs is of the whole.
+        let issuer = der::asn1::AnyRef::new(der::Tag::Sequence, &spki)
+            .and_then(|any| der::Encode::to_der(&any))
+            .map_err(|e| SctError::Certificate(e.to_string()))?;
+        super::sct::check(leaf, &issuer, &self.ct_keys)
     }
 
     /// Whether the trusted root lists the authority that signed the RFC
@@ -432,7 +452,7 @@ impl CachingVerifier {
         if self.read().len() >= MAX_CERTIFICATES {
             return;
         }
-        let Some(authority_windows) = self.signing_authorities(leaf, at) else {
+        let Some((_, authority_windows)) = self.signing_authorities(leaf, at) else {
             return;
         };
         let mut checked = self.checked.write().unwrap_or_else(|e| e.into_inner());
@@ -465,16 +485,17 @@ impl CachingVerifier {
         );
     }
 
-    /// The windows of the trusted certificates that alone complete a
-    /// code-signing chain for `leaf` at `at` (a time the full check accepted,
-    /// so the leaf is valid then; webpki does not check anchors' own dates).
-    /// `None` (do not cache) when none does, or when they differ in key
-    /// encoding, which the SCT's issuer key hash would tell apart.
+    /// The key (webpki's SubjectPublicKeyInfo contents) and the windows of
+    /// the trusted certificates that alone complete a code-signing chain for
+    /// `leaf` at `at` (a time the full check accepted, so the leaf is valid
+    /// then; webpki does not check anchors' own dates). `None` (do not
+    /// cache) when none does, or when they differ in key encoding, which the
+    /// SCT's issuer key hash would tell apart.
     fn signing_authorities(
         &self,
         leaf: &[u8],
         at: jiff::Timestamp,
-    ) -> Option<Vec<Option<TimeRange>>> {
+    ) -> Option<(Vec<u8>, Vec<Option<TimeRange>>)> {
         let der = CertificateDer::from(leaf);
         let cert = webpki::EndEntityCert::try_from(&der).ok()?;
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
@@ -504,7 +525,7 @@ impl CachingVerifier {
             spki = Some(key);
             windows.push(*window);
         }
-        (!windows.is_empty()).then_some(windows)
+        Some((spki?.to_vec(), windows))
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Vec<u8>, Arc<Checked>>> {

@@ -22,6 +22,7 @@ mod outcome;
 pub mod policy;
 pub mod provenance;
 pub mod release;
+pub mod sct;
 pub mod settings;
 pub mod targets;
 pub(crate) mod timestamp;
