@@ -860,6 +860,54 @@ async fn a_bundle_with_more_evidence_than_is_read_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("a checkpoint carries 101 signatures"), "{e}");
+    // Indented, each is still a signature the parser reads and the keys
+    // are tried on. Regression: only lines starting with the dash counted.
+    let mut indented = good.clone();
+    edit_checkpoint(&mut indented, |lines| {
+        let last = lines.last().unwrap().clone();
+        for _ in 0..101 {
+            lines.push(format!(" {last}"));
+        }
+    });
+    for result in [
+        v.verify(digest, &bundle(&indented), &strict(&sandbox))
+            .map(|_| ()),
+        v.verify_in_full(digest, &bundle(&indented), &strict(&sandbox))
+            .map(|_| ()),
+    ] {
+        let e = result.unwrap_err().to_string();
+        assert!(e.contains("a checkpoint carries 102 signatures"), "{e}");
+    }
+    // A certificate or a timestamp larger than any service makes is not
+    // parsed (its DER decoder sorts each SET OF in quadratic time).
+    // Regression: only their number was capped.
+    let padded = |pointer: &str| {
+        let mut b = good.clone();
+        let field = b.pointer_mut(pointer).unwrap();
+        let mut der = B64.decode(field.as_str().unwrap()).unwrap();
+        der.resize(16 * 1024 + 1, 0);
+        *field = Value::String(B64.encode(der));
+        bundle(&b)
+    };
+    for (pointer, what) in [
+        (
+            "/verificationMaterial/certificate/rawBytes",
+            "a certificate of 16385 bytes",
+        ),
+        (
+            "/verificationMaterial/timestampVerificationData/rfc3161Timestamps/0/signedTimestamp",
+            "an RFC 3161 timestamp of 16385 bytes",
+        ),
+    ] {
+        let b = padded(pointer);
+        for result in [
+            v.verify(digest, &b, &strict(&sandbox)).map(|_| ()),
+            v.verify_in_full(digest, &b, &strict(&sandbox)).map(|_| ()),
+        ] {
+            let e = result.unwrap_err().to_string();
+            assert!(e.contains(what), "{e}");
+        }
+    }
     // Up to the limit, the copies change nothing.
     v.verify(digest, &bundle(&repeat(timestamps, 32)), &strict(&sandbox))
         .unwrap();

@@ -30,7 +30,8 @@
 //! verifier reads (more than 32 log entries or timestamps, as sigstore-go;
 //! a checkpoint of more than 100 signatures, as Go's `note`): each piece
 //! costs signature checks, and a 4 MiB bundle could repeat one thousands of
-//! times.
+//! times. They also refuse a certificate or timestamp token over 16 KiB,
+//! which the DER decoder would take quadratic time to read.
 //!
 //! Only accepts take the short path: any rejection, by sigstore-verify or by
 //! the checks here, is answered by the full verification, so a bundle is
@@ -605,10 +606,48 @@ pub(crate) const MAX_EVIDENCE: usize = 32;
 /// allows: each is tried against the trusted keys it names.
 pub(crate) const MAX_CHECKPOINT_SIGNATURES: usize = 100;
 
-/// Refuse, before any cryptography, a bundle carrying more evidence than
-/// any verifier reads (see [`MAX_EVIDENCE`]).
+/// The largest certificate, and RFC 3161 timestamp token, a bundle may
+/// carry. Fulcio's leaves and the timestamps of public-good's and GitHub's
+/// authorities are 1 to 3 KiB. The DER decoder sorts each `SET OF` as it
+/// reads it, in time quadratic in its elements, before any signature is
+/// checked: a 3 MiB certificate of one name with 250 000 attributes would
+/// take minutes; at this size, milliseconds.
+pub(crate) const MAX_DER_BYTES: usize = 16 * 1024;
+
+/// Refuse, before any parsing or cryptography beyond the bundle's JSON, a
+/// bundle carrying more evidence than any verifier reads (see
+/// [`MAX_EVIDENCE`]), or larger pieces of it than any service makes (see
+/// [`MAX_DER_BYTES`]).
 fn within_limits(bundle: &Bundle) -> Result<(), SigError> {
     let material = &bundle.verification_material;
+    let certificates: Vec<&[u8]> = match &material.content {
+        VerificationMaterialContent::Certificate(c) => vec![c.raw_bytes.as_bytes()],
+        VerificationMaterialContent::X509CertificateChain { certificates } => certificates
+            .iter()
+            .map(|c| c.raw_bytes.as_bytes())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(size) = certificates
+        .iter()
+        .map(|c| c.len())
+        .find(|&n| n > MAX_DER_BYTES)
+    {
+        return Err(SigError::InvalidBundle(format!(
+            "it carries a certificate of {size} bytes; at most {MAX_DER_BYTES} are read"
+        )));
+    }
+    if let Some(size) = material
+        .timestamp_verification_data
+        .rfc3161_timestamps
+        .iter()
+        .map(|t| t.signed_timestamp.as_bytes().len())
+        .find(|&n| n > MAX_DER_BYTES)
+    {
+        return Err(SigError::InvalidBundle(format!(
+            "it carries an RFC 3161 timestamp of {size} bytes; at most {MAX_DER_BYTES} are read"
+        )));
+    }
     let entries = material.tlog_entries.len();
     let timestamps = material
         .timestamp_verification_data
@@ -628,12 +667,12 @@ fn within_limits(bundle: &Bundle) -> Result<(), SigError> {
         let Some(proof) = &entry.inclusion_proof else {
             continue;
         };
+        // Counted as parsed (the parser trims each line: an indented
+        // signature line is still one to verify).
         let signatures = proof
             .checkpoint
-            .envelope()
-            .lines()
-            .filter(|l| l.starts_with('\u{2014}'))
-            .count();
+            .checkpoint()
+            .map_or(0, |c| c.signatures().len());
         if signatures > MAX_CHECKPOINT_SIGNATURES {
             return Err(SigError::InvalidBundle(format!(
                 "a checkpoint carries {signatures} signatures; at most {MAX_CHECKPOINT_SIGNATURES} are read"
