@@ -91,12 +91,20 @@ fn url_credentials_hidden_in(url: &str) -> std::borrow::Cow<'_, str> {
         .map_or(url.len(), |n| after + n);
     match url[after..authority_end].rfind('@') {
         Some(at) => std::borrow::Cow::Owned(format!("{}…{}", &url[..after], &url[after + at..])),
+        // Cut ([`capped`]) before its authority ended: what is left may be
+        // a user and the start of a password, whose `@` was cut off.
+        None if authority_end == url.len() && url.ends_with('…') => {
+            std::borrow::Cow::Owned(format!("{}…", &url[..after]))
+        }
         None => std::borrow::Cow::Borrowed(url),
     }
 }
 
 /// `text` with each URL in it (a scheme of letters, digits, `+`, `-` or `.`
-/// followed by `://`, up to whitespace or a quote) replaced by `rewrite`'s.
+/// followed by `://`, up to whitespace, a quote or the next URL's scheme)
+/// replaced by `rewrite`'s. Ending at the next scheme keeps two URLs run
+/// together (`https://a/,https://u:p@b/`, or joined by an escaped line
+/// break) from reading as one whose authority holds no `@`.
 fn each_url<'t>(
     text: &'t str,
     rewrite: impl for<'u> Fn(&'u str) -> std::borrow::Cow<'u, str>,
@@ -106,16 +114,25 @@ fn each_url<'t>(
     }
     let scheme = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.');
     let ends = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>');
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(sep) = rest.find("://") {
-        let start = rest[..sep]
+    let scheme_start = |before: &str, sep: usize| {
+        before[..sep]
             .char_indices()
             .rev()
             .take_while(|&(_, c)| scheme(c))
             .last()
-            .map_or(sep, |(i, _)| i);
-        let len = rest[sep..].find(ends).map_or(rest.len(), |n| sep + n);
+            .map_or(sep, |(i, _)| i)
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(sep) = rest.find("://") {
+        let start = scheme_start(rest, sep);
+        let mut len = rest[sep..].find(ends).map_or(rest.len(), |n| sep + n);
+        if let Some(next) = rest[sep + 3..len].find("://").map(|n| sep + 3 + n) {
+            let next_start = scheme_start(rest, next);
+            if next_start < next {
+                len = next_start;
+            }
+        }
         out.push_str(&rest[..start]);
         let url = &rest[start..len];
         if start < sep {
@@ -294,6 +311,32 @@ mod tests {
         // An @ after the host is the path's.
         assert_eq!(line("https://h/a@b?x@y"), "https://h/a@b?x@y");
         assert_eq!(line("mail me@example.com"), "mail me@example.com");
+    }
+
+    /// Two URLs run together are two: the second's credentials are hidden.
+    /// A URL cut inside its authority hides what is left of it. Regression:
+    /// `https://a/,https://u:p@b/`, or two URLs joined by an escaped line
+    /// break (a workflow command's `%0A`), read as one URL whose authority
+    /// holds no `@`, and a cap could leave `https://user:s3…`.
+    #[test]
+    fn run_together_or_cut_urls_keep_their_credentials_hidden() {
+        assert_eq!(
+            line("https://a.example/,https://u:s3cret@b.example/x"),
+            "https://a.example/,https://…@b.example/x"
+        );
+        assert_eq!(
+            line("https://a.example%0Ahttps://u:s3cret@b.example/x"),
+            "https://a.example%0Ahttps://…@b.example/x"
+        );
+        assert_eq!(
+            line(capped("see https://user:s3cret@h/", 18)),
+            "see https://…"
+        );
+        // A cut after the authority keeps it.
+        assert_eq!(
+            line(capped("https://h.example/abcdef", 20)),
+            "https://h.example/ab…"
+        );
     }
 
     #[test]

@@ -73,14 +73,14 @@ pub fn upload_lines(up: &UploadReport) -> String {
 }
 
 pub fn group(title: &str) -> String {
-    format!("::group::{}\n", line(escape_data(title)))
+    format!("::group::{}\n", command_data(title))
 }
 
 pub const END_GROUP: &str = "::endgroup::\n";
 
 /// A `::warning::` annotation.
 pub fn warning(message: &str) -> String {
-    format!("::warning::{}\n", line(escape_data(message)))
+    format!("::warning::{}\n", command_data(message))
 }
 
 /// An `::error::` annotation, on a file when there is one.
@@ -89,9 +89,9 @@ pub fn error(file: Option<&std::path::Path>, message: &str) -> String {
         Some(f) => format!(
             "::error file={}::{}\n",
             line(escape_property(&f.display().to_string())),
-            line(escape_data(message))
+            command_data(message)
         ),
-        None => format!("::error::{}\n", line(escape_data(message))),
+        None => format!("::error::{}\n", command_data(message)),
     }
 }
 
@@ -453,6 +453,12 @@ fn md_link(label: &str, url: &str) -> String {
 }
 
 /// Workflow command data escaping (as @actions/core `escapeData`).
+/// `message` as a workflow command's data: credentials hidden before the
+/// escaping joins its lines (the runner splits them again).
+fn command_data(message: &str) -> String {
+    line(escape_data(&crate::text::url_credentials_hidden(message)))
+}
+
 fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
@@ -472,6 +478,18 @@ fn shown_index(index: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A URL's credentials stay hidden in an annotation whose message has
+    /// several lines. Regression: the escaped line break joined two URLs
+    /// into one, and the second's password was shown.
+    #[test]
+    fn annotations_hide_the_credentials_of_every_line() {
+        let message = "mirror https://a.example\nhttps://u:s3cret@b.example/x failed";
+        for out in [error(None, message), warning(message), group(message)] {
+            assert!(!out.contains("s3cret"), "{out}");
+            assert!(out.contains("%0A"), "{out}");
+        }
+    }
 
     /// No `www.` autolink forms from outside text, wherever it stands; a
     /// dot elsewhere, and text around a multibyte character, are as before.
