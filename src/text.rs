@@ -242,6 +242,14 @@ pub(crate) fn is_printable(s: &str) -> bool {
     !s.chars().any(is_hidden)
 }
 
+/// `s` as one shell word ([`shell_word`]) in a command printed to be
+/// copied and run, or `placeholder` (`FILE`, `TAG`) where none keeps it on
+/// one visible line: the value as [`line`] shows it would be pasted as
+/// shell syntax (`a\u{200b}$(id).tgz` runs `id`).
+pub(crate) fn shell_word_or(s: &str, placeholder: &str) -> String {
+    shell_word(s).unwrap_or_else(|| placeholder.to_owned())
+}
+
 /// `s` as one POSIX shell word that means exactly `s`: bare when made only
 /// of characters no shell treats specially, else in single quotes (an
 /// embedded `'` written `'\''`). `None` when `s` is not [`is_printable`]: a
@@ -352,6 +360,13 @@ mod tests {
         );
         assert_eq!(line("plain café/ü path\\x"), "plain café/ü path\\x");
         assert_eq!(line(std::path::Path::new("d/a b").display()), "d/a b");
+    }
+
+    #[test]
+    fn an_unquotable_word_is_its_placeholder() {
+        assert_eq!(shell_word_or("a b", "FILE"), "'a b'");
+        assert_eq!(shell_word_or("a\u{200b}$(id)", "FILE"), "FILE");
+        assert_eq!(shell_word_or("x\ny", "TAG"), "TAG");
     }
 
     #[test]

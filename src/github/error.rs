@@ -146,7 +146,7 @@ fn no_release_fix(tag: &str, anonymous: bool) -> String {
 /// tag may hold `$(...)`, backticks or `;`), or `TAG` where no quoting keeps
 /// it on one visible line.
 fn tag_word(tag: &str) -> String {
-    crate::text::shell_word(tag).unwrap_or_else(|| "TAG".to_owned())
+    crate::text::shell_word_or(tag, "TAG")
 }
 
 impl ReleaseError {

@@ -173,8 +173,11 @@ pub(crate) fn pin_hint(r: &VerifyReport) -> String {
             VerifyOutcome::Failed { .. } => None,
         });
         let target = match (&r.release, provenance) {
-            (Some(rel), _) => format!("--release {}", pin_word(rel)),
-            (None, Some(file)) => format!("<artifacts> --provenance {}", pin_word(&file)),
+            (Some(rel), _) => format!("--release {}", text::shell_word_or(rel, "OWNER/REPO@TAG")),
+            (None, Some(file)) => format!(
+                "<artifacts> --provenance {}",
+                text::shell_word_or(&file, "FILE")
+            ),
             (None, None) => "<artifacts>".to_owned(),
         };
         // A certificate naming no issuer is pinned by its identity alone:
@@ -210,12 +213,7 @@ fn pin_flag(flag: &str, value: &str) -> String {
             let _ = write!(pattern, "\\x{{{:x}}}", c as u32);
         }
     }
-    format!("{flag}-regexp {}", pin_word(&pattern))
-}
-
-/// A shell word for `value`, or, if it cannot be one, at least one line.
-fn pin_word(value: &str) -> String {
-    text::shell_word(value).unwrap_or_else(|| line(value))
+    format!("{flag}-regexp {}", text::shell_word_or(&pattern, "REGEXP"))
 }
 
 /// The per-artifact lines and the summary.

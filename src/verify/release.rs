@@ -572,8 +572,9 @@ impl<'a> Download<'a> {
     /// provenance file `provenance` written beside them, under the trust
     /// the run used (`trust_flags`), as shell words.
     fn verify_command(&self, assets: &[&str], provenance: &str, trust_flags: &[String]) -> String {
-        let word = |s: &str| crate::text::shell_word(s).unwrap_or_else(|| crate::text::line(s));
-        let in_dir = |name: &str| word(&self.dir.join(name).display().to_string());
+        let in_dir = |name: &str| {
+            crate::text::shell_word_or(&self.dir.join(name).display().to_string(), "FILE")
+        };
         let mut command = String::from("releasekit-sign verify");
         for a in assets {
             command.push(' ');
@@ -583,7 +584,7 @@ impl<'a> Download<'a> {
         command.push_str(&in_dir(provenance));
         for f in trust_flags {
             command.push(' ');
-            command.push_str(&word(f));
+            command.push_str(&crate::text::shell_word_or(f, "VALUE"));
         }
         command
     }
@@ -690,5 +691,29 @@ impl<'a> Download<'a> {
             written.insert(crate::files::folded_name(&n), n);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The printed command is safe to paste: a name no shell word shows on
+    /// one line is `FILE`, never its escaped form, which a shell would run.
+    /// Regression: `app\u{200b}$(touch pwned).tgz` was printed as
+    /// `app\u{200b}$(touch pwned).tgz`, and pasted it ran `touch`.
+    #[test]
+    fn the_verify_command_names_no_unquotable_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let download = Download::prepare(dir.path(), false).unwrap();
+        let command = download.verify_command(
+            &["app\u{200b}$(touch pwned).tgz", "ok.tgz"],
+            "p.intoto.jsonl",
+            &["--trusted-root".into(), "r\u{202e}$(id).json".into()],
+        );
+        assert!(!command.contains("$("), "{command}");
+        assert!(command.contains(" FILE "), "{command}");
+        assert!(command.ends_with("--trusted-root VALUE"), "{command}");
+        assert!(command.contains("ok.tgz"), "{command}");
     }
 }
