@@ -272,7 +272,7 @@ pub fn summary(
             (true, true, []) => " (draft, not published: not every asset verified)".to_owned(),
             (true, true, lacking) => format!(
                 " (draft, not published: it lacks {})",
-                lacking.iter().map(|a| md(a)).collect::<Vec<_>>().join(", ")
+                super::some_of(lacking, |a| md(a))
             ),
         };
         let _ = writeln!(s, "Release: {}{state}\n", md_link(&u.tag, &u.release_url));
@@ -363,12 +363,31 @@ pub fn summary(
             None => Ok(()),
         };
     }
-    s
+    within_summary_limit(s)
 }
 
 /// How large the summary's table may grow: GitHub drops a step summary of
 /// more than 1 MiB whole, and the provenance lines come after the table.
 const SUMMARY_ROWS_BYTES: usize = 900 << 10;
+
+/// The most a summary holds, whatever its parts (a run error, warnings and
+/// the provenance's lines are each capped, but not their sum): cut at a
+/// line, below GitHub's 1 MiB, with a word that it was.
+const SUMMARY_BYTES: usize = 1000 << 10;
+
+/// The longest URL a summary links to (GitHub's asset links are about a
+/// hundred bytes); a longer one from a server shows as its label only.
+const LINK_BYTES: usize = 2048;
+
+/// `s`, cut at a line break below [`SUMMARY_BYTES`] if it is longer.
+fn within_summary_limit(mut s: String) -> String {
+    if s.len() <= SUMMARY_BYTES {
+        return s;
+    }
+    let cut = s[..SUMMARY_BYTES].rfind('\n').map_or(0, |n| n + 1);
+    s.truncate(cut);
+    s + "\n(The rest is not shown: a step summary holds at most 1 MiB; it is in the step's log.)\n"
+}
 
 /// The summary of a run that failed before any artifact was done.
 pub fn failed_summary(run_error: &str) -> String {
@@ -441,7 +460,9 @@ const LINK_ESCAPES: &AsciiSet = &CONTROLS
 /// links, percent-encoded where markdown would read them; anything else is
 /// shown as text.
 fn md_link(label: &str, url: &str) -> String {
-    if crate::vocab::is_http_url(url) {
+    if url.len() > LINK_BYTES {
+        md(label)
+    } else if crate::vocab::is_http_url(url) {
         format!(
             "[{}]({})",
             md(label),
@@ -452,13 +473,13 @@ fn md_link(label: &str, url: &str) -> String {
     }
 }
 
-/// Workflow command data escaping (as @actions/core `escapeData`).
 /// `message` as a workflow command's data: credentials hidden before the
 /// escaping joins its lines (the runner splits them again).
 fn command_data(message: &str) -> String {
     line(escape_data(&crate::text::url_credentials_hidden(message)))
 }
 
+/// Workflow command data escaping (as @actions/core `escapeData`).
 fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
@@ -624,6 +645,38 @@ mod tests {
             &s[s.len() - 300..]
         );
         assert!(failed_summary("bad").contains("❌ bad"));
+    }
+
+    /// A release lacking thousands of assets, and a run error or a link of
+    /// megabytes, still make a summary GitHub shows, and one annotation of
+    /// a line's length. Regression: every lacking name was listed, above
+    /// the table, in both; only the table's rows were capped.
+    #[test]
+    fn a_release_lacking_thousands_still_fits() {
+        let up = UploadReport {
+            repo: "o/r".into(),
+            tag: "v1".into(),
+            release_url: format!("https://github.com/o/r/{}", "x".repeat(1 << 20)),
+            draft: true,
+            created: true,
+            published: false,
+            publish_withheld: true,
+            lacking: (0..6000)
+                .map(|i| format!("{}{i}.tgz", "a_".repeat(100)))
+                .collect(),
+            assets: Vec::new(),
+            attestation: None,
+            warnings: Vec::new(),
+        };
+        let s = summary(&failed_run(1, "x"), Some(&up), None);
+        assert!(s.len() < 100_000, "{}", s.len());
+        assert!(s.contains(" and 5980 more)"), "{s}");
+        let s = summary(&failed_run(1, "x"), Some(&up), Some(&"e".repeat(1 << 20)));
+        assert!(s.len() < 1 << 20, "{}", s.len());
+        assert!(s.ends_with("it is in the step's log.)\n"), "{}", s.len());
+        let a = annotations(&failed_run(0, "x"), Some(&up), None);
+        assert!(a.len() < 10_000, "{}", a.len());
+        assert!(a.contains(" and 5980 more;"), "{a}");
     }
 
     #[test]

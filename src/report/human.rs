@@ -273,7 +273,7 @@ pub(crate) fn withheld_line(up: &UploadReport) -> String {
         0 => "not every asset verified".to_owned(),
         n => format!(
             "it lacks {n} asset(s): {}",
-            up.lacking.iter().map(line).collect::<Vec<_>>().join(", ")
+            super::some_of(&up.lacking, |a| line(a))
         ),
     };
     format!(

@@ -24,6 +24,25 @@ use crate::vocab::ReleaseMode;
 /// does not raise it, so consumers must ignore fields they do not know).
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// How many names a line lists before it says how many more there are.
+const LISTED: usize = 20;
+
+/// The first [`LISTED`] of `names`, each `shown`, then how many more: a
+/// line names what to look for, and a release of thousands lacking all
+/// would write megabytes into one annotation or step summary.
+pub(crate) fn some_of(names: &[String], shown: impl Fn(&String) -> String) -> String {
+    let mut s = names
+        .iter()
+        .take(LISTED)
+        .map(shown)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > LISTED {
+        s += &format!(" and {} more", names.len() - LISTED);
+    }
+    s
+}
+
 /// A report's `schemaVersion` field: always [`SCHEMA_VERSION`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SchemaVersion;
