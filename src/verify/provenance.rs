@@ -703,9 +703,11 @@ impl Checked {
                 ProvenanceMatch {
                     file: l.source.clone(),
                     line: l.line,
-                    subject: subject.to_owned(),
+                    // A statement names its subjects at any length; each
+                    // artifact it vouches for shows the name.
+                    subject: text::capped(subject, text::MESSAGE_CHARS),
                     algorithm,
-                    predicate_type: s.predicate_type().to_owned(),
+                    predicate_type: text::capped(s.predicate_type(), QUOTED_CHARS),
                 },
             ))
         })
@@ -806,6 +808,47 @@ pub(crate) mod tests {
     }
 
     use super::*;
+
+    /// A subject's name is shown cut short, however long the statement
+    /// gives it. Regression: a name of megabytes was printed (and put in
+    /// the JSON report) for every artifact it matched.
+    #[test]
+    fn a_subject_name_is_cut_short() {
+        let sha256 = Sha256Hash::from_hex(&"ab".repeat(32)).unwrap();
+        let statement: Statement = serde_json::from_value(serde_json::json!({
+            "_type": STATEMENT_V1,
+            "subject": [{ "name": "a".repeat(1 << 20), "digest": { "sha256": "ab".repeat(32) } }],
+            "predicateType": crate::provenance::SLSA_PROVENANCE_V1,
+            "predicate": {},
+        }))
+        .unwrap();
+        let checked = Checked {
+            statements: vec![Line {
+                source: "p.intoto.jsonl".into(),
+                line: 1,
+                result: Ok(VerifiedStatement {
+                    statement,
+                    signed: SignedBy {
+                        identity: "id".into(),
+                        issuer: None,
+                        log_index: None,
+                        integrated_time: None,
+                        timestamped: false,
+                    },
+                }),
+                refused_claims: Vec::new(),
+            }],
+            unusable: Vec::new(),
+        };
+        let digests = Digests {
+            sha256,
+            sha384: None,
+            sha512: None,
+            size: 1,
+        };
+        let (_, found) = checked.find(&digests).unwrap();
+        assert_eq!(found.subject.chars().count(), text::MESSAGE_CHARS + 1);
+    }
 
     /// A GitHub workflow predicate on `server` for a run of `o/r`, and the
     /// claims Fulcio certifies for it on `fulcio_server`.
