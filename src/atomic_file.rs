@@ -20,6 +20,10 @@
 //! numbers change between lookups (some FUSE mounts, CIFS with
 //! `noserverino`) a write is refused as if the directory had been replaced.
 //!
+//! It also appends to a file another program reads as it grows (the
+//! runner's `GITHUB_OUTPUT` and step summary) whole or not at all
+//! ([`append_whole`]).
+//!
 //! It does not choose final names or contents (`bundle_io` and
 //! `verify::release` do), and it does not flush a file: callers sync what
 //! they wrote before keeping it. A rename is durable only once its
@@ -284,6 +288,32 @@ static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 /// Read the umask, to apply to every file kept ([`UMASK`]). Call it before
 /// any other thread starts: reading it means setting it, for a moment, and
 /// a file another thread creates meanwhile would get that mask.
+/// Append `text` to the file at `path` (created if missing) whole, or leave
+/// it as it was: a write cut short (a full disk, a quota) is taken back, so
+/// the runner reads no half of a `key<<delimiter` block (the whole file
+/// refused) nor a value cut in the middle (`release-url=https://gith`,
+/// taken as set).
+pub fn append_whole(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let before = file.metadata()?.len();
+    appended_or_restored(&mut file, text, |f| f.set_len(before))
+}
+
+/// `text` written whole to `w`, or `restore` run on it (and the write's
+/// error returned).
+fn appended_or_restored<W: std::io::Write>(
+    w: &mut W,
+    text: &[u8],
+    restore: impl FnOnce(&mut W) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    w.write_all(text).inspect_err(|_| {
+        let _ = restore(w);
+    })
+}
+
 pub fn capture_umask() {
     #[cfg(unix)]
     {
@@ -603,6 +633,49 @@ mod unix {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    /// A writer that takes `room` bytes, then fails as a full disk does.
+    struct Full {
+        written: Vec<u8>,
+        room: usize,
+    }
+
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.room - self.written.len());
+            if n == 0 {
+                return Err(std::io::Error::from_raw_os_error(28));
+            }
+            self.written.extend(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// An append cut short is taken back to what was there. Regression:
+    /// the part written stayed, and the runner read half an output.
+    #[test]
+    fn an_append_cut_short_is_taken_back() {
+        let mut full = Full {
+            written: b"kept=1\n".to_vec(),
+            room: 12,
+        };
+        let e = appended_or_restored(&mut full, b"release-url=https://github.com/o/r\n", |f| {
+            f.written.truncate(7);
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(28));
+        assert_eq!(full.written, b"kept=1\n");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        append_whole(&path, b"a=1\n").unwrap();
+        append_whole(&path, b"b=2\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"a=1\nb=2\n");
+    }
 
     /// Directory handles held stay an eighth of the descriptor limit, at
     /// most 32 and at least one.

@@ -233,6 +233,14 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
         Err(e) => {
             print!("{}", gha::error(None, &e.to_string()));
             code = code.max(EXIT_FAILURE);
+            // Each output set, to nothing, as for a run that failed early:
+            // a later step's `fromJSON(steps.sign.outputs.bundles)` reads them.
+            if let Some(e) = append_to(&settings.output_file, &gha::empty_outputs()) {
+                print!(
+                    "{}",
+                    gha::warning(&format!("{e}: the step outputs are not written"))
+                );
+            }
         }
     }
     if let Some(e) = append_to(
@@ -274,12 +282,7 @@ fn write_failed_step(
 /// reads: `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`), if it could not.
 fn append_to(path: &Option<std::path::PathBuf>, text: &str) -> Option<String> {
     let p = path.as_ref()?;
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(p)
-        .and_then(|mut f| f.write_all(text.as_bytes()));
-    written
+    releasekit_sign::atomic_file::append_whole(p, text.as_bytes())
         .err()
         .map(|e| format!("cannot write {}: {e}", p.display()))
 }
