@@ -4,7 +4,7 @@
 
 use releasekit_sandbox::Sandbox;
 
-use crate::util::{code, run, stdout, Work};
+use crate::util::{code, run, stderr, stdout, Work};
 use crate::verify_release::{sign_upload, signed_release, verify_release, REPO, TAG};
 
 /// `big.bin` signed and on the release, large enough that the first half
@@ -107,6 +107,40 @@ async fn a_download_cut_halfway_is_retried_into_an_emptied_file() {
         consumer.listing(),
         ["got/big.bin", "got/big.bin.sigstore.json"]
     );
+}
+
+/// Storage refusing a download (its signed URL expired on the way: S3's
+/// 403 `Request has expired`) is retried from the API, which signs a fresh
+/// URL, and never blamed on the token. Regression: it was taken for a
+/// token lacking `contents: write`, and not retried.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_storage_url_is_asked_for_again() {
+    use releasekit_sandbox::{Fault, Service};
+    let sandbox = Sandbox::start().await.unwrap();
+    let (content, id) = big_asset(&sandbox).await;
+    let faults = sandbox.faults(Service::Storage);
+    faults.only_paths_ending_with(format!("/release-assets/{id}"));
+    let expired = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+    faults.fail_next(1, Fault::status_body(403, expired));
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(faults.pending(), 0, "storage did not refuse");
+    assert_eq!(
+        std::fs::read_to_string(consumer.path("got/big.bin")).unwrap(),
+        content
+    );
+
+    // Refused every time: said as storage's answer, not the token's.
+    faults.fail_next(20, Fault::status_body(403, expired));
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o) + &stderr(&o);
+    assert!(
+        out.contains("the storage GitHub redirected the download to answered 403"),
+        "{out}"
+    );
+    assert!(!out.contains("contents: write"), "{out}");
 }
 
 /// A download from the storage GitHub redirects to that keeps failing is

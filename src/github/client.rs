@@ -221,16 +221,33 @@ impl Releases {
             ._get_with_headers(url.clone(), Some(headers))
             .await
             .map_err(transport)?;
+        let mut redirected = false;
         for _ in 0..MAX_REDIRECTS {
             let Some(location) = redirect(&response) else {
-                return self.checked(response).await;
+                return self.checked_download(response, redirected).await;
             };
             url = redirect_target(&url, location, self.api.starts_with("https:"))?;
             response = self.octo._get(url.clone()).await.map_err(transport)?;
+            redirected = true;
         }
         match redirect(&response) {
-            None => self.checked(response).await,
+            None => self.checked_download(response, redirected).await,
             Some(_) => Err(ApiFailure::TooManyRedirects),
+        }
+    }
+
+    /// [`Self::checked`], where a refusal after a redirect is storage's
+    /// ([`ApiFailure::Storage`]), never a refused token.
+    async fn checked_download(
+        &self,
+        response: Response,
+        redirected: bool,
+    ) -> Result<Response, ApiFailure> {
+        match self.checked(response).await {
+            Err(ApiFailure::Status {
+                status, message, ..
+            }) if redirected => Err(ApiFailure::Storage { status, message }),
+            checked => checked,
         }
     }
 

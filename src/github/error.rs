@@ -211,6 +211,12 @@ pub enum ApiFailure {
     },
     #[error("{0}")]
     Transport(String),
+    /// The storage GitHub redirected a download to refused it (its signed
+    /// URL expired on the way, S3's `Request has expired`, or it failed):
+    /// not the token's doing (none goes there). Retried: each attempt asks
+    /// the API again, for a freshly signed URL.
+    #[error("the storage GitHub redirected the download to answered {status}: {message}")]
+    Storage { status: u16, message: String },
     /// A create named what exists now (422 `already_exists`): what the
     /// decision to create was made from is out of date. Retried, and a
     /// retry of an upload lists the release's assets again.
@@ -334,6 +340,7 @@ impl Retryable for ApiFailure {
                 ..
             } => Retry::After(*retry_after),
             ApiFailure::Transport(_)
+            | ApiFailure::Storage { .. }
             | ApiFailure::NameTaken { .. }
             | ApiFailure::UploadInProgress { .. } => Retry::After(None),
             _ => Retry::No,
