@@ -3,7 +3,8 @@
 //! Owns the middleware every sandbox service runs behind: added latency (fixed +
 //! jitter), a queue of faults consumed by the next requests (an HTTP status with an
 //! optional `Retry-After` or a body of the test's choosing, a redirect elsewhere,
-//! a connection dropped mid-response, a malformed body), and
+//! a connection dropped mid-response, a body stalled midway or trickled a
+//! byte at a time, a malformed body), and
 //! a log of the requests the service received (for tests in the same process;
 //! `serve` keeps none). It knows nothing of what a service
 //! does; the services never consult it.
@@ -49,6 +50,10 @@ pub enum Fault {
     /// Run the real handler, then send its headers and half its body, and the
     /// rest only after this long: a slow download, caught mid-body.
     StallMidBody(Duration),
+    /// Run the real handler, then send its headers and its body one byte
+    /// each this long: an answer that never stalls long enough for a read
+    /// timeout, and never ends in time (a proxy keeping the line alive).
+    Trickle(Duration),
 }
 
 impl Fault {
@@ -371,6 +376,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
                 Some(Fault::DropConnection) => drop_mid_body(response).await,
                 Some(Fault::MalformedBody) => malformed(response),
                 Some(Fault::StallMidBody(wait)) => stall_mid_body(response, wait).await,
+                Some(Fault::Trickle(every)) => trickle(response, every).await,
                 _ => response,
             }
         }
@@ -442,6 +448,22 @@ async fn drop_mid_body(response: Response) -> Response {
             "injected fault: connection dropped",
         )),
     ]);
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+async fn trickle(response: Response, every: Duration) -> Response {
+    use futures::StreamExt as _;
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let stream = futures::stream::iter(0..bytes.len()).then(move |i| {
+        let byte = bytes.slice(i..i + 1);
+        async move {
+            tokio::time::sleep(every).await;
+            Ok::<Bytes, std::io::Error>(byte)
+        }
+    });
     Response::from_parts(parts, Body::from_stream(stream))
 }
 

@@ -46,7 +46,7 @@ pub struct Releases {
     /// The same, for asset uploads: no bound on a read, which reqwest
     /// starts when the request does and does not reset while the body is
     /// sent (an upload of minutes would time out); a deadline sized to the
-    /// asset stands for it ([`upload_deadline`]).
+    /// asset stands for it ([`transfer_deadline`]).
     pub(super) uploads: Octocrab,
     pub(super) api: String,
     pub(super) repo: Repo,
@@ -59,7 +59,16 @@ pub struct Releases {
     /// changed by this client's own uploads and deletions
     /// ([`super::assets`]'s first attempt at an upload decides from it).
     pub(super) listed: std::sync::Mutex<Option<super::assets::Listed>>,
+    /// How long one exchange with the API may take, its answer read whole
+    /// ([`API_DEADLINE`]).
+    deadline: Duration,
 }
+
+/// How long one exchange with the API (not an asset's download or upload,
+/// which are bounded by their size) may take, its answer read whole: the
+/// HTTP client's read timeout starts again at every byte, so a server or a
+/// proxy sending one a minute would hold the run until the job's limit.
+pub(crate) const API_DEADLINE: Duration = Duration::from_secs(120);
 
 impl std::fmt::Debug for Releases {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -137,7 +146,24 @@ impl Releases {
             anonymous: token.is_none(),
             token: token.cloned(),
             listed: std::sync::Mutex::new(None),
+            deadline: API_DEADLINE,
         })
+    }
+
+    /// `what`, one exchange with the API, within the API's deadline
+    /// ([`API_DEADLINE`]).
+    pub(super) async fn within_deadline<T>(
+        &self,
+        what: impl std::future::Future<Output = Result<T, ApiFailure>>,
+    ) -> Result<T, ApiFailure> {
+        within(self.deadline, what).await
+    }
+
+    /// This client with another API deadline (a test's, of seconds).
+    #[cfg(test)]
+    pub(super) fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     pub fn repo(&self) -> &Repo {
@@ -253,12 +279,15 @@ impl Releases {
 
     pub(super) async fn delete(&self, url: &str) -> Result<(), ApiFailure> {
         let url = self.keeps_tls(url)?;
-        let response = self
-            .octo
-            ._delete(url, None::<&()>)
-            .await
-            .map_err(transport)?;
-        match self.checked(response).await {
+        let answer = self.within_deadline(async {
+            let response = self
+                .octo
+                ._delete(url, None::<&()>)
+                .await
+                .map_err(transport)?;
+            self.checked(response).await
+        });
+        match answer.await {
             Ok(_) => Ok(()),
             // Deleted by an earlier attempt whose answer was lost.
             Err(ApiFailure::Status { status: 404, .. }) => Ok(()),
@@ -273,8 +302,11 @@ impl Releases {
         body: &serde_json::Value,
     ) -> Result<T, ApiFailure> {
         let url = self.keeps_tls(url)?;
-        let response = self.octo._post(url, Some(body)).await.map_err(transport)?;
-        decoded(self.checked(response).await?).await
+        self.within_deadline(async {
+            let response = self.octo._post(url, Some(body)).await.map_err(transport)?;
+            decoded(self.checked(response).await?).await
+        })
+        .await
     }
 
     pub(super) async fn get_json<T: octocrab::FromResponse>(
@@ -282,8 +314,11 @@ impl Releases {
         url: &str,
     ) -> Result<T, ApiFailure> {
         let url = self.keeps_tls(url)?;
-        let response = self.octo._get(url).await.map_err(transport)?;
-        decoded(self.checked(response).await?).await
+        self.within_deadline(async {
+            let response = self.octo._get(url).await.map_err(transport)?;
+            decoded(self.checked(response).await?).await
+        })
+        .await
     }
 
     /// One page of a listing: its items, and where its `Link` header says
@@ -293,8 +328,12 @@ impl Releases {
         url: &str,
     ) -> Result<Listed<T>, ApiFailure> {
         let url = self.keeps_tls(url)?;
-        let response = self.octo._get(url).await.map_err(transport)?;
-        let (parts, bytes) = whole_body(self.checked(response).await?).await?;
+        let (parts, bytes) = self
+            .within_deadline(async {
+                let response = self.octo._get(url).await.map_err(transport)?;
+                whole_body(self.checked(response).await?).await
+            })
+            .await?;
         let (next, last) = links(&parts.headers);
         let items = serde_json::from_slice(&bytes).map_err(|e| {
             // serde quotes the value it stopped at whole: a page is up to
@@ -863,10 +902,27 @@ fn page_loop(url: &str) -> ApiFailure {
     }
 }
 
-/// How long an upload of `size` bytes may take in all: a minute, and as
-/// long again as sending it at 256 KiB/s (a slow link, a proxy), so a hung
-/// connection ends and a slow one finishes (2 GiB: about two hours).
-pub(super) fn upload_deadline(size: u64) -> Duration {
+/// `what` failed as a transport error (retried) if it takes longer than
+/// `deadline`.
+pub(super) async fn within<T>(
+    deadline: Duration,
+    what: impl std::future::Future<Output = Result<T, ApiFailure>>,
+) -> Result<T, ApiFailure> {
+    tokio::time::timeout(deadline, what)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiFailure::Transport(format!(
+                "GitHub's answer took longer than {} s",
+                deadline.as_secs()
+            )))
+        })
+}
+
+/// How long a transfer of `size` bytes (an upload, or a download read
+/// whole) may take in all: a minute, and as long again as sending it at
+/// 256 KiB/s (a slow link, a proxy), so a hung connection ends and a slow
+/// one finishes (2 GiB: about two hours).
+pub(super) fn transfer_deadline(size: u64) -> Duration {
     Duration::from_secs(60 + size / (256 << 10))
 }
 
@@ -891,6 +947,40 @@ fn uploads_origin(origin: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An answer that sends a byte now and then, never waiting long enough
+    /// for a read timeout, is given up on at the API's deadline, and so is
+    /// a bundle's download read whole. Regression: only an asset's upload
+    /// had a deadline, and such an answer held the run until the job's limit.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_answer_that_never_ends_meets_the_deadline() {
+        use releasekit_sandbox::{Fault, Sandbox, Service};
+        let sandbox = Sandbox::start().await.unwrap();
+        let repo: Repo = sandbox.config().repository.parse().unwrap();
+        let tag = sandbox.config().git_ref.trim_start_matches("refs/tags/");
+        let releases = Releases::new(
+            &sandbox.urls().github_api,
+            repo,
+            &crate::oidc::Secret::new(sandbox.github_token()),
+            RetryPolicy {
+                attempts: 1,
+                ..RetryPolicy::default()
+            },
+        )
+        .unwrap()
+        .with_deadline(Duration::from_secs(1));
+        let faults = sandbox.faults(Service::GitHub);
+        faults.only_paths_ending_with(format!("/releases/tags/{tag}"));
+        faults.fail_next(1, Fault::Trickle(Duration::from_millis(100)));
+        let started = std::time::Instant::now();
+        let found = tokio::time::timeout(Duration::from_secs(30), releases.find(tag))
+            .await
+            .expect("the deadline ended it");
+        let e = found.unwrap_err().to_string();
+        assert!(e.contains("GitHub's answer took longer than 1 s"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(faults.pending(), 0);
+    }
 
     /// A 422 `already_exists` is a taken asset name (retried, the listing
     /// read again) only for a release asset; another release holding the

@@ -168,12 +168,16 @@ impl Releases {
         if listed > cap {
             return Err(ApiFailure::TooLarge { size: listed, cap });
         }
-        let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
-        let mut content = bytes::BytesMut::new();
-        while let Some(data) = body.chunk().await? {
-            content.extend_from_slice(&data);
-        }
-        Ok(content.freeze())
+        // Read whole, it has a deadline (a stream's reads each have theirs).
+        super::client::within(super::client::transfer_deadline(listed), async {
+            let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
+            let mut content = bytes::BytesMut::new();
+            while let Some(data) = body.chunk().await? {
+                content.extend_from_slice(&data);
+            }
+            Ok(content.freeze())
+        })
+        .await
     }
 }
 

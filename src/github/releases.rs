@@ -247,13 +247,15 @@ impl Releases {
         if let Some(commit) = commit {
             body["target_commitish"] = commit.into();
         }
-        self.retrying(|| async {
-            let r = self
-                .octo
-                ._patch(url.as_str(), Some(&body))
-                .await
-                .map_err(transport)?;
-            decoded::<GhRelease>(self.checked(r).await?).await
+        self.retrying(|| {
+            self.within_deadline(async {
+                let r = self
+                    .octo
+                    ._patch(url.as_str(), Some(&body))
+                    .await
+                    .map_err(transport)?;
+                decoded::<GhRelease>(self.checked(r).await?).await
+            })
         })
         .await
         .map(release)
