@@ -935,19 +935,33 @@ async fn target(
     let mine = releases
         .create_draft(tag, settings.target_commitish.as_deref())
         .await?;
-    let oldest = releases
+    let drafts: Vec<Release> = releases
         .all_for_tag(tag)
         .await?
         .into_iter()
-        .find(|r| r.draft)
-        .unwrap_or_else(|| mine.clone());
-    if oldest.id == mine.id {
-        Ok((mine, true))
-    } else {
-        releases.delete_release(&mine).await?;
-        at_this_commit(settings, &oldest, tagged)?;
-        Ok((oldest, false))
+        .filter(|r| r.draft)
+        .collect();
+    let ids: Vec<u64> = drafts.iter().map(|r| r.id).collect();
+    let settled = settled_draft(&ids, mine.id);
+    match drafts.into_iter().find(|r| r.id == settled) {
+        None => Ok((mine, true)),
+        Some(oldest) if oldest.id == mine.id => Ok((mine, true)),
+        Some(oldest) => {
+            releases.delete_release(&mine).await?;
+            at_this_commit(settings, &oldest, tagged)?;
+            Ok((oldest, false))
+        }
     }
+}
+
+/// The id of the draft that jobs each creating one for a tag settle on:
+/// the oldest (lowest) of the drafts `listed` and the job's own, `mine`,
+/// which a listing just after its creation may not show yet (GitHub's
+/// reads can lag its writes). Counted only from the listing, a job that
+/// saw only a newer draft than its own deleted its own, while the job of
+/// that newer one, seeing both, deleted its: no draft was left.
+fn settled_draft(listed: &[u64], mine: u64) -> u64 {
+    listed.iter().copied().fold(mine, u64::min)
 }
 
 /// The commit `release` is verified at: where its tag points; for a draft
@@ -1293,6 +1307,18 @@ fn file_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each job keeps the oldest draft, its own counted even when the
+    /// listing does not show it yet.
+    #[test]
+    fn jobs_settle_on_the_oldest_draft_whatever_the_listing_shows() {
+        // Job A made 1; its listing lags and shows only job B's 2.
+        assert_eq!(settled_draft(&[2], 1), 1);
+        // Job B made 2 and sees both, or only its own, or neither yet.
+        assert_eq!(settled_draft(&[1, 2], 2), 1);
+        assert_eq!(settled_draft(&[2, 1], 2), 1);
+        assert_eq!(settled_draft(&[], 2), 2);
+    }
     use sigstore_types::Subject;
 
     #[test]
