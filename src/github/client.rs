@@ -948,6 +948,51 @@ fn uploads_origin(origin: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A release found by its tag is that tag's: an answer for another tag
+    /// (a lying proxy or server) is refused. Regression: whatever release
+    /// came back was taken, and its tag used from then on.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_release_found_by_tag_is_that_tags() {
+        use releasekit_sandbox::{Fault, Sandbox, Service};
+        let sandbox = Sandbox::start().await.unwrap();
+        let name = &sandbox.config().repository;
+        let tag = sandbox.config().git_ref.trim_start_matches("refs/tags/");
+        sandbox.github().create_release(
+            name,
+            "v2",
+            releasekit_sandbox::github::ReleaseSpec::published(),
+        );
+        let api = &sandbox.urls().github_api;
+        let releases = Releases::new(
+            api,
+            name.parse().unwrap(),
+            &crate::oidc::Secret::new(sandbox.github_token()),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(releases.find("v2").await.unwrap().tag, "v2");
+        let other = reqwest::Client::new()
+            .get(format!("{api}/repos/{name}/releases/tags/{tag}"))
+            .bearer_auth(sandbox.github_token())
+            .header("user-agent", "test")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let faults = sandbox.faults(Service::GitHub);
+        faults.only_paths_ending_with("/releases/tags/v2");
+        faults.fail_next(1, Fault::status_body(200, other));
+        let e = releases.find("v2").await.unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "asked for the release of tag `v2`, the API answered with one of tag `{tag}`"
+            )),
+            "{e}"
+        );
+    }
+
     /// An answer that sends a byte now and then, never waiting long enough
     /// for a read timeout, is given up on at the API's deadline, and so is
     /// a bundle's download read whole. Regression: only an asset's upload

@@ -46,7 +46,16 @@ impl Releases {
             cause,
         };
         match self.retrying(|| self.get_json::<GhRelease>(&by_tag)).await {
-            Ok(r) => return Ok(release(r)),
+            Ok(r) if r.tag_name == tag => return Ok(release(r)),
+            // Everything after is about the release of the tag asked for.
+            Ok(r) => {
+                let other = crate::text::line(crate::text::capped(&r.tag_name, 200));
+                let cause = ApiFailure::Decode(format!(
+                    "asked for the release of tag `{}`, the API answered with one of tag `{other}`",
+                    crate::text::line(tag)
+                ));
+                return Err(api_err(1, cause));
+            }
             Err((_, ApiFailure::Status { status: 404, .. })) => {}
             Err((n, e)) => return Err(self.classify(e, |e| api_err(n, e))),
         }
