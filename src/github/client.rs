@@ -98,8 +98,8 @@ impl Releases {
         token: Option<&Secret>,
         retry: RetryPolicy,
     ) -> Result<Self, ReleaseError> {
-        let api = api_url.trim_end_matches('/').to_owned();
-        let uri: http::Uri = api
+        let uri: http::Uri = api_url
+            .trim_end_matches('/')
             .parse()
             .map_err(|_| ReleaseError::BadApiUrl(api_url.to_owned()))?;
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
@@ -111,7 +111,10 @@ impl Releases {
         // octocrab prefixes the base path to every request path, absolute
         // upload URLs included (`/api/v3/api/uploads/...` on GHES): give it the
         // origin only and build every URL in full here.
-        let origin = format!("{scheme}://{authority}");
+        let origin = origin_of(scheme, authority);
+        // Every URL is built on that one spelling: octocrab sends the token
+        // to the authorities of its base and upload URLs, as spelled.
+        let api = format!("{origin}{}", uri.path().trim_end_matches('/'));
         // The token goes to the API host and the host of release upload URLs only.
         let uploads = uploads_origin(&origin);
         let client_err = |e: octocrab::Error| ReleaseError::Client(e.to_string());
@@ -931,6 +934,22 @@ pub(super) fn transfer_deadline(size: u64) -> Duration {
 /// `api.github.com`, `uploads.SUB.ghe.com` for GitHub Enterprise Cloud with
 /// data residency (`api.SUB.ghe.com`), the API's own host for GitHub
 /// Enterprise Server (`HOST/api/uploads`).
+/// `scheme://authority` as one spelling: the host in lower case, without
+/// its scheme's default port, so that `https://API.github.com:443` is
+/// github.com's API (whose uploads go to another host) and its host is
+/// the one the token is sent to.
+fn origin_of(scheme: &str, authority: &http::uri::Authority) -> String {
+    let default = match scheme {
+        "https" => Some(443),
+        _ => Some(80),
+    };
+    let host = authority.host().to_ascii_lowercase();
+    match authority.port_u16().filter(|p| Some(*p) != default) {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    }
+}
+
 fn uploads_origin(origin: &str) -> String {
     if origin == GITHUB_COM_API {
         return GITHUB_COM_UPLOADS.to_owned();
@@ -951,6 +970,27 @@ mod tests {
     /// A release found by its tag is that tag's: an answer for another tag
     /// (a lying proxy or server) is refused. Regression: whatever release
     /// came back was taken, and its tag used from then on.
+    /// github.com's API however spelled is github.com's, and so are its
+    /// uploads' host. Regression: `https://api.github.com:443` (or upper
+    /// case) sent uploads to the API host, without the token.
+    #[test]
+    fn an_api_url_spelled_otherwise_is_the_same_origin() {
+        for (url, origin) in [
+            ("https://api.github.com:443", GITHUB_COM_API),
+            ("https://API.GitHub.com", GITHUB_COM_API),
+            (
+                "https://ghes.example:8443/api/v3",
+                "https://ghes.example:8443",
+            ),
+            ("http://127.0.0.1:80", "http://127.0.0.1"),
+        ] {
+            let uri: http::Uri = url.parse().unwrap();
+            let got = origin_of(uri.scheme_str().unwrap(), uri.authority().unwrap());
+            assert_eq!(got, origin, "{url}");
+        }
+        assert_eq!(uploads_origin(GITHUB_COM_API), GITHUB_COM_UPLOADS);
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn a_release_found_by_tag_is_that_tags() {
         use releasekit_sandbox::{Fault, Sandbox, Service};
