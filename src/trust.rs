@@ -107,11 +107,13 @@ pub struct ClientTrustConfig {
 impl ClientTrustConfig {
     /// Parse and check the media types (the signing config must be v0.2).
     pub fn from_json(json: &str, path: &Path) -> Result<Self, TrustError> {
-        let config: ClientTrustConfig =
-            serde_json::from_str(json).map_err(|source| TrustError::ParseTrustConfig {
-                path: path.to_owned(),
-                source,
-            })?;
+        let parse_error = |source| TrustError::ParseTrustConfig {
+            path: path.to_owned(),
+            source,
+        };
+        let raw: serde_json::Value = serde_json::from_str(json).map_err(parse_error)?;
+        undefined_selector(&raw["signingConfig"], path)?;
+        let config: ClientTrustConfig = serde_json::from_value(raw).map_err(parse_error)?;
         for (what, found, expected) in [
             (
                 "ClientTrustConfig",
@@ -292,6 +294,22 @@ pub enum TrustError {
         found: String,
         expected: &'static str,
     },
+    /// The client spec: a selector is required, and a client should refuse
+    /// `SERVICE_SELECTOR_UNDEFINED` (protobuf's value for a missing one),
+    /// as sigstore-go does; the crate reads a missing one as ANY.
+    #[error("signing config {}: {field} has no selector (SERVICE_SELECTOR_UNDEFINED), which a client must refuse; fix: set {field}.selector to ANY, ALL or EXACT (with a count)", path.display())]
+    UndefinedSelector { path: PathBuf, field: &'static str },
+    #[error("{instance}: the signing config's {field} entry `{url}` is not an http(s) URL with a host, which the client spec requires of a service's URL; fix: write it in full (`https://host/...`)")]
+    BadServiceUrl {
+        instance: String,
+        field: &'static str,
+        url: String,
+    },
+    /// sigstore-verify cannot build a verifier of it (a window that ends
+    /// before it starts, a key or certificate that does not parse, two logs
+    /// of one ID, an authority with no certificate).
+    #[error("{instance}: its trusted root cannot be used to verify: {reason}; fix: correct the trusted root (its keys, certificates and validFor windows)")]
+    UnusableRoot { instance: String, reason: String },
     #[error("trusted root {}: its mediaType is `{}`, not a TrustedRoot's (`{TRUSTED_ROOT_MEDIA_TYPE}`); fix: pass a trusted_root.json to --trusted-root (a ClientTrustConfig, which also holds a signing config, goes to --trust-config)", path.display(), crate::text::line(found))]
     TrustedRootMediaType { path: PathBuf, found: String },
     #[error("cannot read {what} {}: {source}; fix: pass an existing file to {flag}", path.display())]
@@ -417,6 +435,27 @@ async fn fetch(
     need: Need,
     warnings: &mut Vec<String>,
 ) -> Result<Fetched, TrustError> {
+    let (name, root, signing) = fetch_unchecked(base, refresh, need, warnings).await?;
+    // What the verifier refuses is refused here, before a token is read or
+    // a dry run says all is well.
+    if let Err(e) = sigstore_verify::Verifier::new(&root) {
+        return Err(TrustError::UnusableRoot {
+            instance: name,
+            reason: crate::text::line(crate::text::capped(
+                &e.to_string(),
+                crate::text::MESSAGE_CHARS,
+            )),
+        });
+    }
+    Ok((name, root, signing))
+}
+
+async fn fetch_unchecked(
+    base: &BaseInstance,
+    refresh: &Refresh,
+    need: Need,
+    warnings: &mut Vec<String>,
+) -> Result<Fetched, TrustError> {
     Ok(match base {
         BaseInstance::TrustConfig(path) => {
             let json = read_small_file(path).map_err(|source| TrustError::ReadTrustConfig {
@@ -533,8 +572,10 @@ pub(crate) async fn load(
             .collect();
         let problems: Option<Vec<&'static str>> = current
             .iter()
-            .filter_map(|a| a.cert_chain.certificates.first())
-            .map(|leaf| tsa_leaf_problem(leaf.raw_bytes.as_bytes()))
+            .map(|a| match a.cert_chain.certificates.first() {
+                Some(leaf) => tsa_leaf_problem(leaf.raw_bytes.as_bytes()),
+                None => Some("its certificate chain is empty"),
+            })
             .collect();
         let problem = match problems {
             _ if current.is_empty() => Some("none of them is valid now"),
@@ -730,6 +771,36 @@ fn tuf_root(root: TrustedRoot) -> Result<TrustedRoot, String> {
     }
 }
 
+/// Whether a signing config's service `url` has what the spec requires of
+/// one, a scheme (http or https) and an authority with a host.
+fn is_service_url(url: &str) -> bool {
+    url.parse::<http::Uri>().is_ok_and(|u| {
+        matches!(u.scheme_str(), Some("https" | "http"))
+            && u.authority().is_some_and(|a| !a.host().is_empty())
+    })
+}
+
+/// Refuse a signing config (`raw`, read from `path`) that lists logs or
+/// timestamp authorities without saying how to choose among them.
+fn undefined_selector(raw: &serde_json::Value, path: &Path) -> Result<(), TrustError> {
+    for (urls, field) in [
+        ("rekorTlogUrls", "rekorTlogConfig"),
+        ("tsaUrls", "tsaConfig"),
+    ] {
+        let listed = raw[urls].as_array().is_some_and(|u| !u.is_empty());
+        let selector = &raw[field]["selector"];
+        let undefined =
+            selector.is_null() || selector == "SERVICE_SELECTOR_UNDEFINED" || selector == 0;
+        if listed && undefined {
+            return Err(TrustError::UndefinedSelector {
+                path: path.to_owned(),
+                field,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A SigningConfig v0.2 (`--signing-config`); the crate checks its media type.
 fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
     let json = read_file(
@@ -737,6 +808,9 @@ fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
         "signing config",
         "--signing-config (action input `signing-config`)",
     )?;
+    if let Ok(raw) = serde_json::from_str::<serde_json::Value>(&json) {
+        undefined_selector(&raw, path)?;
+    }
     SigningConfig::from_json(&json).map_err(|source| TrustError::ParseFile {
         path: path.to_owned(),
         what: "signing config",
@@ -961,6 +1035,36 @@ fn select_services(
             })
         }
     };
+    // Each URL the config chose (a flag's is checked where it is read).
+    let mut chosen: Vec<(&'static str, &str)> = Vec::new();
+    if settings.fulcio_url.is_none() {
+        chosen.push(("caUrls", &fulcio));
+    }
+    if settings.rekor_url.is_none() {
+        chosen.extend(
+            selection
+                .tlogs
+                .chosen
+                .iter()
+                .map(|l| ("rekorTlogUrls", l.url.as_str())),
+        );
+    }
+    if settings.tsa_url.is_none() {
+        chosen.extend(
+            selection
+                .tsas
+                .chosen
+                .iter()
+                .map(|t| ("tsaUrls", t.url.as_str())),
+        );
+    }
+    if let Some((field, url)) = chosen.into_iter().find(|(_, u)| !is_service_url(u)) {
+        return Err(TrustError::BadServiceUrl {
+            instance: name.into(),
+            field,
+            url: crate::text::line(crate::text::capped(url, 200)),
+        });
+    }
     if !token_may_go_to(&fulcio) {
         return Err(TrustError::CleartextToken {
             url: fulcio,
@@ -1147,6 +1251,99 @@ mod tests {
         let mut s = settings(&path);
         tweak(&mut s);
         load(&s, Refresh::Offline).await
+    }
+
+    /// A signing config listing logs or timestamp authorities with no
+    /// selector for them is refused, as the client spec asks and
+    /// sigstore-go does. Regression: the crate read it as ANY, and one of
+    /// several TSAs was used where `EXACT` (its count given) was meant.
+    #[tokio::test]
+    async fn a_signing_config_without_a_selector_is_refused() {
+        let good: serde_json::Value =
+            serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
+        for (field, value) in [
+            ("rekorTlogConfig", serde_json::Value::Null),
+            ("tsaConfig", serde_json::json!({"count": 2})),
+            (
+                "tsaConfig",
+                serde_json::json!({"selector": "SERVICE_SELECTOR_UNDEFINED"}),
+            ),
+        ] {
+            let mut config = good.clone();
+            let signing = config["signingConfig"].as_object_mut().unwrap();
+            match &value {
+                serde_json::Value::Null => signing.remove(field),
+                v => signing.insert(field.to_owned(), v.clone()),
+            };
+            let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
+            assert!(
+                matches!(e, TrustError::UndefinedSelector { field: f, .. } if f == field),
+                "{field}: {e}"
+            );
+            assert!(e.is_usage());
+            // The same as a --signing-config file.
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("signing.json");
+            std::fs::write(&path, config["signingConfig"].to_string()).unwrap();
+            let e = read_signing_config(&path).unwrap_err();
+            assert!(matches!(e, TrustError::UndefinedSelector { .. }), "{e}");
+        }
+        // No service of a kind: nothing to choose, no selector needed.
+        let mut none = good.clone();
+        let signing = none["signingConfig"].as_object_mut().unwrap();
+        signing.insert("tsaUrls".into(), serde_json::json!([]));
+        signing.remove("tsaConfig");
+        assert!(load_json(&none.to_string(), |_| {}).await.is_ok());
+    }
+
+    /// A service URL from the signing config without a scheme or a host is
+    /// refused as such, when loaded. Regression: a Fulcio's was said to be
+    /// "plain http", and a log's or TSA's failed only when first asked,
+    /// after the certificate was issued.
+    #[tokio::test]
+    async fn a_service_url_without_scheme_or_host_is_refused() {
+        let good: serde_json::Value =
+            serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
+        for (field, url) in [
+            ("caUrls", "fulcio.example.com"),
+            ("rekorTlogUrls", "rekor.example.com/api"),
+            ("tsaUrls", "ftp://tsa.example/ts"),
+        ] {
+            let mut config = good.clone();
+            config["signingConfig"][field][0]["url"] = url.into();
+            let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
+            assert!(
+                matches!(&e, TrustError::BadServiceUrl { field: f, .. } if *f == field),
+                "{field}: {e}"
+            );
+            assert!(e.to_string().contains(url), "{e}");
+        }
+    }
+
+    /// A trusted root the verifier cannot be built from is refused when
+    /// loaded (so by a dry run, before any token): a window that ends
+    /// before it starts, an authority without a certificate. Regression:
+    /// loading and `--dry-run` passed, and the run failed after fetching a
+    /// token.
+    #[tokio::test]
+    async fn a_trusted_root_the_verifier_refuses_is_refused_when_loaded() {
+        let good: serde_json::Value =
+            serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
+        let mut backwards = good.clone();
+        backwards["trustedRoot"]["tlogs"][0]["publicKey"]["validFor"] =
+            serde_json::json!({"start": "2025-01-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"});
+        let mut empty_tsa = good.clone();
+        empty_tsa["trustedRoot"]["timestampAuthorities"] = serde_json::json!([{
+            "subject": {"organization": "x", "commonName": "x"},
+            "certChain": {"certificates": []},
+            "validFor": {"start": "2020-01-01T00:00:00Z"},
+        }]);
+        for config in [backwards, empty_tsa] {
+            let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
+            assert!(matches!(e, TrustError::UnusableRoot { .. }), "{e}");
+            assert!(e.is_usage());
+        }
+        assert!(load_json(&good.to_string(), |_| {}).await.is_ok());
     }
 
     /// A TSA whose every listed authority's certificate breaks RFC 3161

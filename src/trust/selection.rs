@@ -674,7 +674,8 @@ mod tests {
         let exact = tlogs(three(), json!({"selector": "EXACT", "count": 2})).unwrap();
         assert_eq!(urls(&exact.tlogs), ["https://b", "https://a"]);
         assert_eq!(exact.tlogs.set_aside, [aside(2, SetAside::NotNeeded)]);
-        // A missing selector is ANY (protobuf-specs' JSON default in the crate).
+        // The crate reads a missing selector as ANY (a file without one is
+        // refused when read: `trust::undefined_selector`).
         let default = tlogs(three(), json!({})).unwrap();
         assert_eq!(urls(&default.tlogs), ["https://b"]);
     }
