@@ -490,7 +490,7 @@ impl IdToken {
         self.claims
             .get("sha")
             .filter(|_| self.identity.is_github_actions())
-            .filter(|s| matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .filter(|s| crate::vocab::is_commit(s))
     }
 
     /// The token itself, to hide it wherever text from outside may echo it.

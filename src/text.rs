@@ -196,6 +196,17 @@ pub(crate) fn lossy_paths<S: serde::Serializer>(
 /// value it stopped at) an error or a log keeps.
 pub(crate) const MESSAGE_CHARS: usize = 1_000;
 
+/// How much of a value from a flag, an input or the environment an error
+/// that refuses it repeats ([`echoed`]).
+pub(crate) const ECHOED_CHARS: usize = 200;
+
+/// `value` as an error refusing it repeats it: at most [`ECHOED_CHARS`]
+/// characters (an input or a variable may be of any length, and the error
+/// goes into an annotation and the step summary).
+pub(crate) fn echoed(value: &str) -> String {
+    capped(value, ECHOED_CHARS)
+}
+
 /// At most `max` characters of `s`, with `…` after a cut: for text from
 /// outside (a server's message) that is shown in a line, a log or a
 /// summary, which a message of megabytes would flood.

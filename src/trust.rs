@@ -353,13 +353,13 @@ pub enum TrustError {
         selector: String,
         count: usize,
     },
-    #[error("{instance}: tsaConfig ({selector}) asks for {count} RFC 3161 timestamps in each bundle, but releasekit-sign requests one; fix: use a signing config whose tsaConfig selector is ANY (or EXACT with count 1), or pass --tsa-url")]
+    #[error("{instance}: tsaConfig ({selector}) asks for {count} RFC 3161 timestamps in each bundle, but releasekit-sign requests one; fix: use a signing config whose tsaConfig selector is ANY (or EXACT with count 1), or, on the command line, pass --tsa-url")]
     SeveralTimestamps {
         instance: String,
         selector: String,
         count: usize,
     },
-    #[error("{instance} keeps no transparency log, so each bundle's trusted time is an RFC 3161 timestamp, but it lists no TSA; fix: pass --tsa-url, or a signing config with tsaUrls")]
+    #[error("{instance} keeps no transparency log, so each bundle's trusted time is an RFC 3161 timestamp, but it lists no TSA; fix: a signing config with tsaUrls (--signing-config or --trust-config; action inputs `signing-config`, `trust-config`), or, on the command line, --tsa-url")]
     NoLogWithoutTsa { instance: String },
     #[error("{instance}: the signing config lists no transparency log, but the trusted root lists logs, so a verifier of this instance requires a log entry; fix: add rekorTlogUrls to the signing config, or pass --rekor-url")]
     NoLogButRequired { instance: String },
@@ -371,7 +371,7 @@ pub enum TrustError {
     TsaCertificate { instance: String, reason: String },
     #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); there is no embedded snapshot of it; fix: check the network and the repository; to verify, pass --offline to use the verified cache of an earlier refresh, or --trusted-root with a trusted root you trust")]
     TufRefresh { url: String, reason: String },
-    #[error("the TUF repository {url} distributes a trusted root but no signing config ({}), so it names no services to sign with; fix: pass the instance's services with --signing-config and --trusted-root, or a --trust-config, or publish its signing config in the repository", sigstore_trust_root::SIGNING_CONFIG_TARGET)]
+    #[error("the TUF repository {url} distributes a trusted root but no signing config ({}), so it names no services to sign with; fix: pass the instance's services with --signing-config and --trusted-root, or a --trust-config (action inputs `signing-config` and `trusted-root`, or `trust-config`), or publish its signing config in the repository", sigstore_trust_root::SIGNING_CONFIG_TARGET)]
     TufNoSigningConfig { url: String },
     #[error("cannot refresh the {instance} trust material through TUF ({reason}); fix: check the network, or pass --offline to verify with the embedded snapshot, or --trusted-root with a trusted root you trust")]
     WellKnownRefresh { instance: String, reason: String },
@@ -379,7 +379,7 @@ pub enum TrustError {
     TufCache { url: String, reason: String },
     #[error("{url} (from {from}) is plain http, and the identity token is sent to the CA: anyone on the way could use it to get a certificate for this identity; fix: use its https:// URL (plain http is taken only on this machine: localhost, 127.0.0.1, ::1)")]
     CleartextToken { url: String, from: &'static str },
-    #[error("Rekor v2 entries carry no signed time, so an RFC 3161 timestamp is required, but {instance} has no TSA; fix: pass --tsa-url")]
+    #[error("Rekor v2 entries carry no signed time, so an RFC 3161 timestamp is required, but {instance} has no TSA; fix: log to Rekor v1 (--rekor-version 1, action input `rekor-version: 1`), use a signing config with tsaUrls (--signing-config or --trust-config; action inputs `signing-config`, `trust-config`), or, on the command line, pass --tsa-url")]
     V2WithoutTsa { instance: String },
 }
 

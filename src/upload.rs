@@ -1079,8 +1079,7 @@ fn at_this_commit(
         return Ok(());
     };
     let theirs = draft.target_commitish.as_str();
-    let a_commit = matches!(theirs.len(), 40 | 64) && theirs.bytes().all(|b| b.is_ascii_hexdigit());
-    if tagged || !a_commit || theirs.eq_ignore_ascii_case(ours) {
+    if tagged || !crate::vocab::is_commit(theirs) || theirs.eq_ignore_ascii_case(ours) {
         return Ok(());
     }
     Err(ReleaseError::DraftAtOtherCommit {

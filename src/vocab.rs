@@ -28,8 +28,13 @@ pub(crate) fn workflow_at_ref(uri: &str) -> Option<(&str, &str)> {
         return Some((&uri[..i], &uri[i + 1..]));
     }
     let (path, commit) = uri.rsplit_once('@')?;
-    let full_hex = matches!(commit.len(), 40 | 64) && commit.bytes().all(|b| b.is_ascii_hexdigit());
-    full_hex.then_some((path, commit))
+    is_commit(commit).then_some((path, commit))
+}
+
+/// Whether `s` is a git commit's full name: 40 hex digits (SHA-1) or 64
+/// (SHA-256), never a branch, a tag or an abbreviation.
+pub(crate) fn is_commit(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Whether `s` is an http(s) URL: the one rule for URLs from flags, inputs,
@@ -174,8 +179,12 @@ pub struct Repo {
 impl std::str::FromStr for Repo {
     type Err = NotARepo;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // GitHub takes neither `.` nor `..` for a name: either would also
+        // change the path of every API URL built from it.
         let valid = |p: &str| {
             !p.is_empty()
+                && p != "."
+                && p != ".."
                 && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         };
@@ -254,7 +263,10 @@ mod tests {
             (r.owner.as_str(), r.name.as_str()),
             ("octo-org", "octo.repo_1")
         );
-        for bad in ["", "owner", "/name", "owner/", "a/b/c", "a b/c"] {
+        // `..` would change the path of the API URLs built from it.
+        for bad in [
+            "", "owner", "/name", "owner/", "a/b/c", "a b/c", "../..", "o/..", "./r",
+        ] {
             assert!(bad.parse::<Repo>().is_err(), "{bad}");
         }
     }

@@ -278,6 +278,23 @@ async fn errors_name_the_actions_inputs() {
         "{}",
         stdout(&o)
     );
+    // Rekor v2 without a TSA: the action's fixes, not only `--tsa-url`.
+    // Regression: "fix: pass --tsa-url", which the action has no input for.
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.trust_config_v2_path()).unwrap()).unwrap();
+    config["signingConfig"]["tsaUrls"] = serde_json::json!([]);
+    work.file("no-tsa.json", config.to_string());
+    let mut cmd = action(&sandbox, &work, &[("inputs", "a.tgz"), ("upload", "false")]);
+    cmd.env("INPUT_TRUST-CONFIG", "no-tsa.json")
+        .env("INPUT_REKOR-VERSION", "2");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let line = error_line(&o);
+    assert!(line.contains("action input `rekor-version: 1`"), "{line}");
+    assert!(
+        line.contains("on the command line, pass --tsa-url"),
+        "{line}"
+    );
 }
 
 /// The Actions JWT request token (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`, the

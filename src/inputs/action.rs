@@ -119,7 +119,7 @@ fn boolean(input: &'static str, v: Option<String>) -> Result<Option<bool>, Actio
         Some("false" | "False" | "FALSE") => Ok(Some(false)),
         Some(other) => Err(ActionInputError::NotBoolean {
             input,
-            value: other.to_owned(),
+            value: crate::text::echoed(other),
         }),
     }
 }
@@ -145,7 +145,8 @@ impl ActionSettings {
         let rekor_version = match nonempty(inputs.rekor_version) {
             None => None,
             Some(v) => Some(
-                RekorVersion::from_str(&v, false).map_err(|_| ActionInputError::RekorVersion(v))?,
+                RekorVersion::from_str(&v, false)
+                    .map_err(|_| ActionInputError::RekorVersion(crate::text::echoed(&v)))?,
             ),
         };
         let staging = boolean("staging", inputs.staging)?;
@@ -157,9 +158,10 @@ impl ActionSettings {
         // Checked here so the error names the inputs, not the flags.
         let instance = match nonempty(inputs.instance) {
             None => None,
-            Some(v) => {
-                Some(InstanceName::from_str(&v, false).map_err(|_| ActionInputError::Instance(v))?)
-            }
+            Some(v) => Some(
+                InstanceName::from_str(&v, false)
+                    .map_err(|_| ActionInputError::Instance(crate::text::echoed(&v)))?,
+            ),
         };
         super::base_instance(
             instance,
@@ -211,7 +213,7 @@ impl ActionSettings {
                 None => None,
                 Some(m) => Some(
                     ReleaseMode::from_str(&m, false)
-                        .map_err(|_| ActionInputError::ReleaseMode(m))?,
+                        .map_err(|_| ActionInputError::ReleaseMode(crate::text::echoed(&m)))?,
                 ),
             },
             publish: boolean("publish", inputs.publish)?,
@@ -245,6 +247,22 @@ impl ActionSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused input is repeated at most 200 characters long: an input
+    /// may be of any length, and its error goes into an annotation and the
+    /// step summary. Regression: repeated whole.
+    #[test]
+    fn a_refused_value_is_repeated_short() {
+        let long = "y".repeat(100_000);
+        let e = boolean("upload", Some(long.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 400, "{}", e.len());
+        let e = upload::api_url(&Env::from_pairs([("GITHUB_API_URL", long.as_str())]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 400, "{}", e.len());
+    }
 
     fn resolve(pairs: &[(&str, &str)]) -> Result<ActionSettings, SettingsError> {
         let env = Env::from_pairs(pairs.iter().copied());

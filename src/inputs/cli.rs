@@ -148,7 +148,7 @@ pub struct SignArgs {
     #[arg(long)]
     #[arg(help_heading = "Artifacts")]
     pub overwrite: bool,
-    /// Print what would be signed and by which identity source; no token, no request, no write
+    /// Print what would be signed and by which identity source; no identity token, no request, no write
     #[arg(long)]
     #[arg(help_heading = "Artifacts")]
     pub dry_run: bool,

@@ -584,7 +584,8 @@ impl SignSettings {
 pub(crate) fn github_server(env: &Env) -> Result<Option<GitHubServer>, SettingsError> {
     env.get("GITHUB_SERVER_URL")
         .map(|url| {
-            GitHubServer::parse(url).ok_or_else(|| SettingsError::BadServerUrl(text::line(url)))
+            GitHubServer::parse(url)
+                .ok_or_else(|| SettingsError::BadServerUrl(text::line(text::echoed(url))))
         })
         .transpose()
 }

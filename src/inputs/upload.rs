@@ -20,7 +20,7 @@ use crate::vocab::Repo;
 pub(super) fn api_url(env: &Env) -> Result<String, UploadSettingsError> {
     let url = env.get("GITHUB_API_URL").unwrap_or(GITHUB_COM_API);
     if !crate::vocab::is_http_url(url) {
-        return Err(UploadSettingsError::BadApiUrl(url.to_owned()));
+        return Err(UploadSettingsError::BadApiUrl(crate::text::echoed(url)));
     }
     Ok(url.trim_end_matches('/').to_owned())
 }
@@ -64,6 +64,12 @@ pub enum UploadSettingsError {
     BadRepo { repo: String, fix: &'static str },
     #[error("uploading needs a GitHub token: {fix}")]
     NoToken { fix: String },
+    #[error("GITHUB_SHA `{sha}` is not a commit's full SHA (40 or 64 hex digits); fix: set it to the commit the artifacts were built from (`git rev-parse HEAD`), or unset it")]
+    NotACommit { sha: String },
+    /// An HTTP header cannot carry it (the GitHub client would panic
+    /// building one).
+    #[error("the GitHub token in {from} holds a line break or another control character; fix: set {from} to the token alone")]
+    BadToken { from: String },
     #[error(
         "GITHUB_API_URL `{0}` is not an http(s) URL: unset it, or set it to https://HOST/api/v3"
     )]
@@ -184,7 +190,7 @@ pub fn resolve(
     })?;
     if let Some(why) = not_a_tag_name(&tag) {
         return Err(UploadSettingsError::BadTag {
-            tag: crate::text::line(&tag),
+            tag: crate::text::line(crate::text::echoed(&tag)),
             why,
             input: vocabulary.name("release-tag"),
         });
@@ -201,21 +207,21 @@ pub fn resolve(
         .or_else(|| env.get("GITHUB_REPOSITORY").map(str::to_owned))
         .ok_or(UploadSettingsError::NoRepo { fix })?;
     let repo: Repo = repo.parse().map_err(|_| UploadSettingsError::BadRepo {
-        repo: repo.clone(),
+        repo: crate::text::echoed(&repo),
         fix,
     })?;
-    let token =
-        layer
-            .token
-            .or_else(|| github_token(env))
-            .ok_or_else(|| UploadSettingsError::NoToken {
-                fix: match vocabulary {
-                    Vocabulary::Cli => "set GITHUB_TOKEN (or GH_TOKEN)".into(),
-                    Vocabulary::Action => {
-                        "set input `github-token` (its default is `${{ github.token }}`)".into()
-                    }
-                },
-            })?;
+    let token = match layer.token {
+        Some(t) => Some(usable_token(t, vocabulary.name("github-token"))?),
+        None => github_token(env)?,
+    };
+    let token = token.ok_or_else(|| UploadSettingsError::NoToken {
+        fix: match vocabulary {
+            Vocabulary::Cli => "set GITHUB_TOKEN (or GH_TOKEN)".into(),
+            Vocabulary::Action => {
+                "set input `github-token` (its default is `${{ github.token }}`)".into()
+            }
+        },
+    })?;
     if layer.publish == Some(true)
         && layer.mode.unwrap_or(ReleaseMode::Existing) == ReleaseMode::Existing
     {
@@ -225,6 +231,17 @@ pub fn resolve(
         });
     }
     let target_commitish = env.get("GITHUB_SHA").map(str::to_owned);
+    // The commit drafts are created and published at, and the one the
+    // run's own bundles are held to: a branch (`main`) would have GitHub
+    // tag wherever it points when publishing.
+    if let Some(sha) = target_commitish
+        .as_deref()
+        .filter(|s| !crate::vocab::is_commit(s))
+    {
+        return Err(UploadSettingsError::NotACommit {
+            sha: crate::text::line(crate::text::capped(sha, 100)),
+        });
+    }
     if layer.publish == Some(true) && target_commitish.is_none() {
         return Err(UploadSettingsError::PublishNeedsCommit {
             publish: vocabulary.name("publish"),
@@ -244,11 +261,24 @@ pub fn resolve(
 }
 
 /// The token for GitHub's API from the environment: `GH_TOKEN`, then
-/// `GITHUB_TOKEN`, in `gh`'s order of precedence.
-pub(crate) fn github_token(env: &Env) -> Option<Secret> {
-    env.get("GH_TOKEN")
-        .or_else(|| env.get("GITHUB_TOKEN"))
-        .map(Secret::new)
+/// `GITHUB_TOKEN`, in `gh`'s order of precedence ([`usable_token`]).
+pub(crate) fn github_token(env: &Env) -> Result<Option<Secret>, UploadSettingsError> {
+    ["GH_TOKEN", "GITHUB_TOKEN"]
+        .into_iter()
+        .find_map(|name| env.get(name).map(|t| (name, t)))
+        .map(|(name, t)| usable_token(Secret::new(t), name.to_owned()))
+        .transpose()
+}
+
+/// `token` (from `from`, which an error names) as an HTTP header takes it:
+/// its ends trimmed (a secret stored with a trailing line break), and
+/// refused when a character inside it could not be sent.
+fn usable_token(token: Secret, from: String) -> Result<Secret, UploadSettingsError> {
+    let trimmed = token.expose().trim();
+    if trimmed.chars().any(|c| c.is_control()) {
+        return Err(UploadSettingsError::BadToken { from });
+    }
+    Ok(Secret::new(trimmed))
 }
 
 /// Why `tag` cannot be a tag's name, by git's rules for a ref's name
@@ -497,6 +527,39 @@ mod tests {
         assert!(e.to_string().contains("GITHUB_REPOSITORY"), "{e}");
     }
 
+    /// A token with a line break (a secret stored with one) is trimmed at
+    /// its ends and refused, naming where it came from, inside: the GitHub
+    /// client panics on a header it cannot build. Regression: exit 101,
+    /// after signing, with no outputs written.
+    #[test]
+    fn a_token_a_header_cannot_carry_is_refused() {
+        let on = UploadLayer {
+            upload: Some(true),
+            release_tag: Some("v1".into()),
+            ..UploadLayer::default()
+        };
+        let trailing = [&GH[..2], &[("GH_TOKEN", "ghp_x\n")]].concat();
+        let s = resolve(on.clone(), &env(&trailing), false, Vocabulary::Cli)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.token.expose(), "ghp_x");
+        let inside = [&GH[..2], &[("GITHUB_TOKEN", "ghp_x\nghp_y")]].concat();
+        let e = resolve(on.clone(), &env(&inside), false, Vocabulary::Cli).unwrap_err();
+        assert_eq!(
+            e,
+            UploadSettingsError::BadToken {
+                from: "GITHUB_TOKEN".into()
+            }
+        );
+        let input = UploadLayer {
+            token: Some(Secret::new("a\u{7}b")),
+            ..on
+        };
+        let e = resolve(input, &env(&GH[..2]), false, Vocabulary::Action).unwrap_err();
+        assert!(e.to_string().contains("input `github-token`"), "{e}");
+        assert!(!e.to_string().contains("a\u{7}b"), "{e}");
+    }
+
     #[test]
     fn lifecycle_knobs() {
         let layer = UploadLayer {
@@ -506,13 +569,30 @@ mod tests {
             upload_artifacts: Some(true),
             ..UploadLayer::default()
         };
-        let with_sha = [GH, &[("GITHUB_SHA", "abc123")]].concat();
-        let s = resolve(layer, &env(&with_sha), false, Vocabulary::Action)
+        let with_sha = [
+            GH,
+            &[("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")],
+        ]
+        .concat();
+        let s = resolve(layer.clone(), &env(&with_sha), false, Vocabulary::Action)
             .unwrap()
             .unwrap();
         assert_eq!(s.mode, ReleaseMode::Draft);
         assert!(s.publish && s.upload_artifacts);
-        assert_eq!(s.target_commitish.as_deref(), Some("abc123"));
+        assert_eq!(
+            s.target_commitish.as_deref(),
+            Some("0123456789abcdef0123456789abcdef01234567")
+        );
+        // A branch or an abbreviation is not the commit: GitHub would tag
+        // wherever `main` points when publishing. Regression: taken as is.
+        for not_one in ["main", "HEAD", "abc1234"] {
+            let with = [GH, &[("GITHUB_SHA", not_one)]].concat();
+            let e = resolve(layer.clone(), &env(&with), false, Vocabulary::Cli).unwrap_err();
+            assert!(
+                matches!(e, UploadSettingsError::NotACommit { .. }),
+                "{not_one}: {e}"
+            );
+        }
         // Publishing needs a draft this run may publish.
         let existing = UploadLayer {
             upload: Some(true),
@@ -604,8 +684,8 @@ mod tests {
     #[test]
     fn gh_token_comes_first() {
         let both = env(&[("GITHUB_TOKEN", "job"), ("GH_TOKEN", "pat")]);
-        assert_eq!(github_token(&both).unwrap().expose(), "pat");
+        assert_eq!(github_token(&both).unwrap().unwrap().expose(), "pat");
         let one = env(&[("GITHUB_TOKEN", "job")]);
-        assert_eq!(github_token(&one).unwrap().expose(), "job");
+        assert_eq!(github_token(&one).unwrap().unwrap().expose(), "job");
     }
 }

@@ -31,7 +31,7 @@ impl VerifySettings {
                 .map(|r| r.to_string())
                 .map_err(|_| SettingsError::BadRepo {
                     flag,
-                    value: value.to_owned(),
+                    value: crate::text::echoed(value),
                 })
         };
         let repo_claim = match (&args.repo, &release) {
@@ -240,7 +240,7 @@ fn release_source(
     args: &VerifyArgs,
     env: &Env,
 ) -> Result<ReleaseSource, SettingsError> {
-    let bad = || SettingsError::BadRelease(spec.to_owned());
+    let bad = || SettingsError::BadRelease(crate::text::echoed(spec));
     let (repo, tag) = spec.split_once('@').ok_or_else(bad)?;
     let repo: Repo = repo.parse().map_err(|_| bad())?;
     if tag.is_empty() {
@@ -260,7 +260,7 @@ fn release_source(
         repo,
         tag: tag.to_owned(),
         api_url,
-        token: super::upload::github_token(env),
+        token: super::upload::github_token(env)?,
         pattern,
         download: args.download.clone(),
         overwrite: args.overwrite,
