@@ -28,7 +28,7 @@ use der::asn1::{OctetString, Utf8StringRef};
 use der::pem::LineEnding;
 use der::{Decode as _, Encode as _};
 use p256::ecdsa::signature::Verifier as _;
-use p256::ecdsa::{DerSignature, Signature, VerifyingKey};
+use p256::ecdsa::{DerSignature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -37,7 +37,7 @@ use x509_cert::request::CertReq;
 
 use crate::ca::{LeafRequest, San};
 use crate::lies::FulcioLie;
-use crate::oidc::{OidcError, TokenClaims, GITHUB_ISSUER, SIGSTORE_AUDIENCE};
+use crate::oidc::{OidcError, TokenClaims, SIGSTORE_AUDIENCE};
 use crate::Shared;
 
 /// Fulcio's OID arc for OIDC-derived certificate extensions (docs/oid-info.md).
@@ -66,6 +66,8 @@ pub mod oid {
     pub const BUILD_TRIGGER: O = O::new_unwrap("1.3.6.1.4.1.57264.1.20");
     pub const RUN_INVOCATION_URI: O = O::new_unwrap("1.3.6.1.4.1.57264.1.21");
     pub const SOURCE_REPOSITORY_VISIBILITY: O = O::new_unwrap("1.3.6.1.4.1.57264.1.22");
+    pub const DEPLOYMENT_ENVIRONMENT: O = O::new_unwrap("1.3.6.1.4.1.57264.1.23");
+    pub const TOKEN_SUBJECT: O = O::new_unwrap("1.3.6.1.4.1.57264.1.24");
 }
 
 const GITHUB_SERVER: &str = "https://github.com";
@@ -196,7 +198,7 @@ fn issue(
         .credentials
         .and_then(|c| c.oidc_identity_token)
         .filter(|t| !t.is_empty())
-        .or_else(|| crate::oidc::bearer_token(headers).map(str::to_owned))
+        .or_else(|| fulcio_bearer(headers))
         .ok_or(FulcioError::MissingToken)?;
     let claims = shared.oidc.validate(&token)?;
 
@@ -218,9 +220,11 @@ fn issue(
     let now = SystemTime::now();
     let mut san = San::from_identity(&claims.identity());
     let mut claims = claims;
+    let mut with_sct = embed_sct;
     match shared.lies.take_fulcio() {
         Some(FulcioLie::AnotherIdentity(identity)) => san = San::from_identity(&identity),
         Some(FulcioLie::AnotherIssuer(issuer)) => claims.iss = issuer,
+        Some(FulcioLie::NoSct) => with_sct = false,
         None => {}
     }
     let leaf = shared.ca.issue_leaf(&LeafRequest {
@@ -229,7 +233,7 @@ fn issue(
         extensions: fulcio_extensions(&claims)?,
         not_before: now,
         validity,
-        embed_sct,
+        embed_sct: with_sct,
     })?;
     let mut chain = vec![pem(&leaf)];
     chain.extend(shared.ca.chain_der().iter().map(|c| pem(c)));
@@ -264,58 +268,65 @@ async fn configuration(State(shared): State<Arc<Shared>>) -> Json<Value> {
     }))
 }
 
+/// The token of the `Authorization` header as Fulcio reads it
+/// (`strings.Replace(auth, "Bearer ", "", 1)`): `Bearer ` exactly, so a
+/// `bearer x` header is the token `bearer x`, which does not validate.
+fn fulcio_bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    Some(value.replacen("Bearer ", "", 1)).filter(|t| !t.is_empty())
+}
+
 fn pem(der: &[u8]) -> String {
     der::pem::encode_string("CERTIFICATE", LineEnding::LF, der).expect("PEM of in-memory DER")
 }
 
-/// Accept PEM, base64 of PEM or base64 of DER (clients use all three).
-fn pem_or_base64(input: &str, label: &str) -> Result<Vec<u8>, String> {
-    let text = input.trim();
-    let bytes = if text.starts_with("-----BEGIN") {
-        text.as_bytes().to_vec()
-    } else {
-        STANDARD
-            .decode(text.split_whitespace().collect::<String>())
-            .map_err(|e| format!("neither PEM nor base64: {e}"))?
-    };
-    if bytes.starts_with(b"-----BEGIN") {
-        let (found, der) = der::pem::decode_vec(&bytes).map_err(|e| e.to_string())?;
-        if found != label {
-            return Err(format!("expected a {label} PEM block, got {found}"));
-        }
-        Ok(der)
-    } else {
-        Ok(bytes)
+/// The DER of a PEM block labelled `label`.
+fn pem_block(bytes: &[u8], label: &str) -> Result<Vec<u8>, String> {
+    let (found, der) = der::pem::decode_vec(bytes).map_err(|e| e.to_string())?;
+    if found != label {
+        return Err(format!("expected a {label} PEM block, got {found}"));
     }
+    Ok(der)
 }
 
+/// A public key as Fulcio's `challenges.ParsePublicKey` takes the
+/// `publicKey.content` string: PEM, else the string's bytes as DER (never
+/// base64: the field is a proto `string`, which the gateway passes as is).
 fn decode_public_key(content: &str) -> Result<Vec<u8>, FulcioError> {
-    let der = pem_or_base64(content, "PUBLIC KEY").map_err(FulcioError::PublicKey)?;
+    let der = if content.trim_start().starts_with("-----BEGIN") {
+        pem_block(content.as_bytes(), "PUBLIC KEY").map_err(FulcioError::PublicKey)?
+    } else {
+        content.as_bytes().to_vec()
+    };
     VerifyingKey::from_public_key_der(&der)
         .map_err(|e| FulcioError::PublicKey(format!("only ECDSA P-256 keys are supported: {e}")))?;
     Ok(der)
 }
 
-/// ECDSA-SHA256 over the challenge, DER (as clients send) or fixed-size.
+/// ECDSA-SHA256 over the challenge, ASN.1 DER only, as Fulcio checks it
+/// (sigstore's verifier calls `ecdsa.VerifyASN1`: a fixed-size r||s is refused).
 fn verify_proof_of_possession(spki: &[u8], challenge: &str, b64: &str) -> Result<(), FulcioError> {
     let key = VerifyingKey::from_public_key_der(spki)
         .map_err(|e| FulcioError::PublicKey(e.to_string()))?;
     let raw = STANDARD
         .decode(b64.trim())
         .map_err(|_| FulcioError::ProofOfPossession)?;
-    let ok = if let Ok(sig) = DerSignature::try_from(raw.as_slice()) {
-        key.verify(challenge.as_bytes(), &sig).is_ok()
-    } else if let Ok(sig) = Signature::from_slice(&raw) {
-        key.verify(challenge.as_bytes(), &sig).is_ok()
-    } else {
-        false
-    };
+    let ok = DerSignature::try_from(raw.as_slice())
+        .is_ok_and(|sig| key.verify(challenge.as_bytes(), &sig).is_ok());
     ok.then_some(()).ok_or(FulcioError::ProofOfPossession)
 }
 
 /// Parse a PKCS#10 request and check its self-signature; returns its SPKI DER.
+/// The request is a proto `bytes` field, so the gateway base64-decodes it,
+/// and Fulcio's `cryptoutils.ParseCSR` then wants a PEM block.
 fn verify_csr(input: &str) -> Result<Vec<u8>, FulcioError> {
-    let der = pem_or_base64(input, "CERTIFICATE REQUEST").map_err(FulcioError::Csr)?;
+    let pem = STANDARD
+        .decode(input.split_whitespace().collect::<String>())
+        .map_err(|e| FulcioError::Csr(format!("not base64: {e}")))?;
+    let der = pem_block(&pem, "CERTIFICATE REQUEST").map_err(FulcioError::Csr)?;
     let csr = CertReq::from_der(&der).map_err(|e| FulcioError::Csr(e.to_string()))?;
     if csr.algorithm.oid != ECDSA_WITH_SHA_256 {
         return Err(FulcioError::Csr(format!(
@@ -366,50 +377,70 @@ pub fn fulcio_extensions(claims: &TokenClaims) -> Result<Vec<Extension>, FulcioE
             extn_value: der,
         })
     };
+    // Fulcio's `Extensions.Render` leaves out a claim's extension when its
+    // value is empty.
     let mut exts = vec![raw(oid::ISSUER_V1, &claims.iss)?];
-    if claims.iss == GITHUB_ISSUER {
-        exts.extend([
-            raw(oid::GITHUB_WORKFLOW_TRIGGER, &claims.event_name)?,
-            raw(oid::GITHUB_WORKFLOW_SHA, &claims.sha)?,
-            raw(oid::GITHUB_WORKFLOW_NAME, &claims.workflow)?,
-            raw(oid::GITHUB_WORKFLOW_REPOSITORY, &claims.repository)?,
-            raw(oid::GITHUB_WORKFLOW_REF, &claims.git_ref)?,
-        ]);
+    let github = claims.is_github_actions();
+    if github {
+        for (oid, v) in [
+            (oid::GITHUB_WORKFLOW_TRIGGER, &claims.event_name),
+            (oid::GITHUB_WORKFLOW_SHA, &claims.sha),
+            (oid::GITHUB_WORKFLOW_NAME, &claims.workflow),
+            (oid::GITHUB_WORKFLOW_REPOSITORY, &claims.repository),
+            (oid::GITHUB_WORKFLOW_REF, &claims.git_ref),
+        ] {
+            if !v.is_empty() {
+                exts.push(raw(oid, v)?);
+            }
+        }
     }
     exts.push(utf8(oid::ISSUER_V2, &claims.iss)?);
-    if claims.iss == GITHUB_ISSUER {
+    if github {
         let gh = |path: &str| format!("{GITHUB_SERVER}/{path}");
-        exts.extend([
-            utf8(oid::BUILD_SIGNER_URI, &gh(&claims.job_workflow_ref))?,
-            utf8(oid::BUILD_SIGNER_DIGEST, &claims.job_workflow_sha)?,
-            utf8(oid::RUNNER_ENVIRONMENT, &claims.runner_environment)?,
-            utf8(oid::SOURCE_REPOSITORY_URI, &gh(&claims.repository))?,
-            utf8(oid::SOURCE_REPOSITORY_DIGEST, &claims.sha)?,
-            utf8(oid::SOURCE_REPOSITORY_REF, &claims.git_ref)?,
-            utf8(oid::SOURCE_REPOSITORY_IDENTIFIER, &claims.repository_id)?,
-            utf8(
+        let invocation = gh(&format!(
+            "{}/actions/runs/{}/attempts/{}",
+            claims.repository, claims.run_id, claims.run_attempt
+        ));
+        for (oid, v) in [
+            (oid::BUILD_SIGNER_URI, gh(&claims.job_workflow_ref)),
+            (oid::BUILD_SIGNER_DIGEST, claims.job_workflow_sha.clone()),
+            (oid::RUNNER_ENVIRONMENT, claims.runner_environment.clone()),
+            (oid::SOURCE_REPOSITORY_URI, gh(&claims.repository)),
+            (oid::SOURCE_REPOSITORY_DIGEST, claims.sha.clone()),
+            (oid::SOURCE_REPOSITORY_REF, claims.git_ref.clone()),
+            (
+                oid::SOURCE_REPOSITORY_IDENTIFIER,
+                claims.repository_id.clone(),
+            ),
+            (
                 oid::SOURCE_REPOSITORY_OWNER_URI,
-                &gh(&claims.repository_owner),
-            )?,
-            utf8(
+                gh(&claims.repository_owner),
+            ),
+            (
                 oid::SOURCE_REPOSITORY_OWNER_IDENTIFIER,
-                &claims.repository_owner_id,
-            )?,
-            utf8(oid::BUILD_CONFIG_URI, &gh(&claims.workflow_ref))?,
-            utf8(oid::BUILD_CONFIG_DIGEST, &claims.workflow_sha)?,
-            utf8(oid::BUILD_TRIGGER, &claims.event_name)?,
-            utf8(
-                oid::RUN_INVOCATION_URI,
-                &gh(&format!(
-                    "{}/actions/runs/{}/attempts/{}",
-                    claims.repository, claims.run_id, claims.run_attempt
-                )),
-            )?,
-            utf8(
+                claims.repository_owner_id.clone(),
+            ),
+            (oid::BUILD_CONFIG_URI, gh(&claims.workflow_ref)),
+            (oid::BUILD_CONFIG_DIGEST, claims.workflow_sha.clone()),
+            (oid::BUILD_TRIGGER, claims.event_name.clone()),
+            (oid::RUN_INVOCATION_URI, invocation),
+            (
                 oid::SOURCE_REPOSITORY_VISIBILITY,
-                &claims.repository_visibility,
-            )?,
-        ]);
+                claims.repository_visibility.clone(),
+            ),
+            (
+                oid::DEPLOYMENT_ENVIRONMENT,
+                claims.environment.clone().unwrap_or_default(),
+            ),
+        ] {
+            if !v.is_empty() {
+                exts.push(utf8(oid, &v)?);
+            }
+        }
+    }
+    // Every leaf since Fulcio 1.8.6 names the token's subject.
+    if !claims.sub.is_empty() {
+        exts.push(utf8(oid::TOKEN_SUBJECT, &claims.sub)?);
     }
     Ok(exts)
 }
@@ -419,6 +450,7 @@ mod tests {
     use super::*;
     use crate::oidc::test_support::{call, shared};
     use crate::oidc::JwtAlgorithm;
+    use crate::oidc::GITHUB_ISSUER;
     use axum::body::Body;
     use axum::http::Request;
     use p256::ecdsa::signature::Signer as _;
@@ -557,12 +589,41 @@ mod tests {
             "https://github.com/octo-org/octo-repo/actions/runs/9876543210/attempts/1"
         );
         assert_eq!(utf8(&leaf, oid::SOURCE_REPOSITORY_VISIBILITY), "public");
+        assert_eq!(utf8(&leaf, oid::TOKEN_SUBJECT), claims.sub);
+        // No `environment` claim: no deployment environment extension.
+        let exts = leaf.tbs_certificate.extensions.as_deref().unwrap();
+        assert!(!exts
+            .iter()
+            .any(|e| e.extn_id == oid::DEPLOYMENT_ENVIRONMENT));
 
         let v = &leaf.tbs_certificate.validity;
         assert_eq!(
             v.not_after.to_unix_duration() - v.not_before.to_unix_duration(),
             Duration::from_secs(600)
         );
+    }
+
+    /// As Fulcio renders them: a deployment environment when the token
+    /// names one, no extension for an empty claim, and the GitHub template
+    /// for an enterprise's issuer under GitHub's.
+    #[test]
+    fn extensions_follow_the_claims_fulcio_renders() {
+        let shared = shared(JwtAlgorithm::Rs256);
+        let mut claims = shared.actions_claims.lock().clone();
+        claims.environment = Some("production".into());
+        claims.repository_visibility = String::new();
+        claims.iss = format!("{GITHUB_ISSUER}/octo-enterprise");
+        let exts = fulcio_extensions(&claims).unwrap();
+        let value = |oid: ObjectIdentifier| {
+            exts.iter()
+                .find(|e| e.extn_id == oid)
+                .map(|e| e.extn_value.as_bytes().to_vec())
+        };
+        let env = value(oid::DEPLOYMENT_ENVIRONMENT).expect("1.23");
+        assert!(env.ends_with(b"production"));
+        assert_eq!(value(oid::SOURCE_REPOSITORY_VISIBILITY), None);
+        assert!(value(oid::BUILD_SIGNER_URI).is_some());
+        assert!(claims.identity().starts_with("https://github.com/"));
     }
 
     #[tokio::test]
@@ -617,11 +678,61 @@ mod tests {
         let mut forged = csr.clone();
         let other: DerSignature = key.sign(b"something else");
         forged.signature = der::asn1::BitString::from_bytes(other.as_bytes()).unwrap();
-        let body =
-            json!({ "certificateSigningRequest": STANDARD.encode(forged.to_der().unwrap()) });
+        let forged_pem = der::pem::encode_string(
+            "CERTIFICATE REQUEST",
+            LineEnding::LF,
+            &forged.to_der().unwrap(),
+        )
+        .unwrap();
+        let body = json!({ "certificateSigningRequest": STANDARD.encode(&forged_pem) });
         let (status, resp) = call(router(shared.clone()), post(body, Some(&token))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
         assert_eq!(resp["code"], 3);
+        // As Fulcio parses it: base64 of PEM, not of DER (nor PEM as is).
+        for not_so in [STANDARD.encode(csr.to_der().unwrap()), csr_pem.clone()] {
+            let body = json!({ "certificateSigningRequest": not_so });
+            let (status, resp) = call(router(shared.clone()), post(body, Some(&token))).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
+        }
+    }
+
+    /// What Fulcio refuses, the sandbox refuses: a proof of possession that
+    /// is not ASN.1 DER, a public key as base64 (the field is a string
+    /// taken as PEM or DER), a header token not after `Bearer ` exactly.
+    #[tokio::test]
+    async fn requests_encoded_otherwise_than_fulcio_takes_are_refused() {
+        use p256::ecdsa::Signature;
+        let shared = shared(JwtAlgorithm::Rs256);
+        let claims = shared.actions_claims.lock().clone();
+        let token = shared.oidc.mint(&claims, Duration::from_secs(300));
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let good = public_key_request(&token, &key, &claims.sub);
+        let (status, _) = call(router(shared.clone()), post(good.clone(), None)).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let mut fixed = good.clone();
+        let sig: Signature = key.sign(claims.sub.as_bytes());
+        fixed["publicKeyRequest"]["proofOfPossession"] = STANDARD.encode(sig.to_bytes()).into();
+        let mut base64_key = good.clone();
+        base64_key["publicKeyRequest"]["publicKey"]["content"] = STANDARD
+            .encode(key.verifying_key().to_public_key_der().unwrap().as_bytes())
+            .into();
+        for body in [fixed, base64_key] {
+            let (status, resp) = call(router(shared.clone()), post(body, None)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
+        }
+
+        let mut in_header = good;
+        in_header["credentials"] = json!({});
+        let lower = Request::post("/api/v2/signingCert")
+            .header("content-type", "application/json")
+            .header("authorization", format!("bearer {token}"))
+            .body(Body::from(in_header.to_string()))
+            .unwrap();
+        let (status, resp) = call(router(shared.clone()), lower).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
+        let (status, resp) = call(router(shared.clone()), post(in_header, Some(&token))).await;
+        assert_eq!(status, StatusCode::OK, "{resp}");
     }
 
     #[tokio::test]

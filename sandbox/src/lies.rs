@@ -34,6 +34,9 @@ pub enum FulcioLie {
     AnotherIdentity(String),
     /// The certificate's issuer extensions name this issuer instead of the token's.
     AnotherIssuer(String),
+    /// The certificate carries no SCT (the CA submitted nothing to its CT
+    /// log), in the answer form that says it has one.
+    NoSct,
 }
 
 #[derive(Debug, Default)]

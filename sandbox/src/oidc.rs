@@ -193,7 +193,7 @@ impl TokenClaims {
     /// the pipeline's URL for Buildkite, else the email, else the subject.
     pub fn identity(&self) -> String {
         let extra = |name: &str| self.extra.get(name).and_then(Value::as_str);
-        if self.iss == GITHUB_ISSUER {
+        if self.is_github_actions() {
             format!("https://github.com/{}", self.job_workflow_ref)
         } else if let (BUILDKITE_ISSUER, Some(org), Some(pipeline)) = (
             self.iss.as_str(),
@@ -207,6 +207,18 @@ impl TokenClaims {
         } else {
             self.sub.clone()
         }
+    }
+
+    /// Whether Fulcio takes these claims as a GitHub workflow's: its issuer,
+    /// or an enterprise's under it (`.../<enterprise>`, Fulcio's meta-issuer
+    /// `https://token.actions.githubusercontent.com/*`).
+    pub fn is_github_actions(&self) -> bool {
+        self.iss == GITHUB_ISSUER
+            || self
+                .iss
+                .strip_prefix(GITHUB_ISSUER)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|slug| !slug.is_empty() && !slug.contains('/'))
     }
 
     /// What a Fulcio proof of possession signs: the email if there is one, else `sub`.

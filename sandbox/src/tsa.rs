@@ -250,7 +250,12 @@ impl TimestampAuthority {
             serial_number: Int::new(random_serial().as_bytes()).map_err(|e| build(&e))?,
             gen_time: GeneralizedTime::from_system_time(truncate_to_secs(now))
                 .map_err(|e| build(&e))?,
-            accuracy: None,
+            // As Sigstore's timestamp-authority sets it in every token.
+            accuracy: Some(x509_tsp::Accuracy {
+                seconds: Some(1),
+                millis: None,
+                micros: None,
+            }),
             ordering: false,
             nonce: req.nonce.clone(),
             tsa: None,
@@ -636,6 +641,8 @@ mod tests {
         assert_eq!(tst.message_imprint.hash_algorithm.oid, ID_SHA_384);
         assert_eq!(tst.message_imprint.hashed_message.as_bytes(), digest);
         assert_eq!(tst.nonce.unwrap().as_bytes(), [1, 2, 3, 4]);
+        // As Sigstore's timestamp-authority writes it.
+        assert_eq!(tst.accuracy.and_then(|a| a.seconds), Some(1));
 
         let certs = sd.certificates.as_ref().expect("certReq embeds the leaf");
         let embedded: Vec<_> = certs.0.iter().collect();

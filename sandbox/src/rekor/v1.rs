@@ -119,7 +119,9 @@ pub fn canonicalize(proposed: &Value) -> Result<Vec<u8>, EntryError> {
         "apiVersion": "0.0.1",
         "kind": "hashedrekord",
         "spec": {
-            "data": { "hash": { "algorithm": "sha256", "value": hex::encode(&digest) } },
+            // As sent: Rekor's `Canonicalize` keeps the string (a client
+            // sending upper case gets it logged so).
+            "data": { "hash": { "algorithm": "sha256", "value": digest_hex } },
             "signature": {
                 "content": b64(&signature),
                 "publicKey": { "content": b64(canonical_pem.as_bytes()) }
