@@ -182,6 +182,42 @@ async fn provenance_is_logged_while_the_artifacts_entries_are_answered() {
     }
 }
 
+/// An artifact that fails before any provenance went to the log (the log
+/// opens at the first bundle that verifies) is left out of the draft that
+/// waits for it: one provenance entry, about the files signed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_artifact_that_fails_before_the_log_opens_is_never_in_a_logged_provenance() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    work.file("dist/b.tar.gz", "b");
+    work.file("dist/c.zip", "c");
+    let rekor = sandbox.faults(Service::RekorV1);
+    // All three hashed (and the provenance drafted from them) before any
+    // answer: the first entry asked for is refused at once, the second
+    // comes a second later, the third at once, which opens the log while
+    // the second still waits.
+    rekor.only_bodies_containing("\"hashedrekord\"");
+    rekor.fail_next(1, releasekit_sandbox::faults::Fault::status(400));
+    rekor.fail_next(1, releasekit_sandbox::faults::Fault::retry_after(503, 1));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1)
+        .args(["--json", "--provenance", "dist"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(rekor.pending(), 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["provenance"]["status"], "signed", "{report}");
+    assert_eq!(
+        report["provenance"]["subjects"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
+    // Regression: the draft about all three was logged once the log opened,
+    // then the provenance signed again without the failed one.
+    assert_eq!(dsse_requests(&sandbox).len(), 1, "one provenance entry");
+}
+
 /// An artifact whose log entry fails after it was hashed is not a subject:
 /// the provenance signed before its failure named it, so it is signed again
 /// without it, and only that one is written.

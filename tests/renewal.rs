@@ -212,6 +212,56 @@ async fn a_renewal_for_another_identity_is_refused() {
     assert_eq!(code(&v), 0, "{}", stdout(&v));
 }
 
+/// A renewed certificate without an SCT the instance's CT logs vouch for
+/// stops the run, as the first one does: each later artifact would ask
+/// Fulcio again (each certificate one more CT log entry naming the signer)
+/// and be refused alike. Regression: it failed one artifact, and the next
+/// asked Fulcio for another.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renewal_without_a_trusted_sct_stops_the_run() {
+    use releasekit_sandbox::lies::FulcioLie;
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(3))
+        .latency(Duration::from_millis(400), Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    let names: Vec<String> = (0..8).map(|i| format!("a{i}.whl")).collect();
+    for n in &names {
+        work.file(n, n);
+    }
+    let mut cmd = crate::util::sign(&sandbox, work.dir.path());
+    cmd.args(["--jobs", "1", "--json"]).args(&names);
+    let running = tokio::spawn(run(cmd));
+    while sandbox.requests(Service::Fulcio).is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sandbox.lies().fulcio(8, FulcioLie::NoSct);
+    let o = running.await.unwrap();
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert_eq!(
+        sandbox.requests(Service::Fulcio).len(),
+        2,
+        "one renewal asked for"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let errors: Vec<&str> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["error"].as_str())
+        .collect();
+    assert!(
+        errors[0].contains("without an SCT the instance's CT logs vouch for"),
+        "{errors:?}"
+    );
+    assert!(errors.len() > 1, "{errors:?}");
+    for e in &errors[1..] {
+        assert!(e.starts_with("not signed: the run stopped after "), "{e}");
+    }
+}
+
 /// A sandbox whose certificates last 6 s, and whose Rekor v1 asks the next
 /// entry (with `only`, the next whose body holds it) to come back in 7 s.
 async fn log_waits_past_the_certificate(only: Option<&str>) -> Sandbox {

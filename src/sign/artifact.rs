@@ -266,8 +266,17 @@ impl ArtifactError {
             Self::LogNotTrusted { .. }
                 | Self::CheckpointNotNamed { .. }
                 | Self::TimestampNotTrusted { .. }
-                // The run's certificate (and a renewed one, from the same
-                // CA) carries no SCT the trusted root's CT logs vouch for.
+                // A certificate (a renewed one: the first refused fails the
+                // run before any artifact) from a CA the trusted root does
+                // not list, or without an SCT its CT logs vouch for: each
+                // later artifact would ask Fulcio for another, each a CT
+                // log entry naming the signer, and be refused alike.
+                | Self::Session(
+                    super::session::SessionError::UntrustedSct { .. }
+                        | super::session::SessionError::UntrustedCertificate { .. }
+                )
+                // Checked at issuance, so not expected here; kept should a
+                // certificate ever reach a bundle unchecked.
                 | Self::SelfVerify(sigstore_verify::Error::Certificate(
                     sigstore_verify::CertificateError::Sct(_)
                 ))

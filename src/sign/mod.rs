@@ -446,6 +446,17 @@ pub async fn run(
                         drafted = None;
                     }
                     early.done(i, attested(&report).is_some());
+                    // One of the early provenance's subjects failed: the
+                    // draft (waiting for the log, as a rule) is about a
+                    // file the run will not have; one is drafted again from
+                    // what is now likely, below, rather than log this one
+                    // and sign again at the end.
+                    if drafted
+                        .as_ref()
+                        .is_some_and(|(about, _)| early.likely_subjects().as_ref() != Some(about))
+                    {
+                        drafted = None;
+                    }
                     results.push((i, report));
                 }
                 // A panic in one artifact is a bug: surface it, as before. (Only

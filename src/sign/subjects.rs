@@ -9,7 +9,9 @@
 //! before the run ends instead of after it, and written only if the
 //! artifacts' outcomes confirm exactly those subjects; otherwise it is
 //! signed again from the outcomes (one more log entry, only when an
-//! artifact failed after it was hashed). It does no I/O and signs nothing.
+//! artifact failed after that provenance went to the log; a draft still
+//! waiting for the log when one of its subjects fails is drafted again
+//! instead). It does no I/O and signs nothing.
 
 use sigstore_types::Sha256Hash;
 
