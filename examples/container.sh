@@ -6,7 +6,10 @@
 set -eu
 # The release's image by digest (ci/pin-release.sh writes it): it cannot move.
 IMAGE=ghcr.io/releasekit/releasekit-sign@sha256:0000000000000000000000000000000000000000000000000000000000000000
+# As the invoking user: the bundles in dist/ are then yours, not root's
+# (the binary needs no home directory or cache).
 docker run --rm \
+  --user "$(id -u):$(id -g)" \
   --workdir /work \
   -v "$PWD:/work" \
   -e SIGSTORE_ID_TOKEN \

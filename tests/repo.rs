@@ -509,6 +509,13 @@ fn a_release_is_signed_by_a_run_on_the_commit_it_tags() {
         .find("docker/login-action")
         .expect("release-sign.yml logs in to ghcr.io");
     assert!(login < signs);
+    // The image the release names is signed before the release is out.
+    // Regression: signed after publishing, so a failed cosign left a
+    // published tag naming an unsigned image.
+    let image_signed = sign
+        .find("cosign sign --yes")
+        .expect("release-sign.yml signs the image");
+    assert!(draft < image_signed && image_signed < signs);
     let readme = read("README.md");
     assert!(readme.contains(
         "https://github.com/releasekit/releasekit-sign/.github/workflows/release-sign.yml@refs/heads/release/vX.Y.Z"
