@@ -285,9 +285,6 @@ impl Kept {
 #[cfg(unix)]
 static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 
-/// Read the umask, to apply to every file kept ([`UMASK`]). Call it before
-/// any other thread starts: reading it means setting it, for a moment, and
-/// a file another thread creates meanwhile would get that mask.
 /// Append `text` to the file at `path` (created if missing) whole, or leave
 /// it as it was: a write cut short (a full disk, a quota) is taken back, so
 /// the runner reads no half of a `key<<delimiter` block (the whole file
@@ -314,6 +311,9 @@ fn appended_or_restored<W: std::io::Write>(
     })
 }
 
+/// Read the umask, to apply to every file kept ([`UMASK`]). Call it before
+/// any other thread starts: reading it means setting it, for a moment, and
+/// a file another thread creates meanwhile would get that mask.
 pub fn capture_umask() {
     #[cfg(unix)]
     {

@@ -111,9 +111,7 @@ impl ClientTrustConfig {
             path: path.to_owned(),
             source,
         };
-        let raw: serde_json::Value = serde_json::from_str(json).map_err(parse_error)?;
-        undefined_selector(&raw["signingConfig"], path)?;
-        let config: ClientTrustConfig = serde_json::from_value(raw).map_err(parse_error)?;
+        let config: ClientTrustConfig = serde_json::from_str(json).map_err(parse_error)?;
         for (what, found, expected) in [
             (
                 "ClientTrustConfig",
@@ -294,11 +292,6 @@ pub enum TrustError {
         found: String,
         expected: &'static str,
     },
-    /// The client spec: a selector is required, and a client should refuse
-    /// `SERVICE_SELECTOR_UNDEFINED` (protobuf's value for a missing one),
-    /// as sigstore-go does; the crate reads a missing one as ANY.
-    #[error("signing config {}: {field} has no selector (SERVICE_SELECTOR_UNDEFINED), which a client must refuse; fix: set {field}.selector to ANY, ALL or EXACT (with a count)", path.display())]
-    UndefinedSelector { path: PathBuf, field: &'static str },
     #[error("{instance}: the signing config's {field} entry `{url}` is not an http(s) URL with a host, which the client spec requires of a service's URL; fix: write it in full (`https://host/...`)")]
     BadServiceUrl {
         instance: String,
@@ -463,6 +456,12 @@ async fn fetch_unchecked(
                 source,
             })?;
             let c = ClientTrustConfig::from_json(&json, path)?;
+            // A verifier reads the trusted root alone.
+            if need == Need::RootAndSigningConfig {
+                if let Ok(raw) = serde_json::from_str::<serde_json::Value>(&json) {
+                    missing_selector(&raw["signingConfig"], path)?;
+                }
+            }
             (
                 path.display().to_string(),
                 c.trusted_root,
@@ -781,21 +780,25 @@ fn is_service_url(url: &str) -> bool {
 }
 
 /// Refuse a signing config (`raw`, read from `path`) that lists logs or
-/// timestamp authorities without saying how to choose among them.
-fn undefined_selector(raw: &serde_json::Value, path: &Path) -> Result<(), TrustError> {
+/// timestamp authorities with no selector for them: protobuf's value for a
+/// missing one is SERVICE_SELECTOR_UNDEFINED, which the client spec says to
+/// refuse (as sigstore-go does), but the crate reads it as ANY. One given
+/// as SERVICE_SELECTOR_UNDEFINED the crate keeps, and selection refuses.
+/// A signing config fetched through TUF reaches us parsed, so there a
+/// missing selector is read as the crate reads it.
+fn missing_selector(raw: &serde_json::Value, path: &Path) -> Result<(), TrustError> {
     for (urls, field) in [
         ("rekorTlogUrls", "rekorTlogConfig"),
         ("tsaUrls", "tsaConfig"),
     ] {
         let listed = raw[urls].as_array().is_some_and(|u| !u.is_empty());
-        let selector = &raw[field]["selector"];
-        let undefined =
-            selector.is_null() || selector == "SERVICE_SELECTOR_UNDEFINED" || selector == 0;
-        if listed && undefined {
-            return Err(TrustError::UndefinedSelector {
-                path: path.to_owned(),
-                field,
-            });
+        if listed && raw[field]["selector"].is_null() {
+            return Err(TrustError::Select(
+                selection::SelectError::UndefinedSelector {
+                    source_name: path.display().to_string(),
+                    field,
+                },
+            ));
         }
     }
     Ok(())
@@ -809,7 +812,7 @@ fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
         "--signing-config (action input `signing-config`)",
     )?;
     if let Ok(raw) = serde_json::from_str::<serde_json::Value>(&json) {
-        undefined_selector(&raw, path)?;
+        missing_selector(&raw, path)?;
     }
     SigningConfig::from_json(&json).map_err(|source| TrustError::ParseFile {
         path: path.to_owned(),
@@ -1275,18 +1278,44 @@ mod tests {
                 serde_json::Value::Null => signing.remove(field),
                 v => signing.insert(field.to_owned(), v.clone()),
             };
+            let undefined = |e: &TrustError| matches!(e, TrustError::Select(selection::SelectError::UndefinedSelector { field: f, .. }) if *f == field);
             let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
-            assert!(
-                matches!(e, TrustError::UndefinedSelector { field: f, .. } if f == field),
-                "{field}: {e}"
-            );
+            assert!(undefined(&e), "{field}: {e}");
             assert!(e.is_usage());
             // The same as a --signing-config file.
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("signing.json");
             std::fs::write(&path, config["signingConfig"].to_string()).unwrap();
-            let e = read_signing_config(&path).unwrap_err();
-            assert!(matches!(e, TrustError::UndefinedSelector { .. }), "{e}");
+            let files = BaseInstance::Files {
+                signing_config: path,
+                trusted_root: dir.path().join("root.json"),
+            };
+            std::fs::write(
+                dir.path().join("root.json"),
+                config["trustedRoot"].to_string(),
+            )
+            .unwrap();
+            let e = load(
+                &InstanceSettings {
+                    base: files,
+                    fulcio_url: None,
+                    rekor_url: None,
+                    rekor_version: None,
+                    tsa_url: None,
+                },
+                Refresh::Offline,
+            )
+            .await
+            .unwrap_err();
+            assert!(undefined(&e), "{field}: {e}");
+            // A verifier reads the trusted root alone: no refusal.
+            let trust = dir.path().join("trust.json");
+            std::fs::write(&trust, config.to_string()).unwrap();
+            assert!(
+                material(&BaseInstance::TrustConfig(trust), Refresh::Offline)
+                    .await
+                    .is_ok()
+            );
         }
         // No service of a kind: nothing to choose, no selector needed.
         let mut none = good.clone();

@@ -568,13 +568,10 @@ impl Releases {
             },
         };
         // The answer, a small JSON, bounded as the API client bounds a read.
-        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        super::client::within(std::time::Duration::from_secs(60), async {
             decoded(self.checked(response).await?).await
         })
         .await
-        .map_err(|_| {
-            ApiFailure::transport("GitHub's answer to the upload did not come within 60 s")
-        })?
     }
 }
 

@@ -274,8 +274,15 @@ impl Releases {
     ) -> Result<Response, ApiFailure> {
         match self.checked(response).await {
             Err(ApiFailure::Status {
-                status, message, ..
-            }) if redirected => Err(ApiFailure::Storage { status, message }),
+                status,
+                message,
+                retry_after,
+                ..
+            }) if redirected => Err(ApiFailure::Storage {
+                status,
+                message,
+                retry_after,
+            }),
             checked => checked,
         }
     }
@@ -929,11 +936,6 @@ pub(super) fn transfer_deadline(size: u64) -> Duration {
     Duration::from_secs(60 + size / (256 << 10))
 }
 
-/// Where the release upload URLs of the API at `origin` point, the one
-/// other host the token is sent to: `uploads.github.com` for
-/// `api.github.com`, `uploads.SUB.ghe.com` for GitHub Enterprise Cloud with
-/// data residency (`api.SUB.ghe.com`), the API's own host for GitHub
-/// Enterprise Server (`HOST/api/uploads`).
 /// `scheme://authority` as one spelling: the host in lower case, without
 /// its scheme's default port, so that `https://API.github.com:443` is
 /// github.com's API (whose uploads go to another host) and its host is
@@ -950,6 +952,11 @@ fn origin_of(scheme: &str, authority: &http::uri::Authority) -> String {
     }
 }
 
+/// Where the release upload URLs of the API at `origin` point, the one
+/// other host the token is sent to: `uploads.github.com` for
+/// `api.github.com`, `uploads.SUB.ghe.com` for GitHub Enterprise Cloud with
+/// data residency (`api.SUB.ghe.com`), the API's own host for GitHub
+/// Enterprise Server (`HOST/api/uploads`).
 fn uploads_origin(origin: &str) -> String {
     if origin == GITHUB_COM_API {
         return GITHUB_COM_UPLOADS.to_owned();
@@ -967,9 +974,6 @@ fn uploads_origin(origin: &str) -> String {
 mod tests {
     use super::*;
 
-    /// A release found by its tag is that tag's: an answer for another tag
-    /// (a lying proxy or server) is refused. Regression: whatever release
-    /// came back was taken, and its tag used from then on.
     /// github.com's API however spelled is github.com's, and so are its
     /// uploads' host. Regression: `https://api.github.com:443` (or upper
     /// case) sent uploads to the API host, without the token.
@@ -991,6 +995,9 @@ mod tests {
         assert_eq!(uploads_origin(GITHUB_COM_API), GITHUB_COM_UPLOADS);
     }
 
+    /// A release found by its tag is that tag's: an answer for another tag
+    /// (a lying proxy or server) is refused. Regression: whatever release
+    /// came back was taken, and its tag used from then on.
     #[tokio::test(flavor = "multi_thread")]
     async fn a_release_found_by_tag_is_that_tags() {
         use releasekit_sandbox::{Fault, Sandbox, Service};

@@ -216,7 +216,12 @@ pub enum ApiFailure {
     /// not the token's doing (none goes there). Retried: each attempt asks
     /// the API again, for a freshly signed URL.
     #[error("the storage GitHub redirected the download to answered {status}: {message}")]
-    Storage { status: u16, message: String },
+    Storage {
+        status: u16,
+        message: String,
+        /// Its `Retry-After`, if it gave one.
+        retry_after: Option<Duration>,
+    },
     /// A create named what exists now (422 `already_exists`): what the
     /// decision to create was made from is out of date. Retried, and a
     /// retry of an upload lists the release's assets again.
@@ -339,8 +344,8 @@ impl Retryable for ApiFailure {
                 retry_after,
                 ..
             } => Retry::After(*retry_after),
+            ApiFailure::Storage { retry_after, .. } => Retry::After(*retry_after),
             ApiFailure::Transport(_)
-            | ApiFailure::Storage { .. }
             | ApiFailure::NameTaken { .. }
             | ApiFailure::UploadInProgress { .. } => Retry::After(None),
             _ => Retry::No,

@@ -141,7 +141,7 @@ impl Releases {
         loop {
             // Both come from the server: a SHA is hex of a git hash's length.
             let sha = object.sha.to_ascii_lowercase();
-            if !(matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())) {
+            if !crate::vocab::is_commit(&sha) {
                 return Err(api_err(
                     1,
                     ApiFailure::Decode(format!(

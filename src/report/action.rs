@@ -384,7 +384,11 @@ fn within_summary_limit(mut s: String) -> String {
     if s.len() <= SUMMARY_BYTES {
         return s;
     }
-    let cut = s[..SUMMARY_BYTES].rfind('\n').map_or(0, |n| n + 1);
+    // Just after a line break: a character boundary, whatever the text.
+    let cut = s.as_bytes()[..SUMMARY_BYTES]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |n| n + 1);
     s.truncate(cut);
     s + "\n(The rest is not shown: a step summary holds at most 1 MiB; it is in the step's log.)\n"
 }
@@ -673,6 +677,9 @@ mod tests {
         assert!(s.contains(" and 5980 more)"), "{s}");
         let s = summary(&failed_run(1, "x"), Some(&up), Some(&"e".repeat(1 << 20)));
         assert!(s.len() < 1 << 20, "{}", s.len());
+        assert!(s.ends_with("it is in the step's log.)\n"), "{}", s.len());
+        // Cut where a character of two bytes straddles the limit.
+        let s = summary(&failed_run(1, "x"), None, Some(&"é".repeat(600_000)));
         assert!(s.ends_with("it is in the step's log.)\n"), "{}", s.len());
         let a = annotations(&failed_run(0, "x"), Some(&up), None);
         assert!(a.len() < 10_000, "{}", a.len());

@@ -203,7 +203,9 @@ pub enum SelectError {
         why: String,
         supported: String,
     },
-    #[error("{source_name}: signingConfig.{field}.selector is SERVICE_SELECTOR_UNDEFINED, which names no rule; fix: set it to ANY, ALL or EXACT (with a count)")]
+    /// A selector missing (protobuf's SERVICE_SELECTOR_UNDEFINED, which the
+    /// crate reads as ANY: refused where the file is read) or given as such.
+    #[error("{source_name}: signingConfig.{field} has no selector (SERVICE_SELECTOR_UNDEFINED), which names no rule and which the client spec says to refuse; fix: set {field}.selector to ANY, ALL or EXACT (with a count)")]
     UndefinedSelector {
         source_name: String,
         field: &'static str,

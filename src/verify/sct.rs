@@ -14,8 +14,10 @@
 //! certificate's SCT list extension, its signature scheme, the CT log key
 //! named by its log ID and valid at its timestamp, over the precertificate
 //! (the TBS without that extension) and the issuer's key hash.
-//! `tests/cert_cache.rs` holds this verdict to the crate's, for an SCT it
-//! accepts and for each way it refuses one.
+//! `tests/cert_cache.rs` holds this verdict to the crate's for a genuine
+//! SCT and for one whose log key the trusted root does not hold (another
+//! key, or one not valid at the SCT's time); `tests/failures.rs` signs with
+//! a certificate that carries none.
 //!
 //! Owns that check and its error; must not decide whether an instance
 //! requires an SCT (that is [`crate::trust::Requirements`]) nor which
