@@ -300,6 +300,45 @@ async fn no_identity_policy_warns() {
     );
 }
 
+/// An identity pinned without its issuer still verifies, with a warning
+/// (cosign and sigstore-python refuse to verify so): the same identity on
+/// any issuer's word the CA takes passes. Pinned both, or with a GitHub
+/// claim (which implies GitHub's issuer), no such warning. Regression:
+/// silent.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_identity_without_its_issuer_warns() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    let identity = sandbox.identity();
+    let warning = "warning: no --cert-oidc-issuer or --cert-oidc-issuer-regexp: that identity is accepted from any OIDC issuer";
+    let o = run(verify_cmd(
+        &sandbox,
+        work.dir.path(),
+        &["--cert-identity", &identity, "a.whl"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stderr(&o).contains(warning), "{}", stderr(&o));
+    let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
+    assert_eq!(code(&o), 0);
+    assert!(!stderr(&o).contains(warning), "{}", stderr(&o));
+    let o = run(verify_cmd(
+        &sandbox,
+        work.dir.path(),
+        &[
+            "--cert-identity",
+            &identity,
+            "--cert-github-workflow-trigger",
+            "push",
+            "a.whl",
+        ],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(!stderr(&o).contains(warning), "{}", stderr(&o));
+}
+
 /// Rekor v2 entries (no SET; the signing time comes from the RFC 3161 timestamp).
 #[tokio::test(flavor = "multi_thread")]
 async fn rekor_v2_bundles_verify() {

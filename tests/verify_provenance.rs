@@ -332,6 +332,18 @@ async fn a_reusable_workflow_is_the_signer_and_its_caller_the_source() {
         "{}",
         stdout(&o)
     );
+    // The rule is `--repo`'s: the fix is not a flag that was not given.
+    // Regression: "(check --signer-repo)".
+    assert!(
+        !stdout(&o).contains("check --signer-repo"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("accept it with --signer-workflow or --signer-repo"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// Several statements in one file (as `gh attestation download` writes),

@@ -739,3 +739,86 @@ async fn a_spent_anonymous_rate_limit_says_to_pass_a_token() {
         .collect();
     assert_eq!(asked, [403], "{asked:?}");
 }
+
+/// A release built in another repository (its certificates name the
+/// builder's repository and a commit of it) verifies when that repository
+/// is the one asked for: the tag's commit, a commit of the release's own
+/// repository, is not held against it, and a warning says so. Regression:
+/// every asset failed as "signed at another commit", pointing to
+/// --allow-other-commits, for the combination the README documents.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_built_in_another_repository_verifies_for_it() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let mut claims = sandbox.default_claims();
+    let builder = "octo-org/builder";
+    claims.job_workflow_ref = claims.job_workflow_ref.replace(&claims.repository, builder);
+    claims.workflow_ref = claims.workflow_ref.replace(&claims.repository, builder);
+    claims.repository = builder.into();
+    claims.sha = "c".repeat(40);
+    sandbox.set_actions_token(claims, std::time::Duration::from_secs(300));
+    let work = Work::new();
+    work.file("dist/app-1.0.whl", "wheel");
+    let o = run(sign_upload(&sandbox, &work, "dist")).await;
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), crate::util::stderr(&o));
+    let consumer = Work::new();
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--cert-github-workflow-repository", builder],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Verified: app-1.0.whl"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        crate::util::stderr(&o).contains(&format!(
+            "the signer's repository is {builder}, not {REPO}: its assets are not held to tag {TAG}'s commit"
+        )),
+        "{}",
+        crate::util::stderr(&o)
+    );
+}
+
+/// A `*.intoto.jsonl` asset of another format (slsa-github-generator's bare
+/// DSSE envelope, an SBOM) is not the release's Sigstore provenance: the
+/// assets still verify by their bundles, and a warning says it was not
+/// checked. Regression: every asset failed as "not in the provenance".
+#[tokio::test(flavor = "multi_thread")]
+async fn an_intoto_file_of_another_format_is_not_held_against_the_assets() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = signed_release(&sandbox).await;
+    let envelope = work.file(
+        "multiple.intoto.jsonl",
+        r#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}"#,
+    );
+    let releases = client(&sandbox);
+    let release = releases.find(TAG).await.unwrap();
+    releases
+        .upload_as(
+            &release,
+            "multiple.intoto.jsonl",
+            &envelope,
+            "application/jsonl",
+            crate::util::as_checked(&crate::util::file_digest(&envelope)),
+            false,
+            &identical_only,
+        )
+        .await
+        .unwrap();
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Verified: app-1.0.whl"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        crate::util::stderr(&o)
+            .contains("multiple.intoto.jsonl: no line is a Sigstore bundle (a bare DSSE envelope"),
+        "{}",
+        crate::util::stderr(&o)
+    );
+}

@@ -341,6 +341,9 @@ impl VerifyError {
 /// The warning printed when no identity constraint is given.
 pub(crate) const ANY_IDENTITY_WARNING: &str = "no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted; pass the expected signer (e.g. the release workflow's URL) to verify who signed";
 
+/// The warning of a run that pinned an identity but not its issuer.
+pub(crate) const ANY_ISSUER_WARNING: &str = "no --cert-oidc-issuer or --cert-oidc-issuer-regexp: that identity is accepted from any OIDC issuer the instance's certificate authority takes; pin the issuer (e.g. --cert-oidc-issuer https://token.actions.githubusercontent.com), as cosign and sigstore-python require";
+
 /// The warning of a run that pinned no signer but the repository
 /// (`--repo`, `--release`): any of its workflows is accepted.
 fn any_workflow_warning(repo: &str) -> String {
@@ -379,6 +382,9 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
         warnings.push(any_workflow_warning(repo));
     } else if settings.policy.accepts_any_identity() {
         warnings.push(ANY_IDENTITY_WARNING.to_owned());
+    }
+    if settings.policy.accepts_any_issuer() {
+        warnings.push(ANY_ISSUER_WARNING.to_owned());
     }
 
     // 3. One verifier: its keys and anchors are parsed once, not per bundle.
@@ -517,6 +523,9 @@ async fn run_release(
         warnings.push(any_workflow_warning(
             settings.policy.accepts_any_workflow_of().unwrap_or(&repo),
         ));
+    }
+    if settings.policy.accepts_any_issuer() {
+        warnings.push(ANY_ISSUER_WARNING.to_owned());
     }
     let verifier = CachingVerifier::new(&root).map_err(|source| VerifyError::Verifier {
         instance: instance.clone(),

@@ -21,8 +21,9 @@ use crate::vocab::workflow_at_ref;
 /// A regular expression that must match a whole value.
 ///
 /// cosign searches unanchored (Go's `regexp.MatchString`), so
-/// `--certificate-identity-regexp 'github.com/org/'` there also accepts
-/// `https://github.com/evil/org/...`:
+/// `--certificate-identity-regexp 'github.com/org/repo'` there also accepts
+/// `https://github.com/attacker/x/.github/workflows/r.yml@refs/heads/github.com/org/repo`
+/// (a branch anyone may name so) and `https://github.com/org/repo-other/...`:
 /// a known foot-gun. Ours matches the whole value, so a pattern says exactly
 /// what it accepts; write `.*` where a prefix or suffix is meant.
 ///
@@ -357,6 +358,14 @@ impl Policy {
         self.identity.is_none() && (self.signer.is_none() || self.signer_implied)
     }
 
+    /// True when an identity is pinned but not its issuer (none given, and
+    /// no GitHub claim implies one): the same identity certified on any
+    /// OIDC issuer's word the instance's CA takes passes. cosign and
+    /// sigstore-python refuse to verify so; here it is a warning.
+    pub(crate) fn accepts_any_issuer(&self) -> bool {
+        self.identity.is_some() && self.issuer.is_none()
+    }
+
     /// The repository any of whose workflows is accepted, when that is all
     /// the policy asks of the signer (`--repo` or `--release` alone).
     pub(crate) fn accepts_any_workflow_of(&self) -> Option<&str> {
@@ -405,6 +414,7 @@ impl Policy {
                 return Err(PolicyMismatch::Signer {
                     rule: rule.clone(),
                     found: bad.cloned().or(san),
+                    implied: self.signer_implied,
                 });
             }
         }
@@ -457,10 +467,12 @@ pub enum PolicyMismatch {
         expected: String,
         found: Option<String>,
     },
-    #[error("Signer workflow mismatch: expected {}, found {} (check {})", signer_expected(rule), quoted(found), rule.flag())]
+    #[error("Signer workflow mismatch: expected {}, found {} ({})", signer_expected(rule), quoted(found), signer_fix(rule, *implied))]
     Signer {
         rule: SignerRule,
         found: Option<String>,
+        /// The rule is `--repo`'s or `--release`'s, not a flag's.
+        implied: bool,
     },
     #[error("Built on a self-hosted runner: the certificate's runner environment is {}, not \"github-hosted\" (--deny-self-hosted-runners)", quoted(found))]
     SelfHostedRunner { found: Option<String> },
@@ -507,6 +519,17 @@ fn signer_expected(rule: &SignerRule) -> String {
     }
 }
 
+/// What to check when the signer is not the expected one: the flag that
+/// set the rule, or, for the rule `--repo` and `--release` imply, that a
+/// reusable workflow of another repository signed and how to accept it.
+fn signer_fix(rule: &SignerRule, implied: bool) -> String {
+    if implied {
+        "--repo and --release require a workflow of that repository to have signed; if a reusable workflow of another repository did, accept it with --signer-workflow or --signer-repo".to_owned()
+    } else {
+        format!("check {}", rule.flag())
+    }
+}
+
 fn quoted(v: &Option<String>) -> String {
     v.as_ref()
         .map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
@@ -542,6 +565,13 @@ pub(crate) mod tests {
         let r = AnchoredRegex::new("a|b").unwrap();
         assert!(r.is_match("b") && !r.is_match("xb") && !r.is_match("ax"));
         assert!(AnchoredRegex::new("(").is_err());
+        // The docs' example of an unanchored search's foot-gun is one.
+        let branch =
+            "https://github.com/attacker/x/.github/workflows/r.yml@refs/heads/github.com/org/repo";
+        assert!(Regex::new("github.com/org/repo").unwrap().is_match(branch));
+        assert!(!AnchoredRegex::new("github.com/org/repo")
+            .unwrap()
+            .is_match(branch));
     }
 
     /// A pattern cannot close the anchoring group itself: pasted into

@@ -243,6 +243,18 @@ pub(crate) fn split_lines(
     Ok(lines)
 }
 
+/// Whether any line of the provenance file `bytes` (named `path`) is a
+/// Sigstore bundle at all: a release may carry `*.intoto.jsonl` files of
+/// other formats (slsa-github-generator's bare DSSE envelopes, an SBOM's),
+/// which are not the provenance `verify --release` holds its assets to.
+pub(crate) fn holds_a_bundle(path: &Path, bytes: &[u8]) -> bool {
+    split_lines(path, bytes).is_ok_and(|lines| {
+        lines
+            .iter()
+            .any(|(_, line)| super::parse_bundle(path, line).is_ok())
+    })
+}
+
 /// Verify every line of a provenance file (blocking: cryptography).
 pub(crate) fn check_all(
     verifier: &CachingVerifier,

@@ -92,8 +92,16 @@ pub async fn run(
     let release = releases.find(&source.tag).await?;
     // 2. The tag's commit: an asset signed by another run of the
     //    repository's workflow (an older release's, re-uploaded here) is
-    //    valid, but not this release's.
-    let source_commit = if source.allow_other_commits {
+    //    valid, but not this release's. A release built in another
+    //    repository (the signer's repository claim names it) was signed at
+    //    a commit of that one, which the tag's cannot be compared with.
+    let built_elsewhere = policy
+        .github
+        .iter()
+        .find(|(claim, _)| *claim == super::policy::GitHubClaim::Repository)
+        .map(|(_, repo)| repo.as_str())
+        .filter(|repo| !repo.eq_ignore_ascii_case(&source.repo.to_string()));
+    let source_commit = if source.allow_other_commits || built_elsewhere.is_some() {
         None
     } else {
         let sha = releases
@@ -124,12 +132,29 @@ pub async fn run(
     // 3. The release's build provenance, each statement verified once.
     let is_provenance = |a: &UploadedAsset| a.name.ends_with(crate::provenance::EXTENSION);
     let mut warnings = Vec::new();
+    if let Some(builder) = built_elsewhere {
+        warnings.push(format!(
+            "the signer's repository is {builder}, not {}: its assets are not held to tag {}'s commit (a commit of {}); pin the build's commit with --cert-github-workflow-sha",
+            source.repo, source.tag, source.repo
+        ));
+    }
     let mut checked: Option<Checked> = None;
     // The files with a verified statement, kept for --download.
     let mut vouching: Vec<(&str, bytes::Bytes)> = Vec::new();
     for file in assets.iter().filter(|a| is_provenance(a)) {
         let (one, bytes) =
             check_provenance(&releases, &release, file, verifier, policy, predicate_type).await;
+        // Read, but of another format: not this release's Sigstore
+        // provenance, so not held against its assets.
+        if bytes.as_ref().is_some_and(|b| {
+            one.unusable.is_empty() && !provenance::holds_a_bundle(Path::new(&file.name), b)
+        }) {
+            warnings.push(format!(
+                "{}: no line is a Sigstore bundle (a bare DSSE envelope, as slsa-github-generator writes, or another format), so it is not checked, nor are the assets held to it",
+                crate::text::line(&file.name)
+            ));
+            continue;
+        }
         if let Some(bytes) = bytes.filter(|_| one.statements.iter().any(|l| l.result.is_ok())) {
             vouching.push((&file.name, bytes));
         }
