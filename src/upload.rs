@@ -43,7 +43,7 @@
 //! warning, never a failed release. It prints nothing and talks to GitHub
 //! only through [`crate::github`].
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -620,12 +620,24 @@ async fn run_until_published(
     // release, which would otherwise pair it with another file of that
     // name, or with none.
     let mut artifact_failed: HashSet<&Path> = HashSet::new();
+    // Uploading bundles only: an artifact the release holds with other
+    // bytes gets no bundle beside it; where that cannot be told (the
+    // listing failed), no bundle goes up unchecked either.
+    let other_bytes: Result<HashMap<&Path, String>, String> =
+        not_as_signed(&releases, &release, sign, settings)
+            .await
+            .map(|found| found.into_iter().collect())
+            .map_err(|e| e.to_string());
     for q in queue(sign, settings.upload_artifacts) {
         let stored = crate::github::github_asset_name(&q.name);
         if let Some(r) = &mut refused {
             // The release takes no new asset: asking again per asset would
             // only repeat GitHub's refusal. Those already there still count.
-            if !r.present.contains(&stored) {
+            if !r
+                .present
+                .iter()
+                .any(|p| crate::github::same_asset_name(p, &stored))
+            {
                 r.missing.push(stored);
                 continue;
             }
@@ -644,6 +656,25 @@ async fn run_until_published(
             report.error = Some("not uploaded: its artifact's upload failed".into());
             assets.push(report);
             continue;
+        }
+        if q.kind == AssetKind::Bundle {
+            let refused = match &other_bytes {
+                Ok(found) => found.get(q.artifact).map(|asset| {
+                    ReleaseError::OtherBytesUnderName {
+                        tag: release.tag.clone(),
+                        asset: text::line(asset),
+                    }
+                    .to_string()
+                }),
+                Err(e) => Some(format!(
+                    "not uploaded: the release's assets could not be listed to check the one of its artifact's name: {e}"
+                )),
+            };
+            if let Some(error) = refused {
+                report.error = Some(error);
+                assets.push(report);
+                continue;
+            }
         }
         // Signed artifacts exist only when the run certified an identity
         // with a verifier, so `expected` is always there for them.
@@ -1008,36 +1039,60 @@ async fn tag_at_this_commit(
     }
 }
 
+/// Where this run uploads bundles only: the artifacts it signed (or kept)
+/// whose name the release already holds with other bytes (another step's
+/// upload, another build), each with that asset's name. A bundle beside
+/// such an asset would not verify for it. An artifact not on the release
+/// is the release's choice (bundles alone).
+async fn not_as_signed<'s>(
+    releases: &Releases,
+    release: &Release,
+    sign: &'s SignReport,
+    settings: &UploadSettings,
+) -> Result<Vec<(&'s Path, String)>, ReleaseError> {
+    if settings.upload_artifacts {
+        return Ok(Vec::new());
+    }
+    let on_release = releases.assets(release).await?;
+    let mut other = Vec::new();
+    for a in &sign.artifacts {
+        let (Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. }) = &a.outcome else {
+            continue;
+        };
+        let name = crate::github::github_asset_name(&artifact_name(a));
+        let Some(asset) = on_release
+            .iter()
+            .find(|x| crate::github::same_asset_name(&x.name, &name))
+        else {
+            continue;
+        };
+        if !releases.asset_holds(release, asset, sha256).await? {
+            other.push((a.path.as_path(), asset.name.clone()));
+        }
+    }
+    Ok(other)
+}
+
 /// Before a draft is published, where this run uploaded bundles only: an
-/// asset named as one of its artifacts (another step's upload) must be the
-/// bytes signed, or the release pairs it with a bundle that fails for it.
-/// An artifact not on the draft is the release's choice (bundles alone).
+/// asset named as one of its artifacts must be the bytes signed (another
+/// step may have uploaded one since the bundles went up), or the release
+/// pairs it with a bundle that fails for it.
 async fn artifacts_as_signed(
     releases: &Releases,
     release: &Release,
     sign: &SignReport,
     settings: &UploadSettings,
 ) -> Result<(), ReleaseError> {
-    if settings.upload_artifacts {
-        return Ok(());
+    match not_as_signed(releases, release, sign, settings)
+        .await?
+        .first()
+    {
+        Some((_, asset)) => Err(ReleaseError::NotTheSignedArtifact {
+            tag: release.tag.clone(),
+            asset: text::line(asset),
+        }),
+        None => Ok(()),
     }
-    let on_draft = releases.assets(release).await?;
-    for a in &sign.artifacts {
-        let (Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. }) = &a.outcome else {
-            continue;
-        };
-        let name = crate::github::github_asset_name(&artifact_name(a));
-        let Some(asset) = on_draft.iter().find(|x| x.name == name) else {
-            continue;
-        };
-        if !releases.asset_holds(release, asset, sha256).await? {
-            return Err(ReleaseError::NotTheSignedArtifact {
-                tag: release.tag.clone(),
-                asset: text::line(&asset.name),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Every asset `checked` is still on the draft as it was checked, just

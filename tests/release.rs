@@ -218,10 +218,10 @@ async fn a_draft_changed_after_its_check_is_not_published() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("dist/app-8.1.tar.gz", "tarball 8.1");
-    // The run lists the draft's assets once to upload; the second listing
-    // is the one before publishing.
+    // The run lists the draft's assets to check the artifacts' names, then
+    // once to upload; the third listing is the one before publishing.
     let gh = sandbox.github();
-    gh.replace_asset_at_listing("app-8.1.tar.gz.sigstore.json", 2);
+    gh.replace_asset_at_listing("app-8.1.tar.gz.sigstore.json", 3);
     let o = run(lifecycle(
         &sandbox,
         &work,
@@ -248,6 +248,44 @@ async fn a_draft_changed_after_its_check_is_not_published() {
     .await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(!gh.release(REPO, "v8.1.0").unwrap().draft);
+}
+
+/// A publish GitHub carried out but whose every answer was lost is said as
+/// published (the release is asked for again). Regression: the run reported a draft that was not one, with
+/// its dead draft links, and failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_whose_answers_were_lost_is_said_as_published() {
+    use releasekit_sandbox::{Fault, Service};
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app-8.2.tar.gz", "tarball 8.2");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v8.2.0",
+        &["--release-mode", "draft"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let gh = sandbox.github();
+    let id = gh.release(REPO, "v8.2.0").unwrap().id;
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_paths_ending_with(format!("/releases/{id}"));
+    // Each PATCH is carried out, and its answer cut halfway.
+    faults.fail_next(4, Fault::DropConnection);
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v8.2.0",
+        &["--release-mode", "draft", "--publish", "--json"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(faults.pending(), 0, "every publish answer was lost");
+    assert!(!gh.release(REPO, "v8.2.0").unwrap().draft);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["upload"]["published"], true, "{report}");
+    assert_eq!(report["upload"]["draft"], false, "{report}");
 }
 
 /// An asset already on the draft that cannot be downloaded back (here a
@@ -550,12 +588,13 @@ async fn a_draft_holding_another_build_of_an_artifact_is_not_published() {
     let publish = ["--release-mode", "draft", "--publish"];
     let o = run(lifecycle(&sandbox, &work, "v9.4.0", &publish)).await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
+    // Its bundle is not put beside it, so the draft lacks it.
+    let all = stdout(&o) + &stderr(&o);
     assert!(
-        stderr(&o).contains(
-            "asset `app-9.4.tar.gz` of the draft for v9.4.0 is not the artifact this run signed"
+        all.contains(
+            "asset `app-9.4.tar.gz` of the release for v9.4.0 is not the artifact this run signed"
         ),
-        "{}",
-        stderr(&o)
+        "{all}"
     );
     assert!(gh.release(REPO, "v9.4.0").unwrap().draft);
 

@@ -574,6 +574,58 @@ async fn a_bundle_is_not_uploaded_when_its_artifact_was_not() {
     assert_eq!(names, ["a.whl", "b.whl", "b.whl.sigstore.json"]);
 }
 
+/// A name whose first character GitHub renames (`é.bin`) is found again on
+/// a re-run whichever way GitHub orders its renaming rules (the period
+/// that replaces `é`, and the `default` a leading period gets): the
+/// re-run adds nothing. Regression: the predicted name matched neither
+/// the listed one nor the name sent, so each re-run uploaded again, was
+/// refused as a taken name, and failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renamed_first_character_is_found_again_on_a_rerun() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("é.bin", "e");
+    for _ in 0..2 {
+        let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["é.bin"]);
+        cmd.arg("--upload-artifacts");
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+    }
+    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 2);
+}
+
+/// Uploading bundles only, to a release that holds an artifact's name with
+/// other bytes (another build of it): that artifact's bundle is not put
+/// beside it, whatever the release mode; the others are. Regression: only
+/// publishing a draft checked it, so in `existing` mode the release was
+/// left with a pair that fails verification.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_is_not_put_beside_another_build_of_its_artifact() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.whl", "b");
+    let gh = sandbox.github();
+    assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "a.whl", "another build"));
+    let cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.whl", "b.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "asset `a.whl` of the release for v1.0.0 is not the artifact this run signed"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let mut names: Vec<String> = gh
+        .assets(REPO, "v1.0.0")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.whl", "b.whl.sigstore.json"]);
+}
+
 /// An upload of the same name still going on elsewhere (GitHub lists the
 /// asset as `open`) is neither read nor replaced, even with --overwrite:
 /// the asset fails saying so, after looking again a few times. Regression:

@@ -139,7 +139,7 @@ impl Listed {
     fn find(&self, name: &str, stored_name: &str) -> Option<&Asset> {
         self.assets
             .iter()
-            .find(|a| a.name == name || a.name == stored_name)
+            .find(|a| a.name == stored_name || same_asset_name(&a.name, name))
     }
 }
 
@@ -695,6 +695,15 @@ fn uploaded(asset: Asset, action: AssetAction) -> UploadedAsset {
 /// or trailing periods": what is seen is each character outside
 /// `A-Za-z0-9._-+@` (space, `~`, `:`, parentheses, non-ASCII) becoming `.`,
 /// and a leading `.` becoming `default.` (`.config` is `default.config`).
+/// Whether the asset GitHub lists as `listed` is the one an upload named
+/// `wanted` lands on: the same name, or the same once renamed as GitHub
+/// renames (applied to both, which holds whatever order GitHub applies
+/// its rules in: the rule for a leading period, and characters it
+/// replaces, are not documented together).
+pub fn same_asset_name(listed: &str, wanted: &str) -> bool {
+    listed == wanted || github_asset_name(listed) == github_asset_name(wanted)
+}
+
 pub fn github_asset_name(name: &str) -> String {
     let kept: String = name
         .chars()

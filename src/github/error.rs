@@ -45,6 +45,11 @@ pub enum ReleaseError {
     /// upload, holds other bytes: the draft was not published.
     #[error("asset `{asset}` of the draft for {tag} is not the artifact this run signed (its SHA-256 differs; another step uploaded another build of it), so the draft was not published: its bundle would not verify for it; fix: upload the signed file over it (--upload-artifacts with --overwrite; action inputs `upload-artifacts: true`, `overwrite: true`) or delete the asset, and re-run")]
     NotTheSignedArtifact { tag: String, asset: String },
+    /// Uploading bundles only, the release holds an asset of the
+    /// artifact's name with other bytes than were signed: its bundle is
+    /// not uploaded beside it.
+    #[error("not uploaded: asset `{asset}` of the release for {tag} is not the artifact this run signed (its SHA-256 differs; another build of it was uploaded), and its bundle would not verify for it; fix: upload the signed file over it (--upload-artifacts with --overwrite; action inputs `upload-artifacts: true`, `overwrite: true`) or delete the asset, and re-run")]
+    OtherBytesUnderName { tag: String, asset: String },
     /// Any other refusal that is not transient (400, 404, 422: a feature
     /// the repository's plan lacks, a bundle for another repository): a
     /// re-run would be refused alike, so the caller warns.

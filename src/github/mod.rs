@@ -45,7 +45,8 @@ pub mod error;
 pub mod releases;
 
 pub use assets::{
-    github_asset_name, identical_only, AssetAction, Checked, Equivalence, Standing, UploadedAsset,
+    github_asset_name, identical_only, same_asset_name, AssetAction, Checked, Equivalence,
+    Standing, UploadedAsset,
 };
 pub use attestations::{attestation_url, has_attestations_api};
 pub use client::{Releases, GITHUB_COM_API};

@@ -256,19 +256,35 @@ impl Releases {
         if let Some(commit) = commit {
             body["target_commitish"] = commit.into();
         }
-        self.retrying(|| {
-            self.within_deadline(async {
-                let r = self
-                    .octo
-                    ._patch(url.as_str(), Some(&body))
-                    .await
-                    .map_err(transport)?;
-                decoded::<GhRelease>(self.checked(r).await?).await
+        let published = self
+            .retrying(|| {
+                self.within_deadline(async {
+                    let r = self
+                        .octo
+                        ._patch(url.as_str(), Some(&body))
+                        .await
+                        .map_err(transport)?;
+                    decoded::<GhRelease>(self.checked(r).await?).await
+                })
             })
-        })
-        .await
-        .map(release)
-        .map_err(|(attempts, cause)| self.classify_on(draft, "publishing", attempts, cause))
+            .await;
+        match published {
+            Ok(r) => Ok(release(r)),
+            // Every answer lost on the way back, the release may be out all
+            // the same: said as it is (a published release's links), not
+            // as a draft a re-run would find published and stop at.
+            Err((
+                attempts,
+                cause @ (ApiFailure::Transport(_)
+                | ApiFailure::Status {
+                    transient: true, ..
+                }),
+            )) => match self.retrying(|| self.get_json::<GhRelease>(&url)).await {
+                Ok(r) if !r.draft => Ok(release(r)),
+                _ => Err(self.classify_on(draft, "publishing", attempts, cause)),
+            },
+            Err((attempts, cause)) => Err(self.classify_on(draft, "publishing", attempts, cause)),
+        }
     }
 }
 
