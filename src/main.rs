@@ -160,7 +160,15 @@ fn main() -> ExitCode {
 
 /// `sign`, then the upload when asked for.
 async fn run_publish(settings: &SignCommand, output: OutputSettings) -> Result<Published, Error> {
-    let run = run_sign(settings, output, false).await?;
+    // In a GitHub Actions job's `run:` step, a token fetched mid-run is
+    // masked too, on stderr (the runner reads workflow commands there as
+    // well; stdout may be --json).
+    let masks = if settings.sign.identity.github_actions {
+        Masks::Stderr
+    } else {
+        Masks::Off
+    };
+    let run = run_sign(settings, output, masks).await?;
     Ok(pipeline::upload(settings, run, true).await)
 }
 
@@ -168,7 +176,7 @@ async fn run_publish(settings: &SignCommand, output: OutputSettings) -> Result<P
 async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCode {
     use report::action as gha;
     print!("{}", gha::group("Signing"));
-    let signed = run_sign(&settings.command, output, true).await;
+    let signed = run_sign(&settings.command, output, Masks::Stdout).await;
     print!("{}", gha::END_GROUP);
     let run = match signed {
         Ok(r) => r,
@@ -472,13 +480,23 @@ impl<'w> tracing_subscriber::fmt::FormatFields<'w> for LineFields {
     }
 }
 
+/// Where the `::add-mask::` of each token requested mid-run goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Masks {
+    /// Not in a GitHub Actions job: no runner to tell.
+    Off,
+    /// The action: stdout, with its other workflow commands.
+    Stdout,
+    /// The command line in a job's `run:` step: stderr.
+    Stderr,
+}
+
 /// Plan and sign, showing each artifact as it finishes (and a bar on a TTY);
-/// with `mask_tokens` (action mode), each token requested mid-run is masked
-/// at once.
+/// each token requested mid-run is masked at once where `masks` says.
 async fn run_sign(
     settings: &SignCommand,
     output: OutputSettings,
-    mask_tokens: bool,
+    masks: Masks,
 ) -> Result<SignRun, Error> {
     let show_lines = !output.json && output.verbosity != Verbosity::Quiet;
     let bar = show_lines && output.color && std::io::stderr().is_terminal();
@@ -495,7 +513,7 @@ async fn run_sign(
                     }
                 }),
             ),
-            mask_tokens,
+            masks,
         });
         live = Some(l.clone());
         l
@@ -508,10 +526,10 @@ async fn run_sign(
 }
 
 /// What the binary shows of a sign run as it goes: the live lines, and in
-/// action mode the mask of each token the run requested.
+/// a GitHub Actions job the mask of each token the run requested.
 struct Observer {
     live: human::Live,
-    mask_tokens: bool,
+    masks: Masks,
 }
 
 impl Progress for Observer {
@@ -525,9 +543,17 @@ impl Progress for Observer {
         self.live.finished(artifact);
     }
     fn token(&self, token: &Secret) {
-        if self.mask_tokens {
-            print!("{}", report::action::masks(std::slice::from_ref(token)));
-            let _ = std::io::stdout().flush();
+        let text = report::action::masks(std::slice::from_ref(token));
+        match self.masks {
+            Masks::Off => {}
+            Masks::Stdout => {
+                print!("{text}");
+                let _ = std::io::stdout().flush();
+            }
+            Masks::Stderr => {
+                eprint!("{text}");
+                let _ = std::io::stderr().flush();
+            }
         }
     }
 }

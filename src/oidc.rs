@@ -621,6 +621,11 @@ pub enum TokenError {
     ActionsRequest { detail: String },
     #[error("OIDC token request failed: {detail} (after retries); the Actions token endpoint is failing, not this job's setup; fix: re-run the job")]
     ActionsUnavailable { detail: String },
+    /// The job may ask (the runner named the endpoint, which it does only
+    /// with `id-token: write`), but the answer is no token: a proxy's page,
+    /// or another service at that URL.
+    #[error("OIDC token request failed: {detail}; the job may request tokens, but what answered is not GitHub's token endpoint; fix: check ACTIONS_ID_TOKEN_REQUEST_URL and any proxy in front of it, then re-run the job")]
+    ActionsAnswer { detail: String },
     /// No request can be made of what the job's environment names.
     #[error("OIDC token request failed: ACTIONS_ID_TOKEN_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_TOKEN is not one a request can be made with ({detail}); fix: leave both as the runner sets them (a step or a runner emulator that sets them must give a URL and a one-line token)")]
     ActionsEnvironment { detail: String },
@@ -792,6 +797,11 @@ impl TokenSource {
                     };
                 }
             }
+            if matches!(e, ActionsFailure::NoToken | ActionsFailure::TooLarge) {
+                return TokenError::ActionsAnswer {
+                    detail: e.to_string(),
+                };
+            }
             match e.retry() {
                 Retry::After(_) if !tls => TokenError::ActionsUnavailable {
                     detail: e.to_string(),
@@ -816,7 +826,9 @@ enum ActionsFailure {
     },
     #[error("the token endpoint's answer is not the JSON object with a `value` string it sends")]
     NoToken,
-    #[error("the token endpoint's answer is larger than {TOKEN_ANSWER_BYTES} bytes, which no token is: check ACTIONS_ID_TOKEN_REQUEST_URL")]
+    #[error(
+        "the token endpoint's answer is larger than {TOKEN_ANSWER_BYTES} bytes, which no token is"
+    )]
     TooLarge,
 }
 

@@ -10,7 +10,7 @@ use std::process::Output;
 
 use releasekit_sandbox::{Fault, Sandbox, Service};
 
-use crate::util::{bin, code, run, stderr, Work};
+use crate::util::{bin, code, run, stderr, stdout, Work};
 
 const REPO: &str = "octo-org/octo-repo";
 
@@ -241,6 +241,37 @@ async fn action_masks_the_fetched_identity_token_first() {
         assert!(i == at || !l.contains(jwt.as_str()), "the token in {l}");
     }
     assert!(!stderr(&o).contains(jwt.as_str()));
+}
+
+/// The command line in a GitHub Actions job's `run:` step masks a token it
+/// fetched too, on stderr (the runner reads workflow commands there, and
+/// stdout may be `--json`); outside a job it prints no mask. Regression:
+/// only the action masked the tokens it fetched.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_in_a_job_masks_the_fetched_token() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = bin(work.dir.path());
+    cmd.arg("sign")
+        .envs(sandbox.env())
+        .env("GITHUB_ACTIONS", "true")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--json", "a.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let tokens = tokens_sent_to_fulcio(&sandbox);
+    let jwt = &tokens[0];
+    let err = stderr(&o);
+    assert!(
+        err.lines().any(|l| l == format!("::add-mask::{jwt}")),
+        "{err}"
+    );
+    for l in err.lines().filter(|l| !l.starts_with("::add-mask::")) {
+        assert!(!l.contains(jwt.as_str()), "the token in {l}");
+    }
+    assert!(!stdout(&o).contains(jwt.as_str()));
 }
 
 /// GitHub redirects an asset's download to storage under a signed URL (a
