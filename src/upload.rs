@@ -820,7 +820,10 @@ async fn run_until_published(
     if settings.publish && release.draft && complete {
         let checked = landed_assets.iter().map(|(_, _, up)| up);
         let ready = match artifacts_as_signed(&releases, &release, sign, settings).await {
-            Ok(()) => still_as_checked(&releases, &release, checked).await,
+            Ok(()) => match still_as_checked(&releases, &release, checked).await {
+                Ok(()) => the_only_filled_draft(&releases, &release).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         match ready {
@@ -1117,6 +1120,38 @@ async fn still_as_checked<'a>(
         }
     }
     Ok(())
+}
+
+/// Refuse to publish `release` while its tag has another draft holding
+/// assets. Jobs that each created a draft settle on the oldest they see
+/// ([`settled_draft`]); where the listings of two of them both lagged, each
+/// kept and filled its own, and publishing this one would leave the
+/// other's assets off the release for good. An empty draft is another
+/// job's that lost and is being deleted, or one left by a killed run: it
+/// lacks nothing.
+async fn the_only_filled_draft(releases: &Releases, release: &Release) -> Result<(), ReleaseError> {
+    /// How many of them the error names.
+    const NAMED: usize = 5;
+    let mut filled = Vec::new();
+    for other in releases.all_for_tag(&release.tag).await? {
+        if other.draft && other.id != release.id && !releases.assets(&other).await?.is_empty() {
+            filled.push(other);
+        }
+    }
+    if filled.is_empty() {
+        return Ok(());
+    }
+    let drafts = filled
+        .iter()
+        .take(NAMED)
+        .map(|r| text::line(text::echoed(&r.html_url)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(ReleaseError::OtherDrafts {
+        tag: release.tag.clone(),
+        count: filled.len(),
+        drafts,
+    })
 }
 
 /// Refuse a draft left by a run at another commit, while its tag does not

@@ -427,6 +427,56 @@ async fn a_stale_draft_of_another_commit_is_not_published() {
     assert!(!gh.release(REPO, "v9.0.0").unwrap().draft);
 }
 
+/// Two matrix jobs whose listings both lagged each kept the draft it
+/// created, and filled it: the job that publishes settles on the oldest,
+/// and does not publish it while the other holds assets it lacks; an empty
+/// other draft (a job's that lost, or a killed run's) does not hold it back.
+/// Regression: the oldest was published, the other job's assets left behind
+/// on a draft.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_is_not_published_while_another_of_its_tag_holds_assets() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    let oldest = gh.create_release(REPO, "v9.1.0", ReleaseSpec::draft());
+    let other = gh.create_release(REPO, "v9.1.0", ReleaseSpec::draft());
+    assert!(gh.push_asset_to_release(REPO, other, "tool-windows.exe", "a build"));
+    let work = Work::new();
+    work.file("dist/SHA256SUMS", "sums");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v9.1.0",
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("tag `v9.1.0` has 1 other draft(s) holding assets (")
+            && stderr(&o).contains(
+                "), which jobs that did not see this draft in time filled instead, so this draft was not published"
+            ),
+        "{}",
+        stderr(&o)
+    );
+    let kept = gh.release_by_id(REPO, oldest).unwrap();
+    assert!(kept.draft);
+    assert_eq!(names(&kept.assets), ["SHA256SUMS.sigstore.json"]);
+    assert!(gh.release_by_id(REPO, other).unwrap().draft);
+
+    let oldest = gh.create_release(REPO, "v9.2.0", ReleaseSpec::draft());
+    let empty = gh.create_release(REPO, "v9.2.0", ReleaseSpec::draft());
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v9.2.0",
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!gh.release_by_id(REPO, oldest).unwrap().draft);
+    assert!(gh.release_by_id(REPO, empty).unwrap().draft);
+}
+
 /// `sign --upload` for `tag` as a GitHub Actions job at commit `sha` (its
 /// token's `sha` claim, which its certificates name, and `GITHUB_SHA`).
 fn at_commit(

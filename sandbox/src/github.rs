@@ -477,6 +477,34 @@ impl Store {
     fn release_mut(&mut self, repo: &str, id: u64) -> Option<&mut Release> {
         self.releases.get_mut(&id).filter(|r| r.repo == repo)
     }
+    fn push_asset_to(
+        &mut self,
+        repo: &str,
+        release: u64,
+        name: &str,
+        content: Bytes,
+        incomplete: Option<&'static str>,
+    ) -> bool {
+        let id = self.alloc_id();
+        let Some(release) = self.release_mut(repo, release) else {
+            return false;
+        };
+        let now = now();
+        release.assets.push(Asset {
+            id,
+            name: name.to_owned(),
+            label: None,
+            content_type: "application/octet-stream".into(),
+            digest: digest_of(&content),
+            content,
+            incomplete,
+            listed_digest: None,
+            download_count: 0,
+            created_at: now,
+            updated_at: now,
+        });
+        true
+    }
     fn by_tag(&self, repo: &str, tag: &str) -> Option<&Release> {
         self.releases
             .values()
@@ -724,25 +752,25 @@ impl GitHub {
         incomplete: Option<&'static str>,
     ) -> bool {
         let mut st = self.state.lock();
-        let id = st.alloc_id();
-        let Some(release) = st.by_tag_mut(repo, tag) else {
+        let Some(release) = st.by_tag(repo, tag).map(|r| r.id) else {
             return false;
         };
-        let now = now();
-        release.assets.push(Asset {
-            id,
-            name: name.to_owned(),
-            label: None,
-            content_type: "application/octet-stream".into(),
-            digest: digest_of(&content),
-            content,
-            incomplete,
-            listed_digest: None,
-            download_count: 0,
-            created_at: now,
-            updated_at: now,
-        });
-        true
+        st.push_asset_to(repo, release, name, content, incomplete)
+    }
+
+    /// Put asset `name` on the release with this id, as another job's
+    /// upload to its own draft (among several drafts of one tag) would.
+    /// Returns whether the release existed.
+    pub fn push_asset_to_release(
+        &self,
+        repo: &str,
+        id: u64,
+        name: &str,
+        content: impl Into<Bytes>,
+    ) -> bool {
+        self.state
+            .lock()
+            .push_asset_to(repo, id, name, content.into(), None)
     }
 
     /// Every release of `repo` with this tag (several drafts may share one), by id.

@@ -41,6 +41,15 @@ pub enum ReleaseError {
     /// draft was published.
     #[error("asset `{asset}` of the draft for {tag} was replaced or removed after this run checked it, so the draft was not published: another job is changing the release; re-run when it is done")]
     ChangedSinceChecked { tag: String, asset: String },
+    /// The tag has other drafts holding assets, which jobs whose listings
+    /// lagged filled instead of this one: the draft was not published.
+    #[error("tag `{tag}` has {count} other draft(s) holding assets ({drafts}), which jobs that did not see this draft in time filled instead, so this draft was not published: it lacks their assets; fix: delete those drafts and re-run the jobs that filled them (each then uploads to this draft, the oldest), then this job")]
+    OtherDrafts {
+        tag: String,
+        count: usize,
+        /// The first few, by their links.
+        drafts: String,
+    },
     /// An asset named as one of the run's artifacts, which the run did not
     /// upload, holds other bytes: the draft was not published.
     #[error("asset `{asset}` of the draft for {tag} is not the artifact this run signed (its SHA-256 differs; another step uploaded another build of it), so the draft was not published: its bundle would not verify for it; fix: upload the signed file over it (--upload-artifacts with --overwrite; action inputs `upload-artifacts: true`, `overwrite: true`) or delete the asset, and re-run")]
