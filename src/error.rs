@@ -122,4 +122,15 @@ mod tests {
         let down = ReleaseError::Client("down".into());
         assert_eq!(Error::Release(down).exit_code(), EXIT_FAILURE);
     }
+
+    /// A CI agent's token command that does not answer is a service
+    /// failing while the run went on (a re-run may pass), as the Actions
+    /// endpoint failing is; not the setup's. Regression: exit 2.
+    #[test]
+    fn an_ambient_token_source_timing_out_is_a_failure_not_usage() {
+        use crate::oidc::TokenError;
+        let code = |e| Error::Sign(SignError::Session(SessionError::Token(e))).exit_code();
+        assert_eq!(code(TokenError::AmbientTimeout), EXIT_FAILURE);
+        assert_eq!(code(TokenError::NotFound), EXIT_USAGE);
+    }
 }

@@ -626,6 +626,10 @@ pub enum TokenError {
     /// or another service at that URL.
     #[error("OIDC token request failed: {detail}; the job may request tokens, but what answered is not GitHub's token endpoint; fix: check ACTIONS_ID_TOKEN_REQUEST_URL and any proxy in front of it, then re-run the job")]
     ActionsAnswer { detail: String },
+    /// The endpoint the runner named (so the job may ask) refused the
+    /// request: TLS refused it, or it answered a status no retry changes.
+    #[error("OIDC token request failed: {detail}; the job may request tokens (the runner names the endpoint only to a job with `id-token: write`), but the request to it was refused{}; fix: check ACTIONS_ID_TOKEN_REQUEST_URL and any proxy in front of it, then re-run the job", if *.tls { " by TLS (the certificate, or https to a server that speaks plain http)" } else { "" })]
+    ActionsRefused { detail: String, tls: bool },
     /// No request can be made of what the job's environment names.
     #[error("OIDC token request failed: ACTIONS_ID_TOKEN_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_TOKEN is not one a request can be made with ({detail}); fix: leave both as the runner sets them (a step or a runner emulator that sets them must give a URL and a one-line token)")]
     ActionsEnvironment { detail: String },
@@ -643,7 +647,10 @@ impl TokenError {
     /// Whether the fix is in the run's setup (exit 2), not a service that
     /// failed while it ran (exit 1: a re-run may succeed).
     pub(crate) fn is_usage(&self) -> bool {
-        !matches!(self, TokenError::ActionsUnavailable { .. })
+        !matches!(
+            self,
+            TokenError::ActionsUnavailable { .. } | TokenError::AmbientTimeout
+        )
     }
 }
 
@@ -806,8 +813,9 @@ impl TokenSource {
                 Retry::After(_) if !tls => TokenError::ActionsUnavailable {
                     detail: e.to_string(),
                 },
-                _ => TokenError::ActionsRequest {
+                _ => TokenError::ActionsRefused {
                     detail: e.to_string(),
+                    tls,
                 },
             }
         })?;

@@ -325,13 +325,18 @@ pub enum TrustError {
         instance: String,
         source: sigstore_trust_root::Error,
     },
-    #[error("{instance} lists no valid {service} service; fix: pass {flag}")]
+    #[error("{instance} has no signing config, which names the services to sign with; fix: pass one with {flag}")]
+    NoSigningConfig {
+        instance: String,
+        flag: &'static str,
+    },
+    #[error("{instance} lists no valid {service} service; fix: a signing config that lists one (--signing-config or --trust-config; action inputs `signing-config`, `trust-config`), or, on the command line, pass {flag}")]
     MissingService {
         instance: String,
         service: &'static str,
         flag: &'static str,
     },
-    #[error("{instance} lists no valid Rekor {version} log{}; fix: pass --rekor-url, or drop --rekor-version (action input `rekor-version`) if a log of another version is listed and valid", why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default())]
+    #[error("{instance} lists no valid Rekor {version} log{}; fix: on the command line, pass --rekor-url, or drop --rekor-version (action input `rekor-version`) if a log of another version is listed and valid", why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default())]
     MissingRekorVersion {
         instance: String,
         version: RekorVersion,
@@ -340,7 +345,7 @@ pub enum TrustError {
     },
     #[error(transparent)]
     Select(#[from] selection::SelectError),
-    #[error("{instance}: rekorTlogConfig ({selector}) asks for {count} transparency log entries in each bundle, but releasekit-sign writes one; fix: use a signing config whose rekorTlogConfig selector is ANY (or EXACT with count 1), or pass --rekor-url")]
+    #[error("{instance}: rekorTlogConfig ({selector}) asks for {count} transparency log entries in each bundle, but releasekit-sign writes one; fix: use a signing config whose rekorTlogConfig selector is ANY (or EXACT with count 1), or, on the command line, pass --rekor-url")]
     SeveralLogs {
         instance: String,
         selector: String,
@@ -354,7 +359,7 @@ pub enum TrustError {
     },
     #[error("{instance} keeps no transparency log, so each bundle's trusted time is an RFC 3161 timestamp, but it lists no TSA; fix: a signing config with tsaUrls (--signing-config or --trust-config; action inputs `signing-config`, `trust-config`), or, on the command line, --tsa-url")]
     NoLogWithoutTsa { instance: String },
-    #[error("{instance}: the signing config lists no transparency log, but the trusted root lists logs, so a verifier of this instance requires a log entry; fix: add rekorTlogUrls to the signing config, or pass --rekor-url")]
+    #[error("{instance}: the signing config lists no transparency log, but the trusted root lists logs, so a verifier of this instance requires a log entry; fix: add rekorTlogUrls to the signing config, or, on the command line, pass --rekor-url")]
     NoLogButRequired { instance: String },
     #[error("{instance}'s trusted root lists no transparency log, so an entry in {url} could not be verified; fix: pass a trusted root that lists that log, or sign without it (drop --rekor-url, or the signing config's rekorTlogUrls; the bundles then rest on RFC 3161 timestamps, from the instance's TSA)")]
     LogNotInRoot { instance: String, url: String },
@@ -522,9 +527,8 @@ pub(crate) async fn load(
     )
     .await?;
     let Some(signing_config) = signing_config else {
-        return Err(TrustError::MissingService {
+        return Err(TrustError::NoSigningConfig {
             instance: name,
-            service: "signing config",
             flag: "--signing-config (action input `signing-config`)",
         });
     };
@@ -881,9 +885,8 @@ async fn well_known(
             instance
                 .embedded_signing_config()
                 .map_err(embedded)?
-                .ok_or_else(|| TrustError::MissingService {
+                .ok_or_else(|| TrustError::NoSigningConfig {
                     instance: name.to_owned(),
-                    service: "signing config",
                     flag: "--trust-config (action input `trust-config`)",
                 })?,
         ),

@@ -295,6 +295,24 @@ async fn errors_name_the_actions_inputs() {
         line.contains("on the command line, pass --tsa-url"),
         "{line}"
     );
+    // No Fulcio, or no log though the root lists logs: the action's fixes
+    // too. Regression: "fix: pass --fulcio-url" / "or pass --rekor-url".
+    for (list, fixed) in [
+        ("caUrls", "no usable entry in signingConfig.caUrls"),
+        ("rekorTlogUrls", "or, on the command line, pass --rekor-url"),
+    ] {
+        let mut config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sandbox.trust_config_path()).unwrap()).unwrap();
+        config["signingConfig"][list] = serde_json::json!([]);
+        work.file("lacking.json", config.to_string());
+        let mut cmd = action(&sandbox, &work, &[("inputs", "a.tgz"), ("upload", "false")]);
+        cmd.env("INPUT_TRUST-CONFIG", "lacking.json");
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 2, "{}", stdout(&o));
+        let line = error_line(&o);
+        assert!(line.contains(fixed), "{line}");
+        assert!(!line.contains("fix: pass --"), "{line}");
+    }
 }
 
 /// The Actions JWT request token (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`, the

@@ -171,6 +171,14 @@ fn man_pages_for_the_tool_and_each_command() {
             "no section {section}"
         );
     }
+    // Aliases `--help` shows are on the page too (clap_mangen names a
+    // flag's own name only).
+    for alias in [
+        "[alias: \\-\\-source\\-ref]",
+        "[alias: \\-\\-source\\-digest]",
+    ] {
+        assert!(verify.contains(alias), "no {alias}: {verify}");
+    }
 }
 
 #[test]

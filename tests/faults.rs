@@ -120,8 +120,9 @@ async fn an_answer_that_is_no_token_is_not_blamed_on_permissions() {
 }
 
 /// An Actions token endpoint that TLS refuses (here: an https URL to a
-/// server that speaks plain http) is the setup's to fix: a usage error,
-/// not "the endpoint is failing; re-run the job".
+/// server that speaks plain http) is the setup's to fix: a usage error
+/// saying TLS refused it, neither "the endpoint is failing" nor blamed on
+/// `id-token: write`, which the job has (the runner named the endpoint).
 #[tokio::test(flavor = "multi_thread")]
 async fn oidc_actions_endpoint_refused_by_tls_is_the_setups() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -143,7 +144,11 @@ async fn oidc_actions_endpoint_refused_by_tls_is_the_setups() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("OIDC token request failed"), "{err}");
-    assert!(!err.contains("re-run the job"), "{err}");
+    assert!(
+        err.contains("the request to it was refused by TLS"),
+        "{err}"
+    );
+    assert!(!err.contains("add `id-token: write`"), "{err}");
     assert!(sandbox.requests(Service::Fulcio).is_empty());
 }
 

@@ -120,13 +120,35 @@ impl Docs {
                     })?,
                     None => cmd,
                 };
-                clap_mangen::Man::new(page)
+                clap_mangen::Man::new(with_aliases_told(page))
                     .source(source)
                     .render(&mut out)?;
             }
         }
         Ok(out)
     }
+}
+
+/// `page` with each flag's visible aliases in its help, as `--help` shows
+/// them: clap_mangen renders a flag's own name only, and the aliases are
+/// the names other tools' users type (`--source-ref`).
+fn with_aliases_told(page: clap::Command) -> clap::Command {
+    page.mut_args(|arg| {
+        let Some(aliases) = arg.get_visible_aliases().filter(|a| !a.is_empty()) else {
+            return arg;
+        };
+        let told = format!("[alias: --{}]", aliases.join(", --"));
+        let help = arg
+            .get_help()
+            .map(|h| format!("{h} {told}"))
+            .unwrap_or_else(|| told.clone());
+        let long = arg.get_long_help().map(|h| format!("{h}\n\n{told}"));
+        let arg = arg.help(help);
+        match long {
+            Some(long) => arg.long_help(long),
+            None => arg,
+        }
+    })
 }
 
 /// `releasekit-sign sign`.
