@@ -138,7 +138,7 @@ pub enum PlanError {
     BadPattern { pattern: String, reason: String },
     #[error("directory {} has no file to sign; fix: pass the directory holding the artifacts, or --recursive (in the action, which does not descend, a glob such as `dist/**/*` in input `inputs`)", .0.display())]
     EmptyDirectory(PathBuf),
-    #[error("cannot write into {}: {source}", dir.display())]
+    #[error("cannot write into {}: {source}; fix: choose a directory this user can write into", dir.display())]
     WriteDir {
         dir: PathBuf,
         source: crate::atomic_file::AtomicError,
@@ -170,6 +170,8 @@ pub enum PlanError {
     ProvenanceExists(PathBuf),
     #[error("--output-dir {} is not a directory; fix: create it first", .0.display())]
     OutputDir(PathBuf),
+    #[error("--download {} is not a directory; fix: pass a directory (one that does not exist yet is created)", .0.display())]
+    DownloadDir(PathBuf),
     #[error("{} is a symbolic link to {}, outside the working directory {}; links are followed only inside it; fix: copy the file into the working directory, or name its real path", link.display(), target.display(), root.display())]
     LinkOutsideWorkTree {
         link: PathBuf,
@@ -387,6 +389,23 @@ pub(crate) fn check_output_dir(flag: &'static str, dir: &Path) -> Result<PathBuf
         .filter(|a| !a.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     WorkTree::current().output_dir(flag, dir, existing)
+}
+
+/// `verify --download DIR` can write into `dir` (created where missing):
+/// told before any request, not after every asset was downloaded.
+pub(crate) fn check_download_dir(dir: &Path) -> Result<(), PlanError> {
+    if dir.symlink_metadata().is_ok() && !dir.is_dir() {
+        return Err(PlanError::DownloadDir(dir.to_owned()));
+    }
+    let existing = check_output_dir("--download", dir)?;
+    if !existing.is_dir() {
+        return Err(PlanError::DownloadDir(dir.to_owned()));
+    }
+    let planned = WriteDir::planned(existing).map_err(|source| PlanError::WriteDir {
+        dir: dir.to_owned(),
+        source,
+    })?;
+    writable(dir, &planned)
 }
 
 /// `real`, the resolved `dir`, as the directory a write must go into.

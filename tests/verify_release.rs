@@ -113,6 +113,59 @@ async fn all_assets_verify_anonymously() {
     );
 }
 
+/// Nothing to verify is said as such: a `--pattern` matching no asset is
+/// a usage error naming it, and so, before any request, a `--download`
+/// that is a file; a release holding no asset fails saying so.
+/// Regression: "Verified 0 of 0 artifact(s)." and exit 1 with no reason;
+/// the file found only after the listing, exit 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_to_verify_is_said_as_such() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &["--pattern", "*.tgz"])).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "--pattern `*.tgz` matches none of the 5 asset(s) of release {REPO}@{TAG}"
+        )),
+        "{err}"
+    );
+
+    consumer.file("README.md", "readme");
+    let before = sandbox.requests(releasekit_sandbox::Service::GitHub).len();
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--download", "README.md"],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains("--download README.md is not a directory; fix: pass a directory"),
+        "{err}"
+    );
+    assert_eq!(
+        sandbox.requests(releasekit_sandbox::Service::GitHub).len(),
+        before,
+        "no request before the directory is checked"
+    );
+    assert_eq!(consumer.listing(), ["README.md"]);
+
+    sandbox
+        .github()
+        .create_release(REPO, "v0.0.1", ReleaseSpec::published());
+    let o = run(verify_tag(&sandbox, &consumer, "v0.0.1", &[])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains(&format!("release {REPO}@v0.0.1 has no asset to verify")),
+        "{err}"
+    );
+}
+
 /// `--download DIR` where DIR is a link out of the working directory (or
 /// under one) is refused before anything is written; nothing lands outside.
 #[tokio::test(flavor = "multi_thread")]

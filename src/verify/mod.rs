@@ -314,6 +314,14 @@ pub enum VerifyError {
     Release(#[from] crate::github::ReleaseError),
     #[error("{repo} has no tag `{tag}`, so the commit its release's assets must be signed at is unknown (GitHub creates a release's tag when it is published; a draft has none yet): check the tag, or pass --allow-other-commits to accept assets signed at any commit of {repo}")]
     NoTag { repo: String, tag: String },
+    #[error("--pattern `{pattern}` matches none of the {listed} asset(s) of release {release} (a pattern matches an asset's whole name, as GitHub lists it); fix: check the pattern against the release's assets (`gh release view TAG --repo OWNER/REPO`)")]
+    NoAssetMatches {
+        pattern: String,
+        release: String,
+        listed: usize,
+    },
+    #[error("release {release} has no asset to verify (only bundles and provenance, or none at all); fix: check the tag, or wait for the release's upload to finish")]
+    NoAssets { release: String },
     #[error(transparent)]
     Provenance(#[from] provenance::ProvenanceFileError),
     #[error("cannot use the download directory {}: {source}", dir.display())]
@@ -330,6 +338,7 @@ impl VerifyError {
             VerifyError::Http(_)
             | VerifyError::Task(_)
             | VerifyError::Download { .. }
+            | VerifyError::NoAssets { .. }
             | VerifyError::NoTag { .. } => false,
             VerifyError::Release(e) => e.is_usage(),
             VerifyError::Trust(e) => e.is_usage(),

@@ -88,6 +88,11 @@ pub async fn run(
     trust_flags: &[String],
 ) -> Result<ReleaseResults, VerifyError> {
     // 1. The release and its assets: one listing, no clone, token optional.
+    //    Where the assets go is checked before anything is asked.
+    if let Some(dir) = &source.download {
+        crate::plan::check_download_dir(dir)
+            .map_err(|e| VerifyError::Targets(super::targets::TargetError::Plan(e)))?;
+    }
     let releases = client(source)?;
     let release = releases.find(&source.tag).await?;
     // 2. The tag's commit: an asset signed by another run of the
@@ -389,6 +394,18 @@ pub async fn run(
                 )),
             });
         }
+    }
+    // Nothing to verify is said as such, not as "Verified 0 of 0".
+    if artifacts.is_empty() && unsigned.is_empty() {
+        let release = crate::text::line(format!("{}@{}", source.repo, source.tag));
+        return Err(match &source.pattern {
+            Some(p) => VerifyError::NoAssetMatches {
+                pattern: crate::text::line(p.as_str()),
+                release,
+                listed: assets.len(),
+            },
+            None => VerifyError::NoAssets { release },
+        });
     }
     Ok(ReleaseResults {
         artifacts,
