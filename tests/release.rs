@@ -1058,8 +1058,9 @@ async fn action_inputs_drive_the_lifecycle() {
 }
 
 /// A published immutable release that already has the asset, with other
-/// content: replacing it (`--overwrite`) needs a deletion GitHub refuses; the
-/// message says so and names the fix.
+/// content: replacing it (`--overwrite`) needs an upload (and a deletion)
+/// GitHub refuses; the message says so and names the fix, and the asset
+/// stays as it was.
 #[tokio::test(flavor = "multi_thread")]
 async fn immutable_release_with_a_stale_asset_explains_the_fix() {
     use releasekit_sign::github::{identical_only, Releases};
@@ -1098,7 +1099,7 @@ async fn immutable_release_with_a_stale_asset_explains_the_fix() {
     let out = stderr(&o);
     assert!(
         out.contains("release v8.0.0 is published and immutable")
-            && out.contains("Cannot delete asset from an immutable release.")
+            && out.contains("Cannot upload assets to an immutable release.")
             && out.contains("release-mode: draft"),
         "{out}"
     );

@@ -496,6 +496,79 @@ async fn different_content_needs_overwrite() {
     assert_eq!(assets[0].content.as_ref(), b"new");
 }
 
+/// Replacing an asset of a published release never leaves it without
+/// one: the new bytes go up beside it first. Their upload failing leaves
+/// the old asset; their rename failing (after the old one was deleted)
+/// leaves them under the name beside, which the next upload takes as they
+/// are. Regression: the asset was deleted first, and a failed upload left
+/// the release without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_replacement_leaves_the_old_asset_or_the_new_one() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.sigstore.json", "new");
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    assert!(!release.draft);
+    releases
+        .put(&release, "a.sigstore.json", &bundle)
+        .await
+        .unwrap();
+    let gh = sandbox.github();
+    assert!(gh.replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
+    let digest = file_digest(&bundle);
+    let replace = || {
+        releases.upload(
+            &release,
+            "a.sigstore.json",
+            &bundle,
+            as_checked(&digest),
+            true,
+            &identical_only,
+        )
+    };
+    let contents = || -> Vec<(String, Vec<u8>)> {
+        gh.assets(REPO, "v1.0.0")
+            .into_iter()
+            .map(|a| (a.name, a.content.to_vec()))
+            .collect()
+    };
+    // Every upload of the new bytes fails.
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_bodies_containing(b"new".to_vec());
+    faults.fail_next(100, Fault::status(503));
+    assert!(replace().await.is_err());
+    assert_eq!(contents(), [("a.sigstore.json".into(), b"old".to_vec())]);
+
+    // Every rename fails: the old asset is gone, the new bytes are there.
+    faults.clear();
+    faults.only_bodies_containing(b"\"name\"".to_vec());
+    faults.fail_next(100, Fault::status(503));
+    assert!(replace().await.is_err());
+    assert_eq!(
+        contents(),
+        [(
+            "a.sigstore.json.releasekit-replacement".into(),
+            b"new".to_vec()
+        )]
+    );
+
+    // The next upload takes them up, as they are: one upload in all.
+    faults.clear();
+    let posts = || {
+        sandbox
+            .requests(Service::GitHub)
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count()
+    };
+    let before = posts();
+    let up = replace().await.unwrap();
+    assert_eq!(up.name, "a.sigstore.json");
+    assert_eq!(posts(), before);
+    assert_eq!(contents(), [("a.sigstore.json".into(), b"new".to_vec())]);
+}
+
 /// Drafts are found by listing (GitHub never resolves them by tag); a tag
 /// without a release is one clear error.
 #[tokio::test(flavor = "multi_thread")]

@@ -1351,7 +1351,9 @@ fn release_routes<S: HasGitHub>(uploads: bool) -> Router<Arc<S>> {
         )
         .route(
             "/repos/{owner}/{repo}/releases/assets/{id}",
-            get(get_asset::<S>).delete(delete_asset::<S>),
+            get(get_asset::<S>)
+                .patch(update_asset::<S>)
+                .delete(delete_asset::<S>),
         )
         .route(
             "/{owner}/{repo}/releases/download/{tag}/{name}",
@@ -2142,6 +2144,53 @@ fn oversized(
         }
     });
     futures::StreamExt::chain(futures::stream::once(async { Ok(content) }), rest)
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdateAsset {
+    name: Option<String>,
+    label: Option<String>,
+}
+
+/// `PATCH .../releases/assets/{id}` ("Update a release asset"): its name
+/// (made as an upload's is) and label; a name another asset holds is 422
+/// `already_exists`; an immutable release's assets stay as they are.
+async fn update_asset<S: HasGitHub>(
+    writer: Writer<S>,
+    RepoName(repo): RepoName,
+    Id(id): Id,
+    body: Bytes,
+) -> ApiResult {
+    let gh = writer.github();
+    let req: UpdateAsset = parse_json(&body)?;
+    let mut st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let (r, idx) = st.asset_mut(&repo, id).ok_or(ApiError::NotFound)?;
+    if r.locked() {
+        return Err(ApiError::Unprocessable(IMMUTABLE_EDIT));
+    }
+    if let Some(name) = req.name.filter(|n| !n.is_empty()) {
+        let name = normalize_asset_name(&name);
+        if r.assets
+            .iter()
+            .enumerate()
+            .any(|(i, a)| i != idx && a.name == name)
+        {
+            return Err(ApiError::Validation {
+                resource: "ReleaseAsset",
+                code: "already_exists",
+                field: "name",
+            });
+        }
+        r.assets[idx].name = name;
+    }
+    if let Some(label) = req.label {
+        r.assets[idx].label = Some(label).filter(|l| !l.is_empty());
+    }
+    r.assets[idx].updated_at = now();
+    let (r, idx) = st.asset_mut(&repo, id).ok_or(ApiError::NotFound)?;
+    let json = gh.asset_json(r, &r.assets[idx]);
+    Ok(Json(json).into_response())
 }
 
 async fn delete_asset<S: HasGitHub>(

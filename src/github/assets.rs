@@ -5,7 +5,12 @@
 //! caller's equivalence test (a re-run on a fresh runner re-signs, and its
 //! new bundle differs byte-wise from the valid one already there), kept when
 //! it passes, and otherwise an error unless `overwrite`. What "equivalent"
-//! means is the caller's.
+//! means is the caller's. A replacement goes up beside the asset (under
+//! [`REPLACEMENT_SUFFIX`]), then the asset is deleted and the new one
+//! renamed to its name: GitHub refuses a duplicate name, and deleting first
+//! left a published release without the asset whenever the upload then
+//! failed. A replacement left beside by a failed rename or a killed run is
+//! taken up by the next upload of those bytes.
 //!
 //! What the release holds is listed once per release and client, then kept
 //! up to date with the client's own uploads and deletions ([`Listed`]):
@@ -143,6 +148,10 @@ impl Listed {
     }
 }
 
+/// What a replacement's name ends with until it takes the asset's: not a
+/// name the product gives any file (no `.sigstore.json`, `.intoto.jsonl`).
+pub(crate) const REPLACEMENT_SUFFIX: &str = ".releasekit-replacement";
+
 impl Releases {
     /// Upload `bundle` to `release` as `name`, idempotently (see the module doc).
     /// An existing asset with other content is kept when `equivalent` accepts it.
@@ -189,6 +198,8 @@ impl Releases {
             };
             return Err(self.classify_on(release, &format!("uploading asset `{name}`"), 1, cause));
         }
+        // Where a replacement goes up before it takes the asset's name.
+        let beside = github_asset_name(&format!("{stored_name}{REPLACEMENT_SUFFIX}"));
         let mut attempt = 0u32;
         let result = self
             .retrying(|| {
@@ -196,6 +207,7 @@ impl Releases {
                 let relist = attempt > 1;
                 let stored_name = &stored_name;
                 let digest = &digest;
+                let beside = &beside;
                 async move {
                     // 1. What is there: listed once, and again on a retry (a
                     //    previous attempt may have succeeded though its response
@@ -241,16 +253,57 @@ impl Releases {
                             Standing::AnotherClaim(reason) if !overwrite => {
                                 return Err(ApiFailure::AnotherClaim(reason))
                             }
-                            // 3. Replace: delete first (GitHub refuses a duplicate name).
+                            // 3. Replace. GitHub refuses a duplicate name, so
+                            //    the new bytes go up beside the asset first,
+                            //    then it is deleted and they take its name: a
+                            //    failure (or a kill) on the way leaves the old
+                            //    asset or the new one, never none.
                             Standing::Differs(_)
                             | Standing::AnotherClaim(_)
                             | Standing::Superseded => {
-                                self.delete(asset.url.as_str()).await?;
+                                let new = self
+                                    .upload_beside(
+                                        release,
+                                        beside,
+                                        bundle,
+                                        checked,
+                                        content_type,
+                                        digest,
+                                    )
+                                    .await?;
+                                if let Err(e) = self.delete(asset.url.as_str()).await {
+                                    // Best effort: a later attempt or run takes it up again.
+                                    if self.delete(new.url.as_str()).await.is_ok() {
+                                        self.forget(release, new.url.as_str());
+                                    }
+                                    return Err(e);
+                                }
                                 self.forget(release, asset.url.as_str());
-                                AssetAction::Replaced
+                                let renamed = self.rename(release, &new, stored_name).await?;
+                                return Ok(uploaded(renamed, AssetAction::Replaced));
                             }
                         },
-                        None => AssetAction::Uploaded,
+                        None => {
+                            // The new bytes of a replacement whose rename did
+                            // not happen (a failed attempt, a killed run) are
+                            // taken as they are; other bytes there are ours
+                            // and stale.
+                            match self.find_asset(release, beside, beside, false).await? {
+                                Some(new)
+                                    if new.state == "uploaded"
+                                        && self.same_content(&new, digest).await? =>
+                                {
+                                    let renamed = self.rename(release, &new, stored_name).await?;
+                                    return Ok(uploaded(renamed, AssetAction::Uploaded));
+                                }
+                                Some(stale) if stale.state != "open" => {
+                                    self.delete(stale.url.as_str()).await?;
+                                    self.forget(release, stale.url.as_str());
+                                }
+                                _ => {}
+                            }
+                            AssetAction::Uploaded
+                        }
                     };
                     // 4. Upload.
                     let asset = self
@@ -458,6 +511,56 @@ impl Releases {
         if let Some(listed) = self.listing().as_mut().filter(|l| l.release == release.id) {
             listed.assets.retain(|a| a.url.as_str() != api_url);
         }
+    }
+
+    /// `bundle` uploaded as `beside`, the name a replacement takes until
+    /// the asset it replaces is deleted; one there already with these bytes
+    /// (an attempt whose answer was lost) is taken, with others deleted.
+    async fn upload_beside(
+        &self,
+        release: &Release,
+        beside: &str,
+        bundle: &Path,
+        checked: Checked<'_>,
+        content_type: &'static str,
+        digest: &str,
+    ) -> Result<Asset, ApiFailure> {
+        if let Some(there) = self.find_asset(release, beside, beside, false).await? {
+            if there.state == "uploaded" && self.same_content(&there, digest).await? {
+                return Ok(there);
+            }
+            self.delete(there.url.as_str()).await?;
+            self.forget(release, there.url.as_str());
+        }
+        let new = self
+            .post_asset(release, beside, bundle, checked, content_type)
+            .await?;
+        self.remember(release, &new);
+        Ok(new)
+    }
+
+    /// Give `asset` the name `name` ("Update a release asset"), as known.
+    async fn rename(
+        &self,
+        release: &Release,
+        asset: &Asset,
+        name: &str,
+    ) -> Result<Asset, ApiFailure> {
+        let url = self.keeps_tls(asset.url.as_str())?;
+        let body = serde_json::json!({ "name": name });
+        let renamed: Asset = self
+            .within_deadline(async {
+                let r = self
+                    .octo
+                    ._patch(url, Some(&body))
+                    .await
+                    .map_err(transport)?;
+                decoded(self.checked(r).await?).await
+            })
+            .await?;
+        self.forget(release, asset.url.as_str());
+        self.remember(release, &renamed);
+        Ok(renamed)
     }
 
     /// Compare by the `digest` GitHub reports; download when it has none (older GHES).
