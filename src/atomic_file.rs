@@ -261,7 +261,8 @@ pub(crate) struct Kept {
 }
 
 impl Kept {
-    /// Remove the file under its final name, if that name still holds it
+    /// Remove the file under its final name (putting back, on Unix, the
+    /// file it replaced, where it replaced one), if that name still holds it
     /// (on Unix: the same device and inode, found through the directory's
     /// handle, never through a link; the file is held open meanwhile, so
     /// its inode number cannot pass to another); otherwise leave the name
@@ -537,21 +538,51 @@ mod unix {
             let dir = self.dir.try_clone()?;
             rustix::fs::fchmod(&self.file, Mode::from_raw_mode(super::kept_mode() as _))
                 .map_err(std::io::Error::from)?;
-            rename_into_place(&self.dir, &self.name, name, overwrite).map_err(|e| {
-                if !overwrite && e.kind() == std::io::ErrorKind::AlreadyExists {
-                    AtomicError::Exists
-                } else {
-                    e.into()
+            // What this replaces keeps a second name until the caller is
+            // done ([`Kept`]), so taking this back puts it back.
+            let previous = if overwrite {
+                second_name(&self.dir, name)
+            } else {
+                None
+            };
+            if let Err(e) = rename_into_place(&self.dir, &self.name, name, overwrite) {
+                if let Some(previous) = &previous {
+                    let _ = rustix::fs::unlinkat(&self.dir, previous, AtFlags::empty());
                 }
-            })?;
+                return Err(
+                    if !overwrite && e.kind() == std::io::ErrorKind::AlreadyExists {
+                        AtomicError::Exists
+                    } else {
+                        e.into()
+                    },
+                );
+            }
             self.kept = true;
             to_sync(&self.dir, &self.planned);
             Ok(Kept {
                 dir,
                 name: name.to_owned(),
                 file,
+                previous,
             })
         }
+    }
+
+    /// A second name (`.releasekit-<random>.previous`) for the file `name`
+    /// in `dir`, if one is there that can have one: `None` for no file, a
+    /// directory, or a file system (or a sticky directory's other owner)
+    /// that refuses the link, where a replaced file is gone for good, as
+    /// it was before this.
+    fn second_name(dir: &File, name: &OsStr) -> Option<OsString> {
+        for _ in 0..TEMPORARY_TRIES {
+            let previous = super::random_name(".previous");
+            match rustix::fs::linkat(dir, name, dir, previous.as_os_str(), AtFlags::empty()) {
+                Ok(()) => return Some(previous),
+                Err(rustix::io::Errno::EXIST) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
     }
 
     #[derive(Debug)]
@@ -561,10 +592,13 @@ mod unix {
         /// Held open, so that its inode cannot be freed and given to
         /// another file while this can still be taken back.
         file: File,
+        /// The second name of the file this replaced: renamed back over it
+        /// when it is taken back, removed when it is dropped.
+        previous: Option<OsString>,
     }
 
     impl Kept {
-        pub(super) fn take_back(self) -> std::io::Result<()> {
+        pub(super) fn take_back(mut self) -> std::io::Result<()> {
             // The name itself, never what a link there points to; no open,
             // so nothing put there (a FIFO) can block.
             let there = match rustix::fs::statat(&self.dir, &self.name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -574,9 +608,22 @@ mod unix {
             };
             let ours = rustix::fs::fstat(&self.file)?;
             if (there.st_dev, there.st_ino) == (ours.st_dev, ours.st_ino) {
-                rustix::fs::unlinkat(&self.dir, &self.name, AtFlags::empty())?;
+                match self.previous.take() {
+                    Some(previous) => {
+                        rustix::fs::renameat(&self.dir, &previous, &self.dir, &self.name)?
+                    }
+                    None => rustix::fs::unlinkat(&self.dir, &self.name, AtFlags::empty())?,
+                }
             }
             Ok(())
+        }
+    }
+
+    impl Drop for Kept {
+        fn drop(&mut self) {
+            if let Some(previous) = &self.previous {
+                let _ = rustix::fs::unlinkat(&self.dir, previous, AtFlags::empty());
+            }
         }
     }
 
@@ -696,6 +743,37 @@ mod tests {
 
     fn planned(dir: &Path) -> WriteDir {
         WriteDir::planned(std::fs::canonicalize(dir).unwrap()).unwrap()
+    }
+
+    /// A file kept over another leaves nothing else once done with, and
+    /// taken back puts the other back.
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_comes_back_only_when_taken_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let into = planned(dir.path());
+        let listing = || -> Vec<std::ffi::OsString> {
+            let mut v: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            v.sort();
+            v
+        };
+        std::fs::write(dir.path().join("a"), "old").unwrap();
+        let new = |content: &[u8]| {
+            let t = into.temporary(dir.path(), ".tmp").unwrap();
+            t.file().write_all(content).unwrap();
+            t
+        };
+        let kept = new(b"one").keep("a".as_ref(), true).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"one");
+        kept.take_back().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"old");
+        assert_eq!(listing(), ["a"]);
+        drop(new(b"two").keep("a".as_ref(), true).unwrap());
+        assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"two");
+        assert_eq!(listing(), ["a"]);
     }
 
     fn names(list: &[&str]) -> impl FnMut() -> OsString {

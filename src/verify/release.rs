@@ -758,4 +758,28 @@ mod tests {
         assert!(command.ends_with("--trusted-root VALUE"), "{command}");
         assert!(command.contains("ok.tgz"), "{command}");
     }
+
+    /// With `--overwrite`, a file already in DIR stays when the asset that
+    /// would replace it cannot be kept with its bundle (here the bundle's
+    /// name is longer than a file name may be). Regression: the asset took
+    /// the name, was taken back, and the file that was there was gone.
+    #[test]
+    fn a_file_overwrite_would_replace_stays_when_the_bundle_cannot_be_kept() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.bin"), "old").unwrap();
+        let download = Download::prepare(dir.path(), true).unwrap();
+        let partial = download.partial("a.bin").unwrap();
+        partial.file().write_all(b"new").unwrap();
+        let long = "b".repeat(300);
+        assert!(download
+            .keep(partial, "a.bin", Some((&long, b"{}")))
+            .is_err());
+        assert_eq!(std::fs::read(dir.path().join("a.bin")).unwrap(), b"old");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["a.bin"], "nothing else is left in DIR");
+    }
 }
