@@ -477,6 +477,50 @@ async fn a_draft_is_not_published_while_another_of_its_tag_holds_assets() {
     assert!(gh.release_by_id(REPO, empty).unwrap().draft);
 }
 
+/// A tag an immutable release used stays reserved once that release is
+/// deleted: creating the draft again is refused, and the run says the tag
+/// is reserved for good and to release under a new one (a usage error).
+/// Regression: a generic API failure, exit 1, "re-run".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_an_immutable_release_used_is_said_reserved() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.github().set_repo_immutable(REPO, true);
+    let work = Work::new();
+    work.file("dist/app-9.3.tar.gz", "tarball 9.3");
+    let flags = ["--release-mode", "draft", "--publish"];
+    let o = run(lifecycle(&sandbox, &work, "v9.3.0", &flags)).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let gh = sandbox.github();
+    let released = gh.release(REPO, "v9.3.0").unwrap();
+    assert!(!released.draft && released.immutable);
+    let deleted = reqwest::Client::new()
+        .delete(format!(
+            "{}/repos/{REPO}/releases/{}",
+            sandbox.urls().github_api,
+            released.id
+        ))
+        .bearer_auth(sandbox.github_token())
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{deleted:?}");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v9.3.0",
+        &["--release-mode", "draft", "--publish", "--overwrite"],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("tag_name was used by an immutable release")
+            && stderr(&o).contains("fix: release under a new tag"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(gh.releases_for_tag(REPO, "v9.3.0").is_empty());
+}
+
 /// `sign --upload` for `tag` as a GitHub Actions job at commit `sha` (its
 /// token's `sha` claim, which its certificates name, and `GITHUB_SHA`).
 fn at_commit(

@@ -270,6 +270,9 @@ struct Store {
     /// Private repositories: hidden (404) from callers without the token.
     private: HashSet<String>,
     releases: BTreeMap<u64, Release>,
+    /// (repo, tag) an immutable release used, then deleted: reserved for
+    /// good ("you cannot reuse the same tag name").
+    reserved_tags: HashSet<(String, String)>,
     /// Asset names whose next upload is stored corrupted (see
     /// [`GitHub::corrupt_next_upload`]).
     corrupt: Vec<String>,
@@ -433,6 +436,20 @@ impl Store {
     /// What GitHub does when a release for `tag` is published: the tag is
     /// used if it exists, else created (lightweight) at `target_commitish`
     /// (a branch or a commit SHA); anything else is a 422.
+    /// GitHub's refusal of a tag an immutable release used.
+    fn tag_not_reserved(&self, repo: &str, tag: &str) -> Result<(), ApiError> {
+        if self
+            .reserved_tags
+            .contains(&(repo.to_owned(), tag.to_owned()))
+        {
+            return Err(ApiError::Custom {
+                resource: "Release",
+                field: "tag_name",
+                message: "tag_name was used by an immutable release",
+            });
+        }
+        Ok(())
+    }
     fn ensure_tag(
         &mut self,
         repo: &str,
@@ -1820,6 +1837,7 @@ async fn create_release<S: HasGitHub>(
             code: "missing_field",
             field: "tag_name",
         })?;
+    st.tag_not_reserved(&repo, &tag)?;
     // Drafts do not own their tag: GitHub lets several drafts share one (matrix
     // jobs racing to create "the" draft do exactly that); a published release does.
     if st
@@ -1895,6 +1913,8 @@ async fn update_release<S: HasGitHub>(
     // creates it from the target, before anything else changes.
     if !req.draft.unwrap_or(r.draft) {
         let tag = req.tag_name.clone().unwrap_or_else(|| r.tag.clone());
+        st.tag_not_reserved(&repo, &tag)?;
+        let r = st.release(&repo, id).expect("checked above");
         let target = req
             .target_commitish
             .clone()
@@ -1937,7 +1957,9 @@ async fn delete_release<S: HasGitHub>(
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     st.release(&repo, id).ok_or(ApiError::NotFound)?;
-    st.releases.remove(&id);
+    if let Some(gone) = st.releases.remove(&id).filter(|r| r.locked()) {
+        st.reserved_tags.insert((gone.repo, gone.tag));
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -343,6 +343,18 @@ impl Releases {
         attempts: u32,
         cause: ApiFailure,
     ) -> ReleaseError {
+        self.classify_for(&release.tag, what, attempts, cause)
+    }
+
+    /// [`Self::classify_on`] for the release of `tag`, which may not exist
+    /// yet (creating it is refused alike for a reserved tag).
+    pub(super) fn classify_for(
+        &self,
+        tag: &str,
+        what: &str,
+        attempts: u32,
+        cause: ApiFailure,
+    ) -> ReleaseError {
         match cause {
             ApiFailure::Status {
                 status: 422,
@@ -353,7 +365,7 @@ impl Releases {
                 .contains("was used by an immutable release") =>
             {
                 ReleaseError::TagReserved {
-                    tag: release.tag.clone(),
+                    tag: tag.to_owned(),
                     what: what.to_owned(),
                     message,
                 }
@@ -363,13 +375,13 @@ impl Releases {
                 message,
                 ..
             } if message.to_ascii_lowercase().contains("immutable") => ReleaseError::Immutable {
-                tag: release.tag.clone(),
+                tag: tag.to_owned(),
                 what: what.to_owned(),
                 message,
             },
             cause => self.classify(cause, |cause| ReleaseError::Api {
                 what: what.to_owned(),
-                tag: release.tag.clone(),
+                tag: tag.to_owned(),
                 attempts,
                 cause,
             }),

@@ -224,14 +224,9 @@ impl Releases {
         }
         let url = format!("{}/releases", self.repo_url());
         let result = self.post_json::<GhRelease>(&url, &body).await;
-        result.map(release).map_err(|cause| {
-            self.classify(cause, |cause| ReleaseError::Api {
-                what: "creating the draft release".into(),
-                tag: tag.to_owned(),
-                attempts: 1,
-                cause,
-            })
-        })
+        result
+            .map(release)
+            .map_err(|cause| self.classify_for(tag, "creating the draft release", 1, cause))
     }
 
     /// Delete a release (a duplicate draft this run created).
