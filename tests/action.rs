@@ -556,21 +556,26 @@ async fn provenance_is_written_and_named_in_the_outputs() {
         outputs.contains("provenance=octo-repo-v1.0.0.intoto.jsonl\n"),
         "{outputs}"
     );
-    // Uploaded with the bundles, stored once in the attestations (the
-    // re-run kept the equivalent asset and got the same id), and linked.
+    // Uploaded with the bundles, stored in the attestations by each run
+    // (the re-run kept the equivalent asset and stored it again, as a
+    // re-run of GitHub's attest action does), and linked.
     let stored = sandbox.github().attestations(REPO);
-    assert_eq!(stored.len(), 1, "{stored:?}");
-    let url = format!("https://github.com/{REPO}/attestations/{}", stored[0].0);
-    assert!(
-        outputs.contains(&format!("attestation-id={}\n", stored[0].0))
-            && outputs.contains(&format!("attestation-url={url}\n")),
-        "{outputs}"
-    );
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(stored[0].1, stored[1].1);
+    for (id, _) in &stored {
+        let url = format!("https://github.com/{REPO}/attestations/{id}");
+        assert!(
+            outputs.contains(&format!("attestation-id={id}\n"))
+                && outputs.contains(&format!("attestation-url={url}\n")),
+            "{outputs}"
+        );
+    }
+    let url = format!("https://github.com/{REPO}/attestations/{}", stored[1].0);
     let summary = read(&work.path("gh/summary"));
     assert!(
         summary.contains(
             "Build provenance (SLSA v1): [octo-repo-v1.0.0.intoto.jsonl](http://127.0.0.1:"
-        ) && summary.contains(&format!("Attestation: [{}]({url})", stored[0].0)),
+        ) && summary.contains(&format!("Attestation: [{}]({url})", stored[1].0)),
         "{summary}"
     );
 }

@@ -2391,24 +2391,15 @@ async fn create_attestation<S: HasGitHub>(
     };
     let bundle = req.bundle.ok_or(invalid("missing_field"))?;
     let (digests, predicate_type) = attestable(&bundle).ok_or(invalid("invalid"))?;
-    let id = match st
-        .attestations
-        .iter()
-        .find(|a| a.repo == repo && a.bundle == bundle)
-    {
-        Some(a) => a.id,
-        None => {
-            let id = st.alloc_id();
-            st.attestations.push(Attestation {
-                id,
-                repo,
-                bundle,
-                digests,
-                predicate_type,
-            });
-            id
-        }
-    };
+    // Each request stores one: GitHub documents no de-duplication.
+    let id = st.alloc_id();
+    st.attestations.push(Attestation {
+        id,
+        repo,
+        bundle,
+        digests,
+        predicate_type,
+    });
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
 
@@ -3343,10 +3334,11 @@ mod tests {
         assert_eq!(got.status(), 404);
     }
 
-    /// Created once per bundle (the same bundle answers the same id), listed
-    /// by every subject digest of its statement, as GitHub documents.
+    /// Created at each request (GitHub documents no de-duplication: the same
+    /// bundle again is another attestation), listed by every subject digest
+    /// of its statement, as GitHub documents.
     #[tokio::test]
-    async fn attestations_are_stored_once_and_listed_by_each_subject() {
+    async fn attestations_are_stored_and_listed_by_each_subject() {
         let s = Server::start().await;
         let (a, b) = ("a".repeat(64), "b".repeat(64));
         let bundle = dsse_bundle(&[("a.tgz", &a), ("b.tgz", &b)], "c2ln");
@@ -3355,13 +3347,14 @@ mod tests {
         let id = json(first).await["id"].as_u64().unwrap();
         let again = s.attest(&json!({ "bundle": bundle })).await;
         assert_eq!(again.status(), 201);
-        assert_eq!(json(again).await["id"].as_u64(), Some(id));
+        let again_id = json(again).await["id"].as_u64().unwrap();
+        assert_ne!(again_id, id);
         let other = dsse_bundle(&[("a.tgz", &a)], "b3RoZXI=");
         let other_id = json(s.attest(&json!({ "bundle": other })).await).await["id"]
             .as_u64()
             .unwrap();
         assert_ne!(other_id, id);
-        assert_eq!(s.gh.attestations(REPO).len(), 2);
+        assert_eq!(s.gh.attestations(REPO).len(), 3);
 
         let list = json(
             s.get(&format!("/attestations/sha256:{b}"))
@@ -3371,8 +3364,9 @@ mod tests {
         )
         .await;
         let items = list["attestations"].as_array().unwrap();
-        assert_eq!(items.len(), 1);
+        assert_eq!(items.len(), 2);
         assert_eq!(items[0]["bundle"], bundle);
+        assert_eq!(items[1]["bundle"], bundle);
         assert_eq!(
             items[0]["repository_id"].as_u64(),
             Some(crate::oidc::pseudo_id(REPO))
@@ -3384,7 +3378,7 @@ mod tests {
                 .unwrap(),
         )
         .await;
-        assert_eq!(list["attestations"].as_array().unwrap().len(), 2);
+        assert_eq!(list["attestations"].as_array().unwrap().len(), 3);
         // One a page: the second after the first's cursor.
         let page = s
             .get(&format!("/attestations/sha256:{a}?per_page=1"))
@@ -3398,7 +3392,7 @@ mod tests {
         );
         let next = link.trim_start_matches('<').split('>').next().unwrap();
         let rest = json(s.http.get(next).send().await.unwrap()).await;
-        assert_eq!(rest["attestations"][0]["bundle"], other);
+        assert_eq!(rest["attestations"][0]["bundle"], bundle);
 
         let none = s
             .get(&format!("/attestations/sha256:{}", "c".repeat(64)))

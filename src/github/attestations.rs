@@ -9,8 +9,9 @@
 //! the permission refusal told apart from other failures (the token lacks
 //! `attestations: write`), and the URL of a stored attestation. It never
 //! reads or judges the bundle: the caller hands over bytes it verified.
-//! Storing the same bundle again is safe (GitHub keeps one and answers its
-//! id), so the request is retried like a read.
+//! Storing the same bundle again is harmless (a second attestation of the
+//! same statement, as a re-run of GitHub's attest action makes; GitHub
+//! documents no de-duplication), so the request is retried like a read.
 
 use serde::Deserialize;
 
