@@ -148,6 +148,21 @@ fn check_name(name: &OsStr) -> Result<(), AtomicError> {
     }
 }
 
+/// Remove every temporary file not kept yet: for the end of a run whose
+/// last writes were abandoned (a thread still in a slow `fsync` when the
+/// runtime's shutdown gave up waiting), which never remove their own.
+/// Returns how many there were.
+pub fn remove_unkept() -> usize {
+    #[cfg(unix)]
+    {
+        unix::remove_unkept()
+    }
+    #[cfg(not(unix))]
+    {
+        0
+    }
+}
+
 /// Sync every directory a file was kept in since the last call, so that
 /// the renames survive a crash (Unix; Windows' renames are not made
 /// durable here). Returns how many directories were synced, or the first
@@ -338,6 +353,7 @@ mod unix {
     use std::ffi::{OsStr, OsString};
     use std::fs::File;
     use std::path::{Path, PathBuf};
+    use std::sync::Arc;
 
     use rustix::fs::{AtFlags, Mode, OFlags};
 
@@ -382,13 +398,60 @@ mod unix {
 
     #[derive(Debug)]
     pub(super) struct Temporary {
-        dir: File,
+        dir: Arc<File>,
+        /// Its entry in [`UNKEPT`].
+        unkept: u64,
         /// The directory as planned: its real path and identity.
         planned: (PathBuf, FileId),
         name: OsString,
         pub(super) file: File,
         /// Renamed: no longer ours to remove.
         kept: bool,
+    }
+
+    /// Every temporary file not kept nor removed yet, by a number of its
+    /// own: what [`remove_unkept`] removes when the run ends with writes
+    /// still going on (a thread abandoned in a slow `fsync`), which never
+    /// get to drop theirs.
+    static UNKEPT: std::sync::Mutex<Unkept> = std::sync::Mutex::new(Unkept {
+        next: 0,
+        files: Vec::new(),
+    });
+
+    struct Unkept {
+        next: u64,
+        files: Vec<(u64, Arc<File>, OsString)>,
+    }
+
+    fn unkept() -> std::sync::MutexGuard<'static, Unkept> {
+        UNKEPT.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn no_longer_unkept(id: u64) {
+        let mut unkept = unkept();
+        if let Some(i) = unkept.files.iter().position(|(n, _, _)| *n == id) {
+            unkept.files.swap_remove(i);
+        }
+    }
+
+    pub(super) fn remove_unkept() -> usize {
+        remove_unkept_in(|_| true)
+    }
+
+    /// [`remove_unkept`] of those in the directories `chosen` chooses.
+    pub(super) fn remove_unkept_in(chosen: impl Fn(&File) -> bool) -> usize {
+        let files: Vec<_> = {
+            let mut unkept = unkept();
+            let (these, others) = std::mem::take(&mut unkept.files)
+                .into_iter()
+                .partition(|(_, dir, _)| chosen(dir));
+            unkept.files = others;
+            these
+        };
+        for (_, dir, name) in &files {
+            let _ = rustix::fs::unlinkat(&**dir, name, AtFlags::empty());
+        }
+        files.len()
     }
 
     /// Directories a file was kept in and not yet synced, by identity,
@@ -515,13 +578,19 @@ mod unix {
                     Mode::from_raw_mode(0o600),
                 ) {
                     Ok(fd) => {
+                        let dir = Arc::new(dir);
+                        let mut unkept = unkept();
+                        let number = unkept.next;
+                        unkept.next += 1;
+                        unkept.files.push((number, dir.clone(), name.clone()));
                         return Ok(Temporary {
                             dir,
+                            unkept: number,
                             planned: (planned.real.clone(), id),
                             name,
                             file: File::from(fd),
                             kept: false,
-                        })
+                        });
                     }
                     // Taken, by anything (a link too: never followed).
                     Err(rustix::io::Errno::EXIST) => continue,
@@ -535,7 +604,7 @@ mod unix {
             // Everything that can fail comes before the rename: once renamed,
             // the file is kept and the call succeeds.
             let file = self.file.try_clone()?;
-            let dir = self.dir.try_clone()?;
+            let dir = self.dir.clone();
             rustix::fs::fchmod(&self.file, Mode::from_raw_mode(super::kept_mode() as _))
                 .map_err(std::io::Error::from)?;
             // What this replaces keeps a second name until the caller is
@@ -558,6 +627,7 @@ mod unix {
                 );
             }
             self.kept = true;
+            no_longer_unkept(self.unkept);
             to_sync(&self.dir, &self.planned);
             Ok(Kept {
                 dir,
@@ -587,7 +657,7 @@ mod unix {
 
     #[derive(Debug)]
     pub(super) struct Kept {
-        dir: File,
+        dir: Arc<File>,
         name: OsString,
         /// Held open, so that its inode cannot be freed and given to
         /// another file while this can still be taken back.
@@ -630,7 +700,8 @@ mod unix {
     impl Drop for Temporary {
         fn drop(&mut self) {
             if !self.kept {
-                let _ = rustix::fs::unlinkat(&self.dir, &self.name, AtFlags::empty());
+                let _ = rustix::fs::unlinkat(&*self.dir, &self.name, AtFlags::empty());
+                no_longer_unkept(self.unkept);
             }
         }
     }
@@ -743,6 +814,33 @@ mod tests {
 
     fn planned(dir: &Path) -> WriteDir {
         WriteDir::planned(std::fs::canonicalize(dir).unwrap()).unwrap()
+    }
+
+    /// A temporary file whose writer never finished (a thread abandoned
+    /// at exit, here forgotten) is removed at the end; a kept one stays.
+    #[cfg(unix)]
+    #[test]
+    fn what_was_never_kept_is_removed_at_the_end() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let into = planned(dir.path());
+        let kept = into.temporary(dir.path(), ".tmp").unwrap();
+        kept.file().write_all(b"kept").unwrap();
+        drop(kept.keep("a".as_ref(), false).unwrap());
+        let abandoned = into.temporary(dir.path(), ".tmp").unwrap();
+        std::mem::forget(abandoned);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        let this = std::fs::metadata(dir.path()).unwrap();
+        let removed = unix::remove_unkept_in(|d| {
+            d.metadata()
+                .is_ok_and(|m| (m.dev(), m.ino()) == (this.dev(), this.ino()))
+        });
+        assert_eq!(removed, 1);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["a"]);
     }
 
     /// A file kept over another leaves nothing else once done with, and

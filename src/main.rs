@@ -144,6 +144,9 @@ fn main() -> ExitCode {
     // In-flight writes finish (or their temporary files are removed) before exit;
     // a huge file still being hashed is not waited for long.
     runtime.shutdown_timeout(Duration::from_secs(5));
+    // A write still going on then (a slow `fsync`) is abandoned with its
+    // thread, which never removes its temporary file: removed here.
+    releasekit_sign::atomic_file::remove_unkept();
     // Whatever the outcome (an interrupted run too): what was kept is in
     // place, and now its names survive a crash as well.
     if let Err((dir, e)) = releasekit_sign::atomic_file::sync_kept_dirs() {
