@@ -53,7 +53,20 @@ macro_rules! eprintln {
 fn main() -> ExitCode {
     // Before any thread: reading the umask sets it for a moment.
     releasekit_sign::atomic_file::capture_umask();
-    let cli = match Cli::try_parse() {
+    // clap styles its own output (help, usage errors) unless told not to,
+    // before the settings that hold --no-color and NO_COLOR exist.
+    let plain = std::env::args_os().any(|a| a == "--no-color")
+        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let parsed = if plain {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        Cli::command()
+            .color(clap::ColorChoice::Never)
+            .try_get_matches()
+            .and_then(|m| Cli::from_arg_matches(&m))
+    } else {
+        Cli::try_parse()
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         // clap prints help/version (exit 0) or the usage error (exit 2) itself;
         // with --json, the error is the one JSON document on stdout too.

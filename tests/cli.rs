@@ -49,6 +49,40 @@ fn usage_errors_exit_2() {
     assert!(stderr(&o).contains("--fulcio-url `fulcio.example` is not an http(s) URL"));
 }
 
+/// `--no-color` holds for clap's own output too (usage errors, help), even
+/// where the environment forces colour. Regression: clap styled them.
+#[test]
+fn no_color_holds_for_usage_errors() {
+    let work = Work::new();
+    for args in [
+        &["--no-color", "sign", "--bogus"][..],
+        &["sign", "--bogus", "--no-color"],
+    ] {
+        let o = bin(work.dir.path())
+            .args(args)
+            .env("CLICOLOR_FORCE", "1")
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(stderr(&o).contains("--bogus"), "{}", stderr(&o));
+        assert!(!stderr(&o).contains('\x1b'), "{args:?}: {:?}", stderr(&o));
+    }
+    let o = bin(work.dir.path())
+        .args(["sign", "--bogus"])
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains('\x1b'), "NO_COLOR: {:?}", stderr(&o));
+    // Without either, the same environment colours them (the check can fail).
+    let o = bin(work.dir.path())
+        .args(["sign", "--bogus"])
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains('\x1b'), "{:?}", stderr(&o));
+}
+
 #[test]
 fn a_missing_trust_config_names_the_file_and_exits_2() {
     let work = Work::new();
