@@ -98,11 +98,8 @@ impl VerifySettings {
             // as itself, with the caller's repository in those claims.
             (None, None) if args.cert_identity.is_none() && args.cert_identity_regexp.is_none() => {
                 repo_claim.as_ref().map(|r| {
-                    let claimed = github
-                        .iter()
-                        .find(|(c, _)| *c == GitHubClaim::Repository)
-                        .map_or(r, |(_, v)| v);
-                    SignerRule::Repo(claimed.clone())
+                    let claimed = crate::verify::policy::pinned(&github, GitHubClaim::Repository);
+                    SignerRule::Repo(claimed.map_or_else(|| r.clone(), str::to_owned))
                 })
             }
             (None, None) => None,

@@ -327,6 +327,15 @@ pub struct SourceCommit {
     pub sha: String,
 }
 
+/// The value `claims` pin for `which`, if any: one home for the lookup the
+/// settings (before the policy is built) and `--release` both make.
+pub(crate) fn pinned(claims: &[(GitHubClaim, String)], which: GitHubClaim) -> Option<&str> {
+    claims
+        .iter()
+        .find(|(claim, _)| *claim == which)
+        .map(|(_, value)| value.as_str())
+}
+
 impl Policy {
     /// Exactly this signer: the identity (SAN) and the issuer, nothing else
     /// (what a run's own bundles must verify as).

@@ -100,12 +100,9 @@ pub async fn run(
     //    valid, but not this release's. A release built in another
     //    repository (the signer's repository claim names it) was signed at
     //    a commit of that one, which the tag's cannot be compared with.
-    let built_elsewhere = policy
-        .github
-        .iter()
-        .find(|(claim, _)| *claim == super::policy::GitHubClaim::Repository)
-        .map(|(_, repo)| repo.as_str())
-        .filter(|repo| !repo.eq_ignore_ascii_case(&source.repo.to_string()));
+    let built_elsewhere =
+        super::policy::pinned(&policy.github, super::policy::GitHubClaim::Repository)
+            .filter(|repo| !repo.eq_ignore_ascii_case(&source.repo.to_string()));
     let source_commit = if source.allow_other_commits || built_elsewhere.is_some() {
         None
     } else {
