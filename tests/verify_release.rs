@@ -762,6 +762,35 @@ async fn a_large_release_verifies_within_the_anonymous_rate_limit() {
     assert!(stdout(&o).contains("Verified 40 of 40"), "{}", stdout(&o));
 }
 
+/// With a token too, a published release of a public repository is
+/// downloaded from its public links, not through the API, whose hourly
+/// budget (1,000 requests for a job's GITHUB_TOKEN) a release of 500
+/// assets and their bundles spent: here not one download goes through the
+/// API. Regression: every asset and bundle was an API request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_spends_no_api_request_on_a_public_releases_downloads() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for i in 0..10 {
+        work.file(&format!("dist/a{i:02}.bin"), format!("artifact {i}"));
+    }
+    let o = run(sign_upload(&sandbox, &work, "dist")).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let gh = releasekit_sandbox::Service::GitHub;
+    let before = sandbox.requests(gh).len();
+    let consumer = Work::new();
+    let mut cmd = verify_release(&sandbox, &consumer, &["--download", "got"]);
+    cmd.env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).contains("Verified 10 of 10"), "{}", stdout(&o));
+    let through_api = sandbox.requests(gh)[before..]
+        .iter()
+        .filter(|r| r.uri.contains("/releases/assets/"))
+        .count();
+    assert_eq!(through_api, 0);
+}
+
 /// An anonymous caller whose hourly budget is spent is told so at once,
 /// with when it comes back and that a token lifts it, not retried for an
 /// hour.

@@ -53,6 +53,9 @@ pub struct Releases {
     retry: RetryPolicy,
     /// No token: GitHub hides drafts and private repositories.
     pub(super) anonymous: bool,
+    /// Assets are downloaded from their public links even with a token
+    /// ([`Self::with_public_downloads`]).
+    pub(super) public_downloads: bool,
     /// Kept only to hide it from what a server's error echoes.
     token: Option<crate::oidc::Secret>,
     /// The assets of the release uploaded to last, as listed once and then
@@ -147,10 +150,22 @@ impl Releases {
             repo,
             retry,
             anonymous: token.is_none(),
+            public_downloads: false,
             token: token.cloned(),
             listed: std::sync::Mutex::new(None),
             deadline: API_DEADLINE,
         })
+    }
+
+    /// This client, downloading assets from their public links (the
+    /// release's `browser_download_url`, which GitHub does not count
+    /// against the API's rate limit) even with a token, when `public`: for
+    /// a published release of a public repository, which anyone downloads
+    /// so. A draft's links and a private repository's do not serve without
+    /// a browser's session.
+    pub(crate) fn with_public_downloads(mut self, public: bool) -> Self {
+        self.public_downloads = public;
+        self
     }
 
     /// `what`, one exchange with the API, within the API's deadline

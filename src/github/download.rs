@@ -115,14 +115,18 @@ impl Releases {
     }
 
     /// Where `asset` is downloaded from: with a token, its API URL (drafts
-    /// and private repositories too); without one, the release's public
-    /// download URL (`https://github.com/OWNER/REPO/releases/download/TAG/NAME`),
-    /// which GitHub does not count against the API's rate limit (60
-    /// requests an hour for an anonymous caller), so that a release of
-    /// hundreds of assets verifies without a token. Both redirect to the
-    /// same storage; a URL that is not http(s) is not taken.
+    /// and private repositories too); without one, or where the caller
+    /// knows the release is public ([`Self::with_public_downloads`]), the
+    /// release's public download URL
+    /// (`https://github.com/OWNER/REPO/releases/download/TAG/NAME`), which
+    /// GitHub does not count against the API's rate limit (60 requests an
+    /// hour for an anonymous caller, 1,000 for a job's token), so that a
+    /// release of hundreds of assets verifies. Both redirect to the same
+    /// storage; a URL that is not http(s) is not taken.
     fn download_url<'a>(&self, asset: &'a UploadedAsset) -> &'a str {
-        if self.anonymous && crate::vocab::is_http_url(&asset.download_url) {
+        if (self.anonymous || self.public_downloads)
+            && crate::vocab::is_http_url(&asset.download_url)
+        {
             &asset.download_url
         } else {
             &asset.api_url

@@ -515,9 +515,14 @@ async fn run_release(
 ) -> Result<Outcome, VerifyError> {
     // A private repository's releases are signed on GitHub's instance (no
     // public log): with no trust chosen, that is the one they verify under.
-    let private = source.instance_by_visibility
-        && source.token.is_some()
-        && release::is_private(source).await?;
+    // Asked with a token only (anonymously a private repository is not
+    // seen); it also says whether the assets can be downloaded as the
+    // public does, without spending the token's API budget.
+    let visibility = match source.token {
+        Some(_) => Some(release::is_private(source).await?),
+        None => None,
+    };
+    let private = source.instance_by_visibility && visibility == Some(true);
     let github = VerifyTrust::Instance(trust::BaseInstance::GitHub);
     let trust = if private { &github } else { &settings.trust };
     let (instance, root, mut warnings) = load_root(trust, settings.offline).await?;
@@ -548,6 +553,7 @@ async fn run_release(
     }
     let found = release::run(
         source,
+        visibility != Some(true),
         &verifier,
         &settings.policy,
         &settings.predicate_type,

@@ -77,10 +77,13 @@ fn client(source: &ReleaseSource) -> Result<Releases, VerifyError> {
 }
 
 /// Verify every (matching) asset of the release that has a bundle.
+/// `public`: the repository is public (or not known to be private), so a
+/// published release's assets are downloaded as anyone downloads them.
 /// `trust_flags`: the `verify` flags choosing the trust the run used, for
 /// the commands it prints.
 pub async fn run(
     source: &ReleaseSource,
+    public: bool,
     verifier: &CachingVerifier,
     policy: &Policy,
     predicate_type: &str,
@@ -95,6 +98,11 @@ pub async fn run(
     }
     let releases = client(source)?;
     let release = releases.find(&source.tag).await?;
+    // With a token, every download through the API counts against its
+    // hourly budget (1,000 requests for a job's GITHUB_TOKEN): a release
+    // of 500 assets and bundles ran out of it. A published release of a
+    // public repository is downloaded from its public links instead.
+    let releases = releases.with_public_downloads(public && !release.draft);
     // 2. The tag's commit: an asset signed by another run of the
     //    repository's workflow (an older release's, re-uploaded here) is
     //    valid, but not this release's. A release built in another
