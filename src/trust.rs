@@ -509,7 +509,9 @@ async fn fetch_unchecked(
         BaseInstance::GitHub => {
             well_known(SigstoreInstance::GitHub, "github", refresh, need, warnings).await?
         }
-        BaseInstance::Tuf { url, root } => tuf_repository(url, root, refresh, need).await?,
+        BaseInstance::Tuf { url, root } => {
+            tuf_repository(url, root, refresh, need, warnings).await?
+        }
     })
 }
 
@@ -847,8 +849,9 @@ async fn well_known(
     };
     if let Refresh::Online(http) | Refresh::Required(http) = refresh {
         let config = TufConfig::for_instance(instance).with_http_client(http.clone());
-        let fetched = async {
-            match (need, &fixed_signing) {
+        let fixed_signing = &fixed_signing;
+        let fetch = |config: TufConfig| async move {
+            match (need, fixed_signing) {
                 (Need::Root, _) => TrustedRoot::from_tuf(config).await.map(|root| (root, None)),
                 (Need::RootAndSigningConfig, Some(signing)) => TrustedRoot::from_tuf(config)
                     .await
@@ -860,7 +863,7 @@ async fn well_known(
                 }
             }
         };
-        let reason = match fetch_within_timeout(fetched)
+        let reason = match refreshed(config, fetch, warnings)
             .await
             .and_then(|(root, signing)| Ok((tuf_root(root)?, signing)))
         {
@@ -919,6 +922,37 @@ fn tuf_reason(e: &sigstore_trust_root::Error) -> String {
     crate::text::capped(&e.to_string(), crate::text::MESSAGE_CHARS)
 }
 
+/// `fetch` (a TUF refresh) with `config`, or why it failed, within
+/// [`TUF_TIMEOUT`]; where the cache directory cannot be made (no home, a
+/// read-only one, a file in its path: `HOME=/` in a container run as
+/// another user), once more without a cache, with a warning: a refresh
+/// needs none, and every online run failed, blaming the network.
+async fn refreshed<T, Fut>(
+    config: TufConfig,
+    fetch: impl Fn(TufConfig) -> Fut,
+    warnings: &mut Vec<String>,
+) -> Result<T, String>
+where
+    Fut: std::future::Future<Output = Result<T, sigstore_trust_root::Error>>,
+{
+    match fetch_within_timeout(fetch(config.clone())).await {
+        Err(reason) if cache_unusable(&reason) => {
+            warnings.push(format!(
+                "the TUF cache could not be made ({reason}), so trust material was refreshed without one, and --offline runs will not find it; fix: set XDG_CACHE_HOME (or HOME) to a directory this user can write"
+            ));
+            fetch_within_timeout(fetch(config.without_cache())).await
+        }
+        fetched => fetched,
+    }
+}
+
+/// Whether a refresh failed for want of a cache directory (sigstore-trust-root
+/// 0.15.1's words, pinned), not for anything the repository did.
+fn cache_unusable(reason: &str) -> bool {
+    reason.contains("Failed to create cache directory")
+        || reason.contains("Could not determine cache directory")
+}
+
 /// `fetch` (a TUF refresh), or why it failed, within [`TUF_TIMEOUT`].
 async fn fetch_within_timeout<T>(
     fetch: impl std::future::Future<Output = Result<T, sigstore_trust_root::Error>>,
@@ -940,6 +974,7 @@ async fn tuf_repository(
     root: &Path,
     refresh: &Refresh,
     need: Need,
+    warnings: &mut Vec<String>,
 ) -> Result<Fetched, TrustError> {
     let bytes = read_file(root, "TUF root", "--tuf-root")?;
     let config = TufConfig::custom(url, TufBootstrap::trusted(bytes));
@@ -959,7 +994,7 @@ async fn tuf_repository(
                 reason: tuf_reason(&e),
             })?,
         Refresh::Online(http) | Refresh::Required(http) => {
-            fetch_within_timeout(fetch(config.with_http_client(http.clone())))
+            refreshed(config.with_http_client(http.clone()), fetch, warnings)
                 .await
                 .map_err(|reason| {
                     // The repository answered, and lists no signing config:

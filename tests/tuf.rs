@@ -64,6 +64,30 @@ fn assert_refresh_refused(o: &std::process::Output, sandbox: &Sandbox) {
     assert!(err.contains("--offline"), "{err}");
 }
 
+/// A cache directory that cannot be made (here a file is in its path, as
+/// `HOME=/` is for a container run as another user) does not stop an
+/// online run: the refresh needs none, and a warning names the fix.
+/// Regression: every run failed, "check the network".
+#[tokio::test]
+async fn a_cache_that_cannot_be_made_does_not_stop_a_refresh() {
+    let (sandbox, work) = started().await;
+    work.file("blocker", "x");
+    let unusable = |mut c: assert_cmd::Command| {
+        c.env("XDG_CACHE_HOME", work.path("blocker/cache"));
+        c
+    };
+    let o = run(unusable(sign(&sandbox, &work, "home"))).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(unusable(verify(&sandbox, &work, "home"))).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        said.contains("the TUF cache could not be made")
+            && said.contains("fix: set XDG_CACHE_HOME"),
+        "{said}"
+    );
+}
+
 #[tokio::test]
 async fn sign_and_verify_through_fresh_metadata() {
     let (sandbox, work) = started().await;
