@@ -736,6 +736,63 @@ async fn directory_without_bundles() {
 }
 
 /// `--bundle FILE` for one artifact whose bundle lives elsewhere.
+/// A peer's file that is no bundle is named for what it is, with its fix:
+/// cosign's legacy `--bundle` JSON, and a file of one bundle a line (what
+/// `gh attestation download` writes) given to `--bundle`. Regression: "is
+/// not a Sigstore bundle (missing field `verificationMaterial`)" and
+/// "(trailing characters at line 2 column 1)".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peers_other_formats_are_named_with_their_fix() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    let bundle = bundle_json(&work.path("a.whl.sigstore.json"));
+    // cosign v2's `sign-blob --bundle` without --new-bundle-format.
+    work.file(
+        "legacy.json",
+        serde_json::json!({
+            "base64Signature": "MEUCIQ==",
+            "cert": "LS0tLS1CRUdJTg==",
+            "rekorBundle": {
+                "SignedEntryTimestamp": "MEUCIQ==",
+                "Payload": { "body": "e30=", "integratedTime": 1, "logIndex": 1, "logID": "00" }
+            }
+        })
+        .to_string(),
+    );
+    let o = verify_strict(
+        &sandbox,
+        work.dir.path(),
+        &["a.whl", "--bundle", "legacy.json"],
+    )
+    .await;
+    assert_fails_with(
+        &o,
+        "a.whl",
+        "Bundle invalid: legacy.json is in cosign's legacy `--bundle` format",
+    );
+    assert!(stdout(&o).contains("--new-bundle-format"), "{}", stdout(&o));
+
+    let line = serde_json::to_string(&bundle).unwrap();
+    work.file("sha256-a.jsonl", format!("{line}\n{line}\n"));
+    let o = verify_strict(
+        &sandbox,
+        work.dir.path(),
+        &["a.whl", "--bundle", "sha256-a.jsonl"],
+    )
+    .await;
+    assert_fails_with(
+        &o,
+        "a.whl",
+        "Bundle invalid: sha256-a.jsonl holds 2 bundles, one a line",
+    );
+    assert!(
+        stdout(&o).contains("fix: pass it with --provenance sha256-a.jsonl"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn explicit_bundle_path() {
     let sandbox = Sandbox::start().await.unwrap();

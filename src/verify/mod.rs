@@ -128,6 +128,10 @@ pub(crate) enum Failure {
     ReadBundle(BundleIoError),
     #[error("Bundle invalid: {} is not a Sigstore bundle ({detail})", bundle.display())]
     ParseBundle { bundle: PathBuf, detail: String },
+    #[error("Bundle invalid: {} is in cosign's legacy `--bundle` format (base64Signature, cert, rekorBundle), which carries no inclusion proof and which Sigstore clients no longer verify; fix: sign again with `cosign sign-blob --new-bundle-format` (cosign 3's default) or with releasekit-sign", .0.display())]
+    LegacyCosignBundle(PathBuf),
+    #[error("Bundle invalid: {} holds {count} bundles, one a line (JSON Lines, as `gh attestation download` writes them); fix: pass it with --provenance {}, which verifies each", bundle.display(), bundle.display())]
+    BundlePerLine { bundle: PathBuf, count: usize },
     #[error("Verification failed: artifact modified after signing (digest mismatch) — re-download it from the release")]
     DigestMismatch,
     #[error("Verification failed: signature invalid ({0}) — the bundle was altered; fetch it again from the release")]
@@ -753,8 +757,28 @@ pub(crate) fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle, Failure>
         detail,
     };
     // A parser's message can quote the hostile value it stopped at, whole.
-    bundle_io::parse(bytes)
-        .map_err(|e| parse_err(text::capped(&e.to_string(), text::MESSAGE_CHARS)))
+    bundle_io::parse(bytes).map_err(|e| {
+        other_format(path, bytes)
+            .unwrap_or_else(|| parse_err(text::capped(&e.to_string(), text::MESSAGE_CHARS)))
+    })
+}
+
+/// What a file that is no bundle is instead, where a peer writes it so:
+/// cosign's legacy `--bundle` JSON, or a file of one bundle a line (what
+/// `gh attestation download` writes), each with its own fix.
+fn other_format(path: &Path, bytes: &[u8]) -> Option<Failure> {
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice(bytes) {
+        return (o.contains_key("base64Signature") && !o.contains_key("verificationMaterial"))
+            .then(|| Failure::LegacyCosignBundle(path.to_owned()));
+    }
+    let lines = provenance::split_lines(path, bytes).ok()?;
+    let first_is_one = lines.first().is_some_and(|(_, l)| {
+        serde_json::from_slice::<serde_json::Value>(l).is_ok_and(|v| v.is_object())
+    });
+    (lines.len() > 1 && first_is_one).then(|| Failure::BundlePerLine {
+        bundle: path.to_owned(),
+        count: lines.len(),
+    })
 }
 
 /// "logged at T, certificate valid from A to B" when a log entry's
