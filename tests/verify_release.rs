@@ -791,6 +791,31 @@ async fn a_token_spends_no_api_request_on_a_public_releases_downloads() {
     assert_eq!(through_api, 0);
 }
 
+/// A repository's old name (renamed or transferred) answers with GitHub's
+/// redirect: the run says so and names the fix, with a token or without,
+/// a usage error. Regression: "GitHub answered 301: Moved Permanently".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renamed_repository_is_said_renamed() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    sandbox.github().rename_repo("octo-org/old-name", REPO);
+    let consumer = Work::new();
+    for token in [false, true] {
+        let mut cmd = verify_release_of(&sandbox, &consumer, "octo-org/old-name@v1.0.0", &[]);
+        if token {
+            cmd.env("GITHUB_TOKEN", sandbox.github_token());
+        }
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 2, "{}", stdout(&o));
+        let err = crate::util::stderr(&o);
+        assert!(
+            err.contains("octo-org/old-name was renamed or transferred: GitHub answered 301")
+                && err.contains("fix: use its current OWNER/REPO"),
+            "{err}"
+        );
+    }
+}
+
 /// An anonymous caller whose hourly budget is spent is told so at once,
 /// with when it comes back and that a token lifts it, not retried for an
 /// hour.

@@ -107,6 +107,10 @@ pub enum ApiError {
     /// An upload that broke off partway ([`GitHub::break_next_upload`]).
     #[error("Server Error")]
     BadGateway,
+    /// A renamed or transferred repository's old name: GitHub redirects
+    /// to the repository by id, 301 for a read, 307 for anything else.
+    #[error("Moved Permanently")]
+    Moved { location: String, read: bool },
 }
 
 impl IntoResponse for ApiError {
@@ -146,6 +150,18 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, message_body(&self)),
             ApiError::BadJson => (StatusCode::BAD_REQUEST, message_body(&self)),
             ApiError::BadGateway => (StatusCode::BAD_GATEWAY, message_body(&self)),
+            ApiError::Moved { location, read } => {
+                let (status, message) = if *read {
+                    (StatusCode::MOVED_PERMANENTLY, "Moved Permanently")
+                } else {
+                    (StatusCode::TEMPORARY_REDIRECT, "Temporary Redirect")
+                };
+                let body =
+                    json!({ "message": message, "url": location, "documentation_url": DOCS });
+                let location =
+                    HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
+                return (status, [(header::LOCATION, location)], Json(body)).into_response();
+            }
         };
         (status, Json(body)).into_response()
     }
@@ -270,6 +286,8 @@ struct Store {
     /// Private repositories: hidden (404) from callers without the token.
     private: HashSet<String>,
     releases: BTreeMap<u64, Release>,
+    /// A repository's old name (lower case) -> its name now.
+    renamed: HashMap<String, String>,
     /// (repo, tag) an immutable release used, then deleted: reserved for
     /// good ("you cannot reuse the same tag name").
     reserved_tags: HashSet<(String, String)>,
@@ -636,6 +654,14 @@ impl GitHub {
     /// answer 404, as on GitHub.
     pub fn add_repo(&self, repo: &str) {
         self.state.lock().ensure_repo(repo);
+    }
+
+    /// Rename (or transfer) `old` to `new`: `old`'s API paths answer a
+    /// redirect to the repository by id, as GitHub's do.
+    pub fn rename_repo(&self, old: &str, new: &str) {
+        let mut st = self.state.lock();
+        st.ensure_repo(new);
+        st.renamed.insert(old.to_ascii_lowercase(), new.to_owned());
     }
 
     /// Make `repo` private (or public again), creating it: as on GitHub, a
@@ -1587,8 +1613,28 @@ impl<S: HasGitHub> FromRequestParts<Arc<S>> for RepoName {
         let p = params(parts, state).await?;
         match (p.get("owner"), p.get("repo"), p.get("repository_id")) {
             (Some(owner), Some(repo), _) => {
-                let st = state.github().state.lock();
-                Ok(RepoName(st.repo_named(owner, repo)))
+                let gh = state.github();
+                let st = gh.state.lock();
+                let named = st.repo_named(owner, repo);
+                if let Some(now) = st.renamed.get(&named.to_ascii_lowercase()) {
+                    let path = parts.uri.path();
+                    let old = format!("/repos/{owner}/{repo}");
+                    let rest = path.find(&old).map_or("", |i| &path[i + old.len()..]);
+                    let query = parts
+                        .uri
+                        .query()
+                        .map(|q| format!("?{q}"))
+                        .unwrap_or_default();
+                    return Err(ApiError::Moved {
+                        location: format!(
+                            "{}/repositories/{}{rest}{query}",
+                            gh.api_base,
+                            crate::oidc::pseudo_id(now)
+                        ),
+                        read: parts.method == axum::http::Method::GET,
+                    });
+                }
+                Ok(RepoName(named))
             }
             (_, _, Some(id)) => {
                 let id = parse_id(id)?;

@@ -209,6 +209,14 @@ impl Releases {
                 status,
                 message,
             },
+            // What GitHub answers for a renamed repository's old name.
+            ApiFailure::Status {
+                status: status @ (301 | 307 | 308),
+                ..
+            } => ReleaseError::Moved {
+                repo: self.repo.clone(),
+                status,
+            },
             cause => other(cause),
         }
     }

@@ -37,6 +37,11 @@ pub enum ReleaseError {
         status: u16,
         message: String,
     },
+    /// The repository's API answers with a redirect: it was renamed or
+    /// transferred. Not followed: a request's token and body go only where
+    /// they were asked to.
+    #[error("{repo} was renamed or transferred: GitHub answered {status}, redirecting to the repository's new place, and API redirects are not followed (a request's token and body go only where asked); fix: use its current OWNER/REPO (`gh repo view {repo} --json nameWithOwner` prints it)")]
+    Moved { repo: Repo, status: u16 },
     /// An asset checked on the draft was replaced or removed before the
     /// draft was published.
     #[error("asset `{asset}` of the draft for {tag} was replaced or removed after this run checked it, so the draft was not published: another job is changing the release; re-run when it is done")]
@@ -191,6 +196,7 @@ impl ReleaseError {
                 | ReleaseError::DraftAtOtherCommit { .. }
                 | ReleaseError::TagAtOtherCommit { .. }
                 | ReleaseError::TagReserved { .. }
+                | ReleaseError::Moved { .. }
         )
     }
 }
