@@ -88,6 +88,9 @@ pub struct UploadSettings {
     pub mode: ReleaseMode,
     /// Publish the draft once every upload verified.
     pub publish: bool,
+    /// Whether publishing makes it the latest release (GitHub's default
+    /// when `None`).
+    pub make_latest: Option<crate::vocab::MakeLatest>,
     /// Upload the artifacts too, not only their bundles.
     pub upload_artifacts: bool,
     /// The commit a new draft's tag will point at (`GITHUB_SHA`).
@@ -833,7 +836,11 @@ async fn run_until_published(
             }
             // The tag, if publishing creates it, goes where this run signed.
             Ok(()) => match releases
-                .publish(&release, settings.target_commitish.as_deref())
+                .publish(
+                    &release,
+                    settings.target_commitish.as_deref(),
+                    settings.make_latest,
+                )
                 .await
             {
                 Ok(r) => {

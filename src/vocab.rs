@@ -93,6 +93,29 @@ pub enum ReleaseMode {
     Auto,
 }
 
+/// Whether publishing makes the release the repository's latest, as
+/// GitHub's `make_latest` takes it: `true`, `false`, or `legacy` (GitHub
+/// decides by creation date and semantic version). Unset, GitHub makes a
+/// newly published release the latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum MakeLatest {
+    True,
+    False,
+    Legacy,
+}
+
+impl MakeLatest {
+    /// The value GitHub's API takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MakeLatest::True => "true",
+            MakeLatest::False => "false",
+            MakeLatest::Legacy => "legacy",
+        }
+    }
+}
+
 /// `authority` (what is between `scheme://` and the path) when it is a
 /// plain host name with an optional port (letters, digits, `.`, `-`, `:`),
 /// lowercase; `None` for anything else: a user, a query, a space, empty.

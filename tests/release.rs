@@ -521,6 +521,72 @@ async fn a_tag_an_immutable_release_used_is_said_reserved() {
     assert!(gh.releases_for_tag(REPO, "v9.3.0").is_empty());
 }
 
+/// Publishing makes the release the repository's latest, as GitHub does
+/// by default; `--make-latest false` publishes a backport without taking
+/// that from the newer release; `--make-latest` without `--publish` is a
+/// usage error naming both.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backport_is_published_without_becoming_the_latest() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    let work = Work::new();
+    work.file("dist/app-2.0.tar.gz", "tarball 2.0");
+    let publish = ["--release-mode", "draft", "--publish"];
+    let o = run(lifecycle(&sandbox, &work, "v2.0.0", &publish)).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(gh.latest(REPO).unwrap().tag, "v2.0.0");
+
+    let backport = Work::new();
+    backport.file("dist/app-1.9.tar.gz", "tarball 1.9.1");
+    let o = run(lifecycle(
+        &sandbox,
+        &backport,
+        "v1.9.1",
+        &[
+            "--release-mode",
+            "draft",
+            "--publish",
+            "--make-latest",
+            "false",
+        ],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!gh.release(REPO, "v1.9.1").unwrap().draft);
+    assert_eq!(gh.latest(REPO).unwrap().tag, "v2.0.0");
+    let latest: serde_json::Value = reqwest::get(format!(
+        "{}/repos/{REPO}/releases/latest",
+        sandbox.urls().github_api
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(latest["tag_name"], "v2.0.0");
+
+    // GitHub's default, as before: the newly published one is the latest.
+    let another = Work::new();
+    another.file("dist/app-1.8.tar.gz", "tarball 1.8.9");
+    let o = run(lifecycle(&sandbox, &another, "v1.8.9", &publish)).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(gh.latest(REPO).unwrap().tag, "v1.8.9");
+
+    let o = run(lifecycle(
+        &sandbox,
+        &another,
+        "v1.8.9",
+        &["--release-mode", "draft", "--make-latest", "true"],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--make-latest") && stderr(&o).contains("--publish"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// `sign --upload` for `tag` as a GitHub Actions job at commit `sha` (its
 /// token's `sha` claim, which its certificates name, and `GITHUB_SHA`).
 fn at_commit(

@@ -165,7 +165,7 @@ async fn a_validation_failures_reasons_are_shown() {
             r#"{"message":"Validation Failed","errors":[{"resource":"Release","code":"custom","field":"tag_name","message":"tag_name was used by an immutable release"}]}"#,
         ),
     );
-    let e = releases.publish(&release, None).await.unwrap_err();
+    let e = releases.publish(&release, None, None).await.unwrap_err();
     assert!(matches!(e, ReleaseError::TagReserved { .. }), "{e}");
     assert!(
         e.to_string().contains("fix: release under a new tag"),

@@ -286,6 +286,8 @@ struct Store {
     /// Private repositories: hidden (404) from callers without the token.
     private: HashSet<String>,
     releases: BTreeMap<u64, Release>,
+    /// repo -> its latest release (GitHub's "Latest" badge, `releases/latest`).
+    latest: HashMap<String, u64>,
     /// A repository's old name (lower case) -> its name now.
     renamed: HashMap<String, String>,
     /// (repo, tag) an immutable release used, then deleted: reserved for
@@ -454,6 +456,30 @@ impl Store {
     /// What GitHub does when a release for `tag` is published: the tag is
     /// used if it exists, else created (lightweight) at `target_commitish`
     /// (a branch or a commit SHA); anything else is a 422.
+    /// Release `id` of `repo` was just published (or asked to be the
+    /// latest), with `make_latest` as given: GitHub makes it the latest
+    /// unless told `false` (a prerelease never is); `legacy` makes the
+    /// newest published release the latest.
+    fn published_now(&mut self, repo: &str, id: u64, make_latest: Option<&str>) {
+        if self
+            .release(repo, id)
+            .is_none_or(|r| r.prerelease || r.draft)
+        {
+            return;
+        }
+        let latest = match make_latest.unwrap_or("true") {
+            "false" => return,
+            "legacy" => self
+                .releases
+                .values()
+                .filter(|r| r.repo == repo && !r.draft && !r.prerelease)
+                .max_by_key(|r| (r.created_at, r.id))
+                .map_or(id, |r| r.id),
+            _ => id,
+        };
+        self.latest.insert(repo.to_owned(), latest);
+    }
+
     /// GitHub's refusal of a tag an immutable release used.
     fn tag_not_reserved(&self, repo: &str, tag: &str) -> Result<(), ApiError> {
         if self
@@ -730,12 +756,24 @@ impl GitHub {
                 assets: Vec::new(),
             },
         );
+        if !spec.draft {
+            st.published_now(repo, id, None);
+        }
         id
     }
 
     /// The release for `tag` (drafts included).
     pub fn release(&self, repo: &str, tag: &str) -> Option<ReleaseSnapshot> {
         self.state.lock().by_tag(repo, tag).map(snapshot)
+    }
+
+    /// The repository's latest release, if any.
+    pub fn latest(&self, repo: &str) -> Option<ReleaseSnapshot> {
+        let st = self.state.lock();
+        st.latest
+            .get(repo)
+            .and_then(|id| st.release(repo, *id))
+            .map(snapshot)
     }
 
     /// The release with this id (drafts included).
@@ -934,6 +972,7 @@ impl GitHub {
             let r = st.release_mut(repo, id).expect("checked above");
             r.draft = false;
             r.published_at = Some(now());
+            st.published_now(repo, id, None);
         }
         true
     }
@@ -1375,6 +1414,10 @@ fn release_routes<S: HasGitHub>(uploads: bool) -> Router<Arc<S>> {
         .route(
             "/repos/{owner}/{repo}/releases/tags/{tag}",
             get(release_by_tag::<S>),
+        )
+        .route(
+            "/repos/{owner}/{repo}/releases/latest",
+            get(latest_release::<S>),
         )
         .route(
             "/repos/{owner}/{repo}/releases/{id}",
@@ -1850,6 +1893,7 @@ struct CreateRelease {
     draft: bool,
     #[serde(default)]
     prerelease: bool,
+    make_latest: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1860,6 +1904,20 @@ struct UpdateRelease {
     body: Option<String>,
     draft: Option<bool>,
     prerelease: Option<bool>,
+    make_latest: Option<String>,
+}
+
+/// `make_latest` as GitHub takes it: `true`, `false` or `legacy`, a 422
+/// otherwise.
+fn make_latest(value: Option<&str>) -> Result<Option<&str>, ApiError> {
+    match value {
+        None | Some("true" | "false" | "legacy") => Ok(value),
+        Some(_) => Err(ApiError::Validation {
+            resource: "Release",
+            code: "invalid",
+            field: "make_latest",
+        }),
+    }
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -1873,6 +1931,7 @@ async fn create_release<S: HasGitHub>(
 ) -> ApiResult {
     let gh = writer.github();
     let req: CreateRelease = parse_json(&body)?;
+    make_latest(req.make_latest.as_deref())?;
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     let tag = req
@@ -1922,6 +1981,9 @@ async fn create_release<S: HasGitHub>(
     };
     let json = gh.release_json(&release);
     st.releases.insert(id, release);
+    if !req.draft {
+        st.published_now(&repo, id, req.make_latest.as_deref());
+    }
     let mut resp = (StatusCode::CREATED, Json(json)).into_response();
     if let Ok(loc) = HeaderValue::from_str(&format!("{}/repos/{repo}/releases/{id}", gh.api_base)) {
         resp.headers_mut().insert(header::LOCATION, loc);
@@ -1937,6 +1999,7 @@ async fn update_release<S: HasGitHub>(
 ) -> ApiResult {
     let gh = writer.github();
     let req: UpdateRelease = parse_json(&body)?;
+    make_latest(req.make_latest.as_deref())?;
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     let r = st.release(&repo, id).ok_or(ApiError::NotFound)?;
@@ -1983,14 +2046,34 @@ async fn update_release<S: HasGitHub>(
     if let Some(p) = req.prerelease {
         r.prerelease = p;
     }
+    let mut newly_published = false;
     if let Some(draft) = req.draft {
         if r.draft && !draft {
             r.published_at = Some(now());
+            newly_published = true;
         } else if draft {
             r.published_at = None;
         }
         r.draft = draft;
     }
+    if newly_published || (!r.draft && req.make_latest.is_some()) {
+        st.published_now(&repo, id, req.make_latest.as_deref());
+    }
+    let r = st.release(&repo, id).expect("checked above");
+    Ok(Json(gh.release_json(r)).into_response())
+}
+
+/// `GET .../releases/latest`: the repository's latest release, 404 when it
+/// has none.
+async fn latest_release<S: HasGitHub>(caller: Caller<S>, RepoName(repo): RepoName) -> ApiResult {
+    let gh = caller.github();
+    let st = gh.state.lock();
+    GitHub::known_repo(&st, &repo)?;
+    let r = st
+        .latest
+        .get(&repo)
+        .and_then(|id| st.release(&repo, *id))
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(gh.release_json(r)).into_response())
 }
 

@@ -240,16 +240,22 @@ impl Releases {
     }
 
     /// Publish a draft; where its tag does not exist yet, GitHub creates it
-    /// at `commit` when given (ignored where the tag exists).
+    /// at `commit` when given (ignored where the tag exists). `make_latest`
+    /// as given, else GitHub's default (a newly published release becomes
+    /// the latest).
     pub async fn publish(
         &self,
         draft: &Release,
         commit: Option<&str>,
+        make_latest: Option<crate::vocab::MakeLatest>,
     ) -> Result<Release, ReleaseError> {
         let url = format!("{}/releases/{}", self.repo_url(), draft.id);
         let mut body = serde_json::json!({ "draft": false });
         if let Some(commit) = commit {
             body["target_commitish"] = commit.into();
+        }
+        if let Some(latest) = make_latest {
+            body["make_latest"] = latest.as_str().into();
         }
         let published = self
             .retrying(|| {

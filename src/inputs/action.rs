@@ -18,7 +18,7 @@ use crate::sign::SignSettings;
 use crate::upload::UploadSettings;
 use clap::ValueEnum as _;
 
-use crate::vocab::{InstanceName, RekorVersion, ReleaseMode};
+use crate::vocab::{InstanceName, MakeLatest, RekorVersion, ReleaseMode};
 
 /// Every input of `action.yml`, as the runner passes it: `INPUT_` + the name
 /// uppercased, hyphens kept (`INPUT_RELEASE-TAG`). Empty means "not given".
@@ -44,6 +44,7 @@ pub struct ActionInputs {
     pub allow_private_repository: Option<String>,
     pub release_mode: Option<String>,
     pub publish: Option<String>,
+    pub make_latest: Option<String>,
     pub upload_artifacts: Option<String>,
     pub provenance: Option<String>,
     pub provenance_name: Option<String>,
@@ -79,6 +80,8 @@ pub enum ActionInputError {
     Instance(String),
     #[error("input `release-mode` is `{0}`: use existing, draft or auto")]
     ReleaseMode(String),
+    #[error("input `make-latest` is `{0}`: use true, false or legacy (or leave it empty for GitHub's default)")]
+    MakeLatest(String),
     #[error("input `provenance-name` is set, but input `provenance` is off, so no provenance would be written: set `provenance: true`, or remove `provenance-name`")]
     ProvenanceNameWithoutProvenance,
 }
@@ -217,6 +220,13 @@ impl ActionSettings {
                 ),
             },
             publish: boolean("publish", inputs.publish)?,
+            make_latest: match nonempty(inputs.make_latest) {
+                None => None,
+                Some(m) => Some(
+                    MakeLatest::from_str(&m, false)
+                        .map_err(|_| ActionInputError::MakeLatest(crate::text::echoed(&m)))?,
+                ),
+            },
             upload_artifacts: boolean("upload-artifacts", inputs.upload_artifacts)?,
         };
         let verify = boolean("verify", inputs.verify)?.unwrap_or(true);

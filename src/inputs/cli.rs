@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::vocab::{InstanceName, RekorVersion, ReleaseMode};
+use crate::vocab::{InstanceName, MakeLatest, RekorVersion, ReleaseMode};
 
 /// Sign release artifacts with Sigstore keyless signing.
 #[derive(Debug, Parser)]
@@ -219,6 +219,9 @@ pub struct UploadArgs {
     /// Publish the draft once every upload was downloaded back and verified
     #[arg(long, requires = "upload")]
     pub publish: bool,
+    /// Whether publishing makes it the repository's latest release: true, false (a backport), or legacy (GitHub decides by date and version) [default: GitHub's, true]
+    #[arg(long, value_name = "WHETHER", requires = "publish", value_enum)]
+    pub make_latest: Option<MakeLatest>,
     /// Also upload the artifacts themselves, not only their bundles
     #[arg(long, requires = "upload")]
     pub upload_artifacts: bool,

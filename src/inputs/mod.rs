@@ -361,6 +361,7 @@ impl Settings {
                     token: None,
                     mode: args.upload.release_mode,
                     publish: args.upload.publish.then_some(true),
+                    make_latest: args.upload.make_latest,
                     upload_artifacts: args.upload.upload_artifacts.then_some(true),
                 };
                 let sign = SignSettings::resolve(SignLayer::from_args(*args), env)?;

@@ -12,8 +12,8 @@ use super::Env;
 use crate::github::GITHUB_COM_API;
 use crate::oidc::Secret;
 use crate::upload::UploadSettings;
-use crate::vocab::ReleaseMode;
 use crate::vocab::Repo;
+use crate::vocab::{MakeLatest, ReleaseMode};
 
 /// The GitHub REST API's base: `GITHUB_API_URL` (GitHub Enterprise Server's
 /// `https://HOST/api/v3`), else github.com's, without a trailing slash.
@@ -34,6 +34,7 @@ pub struct UploadLayer {
     pub token: Option<Secret>,
     pub mode: Option<ReleaseMode>,
     pub publish: Option<bool>,
+    pub make_latest: Option<MakeLatest>,
     pub upload_artifacts: Option<bool>,
 }
 
@@ -74,6 +75,11 @@ pub enum UploadSettingsError {
         "GITHUB_API_URL `{0}` is not an http(s) URL: unset it, or set it to https://HOST/api/v3"
     )]
     BadApiUrl(String),
+    #[error("{make_latest} is set, but {publish} is off, and it only applies to publishing: turn {publish} on, or remove {make_latest}")]
+    MakeLatestNeedsPublish {
+        make_latest: String,
+        publish: String,
+    },
     #[error("{publish} is on, but it needs a draft to publish: set {mode} to `draft` (or `auto`)")]
     PublishNeedsDraft { publish: String, mode: String },
     #[error("{publish} is on, but the commit the artifacts were built from is not known (GITHUB_SHA is unset), and publishing creates the release's tag there: GitHub would tag its default branch instead; fix: set GITHUB_SHA to that commit, or leave the draft for a person to publish")]
@@ -242,6 +248,12 @@ pub fn resolve(
             sha: crate::text::line(crate::text::capped(sha, 100)),
         });
     }
+    if layer.make_latest.is_some() && layer.publish != Some(true) {
+        return Err(UploadSettingsError::MakeLatestNeedsPublish {
+            make_latest: vocabulary.name("make-latest"),
+            publish: vocabulary.name("publish"),
+        });
+    }
     if layer.publish == Some(true) && target_commitish.is_none() {
         return Err(UploadSettingsError::PublishNeedsCommit {
             publish: vocabulary.name("publish"),
@@ -255,6 +267,7 @@ pub fn resolve(
         overwrite,
         mode: layer.mode.unwrap_or(ReleaseMode::Existing),
         publish: layer.publish.unwrap_or(false),
+        make_latest: layer.make_latest,
         upload_artifacts: layer.upload_artifacts.unwrap_or(false),
         target_commitish,
     }))
@@ -326,6 +339,31 @@ mod tests {
         ("GITHUB_REPOSITORY", "o/r"),
         ("GITHUB_TOKEN", "ghs_x"),
     ];
+
+    /// `make-latest` only means something when publishing: set without it,
+    /// the input is refused naming both; with it, it is kept.
+    #[test]
+    fn make_latest_needs_publish() {
+        let env = env(&[GH, &[("GITHUB_SHA", &"a".repeat(40))]].concat());
+        let asked = UploadLayer {
+            make_latest: Some(MakeLatest::False),
+            mode: Some(ReleaseMode::Draft),
+            ..UploadLayer::default()
+        };
+        let e = resolve(asked.clone(), &env, false, Vocabulary::Action).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input `make-latest` is set, but input `publish` is off, and it only applies to publishing: turn input `publish` on, or remove input `make-latest`"
+        );
+        let publishing = UploadLayer {
+            publish: Some(true),
+            ..asked
+        };
+        let s = resolve(publishing, &env, false, Vocabulary::Action)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.make_latest, Some(MakeLatest::False));
+    }
 
     #[test]
     fn action_uploads_by_default_on_a_tag() {
