@@ -937,10 +937,13 @@ where
 {
     match fetch_within_timeout(fetch(config.clone())).await {
         Err(reason) if cache_unusable(&reason) => {
-            warnings.push(format!(
-                "the TUF cache could not be made ({reason}), so trust material was refreshed without one, and --offline runs will not find it; fix: set XDG_CACHE_HOME (or HOME) to a directory this user can write"
-            ));
-            fetch_within_timeout(fetch(config.without_cache())).await
+            let fetched = fetch_within_timeout(fetch(config.without_cache())).await;
+            if fetched.is_ok() {
+                warnings.push(format!(
+                    "the TUF cache could not be made ({reason}), so trust material was refreshed without one, and --offline runs will not find it; fix: set XDG_CACHE_HOME (or HOME) to a directory this user can write"
+                ));
+            }
+            fetched
         }
         fetched => fetched,
     }

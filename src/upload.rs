@@ -1141,8 +1141,18 @@ async fn the_only_filled_draft(releases: &Releases, release: &Release) -> Result
     const NAMED: usize = 5;
     let mut filled = Vec::new();
     for other in releases.all_for_tag(&release.tag).await? {
-        if other.draft && other.id != release.id && !releases.assets(&other).await?.is_empty() {
-            filled.push(other);
+        if !other.draft || other.id == release.id {
+            continue;
+        }
+        match releases.assets(&other).await {
+            Ok(assets) if assets.is_empty() => {}
+            Ok(_) => filled.push(other),
+            // Deleted since it was listed: the job that lost, done.
+            Err(ReleaseError::Api {
+                cause: crate::github::ApiFailure::Status { status: 404, .. },
+                ..
+            }) => {}
+            Err(e) => return Err(e),
         }
     }
     if filled.is_empty() {

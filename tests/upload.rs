@@ -569,6 +569,104 @@ async fn a_failed_replacement_leaves_the_old_asset_or_the_new_one() {
     assert_eq!(contents(), [("a.sigstore.json".into(), b"new".to_vec())]);
 }
 
+/// A delete of the replaced asset that GitHub carried out but whose
+/// answer was lost leaves the new bytes beside it (they are then all there
+/// is), and the next upload gives them the name. Regression: the new bytes
+/// were deleted too, and the release held neither.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_answer_to_the_delete_keeps_the_replacement() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.sigstore.json", "new");
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    releases
+        .put(&release, "a.sigstore.json", &bundle)
+        .await
+        .unwrap();
+    let gh = sandbox.github();
+    assert!(gh.replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
+    let once = Releases::new(
+        &sandbox.urls().github_api,
+        REPO.parse().unwrap(),
+        &Secret::new(sandbox.github_token()),
+        RetryPolicy {
+            attempts: 1,
+            ..fast()
+        },
+    )
+    .unwrap();
+    let digest = file_digest(&bundle);
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_method(http::Method::DELETE);
+    faults.fail_next(1, Fault::ActedThen(502));
+    let again = client(&sandbox);
+    let replace = |r| {
+        Releases::upload(
+            r,
+            &release,
+            "a.sigstore.json",
+            &bundle,
+            as_checked(&digest),
+            true,
+            &identical_only,
+        )
+    };
+    assert!(replace(&once).await.is_err());
+    let contents = || -> Vec<(String, Vec<u8>)> {
+        gh.assets(REPO, "v1.0.0")
+            .into_iter()
+            .map(|a| (a.name, a.content.to_vec()))
+            .collect()
+    };
+    assert_eq!(
+        contents(),
+        [(
+            "a.sigstore.json.releasekit-replacement".into(),
+            b"new".to_vec()
+        )]
+    );
+    faults.clear();
+    replace(&again).await.unwrap();
+    assert_eq!(contents(), [("a.sigstore.json".into(), b"new".to_vec())]);
+}
+
+/// A replacement left beside an asset that stays as it is (same bytes, or
+/// an equivalent bundle) is removed by the next upload: nothing verified
+/// it. Regression: it stayed, and a published release listed it as an
+/// unsigned artifact.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stray_replacement_is_removed_when_the_asset_stays() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.sigstore.json", "same");
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    releases
+        .put(&release, "a.sigstore.json", &bundle)
+        .await
+        .unwrap();
+    let gh = sandbox.github();
+    assert!(gh.insert_asset_unchecked(
+        REPO,
+        "v1.0.0",
+        "a.sigstore.json.releasekit-replacement",
+        "x"
+    ));
+    let fresh = client(&sandbox);
+    let up = fresh
+        .put(&release, "a.sigstore.json", &bundle)
+        .await
+        .unwrap();
+    assert_eq!(up.action, AssetAction::Unchanged);
+    let names: Vec<String> = gh
+        .assets(REPO, "v1.0.0")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, ["a.sigstore.json"]);
+}
+
 /// Drafts are found by listing (GitHub never resolves them by tag); a tag
 /// without a release is one clear error.
 #[tokio::test(flavor = "multi_thread")]

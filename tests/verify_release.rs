@@ -157,13 +157,16 @@ async fn nothing_to_verify_is_said_as_such() {
     sandbox
         .github()
         .create_release(REPO, "v0.0.1", ReleaseSpec::published());
-    let o = run(verify_tag(&sandbox, &consumer, "v0.0.1", &[])).await;
-    assert_eq!(code(&o), 1, "{}", stdout(&o));
-    let err = crate::util::stderr(&o);
-    assert!(
-        err.contains(&format!("release {REPO}@v0.0.1 has no asset to verify")),
-        "{err}"
-    );
+    // With --pattern too: no asset for it to miss.
+    for extra in [&[][..], &["--pattern", "*"]] {
+        let o = run(verify_tag(&sandbox, &consumer, "v0.0.1", extra)).await;
+        assert_eq!(code(&o), 1, "{extra:?}: {}", stdout(&o));
+        let err = crate::util::stderr(&o);
+        assert!(
+            err.contains(&format!("release {REPO}@v0.0.1 has no asset to verify")),
+            "{err}"
+        );
+    }
 }
 
 /// `--download DIR` where DIR is a link out of the working directory (or
@@ -789,6 +792,22 @@ async fn a_token_spends_no_api_request_on_a_public_releases_downloads() {
         .filter(|r| r.uri.contains("/releases/assets/"))
         .count();
     assert_eq!(through_api, 0);
+
+    // An Enterprise Server's links may want a signed-in session (private
+    // mode): there, with a token, the API it takes the token on. (The
+    // verdicts are not the point: these bundles name github.com.)
+    let before = sandbox.requests(gh).len();
+    let mut cmd = verify_release(&sandbox, &consumer, &[]);
+    cmd.env("GITHUB_TOKEN", sandbox.github_token()).env(
+        "GITHUB_API_URL",
+        format!("{}/api/v3", sandbox.urls().github_api),
+    );
+    run(cmd).await;
+    let through_api = sandbox.requests(gh)[before..]
+        .iter()
+        .filter(|r| r.uri.starts_with("/api/v3/") && r.uri.contains("/releases/assets/"))
+        .count();
+    assert_eq!(through_api, 20);
 }
 
 /// A repository's old name (renamed or transferred) answers with GitHub's

@@ -47,6 +47,10 @@ pub enum Fault {
     DropConnection,
     /// Run the real handler, then replace its body with bytes that are not JSON.
     MalformedBody,
+    /// Run the real handler, then answer this status instead: a front end
+    /// failing after the service acted (a delete carried out, its answer
+    /// lost), which even an answer with no body can meet.
+    ActedThen(u16),
     /// Run the real handler, then send its headers and half its body, and the
     /// rest only after this long: a slow download, caught mid-body.
     StallMidBody(Duration),
@@ -122,6 +126,8 @@ struct State_ {
     path_filter: Option<String>,
     /// Only requests whose path ends with this string consume queued faults.
     path_end: Option<String>,
+    /// Only requests of this method consume queued faults.
+    method: Option<Method>,
     /// Only requests whose body contains these bytes consume queued faults.
     body_filter: Option<Vec<u8>>,
     requests: Vec<RecordedRequest>,
@@ -163,6 +169,12 @@ impl Faults {
         self.0.lock().path_end = Some(end.into());
     }
 
+    /// Only requests of `method` (`DELETE`, say) consume queued faults
+    /// (others pass): one request of several to the same path.
+    pub fn only_method(&self, method: Method) {
+        self.0.lock().method = Some(method);
+    }
+
     /// Only requests whose body contains `needle` consume queued faults
     /// (others pass): one artifact's log entry, say, by its digest.
     pub fn only_bodies_containing(&self, needle: impl Into<Vec<u8>>) {
@@ -177,6 +189,7 @@ impl Faults {
         s.jitter = Duration::ZERO;
         s.path_filter = None;
         s.path_end = None;
+        s.method = None;
         s.body_filter = None;
     }
 
@@ -207,10 +220,11 @@ impl Faults {
         }
     }
 
-    fn take_fault(&self, path: &str, body: &[u8]) -> Option<Fault> {
+    fn take_fault(&self, method: &Method, path: &str, body: &[u8]) -> Option<Fault> {
         let mut s = self.0.lock();
         let other_path = matches!(&s.path_filter, Some(needle) if !path.contains(needle.as_str()))
-            || matches!(&s.path_end, Some(end) if !path.ends_with(end.as_str()));
+            || matches!(&s.path_end, Some(end) if !path.ends_with(end.as_str()))
+            || matches!(&s.method, Some(m) if m != method);
         let other_body = matches!(&s.body_filter, Some(needle)
             if !needle.is_empty() && !body.windows(needle.len()).any(|w| w == needle.as_slice()));
         if other_path || other_body {
@@ -354,7 +368,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
         tokio::time::sleep(delay).await;
     }
 
-    let fault = faults.take_fault(parts.uri.path(), &body);
+    let fault = faults.take_fault(&parts.method, parts.uri.path(), &body);
     let response = match fault {
         Some(Fault::Status {
             status,
@@ -375,6 +389,7 @@ pub async fn middleware(State(faults): State<Faults>, request: Request, next: Ne
             match other {
                 Some(Fault::DropConnection) => drop_mid_body(response).await,
                 Some(Fault::MalformedBody) => malformed(response),
+                Some(Fault::ActedThen(status)) => status_response(status, None),
                 Some(Fault::StallMidBody(wait)) => stall_mid_body(response, wait).await,
                 Some(Fault::Trickle(every)) => trickle(response, every).await,
                 _ => response,
@@ -500,7 +515,7 @@ mod tests {
         };
         req.apply(&faults).unwrap();
         assert_eq!(
-            faults.take_fault("/", b""),
+            faults.take_fault(&Method::GET, "/", b""),
             Some(Fault::status_body(502, "<html>\nbad gateway</html>"))
         );
         let both = ControlRequest {
@@ -521,7 +536,7 @@ mod tests {
         };
         req.apply(&faults).unwrap();
         assert_eq!(
-            faults.take_fault("/", b""),
+            faults.take_fault(&Method::GET, "/", b""),
             Some(Fault::redirect(307, "http://127.0.0.1:9/x"))
         );
         let not_3xx = ControlRequest {
@@ -542,15 +557,21 @@ mod tests {
         let faults = Faults::default();
         faults.only_bodies_containing("beef");
         faults.fail_next(1, Fault::status(400));
-        assert_eq!(faults.take_fault("/", b"{\"digest\":\"cafe\"}"), None);
+        assert_eq!(
+            faults.take_fault(&Method::GET, "/", b"{\"digest\":\"cafe\"}"),
+            None
+        );
         assert_eq!(faults.pending(), 1);
         assert_eq!(
-            faults.take_fault("/", b"{\"digest\":\"beef\"}"),
+            faults.take_fault(&Method::GET, "/", b"{\"digest\":\"beef\"}"),
             Some(Fault::status(400))
         );
         faults.clear();
         faults.fail_next(1, Fault::status(400));
-        assert_eq!(faults.take_fault("/", b"x"), Some(Fault::status(400)));
+        assert_eq!(
+            faults.take_fault(&Method::GET, "/", b"x"),
+            Some(Fault::status(400))
+        );
     }
 
     /// A long `serve` keeps no request log (it was four fifths of its memory

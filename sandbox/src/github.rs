@@ -453,9 +453,6 @@ impl Store {
             .or_insert_with(|| pseudo_sha(repo));
     }
 
-    /// What GitHub does when a release for `tag` is published: the tag is
-    /// used if it exists, else created (lightweight) at `target_commitish`
-    /// (a branch or a commit SHA); anything else is a 422.
     /// Release `id` of `repo` was just published (or asked to be the
     /// latest), with `make_latest` as given: GitHub makes it the latest
     /// unless told `false` (a prerelease never is); `legacy` makes the
@@ -494,6 +491,10 @@ impl Store {
         }
         Ok(())
     }
+
+    /// What GitHub does when a release for `tag` is published: the tag is
+    /// used if it exists, else created (lightweight) at `target_commitish`
+    /// (a branch or a commit SHA); anything else is a 422.
     fn ensure_tag(
         &mut self,
         repo: &str,

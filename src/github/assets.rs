@@ -8,9 +8,11 @@
 //! means is the caller's. A replacement goes up beside the asset (under
 //! [`REPLACEMENT_SUFFIX`]), then the asset is deleted and the new one
 //! renamed to its name: GitHub refuses a duplicate name, and deleting first
-//! left a published release without the asset whenever the upload then
-//! failed. A replacement left beside by a failed rename or a killed run is
-//! taken up by the next upload of those bytes.
+//! left a published release without the asset's bytes whenever the upload
+//! then failed. GitHub has no swap, so the name is free between the delete
+//! and the rename; a replacement left beside by a failed rename or a killed
+//! run is renamed by the next upload of those bytes, and removed by one
+//! that keeps the asset as it is.
 //!
 //! What the release holds is listed once per release and client, then kept
 //! up to date with the client's own uploads and deletions ([`Listed`]):
@@ -237,6 +239,7 @@ impl Releases {
                     };
                     let action = match existing {
                         Some(asset) if self.same_content(&asset, digest).await? => {
+                            self.no_stray_beside(release, beside).await?;
                             return Ok(uploaded(asset, AssetAction::Unchanged));
                         }
                         // 2. Different bytes may still be the same statement (a
@@ -245,7 +248,8 @@ impl Releases {
                         //    nothing and churns what consumers already fetched.
                         Some(asset) => match self.equivalent(&asset, equivalent).await? {
                             Standing::Equivalent => {
-                                return Ok(uploaded(asset, AssetAction::Equivalent))
+                                self.no_stray_beside(release, beside).await?;
+                                return Ok(uploaded(asset, AssetAction::Equivalent));
                             }
                             Standing::Differs(reason) if !overwrite => {
                                 return Err(ApiFailure::Differs(reason))
@@ -257,7 +261,10 @@ impl Releases {
                             //    the new bytes go up beside the asset first,
                             //    then it is deleted and they take its name: a
                             //    failure (or a kill) on the way leaves the old
-                            //    asset or the new one, never none.
+                            //    bytes or the new ones on the release, never
+                            //    neither, and the next upload puts the name
+                            //    back (GitHub has no swap: between the delete
+                            //    and the rename, the name is free).
                             Standing::Differs(_)
                             | Standing::AnotherClaim(_)
                             | Standing::Superseded => {
@@ -272,8 +279,19 @@ impl Releases {
                                     )
                                     .await?;
                                 if let Err(e) = self.delete(asset.url.as_str()).await {
-                                    // Best effort: a later attempt or run takes it up again.
-                                    if self.delete(new.url.as_str()).await.is_ok() {
+                                    // Only a refusal leaves the old asset for
+                                    // sure: an answer lost on the way may have
+                                    // been a delete carried out, and the new
+                                    // bytes are then all there is (the next
+                                    // attempt takes them up either way).
+                                    let refused = matches!(
+                                        e,
+                                        ApiFailure::Status {
+                                            transient: false,
+                                            ..
+                                        }
+                                    );
+                                    if refused && self.delete(new.url.as_str()).await.is_ok() {
                                         self.forget(release, new.url.as_str());
                                     }
                                     return Err(e);
@@ -541,6 +559,13 @@ impl Releases {
             if there.state == "uploaded" && self.same_content(&there, digest).await? {
                 return Ok(there);
             }
+            // Another job's replacement, still going up: not touched.
+            if there.state == "open" {
+                return Err(ApiFailure::UploadInProgress {
+                    name: crate::text::line(&there.name),
+                    state: crate::text::line(&there.state),
+                });
+            }
             self.delete(there.url.as_str()).await?;
             self.forget(release, there.url.as_str());
         }
@@ -549,6 +574,20 @@ impl Releases {
             .await?;
         self.remember(release, &new);
         Ok(new)
+    }
+
+    /// Remove a replacement left beside an asset that stays as it is (its
+    /// run killed, or its delete refused): nothing verified it, and
+    /// `verify --release` would take it for an unsigned artifact. Asked
+    /// only where the listing holds one; one still going up is left.
+    async fn no_stray_beside(&self, release: &Release, beside: &str) -> Result<(), ApiFailure> {
+        if let Some(stray) = self.find_asset(release, beside, beside, false).await? {
+            if stray.state != "open" {
+                self.delete(stray.url.as_str()).await?;
+                self.forget(release, stray.url.as_str());
+            }
+        }
+        Ok(())
     }
 
     /// Give `asset` the name `name` ("Update a release asset"), as known.

@@ -20,14 +20,20 @@ use super::error::{ApiFailure, ReleaseError};
 use crate::vocab::Repo;
 
 /// Whether the API at `api_url` has the attestations API: every API but
-/// GitHub Enterprise Server's, which is served under `/api/v3`.
+/// GitHub Enterprise Server's.
 pub fn has_attestations_api(api_url: &str) -> bool {
+    !is_enterprise_server(api_url)
+}
+
+/// Whether `api_url` is a GitHub Enterprise Server's API, served under
+/// `/api/v3` (github.com's and GHE.com's are at a host's root).
+pub fn is_enterprise_server(api_url: &str) -> bool {
     let path = api_url
         .split_once("://")
         .map_or(api_url, |(_, rest)| rest)
         .split_once('/')
         .map_or("", |(_, path)| path);
-    path.trim_end_matches('/') != "api/v3"
+    path.trim_end_matches('/') == "api/v3"
 }
 
 /// Where people see a stored attestation: `SERVER/OWNER/NAME/attestations/ID`,

@@ -48,7 +48,7 @@ pub use assets::{
     github_asset_name, identical_only, same_asset_name, AssetAction, Checked, Equivalence,
     Standing, UploadedAsset,
 };
-pub use attestations::{attestation_url, has_attestations_api};
+pub use attestations::{attestation_url, has_attestations_api, is_enterprise_server};
 pub use client::{Releases, GITHUB_COM_API};
 pub use error::{ApiFailure, ReleaseError};
 pub use releases::Release;

@@ -101,8 +101,12 @@ pub async fn run(
     // With a token, every download through the API counts against its
     // hourly budget (1,000 requests for a job's GITHUB_TOKEN): a release
     // of 500 assets and bundles ran out of it. A published release of a
-    // public repository is downloaded from its public links instead.
-    let releases = releases.with_public_downloads(public && !release.draft);
+    // public repository is downloaded from its public links instead; not
+    // on an Enterprise Server, whose links may want a signed-in session
+    // (private mode) where its API takes the token.
+    let releases = releases.with_public_downloads(
+        public && !release.draft && !crate::github::is_enterprise_server(&source.api_url),
+    );
     // 2. The tag's commit: an asset signed by another run of the
     //    repository's workflow (an older release's, re-uploaded here) is
     //    valid, but not this release's. A release built in another
@@ -400,16 +404,18 @@ pub async fn run(
             });
         }
     }
-    // Nothing to verify is said as such, not as "Verified 0 of 0".
+    // Nothing to verify is said as such, not as "Verified 0 of 0": a
+    // pattern is blamed only where there were assets for it to match.
     if artifacts.is_empty() && unsigned.is_empty() {
         let release = crate::text::line(format!("{}@{}", source.repo, source.tag));
+        let candidates = assets.iter().filter(|a| !is_bundle(a)).count();
         return Err(match &source.pattern {
-            Some(p) => VerifyError::NoAssetMatches {
+            Some(p) if candidates > 0 => VerifyError::NoAssetMatches {
                 pattern: crate::text::line(p.as_str()),
                 release,
                 listed: assets.len(),
             },
-            None => VerifyError::NoAssets { release },
+            _ => VerifyError::NoAssets { release },
         });
     }
     Ok(ReleaseResults {
