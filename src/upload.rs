@@ -607,6 +607,15 @@ async fn run_until_published(
     // 1. The release, once, as the mode says: a missing release is one
     //    error, not one per asset.
     let (release, created) = target(&releases, settings).await?;
+    if settings.publish
+        && release.draft
+        && release.prerelease
+        && settings.make_latest == Some(crate::vocab::MakeLatest::True)
+    {
+        return Err(ReleaseError::PrereleaseNotLatest {
+            tag: text::line(&release.tag),
+        });
+    }
     let mut warnings = Vec::new();
     if let Some(expected) = &mut expected {
         expected.at_release_commit(release_commit(&releases, settings, &release).await?);

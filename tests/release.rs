@@ -592,6 +592,59 @@ async fn a_backport_is_published_without_becoming_the_latest() {
     );
 }
 
+/// A draft marked a pre-release (another tool's, say) is never made the
+/// latest by GitHub: `--make-latest true` is refused before anything is
+/// signed into it or uploaded, naming the fix; without it, it publishes.
+/// Regression: everything went up, then GitHub refused the publish.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prerelease_draft_is_not_made_the_latest() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    let id = gh.create_release(
+        REPO,
+        "v3.0.0-rc1",
+        ReleaseSpec {
+            prerelease: true,
+            ..ReleaseSpec::draft()
+        },
+    );
+    let work = Work::new();
+    work.file("dist/app-3.0.tar.gz", "tarball 3.0 rc1");
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v3.0.0-rc1",
+        &[
+            "--release-mode",
+            "draft",
+            "--publish",
+            "--make-latest",
+            "true",
+        ],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the draft for tag `v3.0.0-rc1` is marked a pre-release")
+            && stderr(&o).contains("fix: unmark it as a pre-release"),
+        "{}",
+        stderr(&o)
+    );
+    let draft = gh.release_by_id(REPO, id).unwrap();
+    assert!(draft.draft && draft.assets.is_empty());
+
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v3.0.0-rc1",
+        &["--release-mode", "draft", "--publish", "--overwrite"],
+    ))
+    .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!gh.release_by_id(REPO, id).unwrap().draft);
+    assert!(gh.latest(REPO).is_none_or(|r| r.id != id));
+}
+
 /// `sign --upload` for `tag` as a GitHub Actions job at commit `sha` (its
 /// token's `sha` claim, which its certificates name, and `GITHUB_SHA`).
 fn at_commit(

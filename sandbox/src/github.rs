@@ -455,8 +455,10 @@ impl Store {
 
     /// Release `id` of `repo` was just published (or asked to be the
     /// latest), with `make_latest` as given: GitHub makes it the latest
-    /// unless told `false` (a prerelease never is); `legacy` makes the
-    /// newest published release the latest.
+    /// unless told `false` (a prerelease never is). `legacy` leaves it to
+    /// GitHub's "creation date and higher semantic version", modelled
+    /// only as the newest published release: GitHub documents no exact
+    /// order, so no test relies on it.
     fn published_now(&mut self, repo: &str, id: u64, make_latest: Option<&str>) {
         if self
             .release(repo, id)
@@ -1908,6 +1910,13 @@ struct UpdateRelease {
     make_latest: Option<String>,
 }
 
+/// GitHub's refusal to make a draft or a pre-release the latest release.
+const NOT_LATEST: ApiError = ApiError::Custom {
+    resource: "Release",
+    field: "make_latest",
+    message: "Latest release cannot be draft or prerelease.",
+};
+
 /// `make_latest` as GitHub takes it: `true`, `false` or `legacy`, a 422
 /// otherwise.
 fn make_latest(value: Option<&str>) -> Result<Option<&str>, ApiError> {
@@ -1933,6 +1942,9 @@ async fn create_release<S: HasGitHub>(
     let gh = writer.github();
     let req: CreateRelease = parse_json(&body)?;
     make_latest(req.make_latest.as_deref())?;
+    if req.make_latest.as_deref() == Some("true") && (req.draft || req.prerelease) {
+        return Err(NOT_LATEST);
+    }
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
     let tag = req
@@ -2018,6 +2030,11 @@ async fn update_release<S: HasGitHub>(
     }
     if r.locked() && req.draft == Some(true) {
         return Err(ApiError::Unprocessable(IMMUTABLE_EDIT));
+    }
+    if req.make_latest.as_deref() == Some("true")
+        && (req.draft.unwrap_or(r.draft) || req.prerelease.unwrap_or(r.prerelease))
+    {
+        return Err(NOT_LATEST);
     }
     // Published (now, or already) under a tag that does not exist yet: GitHub
     // creates it from the target, before anything else changes.
@@ -3462,6 +3479,44 @@ mod tests {
         let untagged = link.replace("/download/v7/", "/download/untagged-0/");
         let got = s.authed(s.http.get(&untagged)).send().await.unwrap();
         assert_eq!(got.status(), 404);
+    }
+
+    /// The latest release as GitHub keeps it: a newly published one unless
+    /// `make_latest` is `false`; a pre-release never, and asking for it is
+    /// GitHub's 422; a bad value is a 422 too.
+    #[tokio::test]
+    async fn the_latest_release_follows_make_latest() {
+        let s = Server::start().await;
+        let create = |body: Value| {
+            let s = &s;
+            async move {
+                s.authed(s.http.post(s.url("/releases")))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let latest = || async {
+            json(s.get("/releases/latest").send().await.unwrap()).await["tag_name"].clone()
+        };
+        assert_eq!(create(json!({"tag_name": "v2"})).await.status(), 201);
+        assert_eq!(latest().await, "v2");
+        let v1 = create(json!({"tag_name": "v1", "make_latest": "false"})).await;
+        assert_eq!(v1.status(), 201);
+        assert_eq!(latest().await, "v2");
+        let refused =
+            create(json!({"tag_name": "v3-rc", "prerelease": true, "make_latest": "true"})).await;
+        assert_eq!(refused.status(), 422);
+        assert_eq!(
+            json(refused).await["errors"][0]["message"],
+            "Latest release cannot be draft or prerelease."
+        );
+        let bad = create(json!({"tag_name": "v4", "make_latest": "yes"})).await;
+        assert_eq!(bad.status(), 422);
+        let rc = create(json!({"tag_name": "v3-rc", "prerelease": true})).await;
+        assert_eq!(rc.status(), 201);
+        assert_eq!(latest().await, "v2");
     }
 
     /// Created at each request (GitHub documents no de-duplication: the same

@@ -37,6 +37,10 @@ pub enum ReleaseError {
         status: u16,
         message: String,
     },
+    /// `make-latest true` asked of a draft marked a pre-release, which
+    /// GitHub refuses to make the latest: refused before any upload.
+    #[error("the draft for tag `{tag}` is marked a pre-release, and GitHub never makes a pre-release the latest release, so publishing it with make-latest `true` would be refused after every upload; fix: unmark it as a pre-release, or leave make-latest (--make-latest; action input `make-latest`) unset or `false`")]
+    PrereleaseNotLatest { tag: String },
     /// The repository's API answers with a redirect: it was renamed or
     /// transferred. Not followed: a request's token and body go only where
     /// they were asked to.
@@ -197,6 +201,7 @@ impl ReleaseError {
                 | ReleaseError::TagAtOtherCommit { .. }
                 | ReleaseError::TagReserved { .. }
                 | ReleaseError::Moved { .. }
+                | ReleaseError::PrereleaseNotLatest { .. }
         )
     }
 }

@@ -21,6 +21,8 @@ pub struct Release {
     pub draft: bool,
     /// Published with immutability on: no asset may be added or deleted.
     pub immutable: bool,
+    /// Marked a pre-release: GitHub never makes it the latest.
+    pub prerelease: bool,
     pub html_url: String,
     /// Where publishing creates the tag if it does not exist yet: a branch
     /// or a commit SHA, as given when the release was created.
@@ -316,6 +318,7 @@ fn release(r: GhRelease) -> Release {
         // GitHub reports `immutable: true` once an immutable release is published.
         immutable: r.immutable.unwrap_or(false) && !r.draft,
         draft: r.draft,
+        prerelease: r.prerelease,
         html_url: r.html_url.to_string(),
         target_commitish: r.target_commitish,
         upload_url: r.upload_url,

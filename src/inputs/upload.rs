@@ -119,6 +119,7 @@ pub fn waiting_for_a_tag(layer: &UploadLayer, env: &Env, vocabulary: Vocabulary)
     }
     let asked: Vec<String> = [
         (layer.publish == Some(true), "publish"),
+        (layer.make_latest.is_some(), "make-latest"),
         (layer.upload_artifacts == Some(true), "upload-artifacts"),
         // `existing` is action.yml's default, which the runner always
         // passes: only another mode is a wish for a release.
@@ -169,6 +170,7 @@ pub fn resolve(
             let asked = [
                 (named_tag, "release-tag"),
                 (layer.publish == Some(true), "publish"),
+                (layer.make_latest.is_some(), "make-latest"),
                 (layer.upload_artifacts == Some(true), "upload-artifacts"),
                 (
                     layer.mode.is_some_and(|m| m != ReleaseMode::Existing),
@@ -363,6 +365,20 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(s.make_latest, Some(MakeLatest::False));
+        // Upload turned off outright: refused as the other upload inputs
+        // are. Regression: accepted, and silently nothing.
+        let off = UploadLayer {
+            upload: Some(false),
+            make_latest: Some(MakeLatest::False),
+            ..UploadLayer::default()
+        };
+        assert_eq!(
+            resolve(off, &env, false, Vocabulary::Action).unwrap_err(),
+            UploadSettingsError::NeedsUpload {
+                knob: "input `make-latest`".into(),
+                upload: "input `upload`".into(),
+            }
+        );
     }
 
     #[test]
