@@ -31,6 +31,11 @@ pub mod selection;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceSettings {
     pub base: BaseInstance,
+    /// Keep a TUF cache (under `XDG_CACHE_HOME` or `HOME`). The action
+    /// keeps none: it runs as root in a container, and on a self-hosted
+    /// runner what it left in the job's home is root's, which the runner
+    /// cannot remove, and which every later job on it would find.
+    pub tuf_cache: bool,
     pub fulcio_url: Option<String>,
     pub rekor_url: Option<String>,
     pub rekor_version: Option<RekorVersion>,
@@ -419,7 +424,7 @@ type Fetched = (String, TrustedRoot, Option<SigningConfig>);
 /// The trust material of `base`, as a verifier needs it (see [`Need`]).
 pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material, TrustError> {
     let mut warnings = Vec::new();
-    let (name, trusted_root, _) = fetch(base, &refresh, Need::Root, &mut warnings).await?;
+    let (name, trusted_root, _) = fetch(base, &refresh, Need::Root, true, &mut warnings).await?;
     Ok(Material {
         name,
         trusted_root,
@@ -427,13 +432,15 @@ pub async fn material(base: &BaseInstance, refresh: Refresh) -> Result<Material,
     })
 }
 
+/// `cache`: keep a TUF cache ([`InstanceSettings::tuf_cache`]).
 async fn fetch(
     base: &BaseInstance,
     refresh: &Refresh,
     need: Need,
+    cache: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Fetched, TrustError> {
-    let (name, root, signing) = fetch_unchecked(base, refresh, need, warnings).await?;
+    let (name, root, signing) = fetch_unchecked(base, refresh, need, cache, warnings).await?;
     // What the verifier refuses is refused here, before a token is read or
     // a dry run says all is well.
     if let Err(e) = sigstore_verify::Verifier::new(&root) {
@@ -452,6 +459,7 @@ async fn fetch_unchecked(
     base: &BaseInstance,
     refresh: &Refresh,
     need: Need,
+    cache: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Fetched, TrustError> {
     Ok(match base {
@@ -492,6 +500,7 @@ async fn fetch_unchecked(
                 "public-good",
                 refresh,
                 need,
+                cache,
                 warnings,
             )
             .await?
@@ -502,15 +511,24 @@ async fn fetch_unchecked(
                 "staging",
                 refresh,
                 need,
+                cache,
                 warnings,
             )
             .await?
         }
         BaseInstance::GitHub => {
-            well_known(SigstoreInstance::GitHub, "github", refresh, need, warnings).await?
+            well_known(
+                SigstoreInstance::GitHub,
+                "github",
+                refresh,
+                need,
+                cache,
+                warnings,
+            )
+            .await?
         }
         BaseInstance::Tuf { url, root } => {
-            tuf_repository(url, root, refresh, need, warnings).await?
+            tuf_repository(url, root, refresh, need, cache, warnings).await?
         }
     })
 }
@@ -525,6 +543,7 @@ pub(crate) async fn load(
         &settings.base,
         &refresh,
         Need::RootAndSigningConfig,
+        settings.tuf_cache,
         &mut warnings,
     )
     .await?;
@@ -834,6 +853,7 @@ async fn well_known(
     name: &str,
     refresh: &Refresh,
     need: Need,
+    cache: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Fetched, TrustError> {
     let embedded = |e| TrustError::Embedded {
@@ -849,6 +869,11 @@ async fn well_known(
     };
     if let Refresh::Online(http) | Refresh::Required(http) = refresh {
         let config = TufConfig::for_instance(instance).with_http_client(http.clone());
+        let config = if cache {
+            config
+        } else {
+            config.without_cache()
+        };
         let fixed_signing = &fixed_signing;
         let fetch = |config: TufConfig| async move {
             match (need, fixed_signing) {
@@ -977,10 +1002,18 @@ async fn tuf_repository(
     root: &Path,
     refresh: &Refresh,
     need: Need,
+    cache: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Fetched, TrustError> {
     let bytes = read_file(root, "TUF root", "--tuf-root")?;
     let config = TufConfig::custom(url, TufBootstrap::trusted(bytes));
+    // Offline with no cache kept, the library refuses: the caller is told
+    // no usable copy is cached, and nothing is written.
+    let config = if cache {
+        config
+    } else {
+        config.without_cache()
+    };
     let fetch = |config: TufConfig| async move {
         match need {
             Need::Root => TrustedRoot::from_tuf(config).await.map(|root| (root, None)),
@@ -1277,6 +1310,7 @@ mod tests {
 
     fn settings(path: &Path) -> InstanceSettings {
         InstanceSettings {
+            tuf_cache: true,
             base: BaseInstance::TrustConfig(path.to_owned()),
             fulcio_url: None,
             rekor_url: None,
@@ -1338,6 +1372,7 @@ mod tests {
             .unwrap();
             let e = load(
                 &InstanceSettings {
+                    tuf_cache: true,
                     base: files,
                     fulcio_url: None,
                     rekor_url: None,
@@ -1836,6 +1871,7 @@ mod tests {
     #[tokio::test]
     async fn github_signs_with_fulcio_and_a_tsa_and_no_log() {
         let s = InstanceSettings {
+            tuf_cache: true,
             base: BaseInstance::GitHub,
             fulcio_url: None,
             rekor_url: None,
@@ -1848,6 +1884,7 @@ mod tests {
         // A Rekor version asked of an instance without logs is not ignored.
         let e = load(
             &InstanceSettings {
+                tuf_cache: true,
                 rekor_version: Some(RekorVersion::V2),
                 ..s.clone()
             },
@@ -1859,6 +1896,7 @@ mod tests {
         // Nor is a log its trusted root could not verify an entry of.
         let e = load(
             &InstanceSettings {
+                tuf_cache: true,
                 rekor_url: Some("https://rekor.example.com".into()),
                 rekor_version: Some(RekorVersion::V1),
                 ..s.clone()
@@ -1915,6 +1953,7 @@ mod tests {
     #[tokio::test]
     async fn public_good_loads_offline_from_the_embedded_snapshot() {
         let s = InstanceSettings {
+            tuf_cache: true,
             base: BaseInstance::PublicGood,
             fulcio_url: None,
             rekor_url: None,

@@ -88,6 +88,35 @@ async fn a_cache_that_cannot_be_made_does_not_stop_a_refresh() {
     );
 }
 
+/// The action keeps no TUF cache: it runs as root in a container, and on a
+/// self-hosted runner what it left in the job's home would be root's,
+/// which the runner cannot remove. Its dry run writes none either. The
+/// command line keeps one (the other tests here reuse it).
+#[tokio::test]
+async fn the_action_keeps_no_tuf_cache() {
+    let (sandbox, work) = started().await;
+    let home = work.path("home");
+    for dry in ["true", "false"] {
+        let mut c = bin(work.dir.path());
+        c.arg("action")
+            .envs(sandbox.env())
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("INPUT_INPUTS", "a.whl")
+            .env("INPUT_TUF-URL", &sandbox.urls().tuf)
+            .env("INPUT_TUF-ROOT", sandbox.tuf_root_path())
+            .env("INPUT_UPLOAD", "false")
+            .env("INPUT_OVERWRITE", "true")
+            .env("INPUT_DRY-RUN", dry);
+        let o = run(c).await;
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        assert!(!home.join(".cache").exists(), "dry run {dry}");
+    }
+    assert!(work.path("a.whl.sigstore.json").exists());
+    assert_eq!(code(&run(sign(&sandbox, &work, "home")).await), 0);
+    assert!(home.join(".cache").exists());
+}
+
 #[tokio::test]
 async fn sign_and_verify_through_fresh_metadata() {
     let (sandbox, work) = started().await;

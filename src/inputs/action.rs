@@ -204,6 +204,9 @@ impl ActionSettings {
             )?,
             provenance,
             provenance_name,
+            // Root in a container: what it cached in the job's home would
+            // be root's, on a self-hosted runner for every later job.
+            tuf_cache: Some(false),
             ..SignLayer::default()
         };
         let upload_layer = UploadLayer {

@@ -219,6 +219,8 @@ pub struct SignLayer {
     pub allow_private_repository: Option<bool>,
     pub provenance: Option<bool>,
     pub provenance_name: Option<String>,
+    /// Keep a TUF cache ([`InstanceSettings::tuf_cache`]); the action keeps none.
+    pub tuf_cache: Option<bool>,
 }
 
 impl SignLayer {
@@ -248,6 +250,7 @@ impl SignLayer {
                 .or(lower.allow_private_repository),
             provenance: self.provenance.or(lower.provenance),
             provenance_name: self.provenance_name.or(lower.provenance_name),
+            tuf_cache: self.tuf_cache.or(lower.tuf_cache),
         }
     }
 
@@ -277,6 +280,7 @@ impl SignLayer {
             allow_private_repository: flag(args.allow_private_repository),
             provenance: flag(args.provenance),
             provenance_name: args.provenance_name,
+            tuf_cache: None,
         }
     }
 }
@@ -532,6 +536,7 @@ impl SignSettings {
         };
         let instance = InstanceSettings {
             base,
+            tuf_cache: l.tuf_cache.unwrap_or(true),
             fulcio_url: base_url("--fulcio-url", l.fulcio_url)?,
             rekor_url: base_url("--rekor-url", l.rekor_url)?,
             rekor_version: l.rekor_version,
