@@ -6,8 +6,10 @@
 set -eu
 # The release's image by digest (ci/pin-release.sh writes it): it cannot move.
 IMAGE=ghcr.io/releasekit/releasekit-sign@sha256:0000000000000000000000000000000000000000000000000000000000000000
-# As the invoking user: the bundles in dist/ are then yours, not root's
-# (the binary needs no home directory or cache).
+# As the invoking user: the bundles in dist/ are then yours, not root's.
+# The image has no home for that user, so no TUF cache is kept and a
+# warning says so; add `-e XDG_CACHE_HOME=/work/.cache` to keep one in the
+# working directory.
 docker run --rm \
   --user "$(id -u):$(id -g)" \
   --workdir /work \

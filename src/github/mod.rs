@@ -19,8 +19,9 @@
 //!   ASCII);
 //! - [`releases`]: releases and tags (find, list a tag's drafts, create,
 //!   publish, delete; a tag's commit, annotated tags peeled);
-//! - [`assets`]: the idempotent upload: every attempt lists the release's
-//!   assets first, so a retry or a re-run never creates a second copy;
+//! - [`assets`]: the idempotent upload: the release's assets are listed
+//!   once and kept current (listed again on a retry), so a retry or a
+//!   re-run never creates a second copy;
 //!   identical content is left alone, different content is offered to the
 //!   caller's equivalence test and kept when it passes, otherwise an error
 //!   unless `overwrite`; the upload URL is always the release's own
@@ -29,8 +30,9 @@
 //!   as soon as more than its listed size arrived (a bundle also when it is
 //!   listed past [`crate::bundle_io::MAX_BUNDLE_BYTES`]), written only into a
 //!   file the caller hands over; from the asset's API URL with a token,
-//!   from the release's public download URL without one (which GitHub's
-//!   API budget of 60 requests an hour does not count);
+//!   from the release's public download URL without one, or for
+//!   `verify --release` of a published public release (not on GHES) with
+//!   one too (which GitHub's API budget does not count);
 //! - [`attestations`]: the repository attestations API (store a verified
 //!   bundle, its id and URL; GitHub Enterprise Server has none), a refused
 //!   permission told apart;

@@ -5,7 +5,7 @@
 //! `GITHUB_REPOSITORY`, API from `GITHUB_API_URL`, token from `GITHUB_TOKEN`
 //! or `GH_TOKEN`,
 //! a new draft's commit from `GITHUB_SHA`), the release lifecycle knobs
-//! (`release-mode`, `publish`, `upload-artifacts`) and their errors. No I/O;
+//! (`release-mode`, `publish`, `make-latest`, `upload-artifacts`) and their errors. No I/O;
 //! [`crate::upload`] runs the lifecycle and [`crate::github`] does the talking.
 
 use super::Env;
