@@ -16,7 +16,6 @@ use crate::oidc::{Secret, TokenOrigin};
 use crate::pipeline::SignCommand;
 use crate::sign::SignSettings;
 use crate::upload::UploadSettings;
-use clap::ValueEnum as _;
 
 use crate::vocab::{InstanceName, MakeLatest, RekorVersion, ReleaseMode};
 
@@ -127,6 +126,17 @@ fn boolean(input: &'static str, v: Option<String>) -> Result<Option<bool>, Actio
     }
 }
 
+/// An input whose value is one of a flag's (`T`, as clap takes it, case
+/// as written), `None` when empty; another value is `refused`'s error.
+fn one_of<T: clap::ValueEnum>(
+    v: Option<String>,
+    refused: fn(String) -> ActionInputError,
+) -> Result<Option<T>, ActionInputError> {
+    nonempty(v)
+        .map(|v| T::from_str(&v, false).map_err(|_| refused(crate::text::echoed(&v))))
+        .transpose()
+}
+
 fn nonempty(v: Option<String>) -> Option<String> {
     v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -145,13 +155,8 @@ impl ActionSettings {
             return Err(ActionInputError::NoInputs.into());
         }
         // The flags' own values: an input the flag would refuse is refused.
-        let rekor_version = match nonempty(inputs.rekor_version) {
-            None => None,
-            Some(v) => Some(
-                RekorVersion::from_str(&v, false)
-                    .map_err(|_| ActionInputError::RekorVersion(crate::text::echoed(&v)))?,
-            ),
-        };
+        let rekor_version: Option<RekorVersion> =
+            one_of(inputs.rekor_version, ActionInputError::RekorVersion)?;
         let staging = boolean("staging", inputs.staging)?;
         let trust_config = nonempty(inputs.trust_config).map(PathBuf::from);
         let signing_config = nonempty(inputs.signing_config).map(PathBuf::from);
@@ -159,13 +164,7 @@ impl ActionSettings {
         let tuf_url = nonempty(inputs.tuf_url);
         let tuf_root = nonempty(inputs.tuf_root).map(PathBuf::from);
         // Checked here so the error names the inputs, not the flags.
-        let instance = match nonempty(inputs.instance) {
-            None => None,
-            Some(v) => Some(
-                InstanceName::from_str(&v, false)
-                    .map_err(|_| ActionInputError::Instance(crate::text::echoed(&v)))?,
-            ),
-        };
+        let instance: Option<InstanceName> = one_of(inputs.instance, ActionInputError::Instance)?;
         super::base_instance(
             instance,
             staging == Some(true),
@@ -215,21 +214,9 @@ impl ActionSettings {
             // The workflow's own repository (GITHUB_REPOSITORY): action.yml has no input for another.
             repo: None,
             token: inputs.github_token.and_then(Secret::nonempty),
-            mode: match nonempty(inputs.release_mode) {
-                None => None,
-                Some(m) => Some(
-                    ReleaseMode::from_str(&m, false)
-                        .map_err(|_| ActionInputError::ReleaseMode(crate::text::echoed(&m)))?,
-                ),
-            },
+            mode: one_of::<ReleaseMode>(inputs.release_mode, ActionInputError::ReleaseMode)?,
             publish: boolean("publish", inputs.publish)?,
-            make_latest: match nonempty(inputs.make_latest) {
-                None => None,
-                Some(m) => Some(
-                    MakeLatest::from_str(&m, false)
-                        .map_err(|_| ActionInputError::MakeLatest(crate::text::echoed(&m)))?,
-                ),
-            },
+            make_latest: one_of::<MakeLatest>(inputs.make_latest, ActionInputError::MakeLatest)?,
             upload_artifacts: boolean("upload-artifacts", inputs.upload_artifacts)?,
         };
         let verify = boolean("verify", inputs.verify)?.unwrap_or(true);
