@@ -150,6 +150,15 @@ impl Listed {
     }
 }
 
+/// What stands under a replacement's name ([`Releases::beside`]).
+enum Beside {
+    /// A replacement of the bytes asked for, uploaded whole.
+    Ours(Asset),
+    /// An upload still going on (another job's): left alone.
+    GoingUp(Asset),
+    Nothing,
+}
+
 /// What a replacement's name ends with until it takes the asset's: not a
 /// name the product gives any file (no `.sigstore.json`, `.intoto.jsonl`).
 pub(crate) const REPLACEMENT_SUFFIX: &str = ".releasekit-replacement";
@@ -306,19 +315,11 @@ impl Releases {
                             // not happen (a failed attempt, a killed run) are
                             // taken as they are; other bytes there are ours
                             // and stale.
-                            match self.find_asset(release, beside, beside, false).await? {
-                                Some(new)
-                                    if new.state == "uploaded"
-                                        && self.same_content(&new, digest).await? =>
-                                {
-                                    let renamed = self.rename(release, &new, stored_name).await?;
-                                    return Ok(uploaded(renamed, AssetAction::Uploaded));
-                                }
-                                Some(stale) if stale.state != "open" => {
-                                    self.delete(stale.url.as_str()).await?;
-                                    self.forget(release, stale.url.as_str());
-                                }
-                                _ => {}
+                            if let Beside::Ours(new) =
+                                self.beside(release, beside, Some(digest)).await?
+                            {
+                                let renamed = self.rename(release, &new, stored_name).await?;
+                                return Ok(uploaded(renamed, AssetAction::Uploaded));
                             }
                             AssetAction::Uploaded
                         }
@@ -555,19 +556,16 @@ impl Releases {
         content_type: &'static str,
         digest: &str,
     ) -> Result<Asset, ApiFailure> {
-        if let Some(there) = self.find_asset(release, beside, beside, false).await? {
-            if there.state == "uploaded" && self.same_content(&there, digest).await? {
-                return Ok(there);
-            }
+        match self.beside(release, beside, Some(digest)).await? {
+            Beside::Ours(there) => return Ok(there),
             // Another job's replacement, still going up: not touched.
-            if there.state == "open" {
+            Beside::GoingUp(there) => {
                 return Err(ApiFailure::UploadInProgress {
                     name: crate::text::line(&there.name),
                     state: crate::text::line(&there.state),
-                });
+                })
             }
-            self.delete(there.url.as_str()).await?;
-            self.forget(release, there.url.as_str());
+            Beside::Nothing => {}
         }
         let new = self
             .post_asset(release, beside, bundle, checked, content_type)
@@ -581,13 +579,33 @@ impl Releases {
     /// `verify --release` would take it for an unsigned artifact. Asked
     /// only where the listing holds one; one still going up is left.
     async fn no_stray_beside(&self, release: &Release, beside: &str) -> Result<(), ApiFailure> {
-        if let Some(stray) = self.find_asset(release, beside, beside, false).await? {
-            if stray.state != "open" {
-                self.delete(stray.url.as_str()).await?;
-                self.forget(release, stray.url.as_str());
+        self.beside(release, beside, None).await.map(|_| ())
+    }
+
+    /// What the release holds under `beside` (the listing asked, with no
+    /// request where it holds nothing there): a replacement of the bytes
+    /// with hex SHA-256 `digest`, one still going up, or nothing, any
+    /// other one there (stale: other bytes, a broken-off upload) deleted.
+    async fn beside(
+        &self,
+        release: &Release,
+        beside: &str,
+        digest: Option<&str>,
+    ) -> Result<Beside, ApiFailure> {
+        let Some(there) = self.find_asset(release, beside, beside, false).await? else {
+            return Ok(Beside::Nothing);
+        };
+        if there.state == "open" {
+            return Ok(Beside::GoingUp(there));
+        }
+        if let Some(digest) = digest {
+            if there.state == "uploaded" && self.same_content(&there, digest).await? {
+                return Ok(Beside::Ours(there));
             }
         }
-        Ok(())
+        self.delete(there.url.as_str()).await?;
+        self.forget(release, there.url.as_str());
+        Ok(Beside::Nothing)
     }
 
     /// Give `asset` the name `name` ("Update a release asset"), as known.
