@@ -78,6 +78,14 @@ impl BaseInstance {
             BaseInstance::TrustConfig(_) | BaseInstance::Files { .. }
         )
     }
+
+    /// Whether what its services are comes from a TUF refresh, with an
+    /// embedded snapshot (its signing config and trusted root as the crate
+    /// was built) that may be older: public-good and staging. GitHub's
+    /// services are [`GITHUB_SIGNING_CONFIG`]'s.
+    pub(crate) fn listing_refreshed(&self) -> bool {
+        matches!(self, BaseInstance::PublicGood | BaseInstance::Staging)
+    }
 }
 
 /// GitHub's services, as its attest action (actions/toolkit's
@@ -119,17 +127,17 @@ impl ClientTrustConfig {
         let config: ClientTrustConfig = serde_json::from_str(json).map_err(parse_error)?;
         for (what, found, expected) in [
             (
-                "ClientTrustConfig",
+                "the trust config (a ClientTrustConfig)",
                 &config.media_type,
                 CLIENT_TRUST_CONFIG_MEDIA_TYPE,
             ),
             (
-                "trustedRoot",
+                "its trustedRoot",
                 &config.trusted_root.media_type,
                 TRUSTED_ROOT_MEDIA_TYPE,
             ),
             (
-                "signingConfig",
+                "its signingConfig",
                 &config.signing_config.media_type,
                 SIGNING_CONFIG_MEDIA_TYPE,
             ),
@@ -290,7 +298,7 @@ pub enum TrustError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("trust config {}: {what} has mediaType `{}`; fix: use `{expected}`", path.display(), crate::text::line(found))]
+    #[error("{}: {what} has mediaType `{}`; fix: use `{expected}`", path.display(), crate::text::line(found))]
     MediaType {
         path: PathBuf,
         what: &'static str,
@@ -325,6 +333,14 @@ pub enum TrustError {
         expected: &'static str,
         source: sigstore_trust_root::Error,
     },
+    /// Not a TUF root the updater can start from: the wrong file (a
+    /// trusted_root.json), or not signed by its own root keys.
+    #[error("{} is not a TUF root.json signed to threshold by its own root keys ({reason}); fix: pass the repository's root.json (its first version, or a later one you trust) to --tuf-root (action input `tuf-root`); a trusted_root.json goes to --trusted-root", path.display())]
+    BadTufRoot { path: PathBuf, reason: String },
+    #[error("{instance}'s trusted root lists no certificate authority valid now (each one's validFor has ended, or none is listed), so no certificate its CA issues could be verified; fix: pass the instance's current trusted root (--trusted-root or --trust-config; action inputs `trusted-root`, `trust-config`)")]
+    NoAuthorityValidNow { instance: String },
+    #[error("{instance}'s trusted root lists no transparency log whose key is valid now (each one's validFor has ended, or not begun), so no entry made in {url} could be verified; fix: pass the instance's current trusted root (--trusted-root or --trust-config; action inputs `trusted-root`, `trust-config`), or a signing config that names a log it lists")]
+    NoLogKeyValidNow { instance: String, url: String },
     #[error("the embedded trust material of {instance} does not load ({source}); fix: pass --trust-config")]
     Embedded {
         instance: String,
@@ -393,6 +409,29 @@ impl TrustError {
         !matches!(
             self,
             TrustError::TufRefresh { .. } | TrustError::WellKnownRefresh { .. }
+        )
+    }
+
+    /// Whether this refuses what an instance's signing config and trusted
+    /// root list (its services, their versions and windows, its current
+    /// keys and authorities), which a TUF refresh may change, rather than
+    /// a file or a flag of the run's.
+    pub(crate) fn judges_the_listing(&self) -> bool {
+        matches!(
+            self,
+            TrustError::MissingService { .. }
+                | TrustError::MissingRekorVersion { .. }
+                | TrustError::Select(_)
+                | TrustError::SeveralLogs { .. }
+                | TrustError::SeveralTimestamps { .. }
+                | TrustError::NoLogWithoutTsa { .. }
+                | TrustError::NoLogButRequired { .. }
+                | TrustError::LogNotInRoot { .. }
+                | TrustError::TsaNotInRoot { .. }
+                | TrustError::TsaCertificate { .. }
+                | TrustError::V2WithoutTsa { .. }
+                | TrustError::NoAuthorityValidNow { .. }
+                | TrustError::NoLogKeyValidNow { .. }
         )
     }
 }
@@ -572,6 +611,39 @@ pub(crate) async fn load(
         }
         _ => {}
     }
+    // The certificate and the entries to come are checked against the
+    // authorities and log keys valid when they are made: with none valid
+    // now, say so before a token goes to Fulcio or an entry to the log.
+    let now = jiff::Timestamp::now();
+    let current =
+        |range: &Option<sigstore_types::TimeRange>| range.as_ref().is_none_or(|r| r.contains(now));
+    if !m
+        .trusted_root
+        .certificate_authorities
+        .iter()
+        .any(|ca| current(&ca.valid_for))
+    {
+        return Err(TrustError::NoAuthorityValidNow { instance: m.name });
+    }
+    if let Some(log) = &services.rekor {
+        // A Rekor v2 entry has no integrated time: its log's key is held
+        // to having begun, as `sign::artifact::check_listed` holds it.
+        let usable = |range: &Option<sigstore_types::TimeRange>| match log.version {
+            RekorVersion::V1 => current(range),
+            RekorVersion::V2 => range.as_ref().is_none_or(|r| r.has_started_by(now)),
+        };
+        if !m
+            .trusted_root
+            .tlogs
+            .iter()
+            .any(|t| usable(&t.public_key.valid_for))
+        {
+            return Err(TrustError::NoLogKeyValidNow {
+                instance: m.name,
+                url: log.url.clone(),
+            });
+        }
+    }
     // The same for a timestamp authority: every timestamp in a bundle must
     // verify, and with no authority to check it by, none can.
     if let (Some(url), true) = (
@@ -681,16 +753,22 @@ fn tsa_leaf_problem(der: &[u8]) -> Option<&'static str> {
 /// What a run can load before any request, so usage errors come first:
 /// the whole instance from local files and embedded snapshots, or, for a
 /// TUF repository (whose cache may be stale or empty), only its root file
-/// checked (`None`: [`refresh`] loads it).
+/// checked (`None`: [`refresh`] loads it). A well-known instance whose
+/// embedded snapshot refuses the run's choice of services (`--rekor-version
+/// 2` where the snapshot lists no v2 log) is also `None`: the refreshed
+/// listing decides, and refuses it only if it too lacks what was asked.
 pub(crate) async fn load_local(
     settings: &InstanceSettings,
 ) -> Result<Option<Instance>, TrustError> {
     match &settings.base {
         BaseInstance::Tuf { root, .. } => {
-            read_file(root, "TUF root", "--tuf-root")?;
+            read_tuf_root(root)?;
             Ok(None)
         }
-        _ => load(settings, Refresh::Offline).await.map(Some),
+        base => match load(settings, Refresh::Offline).await {
+            Err(e) if base.listing_refreshed() && e.judges_the_listing() => Ok(None),
+            loaded => loaded.map(Some),
+        },
     }
 }
 
@@ -740,6 +818,21 @@ fn read_file(path: &Path, what: &'static str, flag: &'static str) -> Result<Stri
         flag,
         source,
     })
+}
+
+/// A private TUF repository's `root.json` (`--tuf-root`), checked as the
+/// updater will start from it (parsed, signed to threshold by its own root
+/// keys) before any request: a wrong file is the run's setup, not the
+/// repository or the network, which a refresh's failure would blame.
+fn read_tuf_root(path: &Path) -> Result<String, TrustError> {
+    let json = read_file(path, "TUF root", "--tuf-root (action input `tuf-root`)")?;
+    sigstore_tuf::TrustedMetadataSet::from_root(json.as_bytes()).map_err(|e| {
+        TrustError::BadTufRoot {
+            path: path.to_owned(),
+            reason: crate::text::capped(&e.to_string(), crate::text::MESSAGE_CHARS),
+        }
+    })?;
+    Ok(json)
 }
 
 /// A `trusted_root.json` (`--trusted-root`).
@@ -836,16 +929,33 @@ fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
         "signing config",
         "--signing-config (action input `signing-config`)",
     )?;
-    if let Ok(raw) = serde_json::from_str::<serde_json::Value>(&json) {
-        missing_selector(&raw, path)?;
+    // Its media type first: a v0.1 file (bare URL lists, no selectors), or
+    // another kind of file, is named as such, not sent after a selector it
+    // lacks or a field of another shape.
+    let raw = serde_json::from_str::<serde_json::Value>(&json).ok();
+    if let Some(found) = raw
+        .as_ref()
+        .and_then(|r| r["mediaType"].as_str())
+        .filter(|t| *t != SIGNING_CONFIG_MEDIA_TYPE)
+    {
+        return Err(TrustError::MediaType {
+            path: path.to_owned(),
+            what: "the signing config",
+            found: found.to_owned(),
+            expected: SIGNING_CONFIG_MEDIA_TYPE,
+        });
     }
-    SigningConfig::from_json(&json).map_err(|source| TrustError::ParseFile {
+    let config = SigningConfig::from_json(&json).map_err(|source| TrustError::ParseFile {
         path: path.to_owned(),
         what: "signing config",
         flag: "--signing-config (action input `signing-config`)",
         expected: "a SigningConfig with mediaType application/vnd.dev.sigstore.signingconfig.v0.2+json (as `cosign --signing-config` takes)",
         source,
-    })
+    })?;
+    if let Some(raw) = &raw {
+        missing_selector(raw, path)?;
+    }
+    Ok(config)
 }
 
 async fn well_known(
@@ -1005,7 +1115,7 @@ async fn tuf_repository(
     cache: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Fetched, TrustError> {
-    let bytes = read_file(root, "TUF root", "--tuf-root")?;
+    let bytes = read_tuf_root(root)?;
     let config = TufConfig::custom(url, TufBootstrap::trusted(bytes));
     // Offline with no cache kept, the library refuses: the caller is told
     // no usable copy is cached, and nothing is written.
@@ -1399,6 +1509,105 @@ mod tests {
         signing.insert("tsaUrls".into(), serde_json::json!([]));
         signing.remove("tsaConfig");
         assert!(load_json(&none.to_string(), |_| {}).await.is_ok());
+    }
+
+    /// A `--tuf-root` that is not a TUF root (a trusted_root.json given in
+    /// its place, or one its own keys did not sign) is the run's setup, said
+    /// before any request. Regression: only the file's reading was checked,
+    /// so the token was fetched first and the refresh then failed, blaming
+    /// the network (exit 1), a dry run passed, and `--offline` said to fill
+    /// the cache.
+    #[tokio::test]
+    async fn a_tuf_root_that_is_not_one_is_refused_before_any_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let unsigned = serde_json::json!({
+            "signed": {"_type": "root", "spec_version": "1.0", "version": 1,
+                       "expires": "2100-01-01T00:00:00Z", "consistent_snapshot": true,
+                       "keys": {}, "roles": {
+                           "root": {"keyids": [], "threshold": 1},
+                           "targets": {"keyids": [], "threshold": 1},
+                           "snapshot": {"keyids": [], "threshold": 1},
+                           "timestamp": {"keyids": [], "threshold": 1}}},
+            "signatures": []
+        });
+        for (name, bytes) in [
+            (
+                "trusted_root.json",
+                sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT.to_owned(),
+            ),
+            ("unsigned.json", unsigned.to_string()),
+            ("garbage.json", "not json".to_owned()),
+        ] {
+            let root = dir.path().join(name);
+            std::fs::write(&root, bytes).unwrap();
+            let s = InstanceSettings {
+                tuf_cache: false,
+                base: BaseInstance::Tuf {
+                    url: "https://tuf.invalid".to_owned(),
+                    root: root.clone(),
+                },
+                fulcio_url: None,
+                rekor_url: None,
+                rekor_version: None,
+                tsa_url: None,
+            };
+            let e = load_local(&s).await.unwrap_err();
+            assert!(matches!(e, TrustError::BadTufRoot { .. }), "{name}: {e:?}");
+            assert!(e.is_usage(), "{name}");
+            let told = e.to_string();
+            assert!(told.contains(name) && told.contains("--tuf-root"), "{told}");
+            // A dry run reads it offline: the same refusal.
+            let e = load(&s, Refresh::Offline).await.unwrap_err();
+            assert!(matches!(e, TrustError::BadTufRoot { .. }), "{name}: {e:?}");
+        }
+    }
+
+    /// Public-good's embedded signing config lists only its v1 log, and
+    /// its TUF listing may name a v2 one: `--rekor-version 2` is left to
+    /// the refreshed listing, not refused on the snapshot before any
+    /// request. Regression: it was refused, so no run could log to v2.
+    #[tokio::test]
+    async fn a_choice_the_embedded_snapshot_refuses_waits_for_the_refresh() {
+        let s = |base| InstanceSettings {
+            tuf_cache: false,
+            base,
+            fulcio_url: None,
+            rekor_url: None,
+            rekor_version: Some(RekorVersion::V2),
+            tsa_url: None,
+        };
+        let public_good = s(BaseInstance::PublicGood);
+        assert!(matches!(
+            load(&public_good, Refresh::Offline).await,
+            Err(TrustError::MissingRekorVersion { .. })
+        ));
+        assert!(load_local(&public_good).await.unwrap().is_none());
+        // GitHub's services are ours, not TUF's: refused as before.
+        let e = load_local(&s(BaseInstance::GitHub)).await.unwrap_err();
+        assert!(e.judges_the_listing() && e.is_usage(), "{e}");
+    }
+
+    /// A `--signing-config` of another media type (v0.1's, with bare URL
+    /// lists and no selectors) is named as such. Regression: it was told it
+    /// lacked a selector, and adding one led only to the real error.
+    #[test]
+    fn a_signing_config_of_another_media_type_is_named_before_its_selectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signing.json");
+        std::fs::write(
+            &path,
+            r#"{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.1+json","caUrl":"https://fulcio.example","tlogUrls":["https://rekor.example"],"tsaUrls":["https://tsa.example/api/v1/timestamp"]}"#,
+        )
+        .unwrap();
+        let e = read_signing_config(&path).unwrap_err();
+        assert!(matches!(e, TrustError::MediaType { .. }), "{e:?}");
+        let told = e.to_string();
+        assert!(
+            told.contains("signing.json")
+                && told.contains("v0.1+json")
+                && told.contains("fix: use `application/vnd.dev.sigstore.signingconfig.v0.2+json`"),
+            "{told}"
+        );
     }
 
     /// A service URL from the signing config without a scheme or a host is
@@ -1856,7 +2065,7 @@ mod tests {
             matches!(
                 &e,
                 TrustError::MediaType {
-                    what: "trustedRoot",
+                    what: "its trustedRoot",
                     ..
                 }
             ),

@@ -51,6 +51,51 @@ fn dry_run_json() {
     );
 }
 
+/// `--rekor-version 2` on public-good, whose embedded signing config lists
+/// only its v1 log: the dry run says the current listing (through TUF)
+/// decides when signing, instead of refusing a choice that listing may
+/// allow. Regression: it failed (exit 2), and so did every real run,
+/// before any refresh.
+#[test]
+fn a_choice_the_embedded_snapshot_refuses_is_left_to_the_refreshed_listing() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let o = bin(work.dir.path())
+        .args([
+            "--json",
+            "sign",
+            "a.whl",
+            "--dry-run",
+            "--rekor-version",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["instance"]["name"], "public-good");
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("lists no valid Rekor v2 log")
+            && warnings.contains("refreshed through TUF, decides"),
+        "{warnings}"
+    );
+    // A choice no listing changes is still refused before anything.
+    let o = bin(work.dir.path())
+        .args([
+            "sign",
+            "a.whl",
+            "--dry-run",
+            "--rekor-version",
+            "2",
+            "--instance",
+            "github",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", crate::util::stderr(&o));
+}
+
 /// Against a sandbox in the Actions environment: no service sees a request.
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_makes_no_request_and_needs_no_token() {

@@ -367,10 +367,68 @@ async fn a_tsa_the_root_does_not_list_stops_the_run() {
     );
 }
 
+/// A window that ended yesterday, after almost two years.
+fn ended() -> serde_json::Value {
+    let now = jiff::Timestamp::now();
+    serde_json::json!({
+        "start": (now - jiff::SignedDuration::from_hours(24 * 700)).to_string(),
+        "end": (now - jiff::SignedDuration::from_hours(24)).to_string(),
+    })
+}
+
+/// A trusted root none of whose log keys, or none of whose certificate
+/// authorities, is valid now (a stale copy of a private instance's): no
+/// certificate or entry made now could verify, so the run is refused
+/// before the token goes to Fulcio or anything to the log. Regression: a
+/// certificate was issued, and with every log key ended an entry was
+/// logged for good, before the run stopped.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_root_with_no_log_key_or_authority_valid_now_is_refused_before_any_request() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = each_its_own_content(&["a.whl"]);
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.trust_config_path()).unwrap()).unwrap();
+    for (list, field, told) in [
+        (
+            "tlogs",
+            "publicKey",
+            "no transparency log whose key is valid now",
+        ),
+        (
+            "certificateAuthorities",
+            "",
+            "no certificate authority valid now",
+        ),
+    ] {
+        let mut config = config.clone();
+        for entry in config["trustedRoot"][list].as_array_mut().unwrap() {
+            match field {
+                "" => entry["validFor"] = ended(),
+                f => entry[f]["validFor"] = ended(),
+            }
+        }
+        let path = work.file("trust.json", config.to_string());
+        let mut cmd = crate::util::sign_with(&sandbox, work.dir.path(), &path);
+        cmd.arg("a.whl");
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 2, "{list}: {}", stderr(&o));
+        assert!(stderr(&o).contains(told), "{list}: {}", stderr(&o));
+        for service in [
+            Service::Oidc,
+            Service::Fulcio,
+            Service::RekorV1,
+            Service::Tsa,
+        ] {
+            assert!(sandbox.requests(service).is_empty(), "{list}: {service:?}");
+        }
+    }
+}
+
 /// A log the trusted root lists with a key whose validity ended (a private
 /// instance that rotated its log key, and left the old log in its signing
-/// config): as with a log it does not list, the run stops after the first
-/// entry. Regression: every artifact was logged, then failed alike.
+/// config), beside one still valid: as with a log it does not list, the
+/// run stops after the first entry. Regression: every artifact was logged,
+/// then failed alike.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_log_whose_key_ended_stops_the_run() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -378,14 +436,16 @@ async fn a_log_whose_key_ended_stops_the_run() {
     let work = each_its_own_content(&names);
     let mut config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sandbox.trust_config_path()).unwrap()).unwrap();
-    let now = jiff::Timestamp::now();
-    let ended = serde_json::json!({
-        "start": (now - jiff::SignedDuration::from_hours(24 * 700)).to_string(),
-        "end": (now - jiff::SignedDuration::from_hours(24)).to_string(),
-    });
+    let v1 = sandbox.urls().rekor_v1.trim_end_matches('/').to_owned();
+    let mut others = 0;
     for log in config["trustedRoot"]["tlogs"].as_array_mut().unwrap() {
-        log["publicKey"]["validFor"] = ended.clone();
+        if log["baseUrl"].as_str().unwrap().trim_end_matches('/') == v1 {
+            log["publicKey"]["validFor"] = ended();
+        } else {
+            others += 1;
+        }
     }
+    assert!(others > 0, "another log stays valid");
     let path = work.file("trust.json", config.to_string());
     let mut cmd = crate::util::sign_with(&sandbox, work.dir.path(), &path);
     cmd.args(["--jobs", "1", "--json"]).args(names);

@@ -355,11 +355,14 @@ fn credentials_in_a_service_url_are_never_shown() {
 /// The same for a URL the JSON report carries outside the fields made for
 /// URLs: a TUF repository's (the instance's name, a warning, an error) and
 /// one in a whole-run error. Regression: `--json` printed them whole.
-#[test]
-fn credentials_in_any_url_stay_out_of_the_json_report() {
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_in_any_url_stay_out_of_the_json_report() {
     let work = Work::new();
     work.file("a.whl", "a");
-    work.file("root.json", "{}");
+    // A TUF root the updater can start from (a sandbox's), for a
+    // repository where nothing answers.
+    let sandbox = releasekit_sandbox::Sandbox::start().await.unwrap();
+    std::fs::copy(sandbox.tuf_root_path(), work.path("root.json")).unwrap();
     let tuf = [
         "--tuf-url",
         "https://builder:s3cret-pw@127.0.0.1:1/",
@@ -394,7 +397,7 @@ fn credentials_in_any_url_stay_out_of_the_json_report() {
             .env("XDG_CACHE_HOME", work.path("home/.cache"))
             .args(args)
             .args(tuf);
-        let o = cmd.output().unwrap();
+        let o = crate::util::run(cmd).await;
         let shown = format!("{}{}", stdout(&o), stderr(&o));
         assert!(shown.contains("127.0.0.1:1"), "{args:?}: {shown}");
         assert!(!shown.contains("s3cret-pw"), "{args:?}: {shown}");

@@ -113,25 +113,39 @@ fn instance_report(instance: &Instance) -> InstanceReport {
 /// warnings. A private TUF repository's services are known offline only
 /// from its cache, which a fresh runner has not got yet (or which no longer
 /// verifies): the report then names the repository, and a warning says why
-/// and that its services are read from it when signing.
+/// and that its services are read from it when signing. Public-good's and
+/// staging's are known offline from the embedded snapshot, which may be
+/// older than what TUF serves: where it refuses the run's choice, a warning
+/// says so and that the refreshed listing decides when signing, as it does.
 async fn instance_offline(
     settings: &SignSettings,
 ) -> Result<(InstanceReport, Vec<String>), SignError> {
+    let unknown = |name: &str| InstanceReport {
+        name: name.to_owned(),
+        fulcio: String::new(),
+        rekor: None,
+        rekor_version: None,
+        tsa: None,
+        selection: None,
+    };
+    let base = &settings.instance.base;
     match trust::load(&settings.instance, Refresh::Offline).await {
         Ok(instance) => Ok((instance_report(&instance), instance.warnings)),
         Err(trust::TrustError::TufCache { url, reason }) => Ok((
-            InstanceReport {
-                name: url.clone(),
-                fulcio: String::new(),
-                rekor: None,
-                rekor_version: None,
-                tsa: None,
-                selection: None,
-            },
+            unknown(&url),
             vec![format!(
                 "the services of the TUF repository {url} are read from it when signing, and no usable copy of them is cached here ({reason}), so none are shown"
             )],
         )),
+        Err(e) if base.listing_refreshed() && e.judges_the_listing() => {
+            let name = base.public_deployment().unwrap_or_default();
+            Ok((
+                unknown(name),
+                vec![format!(
+                    "the embedded snapshot of {name}'s trust material refuses this run's choice of services ({e}); when signing, its current listing, refreshed through TUF, decides, so none are shown"
+                )],
+            ))
+        }
         Err(e) => Err(e.into()),
     }
 }
