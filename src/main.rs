@@ -240,22 +240,22 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     let run_error = published.error.as_ref().map(|e| e.to_string());
     print!("{}", gha::annotations(sign, upload, run_error.as_deref()));
     let mut code = published.exit_code();
+    // Why the outputs failed the step, for the summary too: it would
+    // otherwise show a clean run on a failed step.
+    let mut outputs_error = None;
     // Later steps read the outputs: without them the job must not pass.
     match gha::outputs(sign, upload, settings.workspace.as_deref()) {
         Ok(text) => {
             if let Some(e) = append_to(&settings.output_file, &text) {
-                print!(
-                    "{}",
-                    gha::error(
-                        None,
-                        &format!("{e}: the step's outputs are not set; fix: check the runner's GITHUB_OUTPUT file")
-                    )
-                );
+                let told = format!("{e}: the step's outputs are not set; fix: check the runner's GITHUB_OUTPUT file");
+                print!("{}", gha::error(None, &told));
+                outputs_error = Some(told);
                 code = code.max(EXIT_FAILURE);
             }
         }
         Err(e) => {
             print!("{}", gha::error(None, &e.to_string()));
+            outputs_error = Some(format!("{e}: the step's outputs are not set"));
             code = code.max(EXIT_FAILURE);
             // Each output set, to nothing, as for a run that failed early:
             // a later step's `fromJSON(steps.sign.outputs.bundles)` reads them.
@@ -267,9 +267,13 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
             }
         }
     }
+    let step_error = match (run_error, outputs_error) {
+        (Some(run), Some(outputs)) => Some(format!("{run}; {outputs}")),
+        (run, outputs) => run.or(outputs),
+    };
     if let Some(e) = append_to(
         &settings.summary_file,
-        &gha::summary(sign, upload, run_error.as_deref()),
+        &gha::summary(sign, upload, step_error.as_deref()),
     ) {
         print!(
             "{}",

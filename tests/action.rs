@@ -449,6 +449,30 @@ async fn outputs_that_cannot_be_written_fail_the_step() {
     );
 }
 
+/// Outputs that cannot be written fail the step, and its summary says
+/// why. Regression: the summary (written after them) showed a clean run,
+/// every artifact ✅, on a step the job showed as failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_failed_by_its_outputs_says_so_in_its_summary() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    std::fs::create_dir_all(work.path("gh/output")).unwrap();
+    work.file("gh/summary", "");
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "dist/a.whl"), ("upload", "false")],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", crate::util::stderr(&o));
+    let summary = std::fs::read_to_string(work.path("gh/summary")).unwrap();
+    assert!(
+        summary.contains("❌") && summary.contains("outputs are not set"),
+        "{summary}"
+    );
+}
+
 /// Hostile file names (found by a glob) and a hostile Rekor error body, in
 /// action mode: every line of the log is one printable line with no workflow
 /// command but ours, annotations use the toolkit's escaping, and the step
