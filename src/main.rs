@@ -244,7 +244,14 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     // otherwise show a clean run on a failed step.
     let mut outputs_error = None;
     // Later steps read the outputs: without them the job must not pass.
-    match gha::outputs(sign, upload, settings.workspace.as_deref()) {
+    let places = gha::Places {
+        workspace: settings.workspace.as_deref(),
+        runner_temp: settings
+            .runner_temp
+            .as_ref()
+            .map(|(here, on_runner)| (here.as_path(), on_runner.as_path())),
+    };
+    match gha::outputs(sign, upload, places) {
         Ok(text) => {
             if let Some(e) = append_to(&settings.output_file, &text) {
                 let told = format!("{e}: the step's outputs are not set; fix: check the runner's GITHUB_OUTPUT file");

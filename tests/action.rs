@@ -103,6 +103,92 @@ async fn output_paths_are_relative_to_the_workspace() {
     );
 }
 
+/// A file in the runner's temp directory (`${{ runner.temp }}/dist/*`,
+/// which the runner hands the container as `/github/runner_temp/dist/*`):
+/// the outputs name its bundle as the runner's own steps see it,
+/// `<work>/_temp/...`. Regression: they named the container's path, which
+/// a later step could not open.
+#[tokio::test(flavor = "multi_thread")]
+async fn output_paths_in_the_runners_temp_directory_are_the_runners() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("ws/keep", "");
+    work.file("rt/dist/a.tgz", "a");
+    let rt = work.path("rt").canonicalize().unwrap();
+    let mut cmd = action(
+        &sandbox,
+        &work,
+        &[
+            ("inputs", &format!("{}/dist/*", rt.display())),
+            ("upload", "false"),
+        ],
+    );
+    cmd.env("GITHUB_WORKSPACE", work.path("ws"))
+        .env("RUNNER_TEMP", &rt)
+        .env("RUNNER_WORKSPACE", "/home/runner/work/octo-repo");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let outputs = read(&work.path("gh/output"));
+    assert!(
+        outputs.contains("bundles=[\"/home/runner/work/_temp/dist/a.tgz.sigstore.json\"]\n"),
+        "{outputs}"
+    );
+    assert!(work.path("rt/dist/a.tgz.sigstore.json").exists());
+}
+
+/// A second line of `inputs` written with `${{ github.workspace }}` reaches
+/// the container unchanged (the runner rewrites a host path only at the
+/// start of an input): it is refused as the runner's path, naming the fix.
+/// Regression: "matched no file", with no word of the container.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runner_path_on_a_later_line_of_inputs_is_named_as_such() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/a.tgz", "a");
+    let ws = work.dir.path().canonicalize().unwrap();
+    let mut cmd = action(
+        &sandbox,
+        &work,
+        &[
+            (
+                "inputs",
+                &format!(
+                    "{}/dist/a.tgz\n/home/runner/work/octo-repo/octo-repo/dist/b.tgz",
+                    ws.display()
+                ),
+            ),
+            ("upload", "false"),
+        ],
+    );
+    cmd.env("GITHUB_WORKSPACE", &ws)
+        .env("RUNNER_WORKSPACE", "/home/runner/work/octo-repo");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("::error::input `inputs`: `/home/runner/work/octo-repo/octo-repo/dist/b.tgz` is a path on the runner")
+            && out.contains("fix: write it relative to the workspace"),
+        "{out}"
+    );
+    assert!(!work.path("dist/a.tgz.sigstore.json").exists());
+    // On the runner itself (not in a container), its paths are this
+    // process's too: taken as they are.
+    let mut cmd = action(
+        &sandbox,
+        &work,
+        &[
+            ("inputs", &format!("{}/dist/a.tgz", ws.display())),
+            ("upload", "false"),
+        ],
+    );
+    cmd.env("GITHUB_WORKSPACE", &ws)
+        .env("RUNNER_WORKSPACE", ws.parent().unwrap().join("octo-repo"));
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}
+
 /// The whole job: masks first, bundles in the workspace, uploaded to the
 /// release, outputs and summary written, nothing secret printed.
 #[tokio::test(flavor = "multi_thread")]

@@ -6,7 +6,7 @@
 //! each naming the input and the fix. It does not print (the binary masks the
 //! secrets listed by [`secrets`] before printing anything) and does no I/O.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -63,6 +63,10 @@ pub struct ActionSettings {
     /// the action's container): output paths under it are written relative
     /// to it, which later steps, on the runner itself, can open.
     pub workspace: Option<PathBuf>,
+    /// The runner's temp directory as this process sees it
+    /// (`$RUNNER_TEMP`, `/github/runner_temp` in the container) and as the
+    /// runner's own steps see it ([`runner_temp`]), when the two are known.
+    pub runner_temp: Option<(PathBuf, PathBuf)>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -81,6 +85,12 @@ pub enum ActionInputError {
     ReleaseMode(String),
     #[error("input `make-latest` is `{0}`: use true, false or legacy (or leave it empty for GitHub's default)")]
     MakeLatest(String),
+    #[error("input `inputs`: `{entry}` is a path on the runner, which this container action does not see there (it sees the workspace as {workspace}, and the runner's temp directory as {temp}); the runner rewrites such a path only at the start of the input, so on a later line it names nothing here; fix: write it relative to the workspace (`dist/*.whl`, not `${{{{ github.workspace }}}}/dist/*.whl`), or one in the runner's temp directory under {temp}")]
+    RunnerPath {
+        entry: String,
+        workspace: String,
+        temp: String,
+    },
     #[error("input `provenance-name` is set, but input `provenance` is off, so no provenance would be written: set `provenance: true`, or remove `provenance-name`")]
     ProvenanceNameWithoutProvenance,
 }
@@ -153,6 +163,17 @@ impl ActionSettings {
             .collect();
         if paths.is_empty() {
             return Err(ActionInputError::NoInputs.into());
+        }
+        if let Some(entry) = paths.iter().find(|p| on_the_runner_only(p, env)) {
+            return Err(ActionInputError::RunnerPath {
+                entry: crate::text::echoed(entry),
+                workspace: env.get("GITHUB_WORKSPACE").unwrap_or_default().to_owned(),
+                temp: env
+                    .get("RUNNER_TEMP")
+                    .unwrap_or("/github/runner_temp")
+                    .to_owned(),
+            }
+            .into());
         }
         // The flags' own values: an input the flag would refuse is refused.
         let rekor_version: Option<RekorVersion> =
@@ -240,8 +261,46 @@ impl ActionSettings {
             output_file: env.get("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             workspace: env.get("GITHUB_WORKSPACE").map(PathBuf::from),
+            runner_temp: runner_temp(env),
         })
     }
+}
+
+/// The runner's work directory as the runner sees it: the parent of
+/// `$RUNNER_WORKSPACE` (`<work>/<repository>`, actions/runner's
+/// `JobExtension`), which the runner does not rewrite for a container
+/// action since no mount starts there.
+fn runner_work(env: &Env) -> Option<PathBuf> {
+    let workspace = Path::new(env.get("RUNNER_WORKSPACE")?);
+    workspace
+        .is_absolute()
+        .then(|| workspace.parent().map(Path::to_path_buf))
+        .flatten()
+        .filter(|work| work.parent().is_some())
+}
+
+/// `$RUNNER_TEMP` as this process sees it, and the same directory as the
+/// runner's own steps see it: `<work>/_temp` (actions/runner's
+/// `TempDirectory`), which it mounts into a container action as
+/// `/github/runner_temp`. A later step given an output path under the
+/// first could not open it.
+fn runner_temp(env: &Env) -> Option<(PathBuf, PathBuf)> {
+    let here = PathBuf::from(env.get("RUNNER_TEMP")?);
+    Some((here, runner_work(env)?.join("_temp")))
+}
+
+/// Whether `entry` (a line of input `inputs`) is a path as the runner's
+/// own steps see it, under its work directory, while this process runs in
+/// the action's container, which sees the workspace elsewhere: the
+/// runner rewrites a host path to the container's only at the start of an
+/// input's value, so a second line written with `${{ github.workspace }}`
+/// reaches here unchanged and names nothing.
+fn on_the_runner_only(entry: &str, env: &Env) -> bool {
+    let (Some(work), Some(workspace)) = (runner_work(env), env.get("GITHUB_WORKSPACE")) else {
+        return false;
+    };
+    let in_container = !Path::new(workspace).starts_with(&work);
+    in_container && Path::new(entry).starts_with(&work)
 }
 
 #[cfg(test)]

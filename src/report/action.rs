@@ -160,21 +160,33 @@ pub struct OutputError {
     pub delimiter: String,
 }
 
+/// Where a later step of the job finds what this process wrote: the
+/// runner mounts its workspace and its temp directory into the action's
+/// container elsewhere than its own steps see them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Places<'a> {
+    /// `$GITHUB_WORKSPACE` as this process sees it.
+    pub workspace: Option<&'a Path>,
+    /// The runner's temp directory as this process sees it, and as the
+    /// runner's own steps do.
+    pub runner_temp: Option<(&'a Path, &'a Path)>,
+}
+
 /// The `$GITHUB_OUTPUT` lines: `bundles`, `signed-count`, `identity`,
 /// `release-url`, `provenance` (the file written, or empty),
 /// `attestation-id` and `attestation-url` (the provenance stored in the
-/// repository's attestations, or empty). A path under `workspace` is
-/// written relative to it ([`in_workspace`]).
+/// repository's attestations, or empty). Paths are written as a later
+/// step opens them ([`for_later_steps`]).
 pub fn outputs(
     sign: &SignReport,
     upload: Option<&UploadReport>,
-    workspace: Option<&Path>,
+    places: Places<'_>,
 ) -> Result<String, OutputError> {
     let bundles: Vec<String> = sign
         .artifacts
         .iter()
         .filter(|a| matches!(a.outcome, Outcome::Signed { .. } | Outcome::Reused { .. }))
-        .map(|a| in_workspace(&a.bundle, workspace))
+        .map(|a| for_later_steps(&a.bundle, places))
         .collect();
     let identity = match &sign.identity {
         IdentityReport::Certified { identity, .. } => identity.clone(),
@@ -190,7 +202,7 @@ pub fn outputs(
         sign.provenance
             .as_ref()
             .filter(|p| matches!(p.outcome, ProvenanceOutcome::Signed { .. }))
-            .map(|p| in_workspace(&p.path, workspace))
+            .map(|p| for_later_steps(&p.path, places))
             .unwrap_or_default(),
         stored.map(|(id, _)| id.to_string()).unwrap_or_default(),
         stored.map(|(_, url)| url.to_owned()).unwrap_or_default(),
@@ -203,15 +215,28 @@ pub fn outputs(
 }
 
 /// `path` as a later step of the job can open it: relative to the
-/// workspace when under it. The runner hands a container action its
-/// workspace as `/github/workspace` (and a leading host workspace path in
-/// an input as that too), but later steps run on the runner itself, in the
-/// workspace, where only a relative path names the same file.
-fn in_workspace(path: &Path, workspace: Option<&Path>) -> String {
-    match workspace.and_then(|w| path.strip_prefix(w).ok()) {
-        Some(rel) if path.is_absolute() && rel.as_os_str().is_empty() => ".".to_owned(),
-        Some(rel) if path.is_absolute() => rel.display().to_string(),
-        _ => path.display().to_string(),
+/// workspace when under it; under the runner's temp directory, by the
+/// runner's own name for it. The runner hands a container action its
+/// workspace as `/github/workspace` and its temp directory as
+/// `/github/runner_temp` (and a leading host path in an input as one of
+/// those), but later steps run on the runner itself, where only a relative
+/// path, or the temp directory's own, names the same file.
+fn for_later_steps(path: &Path, places: Places<'_>) -> String {
+    if !path.is_absolute() {
+        return path.display().to_string();
+    }
+    if let Some(rel) = places.workspace.and_then(|w| path.strip_prefix(w).ok()) {
+        return match rel.as_os_str().is_empty() {
+            true => ".".to_owned(),
+            false => rel.display().to_string(),
+        };
+    }
+    match places.runner_temp {
+        Some((here, on_runner)) => match path.strip_prefix(here) {
+            Ok(rel) => on_runner.join(rel).display().to_string(),
+            Err(_) => path.display().to_string(),
+        },
+        None => path.display().to_string(),
     }
 }
 
@@ -574,7 +599,7 @@ mod tests {
             token_source: crate::oidc::TokenOrigin::Flag,
             commit: None,
         };
-        let out = outputs(&sign, None, None).unwrap();
+        let out = outputs(&sign, None, Places::default()).unwrap();
         let (_, rest) = out.split_once("identity<<").unwrap();
         let (delimiter, rest) = rest.split_once('\n').unwrap();
         assert!(delimiter.starts_with("ghadelimiter_") && delimiter.len() > 40);
