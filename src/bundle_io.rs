@@ -3,7 +3,9 @@
 //! Owns `<artifact>.sigstore.json` naming, the JSON shape strict readers
 //! (sigstore-python) require, and the guarantee that a bundle file is either
 //! absent or complete, written into the very directory the plan checked
-//! (through [`crate::atomic_file`]). It does not build or verify bundles.
+//! (through [`crate::atomic_file`]), and parsing a bundle's bytes as one
+//! reading only (a key given twice where readers differ is refused). It
+//! does not build or verify bundles.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -243,12 +245,76 @@ pub enum ParseError {
     NotUtf8(#[from] std::str::Utf8Error),
     #[error("{0}")]
     Json(#[from] sigstore_types::Error),
+    /// A key of one of the objects whose members sigstore-types reads as a
+    /// oneof given twice (see [`key_given_twice`]).
+    #[error("`{0}` is given twice, and JSON readers differ on which one counts (sigstore-go refuses it, others read the last one, this one the first), so what verified here is not what they would read")]
+    KeyTwice(String),
 }
 
 /// Parse a bundle (v0.1, v0.2 or v0.3 JSON) from bytes as read from a file.
 /// Never panics, whatever the bytes (the `bundle` fuzz target holds it to that).
 pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
-    Ok(Bundle::from_json(std::str::from_utf8(bytes)?)?)
+    let bundle = Bundle::from_json(std::str::from_utf8(bytes)?)?;
+    match key_given_twice(bytes) {
+        Some(key) => Err(ParseError::KeyTwice(key)),
+        None => Ok(bundle),
+    }
+}
+
+/// A key given twice in the bundle's own object or its
+/// `verificationMaterial` (as `verificationMaterial.KEY`), shown as one
+/// capped line. sigstore-types reads the members of those two objects
+/// through serde's `flatten` (the content and the key material are
+/// oneofs), which takes the first of two equal keys where serde_json's
+/// `Value` and most readers take the last: a bundle whose second
+/// `dsseEnvelope` differs would verify here as the first and be stored in
+/// GitHub's attestations, or checked by another verifier, as the second.
+/// Every other object of a bundle is read into serde's derived structs,
+/// which refuse a field given twice.
+fn key_given_twice(bytes: &[u8]) -> Option<String> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    /// The first key given twice in a map; `nested`: the member whose own
+    /// keys are checked too.
+    struct Twice {
+        nested: Option<&'static str>,
+    }
+    impl<'de> DeserializeSeed<'de> for Twice {
+        type Value = Option<String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Twice {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut seen: Vec<String> = Vec::new();
+            let mut twice = None;
+            while let Some(key) = map.next_key::<String>()? {
+                if Some(key.as_str()) == self.nested {
+                    let inner = map.next_value_seed(Twice { nested: None })?;
+                    twice = twice.or(inner.map(|k| format!("{key}.{k}")));
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                if twice.is_none() && seen.contains(&key) {
+                    twice = Some(key.clone());
+                }
+                seen.push(key);
+            }
+            Ok(twice)
+        }
+    }
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    let key = Twice {
+        nested: Some("verificationMaterial"),
+    }
+    .deserialize(&mut reader)
+    .ok()??;
+    Some(crate::text::capped(&crate::text::line(&key), 64))
 }
 
 /// Read a bundle file (a regular file only: a FIFO would block),
@@ -270,6 +336,50 @@ pub(crate) fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A real bundle (cosign's), as given and with a key of its own object
+    /// or of its `verificationMaterial` given twice: refused, naming the
+    /// key. Regression: sigstore-types read the first `messageSignature`
+    /// (or `dsseEnvelope`) and the attestations API was sent the last.
+    #[test]
+    fn a_key_given_twice_where_the_reader_takes_the_first_is_refused() {
+        let v: Value = serde_json::from_str(include_str!(
+            "../tests/data/cosign-v3-blob.txt.sigstore.json"
+        ))
+        .unwrap();
+        let good = v.to_string();
+        assert!(parse(good.as_bytes()).is_ok());
+        let appended = |member: &str| format!("{},{member}}}", &good[..good.len() - 1]);
+        let signature = format!("\"messageSignature\":{}", v["messageSignature"]);
+        let material = "\"verificationMaterial\":{";
+        let at = good.find(material).unwrap() + material.len();
+        for (bytes, key) in [
+            (appended(&signature), "messageSignature"),
+            (
+                format!(
+                    "{}\"certificate\":{{\"rawBytes\":\"AAAA\"}},{}",
+                    &good[..at],
+                    &good[at..]
+                ),
+                "verificationMaterial.certificate",
+            ),
+        ] {
+            match parse(bytes.as_bytes()) {
+                Err(ParseError::KeyTwice(k)) => assert_eq!(k, key),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+        // A field the derived structs read is refused by them already.
+        let media = r#""mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json""#;
+        assert!(matches!(
+            parse(appended(media).as_bytes()),
+            Err(ParseError::Json(_))
+        ));
+        let e = parse(appended(&signature).as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`messageSignature` is given twice"), "{e}");
+    }
 
     #[test]
     fn naming() {

@@ -125,6 +125,53 @@ async fn provenance_is_uploaded_verified_and_attested_once() {
     );
 }
 
+/// A provenance asset altered on the release to give its bundle a second
+/// `dsseEnvelope` (another statement, about another digest): a re-run never
+/// stores that envelope in the attestations. Regression: the check read
+/// the first envelope, which verified, and the store sent the whole JSON,
+/// whose reader takes the last.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provenance_with_a_second_envelope_is_never_stored() {
+    use base64::Engine as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    let o = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let on_release = sandbox
+        .github()
+        .assets(REPO, "v1.0.0")
+        .into_iter()
+        .find(|a| a.name == PROVENANCE)
+        .unwrap();
+    let text = String::from_utf8(on_release.content.to_vec()).unwrap();
+    let text = text.trim_end();
+    let original: Value = serde_json::from_str(text).unwrap();
+    let evil = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "evil", "digest": {"sha256": "ee".repeat(32)}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {}
+    });
+    let evil = base64::engine::general_purpose::STANDARD.encode(evil.to_string());
+    let tampered = format!(
+        "{},\"dsseEnvelope\":{{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\"{evil}\",\"signatures\":[{{\"sig\":\"AAAA\",\"keyid\":\"\"}}]}}}}\n",
+        &text[..text.len() - 1]
+    );
+    assert!(sandbox
+        .github()
+        .replace_asset_content(REPO, "v1.0.0", PROVENANCE, tampered));
+    let _ = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
+    let stored = sandbox.github().attestations(REPO);
+    assert!(!stored.is_empty());
+    for (id, bundle) in stored {
+        assert_eq!(
+            bundle["dsseEnvelope"]["payload"], original["dsseEnvelope"]["payload"],
+            "attestation {id}"
+        );
+    }
+}
+
 /// A token without `attestations: write`: one warning naming the
 /// permission, and the draft is still published (the release is complete).
 #[tokio::test(flavor = "multi_thread")]

@@ -22,8 +22,9 @@
 //!
 //! Also owns the repository attestations API: "Create an attestation"
 //! (`POST /repos/{owner}/{repo}/attestations`, `{"bundle": ..}` that must be
-//! a Sigstore bundle with a DSSE envelope of an in-toto statement; the same
-//! bundle again answers the same id, as GitHub keeps one) and "List
+//! a Sigstore bundle with a DSSE envelope of an in-toto statement; each
+//! request stores one, under a new id, the same bundle again included, as
+//! GitHub documents no de-duplication) and "List
 //! attestations" by subject digest (`GET .../attestations/{alg}:{hex}`,
 //! `{"attestations": [{"bundle", "repository_id", "bundle_url"}]}`, 404 when
 //! none), each attestation indexed by every subject digest of its
