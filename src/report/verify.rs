@@ -35,6 +35,9 @@ pub struct VerifyReport {
     /// `OWNER/REPO@TAG` for `verify --release`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
+    /// The flags choosing the trust the run used ([`pin_hint`]).
+    #[serde(skip)]
+    pub trust_flags: Vec<String>,
 }
 
 impl VerifyReport {
@@ -62,6 +65,7 @@ impl From<Outcome> for VerifyReport {
             warnings: o.warnings,
             signers: o.signers,
             release: o.release,
+            trust_flags: o.trust_flags,
         }
     }
 }
@@ -156,8 +160,27 @@ pub(crate) fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
     }
 }
 
-/// With no identity pinned: who signed, and the exact flags that pin them.
+/// With no identity pinned: who signed, and the exact flags that pin them,
+/// with every other constraint of the run kept (its GitHub claims,
+/// `--deny-self-hosted-runners`, its trust): "require this signer" adds
+/// the identity to what the run asked. Dropping them, the command shown
+/// for a reusable workflow's identity accepted any repository calling it.
 pub(crate) fn pin_hint(r: &VerifyReport) -> String {
+    let mut kept = String::new();
+    for (claim, value) in &r.policy.github {
+        let _ = write!(
+            kept,
+            " {} {}",
+            claim.flag(),
+            text::shell_word_or(value, "VALUE")
+        );
+    }
+    if r.policy.deny_self_hosted_runners {
+        kept.push_str(" --deny-self-hosted-runners");
+    }
+    for f in &r.trust_flags {
+        let _ = write!(kept, " {}", text::shell_word_or(f, "VALUE"));
+    }
     let mut s = String::new();
     for signer in &r.signers {
         let issuer = signer.issuer.as_deref().unwrap_or("none");
@@ -189,7 +212,7 @@ pub(crate) fn pin_hint(r: &VerifyReport) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  releasekit-sign verify {target} {}{issuer_flag}",
+            "  releasekit-sign verify {target} {}{issuer_flag}{kept}",
             pin_flag("--cert-identity", &signer.identity),
         );
     }
@@ -287,6 +310,7 @@ mod tests {
                 issuer: issuer.map(Into::into),
             }],
             release: release.map(Into::into),
+            trust_flags: Vec::new(),
         }
     }
 
@@ -312,6 +336,49 @@ mod tests {
             .collect();
         assert_eq!(words.pop().as_deref(), Some(""));
         words
+    }
+
+    /// The hinted command is this run's with the identity added: its
+    /// GitHub claims, `--deny-self-hosted-runners` and trust stay.
+    /// Regression: they were dropped, so for a reusable workflow's identity
+    /// (`shared/wf`'s, called by `o/r`) the command shown accepted any
+    /// repository calling it, any commit, any runner.
+    #[test]
+    fn pin_hint_keeps_the_runs_constraints() {
+        let mut r = report(
+            "https://github.com/shared/wf/.github/workflows/build.yml@refs/tags/v2",
+            Some("https://token.actions.githubusercontent.com"),
+            None,
+        );
+        r.policy.github = vec![
+            (GitHubClaim::Repository, "o/r".into()),
+            (GitHubClaim::Sha, "a".repeat(40)),
+        ];
+        r.policy.deny_self_hosted_runners = true;
+        r.trust_flags = vec!["--trusted-root".into(), "my root.json".into()];
+        let w = words_of(&pin_hint(&r));
+        let after = |flag: &str| {
+            w.iter()
+                .position(|x| x == flag)
+                .and_then(|i| w.get(i + 1))
+                .map(String::as_str)
+        };
+        assert_eq!(
+            after("--cert-github-workflow-repository"),
+            Some("o/r"),
+            "{w:?}"
+        );
+        assert_eq!(
+            after("--cert-github-workflow-sha"),
+            Some(&*"a".repeat(40)),
+            "{w:?}"
+        );
+        assert_eq!(after("--trusted-root"), Some("my root.json"), "{w:?}");
+        assert!(w.iter().any(|x| x == "--deny-self-hosted-runners"), "{w:?}");
+        assert_eq!(
+            after("--cert-identity"),
+            Some("https://github.com/shared/wf/.github/workflows/build.yml@refs/tags/v2")
+        );
     }
 
     /// Git refs may hold `'`, `;`, `$`, backticks: the hint, run by a shell,

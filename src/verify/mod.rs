@@ -438,6 +438,7 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
         unsigned: found.unsigned,
         warnings,
         release: None,
+        trust_flags: settings.trust.flags(),
     })
 }
 
@@ -578,6 +579,7 @@ async fn run_release(
         unsigned: found.unsigned,
         warnings,
         release: Some(format!("{}@{}", source.repo, source.tag)),
+        trust_flags: trust.flags(),
     })
 }
 

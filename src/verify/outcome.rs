@@ -27,6 +27,8 @@ pub struct Outcome {
     pub signers: Vec<Signer>,
     /// `OWNER/REPO@TAG` for `verify --release`.
     pub release: Option<String>,
+    /// The flags choosing the trust the run used, for a command it prints.
+    pub trust_flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
