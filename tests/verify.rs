@@ -477,6 +477,51 @@ async fn certificate_from_another_ca() {
     assert_fails_with(&o, "a.whl", "Certificate chain not trusted:");
 }
 
+/// A trusted root that lists no transparency log (or no CT log) is
+/// verified with as its instance is meant to be, holding bundles to no log
+/// entry (or SCT), and a warning says so: a ✅ does not then mean the
+/// signature was made public. GitHub's own instance, meant to be so, is
+/// not warned of. Regression: nothing said it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trusted_root_without_logs_is_said_to_check_none() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    for (list, told) in [
+        (
+            "tlogs",
+            "lists no transparency log, so no bundle is held to a log entry",
+        ),
+        (
+            "ctlogs",
+            "lists no CT log, so no certificate is held to an SCT",
+        ),
+    ] {
+        let mut root = bundle_json(sandbox.trusted_root_path());
+        root[list] = serde_json::json!([]);
+        let root_path = work.path("root.json");
+        write_json(&root_path, &root);
+        let mut cmd = bin(work.dir.path());
+        cmd.arg("verify")
+            .arg("--trusted-root")
+            .arg(&root_path)
+            .args(["--cert-identity", &sandbox.identity()])
+            .args(["--cert-oidc-issuer", &sandbox.issuer(), "a.whl"]);
+        let o = run(cmd).await;
+        // A Rekor v1 entry's SET is still checked, by a key the root no
+        // longer lists: without logs, only a bundle with none passes.
+        assert_eq!(
+            code(&o),
+            i32::from(list == "tlogs"),
+            "{list}: {}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains(told), "{list}: {}", stderr(&o));
+    }
+    let o = verify_strict(&sandbox, work.dir.path(), &["a.whl"]).await;
+    assert!(!stderr(&o).contains("lists no"), "{}", stderr(&o));
+}
+
 /// Identity and issuer: exact values that differ, with expected vs found.
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_identity_and_issuer() {

@@ -615,11 +615,11 @@ async fn load_root(
     trust: &VerifyTrust,
     offline: bool,
 ) -> Result<(String, TrustedRoot, Vec<String>), VerifyError> {
-    match trust {
+    let (name, root, mut warnings) = match trust {
         VerifyTrust::TrustedRoot(path) => {
             // Read as every trust file is: a regular file, capped.
             let root = crate::trust::read_trusted_root(path)?;
-            Ok((path.display().to_string(), root, Vec::new()))
+            (path.display().to_string(), root, Vec::new())
         }
         VerifyTrust::Instance(base) => {
             let refresh = if offline || base.is_local() {
@@ -628,9 +628,32 @@ async fn load_root(
                 Refresh::Required(net::http_client().map_err(VerifyError::Http)?)
             };
             let m = trust::material(base, refresh).await?;
-            Ok((m.name, m.trusted_root, m.warnings))
+            (m.name, m.trusted_root, m.warnings)
         }
+    };
+    if *trust != VerifyTrust::Instance(trust::BaseInstance::GitHub) {
+        warnings.extend(unchecked_evidence(&name, &root));
     }
+    Ok((name, root, warnings))
+}
+
+/// What a trusted root that lists no transparency log, or no CT log, lets
+/// pass unchecked, said once: a verifier requires only what the root can
+/// vouch for (as GitHub's instance, which keeps neither, is meant to be
+/// verified: it is not warned of), so a ✅ does not then mean the
+/// signature was logged, or the certificate's issuance.
+fn unchecked_evidence(name: &str, root: &TrustedRoot) -> Option<String> {
+    let required = trust::Requirements::of(root);
+    let unchecked = match (required.log_entry, required.sct) {
+        (true, true) => return None,
+        (false, true) => "no transparency log, so no bundle is held to a log entry",
+        (true, false) => "no CT log, so no certificate is held to an SCT",
+        (false, false) => "no transparency log and no CT log, so no bundle is held to a log entry, nor its certificate to an SCT",
+    };
+    Some(format!(
+        "the trusted root of {} lists {unchecked} (a signature verified with it may never have been made public)",
+        text::line(name)
+    ))
 }
 
 /// Check one artifact; blocking (reads files).
