@@ -57,6 +57,26 @@ where
         writes_bundles: true,
     })?;
     plan.keep_verified_bundles = command.upload.is_some();
+    // First: an earlier run's provenance found among the artifacts is
+    // taken out of them, before they are held to an asset's limits.
+    if let Some(p) = &settings.provenance {
+        let up = command.upload.as_ref();
+        let name = crate::provenance::file_name(
+            p.name.as_deref(),
+            up.map(|u| u.repo.to_string()).as_deref(),
+            up.map(|u| u.tag.as_str()),
+        )
+        .map_err(plan::PlanError::from)?;
+        // A re-run after a failed upload keeps the bundles that still
+        // verify and signs the provenance about them again.
+        let replace = settings.overwrite || plan.keep_verified_bundles;
+        plan.provenance = Some(plan::provenance(
+            &mut plan,
+            &name,
+            settings.output_dir.as_deref(),
+            replace,
+        )?);
+    }
     // Refused before anything is signed or logged, not when its upload
     // fails after the rest of the release was.
     if command.upload.as_ref().is_some_and(|u| u.upload_artifacts) {
@@ -74,23 +94,6 @@ where
             }
             .into());
         }
-    }
-    if let Some(p) = &settings.provenance {
-        let up = command.upload.as_ref();
-        let name = crate::provenance::file_name(
-            p.name.as_deref(),
-            up.map(|u| u.repo.to_string()).as_deref(),
-            up.map(|u| u.tag.as_str()),
-        )
-        .map_err(plan::PlanError::from)?;
-        plan.provenance = Some(plan::provenance(
-            &plan,
-            &name,
-            settings.output_dir.as_deref(),
-            // A re-run after a failed upload keeps the bundles that still
-            // verify and signs the provenance about them again.
-            settings.overwrite || plan.keep_verified_bundles,
-        )?);
     }
     // Refused before anything is signed: the second's assets would replace
     // the first's (or fail as different), on every re-run too.

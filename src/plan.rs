@@ -83,6 +83,9 @@ pub struct PlannedArtifact {
     /// `path` resolved when listed: the same file named twice is one artifact.
     #[serde(skip)]
     pub real: PathBuf,
+    /// Named outright, not found in a directory or by a glob.
+    #[serde(skip)]
+    pub named: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,6 +106,9 @@ pub enum SkipReason {
     Directory,
     /// Neither a regular file nor a directory (socket, device, broken link).
     NotRegular,
+    /// The provenance file this run writes, found in a directory or by a
+    /// glob (an earlier run's): replaced, not signed.
+    Provenance,
 }
 
 impl SkipReason {
@@ -113,6 +119,7 @@ impl SkipReason {
             SkipReason::Hidden => "hidden",
             SkipReason::Directory => "a directory (use --recursive to descend; in the action, a glob such as `dist/**/*` in input `inputs`)",
             SkipReason::NotRegular => "not a regular file",
+            SkipReason::Provenance => "the provenance file this run writes",
         }
     }
 }
@@ -467,6 +474,8 @@ struct Found {
     real: PathBuf,
     size: u64,
     file: Option<FileId>,
+    /// Named outright, not found in a directory or by a glob.
+    named: bool,
 }
 
 /// Expand the arguments and name the bundles.
@@ -616,6 +625,7 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
             file: f.file,
             bundle_dir,
             real: f.real,
+            named: f.named,
         });
     }
     // An artifact that is (a link to) another's bundle would be replaced by
@@ -645,11 +655,14 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
 
 /// Plan the provenance file `name` (already checked to be a plain
 /// `*.intoto.jsonl` name) next to `plan`'s bundles: in `output_dir`, else
-/// the working directory; refused when it is one of the artifacts, when its
-/// directory leads out of the working tree, or when it exists (unless
-/// `replace`).
+/// the working directory; refused when it is an artifact named outright,
+/// when its directory leads out of the working tree, or when it exists
+/// (unless `replace`). Found in a directory or by a glob (an earlier
+/// run's, where `dist/` is both what is signed and where the provenance
+/// goes), it is taken out of the artifacts and listed as skipped: the
+/// re-run the README describes, and `--overwrite`, replace it.
 pub fn provenance(
-    plan: &Plan,
+    plan: &mut Plan,
     name: &str,
     output_dir: Option<&Path>,
     replace: bool,
@@ -659,7 +672,7 @@ pub fn provenance(
 
 /// [`provenance`] on a file system that folds names (`folds`) or not.
 fn provenance_where(
-    plan: &Plan,
+    plan: &mut Plan,
     name: &str,
     output_dir: Option<&Path>,
     replace: bool,
@@ -682,16 +695,35 @@ fn provenance_where(
     // `build.intoto.jsonl`: keyed as bundles are.
     let key = collision_key(&real_dir, std::ffi::OsStr::new(name), folds);
     let real_dir = write_dir(dir, real_dir, true)?;
-    let is_artifact = plan.artifacts.iter().any(|a| {
+    let is_it = |a: &PlannedArtifact| {
         std::fs::canonicalize(&a.path).is_ok_and(|p| {
             matches!((p.parent(), p.file_name()), (Some(d), Some(n)) if collision_key(d, n, folds) == key)
         })
-    });
-    if is_artifact {
+    };
+    let (found, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.artifacts)
+        .into_iter()
+        .partition(is_it);
+    plan.artifacts = rest;
+    let named = found.iter().any(|a| a.named);
+    plan.skipped.extend(found.into_iter().map(|a| Skipped {
+        path: a.path,
+        reason: SkipReason::Provenance,
+    }));
+    if named {
         return Err(PlanError::ProvenanceIsArtifact(path));
+    }
+    if plan.artifacts.is_empty() {
+        return Err(PlanError::NothingToSign {
+            skipped: skipped_list(&plan.skipped),
+        });
     }
     if !replace && path.symlink_metadata().is_ok() {
         return Err(PlanError::ProvenanceExists(path));
+    }
+    // One there may be read (a re-run keeps or replaces it by what it
+    // attests): a link out of the tree is held to the rule bundles are.
+    if replace && is_symlink(&path) && path.exists() {
+        tree.check(&path)?;
     }
     Ok(PlannedProvenance {
         path,
@@ -727,6 +759,7 @@ fn expand(
                     real,
                     size: meta.len(),
                     file: FileId::of(&meta),
+                    named: true,
                 }),
                 None => skipped.push(Skipped {
                     path: path.to_owned(),
@@ -849,6 +882,7 @@ fn classify(
                         real,
                         size: m.len(),
                         file: FileId::of(&m),
+                        named: false,
                     }),
                     None => skipped.push(Skipped {
                         path,
@@ -1290,8 +1324,7 @@ mod tests {
     fn a_provenance_file_that_is_an_artifact_is_refused() {
         let t = Tree::new(&["dist/a.whl", "dist/build.intoto.jsonl"]);
         let dist = t.0.path().join("dist");
-        let plan = t.plan(&[t.p("dist")], false).unwrap();
-        assert_eq!(plan.artifacts.len(), 2);
+        let named = [t.p("dist/a.whl"), t.p("dist/build.intoto.jsonl")];
         for (name, folds, refused) in [
             ("build.intoto.jsonl", false, true),
             ("build.intoto.jsonl", true, true),
@@ -1300,13 +1333,50 @@ mod tests {
             ("Build.intoto.jsonl", false, false),
             ("other.intoto.jsonl", true, false),
         ] {
-            let r = provenance_where(&plan, name, Some(&dist), true, folds);
+            let mut plan = t.plan(&named, false).unwrap();
+            let r = provenance_where(&mut plan, name, Some(&dist), true, folds);
             assert_eq!(
                 matches!(r, Err(PlanError::ProvenanceIsArtifact(_))),
                 refused,
                 "{name} folds={folds}: {r:?}"
             );
         }
+    }
+
+    /// An earlier run's provenance found by walking the directory it went
+    /// to (`dist/`, signed and written into): taken out of the artifacts,
+    /// listed as skipped, and replaced by the re-run. Regression: refused
+    /// as an artifact, so the re-run the README describes, and
+    /// `--overwrite`, could not be made without deleting it.
+    #[test]
+    fn an_earlier_provenance_found_among_the_artifacts_is_skipped() {
+        let t = Tree::new(&["dist/a.whl", "dist/build.intoto.jsonl"]);
+        let dist = t.0.path().join("dist");
+        let mut plan = t.plan(&[t.p("dist")], false).unwrap();
+        assert_eq!(plan.artifacts.len(), 2);
+        let p =
+            provenance_where(&mut plan, "build.intoto.jsonl", Some(&dist), true, false).unwrap();
+        assert_eq!(p.path, dist.join("build.intoto.jsonl"));
+        let left: Vec<_> = plan.artifacts.iter().map(|a| a.path.clone()).collect();
+        assert_eq!(left, [dist.join("a.whl")]);
+        assert!(plan.skipped.contains(&Skipped {
+            path: dist.join("build.intoto.jsonl"),
+            reason: SkipReason::Provenance,
+        }));
+        // Without replacing, it is refused as existing, as before.
+        let mut plan = t.plan(&[t.p("dist")], false).unwrap();
+        assert!(matches!(
+            provenance_where(&mut plan, "build.intoto.jsonl", Some(&dist), false, false),
+            Err(PlanError::ProvenanceExists(_))
+        ));
+        // Nothing left to sign is said as such.
+        let t = Tree::new(&["only/build.intoto.jsonl"]);
+        let only = t.0.path().join("only");
+        let mut plan = t.plan(&[t.p("only")], false).unwrap();
+        assert!(matches!(
+            provenance_where(&mut plan, "build.intoto.jsonl", Some(&only), true, false),
+            Err(PlanError::NothingToSign { .. })
+        ));
     }
 
     #[test]

@@ -372,7 +372,10 @@ async fn a_provenance_file_that_is_an_artifact_is_refused() {
             "--output-dir",
             "dist",
             "--overwrite",
-            "dist",
+            // Named outright: found in `dist` it would be the file the
+            // run replaces (`an_earlier_provenance_in_the_signed_directory_...`).
+            "dist/a.whl",
+            "dist/build.intoto.jsonl",
         ]);
         let o = run(cmd).await;
         assert_eq!(code(&o), 2, "{name}");
@@ -505,4 +508,76 @@ async fn cosign_accepts_our_provenance() {
             .unwrap();
         accepted(o, "cosign");
     }
+}
+
+/// A provenance file an earlier run left in `dist/`, signed as a directory
+/// and written into, is replaced by the re-run (`--overwrite`), not signed
+/// as an artifact, and the plan says it was skipped. Regression: the
+/// re-run was refused, "the provenance file is also an artifact to sign".
+#[tokio::test(flavor = "multi_thread")]
+async fn an_earlier_provenance_in_the_signed_directory_is_replaced_not_signed() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.whl", "a");
+    let again = |extra: &'static [&'static str]| {
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.env(SERVER.0, SERVER.1)
+            .args([
+                "dist",
+                "--provenance",
+                "--provenance-name",
+                "build.intoto.jsonl",
+            ])
+            .args(["--output-dir", "dist", "--json"])
+            .args(extra);
+        cmd
+    };
+    let o = run(again(&[])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let first = std::fs::read(work.path("dist/build.intoto.jsonl")).unwrap();
+    let o = run(again(&["--overwrite"])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let signed: Vec<_> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(signed, ["dist/a.whl"], "{report:#}");
+    assert!(
+        report["skipped"].to_string().contains("build.intoto.jsonl"),
+        "{report:#}"
+    );
+    let second = std::fs::read(work.path("dist/build.intoto.jsonl")).unwrap();
+    assert_ne!(first, second, "signed again and replaced");
+    assert!(!work.path("dist/build.intoto.jsonl.sigstore.json").exists());
+}
+
+/// An existing provenance file that a link leads out of the working tree
+/// is refused before anything is read or signed, as a bundle is: a re-run
+/// reads the one there. Regression: it was opened and parsed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provenance_file_linked_out_of_the_tree_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let outside = Work::new();
+    work.file("a.whl", "a");
+    outside.file("secret.json", "{}");
+    std::os::unix::fs::symlink(
+        outside.path("secret.json"),
+        work.path("provenance.intoto.jsonl"),
+    )
+    .unwrap();
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1)
+        .args(["a.whl", "--provenance", "--overwrite"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outside the working directory"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
 }
