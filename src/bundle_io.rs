@@ -245,76 +245,100 @@ pub enum ParseError {
     NotUtf8(#[from] std::str::Utf8Error),
     #[error("{0}")]
     Json(#[from] sigstore_types::Error),
-    /// A key of one of the objects whose members sigstore-types reads as a
-    /// oneof given twice (see [`key_given_twice`]).
-    #[error("`{0}` is given twice, and JSON readers differ on which one counts (sigstore-go refuses it, others read the last one, this one the first), so what verified here is not what they would read")]
-    KeyTwice(String),
+    /// A key given twice, or two members of one oneof, where readers
+    /// differ on which counts (see [`read_two_ways`]).
+    #[error("{0}, and JSON readers differ on which one counts (sigstore-go refuses it, others read the last one, this one the first), so what verified here is not what they would read")]
+    ReadTwoWays(String),
 }
 
 /// Parse a bundle (v0.1, v0.2 or v0.3 JSON) from bytes as read from a file.
 /// Never panics, whatever the bytes (the `bundle` fuzz target holds it to that).
 pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
     let bundle = Bundle::from_json(std::str::from_utf8(bytes)?)?;
-    match key_given_twice(bytes) {
-        Some(key) => Err(ParseError::KeyTwice(key)),
+    match read_two_ways(bytes) {
+        Some(why) => Err(ParseError::ReadTwoWays(why)),
         None => Ok(bundle),
     }
 }
 
-/// A key given twice in the bundle's own object or its
-/// `verificationMaterial` (as `verificationMaterial.KEY`), shown as one
-/// capped line. sigstore-types reads the members of those two objects
-/// through serde's `flatten` (the content and the key material are
-/// oneofs), which takes the first of two equal keys where serde_json's
-/// `Value` and most readers take the last: a bundle whose second
-/// `dsseEnvelope` differs would verify here as the first and be stored in
-/// GitHub's attestations, or checked by another verifier, as the second.
-/// Every other object of a bundle is read into serde's derived structs,
-/// which refuse a field given twice.
-fn key_given_twice(bytes: &[u8]) -> Option<String> {
+/// Why the bundle's own object or its `verificationMaterial` reads one way
+/// here and another elsewhere, as one capped line: a key given twice, or
+/// two members of one oneof (the content: `messageSignature`,
+/// `dsseEnvelope`; the key material: `certificate`,
+/// `x509CertificateChain`, `publicKey`). sigstore-types reads the members
+/// of those two objects through serde's `flatten`, which takes the first
+/// of two equal keys, and the first member of a oneof, where serde_json's
+/// `Value` and most readers take the last and protojson (sigstore-go,
+/// cosign) refuses either: a bundle whose second `dsseEnvelope` differs
+/// would verify here as the first and be stored in GitHub's attestations,
+/// or checked by another verifier, as the second. Every other object of a
+/// bundle is read into serde's derived structs, which refuse a field given
+/// twice.
+fn read_two_ways(bytes: &[u8]) -> Option<String> {
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::collections::HashSet;
 
-    /// The first key given twice in a map; `nested`: the member whose own
-    /// keys are checked too.
-    struct Twice {
-        nested: Option<&'static str>,
+    const CONTENT: &[&str] = &["messageSignature", "dsseEnvelope"];
+    const MATERIAL: &[&str] = &["certificate", "x509CertificateChain", "publicKey"];
+
+    /// One object's members: `oneof` may hold one of them; `nested`: the
+    /// member whose own object is checked too, with its oneof.
+    struct Members {
+        oneof: &'static [&'static str],
+        nested: Option<(&'static str, &'static [&'static str])>,
     }
-    impl<'de> DeserializeSeed<'de> for Twice {
+    impl<'de> DeserializeSeed<'de> for Members {
         type Value = Option<String>;
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_map(self)
         }
     }
-    impl<'de> Visitor<'de> for Twice {
+    impl<'de> Visitor<'de> for Members {
         type Value = Option<String>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut seen: Vec<String> = Vec::new();
-            let mut twice = None;
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut member: Option<String> = None;
+            let mut found = None;
             while let Some(key) = map.next_key::<String>()? {
-                if Some(key.as_str()) == self.nested {
-                    let inner = map.next_value_seed(Twice { nested: None })?;
-                    twice = twice.or(inner.map(|k| format!("{key}.{k}")));
-                } else {
-                    map.next_value::<IgnoredAny>()?;
+                match self.nested {
+                    Some((name, oneof)) if key == name => {
+                        let inner = map.next_value_seed(Members {
+                            oneof,
+                            nested: None,
+                        })?;
+                        found = found.or(inner.map(|why| format!("in `{key}`, {why}")));
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
                 }
-                if twice.is_none() && seen.contains(&key) {
-                    twice = Some(key.clone());
+                if found.is_some() {
+                    continue;
                 }
-                seen.push(key);
+                if self.oneof.contains(&key.as_str()) {
+                    if let Some(first) = member.as_ref().filter(|m| **m != key) {
+                        found = Some(format!("`{first}` and `{key}` are both given"));
+                    }
+                    member = Some(key.clone());
+                }
+                if !seen.insert(key.clone()) {
+                    found = Some(format!("`{key}` is given twice"));
+                }
             }
-            Ok(twice)
+            Ok(found)
         }
     }
     let mut reader = serde_json::Deserializer::from_slice(bytes);
-    let key = Twice {
-        nested: Some("verificationMaterial"),
+    let why = Members {
+        oneof: CONTENT,
+        nested: Some(("verificationMaterial", MATERIAL)),
     }
     .deserialize(&mut reader)
     .ok()??;
-    Some(crate::text::capped(&crate::text::line(&key), 64))
+    Some(crate::text::capped(&crate::text::line(&why), 200))
 }
 
 /// Read a bundle file (a regular file only: a FIFO would block),
@@ -337,12 +361,14 @@ pub(crate) fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
 mod tests {
     use super::*;
 
-    /// A real bundle (cosign's), as given and with a key of its own object
-    /// or of its `verificationMaterial` given twice: refused, naming the
-    /// key. Regression: sigstore-types read the first `messageSignature`
-    /// (or `dsseEnvelope`) and the attestations API was sent the last.
+    /// A real bundle (cosign's), as given and read two ways: a key of its
+    /// own object or of its `verificationMaterial` given twice, or two
+    /// members of one of their oneofs. Refused, saying which. Regression:
+    /// sigstore-types read the first `messageSignature` (or the first of a
+    /// `messageSignature` and a `dsseEnvelope`) and the attestations API
+    /// was sent the last.
     #[test]
-    fn a_key_given_twice_where_the_reader_takes_the_first_is_refused() {
+    fn a_bundle_read_two_ways_is_refused() {
         let v: Value = serde_json::from_str(include_str!(
             "../tests/data/cosign-v3-blob.txt.sigstore.json"
         ))
@@ -351,22 +377,28 @@ mod tests {
         assert!(parse(good.as_bytes()).is_ok());
         let appended = |member: &str| format!("{},{member}}}", &good[..good.len() - 1]);
         let signature = format!("\"messageSignature\":{}", v["messageSignature"]);
+        let envelope = r#""dsseEnvelope":{"payload":"","payloadType":"x","signatures":[]}"#;
         let material = "\"verificationMaterial\":{";
         let at = good.find(material).unwrap() + material.len();
-        for (bytes, key) in [
-            (appended(&signature), "messageSignature"),
+        let in_material = |member: &str| format!("{}{member},{}", &good[..at], &good[at..]);
+        for (bytes, why) in [
+            (appended(&signature), "`messageSignature` is given twice"),
             (
-                format!(
-                    "{}\"certificate\":{{\"rawBytes\":\"AAAA\"}},{}",
-                    &good[..at],
-                    &good[at..]
-                ),
-                "verificationMaterial.certificate",
+                appended(envelope),
+                "`messageSignature` and `dsseEnvelope` are both given",
+            ),
+            (
+                in_material(r#""certificate":{"rawBytes":"AAAA"}"#),
+                "in `verificationMaterial`, `certificate` is given twice",
+            ),
+            (
+                in_material(r#""publicKey":{"hint":"x"}"#),
+                "in `verificationMaterial`, `publicKey` and `certificate` are both given",
             ),
         ] {
             match parse(bytes.as_bytes()) {
-                Err(ParseError::KeyTwice(k)) => assert_eq!(k, key),
-                other => panic!("{key}: {other:?}"),
+                Err(ParseError::ReadTwoWays(w)) => assert_eq!(w, why),
+                other => panic!("{why}: {other:?}"),
             }
         }
         // A field the derived structs read is refused by them already.
@@ -378,7 +410,32 @@ mod tests {
         let e = parse(appended(&signature).as_bytes())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("`messageSignature` is given twice"), "{e}");
+        assert!(
+            e.contains("`messageSignature` is given twice, and JSON readers differ"),
+            "{e}"
+        );
+    }
+
+    /// Many distinct keys (a 4 MiB bundle may hold half a million) are
+    /// checked in linear time. Regression: each was compared with every
+    /// earlier one.
+    #[test]
+    fn many_distinct_keys_are_checked_in_linear_time() {
+        let v: Value = serde_json::from_str(include_str!(
+            "../tests/data/cosign-v3-blob.txt.sigstore.json"
+        ))
+        .unwrap();
+        let good = v.to_string();
+        let mut big = String::from("{");
+        for i in 0..200_000 {
+            big += &format!("\"k{i}\":0,");
+        }
+        big += &good[1..];
+        let started = std::time::Instant::now();
+        let _ = parse(big.as_bytes());
+        // Quadratic, this took minutes; linear, well under a second even
+        // in a debug build. Not a timing test of speed, a bound on growth.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 
     #[test]
