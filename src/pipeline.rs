@@ -70,11 +70,13 @@ where
         // A re-run after a failed upload keeps the bundles that still
         // verify and signs the provenance about them again.
         let replace = settings.overwrite || plan.keep_verified_bundles;
+        let reads = plan.keep_verified_bundles && !settings.overwrite;
         plan.provenance = Some(plan::provenance(
             &mut plan,
             &name,
             settings.output_dir.as_deref(),
             replace,
+            reads,
         )?);
     }
     // Refused before anything is signed or logged, not when its upload

@@ -13,7 +13,7 @@
 //! network, so `--dry-run` can print it as is.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
 
@@ -545,7 +545,8 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
     // `a`) is one artifact: the same file, and the same bundle. Two names
     // for one file (`b.whl`, a link to `a.whl`) are two artifacts: a
     // consumer gets each with its own bundle, so each is signed, or checked.
-    let mut seen = HashSet::new();
+    // Each artifact's index, by its file and its bundle's real place.
+    let mut seen = HashMap::new();
     let mut by_bundle: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     let mut artifacts = Vec::with_capacity(found.len());
     let mut takes_files = std::collections::HashSet::new();
@@ -584,9 +585,13 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
             }
         };
         let name = bundle.file_name().map(|n| bundle_dir.real().join(n));
-        if !seen.insert((f.real.clone(), name)) {
+        if let Some(&at) = seen.get(&(f.real.clone(), name.clone())) {
+            // Found again: named outright if either was.
+            let first: &mut PlannedArtifact = &mut artifacts[at];
+            first.named |= f.named;
             continue;
         }
+        seen.insert((f.real.clone(), name), artifacts.len());
         let key = collision_key(
             bundle_dir.real(),
             bundle.file_name().unwrap_or_default(),
@@ -660,14 +665,24 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
 /// (unless `replace`). Found in a directory or by a glob (an earlier
 /// run's, where `dist/` is both what is signed and where the provenance
 /// goes), it is taken out of the artifacts and listed as skipped: the
-/// re-run the README describes, and `--overwrite`, replace it.
+/// re-run the README describes, and `--overwrite`, replace it. `reads`:
+/// one there is read before it is replaced (a re-run that uploads, without
+/// `--overwrite`), so a link leading out of the tree is refused, as for a
+/// bundle (a rename replaces a link, never follows it).
 pub fn provenance(
     plan: &mut Plan,
     name: &str,
     output_dir: Option<&Path>,
     replace: bool,
+    reads: bool,
 ) -> Result<PlannedProvenance, PlanError> {
-    provenance_where(plan, name, output_dir, replace, crate::files::FOLDS_CASE)
+    provenance_where(
+        plan,
+        name,
+        output_dir,
+        (replace, reads),
+        crate::files::FOLDS_CASE,
+    )
 }
 
 /// [`provenance`] on a file system that folds names (`folds`) or not.
@@ -675,7 +690,7 @@ fn provenance_where(
     plan: &mut Plan,
     name: &str,
     output_dir: Option<&Path>,
-    replace: bool,
+    (replace, reads): (bool, bool),
     folds: bool,
 ) -> Result<PlannedProvenance, PlanError> {
     let tree = WorkTree::current();
@@ -720,9 +735,9 @@ fn provenance_where(
     if !replace && path.symlink_metadata().is_ok() {
         return Err(PlanError::ProvenanceExists(path));
     }
-    // One there may be read (a re-run keeps or replaces it by what it
+    // One there is read (a re-run keeps or replaces it by what it
     // attests): a link out of the tree is held to the rule bundles are.
-    if replace && is_symlink(&path) && path.exists() {
+    if reads && is_symlink(&path) && path.exists() {
         tree.check(&path)?;
     }
     Ok(PlannedProvenance {
@@ -1334,7 +1349,7 @@ mod tests {
             ("other.intoto.jsonl", true, false),
         ] {
             let mut plan = t.plan(&named, false).unwrap();
-            let r = provenance_where(&mut plan, name, Some(&dist), true, folds);
+            let r = provenance_where(&mut plan, name, Some(&dist), (true, false), folds);
             assert_eq!(
                 matches!(r, Err(PlanError::ProvenanceIsArtifact(_))),
                 refused,
@@ -1354,8 +1369,14 @@ mod tests {
         let dist = t.0.path().join("dist");
         let mut plan = t.plan(&[t.p("dist")], false).unwrap();
         assert_eq!(plan.artifacts.len(), 2);
-        let p =
-            provenance_where(&mut plan, "build.intoto.jsonl", Some(&dist), true, false).unwrap();
+        let p = provenance_where(
+            &mut plan,
+            "build.intoto.jsonl",
+            Some(&dist),
+            (true, false),
+            false,
+        )
+        .unwrap();
         assert_eq!(p.path, dist.join("build.intoto.jsonl"));
         let left: Vec<_> = plan.artifacts.iter().map(|a| a.path.clone()).collect();
         assert_eq!(left, [dist.join("a.whl")]);
@@ -1366,15 +1387,44 @@ mod tests {
         // Without replacing, it is refused as existing, as before.
         let mut plan = t.plan(&[t.p("dist")], false).unwrap();
         assert!(matches!(
-            provenance_where(&mut plan, "build.intoto.jsonl", Some(&dist), false, false),
+            provenance_where(
+                &mut plan,
+                "build.intoto.jsonl",
+                Some(&dist),
+                (false, false),
+                false
+            ),
             Err(PlanError::ProvenanceExists(_))
         ));
+        // Named outright as well as found: named, whatever the order.
+        for args in [
+            [t.p("dist"), t.p("dist/build.intoto.jsonl")],
+            [t.p("dist/build.intoto.jsonl"), t.p("dist")],
+        ] {
+            let mut plan = t.plan(&args, false).unwrap();
+            assert!(matches!(
+                provenance_where(
+                    &mut plan,
+                    "build.intoto.jsonl",
+                    Some(&dist),
+                    (true, false),
+                    false
+                ),
+                Err(PlanError::ProvenanceIsArtifact(_))
+            ));
+        }
         // Nothing left to sign is said as such.
         let t = Tree::new(&["only/build.intoto.jsonl"]);
         let only = t.0.path().join("only");
         let mut plan = t.plan(&[t.p("only")], false).unwrap();
         assert!(matches!(
-            provenance_where(&mut plan, "build.intoto.jsonl", Some(&only), true, false),
+            provenance_where(
+                &mut plan,
+                "build.intoto.jsonl",
+                Some(&only),
+                (true, false),
+                false
+            ),
             Err(PlanError::NothingToSign { .. })
         ));
     }

@@ -172,6 +172,28 @@ async fn a_provenance_with_a_second_envelope_is_never_stored() {
     }
 }
 
+/// A re-run that uploads reads the provenance file already there (to keep
+/// or replace it by what it attests): one a link leads out of the working
+/// tree is refused before anything is read or signed, as a bundle is.
+/// Regression: the file outside was opened and parsed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provenance_linked_out_of_the_tree_is_not_read() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let outside = Work::new();
+    work.file("dist/a.tgz", "a");
+    outside.file("secret.json", "{}");
+    std::os::unix::fs::symlink(outside.path("secret.json"), work.path(PROVENANCE)).unwrap();
+    let o = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("outside the working directory"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+}
+
 /// A token without `attestations: write`: one warning naming the
 /// permission, and the draft is still published (the release is complete).
 #[tokio::test(flavor = "multi_thread")]
