@@ -564,6 +564,19 @@ async fn asset_replayed_into_a_newer_release_is_refused() {
         "{}",
         stdout(&o)
     );
+    // The command shown to pin the signer judges as this run did: with
+    // its trust and --allow-other-commits (without, it refuses the asset).
+    let hint = stdout(&o)
+        .lines()
+        .find(|l| l.starts_with("  releasekit-sign verify --release"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("{}", stdout(&o)));
+    assert!(
+        hint.contains("--allow-other-commits")
+            && hint.contains("--trusted-root")
+            && hint.contains("--cert-github-workflow-repository"),
+        "{hint}"
+    );
     assert!(
         crate::util::stderr(&o).contains(&format!(
             "warning: --allow-other-commits: assets signed at any commit of {REPO} are accepted, not only at tag {newer}'s"

@@ -35,9 +35,10 @@ pub struct VerifyReport {
     /// `OWNER/REPO@TAG` for `verify --release`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
-    /// The flags choosing the trust the run used ([`pin_hint`]).
+    /// The flags a command the run prints carries to judge as it did
+    /// (its trust, predicate type, release options; [`pin_hint`]).
     #[serde(skip)]
-    pub trust_flags: Vec<String>,
+    pub rerun_flags: Vec<String>,
 }
 
 impl VerifyReport {
@@ -65,7 +66,7 @@ impl From<Outcome> for VerifyReport {
             warnings: o.warnings,
             signers: o.signers,
             release: o.release,
-            trust_flags: o.trust_flags,
+            rerun_flags: o.rerun_flags,
         }
     }
 }
@@ -162,8 +163,9 @@ pub(crate) fn artifact_line(a: &VerifyArtifactReport, verbose: bool) -> String {
 
 /// With no identity pinned: who signed, and the exact flags that pin them,
 /// with every other constraint of the run kept (its GitHub claims,
-/// `--deny-self-hosted-runners`, its trust): "require this signer" adds
-/// the identity to what the run asked. Dropping them, the command shown
+/// `--deny-self-hosted-runners`, and the flags it judged with: its trust,
+/// predicate type and release options): "require this signer" adds the
+/// identity to what the run asked. Dropping them, the command shown
 /// for a reusable workflow's identity accepted any repository calling it.
 pub(crate) fn pin_hint(r: &VerifyReport) -> String {
     let mut kept = String::new();
@@ -178,7 +180,7 @@ pub(crate) fn pin_hint(r: &VerifyReport) -> String {
     if r.policy.deny_self_hosted_runners {
         kept.push_str(" --deny-self-hosted-runners");
     }
-    for f in &r.trust_flags {
+    for f in &r.rerun_flags {
         let _ = write!(kept, " {}", text::shell_word_or(f, "VALUE"));
     }
     let mut s = String::new();
@@ -310,7 +312,7 @@ mod tests {
                 issuer: issuer.map(Into::into),
             }],
             release: release.map(Into::into),
-            trust_flags: Vec::new(),
+            rerun_flags: Vec::new(),
         }
     }
 
@@ -355,7 +357,7 @@ mod tests {
             (GitHubClaim::Sha, "a".repeat(40)),
         ];
         r.policy.deny_self_hosted_runners = true;
-        r.trust_flags = vec!["--trusted-root".into(), "my root.json".into()];
+        r.rerun_flags = vec!["--trusted-root".into(), "my root.json".into()];
         let w = words_of(&pin_hint(&r));
         let after = |flag: &str| {
             w.iter()

@@ -438,7 +438,7 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
         unsigned: found.unsigned,
         warnings,
         release: None,
-        trust_flags: settings.trust.flags(),
+        rerun_flags: rerun_flags(settings, &settings.trust),
     })
 }
 
@@ -579,8 +579,34 @@ async fn run_release(
         unsigned: found.unsigned,
         warnings,
         release: Some(format!("{}@{}", source.repo, source.tag)),
-        trust_flags: trust.flags(),
+        rerun_flags: rerun_flags(settings, trust),
     })
+}
+
+/// The flags a command the run prints must carry to judge as it did,
+/// beyond its identity policy: the trust it used (`trust`, which for a
+/// private repository's release is GitHub's whatever was given), a
+/// predicate type other than SLSA v1's, and `--release`'s options.
+fn rerun_flags(settings: &VerifySettings, trust: &VerifyTrust) -> Vec<String> {
+    let mut flags = trust.flags();
+    if settings.predicate_type != crate::provenance::SLSA_PROVENANCE_V1 {
+        flags.extend([
+            "--predicate-type".to_owned(),
+            settings.predicate_type.clone(),
+        ]);
+    }
+    if let Some(source) = &settings.release {
+        if let Some(pattern) = &source.pattern {
+            flags.extend(["--pattern".to_owned(), pattern.as_str().to_owned()]);
+        }
+        if source.require_all {
+            flags.push("--require-all".to_owned());
+        }
+        if source.allow_other_commits {
+            flags.push("--allow-other-commits".to_owned());
+        }
+    }
+    flags
 }
 
 /// The distinct signers of verified artifacts, when no identity was pinned

@@ -27,8 +27,9 @@ pub struct Outcome {
     pub signers: Vec<Signer>,
     /// `OWNER/REPO@TAG` for `verify --release`.
     pub release: Option<String>,
-    /// The flags choosing the trust the run used, for a command it prints.
-    pub trust_flags: Vec<String>,
+    /// The flags a command the run prints carries to judge as it did
+    /// (its trust, predicate type, release options; `verify::rerun_flags`).
+    pub rerun_flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
