@@ -626,17 +626,14 @@ pub(crate) async fn load(
         return Err(TrustError::NoAuthorityValidNow { instance: m.name });
     }
     if let Some(log) = &services.rekor {
-        // A Rekor v2 entry has no integrated time: its log's key is held
-        // to having begun, as `sign::artifact::check_listed` holds it.
-        let usable = |range: &Option<sigstore_types::TimeRange>| match log.version {
-            RekorVersion::V1 => current(range),
-            RekorVersion::V2 => range.as_ref().is_none_or(|r| r.has_started_by(now)),
-        };
+        // An entry made now: a Rekor v1 one is integrated now; a v2 one
+        // has no integrated time.
+        let integrated = (log.version == RekorVersion::V1).then_some(now);
         if !m
             .trusted_root
             .tlogs
             .iter()
-            .any(|t| usable(&t.public_key.valid_for))
+            .any(|t| log_key_valid(t.public_key.valid_for.as_ref(), integrated, now))
         {
             return Err(TrustError::NoLogKeyValidNow {
                 instance: m.name,
@@ -659,14 +656,13 @@ pub(crate) async fn load(
         // Refused when no authority valid now may sign: one that may is
         // whichever the service is (which is known only from its answer);
         // one whose `validFor` ended cannot vouch for what it signs now.
-        let now = jiff::Timestamp::now();
-        let current: Vec<_> = m
+        let authorities: Vec<_> = m
             .trusted_root
             .timestamp_authorities
             .iter()
-            .filter(|a| a.valid_for.as_ref().is_none_or(|r| r.contains(now)))
+            .filter(|a| current(&a.valid_for))
             .collect();
-        let problems: Option<Vec<&'static str>> = current
+        let problems: Option<Vec<&'static str>> = authorities
             .iter()
             .map(|a| match a.cert_chain.certificates.first() {
                 Some(leaf) => tsa_leaf_problem(leaf.raw_bytes.as_bytes()),
@@ -674,7 +670,7 @@ pub(crate) async fn load(
             })
             .collect();
         let problem = match problems {
-            _ if current.is_empty() => Some("none of them is valid now"),
+            _ if authorities.is_empty() => Some("none of them is valid now"),
             Some(all) => all.first().copied(),
             None => None,
         };
@@ -690,6 +686,22 @@ pub(crate) async fn load(
         trusted_root: m.trusted_root,
         services,
         warnings: m.warnings,
+    })
+}
+
+/// Whether a log key whose validity is `range` vouches for an entry
+/// integrated at `integrated` (a Rekor v1 entry's time, in the window), or,
+/// for an entry with none (Rekor v2), by `now` (the window begun), as
+/// sigstore-verify looks a log's key up: one rule for a run's choice of log
+/// and for each entry the log answers with.
+pub(crate) fn log_key_valid(
+    range: Option<&sigstore_types::TimeRange>,
+    integrated: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> bool {
+    range.is_none_or(|r| match integrated {
+        Some(t) => r.contains(t),
+        None => r.has_started_by(now),
     })
 }
 

@@ -780,14 +780,13 @@ pub(super) fn check_listed(
     entry: &TransparencyLogEntry,
 ) -> Result<(), ArtifactError> {
     let now = jiff::Timestamp::now();
-    let valid = |range: &Option<sigstore_types::TimeRange>| match entry.integrated_time {
-        Some(t) => range.as_ref().is_none_or(|r| r.contains(t)),
-        None => range.as_ref().is_none_or(|r| r.has_started_by(now)),
-    };
     let listed: Vec<&TrustedLog> = ctx
         .trusted_logs
         .iter()
-        .filter(|log| log.id == entry.log_id.key_id && valid(&log.valid_for))
+        .filter(|log| {
+            log.id == entry.log_id.key_id
+                && crate::trust::log_key_valid(log.valid_for.as_ref(), entry.integrated_time, now)
+        })
         .collect();
     if listed.is_empty() {
         return Err(ArtifactError::LogNotTrusted {
