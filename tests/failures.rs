@@ -746,3 +746,49 @@ fn artifact_errors(report: &serde_json::Value) -> Vec<&str> {
         .map(|a| a["error"].as_str().unwrap())
         .collect()
 }
+
+/// The log's clock a few seconds ahead of this machine's (a runner's that
+/// lags it): its integrated time, in the future here, is waited out before
+/// the self-verification, and the bundle verifies. Far ahead, the clock is
+/// said to be wrong and the run stops after the first entry. Regression:
+/// every artifact was logged, then failed "integrated time in the future".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_clock_ahead_of_this_one_is_waited_out_or_named() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox
+        .rekor_v1()
+        .set_clock_ahead(std::time::Duration::from_secs(2));
+    let work = each_its_own_content(&["a.whl"]);
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    verify_bundle(
+        &sandbox,
+        &work.path("a.whl"),
+        &work.path("a.whl.sigstore.json"),
+    );
+
+    sandbox
+        .rekor_v1()
+        .set_clock_ahead(std::time::Duration::from_secs(120));
+    let names = ["b.whl", "c.whl", "d.whl"];
+    let work = each_its_own_content(&names);
+    let logged = posts(&sandbox, Service::RekorV1);
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["--jobs", "1", "--json"]).args(names);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        posts(&sandbox, Service::RekorV1),
+        logged + 1,
+        "stopped after one"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let errors = artifact_errors(&report);
+    assert!(
+        errors[0].contains("ahead of this machine's clock")
+            && errors[0].contains("fix: set this machine's clock right"),
+        "{errors:?}"
+    );
+}

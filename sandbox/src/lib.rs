@@ -387,6 +387,11 @@ impl Sandbox {
         &self.shared.tuf
     }
 
+    /// The Rekor v1 log (its clock: [`rekor::Log::set_clock_ahead`]).
+    pub fn rekor_v1(&self) -> &rekor::Log {
+        &self.shared.rekor_v1
+    }
+
     /// The timestamp authority (its clock: [`tsa::TimestampAuthority::set_clock_ahead`]).
     pub fn tsa(&self) -> &tsa::TimestampAuthority {
         &self.shared.tsa

@@ -196,6 +196,15 @@ pub enum Done {
 pub enum ArtifactError {
     #[error("bundle {} already exists; fix: pass --overwrite (action input `overwrite: true`) to replace it", .0.display())]
     BundleExists(PathBuf),
+    /// The log's integrated time is further ahead of this machine's clock
+    /// than [`LOG_CLOCK_LEAD`]: every verifier here refuses a time in the
+    /// future, so no bundle of the run could be self-verified.
+    #[error("the transparency log {url} integrated the entry at {integrated}, {ahead_secs} s ahead of this machine's clock, and a bundle whose log time is in the future does not verify; fix: set this machine's clock right (NTP), then re-run")]
+    ClockBehind {
+        url: String,
+        integrated: jiff::Timestamp,
+        ahead_secs: i64,
+    },
     #[error("bundle {} already exists and was not kept for upload: {reason}; fix: pass --overwrite (action input `overwrite: true`) to replace it with a new signature", bundle.display())]
     NotReused { bundle: PathBuf, reason: String },
     #[error(transparent)]
@@ -264,6 +273,7 @@ impl ArtifactError {
         matches!(
             self,
             Self::LogNotTrusted { .. }
+                | Self::ClockBehind { .. }
                 | Self::CheckpointNotNamed { .. }
                 | Self::TimestampNotTrusted { .. }
                 // A certificate (a renewed one: the first refused fails the
@@ -414,6 +424,7 @@ async fn sign(
         check_listed(ctx, entry)?;
         check_entry(entry, &digest, &signature, &ctx.log_url)?;
         ctx.progress.logged();
+        until_logged_time(entry, &ctx.log_url).await?;
     }
     let log_index = entry.as_ref().map(|e| u64::from(e.log_index));
     let timestamp = timestamp?;
@@ -619,6 +630,42 @@ pub(super) fn joined<T>(
     done: Result<T, tokio::task::JoinError>,
 ) -> Result<T, ArtifactError> {
     done.map_err(|source| ArtifactError::Task { step, source })
+}
+
+/// How far ahead of this machine's clock a log's integrated time may be
+/// waited out. Rekor v1 integrates in whole seconds by its own clock, and a
+/// runner's may lag it by a second or more (a self-hosted one, a container
+/// whose host drifted); a verifier refuses a time in the future, so the
+/// self-verification waits for it. Further ahead, the clock is wrong.
+pub(crate) const LOG_CLOCK_LEAD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Wait until `entry`'s integrated time (if any) is no longer ahead of this
+/// machine's clock, as far as [`LOG_CLOCK_LEAD`]; beyond it, the clock is
+/// said to be behind, which stops the run (every entry would be alike).
+/// Regression: each artifact was logged and then failed its
+/// self-verification, "integrated time in the future".
+pub(super) async fn until_logged_time(
+    entry: &TransparencyLogEntry,
+    url: &str,
+) -> Result<(), ArtifactError> {
+    let Some(integrated) = entry.integrated_time else {
+        return Ok(());
+    };
+    let ahead = integrated.duration_since(jiff::Timestamp::now());
+    if ahead <= jiff::SignedDuration::ZERO {
+        return Ok(());
+    }
+    let ahead = std::time::Duration::try_from(ahead).unwrap_or(std::time::Duration::MAX);
+    if ahead > LOG_CLOCK_LEAD {
+        return Err(ArtifactError::ClockBehind {
+            url: url.to_owned(),
+            integrated,
+            ahead_secs: i64::try_from(ahead.as_secs()).unwrap_or(i64::MAX),
+        });
+    }
+    // Just past it: the verification compares with the clock read then.
+    tokio::time::sleep(ahead + std::time::Duration::from_millis(10)).await;
+    Ok(())
 }
 
 /// Verify `json`, exactly as it will be written, as a verifier will see it

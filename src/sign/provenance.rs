@@ -137,6 +137,9 @@ pub async fn prepare(
     if let Some(entry) = &entry {
         artifact::check_listed(ctx, entry).map_err(signing)?;
         artifact::check_proof(entry, &ctx.log_url).map_err(signing)?;
+        artifact::until_logged_time(entry, &ctx.log_url)
+            .await
+            .map_err(signing)?;
     }
     let log_index = entry.as_ref().map(|e| u64::from(e.log_index));
     let timestamp = timestamp.map_err(signing)?;

@@ -131,6 +131,8 @@ pub struct Log {
     key_name: String,
     /// v1: log the client's body bytes instead of the canonical body.
     as_sent: bool,
+    /// Seconds its clock runs ahead of this machine's ([`Log::set_clock_ahead`]).
+    ahead_secs: std::sync::atomic::AtomicU64,
     state: Mutex<State>,
 }
 
@@ -178,8 +180,23 @@ impl Log {
             origin,
             key_name: host,
             as_sent: false,
+            ahead_secs: std::sync::atomic::AtomicU64::new(0),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Let its clock run `ahead` of this machine's (a client's clock that
+    /// lags the log's): every v1 entry from now on is integrated that much
+    /// later than it is logged.
+    pub fn set_clock_ahead(&self, ahead: std::time::Duration) {
+        self.ahead_secs
+            .store(ahead.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Now by its clock, in Unix seconds (v1's integrated time).
+    pub fn now(&self) -> i64 {
+        let ahead = self.ahead_secs.load(std::sync::atomic::Ordering::Relaxed);
+        jiff::Timestamp::now().as_second() + i64::try_from(ahead).unwrap_or(0)
     }
 
     /// With `yes`, a v1 log stores each entry's body exactly as the client

@@ -240,7 +240,7 @@ async fn create(State(log_ref): State<LogRef>, body: Bytes) -> Response {
         _ if log.stores_as_sent() && proposed["kind"] == "hashedrekord" => body.to_vec(),
         _ => canonical,
     };
-    let now = jiff::Timestamp::now().as_second();
+    let now = log.now();
     let appended = log.append(logged, now, |log, body, index| {
         Some(signed_entry_timestamp(
             log,
