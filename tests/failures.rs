@@ -123,6 +123,42 @@ async fn a_retried_rekor_post_uses_the_existing_entry() {
     );
 }
 
+/// The same while the log still holds the entry queued (Trillian's
+/// ALREADY_EXISTS for a leaf not yet integrated): the retried POST is
+/// answered 409, and the entry's `GET` 404 until it is integrated, which
+/// is waited out. Regression: the first 404 failed the artifact.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entry_still_queued_after_a_409_is_waited_for() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox
+        .rekor_v1()
+        .set_integration_delay(std::time::Duration::from_millis(1500));
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::DropConnection);
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
+    let seen: Vec<(String, u16)> = sandbox
+        .requests(Service::RekorV1)
+        .iter()
+        .map(|r| (r.method.to_string(), r.status))
+        .collect();
+    assert_eq!(&seen[..2], [("POST".into(), 201), ("POST".into(), 409)]);
+    assert_eq!(seen.last(), Some(&("GET".into(), 200)), "{seen:?}");
+    assert!(
+        seen[2..seen.len() - 1]
+            .iter()
+            .all(|s| *s == ("GET".into(), 404))
+            && seen.len() > 3,
+        "{seen:?}"
+    );
+}
+
 /// A log the trusted root does not list: the bundle cannot verify, so it is
 /// never written.
 #[tokio::test(flavor = "multi_thread")]

@@ -814,7 +814,38 @@ async fn existing_after_409(
         return Err(e);
     };
     tracing::info!(%uuid, "entry already logged; fetching it");
-    net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid)).await
+    // The 409 says the entry exists, but Rekor answers it for a leaf still
+    // queued (Trillian's ALREADY_EXISTS), and `GET` by UUID is 404 until
+    // the leaf is integrated: a 404 here is waited out too, as long as a
+    // log under load may take to integrate (up to about 40 s).
+    let patient = RetryPolicy {
+        attempts: ctx.retry.attempts.max(10),
+        ..ctx.retry
+    };
+    net::retry(&patient, "Rekor entry", || async {
+        client.entry(&uuid).await.map_err(Queued)
+    })
+    .await
+    .map_err(|Queued(e)| e)
+}
+
+/// A failure to fetch an entry a 409 said exists: a 404 is its leaf still
+/// queued, so it is retried as a transient failure is.
+struct Queued(ServiceError);
+
+impl net::Retryable for Queued {
+    fn retry(&self) -> net::Retry {
+        match &self.0 {
+            ServiceError::Status { status: 404, .. } => net::Retry::After(None),
+            e => e.retry(),
+        }
+    }
+}
+
+impl std::fmt::Display for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 /// The log `entry` names is one the trusted root lists, with a key valid

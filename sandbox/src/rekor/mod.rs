@@ -92,6 +92,8 @@ pub struct Entry {
     pub integrated_time: i64,
     /// The signed entry timestamp (v1 only).
     pub set: Option<Vec<u8>>,
+    /// When it was logged, by this machine's monotonic clock.
+    pub logged: std::time::Instant,
 }
 
 /// An inclusion proof together with the signed checkpoint of the same tree.
@@ -133,6 +135,8 @@ pub struct Log {
     as_sent: bool,
     /// Seconds its clock runs ahead of this machine's ([`Log::set_clock_ahead`]).
     ahead_secs: std::sync::atomic::AtomicU64,
+    /// Milliseconds an entry stays queued ([`Log::set_integration_delay`]).
+    queued_ms: std::sync::atomic::AtomicU64,
     state: Mutex<State>,
 }
 
@@ -181,6 +185,7 @@ impl Log {
             key_name: host,
             as_sent: false,
             ahead_secs: std::sync::atomic::AtomicU64::new(0),
+            queued_ms: std::sync::atomic::AtomicU64::new(0),
             state: Mutex::new(State::default()),
         }
     }
@@ -191,6 +196,23 @@ impl Log {
     pub fn set_clock_ahead(&self, ahead: std::time::Duration) {
         self.ahead_secs
             .store(ahead.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Keep each new entry queued for `delay` after it is logged, as
+    /// Trillian does until a leaf is integrated: a second request for it is
+    /// already answered 409 (Trillian's `QueueLeaf` says ALREADY_EXISTS of a
+    /// queued leaf), but `GET .../entries/{uuid}` answers 404 until then.
+    pub fn set_integration_delay(&self, delay: std::time::Duration) {
+        self.queued_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Whether `entry` is still queued, not yet found by its UUID.
+    pub fn queued(&self, entry: &Entry) -> bool {
+        let ms = self.queued_ms.load(std::sync::atomic::Ordering::Relaxed);
+        entry.logged.elapsed() < std::time::Duration::from_millis(ms)
     }
 
     /// Now by its clock, in Unix seconds (v1's integrated time).
@@ -303,6 +325,7 @@ impl Log {
             body,
             integrated_time,
             set,
+            logged: std::time::Instant::now(),
         };
         state.entries.push(entry.clone());
         state.by_leaf.insert(leaf, index);

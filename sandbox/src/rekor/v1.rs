@@ -340,6 +340,9 @@ async fn get_by_uuid(State(log): State<LogRef>, Path(uuid): Path<String>) -> Res
         return error(StatusCode::BAD_REQUEST, "invalid entry UUID");
     };
     match log.find(&leaf) {
+        Some(index) if log.entry(index).is_some_and(|(e, _)| log.queued(&e)) => {
+            error(StatusCode::NOT_FOUND, "entry not found")
+        }
         Some(index) => found(log, index),
         None => error(StatusCode::NOT_FOUND, "entry not found"),
     }
