@@ -196,6 +196,25 @@ async fn a_renewal_for_another_identity_is_refused() {
         "{}",
         stdout(&o)
     );
+    // Refused once, not asked for again by each later artifact (each one
+    // more certificate naming the other workflow): the run stops there.
+    // Regression: every later artifact asked Fulcio again.
+    assert_eq!(
+        sandbox.requests(Service::Fulcio).len(),
+        2,
+        "one renewal asked for"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let errors: Vec<&str> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["error"].as_str())
+        .collect();
+    assert!(errors.len() > 1, "{errors:?}");
+    for e in &errors[1..] {
+        assert!(e.starts_with("not signed: the run stopped after "), "{e}");
+    }
     let written: Vec<&String> = names
         .iter()
         .filter(|n| work.path(&format!("{n}.sigstore.json")).exists())
@@ -382,7 +401,8 @@ async fn a_renewed_certificate_too_short_to_use_is_not_counted() {
     sandbox.set_cert_validity(Duration::ZERO);
     let o = running.await.unwrap();
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(sandbox.requests(Service::Fulcio).len() >= 2);
+    // One renewal asked for: refused, it is not asked for again.
+    assert_eq!(sandbox.requests(Service::Fulcio).len(), 2);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["certificates"], 1, "{v:#}");
     assert!(v.to_string().contains("too short to sign with"), "{v:#}");

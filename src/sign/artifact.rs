@@ -266,31 +266,30 @@ impl ArtifactError {
     /// Whether every later artifact would fail alike, after its signature
     /// and the certificate's identity were logged for good: then the run
     /// starts no more artifacts. Only a log or a TSA the trusted root does
-    /// not list, or a certificate without a trusted SCT, says so for certain; one wrong answer (a bad proof, an entry for
+    /// not list, a clock the log's is far ahead of, or a renewed
+    /// certificate refused, says so for certain; one wrong answer (a bad proof, an entry for
     /// something else) fails its own artifact, and the others, each
     /// self-verified, are still signed.
     pub(crate) fn stops_the_run(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Self::LogNotTrusted { .. }
-                | Self::ClockBehind { .. }
-                | Self::CheckpointNotNamed { .. }
-                | Self::TimestampNotTrusted { .. }
-                // A certificate (a renewed one: the first refused fails the
-                // run before any artifact) from a CA the trusted root does
-                // not list, or without an SCT its CT logs vouch for: each
-                // later artifact would ask Fulcio for another, each a CT
-                // log entry naming the signer, and be refused alike.
-                | Self::Session(
-                    super::session::SessionError::UntrustedSct { .. }
-                        | super::session::SessionError::UntrustedCertificate { .. }
-                )
-                // Checked at issuance, so not expected here; kept should a
-                // certificate ever reach a bundle unchecked.
-                | Self::SelfVerify(sigstore_verify::Error::Certificate(
-                    sigstore_verify::CertificateError::Sct(_)
-                ))
-        )
+            | Self::ClockBehind { .. }
+            | Self::CheckpointNotNamed { .. }
+            | Self::TimestampNotTrusted { .. } => true,
+            // A renewed certificate refused (the first refused fails the
+            // run before any artifact): from a CA the trusted root does not
+            // list, without an SCT its CT logs vouch for, for another
+            // signer or key, too short. Each later artifact would ask
+            // Fulcio for another, each a CT log entry naming the signer,
+            // and be refused alike.
+            Self::Session(e) => e.refuses_the_renewal(),
+            // Checked at issuance, so not expected here; kept should a
+            // certificate ever reach a bundle unchecked.
+            Self::SelfVerify(sigstore_verify::Error::Certificate(
+                sigstore_verify::CertificateError::Sct(_),
+            )) => true,
+            _ => false,
+        }
     }
 }
 

@@ -137,6 +137,33 @@ pub enum SessionError {
         url: String,
         not_after: jiff::Timestamp,
     },
+    /// A renewal this run already asked for was refused ([`Self::refuses_the_renewal`]):
+    /// not asked for again.
+    #[error(
+        "the certificate renewed earlier in this run was refused ({0}); no other is asked for"
+    )]
+    RenewalRefused(String),
+}
+
+impl SessionError {
+    /// Whether Fulcio's certificate itself was refused, so a renewal asked
+    /// for again with the same token would be refused alike (each one more
+    /// certificate, and CT log entry, naming the signer): not a failure to
+    /// get one, which a later attempt may not meet.
+    pub(crate) fn refuses_the_renewal(&self) -> bool {
+        matches!(
+            self,
+            Self::BadCertificate { .. }
+                | Self::WrongKey { .. }
+                | Self::WrongIdentity { .. }
+                | Self::WrongIssuer { .. }
+                | Self::UntrustedCertificate { .. }
+                | Self::UntrustedSct { .. }
+                | Self::IdentityChanged { .. }
+                | Self::TooShort { .. }
+                | Self::RenewalRefused(_)
+        )
+    }
 }
 
 struct State {
@@ -146,6 +173,9 @@ struct State {
     /// past its end ([`Session::retire`]): renewed, however long it has
     /// left by ours.
     retired: Option<u32>,
+    /// Why a renewal was refused ([`SessionError::refuses_the_renewal`]):
+    /// every later caller is told, and Fulcio is not asked again.
+    refused: Option<String>,
 }
 
 /// The run's signing identity. Cheap to share behind an `Arc`.
@@ -185,6 +215,7 @@ impl Session {
                 token: Some(token),
                 current: None,
                 retired: None,
+                refused: None,
             }),
             issued: AtomicU32::new(0),
         }
@@ -233,6 +264,9 @@ impl Session {
             }
             tracing::info!(not_after = %c.not_after, "signing certificate about to expire; requesting a new one");
         }
+        if let Some(why) = &state.refused {
+            return Err(SessionError::RenewalRefused(why.clone()));
+        }
         let token = self.token_locked(&mut state).await?.clone();
         let issued = match self.issue(&token, state.current.as_deref()).await {
             // The token ended while Fulcio's answers were retried: once more
@@ -250,7 +284,15 @@ impl Session {
             }
             issued => issued,
         };
-        let credential = Arc::new(issued?);
+        let credential = match issued {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                if state.current.is_some() && e.refuses_the_renewal() {
+                    state.refused = Some(e.to_string());
+                }
+                return Err(e);
+            }
+        };
         state.current = Some(credential.clone());
         Ok(credential)
     }
