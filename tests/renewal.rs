@@ -435,3 +435,38 @@ async fn a_first_certificate_too_short_to_use_stops_the_run() {
         "{v:#}"
     );
 }
+
+/// A renewal refused while other artifacts wait for the certificate (four
+/// in flight): they are told the renewal was refused, and Fulcio is asked
+/// once. Regression: each waiting artifact asked Fulcio for another
+/// certificate, each refused alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_renewal_is_not_asked_for_again_by_artifacts_in_flight() {
+    let sandbox = Sandbox::builder()
+        .cert_validity(Duration::from_secs(3))
+        .latency(Duration::from_millis(600), Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    let names: Vec<String> = (0..24).map(|i| format!("a{i}.whl")).collect();
+    for n in &names {
+        work.file(n, n);
+    }
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["--jobs", "4", "--json"]).args(&names);
+    let running = tokio::spawn(run(cmd));
+    while sandbox.requests(Service::RekorV1).is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sandbox.set_cert_validity(Duration::ZERO);
+    let o = running.await.unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        sandbox.requests(Service::Fulcio).len(),
+        2,
+        "the first certificate and one renewal"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v.to_string().contains("too short to sign with"), "{v:#}");
+}
