@@ -815,37 +815,25 @@ async fn existing_after_409(
     tracing::info!(%uuid, "entry already logged; fetching it");
     // The 409 says the entry exists, but Rekor answers it for a leaf still
     // queued (Trillian's ALREADY_EXISTS), and `GET` by UUID is 404 until
-    // the leaf is integrated: a 404 here is waited out too, as long as a
-    // log under load may take to integrate (up to about 40 s).
-    let patient = RetryPolicy {
-        attempts: ctx.retry.attempts.max(10),
-        ..ctx.retry
-    };
-    net::retry(&patient, "Rekor entry", || async {
-        client.entry(&uuid).await.map_err(Queued)
-    })
-    .await
-    .map_err(|Queued(e)| e)
-}
-
-/// A failure to fetch an entry a 409 said exists: a 404 is its leaf still
-/// queued, so it is retried as a transient failure is.
-struct Queued(ServiceError);
-
-impl net::Retryable for Queued {
-    fn retry(&self) -> net::Retry {
-        match &self.0 {
-            ServiceError::Status { status: 404, .. } => net::Retry::After(None),
-            e => e.retry(),
+    // the leaf is integrated: a 404 here is asked again each second, for as
+    // long as a log under load may take to integrate ([`QUEUED_FOR`]).
+    let deadline = tokio::time::Instant::now() + QUEUED_FOR;
+    loop {
+        match net::retry(&ctx.retry, "Rekor entry", || client.entry(&uuid)).await {
+            Err(ServiceError::Status { status: 404, .. })
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tracing::info!(%uuid, "the existing entry is not integrated yet; asking again");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            fetched => return fetched,
         }
     }
 }
 
-impl std::fmt::Display for Queued {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+/// How long an entry a 409 said exists may stay out of reach (404) while
+/// its leaf waits to be integrated.
+const QUEUED_FOR: std::time::Duration = std::time::Duration::from_secs(40);
 
 /// The log `entry` names is one the trusted root lists, with a key valid
 /// for the entry (at its integrated time; a Rekor v2 entry, which has none,
