@@ -563,7 +563,7 @@ async fn run_release(
         &settings.policy,
         &settings.predicate_type,
         settings.jobs,
-        &trust.flags(),
+        &judging_flags(settings, trust),
     )
     .await?;
     warnings.extend(found.warnings);
@@ -583,11 +583,11 @@ async fn run_release(
     })
 }
 
-/// The flags a command the run prints must carry to judge as it did,
-/// beyond its identity policy: the trust it used (`trust`, which for a
-/// private repository's release is GitHub's whatever was given), a
-/// predicate type other than SLSA v1's, and `--release`'s options.
-fn rerun_flags(settings: &VerifySettings, trust: &VerifyTrust) -> Vec<String> {
+/// The flags a command the run prints for files carries to judge them as
+/// it did: the trust it used (`trust`, which for a private repository's
+/// release is GitHub's whatever was given), and a predicate type other
+/// than SLSA v1's.
+fn judging_flags(settings: &VerifySettings, trust: &VerifyTrust) -> Vec<String> {
     let mut flags = trust.flags();
     if settings.predicate_type != crate::provenance::SLSA_PROVENANCE_V1 {
         flags.extend([
@@ -595,6 +595,13 @@ fn rerun_flags(settings: &VerifySettings, trust: &VerifyTrust) -> Vec<String> {
             settings.predicate_type.clone(),
         ]);
     }
+    flags
+}
+
+/// [`judging_flags`], and `--release`'s options: what the command shown
+/// to pin the signer carries beyond its identity policy.
+fn rerun_flags(settings: &VerifySettings, trust: &VerifyTrust) -> Vec<String> {
+    let mut flags = judging_flags(settings, trust);
     if let Some(source) = &settings.release {
         if let Some(pattern) = &source.pattern {
             flags.extend(["--pattern".to_owned(), pattern.as_str().to_owned()]);
@@ -911,6 +918,61 @@ fn message_digest_matches(bundle: &Bundle, digest: &Sha256Hash) -> Option<bool> 
 
 #[cfg(test)]
 mod tests {
+
+    /// The commands a run prints judge as it did: the download's, its
+    /// trust and predicate type; the pin hint's, `--release`'s options too.
+    /// Regression: the download's command left out `--predicate-type`, so
+    /// the assets a statement of another type vouched for failed there.
+    #[test]
+    fn printed_commands_carry_what_the_run_judged_with() {
+        let mut settings = VerifySettings {
+            inputs: Vec::new(),
+            bundle: None,
+            recursive: false,
+            jobs: std::num::NonZeroUsize::MIN,
+            policy: policy::Policy::default(),
+            trust: VerifyTrust::Instance(trust::BaseInstance::Staging),
+            offline: false,
+            release: None,
+            provenance: None,
+            predicate_type: crate::provenance::SLSA_PROVENANCE_V1.to_owned(),
+        };
+        let trust = settings.trust.clone();
+        assert_eq!(judging_flags(&settings, &trust), ["--staging"]);
+        settings.predicate_type = "https://example.com/other/v1".to_owned();
+        assert_eq!(
+            judging_flags(&settings, &trust),
+            [
+                "--staging",
+                "--predicate-type",
+                "https://example.com/other/v1"
+            ]
+        );
+        settings.release = Some(ReleaseSource {
+            repo: "o/r".parse().unwrap(),
+            tag: "v1".to_owned(),
+            api_url: "https://api.github.com".to_owned(),
+            token: None,
+            pattern: Some(glob::Pattern::new("*.tgz").unwrap()),
+            download: None,
+            overwrite: false,
+            require_all: true,
+            allow_other_commits: true,
+            instance_by_visibility: false,
+        });
+        assert_eq!(
+            rerun_flags(&settings, &trust),
+            [
+                "--staging",
+                "--predicate-type",
+                "https://example.com/other/v1",
+                "--pattern",
+                "*.tgz",
+                "--require-all",
+                "--allow-other-commits"
+            ]
+        );
+    }
 
     #[test]
     fn a_diagnosis_carries_no_advice() {

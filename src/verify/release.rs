@@ -79,8 +79,8 @@ fn client(source: &ReleaseSource) -> Result<Releases, VerifyError> {
 /// Verify every (matching) asset of the release that has a bundle.
 /// `public`: the repository is public (or not known to be private), so a
 /// published release's assets are downloaded as anyone downloads them.
-/// `trust_flags`: the `verify` flags choosing the trust the run used, for
-/// the commands it prints.
+/// `trust_flags`: the `verify` flags choosing the trust the run used (and
+/// a predicate type other than SLSA v1's), for the commands it prints.
 pub async fn run(
     source: &ReleaseSource,
     public: bool,
