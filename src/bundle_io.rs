@@ -4,8 +4,8 @@
 //! (sigstore-python) require, and the guarantee that a bundle file is either
 //! absent or complete, written into the very directory the plan checked
 //! (through [`crate::atomic_file`]), and parsing a bundle's bytes as one
-//! reading only (a key given twice where readers differ is refused). It
-//! does not build or verify bundles.
+//! reading only (a key given twice, or two members of one oneof, where
+//! readers differ, is refused). It does not build or verify bundles.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

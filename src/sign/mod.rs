@@ -3,9 +3,11 @@
 //! Owns the run's orchestration: load the instance, build the verifier once,
 //! obtain the identity and its certificate once, then sign artifacts with at
 //! most `--jobs` in flight, collecting every outcome (one artifact's failure
-//! never loses the others; only a log, a TSA or a certificate's SCT the
-//! trusted root does not vouch for stops the run from starting more, see
-//! [`artifact::ArtifactError::stops_the_run`]). It
+//! never loses the others; only what every later artifact would meet
+//! alike, after being logged for good, stops the run from starting more: a
+//! log, a TSA or a certificate's SCT the trusted root does not vouch for, a
+//! log whose clock is far ahead of this machine's, a renewed certificate
+//! refused, see [`artifact::ArtifactError::stops_the_run`]). It
 //! prints nothing: progress goes to a
 //! [`Progress`] observer and results into a [`SignReport`].
 

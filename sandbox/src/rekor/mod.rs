@@ -202,6 +202,9 @@ impl Log {
     /// Trillian does until a leaf is integrated: a second request for it is
     /// already answered 409 (Trillian's `QueueLeaf` says ALREADY_EXISTS of a
     /// queued leaf), but `GET .../entries/{uuid}` answers 404 until then.
+    /// It models only what a retried request meets: the creating request is
+    /// still answered at once, where Rekor answers it once the leaf is
+    /// included (so a test reading that answer tests nothing Rekor does).
     pub fn set_integration_delay(&self, delay: std::time::Duration) {
         self.queued_ms.store(
             u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
