@@ -166,7 +166,7 @@ pub struct SignArgs {
     #[arg(long, value_name = "DIR")]
     #[arg(help_heading = "Artifacts")]
     pub output_dir: Option<PathBuf>,
-    /// Replace existing bundles (otherwise an existing bundle fails that artifact)
+    /// Replace existing bundles, the provenance file and, with --upload, release assets whose content differs (otherwise an existing bundle fails its artifact, unless uploading and it verifies)
     #[arg(long)]
     #[arg(help_heading = "Artifacts")]
     pub overwrite: bool,

@@ -6,8 +6,9 @@
 //! never loses the others; only what every later artifact would meet
 //! alike, after being logged for good, stops the run from starting more: a
 //! log, a TSA or a certificate's SCT the trusted root does not vouch for, a
-//! log whose clock is far ahead of this machine's, a renewed certificate
-//! refused, see [`artifact::ArtifactError::stops_the_run`]). It
+//! log whose clock is far ahead of this machine's, a Rekor v2 checkpoint
+//! not named for its log, a renewed certificate refused, see
+//! [`artifact::ArtifactError::stops_the_run`]). It
 //! prints nothing: progress goes to a
 //! [`Progress`] observer and results into a [`SignReport`].
 
