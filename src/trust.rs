@@ -79,6 +79,18 @@ impl BaseInstance {
         )
     }
 
+    /// The well-known instance this is, and its name in reports and errors.
+    pub(crate) fn well_known(&self) -> Option<(SigstoreInstance, &'static str)> {
+        match self {
+            BaseInstance::PublicGood => Some((SigstoreInstance::PublicGood, "public-good")),
+            BaseInstance::Staging => Some((SigstoreInstance::Staging, "staging")),
+            BaseInstance::GitHub => Some((SigstoreInstance::GitHub, "github")),
+            BaseInstance::TrustConfig(_)
+            | BaseInstance::Files { .. }
+            | BaseInstance::Tuf { .. } => None,
+        }
+    }
+
     /// Whether what its services are comes from a TUF refresh, with an
     /// embedded snapshot (its signing config and trusted root as the crate
     /// was built) that may be older: public-good and staging. GitHub's
@@ -142,14 +154,7 @@ impl ClientTrustConfig {
                 SIGNING_CONFIG_MEDIA_TYPE,
             ),
         ] {
-            if found != expected {
-                return Err(TrustError::MediaType {
-                    path: path.to_owned(),
-                    what,
-                    found: found.clone(),
-                    expected,
-                });
-            }
+            media_type(path, what, found, expected)?;
         }
         Ok(config)
     }
@@ -533,38 +538,9 @@ async fn fetch_unchecked(
                 Need::RootAndSigningConfig => Some(read_signing_config(signing_config)?),
             },
         ),
-        BaseInstance::PublicGood => {
-            well_known(
-                SigstoreInstance::PublicGood,
-                "public-good",
-                refresh,
-                need,
-                cache,
-                warnings,
-            )
-            .await?
-        }
-        BaseInstance::Staging => {
-            well_known(
-                SigstoreInstance::Staging,
-                "staging",
-                refresh,
-                need,
-                cache,
-                warnings,
-            )
-            .await?
-        }
-        BaseInstance::GitHub => {
-            well_known(
-                SigstoreInstance::GitHub,
-                "github",
-                refresh,
-                need,
-                cache,
-                warnings,
-            )
-            .await?
+        BaseInstance::PublicGood | BaseInstance::Staging | BaseInstance::GitHub => {
+            let (instance, name) = base.well_known().expect("a well-known instance");
+            well_known(instance, name, refresh, need, cache, warnings).await?
         }
         BaseInstance::Tuf { url, root } => {
             tuf_repository(url, root, refresh, need, cache, warnings).await?
@@ -934,6 +910,24 @@ fn missing_selector(raw: &serde_json::Value, path: &Path) -> Result<(), TrustErr
     Ok(())
 }
 
+/// `what` in `path` has the mediaType `expected`, not `found`.
+fn media_type(
+    path: &Path,
+    what: &'static str,
+    found: &str,
+    expected: &'static str,
+) -> Result<(), TrustError> {
+    match found == expected {
+        true => Ok(()),
+        false => Err(TrustError::MediaType {
+            path: path.to_owned(),
+            what,
+            found: found.to_owned(),
+            expected,
+        }),
+    }
+}
+
 /// A SigningConfig v0.2 (`--signing-config`); the crate checks its media type.
 fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
     let json = read_file(
@@ -945,17 +939,8 @@ fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
     // another kind of file, is named as such, not sent after a selector it
     // lacks or a field of another shape.
     let raw = serde_json::from_str::<serde_json::Value>(&json).ok();
-    if let Some(found) = raw
-        .as_ref()
-        .and_then(|r| r["mediaType"].as_str())
-        .filter(|t| *t != SIGNING_CONFIG_MEDIA_TYPE)
-    {
-        return Err(TrustError::MediaType {
-            path: path.to_owned(),
-            what: "the signing config",
-            found: found.to_owned(),
-            expected: SIGNING_CONFIG_MEDIA_TYPE,
-        });
+    if let Some(found) = raw.as_ref().and_then(|r| r["mediaType"].as_str()) {
+        media_type(path, "the signing config", found, SIGNING_CONFIG_MEDIA_TYPE)?;
     }
     let config = SigningConfig::from_json(&json).map_err(|source| TrustError::ParseFile {
         path: path.to_owned(),

@@ -141,7 +141,7 @@ async fn instance_offline(
             )],
         )),
         Err(e) if base.listing_refreshed() && e.judges_the_listing() => {
-            let name = base.public_deployment().unwrap_or_default();
+            let name = base.well_known().map_or("", |(_, name)| name);
             Ok((
                 unknown(name),
                 vec![format!(
