@@ -98,20 +98,7 @@ async fn transient_errors_are_retried() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retried_rekor_post_uses_the_existing_entry() {
     let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    let a = work.file("a.whl", "a");
-    sandbox
-        .faults(Service::RekorV1)
-        .fail_next(1, Fault::DropConnection);
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.arg("a.whl");
-    assert_eq!(code(&run(cmd).await), 0);
-    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
-    let seen: Vec<(String, u16)> = sandbox
-        .requests(Service::RekorV1)
-        .iter()
-        .map(|r| (r.method.to_string(), r.status))
-        .collect();
+    let seen = signed_after_a_dropped_rekor_post(&sandbox).await;
     assert_eq!(
         seen,
         [
@@ -121,6 +108,27 @@ async fn a_retried_rekor_post_uses_the_existing_entry() {
         ],
         "dropped POST, retried POST answered 409, then the existing entry fetched"
     );
+}
+
+/// `a.whl` signed, and its bundle verified, after the connection of the
+/// first Rekor v1 request dropped once the entry was logged; the log's
+/// requests, as (method, status).
+async fn signed_after_a_dropped_rekor_post(sandbox: &Sandbox) -> Vec<(String, u16)> {
+    let work = Work::new();
+    let a = work.file("a.whl", "a");
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(1, Fault::DropConnection);
+    let mut cmd = sign(sandbox, work.dir.path());
+    cmd.arg("a.whl");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    verify_bundle(sandbox, &a, &work.path("a.whl.sigstore.json"));
+    sandbox
+        .requests(Service::RekorV1)
+        .iter()
+        .map(|r| (r.method.to_string(), r.status))
+        .collect()
 }
 
 /// The same while the log still holds the entry queued (Trillian's
@@ -133,21 +141,7 @@ async fn an_entry_still_queued_after_a_409_is_waited_for() {
     sandbox
         .rekor_v1()
         .set_integration_delay(std::time::Duration::from_millis(1500));
-    let work = Work::new();
-    let a = work.file("a.whl", "a");
-    sandbox
-        .faults(Service::RekorV1)
-        .fail_next(1, Fault::DropConnection);
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.arg("a.whl");
-    let o = run(cmd).await;
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    verify_bundle(&sandbox, &a, &work.path("a.whl.sigstore.json"));
-    let seen: Vec<(String, u16)> = sandbox
-        .requests(Service::RekorV1)
-        .iter()
-        .map(|r| (r.method.to_string(), r.status))
-        .collect();
+    let seen = signed_after_a_dropped_rekor_post(&sandbox).await;
     assert_eq!(&seen[..2], [("POST".into(), 201), ("POST".into(), 409)]);
     assert_eq!(seen.last(), Some(&("GET".into(), 200)), "{seen:?}");
     assert!(

@@ -46,6 +46,16 @@ fn provenance_asset(report: &Value) -> &Value {
         .unwrap_or_else(|| panic!("no provenance asset: {report:#}"))
 }
 
+/// The provenance asset of the release `v1.0.0`.
+fn provenance_on_release(sandbox: &Sandbox) -> releasekit_sandbox::github::AssetSnapshot {
+    sandbox
+        .github()
+        .assets(REPO, "v1.0.0")
+        .into_iter()
+        .find(|a| a.name == PROVENANCE)
+        .unwrap()
+}
+
 /// Requests to the attestations API the sandbox received.
 fn attestation_requests(sandbox: &Sandbox) -> usize {
     sandbox
@@ -91,12 +101,7 @@ async fn provenance_is_uploaded_verified_and_attested_once() {
     );
 
     // The attestation is the asset on the release, found by either subject.
-    let on_release = sandbox
-        .github()
-        .assets(REPO, "v1.0.0")
-        .into_iter()
-        .find(|a| a.name == PROVENANCE)
-        .unwrap();
+    let on_release = provenance_on_release(&sandbox);
     let stored: Value = serde_json::from_slice(on_release.content.trim_ascii_end()).unwrap();
     assert_eq!(sandbox.github().attestations(REPO), [(id, stored.clone())]);
     for subject in first["provenance"]["subjects"].as_array().unwrap() {
@@ -138,12 +143,7 @@ async fn a_provenance_with_a_second_envelope_is_never_stored() {
     work.file("dist/a.tgz", "a");
     let o = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
-    let on_release = sandbox
-        .github()
-        .assets(REPO, "v1.0.0")
-        .into_iter()
-        .find(|a| a.name == PROVENANCE)
-        .unwrap();
+    let on_release = provenance_on_release(&sandbox);
     let text = String::from_utf8(on_release.content.to_vec()).unwrap();
     let text = text.trim_end();
     let original: Value = serde_json::from_str(text).unwrap();

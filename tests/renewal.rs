@@ -204,17 +204,7 @@ async fn a_renewal_for_another_identity_is_refused() {
         2,
         "one renewal asked for"
     );
-    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let errors: Vec<&str> = report["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|a| a["error"].as_str())
-        .collect();
-    assert!(errors.len() > 1, "{errors:?}");
-    for e in &errors[1..] {
-        assert!(e.starts_with("not signed: the run stopped after "), "{e}");
-    }
+    stopped_after_the_first_failure(&o);
     let written: Vec<&String> = names
         .iter()
         .filter(|n| work.path(&format!("{n}.sigstore.json")).exists())
@@ -264,21 +254,28 @@ async fn a_renewal_without_a_trusted_sct_stops_the_run() {
         2,
         "one renewal asked for"
     );
-    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let first = stopped_after_the_first_failure(&o);
+    assert!(
+        first.contains("without an SCT the instance's CT logs vouch for"),
+        "{first}"
+    );
+}
+
+/// The `--json` report of `o` fails one artifact, and every later one
+/// failed says the run stopped after it: its error.
+fn stopped_after_the_first_failure(o: &std::process::Output) -> String {
+    let report: serde_json::Value = serde_json::from_str(&stdout(o)).unwrap();
     let errors: Vec<&str> = report["artifacts"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|a| a["error"].as_str())
         .collect();
-    assert!(
-        errors[0].contains("without an SCT the instance's CT logs vouch for"),
-        "{errors:?}"
-    );
     assert!(errors.len() > 1, "{errors:?}");
     for e in &errors[1..] {
         assert!(e.starts_with("not signed: the run stopped after "), "{e}");
     }
+    errors[0].to_owned()
 }
 
 /// A sandbox whose certificates last 6 s, and whose Rekor v1 asks the next
