@@ -266,8 +266,9 @@ impl ArtifactError {
     /// Whether every later artifact would fail alike, after its signature
     /// and the certificate's identity were logged for good: then the run
     /// starts no more artifacts. Only a log or a TSA the trusted root does
-    /// not list, a clock the log's is far ahead of, or a renewed
-    /// certificate refused, says so for certain; one wrong answer (a bad proof, an entry for
+    /// not list, a Rekor v2 checkpoint not named for its log, a clock the
+    /// log's is far ahead of, or a renewed certificate refused, says so for
+    /// certain; one wrong answer (a bad proof, an entry for
     /// something else) fails its own artifact, and the others, each
     /// self-verified, are still signed.
     pub(crate) fn stops_the_run(&self) -> bool {
@@ -636,7 +637,7 @@ pub(super) fn joined<T>(
 /// runner's may lag it by a second or more (a self-hosted one, a container
 /// whose host drifted); a verifier refuses a time in the future, so the
 /// self-verification waits for it. Further ahead, the clock is wrong.
-pub(crate) const LOG_CLOCK_LEAD: std::time::Duration = std::time::Duration::from_secs(30);
+const LOG_CLOCK_LEAD: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Wait until `entry`'s integrated time (if any) is no longer ahead of this
 /// machine's clock, as far as [`LOG_CLOCK_LEAD`]; beyond it, the clock is
