@@ -131,32 +131,40 @@ pub struct ClientTrustConfig {
 
 impl ClientTrustConfig {
     /// Parse and check the media types (the signing config must be v0.2).
+    /// The media types are read first: a signing config in v0.1's shape
+    /// (bare URL lists) or a root of another kind is named as such, not
+    /// reported as a field of the wrong shape somewhere in the file.
     pub fn from_json(json: &str, path: &Path) -> Result<Self, TrustError> {
         let parse_error = |source| TrustError::ParseTrustConfig {
             path: path.to_owned(),
             source,
         };
-        let config: ClientTrustConfig = serde_json::from_str(json).map_err(parse_error)?;
+        let raw: serde_json::Value = serde_json::from_str(json).map_err(parse_error)?;
         for (what, found, expected) in [
             (
                 "the trust config (a ClientTrustConfig)",
-                &config.media_type,
+                &raw["mediaType"],
                 CLIENT_TRUST_CONFIG_MEDIA_TYPE,
             ),
             (
                 "its trustedRoot",
-                &config.trusted_root.media_type,
+                &raw["trustedRoot"]["mediaType"],
                 TRUSTED_ROOT_MEDIA_TYPE,
             ),
             (
                 "its signingConfig",
-                &config.signing_config.media_type,
+                &raw["signingConfig"]["mediaType"],
                 SIGNING_CONFIG_MEDIA_TYPE,
             ),
         ] {
-            media_type(path, what, found, expected)?;
+            // One absent or not a string is the typed parse's to name.
+            if let Some(found) = found.as_str() {
+                media_type(path, what, found, expected)?;
+            }
         }
-        Ok(config)
+        // Parsed again from the text, not the value: a key given twice is
+        // an error there, where a value keeps the last.
+        serde_json::from_str(json).map_err(parse_error)
     }
 }
 
@@ -399,6 +407,15 @@ pub enum TrustError {
     TufNoSigningConfig { url: String },
     #[error("cannot refresh the {instance} trust material through TUF ({reason}); fix: check the network, or pass --offline to verify with the embedded snapshot, or --trusted-root with a trusted root you trust")]
     WellKnownRefresh { instance: String, reason: String },
+    /// A choice the embedded snapshot refuses waited for the refreshed
+    /// listing, and the refresh failed: both are said, since either alone
+    /// sends the user after the wrong fix.
+    #[error("{instance}'s TUF refresh failed ({reason}), so its embedded snapshot was read, and it refuses this run: {refused}; or check the network and run again, since the refreshed listing may name what the snapshot lacks")]
+    SnapshotRefusesAfterFailedRefresh {
+        instance: String,
+        reason: String,
+        refused: Box<TrustError>,
+    },
     #[error("no usable cached trust material of the TUF repository {url} ({reason}); fix: run once without --offline so the cache is filled")]
     TufCache { url: String, reason: String },
     #[error("{url} (from {from}) is plain http, and the identity token is sent to the CA: anyone on the way could use it to get a certificate for this identity; fix: use its https:// URL (plain http is taken only on this machine: localhost, 127.0.0.1, ::1)")]
@@ -413,7 +430,9 @@ impl TrustError {
     pub(crate) fn is_usage(&self) -> bool {
         !matches!(
             self,
-            TrustError::TufRefresh { .. } | TrustError::WellKnownRefresh { .. }
+            TrustError::TufRefresh { .. }
+                | TrustError::WellKnownRefresh { .. }
+                | TrustError::SnapshotRefusesAfterFailedRefresh { .. }
         )
     }
 
@@ -770,6 +789,26 @@ pub(crate) async fn refresh(
 ) -> Result<Instance, TrustError> {
     match offline {
         Some(offline) if settings.base.is_local() => Ok(offline),
+        // The snapshot refused the run's choice ([`load_local`]): only the
+        // refreshed listing can take it, so a failed refresh is said, with
+        // the snapshot's refusal, not hidden behind the refusal alone.
+        None if settings.base.listing_refreshed() => {
+            match load(settings, Refresh::Required(http)).await {
+                Err(TrustError::WellKnownRefresh { instance, reason }) => {
+                    let refused = match load(settings, Refresh::Offline).await {
+                        Err(refused) => refused,
+                        // Not refused after all: the run goes on with it.
+                        Ok(snapshot) => return Ok(snapshot),
+                    };
+                    Err(TrustError::SnapshotRefusesAfterFailedRefresh {
+                        instance,
+                        reason,
+                        refused: Box::new(refused),
+                    })
+                }
+                loaded => loaded,
+            }
+        }
         _ => load(settings, Refresh::Online(http)).await,
     }
 }
@@ -1579,6 +1618,25 @@ mod tests {
             Err(TrustError::MissingRekorVersion { .. })
         ));
         assert!(load_local(&public_good).await.unwrap().is_none());
+        // Its refresh failing, both are said. Regression: only the
+        // snapshot's refusal was, as if the listing lacked a v2 log.
+        let down = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all("http://127.0.0.1:9").unwrap())
+            .build()
+            .unwrap();
+        let e = refresh(&public_good, None, down).await.unwrap_err();
+        assert!(
+            matches!(&e, TrustError::SnapshotRefusesAfterFailedRefresh { refused, .. }
+                if matches!(**refused, TrustError::MissingRekorVersion { .. })),
+            "{e:?}"
+        );
+        assert!(!e.is_usage(), "{e}");
+        let told = e.to_string();
+        assert!(
+            told.starts_with("public-good's TUF refresh failed (")
+                && told.contains("; or check the network and run again"),
+            "{told}"
+        );
         // GitHub's services are ours, not TUF's: refused as before.
         let e = load_local(&s(BaseInstance::GitHub)).await.unwrap_err();
         assert!(e.judges_the_listing() && e.is_usage(), "{e}");
@@ -1605,6 +1663,45 @@ mod tests {
                 && told.contains("fix: use `application/vnd.dev.sigstore.signingconfig.v0.2+json`"),
             "{told}"
         );
+    }
+
+    /// The same in a trust config: its signingConfig in v0.1's shape is
+    /// named by its media type. Regression: the whole file was said not to
+    /// be a ClientTrustConfig, for a field of the wrong shape.
+    #[tokio::test]
+    async fn a_trust_configs_signing_config_of_another_media_type_is_named() {
+        let mut config: serde_json::Value =
+            serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
+        config["signingConfig"] = serde_json::json!({
+            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.1+json",
+            "caUrl": "https://fulcio.example",
+            "tlogUrls": ["https://rekor.example"],
+            "tsaUrls": ["https://tsa.example/api/v1/timestamp"],
+        });
+        let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                TrustError::MediaType {
+                    what: "its signingConfig",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let told = e.to_string();
+        assert!(
+            told.contains("trust.json") && told.contains("v0.1+json"),
+            "{told}"
+        );
+        // A key given twice is still refused, as the typed parse does.
+        let twice = trust_config(&[("http://127.0.0.1:2", 1)], true).replacen(
+            "{",
+            &format!("{{\"mediaType\":\"{CLIENT_TRUST_CONFIG_MEDIA_TYPE}\","),
+            1,
+        );
+        let e = load_json(&twice, |_| {}).await.unwrap_err();
+        assert!(matches!(e, TrustError::ParseTrustConfig { .. }), "{e:?}");
     }
 
     /// A service URL from the signing config without a scheme or a host is
