@@ -388,7 +388,10 @@ mod tests {
             }
         };
         // The watch sees a regular file's open, so it would see the FIFO's.
-        assert_eq!(opens(&file, &|| drop(open_regular(&file, None).unwrap())), 1);
+        assert_eq!(
+            opens(&file, &|| drop(open_regular(&file, None).unwrap())),
+            1
+        );
         let refused = opens(&fifo, &|| {
             let e = open_regular(&fifo, None).unwrap_err();
             assert!(matches!(e, FileError::NotRegular { .. }), "{e}");

@@ -71,6 +71,7 @@ fn main() -> ExitCode {
         // clap prints help/version (exit 0) or the usage error (exit 2) itself;
         // with --json, the error is the one JSON document on stdout too.
         Err(e) => {
+            let e = with_values_escaped(e);
             let shown = !matches!(
                 e.kind(),
                 clap::error::ErrorKind::DisplayHelp
@@ -661,6 +662,37 @@ fn fail(e: &Error, json: bool) -> ExitCode {
 }
 
 /// The one JSON document of a run that failed as a whole, on stdout.
+/// clap's error with every value it repeats from the command line escaped
+/// as any other line is ([`line`]): a file name expanded by the shell
+/// may hold a newline and a workflow command, or a terminal escape, which
+/// clap would print as given. Help and usage text are ours, and kept.
+fn with_values_escaped(mut e: clap::Error) -> clap::Error {
+    use clap::error::ContextValue;
+    let escaped: Vec<_> = e
+        .context()
+        .filter_map(|(kind, value)| match value {
+            ContextValue::String(s) => Some((kind, ContextValue::String(line(s)))),
+            ContextValue::Strings(v) => {
+                Some((kind, ContextValue::Strings(v.iter().map(line).collect())))
+            }
+            // Tips quote the value too; their style is kept where they
+            // hold nothing to escape.
+            ContextValue::StyledStr(s) if line(s) != s.to_string() => {
+                Some((kind, ContextValue::StyledStr(line(s).into())))
+            }
+            ContextValue::StyledStrs(v) if v.iter().any(|s| line(s) != s.to_string()) => Some((
+                kind,
+                ContextValue::StyledStrs(v.iter().map(|s| line(s).into()).collect()),
+            )),
+            _ => None,
+        })
+        .collect();
+    for (kind, value) in escaped {
+        e.insert(kind, value);
+    }
+    e
+}
+
 fn print_json_error(error: &str, exit_code: i32) {
     let json = serde_json::json!({
         "schemaVersion": report::SCHEMA_VERSION,

@@ -49,6 +49,39 @@ fn usage_errors_exit_2() {
     assert!(stderr(&o).contains("--fulcio-url `fulcio.example` is not an http(s) URL"));
 }
 
+/// What clap repeats from the command line is escaped: a file name the
+/// shell expanded may hold a newline and a workflow command, or a terminal
+/// escape. Regression: clap printed them as given, and the runner read
+/// `::warning::` from stderr as its own.
+#[test]
+fn values_repeated_by_usage_errors_are_escaped() {
+    let work = Work::new();
+    work.file("x", "x");
+    let hostile = "--x\n::warning::forged\r::add-mask::y\x1b[31m";
+    for args in [
+        &["sign", hostile][..],
+        &["sign", "x", "--jobs", &hostile[3..]],
+        &["sign", "x", "--rekor-version", hostile],
+        &[hostile],
+        &["sign", "x", "--json", hostile],
+    ] {
+        let o = bin(work.dir.path()).args(args).output().unwrap();
+        assert_eq!(code(&o), 2, "{args:?}");
+        for out in [stderr(&o), stdout(&o)] {
+            assert!(
+                !out.lines().any(|l| l.trim_start().starts_with("::")),
+                "{args:?}: {out}"
+            );
+            assert!(!out.contains(['\r', '\x1b']), "{args:?}: {out:?}");
+        }
+        assert!(
+            stderr(&o).contains("::warning::forged") || stdout(&o).contains("warning"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
 /// `--no-color` holds for clap's own output too (usage errors, help), even
 /// where the environment forces colour. Regression: clap styled them.
 #[test]
