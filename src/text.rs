@@ -133,6 +133,16 @@ fn each_url<'t>(
                 len = next_start;
             }
         }
+        // A password may hold a quote (`https://u:p'w@host`): the authority
+        // ends only where a URL's can, so an `@` past a quote is still its
+        // user's end, and all before it is hidden. Hiding too much where a
+        // quote ended the URL and an `@` follows in the text is the safe way.
+        let authority = rest[sep + 3..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '/' | '?' | '#'))
+            .map_or(rest.len(), |n| sep + 3 + n);
+        if authority > len && rest[len..authority].contains('@') {
+            len = authority;
+        }
         out.push_str(&rest[..start]);
         let url = &rest[start..len];
         if start < sep {
@@ -258,7 +268,9 @@ pub(crate) fn is_printable(s: &str) -> bool {
 /// one visible line: the value as [`line`] shows it would be pasted as
 /// shell syntax (`a\u{200b}$(id).tgz` runs `id`).
 pub(crate) fn shell_word_or(s: &str, placeholder: &str) -> String {
-    shell_word(s).unwrap_or_else(|| placeholder.to_owned())
+    // Printed, never run by us: a URL's user and password stay hidden here
+    // as on every other line ([`url_credentials_hidden`]).
+    shell_word(&url_credentials_hidden(s)).unwrap_or_else(|| placeholder.to_owned())
 }
 
 /// `s` as one POSIX shell word that means exactly `s`: bare when made only
@@ -330,6 +342,22 @@ mod tests {
         // An @ after the host is the path's.
         assert_eq!(line("https://h/a@b?x@y"), "https://h/a@b?x@y");
         assert_eq!(line("mail me@example.com"), "mail me@example.com");
+        // A password holding a quote: the URL does not end at it.
+        // Regression: `https://builder:s3cr` was taken for the URL, and
+        // `'et@fulcio...` printed as text after it.
+        for quote in ['\'', '"', '`', '<', '>'] {
+            assert_eq!(
+                line(format!(
+                    "--fulcio-url `https://builder:s3cr{quote}et-pw@f.example/x` is bad"
+                )),
+                "--fulcio-url `https://…@f.example/x` is bad",
+            );
+        }
+        // A URL quoted the usual way keeps its end.
+        assert_eq!(
+            line("`https://h.example` and `https://u:p@g.example/`"),
+            "`https://h.example` and `https://…@g.example/`"
+        );
     }
 
     /// Two URLs run together are two: the second's credentials are hidden.

@@ -340,6 +340,13 @@ mod tests {
         words
     }
 
+    fn after_of<'w>(w: &'w [String], flag: &str) -> Option<&'w str> {
+        w.iter()
+            .position(|x| x == flag)
+            .and_then(|i| w.get(i + 1))
+            .map(String::as_str)
+    }
+
     /// The hinted command is this run's with the identity added: its
     /// GitHub claims, `--deny-self-hosted-runners` and trust stay.
     /// Regression: they were dropped, so for a reusable workflow's identity
@@ -357,14 +364,16 @@ mod tests {
             (GitHubClaim::Sha, "a".repeat(40)),
         ];
         r.policy.deny_self_hosted_runners = true;
-        r.rerun_flags = vec!["--trusted-root".into(), "my root.json".into()];
+        r.rerun_flags = vec![
+            "--trusted-root".into(),
+            "my root.json".into(),
+            "--tuf-url".into(),
+            "https://builder:s3cret-pw@mirror.example/".into(),
+        ];
         let w = words_of(&pin_hint(&r));
-        let after = |flag: &str| {
-            w.iter()
-                .position(|x| x == flag)
-                .and_then(|i| w.get(i + 1))
-                .map(String::as_str)
-        };
+        // Regression: the mirror's password was printed in the command.
+        assert_eq!(after_of(&w, "--tuf-url"), Some("https://…@mirror.example/"));
+        let after = |flag: &str| after_of(&w, flag);
         assert_eq!(
             after("--cert-github-workflow-repository"),
             Some("o/r"),
