@@ -923,9 +923,11 @@ fn check_entry(
     signature: &sigstore_types::SignatureBytes,
     url: &str,
 ) -> Result<(), ArtifactError> {
+    // The details quote the log's answer, which may be megabytes (a logged
+    // "digest" of any length): capped as every message from outside is.
     let mismatch = |detail: String| ArtifactError::LogEntryMismatch {
         url: url.to_owned(),
-        detail,
+        detail: crate::text::capped(&detail, crate::text::MESSAGE_CHARS),
     };
     let body: serde_json::Value = serde_json::from_slice(entry.canonicalized_body.as_bytes())
         .map_err(|e| mismatch(format!("its body is not JSON: {e}")))?;
@@ -1052,6 +1054,36 @@ mod tests {
         let v1 = entry_of("signed-package-2.1.0-hb0f4dca_0.conda.sigstore.json");
         let elsewhere = TrustedLog::new(v1.log_id.key_id.clone(), None, "https://other.example");
         assert!(check_named(&v1, &[&elsewhere], "u").is_ok());
+    }
+
+    /// The log's answer quoted by a mismatch is capped. Regression: a
+    /// logged "digest" or apiVersion of megabytes was repeated whole in
+    /// every artifact's error, annotation and summary row.
+    #[test]
+    fn a_mismatch_quotes_the_logs_answer_capped() {
+        let mut entry = entry_of("signed-package-2.1.0-hb0f4dca_0.conda.sigstore.json");
+        let huge = "A".repeat(1 << 20);
+        for body in [
+            serde_json::json!({"apiVersion": "0.0.1", "spec": {"data": {"hash": {"value": huge}}}}),
+            serde_json::json!({"apiVersion": huge}),
+        ] {
+            entry.canonicalized_body =
+                sigstore_types::CanonicalizedBody::new(body.to_string().into_bytes());
+            let e = check_entry(
+                &entry,
+                &Sha256Hash::new([7; 32]),
+                &sigstore_types::SignatureBytes::new(vec![1]),
+                "https://log.example",
+            )
+            .unwrap_err();
+            assert!(matches!(e, ArtifactError::LogEntryMismatch { .. }), "{e}");
+            let shown = e.to_string();
+            assert!(
+                shown.len() < crate::text::MESSAGE_CHARS + 400,
+                "{} bytes",
+                shown.len()
+            );
+        }
     }
 
     #[test]

@@ -366,8 +366,15 @@ pub(super) async fn error_body(mut response: reqwest::Response) -> String {
             _ => break,
         }
     }
+    // A cut is marked `…`, as [`text::capped`]'s: what hides a secret
+    // echoed in the body hides the start of one cut there too.
+    let cut = body.len() > ERROR_BODY_BYTES;
     body.truncate(ERROR_BODY_BYTES);
-    String::from_utf8_lossy(&body).trim().to_owned()
+    let mut text = String::from_utf8_lossy(&body).trim().to_owned();
+    if cut {
+        text.push('…');
+    }
+    text
 }
 
 /// How much of a `Location` header is kept for the message.
@@ -380,11 +387,7 @@ pub(super) fn location(headers: &reqwest::header::HeaderMap) -> String {
         return "(none)".to_owned();
     };
     let raw = String::from_utf8_lossy(value.as_bytes());
-    let mut shown: String = raw.chars().take(LOCATION_CHARS).collect();
-    if shown.len() < raw.len() {
-        shown.push_str("...");
-    }
-    text::line(shown)
+    text::line(text::capped(&raw, LOCATION_CHARS))
 }
 
 /// reqwest's own message hides the cause ("error sending request for url");
@@ -611,6 +614,37 @@ mod tests {
         let e = exchange(&url).await.unwrap_err();
         assert!(matches!(e, ServiceError::Transport { .. }), "{e:?}");
         assert_eq!(e.retry(), Retry::After(None));
+    }
+
+    /// A token echoed where a cap cuts it (a `Location` past 512
+    /// characters, an error body past 4 KiB) is hidden, its start too.
+    /// Regression: the cuts were unmarked, or marked `...`, so the start
+    /// of the token was printed.
+    #[tokio::test]
+    async fn a_token_cut_by_a_cap_is_hidden() {
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vciJ9.c2lnbmF0dXJlLXNlY3JldA";
+        let location = format!("https://x/{}?t={token}", "p".repeat(439));
+        let body = format!("{}{token}", "x".repeat(ERROR_BODY_BYTES - 40));
+        for head in [
+            format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n"),
+            format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        ] {
+            let url = serve(Box::leak(head.into_boxed_str()), 0).await;
+            let e = FULCIO
+                .send(net::sigstore_client().unwrap().post(&url))
+                .await
+                .unwrap_err()
+                .without(token);
+            let shown = e.to_string();
+            assert!(shown.contains("[token]…"), "{shown}");
+            assert!(
+                !shown.contains("c2lnbmF0") && !shown.contains("eyJzdWIi"),
+                "{shown}"
+            );
+        }
     }
 
     /// A parser's message quotes the value it stopped at: an answer that is
