@@ -239,6 +239,26 @@ pub(crate) async fn body_up_to(
     Ok(Some(body))
 }
 
+/// Whether a secret (the identity token, the bearer that requests one) may
+/// be sent to `url`: over https, or over plain http to this machine only (a
+/// local CA, the sandbox). Rekor and a TSA receive nothing secret, so plain
+/// http is theirs to choose.
+pub(crate) fn secret_may_go_to(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    // The parser lowercases the scheme (`HTTPS://` is https).
+    if parsed.scheme() == "https" {
+        return true;
+    }
+    let host = parsed.host_str().unwrap_or_default();
+    let ip = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || ip
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -630,6 +630,10 @@ pub enum TokenError {
     /// request: TLS refused it, or it answered a status no retry changes.
     #[error("OIDC token request failed: {detail}; the job may request tokens (the runner names the endpoint only to a job with `id-token: write`), but the request to it was refused{}; fix: check ACTIONS_ID_TOKEN_REQUEST_URL and any proxy in front of it, then re-run the job", if *.tls { " by TLS (the certificate, or https to a server that speaks plain http)" } else { "" })]
     ActionsRefused { detail: String, tls: bool },
+    /// The endpoint is plain http to another machine: the bearer would
+    /// cross the network in the clear. actions/runner names an https one.
+    #[error("ACTIONS_ID_TOKEN_REQUEST_URL `{url}` is plain http to another machine, so the request's bearer, which asks for tokens of this job's identity, would cross the network in the clear; nothing was sent; fix: leave it as the runner sets it (https), or serve the endpoint over https (plain http is taken only on this machine: localhost, 127.0.0.1, ::1)")]
+    ActionsCleartext { url: String },
     /// No request can be made of what the job's environment names.
     #[error("OIDC token request failed: ACTIONS_ID_TOKEN_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_TOKEN is not one a request can be made with ({detail}); fix: leave both as the runner sets them (a step or a runner emulator that sets them must give a URL and a one-line token)")]
     ActionsEnvironment { detail: String },
@@ -765,6 +769,14 @@ impl TokenSource {
     }
 
     async fn request_actions_token(&self, req: &ActionsTokenRequest) -> Result<String, TokenError> {
+        // The bearer asks for tokens of the job's identity: never in the
+        // clear across a network, whoever named the URL.
+        // (One that is no URL at all fails as the request is built.)
+        if reqwest::Url::parse(&req.url).is_ok() && !net::secret_may_go_to(&req.url) {
+            return Err(TokenError::ActionsCleartext {
+                url: crate::text::echoed(&crate::text::url_queries_hidden(&req.url)),
+            });
+        }
         let sep = if req.url.contains('?') { '&' } else { '?' };
         let url = format!("{}{sep}audience={SIGSTORE_AUDIENCE}", req.url);
         let response = net::retry(&self.retry, "GitHub Actions OIDC token", || async {

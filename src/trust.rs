@@ -1068,25 +1068,6 @@ async fn well_known(
     Ok((name.to_owned(), root, signing))
 }
 
-/// Whether the identity token may be sent to `url`: over https, or over
-/// plain http to this machine only (a local CA, the sandbox). Rekor and a
-/// TSA receive nothing secret, so plain http is theirs to choose.
-fn token_may_go_to(url: &str) -> bool {
-    let Ok(parsed) = reqwest::Url::parse(url) else {
-        return false;
-    };
-    // The parser lowercases the scheme (`HTTPS://` is https).
-    if parsed.scheme() == "https" {
-        return true;
-    }
-    let host = parsed.host_str().unwrap_or_default();
-    let ip = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || ip
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Why a TUF load failed, cut to a line: the error quotes the repository's
 /// metadata (a `_type` of half a megabyte).
 fn tuf_reason(e: &sigstore_trust_root::Error) -> String {
@@ -1288,7 +1269,7 @@ fn select_services(
             url: crate::text::line(crate::text::capped(url, 200)),
         });
     }
-    if !token_may_go_to(&fulcio) {
+    if !crate::net::secret_may_go_to(&fulcio) {
         return Err(TrustError::CleartextToken {
             url: fulcio,
             from: match settings.fulcio_url {

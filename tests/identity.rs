@@ -31,6 +31,49 @@ fn a_malformed_actions_token_request_is_the_jobs_setup() {
     }
 }
 
+/// An Actions token endpoint of plain http to another machine is refused
+/// before anything is sent: the bearer asks for tokens of the job's
+/// identity. Regression: it was sent, in the clear, to whatever answered
+/// (here a proxy that records what reaches it).
+#[test]
+fn a_cleartext_actions_token_endpoint_is_refused() {
+    use std::io::Read as _;
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = proxy.local_addr().unwrap().port();
+    proxy.set_nonblocking(true).unwrap();
+    let o = bin(work.dir.path())
+        .args(["sign", "a.whl", "--staging"])
+        .env("GITHUB_ACTIONS", "true")
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "http://token.example.invalid/t?x=1",
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer-secret")
+        .env("HTTP_PROXY", format!("http://127.0.0.1:{port}"))
+        .env("http_proxy", format!("http://127.0.0.1:{port}"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("ACTIONS_ID_TOKEN_REQUEST_URL `http://token.example.invalid/t?…` is plain http to another machine"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("bearer-secret"), "{}", stderr(&o));
+    let mut seen = Vec::new();
+    while let Ok((mut socket, _)) = proxy.accept() {
+        socket.set_nonblocking(false).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let _ = socket.read_to_end(&mut seen);
+    }
+    assert!(seen.is_empty(), "{}", String::from_utf8_lossy(&seen));
+}
+
 /// A GitHub Actions job without `id-token: write` has GITHUB_ACTIONS=true but no
 /// ACTIONS_ID_TOKEN_REQUEST_* variables: the message names the fix. Exit 2
 /// (configuration), and nothing else happens first.

@@ -750,11 +750,11 @@ mod tests {
     fn actions_variables_are_picked_up() {
         let env = [
             ("GITHUB_ACTIONS", "true"),
-            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://x/t?v=1"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://x/t?v=1"),
             ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "bearer"),
         ];
         let s = sign(&["sign", "a"], &env);
-        assert_eq!(s.identity.actions.as_ref().unwrap().url, "http://x/t?v=1");
+        assert_eq!(s.identity.actions.as_ref().unwrap().url, "https://x/t?v=1");
         assert!(s.identity.github_actions);
         let s = sign(&["sign", "a"], &env[..1]);
         assert_eq!(
