@@ -816,19 +816,18 @@ impl TokenSource {
                     };
                 }
             }
+            // reqwest's message holds the URL, of any length the
+            // environment gave it.
+            let detail = crate::text::capped(
+                &crate::text::url_queries_hidden(&e.to_string()),
+                crate::text::MESSAGE_CHARS,
+            );
             if matches!(e, ActionsFailure::NoToken | ActionsFailure::TooLarge) {
-                return TokenError::ActionsAnswer {
-                    detail: e.to_string(),
-                };
+                return TokenError::ActionsAnswer { detail };
             }
             match e.retry() {
-                Retry::After(_) if !tls => TokenError::ActionsUnavailable {
-                    detail: e.to_string(),
-                },
-                _ => TokenError::ActionsRefused {
-                    detail: e.to_string(),
-                    tls,
-                },
+                Retry::After(_) if !tls => TokenError::ActionsUnavailable { detail },
+                _ => TokenError::ActionsRefused { detail, tls },
             }
         })?;
         Ok(response.value)

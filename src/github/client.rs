@@ -104,12 +104,12 @@ impl Releases {
         let uri: http::Uri = api_url
             .trim_end_matches('/')
             .parse()
-            .map_err(|_| ReleaseError::BadApiUrl(api_url.to_owned()))?;
+            .map_err(|_| ReleaseError::BadApiUrl(crate::text::echoed(api_url)))?;
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return Err(ReleaseError::BadApiUrl(api_url.to_owned()));
+            return Err(ReleaseError::BadApiUrl(crate::text::echoed(api_url)));
         };
         if scheme != "https" && scheme != "http" {
-            return Err(ReleaseError::BadApiUrl(api_url.to_owned()));
+            return Err(ReleaseError::BadApiUrl(crate::text::echoed(api_url)));
         }
         // octocrab prefixes the base path to every request path, absolute
         // upload URLs included (`/api/v3/api/uploads/...` on GHES): give it the

@@ -167,11 +167,8 @@ impl ActionSettings {
         if let Some(entry) = paths.iter().find(|p| on_the_runner_only(p, env)) {
             return Err(ActionInputError::RunnerPath {
                 entry: crate::text::echoed(entry),
-                workspace: env.get("GITHUB_WORKSPACE").unwrap_or_default().to_owned(),
-                temp: env
-                    .get("RUNNER_TEMP")
-                    .unwrap_or("/github/runner_temp")
-                    .to_owned(),
+                workspace: crate::text::echoed(env.get("GITHUB_WORKSPACE").unwrap_or_default()),
+                temp: crate::text::echoed(env.get("RUNNER_TEMP").unwrap_or("/github/runner_temp")),
             }
             .into());
         }
@@ -321,6 +318,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.len() < 400, "{}", e.len());
+        // An input, or the runner's paths, refused the same way.
+        // Regression: each was repeated whole.
+        let e = resolve(&[
+            ("INPUT_INPUTS", "a"),
+            ("INPUT_TUF-URL", &long),
+            ("INPUT_TUF-ROOT", "r"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.len() < 600, "{}", e.len());
+        let in_container = format!("/{long}");
+        let e = resolve(&[
+            ("INPUT_INPUTS", "a\n/home/runner/work/r/r/b"),
+            ("GITHUB_WORKSPACE", &in_container),
+            ("RUNNER_TEMP", &in_container),
+            ("RUNNER_WORKSPACE", "/home/runner/work/r"),
+        ])
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+        assert!(e.len() < 1_200, "{}", e.len());
     }
 
     fn resolve(pairs: &[(&str, &str)]) -> Result<ActionSettings, SettingsError> {

@@ -449,7 +449,7 @@ pub(crate) fn base_instance(
             if !crate::vocab::is_http_url(&url) {
                 return Err(SettingsError::InvalidUrl {
                     flag: vocabulary.name("tuf-url"),
-                    value: url,
+                    value: crate::text::echoed(&url),
                 });
             }
             return Ok(BaseInstance::Tuf { url, root });
@@ -526,7 +526,7 @@ impl SignSettings {
         let checked = |flag: &'static str, v: Option<String>| match v {
             Some(v) if !crate::vocab::is_http_url(&v) => Err(SettingsError::InvalidUrl {
                 flag: flag.to_owned(),
-                value: v,
+                value: crate::text::echoed(&v),
             }),
             v => Ok(v),
         };
