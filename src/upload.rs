@@ -626,6 +626,10 @@ async fn run_until_published(
     //    content-creating requests).
     let mut assets = Vec::new();
     let mut refused: Option<ImmutableRefusal> = None;
+    // Set once GitHub's API budget is spent until later than a retry
+    // waits: no request follows (each would be refused, and GitHub may
+    // block an integration that keeps asking), every asset left says why.
+    let mut limited: Option<String> = None;
     // What landed and is to be downloaded back: (its report's index, ...).
     let mut landed_assets = Vec::new();
     // Artifacts whose own upload failed: their bundle stays off the
@@ -664,6 +668,11 @@ async fn run_until_published(
             checked: false,
             error: None,
         };
+        if let Some(note) = &limited {
+            report.error = Some(note.clone());
+            assets.push(report);
+            continue;
+        }
         if q.kind == AssetKind::Bundle && artifact_failed.contains(q.artifact) {
             report.error = Some("not uploaded: its artifact's upload failed".into());
             assets.push(report);
@@ -729,6 +738,12 @@ async fn run_until_published(
                 if q.kind == AssetKind::Artifact {
                     artifact_failed.insert(q.artifact);
                 }
+                if e.rate_limited() {
+                    limited = Some(format!(
+                        "not attempted: GitHub's API rate limit ran out at `{}` (its error says when it comes back); re-run then",
+                        text::line(&report.asset)
+                    ));
+                }
                 report.error = Some(e.to_string());
             }
         }
@@ -766,7 +781,20 @@ async fn run_until_published(
             expected,
         };
         let landed = &landed;
-        let checked: Vec<_> = futures::stream::iter(&landed_assets)
+        // Nothing is downloaded once the budget is spent: each landed asset
+        // stays unchecked, so the release is not published.
+        let landed_assets_to_check = match &limited {
+            Some(note) => {
+                for (i, _, _) in &landed_assets {
+                    assets[*i].error = Some(format!(
+                        "{note}; it was left on the release unchecked: the re-run checks it"
+                    ));
+                }
+                &landed_assets[..0]
+            }
+            None => &landed_assets[..],
+        };
+        let checked: Vec<_> = futures::stream::iter(landed_assets_to_check)
             .map(|(i, q, up)| async move { (*i, q, up, landed.check(q, up).await) })
             .buffered(CHECKS_AT_ONCE)
             .collect()

@@ -12,7 +12,7 @@ use releasekit_sign::github::{
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::oidc::Secret;
 
-use crate::util::{as_checked, code, file_digest, run, sign, stdout, verify_bundle, Work};
+use crate::util::{as_checked, code, file_digest, run, sign, stderr, stdout, verify_bundle, Work};
 
 /// A test's upload: the file as it is now, never over other content.
 trait Put {
@@ -432,6 +432,55 @@ async fn a_rate_limit_asking_for_a_long_wait_is_not_retried_sooner() {
         assert_eq!(gh.pending(), 0);
         assert_eq!(sandbox.requests(Service::GitHub).len(), before + 1, "{e}");
     }
+}
+
+/// A rate limit that comes back later than a retry waits stops the run's
+/// requests to GitHub: each later one would be refused too, and GitHub may
+/// block an integration that keeps asking. Every asset left says why, and
+/// the draft is not published. Regression: every later asset was still
+/// uploaded or asked for, each refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spent_rate_limit_stops_the_requests() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for n in 0..4 {
+        work.file(&format!("dist/a{n}.tgz"), format!("artifact {n}"));
+    }
+    let gh = sandbox.faults(Service::GitHub);
+    gh.only_paths_containing("/assets");
+    gh.only_method(http::Method::POST);
+    gh.fail_next(1, Fault::retry_after(429, 3600));
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args([
+        "dist",
+        "--upload",
+        "--release-tag",
+        "v1.0.0",
+        "--repo",
+        REPO,
+    ])
+    .env("GITHUB_API_URL", &sandbox.urls().github_api)
+    .env("GITHUB_TOKEN", sandbox.github_token());
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let requests = sandbox.requests(Service::GitHub);
+    let limited = requests
+        .iter()
+        .position(|r| r.status == 429)
+        .expect("the limit was met");
+    let after: Vec<_> = requests[limited + 1..]
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.uri))
+        .collect();
+    assert!(after.is_empty(), "{after:?}");
+    let shown = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        shown
+            .matches("not attempted: GitHub's API rate limit ran out")
+            .count(),
+        3,
+        "{shown}"
+    );
 }
 
 /// Retries are bounded; the final error names the asset, the attempts and why.

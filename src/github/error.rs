@@ -188,6 +188,18 @@ impl ReleaseError {
         )
     }
 
+    /// GitHub's API budget is spent until later than a retry waits: every
+    /// further request would be refused too.
+    pub(crate) fn rate_limited(&self) -> bool {
+        matches!(
+            self,
+            ReleaseError::Api {
+                cause: ApiFailure::RateLimited { .. },
+                ..
+            }
+        )
+    }
+
     /// The target is wrong, not the run: fixed by configuration (exit 2).
     /// The one list, for sign's upload and `verify --release` alike.
     pub(crate) fn is_usage(&self) -> bool {
