@@ -734,6 +734,31 @@ async fn drafts_are_found_and_missing_releases_explained() {
     );
 }
 
+/// GitHub lists each release with all its assets, so in a repository whose
+/// releases hold many, a page of 100 releases passes the 32 MiB an answer
+/// may be; releases are listed 10 a page. Regression: a draft there was
+/// never found ("larger than 33554432 bytes, more than GitHub sends").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_is_found_among_releases_of_many_assets() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    gh.create_release(REPO, "v2.0.0-rc1", ReleaseSpec::draft());
+    for r in 0..100 {
+        let tag = format!("v0.{r}.0");
+        gh.create_release(REPO, &tag, ReleaseSpec::published());
+        for a in 0..200 {
+            gh.insert_asset_unchecked(
+                REPO,
+                &tag,
+                &format!("asset-{a}-of-a-release-of-many-platforms.tar.gz"),
+                "x",
+            );
+        }
+    }
+    let draft = client(&sandbox).find("v2.0.0-rc1").await.unwrap();
+    assert!(draft.draft);
+}
+
 /// An upload that breaks off leaves an asset in state `starter` on the
 /// release, with no bytes and its name taken; the retry deletes it and
 /// uploads again. Regression: the retry found it, could not download it to

@@ -1818,13 +1818,13 @@ async fn list_releases<S: HasGitHub>(
     let authed = caller.authed;
     let st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
-    // Newest first, as GitHub lists them.
-    let items: Vec<Value> = st
+    // Newest first, as GitHub lists them; only the page asked for is
+    // rendered (a release's JSON holds all its assets).
+    let items: Vec<_> = st
         .releases
         .values()
         .rev()
         .filter(|r| r.repo == repo && (authed || !r.draft))
-        .map(|r| gh.release_json(r))
         .collect();
     let (page, link) = paginate(
         items,
@@ -1833,6 +1833,7 @@ async fn list_releases<S: HasGitHub>(
         &gh.requested(&uri),
         st.list_lie,
     );
+    let page = page.into_iter().map(|r| gh.release_json(r)).collect();
     Ok(json_page(page, link, st.list_lie))
 }
 

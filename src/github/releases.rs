@@ -31,6 +31,9 @@ pub struct Release {
     pub(super) upload_url: String,
 }
 
+/// Releases a listing page asks for (see [`Releases::all_for_tag`]).
+const RELEASES_PER_PAGE: usize = 10;
+
 impl Releases {
     /// The release for `tag`, drafts included (GitHub resolves only
     /// published releases by tag; drafts are found by listing, the oldest
@@ -198,11 +201,14 @@ impl Releases {
             cause,
         };
         // Only the tag's releases are kept, page by page: a repository's
-        // releases, with their notes and assets, may be far more.
+        // releases, with their notes and assets, may be far more. Ten a
+        // page: GitHub lists each release with every asset (up to 1,000 of
+        // about 3 KB each), so a page of 100 could pass what one answer may
+        // be ([`super::client`]'s 32 MiB); ten such releases stay under it.
         let all: Vec<GhRelease> = self
             .retrying(|| {
                 self.list_matching(
-                    format!("{}/releases?per_page=100", self.repo_url()),
+                    format!("{}/releases?per_page={RELEASES_PER_PAGE}", self.repo_url()),
                     |r: &GhRelease| r.tag_name == tag,
                 )
             })
