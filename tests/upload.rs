@@ -97,13 +97,13 @@ async fn cli_upload_then_rerun_adds_nothing() {
     assert_eq!(
         names,
         [
-            "my.pkg..+1.whl.sigstore.json",
+            "my.pkg.+1.whl.sigstore.json",
             "pkg-1.0.tar.gz.sigstore.json"
         ]
     );
     for (artifact, asset) in [
         ("dist/pkg-1.0.tar.gz", "pkg-1.0.tar.gz.sigstore.json"),
-        ("dist/my pkg é+1.whl", "my.pkg..+1.whl.sigstore.json"),
+        ("dist/my pkg é+1.whl", "my.pkg.+1.whl.sigstore.json"),
     ] {
         let bundle = work.path(&format!("{artifact}.sigstore.json"));
         verify_bundle(&sandbox, &work.path(artifact), &bundle);
@@ -837,6 +837,44 @@ async fn a_renamed_first_character_is_found_again_on_a_rerun() {
         assert_eq!(code(&o), 0, "{}", stdout(&o));
     }
     assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 2);
+}
+
+/// GitHub lists a run of renamed characters as one period and drops
+/// trailing ones: a re-run finds `App (1).zip` as `App.1.zip`, and adds
+/// nothing. Regression: it looked for `App..1..zip`, uploaded again, met
+/// "already_exists" on every attempt, and the draft was never published.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_github_collapses_is_found_again_on_a_rerun() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("App (1).zip", "app");
+    work.file("tool~linux!!.tgz", "tool");
+    for _ in 0..2 {
+        let mut cmd = crate::util::sign_upload(
+            &sandbox,
+            work.dir.path(),
+            &["App (1).zip", "tool~linux!!.tgz"],
+        );
+        cmd.arg("--upload-artifacts");
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+    }
+    let mut names: Vec<_> = sandbox
+        .github()
+        .assets(REPO, "v1.0.0")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "App.1.zip",
+            "App.1.zip.sigstore.json",
+            "tool.linux.tgz",
+            "tool.linux.tgz.sigstore.json"
+        ]
+    );
 }
 
 /// Uploading bundles only, to a release that holds an artifact's name with

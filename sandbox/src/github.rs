@@ -1259,12 +1259,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The name GitHub lists for an uploaded asset. Its REST documentation
-/// ("Upload a release asset"): "GitHub renames asset filenames that have
-/// special characters, non-alphanumeric characters, and leading or trailing
-/// periods. The List release assets endpoint lists the renamed filenames."
-/// What users report of github.com: a space, `~`, `:` and parentheses each
-/// become `.`, and a file named `.config` is listed as `default.config`.
 /// The tag a release's links name: its own once published; a draft's,
 /// `untagged-<hex>`, as GitHub gives drafts (those links 404 once it is
 /// published, and before).
@@ -1276,16 +1270,30 @@ fn url_tag(r: &Release) -> String {
     }
 }
 
+/// The name GitHub lists for an uploaded asset. Its REST documentation
+/// ("Upload a release asset"): "GitHub renames asset filenames that have
+/// special characters, non-alphanumeric characters, and leading or trailing
+/// periods. The List release assets endpoint lists the renamed filenames."
+/// What users report of github.com (travis-ci/dpl#821,
+/// softprops/action-gh-release#159): each run of other characters than
+/// `A-Za-z0-9-_+@`, periods in it included, becomes one `.` (`App (1).zip`
+/// is `App.1.zip`), trailing periods are dropped (`test~file!!!` is
+/// `test.file`), and a file named `.config` is listed as `default.config`.
+/// Non-ASCII letters are transliterated there (`ð` to `d`); not modelled.
 fn normalize_asset_name(name: &str) -> String {
-    const KEPT_PUNCTUATION: &str = ".-_+@";
+    const KEPT_PUNCTUATION: &str = "-_+@";
     let mut out = String::with_capacity(name.len() + 8);
-    if name.starts_with('.') {
+    if name.starts_with(|c: char| !c.is_ascii_alphanumeric() && !KEPT_PUNCTUATION.contains(c)) {
         out.push_str("default");
     }
     for c in name.chars() {
-        let kept = c.is_ascii_alphanumeric() || KEPT_PUNCTUATION.contains(c);
-        out.push(if kept { c } else { '.' });
+        if c.is_ascii_alphanumeric() || KEPT_PUNCTUATION.contains(c) {
+            out.push(c);
+        } else if !out.ends_with('.') {
+            out.push('.');
+        }
     }
+    out.truncate(out.trim_end_matches('.').len());
     out
 }
 
@@ -3397,8 +3405,9 @@ mod tests {
     fn asset_names_are_normalized_like_github() {
         assert_eq!(normalize_asset_name("a b.tar.gz"), "a.b.tar.gz");
         assert_eq!(normalize_asset_name("x_1-2+3@4.bin"), "x_1-2+3@4.bin");
-        assert_eq!(normalize_asset_name("v1~rc (1):x.tgz"), "v1.rc..1..x.tgz");
-        assert_eq!(normalize_asset_name("é.bin"), "..bin");
+        assert_eq!(normalize_asset_name("v1~rc (1):x.tgz"), "v1.rc.1.x.tgz");
+        assert_eq!(normalize_asset_name("test~file!!!"), "test.file");
+        assert_eq!(normalize_asset_name("é.bin"), "default.bin");
         assert_eq!(normalize_asset_name(".config"), "default.config");
     }
 

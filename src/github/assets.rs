@@ -864,32 +864,37 @@ fn uploaded(asset: Asset, action: AssetAction) -> UploadedAsset {
 /// before an upload and to name what a release lacks; after an upload the
 /// name GitHub returns is the one used. GitHub "renames asset filenames
 /// that have special characters, non-alphanumeric characters, and leading
-/// or trailing periods": what is seen is each character outside
-/// `A-Za-z0-9._-+@` (space, `~`, `:`, parentheses, non-ASCII) becoming `.`,
-/// and a leading `.` becoming `default.` (`.config` is `default.config`).
+/// or trailing periods" without saying how; what is seen (travis-ci/dpl
+/// #821, softprops/action-gh-release#159) is each run of characters
+/// outside `A-Za-z0-9-_+@`, the periods in it included, becoming one `.`
+/// (`App (1).zip` is `App.1.zip`, `a~.deb` is `a.deb`), trailing periods
+/// dropped (`test~file!!!` is `test.file`), and a leading `.` becoming
+/// `default.` (`.config` is `default.config`). Non-ASCII letters are seen
+/// transliterated (`ð` to `d`), which is not modelled: such a name is
+/// found by the name GitHub returned, not by this.
 /// Whether the asset GitHub lists as `listed` is the one an upload named
 /// `wanted` lands on: the same name, or the same once renamed as GitHub
 /// renames (applied to both, which holds whatever order GitHub applies
-/// its rules in: the rule for a leading period, and characters it
-/// replaces, are not documented together).
+/// its rules in).
 pub fn same_asset_name(listed: &str, wanted: &str) -> bool {
     listed == wanted || github_asset_name(listed) == github_asset_name(wanted)
 }
 
 pub fn github_asset_name(name: &str) -> String {
-    let kept: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '@') {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect();
+    let mut kept = String::with_capacity(name.len());
+    for c in name.chars() {
+        let kept_as_is = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '@');
+        if kept_as_is {
+            kept.push(c);
+        } else if !kept.ends_with('.') {
+            kept.push('.');
+        }
+    }
+    let kept = kept.trim_end_matches('.');
     match kept.strip_prefix('.') {
         Some(rest) => format!("default.{rest}"),
-        None => kept,
+        None if kept.is_empty() => "default".to_owned(),
+        None => kept.to_owned(),
     }
 }
 
@@ -959,10 +964,22 @@ mod tests {
     fn asset_names_like_github() {
         assert_eq!(
             github_asset_name("a b é.tgz.sigstore.json"),
-            "a.b...tgz.sigstore.json"
+            "a.b.tgz.sigstore.json"
         );
         assert_eq!(github_asset_name("x_1-2+3@4.bin"), "x_1-2+3@4.bin");
-        assert_eq!(github_asset_name("a~b:(1).tgz"), "a.b..1..tgz");
+        // A run of replaced characters is one period, trailing ones go.
+        // Regression: each was its own (`a.b..1..tgz`), so a re-run did
+        // not find `App (1).zip`, listed as `App.1.zip`, and every attempt
+        // to upload it again met "already_exists".
+        assert_eq!(github_asset_name("a~b:(1).tgz"), "a.b.1.tgz");
+        assert_eq!(github_asset_name("App (1).zip"), "App.1.zip");
+        assert_eq!(github_asset_name("test~file!!!"), "test.file");
+        assert_eq!(
+            github_asset_name("a5_ !#$%&'(),-.0123.txt"),
+            "a5_.-.0123.txt"
+        );
         assert_eq!(github_asset_name(".config"), "default.config");
+        assert!(same_asset_name("App.1.zip", "App (1).zip"));
+        assert!(same_asset_name("a.1.zip", "a (1).zip"));
     }
 }
