@@ -639,10 +639,10 @@ async fn run_until_published(
     // Uploading bundles only: an artifact the release holds with other
     // bytes gets no bundle beside it; where that cannot be told (the
     // listing failed), no bundle goes up unchecked either.
-    let other_bytes: Result<HashMap<&Path, String>, String> =
+    let other_bytes: Result<HashMap<&Path, NotAsSigned>, String> =
         not_as_signed(&releases, &release, sign, settings)
             .await
-            .map(|found| found.into_iter().collect())
+            .map(|found| found.into_iter().map(|n| (n.artifact, n)).collect())
             .map_err(|e| e.to_string());
     for q in queue(sign, settings.upload_artifacts) {
         let stored = crate::github::github_asset_name(&q.name);
@@ -680,12 +680,16 @@ async fn run_until_published(
         }
         if q.kind == AssetKind::Bundle {
             let refused = match &other_bytes {
-                Ok(found) => found.get(q.artifact).map(|asset| {
-                    ReleaseError::OtherBytesUnderName {
+                Ok(found) => found.get(q.artifact).map(|n| match &n.unread {
+                    None => ReleaseError::OtherBytesUnderName {
                         tag: release.tag.clone(),
-                        asset: text::line(asset),
+                        asset: text::line(&n.asset),
                     }
-                    .to_string()
+                    .to_string(),
+                    Some(e) => format!(
+                        "not uploaded: the release's asset `{}`, of its artifact's name, could not be read to tell whether it is the artifact signed: {e}",
+                        text::line(&n.asset)
+                    ),
                 }),
                 Err(e) => Some(format!(
                     "not uploaded: the release's assets could not be listed to check the one of its artifact's name: {e}"
@@ -1096,7 +1100,7 @@ async fn not_as_signed<'s>(
     release: &Release,
     sign: &'s SignReport,
     settings: &UploadSettings,
-) -> Result<Vec<(&'s Path, String)>, ReleaseError> {
+) -> Result<Vec<NotAsSigned<'s>>, ReleaseError> {
     if settings.upload_artifacts {
         return Ok(Vec::new());
     }
@@ -1113,11 +1117,29 @@ async fn not_as_signed<'s>(
         else {
             continue;
         };
-        if !releases.asset_holds(release, asset, sha256).await? {
-            other.push((a.path.as_path(), asset.name.clone()));
-        }
+        // One asset that cannot be read (an upload another step left
+        // broken, or still going on) fails its own artifact's bundle, not
+        // every bundle of the run.
+        let unread = match releases.asset_holds(release, asset, sha256).await {
+            Ok(true) => continue,
+            Ok(false) => None,
+            Err(e) => Some(e),
+        };
+        other.push(NotAsSigned {
+            artifact: a.path.as_path(),
+            asset: asset.name.clone(),
+            unread,
+        });
     }
     Ok(other)
+}
+
+/// An artifact the release holds, under its name, other bytes of, or bytes
+/// that could not be read (`unread`).
+struct NotAsSigned<'s> {
+    artifact: &'s Path,
+    asset: String,
+    unread: Option<ReleaseError>,
 }
 
 /// Before a draft is published, where this run uploaded bundles only: an
@@ -1132,9 +1154,13 @@ async fn artifacts_as_signed(
 ) -> Result<(), ReleaseError> {
     match not_as_signed(releases, release, sign, settings)
         .await?
-        .first()
+        .into_iter()
+        .next()
     {
-        Some((_, asset)) => Err(ReleaseError::NotTheSignedArtifact {
+        Some(NotAsSigned {
+            unread: Some(e), ..
+        }) => Err(e),
+        Some(NotAsSigned { asset, .. }) => Err(ReleaseError::NotTheSignedArtifact {
             tag: release.tag.clone(),
             asset: text::line(asset),
         }),

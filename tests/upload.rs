@@ -909,6 +909,42 @@ async fn a_bundle_is_not_put_beside_another_build_of_its_artifact() {
     assert_eq!(names, ["a.whl", "b.whl.sigstore.json"]);
 }
 
+/// Uploading bundles only, to a release holding an artifact's name as an
+/// asset that cannot be read (another step's upload, broken off or still
+/// going on: no digest listed, its download not found): that artifact's
+/// bundle stays off, saying why; the others go up. Regression: every
+/// bundle was refused, as if the release could not be listed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_asset_holds_back_its_own_bundle_only() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("b.whl", "b");
+    let gh = sandbox.github();
+    assert!(gh.begin_upload_elsewhere(REPO, "v1.0.0", "a.whl"));
+    let cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.whl", "b.whl"]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o)
+            .contains("the release's asset `a.whl`, of its artifact's name, could not be read"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        !stdout(&o).contains("could not be listed"),
+        "{}",
+        stdout(&o)
+    );
+    let mut names: Vec<String> = gh
+        .assets(REPO, "v1.0.0")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.whl", "b.whl.sigstore.json"]);
+}
+
 /// An upload of the same name still going on elsewhere (GitHub lists the
 /// asset as `open`) is neither read nor replaced, even with --overwrite:
 /// the asset fails saying so, after looking again a few times. Regression:
