@@ -118,8 +118,8 @@ async fn a_token_that_ends_during_fulcio_retries_is_replaced() {
         .start()
         .await
         .unwrap();
-    // Past the token's end and the sandbox's leeway for clock skew.
-    let wait = 3 + releasekit_sandbox::oidc::LEEWAY.as_secs() + 1;
+    // Past the token's end (Fulcio allows no leeway for it).
+    let wait = 3 + 1;
     sandbox
         .faults(Service::Fulcio)
         .fail_next(1, releasekit_sandbox::Fault::retry_after(503, wait));

@@ -38,9 +38,10 @@ pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 /// The audience Sigstore clients request and Fulcio requires.
 pub const SIGSTORE_AUDIENCE: &str = "sigstore";
 
-/// Clock skew tolerated when validating `exp`/`nbf`. Kept small so that tests of
-/// expired tokens need not wait long.
-pub const LEEWAY: Duration = Duration::from_secs(5);
+/// Clock skew tolerated for `nbf`, as Fulcio's token verifier (go-oidc v3,
+/// `verify.go`) tolerates it: five minutes. `exp` has none there: a token
+/// is refused from the second it ends.
+pub const NBF_LEEWAY: Duration = Duration::from_secs(300);
 
 /// Claims registered by RFC 7519 that [`OidcIssuer::mint`] sets itself.
 const TIME_CLAIMS: [&str; 4] = ["iat", "nbf", "exp", "jti"];
@@ -370,21 +371,28 @@ impl OidcIssuer {
         jsonwebtoken::encode(&header, &body, &self.encoding).expect("signing with own key")
     }
 
-    /// Check signature, `exp`/`nbf` (with [`LEEWAY`]) and `aud` == `sigstore`; returns the
-    /// claims without the time claims `mint` adds.
+    /// Check signature, `exp` (no leeway), `nbf` (with [`NBF_LEEWAY`]) and
+    /// `aud` == `sigstore`, as Fulcio does; returns the claims without the
+    /// time claims `mint` adds.
     pub fn validate(&self, jwt: &str) -> Result<TokenClaims, OidcError> {
         let header = jsonwebtoken::decode_header(jwt)?;
         if header.alg != self.alg.jws() || header.kid.as_deref() != Some(self.kid.as_str()) {
             return Err(OidcError::WrongKey);
         }
         let mut validation = Validation::new(self.alg.jws());
-        validation.leeway = LEEWAY.as_secs();
-        validation.validate_nbf = true;
+        validation.leeway = 0;
+        validation.validate_nbf = false;
         validation.set_audience(&[SIGSTORE_AUDIENCE]);
         validation.required_spec_claims =
             HashSet::from(["exp", "iat", "iss", "sub", "aud"].map(String::from));
         let data = jsonwebtoken::decode::<TokenClaims>(jwt, &self.decoding, &validation)?;
         let mut claims = data.claims;
+        let now = unix_seconds(SystemTime::now());
+        if let Some(nbf) = claims.extra.get("nbf").and_then(Value::as_u64) {
+            if nbf > now + NBF_LEEWAY.as_secs() {
+                return Err(OidcError::NotYetValid);
+            }
+        }
         for k in TIME_CLAIMS {
             claims.extra.remove(k);
         }
@@ -630,6 +638,20 @@ mod tests {
         let future = SystemTime::now() + Duration::from_secs(600);
         let jwt = issuer.mint_at(&claims(), future, Duration::from_secs(60));
         assert_eq!(issuer.validate(&jwt), Err(OidcError::NotYetValid));
+    }
+
+    /// As Fulcio's verifier (go-oidc v3): no leeway for `exp`, five
+    /// minutes for `nbf`. Regression: five seconds for both, so a token
+    /// that had just ended still got a certificate here, and not there.
+    #[test]
+    fn exp_has_no_leeway_and_nbf_five_minutes() {
+        let issuer = OidcIssuer::generate(JwtAlgorithm::Es256);
+        let ended = SystemTime::now() - Duration::from_secs(62);
+        let jwt = issuer.mint_at(&claims(), ended, Duration::from_secs(60));
+        assert_eq!(issuer.validate(&jwt), Err(OidcError::Expired));
+        let soon = SystemTime::now() + Duration::from_secs(30);
+        let jwt = issuer.mint_at(&claims(), soon, Duration::from_secs(60));
+        assert!(issuer.validate(&jwt).is_ok());
     }
 
     #[test]
