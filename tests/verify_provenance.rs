@@ -201,9 +201,20 @@ async fn refusals_say_why() {
         &strict,
         1,
         &[
-            "❌ dist/a.whl: Not in the provenance: none of the 1 verified statement(s) of provenance.intoto.jsonl has a subject with this file's digest",
+            "❌ dist/a.whl: Not in the provenance: a verified statement of provenance.intoto.jsonl names `a.whl` with other digests than this file's",
             "modified after the build",
         ],
+    )
+    .await;
+    // A file no subject is named as: not one of the build's outputs.
+    work.file("dist/other.whl", "other");
+    expect(
+        &sandbox,
+        &work,
+        (PROVENANCE, "dist/other.whl"),
+        &strict,
+        1,
+        &["❌ dist/other.whl: Not in the provenance: none of the 1 verified statement(s) of provenance.intoto.jsonl has a subject with this file's digest"],
     )
     .await;
 
@@ -787,6 +798,21 @@ async fn verify_release_uses_the_releases_provenance() {
         stdout(&o)
     );
     assert!(gh.replace_asset_content(repo, tag, "app-1.0.intoto.jsonl", original));
+
+    // The bundle-less asset replaced after the build: the verified
+    // statement names it with other bytes, so it fails as modified.
+    // Regression: listed as unsigned, and the run exited 0.
+    let built = std::fs::read(work.path("extra.bin")).unwrap();
+    assert!(gh.replace_asset_content(repo, tag, "extra.bin", "evil".as_bytes().to_vec()));
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("❌ extra.bin: Not in the provenance: a verified statement of app-1.0.intoto.jsonl names `extra.bin` with other digests than this file's"),
+        "{out}"
+    );
+    assert!(!out.contains("Unsigned: extra.bin"), "{out}");
+    assert!(gh.replace_asset_content(repo, tag, "extra.bin", built));
 
     // Another predicate type: no statement verifies, so no asset does.
     let o = run(verify_release(

@@ -173,7 +173,7 @@ pub(crate) enum Failure {
     NoComputableDigest(String),
     #[error("Attestation names no sha256 subject: {0}; fix: verify it with --provenance FILE, which matches sha256, sha384 and sha512 subjects")]
     NoSha256Subject(String),
-    #[error("Not in the provenance: {}", not_in_provenance(file, sha256, *verified, failed, *named_by_refused))]
+    #[error("Not in the provenance: {}", not_in_provenance(file, sha256, *verified, failed, *named_by_refused, named_by_verified.as_deref()))]
     NotInProvenance {
         /// The provenance file(s), as shown.
         file: String,
@@ -183,6 +183,10 @@ pub(crate) enum Failure {
         /// A statement that did not verify names this file: it was meant
         /// to be vouched for, so it fails, never counts as unsigned.
         named_by_refused: bool,
+        /// A verified statement names a subject of this file's name, with
+        /// other digests: the file was changed after the build, so it
+        /// fails, never counts as unsigned.
+        named_by_verified: Option<String>,
     },
 }
 
@@ -196,8 +200,13 @@ fn not_in_provenance(
     verified: usize,
     failed: &[String],
     named_by_refused: bool,
+    named_by_verified: Option<&str>,
 ) -> String {
-    let mut s = if named_by_refused {
+    let mut s = if let Some(subject) = named_by_verified {
+        format!(
+            "a verified statement of {file} names `{subject}` with other digests than this file's (sha256 {sha256}): the file was modified after the build"
+        )
+    } else if named_by_refused {
         format!("a statement of {file} names this file (sha256 {sha256}) but did not verify")
     } else if verified == 0 {
         format!("no statement of {file} verified")
@@ -508,7 +517,14 @@ fn against_statements(checked: &provenance::Checked, target: &Target) -> Result<
     let digests = provenance::Digests::of_file(&target.artifact, target.file)?;
     match checked.find(&digests) {
         Some((statement, found)) => Ok(Verified::from_statement(statement, found, &digests)),
-        None => Err(checked.not_found(&digests)),
+        None => {
+            let name = target
+                .artifact
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            Err(checked.not_found(&digests, &name))
+        }
     }
 }
 

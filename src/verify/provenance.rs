@@ -744,8 +744,9 @@ impl Checked {
         self.find(&digests).is_some()
     }
 
-    /// Why no statement vouches for an artifact with these digests.
-    pub(crate) fn not_found(&self, digests: &Digests) -> Failure {
+    /// Why no statement vouches for an artifact with these digests, named
+    /// `name` (a release asset's, or a file's).
+    pub(crate) fn not_found(&self, digests: &Digests, name: &str) -> Failure {
         let mut files: Vec<String> = Vec::new();
         for l in &self.statements {
             let f = l.source.display().to_string();
@@ -776,8 +777,24 @@ impl Checked {
             .statements
             .iter()
             .any(|l| l.refused_claims.contains(&digests.sha256));
+        // A verified statement that names this file, with other bytes: the
+        // file was changed after the build (an asset replaced on the
+        // release). Subjects are named by path, assets by file name, which
+        // GitHub renames.
+        let named_by_verified = self
+            .statements
+            .iter()
+            .filter_map(|l| l.result.as_ref().ok())
+            .flat_map(|v| v.statement.subject.iter())
+            .map(|x| x.name.as_str())
+            .find(|subject| {
+                let base = subject.rsplit('/').next().unwrap_or(subject);
+                !base.is_empty() && crate::github::same_asset_name(name, base)
+            })
+            .map(|subject| text::line(text::capped(subject, 200)));
         Failure::NotInProvenance {
             named_by_refused,
+            named_by_verified,
             file: if files.is_empty() {
                 "the provenance".to_owned()
             } else {

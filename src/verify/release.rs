@@ -326,9 +326,11 @@ pub async fn run(
                 // No bundle and no statement names it: unsigned, as without
                 // provenance. One that a refused statement names fails (an
                 // asset re-uploaded with another commit's provenance, say),
-                // as it would with a refused bundle.
+                // as it would with a refused bundle; so does one a verified
+                // statement names with other bytes (an asset replaced).
                 Err(AssetFailure::Verify(Failure::NotInProvenance {
                     named_by_refused: false,
+                    named_by_verified: None,
                     ..
                 })) if bundle.is_none() && !require_all => {
                     return Err(PathBuf::from(&asset.name));
@@ -537,7 +539,7 @@ async fn verify_asset(
                     Some(v) => v.with_provenance(found),
                     None => Verified::from_statement(statement, found, &digests),
                 }),
-                None => Err(checked.not_found(&digests)),
+                None => Err(checked.not_found(&digests, &asset.name)),
             },
             None => {
                 verified.ok_or_else(|| Failure::BundleInvalid("no bundle and no provenance".into()))
