@@ -575,6 +575,33 @@ async fn tool_with_provenance() -> Sandbox {
     sandbox
 }
 
+/// With provenance on the release, an unsigned asset (no bundle, and no
+/// statement names it) is listed as unsigned, whatever its name and
+/// whatever DIR holds under it: a file there stays, and no name of it is
+/// judged, since nothing is written. Regression: it failed the run, as a
+/// file in the way or as an unsafe name, before it was known to be
+/// unsigned.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsigned_asset_beside_provenance_is_not_judged_as_a_file() {
+    let sandbox = tool_with_provenance().await;
+    let gh = sandbox.github();
+    assert!(gh.insert_asset_unchecked(REPO, TAG, "NOTES.txt", "unsigned"));
+    assert!(gh.insert_asset_unchecked(REPO, TAG, "aux.txt", "unsigned too"));
+    let consumer = Work::new();
+    consumer.file("got/NOTES.txt", "mine");
+    let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("✅ Verified: tool.zip"), "{out}");
+    assert!(out.contains("⚠ Unsigned: NOTES.txt"), "{out}");
+    assert!(out.contains("⚠ Unsigned: aux.txt"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(consumer.path("got/NOTES.txt")).unwrap(),
+        "mine"
+    );
+    assert!(!consumer.path("got/aux.txt").exists());
+}
+
 /// The same where the release carries provenance: a statement vouches for
 /// `tool.zip` only (by the digest GitHub lists), so the unsigned `Tool.zip`
 /// is still never written. Regression: any provenance on the release made

@@ -266,12 +266,11 @@ pub async fn run(
             continue;
         }
         let Some(bundle) = assets.iter().find(|a| a.name == bundle_name) else {
+            // Its name is judged as a file's only if a statement vouches
+            // for it (`verify_asset`): until then it may be unsigned, and an
+            // unsigned asset is never written.
             if checked.is_some() {
-                if download.is_some() && !crate::files::portable_name(&asset.name) {
-                    slots.push(failed(AssetFailure::UnsafeName(asset.name.clone())));
-                } else {
-                    slots.push(Slot::ProvenanceOnly(asset));
-                }
+                slots.push(Slot::ProvenanceOnly(asset));
             } else if source.require_all {
                 slots.push(Slot::Done(VerifyArtifactReport {
                     path: PathBuf::from(&asset.name),
@@ -503,12 +502,10 @@ async fn verify_asset(
     verifier: &CachingVerifier,
     policy: &Policy,
 ) -> Result<Verified, AssetFailure> {
-    if let Some(download) = download {
+    if let (Some(download), Some(bundle)) = (download, bundle) {
         // Before any byte is fetched: a file there stays unless --overwrite.
         download.refuse_existing(&asset.name)?;
-        if let Some(bundle) = bundle {
-            download.refuse_existing(&bundle.name)?;
-        }
+        download.refuse_existing(&bundle.name)?;
     }
     // The bundle first: a broken one fails before a large asset is streamed.
     let bundle = match bundle {
@@ -555,6 +552,15 @@ async fn verify_asset(
         .download_sha256_to(asset, &release.tag, Some(partial.file()))
         .await?;
     let verified = check(streamed)?;
+    // One without a bundle is written only once a statement vouched for
+    // it, so its name is judged only now: names come from the server, and
+    // only a plain file name becomes a path.
+    if bundle.is_none() {
+        if !crate::files::portable_name(&asset.name) {
+            return Err(AssetFailure::UnsafeName(asset.name.clone()));
+        }
+        download.refuse_existing(&asset.name)?;
+    }
     // ...and under the asset's name only now that it verified.
     let kept_bundle = bundle
         .as_ref()
