@@ -849,11 +849,12 @@ async fn a_name_github_collapses_is_found_again_on_a_rerun() {
     let work = Work::new();
     work.file("App (1).zip", "app");
     work.file("tool~linux!!.tgz", "tool");
+    work.file("pkg@1.0.tgz", "pkg");
     for _ in 0..2 {
         let mut cmd = crate::util::sign_upload(
             &sandbox,
             work.dir.path(),
-            &["App (1).zip", "tool~linux!!.tgz"],
+            &["App (1).zip", "tool~linux!!.tgz", "pkg@1.0.tgz"],
         );
         cmd.arg("--upload-artifacts");
         let o = run(cmd).await;
@@ -871,6 +872,8 @@ async fn a_name_github_collapses_is_found_again_on_a_rerun() {
         [
             "App.1.zip",
             "App.1.zip.sigstore.json",
+            "pkg.1.0.tgz",
+            "pkg.1.0.tgz.sigstore.json",
             "tool.linux.tgz",
             "tool.linux.tgz.sigstore.json"
         ]

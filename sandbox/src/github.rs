@@ -1276,12 +1276,13 @@ fn url_tag(r: &Release) -> String {
 /// periods. The List release assets endpoint lists the renamed filenames."
 /// What users report of github.com (travis-ci/dpl#821,
 /// softprops/action-gh-release#159): each run of other characters than
-/// `A-Za-z0-9-_+@`, periods in it included, becomes one `.` (`App (1).zip`
+/// `A-Za-z0-9-_+` (`+` percent-encoded; `@` is replaced), periods in it
+/// included, becomes one `.` (`App (1).zip`
 /// is `App.1.zip`), trailing periods are dropped (`test~file!!!` is
 /// `test.file`), and a file named `.config` is listed as `default.config`.
 /// Non-ASCII letters are transliterated there (`ð` to `d`); not modelled.
 fn normalize_asset_name(name: &str) -> String {
-    const KEPT_PUNCTUATION: &str = "-_+@";
+    const KEPT_PUNCTUATION: &str = "-_+";
     let mut out = String::with_capacity(name.len() + 8);
     if name.starts_with(|c: char| !c.is_ascii_alphanumeric() && !KEPT_PUNCTUATION.contains(c)) {
         out.push_str("default");
@@ -3404,7 +3405,7 @@ mod tests {
     #[test]
     fn asset_names_are_normalized_like_github() {
         assert_eq!(normalize_asset_name("a b.tar.gz"), "a.b.tar.gz");
-        assert_eq!(normalize_asset_name("x_1-2+3@4.bin"), "x_1-2+3@4.bin");
+        assert_eq!(normalize_asset_name("x_1-2+3@4.bin"), "x_1-2+3.4.bin");
         assert_eq!(normalize_asset_name("v1~rc (1):x.tgz"), "v1.rc.1.x.tgz");
         assert_eq!(normalize_asset_name("test~file!!!"), "test.file");
         assert_eq!(normalize_asset_name("é.bin"), "default.bin");

@@ -866,7 +866,8 @@ fn uploaded(asset: Asset, action: AssetAction) -> UploadedAsset {
 /// that have special characters, non-alphanumeric characters, and leading
 /// or trailing periods" without saying how; what is seen (travis-ci/dpl
 /// #821, softprops/action-gh-release#159) is each run of characters
-/// outside `A-Za-z0-9-_+@`, the periods in it included, becoming one `.`
+/// outside `A-Za-z0-9-_+`, the periods in it included, becoming one `.`
+/// (`@` too, and `+` unless percent-encoded, as this client sends it)
 /// (`App (1).zip` is `App.1.zip`, `a~.deb` is `a.deb`), trailing periods
 /// dropped (`test~file!!!` is `test.file`), and a leading `.` becoming
 /// `default.` (`.config` is `default.config`). Non-ASCII letters are seen
@@ -883,7 +884,7 @@ pub fn same_asset_name(listed: &str, wanted: &str) -> bool {
 pub fn github_asset_name(name: &str) -> String {
     let mut kept = String::with_capacity(name.len());
     for c in name.chars() {
-        let kept_as_is = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '@');
+        let kept_as_is = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+');
         if kept_as_is {
             kept.push(c);
         } else if !kept.ends_with('.') {
@@ -966,7 +967,10 @@ mod tests {
             github_asset_name("a b é.tgz.sigstore.json"),
             "a.b.tgz.sigstore.json"
         );
-        assert_eq!(github_asset_name("x_1-2+3@4.bin"), "x_1-2+3@4.bin");
+        assert_eq!(github_asset_name("x_1-2+3.bin"), "x_1-2+3.bin");
+        // `@` is replaced (travis-ci/dpl#821: `;=@` became one `.`).
+        assert_eq!(github_asset_name("pkg@1.0.tgz"), "pkg.1.0.tgz");
+        assert!(same_asset_name("pkg.1.0.tgz", "pkg@1.0.tgz"));
         // A run of replaced characters is one period, trailing ones go.
         // Regression: each was its own (`a.b..1..tgz`), so a re-run did
         // not find `App (1).zip`, listed as `App.1.zip`, and every attempt
