@@ -661,7 +661,6 @@ fn fail(e: &Error, json: bool) -> ExitCode {
     ExitCode::from(e.exit_code())
 }
 
-/// The one JSON document of a run that failed as a whole, on stdout.
 /// clap's error with every value it repeats from the command line escaped
 /// as any other line is ([`line`]): a file name expanded by the shell
 /// may hold a newline and a workflow command, or a terminal escape, which
@@ -693,6 +692,7 @@ fn with_values_escaped(mut e: clap::Error) -> clap::Error {
     e
 }
 
+/// The one JSON document of a run that failed as a whole, on stdout.
 fn print_json_error(error: &str, exit_code: i32) {
     let json = serde_json::json!({
         "schemaVersion": report::SCHEMA_VERSION,

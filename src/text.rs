@@ -53,8 +53,7 @@ pub fn line(value: impl fmt::Display) -> String {
 /// (or `#…`). A URL's query may be a credential: GitHub redirects an
 /// asset's download to storage under a signed URL, good for minutes to
 /// anyone who has it, and services take tokens in queries. Logs keep where
-/// a request went, not what it carried. A URL is a scheme of letters,
-/// digits, `+`, `-` or `.` followed by `://`, up to whitespace or a quote.
+/// a request went, not what it carried. A URL is as [`each_url`] finds it.
 pub fn url_queries_hidden(text: &str) -> std::borrow::Cow<'_, str> {
     each_url(text, |url| {
         let url = url_credentials_hidden_in(url);
@@ -101,8 +100,9 @@ fn url_credentials_hidden_in(url: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `text` with each URL in it (a scheme of letters, digits, `+`, `-` or `.`
-/// followed by `://`, up to whitespace, a quote or the next URL's scheme)
-/// replaced by `rewrite`'s. Ending at the next scheme keeps two URLs run
+/// followed by `://`, up to whitespace, a quote or the next URL's scheme;
+/// past a quote when an `@` follows in what can still be its authority, so
+/// a password holding a quote is the URL's) replaced by `rewrite`'s. Ending at the next scheme keeps two URLs run
 /// together (`https://a/,https://u:p@b/`, or joined by an escaped line
 /// break) from reading as one whose authority holds no `@`.
 fn each_url<'t>(
@@ -137,9 +137,13 @@ fn each_url<'t>(
         // ends only where a URL's can, so an `@` past a quote is still its
         // user's end, and all before it is hidden. Hiding too much where a
         // quote ended the URL and an `@` follows in the text is the safe way.
-        let authority = rest[sep + 3..]
+        let mut authority = rest[sep + 3..]
             .find(|c: char| c.is_whitespace() || matches!(c, '/' | '?' | '#'))
             .map_or(rest.len(), |n| sep + 3 + n);
+        // Never into the next URL, whose own credentials are its to hide.
+        if let Some(next) = rest[sep + 3..].find("://").map(|n| sep + 3 + n) {
+            authority = authority.min(scheme_start(rest, next));
+        }
         if authority > len && rest[len..authority].contains('@') {
             len = authority;
         }
@@ -358,6 +362,12 @@ mod tests {
             line("`https://h.example` and `https://u:p@g.example/`"),
             "`https://h.example` and `https://…@g.example/`"
         );
+        // An `@` after the quote, then another URL: the next URL is its
+        // own, and hides its credentials. Regression: the first took the
+        // next one's scheme, and the rest was printed whole.
+        let shown = line(r#"["https://a","x@y","https://u:p@h/"]"#);
+        assert!(!shown.contains("u:p"), "{shown}");
+        assert!(shown.contains("https://…@h/"), "{shown}");
     }
 
     /// Two URLs run together are two: the second's credentials are hidden.

@@ -797,8 +797,12 @@ pub(crate) async fn refresh(
                 Err(TrustError::WellKnownRefresh { instance, reason }) => {
                     let refused = match load(settings, Refresh::Offline).await {
                         Err(refused) => refused,
-                        // Not refused after all: the run goes on with it.
-                        Ok(snapshot) => return Ok(snapshot),
+                        // Not refused after all: the run goes on with it,
+                        // saying so, as any failed refresh is said.
+                        Ok(mut snapshot) => {
+                            snapshot.warnings.push(on_the_snapshot(&instance, &reason));
+                            return Ok(snapshot);
+                        }
                     };
                     Err(TrustError::SnapshotRefusesAfterFailedRefresh {
                         instance,
@@ -811,6 +815,14 @@ pub(crate) async fn refresh(
         }
         _ => load(settings, Refresh::Online(http)).await,
     }
+}
+
+/// The warning of a run that goes on with `instance`'s embedded snapshot
+/// because its TUF refresh failed for `reason`.
+fn on_the_snapshot(instance: &str, reason: &str) -> String {
+    format!(
+        "could not refresh {instance} trust material through TUF ({reason}); using the embedded snapshot"
+    )
 }
 
 /// The most a trust file may hold. Public-good's trusted root is about 10
@@ -1047,9 +1059,7 @@ async fn well_known(
                 reason,
             });
         }
-        warnings.push(format!(
-            "could not refresh {name} trust material through TUF ({reason}); using the embedded snapshot"
-        ));
+        warnings.push(on_the_snapshot(name, &reason));
     }
     let root = instance.embedded_trusted_root().map_err(embedded)?;
     let signing = match (need, fixed_signing) {

@@ -640,10 +640,15 @@ async fn run_until_published(
     // bytes gets no bundle beside it; where that cannot be told (the
     // listing failed), no bundle goes up unchecked either.
     let other_bytes: Result<HashMap<&Path, NotAsSigned>, String> =
-        not_as_signed(&releases, &release, sign, settings)
-            .await
-            .map(|found| found.into_iter().map(|n| (n.artifact, n)).collect())
-            .map_err(|e| e.to_string());
+        match not_as_signed(&releases, &release, sign, settings).await {
+            Ok(found) => Ok(found.into_iter().map(|n| (n.artifact, n)).collect()),
+            Err(e) => {
+                if e.rate_limited() {
+                    limited = Some(rate_limit_note("reading the release's assets"));
+                }
+                Err(e.to_string())
+            }
+        };
     for q in queue(sign, settings.upload_artifacts) {
         let stored = crate::github::github_asset_name(&q.name);
         if let Some(r) = &mut refused {
@@ -669,7 +674,7 @@ async fn run_until_published(
             error: None,
         };
         if let Some(note) = &limited {
-            report.error = Some(note.clone());
+            report.error = Some(format!("not attempted: {note}; re-run then"));
             assets.push(report);
             continue;
         }
@@ -743,10 +748,7 @@ async fn run_until_published(
                     artifact_failed.insert(q.artifact);
                 }
                 if e.rate_limited() {
-                    limited = Some(format!(
-                        "not attempted: GitHub's API rate limit ran out at `{}` (its error says when it comes back); re-run then",
-                        text::line(&report.asset)
-                    ));
+                    limited = Some(rate_limit_note(&format!("`{}`", text::line(&report.asset))));
                 }
                 report.error = Some(e.to_string());
             }
@@ -791,7 +793,7 @@ async fn run_until_published(
             Some(note) => {
                 for (i, _, _) in &landed_assets {
                     assets[*i].error = Some(format!(
-                        "{note}; it was left on the release unchecked: the re-run checks it"
+                        "uploaded, not checked: {note}; it was left on the release unchecked: the re-run checks it"
                     ));
                 }
                 &landed_assets[..0]
@@ -838,7 +840,7 @@ async fn run_until_published(
             .map(|r| AttestationReport::Skipped {
                 note: format!(
                     "GitHub Enterprise Server ({}) has no attestations API, so the build provenance is stored only as the release asset `{}`",
-                    settings.api_url, r.asset
+                    text::echoed(&settings.api_url), r.asset
                 ),
             })
     };
@@ -1123,6 +1125,8 @@ async fn not_as_signed<'s>(
         let unread = match releases.asset_holds(release, asset, sha256).await {
             Ok(true) => continue,
             Ok(false) => None,
+            // No request follows a spent rate limit.
+            Err(e) if e.rate_limited() => return Err(e),
             Err(e) => Some(e),
         };
         other.push(NotAsSigned {
@@ -1132,6 +1136,12 @@ async fn not_as_signed<'s>(
         });
     }
     Ok(other)
+}
+
+/// Why the uploads stopped at `at`: GitHub's API budget is spent until
+/// later than a retry waits.
+fn rate_limit_note(at: &str) -> String {
+    format!("GitHub's API rate limit ran out at {at} (its error says when it comes back)")
 }
 
 /// An artifact the release holds, under its name, other bytes of, or bytes
@@ -1508,7 +1518,7 @@ mod tests {
         for (files, asset) in [
             (&["dist/linux/tool", "dist/mac/tool"][..], "tool"),
             (&["x/a b.tgz", "y/a.b.tgz"], "a.b.tgz"),
-            (&["ä.bin", "x/..bin"], "default..bin"),
+            (&["ä.bin", "x/..bin"], "default.bin"),
         ] {
             let (first, second, named) = same(files).unwrap();
             assert_eq!(

@@ -481,6 +481,42 @@ async fn a_spent_rate_limit_stops_the_requests() {
         3,
         "{shown}"
     );
+
+    // The same when the limit is met reading the release's assets, before
+    // any upload (bundles only: each artifact's asset is looked at).
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for n in 0..4 {
+        work.file(&format!("dist/a{n}.tgz"), format!("artifact {n}"));
+    }
+    let gh = sandbox.faults(Service::GitHub);
+    gh.only_paths_containing("/assets");
+    gh.only_method(http::Method::GET);
+    gh.fail_next(1, Fault::retry_after(429, 3600));
+    let o = run(crate::util::sign_upload(
+        &sandbox,
+        work.dir.path(),
+        &["dist"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let requests = sandbox.requests(Service::GitHub);
+    let limited = requests
+        .iter()
+        .position(|r| r.status == 429)
+        .expect("the limit was met");
+    let after: Vec<_> = requests[limited + 1..]
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.uri))
+        .collect();
+    assert!(after.is_empty(), "{after:?}");
+    assert!(
+        stdout(&o).contains(
+            "not attempted: GitHub's API rate limit ran out at reading the release's assets"
+        ),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// Retries are bounded; the final error names the asset, the attempts and why.
@@ -736,8 +772,9 @@ async fn drafts_are_found_and_missing_releases_explained() {
 
 /// GitHub lists each release with all its assets, so in a repository whose
 /// releases hold many, a page of 100 releases passes the 32 MiB an answer
-/// may be; releases are listed 10 a page. Regression: a draft there was
-/// never found ("larger than 33554432 bytes, more than GitHub sends").
+/// may be; the listing is then read 10 a page. Regression: a draft there
+/// was never found ("larger than 33554432 bytes, more than GitHub sends").
+/// Other repositories are still listed 100 a page.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_draft_is_found_among_releases_of_many_assets() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -757,6 +794,27 @@ async fn a_draft_is_found_among_releases_of_many_assets() {
     }
     let draft = client(&sandbox).find("v2.0.0-rc1").await.unwrap();
     assert!(draft.draft);
+    let listings = |per_page: &str| {
+        let asked = format!("per_page={per_page}");
+        sandbox
+            .requests(Service::GitHub)
+            .iter()
+            .filter(|r| r.uri.contains("/releases?") && r.uri.split(['?', '&']).any(|q| q == asked))
+            .count()
+    };
+    assert_eq!(listings("100"), 1);
+    assert_eq!(listings("10"), 11);
+
+    let small = Sandbox::start().await.unwrap();
+    small
+        .github()
+        .create_release(REPO, "v2.0.0-rc1", ReleaseSpec::draft());
+    assert!(client(&small).find("v2.0.0-rc1").await.unwrap().draft);
+    assert!(small
+        .requests(Service::GitHub)
+        .iter()
+        .filter(|r| r.uri.contains("/releases?"))
+        .all(|r| r.uri.contains("per_page=100")));
 }
 
 /// An upload that breaks off leaves an asset in state `starter` on the

@@ -621,8 +621,10 @@ fn redirect_target(
 const ERROR_BODY_BYTES: usize = 16 << 10;
 
 /// How large a JSON answer may be: a page of 100 releases, each with up
-/// to 125,000 characters of notes, is about 13 MB.
-const JSON_BODY_BYTES: usize = 32 << 20;
+/// to 125,000 characters of notes, is about 13 MB (with hundreds of assets
+/// each it may be more: [`super::Releases::all_for_tag`] then reads smaller
+/// pages).
+pub(crate) const JSON_BODY_BYTES: usize = 32 << 20;
 
 /// The longest wait for a spent rate limit to come back: longer, and the
 /// run says so instead.
@@ -810,11 +812,12 @@ fn rate_limit_reset_in(headers: &http::HeaderMap) -> Option<Duration> {
 async fn whole_body(response: Response) -> Result<(http::response::Parts, Bytes), ApiFailure> {
     use http_body_util::BodyExt as _;
     let (parts, body) = response.into_parts();
-    match http_body_util::Limited::new(body, JSON_BODY_BYTES).collect().await {
+    match http_body_util::Limited::new(body, JSON_BODY_BYTES)
+        .collect()
+        .await
+    {
         Ok(collected) => Ok((parts, collected.to_bytes())),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiFailure::Decode(format!(
-            "the answer is larger than {JSON_BODY_BYTES} bytes, more than GitHub sends; check GITHUB_API_URL (or the proxy in front of it)"
-        ))),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiFailure::AnswerTooLarge),
         Err(e) => Err(ApiFailure::transport(e)),
     }
 }

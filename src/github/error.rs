@@ -295,6 +295,9 @@ pub enum ApiFailure {
     /// [`crate::bundle_io::MAX_BUNDLE_BYTES`]; a provenance file).
     #[error("it is {size} bytes, larger than the {cap} bytes such a file may have, so it is not what its name says: replace it with the file the signer wrote")]
     TooLarge { size: u64, cap: u64 },
+    /// A JSON answer larger than [`super::client::JSON_BODY_BYTES`].
+    #[error("the answer is larger than {} bytes, more than GitHub sends; check GITHUB_API_URL (or the proxy in front of it)", super::client::JSON_BODY_BYTES)]
+    AnswerTooLarge,
     /// A listing's `Link: rel="next"` named a page already read.
     #[error("the listing's `Link: rel=\"next\"` leads back to a page already read ({url}), so it would never end: GitHub does not do that; check GITHUB_API_URL (or the proxy in front of it)")]
     PageLoop { url: String },

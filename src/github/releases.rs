@@ -31,8 +31,9 @@ pub struct Release {
     pub(super) upload_url: String,
 }
 
-/// Releases a listing page asks for (see [`Releases::all_for_tag`]).
-const RELEASES_PER_PAGE: usize = 10;
+/// Releases a listing page asks for when a page of 100 was too large (see
+/// [`Releases::all_for_tag`]).
+const RELEASES_PER_SMALL_PAGE: usize = 10;
 
 impl Releases {
     /// The release for `tag`, drafts included (GitHub resolves only
@@ -201,19 +202,25 @@ impl Releases {
             cause,
         };
         // Only the tag's releases are kept, page by page: a repository's
-        // releases, with their notes and assets, may be far more. Ten a
-        // page: GitHub lists each release with every asset (up to 1,000 of
-        // about 3 KB each), so a page of 100 could pass what one answer may
-        // be ([`super::client`]'s 32 MiB); ten such releases stay under it.
-        let all: Vec<GhRelease> = self
-            .retrying(|| {
+        // releases, with their notes and assets, may be far more. GitHub
+        // lists each release with every asset (up to 1,000 of about 3 KB
+        // each), so a page of 100 may pass what one answer may be: then
+        // the listing is read again 10 a page, which ten such releases stay
+        // under. (10 a page throughout would ask ten times as many pages of
+        // every repository, against an hourly budget.)
+        let list = |per_page: usize| {
+            self.retrying(move || {
                 self.list_matching(
-                    format!("{}/releases?per_page={RELEASES_PER_PAGE}", self.repo_url()),
-                    |r: &GhRelease| r.tag_name == tag,
+                    format!("{}/releases?per_page={per_page}", self.repo_url()),
+                    move |r: &GhRelease| r.tag_name == tag,
                 )
             })
-            .await
-            .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
+        };
+        let all: Vec<GhRelease> = match list(100).await {
+            Err((_, ApiFailure::AnswerTooLarge)) => list(RELEASES_PER_SMALL_PAGE).await,
+            listed => listed,
+        }
+        .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
         let mut found: Vec<Release> = all.into_iter().map(release).collect();
         found.sort_by_key(|r| r.id);
         Ok(found)

@@ -202,12 +202,12 @@ fn not_in_provenance(
     named_by_refused: bool,
     named_by_verified: Option<&str>,
 ) -> String {
-    let mut s = if let Some(subject) = named_by_verified {
-        format!(
-            "a verified statement of {file} names `{subject}` with other digests than this file's (sha256 {sha256}): the file was modified after the build"
-        )
-    } else if named_by_refused {
+    let mut s = if named_by_refused {
         format!("a statement of {file} names this file (sha256 {sha256}) but did not verify")
+    } else if let Some(subject) = named_by_verified {
+        format!(
+            "a verified statement of {file} names `{subject}` with other digests than this file's (sha256 {sha256}): the file was modified after the build, or is another file of that name"
+        )
     } else if verified == 0 {
         format!("no statement of {file} verified")
     } else {

@@ -367,8 +367,9 @@ pub(super) async fn error_body(mut response: reqwest::Response) -> String {
         }
     }
     // A cut is marked `…`, as [`text::capped`]'s: what hides a secret
-    // echoed in the body hides the start of one cut there too.
-    let cut = body.len() > ERROR_BODY_BYTES;
+    // echoed in the body hides the start of one cut there too. A body that
+    // filled the cap exactly may have gone on: marked too.
+    let cut = body.len() >= ERROR_BODY_BYTES;
     body.truncate(ERROR_BODY_BYTES);
     let mut text = String::from_utf8_lossy(&body).trim().to_owned();
     if cut {
@@ -625,7 +626,14 @@ mod tests {
         let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm8vciJ9.c2lnbmF0dXJlLXNlY3JldA";
         let location = format!("https://x/{}?t={token}", "p".repeat(439));
         let body = format!("{}{token}", "x".repeat(ERROR_BODY_BYTES - 40));
+        // Cut where the body fills the cap exactly, too.
+        let exact = format!("{}{token}", "x".repeat(ERROR_BODY_BYTES - 40));
+        let exact = &exact[..ERROR_BODY_BYTES];
         for head in [
+            format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-length: {}\r\n\r\n{exact}",
+                exact.len()
+            ),
             format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n"),
             format!(
                 "HTTP/1.1 400 Bad Request\r\ncontent-length: {}\r\n\r\n{body}",
