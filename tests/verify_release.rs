@@ -63,6 +63,35 @@ pub(crate) fn verify_release(sandbox: &Sandbox, cwd: &Work, extra: &[&str]) -> a
     verify_tag(sandbox, cwd, TAG, extra)
 }
 
+/// A rate limit that comes back later than a retry waits stops the run's
+/// requests: every asset left says why, not each refused in turn.
+/// Regression: every later asset was still asked for.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spent_rate_limit_stops_the_downloads() {
+    use releasekit_sandbox::{Fault, Service};
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_paths_containing("/releases/download/");
+    faults.fail_next(1, Fault::retry_after(429, 3600));
+    let stored = sandbox.requests(Service::Storage).len();
+    let o = run(verify_release(&sandbox, &Work::new(), &["--jobs", "1"])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let limited = sandbox
+        .requests(Service::GitHub)
+        .iter()
+        .position(|r| r.status == 429)
+        .expect("the limit was met");
+    let after = sandbox.requests(Service::GitHub).len() - limited - 1;
+    assert_eq!(after, 0, "{}", stdout(&o));
+    assert_eq!(sandbox.requests(Service::Storage).len(), stored);
+    assert!(
+        stdout(&o).contains("not checked: GitHub's API rate limit ran out at `app-1.0.tar.gz`"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 /// Every signed asset verifies, the unsigned one is listed, the signer is
 /// shown with the command that pins it, and nothing is written.
 #[tokio::test(flavor = "multi_thread")]

@@ -300,6 +300,10 @@ pub async fn run(
     let require_all = source.require_all;
     // Assets verified by a provenance file alone: (that file, the asset).
     let provenance_alone = &std::sync::Mutex::new(Vec::<(PathBuf, String)>::new());
+    // The asset at which GitHub's API budget ran out until later than a
+    // retry waits: no asset is asked for after it (each would be refused
+    // too, and GitHub may block a caller that keeps asking).
+    let limited = &std::sync::Mutex::new(None::<String>);
     let done: Vec<Result<VerifyArtifactReport, PathBuf>> = futures::stream::iter(slots)
         .map(|slot| async move {
             let (asset, bundle) = match slot {
@@ -308,6 +312,16 @@ pub async fn run(
                 Slot::ProvenanceOnly(asset) => (asset, None),
             };
             let bundle_name = format!("{}{BUNDLE_SUFFIX}", asset.name);
+            let report = |outcome| VerifyArtifactReport {
+                path: PathBuf::from(&asset.name),
+                bundle: PathBuf::from(bundle.map_or(bundle_name.clone(), |b| b.name.clone())),
+                outcome,
+            };
+            if let Some(at) = limited.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                return Ok(report(VerifyOutcome::failed(format!(
+                    "not checked: GitHub's API rate limit ran out at `{at}` (its error says when it comes back); re-run then"
+                ))));
+            }
             let outcome = match verify_asset(
                 releases, release, asset, bundle, checked, download, verifier, policy,
             )
@@ -341,13 +355,17 @@ pub async fn run(
                         "Unsigned: the release has no {bundle_name} (--require-all), and {e}"
                     ))
                 }
-                Err(e) => VerifyOutcome::failed(e),
+                Err(e) => {
+                    if matches!(&e, AssetFailure::Release(r) if r.rate_limited()) {
+                        limited
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert_with(|| crate::text::line(&asset.name));
+                    }
+                    VerifyOutcome::failed(e)
+                }
             };
-            Ok(VerifyArtifactReport {
-                path: PathBuf::from(&asset.name),
-                bundle: PathBuf::from(bundle.map_or(bundle_name, |b| b.name.clone())),
-                outcome,
-            })
+            Ok(report(outcome))
         })
         .buffered(jobs.get())
         .collect()
