@@ -65,52 +65,7 @@ pub struct Context {
     pub verifying: Arc<tokio::sync::Semaphore>,
 }
 
-/// A log the trusted root lists, as an entry's answer is held to it.
-#[derive(Debug, Clone)]
-pub struct TrustedLog {
-    pub id: sigstore_types::LogKeyId,
-    /// Its key's validity.
-    pub valid_for: Option<sigstore_types::TimeRange>,
-    /// Its base URL's host without a port, as written (Go's
-    /// `url.Hostname()`, which neither lowercases nor converts it): the
-    /// name a Rekor v2 checkpoint must carry, byte for byte. `None` when
-    /// it has none.
-    pub host: Option<String>,
-}
-
-impl TrustedLog {
-    /// The log listed with `id`, `valid_for` and `base_url`.
-    pub fn new(
-        id: sigstore_types::LogKeyId,
-        valid_for: Option<sigstore_types::TimeRange>,
-        base_url: &str,
-    ) -> TrustedLog {
-        TrustedLog {
-            id,
-            valid_for,
-            host: hostname(base_url),
-        }
-    }
-}
-
-/// Go's `url.Parse(u).Hostname()`: the authority's host as written (no
-/// user, no port, an IPv6 address without its brackets), which sigstore-go
-/// names a Rekor v2 log's note verifier by. A URL parser that lowercases
-/// it or converts it to punycode would name another.
-fn hostname(url: &str) -> Option<String> {
-    let (_, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let authority = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority
-            .rsplit_once(':')
-            .map_or(authority, |(host, _)| host),
-    };
-    (!host.is_empty()).then(|| host.to_owned())
-}
+pub use crate::verify::checkpoint::TrustedLog;
 
 /// A bundle verified and written.
 #[derive(Debug, Clone)]
@@ -865,52 +820,17 @@ pub(super) fn check_listed(
 }
 
 /// A Rekor v2 entry's checkpoint names its log as sigstore-go (cosign 3)
-/// requires (`pkg/verify/tlog.go`: a note verifier named for the host of
-/// the log's `baseUrl`, so the checkpoint's origin and one signature line
-/// must be that host): sigstore-verify reads neither, so a bundle it
-/// accepts would be refused there. A v1 entry's checkpoint is verified by
-/// key alone, by every verifier.
+/// requires ([`crate::verify::checkpoint::named`]), said of the log at `url`.
 fn check_named(
     entry: &TransparencyLogEntry,
     listed: &[&TrustedLog],
     url: &str,
 ) -> Result<(), ArtifactError> {
-    if entry.kind_version.version() != "0.0.2" {
-        return Ok(());
-    }
-    let Some(checkpoint) = entry
-        .inclusion_proof
-        .as_ref()
-        .and_then(|p| p.checkpoint.checkpoint())
-    else {
-        // Unreadable or absent: the self-verification refuses it, worded.
-        return Ok(());
-    };
-    let named = |host: &str| {
-        checkpoint.origin() == host && checkpoint.signatures().iter().any(|s| s.name == host)
-    };
-    if listed
-        .iter()
-        .any(|log| log.host.as_deref().is_some_and(named))
-    {
-        return Ok(());
-    }
-    let shown = |s: &str| crate::text::capped(&crate::text::line(s), 100);
-    Err(ArtifactError::CheckpointNotNamed {
+    crate::verify::checkpoint::named(entry, listed).map_err(|n| ArtifactError::CheckpointNotNamed {
         url: url.to_owned(),
-        origin: shown(checkpoint.origin()),
-        names: checkpoint
-            .signatures()
-            .iter()
-            .take(3)
-            .map(|s| format!("`{}`", shown(&s.name)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        host: listed
-            .iter()
-            .find_map(|log| log.host.as_deref())
-            .map(shown)
-            .unwrap_or_else(|| "(none: its URL has no host)".to_owned()),
+        origin: n.origin,
+        names: n.names,
+        host: n.host,
     })
 }
 
@@ -1038,8 +958,6 @@ mod tests {
         // is another name. Regression: lowercased, and accepted.
         let shouted = log("https://LOG2025-alpha1.rekor.sigstage.dev");
         assert!(check_named(&v2, &[&shouted], "u").is_err());
-        assert_eq!(hostname("http://[::1]:3000/x").as_deref(), Some("::1"));
-        assert_eq!(hostname("no-scheme"), None);
         let other = log("https://log2025-1.rekor.sigstore.dev");
         let e = check_named(&v2, &[&other], "u").unwrap_err();
         assert!(matches!(e, ArtifactError::CheckpointNotNamed { .. }), "{e}");

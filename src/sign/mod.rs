@@ -370,18 +370,7 @@ pub async fn run(
         verifier: verifier.clone(),
         log_gate: tokio::sync::watch::Sender::new(artifact::LogGate::Pending),
         stopped_after: std::sync::OnceLock::new(),
-        trusted_logs: instance
-            .trusted_root
-            .tlogs
-            .iter()
-            .map(|l| {
-                artifact::TrustedLog::new(
-                    l.log_id.key_id.clone(),
-                    l.public_key.valid_for,
-                    &l.base_url,
-                )
-            })
-            .collect(),
+        trusted_logs: artifact::TrustedLog::of_root(&instance.trusted_root),
         overwrite: settings.overwrite,
         reuse: uploading.then(|| Policy::run_signer(&identity, &issuer, token.source_commit())),
         retry,

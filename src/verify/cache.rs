@@ -153,6 +153,9 @@ pub struct CachingVerifier {
     ct_keys: super::sct::CtKeys,
     /// The trusted root's timestamp authorities, for the short path.
     timestamps: super::timestamp::Authorities,
+    /// The trusted root's logs, which a Rekor v2 checkpoint must be named
+    /// for ([`super::checkpoint`]).
+    logs: Vec<super::checkpoint::TrustedLog>,
     checked: RwLock<HashMap<Vec<u8>, Arc<Checked>>>,
     /// Bundles accepted on the short path, for tests to tell the paths apart.
     short_accepts: AtomicUsize,
@@ -216,6 +219,7 @@ impl CachingVerifier {
             rekor_keys: root.rekor_keys()?,
             ct_keys: super::sct::keys(root)?,
             timestamps: super::timestamp::Authorities::new(root),
+            logs: super::checkpoint::TrustedLog::of_root(root),
             checked: RwLock::new(HashMap::new()),
             short_accepts: AtomicUsize::new(0),
             message_accepts: AtomicUsize::new(0),
@@ -275,8 +279,40 @@ impl CachingVerifier {
         policy: &VerificationPolicy,
     ) -> Result<VerificationResult, SigError> {
         within_limits(bundle)?;
+        self.checkpoints_named(bundle)?;
         self.verifier
             .verify(artifact, bundle, &self.requirements.apply(policy.clone()))
+    }
+
+    /// Each Rekor v2 entry of `bundle` has a checkpoint named for a log
+    /// the trusted root lists under its log ID, with a key valid now (a v2
+    /// entry has no integrated time), as sigstore-go requires
+    /// ([`super::checkpoint`]). An entry no such log is listed for is left
+    /// to sigstore-verify, which refuses it as from an unknown log.
+    fn checkpoints_named(&self, bundle: &Bundle) -> Result<(), SigError> {
+        let now = jiff::Timestamp::now();
+        for entry in &bundle.verification_material.tlog_entries {
+            let listed: Vec<_> = self
+                .logs
+                .iter()
+                .filter(|log| {
+                    log.id == entry.log_id.key_id
+                        && crate::trust::log_key_valid(log.valid_for.as_ref(), None, now)
+                })
+                .collect();
+            if listed.is_empty() {
+                continue;
+            }
+            super::checkpoint::named(entry, &listed).map_err(|n| {
+                SigError::TransparencyLog(sigstore_verify::TransparencyLogError::Checkpoint(
+                    format!(
+                        "the Rekor v2 checkpoint is signed as origin `{}` (signature lines: {}), not as `{}`, the host of the log's URL in the trusted root, which cosign 3 and sigstore-go require",
+                        n.origin, n.names, n.host
+                    ),
+                ))
+            })?;
+        }
+        Ok(())
     }
 
     /// How many certificates have been checked in full and remembered.
@@ -304,6 +340,7 @@ impl CachingVerifier {
         policy: &VerificationPolicy,
     ) -> Result<Verdict, SigError> {
         within_limits(bundle)?;
+        self.checkpoints_named(bundle)?;
         let policy = &self.requirements.apply(policy.clone());
         let full_chain = matches!(
             policy.certificate(),

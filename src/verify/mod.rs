@@ -17,6 +17,7 @@
 //! assets.
 
 pub mod cache;
+pub mod checkpoint;
 mod message;
 mod outcome;
 pub mod policy;

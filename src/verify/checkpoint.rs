@@ -1,0 +1,206 @@
+//! Rekor v2 checkpoints named for their log, as sigstore-go (cosign 3)
+//! requires and sigstore-verify does not check.
+//!
+//! sigstore-go (`pkg/verify/tlog.go`) verifies a Rekor v2 entry's
+//! checkpoint with a note verifier named for the host of the log's
+//! `baseUrl` in the trusted root, so the checkpoint's origin and one of its
+//! signature lines must be that host, byte for byte. sigstore-verify reads
+//! neither: without this a bundle it accepts would be refused there. A
+//! Rekor v1 checkpoint is verified by key alone, by every verifier, and is
+//! not held to names.
+//!
+//! Owns [`TrustedLog`] (a log as the trusted root lists it, with the name
+//! its checkpoints must carry) and [`named`]. Used by [`super::cache`] for
+//! every bundle verified, and by sign on its log's answer. It does not
+//! verify the checkpoint's signature (sigstore-verify does) nor choose
+//! which logs are trusted (the trusted root does).
+
+use sigstore_types::bundle::TransparencyLogEntry;
+
+/// A log the trusted root lists, as an entry's answer is held to it.
+#[derive(Debug, Clone)]
+pub struct TrustedLog {
+    pub id: sigstore_types::LogKeyId,
+    /// Its key's validity.
+    pub valid_for: Option<sigstore_types::TimeRange>,
+    /// Its base URL's host without a port, as written (Go's
+    /// `url.Hostname()`, which neither lowercases nor converts it): the
+    /// name a Rekor v2 checkpoint must carry, byte for byte. `None` when
+    /// it has none.
+    pub host: Option<String>,
+}
+
+impl TrustedLog {
+    /// The log listed with `id`, `valid_for` and `base_url`.
+    pub fn new(
+        id: sigstore_types::LogKeyId,
+        valid_for: Option<sigstore_types::TimeRange>,
+        base_url: &str,
+    ) -> TrustedLog {
+        TrustedLog {
+            id,
+            valid_for,
+            host: hostname(base_url),
+        }
+    }
+}
+
+/// Go's `url.Parse(u).Hostname()`: the authority's host as written (no
+/// user, no port, an IPv6 address without its brackets), which sigstore-go
+/// names a Rekor v2 log's note verifier by. A URL parser that lowercases
+/// it or converts it to punycode would name another.
+fn hostname(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    (!host.is_empty()).then(|| host.to_owned())
+}
+
+impl TrustedLog {
+    /// Every log `root` lists.
+    pub fn of_root(root: &sigstore_trust_root::TrustedRoot) -> Vec<TrustedLog> {
+        root.tlogs
+            .iter()
+            .map(|l| TrustedLog::new(l.log_id.key_id.clone(), l.public_key.valid_for, &l.base_url))
+            .collect()
+    }
+}
+
+/// How a Rekor v2 checkpoint is named instead, as shown (one line each,
+/// capped: the bundle's or the log's text).
+#[derive(Debug)]
+pub(crate) struct NotNamed {
+    pub(crate) origin: String,
+    /// Its first signature lines' names, each in backquotes.
+    pub(crate) names: String,
+    /// The host it should name (the first listed log's).
+    pub(crate) host: String,
+}
+
+/// Whether `entry`, if a Rekor v2 one, has a checkpoint named for one of
+/// `listed` (the logs the trusted root lists under its log ID). An entry
+/// whose checkpoint cannot be read passes here: its verification refuses
+/// it, worded.
+pub(crate) fn named(entry: &TransparencyLogEntry, listed: &[&TrustedLog]) -> Result<(), NotNamed> {
+    if entry.kind_version.version() != "0.0.2" {
+        return Ok(());
+    }
+    let Some(checkpoint) = entry
+        .inclusion_proof
+        .as_ref()
+        .and_then(|p| p.checkpoint.checkpoint())
+    else {
+        return Ok(());
+    };
+    let named = |host: &str| {
+        checkpoint.origin() == host && checkpoint.signatures().iter().any(|s| s.name == host)
+    };
+    if listed
+        .iter()
+        .any(|log| log.host.as_deref().is_some_and(named))
+    {
+        return Ok(());
+    }
+    let shown = |s: &str| crate::text::capped(&crate::text::line(s), 100);
+    Err(NotNamed {
+        origin: shown(checkpoint.origin()),
+        names: checkpoint
+            .signatures()
+            .iter()
+            .take(3)
+            .map(|s| format!("`{}`", shown(&s.name)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        host: listed
+            .iter()
+            .find_map(|log| log.host.as_deref())
+            .map(shown)
+            .unwrap_or_else(|| "(none: its URL has no host)".to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bundle whose Rekor v2 checkpoint is not named for its log's host
+    /// in the trusted root is refused, as cosign 3 refuses it, on the cached
+    /// path and the full one; named for it, it verifies. Regression: only
+    /// sign checked it, on its own log's answers, so `verify` accepted such
+    /// a bundle from anyone else.
+    #[test]
+    fn a_bundle_whose_v2_checkpoint_names_another_host_is_refused() {
+        use sha2::Digest as _;
+        use sigstore_trust_root::SigstoreInstance;
+        use sigstore_verify::VerificationPolicy;
+        let data = |name: &str| {
+            std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        };
+        let bundle = sigstore_types::Bundle::from_json(
+            std::str::from_utf8(&data("staging-rekor-v2.txt.sigstore.json")).unwrap(),
+        )
+        .unwrap();
+        let artifact = data("staging-rekor-v2.txt");
+        let digest = sigstore_types::Sha256Hash::new(sha2::Sha256::digest(&artifact).into());
+        let logged_by = bundle.verification_material.tlog_entries[0]
+            .log_id
+            .key_id
+            .to_string();
+        let root = |host: Option<&str>| {
+            let mut json: serde_json::Value =
+                serde_json::from_str(SigstoreInstance::Staging.embedded_trusted_root_json())
+                    .unwrap();
+            if let Some(host) = host {
+                for log in json["tlogs"].as_array_mut().unwrap() {
+                    if log["logId"]["keyId"] == logged_by.as_str() {
+                        log["baseUrl"] = format!("https://{host}").into();
+                    }
+                }
+            }
+            let root = sigstore_trust_root::TrustedRoot::from_json(&json.to_string()).unwrap();
+            super::super::cache::CachingVerifier::new(&root).unwrap()
+        };
+        let policy = VerificationPolicy::any_identity();
+        let named = root(None);
+        assert!(named.verify(digest, &bundle, &policy).is_ok());
+        let elsewhere = root(Some("log.other.example"));
+        // sigstore-verify alone accepts it: the check is ours.
+        assert!(elsewhere
+            .uncached()
+            .verify(digest, &bundle, &policy)
+            .is_ok());
+        for e in [
+            elsewhere
+                .verify(digest, &bundle, &policy)
+                .map(|_| ())
+                .unwrap_err(),
+            elsewhere
+                .verify_in_full(digest, &bundle, &policy)
+                .map(|_| ())
+                .unwrap_err(),
+        ] {
+            assert!(
+                e.to_string().contains("signed as origin `log2025-alpha1.rekor.sigstage.dev` (signature lines: `log2025-alpha1.rekor.sigstage.dev`), not as `log.other.example`"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn hosts_as_go_names_them() {
+        assert_eq!(hostname("http://[::1]:3000/x").as_deref(), Some("::1"));
+        assert_eq!(
+            hostname("https://u@h.example:8443/p?q").as_deref(),
+            Some("h.example")
+        );
+        assert_eq!(hostname("no-scheme"), None);
+    }
+}
