@@ -644,7 +644,9 @@ async fn run_until_published(
             Ok(found) => Ok(found.into_iter().map(|n| (n.artifact, n)).collect()),
             Err(e) => {
                 if e.rate_limited() {
-                    limited = Some(rate_limit_note("reading the release's assets"));
+                    limited = Some(ReleaseError::rate_limit_spent_at(
+                        "reading the release's assets",
+                    ));
                 }
                 Err(e.to_string())
             }
@@ -748,7 +750,10 @@ async fn run_until_published(
                     artifact_failed.insert(q.artifact);
                 }
                 if e.rate_limited() {
-                    limited = Some(rate_limit_note(&format!("`{}`", text::line(&report.asset))));
+                    limited = Some(ReleaseError::rate_limit_spent_at(&format!(
+                        "`{}`",
+                        text::line(&report.asset)
+                    )));
                 }
                 report.error = Some(e.to_string());
             }
@@ -1136,12 +1141,6 @@ async fn not_as_signed<'s>(
         });
     }
     Ok(other)
-}
-
-/// Why the uploads stopped at `at`: GitHub's API budget is spent until
-/// later than a retry waits.
-fn rate_limit_note(at: &str) -> String {
-    format!("GitHub's API rate limit ran out at {at} (its error says when it comes back)")
 }
 
 /// An artifact the release holds, under its name, other bytes of, or bytes

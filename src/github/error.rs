@@ -188,6 +188,13 @@ impl ReleaseError {
         )
     }
 
+    /// Why a run asked GitHub for nothing more after `at` (its first
+    /// [`Self::rate_limited`] error's place), for each thing left: sign's
+    /// uploads and `verify --release`'s downloads say it alike.
+    pub(crate) fn rate_limit_spent_at(at: &str) -> String {
+        format!("GitHub's API rate limit ran out at {at} (its error says when it comes back)")
+    }
+
     /// GitHub's API budget is spent until later than a retry waits: every
     /// further request would be refused too.
     pub(crate) fn rate_limited(&self) -> bool {

@@ -303,7 +303,7 @@ pub async fn run(
     // The asset at which GitHub's API budget ran out until later than a
     // retry waits: no asset is asked for after it (each would be refused
     // too, and GitHub may block a caller that keeps asking).
-    let limited = &std::sync::Mutex::new(None::<String>);
+    let limited = &std::sync::OnceLock::<String>::new();
     let done: Vec<Result<VerifyArtifactReport, PathBuf>> = futures::stream::iter(slots)
         .map(|slot| async move {
             let (asset, bundle) = match slot {
@@ -317,9 +317,10 @@ pub async fn run(
                 bundle: PathBuf::from(bundle.map_or(bundle_name.clone(), |b| b.name.clone())),
                 outcome,
             };
-            if let Some(at) = limited.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some(at) = limited.get() {
                 return Ok(report(VerifyOutcome::failed(format!(
-                    "not checked: GitHub's API rate limit ran out at `{at}` (its error says when it comes back); re-run then"
+                    "not checked: {}; re-run then",
+                    crate::github::ReleaseError::rate_limit_spent_at(at)
                 ))));
             }
             let outcome = match verify_asset(
@@ -357,10 +358,7 @@ pub async fn run(
                 }
                 Err(e) => {
                     if matches!(&e, AssetFailure::Release(r) if r.rate_limited()) {
-                        limited
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get_or_insert_with(|| crate::text::line(&asset.name));
+                        limited.get_or_init(|| format!("`{}`", crate::text::line(&asset.name)));
                     }
                     VerifyOutcome::failed(e)
                 }
