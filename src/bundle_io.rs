@@ -361,6 +361,16 @@ pub(crate) fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
 mod tests {
     use super::*;
 
+    /// A real bundle (cosign's), as a value and as compact JSON.
+    fn cosign_bundle() -> (Value, String) {
+        let v: Value = serde_json::from_str(include_str!(
+            "../tests/data/cosign-v3-blob.txt.sigstore.json"
+        ))
+        .unwrap();
+        let json = v.to_string();
+        (v, json)
+    }
+
     /// A real bundle (cosign's), as given and read two ways: a key of its
     /// own object or of its `verificationMaterial` given twice, or two
     /// members of one of their oneofs. Refused, saying which. Regression:
@@ -369,11 +379,7 @@ mod tests {
     /// was sent the last.
     #[test]
     fn a_bundle_read_two_ways_is_refused() {
-        let v: Value = serde_json::from_str(include_str!(
-            "../tests/data/cosign-v3-blob.txt.sigstore.json"
-        ))
-        .unwrap();
-        let good = v.to_string();
+        let (v, good) = cosign_bundle();
         assert!(parse(good.as_bytes()).is_ok());
         let appended = |member: &str| format!("{},{member}}}", &good[..good.len() - 1]);
         let signature = format!("\"messageSignature\":{}", v["messageSignature"]);
@@ -421,11 +427,7 @@ mod tests {
     /// earlier one.
     #[test]
     fn many_distinct_keys_are_checked_in_linear_time() {
-        let v: Value = serde_json::from_str(include_str!(
-            "../tests/data/cosign-v3-blob.txt.sigstore.json"
-        ))
-        .unwrap();
-        let good = v.to_string();
+        let (_, good) = cosign_bundle();
         let mut big = String::from("{");
         for i in 0..200_000 {
             big += &format!("\"k{i}\":0,");

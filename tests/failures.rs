@@ -1,6 +1,6 @@
 use releasekit_sandbox::{Fault, Sandbox, Service};
 
-use crate::util::{code, run, sign, stderr, stdout, verify_bundle, Work};
+use crate::util::{code, each_its_own_content, run, sign, stderr, stdout, verify_bundle, Work};
 
 /// An existing bundle fails its artifact only; the others are signed; exit 1;
 /// the old bundle is untouched. `--overwrite` replaces it.
@@ -736,15 +736,6 @@ async fn a_certificate_for_another_key_is_refused() {
 }
 
 /// POST requests `service` of `sandbox` received (log entries asked for).
-/// A work tree holding each of `names`, its name as its content.
-fn each_its_own_content(names: &[&str]) -> Work {
-    let work = Work::new();
-    for n in names {
-        work.file(n, *n);
-    }
-    work
-}
-
 fn posts(sandbox: &Sandbox, service: Service) -> usize {
     sandbox
         .requests(service)
@@ -753,7 +744,6 @@ fn posts(sandbox: &Sandbox, service: Service) -> usize {
         .count()
 }
 
-/// Each artifact's error in a `--json` sign report, in plan order.
 /// How many artifacts of a `--json` sign report were sent to the services:
 /// every one but those the run stopped before (one still waiting to be
 /// hashed when it stopped is one of those, however the cores were shared).
@@ -768,6 +758,7 @@ fn sent(o: &std::process::Output) -> usize {
     errors.len() - stopped
 }
 
+/// Each artifact's error in a `--json` sign report, in plan order.
 fn artifact_errors(report: &serde_json::Value) -> Vec<&str> {
     report["artifacts"]
         .as_array()

@@ -460,7 +460,10 @@ async fn a_draft_is_not_published_while_another_of_its_tag_holds_assets() {
     );
     let kept = gh.release_by_id(REPO, oldest).unwrap();
     assert!(kept.draft);
-    assert_eq!(names(&kept.assets), ["SHA256SUMS.sigstore.json"]);
+    assert_eq!(
+        crate::util::asset_names(&kept.assets),
+        ["SHA256SUMS.sigstore.json"]
+    );
     assert!(gh.release_by_id(REPO, other).unwrap().draft);
 
     let oldest = gh.create_release(REPO, "v9.2.0", ReleaseSpec::draft());
@@ -902,12 +905,6 @@ async fn a_draft_aimed_at_a_branch_is_tagged_at_the_runs_commit() {
     assert_eq!(gh.tag_ref(REPO, "v9.1.0").unwrap().sha, RUN_SHA);
 }
 
-fn names(assets: &[releasekit_sandbox::github::AssetSnapshot]) -> Vec<String> {
-    let mut v: Vec<_> = assets.iter().map(|a| a.name.clone()).collect();
-    v.sort();
-    v
-}
-
 /// The immutable-release order: a draft is created, artifacts and bundles
 /// land on it, each is downloaded back and verified, and only then is it
 /// published (and, with immutability on, locked).
@@ -943,7 +940,7 @@ async fn draft_is_created_filled_verified_then_published() {
     let r = &releases[0];
     assert!(!r.draft && r.immutable);
     assert_eq!(
-        names(&r.assets),
+        crate::util::asset_names(&r.assets),
         [
             "app-3.0.tar.gz",
             "app-3.0.tar.gz.sigstore.json",
@@ -1080,7 +1077,10 @@ async fn bad_upload_is_deleted_and_the_draft_stays_unpublished() {
     let releases = sandbox.github().releases_for_tag(REPO, "v5.0.0");
     assert_eq!(releases.len(), 1);
     assert!(releases[0].draft);
-    assert_eq!(names(&releases[0].assets), ["app-5.0.zip.sigstore.json"]);
+    assert_eq!(
+        crate::util::asset_names(&releases[0].assets),
+        ["app-5.0.zip.sigstore.json"]
+    );
     assert!(!sandbox
         .requests(Service::GitHub)
         .iter()
@@ -1098,7 +1098,7 @@ async fn bad_upload_is_deleted_and_the_draft_stays_unpublished() {
     let releases = sandbox.github().releases_for_tag(REPO, "v5.0.0");
     assert!(!releases[0].draft);
     assert_eq!(
-        names(&releases[0].assets),
+        crate::util::asset_names(&releases[0].assets),
         ["app-5.0.tar.gz.sigstore.json", "app-5.0.zip.sigstore.json"]
     );
 }
@@ -1147,7 +1147,7 @@ async fn concurrent_jobs_fill_one_draft() {
     assert_eq!(releases.len(), 1, "{releases:?}");
     assert!(releases[0].draft);
     assert_eq!(
-        names(&releases[0].assets),
+        crate::util::asset_names(&releases[0].assets),
         (0..4)
             .map(|i| format!("app-{i}.bin.sigstore.json"))
             .collect::<Vec<_>>()
@@ -1199,7 +1199,7 @@ async fn action_inputs_drive_the_lifecycle() {
     assert_eq!(releases.len(), 1);
     assert!(!releases[0].draft && releases[0].immutable);
     assert_eq!(
-        names(&releases[0].assets),
+        crate::util::asset_names(&releases[0].assets),
         ["app-7.0.tar.gz", "app-7.0.tar.gz.sigstore.json"]
     );
 
@@ -1305,7 +1305,7 @@ async fn draft_lacking_a_failed_artifact_is_not_published() {
     assert_eq!(releases.len(), 1);
     assert!(releases[0].draft, "the draft lacking assets stays a draft");
     assert_eq!(
-        names(&releases[0].assets),
+        crate::util::asset_names(&releases[0].assets),
         [
             "app-9.0.b",
             "app-9.0.b.sigstore.json",

@@ -24,6 +24,20 @@ async fn outliving_a_certificate() -> (Sandbox, Work, assert_cmd::Command) {
     (sandbox, work, cmd)
 }
 
+/// A work directory holding `count` artifacts (`a0.whl`, `a1.whl`...,
+/// each its name as content), and their names.
+fn artifacts(count: usize) -> (Work, Vec<String>) {
+    let names: Vec<String> = (0..count).map(|i| format!("a{i}.whl")).collect();
+    (crate::util::each_its_own_content(&names), names)
+}
+
+/// Once `service` has been asked anything.
+async fn once_asked(sandbox: &Sandbox, service: Service) {
+    while sandbox.requests(service).is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Certificates valid 3 s and services slow enough that one artifact takes
 /// about a second (its Rekor entry and timestamp are requested together): the run renews its key and certificate before one would
 /// expire mid-artifact, and every bundle still verifies (each entry's time
@@ -72,11 +86,7 @@ async fn renewal_fetches_a_fresh_actions_token_when_the_old_one_is_ending() {
         .start()
         .await
         .unwrap();
-    let work = Work::new();
-    let names: Vec<String> = (0..8).map(|i| format!("a{i}.whl")).collect();
-    for n in &names {
-        work.file(n, n);
-    }
+    let (work, names) = artifacts(8);
     let mut cmd = crate::util::bin(work.dir.path());
     cmd.envs(sandbox.env())
         .arg("sign")
@@ -165,11 +175,7 @@ async fn a_renewal_for_another_identity_is_refused() {
         .start()
         .await
         .unwrap();
-    let work = Work::new();
-    let names: Vec<String> = (0..8).map(|i| format!("a{i}.whl")).collect();
-    for n in &names {
-        work.file(n, n);
-    }
+    let (work, names) = artifacts(8);
     let (identity, issuer) = (sandbox.identity(), sandbox.issuer());
     let mut cmd = crate::util::bin(work.dir.path());
     cmd.envs(sandbox.env())
@@ -179,9 +185,7 @@ async fn a_renewal_for_another_identity_is_refused() {
         .args(["--jobs", "1", "--json"])
         .args(&names);
     let running = tokio::spawn(run(cmd));
-    while sandbox.requests(Service::Fulcio).is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    once_asked(&sandbox, Service::Fulcio).await;
     let mut other = sandbox.default_claims();
     other.job_workflow_ref = other.job_workflow_ref.replace("release.yml", "other.yml");
     assert_ne!(
@@ -235,17 +239,11 @@ async fn a_renewal_without_a_trusted_sct_stops_the_run() {
         .start()
         .await
         .unwrap();
-    let work = Work::new();
-    let names: Vec<String> = (0..8).map(|i| format!("a{i}.whl")).collect();
-    for n in &names {
-        work.file(n, n);
-    }
+    let (work, names) = artifacts(8);
     let mut cmd = crate::util::sign(&sandbox, work.dir.path());
     cmd.args(["--jobs", "1", "--json"]).args(&names);
     let running = tokio::spawn(run(cmd));
-    while sandbox.requests(Service::Fulcio).is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    once_asked(&sandbox, Service::Fulcio).await;
     sandbox.lies().fulcio(8, FulcioLie::NoSct);
     let o = running.await.unwrap();
     assert_eq!(code(&o), 1, "{}", stdout(&o));
@@ -392,9 +390,7 @@ async fn a_renewed_certificate_too_short_to_use_is_not_counted() {
     let running = tokio::spawn(run(cmd));
     // Once the first certificate signs (its first log entry is asked for),
     // Fulcio's later certificates end as they are issued.
-    while sandbox.requests(Service::RekorV1).is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    once_asked(&sandbox, Service::RekorV1).await;
     sandbox.set_cert_validity(Duration::ZERO);
     let o = running.await.unwrap();
     assert_eq!(code(&o), 1, "{}", stderr(&o));
@@ -445,17 +441,11 @@ async fn a_refused_renewal_is_not_asked_for_again_by_artifacts_in_flight() {
         .start()
         .await
         .unwrap();
-    let work = Work::new();
-    let names: Vec<String> = (0..24).map(|i| format!("a{i}.whl")).collect();
-    for n in &names {
-        work.file(n, n);
-    }
+    let (work, names) = artifacts(24);
     let mut cmd = sign(&sandbox, work.dir.path());
     cmd.args(["--jobs", "4", "--json"]).args(&names);
     let running = tokio::spawn(run(cmd));
-    while sandbox.requests(Service::RekorV1).is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    once_asked(&sandbox, Service::RekorV1).await;
     sandbox.set_cert_validity(Duration::ZERO);
     let o = running.await.unwrap();
     assert_eq!(code(&o), 1, "{}", stderr(&o));

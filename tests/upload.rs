@@ -868,12 +868,7 @@ async fn a_bundle_is_not_uploaded_when_its_artifact_was_not() {
         "{}",
         stdout(&o)
     );
-    let mut names: Vec<String> = gh
-        .assets(REPO, "v1.0.0")
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
-    names.sort();
+    let names = crate::util::asset_names(&gh.assets(REPO, "v1.0.0"));
     assert_eq!(names, ["a.whl", "b.whl", "b.whl.sigstore.json"]);
 }
 
@@ -918,13 +913,7 @@ async fn a_name_github_collapses_is_found_again_on_a_rerun() {
         let o = run(cmd).await;
         assert_eq!(code(&o), 0, "{}", stdout(&o));
     }
-    let mut names: Vec<_> = sandbox
-        .github()
-        .assets(REPO, "v1.0.0")
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
-    names.sort();
+    let names = crate::util::asset_names(&sandbox.github().assets(REPO, "v1.0.0"));
     assert_eq!(
         names,
         [
@@ -961,12 +950,7 @@ async fn a_bundle_is_not_put_beside_another_build_of_its_artifact() {
         "{}",
         stdout(&o)
     );
-    let mut names: Vec<String> = gh
-        .assets(REPO, "v1.0.0")
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
-    names.sort();
+    let names = crate::util::asset_names(&gh.assets(REPO, "v1.0.0"));
     assert_eq!(names, ["a.whl", "b.whl.sigstore.json"]);
 }
 
@@ -997,12 +981,7 @@ async fn an_unreadable_asset_holds_back_its_own_bundle_only() {
         "{}",
         stdout(&o)
     );
-    let mut names: Vec<String> = gh
-        .assets(REPO, "v1.0.0")
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
-    names.sort();
+    let names = crate::util::asset_names(&gh.assets(REPO, "v1.0.0"));
     assert_eq!(names, ["a.whl", "b.whl.sigstore.json"]);
 }
 

@@ -305,3 +305,19 @@ pub fn as_checked(d: &(String, u64)) -> releasekit_sign::github::Checked<'_> {
         size: d.1,
     }
 }
+
+/// The names of `assets` (a release's, as the sandbox holds them), sorted.
+pub fn asset_names(assets: &[releasekit_sandbox::github::AssetSnapshot]) -> Vec<String> {
+    let mut v: Vec<_> = assets.iter().map(|a| a.name.clone()).collect();
+    v.sort();
+    v
+}
+
+/// A work tree holding each of `names`, its name as its content.
+pub fn each_its_own_content(names: &[impl AsRef<str>]) -> Work {
+    let work = Work::new();
+    for n in names {
+        work.file(n.as_ref(), n.as_ref());
+    }
+    work
+}
