@@ -934,24 +934,34 @@ async fn a_name_github_collapses_is_found_again_on_a_rerun() {
 /// left with a pair that fails verification.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bundle_is_not_put_beside_another_build_of_its_artifact() {
+    let o = a_bundle_held_back(|gh| {
+        gh.insert_asset_unchecked(REPO, "v1.0.0", "a.whl", "another build")
+    })
+    .await;
+    assert!(
+        o.contains("asset `a.whl` of the release for v1.0.0 is not the artifact this run signed"),
+        "{o}"
+    );
+}
+
+/// Signs and uploads the bundles of `a.whl` and `b.whl` to a release that
+/// `prepare` gave an asset named `a.whl` of other bytes: the run fails, and
+/// only `b.whl`'s bundle goes up beside it. Its stdout.
+async fn a_bundle_held_back(
+    prepare: impl FnOnce(&releasekit_sandbox::github::GitHub) -> bool,
+) -> String {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("a.whl", "a");
     work.file("b.whl", "b");
     let gh = sandbox.github();
-    assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "a.whl", "another build"));
+    assert!(prepare(gh));
     let cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.whl", "b.whl"]);
     let o = run(cmd).await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
-    assert!(
-        stdout(&o).contains(
-            "asset `a.whl` of the release for v1.0.0 is not the artifact this run signed"
-        ),
-        "{}",
-        stdout(&o)
-    );
     let names = crate::util::asset_names(&gh.assets(REPO, "v1.0.0"));
     assert_eq!(names, ["a.whl", "b.whl.sigstore.json"]);
+    stdout(&o)
 }
 
 /// Uploading bundles only, to a release holding an artifact's name as an
@@ -961,28 +971,12 @@ async fn a_bundle_is_not_put_beside_another_build_of_its_artifact() {
 /// bundle was refused, as if the release could not be listed.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_asset_holds_back_its_own_bundle_only() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    work.file("a.whl", "a");
-    work.file("b.whl", "b");
-    let gh = sandbox.github();
-    assert!(gh.begin_upload_elsewhere(REPO, "v1.0.0", "a.whl"));
-    let cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["a.whl", "b.whl"]);
-    let o = run(cmd).await;
-    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let o = a_bundle_held_back(|gh| gh.begin_upload_elsewhere(REPO, "v1.0.0", "a.whl")).await;
     assert!(
-        stdout(&o)
-            .contains("the release's asset `a.whl`, of its artifact's name, could not be read"),
-        "{}",
-        stdout(&o)
+        o.contains("the release's asset `a.whl`, of its artifact's name, could not be read"),
+        "{o}"
     );
-    assert!(
-        !stdout(&o).contains("could not be listed"),
-        "{}",
-        stdout(&o)
-    );
-    let names = crate::util::asset_names(&gh.assets(REPO, "v1.0.0"));
-    assert_eq!(names, ["a.whl", "b.whl.sigstore.json"]);
+    assert!(!o.contains("could not be listed"), "{o}");
 }
 
 /// An upload of the same name still going on elsewhere (GitHub lists the
