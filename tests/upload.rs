@@ -434,6 +434,15 @@ async fn a_rate_limit_asking_for_a_long_wait_is_not_retried_sooner() {
     }
 }
 
+/// A work tree of four artifacts, `dist/a0.tgz` to `dist/a3.tgz`.
+fn four_artifacts() -> Work {
+    let work = Work::new();
+    for n in 0..4 {
+        work.file(&format!("dist/a{n}.tgz"), format!("artifact {n}"));
+    }
+    work
+}
+
 /// A rate limit that comes back later than a retry waits stops the run's
 /// requests to GitHub: each later one would be refused too, and GitHub may
 /// block an integration that keeps asking. Every asset left says why, and
@@ -442,10 +451,7 @@ async fn a_rate_limit_asking_for_a_long_wait_is_not_retried_sooner() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_spent_rate_limit_stops_the_requests() {
     let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    for n in 0..4 {
-        work.file(&format!("dist/a{n}.tgz"), format!("artifact {n}"));
-    }
+    let work = four_artifacts();
     let gh = sandbox.faults(Service::GitHub);
     gh.only_paths_containing("/assets");
     gh.only_method(http::Method::POST);
@@ -463,15 +469,7 @@ async fn a_spent_rate_limit_stops_the_requests() {
     .env("GITHUB_TOKEN", sandbox.github_token());
     let o = run(cmd).await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    let requests = sandbox.requests(Service::GitHub);
-    let limited = requests
-        .iter()
-        .position(|r| r.status == 429)
-        .expect("the limit was met");
-    let after: Vec<_> = requests[limited + 1..]
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.uri))
-        .collect();
+    let after = crate::util::asked_after_the_limit(&sandbox);
     assert!(after.is_empty(), "{after:?}");
     let shown = format!("{}{}", stdout(&o), stderr(&o));
     assert_eq!(
@@ -485,10 +483,7 @@ async fn a_spent_rate_limit_stops_the_requests() {
     // The same when the limit is met reading the release's assets, before
     // any upload (bundles only: each artifact's asset is looked at).
     let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    for n in 0..4 {
-        work.file(&format!("dist/a{n}.tgz"), format!("artifact {n}"));
-    }
+    let work = four_artifacts();
     let gh = sandbox.faults(Service::GitHub);
     gh.only_paths_containing("/assets");
     gh.only_method(http::Method::GET);
@@ -500,15 +495,7 @@ async fn a_spent_rate_limit_stops_the_requests() {
     ))
     .await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    let requests = sandbox.requests(Service::GitHub);
-    let limited = requests
-        .iter()
-        .position(|r| r.status == 429)
-        .expect("the limit was met");
-    let after: Vec<_> = requests[limited + 1..]
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.uri))
-        .collect();
+    let after = crate::util::asked_after_the_limit(&sandbox);
     assert!(after.is_empty(), "{after:?}");
     assert!(
         stdout(&o).contains(

@@ -321,3 +321,17 @@ pub fn each_its_own_content(names: &[impl AsRef<str>]) -> Work {
     }
     work
 }
+
+/// What `sandbox`'s GitHub was asked after its first 429 (a rate limit
+/// spent), each as `METHOD uri`; panics if none was answered so.
+pub fn asked_after_the_limit(sandbox: &Sandbox) -> Vec<String> {
+    let requests = sandbox.requests(releasekit_sandbox::Service::GitHub);
+    let limited = requests
+        .iter()
+        .position(|r| r.status == 429)
+        .expect("the limit was met");
+    requests[limited + 1..]
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.uri))
+        .collect()
+}
