@@ -456,18 +456,12 @@ async fn a_spent_rate_limit_stops_the_requests() {
     gh.only_paths_containing("/assets");
     gh.only_method(http::Method::POST);
     gh.fail_next(1, Fault::retry_after(429, 3600));
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.args([
-        "dist",
-        "--upload",
-        "--release-tag",
-        "v1.0.0",
-        "--repo",
-        REPO,
-    ])
-    .env("GITHUB_API_URL", &sandbox.urls().github_api)
-    .env("GITHUB_TOKEN", sandbox.github_token());
-    let o = run(cmd).await;
+    let o = run(crate::util::sign_upload(
+        &sandbox,
+        work.dir.path(),
+        &["dist"],
+    ))
+    .await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let after = crate::util::asked_after_the_limit(&sandbox);
     assert!(after.is_empty(), "{after:?}");
