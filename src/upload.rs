@@ -1517,7 +1517,8 @@ mod tests {
         for (files, asset) in [
             (&["dist/linux/tool", "dist/mac/tool"][..], "tool"),
             (&["x/a b.tgz", "y/a.b.tgz"], "a.b.tgz"),
-            (&["ä.bin", "x/..bin"], "default.bin"),
+            (&["ä.bin", "x/a.bin"], "a.bin"),
+            (&["か.bin", "x/..bin"], "default.bin"),
         ] {
             let (first, second, named) = same(files).unwrap();
             assert_eq!(

@@ -873,10 +873,12 @@ async fn a_renamed_first_character_is_found_again_on_a_rerun() {
     assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 2);
 }
 
-/// GitHub lists a run of renamed characters as one period and drops
-/// trailing ones: a re-run finds `App (1).zip` as `App.1.zip`, and adds
-/// nothing. Regression: it looked for `App..1..zip`, uploaded again, met
-/// "already_exists" on every attempt, and the draft was never published.
+/// GitHub lists a run of renamed characters as one period, drops trailing
+/// ones and transliterates letters: a re-run finds `App (1).zip` as
+/// `App.1.zip` and `Café-ð.zip` as `Cafe-d.zip`, and adds nothing.
+/// Regression: it looked for `App..1..zip` (then `Caf.-..zip`), uploaded
+/// again, met "already_exists" on every attempt, and the draft was never
+/// published.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_name_github_collapses_is_found_again_on_a_rerun() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -884,11 +886,17 @@ async fn a_name_github_collapses_is_found_again_on_a_rerun() {
     work.file("App (1).zip", "app");
     work.file("tool~linux!!.tgz", "tool");
     work.file("pkg@1.0.tgz", "pkg");
+    work.file("Café-ð.zip", "cafe");
     for _ in 0..2 {
         let mut cmd = crate::util::sign_upload(
             &sandbox,
             work.dir.path(),
-            &["App (1).zip", "tool~linux!!.tgz", "pkg@1.0.tgz"],
+            &[
+                "App (1).zip",
+                "tool~linux!!.tgz",
+                "pkg@1.0.tgz",
+                "Café-ð.zip",
+            ],
         );
         cmd.arg("--upload-artifacts");
         let o = run(cmd).await;
@@ -900,6 +908,8 @@ async fn a_name_github_collapses_is_found_again_on_a_rerun() {
         [
             "App.1.zip",
             "App.1.zip.sigstore.json",
+            "Cafe-d.zip",
+            "Cafe-d.zip.sigstore.json",
             "pkg.1.0.tgz",
             "pkg.1.0.tgz.sigstore.json",
             "tool.linux.tgz",

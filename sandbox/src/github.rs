@@ -1280,14 +1280,29 @@ fn url_tag(r: &Release) -> String {
 /// included, becomes one `.` (`App (1).zip`
 /// is `App.1.zip`), trailing periods are dropped (`test~file!!!` is
 /// `test.file`), and a file named `.config` is listed as `default.config`.
-/// Non-ASCII letters are transliterated there (`ð` to `d`); not modelled.
+/// Before that, the name is composed (NFC) and transliterated as Rails'
+/// `transliterate` does with its default table ([`RAILS_APPROXIMATIONS`]),
+/// which is what github.com is seen doing (dpl#821: `a5_ð_æ_©_ŋ.txt` is
+/// listed as `a5_d_ae_._ng.txt`); any other non-ASCII character is `?`.
 fn normalize_asset_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
     const KEPT_PUNCTUATION: &str = "-_+";
-    let mut out = String::with_capacity(name.len() + 8);
-    if name.starts_with(|c: char| !c.is_ascii_alphanumeric() && !KEPT_PUNCTUATION.contains(c)) {
+    let mut ascii = String::with_capacity(name.len());
+    for c in name.nfc() {
+        if c.is_ascii() {
+            ascii.push(c);
+            continue;
+        }
+        let approximation = RAILS_APPROXIMATIONS
+            .split_whitespace()
+            .find_map(|pair| pair.strip_prefix(c));
+        ascii.push_str(approximation.unwrap_or("?"));
+    }
+    let mut out = String::with_capacity(ascii.len() + 8);
+    if ascii.starts_with(|c: char| !c.is_ascii_alphanumeric() && !KEPT_PUNCTUATION.contains(c)) {
         out.push_str("default");
     }
-    for c in name.chars() {
+    for c in ascii.chars() {
         if c.is_ascii_alphanumeric() || KEPT_PUNCTUATION.contains(c) {
             out.push(c);
         } else if !out.ends_with('.') {
@@ -1297,6 +1312,21 @@ fn normalize_asset_name(name: &str) -> String {
     out.truncate(out.trim_end_matches('.').len());
     out
 }
+
+/// Rails' (the i18n gem's) default transliteration: each letter followed by
+/// its ASCII approximation.
+const RAILS_APPROXIMATIONS: &str = concat!(
+    "ÀA ÁA ÂA ÃA ÄA ÅA ÆAE ÇC ÈE ÉE ÊE ËE ÌI ÍI ÎI ÏI ÐD ÑN ÒO ÓO ÔO ",
+    "ÕO ÖO ×x ØO ÙU ÚU ÛU ÜU ÝY ÞTh ßss àa áa âa ãa äa åa æae çc èe ",
+    "ée êe ëe ìi íi îi ïi ðd ñn òo óo ôo õo öo øo ùu úu ûu üu ýy þth ",
+    "ÿy ĀA āa ĂA ăa ĄA ąa ĆC ćc ĈC ĉc ĊC ċc ČC čc ĎD ďd ĐD đd ĒE ēe ",
+    "ĔE ĕe ĖE ėe ĘE ęe ĚE ěe ĜG ĝg ĞG ğg ĠG ġg ĢG ģg ĤH ĥh ĦH ħh ĨI ",
+    "ĩi ĪI īi ĬI ĭi ĮI įi İI ıi ĲIJ ĳij ĴJ ĵj ĶK ķk ĸk ĹL ĺl ĻL ļl ĽL ",
+    "ľl ĿL ŀl ŁL łl ŃN ńn ŅN ņn ŇN ňn ŉ'n ŊNG ŋng ŌO ōo ŎO ŏo ŐO őo ",
+    "ŒOE œoe ŔR ŕr ŖR ŗr ŘR řr ŚS śs ŜS ŝs ŞS şs ŠS šs ŢT ţt ŤT ťt ŦT ",
+    "ŧt ŨU ũu ŪU ūu ŬU ŭu ŮU ůu ŰU űu ŲU ųu ŴW ŵw ŶY ŷy ŸY ŹZ źz ŻZ ",
+    "żz ŽZ žz ǪO ǫo ǬO ǭo ẞSS",
+);
 
 /// What a handler needs from its state; lets tests serve a lone `GitHub`.
 pub(crate) trait HasGitHub: Send + Sync + 'static {
@@ -3408,7 +3438,9 @@ mod tests {
         assert_eq!(normalize_asset_name("x_1-2+3@4.bin"), "x_1-2+3.4.bin");
         assert_eq!(normalize_asset_name("v1~rc (1):x.tgz"), "v1.rc.1.x.tgz");
         assert_eq!(normalize_asset_name("test~file!!!"), "test.file");
-        assert_eq!(normalize_asset_name("é.bin"), "default.bin");
+        assert_eq!(normalize_asset_name("é.bin"), "e.bin");
+        assert_eq!(normalize_asset_name("a5_ð_æ_©_ŋ.txt"), "a5_d_ae_._ng.txt");
+        assert_eq!(normalize_asset_name("か.bin"), "default.bin");
         assert_eq!(normalize_asset_name(".config"), "default.config");
     }
 

@@ -860,6 +860,14 @@ fn uploaded(asset: Asset, action: AssetAction) -> UploadedAsset {
     }
 }
 
+/// Whether the asset GitHub lists as `listed` is the one an upload named
+/// `wanted` lands on: the same name, or the same once renamed as GitHub
+/// renames (applied to both, which holds whatever order GitHub applies
+/// its rules in).
+pub fn same_asset_name(listed: &str, wanted: &str) -> bool {
+    listed == wanted || github_asset_name(listed) == github_asset_name(wanted)
+}
+
 /// The name GitHub will list for an asset uploaded as `name`, to find it
 /// before an upload and to name what a release lacks; after an upload the
 /// name GitHub returns is the one used. GitHub "renames asset filenames
@@ -870,25 +878,24 @@ fn uploaded(asset: Asset, action: AssetAction) -> UploadedAsset {
 /// (`@` too, and `+` unless percent-encoded, as this client sends it)
 /// (`App (1).zip` is `App.1.zip`, `a~.deb` is `a.deb`), trailing periods
 /// dropped (`test~file!!!` is `test.file`), and a leading `.` becoming
-/// `default.` (`.config` is `default.config`). Non-ASCII letters are seen
-/// transliterated (`ð` to `d`), which is not modelled: such a name is
-/// found by the name GitHub returned, not by this.
-/// Whether the asset GitHub lists as `listed` is the one an upload named
-/// `wanted` lands on: the same name, or the same once renamed as GitHub
-/// renames (applied to both, which holds whatever order GitHub applies
-/// its rules in).
-pub fn same_asset_name(listed: &str, wanted: &str) -> bool {
-    listed == wanted || github_asset_name(listed) == github_asset_name(wanted)
-}
-
+/// `default.` (`.config` is `default.config`). Before that, non-ASCII
+/// letters are transliterated ([`ascii_letters`]: `a5_ð_æ_©_ŋ.txt` is
+/// `a5_d_ae_._ng.txt` in dpl#821).
 pub fn github_asset_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
     let mut kept = String::with_capacity(name.len());
-    for c in name.chars() {
+    let mut keep = |c: char| {
         let kept_as_is = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+');
         if kept_as_is {
             kept.push(c);
         } else if !kept.ends_with('.') {
             kept.push('.');
+        }
+    };
+    for c in name.nfc() {
+        match ascii_letters(c) {
+            Some(letters) => letters.chars().for_each(&mut keep),
+            None => keep(c),
         }
     }
     let kept = kept.trim_end_matches('.');
@@ -897,6 +904,65 @@ pub fn github_asset_name(name: &str) -> String {
         None if kept.is_empty() => "default".to_owned(),
         None => kept.to_owned(),
     }
+}
+
+/// The ASCII letters GitHub writes for the non-ASCII letter `c` in an
+/// asset's name, if it has any. GitHub transliterates "non-ASCII Unicode
+/// characters to their Latin equivalents" (its CLI's maintainer,
+/// cli/cli#7201) as Rails does, and what is seen matches Rails' default
+/// table (dpl#821: `ð` is `d`, `æ` `ae`, `ŋ` `ng`, and `©`, which it
+/// lacks, a period): the letters of Latin-1 and Latin Extended-A, `Ǫ`,
+/// `Ǭ` and `ẞ`, and nothing else. Those whose canonical decomposition is an
+/// ASCII letter and accents are that letter (`é`, `ż`, `İ`); the rest are
+/// below. `ſ` and `÷` have none, as there.
+fn ascii_letters(c: char) -> Option<&'static str> {
+    const UNDECOMPOSED: [(char, &str); 30] = [
+        ('Æ', "AE"),
+        ('æ', "ae"),
+        ('Ð', "D"),
+        ('ð', "d"),
+        ('×', "x"),
+        ('Ø', "O"),
+        ('ø', "o"),
+        ('Þ', "Th"),
+        ('þ', "th"),
+        ('ß', "ss"),
+        ('ẞ', "SS"),
+        ('Đ', "D"),
+        ('đ', "d"),
+        ('Ħ', "H"),
+        ('ħ', "h"),
+        ('ı', "i"),
+        ('Ĳ', "IJ"),
+        ('ĳ', "ij"),
+        ('ĸ', "k"),
+        ('Ŀ', "L"),
+        ('ŀ', "l"),
+        ('Ł', "L"),
+        ('ł', "l"),
+        ('ŉ', "'n"),
+        ('Ŋ', "NG"),
+        ('ŋ', "ng"),
+        ('Œ', "OE"),
+        ('œ', "oe"),
+        ('Ŧ', "T"),
+        ('ŧ', "t"),
+    ];
+    /// Each ASCII letter once, to hand out as a `&'static str`.
+    const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    if let Some((_, letters)) = UNDECOMPOSED.iter().find(|(u, _)| *u == c) {
+        return Some(letters);
+    }
+    if !matches!(c, '\u{C0}'..='\u{17F}' | '\u{1EA}'..='\u{1ED}') {
+        return None;
+    }
+    use unicode_normalization::UnicodeNormalization as _;
+    let mut parts = std::iter::once(c).nfd();
+    let base = parts.next().filter(char::is_ascii_alphabetic)?;
+    let accented =
+        parts.next().is_some() && parts.all(unicode_normalization::char::is_combining_mark);
+    let at = LETTERS.find(base)?;
+    accented.then(|| &LETTERS[at..at + 1])
 }
 
 #[cfg(test)]
@@ -965,7 +1031,7 @@ mod tests {
     fn asset_names_like_github() {
         assert_eq!(
             github_asset_name("a b é.tgz.sigstore.json"),
-            "a.b.tgz.sigstore.json"
+            "a.b.e.tgz.sigstore.json"
         );
         assert_eq!(github_asset_name("x_1-2+3.bin"), "x_1-2+3.bin");
         // `@` is replaced (travis-ci/dpl#821: `;=@` became one `.`).
@@ -985,5 +1051,28 @@ mod tests {
         assert_eq!(github_asset_name(".config"), "default.config");
         assert!(same_asset_name("App.1.zip", "App (1).zip"));
         assert!(same_asset_name("a.1.zip", "a (1).zip"));
+    }
+
+    /// Non-ASCII letters are transliterated as GitHub does, then renamed as
+    /// the rest. Regression: each was a period (`a5_._._._.txt`), so a
+    /// re-run did not find the asset it had uploaded, and every attempt to
+    /// upload it again met "already_exists".
+    #[test]
+    fn non_ascii_letters_are_transliterated_like_github() {
+        // As listed by github.com in travis-ci/dpl#821.
+        assert_eq!(github_asset_name("a5_ð_æ_©_ŋ.txt"), "a5_d_ae_._ng.txt");
+        assert!(same_asset_name("a5_d_ae_._ng.txt", "a5_ð_æ_©_ŋ.txt"));
+        assert_eq!(github_asset_name("a5_żółw.txt"), "a5_zolw.txt");
+        assert_eq!(
+            github_asset_name("Straße-Œuvre-İ.zip"),
+            "Strasse-OEuvre-I.zip"
+        );
+        // Composed first: a decomposed `é` is `e` too.
+        assert_eq!(github_asset_name("cafe\u{301}.zip"), "cafe.zip");
+        // Letters outside the table, and symbols, are periods.
+        assert_eq!(github_asset_name("ſ÷ḁ.bin"), "default.bin");
+        assert_eq!(github_asset_name("か_き_く.pdf"), "default._._.pdf");
+        // `ŉ` is `'n`, whose apostrophe is then a leading period.
+        assert_eq!(github_asset_name("ŉ.txt"), "default.n.txt");
     }
 }
