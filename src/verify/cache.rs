@@ -287,8 +287,11 @@ impl CachingVerifier {
     /// Each Rekor v2 entry of `bundle` has a checkpoint named for a log
     /// the trusted root lists under its log ID, with a key valid now (a v2
     /// entry has no integrated time), as sigstore-go requires
-    /// ([`super::checkpoint`]). An entry no such log is listed for is left
-    /// to sigstore-verify, which refuses it as from an unknown log.
+    /// ([`super::checkpoint`]). A v2 entry no such log is listed for is
+    /// refused as from an unknown log, as sigstore-go skips it: sigstore-verify
+    /// reads a v2 entry's log ID nowhere (it finds the checkpoint's key by
+    /// its hint), so it would accept it. A v1 entry's log ID is its SET's
+    /// key, which sigstore-verify looks up.
     fn checkpoints_named(&self, bundle: &Bundle) -> Result<(), SigError> {
         let now = jiff::Timestamp::now();
         for entry in &bundle.verification_material.tlog_entries {
@@ -301,6 +304,13 @@ impl CachingVerifier {
                 })
                 .collect();
             if listed.is_empty() {
+                if super::checkpoint::is_v2(entry) {
+                    return Err(SigError::TransparencyLog(
+                        sigstore_verify::TransparencyLogError::UnknownLog {
+                            log_id: crate::text::capped(&entry.log_id.key_id.to_string(), 100),
+                        },
+                    ));
+                }
                 continue;
             }
             super::checkpoint::named(entry, &listed).map_err(|n| {

@@ -85,12 +85,19 @@ pub(crate) struct NotNamed {
     pub(crate) host: String,
 }
 
+/// Whether `entry` is a Rekor v2 one: `hashedrekord` 0.0.2, the one kind
+/// v2 defines, as sigstore-verify tells them apart. A version alone does
+/// not say it: `intoto` 0.0.2 is Rekor v1's (npm's provenance).
+pub(crate) fn is_v2(entry: &TransparencyLogEntry) -> bool {
+    entry.kind_version == sigstore_types::KindVersion::HashedRekordV002
+}
+
 /// Whether `entry`, if a Rekor v2 one, has a checkpoint named for one of
 /// `listed` (the logs the trusted root lists under its log ID). An entry
 /// whose checkpoint cannot be read passes here: its verification refuses
 /// it, worded.
 pub(crate) fn named(entry: &TransparencyLogEntry, listed: &[&TrustedLog]) -> Result<(), NotNamed> {
-    if entry.kind_version.version() != "0.0.2" {
+    if !is_v2(entry) {
         return Ok(());
     }
     let Some(checkpoint) = entry
@@ -191,6 +198,93 @@ mod tests {
                 e.to_string().contains("signed as origin `log2025-alpha1.rekor.sigstage.dev` (signature lines: `log2025-alpha1.rekor.sigstage.dev`), not as `log.other.example`"),
                 "{e}"
             );
+        }
+    }
+
+    /// A Rekor v1 `intoto` 0.0.2 entry (npm's provenance) is not held to
+    /// v2's names: it verifies, as sigstore-verify alone verifies it.
+    /// Regression: taken for v2 by its version, its checkpoint (origin
+    /// `rekor.sigstore.dev - <tree ID>`) was not named for its log's host,
+    /// and every such bundle was refused.
+    #[test]
+    fn a_v1_intoto_entry_is_not_held_to_v2_names() {
+        use sigstore_trust_root::SigstoreInstance;
+        use sigstore_types::{ArtifactDigest, DigestBytes, HashAlgorithm};
+        use sigstore_verify::VerificationPolicy;
+        let json = std::fs::read_to_string(format!(
+            "{}/tests/data/npm-provenance-intoto.sigstore.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let bundle = sigstore_types::Bundle::from_json(&json).unwrap();
+        let entry = &bundle.verification_material.tlog_entries[0];
+        assert!(!is_v2(entry));
+        let log = TrustedLog::new(
+            entry.log_id.key_id.clone(),
+            None,
+            "https://rekor.sigstore.dev",
+        );
+        assert!(named(entry, &[&log]).is_ok());
+        let root = sigstore_trust_root::TrustedRoot::from_json(
+            SigstoreInstance::PublicGood.embedded_trusted_root_json(),
+        )
+        .unwrap();
+        let verifier = super::super::cache::CachingVerifier::new(&root).unwrap();
+        // The package's sha512, its statement's subject.
+        let digest = ArtifactDigest::new(
+            HashAlgorithm::Sha2512,
+            DigestBytes::new(hex::decode("46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c").unwrap()),
+        )
+        .unwrap();
+        let policy = VerificationPolicy::any_identity();
+        assert!(verifier
+            .uncached()
+            .verify(digest.clone(), &bundle, &policy)
+            .is_ok());
+        if let Err(e) = verifier.verify_in_full(digest, &bundle, &policy) {
+            panic!("{e}");
+        }
+    }
+
+    /// A Rekor v2 entry whose log ID the trusted root does not list is
+    /// refused, as sigstore-go skips it and then lacks a log entry.
+    /// Regression: left to sigstore-verify, which reads a v2 entry's log ID
+    /// nowhere, so it verified (and escaped the naming rule too).
+    #[test]
+    fn a_v2_entry_of_an_unlisted_log_is_refused() {
+        use sha2::Digest as _;
+        use sigstore_trust_root::SigstoreInstance;
+        use sigstore_verify::VerificationPolicy;
+        let data = |name: &str| {
+            std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        };
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&data("staging-rekor-v2.txt.sigstore.json")).unwrap();
+        json["verificationMaterial"]["tlogEntries"][0]["logId"]["keyId"] =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 32]).into();
+        let bundle = sigstore_types::Bundle::from_json(&json.to_string()).unwrap();
+        let digest = sigstore_types::Sha256Hash::new(
+            sha2::Sha256::digest(data("staging-rekor-v2.txt")).into(),
+        );
+        let root = sigstore_trust_root::TrustedRoot::from_json(
+            SigstoreInstance::Staging.embedded_trusted_root_json(),
+        )
+        .unwrap();
+        let verifier = super::super::cache::CachingVerifier::new(&root).unwrap();
+        let policy = VerificationPolicy::any_identity();
+        // sigstore-verify alone accepts it: the check is ours.
+        assert!(verifier.uncached().verify(digest, &bundle, &policy).is_ok());
+        for e in [
+            verifier
+                .verify(digest, &bundle, &policy)
+                .map(drop)
+                .unwrap_err(),
+            verifier
+                .verify_in_full(digest, &bundle, &policy)
+                .map(drop)
+                .unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("unknown transparency log"), "{e}");
         }
     }
 
