@@ -32,6 +32,13 @@ use crate::vocab::workflow_at_ref;
 /// `^(?:x)|(.*)$`, whose second branch accepts any value. A pattern is
 /// parsed on its own (so it must be well-formed by itself), then
 /// `\A(?:tree)\z` is compiled from the tree.
+///
+/// Perl classes and word boundaries mean what they mean in cosign (Go's
+/// RE2): ASCII only (`\d` is `[0-9]`, `\w` `[0-9A-Za-z_]`, `\s`
+/// `[\t\n\f\r ]`), where this crate's Unicode mode would take `\d` to be
+/// any script's digits, so `v\d+` would accept a tag `v١` that cosign
+/// refuses ([`go_perl_classes`]). The rest is Unicode in both (`.`,
+/// `\pL`, `(?i)`).
 #[derive(Debug, Clone)]
 pub struct AnchoredRegex {
     pattern: String,
@@ -41,9 +48,14 @@ pub struct AnchoredRegex {
 impl AnchoredRegex {
     pub fn new(pattern: &str) -> Result<Self, regex::Error> {
         use regex_syntax::hir::{Hir, Look};
-        let tree = regex_syntax::Parser::new()
+        let syntax = |e: &dyn std::fmt::Display| regex::Error::Syntax(e.to_string());
+        let mut ast = regex_syntax::ast::parse::Parser::new()
             .parse(pattern)
-            .map_err(|e| regex::Error::Syntax(e.to_string()))?;
+            .map_err(|e| syntax(&e))?;
+        go_perl_classes(&mut ast);
+        let tree = regex_syntax::hir::translate::Translator::new()
+            .translate(pattern, &ast)
+            .map_err(|e| syntax(&e))?;
         let whole = Hir::concat(vec![Hir::look(Look::Start), tree, Hir::look(Look::End)]);
         Ok(AnchoredRegex {
             pattern: pattern.to_owned(),
@@ -58,6 +70,114 @@ impl AnchoredRegex {
 
     pub fn is_match(&self, value: &str) -> bool {
         self.regex.is_match(value)
+    }
+}
+
+/// Rewrites each Perl class (`\d \w \s` and their negations, alone or in
+/// a bracketed class) to Go's ASCII set, and each `\b`/`\B` to an ASCII
+/// word boundary (`(?-u:\b)`). The parser's nesting limit bounds the
+/// recursion.
+fn go_perl_classes(ast: &mut regex_syntax::ast::Ast) {
+    use regex_syntax::ast::{
+        Assertion, AssertionKind, Ast, ClassBracketed, ClassSet, Flag, Flags, FlagsItem,
+        FlagsItemKind, Group, GroupKind,
+    };
+    match ast {
+        Ast::ClassPerl(perl) => {
+            let span = perl.span;
+            *ast = Ast::class_bracketed(ClassBracketed {
+                span,
+                negated: false,
+                kind: ClassSet::Item(go_perl_class(perl)),
+            });
+        }
+        Ast::ClassBracketed(class) => go_class_set(&mut class.kind),
+        Ast::Assertion(a)
+            if matches!(
+                a.kind,
+                AssertionKind::WordBoundary | AssertionKind::NotWordBoundary
+            ) =>
+        {
+            let span = a.span;
+            let item = |kind| FlagsItem { span, kind };
+            let assertion = Assertion {
+                span,
+                kind: a.kind.clone(),
+            };
+            *ast = Ast::group(Group {
+                span,
+                kind: GroupKind::NonCapturing(Flags {
+                    span,
+                    items: vec![
+                        item(FlagsItemKind::Negation),
+                        item(FlagsItemKind::Flag(Flag::Unicode)),
+                    ],
+                }),
+                ast: Box::new(Ast::assertion(assertion)),
+            });
+        }
+        Ast::Repetition(r) => go_perl_classes(&mut r.ast),
+        Ast::Group(g) => go_perl_classes(&mut g.ast),
+        Ast::Alternation(a) => a.asts.iter_mut().for_each(go_perl_classes),
+        Ast::Concat(c) => c.asts.iter_mut().for_each(go_perl_classes),
+        _ => {}
+    }
+}
+
+fn go_class_set(set: &mut regex_syntax::ast::ClassSet) {
+    use regex_syntax::ast::{ClassSet, ClassSetItem};
+    fn item(i: &mut ClassSetItem) {
+        match i {
+            ClassSetItem::Perl(perl) => *i = go_perl_class(perl),
+            ClassSetItem::Bracketed(class) => go_class_set(&mut class.kind),
+            ClassSetItem::Union(union) => union.items.iter_mut().for_each(item),
+            _ => {}
+        }
+    }
+    match set {
+        ClassSet::Item(i) => item(i),
+        ClassSet::BinaryOp(op) => {
+            go_class_set(&mut op.lhs);
+            go_class_set(&mut op.rhs);
+        }
+    }
+}
+
+/// Go's ASCII set for a Perl class, as a class item.
+fn go_perl_class(perl: &regex_syntax::ast::ClassPerl) -> regex_syntax::ast::ClassSetItem {
+    use regex_syntax::ast::{
+        ClassAscii, ClassAsciiKind, ClassBracketed, ClassPerlKind, ClassSet, ClassSetItem,
+        ClassSetUnion, Literal, LiteralKind,
+    };
+    let span = perl.span;
+    let ascii = |kind| {
+        ClassSetItem::Ascii(ClassAscii {
+            span,
+            kind,
+            negated: perl.negated,
+        })
+    };
+    match perl.kind {
+        ClassPerlKind::Digit => ascii(ClassAsciiKind::Digit),
+        ClassPerlKind::Word => ascii(ClassAsciiKind::Word),
+        // POSIX `[:space:]` holds `\v` too; Go's `\s` does not.
+        ClassPerlKind::Space => {
+            let items = ['\t', '\n', '\x0C', '\r', ' ']
+                .into_iter()
+                .map(|c| {
+                    ClassSetItem::Literal(Literal {
+                        span,
+                        kind: LiteralKind::Verbatim,
+                        c,
+                    })
+                })
+                .collect();
+            ClassSetItem::Bracketed(Box::new(ClassBracketed {
+                span,
+                negated: perl.negated,
+                kind: ClassSet::Item(ClassSetItem::Union(ClassSetUnion { span, items })),
+            }))
+        }
     }
 }
 
@@ -581,6 +701,27 @@ pub(crate) mod tests {
         assert!(!AnchoredRegex::new("github.com/org/repo")
             .unwrap()
             .is_match(branch));
+    }
+
+    /// Perl classes and word boundaries are ASCII, as in cosign (Go's RE2).
+    /// Regression: Unicode, so `v\d+` accepted a tag of Arabic-Indic
+    /// digits (`v١`) that cosign refuses, and `\D` refused one it accepts.
+    #[test]
+    fn perl_classes_are_ascii_as_in_go() {
+        let r = |p: &str| AnchoredRegex::new(p).unwrap();
+        assert!(r(r"v\d+").is_match("v12") && !r(r"v\d+").is_match("v١٢"));
+        assert!(r(r"v\D").is_match("v١") && !r(r"v\D").is_match("v1"));
+        assert!(!r(r"[\d.]+").is_match("١.٢") && r(r"[\d.]+").is_match("1.2"));
+        assert!(r(r"[^\d]").is_match("١") && !r(r"[^\d]").is_match("1"));
+        assert!(r(r"[\w&&[^_]]+").is_match("ab1") && !r(r"\w+").is_match("é"));
+        assert!(r(r"\W").is_match("é") && !r(r"\W").is_match("_"));
+        assert!(r(r"a\sb").is_match("a\tb") && !r(r"a\sb").is_match("a\u{a0}b"));
+        // Go's `\s` has no vertical tab, unlike POSIX's `[:space:]`.
+        assert!(!r(r"a\sb").is_match("a\x0Bb") && r(r"a\Sb").is_match("a\x0Bb"));
+        // An ASCII word boundary: `é` is not a word character there.
+        assert!(r(r".*\bx").is_match("éx") && !r(r".*\Bx").is_match("éx"));
+        // What is Unicode in Go stays so.
+        assert!(r(r"\pL+").is_match("éa") && r(r"(?i)É").is_match("é") && r(".").is_match("é"));
     }
 
     /// A pattern cannot close the anchoring group itself: pasted into
