@@ -556,12 +556,17 @@ fn artifact_outcome(result: Result<artifact::Done, artifact::ArtifactError>) -> 
             timestamped: s.timestamped,
             certificate: s.certificate,
         },
-        // Each part from outside is capped where it is kept; this bounds
-        // the whole, which every annotation and summary row repeats.
         Err(e) => Outcome::Failed {
-            error: crate::text::capped(&e.to_string(), 4 * crate::text::MESSAGE_CHARS),
+            error: failure(&e.to_string()),
         },
     }
+}
+
+/// A failure as an outcome keeps it. Each part from outside is capped where
+/// it is kept; this bounds the whole, which every annotation and summary
+/// row repeats.
+fn failure(error: &str) -> String {
+    crate::text::capped(error, 4 * crate::text::MESSAGE_CHARS)
 }
 
 /// The digest of an artifact signed or kept: a subject of the provenance.
@@ -655,7 +660,9 @@ async fn attest(
         }
     };
     let outcome = match drafted {
-        Err(error) => ProvenanceOutcome::Failed { error },
+        Err(error) => ProvenanceOutcome::Failed {
+            error: failure(&error),
+        },
         Ok((statement, prepared, replace)) => match provenance::write(
             &provenance::Target {
                 path: planned.path.clone(),
@@ -680,7 +687,7 @@ async fn attest(
                 certificate: done.certificate,
             },
             Err(e) => ProvenanceOutcome::Failed {
-                error: e.to_string(),
+                error: failure(&e.to_string()),
             },
         },
     };

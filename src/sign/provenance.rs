@@ -213,9 +213,11 @@ fn check_dsse_body(
     url: &str,
 ) -> Result<(), ArtifactError> {
     use sigstore_rekor::body::RekorEntryBody;
+    // The details may quote the log's answer (a "hash" of megabytes that
+    // does not parse): capped as every message from outside is.
     let mismatch = |detail: &str| ArtifactError::LogEntryMismatch {
         url: url.to_owned(),
-        detail: detail.to_owned(),
+        detail: crate::text::capped(detail, crate::text::MESSAGE_CHARS),
     };
     let body = RekorEntryBody::parse(&entry.canonicalized_body, entry.kind_version)
         .map_err(|e| mismatch(&format!("its body does not parse: {e}")))?;
@@ -283,5 +285,42 @@ pub async fn write(target: &Target, prepared: Prepared) -> Result<Attested, Atte
         Ok(()) => Ok(attested),
         Err(BundleIoError::Exists(p)) => Err(AttestError::Exists(p)),
         Err(e) => Err(signing(ArtifactError::Write(e))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A log's answer for the provenance that does not parse is quoted
+    /// capped. Regression: a logged "hash algorithm" of megabytes was
+    /// repeated whole in the provenance's error, the JSON report, the
+    /// annotation and the step summary (which GitHub then refuses whole).
+    #[test]
+    fn a_dsse_mismatch_quotes_the_logs_answer_capped() {
+        let json = std::fs::read_to_string(format!(
+            "{}/tests/data/signed-package-2.1.0-hb0f4dca_0.conda.sigstore.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let bundle = sigstore_types::Bundle::from_json(&json).unwrap();
+        let sigstore_types::SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
+            panic!("a DSSE bundle");
+        };
+        let mut entry = bundle.verification_material.tlog_entries[0].clone();
+        let huge = "A".repeat(1 << 20);
+        let body = serde_json::json!({"apiVersion": "0.0.1", "kind": "dsse",
+            "spec": {"payloadHash": {"algorithm": huge, "value": "x"}}});
+        entry.canonicalized_body =
+            sigstore_types::CanonicalizedBody::new(body.to_string().into_bytes());
+        let certificate = sigstore_types::DerCertificate::new(vec![0x30, 0]);
+        let e = check_dsse_body(&entry, envelope, &certificate, "https://log.example").unwrap_err();
+        assert!(matches!(e, ArtifactError::LogEntryMismatch { .. }), "{e}");
+        let shown = e.to_string();
+        assert!(
+            shown.len() < crate::text::MESSAGE_CHARS + 400,
+            "{} bytes",
+            shown.len()
+        );
     }
 }
