@@ -314,9 +314,11 @@ impl Expected {
     /// What the provenance `bundle_json` already on the release (named
     /// `asset`) is to this run's, about `subjects`: equivalent when it is
     /// one for exactly them ([`Self::check_provenance`]); superseded when
-    /// this run's repeats every claim it makes, by the same signer (a
-    /// re-run after an artifact failed: the local rule,
-    /// `verify::provenance::superseded_by`); else it differs.
+    /// this run's repeats every claim it makes, by the same signer at the
+    /// same commit (a re-run after an artifact failed: the local rule,
+    /// `verify::provenance::superseded_by`), never one made at the tag's
+    /// other commit, whose claim (built there) this run's does not repeat;
+    /// else it differs.
     pub(crate) fn provenance_standing(
         &self,
         asset: &str,
@@ -332,16 +334,14 @@ impl Expected {
             .map(|s| Some((s.name.as_str(), Sha256Hash::from_hex(&s.sha256).ok()?)))
             .collect();
         let superseded = ours.is_some_and(|ours| {
-            self.policies().any(|policy| {
-                crate::verify::provenance::superseded_by(
-                    &self.verifier,
-                    policy,
-                    Path::new(asset),
-                    bundle_json,
-                    &ours,
-                )
-                .is_ok()
-            })
+            crate::verify::provenance::superseded_by(
+                &self.verifier,
+                &self.policy,
+                Path::new(asset),
+                bundle_json,
+                &ours,
+            )
+            .is_ok()
         });
         if superseded {
             return Standing::Superseded;

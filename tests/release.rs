@@ -793,6 +793,44 @@ async fn a_rerun_at_another_commit_than_the_tags_keeps_its_own_bundles() {
     }
 }
 
+/// The provenance the release's own run made at the tag's commit is not
+/// replaced, without --overwrite, by a run at another commit about more
+/// files: that one does not repeat its claim (built at the tag's commit).
+/// Regression: judged superseded under the tag's policy, it was replaced,
+/// and `verify --release` then refused every asset it vouched for.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provenance_made_at_the_tags_commit_is_not_replaced_from_another() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    let (tag, tagged) = ("v9.5.0", "cccccccccccccccccccccccccccccccccccccccc");
+    gh.create_release(REPO, tag, ReleaseSpec::published());
+    gh.set_tag(REPO, tag, tagged);
+    let existing = ["--release-mode", "existing", "--provenance"];
+    let provenance = || {
+        gh.assets(REPO, tag)
+            .into_iter()
+            .find(|a| a.name.ends_with(".intoto.jsonl"))
+            .map(|a| a.content)
+    };
+    let first = Work::new();
+    first.file("dist/app-9.5.tar.gz", "tarball 9.5");
+    let mut cmd = at_commit(&sandbox, &first, tag, tagged, &existing);
+    cmd.env("GITHUB_SERVER_URL", "https://github.com");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let made_at_the_tag = provenance().expect("uploaded");
+
+    let work = Work::new();
+    work.file("dist/app-9.5.tar.gz", "tarball 9.5");
+    work.file("dist/extra-9.5.zip", "extra 9.5");
+    let mut cmd = at_commit(&sandbox, &work, tag, RUN_SHA, &existing);
+    cmd.env("GITHUB_SERVER_URL", "https://github.com");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(stdout(&o).contains("--overwrite"), "{}", stdout(&o));
+    assert_eq!(provenance(), Some(made_at_the_tag));
+}
+
 /// A draft holding an asset of an artifact's name that another step
 /// uploaded, of other bytes, is not published by a run that uploads bundles
 /// only: the release would pair it with a bundle that fails for it. The
