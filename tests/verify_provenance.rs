@@ -757,27 +757,51 @@ async fn verify_release_uses_the_releases_provenance() {
             "got/extra.bin"
         ]
     );
-    assert!(
-        stderr(&o).contains(&format!(
-            "app-1.0.intoto.jsonl written to got with the 1 asset(s) it alone vouches for: verify them there with `releasekit-sign verify got/extra.bin --provenance got/app-1.0.intoto.jsonl --trusted-root {}`",
-            sandbox.trusted_root_path().display()
-        )),
-        "{}",
-        stderr(&o)
+    // The command shown holds the files to what the run did: the
+    // release's repository, a workflow of it, the tag's commit. Regression:
+    // it carried the trust alone, so it accepted any signer's provenance
+    // put in their place.
+    let sha = sandbox.default_claims().sha;
+    let shown = format!(
+        "app-1.0.intoto.jsonl written to got with the 1 asset(s) it alone vouches for: verify them there with `releasekit-sign verify got/extra.bin --provenance got/app-1.0.intoto.jsonl --trusted-root {} --cert-github-workflow-repository octo-org/octo-repo --cert-github-workflow-sha {sha} --signer-repo octo-org/octo-repo`",
+        sandbox.trusted_root_path().display()
     );
-    let mut again = bin(consumer.dir.path());
-    again
-        .arg("verify")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_path())
-        .args(["got/extra.bin", "--provenance", "got/app-1.0.intoto.jsonl"]);
-    let o = run(again).await;
+    assert!(stderr(&o).contains(&shown), "{}", stderr(&o));
+    let command = shown.split('`').nth(1).unwrap();
+    let again = || {
+        let mut again = bin(consumer.dir.path());
+        again.args(command.split(' ').skip(1));
+        again
+    };
+    let o = run(again()).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(
         stdout(&o).contains("✅ Verified: got/extra.bin"),
         "{}",
         stdout(&o)
     );
+    // Another repository's provenance for other bytes put in their place fails.
+    let evil = Work::new();
+    evil.file("extra.bin", "not what the release holds");
+    let mut claims = sandbox.default_claims();
+    claims.repository = "evil-org/evil".into();
+    let token = sandbox.token_with(&claims, Duration::from_secs(600));
+    let mut cmd = bin(evil.dir.path());
+    cmd.arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--identity-token", &token, "--provenance", "extra.bin"])
+        .args(["--provenance-name", "evil.intoto.jsonl"])
+        .env(SERVER.0, SERVER.1);
+    assert_eq!(code(&run(cmd).await), 0);
+    std::fs::copy(evil.path("extra.bin"), consumer.path("got/extra.bin")).unwrap();
+    std::fs::copy(
+        evil.path("evil.intoto.jsonl"),
+        consumer.path("got/app-1.0.intoto.jsonl"),
+    )
+    .unwrap();
+    let o = run(again()).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
 
     // A provenance asset larger than a bundle (its statement, then a line
     // of 5 MiB that fails alone) is read whole, as a local file is.

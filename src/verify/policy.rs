@@ -480,6 +480,47 @@ impl Policy {
         }
     }
 
+    /// The flags that give `verify` of files (not of a release) this
+    /// policy: what a command printed for files a run judged carries, so it
+    /// accepts no more than the run did. The Actions issuer is implied there
+    /// again by the GitHub claims or the signer rule that implied it here;
+    /// a signer rule `--release` implied is given as `--signer-repo`, and
+    /// the tag's commit as the SHA claim.
+    pub(crate) fn flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        let mut push = |flag: &str, value: &str| flags.extend([flag.to_owned(), value.to_owned()]);
+        for (matcher, exact, regexp) in [
+            (&self.identity, "--cert-identity", "--cert-identity-regexp"),
+            (
+                &self.issuer,
+                "--cert-oidc-issuer",
+                "--cert-oidc-issuer-regexp",
+            ),
+        ] {
+            match matcher {
+                Some(Matcher::Exact(v)) => push(exact, v),
+                Some(Matcher::Regexp(r)) => push(regexp, r.pattern()),
+                Some(Matcher::ActionsIssuerOf(_)) | None => {}
+            }
+        }
+        for (claim, value) in &self.github {
+            push(claim.flag(), value);
+        }
+        if let Some(commit) = &self.source_commit {
+            if pinned(&self.github, GitHubClaim::Sha).is_none() {
+                push(GitHubClaim::Sha.flag(), &commit.sha);
+            }
+        }
+        if let Some(signer) = &self.signer {
+            let (SignerRule::Workflow(v) | SignerRule::Repo(v)) = signer;
+            push(signer.flag(), v);
+        }
+        if self.deny_self_hosted_runners {
+            flags.push("--deny-self-hosted-runners".to_owned());
+        }
+        flags
+    }
+
     /// True when the user pinned no signer: any signer with a valid
     /// Sigstore certificate is accepted, or (`--repo` alone) any workflow of
     /// a repository. Worth a warning, and the report shows how to pin it.

@@ -395,7 +395,7 @@ pub async fn run(
                     "{name} written to {} with the {} asset(s) it alone vouches for: verify them there with `{}`",
                     download.dir.display(),
                     theirs.len(),
-                    download.verify_command(&theirs, name, trust_flags)
+                    download.verify_command(&theirs, name, trust_flags, policy)
                 ),
                 Err(e) => format!(
                     "{e}; the {} asset(s) it alone vouches for are in {} without it",
@@ -647,8 +647,14 @@ impl<'a> Download<'a> {
 
     /// The command that verifies `assets`, written to DIR, against the
     /// provenance file `provenance` written beside them, under the trust
-    /// the run used (`trust_flags`), as shell words.
-    fn verify_command(&self, assets: &[&str], provenance: &str, trust_flags: &[String]) -> String {
+    /// the run used (`trust_flags`) and its `policy`, as shell words.
+    fn verify_command(
+        &self,
+        assets: &[&str],
+        provenance: &str,
+        trust_flags: &[String],
+        policy: &Policy,
+    ) -> String {
         let in_dir = |name: &str| {
             crate::text::shell_word_or(&self.dir.join(name).display().to_string(), "FILE")
         };
@@ -659,7 +665,7 @@ impl<'a> Download<'a> {
         }
         command.push_str(" --provenance ");
         command.push_str(&in_dir(provenance));
-        for f in trust_flags {
+        for f in trust_flags.iter().chain(&policy.flags()) {
             command.push(' ');
             command.push_str(&crate::text::shell_word_or(f, "VALUE"));
         }
@@ -787,10 +793,20 @@ mod tests {
             &["app\u{200b}$(touch pwned).tgz", "ok.tgz"],
             "p.intoto.jsonl",
             &["--trusted-root".into(), "r\u{202e}$(id).json".into()],
+            &Policy {
+                github: vec![(
+                    super::super::policy::GitHubClaim::Repository,
+                    "o/r\u{202e}$(id)".into(),
+                )],
+                ..Policy::default()
+            },
         );
         assert!(!command.contains("$("), "{command}");
         assert!(command.contains(" FILE "), "{command}");
-        assert!(command.ends_with("--trusted-root VALUE"), "{command}");
+        assert!(
+            command.ends_with("--trusted-root VALUE --cert-github-workflow-repository VALUE"),
+            "{command}"
+        );
         assert!(command.contains("ok.tgz"), "{command}");
     }
 
