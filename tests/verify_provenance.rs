@@ -803,6 +803,26 @@ async fn verify_release_uses_the_releases_provenance() {
     let o = run(again()).await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
 
+    // A file of the provenance's name already in DIR: the asset it alone
+    // vouches for is not written either, and the run fails. Regression:
+    // the asset landed without it, the file there stayed, and the run
+    // exited 0 with a warning.
+    let stale = Work::new();
+    stale.file("got/app-1.0.intoto.jsonl", "stale");
+    let o = run(verify_release(&sandbox, &stale, &["--download", "got"])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("❌ extra.bin: it is verified only by the provenance file app-1.0.intoto.jsonl, which cannot be written beside it (got/app-1.0.intoto.jsonl already exists: pass --overwrite"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stale.path("got/extra.bin").exists());
+    assert!(stale.path("got/app-1.0.tar.gz").exists());
+    assert_eq!(
+        std::fs::read_to_string(stale.path("got/app-1.0.intoto.jsonl")).unwrap(),
+        "stale"
+    );
+
     // A provenance asset larger than a bundle (its statement, then a line
     // of 5 MiB that fails alone) is read whole, as a local file is.
     // Regression: the asset was refused as too large to be a bundle, and

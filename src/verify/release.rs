@@ -181,6 +181,9 @@ pub async fn run(
         checked.get_or_insert_with(Checked::default).extend(one);
     }
     let checked = checked.as_ref();
+    if let Some(download) = &download {
+        download.vouched_for_by(&vouching);
+    }
 
     // 4. Pair each artifact asset with its bundle asset.
     let is_bundle = |a: &UploadedAsset| a.name.ends_with(BUNDLE_SUFFIX) || is_provenance(a);
@@ -381,7 +384,7 @@ pub async fn run(
     if let Some(download) = download {
         let alone =
             std::mem::take(&mut *provenance_alone.lock().unwrap_or_else(|p| p.into_inner()));
-        for (name, bytes) in &vouching {
+        for (name, _) in &vouching {
             let theirs: Vec<&str> = alone
                 .iter()
                 .filter(|(file, _)| file.as_os_str() == std::ffi::OsStr::new(name))
@@ -390,19 +393,12 @@ pub async fn run(
             if theirs.is_empty() {
                 continue;
             }
-            warnings.push(match download.keep_provenance(name, bytes) {
-                Ok(()) => format!(
-                    "{name} written to {} with the {} asset(s) it alone vouches for: verify them there with `{}`",
-                    download.dir.display(),
-                    theirs.len(),
-                    download.verify_command(&theirs, name, trust_flags, policy)
-                ),
-                Err(e) => format!(
-                    "{e}; the {} asset(s) it alone vouches for are in {} without it",
-                    theirs.len(),
-                    download.dir.display()
-                ),
-            });
+            warnings.push(format!(
+                "{name} written to {} with the {} asset(s) it alone vouches for: verify them there with `{}`",
+                download.dir.display(),
+                theirs.len(),
+                download.verify_command(&theirs, name, trust_flags, policy)
+            ));
         }
     }
     // 7. A bundle whose artifact is not on the release vouches for nothing
@@ -505,6 +501,8 @@ enum AssetFailure {
     Write { path: PathBuf, source: AtomicError },
     #[error(transparent)]
     WriteBundle(crate::bundle_io::BundleIoError),
+    #[error("it is verified only by the provenance file {name}, which cannot be written beside it ({why}), so it is not written to --download either")]
+    ProvenanceNotKept { name: String, why: String },
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -576,6 +574,11 @@ async fn verify_asset(
             return Err(AssetFailure::UnsafeName(asset.name.clone()));
         }
         download.refuse_existing(&asset.name)?;
+        // Its voucher lands first: an asset in DIR without it would not
+        // verify there again.
+        if let Some(m) = verified.provenance() {
+            download.provenance_beside(&m.file.display().to_string())?;
+        }
     }
     // ...and under the asset's name only now that it verified.
     let kept_bundle = bundle
@@ -597,6 +600,16 @@ struct Download<'a> {
     /// the last guard against two names that are one file where names fold,
     /// whatever the listing said before the bytes were seen.
     written: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// The provenance files with a verified statement, by name: each is
+    /// written once, before the first asset it alone vouches for.
+    vouchers: std::sync::Mutex<std::collections::HashMap<String, Voucher>>,
+}
+
+/// A provenance file for DIR: its bytes until written, then whether it was.
+enum Voucher {
+    Unwritten(bytes::Bytes),
+    Written,
+    Refused(String),
 }
 
 impl<'a> Download<'a> {
@@ -622,7 +635,42 @@ impl<'a> Download<'a> {
             into,
             overwrite,
             written: Default::default(),
+            vouchers: Default::default(),
         })
+    }
+
+    /// The provenance files `vouching` (name, bytes), to write into DIR
+    /// once an asset they alone vouch for is kept.
+    fn vouched_for_by(&self, vouching: &[(&str, bytes::Bytes)]) {
+        let mut vouchers = self.vouchers.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, bytes) in vouching {
+            vouchers.insert((*name).to_owned(), Voucher::Unwritten(bytes.clone()));
+        }
+    }
+
+    /// Write the provenance file `name` into DIR, once ([`Self::keep_provenance`]);
+    /// if it cannot be, every asset it alone vouches for fails, saying why.
+    fn provenance_beside(&self, name: &str) -> Result<(), AssetFailure> {
+        let mut vouchers = self.vouchers.lock().unwrap_or_else(|p| p.into_inner());
+        let voucher = vouchers
+            .get_mut(name)
+            .ok_or_else(|| AssetFailure::ProvenanceNotKept {
+                name: name.to_owned(),
+                why: "it is not one of the release's verified provenance files".to_owned(),
+            })?;
+        if let Voucher::Unwritten(bytes) = voucher {
+            *voucher = match self.keep_provenance(name, bytes) {
+                Ok(()) => Voucher::Written,
+                Err(e) => Voucher::Refused(e.to_string()),
+            };
+        }
+        match voucher {
+            Voucher::Refused(why) => Err(AssetFailure::ProvenanceNotKept {
+                name: name.to_owned(),
+                why: why.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// A file already named `name` in DIR fails the asset, unless `--overwrite`.
