@@ -501,6 +501,8 @@ enum AssetFailure {
     Write { path: PathBuf, source: AtomicError },
     #[error(transparent)]
     WriteBundle(crate::bundle_io::BundleIoError),
+    #[error("cannot write {} into --download ({why}); fix: free space there, or --download another directory", path.display())]
+    WriteDownload { path: PathBuf, why: String },
     #[error("it is verified only by the provenance file {name}, which cannot be written beside it ({why}), so it is not written to --download either")]
     ProvenanceNotKept { name: String, why: String },
 }
@@ -564,7 +566,8 @@ async fn verify_asset(
     let partial = download.partial(&asset.name)?;
     let streamed = releases
         .download_sha256_to(asset, &release.tag, Some(partial.file()))
-        .await?;
+        .await
+        .map_err(|e| written_into(e, &download.dir.join(&asset.name)))?;
     let verified = check(streamed)?;
     // One without a bundle is written only once a statement vouched for
     // it, so its name is judged only now: names come from the server, and
@@ -586,6 +589,21 @@ async fn verify_asset(
         .map(|(b, json, _)| (b.name.as_str(), &json[..]));
     download.keep(partial, &asset.name, kept_bundle)?;
     Ok(verified)
+}
+
+/// A download's failure, said of `path` in DIR when writing there failed:
+/// the disk's doing (full, a quota), not GitHub's.
+fn written_into(e: crate::github::ReleaseError, path: &Path) -> AssetFailure {
+    match e {
+        crate::github::ReleaseError::Api {
+            cause: crate::github::ApiFailure::Local(why),
+            ..
+        } => AssetFailure::WriteDownload {
+            path: path.to_owned(),
+            why,
+        },
+        e => e.into(),
+    }
 }
 
 /// `--download DIR`: where verified assets go.
@@ -856,6 +874,24 @@ mod tests {
             "{command}"
         );
         assert!(command.contains("ok.tgz"), "{command}");
+    }
+
+    /// Writing a download into DIR that fails is said of the file there,
+    /// with a fix. Regression: "cannot write the download", blaming the
+    /// download, naming neither the file nor what to do.
+    #[test]
+    fn a_failed_write_into_dir_names_the_file_and_a_fix() {
+        let e = crate::github::ReleaseError::Api {
+            what: "downloading asset `app.tgz`".into(),
+            tag: "v1".into(),
+            attempts: 1,
+            cause: crate::github::ApiFailure::Local("No space left on device (os error 28)".into()),
+        };
+        let shown = written_into(e, Path::new("got/app.tgz")).to_string();
+        assert_eq!(
+            shown,
+            "cannot write got/app.tgz into --download (No space left on device (os error 28)); fix: free space there, or --download another directory"
+        );
     }
 
     /// With `--overwrite`, a file already in DIR stays when the asset that
