@@ -66,13 +66,58 @@ fn builder() -> reqwest::ClientBuilder {
         // reqwest builds its own, and says why it cannot.
         None => reqwest::Client::builder(),
     };
-    // Proxies as the environment names them (HTTPS_PROXY, HTTP_PROXY,
-    // NO_PROXY), which reqwest reads: a runner behind one reaches every
-    // service, GitHub's API included, the same way.
+    // Proxies as the environment names them: a runner behind one reaches
+    // every service, GitHub's API included, the same way.
+    let builder = environment_proxies()
+        .into_iter()
+        .fold(builder.no_proxy(), reqwest::ClientBuilder::proxy);
     builder
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(30))
+}
+
+/// The proxies the environment names (`HTTP_PROXY`, `HTTPS_PROXY`,
+/// `ALL_PROXY`, each also in lower case, with `NO_PROXY`), read as reqwest
+/// reads them (none in a CGI request; a value without a scheme is an http
+/// proxy's), except that this machine is never reached through one, as
+/// Go's clients (cosign's, GitHub's CLI) hold it: plain http may carry a
+/// secret to a service here ([`secret_may_go_to`]) only because it does
+/// not cross the network, and a proxy would carry it, in the clear, to
+/// another machine.
+fn environment_proxies() -> Vec<reqwest::Proxy> {
+    let var = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok())
+            .unwrap_or_default()
+    };
+    if std::env::var_os("REQUEST_METHOD").is_some() {
+        return Vec::new();
+    }
+    let exempt = format!(
+        "{},localhost,127.0.0.0/8,::1",
+        var(["NO_PROXY", "no_proxy"])
+    );
+    let proxy_url = |names| {
+        let value = var(names);
+        match value.as_str() {
+            "" => None,
+            v if v.contains("://") => Some(value),
+            v => Some(format!("http://{v}")),
+        }
+    };
+    type Make = fn(String) -> reqwest::Result<reqwest::Proxy>;
+    let kinds: [([&str; 2], Make); 3] = [
+        (["HTTP_PROXY", "http_proxy"], reqwest::Proxy::http),
+        (["HTTPS_PROXY", "https_proxy"], reqwest::Proxy::https),
+        (["ALL_PROXY", "all_proxy"], reqwest::Proxy::all),
+    ];
+    kinds
+        .into_iter()
+        .filter_map(|(names, make)| make(proxy_url(names)?).ok())
+        .map(|p| p.no_proxy(reqwest::NoProxy::from_string(&exempt)))
+        .collect()
 }
 
 /// The TLS configuration every client shares: what reqwest builds for

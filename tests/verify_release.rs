@@ -63,6 +63,37 @@ pub(crate) fn verify_release(sandbox: &Sandbox, cwd: &Work, extra: &[&str]) -> a
     verify_tag(sandbox, cwd, TAG, extra)
 }
 
+/// Behind a proxy (HTTP_PROXY, as a runner behind a corporate one is set
+/// up), GitHub's API elsewhere is reached through it (here by a name only
+/// the proxy knows, this machine to it). Regression: the release calls
+/// ignored the proxy (octocrab's own client knows none) and went direct,
+/// which behind a real proxy fails every one.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_is_reached_through_the_proxy_the_environment_names() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let proxy = releasekit_sandbox::proxy::Proxy::start().await.unwrap();
+    let api = sandbox
+        .urls()
+        .github_api
+        .replace("127.0.0.1", "api.github.invalid");
+    let consumer = Work::new();
+    let mut cmd = verify_release(&sandbox, &consumer, &[]);
+    cmd.env("GITHUB_API_URL", &api)
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("HTTP_PROXY", proxy.url())
+        .env("http_proxy", proxy.url())
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        proxy.sent().contains("GET http://api.github.invalid:"),
+        "GitHub's API went around the proxy: {}",
+        proxy.sent()
+    );
+}
+
 /// A rate limit that comes back later than a retry waits stops the run's
 /// requests: every asset left says why, not each refused in turn.
 /// Regression: every later asset was still asked for.

@@ -6,6 +6,7 @@
 //! (for https), opens the connection to the host named, and carries bytes
 //! both ways. Everything a client sent through it is kept, so a test can
 //! tell which requests went through the proxy and which went around it.
+//! A host under `.invalid` is this machine ([`on_this_machine`]).
 
 use std::sync::Arc;
 
@@ -72,6 +73,20 @@ fn target(head: &str) -> Option<(bool, String)> {
     Some((false, authority))
 }
 
+/// Where the proxy connects for `authority` (`host:port`): a host under
+/// `.invalid` (RFC 6761: it never resolves) is this machine, on that port.
+/// A client sends nothing for this machine through a proxy, so a test names
+/// a sandbox service so to reach it through this one, as a runner reaches a
+/// service elsewhere.
+fn on_this_machine(authority: &str) -> String {
+    match authority.rsplit_once(':') {
+        Some((host, port)) if host.to_ascii_lowercase().ends_with(".invalid") => {
+            format!("127.0.0.1:{port}")
+        }
+        _ => authority.to_owned(),
+    }
+}
+
 /// One client connection: read its first request's head, connect where it
 /// names, and carry bytes both ways until either side closes.
 async fn carry(mut client: TcpStream, seen: Arc<Mutex<Vec<u8>>>) {
@@ -91,7 +106,7 @@ async fn carry(mut client: TcpStream, seen: Arc<Mutex<Vec<u8>>>) {
         let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
         return;
     };
-    let Ok(mut upstream) = TcpStream::connect(&authority).await else {
+    let Ok(mut upstream) = TcpStream::connect(on_this_machine(&authority)).await else {
         let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
         return;
     };
