@@ -120,6 +120,13 @@ pub(crate) const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str =
 /// How long a TUF refresh may take before the embedded snapshot is used.
 pub(crate) const TUF_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a TUF refresh may take where nothing is there to fall back to
+/// (a verifier's refresh, a private repository): a slow mirror or proxy is
+/// waited for, as long as one answer may take, but a hung one cannot hang
+/// the job. [`TUF_TIMEOUT`] there failed runs a slower refresh would have
+/// passed.
+pub(crate) const TUF_NO_FALLBACK_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A ClientTrustConfig: a trusted root and a signing config in one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1046,7 +1053,12 @@ async fn well_known(
                 }
             }
         };
-        let reason = match refreshed(config, fetch, warnings)
+        // The embedded snapshot is there to fall back to only when signing.
+        let within = match refresh {
+            Refresh::Online(_) => TUF_TIMEOUT,
+            _ => TUF_NO_FALLBACK_TIMEOUT,
+        };
+        let reason = match refreshed(config, fetch, within, warnings)
             .await
             .and_then(|(root, signing)| Ok((tuf_root(root)?, signing)))
         {
@@ -1084,22 +1096,23 @@ fn tuf_reason(e: &sigstore_trust_root::Error) -> String {
     crate::text::capped(&e.to_string(), crate::text::MESSAGE_CHARS)
 }
 
-/// `fetch` (a TUF refresh) with `config`, or why it failed, within
-/// [`TUF_TIMEOUT`]; where the cache directory cannot be made (no home, a
+/// `fetch` (a TUF refresh) with `config`, or why it failed, `within` that
+/// long; where the cache directory cannot be made (no home, a
 /// read-only one, a file in its path: `HOME=/` in a container run as
 /// another user), once more without a cache, with a warning: a refresh
 /// needs none, and every online run failed, blaming the network.
 async fn refreshed<T, Fut>(
     config: TufConfig,
     fetch: impl Fn(TufConfig) -> Fut,
+    within: Duration,
     warnings: &mut Vec<String>,
 ) -> Result<T, String>
 where
     Fut: std::future::Future<Output = Result<T, sigstore_trust_root::Error>>,
 {
-    match fetch_within_timeout(fetch(config.clone())).await {
+    match fetch_within(within, fetch(config.clone())).await {
         Err(reason) if cache_unusable(&reason) => {
-            let fetched = fetch_within_timeout(fetch(config.without_cache())).await;
+            let fetched = fetch_within(within, fetch(config.without_cache())).await;
             if fetched.is_ok() {
                 warnings.push(format!(
                     "the TUF cache could not be made ({reason}), so trust material was refreshed without one, and --offline runs will not find it; fix: set XDG_CACHE_HOME (or HOME) to a directory this user can write"
@@ -1118,14 +1131,15 @@ fn cache_unusable(reason: &str) -> bool {
         || reason.contains("Could not determine cache directory")
 }
 
-/// `fetch` (a TUF refresh), or why it failed, within [`TUF_TIMEOUT`].
-async fn fetch_within_timeout<T>(
+/// `fetch` (a TUF refresh), or why it failed, `within` that long.
+async fn fetch_within<T>(
+    within: Duration,
     fetch: impl std::future::Future<Output = Result<T, sigstore_trust_root::Error>>,
 ) -> Result<T, String> {
-    match tokio::time::timeout(TUF_TIMEOUT, fetch).await {
+    match tokio::time::timeout(within, fetch).await {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(e)) => Err(tuf_reason(&e)),
-        Err(_) => Err(format!("timed out after {}s", TUF_TIMEOUT.as_secs())),
+        Err(_) => Err(format!("timed out after {}s", within.as_secs())),
     }
 }
 
@@ -1167,25 +1181,30 @@ async fn tuf_repository(
                 reason: tuf_reason(&e),
             })?,
         Refresh::Online(http) | Refresh::Required(http) => {
-            refreshed(config.with_http_client(http.clone()), fetch, warnings)
-                .await
-                .map_err(|reason| {
-                    // The repository answered, and lists no signing config:
-                    // no re-run changes that.
-                    if need == Need::RootAndSigningConfig
-                        && reason.contains(sigstore_trust_root::SIGNING_CONFIG_TARGET)
-                        && reason.contains("not listed")
-                    {
-                        TrustError::TufNoSigningConfig {
-                            url: url.to_owned(),
-                        }
-                    } else {
-                        TrustError::TufRefresh {
-                            url: url.to_owned(),
-                            reason,
-                        }
+            refreshed(
+                config.with_http_client(http.clone()),
+                fetch,
+                TUF_NO_FALLBACK_TIMEOUT,
+                warnings,
+            )
+            .await
+            .map_err(|reason| {
+                // The repository answered, and lists no signing config:
+                // no re-run changes that.
+                if need == Need::RootAndSigningConfig
+                    && reason.contains(sigstore_trust_root::SIGNING_CONFIG_TARGET)
+                    && reason.contains("not listed")
+                {
+                    TrustError::TufNoSigningConfig {
+                        url: url.to_owned(),
                     }
-                })?
+                } else {
+                    TrustError::TufRefresh {
+                        url: url.to_owned(),
+                        reason,
+                    }
+                }
+            })?
         }
     };
     let trusted_root = tuf_root(trusted_root).map_err(|reason| TrustError::TufRefresh {

@@ -165,6 +165,25 @@ async fn expired_timestamp_metadata_is_refused() {
     assert_refresh_refused(&o, &sandbox);
 }
 
+/// A slow mirror (a refresh of several seconds in all, each answer well
+/// within the client's timeout) is waited for where nothing could be used
+/// instead. Regression: the 5 s meant for falling back to a well-known
+/// instance's embedded snapshot failed every such run, "timed out after 5s".
+#[tokio::test]
+async fn a_slow_mirror_is_waited_for() {
+    let (sandbox, work) = started().await;
+    sandbox
+        .faults(releasekit_sandbox::Service::Tuf)
+        .set_latency(std::time::Duration::from_millis(1200), Default::default());
+    let o = run(sign(&sandbox, &work, "home")).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let requests = sandbox.requests(releasekit_sandbox::Service::Tuf).len();
+    assert!(
+        requests >= 5,
+        "{requests} requests, not a refresh of over 5 s"
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_mirror_fails_clearly_and_offline_uses_the_cache() {
     let (sandbox, work) = started().await;
