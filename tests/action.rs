@@ -574,6 +574,7 @@ async fn untrusted_text_cannot_inject_into_the_log_or_the_summary() {
         "md`|<img src=x onerror=alert(1)>*_[x](javascript:y)$x$ :+1: @octocat #1.tgz",
         "www.evil.example-1.0.tgz",
         "tool\u{200b}.exe\u{feff}.tgz",
+        "support@evil.example.tgz",
     ];
     for n in names {
         work.file(&format!("dist/{n}"), n);
@@ -616,6 +617,11 @@ async fn untrusted_text_cannot_inject_into_the_log_or_the_summary() {
             assert!(escaped(cell, i), "{c} unescaped in {cell}");
         }
     }
+    // No email link forms: GitHub links `a@b.c` whatever is escaped.
+    assert!(
+        summary.contains("| support\\@<!-- -->evil.example.tgz |"),
+        "{summary}"
+    );
     for row in summary.lines().filter(|l| l.starts_with("| ")).skip(1) {
         let unescaped = row
             .char_indices()

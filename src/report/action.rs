@@ -447,9 +447,16 @@ pub fn empty_outputs() -> String {
 /// emoji shortcode, mention, reference or math can form. `.`, `-` and `/`
 /// are left as they are (they mean something only at the start of a line,
 /// and no value starts one), but for the dot of `www.`.
+///
+/// GitHub's Markdown makes a `mailto:` link of `a@b.c` after escapes are
+/// undone (cmark-gfm matches emails on the text of merged nodes), so no
+/// escape stops it: an empty HTML comment (`<!-- -->`, which GitHub drops)
+/// after an `@` that a domain with a dot follows splits the text instead.
+/// It is the one markup of ours in outside text.
 fn md(s: &str) -> String {
+    let text = line(s);
     let mut out = String::new();
-    for c in line(s).chars() {
+    for (at, c) in text.char_indices() {
         // GitHub's Markdown makes a link of `www.` and a domain anywhere
         // after a space: its dot is escaped, so none forms.
         let www = c == '.'
@@ -462,8 +469,20 @@ fn md(s: &str) -> String {
             out.push('\\');
         }
         out.push(c);
+        if c == '@' && email_domain_follows(&text[at + 1..]) {
+            out.push_str("<!-- -->");
+        }
     }
     out
+}
+
+/// Whether `after` an `@` starts as the domain of an email GitHub would
+/// link: letters, digits, `-`, `_` and periods, one period inside.
+fn email_domain_follows(after: &str) -> bool {
+    let end = after
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(after.len());
+    after[..end].trim_end_matches('.').contains('.')
 }
 
 /// What a link destination may not hold as is: it would end the
@@ -718,6 +737,18 @@ mod tests {
             md("x`<b>&amp;*_[l](u) $m$ :+1: @me #1 ~~s~~ app-1.0/x"),
             "x\\`\\<b\\>\\&amp\\;\\*\\_\\[l\\]\\(u\\) \\$m\\$ \\:\\+1\\: \\@me \\#1 \\~\\~s\\~\\~ app-1.0/x"
         );
+        // No email link forms (GitHub links `a@b.c` whatever is escaped);
+        // a workflow's `@refs/...` is no domain and stays as it was.
+        assert_eq!(
+            md("support@evil.example.tgz"),
+            "support\\@<!-- -->evil.example.tgz"
+        );
+        assert_eq!(
+            md("mailto:x@evil.example"),
+            "mailto\\:x\\@<!-- -->evil.example"
+        );
+        assert_eq!(md("r.yml@refs/tags/v1.0"), "r.yml\\@refs/tags/v1.0");
+        assert_eq!(md("a@b."), "a\\@b.");
         assert_eq!(
             md_link("v1", "https://h/r/v1 x)(<|>\n"),
             "[v1](https://h/r/v1%20x%29%28%3C%7C%3E%0A)"
