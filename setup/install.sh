@@ -88,11 +88,14 @@ case $BASE_URL in
 esac
 URL=$BASE_URL/$ASSET
 
+# From stdin: with a file name holding a backslash (a Windows runner's
+# RUNNER_TEMP, D:\a\_temp, in Git Bash), GNU sha256sum escapes the name and
+# starts its line with `\`, which then never matched the pin.
 sha256() {
   if command -v sha256sum >/dev/null 2>&1; then
-    sha256sum "$1" | awk '{ print $1 }'
+    sha256sum < "$1" | awk '{ print $1 }'
   elif command -v shasum >/dev/null 2>&1; then
-    shasum -a 256 "$1" | awk '{ print $1 }'
+    shasum -a 256 < "$1" | awk '{ print $1 }'
   else
     fail "neither sha256sum nor shasum is installed: cannot check the download"
   fi

@@ -133,6 +133,23 @@ fn installs_the_pinned_binary_and_puts_it_on_path() {
     assert_eq!(code(&again), 0, "{}", stderr(&again));
 }
 
+/// An install directory whose path holds a backslash, as a Windows
+/// runner's `RUNNER_TEMP` (`D:\a\_temp`) does in Git Bash, installs.
+/// Regression: GNU sha256sum escaped the name and began its line with `\`,
+/// so the digest never matched the pin, and every Windows install failed.
+#[test]
+fn an_install_dir_with_a_backslash_installs() {
+    let r = Release::new();
+    let sums = r.sums(&sha256_hex(&r.binary));
+    let dest = r.work.path("D:\\a\\_temp/bin");
+    let o = r.install(&sums, &["--dest", dest.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(dest.join("releasekit-sign")).unwrap(),
+        r.binary
+    );
+}
+
 #[test]
 fn a_download_that_is_not_the_pinned_binary_is_refused_and_removed() {
     let r = Release::new();
