@@ -236,6 +236,38 @@ fn third_party_actions_are_pinned_by_commit() {
 
 /// An action pinned in several places is pinned to the same commit, with
 /// the same tag, everywhere: the examples run what the project runs.
+/// Every checkout in a workflow a user copies (the examples, the
+/// README's) leaves no token in `.git/config`: the build steps after it
+/// (a build backend, its dependencies) run with a job token that can write
+/// the release, and the action takes its own. Regression: none said so.
+#[test]
+fn copied_workflows_keep_no_checkout_token() {
+    let mut checkouts = 0;
+    for (name, text) in action_references() {
+        if !(name.starts_with("examples/") || name.starts_with("README.md")) {
+            continue;
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.trim_start().starts_with("- uses: actions/checkout@") {
+                continue;
+            }
+            checkouts += 1;
+            let indent = line.len() - line.trim_start().len();
+            // The step's own lines: those indented deeper than its `- `.
+            let step = lines[i + 1..]
+                .iter()
+                .take_while(|l| l.len() - l.trim_start().len() > indent);
+            assert!(
+                step.into_iter()
+                    .any(|l| l.trim() == "persist-credentials: false"),
+                "{name}: a checkout without persist-credentials: false"
+            );
+        }
+    }
+    assert!(checkouts >= 4, "{checkouts} checkouts found");
+}
+
 #[test]
 fn an_action_is_pinned_to_one_commit_everywhere() {
     let uses = Regex::new(r"(?m)^\s*(?:-\s+)?uses:\s*([^@\s]+)@([0-9a-f]{40})\s+# (\S+)$").unwrap();
