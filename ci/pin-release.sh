@@ -26,6 +26,14 @@ CRATE=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 [[ $URL =~ ^https://[^[:space:]\"]+/v${VERSION//./\\.}$ ]] ||
   fail "release URL $URL is not https://.../v$VERSION"
 
+# The README and the examples name this release's actions by its tag: one
+# naming another (left from the last release) would ship copied workflows
+# that run that one.
+STALE=$(grep -nE 'releasekit-sign(/setup)?@v[0-9]+\.[0-9]+\.[0-9]+' README.md examples/* 2>/dev/null |
+  grep -vE "releasekit-sign(/setup)?@v${VERSION//./\\.}([^0-9.]|$)" || true)
+[ -z "$STALE" ] || fail "these name another release than v$VERSION: bump them with Cargo.toml:
+$STALE"
+
 SUMS=setup/SHA256SUMS
 NEW=$(mktemp); trap 'rm -f "$NEW"' EXIT
 while read -r _ name; do

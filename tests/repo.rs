@@ -397,6 +397,9 @@ fn pin_release_writes_the_pins_and_nothing_else() {
         "ci/pin-release.sh",
         "examples/container.sh",
         "examples/gitlab-ci.yml",
+        "examples/github-release.yml",
+        "examples/github-matrix.yml",
+        "README.md",
     ] {
         work.file(f, read(f));
     }
@@ -440,6 +443,28 @@ fn pin_release_writes_the_pins_and_nothing_else() {
         assert_eq!(code(&o), 1, "{v} {i} {u}");
         assert!(stderr(&o).contains(expected), "{}", stderr(&o));
     }
+    // A README or example still naming another release's actions (left
+    // from the last one) is refused: copied, it would run that release.
+    // Regression: pinned as it was.
+    let stale = read("examples/github-release.yml").replace(
+        &format!("releasekit-sign@v{version}"),
+        "releasekit-sign@v0.0.9",
+    );
+    assert_ne!(stale, read("examples/github-release.yml"));
+    work.file("examples/github-release.yml", &stale);
+    let o = pin(version, &image, &url);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains(&format!("name another release than v{version}"))
+            && stderr(&o).contains("examples/github-release.yml:")
+            && stderr(&o).contains("releasekit-sign@v0.0.9"),
+        "{}",
+        stderr(&o)
+    );
+    work.file(
+        "examples/github-release.yml",
+        read("examples/github-release.yml"),
+    );
     for f in [
         "action.yml",
         "setup/action.yml",
