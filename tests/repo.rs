@@ -830,6 +830,17 @@ fn the_pushed_image_is_checked_against_the_dockerfile() {
         "{step}"
     );
     assert!(step.contains(r#"cmp "dist/$ASSET" "$RUNNER_TEMP/from-image""#));
+    // Its layers: one per COPY, so nothing the builder adds beside them
+    // passes. Regression: only the two files and three config keys were
+    // compared.
+    let copies = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("COPY ") || l.starts_with("ADD "))
+        .count();
+    assert!(
+        step.contains(&format!(r#"[ "$LAYERS" = {copies} ]"#)),
+        "the step does not count the image's {copies} layers: {step}"
+    );
 
     // The config it expects is the Dockerfile's.
     let want = Regex::new(r"(?m)^\s+WANT='(\{.*\})'$")
