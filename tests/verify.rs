@@ -141,6 +141,10 @@ async fn a_named_artifact_that_is_no_regular_file_fails() {
 }
 
 /// directory means its signed artifacts; no warning with an identity policy.
+/// A file in it without a bundle is said unsigned, and with --require-all
+/// fails. Regression: passed over in silence (a file whose bundle was
+/// deleted, then the file replaced, left no trace but under -v), with no
+/// way to fail it outside --release.
 #[tokio::test(flavor = "multi_thread")]
 async fn signed_artifacts_verify() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -151,9 +155,21 @@ async fn signed_artifacts_verify() {
     assert_eq!(code(&o), 0);
     assert_eq!(
         stdout(&o),
-        "✅ Verified: dist/a.whl\n✅ Verified: dist/b.tar.gz\nVerified 2 of 2 artifact(s).\n"
+        "✅ Verified: dist/a.whl\n✅ Verified: dist/b.tar.gz\n⚠ Unsigned: dist/notes.txt (no dist/notes.txt.sigstore.json)\nVerified 2 of 2 artifact(s).\n"
     );
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    let o = verify_strict(&sandbox, work.dir.path(), &["dist", "--require-all"]).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("❌ dist/notes.txt: Bundle not found"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("✅ Verified: dist/a.whl"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// A file found by another's name (a bundle's artifact, an artifact's
@@ -273,7 +289,7 @@ async fn a_file_too_long_to_have_a_bundle_is_unsigned() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "✅ Verified: dist/a.whl\nVerified 1 of 1 artifact(s).\n"
+        format!("✅ Verified: dist/a.whl\n⚠ Unsigned: {long} (no {long}.sigstore.json)\nVerified 1 of 1 artifact(s).\n")
     );
     let o = verify_strict(&sandbox, work.dir.path(), &["dist/a.whl", &long]).await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));

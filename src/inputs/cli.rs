@@ -306,9 +306,8 @@ pub struct VerifyArgs {
     #[arg(long, requires = "download")]
     #[arg(help_heading = "Release")]
     pub overwrite: bool,
-    /// With --release: an asset without a bundle is a failure, not just listed as unsigned
-    #[arg(long, requires = "release")]
-    #[arg(help_heading = "Release")]
+    /// A file of a directory named (or a release's asset) without a bundle is a failure, not just listed as unsigned
+    #[arg(long)]
     pub require_all: bool,
     /// With --release: also accept assets signed at another commit than the tag's (by default an asset must come from the tag's commit, so one from an older release re-uploaded here is refused)
     #[arg(long, requires = "release")]

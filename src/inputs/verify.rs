@@ -164,6 +164,7 @@ impl VerifySettings {
             release,
             provenance: args.provenance,
             predicate_type: args.predicate_type,
+            require_all: args.require_all,
         })
     }
 }
@@ -261,7 +262,6 @@ fn release_source(
         pattern,
         download: args.download.clone(),
         overwrite: args.overwrite,
-        require_all: args.require_all,
         allow_other_commits: args.allow_other_commits,
         instance_by_visibility: args.instance.is_none()
             && !args.staging

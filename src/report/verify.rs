@@ -246,9 +246,6 @@ pub fn human(r: &VerifyReport, verbose: bool) -> String {
     let mut s = String::new();
     if verbose {
         let _ = writeln!(s, "Trusted root: {}", line(&r.instance));
-        for u in &r.unsigned {
-            let _ = writeln!(s, "Skipped {} (no bundle)", line(u.display()));
-        }
     }
     if let Some(c) = &r.policy.source_commit {
         let _ = writeln!(
@@ -261,16 +258,20 @@ pub fn human(r: &VerifyReport, verbose: bool) -> String {
     for a in &r.artifacts {
         let _ = writeln!(s, "{}", artifact_line(a, verbose));
     }
-    if r.release.is_some() {
-        // Unsigned release assets are what a consumer most needs to see.
-        for u in &r.unsigned {
-            let _ = writeln!(
-                s,
-                "⚠ Unsigned: {} (no {}.sigstore.json on the release)",
-                line(u.display()),
-                line(u.display())
-            );
-        }
+    // Unsigned files are what a consumer most needs to see: a file whose
+    // bundle was deleted is otherwise passed over in silence.
+    let on = if r.release.is_some() {
+        " on the release"
+    } else {
+        ""
+    };
+    for u in &r.unsigned {
+        let _ = writeln!(
+            s,
+            "⚠ Unsigned: {} (no {}.sigstore.json{on})",
+            line(u.display()),
+            line(u.display())
+        );
     }
     s += &pin_hint(r);
     let failed = r.artifacts.len() - r.verified();

@@ -394,6 +394,7 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
                 &settings.inputs,
                 settings.recursive,
                 settings.bundle.as_deref(),
+                settings.require_all,
             )?,
             None,
         ),
@@ -581,6 +582,7 @@ async fn run_release(
         &settings.predicate_type,
         settings.jobs,
         &judging_flags(settings, trust),
+        settings.require_all,
     )
     .await?;
     warnings.extend(found.warnings);
@@ -619,12 +621,12 @@ fn judging_flags(settings: &VerifySettings, trust: &VerifyTrust) -> Vec<String> 
 /// to pin the signer carries beyond its identity policy.
 fn rerun_flags(settings: &VerifySettings, trust: &VerifyTrust) -> Vec<String> {
     let mut flags = judging_flags(settings, trust);
+    if settings.require_all {
+        flags.push("--require-all".to_owned());
+    }
     if let Some(source) = &settings.release {
         if let Some(pattern) = &source.pattern {
             flags.extend(["--pattern".to_owned(), pattern.as_str().to_owned()]);
-        }
-        if source.require_all {
-            flags.push("--require-all".to_owned());
         }
         if source.allow_other_commits {
             flags.push("--allow-other-commits".to_owned());
@@ -953,6 +955,7 @@ mod tests {
             release: None,
             provenance: None,
             predicate_type: crate::provenance::SLSA_PROVENANCE_V1.to_owned(),
+            require_all: false,
         };
         let trust = settings.trust.clone();
         assert_eq!(judging_flags(&settings, &trust), ["--staging"]);
@@ -965,6 +968,7 @@ mod tests {
                 "https://example.com/other/v1"
             ]
         );
+        settings.require_all = true;
         settings.release = Some(ReleaseSource {
             repo: "o/r".parse().unwrap(),
             tag: "v1".to_owned(),
@@ -973,7 +977,6 @@ mod tests {
             pattern: Some(glob::Pattern::new("*.tgz").unwrap()),
             download: None,
             overwrite: false,
-            require_all: true,
             allow_other_commits: true,
             instance_by_visibility: false,
         });
@@ -983,9 +986,9 @@ mod tests {
                 "--staging",
                 "--predicate-type",
                 "https://example.com/other/v1",
+                "--require-all",
                 "--pattern",
                 "*.tgz",
-                "--require-all",
                 "--allow-other-commits"
             ]
         );

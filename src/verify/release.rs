@@ -81,6 +81,7 @@ fn client(source: &ReleaseSource) -> Result<Releases, VerifyError> {
 /// published release's assets are downloaded as anyone downloads them.
 /// `trust_flags`: the `verify` flags choosing the trust the run used (and
 /// a predicate type other than SLSA v1's), for the commands it prints.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     source: &ReleaseSource,
     public: bool,
@@ -89,6 +90,7 @@ pub async fn run(
     predicate_type: &str,
     jobs: std::num::NonZeroUsize,
     trust_flags: &[String],
+    require_all: bool,
 ) -> Result<ReleaseResults, VerifyError> {
     // 1. The release and its assets: one listing, no clone, token optional.
     //    Where the assets go is checked before anything is asked.
@@ -274,7 +276,7 @@ pub async fn run(
             // unsigned asset is never written.
             if checked.is_some() {
                 slots.push(Slot::ProvenanceOnly(asset));
-            } else if source.require_all {
+            } else if require_all {
                 slots.push(Slot::Done(VerifyArtifactReport {
                     path: PathBuf::from(&asset.name),
                     bundle: PathBuf::from(&bundle_name),
@@ -300,7 +302,6 @@ pub async fn run(
     let releases = &releases;
     let release = &release;
     let download = download.as_ref();
-    let require_all = source.require_all;
     // Assets verified by a provenance file alone: (that file, the asset).
     let provenance_alone = &std::sync::Mutex::new(Vec::<(PathBuf, String)>::new());
     // The asset at which GitHub's API budget ran out until later than a

@@ -33,6 +33,9 @@ pub struct VerifySettings {
     pub provenance: Option<PathBuf>,
     /// The predicate type a provenance statement must have.
     pub predicate_type: String,
+    /// An artifact without a bundle (a file in a directory named, a
+    /// release's asset) is a failure, not only listed as unsigned.
+    pub require_all: bool,
 }
 
 /// `--release OWNER/REPO@TAG` and its companions.
@@ -49,8 +52,6 @@ pub struct ReleaseSource {
     pub download: Option<PathBuf>,
     /// Replace files already in `download`.
     pub overwrite: bool,
-    /// An asset without a bundle is a failure.
-    pub require_all: bool,
     /// Accept assets signed at any commit, not only at the tag's.
     pub allow_other_commits: bool,
     /// No trust was chosen: a private repository's releases (seen with a

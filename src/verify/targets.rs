@@ -84,12 +84,13 @@ pub fn build(
     args: &[String],
     recursive: bool,
     bundle: Option<&Path>,
+    require_all: bool,
 ) -> Result<Targets, TargetError> {
     let mut out = Targets::default();
     // One tree for every argument: it remembers the directories it checked.
     let tree = WorkTree::current();
     for arg in args {
-        expand(&tree, arg, recursive, bundle, &mut out)?;
+        expand(&tree, arg, recursive, bundle, require_all, &mut out)?;
     }
     once_each(&mut out.targets);
     if bundle.is_some() && out.targets.len() > 1 {
@@ -103,6 +104,7 @@ fn expand(
     arg: &str,
     recursive: bool,
     explicit_bundle: Option<&Path>,
+    require_all: bool,
     out: &mut Targets,
 ) -> Result<(), TargetError> {
     if let Some(hex) = arg.strip_prefix("sha256:") {
@@ -165,7 +167,9 @@ fn expand(
                         .is_some()
             }
         };
-        if !present && is_dir {
+        // Found in a directory without a bundle: unsigned, listed, unless
+        // every file must be signed.
+        if !present && is_dir && !require_all {
             out.unsigned.push(a.path);
             continue;
         }
@@ -402,7 +406,7 @@ mod tests {
             "gone.whl.sigstore.json",
         ]);
         let arg = d.path().display().to_string();
-        let t = build(&[arg], false, None).unwrap();
+        let t = build(&[arg], false, None, false).unwrap();
         assert_eq!(
             rel(&d, &t),
             [
@@ -417,7 +421,7 @@ mod tests {
     fn a_named_artifact_must_have_a_bundle() {
         let d = setup(&["a.whl", "b.whl", "b.whl.sigstore.json"]);
         let args = ["a.whl", "b.whl"].map(|f| d.path().join(f).display().to_string());
-        let t = build(&args, false, None).unwrap();
+        let t = build(&args, false, None, false).unwrap();
         assert_eq!(
             rel(&d, &t),
             [
@@ -430,10 +434,10 @@ mod tests {
     #[test]
     fn directories_without_bundles_are_errors() {
         let d = setup(&["a.whl"]);
-        let e = build(&[d.path().display().to_string()], false, None).unwrap_err();
+        let e = build(&[d.path().display().to_string()], false, None, false).unwrap_err();
         assert!(matches!(e, TargetError::NoBundles(_)), "{e}");
         let d = setup(&["only.whl.sigstore.json"]);
-        let t = build(&[d.path().display().to_string()], false, None).unwrap();
+        let t = build(&[d.path().display().to_string()], false, None, false).unwrap();
         assert_eq!(rel(&d, &t), [("only.whl".into(), Some(Missing::Artifact))]);
     }
 
@@ -445,19 +449,26 @@ mod tests {
             &[d.path().join("a.whl").display().to_string()],
             false,
             Some(&x),
+            false,
         )
         .unwrap();
         assert_eq!(t.targets[0].bundle, x);
         assert_eq!(t.targets[0].missing, None);
         let glob = format!("{}/*.whl", d.path().display());
-        let e = build(&[glob], false, Some(&x)).unwrap_err();
+        let e = build(&[glob], false, Some(&x), false).unwrap_err();
         assert!(matches!(e, TargetError::BundleForManyArtifacts(2)), "{e}");
     }
 
     #[test]
     fn a_glob_matching_nothing_says_verify() {
         let d = setup(&["a.whl"]);
-        let e = build(&[format!("{}/*.tar.gz", d.path().display())], false, None).unwrap_err();
+        let e = build(
+            &[format!("{}/*.tar.gz", d.path().display())],
+            false,
+            None,
+            false,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("matched no file to verify"), "{e}");
     }
 
@@ -468,7 +479,7 @@ mod tests {
             d.path().join("a.whl.sigstore.json").display().to_string(),
             d.path().join("a.whl").display().to_string(),
         ];
-        let t = build(&args, false, None).unwrap();
+        let t = build(&args, false, None, false).unwrap();
         assert_eq!(rel(&d, &t), [("a.whl".into(), None)]);
     }
 }
