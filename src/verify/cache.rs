@@ -280,18 +280,18 @@ impl CachingVerifier {
     ) -> Result<VerificationResult, SigError> {
         within_limits(bundle)?;
         self.checkpoints_named(bundle)?;
-        self.verifier
-            .verify(artifact, bundle, &self.requirements.apply(policy.clone()))
+        let result = self
+            .verifier
+            .verify(artifact, bundle, &self.requirements.apply(policy.clone()))?;
+        self.logs_listed(bundle)?;
+        Ok(result)
     }
 
     /// Each Rekor v2 entry of `bundle` has a checkpoint named for a log
     /// the trusted root lists under its log ID, with a key valid now (a v2
     /// entry has no integrated time), as sigstore-go requires
-    /// ([`super::checkpoint`]). A v2 entry no such log is listed for is
-    /// refused as from an unknown log, as sigstore-go skips it: sigstore-verify
-    /// reads a v2 entry's log ID nowhere (it finds the checkpoint's key by
-    /// its hint), so it would accept it. A v1 entry's log ID is its SET's
-    /// key, which sigstore-verify looks up.
+    /// ([`super::checkpoint`]). An entry no such log is listed for is left
+    /// to sigstore-verify, and then to [`Self::logs_listed`].
     fn checkpoints_named(&self, bundle: &Bundle) -> Result<(), SigError> {
         let now = jiff::Timestamp::now();
         for entry in &bundle.verification_material.tlog_entries {
@@ -304,13 +304,6 @@ impl CachingVerifier {
                 })
                 .collect();
             if listed.is_empty() {
-                if super::checkpoint::is_v2(entry) {
-                    return Err(SigError::TransparencyLog(
-                        sigstore_verify::TransparencyLogError::UnknownLog {
-                            log_id: crate::text::capped(&entry.log_id.key_id.to_string(), 100),
-                        },
-                    ));
-                }
                 continue;
             }
             super::checkpoint::named(entry, &listed).map_err(|n| {
@@ -321,6 +314,26 @@ impl CachingVerifier {
                     ),
                 ))
             })?;
+        }
+        Ok(())
+    }
+
+    /// Each log entry of an accepted `bundle` is from a log the trusted
+    /// root lists under its log ID, as sigstore-go holds them (it skips any
+    /// other, and then lacks a log entry). sigstore-verify reads an entry's
+    /// log ID only to check its SET, so a Rekor v2 entry, or a v1 entry
+    /// without a SET, under an ID no trusted log has was accepted, its
+    /// checkpoint found by its key hint alone. Asked only once a bundle is
+    /// accepted, so a refusal keeps sigstore-verify's own words.
+    fn logs_listed(&self, bundle: &Bundle) -> Result<(), SigError> {
+        for entry in &bundle.verification_material.tlog_entries {
+            if !self.logs.iter().any(|log| log.id == entry.log_id.key_id) {
+                return Err(SigError::TransparencyLog(
+                    sigstore_verify::TransparencyLogError::UnknownLog {
+                        log_id: crate::text::capped(&entry.log_id.key_id.to_string(), 100),
+                    },
+                ));
+            }
         }
         Ok(())
     }
@@ -351,6 +364,18 @@ impl CachingVerifier {
     ) -> Result<Verdict, SigError> {
         within_limits(bundle)?;
         self.checkpoints_named(bundle)?;
+        let verdict = self.decide(digest, bundle, policy)?;
+        self.logs_listed(bundle)?;
+        Ok(verdict)
+    }
+
+    /// [`Self::verify`]'s verdict, by the short path or sigstore-verify.
+    fn decide(
+        &self,
+        digest: Sha256Hash,
+        bundle: &Bundle,
+        policy: &VerificationPolicy,
+    ) -> Result<Verdict, SigError> {
         let policy = &self.requirements.apply(policy.clone());
         let full_chain = matches!(
             policy.certificate(),

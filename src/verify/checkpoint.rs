@@ -288,6 +288,51 @@ mod tests {
         }
     }
 
+    /// A Rekor v1 entry without a SET under a log ID the trusted root does
+    /// not list is refused too, as sigstore-go refuses it; sigstore-verify
+    /// reads a log ID only with the SET, and accepts it.
+    #[test]
+    fn a_v1_entry_without_a_set_of_an_unlisted_log_is_refused() {
+        use sha2::Digest as _;
+        use sigstore_trust_root::SigstoreInstance;
+        use sigstore_verify::VerificationPolicy;
+        let data = |name: &str| {
+            std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        };
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&data("cosign-v3-blob.txt.sigstore.json")).unwrap();
+        let entry = &mut json["verificationMaterial"]["tlogEntries"][0];
+        entry.as_object_mut().unwrap().remove("inclusionPromise");
+        let bundle = sigstore_types::Bundle::from_json(&json.to_string()).unwrap();
+        let digest = sigstore_types::Sha256Hash::new(
+            sha2::Sha256::digest(data("cosign-v3-blob.txt")).into(),
+        );
+        let root = sigstore_trust_root::TrustedRoot::from_json(
+            SigstoreInstance::PublicGood.embedded_trusted_root_json(),
+        )
+        .unwrap();
+        let verifier = super::super::cache::CachingVerifier::new(&root).unwrap();
+        let policy = VerificationPolicy::any_identity();
+        // Listed, it verifies without its SET (the timestamp dates it).
+        assert!(verifier.verify(digest, &bundle, &policy).is_ok());
+        json["verificationMaterial"]["tlogEntries"][0]["logId"]["keyId"] =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 32]).into();
+        let bundle = sigstore_types::Bundle::from_json(&json.to_string()).unwrap();
+        assert!(verifier.uncached().verify(digest, &bundle, &policy).is_ok());
+        for e in [
+            verifier
+                .verify(digest, &bundle, &policy)
+                .map(drop)
+                .unwrap_err(),
+            verifier
+                .verify_in_full(digest, &bundle, &policy)
+                .map(drop)
+                .unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("unknown transparency log"), "{e}");
+        }
+    }
+
     #[test]
     fn hosts_as_go_names_them() {
         assert_eq!(hostname("http://[::1]:3000/x").as_deref(), Some("::1"));
