@@ -27,6 +27,37 @@ async fn verify(sandbox: &Sandbox, work: &Work, file: &str, args: &[&str]) -> Ou
     run(cmd).await
 }
 
+/// Arguments that name nothing to check against the provenance (a
+/// directory of bundles and the provenance file alone, the artifacts not
+/// downloaded yet) are a usage error, said before any trust is loaded, in
+/// `--json` too. Regression: "Verified 0 of 0 artifact(s).", exit 1, and no
+/// reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_to_check_against_the_provenance_is_said() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app.intoto.jsonl", "{}\n");
+    work.file("dist/a.whl.sigstore.json", "{}");
+    let o = verify(&sandbox, &work, "dist/app.intoto.jsonl", &["dist"]).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("dist names no artifact to check against dist/app.intoto.jsonl"),
+        "{}",
+        stderr(&o)
+    );
+    let o = verify(
+        &sandbox,
+        &work,
+        "dist/app.intoto.jsonl",
+        &["dist", "--json"],
+    )
+    .await;
+    assert_eq!(code(&o), 2);
+    let report = json(&o);
+    assert_eq!(report["exit_code"], 2, "{report:#}");
+    assert!(report["error"].as_str().is_some(), "{report:#}");
+}
+
 /// `verify ARTIFACT --provenance FILE FLAGS`: it exits `expected`, and its
 /// report says each of `says`.
 async fn expect(

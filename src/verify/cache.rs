@@ -280,9 +280,9 @@ impl CachingVerifier {
     ) -> Result<VerificationResult, SigError> {
         within_limits(bundle)?;
         self.checkpoints_named(bundle)?;
-        let result = self
-            .verifier
-            .verify(artifact, bundle, &self.requirements.apply(policy.clone()))?;
+        let result =
+            self.verifier
+                .verify(artifact, bundle, &self.requirements.apply(policy.clone()))?;
         self.logs_listed(bundle)?;
         Ok(result)
     }

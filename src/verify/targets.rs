@@ -76,6 +76,8 @@ pub enum TargetError {
     DigestNeedsBundle(String),
     #[error("`{0}` names an artifact by its digest, and --provenance checks files; fix: pass the file itself")]
     DigestWithProvenance(String),
+    #[error("{} names no artifact to check against {} (bundles and provenance files are not artifacts); fix: name the artifacts, or the directory holding them", .args, .provenance.display())]
+    NothingAgainstProvenance { args: String, provenance: PathBuf },
 }
 
 /// Expand `args` into targets; `bundle` (from `--bundle`) replaces the bundle
@@ -336,6 +338,12 @@ pub(crate) fn against_provenance(
         }
     }
     once_each(&mut out.targets);
+    if out.targets.is_empty() {
+        return Err(TargetError::NothingAgainstProvenance {
+            args: crate::text::capped(&crate::text::line(args.join(" ")), 200),
+            provenance: provenance.to_owned(),
+        });
+    }
     Ok(out)
 }
 
