@@ -249,6 +249,10 @@ pub enum ParseError {
     /// differ on which counts (see [`read_two_ways`]).
     #[error("{0}, and JSON readers differ on which one counts (sigstore-go refuses it, others read the last one, this one the first), so what verified here is not what they would read")]
     ReadTwoWays(String),
+    /// No `mediaType`: sigstore-types reads such a bundle as v0.1, where
+    /// sigstore-python and sigstore-go refuse it.
+    #[error("it has no `mediaType` (sigstore-python and cosign refuse a bundle without one, and nothing says which version it is)")]
+    NoMediaType,
 }
 
 /// Parse a bundle (v0.1, v0.2 or v0.3 JSON) from bytes as read from a file.
@@ -256,9 +260,16 @@ pub enum ParseError {
 pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
     let bundle = Bundle::from_json(std::str::from_utf8(bytes)?)?;
     match read_two_ways(bytes) {
-        Some(why) => Err(ParseError::ReadTwoWays(why)),
+        Some(Unread::TwoWays(why)) => Err(ParseError::ReadTwoWays(why)),
+        Some(Unread::NoMediaType) => Err(ParseError::NoMediaType),
         None => Ok(bundle),
     }
+}
+
+/// What [`read_two_ways`] found that a bundle must not be read with.
+enum Unread {
+    TwoWays(String),
+    NoMediaType,
 }
 
 /// Why the bundle's own object or its `verificationMaterial` reads one way
@@ -273,8 +284,8 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
 /// would verify here as the first and be stored in GitHub's attestations,
 /// or checked by another verifier, as the second. Every other object of a
 /// bundle is read into serde's derived structs, which refuse a field given
-/// twice.
-fn read_two_ways(bytes: &[u8]) -> Option<String> {
+/// twice. The same pass sees whether the bundle names its `mediaType`.
+fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
     use std::collections::HashSet;
 
@@ -288,13 +299,13 @@ fn read_two_ways(bytes: &[u8]) -> Option<String> {
         nested: Option<(&'static str, &'static [&'static str])>,
     }
     impl<'de> DeserializeSeed<'de> for Members {
-        type Value = Option<String>;
+        type Value = Option<Unread>;
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_map(self)
         }
     }
     impl<'de> Visitor<'de> for Members {
-        type Value = Option<String>;
+        type Value = Option<Unread>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an object")
         }
@@ -309,7 +320,10 @@ fn read_two_ways(bytes: &[u8]) -> Option<String> {
                             oneof,
                             nested: None,
                         })?;
-                        found = found.or(inner.map(|why| format!("in `{key}`, {why}")));
+                        found = found.or(inner.map(|u| match u {
+                            Unread::TwoWays(why) => Unread::TwoWays(format!("in `{key}`, {why}")),
+                            other => other,
+                        }));
                     }
                     _ => {
                         map.next_value::<IgnoredAny>()?;
@@ -320,25 +334,34 @@ fn read_two_ways(bytes: &[u8]) -> Option<String> {
                 }
                 if self.oneof.contains(&key.as_str()) {
                     if let Some(first) = member.as_ref().filter(|m| **m != key) {
-                        found = Some(format!("`{first}` and `{key}` are both given"));
+                        found = Some(Unread::TwoWays(format!(
+                            "`{first}` and `{key}` are both given"
+                        )));
                     }
                     member = Some(key.clone());
                 }
                 if !seen.insert(key.clone()) {
-                    found = Some(format!("`{key}` is given twice"));
+                    found = Some(Unread::TwoWays(format!("`{key}` is given twice")));
                 }
+            }
+            // The bundle's own object (the one with a nested member).
+            if found.is_none() && self.nested.is_some() && !seen.contains("mediaType") {
+                return Ok(Some(Unread::NoMediaType));
             }
             Ok(found)
         }
     }
     let mut reader = serde_json::Deserializer::from_slice(bytes);
-    let why = Members {
+    let unread = Members {
         oneof: CONTENT,
         nested: Some(("verificationMaterial", MATERIAL)),
     }
     .deserialize(&mut reader)
     .ok()??;
-    Some(crate::text::capped(&crate::text::line(&why), 200))
+    Some(match unread {
+        Unread::TwoWays(why) => Unread::TwoWays(crate::text::capped(&crate::text::line(&why), 200)),
+        other => other,
+    })
 }
 
 /// Read a bundle file (a regular file only: a FIFO would block),
@@ -420,6 +443,22 @@ mod tests {
             e.contains("`messageSignature` is given twice, and JSON readers differ"),
             "{e}"
         );
+    }
+
+    /// A bundle without a `mediaType` is refused, as sigstore-python and
+    /// sigstore-go refuse it. Regression: sigstore-types read it as v0.1,
+    /// and it verified.
+    #[test]
+    fn a_bundle_without_a_media_type_is_refused() {
+        let (mut v, _) = cosign_bundle();
+        v.as_object_mut().unwrap().remove("mediaType");
+        assert!(
+            Bundle::from_json(&v.to_string()).is_ok(),
+            "sigstore-types reads it"
+        );
+        let e = parse(v.to_string().as_bytes()).unwrap_err();
+        assert!(matches!(e, ParseError::NoMediaType), "{e:?}");
+        assert!(e.to_string().contains("it has no `mediaType`"), "{e}");
     }
 
     /// Many distinct keys (a 4 MiB bundle may hold half a million) are
