@@ -243,7 +243,9 @@ fn expand(
     Ok(())
 }
 
-/// Bundles in a directory that holds no other file.
+/// Bundles in a directory that holds no other file; hidden ones are not
+/// looked at, as the walk does not look at hidden files (a dotfile's
+/// bundle there was said to lack the dotfile, which was there).
 fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
     let io = |source| {
         TargetError::Plan(PlanError::Io {
@@ -254,7 +256,12 @@ fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
     let mut bundles: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| bundle_io::is_bundle(p) && p.is_file())
+        .filter(|p| {
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
+            !hidden && bundle_io::is_bundle(p) && p.is_file()
+        })
         .collect();
     bundles.sort();
     for bundle in bundles {
@@ -447,6 +454,15 @@ mod tests {
         let d = setup(&["only.whl.sigstore.json"]);
         let t = build(&[d.path().display().to_string()], false, None, false).unwrap();
         assert_eq!(rel(&d, &t), [("only.whl".into(), Some(Missing::Artifact))]);
+    }
+
+    /// A hidden signed file is not looked at in a directory, alone there
+    /// or not. Regression: alone, its bundle was said to lack it.
+    #[test]
+    fn a_hidden_signed_file_is_not_said_missing() {
+        let d = setup(&[".cfg", ".cfg.sigstore.json"]);
+        let e = build(&[d.path().display().to_string()], false, None, false).unwrap_err();
+        assert!(matches!(e, TargetError::NoBundles(_)), "{e}");
     }
 
     #[test]
