@@ -391,7 +391,13 @@ async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Result<
 /// The first stop signal. A handler that cannot be installed never fires (the
 /// signal keeps its default) rather than stopping the run at once.
 async fn stop_signal() -> Stop {
+    // A SIGINT the parent set to be ignored (`trap '' INT`, a background
+    // job of a non-interactive shell) stays ignored too, as below.
     async fn ctrl_c() {
+        #[cfg(unix)]
+        if ignored(libc::SIGINT) {
+            return std::future::pending::<()>().await;
+        }
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }

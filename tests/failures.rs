@@ -575,17 +575,7 @@ async fn an_interrupted_run_leaves_no_partial_files() {
         }
         let fulcio_answered = sandbox.requests(Service::Fulcio).len();
         let child = spawn_sign(crate::util::default_signals(&mut cmd), &sandbox, &work);
-        // Signalled once the certificate is answered, so mid-run: the
-        // handlers are installed and the log entry is awaited. (A fixed
-        // sleep could land before the handlers, or anywhere.)
-        let waiting = std::time::Instant::now();
-        while sandbox.requests(Service::Fulcio).len() == fulcio_answered {
-            assert!(
-                waiting.elapsed() < std::time::Duration::from_secs(60),
-                "Fulcio never asked"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        until_fulcio_asked(&sandbox, fulcio_answered).await;
         let o = crate::util::signal_and_wait(child, signal).await;
         assert_eq!(o.status.code(), Some(exit), "SIG{signal}: {o:?}");
         if json {
@@ -613,6 +603,20 @@ async fn an_interrupted_run_leaves_no_partial_files() {
 /// `cmd` (the binary, or a wrapper running it) signing `a.whl` in `work`
 /// with the sandbox's trust and token, started and left running, its output
 /// piped.
+/// Until the sandbox's Fulcio has been asked more than `before` times: a
+/// run signalled then is mid-run, its handlers installed (a fixed sleep
+/// could land before them, where an inherited setting decides alone).
+async fn until_fulcio_asked(sandbox: &Sandbox, before: usize) {
+    let waiting = std::time::Instant::now();
+    while sandbox.requests(Service::Fulcio).len() == before {
+        assert!(
+            waiting.elapsed() < std::time::Duration::from_secs(60),
+            "Fulcio never asked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 fn spawn_sign(
     cmd: &mut std::process::Command,
     sandbox: &Sandbox,
@@ -650,8 +654,35 @@ async fn a_hang_up_under_nohup_does_not_stop_the_run() {
     let mut cmd = std::process::Command::new("nohup");
     cmd.arg(assert_cmd::cargo::cargo_bin("releasekit-sign"));
     let child = spawn_sign(&mut cmd, &sandbox, &work);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    until_fulcio_asked(&sandbox, 0).await;
     let o = crate::util::signal_and_wait(child, "HUP").await;
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(work.listing(), ["a.whl", "a.whl.sigstore.json"]);
+}
+
+/// An interrupt the parent set to be ignored (`trap '' INT`; a background
+/// job of a non-interactive shell) does not stop the run, as a hang-up
+/// under `nohup` does not. Regression: SIGINT's handler replaced the
+/// inherited setting, and a Ctrl-C meant for the rest of the process group
+/// stopped an upload midway (exit 130).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupt_the_parent_ignores_does_not_stop_the_run() {
+    let sandbox = Sandbox::builder()
+        .latency(
+            std::time::Duration::from_millis(800),
+            std::time::Duration::ZERO,
+        )
+        .start()
+        .await
+        .unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "trap '' INT; exec \"$0\" \"$@\""])
+        .arg(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+    let child = spawn_sign(&mut cmd, &sandbox, &work);
+    until_fulcio_asked(&sandbox, 0).await;
+    let o = crate::util::signal_and_wait(child, "INT").await;
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert_eq!(work.listing(), ["a.whl", "a.whl.sigstore.json"]);
 }

@@ -115,7 +115,7 @@ pub async fn run(mut cmd: assert_cmd::Command) -> Output {
         .unwrap()
 }
 
-/// `cmd` with SIGHUP and SIGTERM at their defaults in the child, whatever
+/// `cmd` with SIGINT, SIGHUP and SIGTERM at their defaults in the child, whatever
 /// this process inherited (a suite run under `nohup` ignores SIGHUP, and an
 /// ignored signal stays ignored across exec, as the product keeps it).
 pub fn default_signals(cmd: &mut std::process::Command) -> &mut std::process::Command {
@@ -123,6 +123,7 @@ pub fn default_signals(cmd: &mut std::process::Command) -> &mut std::process::Co
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
             libc::signal(libc::SIGHUP, libc::SIG_DFL);
             libc::signal(libc::SIGTERM, libc::SIG_DFL);
             Ok(())
