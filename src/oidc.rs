@@ -378,9 +378,10 @@ pub(crate) fn github_actions_server(issuer: &str) -> Option<String> {
 /// Buildkite's OIDC issuer (its agents' tokens).
 const BUILDKITE_ISSUER: &str = "https://agent.buildkite.com";
 
-/// Chainguard's identity issuer (its `chainguard-identity` type in
-/// Fulcio's configuration: SAN `<issuer>/<sub>`).
-const CHAINGUARD_ISSUER: &str = "https://issuer.enforce.dev";
+/// Chainguard's identity issuers (the `chainguard-identity` type in
+/// Fulcio's configuration: SAN `<issuer>/<sub>`), its production one and
+/// its staging one.
+const CHAINGUARD_ISSUERS: [&str; 2] = ["https://issuer.enforce.dev", "https://issuer.chainops.dev"];
 
 /// CircleCI's OIDC issuer, also per organization (`.../org/<id>`).
 const CIRCLECI_ISSUER: &str = "https://oidc.circleci.com";
@@ -534,8 +535,9 @@ impl IdToken {
             _ => None,
         };
         let circleci_pipeline = circleci_pipeline(&claims.iss, &strings);
-        let chainguard =
-            (claims.iss == CHAINGUARD_ISSUER).then(|| format!("{}/{}", claims.iss, claims.sub));
+        let chainguard = CHAINGUARD_ISSUERS
+            .contains(&claims.iss.as_str())
+            .then(|| format!("{}/{}", claims.iss, claims.sub));
         let identity = TokenIdentity {
             identity: chainguard
                 .clone()
@@ -917,16 +919,23 @@ mod tests {
             .identity()
             .matches_san("https://g.codefresh.io/acme/build:A/P"));
         assert_eq!(t.identity().expected_certificate_identity(), None);
-        // Chainguard's names `<issuer>/<sub>`, an email claim or not.
-        let chainguard = serde_json::json!({
-            "iss": "https://issuer.enforce.dev", "aud": "sigstore", "exp": future(),
-            "sub": "abc/def", "email": "a@example.com",
-        });
-        let t = IdToken::parse(TokenOrigin::SigstoreIdTokenEnv, &jwt(chainguard)).unwrap();
-        assert!(t
-            .identity()
-            .matches_san("https://issuer.enforce.dev/abc/def"));
-        assert!(!t.identity().matches_san("a@example.com"));
+        // Chainguard's names `<issuer>/<sub>`, an email claim or not, for
+        // both of its issuers. Regression: its staging issuer's was taken
+        // for an email's, and every certificate refused.
+        for issuer in ["https://issuer.enforce.dev", "https://issuer.chainops.dev"] {
+            let chainguard = serde_json::json!({
+                "iss": issuer, "aud": "sigstore", "exp": future(),
+                "sub": "abc/def", "email": "a@example.com",
+            });
+            let t = IdToken::parse(TokenOrigin::SigstoreIdTokenEnv, &jwt(chainguard)).unwrap();
+            let san = format!("{issuer}/abc/def");
+            assert!(t.identity().matches_san(&san), "{issuer}");
+            assert!(!t.identity().matches_san("a@example.com"));
+            assert_eq!(
+                t.identity().expected_certificate_identity(),
+                Some((san.as_str(), issuer))
+            );
+        }
         // An email issuer's certificate still names that email.
         let email = serde_json::json!({
             "iss": "https://oauth2.sigstore.dev/auth", "aud": "sigstore", "exp": future(),

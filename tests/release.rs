@@ -660,17 +660,56 @@ fn at_commit(
     let mut claims = sandbox.default_claims();
     claims.sha = sha.into();
     let token = sandbox.token_with(&claims, Duration::from_secs(600));
+    with_token(sandbox, work, tag, sha, &token, extra)
+}
+
+/// [`at_commit`] with `token`.
+fn with_token(
+    sandbox: &Sandbox,
+    work: &Work,
+    tag: &str,
+    sha: &str,
+    token: &str,
+    extra: &[&str],
+) -> assert_cmd::Command {
     let mut cmd = crate::util::bin(work.dir.path());
     cmd.arg("sign")
         .arg("--trust-config")
         .arg(sandbox.trust_config_path())
-        .args(["--identity-token", &token])
+        .args(["--identity-token", token])
         .args(["dist", "--upload", "--release-tag", tag, "--repo", REPO])
         .args(extra)
         .env("GITHUB_API_URL", &sandbox.urls().github_api)
         .env("GITHUB_TOKEN", sandbox.github_token())
         .env("GITHUB_SHA", sha);
     cmd
+}
+
+/// A re-run that only keeps the bundles it finds (every artifact has one)
+/// asks Fulcio nothing, yet its token's claims decide what is kept and
+/// uploaded: an expired token is refused there too, before GitHub is asked
+/// anything. Regression: kept and uploaded, exit 0, under the claims of a
+/// token anyone could copy from a log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_keeping_its_bundles_refuses_an_expired_token() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app-9.8.tar.gz", "tarball 9.8");
+    let draft = ["--release-mode", "draft"];
+    let o = run(at_commit(&sandbox, &work, "v9.8.0", RUN_SHA, &draft)).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(work.path("dist/app-9.8.tar.gz.sigstore.json").exists());
+
+    let mut claims = sandbox.default_claims();
+    claims.sha = RUN_SHA.into();
+    let token = sandbox.token_with(&claims, Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let cmd = with_token(&sandbox, &work, "v9.8.0", RUN_SHA, &token, &draft);
+    let asked = sandbox.requests(Service::GitHub).len();
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
+    assert_eq!(sandbox.requests(Service::GitHub).len(), asked);
 }
 
 /// A draft filled by a run at one commit, then the tag moved to another and

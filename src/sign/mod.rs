@@ -334,7 +334,15 @@ pub async fn run(
         .filter(|_| all_blocked)
         .map(|(identity, issuer)| (identity.to_owned(), issuer.to_owned()));
     let (identity, issuer) = match from_claims {
-        Some(expected) => expected,
+        // Unverified claims decide what is kept: only those of a token
+        // Fulcio would still take (an expired one is anyone's to copy
+        // from a log), as when a certificate is asked for.
+        Some(expected) => {
+            token
+                .for_fulcio(std::time::Duration::ZERO)
+                .map_err(SessionError::from)?;
+            expected
+        }
         None => {
             let first = session.credential().await?;
             (first.identity.clone(), first.issuer.clone())
