@@ -502,9 +502,10 @@ impl IdToken {
     /// Read a JWT's claims (no signature check: Fulcio authenticates the token).
     pub fn parse(origin: TokenOrigin, jwt: &str) -> Result<IdToken, TokenError> {
         let jwt = jwt.trim();
+        // The reason may quote a claim, of any length: capped.
         let token = IdentityToken::from_jwt(jwt).map_err(|e| TokenError::Malformed {
             origin,
-            reason: e.to_string(),
+            reason: crate::text::capped(&e.to_string(), crate::text::MESSAGE_CHARS),
         })?;
         let payload = jwt
             .split('.')
@@ -1157,6 +1158,22 @@ mod tests {
         let err = IdToken::parse(TokenOrigin::Flag, "not-a-jwt-secret-value").unwrap_err();
         assert!(matches!(err, TokenError::Malformed { .. }));
         assert!(!err.to_string().contains("secret-value"));
+    }
+
+    /// A claim of any length that does not parse is quoted capped.
+    /// Regression: an `exp` of 50,000 characters was repeated whole in the
+    /// error, its annotation and the step summary.
+    #[test]
+    fn a_malformed_claim_is_quoted_capped() {
+        let mut claims = github_claims(future());
+        claims["exp"] = "A".repeat(50_000).into();
+        let err = IdToken::parse(TokenOrigin::Flag, &jwt(claims)).unwrap_err();
+        assert!(matches!(err, TokenError::Malformed { .. }), "{err}");
+        assert!(
+            err.to_string().len() < 2_000,
+            "{} bytes",
+            err.to_string().len()
+        );
     }
 
     #[test]

@@ -175,7 +175,7 @@ impl Predicate {
             .collect();
         if !missing.is_empty() {
             return Err(ProvenanceError::MissingClaims {
-                issuer: text::line(issuer),
+                issuer: text::capped(&text::line(issuer), 200),
                 missing,
             });
         }

@@ -91,8 +91,8 @@ fn check_repository_visibility(
     match token.identity().non_public_repository() {
         Some((repository, visibility)) if !settings.allow_private_repository => {
             Err(SignError::PrivateRepository {
-                repository: crate::text::line(repository),
-                visibility: crate::text::line(visibility),
+                repository: crate::text::capped(&crate::text::line(repository), 200),
+                visibility: crate::text::capped(&crate::text::line(visibility), 100),
                 instance: instance.to_owned(),
                 github: token.identity().is_github_actions(),
             })

@@ -366,7 +366,7 @@ impl Session {
             return Err(SessionError::WrongIdentity {
                 url: url.clone(),
                 found: shown(&identity, token),
-                expected: expected.identity.clone(),
+                expected: crate::text::capped(&expected.identity, crate::text::MESSAGE_CHARS),
             });
         }
         let issuer = info.issuer.clone().unwrap_or_default();
