@@ -1150,6 +1150,9 @@ async fn bad_upload_is_deleted_and_the_draft_stays_unpublished() {
         ) && out.contains("deleted from the draft"),
         "{out}"
     );
+    // A bundle that parses and fails only its verification (a signature
+    // changed in place): the check verifies, it does not only read.
+    assert!(out.contains("mismatch"), "{out}");
     assert!(out.contains("Release v5.0.0 stays a draft"), "{out}");
     let releases = sandbox.github().releases_for_tag(REPO, "v5.0.0");
     assert_eq!(releases.len(), 1);

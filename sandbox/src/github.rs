@@ -870,7 +870,9 @@ impl GitHub {
     }
 
     /// Store the next upload named `name` with altered bytes, as a faulty
-    /// store or proxy would (the upload itself answers 201 as usual).
+    /// store or proxy would (the upload itself answers 201 as usual): a
+    /// bundle stays a bundle of the same length, with a signature that no
+    /// longer verifies ([`corrupted`]).
     pub fn corrupt_next_upload(&self, name: &str) {
         self.state.lock().corrupt.push(name.to_owned());
     }
@@ -1268,6 +1270,30 @@ fn url_tag(r: &Release) -> String {
     } else {
         r.tag.clone()
     }
+}
+
+/// `body` altered as a faulty store would, in the way hardest to notice: a
+/// signature's base64 (a DER ECDSA signature's begins `ME`) with one
+/// character changed, so the file is as long, still JSON, and still a
+/// bundle, and only its verification fails. Bytes with no such signature
+/// get a byte changed and one added.
+fn corrupted(body: &[u8]) -> Vec<u8> {
+    let mut bad = body.to_vec();
+    let signature = ["\"MEQ", "\"MEU", "\"MEY"]
+        .iter()
+        .filter_map(|start| bad.windows(start.len()).position(|w| w == start.as_bytes()))
+        .min();
+    match signature {
+        Some(at) if bad.len() > at + 20 => {
+            let c = &mut bad[at + 20];
+            *c = if *c == b'A' { b'B' } else { b'A' };
+        }
+        _ => {
+            bad.extend_from_slice(b" ");
+            bad[0] ^= 0x01;
+        }
+    }
+    bad
 }
 
 /// The name GitHub lists for an uploaded asset. Its REST documentation
@@ -2238,10 +2264,7 @@ async fn upload_asset<S: HasGitHub>(
     let body = match st.corrupt.iter().position(|n| *n == name) {
         Some(i) => {
             st.corrupt.remove(i);
-            let mut bad = body.to_vec();
-            bad.extend_from_slice(b" ");
-            bad[0] ^= 0x01;
-            Bytes::from(bad)
+            Bytes::from(corrupted(&body))
         }
         None => body,
     };
