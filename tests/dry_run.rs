@@ -46,7 +46,7 @@ fn dry_run_json() {
     assert_eq!(v["artifacts"][0]["status"], "planned");
     assert_eq!(v["artifacts"][0]["size"], 1);
     assert!(
-        !stdout(&o).contains("not-a-jwt"),
+        !stdout(&o).contains("not-a-jwt") && !crate::util::stderr(&o).contains("not-a-jwt"),
         "the token is never printed"
     );
 }

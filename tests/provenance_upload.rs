@@ -161,9 +161,15 @@ async fn a_provenance_with_a_second_envelope_is_never_stored() {
     assert!(sandbox
         .github()
         .replace_asset_content(REPO, "v1.0.0", PROVENANCE, tampered));
-    let _ = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
+    let before = sandbox.github().attestations(REPO).len();
+    let o = run(upload(&sandbox, &work, "v1.0.0", None, &[])).await;
+    // Refused for the second envelope, not stopped earlier for another reason.
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let r = report(&o);
+    let error = provenance_asset(&r)["error"].as_str().unwrap_or_default();
+    assert!(error.contains("`dsseEnvelope` is given twice"), "{r:#}");
     let stored = sandbox.github().attestations(REPO);
-    assert!(!stored.is_empty());
+    assert_eq!(stored.len(), before, "nothing new is stored");
     for (id, bundle) in stored {
         assert_eq!(
             bundle["dsseEnvelope"]["payload"], original["dsseEnvelope"]["payload"],

@@ -248,16 +248,27 @@ fn copied_workflows_keep_no_checkout_token() {
             continue;
         }
         let lines: Vec<&str> = text.lines().collect();
+        let indent = |l: &str| l.len() - l.trim_start().len();
         for (i, line) in lines.iter().enumerate() {
-            if !line.trim_start().starts_with("- uses: actions/checkout@") {
+            let uses = line.trim_start().trim_start_matches("- ").trim_start();
+            if !uses.starts_with("uses: actions/checkout@") {
                 continue;
             }
             checkouts += 1;
-            let indent = line.len() - line.trim_start().len();
-            // The step's own lines: those indented deeper than its `- `.
-            let step = lines[i + 1..]
-                .iter()
-                .take_while(|l| l.len() - l.trim_start().len() > indent);
+            // The step: from its `- ` line (this one, or the nearest above
+            // indented less), through the lines indented deeper than it.
+            let start = (0..=i)
+                .rev()
+                .find(|&j| {
+                    lines[j].trim_start().starts_with("- ") && indent(lines[j]) <= indent(line)
+                })
+                .unwrap();
+            let step = std::iter::once(lines[start]).chain(
+                lines[start + 1..]
+                    .iter()
+                    .copied()
+                    .take_while(|l| indent(l) > indent(lines[start])),
+            );
             assert!(
                 step.into_iter()
                     .any(|l| l.trim() == "persist-credentials: false"),

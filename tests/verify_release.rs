@@ -313,17 +313,32 @@ async fn tampering_gives_the_right_line() {
     );
 }
 
-/// `--release` implies the repository: bundles from another repository's
-/// workflow fail the policy.
+/// `--release` implies the repository: bundles another repository's
+/// workflow made, uploaded to this release, fail with no flag given; and a
+/// repository claim given explicitly is held to as well.
 #[tokio::test(flavor = "multi_thread")]
 async fn release_implies_the_repository_claim() {
     let sandbox = Sandbox::start().await.unwrap();
-    let _release = signed_release(&sandbox).await;
+    let mut claims = sandbox.default_claims();
+    let other = "someone/else";
+    claims.job_workflow_ref = claims.job_workflow_ref.replace(&claims.repository, other);
+    claims.workflow_ref = claims.workflow_ref.replace(&claims.repository, other);
+    claims.repository = other.into();
+    sandbox.set_actions_token(claims, std::time::Duration::from_secs(300));
+    let work = Work::new();
+    work.file("dist/app-1.0.whl", "wheel");
+    let o = run(sign_upload(&sandbox, &work, "dist")).await;
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), crate::util::stderr(&o));
     let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(stdout(&o).contains("❌ app-1.0.whl: "), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("✅"), "{}", stdout(&o));
+
     let o = run(verify_release(
         &sandbox,
         &consumer,
-        &["--cert-github-workflow-repository", "someone/else"],
+        &["--cert-github-workflow-repository", "octo-org/octo-repo"],
     ))
     .await;
     assert_eq!(code(&o), 1);
@@ -806,7 +821,9 @@ async fn a_private_repository_is_verified_with_githubs_instance() {
     cmd.env("GITHUB_TOKEN", sandbox.github_token());
     let o = run(cmd).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
-    assert!(!stdout(&o).contains(&note), "{}", stdout(&o));
+    // The note is a warning: on stderr, where it would be.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains(&note), "{err}");
 }
 
 /// Without a token, GitHub allows 60 API requests an hour: a release of 40

@@ -911,6 +911,7 @@ pub(crate) mod tests {
         info.ci_claims.build_signer_uri =
             Some("https://github.com/o/r/.github/workflows/x.yml@refs/heads/main".into());
         assert!(w(workflow).check(&info).is_err());
+        assert!(w("o/r/.github/workflows/x.yml").check(&info).is_err());
 
         let deny = Policy {
             deny_self_hosted_runners: true,
