@@ -419,7 +419,7 @@ async fn several_statements_in_one_file_and_a_hostile_line() {
     // A DSSE envelope whose payload type carries terminal escapes and a
     // workflow command.
     let mut hostile: Value = serde_json::from_str(v1.trim_end()).unwrap();
-    hostile["dsseEnvelope"]["payloadType"] = "x\u{1b}[2J\n::error::pwned".into();
+    hostile["dsseEnvelope"]["payloadType"] = "x\u{1b}[2J\n::warning::pwned".into();
     let file = format!(
         "{v1}{{not json\r\n{}\n\n{v2}",
         serde_json::to_string(&hostile).unwrap()
