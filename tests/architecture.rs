@@ -35,23 +35,19 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
             let text = std::fs::read_to_string(&path).unwrap();
             let code = without_tests(&text);
             let refs = graph.entry(top.clone()).or_default();
-            for line in code.lines() {
-                let line = line.split("//").next().unwrap();
-                for (i, _) in line.match_indices("crate::") {
-                    let rest = &line[i + "crate::".len()..];
-                    if let Some(group) = rest.strip_prefix('{') {
-                        let group = group.split('}').next().unwrap();
-                        refs.extend(
-                            group
-                                .split(',')
-                                .map(|n| n.trim().split("::").next().unwrap().to_owned()),
-                        );
-                    } else {
-                        let name: String = rest
-                            .chars()
-                            .take_while(|c| c.is_alphanumeric() || *c == '_')
-                            .collect();
-                        refs.insert(name);
+            // Comments out, lines joined: a `use crate::{..}` group rustfmt
+            // wraps over several lines is one.
+            let code: String = code
+                .lines()
+                .map(|l| l.split("//").next().unwrap())
+                .collect::<Vec<_>>()
+                .join(" ");
+            for (i, _) in code.match_indices("crate::") {
+                let rest = &code[i + "crate::".len()..];
+                match rest.strip_prefix('{') {
+                    Some(group) => refs.extend(group_heads(group)),
+                    None => {
+                        refs.insert(head(rest));
                     }
                 }
             }
@@ -63,6 +59,51 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
         refs.retain(|r| known.contains(r));
     }
     graph
+}
+
+/// The first path segment of `path` (`sign` of `sign::X`).
+fn head(path: &str) -> String {
+    path.trim_start()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The first segment of each item of a `{..}` group that `group` opens
+/// (`sign` and `report` of `sign::X, report::{a, b}}`): the commas at
+/// its own depth, to its matching `}`.
+fn group_heads(group: &str) -> Vec<String> {
+    let mut heads = Vec::new();
+    let mut depth = 0usize;
+    let mut item_start = 0;
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                heads.push(head(&group[item_start..i]));
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                heads.push(head(&group[item_start..i]));
+                item_start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    heads
+}
+
+/// A wrapped or nested group is read whole. Regression: only up to the
+/// first `}` on the first line, so `use crate::{\n sign::X,\n}` named
+/// nothing, and `crate::{a::{b, c}, sign}` lost `sign`.
+#[test]
+fn a_use_group_is_read_whole() {
+    assert_eq!(group_heads("a::{b, c}, sign};"), ["a", "sign"]);
+    assert_eq!(
+        group_heads("  sign::X,  report::Y, };"),
+        ["sign", "report", ""]
+    );
 }
 
 /// `text` without its test-only items: each `#[cfg(test)]` (or
