@@ -457,7 +457,7 @@ pub async fn run(
                         // goes with it, and so does every artifact not yet
                         // hashed.
                         ctx.close_log(&report.path);
-                        drafted = None;
+                        discard(&mut drafted).await;
                     }
                     early.done(i, attested(&report).is_some());
                     // One of the early provenance's subjects failed: the
@@ -469,7 +469,7 @@ pub async fn run(
                         .as_ref()
                         .is_some_and(|(about, _)| early.likely_subjects().as_ref() != Some(about))
                     {
-                        drafted = None;
+                        discard(&mut drafted).await;
                     }
                     results.push((i, report));
                 }
@@ -623,6 +623,15 @@ async fn draft(
         .await
         .map_err(|e| e.to_string())?;
     Ok((statement, prepared, replace))
+}
+
+/// Abort an early provenance draft and wait until it has stopped, as
+/// `attest` does: dropped, a draft mid-poll on another thread when the log
+/// opens could still pass the gate and be logged.
+async fn discard(drafted: &mut Option<(Vec<subjects::Subject>, tokio::task::JoinSet<Drafted>)>) {
+    if let Some((_, mut task)) = drafted.take() {
+        task.shutdown().await;
+    }
 }
 
 /// The run's provenance about `results`' signed and kept artifacts: the one
