@@ -120,6 +120,51 @@ pub struct IdentitySettings {
     pub github_actions: bool,
     /// `GITLAB_CI=true`: a job without `SIGSTORE_ID_TOKEN` did not ask for one.
     pub gitlab_ci: bool,
+    /// `BUILDKITE=true` or `CIRCLECI=true`: the CI agent whose command
+    /// mints a token.
+    pub ci_agent: Option<CiAgent>,
+}
+
+/// A CI agent whose command prints an identity token for an audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CiAgent {
+    /// `buildkite-agent oidc request-token --audience sigstore`.
+    Buildkite,
+    /// `circleci run oidc get --root-issuer --claims '{"aud":"sigstore"}'`.
+    CircleCi,
+}
+
+impl CiAgent {
+    /// The agent `BUILDKITE` or `CIRCLECI` (`true`, as each sets it) names.
+    pub fn of_env(buildkite: Option<&str>, circleci: Option<&str>) -> Option<CiAgent> {
+        match (buildkite, circleci) {
+            (Some("true"), _) => Some(CiAgent::Buildkite),
+            (_, Some("true")) => Some(CiAgent::CircleCi),
+            _ => None,
+        }
+    }
+
+    /// Its command and arguments, as sigstore-python's and cosign's peers
+    /// (the `ambient-id` crate) run it.
+    fn command(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            CiAgent::Buildkite => (
+                "buildkite-agent",
+                &["oidc", "request-token", "--audience", SIGSTORE_AUDIENCE],
+            ),
+            CiAgent::CircleCi => (
+                "circleci",
+                &[
+                    "run",
+                    "oidc",
+                    "get",
+                    "--root-issuer",
+                    "--claims",
+                    r#"{"aud":"sigstore"}"#,
+                ],
+            ),
+        }
+    }
 }
 
 /// Which source a run would take its token from, as decided without any request.
@@ -139,7 +184,8 @@ pub enum IdentityPlan {
     /// GitLab CI without `SIGSTORE_ID_TOKEN`: signing would fail.
     #[serde(rename = "gitlab-ci-without-token")]
     GitLabCiWithoutToken,
-    /// `sigstore-oidc` would look for other CI providers' credentials.
+    /// Other CI providers' credentials would be looked for (a CI agent's
+    /// token command: [`CiAgent`]).
     AmbientCi,
 }
 
@@ -640,8 +686,10 @@ pub enum TokenError {
     /// No request can be made of what the job's environment names.
     #[error("OIDC token request failed: ACTIONS_ID_TOKEN_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_TOKEN is not one a request can be made with ({detail}); fix: leave both as the runner sets them (a step or a runner emulator that sets them must give a URL and a one-line token)")]
     ActionsEnvironment { detail: String },
-    #[error("ambient CI credential detection failed: {0}; fix: pass --identity-token or set SIGSTORE_ID_TOKEN")]
-    Ambient(#[source] sigstore_oidc::Error),
+    /// The CI agent's token command could not be run, or failed, in its
+    /// words (capped, one line).
+    #[error("the CI agent's token command `{command}` failed ({why}); fix: enable OIDC for the job (Buildkite: an agent that can request tokens; CircleCI: a context with OIDC), or pass --identity-token or set SIGSTORE_ID_TOKEN")]
+    CiAgent { command: String, why: String },
     #[error("ambient CI credential detection (the CI agent's token command or endpoint) did not answer within {}s; fix: pass --identity-token or set SIGSTORE_ID_TOKEN", AMBIENT_TIMEOUT.as_secs())]
     AmbientTimeout,
     #[error("no identity token in this GitLab CI job: SIGSTORE_ID_TOKEN is not set; fix: {GITLAB_TOKEN_FIX}")]
@@ -664,6 +712,64 @@ impl TokenError {
 /// How long ambient CI credential detection may take: a CI agent's token
 /// command answers in a second or two.
 const AMBIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The token `agent`'s command prints, within [`AMBIENT_TIMEOUT`]. Run
+/// here, not through sigstore-oidc's ambient detection, which runs the
+/// same commands blocking with nothing to stop them (a hung agent outlived
+/// the run) and drops what they printed when they fail. The child is
+/// killed when given up on; what it prints is capped (a token is a few
+/// KiB), and its words on failure are one capped line.
+async fn from_ci_agent(agent: CiAgent) -> Result<String, TokenError> {
+    use tokio::io::AsyncReadExt as _;
+    let (program, args) = agent.command();
+    let command = format!("{program} {}", args.join(" "));
+    let failed = |why: String| TokenError::CiAgent {
+        command: command.clone(),
+        why,
+    };
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => failed(format!("`{program}` is not on PATH")),
+            _ => failed(e.to_string()),
+        })?;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let (mut stdout, mut stderr) = (stdout.take(64 << 10), stderr.take(4 << 10));
+    let ran = async {
+        let (read_out, read_err) =
+            tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err),);
+        read_out.and(read_err)?;
+        child.wait().await
+    };
+    // Given up on, the child is dropped, so killed.
+    let status = match tokio::time::timeout(AMBIENT_TIMEOUT, ran).await {
+        Err(_) => return Err(TokenError::AmbientTimeout),
+        Ok(Err(e)) => return Err(failed(e.to_string())),
+        Ok(Ok(status)) => status,
+    };
+    let printed = String::from_utf8_lossy(&out).trim().to_owned();
+    if !status.success() {
+        let said = crate::text::secret_hidden(
+            crate::text::capped(
+                &crate::text::line(String::from_utf8_lossy(&err).trim()),
+                300,
+            ),
+            &printed,
+        );
+        return Err(failed(format!("{status}: {said}")));
+    }
+    if printed.is_empty() {
+        return Err(failed("it printed no token".to_owned()));
+    }
+    Ok(printed)
+}
 
 /// The Actions endpoint's answer.
 #[derive(Deserialize)]
@@ -751,24 +857,12 @@ impl TokenSource {
         if self.settings.gitlab_ci {
             return Err(TokenError::GitLabNoToken);
         }
-        // The detector runs CI agents' commands (`buildkite-agent`,
-        // `circleci`) blocking, and asks their endpoints with no timeout: on
-        // a thread of its own, bounded.
-        let detect = tokio::task::spawn_blocking(|| {
-            tokio::runtime::Handle::current().block_on(IdentityToken::detect_ambient())
-        });
-        let detected = match tokio::time::timeout(AMBIENT_TIMEOUT, detect).await {
-            Err(_) => return Err(TokenError::AmbientTimeout),
-            Ok(Err(panicked)) => Err(sigstore_oidc::Error::Token(panicked.to_string())),
-            Ok(Ok(detected)) => detected,
+        let Some(agent) = self.settings.ci_agent else {
+            return Err(TokenError::NotFound);
         };
-        match detected.map_err(TokenError::Ambient)? {
-            Some(token) => {
-                self.arrived(token.expose_secret());
-                IdToken::parse(TokenOrigin::AmbientCi, token.expose_secret())
-            }
-            None => Err(TokenError::NotFound),
-        }
+        let jwt = from_ci_agent(agent).await?;
+        self.arrived(&jwt);
+        IdToken::parse(TokenOrigin::AmbientCi, &jwt)
     }
 
     async fn request_actions_token(&self, req: &ActionsTokenRequest) -> Result<String, TokenError> {
@@ -1212,6 +1306,7 @@ mod tests {
             actions: actions.clone(),
             github_actions: true,
             gitlab_ci: false,
+            ci_agent: None,
         };
         assert_eq!(s.plan(), IdentityPlan::GitHubActions);
         s.actions = None;

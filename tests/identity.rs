@@ -287,7 +287,8 @@ async fn expired_token_is_refused_before_any_request() {
 /// On a CI provider whose agent command hangs (here a `buildkite-agent` that
 /// never answers), the search for an ambient token gives up after its bound,
 /// exit 1 (a service failing, as the Actions endpoint down is), naming the
-/// fix. Regression: the run hung with it.
+/// fix, and the agent's command is killed. Regressions: the run hung with
+/// it; then the command outlived the run (one left on the agent per run).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hung_ci_agent_is_given_up_on() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -313,9 +314,18 @@ async fn a_hung_ci_agent_is_given_up_on() {
         // A hang is killed (and fails below) instead of stalling the suite.
         .timeout(Duration::from_secs(120));
     let o = run(cmd).await;
-    if let Ok(pid) = std::fs::read_to_string(work.path("agent.pid")) {
+    let pid = std::fs::read_to_string(work.path("agent.pid")).expect("the agent ran");
+    // Killed, it may stay a zombie where PID 1 reaps no orphans (a
+    // container's): gone as a process all the same.
+    let alive = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+    });
+    if alive {
         let _ = std::process::Command::new("kill").arg(pid.trim()).status();
     }
+    assert!(!alive, "the agent's command outlived the run");
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(
         stderr(&o).contains("did not answer within 30s; fix: pass --identity-token"),
@@ -323,6 +333,48 @@ async fn a_hung_ci_agent_is_given_up_on() {
         stderr(&o)
     );
     assert!(!work.path("a.whl.sigstore.json").exists());
+}
+
+/// A CI agent's token command that fails is quoted, capped to a line, with
+/// the fix (exit 2: the job's setup). Regression: "failed to detect ambient
+/// credentials", without the agent's words; a CircleCI job was the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_ci_agent_is_quoted() {
+    use std::os::unix::fs::PermissionsExt as _;
+    for (program, env) in [("buildkite-agent", "BUILDKITE"), ("circleci", "CIRCLECI")] {
+        let work = Work::new();
+        work.file("a.whl", "a");
+        let agent = work.file(
+            &format!("bin/{program}"),
+            "#!/bin/sh\necho \"args: $*\" >&2\necho 'OIDC is not enabled for this pipeline\n::warning::x' >&2\nexit 3\n",
+        );
+        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            work.path("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = bin(work.dir.path());
+        cmd.args(["sign", "a.whl"])
+            .env("PATH", path)
+            .env(env, "true");
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("the CI agent's token command `{program} "))
+                && err.contains("OIDC is not enabled for this pipeline")
+                && err.contains("fix: enable OIDC for the job"),
+            "{err}"
+        );
+        let args = if program == "circleci" {
+            r#"run oidc get --root-issuer --claims {"aud":"sigstore"}"#
+        } else {
+            "oidc request-token --audience sigstore"
+        };
+        assert!(err.contains(&format!("args: {args}")), "{err}");
+        crate::util::assert_printable("stderr", &err);
+    }
 }
 
 /// A GitLab CI job that asked for no identity token is told how to ask

@@ -558,6 +558,7 @@ impl SignSettings {
             explicit: l.identity_token,
             github_actions: env.get("GITHUB_ACTIONS") == Some("true"),
             gitlab_ci: env.get("GITLAB_CI") == Some("true"),
+            ci_agent: crate::oidc::CiAgent::of_env(env.get("BUILDKITE"), env.get("CIRCLECI")),
             actions,
         };
 
