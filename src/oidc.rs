@@ -144,6 +144,12 @@ impl CiAgent {
         }
     }
 
+    /// Its command line, as shown.
+    fn shown(self) -> String {
+        let (program, args) = self.command();
+        format!("{program} {}", args.join(" "))
+    }
+
     /// Its command and arguments, as sigstore-python's and cosign's peers
     /// (the `ambient-id` crate) run it.
     fn command(self) -> (&'static str, &'static [&'static str]) {
@@ -184,9 +190,10 @@ pub enum IdentityPlan {
     /// GitLab CI without `SIGSTORE_ID_TOKEN`: signing would fail.
     #[serde(rename = "gitlab-ci-without-token")]
     GitLabCiWithoutToken,
-    /// Other CI providers' credentials would be looked for (a CI agent's
-    /// token command: [`CiAgent`]).
-    AmbientCi,
+    /// A CI agent's token command would be run ([`CiAgent`]).
+    AmbientCi { command: String },
+    /// No source at all: signing would fail ([`TokenError::NotFound`]).
+    NotFound,
 }
 
 impl fmt::Display for IdentityPlan {
@@ -205,7 +212,12 @@ impl fmt::Display for IdentityPlan {
                 f,
                 "GitLab CI, but the job asked for no identity token: {GITLAB_TOKEN_FIX}"
             ),
-            IdentityPlan::AmbientCi => f.write_str("ambient CI credentials (detected at signing time)"),
+            IdentityPlan::AmbientCi { command } => {
+                write!(f, "the CI agent's token command `{command}` (run at signing time)")
+            }
+            IdentityPlan::NotFound => f.write_str(
+                "none found: pass --identity-token, set SIGSTORE_ID_TOKEN, or run in CI with OIDC enabled",
+            ),
         }
     }
 }
@@ -226,7 +238,12 @@ impl IdentitySettings {
             (Some(_), _) => IdentityPlan::GitHubActions,
             (None, true) => IdentityPlan::GitHubActionsWithoutPermission,
             (None, false) if self.gitlab_ci => IdentityPlan::GitLabCiWithoutToken,
-            (None, false) => IdentityPlan::AmbientCi,
+            (None, false) => match self.ci_agent {
+                Some(agent) => IdentityPlan::AmbientCi {
+                    command: agent.shown(),
+                },
+                None => IdentityPlan::NotFound,
+            },
         }
     }
 }
@@ -722,7 +739,7 @@ const AMBIENT_TIMEOUT: Duration = Duration::from_secs(30);
 async fn from_ci_agent(agent: CiAgent) -> Result<String, TokenError> {
     use tokio::io::AsyncReadExt as _;
     let (program, args) = agent.command();
-    let command = format!("{program} {}", args.join(" "));
+    let command = agent.shown();
     let failed = |why: String| TokenError::CiAgent {
         command: command.clone(),
         why,
@@ -1313,7 +1330,13 @@ mod tests {
         assert_eq!(s.plan(), IdentityPlan::GitHubActionsWithoutPermission);
         assert!(s.plan().to_string().contains("id-token: write"));
         s.github_actions = false;
-        assert_eq!(s.plan(), IdentityPlan::AmbientCi);
+        assert_eq!(s.plan(), IdentityPlan::NotFound);
+        s.ci_agent = Some(CiAgent::Buildkite);
+        assert_eq!(
+            s.plan().to_string(),
+            "the CI agent's token command `buildkite-agent oidc request-token --audience sigstore` (run at signing time)"
+        );
+        s.ci_agent = None;
         s.gitlab_ci = true;
         assert_eq!(s.plan(), IdentityPlan::GitLabCiWithoutToken);
         assert!(s.plan().to_string().contains("id_tokens"));

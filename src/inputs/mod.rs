@@ -707,7 +707,7 @@ mod tests {
         assert_eq!(s.jobs.get(), DEFAULT_JOBS);
         assert!(!s.recursive && !s.overwrite && !s.dry_run && s.output_dir.is_none());
         assert_eq!(s.instance.base, BaseInstance::PublicGood);
-        assert_eq!(s.identity.plan(), crate::oidc::IdentityPlan::AmbientCi);
+        assert_eq!(s.identity.plan(), crate::oidc::IdentityPlan::NotFound);
     }
 
     /// `GITHUB_SERVER_URL` has one rule, read where the settings are made:
