@@ -94,7 +94,7 @@ pub fn build(
     for arg in args {
         expand(&tree, arg, recursive, bundle, require_all, &mut out)?;
     }
-    once_each(&mut out.targets);
+    once_each(&mut out);
     if bundle.is_some() && out.targets.len() > 1 {
         return Err(TargetError::BundleForManyArtifacts(out.targets.len()));
     }
@@ -142,7 +142,7 @@ fn expand(
         // Only bundles there: each one is missing its artifact.
         Err(PlanError::EmptyDirectory(dir)) => {
             let before = out.targets.len();
-            orphan_bundles(&dir, out)?;
+            orphan_bundles(&dir, recursive, out)?;
             if out.targets.len() == before {
                 return Err(TargetError::NoBundles(dir));
             }
@@ -170,10 +170,22 @@ fn expand(
             }
         };
         // Found in a directory without a bundle: unsigned, listed, unless
-        // every file must be signed.
-        if !present && is_dir && !require_all {
-            out.unsigned.push(a.path);
-            continue;
+        // every file must be signed. A provenance file is no artifact: it
+        // is a signed bundle itself (as `--release` and `--provenance`
+        // hold it).
+        if !present && is_dir {
+            let provenance = a
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(crate::provenance::EXTENSION));
+            if provenance {
+                continue;
+            }
+            if !require_all {
+                out.unsigned.push(a.path);
+                continue;
+            }
         }
         listed.insert(a.path.clone());
         out.targets.push(Target {
@@ -243,26 +255,40 @@ fn expand(
     Ok(())
 }
 
-/// Bundles in a directory that holds no other file; hidden ones are not
-/// looked at, as the walk does not look at hidden files (a dotfile's
-/// bundle there was said to lack the dotfile, which was there).
-fn orphan_bundles(dir: &Path, out: &mut Targets) -> Result<(), TargetError> {
-    let io = |source| {
-        TargetError::Plan(PlanError::Io {
-            path: dir.to_owned(),
-            source,
-        })
+/// Bundles in a directory that holds no other file (and, `recursive`, in
+/// its subdirectories, as the walk goes: not into a link, nor anything
+/// hidden, as the walk does not look at hidden files: a dotfile's bundle
+/// there was said to lack the dotfile, which was there).
+fn orphan_bundles(dir: &Path, recursive: bool, out: &mut Targets) -> Result<(), TargetError> {
+    let hidden = |p: &Path| {
+        p.file_name()
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
     };
-    let mut bundles: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let hidden = p
-                .file_name()
-                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
-            !hidden && bundle_io::is_bundle(p) && p.is_file()
-        })
-        .collect();
+    let mut bundles: Vec<PathBuf> = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| {
+            TargetError::Plan(PlanError::Io {
+                path: dir.clone(),
+                source,
+            })
+        })?;
+        for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if hidden(&p) {
+                continue;
+            }
+            let Ok(meta) = p.symlink_metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                if recursive {
+                    dirs.push(p);
+                }
+            } else if bundle_io::is_bundle(&p) && p.is_file() {
+                bundles.push(p);
+            }
+        }
+    }
     bundles.sort();
     for bundle in bundles {
         out.targets.push(Target {
@@ -344,7 +370,7 @@ pub(crate) fn against_provenance(
             }
         }
     }
-    once_each(&mut out.targets);
+    once_each(&mut out);
     if out.targets.is_empty() {
         return Err(TargetError::NothingAgainstProvenance {
             args: crate::text::capped(&crate::text::line(args.join(" ")), 200),
@@ -365,27 +391,50 @@ fn named_or_special(arg: &str) -> bool {
 /// once; two names for one file (`b.whl`, a link to `a.whl`) each with
 /// their own bundle, are two targets. A place is its directory resolved,
 /// and its name, whether or not the file exists.
-fn once_each(targets: &mut Vec<Target>) {
+fn once_each(out: &mut Targets) {
+    let mut at = Locator::default();
     let mut seen = HashSet::new();
-    // One directory's real path is looked up once (a release's thousand
-    // bundles are mostly in one).
-    let mut dirs: std::collections::HashMap<PathBuf, Option<PathBuf>> = Default::default();
-    let mut located = |path: &Path| {
+    // By the artifact's name, not the file it resolves to: a target named
+    // through a link and one found from its bundle are the same pair.
+    out.targets
+        .retain(|t| seen.insert((at.located(&t.artifact), at.located(&t.bundle))));
+    // An unsigned file once, and not at all where it is a target (named
+    // outright too, or found twice: `dist dist/`).
+    let targeted: HashSet<PathBuf> = out
+        .targets
+        .iter()
+        .map(|t| at.located(&t.artifact))
+        .collect();
+    let mut listed = HashSet::new();
+    out.unsigned.retain(|u| {
+        let l = at.located(u);
+        !targeted.contains(&l) && listed.insert(l)
+    });
+}
+
+/// Where a path is: its directory's real path (looked up once a
+/// directory: a release's thousand bundles are mostly in one) and its own
+/// name, a link's name kept.
+#[derive(Default)]
+struct Locator {
+    dirs: std::collections::HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl Locator {
+    fn located(&mut self, path: &Path) -> PathBuf {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let real = dirs
+        let real = self
+            .dirs
             .entry(dir.to_owned())
             .or_insert_with(|| std::fs::canonicalize(dir).ok());
         match (real, path.file_name()) {
             (Some(dir), Some(name)) => dir.join(name),
             _ => path.to_owned(),
         }
-    };
-    // By the artifact's name, not the file it resolves to: a target named
-    // through a link and one found from its bundle are the same pair.
-    targets.retain(|t| seen.insert((located(&t.artifact), located(&t.bundle))));
+    }
 }
 
 #[cfg(test)]
@@ -454,6 +503,59 @@ mod tests {
         let d = setup(&["only.whl.sigstore.json"]);
         let t = build(&[d.path().display().to_string()], false, None, false).unwrap();
         assert_eq!(rel(&d, &t), [("only.whl".into(), Some(Missing::Artifact))]);
+    }
+
+    /// A provenance file found in a directory is no unsigned artifact (it is
+    /// a bundle itself), with --require-all too; an unsigned file is listed
+    /// once, and not where it is also a target. Regressions: listed (and
+    /// failed by --require-all) as unsigned; `dist dist/` listed each twice,
+    /// and `dist dist/notes.txt` both failed and listed it.
+    #[test]
+    fn unsigned_files_are_listed_once_and_provenance_is_none() {
+        let d = setup(&[
+            "a.whl",
+            "a.whl.sigstore.json",
+            "build.intoto.jsonl",
+            "notes.txt",
+        ]);
+        let dir = d.path().display().to_string();
+        for require_all in [false, true] {
+            let t = build(std::slice::from_ref(&dir), false, None, require_all).unwrap();
+            let names: Vec<_> = rel(&d, &t).into_iter().map(|(n, _)| n).collect();
+            if require_all {
+                assert_eq!(names, ["a.whl", "notes.txt"]);
+            } else {
+                assert_eq!(names, ["a.whl"]);
+                assert_eq!(t.unsigned, [d.path().join("notes.txt")]);
+            }
+        }
+        let twice = [dir.clone(), format!("{dir}/")];
+        let t = build(&twice, false, None, false).unwrap();
+        assert_eq!(t.unsigned.len(), 1, "{:?}", t.unsigned);
+        let named = [
+            dir.clone(),
+            d.path().join("notes.txt").display().to_string(),
+        ];
+        let t = build(&named, false, None, false).unwrap();
+        assert!(t.unsigned.is_empty(), "{:?}", t.unsigned);
+    }
+
+    /// With -r, a tree whose only files are bundles in subdirectories says
+    /// each lacks its artifact, as it does with other files beside them.
+    /// Regression: only the top directory was read, "holds no bundle".
+    #[test]
+    fn orphan_bundles_are_found_in_subdirectories_with_r() {
+        let d = setup(&["linux/a.whl.sigstore.json"]);
+        let dir = d.path().display().to_string();
+        let t = build(std::slice::from_ref(&dir), true, None, false).unwrap();
+        assert_eq!(
+            rel(&d, &t),
+            [("linux/a.whl".into(), Some(Missing::Artifact))]
+        );
+        assert!(matches!(
+            build(&[dir], false, None, false).unwrap_err(),
+            TargetError::NoBundles(_)
+        ));
     }
 
     /// A hidden signed file is not looked at in a directory, alone there
