@@ -872,6 +872,16 @@ async fn verify_release_uses_the_releases_provenance() {
         "{}",
         stdout(&o)
     );
+    // Its line without a `mediaType` (refused by this reader) is still
+    // the release's provenance, refused: the asset only it names fails.
+    // Regression: the file was taken for another format, and the asset
+    // listed as unsigned, exit 0.
+    let mut line: serde_json::Value = serde_json::from_slice(original.trim_ascii_end()).unwrap();
+    line.as_object_mut().unwrap().remove("mediaType");
+    assert!(gh.replace_asset_content(repo, tag, "app-1.0.intoto.jsonl", format!("{line}\n")));
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(stdout(&o).contains("❌ extra.bin: "), "{}", stdout(&o));
     assert!(gh.replace_asset_content(repo, tag, "app-1.0.intoto.jsonl", original));
 
     // The bundle-less asset replaced after the build: the verified

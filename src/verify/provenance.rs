@@ -247,12 +247,26 @@ pub(crate) fn split_lines(
 /// Sigstore bundle at all: a release may carry `*.intoto.jsonl` files of
 /// other formats (slsa-github-generator's bare DSSE envelopes, an SBOM's),
 /// which are not the provenance `verify --release` holds its assets to.
+/// A line this reader refuses as a bundle (one without a `mediaType`, a
+/// key read two ways) still counts: it is Sigstore's, refused, and an asset
+/// only it names fails rather than being listed as unsigned.
 pub(crate) fn holds_a_bundle(path: &Path, bytes: &[u8]) -> bool {
     split_lines(path, bytes).is_ok_and(|lines| {
         lines
             .iter()
-            .any(|(_, line)| super::parse_bundle(path, line).is_ok())
+            .any(|(_, line)| super::parse_bundle(path, line).is_ok() || bundle_shaped(line))
     })
+}
+
+/// Whether `line` is a JSON object with a `verificationMaterial`: a
+/// Sigstore bundle's shape, whether or not it is read as one.
+fn bundle_shaped(line: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        #[serde(rename = "verificationMaterial")]
+        _material: serde::de::IgnoredAny,
+    }
+    serde_json::from_slice::<Shape>(line).is_ok()
 }
 
 /// Verify every line of a provenance file (blocking: cryptography).
@@ -293,8 +307,15 @@ pub(crate) fn check_all(
 /// file). A statement of another type (an SBOM) claims nothing about what
 /// was asked, whichever check refused it first.
 fn claimed_sha256(source: &Path, line: &[u8], predicate_type: &str) -> Vec<Sha256Hash> {
+    // What it claims, read as leniently as sigstore-types reads it: a line
+    // refused here (no `mediaType`) still names what it is about.
     super::parse_bundle(source, line)
         .ok()
+        .or_else(|| {
+            std::str::from_utf8(line)
+                .ok()
+                .and_then(|t| sigstore_types::Bundle::from_json(t).ok())
+        })
         .and_then(|b| statement_of(&b).ok())
         .filter(|s| s.predicate_type == predicate_type)
         .map(|s| s.subject.iter().filter_map(|s| s.digest.sha256).collect())
