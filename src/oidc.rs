@@ -737,7 +737,6 @@ const AMBIENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// killed when given up on; what it prints is capped (a token is a few
 /// KiB), and its words on failure are one capped line.
 async fn from_ci_agent(agent: CiAgent) -> Result<String, TokenError> {
-    use tokio::io::AsyncReadExt as _;
     let (program, args) = agent.command();
     let command = agent.shown();
     let failed = |why: String| TokenError::CiAgent {
@@ -758,18 +757,37 @@ async fn from_ci_agent(agent: CiAgent) -> Result<String, TokenError> {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
-    let (mut stdout, mut stderr) = (stdout.take(64 << 10), stderr.take(4 << 10));
-    let ran = async {
-        let (read_out, read_err) =
-            tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err),);
-        read_out.and(read_err)?;
-        child.wait().await
-    };
-    // Given up on, the child is dropped, so killed.
-    let status = match tokio::time::timeout(AMBIENT_TIMEOUT, ran).await {
-        Err(_) => return Err(TokenError::AmbientTimeout),
-        Ok(Err(e)) => return Err(failed(e.to_string())),
-        Ok(Ok(status)) => status,
+    let status = {
+        // Past its cap a pipe is still drained, so a talkative agent never
+        // blocks on it; the reads end when the pipes close, which a
+        // grandchild may hold open after the agent exits: then a moment is
+        // given to them, no more.
+        let reads = async {
+            tokio::try_join!(
+                read_capped(stdout, 64 << 10, &mut out),
+                read_capped(stderr, 4 << 10, &mut err)
+            )
+        };
+        let ran = async {
+            tokio::pin!(reads);
+            let (status, read) = tokio::select! {
+                status = child.wait() => (status?, false),
+                read = &mut reads => {
+                    read?;
+                    (child.wait().await?, true)
+                }
+            };
+            if !read {
+                let _ = tokio::time::timeout(Duration::from_secs(1), &mut reads).await;
+            }
+            Ok::<_, std::io::Error>(status)
+        };
+        // Given up on, the child is dropped, so killed.
+        match tokio::time::timeout(AMBIENT_TIMEOUT, ran).await {
+            Err(_) => return Err(TokenError::AmbientTimeout),
+            Ok(Err(e)) => return Err(failed(e.to_string())),
+            Ok(Ok(status)) => status,
+        }
     };
     let printed = String::from_utf8_lossy(&out).trim().to_owned();
     if !status.success() {
@@ -786,6 +804,20 @@ async fn from_ci_agent(agent: CiAgent) -> Result<String, TokenError> {
         return Err(failed("it printed no token".to_owned()));
     }
     Ok(printed)
+}
+
+/// The first `cap` bytes of `pipe` into `kept`, and the rest read and
+/// dropped, to its end.
+async fn read_capped(
+    pipe: impl tokio::io::AsyncRead + Unpin,
+    cap: u64,
+    kept: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncReadExt as _;
+    let mut pipe = pipe;
+    (&mut pipe).take(cap).read_to_end(kept).await?;
+    tokio::io::copy(&mut pipe, &mut tokio::io::sink()).await?;
+    Ok(())
 }
 
 /// The Actions endpoint's answer.

@@ -377,6 +377,67 @@ async fn a_failing_ci_agent_is_quoted() {
     }
 }
 
+/// A CI agent that prints much more than a token on failure is still
+/// quoted, at once; one that prints a token and exits, leaving a process
+/// of its own holding its output open, is not waited for beyond a moment.
+/// Regressions: past the cap the pipe was no longer read, the agent blocked
+/// writing, and the run ended 30 s later, "did not answer", the agent's
+/// words lost; the token was read only once the pipe closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ci_agent_is_read_whatever_it_prints_and_leaves() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    for (script, expected) in [
+        (
+            "#!/bin/sh\nhead -c 200000 /dev/zero | tr '\\0' x >&2\necho ' OIDC is off' >&2\nexit 3\n".to_owned(),
+            2,
+        ),
+        (
+            format!(
+                "#!/bin/sh\nsleep 600 &\necho $! > {}\necho {}\nexit 0\n",
+                "left.pid",
+                sandbox.token()
+            ),
+            0,
+        ),
+    ] {
+        let work = Work::new();
+        work.file("a.whl", "a");
+        let agent = work.file("bin/buildkite-agent", &script);
+        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            work.path("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = bin(work.dir.path());
+        cmd.arg("sign")
+            .arg("--trust-config")
+            .arg(sandbox.trust_config_path())
+            .arg("a.whl")
+            .env("PATH", path)
+            .env("BUILDKITE", "true")
+            .timeout(Duration::from_secs(120));
+        let started = std::time::Instant::now();
+        let o = run(cmd).await;
+        if let Ok(pid) = std::fs::read_to_string(work.path("left.pid")) {
+            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+        }
+        assert_eq!(code(&o), expected, "{}", stderr(&o));
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}: waited for the agent's output to close",
+            started.elapsed()
+        );
+        if expected == 2 {
+            assert!(stderr(&o).contains("OIDC is off") || stderr(&o).contains("xxxx"), "{}", stderr(&o));
+            assert!(stderr(&o).contains("the CI agent's token command"), "{}", stderr(&o));
+        } else {
+            assert!(work.path("a.whl.sigstore.json").exists());
+        }
+    }
+}
+
 /// A GitLab CI job that asked for no identity token is told how to ask
 /// (`id_tokens:` naming SIGSTORE_ID_TOKEN), in the dry run and when
 /// signing, before any request. Regression: "failed to detect ambient
