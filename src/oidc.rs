@@ -144,10 +144,14 @@ impl CiAgent {
         }
     }
 
-    /// Its command line, as shown.
+    /// Its command line, as shell words (to be pasted and tried by hand).
     fn shown(self) -> String {
         let (program, args) = self.command();
-        format!("{program} {}", args.join(" "))
+        std::iter::once(program)
+            .chain(args.iter().copied())
+            .map(|w| crate::text::shell_word_or(w, "ARG"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Its command and arguments, as sigstore-python's and cosign's peers
@@ -1367,6 +1371,15 @@ mod tests {
         assert_eq!(
             s.plan().to_string(),
             "the CI agent's token command `buildkite-agent oidc request-token --audience sigstore` (run at signing time)"
+        );
+        // Quoted as a shell needs it: pasted, the claims stay JSON.
+        s.ci_agent = Some(CiAgent::CircleCi);
+        assert!(
+            s.plan()
+                .to_string()
+                .contains(r#"`circleci run oidc get --root-issuer --claims '{"aud":"sigstore"}'`"#),
+            "{}",
+            s.plan()
         );
         s.ci_agent = None;
         s.gitlab_ci = true;

@@ -58,6 +58,81 @@ async fn nothing_to_check_against_the_provenance_is_said() {
     assert!(report["error"].as_str().is_some(), "{report:#}");
 }
 
+/// A release's `*.intoto.jsonl` whose statements are all Sigstore
+/// attestations of another kind (here SLSA v0.2's, as an SBOM's would be)
+/// is not its provenance: the assets verify by their bundles, and a warning
+/// names the file. Asked for that kind by name, it is the provenance.
+/// Regression: every asset failed, "Not in the provenance … Predicate type
+/// mismatch", though each bundle verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn attestations_of_another_kind_are_not_the_releases_provenance() {
+    use crate::util::{as_checked, file_digest};
+    use crate::verify_release::{client, signed_release, verify_release};
+    let Some(python) = releasekit_sandbox::peers::sigstore_python()
+        .or_skip("attestations_of_another_kind_are_not_the_releases_provenance")
+    else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = signed_release(&sandbox).await;
+    sigstore_attest_as(
+        &python,
+        &sandbox,
+        &work,
+        sandbox.trust_config_path(),
+        ("other.sigstore.json", &work.path("dist/app-1.0.whl")),
+        (
+            "https://slsa.dev/provenance/v0.2",
+            r#"{"builder":{"id":"https://example.com/builder"},"buildType":"https://example.com/b"}"#,
+        ),
+    );
+    let bundle: Value =
+        serde_json::from_str(&std::fs::read_to_string(work.path("other.sigstore.json")).unwrap())
+            .unwrap();
+    let file = work.file("app-1.0.sbom.intoto.jsonl", format!("{bundle}\n"));
+    let releases = client(&sandbox);
+    let release = releases.find(crate::verify_release::TAG).await.unwrap();
+    releases
+        .upload_as(
+            &release,
+            "app-1.0.sbom.intoto.jsonl",
+            &file,
+            "application/jsonl",
+            as_checked(&file_digest(&file)),
+            false,
+            &releasekit_sign::github::identical_only,
+        )
+        .await
+        .unwrap();
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Verified: app-1.0.whl"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o)
+            .contains("app-1.0.sbom.intoto.jsonl: its statements are of another predicate type"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(verify_release(
+        &sandbox,
+        &Work::new(),
+        &["--predicate-type", "https://slsa.dev/provenance/v0.2"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "✅ Verified: app-1.0.whl (subject `app-1.0.whl` of app-1.0.sbom.intoto.jsonl line 1"
+        ),
+        "{}",
+        stdout(&o)
+    );
+}
+
 /// `verify ARTIFACT --provenance FILE FLAGS`: it exits `expected`, and its
 /// report says each of `says`.
 async fn expect(

@@ -97,6 +97,9 @@ pub(crate) struct Line {
     /// its subjects claim, so that a file it names is failed rather than
     /// taken for one no statement names (unsigned).
     pub(crate) refused_claims: Vec<Sha256Hash>,
+    /// It was refused only for its predicate type: a statement of another
+    /// kind (an SBOM), which claims nothing about what was asked.
+    pub(crate) of_another_kind: bool,
 }
 
 /// How many lines' failures an artifact's error names; the run's warnings
@@ -283,6 +286,7 @@ pub(crate) fn check_all(
             let result = check_line(verifier, policy, predicate_type, source, &bytes);
             // A statement of another kind (an SBOM beside the provenance)
             // claims nothing about what was asked.
+            let of_another_kind = matches!(result, Err(Failure::PredicateType { .. }));
             let refused_claims = match &result {
                 Ok(_) | Err(Failure::PredicateType { .. }) => Vec::new(),
                 Err(_) => claimed_sha256(source, &bytes, predicate_type),
@@ -293,6 +297,7 @@ pub(crate) fn check_all(
                 line,
                 result,
                 refused_claims,
+                of_another_kind,
             }
         })
         .collect();
@@ -828,6 +833,14 @@ impl Checked {
     }
 
     /// The statements that did not verify, worded for a warning.
+    /// Whether every statement was read and refused only for its predicate
+    /// type: a file of attestations of another kind (an SBOM's).
+    pub(crate) fn of_another_kind(&self) -> bool {
+        self.unusable.is_empty()
+            && !self.statements.is_empty()
+            && self.statements.iter().all(|l| l.of_another_kind)
+    }
+
     pub(crate) fn failures(&self) -> Vec<String> {
         self.unusable
             .iter()
@@ -887,6 +900,7 @@ pub(crate) mod tests {
                     },
                 }),
                 refused_claims: Vec::new(),
+                of_another_kind: false,
             }],
             unusable: Vec::new(),
         };

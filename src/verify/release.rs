@@ -171,6 +171,16 @@ pub async fn run(
             ));
             continue;
         }
+        // Sigstore attestations of another kind only (an SBOM's, as
+        // GitHub's attest-sbom writes): not the provenance the assets are
+        // held to, unless that kind was asked for by name.
+        if predicate_type == crate::provenance::SLSA_PROVENANCE_V1 && one.of_another_kind() {
+            warnings.push(format!(
+                "{}: its statements are of another predicate type than {predicate_type} (an SBOM's, say), so it is not the release's provenance, nor are the assets held to it",
+                crate::text::line(&file.name)
+            ));
+            continue;
+        }
         if let Some(bytes) = bytes.filter(|_| one.statements.iter().any(|l| l.result.is_ok())) {
             vouching.push((&file.name, bytes));
         }
