@@ -870,13 +870,18 @@ async fn run_until_published(
     let mut failed = None;
     if settings.publish && release.draft && complete {
         let checked = landed_assets.iter().map(|(_, _, up)| up);
-        let ready = match artifacts_as_signed(&releases, &release, sign, settings).await {
-            Ok(()) => match still_as_checked(&releases, &release, checked).await {
-                Ok(()) => the_only_filled_draft(&releases, &release).await,
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        // The slowest check first (every release of the repository may be
+        // listed), and the listing of what was checked last, closest to the
+        // publish. The tag is read again: one pushed elsewhere while the
+        // assets went up would name a commit the certificates do not
+        // (`target_commitish` counts only for a tag publishing creates).
+        let ready = async {
+            the_only_filled_draft(&releases, &release).await?;
+            tag_at_this_commit(&releases, settings).await?;
+            artifacts_as_signed(&releases, &release, sign, settings).await?;
+            still_as_checked(&releases, &release, checked).await
+        }
+        .await;
         match ready {
             Err(e) => {
                 publish_withheld = true;

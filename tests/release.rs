@@ -952,6 +952,58 @@ async fn a_tag_at_another_commit_gets_no_release() {
     assert!(draft.draft && draft.assets.is_empty());
 }
 
+/// A tag pushed at another commit while the run uploads (it did not exist
+/// when the run chose the draft) withholds publishing: published, the
+/// release would sit under a tag at a commit its certificates do not name,
+/// for good where releases are immutable. Regression: the tag was read
+/// only when the release was chosen, and the draft was published.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_pushed_elsewhere_during_the_run_withholds_publishing() {
+    let sandbox = std::sync::Arc::new(
+        Sandbox::builder()
+            .latency(Duration::from_millis(30), Duration::ZERO)
+            .start()
+            .await
+            .unwrap(),
+    );
+    let other = "fedcba9876543210fedcba9876543210fedcba98";
+    let work = Work::new();
+    work.file("dist/app-9.3.tar.gz", "tarball 9.3");
+    let pushed = {
+        let sandbox = sandbox.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            while !sandbox
+                .requests(Service::GitHub)
+                .iter()
+                .any(|r| r.method == "POST" && r.uri.contains("/assets"))
+            {
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "nothing uploaded"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            sandbox.github().set_tag(REPO, "v9.3.0", other);
+        })
+    };
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v9.3.0",
+        &["--release-mode", "draft", "--publish"],
+    ))
+    .await;
+    pushed.await.unwrap();
+    assert_ne!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(&format!("points at commit {other}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(sandbox.github().release(REPO, "v9.3.0").unwrap().draft);
+}
+
 /// A draft aimed at a branch (as one made by hand in the web UI is) gets its
 /// tag at the commit this run signed, not at wherever the branch has moved
 /// by the time it is published.
