@@ -158,8 +158,23 @@ async fn signed_artifacts_verify() {
         "✅ Verified: dist/a.whl\n✅ Verified: dist/b.tar.gz\n⚠ Unsigned: dist/notes.txt (no dist/notes.txt.sigstore.json)\nVerified 2 of 2 artifact(s).\n"
     );
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    // A provenance file there is no artifact, and is not read here: said
+    // so, never passed over. Regression: left out without a word.
+    work.file("dist/build.intoto.jsonl", "anything");
+    let o = verify_strict(&sandbox, work.dir.path(), &["dist"]).await;
+    assert_eq!(code(&o), 0);
+    assert!(
+        stderr(&o).contains("dist/build.intoto.jsonl is a provenance file, not checked by this run: check the artifacts against it with `--provenance dist/build.intoto.jsonl`"),
+        "{}",
+        stderr(&o)
+    );
     let o = verify_strict(&sandbox, work.dir.path(), &["dist", "--require-all"]).await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("dist/build.intoto.jsonl is a provenance file"),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         stdout(&o).contains("❌ dist/notes.txt: Bundle not found"),
         "{}",

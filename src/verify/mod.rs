@@ -402,6 +402,15 @@ pub async fn run(settings: &VerifySettings) -> Result<Outcome, VerifyError> {
 
     // 2. Trust material once for the run; TUF only for well-known instances online.
     let (instance, root, mut warnings) = load_root(&settings.trust, settings.offline).await?;
+    // Not artifacts, and not read without --provenance: said, not passed
+    // over (a tampered one would otherwise leave no trace).
+    for p in &found.provenance_files {
+        let shown = crate::text::shell_word_or(&p.display().to_string(), "FILE");
+        warnings.push(format!(
+            "{} is a provenance file, not checked by this run: check the artifacts against it with `--provenance {shown}`",
+            crate::text::line(p.display())
+        ));
+    }
     if let Some(repo) = settings.policy.accepts_any_workflow_of() {
         warnings.push(any_workflow_warning(repo));
     } else if settings.policy.accepts_any_identity() {

@@ -55,6 +55,10 @@ pub struct Targets {
     /// Files in a directory argument that have no bundle.
     #[serde(serialize_with = "crate::text::lossy_paths")]
     pub unsigned: Vec<PathBuf>,
+    /// Provenance files (`*.intoto.jsonl`) in a directory argument: no
+    /// artifacts, and not checked by a run without `--provenance`.
+    #[serde(serialize_with = "crate::text::lossy_paths")]
+    pub provenance_files: Vec<PathBuf>,
 }
 
 /// Why nothing can be verified (a usage error: exit code 2).
@@ -180,6 +184,7 @@ fn expand(
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.ends_with(crate::provenance::EXTENSION));
             if provenance {
+                out.provenance_files.push(a.path);
                 continue;
             }
             if !require_all {
@@ -410,6 +415,8 @@ fn once_each(out: &mut Targets) {
         let l = at.located(u);
         !targeted.contains(&l) && listed.insert(l)
     });
+    out.provenance_files
+        .retain(|p| listed.insert(at.located(p)));
 }
 
 /// Where a path is: its directory's real path (looked up once a
@@ -528,10 +535,12 @@ mod tests {
                 assert_eq!(names, ["a.whl"]);
                 assert_eq!(t.unsigned, [d.path().join("notes.txt")]);
             }
+            assert_eq!(t.provenance_files, [d.path().join("build.intoto.jsonl")]);
         }
         let twice = [dir.clone(), format!("{dir}/")];
         let t = build(&twice, false, None, false).unwrap();
         assert_eq!(t.unsigned.len(), 1, "{:?}", t.unsigned);
+        assert_eq!(t.provenance_files.len(), 1, "{:?}", t.provenance_files);
         let named = [
             dir.clone(),
             d.path().join("notes.txt").display().to_string(),
