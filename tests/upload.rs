@@ -635,6 +635,70 @@ async fn a_failed_replacement_leaves_the_old_asset_or_the_new_one() {
     assert_eq!(contents(), [("a.sigstore.json".into(), b"new".to_vec())]);
 }
 
+/// Where only a replacement's bytes are left (the old asset deleted, the
+/// rename failed), an upload of other bytes under the name (a re-run on a
+/// fresh runner signs anew) removes them only once its own are up: with
+/// every such upload failing, they stay. Regression: they were deleted
+/// first, and the release held neither.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leftover_replacement_stays_until_other_bytes_are_up() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.sigstore.json", "new");
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    releases
+        .put(&release, "a.sigstore.json", &bundle)
+        .await
+        .unwrap();
+    let gh = sandbox.github();
+    assert!(gh.replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
+    let upload = |file: &std::path::Path, overwrite: bool| {
+        let digest = file_digest(file);
+        let releases = &releases;
+        let release = &release;
+        let file = file.to_owned();
+        async move {
+            releases
+                .upload(
+                    release,
+                    "a.sigstore.json",
+                    &file,
+                    as_checked(&digest),
+                    overwrite,
+                    &identical_only,
+                )
+                .await
+        }
+    };
+    let contents = || -> Vec<(String, Vec<u8>)> {
+        gh.assets(REPO, "v1.0.0")
+            .into_iter()
+            .map(|a| (a.name, a.content.to_vec()))
+            .collect()
+    };
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_bodies_containing(b"\"name\"".to_vec());
+    faults.fail_next(100, Fault::status(503));
+    assert!(upload(&bundle, true).await.is_err());
+    let left = [(
+        "a.sigstore.json.releasekit-replacement".to_owned(),
+        b"new".to_vec(),
+    )];
+    assert_eq!(contents(), left);
+
+    let newer = work.file("newer.sigstore.json", "newer");
+    faults.clear();
+    faults.only_bodies_containing(b"newer".to_vec());
+    faults.fail_next(100, Fault::status(503));
+    assert!(upload(&newer, false).await.is_err());
+    assert_eq!(contents(), left);
+
+    faults.clear();
+    upload(&newer, false).await.unwrap();
+    assert_eq!(contents(), [("a.sigstore.json".into(), b"newer".to_vec())]);
+}
+
 /// A delete of the replaced asset that GitHub carried out but whose
 /// answer was lost leaves the new bytes beside it (they are then all there
 /// is), and the next upload gives them the name. Regression: the new bytes

@@ -156,6 +156,8 @@ enum Beside {
     Ours(Asset),
     /// An upload still going on (another job's): left alone.
     GoingUp(Asset),
+    /// Other bytes, left there for now (asked with `keep_other`).
+    Other,
     Nothing,
 }
 
@@ -220,6 +222,7 @@ impl Releases {
                 let digest = &digest;
                 let beside = &beside;
                 async move {
+                    let mut stale_beside = false;
                     // 1. What is there: listed once, and again on a retry (a
                     //    previous attempt may have succeeded though its response
                     //    was lost).
@@ -313,13 +316,17 @@ impl Releases {
                         None => {
                             // The new bytes of a replacement whose rename did
                             // not happen (a failed attempt, a killed run) are
-                            // taken as they are; other bytes there are ours
-                            // and stale.
-                            if let Beside::Ours(new) =
-                                self.beside(release, beside, Some(digest)).await?
-                            {
-                                let renamed = self.rename(release, &new, stored_name).await?;
-                                return Ok(uploaded(renamed, AssetAction::Uploaded));
+                            // taken as they are. Other bytes there are stale,
+                            // but may be the only ones of this asset the
+                            // release holds (the old deleted, the rename
+                            // failed): they go only once ours are up.
+                            match self.beside(release, beside, Some(digest), true).await? {
+                                Beside::Ours(new) => {
+                                    let renamed = self.rename(release, &new, stored_name).await?;
+                                    return Ok(uploaded(renamed, AssetAction::Uploaded));
+                                }
+                                Beside::Other => stale_beside = true,
+                                Beside::GoingUp(_) | Beside::Nothing => {}
                             }
                             AssetAction::Uploaded
                         }
@@ -329,6 +336,9 @@ impl Releases {
                         .post_asset(release, name, bundle, checked, content_type)
                         .await?;
                     self.remember(release, &asset);
+                    if stale_beside {
+                        self.no_stray_beside(release, beside).await?;
+                    }
                     Ok(uploaded(asset, action))
                 }
             })
@@ -556,7 +566,7 @@ impl Releases {
         content_type: &'static str,
         digest: &str,
     ) -> Result<Asset, ApiFailure> {
-        match self.beside(release, beside, Some(digest)).await? {
+        match self.beside(release, beside, Some(digest), false).await? {
             Beside::Ours(there) => return Ok(there),
             // Another job's replacement, still going up: not touched.
             Beside::GoingUp(there) => {
@@ -565,7 +575,8 @@ impl Releases {
                     state: crate::text::line(&there.state),
                 })
             }
-            Beside::Nothing => {}
+            // Not asked to keep one: deleted.
+            Beside::Other | Beside::Nothing => {}
         }
         let new = self
             .post_asset(release, beside, bundle, checked, content_type)
@@ -579,18 +590,20 @@ impl Releases {
     /// `verify --release` would take it for an unsigned artifact. Asked
     /// only where the listing holds one; one still going up is left.
     async fn no_stray_beside(&self, release: &Release, beside: &str) -> Result<(), ApiFailure> {
-        self.beside(release, beside, None).await.map(|_| ())
+        self.beside(release, beside, None, false).await.map(|_| ())
     }
 
     /// What the release holds under `beside` (the listing asked, with no
     /// request where it holds nothing there): a replacement of the bytes
     /// with hex SHA-256 `digest`, one still going up, or nothing, any
-    /// other one there (stale: other bytes, a broken-off upload) deleted.
+    /// other one there (stale: other bytes, a broken-off upload) deleted,
+    /// or, `keep_other`, left and said to be there.
     async fn beside(
         &self,
         release: &Release,
         beside: &str,
         digest: Option<&str>,
+        keep_other: bool,
     ) -> Result<Beside, ApiFailure> {
         let Some(there) = self.find_asset(release, beside, beside, false).await? else {
             return Ok(Beside::Nothing);
@@ -602,6 +615,9 @@ impl Releases {
             if there.state == "uploaded" && self.same_content(&there, digest).await? {
                 return Ok(Beside::Ours(there));
             }
+        }
+        if keep_other && there.state == "uploaded" {
+            return Ok(Beside::Other);
         }
         self.delete(there.url.as_str()).await?;
         self.forget(release, there.url.as_str());
