@@ -1059,16 +1059,25 @@ fn settled_draft(listed: &[u64], mine: u64) -> u64 {
 }
 
 /// The commit `release` is verified at: where its tag points; for a draft
-/// whose tag does not exist yet, the commit publishing will create it at
-/// (this run's). `None` where neither is known (outside GitHub Actions).
+/// whose tag does not exist yet, the commit publishing will create it at:
+/// this run's when this run publishes, else the one the draft names (who
+/// publishes it later creates the tag there), if a commit SHA. `None` where
+/// none is known (outside GitHub Actions, a draft aimed at a branch).
 async fn release_commit(
     releases: &Releases,
     settings: &UploadSettings,
     release: &Release,
 ) -> Result<Option<SourceCommit>, ReleaseError> {
+    let named_commit = |c: &str| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit());
     let sha = match releases.tag_commit(&release.tag).await {
         Ok(sha) => Some(sha),
-        Err(ReleaseError::NoTag { .. }) if release.draft => settings.target_commitish.clone(),
+        Err(ReleaseError::NoTag { .. }) if release.draft && settings.publish => {
+            settings.target_commitish.clone()
+        }
+        Err(ReleaseError::NoTag { .. }) if release.draft => Some(&release.target_commitish)
+            .filter(|c| named_commit(c))
+            .cloned()
+            .or_else(|| settings.target_commitish.clone()),
         Err(ReleaseError::NoTag { .. }) => None,
         Err(e) => return Err(e),
     };

@@ -1004,6 +1004,36 @@ async fn a_tag_pushed_elsewhere_during_the_run_withholds_publishing() {
     assert!(sandbox.github().release(REPO, "v9.3.0").unwrap().draft);
 }
 
+/// Filling (not publishing) a draft made for another commit, whose tag
+/// does not exist yet: whoever publishes it creates the tag there, so the
+/// run warns that `verify --release` will refuse what it uploads.
+/// Regression: the run's own commit was taken for the tag's, and nothing
+/// was said.
+#[tokio::test(flavor = "multi_thread")]
+async fn filling_a_draft_made_for_another_commit_warns() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let other = "0123456789abcdef0123456789abcdef01234567";
+    sandbox.github().create_release(
+        REPO,
+        "v9.4.0",
+        ReleaseSpec {
+            target_commitish: Some(other.into()),
+            ..ReleaseSpec::draft()
+        },
+    );
+    let work = Work::new();
+    work.file("dist/app-9.4.tar.gz", "tarball 9.4");
+    let o = run(lifecycle(&sandbox, &work, "v9.4.0", &[])).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "points at commit {other}, but this run is at commit {RUN_SHA}"
+        )) && stderr(&o).contains("`verify --release` refuses"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// A draft aimed at a branch (as one made by hand in the web UI is) gets its
 /// tag at the commit this run signed, not at wherever the branch has moved
 /// by the time it is published.
