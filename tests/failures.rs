@@ -641,23 +641,9 @@ fn spawn_sign(
 /// run: the inherited setting is kept, not replaced by a handler.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hang_up_under_nohup_does_not_stop_the_run() {
-    let sandbox = Sandbox::builder()
-        .latency(
-            std::time::Duration::from_millis(800),
-            std::time::Duration::ZERO,
-        )
-        .start()
-        .await
-        .unwrap();
-    let work = Work::new();
-    work.file("a.whl", "a");
     let mut cmd = std::process::Command::new("nohup");
     cmd.arg(assert_cmd::cargo::cargo_bin("releasekit-sign"));
-    let child = spawn_sign(&mut cmd, &sandbox, &work);
-    until_fulcio_asked(&sandbox, 0).await;
-    let o = crate::util::signal_and_wait(child, "HUP").await;
-    assert_eq!(o.status.code(), Some(0), "{o:?}");
-    assert_eq!(work.listing(), ["a.whl", "a.whl.sigstore.json"]);
+    an_ignored_signal_does_not_stop_the_run(cmd, "HUP").await;
 }
 
 /// An interrupt the parent set to be ignored (`trap '' INT`; a background
@@ -667,6 +653,15 @@ async fn a_hang_up_under_nohup_does_not_stop_the_run() {
 /// stopped an upload midway (exit 130).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupt_the_parent_ignores_does_not_stop_the_run() {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "trap '' INT; exec \"$0\" \"$@\""])
+        .arg(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+    an_ignored_signal_does_not_stop_the_run(cmd, "INT").await;
+}
+
+/// `cmd` (the binary, run so that `signal` is set to be ignored) signs,
+/// gets `signal` mid-run, and finishes: exit 0, the bundle written.
+async fn an_ignored_signal_does_not_stop_the_run(mut cmd: std::process::Command, signal: &str) {
     let sandbox = Sandbox::builder()
         .latency(
             std::time::Duration::from_millis(800),
@@ -677,12 +672,9 @@ async fn an_interrupt_the_parent_ignores_does_not_stop_the_run() {
         .unwrap();
     let work = Work::new();
     work.file("a.whl", "a");
-    let mut cmd = std::process::Command::new("sh");
-    cmd.args(["-c", "trap '' INT; exec \"$0\" \"$@\""])
-        .arg(assert_cmd::cargo::cargo_bin("releasekit-sign"));
     let child = spawn_sign(&mut cmd, &sandbox, &work);
     until_fulcio_asked(&sandbox, 0).await;
-    let o = crate::util::signal_and_wait(child, "INT").await;
+    let o = crate::util::signal_and_wait(child, signal).await;
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert_eq!(work.listing(), ["a.whl", "a.whl.sigstore.json"]);
 }

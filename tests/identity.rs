@@ -284,23 +284,11 @@ async fn expired_token_is_refused_before_any_request() {
     assert!(sandbox.requests(Service::Fulcio).is_empty());
 }
 
-/// On a CI provider whose agent command hangs (here a `buildkite-agent` that
-/// never answers), the search for an ambient token gives up after its bound,
-/// exit 1 (a service failing, as the Actions endpoint down is), naming the
-/// fix, and the agent's command is killed. Regressions: the run hung with
-/// it; then the command outlived the run (one left on the agent per run).
-#[tokio::test(flavor = "multi_thread")]
-async fn a_hung_ci_agent_is_given_up_on() {
+/// The binary, run in `work` with a CI agent command `program` first on
+/// its PATH, which runs `script`.
+fn with_agent(work: &Work, program: &str, script: &str) -> assert_cmd::Command {
     use std::os::unix::fs::PermissionsExt as _;
-    let work = Work::new();
-    work.file("a.whl", "a");
-    let agent = work.file(
-        "bin/buildkite-agent",
-        format!(
-            "#!/bin/sh\necho $$ > {}\nexec sleep 600\n",
-            work.path("agent.pid").display()
-        ),
-    );
+    let agent = work.file(&format!("bin/{program}"), script);
     std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!(
         "{}:{}",
@@ -308,8 +296,25 @@ async fn a_hung_ci_agent_is_given_up_on() {
         std::env::var("PATH").unwrap_or_default()
     );
     let mut cmd = bin(work.dir.path());
+    cmd.env("PATH", path);
+    cmd
+}
+
+/// On a CI provider whose agent command hangs (here a `buildkite-agent` that
+/// never answers), the search for an ambient token gives up after its bound,
+/// exit 1 (a service failing, as the Actions endpoint down is), naming the
+/// fix, and the agent's command is killed. Regressions: the run hung with
+/// it; then the command outlived the run (one left on the agent per run).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_ci_agent_is_given_up_on() {
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let script = format!(
+        "#!/bin/sh\necho $$ > {}\nexec sleep 600\n",
+        work.path("agent.pid").display()
+    );
+    let mut cmd = with_agent(&work, "buildkite-agent", &script);
     cmd.args(["sign", "a.whl"])
-        .env("PATH", path)
         .env("BUILDKITE", "true")
         // A hang is killed (and fails below) instead of stalling the suite.
         .timeout(Duration::from_secs(120));
@@ -340,24 +345,15 @@ async fn a_hung_ci_agent_is_given_up_on() {
 /// credentials", without the agent's words; a CircleCI job was the same.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_ci_agent_is_quoted() {
-    use std::os::unix::fs::PermissionsExt as _;
     for (program, env) in [("buildkite-agent", "BUILDKITE"), ("circleci", "CIRCLECI")] {
         let work = Work::new();
         work.file("a.whl", "a");
-        let agent = work.file(
-            &format!("bin/{program}"),
+        let mut cmd = with_agent(
+            &work,
+            program,
             "#!/bin/sh\necho \"args: $*\" >&2\necho 'OIDC is not enabled for this pipeline\n::warning::x' >&2\nexit 3\n",
         );
-        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!(
-            "{}:{}",
-            work.path("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let mut cmd = bin(work.dir.path());
-        cmd.args(["sign", "a.whl"])
-            .env("PATH", path)
-            .env(env, "true");
+        cmd.args(["sign", "a.whl"]).env(env, "true");
         let o = run(cmd).await;
         assert_eq!(code(&o), 2, "{}", stderr(&o));
         let err = stderr(&o);
@@ -385,7 +381,6 @@ async fn a_failing_ci_agent_is_quoted() {
 /// words lost; the token was read only once the pipe closed.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ci_agent_is_read_whatever_it_prints_and_leaves() {
-    use std::os::unix::fs::PermissionsExt as _;
     let sandbox = Sandbox::start().await.unwrap();
     for (script, expected) in [
         (
@@ -403,19 +398,11 @@ async fn a_ci_agent_is_read_whatever_it_prints_and_leaves() {
     ] {
         let work = Work::new();
         work.file("a.whl", "a");
-        let agent = work.file("bin/buildkite-agent", &script);
-        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!(
-            "{}:{}",
-            work.path("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let mut cmd = bin(work.dir.path());
+        let mut cmd = with_agent(&work, "buildkite-agent", &script);
         cmd.arg("sign")
             .arg("--trust-config")
             .arg(sandbox.trust_config_path())
             .arg("a.whl")
-            .env("PATH", path)
             .env("BUILDKITE", "true")
             .timeout(Duration::from_secs(120));
         let started = std::time::Instant::now();

@@ -523,14 +523,19 @@ async fn retries_are_bounded_and_the_error_names_the_asset() {
     assert!(sandbox.github().assets(REPO, "v1.0.0").is_empty());
 }
 
-/// Different content under the same name: an error naming the asset, unless
-/// overwrite, which replaces it (still one asset).
-#[tokio::test(flavor = "multi_thread")]
-async fn different_content_needs_overwrite() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
+/// The published release v1.0.0 holding `a.sigstore.json` with "old",
+/// and a local bundle of that name with "new" in `work`: a client, the
+/// release, and that file.
+async fn an_old_bundle_on_the_release(
+    sandbox: &Sandbox,
+    work: &Work,
+) -> (
+    Releases,
+    releasekit_sign::github::Release,
+    std::path::PathBuf,
+) {
     let bundle = work.file("a.sigstore.json", "new");
-    let releases = client(&sandbox);
+    let releases = client(sandbox);
     let release = releases.find("v1.0.0").await.unwrap();
     releases
         .put(&release, "a.sigstore.json", &bundle)
@@ -539,6 +544,24 @@ async fn different_content_needs_overwrite() {
     assert!(sandbox
         .github()
         .replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
+    (releases, release, bundle)
+}
+
+/// The names and bytes of release v1.0.0's assets.
+fn contents_of(gh: &releasekit_sandbox::github::GitHub) -> Vec<(String, Vec<u8>)> {
+    gh.assets(REPO, "v1.0.0")
+        .into_iter()
+        .map(|a| (a.name, a.content.to_vec()))
+        .collect()
+}
+
+/// Different content under the same name: an error naming the asset, unless
+/// overwrite, which replaces it (still one asset).
+#[tokio::test(flavor = "multi_thread")]
+async fn different_content_needs_overwrite() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let (releases, release, bundle) = an_old_bundle_on_the_release(&sandbox, &work).await;
     let e = releases
         .put(&release, "a.sigstore.json", &bundle)
         .await
@@ -572,16 +595,9 @@ async fn different_content_needs_overwrite() {
 async fn a_failed_replacement_leaves_the_old_asset_or_the_new_one() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
-    let bundle = work.file("a.sigstore.json", "new");
-    let releases = client(&sandbox);
-    let release = releases.find("v1.0.0").await.unwrap();
+    let (releases, release, bundle) = an_old_bundle_on_the_release(&sandbox, &work).await;
     assert!(!release.draft);
-    releases
-        .put(&release, "a.sigstore.json", &bundle)
-        .await
-        .unwrap();
     let gh = sandbox.github();
-    assert!(gh.replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
     let digest = file_digest(&bundle);
     let replace = || {
         releases.upload(
@@ -593,12 +609,7 @@ async fn a_failed_replacement_leaves_the_old_asset_or_the_new_one() {
             &identical_only,
         )
     };
-    let contents = || -> Vec<(String, Vec<u8>)> {
-        gh.assets(REPO, "v1.0.0")
-            .into_iter()
-            .map(|a| (a.name, a.content.to_vec()))
-            .collect()
-    };
+    let contents = || contents_of(gh);
     // Every upload of the new bytes fails.
     let faults = sandbox.faults(Service::GitHub);
     faults.only_bodies_containing(b"new".to_vec());
@@ -644,15 +655,8 @@ async fn a_failed_replacement_leaves_the_old_asset_or_the_new_one() {
 async fn a_leftover_replacement_stays_until_other_bytes_are_up() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
-    let bundle = work.file("a.sigstore.json", "new");
-    let releases = client(&sandbox);
-    let release = releases.find("v1.0.0").await.unwrap();
-    releases
-        .put(&release, "a.sigstore.json", &bundle)
-        .await
-        .unwrap();
+    let (releases, release, bundle) = an_old_bundle_on_the_release(&sandbox, &work).await;
     let gh = sandbox.github();
-    assert!(gh.replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
     let upload = |file: &std::path::Path, overwrite: bool| {
         let digest = file_digest(file);
         let releases = &releases;
@@ -671,12 +675,7 @@ async fn a_leftover_replacement_stays_until_other_bytes_are_up() {
                 .await
         }
     };
-    let contents = || -> Vec<(String, Vec<u8>)> {
-        gh.assets(REPO, "v1.0.0")
-            .into_iter()
-            .map(|a| (a.name, a.content.to_vec()))
-            .collect()
-    };
+    let contents = || contents_of(gh);
     let faults = sandbox.faults(Service::GitHub);
     faults.only_bodies_containing(b"\"name\"".to_vec());
     faults.fail_next(100, Fault::status(503));
@@ -707,15 +706,8 @@ async fn a_leftover_replacement_stays_until_other_bytes_are_up() {
 async fn a_lost_answer_to_the_delete_keeps_the_replacement() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
-    let bundle = work.file("a.sigstore.json", "new");
-    let releases = client(&sandbox);
-    let release = releases.find("v1.0.0").await.unwrap();
-    releases
-        .put(&release, "a.sigstore.json", &bundle)
-        .await
-        .unwrap();
+    let (_, release, bundle) = an_old_bundle_on_the_release(&sandbox, &work).await;
     let gh = sandbox.github();
-    assert!(gh.replace_asset_content(REPO, "v1.0.0", "a.sigstore.json", "old"));
     let once = Releases::new(
         &sandbox.urls().github_api,
         REPO.parse().unwrap(),
@@ -743,12 +735,7 @@ async fn a_lost_answer_to_the_delete_keeps_the_replacement() {
         )
     };
     assert!(replace(&once).await.is_err());
-    let contents = || -> Vec<(String, Vec<u8>)> {
-        gh.assets(REPO, "v1.0.0")
-            .into_iter()
-            .map(|a| (a.name, a.content.to_vec()))
-            .collect()
-    };
+    let contents = || contents_of(gh);
     assert_eq!(
         contents(),
         [(

@@ -148,9 +148,6 @@ mod tests {
         use sha2::Digest as _;
         use sigstore_trust_root::SigstoreInstance;
         use sigstore_verify::VerificationPolicy;
-        let data = |name: &str| {
-            std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-        };
         let bundle = sigstore_types::Bundle::from_json(
             std::str::from_utf8(&data("staging-rekor-v2.txt.sigstore.json")).unwrap(),
         )
@@ -253,39 +250,14 @@ mod tests {
     #[test]
     fn a_v2_entry_of_an_unlisted_log_is_refused() {
         use sha2::Digest as _;
-        use sigstore_trust_root::SigstoreInstance;
-        use sigstore_verify::VerificationPolicy;
-        let data = |name: &str| {
-            std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-        };
         let mut json: serde_json::Value =
             serde_json::from_slice(&data("staging-rekor-v2.txt.sigstore.json")).unwrap();
-        json["verificationMaterial"]["tlogEntries"][0]["logId"]["keyId"] =
-            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 32]).into();
-        let bundle = sigstore_types::Bundle::from_json(&json.to_string()).unwrap();
+        unlisted(&mut json);
         let digest = sigstore_types::Sha256Hash::new(
             sha2::Sha256::digest(data("staging-rekor-v2.txt")).into(),
         );
-        let root = sigstore_trust_root::TrustedRoot::from_json(
-            SigstoreInstance::Staging.embedded_trusted_root_json(),
-        )
-        .unwrap();
-        let verifier = super::super::cache::CachingVerifier::new(&root).unwrap();
-        let policy = VerificationPolicy::any_identity();
-        // sigstore-verify alone accepts it: the check is ours.
-        assert!(verifier.uncached().verify(digest, &bundle, &policy).is_ok());
-        for e in [
-            verifier
-                .verify(digest, &bundle, &policy)
-                .map(drop)
-                .unwrap_err(),
-            verifier
-                .verify_in_full(digest, &bundle, &policy)
-                .map(drop)
-                .unwrap_err(),
-        ] {
-            assert!(e.to_string().contains("unknown transparency log"), "{e}");
-        }
+        let verifier = verifier_of(sigstore_trust_root::SigstoreInstance::Staging);
+        refused_as_unknown(&verifier, digest, &json);
     }
 
     /// A Rekor v1 entry without a SET under a log ID the trusted root does
@@ -294,30 +266,53 @@ mod tests {
     #[test]
     fn a_v1_entry_without_a_set_of_an_unlisted_log_is_refused() {
         use sha2::Digest as _;
-        use sigstore_trust_root::SigstoreInstance;
-        use sigstore_verify::VerificationPolicy;
-        let data = |name: &str| {
-            std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-        };
         let mut json: serde_json::Value =
             serde_json::from_slice(&data("cosign-v3-blob.txt.sigstore.json")).unwrap();
         let entry = &mut json["verificationMaterial"]["tlogEntries"][0];
         entry.as_object_mut().unwrap().remove("inclusionPromise");
-        let bundle = sigstore_types::Bundle::from_json(&json.to_string()).unwrap();
         let digest = sigstore_types::Sha256Hash::new(
             sha2::Sha256::digest(data("cosign-v3-blob.txt")).into(),
         );
-        let root = sigstore_trust_root::TrustedRoot::from_json(
-            SigstoreInstance::PublicGood.embedded_trusted_root_json(),
-        )
-        .unwrap();
-        let verifier = super::super::cache::CachingVerifier::new(&root).unwrap();
-        let policy = VerificationPolicy::any_identity();
+        let verifier = verifier_of(sigstore_trust_root::SigstoreInstance::PublicGood);
         // Listed, it verifies without its SET (the timestamp dates it).
+        let bundle = sigstore_types::Bundle::from_json(&json.to_string()).unwrap();
+        let policy = sigstore_verify::VerificationPolicy::any_identity();
         assert!(verifier.verify(digest, &bundle, &policy).is_ok());
+        unlisted(&mut json);
+        refused_as_unknown(&verifier, digest, &json);
+    }
+
+    /// A file of tests/data.
+    fn data(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    /// A verifier of `instance`'s embedded trusted root.
+    fn verifier_of(
+        instance: sigstore_trust_root::SigstoreInstance,
+    ) -> super::super::cache::CachingVerifier {
+        let root =
+            sigstore_trust_root::TrustedRoot::from_json(instance.embedded_trusted_root_json())
+                .unwrap();
+        super::super::cache::CachingVerifier::new(&root).unwrap()
+    }
+
+    /// The bundle `json`'s log entry under a log ID no trusted root lists.
+    fn unlisted(json: &mut serde_json::Value) {
         json["verificationMaterial"]["tlogEntries"][0]["logId"]["keyId"] =
             base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 32]).into();
+    }
+
+    /// The bundle `json` for `digest` verifies with sigstore-verify alone
+    /// (the check is ours), and `verifier` refuses it, on its cached path
+    /// and its full one, as from an unknown log.
+    fn refused_as_unknown(
+        verifier: &super::super::cache::CachingVerifier,
+        digest: sigstore_types::Sha256Hash,
+        json: &serde_json::Value,
+    ) {
         let bundle = sigstore_types::Bundle::from_json(&json.to_string()).unwrap();
+        let policy = sigstore_verify::VerificationPolicy::any_identity();
         assert!(verifier.uncached().verify(digest, &bundle, &policy).is_ok());
         for e in [
             verifier
