@@ -747,17 +747,21 @@ async fn from_ci_agent(agent: CiAgent) -> Result<String, TokenError> {
         command: command.clone(),
         why,
     };
-    let mut child = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    command
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => failed(format!("`{program}` is not on PATH")),
-            _ => failed(e.to_string()),
-        })?;
+        .kill_on_drop(true);
+    // A group of its own, so what it starts can be stopped with it.
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => failed(format!("`{program}` is not on PATH")),
+        _ => failed(e.to_string()),
+    })?;
+    let mut group = Leftovers(child.id());
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
@@ -781,18 +785,26 @@ async fn from_ci_agent(agent: CiAgent) -> Result<String, TokenError> {
                     (child.wait().await?, true)
                 }
             };
-            if !read {
-                let _ = tokio::time::timeout(Duration::from_secs(1), &mut reads).await;
-            }
-            Ok::<_, std::io::Error>(status)
+            let closed = read
+                || tokio::time::timeout(Duration::from_secs(1), &mut reads)
+                    .await
+                    .is_ok();
+            Ok::<_, std::io::Error>((status, closed))
         };
-        // Given up on, the child is dropped, so killed.
+        // Given up on, the child is dropped, so killed, and `group` with it.
         match tokio::time::timeout(AMBIENT_TIMEOUT, ran).await {
             Err(_) => return Err(TokenError::AmbientTimeout),
             Ok(Err(e)) => return Err(failed(e.to_string())),
-            Ok(Ok(status)) => status,
+            Ok(Ok((status, closed))) => {
+                if closed {
+                    // Nothing of it holds the pipes: nothing to stop.
+                    group.0 = None;
+                }
+                status
+            }
         }
     };
+    drop(group);
     let printed = String::from_utf8_lossy(&out).trim().to_owned();
     if !status.success() {
         let said = crate::text::secret_hidden(
@@ -808,6 +820,28 @@ async fn from_ci_agent(agent: CiAgent) -> Result<String, TokenError> {
         return Err(failed("it printed no token".to_owned()));
     }
     Ok(printed)
+}
+
+/// The process group of a CI agent's token command, stopped when dropped:
+/// what the command started and left holding its output (given a moment
+/// once the command exited), or anything of it when the run gave up on it.
+/// Regression: a grandchild outlived the run. Set to `None` once the
+/// command's pipes closed, so a group no process may be left in is never
+/// signalled (its number could be taken again).
+struct Leftovers(Option<u32>);
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self
+            .0
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            // Gone already is fine: there is nothing left to stop.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
 }
 
 /// The first `cap` bytes of `pipe` into `kept`, and the rest read and

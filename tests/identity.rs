@@ -303,14 +303,16 @@ fn with_agent(work: &Work, program: &str, script: &str) -> assert_cmd::Command {
 /// On a CI provider whose agent command hangs (here a `buildkite-agent` that
 /// never answers), the search for an ambient token gives up after its bound,
 /// exit 1 (a service failing, as the Actions endpoint down is), naming the
-/// fix, and the agent's command is killed. Regressions: the run hung with
-/// it; then the command outlived the run (one left on the agent per run).
+/// fix, and the agent's command is killed with what it started.
+/// Regressions: the run hung with it; then the command outlived the run
+/// (one left on the agent per run); then what it started did.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hung_ci_agent_is_given_up_on() {
     let work = Work::new();
     work.file("a.whl", "a");
     let script = format!(
-        "#!/bin/sh\necho $$ > {}\nexec sleep 600\n",
+        "#!/bin/sh\nsleep 600 &\necho $! > {}\necho $$ > {}\nexec sleep 600\n",
+        work.path("started.pid").display(),
         work.path("agent.pid").display()
     );
     let mut cmd = with_agent(&work, "buildkite-agent", &script);
@@ -319,9 +321,27 @@ async fn a_hung_ci_agent_is_given_up_on() {
         // A hang is killed (and fails below) instead of stalling the suite.
         .timeout(Duration::from_secs(120));
     let o = run(cmd).await;
-    let pid = std::fs::read_to_string(work.path("agent.pid")).expect("the agent ran");
-    // Killed, it may stay a zombie where PID 1 reaps no orphans (a
-    // container's): gone as a process all the same.
+    for (file, what) in [
+        ("agent.pid", "the agent's command"),
+        ("started.pid", "what it started"),
+    ] {
+        let pid = std::fs::read_to_string(work.path(file)).expect("the agent ran");
+        assert!(!outlived(&pid), "{what} outlived the run");
+    }
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did not answer within 30s; fix: pass --identity-token"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!work.path("a.whl.sigstore.json").exists());
+}
+
+/// Whether the process `pid` (as a pid file holds it) still runs; if so,
+/// it is killed, so a failing test leaves nothing behind. Killed, a process
+/// may stay a zombie where PID 1 reaps no orphans (a container's): gone as
+/// a process all the same.
+fn outlived(pid: &str) -> bool {
     let alive = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|stat| {
         stat.rsplit(')')
             .next()
@@ -330,14 +350,7 @@ async fn a_hung_ci_agent_is_given_up_on() {
     if alive {
         let _ = std::process::Command::new("kill").arg(pid.trim()).status();
     }
-    assert!(!alive, "the agent's command outlived the run");
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("did not answer within 30s; fix: pass --identity-token"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(!work.path("a.whl.sigstore.json").exists());
+    alive
 }
 
 /// A CI agent's token command that fails is quoted, capped to a line, with
@@ -375,10 +388,11 @@ async fn a_failing_ci_agent_is_quoted() {
 
 /// A CI agent that prints much more than a token on failure is still
 /// quoted, at once; one that prints a token and exits, leaving a process
-/// of its own holding its output open, is not waited for beyond a moment.
-/// Regressions: past the cap the pipe was no longer read, the agent blocked
-/// writing, and the run ended 30 s later, "did not answer", the agent's
-/// words lost; the token was read only once the pipe closed.
+/// of its own holding its output open, is not waited for beyond a moment,
+/// and that process is stopped. Regressions: past the cap the pipe was no
+/// longer read, the agent blocked writing, and the run ended 30 s later,
+/// "did not answer", the agent's words lost; the token was read only once
+/// the pipe closed; the process left outlived the run.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ci_agent_is_read_whatever_it_prints_and_leaves() {
     let sandbox = Sandbox::start().await.unwrap();
@@ -407,8 +421,9 @@ async fn a_ci_agent_is_read_whatever_it_prints_and_leaves() {
             .timeout(Duration::from_secs(120));
         let started = std::time::Instant::now();
         let o = run(cmd).await;
-        if let Ok(pid) = std::fs::read_to_string(work.path("left.pid")) {
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+        if expected == 0 {
+            let pid = std::fs::read_to_string(work.path("left.pid")).expect("the agent ran");
+            assert!(!outlived(&pid), "what the agent left outlived the run");
         }
         assert_eq!(code(&o), expected, "{}", stderr(&o));
         assert!(
