@@ -1110,8 +1110,9 @@ async fn refreshed<T, Fut>(
 where
     Fut: std::future::Future<Output = Result<T, sigstore_trust_root::Error>>,
 {
-    match fetch_within(within, fetch(config.clone())).await {
-        Err(reason) if cache_unusable(&reason) => {
+    match tokio::time::timeout(within, fetch(config.clone())).await {
+        Ok(Err(e)) if cache_unusable(&e) => {
+            let reason = tuf_reason(&e);
             let fetched = fetch_within(within, fetch(config.without_cache())).await;
             if fetched.is_ok() {
                 warnings.push(format!(
@@ -1120,15 +1121,20 @@ where
             }
             fetched
         }
-        fetched => fetched,
+        fetched => within_or_why(within, fetched),
     }
 }
 
-/// Whether a refresh failed for want of a cache directory (sigstore-trust-root
-/// 0.15.1's words, pinned), not for anything the repository did.
-fn cache_unusable(reason: &str) -> bool {
-    reason.contains("Failed to create cache directory")
-        || reason.contains("Could not determine cache directory")
+/// Whether a refresh failed for want of a cache directory, not for anything
+/// the repository did: sigstore-trust-root 0.15.1's own words (pinned), at
+/// the start of its message. Regression: the words were looked for anywhere
+/// in it, and a refusal quotes the repository's metadata, so a mirror's
+/// answer holding them dropped the cache, and with it the versions a
+/// rollback is refused against.
+fn cache_unusable(e: &sigstore_trust_root::Error) -> bool {
+    matches!(e, sigstore_trust_root::Error::Tuf(m)
+        if m.starts_with("Failed to create cache directory: ")
+            || m == "Could not determine cache directory")
 }
 
 /// `fetch` (a TUF refresh), or why it failed, `within` that long.
@@ -1136,7 +1142,15 @@ async fn fetch_within<T>(
     within: Duration,
     fetch: impl std::future::Future<Output = Result<T, sigstore_trust_root::Error>>,
 ) -> Result<T, String> {
-    match tokio::time::timeout(within, fetch).await {
+    within_or_why(within, tokio::time::timeout(within, fetch).await)
+}
+
+/// What a refresh bounded by `within` came to, or why it failed.
+fn within_or_why<T>(
+    within: Duration,
+    fetched: Result<Result<T, sigstore_trust_root::Error>, tokio::time::error::Elapsed>,
+) -> Result<T, String> {
+    match fetched {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(e)) => Err(tuf_reason(&e)),
         Err(_) => Err(format!("timed out after {}s", within.as_secs())),

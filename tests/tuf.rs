@@ -298,3 +298,55 @@ async fn a_refusal_quoting_the_mirrors_metadata_is_cut() {
     assert!(err.contains("xxxx"), "{}", &err[..err.len().min(2000)]);
     assert!(err.len() < 8_000, "{} bytes", err.len());
 }
+
+/// A mirror cannot make the client drop its cache, and with it the
+/// versions a rollback is refused against, by answering with the words of
+/// a cache that cannot be made: a next root whose `_type` is them. Here the
+/// mirror then serves the metadata of the version before the one the cache
+/// holds, and the run refuses it. Regression: the words were looked for
+/// anywhere in the refusal, which quotes the metadata; the refresh was
+/// tried again without the cache, the old version taken, and the run passed
+/// ("the TUF cache could not be made").
+#[tokio::test]
+async fn a_mirrors_answer_cannot_drop_the_cache() {
+    let (sandbox, work) = started().await;
+    let o = run(sign(&sandbox, &work, "home")).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let get = |path: String| {
+        let url = format!("{}/{path}", sandbox.urls().tuf);
+        async move {
+            let r = reqwest::get(&url).await.unwrap();
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            (path, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let timestamp = get("timestamp.json".into()).await;
+    let version = serde_json::from_slice::<serde_json::Value>(&timestamp.1).unwrap()["signed"]
+        ["version"]
+        .as_u64()
+        .unwrap();
+    let older = [
+        timestamp,
+        get(format!("{version}.snapshot.json")).await,
+        get(format!("{version}.targets.json")).await,
+    ];
+    // A new version, which the cache then holds.
+    sandbox.tuf().withdraw("signing_config.v0.2.json");
+    let o = run(verify(&sandbox, &work, "home")).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    for (path, bytes) in older {
+        sandbox.tuf().serve_instead(&path, bytes);
+    }
+    sandbox.faults(releasekit_sandbox::Service::Tuf).fail_next(
+        1,
+        releasekit_sandbox::Fault::status_body(
+            200,
+            r#"{"signed":{"_type":"Failed to create cache directory"},"signatures":[]}"#,
+        ),
+    );
+    let o = run(verify(&sandbox, &work, "home")).await;
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(!said.contains("the TUF cache could not be made"), "{said}");
+    assert_refresh_refused(&o, &sandbox);
+}
