@@ -816,7 +816,7 @@ pub(super) fn check_listed(
             log_id: crate::text::capped(&entry.log_id.key_id.to_string(), 64),
         });
     }
-    check_named(entry, &listed, &ctx.log_url)
+    check_named(entry, &listed, &ctx.trusted_logs, &ctx.log_url)
 }
 
 /// A Rekor v2 entry's checkpoint names its log as sigstore-go (cosign 3)
@@ -824,13 +824,16 @@ pub(super) fn check_listed(
 fn check_named(
     entry: &TransparencyLogEntry,
     listed: &[&TrustedLog],
+    trusted: &[TrustedLog],
     url: &str,
 ) -> Result<(), ArtifactError> {
-    crate::verify::checkpoint::named(entry, listed).map_err(|n| ArtifactError::CheckpointNotNamed {
-        url: url.to_owned(),
-        origin: n.origin,
-        names: n.names,
-        host: n.host,
+    crate::verify::checkpoint::named(entry, listed, trusted).map_err(|n| {
+        ArtifactError::CheckpointNotNamed {
+            url: url.to_owned(),
+            origin: n.origin,
+            names: n.names,
+            host: n.host,
+        }
     })
 }
 
@@ -952,14 +955,17 @@ mod tests {
             "https://user@log2025-alpha1.rekor.sigstage.dev?x#y",
         ] {
             let listed = log(url);
-            assert!(check_named(&v2, &[&listed], "u").is_ok(), "{url}");
+            assert!(
+                check_named(&v2, &[&listed], std::slice::from_ref(&listed), "u").is_ok(),
+                "{url}"
+            );
         }
         // Compared as written, as Go names its note verifier: another case
         // is another name. Regression: lowercased, and accepted.
         let shouted = log("https://LOG2025-alpha1.rekor.sigstage.dev");
-        assert!(check_named(&v2, &[&shouted], "u").is_err());
+        assert!(check_named(&v2, &[&shouted], std::slice::from_ref(&shouted), "u").is_err());
         let other = log("https://log2025-1.rekor.sigstore.dev");
-        let e = check_named(&v2, &[&other], "u").unwrap_err();
+        let e = check_named(&v2, &[&other], std::slice::from_ref(&other), "u").unwrap_err();
         assert!(matches!(e, ArtifactError::CheckpointNotNamed { .. }), "{e}");
         assert!(e.stops_the_run());
         assert!(
@@ -968,10 +974,16 @@ mod tests {
         );
         // Any of the logs listed under that ID may be the one.
         let listed = log("https://log2025-alpha1.rekor.sigstage.dev");
-        assert!(check_named(&v2, &[&other, &listed], "u").is_ok());
+        assert!(check_named(
+            &v2,
+            &[&other, &listed],
+            &[other.clone(), listed.clone()],
+            "u"
+        )
+        .is_ok());
         let v1 = entry_of("signed-package-2.1.0-hb0f4dca_0.conda.sigstore.json");
         let elsewhere = TrustedLog::new(v1.log_id.key_id.clone(), None, "https://other.example");
-        assert!(check_named(&v1, &[&elsewhere], "u").is_ok());
+        assert!(check_named(&v1, &[&elsewhere], std::slice::from_ref(&elsewhere), "u").is_ok());
     }
 
     /// The log's answer quoted by a mismatch is capped. Regression: a

@@ -306,7 +306,7 @@ impl CachingVerifier {
             if listed.is_empty() {
                 continue;
             }
-            super::checkpoint::named(entry, &listed).map_err(|n| {
+            super::checkpoint::named(entry, &listed, &self.logs).map_err(|n| {
                 SigError::TransparencyLog(sigstore_verify::TransparencyLogError::Checkpoint(
                     format!(
                         "the Rekor v2 checkpoint is signed as origin `{}` (signature lines: {}), not as `{}`, the host of the log's URL in the trusted root, which cosign 3 and sigstore-go require",

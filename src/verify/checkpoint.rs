@@ -96,7 +96,22 @@ pub(crate) fn is_v2(entry: &TransparencyLogEntry) -> bool {
 /// `listed` (the logs the trusted root lists under its log ID). An entry
 /// whose checkpoint cannot be read passes here: its verification refuses
 /// it, worded.
-pub(crate) fn named(entry: &TransparencyLogEntry, listed: &[&TrustedLog]) -> Result<(), NotNamed> {
+///
+/// Named means its origin is the log's host, and so is the name of every
+/// signature line whose key hint is a key of `trusted` (every log the
+/// trusted root lists), of which there is one at least. sigstore-verify
+/// accepts a checkpoint on any line a trusted key hinted at verifies,
+/// whatever its name, so once it has, the line it took is one named for
+/// the host, as sigstore-go's verifier, named for the host, requires
+/// (other names' lines, a witness's, are unknown to it and ignored).
+/// Regression: one line of the host's name was asked for, and a line of
+/// that name that verified nothing, beside the log's signature under
+/// another name, passed.
+pub(crate) fn named(
+    entry: &TransparencyLogEntry,
+    listed: &[&TrustedLog],
+    trusted: &[TrustedLog],
+) -> Result<(), NotNamed> {
     if !is_v2(entry) {
         return Ok(());
     }
@@ -107,8 +122,18 @@ pub(crate) fn named(entry: &TransparencyLogEntry, listed: &[&TrustedLog]) -> Res
     else {
         return Ok(());
     };
+    let hinted = |hint: &sigstore_types::KeyHint| {
+        trusted
+            .iter()
+            .any(|log| log.id.as_bytes().get(..4) == Some(hint.as_slice()))
+    };
     let named = |host: &str| {
-        checkpoint.origin() == host && checkpoint.signatures().iter().any(|s| s.name == host)
+        let mut logs = checkpoint
+            .signatures()
+            .iter()
+            .filter(|s| hinted(&s.key_id))
+            .peekable();
+        checkpoint.origin() == host && logs.peek().is_some() && logs.all(|s| s.name == host)
     };
     if listed
         .iter()
@@ -198,6 +223,62 @@ mod tests {
         }
     }
 
+    /// A Rekor v2 checkpoint whose log signature is on a line named for
+    /// another host is refused, though a line named for the log's host is
+    /// beside it, when that line verifies nothing (here its key hint is no
+    /// trusted key's): sigstore-go's verifier, named for the host, finds no
+    /// signature it can verify. Regression: a line of the host's name was
+    /// enough, and sigstore-verify accepted the other line by its hint.
+    #[test]
+    fn a_v2_checkpoint_signed_under_another_name_is_refused() {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&data("staging-rekor-v2.txt.sigstore.json")).unwrap();
+        let envelope = &mut json["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]
+            ["checkpoint"]["envelope"];
+        let text = envelope.as_str().unwrap().to_owned();
+        let (note, line) = text.split_once("\n\n").unwrap();
+        let (name, signed) = line
+            .trim_end()
+            .trim_start_matches("— ")
+            .split_once(' ')
+            .unwrap();
+        let mut decoy = vec![0u8; 4];
+        decoy.extend_from_slice(&b64.decode(signed).unwrap()[4..]);
+        *envelope = format!(
+            "{note}\n\n— {name} {}\n— evil.example {signed}\n",
+            b64.encode(&decoy)
+        )
+        .into();
+        let bundle = sigstore_types::Bundle::from_json(&json.to_string()).unwrap();
+        let digest = sigstore_types::Sha256Hash::new(
+            sha2::Sha256::digest(data("staging-rekor-v2.txt")).into(),
+        );
+        let verifier = verifier_of(sigstore_trust_root::SigstoreInstance::Staging);
+        let policy = sigstore_verify::VerificationPolicy::any_identity();
+        // sigstore-verify alone accepts it: the check is ours.
+        assert!(verifier.uncached().verify(digest, &bundle, &policy).is_ok());
+        for e in [
+            verifier
+                .verify(digest, &bundle, &policy)
+                .map(|_| ())
+                .unwrap_err(),
+            verifier
+                .verify_in_full(digest, &bundle, &policy)
+                .map(|_| ())
+                .unwrap_err(),
+        ] {
+            assert!(
+                e.to_string().contains(
+                    "(signature lines: `log2025-alpha1.rekor.sigstage.dev`, `evil.example`)"
+                ),
+                "{e}"
+            );
+        }
+    }
+
     /// A Rekor v1 `intoto` 0.0.2 entry (npm's provenance) is not held to
     /// v2's names: it verifies, as sigstore-verify alone verifies it.
     /// Regression: taken for v2 by its version, its checkpoint (origin
@@ -221,7 +302,7 @@ mod tests {
             None,
             "https://rekor.sigstore.dev",
         );
-        assert!(named(entry, &[&log]).is_ok());
+        assert!(named(entry, &[&log], std::slice::from_ref(&log)).is_ok());
         let root = sigstore_trust_root::TrustedRoot::from_json(
             SigstoreInstance::PublicGood.embedded_trusted_root_json(),
         )
