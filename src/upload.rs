@@ -29,8 +29,7 @@
 //! release). One artifact's failure never loses another's assets; its own
 //! bundle stays off the release. A draft is published only as checked: each
 //! asset still as it was checked (`still_as_checked`), and, uploading bundles
-//! only, no asset of an artifact's name holding other bytes than were signed
-//! (`artifacts_as_signed`).
+//! only, each artifact on the draft, as signed (`artifacts_as_signed`).
 //!
 //! With `--provenance`, the run's `<name>.intoto.jsonl` is one more asset,
 //! after every artifact's, under the same rules: acceptable when it is a DSSE
@@ -641,7 +640,9 @@ async fn run_until_published(
     // listing failed), no bundle goes up unchecked either.
     let other_bytes: Result<HashMap<&Path, NotAsSigned>, String> =
         match not_as_signed(&releases, &release, sign, settings).await {
-            Ok(found) => Ok(found.into_iter().map(|n| (n.artifact, n)).collect()),
+            // One not there yet may still be uploaded by another step
+            // (publishing checks again).
+            Ok((found, _absent)) => Ok(found.into_iter().map(|n| (n.artifact, n)).collect()),
             Err(e) => {
                 if e.rate_limited() {
                     limited = Some(ReleaseError::rate_limit_spent_at(
@@ -1121,12 +1122,13 @@ async fn not_as_signed<'s>(
     release: &Release,
     sign: &'s SignReport,
     settings: &UploadSettings,
-) -> Result<Vec<NotAsSigned<'s>>, ReleaseError> {
+) -> Result<(Vec<NotAsSigned<'s>>, Vec<String>), ReleaseError> {
     if settings.upload_artifacts {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let on_release = releases.assets(release).await?;
     let mut other = Vec::new();
+    let mut absent = Vec::new();
     for a in &sign.artifacts {
         let (Outcome::Signed { sha256, .. } | Outcome::Reused { sha256, .. }) = &a.outcome else {
             continue;
@@ -1136,6 +1138,7 @@ async fn not_as_signed<'s>(
             .iter()
             .find(|x| crate::github::same_asset_name(&x.name, &name))
         else {
+            absent.push(name);
             continue;
         };
         // One asset that cannot be read (an upload another step left
@@ -1154,7 +1157,7 @@ async fn not_as_signed<'s>(
             unread,
         });
     }
-    Ok(other)
+    Ok((other, absent))
 }
 
 /// An artifact the release holds, under its name, other bytes of, or bytes
@@ -1166,20 +1169,19 @@ struct NotAsSigned<'s> {
 }
 
 /// Before a draft is published, where this run uploaded bundles only: an
-/// asset named as one of its artifacts must be the bytes signed (another
-/// step may have uploaded one since the bundles went up), or the release
-/// pairs it with a bundle that fails for it.
+/// asset named as each of its artifacts is there (the release is
+/// published with its files, not bundles for files it lacks; regression:
+/// it was published without them), and is the bytes signed (another step
+/// may have uploaded one since the bundles went up), or the release pairs
+/// it with a bundle that fails for it.
 async fn artifacts_as_signed(
     releases: &Releases,
     release: &Release,
     sign: &SignReport,
     settings: &UploadSettings,
 ) -> Result<(), ReleaseError> {
-    match not_as_signed(releases, release, sign, settings)
-        .await?
-        .into_iter()
-        .next()
-    {
+    let (other, absent) = not_as_signed(releases, release, sign, settings).await?;
+    match other.into_iter().next() {
         Some(NotAsSigned {
             unread: Some(e), ..
         }) => Err(e),
@@ -1187,7 +1189,13 @@ async fn artifacts_as_signed(
             tag: release.tag.clone(),
             asset: text::line(asset),
         }),
-        None => Ok(()),
+        None => match absent.into_iter().next() {
+            Some(asset) => Err(ReleaseError::ArtifactNotOnRelease {
+                tag: release.tag.clone(),
+                asset: text::line(&asset),
+            }),
+            None => Ok(()),
+        },
     }
 }
 

@@ -213,7 +213,7 @@ async fn forbidden_attestation_is_a_warning_and_the_release_is_published() {
         &work,
         "v2.0.0",
         None,
-        &["--release-mode", "draft", "--publish"],
+        &["--release-mode", "draft", "--publish", "--upload-artifacts"],
     ))
     .await;
     assert_eq!(code(&o), 0);
@@ -267,7 +267,7 @@ async fn an_attestation_refused_for_good_is_a_warning() {
     gh.fail_next(1, releasekit_sandbox::Fault::status_body(422, refusal));
     let work = Work::new();
     work.file("dist/a.tgz", "a");
-    let args = ["--release-mode", "draft", "--publish"];
+    let args = ["--release-mode", "draft", "--publish", "--upload-artifacts"];
     let o = run(upload(&sandbox, &work, "v4.1.0", None, &args)).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     let r = report(&o);
@@ -297,7 +297,7 @@ async fn a_failed_attestation_store_is_finished_by_a_rerun() {
     gh.fail_next(attempts, releasekit_sandbox::Fault::status(503));
     let work = Work::new();
     work.file("dist/a.tgz", "a");
-    let args = ["--release-mode", "draft", "--publish"];
+    let args = ["--release-mode", "draft", "--publish", "--upload-artifacts"];
     let o = run(upload(&sandbox, &work, "v4.0.0", None, &args)).await;
     assert_eq!(code(&o), 1);
     let r = report(&o);
@@ -394,7 +394,14 @@ async fn a_rerun_after_a_failed_artifact_replaces_the_drafts_provenance() {
     let work = Work::new();
     work.file("dist/a.tgz", "a");
     work.file("dist/b.zip", "b");
-    let args = ["--release-mode", "draft", "--publish", "--jobs", "1"];
+    let args = [
+        "--release-mode",
+        "draft",
+        "--publish",
+        "--upload-artifacts",
+        "--jobs",
+        "1",
+    ];
     sandbox
         .faults(Service::RekorV1)
         .fail_next(1, releasekit_sandbox::Fault::status(400));

@@ -218,15 +218,15 @@ async fn a_draft_changed_after_its_check_is_not_published() {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
     work.file("dist/app-8.1.tar.gz", "tarball 8.1");
-    // The run lists the draft's assets to check the artifacts' names, then
-    // once to upload; the third listing is the one before publishing.
+    // The run lists the draft's assets once to upload; the second listing
+    // is the one before publishing.
     let gh = sandbox.github();
-    gh.replace_asset_at_listing("app-8.1.tar.gz.sigstore.json", 3);
+    gh.replace_asset_at_listing("app-8.1.tar.gz.sigstore.json", 2);
     let o = run(lifecycle(
         &sandbox,
         &work,
         "v8.1.0",
-        &["--release-mode", "draft", "--publish"],
+        &["--release-mode", "draft", "--publish", "--upload-artifacts"],
     ))
     .await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
@@ -243,7 +243,13 @@ async fn a_draft_changed_after_its_check_is_not_published() {
         &sandbox,
         &work,
         "v8.1.0",
-        &["--release-mode", "draft", "--publish", "--overwrite"],
+        &[
+            "--release-mode",
+            "draft",
+            "--publish",
+            "--upload-artifacts",
+            "--overwrite",
+        ],
     ))
     .await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
@@ -277,7 +283,13 @@ async fn a_publish_whose_answers_were_lost_is_said_as_published() {
         &sandbox,
         &work,
         "v8.2.0",
-        &["--release-mode", "draft", "--publish", "--json"],
+        &[
+            "--release-mode",
+            "draft",
+            "--publish",
+            "--upload-artifacts",
+            "--json",
+        ],
     ))
     .await;
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
@@ -308,7 +320,7 @@ async fn an_asset_that_cannot_be_read_back_is_left_on_the_draft() {
         &sandbox,
         &work,
         "v8.0.0",
-        &["--release-mode", "draft", "--publish"],
+        &["--release-mode", "draft", "--publish", "--upload-artifacts"],
     ))
     .await;
     assert_eq!(code(&o), 1);
@@ -326,7 +338,7 @@ async fn an_asset_that_cannot_be_read_back_is_left_on_the_draft() {
         &sandbox,
         &work,
         "v8.0.0",
-        &["--release-mode", "draft", "--publish"],
+        &["--release-mode", "draft", "--publish", "--upload-artifacts"],
     ))
     .await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
@@ -358,7 +370,13 @@ async fn a_failed_publish_keeps_the_upload_report() {
         &sandbox,
         &work,
         "v7.0.0",
-        &["--release-mode", "draft", "--publish", "--json"],
+        &[
+            "--release-mode",
+            "draft",
+            "--publish",
+            "--upload-artifacts",
+            "--json",
+        ],
     ))
     .await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
@@ -398,7 +416,7 @@ async fn a_stale_draft_of_another_commit_is_not_published() {
         &sandbox,
         &work,
         "v9.0.0",
-        &["--release-mode", "draft", "--publish"],
+        &["--release-mode", "draft", "--publish", "--upload-artifacts"],
     ))
     .await;
     assert_eq!(code(&o), 2, "{}", stderr(&o));
@@ -420,7 +438,13 @@ async fn a_stale_draft_of_another_commit_is_not_published() {
         &sandbox,
         &work,
         "v9.0.0",
-        &["--release-mode", "draft", "--publish", "--overwrite"],
+        &[
+            "--release-mode",
+            "draft",
+            "--publish",
+            "--upload-artifacts",
+            "--overwrite",
+        ],
     ))
     .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -446,7 +470,7 @@ async fn a_draft_is_not_published_while_another_of_its_tag_holds_assets() {
         &sandbox,
         &work,
         "v9.1.0",
-        &["--release-mode", "draft", "--publish"],
+        &["--release-mode", "draft", "--publish", "--upload-artifacts"],
     ))
     .await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
@@ -462,7 +486,7 @@ async fn a_draft_is_not_published_while_another_of_its_tag_holds_assets() {
     assert!(kept.draft);
     assert_eq!(
         crate::util::asset_names(&kept.assets),
-        ["SHA256SUMS.sigstore.json"]
+        ["SHA256SUMS", "SHA256SUMS.sigstore.json"]
     );
     assert!(gh.release_by_id(REPO, other).unwrap().draft);
 
@@ -476,7 +500,7 @@ async fn a_draft_is_not_published_while_another_of_its_tag_holds_assets() {
         &sandbox,
         &work,
         "v9.2.0",
-        &["--release-mode", "draft", "--publish"],
+        &["--release-mode", "draft", "--publish", "--upload-artifacts"],
     ))
     .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -495,7 +519,7 @@ async fn a_tag_an_immutable_release_used_is_said_reserved() {
     sandbox.github().set_repo_immutable(REPO, true);
     let work = Work::new();
     work.file("dist/app-9.3.tar.gz", "tarball 9.3");
-    let flags = ["--release-mode", "draft", "--publish"];
+    let flags = ["--release-mode", "draft", "--publish", "--upload-artifacts"];
     let o = run(lifecycle(&sandbox, &work, "v9.3.0", &flags)).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let gh = sandbox.github();
@@ -516,7 +540,13 @@ async fn a_tag_an_immutable_release_used_is_said_reserved() {
         &sandbox,
         &work,
         "v9.3.0",
-        &["--release-mode", "draft", "--publish", "--overwrite"],
+        &[
+            "--release-mode",
+            "draft",
+            "--publish",
+            "--upload-artifacts",
+            "--overwrite",
+        ],
     ))
     .await;
     assert_eq!(code(&o), 2, "{}", stderr(&o));
@@ -539,7 +569,7 @@ async fn a_backport_is_published_without_becoming_the_latest() {
     let gh = sandbox.github();
     let work = Work::new();
     work.file("dist/app-2.0.tar.gz", "tarball 2.0");
-    let publish = ["--release-mode", "draft", "--publish"];
+    let publish = ["--release-mode", "draft", "--publish", "--upload-artifacts"];
     let o = run(lifecycle(&sandbox, &work, "v2.0.0", &publish)).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(gh.latest(REPO).unwrap().tag, "v2.0.0");
@@ -554,6 +584,7 @@ async fn a_backport_is_published_without_becoming_the_latest() {
             "--release-mode",
             "draft",
             "--publish",
+            "--upload-artifacts",
             "--make-latest",
             "false",
         ],
@@ -621,6 +652,7 @@ async fn a_prerelease_draft_is_not_made_the_latest() {
             "--release-mode",
             "draft",
             "--publish",
+            "--upload-artifacts",
             "--make-latest",
             "true",
         ],
@@ -640,7 +672,13 @@ async fn a_prerelease_draft_is_not_made_the_latest() {
         &sandbox,
         &work,
         "v3.0.0-rc1",
-        &["--release-mode", "draft", "--publish", "--overwrite"],
+        &[
+            "--release-mode",
+            "draft",
+            "--publish",
+            "--upload-artifacts",
+            "--overwrite",
+        ],
     ))
     .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -739,7 +777,7 @@ async fn bundles_made_before_the_tag_moved_are_not_kept() {
     std::fs::remove_file(work.path("dist/app-9.3.tar.gz.sigstore.json")).unwrap();
 
     gh.set_tag(REPO, tag, RUN_SHA);
-    let publish = ["--release-mode", "draft", "--publish"];
+    let publish = ["--release-mode", "draft", "--publish", "--upload-artifacts"];
     let o = run(at_commit(&sandbox, &work, tag, RUN_SHA, &publish)).await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     let out = format!("{}{}", stdout(&o), stderr(&o));
@@ -907,6 +945,42 @@ async fn a_draft_holding_another_build_of_an_artifact_is_not_published() {
     assert!(!gh.release(REPO, "v9.5.0").unwrap().draft);
 }
 
+/// A run that uploads bundles only does not publish a draft that lacks one
+/// of its artifacts: the release would hold a bundle for a file it does
+/// not, and `verify --release` of it would fail for good. Once the
+/// artifact is on the draft, a re-run publishes it. Regression: the
+/// README's recipe of a last job signing SHA256SUMS published the draft
+/// without SHA256SUMS, exit 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_lacking_an_artifact_whose_bundle_went_up_is_not_published() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    let work = Work::new();
+    work.file("dist/SHA256SUMS", "abc  app.tar.gz\n");
+    gh.create_release(REPO, "v9.6.0", ReleaseSpec::draft());
+    let publish = ["--release-mode", "draft", "--publish", "--json"];
+    let o = run(lifecycle(&sandbox, &work, "v9.6.0", &publish)).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["upload"]["publish_withheld"], true, "{report}");
+    let error = report["upload_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("the draft for v9.6.0 has no asset `SHA256SUMS`, the artifact whose bundle this run uploaded"),
+        "{report}"
+    );
+    let draft = gh.release(REPO, "v9.6.0").unwrap();
+    assert!(draft.draft);
+    assert!(draft
+        .assets
+        .iter()
+        .any(|a| a.name == "SHA256SUMS.sigstore.json"));
+
+    assert!(gh.insert_asset_unchecked(REPO, "v9.6.0", "SHA256SUMS", "abc  app.tar.gz\n"));
+    let o = run(lifecycle(&sandbox, &work, "v9.6.0", &publish)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(!gh.release(REPO, "v9.6.0").unwrap().draft);
+}
+
 /// A tag that exists at another commit than the run's is refused before
 /// anything is uploaded: GitHub ignores the release's commit once its tag
 /// exists, so the release would hold assets signed at the run's commit
@@ -1056,7 +1130,7 @@ async fn a_draft_aimed_at_a_branch_is_tagged_at_the_runs_commit() {
         &sandbox,
         &work,
         "v9.1.0",
-        &["--release-mode", "draft", "--publish"],
+        &["--release-mode", "draft", "--publish", "--upload-artifacts"],
     ))
     .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -1221,7 +1295,7 @@ async fn bad_upload_is_deleted_and_the_draft_stays_unpublished() {
         &sandbox,
         &work,
         "v5.0.0",
-        &["--release-mode", "auto", "--publish"],
+        &["--release-mode", "auto", "--publish", "--upload-artifacts"],
     ))
     .await;
     assert_eq!(code(&o), 1);
@@ -1241,7 +1315,7 @@ async fn bad_upload_is_deleted_and_the_draft_stays_unpublished() {
     assert!(releases[0].draft);
     assert_eq!(
         crate::util::asset_names(&releases[0].assets),
-        ["app-5.0.zip.sigstore.json"]
+        ["app-5.0.tar.gz", "app-5.0.zip", "app-5.0.zip.sigstore.json"]
     );
     assert!(!sandbox
         .requests(Service::GitHub)
@@ -1253,7 +1327,13 @@ async fn bad_upload_is_deleted_and_the_draft_stays_unpublished() {
         &sandbox,
         &work,
         "v5.0.0",
-        &["--release-mode", "auto", "--publish", "--overwrite"],
+        &[
+            "--release-mode",
+            "auto",
+            "--publish",
+            "--upload-artifacts",
+            "--overwrite",
+        ],
     ))
     .await;
     assert_eq!(code(&o), 0);
@@ -1261,7 +1341,12 @@ async fn bad_upload_is_deleted_and_the_draft_stays_unpublished() {
     assert!(!releases[0].draft);
     assert_eq!(
         crate::util::asset_names(&releases[0].assets),
-        ["app-5.0.tar.gz.sigstore.json", "app-5.0.zip.sigstore.json"]
+        [
+            "app-5.0.tar.gz",
+            "app-5.0.tar.gz.sigstore.json",
+            "app-5.0.zip",
+            "app-5.0.zip.sigstore.json"
+        ]
     );
 }
 

@@ -63,6 +63,12 @@ pub enum ReleaseError {
     /// upload, holds other bytes: the draft was not published.
     #[error("asset `{asset}` of the draft for {tag} is not the artifact this run signed (its SHA-256 differs; another step uploaded another build of it), so the draft was not published: its bundle would not verify for it; fix: upload the signed file over it (--upload-artifacts with --overwrite; action inputs `upload-artifacts: true`, `overwrite: true`) or delete the asset, and re-run")]
     NotTheSignedArtifact { tag: String, asset: String },
+    /// Uploading bundles only, an artifact of the run is no asset of the
+    /// draft: published, the release would hold a bundle for a file it
+    /// lacks, and `verify --release` of it would fail for good (an
+    /// immutable release takes no asset once published).
+    #[error("the draft for {tag} has no asset `{asset}`, the artifact whose bundle this run uploaded, so it was not published: it would hold a bundle for a file it lacks; fix: upload the artifacts too (--upload-artifacts; action input `upload-artifacts: true`), or in an earlier step, and re-run")]
+    ArtifactNotOnRelease { tag: String, asset: String },
     /// Uploading bundles only, the release holds an asset of the
     /// artifact's name with other bytes than were signed: its bundle is
     /// not uploaded beside it.
