@@ -59,6 +59,29 @@ fn action(sandbox: &Sandbox, work: &Work, inputs: &[(&str, &str)]) -> assert_cmd
     cmd
 }
 
+/// `dry_run: true` (an input's name misspelled, which the runner only
+/// warns of) stops the run before any request, naming the input, instead
+/// of signing and uploading for good. Regression: the key was dropped, and
+/// the run logged the signature and uploaded the bundle.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misspelled_input_stops_the_run() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.bin", "a");
+    let mut cmd = action(&sandbox, &work, &[("inputs", "a.bin")]);
+    cmd.env("INPUT_DRY_RUN", "true");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("input `dry_run` is not an input of this action, so it would be ignored; fix: write it `dry-run`"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!work.path("a.bin.sigstore.json").exists());
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+    assert!(sandbox.requests(Service::Oidc).is_empty());
+}
+
 /// Whether the character at `i` is backslash-escaped (an odd run of
 /// backslashes before it).
 fn escaped(s: &str, i: usize) -> bool {

@@ -327,6 +327,19 @@ fn the_action_reads_exactly_the_declared_inputs() {
             .collect();
     assert!(declared.len() > 10, "{declared:?}");
     assert_eq!(read_inputs, declared, "ActionInputs vs action.yml's inputs");
+    // The list a misspelled input is told apart by.
+    let listed: BTreeSet<String> = Regex::new(r#"(?m)^    "([a-z][a-z0-9-]*)",$"#)
+        .unwrap()
+        .captures_iter(
+            source
+                .split("const DECLARED: &[&str] = &[")
+                .nth(1)
+                .and_then(|rest| rest.split("];").next())
+                .expect("src/inputs/action.rs has DECLARED"),
+        )
+        .map(|c| c[1].to_owned())
+        .collect();
+    assert_eq!(listed, declared, "DECLARED vs action.yml's inputs");
 }
 
 #[test]

@@ -49,6 +49,34 @@ pub struct ActionInputs {
     pub provenance_name: Option<String>,
 }
 
+/// The names of [`ActionInputs`]' fields as action.yml declares them
+/// (tests/repo.rs holds the three to one list).
+const DECLARED: &[&str] = &[
+    "inputs",
+    "release-tag",
+    "upload",
+    "github-token",
+    "dry-run",
+    "overwrite",
+    "instance",
+    "staging",
+    "trust-config",
+    "signing-config",
+    "trusted-root",
+    "tuf-url",
+    "tuf-root",
+    "rekor-version",
+    "verify",
+    "identity-token",
+    "allow-private-repository",
+    "release-mode",
+    "publish",
+    "make-latest",
+    "upload-artifacts",
+    "provenance",
+    "provenance-name",
+];
+
 /// `action`, resolved.
 #[derive(Debug, Clone)]
 pub struct ActionSettings {
@@ -93,10 +121,28 @@ pub enum ActionInputError {
     },
     #[error("input `provenance-name` is set, but input `provenance` is off, so no provenance would be written: set `provenance: true`, or remove `provenance-name`")]
     ProvenanceNameWithoutProvenance,
+    /// A `with:` key that is a declared input spelled otherwise: the runner
+    /// only warns of it, and it would be ignored.
+    #[error("input `{given}` is not an input of this action, so it would be ignored; fix: write it `{input}`")]
+    Misspelled { given: String, input: &'static str },
 }
 
-/// Read the `INPUT_*` variables of `env` into [`ActionInputs`].
+/// Read the `INPUT_*` variables of `env` into [`ActionInputs`]. One
+/// that is a declared input spelled otherwise (`dry_run`, `dryrun`) is
+/// refused, naming the input, before anything is done. Regression: the
+/// runner warned and passed it, it was dropped, and `dry_run: true` signed
+/// and uploaded for good. Other names are left alone: a job's environment
+/// may hold `INPUT_*` variables meant for something else.
 pub fn read(env: &Env) -> Result<ActionInputs, ActionInputError> {
+    for (key, _) in env.with_prefix("INPUT_") {
+        let given = key["INPUT_".len()..].to_lowercase();
+        if let Some(input) = misspelled(&given) {
+            return Err(ActionInputError::Misspelled {
+                given: crate::text::echoed(&given),
+                input,
+            });
+        }
+    }
     // envy matches field names against the lowercased variable names.
     envy::prefixed("INPUT_")
         .from_iter(
@@ -104,6 +150,16 @@ pub fn read(env: &Env) -> Result<ActionInputs, ActionInputError> {
                 .map(|(k, v)| (k.to_owned(), v.to_owned())),
         )
         .map_err(|e| ActionInputError::Env(e.to_string()))
+}
+
+/// The declared input `given` (a `with:` key as the runner passes it,
+/// lowercased) spells otherwise: the same but for hyphens, underscores and
+/// spaces (which the runner turns into underscores).
+fn misspelled(given: &str) -> Option<&'static str> {
+    let bare = |s: &str| s.replace(['-', '_', ' '], "");
+    (!DECLARED.contains(&given))
+        .then(|| DECLARED.iter().find(|d| bare(d) == bare(given)).copied())
+        .flatten()
 }
 
 /// Values that must be masked before anything is printed.
@@ -133,6 +189,18 @@ fn boolean(input: &'static str, v: Option<String>) -> Result<Option<bool>, Actio
             input,
             value: crate::text::echoed(other),
         }),
+    }
+}
+
+/// A boolean as `core.getBooleanInput` spells it (`True`, `FALSE`), as
+/// the flag's value (`true`, `false`); any other value as it is. For an
+/// input that is a boolean or a word (`make-latest`: `legacy`).
+/// Regression: `make-latest: True` was refused beside `publish: True`.
+fn toolkit_boolean(v: String) -> String {
+    match v.trim() {
+        "True" | "TRUE" => "true".to_owned(),
+        "False" | "FALSE" => "false".to_owned(),
+        _ => v,
     }
 }
 
@@ -234,7 +302,10 @@ impl ActionSettings {
             token: inputs.github_token.and_then(Secret::nonempty),
             mode: one_of::<ReleaseMode>(inputs.release_mode, ActionInputError::ReleaseMode)?,
             publish: boolean("publish", inputs.publish)?,
-            make_latest: one_of::<MakeLatest>(inputs.make_latest, ActionInputError::MakeLatest)?,
+            make_latest: one_of::<MakeLatest>(
+                inputs.make_latest.map(toolkit_boolean),
+                ActionInputError::MakeLatest,
+            )?,
             upload_artifacts: boolean("upload-artifacts", inputs.upload_artifacts)?,
         };
         let verify = boolean("verify", inputs.verify)?.unwrap_or(true);
@@ -344,6 +415,65 @@ mod tests {
     fn resolve(pairs: &[(&str, &str)]) -> Result<ActionSettings, SettingsError> {
         let env = Env::from_pairs(pairs.iter().copied());
         ActionSettings::resolve(read(&env)?, &env)
+    }
+
+    /// `make-latest` takes the toolkit's spellings of a boolean, as every
+    /// boolean input does.
+    #[test]
+    fn make_latest_takes_the_toolkits_booleans() {
+        for (value, expected) in [
+            ("True", MakeLatest::True),
+            ("TRUE", MakeLatest::True),
+            ("false", MakeLatest::False),
+            ("FALSE", MakeLatest::False),
+            ("legacy", MakeLatest::Legacy),
+        ] {
+            let settings = resolve(&[
+                ("INPUT_INPUTS", "a"),
+                ("INPUT_UPLOAD", "true"),
+                ("INPUT_RELEASE-TAG", "v1.0.0"),
+                ("INPUT_RELEASE-MODE", "draft"),
+                ("INPUT_PUBLISH", "true"),
+                ("INPUT_MAKE-LATEST", value),
+                ("GITHUB_REPOSITORY", "o/r"),
+                ("GITHUB_SHA", "a3f1c5e9b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2"),
+                ("GITHUB_TOKEN", "t"),
+            ])
+            .unwrap_or_else(|e| panic!("{value}: {e}"));
+            let upload = settings.command.upload.expect("uploading");
+            assert_eq!(upload.make_latest, Some(expected), "{value}");
+        }
+        assert!(resolve(&[("INPUT_INPUTS", "a"), ("INPUT_MAKE-LATEST", "yes")]).is_err());
+    }
+
+    /// A declared input spelled otherwise (as the runner passes a `with:`
+    /// key: uppercased, spaces as underscores) is refused, naming the
+    /// input; an `INPUT_*` of no input's name is left alone.
+    #[test]
+    fn a_misspelled_input_is_refused() {
+        for (key, given, input) in [
+            ("INPUT_DRY_RUN", "dry_run", "dry-run"),
+            ("INPUT_DRYRUN", "dryrun", "dry-run"),
+            (
+                "INPUT_UPLOAD_ARTIFACTS",
+                "upload_artifacts",
+                "upload-artifacts",
+            ),
+            ("INPUT_RELEASE_MODE", "release_mode", "release-mode"),
+        ] {
+            let e = resolve(&[
+                ("INPUT_INPUTS", "a"),
+                ("INPUT_DRY-RUN", "false"),
+                (key, "true"),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert_eq!(
+                e,
+                format!("input `{given}` is not an input of this action, so it would be ignored; fix: write it `{input}`")
+            );
+        }
+        assert!(resolve(&[("INPUT_INPUTS", "a"), ("INPUT_SOMETHING_ELSE", "x")]).is_ok());
     }
 
     /// Two inputs that both choose the instance are named as inputs; the
