@@ -284,6 +284,62 @@ async fn signs_uploads_and_reports() {
     crate::snapshot!(&work, "action_step_summary", summary);
 }
 
+/// The step summary of a run whose artifact asset, or provenance asset,
+/// failed its check on the release says so in the artifact's row and on the
+/// provenance's line, linking neither. Regression: only the bundle asset
+/// was looked at for the row, and the provenance was linked whatever
+/// became of it, so a failed step's summary showed a clean run.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_summary_shows_a_failed_artifact_or_provenance_asset() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app.tgz", "app");
+    work.file("dist/lib.tgz", "lib");
+    let gh = sandbox.github();
+    gh.corrupt_next_upload("app.tgz");
+    gh.corrupt_next_upload("octo-repo-v1.0.0.intoto.jsonl");
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[
+            ("inputs", "dist/*.tgz"),
+            ("release-mode", "existing"),
+            ("upload-artifacts", "true"),
+            ("provenance", "true"),
+        ],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let summary = read(&work.path("gh/summary"));
+    let row = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row of {name}: {summary}"))
+            .to_owned()
+    };
+    let app = row("app.tgz");
+    assert!(
+        app.contains("❌") && app.contains("does not verify after upload"),
+        "{app}"
+    );
+    assert!(!app.contains("]("), "{app}");
+    assert!(
+        row("lib.tgz").contains("[lib.tgz.sigstore.json]("),
+        "{summary}"
+    );
+    let provenance = summary
+        .lines()
+        .find(|l| l.starts_with("Build provenance"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(
+        provenance.contains("❌") && provenance.contains("does not verify after upload"),
+        "{provenance}"
+    );
+    assert!(!provenance.contains("]("), "{provenance}");
+}
+
 /// A bad boolean stops the run before any request, naming input and fix,
 /// on stderr and as an annotation (regression: stderr only).
 #[tokio::test(flavor = "multi_thread")]

@@ -482,6 +482,15 @@ async fn a_draft_is_not_published_while_another_of_its_tag_holds_assets() {
         "{}",
         stderr(&o)
     );
+    // Every asset verified: the refusal is not told as a failed upload
+    // that a re-run finishes. Regression: "not every asset verified;
+    // re-run to finish it".
+    assert!(
+        stdout(&o).contains("Release v9.1.0 stays a draft (not published): its assets verified, but publishing was refused (the error says why and what to fix before a re-run)")
+            && !stdout(&o).contains("not every asset verified"),
+        "{}",
+        stdout(&o)
+    );
     let kept = gh.release_by_id(REPO, oldest).unwrap();
     assert!(kept.draft);
     assert_eq!(

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
-use super::{AssetKind, AttestationReport, UploadReport};
+use super::{AssetKind, AssetReport, AttestationReport, UploadReport};
 use crate::oidc::Secret;
 use crate::sign::{IdentityReport, Outcome, ProvenanceOutcome, SignReport};
 use crate::text::line;
@@ -290,6 +290,10 @@ pub fn summary(
         let state = match (u.draft, u.publish_withheld, u.lacking.as_slice()) {
             (false, _, _) => String::new(),
             (true, false, _) => " (draft)".to_owned(),
+            (true, true, []) if u.refused_at_publish() => {
+                " (draft, not published: its assets verified, but publishing was refused)"
+                    .to_owned()
+            }
             (true, true, []) if u.assets_ok() && u.attestation_failed() => {
                 " (draft, not published: the build provenance is not in the attestations yet)"
                     .to_owned()
@@ -327,11 +331,25 @@ pub fn summary(
             Outcome::Failed { error } => (format!("❌ {}", md(error)), String::new()),
             Outcome::Planned { .. } => ("(dry run)".into(), String::new()),
         };
+        // The bundle's link, unless an asset of the artifact (itself, with
+        // `upload-artifacts`, or its bundle) failed: then that failure.
+        // Regression: only the bundle was looked at, so a failed artifact
+        // asset showed a clean row on a failed step.
+        let own = |x: &&AssetReport| {
+            x.artifact == a.path && matches!(x.kind, AssetKind::Artifact | AssetKind::Bundle)
+        };
         let asset = upload
             .and_then(|u| {
                 u.assets
                     .iter()
-                    .find(|x| x.artifact == a.path && x.kind == AssetKind::Bundle)
+                    .filter(own)
+                    .find(|x| x.error.is_some())
+                    .or_else(|| {
+                        u.assets
+                            .iter()
+                            .filter(own)
+                            .find(|x| x.kind == AssetKind::Bundle)
+                    })
             })
             .map(|x| match (&x.download_url, &x.error) {
                 (_, Some(e)) => format!("❌ {}", md(e)),
@@ -347,12 +365,17 @@ pub fn summary(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let asset = upload
-            .and_then(|u| u.assets.iter().find(|x| x.bundle == p.path))
-            .and_then(|x| x.download_url.as_deref());
-        let shown = match asset {
-            Some(url) => md_link(&name, url),
-            None => md(&p.path.display().to_string()),
+        let asset = upload.and_then(|u| {
+            u.assets
+                .iter()
+                .find(|x| x.kind == AssetKind::Provenance && x.bundle == p.path)
+        });
+        // Linked only as it landed and verified. Regression: a provenance
+        // asset that failed its check was linked with no word of it.
+        let shown = match asset.map(|x| (&x.download_url, &x.error)) {
+            Some((_, Some(e))) => format!("{} (❌ {})", md(&name), md(e)),
+            Some((Some(url), None)) => md_link(&name, url),
+            _ => md(&p.path.display().to_string()),
         };
         let _ = match &p.outcome {
             ProvenanceOutcome::Signed {

@@ -265,6 +265,12 @@ pub(crate) fn release_lines(up: &UploadReport) -> String {
 
 /// Why a draft asked to be published was not: what it lacks, and the fix.
 pub(crate) fn withheld_line(up: &UploadReport) -> String {
+    if up.refused_at_publish() {
+        return format!(
+            "Release {} stays a draft (not published): its assets verified, but publishing was refused (the error says why and what to fix before a re-run)",
+            line(&up.tag)
+        );
+    }
     let why = match up.lacking.len() {
         0 if up.assets.is_empty() => "nothing was uploaded".to_owned(),
         0 if up.assets_ok() && up.attestation_failed() => {

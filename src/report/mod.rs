@@ -101,6 +101,19 @@ impl UploadReport {
         self.assets.iter().all(|a| a.error.is_none())
     }
 
+    /// Publishing was withheld though every asset is there and verified,
+    /// and the attestation did not fail: a check just before publishing
+    /// refused it (another filled draft, the tag moved, an artifact
+    /// missing or of other bytes, an asset changed since checked), whose
+    /// error says why and what to do; a re-run alone would not help.
+    pub fn refused_at_publish(&self) -> bool {
+        self.publish_withheld
+            && self.lacking.is_empty()
+            && !self.assets.is_empty()
+            && self.assets.iter().all(|a| a.error.is_none() && a.checked)
+            && !self.attestation_failed()
+    }
+
     /// The stored attestation's id and URL, when there is one.
     pub fn attestation_stored(&self) -> Option<(u64, &str)> {
         match &self.attestation {
