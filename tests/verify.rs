@@ -1209,3 +1209,46 @@ async fn untrusted_text_stays_on_one_line() {
         "{media}"
     );
 }
+
+/// A DSSE bundle over a statement of another type than in-toto's is
+/// refused as a bundle of the artifact, as given as provenance and as
+/// sigstore-python refuses it; the same signer's in-toto v1 statement
+/// verifies. Regression: sigstore-verify matched the subject without
+/// reading `_type`, and it verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dsse_bundle_of_another_statement_type_is_refused() {
+    use sha2::Digest as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.txt", "attested");
+    let digest = hex::encode(sha2::Sha256::digest(b"attested"));
+    let urls = sandbox.urls();
+    let services =
+        sigstore_sign::SigningServices::new(&urls.fulcio, &urls.rekor_v1).with_tsa_url(&urls.tsa);
+    let signer = sigstore_sign::SigningContext::new(services)
+        .signer(sigstore_oidc::IdentityToken::from_jwt(&sandbox.token()).unwrap());
+    for (kind, expected) in [
+        ("https://in-toto.io/Statement/v1", 0),
+        ("https://example.com/NotAStatement/v9", 1),
+    ] {
+        let statement = format!(
+            r#"{{"_type":"{kind}","subject":[{{"name":"a.txt","digest":{{"sha256":"{digest}"}}}}],"predicateType":"https://example.com/p","predicate":{{}}}}"#
+        );
+        let bundle = signer
+            .sign_raw_statement(statement.as_bytes())
+            .await
+            .unwrap();
+        std::fs::write(work.path("a.txt.sigstore.json"), bundle.to_json().unwrap()).unwrap();
+        let o = verify_strict(&sandbox, work.dir.path(), &["a.txt"]).await;
+        assert_eq!(code(&o), expected, "{kind}: {}{}", stdout(&o), stderr(&o));
+        if expected == 1 {
+            assert!(
+                stdout(&o).contains(&format!(
+                    "its statement type is `{kind}`, not https://in-toto.io/Statement/v1"
+                )),
+                "{}",
+                stdout(&o)
+            );
+        }
+    }
+}

@@ -774,6 +774,13 @@ pub(crate) fn check_bundle(
     let result = verifier
         .verify(digest, bundle, &VerificationPolicy::any_identity())
         .map_err(|e| Failure::from_verifier(e, bundle, &digest))?;
+    // A DSSE envelope is read as an in-toto statement, as by `--provenance`
+    // and by sigstore-python: sigstore-verify finds the subjects without
+    // reading `_type`. Regression: a statement of another type verified
+    // here, and was refused given as provenance.
+    if matches!(bundle.content, SignatureContent::DsseEnvelope(_)) {
+        provenance::statement_of(bundle)?;
+    }
     let info = result
         .certificate()
         .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
