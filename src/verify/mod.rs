@@ -504,8 +504,17 @@ fn in_parallel(
     };
     let threads = jobs.clamp(1, targets.len().max(1));
     std::thread::scope(|scope| {
+        // As many as the system gives, this one among them: a thread it
+        // refuses (a pids or memory limit, `--jobs` in thousands) leaves
+        // the work to those started. Regression: the refusal panicked, and
+        // the run aborted with no report.
         for _ in 1..threads {
-            scope.spawn(work);
+            if std::thread::Builder::new()
+                .spawn_scoped(scope, work)
+                .is_err()
+            {
+                break;
+            }
         }
         work();
     });
