@@ -253,23 +253,106 @@ pub enum ParseError {
     /// sigstore-python and sigstore-go refuse it.
     #[error("it has no `mediaType` (sigstore-python and cosign refuse a bundle without one, and nothing says which version it is)")]
     NoMediaType,
+    /// A member no bundle version defines, which sigstore-types ignores
+    /// and protojson (sigstore-go, cosign) and sigstore-python refuse.
+    #[error("it has a member {0} that no bundle version defines (sigstore-python and cosign refuse it; this would ignore it)")]
+    UnknownMember(String),
+    /// A message digest's algorithm not spelled as protobuf-specs names
+    /// it, which sigstore-types reads loosely (`sha-256`).
+    #[error("its message digest's algorithm is `{0}`, not a name protobuf-specs gives one (SHA2_256, SHA2_384, SHA2_512), which sigstore-python and cosign refuse")]
+    DigestAlgorithm(String),
+    /// A v0.1 or v0.2 bundle whose key material is not a certificate
+    /// chain (v0.3's lone `certificate`, say).
+    #[error("it is a {0} bundle without the certificate chain that version holds its key material in (sigstore-python refuses it)")]
+    NoChain(&'static str),
 }
 
 /// Parse a bundle (v0.1, v0.2 or v0.3 JSON) from bytes as read from a file.
 /// Never panics, whatever the bytes (the `bundle` fuzz target holds it to that).
 pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
+    use sigstore_types::bundle::{MediaType, VerificationMaterialContent};
     let bundle = Bundle::from_json(std::str::from_utf8(bytes)?)?;
     match read_two_ways(bytes) {
-        Some(Unread::TwoWays(why)) => Err(ParseError::ReadTwoWays(why)),
-        Some(Unread::NoMediaType) => Err(ParseError::NoMediaType),
-        None => Ok(bundle),
+        Some(Unread::TwoWays(why)) => return Err(ParseError::ReadTwoWays(why)),
+        Some(Unread::NoMediaType) => return Err(ParseError::NoMediaType),
+        Some(Unread::Unknown(member)) => return Err(ParseError::UnknownMember(member)),
+        Some(Unread::Algorithm(name)) => return Err(ParseError::DigestAlgorithm(name)),
+        None => {}
     }
+    // v0.3 refuses a chain itself (sigstore-bundle); the older versions'
+    // material is not checked there.
+    let older = match bundle.media_type {
+        MediaType::Bundle0_1 => Some("v0.1"),
+        MediaType::Bundle0_2 => Some("v0.2"),
+        _ => None,
+    };
+    if let Some(version) = older {
+        if !matches!(
+            bundle.verification_material.content,
+            VerificationMaterialContent::X509CertificateChain { .. }
+        ) {
+            return Err(ParseError::NoChain(version));
+        }
+    }
+    Ok(bundle)
 }
 
 /// What [`read_two_ways`] found that a bundle must not be read with.
 enum Unread {
     TwoWays(String),
     NoMediaType,
+    /// The member, in backquotes, and where if not in the bundle's object.
+    Unknown(String),
+    Algorithm(String),
+}
+
+/// The members of the bundle's own object, and of its
+/// `verificationMaterial`: each as its JSON name and its protobuf field
+/// name, both of which protojson (sigstore-go, cosign) reads as the one
+/// member.
+const BUNDLE_MEMBERS: &[(&str, &str)] = &[
+    ("mediaType", "media_type"),
+    ("verificationMaterial", "verification_material"),
+    ("messageSignature", "message_signature"),
+    ("dsseEnvelope", "dsse_envelope"),
+];
+const MATERIAL_MEMBERS: &[(&str, &str)] = &[
+    ("certificate", "certificate"),
+    ("x509CertificateChain", "x509_certificate_chain"),
+    ("publicKey", "public_key"),
+    ("tlogEntries", "tlog_entries"),
+    ("timestampVerificationData", "timestamp_verification_data"),
+];
+
+/// protobuf-specs' `HashAlgorithm` names a message digest may be under.
+const DIGEST_ALGORITHMS: &[&str] = &["SHA2_256", "SHA2_384", "SHA2_512", "SHA3_256", "SHA3_384"];
+
+/// Why a `messageSignature` (as a JSON value) is read otherwise here than
+/// by protojson: its digest's algorithm not spelled as protobuf-specs
+/// names it (sigstore-types reads `sha-256` and `sha256` too), or given
+/// under both its names.
+fn message_signature_unread(v: &Value) -> Option<Unread> {
+    let digests: Vec<&Value> = ["messageDigest", "message_digest"]
+        .iter()
+        .filter_map(|k| v.get(k))
+        .collect();
+    if digests.len() > 1 {
+        return Some(Unread::TwoWays(
+            "in `messageSignature`, `messageDigest` and `message_digest` are both given".into(),
+        ));
+    }
+    let algorithm = digests.first()?.get("algorithm")?;
+    match algorithm.as_str() {
+        Some(name) if DIGEST_ALGORITHMS.contains(&name) => None,
+        Some(name) => Some(Unread::Algorithm(crate::text::capped(
+            &crate::text::line(name),
+            60,
+        ))),
+        None => Some(Unread::Algorithm(crate::text::capped(
+            &algorithm.to_string(),
+            60,
+        ))),
+    }
 }
 
 /// Why the bundle's own object or its `verificationMaterial` reads one way
@@ -292,12 +375,15 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
     const CONTENT: &[&str] = &["messageSignature", "dsseEnvelope"];
     const MATERIAL: &[&str] = &["certificate", "x509CertificateChain", "publicKey"];
 
-    /// One object's members: `oneof` may hold one of them; `nested`: the
-    /// member whose own object is checked too, with its oneof.
+    /// One object's members: `known` (each by its two names, see
+    /// [`BUNDLE_MEMBERS`]), of which `oneof` may hold one; `nested`: the
+    /// member whose own object is checked too, with its members.
     struct Members {
+        known: Known,
         oneof: &'static [&'static str],
-        nested: Option<(&'static str, &'static [&'static str])>,
+        nested: Option<(&'static str, Known, &'static [&'static str])>,
     }
+    type Known = &'static [(&'static str, &'static str)];
     impl<'de> DeserializeSeed<'de> for Members {
         type Value = Option<Unread>;
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -311,19 +397,42 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut seen: HashSet<String> = HashSet::new();
-            let mut member: Option<String> = None;
+            let mut member: Option<(&str, String)> = None;
             let mut found = None;
             while let Some(key) = map.next_key::<String>()? {
+                let Some(name) = self
+                    .known
+                    .iter()
+                    .find(|(json, proto)| key == *json || key == *proto)
+                    .map(|(json, _)| *json)
+                else {
+                    map.next_value::<IgnoredAny>()?;
+                    found = found.or_else(|| {
+                        Some(Unread::Unknown(format!(
+                            "`{}`",
+                            crate::text::capped(&crate::text::line(&key), 60)
+                        )))
+                    });
+                    continue;
+                };
                 match self.nested {
-                    Some((name, oneof)) if key == name => {
+                    Some((nested, known, oneof)) if name == nested => {
                         let inner = map.next_value_seed(Members {
+                            known,
                             oneof,
                             nested: None,
                         })?;
                         found = found.or(inner.map(|u| match u {
                             Unread::TwoWays(why) => Unread::TwoWays(format!("in `{key}`, {why}")),
+                            Unread::Unknown(member) => {
+                                Unread::Unknown(format!("{member} in `{key}`"))
+                            }
                             other => other,
                         }));
+                    }
+                    _ if name == "messageSignature" => {
+                        let v = map.next_value::<Value>()?;
+                        found = found.or_else(|| message_signature_unread(&v));
                     }
                     _ => {
                         map.next_value::<IgnoredAny>()?;
@@ -332,16 +441,21 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
                 if found.is_some() {
                     continue;
                 }
-                if self.oneof.contains(&key.as_str()) {
-                    if let Some(first) = member.as_ref().filter(|m| **m != key) {
+                let shown = if key == name {
+                    format!("`{key}`")
+                } else {
+                    format!("`{key}` (`{name}`)")
+                };
+                if self.oneof.contains(&name) {
+                    if let Some((_, first)) = member.as_ref().filter(|(m, _)| *m != name) {
                         found = Some(Unread::TwoWays(format!(
-                            "`{first}` and `{key}` are both given"
+                            "{first} and {shown} are both given"
                         )));
                     }
-                    member = Some(key.clone());
+                    member = Some((name, shown.clone()));
                 }
-                if !seen.insert(key.clone()) {
-                    found = Some(Unread::TwoWays(format!("`{key}` is given twice")));
+                if !seen.insert(name.to_owned()) {
+                    found = Some(Unread::TwoWays(format!("{shown} is given twice")));
                 }
             }
             // The bundle's own object (the one with a nested member).
@@ -353,8 +467,9 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
     }
     let mut reader = serde_json::Deserializer::from_slice(bytes);
     let unread = Members {
+        known: BUNDLE_MEMBERS,
         oneof: CONTENT,
-        nested: Some(("verificationMaterial", MATERIAL)),
+        nested: Some(("verificationMaterial", MATERIAL_MEMBERS, MATERIAL)),
     }
     .deserialize(&mut reader)
     .ok()??;
@@ -443,6 +558,83 @@ mod tests {
             e.contains("`messageSignature` is given twice, and JSON readers differ"),
             "{e}"
         );
+    }
+
+    /// What protojson (sigstore-go, cosign) and sigstore-python read
+    /// otherwise, or refuse, is refused: a member under its protobuf name
+    /// beside its JSON name (one member to them, two here, the second
+    /// ignored), a member no version defines, a digest algorithm not named
+    /// as protobuf-specs names it, a v0.2 bundle with v0.3's lone
+    /// certificate. Regression: each verified here.
+    #[test]
+    fn what_strict_readers_refuse_is_refused() {
+        let (v, good) = cosign_bundle();
+        let appended = |member: &str| format!("{},{member}}}", &good[..good.len() - 1]);
+        let envelope = r#""dsse_envelope":{"payload":"","payloadType":"x","signatures":[]}"#;
+        match parse(appended(envelope).as_bytes()) {
+            Err(ParseError::ReadTwoWays(w)) => assert_eq!(
+                w,
+                "`messageSignature` and `dsse_envelope` (`dsseEnvelope`) are both given"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let material = "\"verificationMaterial\":{";
+        let at = good.find(material).unwrap() + material.len();
+        let chain = r#""x509_certificate_chain":{"certificates":[]},"#;
+        match parse(format!("{}{chain}{}", &good[..at], &good[at..]).as_bytes()) {
+            Err(ParseError::ReadTwoWays(w)) => assert_eq!(
+                w,
+                "in `verificationMaterial`, `x509_certificate_chain` (`x509CertificateChain`) and `certificate` are both given"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let e = parse(appended(r#""extra":1"#).as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it has a member `extra` that no bundle version defines (sigstore-python and cosign refuse it; this would ignore it)"
+        );
+        let e = parse(format!("{}\"note\":1,{}", &good[..at], &good[at..]).as_bytes()).unwrap_err();
+        assert!(
+            matches!(&e, ParseError::UnknownMember(m) if m == "`note` in `verificationMaterial`"),
+            "{e:?}"
+        );
+        for spelled in ["sha-256", "sha256", "Sha2_256"] {
+            let mut b = v.clone();
+            b["messageSignature"]["messageDigest"]["algorithm"] = spelled.into();
+            assert!(
+                Bundle::from_json(&b.to_string()).is_ok(),
+                "sigstore-types reads {spelled}"
+            );
+            let e = parse(b.to_string().as_bytes()).unwrap_err();
+            assert!(
+                matches!(&e, ParseError::DigestAlgorithm(a) if a == spelled),
+                "{e:?}"
+            );
+        }
+        let mut older = v.clone();
+        older["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.2".into();
+        assert!(
+            Bundle::from_json(&older.to_string()).is_ok(),
+            "sigstore-types reads it"
+        );
+        let e = parse(older.to_string().as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it is a v0.2 bundle without the certificate chain that version holds its key material in (sigstore-python refuses it)"
+        );
+        // The real bundles of tests/data are read.
+        for name in [
+            "cosign-v3-blob.txt.sigstore.json",
+            "npm-provenance-intoto.sigstore.json",
+            "signed-package-2.1.0-hb0f4dca_0.conda.sigstore.json",
+            "staging-rekor-v2.txt.sigstore.json",
+        ] {
+            let bytes =
+                std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            if let Err(e) = parse(&bytes) {
+                panic!("{name}: {e}");
+            }
+        }
     }
 
     /// A bundle without a `mediaType` is refused, as sigstore-python and

@@ -872,8 +872,10 @@ async fn a_bundle_with_more_evidence_than_is_read_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("a checkpoint carries 101 signatures"), "{e}");
-    // Indented, each is still a signature the parser reads and the keys
-    // are tried on. Regression: only lines starting with the dash counted.
+    // Indented, each is still a signature sigstore-types reads (it trims
+    // the line) and the keys are tried on, and a line Go's note refuses:
+    // refused, before any is tried. Regressions: only lines starting with
+    // the dash counted; then the indented lines were read.
     let mut indented = good.clone();
     edit_checkpoint(&mut indented, |lines| {
         let last = lines.last().unwrap().clone();
@@ -888,7 +890,10 @@ async fn a_bundle_with_more_evidence_than_is_read_is_refused() {
             .map(|_| ()),
     ] {
         let e = result.unwrap_err().to_string();
-        assert!(e.contains("a checkpoint carries 102 signatures"), "{e}");
+        assert!(
+            e.contains("a log entry's checkpoint is not a signed note as sigstore-go and sigstore-python read one: a signature line is not `— NAME BASE64`"),
+            "{e}"
+        );
     }
     // A certificate or a timestamp larger than any service makes is not
     // parsed (its DER decoder sorts each SET OF in quadratic time).

@@ -736,9 +736,17 @@ fn within_limits(bundle: &Bundle) -> Result<(), SigError> {
         )));
     }
     for entry in &material.tlog_entries {
+        logged_as_declared(entry)?;
         let Some(proof) = &entry.inclusion_proof else {
             continue;
         };
+        if !proof.checkpoint.is_empty() {
+            if let Some(why) = super::checkpoint::malformed(proof.checkpoint.envelope()) {
+                return Err(SigError::InvalidBundle(format!(
+                    "a log entry's checkpoint is not a signed note as sigstore-go and sigstore-python read one: {why}"
+                )));
+            }
+        }
         // Counted as parsed (the parser trims each line: an indented
         // signature line is still one to verify).
         let signatures = proof
@@ -754,9 +762,79 @@ fn within_limits(bundle: &Bundle) -> Result<(), SigError> {
     Ok(())
 }
 
+/// The logged body is of the kind and version the entry declares
+/// (`kindVersion`), as sigstore-go requires and sigstore-python's models
+/// do: sigstore-rekor reads the body as the declared kind without looking
+/// at its own `kind` and `apiVersion`, so a Rekor v1 `rekord` entry,
+/// whose spec has a `hashedrekord`'s shape, passed declared as one.
+fn logged_as_declared(entry: &sigstore_types::TransparencyLogEntry) -> Result<(), SigError> {
+    #[derive(serde::Deserialize)]
+    struct Declared<'a> {
+        #[serde(borrow)]
+        kind: std::borrow::Cow<'a, str>,
+        #[serde(borrow, rename = "apiVersion")]
+        api_version: std::borrow::Cow<'a, str>,
+    }
+    let declared = entry.kind_version;
+    match serde_json::from_slice::<Declared>(entry.canonicalized_body.as_bytes()) {
+        Ok(body) if body.kind == declared.kind() && body.api_version == declared.version() => {
+            Ok(())
+        }
+        Ok(body) => Err(SigError::InvalidBundle(format!(
+            "a log entry is declared `{}` {} but its logged body is `{}` {}",
+            declared.kind(),
+            declared.version(),
+            crate::text::capped(&crate::text::line(&body.kind), 40),
+            crate::text::capped(&crate::text::line(&body.api_version), 20),
+        ))),
+        Err(_) => Err(SigError::InvalidBundle(
+            "a log entry's logged body does not name its kind and apiVersion".into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An entry whose logged body is of another kind or version than it
+    /// declares is refused before anything is verified, on both paths;
+    /// the real bundles of tests/data are not. Regression: the body was
+    /// read as the declared kind, whatever it said it was.
+    #[test]
+    fn an_entry_logged_as_another_kind_is_refused() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let read = |name: &str| {
+            std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+        };
+        for name in [
+            "cosign-v3-blob.txt.sigstore.json",
+            "npm-provenance-intoto.sigstore.json",
+            "signed-package-2.1.0-hb0f4dca_0.conda.sigstore.json",
+            "staging-rekor-v2.txt.sigstore.json",
+        ] {
+            let bundle = Bundle::from_json(&read(name)).unwrap();
+            assert!(within_limits(&bundle).is_ok(), "{name}");
+        }
+        let mut json: serde_json::Value =
+            serde_json::from_str(&read("cosign-v3-blob.txt.sigstore.json")).unwrap();
+        let entry = &mut json["verificationMaterial"]["tlogEntries"][0];
+        let mut body: serde_json::Value = serde_json::from_slice(
+            &b64.decode(entry["canonicalizedBody"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        body["kind"] = "rekord".into();
+        entry["canonicalizedBody"] = b64.encode(body.to_string()).into();
+        let bundle = Bundle::from_json(&json.to_string()).unwrap();
+        let e = within_limits(&bundle).unwrap_err().to_string();
+        assert!(
+            e.contains("a log entry is declared `hashedrekord` 0.0.1 but its logged body is `rekord` 0.0.1"),
+            "{e}"
+        );
+    }
 
     fn ts(s: i64) -> jiff::Timestamp {
         jiff::Timestamp::from_second(s).unwrap()

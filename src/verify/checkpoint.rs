@@ -159,6 +159,46 @@ pub(crate) fn named(
     })
 }
 
+/// Why a checkpoint `envelope` (a signed note) is not one Go's `note`
+/// package (sigstore-go, cosign) and sigstore-python read, if it is not:
+/// one blank line between the body and the signatures, each body line with
+/// no surrounding space, each signature line `— NAME BASE64` (a name with
+/// no space or `+`, at least a key hint and a byte of signature), and a
+/// final newline. sigstore-types splits at the first blank line, ignores
+/// what follows a second one and trims every line, so a checkpoint those
+/// readers refuse verified here.
+pub(crate) fn malformed(envelope: &str) -> Option<&'static str> {
+    use base64::Engine as _;
+    let Some((body, signatures)) = envelope.split_once("\n\n") else {
+        return Some("it has no blank line before its signatures");
+    };
+    if signatures.contains("\n\n") {
+        return Some("it has more than one blank line");
+    }
+    let Some(signatures) = signatures.strip_suffix('\n') else {
+        return Some("it does not end with a newline");
+    };
+    let spaced = |l: &str| l.is_empty() || l.trim() != l;
+    if body.split('\n').any(spaced) {
+        return Some("a line of its body is empty or has space around it");
+    }
+    let signature_line = |l: &str| {
+        let Some((name, b64)) = l.strip_prefix("— ").and_then(|l| l.split_once(' ')) else {
+            return false;
+        };
+        !name.is_empty()
+            && !name.contains(char::is_whitespace)
+            && !name.contains('+')
+            && base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .is_ok_and(|b| b.len() >= 5)
+    };
+    if signatures.is_empty() || !signatures.split('\n').all(signature_line) {
+        return Some("a signature line is not `— NAME BASE64`");
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +259,38 @@ mod tests {
             assert!(
                 e.to_string().contains("signed as origin `log2025-alpha1.rekor.sigstage.dev` (signature lines: `log2025-alpha1.rekor.sigstage.dev`), not as `log.other.example`"),
                 "{e}"
+            );
+        }
+    }
+
+    /// A checkpoint Go's `note` and sigstore-python refuse is malformed
+    /// here too: text after a second blank line, no final newline, an
+    /// indented or otherwise shaped signature line, a body line with space
+    /// around it. Real ones are not.
+    #[test]
+    fn a_checkpoint_strict_readers_refuse_is_malformed() {
+        let real = "log2025-alpha1.rekor.sigstage.dev\n646\nkNum4JmdViJPfZLMRB3xPi6flATj2JzJSiF+1pQDzNQ=\n\n— log2025-alpha1.rekor.sigstage.dev 8w1amQA0XB55lIjvC/rvbpawQn9lp2R5TSkvqoNJuxcH9Ii05Ddi66xN8z5ZE6GsK2MkvgNZuqnZ5RtHbq2kpt/B8AE=\n";
+        assert_eq!(malformed(real), None);
+        let v1 = "rekor.sigstore.dev - 1193050959916656506\n12\nkNum4JmdViJPfZLMRB3xPi6flATj2JzJSiF+1pQDzNQ=\nTimestamp: 1689748607742585419\n\n— rekor.sigstore.dev wNI9ajBFAiEA8kA=\n— witness.example AAAAAAAA\n";
+        assert_eq!(malformed(v1), None);
+        let (body, sigs) = real.split_once("\n\n").unwrap();
+        for (bad, why) in [
+            (format!("{real}\njunk\n"), "more than one blank line"),
+            (real.trim_end().to_owned(), "does not end with a newline"),
+            (format!("{body}\n\n {sigs}"), "not `— NAME BASE64`"),
+            (format!("{body}\n\n{sigs}— x\n"), "not `— NAME BASE64`"),
+            (
+                format!("{body}\n\n{sigs}— a+b AAAAAAAA\n"),
+                "not `— NAME BASE64`",
+            ),
+            (format!("{body}\n\n{sigs}— x AAAA\n"), "not `— NAME BASE64`"),
+            (format!(" {real}"), "space around it"),
+            (body.to_owned(), "no blank line"),
+        ] {
+            assert!(
+                malformed(&bad).is_some_and(|w| w.contains(why)),
+                "{bad:?}: {:?}",
+                malformed(&bad)
             );
         }
     }
