@@ -1252,3 +1252,26 @@ async fn a_dsse_bundle_of_another_statement_type_is_refused() {
         }
     }
 }
+
+/// `-q` keeps warnings, as `--help` and the README say: the one that any
+/// signer was accepted is what tells a pass is worth less than it seems.
+/// The per-artifact lines go.
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_keeps_warnings() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl"]).await;
+    let o = run({
+        let mut cmd = verify_cmd(&sandbox, work.dir.path(), &["-q", "a.whl"]);
+        cmd.env("NO_COLOR", "1");
+        cmd
+    })
+    .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: no --cert-identity or --cert-identity-regexp: any Sigstore identity is accepted"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("✅"), "{}", stdout(&o));
+}

@@ -29,7 +29,7 @@ pub struct GlobalArgs {
     /// More diagnostics on stderr (repeat for more)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors and the final summary
+    /// Only warnings, errors and the final summary
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Never use colors or a progress bar
