@@ -492,6 +492,26 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     Ok(plan)
 }
 
+/// A warning naming what was skipped for not being a regular file (a
+/// link to nothing, say): the one skip that may be a release's artifact
+/// its build left broken, which the run would otherwise pass over
+/// without a word outside `-v` and the JSON report. Regression: a
+/// dangling `dist/b.tgz` was left out of the release in silence.
+pub fn skip_warnings(skipped: &[Skipped]) -> Vec<String> {
+    let odd: Vec<Skipped> = skipped
+        .iter()
+        .filter(|k| k.reason == SkipReason::NotRegular)
+        .cloned()
+        .collect();
+    if odd.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+            "not signed, as not regular files (a link to nothing, a socket, a device): {}; if one is an artifact of the release, fix the step that made it and re-run",
+            crate::text::line(skipped_list(&odd))
+        )]
+}
+
 /// The first few skipped paths with their reasons, for an error line.
 fn skipped_list(skipped: &[Skipped]) -> String {
     const SHOWN: usize = 5;

@@ -267,3 +267,31 @@ async fn kept_files_follow_the_umask() {
         assert_eq!(got, mode, "{name} under umask {umask:o}");
     }
 }
+
+/// A file of a signed directory that is not a regular file (here a link
+/// to nothing, as a build step that failed half-way leaves) is named in
+/// a warning, in the dry run too, while the rest is signed: it may be an
+/// artifact the release would otherwise lack without a word. Regression:
+/// it was listed only with -v and in the JSON report.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_link_in_a_signed_directory_is_warned_of() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    std::os::unix::fs::symlink("../build/missing.tgz", work.path("dist/b.tgz")).unwrap();
+    for dry in [true, false] {
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.arg("dist");
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        let o = run(cmd).await;
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(code(&o), 0, "{err}");
+        assert!(
+            err.contains("not signed, as not regular files (a link to nothing, a socket, a device): dist/b.tgz: not a regular file; if one is an artifact of the release, fix the step that made it and re-run"),
+            "dry run {dry}: {err}"
+        );
+    }
+    assert!(work.path("dist/a.tgz.sigstore.json").exists());
+}

@@ -180,8 +180,8 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
                 bundle: a.bundle,
             })
             .collect(),
+        warnings: [warnings, crate::plan::skip_warnings(&plan.skipped)].concat(),
         skipped: plan.skipped,
-        warnings,
         provenance: plan.provenance.map(|p| ProvenanceReport {
             path: p.path,
             outcome: ProvenanceOutcome::Planned {
@@ -541,8 +541,8 @@ pub async fn run(
         identity,
         certificates: session.certificates_issued(),
         artifacts: results.into_iter().map(|(_, r)| r).collect(),
+        warnings: [instance.warnings, crate::plan::skip_warnings(&plan.skipped)].concat(),
         skipped: plan.skipped,
-        warnings: instance.warnings,
         provenance,
     };
     Ok(SignRun {
@@ -741,8 +741,8 @@ async fn nothing_to_sign(
         identity: IdentityReport::Planned(settings.identity.plan()),
         certificates: 0,
         artifacts,
+        warnings: [warnings, crate::plan::skip_warnings(&plan.skipped)].concat(),
         skipped: plan.skipped,
-        warnings,
         provenance: plan.provenance.map(|p| ProvenanceReport {
             path: p.path,
             outcome: ProvenanceOutcome::Failed {
