@@ -261,6 +261,10 @@ pub enum ParseError {
     /// it, which sigstore-types reads loosely (`sha-256`).
     #[error("its message digest's algorithm is `{0}`, not a name protobuf-specs gives one (SHA2_256, SHA2_384, SHA2_512), which sigstore-python and cosign refuse")]
     DigestAlgorithm(String),
+    /// A member under its protobuf name, which protojson and
+    /// sigstore-python read and sigstore-types does not.
+    #[error("it gives {0} under its protobuf name, which this reader does not read and sigstore-python and cosign do, so what verified here is not what they would read; fix: write it under its JSON name `{1}`")]
+    ProtobufName(String, &'static str),
     /// A v0.1 or v0.2 bundle whose key material is not a certificate
     /// chain (v0.3's lone `certificate`, say).
     #[error("it is a {0} bundle without the certificate chain that version holds its key material in (sigstore-python refuses it)")]
@@ -277,6 +281,7 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
         Some(Unread::NoMediaType) => return Err(ParseError::NoMediaType),
         Some(Unread::Unknown(member)) => return Err(ParseError::UnknownMember(member)),
         Some(Unread::Algorithm(name)) => return Err(ParseError::DigestAlgorithm(name)),
+        Some(Unread::ProtobufName(key, name)) => return Err(ParseError::ProtobufName(key, name)),
         None => {}
     }
     // v0.3 refuses a chain itself (sigstore-bundle); the older versions'
@@ -304,12 +309,14 @@ enum Unread {
     /// The member, in backquotes, and where if not in the bundle's object.
     Unknown(String),
     Algorithm(String),
+    /// The member as given (in backquotes, and where), and its JSON name.
+    ProtobufName(String, &'static str),
 }
 
 /// The members of the bundle's own object, and of its
 /// `verificationMaterial`: each as its JSON name and its protobuf field
-/// name, both of which protojson (sigstore-go, cosign) reads as the one
-/// member.
+/// name, both of which protojson (sigstore-go, cosign) and sigstore-python
+/// read as the one member, and sigstore-types reads only the first of.
 const BUNDLE_MEMBERS: &[(&str, &str)] = &[
     ("mediaType", "media_type"),
     ("verificationMaterial", "verification_material"),
@@ -332,16 +339,13 @@ const DIGEST_ALGORITHMS: &[&str] = &["SHA2_256", "SHA2_384", "SHA2_512", "SHA3_2
 /// names it (sigstore-types reads `sha-256` and `sha256` too), or given
 /// under both its names.
 fn message_signature_unread(v: &Value) -> Option<Unread> {
-    let digests: Vec<&Value> = ["messageDigest", "message_digest"]
-        .iter()
-        .filter_map(|k| v.get(k))
-        .collect();
-    if digests.len() > 1 {
-        return Some(Unread::TwoWays(
-            "in `messageSignature`, `messageDigest` and `message_digest` are both given".into(),
+    if v.get("message_digest").is_some() {
+        return Some(Unread::ProtobufName(
+            "`message_digest` in `messageSignature`".into(),
+            "messageDigest",
         ));
     }
-    let algorithm = digests.first()?.get("algorithm")?;
+    let algorithm = v.get("messageDigest")?.get("algorithm")?;
     match algorithm.as_str() {
         Some(name) if DIGEST_ALGORITHMS.contains(&name) => None,
         Some(name) => Some(Unread::Algorithm(crate::text::capped(
@@ -415,6 +419,20 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
                     });
                     continue;
                 };
+                // Read by every other reader as `name`, and by
+                // sigstore-types not at all. Regression: counted as
+                // `name`, so `media_type` alone passed for a `mediaType`
+                // sigstore-types never saw (and it read the bundle as v0.1).
+                if key != name {
+                    map.next_value::<IgnoredAny>()?;
+                    found = found.or_else(|| {
+                        Some(Unread::ProtobufName(
+                            format!("`{}`", crate::text::line(&key)),
+                            name,
+                        ))
+                    });
+                    continue;
+                }
                 match self.nested {
                     Some((nested, known, oneof)) if name == nested => {
                         let inner = map.next_value_seed(Members {
@@ -426,6 +444,9 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
                             Unread::TwoWays(why) => Unread::TwoWays(format!("in `{key}`, {why}")),
                             Unread::Unknown(member) => {
                                 Unread::Unknown(format!("{member} in `{key}`"))
+                            }
+                            Unread::ProtobufName(member, name) => {
+                                Unread::ProtobufName(format!("{member} in `{key}`"), name)
                             }
                             other => other,
                         }));
@@ -441,11 +462,7 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
                 if found.is_some() {
                     continue;
                 }
-                let shown = if key == name {
-                    format!("`{key}`")
-                } else {
-                    format!("`{key}` (`{name}`)")
-                };
+                let shown = format!("`{key}`");
                 if self.oneof.contains(&name) {
                     if let Some((_, first)) = member.as_ref().filter(|(m, _)| *m != name) {
                         found = Some(Unread::TwoWays(format!(
@@ -571,23 +588,47 @@ mod tests {
         let (v, good) = cosign_bundle();
         let appended = |member: &str| format!("{},{member}}}", &good[..good.len() - 1]);
         let envelope = r#""dsse_envelope":{"payload":"","payloadType":"x","signatures":[]}"#;
-        match parse(appended(envelope).as_bytes()) {
-            Err(ParseError::ReadTwoWays(w)) => assert_eq!(
-                w,
-                "`messageSignature` and `dsse_envelope` (`dsseEnvelope`) are both given"
-            ),
-            other => panic!("{other:?}"),
-        }
+        let e = parse(appended(envelope).as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it gives `dsse_envelope` under its protobuf name, which this reader does not read and sigstore-python and cosign do, so what verified here is not what they would read; fix: write it under its JSON name `dsseEnvelope`"
+        );
         let material = "\"verificationMaterial\":{";
         let at = good.find(material).unwrap() + material.len();
         let chain = r#""x509_certificate_chain":{"certificates":[]},"#;
         match parse(format!("{}{chain}{}", &good[..at], &good[at..]).as_bytes()) {
-            Err(ParseError::ReadTwoWays(w)) => assert_eq!(
-                w,
-                "in `verificationMaterial`, `x509_certificate_chain` (`x509CertificateChain`) and `certificate` are both given"
-            ),
+            Err(ParseError::ProtobufName(member, name)) => {
+                assert_eq!(member, "`x509_certificate_chain` in `verificationMaterial`");
+                assert_eq!(name, "x509CertificateChain");
+            }
             other => panic!("{other:?}"),
         }
+        // Alone, under its protobuf name, a member is one sigstore-types
+        // does not see: a `media_type` for no `mediaType` (read as v0.1),
+        // a `timestamp_verification_data` whose timestamps go unchecked.
+        // Regression: counted as the member, so such bundles verified.
+        for (json, proto) in [
+            ("mediaType", "media_type"),
+            ("timestampVerificationData", "timestamp_verification_data"),
+        ] {
+            let renamed = good.replacen(&format!("\"{json}\""), &format!("\"{proto}\""), 1);
+            assert_ne!(renamed, good);
+            match parse(renamed.as_bytes()) {
+                Err(ParseError::ProtobufName(_, name)) => assert_eq!(name, json),
+                other => panic!("{proto}: {other:?}"),
+            }
+        }
+        let mut b = v.clone();
+        let digest = b["messageSignature"]
+            .as_object_mut()
+            .unwrap()
+            .remove("messageDigest")
+            .unwrap();
+        b["messageSignature"]["message_digest"] = digest;
+        assert!(matches!(
+            parse(b.to_string().as_bytes()),
+            Err(ParseError::ProtobufName(_, "messageDigest"))
+        ));
         let e = parse(appended(r#""extra":1"#).as_bytes()).unwrap_err();
         assert_eq!(
             e.to_string(),

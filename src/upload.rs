@@ -1115,8 +1115,9 @@ async fn tag_at_this_commit(
 /// Where this run uploads bundles only: the artifacts it signed (or kept)
 /// whose name the release already holds with other bytes (another step's
 /// upload, another build), each with that asset's name. A bundle beside
-/// such an asset would not verify for it. An artifact not on the release
-/// is the release's choice (bundles alone).
+/// such an asset would not verify for it. Those not on the release come
+/// second, by their asset names: another step may upload them before the
+/// release is published, which waits for them (`artifacts_as_signed`).
 async fn not_as_signed<'s>(
     releases: &Releases,
     release: &Release,
