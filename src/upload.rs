@@ -652,6 +652,10 @@ async fn run_until_published(
                 Err(e.to_string())
             }
         };
+    let partial = sign
+        .artifacts
+        .iter()
+        .any(|a| matches!(a.outcome, Outcome::Failed { .. }));
     for q in queue(sign, settings.upload_artifacts) {
         let stored = crate::github::github_asset_name(&q.name);
         if let Some(r) = &mut refused {
@@ -709,6 +713,19 @@ async fn run_until_published(
                 continue;
             }
         }
+        // The provenance vouches for every artifact it names, so it is held
+        // to the bundles' two rules at once (it comes after them all): not
+        // beside another build of one, nor where one's own upload failed.
+        // Regression: it went up there, and `verify --release` failed an
+        // asset that was merely unsigned before, for good on a published
+        // release, with an attestation stored for bytes it does not ship.
+        if q.kind == AssetKind::Provenance {
+            if let Some(why) = provenance_held_back(sign, &artifact_failed, &other_bytes) {
+                report.error = Some(why);
+                assets.push(report);
+                continue;
+            }
+        }
         // Signed artifacts exist only when the run certified an identity
         // with a verifier, so `expected` is always there for them.
         let Some(expected) = &expected else {
@@ -721,7 +738,11 @@ async fn run_until_published(
             release: &release,
             expected,
         };
-        match landed.upload(&q, settings.overwrite).await {
+        // With an artifact failed, the provenance names fewer files than
+        // the run planned: it replaces one on the release only when it
+        // repeats every claim there (superseded), `--overwrite` or not.
+        let held = q.kind == AssetKind::Provenance && settings.overwrite && partial;
+        match landed.upload(&q, settings.overwrite && !held).await {
             Ok(up) => {
                 report.asset = up.name.clone();
                 report.action = Some(up.action);
@@ -745,6 +766,13 @@ async fn run_until_published(
                     missing: Vec::new(),
                 });
                 continue;
+            }
+            Err(e @ (ReleaseError::AnotherClaim { .. } | ReleaseError::AssetDiffers { .. }))
+                if held =>
+            {
+                report.error = Some(format!(
+                    "{e} (not replaced, though --overwrite was given: an artifact of this run failed, so this provenance names fewer files than the one on the release; re-run once every artifact signs)"
+                ));
             }
             Err(e) => {
                 if q.kind == AssetKind::Artifact {
@@ -1109,6 +1137,42 @@ async fn tag_at_this_commit(
         }),
         Err(ReleaseError::NoTag { .. }) => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+/// Why the run's provenance stays off the release, if it does: an
+/// artifact it names failed its upload (`failed`), or is on the release
+/// with other bytes than were signed, or that could not be told
+/// (`other_bytes`, uploading bundles only).
+fn provenance_held_back(
+    sign: &SignReport,
+    failed: &HashSet<&Path>,
+    other_bytes: &Result<HashMap<&Path, NotAsSigned>, String>,
+) -> Option<String> {
+    let named = |path: &Path| text::line(crate::github::github_asset_name(&file_name(path)));
+    // In the run's order, so the one named is the same each time.
+    let first = |held: &dyn Fn(&Path) -> bool| {
+        sign.artifacts
+            .iter()
+            .map(|a| a.path.as_path())
+            .find(|p| held(p))
+    };
+    if let Some(path) = first(&|p| failed.contains(p)) {
+        return Some(format!(
+            "not uploaded: the upload of `{}`, an artifact it names, failed, and the release would pair it with whatever holds that name, or nothing; re-run once the artifact is up",
+            named(path)
+        ));
+    }
+    match other_bytes {
+        Ok(found) => first(&|p| found.contains_key(p)).map(|path| {
+            format!(
+                "not uploaded: the release holds `{}`, an artifact it names, with other bytes than were signed (another build), so it would fail for that asset; fix: upload the signed file over it (--upload-artifacts with --overwrite; action inputs `upload-artifacts: true`, `overwrite: true`) or delete the asset, and re-run",
+                named(path)
+            )
+        }),
+        Err(e) => Some(format!(
+            "not uploaded: the release's assets could not be listed to check those of the artifacts it names: {e}"
+        )),
     }
 }
 

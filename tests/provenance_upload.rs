@@ -437,7 +437,7 @@ async fn a_rerun_after_a_failed_artifact_replaces_the_drafts_provenance() {
 
     // A provenance about a file the run does not sign stays without --overwrite.
     let other = Work::new();
-    other.file("dist/a.tgz", "another a");
+    other.file("dist/c.tgz", "c");
     let o = run(upload(&sandbox, &other, "v6.0.0", None, &[])).await;
     assert_eq!(code(&o), 1);
     let r = report(&o);
@@ -676,3 +676,100 @@ async fn two_jobs_attesting_under_one_name_are_told_to_name_them_apart() {
 }
 
 const PROVENANCE_ASSET_V4: &str = "octo-repo-v4.0.0.intoto.jsonl";
+
+/// The provenance is held to the bundles' rules: it does not go up to a
+/// release holding another build of an artifact it names (uploading bundles
+/// only), nor where an artifact's own upload failed (the release holds
+/// other bytes of its name), and no attestation is stored. Regression: the
+/// bundle stayed off but the provenance went up, so `verify --release`
+/// failed an asset that was merely unsigned before, on a published release
+/// for good, with an attestation of bytes the release does not ship.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_provenance_is_not_put_beside_another_build() {
+    for extra in [&[][..], &["--upload-artifacts"][..]] {
+        let sandbox = Sandbox::start().await.unwrap();
+        let work = Work::new();
+        work.file("dist/a.tgz", "a, as built now");
+        work.file("dist/b.tgz", "b");
+        let gh = sandbox.github();
+        assert!(gh.insert_asset_unchecked(REPO, "v1.0.0", "a.tgz", "a, another build"));
+        let o = run(upload(&sandbox, &work, "v1.0.0", None, extra)).await;
+        assert_eq!(code(&o), 1, "{extra:?}: {}", stdout(&o));
+        let r = report(&o);
+        let error = provenance_asset(&r)["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            error.starts_with("not uploaded: ") && error.contains("`a.tgz`, an artifact it names"),
+            "{extra:?}: {error}"
+        );
+        let names = crate::util::asset_names(&gh.assets(REPO, "v1.0.0"));
+        assert!(
+            !names.iter().any(|n| n.ends_with(".intoto.jsonl")),
+            "{extra:?}: {names:?}"
+        );
+        assert!(
+            names.iter().any(|n| n == "b.tgz.sigstore.json"),
+            "{extra:?}: {names:?}"
+        );
+        assert_eq!(attestation_requests(&sandbox), 0, "{extra:?}");
+    }
+}
+
+/// A re-run with `--overwrite` one of whose artifacts fails (a log's
+/// refusal) does not replace the provenance, on disk or on the release,
+/// with one about fewer files, whether the workspace still holds the first
+/// run's provenance or not (a fresh runner). Regression: `--overwrite`
+/// let the partial one replace both, and `verify --release` then failed an
+/// artifact that was still on the release, unchanged.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_overwrite_with_a_failed_artifact_keeps_the_whole_provenance() {
+    use releasekit_sandbox::Fault;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.tgz", "a");
+    work.file("dist/b.zip", "b");
+    let first = ["--upload-artifacts"];
+    let o = run(upload(&sandbox, &work, "v1.0.0", None, &first)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let name = "octo-repo-v1.0.0.intoto.jsonl";
+    let on_release = || {
+        sandbox
+            .github()
+            .assets(REPO, "v1.0.0")
+            .into_iter()
+            .find(|a| a.name == name)
+            .map(|a| a.content)
+    };
+    let released = on_release().expect("uploaded");
+    let local = std::fs::read(work.path(name)).unwrap();
+    for fresh in [false, true] {
+        if fresh {
+            std::fs::remove_file(work.path(name)).unwrap();
+        }
+        sandbox
+            .faults(Service::RekorV1)
+            .fail_next(1, Fault::status(400));
+        let again = ["--upload-artifacts", "--overwrite", "--jobs", "1"];
+        let o = run(upload(&sandbox, &work, "v1.0.0", None, &again)).await;
+        assert_eq!(code(&o), 1, "fresh {fresh}: {}", stdout(&o));
+        assert!(
+            on_release() == Some(released.clone()),
+            "fresh {fresh}: {}",
+            stdout(&o)
+        );
+        let said = stdout(&o);
+        if fresh {
+            assert!(
+                said.contains(
+                    "not replaced, though --overwrite was given: an artifact of this run failed"
+                ),
+                "{said}"
+            );
+        } else {
+            assert!(std::fs::read(work.path(name)).unwrap() == local, "{said}");
+            assert!(said.contains("already exists and was not replaced, though --overwrite was given: an artifact of this run failed"), "{said}");
+        }
+    }
+}

@@ -487,6 +487,7 @@ pub async fn run(
                     predicate.clone(),
                     likely.clone(),
                     planned.path.clone(),
+                    likely.len() < early.planned(),
                 ));
                 drafted = Some((likely, task));
             }
@@ -591,32 +592,56 @@ fn attested(report: &ArtifactReport) -> Option<sigstore_types::Sha256Hash> {
 /// whether its write may replace a file there; or why not.
 type Drafted = Result<(sigstore_types::Statement, provenance::Prepared, bool), String>;
 
-/// Sign the statement about `subjects` (see [`provenance::prepare`]).
+/// Sign the statement about `subjects` (see [`provenance::prepare`]);
+/// `partial`: an artifact of the run failed, so `subjects` lacks it.
 async fn draft(
     ctx: Arc<artifact::Context>,
     predicate: Arc<crate::provenance::Predicate>,
     subjects: Vec<subjects::Subject>,
     path: std::path::PathBuf,
+    partial: bool,
 ) -> Drafted {
     // A re-run keeping verified work (uploading, without `--overwrite`)
     // replaces only a provenance whose claims this one repeats: decided
-    // before anything is signed or logged.
-    let mut replace = ctx.overwrite;
-    if let (Some(policy), false) = (ctx.reuse.clone(), ctx.overwrite) {
-        let (verifier, there, about) = (ctx.verifier.clone(), path.clone(), subjects.clone());
-        let checked = tokio::task::spawn_blocking(move || {
-            provenance::may_replace(&verifier, &policy, &there, &about)
-        })
-        .await;
-        replace = artifact::joined("checking the provenance already there", checked)
-            .map_err(|e| e.to_string())?
-            .map_err(|why| {
-                provenance::AttestError::NotReplaced {
-                    path: path.clone(),
-                    why,
-                }
-                .to_string()
-            })?;
+    // before anything is signed or logged. So does a run with
+    // `--overwrite` one of whose artifacts failed: what `--overwrite`
+    // replaces is content that differs, not a claim about a file a
+    // transient failure left out. Regression: a provenance about fewer
+    // files replaced a whole one, and `verify --release` then failed an
+    // artifact that was still there, unchanged.
+    let held = partial && ctx.overwrite;
+    let mut replace = ctx.overwrite && !held;
+    let refused = |why: String| {
+        if held {
+            provenance::AttestError::PartialNotReplaced {
+                path: path.clone(),
+                why,
+            }
+            .to_string()
+        } else {
+            provenance::AttestError::NotReplaced {
+                path: path.clone(),
+                why,
+            }
+            .to_string()
+        }
+    };
+    match ctx.reuse.clone() {
+        Some(policy) if !replace => {
+            let (verifier, there, about) = (ctx.verifier.clone(), path.clone(), subjects.clone());
+            let checked = tokio::task::spawn_blocking(move || {
+                provenance::may_replace(&verifier, &policy, &there, &about)
+            })
+            .await;
+            replace = artifact::joined("checking the provenance already there", checked)
+                .map_err(|e| e.to_string())?
+                .map_err(refused)?;
+        }
+        // Not uploading: nothing to tell a claim dropped from one kept.
+        None if held && std::fs::symlink_metadata(&path).is_ok() => {
+            return Err(refused("it may name files this one does not".to_owned()));
+        }
+        _ => {}
     }
     let statement = predicate.statement(&subjects).map_err(|e| e.to_string())?;
     let prepared = provenance::prepare(&ctx, &statement, subjects[0].1, &path)
@@ -667,11 +692,13 @@ async fn attest(
                 task.shutdown().await;
             }
             ctx.open_log();
+            let partial = results.iter().any(|(_, a)| attested(a).is_none());
             draft(
                 ctx.clone(),
                 predicate.clone(),
                 subjects,
                 planned.path.clone(),
+                partial,
             )
             .await
         }

@@ -57,6 +57,10 @@ pub enum AttestError {
     /// A re-run keeping verified work found a provenance it may not replace.
     #[error("provenance {} already exists and was not replaced: {why}; fix: pass --overwrite (action input `overwrite: true`) to replace it", path.display())]
     NotReplaced { path: PathBuf, why: String },
+    /// An artifact of the run failed, so its provenance names fewer files:
+    /// it does not replace one that may name them, `--overwrite` or not.
+    #[error("provenance {} already exists and was not replaced, though --overwrite was given: an artifact of this run failed, so this one names fewer files, and {why}; fix: re-run once every artifact signs", path.display())]
+    PartialNotReplaced { path: PathBuf, why: String },
     /// The run stopped before the provenance went to the log.
     #[error("provenance {}: not signed: the run stopped before it was logged", .0.display())]
     Stopped(PathBuf),

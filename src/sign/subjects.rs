@@ -61,6 +61,12 @@ impl Early {
         }
     }
 
+    /// How many artifacts the run planned: more than the likely subjects
+    /// when one failed.
+    pub(crate) fn planned(&self) -> usize {
+        self.names.len()
+    }
+
     /// The subjects the provenance will have if every artifact still in
     /// flight is signed: `None` until every artifact is hashed or done (or
     /// when there would be none).
