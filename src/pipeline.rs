@@ -104,6 +104,14 @@ where
             plan.artifacts.iter().map(|a| (&a.path, &a.bundle)),
             plan.provenance.as_ref().map(|p| &p.path),
         );
+        if let Some((path, asset, replaced)) = crate::upload::reserved_name(&files) {
+            return Err(plan::PlanError::ReservedAssetName {
+                path,
+                asset,
+                replaced,
+            }
+            .into());
+        }
         if let Some((first, second, asset)) = crate::upload::same_asset(files) {
             return Err(plan::PlanError::AssetCollision {
                 first,

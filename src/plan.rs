@@ -167,6 +167,15 @@ pub enum PlanError {
         second: PathBuf,
         asset: String,
     },
+    /// An upload under the name a replacement takes until it is renamed:
+    /// a re-run uploading beside an asset of the name before it would
+    /// delete it as a replacement left behind.
+    #[error("{} would be the release asset `{asset}`, a name ending as the replacement of an asset is named while it goes up (the next upload of `{replaced}` would remove it as one left behind); fix: rename it", path.display())]
+    ReservedAssetName {
+        path: PathBuf,
+        asset: String,
+        replaced: String,
+    },
     #[error("the bundle of {} would be named {}, longer than the {MAX_NAME_BYTES} bytes a file name may have; fix: give the artifact a shorter name", artifact.display(), bundle.display())]
     BundleNameTooLong { artifact: PathBuf, bundle: PathBuf },
     #[error(transparent)]

@@ -1532,6 +1532,21 @@ pub(crate) fn same_asset<'p>(
     None
 }
 
+/// The first of `files` ([`upload_names`]) whose asset name is one a
+/// replacement takes while it goes up ([`crate::github::assets::REPLACEMENT_SUFFIX`]),
+/// with that name and the asset's it would stand beside. Regression: such
+/// an asset was deleted by the next upload of that asset as a replacement
+/// left behind, from a published release too.
+pub(crate) fn reserved_name(files: &[(&PathBuf, String)]) -> Option<(PathBuf, String, String)> {
+    files.iter().find_map(|(path, name)| {
+        let asset = crate::github::github_asset_name(name);
+        let replaced = asset
+            .strip_suffix(crate::github::assets::REPLACEMENT_SUFFIX)?
+            .to_owned();
+        Some(((*path).clone(), asset, replaced))
+    })
+}
+
 /// Every file a run of `artifacts` (each its path and its bundle's) and
 /// `provenance` may upload, with the name it is uploaded under: an artifact
 /// by its file name, its bundle as `<that>.sigstore.json` (wherever the

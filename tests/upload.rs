@@ -1230,3 +1230,29 @@ async fn an_empty_artifact_is_refused_before_signing_when_uploaded() {
     .await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
+
+/// An artifact whose asset would be named as a replacement is named while
+/// it goes up (`<asset>.releasekit-replacement`) is refused before anything
+/// is signed: the next upload of the asset it would stand beside removes
+/// such a name as a replacement left behind. Regression: uploaded, and
+/// deleted by the next run, from a published release too.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_artifact_named_as_a_replacement_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("tool", "tool");
+    work.file("tool.releasekit-replacement", "another tool");
+    let cmd = crate::util::sign_upload(
+        &sandbox,
+        work.dir.path(),
+        &["tool", "tool.releasekit-replacement"],
+    );
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(
+        crate::util::stderr(&o).contains("tool.releasekit-replacement would be the release asset `tool.releasekit-replacement`, a name ending as the replacement of an asset is named while it goes up (the next upload of `tool` would remove it as one left behind); fix: rename it"),
+        "{}",
+        crate::util::stderr(&o)
+    );
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+}
