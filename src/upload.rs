@@ -767,12 +767,17 @@ async fn run_until_published(
                 });
                 continue;
             }
-            Err(e @ (ReleaseError::AnotherClaim { .. } | ReleaseError::AssetDiffers { .. }))
-                if held =>
-            {
-                report.error = Some(format!(
-                    "{e} (not replaced, though --overwrite was given: an artifact of this run failed, so this provenance names fewer files than the one on the release; re-run once every artifact signs)"
-                ));
+            Err(
+                ReleaseError::AnotherClaim { name, tag, .. }
+                | ReleaseError::AssetDiffers { name, tag, .. },
+            ) if held => {
+                report.error = Some(
+                    ReleaseError::PartialNotReplaced {
+                        name: text::line(&name),
+                        tag,
+                    }
+                    .to_string(),
+                );
             }
             Err(e) => {
                 if q.kind == AssetKind::Artifact {
@@ -1164,11 +1169,15 @@ fn provenance_held_back(
         ));
     }
     match other_bytes {
-        Ok(found) => first(&|p| found.contains_key(p)).map(|path| {
-            format!(
+        Ok(found) => first(&|p| found.contains_key(p)).map(|path| match &found[path].unread {
+            None => format!(
                 "not uploaded: the release holds `{}`, an artifact it names, with other bytes than were signed (another build), so it would fail for that asset; fix: upload the signed file over it (--upload-artifacts with --overwrite; action inputs `upload-artifacts: true`, `overwrite: true`) or delete the asset, and re-run",
                 named(path)
-            )
+            ),
+            Some(e) => format!(
+                "not uploaded: the release's asset `{}`, an artifact it names, could not be read to tell whether it is the artifact signed ({e}); re-run",
+                named(path)
+            ),
         }),
         Err(e) => Some(format!(
             "not uploaded: the release's assets could not be listed to check those of the artifacts it names: {e}"

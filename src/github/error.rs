@@ -69,6 +69,11 @@ pub enum ReleaseError {
     /// immutable release takes no asset once published).
     #[error("the draft for {tag} has no asset `{asset}`, the artifact whose bundle this run uploaded, so it was not published: it would hold a bundle for a file it lacks; fix: upload the artifacts too (--upload-artifacts; action input `upload-artifacts: true`), or in an earlier step, and re-run")]
     ArtifactNotOnRelease { tag: String, asset: String },
+    /// With `--overwrite`, a provenance of a run one of whose artifacts
+    /// failed (so it names fewer files) met one on the release it does not
+    /// supersede: not replaced.
+    #[error("asset `{name}` of the release for {tag} was not replaced, though --overwrite was given: an artifact of this run failed, so this run's provenance names fewer files and may drop a claim the one there makes; fix: re-run once every artifact signs")]
+    PartialNotReplaced { name: String, tag: String },
     /// Uploading bundles only, the release holds an asset of the
     /// artifact's name with other bytes than were signed: its bundle is
     /// not uploaded beside it.
