@@ -264,7 +264,7 @@ pub enum ParseError {
     /// A member under its protobuf name, which protojson and
     /// sigstore-python read and sigstore-types does not.
     #[error("it gives {0} under its protobuf name, which this reader does not read and sigstore-python and cosign do, so what verified here is not what they would read; fix: write it under its JSON name `{1}`")]
-    ProtobufName(String, &'static str),
+    ProtobufName(String, String),
     /// A v0.1 or v0.2 bundle whose key material is not a certificate
     /// chain (v0.3's lone `certificate`, say).
     #[error("it is a {0} bundle without the certificate chain that version holds its key material in (sigstore-python refuses it)")]
@@ -281,8 +281,13 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
         Some(Unread::NoMediaType) => return Err(ParseError::NoMediaType),
         Some(Unread::Unknown(member)) => return Err(ParseError::UnknownMember(member)),
         Some(Unread::Algorithm(name)) => return Err(ParseError::DigestAlgorithm(name)),
-        Some(Unread::ProtobufName(key, name)) => return Err(ParseError::ProtobufName(key, name)),
+        Some(Unread::ProtobufName(key, name)) => {
+            return Err(ParseError::ProtobufName(key, name.to_owned()))
+        }
         None => {}
+    }
+    if let Some((key, name)) = protobuf_named(bytes) {
+        return Err(ParseError::ProtobufName(key, name));
     }
     // v0.3 refuses a chain itself (sigstore-bundle); the older versions'
     // material is not checked there.
@@ -330,6 +335,88 @@ const MATERIAL_MEMBERS: &[(&str, &str)] = &[
     ("tlogEntries", "tlog_entries"),
     ("timestampVerificationData", "timestamp_verification_data"),
 ];
+
+/// The first key anywhere in the bundle that is a protobuf field name (an
+/// underscore in it: no JSON name of a bundle has one, `rfc3161Timestamps`,
+/// `inclusionPromise`, a DSSE `payloadType` and `keyid`), where it is, and
+/// its JSON name. protojson (cosign, sigstore-go) and sigstore-python read
+/// either name, and sigstore-types only the JSON one, so a timestamp or a
+/// SET under the other went unchecked here and was read there. Streamed:
+/// no value is kept.
+fn protobuf_named(bytes: &[u8]) -> Option<(String, String)> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    struct Scan;
+    impl<'de> DeserializeSeed<'de> for Scan {
+        type Value = Option<(String, String)>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Scan {
+        type Value = Option<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<String>()? {
+                if found.is_some() {
+                    map.next_value::<IgnoredAny>()?;
+                } else if key.contains('_') {
+                    map.next_value::<IgnoredAny>()?;
+                    let shown = crate::text::capped(&crate::text::line(&key), 60);
+                    found = Some((format!("`{shown}`"), camel(&shown)));
+                } else if let Some((inner, name)) = map.next_value_seed(Scan)? {
+                    found = Some((format!("{inner} in `{key}`"), name));
+                }
+            }
+            Ok(found)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(inner) = seq.next_element_seed(Scan)? {
+                found = found.or(inner);
+            }
+            Ok(found)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    /// `rfc3161_timestamps` as `rfc3161Timestamps`.
+    fn camel(key: &str) -> String {
+        let mut out = String::with_capacity(key.len());
+        let mut upper = false;
+        for c in key.chars() {
+            match c {
+                '_' => upper = true,
+                c if upper => {
+                    out.extend(c.to_uppercase());
+                    upper = false;
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    Scan.deserialize(&mut reader).ok().flatten()
+}
 
 /// protobuf-specs' `HashAlgorithm` names a message digest may be under.
 const DIGEST_ALGORITHMS: &[&str] = &["SHA2_256", "SHA2_384", "SHA2_512", "SHA3_256", "SHA3_384"];
@@ -618,6 +705,30 @@ mod tests {
                 other => panic!("{proto}: {other:?}"),
             }
         }
+        // Deeper too: a timestamp or a SET under the other name went
+        // unchecked here, and was read by cosign and sigstore-python.
+        for (json, proto, at) in [
+            (
+                "rfc3161Timestamps",
+                "rfc3161_timestamps",
+                "`rfc3161_timestamps` in `timestampVerificationData`",
+            ),
+            (
+                "inclusionPromise",
+                "inclusion_promise",
+                "`inclusion_promise` in `tlogEntries`",
+            ),
+        ] {
+            let renamed = good.replacen(&format!("\"{json}\""), &format!("\"{proto}\""), 1);
+            assert_ne!(renamed, good);
+            match parse(renamed.as_bytes()) {
+                Err(ParseError::ProtobufName(member, name)) => {
+                    assert!(member.starts_with(at), "{member}");
+                    assert_eq!(name, json);
+                }
+                other => panic!("{proto}: {other:?}"),
+            }
+        }
         let mut b = v.clone();
         let digest = b["messageSignature"]
             .as_object_mut()
@@ -627,7 +738,7 @@ mod tests {
         b["messageSignature"]["message_digest"] = digest;
         assert!(matches!(
             parse(b.to_string().as_bytes()),
-            Err(ParseError::ProtobufName(_, "messageDigest"))
+            Err(ParseError::ProtobufName(_, name)) if name == "messageDigest"
         ));
         let e = parse(appended(r#""extra":1"#).as_bytes()).unwrap_err();
         assert_eq!(
