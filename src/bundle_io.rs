@@ -281,13 +281,8 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
         Some(Unread::NoMediaType) => return Err(ParseError::NoMediaType),
         Some(Unread::Unknown(member)) => return Err(ParseError::UnknownMember(member)),
         Some(Unread::Algorithm(name)) => return Err(ParseError::DigestAlgorithm(name)),
-        Some(Unread::ProtobufName(key, name)) => {
-            return Err(ParseError::ProtobufName(key, name.to_owned()))
-        }
+        Some(Unread::ProtobufName(key, name)) => return Err(ParseError::ProtobufName(key, name)),
         None => {}
-    }
-    if let Some((key, name)) = protobuf_named(bytes) {
-        return Err(ParseError::ProtobufName(key, name));
     }
     // v0.3 refuses a chain itself (sigstore-bundle); the older versions'
     // material is not checked there.
@@ -315,7 +310,7 @@ enum Unread {
     Unknown(String),
     Algorithm(String),
     /// The member as given (in backquotes, and where), and its JSON name.
-    ProtobufName(String, &'static str),
+    ProtobufName(String, String),
 }
 
 /// The members of the bundle's own object, and of its
@@ -336,86 +331,99 @@ const MATERIAL_MEMBERS: &[(&str, &str)] = &[
     ("timestampVerificationData", "timestamp_verification_data"),
 ];
 
-/// The first key anywhere in the bundle that is a protobuf field name (an
+/// Read as a value, the first key in it that is a protobuf field name (an
 /// underscore in it: no JSON name of a bundle has one, `rfc3161Timestamps`,
 /// `inclusionPromise`, a DSSE `payloadType` and `keyid`), where it is, and
 /// its JSON name. protojson (cosign, sigstore-go) and sigstore-python read
 /// either name, and sigstore-types only the JSON one, so a timestamp or a
-/// SET under the other went unchecked here and was read there. Streamed:
-/// no value is kept.
-fn protobuf_named(bytes: &[u8]) -> Option<(String, String)> {
-    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-    struct Scan;
-    impl<'de> DeserializeSeed<'de> for Scan {
-        type Value = Option<(String, String)>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
+/// SET under the other went unchecked here and was read there. Streamed
+/// within [`read_two_ways`]' one pass: no value is kept.
+struct ProtoNames;
+
+impl<'de> serde::de::DeserializeSeed<'de> for ProtoNames {
+    type Value = Option<(String, String)>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
     }
-    impl<'de> Visitor<'de> for Scan {
-        type Value = Option<(String, String)>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("JSON")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut found = None;
-            while let Some(key) = map.next_key::<String>()? {
-                if found.is_some() {
-                    map.next_value::<IgnoredAny>()?;
-                } else if key.contains('_') {
-                    map.next_value::<IgnoredAny>()?;
-                    let shown = crate::text::capped(&crate::text::line(&key), 60);
-                    found = Some((format!("`{shown}`"), camel(&shown)));
-                } else if let Some((inner, name)) = map.next_value_seed(Scan)? {
-                    found = Some((format!("{inner} in `{key}`"), name));
-                }
-            }
-            Ok(found)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut found = None;
-            while let Some(inner) = seq.next_element_seed(Scan)? {
-                found = found.or(inner);
-            }
-            Ok(found)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+}
+
+impl<'de> serde::de::Visitor<'de> for ProtoNames {
+    type Value = Option<(String, String)>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
     }
-    /// `rfc3161_timestamps` as `rfc3161Timestamps`.
-    fn camel(key: &str) -> String {
-        let mut out = String::with_capacity(key.len());
-        let mut upper = false;
-        for c in key.chars() {
-            match c {
-                '_' => upper = true,
-                c if upper => {
-                    out.extend(c.to_uppercase());
-                    upper = false;
-                }
-                c => out.push(c),
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if found.is_some() || key.contains('_') {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                found = found.or_else(|| proto_named(&key));
+            } else if let Some((inner, name)) = map.next_value_seed(ProtoNames)? {
+                found = Some((format!("{inner} in `{key}`"), name));
             }
         }
-        out
+        Ok(found)
     }
-    let mut reader = serde_json::Deserializer::from_slice(bytes);
-    Scan.deserialize(&mut reader).ok().flatten()
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(inner) = seq.next_element_seed(ProtoNames)? {
+            found = found.or(inner);
+        }
+        Ok(found)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// [`ProtoNames`] of a value already read.
+fn proto_named_in(v: &Value) -> Option<(String, String)> {
+    match v {
+        Value::Object(members) => members.iter().find_map(|(key, v)| {
+            proto_named(key).or_else(|| {
+                proto_named_in(v).map(|(inner, name)| (format!("{inner} in `{key}`"), name))
+            })
+        }),
+        Value::Array(items) => items.iter().find_map(proto_named_in),
+        _ => None,
+    }
+}
+
+/// `key`, shown, and its JSON name (`rfc3161_timestamps`,
+/// `rfc3161Timestamps`), if it is a protobuf field name.
+fn proto_named(key: &str) -> Option<(String, String)> {
+    if !key.contains('_') {
+        return None;
+    }
+    let shown = crate::text::capped(&crate::text::line(key), 60);
+    let mut json = String::with_capacity(shown.len());
+    let mut upper = false;
+    for c in shown.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                json.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => json.push(c),
+        }
+    }
+    Some((format!("`{shown}`"), json))
 }
 
 /// protobuf-specs' `HashAlgorithm` names a message digest may be under.
@@ -426,10 +434,10 @@ const DIGEST_ALGORITHMS: &[&str] = &["SHA2_256", "SHA2_384", "SHA2_512", "SHA3_2
 /// names it (sigstore-types reads `sha-256` and `sha256` too), or given
 /// under both its names.
 fn message_signature_unread(v: &Value) -> Option<Unread> {
-    if v.get("message_digest").is_some() {
+    if let Some((key, name)) = proto_named_in(v) {
         return Some(Unread::ProtobufName(
-            "`message_digest` in `messageSignature`".into(),
-            "messageDigest",
+            format!("{key} in `messageSignature`"),
+            name,
         ));
     }
     let algorithm = v.get("messageDigest")?.get("algorithm")?;
@@ -515,7 +523,7 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
                     found = found.or_else(|| {
                         Some(Unread::ProtobufName(
                             format!("`{}`", crate::text::line(&key)),
-                            name,
+                            name.to_owned(),
                         ))
                     });
                     continue;
@@ -543,7 +551,12 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
                         found = found.or_else(|| message_signature_unread(&v));
                     }
                     _ => {
-                        map.next_value::<IgnoredAny>()?;
+                        if let Some((inner, name)) = map.next_value_seed(ProtoNames)? {
+                            found = found.or(Some(Unread::ProtobufName(
+                                format!("{inner} in `{key}`"),
+                                name,
+                            )));
+                        }
                     }
                 }
                 if found.is_some() {
