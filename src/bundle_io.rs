@@ -261,6 +261,11 @@ pub enum ParseError {
     /// it, which sigstore-types reads loosely (`sha-256`).
     #[error("its message digest's algorithm is `{0}`, not a name protobuf-specs gives one (SHA2_256, SHA2_384, SHA2_512), which sigstore-python and cosign refuse")]
     DigestAlgorithm(String),
+    /// A value strict readers read otherwise, or not at all (a number out
+    /// of range, an unpaired surrogate, nesting past 128), which
+    /// sigstore-types skips without reading.
+    #[error("it holds a value JSON readers take differently ({0}), so it is not read here as they would read it")]
+    Unreadable(String),
     /// A member under its protobuf name, which protojson and
     /// sigstore-python read and sigstore-types does not.
     #[error("it gives {0} under its protobuf name, which this reader does not read and sigstore-python and cosign do, so what verified here is not what they would read; fix: write it under its JSON name `{1}`")]
@@ -282,6 +287,7 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, ParseError> {
         Some(Unread::Unknown(member)) => return Err(ParseError::UnknownMember(member)),
         Some(Unread::Algorithm(name)) => return Err(ParseError::DigestAlgorithm(name)),
         Some(Unread::ProtobufName(key, name)) => return Err(ParseError::ProtobufName(key, name)),
+        Some(Unread::Unreadable(why)) => return Err(ParseError::Unreadable(why)),
         None => {}
     }
     // v0.3 refuses a chain itself (sigstore-bundle); the older versions'
@@ -311,6 +317,8 @@ enum Unread {
     Algorithm(String),
     /// The member as given (in backquotes, and where), and its JSON name.
     ProtobufName(String, String),
+    /// What the reader could not read in it.
+    Unreadable(String),
 }
 
 /// The members of the bundle's own object, and of its
@@ -341,14 +349,14 @@ const MATERIAL_MEMBERS: &[(&str, &str)] = &[
 struct ProtoNames;
 
 impl<'de> serde::de::DeserializeSeed<'de> for ProtoNames {
-    type Value = Option<(String, String)>;
+    type Value = Option<(String, Option<String>)>;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> serde::de::Visitor<'de> for ProtoNames {
-    type Value = Option<(String, String)>;
+    type Value = Option<(String, Option<String>)>;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("JSON")
     }
@@ -392,7 +400,7 @@ impl<'de> serde::de::Visitor<'de> for ProtoNames {
 }
 
 /// [`ProtoNames`] of a value already read.
-fn proto_named_in(v: &Value) -> Option<(String, String)> {
+fn proto_named_in(v: &Value) -> Option<(String, Option<String>)> {
     match v {
         Value::Object(members) => members.iter().find_map(|(key, v)| {
             proto_named(key).or_else(|| {
@@ -404,13 +412,47 @@ fn proto_named_in(v: &Value) -> Option<(String, String)> {
     }
 }
 
-/// `key`, shown, and its JSON name (`rfc3161_timestamps`,
-/// `rfc3161Timestamps`), if it is a protobuf field name.
-fn proto_named(key: &str) -> Option<(String, String)> {
+/// The protobuf field names of a bundle's messages that JSON spells
+/// otherwise (protobuf-specs' bundle, common, Rekor and DSSE messages).
+const PROTOBUF_FIELDS: &[&str] = &[
+    "media_type",
+    "verification_material",
+    "message_signature",
+    "dsse_envelope",
+    "x509_certificate_chain",
+    "public_key",
+    "tlog_entries",
+    "timestamp_verification_data",
+    "rfc3161_timestamps",
+    "signed_timestamp",
+    "raw_bytes",
+    "message_digest",
+    "log_index",
+    "log_id",
+    "key_id",
+    "kind_version",
+    "integrated_time",
+    "inclusion_promise",
+    "signed_entry_timestamp",
+    "inclusion_proof",
+    "root_hash",
+    "tree_size",
+    "canonicalized_body",
+    "payload_type",
+];
+
+/// `key`, shown, if it has an underscore (no JSON name of a bundle has
+/// one), with its JSON name (`rfc3161_timestamps`, `rfc3161Timestamps`)
+/// where it is a protobuf field name; another is a member no version
+/// defines, which protojson refuses and sigstore-types ignores.
+fn proto_named(key: &str) -> Option<(String, Option<String>)> {
     if !key.contains('_') {
         return None;
     }
     let shown = crate::text::capped(&crate::text::line(key), 60);
+    if !PROTOBUF_FIELDS.contains(&key) {
+        return Some((format!("`{shown}`"), None));
+    }
     let mut json = String::with_capacity(shown.len());
     let mut upper = false;
     for c in shown.chars() {
@@ -423,7 +465,16 @@ fn proto_named(key: &str) -> Option<(String, String)> {
             c => json.push(c),
         }
     }
-    Some((format!("`{shown}`"), json))
+    Some((format!("`{shown}`"), Some(json)))
+}
+
+/// What [`ProtoNames`] found at `path`: a protobuf field name, or a member
+/// no version defines.
+fn proto_unread(path: String, json: Option<String>) -> Unread {
+    match json {
+        Some(json) => Unread::ProtobufName(path, json),
+        None => Unread::Unknown(path),
+    }
 }
 
 /// protobuf-specs' `HashAlgorithm` names a message digest may be under.
@@ -435,10 +486,7 @@ const DIGEST_ALGORITHMS: &[&str] = &["SHA2_256", "SHA2_384", "SHA2_512", "SHA3_2
 /// under both its names.
 fn message_signature_unread(v: &Value) -> Option<Unread> {
     if let Some((key, name)) = proto_named_in(v) {
-        return Some(Unread::ProtobufName(
-            format!("{key} in `messageSignature`"),
-            name,
-        ));
+        return Some(proto_unread(format!("{key} in `messageSignature`"), name));
     }
     let algorithm = v.get("messageDigest")?.get("algorithm")?;
     match algorithm.as_str() {
@@ -552,10 +600,8 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
                     }
                     _ => {
                         if let Some((inner, name)) = map.next_value_seed(ProtoNames)? {
-                            found = found.or(Some(Unread::ProtobufName(
-                                format!("{inner} in `{key}`"),
-                                name,
-                            )));
+                            found =
+                                found.or(Some(proto_unread(format!("{inner} in `{key}`"), name)));
                         }
                     }
                 }
@@ -588,8 +634,20 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
         oneof: CONTENT,
         nested: Some(("verificationMaterial", MATERIAL_MEMBERS, MATERIAL)),
     }
-    .deserialize(&mut reader)
-    .ok()??;
+    .deserialize(&mut reader);
+    // sigstore-types read it, skipping what it does not know without
+    // looking; a value this stricter pass cannot read (a number out of
+    // range, an unpaired surrogate, nesting past 128) would otherwise turn
+    // every check here off. Regression: it did.
+    let unread = match unread {
+        Ok(unread) => unread?,
+        Err(e) => {
+            return Some(Unread::Unreadable(crate::text::capped(
+                &crate::text::line(e.to_string()),
+                200,
+            )))
+        }
+    };
     Some(match unread {
         Unread::TwoWays(why) => Unread::TwoWays(crate::text::capped(&crate::text::line(&why), 200)),
         other => other,
@@ -741,6 +799,39 @@ mod tests {
                 }
                 other => panic!("{proto}: {other:?}"),
             }
+        }
+        // An underscore that is no protobuf field is a member no version
+        // defines, not one to spell otherwise.
+        let odd = good.replacen("\"kindVersion\"", "\"x_y\":1,\"kindVersion\"", 1);
+        match parse(odd.as_bytes()) {
+            Err(ParseError::UnknownMember(m)) => {
+                assert!(m.starts_with("`x_y` in `tlogEntries`"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A value the stricter pass cannot read (which sigstore-types skips
+        // unread) does not turn its checks off. Regression: a second
+        // `messageSignature` beside one passed.
+        for value in [
+            "1e400",
+            "\"\\ud800\"",
+            &format!("{}{}", "[".repeat(130), "]".repeat(130)),
+        ] {
+            let with = good.replacen(
+                "\"kindVersion\"",
+                &format!("\"x\":{value},\"kindVersion\""),
+                1,
+            );
+            assert!(
+                Bundle::from_json(&with).is_ok(),
+                "sigstore-types reads {value:.20}"
+            );
+            let twice = format!(
+                "{},\"messageSignature\":{}}}",
+                &with[..with.len() - 1],
+                v["messageSignature"]
+            );
+            assert!(parse(twice.as_bytes()).is_err(), "{value:.20}");
         }
         let mut b = v.clone();
         let digest = b["messageSignature"]

@@ -768,13 +768,14 @@ async fn run_until_published(
                 continue;
             }
             Err(
-                ReleaseError::AnotherClaim { name, tag, .. }
-                | ReleaseError::AssetDiffers { name, tag, .. },
+                ReleaseError::AnotherClaim { name, tag, reason }
+                | ReleaseError::AssetDiffers { name, tag, reason },
             ) if held => {
                 report.error = Some(
                     ReleaseError::PartialNotReplaced {
                         name: text::line(&name),
                         tag,
+                        reason,
                     }
                     .to_string(),
                 );

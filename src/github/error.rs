@@ -72,8 +72,12 @@ pub enum ReleaseError {
     /// With `--overwrite`, a provenance of a run one of whose artifacts
     /// failed (so it names fewer files) met one on the release it does not
     /// supersede: not replaced.
-    #[error("asset `{name}` of the release for {tag} was not replaced, though --overwrite was given: an artifact of this run failed, so this run's provenance names fewer files and may drop a claim the one there makes; fix: re-run once every artifact signs")]
-    PartialNotReplaced { name: String, tag: String },
+    #[error("asset `{name}` of the release for {tag} was not replaced, though --overwrite was given: an artifact of this run failed, so this run's provenance names fewer files, and the one there is not one it supersedes ({reason}); fix: re-run once every artifact signs (if it is another job's provenance under the same name, give each job its own, --provenance-name)")]
+    PartialNotReplaced {
+        name: String,
+        tag: String,
+        reason: String,
+    },
     /// Uploading bundles only, the release holds an asset of the
     /// artifact's name with other bytes than were signed: its bundle is
     /// not uploaded beside it.
