@@ -46,6 +46,13 @@ fn provenance_asset(report: &Value) -> &Value {
         .unwrap_or_else(|| panic!("no provenance asset: {report:#}"))
 }
 
+/// The provenance asset's error in `report`, empty when it has none.
+fn provenance_error(report: &Value) -> &str {
+    provenance_asset(report)["error"]
+        .as_str()
+        .unwrap_or_default()
+}
+
 /// The provenance asset of the release `v1.0.0`.
 fn provenance_on_release(sandbox: &Sandbox) -> releasekit_sandbox::github::AssetSnapshot {
     sandbox
@@ -166,7 +173,7 @@ async fn a_provenance_with_a_second_envelope_is_never_stored() {
     // Refused for the second envelope, not stopped earlier for another reason.
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     let r = report(&o);
-    let error = provenance_asset(&r)["error"].as_str().unwrap_or_default();
+    let error = provenance_error(&r);
     assert!(error.contains("`dsseEnvelope` is given twice"), "{r:#}");
     let stored = sandbox.github().attestations(REPO);
     assert_eq!(stored.len(), before, "nothing new is stored");
@@ -696,10 +703,7 @@ async fn the_provenance_is_not_put_beside_another_build() {
         let o = run(upload(&sandbox, &work, "v1.0.0", None, extra)).await;
         assert_eq!(code(&o), 1, "{extra:?}: {}", stdout(&o));
         let r = report(&o);
-        let error = provenance_asset(&r)["error"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let error = provenance_error(&r);
         assert!(
             error.starts_with("not uploaded: ") && error.contains("`a.tgz`, an artifact it names"),
             "{extra:?}: {error}"
@@ -791,10 +795,7 @@ async fn the_provenance_held_for_an_unread_asset_says_why() {
     let o = run(upload(&sandbox, &work, "v1.0.0", Some(&api), &[])).await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     let r = report(&o);
-    let error = provenance_asset(&r)["error"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let error = provenance_error(&r);
     assert!(
         error.contains("`a.tgz`, an artifact it names, could not be read to tell whether it is the artifact signed"),
         "{error}"

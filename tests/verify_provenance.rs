@@ -66,8 +66,7 @@ async fn nothing_to_check_against_the_provenance_is_said() {
 /// mismatch", though each bundle verified.
 #[tokio::test(flavor = "multi_thread")]
 async fn attestations_of_another_kind_are_not_the_releases_provenance() {
-    use crate::util::{as_checked, file_digest};
-    use crate::verify_release::{client, signed_release, verify_release};
+    use crate::verify_release::{client, put_asset, signed_release, verify_release};
     let Some(python) = releasekit_sandbox::peers::sigstore_python()
         .or_skip("attestations_of_another_kind_are_not_the_releases_provenance")
     else {
@@ -92,18 +91,14 @@ async fn attestations_of_another_kind_are_not_the_releases_provenance() {
     let file = work.file("app-1.0.sbom.intoto.jsonl", format!("{bundle}\n"));
     let releases = client(&sandbox);
     let release = releases.find(crate::verify_release::TAG).await.unwrap();
-    releases
-        .upload_as(
-            &release,
-            "app-1.0.sbom.intoto.jsonl",
-            &file,
-            "application/jsonl",
-            as_checked(&file_digest(&file)),
-            false,
-            &releasekit_sign::github::identical_only,
-        )
-        .await
-        .unwrap();
+    put_asset(
+        &releases,
+        &release,
+        "app-1.0.sbom.intoto.jsonl",
+        &file,
+        "application/jsonl",
+    )
+    .await;
     let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(
@@ -791,9 +786,7 @@ async fn a_statement_that_contradicts_its_certificate_is_refused() {
 /// and an unsigned asset no statement names stays unsigned.
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_release_uses_the_releases_provenance() {
-    use crate::util::{as_checked, file_digest};
-    use crate::verify_release::{client, signed_release, verify_release};
-    use releasekit_sign::github::identical_only;
+    use crate::verify_release::{client, put_asset, signed_release, verify_release};
 
     let sandbox = Sandbox::start().await.unwrap();
     let work = signed_release(&sandbox).await;
@@ -814,18 +807,7 @@ async fn verify_release_uses_the_releases_provenance() {
         ("app-1.0.intoto.jsonl", work.path("app-1.0.intoto.jsonl")),
         ("extra.bin", work.path("extra.bin")),
     ] {
-        releases
-            .upload_as(
-                &release,
-                name,
-                &path,
-                "application/octet-stream",
-                as_checked(&file_digest(&path)),
-                false,
-                &identical_only,
-            )
-            .await
-            .unwrap();
+        put_asset(&releases, &release, name, &path, "application/octet-stream").await;
     }
 
     let consumer = Work::new();

@@ -22,6 +22,29 @@ pub(crate) fn client(sandbox: &Sandbox) -> Releases {
     .unwrap()
 }
 
+/// `path` uploaded as asset `name` of `release` as it is, whatever it
+/// holds (the upload checks only that the file did not change meanwhile).
+pub(crate) async fn put_asset(
+    releases: &Releases,
+    release: &releasekit_sign::github::Release,
+    name: &str,
+    path: &std::path::Path,
+    content_type: &'static str,
+) {
+    releases
+        .upload_as(
+            release,
+            name,
+            path,
+            content_type,
+            crate::util::as_checked(&crate::util::file_digest(path)),
+            false,
+            &identical_only,
+        )
+        .await
+        .unwrap();
+}
+
 /// A release with two signed artifacts (artifacts and bundles uploaded) and
 /// one unsigned asset.
 pub(crate) async fn signed_release(sandbox: &Sandbox) -> Work {
@@ -32,18 +55,7 @@ pub(crate) async fn signed_release(sandbox: &Sandbox) -> Work {
     let notes = work.file("NOTES.txt", "release notes");
     let releases = client(sandbox);
     let release = releases.find(TAG).await.unwrap();
-    releases
-        .upload_as(
-            &release,
-            "NOTES.txt",
-            &notes,
-            "text/plain",
-            crate::util::as_checked(&crate::util::file_digest(&notes)),
-            false,
-            &identical_only,
-        )
-        .await
-        .unwrap();
+    put_asset(&releases, &release, "NOTES.txt", &notes, "text/plain").await;
     work
 }
 
@@ -592,18 +604,7 @@ async fn asset_replayed_into_a_newer_release_is_refused() {
     for a in sandbox.github().assets(REPO, TAG) {
         if a.name.starts_with("app-1.0.tar.gz") {
             let f = copy.file(&a.name, &a.content);
-            releases
-                .upload_as(
-                    &target,
-                    &a.name,
-                    &f,
-                    "application/octet-stream",
-                    crate::util::as_checked(&crate::util::file_digest(&f)),
-                    false,
-                    &identical_only,
-                )
-                .await
-                .unwrap();
+            put_asset(&releases, &target, &a.name, &f, "application/octet-stream").await;
         }
     }
     let consumer = Work::new();
@@ -1007,18 +1008,14 @@ async fn an_intoto_file_of_another_format_is_not_held_against_the_assets() {
     );
     let releases = client(&sandbox);
     let release = releases.find(TAG).await.unwrap();
-    releases
-        .upload_as(
-            &release,
-            "multiple.intoto.jsonl",
-            &envelope,
-            "application/jsonl",
-            crate::util::as_checked(&crate::util::file_digest(&envelope)),
-            false,
-            &identical_only,
-        )
-        .await
-        .unwrap();
+    put_asset(
+        &releases,
+        &release,
+        "multiple.intoto.jsonl",
+        &envelope,
+        "application/jsonl",
+    )
+    .await;
     let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(

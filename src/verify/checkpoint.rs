@@ -240,27 +240,12 @@ mod tests {
         let policy = VerificationPolicy::any_identity();
         let named = root(None);
         assert!(named.verify(digest, &bundle, &policy).is_ok());
-        let elsewhere = root(Some("log.other.example"));
-        // sigstore-verify alone accepts it: the check is ours.
-        assert!(elsewhere
-            .uncached()
-            .verify(digest, &bundle, &policy)
-            .is_ok());
-        for e in [
-            elsewhere
-                .verify(digest, &bundle, &policy)
-                .map(|_| ())
-                .unwrap_err(),
-            elsewhere
-                .verify_in_full(digest, &bundle, &policy)
-                .map(|_| ())
-                .unwrap_err(),
-        ] {
-            assert!(
-                e.to_string().contains("signed as origin `log2025-alpha1.rekor.sigstage.dev` (signature lines: `log2025-alpha1.rekor.sigstage.dev`), not as `log.other.example`"),
-                "{e}"
-            );
-        }
+        refused_here(
+            &root(Some("log.other.example")),
+            digest,
+            &bundle,
+            "signed as origin `log2025-alpha1.rekor.sigstage.dev` (signature lines: `log2025-alpha1.rekor.sigstage.dev`), not as `log.other.example`",
+        );
     }
 
     /// A checkpoint Go's `note` and sigstore-python refuse is malformed
@@ -328,27 +313,12 @@ mod tests {
         let digest = sigstore_types::Sha256Hash::new(
             sha2::Sha256::digest(data("staging-rekor-v2.txt")).into(),
         );
-        let verifier = verifier_of(sigstore_trust_root::SigstoreInstance::Staging);
-        let policy = sigstore_verify::VerificationPolicy::any_identity();
-        // sigstore-verify alone accepts it: the check is ours.
-        assert!(verifier.uncached().verify(digest, &bundle, &policy).is_ok());
-        for e in [
-            verifier
-                .verify(digest, &bundle, &policy)
-                .map(|_| ())
-                .unwrap_err(),
-            verifier
-                .verify_in_full(digest, &bundle, &policy)
-                .map(|_| ())
-                .unwrap_err(),
-        ] {
-            assert!(
-                e.to_string().contains(
-                    "(signature lines: `log2025-alpha1.rekor.sigstage.dev`, `evil.example`)"
-                ),
-                "{e}"
-            );
-        }
+        refused_here(
+            &verifier_of(sigstore_trust_root::SigstoreInstance::Staging),
+            digest,
+            &bundle,
+            "(signature lines: `log2025-alpha1.rekor.sigstage.dev`, `evil.example`)",
+        );
     }
 
     /// A Rekor v1 `intoto` 0.0.2 entry (npm's provenance) is not held to
@@ -465,19 +435,31 @@ mod tests {
         json: &serde_json::Value,
     ) {
         let bundle = sigstore_types::Bundle::from_json(&json.to_string()).unwrap();
+        refused_here(verifier, digest, &bundle, "unknown transparency log");
+    }
+
+    /// `bundle` for `digest` verifies with sigstore-verify alone (the check
+    /// is ours), and `verifier` refuses it on its cached path and its full
+    /// one, saying `says`.
+    fn refused_here(
+        verifier: &super::super::cache::CachingVerifier,
+        digest: sigstore_types::Sha256Hash,
+        bundle: &sigstore_types::Bundle,
+        says: &str,
+    ) {
         let policy = sigstore_verify::VerificationPolicy::any_identity();
-        assert!(verifier.uncached().verify(digest, &bundle, &policy).is_ok());
+        assert!(verifier.uncached().verify(digest, bundle, &policy).is_ok());
         for e in [
             verifier
-                .verify(digest, &bundle, &policy)
+                .verify(digest, bundle, &policy)
                 .map(drop)
                 .unwrap_err(),
             verifier
-                .verify_in_full(digest, &bundle, &policy)
+                .verify_in_full(digest, bundle, &policy)
                 .map(drop)
                 .unwrap_err(),
         ] {
-            assert!(e.to_string().contains("unknown transparency log"), "{e}");
+            assert!(e.to_string().contains(says), "{e}");
         }
     }
 
