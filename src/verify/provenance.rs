@@ -327,8 +327,8 @@ fn claimed_sha256(source: &Path, line: &[u8], predicate_type: &str) -> Vec<Sha25
         .unwrap_or_default()
 }
 
-/// Verify one line: a bundle, a DSSE envelope with an in-toto statement,
-/// sigstore-verify's verdict, the signer policy, then the predicate type.
+/// Verify one line: a bundle, a DSSE envelope with an in-toto statement of
+/// `predicate_type`, sigstore-verify's verdict, then the signer policy.
 pub(crate) fn check_line(
     verifier: &CachingVerifier,
     policy: &Policy,
@@ -343,6 +343,16 @@ pub(crate) fn check_line(
     }
     let bundle = super::parse_bundle(source, line)?;
     let statement = statement_of(&bundle)?;
+    // First, whatever else refuses the line: a statement of another type
+    // (an SBOM's, signed by another workflow or at another commit) claims
+    // nothing about what was asked, and is set aside as such rather than
+    // failing the assets beside it.
+    if statement.predicate_type != predicate_type {
+        return Err(Failure::PredicateType {
+            expected: predicate_type.to_owned(),
+            found: statement.predicate_type.clone(),
+        });
+    }
     let bound = bindable_digest(&statement)?;
     // Under the trusted root's requirements: GitHub's instance backs its
     // statements with a timestamp, not a log entry or an SCT.
@@ -358,12 +368,6 @@ pub(crate) fn check_line(
         .certificate()
         .ok_or_else(|| Failure::BundleInvalid("the bundle has no signing certificate".into()))?;
     policy.check(info)?;
-    if statement.predicate_type != predicate_type {
-        return Err(Failure::PredicateType {
-            expected: predicate_type.to_owned(),
-            found: statement.predicate_type.clone(),
-        });
-    }
     github_claims_agree(&statement, &info.ci_claims, info.issuer.as_deref())?;
     Ok(VerifiedStatement {
         signed: SignedBy::of(result.integrated_time(), info, &bundle),
@@ -1139,6 +1143,43 @@ pub(crate) mod tests {
         let sbom = "https://spdx.dev/Document";
         assert!(claimed_sha256(source, &line(sbom), slsa).is_empty());
         assert!(claimed_sha256(source, b"not json", slsa).is_empty());
+    }
+
+    /// A line whose statement is of another type is set aside as such
+    /// whatever else would refuse it (here, no valid signature), as when
+    /// it verifies. Regression: an SBOM refused for its signer or its
+    /// commit was a failed provenance line, so `verify --release` failed
+    /// every asset of a release whose bundles all verified.
+    #[test]
+    fn a_statement_of_another_type_is_set_aside_before_it_is_verified() {
+        let digest = "ab".repeat(32);
+        let line = |predicate: &str| {
+            let payload = format!(
+                r#"{{"_type":"{STATEMENT_V1}","subject":[{{"name":"a","digest":{{"sha256":"{digest}"}}}}],"predicateType":"{predicate}"}}"#
+            );
+            serde_json::to_vec(&dsse_bundle(PAYLOAD_TYPE, payload.into_bytes())).unwrap()
+        };
+        let root = sigstore_trust_root::TrustedRoot::from_json(
+            sigstore_trust_root::SigstoreInstance::Staging.embedded_trusted_root_json(),
+        )
+        .unwrap();
+        let verifier = CachingVerifier::new(&root).unwrap();
+        let source = Path::new("sbom.intoto.jsonl");
+        let slsa = crate::provenance::SLSA_PROVENANCE_V1;
+        let checked = |predicate: &str| {
+            check_all(
+                &verifier,
+                &Policy::default(),
+                slsa,
+                source,
+                vec![(1, line(predicate))],
+            )
+        };
+        let sbom = checked("https://spdx.dev/Document");
+        assert!(sbom.of_another_kind(), "{:?}", sbom.statements[0].result);
+        let provenance = checked(slsa);
+        assert!(!provenance.of_another_kind());
+        assert!(provenance.statements[0].result.is_err());
     }
 
     #[test]
