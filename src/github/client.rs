@@ -111,6 +111,11 @@ impl Releases {
         if scheme != "https" && scheme != "http" {
             return Err(ReleaseError::BadApiUrl(crate::text::echoed(api_url)));
         }
+        // The token can write releases: never in the clear, as for every
+        // other secret (plain http is for this machine only).
+        if token.is_some() && !net::secret_may_go_to(api_url) {
+            return Err(ReleaseError::TokenInTheClear(crate::text::echoed(api_url)));
+        }
         // octocrab prefixes the base path to every request path, absolute
         // upload URLs included (`/api/v3/api/uploads/...` on GHES): give it the
         // origin only and build every URL in full here.
@@ -1345,6 +1350,32 @@ mod tests {
         ]));
         assert!(next.is_none() && last.is_none());
         assert_eq!(links(&http::HeaderMap::new()).0, None);
+    }
+
+    /// Regression: a plain-http `GITHUB_API_URL` to another machine took
+    /// the token (one that can write releases) in the clear.
+    #[tokio::test]
+    async fn the_token_goes_in_the_clear_to_this_machine_only() {
+        let t = Secret::new("t");
+        let repo: Repo = "o/r".parse().unwrap();
+        let with = |url: &str, token: Option<&Secret>| {
+            Releases::with_token(url, repo.clone(), token, RetryPolicy::default())
+        };
+        for clear in ["http://192.0.2.1/api/v3", "HTTP://ghe.example.com/api/v3"] {
+            let e = with(clear, Some(&t)).err().map(|e| e.to_string());
+            assert!(
+                e.as_deref().is_some_and(|e| e.contains("in the clear")),
+                "{clear}: {e:?}"
+            );
+            assert!(with(clear, None).is_ok(), "{clear}: anonymous");
+        }
+        for fine in [
+            "https://ghe.example.com/api/v3",
+            "http://127.0.0.1:9",
+            "http://localhost:9",
+        ] {
+            assert!(with(fine, Some(&t)).is_ok(), "{fine}");
+        }
     }
 
     #[test]

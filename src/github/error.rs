@@ -15,6 +15,8 @@ use crate::vocab::Repo;
 pub enum ReleaseError {
     #[error("the GitHub API URL `{0}` is not an http(s) URL: set GITHUB_API_URL to e.g. https://api.github.com or https://HOST/api/v3")]
     BadApiUrl(String),
+    #[error("the GitHub API URL `{0}` is plain http to another machine, and the token would go to it in the clear: set GITHUB_API_URL to its https:// URL (https://HOST/api/v3), or unset GITHUB_TOKEN and GH_TOKEN to read a public repository anonymously")]
+    TokenInTheClear(String),
     #[error("cannot set up the GitHub client: {0}")]
     Client(String),
     #[error("{repo} has no release for tag `{tag}`{}", no_release_fix(tag, *anonymous))]
@@ -229,6 +231,7 @@ impl ReleaseError {
             self,
             ReleaseError::NoRelease { .. }
                 | ReleaseError::BadApiUrl(_)
+                | ReleaseError::TokenInTheClear(_)
                 | ReleaseError::Forbidden { .. }
                 | ReleaseError::AlreadyPublished { .. }
                 | ReleaseError::DraftAtOtherCommit { .. }
