@@ -40,10 +40,48 @@ use std::path::{Path, PathBuf};
 
 use crate::files::FileId;
 
+/// The fix for a write that failed with `e`: free space, a writable file
+/// system and descriptors are each their own.
+fn io_fix(e: &std::io::Error) -> &'static str {
+    match Exhausted::of(e) {
+        Some(Exhausted::Space) => {
+            "free space on that file system, or choose a directory on another"
+        }
+        Some(Exhausted::ReadOnly) => "choose a directory on a file system mounted writable",
+        Some(Exhausted::Descriptors) => "lower --jobs, or raise the open-file limit (`ulimit -n`)",
+        None => "check that the directory exists and is writable",
+    }
+}
+
+/// A write failure no later write in the run would escape: the disk or the
+/// quota is full, the file system is read-only, or no descriptor is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    Space,
+    ReadOnly,
+    Descriptors,
+}
+
+impl Exhausted {
+    pub(crate) fn of(e: &std::io::Error) -> Option<Self> {
+        use std::io::ErrorKind;
+        match e.kind() {
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded => return Some(Self::Space),
+            ErrorKind::ReadOnlyFilesystem => return Some(Self::ReadOnly),
+            _ => {}
+        }
+        #[cfg(unix)]
+        if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
+            return Some(Self::Descriptors);
+        }
+        None
+    }
+}
+
 /// Why a file was not written.
 #[derive(Debug, thiserror::Error)]
 pub enum AtomicError {
-    #[error("{0}; fix: check that the directory exists and is writable")]
+    #[error("{}; fix: {}", .0, io_fix(.0))]
     Io(#[from] std::io::Error),
     /// Only when not replacing.
     #[error("the file exists")]
@@ -959,6 +997,32 @@ mod tests {
     }
 
     /// Dropped without being kept: gone.
+    /// A write failure's fix is the one for its cause. Regression: a full
+    /// disk was told to check that the directory exists and is writable.
+    #[cfg(unix)]
+    #[test]
+    fn each_exhausted_resource_has_its_own_fix() {
+        let io = |errno| AtomicError::Io(std::io::Error::from_raw_os_error(errno)).to_string();
+        for (errno, fix) in [
+            (libc::ENOSPC, "fix: free space"),
+            (libc::EDQUOT, "fix: free space"),
+            (
+                libc::EROFS,
+                "fix: choose a directory on a file system mounted writable",
+            ),
+            (libc::EMFILE, "fix: lower --jobs"),
+            (libc::ENFILE, "fix: lower --jobs"),
+            (
+                libc::EACCES,
+                "fix: check that the directory exists and is writable",
+            ),
+        ] {
+            let e = io(errno);
+            assert!(e.contains(fix), "{e}");
+            assert_eq!(e.matches("fix:").count(), 1, "{e}");
+        }
+    }
+
     #[test]
     fn a_temporary_file_not_kept_is_removed() {
         let dir = tempfile::tempdir().unwrap();

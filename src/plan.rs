@@ -145,7 +145,8 @@ pub enum PlanError {
     BadPattern { pattern: String, reason: String },
     #[error("directory {} has no file to sign; fix: pass the directory holding the artifacts, or --recursive (in the action, which does not descend, a glob such as `dist/**/*` in input `inputs`)", .0.display())]
     EmptyDirectory(PathBuf),
-    #[error("cannot write into {}: {source}; fix: choose a directory this user can write into", dir.display())]
+    // The source says the fix (each of its kinds has its own).
+    #[error("cannot write into {}: {source}", dir.display())]
     WriteDir {
         dir: PathBuf,
         source: crate::atomic_file::AtomicError,

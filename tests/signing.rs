@@ -268,6 +268,63 @@ async fn kept_files_follow_the_umask() {
     }
 }
 
+/// Under a small open-file limit that cannot be raised, `--jobs` is
+/// lowered to what it holds, with a warning naming both, and every
+/// artifact is signed. Regression: `--jobs 10000` under `ulimit -n 256`
+/// logged entries whose bundles then failed to be written, "Too many open
+/// files".
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_are_lowered_to_the_open_file_limit() {
+    use std::os::unix::process::CommandExt as _;
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for i in 0..300 {
+        work.file(&format!("dist/a{i}.bin"), format!("{i}"));
+    }
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+    cmd.current_dir(work.dir.path())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args([
+            "--identity-token",
+            &sandbox.token(),
+            "--jobs",
+            "10000",
+            "dist",
+        ]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 256,
+                rlim_max: 256,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("--jobs 10000 lowered to 48"), "{err}");
+    let bundles = std::fs::read_dir(work.path("dist"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".sigstore.json")
+        })
+        .count();
+    assert_eq!(bundles, 300);
+}
+
 /// A file of a signed directory that is not a regular file (here a link
 /// to nothing, as a build step that failed half-way leaves) is named in
 /// a warning, in the dry run too, while the rest is signed: it may be an

@@ -174,7 +174,7 @@ pub struct SignArgs {
     #[arg(long)]
     #[arg(help_heading = "Artifacts")]
     pub dry_run: bool,
-    /// Artifacts in flight (network-bound; reading and hashing use one per core) [default: 64]
+    /// Artifacts in flight (network-bound; reading and hashing use one per core; at most what the open-file limit holds) [default: 64]
     #[arg(short, long, value_name = "N")]
     #[arg(help_heading = "Artifacts")]
     pub jobs: Option<NonZeroUsize>,

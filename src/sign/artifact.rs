@@ -239,6 +239,12 @@ impl ArtifactError {
             // Fulcio for another, each a CT log entry naming the signer,
             // and be refused alike.
             Self::Session(e) => e.refuses_the_renewal(),
+            // A full disk or quota, a read-only file system, no descriptor
+            // left: every later bundle would be logged and then not written.
+            Self::Write(BundleIoError::Write {
+                source: crate::atomic_file::AtomicError::Io(e),
+                ..
+            }) => crate::atomic_file::Exhausted::of(e).is_some(),
             // Checked at issuance, so not expected here; kept should a
             // certificate ever reach a bundle unchecked.
             Self::SelfVerify(sigstore_verify::Error::Certificate(
@@ -931,6 +937,36 @@ fn existing_entry_uuid(message: &str) -> Option<EntryUuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bundle not written for want of space, a writable file system or a
+    /// descriptor stops the run: every later artifact would be logged for
+    /// good, naming the signer, and then not written either. Regression: a
+    /// full disk failed each artifact in turn, each logged.
+    #[cfg(unix)]
+    #[test]
+    fn a_write_no_later_artifact_escapes_stops_the_run() {
+        let failed = |errno| {
+            ArtifactError::Write(BundleIoError::Write {
+                path: "a.sigstore.json".into(),
+                source: crate::atomic_file::AtomicError::Io(std::io::Error::from_raw_os_error(
+                    errno,
+                )),
+            })
+        };
+        for errno in [
+            libc::ENOSPC,
+            libc::EDQUOT,
+            libc::EROFS,
+            libc::EMFILE,
+            libc::ENFILE,
+        ] {
+            assert!(failed(errno).stops_the_run(), "{errno}");
+        }
+        // One directory's permissions: the others may still be written.
+        assert!(!failed(libc::EACCES).stops_the_run());
+        let exists = ArtifactError::BundleExists("a.sigstore.json".into());
+        assert!(!exists.stops_the_run());
+    }
 
     /// The first log entry of the bundle in `tests/data/NAME`.
     fn entry_of(name: &str) -> TransparencyLogEntry {

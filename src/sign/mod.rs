@@ -21,6 +21,7 @@ mod subjects;
 
 pub mod session;
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use crate::net::{self, RetryPolicy};
@@ -156,6 +157,7 @@ async fn instance_offline(
 /// `--dry-run`: the plan and the identity source; no token, no request, no write.
 pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, SignError> {
     let (instance, warnings) = instance_offline(settings).await?;
+    let (_, lowered) = jobs_here(settings.jobs);
     let keep = plan.keep_verified_bundles;
     let names: Vec<String> = plan
         .artifacts
@@ -180,7 +182,12 @@ pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, 
                 bundle: a.bundle,
             })
             .collect(),
-        warnings: [warnings, crate::plan::skip_warnings(&plan.skipped)].concat(),
+        warnings: [
+            warnings,
+            crate::plan::skip_warnings(&plan.skipped),
+            lowered.into_iter().collect(),
+        ]
+        .concat(),
         skipped: plan.skipped,
         provenance: plan.provenance.map(|p| ProvenanceReport {
             path: p.path,
@@ -234,6 +241,43 @@ fn planned_statement(settings: &SignSettings, names: &[String]) -> serde_json::V
 }
 
 /// The name an artifact has on a release: its file name.
+/// Descriptors an artifact in flight may hold at once: the artifact, a
+/// connection each to the log and the TSA, and its bundle's temporary file.
+const DESCRIPTORS_PER_JOB: u64 = 4;
+
+/// Descriptors kept for everything else (the runtime, the trust material,
+/// Fulcio's and GitHub's connections, the directories synced at the end).
+const DESCRIPTORS_KEPT: u64 = 64;
+
+/// `jobs`, lowered to what `limit` descriptors can hold, with the warning
+/// that says so. Regression: `--jobs 1000` under `ulimit -n 1024` logged
+/// hundreds of entries, each naming the signer, whose bundles then failed
+/// to be written, "Too many open files".
+fn jobs_within(jobs: NonZeroUsize, limit: u64) -> (NonZeroUsize, Option<String>) {
+    let fits = limit.saturating_sub(DESCRIPTORS_KEPT) / DESCRIPTORS_PER_JOB;
+    let fits =
+        NonZeroUsize::new(usize::try_from(fits).unwrap_or(usize::MAX)).unwrap_or(NonZeroUsize::MIN);
+    if jobs <= fits {
+        return (jobs, None);
+    }
+    let warning = format!(
+        "--jobs {jobs} lowered to {fits}: this process may open {limit} files at once (`ulimit -n`), and each artifact in flight holds up to {DESCRIPTORS_PER_JOB}; fix: raise the limit, or pass --jobs {fits} or fewer"
+    );
+    (fits, Some(warning))
+}
+
+/// [`jobs_within`] this process's open-file limit.
+fn jobs_here(jobs: NonZeroUsize) -> (NonZeroUsize, Option<String>) {
+    #[cfg(unix)]
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    // Windows' handle table has no such small per-process limit.
+    #[cfg(not(unix))]
+    let limit = u64::MAX;
+    jobs_within(jobs, limit)
+}
+
 fn release_name(path: &std::path::Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -398,6 +442,7 @@ pub async fn run(
     //    (or failed), while the last ones wait for the log, and written
     //    once their outcomes confirm its subjects (see `subjects`).
     let ctx = Arc::new(ctx);
+    let (jobs, lowered) = jobs_here(settings.jobs);
     let attesting = plan.provenance.as_ref().zip(predicate.map(Arc::new));
     let mut early = subjects::Early::new(
         plan.artifacts
@@ -416,7 +461,7 @@ pub async fn run(
     // more are started (see `ArtifactError::stops_the_run`).
     let mut stopped: Option<std::path::PathBuf> = None;
     loop {
-        while stopped.is_none() && running.len() < settings.jobs.get() {
+        while stopped.is_none() && running.len() < jobs.get() {
             let Some((i, planned)) = pending.next() else {
                 break;
             };
@@ -542,7 +587,12 @@ pub async fn run(
         identity,
         certificates: session.certificates_issued(),
         artifacts: results.into_iter().map(|(_, r)| r).collect(),
-        warnings: [instance.warnings, crate::plan::skip_warnings(&plan.skipped)].concat(),
+        warnings: [
+            instance.warnings,
+            crate::plan::skip_warnings(&plan.skipped),
+            lowered.into_iter().collect(),
+        ]
+        .concat(),
         skipped: plan.skipped,
         provenance,
     };
@@ -777,4 +827,23 @@ async fn nothing_to_sign(
             },
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_are_lowered_to_what_the_descriptor_limit_holds() {
+        let n = |j: usize| NonZeroUsize::new(j).unwrap();
+        assert_eq!(jobs_within(n(64), 1024), (n(64), None));
+        let (jobs, warning) = jobs_within(n(1000), 1024);
+        assert_eq!(jobs, n(240));
+        let warning = warning.unwrap();
+        assert!(warning.contains("--jobs 1000 lowered to 240"), "{warning}");
+        assert!(warning.contains("ulimit -n"), "{warning}");
+        // A limit below what is kept for the rest still signs, one at a time.
+        assert_eq!(jobs_within(n(8), 16).0, n(1));
+        assert_eq!(jobs_within(n(1 << 20), u64::MAX), (n(1 << 20), None));
+    }
 }
