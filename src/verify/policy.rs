@@ -418,7 +418,10 @@ impl SignerRule {
                 match (workflow_at_ref(&want), workflow_at_ref(uri)) {
                     (Some(_), _) => uri == want,
                     (None, Some((path, _))) => path == want,
-                    (None, None) => false,
+                    // Another CI's identity with no ref in it (Buildkite's
+                    // pipeline URL, CircleCI's): the URL as given. Regression:
+                    // nothing matched, the same URL included.
+                    (None, None) => uri == want,
                 }
             }
             SignerRule::Repo(r) => {
@@ -897,6 +900,18 @@ pub(crate) mod tests {
             w("o/r/.github/workflows/release.yml@x.yml").check(&tricked),
             Ok(())
         );
+        // Another CI's URL, which holds no ref: as given, and only it.
+        let mut buildkite = info.clone();
+        let pipeline = "https://buildkite.com/acme/app";
+        buildkite.identity = Some(sigstore_crypto::SubjectAltName::Uri(pipeline.into()));
+        buildkite.ci_claims.build_signer_uri = Some(pipeline.into());
+        assert_eq!(w(pipeline).check(&buildkite), Ok(()));
+        assert!(w("https://buildkite.com/acme/ap")
+            .check(&buildkite)
+            .is_err());
+        assert!(w("https://buildkite.com/acme/app2")
+            .check(&buildkite)
+            .is_err());
         let by_sha = format!(
             "https://github.com/o/r/.github/workflows/b.yml@{}",
             "c0".repeat(20)
