@@ -765,12 +765,7 @@ async fn existing_after_409(
         Ok(entry) => return Ok(entry),
         Err(e) => e,
     };
-    let uuid = match &e {
-        ServiceError::Status {
-            status: 409, body, ..
-        } => existing_entry_uuid(body),
-        _ => None,
-    };
+    let uuid = existing_after(&e);
     let Some(uuid) = uuid else {
         return Err(e);
     };
@@ -927,6 +922,24 @@ pub(super) fn check_proof(entry: &TransparencyLogEntry, url: &str) -> Result<(),
 
 /// The entry UUID in Rekor's 409 message ("... already exists ... with UUID <hex>"):
 /// 64 hex digits, or 80 with the 16-digit tree ID prefix.
+/// The entry a Rekor v1 409 says exists. Rekor names it in `Location` (as
+/// cosign reads it) and in its body; the header comes first, whole, where
+/// a body may be cut short (a slow answer, a proxy's own error page).
+fn existing_after(e: &ServiceError) -> Option<EntryUuid> {
+    match e {
+        ServiceError::Status {
+            status: 409,
+            body,
+            location,
+            ..
+        } => location
+            .as_deref()
+            .and_then(existing_entry_uuid)
+            .or_else(|| existing_entry_uuid(body)),
+        _ => None,
+    }
+}
+
 fn existing_entry_uuid(message: &str) -> Option<EntryUuid> {
     message
         .split(|c: char| !c.is_ascii_hexdigit())
@@ -966,6 +979,34 @@ mod tests {
         assert!(!failed(libc::EACCES).stops_the_run());
         let exists = ArtifactError::BundleExists("a.sigstore.json".into());
         assert!(!exists.stops_the_run());
+    }
+
+    /// A 409's entry is read from `Location` first, then from the body.
+    /// Regression: a body cut short mid-UUID failed the artifact, though
+    /// its entry was logged and the header named it.
+    #[test]
+    fn a_409_names_its_entry_in_location_or_body() {
+        let uuid = "24296fb24b8ad77a".to_owned() + &"ab".repeat(32);
+        let conflict = |location: Option<String>, body: &str| ServiceError::Status {
+            service: clients::Service::Rekor,
+            what: "create entry",
+            status: 409,
+            body: body.to_owned(),
+            retry_after: None,
+            location,
+        };
+        let at = Some(format!("/api/v1/log/entries/{uuid}"));
+        let cut = format!(
+            "an equivalent entry already exists in the transparency log with UUID {}",
+            &uuid[..40]
+        );
+        let found = |e: &ServiceError| existing_after(e).map(|u| u.to_string());
+        assert_eq!(found(&conflict(at.clone(), &cut)), Some(uuid.clone()));
+        assert_eq!(found(&conflict(at, "")), Some(uuid.clone()));
+        let whole =
+            format!("an equivalent entry already exists in the transparency log with UUID {uuid}");
+        assert_eq!(found(&conflict(None, &whole)), Some(uuid.clone()));
+        assert_eq!(found(&conflict(None, &cut)), None);
     }
 
     /// The first log entry of the bundle in `tests/data/NAME`.

@@ -62,6 +62,9 @@ pub enum ServiceError {
         /// The start of the answer's body (for a Rekor v1 409: the existing entry).
         body: String,
         retry_after: Option<Duration>,
+        /// The answer's `Location`, as one capped line (for a Rekor v1
+        /// 409: the existing entry's URL, sent before the body).
+        location: Option<String>,
     },
     /// A 3xx: the client for these services follows no redirect (Fulcio's
     /// request holds the identity token), and a service that moved is
@@ -132,12 +135,14 @@ impl ServiceError {
                 status,
                 body,
                 retry_after,
+                location,
             } => ServiceError::Status {
                 service,
                 what,
                 status,
                 body: hide(body),
                 retry_after,
+                location: location.map(hide),
             },
             ServiceError::Redirect {
                 service,
@@ -322,6 +327,10 @@ impl Exchange {
         }
         if !status.is_success() {
             let retry_after = net::retry_after(response.headers());
+            let location = response
+                .headers()
+                .contains_key(reqwest::header::LOCATION)
+                .then(|| location(response.headers()));
             let body = error_body(response).await;
             return Err(ServiceError::Status {
                 service: self.service,
@@ -329,6 +338,7 @@ impl Exchange {
                 status: status.as_u16(),
                 body,
                 retry_after,
+                location,
             });
         }
         self.read_capped(response).await
@@ -432,6 +442,7 @@ mod tests {
                 status: 400,
                 body: echo.clone(),
                 retry_after: None,
+                location: None,
             },
             ServiceError::Undecodable {
                 service: Service::Fulcio,
@@ -470,6 +481,7 @@ mod tests {
             status,
             body: String::new(),
             retry_after: retry_after.map(Duration::from_secs),
+            location: None,
         }
     }
 
@@ -506,6 +518,7 @@ mod tests {
             status: 400,
             body: r#"{"code":400}"#.into(),
             retry_after: None,
+            location: None,
         };
         assert_eq!(
             e.to_string(),
@@ -557,6 +570,22 @@ mod tests {
             "{e:?}"
         );
         assert_eq!(e.retry(), Retry::After(Some(Duration::from_secs(3))));
+    }
+
+    /// A Rekor v1 409's `Location` (the existing entry) is kept.
+    #[tokio::test]
+    async fn a_conflict_keeps_its_location() {
+        let url = serve(
+            "HTTP/1.1 409 Conflict\r\nlocation: /api/v1/log/entries/abc\r\ncontent-length: 2\r\n\r\n{}",
+            0,
+        )
+        .await;
+        let e = exchange(&url).await.unwrap_err();
+        assert!(
+            matches!(&e, ServiceError::Status { status: 409, location: Some(l), .. }
+                if l == "/api/v1/log/entries/abc"),
+            "{e:?}"
+        );
     }
 
     #[tokio::test]
