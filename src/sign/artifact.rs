@@ -987,15 +987,15 @@ mod tests {
     #[test]
     fn a_409_names_its_entry_in_location_or_body() {
         let uuid = "24296fb24b8ad77a".to_owned() + &"ab".repeat(32);
-        let conflict = |location: Option<String>, body: &str| ServiceError::Status {
+        let conflict = |location: Option<Box<str>>, body: &str| ServiceError::Status {
             service: clients::Service::Rekor,
             what: "create entry",
             status: 409,
-            body: body.to_owned(),
+            body: body.into(),
             retry_after: None,
             location,
         };
-        let at = Some(format!("/api/v1/log/entries/{uuid}"));
+        let at: Option<Box<str>> = Some(format!("/api/v1/log/entries/{uuid}").into());
         let cut = format!(
             "an equivalent entry already exists in the transparency log with UUID {}",
             &uuid[..40]

@@ -89,7 +89,8 @@ pub enum SessionError {
     Fulcio {
         url: String,
         issuer: String,
-        source: ServiceError,
+        // Boxed: errors holding this one stay small.
+        source: Box<ServiceError>,
     },
     /// Not followed: the request holds the identity token.
     #[error("Fulcio at {url} redirected the certificate request: {source}; fix: set --fulcio-url (or the trust config's CA URL) to Fulcio's own address, not one that redirects")]
@@ -273,10 +274,11 @@ impl Session {
             // with a fresh one, where one can be had. Fulcio says so with a
             // 400 and "There was an error processing the identity token"
             // (a 401 from a proxy in front of it means the same).
-            Err(SessionError::Fulcio {
-                source: ServiceError::Status { status, body, .. },
-                ..
-            }) if self.tokens.can_refresh() && token_refused(status, &body) => {
+            Err(SessionError::Fulcio { source, .. })
+                if self.tokens.can_refresh()
+                    && matches!(*source, ServiceError::Status { status, ref body, .. }
+                        if token_refused(status, body)) =>
+            {
                 tracing::info!("Fulcio refused the identity token (expired?); fetching a new one");
                 state.token = None;
                 let token = self.token_locked(&mut state).await?.clone();
@@ -323,7 +325,7 @@ impl Session {
             source => SessionError::Fulcio {
                 url: url.clone(),
                 issuer: expected.issuer.clone(),
-                source,
+                source: Box::new(source),
             },
         })?;
         let certificate = response.leaf_certificate().clone();

@@ -59,12 +59,13 @@ pub enum ServiceError {
         service: Service,
         what: &'static str,
         status: u16,
-        /// The start of the answer's body (for a Rekor v1 409: the existing entry).
-        body: String,
+        /// The start of the answer's body (for a Rekor v1 409: the existing
+        /// entry). Boxed, as `location`: this error is carried in others.
+        body: Box<str>,
         retry_after: Option<Duration>,
         /// The answer's `Location`, as one capped line (for a Rekor v1
         /// 409: the existing entry's URL, sent before the body).
-        location: Option<String>,
+        location: Option<Box<str>>,
     },
     /// A 3xx: the client for these services follows no redirect (Fulcio's
     /// request holds the identity token), and a service that moved is
@@ -140,9 +141,9 @@ impl ServiceError {
                 service,
                 what,
                 status,
-                body: hide(body),
+                body: hide(body.into()).into(),
                 retry_after,
-                location: location.map(hide),
+                location: location.map(|l| hide(l.into()).into()),
             },
             ServiceError::Redirect {
                 service,
@@ -330,8 +331,8 @@ impl Exchange {
             let location = response
                 .headers()
                 .contains_key(reqwest::header::LOCATION)
-                .then(|| location(response.headers()));
-            let body = error_body(response).await;
+                .then(|| location(response.headers()).into());
+            let body = error_body(response).await.into();
             return Err(ServiceError::Status {
                 service: self.service,
                 what: self.what,
@@ -440,7 +441,7 @@ mod tests {
                 service: Service::Fulcio,
                 what: "create signing certificate",
                 status: 400,
-                body: echo.clone(),
+                body: echo.clone().into(),
                 retry_after: None,
                 location: None,
             },
@@ -479,7 +480,7 @@ mod tests {
             service: Service::Rekor,
             what: "create entry",
             status,
-            body: String::new(),
+            body: "".into(),
             retry_after: retry_after.map(Duration::from_secs),
             location: None,
         }
@@ -566,7 +567,7 @@ mod tests {
         let e = exchange(&url).await.unwrap_err();
         assert!(
             matches!(&e, ServiceError::Status { status: 429, retry_after: Some(d), body, .. }
-                if *d == Duration::from_secs(3) && body == r#"{"a":"b"}"#),
+                if *d == Duration::from_secs(3) && &**body == r#"{"a":"b"}"#),
             "{e:?}"
         );
         assert_eq!(e.retry(), Retry::After(Some(Duration::from_secs(3))));
@@ -583,7 +584,7 @@ mod tests {
         let e = exchange(&url).await.unwrap_err();
         assert!(
             matches!(&e, ServiceError::Status { status: 409, location: Some(l), .. }
-                if l == "/api/v1/log/entries/abc"),
+                if &**l == "/api/v1/log/entries/abc"),
             "{e:?}"
         );
     }
