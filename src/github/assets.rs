@@ -734,7 +734,7 @@ impl Releases {
             .header(http::header::CONTENT_LENGTH, size)
             .body(body)
             .map_err(ApiFailure::transport)?;
-        let deadline = super::client::transfer_deadline(size);
+        let deadline = self.transfer_deadline(size);
         let sent = tokio::time::timeout(deadline, self.uploads.execute(request)).await;
         let Ok(sent) = sent else {
             return Err(ApiFailure::transport(format!(

@@ -46,7 +46,7 @@ pub struct Releases {
     /// The same, for asset uploads: no bound on a read, which reqwest
     /// starts when the request does and does not reset while the body is
     /// sent (an upload of minutes would time out); a deadline sized to the
-    /// asset stands for it ([`transfer_deadline`]).
+    /// asset stands for it ([`Self::transfer_deadline`]).
     pub(super) uploads: Octocrab,
     pub(super) api: String,
     pub(super) repo: Repo,
@@ -65,6 +65,9 @@ pub struct Releases {
     /// How long one exchange with the API may take, its answer read whole
     /// ([`API_DEADLINE`]).
     deadline: Duration,
+    /// What any transfer may take, whatever its size
+    /// ([`Self::transfer_deadline`]).
+    transfer_floor: Duration,
 }
 
 /// How long one exchange with the API (not an asset's download or upload,
@@ -159,6 +162,7 @@ impl Releases {
             token: token.cloned(),
             listed: std::sync::Mutex::new(None),
             deadline: API_DEADLINE,
+            transfer_floor: TRANSFER_FLOOR,
         })
     }
 
@@ -182,11 +186,23 @@ impl Releases {
         within(self.deadline, what).await
     }
 
-    /// This client with another API deadline (a test's, of seconds).
+    /// This client with another API deadline (a test's, of seconds), which
+    /// is also what a transfer may take whatever its size.
     #[cfg(test)]
     pub(super) fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self.transfer_floor = deadline;
         self
+    }
+
+    /// How long a transfer of `size` bytes (an upload, or a download) may
+    /// take in all: a minute, and as long again as sending it at 256 KiB/s
+    /// (a slow link, a proxy), so a hung connection ends and a slow one
+    /// finishes (2 GiB: about two hours). The HTTP client's read timeout
+    /// starts again at every byte: without this, a server sending one a
+    /// minute would hold the run until the job's limit.
+    pub(super) fn transfer_deadline(&self, size: u64) -> Duration {
+        self.transfer_floor + Duration::from_secs(size / (256 << 10))
     }
 
     pub fn repo(&self) -> &Repo {
@@ -959,13 +975,8 @@ pub(super) async fn within<T>(
         })
 }
 
-/// How long a transfer of `size` bytes (an upload, or a download read
-/// whole) may take in all: a minute, and as long again as sending it at
-/// 256 KiB/s (a slow link, a proxy), so a hung connection ends and a slow
-/// one finishes (2 GiB: about two hours).
-pub(super) fn transfer_deadline(size: u64) -> Duration {
-    Duration::from_secs(60 + size / (256 << 10))
-}
+/// What any transfer may take, whatever its size.
+const TRANSFER_FLOOR: Duration = Duration::from_secs(60);
 
 /// `scheme://authority` as one spelling: the host in lower case, without
 /// its scheme's default port, so that `https://API.github.com:443` is
@@ -1101,6 +1112,54 @@ mod tests {
             .expect("the deadline ended it");
         let e = found.unwrap_err().to_string();
         assert!(e.contains("GitHub's answer took longer than 1 s"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(faults.pending(), 0);
+    }
+
+    /// An asset's download that sends a byte now and then is given up on at
+    /// its transfer deadline. Regression: only each read had a timeout, so
+    /// such a server held `verify --release` (and sign's upload, reading its
+    /// assets back) until the job's limit.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_download_that_never_ends_meets_its_deadline() {
+        use releasekit_sandbox::github::ReleaseSpec;
+        use releasekit_sandbox::{Fault, Sandbox, Service};
+        let sandbox = Sandbox::start().await.unwrap();
+        let name = sandbox.config().repository.clone();
+        let tag = "v9.9.9";
+        sandbox
+            .github()
+            .create_release(&name, tag, ReleaseSpec::published());
+        assert!(sandbox
+            .github()
+            .insert_asset_unchecked(&name, tag, "a.bin", vec![7u8; 1024]));
+        let id = sandbox.github().assets(&name, tag)[0].id;
+        let releases = Releases::new(
+            &sandbox.urls().github_api,
+            name.parse().unwrap(),
+            &crate::oidc::Secret::new(sandbox.github_token()),
+            RetryPolicy {
+                attempts: 1,
+                ..RetryPolicy::default()
+            },
+        )
+        .unwrap()
+        .with_deadline(Duration::from_secs(1));
+        let faults = sandbox.faults(Service::Storage);
+        faults.fail_next(1, Fault::Trickle(Duration::from_millis(100)));
+        let url = format!(
+            "{}/repos/{name}/releases/assets/{id}",
+            sandbox.urls().github_api
+        );
+        let started = std::time::Instant::now();
+        let streamed = tokio::time::timeout(
+            Duration::from_secs(60),
+            releases.stream_sha256(&url, 1024, None),
+        )
+        .await
+        .expect("the deadline ended it");
+        let e = streamed.unwrap_err().to_string();
+        assert!(e.contains("took longer than 1 s"), "{e}");
         assert!(started.elapsed() < Duration::from_secs(10));
         assert_eq!(faults.pending(), 0);
     }

@@ -47,7 +47,6 @@ impl Releases {
     ) -> Result<(String, u64), ApiFailure> {
         use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
         let local = |e: std::io::Error| ApiFailure::Local(e.to_string());
-        let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
         let mut file = match keep {
             Some(f) => {
                 // A retry starts over: what an earlier attempt wrote goes.
@@ -60,17 +59,24 @@ impl Releases {
         };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        let streamed: Result<(), ApiFailure> = async {
-            while let Some(data) = body.chunk().await? {
-                size += data.len() as u64;
-                hasher.update(&data);
-                if let Some(f) = &mut file {
-                    f.write_all(&data).await.map_err(local)?;
+        // The whole stream has a deadline, as an upload has: a read's
+        // timeout starts again at each byte, and a server sending one now
+        // and then held the run until the job's limit. The file is flushed
+        // after it, whether it passed or not (below).
+        let streamed: Result<(), ApiFailure> =
+            super::client::within(self.transfer_deadline(listed), async {
+                let response = self.get_asset_response(asset_url).await?;
+                let mut body = CappedBody::new(response, listed);
+                while let Some(data) = body.chunk().await? {
+                    size += data.len() as u64;
+                    hasher.update(&data);
+                    if let Some(f) = &mut file {
+                        f.write_all(&data).await.map_err(local)?;
+                    }
                 }
-            }
-            Ok(())
-        }
-        .await;
+                Ok(())
+            })
+            .await;
         if let Some(mut f) = file {
             // Also when the attempt failed: tokio writes on a blocking thread
             // and returns before the bytes are in the file, and the next
@@ -173,7 +179,7 @@ impl Releases {
             return Err(ApiFailure::TooLarge { size: listed, cap });
         }
         // Read whole, it has a deadline (a stream's reads each have theirs).
-        super::client::within(super::client::transfer_deadline(listed), async {
+        super::client::within(self.transfer_deadline(listed), async {
             let mut body = CappedBody::new(self.get_asset_response(asset_url).await?, listed);
             let mut content = bytes::BytesMut::new();
             while let Some(data) = body.chunk().await? {
