@@ -707,12 +707,24 @@ impl Releases {
         let unreadable = |e: std::io::Error| {
             ApiFailure::transport(format!("cannot read {}: {e}", bundle.display()))
         };
+        // Opened as every file read is: a regular file only, without
+        // blocking. Regression: a FIFO put in the file's place since it was
+        // checked (the listing and a retry's backoff lie between) held the
+        // run until the job's limit, and a device was read without end.
+        let file = crate::files::open_regular(bundle, None)
+            .map_err(|e| ApiFailure::Unopenable(e.to_string()))?;
         let body = if size <= WHOLE_BODY_BYTES {
             // Sent with the headers in one write. Streamed, the headers went
             // alone and the body's small write waited for their ACK, which
             // the server delays (40 ms on Linux): every bundle's upload took
-            // that long.
-            let bytes = tokio::fs::read(bundle).await.map_err(unreadable)?;
+            // that long. Read up to a byte past what was checked: more is
+            // another file.
+            let bytes = crate::files::read_to_end_capped(file, size)
+                .map_err(unreadable)?
+                .ok_or_else(|| ApiFailure::Changed {
+                    path: bundle.to_owned(),
+                    detail: format!("it now holds more than the checked {size} bytes"),
+                })?;
             let digest = hex::encode(Sha256::digest(&bytes));
             if let Some(detail) = unlike(checked, &digest, bytes.len() as u64) {
                 return Err(ApiFailure::Changed {
@@ -722,7 +734,7 @@ impl Releases {
             }
             OctoBody::from(bytes)
         } else {
-            let file = tokio::fs::File::open(bundle).await.map_err(unreadable)?;
+            let file = tokio::fs::File::from_std(file);
             let frames = CheckedFrames::new(checked, refused.clone())
                 .frames(tokio_util::io::ReaderStream::new(file));
             OctoBody::new(StreamBody::new(frames))
@@ -984,6 +996,58 @@ fn ascii_letters(c: char) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The file sent is opened as every file read is: a FIFO put in its
+    /// place since it was checked is refused at once, and a file grown past
+    /// what was checked is not read to its end. Regression: read again by
+    /// path, the FIFO held the run until the job's limit.
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_file_sent_is_a_regular_file_read_only_as_far_as_checked() {
+        use releasekit_sandbox::github::ReleaseSpec;
+        let sandbox = releasekit_sandbox::Sandbox::start().await.unwrap();
+        let name = sandbox.config().repository.clone();
+        sandbox
+            .github()
+            .create_release(&name, "v9.9.9", ReleaseSpec::draft());
+        let releases = Releases::new(
+            &sandbox.urls().github_api,
+            name.parse().unwrap(),
+            &crate::oidc::Secret::new(sandbox.github_token()),
+            crate::net::RetryPolicy::default(),
+        )
+        .unwrap();
+        let release = releases.find("v9.9.9").await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("a.tgz");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let checked = Checked {
+            sha256: &"0".repeat(64),
+            size: 3,
+        };
+        let post = releases.post_asset(&release, "a.tgz", &fifo, checked, "text/plain");
+        let e = tokio::time::timeout(std::time::Duration::from_secs(30), post)
+            .await
+            .expect("a FIFO is not waited on")
+            .unwrap_err();
+        assert!(matches!(e, ApiFailure::Unopenable(_)), "{e}");
+        assert!(e.to_string().contains("a.tgz"), "{e}");
+        let grown = dir.path().join("b.tgz");
+        std::fs::write(&grown, b"abcdef").unwrap();
+        let e = releases
+            .post_asset(&release, "b.tgz", &grown, checked, "text/plain")
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("more than the checked 3 bytes"),
+            "{e}"
+        );
+        assert!(sandbox.github().assets(&name, "v9.9.9").is_empty());
+    }
 
     /// What [`CheckedFrames`] lets through of `chunks`, and what it left in
     /// `refused`, for a file checked as `content`.

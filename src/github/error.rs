@@ -309,6 +309,11 @@ pub enum ApiFailure {
     /// Writing a downloaded file failed: not GitHub's doing, not retried.
     #[error("cannot write the download: {0}")]
     Local(String),
+    /// The file to upload cannot be opened as one (no longer a regular
+    /// file, gone): not GitHub's doing, not retried. The message names the
+    /// file and the fix.
+    #[error("{0}")]
+    Unopenable(String),
     /// A download went past the size the release lists for the asset.
     #[error("the server sent more than the {listed} bytes the release lists for it, so it was refused (nothing of it is kept): try again; if it persists, check the release (or the proxy in front of GITHUB_API_URL)")]
     MoreThanListed { listed: u64 },
