@@ -86,6 +86,27 @@ pub(crate) fn folded_name(name: &str) -> String {
     once(once(name.nfd().collect())).nfd().collect()
 }
 
+/// A file as a path showed it at one moment: its size, modification time
+/// and identity. Two looks that differ saw two versions of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Seen {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    id: Option<FileId>,
+}
+
+impl Seen {
+    /// `path` as it is now (following links, as a read would).
+    pub(crate) fn now(path: &Path) -> std::io::Result<Seen> {
+        let meta = std::fs::metadata(path)?;
+        Ok(Seen {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            id: FileId::of(&meta),
+        })
+    }
+}
+
 /// Which file a path named when it was listed: device and inode on Unix.
 /// Elsewhere there is no stable equivalent in std (Windows' volume serial
 /// number and file index are unstable), so the identity is unknown and only

@@ -1,6 +1,6 @@
 use releasekit_sandbox::{Sandbox, Service};
 
-use crate::util::{code, run, sign, stdout, verify_bundle, Work};
+use crate::util::{code, run, sign, stderr, stdout, verify_bundle, Work};
 
 /// Many artifacts, one key and one certificate: Fulcio is asked once; every
 /// bundle carries the same leaf and verifies on its own.
@@ -266,6 +266,42 @@ async fn kept_files_follow_the_umask() {
         let got = std::fs::metadata(&bundle).unwrap().permissions().mode() & 0o777;
         assert_eq!(got, mode, "{name} under umask {umask:o}");
     }
+}
+
+/// An artifact written to after it was hashed, while its entry was being
+/// logged, gets no bundle: one would vouch for bytes no longer on disk.
+/// Regression: "Signed", exit 0, and a bundle `verify` then failed as
+/// "modified after signing".
+#[tokio::test(flavor = "multi_thread")]
+async fn an_artifact_changed_after_it_was_hashed_gets_no_bundle() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let artifact = work.file("a.tgz", "first");
+    sandbox
+        .faults(Service::RekorV1)
+        .set_latency(std::time::Duration::from_secs(5), std::time::Duration::ZERO);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
+    cmd.current_dir(work.dir.path())
+        .arg("sign")
+        .arg("--trust-config")
+        .arg(sandbox.trust_config_path())
+        .args(["--identity-token", &sandbox.token(), "a.tgz"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // The timestamp is asked for with the entry, once the file is hashed;
+    // the log answers seconds later.
+    while sandbox.requests(Service::Tsa).is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    std::fs::write(&artifact, "second, longer").unwrap();
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(code(&o), 1, "{said}");
+    assert!(said.contains("a.tgz changed after it was hashed"), "{said}");
+    assert!(!work.path("a.tgz.sigstore.json").exists());
 }
 
 /// Under a small open-file limit that cannot be raised, `--jobs` is

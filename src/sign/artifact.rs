@@ -21,6 +21,7 @@ use super::session::{Credential, Session, SessionError};
 use super::Progress;
 use crate::bundle_io::{self, BundleIoError};
 use crate::digest;
+use crate::files;
 use crate::net::{self, RetryPolicy};
 use crate::plan::PlannedArtifact;
 
@@ -151,6 +152,10 @@ pub enum Done {
 pub enum ArtifactError {
     #[error("bundle {} already exists; fix: pass --overwrite (action input `overwrite: true`) to replace it", .0.display())]
     BundleExists(PathBuf),
+    /// Its bundle would vouch for bytes no longer on disk: a verifier of
+    /// the file beside it would fail it.
+    #[error("{} changed after it was hashed (its size, modification time or identity differ now), so no bundle was written for it (its signature is logged, unused); fix: run again once whatever writes it has finished", .0.display())]
+    ChangedSinceHashed(PathBuf),
     /// The log's integrated time is further ahead of this machine's clock
     /// than [`LOG_CLOCK_LEAD`]: every verifier here refuses a time in the
     /// future, so no bundle of the run could be self-verified.
@@ -350,6 +355,12 @@ async fn sign(
     // 1. Digest, streamed. Hashing waits for a core: the run may have
     //    stopped meanwhile, and then nothing is sent.
     let (digest, size) = hash(ctx, planned).await?;
+    // How the file looked once hashed: it must look so when its bundle is
+    // written, seconds of network later.
+    let seen = files::Seen::now(&planned.path).map_err(|source| files::FileError::Read {
+        path: planned.path.clone(),
+        source,
+    })?;
     hashed(digest);
     ctx.stopped()?;
 
@@ -412,7 +423,7 @@ async fn sign(
     //    artifact's CPU, and run here it would hold the task that drives
     //    every artifact in flight (a single thread) for each bundle.
     let json = bundle_io::to_json(&bundle).map_err(ArtifactError::Write)?;
-    match verify_and_write(ctx, credential.clone(), digest, planned, json).await {
+    match verify_and_write(ctx, credential.clone(), digest, (planned, seen), json).await {
         // Told apart on this failure path only: is the TSA one the trusted
         // root lists at all?
         Err(ArtifactError::SelfVerify(e))
@@ -558,10 +569,11 @@ async fn verify_and_write(
     ctx: &Context,
     credential: Arc<Credential>,
     digest: Sha256Hash,
-    planned: &PlannedArtifact,
+    (planned, seen): (&PlannedArtifact, files::Seen),
     json: Vec<u8>,
 ) -> Result<(), ArtifactError> {
     let verifier = ctx.verifier.clone();
+    let artifact = planned.path.clone();
     let path = planned.bundle.clone();
     let dir = planned.bundle_dir.clone();
     let overwrite = ctx.overwrite;
@@ -575,6 +587,11 @@ async fn verify_and_write(
         let verified = self_verify(&verifier, &credential, digest, &json);
         drop(verifying);
         verified?;
+        // Regression: an artifact a build step was still writing got a
+        // bundle, "Signed", for bytes hashed before the step's last write.
+        if files::Seen::now(&artifact).ok().as_ref() != Some(&seen) {
+            return Err(ArtifactError::ChangedSinceHashed(artifact));
+        }
         bundle_io::write_atomic_in(&dir, &path, &json, overwrite).map_err(|e| match e {
             BundleIoError::Exists(p) => ArtifactError::BundleExists(p),
             e => ArtifactError::Write(e),
