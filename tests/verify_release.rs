@@ -7,7 +7,7 @@ use releasekit_sign::github::{identical_only, Releases};
 use releasekit_sign::net::RetryPolicy;
 use releasekit_sign::oidc::Secret;
 
-use crate::util::{bin, code, run, sign, stdout, Work};
+use crate::util::{bin, code, run, sign, stderr, stdout, Work};
 
 pub(crate) const REPO: &str = "octo-org/octo-repo";
 pub(crate) const TAG: &str = "v1.0.0";
@@ -104,6 +104,24 @@ async fn github_is_reached_through_the_proxy_the_environment_names() {
         "GitHub's API went around the proxy: {}",
         proxy.sent()
     );
+}
+
+/// A token GitHub refuses is told apart for a run that only reads: the
+/// fix asks for reading, or for no token at all. Regression: it told a
+/// consumer to get a token that can write releases.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_is_told_to_read_not_to_write() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = signed_release(&sandbox).await;
+    let consumer = Work::new();
+    let mut cmd = verify_release(&sandbox, &consumer, &[]);
+    cmd.env("GITHUB_TOKEN", "ghs_wrong");
+    let o = run(cmd).await;
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(err.contains("GitHub refused the token"), "{err}");
+    assert!(err.contains("contents: read"), "{err}");
+    assert!(!err.contains("write"), "{err}");
 }
 
 /// A rate limit that comes back later than a retry waits stops the run's

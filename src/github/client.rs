@@ -58,6 +58,9 @@ pub struct Releases {
     pub(super) public_downloads: bool,
     /// Kept only to hide it from what a server's error echoes.
     token: Option<crate::oidc::Secret>,
+    /// Used only to read (`verify --release`): a refused token's fix asks
+    /// for reading, never for writing ([`Self::for_reading`]).
+    reading: bool,
     /// The assets of the release uploaded to last, as listed once and then
     /// changed by this client's own uploads and deletions
     /// ([`super::assets`]'s first attempt at an upload decides from it).
@@ -159,6 +162,7 @@ impl Releases {
             retry,
             anonymous: token.is_none(),
             public_downloads: false,
+            reading: false,
             token: token.cloned(),
             listed: std::sync::Mutex::new(None),
             deadline: API_DEADLINE,
@@ -172,6 +176,11 @@ impl Releases {
     /// a published release of a public repository, which anyone downloads
     /// so. A draft's links and a private repository's do not serve without
     /// a browser's session.
+    pub(crate) fn for_reading(mut self) -> Self {
+        self.reading = true;
+        self
+    }
+
     pub(crate) fn with_public_downloads(mut self, public: bool) -> Self {
         self.public_downloads = public;
         self
@@ -229,6 +238,7 @@ impl Releases {
                 repo: self.repo.clone(),
                 status,
                 message,
+                reading: self.reading,
             },
             // What GitHub answers for a renamed repository's old name.
             ApiFailure::Status {

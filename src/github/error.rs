@@ -26,11 +26,13 @@ pub enum ReleaseError {
         /// Asked without a token: drafts and private repositories are hidden.
         anonymous: bool,
     },
-    #[error("GitHub refused the token for {repo} ({status}: {message}): the job needs `permissions: contents: write`, or pass a token that can write releases")]
+    #[error("GitHub refused the token for {repo} ({status}: {message}): {}", if *.reading { "the job needs `permissions: contents: read`, or pass a token that can read the repository (a public one needs none: unset GH_TOKEN and GITHUB_TOKEN)" } else { "the job needs `permissions: contents: write`, or pass a token that can write releases" })]
     Forbidden {
         repo: Repo,
         status: u16,
         message: String,
+        /// The client only reads (`verify --release`): the fix asks no more.
+        reading: bool,
     },
     /// The token may write releases but not attestations: the caller warns.
     #[error("GitHub refused to store the build provenance in {repo}'s attestations ({status}: {message}): the job needs `permissions: attestations: write` (and `id-token: write`), or pass a token that can write attestations")]

@@ -73,7 +73,8 @@ fn client(source: &ReleaseSource) -> Result<Releases, VerifyError> {
         source.repo.clone(),
         source.token.as_ref(),
         RetryPolicy::default(),
-    )?)
+    )?
+    .for_reading())
 }
 
 /// Verify every (matching) asset of the release that has a bundle.
