@@ -59,6 +59,26 @@ fn action(sandbox: &Sandbox, work: &Work, inputs: &[(&str, &str)]) -> assert_cmd
     cmd
 }
 
+/// `action --json` is refused (exit 2, an annotation as for any bad input)
+/// before anything is done: the action reports through its outputs.
+/// Regression: taken, then ignored, so its stdout was JSON or not by chance.
+#[tokio::test(flavor = "multi_thread")]
+async fn action_refuses_json() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.bin", "a");
+    let mut cmd = action(&sandbox, &work, &[("inputs", "a.bin"), ("dry-run", "true")]);
+    cmd.arg("--json");
+    let o = run(cmd).await;
+    let log = stdout(&o);
+    assert_eq!(code(&o), 2, "{log}");
+    assert!(
+        log.contains("::error::--json is not taken by `action`"),
+        "{log}"
+    );
+    assert!(sandbox.requests(Service::Fulcio).is_empty());
+}
+
 /// `dry_run: true` (an input's name misspelled, which the runner only
 /// warns of) stops the run before any request, naming the input, instead
 /// of signing and uploading for good. Regression: the key was dropped, and

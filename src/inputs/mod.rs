@@ -290,6 +290,9 @@ impl SignLayer {
 pub enum SettingsError {
     #[error("no artifacts given: pass at least one PATH, DIR or GLOB")]
     NoInputs,
+    /// `action` reports through the step's outputs, summary and log.
+    #[error("--json is not taken by `action`, which reports through the step's outputs (`bundles`, `signed`, ...), its summary and its log; fix: drop --json, or run `sign --json` for a JSON report")]
+    JsonForAction,
     #[error("{} and {} both choose the Sigstore instance: keep one of them", .vocabulary.name(first), .vocabulary.name(second))]
     ConflictingInstance {
         vocabulary: upload::Vocabulary,
@@ -376,6 +379,8 @@ impl Settings {
                     warnings: Vec::new(),
                 })
             }
+            // Regression: taken, then ignored once the run started.
+            CliCommand::Action if cli.global.json => return Err(SettingsError::JsonForAction),
             CliCommand::Action => {
                 Command::Action(ActionSettings::resolve(action::read(env)?, env)?)
             }
