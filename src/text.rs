@@ -27,6 +27,17 @@ use std::fmt::{self, Write as _};
 /// leading `::` and the `[` of `##[` are escaped too (`\u{3a}`, `\u{5b}`),
 /// which keeps a value safe wherever in a line it lands.
 pub fn line(value: impl fmt::Display) -> String {
+    escaped_line(value, true)
+}
+
+/// [`line`] without the workflow-command escapes: for text the runner
+/// never reads for commands (a step summary, where Markdown escaping
+/// follows), in which `\u{3a}` would only misspell a name.
+pub(crate) fn line_not_logged(value: impl fmt::Display) -> String {
+    escaped_line(value, false)
+}
+
+fn escaped_line(value: impl fmt::Display, logged: bool) -> String {
     let raw = value.to_string();
     let raw = url_credentials_hidden(&raw);
     let mut out = String::with_capacity(raw.len());
@@ -35,7 +46,7 @@ pub fn line(value: impl fmt::Display) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '[' if out.ends_with("##") => out.push_str("\\u{5b}"),
+            '[' if logged && out.ends_with("##") => out.push_str("\\u{5b}"),
             c if is_hidden(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
@@ -43,7 +54,7 @@ pub fn line(value: impl fmt::Display) -> String {
         }
     }
     let lead = out.len() - out.trim_start().len();
-    if out[lead..].starts_with("::") {
+    if logged && out[lead..].starts_with("::") {
         out.replace_range(lead..lead + 1, "\\u{3a}");
     }
     out

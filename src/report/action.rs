@@ -477,7 +477,8 @@ pub fn empty_outputs() -> String {
 /// after an `@` that a domain with a dot follows splits the text instead.
 /// It is the one markup of ours in outside text.
 fn md(s: &str) -> String {
-    let text = line(s);
+    // Every `:` and `[` is escaped below: the log's escapes would show.
+    let text = crate::text::line_not_logged(s);
     let mut out = String::new();
     for (at, c) in text.char_indices() {
         // GitHub's Markdown makes a link of `www.` and a domain anywhere
@@ -756,6 +757,10 @@ mod tests {
     #[test]
     fn markdown_shows_text_as_text() {
         assert_eq!(md("a|b\nc"), "a\\|b\\\\nc");
+        // The log's workflow-command escapes are not the summary's: a name
+        // is shown as it is. Regression: `\u{3a}:warning::evil.tgz`.
+        assert_eq!(md("::warning::evil.tgz"), r"\:\:warning\:\:evil.tgz");
+        assert_eq!(md("a##[x"), r"a\#\#\[x");
         assert_eq!(
             md("x`<b>&amp;*_[l](u) $m$ :+1: @me #1 ~~s~~ app-1.0/x"),
             "x\\`\\<b\\>\\&amp\\;\\*\\_\\[l\\]\\(u\\) \\$m\\$ \\:\\+1\\: \\@me \\#1 \\~\\~s\\~\\~ app-1.0/x"
