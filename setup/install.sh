@@ -66,7 +66,9 @@ case "$OS/$ARCH" in
   macOS/X64) ASSET=releasekit-sign-macos-x86_64 ;;
   macOS/ARM64) ASSET=releasekit-sign-macos-aarch64 ;;
   Windows/X64) ASSET=releasekit-sign-windows-x86_64.exe EXE=.exe ;;
-  *) fail "no prebuilt binary for $OS $ARCH: on Linux use the container action (uses: releasekit/releasekit-sign@...), elsewhere build from source (cargo install --locked)" ;;
+  # The container action's image is built for the same Linux machines, and
+  # the crate is not on crates.io: building from the tag is the one fix.
+  *) fail "no prebuilt binary for $OS $ARCH (there are for Linux and macOS on X64 and ARM64, and Windows on X64); fix: build it from source, cargo install --locked --git https://github.com/releasekit/releasekit-sign --tag v$VERSION releasekit-sign" ;;
 esac
 
 [ -r "$SUMS" ] || fail "cannot read the pinned digests $SUMS"

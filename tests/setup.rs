@@ -101,6 +101,29 @@ impl Release {
     }
 }
 
+/// A runner no binary is built for is told the fix that works: the crate
+/// built from the release's tag. Regression: it was sent to the container
+/// action (whose image has no such platform either) or to a bare `cargo
+/// install --locked`, which installs nothing.
+#[test]
+fn a_runner_without_a_binary_is_told_to_build_from_the_tag() {
+    let r = Release::new();
+    let sums = r.sums(&sha256_hex(&r.binary));
+    let o = r.install(&sums, &["--arch", "ARM"]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{err}");
+    assert!(err.contains("no prebuilt binary for Linux ARM"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cargo install --locked --git https://github.com/releasekit/releasekit-sign --tag v{} releasekit-sign",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("container action"), "{err}");
+    r.assert_nothing_installed();
+}
+
 #[test]
 fn installs_the_pinned_binary_and_puts_it_on_path() {
     let r = Release::new();
