@@ -965,12 +965,24 @@ impl GitHub {
     /// at `target_commitish` if it does not exist yet. Returns whether it existed.
     ///
     /// # Panics
-    /// If the tag must be created and `target_commitish` names no branch or commit.
+    /// If the tag must be created and `target_commitish` names no branch or
+    /// commit, or another release of the tag is published (GitHub refuses
+    /// it): test set-up errors.
     pub fn publish(&self, repo: &str, id: u64) -> bool {
         let mut st = self.state.lock();
         let Some(r) = st.release(repo, id) else {
             return false;
         };
+        let tag = r.tag.clone();
+        assert!(
+            !r.draft
+                || !st
+                    .releases
+                    .values()
+                    .any(|o| o.repo == repo && o.tag == tag && o.id != id && !o.draft),
+            "{repo}: tag {tag} has a published release already"
+        );
+        let r = st.release(repo, id).expect("checked above");
         if r.draft {
             let (tag, target) = (r.tag.clone(), r.target_commitish.clone());
             st.ensure_tag(repo, &tag, &target)
@@ -2102,6 +2114,22 @@ async fn update_release<S: HasGitHub>(
         && (req.draft.unwrap_or(r.draft) || req.prerelease.unwrap_or(r.prerelease))
     {
         return Err(NOT_LATEST);
+    }
+    // A tag has one published release: a draft of a tag published meanwhile
+    // (another job's release) is refused when it is published.
+    if r.draft && req.draft == Some(false) {
+        let tag = req.tag_name.as_deref().unwrap_or(&r.tag);
+        if st
+            .releases
+            .values()
+            .any(|o| o.repo == repo && o.tag == tag && o.id != id && !o.draft)
+        {
+            return Err(ApiError::Validation {
+                resource: "Release",
+                code: "already_exists",
+                field: "tag_name",
+            });
+        }
     }
     // Published (now, or already) under a tag that does not exist yet: GitHub
     // creates it from the target, before anything else changes.

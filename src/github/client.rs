@@ -1174,6 +1174,40 @@ mod tests {
         assert_eq!(faults.pending(), 0);
     }
 
+    /// A draft whose tag another release was published under meanwhile
+    /// (another job's) is not published, and the error says why and what to
+    /// do. Regression: "GitHub answered 422" alone, the assets left on the
+    /// draft without a word.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_draft_whose_tag_was_published_meanwhile_says_so() {
+        use releasekit_sandbox::github::ReleaseSpec;
+        let sandbox = releasekit_sandbox::Sandbox::start().await.unwrap();
+        let name = sandbox.config().repository.clone();
+        let gh = sandbox.github();
+        let theirs = gh.create_release(&name, "v9.9.9", ReleaseSpec::draft());
+        let ours = gh.create_release(&name, "v9.9.9", ReleaseSpec::draft());
+        let releases = Releases::new(
+            &sandbox.urls().github_api,
+            name.parse().unwrap(),
+            &crate::oidc::Secret::new(sandbox.github_token()),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        let draft = releases
+            .all_for_tag("v9.9.9")
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == ours)
+            .unwrap();
+        assert!(gh.publish(&name, theirs));
+        let e = releases.publish(&draft, None, None).await.unwrap_err();
+        assert!(matches!(e, ReleaseError::PublishedMeanwhile { .. }), "{e}");
+        assert!(e.to_string().contains("release-mode `existing`"), "{e}");
+        let published = gh.releases_for_tag(&name, "v9.9.9");
+        assert_eq!(published.iter().filter(|r| !r.draft).count(), 1);
+    }
+
     /// A 422 `already_exists` is a taken asset name (retried, the listing
     /// read again) only for a release asset; another release holding the
     /// tag is said as GitHub says it, once. Regression: it was retried

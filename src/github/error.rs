@@ -146,6 +146,10 @@ pub enum ReleaseError {
     },
     #[error("release {tag} is already published, and release-mode `draft` never touches a published release: sign before publishing, or use release-mode `existing` (or `auto`) to add to it")]
     AlreadyPublished { tag: String },
+    /// The draft could not be published: another release of its tag was
+    /// published while the run filled it (another job's run, say).
+    #[error("another release of tag `{tag}` was published while this run filled its draft, and GitHub publishes one release a tag, so the draft stays unpublished with this run's assets ({draft}); fix: add them to the published release (re-run with release-mode `existing`), then delete the draft")]
+    PublishedMeanwhile { tag: String, draft: String },
     #[error("{repo} has no tag `{tag}` (GitHub creates a release's tag when the release is published): check the tag")]
     NoTag { repo: Repo, tag: String },
     #[error("tag `{tag}` of {repo} points at a {kind:?} ({sha}), not a commit: point the tag at the release's commit")]

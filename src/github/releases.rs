@@ -299,6 +299,20 @@ impl Releases {
                 Ok(r) if !r.draft => Ok(release(r)),
                 _ => Err(self.classify_on(draft, "publishing", attempts, cause)),
             },
+            // Not an asset's name: the tag's (see `names_taken`).
+            Err((
+                _,
+                ApiFailure::Status {
+                    status: 422,
+                    message,
+                    ..
+                },
+            )) if message.contains("Release tag_name already_exists") => {
+                Err(ReleaseError::PublishedMeanwhile {
+                    tag: crate::text::line(&draft.tag),
+                    draft: crate::text::line(&draft.html_url),
+                })
+            }
             Err((attempts, cause)) => Err(self.classify_on(draft, "publishing", attempts, cause)),
         }
     }
