@@ -69,6 +69,12 @@ pub enum AttestError {
         path: PathBuf,
         source: ArtifactError,
     },
+    /// Signed, logged and verified, then not written (the source says the fix).
+    #[error("cannot write provenance {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: crate::atomic_file::AtomicError,
+    },
 }
 
 /// The provenance signed, logged, timestamped and self-verified: the exact
@@ -288,6 +294,8 @@ pub async fn write(target: &Target, prepared: Prepared) -> Result<Attested, Atte
     match artifact::joined("writing the provenance", joined).map_err(signing)? {
         Ok(()) => Ok(attested),
         Err(BundleIoError::Exists(p)) => Err(AttestError::Exists(p)),
+        // Regression: "provenance P: cannot write bundle P: ...".
+        Err(BundleIoError::Write { path, source }) => Err(AttestError::Write { path, source }),
         Err(e) => Err(signing(ArtifactError::Write(e))),
     }
 }
@@ -295,6 +303,27 @@ pub async fn write(target: &Target, prepared: Prepared) -> Result<Attested, Atte
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A provenance not written is named once, as a provenance, with its
+    /// one fix. Regression: "provenance P: cannot write bundle P: ...".
+    #[cfg(unix)]
+    #[test]
+    fn a_provenance_not_written_is_named_once() {
+        let e = AttestError::Write {
+            path: "p.intoto.jsonl".into(),
+            source: crate::atomic_file::AtomicError::Io(std::io::Error::from_raw_os_error(
+                libc::ENOSPC,
+            )),
+        }
+        .to_string();
+        assert!(
+            e.starts_with("cannot write provenance p.intoto.jsonl: "),
+            "{e}"
+        );
+        assert_eq!(e.matches("p.intoto.jsonl").count(), 1, "{e}");
+        assert_eq!(e.matches("fix:").count(), 1, "{e}");
+        assert!(!e.contains("bundle"), "{e}");
+    }
 
     /// A log's answer for the provenance that does not parse is quoted
     /// capped. Regression: a logged "hash algorithm" of megabytes was
