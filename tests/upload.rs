@@ -195,6 +195,28 @@ async fn transient_failures_do_not_duplicate_assets() {
     assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
 }
 
+/// An upload GitHub carried out but whose answer was lost is found by the
+/// retry and reported as uploaded, by this run. Regression: "unchanged: an
+/// identical asset is already on the release".
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_whose_answer_was_lost_is_reported_uploaded() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    let bundle = work.file("a.tgz.sigstore.json", "{\"bundle\":1}");
+    let releases = client(&sandbox);
+    let release = releases.find("v1.0.0").await.unwrap();
+    let gh = sandbox.faults(Service::GitHub);
+    gh.only_method(http::Method::POST);
+    gh.fail_next(1, Fault::ActedThen(502));
+    let up = releases
+        .put(&release, "a.tgz.sigstore.json", &bundle)
+        .await
+        .unwrap();
+    assert_eq!(gh.pending(), 0);
+    assert_eq!(up.action, AssetAction::Uploaded);
+    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
+}
+
 /// A GitHub failure the retry recovers from leaves no error in the log, not
 /// even under -q (which keeps only errors). Regression: octocrab logged
 /// "ERROR failed with status 502 Bad Gateway" before the retry succeeded.

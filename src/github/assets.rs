@@ -214,6 +214,16 @@ impl Releases {
         // Where a replacement goes up before it takes the asset's name.
         let beside = github_asset_name(&format!("{stored_name}{REPLACEMENT_SUFFIX}"));
         let mut attempt = 0u32;
+        // What an attempt that sent the bytes was doing: a later attempt that
+        // finds them there (the answer was lost) says what this run did, not
+        // "unchanged".
+        let sent: Mutex<Option<AssetAction>> = Mutex::new(None);
+        let was_sending = |otherwise| {
+            sent.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or(otherwise)
+        };
+        let sending = |action| *sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(action);
         let result = self
             .retrying(|| {
                 attempt += 1;
@@ -221,6 +231,7 @@ impl Releases {
                 let stored_name = &stored_name;
                 let digest = &digest;
                 let beside = &beside;
+                let (was_sending, sending) = (&was_sending, &sending);
                 async move {
                     let mut stale_beside = false;
                     // 1. What is there: listed once, and again on a retry (a
@@ -252,7 +263,7 @@ impl Releases {
                     let action = match existing {
                         Some(asset) if self.same_content(&asset, digest).await? => {
                             self.no_stray_beside(release, beside).await?;
-                            return Ok(uploaded(asset, AssetAction::Unchanged));
+                            return Ok(uploaded(asset, was_sending(AssetAction::Unchanged)));
                         }
                         // 2. Different bytes may still be the same statement (a
                         //    re-signed artifact): the caller decides. Kept even
@@ -280,6 +291,7 @@ impl Releases {
                             Standing::Differs(_)
                             | Standing::AnotherClaim(_)
                             | Standing::Superseded => {
+                                sending(AssetAction::Replaced);
                                 let new = self
                                     .upload_beside(
                                         release,
@@ -323,7 +335,8 @@ impl Releases {
                             match self.beside(release, beside, Some(digest), true).await? {
                                 Beside::Ours(new) => {
                                     let renamed = self.rename(release, &new, stored_name).await?;
-                                    return Ok(uploaded(renamed, AssetAction::Uploaded));
+                                    let action = was_sending(AssetAction::Uploaded);
+                                    return Ok(uploaded(renamed, action));
                                 }
                                 Beside::Other => stale_beside = true,
                                 Beside::GoingUp(_) | Beside::Nothing => {}
@@ -332,6 +345,7 @@ impl Releases {
                         }
                     };
                     // 4. Upload.
+                    sending(action);
                     let asset = self
                         .post_asset(release, name, bundle, checked, content_type)
                         .await?;
