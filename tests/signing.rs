@@ -347,7 +347,10 @@ async fn jobs_are_lowered_to_the_open_file_limit() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("--jobs 10000 lowered to 48"), "{err}");
+    assert!(
+        err.contains("10000 artifacts in flight (--jobs) lowered to 48"),
+        "{err}"
+    );
     let bundles = std::fs::read_dir(work.path("dist"))
         .unwrap()
         .filter(|e| {

@@ -75,6 +75,9 @@ pub enum UploadSettingsError {
         "GITHUB_API_URL `{0}` is not an http(s) URL: unset it, or set it to https://HOST/api/v3"
     )]
     BadApiUrl(String),
+    /// Uploading always sends the token, which can write releases.
+    #[error("GITHUB_API_URL `{0}` is plain http to another machine, and uploading sends it the GitHub token in the clear: set it to its https:// URL (https://HOST/api/v3)")]
+    TokenInTheClear(String),
     #[error("{make_latest} is set, but {publish} is off, and it only applies to publishing: turn {publish} on, or remove {make_latest}")]
     MakeLatestNeedsPublish {
         make_latest: String,
@@ -261,8 +264,15 @@ pub fn resolve(
             publish: vocabulary.name("publish"),
         });
     }
+    let api_url = api_url(env)?;
+    // Before anything is signed: the client refuses it too, after the run.
+    if !crate::net::secret_may_go_to(&api_url) {
+        return Err(UploadSettingsError::TokenInTheClear(crate::text::echoed(
+            &api_url,
+        )));
+    }
     Ok(Some(UploadSettings {
-        api_url: api_url(env)?,
+        api_url,
         repo,
         tag,
         token,
@@ -556,6 +566,33 @@ mod tests {
             .unwrap();
         assert_eq!((s.tag.as_str(), s.repo.to_string().as_str()), ("v9", "a/b"));
         assert!(s.overwrite);
+    }
+
+    /// Uploading sends the token: a plain-http API on another machine is
+    /// refused before anything is signed. Regression: refused only by the
+    /// release client, once every artifact had been signed and logged.
+    #[test]
+    fn uploading_never_sends_the_token_in_the_clear() {
+        let on = UploadLayer {
+            upload: Some(true),
+            ..UploadLayer::default()
+        };
+        let at = |url: &'static str| [GH, &[("GITHUB_API_URL", url)]].concat();
+        let e = resolve(
+            on.clone(),
+            &env(&at("http://192.0.2.1/api/v3")),
+            false,
+            Vocabulary::Cli,
+        )
+        .unwrap_err();
+        assert!(matches!(e, UploadSettingsError::TokenInTheClear(_)), "{e}");
+        assert!(e.to_string().contains("https://HOST/api/v3"), "{e}");
+        for fine in ["http://127.0.0.1:9", "https://ghe.example.com/api/v3"] {
+            assert!(
+                resolve(on.clone(), &env(&at(fine)), false, Vocabulary::Cli).is_ok(),
+                "{fine}"
+            );
+        }
     }
 
     #[test]

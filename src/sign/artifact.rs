@@ -47,7 +47,9 @@ pub struct Context {
     pub log_gate: tokio::sync::watch::Sender<LogGate>,
     /// The artifact whose failure stopped the run ([`Context::close_log`]):
     /// one started before it, still waiting to be hashed, sends nothing.
-    pub stopped_after: std::sync::OnceLock<std::path::PathBuf>,
+    /// The artifact the run stopped after, and whether it was for a bundle
+    /// that could not be written ([`ArtifactError::Stopped`]).
+    pub stopped_after: std::sync::OnceLock<(std::path::PathBuf, bool)>,
     /// The logs that trusted root lists.
     pub trusted_logs: Vec<TrustedLog>,
     pub overwrite: bool,
@@ -116,16 +118,17 @@ impl Context {
     }
 
     /// The run stopped after `after`: nothing more goes to its services.
-    pub(crate) fn close_log(&self, after: &std::path::Path) {
-        let _ = self.stopped_after.set(after.to_owned());
+    pub(crate) fn close_log(&self, after: &std::path::Path, unwritten: bool) {
+        let _ = self.stopped_after.set((after.to_owned(), unwritten));
         self.log_gate.send_replace(LogGate::Closed);
     }
 
     /// [`ArtifactError::Stopped`], if the run stopped.
     fn stopped(&self) -> Result<(), ArtifactError> {
         match self.stopped_after.get() {
-            Some(after) => Err(ArtifactError::Stopped {
+            Some((after, unwritten)) => Err(ArtifactError::Stopped {
                 after: after.clone(),
+                unwritten: *unwritten,
             }),
             None => Ok(()),
         }
@@ -154,7 +157,7 @@ pub enum ArtifactError {
     BundleExists(PathBuf),
     /// Its bundle would vouch for bytes no longer on disk: a verifier of
     /// the file beside it would fail it.
-    #[error("{} changed after it was hashed (its size, modification time or identity differ now), so no bundle was written for it (its signature is logged, unused); fix: run again once whatever writes it has finished", .0.display())]
+    #[error("{} changed after it was hashed (its size, modification time or identity differ now), so no bundle was written for it (its signature went to the instance's services, unused); fix: run again once whatever writes it has finished", .0.display())]
     ChangedSinceHashed(PathBuf),
     /// The log's integrated time is further ahead of this machine's clock
     /// than [`LOG_CLOCK_LEAD`]: every verifier here refuses a time in the
@@ -199,8 +202,8 @@ pub enum ArtifactError {
     TimestampNotTrusted { url: String, detail: String },
     /// Not attempted: an earlier artifact's failure would have been this
     /// one's too (see [`ArtifactError::stops_the_run`]).
-    #[error("not signed: the run stopped after {}, whose evidence no bundle can carry and verify under the instance's trusted root, so that no more signatures went to its services; fix: see that artifact's error, then sign again", after.display())]
-    Stopped { after: PathBuf },
+    #[error("not signed: the run stopped after {}, {}, so that no more signatures went to its services; fix: see that artifact's error, then sign again", after.display(), if *.unwritten { "whose bundle could not be written (no space, a read-only file system or no descriptor left)" } else { "whose evidence no bundle can carry and verify under the instance's trusted root" })]
+    Stopped { after: PathBuf, unwritten: bool },
     /// A Rekor v2 checkpoint not named for the log's host: cosign 3 and
     /// sigstore-go refuse every bundle of it.
     #[error("Rekor at {url} signed its checkpoint as origin `{origin}` (signature lines: {names}), not as `{host}`, the host of the log's URL in the instance's trusted root, which verifiers such as cosign 3 and sigstore-go require; no bundle of it would verify there, so none is written and nothing more is sent to it; fix: the log's operator sets its hostname to `{host}`, or the trusted root lists the log under the URL of its name")]
@@ -223,6 +226,18 @@ pub enum ArtifactError {
 }
 
 impl ArtifactError {
+    /// A bundle not written for want of space, a writable file system or a
+    /// descriptor: no later one would be either.
+    pub(crate) fn unwritable(&self) -> bool {
+        matches!(
+            self,
+            Self::Write(BundleIoError::Write {
+                source: crate::atomic_file::AtomicError::Io(e),
+                ..
+            }) if crate::atomic_file::Exhausted::of(e).is_some()
+        )
+    }
+
     /// Whether every later artifact would fail alike, after its signature
     /// and the certificate's identity were logged for good: then the run
     /// starts no more artifacts. Only a log or a TSA the trusted root does
@@ -246,10 +261,7 @@ impl ArtifactError {
             Self::Session(e) => e.refuses_the_renewal(),
             // A full disk or quota, a read-only file system, no descriptor
             // left: every later bundle would be logged and then not written.
-            Self::Write(BundleIoError::Write {
-                source: crate::atomic_file::AtomicError::Io(e),
-                ..
-            }) => crate::atomic_file::Exhausted::of(e).is_some(),
+            Self::Write(_) => self.unwritable(),
             // Checked at issuance, so not expected here; kept should a
             // certificate ever reach a bundle unchecked.
             Self::SelfVerify(sigstore_verify::Error::Certificate(
@@ -994,6 +1006,17 @@ mod tests {
         }
         // One directory's permissions: the others may still be written.
         assert!(!failed(libc::EACCES).stops_the_run());
+        // The artifacts not signed then say why, not the evidence's words.
+        let stopped = ArtifactError::Stopped {
+            after: "a.tgz".into(),
+            unwritten: failed(libc::ENOSPC).unwritable(),
+        }
+        .to_string();
+        assert!(
+            stopped.contains("whose bundle could not be written"),
+            "{stopped}"
+        );
+        assert!(!stopped.contains("trusted root"), "{stopped}");
         let exists = ArtifactError::BundleExists("a.sigstore.json".into());
         assert!(!exists.stops_the_run());
     }

@@ -157,7 +157,7 @@ async fn instance_offline(
 /// `--dry-run`: the plan and the identity source; no token, no request, no write.
 pub async fn dry_run(settings: &SignSettings, plan: Plan) -> Result<SignReport, SignError> {
     let (instance, warnings) = instance_offline(settings).await?;
-    let (_, lowered) = jobs_here(settings.jobs);
+    let (_, lowered) = jobs_here(settings.jobs, plan.artifacts.len());
     let keep = plan.keep_verified_bundles;
     let names: Vec<String> = plan
         .artifacts
@@ -249,25 +249,26 @@ const DESCRIPTORS_PER_JOB: u64 = 4;
 /// Fulcio's and GitHub's connections, the directories synced at the end).
 const DESCRIPTORS_KEPT: u64 = 64;
 
-/// `jobs`, lowered to what `limit` descriptors can hold, with the warning
-/// that says so. Regression: `--jobs 1000` under `ulimit -n 1024` logged
-/// hundreds of entries, each naming the signer, whose bundles then failed
-/// to be written, "Too many open files".
-fn jobs_within(jobs: NonZeroUsize, limit: u64) -> (NonZeroUsize, Option<String>) {
+/// `jobs` for `artifacts` files, lowered to what `limit` descriptors can
+/// hold, with the warning that says so (none when the artifacts are fewer
+/// than what the limit holds). Regression: `--jobs 1000` under `ulimit -n
+/// 1024` logged hundreds of entries, each naming the signer, whose bundles
+/// then failed to be written, "Too many open files".
+fn jobs_within(jobs: NonZeroUsize, artifacts: usize, limit: u64) -> (NonZeroUsize, Option<String>) {
     let fits = limit.saturating_sub(DESCRIPTORS_KEPT) / DESCRIPTORS_PER_JOB;
     let fits =
         NonZeroUsize::new(usize::try_from(fits).unwrap_or(usize::MAX)).unwrap_or(NonZeroUsize::MIN);
-    if jobs <= fits {
+    if jobs <= fits || artifacts <= fits.get() {
         return (jobs, None);
     }
     let warning = format!(
-        "--jobs {jobs} lowered to {fits}: this process may open {limit} files at once (`ulimit -n`), and each artifact in flight holds up to {DESCRIPTORS_PER_JOB}; fix: raise the limit, or pass --jobs {fits} or fewer"
+        "{jobs} artifacts in flight (--jobs) lowered to {fits}: this process may open {limit} files at once (`ulimit -n`), and each artifact in flight holds up to {DESCRIPTORS_PER_JOB}; fix: raise the open-file limit, or pass --jobs {fits} or fewer"
     );
     (fits, Some(warning))
 }
 
 /// [`jobs_within`] this process's open-file limit.
-fn jobs_here(jobs: NonZeroUsize) -> (NonZeroUsize, Option<String>) {
+fn jobs_here(jobs: NonZeroUsize, artifacts: usize) -> (NonZeroUsize, Option<String>) {
     #[cfg(unix)]
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .current
@@ -275,7 +276,7 @@ fn jobs_here(jobs: NonZeroUsize) -> (NonZeroUsize, Option<String>) {
     // Windows' handle table has no such small per-process limit.
     #[cfg(not(unix))]
     let limit = u64::MAX;
-    jobs_within(jobs, limit)
+    jobs_within(jobs, artifacts, limit)
 }
 
 fn release_name(path: &std::path::Path) -> String {
@@ -442,7 +443,7 @@ pub async fn run(
     //    (or failed), while the last ones wait for the log, and written
     //    once their outcomes confirm its subjects (see `subjects`).
     let ctx = Arc::new(ctx);
-    let (jobs, lowered) = jobs_here(settings.jobs);
+    let (jobs, lowered) = jobs_here(settings.jobs, plan.artifacts.len());
     let attesting = plan.provenance.as_ref().zip(predicate.map(Arc::new));
     let mut early = subjects::Early::new(
         plan.artifacts
@@ -459,7 +460,8 @@ pub async fn run(
     let mut results: Vec<(usize, ArtifactReport)> = Vec::with_capacity(plan.artifacts.len());
     // The first artifact whose evidence did not check out, if any: then no
     // more are started (see `ArtifactError::stops_the_run`).
-    let mut stopped: Option<std::path::PathBuf> = None;
+    // With whether it was for a bundle not written (see `Stopped`).
+    let mut stopped: Option<(std::path::PathBuf, bool)> = None;
     loop {
         while stopped.is_none() && running.len() < jobs.get() {
             let Some((i, planned)) = pending.next() else {
@@ -473,7 +475,11 @@ pub async fn run(
                     let _ = digests.send((i, digest));
                 };
                 let done = artifact::sign_or_reuse(&ctx, &planned, told).await;
-                let stops = done.as_ref().is_err_and(|e| e.stops_the_run());
+                let stops = done
+                    .as_ref()
+                    .err()
+                    .filter(|e| e.stops_the_run())
+                    .map(artifact::ArtifactError::unwritable);
                 // The length signed, which later stages hold the file to.
                 let size = match &done {
                     Ok(artifact::Done::Signed(s)) => s.size,
@@ -496,12 +502,12 @@ pub async fn run(
             Some((i, digest)) = hashed.recv() => early.hashed(i, digest),
             joined = running.join_next() => match joined {
                 Some(Ok((i, report, stops))) => {
-                    if stops && stopped.is_none() {
-                        stopped = Some(report.path.clone());
+                    if let (Some(unwritten), None) = (stops, &stopped) {
+                        stopped = Some((report.path.clone(), unwritten));
                         // The early provenance, if it waits for the log,
                         // goes with it, and so does every artifact not yet
                         // hashed.
-                        ctx.close_log(&report.path);
+                        ctx.close_log(&report.path, unwritten);
                         discard(&mut drafted).await;
                     }
                     early.done(i, attested(&report).is_some());
@@ -538,10 +544,11 @@ pub async fn run(
             }
         }
     }
-    if let Some(after) = &stopped {
+    if let Some((after, unwritten)) = &stopped {
         for (i, planned) in pending {
             let error = artifact::ArtifactError::Stopped {
                 after: after.clone(),
+                unwritten: *unwritten,
             };
             let report = ArtifactReport {
                 path: planned.path,
@@ -557,13 +564,14 @@ pub async fn run(
 
     let provenance = match (attesting, &stopped) {
         // Not signed either: it would go to the same services.
-        (Some((planned, _)), Some(after)) => {
+        (Some((planned, _)), Some((after, unwritten))) => {
             drop(drafted);
             Some(ProvenanceReport {
                 path: planned.path.clone(),
                 outcome: ProvenanceOutcome::Failed {
                     error: artifact::ArtifactError::Stopped {
                         after: after.clone(),
+                        unwritten: *unwritten,
                     }
                     .to_string(),
                 },
@@ -836,14 +844,22 @@ mod tests {
     #[test]
     fn jobs_are_lowered_to_what_the_descriptor_limit_holds() {
         let n = |j: usize| NonZeroUsize::new(j).unwrap();
-        assert_eq!(jobs_within(n(64), 1024), (n(64), None));
-        let (jobs, warning) = jobs_within(n(1000), 1024);
+        assert_eq!(jobs_within(n(64), 500, 1024), (n(64), None));
+        let (jobs, warning) = jobs_within(n(1000), 500, 1024);
         assert_eq!(jobs, n(240));
         let warning = warning.unwrap();
-        assert!(warning.contains("--jobs 1000 lowered to 240"), "{warning}");
+        assert!(
+            warning.contains("1000 artifacts in flight (--jobs) lowered to 240"),
+            "{warning}"
+        );
         assert!(warning.contains("ulimit -n"), "{warning}");
+        // Fewer artifacts than the limit holds: nothing to lower, or say.
+        assert_eq!(jobs_within(n(64), 40, 256), (n(64), None));
         // A limit below what is kept for the rest still signs, one at a time.
-        assert_eq!(jobs_within(n(8), 16).0, n(1));
-        assert_eq!(jobs_within(n(1 << 20), u64::MAX), (n(1 << 20), None));
+        assert_eq!(jobs_within(n(8), 8, 16).0, n(1));
+        assert_eq!(
+            jobs_within(n(1 << 20), 1 << 20, u64::MAX),
+            (n(1 << 20), None)
+        );
     }
 }
