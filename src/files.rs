@@ -92,6 +92,10 @@ pub(crate) fn folded_name(name: &str) -> String {
 pub(crate) struct Seen {
     len: u64,
     modified: Option<std::time::SystemTime>,
+    /// The inode's change time (Unix), which no one sets back as a
+    /// modification time can be (`touch -d`, a build pinning
+    /// `SOURCE_DATE_EPOCH`).
+    changed: Option<(i64, i64)>,
     id: Option<FileId>,
 }
 
@@ -99,9 +103,17 @@ impl Seen {
     /// `path` as it is now (following links, as a read would).
     pub(crate) fn now(path: &Path) -> std::io::Result<Seen> {
         let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt as _;
+            Some((meta.ctime(), meta.ctime_nsec()))
+        };
+        #[cfg(not(unix))]
+        let changed = None;
         Ok(Seen {
             len: meta.len(),
             modified: meta.modified().ok(),
+            changed,
             id: FileId::of(&meta),
         })
     }
@@ -321,6 +333,29 @@ mod tests {
         assert_eq!(folded_name("\u{3ab}\u{301}"), folded_name("\u{3b0}"));
     }
     use super::*;
+
+    /// A rewrite of the same length whose modification time is put back
+    /// (`touch -d`, a build pinning `SOURCE_DATE_EPOCH`) is still another
+    /// version: the inode's change time moved.
+    #[cfg(unix)]
+    #[test]
+    fn a_rewrite_with_its_time_put_back_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tgz");
+        std::fs::write(&path, b"first").unwrap();
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let before = Seen::now(&path).unwrap();
+        assert_eq!(Seen::now(&path).unwrap(), before);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, b"other").unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_modified(modified).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            modified
+        );
+        assert_ne!(Seen::now(&path).unwrap(), before);
+    }
 
     #[test]
     fn a_regular_file_opens_when_it_is_the_one_listed() {
