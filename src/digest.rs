@@ -122,7 +122,9 @@ pub(crate) fn read_unchanged<T>(
     let len = before.len();
     let (digest, total) = hash(file.take(len.saturating_add(1)), len).map_err(HashError::Io)?;
     let after = file.metadata().map_err(HashError::Io)?;
-    if total != len || after.len() != len || after.modified().ok() != before.modified().ok() {
+    // The change time too: a rewrite of the same length whose modification
+    // time is put back (`touch -d`) moves it.
+    if total != len || crate::files::Seen::of(&after) != crate::files::Seen::of(&before) {
         return Err(HashError::Changed {
             at_open: len,
             read: total,
@@ -173,7 +175,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.bin");
         type Edit = fn(&Path);
-        let edits: [(&str, Edit); 2] = [
+        let edits: [(&str, Edit); 3] = [
+            // Regression: missed, its modification time being as before.
+            ("is rewritten, its time put back", |p| {
+                use std::io::{Seek as _, Write as _};
+                let was = std::fs::metadata(p).unwrap().modified().unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+                f.seek(std::io::SeekFrom::Start(0)).unwrap();
+                f.write_all(b"X").unwrap();
+                f.set_modified(was).unwrap();
+            }),
             ("grows", |p| {
                 use std::io::Write as _;
                 let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();

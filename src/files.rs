@@ -102,7 +102,11 @@ pub(crate) struct Seen {
 impl Seen {
     /// `path` as it is now (following links, as a read would).
     pub(crate) fn now(path: &Path) -> std::io::Result<Seen> {
-        let meta = std::fs::metadata(path)?;
+        Ok(Self::of(&std::fs::metadata(path)?))
+    }
+
+    /// The file `meta` describes.
+    pub(crate) fn of(meta: &Metadata) -> Seen {
         #[cfg(unix)]
         let changed = {
             use std::os::unix::fs::MetadataExt as _;
@@ -110,12 +114,12 @@ impl Seen {
         };
         #[cfg(not(unix))]
         let changed = None;
-        Ok(Seen {
+        Seen {
             len: meta.len(),
             modified: meta.modified().ok(),
             changed,
-            id: FileId::of(&meta),
-        })
+            id: FileId::of(meta),
+        }
     }
 }
 
