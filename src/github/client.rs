@@ -204,6 +204,31 @@ impl Releases {
         self
     }
 
+    /// Count `bytes` in the current `window` (its start, and what came in
+    /// it): a window that ends with less than [`LEAST_PER_WINDOW`] is a
+    /// stalled transfer (a transport error, retried). A window lasts what
+    /// a transfer may take whatever its size (a minute).
+    pub(super) fn stalled(
+        &self,
+        window: &mut (std::time::Instant, u64),
+        bytes: u64,
+        now: std::time::Instant,
+    ) -> Result<(), ApiFailure> {
+        window.1 += bytes;
+        if now.saturating_duration_since(window.0) < self.transfer_floor {
+            return Ok(());
+        }
+        if window.1 < LEAST_PER_WINDOW {
+            return Err(ApiFailure::Transport(format!(
+                "the download brought {} bytes in {} s, less than {LEAST_PER_WINDOW}: stalled",
+                window.1,
+                self.transfer_floor.as_secs()
+            )));
+        }
+        *window = (now, 0);
+        Ok(())
+    }
+
     /// How long a transfer of `size` bytes (an upload, or a download) may
     /// take in all: a minute, and as long again as sending it at 256 KiB/s
     /// (a slow link, a proxy), so a hung connection ends and a slow one
@@ -988,6 +1013,10 @@ pub(super) async fn within<T>(
 /// What any transfer may take, whatever its size.
 const TRANSFER_FLOOR: Duration = Duration::from_secs(60);
 
+/// The least a download must bring in each window of [`TRANSFER_FLOOR`]
+/// (about a KiB a second): a link far slower is a stalled one.
+const LEAST_PER_WINDOW: u64 = 64 << 10;
+
 /// `scheme://authority` as one spelling: the host in lower case, without
 /// its scheme's default port, so that `https://API.github.com:443` is
 /// github.com's API (whose uploads go to another host) and its host is
@@ -1126,8 +1155,8 @@ mod tests {
         assert_eq!(faults.pending(), 0);
     }
 
-    /// An asset's download that sends a byte now and then is given up on at
-    /// its transfer deadline. Regression: only each read had a timeout, so
+    /// An asset's download that sends a byte now and then is given up on
+    /// once a window brings too little. Regression: only each read had a timeout, so
     /// such a server held `verify --release` (and sign's upload, reading its
     /// assets back) until the job's limit.
     #[tokio::test(flavor = "multi_thread")]
@@ -1169,7 +1198,7 @@ mod tests {
         .await
         .expect("the deadline ended it");
         let e = streamed.unwrap_err().to_string();
-        assert!(e.contains("took longer than 1 s"), "{e}");
+        assert!(e.contains("less than 65536: stalled"), "{e}");
         assert!(started.elapsed() < Duration::from_secs(10));
         assert_eq!(faults.pending(), 0);
     }
@@ -1206,6 +1235,34 @@ mod tests {
         assert!(e.to_string().contains("release-mode `existing`"), "{e}");
         let published = gh.releases_for_tag(&name, "v9.9.9");
         assert_eq!(published.iter().filter(|r| !r.draft).count(), 1);
+    }
+
+    /// A download must bring a least amount in each window: a drip is
+    /// stalled, a slow link (many downloads at once share it) is not.
+    #[tokio::test]
+    async fn a_download_that_drips_is_stalled_and_a_slow_one_is_not() {
+        let releases = Releases::with_token(
+            "https://api.github.com",
+            "o/r".parse().unwrap(),
+            None,
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        let start = std::time::Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
+        let mut window = (start, 0);
+        // 2 KiB a second, for two minutes: a slow link, never stalled.
+        for s in 1..=120 {
+            releases.stalled(&mut window, 2 << 10, at(s)).unwrap();
+        }
+        // A byte every 30 s: stalled once a window has passed.
+        let mut window = (start, 0);
+        releases.stalled(&mut window, 1, at(30)).unwrap();
+        let e = releases
+            .stalled(&mut window, 1, at(61))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("brought 2 bytes in 60 s"), "{e}");
     }
 
     /// A 422 `already_exists` is a taken asset name (retried, the listing

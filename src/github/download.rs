@@ -59,24 +59,30 @@ impl Releases {
         };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        // The whole stream has a deadline, as an upload has: a read's
-        // timeout starts again at each byte, and a server sending one now
-        // and then held the run until the job's limit. The file is flushed
-        // after it, whether it passed or not (below).
-        let streamed: Result<(), ApiFailure> =
-            super::client::within(self.transfer_deadline(listed), async {
-                let response = self.get_asset_response(asset_url).await?;
-                let mut body = CappedBody::new(response, listed);
-                while let Some(data) = body.chunk().await? {
-                    size += data.len() as u64;
-                    hasher.update(&data);
-                    if let Some(f) = &mut file {
-                        f.write_all(&data).await.map_err(local)?;
-                    }
+        // A read's timeout starts again at each byte, so a server sending
+        // one now and then held the run until the job's limit: each window
+        // must bring a least amount (`Releases::stalled`). Not a deadline
+        // for the whole: downloads run many at once, and each then has its
+        // share of a slow link. The file is flushed after, whether it passed
+        // or not (below).
+        let streamed: Result<(), ApiFailure> = async {
+            // Its headers (and an error's body) within the API's deadline.
+            let response = self
+                .within_deadline(self.get_asset_response(asset_url))
+                .await?;
+            let mut body = CappedBody::new(response, listed);
+            let mut window = (std::time::Instant::now(), 0u64);
+            while let Some(data) = body.chunk().await? {
+                size += data.len() as u64;
+                hasher.update(&data);
+                if let Some(f) = &mut file {
+                    f.write_all(&data).await.map_err(local)?;
                 }
-                Ok(())
-            })
-            .await;
+                self.stalled(&mut window, data.len() as u64, std::time::Instant::now())?;
+            }
+            Ok(())
+        }
+        .await;
         if let Some(mut f) = file {
             // Also when the attempt failed: tokio writes on a blocking thread
             // and returns before the bytes are in the file, and the next
