@@ -103,7 +103,42 @@ pub struct WriteDir {
     id: Option<FileId>,
 }
 
+/// The free space a bundle directory must have before anything is signed
+/// for it: a run has at most `--jobs` bundles in flight, each a few KiB.
+const ROOM: u64 = 1 << 20;
+
+/// Whether `available` bytes free in `dir` leave [`ROOM`].
+fn room_in(dir: &Path, available: u64) -> Result<(), AtomicError> {
+    if available >= ROOM {
+        return Ok(());
+    }
+    Err(AtomicError::Io(std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        format!(
+            "{} has {available} bytes free, less than the {ROOM} the bundles in flight may take",
+            dir.display()
+        ),
+    )))
+}
+
 impl WriteDir {
+    /// Whether this directory's file system has [`ROOM`] free, looked at
+    /// before anything is signed for a file to be written here: a bundle
+    /// that could not be written would leave its log entry for nothing,
+    /// naming the signer. (A quota is not seen here; its failure, at the
+    /// write, stops the run.) A look that fails says nothing.
+    pub(crate) fn has_room(&self) -> Result<(), AtomicError> {
+        // A file system that counts no blocks at all (some FUSE ones) tells
+        // nothing of its space.
+        #[cfg(unix)]
+        if let Ok(fs) = rustix::fs::statvfs(&self.real).map_err(drop) {
+            if fs.f_blocks > 0 {
+                return room_in(&self.real, fs.f_bavail.saturating_mul(fs.f_frsize));
+            }
+        }
+        Ok(())
+    }
+
     /// `real`, a directory's canonical path as just resolved and checked.
     /// A canonical path holds no link, so a link found on it means one was
     /// swapped in since it was resolved: refused. Where there is `O_PATH`,
@@ -1021,6 +1056,26 @@ mod tests {
             assert!(e.contains(fix), "{e}");
             assert_eq!(e.matches("fix:").count(), 1, "{e}");
         }
+    }
+
+    /// Under a MiB free, nothing is signed for a bundle to be written there:
+    /// said as a full disk, whose failure stops the run.
+    #[test]
+    fn a_nearly_full_file_system_has_no_room() {
+        let dir = Path::new("dist");
+        assert!(room_in(dir, ROOM).is_ok());
+        let e = room_in(dir, ROOM - 1).unwrap_err();
+        let AtomicError::Io(io) = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(Exhausted::of(io), Some(Exhausted::Space));
+        let e = e.to_string();
+        assert!(e.contains("dist has 1048575 bytes free"), "{e}");
+        assert!(e.contains("fix: free space"), "{e}");
+        // This machine's temporary directory has room.
+        let tmp = tempfile::tempdir().unwrap();
+        let planned = WriteDir::planned(tmp.path().canonicalize().unwrap()).unwrap();
+        assert!(planned.has_room().is_ok());
     }
 
     #[test]

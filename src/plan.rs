@@ -442,7 +442,7 @@ fn write_dir(dir: &Path, real: PathBuf, writes: bool) -> Result<WriteDir, PlanEr
     Ok(planned)
 }
 
-/// `dir` (planned: `planned`) takes new files.
+/// `dir` (planned: `planned`) takes new files, and has room for them.
 fn writable(dir: &Path, planned: &WriteDir) -> Result<(), PlanError> {
     #[cfg(unix)]
     rustix::fs::access(planned.real(), rustix::fs::Access::WRITE_OK).map_err(|e| {
@@ -450,6 +450,12 @@ fn writable(dir: &Path, planned: &WriteDir) -> Result<(), PlanError> {
             dir: dir.to_owned(),
             source: std::io::Error::from(e).into(),
         }
+    })?;
+    // Said before any request (a certificate is a CT log entry too); the
+    // sign step looks again before each artifact is logged.
+    planned.has_room().map_err(|source| PlanError::WriteDir {
+        dir: dir.to_owned(),
+        source,
     })?;
     #[cfg(not(unix))]
     let _ = (dir, planned);

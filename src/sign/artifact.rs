@@ -375,6 +375,15 @@ async fn sign(
     })?;
     hashed(digest);
     ctx.stopped()?;
+    // A full disk stops the run before this artifact's entry is logged, not
+    // once its bundle fails to be written (every artifact in flight then
+    // logged for nothing).
+    planned.bundle_dir.has_room().map_err(|source| {
+        ArtifactError::Write(BundleIoError::Write {
+            path: planned.bundle.clone(),
+            source,
+        })
+    })?;
 
     // 2. The run's credential, renewed if it would expire before this entry is logged.
     // 3+4. Transparency log entry and RFC 3161 timestamp (when the instance has a
