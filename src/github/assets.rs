@@ -223,7 +223,21 @@ impl Releases {
                 .unwrap_or_else(|p| p.into_inner())
                 .unwrap_or(otherwise)
         };
-        let sending = |action| *sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(action);
+        let sent_for_sure = |action| *sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(action);
+        // Only when the answer was lost: a refusal (a name another writer
+        // took meanwhile, 422) sent nothing that stayed.
+        let sending = |action, failed: &ApiFailure| {
+            if matches!(
+                failed,
+                ApiFailure::Transport(_)
+                    | ApiFailure::Status {
+                        transient: true,
+                        ..
+                    }
+            ) {
+                sent_for_sure(action);
+            }
+        };
         let result = self
             .retrying(|| {
                 attempt += 1;
@@ -231,7 +245,8 @@ impl Releases {
                 let stored_name = &stored_name;
                 let digest = &digest;
                 let beside = &beside;
-                let (was_sending, sending) = (&was_sending, &sending);
+                let (was_sending, sending, sent_for_sure) =
+                    (&was_sending, &sending, &sent_for_sure);
                 async move {
                     let mut stale_beside = false;
                     // 1. What is there: listed once, and again on a retry (a
@@ -291,7 +306,6 @@ impl Releases {
                             Standing::Differs(_)
                             | Standing::AnotherClaim(_)
                             | Standing::Superseded => {
-                                sending(AssetAction::Replaced);
                                 let new = self
                                     .upload_beside(
                                         release,
@@ -301,7 +315,11 @@ impl Releases {
                                         content_type,
                                         digest,
                                     )
-                                    .await?;
+                                    .await
+                                    .inspect_err(|e| sending(AssetAction::Replaced, e))?;
+                                // Up for sure: whatever a retry finds next
+                                // is this replacement.
+                                sent_for_sure(AssetAction::Replaced);
                                 if let Err(e) = self.delete(asset.url.as_str()).await {
                                     // Only a refusal leaves the old asset for
                                     // sure: an answer lost on the way may have
@@ -345,10 +363,10 @@ impl Releases {
                         }
                     };
                     // 4. Upload.
-                    sending(action);
                     let asset = self
                         .post_asset(release, name, bundle, checked, content_type)
-                        .await?;
+                        .await
+                        .inspect_err(|e| sending(action, e))?;
                     self.remember(release, &asset);
                     if stale_beside {
                         self.no_stray_beside(release, beside).await?;
