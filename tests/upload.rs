@@ -178,21 +178,34 @@ async fn a_validation_failures_reasons_are_shown() {
 #[tokio::test(flavor = "multi_thread")]
 async fn transient_failures_do_not_duplicate_assets() {
     let sandbox = Sandbox::start().await.unwrap();
+    let action = put_while(&sandbox, |gh| {
+        gh.only_paths_containing("/assets");
+        gh.fail_next(1, Fault::status(502));
+        gh.fail_next(1, Fault::DropConnection);
+    })
+    .await;
+    assert_eq!(action, AssetAction::Uploaded);
+    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
+}
+
+/// What the upload of a bundle to release v1.0.0 did while GitHub suffered
+/// the faults `set` queues, each of which it met.
+async fn put_while(
+    sandbox: &Sandbox,
+    set: impl FnOnce(&releasekit_sandbox::Faults),
+) -> AssetAction {
     let work = Work::new();
     let bundle = work.file("a.tgz.sigstore.json", "{\"bundle\":1}");
-    let releases = client(&sandbox);
+    let releases = client(sandbox);
     let release = releases.find("v1.0.0").await.unwrap();
     let gh = sandbox.faults(Service::GitHub);
-    gh.only_paths_containing("/assets");
-    gh.fail_next(1, Fault::status(502));
-    gh.fail_next(1, Fault::DropConnection);
+    set(gh);
     let up = releases
         .put(&release, "a.tgz.sigstore.json", &bundle)
         .await
         .unwrap();
-    assert_eq!(up.action, AssetAction::Uploaded);
     assert_eq!(gh.pending(), 0);
-    assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
+    up.action
 }
 
 /// An upload GitHub carried out but whose answer was lost is found by the
@@ -201,19 +214,12 @@ async fn transient_failures_do_not_duplicate_assets() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_whose_answer_was_lost_is_reported_uploaded() {
     let sandbox = Sandbox::start().await.unwrap();
-    let work = Work::new();
-    let bundle = work.file("a.tgz.sigstore.json", "{\"bundle\":1}");
-    let releases = client(&sandbox);
-    let release = releases.find("v1.0.0").await.unwrap();
-    let gh = sandbox.faults(Service::GitHub);
-    gh.only_method(http::Method::POST);
-    gh.fail_next(1, Fault::ActedThen(502));
-    let up = releases
-        .put(&release, "a.tgz.sigstore.json", &bundle)
-        .await
-        .unwrap();
-    assert_eq!(gh.pending(), 0);
-    assert_eq!(up.action, AssetAction::Uploaded);
+    let action = put_while(&sandbox, |gh| {
+        gh.only_method(http::Method::POST);
+        gh.fail_next(1, Fault::ActedThen(502));
+    })
+    .await;
+    assert_eq!(action, AssetAction::Uploaded);
     assert_eq!(sandbox.github().assets(REPO, "v1.0.0").len(), 1);
 }
 

@@ -1042,13 +1042,7 @@ mod tests {
         sandbox
             .github()
             .create_release(&name, "v9.9.9", ReleaseSpec::draft());
-        let releases = Releases::new(
-            &sandbox.urls().github_api,
-            name.parse().unwrap(),
-            &crate::oidc::Secret::new(sandbox.github_token()),
-            crate::net::RetryPolicy::default(),
-        )
-        .unwrap();
+        let releases = Releases::on_sandbox(&sandbox, crate::net::RetryPolicy::default());
         let release = releases.find("v9.9.9").await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("a.tgz");

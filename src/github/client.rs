@@ -195,6 +195,18 @@ impl Releases {
         within(self.deadline, what).await
     }
 
+    /// A client for the sandbox's repository, with its token (tests).
+    #[cfg(test)]
+    pub(super) fn on_sandbox(sandbox: &releasekit_sandbox::Sandbox, retry: RetryPolicy) -> Self {
+        Self::new(
+            &sandbox.urls().github_api,
+            sandbox.config().repository.parse().unwrap(),
+            &crate::oidc::Secret::new(sandbox.github_token()),
+            retry,
+        )
+        .unwrap()
+    }
+
     /// This client with another API deadline (a test's, of seconds), which
     /// is also what a transfer may take whatever its size.
     #[cfg(test)]
@@ -1091,13 +1103,7 @@ mod tests {
             releasekit_sandbox::github::ReleaseSpec::published(),
         );
         let api = &sandbox.urls().github_api;
-        let releases = Releases::new(
-            api,
-            name.parse().unwrap(),
-            &crate::oidc::Secret::new(sandbox.github_token()),
-            RetryPolicy::default(),
-        )
-        .unwrap();
+        let releases = Releases::on_sandbox(&sandbox, RetryPolicy::default());
         assert_eq!(releases.find("v2").await.unwrap().tag, "v2");
         let other = reqwest::Client::new()
             .get(format!("{api}/repos/{name}/releases/tags/{tag}"))
@@ -1121,6 +1127,13 @@ mod tests {
         );
     }
 
+    /// One attempt: a test's fault is met once, not retried past.
+    const ONCE: RetryPolicy = RetryPolicy {
+        attempts: 1,
+        base_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+    };
+
     /// An answer that sends a byte now and then, never waiting long enough
     /// for a read timeout, is given up on at the API's deadline, and so is
     /// a bundle's download read whole. Regression: only an asset's upload
@@ -1129,19 +1142,8 @@ mod tests {
     async fn an_answer_that_never_ends_meets_the_deadline() {
         use releasekit_sandbox::{Fault, Sandbox, Service};
         let sandbox = Sandbox::start().await.unwrap();
-        let repo: Repo = sandbox.config().repository.parse().unwrap();
         let tag = sandbox.config().git_ref.trim_start_matches("refs/tags/");
-        let releases = Releases::new(
-            &sandbox.urls().github_api,
-            repo,
-            &crate::oidc::Secret::new(sandbox.github_token()),
-            RetryPolicy {
-                attempts: 1,
-                ..RetryPolicy::default()
-            },
-        )
-        .unwrap()
-        .with_deadline(Duration::from_secs(1));
+        let releases = Releases::on_sandbox(&sandbox, ONCE).with_deadline(Duration::from_secs(1));
         let faults = sandbox.faults(Service::GitHub);
         faults.only_paths_ending_with(format!("/releases/tags/{tag}"));
         faults.fail_next(1, Fault::Trickle(Duration::from_millis(100)));
@@ -1173,17 +1175,7 @@ mod tests {
             .github()
             .insert_asset_unchecked(&name, tag, "a.bin", vec![7u8; 1024]));
         let id = sandbox.github().assets(&name, tag)[0].id;
-        let releases = Releases::new(
-            &sandbox.urls().github_api,
-            name.parse().unwrap(),
-            &crate::oidc::Secret::new(sandbox.github_token()),
-            RetryPolicy {
-                attempts: 1,
-                ..RetryPolicy::default()
-            },
-        )
-        .unwrap()
-        .with_deadline(Duration::from_secs(1));
+        let releases = Releases::on_sandbox(&sandbox, ONCE).with_deadline(Duration::from_secs(1));
         let faults = sandbox.faults(Service::Storage);
         faults.fail_next(1, Fault::Trickle(Duration::from_millis(100)));
         let url = format!(
@@ -1215,13 +1207,7 @@ mod tests {
         let gh = sandbox.github();
         let theirs = gh.create_release(&name, "v9.9.9", ReleaseSpec::draft());
         let ours = gh.create_release(&name, "v9.9.9", ReleaseSpec::draft());
-        let releases = Releases::new(
-            &sandbox.urls().github_api,
-            name.parse().unwrap(),
-            &crate::oidc::Secret::new(sandbox.github_token()),
-            RetryPolicy::default(),
-        )
-        .unwrap();
+        let releases = Releases::on_sandbox(&sandbox, RetryPolicy::default());
         let draft = releases
             .all_for_tag("v9.9.9")
             .await
