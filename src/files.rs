@@ -263,7 +263,16 @@ fn kind(meta: &Metadata) -> &'static str {
 }
 
 #[cfg(all(test, unix))]
-mod tests {
+pub(crate) mod tests {
+    /// Make a FIFO at `path` (tests of what is refused unopened).
+    pub(crate) fn mkfifo(path: &std::path::Path) {
+        assert!(std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap()
+            .success());
+    }
+
     #[test]
     fn only_portable_names_become_files() {
         for ok in [
@@ -396,11 +405,7 @@ mod tests {
     fn a_fifo_a_device_and_a_directory_are_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("ff");
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
+        mkfifo(&fifo);
         for (path, kind) in [
             (fifo.as_path(), "a FIFO"),
             (Path::new("/dev/null"), "a device"),
@@ -425,11 +430,7 @@ mod tests {
         let fifo = dir.path().join("ff");
         let file = dir.path().join("f");
         std::fs::write(&file, "x").unwrap();
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
+        mkfifo(&fifo);
         // The number of opens inotify reports for `path` while `f` runs.
         let opens = |path: &Path, f: &dyn Fn()| {
             // SAFETY: plain syscalls on a descriptor this closure owns and

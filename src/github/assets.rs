@@ -1046,11 +1046,7 @@ mod tests {
         let release = releases.find("v9.9.9").await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("a.tgz");
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
+        crate::files::tests::mkfifo(&fifo);
         let checked = Checked {
             sha256: &"0".repeat(64),
             size: 3,
