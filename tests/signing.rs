@@ -1,6 +1,6 @@
 use releasekit_sandbox::{Sandbox, Service};
 
-use crate::util::{code, run, sign, stderr, stdout, verify_bundle, Work};
+use crate::util::{code, run, sign, sign_process, stderr, stdout, verify_bundle, Work};
 
 /// Many artifacts, one key and one certificate: Fulcio is asked once; every
 /// bundle carries the same leaf and verifies on its own.
@@ -245,12 +245,8 @@ async fn kept_files_follow_the_umask() {
     work.file("a.whl", "a");
     work.file("b.whl", "b");
     for (name, umask, mode) in [("a.whl", 0o077, 0o600), ("b.whl", 0o022, 0o644)] {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
-        cmd.current_dir(work.dir.path())
-            .arg("sign")
-            .arg("--trust-config")
-            .arg(sandbox.trust_config_path())
-            .args(["--identity-token", &sandbox.token(), name]);
+        let mut cmd = sign_process(&sandbox, work.dir.path());
+        cmd.arg(name);
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
@@ -280,12 +276,8 @@ async fn an_artifact_changed_after_it_was_hashed_gets_no_bundle() {
     sandbox
         .faults(Service::RekorV1)
         .set_latency(std::time::Duration::from_secs(5), std::time::Duration::ZERO);
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
-    cmd.current_dir(work.dir.path())
-        .arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_path())
-        .args(["--identity-token", &sandbox.token(), "a.tgz"])
+    let mut cmd = sign_process(&sandbox, work.dir.path());
+    cmd.arg("a.tgz")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
@@ -317,18 +309,8 @@ async fn jobs_are_lowered_to_the_open_file_limit() {
     for i in 0..300 {
         work.file(&format!("dist/a{i}.bin"), format!("{i}"));
     }
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
-    cmd.current_dir(work.dir.path())
-        .arg("sign")
-        .arg("--trust-config")
-        .arg(sandbox.trust_config_path())
-        .args([
-            "--identity-token",
-            &sandbox.token(),
-            "--jobs",
-            "10000",
-            "dist",
-        ]);
+    let mut cmd = sign_process(&sandbox, work.dir.path());
+    cmd.args(["--jobs", "10000", "dist"]);
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(|| {

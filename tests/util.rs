@@ -57,11 +57,22 @@ impl Work {
 
 /// The binary, run in `cwd`, with a clean environment (no CI variables leak in).
 pub fn bin(cwd: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("releasekit-sign").unwrap();
+    bin_process(cwd).into()
+}
+
+/// [`bin`] as a plain `std::process::Command`: for a test that sets a
+/// limit before exec, or acts while the child runs.
+pub fn bin_process(cwd: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("releasekit-sign"));
     cmd.current_dir(cwd)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     cmd
+}
+
+/// [`sign`] as a plain `std::process::Command` ([`bin_process`]).
+pub fn sign_process(sandbox: &Sandbox, cwd: &Path) -> std::process::Command {
+    sign_process_with(sandbox, cwd, sandbox.trust_config_path())
 }
 
 /// `releasekit-sign sign --trust-config <sandbox> --identity-token <token>`, then `args`.
@@ -88,7 +99,11 @@ pub fn sign_v2(sandbox: &Sandbox, cwd: &Path) -> assert_cmd::Command {
 
 /// [`sign`] with another ClientTrustConfig.
 pub fn sign_with(sandbox: &Sandbox, cwd: &Path, trust_config: &Path) -> assert_cmd::Command {
-    let mut cmd = bin(cwd);
+    sign_process_with(sandbox, cwd, trust_config).into()
+}
+
+fn sign_process_with(sandbox: &Sandbox, cwd: &Path, trust_config: &Path) -> std::process::Command {
+    let mut cmd = bin_process(cwd);
     cmd.arg("sign")
         .arg("--trust-config")
         .arg(trust_config)
