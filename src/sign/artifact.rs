@@ -124,7 +124,7 @@ impl Context {
     }
 
     /// [`ArtifactError::Stopped`], if the run stopped.
-    fn stopped(&self) -> Result<(), ArtifactError> {
+    pub(crate) fn stopped(&self) -> Result<(), ArtifactError> {
         match self.stopped_after.get() {
             Some((after, unwritten)) => Err(ArtifactError::Stopped {
                 after: after.clone(),

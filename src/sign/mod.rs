@@ -458,12 +458,10 @@ pub async fn run(
     let mut pending = plan.artifacts.iter().cloned().enumerate();
     let mut running = tokio::task::JoinSet::new();
     let mut results: Vec<(usize, ArtifactReport)> = Vec::with_capacity(plan.artifacts.len());
-    // The first artifact whose evidence did not check out, if any: then no
-    // more are started (see `ArtifactError::stops_the_run`).
-    // With whether it was for a bundle not written (see `Stopped`).
-    let mut stopped: Option<(std::path::PathBuf, bool)> = None;
+    // Once an artifact stops the run (see `ArtifactError::stops_the_run`),
+    // no more are started: `ctx.stopped()` says so, for them and for this.
     loop {
-        while stopped.is_none() && running.len() < jobs.get() {
+        while ctx.stopped().is_ok() && running.len() < jobs.get() {
             let Some((i, planned)) = pending.next() else {
                 break;
             };
@@ -502,8 +500,7 @@ pub async fn run(
             Some((i, digest)) = hashed.recv() => early.hashed(i, digest),
             joined = running.join_next() => match joined {
                 Some(Ok((i, report, stops))) => {
-                    if let (Some(unwritten), None) = (stops, &stopped) {
-                        stopped = Some((report.path.clone(), unwritten));
+                    if let Some(unwritten) = stops.filter(|_| ctx.stopped().is_ok()) {
                         // The early provenance, if it waits for the log,
                         // goes with it, and so does every artifact not yet
                         // hashed.
@@ -530,7 +527,7 @@ pub async fn run(
                 None => break,
             },
         }
-        if let (Some((planned, predicate)), None, None) = (&attesting, &drafted, &stopped) {
+        if let (Some((planned, predicate)), None, Ok(())) = (&attesting, &drafted, ctx.stopped()) {
             if let Some(likely) = early.likely_subjects() {
                 let mut task = tokio::task::JoinSet::new();
                 task.spawn(draft(
@@ -544,40 +541,34 @@ pub async fn run(
             }
         }
     }
-    if let Some((after, unwritten)) = &stopped {
-        for (i, planned) in pending {
-            let error = artifact::ArtifactError::Stopped {
-                after: after.clone(),
-                unwritten: *unwritten,
-            };
-            let report = ArtifactReport {
-                path: planned.path,
-                size: planned.size,
-                bundle: planned.bundle,
-                outcome: artifact_outcome(Err(error)),
-            };
-            ctx.progress.finished(&report);
-            results.push((i, report));
-        }
+    // Only a stopped run leaves artifacts pending.
+    for (i, planned) in pending {
+        let Err(error) = ctx.stopped() else {
+            break;
+        };
+        let report = ArtifactReport {
+            path: planned.path,
+            size: planned.size,
+            bundle: planned.bundle,
+            outcome: artifact_outcome(Err(error)),
+        };
+        ctx.progress.finished(&report);
+        results.push((i, report));
     }
     results.sort_by_key(|(i, _)| *i);
 
-    let provenance = match (attesting, &stopped) {
+    let provenance = match (attesting, ctx.stopped()) {
         // Not signed either: it would go to the same services.
-        (Some((planned, _)), Some((after, unwritten))) => {
+        (Some((planned, _)), Err(stop)) => {
             drop(drafted);
             Some(ProvenanceReport {
                 path: planned.path.clone(),
                 outcome: ProvenanceOutcome::Failed {
-                    error: artifact::ArtifactError::Stopped {
-                        after: after.clone(),
-                        unwritten: *unwritten,
-                    }
-                    .to_string(),
+                    error: stop.to_string(),
                 },
             })
         }
-        (Some((planned, predicate)), None) => {
+        (Some((planned, predicate)), Ok(())) => {
             Some(attest(&ctx, &predicate, planned, &results, drafted).await)
         }
         (None, _) => None,
