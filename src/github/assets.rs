@@ -227,14 +227,7 @@ impl Releases {
         // Only when the answer was lost: a refusal (a name another writer
         // took meanwhile, 422) sent nothing that stayed.
         let sending = |action, failed: &ApiFailure| {
-            if matches!(
-                failed,
-                ApiFailure::Transport(_)
-                    | ApiFailure::Status {
-                        transient: true,
-                        ..
-                    }
-            ) {
+            if failed.may_have_acted() {
                 sent_for_sure(action);
             }
         };

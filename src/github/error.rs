@@ -412,6 +412,22 @@ impl ApiFailure {
     }
 }
 
+impl ApiFailure {
+    /// Whether the request may have been carried out all the same: its
+    /// answer was lost on the way back, or was a transient status (a front
+    /// end failing after the service acted).
+    pub(super) fn may_have_acted(&self) -> bool {
+        matches!(
+            self,
+            ApiFailure::Transport(_)
+                | ApiFailure::Status {
+                    transient: true,
+                    ..
+                }
+        )
+    }
+}
+
 impl Retryable for ApiFailure {
     fn retry(&self) -> Retry {
         match self {

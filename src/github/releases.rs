@@ -289,16 +289,12 @@ impl Releases {
             // Every answer lost on the way back, the release may be out all
             // the same: said as it is (a published release's links), not
             // as a draft a re-run would find published and stop at.
-            Err((
-                attempts,
-                cause @ (ApiFailure::Transport(_)
-                | ApiFailure::Status {
-                    transient: true, ..
-                }),
-            )) => match self.retrying(|| self.get_json::<GhRelease>(&url)).await {
-                Ok(r) if !r.draft => Ok(release(r)),
-                _ => Err(self.classify_on(draft, "publishing", attempts, cause)),
-            },
+            Err((attempts, cause)) if cause.may_have_acted() => {
+                match self.retrying(|| self.get_json::<GhRelease>(&url)).await {
+                    Ok(r) if !r.draft => Ok(release(r)),
+                    _ => Err(self.classify_on(draft, "publishing", attempts, cause)),
+                }
+            }
             // Not an asset's name: the tag's (see `names_taken`).
             Err((
                 _,
