@@ -569,9 +569,7 @@ mod unix {
     /// [`open_dirs_within`] this process's soft descriptor limit, read once.
     fn max_open_dirs() -> usize {
         static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        *MAX.get_or_init(|| {
-            open_dirs_within(rustix::process::getrlimit(rustix::process::Resource::Nofile).current)
-        })
+        *MAX.get_or_init(|| open_dirs_within(crate::files::open_file_limit()))
     }
 
     /// Remember `dir` (opened as `planned`) to sync; once per directory.

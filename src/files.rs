@@ -10,11 +10,51 @@
 //! device and inode with what the plan saw. It also reads a small file
 //! whole under a cap (bundles, provenance files: hostile sizes), and holds
 //! the rules for names from outside that become files ([`portable_name`],
-//! [`folded_name`]). It does not decide which files a run reads (that is
+//! [`folded_name`]), and the process's open-file limit (read, and raised
+//! at start). It does not decide which files a run reads (that is
 //! [`crate::plan`]'s) nor what is done with their bytes.
 
 use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
+
+/// Raise the soft open-file limit to the hard one, as Go's runtime does
+/// (cosign's): the soft limit is 1,024 on many systems, and a run with many
+/// artifacts in flight holds a few descriptors for each (see `--jobs`).
+/// macOS refuses more than `OPEN_MAX` (10,240) when the hard limit is
+/// unlimited. Failing leaves the limit as it was.
+pub fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        let limit = getrlimit(Resource::Nofile);
+        // `None` is unlimited.
+        let below = match (limit.current, limit.maximum) {
+            (Some(current), Some(maximum)) => current < maximum,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if !below {
+            return;
+        }
+        let to = |current| Rlimit {
+            current,
+            maximum: limit.maximum,
+        };
+        if setrlimit(Resource::Nofile, to(limit.maximum)).is_err() {
+            let open_max = limit.maximum.map_or(10_240, |m| m.min(10_240));
+            let _ = setrlimit(Resource::Nofile, to(Some(open_max)));
+        }
+    }
+}
+
+/// This process's soft open-file limit (`None`: unlimited, or no such
+/// limit on this platform).
+pub(crate) fn open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    return rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    #[cfg(not(unix))]
+    None
+}
 
 /// Whether this platform's usual file systems fold case (APFS on macOS,
 /// NTFS on Windows), so that two names differing only in case are one file

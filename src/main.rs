@@ -50,40 +50,10 @@ macro_rules! eprintln {
     }};
 }
 
-/// Raise the soft open-file limit to the hard one, as Go's runtime does
-/// (cosign's): the soft limit is 1,024 on many systems, and a run with many
-/// artifacts in flight holds a few descriptors for each (see `--jobs`).
-/// macOS refuses more than `OPEN_MAX` (10,240) when the hard limit is
-/// unlimited. Failing leaves the limit as it was.
-fn raise_open_file_limit() {
-    #[cfg(unix)]
-    {
-        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-        let limit = getrlimit(Resource::Nofile);
-        // `None` is unlimited.
-        let below = match (limit.current, limit.maximum) {
-            (Some(current), Some(maximum)) => current < maximum,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if !below {
-            return;
-        }
-        let to = |current| Rlimit {
-            current,
-            maximum: limit.maximum,
-        };
-        if setrlimit(Resource::Nofile, to(limit.maximum)).is_err() {
-            let open_max = limit.maximum.map_or(10_240, |m| m.min(10_240));
-            let _ = setrlimit(Resource::Nofile, to(Some(open_max)));
-        }
-    }
-}
-
 fn main() -> ExitCode {
     // Before any thread: reading the umask sets it for a moment.
     releasekit_sign::atomic_file::capture_umask();
-    raise_open_file_limit();
+    releasekit_sign::files::raise_open_file_limit();
     // clap styles its own output (help, usage errors) unless told not to,
     // before the settings that hold --no-color and NO_COLOR exist.
     let plain = std::env::args_os().any(|a| a == "--no-color")

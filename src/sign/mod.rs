@@ -269,13 +269,8 @@ fn jobs_within(jobs: NonZeroUsize, artifacts: usize, limit: u64) -> (NonZeroUsiz
 
 /// [`jobs_within`] this process's open-file limit.
 fn jobs_here(jobs: NonZeroUsize, artifacts: usize) -> (NonZeroUsize, Option<String>) {
-    #[cfg(unix)]
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-        .current
-        .unwrap_or(u64::MAX);
     // Windows' handle table has no such small per-process limit.
-    #[cfg(not(unix))]
-    let limit = u64::MAX;
+    let limit = crate::files::open_file_limit().unwrap_or(u64::MAX);
     jobs_within(jobs, artifacts, limit)
 }
 
