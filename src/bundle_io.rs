@@ -401,15 +401,9 @@ impl<'de> serde::de::Visitor<'de> for ProtoNames {
 
 /// [`ProtoNames`] of a value already read.
 fn proto_named_in(v: &Value) -> Option<(String, Option<String>)> {
-    match v {
-        Value::Object(members) => members.iter().find_map(|(key, v)| {
-            proto_named(key).or_else(|| {
-                proto_named_in(v).map(|(inner, name)| (format!("{inner} in `{key}`"), name))
-            })
-        }),
-        Value::Array(items) => items.iter().find_map(proto_named_in),
-        _ => None,
-    }
+    serde::de::DeserializeSeed::deserialize(ProtoNames, v)
+        .ok()
+        .flatten()
 }
 
 /// The protobuf field names of a bundle's messages that JSON spells
