@@ -47,7 +47,10 @@ case $HOST in
 esac
 BIN=${RELEASEKIT_BINARY:-}
 [ -n "$BIN" ] || BIN=$(ci/build-release.sh "$HOST" "$T/releasekit-sign")
-CARGO_TARGET_DIR=$TARGET cargo build --locked -p releasekit-sandbox --bin releasekit-sandbox
+# With the workspace's examples, features resolve as `cargo test --workspace`
+# resolves them, so under .ci/run this reuses the tests' build; `-p` alone
+# resolved another feature set and rebuilt the crate graph (minutes).
+CARGO_TARGET_DIR=$TARGET cargo build --locked --workspace --bins --examples
 SANDBOX=$TARGET/debug/releasekit-sandbox
 
 # 2. The image, from the repository's Dockerfile, in a context holding only its inputs.

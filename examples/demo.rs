@@ -1,4 +1,4 @@
-//! The main job, end to end, on the embedded sandbox: `cargo run --release --example demo`.
+//! The main job, end to end, on the embedded sandbox: `cargo run --example demo`.
 //!
 //! Starts the sandbox (a local Sigstore + GitHub), builds the real `releasekit-sign`
 //! binary, and runs it the way a GitHub Actions job does: identity from the Actions
