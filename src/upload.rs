@@ -59,6 +59,7 @@ use crate::github::{
 };
 use crate::net::RetryPolicy;
 use crate::oidc::Secret;
+use crate::plan::SkipReason;
 use crate::report::{AssetKind, AssetReport, AttestationReport, UploadPlan, UploadReport};
 use crate::sign::{
     ArtifactReport, IdentityReport, Outcome, ProvenanceOutcome, ProvenanceReport, SignReport,
@@ -456,11 +457,16 @@ fn provenance_name(p: &ProvenanceReport) -> String {
 /// The assets of one artifact in upload order: the artifact first, when
 /// asked, so a bundle is never on the release without its artifact.
 fn files(a: &ArtifactReport, upload_artifacts: bool) -> Vec<(AssetKind, String)> {
+    files_of(&a.path, upload_artifacts)
+}
+
+/// [`files`] for the artifact at `path`, signed or not.
+fn files_of(path: &Path, upload_artifacts: bool) -> Vec<(AssetKind, String)> {
     let mut files = Vec::with_capacity(2);
     if upload_artifacts {
-        files.push((AssetKind::Artifact, artifact_name(a)));
+        files.push((AssetKind::Artifact, file_name(path)));
     }
-    files.push((AssetKind::Bundle, asset_name(a)));
+    files.push((AssetKind::Bundle, bundle_name(path)));
     files
 }
 
@@ -1000,8 +1006,20 @@ async fn store_attestation(
 /// (as GitHub names them, in plan order): every asset of an artifact that
 /// was not signed or kept, and every upload that failed or did not verify;
 /// the provenance when it was asked for and did not land (or was not signed).
+/// A path given that is not a regular file (a link its build left pointing
+/// at nothing) may be an artifact of the release that cannot be signed:
+/// its assets are lacking too, so a release is never published without it.
 fn lacking(sign: &SignReport, upload_artifacts: bool, assets: &[AssetReport]) -> Vec<String> {
     let mut lacking = Vec::new();
+    for k in sign
+        .skipped
+        .iter()
+        .filter(|k| k.reason == SkipReason::NotRegular)
+    {
+        for (_, name) in files_of(&k.path, upload_artifacts) {
+            lacking.push(crate::github::github_asset_name(&name));
+        }
+    }
     for a in &sign.artifacts {
         let signed = matches!(a.outcome, Outcome::Signed { .. } | Outcome::Reused { .. });
         for (kind, name) in files(a, upload_artifacts) {
@@ -1576,9 +1594,9 @@ pub(crate) fn upload_names<'p>(
     names
 }
 
-/// `<artifact file name>.sigstore.json`, whatever the local bundle's path.
-fn asset_name(a: &ArtifactReport) -> String {
-    format!("{}.sigstore.json", artifact_name(a))
+/// The name of the bundle of the artifact at `path`, as it is uploaded.
+fn bundle_name(path: &Path) -> String {
+    format!("{}.sigstore.json", file_name(path))
 }
 
 /// The artifact's file name, as its asset is named.

@@ -1655,3 +1655,41 @@ async fn draft_with_nothing_uploaded_is_never_published() {
         "{summary}"
     );
 }
+
+/// An artifact its build left as a link to nothing is skipped (it cannot be
+/// signed), and the release it belongs to must not be published without
+/// it: the draft keeps what did verify, stays a draft, names the assets it
+/// lacks, and the run fails. Regression: only a warning was printed, the
+/// draft was published with one artifact of two, and the run passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dangling_artifact_withholds_publishing() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app-10.0.a", "artifact a");
+    std::os::unix::fs::symlink("../build/missing.zip", work.path("dist/app-10.0.b")).unwrap();
+    let flags = [
+        "--release-mode",
+        "draft",
+        "--publish",
+        "--upload-artifacts",
+        "--json",
+    ];
+    let o = run(lifecycle(&sandbox, &work, "v10.0.0", &flags)).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let releases = sandbox.github().releases_for_tag(REPO, "v10.0.0");
+    assert_eq!(releases.len(), 1);
+    assert!(
+        releases[0].draft,
+        "a release lacking an artifact stays a draft"
+    );
+    assert_eq!(
+        crate::util::asset_names(&releases[0].assets),
+        ["app-10.0.a", "app-10.0.a.sigstore.json"]
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["upload"]["published"], false);
+    assert_eq!(
+        v["upload"]["lacking"],
+        serde_json::json!(["app-10.0.b", "app-10.0.b.sigstore.json"])
+    );
+}

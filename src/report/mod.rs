@@ -84,10 +84,11 @@ pub struct UploadReport {
 }
 
 impl UploadReport {
-    /// Every asset landed, and the attestation (if any) did not fail; a
-    /// refused permission or GHES is a warning or a note, not a failure.
+    /// Every asset landed, the attestation (if any) did not fail, and a
+    /// publish asked for was not withheld; a refused permission or GHES is
+    /// a warning or a note, not a failure.
     pub fn success(&self) -> bool {
-        self.assets_ok() && !self.attestation_failed()
+        self.assets_ok() && !self.attestation_failed() && !self.publish_withheld
     }
 
     /// The attestation store failed to take the provenance (a refused
