@@ -83,6 +83,9 @@ pub enum TokenOrigin {
     /// The `SIGSTORE_ID_TOKEN` environment variable.
     SigstoreIdTokenEnv,
     /// The GitHub Actions token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`).
+    /// Named as [`crate::vocab::InstanceName`] names GitHub, not
+    /// `git-hub-actions` as kebab-case would split it.
+    #[serde(rename = "github-actions")]
     GitHubActions,
     /// Another CI provider, found by `sigstore-oidc`'s ambient detection.
     AmbientCi,
@@ -1053,6 +1056,32 @@ impl Retryable for ActionsFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The JSON report's `token_source` values, as the README lists them.
+    /// Regression: GitHub Actions' read `git-hub-actions`.
+    #[test]
+    fn token_sources_are_named_for_the_json_report() {
+        let names: Vec<serde_json::Value> = [
+            TokenOrigin::Flag,
+            TokenOrigin::ActionInput,
+            TokenOrigin::SigstoreIdTokenEnv,
+            TokenOrigin::GitHubActions,
+            TokenOrigin::AmbientCi,
+        ]
+        .iter()
+        .map(|o| serde_json::to_value(o).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "flag",
+                "action-input",
+                "sigstore-id-token-env",
+                "github-actions",
+                "ambient-ci"
+            ]
+        );
+    }
 
     fn jwt(claims: serde_json::Value) -> String {
         let enc = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
