@@ -386,14 +386,10 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["release", "bundle"])]
     #[arg(help_heading = "Provenance")]
     pub provenance: Option<PathBuf>,
-    /// The predicate type a provenance statement must have (with --provenance, or --release's `*.intoto.jsonl` assets)
-    #[arg(
-        long,
-        value_name = "URI",
-        default_value = "https://slsa.dev/provenance/v1"
-    )]
+    /// The predicate type a provenance statement must have (with --provenance, or --release's `*.intoto.jsonl` assets) [default: https://slsa.dev/provenance/v1]
+    #[arg(long, value_name = "URI")]
     #[arg(help_heading = "Provenance")]
-    pub predicate_type: String,
+    pub predicate_type: Option<String>,
     /// A well-known instance: public-good (default), staging, or github (bundles without a log entry, trusted by their timestamp)
     #[arg(long, value_name = "NAME", value_enum, group = "verify_instance")]
     #[arg(help_heading = "Trust")]

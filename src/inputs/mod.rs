@@ -325,6 +325,10 @@ pub enum SettingsError {
     InvalidUrl { flag: String, value: String },
     #[error("--release `{0}` is not OWNER/REPO@TAG: pass e.g. --release octo-org/app@v1.2.3")]
     BadRelease(String),
+    #[error("--release `{spec}` does not end with a tag's name ({why}); fix: pass OWNER/REPO@ and the tag's name, e.g. --release octo-org/app@v1.2.3")]
+    BadReleaseTag { spec: String, why: &'static str },
+    #[error("--predicate-type applies to a provenance, and neither --provenance nor --release is given, so every bundle would pass whatever its type; fix: give the attestation with --provenance FILE, or remove --predicate-type")]
+    PredicateTypeWithoutProvenance,
     #[error("environment variable {0} is not UTF-8 text, so it cannot be read; fix: set it to UTF-8 text, or unset it")]
     NotUtf8(String),
     #[error("{flag} `{value}` is not OWNER/NAME: pass e.g. {flag} octo-org/app")]

@@ -310,7 +310,7 @@ fn usable_token(token: Secret, from: String) -> Result<Secret, UploadSettingsErr
 /// (`git check-ref-format`), or `None`. The common mistake is a whole ref
 /// (`refs/tags/v1`, `${{ github.ref }}`): GitHub would create a tag of that
 /// name and publish the release under it.
-fn not_a_tag_name(tag: &str) -> Option<&'static str> {
+pub(super) fn not_a_tag_name(tag: &str) -> Option<&'static str> {
     if tag.starts_with("refs/tags/") || tag.starts_with("refs/heads/") {
         return Some("it is a whole ref; a tag's name is what follows `refs/tags/`");
     }

@@ -153,6 +153,14 @@ impl VerifySettings {
                 std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
             )
         });
+        // Only a provenance is held to a predicate type: given for bundles,
+        // it would pass a statement of any type in silence.
+        let predicate_type = match args.predicate_type {
+            Some(_) if args.provenance.is_none() && release.is_none() => {
+                return Err(SettingsError::PredicateTypeWithoutProvenance)
+            }
+            given => given.unwrap_or_else(|| crate::provenance::SLSA_PROVENANCE_V1.to_owned()),
+        };
         Ok(VerifySettings {
             inputs: args.paths,
             bundle: args.bundle,
@@ -163,7 +171,7 @@ impl VerifySettings {
             offline: args.offline,
             release,
             provenance: args.provenance,
-            predicate_type: args.predicate_type,
+            predicate_type,
             require_all: args.require_all,
         })
     }
@@ -243,6 +251,14 @@ fn release_source(
     let repo: Repo = repo.parse().map_err(|_| bad())?;
     if tag.is_empty() {
         return Err(bad());
+    }
+    // Asked for before any request: GitHub would answer that no release
+    // has that tag, and the fix would then read as creating one.
+    if let Some(why) = super::upload::not_a_tag_name(tag) {
+        return Err(SettingsError::BadReleaseTag {
+            spec: crate::text::echoed(spec),
+            why,
+        });
     }
     let pattern = match &args.pattern {
         Some(p) => Some(
@@ -544,6 +560,59 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.jobs, n(3));
+    }
+
+    /// A whole ref given as --release's tag is refused before any request.
+    /// Regression: GitHub was asked, and the error then said to create a
+    /// release of tag `refs/tags/v1`.
+    #[test]
+    fn a_release_named_by_a_whole_ref_is_refused() {
+        for spec in ["o/r@refs/tags/v1", "o/r@v1 2", "o/r@v1..2"] {
+            let e = resolve(&["--release", spec]).unwrap_err();
+            assert!(
+                matches!(e, SettingsError::BadReleaseTag { .. }),
+                "{spec}: {e}"
+            );
+        }
+        let e = resolve(&["--release", "o/r@refs/tags/v1"]).unwrap_err();
+        assert!(
+            e.to_string().contains("--release octo-org/app@v1.2.3"),
+            "{e}"
+        );
+        assert!(resolve(&["--release", "o/r@release/v1.2"]).is_ok());
+    }
+
+    /// --predicate-type holds only a provenance to a type; given for
+    /// bundles, it is refused, not ignored. Regression: a DSSE bundle of
+    /// another type verified, exit 0, with --predicate-type given.
+    #[test]
+    fn a_predicate_type_without_a_provenance_is_refused() {
+        let e = resolve(&["--predicate-type", "https://example.com/v9", "a"]).unwrap_err();
+        assert!(
+            matches!(e, SettingsError::PredicateTypeWithoutProvenance),
+            "{e}"
+        );
+        let s = resolve(&[
+            "--predicate-type",
+            "https://example.com/v9",
+            "--provenance",
+            "p",
+            "a",
+        ])
+        .unwrap();
+        assert_eq!(s.predicate_type, "https://example.com/v9");
+        let s = resolve(&[
+            "--release",
+            "o/r@v1",
+            "--predicate-type",
+            "https://example.com/v9",
+        ])
+        .unwrap();
+        assert_eq!(s.predicate_type, "https://example.com/v9");
+        assert_eq!(
+            resolve(&["--provenance", "p", "a"]).unwrap().predicate_type,
+            crate::provenance::SLSA_PROVENANCE_V1
+        );
     }
 
     #[test]
