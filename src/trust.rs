@@ -325,6 +325,13 @@ pub enum TrustError {
         found: String,
         expected: &'static str,
     },
+    #[error("{}: it is {kind}, not {what}; fix: pass it to {flag}", path.display())]
+    FileOfAnotherKind {
+        path: PathBuf,
+        kind: &'static str,
+        what: &'static str,
+        flag: &'static str,
+    },
     #[error("{instance}: the signing config's {field} entry `{url}` is not an http(s) URL with a host, which the client spec requires of a service's URL; fix: write it in full (`https://host/...`)")]
     BadServiceUrl {
         instance: String,
@@ -900,7 +907,7 @@ pub(crate) fn read_trusted_root(path: &Path) -> Result<TrustedRoot, TrustError> 
         Ok(()) => Ok(root),
         Err(found) => Err(TrustError::TrustedRootMediaType {
             path: path.to_owned(),
-            found: found.to_owned(),
+            found: crate::text::echoed(found),
         }),
     }
 }
@@ -975,15 +982,37 @@ fn media_type(
     found: &str,
     expected: &'static str,
 ) -> Result<(), TrustError> {
-    match found == expected {
-        true => Ok(()),
-        false => Err(TrustError::MediaType {
+    if found == expected {
+        return Ok(());
+    }
+    // A file of another kind this product takes: the fix is the flag that
+    // takes it, not another mediaType (which would not make it this kind).
+    let flag = match found {
+        TRUSTED_ROOT_MEDIA_TYPE => Some(("a TrustedRoot", "--trusted-root (action input `trusted-root`; to sign, with the instance's signing config in --signing-config)")),
+        SIGNING_CONFIG_MEDIA_TYPE => Some(("a SigningConfig", "--signing-config (action input `signing-config`), with the instance's trusted root in --trusted-root")),
+        CLIENT_TRUST_CONFIG_MEDIA_TYPE => Some(("a ClientTrustConfig", "--trust-config (action input `trust-config`)")),
+        _ => None,
+    };
+    Err(match flag {
+        Some((kind, flag)) if what_is_a_file(what) => TrustError::FileOfAnotherKind {
+            path: path.to_owned(),
+            kind,
+            what,
+            flag,
+        },
+        _ => TrustError::MediaType {
             path: path.to_owned(),
             what,
-            found: found.to_owned(),
+            found: crate::text::echoed(found),
             expected,
-        }),
-    }
+        },
+    })
+}
+
+/// Whether `what` (as [`media_type`] is told it) is a whole file, not a
+/// member of one (a ClientTrustConfig's trustedRoot).
+fn what_is_a_file(what: &str) -> bool {
+    !what.starts_with("its ")
 }
 
 /// A SigningConfig v0.2 (`--signing-config`); the crate checks its media type.
@@ -2155,6 +2184,41 @@ mod tests {
             matches!(e, TrustError::ReadTrustConfig { .. })
                 && e.to_string().contains("/nonexistent/trust.json")
         );
+    }
+
+    /// A file of another kind this product takes, given where it takes
+    /// another, is told to go to its own flag, and a media type from the
+    /// file is repeated at most [`crate::text::ECHOED_CHARS`] long.
+    /// Regression: a trusted root given to --trust-config was told to use
+    /// a ClientTrustConfig's mediaType, which would not make it one.
+    #[test]
+    fn a_file_of_another_kind_is_sent_to_its_flag() {
+        let config = trust_config(&[("http://127.0.0.1:2", 1)], true);
+        let raw: serde_json::Value = serde_json::from_str(&config).unwrap();
+        let path = Path::new("given.json");
+        let root = raw["trustedRoot"].to_string();
+        let e = ClientTrustConfig::from_json(&root, path).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TrustError::FileOfAnotherKind {
+                    kind: "a TrustedRoot",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("given.json") && e.to_string().contains("--trusted-root"),
+            "{e}"
+        );
+        let signing = raw["signingConfig"].to_string();
+        let e = ClientTrustConfig::from_json(&signing, path).unwrap_err();
+        assert!(e.to_string().contains("pass it to --signing-config"), "{e}");
+        let long = config.replacen(CLIENT_TRUST_CONFIG_MEDIA_TYPE, &"x".repeat(100_000), 1);
+        let e = ClientTrustConfig::from_json(&long, path).unwrap_err();
+        assert!(matches!(e, TrustError::MediaType { .. }), "{e}");
+        assert!(e.to_string().len() < 1_000, "{} bytes", e.to_string().len());
     }
 
     /// A trusted root is one by its media type, alone (`--trusted-root`) or

@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use sigstore_trust_root::{ServiceConfiguration, ServiceEndpoint, ServiceSelector, SigningConfig};
 
-use crate::text::line;
+use crate::text::{echoed, line};
 
 /// The `majorApiVersion`s this client speaks, per kind.
 #[derive(Debug, Clone, Copy)]
@@ -157,10 +157,10 @@ impl fmt::Display for Choice {
                 "{field}[{}] v{} {}",
                 c.index,
                 c.major_api_version,
-                line(&c.url)
+                line(echoed(&c.url))
             )?;
             if !c.operator.is_empty() {
-                write!(f, " (operator {})", line(&c.operator))?;
+                write!(f, " (operator {})", line(echoed(&c.operator)))?;
             }
         }
         write!(f, "; selector {}", self.selector)?;
@@ -400,14 +400,21 @@ fn choose(
         }
     }
     if usable.is_empty() && !entries.is_empty() {
-        let why = set_aside
+        // A file may list any number of services, of any length: the
+        // error names the first few, each URL capped.
+        const NAMED: usize = 5;
+        let mut why = set_aside
             .iter()
+            .take(NAMED)
             .map(|n| {
-                let url = line(&entries[n.index].url);
+                let url = line(echoed(&entries[n.index].url));
                 format!("{}[{}] {url}: {}", kind.field(), n.index, n.why)
             })
             .collect::<Vec<_>>()
             .join("; ");
+        if set_aside.len() > NAMED {
+            why += &format!("; and {} more", set_aside.len() - NAMED);
+        }
         return Err(SelectError::NoneUsable {
             source_name: source.to_owned(),
             field: kind.field(),
@@ -587,6 +594,33 @@ mod tests {
             s.tlogs.set_aside,
             [aside(0, SetAside::Ended), aside(1, SetAside::NotYetValid)]
         );
+    }
+
+    /// A file's URLs and the number of its services are the file's to
+    /// choose: what an error repeats of them is capped. Regression: 20
+    /// services of 200 KB URLs made an error of 4 MB.
+    #[test]
+    fn an_error_repeats_a_bounded_part_of_the_file() {
+        let long = format!("https://{}", "a".repeat(200_000));
+        let e = tlogs(
+            (0..20)
+                .map(|_| entry(&long, 1, FUTURE, None, "a"))
+                .collect(),
+            json!({"selector": "ANY"}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.len() < 4_096, "{} bytes", e.len());
+        assert!(e.contains("and 15 more"), "{e}");
+        let s = tlogs(
+            vec![
+                entry(&long, 1, OLD, None, &"o".repeat(100_000)),
+                entry(&long, 1, FUTURE, None, "a"),
+            ],
+            json!({"selector": "ANY"}),
+        )
+        .unwrap();
+        assert!(s.tlogs.to_string().len() < 1_000);
     }
 
     #[test]
