@@ -735,6 +735,35 @@ fn within_limits(bundle: &Bundle) -> Result<(), SigError> {
             "it carries {timestamps} RFC 3161 timestamps; at most {MAX_EVIDENCE} are read"
         )));
     }
+    // Each piece of evidence once, as sigstore-go requires ("duplicate
+    // tlog entries found", "duplicate timestamps found") and
+    // sigstore-python too: a copy adds nothing but a count.
+    for (i, a) in material.tlog_entries.iter().enumerate() {
+        if material.tlog_entries[..i].iter().any(|b| {
+            b.log_index == a.log_index && b.log_id.key_id.as_bytes() == a.log_id.key_id.as_bytes()
+        }) {
+            return Err(SigError::InvalidBundle(format!(
+                "it carries the log entry {} of one log twice",
+                u64::from(a.log_index)
+            )));
+        }
+    }
+    let tokens = &material.timestamp_verification_data.rfc3161_timestamps;
+    for (i, a) in tokens.iter().enumerate() {
+        if tokens[..i]
+            .iter()
+            .any(|b| b.signed_timestamp.as_bytes() == a.signed_timestamp.as_bytes())
+        {
+            return Err(SigError::InvalidBundle(
+                "it carries one RFC 3161 timestamp twice".into(),
+            ));
+        }
+        if !super::timestamp::is_granted_response(a.signed_timestamp.as_bytes()) {
+            return Err(SigError::InvalidBundle(
+                "an RFC 3161 timestamp is not a granted TimeStampResp holding a token, as protobuf-specs require and sigstore-python reads one".into(),
+            ));
+        }
+    }
     for entry in &material.tlog_entries {
         logged_as_declared(entry)?;
         let Some(proof) = &entry.inclusion_proof else {
@@ -833,6 +862,58 @@ mod tests {
         assert!(
             e.contains("a log entry is declared `hashedrekord` 0.0.1 but its logged body is `rekord` 0.0.1"),
             "{e}"
+        );
+    }
+
+    /// A log entry or a timestamp given twice, and a timestamp that is a
+    /// bare token (no TimeStampResp around it), are refused before anything
+    /// is verified, as cosign and sigstore-python refuse them. Regression:
+    /// each such copy of a real bundle verified.
+    #[test]
+    fn evidence_given_twice_or_unwrapped_is_refused() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!(
+                "{}/tests/data/cosign-v3-blob.txt.sigstore.json",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let refused = |json: &serde_json::Value| {
+            within_limits(&Bundle::from_json(&json.to_string()).unwrap())
+                .unwrap_err()
+                .to_string()
+        };
+        let material = &json["verificationMaterial"];
+        let mut twice = json.clone();
+        let entry = material["tlogEntries"][0].clone();
+        twice["verificationMaterial"]["tlogEntries"] = serde_json::json!([entry, entry]);
+        assert!(refused(&twice).contains("log entry"), "{}", refused(&twice));
+        let mut twice = json.clone();
+        let token = material["timestampVerificationData"]["rfc3161Timestamps"][0].clone();
+        assert!(token.is_object(), "the bundle has a timestamp");
+        twice["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"] =
+            serde_json::json!([token, token]);
+        assert!(refused(&twice).contains("twice"), "{}", refused(&twice));
+        let der = b64
+            .decode(token["signedTimestamp"].as_str().unwrap())
+            .unwrap();
+        use der::{Decode as _, Encode as _};
+        let bare = x509_tsp::TimeStampResp::from_der(&der)
+            .unwrap()
+            .time_stamp_token
+            .unwrap()
+            .to_der()
+            .unwrap();
+        let mut unwrapped = json.clone();
+        unwrapped["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+            ["signedTimestamp"] = b64.encode(bare).into();
+        assert!(
+            refused(&unwrapped).contains("not a granted TimeStampResp"),
+            "{}",
+            refused(&unwrapped)
         );
     }
 
