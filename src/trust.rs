@@ -1203,11 +1203,24 @@ async fn tuf_repository(
     let config = TufConfig::custom(url, TufBootstrap::trusted(bytes));
     // Offline with no cache kept, the library refuses: the caller is told
     // no usable copy is cached, and nothing is written.
-    let config = if cache {
-        config
-    } else {
-        config.without_cache()
+    let cache_dir = cache.then(|| tuf_cache_dir(url)).flatten();
+    let config = match &cache_dir {
+        Some(dir) => config.with_cache_dir(dir.clone()),
+        // No cache directory can be found: the library says so itself.
+        None if cache => config,
+        None => config.without_cache(),
     };
+    // Offline, the library would make the cache directory and store the
+    // bootstrap root in it before finding nothing there: a dry run or an
+    // --offline run writes nothing.
+    if let (Refresh::Offline, Some(dir)) = (refresh, &cache_dir) {
+        if !dir.join("timestamp.json").is_file() {
+            return Err(TrustError::TufCache {
+                url: url.to_owned(),
+                reason: "nothing of it is cached on this machine".to_owned(),
+            });
+        }
+    }
     let fetch = |config: TufConfig| async move {
         match need {
             Need::Root => TrustedRoot::from_tuf(config).await.map(|root| (root, None)),
@@ -1255,6 +1268,39 @@ async fn tuf_repository(
         reason,
     })?;
     Ok((url.to_owned(), trusted_root, signing_config))
+}
+
+/// Where the TUF repository at `url` is cached: where sigstore-trust-root
+/// 0.15.1 caches it (`<cache>/sigstore-rust/tuf/<URL, escaped>`, so a cache
+/// it made is found), but named after the URL without its user and
+/// password. The crate names the directory after the whole URL, and a
+/// password there is readable by anyone who can list the cache, and never
+/// removed. `None` where no cache directory can be found (no `HOME`).
+fn tuf_cache_dir(url: &str) -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("dev", "sigstore", "sigstore-rust")?;
+    let url = match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            // Only a URL that cannot have them refuses these.
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    };
+    Some(dirs.cache_dir().join("tuf").join(tuf_dirname(&url)))
+}
+
+/// sigstore-trust-root 0.15.1's `url_to_dirname` (private there): the URL
+/// less its trailing slashes, every byte but `[A-Za-z0-9._-]` as `%XX`.
+fn tuf_dirname(url: &str) -> String {
+    let mut name = String::new();
+    for &byte in url.trim_end_matches('/').as_bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => name.push(byte as char),
+            _ => name.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    name
 }
 
 /// The services of `config` (chosen by [`selection::select`] at the current
@@ -2183,6 +2229,28 @@ mod tests {
         assert!(
             matches!(e, TrustError::ReadTrustConfig { .. })
                 && e.to_string().contains("/nonexistent/trust.json")
+        );
+    }
+
+    /// The cache directory's name is the crate's (its own test's values),
+    /// so a cache it made is found; a user and password are left out.
+    #[test]
+    fn a_tuf_cache_is_named_as_the_crate_names_it_less_credentials() {
+        assert_eq!(
+            tuf_dirname("https://tuf-repo-cdn.sigstore.dev/"),
+            "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
+        );
+        assert_eq!(tuf_dirname("abc-123_test.json"), "abc-123_test.json");
+        let (Some(plain), Some(with)) = (
+            tuf_cache_dir("https://tuf.example/root"),
+            tuf_cache_dir("https://bob:s3cret@tuf.example/root"),
+        ) else {
+            return; // No cache directory on this machine.
+        };
+        assert_eq!(plain, with);
+        assert!(
+            plain.ends_with("tuf/https%3A%2F%2Ftuf.example%2Froot"),
+            "{plain:?}"
         );
     }
 

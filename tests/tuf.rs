@@ -9,20 +9,29 @@ use crate::util::{bin, code, run, stderr, stdout, Work};
 /// `releasekit-sign <cmd> --tuf-url <sandbox> --tuf-root <root.json>`, with
 /// its cache under `home` (so runs with the same `home` share it).
 fn tuf(sandbox: &Sandbox, work: &Work, home: &str, cmd: &str) -> assert_cmd::Command {
+    tuf_at(sandbox, work, home, cmd, &sandbox.urls().tuf)
+}
+
+/// [`tuf`] with the repository at `url`.
+fn tuf_at(sandbox: &Sandbox, work: &Work, home: &str, cmd: &str, url: &str) -> assert_cmd::Command {
     let home = work.path(home);
     let mut c = bin(work.dir.path());
     c.env("HOME", &home)
         .env("XDG_CACHE_HOME", home.join(".cache"))
         .arg(cmd)
         .arg("--tuf-url")
-        .arg(&sandbox.urls().tuf)
+        .arg(url)
         .arg("--tuf-root")
         .arg(sandbox.tuf_root_path());
     c
 }
 
 fn sign(sandbox: &Sandbox, work: &Work, home: &str) -> assert_cmd::Command {
-    let mut c = tuf(sandbox, work, home, "sign");
+    signed_with(tuf(sandbox, work, home, "sign"), sandbox)
+}
+
+/// `c` signing `a.whl` with the sandbox's token.
+fn signed_with(mut c: assert_cmd::Command, sandbox: &Sandbox) -> assert_cmd::Command {
     c.arg("--identity-token")
         .arg(sandbox.token())
         .arg("--overwrite")
@@ -31,7 +40,11 @@ fn sign(sandbox: &Sandbox, work: &Work, home: &str) -> assert_cmd::Command {
 }
 
 fn verify(sandbox: &Sandbox, work: &Work, home: &str) -> assert_cmd::Command {
-    let mut c = tuf(sandbox, work, home, "verify");
+    verified_with(tuf(sandbox, work, home, "verify"), sandbox)
+}
+
+/// `c` verifying `a.whl` as the sandbox's identity signed it.
+fn verified_with(mut c: assert_cmd::Command, sandbox: &Sandbox) -> assert_cmd::Command {
     c.arg("--cert-identity")
         .arg(sandbox.identity())
         .arg("--cert-oidc-issuer")
@@ -204,12 +217,61 @@ async fn an_unreachable_mirror_fails_clearly_and_offline_uses_the_cache() {
     cmd.arg("--offline");
     let o = run(cmd).await;
     assert_ne!(code(&o), 0);
+    assert!(!work.path("fresh/.cache").exists(), "nothing is written");
     let err = stderr(&o);
     assert!(
         err.contains("no usable cached trust material of the TUF repository"),
         "{err}"
     );
     assert!(err.contains("run once without --offline"), "{err}");
+}
+
+/// Every path under `dir`, as text.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            found.push(e.path().display().to_string());
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(e.path());
+            }
+        }
+    }
+    found
+}
+
+/// A mirror's URL may carry a user and password: the cache is named after
+/// the URL without them, and found again by a run given them. Regression:
+/// the directory was named after the whole URL, password included, and
+/// left readable in the cache.
+#[tokio::test]
+async fn a_mirrors_password_is_not_written_into_the_cache() {
+    let (sandbox, work) = started().await;
+    let with_password = sandbox
+        .urls()
+        .tuf
+        .replacen("http://", "http://bob:s3cret@", 1);
+    let at = |cmd| tuf_at(&sandbox, &work, "home", cmd, &with_password);
+    let o = run(signed_with(at("sign"), &sandbox)).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let cached = files_under(&work.path("home/.cache"));
+    assert!(
+        cached.iter().any(|p| p.ends_with("timestamp.json")),
+        "{cached:?}"
+    );
+    assert!(
+        !cached
+            .iter()
+            .any(|p| p.contains("s3cret") || p.contains("bob")),
+        "{cached:?}"
+    );
+    sandbox.tuf().set_unreachable(true);
+    let mut cmd = verified_with(at("verify"), &sandbox);
+    cmd.arg("--offline");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("s3cret"), "{}", stderr(&o));
 }
 
 /// `sign --dry-run` on a fresh runner (nothing cached yet) makes no request
@@ -227,6 +289,13 @@ async fn a_dry_run_on_a_fresh_runner_names_the_repository() {
     };
     let o = run(dry()).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A dry run writes nothing, a cache directory included. Regression:
+    // the bootstrap root was stored in a cache made for it.
+    assert!(
+        !work.path("home/.cache").exists(),
+        "{:?}",
+        files_under(&work.path("home"))
+    );
     let out = stdout(&o);
     assert!(
         out.contains(&format!(
