@@ -99,7 +99,18 @@ where
     }
     // Refused before anything is signed: the second's assets would replace
     // the first's (or fail as different), on every re-run too.
-    if command.upload.is_some() {
+    if let Some(up) = &command.upload {
+        // GitHub refuses the 1,001st asset of a release: refused here, not
+        // after every artifact was logged and the release half uploaded.
+        let count = plan.artifacts.len() * if up.upload_artifacts { 2 } else { 1 }
+            + usize::from(plan.provenance.is_some());
+        if count > upload::MAX_RELEASE_ASSETS {
+            return Err(plan::PlanError::TooManyAssets {
+                count,
+                max: upload::MAX_RELEASE_ASSETS,
+            }
+            .into());
+        }
         let files = crate::upload::upload_names(
             plan.artifacts.iter().map(|a| (&a.path, &a.bundle)),
             plan.provenance.as_ref().map(|p| &p.path),

@@ -135,6 +135,8 @@ pub enum PlanError {
     NothingToSign { skipped: String },
     #[error("{} is {size} bytes, and GitHub refuses a release asset of 2 GiB or more, so it cannot be uploaded: remove it from what is signed, or upload bundles only (drop --upload-artifacts; action input `upload-artifacts`)", path.display())]
     AssetTooLarge { path: PathBuf, size: u64 },
+    #[error("the upload would put {count} assets on the release, and GitHub keeps at most {max} on one: nothing was signed; fix: sign fewer files for this release (archive them together, or split them across releases), or upload bundles only (drop --upload-artifacts; action input `upload-artifacts`)")]
+    TooManyAssets { count: usize, max: usize },
     #[error("{} is empty, and GitHub refuses an empty release asset (its size must be at least 1 byte), so it cannot be uploaded: remove it from what is signed, or upload bundles only (drop --upload-artifacts; action input `upload-artifacts`)", .0.display())]
     EmptyAsset(PathBuf),
     #[error("{0}: no such file or directory; fix: check the path, or quote a glob so the tool expands it")]

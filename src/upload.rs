@@ -1543,6 +1543,9 @@ enum CheckFailure {
 /// in a release must be under 2 GiB".
 pub(crate) const MAX_ASSET_BYTES: u64 = 2 << 30;
 
+/// The most assets GitHub keeps on one release; it refuses an upload past them.
+pub(crate) const MAX_RELEASE_ASSETS: usize = 1000;
+
 /// The first two of `files` (each a local file and the name it is
 /// uploaded under: [`upload_names`]) that would be one release asset, and
 /// its name, as GitHub renames it.

@@ -1193,6 +1193,38 @@ async fn an_artifact_too_large_for_a_release_is_refused_before_signing() {
         .is_empty());
 }
 
+/// More assets than GitHub keeps on a release (1,000) are refused before
+/// anything is signed. Regression: every artifact was signed and logged,
+/// and the upload failed at the 1,001st asset, leaving a release no re-run
+/// could complete.
+#[tokio::test(flavor = "multi_thread")]
+async fn more_assets_than_a_release_keeps_are_refused_before_signing() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    for n in 0..501 {
+        work.file(&format!("dist/f{n}.bin"), "x");
+    }
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
+    cmd.arg("--upload-artifacts");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains(
+            "the upload would put 1002 assets on the release, and GitHub keeps at most 1000"
+        ),
+        "{err}"
+    );
+    assert!(sandbox
+        .requests(releasekit_sandbox::Service::Fulcio)
+        .is_empty());
+    // Bundles only, the same files fit (a dry run checks it as a run does).
+    let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
+    cmd.arg("--dry-run");
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+}
+
 /// Behind a proxy the environment names (HTTP_PROXY, ALL_PROXY, no
 /// NO_PROXY), services on this machine (here all of them) are reached
 /// directly, as Go's clients (cosign's) reach them. Regression: the identity

@@ -2242,6 +2242,9 @@ async fn list_assets<S: HasGitHub>(
     Ok(json_page(page, link, st.list_lie))
 }
 
+/// The most assets GitHub keeps on one release.
+pub const MAX_RELEASE_ASSETS: usize = 1000;
+
 async fn upload_asset<S: HasGitHub>(
     writer: Writer<S>,
     RepoName(repo): RepoName,
@@ -2273,6 +2276,14 @@ async fn upload_asset<S: HasGitHub>(
             resource: "ReleaseAsset",
             code: "already_exists",
             field: "name",
+        });
+    }
+    // GitHub keeps at most 1,000 assets a release.
+    if r.assets.len() >= MAX_RELEASE_ASSETS {
+        return Err(ApiError::Custom {
+            resource: "ReleaseAsset",
+            field: "name",
+            message: "a release can have at most 1000 assets",
         });
     }
     // GitHub keeps no empty asset.
@@ -2796,6 +2807,25 @@ mod tests {
             (private["private"].as_bool(), private["visibility"].as_str()),
             (Some(true), Some("private"))
         );
+    }
+
+    /// A release takes at most 1,000 assets: the next upload is refused,
+    /// and nothing of it is kept.
+    #[tokio::test]
+    async fn a_release_takes_at_most_a_thousand_assets() {
+        let s = Server::start().await;
+        let id = s.gh.create_release(REPO, "v1.0.0", ReleaseSpec::draft());
+        for n in 0..MAX_RELEASE_ASSETS {
+            let resp = s.upload(id, &format!("a{n}"), b"x").await;
+            assert_eq!(resp.status(), 201, "asset {n}");
+        }
+        let resp = s.upload(id, "one-more", b"x").await;
+        assert_eq!(resp.status(), 422);
+        assert!(json(resp).await["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1000 assets"));
+        assert_eq!(s.gh.assets(REPO, "v1.0.0").len(), MAX_RELEASE_ASSETS);
     }
 
     #[tokio::test]
