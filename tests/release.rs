@@ -1693,3 +1693,42 @@ async fn a_dangling_artifact_withholds_publishing() {
         serde_json::json!(["app-10.0.b", "app-10.0.b.sigstore.json"])
     );
 }
+
+/// GitHub lists a repository's newest 1,000 releases only (a page past
+/// them is a 422). A repository with more still gets its draft made,
+/// filled and published; and a published release of the tag older than
+/// the window is found by its tag, not taken for none. Regression: every
+/// draft-mode run failed after signing, "Only the first 1000 results are
+/// available".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repository_with_more_releases_than_github_lists() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gh = sandbox.github();
+    gh.create_release(REPO, "v0.9.0", ReleaseSpec::published());
+    for n in 0..1005 {
+        gh.create_release(REPO, &format!("old-{n}"), ReleaseSpec::published());
+    }
+    let work = Work::new();
+    work.file("dist/app-11.0.tar.gz", "tarball 11");
+    let flags = ["--release-mode", "draft", "--publish", "--upload-artifacts"];
+    let o = run(lifecycle(&sandbox, &work, "v11.0.0", &flags)).await;
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let releases = gh.releases_for_tag(REPO, "v11.0.0");
+    assert_eq!(releases.len(), 1);
+    assert!(!releases[0].draft);
+    // The oldest release's tag: draft mode refuses it as published.
+    let o = run(lifecycle(
+        &sandbox,
+        &work,
+        "v0.9.0",
+        &["--release-mode", "draft"],
+    ))
+    .await;
+    assert_eq!(code(&o), 2, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("release v0.9.0 is already published"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(gh.releases_for_tag(REPO, "v0.9.0").len(), 1);
+}

@@ -1820,13 +1820,9 @@ fn digest_of(content: &[u8]) -> String {
 
 /// One page of `items` and its `Link` header, as GitHub paginates (or as
 /// `lie` has it; `requested` is the URL asked for).
-fn paginate<T>(
-    items: Vec<T>,
-    query: &HashMap<String, String>,
-    url: &str,
-    requested: &str,
-    lie: Option<ListLie>,
-) -> (Vec<T>, Option<String>) {
+/// The page size and the page a listing's query asks for, as GitHub reads
+/// them (at most 100 a page; page 1 when none or 0 is asked for).
+fn page_asked(query: &HashMap<String, String>) -> (usize, usize) {
     let per_page = query
         .get("per_page")
         .and_then(|v| v.parse::<usize>().ok())
@@ -1837,6 +1833,17 @@ fn paginate<T>(
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or(1);
+    (per_page, page)
+}
+
+fn paginate<T>(
+    items: Vec<T>,
+    query: &HashMap<String, String>,
+    url: &str,
+    requested: &str,
+    lie: Option<ListLie>,
+) -> (Vec<T>, Option<String>) {
+    let (per_page, page) = page_asked(query);
     let last = items.len().div_ceil(per_page).max(1);
     let link_to =
         |p: usize, rel: &str| format!("<{url}?per_page={per_page}&page={p}>; rel=\"{rel}\"");
@@ -1885,6 +1892,9 @@ fn json_page(mut items: Vec<Value>, link: Option<String>, lie: Option<ListLie>) 
     resp
 }
 
+/// How many of a repository's releases GitHub lists.
+pub const RELEASES_LISTED: usize = 1000;
+
 async fn list_releases<S: HasGitHub>(
     caller: Caller<S>,
     RepoName(repo): RepoName,
@@ -1895,6 +1905,14 @@ async fn list_releases<S: HasGitHub>(
     let authed = caller.authed;
     let st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
+    // GitHub lists the newest 1,000 releases; a page past them is a 422
+    // (its `Link: rel="last"` still names the page past the window).
+    let (per_page, page) = page_asked(&query);
+    if page.saturating_sub(1).saturating_mul(per_page) >= RELEASES_LISTED {
+        return Err(ApiError::Unprocessable(
+            "Only the first 1000 results are available.",
+        ));
+    }
     // Newest first, as GitHub lists them; only the page asked for is
     // rendered (a release's JSON holds all its assets).
     let items: Vec<_> = st

@@ -462,7 +462,7 @@ impl Releases {
         &self,
         first: String,
     ) -> Result<Vec<T>, ApiFailure> {
-        self.list_matching(first, |_| true).await
+        Ok(self.list_matching(first, |_| true, MAX_PAGES).await?.0)
     }
 
     /// The items of the listing that starts at `first` (read as
@@ -470,21 +470,31 @@ impl Releases {
     /// dropped as it arrives. The pages holding kept items may add up to
     /// [`LISTING_BYTES`]: each page is capped, and so is their number, but
     /// items kept from a thousand pages of 32 MiB would not fit in memory.
+    ///
+    /// At most `window` pages are read: GitHub answers a page of some
+    /// listings past a window (releases: the first 1,000) with a 422. The
+    /// flag says whether pages were left unread.
     pub(super) async fn list_matching<T: serde::de::DeserializeOwned>(
         &self,
         first: String,
         mut keep: impl FnMut(&T) -> bool,
-    ) -> Result<Vec<T>, ApiFailure> {
+        window: usize,
+    ) -> Result<(Vec<T>, bool), ApiFailure> {
         let mut kept = Kept::default();
         let mut pages = Pages::new(first);
         let Some(first_url) = pages.next()? else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         };
         let first: Listed<T> = self.get_page(&first_url).await?;
         let numbered = numbered_pages(first.next.as_ref(), first.last.as_ref())?;
         let mut next = first.next.clone();
         kept.add(first, &mut keep)?;
-        if let Some(urls) = numbered {
+        let mut unread = false;
+        if let Some(mut urls) = numbered {
+            if urls.len() >= window {
+                urls.truncate(window.saturating_sub(1));
+                unread = true;
+            }
             for u in &urls {
                 pages.mark_read(u)?;
             }
@@ -496,14 +506,22 @@ impl Releases {
                 next = page.next.clone();
                 kept.add(page, &mut keep)?;
             }
+            if unread {
+                return Ok((kept.items, true));
+            }
         }
         pages.then(next);
-        while let Some(u) = pages.next()? {
+        loop {
+            // Past [`MAX_PAGES`], a listing is the server's lie (`Pages`).
+            if window < MAX_PAGES && pages.read.len() >= window && pages.next.is_some() {
+                return Ok((kept.items, true));
+            }
+            let Some(u) = pages.next()? else { break };
             let page: Listed<T> = self.get_page(&u).await?;
             pages.then(page.next.clone());
             kept.add(page, &mut keep)?;
         }
-        Ok(kept.items)
+        Ok((kept.items, false))
     }
 }
 

@@ -35,6 +35,9 @@ pub struct Release {
 /// [`Releases::all_for_tag`]).
 const RELEASES_PER_SMALL_PAGE: usize = 10;
 
+/// How many of a repository's releases GitHub lists (the newest).
+const RELEASES_LISTED: usize = 1000;
+
 impl Releases {
     /// The release for `tag`, drafts included (GitHub resolves only
     /// published releases by tag; drafts are found by listing, the oldest
@@ -193,7 +196,8 @@ impl Releases {
     }
 
     /// Every release for `tag`, drafts included (several drafts may share a
-    /// tag), in id order.
+    /// tag), in id order: a draft among the repository's newest 1,000
+    /// releases, which is all GitHub lists ([`RELEASES_LISTED`]).
     pub(crate) async fn all_for_tag(&self, tag: &str) -> Result<Vec<Release>, ReleaseError> {
         let api_err = |attempts, cause| ReleaseError::Api {
             what: "listing releases".into(),
@@ -208,22 +212,53 @@ impl Releases {
         // the listing is read again 10 a page, which ten such releases stay
         // under. (10 a page throughout would ask ten times as many pages of
         // every repository, against an hourly budget.)
+        // GitHub lists only a repository's newest 1,000 releases (a page
+        // past them is a 422, "Only the first 1000 results are
+        // available."): those are read, newest first, so a draft made
+        // minutes ago is among them.
         let list = |per_page: usize| {
             self.retrying(move || {
                 self.list_matching(
                     format!("{}/releases?per_page={per_page}", self.repo_url()),
                     move |r: &GhRelease| r.tag_name == tag,
+                    RELEASES_LISTED / per_page,
                 )
             })
         };
-        let all: Vec<GhRelease> = match list(100).await {
+        let (all, unread) = match list(100).await {
             Err((_, ApiFailure::AnswerTooLarge)) => list(RELEASES_PER_SMALL_PAGE).await,
             listed => listed,
         }
         .map_err(|(n, e)| self.classify(e, |e| api_err(n, e)))?;
         let mut found: Vec<Release> = all.into_iter().map(release).collect();
+        // An older published release of the tag is asked for by its tag.
+        if unread && found.iter().all(|r| r.draft) {
+            if let Some(published) = self.published(tag).await? {
+                found.push(published);
+            }
+        }
         found.sort_by_key(|r| r.id);
         Ok(found)
+    }
+
+    /// The published release of `tag`, if there is one (`GET
+    /// releases/tags/{tag}`, which sees no draft).
+    async fn published(&self, tag: &str) -> Result<Option<Release>, ReleaseError> {
+        let by_tag = format!(
+            "{}/releases/tags/{}",
+            self.repo_url(),
+            utf8_percent_encode(tag, PATH_SEGMENT)
+        );
+        match self.retrying(|| self.get_json::<GhRelease>(&by_tag)).await {
+            Ok(r) if r.tag_name == tag && !r.draft => Ok(Some(release(r))),
+            Ok(_) | Err((_, ApiFailure::Status { status: 404, .. })) => Ok(None),
+            Err((n, e)) => Err(self.classify(e, |e| ReleaseError::Api {
+                what: "finding the release".into(),
+                tag: tag.to_owned(),
+                attempts: n,
+                cause: e,
+            })),
+        }
     }
 
     /// Create a draft release for `tag` at `target_commitish`. Not retried:
