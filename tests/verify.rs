@@ -1275,3 +1275,71 @@ async fn quiet_keeps_warnings() {
     );
     assert!(!stdout(&o).contains("✅"), "{}", stdout(&o));
 }
+
+/// `line` put before the first signature line of the checkpoint in `v`.
+fn checkpoint_line_added(v: &mut Value, line: impl Fn(&str, &[u8]) -> String) {
+    let envelope = v
+        .pointer_mut("/verificationMaterial/tlogEntries/0/inclusionProof/checkpoint/envelope")
+        .unwrap();
+    let text = envelope.as_str().unwrap().to_owned();
+    let (body, sigs) = text.split_once("\n\n").unwrap();
+    let first = sigs.lines().next().unwrap();
+    let mut parts = first.trim_start_matches("— ").splitn(2, ' ');
+    let (name, sig) = (parts.next().unwrap(), parts.next().unwrap());
+    let hint = B64.decode(sig).unwrap()[..4].to_vec();
+    *envelope = Value::String(format!("{body}\n\n{}\n{sigs}", line(name, &hint)));
+}
+
+/// A checkpoint signature line that verifies nothing, beside the log's
+/// real one, is refused (Rekor v1 and v2), as is, for a Rekor v1 entry, a
+/// line of another key (a witness's): cosign and sigstore-go refuse both,
+/// sigstore-python the first. Signature lines are signed by nothing, so
+/// anyone may add one. Regression: each verified, exit 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkpoint_line_that_verifies_nothing_is_refused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    signed(&sandbox, &work, &["a.whl", "b.whl"]).await;
+    for n in ["c.whl", "d.whl"] {
+        work.file(n, n);
+    }
+    let mut cmd = sign_v2(&sandbox, work.dir.path());
+    cmd.args(["c.whl", "d.whl"]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let o = verify_strict(
+        &sandbox,
+        work.dir.path(),
+        &["a.whl", "b.whl", "c.whl", "d.whl"],
+    )
+    .await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+
+    let forged = |name: &str, hint: &[u8]| {
+        let mut sig = hint.to_vec();
+        sig.extend([0u8; 70]);
+        format!("— {name} {}", B64.encode(sig))
+    };
+    mutate(&work, "a.whl", |v| checkpoint_line_added(v, forged));
+    mutate(&work, "b.whl", |v| {
+        checkpoint_line_added(v, |_, _| {
+            format!("— witness.example {}", B64.encode([7u8; 72]))
+        })
+    });
+    mutate(&work, "c.whl", |v| checkpoint_line_added(v, forged));
+    let o = verify_strict(
+        &sandbox,
+        work.dir.path(),
+        &["a.whl", "b.whl", "c.whl", "d.whl"],
+    )
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    for (n, message) in [
+        ("a.whl", "does not verify with the log's key"),
+        ("b.whl", "is not the log's (another key hint)"),
+        ("c.whl", "does not verify with the log's key"),
+    ] {
+        assert!(line_for(&o, n).contains(message), "{n}: {out}");
+    }
+    assert!(line_for(&o, "d.whl").starts_with("✅"), "{out}");
+}

@@ -280,6 +280,7 @@ impl CachingVerifier {
     ) -> Result<VerificationResult, SigError> {
         within_limits(bundle)?;
         self.checkpoints_named(bundle)?;
+        self.checkpoint_lines_verify(bundle)?;
         let result =
             self.verifier
                 .verify(artifact, bundle, &self.requirements.apply(policy.clone()))?;
@@ -314,6 +315,81 @@ impl CachingVerifier {
                     ),
                 ))
             })?;
+        }
+        Ok(())
+    }
+
+    /// Every signature line of each entry's checkpoint that a verifier
+    /// would check verifies, as cosign and sigstore-go require: for a
+    /// Rekor v1 entry every line, each carrying the log's key hint (rekor's
+    /// `SignedNote.Verify`, which cosign calls); for a v2 entry every line
+    /// hinted at a trusted log key, no name and hint twice (Go's
+    /// `note.Open`: a known key whose signature fails fails the note).
+    /// sigstore-verify accepts a checkpoint on any one line, and lines are
+    /// signed by nothing, so anyone may add one. A checkpoint of one line,
+    /// the usual, costs nothing here: the verification proper checks it.
+    fn checkpoint_lines_verify(&self, bundle: &Bundle) -> Result<(), SigError> {
+        let refused = |why: String| {
+            Err(SigError::TransparencyLog(
+                sigstore_verify::TransparencyLogError::Checkpoint(why),
+            ))
+        };
+        let now = jiff::Timestamp::now();
+        for entry in &bundle.verification_material.tlog_entries {
+            // An entry of a log not listed is refused as such
+            // ([`Self::logs_listed`]), not for its checkpoint's lines.
+            if !self.logs.iter().any(|log| log.id == entry.log_id.key_id) {
+                continue;
+            }
+            let Some(checkpoint) = entry
+                .inclusion_proof
+                .as_ref()
+                .and_then(|p| p.checkpoint.checkpoint())
+            else {
+                continue;
+            };
+            let known = |s: &&sigstore_types::checkpoint::CheckpointSignature| {
+                self.rekor_keys
+                    .keys_by_hint(&s.key_id, now)
+                    .next()
+                    .is_some()
+            };
+            let lines: Vec<_> = if super::checkpoint::is_v2(entry) {
+                checkpoint.signatures().iter().filter(known).collect()
+            } else {
+                let hint = entry.log_id.key_id.as_bytes().get(..4);
+                if checkpoint
+                    .signatures()
+                    .iter()
+                    .any(|s| Some(s.key_id.as_slice()) != hint)
+                {
+                    return refused(
+                        "a signature line of the Rekor v1 checkpoint is not the log's (another key hint), which cosign refuses".into(),
+                    );
+                }
+                checkpoint.signatures().iter().collect()
+            };
+            if lines.len() < 2 {
+                continue;
+            }
+            for (i, line) in lines.iter().enumerate() {
+                if lines[..i]
+                    .iter()
+                    .any(|l| l.name == line.name && l.key_id == line.key_id)
+                {
+                    return refused("the checkpoint carries one signature line twice".into());
+                }
+                if !self
+                    .rekor_keys
+                    .keys_by_hint(&line.key_id, now)
+                    .any(|k| k.verify(checkpoint.signed_data(), &line.signature).is_ok())
+                {
+                    return refused(format!(
+                        "the checkpoint's signature line of `{}` does not verify with the log's key, which cosign and sigstore-go refuse",
+                        crate::text::capped(&crate::text::line(&line.name), 100)
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -364,6 +440,7 @@ impl CachingVerifier {
     ) -> Result<Verdict, SigError> {
         within_limits(bundle)?;
         self.checkpoints_named(bundle)?;
+        self.checkpoint_lines_verify(bundle)?;
         let verdict = self.decide(digest, bundle, policy)?;
         self.logs_listed(bundle)?;
         Ok(verdict)
