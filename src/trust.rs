@@ -1270,6 +1270,20 @@ async fn tuf_repository(
     Ok((url.to_owned(), trusted_root, signing_config))
 }
 
+/// The Rekor API version `--rekor-url` `url` speaks when `--rekor-version`
+/// does not say: the one the signing config lists it with, else 1 (a log
+/// the config does not list says nothing of its API; v1 is what every
+/// Rekor deployment speaks). Regression: always 1, so a v2 log of the
+/// config named by its URL was asked v1's API (a 404, after the
+/// certificate was issued).
+fn rekor_url_version(config: &SigningConfig, url: &str) -> RekorVersion {
+    let same = |a: &str| a.trim_end_matches('/') == url.trim_end_matches('/');
+    match config.rekor_tlog_urls.iter().find(|e| same(&e.url)) {
+        Some(e) if e.major_api_version == 2 => RekorVersion::V2,
+        _ => RekorVersion::V1,
+    }
+}
+
 /// Where the TUF repository at `url` is cached: where sigstore-trust-root
 /// 0.15.1 caches it (`<cache>/sigstore-rust/tuf/<URL, escaped>`, so a cache
 /// it made is found), but named after the URL without its user and
@@ -1399,7 +1413,9 @@ fn select_services(
     let rekor = match &settings.rekor_url {
         Some(url) => Some(LogService {
             url: url.clone(),
-            version: settings.rekor_version.unwrap_or(RekorVersion::V1),
+            version: settings
+                .rekor_version
+                .unwrap_or_else(|| rekor_url_version(config, url)),
         }),
         // An instance that lists no log keeps none (GitHub's), and a Rekor
         // version asked for then has nothing to apply to.
@@ -2251,6 +2267,34 @@ mod tests {
         assert!(
             plain.ends_with("tuf/https%3A%2F%2Ftuf.example%2Froot"),
             "{plain:?}"
+        );
+    }
+
+    /// `--rekor-url` alone speaks the API version the signing config lists
+    /// that URL with; a URL it does not list, v1; `--rekor-version` wins.
+    /// Regression: always v1, so a v2 log of the config named by its URL
+    /// was asked v1's API.
+    #[tokio::test]
+    async fn a_rekor_url_speaks_the_version_the_config_lists_it_with() {
+        let v2 = "http://127.0.0.1:3";
+        let json = trust_config(&[(v2, 2)], true);
+        let at = |url: &'static str, version: Option<RekorVersion>| {
+            let json = json.clone();
+            async move {
+                let i = load_json(&json, |s| {
+                    s.rekor_url = Some(url.into());
+                    s.rekor_version = version;
+                })
+                .await
+                .unwrap();
+                log(&i).1
+            }
+        };
+        assert_eq!(at("http://127.0.0.1:3/", None).await, RekorVersion::V2);
+        assert_eq!(at("http://127.0.0.1:4", None).await, RekorVersion::V1);
+        assert_eq!(
+            at("http://127.0.0.1:3", Some(RekorVersion::V1)).await,
+            RekorVersion::V1
         );
     }
 

@@ -260,7 +260,7 @@ pub struct InstanceArgs {
     /// Rekor URL (overrides the instance's signing config)
     #[arg(long, value_name = "URL")]
     pub rekor_url: Option<String>,
-    /// Rekor API version: 1 (hashedrekord 0.0.1) or 2 (0.0.2, needs a TSA) [default: the highest the signing config offers]
+    /// Rekor API version: 1 (hashedrekord 0.0.1) or 2 (0.0.2, needs a TSA) [default: the highest the signing config offers; with --rekor-url, the version the config lists that URL with, else 1]
     #[arg(long, value_name = "1|2", value_enum, hide_possible_values = true)]
     pub rekor_version: Option<RekorVersion>,
     /// RFC 3161 timestamp authority URL (overrides the instance's signing config)
