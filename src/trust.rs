@@ -562,9 +562,13 @@ async fn fetch_unchecked(
             signing_config,
             trusted_root,
         } => (
-            // Selection errors name the signing config: that is where the
-            // entries they speak of are.
-            signing_config.display().to_string(),
+            // Both files named: selection errors speak of the signing
+            // config's entries, and the root's checks of the trusted root.
+            format!(
+                "{} (trusted root {})",
+                signing_config.display(),
+                trusted_root.display()
+            ),
             read_trusted_root(trusted_root)?,
             match need {
                 Need::Root => None,
@@ -2268,6 +2272,38 @@ mod tests {
             plain.ends_with("tuf/https%3A%2F%2Ftuf.example%2Froot"),
             "{plain:?}"
         );
+    }
+
+    /// With `--signing-config` and `--trusted-root`, an error about the
+    /// trusted root names the trusted root's file too. Regression: only the
+    /// signing config's was named, where there is no root to correct.
+    #[tokio::test]
+    async fn a_root_given_beside_a_signing_config_is_named_in_its_errors() {
+        let config: serde_json::Value =
+            serde_json::from_str(&trust_config(&[("http://127.0.0.1:2", 1)], true)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (signing, root) = (dir.path().join("sc.json"), dir.path().join("r.json"));
+        std::fs::write(&signing, config["signingConfig"].to_string()).unwrap();
+        let mut r = config["trustedRoot"].clone();
+        r["certificateAuthorities"] = serde_json::json!([]);
+        std::fs::write(&root, r.to_string()).unwrap();
+        let e = load(
+            &InstanceSettings {
+                tuf_cache: true,
+                base: BaseInstance::Files {
+                    signing_config: signing,
+                    trusted_root: root,
+                },
+                fulcio_url: None,
+                rekor_url: None,
+                rekor_version: None,
+                tsa_url: None,
+            },
+            Refresh::Offline,
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("r.json"), "{e}");
     }
 
     /// `--rekor-url` alone speaks the API version the signing config lists
