@@ -291,7 +291,7 @@ pub enum SettingsError {
     #[error("no artifacts given: pass at least one PATH, DIR or GLOB")]
     NoInputs,
     /// `action` reports through the step's outputs, summary and log.
-    #[error("--json is not taken by `action`, which reports through the step's outputs (`bundles`, `signed`, ...), its summary and its log; fix: drop --json, or run `sign --json` for a JSON report")]
+    #[error("--json is not taken by `action`, which reports through the step's outputs (`bundles`, `signed-count`, ...), its summary and its log; fix: drop --json, or run `sign --json` for a JSON report")]
     JsonForAction,
     #[error("{} and {} both choose the Sigstore instance: keep one of them", .vocabulary.name(first), .vocabulary.name(second))]
     ConflictingInstance {

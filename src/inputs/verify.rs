@@ -89,7 +89,7 @@ impl VerifySettings {
             (Some(w), _) => Some(SignerRule::Workflow(signer_workflow(&w, &github_host)?)),
             (None, Some(r)) => Some(SignerRule::Repo(
                 r.parse::<Repo>()
-                    .map_err(|_| SettingsError::BadSignerRepo(r.clone()))?
+                    .map_err(|_| SettingsError::BadSignerRepo(crate::text::echoed(&r)))?
                     .to_string(),
             )),
             // `--repo` (or `--release`) alone: a workflow of the repository
@@ -185,7 +185,7 @@ impl VerifySettings {
 /// bare file name, a part short, or a ref like `@v1` would match no
 /// certificate and fail every bundle instead of the command.
 fn signer_workflow(value: &str, host: &GitHubHost) -> Result<String, SettingsError> {
-    let bad = || SettingsError::BadSignerWorkflow(crate::text::line(value));
+    let bad = || SettingsError::BadSignerWorkflow(crate::text::line(crate::text::echoed(value)));
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
@@ -263,7 +263,7 @@ fn release_source(
     let pattern = match &args.pattern {
         Some(p) => Some(
             glob::Pattern::new(p).map_err(|e| SettingsError::BadPattern {
-                pattern: p.clone(),
+                pattern: crate::text::echoed(p),
                 reason: e.to_string(),
             })?,
         ),
@@ -560,6 +560,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.jobs, n(3));
+    }
+
+    /// A refused flag's value is repeated at most
+    /// [`crate::text::ECHOED_CHARS`] long. Regression: --signer-repo,
+    /// --signer-workflow and --pattern repeated it whole.
+    #[test]
+    fn a_refused_value_is_repeated_capped() {
+        let long = format!("{}\u{7}", "x/".repeat(50_000));
+        for flag in ["--signer-repo", "--signer-workflow"] {
+            let e = resolve(&[flag, &long, "a"]).unwrap_err().to_string();
+            assert!(e.len() < 1_000, "{flag}: {} bytes", e.len());
+        }
+        let pattern = format!("{}[", "x".repeat(100_000));
+        let e = resolve(&["--release", "o/r@v1", "--pattern", &pattern])
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 1_000, "--pattern: {} bytes", e.len());
     }
 
     /// A whole ref given as --release's tag is refused before any request.
