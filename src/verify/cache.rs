@@ -835,9 +835,9 @@ fn within_limits(bundle: &Bundle) -> Result<(), SigError> {
                 "it carries one RFC 3161 timestamp twice".into(),
             ));
         }
-        if !super::timestamp::is_granted_response(a.signed_timestamp.as_bytes()) {
+        if !super::timestamp::is_response(a.signed_timestamp.as_bytes()) {
             return Err(SigError::InvalidBundle(
-                "an RFC 3161 timestamp is not a granted TimeStampResp holding a token, as protobuf-specs require and sigstore-python reads one".into(),
+                "an RFC 3161 timestamp is not a TimeStampResp (a bare token, say), as protobuf-specs require and sigstore-python reads one".into(),
             ));
         }
     }
@@ -988,7 +988,7 @@ mod tests {
         unwrapped["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
             ["signedTimestamp"] = b64.encode(bare).into();
         assert!(
-            refused(&unwrapped).contains("not a granted TimeStampResp"),
+            refused(&unwrapped).contains("not a TimeStampResp"),
             "{}",
             refused(&unwrapped)
         );

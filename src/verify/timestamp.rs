@@ -294,19 +294,14 @@ pub(crate) fn gen_time(token: &[u8]) -> Option<jiff::Timestamp> {
     jiff::Timestamp::try_from(token.tst_info.gen_time.to_system_time()).ok()
 }
 
-/// Whether `bytes` is a granted `TimeStampResp` holding a token, as a
-/// bundle's `signedTimestamp` must be: sigstore-python refuses anything
-/// else ("Invalid Timestamp Response"), sigstore-go finds no timestamp in
-/// it. sigstore-tsa, and [`Token::parse`] after it, also read a bare
-/// `ContentInfo`, which no authority answers and no peer accepts.
-pub(crate) fn is_granted_response(bytes: &[u8]) -> bool {
-    use cmpv2::status::PkiStatus;
-    x509_tsp::TimeStampResp::from_der(bytes).is_ok_and(|r| {
-        matches!(
-            r.status.status,
-            PkiStatus::Accepted | PkiStatus::GrantedWithMods
-        ) && r.time_stamp_token.is_some()
-    })
+/// Whether `bytes` is a `TimeStampResp`, as a bundle's `signedTimestamp`
+/// must be (protobuf-specs): sigstore-python refuses anything else
+/// ("Invalid Timestamp Response"), sigstore-go finds no timestamp in it.
+/// sigstore-tsa, and [`Token::parse`] after it, also read a bare
+/// `ContentInfo`, which no authority answers and no peer accepts. Its
+/// status is the verification's to judge, as for any response.
+pub(crate) fn is_response(bytes: &[u8]) -> bool {
+    x509_tsp::TimeStampResp::from_der(bytes).is_ok()
 }
 
 /// A token's SignedData and the TSTInfo it encapsulates.
