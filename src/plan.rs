@@ -191,6 +191,8 @@ pub enum PlanError {
     OutputDir(PathBuf),
     #[error("--download {} is not a directory; fix: pass a directory (one that does not exist yet is created)", .0.display())]
     DownloadDir(PathBuf),
+    #[error("{} is a symbolic link to {}, a hidden file or one in a hidden directory, which is never signed when found in a directory or by a glob: it may hold a secret (actions/checkout keeps the job's token in .git/config); fix: copy the file to sign out of the hidden place, or name the link itself as an argument", link.display(), target.display())]
+    LinkToHidden { link: PathBuf, target: PathBuf },
     #[error("{} is a symbolic link to {}, outside the working directory {}; links are followed only inside it; fix: copy the file into the working directory, or name its real path", link.display(), target.display(), root.display())]
     LinkOutsideWorkTree {
         link: PathBuf,
@@ -260,6 +262,18 @@ impl WorkTree {
 
     fn root(&self) -> PathBuf {
         self.root.clone().unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// Whether `real`, a path in the tree, is hidden there: a component
+    /// below the root starts with `.`.
+    fn hidden_within(&self, real: &Path) -> bool {
+        self.root.as_ref().is_some_and(|root| {
+            real.strip_prefix(root).is_ok_and(|rel| {
+                rel.components().any(
+                    |c| matches!(c, Component::Normal(n) if n.as_encoded_bytes().first() == Some(&b'.')),
+                )
+            })
+        })
     }
 
     fn contains(&self, real: &Path) -> bool {
@@ -929,6 +943,15 @@ fn classify(
                 });
             } else {
                 let real = tree.check_file(&path, is_link)?;
+                // A hidden file is never found (`.git/config` holds the
+                // job's token after actions/checkout, `.env` others'):
+                // nor is it through a link.
+                if is_link && tree.hidden_within(&real) {
+                    return Err(PlanError::LinkToHidden {
+                        link: path,
+                        target: real,
+                    });
+                }
                 match checked_file(&real) {
                     Some(m) => found.push(Found {
                         path,
@@ -1531,6 +1554,44 @@ mod tests {
     /// leads out is refused at whatever component it is, and a path spelled
     /// outside the tree (`..`) is the caller's choice.
     #[cfg(unix)]
+    /// A link found in a directory or by a glob to a hidden file in the
+    /// tree (`dist/NOTICE -> ../.git/config`, where actions/checkout keeps
+    /// the job's token) is refused, as the hidden file itself is never
+    /// found; named outright, it is the user's choice. Regression: it was
+    /// signed, and with --upload-artifacts published.
+    #[cfg(unix)]
+    #[test]
+    fn a_link_found_to_a_hidden_file_is_refused() {
+        let t = Tree::new(&["w/.git/config", "w/dist/a.whl", "w/.env"]);
+        let root = std::fs::canonicalize(t.0.path().join("w")).unwrap();
+        let tree = WorkTree::at(Some(root));
+        std::os::unix::fs::symlink("../.git/config", t.0.path().join("w/dist/NOTICE")).unwrap();
+        let plan = |arg: String| {
+            build_in(
+                &tree,
+                &PlanInput {
+                    args: &[arg],
+                    recursive: false,
+                    output_dir: None,
+                    overwrite: false,
+                    writes_bundles: true,
+                },
+            )
+        };
+        for arg in [t.p("w/dist"), t.p("w/dist/*")] {
+            match plan(arg.clone()) {
+                Err(e @ PlanError::LinkToHidden { .. }) => {
+                    assert!(e.to_string().contains("dist/NOTICE"), "{e}");
+                }
+                other => panic!("{arg}: {other:?}"),
+            }
+        }
+        assert!(plan(t.p("w/dist/NOTICE")).is_ok(), "named outright");
+        std::fs::remove_file(t.0.path().join("w/dist/NOTICE")).unwrap();
+        let plan = plan(t.p("w/dist")).unwrap();
+        assert_eq!(t.rel(&plan), ["w/dist/a.whl"]);
+    }
+
     #[test]
     fn only_links_under_the_tree_that_lead_out_are_refused() {
         let t = Tree::new(&["w/build/a.whl", "w/sub/b.whl", "out/key", "out/x.whl"]);
