@@ -325,12 +325,12 @@ pub enum TrustError {
         found: String,
         expected: &'static str,
     },
-    #[error("{}: it is {kind}, not {what}; fix: pass it to {flag}", path.display())]
+    #[error("{}: it is {kind}, not {what}; fix: {fix}", path.display())]
     FileOfAnotherKind {
         path: PathBuf,
         kind: &'static str,
         what: &'static str,
-        flag: &'static str,
+        fix: &'static str,
     },
     #[error("{instance}: the signing config's {field} entry `{url}` is not an http(s) URL with a host, which the client spec requires of a service's URL; fix: write it in full (`https://host/...`)")]
     BadServiceUrl {
@@ -991,18 +991,19 @@ fn media_type(
     }
     // A file of another kind this product takes: the fix is the flag that
     // takes it, not another mediaType (which would not make it this kind).
-    let flag = match found {
-        TRUSTED_ROOT_MEDIA_TYPE => Some(("a TrustedRoot", "--trusted-root (action input `trusted-root`; to sign, with the instance's signing config in --signing-config)")),
-        SIGNING_CONFIG_MEDIA_TYPE => Some(("a SigningConfig", "--signing-config (action input `signing-config`), with the instance's trusted root in --trusted-root")),
-        CLIENT_TRUST_CONFIG_MEDIA_TYPE => Some(("a ClientTrustConfig", "--trust-config (action input `trust-config`)")),
+    let fix = match found {
+        TRUSTED_ROOT_MEDIA_TYPE => Some(("a TrustedRoot", "pass it to --trusted-root (action input `trusted-root`; to sign, with the instance's signing config in --signing-config)")),
+        // `verify` has no --signing-config: a signing config trusts nothing.
+        SIGNING_CONFIG_MEDIA_TYPE => Some(("a SigningConfig", "to sign, pass it to --signing-config (action input `signing-config`) with the instance's trusted root in --trusted-root; to verify, pass the instance's trusted root alone to --trusted-root (a signing config names services and trusts none)")),
+        CLIENT_TRUST_CONFIG_MEDIA_TYPE => Some(("a ClientTrustConfig", "pass it to --trust-config (action input `trust-config`)")),
         _ => None,
     };
-    Err(match flag {
-        Some((kind, flag)) if what_is_a_file(what) => TrustError::FileOfAnotherKind {
+    Err(match fix {
+        Some((kind, fix)) if what_is_a_file(what) => TrustError::FileOfAnotherKind {
             path: path.to_owned(),
             kind,
             what,
-            flag,
+            fix,
         },
         _ => TrustError::MediaType {
             path: path.to_owned(),
@@ -2362,7 +2363,16 @@ mod tests {
         );
         let signing = raw["signingConfig"].to_string();
         let e = ClientTrustConfig::from_json(&signing, path).unwrap_err();
-        assert!(e.to_string().contains("pass it to --signing-config"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("to sign, pass it to --signing-config"),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("to verify, pass the instance's trusted root alone to --trusted-root"),
+            "{e}"
+        );
         let long = config.replacen(CLIENT_TRUST_CONFIG_MEDIA_TYPE, &"x".repeat(100_000), 1);
         let e = ClientTrustConfig::from_json(&long, path).unwrap_err();
         assert!(matches!(e, TrustError::MediaType { .. }), "{e}");
