@@ -965,6 +965,12 @@ async fn run_until_published(
         published,
         publish_withheld,
         lacking,
+        not_regular: sign
+            .skipped
+            .iter()
+            .filter(|k| k.reason == SkipReason::NotRegular)
+            .map(|k| k.path.display().to_string())
+            .collect(),
         assets,
         attestation,
         warnings,

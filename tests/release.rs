@@ -1692,6 +1692,14 @@ async fn a_dangling_artifact_withholds_publishing() {
         v["upload"]["lacking"],
         serde_json::json!(["app-10.0.b", "app-10.0.b.sigstore.json"])
     );
+    // Said with the fix: a re-run alone would fail the same way.
+    let o = run(lifecycle(&sandbox, &work, "v10.0.0", &flags[..4])).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("not a regular file (a link to nothing?): dist/app-10.0.b; fix the step that made it, then re-run"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// GitHub lists a repository's newest 1,000 releases only (a page past

@@ -736,6 +736,7 @@ mod tests {
             lacking: (0..6000)
                 .map(|i| format!("{}{i}.tgz", "a_".repeat(100)))
                 .collect(),
+            not_regular: Vec::new(),
             assets: Vec::new(),
             attestation: None,
             warnings: Vec::new(),

@@ -271,6 +271,15 @@ pub(crate) fn withheld_line(up: &UploadReport) -> String {
             line(&up.tag)
         );
     }
+    if !up.not_regular.is_empty() {
+        return format!(
+            "Release {} stays a draft (not published): it lacks {} asset(s): {}; not a regular file (a link to nothing?): {}; fix the step that made it, then re-run (assets already there are kept)",
+            line(&up.tag),
+            up.lacking.len(),
+            super::some_of(&up.lacking, |a| line(a)),
+            super::some_of(&up.not_regular, |p| line(p)),
+        );
+    }
     let why = match up.lacking.len() {
         0 if up.assets.is_empty() => "nothing was uploaded".to_owned(),
         0 if up.assets_ok() && up.attestation_failed() => {

@@ -69,9 +69,15 @@ pub struct UploadReport {
     /// attestation store failed to take the provenance.
     pub publish_withheld: bool,
     /// Assets the plan asked for that are not on the release as verified
-    /// (those of artifacts that failed to sign, failed or bad uploads), as
-    /// GitHub names them; a re-run uploads them.
+    /// (those of artifacts that failed to sign, failed or bad uploads, and
+    /// of paths given that are not regular files), as GitHub names them; a
+    /// re-run uploads them.
     pub lacking: Vec<String>,
+    /// The paths given that are not regular files (a link to nothing),
+    /// whose assets are lacking: no re-run finishes the release until the
+    /// step that made them is fixed.
+    #[serde(skip)]
+    pub not_regular: Vec<String>,
     pub assets: Vec<AssetReport>,
     /// The build provenance in the repository's attestations (present when
     /// a provenance asset verified on the release).
