@@ -82,7 +82,7 @@ pub enum BundleIoError {
     Exists(PathBuf),
     #[error("cannot write bundle {}: {source}", path.display())]
     Write { path: PathBuf, source: AtomicError },
-    #[error("cannot read bundle {}: {source}", path.display())]
+    #[error("cannot read bundle {}: {source}; fix: {}", path.display(), crate::files::read_fix(source))]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -195,9 +195,27 @@ impl FileId {
     }
 }
 
+/// The fix for a path that cannot be read, by why: a message that says
+/// "check its permissions" of a link that loops misleads.
+pub(crate) fn read_fix(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind;
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return "remove or repair the symbolic link on the path that loops";
+    }
+    match e.kind() {
+        ErrorKind::PermissionDenied => "check its permissions (and its directories')",
+        ErrorKind::NotFound => {
+            "check that it exists (a symbolic link on the path may lead to nothing)"
+        }
+        ErrorKind::NotADirectory => "correct the path: a part of it is a file, not a directory",
+        _ => "check that the file exists and is readable",
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("cannot read {}: {source}; fix: check that the file exists and is readable", path.display())]
+    #[error("cannot read {}: {source}; fix: {}", path.display(), read_fix(source))]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -153,7 +153,7 @@ pub enum PlanError {
         dir: PathBuf,
         source: crate::atomic_file::AtomicError,
     },
-    #[error("cannot read {}: {source}; fix: check its permissions", path.display())]
+    #[error("cannot read {}: {source}; fix: {}", path.display(), crate::files::read_fix(source))]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -1554,6 +1554,27 @@ mod tests {
     /// leads out is refused at whatever component it is, and a path spelled
     /// outside the tree (`..`) is the caller's choice.
     #[cfg(unix)]
+    /// A path that cannot be read is refused with the fix for why: a
+    /// link that loops, or a file where a directory is meant, is no matter
+    /// of permissions. Regression: every one said "check its permissions".
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_cannot_be_read_names_the_fix_for_why() {
+        let t = Tree::new(&["dist/a.tgz"]);
+        std::os::unix::fs::symlink("loop", t.0.path().join("loop")).unwrap();
+        let e = t.plan(&[t.p("loop")], false).unwrap_err().to_string();
+        assert!(
+            e.contains("remove or repair the symbolic link on the path that loops"),
+            "{e}"
+        );
+        let e = t
+            .plan(&[t.p("dist/a.tgz/x")], false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a part of it is a file, not a directory"), "{e}");
+        assert!(!e.contains("permissions"), "{e}");
+    }
+
     /// A link found in a directory or by a glob to a hidden file in the
     /// tree (`dist/NOTICE -> ../.git/config`, where actions/checkout keeps
     /// the job's token) is refused, as the hidden file itself is never
