@@ -95,6 +95,20 @@ pub enum BundleIoError {
     Serialize(String),
 }
 
+impl BundleIoError {
+    /// What went wrong, without the fix a read names: for an error that
+    /// wraps it in its own fix (a bundle not reused, a provenance not
+    /// replaced), which would otherwise say two.
+    pub(crate) fn unfixed(&self) -> String {
+        match self {
+            BundleIoError::Read { path, source } => {
+                format!("cannot read bundle {}: {source}", path.display())
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 /// The bundle as written: pretty JSON, with the fields proto3 writers omit but
 /// sigstore-python requires (`inclusionProof.hashes` and `logIndex` even when
 /// empty or zero, 64-bit integers as strings).
@@ -667,6 +681,20 @@ pub(crate) fn read_capped(path: &Path) -> Result<Vec<u8>, BundleIoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bundle that cannot be read names one fix for why; an error that
+    /// wraps it with a fix of its own takes it without. Regression: a
+    /// provenance not replaced said two fixes.
+    #[test]
+    fn a_read_error_names_one_fix() {
+        let e = BundleIoError::Read {
+            path: PathBuf::from("a.sigstore.json"),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        assert_eq!(e.to_string().matches("fix:").count(), 1, "{e}");
+        assert!(e.to_string().contains("check its permissions"), "{e}");
+        assert!(!e.unfixed().contains("fix:") && e.unfixed().contains("a.sigstore.json"));
+    }
 
     /// A real bundle (cosign's), as a value and as compact JSON.
     fn cosign_bundle() -> (Value, String) {

@@ -191,7 +191,7 @@ pub enum PlanError {
     OutputDir(PathBuf),
     #[error("--download {} is not a directory; fix: pass a directory (one that does not exist yet is created)", .0.display())]
     DownloadDir(PathBuf),
-    #[error("{} is a symbolic link to {}, a hidden file or one in a hidden directory, which is never signed when found in a directory or by a glob: it may hold a secret (actions/checkout keeps the job's token in .git/config); fix: copy the file to sign out of the hidden place, or name the link itself as an argument", link.display(), target.display())]
+    #[error("{} leads through a symbolic link to {}, a hidden file or one in a hidden directory, which is never read when found in a directory or by a glob: it may hold a secret (actions/checkout keeps the job's token in .git/config); fix: copy the file to sign out of the hidden place, or name it outright as an argument", link.display(), target.display())]
     LinkToHidden { link: PathBuf, target: PathBuf },
     #[error("{} is a symbolic link to {}, outside the working directory {}; links are followed only inside it; fix: copy the file into the working directory, or name its real path", link.display(), target.display(), root.display())]
     LinkOutsideWorkTree {
@@ -264,16 +264,26 @@ impl WorkTree {
         self.root.clone().unwrap_or_else(|| PathBuf::from("."))
     }
 
-    /// Whether `real`, a path in the tree, is hidden there: a component
-    /// below the root starts with `.`.
-    fn hidden_within(&self, real: &Path) -> bool {
-        self.root.as_ref().is_some_and(|root| {
-            real.strip_prefix(root).is_ok_and(|rel| {
-                rel.components().any(
-                    |c| matches!(c, Component::Normal(n) if n.as_encoded_bytes().first() == Some(&b'.')),
-                )
-            })
-        })
+    /// Whether a link led `spelled`, found in no hidden place, to `real`,
+    /// a hidden one in the tree (`.git/config`, `.env`): the file itself,
+    /// or a directory on its way, is a link. A hidden place the path
+    /// names itself (`.dist/`) is the user's choice; git-annex's and DVC's
+    /// object stores, which every file they manage is a link into, hold
+    /// artifacts, not secrets.
+    fn led_into_hidden(&self, spelled: &Path, real: &Path) -> bool {
+        let Some(root) = &self.root else {
+            return false;
+        };
+        let Ok(rel) = real.strip_prefix(root) else {
+            return false;
+        };
+        if !has_hidden_part(rel)
+            || rel.starts_with(".git/annex/objects")
+            || rel.starts_with(".dvc/cache")
+        {
+            return false;
+        }
+        !has_hidden_part(spelled.strip_prefix(root).unwrap_or(spelled))
     }
 
     fn contains(&self, real: &Path) -> bool {
@@ -488,6 +498,12 @@ fn canonical(path: &Path) -> Result<PathBuf, PlanError> {
 fn is_symlink(path: &Path) -> bool {
     path.symlink_metadata()
         .is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Whether a component of `path` (a directory's or its file's name) starts with `.`.
+fn has_hidden_part(path: &Path) -> bool {
+    path.components()
+        .any(|c| matches!(c, Component::Normal(n) if n.as_encoded_bytes().first() == Some(&b'.')))
 }
 
 fn is_hidden(path: &Path) -> bool {
@@ -945,8 +961,8 @@ fn classify(
                 let real = tree.check_file(&path, is_link)?;
                 // A hidden file is never found (`.git/config` holds the
                 // job's token after actions/checkout, `.env` others'):
-                // nor is it through a link.
-                if is_link && tree.hidden_within(&real) {
+                // nor is it through a link, of the file or of a directory.
+                if tree.led_into_hidden(&path, &real) {
                     return Err(PlanError::LinkToHidden {
                         link: path,
                         target: real,
@@ -1549,11 +1565,6 @@ mod tests {
         assert!(matches!(err, PlanError::OutputDir(_)));
     }
 
-    /// The working-tree rule on absolute spellings, with the tree given:
-    /// links that stay inside are followed, a link under the tree that
-    /// leads out is refused at whatever component it is, and a path spelled
-    /// outside the tree (`..`) is the caller's choice.
-    #[cfg(unix)]
     /// A path that cannot be read is refused with the fix for why: a
     /// link that loops, or a file where a directory is meant, is no matter
     /// of permissions. Regression: every one said "check its permissions".
@@ -1609,10 +1620,44 @@ mod tests {
         }
         assert!(plan(t.p("w/dist/NOTICE")).is_ok(), "named outright");
         std::fs::remove_file(t.0.path().join("w/dist/NOTICE")).unwrap();
-        let plan = plan(t.p("w/dist")).unwrap();
-        assert_eq!(t.rel(&plan), ["w/dist/a.whl"]);
+        assert_eq!(t.rel(&plan(t.p("w/dist")).unwrap()), ["w/dist/a.whl"]);
+        // Through a link to a hidden directory, walked or globbed.
+        // Regression: only a link of the file itself was refused.
+        std::os::unix::fs::symlink(".git", t.0.path().join("w/conf")).unwrap();
+        for arg in [t.p("w/conf"), t.p("w/conf/*")] {
+            assert!(
+                matches!(plan(arg.clone()), Err(PlanError::LinkToHidden { .. })),
+                "{arg}"
+            );
+        }
+        // Not refused: a hidden place the path names itself, and
+        // git-annex's object store (every annexed file links into it).
+        std::fs::create_dir_all(t.0.path().join("w/.dist")).unwrap();
+        std::fs::write(t.0.path().join("w/.dist/app.tgz"), "app").unwrap();
+        std::os::unix::fs::symlink("app.tgz", t.0.path().join("w/.dist/latest.tgz")).unwrap();
+        assert_eq!(
+            t.rel(&plan(t.p("w/.dist")).unwrap()),
+            ["w/.dist/app.tgz", "w/.dist/latest.tgz"]
+        );
+        let object = t.0.path().join("w/.git/annex/objects/Xx/Yy/K/K");
+        std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+        std::fs::write(&object, "annexed").unwrap();
+        std::os::unix::fs::symlink(
+            "../.git/annex/objects/Xx/Yy/K/K",
+            t.0.path().join("w/dist/data.tgz"),
+        )
+        .unwrap();
+        assert_eq!(
+            t.rel(&plan(t.p("w/dist")).unwrap()),
+            ["w/dist/a.whl", "w/dist/data.tgz"]
+        );
     }
 
+    /// The working-tree rule on absolute spellings, with the tree given:
+    /// links that stay inside are followed, a link under the tree that
+    /// leads out is refused at whatever component it is, and a path spelled
+    /// outside the tree (`..`) is the caller's choice.
+    #[cfg(unix)]
     #[test]
     fn only_links_under_the_tree_that_lead_out_are_refused() {
         let t = Tree::new(&["w/build/a.whl", "w/sub/b.whl", "out/key", "out/x.whl"]);

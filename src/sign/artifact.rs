@@ -309,8 +309,7 @@ async fn reuse(
     };
     let path = planned.bundle.clone();
     let json = tokio::task::spawn_blocking(move || bundle_io::read_capped(&path)).await;
-    let json =
-        joined("reading the existing bundle", json)?.map_err(|e| not_reused(e.to_string()))?;
+    let json = joined("reading the existing bundle", json)?.map_err(|e| not_reused(e.unfixed()))?;
     let (digest, size) = hash(ctx, planned).await?;
     let verified =
         crate::verify::verify_bytes(&ctx.verifier, policy, &planned.bundle, &json, digest, size)

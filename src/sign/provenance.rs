@@ -272,7 +272,7 @@ pub(super) fn may_replace(
         {
             return Ok(false)
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.unfixed()),
     };
     let new: std::collections::HashSet<(&str, Sha256Hash)> =
         subjects.iter().map(|(n, d)| (n.as_str(), *d)).collect();
