@@ -794,9 +794,16 @@ async fn from_ci_agent(agent: CiAgent) -> Result<String, TokenError> {
                     .is_ok();
             Ok::<_, std::io::Error>((status, closed))
         };
-        // Given up on, the child is dropped, so killed, and `group` with it.
         match tokio::time::timeout(AMBIENT_TIMEOUT, ran).await {
-            Err(_) => return Err(TokenError::AmbientTimeout),
+            Err(_) => {
+                // Given up on: its group is killed, and the command reaped
+                // before the run goes on (a moment at most), so it is gone
+                // when the run ends, not merely signalled.
+                drop(group);
+                let _ = child.start_kill();
+                let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+                return Err(TokenError::AmbientTimeout);
+            }
             Ok(Err(e)) => return Err(failed(e.to_string())),
             Ok(Ok((status, closed))) => {
                 if closed {

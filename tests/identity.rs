@@ -337,16 +337,26 @@ async fn a_hung_ci_agent_is_given_up_on() {
     assert!(!work.path("a.whl.sigstore.json").exists());
 }
 
-/// Whether the process `pid` (as a pid file holds it) still runs; if so,
-/// it is killed, so a failing test leaves nothing behind. Killed, a process
-/// may stay a zombie where PID 1 reaps no orphans (a container's): gone as
-/// a process all the same.
+/// Whether the process `pid` (as a pid file holds it) still runs a few
+/// seconds after the run ended; if so, it is killed, so a failing test
+/// leaves nothing behind. Killed, a process may stay a zombie where PID 1
+/// reaps no orphans (a container's): gone as a process all the same. The
+/// grace is the kernel's: a process the run killed (not its child, so not
+/// waited for) may not have been torn down yet on a loaded machine; one
+/// left running sleeps for minutes.
 fn outlived(pid: &str) -> bool {
-    let alive = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|stat| {
-        stat.rsplit(')')
-            .next()
-            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
-    });
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alive = running();
     if alive {
         let _ = std::process::Command::new("kill").arg(pid.trim()).status();
     }
