@@ -503,12 +503,16 @@ fn is_symlink(path: &Path) -> bool {
 /// Whether a component of `path` (a directory's or its file's name) starts with `.`.
 fn has_hidden_part(path: &Path) -> bool {
     path.components()
-        .any(|c| matches!(c, Component::Normal(n) if n.as_encoded_bytes().first() == Some(&b'.')))
+        .any(|c| matches!(c, Component::Normal(n) if hidden_name(n)))
 }
 
 fn is_hidden(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'))
+    path.file_name().is_some_and(hidden_name)
+}
+
+/// A dotfile's name, as `ls` and walking hide it.
+fn hidden_name(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
 }
 
 fn has_glob_meta(arg: &str) -> bool {

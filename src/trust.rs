@@ -1575,9 +1575,14 @@ mod tests {
     }
 
     fn settings(path: &Path) -> InstanceSettings {
+        base_settings(BaseInstance::TrustConfig(path.to_owned()))
+    }
+
+    /// `base` with the TUF cache on and no service flag.
+    fn base_settings(base: BaseInstance) -> InstanceSettings {
         InstanceSettings {
             tuf_cache: true,
-            base: BaseInstance::TrustConfig(path.to_owned()),
+            base,
             fulcio_url: None,
             rekor_url: None,
             rekor_version: None,
@@ -1636,19 +1641,9 @@ mod tests {
                 config["trustedRoot"].to_string(),
             )
             .unwrap();
-            let e = load(
-                &InstanceSettings {
-                    tuf_cache: true,
-                    base: files,
-                    fulcio_url: None,
-                    rekor_url: None,
-                    rekor_version: None,
-                    tsa_url: None,
-                },
-                Refresh::Offline,
-            )
-            .await
-            .unwrap_err();
+            let e = load(&base_settings(files), Refresh::Offline)
+                .await
+                .unwrap_err();
             assert!(undefined(&e), "{field}: {e}");
             // A verifier reads the trusted root alone: no refusal.
             let trust = dir.path().join("trust.json");
@@ -2289,17 +2284,10 @@ mod tests {
         r["certificateAuthorities"] = serde_json::json!([]);
         std::fs::write(&root, r.to_string()).unwrap();
         let e = load(
-            &InstanceSettings {
-                tuf_cache: true,
-                base: BaseInstance::Files {
-                    signing_config: signing,
-                    trusted_root: root,
-                },
-                fulcio_url: None,
-                rekor_url: None,
-                rekor_version: None,
-                tsa_url: None,
-            },
+            &base_settings(BaseInstance::Files {
+                signing_config: signing,
+                trusted_root: root,
+            }),
             Refresh::Offline,
         )
         .await
@@ -2419,14 +2407,7 @@ mod tests {
     /// log.
     #[tokio::test]
     async fn github_signs_with_fulcio_and_a_tsa_and_no_log() {
-        let s = InstanceSettings {
-            tuf_cache: true,
-            base: BaseInstance::GitHub,
-            fulcio_url: None,
-            rekor_url: None,
-            rekor_version: None,
-            tsa_url: None,
-        };
+        let s = base_settings(BaseInstance::GitHub);
         let i = load(&s, Refresh::Offline).await.unwrap();
         assert_eq!(i.services.fulcio, "https://fulcio.githubapp.com");
         assert_eq!(i.services.rekor, None);
@@ -2501,14 +2482,7 @@ mod tests {
 
     #[tokio::test]
     async fn public_good_loads_offline_from_the_embedded_snapshot() {
-        let s = InstanceSettings {
-            tuf_cache: true,
-            base: BaseInstance::PublicGood,
-            fulcio_url: None,
-            rekor_url: None,
-            rekor_version: None,
-            tsa_url: None,
-        };
+        let s = base_settings(BaseInstance::PublicGood);
         let i = load(&s, Refresh::Offline).await.unwrap();
         assert_eq!(i.services.fulcio, "https://fulcio.sigstore.dev");
         assert_eq!(log(&i).1, RekorVersion::V1);

@@ -1107,19 +1107,13 @@ async fn two_files_that_are_one_asset_are_refused_before_signing() {
                 cmd.arg("--upload-artifacts");
             }
             let o = run(cmd).await;
-            assert_eq!(code(&o), 2, "{}", stdout(&o));
-            let e = crate::util::stderr(&o);
-            assert!(
-                e.contains(&format!(
-                    "{first} and {second} would both be the release asset `{asset}`"
-                )),
-                "{e}"
+            assert_refused_before_signing(
+                &sandbox,
+                &o,
+                &format!("{first} and {second} would both be the release asset `{asset}`"),
             );
         }
     }
-    assert!(sandbox
-        .requests(releasekit_sandbox::Service::Fulcio)
-        .is_empty());
     // Without an upload, each is signed where it is.
     let mut cmd = crate::util::sign(&sandbox, work.dir.path());
     cmd.args(["dist/linux/tool", "dist/mac/tool"]);
@@ -1141,20 +1135,12 @@ async fn a_run_with_nothing_to_sign_is_refused_and_makes_no_release() {
         &["dist/a.whl.sigstore.json"],
     ))
     .await;
-    assert_eq!(code(&o), 2, "{}", stdout(&o));
-    let err = crate::util::stderr(&o);
-    assert!(
-        err.contains(
-            "nothing to sign: every path given was skipped (dist/a.whl.sigstore.json: a bundle)"
-        ),
-        "{err}"
+    assert_refused_before_signing(
+        &sandbox,
+        &o,
+        "nothing to sign: every path given was skipped (dist/a.whl.sigstore.json: a bundle)",
     );
-    assert!(sandbox
-        .requests(releasekit_sandbox::Service::GitHub)
-        .is_empty());
-    assert!(sandbox
-        .requests(releasekit_sandbox::Service::Fulcio)
-        .is_empty());
+    assert!(sandbox.requests(Service::GitHub).is_empty());
     let mut dry = crate::util::sign(&sandbox, work.dir.path());
     dry.args(["--dry-run", "dist/a.whl.sigstore.json"]);
     assert_eq!(code(&run(dry).await), 2);
@@ -1179,18 +1165,12 @@ async fn an_artifact_too_large_for_a_release_is_refused_before_signing() {
     let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
     cmd.arg("--upload-artifacts");
     let o = run(cmd).await;
-    assert_eq!(code(&o), 2, "{}", stdout(&o));
-    let err = crate::util::stderr(&o);
-    assert!(
-        err.contains("dist/huge.iso is 2147483648 bytes, and GitHub refuses a release asset of 2 GiB or more"),
-        "{err}"
+    assert_refused_before_signing(
+        &sandbox,
+        &o,
+        "dist/huge.iso is 2147483648 bytes, and GitHub refuses a release asset of 2 GiB or more",
     );
-    assert!(sandbox
-        .requests(releasekit_sandbox::Service::Fulcio)
-        .is_empty());
-    assert!(sandbox
-        .requests(releasekit_sandbox::Service::GitHub)
-        .is_empty());
+    assert!(sandbox.requests(Service::GitHub).is_empty());
 }
 
 /// More assets than GitHub keeps on a release (1,000) are refused before
@@ -1207,17 +1187,11 @@ async fn more_assets_than_a_release_keeps_are_refused_before_signing() {
     let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
     cmd.arg("--upload-artifacts");
     let o = run(cmd).await;
-    assert_eq!(code(&o), 2, "{}", stdout(&o));
-    let err = crate::util::stderr(&o);
-    assert!(
-        err.contains(
-            "the upload would put 1002 assets on the release, and GitHub keeps at most 1000"
-        ),
-        "{err}"
+    assert_refused_before_signing(
+        &sandbox,
+        &o,
+        "the upload would put 1002 assets on the release, and GitHub keeps at most 1000",
     );
-    assert!(sandbox
-        .requests(releasekit_sandbox::Service::Fulcio)
-        .is_empty());
     // Bundles only, the same files fit (a dry run checks it as a run does).
     let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
     cmd.arg("--dry-run");
@@ -1270,16 +1244,11 @@ async fn an_empty_artifact_is_refused_before_signing_when_uploaded() {
     let mut cmd = crate::util::sign_upload(&sandbox, work.dir.path(), &["dist"]);
     cmd.arg("--upload-artifacts");
     let o = run(cmd).await;
-    assert_eq!(code(&o), 2, "{}", stdout(&o));
-    assert!(
-        crate::util::stderr(&o)
-            .contains("dist/empty.txt is empty, and GitHub refuses an empty release asset"),
-        "{}",
-        crate::util::stderr(&o)
+    assert_refused_before_signing(
+        &sandbox,
+        &o,
+        "dist/empty.txt is empty, and GitHub refuses an empty release asset",
     );
-    assert!(sandbox
-        .requests(releasekit_sandbox::Service::Fulcio)
-        .is_empty());
     assert_eq!(work.listing(), ["dist/a.whl", "dist/empty.txt"]);
     // Its bundle alone is fine.
     let o = run(crate::util::sign_upload(
@@ -1308,11 +1277,21 @@ async fn an_artifact_named_as_a_replacement_is_refused() {
         &["tool", "tool.releasekit-replacement"],
     );
     let o = run(cmd).await;
-    assert_eq!(code(&o), 2, "{}", stdout(&o));
-    assert!(
-        crate::util::stderr(&o).contains("tool.releasekit-replacement would be the release asset `tool.releasekit-replacement`, a name ending as the replacement of an asset is named while it goes up (the next upload of `tool` would remove it as one left behind); fix: rename it"),
-        "{}",
-        crate::util::stderr(&o)
+    assert_refused_before_signing(
+        &sandbox,
+        &o,
+        "tool.releasekit-replacement would be the release asset `tool.releasekit-replacement`, a name ending as the replacement of an asset is named while it goes up (the next upload of `tool` would remove it as one left behind); fix: rename it",
     );
-    assert!(sandbox.requests(Service::Fulcio).is_empty());
+}
+
+/// `o` refused as a usage error (exit 2) saying `said`, before Fulcio was
+/// asked for a certificate: nothing was signed or logged.
+fn assert_refused_before_signing(sandbox: &Sandbox, o: &std::process::Output, said: &str) {
+    assert_eq!(code(o), 2, "{}", stdout(o));
+    let err = stderr(o);
+    assert!(err.contains(said), "{err}");
+    assert!(
+        sandbox.requests(Service::Fulcio).is_empty(),
+        "signed before refusing: {err}"
+    );
 }

@@ -43,30 +43,23 @@ impl Releases {
     /// published releases by tag; drafts are found by listing, the oldest
     /// first).
     pub async fn find(&self, tag: &str) -> Result<Release, ReleaseError> {
-        let by_tag = format!(
-            "{}/releases/tags/{}",
-            self.repo_url(),
-            utf8_percent_encode(tag, PATH_SEGMENT)
-        );
-        let api_err = |attempts, cause| ReleaseError::Api {
-            what: "finding the release".into(),
-            tag: tag.to_owned(),
-            attempts,
-            cause,
-        };
-        match self.retrying(|| self.get_json::<GhRelease>(&by_tag)).await {
-            Ok(r) if r.tag_name == tag => return Ok(release(r)),
+        match self.by_tag(tag).await? {
+            Some(r) if r.tag_name == tag => return Ok(release(r)),
             // Everything after is about the release of the tag asked for.
-            Ok(r) => {
+            Some(r) => {
                 let other = crate::text::line(crate::text::capped(&r.tag_name, 200));
                 let cause = ApiFailure::Decode(format!(
                     "asked for the release of tag `{}`, the API answered with one of tag `{other}`",
                     crate::text::line(tag)
                 ));
-                return Err(api_err(1, cause));
+                return Err(ReleaseError::Api {
+                    what: "finding the release".into(),
+                    tag: tag.to_owned(),
+                    attempts: 1,
+                    cause,
+                });
             }
-            Err((_, ApiFailure::Status { status: 404, .. })) => {}
-            Err((n, e)) => return Err(self.classify(e, |e| api_err(n, e))),
+            None => {}
         }
         // Several drafts may share a tag (matrix jobs): the oldest, as
         // `release-mode: draft` settles on.
@@ -241,17 +234,26 @@ impl Releases {
         Ok(found)
     }
 
-    /// The published release of `tag`, if there is one (`GET
-    /// releases/tags/{tag}`, which sees no draft).
+    /// The published release of `tag`, if there is one.
     async fn published(&self, tag: &str) -> Result<Option<Release>, ReleaseError> {
-        let by_tag = format!(
+        Ok(self
+            .by_tag(tag)
+            .await?
+            .filter(|r| r.tag_name == tag && !r.draft)
+            .map(release))
+    }
+
+    /// What `GET releases/tags/{tag}` answers (it sees no draft), or `None`
+    /// for 404. The answer is the server's: its tag is the caller's to check.
+    async fn by_tag(&self, tag: &str) -> Result<Option<GhRelease>, ReleaseError> {
+        let url = format!(
             "{}/releases/tags/{}",
             self.repo_url(),
             utf8_percent_encode(tag, PATH_SEGMENT)
         );
-        match self.retrying(|| self.get_json::<GhRelease>(&by_tag)).await {
-            Ok(r) if r.tag_name == tag && !r.draft => Ok(Some(release(r))),
-            Ok(_) | Err((_, ApiFailure::Status { status: 404, .. })) => Ok(None),
+        match self.retrying(|| self.get_json::<GhRelease>(&url)).await {
+            Ok(r) => Ok(Some(r)),
+            Err((_, ApiFailure::Status { status: 404, .. })) => Ok(None),
             Err((n, e)) => Err(self.classify(e, |e| ReleaseError::Api {
                 what: "finding the release".into(),
                 tag: tag.to_owned(),
