@@ -280,6 +280,40 @@ async fn download_is_not_written_through_a_link_out_of_the_working_tree() {
     assert!(!outside.path("sub").exists());
 }
 
+/// A `.intoto.jsonl` signed as an artifact (here a bare DSSE envelope, as
+/// slsa-github-generator writes, uploaded with its own bundle) is verified
+/// by its bundle, as it is locally: replaced, it fails. Regression: it was
+/// taken for the release's provenance, set aside as "not a Sigstore
+/// bundle" with a warning, and the release verified (exit 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_intoto_file_is_verified_as_an_artifact() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.bin", "a");
+    work.file(
+        "dist/app.intoto.jsonl",
+        r#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}"#,
+    );
+    assert_eq!(code(&run(sign_upload(&sandbox, &work, "dist")).await), 0);
+    let consumer = Work::new();
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("✅ Verified: app.intoto.jsonl"),
+        "{}",
+        stdout(&o)
+    );
+    let gh = sandbox.github();
+    assert!(gh.replace_asset_content(REPO, TAG, "app.intoto.jsonl", "{}"));
+    let o = run(verify_release(&sandbox, &consumer, &[])).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("❌ app.intoto.jsonl: Verification failed: artifact modified after signing (digest mismatch)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 /// A replaced asset, a replaced bundle, and a missing bundle each fail
 /// with their own line (exit 1).
 #[tokio::test(flavor = "multi_thread")]

@@ -29,7 +29,8 @@
 //! statement, matched by the SHA-256 it was streamed through; its line says
 //! which statement named it. An asset without a bundle is then verified by
 //! the provenance alone. Provenance files are not artifacts: they are never
-//! listed as unsigned.
+//! listed as unsigned. A `.intoto.jsonl` asset with a bundle asset of its
+//! own is an artifact, verified by that bundle, as it is locally.
 //!
 //! It talks to GitHub only through [`crate::github`] and prints nothing.
 
@@ -147,7 +148,17 @@ pub async fn run(
     };
 
     // 3. The release's build provenance, each statement verified once.
-    let is_provenance = |a: &UploadedAsset| a.name.ends_with(crate::provenance::EXTENSION);
+    //    A `.intoto.jsonl` with a bundle of its own was signed as an
+    //    artifact (a bare DSSE file another generator wrote, signed with
+    //    the rest of its directory): it is verified as one, as it is
+    //    locally, not read as the release's provenance.
+    let has_bundle = |a: &UploadedAsset| {
+        assets
+            .iter()
+            .any(|b| b.name.strip_suffix(BUNDLE_SUFFIX) == Some(&a.name))
+    };
+    let is_provenance =
+        |a: &UploadedAsset| a.name.ends_with(crate::provenance::EXTENSION) && !has_bundle(a);
     let mut warnings = Vec::new();
     if let Some(builder) = built_elsewhere {
         warnings.push(format!(
@@ -211,9 +222,7 @@ pub async fn run(
     // unsigned one is never written.
     let written = |a: &UploadedAsset| {
         checked.is_some_and(|c| c.may_vouch_for(a.listed_digest.as_deref(), a.size))
-            || assets
-                .iter()
-                .any(|b| b.name.strip_suffix(BUNDLE_SUFFIX) == Some(&a.name))
+            || has_bundle(a)
     };
     let mut by_folded: std::collections::HashMap<String, Vec<String>> =
         std::collections::HashMap::new();
