@@ -63,7 +63,10 @@ pub(crate) const FOLDS_CASE: bool = cfg!(any(target_os = "macos", windows));
 
 /// Whether `name` can be a file in a directory, naming that file and
 /// nothing else, on every platform the binary ships for: not empty; no `/`
-/// or `\`; no control character; none of `: * ? " < > |` (on Windows `:`
+/// or `\`; no character that shows nothing or changes how the name around
+/// it reads ([`crate::text::is_hidden`]: a control, a bidi override, a
+/// zero-width or line separator, by which `invoice\u{202e}gpj.exe` lists as
+/// `invoiceexe.jpg`); none of `: * ? " < > |` (on Windows `:`
 /// opens an alternate data stream); no leading or trailing dot or space (so
 /// not `.` or `..`, and Windows, which drops trailing ones, cannot make `x.`
 /// the file `x`); not a Windows device name (`CON`, `NUL.txt`, `COM1`, and
@@ -101,7 +104,8 @@ pub(crate) fn portable_name(name: &str) -> bool {
         && !name.starts_with(['.', ' '])
         && !name.ends_with(['.', ' '])
         && !name.chars().any(|c| {
-            c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+            crate::text::is_hidden(c)
+                || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
         })
         && !device
         && !short_alias
@@ -369,6 +373,9 @@ pub(crate) mod tests {
             "a*b",
             "new\nline",
             "nul\0",
+            "invoice\u{202e}gpj.exe",
+            "a\u{200b}pp.whl",
+            "x\u{2028}y",
             "NUL",
             "nul.txt",
             "Com1.tar.gz",

@@ -326,7 +326,6 @@ fn check_name(name: &str) -> Result<String, ProvenanceError> {
     // The rule for any name that becomes a file on every platform (no `:`,
     // which is a drive or a stream on Windows, no device name), and ours.
     let plain = crate::files::portable_name(name)
-        && text::is_printable(name)
         && name.len() <= 255
         && name.len() > EXTENSION.len()
         && name.ends_with(EXTENSION);

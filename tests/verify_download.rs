@@ -346,6 +346,9 @@ async fn hostile_asset_names_never_choose_where_files_go() {
         "C:evil",
         "NUL.txt",
         "new\nline",
+        "invoice\u{202e}gpj.exe",
+        "a\u{200b}pp.whl",
+        "x\u{2028}y",
         "",
     ];
     for name in hostile {

@@ -306,7 +306,7 @@ pub struct VerifyArgs {
     #[arg(long, requires = "download")]
     #[arg(help_heading = "Release")]
     pub overwrite: bool,
-    /// A file of a directory named (or a release's asset) without a bundle is a failure, not just listed as unsigned
+    /// A file of a directory named (or a release's asset) without a bundle is a failure, not just listed as unsigned (a release's asset that a verified provenance statement names needs none)
     #[arg(long)]
     pub require_all: bool,
     /// With --release: also accept assets signed at another commit than the tag's (by default an asset must come from the tag's commit, so one from an older release re-uploaded here is refused)
