@@ -780,6 +780,60 @@ async fn a_statement_that_contradicts_its_certificate_is_refused() {
     }
 }
 
+/// An asset with no bundle, on a release whose provenance could not be
+/// read, fails as not checked: it may be one the provenance vouches for.
+/// Regression: it was listed as unsigned, and a run of only such assets
+/// (`--pattern`) passed (exit 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_asset_whose_provenance_could_not_be_read_is_not_called_unsigned() {
+    use crate::verify_release::{client, put_asset, signed_release, verify_release};
+    use releasekit_sandbox::{Fault, Service};
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = signed_release(&sandbox).await;
+    work.file("extra.bin", "only in the provenance");
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.env(SERVER.0, SERVER.1).args([
+        "--overwrite",
+        "--provenance",
+        "--provenance-name",
+        "app-1.0.intoto.jsonl",
+        "dist",
+        "extra.bin",
+    ]);
+    assert_eq!(code(&run(cmd).await), 0);
+    let releases = client(&sandbox);
+    let release = releases.find(crate::verify_release::TAG).await.unwrap();
+    for (name, path) in [
+        ("app-1.0.intoto.jsonl", work.path("app-1.0.intoto.jsonl")),
+        ("extra.bin", work.path("extra.bin")),
+    ] {
+        put_asset(&releases, &release, name, &path, "application/octet-stream").await;
+    }
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_paths_ending_with(".intoto.jsonl");
+    faults.fail_next(100, Fault::status(500));
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    let out = stdout(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    // Which of the two the provenance names is not known: neither is
+    // called unsigned.
+    for asset in ["extra.bin", "NOTES.txt"] {
+        assert!(!out.contains(&format!("Unsigned: {asset}")), "{out}");
+        assert!(
+            out.contains(&format!("❌ {asset}: not checked: the release has no {asset}.sigstore.json, and its provenance could not all be read")),
+            "{out}"
+        );
+    }
+    // Once it is read, each is what it is.
+    faults.clear();
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(out.contains("✅ Verified: extra.bin"), "{out}");
+    assert!(out.contains("⚠ Unsigned: NOTES.txt"), "{out}");
+}
+
 /// `verify --release` uses the release's `*.intoto.jsonl` assets: each
 /// signed asset must also be a subject of a verified statement (its line
 /// says which), an asset with no bundle is verified by the provenance alone,

@@ -361,6 +361,24 @@ pub async fn run(
                     }
                     VerifyOutcome::Verified(v)
                 }
+                // No bundle, no statement names it, and a provenance file
+                // of the release could not be read: whether it vouches for
+                // this asset is not known, so it is not called unsigned.
+                Err(AssetFailure::Verify(Failure::NotInProvenance {
+                    named_by_refused: false,
+                    named_by_verified: None,
+                    ..
+                })) if bundle.is_none() && checked.is_some_and(|c| !c.unusable.is_empty()) => {
+                    VerifyOutcome::failed(format!(
+                        "not checked: the release has no {bundle_name}, and its provenance could not all be read, so whether a statement names this asset is not known ({}); re-run then",
+                        checked
+                            .map(|c| crate::text::capped(
+                                &c.unusable.join("; "),
+                                crate::text::MESSAGE_CHARS
+                            ))
+                            .unwrap_or_default()
+                    ))
+                }
                 // No bundle and no statement names it: unsigned, as without
                 // provenance. One that a refused statement names fails (an
                 // asset re-uploaded with another commit's provenance, say),
