@@ -232,6 +232,23 @@ pub(crate) fn echoed(value: &str) -> String {
     capped(value, ECHOED_CHARS)
 }
 
+/// The first `max` of `names`, joined, then how many more there are: a
+/// line names what to look for, and a list of thousands would flood one
+/// error, annotation or step summary.
+pub(crate) fn first_of<I>(names: I, max: usize) -> String
+where
+    I: IntoIterator<Item = String>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let names = names.into_iter();
+    let total = names.len();
+    let mut s = names.take(max).collect::<Vec<_>>().join(", ");
+    if total > max {
+        s += &format!(" and {} more", total - max);
+    }
+    s
+}
+
 /// At most `max` characters of `s`, with `…` after a cut: for text from
 /// outside (a server's message) that is shown in a line, a log or a
 /// summary, which a message of megabytes would flood.

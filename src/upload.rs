@@ -383,16 +383,7 @@ impl Expected {
             })
             .map(|(name, _)| text::line(name))
             .collect();
-        const SHOWN: usize = 5;
-        match others.len() {
-            0 => None,
-            n if n > SHOWN => Some(format!(
-                "{} and {} more",
-                others[..SHOWN].join(", "),
-                n - SHOWN
-            )),
-            _ => Some(others.join(", ")),
-        }
+        (!others.is_empty()).then(|| text::first_of(others, 5))
     }
 }
 

@@ -200,7 +200,8 @@ async fn all_assets_verify_anonymously() {
 
 /// Nothing to verify is said as such: a `--pattern` matching no asset is
 /// a usage error naming it, and so, before any request, a `--download`
-/// that is a file; a release holding no asset fails saying so.
+/// that is a file; a release holding no asset, or unsigned ones only,
+/// fails saying so.
 /// Regression: "Verified 0 of 0 artifact(s)." and exit 1 with no reason;
 /// the file found only after the listing, exit 1.
 #[tokio::test(flavor = "multi_thread")]
@@ -252,6 +253,21 @@ async fn nothing_to_verify_is_said_as_such() {
             "{err}"
         );
     }
+    // Unsigned assets only: named, with the fix. Regression: "Verified 0
+    // of 0 artifact(s)." and exit 1 with no reason.
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--pattern", "NOTES*"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains(&format!("release {REPO}@{TAG} has no signed asset to verify: no bundle and no provenance statement is about any of its 1 asset(s) (NOTES.txt); fix:")),
+        "{err}"
+    );
+    assert!(!stdout(&o).contains("Verified 0 of 0"), "{}", stdout(&o));
 }
 
 /// `--download DIR` where DIR is a link out of the working directory (or

@@ -31,16 +31,7 @@ const LISTED: usize = 20;
 /// line names what to look for, and a release of thousands lacking all
 /// would write megabytes into one annotation or step summary.
 pub(crate) fn some_of(names: &[String], shown: impl Fn(&String) -> String) -> String {
-    let mut s = names
-        .iter()
-        .take(LISTED)
-        .map(shown)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > LISTED {
-        s += &format!(" and {} more", names.len() - LISTED);
-    }
-    s
+    crate::text::first_of(names.iter().map(shown), LISTED)
 }
 
 /// A report's `schemaVersion` field: always [`SCHEMA_VERSION`].

@@ -336,6 +336,13 @@ pub enum VerifyError {
     },
     #[error("release {release} has no asset to verify (only bundles and provenance, or none at all); fix: check the tag, or wait for the release's upload to finish")]
     NoAssets { release: String },
+    #[error("release {release} has no signed asset to verify: no bundle and no provenance statement is about any of its {count} asset(s) ({names}); fix: check the tag, or sign and upload them (`releasekit-sign sign --upload`)")]
+    NoSignedAssets {
+        release: String,
+        count: usize,
+        /// The first few, each on one line.
+        names: String,
+    },
     #[error(transparent)]
     Provenance(#[from] provenance::ProvenanceFileError),
     #[error("cannot use the download directory {}: {source}", dir.display())]
@@ -353,6 +360,7 @@ impl VerifyError {
             | VerifyError::Task(_)
             | VerifyError::Download { .. }
             | VerifyError::NoAssets { .. }
+            | VerifyError::NoSignedAssets { .. }
             | VerifyError::NoTag { .. } => false,
             VerifyError::Release(e) => e.is_usage(),
             VerifyError::Trust(e) => e.is_usage(),

@@ -457,11 +457,23 @@ pub async fn run(
         }
     }
     // Nothing to verify is said as such, not as "Verified 0 of 0": a
-    // pattern is blamed only where there were assets for it to match.
-    if artifacts.is_empty() && unsigned.is_empty() {
+    // pattern is blamed only where there were assets for it to match; a
+    // release of unsigned assets only is named so (as a directory without
+    // a bundle is).
+    if artifacts.is_empty() {
         let release = crate::text::line(format!("{}@{}", source.repo, source.tag));
         let candidates = assets.iter().filter(|a| !is_bundle(a)).count();
         return Err(match &source.pattern {
+            _ if !unsigned.is_empty() => VerifyError::NoSignedAssets {
+                release,
+                count: unsigned.len(),
+                names: crate::text::first_of(
+                    unsigned
+                        .iter()
+                        .map(|p| crate::text::line(crate::text::capped(&p.to_string_lossy(), 200))),
+                    5,
+                ),
+            },
             Some(p) if candidates > 0 => VerifyError::NoAssetMatches {
                 pattern: crate::text::line(p.as_str()),
                 release,
