@@ -93,6 +93,46 @@ async fn transient_errors_are_retried() {
     assert_eq!(sandbox.requests(Service::Fulcio).len(), 2);
 }
 
+/// Fulcio failing past the retries, or not there, is said as an outage
+/// or a wrong address, not as the token refused; a refused token names
+/// the token's issuer. Regression: every case told the user to check that
+/// Fulcio accepts the issuer's tokens (a private instance needs
+/// --trust-config), a public-good outage too.
+#[tokio::test(flavor = "multi_thread")]
+async fn fulcio_failing_gets_the_fix_for_why() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let faults = sandbox.faults(Service::Fulcio);
+    for (fault, fix) in [
+        (
+            Fault::status(503),
+            "fix: re-run later (Fulcio did not answer, or kept failing)",
+        ),
+        (
+            Fault::status(400),
+            "fix: check that this Fulcio accepts tokens from",
+        ),
+    ] {
+        faults.clear();
+        faults.fail_next(100, fault);
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.arg("a.whl");
+        let o = run(cmd).await;
+        let err = stderr(&o);
+        assert_ne!(code(&o), 0, "{err}");
+        assert!(err.contains("issued no certificate"), "{err}");
+        assert!(err.contains(fix), "{err}");
+        assert_eq!(err.matches("fix:").count(), 1, "{err}");
+    }
+    faults.clear();
+    let mut cmd = sign(&sandbox, work.dir.path());
+    cmd.args(["a.whl", "--fulcio-url", "http://127.0.0.1:9"]);
+    let o = run(cmd).await;
+    assert!(stderr(&o).contains("fix: re-run later"), "{}", stderr(&o));
+    assert!(!work.path("a.whl.sigstore.json").exists());
+}
+
 /// A dropped connection after Rekor logged the entry: the retried POST gets 409
 /// and the existing entry is used.
 #[tokio::test(flavor = "multi_thread")]

@@ -85,10 +85,11 @@ pub enum SessionError {
     Token(#[from] TokenError),
     #[error("cannot generate the ephemeral signing key: {0}")]
     Key(#[source] sigstore_crypto::Error),
-    #[error("Fulcio at {url} issued no certificate: {source}; fix: check that this Fulcio accepts tokens from {issuer} (a private instance needs --trust-config)")]
+    #[error("Fulcio at {url} issued no certificate: {source}; fix: {fix}")]
     Fulcio {
         url: String,
-        issuer: String,
+        /// For why it failed ([`fulcio_fix`]).
+        fix: String,
         // Boxed: errors holding this one stay small.
         source: Box<ServiceError>,
     },
@@ -324,7 +325,7 @@ impl Session {
             },
             source => SessionError::Fulcio {
                 url: url.clone(),
-                issuer: expected.issuer.clone(),
+                fix: fulcio_fix(&source, &expected.issuer),
                 source: Box::new(source),
             },
         })?;
@@ -376,7 +377,7 @@ impl Session {
             return Err(SessionError::WrongIssuer {
                 url: url.clone(),
                 found: shown(&issuer, token),
-                expected: expected.issuer.clone(),
+                expected: crate::text::capped(&expected.issuer, crate::text::MESSAGE_CHARS),
             });
         }
         // A token fetched again may be another job's, or say another
@@ -423,6 +424,25 @@ fn shown(value: &str, token: &IdToken) -> String {
     crate::text::capped(&crate::text::line(hidden), 200)
 }
 
+/// The fix for Fulcio issuing no certificate, by why: a refusal of the
+/// request (a 4xx other than 429) is about the token and the instance; no
+/// answer, or a failing one that outlasted the retries, is an outage; an
+/// answer that is no Fulcio's is the address.
+fn fulcio_fix(source: &ServiceError, issuer: &str) -> String {
+    match source {
+        ServiceError::Status { status, .. } if (400..500).contains(status) && *status != 429 => {
+            format!(
+                "check that this Fulcio accepts tokens from {} (a private instance needs --trust-config)",
+                crate::text::line(crate::text::capped(issuer, crate::text::MESSAGE_CHARS))
+            )
+        }
+        ServiceError::Status { .. } | ServiceError::Transport { .. } => {
+            "re-run later (Fulcio did not answer, or kept failing), or check --fulcio-url (or the trust config's CA URL)".to_owned()
+        }
+        _ => "check that --fulcio-url (or the trust config's CA URL) is Fulcio's own address".to_owned(),
+    }
+}
+
 /// Whether Fulcio's error answer refuses the identity token: a 400 with its
 /// one message for every token it cannot use
 /// (`There was an error processing the identity token`), or a 401.
@@ -432,4 +452,41 @@ fn token_refused(status: u16, body: &str) -> bool {
             && body
                 .to_ascii_lowercase()
                 .contains("error processing the identity token"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16) -> ServiceError {
+        ServiceError::Status {
+            service: crate::sign::clients::Service::Fulcio,
+            what: "issue a certificate",
+            status,
+            body: "".into(),
+            retry_after: None,
+            location: None,
+        }
+    }
+
+    /// A refusal names the token's issuer, capped and on one line (the
+    /// claim is the token's, unverified); an outage names no issuer.
+    /// Regression: a 20,000-character `iss` was repeated whole.
+    #[test]
+    fn the_fix_for_fulcio_is_by_why_and_its_issuer_is_capped() {
+        let long = format!("https://issuer.example/{}\n##[error]x", "A".repeat(20_000));
+        let fix = fulcio_fix(&status(400), &long);
+        assert!(
+            fix.starts_with(
+                "check that this Fulcio accepts tokens from https://issuer.example/AAA"
+            ),
+            "{fix}"
+        );
+        assert!(fix.len() < 2 * crate::text::MESSAGE_CHARS, "{}", fix.len());
+        assert!(!fix.contains('\n'), "{fix}");
+        for outage in [status(503), status(429)] {
+            let fix = fulcio_fix(&outage, &long);
+            assert!(fix.starts_with("re-run later"), "{fix}");
+        }
+    }
 }
