@@ -64,8 +64,6 @@ pub enum ProvenanceError {
         issuer: String,
         missing: Vec<&'static str>,
     },
-    #[error("build provenance needs the GitHub server's URL, and GITHUB_SERVER_URL is not set; fix: run in a GitHub Actions job (the runner sets it, e.g. https://github.com), or set it")]
-    NoServerUrl,
     #[error("build provenance describes a GitHub Actions run, and this token's issuer {issuer} is not GitHub Actions' (https://token.actions.githubusercontent.com, https://token.actions.SUBDOMAIN.ghe.com, or a GitHub Enterprise Server's https://HOST/_services/token). Fix: sign with --provenance (action input `provenance: true`) in a GitHub Actions job, or drop it")]
     NotGitHubActions { issuer: String },
     #[error("build provenance names the workflow's GitHub server, and GITHUB_SERVER_URL ({server}) is not the server of the token's issuer {issuer} ({expected}): the statement would contradict its own certificate. Fix: leave GITHUB_SERVER_URL as the runner sets it, or unset what overrides it")]
@@ -179,15 +177,16 @@ impl Predicate {
                 missing,
             });
         }
-        // Checked where it is read (`vocab::GitHubServer`).
-        let server = server_url.ok_or(ProvenanceError::NoServerUrl)?;
         // The token is what is authenticated: the server the statement names
-        // must be its issuer's, as @actions/attest requires.
+        // must be its issuer's, as @actions/attest requires. GITHUB_SERVER_URL
+        // (checked where it is read, `vocab::GitHubServer`) may only agree;
+        // unset, the issuer's server is the one.
         let expected = crate::oidc::github_actions_server(issuer).ok_or_else(|| {
             ProvenanceError::NotGitHubActions {
                 issuer: text::line(text::capped(issuer, text::MESSAGE_CHARS)),
             }
         })?;
+        let server = server_url.unwrap_or(&expected);
         if !server.trim_end_matches('/').eq_ignore_ascii_case(&expected) {
             return Err(ProvenanceError::ServerMismatch {
                 issuer: text::line(text::capped(issuer, text::MESSAGE_CHARS)),
@@ -617,10 +616,18 @@ mod tests {
         assert!(matches!(e, ProvenanceError::NotGitHubActions { .. }), "{e}");
     }
 
+    /// Without GITHUB_SERVER_URL the token's issuer names the server, as
+    /// it must agree with it anyway. Regression: refused, and the fix said
+    /// to set it, where GITHUB_SERVER_URL's own error said to unset it.
     #[test]
-    fn no_server_url_is_an_error_not_undefined() {
-        let e = Predicate::github(ISSUER, &claims(), None).unwrap_err();
-        assert!(matches!(e, ProvenanceError::NoServerUrl), "{e}");
+    fn no_server_url_takes_the_issuers_server() {
+        let unset = Predicate::github(ISSUER, &claims(), None).unwrap();
+        let set = Predicate::github(ISSUER, &claims(), Some("https://github.com")).unwrap();
+        let subjects = [("a.tgz".to_owned(), digest(1))];
+        assert_eq!(
+            unset.statement(&subjects).unwrap(),
+            set.statement(&subjects).unwrap()
+        );
     }
 
     #[test]
