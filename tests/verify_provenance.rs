@@ -834,6 +834,38 @@ async fn an_asset_whose_provenance_could_not_be_read_is_not_called_unsigned() {
     assert!(out.contains("⚠ Unsigned: NOTES.txt"), "{out}");
 }
 
+/// `--predicate-type` with `--release` asks for a provenance of that type:
+/// a release without one fails, naming what it has. Regression: every
+/// asset passed by its bundle, and nothing said no statement was checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_without_the_provenance_asked_for_fails() {
+    use crate::verify_release::{signed_release, verify_release, REPO, TAG};
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let _work = signed_release(&sandbox).await;
+    for asked in [
+        "https://slsa.dev/provenance/v1",
+        "https://spdx.dev/Document",
+    ] {
+        let o = run(verify_release(
+            &sandbox,
+            &Work::new(),
+            &["--predicate-type", asked],
+        ))
+        .await;
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("release {REPO}@{TAG} has no provenance statement of predicate type {asked}, which --predicate-type asks for (it has no `*.intoto.jsonl` asset); fix:")),
+            "{err}"
+        );
+        assert!(!stdout(&o).contains("Verified"), "{}", stdout(&o));
+    }
+    // Without the flag, the bundles alone verify the release.
+    let o = run(verify_release(&sandbox, &Work::new(), &[])).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}
+
 /// `verify --release` uses the release's `*.intoto.jsonl` assets: each
 /// signed asset must also be a subject of a verified statement (its line
 /// says which), an asset with no bundle is verified by the provenance alone,

@@ -386,7 +386,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["release", "bundle"])]
     #[arg(help_heading = "Provenance")]
     pub provenance: Option<PathBuf>,
-    /// The predicate type a provenance statement must have (with --provenance, or --release's `*.intoto.jsonl` assets) [default: https://slsa.dev/provenance/v1]
+    /// The predicate type a provenance statement must have (with --provenance, or --release's `*.intoto.jsonl` assets; given with --release, the release must carry a verified statement of it) [default: https://slsa.dev/provenance/v1]
     #[arg(long, value_name = "URI")]
     #[arg(help_heading = "Provenance")]
     pub predicate_type: Option<String>,

@@ -279,6 +279,7 @@ fn release_source(
         download: args.download.clone(),
         overwrite: args.overwrite,
         allow_other_commits: args.allow_other_commits,
+        provenance_required: args.predicate_type.is_some(),
         instance_by_visibility: args.instance.is_none()
             && !args.staging
             && args.trust_config.is_none()

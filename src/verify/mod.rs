@@ -336,6 +336,13 @@ pub enum VerifyError {
     },
     #[error("release {release} has no asset to verify (only bundles and provenance, or none at all); fix: check the tag, or wait for the release's upload to finish")]
     NoAssets { release: String },
+    #[error("release {release} has no provenance statement of predicate type {predicate_type}, which --predicate-type asks for{}; fix: check the tag and the predicate type, or drop --predicate-type to verify the assets by their bundles", if found.is_empty() { " (it has no `*.intoto.jsonl` asset)".to_owned() } else { format!(" (its provenance: {found})") })]
+    NoProvenanceOfType {
+        release: String,
+        predicate_type: String,
+        /// The provenance files set aside, and why.
+        found: String,
+    },
     #[error("release {release} has no signed asset to verify: no bundle and no provenance statement is about any of its {count} asset(s) ({names}); fix: check the tag, or sign and upload them (`releasekit-sign sign --upload`)")]
     NoSignedAssets {
         release: String,
@@ -361,6 +368,7 @@ impl VerifyError {
             | VerifyError::Download { .. }
             | VerifyError::NoAssets { .. }
             | VerifyError::NoSignedAssets { .. }
+            | VerifyError::NoProvenanceOfType { .. }
             | VerifyError::NoTag { .. } => false,
             VerifyError::Release(e) => e.is_usage(),
             VerifyError::Trust(e) => e.is_usage(),
@@ -1011,6 +1019,7 @@ mod tests {
             download: None,
             overwrite: false,
             allow_other_commits: true,
+            provenance_required: false,
             instance_by_visibility: false,
         });
         assert_eq!(

@@ -167,6 +167,7 @@ pub async fn run(
         ));
     }
     let mut checked: Option<Checked> = None;
+    let provenance_said = warnings.len();
     // The files with a verified statement, kept for --download.
     let mut vouching: Vec<(&str, bytes::Bytes)> = Vec::new();
     for file in assets.iter().filter(|a| is_provenance(a)) {
@@ -205,6 +206,20 @@ pub async fn run(
         checked.get_or_insert_with(Checked::default).extend(one);
     }
     let checked = checked.as_ref();
+    // Asked for by type, a provenance the release lacks (none, or only
+    // files set aside) is not passed over in silence: every asset would
+    // pass by its bundle alone. Statements read and refused already fail
+    // the assets they are held against.
+    if source.provenance_required && checked.is_none() {
+        return Err(VerifyError::NoProvenanceOfType {
+            release: crate::text::line(format!("{}@{}", source.repo, source.tag)),
+            predicate_type: crate::text::line(crate::text::echoed(predicate_type)),
+            found: crate::text::capped(
+                &warnings[provenance_said..].join("; "),
+                crate::text::MESSAGE_CHARS,
+            ),
+        });
+    }
     if let Some(download) = &download {
         download.vouched_for_by(&vouching);
     }

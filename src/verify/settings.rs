@@ -54,6 +54,10 @@ pub struct ReleaseSource {
     pub overwrite: bool,
     /// Accept assets signed at any commit, not only at the tag's.
     pub allow_other_commits: bool,
+    /// `--predicate-type` was given: the release must carry a verified
+    /// statement of that type (as `verify --provenance FILE` needs one),
+    /// not only be used when it does.
+    pub provenance_required: bool,
     /// No trust was chosen: a private repository's releases (seen with a
     /// token) are verified with GitHub's Sigstore instance, where they are
     /// signed (GitHub's attest action does; sign's refusal recommends it).
