@@ -113,6 +113,8 @@ async fn fulcio_failing_gets_the_fix_for_why() {
             Fault::status(400),
             "fix: check that this Fulcio accepts tokens from",
         ),
+        // Another server, or a path typo.
+        (Fault::status(404), "is Fulcio's own address"),
     ] {
         faults.clear();
         faults.fail_next(100, fault);

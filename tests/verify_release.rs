@@ -319,6 +319,20 @@ async fn a_signed_intoto_file_is_verified_as_an_artifact() {
         "{}",
         stdout(&o)
     );
+    // It is no provenance of the release: one asked for is lacking, and
+    // the error says what the file is instead.
+    let o = run(verify_release(
+        &sandbox,
+        &consumer,
+        &["--predicate-type", "https://slsa.dev/provenance/v1"],
+    ))
+    .await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        crate::util::stderr(&o).contains("(`app.intoto.jsonl` signed as artifacts (with bundles of their own), so verified as such)"),
+        "{}",
+        crate::util::stderr(&o)
+    );
     let gh = sandbox.github();
     assert!(gh.replace_asset_content(REPO, TAG, "app.intoto.jsonl", "{}"));
     let o = run(verify_release(&sandbox, &consumer, &[])).await;

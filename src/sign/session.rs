@@ -425,11 +425,20 @@ fn shown(value: &str, token: &IdToken) -> String {
 }
 
 /// The fix for Fulcio issuing no certificate, by why: a refusal of the
-/// request (a 4xx other than 429) is about the token and the instance; no
-/// answer, or a failing one that outlasted the retries, is an outage; an
-/// answer that is no Fulcio's is the address.
+/// request (a 4xx other than 429 and a missing endpoint's) is about the
+/// token and the instance; no answer, or a failing one that outlasted the
+/// retries, is an outage; no such endpoint, or an answer that is no
+/// Fulcio's, is the address.
 fn fulcio_fix(source: &ServiceError, issuer: &str) -> String {
+    let address = || {
+        "check that --fulcio-url (or the trust config's CA URL) is Fulcio's own address".to_owned()
+    };
     match source {
+        // No such endpoint: another server than Fulcio, or a path typo.
+        ServiceError::Status {
+            status: 404 | 405 | 501,
+            ..
+        } => address(),
         ServiceError::Status { status, .. } if (400..500).contains(status) && *status != 429 => {
             format!(
                 "check that this Fulcio accepts tokens from {} (a private instance needs --trust-config)",
@@ -439,7 +448,7 @@ fn fulcio_fix(source: &ServiceError, issuer: &str) -> String {
         ServiceError::Status { .. } | ServiceError::Transport { .. } => {
             "re-run later (Fulcio did not answer, or kept failing), or check --fulcio-url (or the trust config's CA URL)".to_owned()
         }
-        _ => "check that --fulcio-url (or the trust config's CA URL) is Fulcio's own address".to_owned(),
+        _ => address(),
     }
 }
 
@@ -487,6 +496,10 @@ mod tests {
         for outage in [status(503), status(429)] {
             let fix = fulcio_fix(&outage, &long);
             assert!(fix.starts_with("re-run later"), "{fix}");
+        }
+        for elsewhere in [status(404), status(405), status(501)] {
+            let fix = fulcio_fix(&elsewhere, &long);
+            assert!(fix.ends_with("is Fulcio's own address"), "{fix}");
         }
     }
 }

@@ -336,11 +336,12 @@ pub enum VerifyError {
     },
     #[error("release {release} has no asset to verify (only bundles and provenance, or none at all); fix: check the tag, or wait for the release's upload to finish")]
     NoAssets { release: String },
-    #[error("release {release} has no provenance statement of predicate type {predicate_type}, which --predicate-type asks for{}; fix: check the tag and the predicate type, or drop --predicate-type to verify the assets by their bundles", if found.is_empty() { " (it has no `*.intoto.jsonl` asset)".to_owned() } else { format!(" (its provenance: {found})") })]
+    #[error("release {release} has no provenance statement of predicate type {predicate_type}, which --predicate-type asks for ({found}); fix: check the tag and the predicate type, or drop --predicate-type to verify the assets by their bundles")]
     NoProvenanceOfType {
         release: String,
         predicate_type: String,
-        /// The provenance files set aside, and why.
+        /// What the release has instead: no `*.intoto.jsonl`, files set
+        /// aside and why, or ones signed as artifacts.
         found: String,
     },
     #[error("release {release} has no signed asset to verify: no bundle and no provenance statement is about any of its {count} asset(s) ({names}); fix: check the tag, or sign and upload them (`releasekit-sign sign --upload`)")]
@@ -659,6 +660,13 @@ fn rerun_flags(settings: &VerifySettings, trust: &VerifyTrust) -> Vec<String> {
         flags.push("--require-all".to_owned());
     }
     if let Some(source) = &settings.release {
+        // Given at all, it requires a provenance (SLSA v1's too).
+        if source.provenance_required && !flags.iter().any(|f| f == "--predicate-type") {
+            flags.extend([
+                "--predicate-type".to_owned(),
+                settings.predicate_type.clone(),
+            ]);
+        }
         if let Some(pattern) = &source.pattern {
             flags.extend(["--pattern".to_owned(), pattern.as_str().to_owned()]);
         }
@@ -1032,6 +1040,24 @@ mod tests {
                 "--pattern",
                 "*.tgz",
                 "--allow-other-commits"
+            ]
+        );
+        // SLSA v1's, given: not a judging flag, but the release must carry
+        // a provenance, and the command shown must ask for one too.
+        settings.predicate_type = crate::provenance::SLSA_PROVENANCE_V1.to_owned();
+        settings.require_all = false;
+        if let Some(r) = settings.release.as_mut() {
+            r.provenance_required = true;
+            r.pattern = None;
+            r.allow_other_commits = false;
+        }
+        assert_eq!(judging_flags(&settings, &trust), ["--staging"]);
+        assert_eq!(
+            rerun_flags(&settings, &trust),
+            [
+                "--staging",
+                "--predicate-type",
+                crate::provenance::SLSA_PROVENANCE_V1
             ]
         );
     }

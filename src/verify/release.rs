@@ -152,11 +152,7 @@ pub async fn run(
     //    artifact (a bare DSSE file another generator wrote, signed with
     //    the rest of its directory): it is verified as one, as it is
     //    locally, not read as the release's provenance.
-    let has_bundle = |a: &UploadedAsset| {
-        assets
-            .iter()
-            .any(|b| b.name.strip_suffix(BUNDLE_SUFFIX) == Some(&a.name))
-    };
+    let has_bundle = |a: &UploadedAsset| with_bundle(&assets, a);
     let is_provenance =
         |a: &UploadedAsset| a.name.ends_with(crate::provenance::EXTENSION) && !has_bundle(a);
     let mut warnings = Vec::new();
@@ -215,7 +211,7 @@ pub async fn run(
             release: crate::text::line(format!("{}@{}", source.repo, source.tag)),
             predicate_type: crate::text::line(crate::text::echoed(predicate_type)),
             found: crate::text::capped(
-                &warnings[provenance_said..].join("; "),
+                &instead_of_provenance(&assets, &warnings[provenance_said..]),
                 crate::text::MESSAGE_CHARS,
             ),
         });
@@ -385,7 +381,7 @@ pub async fn run(
                     ..
                 })) if bundle.is_none() && checked.is_some_and(|c| !c.unusable.is_empty()) => {
                     VerifyOutcome::failed(format!(
-                        "not checked: the release has no {bundle_name}, and its provenance could not all be read, so whether a statement names this asset is not known ({}); re-run then",
+                        "not checked: the release has no {bundle_name}, and its provenance could not all be read, so whether a statement names this asset is not known ({})",
                         checked
                             .map(|c| crate::text::capped(
                                 &c.unusable.join("; "),
@@ -505,6 +501,35 @@ pub async fn run(
     })
 }
 
+/// Whether the release lists a bundle asset for `a`.
+fn with_bundle(assets: &[UploadedAsset], a: &UploadedAsset) -> bool {
+    assets
+        .iter()
+        .any(|b| b.name.strip_suffix(BUNDLE_SUFFIX) == Some(&a.name))
+}
+
+/// What a release holds instead of the provenance asked for: no
+/// `*.intoto.jsonl` asset, the ones set aside (`set_aside`: why each), or
+/// ones with bundles of their own, which are artifacts.
+fn instead_of_provenance(assets: &[UploadedAsset], set_aside: &[String]) -> String {
+    let signed: Vec<String> = assets
+        .iter()
+        .filter(|a| a.name.ends_with(crate::provenance::EXTENSION) && with_bundle(assets, a))
+        .map(|a| format!("`{}`", crate::text::line(&a.name)))
+        .collect();
+    let mut said = set_aside.to_vec();
+    if !signed.is_empty() {
+        said.push(format!(
+            "{} signed as artifacts (with bundles of their own), so verified as such",
+            crate::text::first_of(signed, 5)
+        ));
+    }
+    if said.is_empty() {
+        return "it has no `*.intoto.jsonl` asset".to_owned();
+    }
+    said.join("; ")
+}
+
 /// One `.intoto.jsonl` asset's statements, each verified, and its bytes; a
 /// file that cannot be downloaded or read is recorded as unusable, not the
 /// run's failure.
@@ -559,7 +584,7 @@ enum AssetFailure {
     NamesFoldWritten { name: String, other: String },
     #[error("{} is a directory, so the asset (and its bundle) are not written; fix: move it away, or --download into another directory", .0.display())]
     DirectoryInTheWay(PathBuf),
-    #[error("the asset name `{0}` is not a plain file name (it is empty, holds a path, a control character or one of : * ? \" < > |, starts or ends with a dot or a space, or is a Windows device name or shaped like a short 8.3 name; GitHub lists no such name), so it is not written to --download: check the release")]
+    #[error("the asset name `{0}` is not a plain file name (it is empty, holds a path, a control character, a character that shows nothing or turns the text around it (a bidi override, a zero-width or line separator), or one of : * ? \" < > |, starts or ends with a dot or a space, or is a Windows device name or shaped like a short 8.3 name; GitHub lists no such name), so it is not written to --download: check the release")]
     UnsafeName(String),
     #[error("{} already exists: pass --overwrite to replace it, or --download another directory", .0.display())]
     Exists(PathBuf),
