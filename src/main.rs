@@ -143,14 +143,12 @@ fn main() -> ExitCode {
         }
         Command::Docs(docs) => print_docs(docs),
         Command::Action(action_settings) => {
-            match runtime.block_on(interruptible(run_action(&action_settings, output))) {
+            let done = std::sync::Mutex::new(ActionDone::default());
+            match runtime.block_on(interruptible(run_action(&action_settings, output, &done))) {
                 Ok(code) => code,
                 Err(stop) => {
-                    write_failed_step(
-                        &action_settings.output_file,
-                        &action_settings.summary_file,
-                        &format!("the run was interrupted; {SIGN_STOPPED}"),
-                    );
+                    let done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+                    action_stopped(&action_settings, done);
                     stop.exit(SIGN_STOPPED, output.json)
                 }
             }
@@ -190,12 +188,85 @@ async fn run_publish(settings: &SignCommand, output: OutputSettings) -> Result<P
     Ok(pipeline::upload(settings, run, true).await)
 }
 
-/// The GitHub Action: sign, upload, check; outputs, summary and annotations.
-async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCode {
+/// What an action run has done so far, kept outside the run (which a stop
+/// drops), so that a cancelled job's later steps still read what was
+/// signed. Regression: a run cancelled while uploading set every output to
+/// nothing, its bundles written and logged, and left its log group open.
+#[derive(Default)]
+struct ActionDone {
+    /// The signing's report, once signing ended.
+    signed: Option<releasekit_sign::sign::SignReport>,
+    /// A log group is open.
+    in_group: bool,
+    /// The outputs and the summary are written: a stop writes none again
+    /// (the runner keeps the last value of each output).
+    reported: bool,
+}
+
+/// What a stopped action run writes: the group it was in closed, an error
+/// annotation, and the outputs and summary of what it signed (nothing
+/// signed yet: each output set to nothing), unless they were written.
+fn action_stopped(settings: &ActionSettings, done: ActionDone) {
     use report::action as gha;
+    if done.in_group {
+        print!("{}", gha::END_GROUP);
+    }
+    let error = format!("the run was interrupted; {SIGN_STOPPED}");
+    print!("{}", gha::error(None, &error));
+    if done.reported {
+        return;
+    }
+    let Some(sign) = &done.signed else {
+        write_failed_step(&settings.output_file, &settings.summary_file, &error);
+        return;
+    };
+    let outputs = gha::outputs(sign, None, places(settings)).unwrap_or_else(|e| {
+        print!("{}", gha::error(None, &e.to_string()));
+        gha::empty_outputs()
+    });
+    for (file, text, what) in [
+        (&settings.output_file, outputs, "outputs"),
+        (
+            &settings.summary_file,
+            gha::summary(sign, None, Some(&error)),
+            "summary",
+        ),
+    ] {
+        if let Some(e) = append_to(file, &text) {
+            print!(
+                "{}",
+                gha::warning(&format!("{e}: the step {what} is not written"))
+            );
+        }
+    }
+}
+
+/// Where the runner's paths are, for outputs naming files.
+fn places(settings: &ActionSettings) -> report::action::Places<'_> {
+    report::action::Places {
+        workspace: settings.workspace.as_deref(),
+        runner_temp: settings
+            .runner_temp
+            .as_ref()
+            .map(|(here, on_runner)| (here.as_path(), on_runner.as_path())),
+    }
+}
+
+/// The GitHub Action: sign, upload, check; outputs, summary and annotations.
+/// `done` says how far it got, for a stop ([`action_stopped`]).
+async fn run_action(
+    settings: &ActionSettings,
+    output: OutputSettings,
+    done: &std::sync::Mutex<ActionDone>,
+) -> ExitCode {
+    use report::action as gha;
+    let record =
+        |f: &dyn Fn(&mut ActionDone)| f(&mut done.lock().unwrap_or_else(|p| p.into_inner()));
     print!("{}", gha::group("Signing"));
+    record(&|d| d.in_group = true);
     let signed = run_sign(&settings.command, output, Masks::Stdout).await;
     print!("{}", gha::END_GROUP);
+    record(&|d| d.in_group = false);
     let run = match signed {
         Ok(r) => r,
         Err(e) => {
@@ -205,9 +276,11 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
                 &settings.summary_file,
                 &e.to_string(),
             );
+            record(&|d| d.reported = true);
             return fail(&e, false);
         }
     };
+    record(&|d| d.signed = Some(run.report.clone()));
     // Annotations: in the log's place a warning would scroll past unread.
     for w in &run.report.warnings {
         print!("{}", gha::warning(w));
@@ -218,6 +291,7 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
                 "{}",
                 gha::group(&format!("Uploading to release {}", up.tag))
             );
+            record(&|d| d.in_group = true);
             true
         }
         _ => false,
@@ -229,6 +303,7 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
             print!("{}", gha::upload_lines(up));
         }
         print!("{}", gha::END_GROUP);
+        record(&|d| d.in_group = false);
         for w in report.upload.iter().flat_map(|up| &up.warnings) {
             print!("{}", gha::warning(w));
         }
@@ -246,14 +321,9 @@ async fn run_action(settings: &ActionSettings, output: OutputSettings) -> ExitCo
     // otherwise show a clean run on a failed step.
     let mut outputs_error = None;
     // Later steps read the outputs: without them the job must not pass.
-    let places = gha::Places {
-        workspace: settings.workspace.as_deref(),
-        runner_temp: settings
-            .runner_temp
-            .as_ref()
-            .map(|(here, on_runner)| (here.as_path(), on_runner.as_path())),
-    };
-    match gha::outputs(sign, upload, places) {
+    // From here on a stop writes none again.
+    record(&|d| d.reported = true);
+    match gha::outputs(sign, upload, places(settings)) {
         Ok(text) => {
             if let Some(e) = append_to(&settings.output_file, &text) {
                 let told = format!("{e}: the step's outputs are not set; fix: check the runner's GITHUB_OUTPUT file");

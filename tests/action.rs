@@ -2,10 +2,11 @@
 //! `INPUT_*` and the job environment from the sandbox.
 
 use std::path::Path;
+use std::time::Duration;
 
 use releasekit_sandbox::{Fault, Sandbox, Service};
 
-use crate::util::{assert_printable, bin, code, run, stdout, verify_bundle, Work};
+use crate::util::{assert_printable, code, run, stdout, verify_bundle, Work};
 
 const REPO: &str = "octo-org/octo-repo";
 
@@ -42,7 +43,17 @@ fn runner_defaults() -> Vec<(String, String)> {
 /// `releasekit-sign action` with the sandbox's job environment, action.yml's
 /// defaults, and `inputs`.
 fn action(sandbox: &Sandbox, work: &Work, inputs: &[(&str, &str)]) -> assert_cmd::Command {
-    let mut cmd = bin(work.dir.path());
+    action_process(sandbox, work, inputs).into()
+}
+
+/// [`action`] as a plain `std::process::Command`: for a test that acts
+/// while the child runs.
+fn action_process(
+    sandbox: &Sandbox,
+    work: &Work,
+    inputs: &[(&str, &str)],
+) -> std::process::Command {
+    let mut cmd = crate::util::bin_process(work.dir.path());
     cmd.arg("action")
         .envs(runner_defaults())
         .envs(sandbox.env())
@@ -230,6 +241,75 @@ async fn a_runner_path_on_a_later_line_of_inputs_is_named_as_such() {
         .env("RUNNER_WORKSPACE", ws.parent().unwrap().join("octo-repo"));
     let o = run(cmd).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
+}
+
+/// A job cancelled while the run uploads (the runner sends SIGTERM): the
+/// bundles signed and written are the outputs, for an `if: cancelled()`
+/// step; the open log group is closed and an error annotation says why.
+/// Regression: every output set to nothing, the group left open, no
+/// annotation.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_cancelled_while_uploading_reports_what_it_signed() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app.tgz", "app");
+    // GitHub slow: the run is still uploading when it is stopped.
+    sandbox
+        .faults(Service::GitHub)
+        .set_latency(Duration::from_secs(4), Duration::ZERO);
+    let mut cmd = action_process(&sandbox, &work, &[("inputs", "dist/*")]);
+    let mut child = crate::util::default_signals(&mut cmd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Stopped once its log says it uploads (signing ended before that).
+    let (uploading, told) = std::sync::mpsc::channel();
+    let pipe = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(pipe).lines() {
+            let line = line.unwrap();
+            if line.starts_with("::group::Uploading") {
+                let _ = uploading.send(());
+            }
+            all += &line;
+            all.push('\n');
+        }
+        all
+    });
+    told.recv_timeout(Duration::from_secs(60))
+        .expect("the run uploads");
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let out = reader.join().unwrap();
+    assert_eq!(status.code(), Some(143), "{out}");
+    assert!(
+        out.contains("::error::the run was interrupted; bundles already written are complete"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("::group::").count(),
+        out.matches("::endgroup::").count(),
+        "{out}"
+    );
+    let outputs = read(&work.path("gh/output"));
+    assert!(
+        outputs.contains("bundles=[\"dist/app.tgz.sigstore.json\"]\n"),
+        "{outputs}"
+    );
+    assert!(outputs.contains("signed-count=1\n"), "{outputs}");
+    assert_eq!(outputs.matches("signed-count=").count(), 1, "{outputs}");
+    let summary = read(&work.path("gh/summary"));
+    assert!(summary.contains("the run was interrupted"), "{summary}");
 }
 
 /// The whole job: masks first, bundles in the workspace, uploaded to the
