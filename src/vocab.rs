@@ -17,6 +17,20 @@ pub(crate) const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubuser
 pub(crate) const FIX_REPORT_BUG: &str =
     "fix: none on your side: this is a bug in releasekit-sign, please report it with this message";
 
+/// Where a run's Fulcio is chosen, as a fix names it: the flag, and the
+/// trust or signing config the action's inputs give (the action has no
+/// URL inputs). Regression: the action's annotations told its users to
+/// check flags it does not take.
+pub(crate) const FULCIO_CHOICE: &str =
+    "--fulcio-url, or the CA URL of the trust or signing config (action inputs `trust-config`, `signing-config`)";
+
+/// Where a run's Rekor is chosen ([`FULCIO_CHOICE`]'s twin).
+pub(crate) const REKOR_CHOICE: &str = "--rekor-url and --rekor-version, or the Rekor URL of the trust or signing config (action inputs `trust-config`, `signing-config`, `rekor-version`)";
+
+/// Where a run's timestamp authority is chosen ([`FULCIO_CHOICE`]'s twin).
+pub(crate) const TSA_CHOICE: &str =
+    "--tsa-url, or the TSA URL of the trust or signing config (action inputs `trust-config`, `signing-config`)";
+
 /// A GitHub workflow's URI (or `OWNER/REPO/PATH@REF`, a `workflow_ref`)
 /// split at its ref: at the
 /// first `@refs/` (a workflow's file name may hold `@` but no `/`, and

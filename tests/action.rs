@@ -243,6 +243,36 @@ async fn a_runner_path_on_a_later_line_of_inputs_is_named_as_such() {
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 
+/// A service failing names where the action chooses it: its inputs, as
+/// well as the command line's flags. Regression: the annotation said to
+/// check --rekor-url and --rekor-version, flags the action does not take.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_service_names_the_actions_inputs() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("gh/output", "");
+    work.file("dist/app.tgz", "app");
+    sandbox
+        .faults(Service::RekorV1)
+        .fail_next(100, Fault::status(503));
+    let o = run(action(
+        &sandbox,
+        &work,
+        &[("inputs", "dist/*"), ("upload", "false")],
+    ))
+    .await;
+    let out = stdout(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    let annotation = out
+        .lines()
+        .find(|l| l.starts_with("::error file=dist/app.tgz"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        annotation.contains("action inputs `trust-config`, `signing-config`, `rekor-version`"),
+        "{annotation}"
+    );
+}
+
 /// A job cancelled while the run uploads (the runner sends SIGTERM): the
 /// bundles signed and written are the outputs, for an `if: cancelled()`
 /// step; the open log group is closed and an error annotation says why.

@@ -176,21 +176,21 @@ pub enum ArtifactError {
     Session(#[from] SessionError),
     #[error("cannot sign the digest: {0}")]
     Sign(#[source] sigstore_crypto::Error),
-    #[error("Rekor at {url} did not log the signature: {source}; fix: retry later, or check --rekor-url and --rekor-version")]
+    #[error("Rekor at {url} did not log the signature: {source}; fix: retry later, or check {choice}", choice = crate::vocab::REKOR_CHOICE)]
     Rekor { url: String, source: ServiceError },
     #[error("the Rekor log entry cannot be put in a bundle: {0}")]
     Entry(String),
-    #[error("Rekor at {url} returned a log entry for another signature or artifact ({detail}); refusing to put it in a bundle (fix: check that --rekor-url points at a genuine Rekor, and report the log's answer to its operator)")]
+    #[error("Rekor at {url} returned a log entry for another signature or artifact ({detail}); refusing to put it in a bundle (fix: check that {choice} points at a genuine Rekor, and report the log's answer to its operator)", choice = crate::vocab::REKOR_CHOICE)]
     LogEntryMismatch { url: String, detail: String },
-    #[error("Rekor at {url} returned an inclusion proof that disagrees with its own checkpoint ({detail}); refusing to put it in a bundle (fix: check that --rekor-url points at a genuine Rekor)")]
+    #[error("Rekor at {url} returned an inclusion proof that disagrees with its own checkpoint ({detail}); refusing to put it in a bundle (fix: check that {choice} points at a genuine Rekor)", choice = crate::vocab::REKOR_CHOICE)]
     ProofMismatch { url: String, detail: String },
-    #[error("Rekor at {url} logged the signature under log ID {log_id}, which the instance's trusted root does not list (or lists with a key not valid for the entry's time), so no bundle can carry the entry and verify; nothing more is sent to it; fix: pass a --rekor-url the trusted root lists (or, in --signing-config, one in rekorTlogUrls), or a --trust-config whose trusted root lists this log")]
+    #[error("Rekor at {url} logged the signature under log ID {log_id}, which the instance's trusted root does not list (or lists with a key not valid for the entry's time), so no bundle can carry the entry and verify; nothing more is sent to it; fix: pass a --rekor-url the trusted root lists (or, in --signing-config, action input `signing-config`, one in rekorTlogUrls), or a --trust-config (action input `trust-config`) whose trusted root lists this log")]
     LogNotTrusted { url: String, log_id: String },
     #[error("the bundle just built does not read back ({0}); it was not written")]
     Reparse(String),
-    #[error("the timestamp authority at {url} gave no timestamp: {source}; fix: retry later, or check --tsa-url")]
+    #[error("the timestamp authority at {url} gave no timestamp: {source}; fix: retry later, or check {choice}", choice = crate::vocab::TSA_CHOICE)]
     Timestamp { url: String, source: ServiceError },
-    #[error("the timestamp authority at {url} answered with a timestamp for another request ({detail}); refusing to put it in a bundle (fix: check that --tsa-url points at a genuine TSA, and report its answer to its operator)")]
+    #[error("the timestamp authority at {url} answered with a timestamp for another request ({detail}); refusing to put it in a bundle (fix: check that {choice} points at a genuine TSA, and report its answer to its operator)", choice = crate::vocab::TSA_CHOICE)]
     TimestampMismatch { url: String, detail: String },
     #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that --trust-config describes the services signed with; if it does, a service answered with evidence that does not check out: retry, and report it to the instance's operator")]
     SelfVerify(#[source] sigstore_verify::Error),
@@ -198,7 +198,7 @@ pub enum ArtifactError {
     Write(BundleIoError),
     /// The TSA signed with a certificate the trusted root does not list:
     /// every timestamp of it would fail alike.
-    #[error("the timestamp authority at {url} signs with a certificate the instance's trusted root does not list, so no bundle can carry its timestamps and verify ({detail}); nothing more is sent to it; fix: pass a --tsa-url the trusted root lists (or, in --signing-config, one in tsaUrls), or a --trust-config whose trusted root lists this authority")]
+    #[error("the timestamp authority at {url} signs with a certificate the instance's trusted root does not list, so no bundle can carry its timestamps and verify ({detail}); nothing more is sent to it; fix: pass a --tsa-url the trusted root lists (or, in --signing-config, action input `signing-config`, one in tsaUrls), or a --trust-config (action input `trust-config`) whose trusted root lists this authority")]
     TimestampNotTrusted { url: String, detail: String },
     /// Not attempted: an earlier artifact's failure would have been this
     /// one's too (see [`ArtifactError::stops_the_run`]).

@@ -94,32 +94,32 @@ pub enum SessionError {
         source: Box<ServiceError>,
     },
     /// Not followed: the request holds the identity token.
-    #[error("Fulcio at {url} redirected the certificate request: {source}; fix: set --fulcio-url (or the trust config's CA URL) to Fulcio's own address, not one that redirects")]
+    #[error("Fulcio at {url} redirected the certificate request: {source}; fix: set {choice} to Fulcio's own address, not one that redirects", choice = crate::vocab::FULCIO_CHOICE)]
     FulcioRedirect { url: String, source: ServiceError },
     #[error("Fulcio at {url} returned a certificate that does not parse: {source}; refusing to sign with it")]
     BadCertificate {
         url: String,
         source: sigstore_crypto::Error,
     },
-    #[error("Fulcio at {url} returned a certificate for another public key; refusing to sign with it (fix: check --fulcio-url points at a genuine Fulcio)")]
+    #[error("Fulcio at {url} returned a certificate for another public key; refusing to sign with it (fix: check that {choice} points at a genuine Fulcio)", choice = crate::vocab::FULCIO_CHOICE)]
     WrongKey { url: String },
-    #[error("Fulcio at {url} returned a certificate for `{found}`, but the token is for `{expected}`; refusing to sign with it (fix: check --fulcio-url)")]
+    #[error("Fulcio at {url} returned a certificate for `{found}`, but the token is for `{expected}`; refusing to sign with it (fix: check {choice})", choice = crate::vocab::FULCIO_CHOICE)]
     WrongIdentity {
         url: String,
         found: String,
         expected: String,
     },
-    #[error("Fulcio at {url} returned a certificate from issuer `{found}`, but the token is from `{expected}`; refusing to sign with it (fix: check --fulcio-url)")]
+    #[error("Fulcio at {url} returned a certificate from issuer `{found}`, but the token is from `{expected}`; refusing to sign with it (fix: check {choice})", choice = crate::vocab::FULCIO_CHOICE)]
     WrongIssuer {
         url: String,
         found: String,
         expected: String,
     },
-    #[error("Fulcio at {url} returned a certificate that no certificate authority of the instance's trusted root issued (at {at}); refusing to sign with it, before anything is logged (fix: check that --fulcio-url, or the trust config's CA URL, is the Fulcio the trusted root lists)")]
+    #[error("Fulcio at {url} returned a certificate that no certificate authority of the instance's trusted root issued (at {at}); refusing to sign with it, before anything is logged (fix: check that {choice} is the Fulcio the trusted root lists)", choice = crate::vocab::FULCIO_CHOICE)]
     UntrustedCertificate { url: String, at: jiff::Timestamp },
     /// The instance lists CT logs, and none of them vouches for the
     /// certificate: no bundle of it would verify.
-    #[error("Fulcio at {url} returned a certificate without an SCT the instance's CT logs vouch for ({source}); refusing to sign with it, before anything is logged (fix: check that --fulcio-url, or the trust config's CA URL, is the Fulcio the trusted root lists, and that its trusted root lists the CT log that Fulcio submits to)")]
+    #[error("Fulcio at {url} returned a certificate without an SCT the instance's CT logs vouch for ({source}); refusing to sign with it, before anything is logged (fix: check that {choice} is the Fulcio the trusted root lists, and that its trusted root lists the CT log that Fulcio submits to)", choice = crate::vocab::FULCIO_CHOICE)]
     UntrustedSct {
         url: String,
         source: crate::verify::sct::SctError,
@@ -431,7 +431,10 @@ fn shown(value: &str, token: &IdToken) -> String {
 /// Fulcio's, is the address.
 fn fulcio_fix(source: &ServiceError, issuer: &str) -> String {
     let address = || {
-        "check that --fulcio-url (or the trust config's CA URL) is Fulcio's own address".to_owned()
+        format!(
+            "check that {} is Fulcio's own address",
+            crate::vocab::FULCIO_CHOICE
+        )
     };
     match source {
         // No such endpoint: another server than Fulcio, or a path typo.
@@ -441,12 +444,15 @@ fn fulcio_fix(source: &ServiceError, issuer: &str) -> String {
         } => address(),
         ServiceError::Status { status, .. } if (400..500).contains(status) && *status != 429 => {
             format!(
-                "check that this Fulcio accepts tokens from {} (a private instance needs --trust-config)",
+                "check that this Fulcio accepts tokens from {} (a private instance needs --trust-config; action input `trust-config`)",
                 crate::text::line(crate::text::capped(issuer, crate::text::MESSAGE_CHARS))
             )
         }
         ServiceError::Status { .. } | ServiceError::Transport { .. } => {
-            "re-run later (Fulcio did not answer, or kept failing), or check --fulcio-url (or the trust config's CA URL)".to_owned()
+            format!(
+                "re-run later (Fulcio did not answer, or kept failing), or check {}",
+                crate::vocab::FULCIO_CHOICE
+            )
         }
         _ => address(),
     }
