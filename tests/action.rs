@@ -903,6 +903,16 @@ async fn provenance_is_written_and_named_in_the_outputs() {
         ) && summary.contains(&format!("Attestation: [{}]({url})", stored[1].0)),
         "{summary}"
     );
+    // The re-run's line links the release's file, the first run's signing:
+    // its own log index is said to be its local file's. Regression: the
+    // link stood beside the re-run's log index, another entry's.
+    assert_eq!(
+        summary
+            .matches("1 subject(s): the release keeps an earlier signing of the same statement; this run's, log index ")
+            .count(),
+        1,
+        "{summary}"
+    );
 }
 
 /// A branch's run with `publish: true` signs, uploads nothing, succeeds, and

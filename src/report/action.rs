@@ -377,7 +377,22 @@ pub fn summary(
             Some((Some(url), None)) => md_link(&name, url),
             _ => md(&p.path.display().to_string()),
         };
+        // The release kept an earlier signing of the same statement: the
+        // file linked is that one, and its log index is not this run's.
+        let kept_earlier =
+            asset.is_some_and(|x| x.action == Some(crate::github::AssetAction::Equivalent));
         let _ = match &p.outcome {
+            ProvenanceOutcome::Signed {
+                subjects,
+                log_index,
+                ..
+            } if kept_earlier => writeln!(
+                s,
+                "\nBuild provenance (SLSA v1): {shown}, {} subject(s): the release keeps an earlier signing of the same statement; this run's, log index {}, is in {}",
+                subjects.len(),
+                shown_index(*log_index),
+                md(&p.path.display().to_string())
+            ),
             ProvenanceOutcome::Signed {
                 subjects,
                 log_index,
