@@ -360,7 +360,45 @@ const MATERIAL_MEMBERS: &[(&str, &str)] = &[
 /// either name, and sigstore-types only the JSON one, so a timestamp or a
 /// SET under the other went unchecked here and was read there. Streamed
 /// within [`read_two_ways`]' one pass: no value is kept.
-struct ProtoNames;
+///
+/// With the members the object may have (its message's, [`members_of`]),
+/// any other key is found too, at every depth, as protojson and
+/// sigstore-python refuse it. Regression: only keys with an underscore
+/// were, so `"foo"` in a log entry, or a misspelt `rfc3161timestamps`,
+/// verified here and was refused there.
+struct ProtoNames(Option<&'static [&'static str]>);
+
+/// The JSON members of the bundle message a member named `key` holds (or,
+/// for an array, each of its elements holds); `None` for a scalar's.
+/// Every name is one message's only, so the key alone says which.
+fn members_of(key: &str) -> Option<&'static [&'static str]> {
+    Some(match key {
+        "tlogEntries" => &[
+            "logIndex",
+            "logId",
+            "kindVersion",
+            "integratedTime",
+            "inclusionPromise",
+            "inclusionProof",
+            "canonicalizedBody",
+        ],
+        "logId" => &["keyId"],
+        "kindVersion" => &["kind", "version"],
+        "inclusionPromise" => &["signedEntryTimestamp"],
+        "inclusionProof" => &["logIndex", "rootHash", "treeSize", "hashes", "checkpoint"],
+        "checkpoint" => &["envelope"],
+        "x509CertificateChain" => &["certificates"],
+        "certificates" | "certificate" => &["rawBytes"],
+        "publicKey" => &["hint"],
+        "timestampVerificationData" => &["rfc3161Timestamps"],
+        "rfc3161Timestamps" => &["signedTimestamp"],
+        "messageSignature" => &["messageDigest", "signature"],
+        "messageDigest" => &["algorithm", "digest"],
+        "dsseEnvelope" => &["payload", "payloadType", "signatures"],
+        "signatures" => &["sig", "keyid"],
+        _ => return None,
+    })
+}
 
 impl<'de> serde::de::DeserializeSeed<'de> for ProtoNames {
     type Value = Option<(String, Option<String>)>;
@@ -380,7 +418,13 @@ impl<'de> serde::de::Visitor<'de> for ProtoNames {
             if found.is_some() || key.contains('_') {
                 map.next_value::<serde::de::IgnoredAny>()?;
                 found = found.or_else(|| proto_named(&key));
-            } else if let Some((inner, name)) = map.next_value_seed(ProtoNames)? {
+            } else if self.0.is_some_and(|known| !known.contains(&key.as_str())) {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                found = Some((
+                    format!("`{}`", crate::text::capped(&crate::text::line(&key), 60)),
+                    None,
+                ));
+            } else if let Some((inner, name)) = map.next_value_seed(ProtoNames(members_of(&key)))? {
                 found = Some((format!("{inner} in `{key}`"), name));
             }
         }
@@ -388,7 +432,7 @@ impl<'de> serde::de::Visitor<'de> for ProtoNames {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut found = None;
-        while let Some(inner) = seq.next_element_seed(ProtoNames)? {
+        while let Some(inner) = seq.next_element_seed(ProtoNames(self.0))? {
             found = found.or(inner);
         }
         Ok(found)
@@ -413,9 +457,9 @@ impl<'de> serde::de::Visitor<'de> for ProtoNames {
     }
 }
 
-/// [`ProtoNames`] of a value already read.
-fn proto_named_in(v: &Value) -> Option<(String, Option<String>)> {
-    serde::de::DeserializeSeed::deserialize(ProtoNames, v)
+/// [`ProtoNames`] of a value already read, the member `key` of its parent.
+fn proto_named_in(key: &str, v: &Value) -> Option<(String, Option<String>)> {
+    serde::de::DeserializeSeed::deserialize(ProtoNames(members_of(key)), v)
         .ok()
         .flatten()
 }
@@ -493,7 +537,7 @@ const DIGEST_ALGORITHMS: &[&str] = &["SHA2_256", "SHA2_384", "SHA2_512", "SHA3_2
 /// names it (sigstore-types reads `sha-256` and `sha256` too), or given
 /// under both its names.
 fn message_signature_unread(v: &Value) -> Option<Unread> {
-    if let Some((key, name)) = proto_named_in(v) {
+    if let Some((key, name)) = proto_named_in("messageSignature", v) {
         return Some(proto_unread(format!("{key} in `messageSignature`"), name));
     }
     let algorithm = v.get("messageDigest")?.get("algorithm")?;
@@ -607,7 +651,9 @@ fn read_two_ways(bytes: &[u8]) -> Option<Unread> {
                         found = found.or_else(|| message_signature_unread(&v));
                     }
                     _ => {
-                        if let Some((inner, name)) = map.next_value_seed(ProtoNames)? {
+                        if let Some((inner, name)) =
+                            map.next_value_seed(ProtoNames(members_of(name)))?
+                        {
                             found =
                                 found.or(Some(proto_unread(format!("{inner} in `{key}`"), name)));
                         }
@@ -876,6 +922,30 @@ mod tests {
             matches!(&e, ParseError::UnknownMember(m) if m == "`note` in `verificationMaterial`"),
             "{e:?}"
         );
+        // Below them too, at every depth, with or without an underscore.
+        // Regression: `"foo"` in a log entry (or a misspelt timestamp list)
+        // verified, where sigstore-python and protojson refuse it.
+        for (added, at) in [
+            ("\"kindVersion\"", "`xY` in `tlogEntries`"),
+            ("\"kind\"", "`xY` in `kindVersion` in `tlogEntries`"),
+            ("\"signature\"", "`xY` in `messageSignature`"),
+            ("\"rawBytes\"", "`xY` in "),
+        ] {
+            let odd = good.replacen(added, &format!("\"xY\":1,{added}"), 1);
+            assert_ne!(odd, good, "{added}");
+            match parse(odd.as_bytes()) {
+                Err(ParseError::UnknownMember(m)) => assert!(m.starts_with(at), "{added}: {m}"),
+                other => panic!("{added}: {other:?}"),
+            }
+        }
+        assert!(good.contains("\"rfc3161Timestamps\""));
+        {
+            let misspelt = good.replacen("\"rfc3161Timestamps\"", "\"rfc3161timestamps\"", 1);
+            assert!(
+                matches!(parse(misspelt.as_bytes()), Err(ParseError::UnknownMember(m)) if m.starts_with("`rfc3161timestamps`")),
+                "a misspelt member"
+            );
+        }
         for spelled in ["sha-256", "sha256", "Sha2_256"] {
             let mut b = v.clone();
             b["messageSignature"]["messageDigest"]["algorithm"] = spelled.into();

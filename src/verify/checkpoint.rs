@@ -161,7 +161,8 @@ pub(crate) fn named(
 
 /// Why a checkpoint `envelope` (a signed note) is not one Go's `note`
 /// package (sigstore-go, cosign) and sigstore-python read, if it is not:
-/// one blank line between the body and the signatures, each body line with
+/// no control character but the newline, one blank line between the body
+/// and the signatures, each body line with
 /// no surrounding space, each signature line `— NAME BASE64` (a name with
 /// no space or `+`, at least a key hint and a byte of signature), and a
 /// final newline. sigstore-types splits at the first blank line, ignores
@@ -169,6 +170,11 @@ pub(crate) fn named(
 /// readers refuse verified here.
 pub(crate) fn malformed(envelope: &str) -> Option<&'static str> {
     use base64::Engine as _;
+    // `note.Open` refuses the whole note first for any control character
+    // but the newline. Regression: one in a signature's name passed here.
+    if envelope.chars().any(|c| c < ' ' && c != '\n') {
+        return Some("it holds a control character");
+    }
     let Some((body, signatures)) = envelope.split_once("\n\n") else {
         return Some("it has no blank line before its signatures");
     };
@@ -249,7 +255,7 @@ mod tests {
     }
 
     /// A checkpoint Go's `note` and sigstore-python refuse is malformed
-    /// here too: text after a second blank line, no final newline, an
+    /// here too: a control character, text after a second blank line, no final newline, an
     /// indented or otherwise shaped signature line, a body line with space
     /// around it. Real ones are not.
     #[test]
@@ -271,6 +277,11 @@ mod tests {
             (format!("{body}\n\n{sigs}— x AAAA\n"), "not `— NAME BASE64`"),
             (format!(" {real}"), "space around it"),
             (body.to_owned(), "no blank line"),
+            (
+                format!("{body}\n\n{sigs}— wit\u{1}ness 3q2+7wE=\n"),
+                "a control character",
+            ),
+            (real.replacen("646", "6\t46", 1), "a control character"),
         ] {
             assert!(
                 malformed(&bad).is_some_and(|w| w.contains(why)),
