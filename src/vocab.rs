@@ -22,14 +22,17 @@ pub(crate) const FIX_REPORT_BUG: &str =
 /// URL inputs). Regression: the action's annotations told its users to
 /// check flags it does not take.
 pub(crate) const FULCIO_CHOICE: &str =
-    "--fulcio-url, or the CA URL of the trust or signing config (action inputs `trust-config`, `signing-config`)";
+    "--fulcio-url, or the CA URL of the trust or signing config (action inputs `trust-config`, `signing-config`, or the `tuf-url` repository's)";
 
 /// Where a run's Rekor is chosen ([`FULCIO_CHOICE`]'s twin).
-pub(crate) const REKOR_CHOICE: &str = "--rekor-url and --rekor-version, or the Rekor URL of the trust or signing config (action inputs `trust-config`, `signing-config`, `rekor-version`)";
+pub(crate) const REKOR_CHOICE: &str = "--rekor-url and --rekor-version, or the Rekor URL of the trust or signing config (action inputs `trust-config`, `signing-config`, or the `tuf-url` repository's; and `rekor-version`)";
 
 /// Where a run's timestamp authority is chosen ([`FULCIO_CHOICE`]'s twin).
 pub(crate) const TSA_CHOICE: &str =
-    "--tsa-url, or the TSA URL of the trust or signing config (action inputs `trust-config`, `signing-config`)";
+    "--tsa-url, or the TSA URL of the trust or signing config (action inputs `trust-config`, `signing-config`, or the `tuf-url` repository's)";
+
+/// The trust a run verifies its own bundles with, as a fix names it.
+pub(crate) const TRUST_CHOICE: &str = "--trust-config (or --signing-config with --trusted-root; action inputs `trust-config`, `signing-config`, `trusted-root`, or `tuf-url`)";
 
 /// A GitHub workflow's URI (or `OWNER/REPO/PATH@REF`, a `workflow_ref`)
 /// split at its ref: at the

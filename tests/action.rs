@@ -268,7 +268,9 @@ async fn a_failing_service_names_the_actions_inputs() {
         .find(|l| l.starts_with("::error file=dist/app.tgz"))
         .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        annotation.contains("action inputs `trust-config`, `signing-config`, `rekor-version`"),
+        annotation.contains(
+            "action inputs `trust-config`, `signing-config`, or the `tuf-url` repository's; and `rekor-version`"
+        ),
         "{annotation}"
     );
 }

@@ -379,8 +379,10 @@ pub fn summary(
         };
         // The release kept an earlier signing of the same statement: the
         // file linked is that one, and its log index is not this run's.
-        let kept_earlier =
-            asset.is_some_and(|x| x.action == Some(crate::github::AssetAction::Equivalent));
+        // (Not when it failed its check since: then it was deleted.)
+        let kept_earlier = asset.is_some_and(|x| {
+            x.error.is_none() && x.action == Some(crate::github::AssetAction::Equivalent)
+        });
         let _ = match &p.outcome {
             ProvenanceOutcome::Signed {
                 subjects,
@@ -732,6 +734,50 @@ mod tests {
             &s[s.len() - 300..]
         );
         assert!(failed_summary("bad").contains("❌ bad"));
+    }
+
+    /// The provenance's line says the release keeps an earlier signing only
+    /// while the release does: one whose check failed since was deleted.
+    #[test]
+    fn a_kept_provenance_is_said_kept_only_while_it_is() {
+        let mut sign = failed_run(0, "x");
+        sign.provenance = Some(crate::sign::ProvenanceReport {
+            path: "p.intoto.jsonl".into(),
+            outcome: ProvenanceOutcome::Signed {
+                subjects: Vec::new(),
+                log_index: Some(7),
+                timestamped: false,
+                certificate: 1,
+            },
+        });
+        let up = |error: Option<&str>| UploadReport {
+            repo: "o/r".into(),
+            tag: "v1".into(),
+            release_url: "https://github.com/o/r/releases/tag/v1".into(),
+            draft: true,
+            created: false,
+            published: false,
+            publish_withheld: error.is_some(),
+            lacking: Vec::new(),
+            not_regular: Vec::new(),
+            assets: vec![AssetReport {
+                kind: AssetKind::Provenance,
+                artifact: "p.intoto.jsonl".into(),
+                bundle: "p.intoto.jsonl".into(),
+                asset: "p.intoto.jsonl".into(),
+                action: Some(crate::github::AssetAction::Equivalent),
+                download_url: Some("https://example.com/p.intoto.jsonl".into()),
+                checked: error.is_none(),
+                error: error.map(str::to_owned),
+            }],
+            attestation: None,
+            warnings: Vec::new(),
+        };
+        let kept = "the release keeps an earlier signing";
+        assert!(summary(&sign, Some(&up(None)), None).contains(kept));
+        let s = summary(&sign, Some(&up(Some("deleted from the draft"))), None);
+        assert!(!s.contains(kept), "{s}");
+        assert!(s.contains("log index 7"), "{s}");
     }
 
     /// A release lacking thousands of assets, and a run error or a link of

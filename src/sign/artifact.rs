@@ -184,7 +184,7 @@ pub enum ArtifactError {
     LogEntryMismatch { url: String, detail: String },
     #[error("Rekor at {url} returned an inclusion proof that disagrees with its own checkpoint ({detail}); refusing to put it in a bundle (fix: check that {choice} points at a genuine Rekor)", choice = crate::vocab::REKOR_CHOICE)]
     ProofMismatch { url: String, detail: String },
-    #[error("Rekor at {url} logged the signature under log ID {log_id}, which the instance's trusted root does not list (or lists with a key not valid for the entry's time), so no bundle can carry the entry and verify; nothing more is sent to it; fix: pass a --rekor-url the trusted root lists (or, in --signing-config, action input `signing-config`, one in rekorTlogUrls), or a --trust-config (action input `trust-config`) whose trusted root lists this log")]
+    #[error("Rekor at {url} logged the signature under log ID {log_id}, which the instance's trusted root does not list (or lists with a key not valid for the entry's time), so no bundle can carry the entry and verify; nothing more is sent to it; fix: pass a --rekor-url the trusted root lists (or, in --signing-config, action input `signing-config`, one in rekorTlogUrls), or a trusted root that lists this log ({trust})", trust = crate::vocab::TRUST_CHOICE)]
     LogNotTrusted { url: String, log_id: String },
     #[error("the bundle just built does not read back ({0}); it was not written")]
     Reparse(String),
@@ -192,13 +192,13 @@ pub enum ArtifactError {
     Timestamp { url: String, source: ServiceError },
     #[error("the timestamp authority at {url} answered with a timestamp for another request ({detail}); refusing to put it in a bundle (fix: check that {choice} points at a genuine TSA, and report its answer to its operator)", choice = crate::vocab::TSA_CHOICE)]
     TimestampMismatch { url: String, detail: String },
-    #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that --trust-config describes the services signed with; if it does, a service answered with evidence that does not check out: retry, and report it to the instance's operator")]
+    #[error("the new bundle does not verify against the instance's trusted root ({0}), so it was not written; fix: check that {trust} describes the services signed with; if it does, a service answered with evidence that does not check out: retry, and report it to the instance's operator", trust = crate::vocab::TRUST_CHOICE)]
     SelfVerify(#[source] sigstore_verify::Error),
     #[error(transparent)]
     Write(BundleIoError),
     /// The TSA signed with a certificate the trusted root does not list:
     /// every timestamp of it would fail alike.
-    #[error("the timestamp authority at {url} signs with a certificate the instance's trusted root does not list, so no bundle can carry its timestamps and verify ({detail}); nothing more is sent to it; fix: pass a --tsa-url the trusted root lists (or, in --signing-config, action input `signing-config`, one in tsaUrls), or a --trust-config (action input `trust-config`) whose trusted root lists this authority")]
+    #[error("the timestamp authority at {url} signs with a certificate the instance's trusted root does not list, so no bundle can carry its timestamps and verify ({detail}); nothing more is sent to it; fix: pass a --tsa-url the trusted root lists (or, in --signing-config, action input `signing-config`, one in tsaUrls), or a trusted root that lists this authority ({trust})", trust = crate::vocab::TRUST_CHOICE)]
     TimestampNotTrusted { url: String, detail: String },
     /// Not attempted: an earlier artifact's failure would have been this
     /// one's too (see [`ArtifactError::stops_the_run`]).
