@@ -780,19 +780,14 @@ async fn a_statement_that_contradicts_its_certificate_is_refused() {
     }
 }
 
-/// An asset with no bundle, on a release whose provenance could not be
-/// read, fails as not checked: it may be one the provenance vouches for.
-/// Regression: it was listed as unsigned, and a run of only such assets
-/// (`--pattern`) passed (exit 0).
-#[tokio::test(flavor = "multi_thread")]
-async fn an_asset_whose_provenance_could_not_be_read_is_not_called_unsigned() {
-    use crate::verify_release::{client, put_asset, signed_release, verify_release};
-    use releasekit_sandbox::{Fault, Service};
-
-    let sandbox = Sandbox::start().await.unwrap();
-    let work = signed_release(&sandbox).await;
+/// The release of `signed_release` (bundles for the tarball and the
+/// wheel, an unsigned NOTES.txt) with `app-1.0.intoto.jsonl`, a provenance
+/// about those two and `extra.bin`, and `extra.bin` without a bundle.
+async fn release_with_provenance(sandbox: &Sandbox) -> Work {
+    use crate::verify_release::{client, put_asset, signed_release};
+    let work = signed_release(sandbox).await;
     work.file("extra.bin", "only in the provenance");
-    let mut cmd = sign(&sandbox, work.dir.path());
+    let mut cmd = sign(sandbox, work.dir.path());
     cmd.env(SERVER.0, SERVER.1).args([
         "--overwrite",
         "--provenance",
@@ -802,7 +797,7 @@ async fn an_asset_whose_provenance_could_not_be_read_is_not_called_unsigned() {
         "extra.bin",
     ]);
     assert_eq!(code(&run(cmd).await), 0);
-    let releases = client(&sandbox);
+    let releases = client(sandbox);
     let release = releases.find(crate::verify_release::TAG).await.unwrap();
     for (name, path) in [
         ("app-1.0.intoto.jsonl", work.path("app-1.0.intoto.jsonl")),
@@ -810,6 +805,20 @@ async fn an_asset_whose_provenance_could_not_be_read_is_not_called_unsigned() {
     ] {
         put_asset(&releases, &release, name, &path, "application/octet-stream").await;
     }
+    work
+}
+
+/// An asset with no bundle, on a release whose provenance could not be
+/// read, fails as not checked: it may be one the provenance vouches for.
+/// Regression: it was listed as unsigned, and a run of only such assets
+/// (`--pattern`) passed (exit 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_asset_whose_provenance_could_not_be_read_is_not_called_unsigned() {
+    use crate::verify_release::verify_release;
+    use releasekit_sandbox::{Fault, Service};
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let _release = release_with_provenance(&sandbox).await;
     let faults = sandbox.faults(Service::GitHub);
     faults.only_paths_ending_with(".intoto.jsonl");
     faults.fail_next(100, Fault::status(500));
@@ -872,29 +881,10 @@ async fn a_release_without_the_provenance_asked_for_fails() {
 /// and an unsigned asset no statement names stays unsigned.
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_release_uses_the_releases_provenance() {
-    use crate::verify_release::{client, put_asset, signed_release, verify_release};
+    use crate::verify_release::verify_release;
 
     let sandbox = Sandbox::start().await.unwrap();
-    let work = signed_release(&sandbox).await;
-    work.file("extra.bin", "only in the provenance");
-    let mut cmd = sign(&sandbox, work.dir.path());
-    cmd.env(SERVER.0, SERVER.1).args([
-        "--overwrite",
-        "--provenance",
-        "--provenance-name",
-        "app-1.0.intoto.jsonl",
-        "dist",
-        "extra.bin",
-    ]);
-    assert_eq!(code(&run(cmd).await), 0);
-    let releases = client(&sandbox);
-    let release = releases.find(crate::verify_release::TAG).await.unwrap();
-    for (name, path) in [
-        ("app-1.0.intoto.jsonl", work.path("app-1.0.intoto.jsonl")),
-        ("extra.bin", work.path("extra.bin")),
-    ] {
-        put_asset(&releases, &release, name, &path, "application/octet-stream").await;
-    }
+    let work = release_with_provenance(&sandbox).await;
 
     let consumer = Work::new();
     let o = run(verify_release(&sandbox, &consumer, &["--download", "got"])).await;
