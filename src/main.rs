@@ -224,21 +224,13 @@ fn action_stopped(settings: &ActionSettings, done: ActionDone) {
         print!("{}", gha::error(None, &e.to_string()));
         gha::empty_outputs()
     });
-    for (file, text, what) in [
-        (&settings.output_file, outputs, "outputs"),
+    write_step(
+        (&settings.output_file, outputs),
         (
             &settings.summary_file,
             gha::summary(sign, None, Some(&error)),
-            "summary",
         ),
-    ] {
-        if let Some(e) = append_to(file, &text) {
-            print!(
-                "{}",
-                gha::warning(&format!("{e}: the step {what} is not written"))
-            );
-        }
-    }
+    );
 }
 
 /// Where the runner's paths are, for outputs naming files.
@@ -372,14 +364,23 @@ fn write_failed_step(
     error: &str,
 ) {
     use report::action as gha;
-    for (file, text, what) in [
-        (output_file, gha::empty_outputs(), "outputs"),
-        (summary_file, gha::failed_summary(error), "summary"),
-    ] {
+    write_step(
+        (output_file, gha::empty_outputs()),
+        (summary_file, gha::failed_summary(error)),
+    );
+}
+
+/// `outputs` and `summary`, each appended to its runner file, a warning
+/// annotation for one that cannot be.
+fn write_step(
+    outputs: (&Option<std::path::PathBuf>, String),
+    summary: (&Option<std::path::PathBuf>, String),
+) {
+    for ((file, text), what) in [(outputs, "outputs"), (summary, "summary")] {
         if let Some(e) = append_to(file, &text) {
             print!(
                 "{}",
-                gha::warning(&format!("{e}: the step {what} is not written"))
+                report::action::warning(&format!("{e}: the step {what} is not written"))
             );
         }
     }
