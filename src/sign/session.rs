@@ -442,12 +442,14 @@ fn fulcio_fix(source: &ServiceError, issuer: &str) -> String {
             status: 404 | 405 | 501,
             ..
         } => address(),
-        ServiceError::Status { status, .. } if (400..500).contains(status) && *status != 429 => {
+        // Refused, not failing: no retry could change it.
+        ServiceError::Status { status, .. } if !net::is_transient(*status) => {
             format!(
                 "check that this Fulcio accepts tokens from {} (a private instance needs --trust-config; action input `trust-config`)",
                 crate::text::line(crate::text::capped(issuer, crate::text::MESSAGE_CHARS))
             )
         }
+        // Failing, or no answer, past the retries.
         ServiceError::Status { .. } | ServiceError::Transport { .. } => {
             format!(
                 "re-run later (Fulcio did not answer, or kept failing), or check {}",
