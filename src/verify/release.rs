@@ -164,6 +164,8 @@ pub async fn run(
     }
     let mut checked: Option<Checked> = None;
     let provenance_said = warnings.len();
+    // The release, as a run-ending error names it.
+    let shown_release = || crate::text::line(format!("{}@{}", source.repo, source.tag));
     // The files with a verified statement, kept for --download.
     let mut vouching: Vec<(&str, bytes::Bytes)> = Vec::new();
     for file in assets.iter().filter(|a| is_provenance(a)) {
@@ -208,7 +210,7 @@ pub async fn run(
     // the assets they are held against.
     if source.provenance_required && checked.is_none() {
         return Err(VerifyError::NoProvenanceOfType {
-            release: crate::text::line(format!("{}@{}", source.repo, source.tag)),
+            release: shown_release(),
             predicate_type: crate::text::line(crate::text::echoed(predicate_type)),
             found: crate::text::capped(
                 &instead_of_provenance(&assets, &warnings[provenance_said..]),
@@ -472,7 +474,7 @@ pub async fn run(
     // release of unsigned assets only is named so (as a directory without
     // a bundle is).
     if artifacts.is_empty() {
-        let release = crate::text::line(format!("{}@{}", source.repo, source.tag));
+        let release = shown_release();
         let candidates = assets.iter().filter(|a| !is_bundle(a)).count();
         return Err(match &source.pattern {
             _ if !unsigned.is_empty() => VerifyError::NoSignedAssets {
