@@ -61,6 +61,10 @@ pub(crate) fn open_file_limit() -> Option<u64> {
 /// there.
 pub(crate) const FOLDS_CASE: bool = cfg!(any(target_os = "macos", windows));
 
+/// The longest file name most file systems take (ext4, APFS, and NTFS in
+/// UTF-16 units, which UTF-8 bytes never undercount).
+pub(crate) const MAX_NAME_BYTES: usize = 255;
+
 /// Whether `name` can be a file in a directory, naming that file and
 /// nothing else, on every platform the binary ships for: not empty; no `/`
 /// or `\`; no character that shows nothing or changes how the name around

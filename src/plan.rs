@@ -179,7 +179,7 @@ pub enum PlanError {
         asset: String,
         replaced: String,
     },
-    #[error("the bundle of {} would be named {}, longer than the {MAX_NAME_BYTES} bytes a file name may have; fix: give the artifact a shorter name", artifact.display(), bundle.display())]
+    #[error("the bundle of {} would be named {}, longer than the {} bytes a file name may have; fix: give the artifact a shorter name", artifact.display(), bundle.display(), crate::files::MAX_NAME_BYTES)]
     BundleNameTooLong { artifact: PathBuf, bundle: PathBuf },
     #[error(transparent)]
     ProvenanceName(#[from] crate::provenance::ProvenanceError),
@@ -578,10 +578,6 @@ fn skipped_list(skipped: &[Skipped]) -> String {
     list.join(", ")
 }
 
-/// The longest file name most file systems take (ext4, APFS, and NTFS in
-/// UTF-16 units, which UTF-8 bytes never undercount).
-const MAX_NAME_BYTES: usize = 255;
-
 /// The key under which two bundles are the same file: the real directory
 /// and the name, or, where names fold case and Unicode form, the name
 /// folded ([`crate::files::folded_name`]). The real directory, not the
@@ -625,7 +621,11 @@ pub(crate) fn build_in(tree: &WorkTree, input: &PlanInput<'_>) -> Result<Plan, P
     for f in found {
         let bundle = bundle_io::bundle_path(&f.path, input.output_dir);
         // Refused here, not when the rename fails after the log entry is made.
-        if input.writes_bundles && bundle.file_name().is_some_and(|n| n.len() > MAX_NAME_BYTES) {
+        if input.writes_bundles
+            && bundle
+                .file_name()
+                .is_some_and(|n| n.len() > crate::files::MAX_NAME_BYTES)
+        {
             return Err(PlanError::BundleNameTooLong {
                 artifact: f.path,
                 bundle,

@@ -325,7 +325,7 @@ fn check_name(name: &str) -> Result<String, ProvenanceError> {
     // The rule for any name that becomes a file on every platform (no `:`,
     // which is a drive or a stream on Windows, no device name), and ours.
     let plain = crate::files::portable_name(name)
-        && name.len() <= 255
+        && name.len() <= crate::files::MAX_NAME_BYTES
         && name.len() > EXTENSION.len()
         && name.ends_with(EXTENSION);
     if plain {

@@ -284,3 +284,54 @@ async fn a_huge_error_answer_is_cut_short() {
     assert!(shown.contains("…"), "the cut is marked: {shown}");
     assert!(shown.len() < 16 << 10, "{} bytes shown", shown.len());
 }
+
+/// An asset listed under a name longer than any file's (20,000 bytes, with
+/// its bundle beside it) fails as such, its name shown cut short, and no
+/// line of the report or its JSON repeats it whole; the release's other
+/// assets still verify. Regression: the name was verified like any other
+/// and repeated whole in each line about it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_longer_than_a_files_is_shown_cut_short() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let release = signed_release(&sandbox).await;
+    let gh = sandbox.github();
+    let bundle = std::fs::read(release.path("dist/app-1.0.tar.gz.sigstore.json")).unwrap();
+    let long = format!("{}.tar.gz", "x".repeat(20_000));
+    assert!(gh.insert_asset_unchecked(REPO, TAG, &long, "tarball"));
+    assert!(gh.insert_asset_unchecked(REPO, TAG, &format!("{long}.sigstore.json"), bundle));
+
+    let consumer = Work::new();
+    for extra in [&[][..], &["--json"], &["--download", "got"]] {
+        let o = run(verify_release(&sandbox, &consumer, extra)).await;
+        ended_cleanly(&o);
+        assert_eq!(code(&o), 1, "{extra:?}");
+        let (out, err) = (stdout(&o), stderr(&o));
+        let longest = out.lines().chain(err.lines()).map(str::len).max();
+        assert!(
+            longest < Some(2_000),
+            "{extra:?}: a line of {longest:?} bytes"
+        );
+        let shown = format!("{}…", "x".repeat(100));
+        assert!(
+            out.contains(&format!(
+                "{shown}: the release lists an asset whose name is 20007 bytes long (shown cut short), longer than any file's name may be (255 bytes)"
+            )) || out.contains(&format!(
+                "\"{shown}\""
+            )),
+            "{extra:?}: {out}"
+        );
+        assert!(
+            out.contains("✅ Verified: app-1.0.tar.gz\n") || out.contains("\"app-1.0.tar.gz\""),
+            "{extra:?}: {out}"
+        );
+    }
+    assert_eq!(
+        consumer.listing(),
+        [
+            "got/app-1.0.tar.gz",
+            "got/app-1.0.tar.gz.sigstore.json",
+            "got/app-1.0.whl",
+            "got/app-1.0.whl.sigstore.json"
+        ]
+    );
+}

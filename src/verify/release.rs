@@ -142,6 +142,13 @@ pub async fn run(
         ..policy.clone()
     };
     let assets = releases.assets(&release).await?;
+    // A name longer than a file's may be is no release asset (GitHub names
+    // one after the file uploaded): no file could hold it, nor its bundle.
+    // Set apart here, so that no message below repeats a name as long as
+    // the server cares to make it.
+    let (assets, overlong): (Vec<_>, Vec<_>) = assets
+        .into_iter()
+        .partition(|a| a.name.len() <= crate::files::MAX_NAME_BYTES);
     let download = match &source.download {
         Some(dir) => Some(Download::prepare(dir, source.overwrite)?),
         None => None,
@@ -263,7 +270,18 @@ pub async fn run(
             .find(|other| *other != name)
             .cloned()
     };
-    let mut slots: Vec<Slot> = Vec::new();
+    let mut slots: Vec<Slot> = overlong
+        .iter()
+        .filter(|a| source.pattern.as_ref().is_none_or(|p| p.matches(&a.name)))
+        .map(|a| {
+            let shown = crate::text::capped(&a.name, SHOWN_NAME_CHARS);
+            Slot::Done(VerifyArtifactReport {
+                path: PathBuf::from(&shown),
+                bundle: PathBuf::from(format!("{shown}{BUNDLE_SUFFIX}")),
+                outcome: VerifyOutcome::failed(AssetFailure::NameTooLong(a.name.len())),
+            })
+        })
+        .collect();
     let mut unsigned = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for asset in assets.iter().filter(|a| !is_bundle(a)) {
@@ -571,9 +589,14 @@ enum Slot<'a> {
     ProvenanceOnly(&'a UploadedAsset),
 }
 
+/// How much of a name too long for a file a report shows.
+const SHOWN_NAME_CHARS: usize = 100;
+
 /// Why one asset could not be checked, or did not verify.
 #[derive(Debug, thiserror::Error)]
 enum AssetFailure {
+    #[error("the release lists an asset whose name is {0} bytes long (shown cut short), longer than any file's name may be ({max} bytes), so it is no file's and is not checked: check the release (or GITHUB_API_URL)", max = crate::files::MAX_NAME_BYTES)]
+    NameTooLong(usize),
     #[error(transparent)]
     Release(#[from] crate::github::ReleaseError),
     #[error(transparent)]
