@@ -70,6 +70,30 @@ fn action_process(
     cmd
 }
 
+/// A dry run whose bundle exists says how the action takes `--overwrite`
+/// (its input `overwrite`), as every other message of it does.
+/// Regression: the line named only the flag, which the action has not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_names_the_overwrite_input() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.bin", "a");
+    work.file("a.bin.sigstore.json", "{}");
+    work.file("gh/output", "");
+    let inputs = [
+        ("inputs", "a.bin"),
+        ("dry-run", "true"),
+        ("upload", "false"),
+    ];
+    let o = run(action(&sandbox, &work, &inputs)).await;
+    let log = stdout(&o);
+    assert_eq!(code(&o), 0, "{log}");
+    assert!(
+        log.contains("a.bin (1 bytes) -> a.bin.sigstore.json [bundle exists: would fail without --overwrite (action input `overwrite: true`)]"),
+        "{log}"
+    );
+}
+
 /// `action --json` is refused (exit 2, an annotation as for any bad input)
 /// before anything is done: the action reports through its outputs.
 /// Regression: taken, then ignored, so its stdout was JSON or not by chance.

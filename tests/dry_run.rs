@@ -220,7 +220,9 @@ fn a_dry_run_that_uploads_says_existing_bundles_are_kept_if_they_verify() {
         .output()
         .unwrap();
     assert!(
-        stdout(&o).contains("[bundle exists: would fail without --overwrite]"),
+        stdout(&o).contains(
+            "[bundle exists: would fail without --overwrite (action input `overwrite: true`)]"
+        ),
         "{}",
         stdout(&o)
     );

@@ -62,7 +62,7 @@ pub(crate) fn artifact_line(a: &ArtifactReport) -> String {
             a.size,
             line(a.bundle.display()),
             match (blocked_by_existing_bundle, kept_if_it_verifies) {
-                (true, _) => " [bundle exists: would fail without --overwrite]",
+                (true, _) => " [bundle exists: would fail without --overwrite (action input `overwrite: true`)]",
                 (_, true) => " [bundle exists: kept if it verifies for this run's signer]",
                 _ => "",
             }
