@@ -165,12 +165,19 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The delay before attempt `attempt + 1` (`attempt` counts from 1): a
-    /// server's `Retry-After` if it gave one (capped), else full jitter over an
-    /// exponentially growing window, so that concurrent artifacts do not retry
-    /// in lockstep.
+    /// server's `Retry-After` if it gave one (capped), and a little more,
+    /// else full jitter over an exponentially growing window, so that
+    /// concurrent artifacts do not retry in lockstep.
     pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(after) = retry_after {
-            return after.min(self.max_delay * 4);
+            // Never sooner than asked, but not all at once: every request in
+            // flight is told the same `Retry-After` by a rate-limited
+            // service, and came back in the same instant to meet the limit
+            // again. Up to a fifth more (at least the base delay) spreads them.
+            let after = after.min(self.max_delay * 4);
+            let spread = (after / 5).max(self.base_delay);
+            let ms = u64::try_from(spread.as_millis()).unwrap_or(u64::MAX);
+            return after + Duration::from_millis(rand::thread_rng().gen_range(0..=ms));
         }
         let window = self
             .base_delay
@@ -391,11 +398,25 @@ mod tests {
             assert!(p.delay(attempt, None) <= p.max_delay);
         }
         assert!(p.delay(1, None) <= p.base_delay);
-        assert_eq!(
-            p.delay(1, Some(Duration::from_secs(3))),
-            Duration::from_secs(3)
+        // Retry-After: never sooner, at most a fifth later, and spread.
+        // Regression: every request told `Retry-After: 3` came back at 3 s.
+        let after = Duration::from_secs(3);
+        let waits: std::collections::BTreeSet<Duration> =
+            (0..50).map(|_| p.delay(1, Some(after))).collect();
+        assert!(
+            waits.iter().all(|w| (after..=after * 6 / 5).contains(w)),
+            "{waits:?}"
         );
-        assert_eq!(p.delay(1, Some(Duration::from_secs(3600))), p.max_delay * 4);
+        assert!(waits.len() > 1, "{waits:?}");
+        let zero: std::collections::BTreeSet<Duration> =
+            (0..50).map(|_| p.delay(1, Some(Duration::ZERO))).collect();
+        assert!(zero.iter().all(|w| *w <= p.base_delay), "{zero:?}");
+        assert!(zero.len() > 1, "{zero:?}");
+        let capped = p.delay(1, Some(Duration::from_secs(3600)));
+        assert!(
+            (p.max_delay * 4..=p.max_delay * 4 * 6 / 5).contains(&capped),
+            "{capped:?}"
+        );
         assert!(is_transient(503) && is_transient(429) && !is_transient(409) && !is_transient(400));
     }
 
