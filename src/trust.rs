@@ -1272,7 +1272,43 @@ async fn tuf_repository(
         url: url.to_owned(),
         reason,
     })?;
+    // Refreshed into the cache named without the URL's credentials: the
+    // one named with them (the crate's, or this tool's before it named its
+    // own) holds a password in its name and is of no more use.
+    if !matches!(refresh, Refresh::Offline) && cache_dir.is_some() {
+        if let Some(stale) = tuf_cache_dir_with_credentials(url) {
+            if let Err(e) = remove_dir_if_real(&stale) {
+                warnings.push(format!(
+                    "an older cache of this TUF repository, in {} and named after its URL with the user and password, could not be removed ({e}): remove it by hand",
+                    stale.parent().map_or_else(String::new, |p| p.display().to_string())
+                ));
+            }
+        }
+    }
     Ok((url.to_owned(), trusted_root, signing_config))
+}
+
+/// The cache directory named after `url` whole, as sigstore-trust-root
+/// names it, when `url` carries a user or password (else `None`): the
+/// password is in that name.
+fn tuf_cache_dir_with_credentials(url: &str) -> Option<PathBuf> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    if parsed.username().is_empty() && parsed.password().is_none() {
+        return None;
+    }
+    let dirs = directories::ProjectDirs::from("dev", "sigstore", "sigstore-rust")?;
+    Some(dirs.cache_dir().join("tuf").join(tuf_dirname(url)))
+}
+
+/// Remove the directory `dir` and what it holds, if it is one (a link in
+/// its place is left alone: what it leads to is not the cache's).
+fn remove_dir_if_real(dir: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(dir),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The Rekor API version `--rekor-url` `url` speaks when `--rekor-version`

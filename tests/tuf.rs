@@ -274,6 +274,49 @@ async fn a_mirrors_password_is_not_written_into_the_cache() {
     assert!(!stderr(&o).contains("s3cret"), "{}", stderr(&o));
 }
 
+/// The cache an earlier run made under the URL's whole name, password
+/// included (sigstore-trust-root names it so), is removed once the
+/// repository is refreshed into the one named without it, and not by a
+/// dry run, which writes nothing. Regression: it stayed there for good.
+#[tokio::test]
+async fn a_cache_named_with_a_password_is_removed() {
+    let (sandbox, work) = started().await;
+    let with_password = sandbox
+        .urls()
+        .tuf
+        .replacen("http://", "http://bob:s3cret@", 1);
+    // sigstore-trust-root 0.15.1's name: the URL, every byte but
+    // `[A-Za-z0-9._-]` as `%XX`.
+    let escaped: String = with_password
+        .trim_end_matches('/')
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let stale = work.path("home/.cache/sigstore-rust/tuf").join(&escaped);
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("timestamp.json"), "{}").unwrap();
+    let at = |cmd| tuf_at(&sandbox, &work, "home", cmd, &with_password);
+
+    let mut dry = at("sign");
+    dry.args(["--dry-run", "a.whl"]);
+    let o = run(dry).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stale.join("timestamp.json").exists());
+
+    let o = run(signed_with(at("sign"), &sandbox)).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stale.exists(), "{:?}", files_under(&work.path("home")));
+    assert!(!stderr(&o).contains("s3cret") && !stdout(&o).contains("s3cret"));
+    let cached = files_under(&work.path("home/.cache"));
+    assert!(
+        cached.iter().any(|p| p.ends_with("timestamp.json")),
+        "{cached:?}"
+    );
+}
+
 /// `sign --dry-run` on a fresh runner (nothing cached yet) makes no request
 /// and does not fail: it names the repository and says its services are
 /// read when signing; once a run has cached them, the dry run shows them.
