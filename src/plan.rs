@@ -566,16 +566,12 @@ pub fn skip_warnings(skipped: &[Skipped]) -> Vec<String> {
 
 /// The first few skipped paths with their reasons, for an error line.
 fn skipped_list(skipped: &[Skipped]) -> String {
-    const SHOWN: usize = 5;
-    let mut list: Vec<String> = skipped
-        .iter()
-        .take(SHOWN)
-        .map(|k| format!("{}: {}", k.path.display(), k.reason.describe()))
-        .collect();
-    if skipped.len() > SHOWN {
-        list.push(format!("and {} more", skipped.len() - SHOWN));
-    }
-    list.join(", ")
+    crate::text::first_of(
+        skipped
+            .iter()
+            .map(|k| format!("{}: {}", k.path.display(), k.reason.describe())),
+        5,
+    )
 }
 
 /// The key under which two bundles are the same file: the real directory

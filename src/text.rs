@@ -232,19 +232,28 @@ pub(crate) fn echoed(value: &str) -> String {
     capped(value, ECHOED_CHARS)
 }
 
-/// The first `max` of `names`, joined, then how many more there are: a
-/// line names what to look for, and a list of thousands would flood one
-/// error, annotation or step summary.
+/// The first `max` of `names`, joined with `, `, then how many more there
+/// are (`a, b, and 3 more`): a line names what to look for, and a list of
+/// thousands would flood one error, annotation or step summary.
 pub(crate) fn first_of<I>(names: I, max: usize) -> String
+where
+    I: IntoIterator<Item = String>,
+    I::IntoIter: ExactSizeIterator,
+{
+    first_of_joined(names, max, ", ")
+}
+
+/// [`first_of`] joined with `sep` (`; ` for items holding commas).
+pub(crate) fn first_of_joined<I>(names: I, max: usize, sep: &str) -> String
 where
     I: IntoIterator<Item = String>,
     I::IntoIter: ExactSizeIterator,
 {
     let names = names.into_iter();
     let total = names.len();
-    let mut s = names.take(max).collect::<Vec<_>>().join(", ");
+    let mut s = names.take(max).collect::<Vec<_>>().join(sep);
     if total > max {
-        s += &format!(" and {} more", total - max);
+        s += &format!("{sep}and {} more", total - max);
     }
     s
 }
@@ -327,6 +336,16 @@ pub(crate) fn shell_word(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// One way to say "the first few and how many more", whatever the list.
+    #[test]
+    fn first_of_names_a_few_then_counts_the_rest() {
+        let names = |n: usize| (1..n + 1).map(|i| format!("n{i}"));
+        assert_eq!(first_of(names(2), 3), "n1, n2");
+        assert_eq!(first_of(names(3), 3), "n1, n2, n3");
+        assert_eq!(first_of(names(5), 3), "n1, n2, n3, and 2 more");
+        assert_eq!(first_of_joined(names(4), 2, "; "), "n1; n2; and 2 more");
+    }
     use super::*;
 
     /// A character that shows nothing is shown escaped: a name holding one

@@ -409,18 +409,12 @@ fn same_statement(statement: &Statement, subjects: &[SubjectReport]) -> Result<(
         .collect();
     if statement.subject.len() != theirs.len() || theirs != ours {
         // A few of each, so a 200-artifact run's error stays one readable line.
-        const SHOWN: usize = 5;
         let names = |set: &BTreeSet<(&str, String)>, other: &BTreeSet<(&str, String)>| {
-            let all: Vec<_> = set.difference(other).collect();
-            let mut shown: Vec<String> = all
-                .iter()
-                .take(SHOWN)
+            let all: Vec<String> = set
+                .difference(other)
                 .map(|(n, d)| format!("{} ({d})", crate::text::line(n)))
                 .collect();
-            if all.len() > SHOWN {
-                shown.push(format!("and {} more", all.len() - SHOWN));
-            }
-            shown.join(", ")
+            crate::text::first_of(all, 5)
         };
         return Err(format!(
             "its statement is about other subjects than this run's (missing: [{}]; not this run's: [{}])",

@@ -402,19 +402,14 @@ fn choose(
     if usable.is_empty() && !entries.is_empty() {
         // A file may list any number of services, of any length: the
         // error names the first few, each URL capped.
-        const NAMED: usize = 5;
-        let mut why = set_aside
-            .iter()
-            .take(NAMED)
-            .map(|n| {
+        let why = crate::text::first_of_joined(
+            set_aside.iter().map(|n| {
                 let url = line(echoed(&entries[n.index].url));
                 format!("{}[{}] {url}: {}", kind.field(), n.index, n.why)
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        if set_aside.len() > NAMED {
-            why += &format!("; and {} more", set_aside.len() - NAMED);
-        }
+            }),
+            5,
+            "; ",
+        );
         return Err(SelectError::NoneUsable {
             source_name: source.to_owned(),
             field: kind.field(),
