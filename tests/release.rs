@@ -256,6 +256,43 @@ async fn a_draft_changed_after_its_check_is_not_published() {
     assert!(!gh.release(REPO, "v8.1.0").unwrap().draft);
 }
 
+/// Another writer renames a bundle of the draft just as a re-run asks for
+/// it again by id: the run no longer takes it for the bundle under its
+/// name, uploads that bundle again, and publishes the release with it.
+/// Regression: the renamed asset was reported as this run's bundle,
+/// "unchanged", and the release published without the bundle.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_asset_renamed_meanwhile_is_not_taken_for_its_old_name() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/a.bin", "a");
+    work.file("dist/b.bin", "b");
+    let draft = ["--release-mode", "draft", "--upload-artifacts"];
+    let o = run(lifecycle(&sandbox, &work, "v8.2.0", &draft)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let gh = sandbox.github();
+    gh.rename_asset_at_next_get("b.bin.sigstore.json", "zzz.json");
+    let publish = ["--release-mode", "draft", "--upload-artifacts", "--publish"];
+    let o = run(lifecycle(&sandbox, &work, "v8.2.0", &publish)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(!stdout(&o).contains("zzz.json"), "{}", stdout(&o));
+    let release = gh.release(REPO, "v8.2.0").unwrap();
+    assert!(!release.draft);
+    let names: Vec<String> = gh
+        .assets(REPO, "v8.2.0")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    for name in [
+        "a.bin",
+        "a.bin.sigstore.json",
+        "b.bin",
+        "b.bin.sigstore.json",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+    }
+}
+
 /// A publish GitHub carried out but whose every answer was lost is said as
 /// published (the release is asked for again). Regression: the run reported a draft that was not one, with
 /// its dead draft links, and failed.
@@ -298,6 +335,56 @@ async fn a_publish_whose_answers_were_lost_is_said_as_published() {
     let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(report["upload"]["published"], true, "{report}");
     assert_eq!(report["upload"]["draft"], false, "{report}");
+}
+
+/// GitHub answers the publish with the release still a draft (200, the
+/// draft as it was): the run fails saying so and reports no publish.
+/// Regression: "published", exit 0, for a release still a draft.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_answered_with_a_draft_is_not_said_as_published() {
+    use releasekit_sandbox::{Fault, Service};
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("dist/app-8.3.tar.gz", "tarball 8.3");
+    let draft = ["--release-mode", "draft", "--upload-artifacts"];
+    let o = run(lifecycle(&sandbox, &work, "v8.3.0", &draft)).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let gh = sandbox.github();
+    let id = gh.release(REPO, "v8.3.0").unwrap().id;
+    let url = format!("{}/repos/{REPO}/releases/{id}", sandbox.urls().github_api);
+    let as_it_is = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(sandbox.github_token())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(as_it_is.contains("\"draft\":true"), "{as_it_is}");
+    let faults = sandbox.faults(Service::GitHub);
+    faults.only_paths_ending_with(format!("/releases/{id}"));
+    faults.only_method(reqwest::Method::PATCH);
+    faults.fail_next(1, Fault::status_body(200, as_it_is));
+    let publish = [
+        "--release-mode",
+        "draft",
+        "--upload-artifacts",
+        "--publish",
+        "--json",
+    ];
+    let o = run(lifecycle(&sandbox, &work, "v8.3.0", &publish)).await;
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(faults.pending(), 0);
+    assert!(gh.release(REPO, "v8.3.0").unwrap().draft);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_ne!(report["upload"]["published"], true, "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("with the release still a draft, so it is not published"),
+        "{report}"
+    );
 }
 
 /// An asset already on the draft that cannot be downloaded back (here a

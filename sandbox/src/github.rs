@@ -302,6 +302,9 @@ struct Store {
     /// An asset another writer replaces, and after how many more listings
     /// of assets (see [`GitHub::replace_asset_at_listing`]).
     replaced_at_listing: Option<(String, usize)>,
+    /// An asset another writer renames (from, to) just before it is next
+    /// asked for by id (see [`GitHub::rename_asset_at_next_get`]).
+    renamed_at_get: Option<(String, String)>,
     /// Lies told by the next raw download of an asset, by name, in order.
     downloads: Vec<(String, DownloadLie)>,
     /// The lie every listing's `Link` header tells, while set.
@@ -898,6 +901,14 @@ impl GitHub {
     /// between two reads of a run.
     pub fn replace_asset_at_listing(&self, name: &str, n: usize) {
         self.state.lock().replaced_at_listing = Some((name.to_owned(), n.max(1)));
+    }
+
+    /// Another writer renames asset `name` to `to` (as an upload names it)
+    /// just before the next `GET .../releases/assets/{id}` of it is
+    /// answered: an asset that is no longer under the name a client
+    /// listed it by when it asks for it again.
+    pub fn rename_asset_at_next_get(&self, name: &str, to: &str) {
+        self.state.lock().renamed_at_get = Some((name.to_owned(), normalize_asset_name(to)));
     }
 
     /// List asset `name` of the release for `tag` with `digest` (`None`:
@@ -2371,6 +2382,19 @@ async fn get_asset<S: HasGitHub>(
         .is_some_and(|v| v.contains("application/octet-stream"));
     let mut st = gh.state.lock();
     GitHub::known_repo(&st, &repo)?;
+    if let Some((from, to)) = st.renamed_at_get.clone().filter(|_| !raw) {
+        let renamed = match st.asset_mut(&repo, id) {
+            Some((r, idx)) if r.assets[idx].name == from => {
+                r.assets[idx].name = to;
+                r.assets[idx].updated_at = now();
+                true
+            }
+            _ => false,
+        };
+        if renamed {
+            st.renamed_at_get = None;
+        }
+    }
     let (r, idx) = st
         .asset_mut(&repo, id)
         .filter(|(r, _)| authed || !r.draft)

@@ -534,9 +534,16 @@ impl Releases {
             match known {
                 Some(None) => return Ok(None),
                 // Listed: asked again by its id (one request), for what it
-                // holds now; another writer may have replaced it.
+                // holds now; another writer may have replaced it, or
+                // renamed it: then it is no longer the asset under this
+                // name, and the release is listed again for what is.
+                // Regression: a renamed bundle was taken as this run's,
+                // "unchanged", and the release published without it.
                 Some(Some(asset)) => match self.get_json::<Asset>(asset.url.as_str()).await {
-                    Ok(now) => return Ok(Some(now)),
+                    Ok(now) if now.name == stored_name || same_asset_name(&now.name, name) => {
+                        return Ok(Some(now))
+                    }
+                    Ok(_) => self.forget(release, asset.url.as_str()),
                     Err(ApiFailure::Status { status: 404, .. }) => {
                         self.forget(release, asset.url.as_str());
                         return Ok(None);

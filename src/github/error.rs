@@ -150,6 +150,9 @@ pub enum ReleaseError {
     /// published while the run filled it (another job's run, say).
     #[error("another release of tag `{tag}` was published while this run filled its draft, and GitHub publishes one release a tag, so the draft stays unpublished with this run's assets ({draft}); fix: add them to the published release (re-run with release-mode `existing`), then delete the draft")]
     PublishedMeanwhile { tag: String, draft: String },
+    /// GitHub answered the publish with the release still a draft.
+    #[error("GitHub answered the publishing of the draft for {tag} with the release still a draft, so it is not published ({draft}); fix: check the release and the repository's rules for releases on GitHub, then re-run")]
+    StillDraft { tag: String, draft: String },
     #[error("{repo} has no tag `{tag}` (GitHub creates a release's tag when the release is published): check the tag")]
     NoTag { repo: Repo, tag: String },
     #[error("tag `{tag}` of {repo} points at a {kind:?} ({sha}), not a commit: point the tag at the release's commit")]

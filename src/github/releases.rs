@@ -322,6 +322,12 @@ impl Releases {
             })
             .await;
         match published {
+            // Answered, and still a draft: not published, whatever the
+            // status said. Regression: reported as published, exit 0.
+            Ok(r) if r.draft => Err(ReleaseError::StillDraft {
+                tag: crate::text::line(&draft.tag),
+                draft: crate::text::line(&draft.html_url),
+            }),
             Ok(r) => Ok(release(r)),
             // Every answer lost on the way back, the release may be out all
             // the same: said as it is (a published release's links), not
