@@ -187,6 +187,8 @@ pub enum PlanError {
     ProvenanceIsArtifact(PathBuf),
     #[error("provenance {} already exists; fix: pass --overwrite (action input `overwrite: true`) to replace it, or choose another --provenance-name (action input `provenance-name`)", .0.display())]
     ProvenanceExists(PathBuf),
+    #[error("{} is a directory, where the provenance would be written; fix: move it away, or choose another --provenance-name (action input `provenance-name`)", .0.display())]
+    ProvenanceIsDirectory(PathBuf),
     #[error("--output-dir {} is not a directory; fix: create it first", .0.display())]
     OutputDir(PathBuf),
     #[error("--download {} is not a directory; fix: pass a directory (one that does not exist yet is created)", .0.display())]
@@ -799,6 +801,11 @@ fn provenance_where(
         return Err(PlanError::NothingToSign {
             skipped: skipped_list(&plan.skipped),
         });
+    }
+    // No rename replaces a directory: refused here, not after the
+    // statement is logged.
+    if path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(PlanError::ProvenanceIsDirectory(path));
     }
     if !replace && path.symlink_metadata().is_ok() {
         return Err(PlanError::ProvenanceExists(path));

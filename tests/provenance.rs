@@ -354,6 +354,32 @@ async fn an_existing_provenance_file_is_not_replaced_silently() {
     bundle_line(&work.path("provenance.intoto.jsonl"));
 }
 
+/// A directory where the provenance would be written is refused before
+/// any work, `--overwrite` or not. Regression: with it, the statement was
+/// logged, then its write failed ("Is a directory").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_directory_in_the_provenances_place_is_refused_before_any_work() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    work.file("provenance.intoto.jsonl/x", "a directory's file");
+    for extra in [&[][..], &["--overwrite"]] {
+        let mut cmd = sign(&sandbox, work.dir.path());
+        cmd.env(SERVER.0, SERVER.1)
+            .args(["--provenance", "a.whl"])
+            .args(extra);
+        let o = run(cmd).await;
+        assert_eq!(code(&o), 2, "{extra:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("provenance.intoto.jsonl is a directory, where the provenance would be written; fix: move it away, or choose another --provenance-name"),
+            "{extra:?}: {}",
+            stderr(&o)
+        );
+        assert!(sandbox.requests(Service::Fulcio).is_empty());
+        assert!(sandbox.requests(Service::RekorV1).is_empty());
+    }
+}
+
 /// A provenance file that is also one of the artifacts is refused before
 /// any work (it would replace the artifact after it was signed), named in
 /// any case where the file system folds case.
