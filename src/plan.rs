@@ -104,6 +104,9 @@ pub enum SkipReason {
     Hidden,
     /// A directory matched by a glob, or a subdirectory without `--recursive`.
     Directory,
+    /// A link to a directory, found in a directory: never followed, with
+    /// `--recursive` or not.
+    LinkedDirectory,
     /// Neither a regular file nor a directory (socket, device, broken link).
     NotRegular,
     /// The provenance file this run writes, found in a directory or by a
@@ -118,6 +121,7 @@ impl SkipReason {
             SkipReason::Bundle => "a bundle",
             SkipReason::Hidden => "hidden",
             SkipReason::Directory => "a directory (use --recursive to descend; in the action, a glob such as `dist/**/*` in input `inputs`)",
+            SkipReason::LinkedDirectory => "a link to a directory (links found in a directory are not followed: name the directory it leads to)",
             SkipReason::NotRegular => "not a regular file",
             SkipReason::Provenance => "the provenance file this run writes",
         }
@@ -993,7 +997,7 @@ fn classify(
         Ok(m) if m.is_dir() && !is_link => subdirs.push(path),
         Ok(m) if m.is_dir() => skipped.push(Skipped {
             path,
-            reason: SkipReason::Directory,
+            reason: SkipReason::LinkedDirectory,
         }),
         _ => skipped.push(Skipped {
             path,
@@ -1263,6 +1267,24 @@ mod tests {
         );
         assert!(plan.artifacts[0].blocked_by_existing_bundle);
         assert!(!plan.artifacts[1].blocked_by_existing_bundle);
+    }
+
+    /// A link to a directory, found with `--recursive`, is said as a link
+    /// that is not followed. Regression: "a directory (use --recursive to
+    /// descend ...)", with `--recursive` given.
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_directory_is_said_as_a_link_not_followed() {
+        let t = Tree::new(&["dist/a.tgz", "other/b.tgz"]);
+        std::os::unix::fs::symlink(t.0.path().join("other"), t.0.path().join("dist/linked"))
+            .unwrap();
+        for recursive in [false, true] {
+            let plan = t.plan(&[t.p("dist")], recursive).unwrap();
+            assert_eq!(t.rel(&plan), ["dist/a.tgz"]);
+            let linked: Vec<_> = plan.skipped.iter().map(|s| s.reason).collect();
+            assert_eq!(linked, [SkipReason::LinkedDirectory], "{recursive}");
+            assert!(!linked[0].describe().contains("--recursive"));
+        }
     }
 
     #[test]
