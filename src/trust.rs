@@ -948,10 +948,7 @@ fn tuf_root(root: TrustedRoot) -> Result<TrustedRoot, String> {
 /// Whether a signing config's service `url` has what the spec requires of
 /// one, a scheme (http or https) and an authority with a host.
 fn is_service_url(url: &str) -> bool {
-    url.parse::<http::Uri>().is_ok_and(|u| {
-        matches!(u.scheme_str(), Some("https" | "http"))
-            && u.authority().is_some_and(|a| !a.host().is_empty())
-    })
+    crate::vocab::is_http_url(url)
 }
 
 /// Refuse a signing config (`raw`, read from `path`) that lists logs or

@@ -54,11 +54,22 @@ pub(crate) fn is_commit(s: &str) -> bool {
     matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Whether `s` is an http(s) URL: the one rule for URLs from flags, inputs,
-/// the environment and server answers (plain http is allowed for local and
-/// test instances).
+/// Whether `s` is an http(s) URL with a host, as the HTTP client will read
+/// it: the one rule for URLs from flags, inputs, the environment, trust
+/// files and server answers (plain http is allowed for local and test
+/// instances). A prefix alone is not enough: `https://rek or` or
+/// `https://h:99999` would be taken, and fail only at its first request,
+/// after the certificate was issued.
+/// The host must also be spelled where it belongs: the URL parser
+/// (WHATWG's) takes `https:///x` for host `x`.
 pub(crate) fn is_http_url(s: &str) -> bool {
-    s.starts_with("https://") || s.starts_with("http://")
+    let spelled = s
+        .split_once("://")
+        .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with(['/', '\\', '?', '#']));
+    spelled
+        && reqwest::Url::parse(s).is_ok_and(|u| {
+            matches!(u.scheme(), "https" | "http") && u.host_str().is_some_and(|h| !h.is_empty())
+        })
 }
 
 /// A Sigstore instance known by name (`--instance`, action input
@@ -251,6 +262,32 @@ pub struct NotARepo(pub String);
 
 #[cfg(test)]
 mod tests {
+
+    /// A URL is one the client can send to: an http(s) scheme, a host, and
+    /// nothing the URL parser refuses.
+    #[test]
+    fn an_http_url_parses_and_has_a_host() {
+        for good in [
+            "https://rekor.example.com",
+            "https://rekor.example.com/",
+            "http://127.0.0.1:8080/api/v1/timestamp",
+            "https://[::1]:443/x",
+        ] {
+            assert!(is_http_url(good), "{good}");
+        }
+        for bad in [
+            "rekor.example.com",
+            "ftp://rekor.example.com",
+            "https://",
+            "https://rek or",
+            "https://h:99999",
+            "https://[::1",
+            "https:///path",
+            "",
+        ] {
+            assert!(!is_http_url(bad), "{bad}");
+        }
+    }
     use super::*;
 
     #[test]

@@ -47,6 +47,31 @@ fn usage_errors_exit_2() {
         .unwrap();
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--fulcio-url `fulcio.example` is not an http(s) URL"));
+    // Spelled like one, but no URL the client could send to: refused as
+    // usage, before any token is asked for. Regression: `https://rek or`
+    // was taken, and every artifact failed after the certificate was
+    // issued; `--fulcio-url https://` was said to be plain http.
+    for (flag, url) in [
+        ("--rekor-url", "https://rek or"),
+        ("--tsa-url", "https://"),
+        ("--fulcio-url", "https://fulcio example.com"),
+        ("--fulcio-url", "https://h:99999"),
+        ("--tuf-url", "https://[::1"),
+    ] {
+        let mut cmd = bin(work.dir.path());
+        cmd.args(["sign", "x", "--dry-run", flag, url]);
+        if flag == "--tuf-url" {
+            cmd.args(["--tuf-root", "x"]);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(code(&o), 2, "{flag} {url}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{flag} `{url}` is not an http(s) URL with a host")),
+            "{flag} {url}: {}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("plain http"), "{}", stderr(&o));
+    }
 }
 
 /// What clap repeats from the command line is escaped: a file name the

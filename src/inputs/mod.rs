@@ -320,7 +320,7 @@ pub enum SettingsError {
     #[error(transparent)]
     Action(#[from] action::ActionInputError),
     #[error(
-        "{flag} `{value}` is not an http(s) URL: pass a URL such as https://rekor.example.com"
+        "{flag} `{value}` is not an http(s) URL with a host (or does not parse as one): pass a URL such as https://rekor.example.com"
     )]
     InvalidUrl { flag: String, value: String },
     #[error("--release `{0}` is not OWNER/REPO@TAG: pass e.g. --release octo-org/app@v1.2.3")]

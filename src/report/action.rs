@@ -840,6 +840,10 @@ mod tests {
         assert_eq!(md("r.yml@refs/tags/v1.0"), "r.yml\\@refs/tags/v1.0");
         assert_eq!(md("a@b."), "a\\@b.");
         assert_eq!(
+            md_link("v1", "https://h/r/v1)(x"),
+            "[v1](https://h/r/v1%29%28x)"
+        );
+        assert_eq!(
             md_link("v1", "https://h/r/v1 x)(<|>\n"),
             "[v1](https://h/r/v1%20x%29%28%3C%7C%3E%0A)"
         );
