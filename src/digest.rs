@@ -11,7 +11,7 @@ use std::path::Path;
 use sha2::{Digest as _, Sha256};
 use sigstore_types::Sha256Hash;
 
-use crate::files::{self, FileError, FileId};
+use crate::files::{self, FileError, FileId, Seen};
 
 /// Largest read size: large enough that syscalls are negligible (8 192 per
 /// GiB), small enough that the kernel's copy into it stays in the cache the
@@ -35,7 +35,9 @@ pub(crate) fn concurrent_reads() -> usize {
 /// `sign`'s profile of many small artifacts).
 pub(crate) const INLINE_BYTES: u64 = 256 * 1024;
 
-/// SHA-256 of the file and its length; `on_bytes` is told of each chunk hashed.
+/// SHA-256 of the file and its length, and how its open handle showed it
+/// once read (what it must still look like when a bundle for that digest
+/// is written); `on_bytes` is told of each chunk hashed.
 /// Only a regular file is read, and only if it is still `planned`, the file
 /// the plan listed under this path ([`files::open_regular`]). A file larger
 /// than [`INLINE_BYTES`] is read on a blocking thread.
@@ -43,7 +45,7 @@ pub(crate) async fn sha256_file(
     path: &Path,
     planned: Option<FileId>,
     on_bytes: impl Fn(u64) + Send + 'static,
-) -> Result<(Sha256Hash, u64), FileError> {
+) -> Result<(Sha256Hash, u64, Seen), FileError> {
     let read = |source| FileError::Read {
         path: path.to_owned(),
         source,
@@ -103,7 +105,7 @@ impl HashError {
 pub(crate) fn sha256_open_file(
     file: std::fs::File,
     on_bytes: impl Fn(u64),
-) -> Result<(Sha256Hash, u64), HashError> {
+) -> Result<(Sha256Hash, u64, Seen), HashError> {
     read_unchanged(&file, |bytes, len| {
         sha256_reader_with(bytes, buffer_len(len), on_bytes)
     })
@@ -112,26 +114,28 @@ pub(crate) fn sha256_open_file(
 /// `hash` over `file`'s bytes (at most one past its size at open, which is
 /// also given), as they were when it was opened: `Changed` when its size
 /// or modification time moved meanwhile, or more or less came than its
-/// size. `hash` returns its digest and the bytes it read. The one rule for
-/// every artifact hashed from disk (see [`sha256_open_file`]).
+/// size. `hash` returns its digest and the bytes it read; with them comes
+/// how the handle showed the file once read. The one rule for every
+/// artifact hashed from disk (see [`sha256_open_file`]).
 pub(crate) fn read_unchanged<T>(
     file: &std::fs::File,
     hash: impl FnOnce(std::io::Take<&std::fs::File>, u64) -> std::io::Result<(T, u64)>,
-) -> Result<(T, u64), HashError> {
+) -> Result<(T, u64, Seen), HashError> {
     let before = file.metadata().map_err(HashError::Io)?;
     let len = before.len();
     let (digest, total) = hash(file.take(len.saturating_add(1)), len).map_err(HashError::Io)?;
     let after = file.metadata().map_err(HashError::Io)?;
     // The change time too: a rewrite of the same length whose modification
     // time is put back (`touch -d`) moves it.
-    if total != len || crate::files::Seen::of(&after) != crate::files::Seen::of(&before) {
+    let seen = Seen::of(&after);
+    if total != len || seen != Seen::of(&before) {
         return Err(HashError::Changed {
             at_open: len,
             read: total,
             now: after.len(),
         });
     }
-    Ok((digest, total))
+    Ok((digest, total, seen))
 }
 
 /// The read buffer for a file of `len` bytes: one read past the end tells EOF.
@@ -214,10 +218,16 @@ mod tests {
         // Unchanged, the same file hashes.
         std::fs::write(&path, vec![7u8; 3 * BUFFER_BYTES]).unwrap();
         let file = std::fs::File::open(&path).unwrap();
-        let (_, n) = sha256_open_file(file, |_| {})
+        let (_, n, seen) = sha256_open_file(file, |_| {})
             .map_err(|e| e.at(&path))
             .unwrap();
         assert_eq!(n, 3 * BUFFER_BYTES as u64);
+        // How the hashed handle showed it is how its path shows it, until
+        // another file takes the path (what sign holds the path to).
+        assert_eq!(Seen::now(&path).unwrap(), seen);
+        std::fs::write(path.with_extension("new"), vec![7u8; 3 * BUFFER_BYTES]).unwrap();
+        std::fs::rename(path.with_extension("new"), &path).unwrap();
+        assert_ne!(Seen::now(&path).unwrap(), seen);
     }
 
     #[test]
@@ -252,8 +262,9 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut f, &data).unwrap();
         std::io::Seek::rewind(&mut f).unwrap();
+        let (h, n, _) = sha256_open_file(f, |_| {}).unwrap();
         assert_eq!(
-            sha256_open_file(f, |_| {}).unwrap(),
+            (h, n),
             sha256_reader_with(data.as_slice(), BUFFER_BYTES, |_| {}).unwrap()
         );
     }
@@ -315,7 +326,7 @@ mod tests {
             let here = std::thread::current().id();
             let elsewhere = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let seen = elsewhere.clone();
-            let (_, n) = sha256_file(&p, None, move |_| {
+            let (_, n, _) = sha256_file(&p, None, move |_| {
                 if std::thread::current().id() != here {
                     seen.store(true, Ordering::Relaxed);
                 }
@@ -338,7 +349,7 @@ mod tests {
         let seen = Arc::new(AtomicU64::new(0));
         let s = seen.clone();
         let planned = FileId::of(&std::fs::metadata(&p).unwrap());
-        let (h, n) = sha256_file(&p, planned, move |b| {
+        let (h, n, _) = sha256_file(&p, planned, move |b| {
             s.fetch_add(b, Ordering::Relaxed);
         })
         .await

@@ -202,7 +202,7 @@ impl Releases {
         equivalent: Equivalence<'_>,
     ) -> Result<UploadedAsset, ReleaseError> {
         let stored_name = github_asset_name(name);
-        let (digest, size) = crate::digest::sha256_file(bundle, None, |_| {}).await?;
+        let (digest, size, _) = crate::digest::sha256_file(bundle, None, |_| {}).await?;
         let digest = digest.to_hex();
         if let Some(detail) = unlike(checked, &digest, size) {
             let cause = ApiFailure::Changed {

@@ -159,6 +159,9 @@ pub enum ArtifactError {
     /// the file beside it would fail it.
     #[error("{} changed after it was hashed (its size, modification time or identity differ now), so no bundle was written for it (its signature went to the instance's services, unused); fix: run again once whatever writes it has finished", .0.display())]
     ChangedSinceHashed(PathBuf),
+    /// The same, seen before anything was sent.
+    #[error("{} changed just after it was hashed (its size, modification time or identity differ now), so it was not signed; fix: run again once whatever writes it has finished", .0.display())]
+    ReplacedAfterHashed(PathBuf),
     /// The log's integrated time is further ahead of this machine's clock
     /// than [`LOG_CLOCK_LEAD`]: every verifier here refuses a time in the
     /// future, so no bundle of the run could be self-verified.
@@ -310,7 +313,7 @@ async fn reuse(
     let path = planned.bundle.clone();
     let json = tokio::task::spawn_blocking(move || bundle_io::read_capped(&path)).await;
     let json = joined("reading the existing bundle", json)?.map_err(|e| not_reused(e.unfixed()))?;
-    let (digest, size) = hash(ctx, planned).await?;
+    let (digest, size, _) = hash(ctx, planned).await?;
     let verified =
         crate::verify::verify_bytes(&ctx.verifier, policy, &planned.bundle, &json, digest, size)
             .map_err(|e| match e {
@@ -341,13 +344,14 @@ async fn reuse(
     })
 }
 
-/// The artifact's SHA-256 and size, streamed: the only pass over its bytes.
+/// The artifact's SHA-256 and size, streamed: the only pass over its bytes;
+/// and how the file looked as it was hashed (see [`digest::sha256_file`]).
 /// Hashing is bounded by cores, not by `--jobs`: network waits want many
 /// artifacts in flight, but more concurrent reads than cores only cost memory.
 async fn hash(
     ctx: &Context,
     planned: &PlannedArtifact,
-) -> Result<(Sha256Hash, u64), ArtifactError> {
+) -> Result<(Sha256Hash, u64, files::Seen), ArtifactError> {
     let progress = ctx.progress.clone();
     let _permit = ctx
         .hashing
@@ -365,13 +369,15 @@ async fn sign(
 ) -> Result<Signed, ArtifactError> {
     // 1. Digest, streamed. Hashing waits for a core: the run may have
     //    stopped meanwhile, and then nothing is sent.
-    let (digest, size) = hash(ctx, planned).await?;
-    // How the file looked once hashed: it must look so when its bundle is
-    // written, seconds of network later.
-    let seen = files::Seen::now(&planned.path).map_err(|source| files::FileError::Read {
-        path: planned.path.clone(),
-        source,
-    })?;
+    // How the file looked as it was hashed (its open handle's, after the
+    // last read): the path must still show it now, and when its bundle is
+    // written, seconds of network later. Regression: the path was looked
+    // at after the hash, so a file renamed into its place in between was
+    // taken for the one hashed, and got the bundle of the bytes before.
+    let (digest, size, seen) = hash(ctx, planned).await?;
+    if files::Seen::now(&planned.path).ok().as_ref() != Some(&seen) {
+        return Err(ArtifactError::ReplacedAfterHashed(planned.path.clone()));
+    }
     hashed(digest);
     ctx.stopped()?;
     // A full disk stops the run before this artifact's entry is logged, not

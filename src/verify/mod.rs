@@ -775,7 +775,7 @@ pub(crate) fn verify_one(
     }
     // A regular file only (a FIFO would block), and the one the targets listed.
     let file = files::open_regular(&target.artifact, target.file).map_err(Failure::ReadArtifact)?;
-    let (digest, size) = digest::sha256_open_file(file, |_| {})
+    let (digest, size, _) = digest::sha256_open_file(file, |_| {})
         .map_err(|e| Failure::ReadArtifact(e.at(&target.artifact)))?;
     check_bundle(verifier, policy, &bundle, digest, Some(size))
 }

@@ -188,7 +188,7 @@ impl Digests {
                 (d, n)
             })
         })
-        .map(|(d, _)| d)
+        .map(|(d, _, _)| d)
         .map_err(|e| Failure::ReadArtifact(e.at(path)))
     }
 }
