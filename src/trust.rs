@@ -171,8 +171,102 @@ impl ClientTrustConfig {
         }
         // Parsed again from the text, not the value: a key given twice is
         // an error there, where a value keeps the last.
-        serde_json::from_str(json).map_err(parse_error)
+        serde_json::from_str(json).or_else(|e| {
+            let mut raw = raw;
+            match protojson_defaults(json, &mut raw["signingConfig"]) {
+                true => serde_json::from_value(raw).map_err(parse_error),
+                false => Err(parse_error(e)),
+            }
+        })
     }
+}
+
+/// Fill in what protobuf's JSON writer leaves out of a signing config
+/// (`config`, read from `json`), as protojson readers (sigstore-go,
+/// sigstore-python) read it back: a service's `majorApiVersion` of 0 (a
+/// service not yet released, which selection then sets aside), and a
+/// selector written as its enum number. Whether anything was filled in,
+/// and the text holds no key twice (parsed from a value, a key given twice
+/// would be read as its last, unnoticed): only then may the caller parse
+/// the value instead of the text.
+fn protojson_defaults(json: &str, config: &mut serde_json::Value) -> bool {
+    const SELECTORS: [&str; 4] = ["SERVICE_SELECTOR_UNDEFINED", "ALL", "ANY", "EXACT"];
+    let mut filled = false;
+    for urls in ["caUrls", "oidcUrls", "rekorTlogUrls", "tsaUrls"] {
+        if let Some(entries) = config[urls].as_array_mut() {
+            for entry in entries.iter_mut().filter_map(|e| e.as_object_mut()) {
+                if !entry.contains_key("majorApiVersion") {
+                    entry.insert("majorApiVersion".into(), 0.into());
+                    filled = true;
+                }
+            }
+        }
+    }
+    for field in ["rekorTlogConfig", "tsaConfig"] {
+        let selector = &mut config[field]["selector"];
+        if let Some(name) = selector
+            .as_u64()
+            .and_then(|n| SELECTORS.get(usize::try_from(n).ok()?))
+        {
+            *selector = (*name).into();
+            filled = true;
+        }
+    }
+    filled && !has_key_twice(json)
+}
+
+/// Whether any object of `json` gives a key twice (or `json` is no JSON).
+fn has_key_twice(json: &str) -> bool {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    /// Any value, refused (as an error) where an object repeats a key.
+    struct Unique;
+    impl<'de> DeserializeSeed<'de> for Unique {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Unique {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key) {
+                    return Err(serde::de::Error::custom("a key given twice"));
+                }
+                map.next_value_seed(Unique)?;
+            }
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Unique)?.is_some() {}
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+    let mut d = serde_json::Deserializer::from_str(json);
+    Unique.deserialize(&mut d).is_err()
 }
 
 /// The transparency log entries go to.
@@ -1031,13 +1125,21 @@ fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
     if let Some(found) = raw.as_ref().and_then(|r| r["mediaType"].as_str()) {
         media_type(path, "the signing config", found, SIGNING_CONFIG_MEDIA_TYPE)?;
     }
-    let config = SigningConfig::from_json(&json).map_err(|source| TrustError::ParseFile {
-        path: path.to_owned(),
-        what: "signing config",
-        flag: "--signing-config (action input `signing-config`)",
-        expected: "a SigningConfig with mediaType application/vnd.dev.sigstore.signingconfig.v0.2+json (as `cosign --signing-config` takes)",
-        source,
-    })?;
+    let config = SigningConfig::from_json(&json)
+        .or_else(|e| {
+            let mut patched = raw.clone().unwrap_or_default();
+            match protojson_defaults(&json, &mut patched) {
+                true => SigningConfig::from_json(&patched.to_string()),
+                false => Err(e),
+            }
+        })
+        .map_err(|source| TrustError::ParseFile {
+            path: path.to_owned(),
+            what: "signing config",
+            flag: "--signing-config (action input `signing-config`)",
+            expected: "a SigningConfig with mediaType application/vnd.dev.sigstore.signingconfig.v0.2+json (as `cosign --signing-config` takes)",
+            source,
+        })?;
     if let Some(raw) = &raw {
         missing_selector(raw, path)?;
     }

@@ -411,3 +411,76 @@ async fn credentials_in_any_url_stay_out_of_the_json_report() {
         assert!(!shown.contains("builder"), "{args:?}: {shown}");
     }
 }
+
+/// A signing config as protobuf's JSON writer leaves it, in a trust config
+/// and alone: a service whose `majorApiVersion` is 0 has none written, and
+/// a selector may be its enum number. Read as protojson readers
+/// (sigstore-go, sigstore-python) read them: the entry is set aside as a
+/// version this client does not speak, the rest signs, and `verify` takes
+/// the file too; one that also gives a key twice is still refused.
+/// Regression: the whole file was refused ("missing field
+/// majorApiVersion"), by `verify` too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signing_config_written_by_protojson_is_read_as_protojson_reads_it() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let work = Work::new();
+    work.file("a.whl", "a");
+    let mut config = read_json(sandbox.trust_config_path());
+    let mut unreleased = config["signingConfig"]["rekorTlogUrls"][0].clone();
+    unreleased["url"] = json!("https://rekor-next.example.com");
+    unreleased
+        .as_object_mut()
+        .unwrap()
+        .remove("majorApiVersion");
+    let listed = config["signingConfig"]["rekorTlogUrls"][0].clone();
+    config["signingConfig"]["rekorTlogUrls"] = json!([unreleased, listed]);
+    config["signingConfig"]["tsaConfig"]["selector"] = json!(2);
+    work.file("trust.json", config.to_string());
+    work.file("signing.json", config["signingConfig"].to_string());
+    work.file("root.json", config["trustedRoot"].to_string());
+
+    let signed = |file: &str, args: &[&str]| {
+        let mut cmd = sign_with(&sandbox, work.dir.path(), &work.path(file));
+        cmd.args(args);
+        cmd
+    };
+    let o = run(signed("trust.json", &["a.whl", "--dry-run", "-v"])).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("[0] majorApiVersion 0 is not an API version this client speaks"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(signed("trust.json", &["a.whl"])).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mut cmd = bin(work.dir.path());
+    cmd.args([
+        "sign",
+        "a.whl",
+        "--overwrite",
+        "--identity-token",
+        &sandbox.token(),
+    ])
+    .args([
+        "--signing-config",
+        "signing.json",
+        "--trusted-root",
+        "root.json",
+    ]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mut cmd = bin(work.dir.path());
+    cmd.args(["verify", "a.whl", "--trust-config", "trust.json"])
+        .args(["--cert-identity", &sandbox.identity()])
+        .args(["--cert-oidc-issuer", &sandbox.issuer()]);
+    let o = run(cmd).await;
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+
+    // A key given twice, which a value would read as its last: refused.
+    let text = config
+        .to_string()
+        .replacen("\"mediaType\"", "\"mediaType\":\"x\",\"mediaType\"", 1);
+    work.file("twice.json", text);
+    let o = run(signed("twice.json", &["a.whl", "--dry-run"])).await;
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}
