@@ -509,6 +509,8 @@ pub enum TrustError {
     TsaNotInRoot { instance: String, url: String },
     #[error("{instance}'s trusted root lists no timestamp authority valid now whose certificate may sign timestamps ({reason}; RFC 3161 §2.3 asks for one critical extended key usage, timeStamping alone, and verifiers also ask for no CA and a key usage, if any, of signing alone), and cosign or sigstore-python refuse the timestamps of such an authority, so no bundle carrying one would verify there; fix: the instance's operator issues the authority such a certificate, or sign without a TSA (drop --tsa-url, or the signing config's tsaUrls; the bundles then rest on the log's integrated time)")]
     TsaCertificate { instance: String, reason: String },
+    #[error("{instance}'s trusted root lists no timestamp authority valid now (each one's validFor has ended, or not begun), so no timestamp from {url} could be verified; fix: pass the instance's current trusted root (--trusted-root or --trust-config; action inputs `trusted-root`, `trust-config`)")]
+    NoTsaValidNow { instance: String, url: String },
     #[error("cannot refresh the trust material of the TUF repository {url} ({reason}); there is no embedded snapshot of it; fix: check the network and the repository; to verify, pass --offline to use the verified cache of an earlier refresh, or --trusted-root with a trusted root you trust")]
     TufRefresh { url: String, reason: String },
     #[error("the TUF repository {url} distributes a trusted root but no signing config ({}), so it names no services to sign with; fix: pass the instance's services with --signing-config and --trusted-root, or a --trust-config (action inputs `signing-config` and `trusted-root`, or `trust-config`), or publish its signing config in the repository", sigstore_trust_root::SIGNING_CONFIG_TARGET)]
@@ -563,6 +565,7 @@ impl TrustError {
                 | TrustError::TsaCertificate { .. }
                 | TrustError::V2WithoutTsa { .. }
                 | TrustError::NoAuthorityValidNow { .. }
+                | TrustError::NoTsaValidNow { .. }
                 | TrustError::NoLogKeyValidNow { .. }
         )
     }
@@ -776,12 +779,16 @@ pub(crate) async fn load(
                 None => Some("its certificate chain is empty"),
             })
             .collect();
-        let problem = match problems {
-            _ if authorities.is_empty() => Some("none of them is valid now"),
-            Some(all) => all.first().copied(),
-            None => None,
-        };
-        if let Some(reason) = problem {
+        // None current: a trusted root out of date, not a certificate to
+        // reissue.
+        if authorities.is_empty() {
+            let url = services.tsa.clone().unwrap_or_default();
+            return Err(TrustError::NoTsaValidNow {
+                instance: m.name,
+                url,
+            });
+        }
+        if let Some(reason) = problems.and_then(|all| all.first().copied()) {
             return Err(TrustError::TsaCertificate {
                 instance: m.name,
                 reason: reason.to_owned(),
@@ -2073,8 +2080,19 @@ mod tests {
         assert!(matches!(e, TrustError::TsaCertificate { .. }), "{e}");
         config["trustedRoot"]["timestampAuthorities"] =
             serde_json::json!([authority(&[stamping], false, ended)]);
+        // None valid now: the trusted root is out of date, and said so.
+        // Regression: "its certificate may not sign timestamps", with a fix
+        // for the operator.
         let e = load_json(&config.to_string(), |_| {}).await.unwrap_err();
-        assert!(e.to_string().contains("(none of them is valid now;"), "{e}");
+        assert!(matches!(e, TrustError::NoTsaValidNow { .. }), "{e}");
+        assert!(e.is_usage());
+        let said = e.to_string();
+        assert!(
+            said.contains("lists no timestamp authority valid now")
+                && said.contains("pass the instance's current trusted root")
+                && !said.contains("extended key usage"),
+            "{said}"
+        );
         // Without a TSA to sign with, its authorities are not judged.
         config["trustedRoot"]["timestampAuthorities"] =
             serde_json::json!([chain(&[stamping, signing])]);
