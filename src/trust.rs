@@ -173,7 +173,10 @@ impl ClientTrustConfig {
         // an error there, where a value keeps the last.
         serde_json::from_str(json).or_else(|e| {
             let mut raw = raw;
-            match protojson_defaults(json, &mut raw["signingConfig"]) {
+            let filled = raw
+                .get_mut("signingConfig")
+                .is_some_and(|config| protojson_defaults(json, config));
+            match filled {
                 true => serde_json::from_value(raw).map_err(parse_error),
                 false => Err(parse_error(e)),
             }
@@ -188,12 +191,13 @@ impl ClientTrustConfig {
 /// selector written as its enum number. Whether anything was filled in,
 /// and the text holds no key twice (parsed from a value, a key given twice
 /// would be read as its last, unnoticed): only then may the caller parse
-/// the value instead of the text.
+/// the value instead of the text. Nothing is added that was not there (no
+/// member is made by looking it up), and a value of any shape is taken.
 fn protojson_defaults(json: &str, config: &mut serde_json::Value) -> bool {
     const SELECTORS: [&str; 4] = ["SERVICE_SELECTOR_UNDEFINED", "ALL", "ANY", "EXACT"];
     let mut filled = false;
     for urls in ["caUrls", "oidcUrls", "rekorTlogUrls", "tsaUrls"] {
-        if let Some(entries) = config[urls].as_array_mut() {
+        if let Some(entries) = config.get_mut(urls).and_then(|u| u.as_array_mut()) {
             for entry in entries.iter_mut().filter_map(|e| e.as_object_mut()) {
                 if !entry.contains_key("majorApiVersion") {
                     entry.insert("majorApiVersion".into(), 0.into());
@@ -203,7 +207,9 @@ fn protojson_defaults(json: &str, config: &mut serde_json::Value) -> bool {
         }
     }
     for field in ["rekorTlogConfig", "tsaConfig"] {
-        let selector = &mut config[field]["selector"];
+        let Some(selector) = config.get_mut(field).and_then(|f| f.get_mut("selector")) else {
+            continue;
+        };
         if let Some(name) = selector
             .as_u64()
             .and_then(|n| SELECTORS.get(usize::try_from(n).ok()?))
@@ -1638,6 +1644,40 @@ fn select_services(
 
 #[cfg(test)]
 mod tests {
+
+    /// What protojson leaves out is filled in only where it is missing,
+    /// never by making members, and a value of any shape is taken as it
+    /// is. Regression: a trust config of another shape (an array) panicked,
+    /// found by the fuzz corpus.
+    #[test]
+    fn protojson_defaults_fill_only_what_is_missing() {
+        let text = r#"{"rekorTlogUrls":[{"url":"https://a"},{"url":"https://b","majorApiVersion":1}],"tsaConfig":{"selector":3}}"#;
+        let mut config: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert!(protojson_defaults(text, &mut config));
+        assert_eq!(config["rekorTlogUrls"][0]["majorApiVersion"], 0);
+        assert_eq!(config["rekorTlogUrls"][1]["majorApiVersion"], 1);
+        assert_eq!(config["tsaConfig"]["selector"], "EXACT");
+        assert!(config.get("caUrls").is_none() && config.get("rekorTlogConfig").is_none());
+        for other in [
+            "[1, 2]",
+            "\"x\"",
+            "null",
+            r#"{"tsaConfig": [1]}"#,
+            r#"{"caUrls": {"a": 1}}"#,
+        ] {
+            let mut v: serde_json::Value = serde_json::from_str(other).unwrap();
+            let before = v.clone();
+            assert!(!protojson_defaults(other, &mut v), "{other}");
+            assert_eq!(v, before, "{other}");
+        }
+        for shape in ["[]", "\"x\"", r#"{"mediaType": 1, "signingConfig": [1]}"#] {
+            assert!(ClientTrustConfig::from_json(shape, Path::new("t.json")).is_err());
+        }
+        // A key given twice is never read from a value.
+        let twice = r#"{"rekorTlogUrls":[{"url":"https://a","url":"https://b"}]}"#;
+        let mut config: serde_json::Value = serde_json::from_str(twice).unwrap();
+        assert!(!protojson_defaults(twice, &mut config));
+    }
     use super::*;
 
     /// Public-good's and staging's hosts, whatever their case or a final
