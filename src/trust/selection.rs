@@ -115,6 +115,8 @@ pub enum SetAside {
     Ended,
     /// A `majorApiVersion` this client does not speak.
     UnsupportedVersion { version: u32 },
+    /// A version this client speaks, but not the one `--rekor-version` asks for.
+    NotAsked { version: u32 },
     /// A version this client speaks, but a higher one is offered.
     OlderVersion { version: u32 },
     /// Its operator already has a newer entry chosen.
@@ -131,6 +133,10 @@ impl fmt::Display for SetAside {
             SetAside::UnsupportedVersion { version } => write!(
                 f,
                 "majorApiVersion {version} is not an API version this client speaks"
+            ),
+            SetAside::NotAsked { version } => write!(
+                f,
+                "majorApiVersion {version} is not the one --rekor-version (action input `rekor-version`) asks for"
             ),
             SetAside::OlderVersion { version } => {
                 write!(f, "majorApiVersion {version} is older than the one chosen")
@@ -259,7 +265,14 @@ pub fn select(
     let ca = if replaced.ca {
         Choice::replaced(Kind::Ca)
     } else {
-        let ca = choose(&config.ca_urls, Kind::Ca, None, now, supported.ca, source)?;
+        let ca = choose(
+            &config.ca_urls,
+            Kind::Ca,
+            None,
+            now,
+            (supported.ca, supported.ca),
+            source,
+        )?;
         if ca.chosen.is_empty() {
             return Err(SelectError::NoneUsable {
                 source_name: source.to_owned(),
@@ -275,7 +288,7 @@ pub fn select(
         Kind::Oidc,
         None,
         now,
-        supported.oidc,
+        (supported.oidc, supported.oidc),
         source,
     )
     .unwrap_or_else(|_| Choice::unused(Kind::Oidc));
@@ -287,7 +300,7 @@ pub fn select(
             Kind::Tlog,
             Some(&config.rekor_tlog_config),
             now,
-            &tlog_versions,
+            (&tlog_versions, supported.tlog),
             source,
         )?
     };
@@ -299,7 +312,7 @@ pub fn select(
             Kind::Tsa,
             Some(&config.tsa_config),
             now,
-            supported.tsa,
+            (supported.tsa, supported.tsa),
             source,
         )?
     };
@@ -358,7 +371,7 @@ fn choose(
     kind: Kind,
     config: Option<&ServiceConfiguration>,
     now: Timestamp,
-    supported: &[u32],
+    (supported, speaks): (&[u32], &[u32]),
     source: &str,
 ) -> Result<Choice, SelectError> {
     // How many to take, decided first: an undefined selector is an error
@@ -389,10 +402,14 @@ fn choose(
                 why: SetAside::Ended,
             });
         } else if !supported.contains(&e.major_api_version) {
+            // One this client speaks, that --rekor-version did not ask for,
+            // is said as such, not as a version it cannot speak.
+            let version = e.major_api_version;
             set_aside.push(NotChosen {
                 index,
-                why: SetAside::UnsupportedVersion {
-                    version: e.major_api_version,
+                why: match speaks.contains(&version) {
+                    true => SetAside::NotAsked { version },
+                    false => SetAside::UnsupportedVersion { version },
                 },
             });
         } else {
@@ -657,6 +674,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(urls(&s.tlogs), ["https://v1"]);
+        // ... and says so: v2 is not what it asked for, not a version this
+        // client cannot speak. Regression: "majorApiVersion 2 is not an
+        // API version this client speaks".
+        assert_eq!(
+            s.tlogs.set_aside,
+            [aside(1, SetAside::NotAsked { version: 2 })]
+        );
+        assert!(SetAside::NotAsked { version: 2 }
+            .to_string()
+            .contains("is not the one --rekor-version (action input `rekor-version`) asks for"));
     }
 
     #[test]
