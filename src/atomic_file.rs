@@ -94,6 +94,10 @@ pub enum AtomicError {
     NoTemporaryName(PathBuf),
     #[error("a link was put into {} since the run resolved it, so nothing is written there; fix: leave the directories alone while the run goes on, and run again", .0.display())]
     LinkedSince(PathBuf),
+    /// Replacing, reversibly ([`Temporary::keep_reversible`]): the file
+    /// there could be given no second name to be put back by.
+    #[error("the file there is not replaced: this file system gives it no second name (a hard link) by which to put it back should what goes with it fail, so it could be lost; fix: remove it yourself first, or write elsewhere")]
+    NoWayBack,
 }
 
 /// A directory the run writes into, as the plan resolved it.
@@ -315,13 +319,43 @@ impl Temporary {
     /// otherwise, `name` untouched). On any error the temporary file is
     /// removed and nothing is kept.
     pub(crate) fn keep(self, name: &OsStr, overwrite: bool) -> Result<Kept, AtomicError> {
+        self.keep_as(name, overwrite, false)
+    }
+
+    /// [`Self::keep`], where what is kept may be taken back
+    /// ([`Kept::take_back`]) and the file it replaced must then come back:
+    /// a file that cannot be given a second name to come back by (a file
+    /// system without hard links; Windows, where nothing here keeps one)
+    /// is not replaced, [`AtomicError::NoWayBack`], and left as it is.
+    pub(crate) fn keep_reversible(
+        self,
+        name: &OsStr,
+        overwrite: bool,
+    ) -> Result<Kept, AtomicError> {
+        self.keep_as(name, overwrite, true)
+    }
+
+    fn keep_as(self, name: &OsStr, overwrite: bool, reversible: bool) -> Result<Kept, AtomicError> {
         check_name(name)?;
         #[cfg(unix)]
         {
-            self.inner.keep(name, overwrite).map(|inner| Kept { inner })
+            self.inner
+                .keep(name, overwrite, reversible)
+                .map(|inner| Kept { inner })
         }
         #[cfg(not(unix))]
         {
+            if reversible
+                && overwrite
+                && self
+                    .inner
+                    .path()
+                    .with_file_name(name)
+                    .symlink_metadata()
+                    .is_ok()
+            {
+                return Err(AtomicError::NoWayBack);
+            }
             let target = self.inner.path().with_file_name(name);
             let kept = if overwrite {
                 self.inner.persist(&target)
@@ -671,7 +705,12 @@ mod unix {
             Err(AtomicError::NoTemporaryName(planned.real.clone()))
         }
 
-        pub(super) fn keep(mut self, name: &OsStr, overwrite: bool) -> Result<Kept, AtomicError> {
+        pub(super) fn keep(
+            mut self,
+            name: &OsStr,
+            overwrite: bool,
+            reversible: bool,
+        ) -> Result<Kept, AtomicError> {
             // Everything that can fail comes before the rename: once renamed,
             // the file is kept and the call succeeds.
             let file = self.file.try_clone()?;
@@ -680,10 +719,10 @@ mod unix {
                 .map_err(std::io::Error::from)?;
             // What this replaces keeps a second name until the caller is
             // done ([`Kept`]), so taking this back puts it back.
-            let previous = if overwrite {
-                second_name(&self.dir, name)
-            } else {
-                None
+            let previous = match overwrite.then(|| second_name(&self.dir, name)) {
+                Some(Ok(previous)) => previous,
+                Some(Err(())) if reversible => return Err(AtomicError::NoWayBack),
+                Some(Err(())) | None => None,
             };
             if let Err(e) = rename_into_place(&self.dir, &self.name, name, overwrite) {
                 if let Some(previous) = &previous {
@@ -710,20 +749,21 @@ mod unix {
     }
 
     /// A second name (`.releasekit-<random>.previous`) for the file `name`
-    /// in `dir`, if one is there that can have one: `None` for no file, a
-    /// directory, or a file system (or a sticky directory's other owner)
-    /// that refuses the link, where a replaced file is gone for good, as
-    /// it was before this.
-    fn second_name(dir: &File, name: &OsStr) -> Option<OsString> {
+    /// in `dir`, if one is there: `Ok(None)` for none, `Err` where one is
+    /// there (or may be) that cannot have one: a directory, or a file
+    /// system (or a sticky directory's other owner, or a file at its link
+    /// limit) that refuses the link, where a replaced file is gone for good.
+    fn second_name(dir: &File, name: &OsStr) -> Result<Option<OsString>, ()> {
         for _ in 0..TEMPORARY_TRIES {
             let previous = super::random_name(".previous");
             match rustix::fs::linkat(dir, name, dir, previous.as_os_str(), AtFlags::empty()) {
-                Ok(()) => return Some(previous),
+                Ok(()) => return Ok(Some(previous)),
                 Err(rustix::io::Errno::EXIST) => continue,
-                Err(_) => return None,
+                Err(rustix::io::Errno::NOENT) => return Ok(None),
+                Err(_) => return Err(()),
             }
         }
-        None
+        Err(())
     }
 
     #[derive(Debug)]

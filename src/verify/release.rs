@@ -928,13 +928,19 @@ impl<'a> Download<'a> {
                 return Err(AssetFailure::DirectoryInTheWay(self.dir.join(n)));
             }
         }
-        // The mode a new file gets under the umask; on failure the temporary file is removed.
-        let kept = partial
-            .keep(name.as_ref(), self.overwrite)
-            .map_err(|e| match e {
-                AtomicError::Exists => AssetFailure::Exists(shown.clone()),
-                e => write_err(e),
-            })?;
+        // The mode a new file gets under the umask; on failure the temporary
+        // file is removed. With a bundle to keep after it, what it replaces
+        // must be able to come back (see below), or it is not replaced.
+        // Regression: where no hard link could be made (exFAT, SMB, a file
+        // at its link limit), a bundle that failed took the old file with it.
+        let kept = match bundle {
+            Some(_) => partial.keep_reversible(name.as_ref(), self.overwrite),
+            None => partial.keep(name.as_ref(), self.overwrite),
+        }
+        .map_err(|e| match e {
+            AtomicError::Exists => AssetFailure::Exists(shown.clone()),
+            e => write_err(e),
+        })?;
         if let Some((_, bundle)) = bundle {
             if let Err(e) = bundle.keep(self.overwrite) {
                 if let Err(left) = kept.take_back() {
@@ -1027,6 +1033,42 @@ mod tests {
             .keep(partial, "a.bin", Some((&long, b"{}")))
             .is_err());
         assert_eq!(std::fs::read(dir.path().join("a.bin")).unwrap(), b"old");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["a.bin"], "nothing else is left in DIR");
+    }
+
+    /// The same where the file cannot be given a second name to come back
+    /// by (here: at ext4's limit of 65,000 links, as on a file system
+    /// without hard links): it is not replaced at all, and says why.
+    /// Regression: it was replaced, and the failed bundle took it away.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_that_could_not_come_back_is_not_replaced() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("a.bin");
+        std::fs::write(&old, "old").unwrap();
+        let links = tempfile::tempdir_in(dir.path().parent().unwrap()).unwrap();
+        let at_limit = (0..70_000).any(|i| {
+            std::fs::hard_link(&old, links.path().join(i.to_string()))
+                .is_err_and(|e| e.raw_os_error() == Some(libc::EMLINK))
+        });
+        if !at_limit {
+            return; // A file system with no such limit: nothing to force.
+        }
+        let download = Download::prepare(dir.path(), true).unwrap();
+        let partial = download.partial("a.bin").unwrap();
+        partial.file().write_all(b"new").unwrap();
+        let long = "b".repeat(300);
+        let e = download
+            .keep(partial, "a.bin", Some((&long, b"{}")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("gives it no second name"), "{e}");
+        assert_eq!(std::fs::read(&old).unwrap(), b"old");
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
