@@ -171,17 +171,33 @@ impl ClientTrustConfig {
         }
         // Parsed again from the text, not the value: a key given twice is
         // an error there, where a value keeps the last.
-        serde_json::from_str(json).or_else(|e| {
-            let mut raw = raw;
-            let filled = raw
-                .get_mut("signingConfig")
-                .is_some_and(|config| protojson_defaults(json, config));
-            match filled {
-                true => serde_json::from_value(raw).map_err(parse_error),
-                false => Err(parse_error(e)),
-            }
+        as_protojson_reads(json, Some(&raw), "/signingConfig", |text| {
+            serde_json::from_str(text)
         })
+        .map_err(parse_error)
     }
+}
+
+/// `parse` of `json`, or, where that fails, of `raw` (`json` read as a
+/// value) with the signing config at `pointer` in it given what protobuf's
+/// JSON writer leaves out ([`protojson_defaults`]); the first failure
+/// where that changes nothing.
+fn as_protojson_reads<T, E>(
+    json: &str,
+    raw: Option<&serde_json::Value>,
+    pointer: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<T, E> {
+    parse(json).or_else(|e| {
+        let mut raw = raw.cloned().unwrap_or_default();
+        let filled = raw
+            .pointer_mut(pointer)
+            .is_some_and(|config| protojson_defaults(json, config));
+        match filled {
+            true => parse(&raw.to_string()),
+            false => Err(e),
+        }
+    })
 }
 
 /// Fill in what protobuf's JSON writer leaves out of a signing config
@@ -1052,12 +1068,6 @@ fn tuf_root(root: TrustedRoot) -> Result<TrustedRoot, String> {
     }
 }
 
-/// Whether a signing config's service `url` has what the spec requires of
-/// one, a scheme (http or https) and an authority with a host.
-fn is_service_url(url: &str) -> bool {
-    crate::vocab::is_http_url(url)
-}
-
 /// Refuse a signing config (`raw`, read from `path`) that lists logs or
 /// timestamp authorities with no selector for them: protobuf's value for a
 /// missing one is SERVICE_SELECTOR_UNDEFINED, which the client spec says to
@@ -1138,14 +1148,7 @@ fn read_signing_config(path: &Path) -> Result<SigningConfig, TrustError> {
     if let Some(found) = raw.as_ref().and_then(|r| r["mediaType"].as_str()) {
         media_type(path, "the signing config", found, SIGNING_CONFIG_MEDIA_TYPE)?;
     }
-    let config = SigningConfig::from_json(&json)
-        .or_else(|e| {
-            let mut patched = raw.clone().unwrap_or_default();
-            match protojson_defaults(&json, &mut patched) {
-                true => SigningConfig::from_json(&patched.to_string()),
-                false => Err(e),
-            }
-        })
+    let config = as_protojson_reads(&json, raw.as_ref(), "", SigningConfig::from_json)
         .map_err(|source| TrustError::ParseFile {
             path: path.to_owned(),
             what: "signing config",
@@ -1320,7 +1323,10 @@ async fn tuf_repository(
     let config = TufConfig::custom(url, TufBootstrap::trusted(bytes));
     // Offline with no cache kept, the library refuses: the caller is told
     // no usable copy is cached, and nothing is written.
-    let cache_dir = cache.then(|| tuf_cache_dir(url)).flatten();
+    let (cache_dir, stale_cache) = match cache.then(|| tuf_cache_dirs(url)).flatten() {
+        Some((dir, stale)) => (Some(dir), stale),
+        None => (None, None),
+    };
     let config = match &cache_dir {
         Some(dir) => config.with_cache_dir(dir.clone()),
         // No cache directory can be found: the library says so itself.
@@ -1387,9 +1393,9 @@ async fn tuf_repository(
     // Refreshed into the cache named without the URL's credentials: the
     // one named with them (the crate's, or this tool's before it named its
     // own) holds a password in its name and is of no more use.
-    if !matches!(refresh, Refresh::Offline) && cache_dir.is_some() {
-        if let Some(stale) = tuf_cache_dir_with_credentials(url) {
-            if let Err(e) = remove_dir_if_real(&stale) {
+    if !matches!(refresh, Refresh::Offline) {
+        if let Some(stale) = &stale_cache {
+            if let Err(e) = remove_dir_if_real(stale) {
                 warnings.push(format!(
                     "an older cache of this TUF repository, in {} and named after its URL with the user and password, could not be removed ({e}): remove it by hand",
                     stale.parent().map_or_else(String::new, |p| p.display().to_string())
@@ -1398,18 +1404,6 @@ async fn tuf_repository(
         }
     }
     Ok((url.to_owned(), trusted_root, signing_config))
-}
-
-/// The cache directory named after `url` whole, as sigstore-trust-root
-/// names it, when `url` carries a user or password (else `None`): the
-/// password is in that name.
-fn tuf_cache_dir_with_credentials(url: &str) -> Option<PathBuf> {
-    let parsed = reqwest::Url::parse(url).ok()?;
-    if parsed.username().is_empty() && parsed.password().is_none() {
-        return None;
-    }
-    let dirs = directories::ProjectDirs::from("dev", "sigstore", "sigstore-rust")?;
-    Some(dirs.cache_dir().join("tuf").join(tuf_dirname(url)))
 }
 
 /// Remove the directory `dir` and what it holds, if it is one (a link in
@@ -1441,20 +1435,26 @@ fn rekor_url_version(config: &SigningConfig, url: &str) -> RekorVersion {
 /// 0.15.1 caches it (`<cache>/sigstore-rust/tuf/<URL, escaped>`, so a cache
 /// it made is found), but named after the URL without its user and
 /// password. The crate names the directory after the whole URL, and a
-/// password there is readable by anyone who can list the cache, and never
-/// removed. `None` where no cache directory can be found (no `HOME`).
-fn tuf_cache_dir(url: &str) -> Option<PathBuf> {
+/// password there is readable by anyone who can list the cache. With it,
+/// where `url` carries a user or password, the directory named after it
+/// whole (the crate's, or this tool's before it named its own), which a
+/// refresh removes. `None` where no cache directory can be found (no
+/// `HOME`).
+fn tuf_cache_dirs(url: &str) -> Option<(PathBuf, Option<PathBuf>)> {
     let dirs = directories::ProjectDirs::from("dev", "sigstore", "sigstore-rust")?;
-    let url = match reqwest::Url::parse(url) {
+    let tuf = dirs.cache_dir().join("tuf");
+    match reqwest::Url::parse(url) {
         Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
             // Only a URL that cannot have them refuses these.
             let _ = u.set_username("");
             let _ = u.set_password(None);
-            u.to_string()
+            Some((
+                tuf.join(tuf_dirname(u.as_str())),
+                Some(tuf.join(tuf_dirname(url))),
+            ))
         }
-        _ => url.to_owned(),
-    };
-    Some(dirs.cache_dir().join("tuf").join(tuf_dirname(&url)))
+        _ => Some((tuf.join(tuf_dirname(url)), None)),
+    }
 }
 
 /// sigstore-trust-root 0.15.1's `url_to_dirname` (private there): the URL
@@ -1547,7 +1547,10 @@ fn select_services(
                 .map(|t| ("tsaUrls", t.url.as_str())),
         );
     }
-    if let Some((field, url)) = chosen.into_iter().find(|(_, u)| !is_service_url(u)) {
+    if let Some((field, url)) = chosen
+        .into_iter()
+        .find(|(_, u)| !crate::vocab::is_http_url(u))
+    {
         return Err(TrustError::BadServiceUrl {
             instance: name.into(),
             field,
@@ -2450,16 +2453,22 @@ mod tests {
             "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
         );
         assert_eq!(tuf_dirname("abc-123_test.json"), "abc-123_test.json");
-        let (Some(plain), Some(with)) = (
-            tuf_cache_dir("https://tuf.example/root"),
-            tuf_cache_dir("https://bob:s3cret@tuf.example/root"),
+        let (Some((plain, none)), Some((with, stale))) = (
+            tuf_cache_dirs("https://tuf.example/root"),
+            tuf_cache_dirs("https://bob:s3cret@tuf.example/root"),
         ) else {
             return; // No cache directory on this machine.
         };
+        assert_eq!(none, None);
         assert_eq!(plain, with);
+        let stale = stale.unwrap();
         assert!(
             plain.ends_with("tuf/https%3A%2F%2Ftuf.example%2Froot"),
             "{plain:?}"
+        );
+        assert!(
+            stale.ends_with("tuf/https%3A%2F%2Fbob%3As3cret%40tuf.example%2Froot"),
+            "{stale:?}"
         );
     }
 
