@@ -345,18 +345,10 @@ impl Temporary {
         }
         #[cfg(not(unix))]
         {
-            if reversible
-                && overwrite
-                && self
-                    .inner
-                    .path()
-                    .with_file_name(name)
-                    .symlink_metadata()
-                    .is_ok()
-            {
+            let target = self.inner.path().with_file_name(name);
+            if reversible && overwrite && target.symlink_metadata().is_ok() {
                 return Err(AtomicError::NoWayBack);
             }
-            let target = self.inner.path().with_file_name(name);
             let kept = if overwrite {
                 self.inner.persist(&target)
             } else {

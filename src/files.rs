@@ -153,6 +153,12 @@ impl Seen {
         Ok(Self::of(&std::fs::metadata(path)?))
     }
 
+    /// Whether `path` shows this file still (as [`Seen::now`] would; a
+    /// path that cannot be looked at does not).
+    pub(crate) fn shown_at(&self, path: &Path) -> bool {
+        Seen::now(path).is_ok_and(|now| now == *self)
+    }
+
     /// The file `meta` describes.
     pub(crate) fn of(meta: &Metadata) -> Seen {
         #[cfg(unix)]

@@ -808,10 +808,11 @@ fn provenance_where(
     }
     // No rename replaces a directory: refused here, not after the
     // statement is logged.
-    if path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+    let there = path.symlink_metadata();
+    if there.as_ref().is_ok_and(|m| m.is_dir()) {
         return Err(PlanError::ProvenanceIsDirectory(path));
     }
-    if !replace && path.symlink_metadata().is_ok() {
+    if !replace && there.is_ok() {
         return Err(PlanError::ProvenanceExists(path));
     }
     // One there is read (a re-run keeps or replaces it by what it

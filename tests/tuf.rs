@@ -53,6 +53,14 @@ fn verified_with(mut c: assert_cmd::Command, sandbox: &Sandbox) -> assert_cmd::C
     c
 }
 
+/// The sandbox's TUF repository as a mirror that wants a user and password.
+fn with_password(sandbox: &Sandbox) -> String {
+    sandbox
+        .urls()
+        .tuf
+        .replacen("http://", "http://bob:s3cret@", 1)
+}
+
 async fn started() -> (Sandbox, Work) {
     let sandbox = Sandbox::start().await.unwrap();
     let work = Work::new();
@@ -248,10 +256,7 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
 #[tokio::test]
 async fn a_mirrors_password_is_not_written_into_the_cache() {
     let (sandbox, work) = started().await;
-    let with_password = sandbox
-        .urls()
-        .tuf
-        .replacen("http://", "http://bob:s3cret@", 1);
+    let with_password = with_password(&sandbox);
     let at = |cmd| tuf_at(&sandbox, &work, "home", cmd, &with_password);
     let o = run(signed_with(at("sign"), &sandbox)).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -281,10 +286,7 @@ async fn a_mirrors_password_is_not_written_into_the_cache() {
 #[tokio::test]
 async fn a_cache_named_with_a_password_is_removed() {
     let (sandbox, work) = started().await;
-    let with_password = sandbox
-        .urls()
-        .tuf
-        .replacen("http://", "http://bob:s3cret@", 1);
+    let with_password = with_password(&sandbox);
     // sigstore-trust-root 0.15.1's name: the URL, every byte but
     // `[A-Za-z0-9._-]` as `%XX`.
     let escaped: String = with_password

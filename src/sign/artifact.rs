@@ -375,7 +375,7 @@ async fn sign(
     // at after the hash, so a file renamed into its place in between was
     // taken for the one hashed, and got the bundle of the bytes before.
     let (digest, size, seen) = hash(ctx, planned).await?;
-    if files::Seen::now(&planned.path).ok().as_ref() != Some(&seen) {
+    if !seen.shown_at(&planned.path) {
         return Err(ArtifactError::ReplacedAfterHashed(planned.path.clone()));
     }
     hashed(digest);
@@ -615,7 +615,7 @@ async fn verify_and_write(
         verified?;
         // Regression: an artifact a build step was still writing got a
         // bundle, "Signed", for bytes hashed before the step's last write.
-        if files::Seen::now(&artifact).ok().as_ref() != Some(&seen) {
+        if !seen.shown_at(&artifact) {
             return Err(ArtifactError::ChangedSinceHashed(artifact));
         }
         bundle_io::write_atomic_in(&dir, &path, &json, overwrite).map_err(|e| match e {

@@ -149,6 +149,8 @@ pub async fn run(
     let (assets, overlong): (Vec<_>, Vec<_>) = assets
         .into_iter()
         .partition(|a| a.name.len() <= crate::files::MAX_NAME_BYTES);
+    // Whether `--pattern` (if given) keeps an asset of this name.
+    let in_pattern = |name: &str| source.pattern.as_ref().is_none_or(|p| p.matches(name));
     let download = match &source.download {
         Some(dir) => Some(Download::prepare(dir, source.overwrite)?),
         None => None,
@@ -247,11 +249,9 @@ pub async fn run(
     let mut by_folded: std::collections::HashMap<String, Vec<String>> =
         std::collections::HashMap::new();
     if download.is_some() {
-        let wanted = assets.iter().filter(|a| {
-            !is_bundle(a)
-                && source.pattern.as_ref().is_none_or(|p| p.matches(&a.name))
-                && written(a)
-        });
+        let wanted = assets
+            .iter()
+            .filter(|a| !is_bundle(a) && in_pattern(&a.name) && written(a));
         for a in wanted {
             for name in [a.name.clone(), format!("{}{BUNDLE_SUFFIX}", a.name)] {
                 let names = by_folded
@@ -272,7 +272,7 @@ pub async fn run(
     };
     let mut slots: Vec<Slot> = overlong
         .iter()
-        .filter(|a| source.pattern.as_ref().is_none_or(|p| p.matches(&a.name)))
+        .filter(|a| in_pattern(&a.name))
         .map(|a| {
             let shown = crate::text::capped(&a.name, SHOWN_NAME_CHARS);
             Slot::Done(VerifyArtifactReport {
@@ -285,11 +285,7 @@ pub async fn run(
     let mut unsigned = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for asset in assets.iter().filter(|a| !is_bundle(a)) {
-        if source
-            .pattern
-            .as_ref()
-            .is_some_and(|p| !p.matches(&asset.name))
-        {
+        if !in_pattern(&asset.name) {
             continue;
         }
         if !seen.insert(asset.name.as_str()) {
@@ -475,8 +471,7 @@ pub async fn run(
     //    a consumer can download: say so.
     for bundle in assets.iter().filter(|a| a.name.ends_with(BUNDLE_SUFFIX)) {
         let artifact = &bundle.name[..bundle.name.len() - BUNDLE_SUFFIX.len()];
-        let wanted = source.pattern.as_ref().is_none_or(|p| p.matches(artifact));
-        if wanted && !assets.iter().any(|a| a.name == artifact) {
+        if in_pattern(artifact) && !assets.iter().any(|a| a.name == artifact) {
             artifacts.push(VerifyArtifactReport {
                 path: PathBuf::from(artifact),
                 bundle: PathBuf::from(&bundle.name),
